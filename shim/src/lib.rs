@@ -1,0 +1,11 @@
+//! The Linux system call ABI as elfin serves it: syscall numbers per architecture,
+//! decoding of raw arguments into typed calls, `Errno`, and the exact Linux struct
+//! layouts that cross the user boundary. `no_std + alloc`, host-testable; knows
+//! nothing about the kernel's internals.
+#![cfg_attr(not(test), no_std)]
+#![forbid(unsafe_code)]
+
+extern crate alloc;
+
+pub mod errno;
+pub mod uapi;
