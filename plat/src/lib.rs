@@ -1,1 +1,97 @@
+//! Everything of the elfin kernel that differs per machine or VMM: the boot
+//! protocol (PVH on x86_64), the memory map, the console UART and its host
+//! framing, and power-off with an exit status. May depend on `elfin-arch`.
 #![no_std]
+
+pub mod console;
+
+#[cfg(target_arch = "x86_64")]
+mod x86_64;
+
+#[cfg(target_arch = "x86_64")]
+pub use self::x86_64::{clock, power_off, uart};
+
+/// Maximum number of memory-map entries kept from the boot protocol.
+pub const MAX_MEM_REGIONS: usize = 64;
+
+/// Kind of a physical memory region.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MemKind {
+    /// Free RAM.
+    Usable,
+    /// ACPI tables that may be reclaimed.
+    AcpiReclaimable,
+    /// Anything else.
+    Reserved,
+}
+
+/// One entry of the boot memory map.
+#[derive(Clone, Copy, Debug)]
+pub struct MemRegion {
+    /// Physical start.
+    pub start: u64,
+    /// Size in bytes.
+    pub size: u64,
+    /// Kind.
+    pub kind: MemKind,
+}
+
+/// A boot module (the initrd).
+#[derive(Clone, Copy, Debug)]
+pub struct Module {
+    /// Physical address.
+    pub paddr: u64,
+    /// Size in bytes.
+    pub size: u64,
+}
+
+/// What the boot protocol told us.
+#[derive(Clone, Copy, Debug)]
+pub struct BootInfo {
+    regions: [MemRegion; MAX_MEM_REGIONS],
+    nregions: usize,
+    /// Physical address of the NUL-terminated kernel command line, or 0.
+    pub cmdline_paddr: u64,
+    /// The initrd, if any.
+    pub initrd: Option<Module>,
+    /// Physical address of the ACPI RSDP, or 0.
+    pub rsdp: u64,
+}
+
+impl BootInfo {
+    /// An empty boot info.
+    pub const fn empty() -> BootInfo {
+        BootInfo {
+            regions: [MemRegion { start: 0, size: 0, kind: MemKind::Reserved }; MAX_MEM_REGIONS],
+            nregions: 0,
+            cmdline_paddr: 0,
+            initrd: None,
+            rsdp: 0,
+        }
+    }
+
+    /// Adds a memory-map entry (ignored when the table is full).
+    pub fn push_region(&mut self, r: MemRegion) {
+        if let Some(slot) = self.regions.get_mut(self.nregions) {
+            *slot = r;
+            self.nregions += 1;
+        }
+    }
+
+    /// The memory map.
+    pub fn regions(&self) -> &[MemRegion] {
+        self.regions.get(..self.nregions).unwrap_or(&[])
+    }
+}
+
+extern "Rust" {
+    /// The kernel's entry point, defined by the kernel crate.
+    fn elfin_kernel_main(info: &BootInfo) -> !;
+}
+
+/// Hands control to the kernel.
+fn enter_kernel(info: &BootInfo) -> ! {
+    // SAFETY: `elfin_kernel_main` is defined exactly once by the kernel binary with
+    // this signature.
+    unsafe { elfin_kernel_main(info) }
+}

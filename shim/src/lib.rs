@@ -9,3 +9,7 @@ extern crate alloc;
 
 pub mod errno;
 pub mod uapi;
+pub mod call;
+pub mod x86_64;
+
+pub use call::{Call, Nr, UAddr};

@@ -1,0 +1,93 @@
+//! Boot-time CPU setup: GDT with user segments and a TSS, per-CPU block reached
+//! through GS, IDT, SYSCALL MSRs and FPU/SIMD enablement.
+use alloc::boxed::Box;
+
+use x86_64::instructions::segmentation::{Segment, CS, DS, ES, SS};
+use x86_64::instructions::tables::load_tss;
+use x86_64::registers::model_specific::{Efer, EferFlags, GsBase, KernelGsBase, LStar, SFMask, Star};
+use x86_64::registers::rflags::RFlags;
+use x86_64::structures::gdt::{Descriptor, GlobalDescriptorTable, SegmentSelector};
+use x86_64::structures::tss::TaskStateSegment;
+use x86_64::{PrivilegeLevel, VirtAddr};
+
+use super::cpu::{self, Features};
+use super::trap;
+
+/// Start of the direct map of physical memory.
+pub const PHYS_OFFSET: u64 = 0xffff_8000_0000_0000;
+/// Virtual address of physical address 0 in the kernel image window.
+pub const KERNEL_VIRT: u64 = 0xffff_ffff_8000_0000;
+
+/// Per-CPU block; `gs:0` and `gs:8` are used by the system-call entry.
+#[repr(C)]
+pub struct PerCpu {
+    /// Top of the current thread's kernel stack (loaded on SYSCALL).
+    pub kernel_rsp: u64,
+    /// Scratch slot for the user stack pointer during SYSCALL entry.
+    pub user_rsp: u64,
+    /// The TSS of this CPU (RSP0 must follow `kernel_rsp`).
+    pub tss: &'static mut TaskStateSegment,
+}
+
+static PERCPU: spin::Once<usize> = spin::Once::new();
+
+/// Sets up the boot CPU: segments, TSS, traps, SYSCALL, FPU. `kstack_top` is the
+/// kernel stack used for traps and system calls from user mode.
+pub fn init_bsp(kstack_top: u64) -> Features {
+    let mut f = cpu::features();
+    f.fpu_state_size = cpu::enable_fpu(&f);
+
+    let tss = Box::leak(Box::new(TaskStateSegment::new()));
+    tss.privilege_stack_table[0] = VirtAddr::new(kstack_top);
+    // A separate stack for double faults, so a kernel stack overflow is reported.
+    let df_stack = Box::leak(alloc::vec![0u8; 16384].into_boxed_slice());
+    tss.interrupt_stack_table[0] = VirtAddr::from_ptr(df_stack.as_ptr_range().end);
+    let tss_ptr: *const TaskStateSegment = tss;
+
+    let gdt = Box::leak(Box::new(GlobalDescriptorTable::<8>::new()));
+    let kcode = gdt.append(Descriptor::kernel_code_segment());
+    let kdata = gdt.append(Descriptor::kernel_data_segment());
+    let _udata = gdt.append(Descriptor::user_data_segment());
+    let _ucode = gdt.append(Descriptor::user_code_segment());
+    // SAFETY: the TSS is leaked, so it lives as long as the GDT that refers to it.
+    let tss_sel = gdt.append(Descriptor::tss_segment(unsafe { &*tss_ptr }));
+    gdt.load();
+    // SAFETY: the selectors index the GDT that was just loaded.
+    unsafe {
+        CS::set_reg(kcode);
+        SS::set_reg(kdata);
+        DS::set_reg(SegmentSelector::new(0, PrivilegeLevel::Ring0));
+        ES::set_reg(SegmentSelector::new(0, PrivilegeLevel::Ring0));
+        load_tss(tss_sel);
+    }
+
+    let percpu = Box::leak(Box::new(PerCpu { kernel_rsp: kstack_top, user_rsp: 0, tss }));
+    let addr = percpu as *mut PerCpu as u64;
+    PERCPU.call_once(|| addr as usize);
+    GsBase::write(VirtAddr::new(addr));
+    KernelGsBase::write(VirtAddr::new(0));
+
+    trap::load_idt();
+
+    // SYSCALL: kernel CS=0x08/SS=0x10; SYSRET bases give user CS=0x23, SS=0x1b.
+    // SAFETY: enabling SCE with LSTAR pointing at the entry stub; NXE keeps the boot value.
+    unsafe { Efer::update(|e| *e |= EferFlags::SYSTEM_CALL_EXTENSIONS | EferFlags::NO_EXECUTE_ENABLE) };
+    // SAFETY: the selectors match the GDT layout built above.
+    unsafe { Star::write_raw(0x13, 0x08) };
+    LStar::write(VirtAddr::new(trap::syscall_entry_addr()));
+    SFMask::write(
+        RFlags::INTERRUPT_FLAG | RFlags::TRAP_FLAG | RFlags::DIRECTION_FLAG | RFlags::ALIGNMENT_CHECK | RFlags::NESTED_TASK,
+    );
+    f
+}
+
+/// Sets the kernel stack used on the next entry from user mode.
+pub fn set_kernel_stack(top: u64) {
+    if let Some(&p) = PERCPU.get() {
+        // SAFETY: PERCPU holds the leaked per-CPU block of this (only) CPU; interrupts
+        // are off in the kernel, so nothing else touches it concurrently.
+        let pc = unsafe { &mut *(p as *mut PerCpu) };
+        pc.kernel_rsp = top;
+        pc.tss.privilege_stack_table[0] = VirtAddr::new(top);
+    }
+}

@@ -1,0 +1,7 @@
+//! x86_64 (long mode, ring 3 programs, SYSCALL entry).
+pub mod cpu;
+pub mod init;
+pub mod io;
+pub mod paging;
+pub mod tls;
+pub mod trap;

@@ -1,0 +1,260 @@
+//! 4-level x86_64 page tables, reached through the direct map.
+use core::arch::asm;
+
+use super::init::PHYS_OFFSET;
+
+/// Size of a base page.
+pub const PAGE_SIZE: u64 = 4096;
+
+const P: u64 = 1;
+const RW: u64 = 2;
+const US: u64 = 4;
+const PCD: u64 = 16;
+const PS: u64 = 128;
+const G: u64 = 256;
+const NX: u64 = 1 << 63;
+const ADDR_MASK: u64 = 0x000f_ffff_ffff_f000;
+
+/// Access rights of a mapping.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Perm {
+    /// Readable (x86_64 cannot express write- or exec-only; any right implies read).
+    pub read: bool,
+    /// Writable.
+    pub write: bool,
+    /// Executable.
+    pub exec: bool,
+    /// Accessible from user mode.
+    pub user: bool,
+    /// Device memory (uncached).
+    pub device: bool,
+}
+
+/// Where page tables get their frames.
+pub trait FrameSource {
+    /// A zeroed 4 KiB frame, or None when memory is exhausted.
+    fn alloc_zeroed(&mut self) -> Option<u64>;
+    /// Returns a frame.
+    fn free(&mut self, pa: u64);
+}
+
+/// Why a mapping could not be made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MapError {
+    /// No frame for an intermediate table.
+    NoMemory,
+    /// Something is already mapped there.
+    Exists,
+}
+
+/// A page-table hierarchy identified by its root frame.
+#[derive(Debug)]
+pub struct PageTable {
+    root: u64,
+}
+
+fn table(pa: u64) -> *mut u64 {
+    (pa + PHYS_OFFSET) as *mut u64
+}
+
+fn read_entry(table_pa: u64, idx: usize) -> u64 {
+    // SAFETY: `table_pa` is a page-table frame reachable through the direct map and idx < 512.
+    unsafe { core::ptr::read_volatile(table(table_pa).add(idx)) }
+}
+
+fn write_entry(table_pa: u64, idx: usize, v: u64) {
+    // SAFETY: as in `read_entry`; page tables are only modified by their owner.
+    unsafe { core::ptr::write_volatile(table(table_pa).add(idx), v) }
+}
+
+fn index(va: u64, level: u32) -> usize {
+    ((va >> (12 + 9 * level)) & 511) as usize
+}
+
+fn leaf_bits(perm: Perm) -> u64 {
+    let mut b = P;
+    if perm.write {
+        b |= RW;
+    }
+    if perm.user {
+        b |= US;
+    } else {
+        b |= G;
+    }
+    if !perm.exec {
+        b |= NX;
+    }
+    if perm.device {
+        b |= PCD;
+    }
+    b
+}
+
+fn invlpg(va: u64) {
+    // SAFETY: invalidating a TLB entry has no memory-safety effect.
+    unsafe { asm!("invlpg [{}]", in(reg) va, options(nostack)) };
+}
+
+impl PageTable {
+    /// The hierarchy currently loaded in CR3.
+    pub fn current() -> PageTable {
+        let cr3: u64;
+        // SAFETY: reading CR3 has no side effects.
+        unsafe { asm!("mov {}, cr3", out(reg) cr3) };
+        PageTable { root: cr3 & ADDR_MASK }
+    }
+
+    /// The hierarchy whose root table is at `root` (as returned by [`PageTable::root`]).
+    pub fn from_root(root: u64) -> PageTable {
+        PageTable { root: root & ADDR_MASK }
+    }
+
+    /// An empty hierarchy (no mappings at all).
+    pub fn new_empty(fs: &mut dyn FrameSource) -> Option<PageTable> {
+        Some(PageTable { root: fs.alloc_zeroed()? })
+    }
+
+    /// A user hierarchy sharing the kernel half of `kernel`.
+    pub fn new_user(kernel: &PageTable, fs: &mut dyn FrameSource) -> Option<PageTable> {
+        let root = fs.alloc_zeroed()?;
+        for i in 256..512 {
+            write_entry(root, i, read_entry(kernel.root, i));
+        }
+        Some(PageTable { root })
+    }
+
+    /// Physical address of the root table.
+    pub fn root(&self) -> u64 {
+        self.root
+    }
+
+    /// Loads this hierarchy into CR3.
+    pub fn activate(&self) {
+        // SAFETY: the hierarchy maps the kernel half identically to every other one.
+        unsafe { asm!("mov cr3, {}", in(reg) self.root, options(nostack)) };
+    }
+
+    fn is_active(&self) -> bool {
+        PageTable::current().root == self.root
+    }
+
+    /// Walks to the table at `level` (0 = PT) for `va`, creating tables as needed.
+    fn walk_create(&mut self, va: u64, level: u32, user: bool, fs: &mut dyn FrameSource) -> Result<u64, MapError> {
+        let mut t = self.root;
+        let mut l = 3;
+        while l > level {
+            let idx = index(va, l);
+            let e = read_entry(t, idx);
+            if e & P == 0 {
+                let n = fs.alloc_zeroed().ok_or(MapError::NoMemory)?;
+                write_entry(t, idx, n | P | RW | if user { US } else { 0 });
+                t = n;
+            } else if e & PS != 0 {
+                return Err(MapError::Exists);
+            } else {
+                if user && e & US == 0 {
+                    write_entry(t, idx, e | US);
+                }
+                t = e & ADDR_MASK;
+            }
+            l -= 1;
+        }
+        Ok(t)
+    }
+
+    /// Maps the 4 KiB page at `va` to frame `pa`.
+    pub fn map(&mut self, va: u64, pa: u64, perm: Perm, fs: &mut dyn FrameSource) -> Result<(), MapError> {
+        let t = self.walk_create(va, 0, perm.user, fs)?;
+        let idx = index(va, 0);
+        if read_entry(t, idx) & P != 0 {
+            return Err(MapError::Exists);
+        }
+        write_entry(t, idx, (pa & ADDR_MASK) | leaf_bits(perm));
+        Ok(())
+    }
+
+    /// Maps the 2 MiB page at `va` (aligned) to `pa` (aligned).
+    pub fn map_2m(&mut self, va: u64, pa: u64, perm: Perm, fs: &mut dyn FrameSource) -> Result<(), MapError> {
+        let t = self.walk_create(va, 1, perm.user, fs)?;
+        write_entry(t, index(va, 1), (pa & ADDR_MASK) | leaf_bits(perm) | PS);
+        Ok(())
+    }
+
+    /// Finds the leaf entry for `va`: (table, index, level).
+    fn find(&self, va: u64) -> Option<(u64, usize, u32)> {
+        let mut t = self.root;
+        let mut l = 3;
+        loop {
+            let idx = index(va, l);
+            let e = read_entry(t, idx);
+            if e & P == 0 {
+                return None;
+            }
+            if l == 0 || e & PS != 0 {
+                return Some((t, idx, l));
+            }
+            t = e & ADDR_MASK;
+            l -= 1;
+        }
+    }
+
+    /// The frame and rights of the page containing `va`, if mapped.
+    pub fn translate(&self, va: u64) -> Option<(u64, Perm)> {
+        let (t, idx, l) = self.find(va)?;
+        let e = read_entry(t, idx);
+        let size_mask = (1u64 << (12 + 9 * l)) - 1;
+        let pa = (e & ADDR_MASK & !size_mask) | (va & size_mask);
+        Some((
+            pa,
+            Perm { read: true, write: e & RW != 0, exec: e & NX == 0, user: e & US != 0, device: e & PCD != 0 },
+        ))
+    }
+
+    /// Removes the 4 KiB mapping of `va`, returning its frame.
+    pub fn unmap(&mut self, va: u64) -> Option<u64> {
+        let (t, idx, l) = self.find(va)?;
+        if l != 0 {
+            return None;
+        }
+        let e = read_entry(t, idx);
+        write_entry(t, idx, 0);
+        if self.is_active() {
+            invlpg(va);
+        }
+        Some(e & ADDR_MASK)
+    }
+
+    /// Changes the rights of the 4 KiB page at `va`; false if it is not mapped.
+    pub fn protect(&mut self, va: u64, perm: Perm) -> bool {
+        let Some((t, idx, l)) = self.find(va) else { return false };
+        if l != 0 {
+            return false;
+        }
+        let e = read_entry(t, idx);
+        write_entry(t, idx, (e & ADDR_MASK) | leaf_bits(perm));
+        if self.is_active() {
+            invlpg(va);
+        }
+        true
+    }
+
+    /// Frees the user-half intermediate tables and the root (leaf frames are the caller's).
+    pub fn free_user_tables(self, fs: &mut dyn FrameSource) {
+        fn free_level(t: u64, l: u32, fs: &mut dyn FrameSource) {
+            for i in 0..512 {
+                let e = read_entry(t, i);
+                if e & P != 0 && e & PS == 0 && l > 0 {
+                    free_level(e & ADDR_MASK, l - 1, fs);
+                }
+            }
+            fs.free(t);
+        }
+        for i in 0..256 {
+            let e = read_entry(self.root, i);
+            if e & P != 0 {
+                free_level(e & ADDR_MASK, 2, fs);
+            }
+        }
+        fs.free(self.root);
+    }
+}

@@ -1,0 +1,334 @@
+//! Trap, interrupt and system-call entry; the saved user context.
+//!
+//! Every entry from user mode (exception, interrupt, SYSCALL) builds the same
+//! [`TrapFrame`] on the thread's kernel stack and leaves through `trap_return`
+//! (`iretq`). The kernel installs its handlers with [`set_handlers`].
+use alloc::boxed::Box;
+use core::arch::{asm, global_asm};
+
+use x86_64::instructions::tables::lidt;
+use x86_64::structures::DescriptorTablePointer;
+use x86_64::VirtAddr;
+
+/// Saved registers of an interrupted context, in push order (lowest address first).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+#[allow(missing_docs)]
+pub struct TrapFrame {
+    pub r15: u64,
+    pub r14: u64,
+    pub r13: u64,
+    pub r12: u64,
+    pub r11: u64,
+    pub r10: u64,
+    pub r9: u64,
+    pub r8: u64,
+    pub rbp: u64,
+    pub rdi: u64,
+    pub rsi: u64,
+    pub rdx: u64,
+    pub rcx: u64,
+    pub rbx: u64,
+    pub rax: u64,
+    /// Vector number; 0x100 for SYSCALL.
+    pub vector: u64,
+    /// Hardware error code, or 0.
+    pub error: u64,
+    pub rip: u64,
+    pub cs: u64,
+    pub rflags: u64,
+    pub rsp: u64,
+    pub ss: u64,
+}
+
+
+/// Architecture-neutral view of the user registers used by generic code.
+pub trait UserRegs {
+    /// The system-call number.
+    fn syscall_nr(&self) -> usize;
+    /// The six system-call arguments.
+    fn syscall_args(&self) -> [u64; 6];
+    /// Sets the system-call return value.
+    fn set_syscall_ret(&mut self, v: u64);
+    /// The user instruction pointer.
+    fn ip(&self) -> u64;
+    /// The user stack pointer.
+    fn sp(&self) -> u64;
+    /// Whether the trap came from user mode.
+    fn from_user(&self) -> bool;
+    /// A fresh user context starting at `ip` with stack `sp`.
+    fn new_user(ip: u64, sp: u64) -> Self;
+}
+
+impl UserRegs for TrapFrame {
+    fn syscall_nr(&self) -> usize {
+        self.rax as usize
+    }
+    fn syscall_args(&self) -> [u64; 6] {
+        [self.rdi, self.rsi, self.rdx, self.r10, self.r8, self.r9]
+    }
+    fn set_syscall_ret(&mut self, v: u64) {
+        self.rax = v;
+    }
+    fn ip(&self) -> u64 {
+        self.rip
+    }
+    fn sp(&self) -> u64 {
+        self.rsp
+    }
+    fn from_user(&self) -> bool {
+        self.cs & 3 == 3
+    }
+    fn new_user(ip: u64, sp: u64) -> Self {
+        TrapFrame { rip: ip, rsp: sp, cs: 0x23, ss: 0x1b, rflags: 0x202, ..Default::default() }
+    }
+}
+
+impl core::fmt::Display for TrapFrame {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        writeln!(f, "rip {:#018x} cs {:#x} rflags {:#x} rsp {:#018x} ss {:#x}", self.rip, self.cs, self.rflags, self.rsp, self.ss)?;
+        writeln!(f, "rax {:#018x} rbx {:#018x} rcx {:#018x} rdx {:#018x}", self.rax, self.rbx, self.rcx, self.rdx)?;
+        writeln!(f, "rsi {:#018x} rdi {:#018x} rbp {:#018x} r8  {:#018x}", self.rsi, self.rdi, self.rbp, self.r8)?;
+        writeln!(f, "r9  {:#018x} r10 {:#018x} r11 {:#018x} r12 {:#018x}", self.r9, self.r10, self.r11, self.r12)?;
+        write!(f, "r13 {:#018x} r14 {:#018x} r15 {:#018x}", self.r13, self.r14, self.r15)
+    }
+}
+
+/// What kind of trap arrived.
+#[derive(Clone, Copy, Debug)]
+pub enum Trap {
+    /// A page fault at `addr`.
+    PageFault {
+        /// Faulting address (CR2).
+        addr: u64,
+        /// The access was a write.
+        write: bool,
+        /// The access was an instruction fetch.
+        exec: bool,
+        /// The page was present (a protection violation).
+        present: bool,
+    },
+    /// Invalid opcode (#UD).
+    InvalidOpcode,
+    /// General protection fault (#GP) or stack fault.
+    GeneralProtection,
+    /// Divide error (#DE).
+    Divide,
+    /// Breakpoint (#BP, `int3`).
+    Breakpoint,
+    /// x87 or SIMD floating-point exception.
+    FloatingPoint,
+    /// Alignment check.
+    Alignment,
+    /// Any other CPU exception.
+    OtherException(u8),
+    /// A hardware interrupt.
+    Interrupt(u8),
+}
+
+/// The kernel's trap handlers.
+#[derive(Clone, Copy)]
+pub struct Handlers {
+    /// Called for every SYSCALL from user mode.
+    pub syscall: fn(&mut TrapFrame),
+    /// Called for every exception or interrupt.
+    pub trap: fn(&mut TrapFrame, Trap),
+}
+
+static HANDLERS: spin::Once<Handlers> = spin::Once::new();
+
+/// Installs the kernel's trap handlers (once).
+pub fn set_handlers(h: Handlers) {
+    HANDLERS.call_once(|| h);
+}
+
+global_asm!(
+    r#"
+    .section .text.trap_stubs, "ax"
+    .p2align 4
+    .global trap_stubs
+trap_stubs:
+    .set vec, 0
+    .rept 256
+    .p2align 4
+    .if (vec == 8) || ((vec >= 10) && (vec <= 14)) || (vec == 17) || (vec == 21) || (vec == 29) || (vec == 30)
+    .else
+    push $0
+    .endif
+    push $vec
+    jmp trap_common
+    .set vec, vec + 1
+    .endr
+
+trap_common:
+    testb $3, 24(%rsp)
+    jz 1f
+    swapgs
+1:  push %rax
+    push %rbx
+    push %rcx
+    push %rdx
+    push %rsi
+    push %rdi
+    push %rbp
+    push %r8
+    push %r9
+    push %r10
+    push %r11
+    push %r12
+    push %r13
+    push %r14
+    push %r15
+    cld
+    mov %rsp, %rdi
+    call {trap}
+    jmp trap_return
+
+    .global syscall_entry
+syscall_entry:
+    swapgs
+    mov %rsp, %gs:8
+    mov %gs:0, %rsp
+    pushq $0x1b
+    pushq %gs:8
+    push %r11
+    pushq $0x23
+    push %rcx
+    pushq $0
+    pushq $0x100
+    push %rax
+    push %rbx
+    push %rcx
+    push %rdx
+    push %rsi
+    push %rdi
+    push %rbp
+    push %r8
+    push %r9
+    push %r10
+    push %r11
+    push %r12
+    push %r13
+    push %r14
+    push %r15
+    mov %rsp, %rdi
+    call {syscall}
+
+    .global trap_return
+trap_return:
+    pop %r15
+    pop %r14
+    pop %r13
+    pop %r12
+    pop %r11
+    pop %r10
+    pop %r9
+    pop %r8
+    pop %rbp
+    pop %rdi
+    pop %rsi
+    pop %rdx
+    pop %rcx
+    pop %rbx
+    pop %rax
+    add $16, %rsp
+    testb $3, 8(%rsp)
+    jz 2f
+    swapgs
+2:  iretq
+    "#,
+    trap = sym trap_dispatch,
+    syscall = sym syscall_dispatch,
+    options(att_syntax)
+);
+
+extern "C" {
+    static trap_stubs: u8;
+    static syscall_entry: u8;
+    static trap_return: u8;
+}
+
+/// Address of the SYSCALL entry stub (for LSTAR).
+pub fn syscall_entry_addr() -> u64 {
+    core::ptr::addr_of!(syscall_entry) as u64
+}
+
+extern "C" fn syscall_dispatch(tf: &mut TrapFrame) {
+    match HANDLERS.get() {
+        Some(h) => (h.syscall)(tf),
+        None => tf.rax = (-38i64) as u64,
+    }
+}
+
+extern "C" fn trap_dispatch(tf: &mut TrapFrame) {
+    let trap = match tf.vector {
+        0 => Trap::Divide,
+        3 => Trap::Breakpoint,
+        6 => Trap::InvalidOpcode,
+        12 | 13 => Trap::GeneralProtection,
+        14 => {
+            let cr2: u64;
+            // SAFETY: reading CR2 has no side effects.
+            unsafe { asm!("mov {}, cr2", out(reg) cr2) };
+            Trap::PageFault {
+                addr: cr2,
+                write: tf.error & 2 != 0,
+                exec: tf.error & 16 != 0,
+                present: tf.error & 1 != 0,
+            }
+        }
+        16 | 19 => Trap::FloatingPoint,
+        17 => Trap::Alignment,
+        v @ 0..=31 => Trap::OtherException(v as u8),
+        v => Trap::Interrupt(v as u8),
+    };
+    match HANDLERS.get() {
+        Some(h) => (h.trap)(tf, trap),
+        None => panic!("trap {:?} before handlers were installed\n{}", trap, tf),
+    }
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct IdtEntry {
+    off_lo: u16,
+    sel: u16,
+    ist: u8,
+    attr: u8,
+    off_mid: u16,
+    off_hi: u32,
+    zero: u32,
+}
+
+/// Builds and loads the IDT: all 256 vectors go to the common stub.
+pub fn load_idt() {
+    let idt = Box::leak(Box::new([IdtEntry::default(); 256]));
+    let base = core::ptr::addr_of!(trap_stubs) as u64;
+    for (i, e) in idt.iter_mut().enumerate() {
+        let a = base + (i as u64) * 16;
+        e.off_lo = a as u16;
+        e.off_mid = (a >> 16) as u16;
+        e.off_hi = (a >> 32) as u32;
+        e.sel = 0x08;
+        // Present, interrupt gate (IF cleared on entry); `int3` reachable from ring 3.
+        e.attr = if i == 3 { 0xee } else { 0x8e };
+        // Double fault (8) and NMI (2) on IST 1.
+        e.ist = if i == 8 || i == 2 { 1 } else { 0 };
+    }
+    let ptr = DescriptorTablePointer { limit: (256 * 16 - 1) as u16, base: VirtAddr::from_ptr(idt.as_ptr()) };
+    // SAFETY: the IDT is leaked ('static) and every entry points at a valid stub.
+    unsafe { lidt(&ptr) };
+}
+
+/// Starts user mode with context `tf`, using the kernel stack that ends at `kstack_top`.
+pub fn enter_user(tf: &TrapFrame, kstack_top: u64) -> ! {
+    super::init::set_kernel_stack(kstack_top);
+    let frame_addr = kstack_top - core::mem::size_of::<TrapFrame>() as u64;
+    // SAFETY: the frame is written at the top of the given kernel stack (owned by the
+    // thread being started) and `trap_return` pops exactly one TrapFrame and irets to
+    // ring 3; nothing on the current stack is used afterwards.
+    unsafe {
+        core::ptr::write(frame_addr as *mut TrapFrame, *tf);
+        asm!("mov rsp, {}", "jmp {}", in(reg) frame_addr, sym trap_return, options(noreturn));
+    }
+}

@@ -1,0 +1,55 @@
+//! The kernel command line: options only (program and arguments come from the
+//! initrd's `/.elfin/run`, see docs/protocol.md).
+/// Options given on the kernel command line.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Log every system call.
+    pub strace: bool,
+    /// Address-space layout randomisation.
+    pub aslr: bool,
+    /// Kernel log level (1 = error … 5 = trace).
+    pub loglevel: usize,
+    /// No host framing on the console.
+    pub raw_console: bool,
+}
+
+/// Reads and parses the NUL-terminated command line at a physical address.
+pub fn parse(paddr: u64) -> Options {
+    let mut buf = [0u8; 4096];
+    let mut n = 0;
+    if paddr != 0 {
+        for i in 0..4096u64 {
+            let va = elfin_arch::phys_to_virt(paddr + i);
+            // SAFETY: the boot protocol gives a NUL-terminated string in RAM, which the
+            // direct map covers; reading stops at the NUL or after 4 KiB.
+            let b = unsafe { core::ptr::read_volatile(va as *const u8) };
+            if b == 0 {
+                break;
+            }
+            if let Some(slot) = buf.get_mut(n) {
+                *slot = b;
+                n += 1;
+            }
+        }
+    }
+    parse_str(buf.get(..n).unwrap_or(&[]))
+}
+
+/// Parses command-line options; unknown words are ignored (VMMs add their own).
+pub fn parse_str(s: &[u8]) -> Options {
+    let mut o = Options { strace: false, aslr: true, loglevel: 2, raw_console: false };
+    for w in s.split(|&b| b == b' ' || b == b'\t' || b == b'\n') {
+        match w {
+            b"strace" => o.strace = true,
+            b"noaslr" => o.aslr = false,
+            b"console=raw" => o.raw_console = true,
+            b"loglevel=error" => o.loglevel = 1,
+            b"loglevel=warn" => o.loglevel = 2,
+            b"loglevel=info" => o.loglevel = 3,
+            b"loglevel=debug" => o.loglevel = 4,
+            b"loglevel=trace" => o.loglevel = 5,
+            _ => {}
+        }
+    }
+    o
+}

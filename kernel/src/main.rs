@@ -1,0 +1,47 @@
+//! The elfin kernel: boots on a VMM, loads one Linux static-PIE program from the
+//! initrd, runs it in user mode and serves its system calls. Generic code only;
+//! CPU specifics come from `elfin-arch`, machine specifics from `elfin-plat`.
+#![no_std]
+#![no_main]
+
+extern crate alloc;
+
+#[macro_use]
+mod klog;
+mod cmdline;
+mod exec;
+mod fs;
+mod mem;
+mod proc;
+mod rng;
+mod syscall;
+mod time;
+mod trap;
+mod uaccess;
+
+use elfin_plat::BootInfo;
+
+/// Kernel entry, called by the platform's boot code with the boot information.
+#[no_mangle]
+fn elfin_kernel_main(info: &BootInfo) -> ! {
+    let t0 = elfin_arch::read_cycles();
+    let cmd = cmdline::parse(info.cmdline_paddr);
+    elfin_plat::console::init(cmd.raw_console);
+    klog::init(cmd.loglevel);
+    mem::init(info);
+    let features = elfin_arch::init_bsp(mem::alloc_kernel_stack());
+    time::init(t0, features.tsc_hz);
+    rng::init(&features);
+    trap::init();
+    let root = fs::init(info.initrd);
+    let t_ready = elfin_arch::read_cycles();
+    log::debug!("kernel ready after {} cycles; {} free frames", t_ready - t0, mem::frames::free_count());
+    exec::start_first(root, &cmd, features)
+}
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
+    kprintln!("elfin: kernel panic: {}", info);
+    elfin_plat::console::report_crash();
+    elfin_plat::power_off(125)
+}

@@ -1,0 +1,139 @@
+//! The physical frame allocator: a bump pointer per RAM range plus an intrusive
+//! free list of returned frames. It never allocates from the heap (the heap grows
+//! from it), needs no set-up proportional to RAM, and allocation and freeing of
+//! single frames are O(1). Contiguous runs come from the bump ranges only.
+use core::sync::atomic::{AtomicUsize, Ordering};
+
+use elfin_arch::{FrameSource, PAGE_SIZE};
+
+const MAX_RANGES: usize = 32;
+
+struct Frames {
+    /// [next, end) of each range not yet handed out.
+    ranges: [(u64, u64); MAX_RANGES],
+    nranges: usize,
+    /// Physical address of the first free frame, 0 for none.
+    free_head: u64,
+}
+
+static FRAMES: spin::Mutex<Frames> = spin::Mutex::new(Frames { ranges: [(0, 0); MAX_RANGES], nranges: 0, free_head: 0 });
+static FREE: AtomicUsize = AtomicUsize::new(0);
+static TOTAL: AtomicUsize = AtomicUsize::new(0);
+
+fn link_slot(pa: u64) -> *mut u64 {
+    elfin_arch::phys_to_virt(pa) as *mut u64
+}
+
+impl Frames {
+    fn push_range(&mut self, s: u64, e: u64) {
+        if s >= e {
+            return;
+        }
+        if let Some(slot) = self.ranges.get_mut(self.nranges) {
+            *slot = (s, e);
+            self.nranges += 1;
+            let n = ((e - s) / PAGE_SIZE) as usize;
+            FREE.fetch_add(n, Ordering::Relaxed);
+            TOTAL.fetch_add(n, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Adds the frames of [start, end) minus the reserved ranges.
+pub fn add_range_excluding(start: u64, end: u64, reserved: &[(u64, u64)]) {
+    let mut f = FRAMES.lock();
+    let mut s = start;
+    // Reserved ranges are few; cut [s, end) at each one that overlaps, in address order.
+    let mut cuts: [(u64, u64); 4] = [(u64::MAX, u64::MAX); 4];
+    for (slot, r) in cuts.iter_mut().zip(reserved.iter().filter(|r| r.0 < r.1)) {
+        *slot = *r;
+    }
+    cuts.sort_unstable();
+    for &(rs, re) in cuts.iter().filter(|c| c.0 != u64::MAX) {
+        if re <= s || rs >= end {
+            continue;
+        }
+        f.push_range(s, rs.min(end));
+        s = s.max(re);
+    }
+    f.push_range(s, end);
+}
+
+/// Allocates `count` physically contiguous frames (not zeroed); returns the address.
+pub fn alloc(count: usize) -> Option<u64> {
+    let mut f = FRAMES.lock();
+    if count == 1 && f.free_head != 0 {
+        let pa = f.free_head;
+        // SAFETY: free frames hold the address of the next free frame in their first
+        // word; the frame is owned by the allocator until returned here.
+        f.free_head = unsafe { core::ptr::read(link_slot(pa)) };
+        FREE.fetch_sub(1, Ordering::Relaxed);
+        return Some(pa);
+    }
+    let bytes = (count as u64).checked_mul(PAGE_SIZE)?;
+    let n = f.nranges;
+    for r in f.ranges.iter_mut().take(n) {
+        if r.1 - r.0 >= bytes {
+            let pa = r.0;
+            r.0 += bytes;
+            FREE.fetch_sub(count, Ordering::Relaxed);
+            return Some(pa);
+        }
+    }
+    None
+}
+
+/// Frees frames allocated with [`alloc`].
+pub fn free(pa: u64, count: usize) {
+    let mut f = FRAMES.lock();
+    for i in 0..count as u64 {
+        let frame = pa + i * PAGE_SIZE;
+        // SAFETY: the caller gives back frames it owned; they become the allocator's
+        // and their first word links the free list.
+        unsafe { core::ptr::write(link_slot(frame), f.free_head) };
+        f.free_head = frame;
+    }
+    FREE.fetch_add(count, Ordering::Relaxed);
+}
+
+/// Allocates one zeroed frame.
+pub fn alloc_zeroed() -> Option<u64> {
+    let pa = alloc(1)?;
+    zero(pa);
+    Some(pa)
+}
+
+/// Fills a frame with zeros.
+pub fn zero(pa: u64) {
+    frame_bytes(pa).fill(0);
+}
+
+/// The bytes of a frame, through the direct map.
+pub fn frame_bytes(pa: u64) -> &'static mut [u8] {
+    // SAFETY: `pa` is a RAM frame owned by the caller (allocated from this allocator or
+    // mapped into the address space the caller holds the lock of); the direct map
+    // covers all RAM.
+    unsafe { core::slice::from_raw_parts_mut(elfin_arch::phys_to_virt(pa & !(PAGE_SIZE - 1)) as *mut u8, PAGE_SIZE as usize) }
+}
+
+/// Number of free frames.
+pub fn free_count() -> usize {
+    FREE.load(Ordering::Relaxed)
+}
+
+/// Number of frames managed.
+pub fn total_count() -> usize {
+    TOTAL.load(Ordering::Relaxed)
+}
+
+/// The frame allocator as a page-table frame source.
+pub struct FrameAlloc;
+
+impl FrameSource for FrameAlloc {
+    fn alloc_zeroed(&mut self) -> Option<u64> {
+        alloc_zeroed()
+    }
+    fn free(&mut self, pa: u64) {
+        free(pa, 1)
+    }
+}

@@ -1,0 +1,38 @@
+//! The kernel heap (buddy allocator), grown from the frame allocator on demand.
+use core::alloc::Layout;
+
+use buddy_system_allocator::{Heap, LockedHeapWithRescue};
+use elfin_arch::PAGE_SIZE;
+
+#[global_allocator]
+static HEAP: LockedHeapWithRescue<32> = LockedHeapWithRescue::new(rescue);
+
+/// Initial heap size.
+const INITIAL: usize = 512 * 1024;
+
+fn add_frames(heap: &mut Heap<32>, bytes: usize) -> bool {
+    let frames = bytes.div_ceil(PAGE_SIZE as usize).next_power_of_two();
+    let Some(pa) = super::frames::alloc(frames) else { return false };
+    let va = elfin_arch::phys_to_virt(pa) as usize;
+    // SAFETY: the frames were just taken from the frame allocator, are mapped RW by the
+    // direct map and belong to the heap from now on.
+    unsafe { heap.add_to_heap(va, va + frames * PAGE_SIZE as usize) };
+    true
+}
+
+fn rescue(heap: &mut Heap<32>, layout: &Layout) {
+    let want = (layout.size() + layout.align()).max(256 * 1024);
+    if !add_frames(heap, want) {
+        // Try the exact size before giving up (the allocation then fails: OOM).
+        add_frames(heap, layout.size() + layout.align());
+    }
+}
+
+/// Gives the heap its initial memory.
+pub fn init() {
+    let mut h = HEAP.lock();
+    if !add_frames(&mut h, INITIAL) {
+        drop(h);
+        elfin_plat::console::early_panic("elfin: not enough memory for the kernel heap");
+    }
+}

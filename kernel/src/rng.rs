@@ -1,0 +1,46 @@
+//! Kernel randomness: a ChaCha20 generator seeded from the CPU's random-number
+//! instructions where present, else from cycle-counter jitter.
+use rand_chacha::rand_core::{RngCore, SeedableRng};
+use rand_chacha::ChaCha20Rng;
+
+static RNG: spin::Mutex<Option<ChaCha20Rng>> = spin::Mutex::new(None);
+
+/// Seeds the generator.
+pub fn init(f: &elfin_arch::Features) {
+    let mut seed = [0u8; 32];
+    for chunk in seed.chunks_mut(8) {
+        let v = elfin_arch::random_u64(f).unwrap_or_else(jitter);
+        chunk.copy_from_slice(&v.to_le_bytes());
+    }
+    *RNG.lock() = Some(ChaCha20Rng::from_seed(seed));
+}
+
+/// 64 bits mixed from the low bits of many cycle-counter deltas.
+fn jitter() -> u64 {
+    let mut acc = 0u64;
+    for i in 0..256u32 {
+        let a = elfin_arch::read_cycles();
+        let mut x = a;
+        for _ in 0..(i % 7) {
+            x = x.rotate_left(7) ^ 0x9e37_79b9_7f4a_7c15;
+        }
+        let b = elfin_arch::read_cycles();
+        acc = acc.rotate_left(5) ^ (b.wrapping_sub(a)) ^ x;
+    }
+    acc
+}
+
+/// Fills `buf` with random bytes.
+pub fn fill(buf: &mut [u8]) {
+    match RNG.lock().as_mut() {
+        Some(r) => r.fill_bytes(buf),
+        None => buf.iter_mut().for_each(|b| *b = jitter() as u8),
+    }
+}
+
+/// A random 64-bit number.
+pub fn u64() -> u64 {
+    let mut b = [0u8; 8];
+    fill(&mut b);
+    u64::from_le_bytes(b)
+}

@@ -1,0 +1,382 @@
+//! Process, time, signal-bookkeeping and system-information calls.
+use elfin_arch::{TrapFrame, UserRegs};
+use elfin_shim::errno::Errno;
+use elfin_shim::uapi::{KernelSigaction, Rlimit64, Rusage, StackT, Sysinfo, Timespec, Timeval, Tms, Utsname};
+use elfin_shim::{Call, UAddr};
+
+use super::SysResult;
+use crate::proc::{Process, CURRENT, NLIMITS};
+use crate::uaccess::{read_bytes, read_val, write_bytes, write_val};
+
+/// arch_prctl(2) (x86_64): the FS base holds the thread pointer.
+pub fn arch_prctl(_p: &mut Process, code: i32, addr: u64) -> SysResult {
+    match code {
+        0x1002 => {
+            if elfin_arch::set_tls(addr) {
+                Ok(0)
+            } else {
+                Err(Errno::EPERM)
+            }
+        }
+        0x1003 => {
+            let v = elfin_arch::get_tls();
+            write_val(&mut _p.aspace, UAddr(addr), &v)?;
+            Ok(0)
+        }
+        0x1001 | 0x1004 => super::unsupported("arch_prctl(ARCH_SET_GS/ARCH_GET_GS)", 158),
+        0x1011 => Ok(1), // ARCH_GET_CPUID: cpuid is enabled
+        0x1012 => Ok(0), // ARCH_SET_CPUID(1)
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// rseq(2) registration. One CPU and no preemption of user code yet: the CPU id is
+/// always 0 and no critical section can be interrupted, so registering only has to
+/// publish the CPU id (abort handling arrives with preemption and signals).
+pub fn rseq(p: &mut Process, addr: UAddr, len: u32, flags: i32, _sig: u32) -> SysResult {
+    if flags & !1 != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if flags & 1 != 0 {
+        return Ok(0);
+    }
+    if len < 32 || addr.0 % 32 != 0 {
+        return Err(Errno::EINVAL);
+    }
+    // cpu_id_start (u32) and cpu_id (u32) at offsets 0 and 4.
+    write_val(&mut p.aspace, addr, &[0u32, 0u32])?;
+    Ok(0)
+}
+
+fn field(s: &str) -> [u8; 65] {
+    let mut f = [0u8; 65];
+    for (d, b) in f.iter_mut().zip(s.bytes().take(64)) {
+        *d = b;
+    }
+    f
+}
+
+/// uname(2).
+pub fn uname(p: &mut Process, buf: UAddr) -> SysResult {
+    let u = Utsname {
+        sysname: field("Linux"),
+        nodename: field("elfin"),
+        release: field("6.1.0-elfin"),
+        version: field("#1 SMP PREEMPT_DYNAMIC elfin"),
+        machine: field(elfin_arch::PLATFORM),
+        domainname: field("(none)"),
+    };
+    write_val(&mut p.aspace, buf, &u)?;
+    Ok(0)
+}
+
+fn ts(ns: u64) -> Timespec {
+    Timespec { tv_sec: (ns / 1_000_000_000) as i64, tv_nsec: (ns % 1_000_000_000) as i64 }
+}
+
+fn clock_ns(clock: i32) -> Result<u64, Errno> {
+    Ok(match clock {
+        0 | 5 | 8 | 11 => crate::time::realtime_ns(),
+        1 | 4 | 6 | 7 | 9 => crate::time::monotonic_ns(),
+        // CPU-time clocks: the program has had the CPU since boot.
+        2 | 3 => crate::time::monotonic_ns(),
+        _ => return Err(Errno::EINVAL),
+    })
+}
+
+/// clock_gettime(2).
+pub fn clock_gettime(p: &mut Process, clock: i32, tp: UAddr) -> SysResult {
+    let ns = clock_ns(clock)?;
+    write_val(&mut p.aspace, tp, &ts(ns))?;
+    Ok(0)
+}
+
+/// clock_getres(2).
+pub fn clock_getres(p: &mut Process, clock: i32, res: UAddr) -> SysResult {
+    clock_ns(clock)?;
+    let r = if clock == 5 || clock == 6 { 4_000_000 } else { 1 };
+    if !res.is_null() {
+        write_val(&mut p.aspace, res, &ts(r))?;
+    }
+    Ok(0)
+}
+
+/// gettimeofday(2).
+pub fn gettimeofday(p: &mut Process, tv: UAddr, tz: UAddr) -> SysResult {
+    let ns = crate::time::realtime_ns();
+    if !tv.is_null() {
+        let t = Timeval { tv_sec: (ns / 1_000_000_000) as i64, tv_usec: ((ns % 1_000_000_000) / 1000) as i64 };
+        write_val(&mut p.aspace, tv, &t)?;
+    }
+    if !tz.is_null() {
+        write_val(&mut p.aspace, tz, &[0i32, 0i32])?;
+    }
+    Ok(0)
+}
+
+/// time(2).
+pub fn time(p: &mut Process, tloc: UAddr) -> SysResult {
+    let s = (crate::time::realtime_ns() / 1_000_000_000) as i64;
+    if !tloc.is_null() {
+        write_val(&mut p.aspace, tloc, &s)?;
+    }
+    Ok(s as u64)
+}
+
+/// nanosleep(2)/clock_nanosleep(2): waits by polling the clock (no timer interrupts yet).
+pub fn nanosleep(p: &mut Process, clock: i32, flags: i32, req: UAddr, _rem: UAddr) -> SysResult {
+    let r: Timespec = read_val(&mut p.aspace, req)?;
+    let ns = r.as_nanos().ok_or(Errno::EINVAL)?;
+    clock_ns(clock).map_err(|_| Errno::EINVAL)?;
+    let deadline = if flags & 1 != 0 {
+        // TIMER_ABSTIME on the given clock.
+        let now = clock_ns(clock)?;
+        crate::time::monotonic_ns() + ns.saturating_sub(now)
+    } else {
+        crate::time::monotonic_ns().saturating_add(ns)
+    };
+    while crate::time::monotonic_ns() < deadline {
+        core::hint::spin_loop();
+    }
+    Ok(0)
+}
+
+/// getrandom(2).
+pub fn getrandom(p: &mut Process, buf: UAddr, len: usize, flags: u32) -> SysResult {
+    if flags & !7 != 0 || flags & 6 == 6 {
+        return Err(Errno::EINVAL);
+    }
+    let n = len.min(33_554_431);
+    let mut tmp = alloc::vec![0u8; n.min(256)];
+    let mut done = 0;
+    while done < n {
+        let k = (n - done).min(tmp.len());
+        let chunk = tmp.get_mut(..k).ok_or(Errno::EFAULT)?;
+        crate::rng::fill(chunk);
+        write_bytes(&mut p.aspace, UAddr(buf.0 + done as u64), chunk)?;
+        done += k;
+    }
+    Ok(n as u64)
+}
+
+/// prlimit64(2) on the calling process.
+pub fn prlimit(p: &mut Process, pid: i32, resource: u32, new: UAddr, old: UAddr) -> SysResult {
+    if pid != 0 && pid != p.pid {
+        return Err(Errno::ESRCH);
+    }
+    let i = resource as usize;
+    if i >= NLIMITS {
+        return Err(Errno::EINVAL);
+    }
+    let cur = p.rlimits.get(i).copied().ok_or(Errno::EINVAL)?;
+    let newv = if new.is_null() { None } else { Some(read_val::<Rlimit64>(&mut p.aspace, new)?) };
+    if let Some(n) = newv {
+        if n.cur > n.max {
+            return Err(Errno::EINVAL);
+        }
+        if resource == 7 && n.max > 1_048_576 {
+            return Err(Errno::EPERM);
+        }
+    }
+    if !old.is_null() {
+        write_val(&mut p.aspace, old, &Rlimit64 { cur: cur.0, max: cur.1 })?;
+    }
+    if let Some(n) = newv {
+        if let Some(slot) = p.rlimits.get_mut(i) {
+            *slot = (n.cur, n.max);
+        }
+    }
+    Ok(0)
+}
+
+/// rt_sigaction(2): dispositions are recorded; delivery arrives with the signals work.
+pub fn rt_sigaction(p: &mut Process, sig: i32, act: UAddr, oldact: UAddr, sigsetsize: usize) -> SysResult {
+    if sigsetsize != 8 || !(1..=64).contains(&sig) {
+        return Err(Errno::EINVAL);
+    }
+    let idx = (sig - 1) as usize;
+    if !act.is_null() && (sig == 9 || sig == 19) {
+        return Err(Errno::EINVAL);
+    }
+    let old = p.sigactions.get(idx).copied().ok_or(Errno::EINVAL)?;
+    let new = if act.is_null() { None } else { Some(read_val::<KernelSigaction>(&mut p.aspace, act)?) };
+    if !oldact.is_null() {
+        write_val(&mut p.aspace, oldact, &old)?;
+    }
+    if let Some(mut n) = new {
+        n.mask &= !((1 << 8) | (1 << 18));
+        if let Some(slot) = p.sigactions.get_mut(idx) {
+            *slot = n;
+        }
+    }
+    Ok(0)
+}
+
+/// rt_sigprocmask(2).
+pub fn rt_sigprocmask(p: &mut Process, how: i32, set: UAddr, oldset: UAddr, sigsetsize: usize) -> SysResult {
+    if sigsetsize != 8 {
+        return Err(Errno::EINVAL);
+    }
+    let old = p.sigmask;
+    if !set.is_null() {
+        let s: u64 = read_val(&mut p.aspace, set)?;
+        let s = s & !((1 << 8) | (1 << 18)); // SIGKILL, SIGSTOP cannot be blocked
+        p.sigmask = match how {
+            0 => old | s,
+            1 => old & !s,
+            2 => s,
+            _ => return Err(Errno::EINVAL),
+        };
+    }
+    if !oldset.is_null() {
+        write_val(&mut p.aspace, oldset, &old)?;
+    }
+    Ok(0)
+}
+
+/// sigaltstack(2).
+pub fn sigaltstack(p: &mut Process, ss: UAddr, old: UAddr, sp: u64) -> SysResult {
+    const SS_ONSTACK: i32 = 1;
+    const SS_DISABLE: i32 = 2;
+    const SS_AUTODISARM: i32 = 1 << 31;
+    let cur = p.altstack;
+    let on = cur.ss_flags & SS_DISABLE == 0 && sp.wrapping_sub(cur.ss_sp) < cur.ss_size;
+    if !old.is_null() {
+        let mut o = cur;
+        if on {
+            o.ss_flags |= SS_ONSTACK;
+        }
+        write_val(&mut p.aspace, old, &o)?;
+    }
+    if !ss.is_null() {
+        let n: StackT = read_val(&mut p.aspace, ss)?;
+        if on {
+            return Err(Errno::EPERM);
+        }
+        let mode = n.ss_flags & !SS_AUTODISARM;
+        if mode != 0 && mode != SS_DISABLE && mode != SS_ONSTACK {
+            return Err(Errno::EINVAL);
+        }
+        if mode == SS_DISABLE {
+            p.altstack = StackT::new(0, SS_DISABLE, 0);
+        } else {
+            if n.ss_size < 2048 {
+                return Err(Errno::ENOMEM);
+            }
+            p.altstack = StackT::new(n.ss_sp, n.ss_flags & SS_AUTODISARM, n.ss_size);
+        }
+    }
+    Ok(0)
+}
+
+/// sched_getaffinity(2): one CPU.
+pub fn sched_getaffinity(p: &mut Process, pid: i32, size: usize, mask: UAddr) -> SysResult {
+    if pid != 0 && pid != p.pid {
+        return Err(Errno::ESRCH);
+    }
+    if size < 8 || size % 8 != 0 {
+        return Err(Errno::EINVAL);
+    }
+    write_val(&mut p.aspace, mask, &1u64)?;
+    Ok(8)
+}
+
+/// sysinfo(2).
+pub fn sysinfo(p: &mut Process, info: UAddr) -> SysResult {
+    let s = Sysinfo {
+        uptime: (crate::time::monotonic_ns() / 1_000_000_000) as i64,
+        totalram: (crate::mem::frames::total_count() as u64) * 4096,
+        freeram: (crate::mem::frames::free_count() as u64) * 4096,
+        procs: 1,
+        mem_unit: 1,
+        ..Default::default()
+    };
+    write_val(&mut p.aspace, info, &s)?;
+    Ok(0)
+}
+
+/// times(2).
+pub fn times(p: &mut Process, buf: UAddr) -> SysResult {
+    let ticks = (crate::time::monotonic_ns() / 10_000_000) as i64;
+    if !buf.is_null() {
+        write_val(&mut p.aspace, buf, &Tms { tms_utime: ticks, tms_stime: 0, tms_cutime: 0, tms_cstime: 0 })?;
+    }
+    Ok(ticks as u64)
+}
+
+/// getrusage(2).
+pub fn getrusage(p: &mut Process, who: i32, usage: UAddr) -> SysResult {
+    if !matches!(who, 0 | -1 | 1) {
+        return Err(Errno::EINVAL);
+    }
+    let mut r = Rusage::default();
+    if who != -1 {
+        let ns = crate::time::monotonic_ns();
+        r.ru_utime = Timeval { tv_sec: (ns / 1_000_000_000) as i64, tv_usec: ((ns % 1_000_000_000) / 1000) as i64 };
+    }
+    write_val(&mut p.aspace, usage, &r)?;
+    Ok(0)
+}
+
+/// prctl(2): names and a few queries.
+pub fn prctl(p: &mut Process, option: i32, arg2: u64) -> SysResult {
+    match option {
+        15 => {
+            let mut name = [0u8; 16];
+            read_bytes(&mut p.aspace, UAddr(arg2), &mut name).or_else(|_| Err(Errno::EFAULT))?;
+            Ok(0)
+        }
+        16 => {
+            let mut name = [0u8; 16];
+            let exe = p.exe.rsplit(|&b| b == b'/').next().unwrap_or(&[]);
+            for (d, s) in name.iter_mut().zip(exe.iter().take(15)) {
+                *d = *s;
+            }
+            write_bytes(&mut p.aspace, UAddr(arg2), &name)?;
+            Ok(0)
+        }
+        3 => Ok(1),             // PR_GET_DUMPABLE
+        4 => Ok(0),             // PR_SET_DUMPABLE
+        21 => Ok(0),            // PR_GET_SECCOMP
+        1 | 2 | 36 | 37 => Ok(0), // pdeathsig / child subreaper bookkeeping
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// kill/tkill/tgkill to the program itself: default-fatal signals end it as Linux
+/// would; ignored ones do nothing. Handlers are not run yet (signal delivery is a
+/// later piece of work), so a caught signal is reported and treated as fatal.
+pub fn signal_self(call: &Call, tf: &mut TrapFrame) -> SysResult {
+    let (target, sig) = match *call {
+        Call::Kill { pid, sig } => (pid, sig),
+        Call::Tkill { tid, sig } => (tid, sig),
+        Call::Tgkill { tgid, tid, sig } => {
+            if tgid != 1 {
+                return Err(Errno::ESRCH);
+            }
+            (tid, sig)
+        }
+        _ => return Err(Errno::EINVAL),
+    };
+    if !(0..=64).contains(&sig) {
+        return Err(Errno::EINVAL);
+    }
+    if !(target == 1 || target == 0 || target == -1) {
+        return Err(Errno::ESRCH);
+    }
+    if sig == 0 {
+        return Ok(0);
+    }
+    let (handler, blocked) = match CURRENT.lock().as_ref() {
+        Some(p) => (p.sigactions.get((sig - 1) as usize).map(|a| a.handler).unwrap_or(0), p.sigmask & (1 << (sig - 1)) != 0),
+        None => (0, false),
+    };
+    let default_ignored = matches!(sig, 17 | 18 | 23 | 28);
+    if handler == 1 || (handler == 0 && default_ignored) || (blocked && sig != 9 && sig != 19) {
+        return Ok(0);
+    }
+    if handler > 1 {
+        kprintln!("elfin: signal handlers are not run yet; signal {} is fatal here", sig);
+    }
+    crate::trap::kill(sig as u32, 0, tf.ip())
+}

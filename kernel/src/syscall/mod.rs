@@ -1,0 +1,205 @@
+//! System-call dispatch: decode (elfin-shim) → handler → `-errno`, plus strace
+//! logging and the one-time report of unsupported calls.
+mod fs;
+mod misc;
+mod mm;
+
+use alloc::collections::BTreeSet;
+
+use elfin_arch::{TrapFrame, UserRegs};
+use elfin_shim::errno::Errno;
+use elfin_shim::{Call, UAddr};
+
+use crate::proc::{Process, CURRENT};
+
+/// What a handler returns.
+pub type SysResult = Result<u64, Errno>;
+
+static REPORTED: spin::Mutex<BTreeSet<&'static str>> = spin::Mutex::new(BTreeSet::new());
+
+fn decode(nr: usize, args: [u64; 6]) -> Call {
+    match elfin_arch::ELF_MACHINE {
+        62 => elfin_shim::x86_64::decode(nr, args),
+        _ => Call::Unknown { nr, name: "?" },
+    }
+}
+
+/// Reports an unsupported call once by name and returns ENOSYS.
+pub fn unsupported(name: &'static str, nr: usize) -> SysResult {
+    if REPORTED.lock().insert(name) {
+        kprintln!("elfin: unsupported syscall {} ({})", name, nr);
+    }
+    Err(Errno::ENOSYS)
+}
+
+/// Entry from the architecture's system-call stub.
+pub fn entry(tf: &mut TrapFrame) {
+    let nr = tf.syscall_nr();
+    let call = decode(nr, tf.syscall_args());
+    // exit and exit_group never return and must not hold the process lock.
+    match call {
+        Call::Exit { status } | Call::ExitGroup { status } => {
+            if CURRENT.lock().as_ref().map(|p| p.strace).unwrap_or(false) {
+                kprintln!("strace: {:?} = ?", call);
+            }
+            crate::proc::exit_vm(status as u8)
+        }
+        Call::Kill { .. } | Call::Tkill { .. } | Call::Tgkill { .. } => {
+            let r = misc::signal_self(&call, tf);
+            finish(tf, &call, r, nr);
+            return;
+        }
+        _ => {}
+    }
+    let mut guard = CURRENT.lock();
+    let Some(p) = guard.as_mut() else {
+        tf.set_syscall_ret((-(Errno::ENOSYS.as_i32() as i64)) as u64);
+        return;
+    };
+    let r = dispatch(p, call, tf, nr);
+    drop(guard);
+    finish(tf, &call, r, nr);
+}
+
+fn finish(tf: &mut TrapFrame, call: &Call, r: SysResult, _nr: usize) {
+    let strace = CURRENT.lock().as_ref().map(|p| p.strace).unwrap_or(false);
+    if strace {
+        match r {
+            Ok(v) => kprintln!("strace: {:?} = {:#x}", call, v),
+            Err(e) => kprintln!("strace: {:?} = -1 {} ({})", call, e.name(), e.description()),
+        }
+    }
+    let v = match r {
+        Ok(v) => v,
+        Err(e) => (-(e.as_i32() as i64)) as u64,
+    };
+    tf.set_syscall_ret(v);
+}
+
+fn dispatch(p: &mut Process, call: Call, tf: &mut TrapFrame, nr: usize) -> SysResult {
+    use Call::*;
+    match call {
+        Read { fd, buf, count } => fs::read(p, fd, buf, count, None),
+        Write { fd, buf, count } => fs::write(p, fd, buf, count, None),
+        Pread64 { fd, buf, count, offset } => fs::pread(p, fd, buf, count, offset, false),
+        Pwrite64 { fd, buf, count, offset } => fs::pread(p, fd, buf, count, offset, true),
+        Readv { fd, iov, iovcnt } => fs::readv(p, fd, iov, iovcnt, false),
+        Writev { fd, iov, iovcnt } => fs::readv(p, fd, iov, iovcnt, true),
+        Open { path, flags, mode } => fs::openat(p, fs::AT_FDCWD, path, flags, mode),
+        Openat { dirfd, path, flags, mode } => fs::openat(p, dirfd, path, flags, mode),
+        Creat { path, mode } => fs::openat(p, fs::AT_FDCWD, path, 0o1101, mode),
+        Close { fd } => p.fds.close(fd).map(|_| 0),
+        Fstat { fd, buf } => fs::fstat(p, fd, buf),
+        Stat { path, buf } => fs::fstatat(p, fs::AT_FDCWD, path, buf, 0),
+        Lstat { path, buf } => fs::fstatat(p, fs::AT_FDCWD, path, buf, 0x100),
+        Newfstatat { dirfd, path, buf, flags } => fs::fstatat(p, dirfd, path, buf, flags),
+        Statx { dirfd, path, flags, mask, buf } => fs::statx(p, dirfd, path, flags, mask, buf),
+        Lseek { fd, offset, whence } => fs::lseek(p, fd, offset, whence),
+        Getdents64 { fd, dirp, count } => fs::getdents64(p, fd, dirp, count),
+        Getcwd { buf, size } => fs::getcwd(p, buf, size),
+        Chdir { path } => fs::chdir(p, path),
+        Fchdir { fd } => fs::fchdir(p, fd),
+        Mkdir { path, mode } => fs::mkdirat(p, fs::AT_FDCWD, path, mode),
+        Mkdirat { dirfd, path, mode } => fs::mkdirat(p, dirfd, path, mode),
+        Unlink { path } => fs::unlinkat(p, fs::AT_FDCWD, path, 0),
+        Rmdir { path } => fs::unlinkat(p, fs::AT_FDCWD, path, 0x200),
+        Unlinkat { dirfd, path, flags } => fs::unlinkat(p, dirfd, path, flags),
+        Rename { old, new } => fs::renameat(p, fs::AT_FDCWD, old, fs::AT_FDCWD, new, 0),
+        Renameat { olddirfd, old, newdirfd, new } => fs::renameat(p, olddirfd, old, newdirfd, new, 0),
+        Renameat2 { olddirfd, old, newdirfd, new, flags } => fs::renameat(p, olddirfd, old, newdirfd, new, flags),
+        Symlink { target, linkpath } => fs::symlinkat(p, target, fs::AT_FDCWD, linkpath),
+        Symlinkat { target, newdirfd, linkpath } => fs::symlinkat(p, target, newdirfd, linkpath),
+        Readlink { path, buf, size } => fs::readlinkat(p, fs::AT_FDCWD, path, buf, size),
+        Readlinkat { dirfd, path, buf, size } => fs::readlinkat(p, dirfd, path, buf, size),
+        Access { path, mode } => fs::faccessat(p, fs::AT_FDCWD, path, mode, 0),
+        Faccessat { dirfd, path, mode } => fs::faccessat(p, dirfd, path, mode, 0),
+        Faccessat2 { dirfd, path, mode, flags } => fs::faccessat(p, dirfd, path, mode, flags),
+        Fcntl { fd, cmd, arg } => fs::fcntl(p, fd, cmd, arg),
+        Dup { fd } => fs::dup(p, fd),
+        Dup2 { oldfd, newfd } => fs::dup3(p, oldfd, newfd, 0, true),
+        Dup3 { oldfd, newfd, flags } => fs::dup3(p, oldfd, newfd, flags, false),
+        Ioctl { fd, cmd, arg } => fs::ioctl(p, fd, cmd, arg),
+        Poll { fds, nfds, timeout_ms } => fs::poll(p, fds, nfds, i64::from(timeout_ms)),
+        Ppoll { fds, nfds, timeout, .. } => fs::ppoll(p, fds, nfds, timeout),
+        Umask { mask } => {
+            let old = p.umask;
+            p.umask = mask & 0o777;
+            Ok(u64::from(old))
+        }
+        Ftruncate { fd, length } => fs::ftruncate(p, fd, length),
+        Truncate { path, length } => fs::truncate(p, path, length),
+        Fsync { fd } | Fdatasync { fd } => p.fds.get(fd).map(|_| 0),
+        Sync {} => Ok(0),
+        Chmod { path, mode } => fs::fchmodat(p, fs::AT_FDCWD, path, mode),
+        Fchmodat { dirfd, path, mode } => fs::fchmodat(p, dirfd, path, mode),
+        Fchmod { fd, mode } => fs::fchmod(p, fd, mode),
+        Fadvise64 { fd, .. } => p.fds.get(fd).map(|_| 0),
+        Sendfile { out_fd, in_fd, offset, count } => fs::sendfile(p, out_fd, in_fd, offset, count),
+
+        Mmap { addr, len, prot, flags, fd, offset } => mm::mmap(p, addr, len, prot, flags, fd, offset),
+        Munmap { addr, len } => mm::munmap(p, addr, len),
+        Mprotect { addr, len, prot } => mm::mprotect(p, addr, len, prot),
+        Brk { addr } => mm::brk(p, addr),
+        Madvise { addr, len, advice } => mm::madvise(p, addr, len, advice),
+        Mremap { old_addr, old_len, new_len, flags, new_addr } => mm::mremap(p, old_addr, old_len, new_len, flags, new_addr),
+
+        ArchPrctl { code, addr } => misc::arch_prctl(p, code, addr),
+        SetTidAddress { tidptr } => {
+            p.clear_child_tid = tidptr.0;
+            Ok(p.pid as u64)
+        }
+        SetRobustList { head, len } => {
+            if len != 24 {
+                return Err(Errno::EINVAL);
+            }
+            p.robust_list = (head.0, len);
+            Ok(0)
+        }
+        Rseq { rseq, len, flags, sig } => misc::rseq(p, rseq, len, flags, sig),
+        Uname { buf } => misc::uname(p, buf),
+        Getpid {} | Gettid {} => Ok(p.pid as u64),
+        Getppid {} => Ok(0),
+        Getpgrp {} => Ok(p.pid as u64),
+        Getpgid { pid } | Getsid { pid } => {
+            if pid == 0 || pid == p.pid {
+                Ok(p.pid as u64)
+            } else {
+                Err(Errno::ESRCH)
+            }
+        }
+        Getuid {} | Geteuid {} | Getgid {} | Getegid {} => Ok(0),
+        Getresuid { ruid, euid, suid } | Getresgid { rgid: ruid, egid: euid, sgid: suid } => {
+            for a in [ruid, euid, suid] {
+                crate::uaccess::write_val(&mut p.aspace, a, &0u32)?;
+            }
+            Ok(0)
+        }
+        Getgroups { size, list } => {
+            if size < 0 {
+                return Err(Errno::EINVAL);
+            }
+            let _ = list;
+            Ok(0)
+        }
+        ClockGettime { clock, tp } => misc::clock_gettime(p, clock, tp),
+        ClockGetres { clock, res } => misc::clock_getres(p, clock, res),
+        Gettimeofday { tv, tz } => misc::gettimeofday(p, tv, tz),
+        Time { tloc } => misc::time(p, tloc),
+        Nanosleep { req, rem } => misc::nanosleep(p, 0, 0, req, rem),
+        ClockNanosleep { clock, flags, req, rem } => misc::nanosleep(p, clock, flags, req, rem),
+        Getrandom { buf, len, flags } => misc::getrandom(p, buf, len, flags),
+        Prlimit64 { pid, resource, new, old } => misc::prlimit(p, pid, resource, new, old),
+        Getrlimit { resource, rlim } => misc::prlimit(p, 0, resource, UAddr(0), rlim),
+        Setrlimit { resource, rlim } => misc::prlimit(p, 0, resource, rlim, UAddr(0)),
+        RtSigaction { sig, act, oldact, sigsetsize } => misc::rt_sigaction(p, sig, act, oldact, sigsetsize),
+        RtSigprocmask { how, set, oldset, sigsetsize } => misc::rt_sigprocmask(p, how, set, oldset, sigsetsize),
+        Sigaltstack { ss, old } => misc::sigaltstack(p, ss, old, tf.sp()),
+        SchedGetaffinity { pid, size, mask } => misc::sched_getaffinity(p, pid, size, mask),
+        SchedYield {} => Ok(0),
+        Sysinfo { info } => misc::sysinfo(p, info),
+        Times { buf } => misc::times(p, buf),
+        Getrusage { who, usage } => misc::getrusage(p, who, usage),
+        Prctl { option, arg2, .. } => misc::prctl(p, option, arg2),
+        other => unsupported(other.name(), nr),
+    }
+}

@@ -1,0 +1,65 @@
+//! What the kernel does with traps: page faults commit lazily reserved memory,
+//! other user faults kill the program with the matching signal, kernel faults
+//! print a report and stop the VM.
+use elfin_arch::{Trap, TrapFrame, UserRegs};
+
+use crate::mem::vm::{Access, FaultError};
+use crate::proc::{exit_vm, CURRENT};
+
+/// Installs the trap and system-call handlers.
+pub fn init() {
+    elfin_arch::set_handlers(elfin_arch::Handlers { syscall: crate::syscall::entry, trap: on_trap });
+}
+
+fn on_trap(tf: &mut TrapFrame, trap: Trap) {
+    if let Trap::Interrupt(_) = trap {
+        return;
+    }
+    if !tf.from_user() {
+        kernel_fault(tf, trap);
+    }
+    let (sig, addr) = match trap {
+        Trap::PageFault { addr, write, exec, .. } => {
+            let access = if exec {
+                Access::Exec
+            } else if write {
+                Access::Write
+            } else {
+                Access::Read
+            };
+            let r = match CURRENT.lock().as_mut() {
+                Some(p) => p.aspace.fault(addr, access),
+                None => Err(FaultError::MapErr),
+            };
+            match r {
+                Ok(()) => return,
+                Err(FaultError::OutOfMemory) => {
+                    kprintln!("elfin: out of memory: killed the program (fault at {:#x}, rip {:#x})", addr, tf.ip());
+                    exit_vm(128 + 9)
+                }
+                Err(_) => (11, addr),
+            }
+        }
+        Trap::InvalidOpcode => (4, tf.ip()),
+        Trap::GeneralProtection => (11, 0),
+        Trap::Divide | Trap::FloatingPoint => (8, tf.ip()),
+        Trap::Breakpoint => (5, tf.ip()),
+        Trap::Alignment => (7, tf.ip()),
+        Trap::OtherException(_) => (11, tf.ip()),
+        Trap::Interrupt(_) => return,
+    };
+    kill(sig, addr, tf.ip())
+}
+
+/// Kills the program with a fatal signal, as a shell would report it.
+pub fn kill(sig: u32, addr: u64, ip: u64) -> ! {
+    let name = elfin_shim::uapi::signal::signal_name(sig as i32).unwrap_or("SIG?");
+    kprintln!("elfin: killed by {} at {:#x} (rip {:#x})", name, addr, ip);
+    exit_vm((128 + sig) as u8)
+}
+
+fn kernel_fault(tf: &TrapFrame, trap: Trap) -> ! {
+    kprintln!("elfin: kernel fault: {:?} (vector {}, error code {:#x})\n{}", trap, tf.vector, tf.error, tf);
+    elfin_plat::console::report_crash();
+    elfin_plat::power_off(125)
+}

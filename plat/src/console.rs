@@ -1,0 +1,203 @@
+//! The console and its host framing (see `docs/protocol.md`): one serial line
+//! carries the program's stdout and stderr, kernel messages and the exit status;
+//! the host sends stdin with an end-of-file marker.
+use core::fmt;
+
+use crate::uart;
+
+/// Output channels multiplexed on the console.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Channel {
+    /// The program's standard output.
+    Stdout,
+    /// The program's standard error.
+    Stderr,
+    /// Kernel messages.
+    Kernel,
+}
+
+const ESC: u8 = 0xff;
+
+struct State {
+    current: Channel,
+    raw: bool,
+    /// Stdin: an escape byte was seen and awaits its code.
+    in_escape: bool,
+    /// Stdin: end of file was signalled.
+    eof: bool,
+    /// Stdin: a decoded byte not consumed yet.
+    pending: Option<u8>,
+}
+
+static STATE: spin::Mutex<State> = spin::Mutex::new(State { current: Channel::Kernel, raw: false, in_escape: false, eof: false, pending: None });
+
+/// Initialises the UART.
+pub fn init(raw: bool) {
+    uart::init();
+    STATE.lock().raw = raw;
+}
+
+fn code(c: Channel) -> u8 {
+    match c {
+        Channel::Stdout => b'1',
+        Channel::Stderr => b'2',
+        Channel::Kernel => b'k',
+    }
+}
+
+/// Writes bytes on a channel.
+pub fn write(ch: Channel, bytes: &[u8]) {
+    let mut s = STATE.lock();
+    if s.raw {
+        bytes.iter().for_each(|&b| uart::put(b));
+        return;
+    }
+    if s.current != ch {
+        uart::put(ESC);
+        uart::put(code(ch));
+        s.current = ch;
+    }
+    for &b in bytes {
+        if b == ESC {
+            uart::put(ESC);
+        }
+        uart::put(b);
+    }
+}
+
+/// Reports the program's exit status and flushes the line.
+pub fn report_exit(status: u8) {
+    let s = STATE.lock();
+    if s.raw {
+        drop(s);
+        kprint(format_args!("elfin: exit status {}\n", status));
+    } else {
+        uart::put(ESC);
+        uart::put(b'x');
+        let mut buf = [0u8; 3];
+        let digits = fmt_u8(status, &mut buf);
+        digits.iter().for_each(|&b| uart::put(b));
+        uart::put(b'\n');
+    }
+    uart::flush();
+}
+
+/// Reports a kernel crash (after its report was printed).
+pub fn report_crash() {
+    let s = STATE.lock();
+    if !s.raw {
+        uart::put(ESC);
+        uart::put(b'p');
+    }
+    uart::flush();
+}
+
+fn fmt_u8(v: u8, buf: &mut [u8; 3]) -> &[u8] {
+    let mut n = 0;
+    let mut d = 100u8;
+    let mut started = false;
+    while d > 0 {
+        let digit = (v / d) % 10;
+        if digit != 0 || started || d == 1 {
+            if let Some(slot) = buf.get_mut(n) {
+                *slot = b'0' + digit;
+            }
+            n += 1;
+            started = true;
+        }
+        d /= 10;
+    }
+    buf.get(..n).unwrap_or(&[])
+}
+
+/// One event from the host's stdin stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Input {
+    /// A data byte.
+    Byte(u8),
+    /// End of file.
+    Eof,
+    /// Nothing available right now.
+    Empty,
+}
+
+/// Polls the host's stdin stream.
+pub fn poll_input() -> Input {
+    let mut s = STATE.lock();
+    if let Some(b) = s.pending.take() {
+        return Input::Byte(b);
+    }
+    decode_input(&mut s)
+}
+
+/// Whether stdin has a byte or end of file waiting (nothing is consumed).
+pub fn input_ready() -> bool {
+    let mut s = STATE.lock();
+    if s.pending.is_some() || s.eof {
+        return true;
+    }
+    match decode_input(&mut s) {
+        Input::Byte(b) => {
+            s.pending = Some(b);
+            true
+        }
+        Input::Eof => true,
+        Input::Empty => false,
+    }
+}
+
+/// Whether stdin reached end of file (and every byte before it was read).
+pub fn input_eof() -> bool {
+    let s = STATE.lock();
+    s.eof && s.pending.is_none()
+}
+
+fn decode_input(s: &mut State) -> Input {
+    if s.eof {
+        return Input::Eof;
+    }
+    loop {
+        let Some(b) = uart::try_get() else { return Input::Empty };
+        if s.raw {
+            return Input::Byte(b);
+        }
+        if s.in_escape {
+            s.in_escape = false;
+            match b {
+                ESC => return Input::Byte(ESC),
+                b'e' => {
+                    s.eof = true;
+                    return Input::Eof;
+                }
+                _ => continue,
+            }
+        } else if b == ESC {
+            s.in_escape = true;
+        } else {
+            return Input::Byte(b);
+        }
+    }
+}
+
+struct KernelWriter;
+
+impl fmt::Write for KernelWriter {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        write(Channel::Kernel, s.as_bytes());
+        Ok(())
+    }
+}
+
+/// Prints formatted text on the kernel channel.
+pub fn kprint(args: fmt::Arguments<'_>) {
+    let _ = fmt::Write::write_fmt(&mut KernelWriter, args);
+}
+
+/// Prints a message and stops, for failures before the kernel is up.
+pub fn early_panic(msg: &str) -> ! {
+    uart::init();
+    write(Channel::Kernel, msg.as_bytes());
+    write(Channel::Kernel, b"\n");
+    report_crash();
+    crate::power_off(125)
+}

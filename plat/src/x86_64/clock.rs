@@ -1,0 +1,94 @@
+//! Clocks of the PC platform: PIT-based calibration of the cycle counter and the
+//! CMOS real-time clock.
+use elfin_arch::io::{inb, outb};
+
+/// Measures the cycle-counter frequency against PIT channel 2 (about 10 ms).
+pub fn calibrate_cycles_hz() -> u64 {
+    // Gate channel 2 on, speaker off; mode 0, lobyte/hibyte, binary.
+    let ms = 10u64;
+    let ticks = (1_193_182 * ms / 1000) as u16;
+    outb(0x61, (inb(0x61) & !0x02) | 0x01);
+    outb(0x43, 0xb0);
+    outb(0x42, ticks as u8);
+    outb(0x42, (ticks >> 8) as u8);
+    // Restart the count by toggling the gate.
+    let g = inb(0x61) & !0x01;
+    outb(0x61, g);
+    outb(0x61, g | 0x01);
+    let t0 = elfin_arch::read_cycles();
+    let mut spins = 0u64;
+    while inb(0x61) & 0x20 == 0 {
+        spins += 1;
+        if spins > 100_000_000 {
+            // No PIT (or it never fires): assume 1 GHz rather than hang.
+            return 1_000_000_000;
+        }
+    }
+    let t1 = elfin_arch::read_cycles();
+    (t1 - t0) * 1000 / ms
+}
+
+fn cmos(reg: u8) -> u8 {
+    outb(0x70, reg);
+    inb(0x71)
+}
+
+fn bcd(v: u8, is_bcd: bool) -> u64 {
+    if is_bcd {
+        u64::from((v & 0x0f) + (v >> 4) * 10)
+    } else {
+        u64::from(v)
+    }
+}
+
+/// Seconds since the Unix epoch from the CMOS RTC (0 when it is absent).
+pub fn wall_clock_seconds() -> u64 {
+    // Wait for an update not to be in progress, then read twice until stable.
+    let read = || {
+        let mut spins = 0;
+        while cmos(0x0a) & 0x80 != 0 && spins < 1_000_000 {
+            spins += 1;
+        }
+        [cmos(0x00), cmos(0x02), cmos(0x04), cmos(0x07), cmos(0x08), cmos(0x09), cmos(0x32)]
+    };
+    let mut a = read();
+    for _ in 0..4 {
+        let b = read();
+        if a == b {
+            break;
+        }
+        a = b;
+    }
+    let status_b = cmos(0x0b);
+    let is_bcd = status_b & 0x04 == 0;
+    let [s, m, h, d, mo, y, c] = a;
+    let sec = bcd(s, is_bcd);
+    let min = bcd(m, is_bcd);
+    let pm = h & 0x80 != 0;
+    let mut hour = bcd(h & 0x7f, is_bcd);
+    if status_b & 0x02 == 0 {
+        hour %= 12;
+        if pm {
+            hour += 12;
+        }
+    }
+    let day = bcd(d, is_bcd);
+    let month = bcd(mo, is_bcd);
+    let century = if c != 0 && c != 0xff { bcd(c, is_bcd) } else { 20 };
+    let year = century * 100 + bcd(y, is_bcd);
+    if !(1..=12).contains(&month) || day == 0 || year < 1970 {
+        return 0;
+    }
+    days_from_civil(year, month, day) * 86400 + hour * 3600 + min * 60 + sec
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
+fn days_from_civil(y: u64, m: u64, d: u64) -> u64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y / 400;
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}

@@ -1,0 +1,40 @@
+//! 16550 UART on COM1 (port 0x3f8), polled.
+use elfin_arch::io::{inb, outb};
+
+const BASE: u16 = 0x3f8;
+const LSR: u16 = BASE + 5;
+
+/// Programs 115200 8N1 with FIFOs; the VMM's console is on the other side.
+pub fn init() {
+    outb(BASE + 1, 0x00);
+    outb(BASE + 3, 0x80);
+    outb(BASE, 0x01);
+    outb(BASE + 1, 0x00);
+    outb(BASE + 3, 0x03);
+    outb(BASE + 2, 0xc7);
+    outb(BASE + 4, 0x03);
+}
+
+/// Sends one byte, waiting for room in the transmitter.
+pub fn put(b: u8) {
+    while inb(LSR) & 0x20 == 0 {
+        core::hint::spin_loop();
+    }
+    outb(BASE, b);
+}
+
+/// Waits until every byte has left the transmitter.
+pub fn flush() {
+    while inb(LSR) & 0x40 == 0 {
+        core::hint::spin_loop();
+    }
+}
+
+/// A received byte, if one is waiting.
+pub fn try_get() -> Option<u8> {
+    if inb(LSR) & 1 != 0 {
+        Some(inb(BASE))
+    } else {
+        None
+    }
+}

@@ -1,0 +1,261 @@
+//! Typed system calls: one line per call, decoded from raw registers by the
+//! per-architecture number tables in [`crate::x86_64`] and [`crate::aarch64`].
+//!
+//! Handlers in the kernel match on [`Call`]; they never see raw registers.
+
+/// A user-space address (never dereferenced by the shim).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub struct UAddr(pub u64);
+
+impl UAddr {
+    /// True for the NULL pointer.
+    pub fn is_null(self) -> bool {
+        self.0 == 0
+    }
+}
+
+impl core::fmt::Debug for UAddr {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        if self.0 == 0 {
+            f.write_str("NULL")
+        } else {
+            write!(f, "{:#x}", self.0)
+        }
+    }
+}
+
+/// Conversion of one raw 64-bit argument register into a typed argument, with
+/// Linux's truncation rules (an `int` argument uses the low 32 bits).
+pub trait FromArg {
+    /// Converts the raw register value.
+    fn from_arg(v: u64) -> Self;
+}
+
+impl FromArg for u64 {
+    fn from_arg(v: u64) -> Self {
+        v
+    }
+}
+impl FromArg for i64 {
+    fn from_arg(v: u64) -> Self {
+        v as i64
+    }
+}
+impl FromArg for usize {
+    fn from_arg(v: u64) -> Self {
+        v as usize
+    }
+}
+impl FromArg for isize {
+    fn from_arg(v: u64) -> Self {
+        v as isize
+    }
+}
+impl FromArg for i32 {
+    fn from_arg(v: u64) -> Self {
+        v as u32 as i32
+    }
+}
+impl FromArg for u32 {
+    fn from_arg(v: u64) -> Self {
+        v as u32
+    }
+}
+impl FromArg for UAddr {
+    fn from_arg(v: u64) -> Self {
+        UAddr(v)
+    }
+}
+
+macro_rules! calls {
+    ($( $name:ident = $variant:ident ( $( $arg:ident : $ty:ty ),* ); )*) => {
+        /// Every system call elfin knows by name, with typed arguments.
+        #[derive(Clone, Copy, Debug)]
+        #[allow(missing_docs)]
+        pub enum Call {
+            $( $variant { $( $arg: $ty ),* }, )*
+            /// A number with no entry in the table (name from the `syscalls` crate if known).
+            Unknown { nr: usize, name: &'static str },
+        }
+
+        /// Architecture-neutral identity of a system call, used by the number tables.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        #[allow(missing_docs, non_camel_case_types)]
+        pub enum Nr { $( $variant, )* }
+
+        impl Nr {
+            /// Builds the typed call from the six argument registers.
+            pub fn decode(self, a: [u64; 6]) -> Call {
+                #[allow(unused_mut, unused_variables)]
+                let mut it = a.into_iter();
+                match self {
+                    $( Nr::$variant => Call::$variant { $( $arg: <$ty as FromArg>::from_arg(it.next().unwrap_or(0)) ),* }, )*
+                }
+            }
+
+            /// Linux's name of the call.
+            pub fn name(self) -> &'static str {
+                match self { $( Nr::$variant => stringify!($name), )* }
+            }
+        }
+
+        impl Call {
+            /// Linux's name of the call.
+            pub fn name(&self) -> &'static str {
+                match self {
+                    $( Call::$variant { .. } => stringify!($name), )*
+                    Call::Unknown { name, .. } => name,
+                }
+            }
+        }
+    };
+}
+
+calls! {
+    read = Read(fd: i32, buf: UAddr, count: usize);
+    write = Write(fd: i32, buf: UAddr, count: usize);
+    open = Open(path: UAddr, flags: i32, mode: u32);
+    close = Close(fd: i32);
+    stat = Stat(path: UAddr, buf: UAddr);
+    fstat = Fstat(fd: i32, buf: UAddr);
+    lstat = Lstat(path: UAddr, buf: UAddr);
+    poll = Poll(fds: UAddr, nfds: u32, timeout_ms: i32);
+    lseek = Lseek(fd: i32, offset: i64, whence: i32);
+    mmap = Mmap(addr: UAddr, len: usize, prot: i32, flags: i32, fd: i32, offset: i64);
+    mprotect = Mprotect(addr: UAddr, len: usize, prot: i32);
+    munmap = Munmap(addr: UAddr, len: usize);
+    brk = Brk(addr: UAddr);
+    rt_sigaction = RtSigaction(sig: i32, act: UAddr, oldact: UAddr, sigsetsize: usize);
+    rt_sigprocmask = RtSigprocmask(how: i32, set: UAddr, oldset: UAddr, sigsetsize: usize);
+    rt_sigreturn = RtSigreturn();
+    ioctl = Ioctl(fd: i32, cmd: u32, arg: u64);
+    pread64 = Pread64(fd: i32, buf: UAddr, count: usize, offset: i64);
+    pwrite64 = Pwrite64(fd: i32, buf: UAddr, count: usize, offset: i64);
+    readv = Readv(fd: i32, iov: UAddr, iovcnt: i32);
+    writev = Writev(fd: i32, iov: UAddr, iovcnt: i32);
+    access = Access(path: UAddr, mode: i32);
+    pipe = Pipe(fds: UAddr);
+    select = Select(nfds: i32, readfds: UAddr, writefds: UAddr, exceptfds: UAddr, timeout: UAddr);
+    sched_yield = SchedYield();
+    mremap = Mremap(old_addr: UAddr, old_len: usize, new_len: usize, flags: i32, new_addr: UAddr);
+    msync = Msync(addr: UAddr, len: usize, flags: i32);
+    mincore = Mincore(addr: UAddr, len: usize, vec: UAddr);
+    madvise = Madvise(addr: UAddr, len: usize, advice: i32);
+    dup = Dup(fd: i32);
+    dup2 = Dup2(oldfd: i32, newfd: i32);
+    nanosleep = Nanosleep(req: UAddr, rem: UAddr);
+    getpid = Getpid();
+    sendfile = Sendfile(out_fd: i32, in_fd: i32, offset: UAddr, count: usize);
+    clone = Clone(flags: u64, stack: UAddr, parent_tid: UAddr, child_tid: UAddr, tls: u64);
+    fork = Fork();
+    vfork = Vfork();
+    execve = Execve(path: UAddr, argv: UAddr, envp: UAddr);
+    exit = Exit(status: i32);
+    wait4 = Wait4(pid: i32, status: UAddr, options: i32, rusage: UAddr);
+    kill = Kill(pid: i32, sig: i32);
+    uname = Uname(buf: UAddr);
+    fcntl = Fcntl(fd: i32, cmd: i32, arg: u64);
+    flock = Flock(fd: i32, op: i32);
+    fsync = Fsync(fd: i32);
+    fdatasync = Fdatasync(fd: i32);
+    truncate = Truncate(path: UAddr, length: i64);
+    ftruncate = Ftruncate(fd: i32, length: i64);
+    getcwd = Getcwd(buf: UAddr, size: usize);
+    chdir = Chdir(path: UAddr);
+    fchdir = Fchdir(fd: i32);
+    rename = Rename(old: UAddr, new: UAddr);
+    mkdir = Mkdir(path: UAddr, mode: u32);
+    rmdir = Rmdir(path: UAddr);
+    creat = Creat(path: UAddr, mode: u32);
+    link = Link(old: UAddr, new: UAddr);
+    unlink = Unlink(path: UAddr);
+    symlink = Symlink(target: UAddr, linkpath: UAddr);
+    readlink = Readlink(path: UAddr, buf: UAddr, size: usize);
+    chmod = Chmod(path: UAddr, mode: u32);
+    fchmod = Fchmod(fd: i32, mode: u32);
+    chown = Chown(path: UAddr, uid: u32, gid: u32);
+    fchown = Fchown(fd: i32, uid: u32, gid: u32);
+    lchown = Lchown(path: UAddr, uid: u32, gid: u32);
+    umask = Umask(mask: u32);
+    gettimeofday = Gettimeofday(tv: UAddr, tz: UAddr);
+    getrlimit = Getrlimit(resource: u32, rlim: UAddr);
+    getrusage = Getrusage(who: i32, usage: UAddr);
+    sysinfo = Sysinfo(info: UAddr);
+    times = Times(buf: UAddr);
+    getuid = Getuid();
+    getgid = Getgid();
+    setuid = Setuid(uid: u32);
+    setgid = Setgid(gid: u32);
+    geteuid = Geteuid();
+    getegid = Getegid();
+    setpgid = Setpgid(pid: i32, pgid: i32);
+    getppid = Getppid();
+    getpgrp = Getpgrp();
+    setsid = Setsid();
+    getgroups = Getgroups(size: i32, list: UAddr);
+    setgroups = Setgroups(size: usize, list: UAddr);
+    getresuid = Getresuid(ruid: UAddr, euid: UAddr, suid: UAddr);
+    getresgid = Getresgid(rgid: UAddr, egid: UAddr, sgid: UAddr);
+    getpgid = Getpgid(pid: i32);
+    getsid = Getsid(pid: i32);
+    rt_sigpending = RtSigpending(set: UAddr, sigsetsize: usize);
+    rt_sigsuspend = RtSigsuspend(set: UAddr, sigsetsize: usize);
+    sigaltstack = Sigaltstack(ss: UAddr, old: UAddr);
+    statfs = Statfs(path: UAddr, buf: UAddr);
+    fstatfs = Fstatfs(fd: i32, buf: UAddr);
+    getpriority = Getpriority(which: i32, who: i32);
+    setpriority = Setpriority(which: i32, who: i32, prio: i32);
+    sched_getparam = SchedGetparam(pid: i32, param: UAddr);
+    sched_getscheduler = SchedGetscheduler(pid: i32);
+    mlock = Mlock(addr: UAddr, len: usize);
+    munlock = Munlock(addr: UAddr, len: usize);
+    prctl = Prctl(option: i32, arg2: u64, arg3: u64, arg4: u64, arg5: u64);
+    arch_prctl = ArchPrctl(code: i32, addr: u64);
+    setrlimit = Setrlimit(resource: u32, rlim: UAddr);
+    sync = Sync();
+    gettid = Gettid();
+    tkill = Tkill(tid: i32, sig: i32);
+    time = Time(tloc: UAddr);
+    futex = Futex(uaddr: UAddr, op: i32, val: u32, timeout: UAddr, uaddr2: UAddr, val3: u32);
+    sched_setaffinity = SchedSetaffinity(pid: i32, size: usize, mask: UAddr);
+    sched_getaffinity = SchedGetaffinity(pid: i32, size: usize, mask: UAddr);
+    getdents64 = Getdents64(fd: i32, dirp: UAddr, count: usize);
+    set_tid_address = SetTidAddress(tidptr: UAddr);
+    fadvise64 = Fadvise64(fd: i32, offset: i64, len: i64, advice: i32);
+    clock_gettime = ClockGettime(clock: i32, tp: UAddr);
+    clock_getres = ClockGetres(clock: i32, res: UAddr);
+    clock_nanosleep = ClockNanosleep(clock: i32, flags: i32, req: UAddr, rem: UAddr);
+    exit_group = ExitGroup(status: i32);
+    tgkill = Tgkill(tgid: i32, tid: i32, sig: i32);
+    openat = Openat(dirfd: i32, path: UAddr, flags: i32, mode: u32);
+    mkdirat = Mkdirat(dirfd: i32, path: UAddr, mode: u32);
+    fchownat = Fchownat(dirfd: i32, path: UAddr, uid: u32, gid: u32, flags: i32);
+    newfstatat = Newfstatat(dirfd: i32, path: UAddr, buf: UAddr, flags: i32);
+    unlinkat = Unlinkat(dirfd: i32, path: UAddr, flags: i32);
+    renameat = Renameat(olddirfd: i32, old: UAddr, newdirfd: i32, new: UAddr);
+    linkat = Linkat(olddirfd: i32, old: UAddr, newdirfd: i32, new: UAddr, flags: i32);
+    symlinkat = Symlinkat(target: UAddr, newdirfd: i32, linkpath: UAddr);
+    readlinkat = Readlinkat(dirfd: i32, path: UAddr, buf: UAddr, size: usize);
+    fchmodat = Fchmodat(dirfd: i32, path: UAddr, mode: u32);
+    faccessat = Faccessat(dirfd: i32, path: UAddr, mode: i32);
+    pselect6 = Pselect6(nfds: i32, readfds: UAddr, writefds: UAddr, exceptfds: UAddr, timeout: UAddr, sigmask: UAddr);
+    ppoll = Ppoll(fds: UAddr, nfds: u32, timeout: UAddr, sigmask: UAddr, sigsetsize: usize);
+    set_robust_list = SetRobustList(head: UAddr, len: usize);
+    get_robust_list = GetRobustList(pid: i32, head: UAddr, len: UAddr);
+    utimensat = Utimensat(dirfd: i32, path: UAddr, times: UAddr, flags: i32);
+    fallocate = Fallocate(fd: i32, mode: i32, offset: i64, len: i64);
+    dup3 = Dup3(oldfd: i32, newfd: i32, flags: i32);
+    pipe2 = Pipe2(fds: UAddr, flags: i32);
+    prlimit64 = Prlimit64(pid: i32, resource: u32, new: UAddr, old: UAddr);
+    renameat2 = Renameat2(olddirfd: i32, old: UAddr, newdirfd: i32, new: UAddr, flags: u32);
+    getrandom = Getrandom(buf: UAddr, len: usize, flags: u32);
+    memfd_create = MemfdCreate(name: UAddr, flags: u32);
+    statx = Statx(dirfd: i32, path: UAddr, flags: i32, mask: u32, buf: UAddr);
+    rseq = Rseq(rseq: UAddr, len: u32, flags: i32, sig: u32);
+    clone3 = Clone3(args: UAddr, size: usize);
+    close_range = CloseRange(first: u32, last: u32, flags: u32);
+    faccessat2 = Faccessat2(dirfd: i32, path: UAddr, mode: i32, flags: i32);
+    epoll_create1 = EpollCreate1(flags: i32);
+    eventfd2 = Eventfd2(initval: u32, flags: i32);
+    socket = Socket(domain: i32, ty: i32, protocol: i32);
+}
