@@ -63,6 +63,7 @@ pub fn start_first(cfg: RunConfig, opts: &Options, features: elfin_arch::Feature
         Ok(p) => p,
         Err(e) => fail(126, &exe, format_args!("cannot execute: {}", e)),
     };
+    let kstack_top = crate::mem::alloc_kernel_stack();
     let frames_at_start = frames::free_count();
     let Some(mut asp) = AddrSpace::new() else { fail(126, &exe, format_args!("out of memory")) };
     let aslr = opts.aslr;
@@ -155,7 +156,6 @@ pub fn start_first(cfg: RunConfig, opts: &Options, features: elfin_arch::Feature
 
     let entry = bias + plan.entry;
     asp.pt.activate();
-    let kstack_top = crate::mem::alloc_kernel_stack();
     let mut proc = Process {
         pid: 1,
         aspace: asp,

@@ -27,6 +27,7 @@ fn elfin_kernel_main(info: &BootInfo) -> ! {
     let t0 = elfin_arch::read_cycles();
     let cmd = cmdline::parse(info.cmdline_paddr);
     elfin_plat::console::init(cmd.raw_console);
+    elfin_plat::init_machine();
     klog::init(cmd.loglevel);
     mem::init(info);
     let features = elfin_arch::init_bsp(mem::alloc_kernel_stack());

@@ -34,7 +34,15 @@ static STATE: spin::Mutex<State> = spin::Mutex::new(State { current: Channel::Ke
 /// Initialises the UART.
 pub fn init(raw: bool) {
     uart::init();
-    STATE.lock().raw = raw;
+    let mut s = STATE.lock();
+    s.raw = raw;
+    if !raw {
+        // Mark the start of the kernel's output: the host drops anything before it
+        // (firmware banners).
+        uart::put(ESC);
+        uart::put(code(Channel::Kernel));
+        s.current = Channel::Kernel;
+    }
 }
 
 fn code(c: Channel) -> u8 {

@@ -13,3 +13,15 @@ pub fn power_off(status: u8) -> ! {
     elfin_arch::halt_forever()
 }
 pub mod clock;
+
+/// Quiets legacy devices firmware may have left running: the 8259 PICs are
+/// remapped to vectors 0x20–0x2f (away from CPU exceptions) and fully masked.
+pub fn init_machine() {
+    for (cmd, data, base, cascade) in [(0x20u16, 0x21u16, 0x20u8, 4u8), (0xa0, 0xa1, 0x28, 2)] {
+        outb(cmd, 0x11);
+        outb(data, base);
+        outb(data, cascade);
+        outb(data, 0x01);
+        outb(data, 0xff);
+    }
+}
