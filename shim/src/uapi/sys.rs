@@ -1,0 +1,319 @@
+//! System and process information: `utsname`, `sysinfo`, `rusage`, `tms`,
+//! `rlimit64`, and the `prctl`, `arch_prctl`, `getrandom` constants.
+
+use core::mem::size_of;
+
+use super::time::Timeval;
+
+/// Length of each `utsname` field, NUL included (`__NEW_UTS_LEN + 1`).
+pub const UTS_FIELD_LEN: usize = 65;
+
+/// `struct new_utsname`, include/uapi/linux/utsname.h, as `uname` fills it.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct Utsname {
+    /// Operating system name, e.g. `Linux`.
+    pub sysname: [u8; UTS_FIELD_LEN],
+    /// Host name.
+    pub nodename: [u8; UTS_FIELD_LEN],
+    /// Kernel release.
+    pub release: [u8; UTS_FIELD_LEN],
+    /// Kernel version string.
+    pub version: [u8; UTS_FIELD_LEN],
+    /// Hardware name, e.g. `x86_64` or `aarch64`.
+    pub machine: [u8; UTS_FIELD_LEN],
+    /// NIS domain name.
+    pub domainname: [u8; UTS_FIELD_LEN],
+}
+const _: () = assert!(size_of::<Utsname>() == 6 * UTS_FIELD_LEN);
+
+impl Default for Utsname {
+    fn default() -> Utsname {
+        bytemuck::Zeroable::zeroed()
+    }
+}
+
+impl Utsname {
+    /// A field holding `s`, cut to 64 bytes and NUL-padded.
+    pub fn field(s: &str) -> [u8; UTS_FIELD_LEN] {
+        let mut out = [0u8; UTS_FIELD_LEN];
+        for (dst, src) in out.iter_mut().take(UTS_FIELD_LEN - 1).zip(s.bytes()) {
+            *dst = src;
+        }
+        out
+    }
+}
+
+/// `struct sysinfo`, include/uapi/linux/sysinfo.h (64-bit: `_f` is empty).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct Sysinfo {
+    /// Seconds since boot.
+    pub uptime: i64,
+    /// 1, 5 and 15 minute load averages, scaled by 65536.
+    pub loads: [u64; 3],
+    /// Total usable main memory, in `mem_unit`s.
+    pub totalram: u64,
+    /// Free memory.
+    pub freeram: u64,
+    /// Shared memory.
+    pub sharedram: u64,
+    /// Memory used by buffers.
+    pub bufferram: u64,
+    /// Total swap.
+    pub totalswap: u64,
+    /// Free swap.
+    pub freeswap: u64,
+    /// Number of processes.
+    pub procs: u16,
+    /// `pad` (explicit in the header).
+    pub _pad: u16,
+    /// Implicit padding before `totalhigh`.
+    pub _pad1: u32,
+    /// Total high memory.
+    pub totalhigh: u64,
+    /// Free high memory.
+    pub freehigh: u64,
+    /// Size of the memory unit in bytes.
+    pub mem_unit: u32,
+    /// Tail padding.
+    pub _pad2: u32,
+}
+const _: () = assert!(size_of::<Sysinfo>() == 112);
+
+/// `struct rusage`, include/uapi/linux/resource.h.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct Rusage {
+    /// User CPU time.
+    pub ru_utime: Timeval,
+    /// System CPU time.
+    pub ru_stime: Timeval,
+    /// Maximum resident set size, in KiB.
+    pub ru_maxrss: i64,
+    /// Integral shared memory size.
+    pub ru_ixrss: i64,
+    /// Integral unshared data size.
+    pub ru_idrss: i64,
+    /// Integral unshared stack size.
+    pub ru_isrss: i64,
+    /// Page reclaims (soft faults).
+    pub ru_minflt: i64,
+    /// Page faults (hard faults).
+    pub ru_majflt: i64,
+    /// Swaps.
+    pub ru_nswap: i64,
+    /// Block input operations.
+    pub ru_inblock: i64,
+    /// Block output operations.
+    pub ru_oublock: i64,
+    /// IPC messages sent.
+    pub ru_msgsnd: i64,
+    /// IPC messages received.
+    pub ru_msgrcv: i64,
+    /// Signals received.
+    pub ru_nsignals: i64,
+    /// Voluntary context switches.
+    pub ru_nvcsw: i64,
+    /// Involuntary context switches.
+    pub ru_nivcsw: i64,
+}
+const _: () = assert!(size_of::<Rusage>() == 144);
+
+/// `struct tms`, include/uapi/linux/times.h (times in clock ticks).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct Tms {
+    /// User CPU time.
+    pub tms_utime: i64,
+    /// System CPU time.
+    pub tms_stime: i64,
+    /// User CPU time of waited-for children.
+    pub tms_cutime: i64,
+    /// System CPU time of waited-for children.
+    pub tms_cstime: i64,
+}
+const _: () = assert!(size_of::<Tms>() == 32);
+
+/// `struct rlimit64`, include/uapi/linux/resource.h (as `prlimit64` takes it;
+/// on 64-bit the same layout as `struct rlimit`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct Rlimit64 {
+    /// Soft limit (`rlim_cur`).
+    pub cur: u64,
+    /// Hard limit (`rlim_max`).
+    pub max: u64,
+}
+const _: () = assert!(size_of::<Rlimit64>() == 16);
+
+/// Resource numbers, include/uapi/asm-generic/resource.h and
+/// include/uapi/linux/resource.h.
+pub mod rlimit {
+    /// CPU time in seconds.
+    pub const RLIMIT_CPU: u32 = 0;
+    /// Largest file size.
+    pub const RLIMIT_FSIZE: u32 = 1;
+    /// Data segment size.
+    pub const RLIMIT_DATA: u32 = 2;
+    /// Stack size.
+    pub const RLIMIT_STACK: u32 = 3;
+    /// Core file size.
+    pub const RLIMIT_CORE: u32 = 4;
+    /// Resident set size.
+    pub const RLIMIT_RSS: u32 = 5;
+    /// Number of processes.
+    pub const RLIMIT_NPROC: u32 = 6;
+    /// Number of open files.
+    pub const RLIMIT_NOFILE: u32 = 7;
+    /// Locked memory.
+    pub const RLIMIT_MEMLOCK: u32 = 8;
+    /// Address space size.
+    pub const RLIMIT_AS: u32 = 9;
+    /// File locks.
+    pub const RLIMIT_LOCKS: u32 = 10;
+    /// Pending signals.
+    pub const RLIMIT_SIGPENDING: u32 = 11;
+    /// Bytes in POSIX message queues.
+    pub const RLIMIT_MSGQUEUE: u32 = 12;
+    /// Nice ceiling.
+    pub const RLIMIT_NICE: u32 = 13;
+    /// Real-time priority ceiling.
+    pub const RLIMIT_RTPRIO: u32 = 14;
+    /// Real-time CPU time in microseconds.
+    pub const RLIMIT_RTTIME: u32 = 15;
+    /// Number of resources.
+    pub const RLIM_NLIMITS: u32 = 16;
+    /// No limit (`RLIM64_INFINITY`).
+    pub const RLIM_INFINITY: u64 = u64::MAX;
+    /// `getrusage`: the calling process.
+    pub const RUSAGE_SELF: i32 = 0;
+    /// `getrusage`: its waited-for children.
+    pub const RUSAGE_CHILDREN: i32 = -1;
+    /// `getrusage`: the calling thread.
+    pub const RUSAGE_THREAD: i32 = 1;
+}
+
+/// `prctl` options, include/uapi/linux/prctl.h.
+pub mod prctl {
+    /// Set the parent-death signal.
+    pub const PR_SET_PDEATHSIG: u32 = 1;
+    /// Get the parent-death signal.
+    pub const PR_GET_PDEATHSIG: u32 = 2;
+    /// Get the dumpable flag.
+    pub const PR_GET_DUMPABLE: u32 = 3;
+    /// Set the dumpable flag.
+    pub const PR_SET_DUMPABLE: u32 = 4;
+    /// Get the keep-capabilities flag.
+    pub const PR_GET_KEEPCAPS: u32 = 7;
+    /// Set the keep-capabilities flag.
+    pub const PR_SET_KEEPCAPS: u32 = 8;
+    /// Set the thread name (16 bytes with NUL).
+    pub const PR_SET_NAME: u32 = 15;
+    /// Get the thread name.
+    pub const PR_GET_NAME: u32 = 16;
+    /// Get the seccomp mode.
+    pub const PR_GET_SECCOMP: u32 = 21;
+    /// Set the seccomp mode.
+    pub const PR_SET_SECCOMP: u32 = 22;
+    /// Whether a capability is in the bounding set.
+    pub const PR_CAPBSET_READ: u32 = 23;
+    /// Drop a capability from the bounding set.
+    pub const PR_CAPBSET_DROP: u32 = 24;
+    /// Get whether `rdtsc` is allowed.
+    pub const PR_GET_TSC: u32 = 25;
+    /// Set whether `rdtsc` is allowed.
+    pub const PR_SET_TSC: u32 = 26;
+    /// Set the timer slack.
+    pub const PR_SET_TIMERSLACK: u32 = 29;
+    /// Get the timer slack.
+    pub const PR_GET_TIMERSLACK: u32 = 30;
+    /// Set the child-subreaper flag.
+    pub const PR_SET_CHILD_SUBREAPER: u32 = 36;
+    /// Get the child-subreaper flag.
+    pub const PR_GET_CHILD_SUBREAPER: u32 = 37;
+    /// Set no-new-privileges.
+    pub const PR_SET_NO_NEW_PRIVS: u32 = 38;
+    /// Get no-new-privileges.
+    pub const PR_GET_NO_NEW_PRIVS: u32 = 39;
+    /// Get the `clear_child_tid` address.
+    pub const PR_GET_TID_ADDRESS: u32 = 40;
+    /// Disable transparent huge pages.
+    pub const PR_SET_THP_DISABLE: u32 = 41;
+    /// Get whether transparent huge pages are disabled.
+    pub const PR_GET_THP_DISABLE: u32 = 42;
+    /// Ambient capability operations.
+    pub const PR_CAP_AMBIENT: u32 = 47;
+    /// arm64: set the SVE vector length.
+    pub const PR_SVE_SET_VL: u32 = 50;
+    /// arm64: get the SVE vector length.
+    pub const PR_SVE_GET_VL: u32 = 51;
+    /// Get speculation mitigation state.
+    pub const PR_GET_SPECULATION_CTRL: u32 = 52;
+    /// Set speculation mitigation state.
+    pub const PR_SET_SPECULATION_CTRL: u32 = 53;
+    /// arm64: reset pointer-authentication keys.
+    pub const PR_PAC_RESET_KEYS: u32 = 54;
+    /// arm64: set the tagged-address ABI control.
+    pub const PR_SET_TAGGED_ADDR_CTRL: u32 = 55;
+    /// arm64: get the tagged-address ABI control.
+    pub const PR_GET_TAGGED_ADDR_CTRL: u32 = 56;
+    /// Name or annotate a range of memory.
+    pub const PR_SET_VMA: u32 = 0x5356_4d41;
+    /// `PR_SET_VMA` sub-option: name an anonymous mapping.
+    pub const PR_SET_VMA_ANON_NAME: u32 = 0;
+}
+
+/// `arch_prctl` codes, arch/x86/include/uapi/asm/prctl.h (x86_64 only; arm64
+/// has no `arch_prctl`).
+pub mod arch_prctl {
+    /// Set the GS base.
+    pub const ARCH_SET_GS: u32 = 0x1001;
+    /// Set the FS base (the TLS pointer).
+    pub const ARCH_SET_FS: u32 = 0x1002;
+    /// Get the FS base.
+    pub const ARCH_GET_FS: u32 = 0x1003;
+    /// Get the GS base.
+    pub const ARCH_GET_GS: u32 = 0x1004;
+    /// Get whether `cpuid` is allowed.
+    pub const ARCH_GET_CPUID: u32 = 0x1011;
+    /// Set whether `cpuid` is allowed.
+    pub const ARCH_SET_CPUID: u32 = 0x1012;
+    /// Get the supported XSAVE features.
+    pub const ARCH_GET_XCOMP_SUPP: u32 = 0x1021;
+    /// Get the permitted XSAVE features.
+    pub const ARCH_GET_XCOMP_PERM: u32 = 0x1022;
+    /// Request permission for an XSAVE feature (e.g. AMX).
+    pub const ARCH_REQ_XCOMP_PERM: u32 = 0x1023;
+    /// Map the x32 vDSO.
+    pub const ARCH_MAP_VDSO_X32: u32 = 0x2001;
+    /// Map the 32-bit vDSO.
+    pub const ARCH_MAP_VDSO_32: u32 = 0x2002;
+    /// Map the 64-bit vDSO.
+    pub const ARCH_MAP_VDSO_64: u32 = 0x2003;
+}
+
+/// `getrandom` flags, include/uapi/linux/random.h.
+pub mod getrandom {
+    /// Do not block if the pool is not initialized.
+    pub const GRND_NONBLOCK: u32 = 0x0001;
+    /// Use the (legacy) blocking pool.
+    pub const GRND_RANDOM: u32 = 0x0002;
+    /// Return possibly uninitialized randomness.
+    pub const GRND_INSECURE: u32 = 0x0004;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uts_field_truncates_and_terminates() {
+        let f = Utsname::field("Linux");
+        assert_eq!(&f[..6], b"Linux\0");
+        let long = "x".repeat(100);
+        let f = Utsname::field(&long);
+        assert!(f[..64].iter().all(|b| *b == b'x'));
+        assert_eq!(f[64], 0);
+    }
+}
