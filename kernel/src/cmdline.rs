@@ -11,6 +11,8 @@ pub struct Options {
     pub loglevel: usize,
     /// No host framing on the console.
     pub raw_console: bool,
+    /// Print boot-phase cycle counts at exit (for benchmarks).
+    pub bootstat: bool,
 }
 
 /// Reads and parses the NUL-terminated command line at a physical address.
@@ -37,12 +39,13 @@ pub fn parse(paddr: u64) -> Options {
 
 /// Parses command-line options; unknown words are ignored (VMMs add their own).
 pub fn parse_str(s: &[u8]) -> Options {
-    let mut o = Options { strace: false, aslr: true, loglevel: 2, raw_console: false };
+    let mut o = Options { strace: false, aslr: true, loglevel: 2, raw_console: false, bootstat: false };
     for w in s.split(|&b| b == b' ' || b == b'\t' || b == b'\n') {
         match w {
             b"strace" => o.strace = true,
             b"noaslr" => o.aslr = false,
             b"console=raw" => o.raw_console = true,
+            b"bootstat" => o.bootstat = true,
             b"loglevel=error" => o.loglevel = 1,
             b"loglevel=warn" => o.loglevel = 2,
             b"loglevel=info" => o.loglevel = 3,

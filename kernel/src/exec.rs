@@ -181,5 +181,6 @@ pub fn start_first(cfg: RunConfig, opts: &Options, features: elfin_arch::Feature
     let _ = features;
     log::debug!("entering {:#x} with sp {:#x}", entry, img.sp);
     let tf = TrapFrame::new_user(entry, img.sp);
+    crate::time::phases::entry();
     elfin_arch::enter_user(&tf, kstack_top)
 }

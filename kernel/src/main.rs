@@ -35,6 +35,10 @@ fn elfin_kernel_main(info: &BootInfo) -> ! {
     rng::init(&features);
     trap::init();
     let root = fs::init(info.initrd);
+    if cmd.bootstat {
+        time::phases::enable();
+    }
+    time::phases::ready();
     let t_ready = elfin_arch::read_cycles();
     log::debug!("kernel ready after {} cycles; {} free frames", t_ready - t0, mem::frames::free_count());
     exec::start_first(root, &cmd, features)

@@ -65,6 +65,7 @@ pub static CURRENT: Mutex<Option<Process>> = Mutex::new(None);
 
 /// Ends the VM with the program's status, after reporting it to the host.
 pub fn exit_vm(status: u8) -> ! {
+    crate::time::phases::report();
     if let Some(p) = CURRENT.lock().take() {
         let start = p.frames_at_start;
         let strace = p.strace;

@@ -40,3 +40,37 @@ pub fn realtime_ns() -> u64 {
     }
     (w - 1) + monotonic_ns()
 }
+
+/// Cycle counts of the boot phases, for `bootstat`.
+pub mod phases {
+    use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+    static ENABLED: AtomicBool = AtomicBool::new(false);
+    static READY: AtomicU64 = AtomicU64::new(0);
+    static ENTRY: AtomicU64 = AtomicU64::new(0);
+
+    /// Turns reporting on.
+    pub fn enable() {
+        ENABLED.store(true, Ordering::Relaxed);
+    }
+    /// The kernel finished initialising.
+    pub fn ready() {
+        READY.store(elfin_arch::read_cycles(), Ordering::Relaxed);
+    }
+    /// The program is about to run its first instruction.
+    pub fn entry() {
+        ENTRY.store(elfin_arch::read_cycles(), Ordering::Relaxed);
+    }
+    /// Prints the phases (at exit) when enabled.
+    pub fn report() {
+        if ENABLED.load(Ordering::Relaxed) {
+            kprintln!(
+                "elfin-bootstat: first={} ready={} entry={} exit={}",
+                elfin_plat::first_cycles(),
+                READY.load(Ordering::Relaxed),
+                ENTRY.load(Ordering::Relaxed),
+                elfin_arch::read_cycles()
+            );
+        }
+    }
+}

@@ -69,7 +69,8 @@ impl FromArg for UAddr {
 
 macro_rules! calls {
     ($( $name:ident = $variant:ident ( $( $arg:ident : $ty:ty ),* ); )*) => {
-        /// Every system call elfin knows by name, with typed arguments.
+        /// Every system call elfin knows by name, with typed arguments. `Display` gives
+/// the strace form.
         #[derive(Clone, Copy, Debug)]
         #[allow(missing_docs)]
         pub enum Call {
@@ -96,6 +97,29 @@ macro_rules! calls {
             /// Linux's name of the call.
             pub fn name(self) -> &'static str {
                 match self { $( Nr::$variant => stringify!($name), )* }
+            }
+        }
+
+        impl core::fmt::Display for Call {
+            /// strace style: `name(arg, arg, …)`.
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                match self {
+                    $( Call::$variant { $( $arg ),* } => {
+                        f.write_str(stringify!($name))?;
+                        f.write_str("(")?;
+                        #[allow(unused_mut, unused_variables)]
+                        let mut first = true;
+                        $(
+                            if !first {
+                                f.write_str(", ")?;
+                            }
+                            first = false;
+                            write!(f, "{:?}", $arg)?;
+                        )*
+                        f.write_str(")")
+                    } )*
+                    Call::Unknown { nr, name } => write!(f, "{}[{}](...)", name, nr),
+                }
             }
         }
 

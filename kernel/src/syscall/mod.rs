@@ -40,7 +40,7 @@ pub fn entry(tf: &mut TrapFrame) {
     match call {
         Call::Exit { status } | Call::ExitGroup { status } => {
             if CURRENT.lock().as_ref().map(|p| p.strace).unwrap_or(false) {
-                kprintln!("strace: {:?} = ?", call);
+                kprintln!("[pid 1] {} = ?", call);
             }
             crate::proc::exit_vm(status as u8)
         }
@@ -64,9 +64,11 @@ pub fn entry(tf: &mut TrapFrame) {
 fn finish(tf: &mut TrapFrame, call: &Call, r: SysResult, _nr: usize) {
     let strace = CURRENT.lock().as_ref().map(|p| p.strace).unwrap_or(false);
     if strace {
+        let addr_result = matches!(call, Call::Mmap { .. } | Call::Brk { .. } | Call::Mremap { .. });
         match r {
-            Ok(v) => kprintln!("strace: {:?} = {:#x}", call, v),
-            Err(e) => kprintln!("strace: {:?} = -1 {} ({})", call, e.name(), e.description()),
+            Ok(v) if addr_result => kprintln!("[pid 1] {} = {:#x}", call, v),
+            Ok(v) => kprintln!("[pid 1] {} = {}", call, v as i64),
+            Err(e) => kprintln!("[pid 1] {} = -1 {} ({})", call, e.name(), e.description()),
         }
     }
     let v = match r {

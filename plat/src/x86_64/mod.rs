@@ -1,5 +1,6 @@
 //! x86_64 machines: QEMU `microvm`/`q35`, Firecracker, Cloud Hypervisor (PVH boot, COM1).
 mod pvh;
+pub use pvh::first_cycles;
 pub mod uart;
 
 use elfin_arch::io::outb;

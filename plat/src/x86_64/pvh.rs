@@ -26,6 +26,8 @@ boot_pdpt_low:  .fill 512, 8, 0
 boot_pdpt_high: .fill 512, 8, 0
 boot_pdpt_dm:   .fill 512, 8, 0
 boot_pd:        .fill 2048, 8, 0
+    .global pvh_boot_tsc
+pvh_boot_tsc: .quad 0
 boot_gdt:
     .quad 0
     .quad 0x00af9a000000ffff
@@ -43,6 +45,9 @@ pvh_start32:
     cli
     cld
     mov %ebx, %esi
+    rdtsc
+    mov %eax, pvh_boot_tsc
+    mov %edx, pvh_boot_tsc + 4
     /* PD entries: 2048 x 2 MiB pages covering 0..4 GiB (present, writable, huge). */
     mov $boot_pd, %edi
     xor %ecx, %ecx
@@ -129,6 +134,17 @@ fn rd32(paddr: u64) -> u32 {
 /// Reads a little-endian `u64` at a physical address through the boot direct map.
 fn rd64(paddr: u64) -> u64 {
     u64::from(rd32(paddr)) | (u64::from(rd32(paddr + 4)) << 32)
+}
+
+extern "C" {
+    static pvh_boot_tsc: u64;
+}
+
+/// Cycle counter at the kernel's first instruction.
+pub fn first_cycles() -> u64 {
+    // SAFETY: written once by the entry code before any Rust code runs; reached
+    // through the direct map since the boot section's identity map is gone later.
+    unsafe { core::ptr::read_volatile((PHYS_OFFSET + core::ptr::addr_of!(pvh_boot_tsc) as u64) as *const u64) }
 }
 
 /// Rust side of the PVH entry: decodes `hvm_start_info` into a [`BootInfo`].
