@@ -11,7 +11,10 @@ mod x86_64;
 
 #[cfg(target_arch = "x86_64")]
 pub use self::x86_64::{
-    cpu::{halt_forever, hwcap, hwcap2, random_u64, read_cycles, wait_for_interrupt, Features, ELF_MACHINE, PLATFORM},
+    cpu::{
+        halt_forever, hwcap, hwcap2, random_u64, read_cycles, wait_for_interrupt, Features, ELF_MACHINE, MMAP_RND_BITS, PLATFORM,
+        STACK_RND_BITS, USER_END, USER_STACK_TOP,
+    },
     init::{init_bsp, KERNEL_VIRT, PHYS_OFFSET},
     io,
     paging::{FrameSource, PageTable, Perm, PAGE_SIZE},

@@ -14,8 +14,8 @@ use crate::mem::frames;
 use crate::mem::vm::{AddrSpace, Backing, Prot, Vma, VmaName};
 use crate::proc::{default_rlimits, exit_vm, Process, CURRENT};
 
-/// Top of the user address space as Linux x86_64 defines it (TASK_SIZE - one page).
-const STACK_TOP_MAX: u64 = 0x7fff_ffff_f000;
+/// Highest stack top (Linux's STACK_TOP for the architecture).
+const STACK_TOP_MAX: u64 = elfin_arch::USER_STACK_TOP;
 /// Initial size of the stack VMA (it grows on demand up to RLIMIT_STACK).
 const STACK_INITIAL: u64 = 128 * 1024;
 
@@ -87,12 +87,12 @@ pub fn start_first(cfg: RunConfig, opts: &Options, features: elfin_arch::Feature
         });
     }
 
-    // Layout as Linux x86_64 does it: stack at the top (22 bits of page entropy),
-    // mmap base below the stack gap (28 bits), brk after the image (up to 32 MiB).
-    let stack_top = STACK_TOP_MAX - rnd_pages(aslr, 22);
+    // Layout as Linux does it: stack at the top, mmap base below the stack gap,
+    // brk after the image (up to 32 MiB on), with the architecture's entropy.
+    let stack_top = STACK_TOP_MAX - rnd_pages(aslr, elfin_arch::STACK_RND_BITS);
     let rlim_stack = 8u64 << 20;
     let gap = rlim_stack.max(128 << 20) + (1 << 30) / 4;
-    asp.mmap_base = (STACK_TOP_MAX - gap - rnd_pages(aslr, 28)) & !(PAGE_SIZE - 1);
+    asp.mmap_base = (STACK_TOP_MAX - gap - rnd_pages(aslr, elfin_arch::MMAP_RND_BITS)) & !(PAGE_SIZE - 1);
     asp.stack_limit = stack_top - rlim_stack;
     let image_end = (bias + plan.highest).next_multiple_of(PAGE_SIZE);
     asp.brk_start = image_end + if aslr { rnd_pages(true, 13) } else { 0 };

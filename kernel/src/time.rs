@@ -48,6 +48,10 @@ pub mod phases {
     static ENABLED: AtomicBool = AtomicBool::new(false);
     static READY: AtomicU64 = AtomicU64::new(0);
     static ENTRY: AtomicU64 = AtomicU64::new(0);
+    /// Page faults resolved for the program.
+    pub static FAULTS: AtomicU64 = AtomicU64::new(0);
+    /// System calls made by the program.
+    pub static SYSCALLS: AtomicU64 = AtomicU64::new(0);
 
     /// Turns reporting on.
     pub fn enable() {
@@ -65,11 +69,13 @@ pub mod phases {
     pub fn report() {
         if ENABLED.load(Ordering::Relaxed) {
             kprintln!(
-                "elfin-bootstat: first={} ready={} entry={} exit={}",
+                "elfin-bootstat: first={} ready={} entry={} exit={} faults={} syscalls={}",
                 elfin_plat::first_cycles(),
                 READY.load(Ordering::Relaxed),
                 ENTRY.load(Ordering::Relaxed),
-                elfin_arch::read_cycles()
+                elfin_arch::read_cycles(),
+                FAULTS.load(Ordering::Relaxed),
+                SYSCALLS.load(Ordering::Relaxed)
             );
         }
     }

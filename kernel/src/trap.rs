@@ -32,7 +32,10 @@ fn on_trap(tf: &mut TrapFrame, trap: Trap) {
                 None => Err(FaultError::MapErr),
             };
             match r {
-                Ok(()) => return,
+                Ok(()) => {
+                    crate::time::phases::FAULTS.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
+                    return;
+                }
                 Err(FaultError::OutOfMemory) => {
                     kprintln!("elfin: out of memory: killed the program (fault at {:#x}, rip {:#x})", addr, tf.ip());
                     exit_vm(128 + 9)

@@ -141,3 +141,12 @@ pub fn halt_forever() -> ! {
 
 /// ELF `e_machine` of programs this kernel runs (EM_X86_64).
 pub const ELF_MACHINE: u16 = 62;
+
+/// End of the user half of the address space (exclusive).
+pub const USER_END: u64 = 0x0000_8000_0000_0000;
+/// Highest user stack top, as Linux's STACK_TOP (TASK_SIZE minus a guard page).
+pub const USER_STACK_TOP: u64 = 0x7fff_ffff_f000;
+/// Bits of page-granular randomisation of the mmap base (Linux default).
+pub const MMAP_RND_BITS: u32 = 28;
+/// Bits of page-granular randomisation of the stack top (STACK_RND_MASK).
+pub const STACK_RND_BITS: u32 = 22;

@@ -10,7 +10,7 @@ use super::frames::{self, FrameAlloc};
 use crate::fs::{Node, NodeKind};
 
 /// End of the user half (exclusive).
-pub const USER_END: u64 = 0x0000_8000_0000_0000;
+pub const USER_END: u64 = elfin_arch::USER_END;
 /// Lowest address a mapping may use (vm.mmap_min_addr).
 pub const MMAP_MIN: u64 = 0x1_0000;
 

@@ -35,6 +35,7 @@ pub fn unsupported(name: &'static str, nr: usize) -> SysResult {
 /// Entry from the architecture's system-call stub.
 pub fn entry(tf: &mut TrapFrame) {
     let nr = tf.syscall_nr();
+    crate::time::phases::SYSCALLS.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
     let call = decode(nr, tf.syscall_args());
     // exit and exit_group never return and must not hold the process lock.
     match call {
