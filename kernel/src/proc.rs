@@ -27,6 +27,10 @@ pub struct Process {
     pub umask: u32,
     /// Guest path of the executable.
     pub exe: Vec<u8>,
+    /// Arguments the program started with.
+    pub argv: Vec<Vec<u8>>,
+    /// Environment the program started with.
+    pub envp: Vec<Vec<u8>>,
     /// Signal dispositions, index = signal - 1.
     pub sigactions: [KernelSigaction; 64],
     /// Blocked signals.

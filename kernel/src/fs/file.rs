@@ -79,7 +79,7 @@ impl OpenFile {
                     Ok(n)
                 }
                 NodeKind::Dir(_) => Err(Errno::EISDIR),
-                NodeKind::Symlink(_) => Err(Errno::EINVAL),
+                NodeKind::Symlink(_) | NodeKind::Proc(_) => Err(Errno::EINVAL),
                 NodeKind::Dev(Dev::Null) => Ok(0),
                 NodeKind::Dev(Dev::Zero | Dev::Full) => {
                     buf.fill(0);
@@ -129,6 +129,7 @@ impl OpenFile {
                 }
                 NodeKind::Dir(_) => Err(Errno::EISDIR),
                 NodeKind::Symlink(_) => Err(Errno::EINVAL),
+                NodeKind::Proc(_) => Err(Errno::EACCES),
                 NodeKind::Dev(Dev::Full) => Err(Errno::ENOSPC),
                 NodeKind::Dev(_) => Ok(data.len()),
             },

@@ -2,6 +2,7 @@
 //! special files under /dev and /proc.
 pub mod cpio;
 pub mod file;
+pub mod procfs;
 
 use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
@@ -84,6 +85,8 @@ pub enum NodeKind {
     Symlink(Vec<u8>),
     /// Character device.
     Dev(Dev),
+    /// A /proc file generated when opened.
+    Proc(procfs::ProcFile),
 }
 
 /// A filesystem object.
@@ -104,6 +107,7 @@ impl Node {
             NodeKind::Dir(_) => S_IFDIR,
             NodeKind::Symlink(_) => S_IFLNK,
             NodeKind::Dev(_) => S_IFCHR,
+            NodeKind::Proc(_) => S_IFREG,
         };
         Arc::new(Node {
             ino: NEXT_INO.fetch_add(1, Ordering::Relaxed),
@@ -128,7 +132,7 @@ impl Node {
             NodeKind::File(c) => c.lock().bytes().len() as u64,
             NodeKind::Symlink(t) => t.len() as u64,
             NodeKind::Dir(_) => 4096,
-            NodeKind::Dev(_) => 0,
+            NodeKind::Dev(_) | NodeKind::Proc(_) => 0,
         }
     }
 
@@ -377,8 +381,21 @@ pub fn init(initrd: Option<Module>) -> RunConfig {
         let _ = dev.insert(name, Node::new(NodeKind::Dev(d), perm));
     }
     mkdir_p(b"/tmp").meta.lock().mode = S_IFDIR | 0o1777;
-    let self_dir = mkdir_p(b"/proc/self");
-    let _ = self_dir.insert(b"exe", Node::new(NodeKind::Symlink(cfg.exe.clone()), 0o777));
+    let pid_dir = mkdir_p(b"/proc/1");
+    let _ = pid_dir.insert(b"exe", Node::new(NodeKind::Symlink(cfg.exe.clone()), 0o777));
+    let _ = pid_dir.insert(b"cwd", Node::new(NodeKind::Symlink(cfg.cwd.clone()), 0o777));
+    for (name, f) in [
+        (&b"maps"[..], procfs::ProcFile::Maps),
+        (b"smaps_rollup", procfs::ProcFile::SmapsRollup),
+        (b"cmdline", procfs::ProcFile::Cmdline),
+        (b"environ", procfs::ProcFile::Environ),
+        (b"status", procfs::ProcFile::Status),
+    ] {
+        let _ = pid_dir.insert(name, Node::new(NodeKind::Proc(f), 0o444));
+    }
+    let proc_dir = mkdir_p(b"/proc");
+    let _ = proc_dir.insert(b"self", Node::new(NodeKind::Symlink(b"1".to_vec()), 0o777));
+    let _ = proc_dir.insert(b"meminfo", Node::new(NodeKind::Proc(procfs::ProcFile::Meminfo), 0o444));
     cfg
 }
 

@@ -198,8 +198,19 @@ pub fn openat(p: &mut Process, dirfd: i32, path: UAddr, flags: i32, mode: u32) -
             *c.lock() = Content::Owned(Vec::new());
         }
     }
+    let node = match &r.node.kind {
+        // /proc files: a snapshot generated now, as Linux generates them on read.
+        NodeKind::Proc(pf) => {
+            if acc != 0 {
+                return Err(Errno::EACCES);
+            }
+            let data = crate::fs::procfs::generate(*pf, p);
+            Node::new(NodeKind::File(Mutex::new(Content::Owned(data))), 0o444)
+        }
+        _ => r.node,
+    };
     let keep = O_ACCMODE | O_APPEND | O_NONBLOCK | O_PATH | o_directory;
-    let file = OpenFile::new(FileKind::Node(r.node), flags & keep, r.path);
+    let file = OpenFile::new(FileKind::Node(node), flags & keep, r.path);
     let fd = p.fds.install(file, flags & O_CLOEXEC != 0)?;
     Ok(fd as u64)
 }
@@ -342,6 +353,7 @@ pub fn getdents64(p: &mut Process, fd: i32, dirp: UAddr, count: usize) -> SysRes
             NodeKind::Dir(_) => 4,
             NodeKind::Symlink(_) => 10,
             NodeKind::Dev(_) => 2,
+            NodeKind::Proc(_) => 8,
         };
         entries.push((child.ino, ty, name.clone()));
     }
