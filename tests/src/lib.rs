@@ -1,1 +1,748 @@
 //! Shared helpers for the guest integration tests.
+//!
+//! The tests are differential: a program from `static-pie-apps/out` runs once
+//! natively on the host and once in an elfin guest, with the same argv[0],
+//! arguments, environment and stdin, and the two results must agree (see
+//! `docs/protocol.md` for what the CLI passes to the guest).
+//!
+//! Nothing here skips: a missing app or a missing `elfin` binary makes the
+//! test fail with a message saying how to build it.
+//!
+//! Depends on std only.
+
+use std::ffi::{OsStr, OsString};
+use std::fmt::Write as _;
+use std::io::{Read, Write};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// The environment every guest program starts with, before `-e` (protocol.md).
+pub const GUEST_ENV: [(&str, &str); 2] = [("PATH", "/usr/local/bin:/usr/bin:/bin"), ("HOME", "/")];
+
+/// Guest timeout passed to `elfin run --timeout`, in seconds.
+pub const GUEST_TIMEOUT_S: u64 = 60;
+
+/// The harness kills a run (native or elfin) that is still going after this.
+pub const HARD_TIMEOUT: Duration = Duration::from_secs(GUEST_TIMEOUT_S + 60);
+
+/// The workspace root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// `static-pie-apps/out`, where `static-pie-apps/build.sh` puts the programs.
+pub fn apps_dir() -> PathBuf {
+    repo_root().join("static-pie-apps").join("out")
+}
+
+/// The `elfin` CLI: `$ELFIN_BIN`, else `<repo>/target/release/elfin`. Panics with
+/// the build command when it does not exist.
+pub fn elfin_bin() -> PathBuf {
+    let path = match std::env::var_os("ELFIN_BIN") {
+        Some(p) if !p.is_empty() => PathBuf::from(p),
+        _ => repo_root().join("target").join("release").join("elfin"),
+    };
+    assert!(
+        path.is_file(),
+        "the elfin CLI is missing at {}: build it with `cargo build --release -p elfin-cli` \
+         (and the kernel it boots), or point ELFIN_BIN at it",
+        path.display()
+    );
+    path
+}
+
+/// A guest program: `static-pie-apps/out/<arch>/<kind>/<name>`, e.g.
+/// `app("x86_64", "glibc", "hello")`. Panics with the build command when missing.
+pub fn app(arch: &str, kind: &str, name: &str) -> PathBuf {
+    let path = apps_dir().join(arch).join(kind).join(name);
+    assert!(
+        path.exists(),
+        "guest program {} is missing (or a dangling link into the build cache): \
+         run `static-pie-apps/build.sh {arch}`",
+        path.display()
+    );
+    path
+}
+
+/// `/app/<basename>`: where the CLI places a program in the guest, and its default argv[0].
+pub fn guest_path_of(bin: &Path) -> String {
+    let name = bin
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    format!("/app/{name}")
+}
+
+/// What one run produced.
+#[derive(Clone, Debug)]
+pub struct Output {
+    /// Shell-style status: the exit code, or 128+N when killed by signal N.
+    pub status: i32,
+    /// Standard output, byte-exact.
+    pub stdout: Vec<u8>,
+    /// Standard error, byte-exact.
+    pub stderr: Vec<u8>,
+    /// Wall time of the run.
+    pub elapsed: Duration,
+    /// The command line, for messages.
+    pub command: String,
+}
+
+impl Output {
+    /// stdout as (lossy) UTF-8.
+    pub fn stdout_str(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+
+    /// stderr as (lossy) UTF-8.
+    pub fn stderr_str(&self) -> String {
+        String::from_utf8_lossy(&self.stderr).into_owned()
+    }
+
+    /// A readable dump for failure messages.
+    pub fn describe(&self) -> String {
+        format!(
+            "command: {}\nstatus: {} (after {:.2?})\n--- stdout ({} bytes) ---\n{}\n--- stderr ({} bytes) ---\n{}\n---",
+            self.command,
+            self.status,
+            self.elapsed,
+            self.stdout.len(),
+            shorten(&self.stdout_str(), 4000),
+            self.stderr.len(),
+            shorten(&self.stderr_str(), 4000),
+        )
+    }
+}
+
+/// Shell-style status of a finished process.
+pub fn shell_status(s: ExitStatus) -> i32 {
+    match (s.code(), s.signal()) {
+        (Some(c), _) => c,
+        (None, Some(sig)) => 128 + sig,
+        (None, None) => -1,
+    }
+}
+
+fn shorten(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_owned();
+    }
+    let mut cut = max;
+    while !s.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}\n[... {} more bytes]", &s[..cut], s.len() - cut)
+}
+
+fn quote(s: &OsStr) -> String {
+    let t = s.to_string_lossy();
+    if !t.is_empty()
+        && t.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-=:,+@%".contains(c))
+    {
+        t.into_owned()
+    } else {
+        format!("'{}'", t.replace('\'', r"'\''"))
+    }
+}
+
+fn describe_command(cmd: &Command, argv0: Option<&str>) -> String {
+    let mut s = String::new();
+    for (k, v) in cmd.get_envs() {
+        if let Some(v) = v {
+            let _ = write!(s, "{}={} ", quote(k), quote(v));
+        }
+    }
+    s.push_str(&quote(cmd.get_program()));
+    if let Some(a0) = argv0 {
+        let _ = write!(s, " [argv0 {}]", quote(OsStr::new(a0)));
+    }
+    for a in cmd.get_args() {
+        s.push(' ');
+        s.push_str(&quote(a));
+    }
+    s
+}
+
+/// Runs `cmd` with `stdin` (None: /dev/null), collecting stdout and stderr, and
+/// kills it after [`HARD_TIMEOUT`].
+pub fn run_command(mut cmd: Command, stdin: Option<&[u8]>, what: String) -> Output {
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    });
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let start = Instant::now();
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
+    let feeder = match (stdin, child.stdin.take()) {
+        (Some(data), Some(mut pipe)) => {
+            let data = data.to_vec();
+            // A program that exits without reading all of stdin closes the
+            // pipe; the write error is expected then.
+            Some(std::thread::spawn(move || {
+                let _ = pipe.write_all(&data);
+            }))
+        }
+        _ => None,
+    };
+    let reader = |mut r: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = r.read_to_end(&mut buf);
+            buf
+        })
+    };
+    let out = reader(Box::new(child.stdout.take().expect("stdout is piped")));
+    let err = reader(Box::new(child.stderr.take().expect("stderr is piped")));
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(s)) => break s,
+            Ok(None) if start.elapsed() > HARD_TIMEOUT => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("{what} still running after {HARD_TIMEOUT:?}: killed");
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(5)),
+            Err(e) => panic!("waiting for {what}: {e}"),
+        }
+    };
+    let elapsed = start.elapsed();
+    if let Some(f) = feeder {
+        let _ = f.join();
+    }
+    Output {
+        status: shell_status(status),
+        stdout: out.join().unwrap_or_default(),
+        stderr: err.join().unwrap_or_default(),
+        elapsed,
+        command: what,
+    }
+}
+
+/// Runs `bin` natively the way the guest would: argv[0] is `argv0` (default
+/// `/app/<basename>`), the environment is exactly [`GUEST_ENV`] plus `env`, and
+/// the working directory is `/`.
+pub fn run_native(
+    bin: &Path,
+    argv0: Option<&str>,
+    args: &[&OsStr],
+    env: &[(&str, &str)],
+    stdin: Option<&[u8]>,
+) -> Output {
+    let argv0 = argv0
+        .map(str::to_owned)
+        .unwrap_or_else(|| guest_path_of(bin));
+    let mut cmd = Command::new(bin);
+    cmd.arg0(&argv0).args(args).env_clear().current_dir("/");
+    for (k, v) in GUEST_ENV.iter().chain(env) {
+        cmd.env(k, v);
+    }
+    let what = format!("native: {}", describe_command(&cmd, Some(&argv0)));
+    run_command(cmd, stdin, what)
+}
+
+/// Like [`run_native`] for a program of `arch`: on another arch than the host's,
+/// it runs under `qemu-<arch>-static` (user-mode emulation, package
+/// qemu-user-static), which sets argv[0] with `-0`.
+pub fn run_native_on(
+    arch: &str,
+    bin: &Path,
+    argv0: Option<&str>,
+    args: &[&OsStr],
+    env: &[(&str, &str)],
+    stdin: Option<&[u8]>,
+) -> Output {
+    if arch == std::env::consts::ARCH {
+        return run_native(bin, argv0, args, env, stdin);
+    }
+    let argv0 = argv0
+        .map(str::to_owned)
+        .unwrap_or_else(|| guest_path_of(bin));
+    let qemu = format!("qemu-{arch}-static");
+    let mut cmd = Command::new(&qemu);
+    cmd.arg("-0")
+        .arg(&argv0)
+        .arg(bin)
+        .args(args)
+        .env_clear()
+        .current_dir("/");
+    for (k, v) in GUEST_ENV.iter().chain(env) {
+        cmd.env(k, v);
+    }
+    let what = format!("native ({qemu}): {}", describe_command(&cmd, None));
+    run_command(cmd, stdin, what)
+}
+
+/// Options of one `elfin run`.
+#[derive(Clone, Debug, Default)]
+pub struct ElfinOpts {
+    /// `--arch` (None: the CLI's default).
+    pub arch: Option<String>,
+    /// `-e K=V`, in order.
+    pub env: Vec<(String, String)>,
+    /// `-v HOST:GUEST`.
+    pub volumes: Vec<(PathBuf, String)>,
+    /// `--no-aslr`.
+    pub no_aslr: bool,
+    /// `--argv0`.
+    pub argv0: Option<String>,
+    /// `-w DIR`.
+    pub workdir: Option<String>,
+    /// Bytes fed to the program's stdin (None: /dev/null).
+    pub stdin: Option<Vec<u8>>,
+    /// More CLI options, placed before PROGRAM.
+    pub extra: Vec<OsString>,
+}
+
+impl ElfinOpts {
+    /// Adds `-e K=V`.
+    pub fn env(mut self, k: &str, v: &str) -> Self {
+        self.env.push((k.to_owned(), v.to_owned()));
+        self
+    }
+
+    /// Adds `-v HOST:GUEST`.
+    pub fn volume(mut self, host: &Path, guest: &str) -> Self {
+        self.volumes.push((host.to_owned(), guest.to_owned()));
+        self
+    }
+
+    /// Sets stdin.
+    pub fn stdin(mut self, data: &[u8]) -> Self {
+        self.stdin = Some(data.to_vec());
+        self
+    }
+
+    /// Sets `--no-aslr`.
+    pub fn no_aslr(mut self) -> Self {
+        self.no_aslr = true;
+        self
+    }
+
+    /// Sets `--argv0`.
+    pub fn argv0(mut self, a: &str) -> Self {
+        self.argv0 = Some(a.to_owned());
+        self
+    }
+
+    /// Sets `--arch`.
+    pub fn arch(mut self, a: &str) -> Self {
+        self.arch = Some(a.to_owned());
+        self
+    }
+}
+
+/// The `elfin run ...` command for `bin args` (without running it).
+pub fn elfin_command(bin: &Path, args: &[&OsStr], opts: &ElfinOpts) -> Command {
+    let mut cmd = Command::new(elfin_bin());
+    cmd.arg("run")
+        .arg("--timeout")
+        .arg(GUEST_TIMEOUT_S.to_string());
+    if let Some(a) = &opts.arch {
+        cmd.arg("--arch").arg(a);
+    }
+    if opts.no_aslr {
+        cmd.arg("--no-aslr");
+    }
+    for (k, v) in &opts.env {
+        cmd.arg("-e").arg(format!("{k}={v}"));
+    }
+    for (h, g) in &opts.volumes {
+        let mut spec = h.clone().into_os_string();
+        spec.push(":");
+        spec.push(g);
+        cmd.arg("-v").arg(spec);
+    }
+    if let Some(w) = &opts.workdir {
+        cmd.arg("-w").arg(w);
+    }
+    if let Some(a) = &opts.argv0 {
+        cmd.arg("--argv0").arg(a);
+    }
+    cmd.args(&opts.extra);
+    cmd.arg(bin).args(args);
+    cmd
+}
+
+/// Runs `bin args` in an elfin guest (`elfin run --timeout 60 ...`).
+pub fn run_elfin(bin: &Path, args: &[&OsStr], opts: &ElfinOpts) -> Output {
+    let cmd = elfin_command(bin, args, opts);
+    let what = format!("elfin: {}", describe_command(&cmd, None));
+    run_command(cmd, opts.stdin.as_deref(), what)
+}
+
+/// Shorthand for argument lists: `args(&["a", "b"])`.
+pub fn args<'a>(a: &'a [&'a str]) -> Vec<&'a OsStr> {
+    a.iter().map(OsStr::new).collect()
+}
+
+/// A fresh, empty directory under cargo's scratch dir for integration tests.
+pub fn scratch_dir(tag: &str) -> PathBuf {
+    static N: AtomicU64 = AtomicU64::new(0);
+    let base = option_env!("CARGO_TARGET_TMPDIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir);
+    let dir = base.join(format!(
+        "elfin-{tag}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)
+        .unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+    dir
+}
+
+/// Deterministic pseudo-random bytes (xorshift), for stdin and file contents.
+pub fn pseudo_random_bytes(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+// ------------------------------------------------------------ comparison --
+
+/// Keeps the lines that start with none of `prefixes`.
+pub fn drop_lines(text: &str, prefixes: &[&str]) -> String {
+    text.lines()
+        .filter(|l| !prefixes.iter().any(|p| l.starts_with(p)))
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+/// The lines that start with `prefix`.
+pub fn lines_with(text: &str, prefix: &str) -> Vec<String> {
+    text.lines()
+        .filter(|l| l.starts_with(prefix))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The value of the `addr: NAME 0x...` line (auxv_probe's output).
+pub fn addr_of(text: &str, name: &str) -> Option<u64> {
+    let key = format!("addr: {name} ");
+    let line = text.lines().find(|l| l.starts_with(&key))?;
+    u64::from_str_radix(line[key.len()..].trim().trim_start_matches("0x"), 16).ok()
+}
+
+/// Replaces every occurrence of `from` by `to` (bytes).
+pub fn replace_bytes(hay: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    if from.is_empty() {
+        return hay.to_vec();
+    }
+    let mut out = Vec::with_capacity(hay.len());
+    let mut i = 0;
+    while i < hay.len() {
+        if hay[i..].starts_with(from) {
+            out.extend_from_slice(to);
+            i += from.len();
+        } else {
+            out.push(hay[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+/// A line diff of `expected` (e.g. native) and `actual` (e.g. guest): `-` marks
+/// lines only in `expected`, `+` lines only in `actual`; `None` when equal.
+pub fn diff_text(expected: &str, actual: &str) -> Option<String> {
+    if expected == actual {
+        return None;
+    }
+    let a: Vec<&str> = expected.split_inclusive('\n').collect();
+    let b: Vec<&str> = actual.split_inclusive('\n').collect();
+    let mut out = String::new();
+    if a.len() * b.len() > 4_000_000 {
+        // Too big for the quadratic LCS: show the first difference.
+        let i = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+        let _ = writeln!(out, "first difference at line {}:", i + 1);
+        let _ = writeln!(
+            out,
+            "- {:?}",
+            a.get(i).copied().unwrap_or("<end of output>")
+        );
+        let _ = writeln!(
+            out,
+            "+ {:?}",
+            b.get(i).copied().unwrap_or("<end of output>")
+        );
+        return Some(out);
+    }
+    // LCS table, then walk it.
+    let (n, m) = (a.len(), b.len());
+    let mut t = vec![0u32; (n + 1) * (m + 1)];
+    for i in (0..n).rev() {
+        for j in (0..m).rev() {
+            t[i * (m + 1) + j] = if a[i] == b[j] {
+                t[(i + 1) * (m + 1) + j + 1] + 1
+            } else {
+                t[(i + 1) * (m + 1) + j].max(t[i * (m + 1) + j + 1])
+            };
+        }
+    }
+    let show = |l: &str| -> String {
+        let body = l.strip_suffix('\n').unwrap_or(l);
+        let mut s = format!("{body:?}");
+        s = s[1..s.len() - 1].to_owned();
+        if !l.ends_with('\n') {
+            s.push_str("  [no newline at end]");
+        }
+        s
+    };
+    let (mut i, mut j, mut same_run) = (0, 0, 0usize);
+    while i < n || j < m {
+        if i < n && j < m && a[i] == b[j] {
+            same_run += 1;
+            if same_run <= 2 {
+                let _ = writeln!(out, "  {}", show(a[i]));
+            } else if same_run == 3 {
+                out.push_str("  ...\n");
+            }
+            i += 1;
+            j += 1;
+        } else if i < n && (j == m || t[(i + 1) * (m + 1) + j] >= t[i * (m + 1) + j + 1]) {
+            same_run = 0;
+            let _ = writeln!(out, "- {}", show(a[i]));
+            i += 1;
+        } else {
+            same_run = 0;
+            let _ = writeln!(out, "+ {}", show(b[j]));
+            j += 1;
+        }
+    }
+    Some(shorten(&out, 8000))
+}
+
+/// Describes how two byte strings differ (for binary data).
+pub fn diff_bytes(expected: &[u8], actual: &[u8]) -> Option<String> {
+    if expected == actual {
+        return None;
+    }
+    let i = expected
+        .iter()
+        .zip(actual)
+        .take_while(|(x, y)| x == y)
+        .count();
+    let around = |v: &[u8]| {
+        let lo = i.saturating_sub(8);
+        let hi = (i + 8).min(v.len());
+        format!("{:02x?}", &v[lo..hi])
+    };
+    Some(format!(
+        "lengths {} vs {}; first difference at byte {i}: {} vs {}",
+        expected.len(),
+        actual.len(),
+        around(expected),
+        around(actual)
+    ))
+}
+
+/// Collects mismatches between a native and a guest run, then reports them all
+/// at once.
+pub struct Comparison {
+    problems: Vec<String>,
+    left: &'static str,
+    right: &'static str,
+}
+
+impl Default for Comparison {
+    fn default() -> Self {
+        Self {
+            problems: Vec::new(),
+            left: "native",
+            right: "guest",
+        }
+    }
+}
+
+impl Comparison {
+    /// Starts an empty comparison of a native (left) and a guest (right) run.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Starts an empty comparison with other names for the two sides, e.g.
+    /// ("expected", "guest") or ("boot 1", "boot 2").
+    pub fn labeled(left: &'static str, right: &'static str) -> Self {
+        Self {
+            problems: Vec::new(),
+            left,
+            right,
+        }
+    }
+
+    /// Text must be equal (line diff on mismatch).
+    pub fn text(&mut self, what: &str, native: &str, guest: &str) -> &mut Self {
+        if let Some(d) = diff_text(native, guest) {
+            self.problems.push(format!(
+                "{what} differs (- {}, + {}):\n{d}",
+                self.left, self.right
+            ));
+        }
+        self
+    }
+
+    /// Bytes must be equal.
+    pub fn bytes(&mut self, what: &str, native: &[u8], guest: &[u8]) -> &mut Self {
+        if std::str::from_utf8(native).is_ok()
+            && std::str::from_utf8(guest).is_ok()
+            && native.len() < 1 << 16
+        {
+            return self.text(
+                what,
+                &String::from_utf8_lossy(native),
+                &String::from_utf8_lossy(guest),
+            );
+        }
+        if let Some(d) = diff_bytes(native, guest) {
+            self.problems.push(format!(
+                "{what} differs ({} vs {}): {d}",
+                self.left, self.right
+            ));
+        }
+        self
+    }
+
+    /// Statuses must be equal.
+    pub fn status(&mut self, native: i32, guest: i32) -> &mut Self {
+        if native != guest {
+            self.problems.push(format!(
+                "status differs: {} {native}, {} {guest}",
+                self.left, self.right
+            ));
+        }
+        self
+    }
+
+    /// A free-form check.
+    pub fn check(&mut self, ok: bool, msg: impl Into<String>) -> &mut Self {
+        if !ok {
+            self.problems.push(msg.into());
+        }
+        self
+    }
+
+    /// Status, stdout and stderr all equal.
+    pub fn outputs(&mut self, native: &Output, guest: &Output) -> &mut Self {
+        self.status(native.status, guest.status);
+        self.bytes("stdout", &native.stdout, &guest.stdout);
+        self.bytes("stderr", &native.stderr, &guest.stderr);
+        self
+    }
+
+    /// Panics with every problem and both runs (the left one if given), if
+    /// there is any problem.
+    pub fn finish(&self, native: Option<&Output>, guest: &Output) {
+        if self.problems.is_empty() {
+            return;
+        }
+        let mut msg = String::new();
+        for p in &self.problems {
+            let _ = writeln!(msg, "{p}");
+        }
+        if let Some(n) = native {
+            let _ = writeln!(msg, "\n=== {} run ===\n{}", self.left, n.describe());
+        }
+        let _ = writeln!(msg, "\n=== {} run ===\n{}", self.right, guest.describe());
+        panic!("{msg}");
+    }
+}
+
+/// The usual differential check: status, stdout and stderr byte-equal.
+pub fn assert_same(native: &Output, guest: &Output) {
+    Comparison::new()
+        .outputs(native, guest)
+        .finish(Some(native), guest);
+}
+
+/// Runs `bin` natively and in elfin with the same argv, env and stdin, and
+/// checks that status, stdout and stderr are equal.
+pub fn differential(
+    bin: &Path,
+    argv: &[&str],
+    env: &[(&str, &str)],
+    stdin: Option<&[u8]>,
+) -> (Output, Output) {
+    let a = args(argv);
+    let native = run_native(bin, None, &a, env, stdin);
+    let mut opts = ElfinOpts {
+        stdin: stdin.map(<[u8]>::to_vec),
+        ..ElfinOpts::default()
+    };
+    for (k, v) in env {
+        opts = opts.env(k, v);
+    }
+    let guest = run_elfin(bin, &a, &opts);
+    assert_same(&native, &guest);
+    (native, guest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn diff_shows_changed_lines() {
+        assert_eq!(diff_text("a\nb\n", "a\nb\n"), None);
+        let d = diff_text("a\nb\nc\n", "a\nB\nc\n").expect("differs");
+        assert!(d.contains("- b") && d.contains("+ B"), "{d}");
+        let d = diff_text("a\n", "a").expect("differs");
+        assert!(d.contains("no newline"), "{d}");
+    }
+
+    #[test]
+    fn filters_and_addresses() {
+        let t = "x: 1\naddr: code 0x1000\nhost: y\nz\n";
+        assert_eq!(drop_lines(t, &["addr:", "host:"]), "x: 1\nz\n");
+        assert_eq!(addr_of(t, "code"), Some(0x1000));
+        assert_eq!(addr_of(t, "stack"), None);
+        assert_eq!(
+            replace_bytes(b"a/h/x b", b"/h/x", b"/data/x"),
+            b"a/data/x b"
+        );
+    }
+
+    #[test]
+    fn native_runs_get_the_guest_env_and_argv0() {
+        let out = run_native(
+            Path::new("/bin/sh"),
+            Some("/app/sh"),
+            &args(&["-c", "echo \"$0|$PATH|$HOME|$E\"; pwd"]),
+            &[("E", "1")],
+            None,
+        );
+        assert_eq!(
+            out.stdout_str(),
+            "/app/sh|/usr/local/bin:/usr/bin:/bin|/|1\n/\n"
+        );
+        let out = run_native(
+            Path::new("/bin/sh"),
+            None,
+            &args(&["-c", "cat; exit 3"]),
+            &[],
+            Some(b"in\xff"),
+        );
+        assert_eq!((out.status, out.stdout.as_slice()), (3, &b"in\xff"[..]));
+        let out = run_native(
+            Path::new("/bin/sh"),
+            None,
+            &args(&["-c", "kill -SEGV $$"]),
+            &[],
+            None,
+        );
+        assert_eq!(out.status, 139);
+    }
+}

@@ -4,14 +4,15 @@ use elfin_arch::io::{inb, outb};
 const BASE: u16 = 0x3f8;
 const LSR: u16 = BASE + 5;
 
-/// Programs 115200 8N1 with FIFOs; the VMM's console is on the other side.
+/// Programs 115200 8N1, interrupts off. The FIFO control register is left alone:
+/// changing the FIFO mode clears the receive FIFO, which would drop stdin bytes
+/// the host sent before the kernel started.
 pub fn init() {
     outb(BASE + 1, 0x00);
     outb(BASE + 3, 0x80);
     outb(BASE, 0x01);
     outb(BASE + 1, 0x00);
     outb(BASE + 3, 0x03);
-    outb(BASE + 2, 0xc7);
     outb(BASE + 4, 0x03);
 }
 

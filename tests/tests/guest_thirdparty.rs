@@ -1,0 +1,264 @@
+//! Third-party programs in the guest, each compared with the same binary run
+//! natively: busybox and lua5.4 built from Debian source packages, and a Rust
+//! std program (static-pie-apps/rust).
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+
+use elfin_tests::*;
+
+const ARCH: &str = "x86_64";
+
+fn busybox() -> PathBuf {
+    app(ARCH, "debian", "busybox")
+}
+
+const TEXT: &str =
+    "banana\napple\ncherry\napple\nbanana\nbanana\ndate: 2024\n\nelderberry fig grape\n";
+
+/// `busybox ARGS...` with `stdin`, natively and in the guest; all equal.
+fn bb(argv: &[&str], stdin: Option<&[u8]>) -> Output {
+    let (_, guest) = differential(&busybox(), argv, &[], stdin);
+    guest
+}
+
+#[test]
+fn busybox_echo() {
+    let g = bb(&["echo", "hello", "from", "busybox"], None);
+    assert_eq!(g.stdout_str(), "hello from busybox\n");
+    bb(&["echo", "-n", "no newline", "-e"], None);
+    bb(&["echo", "-e", "tab\\there\\x41"], None);
+}
+
+#[test]
+fn busybox_true_false() {
+    bb(&["true"], None);
+    let g = bb(&["false"], None);
+    assert_eq!(g.status, 1);
+}
+
+#[test]
+fn busybox_cat_volume_file() {
+    let dir = scratch_dir("bb-cat");
+    let host = dir.join("in.txt");
+    let mut data = TEXT.repeat(200).into_bytes();
+    data.extend_from_slice(&pseudo_random_bytes(5000, 3));
+    std::fs::write(&host, &data).expect("write");
+    let guest = run_elfin(
+        &busybox(),
+        &args(&["cat", "/data/in.txt"]),
+        &ElfinOpts::default().volume(&host, "/data/in.txt"),
+    );
+    let native = run_native(
+        &busybox(),
+        None,
+        &[OsStr::new("cat"), host.as_os_str()],
+        &[],
+        None,
+    );
+    assert_same(&native, &guest);
+    assert_eq!(guest.stdout, data);
+}
+
+#[test]
+fn busybox_wc() {
+    let g = bb(&["wc"], Some(TEXT.as_bytes()));
+    assert!(
+        g.stdout_str().split_whitespace().eq(["9", "11", "73"]),
+        "{}",
+        g.describe()
+    );
+    bb(&["wc", "-l"], Some(TEXT.as_bytes()));
+}
+
+#[test]
+fn busybox_sed() {
+    let g = bb(
+        &[
+            "sed",
+            "-e",
+            "s/an/AN/g",
+            "-e",
+            "/apple/d",
+            "-e",
+            "$a\\the end",
+        ],
+        Some(TEXT.as_bytes()),
+    );
+    assert!(
+        g.stdout_str().starts_with("bANANa\ncherry\n"),
+        "{}",
+        g.describe()
+    );
+    bb(&["sed", "-n", "2,4p"], Some(TEXT.as_bytes()));
+}
+
+#[test]
+fn busybox_sort_uniq() {
+    bb(&["sort"], Some(TEXT.as_bytes()));
+    bb(&["sort", "-r", "-u"], Some(TEXT.as_bytes()));
+    let sorted = run_native(
+        &busybox(),
+        None,
+        &args(&["sort"]),
+        &[],
+        Some(TEXT.as_bytes()),
+    );
+    let g = bb(&["uniq", "-c"], Some(&sorted.stdout));
+    assert!(g.stdout_str().contains("3 banana"), "{}", g.describe());
+}
+
+#[test]
+fn busybox_tr_cut_grep() {
+    bb(&["tr", "a-z", "A-Z"], Some(TEXT.as_bytes()));
+    bb(&["tr", "-d", "an"], Some(TEXT.as_bytes()));
+    bb(&["cut", "-d", " ", "-f", "2"], Some(TEXT.as_bytes()));
+    bb(&["grep", "-n", "an"], Some(TEXT.as_bytes()));
+    let g = bb(&["grep", "-c", "zzz"], Some(TEXT.as_bytes()));
+    assert_eq!(g.status, 1);
+}
+
+#[test]
+fn busybox_head_tail() {
+    let text = (1..=100).map(|i| format!("{i}\n")).collect::<String>();
+    bb(&["head", "-n", "3"], Some(text.as_bytes()));
+    bb(&["tail", "-n", "2"], Some(text.as_bytes()));
+    bb(&["head", "-c", "10"], Some(text.as_bytes()));
+}
+
+#[test]
+fn busybox_seq_printf_expr() {
+    let g = bb(&["seq", "1", "3", "20"], None);
+    assert_eq!(g.stdout_str(), "1\n4\n7\n10\n13\n16\n19\n");
+    bb(
+        &["printf", "%05d|%s|%x|%c\\n", "42", "str", "255", "z"],
+        None,
+    );
+    let g = bb(&["expr", "6", "*", "7"], None);
+    assert_eq!(g.stdout_str(), "42\n");
+    bb(&["expr", "length", "elfin"], None);
+    bb(&["basename", "/usr/local/bin/tool.sh", ".sh"], None);
+    bb(&["dirname", "/usr/local/bin/tool.sh"], None);
+}
+
+#[test]
+fn busybox_checksums_od() {
+    let data = pseudo_random_bytes(64 * 1024, 11);
+    bb(&["md5sum"], Some(&data));
+    bb(&["sha256sum"], Some(&data));
+    bb(&["od", "-A", "x", "-t", "x1z"], Some(&data[..256]));
+}
+
+#[test]
+fn busybox_ls_volume_dir() {
+    let dir = scratch_dir("bb-ls");
+    for name in ["b.txt", "a.txt", "c dir"] {
+        if name.contains("dir") {
+            std::fs::create_dir(dir.join(name)).expect("mkdir");
+        } else {
+            std::fs::write(dir.join(name), name).expect("write");
+        }
+    }
+    let native = run_native(
+        &busybox(),
+        None,
+        &[OsStr::new("ls"), OsStr::new("-1"), dir.as_os_str()],
+        &[],
+        None,
+    );
+    let guest = run_elfin(
+        &busybox(),
+        &args(&["ls", "-1", "/data"]),
+        &ElfinOpts::default().volume(&dir, "/data"),
+    );
+    assert_same(&native, &guest);
+}
+
+#[test]
+#[ignore = "needs fork/vfork + execve + wait4 in the guest"]
+fn busybox_sh_pipeline() {
+    let script = "x=0; for i in 1 2 3; do x=$((x+i)); done; echo $x; echo abc | busybox tr a-c A-C";
+    bb(&["sh", "-c", script], None);
+}
+
+#[test]
+fn lua_script() {
+    let lua = app(ARCH, "debian", "lua5.4");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("data")
+        .join("probe.lua");
+    let native = run_native(&lua, None, &[script.as_os_str()], &[], None);
+    let guest = run_elfin(
+        &lua,
+        &args(&["/data/probe.lua"]),
+        &ElfinOpts::default().volume(&script, "/data/probe.lua"),
+    );
+    assert_same(&native, &guest);
+    assert!(
+        guest.stdout_str().contains("fib90 2880067194370816120\n"),
+        "{}",
+        guest.describe()
+    );
+}
+
+#[test]
+fn lua_inline() {
+    let lua = app(ARCH, "debian", "lua5.4");
+    let (_, g) = differential(
+        &lua,
+        &[
+            "-e",
+            "print(string.format('%d %s %.2f', 2^31 // 1 | 0, ('x'):rep(3), math.pi))",
+        ],
+        &[],
+        None,
+    );
+    assert_eq!(g.stdout_str(), "2147483648 xxx 3.14\n");
+    // A script on stdin, with an error: status 1 and a message on stderr.
+    differential(&lua, &["-"], &[], Some(b"print(1 + 1)\nerror('boom')\n"));
+}
+
+#[test]
+fn rust_std_program() {
+    let bin = app(ARCH, "rust", "rustprobe");
+    let dir = scratch_dir("rust");
+    let host = dir.join("words.txt");
+    std::fs::write(&host, TEXT.repeat(3)).expect("write");
+    let env = [("RUST_PROBE", "1")];
+    let native = run_native(
+        &bin,
+        None,
+        &[OsStr::new("file"), host.as_os_str()],
+        &env,
+        None,
+    );
+    let guest = run_elfin(
+        &bin,
+        &args(&["file", "/data/words.txt"]),
+        &ElfinOpts::default()
+            .env("RUST_PROBE", "1")
+            .volume(&host, "/data/words.txt"),
+    );
+    // The native run was given the host path: map it to the guest path.
+    let mapped = replace_bytes(
+        &native.stdout,
+        host.as_os_str().as_encoded_bytes(),
+        b"/data/words.txt",
+    );
+    Comparison::new()
+        .status(native.status, guest.status)
+        .bytes(
+            "stdout (host path mapped to /data/words.txt)",
+            &mapped,
+            &guest.stdout,
+        )
+        .bytes("stderr", &native.stderr, &guest.stderr)
+        .finish(Some(&native), &guest);
+}
+
+#[test]
+#[ignore = "needs clone/futex (threads) in the guest"]
+fn rust_std_threads() {
+    let bin = app(ARCH, "rust", "rustprobe");
+    differential(&bin, &["threads"], &[], None);
+}
