@@ -18,7 +18,13 @@ fn hz() -> u64 {
     if h != 0 {
         return h;
     }
-    let h = elfin_plat::clock::calibrate_cycles_hz().max(1);
+    let h = match elfin_plat::clock::calibrate_cycles_hz() {
+        Some(h) => h,
+        None => {
+            log::warn!("no timer to calibrate the cycle counter against; assuming 1 GHz");
+            1_000_000_000
+        }
+    };
     HZ.store(h, Ordering::Relaxed);
     h
 }

@@ -2,30 +2,49 @@
 //! CMOS real-time clock.
 use elfin_arch::io::{inb, outb};
 
-/// Measures the cycle-counter frequency against PIT channel 2 (about 10 ms).
-pub fn calibrate_cycles_hz() -> u64 {
-    // Gate channel 2 on, speaker off; mode 0, lobyte/hibyte, binary.
-    let ms = 10u64;
-    let ticks = (1_193_182 * ms / 1000) as u16;
-    outb(0x61, (inb(0x61) & !0x02) | 0x01);
-    outb(0x43, 0xb0);
-    outb(0x42, ticks as u8);
-    outb(0x42, (ticks >> 8) as u8);
-    // Restart the count by toggling the gate.
-    let g = inb(0x61) & !0x01;
-    outb(0x61, g);
-    outb(0x61, g | 0x01);
-    let t0 = elfin_arch::read_cycles();
-    let mut spins = 0u64;
-    while inb(0x61) & 0x20 == 0 {
+/// Reads PIT channel 0's current count (latched).
+fn pit_count() -> u16 {
+    outb(0x43, 0x00);
+    let lo = inb(0x40);
+    let hi = inb(0x40);
+    u16::from(lo) | (u16::from(hi) << 8)
+}
+
+/// Measures the cycle-counter frequency against PIT channel 0 (2 ms: ±1 PIT tick
+/// is 0.04%),
+/// using only the PIT's own ports (QEMU `microvm` has no port 0x61). Returns
+/// None when there is no working PIT.
+pub fn calibrate_cycles_hz() -> Option<u64> {
+    const PIT_HZ: u64 = 1_193_182;
+    const WAIT_TICKS: u64 = PIT_HZ / 500;
+    // Channel 0, lobyte/hibyte, mode 2 (rate generator), binary, reload 0x10000.
+    outb(0x43, 0x34);
+    outb(0x40, 0);
+    outb(0x40, 0);
+    let mut last = pit_count();
+    let t0 = crate_read_cycles();
+    let mut elapsed: u64 = 0;
+    let mut spins: u64 = 0;
+    while elapsed < WAIT_TICKS {
+        let now = pit_count();
+        // The counter counts down and wraps at 0x10000.
+        elapsed += u64::from(last.wrapping_sub(now));
+        last = now;
         spins += 1;
-        if spins > 100_000_000 {
-            // No PIT (or it never fires): assume 1 GHz rather than hang.
-            return 1_000_000_000;
+        // A missing PIT reads as a constant: give up quickly.
+        if (elapsed == 0 && spins > 100_000) || spins > 50_000_000 {
+            return None;
         }
     }
-    let t1 = elfin_arch::read_cycles();
-    (t1 - t0) * 1000 / ms
+    let t1 = crate_read_cycles();
+    if elapsed == 0 || t1 <= t0 {
+        return None;
+    }
+    Some((t1 - t0) * PIT_HZ / elapsed)
+}
+
+fn crate_read_cycles() -> u64 {
+    elfin_arch::read_cycles()
 }
 
 fn cmos(reg: u8) -> u8 {
