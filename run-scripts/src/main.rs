@@ -1,1 +1,98 @@
-fn main() {}
+//! `elfin`: run unmodified Linux static-PIE programs as tiny VMs.
+//!
+//! The host side of elfin: builds the kernel image when needed, packs the program and
+//! its files into an initrd, starts QEMU, connects the program's stdio through the
+//! framed serial console, and exits with the program's status. The protocol with the
+//! kernel is docs/protocol.md. Depends on `elfin-loader` (the same ELF checks the
+//! kernel makes), `clap` and `libc`; the only `unsafe` code is in `sys.rs`.
+
+mod arch;
+mod cmd;
+mod console;
+mod cpio;
+mod fail;
+mod frame;
+mod kernel;
+mod options;
+mod program;
+mod qemu;
+mod rootfs;
+mod sys;
+mod vm;
+
+use std::ffi::{OsStr, OsString};
+
+use clap::{CommandFactory, Parser, Subcommand};
+
+use crate::fail::STATUS_ELFIN;
+
+/// Examples shown by `elfin --help`.
+const EXAMPLES: &str = "\
+Examples:
+  elfin run ./hello                     run a static-PIE program in a VM
+  elfin run -e NAME=world ./hello a b   with an environment variable and arguments
+  elfin run -v ./data:/data ./prog      with a copy of a host directory
+  elfin run --arch aarch64 ./hello-arm  run an aarch64 program
+  elfin build                           build the kernel image ahead of time
+
+See `elfin run --help` for every option. Environment: ELFIN_KERNEL (kernel image to
+boot), ELFIN_REPO (elfin source tree to build the kernel from).";
+
+/// Run unmodified Linux static-PIE programs as tiny VMs.
+#[derive(Parser, Debug)]
+#[command(name = "elfin", version, after_help = EXAMPLES, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run a program in a new VM and exit with its status
+    Run(Box<cmd::run::RunArgs>),
+    /// Build the kernel image and print its path
+    Build(cmd::build::BuildArgs),
+}
+
+/// Parses the command line. For `elfin run`, the program's own arguments are split
+/// off first and given to it verbatim (see [`cmd::run::program_args_start`]).
+fn parse() -> Result<Cli, clap::Error> {
+    let raw: Vec<OsString> = std::env::args_os().collect();
+    if raw.get(1).map(OsString::as_os_str) != Some(OsStr::new("run")) {
+        return Cli::try_parse_from(raw);
+    }
+    let cmd = Cli::command();
+    let head_len = match cmd.find_subcommand("run") {
+        Some(run) => 2 + cmd::run::program_args_start(run, raw.get(2..).unwrap_or_default()),
+        None => raw.len(),
+    };
+    let (head, tail) = raw.split_at(head_len.min(raw.len()));
+    let mut cli = Cli::try_parse_from(head)?;
+    if let Command::Run(args) = &mut cli.command {
+        args.args.extend(tail.iter().cloned());
+    }
+    Ok(cli)
+}
+
+fn main() {
+    let cli = match parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // Help and version go to stdout with status 0; usage errors are elfin's
+            // own failures (125), so they cannot be mistaken for the program's status.
+            let _ = e.print();
+            std::process::exit(if e.use_stderr() { STATUS_ELFIN } else { 0 });
+        }
+    };
+    let result = match &cli.command {
+        Command::Run(args) => cmd::run::run(args),
+        Command::Build(args) => cmd::build::run(args),
+    };
+    match result {
+        Ok(status) => std::process::exit(status),
+        Err(fail) => {
+            eprintln!("elfin: {fail}");
+            std::process::exit(fail.status);
+        }
+    }
+}

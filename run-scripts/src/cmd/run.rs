@@ -1,0 +1,538 @@
+//! `elfin run`: check the program, pack the initrd, boot the kernel under QEMU, and
+//! return the program's exit status.
+
+#[cfg(test)]
+use std::ffi::OsStr;
+use std::ffi::OsString;
+use std::fs;
+use std::io::{self, BufWriter};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use clap::{Args, ValueEnum};
+
+use crate::arch::{AccelChoice, Arch, MachineType};
+use crate::fail::Fail;
+use crate::options::{self, Volume};
+use crate::qemu::{self, VmSpec};
+use crate::rootfs::{self, Content, Node, RootFs};
+use crate::{kernel, program, sys, vm};
+
+/// Examples shown by `elfin run --help`, one per option.
+const EXAMPLES: &str = "\
+Examples:
+  elfin run ./hello                       run a static-PIE program (host architecture)
+  elfin run ./hello a 'b c'               with arguments; everything after PROGRAM is its
+  elfin run ./ls -l /                       (options for elfin go before PROGRAM)
+  elfin run --arch aarch64 ./hello-arm64  run an aarch64 program (TCG)
+  elfin run -m 512M ./big                 512 MiB of guest memory (also: -m 1G, -m 256)
+  elfin run --smp 4 ./threads             four virtual CPUs
+  elfin run --accel tcg ./hello           force QEMU's emulator (auto: KVM only on VT-x/AMD-V hosts)
+  elfin run --machine q35 ./hello         x86_64 PC machine instead of microvm
+  elfin run --strace ./hello              log every system call on stderr
+  elfin run --no-aslr ./hello             fixed addresses: PIE base, stack, mmap, brk
+  elfin run --log-level debug ./hello     more kernel messages (error|warn|info|debug|trace)
+  elfin run -e NAME=world -e TERM ./hello set NAME; copy TERM from the host environment
+  elfin run -v ./data:/data ./prog        copy the host tree ./data into the guest at /data
+  elfin run -v ./app.conf:/etc/app.conf ./prog   copy one file
+  elfin run -w /data ./prog               start in /data (created if missing)
+  elfin run --argv0 sh ./busybox -c 'echo hi'    set argv[0] (default: /app/<name>)
+  elfin run --timeout 10 ./server         stop after 10 s with status 124
+  elfin run --kernel ./my-kernel ./hello  boot another kernel image (or ELFIN_KERNEL=...)
+  elfin run --qemu-arg=-d --qemu-arg=int ./hello   pass arguments through to QEMU
+  elfin run --print-cmd ./hello           show the QEMU command line on stderr
+
+The program is copied into the guest at /app/<name> with a fresh root filesystem
+holding /app, /tmp, /dev, /proc, /etc and the -v volumes; nothing else of the host is
+visible. Its environment is PATH=/usr/local/bin:/usr/bin:/bin and HOME=/ plus -e.
+Stdin, stdout and stderr are the program's.
+
+Exit status: the program's own (128+N when killed by signal N); 126 the kernel could
+not execute it; 127 it was not found in the guest; 124 --timeout expired; 125 elfin
+itself failed (usage, QEMU missing, kernel crash).";
+
+/// Kernel log levels (kernel command line `loglevel=`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogLevel {
+    /// Only errors.
+    Error,
+    /// Warnings, e.g. an unimplemented system call (the kernel's default).
+    Warn,
+    /// Informational messages.
+    Info,
+    /// Debugging detail.
+    Debug,
+    /// Everything.
+    Trace,
+}
+
+/// Arguments of `elfin run`.
+#[derive(Args, Debug)]
+#[command(after_help = EXAMPLES)]
+pub struct RunArgs {
+    /// Guest architecture [default: the host's]. Example: --arch aarch64
+    #[arg(long, value_enum, value_name = "ARCH")]
+    pub arch: Option<Arch>,
+
+    /// Guest memory, in MiB or with a suffix M or G. Example: -m 1G
+    #[arg(short = 'm', long = "mem", value_name = "SIZE", default_value = "64M", value_parser = options::parse_mem)]
+    pub mem_mib: u64,
+
+    /// Number of virtual CPUs. Example: --smp 2
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub smp: u32,
+
+    /// Accelerator: auto picks KVM only on hosts with VT-x/AMD-V, else TCG. Example: --accel tcg
+    #[arg(long, value_enum, value_name = "ACCEL", default_value = "auto")]
+    pub accel: AccelChoice,
+
+    /// Machine type: microvm or q35 (x86_64), virt (aarch64) [default: microvm / virt]. Example: --machine q35
+    #[arg(long, value_enum, value_name = "MACHINE")]
+    pub machine: Option<MachineType>,
+
+    /// Log every system call of the program, with arguments and result, on stderr
+    #[arg(long)]
+    pub strace: bool,
+
+    /// Disable address randomization (fixed PIE base, stack, mmap base and brk)
+    #[arg(long = "no-aslr")]
+    pub no_aslr: bool,
+
+    /// Kernel log level [kernel default: warn]. Example: --log-level debug
+    #[arg(long = "log-level", value_enum, value_name = "LEVEL")]
+    pub log_level: Option<LogLevel>,
+
+    /// Set an environment variable (repeatable); a bare NAME copies the host's value. Example: -e LANG=C.UTF-8
+    #[arg(short = 'e', long = "env", value_name = "NAME[=VALUE]")]
+    pub env: Vec<OsString>,
+
+    /// Copy a host file or directory tree into the guest (repeatable). Example: -v ./data:/data
+    #[arg(short = 'v', long = "volume", value_name = "HOST:GUEST")]
+    pub volumes: Vec<OsString>,
+
+    /// Working directory of the program in the guest [default: /]. Example: -w /data
+    #[arg(short = 'w', long = "workdir", value_name = "DIR")]
+    pub workdir: Option<OsString>,
+
+    /// argv[0] of the program [default: /app/<name>]. Example: --argv0 sh
+    #[arg(long, value_name = "NAME")]
+    pub argv0: Option<OsString>,
+
+    /// Stop the VM after this many seconds; elfin then exits with 124. Example: --timeout 30
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout: Option<u64>,
+
+    /// Kernel image to boot instead of the built one (also: ELFIN_KERNEL). Example: --kernel ./elfin-kernel
+    #[arg(long, value_name = "PATH")]
+    pub kernel: Option<PathBuf>,
+
+    /// Extra QEMU argument, passed through (repeatable). Example: --qemu-arg=-d --qemu-arg=int
+    #[arg(long = "qemu-arg", value_name = "ARG", allow_hyphen_values = true)]
+    pub qemu_args: Vec<OsString>,
+
+    /// Print the QEMU command line on stderr before starting it
+    #[arg(long = "print-cmd")]
+    pub print_cmd: bool,
+
+    /// The static-PIE program to run (a host path)
+    #[arg(value_name = "PROGRAM")]
+    pub program: PathBuf,
+
+    /// Arguments for the program
+    #[arg(
+        value_name = "ARGS",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    pub args: Vec<OsString>,
+}
+
+/// Where elfin's own arguments end in `raw` (the words after `elfin run`): just past
+/// PROGRAM. Everything from there on belongs to the program verbatim, including
+/// `--help` and `--`, which clap would otherwise take for itself. Options are told
+/// apart from PROGRAM with `run`'s clap definition (which options take a value).
+pub fn program_args_start(run: &clap::Command, raw: &[OsString]) -> usize {
+    let takes_value = |arg: Option<&clap::Arg>| arg.is_some_and(|a| a.get_action().takes_values());
+    let mut i = 0;
+    while let Some(word) = raw.get(i) {
+        let w = word.as_bytes();
+        if w == b"--" {
+            return (i + 2).min(raw.len());
+        } else if let Some(long) = w.strip_prefix(b"--") {
+            let has_value = long.contains(&b'=');
+            let arg = run
+                .get_arguments()
+                .find(|a| a.get_long().is_some_and(|l| l.as_bytes() == long));
+            i += if !has_value && takes_value(arg) { 2 } else { 1 };
+        } else if w.len() > 1 && w[0] == b'-' {
+            // A cluster of short options: `-e K=V`, `-eK=V`, `-m64M`.
+            let mut skip = 1;
+            for (j, &c) in w.iter().enumerate().skip(1) {
+                let arg = run
+                    .get_arguments()
+                    .find(|a| a.get_short().is_some_and(|s| u32::from(s) == u32::from(c)));
+                if takes_value(arg) {
+                    if j + 1 == w.len() {
+                        skip = 2; // the value is the next word
+                    }
+                    break;
+                }
+            }
+            i += skip;
+        } else {
+            return i + 1; // PROGRAM
+        }
+    }
+    raw.len()
+}
+
+/// The guest architecture: the one asked for, else the host's.
+pub fn resolve_arch(arch: Option<Arch>) -> Result<Arch, Fail> {
+    arch.or_else(Arch::host).ok_or_else(|| {
+        Fail::new(format!(
+            "no default guest architecture on this {} host; pass --arch x86_64 or --arch aarch64",
+            std::env::consts::ARCH
+        ))
+    })
+}
+
+/// The machine type: the one asked for if `arch` has it, else `arch`'s default.
+fn resolve_machine(arch: Arch, machine: Option<MachineType>) -> Result<MachineType, Fail> {
+    let all = arch.machines();
+    match machine {
+        None => all
+            .first()
+            .copied()
+            .ok_or_else(|| Fail::new(format!("no machine type for {}", arch.name()))),
+        Some(m) if all.contains(&m) => Ok(m),
+        Some(m) => {
+            let names: Vec<&str> = all.iter().map(|m| m.name()).collect();
+            Err(Fail::new(format!(
+                "--machine {} is not available for {}; use --machine {}",
+                m.name(),
+                arch.name(),
+                names.join(" or --machine ")
+            )))
+        }
+    }
+}
+
+/// The kernel command line (docs/protocol.md).
+pub fn kernel_cmdline(strace: bool, no_aslr: bool, log_level: Option<LogLevel>) -> String {
+    let mut words: Vec<String> = Vec::new();
+    if strace {
+        words.push("strace".into());
+    }
+    if no_aslr {
+        words.push("noaslr".into());
+    }
+    if let Some(level) = log_level {
+        if let Some(v) = level.to_possible_value() {
+            words.push(format!("loglevel={}", v.get_name()));
+        }
+    }
+    words.join(" ")
+}
+
+/// The kernel image: `--kernel`, else `$ELFIN_KERNEL`, else the built one (rebuilt if
+/// its sources changed).
+fn kernel_path(arg: Option<&Path>, arch: Arch) -> Result<PathBuf, Fail> {
+    let given = arg.map(Path::to_path_buf).or_else(|| {
+        std::env::var_os("ELFIN_KERNEL")
+            .filter(|k| !k.is_empty())
+            .map(PathBuf::from)
+    });
+    match given {
+        Some(k) if k.is_file() => Ok(k),
+        Some(k) => Err(Fail::new(format!(
+            "kernel image {}: no such file",
+            k.display()
+        ))),
+        None => kernel::fresh_image(&kernel::repo_root(), arch),
+    }
+}
+
+/// A file in the temporary directory, removed when dropped.
+struct TempFile {
+    path: PathBuf,
+}
+
+impl TempFile {
+    fn create(suffix: &str) -> io::Result<(TempFile, fs::File)> {
+        let dir = std::env::temp_dir();
+        let pid = std::process::id();
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let mut last_err = None;
+        for attempt in 0..100u32 {
+            let path = dir.join(format!("elfin-{pid}-{nanos:08x}-{attempt}{suffix}"));
+            match fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+            {
+                Ok(f) => return Ok((TempFile { path }, f)),
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last_err = Some(e),
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last_err.unwrap_or_else(|| io::Error::other("no free temporary file name")))
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.path);
+    }
+}
+
+/// Builds the root filesystem: skeleton, program, volumes, workdir, control file.
+fn layout(
+    prog: program::Program,
+    volumes: &[Volume],
+    workdir: &[u8],
+    argv: &[Vec<u8>],
+    env: &[Vec<u8>],
+) -> Result<RootFs, Fail> {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let now = u32::try_from(now).unwrap_or(u32::MAX);
+    let mut fs = RootFs::skeleton(now);
+    let mut app = b"app/".to_vec();
+    app.extend_from_slice(&prog.basename);
+    let mtime = u32::try_from(prog.mtime.max(0)).unwrap_or(u32::MAX);
+    fs.put(
+        &app,
+        Node::File {
+            perm: 0o755,
+            mtime,
+            content: Content::Bytes(prog.bytes),
+        },
+    )
+    .map_err(Fail::new)?;
+    for v in volumes {
+        fs.add_host(&v.host, &v.guest).map_err(|e| {
+            let guest = String::from_utf8_lossy(&v.guest);
+            Fail::new(format!("{e} (in -v {}:/{guest})", v.host.display()))
+        })?;
+    }
+    if fs.get(workdir).is_none() {
+        fs.put(
+            workdir,
+            Node::Dir {
+                perm: 0o755,
+                mtime: now,
+            },
+        )
+        .map_err(|e| Fail::new(format!("--workdir: {e}")))?;
+    }
+    let mut exe = b"/".to_vec();
+    exe.extend_from_slice(&app);
+    let mut cwd = b"/".to_vec();
+    cwd.extend_from_slice(workdir);
+    let control = rootfs::control_file(&exe, &cwd, argv, env);
+    fs.put(
+        b".elfin",
+        Node::Dir {
+            perm: 0o700,
+            mtime: now,
+        },
+    )
+    .map_err(Fail::new)?;
+    fs.put(
+        rootfs::CONTROL_FILE,
+        Node::File {
+            perm: 0o400,
+            mtime: now,
+            content: Content::Bytes(control),
+        },
+    )
+    .map_err(Fail::new)?;
+    Ok(fs)
+}
+
+/// Runs `elfin run`; returns the exit status.
+pub fn run(args: &RunArgs) -> Result<i32, Fail> {
+    let arch = resolve_arch(args.arch)?;
+    let machine = resolve_machine(arch, args.machine)?;
+    let accel = qemu::resolve_accel(args.accel, arch).map_err(Fail::new)?;
+    let env = options::build_env(&args.env, |k| std::env::var_os(k)).map_err(Fail::new)?;
+    let volumes = args
+        .volumes
+        .iter()
+        .map(|v| options::parse_volume(v))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(Fail::new)?;
+    let workdir = match &args.workdir {
+        Some(w) => {
+            options::guest_path(w.as_bytes()).map_err(|e| Fail::new(format!("--workdir: {e}")))?
+        }
+        None => Vec::new(),
+    };
+
+    let prog = program::load(&args.program, arch)?;
+    let mut exe = b"/app/".to_vec();
+    exe.extend_from_slice(&prog.basename);
+    let mut argv: Vec<Vec<u8>> = vec![args.argv0.as_ref().map_or(exe, |a| a.as_bytes().to_vec())];
+    argv.extend(args.args.iter().map(|a| a.as_bytes().to_vec()));
+    let rootfs = layout(prog, &volumes, &workdir, &argv, &env)?;
+
+    let kernel = kernel_path(args.kernel.as_deref(), arch)?;
+
+    // From here on a termination signal must not skip removing the initrd.
+    sys::catch_termination_signals()
+        .map_err(|e| Fail::new(format!("cannot set up signal handling: {e}")))?;
+    let (initrd, file) = TempFile::create(".cpio")
+        .map_err(|e| Fail::new(format!("cannot create the initrd file: {e}")))?;
+    rootfs
+        .write_cpio(BufWriter::with_capacity(256 * 1024, file))
+        .and_then(|w| w.into_inner().map_err(|e| e.into_error()))
+        .map_err(|e| Fail::new(format!("writing the initrd {}: {e}", initrd.path.display())))?;
+    drop(rootfs);
+    if let Some(sig) = sys::signal_received() {
+        return Ok(128 + sig);
+    }
+
+    let cmdline = kernel_cmdline(args.strace, args.no_aslr, args.log_level);
+    let spec = VmSpec {
+        arch,
+        machine,
+        accel,
+        mem_mib: args.mem_mib,
+        smp: args.smp,
+        kernel: &kernel,
+        initrd: &initrd.path,
+        cmdline: &cmdline,
+        extra: &args.qemu_args,
+    };
+    let (program, qemu_args) = qemu::command_line(&spec);
+    if args.print_cmd {
+        eprintln!("{}", qemu::display_command(&program, &qemu_args));
+    }
+    let timeout = args.timeout.map(Duration::from_secs);
+    let launch = vm::Launch {
+        program: &program,
+        args: &qemu_args,
+        package: arch.qemu_package(),
+        timeout,
+    };
+    let ending = vm::run(&launch)?;
+    drop(initrd);
+    vm::status_of(&ending, timeout)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cpio::tests::parse;
+
+    #[test]
+    fn program_arguments_are_not_elfin_options() {
+        use clap::CommandFactory;
+        let cli = crate::Cli::command();
+        let run = cli.find_subcommand("run").expect("run subcommand");
+        let split = |words: &str| {
+            let raw: Vec<OsString> = words.split(' ').map(OsString::from).collect();
+            let n = program_args_start(run, &raw);
+            (
+                raw[..n].join(OsStr::new(" ")),
+                raw[n..].join(OsStr::new(" ")),
+            )
+        };
+        let s = |a: &str, b: &str| (OsString::from(a), OsString::from(b));
+        assert_eq!(split("./p --help -x"), s("./p", "--help -x"));
+        assert_eq!(
+            split("--strace -e K=V -m 1G ./p -- a"),
+            s("--strace -e K=V -m 1G ./p", "-- a")
+        );
+        assert_eq!(
+            split("-eK=V -m1G --mem=2G --env X ./p a"),
+            s("-eK=V -m1G --mem=2G --env X ./p", "a")
+        );
+        assert_eq!(
+            split("--qemu-arg -d -v ./x:/x -w /w ./p"),
+            s("--qemu-arg -d -v ./x:/x -w /w ./p", "")
+        );
+        assert_eq!(
+            split("--timeout 5 -- ./p --help"),
+            s("--timeout 5 -- ./p", "--help")
+        );
+        assert_eq!(split("--bogus ./p x"), s("--bogus ./p", "x"));
+        assert_eq!(split("--strace"), s("--strace", ""));
+        assert_eq!(split("--"), s("--", ""));
+    }
+
+    #[test]
+    fn cmdline_words() {
+        assert_eq!(kernel_cmdline(false, false, None), "");
+        assert_eq!(
+            kernel_cmdline(true, true, Some(LogLevel::Debug)),
+            "strace noaslr loglevel=debug"
+        );
+    }
+
+    #[test]
+    fn machines_per_arch() {
+        assert_eq!(
+            resolve_machine(Arch::X86_64, None).expect("ok"),
+            MachineType::Microvm
+        );
+        assert_eq!(
+            resolve_machine(Arch::Aarch64, None).expect("ok"),
+            MachineType::Virt
+        );
+        assert_eq!(
+            resolve_machine(Arch::X86_64, Some(MachineType::Q35)).expect("ok"),
+            MachineType::Q35
+        );
+        let f = resolve_machine(Arch::Aarch64, Some(MachineType::Q35)).expect_err("q35 on arm");
+        assert_eq!(
+            f.message,
+            "--machine q35 is not available for aarch64; use --machine virt"
+        );
+    }
+
+    #[test]
+    fn guest_layout() {
+        let prog = program::Program {
+            bytes: b"\x7fELF...".to_vec(),
+            basename: b"hello".to_vec(),
+            mtime: 5,
+        };
+        let argv = vec![b"/app/hello".to_vec(), b"x".to_vec()];
+        let env = vec![b"A=1".to_vec()];
+        let fs = layout(prog, &[], b"work/dir", &argv, &env).expect("layout");
+        let entries = parse(&fs.write_cpio(Vec::new()).expect("write"));
+        let names: Vec<String> = entries
+            .iter()
+            .map(|e| String::from_utf8_lossy(&e.name).into_owned())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ".elfin",
+                ".elfin/run",
+                "app",
+                "app/hello",
+                "dev",
+                "etc",
+                "proc",
+                "tmp",
+                "work",
+                "work/dir"
+            ]
+        );
+        let run = &entries[1];
+        assert_eq!(
+            run.data,
+            b"exe=/app/hello\0cwd=/work/dir\0arg=/app/hello\0arg=x\0env=A=1\0"
+        );
+        let hello = &entries[3];
+        assert_eq!(hello.mode, crate::cpio::S_IFREG | 0o755);
+        assert_eq!(hello.mtime, 5);
+        assert_eq!(entries[7].mode, crate::cpio::S_IFDIR | 0o1777);
+    }
+}

@@ -1,0 +1,147 @@
+//! The two console pumps between our stdio and QEMU's serial port.
+//!
+//! - [`pump_output`] decodes QEMU's stdout (see `frame.rs`) onto our stdout and stderr,
+//!   writing each chunk at once, and records the exit report.
+//! - [`pump_input`] forwards our stdin to QEMU, escaping `FF`, then sends end-of-file.
+
+use std::io::{self, Read, Write};
+use std::process::{ChildStdin, ChildStdout};
+use std::sync::mpsc::Sender;
+
+use crate::frame::{self, Channel, Decoder, Event};
+use crate::sys;
+
+/// What the guest reported over the console.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Report {
+    /// The program's exit status, from `FF 'x' … '\n'`.
+    pub status: Option<u8>,
+    /// The kernel crashed (`FF 'p'`).
+    pub crashed: bool,
+}
+
+/// Messages from the pump threads to the supervisor.
+#[derive(Debug)]
+pub enum Notice {
+    /// The guest sent an exit report (status or crash); it should power off now.
+    Reported,
+    /// QEMU has exited (not yet reaped).
+    Exited,
+}
+
+/// How many protocol errors are printed before the rest are only counted.
+const MAX_ERRORS_SHOWN: usize = 5;
+
+/// Our stdout and stderr, written unbuffered; a closed stdout (`| head`) is ignored
+/// from then on so that the guest's output keeps being drained.
+struct Sinks {
+    stdout_ok: bool,
+}
+
+impl Sinks {
+    fn write(&mut self, channel: Channel, bytes: &[u8]) {
+        match channel {
+            Channel::Stdout if self.stdout_ok => {
+                let mut out = io::stdout().lock();
+                // std's stdout is line-buffered: flush so partial lines appear at once.
+                if out.write_all(bytes).and_then(|()| out.flush()).is_err() {
+                    self.stdout_ok = false;
+                }
+            }
+            Channel::Stdout => {}
+            Channel::Stderr | Channel::Kernel => {
+                let _ = io::stderr().lock().write_all(bytes);
+            }
+        }
+    }
+}
+
+/// Reads QEMU's stdout until end of file; returns what the guest reported.
+pub fn pump_output(mut from: ChildStdout, notices: Sender<Notice>) -> Report {
+    let mut decoder = Decoder::new();
+    let mut sinks = Sinks { stdout_ok: true };
+    let mut report = Report::default();
+    let mut errors = 0usize;
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = match from.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                eprintln!("elfin: reading the guest console: {e}");
+                break;
+            }
+        };
+        let mut reported = false;
+        decoder.feed(buf.get(..n).unwrap_or_default(), |ev| match ev {
+            Event::Data(ch, bytes) => sinks.write(ch, bytes),
+            Event::Status(s) => {
+                report.status.get_or_insert(s);
+                reported = true;
+            }
+            Event::Crash => {
+                report.crashed = true;
+                reported = true;
+            }
+            Event::Error(e) => {
+                errors = errors.saturating_add(1);
+                if errors <= MAX_ERRORS_SHOWN {
+                    eprintln!("elfin: console protocol error: {e}");
+                }
+            }
+        });
+        if reported {
+            let _ = notices.send(Notice::Reported);
+        }
+    }
+    if decoder.is_mid_frame() && report == Report::default() {
+        eprintln!("elfin: console protocol error: the output ended inside a control sequence");
+    }
+    if errors > MAX_ERRORS_SHOWN {
+        eprintln!("elfin: {errors} console protocol errors in all");
+    }
+    report
+}
+
+/// Copies our stdin to QEMU's stdin, escaping `FF`; at end of file sends `FF 'e'` and
+/// then keeps QEMU's stdin open until elfin exits (this thread does not return): the
+/// end of file is the marker's job, the pipe's end is no part of the protocol.
+pub fn pump_input(to: ChildStdin) {
+    if sys::stdin_is_background_tty() {
+        // `elfin run … &` from a shell: the program sees an empty stdin.
+        pump_input_from(io::empty(), to);
+    } else {
+        pump_input_from(io::stdin().lock(), to);
+    }
+}
+
+fn pump_input_from(mut from: impl Read, mut to: ChildStdin) {
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut escaped = Vec::with_capacity(2 * buf.len());
+    loop {
+        match from.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                escaped.clear();
+                frame::escape_into(buf.get(..n).unwrap_or_default(), &mut escaped);
+                if to.write_all(&escaped).is_err() {
+                    return; // QEMU is gone
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(_) => break,
+        }
+    }
+    if to
+        .write_all(&frame::STDIN_EOF)
+        .and_then(|()| to.flush())
+        .is_err()
+    {
+        return;
+    }
+    // Keep the pipe open until the process exits.
+    loop {
+        std::thread::park();
+    }
+}

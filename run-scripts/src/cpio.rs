@@ -1,0 +1,324 @@
+//! A minimal `cpio newc` ("070701") archive writer: the initrd format the kernel reads.
+//!
+//! Layout of each entry: a 110-byte ASCII header (magic and 13 fields of 8 hex digits),
+//! the name with its NUL, zero padding to a multiple of 4, the data, zero padding to a
+//! multiple of 4. The archive ends with an entry named `TRAILER!!!`.
+
+use std::io::{self, Read, Write};
+
+/// File type bits of `st_mode`.
+pub const S_IFDIR: u32 = 0o040_000;
+/// Regular file.
+pub const S_IFREG: u32 = 0o100_000;
+/// Symbolic link.
+pub const S_IFLNK: u32 = 0o120_000;
+
+const MAGIC: &[u8; 6] = b"070701";
+const HEADER_LEN: usize = 110;
+const TRAILER: &[u8] = b"TRAILER!!!";
+
+/// Writes a newc archive entry by entry; inode numbers are assigned in order from 1.
+pub struct Writer<W: Write> {
+    out: W,
+    next_ino: u32,
+    /// Bytes written so far (for the 4-byte alignment).
+    offset: u64,
+}
+
+/// Header fields of one entry that the caller chooses.
+struct Header<'a> {
+    name: &'a [u8],
+    mode: u32,
+    nlink: u32,
+    mtime: u32,
+    size: u32,
+}
+
+fn too_big(what: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!("{what} does not fit a cpio newc archive"),
+    )
+}
+
+impl<W: Write> Writer<W> {
+    /// Starts an archive on `out`.
+    pub fn new(out: W) -> Self {
+        Writer {
+            out,
+            next_ino: 1,
+            offset: 0,
+        }
+    }
+
+    fn put(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.out.write_all(bytes)?;
+        self.offset = self.offset.wrapping_add(bytes.len() as u64);
+        Ok(())
+    }
+
+    fn pad4(&mut self) -> io::Result<()> {
+        let pad = (4 - (self.offset % 4) as usize) % 4;
+        self.put(&[0u8; 3][..pad])
+    }
+
+    fn header(&mut self, h: &Header<'_>, ino: u32) -> io::Result<()> {
+        if h.name.contains(&0) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "NUL byte in a path",
+            ));
+        }
+        let namesize = u32::try_from(h.name.len() + 1).map_err(|_| too_big("a path"))?;
+        // ino mode uid gid nlink mtime filesize devmajor devminor rdevmajor rdevminor
+        // namesize check ("check" is only used by the "070702" variant).
+        let fields: [u32; 13] = [
+            ino, h.mode, 0, 0, h.nlink, h.mtime, h.size, 0, 0, 0, 0, namesize, 0,
+        ];
+        let mut head = Vec::with_capacity(HEADER_LEN + h.name.len() + 4);
+        head.extend_from_slice(MAGIC);
+        for f in fields {
+            head.extend_from_slice(format!("{f:08X}").as_bytes());
+        }
+        debug_assert_eq!(head.len(), HEADER_LEN);
+        head.extend_from_slice(h.name);
+        head.push(0);
+        self.put(&head)?;
+        self.pad4()
+    }
+
+    fn take_ino(&mut self) -> u32 {
+        let ino = self.next_ino;
+        self.next_ino = self.next_ino.wrapping_add(1);
+        ino
+    }
+
+    /// Adds a directory; `perm` holds the permission bits (e.g. `0o755`).
+    pub fn dir(&mut self, name: &[u8], perm: u32, mtime: u32) -> io::Result<()> {
+        let ino = self.take_ino();
+        let h = Header {
+            name,
+            mode: S_IFDIR | (perm & 0o7777),
+            nlink: 2,
+            mtime,
+            size: 0,
+        };
+        self.header(&h, ino)
+    }
+
+    /// Adds a regular file of exactly `size` bytes read from `data`.
+    pub fn file(
+        &mut self,
+        name: &[u8],
+        perm: u32,
+        mtime: u32,
+        size: u64,
+        data: &mut dyn Read,
+    ) -> io::Result<()> {
+        let size32 = u32::try_from(size).map_err(|_| too_big("a file of 4 GiB or more"))?;
+        let ino = self.take_ino();
+        let h = Header {
+            name,
+            mode: S_IFREG | (perm & 0o7777),
+            nlink: 1,
+            mtime,
+            size: size32,
+        };
+        self.header(&h, ino)?;
+        let copied = io::copy(&mut data.take(size), &mut self.out)?;
+        self.offset = self.offset.wrapping_add(copied);
+        if copied != size {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("file shrank while being packed ({copied} of {size} bytes)"),
+            ));
+        }
+        self.pad4()
+    }
+
+    /// Adds a symbolic link pointing at `target`.
+    pub fn symlink(&mut self, name: &[u8], target: &[u8], mtime: u32) -> io::Result<()> {
+        let size = u32::try_from(target.len()).map_err(|_| too_big("a symlink target"))?;
+        let ino = self.take_ino();
+        let h = Header {
+            name,
+            mode: S_IFLNK | 0o777,
+            nlink: 1,
+            mtime,
+            size,
+        };
+        self.header(&h, ino)?;
+        self.put(target)?;
+        self.pad4()
+    }
+
+    /// Writes the trailer and returns the output.
+    pub fn finish(mut self) -> io::Result<W> {
+        let h = Header {
+            name: TRAILER,
+            mode: 0,
+            nlink: 1,
+            mtime: 0,
+            size: 0,
+        };
+        self.header(&h, 0)?;
+        self.out.flush()?;
+        Ok(self.out)
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// One entry as read back by [`parse`].
+    #[derive(Debug, PartialEq, Eq)]
+    pub(crate) struct Entry {
+        pub ino: u32,
+        pub mode: u32,
+        pub nlink: u32,
+        pub mtime: u32,
+        pub name: Vec<u8>,
+        pub data: Vec<u8>,
+    }
+
+    fn field(h: &[u8], i: usize) -> u32 {
+        let s = std::str::from_utf8(&h[6 + 8 * i..6 + 8 * (i + 1)]).expect("ascii field");
+        u32::from_str_radix(s, 16).expect("hex field")
+    }
+
+    fn align4(x: usize) -> usize {
+        (x + 3) & !3
+    }
+
+    /// A strict newc reader: checks magic, padding bytes and the trailer.
+    pub(crate) fn parse(archive: &[u8]) -> Vec<Entry> {
+        assert_eq!(archive.len() % 4, 0, "archive length is a multiple of 4");
+        let mut pos = 0;
+        let mut out = Vec::new();
+        loop {
+            let h = &archive[pos..pos + HEADER_LEN];
+            assert_eq!(&h[..6], MAGIC);
+            let namesize = field(h, 11) as usize;
+            let size = field(h, 6) as usize;
+            assert_eq!(field(h, 12), 0, "check field");
+            let name_start = pos + HEADER_LEN;
+            let name = &archive[name_start..name_start + namesize];
+            assert_eq!(name.last(), Some(&0), "name ends with NUL");
+            let data_start = align4(name_start + namesize);
+            assert!(archive[name_start + namesize..data_start]
+                .iter()
+                .all(|&b| b == 0));
+            let data = &archive[data_start..data_start + size];
+            let next = align4(data_start + size);
+            assert!(archive[data_start + size..next].iter().all(|&b| b == 0));
+            let name = name[..namesize - 1].to_vec();
+            if name == TRAILER {
+                assert_eq!(next, archive.len(), "nothing after the trailer");
+                return out;
+            }
+            out.push(Entry {
+                ino: field(h, 0),
+                mode: field(h, 1),
+                nlink: field(h, 4),
+                mtime: field(h, 5),
+                name,
+                data: data.to_vec(),
+            });
+            pos = next;
+        }
+    }
+
+    fn sample() -> Vec<u8> {
+        let mut w = Writer::new(Vec::new());
+        w.dir(b"app", 0o755, 7).expect("dir");
+        // Data lengths 0..=5 exercise every padding case.
+        for n in 0..=5usize {
+            let name = format!("app/f{n}");
+            let data = vec![b'a' + n as u8; n];
+            w.file(name.as_bytes(), 0o644, 8, n as u64, &mut &data[..])
+                .expect("file");
+        }
+        w.file(b"app/hello", 0o755, 9, 3, &mut &b"hey"[..])
+            .expect("file");
+        w.symlink(b"app/link", b"hello", 10).expect("symlink");
+        w.dir(b"tmp", 0o1777, 11).expect("dir");
+        w.finish().expect("finish")
+    }
+
+    #[test]
+    fn round_trip() {
+        let entries = parse(&sample());
+        assert_eq!(entries.len(), 10);
+        assert_eq!(entries[0].name, b"app");
+        assert_eq!(entries[0].mode, S_IFDIR | 0o755);
+        assert_eq!(entries[0].nlink, 2);
+        assert_eq!(entries[0].mtime, 7);
+        for (n, e) in entries[1..7].iter().enumerate() {
+            assert_eq!(e.name, format!("app/f{n}").as_bytes());
+            assert_eq!(e.mode, S_IFREG | 0o644);
+            assert_eq!(e.data, vec![b'a' + n as u8; n]);
+        }
+        assert_eq!(entries[7].mode, S_IFREG | 0o755);
+        assert_eq!(entries[7].data, b"hey");
+        assert_eq!(entries[8].mode, S_IFLNK | 0o777);
+        assert_eq!(entries[8].data, b"hello");
+        assert_eq!(entries[9].mode, S_IFDIR | 0o1777);
+        let inos: Vec<u32> = entries.iter().map(|e| e.ino).collect();
+        assert_eq!(inos, (1..=10).collect::<Vec<u32>>(), "inode numbers unique");
+    }
+
+    #[test]
+    fn short_reader_is_an_error() {
+        let mut w = Writer::new(Vec::new());
+        let err = w
+            .file(b"x", 0o644, 0, 10, &mut &b"abc"[..])
+            .expect_err("must fail");
+        assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
+    }
+
+    #[test]
+    fn nul_in_name_is_an_error() {
+        let mut w = Writer::new(Vec::new());
+        assert!(w.dir(b"a\0b", 0o755, 0).is_err());
+    }
+
+    /// Cross-check with the system's GNU cpio when it is installed.
+    #[test]
+    fn gnu_cpio_lists_and_extracts_it() {
+        use std::process::{Command, Stdio};
+        if Command::new("cpio").arg("--version").output().is_err() {
+            eprintln!("cpio not installed; skipping");
+            return;
+        }
+        let dir = std::env::temp_dir().join(format!("elfin-cpio-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        let mut child = Command::new("cpio")
+            .args(["-i", "-d", "-m", "--quiet", "--no-absolute-filenames"])
+            .current_dir(&dir)
+            .stdin(Stdio::piped())
+            .spawn()
+            .expect("spawn cpio");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(&sample())
+            .expect("write");
+        assert!(child.wait().expect("wait").success(), "cpio -i failed");
+        use std::os::unix::fs::PermissionsExt;
+        let hello = dir.join("app/hello");
+        assert_eq!(std::fs::read(&hello).expect("read"), b"hey");
+        let mode = std::fs::metadata(&hello)
+            .expect("stat")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o755);
+        assert_eq!(
+            std::fs::read_link(dir.join("app/link")).expect("readlink"),
+            std::path::Path::new("hello")
+        );
+        assert_eq!(std::fs::read(dir.join("app/f5")).expect("read"), b"fffff");
+        std::fs::remove_dir_all(&dir).expect("cleanup");
+    }
+}

@@ -1,0 +1,246 @@
+//! The QEMU command line: accelerator choice and argument construction (pure, tested).
+
+use std::ffi::OsString;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+
+use crate::arch::{Accel, AccelChoice, Arch, MachineType};
+
+/// Everything that decides the QEMU command line.
+#[derive(Clone, Debug)]
+pub struct VmSpec<'a> {
+    /// Guest architecture.
+    pub arch: Arch,
+    /// Machine type (must be one of `arch.machines()`).
+    pub machine: MachineType,
+    /// Accelerator.
+    pub accel: Accel,
+    /// Guest RAM in MiB.
+    pub mem_mib: u64,
+    /// Number of virtual CPUs.
+    pub smp: u32,
+    /// Kernel image.
+    pub kernel: &'a Path,
+    /// Initrd (cpio newc).
+    pub initrd: &'a Path,
+    /// Kernel command line.
+    pub cmdline: &'a str,
+    /// Extra arguments passed through (`--qemu-arg`), appended last.
+    pub extra: &'a [OsString],
+}
+
+/// Chooses the accelerator. `auto` picks KVM only for hardware KVM: the guest has the
+/// host's architecture, `/dev/kvm` exists and (on x86) the CPU has `vmx` or `svm`. A
+/// paravirtual KVM without them (kvm_pvm) emulates most instructions slowly and
+/// incompletely, so TCG is the better choice there.
+pub fn resolve_accel(choice: AccelChoice, arch: Arch) -> Result<Accel, String> {
+    let same_arch = Arch::host() == Some(arch);
+    match choice {
+        AccelChoice::Tcg => Ok(Accel::Tcg),
+        AccelChoice::Kvm if !same_arch => Err(format!(
+            "--accel kvm cannot run an {} guest on this {} host; use --accel tcg",
+            arch.name(),
+            std::env::consts::ARCH
+        )),
+        AccelChoice::Kvm => Ok(Accel::Kvm),
+        AccelChoice::Auto if same_arch && hardware_kvm(arch) => Ok(Accel::Kvm),
+        AccelChoice::Auto => Ok(Accel::Tcg),
+    }
+}
+
+fn hardware_kvm(arch: Arch) -> bool {
+    if !Path::new("/dev/kvm").exists() {
+        return false;
+    }
+    match arch {
+        Arch::X86_64 => match std::fs::File::open("/proc/cpuinfo") {
+            Ok(f) => cpuinfo_has_virt(BufReader::new(f)),
+            Err(_) => false,
+        },
+        // Arm has no cpuinfo flag for EL2; /dev/kvm on an arm64 host is hardware KVM.
+        Arch::Aarch64 => true,
+    }
+}
+
+/// True when the first `flags` line of a `/proc/cpuinfo` text lists `vmx` or `svm`.
+pub fn cpuinfo_has_virt(text: impl BufRead) -> bool {
+    for line in text.lines() {
+        let Ok(line) = line else { return false };
+        if let Some(rest) = line.strip_prefix("flags") {
+            let Some((_, flags)) = rest.split_once(':') else {
+                continue;
+            };
+            return flags
+                .split_ascii_whitespace()
+                .any(|f| f == "vmx" || f == "svm");
+        }
+    }
+    false
+}
+
+/// The QEMU program and its arguments.
+pub fn command_line(spec: &VmSpec<'_>) -> (OsString, Vec<OsString>) {
+    let mut a: Vec<OsString> = Vec::with_capacity(40);
+    let mut push = |items: &[&str]| a.extend(items.iter().map(OsString::from));
+    let machine = match (spec.machine, spec.accel) {
+        // x-option-roms=off: qboot boots the PVH kernel itself, no option ROM needed.
+        // auto-kernel-cmdline=off: the kernel gets exactly our command line.
+        (MachineType::Microvm, _) => "microvm,x-option-roms=off,auto-kernel-cmdline=off",
+        (MachineType::Q35, _) => "q35",
+        (MachineType::Virt, Accel::Tcg) => "virt,gic-version=3",
+        (MachineType::Virt, Accel::Kvm) => "virt,gic-version=host",
+    };
+    let (accel, cpu) = match (spec.arch, spec.accel) {
+        (_, Accel::Tcg) => ("tcg", "max"),
+        // Some hosts abort on MSR 0x10a (IA32_ARCH_CAPABILITIES) with plain `host`.
+        (Arch::X86_64, Accel::Kvm) => ("kvm", "host,-arch-capabilities"),
+        (Arch::Aarch64, Accel::Kvm) => ("kvm", "host"),
+    };
+    let mem = format!("{}M", spec.mem_mib);
+    let smp = spec.smp.to_string();
+    push(&[
+        "-M", machine, "-accel", accel, "-cpu", cpu, "-m", &mem, "-smp", &smp,
+    ]);
+    // No default devices, no config files, no display, no monitor: the only thing on
+    // stdio is the guest's serial port. (-nographic is not used: it makes SeaBIOS on
+    // q35 print its banner and terminal escapes on the serial port.)
+    push(&[
+        "-nodefaults",
+        "-no-user-config",
+        "-display",
+        "none",
+        "-no-reboot",
+    ]);
+    // signal=off: a 0x03 byte on stdin is data for the guest, not a QEMU interrupt.
+    push(&[
+        "-chardev",
+        "stdio,id=con0,signal=off",
+        "-serial",
+        "chardev:con0",
+    ]);
+    match spec.arch {
+        // The exit status is also written here by the guest (QEMU exits (v << 1) | 1);
+        // elfin reads the status from the console frame, not from QEMU's exit code.
+        Arch::X86_64 => push(&["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]),
+        Arch::Aarch64 => push(&["-semihosting-config", "enable=on,target=native"]),
+    }
+    a.push("-kernel".into());
+    a.push(spec.kernel.into());
+    a.push("-initrd".into());
+    a.push(spec.initrd.into());
+    a.push("-append".into());
+    a.push(spec.cmdline.into());
+    a.extend(spec.extra.iter().cloned());
+    (spec.arch.qemu_binary().into(), a)
+}
+
+/// Quotes a word for a POSIX shell, only when needed.
+pub fn shell_quote(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_@%+=:,./-".contains(&b));
+    if plain {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
+/// The command as one shell-pasteable line.
+pub fn display_command(program: &OsString, args: &[OsString]) -> String {
+    std::iter::once(program)
+        .chain(args)
+        .map(|w| shell_quote(&w.to_string_lossy()))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(arch: Arch, machine: MachineType, accel: Accel, extra: &[OsString]) -> String {
+        let spec = VmSpec {
+            arch,
+            machine,
+            accel,
+            mem_mib: 64,
+            smp: 1,
+            kernel: Path::new("/k/elfin-kernel"),
+            initrd: Path::new("/tmp/elfin-1.cpio"),
+            cmdline: "strace noaslr",
+            extra,
+        };
+        let (p, a) = command_line(&spec);
+        display_command(&p, &a)
+    }
+
+    #[test]
+    fn x86_64_microvm_tcg() {
+        assert_eq!(
+            line(Arch::X86_64, MachineType::Microvm, Accel::Tcg, &[]),
+            "qemu-system-x86_64 -M microvm,x-option-roms=off,auto-kernel-cmdline=off \
+             -accel tcg -cpu max -m 64M -smp 1 -nodefaults -no-user-config -display none \
+             -no-reboot -chardev stdio,id=con0,signal=off -serial chardev:con0 \
+             -device isa-debug-exit,iobase=0xf4,iosize=0x04 -kernel /k/elfin-kernel \
+             -initrd /tmp/elfin-1.cpio -append 'strace noaslr'"
+        );
+    }
+
+    #[test]
+    fn x86_64_q35_kvm_with_extra() {
+        let extra = [OsString::from("-d"), OsString::from("int")];
+        let l = line(Arch::X86_64, MachineType::Q35, Accel::Kvm, &extra);
+        assert!(l.starts_with(
+            "qemu-system-x86_64 -M q35 -accel kvm -cpu host,-arch-capabilities -m 64M"
+        ));
+        assert!(l.ends_with("-append 'strace noaslr' -d int"));
+    }
+
+    #[test]
+    fn aarch64_virt() {
+        assert_eq!(
+            line(Arch::Aarch64, MachineType::Virt, Accel::Tcg, &[]),
+            "qemu-system-aarch64 -M virt,gic-version=3 -accel tcg -cpu max -m 64M -smp 1 \
+             -nodefaults -no-user-config -display none -no-reboot \
+             -chardev stdio,id=con0,signal=off -serial chardev:con0 \
+             -semihosting-config enable=on,target=native -kernel /k/elfin-kernel \
+             -initrd /tmp/elfin-1.cpio -append 'strace noaslr'"
+        );
+    }
+
+    #[test]
+    fn cpuinfo_flags() {
+        let intel = "processor\t: 0\nflags\t\t: fpu vme vmx sse\nflags\t\t: none\n";
+        assert!(cpuinfo_has_virt(intel.as_bytes()));
+        assert!(cpuinfo_has_virt("flags : fpu svm\n".as_bytes()));
+        assert!(!cpuinfo_has_virt(
+            "flags\t\t: fpu vmxe sse hypervisor\n".as_bytes()
+        ));
+        assert!(!cpuinfo_has_virt("processor : 0\n".as_bytes()));
+    }
+
+    #[test]
+    fn tcg_is_always_possible_and_cross_arch_kvm_is_refused() {
+        assert_eq!(
+            resolve_accel(AccelChoice::Tcg, Arch::X86_64),
+            Ok(Accel::Tcg)
+        );
+        let other = if Arch::host() == Some(Arch::X86_64) {
+            Arch::Aarch64
+        } else {
+            Arch::X86_64
+        };
+        assert!(resolve_accel(AccelChoice::Kvm, other).is_err());
+        assert_eq!(resolve_accel(AccelChoice::Auto, other), Ok(Accel::Tcg));
+    }
+
+    #[test]
+    fn quoting() {
+        assert_eq!(shell_quote("a/b-c.d=e,f:g"), "a/b-c.d=e,f:g");
+        assert_eq!(shell_quote(""), "''");
+        assert_eq!(shell_quote("a b"), "'a b'");
+        assert_eq!(shell_quote("it's"), r"'it'\''s'");
+    }
+}

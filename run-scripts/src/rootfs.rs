@@ -1,0 +1,355 @@
+//! The guest's root filesystem, assembled in memory and written as the initrd.
+//!
+//! Paths are kept in archive form (`app/hello`: no leading slash) in a sorted map, so
+//! that every directory precedes its contents in the archive, a path appears once, and
+//! a later volume replaces an earlier file at the same place.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::{self, Write};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use crate::cpio;
+
+/// Guest path of the control file the kernel reads (docs/protocol.md).
+pub const CONTROL_FILE: &[u8] = b".elfin/run";
+
+/// Where a regular file's bytes come from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Content {
+    /// Held in memory.
+    Bytes(Vec<u8>),
+    /// Read from the host when the archive is written; `size` as seen when scanned.
+    Host { path: PathBuf, size: u64 },
+}
+
+/// One filesystem object.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Node {
+    /// A directory with its permission bits.
+    Dir { perm: u32, mtime: u32 },
+    /// A regular file.
+    File {
+        perm: u32,
+        mtime: u32,
+        content: Content,
+    },
+    /// A symbolic link.
+    Symlink { target: Vec<u8>, mtime: u32 },
+}
+
+/// The root filesystem under construction.
+#[derive(Clone, Debug, Default)]
+pub struct RootFs {
+    nodes: BTreeMap<Vec<u8>, Node>,
+}
+
+fn shown(path: &[u8]) -> String {
+    format!("/{}", String::from_utf8_lossy(path))
+}
+
+/// A host mtime as the 32-bit unsigned value cpio stores.
+fn mtime32(secs: i64) -> u32 {
+    u32::try_from(secs.max(0)).unwrap_or(u32::MAX)
+}
+
+impl RootFs {
+    /// The standard skeleton: `/app`, `/tmp` (1777), `/dev`, `/proc`, `/etc`.
+    pub fn skeleton(mtime: u32) -> Self {
+        let mut fs = RootFs::default();
+        for (name, perm) in [
+            ("app", 0o755),
+            ("tmp", 0o1777),
+            ("dev", 0o755),
+            ("proc", 0o555),
+            ("etc", 0o755),
+        ] {
+            fs.nodes
+                .insert(name.as_bytes().to_vec(), Node::Dir { perm, mtime });
+        }
+        fs
+    }
+
+    /// The node at `path`, if any.
+    pub fn get(&self, path: &[u8]) -> Option<&Node> {
+        self.nodes.get(path)
+    }
+
+    /// Creates the missing ancestors of `path` as 0755 directories.
+    fn ensure_parents(&mut self, path: &[u8], mtime: u32) -> Result<(), String> {
+        for (i, _) in path.iter().enumerate().filter(|(_, &b)| b == b'/') {
+            let prefix = &path[..i];
+            match self.nodes.get(prefix) {
+                None => {
+                    self.nodes
+                        .insert(prefix.to_vec(), Node::Dir { perm: 0o755, mtime });
+                }
+                Some(Node::Dir { .. }) => {}
+                Some(_) => {
+                    return Err(format!(
+                        "{} is a file in the guest, not a directory",
+                        shown(prefix)
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Puts `node` at `path` (archive form), creating parent directories. A directory
+    /// merges with an existing one; anything else replaces an existing non-directory.
+    pub fn put(&mut self, path: &[u8], node: Node) -> Result<(), String> {
+        if path.is_empty() {
+            return match node {
+                Node::Dir { .. } => Ok(()), // the root itself: nothing to record
+                _ => Err("cannot put a file at / in the guest".into()),
+            };
+        }
+        let mtime = match &node {
+            Node::Dir { mtime, .. } | Node::File { mtime, .. } | Node::Symlink { mtime, .. } => {
+                *mtime
+            }
+        };
+        self.ensure_parents(path, mtime)?;
+        if let (Some(Node::Dir { .. }), false) =
+            (self.nodes.get(path), matches!(node, Node::Dir { .. }))
+        {
+            return Err(format!(
+                "{} is a directory in the guest; cannot replace it with a file",
+                shown(path)
+            ));
+        }
+        self.nodes.insert(path.to_vec(), node);
+        Ok(())
+    }
+
+    /// Copies a host file or directory tree to `guest` (archive form). The top-level
+    /// host path is followed if it is a symlink; symlinks inside a tree are copied as
+    /// symlinks. Permission bits and mtimes are kept; owners become root.
+    pub fn add_host(&mut self, host: &Path, guest: &[u8]) -> Result<(), String> {
+        let meta = fs::metadata(host).map_err(|e| match e.kind() {
+            io::ErrorKind::NotFound => format!("{}: no such file or directory", host.display()),
+            _ => format!("{}: {e}", host.display()),
+        })?;
+        self.add_entry(host, &meta, guest)
+    }
+
+    fn add_entry(&mut self, host: &Path, meta: &fs::Metadata, guest: &[u8]) -> Result<(), String> {
+        let perm = meta.permissions().mode() & 0o7777;
+        let mtime = mtime32(meta.mtime());
+        let ft = meta.file_type();
+        if ft.is_symlink() {
+            let target = fs::read_link(host).map_err(|e| format!("{}: {e}", host.display()))?;
+            self.put(
+                guest,
+                Node::Symlink {
+                    target: target.as_os_str().as_bytes().to_vec(),
+                    mtime,
+                },
+            )
+        } else if ft.is_file() {
+            let content = Content::Host {
+                path: host.to_path_buf(),
+                size: meta.len(),
+            };
+            self.put(
+                guest,
+                Node::File {
+                    perm,
+                    mtime,
+                    content,
+                },
+            )
+        } else if ft.is_dir() {
+            self.put(guest, Node::Dir { perm, mtime })?;
+            let entries = fs::read_dir(host).map_err(|e| format!("{}: {e}", host.display()))?;
+            for entry in entries {
+                let entry = entry.map_err(|e| format!("{}: {e}", host.display()))?;
+                let path = entry.path();
+                let meta =
+                    fs::symlink_metadata(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+                let mut child = guest.to_vec();
+                if !child.is_empty() {
+                    child.push(b'/');
+                }
+                child.extend_from_slice(entry.file_name().as_bytes());
+                self.add_entry(&path, &meta, &child)?;
+            }
+            Ok(())
+        } else {
+            eprintln!(
+                "elfin: skipping {}: not a regular file, directory or symlink",
+                host.display()
+            );
+            Ok(())
+        }
+    }
+
+    /// Writes the whole tree as a cpio newc archive.
+    pub fn write_cpio<W: Write>(&self, out: W) -> io::Result<W> {
+        let mut w = cpio::Writer::new(out);
+        for (path, node) in &self.nodes {
+            match node {
+                Node::Dir { perm, mtime } => w.dir(path, *perm, *mtime)?,
+                Node::Symlink { target, mtime } => w.symlink(path, target, *mtime)?,
+                Node::File {
+                    perm,
+                    mtime,
+                    content: Content::Bytes(b),
+                } => {
+                    w.file(path, *perm, *mtime, b.len() as u64, &mut &b[..])?;
+                }
+                Node::File {
+                    perm,
+                    mtime,
+                    content: Content::Host { path: host, size },
+                } => {
+                    let mut f = fs::File::open(host).map_err(|e| {
+                        io::Error::new(e.kind(), format!("{}: {e}", host.display()))
+                    })?;
+                    w.file(path, *perm, *mtime, *size, &mut f).map_err(|e| {
+                        io::Error::new(e.kind(), format!("{}: {e}", host.display()))
+                    })?;
+                }
+            }
+        }
+        w.finish()
+    }
+}
+
+/// The bytes of `/.elfin/run`: NUL-terminated `key=value` records in protocol order.
+pub fn control_file(exe: &[u8], cwd: &[u8], argv: &[Vec<u8>], env: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut record = |key: &[u8], value: &[u8]| {
+        out.extend_from_slice(key);
+        out.push(b'=');
+        out.extend_from_slice(value);
+        out.push(0);
+    };
+    record(b"exe", exe);
+    record(b"cwd", cwd);
+    for a in argv {
+        record(b"arg", a);
+    }
+    for e in env {
+        record(b"env", e);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cpio::tests::parse;
+    use crate::cpio::{S_IFDIR, S_IFLNK, S_IFREG};
+
+    #[test]
+    fn control_file_records() {
+        let c = control_file(
+            b"/app/x",
+            b"/",
+            &[b"/app/x".to_vec(), b"a b".to_vec()],
+            &[b"K=V".to_vec()],
+        );
+        assert_eq!(c, b"exe=/app/x\0cwd=/\0arg=/app/x\0arg=a b\0env=K=V\0");
+    }
+
+    #[test]
+    fn skeleton_and_conflicts() {
+        let mut fs = RootFs::skeleton(1);
+        let file = |b: &[u8]| Node::File {
+            perm: 0o644,
+            mtime: 2,
+            content: Content::Bytes(b.to_vec()),
+        };
+        fs.put(b"srv/data/x", file(b"1")).expect("parents made");
+        assert_eq!(
+            fs.get(b"srv"),
+            Some(&Node::Dir {
+                perm: 0o755,
+                mtime: 2
+            })
+        );
+        fs.put(b"srv/data/x", file(b"2")).expect("later file wins");
+        assert!(
+            fs.put(b"srv/data/x/y", file(b"3")).is_err(),
+            "file as a parent"
+        );
+        assert!(fs.put(b"srv", file(b"4")).is_err(), "file over a directory");
+        fs.put(
+            b"tmp",
+            Node::Dir {
+                perm: 0o700,
+                mtime: 3,
+            },
+        )
+        .expect("dir merges");
+        assert!(fs.put(b"", file(b"5")).is_err());
+        fs.put(
+            b"",
+            Node::Dir {
+                perm: 0o755,
+                mtime: 0,
+            },
+        )
+        .expect("root dir is a no-op");
+
+        let entries = parse(&fs.write_cpio(Vec::new()).expect("write"));
+        let names: Vec<&[u8]> = entries.iter().map(|e| &e.name[..]).collect();
+        assert_eq!(
+            names,
+            [
+                &b"app"[..],
+                b"dev",
+                b"etc",
+                b"proc",
+                b"srv",
+                b"srv/data",
+                b"srv/data/x",
+                b"tmp"
+            ]
+        );
+        assert_eq!(entries[7].mode, S_IFDIR | 0o700);
+        assert_eq!(entries[6].data, b"2");
+    }
+
+    #[test]
+    fn host_tree_copy() {
+        use std::os::unix::fs::symlink;
+        let dir = std::env::temp_dir().join(format!("elfin-rootfs-test-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(dir.join("tree/sub")).expect("mkdir");
+        fs::write(dir.join("tree/a.txt"), b"alpha").expect("write");
+        fs::write(dir.join("tree/sub/run.sh"), b"#!/bin/sh\n").expect("write");
+        fs::set_permissions(
+            dir.join("tree/sub/run.sh"),
+            fs::Permissions::from_mode(0o750),
+        )
+        .expect("chmod");
+        symlink("../a.txt", dir.join("tree/sub/link")).expect("symlink");
+        symlink("tree", dir.join("toplink")).expect("symlink");
+
+        let mut rfs = RootFs::skeleton(0);
+        rfs.add_host(&dir.join("toplink"), b"data")
+            .expect("add tree via a top-level symlink");
+        rfs.add_host(&dir.join("tree/a.txt"), b"etc/a.conf")
+            .expect("add file");
+        assert!(rfs.add_host(&dir.join("missing"), b"x").is_err());
+        let entries = parse(&rfs.write_cpio(Vec::new()).expect("write"));
+        let find = |n: &[u8]| {
+            entries
+                .iter()
+                .find(|e| e.name == n)
+                .unwrap_or_else(|| panic!("{n:?} missing"))
+        };
+        assert_eq!(find(b"data").mode & !0o7777, S_IFDIR);
+        assert_eq!(find(b"data/a.txt").data, b"alpha");
+        assert_eq!(find(b"data/sub/run.sh").mode, S_IFREG | 0o750);
+        assert_eq!(find(b"data/sub/link").mode, S_IFLNK | 0o777);
+        assert_eq!(find(b"data/sub/link").data, b"../a.txt");
+        assert_eq!(find(b"etc/a.conf").data, b"alpha");
+        fs::remove_dir_all(&dir).expect("cleanup");
+    }
+}

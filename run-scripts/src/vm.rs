@@ -1,0 +1,211 @@
+//! Starting QEMU and supervising it: console pumps, timeout, signals, the final status.
+
+use std::ffi::OsString;
+use std::io;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::console::{self, Notice, Report};
+use crate::fail::{Fail, STATUS_TIMEOUT};
+use crate::sys;
+
+/// After the guest reported its status, how long the VMM gets to power off before
+/// elfin ends it (QEMU exits at once via isa-debug-exit or semihosting).
+const POWER_OFF_GRACE: Duration = Duration::from_secs(2);
+
+/// How to run the VMM.
+pub struct Launch<'a> {
+    /// The VMM program (e.g. `qemu-system-x86_64`).
+    pub program: &'a OsString,
+    /// Its arguments.
+    pub args: &'a [OsString],
+    /// Debian package to suggest when the program is missing.
+    pub package: &'a str,
+    /// Kill the VMM after this long.
+    pub timeout: Option<Duration>,
+}
+
+/// How the run ended, before it is turned into a status and message.
+#[derive(Debug)]
+pub struct Ending {
+    /// What the guest reported on the console.
+    pub report: Report,
+    /// The VMM's own exit status.
+    pub vmm: ExitStatus,
+    /// `--timeout` expired before the guest reported.
+    pub timed_out: bool,
+    /// A termination signal elfin received (and forwarded).
+    pub signal: Option<i32>,
+}
+
+/// Runs the VMM to the end, with our stdin/stdout/stderr connected to the guest.
+pub fn run(launch: &Launch<'_>) -> Result<Ending, Fail> {
+    let parent = sys::own_pid();
+    let mut cmd = Command::new(launch.program);
+    cmd.args(launch.args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    // SAFETY: the closure runs between fork and exec and only makes async-signal-safe
+    // calls (prctl, getppid) without allocating.
+    unsafe {
+        cmd.pre_exec(move || sys::child_dies_with_parent(parent));
+    }
+    let mut child = cmd.spawn().map_err(|e| match e.kind() {
+        io::ErrorKind::NotFound => Fail::new(format!(
+            "{} not found; install it with: apt-get install {}",
+            launch.program.to_string_lossy(),
+            launch.package
+        )),
+        _ => Fail::new(format!(
+            "cannot start {}: {e}",
+            launch.program.to_string_lossy()
+        )),
+    })?;
+    let pid = child.id();
+    if sys::set_child(pid).is_some() {
+        sys::kill(pid, sys::SIGTERM); // a signal came before the pid was known
+    }
+
+    let (tx, rx) = mpsc::channel::<Notice>();
+    let stdout = child.stdout.take();
+    let stdin = child.stdin.take();
+    let out_tx = tx.clone();
+    let reader = thread::Builder::new()
+        .name("console-out".into())
+        .spawn(move || {
+            stdout
+                .map(|s| console::pump_output(s, out_tx))
+                .unwrap_or_default()
+        })
+        .map_err(|e| Fail::new(format!("cannot start a thread: {e}")))?;
+    if let Some(stdin) = stdin {
+        // Not joined: it may be blocked reading a terminal when the guest is done.
+        thread::Builder::new()
+            .name("console-in".into())
+            .spawn(move || console::pump_input(stdin))
+            .map_err(|e| Fail::new(format!("cannot start a thread: {e}")))?;
+    }
+    thread::Builder::new()
+        .name("vmm-wait".into())
+        .spawn(move || {
+            let _ = sys::wait_exit(pid);
+            let _ = tx.send(Notice::Exited);
+        })
+        .map_err(|e| Fail::new(format!("cannot start a thread: {e}")))?;
+
+    let mut deadline = launch.timeout.map(|t| Instant::now() + t);
+    let mut reported = false;
+    let mut timed_out = false;
+    loop {
+        let notice = match deadline {
+            Some(d) => rx.recv_timeout(d.saturating_duration_since(Instant::now())),
+            None => rx.recv().map_err(|_| mpsc::RecvTimeoutError::Disconnected),
+        };
+        match notice {
+            Ok(Notice::Exited) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            Ok(Notice::Reported) => {
+                reported = true;
+                let grace = Instant::now() + POWER_OFF_GRACE;
+                deadline = Some(deadline.map_or(grace, |d| d.min(grace)));
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                // Either --timeout, or a VMM that did not power off after the report.
+                timed_out = !reported;
+                deadline = None;
+                let _ = child.kill(); // not reaped yet, so the pid is still ours
+            }
+        }
+    }
+    sys::set_child(0);
+    let vmm = child
+        .wait()
+        .map_err(|e| Fail::new(format!("waiting for the VMM: {e}")))?;
+    // QEMU has exited, so its stdout reaches end of file once drained.
+    let report = reader.join().unwrap_or_default();
+    Ok(Ending {
+        report,
+        vmm,
+        timed_out,
+        signal: sys::signal_received(),
+    })
+}
+
+/// The exit status of `elfin run` for an ending, or the failure to report.
+pub fn status_of(ending: &Ending, timeout: Option<Duration>) -> Result<i32, Fail> {
+    if let Some(sig) = ending.signal {
+        return Ok(128 + sig);
+    }
+    if let Some(s) = ending.report.status {
+        return Ok(i32::from(s));
+    }
+    if ending.report.crashed {
+        return Err(Fail::new("the elfin kernel crashed (report above)".into()));
+    }
+    if ending.timed_out {
+        let secs = timeout.map_or(0, |t| t.as_secs());
+        return Err(Fail {
+            message: format!("timed out after {secs} s"),
+            status: STATUS_TIMEOUT,
+        });
+    }
+    let how = match (ending.vmm.code(), ending.vmm.signal()) {
+        (Some(c), _) => format!("qemu exit status {c}"),
+        (None, Some(s)) => format!("qemu killed by signal {s}"),
+        (None, None) => "qemu ended abnormally".to_string(),
+    };
+    Err(Fail::new(format!(
+        "the guest ended without reporting a status ({how})"
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ending(
+        status: Option<u8>,
+        crashed: bool,
+        timed_out: bool,
+        signal: Option<i32>,
+        raw: i32,
+    ) -> Ending {
+        Ending {
+            report: Report { status, crashed },
+            vmm: ExitStatus::from_raw(raw),
+            timed_out,
+            signal,
+        }
+    }
+
+    #[test]
+    fn statuses() {
+        let t = Some(Duration::from_secs(5));
+        assert_eq!(
+            status_of(&ending(Some(3), false, false, None, 1 << 8), t).expect("ok"),
+            3
+        );
+        assert_eq!(
+            status_of(&ending(Some(0), false, false, Some(2), 0), t).expect("ok"),
+            130
+        );
+        let f = status_of(&ending(None, true, false, None, 1 << 8), t).expect_err("crash");
+        assert_eq!(
+            (f.status, f.message.as_str()),
+            (125, "the elfin kernel crashed (report above)")
+        );
+        let f = status_of(&ending(None, false, true, None, 9), t).expect_err("timeout");
+        assert_eq!((f.status, f.message.as_str()), (124, "timed out after 5 s"));
+        let f = status_of(&ending(None, false, false, None, 1 << 8), t).expect_err("no report");
+        assert_eq!(f.status, 125);
+        assert_eq!(
+            f.message,
+            "the guest ended without reporting a status (qemu exit status 1)"
+        );
+        let f = status_of(&ending(None, false, false, None, 9), t).expect_err("killed");
+        assert!(f.message.ends_with("(qemu killed by signal 9)"));
+    }
+}
