@@ -15,9 +15,11 @@ pub use self::x86_64::{
         halt_forever, hwcap, hwcap2, random_u64, read_cycles, wait_for_interrupt, Features, ELF_MACHINE, MMAP_RND_BITS, PLATFORM,
         STACK_RND_BITS, USER_END, USER_STACK_TOP,
     },
-    init::{init_bsp, KERNEL_VIRT, PHYS_OFFSET},
+    context::{init_thread_stack, switch_context, FpuState},
+    init::{init_bsp, set_kernel_stack, KERNEL_VIRT, PHYS_OFFSET},
     io,
     paging::{FrameSource, PageTable, Perm, PAGE_SIZE},
+    signal::{build_frame, restore_frame, sanitize_fpu, sigreturn_ucontext, SigDelivery, UCONTEXT_SIZE},
     trap::{enter_user, set_handlers, Handlers, Trap, TrapFrame, UserRegs},
     tls::{get_tls, set_tls},
 };

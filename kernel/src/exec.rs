@@ -166,10 +166,8 @@ pub fn start_first(cfg: RunConfig, opts: &Options, features: elfin_arch::Feature
         envp: cfg.envp.clone(),
         exe: exe.clone(),
         sigactions: [Default::default(); 64],
-        sigmask: 0,
-        altstack: elfin_shim::uapi::StackT::new(0, 2, 0),
-        clear_child_tid: 0,
-        robust_list: (0, 0),
+        block: None,
+        restart_deadline: None,
         rlimits: default_rlimits(),
         strace: opts.strace,
         frames_at_start,
@@ -184,5 +182,6 @@ pub fn start_first(cfg: RunConfig, opts: &Options, features: elfin_arch::Feature
     log::debug!("entering {:#x} with sp {:#x}", entry, img.sp);
     let tf = TrapFrame::new_user(entry, img.sp);
     crate::time::phases::entry();
-    elfin_arch::enter_user(&tf, kstack_top)
+    crate::syscall::STRACE.store(opts.strace, core::sync::atomic::Ordering::Relaxed);
+    crate::sched::start_first(&tf, kstack_top)
 }

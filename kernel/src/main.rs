@@ -14,8 +14,11 @@ mod fs;
 mod mem;
 mod proc;
 mod rng;
+mod sched;
+mod signal;
 mod syscall;
 mod time;
+mod timer;
 mod trap;
 mod uaccess;
 

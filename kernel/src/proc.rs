@@ -2,7 +2,7 @@
 //! the per-process state that system calls read and change.
 use alloc::vec::Vec;
 
-use elfin_shim::uapi::{KernelSigaction, StackT};
+use elfin_shim::uapi::KernelSigaction;
 use spin::Mutex;
 
 use crate::fs::file::FdTable;
@@ -33,14 +33,10 @@ pub struct Process {
     pub envp: Vec<Vec<u8>>,
     /// Signal dispositions, index = signal - 1.
     pub sigactions: [KernelSigaction; 64],
-    /// Blocked signals.
-    pub sigmask: u64,
-    /// Alternate signal stack.
-    pub altstack: StackT,
-    /// set_tid_address pointer.
-    pub clear_child_tid: u64,
-    /// set_robust_list head and length.
-    pub robust_list: (u64, usize),
+    /// What the running handler waits for before its call is restarted.
+    pub block: Option<(crate::sched::WaitOn, Option<u64>)>,
+    /// Deadline of a restarted call, kept across restarts.
+    pub restart_deadline: Option<u64>,
     /// Resource limits (soft, hard).
     pub rlimits: [(u64, u64); NLIMITS],
     /// Log every system call.

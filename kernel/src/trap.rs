@@ -12,7 +12,11 @@ pub fn init() {
 }
 
 fn on_trap(tf: &mut TrapFrame, trap: Trap) {
-    if let Trap::Interrupt(_) = trap {
+    if let Trap::Interrupt(v) = trap {
+        if crate::timer::on_interrupt(v) && tf.from_user() {
+            crate::sched::preempt();
+            crate::signal::deliver_pending(tf);
+        }
         return;
     }
     if !tf.from_user() {

@@ -36,6 +36,7 @@ static PERCPU: spin::Once<usize> = spin::Once::new();
 pub fn init_bsp(kstack_top: u64) -> Features {
     let mut f = cpu::features();
     f.fpu_state_size = cpu::enable_fpu(&f);
+    super::context::init_fpu(f.fpu_state_size, f.xsave);
 
     let tss = Box::leak(Box::new(TaskStateSegment::new()));
     tss.privilege_stack_table[0] = VirtAddr::new(kstack_top);

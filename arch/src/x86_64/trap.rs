@@ -58,6 +58,11 @@ pub trait UserRegs {
     fn from_user(&self) -> bool;
     /// A fresh user context starting at `ip` with stack `sp`.
     fn new_user(ip: u64, sp: u64) -> Self;
+    /// Sets the user stack pointer.
+    fn set_user_sp(&mut self, sp: u64);
+    /// Sets the thread pointer kept in the frame (no-op where it lives in a
+    /// separate register saved by the scheduler, as FS base on x86_64).
+    fn set_user_tls(&mut self, tls: u64);
 }
 
 impl UserRegs for TrapFrame {
@@ -82,6 +87,10 @@ impl UserRegs for TrapFrame {
     fn new_user(ip: u64, sp: u64) -> Self {
         TrapFrame { rip: ip, rsp: sp, cs: 0x23, ss: 0x1b, rflags: 0x202, ..Default::default() }
     }
+    fn set_user_sp(&mut self, sp: u64) {
+        self.rsp = sp;
+    }
+    fn set_user_tls(&mut self, _tls: u64) {}
 }
 
 impl core::fmt::Display for TrapFrame {

@@ -159,7 +159,7 @@ fn status(p: &Process, s: &mut String) {
          VmRSS:\t{rss:>8} kB\nThreads:\t1\nSigBlk:\t{:016x}\nCpus_allowed:\t1\nCpus_allowed_list:\t0\n",
         name,
         p.umask,
-        p.sigmask,
+        crate::sched::with_current(|t| t.sigmask),
         pid = p.pid,
         vm = vm,
         rss = rss

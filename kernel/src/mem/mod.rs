@@ -92,8 +92,20 @@ pub const KSTACK_FRAMES: usize = 16;
 
 /// Allocates a kernel stack and returns its top (stops the VM when memory is out).
 pub fn alloc_kernel_stack() -> u64 {
-    match frames::alloc(KSTACK_FRAMES) {
-        Some(pa) => elfin_arch::phys_to_virt(pa) + (KSTACK_FRAMES as u64) * PAGE_SIZE,
+    match try_alloc_kernel_stack() {
+        Some(top) => top,
         None => elfin_plat::console::early_panic("elfin: out of memory for a kernel stack"),
     }
+}
+
+/// Allocates a kernel stack and returns its top.
+pub fn try_alloc_kernel_stack() -> Option<u64> {
+    let pa = frames::alloc(KSTACK_FRAMES)?;
+    Some(elfin_arch::phys_to_virt(pa) + (KSTACK_FRAMES as u64) * PAGE_SIZE)
+}
+
+/// Frees a kernel stack allocated by [`try_alloc_kernel_stack`].
+pub fn free_kernel_stack(top: u64) {
+    let pa = top - (KSTACK_FRAMES as u64) * PAGE_SIZE - elfin_arch::PHYS_OFFSET;
+    frames::free(pa, KSTACK_FRAMES);
 }

@@ -1,11 +1,10 @@
 //! Process, time, signal-bookkeeping and system-information calls.
-use elfin_arch::{TrapFrame, UserRegs};
 use elfin_shim::errno::Errno;
-use elfin_shim::uapi::{KernelSigaction, Rlimit64, Rusage, StackT, Sysinfo, Timespec, Timeval, Tms, Utsname};
-use elfin_shim::{Call, UAddr};
+use elfin_shim::uapi::{KernelSigaction, Rlimit64, Rusage, Sysinfo, Timespec, Timeval, Tms, Utsname};
+use elfin_shim::UAddr;
 
 use super::SysResult;
-use crate::proc::{Process, CURRENT, NLIMITS};
+use crate::proc::{Process, NLIMITS};
 use crate::uaccess::{read_bytes, read_val, write_bytes, write_val};
 
 /// arch_prctl(2) (x86_64): the FS base holds the thread pointer.
@@ -123,23 +122,6 @@ pub fn time(p: &mut Process, tloc: UAddr) -> SysResult {
     Ok(s as u64)
 }
 
-/// nanosleep(2)/clock_nanosleep(2): waits by polling the clock (no timer interrupts yet).
-pub fn nanosleep(p: &mut Process, clock: i32, flags: i32, req: UAddr, _rem: UAddr) -> SysResult {
-    let r: Timespec = read_val(&mut p.aspace, req)?;
-    let ns = r.as_nanos().ok_or(Errno::EINVAL)?;
-    clock_ns(clock).map_err(|_| Errno::EINVAL)?;
-    let deadline = if flags & 1 != 0 {
-        // TIMER_ABSTIME on the given clock.
-        let now = clock_ns(clock)?;
-        crate::time::monotonic_ns() + ns.saturating_sub(now)
-    } else {
-        crate::time::monotonic_ns().saturating_add(ns)
-    };
-    while crate::time::monotonic_ns() < deadline {
-        core::hint::spin_loop();
-    }
-    Ok(0)
-}
 
 /// getrandom(2).
 pub fn getrandom(p: &mut Process, buf: UAddr, len: usize, flags: u32) -> SysResult {
@@ -212,62 +194,7 @@ pub fn rt_sigaction(p: &mut Process, sig: i32, act: UAddr, oldact: UAddr, sigset
     Ok(0)
 }
 
-/// rt_sigprocmask(2).
-pub fn rt_sigprocmask(p: &mut Process, how: i32, set: UAddr, oldset: UAddr, sigsetsize: usize) -> SysResult {
-    if sigsetsize != 8 {
-        return Err(Errno::EINVAL);
-    }
-    let old = p.sigmask;
-    if !set.is_null() {
-        let s: u64 = read_val(&mut p.aspace, set)?;
-        let s = s & !((1 << 8) | (1 << 18)); // SIGKILL, SIGSTOP cannot be blocked
-        p.sigmask = match how {
-            0 => old | s,
-            1 => old & !s,
-            2 => s,
-            _ => return Err(Errno::EINVAL),
-        };
-    }
-    if !oldset.is_null() {
-        write_val(&mut p.aspace, oldset, &old)?;
-    }
-    Ok(0)
-}
 
-/// sigaltstack(2).
-pub fn sigaltstack(p: &mut Process, ss: UAddr, old: UAddr, sp: u64) -> SysResult {
-    const SS_ONSTACK: i32 = 1;
-    const SS_DISABLE: i32 = 2;
-    const SS_AUTODISARM: i32 = 1 << 31;
-    let cur = p.altstack;
-    let on = cur.ss_flags & SS_DISABLE == 0 && sp.wrapping_sub(cur.ss_sp) < cur.ss_size;
-    if !old.is_null() {
-        let mut o = cur;
-        if on {
-            o.ss_flags |= SS_ONSTACK;
-        }
-        write_val(&mut p.aspace, old, &o)?;
-    }
-    if !ss.is_null() {
-        let n: StackT = read_val(&mut p.aspace, ss)?;
-        if on {
-            return Err(Errno::EPERM);
-        }
-        let mode = n.ss_flags & !SS_AUTODISARM;
-        if mode != 0 && mode != SS_DISABLE && mode != SS_ONSTACK {
-            return Err(Errno::EINVAL);
-        }
-        if mode == SS_DISABLE {
-            p.altstack = StackT::new(0, SS_DISABLE, 0);
-        } else {
-            if n.ss_size < 2048 {
-                return Err(Errno::ENOMEM);
-            }
-            p.altstack = StackT::new(n.ss_sp, n.ss_flags & SS_AUTODISARM, n.ss_size);
-        }
-    }
-    Ok(0)
-}
 
 /// sched_getaffinity(2): one CPU.
 pub fn sched_getaffinity(p: &mut Process, pid: i32, size: usize, mask: UAddr) -> SysResult {
@@ -343,40 +270,3 @@ pub fn prctl(p: &mut Process, option: i32, arg2: u64) -> SysResult {
     }
 }
 
-/// kill/tkill/tgkill to the program itself: default-fatal signals end it as Linux
-/// would; ignored ones do nothing. Handlers are not run yet (signal delivery is a
-/// later piece of work), so a caught signal is reported and treated as fatal.
-pub fn signal_self(call: &Call, tf: &mut TrapFrame) -> SysResult {
-    let (target, sig) = match *call {
-        Call::Kill { pid, sig } => (pid, sig),
-        Call::Tkill { tid, sig } => (tid, sig),
-        Call::Tgkill { tgid, tid, sig } => {
-            if tgid != 1 {
-                return Err(Errno::ESRCH);
-            }
-            (tid, sig)
-        }
-        _ => return Err(Errno::EINVAL),
-    };
-    if !(0..=64).contains(&sig) {
-        return Err(Errno::EINVAL);
-    }
-    if !(target == 1 || target == 0 || target == -1) {
-        return Err(Errno::ESRCH);
-    }
-    if sig == 0 {
-        return Ok(0);
-    }
-    let (handler, blocked) = match CURRENT.lock().as_ref() {
-        Some(p) => (p.sigactions.get((sig - 1) as usize).map(|a| a.handler).unwrap_or(0), p.sigmask & (1 << (sig - 1)) != 0),
-        None => (0, false),
-    };
-    let default_ignored = matches!(sig, 17 | 18 | 23 | 28);
-    if handler == 1 || (handler == 0 && default_ignored) || (blocked && sig != 9 && sig != 19) {
-        return Ok(0);
-    }
-    if handler > 1 {
-        kprintln!("elfin: signal handlers are not run yet; signal {} is fatal here", sig);
-    }
-    crate::trap::kill(sig as u32, 0, tf.ip())
-}

@@ -3,6 +3,7 @@
 mod fs;
 mod misc;
 mod mm;
+mod thread;
 
 use alloc::collections::BTreeSet;
 
@@ -37,47 +38,102 @@ pub fn entry(tf: &mut TrapFrame) {
     let nr = tf.syscall_nr();
     crate::time::phases::SYSCALLS.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
     let call = decode(nr, tf.syscall_args());
-    // exit and exit_group never return and must not hold the process lock.
-    match call {
-        Call::Exit { status } | Call::ExitGroup { status } => {
-            if CURRENT.lock().as_ref().map(|p| p.strace).unwrap_or(false) {
-                kprintln!("[pid 1] {} = ?", call);
-            }
+    let r = match call {
+        Call::Exit { status } => {
+            trace(&call, None);
+            thread::exit_thread(status)
+        }
+        Call::ExitGroup { status } => {
+            trace(&call, None);
             crate::proc::exit_vm(status as u8)
         }
-        Call::Kill { .. } | Call::Tkill { .. } | Call::Tgkill { .. } => {
-            let r = misc::signal_self(&call, tf);
-            finish(tf, &call, r, nr);
+        Call::RtSigreturn {} => {
+            crate::signal::sigreturn(tf);
+            trace(&call, Some(Ok(tf.syscall_args()[0])));
+            crate::signal::deliver_pending(tf);
             return;
         }
-        _ => {}
-    }
-    let mut guard = CURRENT.lock();
-    let Some(p) = guard.as_mut() else {
-        tf.set_syscall_ret((-(Errno::ENOSYS.as_i32() as i64)) as u64);
-        return;
-    };
-    let r = dispatch(p, call, tf, nr);
-    drop(guard);
-    finish(tf, &call, r, nr);
-}
-
-fn finish(tf: &mut TrapFrame, call: &Call, r: SysResult, _nr: usize) {
-    let strace = CURRENT.lock().as_ref().map(|p| p.strace).unwrap_or(false);
-    if strace {
-        let addr_result = matches!(call, Call::Mmap { .. } | Call::Brk { .. } | Call::Mremap { .. });
-        match r {
-            Ok(v) if addr_result => kprintln!("[pid 1] {} = {:#x}", call, v),
-            Ok(v) => kprintln!("[pid 1] {} = {}", call, v as i64),
-            Err(e) => kprintln!("[pid 1] {} = -1 {} ({})", call, e.name(), e.description()),
+        Call::Clone { flags, stack, parent_tid, child_tid, tls } => {
+            thread::clone(tf, flags, stack.0, parent_tid, child_tid, tls)
         }
-    }
-    let v = match r {
+        Call::Clone3 { args, size } => thread::clone3(tf, args, size),
+        Call::Futex { uaddr, op, val, timeout, uaddr2, val3 } => thread::futex(uaddr, op, val, timeout, uaddr2, val3),
+        Call::Nanosleep { req, rem } => thread::sleep(1, 0, req, rem),
+        Call::ClockNanosleep { clock, flags, req, rem } => thread::sleep(clock, flags, req, rem),
+        Call::Kill { pid, sig } => thread::kill(pid, None, sig),
+        Call::Tkill { tid, sig } => thread::kill(1, Some(tid), sig),
+        Call::Tgkill { tgid, tid, sig } => thread::kill(tgid, Some(tid), sig),
+        Call::SchedYield {} => {
+            crate::sched::yield_now();
+            Ok(0)
+        }
+        Call::Gettid {} => Ok(crate::sched::current_tid() as u64),
+        Call::RtSigprocmask { how, set, oldset, sigsetsize } => thread::sigprocmask(how, set, oldset, sigsetsize),
+        Call::Sigaltstack { ss, old } => thread::sigaltstack(tf, ss, old),
+        Call::RtSigpending { set, sigsetsize } => thread::sigpending(set, sigsetsize),
+        Call::RtSigsuspend { set, sigsetsize } => thread::sigsuspend(set, sigsetsize),
+        Call::SetTidAddress { tidptr } => {
+            crate::sched::with_current(|t| t.clear_child_tid = tidptr.0);
+            Ok(crate::sched::current_tid() as u64)
+        }
+        Call::SetRobustList { head, len } => {
+            if len != 24 {
+                Err(Errno::EINVAL)
+            } else {
+                crate::sched::with_current(|t| t.robust_list = (head.0, len));
+                Ok(0)
+            }
+        }
+        _ => dispatch_restartable(call, tf, nr),
+    };
+    trace(&call, Some(r));
+    tf.set_syscall_ret(match r {
         Ok(v) => v,
         Err(e) => (-(e.as_i32() as i64)) as u64,
-    };
-    tf.set_syscall_ret(v);
+    });
+    crate::signal::deliver_pending(tf);
 }
+
+/// Runs a handler under the process lock; a handler that must wait (console
+/// input, poll) records what it waits for, and the call is restarted after the
+/// wait with the lock released.
+fn dispatch_restartable(call: Call, tf: &mut TrapFrame, nr: usize) -> SysResult {
+    let r = loop {
+        let mut guard = CURRENT.lock();
+        let Some(p) = guard.as_mut() else { return Err(Errno::ENOSYS) };
+        let r = dispatch(p, call, tf, nr);
+        match p.block.take() {
+            Some((on, deadline)) => {
+                drop(guard);
+                if crate::sched::block(on, deadline) == crate::sched::Wake::Signal {
+                    break Err(Errno::EINTR);
+                }
+            }
+            None => break r,
+        }
+    };
+    if let Some(p) = CURRENT.lock().as_mut() {
+        p.restart_deadline = None;
+    }
+    r
+}
+
+fn trace(call: &Call, r: Option<SysResult>) {
+    if !STRACE.load(core::sync::atomic::Ordering::Relaxed) {
+        return;
+    }
+    let tid = crate::sched::current_tid();
+    let addr_result = matches!(call, Call::Mmap { .. } | Call::Brk { .. } | Call::Mremap { .. });
+    match r {
+        None => kprintln!("[pid {}] {} = ?", tid, call),
+        Some(Ok(v)) if addr_result => kprintln!("[pid {}] {} = {:#x}", tid, call, v),
+        Some(Ok(v)) => kprintln!("[pid {}] {} = {}", tid, call, v as i64),
+        Some(Err(e)) => kprintln!("[pid {}] {} = -1 {} ({})", tid, call, e.name(), e.description()),
+    }
+}
+
+/// Whether every system call is logged.
+pub static STRACE: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
 
 fn dispatch(p: &mut Process, call: Call, tf: &mut TrapFrame, nr: usize) -> SysResult {
     use Call::*;
@@ -147,20 +203,9 @@ fn dispatch(p: &mut Process, call: Call, tf: &mut TrapFrame, nr: usize) -> SysRe
         Mremap { old_addr, old_len, new_len, flags, new_addr } => mm::mremap(p, old_addr, old_len, new_len, flags, new_addr),
 
         ArchPrctl { code, addr } => misc::arch_prctl(p, code, addr),
-        SetTidAddress { tidptr } => {
-            p.clear_child_tid = tidptr.0;
-            Ok(p.pid as u64)
-        }
-        SetRobustList { head, len } => {
-            if len != 24 {
-                return Err(Errno::EINVAL);
-            }
-            p.robust_list = (head.0, len);
-            Ok(0)
-        }
         Rseq { rseq, len, flags, sig } => misc::rseq(p, rseq, len, flags, sig),
         Uname { buf } => misc::uname(p, buf),
-        Getpid {} | Gettid {} => Ok(p.pid as u64),
+        Getpid {} => Ok(p.pid as u64),
         Getppid {} => Ok(0),
         Getpgrp {} => Ok(p.pid as u64),
         Getpgid { pid } | Getsid { pid } => {
@@ -188,17 +233,12 @@ fn dispatch(p: &mut Process, call: Call, tf: &mut TrapFrame, nr: usize) -> SysRe
         ClockGetres { clock, res } => misc::clock_getres(p, clock, res),
         Gettimeofday { tv, tz } => misc::gettimeofday(p, tv, tz),
         Time { tloc } => misc::time(p, tloc),
-        Nanosleep { req, rem } => misc::nanosleep(p, 0, 0, req, rem),
-        ClockNanosleep { clock, flags, req, rem } => misc::nanosleep(p, clock, flags, req, rem),
         Getrandom { buf, len, flags } => misc::getrandom(p, buf, len, flags),
         Prlimit64 { pid, resource, new, old } => misc::prlimit(p, pid, resource, new, old),
         Getrlimit { resource, rlim } => misc::prlimit(p, 0, resource, UAddr(0), rlim),
         Setrlimit { resource, rlim } => misc::prlimit(p, 0, resource, rlim, UAddr(0)),
         RtSigaction { sig, act, oldact, sigsetsize } => misc::rt_sigaction(p, sig, act, oldact, sigsetsize),
-        RtSigprocmask { how, set, oldset, sigsetsize } => misc::rt_sigprocmask(p, how, set, oldset, sigsetsize),
-        Sigaltstack { ss, old } => misc::sigaltstack(p, ss, old, tf.sp()),
         SchedGetaffinity { pid, size, mask } => misc::sched_getaffinity(p, pid, size, mask),
-        SchedYield {} => Ok(0),
         Sysinfo { info } => misc::sysinfo(p, info),
         Times { buf } => misc::times(p, buf),
         Getrusage { who, usage } => misc::getrusage(p, who, usage),

@@ -1,0 +1,46 @@
+//! Boot-time CPU setup after the MMU is on: where the kernel image sits, the
+//! exception vectors, EL0 access to the virtual counter.
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use aarch64_cpu::registers::{Writeable, CNTKCTL_EL1, VBAR_EL1};
+
+use super::cpu::{self, Features};
+use super::trap;
+
+/// Start of the direct map of physical memory (TTBR1, L0 slot 0: PAs below 512 GiB).
+pub const PHYS_OFFSET: u64 = 0xffff_0000_0000_0000;
+/// Virtual address of the first byte of the kernel image (its arm64 `Image` header).
+/// The image's physical address is only known at run time: see [`kernel_va_to_pa`].
+pub const KERNEL_VIRT: u64 = 0xffff_ffff_8000_0000;
+
+/// Physical address the boot loader placed the image at (2 MiB aligned).
+static KERNEL_LOAD_PA: AtomicU64 = AtomicU64::new(0);
+
+/// Translates an address inside the kernel image to its physical address.
+pub fn kernel_va_to_pa(va: u64) -> u64 {
+    va.wrapping_sub(KERNEL_VIRT).wrapping_add(KERNEL_LOAD_PA.load(Ordering::Relaxed))
+}
+
+/// First Rust-level setup, called by the platform's entry code right after the MMU
+/// was turned on: records the image's physical address and installs the exception
+/// vectors, so that even faults during boot are reported.
+pub fn init_early(load_pa: u64) {
+    KERNEL_LOAD_PA.store(load_pa, Ordering::Relaxed);
+    super::paging::note_boot_idmap();
+    VBAR_EL1.set(trap::vectors_addr());
+    // SAFETY: ISB only synchronises the context after the VBAR write.
+    unsafe { core::arch::asm!("isb", options(nomem, nostack)) };
+}
+
+/// Sets up the boot CPU: exception vectors and EL0 access to the virtual counter
+/// (CNTKCTL_EL1.EL0VCTEN, as Linux allows it). FP/SIMD was enabled for EL0 and EL1
+/// at boot (CPACR_EL1.FPEN). With `svc` entries, the kernel stack of a trap is the
+/// SP_EL1 left by the last return to user mode, so `kstack_top` needs no register.
+pub fn init_bsp(kstack_top: u64) -> Features {
+    let _ = kstack_top;
+    VBAR_EL1.set(trap::vectors_addr());
+    CNTKCTL_EL1.set(1 << 1);
+    // SAFETY: ISB only synchronises the context after the system-register writes.
+    unsafe { core::arch::asm!("isb", options(nomem, nostack)) };
+    cpu::features()
+}

@@ -1,0 +1,487 @@
+//! arm64 stage-1 page tables: 4 KiB granule, 4 levels, 48-bit virtual addresses.
+//! The kernel's hierarchy is loaded into TTBR1 (addresses 0xffff_…), a program's into
+//! TTBR0 (addresses below 1 << 48). Tables are reached through the direct map.
+//!
+//! Besides the generic interface, two things exist only here: a small window of
+//! device mappings (MMIO of the UART, RTC, …; [`map_device`]) that every kernel
+//! hierarchy shares, and [`boot_map_ram`], which widens the boot direct map before
+//! the kernel builds its own tables.
+use core::arch::{asm, global_asm};
+use core::cell::UnsafeCell;
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use aarch64_cpu::registers::{Readable, CTR_EL0, TTBR0_EL1, TTBR1_EL1};
+
+use super::init::{kernel_va_to_pa, PHYS_OFFSET};
+
+/// Size of a base page.
+pub const PAGE_SIZE: u64 = 4096;
+
+const VALID: u64 = 1;
+/// Bit 1: table (levels 0–2) or page (level 3) descriptor; clear for a block.
+const TABLE_OR_PAGE: u64 = 2;
+const ATTR_NORMAL: u64 = 0 << 2;
+const ATTR_DEVICE: u64 = 1 << 2;
+/// AP[1]: accessible from EL0.
+const AP_EL0: u64 = 1 << 6;
+/// AP[2]: read-only.
+const AP_RO: u64 = 1 << 7;
+const SH_INNER: u64 = 3 << 8;
+const AF: u64 = 1 << 10;
+const NG: u64 = 1 << 11;
+const PXN: u64 = 1 << 53;
+const UXN: u64 = 1 << 54;
+const ADDR_MASK: u64 = 0x0000_ffff_ffff_f000;
+
+/// Access rights of a mapping.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Perm {
+    /// Readable (any right implies read here, as on x86_64).
+    pub read: bool,
+    /// Writable.
+    pub write: bool,
+    /// Executable (at EL0 for user pages, at EL1 for kernel pages).
+    pub exec: bool,
+    /// Accessible from user mode (EL0).
+    pub user: bool,
+    /// Device memory (Device-nGnRE, never executable).
+    pub device: bool,
+}
+
+/// Where page tables get their frames.
+pub trait FrameSource {
+    /// A zeroed 4 KiB frame, or None when memory is exhausted.
+    fn alloc_zeroed(&mut self) -> Option<u64>;
+    /// Returns a frame.
+    fn free(&mut self, pa: u64);
+}
+
+/// Why a mapping could not be made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MapError {
+    /// No frame for an intermediate table.
+    NoMemory,
+    /// Something is already mapped there.
+    Exists,
+}
+
+/// A page-table hierarchy identified by its root frame. `kernel` hierarchies go
+/// into TTBR1, the others into TTBR0.
+#[derive(Debug)]
+pub struct PageTable {
+    root: u64,
+    kernel: bool,
+}
+
+/// Root of the kernel hierarchy made by [`PageTable::new_empty`] (0 = none yet).
+static KERNEL_ROOT: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+/// TTBR0 still holds the boot identity map (until the first user hierarchy).
+static IDMAP_LIVE: AtomicBool = AtomicBool::new(false);
+
+/// Called once at boot, while TTBR0 holds the identity map of the image.
+pub(super) fn note_boot_idmap() {
+    IDMAP_LIVE.store(true, Ordering::Relaxed);
+}
+
+fn table(pa: u64) -> *mut u64 {
+    (pa + PHYS_OFFSET) as *mut u64
+}
+
+fn read_entry(table_pa: u64, idx: usize) -> u64 {
+    // SAFETY: `table_pa` is a page-table frame reachable through the direct map and idx < 512.
+    unsafe { core::ptr::read_volatile(table(table_pa).add(idx)) }
+}
+
+fn write_entry(table_pa: u64, idx: usize, v: u64) {
+    // SAFETY: as in `read_entry`; page tables are only modified by their owner.
+    unsafe { core::ptr::write_volatile(table(table_pa).add(idx), v) }
+}
+
+/// Index into the table at `level` (3 = L0 root … 0 = L3 leaf table).
+fn index(va: u64, level: u32) -> usize {
+    ((va >> (12 + 9 * level)) & 511) as usize
+}
+
+fn leaf_bits(perm: Perm) -> u64 {
+    let mut b = VALID | AF;
+    if perm.device {
+        b |= ATTR_DEVICE | PXN | UXN;
+    } else {
+        b |= ATTR_NORMAL | SH_INNER;
+    }
+    if !perm.write {
+        b |= AP_RO;
+    }
+    if perm.user {
+        // EL0 pages are tagged with the (single) ASID and never executable at EL1.
+        b |= AP_EL0 | NG | PXN;
+        if !perm.exec {
+            b |= UXN;
+        }
+    } else {
+        b |= UXN;
+        if !perm.exec {
+            b |= PXN;
+        }
+    }
+    b
+}
+
+fn perm_of(e: u64) -> Perm {
+    let user = e & AP_EL0 != 0;
+    Perm {
+        read: true,
+        write: e & AP_RO == 0,
+        exec: if user { e & UXN == 0 } else { e & PXN == 0 },
+        user,
+        device: (e >> 2) & 7 == 1,
+    }
+}
+
+/// Makes table updates visible to the walker before the next access.
+fn publish() {
+    // SAFETY: barriers only order memory accesses.
+    unsafe { asm!("dsb ishst", "isb", options(nostack)) };
+}
+
+/// Invalidates the TLB entries of one page (any ASID and global entries).
+fn flush_page(va: u64) {
+    let op = (va >> 12) & ((1 << 44) - 1);
+    // SAFETY: TLB maintenance has no memory-safety effect.
+    unsafe { asm!("dsb ishst", "tlbi vaae1is, {}", "dsb ish", "isb", in(reg) op, options(nostack)) };
+}
+
+/// Makes a freshly written frame safe to execute: cleans its data-cache lines to the
+/// point of unification and invalidates the instruction cache (skipped where
+/// CTR_EL0.IDC/DIC say the hardware keeps them coherent).
+fn sync_icache(pa: u64) {
+    let ctr = CTR_EL0.get();
+    let va = pa + PHYS_OFFSET;
+    if ctr & (1 << 28) == 0 {
+        let line = 4u64 << ((ctr >> 16) & 0xf);
+        let mut a = va;
+        while a < va + PAGE_SIZE {
+            // SAFETY: cleaning cache lines of a mapped frame has no memory-safety effect.
+            unsafe { asm!("dc cvau, {}", in(reg) a, options(nostack)) };
+            a += line;
+        }
+    }
+    // SAFETY: barriers and I-cache invalidation have no memory-safety effect.
+    unsafe { asm!("dsb ish", options(nostack)) };
+    if ctr & (1 << 29) == 0 {
+        // SAFETY: as above.
+        unsafe { asm!("ic ialluis", "dsb ish", options(nostack)) };
+    }
+    // SAFETY: as above.
+    unsafe { asm!("isb", options(nostack)) };
+}
+
+// Switches TTBR1 while running from the identity map (x0 = new TTBR1), so that no
+// TTBR1 translation happens while old block entries and new page entries could both
+// be cached (break-before-make for the kernel's own mappings).
+global_asm!(
+    r#"
+    .section .text.elfin_replace_ttbr1, "ax"
+    .p2align 2
+    .global elfin_replace_ttbr1
+elfin_replace_ttbr1:
+    dsb ishst
+    msr ttbr1_el1, x0
+    isb
+    tlbi vmalle1is
+    dsb ish
+    isb
+    ret
+    "#
+);
+
+extern "C" {
+    fn elfin_replace_ttbr1(root: u64);
+}
+
+impl PageTable {
+    /// The program hierarchy currently loaded in TTBR0.
+    pub fn current() -> PageTable {
+        PageTable { root: TTBR0_EL1.get() & ADDR_MASK, kernel: false }
+    }
+
+    /// The hierarchy whose root table is at `root` (as returned by [`PageTable::root`]).
+    pub fn from_root(root: u64) -> PageTable {
+        let root = root & ADDR_MASK;
+        PageTable { root, kernel: root == KERNEL_ROOT.load(Ordering::Relaxed) }
+    }
+
+    /// An empty kernel hierarchy (for TTBR1). It only links the shared device window.
+    pub fn new_empty(fs: &mut dyn FrameSource) -> Option<PageTable> {
+        let root = fs.alloc_zeroed()?;
+        link_device_window(root);
+        KERNEL_ROOT.store(root, Ordering::Relaxed);
+        Some(PageTable { root, kernel: true })
+    }
+
+    /// An empty program hierarchy (for TTBR0); the kernel half lives in TTBR1.
+    pub fn new_user(kernel: &PageTable, fs: &mut dyn FrameSource) -> Option<PageTable> {
+        let _ = kernel;
+        Some(PageTable { root: fs.alloc_zeroed()?, kernel: false })
+    }
+
+    /// Physical address of the root table.
+    pub fn root(&self) -> u64 {
+        self.root
+    }
+
+    /// Loads this hierarchy: a kernel one into TTBR1, a program one into TTBR0.
+    pub fn activate(&self) {
+        if self.kernel {
+            if IDMAP_LIVE.load(Ordering::Relaxed) {
+                let f = kernel_va_to_pa(elfin_replace_ttbr1 as usize as u64);
+                // SAFETY: TTBR0 holds the boot identity map of the image, so the
+                // routine runs at its physical address; it touches no memory and
+                // returns to the (identically mapped) kernel text.
+                unsafe {
+                    let f: extern "C" fn(u64) = core::mem::transmute(f as usize);
+                    f(self.root);
+                }
+            } else {
+                // SAFETY: the new hierarchy maps the kernel exactly like the old one.
+                unsafe { elfin_replace_ttbr1(self.root) };
+            }
+        } else {
+            IDMAP_LIVE.store(false, Ordering::Relaxed);
+            // SAFETY: TTBR0 only holds program mappings; every program page is tagged
+            // with ASID 0 (nG), so dropping ASID 0's entries forgets the old program.
+            unsafe {
+                asm!("dsb ishst", "msr ttbr0_el1, {}", "isb", "tlbi aside1is, xzr", "dsb ish", "isb", in(reg) self.root, options(nostack));
+            }
+        }
+    }
+
+    fn is_active(&self) -> bool {
+        let cur = if self.kernel { TTBR1_EL1.get() } else { TTBR0_EL1.get() };
+        cur & ADDR_MASK == self.root
+    }
+
+    /// Walks to the table at `level` (0 = L3) for `va`, creating tables as needed.
+    fn walk_create(&mut self, va: u64, level: u32, fs: &mut dyn FrameSource) -> Result<u64, MapError> {
+        let mut t = self.root;
+        let mut l = 3;
+        while l > level {
+            let idx = index(va, l);
+            let e = read_entry(t, idx);
+            if e & VALID == 0 {
+                let n = fs.alloc_zeroed().ok_or(MapError::NoMemory)?;
+                write_entry(t, idx, n | VALID | TABLE_OR_PAGE);
+                t = n;
+            } else if e & TABLE_OR_PAGE == 0 {
+                return Err(MapError::Exists);
+            } else {
+                t = e & ADDR_MASK;
+            }
+            l -= 1;
+        }
+        Ok(t)
+    }
+
+    /// Maps the 4 KiB page at `va` to frame `pa`.
+    pub fn map(&mut self, va: u64, pa: u64, perm: Perm, fs: &mut dyn FrameSource) -> Result<(), MapError> {
+        let t = self.walk_create(va, 0, fs)?;
+        let idx = index(va, 0);
+        if read_entry(t, idx) & VALID != 0 {
+            return Err(MapError::Exists);
+        }
+        if perm.exec && perm.user {
+            sync_icache(pa & ADDR_MASK);
+        }
+        write_entry(t, idx, (pa & ADDR_MASK) | leaf_bits(perm) | TABLE_OR_PAGE);
+        publish();
+        Ok(())
+    }
+
+    /// Maps the 2 MiB block at `va` (aligned) to `pa` (aligned).
+    pub fn map_2m(&mut self, va: u64, pa: u64, perm: Perm, fs: &mut dyn FrameSource) -> Result<(), MapError> {
+        let t = self.walk_create(va, 1, fs)?;
+        write_entry(t, index(va, 1), (pa & ADDR_MASK & !0x1f_ffff) | leaf_bits(perm));
+        publish();
+        Ok(())
+    }
+
+    /// Finds the leaf entry for `va`: (table, index, level).
+    fn find(&self, va: u64) -> Option<(u64, usize, u32)> {
+        let mut t = self.root;
+        let mut l = 3;
+        loop {
+            let idx = index(va, l);
+            let e = read_entry(t, idx);
+            if e & VALID == 0 {
+                return None;
+            }
+            if l == 0 || e & TABLE_OR_PAGE == 0 {
+                return Some((t, idx, l));
+            }
+            t = e & ADDR_MASK;
+            l -= 1;
+        }
+    }
+
+    /// The frame and rights of the page containing `va`, if mapped.
+    pub fn translate(&self, va: u64) -> Option<(u64, Perm)> {
+        let (t, idx, l) = self.find(va)?;
+        let e = read_entry(t, idx);
+        let size_mask = (1u64 << (12 + 9 * l)) - 1;
+        let pa = (e & ADDR_MASK & !size_mask) | (va & size_mask);
+        Some((pa, perm_of(e)))
+    }
+
+    /// Removes the 4 KiB mapping of `va`, returning its frame.
+    pub fn unmap(&mut self, va: u64) -> Option<u64> {
+        let (t, idx, l) = self.find(va)?;
+        if l != 0 {
+            return None;
+        }
+        let e = read_entry(t, idx);
+        write_entry(t, idx, 0);
+        if self.is_active() {
+            flush_page(va);
+        }
+        Some(e & ADDR_MASK)
+    }
+
+    /// Changes the rights of the 4 KiB page at `va`; false if it is not mapped.
+    pub fn protect(&mut self, va: u64, perm: Perm) -> bool {
+        let Some((t, idx, l)) = self.find(va) else { return false };
+        if l != 0 {
+            return false;
+        }
+        let e = read_entry(t, idx);
+        if perm.exec && perm.user && !perm_of(e).exec {
+            sync_icache(e & ADDR_MASK);
+        }
+        write_entry(t, idx, (e & ADDR_MASK) | leaf_bits(perm) | TABLE_OR_PAGE);
+        if self.is_active() {
+            flush_page(va);
+        } else {
+            publish();
+        }
+        true
+    }
+
+    /// Frees the intermediate tables and the root of a program hierarchy (leaf
+    /// frames are the caller's).
+    pub fn free_user_tables(self, fs: &mut dyn FrameSource) {
+        fn free_level(t: u64, l: u32, fs: &mut dyn FrameSource) {
+            if l > 0 {
+                for i in 0..512 {
+                    let e = read_entry(t, i);
+                    if e & VALID != 0 && e & TABLE_OR_PAGE != 0 {
+                        free_level(e & ADDR_MASK, l - 1, fs);
+                    }
+                }
+            }
+            fs.free(t);
+        }
+        if self.kernel {
+            return;
+        }
+        free_level(self.root, 3, fs);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The device window: MMIO pages mapped at boot by the platform code, shared by every
+// kernel hierarchy through one L0 slot.
+
+/// Start of the device window (L0 slot 508 of the TTBR1 half).
+pub const DEVICE_VIRT: u64 = 0xffff_fe00_0000_0000;
+/// Pages in the device window (one L3 table).
+const DEVICE_PAGES: usize = 512;
+
+#[repr(C, align(4096))]
+struct Table(UnsafeCell<[u64; 512]>);
+
+// SAFETY: the device tables are written only during single-threaded boot (with
+// `DEV_LOCK` held) and otherwise read by the MMU.
+unsafe impl Sync for Table {}
+
+static DEV_L1: Table = Table(UnsafeCell::new([0; 512]));
+static DEV_L2: Table = Table(UnsafeCell::new([0; 512]));
+static DEV_L3: Table = Table(UnsafeCell::new([0; 512]));
+static DEV_NEXT: AtomicUsize = AtomicUsize::new(0);
+static DEV_LOCK: spin::Mutex<()> = spin::Mutex::new(());
+
+fn table_pa(t: &Table) -> u64 {
+    kernel_va_to_pa(t.0.get() as u64)
+}
+
+fn set(t: &Table, idx: usize, v: u64) {
+    // SAFETY: idx < 512 (callers mask it) and writers hold DEV_LOCK.
+    unsafe { core::ptr::write_volatile((t.0.get() as *mut u64).add(idx & 511), v) }
+}
+
+fn get(t: &Table, idx: usize) -> u64 {
+    // SAFETY: as in `set`.
+    unsafe { core::ptr::read_volatile((t.0.get() as *const u64).add(idx & 511)) }
+}
+
+/// Links the device window into the root table `root`.
+fn link_device_window(root: u64) {
+    let _g = DEV_LOCK.lock();
+    if get(&DEV_L1, 0) == 0 {
+        set(&DEV_L2, 0, table_pa(&DEV_L3) | VALID | TABLE_OR_PAGE);
+        set(&DEV_L1, 0, table_pa(&DEV_L2) | VALID | TABLE_OR_PAGE);
+    }
+    write_entry(root, index(DEVICE_VIRT, 3), table_pa(&DEV_L1) | VALID | TABLE_OR_PAGE);
+    publish();
+}
+
+/// Maps `size` bytes of MMIO at physical `pa` as Device-nGnRE into the device window
+/// of every kernel hierarchy; returns the virtual address of `pa`, or None when the
+/// window is full. Mapping the same page twice reuses it.
+pub fn map_device(pa: u64, size: u64) -> Option<u64> {
+    let first = pa & !(PAGE_SIZE - 1);
+    let pages = ((pa + size.max(1) - first).div_ceil(PAGE_SIZE)) as usize;
+    link_device_window(TTBR1_EL1.get() & ADDR_MASK);
+    let _g = DEV_LOCK.lock();
+    let next = DEV_NEXT.load(Ordering::Relaxed);
+    // Already mapped (e.g. the same UART asked twice)?
+    'outer: for start in 0..next {
+        for i in 0..pages {
+            if start + i >= next || get(&DEV_L3, start + i) & ADDR_MASK != first + (i as u64) * PAGE_SIZE {
+                continue 'outer;
+            }
+        }
+        return Some(DEVICE_VIRT + (start as u64) * PAGE_SIZE + (pa - first));
+    }
+    if next + pages > DEVICE_PAGES {
+        return None;
+    }
+    let bits = leaf_bits(Perm { read: true, write: true, exec: false, user: false, device: true }) | TABLE_OR_PAGE;
+    for i in 0..pages {
+        set(&DEV_L3, next + i, (first + (i as u64) * PAGE_SIZE) | bits);
+    }
+    DEV_NEXT.store(next + pages, Ordering::Relaxed);
+    publish();
+    Some(DEVICE_VIRT + (next as u64) * PAGE_SIZE + (pa - first))
+}
+
+/// Widens the boot direct map (1 GiB blocks, no execute) to cover RAM [start, end),
+/// so that the kernel can use any frame before it builds its own hierarchy. Only
+/// valid while the boot tables are loaded; physical addresses from 512 GiB on are
+/// ignored (the boot direct map has one L1 table).
+pub fn boot_map_ram(start: u64, end: u64) {
+    let root = TTBR1_EL1.get() & ADDR_MASK;
+    let l0 = read_entry(root, index(PHYS_OFFSET, 3));
+    if l0 & VALID == 0 || l0 & TABLE_OR_PAGE == 0 {
+        return;
+    }
+    let l1 = l0 & ADDR_MASK;
+    let gib = 1u64 << 30;
+    let mut a = start & !(gib - 1);
+    while a < end && a < (512 * gib) {
+        let idx = (a >> 30) as usize;
+        if read_entry(l1, idx) & VALID == 0 {
+            write_entry(l1, idx, a | VALID | AF | SH_INNER | ATTR_NORMAL | PXN | UXN);
+        }
+        a += gib;
+    }
+    publish();
+}

@@ -1,0 +1,348 @@
+//! Exception vectors, system-call entry (`svc #0`) and the saved user context.
+//!
+//! Every exception builds the same [`TrapFrame`] on the current SP_EL1 stack and
+//! leaves through `trap_return` (`eret`). For exceptions from EL0 that stack is the
+//! thread's kernel stack: [`enter_user`] starts a program with SP_EL1 at the top of
+//! it, and every return to EL0 pops back to that top. The kernel installs its
+//! handlers with [`set_handlers`].
+use core::arch::{asm, global_asm};
+use core::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
+
+/// Saved registers of an interrupted context.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TrapFrame {
+    /// x0–x30.
+    pub x: [u64; 31],
+    /// The interrupted stack pointer (SP_EL0; for EL1 exceptions the saved SP_EL0 too).
+    pub sp: u64,
+    /// ELR_EL1: where execution resumes.
+    pub pc: u64,
+    /// SPSR_EL1: the interrupted PSTATE.
+    pub pstate: u64,
+    /// TPIDR_EL0, the user thread pointer (per thread, restored on return).
+    pub tpidr: u64,
+    /// Index of the vector-table entry (0–15): `vector / 4` is the source (EL1 with
+    /// SP_EL0, EL1, EL0 AArch64, EL0 AArch32), `vector % 4` the kind (synchronous,
+    /// IRQ, FIQ, SError).
+    pub vector: u64,
+    /// ESR_EL1, the syndrome (`error >> 26` is the exception class).
+    pub error: u64,
+    /// FAR_EL1, the faulting address of aborts.
+    pub far: u64,
+}
+
+const FRAME_SIZE: usize = core::mem::size_of::<TrapFrame>();
+const _: () = assert!(FRAME_SIZE == 304 && FRAME_SIZE % 16 == 0);
+
+/// Architecture-neutral view of the user registers used by generic code.
+pub trait UserRegs {
+    /// The system-call number.
+    fn syscall_nr(&self) -> usize;
+    /// The six system-call arguments.
+    fn syscall_args(&self) -> [u64; 6];
+    /// Sets the system-call return value.
+    fn set_syscall_ret(&mut self, v: u64);
+    /// The user instruction pointer.
+    fn ip(&self) -> u64;
+    /// The user stack pointer.
+    fn sp(&self) -> u64;
+    /// Whether the trap came from user mode.
+    fn from_user(&self) -> bool;
+    /// A fresh user context starting at `ip` with stack `sp`.
+    fn new_user(ip: u64, sp: u64) -> Self;
+}
+
+/// PSTATE of a new program: EL0t; IRQ and FIQ masked because there is no interrupt
+/// controller set up yet (no interrupt can be handled); SError and debug unmasked.
+const USER_PSTATE: u64 = 0b0000 | (1 << 7) | (1 << 6);
+
+impl UserRegs for TrapFrame {
+    fn syscall_nr(&self) -> usize {
+        self.x[8] as usize
+    }
+    fn syscall_args(&self) -> [u64; 6] {
+        [self.x[0], self.x[1], self.x[2], self.x[3], self.x[4], self.x[5]]
+    }
+    fn set_syscall_ret(&mut self, v: u64) {
+        self.x[0] = v;
+    }
+    fn ip(&self) -> u64 {
+        self.pc
+    }
+    fn sp(&self) -> u64 {
+        self.sp
+    }
+    fn from_user(&self) -> bool {
+        // M[4] = 0 (AArch64) and M[3:0] = EL0t.
+        self.pstate & 0x1f == 0
+    }
+    fn new_user(ip: u64, sp: u64) -> Self {
+        TrapFrame { pc: ip, sp, pstate: USER_PSTATE, ..Default::default() }
+    }
+}
+
+impl core::fmt::Display for TrapFrame {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        writeln!(
+            f,
+            "pc  {:#018x} sp  {:#018x} pstate {:#x} esr {:#x} far {:#018x} tpidr {:#x}",
+            self.pc, self.sp, self.pstate, self.error, self.far, self.tpidr
+        )?;
+        for (row, regs) in self.x.chunks(4).enumerate() {
+            for (i, r) in regs.iter().enumerate() {
+                let n = row * 4 + i;
+                if i > 0 {
+                    f.write_str(" ")?;
+                }
+                if n < 10 {
+                    write!(f, "x{}  {:#018x}", n, r)?;
+                } else {
+                    write!(f, "x{} {:#018x}", n, r)?;
+                }
+            }
+            if row < 7 {
+                f.write_str("\n")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What kind of trap arrived.
+#[derive(Clone, Copy, Debug)]
+pub enum Trap {
+    /// A data or instruction abort at `addr`.
+    PageFault {
+        /// Faulting address (FAR_EL1; the tag byte of EL0 addresses removed).
+        addr: u64,
+        /// The access was a write.
+        write: bool,
+        /// The access was an instruction fetch.
+        exec: bool,
+        /// The page was mapped (a permission fault, not a translation fault).
+        present: bool,
+    },
+    /// Undefined instruction (also SVE/SME and trapped system-register accesses).
+    InvalidOpcode,
+    /// Never raised on aarch64 (kept for the common interface).
+    GeneralProtection,
+    /// Never raised on aarch64 (integer division by zero gives 0, no trap).
+    Divide,
+    /// `brk` or a debug event.
+    Breakpoint,
+    /// A trapped floating-point exception.
+    FloatingPoint,
+    /// PC or SP alignment fault, or an alignment fault of a data access.
+    Alignment,
+    /// Any other exception: the exception class (ESR_EL1.EC).
+    OtherException(u8),
+    /// An interrupt (IRQ or FIQ); no interrupt controller is driven yet.
+    Interrupt(u8),
+}
+
+/// The kernel's trap handlers.
+#[derive(Clone, Copy)]
+pub struct Handlers {
+    /// Called for every `svc` from user mode.
+    pub syscall: fn(&mut TrapFrame),
+    /// Called for every other exception or interrupt.
+    pub trap: fn(&mut TrapFrame, Trap),
+}
+
+static HANDLERS: spin::Once<Handlers> = spin::Once::new();
+
+/// Installs the kernel's trap handlers (once).
+pub fn set_handlers(h: Handlers) {
+    HANDLERS.call_once(|| h);
+}
+
+global_asm!(
+    r#"
+    .section .text.elfin_vectors, "ax"
+    .p2align 11
+    .global elfin_vectors
+elfin_vectors:
+    .set vec, 0
+    .rept 16
+    .p2align 7
+    sub sp, sp, #{size}
+    stp x0, x1, [sp, #0]
+    mov x0, #vec
+    b elfin_trap_common
+    .set vec, vec + 1
+    .endr
+
+elfin_trap_common:
+    stp x2, x3, [sp, #16]
+    stp x4, x5, [sp, #32]
+    stp x6, x7, [sp, #48]
+    stp x8, x9, [sp, #64]
+    stp x10, x11, [sp, #80]
+    stp x12, x13, [sp, #96]
+    stp x14, x15, [sp, #112]
+    stp x16, x17, [sp, #128]
+    stp x18, x19, [sp, #144]
+    stp x20, x21, [sp, #160]
+    stp x22, x23, [sp, #176]
+    stp x24, x25, [sp, #192]
+    stp x26, x27, [sp, #208]
+    stp x28, x29, [sp, #224]
+    mrs x2, sp_el0
+    stp x30, x2, [sp, #240]
+    mrs x2, elr_el1
+    mrs x3, spsr_el1
+    stp x2, x3, [sp, #256]
+    mrs x2, tpidr_el0
+    stp x2, x0, [sp, #272]
+    mrs x2, esr_el1
+    mrs x3, far_el1
+    stp x2, x3, [sp, #288]
+    mov x0, sp
+    mov x29, #0
+    bl {dispatch}
+
+    .global elfin_trap_return
+elfin_trap_return:
+    ldp x2, x3, [sp, #256]
+    msr elr_el1, x2
+    msr spsr_el1, x3
+    ldr x2, [sp, #248]
+    msr sp_el0, x2
+    ldr x2, [sp, #272]
+    msr tpidr_el0, x2
+    ldp x0, x1, [sp, #0]
+    ldp x2, x3, [sp, #16]
+    ldp x4, x5, [sp, #32]
+    ldp x6, x7, [sp, #48]
+    ldp x8, x9, [sp, #64]
+    ldp x10, x11, [sp, #80]
+    ldp x12, x13, [sp, #96]
+    ldp x14, x15, [sp, #112]
+    ldp x16, x17, [sp, #128]
+    ldp x18, x19, [sp, #144]
+    ldp x20, x21, [sp, #160]
+    ldp x22, x23, [sp, #176]
+    ldp x24, x25, [sp, #192]
+    ldp x26, x27, [sp, #208]
+    ldp x28, x29, [sp, #224]
+    ldr x30, [sp, #240]
+    add sp, sp, #{size}
+    eret
+    "#,
+    size = const FRAME_SIZE,
+    dispatch = sym trap_dispatch,
+);
+
+extern "C" {
+    static elfin_vectors: u8;
+    static elfin_trap_return: u8;
+}
+
+/// Address of the exception vector table (for VBAR_EL1).
+pub fn vectors_addr() -> u64 {
+    core::ptr::addr_of!(elfin_vectors) as u64
+}
+
+/// The frame of the current trap from EL0 (for [`super::tls::set_tls`]).
+pub(super) static USER_FRAME: AtomicPtr<TrapFrame> = AtomicPtr::new(core::ptr::null_mut());
+
+/// An undefined-instruction probe is running (see [`probe_undefined`]).
+static PROBING: AtomicBool = AtomicBool::new(false);
+/// The probe's instruction trapped.
+static PROBE_TRAPPED: AtomicBool = AtomicBool::new(false);
+
+/// Runs `f`, which executes an instruction that may be undefined on this machine
+/// (a semihosting `hlt`, a PSCI `hvc`/`smc` without a conduit behind it). If it
+/// traps as undefined, the instruction is skipped and None is returned.
+pub fn probe_undefined<R>(f: impl FnOnce() -> R) -> Option<R> {
+    PROBE_TRAPPED.store(false, Ordering::SeqCst);
+    PROBING.store(true, Ordering::SeqCst);
+    let r = f();
+    PROBING.store(false, Ordering::SeqCst);
+    if PROBE_TRAPPED.load(Ordering::SeqCst) {
+        None
+    } else {
+        Some(r)
+    }
+}
+
+/// Removes the tag byte of an EL0 address (TBI0 is on, as on Linux).
+fn untag(a: u64) -> u64 {
+    if a >> 55 & 1 == 0 {
+        a & 0x00ff_ffff_ffff_ffff
+    } else {
+        a
+    }
+}
+
+fn classify(tf: &TrapFrame, from_user: bool) -> Trap {
+    match tf.vector & 3 {
+        1 | 2 => return Trap::Interrupt(0),
+        3 => return Trap::OtherException(0x2f),
+        _ => {}
+    }
+    let ec = ((tf.error >> 26) & 0x3f) as u8;
+    let iss = tf.error & 0x1ff_ffff;
+    let far = if from_user { untag(tf.far) } else { tf.far };
+    match ec {
+        0x00 | 0x0e | 0x18 | 0x19 | 0x1d => Trap::InvalidOpcode,
+        0x07 => Trap::InvalidOpcode,
+        0x20 | 0x21 => {
+            let fsc = iss & 0x3f;
+            Trap::PageFault { addr: far, write: false, exec: true, present: fsc & 0x3c == 0x0c }
+        }
+        0x24 | 0x25 => {
+            let fsc = iss & 0x3f;
+            if fsc == 0x21 {
+                return Trap::Alignment;
+            }
+            let cm = iss & (1 << 8) != 0;
+            let wnr = iss & (1 << 6) != 0;
+            Trap::PageFault { addr: far, write: wnr && !cm, exec: false, present: fsc & 0x3c == 0x0c }
+        }
+        0x22 | 0x26 => Trap::Alignment,
+        0x28 | 0x2c => Trap::FloatingPoint,
+        0x30..=0x35 | 0x38 | 0x3c => Trap::Breakpoint,
+        other => Trap::OtherException(other),
+    }
+}
+
+extern "C" fn trap_dispatch(tf: &mut TrapFrame) {
+    let from_user = tf.vector >= 8;
+    let ec = (tf.error >> 26) & 0x3f;
+    if tf.vector & 3 == 0 && !from_user && ec == 0 && PROBING.load(Ordering::SeqCst) {
+        PROBE_TRAPPED.store(true, Ordering::SeqCst);
+        tf.pc += 4;
+        return;
+    }
+    if from_user {
+        USER_FRAME.store(tf, Ordering::Relaxed);
+    }
+    if from_user && tf.vector & 3 == 0 && ec == 0x15 {
+        match HANDLERS.get() {
+            Some(h) => (h.syscall)(tf),
+            None => tf.x[0] = (-38i64) as u64,
+        }
+        return;
+    }
+    let trap = if tf.vector >= 12 { Trap::OtherException(((tf.error >> 26) & 0x3f) as u8) } else { classify(tf, from_user) };
+    match HANDLERS.get() {
+        Some(h) => (h.trap)(tf, trap),
+        None => panic!("trap {:?} before handlers were installed\n{}", trap, tf),
+    }
+}
+
+/// Starts user mode with context `tf`, using the kernel stack that ends at `kstack_top`.
+pub fn enter_user(tf: &TrapFrame, kstack_top: u64) -> ! {
+    let frame_addr = (kstack_top & !15) - FRAME_SIZE as u64;
+    USER_FRAME.store(core::ptr::null_mut(), Ordering::Relaxed);
+    // SAFETY: the frame is written at the top of the given kernel stack (owned by the
+    // thread being started); `elfin_trap_return` pops exactly one TrapFrame and
+    // erets to EL0, leaving SP_EL1 at the stack top for the next entry. Nothing on
+    // the current stack is used afterwards.
+    unsafe {
+        core::ptr::write(frame_addr as *mut TrapFrame, *tf);
+        asm!("mov sp, {}", "b {}", in(reg) frame_addr, sym elfin_trap_return, options(noreturn));
+    }
+}
