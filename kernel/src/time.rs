@@ -13,6 +13,11 @@ pub fn init(boot_cycles: u64, hz: u64) {
     HZ.store(hz, Ordering::Relaxed);
 }
 
+/// Frequency of the cycle counter (calibrated on first use).
+pub fn cycles_hz() -> u64 {
+    hz()
+}
+
 fn hz() -> u64 {
     let h = HZ.load(Ordering::Relaxed);
     if h != 0 {

@@ -11,7 +11,7 @@ static RUNNING: AtomicBool = AtomicBool::new(false);
 /// Starts the tick if it is not running.
 pub fn enable_preemption() {
     if !RUNNING.swap(true, Ordering::Relaxed) {
-        elfin_plat::start_tick(HZ);
+        elfin_plat::start_tick(HZ, crate::time::cycles_hz());
     }
 }
 

@@ -9,7 +9,7 @@ pub mod console;
 mod x86_64;
 
 #[cfg(target_arch = "x86_64")]
-pub use self::x86_64::{clock, first_cycles, init_machine, power_off, uart};
+pub use self::x86_64::{ack_irq, clock, first_cycles, init_machine, power_off, start_tick, uart, DEVICE_WINDOWS};
 
 /// Maximum number of memory-map entries kept from the boot protocol.
 pub const MAX_MEM_REGIONS: usize = 64;

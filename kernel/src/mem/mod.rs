@@ -70,6 +70,16 @@ pub fn init(info: &BootInfo) {
         pt.map_2m(elfin_arch::phys_to_virt(pa), pa, rw, &mut fa).expect("direct map");
         pa += 2 << 20;
     }
+    let dev = Perm { read: true, write: true, exec: false, user: false, device: true };
+    for &(base, size) in elfin_plat::DEVICE_WINDOWS {
+        let mut pa = base;
+        while pa < base + size {
+            if pa >= max {
+                pt.map_2m(elfin_arch::phys_to_virt(pa), pa, dev, &mut fa).expect("device window");
+            }
+            pa += 2 << 20;
+        }
+    }
     let map_range = |pt: &mut PageTable, fa: &mut frames::FrameAlloc, s: u64, e: u64, perm: Perm| {
         let mut va = s;
         while va < e {

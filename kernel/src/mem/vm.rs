@@ -1,10 +1,22 @@
 //! A program's address space: its VMAs (what is reserved, with which rights and
 //! backing) and its page table, which page faults fill lazily.
+//!
+//! The VMA bookkeeping (split, merge, overlap, free-space search) is the pure
+//! `elfin_kcore::RangeMap`, host-tested there; this file adds what needs the
+//! hardware: page-table entries, frames, and the page cache of shared file mappings.
+//!
+//! Frame ownership: a committed page of a private VMA owns its frame; a page of a
+//! `MAP_SHARED` file VMA borrows a frame of the file's page cache ([`cache`]), which
+//! counts its mappings and writes the page back to the file when the last goes.
+//! PROT_NONE pages keep their frame "parked" outside the page table (x86_64 cannot
+//! express a present page that user mode may not read), so data survives a
+//! PROT_NONE → PROT_READ round trip, as on Linux.
 use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use elfin_arch::{PageTable, Perm, PAGE_SIZE};
+use elfin_kcore::{RangeMap, Segment};
 
 use super::frames::{self, FrameAlloc};
 use crate::fs::{Node, NodeKind};
@@ -13,6 +25,15 @@ use crate::fs::{Node, NodeKind};
 pub const USER_END: u64 = elfin_arch::USER_END;
 /// Lowest address a mapping may use (vm.mmap_min_addr).
 pub const MMAP_MIN: u64 = 0x1_0000;
+/// Linux's `stack_guard_gap` (256 pages): free space kept below a stack.
+pub const STACK_GUARD_GAP: u64 = 256 * PAGE_SIZE;
+/// Linux's `vm.max_map_count` default.
+pub const MAX_MAP_COUNT: usize = 65_530;
+/// Default RLIMIT_STACK: how far a growsdown VMA may grow.
+pub const STACK_RLIMIT: u64 = 8 << 20;
+/// How much a single private writable request may exceed RAM before it is refused
+/// with ENOMEM (see [`AddrSpace::may_commit`]).
+pub const OVERCOMMIT_FACTOR: u64 = 8;
 
 /// Rights of a VMA as the program asked (PROT_*).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -26,7 +47,7 @@ pub struct Prot {
 }
 
 impl Prot {
-    /// From PROT_* bits.
+    /// From PROT_* bits (others ignored).
     pub fn from_bits(p: i32) -> Prot {
         Prot { read: p & 1 != 0, write: p & 2 != 0, exec: p & 4 != 0 }
     }
@@ -44,13 +65,16 @@ impl Prot {
 pub enum Backing {
     /// Zero-filled memory.
     Anon,
-    /// A private copy of a file's bytes starting at `offset` (beyond EOF: zeros).
+    /// A file's bytes starting at `offset`: a private copy made on first access, or
+    /// (in a shared VMA) the file's own page-cache page.
     File {
         /// The file.
         node: Arc<Node>,
         /// File offset of the VMA's start.
         offset: u64,
-        /// Bytes of file content mapped from `offset` (the rest of the VMA is zero).
+        /// Bytes of file content mapped from `offset` (the rest of the VMA reads as
+        /// zeros); `u64::MAX` for an mmap of the file, which reads to end of file and
+        /// raises SIGBUS on pages wholly beyond it.
         len: u64,
     },
 }
@@ -58,9 +82,9 @@ pub enum Backing {
 /// How /proc/self/maps names a VMA.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum VmaName {
-    /// Anonymous.
+    /// Anonymous (named `[heap]` when it overlaps the brk area, as Linux does).
     None,
-    /// `[heap]`.
+    /// `[heap]` (kept for callers; the heap is recognised by its range).
     Heap,
     /// `[stack]`.
     Stack,
@@ -68,7 +92,7 @@ pub enum VmaName {
     Path(Vec<u8>),
 }
 
-/// One contiguous reserved range.
+/// A VMA as callers describe it: a range and its attributes.
 #[derive(Clone)]
 pub struct Vma {
     /// First byte.
@@ -79,7 +103,7 @@ pub struct Vma {
     pub prot: Prot,
     /// MAP_SHARED.
     pub shared: bool,
-    /// Grows down on faults below it (the main stack).
+    /// Grows down on faults below it (the main stack, MAP_GROWSDOWN).
     pub growsdown: bool,
     /// Backing.
     pub backing: Backing,
@@ -87,20 +111,67 @@ pub struct Vma {
     pub name: VmaName,
 }
 
-impl Vma {
-    fn split_off(&mut self, at: u64) -> Vma {
-        let mut hi = self.clone();
-        hi.start = at;
-        if let Backing::File { offset, len, .. } = &mut hi.backing {
-            let delta = at - self.start;
-            *offset += delta;
+/// The attributes of a VMA stored in the range map.
+#[derive(Clone)]
+pub struct Area {
+    /// Rights.
+    pub prot: Prot,
+    /// MAP_SHARED.
+    pub shared: bool,
+    /// Grows down on faults below it.
+    pub growsdown: bool,
+    /// PROT_WRITE may be added later (a shared file mapping needs a writable file).
+    pub maywrite: bool,
+    /// Backing.
+    pub backing: Backing,
+    /// Name in /proc/self/maps.
+    pub name: VmaName,
+}
+
+impl Area {
+    /// True for a MAP_SHARED file mapping (its frames belong to the page cache).
+    pub fn shared_file(&self) -> Option<(&Arc<Node>, u64)> {
+        match &self.backing {
+            Backing::File { node, offset, .. } if self.shared => Some((node, *offset)),
+            _ => None,
+        }
+    }
+}
+
+impl Segment for Area {
+    fn advance(&self, delta: u64) -> Self {
+        let mut a = self.clone();
+        if let Backing::File { offset, len, .. } = &mut a.backing {
+            *offset = offset.saturating_add(delta);
             *len = len.saturating_sub(delta);
         }
-        if let Backing::File { len, .. } = &mut self.backing {
-            *len = (*len).min(at - self.start);
+        a
+    }
+
+    fn merge(&self, len: u64, next: &Self) -> Option<Self> {
+        // Linux's is_mergeable_vma: same flags, same file, contiguous offsets.
+        if self.prot != next.prot
+            || self.shared != next.shared
+            || self.growsdown != next.growsdown
+            || self.maywrite != next.maywrite
+            || self.name != next.name
+        {
+            return None;
         }
-        self.end = at;
-        hi
+        match (&self.backing, &next.backing) {
+            (Backing::Anon, Backing::Anon) => Some(self.clone()),
+            (Backing::File { node: a, offset: ao, len: al }, Backing::File { node: b, offset: bo, len: bl }) => {
+                if !Arc::ptr_eq(a, b) || ao.checked_add(len) != Some(*bo) || *al < len {
+                    return None;
+                }
+                let mut m = self.clone();
+                if let Backing::File { len: ml, .. } = &mut m.backing {
+                    *ml = bl.saturating_add(len);
+                }
+                Some(m)
+            }
+            _ => None,
+        }
     }
 }
 
@@ -115,13 +186,15 @@ pub enum Access {
     Exec,
 }
 
-/// Why a fault cannot be resolved (the `si_code` of the SIGSEGV).
+/// Why a fault cannot be resolved (the signal and `si_code` the program gets).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FaultError {
-    /// No mapping (SEGV_MAPERR).
+    /// No mapping (SIGSEGV, SEGV_MAPERR).
     MapErr,
-    /// Mapping forbids the access (SEGV_ACCERR).
+    /// Mapping forbids the access (SIGSEGV, SEGV_ACCERR).
     AccErr,
+    /// A file mapping's page lies wholly beyond the end of the file (SIGBUS, BUS_ADRERR).
+    Bus,
     /// No memory to back the page.
     OutOfMemory,
 }
@@ -131,199 +204,258 @@ pub struct AddrSpace {
     /// The page table.
     pub pt: PageTable,
     /// VMAs by start address.
-    pub vmas: BTreeMap<u64, Vma>,
+    pub vmas: RangeMap<Area>,
+    /// Frames of committed PROT_NONE pages, by user address.
+    parked: BTreeMap<u64, u64>,
     /// Start of the heap (brk area).
     pub brk_start: u64,
     /// Current program break.
     pub brk: u64,
     /// Top of the area where mmap places mappings (top-down).
     pub mmap_base: u64,
-    /// Lowest address the stack may grow to.
+    /// Lowest address the main stack may grow to.
     pub stack_limit: u64,
+    /// Bytes reserved by all VMAs (VmSize).
+    pub total_vm: u64,
+}
+
+fn page_down(a: u64) -> u64 {
+    a & !(PAGE_SIZE - 1)
 }
 
 impl AddrSpace {
     /// An empty user address space sharing the kernel half.
     pub fn new() -> Option<AddrSpace> {
         let pt = PageTable::new_user(&super::kernel_page_table(), &mut FrameAlloc)?;
-        Some(AddrSpace { pt, vmas: BTreeMap::new(), brk_start: 0, brk: 0, mmap_base: 0, stack_limit: 0 })
+        Some(AddrSpace {
+            pt,
+            vmas: RangeMap::new(),
+            parked: BTreeMap::new(),
+            brk_start: 0,
+            brk: 0,
+            mmap_base: 0,
+            stack_limit: 0,
+            total_vm: 0,
+        })
     }
 
-    /// The VMA containing `addr`.
-    pub fn find(&self, addr: u64) -> Option<&Vma> {
-        self.vmas.range(..=addr).next_back().map(|(_, v)| v).filter(|v| addr < v.end)
+    /// The VMA containing `addr`: (start, end, attributes).
+    pub fn find(&self, addr: u64) -> Option<(u64, u64, &Area)> {
+        self.vmas.find(addr).map(|r| (r.start, r.end, r.val))
     }
 
-    /// True when no VMA intersects [start, end).
+    /// True when no VMA intersects [start, end) and it lies in the user range.
     pub fn is_free(&self, start: u64, end: u64) -> bool {
-        if start >= end || end > USER_END || start < MMAP_MIN {
-            return false;
-        }
-        if let Some((_, v)) = self.vmas.range(..end).next_back() {
-            if v.end > start {
-                return false;
-            }
-        }
-        true
+        start >= MMAP_MIN && end <= USER_END && self.vmas.is_free(start, end)
     }
 
-    /// Adds a VMA over a free range.
-    pub fn insert(&mut self, vma: Vma) {
-        self.vmas.insert(vma.start, vma);
+    /// Adds a VMA over a free range (merging with compatible neighbours); false when
+    /// the range is not free.
+    pub fn insert(&mut self, vma: Vma) -> bool {
+        let maywrite = true;
+        self.insert_area(vma.start, vma.end, Area { prot: vma.prot, shared: vma.shared, growsdown: vma.growsdown, maywrite, backing: vma.backing, name: vma.name })
     }
 
-    /// Splits VMAs so that `at` is a VMA boundary.
-    fn split_at(&mut self, at: u64) {
-        let key = match self.vmas.range(..at).next_back() {
-            Some((&k, v)) if v.end > at => k,
-            _ => return,
-        };
-        if let Some(v) = self.vmas.get_mut(&key) {
-            let hi = v.split_off(at);
-            self.vmas.insert(at, hi);
+    /// Adds attributes over a free range; false when it is not free.
+    pub fn insert_area(&mut self, start: u64, end: u64, area: Area) -> bool {
+        let ok = self.vmas.insert(start, end, area).is_ok();
+        if ok {
+            self.total_vm += end - start;
         }
+        ok
     }
 
-    /// Unmaps [start, end): removes the VMAs' parts and frees their pages.
-    pub fn unmap_range(&mut self, start: u64, end: u64) {
-        self.split_at(start);
-        self.split_at(end);
-        let keys: Vec<u64> = self.vmas.range(start..end).map(|(&k, _)| k).collect();
-        for k in keys {
-            if let Some(v) = self.vmas.remove(&k) {
-                self.free_pages(v.start, v.end);
-            }
+    /// Sets up the main stack VMA's final extent once the initial stack is written:
+    /// Linux's setup_arg_pages leaves 128 KiB below the pages holding the arguments.
+    pub fn settle_stack(&mut self, sp: u64) {
+        let Some(r) = self.vmas.iter().find(|r| r.val.name == VmaName::Stack) else { return };
+        let (start, end) = (r.start, r.end);
+        let want = page_down(sp).saturating_sub(128 * 1024).max(end.saturating_sub(STACK_RLIMIT));
+        if want < start && self.vmas.grow_down(start, want).is_ok() {
+            self.total_vm += start - want;
         }
     }
 
-    /// Frees the frames mapped in [start, end).
-    pub fn free_pages(&mut self, start: u64, end: u64) {
+    /// The frame of a committed page (mapped or parked), removed from the page table.
+    fn take_frame(&mut self, va: u64) -> Option<u64> {
+        self.pt.unmap(va).or_else(|| self.parked.remove(&va))
+    }
+
+    /// Gives back the frame of page `va` of a VMA with attributes `area` starting at
+    /// `vstart`: private frames are freed, page-cache frames lose a mapping.
+    fn release(pa: u64, va: u64, vstart: u64, area: &Area) {
+        match area.shared_file() {
+            Some((node, offset)) => cache::put(node, (offset + (va - vstart)) / PAGE_SIZE),
+            None => frames::free(pa, 1),
+        }
+    }
+
+    /// Drops the committed pages of [start, end), which lies inside one VMA
+    /// (start `vstart`, attributes `area`).
+    fn drop_pages(&mut self, start: u64, end: u64, vstart: u64, area: &Area) {
         let mut va = start;
         while va < end {
-            if let Some(pa) = self.pt.unmap(va) {
-                frames::free(pa, 1);
+            if let Some(pa) = self.take_frame(va) {
+                Self::release(pa, va, vstart, area);
             }
             va += PAGE_SIZE;
         }
     }
 
-    /// Changes the rights of [start, end); ENOMEM when part of it is unmapped.
-    pub fn protect_range(&mut self, start: u64, end: u64, prot: Prot) -> Result<(), ()> {
-        let mut cur = start;
-        while cur < end {
-            match self.find(cur) {
-                Some(v) => cur = v.end,
-                None => return Err(()),
-            }
+    /// Unmaps [start, end): removes the VMAs' parts and gives back their pages.
+    pub fn unmap_range(&mut self, start: u64, end: u64) {
+        for (s, e, area) in self.vmas.remove(start, end) {
+            self.total_vm -= e - s;
+            self.drop_pages(s, e, s, &area);
         }
-        self.split_at(start);
-        self.split_at(end);
-        let keys: Vec<u64> = self.vmas.range(start..end).map(|(&k, _)| k).collect();
-        for k in keys {
-            if let Some(v) = self.vmas.get_mut(&k) {
-                v.prot = prot;
-                let (s, e) = (v.start, v.end);
-                let mut va = s;
-                while va < e {
-                    if self.pt.translate(va).is_some() {
-                        if prot.any() {
-                            self.pt.protect(va, prot.perm());
-                        } else if let Some(pa) = self.pt.unmap(va) {
-                            // PROT_NONE keeps the data: park the frame in a non-present
-                            // state is not expressible here, so keep it mapped
-                            // supervisor-only instead.
-                            let _ = self.pt.map(va, pa, Perm { read: true, write: false, exec: false, user: false, device: false }, &mut FrameAlloc);
-                        }
-                    }
-                    va += PAGE_SIZE;
+    }
+
+    /// Frees the committed pages of [start, end) but keeps the VMAs (MADV_DONTNEED):
+    /// the next access reads zeros (anonymous) or the file again.
+    pub fn discard_pages(&mut self, start: u64, end: u64) {
+        let parts: Vec<(u64, u64, u64, Area)> =
+            self.vmas.overlapping(start, end).map(|r| (r.start.max(start), r.end.min(end), r.start, r.val.clone())).collect();
+        for (s, e, vs, area) in parts {
+            self.drop_pages(s, e, vs, &area);
+        }
+    }
+
+    /// Whether the page at `va` is committed (mincore's "resident").
+    pub fn is_committed(&self, va: u64) -> bool {
+        self.pt.translate(va).is_some() || self.parked.contains_key(&va)
+    }
+
+    /// Changes the rights of [start, end), which the caller has checked is covered.
+    pub fn protect_range(&mut self, start: u64, end: u64, prot: Prot) -> Result<(), ()> {
+        self.vmas.update(start, end, |a| a.prot = prot).map_err(|_| ())?;
+        let mut va = start;
+        while va < end {
+            if !prot.any() {
+                if let Some(pa) = self.pt.unmap(va) {
+                    self.parked.insert(va, pa);
                 }
+            } else if let Some(pa) = self.parked.remove(&va) {
+                if self.pt.map(va, pa, prot.perm(), &mut FrameAlloc).is_err() {
+                    // No frame for a page table: keep the page parked (its data is
+                    // kept; the next access faults and retries).
+                    self.parked.insert(va, pa);
+                }
+            } else {
+                self.pt.protect(va, prot.perm());
             }
+            va += PAGE_SIZE;
         }
         Ok(())
     }
 
+    /// Finds a free range of `len` bytes, top-down below `mmap_base` (or in
+    /// [lo, hi) when given), keeping the stack guard gap below growsdown VMAs.
+    pub fn find_free_in(&self, len: u64, lo: u64, hi: u64) -> Option<u64> {
+        self.vmas.find_free_top_down(len, lo, hi, PAGE_SIZE, |a| if a.growsdown { STACK_GUARD_GAP } else { 0 })
+    }
+
     /// Finds a free range of `len` bytes, top-down below `mmap_base`.
     pub fn find_free(&self, len: u64) -> Option<u64> {
-        let mut top = self.mmap_base;
-        for (_, v) in self.vmas.range(..self.mmap_base).rev() {
-            if v.end <= top && top - v.end >= len {
-                return Some(top - len);
-            }
-            top = top.min(v.start);
+        self.find_free_in(len, MMAP_MIN, self.mmap_base)
+    }
+
+    /// Whether a hint address [addr, addr + len) can be used as Linux would: free, and
+    /// clear of the guard gap below a stack.
+    pub fn hint_ok(&self, addr: u64, len: u64) -> bool {
+        let Some(end) = addr.checked_add(len) else { return false };
+        if !self.is_free(addr, end) {
+            return false;
         }
-        if top >= len && top - len >= MMAP_MIN {
-            return Some(top - len);
+        match self.vmas.first_above(end) {
+            Some(r) if r.val.growsdown => r.start.saturating_sub(STACK_GUARD_GAP) >= end,
+            _ => true,
         }
-        None
+    }
+
+    /// Linux's OVERCOMMIT_GUESS heuristic, scaled for small VMs without swap: a single
+    /// request for private writable memory larger than [`OVERCOMMIT_FACTOR`] times RAM
+    /// is refused; anything smaller is granted and committed on first touch.
+    pub fn may_commit(bytes: u64) -> bool {
+        let ram = frames::total_count() as u64 * PAGE_SIZE;
+        bytes <= ram.saturating_mul(OVERCOMMIT_FACTOR)
     }
 
     /// Resolves a fault at `addr`: commits the page or says why not.
     pub fn fault(&mut self, addr: u64, access: Access) -> Result<(), FaultError> {
-        let page = addr & !(PAGE_SIZE - 1);
-        let vma = match self.find(addr) {
-            Some(v) => v.clone(),
+        if addr >= USER_END {
+            return Err(FaultError::MapErr);
+        }
+        let page = page_down(addr);
+        let (vstart, area) = match self.vmas.find(addr) {
+            Some(r) => (r.start, r.val.clone()),
             None => self.grow_stack(addr)?,
         };
         let ok = match access {
-            Access::Read => vma.prot.any(),
-            Access::Write => vma.prot.write,
-            Access::Exec => vma.prot.exec,
+            Access::Read => area.prot.any(),
+            Access::Write => area.prot.write,
+            Access::Exec => area.prot.exec,
         };
         if !ok {
             return Err(FaultError::AccErr);
         }
         if let Some((_, perm)) = self.pt.translate(page) {
-            // Present: either a stale TLB entry (another fault already committed it) or
-            // a PROT_NONE-parked page that became accessible.
-            if perm.user {
+            // Present: a stale TLB entry, or the rights are right already.
+            if perm.user && (perm.write || !area.prot.write) {
                 return Ok(());
             }
-            if let Some(pa) = self.pt.unmap(page) {
-                let _ = self.pt.map(page, pa, vma.prot.perm(), &mut FrameAlloc);
-            }
+            self.pt.protect(page, area.prot.perm());
             return Ok(());
         }
-        let pa = frames::alloc(1).ok_or(FaultError::OutOfMemory)?;
-        let bytes = frames::frame_bytes(pa);
-        bytes.fill(0);
-        if let Backing::File { node, offset, len } = &vma.backing {
-            let rel = page - vma.start;
-            if rel < *len {
-                if let NodeKind::File(c) = &node.kind {
-                    let c = c.lock();
-                    let data = c.bytes();
-                    let from = (*offset + rel) as usize;
-                    let n = ((*len - rel) as usize).min(PAGE_SIZE as usize);
-                    let src = data.get(from..).unwrap_or(&[]);
-                    let n = n.min(src.len());
-                    bytes.get_mut(..n).unwrap_or(&mut []).copy_from_slice(src.get(..n).unwrap_or(&[]));
+        if let Some(pa) = self.parked.remove(&page) {
+            return self.pt.map(page, pa, area.prot.perm(), &mut FrameAlloc).map_err(|_| {
+                self.parked.insert(page, pa);
+                FaultError::OutOfMemory
+            });
+        }
+        let rel = page - vstart;
+        let pa = match &area.backing {
+            Backing::Anon => frames::alloc_zeroed().ok_or(FaultError::OutOfMemory)?,
+            Backing::File { node, offset, len } => {
+                let pos = offset + rel;
+                if *len == u64::MAX && pos >= node.size().next_multiple_of(PAGE_SIZE) {
+                    return Err(FaultError::Bus);
+                }
+                if area.shared {
+                    cache::get(node, pos / PAGE_SIZE).ok_or(FaultError::OutOfMemory)?
+                } else {
+                    let pa = frames::alloc_zeroed().ok_or(FaultError::OutOfMemory)?;
+                    let n = len.saturating_sub(rel).min(PAGE_SIZE) as usize;
+                    cache::read_page(node, pos, frames::frame_bytes(pa).get_mut(..n).unwrap_or(&mut []));
+                    pa
                 }
             }
-        }
-        if self.pt.map(page, pa, vma.prot.perm(), &mut FrameAlloc).is_err() {
-            frames::free(pa, 1);
+        };
+        if self.pt.map(page, pa, area.prot.perm(), &mut FrameAlloc).is_err() {
+            Self::release(pa, page, vstart, &area);
             return Err(FaultError::OutOfMemory);
         }
         Ok(())
     }
 
-    /// Extends the stack VMA down to cover `addr` if it is within the stack limit.
-    fn grow_stack(&mut self, addr: u64) -> Result<Vma, FaultError> {
-        let (&k, v) = self.vmas.range(addr..).next().ok_or(FaultError::MapErr)?;
-        if !v.growsdown || addr < self.stack_limit {
+    /// Extends the growsdown VMA above `addr` down to cover it, within RLIMIT_STACK and
+    /// clear of the guard gap to the accessible mapping below, as Linux's
+    /// expand_downwards does.
+    fn grow_stack(&mut self, addr: u64) -> Result<(u64, Area), FaultError> {
+        let r = self.vmas.first_above(addr).ok_or(FaultError::MapErr)?;
+        let (k, end) = (r.start, r.end);
+        let new_start = page_down(addr);
+        if !r.val.growsdown || end - new_start > STACK_RLIMIT || (r.val.name == VmaName::Stack && new_start < self.stack_limit) {
             return Err(FaultError::MapErr);
         }
-        let new_start = addr & !(PAGE_SIZE - 1);
-        // Keep a guard gap to the mapping below, as Linux does (stack_guard_gap).
-        if let Some((_, below)) = self.vmas.range(..k).next_back() {
-            if below.end + 256 * PAGE_SIZE > new_start {
+        if let Some(below) = self.vmas.last_below(k) {
+            if below.val.prot.any() && !below.val.growsdown && below.end.saturating_add(STACK_GUARD_GAP) > new_start {
                 return Err(FaultError::MapErr);
             }
         }
-        let mut v = self.vmas.remove(&k).ok_or(FaultError::MapErr)?;
-        v.start = new_start;
-        self.vmas.insert(new_start, v.clone());
-        Ok(v)
+        let area = r.val.clone();
+        self.vmas.grow_down(k, new_start).map_err(|_| FaultError::MapErr)?;
+        self.total_vm += k - new_start;
+        Ok((new_start, area))
     }
 
     /// The frame backing user page `va` with the given access, committing it if needed.
@@ -343,13 +475,196 @@ impl AddrSpace {
         }
     }
 
+    /// Moves [old, old + len) (inside one VMA) to a free [dst, dst + new_len): the VMA
+    /// part and every committed page, without copying data.
+    pub fn move_range(&mut self, old: u64, len: u64, dst: u64, new_len: u64, keep_old: bool) -> bool {
+        let Some(r) = self.vmas.find(old) else { return false };
+        let area = r.val.advance(old - r.start);
+        if !self.insert_area(dst, dst + new_len, area.clone()) {
+            return false;
+        }
+        let mut off = 0;
+        while off < len.min(new_len) {
+            if let Some(pa) = self.pt.unmap(old + off) {
+                if self.pt.map(dst + off, pa, area.prot.perm(), &mut FrameAlloc).is_err() {
+                    // No memory for a page table: the page's content is lost, like a
+                    // discarded page (it reads back as zeros or file data).
+                    Self::release(pa, old + off, old, &area);
+                }
+            } else if let Some(pa) = self.parked.remove(&(old + off)) {
+                self.parked.insert(dst + off, pa);
+            }
+            off += PAGE_SIZE;
+        }
+        if !keep_old {
+            self.unmap_range(old, old + len);
+        }
+        true
+    }
+
+    /// Writes the page-cache pages of the shared file VMAs in [start, end) back to
+    /// their files (msync).
+    pub fn sync_range(&self, start: u64, end: u64) {
+        for r in self.vmas.overlapping(start, end) {
+            if let Some((node, _)) = r.val.shared_file() {
+                cache::writeback(node);
+            }
+        }
+    }
+
     /// Frees every page, table and VMA.
     pub fn destroy(mut self) {
-        let ranges: Vec<(u64, u64)> = self.vmas.values().map(|v| (v.start, v.end)).collect();
-        for (s, e) in ranges {
-            self.free_pages(s, e);
+        let all: Vec<(u64, u64)> = self.vmas.iter().map(|r| (r.start, r.end)).collect();
+        for (s, e) in all {
+            self.unmap_range(s, e);
         }
-        self.vmas.clear();
+        // Anything parked outside a VMA would be a bookkeeping bug; free it anyway.
+        for (_, pa) in core::mem::take(&mut self.parked) {
+            frames::free(pa, 1);
+        }
         self.pt.free_user_tables(&mut FrameAlloc);
+    }
+}
+
+/// Before a read of `node` through a file descriptor: makes bytes written through
+/// shared mappings visible.
+pub fn sync_file(node: &Arc<Node>) {
+    cache::writeback(node);
+}
+
+/// After a write of [start, end) of `node` through a file descriptor: makes the new
+/// bytes visible through shared mappings.
+pub fn file_written(node: &Arc<Node>, start: u64, end: u64) {
+    cache::refresh(node, start, end);
+}
+
+/// The page cache of files mapped MAP_SHARED: one frame per mapped file page, shared
+/// by every mapping of it, written back to the file's content on msync, before
+/// reads through a descriptor, and when its last mapping goes.
+mod cache {
+    use super::*;
+
+    struct Page {
+        pa: u64,
+        maps: usize,
+    }
+
+    struct FileCache {
+        node: Arc<Node>,
+        pages: BTreeMap<u64, Page>,
+    }
+
+    /// Keyed by the node's address (nodes are Arc-shared and live while cached).
+    static CACHE: spin::Mutex<BTreeMap<usize, FileCache>> = spin::Mutex::new(BTreeMap::new());
+
+    fn key(node: &Arc<Node>) -> usize {
+        Arc::as_ptr(node) as usize
+    }
+
+    fn copy_in(node: &Node, pos: u64, dst: &mut [u8]) {
+        if let NodeKind::File(c) = &node.kind {
+            let c = c.lock();
+            let data = c.bytes();
+            let from = usize::try_from(pos).unwrap_or(usize::MAX);
+            let src = data.get(from..).unwrap_or(&[]);
+            let n = src.len().min(dst.len());
+            if let (Some(d), Some(s)) = (dst.get_mut(..n), src.get(..n)) {
+                d.copy_from_slice(s);
+            }
+        }
+    }
+
+    fn copy_out(node: &Node, pos: u64, src: &[u8]) {
+        if let NodeKind::File(c) = &node.kind {
+            let mut c = c.lock();
+            let size = c.bytes().len() as u64;
+            if pos >= size {
+                return;
+            }
+            let n = ((size - pos) as usize).min(src.len());
+            // Skip the copy when nothing changed (keeps initrd files borrowed).
+            let from = pos as usize;
+            if c.bytes().get(from..from + n) == src.get(..n) {
+                return;
+            }
+            let v = c.make_mut();
+            if let (Some(d), Some(s)) = (v.get_mut(from..from + n), src.get(..n)) {
+                d.copy_from_slice(s);
+            }
+        }
+    }
+
+    /// Fills `dst` with the file's bytes at `pos` (zeros beyond its end), through the
+    /// cache when the page is cached (a private mapping sees shared writes until it
+    /// copies).
+    pub fn read_page(node: &Arc<Node>, pos: u64, dst: &mut [u8]) {
+        let cache = CACHE.lock();
+        if let Some(p) = cache.get(&key(node)).and_then(|f| f.pages.get(&(pos / PAGE_SIZE))) {
+            let src = frames::frame_bytes(p.pa);
+            let n = dst.len().min(src.len());
+            if let (Some(d), Some(s)) = (dst.get_mut(..n), src.get(..n)) {
+                d.copy_from_slice(s);
+            }
+            return;
+        }
+        drop(cache);
+        copy_in(node, pos, dst);
+    }
+
+    /// The cache frame of page `pgoff` of `node`, with one more mapping.
+    pub fn get(node: &Arc<Node>, pgoff: u64) -> Option<u64> {
+        let mut cache = CACHE.lock();
+        let f = cache.entry(key(node)).or_insert_with(|| FileCache { node: node.clone(), pages: BTreeMap::new() });
+        if let Some(p) = f.pages.get_mut(&pgoff) {
+            p.maps += 1;
+            return Some(p.pa);
+        }
+        let pa = frames::alloc_zeroed()?;
+        copy_in(node, pgoff * PAGE_SIZE, frames::frame_bytes(pa));
+        f.pages.insert(pgoff, Page { pa, maps: 1 });
+        Some(pa)
+    }
+
+    /// Drops one mapping of page `pgoff`; the last one writes it back and frees it.
+    pub fn put(node: &Arc<Node>, pgoff: u64) {
+        let mut cache = CACHE.lock();
+        let k = key(node);
+        let Some(f) = cache.get_mut(&k) else { return };
+        let last = match f.pages.get_mut(&pgoff) {
+            Some(p) => {
+                p.maps = p.maps.saturating_sub(1);
+                p.maps == 0
+            }
+            None => false,
+        };
+        if last {
+            if let Some(p) = f.pages.remove(&pgoff) {
+                copy_out(&f.node, pgoff * PAGE_SIZE, frames::frame_bytes(p.pa));
+                frames::free(p.pa, 1);
+            }
+        }
+        if f.pages.is_empty() {
+            cache.remove(&k);
+        }
+    }
+
+    /// Writes every cached page of `node` back to its content.
+    pub fn writeback(node: &Arc<Node>) {
+        let cache = CACHE.lock();
+        if let Some(f) = cache.get(&key(node)) {
+            for (&pgoff, p) in &f.pages {
+                copy_out(&f.node, pgoff * PAGE_SIZE, frames::frame_bytes(p.pa));
+            }
+        }
+    }
+
+    /// Re-reads the cached pages of `node` that overlap [start, end) from its content.
+    pub fn refresh(node: &Arc<Node>, start: u64, end: u64) {
+        let cache = CACHE.lock();
+        if let Some(f) = cache.get(&key(node)) {
+            for (&pgoff, p) in f.pages.range(start / PAGE_SIZE..end.div_ceil(PAGE_SIZE)) {
+                copy_in(&f.node, pgoff * PAGE_SIZE, frames::frame_bytes(p.pa));
+            }
+        }
     }
 }

@@ -26,3 +26,68 @@ pub fn init_machine() {
         outb(data, 0xff);
     }
 }
+
+/// Physical MMIO windows (2 MiB aligned) the kernel must map as device memory:
+/// the IOAPIC and the local APIC.
+pub const DEVICE_WINDOWS: &[(u64, u64)] = &[(0xfec0_0000, 0x20_0000), (0xfee0_0000, 0x20_0000)];
+
+/// Interrupt vector of the periodic tick (local APIC timer).
+pub const TICK_VECTOR: u8 = 0x30;
+/// Spurious-interrupt vector of the local APIC.
+const SPURIOUS_VECTOR: u8 = 0xff;
+const LAPIC_BASE: u64 = 0xfee0_0000;
+
+fn lapic(reg: u64) -> *mut u32 {
+    (elfin_arch::phys_to_virt(LAPIC_BASE) + reg) as *mut u32
+}
+
+fn lapic_write(reg: u64, v: u32) {
+    // SAFETY: the kernel maps the local APIC page (DEVICE_WINDOWS) as device memory
+    // before starting the tick; registers are 32-bit and 16-byte aligned.
+    unsafe { core::ptr::write_volatile(lapic(reg), v) }
+}
+
+fn lapic_read(reg: u64) -> u32 {
+    // SAFETY: as in `lapic_write`.
+    unsafe { core::ptr::read_volatile(lapic(reg)) }
+}
+
+/// Starts the periodic tick at `hz` with the local APIC timer, calibrated
+/// against the cycle counter running at `cycles_hz`.
+pub fn start_tick(hz: u32, cycles_hz: u64) {
+    // Enable the APIC (software enable + spurious vector), accept all priorities.
+    lapic_write(0xf0, 0x100 | u32::from(SPURIOUS_VECTOR));
+    lapic_write(0x80, 0);
+    // Divide by 16; count down from the maximum for ~1 ms of cycles.
+    lapic_write(0x3e0, 0x3);
+    lapic_write(0x320, 1 << 16);
+    lapic_write(0x380, u32::MAX);
+    let t0 = elfin_arch::read_cycles();
+    let wait = cycles_hz / 1000;
+    while elfin_arch::read_cycles().wrapping_sub(t0) < wait {
+        core::hint::spin_loop();
+    }
+    let elapsed = elfin_arch::read_cycles().wrapping_sub(t0);
+    let counted = u64::from(u32::MAX - lapic_read(0x390));
+    let apic_hz = counted.saturating_mul(cycles_hz) / elapsed.max(1);
+    let initial = (apic_hz / u64::from(hz.max(1))).clamp(1, u64::from(u32::MAX)) as u32;
+    // Periodic mode on the tick vector.
+    lapic_write(0x320, (1 << 17) | u32::from(TICK_VECTOR));
+    lapic_write(0x380, initial);
+}
+
+/// Acknowledges an interrupt; true when it was the tick.
+pub fn ack_irq(vector: u8) -> bool {
+    if (0x20..0x30).contains(&vector) {
+        // A stray legacy PIC interrupt (the PICs are masked).
+        if vector >= 0x28 {
+            outb(0xa0, 0x20);
+        }
+        outb(0x20, 0x20);
+        return false;
+    }
+    if vector != SPURIOUS_VECTOR {
+        lapic_write(0xb0, 0);
+    }
+    vector == TICK_VECTOR
+}
