@@ -116,6 +116,7 @@ macro_rules! calls {
                             first = false;
                             write!(f, "{:?}", $arg)?;
                         )*
+                        let _ = first;
                         f.write_str(")")
                     } )*
                     Call::Unknown { nr, name } => write!(f, "{}[{}](...)", name, nr),
