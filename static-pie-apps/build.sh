@@ -22,7 +22,7 @@ SRC=$HERE/src
 OUT=$HERE/out
 CACHE=${ELFIN_CACHE:-$HOME/.cache/elfin}/apps
 JOBS=$(nproc 2>/dev/null || echo 2)
-C_PROGRAMS=(hello auxv_probe enosys nullderef exitcode cat_stdin files)
+C_PROGRAMS=(hello auxv_probe enosys nullderef exitcode cat_stdin files threads mm_probe mm_fault mm_stress mm_malloc mm_bench)
 
 log() { printf 'build.sh: %s\n' "$*" >&2; }
 die() { printf 'build.sh: error: %s\n' "$*" >&2; exit 1; }
@@ -280,6 +280,15 @@ lua_build() { # OUT ARCH SRC
         -I. -o "$out" "${objs[@]}" -lm
 }
 
+# go_build OUT ARCH: the Go probe as a static-PIE (see scripts/go-musl-link).
+go_build() {
+    local out=$1
+    (cd "$HERE/go" && CGO_ENABLED=1 GOFLAGS=-mod=mod go build -buildmode=pie \
+        -ldflags="-linkmode=external -extld=$HERE/scripts/go-musl-link" -o "$out" ./goprobe) 2>&1 \
+        | grep -v 'loadinternal: cannot find runtime/cgo' >&2 || true
+    [[ -x $out ]] || die "go build failed"
+}
+
 # ------------------------------------------------------------------ drive --
 
 build_arch() {
@@ -320,6 +329,13 @@ build_arch() {
             rust_std "$arch"
     else
         log "skip    $arch/rust/rustprobe (rustup target add $arch-unknown-linux-gnu failed)"
+    fi
+
+    # Go (x86_64: the musl static-PIE link needs the host's musl).
+    if [[ $arch == x86_64 ]]; then
+        ensure_pkgs golang-go musl-tools
+        produce "$arch" go goprobe "$(recipe_hash fn:go_build "$arch" "$(go version)" "$HERE/go" \
+            "$HERE/scripts/go-musl-link")" go_build "$arch"
     fi
 
     # Third-party software from Debian source packages.

@@ -36,6 +36,7 @@ const MAX_ERRORS_SHOWN: usize = 5;
 /// from then on so that the guest's output keeps being drained.
 struct Sinks {
     stdout_ok: bool,
+    kernel_log: Option<std::fs::File>,
 }
 
 impl Sinks {
@@ -49,6 +50,11 @@ impl Sinks {
                 }
             }
             Channel::Stdout => {}
+            Channel::Kernel if self.kernel_log.is_some() => {
+                if let Some(f) = self.kernel_log.as_mut() {
+                    let _ = f.write_all(bytes);
+                }
+            }
             Channel::Stderr | Channel::Kernel => {
                 let _ = io::stderr().lock().write_all(bytes);
             }
@@ -57,9 +63,9 @@ impl Sinks {
 }
 
 /// Reads QEMU's stdout until end of file; returns what the guest reported.
-pub fn pump_output(mut from: ChildStdout, notices: Sender<Notice>) -> Report {
+pub fn pump_output(mut from: ChildStdout, notices: Sender<Notice>, kernel_log: Option<std::fs::File>) -> Report {
     let mut decoder = Decoder::new();
-    let mut sinks = Sinks { stdout_ok: true };
+    let mut sinks = Sinks { stdout_ok: true, kernel_log };
     let mut report = Report::default();
     let mut errors = 0usize;
     let mut buf = vec![0u8; 64 * 1024];

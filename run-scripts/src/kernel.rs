@@ -178,12 +178,51 @@ pub fn build(repo: &Path, arch: Arch) -> Result<(), Fail> {
             elf.display()
         )));
     }
+    if arch == Arch::Aarch64 {
+        make_arm64_image(&elf)?;
+    }
     // Record the build; failing to is harmless (the next run checks with cargo again).
     let stamp = stamp_path(repo, arch);
     if let Ok(f) = fs::File::create(&stamp) {
         let _ = f.set_modified(SystemTime::now());
     }
     Ok(())
+}
+
+/// Tools that turn the aarch64 kernel ELF into a raw arm64 `Image` (the ELF's first
+/// byte is the `Image` header; QEMU passes the device tree in x0 only to an `Image`).
+const OBJCOPY: [&str; 3] = ["aarch64-linux-gnu-objcopy", "llvm-objcopy", "rust-objcopy"];
+
+/// Writes `elfin-kernel.img` next to the aarch64 kernel ELF (`objcopy -O binary`).
+fn make_arm64_image(elf: &Path) -> Result<(), Fail> {
+    let img = elf.with_file_name("elfin-kernel.img");
+    let tmp = elf.with_file_name("elfin-kernel.img.tmp");
+    for tool in OBJCOPY {
+        let status = Command::new(tool)
+            .args(["-O", "binary"])
+            .arg(elf)
+            .arg(&tmp)
+            .stdin(Stdio::null())
+            .status();
+        match status {
+            Ok(s) if s.success() => {
+                return fs::rename(&tmp, &img)
+                    .map_err(|e| Fail::new(format!("cannot write {}: {e}", img.display())));
+            }
+            Ok(s) => {
+                let _ = fs::remove_file(&tmp);
+                return Err(Fail::new(format!(
+                    "{tool} -O binary {} failed ({s})",
+                    elf.display()
+                )));
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(Fail::new(format!("cannot start {tool}: {e}"))),
+        }
+    }
+    Err(Fail::new(
+        "no objcopy to make the arm64 Image: install binutils-aarch64-linux-gnu (apt-get install binutils-aarch64-linux-gnu)".into(),
+    ))
 }
 
 /// The kernel image for `arch`, built first if it is missing or stale.
@@ -197,6 +236,14 @@ pub fn fresh_image(repo: &Path, arch: Arch) -> Result<PathBuf, Fail> {
         };
         eprintln!("elfin: building the {} kernel ({why})", arch.name());
         build(repo, arch)?;
+    }
+    if arch == Arch::Aarch64 {
+        // A kernel ELF built by plain `cargo build` has no (or a stale) Image yet.
+        let elf = kernel_elf(repo, arch);
+        let img = elf.with_file_name("elfin-kernel.img");
+        if matches!((mtime(&img), mtime(&elf)), (None, Some(_))) || matches!((mtime(&img), mtime(&elf)), (Some(i), Some(e)) if i < e) {
+            make_arm64_image(&elf)?;
+        }
     }
     Ok(kernel_image(repo, arch))
 }

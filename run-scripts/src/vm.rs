@@ -26,6 +26,8 @@ pub struct Launch<'a> {
     pub package: &'a str,
     /// Kill the VMM after this long.
     pub timeout: Option<Duration>,
+    /// Where kernel messages go (None: our stderr).
+    pub kernel_log: Option<std::fs::File>,
 }
 
 /// How the run ended, before it is turned into a status and message.
@@ -74,11 +76,12 @@ pub fn run(launch: &Launch<'_>) -> Result<Ending, Fail> {
     let stdout = child.stdout.take();
     let stdin = child.stdin.take();
     let out_tx = tx.clone();
+    let kernel_log = launch.kernel_log.as_ref().and_then(|f| f.try_clone().ok());
     let reader = thread::Builder::new()
         .name("console-out".into())
         .spawn(move || {
             stdout
-                .map(|s| console::pump_output(s, out_tx))
+                .map(|s| console::pump_output(s, out_tx, kernel_log))
                 .unwrap_or_default()
         })
         .map_err(|e| Fail::new(format!("cannot start a thread: {e}")))?;

@@ -85,6 +85,8 @@ pub struct Output {
     pub stdout: Vec<u8>,
     /// Standard error, byte-exact.
     pub stderr: Vec<u8>,
+    /// Kernel messages (elfin runs only: `--kernel-log`), kept apart from stderr.
+    pub kernel: Vec<u8>,
     /// Wall time of the run.
     pub elapsed: Duration,
     /// The command line, for messages.
@@ -102,10 +104,20 @@ impl Output {
         String::from_utf8_lossy(&self.stderr).into_owned()
     }
 
+    /// Kernel messages as (lossy) UTF-8.
+    pub fn kernel_str(&self) -> String {
+        String::from_utf8_lossy(&self.kernel).into_owned()
+    }
+
+    /// Everything elfin and the program said on the side: stderr and kernel messages.
+    pub fn messages(&self) -> String {
+        format!("{}{}", self.stderr_str(), self.kernel_str())
+    }
+
     /// A readable dump for failure messages.
     pub fn describe(&self) -> String {
         format!(
-            "command: {}\nstatus: {} (after {:.2?})\n--- stdout ({} bytes) ---\n{}\n--- stderr ({} bytes) ---\n{}\n---",
+            "command: {}\nstatus: {} (after {:.2?})\n--- stdout ({} bytes) ---\n{}\n--- stderr ({} bytes) ---\n{}\n--- kernel messages ({} bytes) ---\n{}\n---",
             self.command,
             self.status,
             self.elapsed,
@@ -113,6 +125,8 @@ impl Output {
             shorten(&self.stdout_str(), 4000),
             self.stderr.len(),
             shorten(&self.stderr_str(), 4000),
+            self.kernel.len(),
+            shorten(&self.kernel_str(), 4000),
         )
     }
 }
@@ -220,6 +234,7 @@ pub fn run_command(mut cmd: Command, stdin: Option<&[u8]>, what: String) -> Outp
         status: shell_status(status),
         stdout: out.join().unwrap_or_default(),
         stderr: err.join().unwrap_or_default(),
+        kernel: Vec::new(),
         elapsed,
         command: what,
     }
@@ -371,10 +386,19 @@ pub fn elfin_command(bin: &Path, args: &[&OsStr], opts: &ElfinOpts) -> Command {
 }
 
 /// Runs `bin args` in an elfin guest (`elfin run --timeout 60 ...`).
+/// Kernel messages go to a file of their own (`--kernel-log`), so that the guest's
+/// stderr can be compared byte for byte with the native run's.
 pub fn run_elfin(bin: &Path, args: &[&OsStr], opts: &ElfinOpts) -> Output {
-    let cmd = elfin_command(bin, args, opts);
+    let log = scratch_dir("kernel-log").join("kernel.log");
+    let mut opts = opts.clone();
+    opts.extra.push("--kernel-log".into());
+    opts.extra.push(log.clone().into_os_string());
+    let cmd = elfin_command(bin, args, &opts);
     let what = format!("elfin: {}", describe_command(&cmd, None));
-    run_command(cmd, opts.stdin.as_deref(), what)
+    let mut out = run_command(cmd, opts.stdin.as_deref(), what);
+    out.kernel = std::fs::read(&log).unwrap_or_default();
+    let _ = std::fs::remove_file(&log);
+    out
 }
 
 /// Shorthand for argument lists: `args(&["a", "b"])`.

@@ -109,7 +109,7 @@ fn nullderef(libc: &str) {
     let bin = app(ARCH, libc, "nullderef");
     let guest = run_elfin(&bin, &[], &ElfinOpts::default().arch(ARCH));
     assert!(
-        guest.status == 139 && guest.stderr_str().contains("killed by SIGSEGV"),
+        guest.status == 139 && guest.messages().contains("killed by SIGSEGV"),
         "{}",
         guest.describe()
     );

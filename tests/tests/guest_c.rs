@@ -221,7 +221,7 @@ fn enosys(libc: &str) {
     let native = run_native(&bin, None, &[], &[], None);
     assert_eq!(native.status, 0, "native run failed\n{}", native.describe());
     let guest = run_elfin(&bin, &[], &ElfinOpts::default());
-    let stderr = guest.stderr_str();
+    let stderr = guest.messages();
     Comparison::labeled("expected", "guest")
         .status(0, guest.status)
         .text(
@@ -240,10 +240,11 @@ fn nullderef(libc: &str) {
     let bin = app(ARCH, libc, "nullderef");
     let native = run_native(&bin, None, &[], &[], None);
     let guest = run_elfin(&bin, &[], &ElfinOpts::default());
-    let stderr = guest.stderr_str();
+    let stderr = guest.messages();
     Comparison::new()
         .status(native.status, guest.status)
         .status(139, guest.status)
+        .bytes("stderr (kernel messages apart)", &native.stderr, &guest.stderr)
         .bytes("stdout", &native.stdout, &guest.stdout)
         .check(
             stderr.contains("killed by SIGSEGV"),
@@ -272,6 +273,16 @@ fn argv_passthrough_of_odd_bytes(libc: &str) {
         .finish(Some(&native), &guest);
 }
 
+/// Threads, futexes, condition variables, signal handlers (raise, kill, tgkill,
+/// blocked and pending, SA_SIGINFO codes, the alternate stack), a handled SIGSEGV,
+/// sleeping, and death by SIGTERM: everything as in the native run.
+fn threads(libc: &str) {
+    let bin = app(ARCH, libc, "threads");
+    let (native, guest) = differential(&bin, &[], &[], None);
+    assert_eq!(native.status, 143, "the probe ends by raising SIGTERM");
+    assert!(guest.kernel_str().contains("killed by SIGTERM"), "{}", guest.describe());
+}
+
 macro_rules! per_libc {
     ($($name:ident),* $(,)?) => {
         mod glibc { $( #[test] fn $name() { super::$name("glibc") } )* }
@@ -294,4 +305,5 @@ per_libc!(
     aslr_varies,
     enosys,
     nullderef,
+    threads,
 );

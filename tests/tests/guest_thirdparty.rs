@@ -257,8 +257,23 @@ fn rust_std_program() {
 }
 
 #[test]
-#[ignore = "needs clone/futex (threads) in the guest"]
 fn rust_std_threads() {
     let bin = app(ARCH, "rust", "rustprobe");
     differential(&bin, &["threads"], &[], None);
+}
+
+/// The Go runtime: goroutines over several threads, channels, a contended mutex,
+/// timers, garbage collection; compared with the native run.
+#[test]
+fn go_probe() {
+    let bin = app(ARCH, "go", "goprobe");
+    differential(&bin, &["x", "y z"], &[("GOPROBE", "1")], None);
+}
+
+/// A Go program's exit status comes through.
+#[test]
+fn go_exit_status() {
+    let bin = app(ARCH, "go", "goprobe");
+    let (native, _) = differential(&bin, &["fail"], &[], None);
+    assert_eq!(native.status, 3);
 }

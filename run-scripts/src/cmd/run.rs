@@ -135,6 +135,11 @@ pub struct RunArgs {
     #[arg(long = "print-cmd")]
     pub print_cmd: bool,
 
+    /// Write kernel messages (reports, strace) to FILE instead of stderr, so that
+    /// stderr holds exactly what the program wrote. Example: --kernel-log k.txt
+    #[arg(long = "kernel-log", value_name = "FILE")]
+    pub kernel_log: Option<PathBuf>,
+
     /// The static-PIE program to run (a host path)
     #[arg(value_name = "PROGRAM")]
     pub program: PathBuf,
@@ -413,11 +418,18 @@ pub fn run(args: &RunArgs) -> Result<i32, Fail> {
         eprintln!("{}", qemu::display_command(&program, &qemu_args));
     }
     let timeout = args.timeout.map(Duration::from_secs);
+    let kernel_log = match &args.kernel_log {
+        Some(path) => Some(std::fs::File::create(path).map_err(|e| {
+            Fail::new(format!("cannot create the kernel log {}: {e}", path.display()))
+        })?),
+        None => None,
+    };
     let launch = vm::Launch {
         program: &program,
         args: &qemu_args,
         package: arch.qemu_package(),
         timeout,
+        kernel_log,
     };
     let ending = vm::run(&launch)?;
     drop(initrd);

@@ -1,0 +1,3 @@
+module elfin.example/goprobe
+
+go 1.19
