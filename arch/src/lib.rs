@@ -9,6 +9,10 @@ extern crate alloc;
 #[cfg(target_arch = "x86_64")]
 mod x86_64;
 
+#[cfg(target_arch = "aarch64")]
+mod aarch64;
+
+// The common interface: the same names for every architecture.
 #[cfg(target_arch = "x86_64")]
 pub use self::x86_64::{
     cpu::{
@@ -17,12 +21,53 @@ pub use self::x86_64::{
     },
     context::{init_thread_stack, switch_context, FpuState},
     init::{init_bsp, set_kernel_stack, KERNEL_VIRT, PHYS_OFFSET},
-    io,
     paging::{FrameSource, PageTable, Perm, PAGE_SIZE},
     signal::{build_frame, restore_frame, sanitize_fpu, sigreturn_ucontext, SigDelivery, UCONTEXT_SIZE},
     trap::{enter_user, set_handlers, Handlers, Trap, TrapFrame, UserRegs},
     tls::{get_tls, set_tls},
 };
+#[cfg(target_arch = "aarch64")]
+pub use self::aarch64::{
+    context::{init_thread_stack, set_kernel_stack, switch_context, FpuState},
+    cpu::{
+        halt_forever, hwcap, hwcap2, random_u64, read_cycles, wait_for_interrupt, Features, ELF_MACHINE, MMAP_RND_BITS, PLATFORM,
+        STACK_RND_BITS, USER_END, USER_STACK_TOP,
+    },
+    init::{init_bsp, kernel_va_to_pa, KERNEL_VIRT, PHYS_OFFSET},
+    paging::{FrameSource, PageTable, Perm, PAGE_SIZE},
+    signal::{build_frame, restore_frame, sanitize_fpu, sigreturn_ucontext, SigDelivery, UCONTEXT_SIZE},
+    trap::{enter_user, set_handlers, Handlers, Trap, TrapFrame, UserRegs},
+    tls::{get_tls, set_tls},
+};
+
+// Architecture-specific extras, used only by that architecture's platform code.
+/// Port I/O (x86_64 only).
+#[cfg(target_arch = "x86_64")]
+pub use self::x86_64::io;
+/// What only the arm64 platform code needs: boot register values, the device
+/// window, the boot direct map, the GIC CPU interface, undefined-instruction probes.
+#[cfg(target_arch = "aarch64")]
+pub mod arm64 {
+    pub use super::aarch64::cpu::{
+        counter_frequency, use_event_stream, CPACR_EL1_VALUE, MAIR_EL1_VALUE, SCTLR_EL1_RESET, SCTLR_EL1_VALUE,
+        TCR_EL1_VALUE,
+    };
+    pub use super::aarch64::init::init_early;
+    pub use super::aarch64::paging::{boot_map_ram, map_device, DEVICE_VIRT};
+    pub use super::aarch64::trap::{probe_undefined, use_gicv3_cpu_interface};
+}
+
+/// Translates an address inside the kernel image to its physical address. The
+/// x86_64 kernel runs at KERNEL_VIRT + physical address; its boot section (below
+/// KERNEL_VIRT) is identity-mapped.
+#[cfg(target_arch = "x86_64")]
+pub const fn kernel_va_to_pa(va: u64) -> u64 {
+    if va >= KERNEL_VIRT {
+        va - KERNEL_VIRT
+    } else {
+        va
+    }
+}
 
 /// Translates a physical address to its kernel virtual address in the direct map.
 pub const fn phys_to_virt(pa: u64) -> u64 {

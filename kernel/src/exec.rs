@@ -76,15 +76,25 @@ pub fn start_first(cfg: RunConfig, opts: &Options, features: elfin_arch::Feature
         let end = (start + seg.memsz).next_multiple_of(PAGE_SIZE);
         // Like Linux's MAP_FIXED per segment: a later segment replaces shared pages.
         asp.unmap_range(page, end);
-        asp.insert(Vma {
-            start: page,
-            end,
-            prot: Prot { read: seg.prot.read, write: seg.prot.write, exec: seg.prot.exec },
-            shared: false,
-            growsdown: false,
-            backing: Backing::File { node: node.clone(), offset: seg.offset - delta, len: seg.filesz + delta },
-            name: VmaName::Path(exe.clone()),
-        });
+        // The file's pages, then the bss beyond them as anonymous memory (Linux's
+        // elf_map + vm_brk_flags: a separate VMA in /proc/self/maps).
+        let prot = Prot { read: seg.prot.read, write: seg.prot.write, exec: seg.prot.exec };
+        let file_end = (start + seg.filesz).next_multiple_of(PAGE_SIZE).min(end);
+        if seg.filesz > 0 {
+            asp.insert(Vma {
+                start: page,
+                end: file_end,
+                prot,
+                shared: false,
+                growsdown: false,
+                backing: Backing::File { node: node.clone(), offset: seg.offset - delta, len: seg.filesz + delta },
+                name: VmaName::Path(exe.clone()),
+            });
+        }
+        let anon_start = if seg.filesz > 0 { file_end } else { page };
+        if anon_start < end {
+            asp.insert(Vma { start: anon_start, end, prot, shared: false, growsdown: false, backing: Backing::Anon, name: VmaName::None });
+        }
     }
 
     // Layout as Linux does it: stack at the top, mmap base below the stack gap,
@@ -144,12 +154,7 @@ pub fn start_first(cfg: RunConfig, opts: &Options, features: elfin_arch::Feature
         Err(e) => fail(126, &exe, format_args!("cannot build the initial stack: {}", e)),
     };
     // The stack VMA must cover the arguments (they may exceed the initial size).
-    if img.sp < stack_top - STACK_INITIAL {
-        if let Some(mut v) = asp.vmas.remove(&(stack_top - STACK_INITIAL)) {
-            v.start = img.sp & !(PAGE_SIZE - 1);
-            asp.insert(v);
-        }
-    }
+    asp.settle_stack(img.sp);
     if crate::uaccess::write_bytes(&mut asp, UAddr(img.sp), &img.bytes).is_err() {
         fail(126, &exe, format_args!("out of memory for the initial stack"));
     }

@@ -71,7 +71,8 @@ pub fn exit_vm(status: u8) -> ! {
         let strace = p.strace;
         drop(p.fds);
         p.aspace.destroy();
-        if strace {
+        // Under strace or --log-level info and up: the leak check of tests/guest_mm.rs.
+        if strace || log::max_level() >= log::LevelFilter::Info {
             kprintln!(
                 "elfin: frames free after exit: {} (before load: {}, total {})",
                 crate::mem::frames::free_count(),

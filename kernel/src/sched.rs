@@ -55,6 +55,8 @@ pub struct Thread {
     pub saved_mask: Option<u64>,
     /// Signals sent to this thread and not delivered yet.
     pub pending: u64,
+    /// `si_code` of each pending signal (SI_USER for kill, SI_TKILL for tgkill).
+    pub pending_code: [i32; 64],
     /// Alternate signal stack.
     pub altstack: StackT,
     /// CLONE_CHILD_CLEARTID / set_tid_address pointer.
@@ -95,6 +97,7 @@ fn new_thread(tid: i32, kstack_top: u64, tf: &TrapFrame, tls: u64) -> Box<Thread
         sigmask: 0,
         saved_mask: None,
         pending: 0,
+        pending_code: [0; 64],
         altstack: StackT::new(0, 2, 0),
         clear_child_tid: 0,
         robust_list: (0, 0),
@@ -249,13 +252,16 @@ pub fn requeue_futex(from: u64, to: u64, n: usize) -> usize {
 }
 
 /// Marks a signal pending for `tid` and interrupts its sleep if it is not blocked.
-pub fn signal_thread(tid: i32, sig: u32) -> bool {
+pub fn signal_thread(tid: i32, sig: u32, code: i32) -> bool {
     let mut s = SCHED.lock();
     let Some(t) = s.threads.get_mut(&tid) else { return false };
     if t.state == State::Exited {
         return false;
     }
     t.pending |= 1u64 << (sig - 1);
+    if let Some(c) = t.pending_code.get_mut((sig - 1) as usize) {
+        *c = code;
+    }
     if t.sigmask & (1u64 << (sig - 1)) == 0 {
         make_runnable(&mut s, tid, Wake::Signal);
     }

@@ -37,7 +37,7 @@ fn default_ignored(sig: u32) -> bool {
 
 /// Sends `sig` to thread `tid` (tgkill).
 pub fn send_to_thread(tid: i32, sig: u32) -> Result<(), Errno> {
-    if sched::signal_thread(tid, sig) {
+    if sched::signal_thread(tid, sig, SI_TKILL) {
         Ok(())
     } else {
         Err(Errno::ESRCH)
@@ -53,7 +53,7 @@ pub fn send_to_process(sig: u32) {
         .find(|&t| sched::with_thread(t, |th| th.sigmask & bit(sig) == 0).unwrap_or(false))
         .or_else(|| ids.first().copied());
     if let Some(t) = target {
-        sched::signal_thread(t, sig);
+        sched::signal_thread(t, sig, SI_USER);
     }
 }
 
@@ -68,10 +68,10 @@ pub fn deliver_pending(tf: &mut TrapFrame) {
             }
             let sig = avail.trailing_zeros() + 1;
             t.pending &= !bit(sig);
-            Some(sig)
+            Some((sig, t.pending_code.get((sig - 1) as usize).copied().unwrap_or(SI_USER)))
         });
-        let Some(sig) = next else { break };
-        let info = Siginfo::kill(sig as i32, if sig == 9 { SI_USER } else { SI_TKILL }, 1, 0);
+        let Some((sig, code)) = next else { break };
+        let info = Siginfo::kill(sig as i32, code, 1, 0);
         deliver(tf, sig, &info, false);
     }
     // A sigsuspend whose signal ran no handler gets its old mask back.
@@ -96,17 +96,17 @@ fn deliver(tf: &mut TrapFrame, sig: u32, info: &Siginfo, forced: bool) {
     };
     let blocked = sched::with_current(|t| t.sigmask & bit(sig) != 0);
     if forced && (blocked || act.handler <= 1) {
-        crate::trap::kill(sig, info.addr(), tf_ip(tf));
+        crate::trap::kill(sig, Some(info.addr()), tf_ip(tf));
     }
     match act.handler {
         1 => return,
         0 if default_ignored(sig) => return,
-        0 => crate::trap::kill(sig, if forced { info.addr() } else { 0 }, tf_ip(tf)),
+        0 => crate::trap::kill(sig, forced.then(|| info.addr()), tf_ip(tf)),
         _ => {}
     }
     if act.flags & SA_RESTORER == 0 {
         // x86_64 Linux cannot return from a handler without a restorer.
-        crate::trap::kill(11, 0, tf_ip(tf));
+        crate::trap::kill(11, None, tf_ip(tf));
     }
     let (old_mask, alt) = sched::with_current(|t| (t.saved_mask.take().unwrap_or(t.sigmask), t.altstack));
     let sp = elfin_arch::UserRegs::sp(tf);
@@ -124,7 +124,7 @@ fn deliver(tf: &mut TrapFrame, sig: u32, info: &Siginfo, forced: bool) {
         alt.ss_flags & SS_AUTODISARM
     };
     let Some(fpu) = FpuState::from_current() else {
-        crate::trap::kill(sig, 0, tf_ip(tf));
+        crate::trap::kill(sig, None, tf_ip(tf));
     };
     let d = elfin_arch::SigDelivery {
         sig,
@@ -139,7 +139,7 @@ fn deliver(tf: &mut TrapFrame, sig: u32, info: &Siginfo, forced: bool) {
     };
     let saved = *tf;
     let Some(frame) = elfin_arch::build_frame(tf, &d) else {
-        crate::trap::kill(11, 0, tf_ip(&saved));
+        crate::trap::kill(11, None, tf_ip(&saved));
     };
     let ok = match CURRENT.lock().as_mut() {
         Some(p) => crate::uaccess::write_bytes(&mut p.aspace, UAddr(frame.addr), &frame.bytes).is_ok(),
@@ -147,7 +147,7 @@ fn deliver(tf: &mut TrapFrame, sig: u32, info: &Siginfo, forced: bool) {
     };
     if !ok {
         // Linux: a frame that cannot be written is a SIGSEGV that cannot be caught.
-        crate::trap::kill(11, frame.addr, tf_ip(&saved));
+        crate::trap::kill(11, Some(frame.addr), tf_ip(&saved));
     }
     let _ = act.flags & SA_SIGINFO;
     sched::with_current(|t| {
@@ -181,7 +181,7 @@ pub fn sigreturn(tf: &mut TrapFrame) {
         None => false,
     };
     if !read {
-        crate::trap::kill(11, uc_addr, tf_ip(tf));
+        crate::trap::kill(11, Some(uc_addr), tf_ip(tf));
     }
     let r = elfin_arch::restore_frame(tf, &uc);
     if r.fp_addr != 0 {
@@ -192,7 +192,7 @@ pub fn sigreturn(tf: &mut TrapFrame) {
                 None => false,
             };
             if !ok {
-                crate::trap::kill(11, r.fp_addr, tf_ip(tf));
+                crate::trap::kill(11, Some(r.fp_addr), tf_ip(tf));
             }
             elfin_arch::sanitize_fpu(&mut img, FpuState::is_xsave(), FpuState::xcr0());
             fpu.load_bytes(&img);

@@ -22,7 +22,7 @@ fn on_trap(tf: &mut TrapFrame, trap: Trap) {
     if !tf.from_user() {
         kernel_fault(tf, trap);
     }
-    let (sig, addr) = match trap {
+    let (sig, code, addr) = match trap {
         Trap::PageFault { addr, write, exec, .. } => {
             let access = if exec {
                 Access::Exec
@@ -44,24 +44,33 @@ fn on_trap(tf: &mut TrapFrame, trap: Trap) {
                     kprintln!("elfin: out of memory: killed the program (fault at {:#x}, rip {:#x})", addr, tf.ip());
                     exit_vm(128 + 9)
                 }
-                Err(_) => (11, addr),
+                Err(FaultError::Bus) => (7, 2, addr),
+                Err(FaultError::AccErr) => (11, 2, addr),
+                Err(_) => (11, 1, addr),
             }
         }
-        Trap::InvalidOpcode => (4, tf.ip()),
-        Trap::GeneralProtection => (11, 0),
-        Trap::Divide | Trap::FloatingPoint => (8, tf.ip()),
-        Trap::Breakpoint => (5, tf.ip()),
-        Trap::Alignment => (7, tf.ip()),
-        Trap::OtherException(_) => (11, tf.ip()),
+        // si_code values from siginfo.h: ILL_ILLOPN, SI_KERNEL, FPE_INTDIV, TRAP_BRKPT, BUS_ADRALN.
+        Trap::InvalidOpcode => (4, 2, tf.ip()),
+        Trap::GeneralProtection => (11, 0x80, 0),
+        Trap::Divide => (8, 1, tf.ip()),
+        Trap::FloatingPoint => (8, 0x80, tf.ip()),
+        Trap::Breakpoint => (5, 1, tf.ip()),
+        Trap::Alignment => (7, 1, tf.ip()),
+        Trap::OtherException(_) => (11, 0x80, tf.ip()),
         Trap::Interrupt(_) => return,
     };
-    kill(sig, addr, tf.ip())
+    crate::signal::force_fault(tf, sig, code, addr);
+    crate::signal::deliver_pending(tf);
 }
 
-/// Kills the program with a fatal signal, as a shell would report it.
-pub fn kill(sig: u32, addr: u64, ip: u64) -> ! {
+/// Kills the program with a fatal signal, as a shell would report it; `addr` is
+/// the faulting address of a fault signal.
+pub fn kill(sig: u32, addr: Option<u64>, ip: u64) -> ! {
     let name = elfin_shim::uapi::signal::signal_name(sig as i32).unwrap_or("SIG?");
-    kprintln!("elfin: killed by {} at {:#x} (rip {:#x})", name, addr, ip);
+    match addr {
+        Some(a) => kprintln!("elfin: killed by {} at {:#x} (rip {:#x})", name, a, ip),
+        None => kprintln!("elfin: killed by {}", name),
+    }
     exit_vm((128 + sig) as u8)
 }
 

@@ -6,11 +6,13 @@
 //! using `ELF_ET_DYN_BASE` keeps the program, its brk and the mmap region well apart and
 //! gives the familiar `0x5555_5555_4000` / `0xaaaa_aaaa_a000` addresses with ASLR off.
 //!
-//! Randomisation: [`ASLR_BITS`] (28) bits of page offset on both architectures, i.e. the
-//! base moves in a 1 TiB window in 4 KiB steps. That is Linux's default `mmap_rnd_bits` on
-//! x86_64 (range 28..=32) and inside arm64's range for 48-bit VA (18..=33, default 18).
-//! Aligning to a larger `p_align` (64 KiB on many aarch64 binaries) drops the low bits, as
-//! on Linux.
+//! Randomisation ([`aslr_bits`]): on x86_64, 30 bits of page offset (a 4 TiB window in
+//! 4 KiB steps) — more than Linux's default `mmap_rnd_bits` (28, range 28..=32) that a
+//! PIE base gets there, as elfin's target for the PIE base; on aarch64, 28 bits (a 1 TiB
+//! window), inside arm64's range for 48-bit VA (18..=33, default 18). Aligning to a larger
+//! `p_align` (64 KiB on many aarch64 binaries) drops the low bits, as on Linux. Even the
+//! top of the x86_64 window (`0x5955_5555_4000` plus the image and its brk) stays far
+//! below the mmap area (`0x7eff_...` at the lowest with 28 bits of mmap randomisation).
 
 use crate::plan::{ElfKind, LoadPlan, Machine, PAGE_SIZE};
 
@@ -18,13 +20,23 @@ use crate::plan::{ElfKind, LoadPlan, Machine, PAGE_SIZE};
 pub const X86_64_ET_DYN_BASE: u64 = 0x5555_5555_4000;
 /// Linux arm64 `ELF_ET_DYN_BASE` (`2 * DEFAULT_MAP_WINDOW_64 / 3`, 48-bit VA), page-aligned.
 pub const AARCH64_ET_DYN_BASE: u64 = 0xaaaa_aaaa_a000;
-/// Bits of randomness in the static-PIE base (page-granular offsets).
-pub const ASLR_BITS: u32 = 28;
+/// Bits of randomness in the static-PIE base on x86_64 (page-granular offsets).
+pub const X86_64_ASLR_BITS: u32 = 30;
+/// Bits of randomness in the static-PIE base on aarch64 (page-granular offsets).
+pub const AARCH64_ASLR_BITS: u32 = 28;
+
+/// Bits of page-granular randomness in the static-PIE base for `machine`.
+pub const fn aslr_bits(machine: Machine) -> u32 {
+    match machine {
+        Machine::X86_64 => X86_64_ASLR_BITS,
+        Machine::Aarch64 => AARCH64_ASLR_BITS,
+    }
+}
 
 /// Choose the load bias: the value added to every link address of `plan`.
 ///
 /// `StaticExec` gets 0. A `StaticPie` gets `ELF_ET_DYN_BASE - lowest`, plus, if `aslr`,
-/// the low [`ASLR_BITS`] bits of `random` as a page offset, rounded down to
+/// the low [`aslr_bits`] bits of `random` as a page offset, rounded down to
 /// `plan.max_align`. The result is page-aligned and keeps `[bias + lowest, bias + highest)`
 /// below [`Machine::user_end`]. If the randomised placement would not fit, the
 /// unrandomised one is used; if that does not fit either (a PIE linked above
@@ -53,7 +65,7 @@ pub fn choose_bias(plan: &LoadPlan, random: u64, aslr: bool) -> u64 {
         (start < end && end <= user_end).then_some(bias)
     };
     let offset = if aslr {
-        let pages = random & ((1u64 << ASLR_BITS).wrapping_sub(1));
+        let pages = random & ((1u64 << aslr_bits(plan.machine)).wrapping_sub(1));
         pages.checked_mul(PAGE_SIZE).unwrap_or(0)
     } else {
         0
@@ -139,9 +151,11 @@ mod tests {
             let base = choose_bias(&p, 0, true);
             let top = choose_bias(&p, u64::MAX, true);
             assert!(top > base);
-            // 28 bits of pages: a window of 1 TiB (less what the alignment rounds off).
+            // 30 (x86_64) or 28 (aarch64) bits of pages: a window of 4 TiB or 1 TiB
+            // (less what the alignment rounds off).
+            let window = PAGE_SIZE << aslr_bits(machine);
             assert!(
-                top - base <= 1 << 40 && top - base >= (1 << 40) - align,
+                top - base <= window && top - base >= window - align,
                 "{:#x}",
                 top - base
             );
@@ -155,12 +169,22 @@ mod tests {
                 assert!(b >= base && b <= top);
                 assert!(b + p.highest <= machine.user_end());
             }
-            // Only the low ASLR_BITS bits matter.
+            // Only the low aslr_bits bits matter.
             assert_eq!(
                 choose_bias(&p, 5 | (1 << 40), true),
                 choose_bias(&p, 5, true)
             );
         }
+    }
+
+    #[test]
+    fn x86_64_pie_base_has_30_bits() {
+        let p = pie(Machine::X86_64, 0, 0x1000, 0x1000);
+        // Bit 29 of the random value moves the base; bit 30 does not.
+        assert_eq!(choose_bias(&p, 1 << 29, true), X86_64_ET_DYN_BASE + (1u64 << 29) * PAGE_SIZE);
+        assert_eq!(choose_bias(&p, 1 << 30, true), X86_64_ET_DYN_BASE);
+        assert_eq!(aslr_bits(Machine::X86_64), 30);
+        assert_eq!(aslr_bits(Machine::Aarch64), 28);
     }
 
     #[test]

@@ -27,7 +27,7 @@ mod error;
 mod plan;
 mod stack;
 
-pub use bias::{choose_bias, AARCH64_ET_DYN_BASE, ASLR_BITS, X86_64_ET_DYN_BASE};
+pub use bias::{aslr_bits, choose_bias, AARCH64_ASLR_BITS, AARCH64_ET_DYN_BASE, X86_64_ASLR_BITS, X86_64_ET_DYN_BASE};
 pub use error::{LoadError, StackString};
 pub use plan::{
     plan, ElfKind, LoadPlan, Machine, Prot, Segment, Tls, MAX_ALIGN, MAX_PHNUM, MAX_SPAN,

@@ -11,6 +11,18 @@ mod x86_64;
 #[cfg(target_arch = "x86_64")]
 pub use self::x86_64::{ack_irq, clock, first_cycles, init_machine, power_off, start_tick, uart, DEVICE_WINDOWS};
 
+#[cfg(target_arch = "aarch64")]
+mod aarch64;
+
+#[cfg(target_arch = "aarch64")]
+pub use self::aarch64::{ack_irq, clock, first_cycles, init_machine, power_off, start_tick, uart, DEVICE_WINDOWS};
+
+/// What only arm64 machines have.
+#[cfg(target_arch = "aarch64")]
+pub mod arm64 {
+    pub use super::aarch64::cpu_count;
+}
+
 /// Maximum number of memory-map entries kept from the boot protocol.
 pub const MAX_MEM_REGIONS: usize = 64;
 
@@ -56,6 +68,9 @@ pub struct BootInfo {
     pub initrd: Option<Module>,
     /// Physical address of the ACPI RSDP, or 0.
     pub rsdp: u64,
+    /// The device tree (aarch64), which must stay out of the frame allocator: the
+    /// command line points into it.
+    pub dtb: Option<Module>,
 }
 
 impl BootInfo {
@@ -67,6 +82,7 @@ impl BootInfo {
             cmdline_paddr: 0,
             initrd: None,
             rsdp: 0,
+            dtb: None,
         }
     }
 

@@ -9,6 +9,7 @@ extern crate alloc;
 
 pub mod errno;
 pub mod uapi;
+pub mod aarch64;
 pub mod call;
 pub mod x86_64;
 

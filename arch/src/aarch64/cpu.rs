@@ -3,7 +3,7 @@
 use core::arch::asm;
 
 use aarch64_cpu::registers::{
-    Readable, CNTFRQ_EL0, ID_AA64ISAR0_EL1, ID_AA64ISAR1_EL1, ID_AA64MMFR2_EL1, ID_AA64PFR0_EL1, ID_AA64PFR1_EL1,
+    Readable, Writeable, CNTFRQ_EL0, ID_AA64ISAR0_EL1, ID_AA64ISAR1_EL1, ID_AA64MMFR2_EL1, ID_AA64PFR0_EL1, ID_AA64PFR1_EL1,
 };
 
 /// `AT_PLATFORM` string (what Linux arm64 reports, and `uname -m`).
@@ -208,10 +208,31 @@ pub fn random_u64(f: &Features) -> Option<u64> {
     None
 }
 
-/// Waits for the next interrupt (WFI wakes on a pending interrupt even while masked).
+/// Idle waits use WFE woken by the generic timer's event stream (no interrupt
+/// controller available).
+static IDLE_WFE: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
+/// Makes idle waits poll: the generic timer's event stream wakes WFE every
+/// 2^(`bit`+1) counter ticks. For machines whose interrupt controller is not driven.
+pub fn use_event_stream(bit: u32) {
+    use aarch64_cpu::registers::CNTKCTL_EL1;
+    // EVNTEN (bit 2), EVNTI (bits 7:4) = the counter bit whose transitions signal.
+    let v = CNTKCTL_EL1.get();
+    CNTKCTL_EL1.set((v & !(0xf << 4)) | (u64::from(bit.min(15)) << 4) | (1 << 2));
+    IDLE_WFE.store(true, core::sync::atomic::Ordering::Relaxed);
+}
+
+/// Waits for the next interrupt with IRQs unmasked, then masks them again (like
+/// `sti; hlt; cli`): a pending interrupt is taken, handled and acknowledged here.
 pub fn wait_for_interrupt() {
-    // SAFETY: WFI only pauses this CPU.
-    unsafe { asm!("wfi", options(nomem, nostack)) };
+    if IDLE_WFE.load(core::sync::atomic::Ordering::Relaxed) {
+        // SAFETY: WFE only pauses this CPU until the next event.
+        unsafe { asm!("wfe", options(nomem, nostack)) };
+        return;
+    }
+    // SAFETY: the exception vectors are installed; an IRQ taken here goes through
+    // the trap path and returns to the instruction after WFI.
+    unsafe { asm!("msr daifclr, #3", "wfi", "msr daifset, #3", options(nostack)) };
 }
 
 /// Stops this CPU for good.

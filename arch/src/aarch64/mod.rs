@@ -7,3 +7,5 @@ pub mod init;
 pub mod paging;
 pub mod tls;
 pub mod trap;
+pub mod context;
+pub mod signal;

@@ -10,7 +10,7 @@ use core::arch::{asm, global_asm};
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use aarch64_cpu::registers::{Readable, CTR_EL0, TTBR0_EL1, TTBR1_EL1};
+use aarch64_cpu::registers::{Readable, TTBR0_EL1, TTBR1_EL1};
 
 use super::init::{kernel_va_to_pa, PHYS_OFFSET};
 
@@ -155,7 +155,9 @@ fn flush_page(va: u64) {
 /// point of unification and invalidates the instruction cache (skipped where
 /// CTR_EL0.IDC/DIC say the hardware keeps them coherent).
 fn sync_icache(pa: u64) {
-    let ctr = CTR_EL0.get();
+    let ctr: u64;
+    // SAFETY: reading CTR_EL0 has no side effects.
+    unsafe { asm!("mrs {}, ctr_el0", out(reg) ctr, options(nomem, nostack)) };
     let va = pa + PHYS_OFFSET;
     if ctr & (1 << 28) == 0 {
         let line = 4u64 << ((ctr >> 16) & 0xf);
@@ -234,7 +236,7 @@ impl PageTable {
     pub fn activate(&self) {
         if self.kernel {
             if IDMAP_LIVE.load(Ordering::Relaxed) {
-                let f = kernel_va_to_pa(elfin_replace_ttbr1 as usize as u64);
+                let f = kernel_va_to_pa(elfin_replace_ttbr1 as *const () as u64);
                 // SAFETY: TTBR0 holds the boot identity map of the image, so the
                 // routine runs at its physical address; it touches no memory and
                 // returns to the (identically mapped) kernel text.

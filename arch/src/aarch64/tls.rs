@@ -1,21 +1,13 @@
 //! The user thread pointer (TPIDR_EL0). Programs set it themselves (`msr
 //! tpidr_el0`); it is saved in every [`TrapFrame`](super::trap::TrapFrame) from EL0
-//! and restored on return, so each thread keeps its own.
-use core::sync::atomic::Ordering;
-
+//! and restored on the way back, so each thread keeps its own. A new thread's value
+//! goes into its frame (`UserRegs::set_user_tls`).
 use aarch64_cpu::registers::{Readable, Writeable, TPIDR_EL0};
 
-use super::trap::USER_FRAME;
-
-/// Sets the current thread's user thread pointer (any value is valid on aarch64).
+/// Sets the CPU's user thread pointer register (any value is valid on aarch64). A
+/// thread returning to EL0 reloads it from its own trap frame.
 pub fn set_tls(v: u64) -> bool {
     TPIDR_EL0.set(v);
-    let f = USER_FRAME.load(Ordering::Relaxed);
-    if !f.is_null() {
-        // SAFETY: USER_FRAME points at the frame of the trap from EL0 being handled
-        // on this (only) CPU; it is reset when a new context is entered.
-        unsafe { (*f).tpidr = v };
-    }
     true
 }
 

@@ -6,7 +6,7 @@
 //! it, and every return to EL0 pops back to that top. The kernel installs its
 //! handlers with [`set_handlers`].
 use core::arch::{asm, global_asm};
-use core::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
+use core::sync::atomic::{AtomicBool, Ordering};
 
 /// Saved registers of an interrupted context.
 #[repr(C)]
@@ -33,7 +33,7 @@ pub struct TrapFrame {
 }
 
 const FRAME_SIZE: usize = core::mem::size_of::<TrapFrame>();
-const _: () = assert!(FRAME_SIZE == 304 && FRAME_SIZE % 16 == 0);
+const _: () = assert!(FRAME_SIZE == 304);
 
 /// Architecture-neutral view of the user registers used by generic code.
 pub trait UserRegs {
@@ -51,11 +51,15 @@ pub trait UserRegs {
     fn from_user(&self) -> bool;
     /// A fresh user context starting at `ip` with stack `sp`.
     fn new_user(ip: u64, sp: u64) -> Self;
+    /// Sets the user stack pointer.
+    fn set_user_sp(&mut self, sp: u64);
+    /// Sets the thread pointer kept in the frame (TPIDR_EL0 on aarch64).
+    fn set_user_tls(&mut self, tls: u64);
 }
 
-/// PSTATE of a new program: EL0t; IRQ and FIQ masked because there is no interrupt
-/// controller set up yet (no interrupt can be handled); SError and debug unmasked.
-const USER_PSTATE: u64 = 0b0000 | (1 << 7) | (1 << 6);
+/// PSTATE of a new program: EL0t with D, A, I, F unmasked (interrupts only arrive
+/// once the platform started the timer tick through the GIC).
+const USER_PSTATE: u64 = 0;
 
 impl UserRegs for TrapFrame {
     fn syscall_nr(&self) -> usize {
@@ -79,6 +83,12 @@ impl UserRegs for TrapFrame {
     }
     fn new_user(ip: u64, sp: u64) -> Self {
         TrapFrame { pc: ip, sp, pstate: USER_PSTATE, ..Default::default() }
+    }
+    fn set_user_sp(&mut self, sp: u64) {
+        self.sp = sp;
+    }
+    fn set_user_tls(&mut self, tls: u64) {
+        self.tpidr = tls;
     }
 }
 
@@ -137,7 +147,7 @@ pub enum Trap {
     Alignment,
     /// Any other exception: the exception class (ESR_EL1.EC).
     OtherException(u8),
-    /// An interrupt (IRQ or FIQ); no interrupt controller is driven yet.
+    /// An interrupt (IRQ or FIQ): the GIC INTID, 255 when spurious or unknown.
     Interrupt(u8),
 }
 
@@ -244,8 +254,31 @@ pub fn vectors_addr() -> u64 {
     core::ptr::addr_of!(elfin_vectors) as u64
 }
 
-/// The frame of the current trap from EL0 (for [`super::tls::set_tls`]).
-pub(super) static USER_FRAME: AtomicPtr<TrapFrame> = AtomicPtr::new(core::ptr::null_mut());
+/// Interrupts are acknowledged through the GICv3 CPU interface (ICC_IAR1_EL1).
+static GICV3: AtomicBool = AtomicBool::new(false);
+
+/// Tells the trap code that a GICv3 CPU interface is enabled (system registers), so
+/// an IRQ's INTID is read (and acknowledged) from ICC_IAR1_EL1.
+pub fn use_gicv3_cpu_interface() {
+    GICV3.store(true, Ordering::SeqCst);
+}
+
+/// Acknowledges the pending IRQ: its INTID, 255 for spurious or out-of-range ones.
+fn irq_ack() -> u8 {
+    if !GICV3.load(Ordering::Relaxed) {
+        return 255;
+    }
+    let intid: u64;
+    // SAFETY: the GICv3 system-register interface was enabled by the platform;
+    // reading IAR1 acknowledges the highest-priority pending group-1 interrupt.
+    unsafe { asm!("mrs {}, icc_iar1_el1", out(reg) intid, options(nomem, nostack)) };
+    let intid = intid & 0xff_ffff;
+    if intid < 255 {
+        intid as u8
+    } else {
+        255
+    }
+}
 
 /// An undefined-instruction probe is running (see [`probe_undefined`]).
 static PROBING: AtomicBool = AtomicBool::new(false);
@@ -278,7 +311,7 @@ fn untag(a: u64) -> u64 {
 
 fn classify(tf: &TrapFrame, from_user: bool) -> Trap {
     match tf.vector & 3 {
-        1 | 2 => return Trap::Interrupt(0),
+        1 | 2 => return Trap::Interrupt(irq_ack()),
         3 => return Trap::OtherException(0x2f),
         _ => {}
     }
@@ -316,9 +349,6 @@ extern "C" fn trap_dispatch(tf: &mut TrapFrame) {
         tf.pc += 4;
         return;
     }
-    if from_user {
-        USER_FRAME.store(tf, Ordering::Relaxed);
-    }
     if from_user && tf.vector & 3 == 0 && ec == 0x15 {
         match HANDLERS.get() {
             Some(h) => (h.syscall)(tf),
@@ -336,7 +366,6 @@ extern "C" fn trap_dispatch(tf: &mut TrapFrame) {
 /// Starts user mode with context `tf`, using the kernel stack that ends at `kstack_top`.
 pub fn enter_user(tf: &TrapFrame, kstack_top: u64) -> ! {
     let frame_addr = (kstack_top & !15) - FRAME_SIZE as u64;
-    USER_FRAME.store(core::ptr::null_mut(), Ordering::Relaxed);
     // SAFETY: the frame is written at the top of the given kernel stack (owned by the
     // thread being started); `elfin_trap_return` pops exactly one TrapFrame and
     // erets to EL0, leaving SP_EL1 at the stack top for the next entry. Nothing on

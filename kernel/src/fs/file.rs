@@ -65,6 +65,7 @@ impl OpenFile {
             FileKind::ConsoleOut(_) => Err(Errno::EBADF),
             FileKind::Node(n) => match &n.kind {
                 NodeKind::File(c) => {
+                    crate::mem::vm::sync_file(n);
                     let c = c.lock();
                     let data = c.bytes();
                     let mut pos = self.offset.lock();
@@ -124,7 +125,10 @@ impl OpenFile {
                     if off.is_none() {
                         *pos = end as u64;
                     }
+                    drop(pos);
+                    drop(c);
                     n.meta.lock().mtime = (crate::time::realtime_ns() / 1_000_000_000) as i64;
+                    crate::mem::vm::file_written(n, start as u64, end as u64);
                     Ok(data.len())
                 }
                 NodeKind::Dir(_) => Err(Errno::EISDIR),

@@ -50,18 +50,28 @@ fn join_nul(v: &[Vec<u8>]) -> Vec<u8> {
     out
 }
 
+/// Linux's `vma_is_initial_heap`: an anonymous VMA overlapping [start_brk, brk).
+fn is_heap(p: &Process, start: u64, end: u64, area: &crate::mem::vm::Area) -> bool {
+    matches!(area.backing, Backing::Anon) && !area.shared && start < p.aspace.brk && end > p.aspace.brk_start
+}
+
+/// Device and inode shown for shared anonymous memory (shmem's "/dev/zero (deleted)").
+const SHMEM_DEV: (u32, u32) = (0, 1);
+
 fn maps(p: &Process, s: &mut String) {
-    for v in p.aspace.vmas.values() {
+    for r in p.aspace.vmas.iter() {
+        let v = r.val;
         let (off, dev, ino) = match &v.backing {
             Backing::File { node, offset, .. } => (*offset, RAMFS_DEV, node.ino),
+            Backing::Anon if v.shared => (0, SHMEM_DEV, r.start >> 12),
             Backing::Anon => (0, (0, 0), 0),
         };
-        let start = s.len();
+        let line = s.len();
         let _ = write!(
             s,
             "{:08x}-{:08x} {}{}{}{} {:08x} {:02x}:{:02x} {} ",
-            v.start,
-            v.end,
+            r.start,
+            r.end,
             if v.prot.read { 'r' } else { '-' },
             if v.prot.write { 'w' } else { '-' },
             if v.prot.exec { 'x' } else { '-' },
@@ -72,14 +82,15 @@ fn maps(p: &Process, s: &mut String) {
             ino
         );
         let name: Option<&[u8]> = match &v.name {
-            VmaName::None => None,
-            VmaName::Heap => Some(b"[heap]"),
+            _ if is_heap(p, r.start, r.end, v) => Some(b"[heap]"),
             VmaName::Stack => Some(b"[stack]"),
             VmaName::Path(path) => Some(path),
+            VmaName::None if v.shared && matches!(v.backing, Backing::Anon) => Some(b"/dev/zero (deleted)"),
+            VmaName::None => None,
         };
         if let Some(name) = name {
             // seq_pad: the name starts at column 73 on 64-bit.
-            while s.len() - start < 73 {
+            while s.len() - line < 73 {
                 s.push(' ');
             }
             s.push_str(&String::from_utf8_lossy(name));
@@ -88,38 +99,46 @@ fn maps(p: &Process, s: &mut String) {
     }
 }
 
-fn smaps_rollup(p: &Process, s: &mut String) {
-    let mut rss_anon = 0u64;
-    let mut rss_file = 0u64;
-    for v in p.aspace.vmas.values() {
-        let mut va = v.start;
-        while va < v.end {
-            if p.aspace.pt.translate(va).is_some() {
-                match v.backing {
-                    Backing::Anon => rss_anon += 4,
-                    Backing::File { .. } => rss_file += 4,
+/// Sizes in kB of what is committed: (anonymous, file-backed private, shared file).
+fn rss(p: &Process) -> (u64, u64, u64) {
+    let (mut anon, mut file, mut shmem) = (0u64, 0u64, 0u64);
+    for r in p.aspace.vmas.iter() {
+        let mut va = r.start;
+        while va < r.end {
+            if p.aspace.is_committed(va) {
+                match (&r.val.backing, r.val.shared) {
+                    (Backing::Anon, false) => anon += 4,
+                    (Backing::Anon, true) => shmem += 4,
+                    (Backing::File { .. }, false) => file += 4,
+                    (Backing::File { .. }, true) => shmem += 4,
                 }
             }
             va += 4096;
         }
     }
-    let first = p.aspace.vmas.values().next().map(|v| v.start).unwrap_or(0);
-    let last = p.aspace.vmas.values().next_back().map(|v| v.end).unwrap_or(0);
+    (anon, file, shmem)
+}
+
+fn smaps_rollup(p: &Process, s: &mut String) {
+    let (rss_anon, rss_file, rss_shared) = rss(p);
+    let first = p.aspace.vmas.iter().next().map(|r| r.start).unwrap_or(0);
+    let last = p.aspace.vmas.iter().next_back().map(|r| r.end).unwrap_or(0);
     let head = alloc::format!("{:08x}-{:08x} ---p 00000000 00:00 0", first, last);
-    let _ = write!(s, "{:<73}[rollup]\n", head);
-    // Every page is private and was written when committed (copied or zeroed).
-    let rss = rss_anon + rss_file;
+    let _ = writeln!(s, "{:<72} [rollup]", head);
+    // Private file pages are copies made on first access; they count as file pages
+    // (clean), private anonymous pages as dirty, shared file pages as shared file.
+    let rss = rss_anon + rss_file + rss_shared;
     for (k, val) in [
         ("Rss", rss),
         ("Pss", rss),
-        ("Pss_Dirty", rss),
+        ("Pss_Dirty", rss_anon),
         ("Pss_Anon", rss_anon),
-        ("Pss_File", rss_file),
+        ("Pss_File", rss_file + rss_shared),
         ("Pss_Shmem", 0),
         ("Shared_Clean", 0),
         ("Shared_Dirty", 0),
-        ("Private_Clean", 0),
-        ("Private_Dirty", rss),
+        ("Private_Clean", rss_file + rss_shared),
+        ("Private_Dirty", rss_anon),
         ("Referenced", rss),
         ("Anonymous", rss_anon),
         ("KSM", 0),
@@ -140,18 +159,9 @@ fn smaps_rollup(p: &Process, s: &mut String) {
 fn status(p: &Process, s: &mut String) {
     let name = p.exe.rsplit(|&b| b == b'/').next().unwrap_or(&[]);
     let name = String::from_utf8_lossy(name.get(..name.len().min(15)).unwrap_or(&[]));
-    let mut vm = 0u64;
-    let mut rss = 0u64;
-    for v in p.aspace.vmas.values() {
-        vm += (v.end - v.start) / 1024;
-        let mut va = v.start;
-        while va < v.end {
-            if p.aspace.pt.translate(va).is_some() {
-                rss += 4;
-            }
-            va += 4096;
-        }
-    }
+    let vm = p.aspace.total_vm / 1024;
+    let (a, f, sh) = rss(p);
+    let rss = a + f + sh;
     let _ = write!(
         s,
         "Name:\t{}\nUmask:\t{:04o}\nState:\tR (running)\nTgid:\t{pid}\nNgid:\t0\nPid:\t{pid}\nPPid:\t0\nTracerPid:\t0\n\

@@ -4,7 +4,7 @@ pub mod frames;
 pub mod heap;
 pub mod vm;
 
-use elfin_arch::{PageTable, Perm, KERNEL_VIRT, PAGE_SIZE};
+use elfin_arch::{kernel_va_to_pa, PageTable, Perm, PAGE_SIZE};
 use elfin_plat::{BootInfo, MemKind};
 
 extern "C" {
@@ -35,7 +35,7 @@ pub fn init(info: &BootInfo) {
     // SAFETY: linker-script symbols; only their addresses are used.
     let (kstart, text_s, text_e, ro_s, ro_e, data_s, data_e) = unsafe {
         (
-            sym(&__kernel_phys_start),
+            kernel_va_to_pa(sym(&__kernel_phys_start)),
             sym(&__text_start),
             sym(&__text_end),
             sym(&__rodata_start),
@@ -44,10 +44,13 @@ pub fn init(info: &BootInfo) {
             sym(&__data_end),
         )
     };
-    let kend_phys = data_e - KERNEL_VIRT;
-    let mut reserved: [(u64, u64); 2] = [(kstart, kend_phys), (0, 0)];
-    if let Some(m) = info.initrd {
-        reserved[1] = (m.paddr & !(PAGE_SIZE - 1), (m.paddr + m.size + PAGE_SIZE - 1) & !(PAGE_SIZE - 1));
+    let kend_phys = kernel_va_to_pa(data_e);
+    let mut reserved: [(u64, u64); 3] = [(kstart, kend_phys), (0, 0), (0, 0)];
+    // The initrd, and the device tree that the command line points into.
+    for (slot, m) in reserved.iter_mut().skip(1).zip([info.initrd, info.dtb]) {
+        if let Some(m) = m {
+            *slot = (m.paddr & !(PAGE_SIZE - 1), (m.paddr + m.size + PAGE_SIZE - 1) & !(PAGE_SIZE - 1));
+        }
     }
     let mut max_ram = 0;
     for r in info.regions().iter().filter(|r| r.kind == MemKind::Usable) {
@@ -83,7 +86,7 @@ pub fn init(info: &BootInfo) {
     let map_range = |pt: &mut PageTable, fa: &mut frames::FrameAlloc, s: u64, e: u64, perm: Perm| {
         let mut va = s;
         while va < e {
-            pt.map(va, va - KERNEL_VIRT, perm, fa).expect("kernel image map");
+            pt.map(va, kernel_va_to_pa(va), perm, fa).expect("kernel image map");
             va += PAGE_SIZE;
         }
     };

@@ -84,8 +84,6 @@ pub enum Backing {
 pub enum VmaName {
     /// Anonymous (named `[heap]` when it overlaps the brk area, as Linux does).
     None,
-    /// `[heap]` (kept for callers; the heap is recognised by its range).
-    Heap,
     /// `[stack]`.
     Stack,
     /// A file path.

@@ -1,122 +1,185 @@
-//! Memory system calls: mmap, munmap, mprotect, brk, madvise, mremap.
+//! Memory system calls: mmap, munmap, mprotect, brk, madvise, mremap, msync,
+//! mincore — with Linux's argument checks, in Linux's order (mm/mmap.c,
+//! mm/mprotect.c, mm/mremap.c, mm/madvise.c, mm/msync.c, mm/mincore.c).
+use alloc::vec::Vec;
+
 use elfin_arch::PAGE_SIZE;
+use elfin_kcore::Segment;
 use elfin_shim::errno::Errno;
 use elfin_shim::UAddr;
 
 use super::SysResult;
 use crate::fs::file::FileKind;
-use crate::fs::NodeKind;
-use crate::mem::vm::{Backing, Prot, Vma, VmaName, MMAP_MIN, USER_END};
+use crate::fs::{Dev, NodeKind};
+use crate::mem::vm::{AddrSpace, Area, Backing, Prot, VmaName, MAX_MAP_COUNT, MMAP_MIN, USER_END};
 use crate::proc::Process;
+
+const PROT_READ: i32 = 1;
+const PROT_WRITE: i32 = 2;
+const PROT_EXEC: i32 = 4;
+const PROT_GROWSDOWN: i32 = 0x0100_0000;
+const PROT_GROWSUP: i32 = 0x0200_0000;
 
 const MAP_SHARED: i32 = 0x01;
 const MAP_PRIVATE: i32 = 0x02;
 const MAP_SHARED_VALIDATE: i32 = 0x03;
+const MAP_TYPE: i32 = 0x0f;
 const MAP_FIXED: i32 = 0x10;
 const MAP_ANONYMOUS: i32 = 0x20;
+const MAP_32BIT: i32 = 0x40;
 const MAP_GROWSDOWN: i32 = 0x100;
+const MAP_LOCKED: i32 = 0x2000;
+const MAP_NORESERVE: i32 = 0x4000;
 const MAP_POPULATE: i32 = 0x8000;
+const MAP_HUGETLB: i32 = 0x40000;
 const MAP_FIXED_NOREPLACE: i32 = 0x100000;
-/// Flags Linux accepts (others are ignored by plain MAP_SHARED/MAP_PRIVATE).
-const MAP_KNOWN: i32 = 0x3 | 0x10 | 0x20 | 0x40 | 0x100 | 0x800 | 0x1000 | 0x2000 | 0x4000 | 0x8000 | 0x10000 | 0x20000 | 0x40000 | 0x80000 | 0x100000 | (0x3f << 26);
+/// LEGACY_MAP_MASK | MAP_SYNC | MAP_FIXED_NOREPLACE... as MAP_SHARED_VALIDATE accepts:
+/// every flag of the legacy interface (MAP_SYNC needs DAX, which no elfin file has).
+const MAP_VALIDATE_KNOWN: i32 = MAP_SHARED | MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS | 0x0800 /* DENYWRITE */
+    | 0x1000 /* EXECUTABLE */ | MAP_32BIT | MAP_GROWSDOWN | MAP_LOCKED | MAP_NORESERVE | MAP_POPULATE
+    | 0x10000 /* NONBLOCK */ | 0x20000 /* STACK */ | MAP_HUGETLB | MAP_FIXED_NOREPLACE | (0x3f << 26);
+
+/// RLIMIT_AS.
+const RLIMIT_AS: usize = 9;
 
 fn page_up(v: u64) -> Option<u64> {
     v.checked_add(PAGE_SIZE - 1).map(|x| x & !(PAGE_SIZE - 1))
 }
 
+/// ENOMEM when `more` bytes of new mappings would pass RLIMIT_AS or the VMA count
+/// limit.
+fn may_expand(p: &Process, more: u64) -> Result<(), Errno> {
+    let limit = p.rlimits.get(RLIMIT_AS).map(|l| l.0).unwrap_or(u64::MAX);
+    if p.aspace.total_vm.saturating_add(more) > limit {
+        return Err(Errno::ENOMEM);
+    }
+    Ok(())
+}
+
+/// The overcommit check for `bytes` of a mapping with these attributes (Linux
+/// accounts private writable mappings, and shared anonymous ones, unless
+/// MAP_NORESERVE).
+fn account(area: &Area, bytes: u64, noreserve: bool) -> Result<(), Errno> {
+    let accountable = area.prot.write && (!area.shared || matches!(area.backing, Backing::Anon));
+    if accountable && !noreserve && !AddrSpace::may_commit(bytes) {
+        return Err(Errno::ENOMEM);
+    }
+    Ok(())
+}
+
 /// mmap(2).
 pub fn mmap(p: &mut Process, addr: UAddr, len: usize, prot: i32, flags: i32, fd: i32, offset: i64) -> SysResult {
-    let ty = flags & 0x3;
-    if ty == 0 {
+    // arch/x86/kernel/sys_x86_64.c: the offset must be page-aligned.
+    if offset & (PAGE_SIZE as i64 - 1) != 0 {
         return Err(Errno::EINVAL);
     }
-    if ty == MAP_SHARED_VALIDATE && flags & !MAP_KNOWN != 0 {
-        return Err(Errno::EOPNOTSUPP);
-    }
-    if len == 0 || offset < 0 || (offset as u64) & (PAGE_SIZE - 1) != 0 {
+    let anon = flags & MAP_ANONYMOUS != 0;
+    let file = if anon { None } else { Some(p.fds.get(fd)?) };
+    if len == 0 {
         return Err(Errno::EINVAL);
     }
-    if prot & !0x7 & !0x0100_0000 & !0x0200_0000 != 0 {
-        return Err(Errno::EINVAL);
+    let len = page_up(len as u64).filter(|&l| l != 0).ok_or(Errno::ENOMEM)?;
+    let offset = offset as u64;
+    if !anon && offset.checked_add(len).is_none() {
+        return Err(Errno::EOVERFLOW);
     }
-    let len = page_up(len as u64).ok_or(Errno::ENOMEM)?;
+    if p.aspace.vmas.len() >= MAX_MAP_COUNT {
+        return Err(Errno::ENOMEM);
+    }
     if len > USER_END {
         return Err(Errno::ENOMEM);
     }
-    let backing = if flags & MAP_ANONYMOUS != 0 {
-        Backing::Anon
-    } else {
-        let f = p.fds.get(fd)?;
-        let FileKind::Node(n) = &f.kind else { return Err(Errno::ENODEV) };
-        match &n.kind {
-            NodeKind::File(_) => {}
-            NodeKind::Dir(_) => return Err(Errno::ENODEV),
-            NodeKind::Dev(_) => {
-                // /dev/zero: anonymous memory.
-                if ty & MAP_SHARED != 0 && ty != MAP_SHARED_VALIDATE && ty != MAP_PRIVATE {
-                    return Err(Errno::ENODEV);
-                }
-            }
-            _ => return Err(Errno::EACCES),
-        }
-        let acc = *f.flags.lock() & 3;
-        if acc == 1 {
-            return Err(Errno::EACCES);
-        }
-        if (ty == MAP_SHARED || ty == MAP_SHARED_VALIDATE) && prot & 2 != 0 && acc != 2 {
-            return Err(Errno::EACCES);
-        }
-        if ty != MAP_PRIVATE {
-            // Shared file mappings (writes reaching the file) are not supported yet.
-            return super::unsupported("mmap(MAP_SHARED file)", 9);
-        }
-        match &n.kind {
-            NodeKind::File(_) => Backing::File { node: n.clone(), offset: offset as u64, len },
-            _ => Backing::Anon,
-        }
-    };
+    let ty = flags & MAP_TYPE;
+    if ty != MAP_SHARED && ty != MAP_PRIVATE && ty != MAP_SHARED_VALIDATE {
+        return Err(Errno::EINVAL);
+    }
+    if ty == MAP_SHARED_VALIDATE && flags & !MAP_VALIDATE_KNOWN != 0 {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    let shared = ty != MAP_PRIVATE;
+    if flags & MAP_HUGETLB != 0 {
+        // No huge pages are reserved (vm.nr_hugepages = 0, Linux's default).
+        return Err(Errno::ENOMEM);
+    }
+
+    // Where: MAP_FIXED replaces, MAP_FIXED_NOREPLACE refuses to, a free hint is taken
+    // (rounded up, as PAGE_ALIGN), else top-down from the mmap base.
     let fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) != 0;
     let start = if fixed {
         if addr.0 & (PAGE_SIZE - 1) != 0 {
             return Err(Errno::EINVAL);
         }
-        let end = addr.0.checked_add(len).ok_or(Errno::ENOMEM)?;
-        if end > USER_END || addr.0 < MMAP_MIN {
-            return Err(if addr.0 < MMAP_MIN { Errno::EPERM } else { Errno::ENOMEM });
+        let end = addr.0.checked_add(len).filter(|&e| e <= USER_END).ok_or(Errno::ENOMEM)?;
+        if addr.0 < MMAP_MIN {
+            return Err(Errno::EPERM);
         }
-        if flags & MAP_FIXED_NOREPLACE != 0 && flags & MAP_FIXED == 0 && !p.aspace.is_free(addr.0, end) {
+        if flags & MAP_FIXED == 0 && !p.aspace.vmas.is_free(addr.0, end) {
             return Err(Errno::EEXIST);
         }
-        p.aspace.unmap_range(addr.0, end);
         addr.0
     } else {
+        // arch_get_unmapped_area_topdown: the hint is rounded down to a page.
         let hint = addr.0 & !(PAGE_SIZE - 1);
-        if hint >= MMAP_MIN && hint.checked_add(len).map(|e| p.aspace.is_free(hint, e)).unwrap_or(false) {
+        if hint >= MMAP_MIN && p.aspace.hint_ok(hint, len) {
             hint
+        } else if flags & MAP_32BIT != 0 {
+            p.aspace.find_free_in(len, 0x4000_0000, 0x8000_0000).ok_or(Errno::ENOMEM)?
         } else {
             p.aspace.find_free(len).ok_or(Errno::ENOMEM)?
         }
     };
-    let name = match &backing {
-        Backing::File { .. } => {
-            let f = p.fds.get(fd)?;
-            VmaName::Path(f.path.clone())
-        }
-        Backing::Anon => VmaName::None,
-    };
-    p.aspace.insert(Vma {
-        start,
-        end: start + len,
-        prot: Prot::from_bits(prot),
-        shared: ty != MAP_PRIVATE,
+
+    let pr = Prot::from_bits(prot);
+    let mut area = Area {
+        prot: pr,
+        shared,
         growsdown: flags & MAP_GROWSDOWN != 0,
-        backing,
-        name,
-    });
-    if flags & MAP_POPULATE != 0 && Prot::from_bits(prot).any() {
+        maywrite: true,
+        backing: Backing::Anon,
+        name: VmaName::None,
+    };
+    if let Some(f) = &file {
+        let FileKind::Node(n) = &f.kind else { return Err(Errno::ENODEV) };
+        let acc = *f.flags.lock() & 3;
+        match &n.kind {
+            NodeKind::File(_) => {
+                if shared && prot & PROT_WRITE != 0 && acc != 2 {
+                    return Err(Errno::EACCES);
+                }
+                if acc == 1 {
+                    return Err(Errno::EACCES);
+                }
+                area.maywrite = !shared || acc == 2;
+                area.backing = Backing::File { node: n.clone(), offset, len: u64::MAX };
+                area.name = VmaName::Path(f.path.clone());
+            }
+            // /dev/zero: anonymous memory (shared: "/dev/zero (deleted)" in maps).
+            NodeKind::Dev(Dev::Zero) => {
+                if acc == 1 {
+                    return Err(Errno::EACCES);
+                }
+            }
+            _ => return Err(Errno::ENODEV),
+        }
+    }
+    if shared && area.growsdown {
+        return Err(Errno::EINVAL);
+    }
+    let unmapping = if fixed { p.aspace.vmas.overlapping(start, start + len).map(|r| r.len()).sum() } else { 0 };
+    may_expand(p, len.saturating_sub(unmapping))?;
+    account(&area, len, flags & MAP_NORESERVE != 0)?;
+    if fixed {
+        p.aspace.unmap_range(start, start + len);
+    }
+    if !p.aspace.insert_area(start, start + len, area) {
+        return Err(Errno::ENOMEM);
+    }
+    if flags & (MAP_POPULATE | MAP_LOCKED) != 0 && pr.any() {
+        // Failures are ignored, as Linux ignores them (the fault will come later).
+        let access = if pr.write { crate::mem::vm::Access::Write } else { crate::mem::vm::Access::Read };
         let mut va = start;
         while va < start + len {
-            if p.aspace.fault(va, crate::mem::vm::Access::Read).is_err() {
+            if p.aspace.fault(va, access).is_err() {
                 break;
             }
             va += PAGE_SIZE;
@@ -125,112 +188,226 @@ pub fn mmap(p: &mut Process, addr: UAddr, len: usize, prot: i32, flags: i32, fd:
     Ok(start)
 }
 
+/// Checks an (addr, len) pair as munmap does: page-aligned start, inside the user
+/// range; returns [start, page_up(end)).
 fn check_range(addr: UAddr, len: usize) -> Result<(u64, u64), Errno> {
-    if addr.0 & (PAGE_SIZE - 1) != 0 {
+    if addr.0 & (PAGE_SIZE - 1) != 0 || addr.0 > USER_END || len as u64 > USER_END - addr.0 {
         return Err(Errno::EINVAL);
     }
     let len = page_up(len as u64).ok_or(Errno::EINVAL)?;
-    let end = addr.0.checked_add(len).ok_or(Errno::EINVAL)?;
-    if end > USER_END {
-        return Err(Errno::EINVAL);
-    }
-    Ok((addr.0, end))
+    Ok((addr.0, addr.0 + len))
 }
 
 /// munmap(2).
 pub fn munmap(p: &mut Process, addr: UAddr, len: usize) -> SysResult {
-    if len == 0 {
+    let (s, e) = check_range(addr, len)?;
+    if s == e {
         return Err(Errno::EINVAL);
     }
-    let (s, e) = check_range(addr, len)?;
+    // Splitting a VMA in two needs a slot (Linux: ENOMEM at max_map_count).
+    if p.aspace.vmas.len() >= MAX_MAP_COUNT {
+        if let Some(r) = p.aspace.vmas.find(s) {
+            if r.start < s && r.end > e {
+                return Err(Errno::ENOMEM);
+            }
+        }
+    }
     p.aspace.unmap_range(s, e);
     Ok(0)
 }
 
-/// mprotect(2).
+/// mprotect(2): applies the rights VMA by VMA from `addr` and stops with ENOMEM at
+/// the first hole, keeping what was changed before it (as Linux does).
 pub fn mprotect(p: &mut Process, addr: UAddr, len: usize, prot: i32) -> SysResult {
-    if prot & !0x7 & !0x0100_0000 & !0x0200_0000 != 0 {
+    let grows = prot & (PROT_GROWSDOWN | PROT_GROWSUP);
+    let prot = prot & !grows;
+    if grows == PROT_GROWSDOWN | PROT_GROWSUP {
         return Err(Errno::EINVAL);
     }
-    let (s, e) = check_range(addr, len)?;
-    if s == e {
+    if addr.0 & (PAGE_SIZE - 1) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if len == 0 {
         return Ok(0);
     }
-    p.aspace.protect_range(s, e, Prot::from_bits(prot)).map_err(|_| Errno::ENOMEM)?;
+    let len = page_up(len as u64).ok_or(Errno::ENOMEM)?;
+    let mut s = addr.0;
+    let e = s.checked_add(len).filter(|&e| e <= USER_END).ok_or(Errno::ENOMEM)?;
+    if prot & !(PROT_READ | PROT_WRITE | PROT_EXEC | 0x8 /* PROT_SEM */) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let first = p.aspace.vmas.find(s).map(|r| (r.start, r.val.growsdown)).ok_or(Errno::ENOMEM)?;
+    if grows == PROT_GROWSDOWN {
+        if !first.1 {
+            return Err(Errno::EINVAL);
+        }
+        s = first.0;
+    } else if grows == PROT_GROWSUP {
+        return Err(Errno::EINVAL);
+    }
+    // The covered prefix of [s, e).
+    let mut covered = s;
+    let mut want_write = 0u64;
+    while covered < e {
+        let Some(r) = p.aspace.vmas.find(covered) else { break };
+        if prot & PROT_WRITE != 0 && !r.val.maywrite {
+            if covered == s {
+                return Err(Errno::EACCES);
+            }
+            break;
+        }
+        if prot & PROT_WRITE != 0 && !r.val.prot.write && !r.val.shared {
+            want_write += r.end.min(e) - covered;
+        }
+        covered = r.end.min(e);
+    }
+    // Making private memory writable is accounted, as at mmap.
+    if want_write != 0 && !AddrSpace::may_commit(want_write) {
+        return Err(Errno::ENOMEM);
+    }
+    if p.aspace.vmas.len() + 2 > MAX_MAP_COUNT {
+        return Err(Errno::ENOMEM);
+    }
+    p.aspace.protect_range(s, covered, Prot::from_bits(prot)).map_err(|_| Errno::ENOMEM)?;
+    if covered < e {
+        // The prefix before a hole keeps its new rights; a read-only shared file
+        // VMA after it gives EACCES, a hole ENOMEM.
+        return Err(if p.aspace.vmas.find(covered).is_some() { Errno::EACCES } else { Errno::ENOMEM });
+    }
     Ok(0)
 }
 
 /// brk(2): returns the new break, or the old one when the request fails.
 pub fn brk(p: &mut Process, addr: UAddr) -> SysResult {
-    let a = &mut p.aspace;
     let want = addr.0;
-    if want < a.brk_start {
+    let a = &mut p.aspace;
+    if want < a.brk_start || want > USER_END {
         return Ok(a.brk);
     }
     let old_top = page_up(a.brk).unwrap_or(a.brk);
-    let new_top = match page_up(want) {
-        Some(t) if t <= USER_END => t,
-        _ => return Ok(a.brk),
-    };
-    if new_top > old_top {
-        if !a.is_free(old_top, new_top) {
-            return Ok(a.brk);
-        }
-        // Extend the heap VMA (or create it).
-        let heap_key = a.vmas.iter().find(|(_, v)| v.name == VmaName::Heap).map(|(&k, _)| k);
-        match heap_key.and_then(|k| a.vmas.get_mut(&k)) {
-            Some(v) if v.end == old_top => v.end = new_top,
-            _ => a.insert(Vma {
-                start: old_top,
-                end: new_top,
-                prot: Prot { read: true, write: true, exec: false },
-                shared: false,
-                growsdown: false,
-                backing: Backing::Anon,
-                name: VmaName::Heap,
-            }),
-        }
-    } else if new_top < old_top {
+    let new_top = page_up(want).unwrap_or(USER_END);
+    if new_top == old_top {
+        a.brk = want;
+        return Ok(want);
+    }
+    if new_top < old_top {
         a.unmap_range(new_top, old_top);
+        a.brk = want;
+        return Ok(want);
+    }
+    // Growing: the new pages must be free, with a page and the stack guard gap to
+    // spare below the next mapping (mm/mmap.c, brk).
+    let grow = new_top - old_top;
+    let next_ok = match a.vmas.first_above(old_top) {
+        Some(r) => {
+            let gap = if r.val.growsdown { crate::mem::vm::STACK_GUARD_GAP } else { 0 };
+            new_top.saturating_add(PAGE_SIZE) <= r.start.saturating_sub(gap)
+        }
+        None => true,
+    };
+    if !next_ok || !AddrSpace::may_commit(grow) || may_expand(p, grow).is_err() {
+        return Ok(p.aspace.brk);
+    }
+    let a = &mut p.aspace;
+    let heap = Area {
+        prot: Prot { read: true, write: true, exec: false },
+        shared: false,
+        growsdown: false,
+        maywrite: true,
+        backing: Backing::Anon,
+        name: VmaName::None,
+    };
+    if !a.insert_area(old_top, new_top, heap) {
+        return Ok(a.brk);
     }
     a.brk = want;
     Ok(want)
 }
 
-/// madvise(2): MADV_DONTNEED/MADV_FREE drop pages (they read back as zero or file
-/// content); other advice is a hint.
+/// madvise(2): MADV_DONTNEED drops pages (they read back as zeros or file content),
+/// MADV_FREE too (Linux may keep them until memory is short; dropping at once is one
+/// of the outcomes it allows), MADV_POPULATE_* commit; the rest are hints.
 pub fn madvise(p: &mut Process, addr: UAddr, len: usize, advice: i32) -> SysResult {
+    const DONTNEED: i32 = 4;
+    const FREE: i32 = 8;
+    const REMOVE: i32 = 9;
+    const WIPEONFORK: i32 = 18;
+    const POPULATE_READ: i32 = 22;
+    const POPULATE_WRITE: i32 = 23;
+    const DONTNEED_LOCKED: i32 = 24;
+    match advice {
+        0..=4 | 8..=25 => {}
+        _ => return Err(Errno::EINVAL),
+    }
     if addr.0 & (PAGE_SIZE - 1) != 0 {
         return Err(Errno::EINVAL);
     }
-    let (s, e) = check_range(addr, len)?;
-    match advice {
-        0..=4 | 8..=19 | 20..=25 | 100..=103 => {}
-        _ => return Err(Errno::EINVAL),
+    let plen = page_up(len as u64).ok_or(Errno::EINVAL)?;
+    if len != 0 && plen == 0 {
+        return Err(Errno::EINVAL);
     }
-    if advice == 4 || advice == 8 {
-        let mut va = s;
-        while va < e {
-            if p.aspace.find(va).is_none() {
-                return Err(Errno::ENOMEM);
+    let s = addr.0;
+    let e = s.checked_add(plen).ok_or(Errno::EINVAL)?;
+    if e == s {
+        return Ok(0);
+    }
+    let parts: Vec<(u64, u64, Area)> =
+        p.aspace.vmas.overlapping(s, e).map(|r| (r.start.max(s), r.end.min(e), r.val.clone())).collect();
+    let hole = parts.iter().map(|x| x.1 - x.0).sum::<u64>() != e - s;
+    for (ps, pe, area) in parts {
+        match advice {
+            DONTNEED | DONTNEED_LOCKED => p.aspace.discard_pages(ps, pe),
+            FREE | WIPEONFORK => {
+                if area.shared || !matches!(area.backing, Backing::Anon) {
+                    return Err(Errno::EINVAL);
+                }
+                if advice == FREE {
+                    p.aspace.discard_pages(ps, pe);
+                }
             }
-            va += PAGE_SIZE;
+            REMOVE => {
+                if !(area.shared && area.prot.write) {
+                    return Err(Errno::EACCES);
+                }
+                p.aspace.discard_pages(ps, pe);
+            }
+            POPULATE_READ | POPULATE_WRITE => {
+                let access =
+                    if advice == POPULATE_WRITE { crate::mem::vm::Access::Write } else { crate::mem::vm::Access::Read };
+                let mut va = ps;
+                while va < pe {
+                    match p.aspace.fault(va, access) {
+                        Ok(()) => {}
+                        Err(crate::mem::vm::FaultError::OutOfMemory) => return Err(Errno::ENOMEM),
+                        Err(_) => return Err(Errno::EFAULT),
+                    }
+                    va += PAGE_SIZE;
+                }
+            }
+            _ => {}
         }
-        p.aspace.free_pages(s, e);
+    }
+    if hole {
+        return Err(Errno::ENOMEM);
     }
     Ok(0)
 }
 
-/// mremap(2): shrink in place, grow in place when free, else move with MREMAP_MAYMOVE.
+/// mremap(2): shrink in place, grow in place when the pages after are free, else move
+/// (MREMAP_MAYMOVE) — to `new_addr` with MREMAP_FIXED; MREMAP_DONTUNMAP leaves the old
+/// range mapped and empty.
 pub fn mremap(p: &mut Process, old: UAddr, old_len: usize, new_len: usize, flags: i32, new_addr: UAddr) -> SysResult {
     const MAYMOVE: i32 = 1;
     const FIXED: i32 = 2;
-    if flags & !7 != 0 || (flags & FIXED != 0 && flags & MAYMOVE == 0) || old.0 & (PAGE_SIZE - 1) != 0 {
+    const DONTUNMAP: i32 = 4;
+    if flags & !(MAYMOVE | FIXED | DONTUNMAP) != 0 || old.0 & (PAGE_SIZE - 1) != 0 {
         return Err(Errno::EINVAL);
     }
-    if flags & FIXED != 0 {
-        let _ = new_addr;
-        return super::unsupported("mremap(MREMAP_FIXED)", 25);
+    if flags & (FIXED | DONTUNMAP) != 0 && flags & MAYMOVE == 0 {
+        return Err(Errno::EINVAL);
+    }
+    if flags & DONTUNMAP != 0 && old_len != new_len {
+        return Err(Errno::EINVAL);
     }
     let old_len = page_up(old_len as u64).ok_or(Errno::EINVAL)?;
     let new_len = page_up(new_len as u64).ok_or(Errno::EINVAL)?;
@@ -238,43 +415,138 @@ pub fn mremap(p: &mut Process, old: UAddr, old_len: usize, new_len: usize, flags
         return Err(Errno::EINVAL);
     }
     let s = old.0;
-    let vma = p.aspace.find(s).cloned().ok_or(Errno::EFAULT)?;
-    if s + old_len > vma.end {
+    let (vstart, vend, area) = match p.aspace.find(s) {
+        Some((vs, ve, a)) => (vs, ve, a.clone()),
+        None => return Err(Errno::EFAULT),
+    };
+    // old_len 0 duplicates a shared mapping; a private one cannot be duplicated.
+    let dup = old_len == 0;
+    if dup && !area.shared {
+        return Err(Errno::EINVAL);
+    }
+    if s + old_len > vend {
         return Err(Errno::EFAULT);
     }
-    if new_len <= old_len {
+    if flags & DONTUNMAP != 0 && (area.shared || !matches!(area.backing, Backing::Anon)) {
+        return Err(Errno::EINVAL);
+    }
+    let grow = new_len.saturating_sub(old_len);
+    if flags & FIXED != 0 {
+        let d = new_addr.0;
+        if d & (PAGE_SIZE - 1) != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let de = d.checked_add(new_len).filter(|&e| e <= USER_END).ok_or(Errno::EINVAL)?;
+        // The ranges must not overlap.
+        if d < s + old_len.max(1) && s < de {
+            return Err(Errno::EINVAL);
+        }
+        if d < MMAP_MIN {
+            return Err(Errno::EPERM);
+        }
+        account(&area, grow, false)?;
+        p.aspace.unmap_range(d, de);
+        let moved = if new_len < old_len && !dup {
+            p.aspace.unmap_range(s + new_len, s + old_len);
+            new_len
+        } else {
+            old_len
+        };
+        return move_or_dup(p, s, moved, d, new_len, flags & DONTUNMAP != 0, dup);
+    }
+    if flags & DONTUNMAP != 0 {
+        // mremap_to without MREMAP_FIXED: new_addr is a hint.
+        let hint = new_addr.0 & !(PAGE_SIZE - 1);
+        let dst = if hint >= MMAP_MIN && p.aspace.hint_ok(hint, new_len) {
+            hint
+        } else {
+            p.aspace.find_free(new_len).ok_or(Errno::ENOMEM)?
+        };
+        return move_or_dup(p, s, old_len, dst, new_len, true, false);
+    }
+    if !dup && new_len <= old_len {
         p.aspace.unmap_range(s + new_len, s + old_len);
         return Ok(s);
     }
-    if s + old_len == vma.end && p.aspace.is_free(s + old_len, s + new_len) {
-        if let Some(v) = p.aspace.vmas.get_mut(&vma.start) {
-            v.end = s + new_len;
+    may_expand(p, grow)?;
+    account(&area, grow, false)?;
+    if !dup && flags & DONTUNMAP == 0 && s + old_len == vend && p.aspace.hint_ok(vend, new_len - old_len) {
+        let ok = p.aspace.vmas.set_end(vstart, s + new_len).is_ok();
+        if ok {
+            p.aspace.total_vm += new_len - old_len;
+            return Ok(s);
         }
-        return Ok(s);
     }
     if flags & MAYMOVE == 0 {
         return Err(Errno::ENOMEM);
     }
     let dst = p.aspace.find_free(new_len).ok_or(Errno::ENOMEM)?;
-    // Move the pages: remap each committed frame to the new address.
-    let mut moved = vma.clone();
-    moved.start = dst;
-    moved.end = dst + new_len;
-    if let Backing::File { offset, len, .. } = &mut moved.backing {
-        *offset += s - vma.start;
-        *len = len.saturating_sub(s - vma.start);
-    }
-    p.aspace.insert(moved);
-    let mut off = 0;
-    while off < old_len {
-        if let Some(pa) = p.aspace.pt.unmap(s + off) {
-            let perm = elfin_arch::Perm { read: true, write: vma.prot.write, exec: vma.prot.exec, user: true, device: false };
-            if p.aspace.pt.map(dst + off, pa, perm, &mut crate::mem::frames::FrameAlloc).is_err() {
-                crate::mem::frames::free(pa, 1);
-            }
+    move_or_dup(p, s, old_len, dst, new_len, flags & DONTUNMAP != 0, dup)
+}
+
+fn move_or_dup(p: &mut Process, s: u64, len: u64, dst: u64, new_len: u64, keep_old: bool, dup: bool) -> SysResult {
+    if dup {
+        let Some(r) = p.aspace.vmas.find(s) else { return Err(Errno::EFAULT) };
+        let area = r.val.advance(s - r.start);
+        if !p.aspace.insert_area(dst, dst + new_len, area) {
+            return Err(Errno::ENOMEM);
         }
-        off += PAGE_SIZE;
+        return Ok(dst);
     }
-    p.aspace.unmap_range(s, s + old_len);
+    if !p.aspace.move_range(s, len, dst, new_len, keep_old) {
+        return Err(Errno::ENOMEM);
+    }
     Ok(dst)
+}
+
+/// msync(2): writes shared file pages back; ENOMEM when part of the range is unmapped.
+pub fn msync(p: &mut Process, addr: UAddr, len: usize, flags: i32) -> SysResult {
+    const MS_ASYNC: i32 = 1;
+    const MS_INVALIDATE: i32 = 2;
+    const MS_SYNC: i32 = 4;
+    if addr.0 & (PAGE_SIZE - 1) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if flags & !(MS_ASYNC | MS_INVALIDATE | MS_SYNC) != 0 || (flags & MS_ASYNC != 0 && flags & MS_SYNC != 0) {
+        return Err(Errno::EINVAL);
+    }
+    let len = page_up(len as u64).ok_or(Errno::ENOMEM)?;
+    let s = addr.0;
+    let e = s.checked_add(len).ok_or(Errno::ENOMEM)?;
+    if e == s {
+        return Ok(0);
+    }
+    p.aspace.sync_range(s, e);
+    if !p.aspace.vmas.covers(s, e) {
+        return Err(Errno::ENOMEM);
+    }
+    Ok(0)
+}
+
+/// mincore(2): one byte per page, 1 when resident. Anonymous pages are resident once
+/// committed; file pages always (ramfs files live in RAM, like a warm page cache),
+/// except beyond the end of the file.
+pub fn mincore(p: &mut Process, addr: UAddr, len: usize, vec: UAddr) -> SysResult {
+    if addr.0 & (PAGE_SIZE - 1) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let plen = page_up(len as u64).ok_or(Errno::ENOMEM)?;
+    let s = addr.0;
+    let e = s.checked_add(plen).filter(|&e| e <= USER_END).ok_or(Errno::ENOMEM)?;
+    let mut out = Vec::new();
+    out.try_reserve((plen / PAGE_SIZE) as usize).map_err(|_| Errno::EAGAIN)?;
+    let mut va = s;
+    while va < e {
+        let Some((vs, _, area)) = p.aspace.find(va) else { return Err(Errno::ENOMEM) };
+        let resident = match &area.backing {
+            Backing::Anon => p.aspace.is_committed(va),
+            Backing::File { node, offset, .. } => {
+                p.aspace.is_committed(va) || offset + (va - vs) < node.size().next_multiple_of(PAGE_SIZE)
+            }
+        };
+        out.push(u8::from(resident));
+        va += PAGE_SIZE;
+    }
+    crate::uaccess::write_bytes(&mut p.aspace, vec, &out)?;
+    Ok(0)
 }

@@ -21,6 +21,7 @@ static REPORTED: spin::Mutex<BTreeSet<&'static str>> = spin::Mutex::new(BTreeSet
 fn decode(nr: usize, args: [u64; 6]) -> Call {
     match elfin_arch::ELF_MACHINE {
         62 => elfin_shim::x86_64::decode(nr, args),
+        183 => elfin_shim::aarch64::decode(nr, args),
         _ => Call::Unknown { nr, name: "?" },
     }
 }
@@ -201,6 +202,8 @@ fn dispatch(p: &mut Process, call: Call, tf: &mut TrapFrame, nr: usize) -> SysRe
         Brk { addr } => mm::brk(p, addr),
         Madvise { addr, len, advice } => mm::madvise(p, addr, len, advice),
         Mremap { old_addr, old_len, new_len, flags, new_addr } => mm::mremap(p, old_addr, old_len, new_len, flags, new_addr),
+        Msync { addr, len, flags } => mm::msync(p, addr, len, flags),
+        Mincore { addr, len, vec } => mm::mincore(p, addr, len, vec),
 
         ArchPrctl { code, addr } => misc::arch_prctl(p, code, addr),
         Rseq { rseq, len, flags, sig } => misc::rseq(p, rseq, len, flags, sig),

@@ -1,0 +1,12 @@
+//! Pure kernel data structures of elfin that need no hardware: today the range map
+//! behind every address space's VMAs ([`RangeMap`]). `no_std + alloc`, no unsafe,
+//! no dependencies, host-testable with plain `cargo test -p elfin-kcore`.
+#![cfg_attr(not(test), no_std)]
+#![forbid(unsafe_code)]
+#![deny(clippy::indexing_slicing, clippy::arithmetic_side_effects, clippy::unwrap_used)]
+
+extern crate alloc;
+
+pub mod range_map;
+
+pub use range_map::{Range, RangeError, RangeMap, Segment};

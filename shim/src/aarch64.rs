@@ -1,0 +1,199 @@
+//! The arm64 system-call numbers: the asm-generic table
+//! (include/uapi/asm-generic/unistd.h), which has only the `*at` forms (no open,
+//! stat, access, pipe, dup2, fork, …) and passes clone's arguments in the order
+//! flags, stack, parent_tid, tls, child_tid (CONFIG_CLONE_BACKWARDS).
+use crate::call::{Call, Nr};
+
+/// Maps an arm64 system-call number to its neutral identity.
+pub fn nr(n: usize) -> Option<Nr> {
+    Some(match n {
+        17 => Nr::Getcwd,
+        19 => Nr::Eventfd2,
+        20 => Nr::EpollCreate1,
+        23 => Nr::Dup,
+        24 => Nr::Dup3,
+        25 => Nr::Fcntl,
+        29 => Nr::Ioctl,
+        32 => Nr::Flock,
+        34 => Nr::Mkdirat,
+        35 => Nr::Unlinkat,
+        36 => Nr::Symlinkat,
+        37 => Nr::Linkat,
+        38 => Nr::Renameat,
+        43 => Nr::Statfs,
+        44 => Nr::Fstatfs,
+        45 => Nr::Truncate,
+        46 => Nr::Ftruncate,
+        47 => Nr::Fallocate,
+        48 => Nr::Faccessat,
+        49 => Nr::Chdir,
+        50 => Nr::Fchdir,
+        52 => Nr::Fchmod,
+        53 => Nr::Fchmodat,
+        54 => Nr::Fchownat,
+        55 => Nr::Fchown,
+        56 => Nr::Openat,
+        57 => Nr::Close,
+        59 => Nr::Pipe2,
+        61 => Nr::Getdents64,
+        62 => Nr::Lseek,
+        63 => Nr::Read,
+        64 => Nr::Write,
+        65 => Nr::Readv,
+        66 => Nr::Writev,
+        67 => Nr::Pread64,
+        68 => Nr::Pwrite64,
+        71 => Nr::Sendfile,
+        72 => Nr::Pselect6,
+        73 => Nr::Ppoll,
+        78 => Nr::Readlinkat,
+        79 => Nr::Newfstatat,
+        80 => Nr::Fstat,
+        81 => Nr::Sync,
+        82 => Nr::Fsync,
+        83 => Nr::Fdatasync,
+        88 => Nr::Utimensat,
+        93 => Nr::Exit,
+        94 => Nr::ExitGroup,
+        96 => Nr::SetTidAddress,
+        98 => Nr::Futex,
+        99 => Nr::SetRobustList,
+        100 => Nr::GetRobustList,
+        101 => Nr::Nanosleep,
+        113 => Nr::ClockGettime,
+        114 => Nr::ClockGetres,
+        115 => Nr::ClockNanosleep,
+        120 => Nr::SchedGetscheduler,
+        121 => Nr::SchedGetparam,
+        122 => Nr::SchedSetaffinity,
+        123 => Nr::SchedGetaffinity,
+        124 => Nr::SchedYield,
+        129 => Nr::Kill,
+        130 => Nr::Tkill,
+        131 => Nr::Tgkill,
+        132 => Nr::Sigaltstack,
+        133 => Nr::RtSigsuspend,
+        134 => Nr::RtSigaction,
+        135 => Nr::RtSigprocmask,
+        136 => Nr::RtSigpending,
+        139 => Nr::RtSigreturn,
+        140 => Nr::Setpriority,
+        141 => Nr::Getpriority,
+        144 => Nr::Setgid,
+        146 => Nr::Setuid,
+        148 => Nr::Getresuid,
+        150 => Nr::Getresgid,
+        153 => Nr::Times,
+        154 => Nr::Setpgid,
+        155 => Nr::Getpgid,
+        156 => Nr::Getsid,
+        157 => Nr::Setsid,
+        158 => Nr::Getgroups,
+        159 => Nr::Setgroups,
+        160 => Nr::Uname,
+        163 => Nr::Getrlimit,
+        164 => Nr::Setrlimit,
+        165 => Nr::Getrusage,
+        166 => Nr::Umask,
+        167 => Nr::Prctl,
+        169 => Nr::Gettimeofday,
+        172 => Nr::Getpid,
+        173 => Nr::Getppid,
+        174 => Nr::Getuid,
+        175 => Nr::Geteuid,
+        176 => Nr::Getgid,
+        177 => Nr::Getegid,
+        178 => Nr::Gettid,
+        179 => Nr::Sysinfo,
+        198 => Nr::Socket,
+        214 => Nr::Brk,
+        215 => Nr::Munmap,
+        216 => Nr::Mremap,
+        220 => Nr::Clone,
+        221 => Nr::Execve,
+        222 => Nr::Mmap,
+        223 => Nr::Fadvise64,
+        226 => Nr::Mprotect,
+        227 => Nr::Msync,
+        228 => Nr::Mlock,
+        229 => Nr::Munlock,
+        232 => Nr::Mincore,
+        233 => Nr::Madvise,
+        260 => Nr::Wait4,
+        261 => Nr::Prlimit64,
+        276 => Nr::Renameat2,
+        278 => Nr::Getrandom,
+        279 => Nr::MemfdCreate,
+        291 => Nr::Statx,
+        293 => Nr::Rseq,
+        435 => Nr::Clone3,
+        436 => Nr::CloseRange,
+        439 => Nr::Faccessat2,
+        _ => return None,
+    })
+}
+
+/// Decodes an arm64 system call from its number and argument registers.
+pub fn decode(n: usize, args: [u64; 6]) -> Call {
+    match nr(n) {
+        // clone(flags, stack, parent_tid, tls, child_tid) on arm64.
+        Some(Nr::Clone) => Nr::Clone.decode([args[0], args[1], args[2], args[4], args[3], args[5]]),
+        Some(id) => id.decode(args),
+        None => Call::Unknown { nr: n, name: name_of(n) },
+    }
+}
+
+/// Linux's name of an arm64 system-call number, or "?" when it has none.
+pub fn name_of(n: usize) -> &'static str {
+    match nr(n) {
+        Some(id) => id.name(),
+        None => match syscalls::aarch64::Sysno::new(n) {
+            Some(s) => s.name(),
+            None => "?",
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Linux's name where the `syscalls` crate uses the asm-generic one.
+    fn crate_name(name: &str) -> &str {
+        match name {
+            "newfstatat" => "fstatat",
+            other => other,
+        }
+    }
+
+    #[test]
+    fn numbers_match_the_syscalls_crate() {
+        for n in 0..512 {
+            if let Some(id) = nr(n) {
+                let theirs = syscalls::aarch64::Sysno::new(n).map(|s| s.name());
+                assert_eq!(Some(crate_name(id.name())), theirs, "arm64 syscall {n}");
+            }
+        }
+    }
+
+    #[test]
+    fn every_x86_64_call_that_arm64_has_is_mapped() {
+        for n in 0..512 {
+            let Some(id) = crate::x86_64::nr(n) else { continue };
+            let name = crate_name(id.name());
+            let on_arm64 = (0..512).any(|m| syscalls::aarch64::Sysno::new(m).map(|s| s.name()) == Some(name));
+            let mapped = (0..512).any(|m| nr(m) == Some(id));
+            assert_eq!(on_arm64, mapped, "{name}");
+        }
+    }
+
+    #[test]
+    fn clone_arguments_are_reordered() {
+        match decode(220, [1, 2, 3, 4, 5, 6]) {
+            Call::Clone { flags, stack, parent_tid, child_tid, tls } => {
+                assert_eq!((flags, stack.0, parent_tid.0, child_tid.0, tls), (1, 2, 3, 5, 4));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}
