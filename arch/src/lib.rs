@@ -35,7 +35,9 @@ pub use self::aarch64::{
     },
     init::{init_bsp, kernel_va_to_pa, KERNEL_VIRT, PHYS_OFFSET},
     paging::{FrameSource, PageTable, Perm, PAGE_SIZE},
-    signal::{build_frame, restore_frame, sanitize_fpu, sigreturn_ucontext, SigDelivery, UCONTEXT_SIZE},
+    signal::{
+        build_frame, restore_frame, sanitize_fpu, sigreturn_trampoline, sigreturn_ucontext, SigDelivery, UCONTEXT_SIZE,
+    },
     trap::{enter_user, set_handlers, Handlers, Trap, TrapFrame, UserRegs},
     tls::{get_tls, set_tls},
 };
@@ -55,6 +57,13 @@ pub mod arm64 {
     pub use super::aarch64::init::init_early;
     pub use super::aarch64::paging::{boot_map_ram, map_device, DEVICE_VIRT};
     pub use super::aarch64::trap::{probe_undefined, use_gicv3_cpu_interface};
+}
+
+/// Where a signal handler installed without SA_RESTORER returns to: none on x86_64
+/// (Linux kills such a program).
+#[cfg(target_arch = "x86_64")]
+pub const fn sigreturn_trampoline() -> Option<u64> {
+    None
 }
 
 /// Translates an address inside the kernel image to its physical address. The

@@ -175,6 +175,8 @@ pub fn thread_ids() -> alloc::vec::Vec<i32> {
 pub fn yield_now() {
     {
         let mut s = SCHED.lock();
+        // Sleepers whose time has come compete for the CPU too.
+        wake_due(&mut s);
         if s.runq.is_empty() {
             return;
         }
@@ -362,6 +364,7 @@ pub fn schedule() {
         s.current = next;
         drop(s);
         elfin_arch::set_kernel_stack(next_top);
+        crate::time::phases::SWITCHES.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
         // SAFETY: `next_rsp` was saved by a previous switch or built by
         // init_thread_stack for a live thread; `prev_slot` points into a boxed
         // Thread that is only freed by `reap` after we have switched away.
@@ -393,4 +396,15 @@ fn reap() {
 /// Called on a timer tick that interrupted user code: round-robin preemption.
 pub fn preempt() {
     yield_now();
+}
+
+/// Wakes every thread waiting in poll/epoll/select or on a pipe, so that it
+/// re-checks its condition.
+pub fn wake_pollers() {
+    let mut s = SCHED.lock();
+    let ids: alloc::vec::Vec<i32> =
+        s.threads.values().filter(|t| t.state == State::Blocked && t.wait == Some(WaitOn::Poll)).map(|t| t.tid).collect();
+    for tid in ids {
+        make_runnable(&mut s, tid, Wake::Woken);
+    }
 }

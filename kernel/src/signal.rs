@@ -104,10 +104,12 @@ fn deliver(tf: &mut TrapFrame, sig: u32, info: &Siginfo, forced: bool) {
         0 => crate::trap::kill(sig, forced.then(|| info.addr()), tf_ip(tf)),
         _ => {}
     }
-    if act.flags & SA_RESTORER == 0 {
-        // x86_64 Linux cannot return from a handler without a restorer.
+    // Without SA_RESTORER the handler returns to the architecture's sigreturn
+    // trampoline (arm64's vDSO sigtramp); x86_64 Linux has none and fails.
+    let restorer = if act.flags & SA_RESTORER != 0 { Some(act.restorer) } else { elfin_arch::sigreturn_trampoline() };
+    let Some(restorer) = restorer else {
         crate::trap::kill(11, None, tf_ip(tf));
-    }
+    };
     let (old_mask, alt) = sched::with_current(|t| (t.saved_mask.take().unwrap_or(t.sigmask), t.altstack));
     let sp = elfin_arch::UserRegs::sp(tf);
     let on_alt = alt.ss_flags & SS_DISABLE == 0 && sp.wrapping_sub(alt.ss_sp) < alt.ss_size;
@@ -129,7 +131,7 @@ fn deliver(tf: &mut TrapFrame, sig: u32, info: &Siginfo, forced: bool) {
     let d = elfin_arch::SigDelivery {
         sig,
         handler: act.handler,
-        restorer: act.restorer,
+        restorer,
         info: bytemuck::cast_ref(info),
         old_mask,
         stack_top,

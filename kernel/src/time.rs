@@ -63,6 +63,14 @@ pub mod phases {
     pub static FAULTS: AtomicU64 = AtomicU64::new(0);
     /// System calls made by the program.
     pub static SYSCALLS: AtomicU64 = AtomicU64::new(0);
+    /// Timer ticks taken.
+    pub static TICKS: AtomicU64 = AtomicU64::new(0);
+    /// Context switches.
+    pub static SWITCHES: AtomicU64 = AtomicU64::new(0);
+    /// Cycles spent halted with nothing to run.
+    pub static IDLE_CYCLES: AtomicU64 = AtomicU64::new(0);
+    /// Times the CPU went idle.
+    pub static IDLES: AtomicU64 = AtomicU64::new(0);
 
     /// Turns reporting on.
     pub fn enable() {
@@ -80,13 +88,18 @@ pub mod phases {
     pub fn report() {
         if ENABLED.load(Ordering::Relaxed) {
             kprintln!(
-                "elfin-bootstat: first={} ready={} entry={} exit={} faults={} syscalls={}",
+                "elfin-bootstat: first={} ready={} entry={} exit={} faults={} syscalls={} ticks={} switches={} hz={} idle_cycles={} idles={}",
                 elfin_plat::first_cycles(),
                 READY.load(Ordering::Relaxed),
                 ENTRY.load(Ordering::Relaxed),
                 elfin_arch::read_cycles(),
                 FAULTS.load(Ordering::Relaxed),
-                SYSCALLS.load(Ordering::Relaxed)
+                SYSCALLS.load(Ordering::Relaxed),
+                TICKS.load(Ordering::Relaxed),
+                SWITCHES.load(Ordering::Relaxed),
+                super::HZ.load(Ordering::Relaxed),
+                IDLE_CYCLES.load(Ordering::Relaxed),
+                IDLES.load(Ordering::Relaxed)
             );
         }
     }

@@ -18,10 +18,18 @@ pub fn enable_preemption() {
 /// Waits for something to happen when no thread can run.
 pub fn idle_wait() {
     enable_preemption();
+    let t0 = elfin_arch::read_cycles();
     elfin_arch::wait_for_interrupt();
+    let d = elfin_arch::read_cycles().wrapping_sub(t0);
+    crate::time::phases::IDLE_CYCLES.fetch_add(d, Ordering::Relaxed);
+    crate::time::phases::IDLES.fetch_add(1, Ordering::Relaxed);
 }
 
 /// Handles an interrupt; true when user code should be preempted.
 pub fn on_interrupt(vector: u8) -> bool {
-    elfin_plat::ack_irq(vector)
+    let tick = elfin_plat::ack_irq(vector);
+    if tick {
+        crate::time::phases::TICKS.fetch_add(1, Ordering::Relaxed);
+    }
+    tick
 }

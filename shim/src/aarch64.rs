@@ -10,6 +10,8 @@ pub fn nr(n: usize) -> Option<Nr> {
         17 => Nr::Getcwd,
         19 => Nr::Eventfd2,
         20 => Nr::EpollCreate1,
+        21 => Nr::EpollCtl,
+        22 => Nr::EpollPwait,
         23 => Nr::Dup,
         24 => Nr::Dup3,
         25 => Nr::Fcntl,
@@ -129,6 +131,7 @@ pub fn nr(n: usize) -> Option<Nr> {
         435 => Nr::Clone3,
         436 => Nr::CloseRange,
         439 => Nr::Faccessat2,
+        441 => Nr::EpollPwait2,
         _ => return None,
     })
 }

@@ -281,6 +281,12 @@ calls! {
     close_range = CloseRange(first: u32, last: u32, flags: u32);
     faccessat2 = Faccessat2(dirfd: i32, path: UAddr, mode: i32, flags: i32);
     epoll_create1 = EpollCreate1(flags: i32);
+    epoll_create = EpollCreate(size: i32);
+    epoll_ctl = EpollCtl(epfd: i32, op: i32, fd: i32, event: UAddr);
+    epoll_wait = EpollWait(epfd: i32, events: UAddr, maxevents: i32, timeout_ms: i32);
+    epoll_pwait = EpollPwait(epfd: i32, events: UAddr, maxevents: i32, timeout_ms: i32, sigmask: UAddr, sigsetsize: usize);
+    epoll_pwait2 = EpollPwait2(epfd: i32, events: UAddr, maxevents: i32, timeout: UAddr, sigmask: UAddr, sigsetsize: usize);
+    eventfd = Eventfd(initval: u32);
     eventfd2 = Eventfd2(initval: u32, flags: i32);
     socket = Socket(domain: i32, ty: i32, protocol: i32);
 }

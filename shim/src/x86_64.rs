@@ -112,6 +112,7 @@ pub fn nr(n: usize) -> Option<Nr> {
         202 => Nr::Futex,
         203 => Nr::SchedSetaffinity,
         204 => Nr::SchedGetaffinity,
+        213 => Nr::EpollCreate,
         217 => Nr::Getdents64,
         218 => Nr::SetTidAddress,
         221 => Nr::Fadvise64,
@@ -119,6 +120,8 @@ pub fn nr(n: usize) -> Option<Nr> {
         229 => Nr::ClockGetres,
         230 => Nr::ClockNanosleep,
         231 => Nr::ExitGroup,
+        232 => Nr::EpollWait,
+        233 => Nr::EpollCtl,
         234 => Nr::Tgkill,
         257 => Nr::Openat,
         258 => Nr::Mkdirat,
@@ -136,6 +139,8 @@ pub fn nr(n: usize) -> Option<Nr> {
         273 => Nr::SetRobustList,
         274 => Nr::GetRobustList,
         280 => Nr::Utimensat,
+        281 => Nr::EpollPwait,
+        284 => Nr::Eventfd,
         285 => Nr::Fallocate,
         290 => Nr::Eventfd2,
         291 => Nr::EpollCreate1,
@@ -150,6 +155,7 @@ pub fn nr(n: usize) -> Option<Nr> {
         435 => Nr::Clone3,
         436 => Nr::CloseRange,
         439 => Nr::Faccessat2,
+        441 => Nr::EpollPwait2,
         _ => return None,
     })
 }

@@ -1,5 +1,6 @@
-/* mm_malloc [MiB]: malloc a large block (default 1 GiB), touch one byte in every
- * 16 MiB of it, and free it — works in a VM with far less RAM than the block. */
+/* mm_malloc [MiB [all]]: malloc a large block (default 1 GiB), touch one byte in
+ * every 16 MiB of it (every page with "all"), and free it — works in a VM with far
+ * less RAM than the block unless every page is touched. */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -13,12 +14,13 @@ int main(int argc, char **argv)
         return 1;
     }
     unsigned long sum = 0;
-    for (size_t i = 0; i < n; i += 16 << 20) {
+    size_t stride = argc > 2 ? 4096 : 16 << 20;
+    for (size_t i = 0; i < n; i += stride) {
         p[i] = (unsigned char)(i >> 20);
         sum += p[i];
     }
     p[n - 1] = 1;
-    printf("malloc(%zu MiB) ok, touched %zu pages, sum %lu\n", mib, n / (16 << 20) + 1, sum + p[n - 1]);
+    printf("malloc(%zu MiB) ok, touched %zu pages, sum %lu\n", mib, n / stride + 1, sum + p[n - 1]);
     free(p);
     return 0;
 }

@@ -3,6 +3,7 @@
 //! `fpsimd_context` record), followed by a frame record {fp, lr}, as Linux's
 //! arch/arm64/kernel/signal.c builds it.
 use alloc::vec;
+use core::arch::global_asm;
 use alloc::vec::Vec;
 
 use super::context::{FPSIMD_MAGIC, FPSIMD_SIZE};
@@ -22,6 +23,37 @@ const SC_PSTATE: usize = 272;
 const SC_RESERVED: usize = 288;
 /// Size of `struct rt_sigframe` (siginfo + ucontext).
 const FRAME_SIZE: usize = 128 + UC_SIZE;
+
+global_asm!(
+    r#"
+    .section .text.elfin_sigtramp, "ax"
+    .p2align 12
+    .global elfin_sigtramp
+elfin_sigtramp:
+    mov x8, #139                    // rt_sigreturn
+    svc #0
+    .p2align 12
+    "#
+);
+
+extern "C" {
+    static elfin_sigtramp: u8;
+}
+
+/// User address of the sigreturn trampoline page (the guard page above the highest
+/// stack top, which no VMA uses), mapped into every program by `PageTable::new_user`.
+pub const SIGTRAMP_VA: u64 = super::cpu::USER_STACK_TOP;
+
+/// Physical address of the kernel page holding the trampoline code.
+pub(super) fn sigtramp_pa() -> u64 {
+    super::init::kernel_va_to_pa(core::ptr::addr_of!(elfin_sigtramp) as u64)
+}
+
+/// Where a handler installed without SA_RESTORER returns to (glibc installs none on
+/// arm64; Linux uses its vDSO's `mov x8, #139; svc #0`, so does this page).
+pub const fn sigreturn_trampoline() -> Option<u64> {
+    Some(SIGTRAMP_VA)
+}
 
 /// What the generic kernel decided to deliver.
 pub struct SigDelivery<'a> {

@@ -19,6 +19,31 @@ pub enum FileKind {
     ConsoleIn,
     /// A console output channel.
     ConsoleOut(Channel),
+    /// The read end of a pipe.
+    PipeRead(Arc<super::ipc::Pipe>),
+    /// The write end of a pipe.
+    PipeWrite(Arc<super::ipc::Pipe>),
+    /// An eventfd.
+    EventFd(Arc<super::ipc::EventFd>),
+    /// An epoll instance.
+    Epoll(Arc<super::ipc::Epoll>),
+}
+
+impl Drop for OpenFile {
+    fn drop(&mut self) {
+        use core::sync::atomic::Ordering;
+        match &self.kind {
+            FileKind::PipeRead(p) => {
+                p.readers.fetch_sub(1, Ordering::Relaxed);
+                crate::sched::wake_pollers();
+            }
+            FileKind::PipeWrite(p) => {
+                p.writers.fetch_sub(1, Ordering::Relaxed);
+                crate::sched::wake_pollers();
+            }
+            _ => {}
+        }
+    }
 }
 
 /// An open file description (shared by dup'ed descriptors).
@@ -61,8 +86,10 @@ impl OpenFile {
             return Err(Errno::EBADF);
         }
         match &self.kind {
-            FileKind::ConsoleIn => Ok(read_console(buf)),
-            FileKind::ConsoleOut(_) => Err(Errno::EBADF),
+            FileKind::ConsoleIn => read_console(buf),
+            FileKind::ConsoleOut(_) | FileKind::PipeWrite(_) | FileKind::Epoll(_) => Err(Errno::EBADF),
+            FileKind::PipeRead(p) => p.read(buf),
+            FileKind::EventFd(e) => e.read(buf),
             FileKind::Node(n) => match &n.kind {
                 NodeKind::File(c) => {
                     crate::mem::vm::sync_file(n);
@@ -100,7 +127,9 @@ impl OpenFile {
             return Err(Errno::EBADF);
         }
         match &self.kind {
-            FileKind::ConsoleIn => Err(Errno::EBADF),
+            FileKind::ConsoleIn | FileKind::PipeRead(_) | FileKind::Epoll(_) => Err(Errno::EBADF),
+            FileKind::PipeWrite(p) => p.write(data),
+            FileKind::EventFd(e) => e.write(data),
             FileKind::ConsoleOut(ch) => {
                 console::write(*ch, data);
                 Ok(data.len())
@@ -141,10 +170,11 @@ impl OpenFile {
     }
 }
 
-/// Blocks until at least one byte (or end of file) arrives from the host's stdin.
-fn read_console(buf: &mut [u8]) -> usize {
+/// Reads what has arrived from the host's stdin (up to a newline, like a pipe fed
+/// line by line); EAGAIN when nothing has arrived yet.
+fn read_console(buf: &mut [u8]) -> Result<usize, Errno> {
     if buf.is_empty() {
-        return 0;
+        return Ok(0);
     }
     let mut n = 0;
     loop {
@@ -156,15 +186,12 @@ fn read_console(buf: &mut [u8]) -> usize {
                 }
                 // Like a pipe, return what is there once a line or the buffer is full.
                 if n == buf.len() || b == b'\n' {
-                    return n;
+                    return Ok(n);
                 }
             }
-            Input::Eof => return n,
+            Input::Eof => return Ok(n),
             Input::Empty => {
-                if n > 0 {
-                    return n;
-                }
-                core::hint::spin_loop();
+                return if n > 0 { Ok(n) } else { Err(Errno::EAGAIN) };
             }
         }
     }

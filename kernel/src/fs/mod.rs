@@ -2,6 +2,7 @@
 //! special files under /dev and /proc.
 pub mod cpio;
 pub mod file;
+pub mod ipc;
 pub mod procfs;
 
 use alloc::collections::BTreeMap;

@@ -3,7 +3,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use elfin_shim::errno::Errno;
-use elfin_shim::uapi::native::{open_flags as arch_o, Stat};
+use elfin_shim::uapi::native::{open_flags as arch_o, EpollEvent, Stat};
 use elfin_shim::uapi::stat_mode::*;
 use elfin_shim::uapi::{Iovec, LinuxDirent64, Pollfd, StatInfo, Statx, Termios, Timespec, Winsize};
 use elfin_shim::UAddr;
@@ -11,7 +11,7 @@ use spin::Mutex;
 
 use super::SysResult;
 use crate::fs::file::{FileKind, OpenFile};
-use crate::fs::{self, Content, Node, NodeKind, Resolved};
+use crate::fs::{self, ipc, Content, Node, NodeKind, Resolved};
 use crate::proc::Process;
 use crate::uaccess::{read_bytes, read_path, read_val, write_bytes, write_val};
 
@@ -71,7 +71,12 @@ pub fn read(p: &mut Process, fd: i32, buf: UAddr, count: usize, off: Option<u64>
     while done < count {
         let want = (count - done).min(CHUNK);
         let chunk = kbuf.get_mut(..want).ok_or(Errno::EFAULT)?;
-        let n = f.read(chunk, off.map(|o| o + done as u64))?;
+        let n = match f.read(chunk, off.map(|o| o + done as u64)) {
+            Ok(n) => n,
+            Err(Errno::EAGAIN) if done > 0 => break,
+            Err(Errno::EAGAIN) => return would_block(p, &f),
+            Err(e) => return Err(e),
+        };
         write_bytes(&mut p.aspace, UAddr(buf.0 + done as u64), chunk.get(..n).ok_or(Errno::EFAULT)?)?;
         done += n;
         // Console input returns what arrived; a short read ends the call.
@@ -93,13 +98,32 @@ pub fn write(p: &mut Process, fd: i32, buf: UAddr, count: usize, off: Option<u64
         if let Err(e) = read_bytes(&mut p.aspace, UAddr(buf.0 + done as u64), chunk) {
             return if done > 0 { Ok(done as u64) } else { Err(e) };
         }
-        let n = f.write(chunk, off.map(|o| o + done as u64))?;
+        let n = match f.write(chunk, off.map(|o| o + done as u64)) {
+            Ok(n) => n,
+            Err(Errno::EAGAIN) if done > 0 => break,
+            Err(Errno::EAGAIN) => return would_block(p, &f),
+            Err(Errno::EPIPE) => {
+                let _ = crate::signal::send_to_thread(crate::sched::current_tid(), 13);
+                return if done > 0 { Ok(done as u64) } else { Err(Errno::EPIPE) };
+            }
+            Err(e) => return Err(e),
+        };
         done += n;
         if n < want {
             break;
         }
     }
     Ok(done as u64)
+}
+
+/// A transfer that cannot proceed: EAGAIN for non-blocking files, else the call
+/// waits (the thread sleeps until a poll-relevant change) and is restarted.
+fn would_block(p: &mut Process, f: &OpenFile) -> SysResult {
+    if *f.flags.lock() & O_NONBLOCK != 0 {
+        return Err(Errno::EAGAIN);
+    }
+    p.block = Some((crate::sched::WaitOn::Poll, None));
+    Err(Errno::EAGAIN)
 }
 
 /// pread64/pwrite64.
@@ -140,7 +164,11 @@ pub fn readv(p: &mut Process, fd: i32, iov: UAddr, iovcnt: i32, is_write: bool) 
                 }
             }
             Err(e) if total == 0 => return Err(e),
-            Err(_) => break,
+            Err(_) => {
+                // Data already moved: return it instead of waiting for more.
+                p.block = None;
+                break;
+            }
         }
     }
     Ok(total)
@@ -268,7 +296,29 @@ fn console_stat(f: &OpenFile) -> StatInfo {
 fn file_stat(f: &OpenFile) -> StatInfo {
     match &f.kind {
         FileKind::Node(n) => stat_info(n),
-        _ => console_stat(f),
+        FileKind::ConsoleIn | FileKind::ConsoleOut(_) => console_stat(f),
+        FileKind::PipeRead(p) | FileKind::PipeWrite(p) => {
+            let t = Timespec { tv_sec: 0, tv_nsec: 0 };
+            StatInfo {
+                dev: 0xd,
+                ino: Arc::as_ptr(p) as u64 & 0xffff_ffff,
+                mode: S_IFIFO | 0o600,
+                nlink: 1,
+                uid: 0,
+                gid: 0,
+                rdev: 0,
+                size: 0,
+                blksize: 4096,
+                blocks: 0,
+                atime: t,
+                mtime: t,
+                ctime: t,
+            }
+        }
+        FileKind::EventFd(_) | FileKind::Epoll(_) => {
+            let t = Timespec { tv_sec: 0, tv_nsec: 0 };
+            StatInfo { dev: 0xe, ino: 1, mode: 0o600, nlink: 1, uid: 0, gid: 0, rdev: 0, size: 0, blksize: 4096, blocks: 0, atime: t, mtime: t, ctime: t }
+        }
     }
 }
 
@@ -633,6 +683,20 @@ pub fn ioctl(p: &mut Process, fd: i32, cmd: u32, arg: u64) -> SysResult {
         }
         _ => {}
     }
+    if cmd == 0x541b {
+        // FIONREAD
+        let n: i32 = match &f.kind {
+            FileKind::PipeRead(pp) => pp.available() as i32,
+            FileKind::Node(n) => {
+                let size = n.size() as i64;
+                (size - *f.offset.lock() as i64).clamp(0, i32::MAX as i64) as i32
+            }
+            FileKind::ConsoleIn => i32::from(elfin_plat::console::input_ready()),
+            _ => return Err(Errno::ENOTTY),
+        };
+        write_val(&mut p.aspace, UAddr(arg), &n)?;
+        return Ok(0);
+    }
     let is_console = matches!(f.kind, FileKind::ConsoleIn | FileKind::ConsoleOut(_));
     if !(is_console && f.tty) {
         return Err(Errno::ENOTTY);
@@ -664,26 +728,6 @@ pub fn ioctl(p: &mut Process, fd: i32, cmd: u32, arg: u64) -> SysResult {
     }
 }
 
-fn readiness(f: &OpenFile, events: i16) -> i16 {
-    const POLLIN: i16 = 1;
-    const POLLOUT: i16 = 4;
-    const POLLHUP: i16 = 0x10;
-    let mut r = 0;
-    match &f.kind {
-        FileKind::ConsoleIn => {
-            if elfin_plat::console::input_ready() {
-                r |= POLLIN;
-            }
-            if elfin_plat::console::input_eof() {
-                r |= POLLIN | POLLHUP;
-            }
-        }
-        FileKind::ConsoleOut(_) => r |= POLLOUT,
-        FileKind::Node(_) => r |= POLLIN | POLLOUT,
-    }
-    r & (events | POLLHUP)
-}
-
 fn do_poll(p: &mut Process, fds: UAddr, nfds: u32, timeout_ns: Option<u64>) -> SysResult {
     if nfds as usize > crate::fs::file::NOFILE {
         return Err(Errno::EINVAL);
@@ -692,31 +736,37 @@ fn do_poll(p: &mut Process, fds: UAddr, nfds: u32, timeout_ns: Option<u64>) -> S
     for i in 0..u64::from(nfds) {
         list.push(read_val(&mut p.aspace, UAddr(fds.0 + i * 8))?);
     }
-    let deadline = timeout_ns.map(|t| crate::time::monotonic_ns().saturating_add(t));
-    loop {
-        let mut ready = 0;
-        for pf in list.iter_mut() {
-            pf.revents = 0;
-            if pf.fd < 0 {
-                continue;
-            }
-            pf.revents = match p.fds.get(pf.fd) {
-                Ok(f) => readiness(&f, pf.events),
-                Err(_) => 0x20, // POLLNVAL
-            };
-            if pf.revents != 0 {
-                ready += 1;
-            }
+    let deadline = restart_deadline(p, timeout_ns);
+    let mut ready = 0;
+    for pf in list.iter_mut() {
+        pf.revents = 0;
+        if pf.fd < 0 {
+            continue;
         }
-        let expired = deadline.map(|d| crate::time::monotonic_ns() >= d).unwrap_or(false);
-        if ready > 0 || expired {
-            for (i, pf) in list.iter().enumerate() {
-                write_val(&mut p.aspace, UAddr(fds.0 + i as u64 * 8), pf)?;
-            }
-            return Ok(ready);
+        pf.revents = match p.fds.get(pf.fd) {
+            Ok(f) => (ipc::readiness(&f) & (pf.events as u16 as u32 | ipc::POLLERR | ipc::POLLHUP)) as i16,
+            Err(_) => 0x20, // POLLNVAL
+        };
+        if pf.revents != 0 {
+            ready += 1;
         }
-        core::hint::spin_loop();
     }
+    let expired = deadline.map(|d| crate::time::monotonic_ns() >= d).unwrap_or(false);
+    if ready == 0 && !expired {
+        p.block = Some((crate::sched::WaitOn::Poll, deadline));
+        return Err(Errno::EAGAIN);
+    }
+    for (i, pf) in list.iter().enumerate() {
+        write_val(&mut p.aspace, UAddr(fds.0 + i as u64 * 8), pf)?;
+    }
+    Ok(ready)
+}
+
+/// The absolute deadline of a possibly restarted call: computed on the first try,
+/// kept across restarts.
+fn restart_deadline(p: &mut Process, timeout_ns: Option<u64>) -> Option<u64> {
+    let t = timeout_ns?;
+    Some(*p.restart_deadline.get_or_insert_with(|| crate::time::monotonic_ns().saturating_add(t)))
 }
 
 /// poll(2).
@@ -824,4 +874,95 @@ pub fn sendfile(p: &mut Process, out_fd: i32, in_fd: i32, offset: UAddr, count: 
         write_val(&mut p.aspace, offset, &(o as i64))?;
     }
     Ok(done as u64)
+}
+
+fn install_pair(p: &mut Process, fds: UAddr, flags: i32) -> SysResult {
+    if flags as u32 & !(O_CLOEXEC | O_NONBLOCK | 0o40000) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let pipe = ipc::Pipe::new();
+    let nb = flags as u32 & O_NONBLOCK;
+    let r = OpenFile::new(FileKind::PipeRead(pipe.clone()), nb, Vec::new());
+    let w = OpenFile::new(FileKind::PipeWrite(pipe), 1 | nb, Vec::new());
+    let cloexec = flags as u32 & O_CLOEXEC != 0;
+    let rfd = p.fds.install(r, cloexec)?;
+    let wfd = match p.fds.install(w, cloexec) {
+        Ok(fd) => fd,
+        Err(e) => {
+            let _ = p.fds.close(rfd);
+            return Err(e);
+        }
+    };
+    if let Err(e) = write_val(&mut p.aspace, fds, &[rfd, wfd]) {
+        let _ = p.fds.close(rfd);
+        let _ = p.fds.close(wfd);
+        return Err(e);
+    }
+    Ok(0)
+}
+
+/// pipe2(2).
+pub fn pipe2(p: &mut Process, fds: UAddr, flags: i32) -> SysResult {
+    install_pair(p, fds, flags)
+}
+
+/// eventfd2(2).
+pub fn eventfd2(p: &mut Process, initval: u32, flags: i32) -> SysResult {
+    const EFD_SEMAPHORE: u32 = 1;
+    let f = flags as u32;
+    if f & !(O_CLOEXEC | O_NONBLOCK | EFD_SEMAPHORE) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let e = ipc::EventFd::new(initval, f & EFD_SEMAPHORE != 0);
+    let file = OpenFile::new(FileKind::EventFd(e), 2 | (f & O_NONBLOCK), Vec::new());
+    Ok(p.fds.install(file, f & O_CLOEXEC != 0)? as u64)
+}
+
+/// epoll_create1(2).
+pub fn epoll_create1(p: &mut Process, flags: i32) -> SysResult {
+    if flags as u32 & !O_CLOEXEC != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let file = OpenFile::new(FileKind::Epoll(ipc::Epoll::new()), 2, Vec::new());
+    Ok(p.fds.install(file, flags as u32 & O_CLOEXEC != 0)? as u64)
+}
+
+/// epoll_ctl(2).
+pub fn epoll_ctl(p: &mut Process, epfd: i32, op: i32, fd: i32, event: UAddr) -> SysResult {
+    let ep = p.fds.get(epfd)?;
+    let target = p.fds.get(fd)?;
+    let FileKind::Epoll(e) = &ep.kind else { return Err(Errno::EINVAL) };
+    if epfd == fd {
+        return Err(Errno::EINVAL);
+    }
+    let (events, data) = if op == 2 {
+        (0, 0)
+    } else {
+        let ev: EpollEvent = read_val(&mut p.aspace, event)?;
+        let (events, data) = (ev.events, ev.data);
+        (events, data)
+    };
+    e.ctl(op, fd, &target, events, data)?;
+    Ok(0)
+}
+
+/// epoll_wait(2) / epoll_pwait(2) (the signal mask argument is not applied).
+pub fn epoll_wait(p: &mut Process, epfd: i32, events: UAddr, maxevents: i32, timeout_ns: Option<u64>) -> SysResult {
+    let ep = p.fds.get(epfd)?;
+    let FileKind::Epoll(e) = &ep.kind else { return Err(Errno::EINVAL) };
+    if maxevents <= 0 || maxevents as usize > (i32::MAX as usize) / core::mem::size_of::<EpollEvent>() {
+        return Err(Errno::EINVAL);
+    }
+    let deadline = restart_deadline(p, timeout_ns);
+    let ready = e.collect(maxevents as usize);
+    let expired = deadline.map(|d| crate::time::monotonic_ns() >= d).unwrap_or(false);
+    if ready.is_empty() && !expired {
+        p.block = Some((crate::sched::WaitOn::Poll, deadline));
+        return Err(Errno::EAGAIN);
+    }
+    let size = core::mem::size_of::<EpollEvent>() as u64;
+    for (i, (ev, data)) in ready.iter().enumerate() {
+        write_val(&mut p.aspace, UAddr(events.0 + i as u64 * size), &EpollEvent::new(*ev, *data))?;
+    }
+    Ok(ready.len() as u64)
 }

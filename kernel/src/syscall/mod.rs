@@ -180,6 +180,23 @@ fn dispatch(p: &mut Process, call: Call, tf: &mut TrapFrame, nr: usize) -> SysRe
         Dup3 { oldfd, newfd, flags } => fs::dup3(p, oldfd, newfd, flags, false),
         Ioctl { fd, cmd, arg } => fs::ioctl(p, fd, cmd, arg),
         Poll { fds, nfds, timeout_ms } => fs::poll(p, fds, nfds, i64::from(timeout_ms)),
+        Pipe { fds } => fs::pipe2(p, fds, 0),
+        Pipe2 { fds, flags } => fs::pipe2(p, fds, flags),
+        Eventfd { initval } => fs::eventfd2(p, initval, 0),
+        Eventfd2 { initval, flags } => fs::eventfd2(p, initval, flags),
+        EpollCreate { size } => {
+            if size <= 0 {
+                Err(Errno::EINVAL)
+            } else {
+                fs::epoll_create1(p, 0)
+            }
+        }
+        EpollCreate1 { flags } => fs::epoll_create1(p, flags),
+        EpollCtl { epfd, op, fd, event } => fs::epoll_ctl(p, epfd, op, fd, event),
+        EpollWait { epfd, events, maxevents, timeout_ms } | EpollPwait { epfd, events, maxevents, timeout_ms, .. } => {
+            let t = if timeout_ms < 0 { None } else { Some(timeout_ms as u64 * 1_000_000) };
+            fs::epoll_wait(p, epfd, events, maxevents, t)
+        }
         Ppoll { fds, nfds, timeout, .. } => fs::ppoll(p, fds, nfds, timeout),
         Umask { mask } => {
             let old = p.umask;

@@ -349,17 +349,43 @@ extern "C" fn boot_main(dtb_pa: u64, t0: u64, load_pa: u64) -> ! {
         }
     }
     let reserved = reserved.get(..nres).unwrap_or(&[]);
+    // One pass over the tree (each fdt lookup re-parses it from the start).
     for node in fdt.all_nodes() {
-        let is_memory = node.property("device_type").and_then(|p| p.as_str()) == Some("memory");
-        if !is_memory {
+        if node.property("device_type").and_then(|p| p.as_str()) == Some("memory") {
+            if let Some(regs) = node.reg() {
+                for r in regs {
+                    let start = r.starting_address as u64;
+                    let end = start + r.size.unwrap_or(0) as u64;
+                    push_usable(&mut info, start, end, reserved);
+                    elfin_arch::arm64::boot_map_ram(start, end);
+                }
+            }
             continue;
         }
-        if let Some(regs) = node.reg() {
-            for r in regs {
-                let start = r.starting_address as u64;
-                let end = start + r.size.unwrap_or(0) as u64;
-                push_usable(&mut info, start, end, reserved);
-                elfin_arch::arm64::boot_map_ram(start, end);
+        let Some(compat) = node.compatible() else { continue };
+        let is = |names: &[&str]| compat.all().any(|c| names.contains(&c));
+        if is(&["arm,psci-1.0", "arm,psci-0.2", "arm,psci"]) {
+            match node.property("method").and_then(|p| p.as_str()) {
+                Some("hvc") => super::set_psci(Conduit::Hvc),
+                Some("smc") => super::set_psci(Conduit::Smc),
+                _ => {}
+            }
+        } else if is(&["arm,pl031"]) {
+            if let Some((pa, _)) = first_reg(node) {
+                super::clock::set_rtc(pa);
+            }
+        } else if is(&["arm,gic-v3"]) {
+            if let Some(mut regs) = node.reg() {
+                if let (Some(d), Some(r)) = (regs.next(), regs.next()) {
+                    super::irq::set_gicv3(d.starting_address as u64, r.starting_address as u64);
+                }
+            }
+        } else if is(&["arm,armv8-timer", "arm,armv7-timer"]) {
+            // interrupts = <type num flags> × (secure phys, phys, virt, hyp); PPI n is INTID 16 + n.
+            if let Some(v) = node.property("interrupts").map(|p| p.value) {
+                if let (Some(1), Some(n)) = (be32(v, 6), be32(v, 7)) {
+                    super::irq::set_vtimer_intid(16 + n);
+                }
             }
         }
     }
@@ -380,31 +406,6 @@ extern "C" fn boot_main(dtb_pa: u64, t0: u64, load_pa: u64) -> ! {
     }
     info.dtb = Some(Module { paddr: dtb_pa, size: fdt.total_size() as u64 });
 
-    if let Some(psci) = fdt.find_compatible(&["arm,psci-1.0", "arm,psci-0.2", "arm,psci"]) {
-        match psci.property("method").and_then(|p| p.as_str()) {
-            Some("hvc") => super::set_psci(Conduit::Hvc),
-            Some("smc") => super::set_psci(Conduit::Smc),
-            _ => {}
-        }
-    }
-    if let Some((pa, _)) = fdt.find_compatible(&["arm,pl031"]).and_then(first_reg) {
-        super::clock::set_rtc(pa);
-    }
-    if let Some(gic) = fdt.find_compatible(&["arm,gic-v3"]) {
-        if let Some(mut regs) = gic.reg() {
-            if let (Some(d), Some(r)) = (regs.next(), regs.next()) {
-                super::irq::set_gicv3(d.starting_address as u64, r.starting_address as u64);
-            }
-        }
-    }
-    if let Some(timer) = fdt.find_compatible(&["arm,armv8-timer", "arm,armv7-timer"]) {
-        // interrupts = <type num flags> × (secure phys, phys, virt, hyp); PPI n is INTID 16 + n.
-        if let Some(v) = timer.property("interrupts").map(|p| p.value) {
-            if let (Some(1), Some(n)) = (be32(v, 6), be32(v, 7)) {
-                super::irq::set_vtimer_intid(16 + n);
-            }
-        }
-    }
     if let Some(cpus) = fdt.find_node("/cpus") {
         let n = cpus.children().filter(|c| c.name.split('@').next() == Some("cpu")).count();
         CPUS.store(n.max(1) as u64, Ordering::Relaxed);

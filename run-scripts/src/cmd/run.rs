@@ -103,6 +103,11 @@ pub struct RunArgs {
     #[arg(long = "log-level", value_enum, value_name = "LEVEL")]
     pub log_level: Option<LogLevel>,
 
+    /// Add a word to the kernel command line (repeatable; see docs/protocol.md).
+    /// Example: --kernel-arg bootstat
+    #[arg(long = "kernel-arg", value_name = "WORD")]
+    pub kernel_args: Vec<String>,
+
     /// Set an environment variable (repeatable); a bare NAME copies the host's value. Example: -e LANG=C.UTF-8
     #[arg(short = 'e', long = "env", value_name = "NAME[=VALUE]")]
     pub env: Vec<OsString>,
@@ -401,7 +406,13 @@ pub fn run(args: &RunArgs) -> Result<i32, Fail> {
         return Ok(128 + sig);
     }
 
-    let cmdline = kernel_cmdline(args.strace, args.no_aslr, args.log_level);
+    let mut cmdline = kernel_cmdline(args.strace, args.no_aslr, args.log_level);
+    for w in &args.kernel_args {
+        if !cmdline.is_empty() {
+            cmdline.push(' ');
+        }
+        cmdline.push_str(w);
+    }
     let spec = VmSpec {
         arch,
         machine,
