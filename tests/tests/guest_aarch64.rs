@@ -1,14 +1,12 @@
 //! aarch64 guests (`elfin run --arch aarch64`), compared with the same binary
-//! run under qemu-aarch64-static on the host. Ignored until the arm64 kernel
-//! boots: run them with `cargo test -p elfin-tests --test guest_aarch64 --
-//! --ignored` after `static-pie-apps/build.sh aarch64`.
+//! run under qemu-aarch64-static on the host. Needs `static-pie-apps/build.sh
+//! aarch64` (the README's test command builds it).
 
 use std::path::Path;
 
 use elfin_tests::*;
 
 const ARCH: &str = "aarch64";
-const IGNORE: &str = "aarch64 guest";
 
 fn same(bin: &Path, argv: &[&str], stdin: Option<&[u8]>) -> Output {
     let a = args(argv);
@@ -21,9 +19,7 @@ fn same(bin: &Path, argv: &[&str], stdin: Option<&[u8]>) -> Output {
 }
 
 #[test]
-#[ignore = "native side only: needs static-pie-apps/build.sh aarch64 and qemu-user-static"]
 fn aarch64_apps_run_under_qemu_user() {
-    let _ = IGNORE;
     for libc in ["glibc", "musl"] {
         let out = run_native_on(ARCH, &app(ARCH, libc, "auxv_probe"), None, &[], &[], None);
         let s = out.stdout_str();
@@ -68,8 +64,8 @@ fn aarch64_apps_run_under_qemu_user() {
 
 macro_rules! per_libc {
     ($($name:ident),* $(,)?) => {
-        mod glibc { $( #[test] #[ignore = "aarch64 guest: run with --ignored once the arm64 kernel boots"] fn $name() { super::$name("glibc") } )* }
-        mod musl { $( #[test] #[ignore = "aarch64 guest: run with --ignored once the arm64 kernel boots"] fn $name() { super::$name("musl") } )* }
+        mod glibc { $( #[test] fn $name() { super::$name("glibc") } )* }
+        mod musl { $( #[test] fn $name() { super::$name("musl") } )* }
     };
 }
 
@@ -115,10 +111,15 @@ fn nullderef(libc: &str) {
     );
 }
 
-per_libc!(hello, exitcode, cat_stdin, auxv_probe, nullderef);
+/// Threads, futexes, signal handlers and frames, sleeping: as under qemu-user.
+fn threads(libc: &str) {
+    let g = same(&app(ARCH, libc, "threads"), &[], None);
+    assert_eq!(g.status, 143, "{}", g.describe());
+}
+
+per_libc!(hello, exitcode, cat_stdin, auxv_probe, nullderef, threads);
 
 #[test]
-#[ignore = "aarch64 guest: run with --ignored once the arm64 kernel boots"]
 fn busybox_and_lua() {
     let bb = app(ARCH, "debian", "busybox");
     same(&bb, &["echo", "hello", "arm64"], None);
@@ -133,7 +134,7 @@ fn busybox_and_lua() {
 }
 
 #[test]
-#[ignore = "aarch64 guest: run with --ignored once the arm64 kernel boots"]
 fn rust_std_program() {
     same(&app(ARCH, "rust", "rustprobe"), &["x"], None);
+    same(&app(ARCH, "rust", "rustprobe"), &["threads"], None);
 }
