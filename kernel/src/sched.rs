@@ -16,8 +16,6 @@ pub enum WaitOn {
     Futex(u64, u32),
     /// A timed sleep only.
     Sleep,
-    /// Input on the console (stdin).
-    Console,
     /// Any event: re-check the condition after every wake-up (poll and friends).
     Poll,
 }
@@ -294,7 +292,7 @@ fn wake_due(s: &mut Sched) {
         .filter_map(|t| {
             if t.deadline.map(|d| now >= d).unwrap_or(false) {
                 Some((t.tid, Wake::Timeout))
-            } else if input && matches!(t.wait, Some(WaitOn::Console) | Some(WaitOn::Poll)) {
+            } else if input && t.wait == Some(WaitOn::Poll) {
                 Some((t.tid, Wake::Woken))
             } else {
                 None

@@ -136,7 +136,7 @@ fn trace(call: &Call, r: Option<SysResult>) {
 /// Whether every system call is logged.
 pub static STRACE: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
 
-fn dispatch(p: &mut Process, call: Call, tf: &mut TrapFrame, nr: usize) -> SysResult {
+fn dispatch(p: &mut Process, call: Call, _tf: &mut TrapFrame, nr: usize) -> SysResult {
     use Call::*;
     match call {
         Read { fd, buf, count } => fs::read(p, fd, buf, count, None),
