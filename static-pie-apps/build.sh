@@ -280,6 +280,20 @@ lua_build() { # OUT ARCH SRC
         -I. -o "$out" "${objs[@]}" -lm
 }
 
+sqlite_build() { # OUT ARCH SRC
+    local out=$1 arch=$2 src=$3
+    # The Debian source is the full tree, not the amalgamation: generate
+    # sqlite3.c and shell.c with the host's tools (they are the same for every
+    # arch; tclsh runs the generators), then compile the shell directly with
+    # no threads and no extension loading (no dlopen in a static binary).
+    mkdir bld && cd bld
+    "$src/configure" --quiet --disable-tcl --disable-readline --disable-load-extension \
+        >configure.log 2>&1 || { tail -n 40 configure.log >&2; return 1; }
+    make -s sqlite3.c shell.c >build.log 2>&1 || { tail -n 40 build.log >&2; return 1; }
+    "$(cross_gcc "$arch")" -static-pie -fPIE -O2 -DSQLITE_THREADSAFE=0 -DSQLITE_OMIT_LOAD_EXTENSION \
+        -DSQLITE_DQS=0 -DHAVE_USLEEP -I. -o "$out" shell.c sqlite3.c -lm
+}
+
 # go_build OUT ARCH: the Go probe as a static-PIE (see scripts/go-musl-link).
 go_build() {
     local out=$1
@@ -294,7 +308,7 @@ go_build() {
 build_arch() {
     local arch=$1 cc ccv p
     cc=$(cross_gcc "$arch")
-    ensure_pkgs gcc make file dpkg-dev bzip2 xz-utils patch
+    ensure_pkgs gcc make file dpkg-dev bzip2 xz-utils patch tcl
     if [[ $arch == x86_64 ]]; then
         ensure_pkgs libc6-dev musl-tools
     else
@@ -339,13 +353,16 @@ build_arch() {
     fi
 
     # Third-party software from Debian source packages.
-    local bb lua
+    local bb lua sq
     bb=$(fetch_deb_src busybox)
     produce "$arch" debian busybox "$(recipe_hash fn:busybox_build "$arch" "$ccv" "$bb")" \
         busybox_build "$arch" "$bb"
     lua=$(fetch_deb_src lua5.4)
     produce "$arch" debian lua5.4 "$(recipe_hash fn:lua_build "$arch" "$ccv" "$lua")" \
         lua_build "$arch" "$lua"
+    sq=$(fetch_deb_src sqlite3)
+    produce "$arch" debian sqlite3 "$(recipe_hash fn:sqlite_build "$arch" "$ccv" "$sq")" \
+        sqlite_build "$arch" "$sq"
 }
 
 dpkg_arch() { case $1 in x86_64) echo amd64 ;; aarch64) echo arm64 ;; *) echo "$1" ;; esac; }

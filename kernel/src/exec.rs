@@ -171,6 +171,7 @@ pub fn start_first(cfg: RunConfig, opts: &Options, features: elfin_arch::Feature
         envp: cfg.envp.clone(),
         exe: exe.clone(),
         sigactions: [Default::default(); 64],
+        winsize: cfg.winsize.unwrap_or((24, 80)),
         block: None,
         restart_deadline: None,
         rlimits: default_rlimits(),

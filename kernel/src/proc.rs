@@ -33,6 +33,8 @@ pub struct Process {
     pub envp: Vec<Vec<u8>>,
     /// Signal dispositions, index = signal - 1.
     pub sigactions: [KernelSigaction; 64],
+    /// Terminal size reported by TIOCGWINSZ on terminal descriptors.
+    pub winsize: (u16, u16),
     /// What the running handler waits for before its call is restarted.
     pub block: Option<(crate::sched::WaitOn, Option<u64>)>,
     /// Deadline of a restarted call, kept across restarts.

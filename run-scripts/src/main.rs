@@ -8,6 +8,7 @@
 
 mod arch;
 mod cmd;
+mod compat;
 mod console;
 mod cpio;
 mod fail;
@@ -34,6 +35,8 @@ Examples:
   elfin run -v ./data:/data ./prog      with a copy of a host directory
   elfin run --arch aarch64 ./hello-arm  run an aarch64 program
   elfin build                           build the kernel image ahead of time
+  elfin syscalls ./prog                 which syscalls it made, and which elfin lacks
+  elfin compat tests/compat/manifest.toml   compare a corpus natively and in elfin
 
 See `elfin run --help` for every option. Environment: ELFIN_KERNEL (kernel image to
 boot), ELFIN_REPO (elfin source tree to build the kernel from).";
@@ -52,24 +55,33 @@ enum Command {
     Run(Box<cmd::run::RunArgs>),
     /// Build the kernel image and print its path
     Build(cmd::build::BuildArgs),
+    /// Run a program in elfin and report the system calls it made
+    Syscalls(Box<cmd::syscalls::SyscallsArgs>),
+    /// Run a manifest of cases natively and in elfin, compare and report
+    Compat(Box<cmd::compat::CompatArgs>),
 }
 
-/// Parses the command line. For `elfin run`, the program's own arguments are split
-/// off first and given to it verbatim (see [`cmd::run::program_args_start`]).
+/// Parses the command line. For `elfin run` and `elfin syscalls`, the program's own
+/// arguments are split off first and given to it verbatim (see
+/// [`cmd::run::program_args_start`]).
 fn parse() -> Result<Cli, clap::Error> {
     let raw: Vec<OsString> = std::env::args_os().collect();
-    if raw.get(1).map(OsString::as_os_str) != Some(OsStr::new("run")) {
-        return Cli::try_parse_from(raw);
-    }
+    let sub = match raw.get(1).map(OsString::as_os_str) {
+        Some(s) if s == OsStr::new("run") => "run",
+        Some(s) if s == OsStr::new("syscalls") => "syscalls",
+        _ => return Cli::try_parse_from(raw),
+    };
     let cmd = Cli::command();
-    let head_len = match cmd.find_subcommand("run") {
-        Some(run) => 2 + cmd::run::program_args_start(run, raw.get(2..).unwrap_or_default()),
+    let head_len = match cmd.find_subcommand(sub) {
+        Some(c) => 2 + cmd::run::program_args_start(c, raw.get(2..).unwrap_or_default()),
         None => raw.len(),
     };
     let (head, tail) = raw.split_at(head_len.min(raw.len()));
     let mut cli = Cli::try_parse_from(head)?;
-    if let Command::Run(args) = &mut cli.command {
-        args.args.extend(tail.iter().cloned());
+    match &mut cli.command {
+        Command::Run(args) => args.args.extend(tail.iter().cloned()),
+        Command::Syscalls(args) => args.run.args.extend(tail.iter().cloned()),
+        _ => {}
     }
     Ok(cli)
 }
@@ -84,9 +96,11 @@ fn main() {
             std::process::exit(if e.use_stderr() { STATUS_ELFIN } else { 0 });
         }
     };
-    let result = match &cli.command {
-        Command::Run(args) => cmd::run::run(args),
-        Command::Build(args) => cmd::build::run(args),
+    let result = match cli.command {
+        Command::Run(args) => cmd::run::run(&args),
+        Command::Build(args) => cmd::build::run(&args),
+        Command::Syscalls(args) => cmd::syscalls::run(*args),
+        Command::Compat(args) => cmd::compat::run(&args),
     };
     match result {
         Ok(status) => std::process::exit(status),

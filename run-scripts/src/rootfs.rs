@@ -220,7 +220,21 @@ impl RootFs {
 }
 
 /// The bytes of `/.elfin/run`: NUL-terminated `key=value` records in protocol order.
+#[cfg(test)]
 pub fn control_file(exe: &[u8], cwd: &[u8], argv: &[Vec<u8>], env: &[Vec<u8>]) -> Vec<u8> {
+    control_file_with_ttys(exe, cwd, argv, env, &[], None)
+}
+
+/// [`control_file`] plus the `tty=` record (descriptors that are terminals on the
+/// host) and the `winsize=ROWSxCOLS` record.
+pub fn control_file_with_ttys(
+    exe: &[u8],
+    cwd: &[u8],
+    argv: &[Vec<u8>],
+    env: &[Vec<u8>],
+    ttys: &[i32],
+    winsize: Option<(u16, u16)>,
+) -> Vec<u8> {
     let mut out = Vec::new();
     let mut record = |key: &[u8], value: &[u8]| {
         out.extend_from_slice(key);
@@ -235,6 +249,13 @@ pub fn control_file(exe: &[u8], cwd: &[u8], argv: &[Vec<u8>], env: &[Vec<u8>]) -
     }
     for e in env {
         record(b"env", e);
+    }
+    if !ttys.is_empty() {
+        let digits: Vec<u8> = ttys.iter().filter(|&&f| (0..10).contains(&f)).map(|&f| b'0' + f as u8).collect();
+        record(b"tty", &digits);
+    }
+    if let Some((rows, cols)) = winsize {
+        record(b"winsize", format!("{rows}x{cols}").as_bytes());
     }
     out
 }

@@ -137,3 +137,24 @@ pub fn own_pid() -> libc::pid_t {
     // SAFETY: getpid(2) has no preconditions.
     unsafe { libc::getpid() }
 }
+
+/// Which of our stdin, stdout and stderr are terminals, and the terminal's size
+/// (rows, columns) if one is.
+pub fn terminals() -> (Vec<i32>, Option<(u16, u16)>) {
+    let mut ttys = Vec::new();
+    let mut size = None;
+    for fd in 0..3 {
+        // SAFETY: isatty(3) only takes a descriptor number.
+        if unsafe { libc::isatty(fd) } == 1 {
+            ttys.push(fd);
+            if size.is_none() {
+                let mut ws = libc::winsize { ws_row: 0, ws_col: 0, ws_xpixel: 0, ws_ypixel: 0 };
+                // SAFETY: TIOCGWINSZ writes one struct winsize to the pointer given.
+                if unsafe { libc::ioctl(fd, libc::TIOCGWINSZ, &mut ws) } == 0 {
+                    size = Some((ws.ws_row, ws.ws_col));
+                }
+            }
+        }
+    }
+    (ttys, size)
+}

@@ -38,6 +38,6 @@ done
 lo=1 hi=64
 while (( hi - lo > 1 )); do
     mid=$(( (lo + hi) / 2 ))
-    if "$ELFIN" run -m "${mid}M" "$APP/hello" >/dev/null 2>&1; then hi=$mid; else lo=$mid; fi
+    if "$ELFIN" run --timeout 20 -m "${mid}M" "$APP/hello" >/dev/null 2>&1; then hi=$mid; else lo=$mid; fi
 done
 printf 'minimum --mem for glibc hello: %s MiB\n' "$hi"

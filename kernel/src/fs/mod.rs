@@ -312,6 +312,8 @@ pub struct RunConfig {
     pub envp: Vec<Vec<u8>>,
     /// File descriptors that are terminals on the host.
     pub ttys: Vec<i32>,
+    /// The host terminal's size (rows, columns).
+    pub winsize: Option<(u16, u16)>,
 }
 
 /// Builds the root filesystem from the initrd; returns the run configuration.
@@ -410,6 +412,13 @@ fn parse_run(data: &[u8], cfg: &mut RunConfig) {
             cfg.argv.push(v.to_vec());
         } else if let Some(v) = rec.strip_prefix(b"env=") {
             cfg.envp.push(v.to_vec());
+        } else if let Some(v) = rec.strip_prefix(b"winsize=") {
+            let s = core::str::from_utf8(v).unwrap_or("");
+            if let Some((r, c)) = s.split_once('x') {
+                if let (Ok(r), Ok(c)) = (r.parse(), c.parse()) {
+                    cfg.winsize = Some((r, c));
+                }
+            }
         } else if let Some(v) = rec.strip_prefix(b"tty=") {
             cfg.ttys = v.iter().filter(|c| c.is_ascii_digit()).map(|c| i32::from(c - b'0')).collect();
         }

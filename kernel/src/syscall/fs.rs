@@ -715,11 +715,15 @@ pub fn ioctl(p: &mut Process, fd: i32, cmd: u32, arg: u64) -> SysResult {
             Ok(0)
         }
         0x5413 => {
-            let ws = Winsize { ws_row: 24, ws_col: 80, ws_xpixel: 0, ws_ypixel: 0 };
+            let ws = Winsize { ws_row: p.winsize.0, ws_col: p.winsize.1, ws_xpixel: 0, ws_ypixel: 0 };
             write_val(&mut p.aspace, UAddr(arg), &ws)?;
             Ok(0)
         }
-        0x5414 => Ok(0),
+        0x5414 => {
+            let ws: Winsize = read_val(&mut p.aspace, UAddr(arg))?;
+            p.winsize = (ws.ws_row, ws.ws_col);
+            Ok(0)
+        }
         0x540f => {
             write_val(&mut p.aspace, UAddr(arg), &p.pid)?;
             Ok(0)

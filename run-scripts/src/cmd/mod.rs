@@ -1,4 +1,6 @@
 //! One module per subcommand: its clap arguments and its `run` function.
 
 pub mod build;
+pub mod compat;
 pub mod run;
+pub mod syscalls;

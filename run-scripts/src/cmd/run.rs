@@ -343,7 +343,8 @@ fn layout(
     exe.extend_from_slice(&app);
     let mut cwd = b"/".to_vec();
     cwd.extend_from_slice(workdir);
-    let control = rootfs::control_file(&exe, &cwd, argv, env);
+    let (ttys, winsize) = crate::sys::terminals();
+    let control = rootfs::control_file_with_ttys(&exe, &cwd, argv, env, &ttys, winsize);
     fs.put(
         b".elfin",
         Node::Dir {
