@@ -283,6 +283,14 @@ fn threads(libc: &str) {
     assert!(guest.kernel_str().contains("killed by SIGTERM"), "{}", guest.describe());
 }
 
+/// Bad pointers, lengths, descriptors and flags give Linux's errors, and the
+/// kernel keeps running.
+fn badargs(libc: &str) {
+    let bin = app(ARCH, libc, "badargs");
+    let (_, guest) = differential(&bin, &[], &[], None);
+    assert!(guest.stdout_str().ends_with("still alive\n"));
+}
+
 macro_rules! per_libc {
     ($($name:ident),* $(,)?) => {
         mod glibc { $( #[test] fn $name() { super::$name("glibc") } )* }
@@ -306,4 +314,5 @@ per_libc!(
     enosys,
     nullderef,
     threads,
+    badargs,
 );

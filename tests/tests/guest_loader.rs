@@ -39,7 +39,26 @@ fn u64_at(b: &[u8], off: usize) -> u64 {
 
 /// Runs `path` in elfin and checks a fast refusal with one of `statuses` and a
 /// one-line reason on stderr that contains one of `words` (if any are given).
+/// Then the same with the host's checks off: the guest kernel must refuse it
+/// too (status 126, or 127 for a file it cannot find), with a one-line reason,
+/// and stay in control.
 fn refused(path: &Path, statuses: &[i32], words: &[&str]) -> Output {
+    let mut opts = ElfinOpts::default();
+    opts.extra.push("--no-host-check".into());
+    let k = run_elfin(path, &[], &opts);
+    let kmsg = k.messages();
+    let klines: Vec<&str> = kmsg.lines().filter(|l| !l.trim().is_empty()).collect();
+    Comparison::labeled("expected", "guest kernel")
+        .check(k.status == 126, format!("status {} from the guest kernel is not 126", k.status))
+        .check(k.elapsed < FAST, format!("took {:.1?}, more than {FAST:?}", k.elapsed))
+        .check(klines.len() == 1, format!("the kernel said {} lines, expected a one-line reason", klines.len()))
+        .check(!kmsg.contains("kernel fault") && !kmsg.contains("panic"), "the kernel crashed")
+        .finish(None, &k);
+    refused_by_host(path, statuses, words)
+}
+
+/// The host-side refusal (the CLI's own checks).
+fn refused_by_host(path: &Path, statuses: &[i32], words: &[&str]) -> Output {
     let out = run_elfin(path, &[], &ElfinOpts::default());
     let stderr = out.stderr_str();
     let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();

@@ -140,6 +140,11 @@ pub struct RunArgs {
     #[arg(long = "print-cmd")]
     pub print_cmd: bool,
 
+    /// Skip the host's ELF checks and let the guest kernel judge the program
+    /// (for testing the kernel's own loader; it answers with status 126)
+    #[arg(long = "no-host-check")]
+    pub no_host_check: bool,
+
     /// Write kernel messages (reports, strace) to FILE instead of stderr, so that
     /// stderr holds exactly what the program wrote. Example: --kernel-log k.txt
     #[arg(long = "kernel-log", value_name = "FILE")]
@@ -384,7 +389,7 @@ pub fn run(args: &RunArgs) -> Result<i32, Fail> {
         None => Vec::new(),
     };
 
-    let prog = program::load(&args.program, arch)?;
+    let prog = program::load(&args.program, arch, !args.no_host_check)?;
     let mut exe = b"/app/".to_vec();
     exe.extend_from_slice(&prog.basename);
     let mut argv: Vec<Vec<u8>> = vec![args.argv0.as_ref().map_or(exe, |a| a.as_bytes().to_vec())];
