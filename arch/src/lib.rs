@@ -6,6 +6,10 @@
 
 extern crate alloc;
 
+mod common;
+
+pub use common::{set_handlers, BuiltFrame, FrameSource, Handlers, MapError, Perm, Restored, SigDelivery, Trap, UserRegs};
+
 #[cfg(target_arch = "x86_64")]
 mod x86_64;
 
@@ -21,9 +25,9 @@ pub use self::x86_64::{
     },
     context::{init_thread_stack, switch_context, FpuState},
     init::{init_bsp, set_kernel_stack, KERNEL_VIRT, PHYS_OFFSET},
-    paging::{FrameSource, PageTable, Perm, PAGE_SIZE},
-    signal::{build_frame, restore_frame, sanitize_fpu, sigreturn_ucontext, SigDelivery, UCONTEXT_SIZE},
-    trap::{enter_user, set_handlers, Handlers, Trap, TrapFrame, UserRegs},
+    paging::{PageTable, PAGE_SIZE},
+    signal::{build_frame, restore_frame, sanitize_fpu, sigreturn_ucontext, UCONTEXT_SIZE},
+    trap::{enter_user, TrapFrame},
     tls::{get_tls, set_tls},
 };
 #[cfg(target_arch = "aarch64")]
@@ -34,11 +38,9 @@ pub use self::aarch64::{
         STACK_RND_BITS, USER_END, USER_STACK_TOP,
     },
     init::{init_bsp, kernel_va_to_pa, KERNEL_VIRT, PHYS_OFFSET},
-    paging::{FrameSource, PageTable, Perm, PAGE_SIZE},
-    signal::{
-        build_frame, restore_frame, sanitize_fpu, sigreturn_trampoline, sigreturn_ucontext, SigDelivery, UCONTEXT_SIZE,
-    },
-    trap::{enter_user, set_handlers, Handlers, Trap, TrapFrame, UserRegs},
+    paging::{PageTable, PAGE_SIZE},
+    signal::{build_frame, restore_frame, sanitize_fpu, sigreturn_trampoline, sigreturn_ucontext, UCONTEXT_SIZE},
+    trap::{enter_user, TrapFrame},
     tls::{get_tls, set_tls},
 };
 

@@ -6,6 +6,8 @@
 //! device mappings (MMIO of the UART, RTC, …; [`map_device`]) that every kernel
 //! hierarchy shares, and [`boot_map_ram`], which widens the boot direct map before
 //! the kernel builds its own tables.
+
+use crate::common::{FrameSource, MapError, Perm};
 use core::arch::{asm, global_asm};
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -32,38 +34,6 @@ const NG: u64 = 1 << 11;
 const PXN: u64 = 1 << 53;
 const UXN: u64 = 1 << 54;
 const ADDR_MASK: u64 = 0x0000_ffff_ffff_f000;
-
-/// Access rights of a mapping.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub struct Perm {
-    /// Readable (any right implies read here, as on x86_64).
-    pub read: bool,
-    /// Writable.
-    pub write: bool,
-    /// Executable (at EL0 for user pages, at EL1 for kernel pages).
-    pub exec: bool,
-    /// Accessible from user mode (EL0).
-    pub user: bool,
-    /// Device memory (Device-nGnRE, never executable).
-    pub device: bool,
-}
-
-/// Where page tables get their frames.
-pub trait FrameSource {
-    /// A zeroed 4 KiB frame, or None when memory is exhausted.
-    fn alloc_zeroed(&mut self) -> Option<u64>;
-    /// Returns a frame.
-    fn free(&mut self, pa: u64);
-}
-
-/// Why a mapping could not be made.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MapError {
-    /// No frame for an intermediate table.
-    NoMemory,
-    /// Something is already mapped there.
-    Exists,
-}
 
 /// A page-table hierarchy identified by its root frame. `kernel` hierarchies go
 /// into TTBR1, the others into TTBR0.

@@ -2,9 +2,10 @@
 //! `sigcontext` holds x0–x30, sp, pc, pstate and, in `__reserved`, the
 //! `fpsimd_context` record), followed by a frame record {fp, lr}, as Linux's
 //! arch/arm64/kernel/signal.c builds it.
+
+use crate::common::{BuiltFrame, Restored, SigDelivery};
 use alloc::vec;
 use core::arch::global_asm;
-use alloc::vec::Vec;
 
 use super::context::{FPSIMD_MAGIC, FPSIMD_SIZE};
 use super::trap::TrapFrame;
@@ -53,37 +54,6 @@ pub(super) fn sigtramp_pa() -> u64 {
 /// arm64; Linux uses its vDSO's `mov x8, #139; svc #0`, so does this page).
 pub const fn sigreturn_trampoline() -> Option<u64> {
     Some(SIGTRAMP_VA)
-}
-
-/// What the generic kernel decided to deliver.
-pub struct SigDelivery<'a> {
-    /// Signal number.
-    pub sig: u32,
-    /// Handler address.
-    pub handler: u64,
-    /// `sa_restorer` (glibc and musl always set one).
-    pub restorer: u64,
-    /// The 128-byte siginfo.
-    pub info: &'a [u8; 128],
-    /// Mask to restore on return.
-    pub old_mask: u64,
-    /// Top of the stack to build the frame on (altstack top, or None for the
-    /// interrupted stack).
-    pub stack_top: Option<u64>,
-    /// `uc_stack` contents (ss_sp, ss_flags, ss_size).
-    pub uc_stack: (u64, i32, u64),
-    /// Saved FP/SIMD image of the interrupted code (an `fpsimd_context` record).
-    pub fpu: &'a [u8],
-    /// Unused on aarch64.
-    pub xsave: bool,
-}
-
-/// A frame ready to be copied to user memory at `addr`.
-pub struct BuiltFrame {
-    /// User address of the frame's first byte.
-    pub addr: u64,
-    /// The bytes.
-    pub bytes: Vec<u8>,
 }
 
 fn put(buf: &mut [u8], off: usize, v: u64) {
@@ -146,16 +116,6 @@ pub fn build_frame(tf: &mut TrapFrame, d: &SigDelivery<'_>) -> Option<BuiltFrame
     // Handlers start with PSTATE.BTYPE clear, as Linux does.
     tf.pstate &= !(3 << 10);
     Some(BuiltFrame { addr: frame, bytes: b })
-}
-
-/// What `rt_sigreturn` found in the frame.
-pub struct Restored {
-    /// Signal mask to reinstate.
-    pub mask: u64,
-    /// `uc_stack` (ss_sp, ss_flags, ss_size) to reinstate as the altstack.
-    pub uc_stack: (u64, i32, u64),
-    /// User address of the FP/SIMD image (0: none).
-    pub fp_addr: u64,
 }
 
 /// Address of the `ucontext` for `rt_sigreturn`: the restorer runs with sp at the

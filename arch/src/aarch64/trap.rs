@@ -5,6 +5,8 @@
 //! thread's kernel stack: [`enter_user`] starts a program with SP_EL1 at the top of
 //! it, and every return to EL0 pops back to that top. The kernel installs its
 //! handlers with [`set_handlers`].
+
+use crate::common::{Trap, UserRegs};
 use core::arch::{asm, global_asm};
 use core::sync::atomic::{AtomicBool, Ordering};
 
@@ -34,28 +36,6 @@ pub struct TrapFrame {
 
 const FRAME_SIZE: usize = core::mem::size_of::<TrapFrame>();
 const _: () = assert!(FRAME_SIZE == 304);
-
-/// Architecture-neutral view of the user registers used by generic code.
-pub trait UserRegs {
-    /// The system-call number.
-    fn syscall_nr(&self) -> usize;
-    /// The six system-call arguments.
-    fn syscall_args(&self) -> [u64; 6];
-    /// Sets the system-call return value.
-    fn set_syscall_ret(&mut self, v: u64);
-    /// The user instruction pointer.
-    fn ip(&self) -> u64;
-    /// The user stack pointer.
-    fn sp(&self) -> u64;
-    /// Whether the trap came from user mode.
-    fn from_user(&self) -> bool;
-    /// A fresh user context starting at `ip` with stack `sp`.
-    fn new_user(ip: u64, sp: u64) -> Self;
-    /// Sets the user stack pointer.
-    fn set_user_sp(&mut self, sp: u64);
-    /// Sets the thread pointer kept in the frame (TPIDR_EL0 on aarch64).
-    fn set_user_tls(&mut self, tls: u64);
-}
 
 /// PSTATE of a new program: EL0t with D, A, I, F unmasked (interrupts only arrive
 /// once the platform started the timer tick through the GIC).
@@ -119,53 +99,7 @@ impl core::fmt::Display for TrapFrame {
     }
 }
 
-/// What kind of trap arrived.
-#[derive(Clone, Copy, Debug)]
-pub enum Trap {
-    /// A data or instruction abort at `addr`.
-    PageFault {
-        /// Faulting address (FAR_EL1; the tag byte of EL0 addresses removed).
-        addr: u64,
-        /// The access was a write.
-        write: bool,
-        /// The access was an instruction fetch.
-        exec: bool,
-        /// The page was mapped (a permission fault, not a translation fault).
-        present: bool,
-    },
-    /// Undefined instruction (also SVE/SME and trapped system-register accesses).
-    InvalidOpcode,
-    /// Never raised on aarch64 (kept for the common interface).
-    GeneralProtection,
-    /// Never raised on aarch64 (integer division by zero gives 0, no trap).
-    Divide,
-    /// `brk` or a debug event.
-    Breakpoint,
-    /// A trapped floating-point exception.
-    FloatingPoint,
-    /// PC or SP alignment fault, or an alignment fault of a data access.
-    Alignment,
-    /// Any other exception: the exception class (ESR_EL1.EC).
-    OtherException(u8),
-    /// An interrupt (IRQ or FIQ): the GIC INTID, 255 when spurious or unknown.
-    Interrupt(u8),
-}
 
-/// The kernel's trap handlers.
-#[derive(Clone, Copy)]
-pub struct Handlers {
-    /// Called for every `svc` from user mode.
-    pub syscall: fn(&mut TrapFrame),
-    /// Called for every other exception or interrupt.
-    pub trap: fn(&mut TrapFrame, Trap),
-}
-
-static HANDLERS: spin::Once<Handlers> = spin::Once::new();
-
-/// Installs the kernel's trap handlers (once).
-pub fn set_handlers(h: Handlers) {
-    HANDLERS.call_once(|| h);
-}
 
 global_asm!(
     r#"
@@ -350,14 +284,14 @@ extern "C" fn trap_dispatch(tf: &mut TrapFrame) {
         return;
     }
     if from_user && tf.vector & 3 == 0 && ec == 0x15 {
-        match HANDLERS.get() {
+        match crate::common::handlers() {
             Some(h) => (h.syscall)(tf),
             None => tf.x[0] = (-38i64) as u64,
         }
         return;
     }
     let trap = if tf.vector >= 12 { Trap::OtherException(((tf.error >> 26) & 0x3f) as u8) } else { classify(tf, from_user) };
-    match HANDLERS.get() {
+    match crate::common::handlers() {
         Some(h) => (h.trap)(tf, trap),
         None => panic!("trap {:?} before handlers were installed\n{}", trap, tf),
     }

@@ -1,4 +1,6 @@
 //! 4-level x86_64 page tables, reached through the direct map.
+
+use crate::common::{FrameSource, MapError, Perm};
 use core::arch::asm;
 
 use super::init::PHYS_OFFSET;
@@ -14,38 +16,6 @@ const PS: u64 = 128;
 const G: u64 = 256;
 const NX: u64 = 1 << 63;
 const ADDR_MASK: u64 = 0x000f_ffff_ffff_f000;
-
-/// Access rights of a mapping.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub struct Perm {
-    /// Readable (x86_64 cannot express write- or exec-only; any right implies read).
-    pub read: bool,
-    /// Writable.
-    pub write: bool,
-    /// Executable.
-    pub exec: bool,
-    /// Accessible from user mode.
-    pub user: bool,
-    /// Device memory (uncached).
-    pub device: bool,
-}
-
-/// Where page tables get their frames.
-pub trait FrameSource {
-    /// A zeroed 4 KiB frame, or None when memory is exhausted.
-    fn alloc_zeroed(&mut self) -> Option<u64>;
-    /// Returns a frame.
-    fn free(&mut self, pa: u64);
-}
-
-/// Why a mapping could not be made.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MapError {
-    /// No frame for an intermediate table.
-    NoMemory,
-    /// Something is already mapped there.
-    Exists,
-}
 
 /// A page-table hierarchy identified by its root frame.
 #[derive(Debug)]

@@ -1,8 +1,9 @@
 //! x86_64 signal frames: `struct rt_sigframe` as Linux builds it
 //! (arch/x86/kernel/signal_64.c): return address, `ucontext` with the
 //! `sigcontext` register image, `siginfo`, and the FPU state below them.
+
+use crate::common::{BuiltFrame, Restored, SigDelivery};
 use alloc::vec;
-use alloc::vec::Vec;
 
 use super::trap::TrapFrame;
 
@@ -19,37 +20,6 @@ const UC_SIGCONTEXT_SS: u64 = 2;
 const UC_STRICT_RESTORE_SS: u64 = 4;
 const FP_XSTATE_MAGIC1: u32 = 0x4650_5853;
 const FP_XSTATE_MAGIC2: u32 = 0x4650_5845;
-
-/// What the generic kernel decided to deliver.
-pub struct SigDelivery<'a> {
-    /// Signal number.
-    pub sig: u32,
-    /// Handler address.
-    pub handler: u64,
-    /// `sa_restorer` (required on x86_64).
-    pub restorer: u64,
-    /// The 128-byte siginfo.
-    pub info: &'a [u8; 128],
-    /// Mask to restore on return.
-    pub old_mask: u64,
-    /// Top of the stack to build the frame on (altstack top, or None for the
-    /// interrupted stack).
-    pub stack_top: Option<u64>,
-    /// `uc_stack` contents (ss_sp, ss_flags, ss_size).
-    pub uc_stack: (u64, i32, u64),
-    /// Saved FPU/SIMD image of the interrupted code.
-    pub fpu: &'a [u8],
-    /// Whether the image is XSAVE format (else FXSAVE).
-    pub xsave: bool,
-}
-
-/// A frame ready to be copied to user memory at `addr`.
-pub struct BuiltFrame {
-    /// User address of the frame's first byte.
-    pub addr: u64,
-    /// The bytes.
-    pub bytes: Vec<u8>,
-}
 
 fn put(buf: &mut [u8], off: usize, v: u64) {
     if let Some(d) = buf.get_mut(off..off + 8) {
@@ -132,16 +102,6 @@ pub fn build_frame(tf: &mut TrapFrame, d: &SigDelivery<'_>) -> Option<BuiltFrame
     tf.cs = 0x23;
     tf.ss = 0x1b;
     Some(BuiltFrame { addr: frame_addr, bytes: b })
-}
-
-/// What `rt_sigreturn` found in the frame.
-pub struct Restored {
-    /// Signal mask to reinstate.
-    pub mask: u64,
-    /// `uc_stack` (ss_sp, ss_flags, ss_size) to reinstate as the altstack.
-    pub uc_stack: (u64, i32, u64),
-    /// User address of the FPU image (0: none).
-    pub fp_addr: u64,
 }
 
 /// Address of the `ucontext` for `rt_sigreturn`, given the user stack pointer at

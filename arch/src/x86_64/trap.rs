@@ -3,6 +3,8 @@
 //! Every entry from user mode (exception, interrupt, SYSCALL) builds the same
 //! [`TrapFrame`] on the thread's kernel stack and leaves through `trap_return`
 //! (`iretq`). The kernel installs its handlers with [`set_handlers`].
+
+use crate::common::{Trap, UserRegs};
 use alloc::boxed::Box;
 use core::arch::{asm, global_asm};
 
@@ -42,29 +44,6 @@ pub struct TrapFrame {
 }
 
 
-/// Architecture-neutral view of the user registers used by generic code.
-pub trait UserRegs {
-    /// The system-call number.
-    fn syscall_nr(&self) -> usize;
-    /// The six system-call arguments.
-    fn syscall_args(&self) -> [u64; 6];
-    /// Sets the system-call return value.
-    fn set_syscall_ret(&mut self, v: u64);
-    /// The user instruction pointer.
-    fn ip(&self) -> u64;
-    /// The user stack pointer.
-    fn sp(&self) -> u64;
-    /// Whether the trap came from user mode.
-    fn from_user(&self) -> bool;
-    /// A fresh user context starting at `ip` with stack `sp`.
-    fn new_user(ip: u64, sp: u64) -> Self;
-    /// Sets the user stack pointer.
-    fn set_user_sp(&mut self, sp: u64);
-    /// Sets the thread pointer kept in the frame (no-op where it lives in a
-    /// separate register saved by the scheduler, as FS base on x86_64).
-    fn set_user_tls(&mut self, tls: u64);
-}
-
 impl UserRegs for TrapFrame {
     fn syscall_nr(&self) -> usize {
         self.rax as usize
@@ -103,53 +82,7 @@ impl core::fmt::Display for TrapFrame {
     }
 }
 
-/// What kind of trap arrived.
-#[derive(Clone, Copy, Debug)]
-pub enum Trap {
-    /// A page fault at `addr`.
-    PageFault {
-        /// Faulting address (CR2).
-        addr: u64,
-        /// The access was a write.
-        write: bool,
-        /// The access was an instruction fetch.
-        exec: bool,
-        /// The page was present (a protection violation).
-        present: bool,
-    },
-    /// Invalid opcode (#UD).
-    InvalidOpcode,
-    /// General protection fault (#GP) or stack fault.
-    GeneralProtection,
-    /// Divide error (#DE).
-    Divide,
-    /// Breakpoint (#BP, `int3`).
-    Breakpoint,
-    /// x87 or SIMD floating-point exception.
-    FloatingPoint,
-    /// Alignment check.
-    Alignment,
-    /// Any other CPU exception.
-    OtherException(u8),
-    /// A hardware interrupt.
-    Interrupt(u8),
-}
 
-/// The kernel's trap handlers.
-#[derive(Clone, Copy)]
-pub struct Handlers {
-    /// Called for every SYSCALL from user mode.
-    pub syscall: fn(&mut TrapFrame),
-    /// Called for every exception or interrupt.
-    pub trap: fn(&mut TrapFrame, Trap),
-}
-
-static HANDLERS: spin::Once<Handlers> = spin::Once::new();
-
-/// Installs the kernel's trap handlers (once).
-pub fn set_handlers(h: Handlers) {
-    HANDLERS.call_once(|| h);
-}
 
 global_asm!(
     r#"
@@ -263,7 +196,7 @@ pub fn syscall_entry_addr() -> u64 {
 }
 
 extern "C" fn syscall_dispatch(tf: &mut TrapFrame) {
-    match HANDLERS.get() {
+    match crate::common::handlers() {
         Some(h) => (h.syscall)(tf),
         None => tf.rax = (-38i64) as u64,
     }
@@ -291,7 +224,7 @@ extern "C" fn trap_dispatch(tf: &mut TrapFrame) {
         v @ 0..=31 => Trap::OtherException(v as u8),
         v => Trap::Interrupt(v as u8),
     };
-    match HANDLERS.get() {
+    match crate::common::handlers() {
         Some(h) => (h.trap)(tf, trap),
         None => panic!("trap {:?} before handlers were installed\n{}", trap, tf),
     }

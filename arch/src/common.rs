@@ -1,0 +1,155 @@
+//! The architecture-neutral part of the interface: types every architecture
+//! module implements or fills in the same way.
+use alloc::vec::Vec;
+
+use crate::TrapFrame;
+
+/// Access rights of a mapping.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Perm {
+    /// Readable (any right implies read on both architectures).
+    pub read: bool,
+    /// Writable.
+    pub write: bool,
+    /// Executable.
+    pub exec: bool,
+    /// Accessible from user mode.
+    pub user: bool,
+    /// Device memory (uncached).
+    pub device: bool,
+}
+
+/// Where page tables get their frames.
+pub trait FrameSource {
+    /// A zeroed 4 KiB frame, or None when memory is exhausted.
+    fn alloc_zeroed(&mut self) -> Option<u64>;
+    /// Returns a frame.
+    fn free(&mut self, pa: u64);
+}
+
+/// Why a mapping could not be made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MapError {
+    /// No frame for an intermediate table.
+    NoMemory,
+    /// Something is already mapped there.
+    Exists,
+}
+
+/// Architecture-neutral view of the user registers used by generic code.
+pub trait UserRegs {
+    /// The system-call number.
+    fn syscall_nr(&self) -> usize;
+    /// The six system-call arguments.
+    fn syscall_args(&self) -> [u64; 6];
+    /// Sets the system-call return value.
+    fn set_syscall_ret(&mut self, v: u64);
+    /// The user instruction pointer.
+    fn ip(&self) -> u64;
+    /// The user stack pointer.
+    fn sp(&self) -> u64;
+    /// Whether the trap came from user mode.
+    fn from_user(&self) -> bool;
+    /// A fresh user context starting at `ip` with stack `sp`.
+    fn new_user(ip: u64, sp: u64) -> Self;
+    /// Sets the user stack pointer.
+    fn set_user_sp(&mut self, sp: u64);
+    /// Sets the thread pointer kept in the frame (no-op where it lives in a
+    /// separate register saved by the scheduler, as FS base on x86_64).
+    fn set_user_tls(&mut self, tls: u64);
+}
+
+/// What kind of trap arrived.
+#[derive(Clone, Copy, Debug)]
+pub enum Trap {
+    /// A page fault at `addr`.
+    PageFault {
+        /// Faulting address (CR2).
+        addr: u64,
+        /// The access was a write.
+        write: bool,
+        /// The access was an instruction fetch.
+        exec: bool,
+        /// The page was present (a protection violation).
+        present: bool,
+    },
+    /// Invalid opcode (#UD).
+    InvalidOpcode,
+    /// General protection fault (#GP) or stack fault.
+    GeneralProtection,
+    /// Divide error (#DE).
+    Divide,
+    /// Breakpoint (#BP, `int3`).
+    Breakpoint,
+    /// x87 or SIMD floating-point exception.
+    FloatingPoint,
+    /// Alignment check.
+    Alignment,
+    /// Any other CPU exception.
+    OtherException(u8),
+    /// A hardware interrupt.
+    Interrupt(u8),
+}
+
+/// The kernel's trap handlers.
+#[derive(Clone, Copy)]
+pub struct Handlers {
+    /// Called for every SYSCALL from user mode.
+    pub syscall: fn(&mut TrapFrame),
+    /// Called for every exception or interrupt.
+    pub trap: fn(&mut TrapFrame, Trap),
+}
+
+/// What the generic kernel decided to deliver.
+pub struct SigDelivery<'a> {
+    /// Signal number.
+    pub sig: u32,
+    /// Handler address.
+    pub handler: u64,
+    /// `sa_restorer` (required on x86_64; glibc on arm64 sets none).
+    pub restorer: u64,
+    /// The 128-byte siginfo.
+    pub info: &'a [u8; 128],
+    /// Mask to restore on return.
+    pub old_mask: u64,
+    /// Top of the stack to build the frame on (altstack top, or None for the
+    /// interrupted stack).
+    pub stack_top: Option<u64>,
+    /// `uc_stack` contents (ss_sp, ss_flags, ss_size).
+    pub uc_stack: (u64, i32, u64),
+    /// Saved FPU/SIMD image of the interrupted code (XSAVE/FXSAVE on x86_64, an
+    /// `fpsimd_context` record on aarch64).
+    pub fpu: &'a [u8],
+    /// Whether the image is XSAVE format (else FXSAVE; unused on aarch64).
+    pub xsave: bool,
+}
+
+/// A frame ready to be copied to user memory at `addr`.
+pub struct BuiltFrame {
+    /// User address of the frame's first byte.
+    pub addr: u64,
+    /// The bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// What `rt_sigreturn` found in the frame.
+pub struct Restored {
+    /// Signal mask to reinstate.
+    pub mask: u64,
+    /// `uc_stack` (ss_sp, ss_flags, ss_size) to reinstate as the altstack.
+    pub uc_stack: (u64, i32, u64),
+    /// User address of the FPU image (0: none).
+    pub fp_addr: u64,
+}
+
+static HANDLERS: spin::Once<Handlers> = spin::Once::new();
+
+/// Installs the kernel's trap handlers (once).
+pub fn set_handlers(h: Handlers) {
+    HANDLERS.call_once(|| h);
+}
+
+/// The installed trap handlers, if any.
+pub fn handlers() -> Option<&'static Handlers> {
+    HANDLERS.get()
+}
