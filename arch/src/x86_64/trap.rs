@@ -86,6 +86,25 @@ impl core::fmt::Display for TrapFrame {
 
 global_asm!(
     r#"
+    /* Saves the general registers in TrapFrame order (r15 ends lowest). */
+    .macro push_gprs
+    push %rax
+    push %rbx
+    push %rcx
+    push %rdx
+    push %rsi
+    push %rdi
+    push %rbp
+    push %r8
+    push %r9
+    push %r10
+    push %r11
+    push %r12
+    push %r13
+    push %r14
+    push %r15
+    .endm
+
     .section .text.trap_stubs, "ax"
     .p2align 4
     .global trap_stubs
@@ -106,21 +125,7 @@ trap_common:
     testb $3, 24(%rsp)
     jz 1f
     swapgs
-1:  push %rax
-    push %rbx
-    push %rcx
-    push %rdx
-    push %rsi
-    push %rdi
-    push %rbp
-    push %r8
-    push %r9
-    push %r10
-    push %r11
-    push %r12
-    push %r13
-    push %r14
-    push %r15
+1:  push_gprs
     cld
     mov %rsp, %rdi
     call {trap}
@@ -138,21 +143,7 @@ syscall_entry:
     push %rcx
     pushq $0
     pushq $0x100
-    push %rax
-    push %rbx
-    push %rcx
-    push %rdx
-    push %rsi
-    push %rdi
-    push %rbp
-    push %r8
-    push %r9
-    push %r10
-    push %r11
-    push %r12
-    push %r13
-    push %r14
-    push %r15
+    push_gprs
     mov %rsp, %rdi
     call {syscall}
 

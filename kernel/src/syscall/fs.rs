@@ -330,37 +330,33 @@ pub fn fstat(p: &mut Process, fd: i32, buf: UAddr) -> SysResult {
     Ok(0)
 }
 
+/// What `*stat*at` looks at: `path` relative to `dirfd`, or with AT_EMPTY_PATH and
+/// an empty path, `dirfd` itself.
+fn stat_target(p: &mut Process, dirfd: i32, path: UAddr, flags: i32) -> Result<StatInfo, Errno> {
+    let raw = read_path(&mut p.aspace, path)?;
+    if raw.is_empty() && flags & AT_EMPTY_PATH != 0 {
+        return Ok(if dirfd == AT_FDCWD {
+            stat_info(&fs::resolve(b"/", &p.cwd, true)?.node)
+        } else {
+            file_stat(&*p.fds.get(dirfd)?)
+        });
+    }
+    Ok(stat_info(&lookup(p, dirfd, path, flags & AT_SYMLINK_NOFOLLOW == 0, false)?.node))
+}
+
 /// newfstatat(2) (also stat/lstat).
 pub fn fstatat(p: &mut Process, dirfd: i32, path: UAddr, buf: UAddr, flags: i32) -> SysResult {
     if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | 0x800) != 0 {
         return Err(Errno::EINVAL);
     }
-    let raw = read_path(&mut p.aspace, path)?;
-    let info = if raw.is_empty() && flags & AT_EMPTY_PATH != 0 {
-        if dirfd == AT_FDCWD {
-            stat_info(&fs::resolve(b"/", &p.cwd, true)?.node)
-        } else {
-            file_stat(&*p.fds.get(dirfd)?)
-        }
-    } else {
-        stat_info(&lookup(p, dirfd, path, flags & AT_SYMLINK_NOFOLLOW == 0, false)?.node)
-    };
+    let info = stat_target(p, dirfd, path, flags)?;
     write_val(&mut p.aspace, buf, &Stat::new(&info))?;
     Ok(0)
 }
 
 /// statx(2).
 pub fn statx(p: &mut Process, dirfd: i32, path: UAddr, flags: i32, _mask: u32, buf: UAddr) -> SysResult {
-    let raw = read_path(&mut p.aspace, path)?;
-    let info = if raw.is_empty() && flags & AT_EMPTY_PATH != 0 {
-        if dirfd == AT_FDCWD {
-            stat_info(&fs::resolve(b"/", &p.cwd, true)?.node)
-        } else {
-            file_stat(&*p.fds.get(dirfd)?)
-        }
-    } else {
-        stat_info(&lookup(p, dirfd, path, flags & AT_SYMLINK_NOFOLLOW == 0, false)?.node)
-    };
+    let info = stat_target(p, dirfd, path, flags)?;
     write_val(&mut p.aspace, buf, &Statx::new(&info))?;
     Ok(0)
 }
