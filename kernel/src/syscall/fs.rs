@@ -832,6 +832,39 @@ pub fn fchmodat(p: &mut Process, dirfd: i32, path: UAddr, mode: u32) -> SysResul
     Ok(0)
 }
 
+fn chown_node(n: &Node, uid: u32, gid: u32) {
+    let mut m = n.meta.lock();
+    if uid != u32::MAX {
+        m.uid = uid;
+    }
+    if gid != u32::MAX {
+        m.gid = gid;
+    }
+    // Changing the owner clears set-user-ID and set-group-ID on non-directories.
+    if m.mode & S_IFMT != S_IFDIR && (uid != u32::MAX || gid != u32::MAX) {
+        m.mode &= !0o6000;
+    }
+}
+
+/// fchownat(2) (also chown/lchown); the program runs as root, so any owner is allowed.
+pub fn fchownat(p: &mut Process, dirfd: i32, path: UAddr, uid: u32, gid: u32, flags: i32) -> SysResult {
+    if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let r = lookup(p, dirfd, path, flags & AT_SYMLINK_NOFOLLOW == 0, flags & AT_EMPTY_PATH != 0)?;
+    chown_node(&r.node, uid, gid);
+    Ok(0)
+}
+
+/// fchown(2).
+pub fn fchown(p: &mut Process, fd: i32, uid: u32, gid: u32) -> SysResult {
+    let f = p.fds.get(fd)?;
+    if let FileKind::Node(n) = &f.kind {
+        chown_node(n, uid, gid);
+    }
+    Ok(0)
+}
+
 /// fchmod(2).
 pub fn fchmod(p: &mut Process, fd: i32, mode: u32) -> SysResult {
     let f = p.fds.get(fd)?;

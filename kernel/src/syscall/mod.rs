@@ -210,6 +210,20 @@ fn dispatch(p: &mut Process, call: Call, _tf: &mut TrapFrame, nr: usize) -> SysR
         Chmod { path, mode } => fs::fchmodat(p, fs::AT_FDCWD, path, mode),
         Fchmodat { dirfd, path, mode } => fs::fchmodat(p, dirfd, path, mode),
         Fchmod { fd, mode } => fs::fchmod(p, fd, mode),
+        Chown { path, uid, gid } => fs::fchownat(p, fs::AT_FDCWD, path, uid, gid, 0),
+        Lchown { path, uid, gid } => fs::fchownat(p, fs::AT_FDCWD, path, uid, gid, 0x100),
+        Fchownat { dirfd, path, uid, gid, flags } => fs::fchownat(p, dirfd, path, uid, gid, flags),
+        Fchown { fd, uid, gid } => fs::fchown(p, fd, uid, gid),
+        Wait4 { pid, status, options, rusage } => {
+            // WNOHANG | WUNTRACED | WCONTINUED | __WNOTHREAD | __WALL | __WCLONE
+            let _ = (pid, status, rusage);
+            if options & !(1 | 2 | 8 | 0x2000_0000 | 0x4000_0000 | 0x8000_0000u32 as i32) != 0 {
+                Err(Errno::EINVAL)
+            } else {
+                // The program is the only process: it has no children to wait for.
+                Err(Errno::ECHILD)
+            }
+        }
         Fadvise64 { fd, .. } => p.fds.get(fd).map(|_| 0),
         Sendfile { out_fd, in_fd, offset, count } => fs::sendfile(p, out_fd, in_fd, offset, count),
 
