@@ -22,7 +22,7 @@ SRC=$HERE/src
 OUT=$HERE/out
 CACHE=${ELFIN_CACHE:-$HOME/.cache/elfin}/apps
 JOBS=$(nproc 2>/dev/null || echo 2)
-C_PROGRAMS=(hello auxv_probe enosys nullderef exitcode cat_stdin files threads mm_probe mm_fault mm_stress mm_malloc mm_bench)
+C_PROGRAMS=(hello auxv_probe enosys nullderef exitcode cat_stdin files threads mm_probe mm_fault mm_stress mm_malloc mm_bench badargs)
 
 log() { printf 'build.sh: %s\n' "$*" >&2; }
 die() { printf 'build.sh: error: %s\n' "$*" >&2; exit 1; }
@@ -224,8 +224,8 @@ c_dynamic() { # OUT ARCH SOURCE: deliberately dynamic, for the loader's negative
     "$(cross_gcc "$2")" -O2 -o "$1" "$3"
 }
 
-rust_std() { # OUT ARCH
-    local out=$1 arch=$2 target
+rust_std() { # OUT ARCH [BIN]
+    local out=$1 arch=$2 bin=${3:-rustprobe} target
     target=$arch-unknown-linux-gnu
     (
         cd "$HERE/rust"
@@ -242,7 +242,7 @@ rust_std() { # OUT ARCH
         fi
         cargo build -q --release --locked --target "$target"
     )
-    cp "$CACHE/rust-target/$target/release/rustprobe" "$out"
+    cp "$CACHE/rust-target/$target/release/$bin" "$out"
 }
 
 busybox_build() { # OUT ARCH SRC
@@ -294,11 +294,12 @@ sqlite_build() { # OUT ARCH SRC
         -DSQLITE_DQS=0 -DHAVE_USLEEP -I. -o "$out" shell.c sqlite3.c -lm
 }
 
-# go_build OUT ARCH: the Go probe as a static-PIE (see scripts/go-musl-link).
+# go_build OUT ARCH [PKG]: a Go program (default: the probe) as a static-PIE
+# (see scripts/go-musl-link).
 go_build() {
-    local out=$1
+    local out=$1 pkg=${3:-goprobe}
     (cd "$HERE/go" && CGO_ENABLED=1 GOFLAGS=-mod=mod go build -buildmode=pie \
-        -ldflags="-linkmode=external -extld=$HERE/scripts/go-musl-link" -o "$out" ./goprobe) 2>&1 \
+        -ldflags="-linkmode=external -extld=$HERE/scripts/go-musl-link" -o "$out" "./$pkg") 2>&1 \
         | grep -v 'loadinternal: cannot find runtime/cgo' >&2 || true
     [[ -x $out ]] || die "go build failed"
 }
@@ -341,6 +342,9 @@ build_arch() {
         produce "$arch" rust rustprobe "$(recipe_hash fn:rust_std "$arch" "$(rustc -V)" "$ccv" "$HERE/rust" \
             "$HERE/scripts/static-pie-link")" \
             rust_std "$arch"
+        produce "$arch" rust rusttools "$(recipe_hash fn:rust_std rusttools "$arch" "$(rustc -V)" "$ccv" "$HERE/rust" \
+            "$HERE/scripts/static-pie-link")" \
+            rust_std "$arch" rusttools
     else
         log "skip    $arch/rust/rustprobe (rustup target add $arch-unknown-linux-gnu failed)"
     fi
@@ -350,6 +354,8 @@ build_arch() {
         ensure_pkgs golang-go musl-tools
         produce "$arch" go goprobe "$(recipe_hash fn:go_build "$arch" "$(go version)" "$HERE/go" \
             "$HERE/scripts/go-musl-link")" go_build "$arch"
+        produce "$arch" go gotools "$(recipe_hash fn:go_build gotools "$arch" "$(go version)" "$HERE/go" \
+            "$HERE/scripts/go-musl-link")" go_build "$arch" gotools
     fi
 
     # Third-party software from Debian source packages.

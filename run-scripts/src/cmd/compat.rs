@@ -136,7 +136,14 @@ fn run_case(case: &Case, elfin: &Path, kernel: &Path) -> CaseResult {
         unsupported_syscalls: reports.unsupported.into_iter().map(|(n, _)| n).collect(),
         problems: verdict.problems,
         diff: verdict.diff,
-        notes: case.note.iter().cloned().chain(verdict.notes).collect(),
+        notes: case
+            .note
+            .iter()
+            .cloned()
+            .chain(case.flaky.iter().map(|f| format!("flaky: {f}")))
+            .chain(verdict.notes)
+            .collect(),
+        flaky: case.flaky.is_some(),
     }
 }
 
@@ -202,6 +209,9 @@ pub fn run(args: &CompatArgs) -> Result<i32, Fail> {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
+    // Absolute, since native runs start in their own scratch directories.
+    let base = &std::fs::canonicalize(base)
+        .map_err(|e| Fail::new(format!("{}: {e}", base.display())))?;
     let cases = manifest.cases(base, &args.arch, &args.cases).map_err(Fail::new)?;
     if cases.is_empty() {
         return Err(Fail::new(format!(
@@ -222,15 +232,27 @@ pub fn run(args: &CompatArgs) -> Result<i32, Fail> {
     };
 
     // Build (or check) each kernel once, not once per case in parallel.
-    let mut kernels: Vec<(Arch, PathBuf)> = Vec::new();
+    let mut arches: Vec<Arch> = Vec::new();
     for c in &cases {
-        if !kernels.iter().any(|(a, _)| *a == c.arch) {
-            let k = match std::env::var_os("ELFIN_KERNEL").filter(|k| !k.is_empty()) {
-                Some(k) => PathBuf::from(k),
-                None => kernel::fresh_image(&kernel::repo_root(), c.arch)?,
-            };
-            kernels.push((c.arch, k));
+        if !arches.contains(&c.arch) {
+            arches.push(c.arch);
         }
+    }
+    let given = std::env::var_os("ELFIN_KERNEL").filter(|k| !k.is_empty());
+    if given.is_some() && arches.len() > 1 {
+        return Err(Fail::new(
+            "ELFIN_KERNEL names one kernel image but the run covers two architectures; \
+             pass --arch x86_64 or --arch aarch64"
+                .into(),
+        ));
+    }
+    let mut kernels: Vec<(Arch, PathBuf)> = Vec::new();
+    for arch in arches {
+        let k = match &given {
+            Some(k) => PathBuf::from(k),
+            None => kernel::fresh_image(&kernel::repo_root(), arch)?,
+        };
+        kernels.push((arch, k));
     }
     let elfin = std::env::current_exe()
         .map_err(|e| Fail::new(format!("cannot find the elfin binary itself: {e}")))?;

@@ -81,6 +81,9 @@ pub struct CaseSpec {
     pub mem: Option<String>,
     /// Why the case exists or what it shows (shown in reports).
     pub note: Option<String>,
+    /// Why the case's result varies from run to run in elfin: it is reported but
+    /// never counts as a regression (and is shown as `flaky` in the Markdown).
+    pub flaky: Option<String>,
 }
 
 /// A case ready to run on one architecture.
@@ -116,6 +119,8 @@ pub struct Case {
     pub mem: Option<String>,
     /// The case's note, if any.
     pub note: Option<String>,
+    /// Why the case is flaky, if it is.
+    pub flaky: Option<String>,
 }
 
 /// The guest directory that stands for the native run's scratch directory.
@@ -258,6 +263,7 @@ impl Manifest {
             timeout: spec.timeout.unwrap_or(self.timeout),
             mem: spec.mem.clone(),
             note: spec.note.clone(),
+            flaky: spec.flaky.clone(),
         })
     }
 }

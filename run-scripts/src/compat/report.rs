@@ -36,6 +36,9 @@ pub struct CaseResult {
     pub diff: String,
     /// Remarks (e.g. outputs that could not be compared).
     pub notes: Vec<String>,
+    /// The manifest marks the case flaky: never a regression.
+    #[serde(default)]
+    pub flaky: bool,
 }
 
 /// Counts of each status.
@@ -53,11 +56,18 @@ pub struct Counts {
     pub timeout: usize,
     /// Broken cases.
     pub error: usize,
+    /// Cases the manifest marks flaky (whatever their status this time).
+    #[serde(default)]
+    pub flaky: usize,
 }
 
 impl Counts {
-    fn add(&mut self, s: Status) {
+    fn add(&mut self, s: Status, flaky: bool) {
         self.total += 1;
+        if flaky {
+            self.flaky += 1;
+            return;
+        }
         match s {
             Status::Pass => self.pass += 1,
             Status::Fail => self.fail += 1,
@@ -106,7 +116,7 @@ impl Report {
     pub fn new(manifest: String, cases: Vec<CaseResult>, baseline: Option<&Baseline>) -> Report {
         let mut summary: BTreeMap<String, Counts> = BTreeMap::new();
         for c in &cases {
-            summary.entry(c.arch.clone()).or_default().add(c.status);
+            summary.entry(c.arch.clone()).or_default().add(c.status, c.flaky);
         }
         let mut regressions = Vec::new();
         let mut improvements = Vec::new();
@@ -119,6 +129,9 @@ impl Report {
                     before,
                     now: c.status,
                 };
+                if c.flaky {
+                    continue;
+                }
                 if before == Some(Status::Pass) && c.status != Status::Pass {
                     regressions.push(change);
                 } else if before != Some(Status::Pass) && c.status == Status::Pass {
@@ -215,8 +228,8 @@ pub fn table(r: &Report, verbose: bool) -> String {
     for (arch, n) in &r.summary {
         let _ = writeln!(
             s,
-            "{arch}: {} of {} pass ({} fail, {} crash, {} timeout, {} error)",
-            n.pass, n.total, n.fail, n.crash, n.timeout, n.error
+            "{arch}: {} of {} pass ({} fail, {} crash, {} timeout, {} error, {} flaky)",
+            n.pass, n.total, n.fail, n.crash, n.timeout, n.error, n.flaky
         );
     }
     if !r.missing_syscalls.is_empty() {
@@ -365,12 +378,12 @@ pub fn markdown(r: &Report, command: &str) -> String {
          The manifest is `{}`.\n",
         r.manifest
     );
-    s.push_str("## Summary\n\n| arch | cases | pass | fail | crash | timeout | error |\n|---|---:|---:|---:|---:|---:|---:|\n");
+    s.push_str("## Summary\n\n| arch | cases | pass | fail | crash | timeout | error | flaky |\n|---|---:|---:|---:|---:|---:|---:|---:|\n");
     for (arch, n) in &r.summary {
         let _ = writeln!(
             s,
-            "| {arch} | {} | {} | {} | {} | {} | {} |",
-            n.total, n.pass, n.fail, n.crash, n.timeout, n.error
+            "| {arch} | {} | {} | {} | {} | {} | {} | {} |",
+            n.total, n.pass, n.fail, n.crash, n.timeout, n.error, n.flaky
         );
     }
     s.push_str("\n## Pass rate per program\n\n| program |");
@@ -386,7 +399,7 @@ pub fn markdown(r: &Report, command: &str) -> String {
     for c in &r.cases {
         let e = per.entry(&c.program).or_default().entry(&c.arch).or_default();
         e.1 += 1;
-        if c.status == Status::Pass {
+        if c.status == Status::Pass && !c.flaky {
             e.0 += 1;
         }
     }
@@ -443,7 +456,7 @@ pub fn markdown(r: &Report, command: &str) -> String {
         for a in &arches {
             match of.iter().find(|c| &&c.arch == a) {
                 Some(c) => {
-                    let _ = write!(s, " {} |", c.status.name());
+                    let _ = write!(s, " {} |", if c.flaky { "flaky" } else { c.status.name() });
                 }
                 None => s.push_str(" — |"),
             }
@@ -454,7 +467,7 @@ pub fn markdown(r: &Report, command: &str) -> String {
             .collect();
         let problem = of
             .iter()
-            .find(|c| c.status != Status::Pass)
+            .find(|c| c.status != Status::Pass && !c.flaky)
             .map(|c| first_problem(c, 80))
             .unwrap_or_default();
         let _ = writeln!(
@@ -485,6 +498,7 @@ mod tests {
             problems: if status == Status::Pass { vec![] } else { vec!["stdout differs".into()] },
             diff: if status == Status::Pass { String::new() } else { "--- a\n+++ b\n@@ -1,1 +1,1 @@\n-<x>\n+y\n".into() },
             notes: vec![],
+            flaky: false,
         }
     }
 
@@ -522,6 +536,10 @@ mod tests {
         let text = baseline_json(&nb);
         assert_eq!(parse_baseline(&text).expect("round trip"), nb);
         assert!(text.contains("\"bb/echo\": \"fail\""), "{text}");
+        // A flaky case is never a regression.
+        let mut cases = sample();
+        cases[3].flaky = true;
+        assert!(Report::new("m".into(), cases, Some(&base)).regressions.is_empty());
         // A case absent from the baseline that passes is an improvement, not a regression.
         let r = Report::new("m".into(), sample(), Some(&Baseline::new()));
         assert_eq!((r.regressions.len(), r.improvements.len()), (0, 1));
@@ -534,7 +552,7 @@ mod tests {
         assert!(!t.contains("PASS "), "{t}");
         assert!(t.contains("FAIL     x86_64   bb/sh"), "{t}");
         assert!(t.contains("unsupported: wait4, clone (fork)"), "{t}");
-        assert!(t.contains("x86_64: 1 of 3 pass (1 fail, 1 crash, 0 timeout, 0 error)"), "{t}");
+        assert!(t.contains("x86_64: 1 of 3 pass (1 fail, 1 crash, 0 timeout, 0 error, 0 flaky)"), "{t}");
         assert!(table(&r, true).contains("PASS "));
 
         let h = html(&r);

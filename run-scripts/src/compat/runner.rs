@@ -59,10 +59,44 @@ fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
         for e in entries {
             copy_tree(&e.path(), &to.join(e.file_name()))?;
         }
-        std::fs::set_permissions(to, meta.permissions())
+        std::fs::set_permissions(to, meta.permissions())?;
+        std::fs::File::open(to)?.set_modified(meta.modified()?)
     } else {
-        std::fs::copy(from, to).map(|_| ())
+        std::fs::copy(from, to)?;
+        // Keep the mtime, as `elfin run -v` does, so that `ls -l` and the like agree
+        // (futimens needs only ownership, not write access).
+        std::fs::File::open(to)?.set_modified(meta.modified()?)
     }
+}
+
+/// Removes what qemu-user itself adds to a program's stderr (its report of the
+/// signal that killed the program), which a program on Linux does not print.
+pub fn drop_emulator_lines(stderr: &[u8]) -> Vec<u8> {
+    stderr
+        .split_inclusive(|&b| b == b'\n')
+        .filter(|l| !l.starts_with(b"qemu: uncaught target signal "))
+        .flatten()
+        .copied()
+        .collect()
+}
+
+/// Replaces every `from` in `hay` by `to`.
+pub fn replace_bytes(hay: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    if from.is_empty() {
+        return hay.to_vec();
+    }
+    let mut out = Vec::with_capacity(hay.len());
+    let mut i = 0;
+    while i < hay.len() {
+        if hay[i..].starts_with(from) {
+            out.extend_from_slice(to);
+            i += from.len();
+        } else {
+            out.push(hay[i]);
+            i += 1;
+        }
+    }
+    out
 }
 
 /// Runs `cmd` with `stdin`, collecting its output; stops it after `limit`
@@ -70,7 +104,9 @@ fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
 fn run_process(mut cmd: Command, stdin: Option<&[u8]>, limit: Duration) -> Outcome {
     cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        .stderr(Stdio::piped())
+        // Its own process group, so that a timeout also stops what it started.
+        .process_group(0);
     let start = Instant::now();
     let mut child = match cmd.spawn() {
         Ok(c) => c,
@@ -106,6 +142,14 @@ fn run_process(mut cmd: Command, stdin: Option<&[u8]>, limit: Duration) -> Outco
         match child.try_wait() {
             Ok(Some(s)) => break Some(s),
             Ok(None) if start.elapsed() > limit => {
+                // The whole group (grandchildren hold the output pipes open too);
+                // kill(1) keeps this module free of unsafe code.
+                let _ = Command::new("kill")
+                    .args(["-KILL", "--", &format!("-{}", child.id())])
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .status();
                 let _ = child.kill();
                 let _ = child.wait();
                 break None;
@@ -132,22 +176,30 @@ fn run_process(mut cmd: Command, stdin: Option<&[u8]>, limit: Duration) -> Outco
 }
 
 /// Runs the case natively: env cleared to the guest's, argv[0] the guest's, cwd a
-/// scratch copy of the guest's work directory.
+/// scratch copy of the guest's work directory. The scratch directory is named
+/// `work`, like the guest's, and its path in the output is replaced by `/work`, so
+/// that programs printing their working directory agree.
 pub fn run_native(case: &Case) -> Outcome {
     let scratch = match Scratch::new("native") {
         Ok(s) => s,
         Err(e) => return error(format!("cannot create a scratch directory: {e}")),
     };
+    let work = scratch.0.join("work");
+    let work = match std::fs::create_dir(&work).and_then(|()| std::fs::canonicalize(&work)) {
+        Ok(w) => w,
+        Err(e) => return error(format!("cannot create {}: {e}", work.display())),
+    };
     for (rel, host) in &case.files {
-        if let Err(e) = copy_tree(host, &scratch.0.join(rel)) {
+        if let Err(e) = copy_tree(host, &work.join(rel)) {
             return error(format!("cannot copy {} for the native run: {e}", host.display()));
         }
     }
-    let cwd = scratch.0.join(&case.cwd);
+    let cwd = work.join(&case.cwd);
     if let Err(e) = std::fs::create_dir_all(&cwd) {
         return error(format!("cannot create {}: {e}", cwd.display()));
     }
-    let mut cmd = if Some(case.arch) == Arch::host() {
+    let emulated = Some(case.arch) != Arch::host();
+    let mut cmd = if !emulated {
         let mut c = Command::new(&case.program);
         c.arg0(&case.argv0);
         c
@@ -161,10 +213,16 @@ pub fn run_native(case: &Case) -> Outcome {
         cmd.env(k, v);
     }
     let mut out = run_process(cmd, case.stdin.as_deref(), Duration::from_secs(case.timeout));
+    let path = work.as_os_str().as_encoded_bytes();
+    out.stdout = replace_bytes(&out.stdout, path, GUEST_WORK.as_bytes());
+    out.stderr = replace_bytes(&out.stderr, path, GUEST_WORK.as_bytes());
+    if emulated {
+        out.stderr = drop_emulator_lines(&out.stderr);
+    }
     let files: BTreeMap<String, Option<Vec<u8>>> = case
         .outputs
         .iter()
-        .map(|o| (o.clone(), std::fs::read(scratch.0.join(o)).ok()))
+        .map(|o| (o.clone(), std::fs::read(work.join(o)).ok()))
         .collect();
     out.files = Some(files);
     out
@@ -256,6 +314,7 @@ mod tests {
             timeout: 7,
             mem: Some("128M".into()),
             note: None,
+            flaky: None,
         };
         let a: Vec<String> = elfin_args(&case, Path::new("/k"), Path::new("/l"))
             .iter()
@@ -280,7 +339,7 @@ mod tests {
             argv0: "/app/sh".into(),
             args: vec![
                 "-c".into(),
-                "echo \"$0|$PATH|$HOME|$K\"; cat sub/f; echo out > o; cat; exit 3".into(),
+                "echo \"$0|$PATH|$HOME|$K\"; pwd; cat sub/f; echo out > o; cat; exit 3".into(),
             ],
             stdin: Some(b"in\n".to_vec()),
             env: vec![("K".into(), "V".into())],
@@ -291,12 +350,13 @@ mod tests {
             timeout: 10,
             mem: None,
             note: None,
+            flaky: None,
         };
         let out = run_native(&case);
         assert_eq!(out.status, Some(3));
         assert_eq!(
             String::from_utf8_lossy(&out.stdout),
-            "/app/sh|/usr/local/bin:/usr/bin:/bin|/|V\ndata\nin\n"
+            "/app/sh|/usr/local/bin:/usr/bin:/bin|/|V\n/work\ndata\nin\n"
         );
         let files = out.files.expect("files");
         assert_eq!(files.get("o"), Some(&Some(b"out\n".to_vec())));
@@ -308,5 +368,15 @@ mod tests {
             ..case
         };
         assert_eq!(run_native(&slow).status, None);
+    }
+
+    #[test]
+    fn replaces_bytes() {
+        assert_eq!(replace_bytes(b"a/t/w b/t/w", b"/t/w", b"/work"), b"a/work b/work");
+        assert_eq!(replace_bytes(b"abc", b"", b"x"), b"abc");
+        assert_eq!(
+            drop_emulator_lines(b"a\nqemu: uncaught target signal 11 (Segmentation fault) - core dumped\nb"),
+            b"a\nb"
+        );
     }
 }
