@@ -173,7 +173,6 @@ pub fn start_first(cfg: RunConfig, opts: &Options, features: elfin_arch::Feature
         sigactions: [Default::default(); 64],
         winsize: cfg.winsize.unwrap_or((24, 80)),
         block: None,
-        restart_deadline: None,
         rlimits: default_rlimits(),
         strace: opts.strace,
         frames_at_start,

@@ -37,8 +37,6 @@ pub struct Process {
     pub winsize: (u16, u16),
     /// What the running handler waits for before its call is restarted.
     pub block: Option<(crate::sched::WaitOn, Option<u64>)>,
-    /// Deadline of a restarted call, kept across restarts.
-    pub restart_deadline: Option<u64>,
     /// Resource limits (soft, hard).
     pub rlimits: [(u64, u64); NLIMITS],
     /// Log every system call.

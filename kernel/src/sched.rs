@@ -61,12 +61,17 @@ pub struct Thread {
     pub clear_child_tid: u64,
     /// set_robust_list head and length.
     pub robust_list: (u64, usize),
+    /// Absolute deadline of a system call being restarted after a wait (poll,
+    /// epoll_wait), kept across the restarts of that one call.
+    pub restart_deadline: Option<u64>,
     wait: Option<WaitOn>,
     deadline: Option<u64>,
     wake: Wake,
 }
 
 struct Sched {
+    /// Console input events already seen (see `wake_due`).
+    input_seen: u64,
     threads: BTreeMap<i32, Box<Thread>>,
     runq: VecDeque<i32>,
     current: i32,
@@ -75,7 +80,7 @@ struct Sched {
     reap: Option<i32>,
 }
 
-static SCHED: Mutex<Sched> = Mutex::new(Sched { threads: BTreeMap::new(), runq: VecDeque::new(), current: 0, next_tid: 1, reap: None });
+static SCHED: Mutex<Sched> = Mutex::new(Sched { input_seen: 0, threads: BTreeMap::new(), runq: VecDeque::new(), current: 0, next_tid: 1, reap: None });
 
 /// A stack pointer slot for the boot context, which is never resumed.
 static BOOT_RSP: AtomicU64 = AtomicU64::new(0);
@@ -99,6 +104,7 @@ fn new_thread(tid: i32, kstack_top: u64, tf: &TrapFrame, tls: u64) -> Box<Thread
         altstack: StackT::new(0, 2, 0),
         clear_child_tid: 0,
         robust_list: (0, 0),
+        restart_deadline: None,
         wait: None,
         deadline: None,
         wake: Wake::Woken,
@@ -284,7 +290,12 @@ pub fn exit_current() -> ! {
 /// Wakes blocked threads whose deadline passed or whose input arrived.
 fn wake_due(s: &mut Sched) {
     let now = crate::time::monotonic_ns();
-    let input = elfin_plat::console::input_ready();
+    // Wake pollers on new console input only (a byte or end of file arriving), not
+    // on every pass while input sits unread.
+    elfin_plat::console::input_ready();
+    let gen = elfin_plat::console::input_generation();
+    let input = gen != s.input_seen;
+    s.input_seen = gen;
     let due: alloc::vec::Vec<(i32, Wake)> = s
         .threads
         .values()

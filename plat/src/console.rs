@@ -27,9 +27,11 @@ struct State {
     eof: bool,
     /// Stdin: a decoded byte not consumed yet.
     pending: Option<u8>,
+    /// Stdin: counts arrivals (bytes and end of file), for waking pollers.
+    generation: u64,
 }
 
-static STATE: spin::Mutex<State> = spin::Mutex::new(State { current: Channel::Kernel, raw: false, in_escape: false, eof: false, pending: None });
+static STATE: spin::Mutex<State> = spin::Mutex::new(State { current: Channel::Kernel, raw: false, in_escape: false, eof: false, pending: None, generation: 0 });
 
 /// Initialises the UART.
 pub fn init(raw: bool) {
@@ -154,6 +156,11 @@ pub fn input_ready() -> bool {
     }
 }
 
+/// A counter that changes whenever stdin input (a byte or end of file) arrives.
+pub fn input_generation() -> u64 {
+    STATE.lock().generation
+}
+
 /// Whether stdin reached end of file (and every byte before it was read).
 pub fn input_eof() -> bool {
     let s = STATE.lock();
@@ -167,14 +174,19 @@ fn decode_input(s: &mut State) -> Input {
     loop {
         let Some(b) = uart::try_get() else { return Input::Empty };
         if s.raw {
+            s.generation += 1;
             return Input::Byte(b);
         }
         if s.in_escape {
             s.in_escape = false;
             match b {
-                ESC => return Input::Byte(ESC),
+                ESC => {
+                    s.generation += 1;
+                    return Input::Byte(ESC);
+                }
                 b'e' => {
                     s.eof = true;
+                    s.generation += 1;
                     return Input::Eof;
                 }
                 _ => continue,
@@ -182,6 +194,7 @@ fn decode_input(s: &mut State) -> Input {
         } else if b == ESC {
             s.in_escape = true;
         } else {
+            s.generation += 1;
             return Input::Byte(b);
         }
     }

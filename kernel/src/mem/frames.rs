@@ -83,6 +83,44 @@ pub fn alloc(count: usize) -> Option<u64> {
     None
 }
 
+/// Allocates `count` (a power of two) contiguous frames aligned to their total
+/// size, as the buddy heap needs to use a region as one block. Frames skipped for
+/// the alignment go to the free list.
+pub fn alloc_aligned(count: usize) -> Option<u64> {
+    let bytes = (count as u64).checked_mul(PAGE_SIZE)?;
+    if !count.is_power_of_two() {
+        return None;
+    }
+    let mut skipped: [(u64, u64); MAX_RANGES] = [(0, 0); MAX_RANGES];
+    let found = {
+        let mut f = FRAMES.lock();
+        let n = f.nranges;
+        let mut found = None;
+        for (i, r) in f.ranges.iter_mut().take(n).enumerate() {
+            let start = r.0.next_multiple_of(bytes);
+            if start.checked_add(bytes).map(|e| e <= r.1).unwrap_or(false) {
+                if let Some(slot) = skipped.get_mut(i) {
+                    *slot = (r.0, start);
+                }
+                r.0 = start + bytes;
+                found = Some(start);
+                break;
+            }
+        }
+        if found.is_some() {
+            FREE.fetch_sub(count, Ordering::Relaxed);
+        }
+        found
+    };
+    // The frames before the aligned block were taken from the bump range: give
+    // them back through the free list.
+    for &(s, e) in skipped.iter().filter(|r| r.0 < r.1) {
+        FREE.fetch_sub(((e - s) / PAGE_SIZE) as usize, Ordering::Relaxed);
+        free(s, ((e - s) / PAGE_SIZE) as usize);
+    }
+    found
+}
+
 /// Frees frames allocated with [`alloc`].
 pub fn free(pa: u64, count: usize) {
     let mut f = FRAMES.lock();

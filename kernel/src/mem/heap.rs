@@ -12,7 +12,8 @@ const INITIAL: usize = 512 * 1024;
 
 fn add_frames(heap: &mut Heap<32>, bytes: usize) -> bool {
     let frames = bytes.div_ceil(PAGE_SIZE as usize).next_power_of_two();
-    let Some(pa) = super::frames::alloc(frames) else { return false };
+    // Aligned to its size, so that the buddy heap can use it as one block.
+    let Some(pa) = super::frames::alloc_aligned(frames) else { return false };
     let va = elfin_arch::phys_to_virt(pa) as usize;
     // SAFETY: the frames were just taken from the frame allocator, are mapped RW by the
     // direct map and belong to the heap from now on.

@@ -260,7 +260,11 @@ fn stat_info(n: &Arc<Node>) -> StatInfo {
         dev: 0x10,
         ino: n.ino,
         mode: m.mode,
-        nlink: if n.is_dir() { 2 } else { 1 },
+        // A directory's links: its entry, its ".", and each subdirectory's "..".
+        nlink: match &n.kind {
+            NodeKind::Dir(d) => 2 + d.lock().values().filter(|c| c.is_dir()).count() as u32,
+            _ => 1,
+        },
         uid: m.uid,
         gid: m.gid,
         rdev,
@@ -764,9 +768,12 @@ fn do_poll(p: &mut Process, fds: UAddr, nfds: u32, timeout_ns: Option<u64>) -> S
 
 /// The absolute deadline of a possibly restarted call: computed on the first try,
 /// kept across restarts.
-fn restart_deadline(p: &mut Process, timeout_ns: Option<u64>) -> Option<u64> {
+fn restart_deadline(_p: &mut Process, timeout_ns: Option<u64>) -> Option<u64> {
     let t = timeout_ns?;
-    Some(*p.restart_deadline.get_or_insert_with(|| crate::time::monotonic_ns().saturating_add(t)))
+    // Per thread: other threads' calls must not move this call's deadline.
+    Some(crate::sched::with_current(|th| {
+        *th.restart_deadline.get_or_insert_with(|| crate::time::monotonic_ns().saturating_add(t))
+    }))
 }
 
 /// poll(2).

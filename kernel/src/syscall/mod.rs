@@ -113,9 +113,7 @@ fn dispatch_restartable(call: Call, tf: &mut TrapFrame, nr: usize) -> SysResult 
             None => break r,
         }
     };
-    if let Some(p) = CURRENT.lock().as_mut() {
-        p.restart_deadline = None;
-    }
+    crate::sched::with_current(|t| t.restart_deadline = None);
     r
 }
 

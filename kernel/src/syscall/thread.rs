@@ -69,7 +69,12 @@ pub fn clone3(tf: &TrapFrame, args: UAddr, size: usize) -> SysResult {
         return Err(Errno::EINVAL);
     }
     let a: CloneArgs = with_mem(|m| read_val(m, args))?;
+    if a.flags & CLONE_VM == 0 || a.flags & CLONE_THREAD == 0 || a.flags & CLONE_VFORK != 0 {
+        // Processes (fork, vfork, posix_spawn) are reported as unsupported by name.
+        return clone(tf, a.flags, 0, UAddr(0), UAddr(0), 0);
+    }
     if a.exit_signal != 0 || a.set_tid != 0 {
+        // A thread has no exit signal (Linux: EINVAL with CLONE_THREAD).
         return Err(Errno::EINVAL);
     }
     let stack = if a.stack != 0 { a.stack.checked_add(a.stack_size).ok_or(Errno::EINVAL)? } else { 0 };
