@@ -270,7 +270,8 @@ fn stat_info(n: &Arc<Node>) -> StatInfo {
         rdev,
         size: size as i64,
         blksize: 4096,
-        blocks: size.div_ceil(512),
+        // Whole pages, as tmpfs counts them (in 512-byte units).
+        blocks: size.div_ceil(4096) * 8,
         atime: t,
         mtime: t,
         ctime: t,
