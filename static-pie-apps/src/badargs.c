@@ -73,8 +73,9 @@ int main(void) {
     TRY("uname bad ptr", syscall(SYS_uname, kernel));
     TRY("getcwd small", syscall(SYS_getcwd, buf, 1));
     TRY("getcwd bad ptr", syscall(SYS_getcwd, kernel, 100));
-    TRY("poll bad ptr", syscall(SYS_poll, kernel, 1, 0));
-    TRY("poll nfds huge", syscall(SYS_poll, buf, 1 << 30, 0));
+    struct timespec zero = {0, 0};
+    TRY("ppoll bad ptr", syscall(SYS_ppoll, kernel, 1, &zero, NULL, 8));
+    TRY("ppoll nfds huge", syscall(SYS_ppoll, buf, 1 << 30, &zero, NULL, 8));
     TRY("lseek pipe", syscall(SYS_lseek, p[0], 0, SEEK_SET));
     int self = open("/proc/self/exe", O_RDONLY);
     TRY("lseek bad whence", syscall(SYS_lseek, self, 0, 99));
@@ -104,7 +105,7 @@ int main(void) {
     TRY("pipe2 bad flags", syscall(SYS_pipe2, p, 0x1));
     TRY("pipe2 bad ptr", syscall(SYS_pipe2, kernel, 0));
     TRY("epoll_create1 bad flags", syscall(SYS_epoll_create1, 0x1));
-    TRY("epoll_wait bad fd", syscall(SYS_epoll_wait, 1, buf, 1, 0));
+    TRY("epoll_pwait bad fd", syscall(SYS_epoll_pwait, 1, buf, 1, 0, NULL, 8));
     TRY("tgkill bad sig", syscall(SYS_tgkill, getpid(), getpid(), 99));
     TRY("kill other pid", syscall(SYS_kill, 12345, 0));
     puts("still alive");
