@@ -49,7 +49,7 @@ pub trait UserRegs {
     /// The user stack pointer.
     fn sp(&self) -> u64;
     /// Whether the trap came from user mode.
-    fn from_user(&self) -> bool;
+    fn came_from_user(&self) -> bool;
     /// A fresh user context starting at `ip` with stack `sp`.
     fn new_user(ip: u64, sp: u64) -> Self;
     /// Sets the user stack pointer.

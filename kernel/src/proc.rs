@@ -13,6 +13,17 @@ pub const NLIMITS: usize = 16;
 /// "No limit".
 pub const RLIM_INFINITY: u64 = u64::MAX;
 
+/// Per-process prctl settings.
+#[derive(Clone, Copy, Debug)]
+pub struct PrctlState {
+    /// PR_SET_PDEATHSIG.
+    pub pdeathsig: i32,
+    /// PR_SET_DUMPABLE (1 by default).
+    pub dumpable: u8,
+    /// PR_SET_CHILD_SUBREAPER.
+    pub subreaper: bool,
+}
+
 /// The program.
 pub struct Process {
     /// Process id (also the main thread's id).
@@ -33,6 +44,8 @@ pub struct Process {
     pub envp: Vec<Vec<u8>>,
     /// Signal dispositions, index = signal - 1.
     pub sigactions: [KernelSigaction; 64],
+    /// prctl settings.
+    pub prctl: PrctlState,
     /// Terminal size reported by TIOCGWINSZ on terminal descriptors.
     pub winsize: (u16, u16),
     /// What the running handler waits for before its call is restarted.

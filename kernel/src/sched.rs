@@ -61,6 +61,8 @@ pub struct Thread {
     pub clear_child_tid: u64,
     /// set_robust_list head and length.
     pub robust_list: (u64, usize),
+    /// Thread name (prctl PR_SET_NAME), empty until set.
+    pub comm: [u8; 16],
     /// Absolute deadline of a system call being restarted after a wait (poll,
     /// epoll_wait), kept across the restarts of that one call.
     pub restart_deadline: Option<u64>,
@@ -104,6 +106,7 @@ fn new_thread(tid: i32, kstack_top: u64, tf: &TrapFrame, tls: u64) -> Box<Thread
         altstack: StackT::new(0, 2, 0),
         clear_child_tid: 0,
         robust_list: (0, 0),
+        comm: [0; 16],
         restart_deadline: None,
         wait: None,
         deadline: None,

@@ -13,13 +13,13 @@ pub fn init() {
 
 fn on_trap(tf: &mut TrapFrame, trap: Trap) {
     if let Trap::Interrupt(v) = trap {
-        if crate::timer::on_interrupt(v) && tf.from_user() {
+        if crate::timer::on_interrupt(v) && tf.came_from_user() {
             crate::sched::preempt();
             crate::signal::deliver_pending(tf);
         }
         return;
     }
-    if !tf.from_user() {
+    if !tf.came_from_user() {
         kernel_fault(tf, trap);
     }
     let (sig, code, addr) = match trap {

@@ -57,7 +57,7 @@ impl UserRegs for TrapFrame {
     fn sp(&self) -> u64 {
         self.sp
     }
-    fn from_user(&self) -> bool {
+    fn came_from_user(&self) -> bool {
         // M[4] = 0 (AArch64) and M[3:0] = EL0t.
         self.pstate & 0x1f == 0
     }

@@ -60,7 +60,7 @@ impl UserRegs for TrapFrame {
     fn sp(&self) -> u64 {
         self.rsp
     }
-    fn from_user(&self) -> bool {
+    fn came_from_user(&self) -> bool {
         self.cs & 3 == 3
     }
     fn new_user(ip: u64, sp: u64) -> Self {

@@ -39,7 +39,7 @@ pub fn rseq(p: &mut Process, addr: UAddr, len: u32, flags: i32, _sig: u32) -> Sy
     if flags & 1 != 0 {
         return Ok(0);
     }
-    if len < 32 || addr.0 % 32 != 0 {
+    if len < 32 || !addr.0.is_multiple_of(32) {
         return Err(Errno::EINVAL);
     }
     // cpu_id_start (u32) and cpu_id (u32) at offsets 0 and 4.
@@ -201,7 +201,7 @@ pub fn sched_getaffinity(p: &mut Process, pid: i32, size: usize, mask: UAddr) ->
     if pid != 0 && pid != p.pid {
         return Err(Errno::ESRCH);
     }
-    if size < 8 || size % 8 != 0 {
+    if size < 8 || !size.is_multiple_of(8) {
         return Err(Errno::EINVAL);
     }
     write_val(&mut p.aspace, mask, &1u64)?;
@@ -233,7 +233,7 @@ pub fn times(p: &mut Process, buf: UAddr) -> SysResult {
 
 /// getrusage(2).
 pub fn getrusage(p: &mut Process, who: i32, usage: UAddr) -> SysResult {
-    if !matches!(who, 0 | -1 | 1) {
+    if !matches!(who, -1..=1) {
         return Err(Errno::EINVAL);
     }
     let mut r = Rusage::default();
@@ -245,27 +245,62 @@ pub fn getrusage(p: &mut Process, who: i32, usage: UAddr) -> SysResult {
     Ok(0)
 }
 
-/// prctl(2): names and a few queries.
+/// prctl(2): thread names and a few queries.
 pub fn prctl(p: &mut Process, option: i32, arg2: u64) -> SysResult {
     match option {
         15 => {
+            // PR_SET_NAME: up to 15 bytes, NUL-terminated.
             let mut name = [0u8; 16];
-            read_bytes(&mut p.aspace, UAddr(arg2), &mut name).or_else(|_| Err(Errno::EFAULT))?;
+            read_bytes(&mut p.aspace, UAddr(arg2), &mut name).map_err(|_| Errno::EFAULT)?;
+            let len = name.iter().position(|&b| b == 0).unwrap_or(15).min(15);
+            let mut comm = [0u8; 16];
+            comm.get_mut(..len).unwrap_or(&mut []).copy_from_slice(name.get(..len).unwrap_or(&[]));
+            crate::sched::with_current(|t| t.comm = comm);
             Ok(0)
         }
         16 => {
-            let mut name = [0u8; 16];
-            let exe = p.exe.rsplit(|&b| b == b'/').next().unwrap_or(&[]);
-            for (d, s) in name.iter_mut().zip(exe.iter().take(15)) {
-                *d = *s;
+            // PR_GET_NAME: the name set, else the program's file name (as Linux's comm).
+            let mut name = crate::sched::with_current(|t| t.comm);
+            if name[0] == 0 {
+                let exe = p.exe.rsplit(|&b| b == b'/').next().unwrap_or(&[]);
+                for (d, s) in name.iter_mut().zip(exe.iter().take(15)) {
+                    *d = *s;
+                }
             }
             write_bytes(&mut p.aspace, UAddr(arg2), &name)?;
             Ok(0)
         }
-        3 => Ok(1),             // PR_GET_DUMPABLE
-        4 => Ok(0),             // PR_SET_DUMPABLE
-        21 => Ok(0),            // PR_GET_SECCOMP
-        1 | 2 | 36 | 37 => Ok(0), // pdeathsig / child subreaper bookkeeping
+        // PR_SET_PDEATHSIG: the program has no parent inside the VM to outlive it,
+        // but the setting is kept and reported like Linux does.
+        1 => {
+            if !(0..=64).contains(&(arg2 as i64)) {
+                return Err(Errno::EINVAL);
+            }
+            p.prctl.pdeathsig = arg2 as i32;
+            Ok(0)
+        }
+        2 => {
+            write_val(&mut p.aspace, UAddr(arg2), &p.prctl.pdeathsig)?;
+            Ok(0)
+        }
+        3 => Ok(u64::from(p.prctl.dumpable)),
+        4 => {
+            if arg2 > 1 {
+                return Err(Errno::EINVAL);
+            }
+            p.prctl.dumpable = arg2 as u8;
+            Ok(0)
+        }
+        // PR_GET_SECCOMP: no seccomp filter is ever installed.
+        21 => Ok(0),
+        36 => {
+            p.prctl.subreaper = arg2 != 0;
+            Ok(0)
+        }
+        37 => {
+            write_val(&mut p.aspace, UAddr(arg2), &i32::from(p.prctl.subreaper))?;
+            Ok(0)
+        }
         _ => Err(Errno::EINVAL),
     }
 }

@@ -65,7 +65,7 @@ pub fn clone(tf: &TrapFrame, flags: u64, stack: u64, ptid: UAddr, ctid: UAddr, t
 
 /// clone3(2).
 pub fn clone3(tf: &TrapFrame, args: UAddr, size: usize) -> SysResult {
-    if size < 64 || size > 4096 {
+    if !(64..=4096).contains(&size) {
         return Err(Errno::EINVAL);
     }
     let a: CloneArgs = with_mem(|m| read_val(m, args))?;
@@ -119,7 +119,7 @@ pub fn futex(uaddr: UAddr, op: i32, val: u32, timeout: UAddr, uaddr2: UAddr, val
     const WAKE_BITSET: i32 = 10;
     let realtime = op & 256 != 0;
     let cmd = op & !(128 | 256);
-    if uaddr.0 % 4 != 0 {
+    if !uaddr.0.is_multiple_of(4) {
         return Err(Errno::EINVAL);
     }
     match cmd {
