@@ -27,7 +27,7 @@ Examples:
   elfin run ./ls -l /                       (options for elfin go before PROGRAM)
   elfin run --arch aarch64 ./hello-arm64  run an aarch64 program (TCG)
   elfin run -m 512M ./big                 512 MiB of guest memory (also: -m 1G, -m 256)
-  elfin run --smp 4 ./threads             four virtual CPUs
+  elfin run --smp 4 ./threads             four virtual CPUs (the kernel uses one so far)
   elfin run --accel tcg ./hello           force QEMU's emulator (auto: KVM only on VT-x/AMD-V hosts)
   elfin run --machine q35 ./hello         x86_64 PC machine instead of microvm
   elfin run --strace ./hello              log every system call on stderr
@@ -418,6 +418,10 @@ pub fn run(args: &RunArgs) -> Result<i32, Fail> {
             cmdline.push(' ');
         }
         cmdline.push_str(w);
+    }
+    if args.smp > 1 {
+        // Said once, plainly: the VM gets the CPUs, the kernel schedules on one.
+        eprintln!("elfin: --smp {}: the VM has {} CPUs but the elfin kernel runs programs on one of them for now", args.smp, args.smp);
     }
     let spec = VmSpec {
         arch,
