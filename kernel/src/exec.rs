@@ -172,6 +172,7 @@ pub fn start_first(cfg: RunConfig, opts: &Options, features: elfin_arch::Feature
         exe: exe.clone(),
         sigactions: [Default::default(); 64],
         prctl: crate::proc::PrctlState { pdeathsig: 0, dumpable: 1, subreaper: false },
+        nice: 0,
         winsize: cfg.winsize.unwrap_or((24, 80)),
         block: None,
         rlimits: default_rlimits(),

@@ -46,6 +46,8 @@ pub struct Process {
     pub sigactions: [KernelSigaction; 64],
     /// prctl settings.
     pub prctl: PrctlState,
+    /// Nice value (setpriority).
+    pub nice: i32,
     /// Terminal size reported by TIOCGWINSZ on terminal descriptors.
     pub winsize: (u16, u16),
     /// What the running handler waits for before its call is restarted.

@@ -336,9 +336,13 @@ pub fn schedule() {
             Some(n) => n,
             None if cur_runnable => return,
             None => {
-                // Nothing to run: wait for an interrupt (timer tick, input), then look again.
+                // Nothing to run: wait for an interrupt (timer tick), then look again.
+                // With a thread waiting in poll/read, watch the console meanwhile: the
+                // UART holds one byte at a time, so waiting a tick per byte would make
+                // stdin crawl.
+                let pollers = s.threads.values().any(|t| t.state == State::Blocked && t.wait == Some(WaitOn::Poll));
                 drop(s);
-                crate::timer::idle_wait();
+                crate::timer::idle_wait(pollers);
                 continue;
             }
         };

@@ -15,11 +15,22 @@ pub fn enable_preemption() {
     }
 }
 
-/// Waits for something to happen when no thread can run.
-pub fn idle_wait() {
+/// Waits for something to happen when no thread can run: the next interrupt, or,
+/// when `watch_console` is set, console input (polled for up to a tick).
+pub fn idle_wait(watch_console: bool) {
     enable_preemption();
     let t0 = elfin_arch::read_cycles();
-    elfin_arch::wait_for_interrupt();
+    if watch_console {
+        let budget = crate::time::cycles_hz() / u64::from(HZ);
+        while elfin_arch::read_cycles().wrapping_sub(t0) < budget {
+            if elfin_plat::console::input_ready() {
+                return;
+            }
+            pause_briefly();
+        }
+    } else {
+        elfin_arch::wait_for_interrupt();
+    }
     let d = elfin_arch::read_cycles().wrapping_sub(t0);
     crate::time::phases::IDLE_CYCLES.fetch_add(d, Ordering::Relaxed);
     crate::time::phases::IDLES.fetch_add(1, Ordering::Relaxed);
@@ -32,4 +43,14 @@ pub fn on_interrupt(vector: u8) -> bool {
         crate::time::phases::TICKS.fetch_add(1, Ordering::Relaxed);
     }
     tick
+}
+
+/// Waits a few microseconds without touching devices: polling the UART back to
+/// back keeps the VMM from delivering the next byte.
+pub fn pause_briefly() {
+    let t0 = elfin_arch::read_cycles();
+    let wait = crate::time::cycles_hz() / 200_000;
+    while elfin_arch::read_cycles().wrapping_sub(t0) < wait {
+        core::hint::spin_loop();
+    }
 }

@@ -291,6 +291,12 @@ fn badargs(libc: &str) {
     assert!(guest.stdout_str().ends_with("still alive\n"));
 }
 
+/// close_range, statfs, utimensat, fallocate, memfd_create, mlock, priorities,
+/// scheduler queries, process groups: as Linux answers them.
+fn misc_calls(libc: &str) {
+    differential(&app(ARCH, libc, "misc_calls"), &[], &[], None);
+}
+
 macro_rules! per_libc {
     ($($name:ident),* $(,)?) => {
         mod glibc { $( #[test] fn $name() { super::$name("glibc") } )* }
@@ -315,4 +321,5 @@ per_libc!(
     nullderef,
     threads,
     badargs,
+    misc_calls,
 );

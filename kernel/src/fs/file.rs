@@ -177,6 +177,11 @@ fn read_console(buf: &mut [u8]) -> Result<usize, Errno> {
         return Ok(0);
     }
     let mut n = 0;
+    // The UART holds one byte at a time and the host refills it a few
+    // microseconds after each read: keep collecting while bytes keep coming, so
+    // that one read() moves many bytes.
+    let patience = crate::time::cycles_hz() / 10_000;
+    let mut last = elfin_arch::read_cycles();
     loop {
         match console::poll_input() {
             Input::Byte(b) => {
@@ -184,14 +189,19 @@ fn read_console(buf: &mut [u8]) -> Result<usize, Errno> {
                     *slot = b;
                     n += 1;
                 }
-                // Like a pipe, return what is there once a line or the buffer is full.
+                // Like a pipe fed line by line: a newline or a full buffer ends the read.
                 if n == buf.len() || b == b'\n' {
                     return Ok(n);
                 }
+                last = elfin_arch::read_cycles();
             }
             Input::Eof => return Ok(n),
+            Input::Empty if n == 0 => return Err(Errno::EAGAIN),
             Input::Empty => {
-                return if n > 0 { Ok(n) } else { Err(Errno::EAGAIN) };
+                if elfin_arch::read_cycles().wrapping_sub(last) > patience {
+                    return Ok(n);
+                }
+                crate::timer::pause_briefly();
             }
         }
     }

@@ -1007,3 +1007,145 @@ pub fn epoll_wait(p: &mut Process, epfd: i32, events: UAddr, maxevents: i32, tim
     }
     Ok(ready.len() as u64)
 }
+
+/// close_range(2).
+pub fn close_range(p: &mut Process, first: u32, last: u32, flags: u32) -> SysResult {
+    const UNSHARE: u32 = 2;
+    const CLOEXEC: u32 = 4;
+    if flags & !(UNSHARE | CLOEXEC) != 0 || first > last {
+        return Err(Errno::EINVAL);
+    }
+    let last = last.min(crate::fs::file::NOFILE as u32 - 1);
+    for fd in first..=last {
+        let fd = fd as i32;
+        if flags & CLOEXEC != 0 {
+            if let Ok(slot) = p.fds.slot_mut(fd) {
+                slot.cloexec = true;
+            }
+        } else {
+            let _ = p.fds.close(fd);
+        }
+    }
+    Ok(0)
+}
+
+/// statfs(2)/fstatfs(2): everything lives in one RAM filesystem (reported as tmpfs).
+pub fn statfs(p: &mut Process, path: Option<UAddr>, fd: i32, buf: UAddr) -> SysResult {
+    match path {
+        Some(path) => {
+            lookup(p, AT_FDCWD, path, true, false)?;
+        }
+        None => {
+            p.fds.get(fd)?;
+        }
+    }
+    let total = crate::mem::frames::total_count() as u64;
+    let free = crate::mem::frames::free_count() as u64;
+    let st = elfin_shim::uapi::Statfs {
+        f_type: 0x0102_1994, // TMPFS_MAGIC
+        f_bsize: 4096,
+        f_blocks: total,
+        f_bfree: free,
+        f_bavail: free,
+        f_files: total,
+        f_ffree: free,
+        f_namelen: 255,
+        f_frsize: 4096,
+        f_flags: 0x20, // ST_RELATIME
+        ..Default::default()
+    };
+    write_val(&mut p.aspace, buf, &st)?;
+    Ok(0)
+}
+
+/// utimensat(2): sets the modification time kept by the ramfs (access times are
+/// not kept).
+pub fn utimensat(p: &mut Process, dirfd: i32, path: UAddr, times: UAddr, flags: i32) -> SysResult {
+    const UTIME_NOW: i64 = (1 << 30) - 1;
+    const UTIME_OMIT: i64 = (1 << 30) - 2;
+    if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let now = (crate::time::realtime_ns() / 1_000_000_000) as i64;
+    let mtime = if times.is_null() {
+        Some(now)
+    } else {
+        let ts: [Timespec; 2] = read_val(&mut p.aspace, times)?;
+        for t in &ts {
+            if t.tv_nsec != UTIME_NOW && t.tv_nsec != UTIME_OMIT && !(0..1_000_000_000).contains(&t.tv_nsec) {
+                return Err(Errno::EINVAL);
+            }
+        }
+        match ts[1].tv_nsec {
+            UTIME_OMIT => None,
+            UTIME_NOW => Some(now),
+            _ => Some(ts[1].tv_sec),
+        }
+    };
+    let node = if path.is_null() {
+        // Linux's futimens(): utimensat(fd, NULL, …).
+        match &p.fds.get(dirfd)?.kind {
+            FileKind::Node(n) => n.clone(),
+            _ => return Ok(0),
+        }
+    } else {
+        lookup(p, dirfd, path, flags & AT_SYMLINK_NOFOLLOW == 0, flags & AT_EMPTY_PATH != 0)?.node
+    };
+    if let Some(m) = mtime {
+        node.meta.lock().mtime = m;
+    }
+    Ok(0)
+}
+
+/// fallocate(2): allocation (mode 0, FALLOC_FL_KEEP_SIZE), hole punching and range
+/// zeroing; a RAM file has no holes, so punched ranges read back as zeros.
+pub fn fallocate(p: &mut Process, fd: i32, mode: i32, offset: i64, len: i64) -> SysResult {
+    const KEEP_SIZE: i32 = 1;
+    const PUNCH_HOLE: i32 = 2;
+    const ZERO_RANGE: i32 = 0x10;
+    let f = p.fds.get(fd)?;
+    if offset < 0 || len <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    if *f.flags.lock() & O_ACCMODE == 0 {
+        return Err(Errno::EBADF);
+    }
+    let FileKind::Node(n) = &f.kind else { return Err(Errno::ESPIPE) };
+    let NodeKind::File(c) = &n.kind else { return Err(Errno::ENODEV) };
+    if !matches!(mode, 0 | KEEP_SIZE | 3 | ZERO_RANGE | 0x11) {
+        return Err(if mode & PUNCH_HOLE != 0 && mode & KEEP_SIZE == 0 { Errno::EINVAL } else { Errno::EOPNOTSUPP });
+    }
+    let end = usize::try_from(offset.checked_add(len).ok_or(Errno::EFBIG)?).map_err(|_| Errno::EFBIG)?;
+    let start = offset as usize;
+    let mut c = c.lock();
+    let v = c.make_mut();
+    if mode & KEEP_SIZE == 0 && end > v.len() {
+        v.try_reserve(end - v.len()).map_err(|_| Errno::ENOSPC)?;
+        v.resize(end, 0);
+    }
+    if mode & (PUNCH_HOLE | ZERO_RANGE) != 0 {
+        let e = end.min(v.len());
+        if let Some(r) = v.get_mut(start.min(e)..e) {
+            r.fill(0);
+        }
+    }
+    drop(c);
+    crate::mem::vm::file_written(n, offset as u64, end as u64);
+    Ok(0)
+}
+
+/// memfd_create(2): an anonymous RAM file.
+pub fn memfd_create(p: &mut Process, name: UAddr, flags: u32) -> SysResult {
+    const MFD_CLOEXEC: u32 = 1;
+    const MFD_ALLOW_SEALING: u32 = 2;
+    if flags & !(MFD_CLOEXEC | MFD_ALLOW_SEALING) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let n = crate::uaccess::read_cstr(&mut p.aspace, name, 249).map_err(|e| if e == Errno::ENAMETOOLONG { Errno::EINVAL } else { e })?;
+    let node = Node::new(NodeKind::File(Mutex::new(Content::Owned(Vec::new()))), 0o777);
+    let mut path = b"/memfd:".to_vec();
+    path.extend_from_slice(&n);
+    path.extend_from_slice(b" (deleted)");
+    let file = OpenFile::new(FileKind::Node(node), 2, path);
+    Ok(p.fds.install(file, flags & MFD_CLOEXEC != 0)? as u64)
+}

@@ -305,3 +305,26 @@ pub fn prctl(p: &mut Process, option: i32, arg2: u64) -> SysResult {
     }
 }
 
+
+/// getpriority(2): the kernel ABI returns 20 - nice.
+pub fn getpriority(p: &mut Process, which: i32, who: i32) -> SysResult {
+    check_prio_target(p, which, who)?;
+    Ok((20 - p.nice) as u64)
+}
+
+/// setpriority(2): the nice value is kept (one CPU, one process: it changes nothing else).
+pub fn setpriority(p: &mut Process, which: i32, who: i32, prio: i32) -> SysResult {
+    check_prio_target(p, which, who)?;
+    p.nice = prio.clamp(-20, 19);
+    Ok(0)
+}
+
+fn check_prio_target(p: &Process, which: i32, who: i32) -> Result<(), Errno> {
+    match which {
+        0 if who == 0 || who == p.pid || crate::sched::with_thread(who, |_| ()).is_some() => Ok(()),
+        1 if who == 0 || who == p.pid => Ok(()),
+        2 if who == 0 => Ok(()),
+        0..=2 => Err(Errno::ESRCH),
+        _ => Err(Errno::EINVAL),
+    }
+}

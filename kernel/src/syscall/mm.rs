@@ -550,3 +550,24 @@ pub fn mincore(p: &mut Process, addr: UAddr, len: usize, vec: UAddr) -> SysResul
     crate::uaccess::write_bytes(&mut p.aspace, vec, &out)?;
     Ok(0)
 }
+
+/// mlock(2)/munlock(2): nothing is ever swapped out, so locking only has to make
+/// the pages resident: they are committed now. ENOMEM when part of the range is
+/// not mapped, as Linux.
+pub fn mlock(p: &mut Process, addr: UAddr, len: usize) -> SysResult {
+    let start = addr.0 & !(PAGE_SIZE - 1);
+    let end = addr.0.checked_add(len as u64).and_then(page_up).ok_or(Errno::EINVAL)?;
+    let mut va = start;
+    while va < end {
+        if p.aspace.find(va).is_none() {
+            return Err(Errno::ENOMEM);
+        }
+        va += PAGE_SIZE;
+    }
+    let mut va = start;
+    while va < end {
+        let _ = p.aspace.fault(va, crate::mem::vm::Access::Read);
+        va += PAGE_SIZE;
+    }
+    Ok(0)
+}

@@ -204,6 +204,45 @@ fn dispatch(p: &mut Process, call: Call, _tf: &mut TrapFrame, nr: usize) -> SysR
         Ftruncate { fd, length } => fs::ftruncate(p, fd, length),
         Truncate { path, length } => fs::truncate(p, path, length),
         Fsync { fd } | Fdatasync { fd } => p.fds.get(fd).map(|_| 0),
+        CloseRange { first, last, flags } => fs::close_range(p, first, last, flags),
+        Statfs { path, buf } => fs::statfs(p, Some(path), -1, buf),
+        Fstatfs { fd, buf } => fs::statfs(p, None, fd, buf),
+        Utimensat { dirfd, path, times, flags } => fs::utimensat(p, dirfd, path, times, flags),
+        Fallocate { fd, mode, offset, len } => fs::fallocate(p, fd, mode, offset, len),
+        MemfdCreate { name, flags } => fs::memfd_create(p, name, flags),
+        Mlock { addr, len } | Munlock { addr, len } => mm::mlock(p, addr, len),
+        Getpriority { which, who } => misc::getpriority(p, which, who),
+        Setpriority { which, who, prio } => misc::setpriority(p, which, who, prio),
+        SchedGetscheduler { pid } => {
+            if pid < 0 {
+                Err(Errno::EINVAL)
+            } else if pid == 0 || pid == p.pid || crate::sched::with_thread(pid, |_| ()).is_some() {
+                Ok(0) // SCHED_OTHER
+            } else {
+                Err(Errno::ESRCH)
+            }
+        }
+        SchedGetparam { pid, param } => {
+            if pid < 0 || param.is_null() {
+                Err(Errno::EINVAL)
+            } else if pid == 0 || pid == p.pid || crate::sched::with_thread(pid, |_| ()).is_some() {
+                crate::uaccess::write_val(&mut p.aspace, param, &0i32).map(|_| 0)
+            } else {
+                Err(Errno::ESRCH)
+            }
+        }
+        Setsid {} => Err(Errno::EPERM), // pid 1 already leads its session and group
+        Setpgid { pid, pgid } => {
+            if pgid < 0 {
+                Err(Errno::EINVAL)
+            } else if pid != 0 && pid != p.pid {
+                Err(Errno::ESRCH)
+            } else if pgid != 0 && pgid != p.pid {
+                Err(Errno::EPERM)
+            } else {
+                Ok(0)
+            }
+        }
         Flock { fd, op } => {
             // One process owns every open file description, so its own locks never
             // conflict except between two separate opens of one file, which are
