@@ -153,3 +153,43 @@ pub fn set_handlers(h: Handlers) {
 pub fn handlers() -> Option<&'static Handlers> {
     HANDLERS.get()
 }
+
+/// CPU features the kernel cares about (x86_64 names; each architecture fills in
+/// what applies: RNDR/RNDRRS for `rdrand`/`rdseed`, the generic timer for `tsc_hz`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Features {
+    /// Hardware random numbers (RDRAND; RNDR).
+    pub rdrand: bool,
+    /// Seed-grade hardware random numbers (RDSEED; RNDRRS).
+    pub rdseed: bool,
+    /// XSAVE and OSXSAVE-capable (x86_64 only).
+    pub xsave: bool,
+    /// 1 GiB pages or blocks.
+    pub page1g: bool,
+    /// The kernel cannot execute user pages (SMEP; PXN on EL0 pages).
+    pub smep: bool,
+    /// Size in bytes of a thread's FPU/SIMD state.
+    pub fpu_state_size: u32,
+    /// Cycle-counter frequency in Hz when the hardware reports it, else 0.
+    pub tsc_hz: u64,
+}
+
+/// The page-table entry `idx` of the table at physical address `table_pa`.
+pub(crate) fn read_entry(table_pa: u64, idx: usize) -> u64 {
+    let p = (table_pa + crate::PHYS_OFFSET) as *const u64;
+    // SAFETY: `table_pa` is a page-table frame reachable through the direct map and idx < 512.
+    unsafe { core::ptr::read_volatile(p.add(idx)) }
+}
+
+/// Writes page-table entry `idx` of the table at physical address `table_pa`.
+pub(crate) fn write_entry(table_pa: u64, idx: usize, v: u64) {
+    let p = (table_pa + crate::PHYS_OFFSET) as *mut u64;
+    // SAFETY: as in `read_entry`; page tables are only modified by their owner.
+    unsafe { core::ptr::write_volatile(p.add(idx), v) }
+}
+
+/// Index into the table at `level` (3 = root … 0 = leaf table) for `va`, for the
+/// 4-level, 4 KiB-granule tables both architectures use.
+pub(crate) fn table_index(va: u64, level: u32) -> usize {
+    ((va >> (12 + 9 * level)) & 511) as usize
+}

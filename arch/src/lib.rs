@@ -8,7 +8,7 @@ extern crate alloc;
 
 mod common;
 
-pub use common::{set_handlers, BuiltFrame, FrameSource, Handlers, MapError, Perm, Restored, SigDelivery, Trap, UserRegs};
+pub use common::{set_handlers, BuiltFrame, Features, FrameSource, Handlers, MapError, Perm, Restored, SigDelivery, Trap, UserRegs};
 
 #[cfg(target_arch = "x86_64")]
 mod x86_64;
@@ -20,7 +20,7 @@ mod aarch64;
 #[cfg(target_arch = "x86_64")]
 pub use self::x86_64::{
     cpu::{
-        halt_forever, hwcap, hwcap2, random_u64, read_cycles, wait_for_interrupt, Features, ELF_MACHINE, MMAP_RND_BITS, PLATFORM,
+        halt_forever, hwcap, hwcap2, random_u64, read_cycles, wait_for_interrupt, ELF_MACHINE, MMAP_RND_BITS, PLATFORM,
         STACK_RND_BITS, USER_END, USER_STACK_TOP,
     },
     context::{init_thread_stack, switch_context, FpuState},
@@ -34,7 +34,7 @@ pub use self::x86_64::{
 pub use self::aarch64::{
     context::{init_thread_stack, set_kernel_stack, switch_context, FpuState},
     cpu::{
-        halt_forever, hwcap, hwcap2, random_u64, read_cycles, wait_for_interrupt, Features, ELF_MACHINE, MMAP_RND_BITS, PLATFORM,
+        halt_forever, hwcap, hwcap2, random_u64, read_cycles, wait_for_interrupt, ELF_MACHINE, MMAP_RND_BITS, PLATFORM,
         STACK_RND_BITS, USER_END, USER_STACK_TOP,
     },
     init::{init_bsp, kernel_va_to_pa, KERNEL_VIRT, PHYS_OFFSET},

@@ -1,5 +1,7 @@
 //! CPU identification, system-register values used at boot, the generic-timer
 //! counter, hardware entropy (RNDR) and the `AT_HWCAP`/`AT_HWCAP2` words.
+
+use crate::common::Features;
 use core::arch::asm;
 
 use aarch64_cpu::registers::{
@@ -68,24 +70,6 @@ pub const SCTLR_EL1_RESET: u64 = 0x30d0_0800;
 /// so they are not advertised in `AT_HWCAP`.
 pub const CPACR_EL1_VALUE: u64 = 3 << 20;
 
-/// CPU features the kernel cares about (the x86_64 names, filled where they apply).
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Features {
-    /// RNDR (FEAT_RNG).
-    pub rdrand: bool,
-    /// RNDRRS, the reseeded variant (FEAT_RNG).
-    pub rdseed: bool,
-    /// No XSAVE on aarch64.
-    pub xsave: bool,
-    /// 1 GiB blocks (always available with 4 KiB granules).
-    pub page1g: bool,
-    /// User pages are never executable by the kernel (PXN on every EL0 page).
-    pub smep: bool,
-    /// Size of the FP/SIMD state of a thread (`struct user_fpsimd_state`: 528).
-    pub fpu_state_size: u32,
-    /// Frequency of the generic timer's counter (CNTFRQ_EL0).
-    pub tsc_hz: u64,
-}
 
 fn field(v: u64, shift: u32) -> u64 {
     (v >> shift) & 0xf

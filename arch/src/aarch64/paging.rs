@@ -7,7 +7,7 @@
 //! hierarchy shares, and [`boot_map_ram`], which widens the boot direct map before
 //! the kernel builds its own tables.
 
-use crate::common::{FrameSource, MapError, Perm};
+use crate::common::{read_entry, table_index as index, write_entry, FrameSource, MapError, Perm};
 use core::arch::{asm, global_asm};
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -53,24 +53,9 @@ pub(super) fn note_boot_idmap() {
     IDMAP_LIVE.store(true, Ordering::Relaxed);
 }
 
-fn table(pa: u64) -> *mut u64 {
-    (pa + PHYS_OFFSET) as *mut u64
-}
 
-fn read_entry(table_pa: u64, idx: usize) -> u64 {
-    // SAFETY: `table_pa` is a page-table frame reachable through the direct map and idx < 512.
-    unsafe { core::ptr::read_volatile(table(table_pa).add(idx)) }
-}
 
-fn write_entry(table_pa: u64, idx: usize, v: u64) {
-    // SAFETY: as in `read_entry`; page tables are only modified by their owner.
-    unsafe { core::ptr::write_volatile(table(table_pa).add(idx), v) }
-}
 
-/// Index into the table at `level` (3 = L0 root … 0 = L3 leaf table).
-fn index(va: u64, level: u32) -> usize {
-    ((va >> (12 + 9 * level)) & 511) as usize
-}
 
 fn leaf_bits(perm: Perm) -> u64 {
     let mut b = VALID | AF;

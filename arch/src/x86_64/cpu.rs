@@ -1,28 +1,12 @@
 //! CPU identification, FPU/SIMD enablement, cycle counter and hardware entropy.
+
+use crate::common::Features;
 use core::arch::asm;
 use core::arch::x86_64::{__cpuid, __cpuid_count, _rdtsc};
 
 /// `AT_PLATFORM` string.
 pub const PLATFORM: &str = "x86_64";
 
-/// CPU features the kernel cares about.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Features {
-    /// RDRAND instruction.
-    pub rdrand: bool,
-    /// RDSEED instruction.
-    pub rdseed: bool,
-    /// XSAVE and OSXSAVE-capable.
-    pub xsave: bool,
-    /// 1 GiB pages.
-    pub page1g: bool,
-    /// SMEP.
-    pub smep: bool,
-    /// Size in bytes of the XSAVE area for the enabled components (512 for FXSAVE).
-    pub fpu_state_size: u32,
-    /// TSC frequency in Hz when CPUID reports it, else 0.
-    pub tsc_hz: u64,
-}
 
 /// Reads the CPU's feature flags.
 pub fn features() -> Features {

@@ -10,7 +10,8 @@ use x86_64::structures::gdt::{Descriptor, GlobalDescriptorTable, SegmentSelector
 use x86_64::structures::tss::TaskStateSegment;
 use x86_64::{PrivilegeLevel, VirtAddr};
 
-use super::cpu::{self, Features};
+use super::cpu;
+use crate::common::Features;
 use super::trap;
 
 /// Start of the direct map of physical memory.

@@ -1,9 +1,8 @@
 //! 4-level x86_64 page tables, reached through the direct map.
 
-use crate::common::{FrameSource, MapError, Perm};
+use crate::common::{read_entry, table_index as index, write_entry, FrameSource, MapError, Perm};
 use core::arch::asm;
 
-use super::init::PHYS_OFFSET;
 
 /// Size of a base page.
 pub const PAGE_SIZE: u64 = 4096;
@@ -23,23 +22,9 @@ pub struct PageTable {
     root: u64,
 }
 
-fn table(pa: u64) -> *mut u64 {
-    (pa + PHYS_OFFSET) as *mut u64
-}
 
-fn read_entry(table_pa: u64, idx: usize) -> u64 {
-    // SAFETY: `table_pa` is a page-table frame reachable through the direct map and idx < 512.
-    unsafe { core::ptr::read_volatile(table(table_pa).add(idx)) }
-}
 
-fn write_entry(table_pa: u64, idx: usize, v: u64) {
-    // SAFETY: as in `read_entry`; page tables are only modified by their owner.
-    unsafe { core::ptr::write_volatile(table(table_pa).add(idx), v) }
-}
 
-fn index(va: u64, level: u32) -> usize {
-    ((va >> (12 + 9 * level)) & 511) as usize
-}
 
 fn leaf_bits(perm: Perm) -> u64 {
     let mut b = P;
