@@ -8,7 +8,9 @@ extern crate alloc;
 
 mod common;
 
-pub use common::{set_handlers, BuiltFrame, Features, FrameSource, Handlers, MapError, Perm, Restored, SigDelivery, Trap, UserRegs};
+pub use common::{
+    set_handlers, BuiltFrame, Features, FrameSource, Handlers, MapError, Perm, Restored, SigDelivery, Trap, UserRegs,
+};
 
 #[cfg(target_arch = "x86_64")]
 mod x86_64;
@@ -17,19 +19,6 @@ mod x86_64;
 mod aarch64;
 
 // The common interface: the same names for every architecture.
-#[cfg(target_arch = "x86_64")]
-pub use self::x86_64::{
-    cpu::{
-        halt_forever, hwcap, hwcap2, random_u64, read_cycles, wait_for_interrupt, ELF_MACHINE, MMAP_RND_BITS, PLATFORM,
-        STACK_RND_BITS, USER_END, USER_STACK_TOP,
-    },
-    context::{init_thread_stack, switch_context, FpuState},
-    init::{init_bsp, set_kernel_stack, KERNEL_VIRT, PHYS_OFFSET},
-    paging::{PageTable, PAGE_SIZE},
-    signal::{build_frame, restore_frame, sanitize_fpu, sigreturn_ucontext, UCONTEXT_SIZE},
-    trap::{enter_user, TrapFrame},
-    tls::{get_tls, set_tls},
-};
 #[cfg(target_arch = "aarch64")]
 pub use self::aarch64::{
     context::{init_thread_stack, set_kernel_stack, switch_context, FpuState},
@@ -40,8 +29,21 @@ pub use self::aarch64::{
     init::{init_bsp, kernel_va_to_pa, KERNEL_VIRT, PHYS_OFFSET},
     paging::{PageTable, PAGE_SIZE},
     signal::{build_frame, restore_frame, sanitize_fpu, sigreturn_trampoline, sigreturn_ucontext, UCONTEXT_SIZE},
-    trap::{enter_user, TrapFrame},
     tls::{get_tls, set_tls},
+    trap::{enter_user, TrapFrame},
+};
+#[cfg(target_arch = "x86_64")]
+pub use self::x86_64::{
+    context::{init_thread_stack, switch_context, FpuState},
+    cpu::{
+        halt_forever, hwcap, hwcap2, random_u64, read_cycles, wait_for_interrupt, ELF_MACHINE, MMAP_RND_BITS, PLATFORM,
+        STACK_RND_BITS, USER_END, USER_STACK_TOP,
+    },
+    init::{init_bsp, set_kernel_stack, KERNEL_VIRT, PHYS_OFFSET},
+    paging::{PageTable, PAGE_SIZE},
+    signal::{build_frame, restore_frame, sanitize_fpu, sigreturn_ucontext, UCONTEXT_SIZE},
+    tls::{get_tls, set_tls},
+    trap::{enter_user, TrapFrame},
 };
 
 // Architecture-specific extras, used only by that architecture's platform code.

@@ -93,7 +93,15 @@ pub fn start_first(cfg: RunConfig, opts: &Options, features: elfin_arch::Feature
         }
         let anon_start = if seg.filesz > 0 { file_end } else { page };
         if anon_start < end {
-            asp.insert(Vma { start: anon_start, end, prot, shared: false, growsdown: false, backing: Backing::Anon, name: VmaName::None });
+            asp.insert(Vma {
+                start: anon_start,
+                end,
+                prot,
+                shared: false,
+                growsdown: false,
+                backing: Backing::Anon,
+                name: VmaName::None,
+            });
         }
     }
 

@@ -82,7 +82,14 @@ struct Sched {
     reap: Option<i32>,
 }
 
-static SCHED: Mutex<Sched> = Mutex::new(Sched { input_seen: 0, threads: BTreeMap::new(), runq: VecDeque::new(), current: 0, next_tid: 1, reap: None });
+static SCHED: Mutex<Sched> = Mutex::new(Sched {
+    input_seen: 0,
+    threads: BTreeMap::new(),
+    runq: VecDeque::new(),
+    current: 0,
+    next_tid: 1,
+    reap: None,
+});
 
 /// A stack pointer slot for the boot context, which is never resumed.
 static BOOT_RSP: AtomicU64 = AtomicU64::new(0);
@@ -232,7 +239,9 @@ pub fn wake_futex(addr: u64, n: usize, bitset: u32) -> usize {
     let ids: alloc::vec::Vec<i32> = s
         .threads
         .values()
-        .filter(|t| t.state == State::Blocked && matches!(t.wait, Some(WaitOn::Futex(a, b)) if a == addr && b & bitset != 0))
+        .filter(|t| {
+            t.state == State::Blocked && matches!(t.wait, Some(WaitOn::Futex(a, b)) if a == addr && b & bitset != 0)
+        })
         .map(|t| t.tid)
         .take(n)
         .collect();
@@ -390,7 +399,6 @@ pub fn schedule() {
     }
 }
 
-
 /// Frees the kernel stack and record of a thread that exited.
 fn reap() {
     let dead = {
@@ -418,8 +426,12 @@ pub fn preempt() {
 /// re-checks its condition.
 pub fn wake_pollers() {
     let mut s = SCHED.lock();
-    let ids: alloc::vec::Vec<i32> =
-        s.threads.values().filter(|t| t.state == State::Blocked && t.wait == Some(WaitOn::Poll)).map(|t| t.tid).collect();
+    let ids: alloc::vec::Vec<i32> = s
+        .threads
+        .values()
+        .filter(|t| t.state == State::Blocked && t.wait == Some(WaitOn::Poll))
+        .map(|t| t.tid)
+        .collect();
     for tid in ids {
         make_runnable(&mut s, tid, Wake::Woken);
     }

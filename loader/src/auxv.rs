@@ -161,14 +161,8 @@ mod tests {
     fn values_match_linux_uapi() {
         // Spot checks against include/uapi/linux/auxvec.h.
         assert_eq!((AT_PHDR, AT_ENTRY, AT_PLATFORM, AT_HWCAP), (3, 9, 15, 16));
-        assert_eq!(
-            (AT_SECURE, AT_RANDOM, AT_HWCAP2, AT_EXECFN),
-            (23, 25, 26, 31)
-        );
-        assert_eq!(
-            (AT_RSEQ_FEATURE_SIZE, AT_RSEQ_ALIGN, AT_HWCAP3, AT_HWCAP4),
-            (27, 28, 29, 30)
-        );
+        assert_eq!((AT_SECURE, AT_RANDOM, AT_HWCAP2, AT_EXECFN), (23, 25, 26, 31));
+        assert_eq!((AT_RSEQ_FEATURE_SIZE, AT_RSEQ_ALIGN, AT_HWCAP3, AT_HWCAP4), (27, 28, 29, 30));
         assert_eq!((AT_SYSINFO_EHDR, AT_MINSIGSTKSZ), (33, 51));
     }
 

@@ -50,11 +50,7 @@ pub fn choose_bias(plan: &LoadPlan, random: u64, aslr: bool) -> u64 {
         Machine::X86_64 => X86_64_ET_DYN_BASE,
         Machine::Aarch64 => AARCH64_ET_DYN_BASE,
     };
-    let align = if plan.max_align.is_power_of_two() {
-        plan.max_align.max(PAGE_SIZE)
-    } else {
-        PAGE_SIZE
-    };
+    let align = if plan.max_align.is_power_of_two() { plan.max_align.max(PAGE_SIZE) } else { PAGE_SIZE };
     let mask = !align.wrapping_sub(1);
     let user_end = plan.machine.user_end();
     let place = |offset: u64| -> Option<u64> {
@@ -89,11 +85,7 @@ mod tests {
                 memsz: highest - lowest,
                 offset: 0,
                 filesz: 0,
-                prot: Prot {
-                    read: true,
-                    write: false,
-                    exec: true,
-                },
+                prot: Prot { read: true, write: false, exec: true },
             }],
             entry: lowest,
             phdr_vaddr: lowest + 64,
@@ -142,11 +134,8 @@ mod tests {
 
     #[test]
     fn aslr_range_and_alignment() {
-        for (machine, align) in [
-            (Machine::X86_64, 0x1000),
-            (Machine::Aarch64, 0x1_0000),
-            (Machine::X86_64, 0x20_0000),
-        ] {
+        for (machine, align) in [(Machine::X86_64, 0x1000), (Machine::Aarch64, 0x1_0000), (Machine::X86_64, 0x20_0000)]
+        {
             let p = pie(machine, 0, 0x100_0000, align);
             let base = choose_bias(&p, 0, true);
             let top = choose_bias(&p, u64::MAX, true);
@@ -154,11 +143,7 @@ mod tests {
             // 30 (x86_64) or 28 (aarch64) bits of pages: a window of 4 TiB or 1 TiB
             // (less what the alignment rounds off).
             let window = PAGE_SIZE << aslr_bits(machine);
-            assert!(
-                top - base <= window && top - base >= window - align,
-                "{:#x}",
-                top - base
-            );
+            assert!(top - base <= window && top - base >= window - align, "{:#x}", top - base);
             let mut x = 0x1234_5678_9abc_def0u64;
             for _ in 0..10_000 {
                 x ^= x << 13;
@@ -170,10 +155,7 @@ mod tests {
                 assert!(b + p.highest <= machine.user_end());
             }
             // Only the low aslr_bits bits matter.
-            assert_eq!(
-                choose_bias(&p, 5 | (1 << 40), true),
-                choose_bias(&p, 5, true)
-            );
+            assert_eq!(choose_bias(&p, 5 | (1 << 40), true), choose_bias(&p, 5, true));
         }
     }
 
@@ -191,10 +173,7 @@ mod tests {
     fn aslr_changes_the_base() {
         let p = pie(Machine::X86_64, 0, 0x1000, 0x1000);
         assert_eq!(choose_bias(&p, 1, true), X86_64_ET_DYN_BASE + 0x1000);
-        assert_eq!(
-            choose_bias(&p, 0x0fff_ffff, true),
-            X86_64_ET_DYN_BASE + 0x0fff_ffff * 0x1000
-        );
+        assert_eq!(choose_bias(&p, 0x0fff_ffff, true), X86_64_ET_DYN_BASE + 0x0fff_ffff * 0x1000);
     }
 
     #[test]

@@ -244,10 +244,7 @@ pub enum LoadError {
 impl LoadError {
     /// Whether Linux's `execve` would fail with `E2BIG` (else `ENOEXEC`/`EINVAL`).
     pub const fn is_e2big(&self) -> bool {
-        matches!(
-            self,
-            LoadError::StringTooLong { .. } | LoadError::ArgumentListTooLong { .. }
-        )
+        matches!(self, LoadError::StringTooLong { .. } | LoadError::ArgumentListTooLong { .. })
     }
 }
 
@@ -279,9 +276,7 @@ impl fmt::Display for LoadError {
                 write!(f, "truncated: {len} bytes, too short for an ELF header (64 bytes)")
             }
             E::BadMagic => f.write_str("not an ELF file (bad magic)"),
-            E::Script => f.write_str(
-                "a script (starts with #!), not an ELF file; elfin runs compiled programs only",
-            ),
+            E::Script => f.write_str("a script (starts with #!), not an ELF file; elfin runs compiled programs only"),
             E::Class32 => f.write_str("32-bit ELF; only 64-bit programs are supported"),
             E::BadClass(c) => write!(f, "bad ELF class {c} (neither 32- nor 64-bit)"),
             E::BigEndian => f.write_str("big-endian ELF is not supported"),
@@ -294,9 +289,7 @@ impl fmt::Display for LoadError {
                 }
                 write!(f, ", this kernel runs {} programs", expected.name())
             }
-            E::Relocatable => f.write_str(
-                "relocatable object file (ET_REL), not a program; link it with -static-pie",
-            ),
+            E::Relocatable => f.write_str("relocatable object file (ET_REL), not a program; link it with -static-pie"),
             E::CoreDump => f.write_str("core dump (ET_CORE), not a program"),
             E::BadType(t) => write!(f, "unknown ELF type {t:#x}; expected an executable"),
             E::BadPhentsize(s) => {
@@ -309,10 +302,7 @@ impl fmt::Display for LoadError {
             E::PhdrTruncated { index } => {
                 write!(f, "truncated: program header {index} lies past the end of the file")
             }
-            E::Dynamic { interp } => write!(
-                f,
-                "dynamically linked (PT_INTERP {interp}); build it with -static-pie"
-            ),
+            E::Dynamic { interp } => write!(f, "dynamically linked (PT_INTERP {interp}); build it with -static-pie"),
             E::NeedsLibraries { needed, count, no_entry } => {
                 if *no_entry {
                     f.write_str("shared library (ET_DYN with DT_NEEDED ")?;
@@ -351,10 +341,9 @@ impl fmt::Display for LoadError {
             E::BadAlign { index, align } => {
                 write!(f, "segment {index}: alignment {align:#x} is not a power of two")
             }
-            E::AlignTooLarge { index, align } => write!(
-                f,
-                "absurd size: segment {index} asks for alignment {align:#x} (at most {MAX_ALIGN:#x})"
-            ),
+            E::AlignTooLarge { index, align } => {
+                write!(f, "absurd size: segment {index} asks for alignment {align:#x} (at most {MAX_ALIGN:#x})")
+            }
             E::Misaligned { index, offset, vaddr } => write!(
                 f,
                 "segment {index}: file offset {offset:#x} and address {vaddr:#x} differ \
@@ -365,57 +354,47 @@ impl fmt::Display for LoadError {
                 "segment {index} ({start:#x}..{end:#x}) lies outside the user address range \
                  {low:#x}..{high:#x}"
             ),
-            E::Unsorted { index, prev } => write!(
-                f,
-                "segment {index} lies below segment {prev}; PT_LOAD segments must be sorted by address"
-            ),
+            E::Unsorted { index, prev } => {
+                write!(f, "segment {index} lies below segment {prev}; PT_LOAD segments must be sorted by address")
+            }
             E::Overlap { index, prev } => write!(f, "segment {index} overlaps segment {prev}"),
             E::NoLoad => f.write_str("no PT_LOAD segment; nothing to load"),
-            E::SpanTooLarge { span } => write!(
-                f,
-                "absurd size: segments span {span:#x} bytes (at most {MAX_SPAN:#x}, 1 TiB)"
-            ),
-            E::NoEntry => f.write_str(
-                "no entry point (e_entry is 0): a shared library, not a program",
-            ),
+            E::SpanTooLarge { span } => {
+                write!(f, "absurd size: segments span {span:#x} bytes (at most {MAX_SPAN:#x}, 1 TiB)")
+            }
+            E::NoEntry => f.write_str("no entry point (e_entry is 0): a shared library, not a program"),
             E::EntryNotExecutable { entry } => {
                 write!(f, "entry point {entry:#x} is not in an executable segment")
             }
-            E::PhdrsNotLoaded => f.write_str(
-                "the program headers are not inside any PT_LOAD segment, so AT_PHDR cannot point at them",
-            ),
+            E::PhdrsNotLoaded => {
+                f.write_str("the program headers are not inside any PT_LOAD segment, so AT_PHDR cannot point at them")
+            }
             E::MultipleTls => f.write_str("more than one PT_TLS segment"),
             E::TlsBadAlign { align } => {
                 write!(f, "PT_TLS: alignment {align:#x} is not a power of two")
             }
-            E::TlsTooLarge { memsz, align } => write!(
-                f,
-                "absurd size: PT_TLS of {memsz:#x} bytes aligned to {align:#x} (at most {MAX_ALIGN:#x})"
-            ),
+            E::TlsTooLarge { memsz, align } => {
+                write!(f, "absurd size: PT_TLS of {memsz:#x} bytes aligned to {align:#x} (at most {MAX_ALIGN:#x})")
+            }
             E::TlsFileszExceedsMemsz => f.write_str("PT_TLS: file size exceeds memory size"),
-            E::TlsNotLoaded { vaddr } => write!(
-                f,
-                "PT_TLS: initialisation image at {vaddr:#x} is not inside a PT_LOAD segment"
-            ),
-            E::BadStackTop { top } => write!(
-                f,
-                "stack top {top:#x} is not 16-byte aligned or leaves no room for the stack"
-            ),
+            E::TlsNotLoaded { vaddr } => {
+                write!(f, "PT_TLS: initialisation image at {vaddr:#x} is not inside a PT_LOAD segment")
+            }
+            E::BadStackTop { top } => {
+                write!(f, "stack top {top:#x} is not 16-byte aligned or leaves no room for the stack")
+            }
             E::NulInString { which } => write!(f, "{which} contains a NUL byte"),
-            E::StringTooLong { which, len } => write!(
-                f,
-                "argument too long: {which} is {len} bytes (at most {} with its NUL)",
-                MAX_ARG_STRLEN
-            ),
+            E::StringTooLong { which, len } => {
+                write!(f, "argument too long: {which} is {len} bytes (at most {} with its NUL)", MAX_ARG_STRLEN)
+            }
             E::ReservedAuxv { key } => write!(
                 f,
                 "auxv entry {key} is reserved: the loader adds AT_RANDOM, AT_EXECFN, \
                  AT_PLATFORM and AT_NULL itself"
             ),
-            E::ArgumentListTooLong { needed, limit } => write!(
-                f,
-                "argument list too long: the initial stack needs {needed} bytes, the limit is {limit}"
-            ),
+            E::ArgumentListTooLong { needed, limit } => {
+                write!(f, "argument list too long: the initial stack needs {needed} bytes, the limit is {limit}")
+            }
         }
     }
 }

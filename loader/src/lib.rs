@@ -12,11 +12,7 @@
 //! are [`LoadError`]s whose `Display` is one line a person understands.
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
-#![deny(
-    clippy::indexing_slicing,
-    clippy::arithmetic_side_effects,
-    clippy::unwrap_used
-)]
+#![deny(clippy::indexing_slicing, clippy::arithmetic_side_effects, clippy::unwrap_used)]
 #![deny(clippy::expect_used, clippy::panic, missing_docs)]
 
 extern crate alloc;
@@ -30,7 +26,6 @@ mod stack;
 pub use bias::{aslr_bits, choose_bias, AARCH64_ASLR_BITS, AARCH64_ET_DYN_BASE, X86_64_ASLR_BITS, X86_64_ET_DYN_BASE};
 pub use error::{LoadError, StackString};
 pub use plan::{
-    plan, ElfKind, LoadPlan, Machine, Prot, Segment, Tls, MAX_ALIGN, MAX_PHNUM, MAX_SPAN,
-    MIN_EXEC_ADDR, PAGE_SIZE,
+    plan, ElfKind, LoadPlan, Machine, Prot, Segment, Tls, MAX_ALIGN, MAX_PHNUM, MAX_SPAN, MIN_EXEC_ADDR, PAGE_SIZE,
 };
 pub use stack::{build_stack, StackArgs, StackImage, MAX_ARG_STRLEN};

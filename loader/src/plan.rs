@@ -9,8 +9,7 @@ use alloc::vec::Vec;
 use goblin::container::{Container, Ctx, Endian};
 use goblin::elf::dynamic::{Dynamic, DT_NEEDED, DT_STRSZ, DT_STRTAB};
 use goblin::elf::header::{
-    ELFCLASS32, ELFCLASS64, ELFDATA2LSB, ELFDATA2MSB, ELFMAG, ET_CORE, ET_DYN, ET_EXEC, ET_REL,
-    EV_CURRENT, SELFMAG,
+    ELFCLASS32, ELFCLASS64, ELFDATA2LSB, ELFDATA2MSB, ELFMAG, ET_CORE, ET_DYN, ET_EXEC, ET_REL, EV_CURRENT, SELFMAG,
 };
 use goblin::elf::program_header::{
     ProgramHeader, PF_R, PF_W, PF_X, PT_DYNAMIC, PT_GNU_STACK, PT_INTERP, PT_LOAD, PT_PHDR, PT_TLS,
@@ -165,10 +164,7 @@ pub fn plan(file: &[u8], expect: Machine) -> Result<LoadPlan, LoadError> {
     let hdr = Header::parse(file).map_err(|_| LoadError::TooShort { len: file.len() })?;
 
     if hdr.e_machine != expect.e_machine() {
-        return Err(LoadError::WrongMachine {
-            found: hdr.e_machine,
-            expected: expect,
-        });
+        return Err(LoadError::WrongMachine { found: hdr.e_machine, expected: expect });
     }
     let kind = match hdr.e_type {
         ET_DYN => ElfKind::StaticPie,
@@ -191,16 +187,11 @@ pub fn plan(file: &[u8], expect: Machine) -> Result<LoadPlan, LoadError> {
     // The most useful message for a dynamically linked program comes first, even if
     // something else about the file is odd too.
     if let Some(ph) = phdrs.iter().find(|ph| ph.p_type == PT_INTERP) {
-        let interp = read_name(file, ph.p_offset, ph.p_filesz)
-            .unwrap_or_else(|| String::from("<unreadable>"));
+        let interp = read_name(file, ph.p_offset, ph.p_filesz).unwrap_or_else(|| String::from("<unreadable>"));
         return Err(LoadError::Dynamic { interp });
     }
     if let Some((needed, count)) = needed_libraries(file, &phdrs) {
-        return Err(LoadError::NeedsLibraries {
-            needed,
-            count,
-            no_entry: hdr.e_type == ET_DYN && hdr.e_entry == 0,
-        });
+        return Err(LoadError::NeedsLibraries { needed, count, no_entry: hdr.e_type == ET_DYN && hdr.e_entry == 0 });
     }
 
     let user_end = expect.user_end();
@@ -214,12 +205,7 @@ pub fn plan(file: &[u8], expect: Machine) -> Result<LoadPlan, LoadError> {
         }
         let file_end = ph.p_offset.checked_add(ph.p_filesz);
         if file_end.is_none_or(|end| end > file.len() as u64) {
-            return Err(LoadError::SegmentPastEof {
-                index,
-                offset: ph.p_offset,
-                filesz: ph.p_filesz,
-                len: file.len(),
-            });
+            return Err(LoadError::SegmentPastEof { index, offset: ph.p_offset, filesz: ph.p_filesz, len: file.len() });
         }
         if ph.p_filesz > ph.p_memsz {
             return Err(LoadError::FileszExceedsMemsz { index });
@@ -228,29 +214,15 @@ pub fn plan(file: &[u8], expect: Machine) -> Result<LoadPlan, LoadError> {
             .p_vaddr
             .checked_add(ph.p_memsz)
             .and_then(|end| page_up(end).map(|_| end))
-            .ok_or(LoadError::SegmentOverflow {
-                index,
-                vaddr: ph.p_vaddr,
-                memsz: ph.p_memsz,
-            })?;
+            .ok_or(LoadError::SegmentOverflow { index, vaddr: ph.p_vaddr, memsz: ph.p_memsz })?;
         if ph.p_align > 1 && !ph.p_align.is_power_of_two() {
-            return Err(LoadError::BadAlign {
-                index,
-                align: ph.p_align,
-            });
+            return Err(LoadError::BadAlign { index, align: ph.p_align });
         }
         if ph.p_align > MAX_ALIGN {
-            return Err(LoadError::AlignTooLarge {
-                index,
-                align: ph.p_align,
-            });
+            return Err(LoadError::AlignTooLarge { index, align: ph.p_align });
         }
         if page_offset(ph.p_offset) != page_offset(ph.p_vaddr) {
-            return Err(LoadError::Misaligned {
-                index,
-                offset: ph.p_offset,
-                vaddr: ph.p_vaddr,
-            });
+            return Err(LoadError::Misaligned { index, offset: ph.p_offset, vaddr: ph.p_vaddr });
         }
         if ph.p_memsz == 0 {
             // Linux maps nothing for an empty segment; neither do we.
@@ -262,26 +234,16 @@ pub fn plan(file: &[u8], expect: Machine) -> Result<LoadPlan, LoadError> {
                 index,
                 start: ph.p_vaddr,
                 end,
-                low: if kind == ElfKind::StaticExec {
-                    MIN_EXEC_ADDR
-                } else {
-                    0
-                },
+                low: if kind == ElfKind::StaticExec { MIN_EXEC_ADDR } else { 0 },
                 high: user_end,
             });
         }
         if let Some((prev_index, prev_start, prev_end)) = prev {
             if ph.p_vaddr < prev_start {
-                return Err(LoadError::Unsorted {
-                    index,
-                    prev: prev_index,
-                });
+                return Err(LoadError::Unsorted { index, prev: prev_index });
             }
             if ph.p_vaddr < prev_end {
-                return Err(LoadError::Overlap {
-                    index,
-                    prev: prev_index,
-                });
+                return Err(LoadError::Overlap { index, prev: prev_index });
             }
         }
         prev = Some((index, ph.p_vaddr, end));
@@ -291,11 +253,7 @@ pub fn plan(file: &[u8], expect: Machine) -> Result<LoadPlan, LoadError> {
             memsz: ph.p_memsz,
             offset: ph.p_offset,
             filesz: ph.p_filesz,
-            prot: Prot {
-                read: ph.p_flags & PF_R != 0,
-                write: ph.p_flags & PF_W != 0,
-                exec: ph.p_flags & PF_X != 0,
-            },
+            prot: Prot { read: ph.p_flags & PF_R != 0, write: ph.p_flags & PF_W != 0, exec: ph.p_flags & PF_X != 0 },
         });
     }
 
@@ -311,10 +269,7 @@ pub fn plan(file: &[u8], expect: Machine) -> Result<LoadPlan, LoadError> {
     }
 
     let entry = hdr.e_entry;
-    if !segments
-        .iter()
-        .any(|s| s.prot.exec && contains(s.vaddr, s.memsz, entry, 1))
-    {
+    if !segments.iter().any(|s| s.prot.exec && contains(s.vaddr, s.memsz, entry, 1)) {
         return Err(if kind == ElfKind::StaticPie && entry == 0 {
             LoadError::NoEntry
         } else {
@@ -324,11 +279,7 @@ pub fn plan(file: &[u8], expect: Machine) -> Result<LoadPlan, LoadError> {
 
     let phdr_vaddr = phdr_vaddr(&segments, &phdrs, hdr.e_phoff, hdr.e_phnum)?;
     let tls = tls(&segments, &phdrs)?;
-    let exec_stack = phdrs
-        .iter()
-        .rev()
-        .find(|ph| ph.p_type == PT_GNU_STACK)
-        .is_none_or(|ph| ph.p_flags & PF_X != 0);
+    let exec_stack = phdrs.iter().rev().find(|ph| ph.p_type == PT_GNU_STACK).is_none_or(|ph| ph.p_flags & PF_X != 0);
 
     Ok(LoadPlan {
         kind,
@@ -387,17 +338,12 @@ fn read_phdrs(file: &[u8], phoff: u64, phnum: u16) -> Result<Vec<ProgramHeader>,
     let fits = phoff.checked_add(table).is_some_and(|end| end <= len);
     if !fits {
         // The first header that does not fit entirely.
-        let index = len
-            .checked_sub(phoff)
-            .map_or(0, |room| room.checked_div(size).unwrap_or(0));
-        return Err(LoadError::PhdrTruncated {
-            index: index.min(u64::from(phnum)) as usize,
-        });
+        let index = len.checked_sub(phoff).map_or(0, |room| room.checked_div(size).unwrap_or(0));
+        return Err(LoadError::PhdrTruncated { index: index.min(u64::from(phnum)) as usize });
     }
     let offset = usize::try_from(phoff).map_err(|_| LoadError::PhdrTruncated { index: 0 })?;
     let ctx = Ctx::new(Container::Big, Endian::Little);
-    ProgramHeader::parse(file, offset, usize::from(phnum), ctx)
-        .map_err(|_| LoadError::PhdrTruncated { index: 0 })
+    ProgramHeader::parse(file, offset, usize::from(phnum), ctx).map_err(|_| LoadError::PhdrTruncated { index: 0 })
 }
 
 /// The `DT_NEEDED` names of the first `PT_DYNAMIC` (up to [`MAX_NAMES_SHOWN`]) and their
@@ -411,9 +357,7 @@ fn needed_libraries(file: &[u8], phdrs: &[ProgramHeader]) -> Option<(Vec<String>
     let mut dynamic_ph = phdrs.iter().find(|ph| ph.p_type == PT_DYNAMIC)?.clone();
     dynamic_ph.p_filesz = dynamic_ph.p_filesz.min(MAX_DYNAMIC_SIZE);
     let ctx = Ctx::new(Container::Big, Endian::Little);
-    let dynamic = Dynamic::parse(file, core::slice::from_ref(&dynamic_ph), ctx)
-        .ok()
-        .flatten()?;
+    let dynamic = Dynamic::parse(file, core::slice::from_ref(&dynamic_ph), ctx).ok().flatten()?;
     let count = dynamic.dyns.iter().filter(|d| d.d_tag == DT_NEEDED).count();
     if count == 0 {
         return None;
@@ -462,12 +406,7 @@ fn read_name(file: &[u8], offset: u64, max: u64) -> Option<String> {
 /// and, failing that, accept a `PT_PHDR` whose table lies inside a `PT_LOAD`. libc reads
 /// the table through `AT_PHDR` (to find `PT_TLS`, `PT_DYNAMIC`), so a program whose
 /// headers are not loaded cannot start.
-fn phdr_vaddr(
-    segments: &[Segment],
-    phdrs: &[ProgramHeader],
-    phoff: u64,
-    phnum: u16,
-) -> Result<u64, LoadError> {
+fn phdr_vaddr(segments: &[Segment], phdrs: &[ProgramHeader], phoff: u64, phnum: u16) -> Result<u64, LoadError> {
     let table = u64::from(phnum).saturating_mul(u64::from(PHDR_SIZE));
     let from_load = segments.iter().find_map(|s| {
         let rel = phoff.checked_sub(s.offset)?;
@@ -484,11 +423,7 @@ fn phdr_vaddr(
         .iter()
         .find(|ph| ph.p_type == PT_PHDR)
         .map(|ph| ph.p_vaddr)
-        .filter(|&vaddr| {
-            segments
-                .iter()
-                .any(|s| contains(s.vaddr, s.memsz, vaddr, table))
-        })
+        .filter(|&vaddr| segments.iter().any(|s| contains(s.vaddr, s.memsz, vaddr, table)))
         .ok_or(LoadError::PhdrsNotLoaded)
 }
 
@@ -505,27 +440,16 @@ fn tls(segments: &[Segment], phdrs: &[ProgramHeader]) -> Result<Option<Tls>, Loa
         return Err(LoadError::TlsBadAlign { align: ph.p_align });
     }
     if ph.p_align > MAX_ALIGN || ph.p_memsz > MAX_ALIGN {
-        return Err(LoadError::TlsTooLarge {
-            memsz: ph.p_memsz,
-            align: ph.p_align,
-        });
+        return Err(LoadError::TlsTooLarge { memsz: ph.p_memsz, align: ph.p_align });
     }
     if ph.p_filesz > ph.p_memsz {
         return Err(LoadError::TlsFileszExceedsMemsz);
     }
     // libc copies the initialisation image from memory, so it must be loaded.
-    if !segments
-        .iter()
-        .any(|s| contains(s.vaddr, s.memsz, ph.p_vaddr, ph.p_filesz))
-    {
+    if !segments.iter().any(|s| contains(s.vaddr, s.memsz, ph.p_vaddr, ph.p_filesz)) {
         return Err(LoadError::TlsNotLoaded { vaddr: ph.p_vaddr });
     }
-    Ok(Some(Tls {
-        vaddr: ph.p_vaddr,
-        filesz: ph.p_filesz,
-        memsz: ph.p_memsz,
-        align: ph.p_align.max(1),
-    }))
+    Ok(Some(Tls { vaddr: ph.p_vaddr, filesz: ph.p_filesz, memsz: ph.p_memsz, align: ph.p_align.max(1) }))
 }
 
 /// Whether `[at, at + len)` lies inside `[start, start + size)`. Overflow means "no".

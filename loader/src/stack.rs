@@ -67,20 +67,12 @@ pub struct StackArgs<'a> {
 ///
 /// Fails like Linux's `execve` with `E2BIG` ([`LoadError::is_e2big`]) when a string is
 /// longer than [`MAX_ARG_STRLEN`] or the whole image exceeds `max_size` bytes.
-pub fn build_stack(
-    stack_top: u64,
-    args: &StackArgs<'_>,
-    max_size: usize,
-) -> Result<StackImage, LoadError> {
+pub fn build_stack(stack_top: u64, args: &StackArgs<'_>, max_size: usize) -> Result<StackImage, LoadError> {
     if !stack_top.is_multiple_of(STACK_ALIGN) {
         return Err(LoadError::BadStackTop { top: stack_top });
     }
     const EMPTY_ARGV: &[&[u8]] = &[b""];
-    let argv = if args.argv.is_empty() {
-        EMPTY_ARGV
-    } else {
-        args.argv
-    };
+    let argv = if args.argv.is_empty() { EMPTY_ARGV } else { args.argv };
     let envp = args.envp;
 
     for (i, s) in argv.iter().enumerate() {
@@ -91,23 +83,14 @@ pub fn build_stack(
     }
     check_string(StackString::Execfn, args.execfn)?;
     check_string(StackString::Platform, args.platform)?;
-    if let Some(&(key, _)) = args
-        .auxv
-        .iter()
-        .find(|(k, _)| matches!(*k, AT_NULL | AT_RANDOM | AT_EXECFN | AT_PLATFORM))
+    if let Some(&(key, _)) = args.auxv.iter().find(|(k, _)| matches!(*k, AT_NULL | AT_RANDOM | AT_EXECFN | AT_PLATFORM))
     {
         return Err(LoadError::ReservedAuxv { key });
     }
 
     // Work out the layout as distances below stack_top.
-    let too_big = LoadError::ArgumentListTooLong {
-        needed: u64::MAX,
-        limit: max_size,
-    };
-    let mut down = Down {
-        at: WORD,
-        err: too_big.clone(),
-    };
+    let too_big = LoadError::ArgumentListTooLong { needed: u64::MAX, limit: max_size };
+    let mut down = Down { at: WORD, err: too_big.clone() };
     let execfn_at = down.string(args.execfn)?;
     let mut env_at = vec![0u64; envp.len()];
     for (slot, s) in env_at.iter_mut().zip(envp).rev() {
@@ -118,17 +101,11 @@ pub fn build_stack(
         *slot = down.string(s)?;
     }
     down.align(STACK_ALIGN)?;
-    let platform_at = if args.platform.is_empty() {
-        None
-    } else {
-        Some(down.string(args.platform)?)
-    };
+    let platform_at = if args.platform.is_empty() { None } else { Some(down.string(args.platform)?) };
     let random_at = down.take(args.random.len() as u64)?;
 
     let extra_aux = if platform_at.is_some() { 4 } else { 3 }; // RANDOM, EXECFN, [PLATFORM], NULL
-    let aux_pairs = (args.auxv.len() as u64)
-        .checked_add(extra_aux)
-        .ok_or(too_big.clone())?;
+    let aux_pairs = (args.auxv.len() as u64).checked_add(extra_aux).ok_or(too_big.clone())?;
     let words = [argv.len() as u64, 1, envp.len() as u64, 1, 1]
         .iter()
         .try_fold(0u64, |acc, &n| acc.checked_add(n))
@@ -140,22 +117,13 @@ pub fn build_stack(
 
     let needed_fits = usize::try_from(size).is_ok_and(|s| s <= max_size);
     if !needed_fits {
-        return Err(LoadError::ArgumentListTooLong {
-            needed: size,
-            limit: max_size,
-        });
+        return Err(LoadError::ArgumentListTooLong { needed: size, limit: max_size });
     }
-    let sp = stack_top
-        .checked_sub(size)
-        .ok_or(LoadError::BadStackTop { top: stack_top })?;
+    let sp = stack_top.checked_sub(size).ok_or(LoadError::BadStackTop { top: stack_top })?;
 
     // Fill it in. Every offset below is inside the buffer by construction; `Image`
     // still checks, so a mistake here is an error, not a panic.
-    let mut img = Image {
-        bytes: vec![0u8; usize::try_from(size).unwrap_or(0)],
-        size,
-        top: stack_top,
-    };
+    let mut img = Image { bytes: vec![0u8; usize::try_from(size).unwrap_or(0)], size, top: stack_top };
     img.put(execfn_at, args.execfn)?;
     for (&at, s) in env_at.iter().zip(envp).chain(arg_at.iter().zip(argv)) {
         img.put(at, s)?;
@@ -165,10 +133,7 @@ pub fn build_stack(
     }
     img.put(random_at, &args.random)?;
 
-    let mut w = Writer {
-        img: &mut img,
-        down: size,
-    };
+    let mut w = Writer { img: &mut img, down: size };
     w.word(argv.len() as u64)?;
     for &at in &arg_at {
         w.word(stack_top.wrapping_sub(at))?;
@@ -188,10 +153,7 @@ pub fn build_stack(
     }
     w.pair(AT_NULL, 0)?;
 
-    Ok(StackImage {
-        bytes: img.bytes,
-        sp,
-    })
+    Ok(StackImage { bytes: img.bytes, sp })
 }
 
 /// Reject NUL bytes and strings Linux would refuse with `E2BIG`.
@@ -200,10 +162,7 @@ fn check_string(which: StackString, s: &[u8]) -> Result<(), LoadError> {
         return Err(LoadError::NulInString { which });
     }
     if s.len() >= MAX_ARG_STRLEN {
-        return Err(LoadError::StringTooLong {
-            which,
-            len: s.len(),
-        });
+        return Err(LoadError::StringTooLong { which, len: s.len() });
     }
     Ok(())
 }
@@ -251,18 +210,12 @@ impl Image {
     /// Copy `data` to `top - down`.
     fn put(&mut self, down: u64, data: &[u8]) -> Result<(), LoadError> {
         let err = LoadError::BadStackTop { top: self.top };
-        let start = self
-            .size
-            .checked_sub(down)
-            .and_then(|s| usize::try_from(s).ok());
+        let start = self.size.checked_sub(down).and_then(|s| usize::try_from(s).ok());
         let end = start.and_then(|s| s.checked_add(data.len()));
         let (Some(start), Some(end)) = (start, end) else {
             return Err(err);
         };
-        self.bytes
-            .get_mut(start..end)
-            .ok_or(err)?
-            .copy_from_slice(data);
+        self.bytes.get_mut(start..end).ok_or(err)?.copy_from_slice(data);
         Ok(())
     }
 }
@@ -279,10 +232,7 @@ impl Writer<'_> {
     /// Write one little-endian word and move up.
     fn word(&mut self, v: u64) -> Result<(), LoadError> {
         self.img.put(self.down, &v.to_le_bytes())?;
-        self.down = self
-            .down
-            .checked_sub(WORD)
-            .ok_or(LoadError::BadStackTop { top: self.img.top })?;
+        self.down = self.down.checked_sub(WORD).ok_or(LoadError::BadStackTop { top: self.img.top })?;
         Ok(())
     }
 
@@ -294,12 +244,7 @@ impl Writer<'_> {
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::arithmetic_side_effects,
-    clippy::indexing_slicing,
-    clippy::unwrap_used,
-    clippy::expect_used
-)]
+#[allow(clippy::arithmetic_side_effects, clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use crate::auxv::{AT_ENTRY, AT_HWCAP, AT_PAGESZ, AT_PHDR};
@@ -323,10 +268,7 @@ mod tests {
     fn cstr(img: &StackImage, addr: u64) -> Vec<u8> {
         let off = (addr - img.sp) as usize;
         let rest = &img.bytes[off..];
-        let nul = rest
-            .iter()
-            .position(|&b| b == 0)
-            .expect("string is NUL-terminated");
+        let nul = rest.iter().position(|&b| b == 0).expect("string is NUL-terminated");
         rest[..nul].to_vec()
     }
 
@@ -360,12 +302,7 @@ mod tests {
                 break;
             }
         }
-        Decoded {
-            argv,
-            envp,
-            auxv,
-            auxv_end: at,
-        }
+        Decoded { argv, envp, auxv, auxv_end: at }
     }
 
     fn aux(d: &Decoded, key: u64) -> u64 {
@@ -376,30 +313,15 @@ mod tests {
 
     const TOP: u64 = 0x7fff_ffff_f000;
 
-    fn sample<'a>(
-        argv: &'a [&'a [u8]],
-        envp: &'a [&'a [u8]],
-        auxv: &'a [(u64, u64)],
-    ) -> StackArgs<'a> {
-        StackArgs {
-            argv,
-            envp,
-            execfn: b"/app/hello",
-            platform: b"x86_64",
-            random: *b"0123456789abcdef",
-            auxv,
-        }
+    fn sample<'a>(argv: &'a [&'a [u8]], envp: &'a [&'a [u8]], auxv: &'a [(u64, u64)]) -> StackArgs<'a> {
+        StackArgs { argv, envp, execfn: b"/app/hello", platform: b"x86_64", random: *b"0123456789abcdef", auxv }
     }
 
     #[test]
     fn round_trip() {
         let argv: &[&[u8]] = &[b"/app/hello", b"-v", b"", b"last arg"];
         let envp: &[&[u8]] = &[b"HOME=/", b"PATH=/bin:/usr/bin", b"X="];
-        let auxv = [
-            (AT_PHDR, 0x5555_5555_4040),
-            (AT_PAGESZ, 4096),
-            (AT_ENTRY, 0x5555_5555_5000),
-        ];
+        let auxv = [(AT_PHDR, 0x5555_5555_4040), (AT_PAGESZ, 4096), (AT_ENTRY, 0x5555_5555_5000)];
         let img = build_stack(TOP, &sample(argv, envp, &auxv), 1 << 20).unwrap();
         assert_eq!(img.sp % 16, 0);
         assert_eq!(img.sp + img.bytes.len() as u64, TOP);
@@ -411,18 +333,7 @@ mod tests {
 
         // Caller's pairs first, in order, then RANDOM, EXECFN, PLATFORM, NULL.
         let keys: Vec<u64> = d.auxv.iter().map(|(k, _)| *k).collect();
-        assert_eq!(
-            keys,
-            [
-                AT_PHDR,
-                AT_PAGESZ,
-                AT_ENTRY,
-                AT_RANDOM,
-                AT_EXECFN,
-                AT_PLATFORM,
-                AT_NULL
-            ]
-        );
+        assert_eq!(keys, [AT_PHDR, AT_PAGESZ, AT_ENTRY, AT_RANDOM, AT_EXECFN, AT_PLATFORM, AT_NULL]);
         assert_eq!(&d.auxv[..3], &auxv);
         assert_eq!(*d.auxv.last().unwrap(), (AT_NULL, 0));
 
@@ -468,14 +379,9 @@ mod tests {
         for argc in 1..6 {
             for envc in 0..5 {
                 for len in 0..20 {
-                    let argv: Vec<&[u8]> = (0..argc)
-                        .map(|i| strings[(len + i) % 40].as_slice())
-                        .collect();
-                    let envp: Vec<&[u8]> = (0..envc)
-                        .map(|i| strings[(len * 3 + i) % 40].as_slice())
-                        .collect();
-                    let auxv: Vec<(u64, u64)> =
-                        (0..len % 5).map(|i| (AT_HWCAP, i as u64)).collect();
+                    let argv: Vec<&[u8]> = (0..argc).map(|i| strings[(len + i) % 40].as_slice()).collect();
+                    let envp: Vec<&[u8]> = (0..envc).map(|i| strings[(len * 3 + i) % 40].as_slice()).collect();
+                    let auxv: Vec<(u64, u64)> = (0..len % 5).map(|i| (AT_HWCAP, i as u64)).collect();
                     let mut args = sample(&argv, &envp, &auxv);
                     args.execfn = &strings[len][..];
                     args.platform = if len % 2 == 0 { b"aarch64" } else { b"" };
@@ -504,20 +410,10 @@ mod tests {
     fn rejects_bad_input() {
         let nul: &[&[u8]] = &[b"ok", b"bad\0arg"];
         let e = build_stack(TOP, &sample(nul, &[], &[]), 1 << 20).unwrap_err();
-        assert_eq!(
-            e,
-            LoadError::NulInString {
-                which: StackString::Argv(1)
-            }
-        );
+        assert_eq!(e, LoadError::NulInString { which: StackString::Argv(1) });
         assert_eq!(e.to_string(), "argv[1] contains a NUL byte");
         let e = build_stack(TOP, &sample(&[b"a"], nul, &[]), 1 << 20).unwrap_err();
-        assert_eq!(
-            e,
-            LoadError::NulInString {
-                which: StackString::Envp(1)
-            }
-        );
+        assert_eq!(e, LoadError::NulInString { which: StackString::Envp(1) });
 
         let long = vec![b'a'; MAX_ARG_STRLEN];
         let argv: &[&[u8]] = &[&long];
@@ -547,29 +443,19 @@ mod tests {
         let need = img.bytes.len();
         assert!(build_stack(TOP, &sample(argv, &[], &[]), need).is_ok());
         let e = build_stack(TOP, &sample(argv, &[], &[]), need - 1).unwrap_err();
-        assert_eq!(
-            e,
-            LoadError::ArgumentListTooLong {
-                needed: need as u64,
-                limit: need - 1
-            }
-        );
+        assert_eq!(e, LoadError::ArgumentListTooLong { needed: need as u64, limit: need - 1 });
         assert!(e.is_e2big());
         assert!(e.to_string().starts_with("argument list too long"));
     }
 
     #[test]
     fn many_strings() {
-        let s: Vec<Vec<u8>> = (0..5000)
-            .map(|i| alloc::format!("ARG{i}").into_bytes())
-            .collect();
+        let s: Vec<Vec<u8>> = (0..5000).map(|i| alloc::format!("ARG{i}").into_bytes()).collect();
         let argv: Vec<&[u8]> = s.iter().map(|v| v.as_slice()).collect();
         let img = build_stack(TOP, &sample(&argv, &argv, &[]), 1 << 20).unwrap();
         let d = decode(&img);
         assert_eq!(d.argv.len(), 5000);
         assert_eq!(d.envp[4999].1, b"ARG4999");
-        assert!(build_stack(TOP, &sample(&argv, &argv, &[]), 64 * 1024)
-            .unwrap_err()
-            .is_e2big());
+        assert!(build_stack(TOP, &sample(&argv, &argv, &[]), 64 * 1024).unwrap_err().is_e2big());
     }
 }

@@ -41,9 +41,7 @@ const PT_GNU_STACK: u32 = 0x6474_e551;
 
 impl Elf {
     fn load(flavour: Flavour) -> Elf {
-        Elf {
-            b: bytes(&build(&fixture_dir("corrupt"), flavour, "hello", HELLO_C)),
-        }
+        Elf { b: bytes(&build(&fixture_dir("corrupt"), flavour, "hello", HELLO_C)) }
     }
     fn u16(&self, at: usize) -> u16 {
         u16::from_le_bytes(self.b[at..at + 2].try_into().unwrap())
@@ -82,10 +80,7 @@ impl Elf {
     }
     /// Index of the `nth` program header of type `typ`.
     fn find(&self, typ: u32, nth: usize) -> usize {
-        (0..self.phnum())
-            .filter(|&i| self.u32(self.ph(i) + P_TYPE) == typ)
-            .nth(nth)
-            .expect("program header")
+        (0..self.phnum()).filter(|&i| self.u32(self.ph(i) + P_TYPE) == typ).nth(nth).expect("program header")
     }
     fn plan(&self, m: Machine) -> Result<LoadPlan, LoadError> {
         plan(&self.b, m)
@@ -114,15 +109,8 @@ fn check_invariants(p: &LoadPlan, file: &[u8], m: Machine) {
     assert_eq!(p.highest, end.next_multiple_of(4096));
     assert!(p.highest - p.lowest <= MAX_SPAN);
     assert!(p.max_align.is_power_of_two() && p.max_align >= 4096 && p.max_align <= 1 << 30);
-    let inside = |at: u64, len: u64| {
-        p.segments
-            .iter()
-            .any(|s| s.vaddr <= at && at + len <= s.vaddr + s.memsz)
-    };
-    assert!(p
-        .segments
-        .iter()
-        .any(|s| s.prot.exec && s.vaddr <= p.entry && p.entry < s.vaddr + s.memsz));
+    let inside = |at: u64, len: u64| p.segments.iter().any(|s| s.vaddr <= at && at + len <= s.vaddr + s.memsz);
+    assert!(p.segments.iter().any(|s| s.prot.exec && s.vaddr <= p.entry && p.entry < s.vaddr + s.memsz));
     assert!(inside(p.phdr_vaddr, 56 * u64::from(p.phnum)));
     if let Some(t) = p.tls {
         assert!(t.align.is_power_of_two());
@@ -132,25 +120,14 @@ fn check_invariants(p: &LoadPlan, file: &[u8], m: Machine) {
     if p.kind == ElfKind::StaticExec {
         assert!(p.lowest >= 0x1000);
     }
-    for (r, aslr) in [
-        (0, false),
-        (0, true),
-        (u64::MAX, true),
-        (0x1234_5678_9abc, true),
-    ] {
+    for (r, aslr) in [(0, false), (0, true), (u64::MAX, true), (0x1234_5678_9abc, true)] {
         let bias = choose_bias(p, r, aslr);
         assert_eq!(bias % 4096, 0);
         if p.kind == ElfKind::StaticExec {
             assert_eq!(bias, 0);
         }
-        let hi = bias
-            .checked_add(p.highest)
-            .expect("bias + highest overflows");
-        assert!(
-            hi <= m.user_end(),
-            "{bias:#x} + {:#x} leaves the user range",
-            p.highest
-        );
+        let hi = bias.checked_add(p.highest).expect("bias + highest overflows");
+        assert!(hi <= m.user_end(), "{bias:#x} + {:#x} leaves the user range", p.highest);
     }
 }
 
@@ -164,10 +141,7 @@ fn no_panic(file: &[u8], what: &dyn Fn() -> String) {
             Ok(Ok(p)) => check_invariants(&p, file, m),
             Ok(Err(e)) => {
                 let msg = e.to_string();
-                assert!(
-                    !msg.is_empty() && !msg.contains('\n'),
-                    "one-line message: {msg:?}"
-                );
+                assert!(!msg.is_empty() && !msg.contains('\n'), "one-line message: {msg:?}");
             }
         }
     }
@@ -189,33 +163,20 @@ fn original_files_pass_the_invariants() {
 
 #[test]
 fn truncation_at_every_header_length() {
-    for f in [
-        Flavour::GlibcStaticPie,
-        Flavour::MuslStaticPie,
-        Flavour::Aarch64StaticPie,
-    ] {
+    for f in [Flavour::GlibcStaticPie, Flavour::MuslStaticPie, Flavour::Aarch64StaticPie] {
         let e = Elf::load(f);
-        let m = if f == Flavour::Aarch64StaticPie {
-            Machine::Aarch64
-        } else {
-            Machine::X86_64
-        };
+        let m = if f == Flavour::Aarch64StaticPie { Machine::Aarch64 } else { Machine::X86_64 };
         let table_end = e.table_end();
         for cut in 0..=table_end + 64 {
             let r = plan(&e.b[..cut], m);
             let expect = match cut {
                 0..64 => Some(LoadError::TooShort { len: cut }),
-                _ if cut < table_end => Some(LoadError::PhdrTruncated {
-                    index: (cut - e.phoff()) / 56,
-                }),
+                _ if cut < table_end => Some(LoadError::PhdrTruncated { index: (cut - e.phoff()) / 56 }),
                 _ => None,
             };
             match expect {
                 Some(err) => assert_eq!(r.unwrap_err(), err, "{f:?} cut at {cut}"),
-                None => assert!(
-                    matches!(r, Err(LoadError::SegmentPastEof { .. })),
-                    "{f:?} cut at {cut}: {r:?}"
-                ),
+                None => assert!(matches!(r, Err(LoadError::SegmentPastEof { .. })), "{f:?} cut at {cut}: {r:?}"),
             }
         }
     }
@@ -223,44 +184,21 @@ fn truncation_at_every_header_length() {
 
 #[test]
 fn truncation_anywhere() {
-    for f in [
-        Flavour::GlibcStaticPie,
-        Flavour::GlibcStatic,
-        Flavour::MuslStaticPie,
-        Flavour::Aarch64StaticPie,
-    ] {
+    for f in [Flavour::GlibcStaticPie, Flavour::GlibcStatic, Flavour::MuslStaticPie, Flavour::Aarch64StaticPie] {
         let e = Elf::load(f);
-        let m = if f == Flavour::Aarch64StaticPie {
-            Machine::Aarch64
-        } else {
-            Machine::X86_64
-        };
+        let m = if f == Flavour::Aarch64StaticPie { Machine::Aarch64 } else { Machine::X86_64 };
         let p = e.plan(m).unwrap();
         // The file must hold every PT_LOAD's bytes, and nothing more is needed.
-        let needed = p
-            .segments
-            .iter()
-            .map(|s| s.offset + s.filesz)
-            .max()
-            .unwrap() as usize;
+        let needed = p.segments.iter().map(|s| s.offset + s.filesz).max().unwrap() as usize;
         let mut rng = XorShift(0x9e37_79b9_7f4a_7c15 ^ e.b.len() as u64);
         let mut cuts: Vec<usize> = (0..500).map(|_| rng.below(e.b.len() + 1)).collect();
         cuts.extend([needed - 1, needed, needed + 1, e.b.len() - 1, e.b.len()]);
         for cut in cuts {
             let r = plan(&e.b[..cut], m);
             if cut < e.table_end() {
-                assert!(
-                    matches!(
-                        r,
-                        Err(LoadError::TooShort { .. } | LoadError::PhdrTruncated { .. })
-                    ),
-                    "{r:?}"
-                );
+                assert!(matches!(r, Err(LoadError::TooShort { .. } | LoadError::PhdrTruncated { .. })), "{r:?}");
             } else if cut < needed {
-                assert!(
-                    matches!(r, Err(LoadError::SegmentPastEof { .. })),
-                    "{f:?} cut at {cut}: {r:?}"
-                );
+                assert!(matches!(r, Err(LoadError::SegmentPastEof { .. })), "{f:?} cut at {cut}: {r:?}");
             } else {
                 let q = r.unwrap_or_else(|err| panic!("{f:?} cut at {cut}: {err}"));
                 assert_eq!(q, p);
@@ -280,54 +218,24 @@ fn header_corruptions() {
         assert_eq!(err, want);
         assert_eq!(err.to_string(), msg);
     };
-    check(
-        &|e| e.b[0] = b'\x7e',
-        LoadError::BadMagic,
-        "not an ELF file (bad magic)",
-    );
-    check(
-        &|e| e.b[4] = 1,
-        LoadError::Class32,
-        "32-bit ELF; only 64-bit programs are supported",
-    );
-    check(
-        &|e| e.b[4] = 0,
-        LoadError::BadClass(0),
-        "bad ELF class 0 (neither 32- nor 64-bit)",
-    );
-    check(
-        &|e| e.b[5] = 2,
-        LoadError::BigEndian,
-        "big-endian ELF is not supported",
-    );
-    check(
-        &|e| e.b[5] = 7,
-        LoadError::BadDataEncoding(7),
-        "bad ELF data encoding 7",
-    );
-    check(
-        &|e| e.b[6] = 0,
-        LoadError::BadVersion(0),
-        "unsupported ELF version 0 (expected 1)",
-    );
+    check(&|e| e.b[0] = b'\x7e', LoadError::BadMagic, "not an ELF file (bad magic)");
+    check(&|e| e.b[4] = 1, LoadError::Class32, "32-bit ELF; only 64-bit programs are supported");
+    check(&|e| e.b[4] = 0, LoadError::BadClass(0), "bad ELF class 0 (neither 32- nor 64-bit)");
+    check(&|e| e.b[5] = 2, LoadError::BigEndian, "big-endian ELF is not supported");
+    check(&|e| e.b[5] = 7, LoadError::BadDataEncoding(7), "bad ELF data encoding 7");
+    check(&|e| e.b[6] = 0, LoadError::BadVersion(0), "unsupported ELF version 0 (expected 1)");
     check(
         &|e| {
             e.set16(E_MACHINE, 3);
         },
-        LoadError::WrongMachine {
-            found: 3,
-            expected: x86,
-        },
+        LoadError::WrongMachine { found: 3, expected: x86 },
         "ELF for i386, this kernel runs x86_64 programs",
     );
     check(
         &|e| {
             e.set16(E_MACHINE, 0x4242);
         },
-        LoadError::WrongMachine {
-            found: 0x4242,
-            expected: x86,
-        },
+        LoadError::WrongMachine { found: 0x4242, expected: x86 },
         "ELF for unknown machine 0x4242, this kernel runs x86_64 programs",
     );
     check(
@@ -404,21 +312,12 @@ fn entry_corruptions() {
     let base = Elf::load(Flavour::GlibcStaticPie);
     let p = base.plan(Machine::X86_64).unwrap();
     let text = p.segments.iter().find(|s| s.prot.exec).unwrap();
-    for entry in [
-        text.vaddr - 1,
-        text.vaddr + text.memsz,
-        0x40,
-        p.highest,
-        u64::MAX,
-    ] {
+    for entry in [text.vaddr - 1, text.vaddr + text.memsz, 0x40, p.highest, u64::MAX] {
         let mut e = base.clone();
         e.set64(E_ENTRY, entry);
         let err = e.plan(Machine::X86_64).unwrap_err();
         assert_eq!(err, LoadError::EntryNotExecutable { entry });
-        assert_eq!(
-            err.to_string(),
-            format!("entry point {entry:#x} is not in an executable segment")
-        );
+        assert_eq!(err.to_string(), format!("entry point {entry:#x} is not in an executable segment"));
     }
     for entry in [text.vaddr, text.vaddr + text.memsz - 1] {
         let mut e = base.clone();
@@ -451,37 +350,22 @@ fn segment_corruptions() {
     })
     .unwrap_err();
     assert_eq!(err, LoadError::FileszExceedsMemsz { index: l1 });
-    assert_eq!(
-        err.to_string(),
-        format!("segment {l1}: file size exceeds memory size")
-    );
+    assert_eq!(err.to_string(), format!("segment {l1}: file size exceeds memory size"));
 
     // Offset or size past the end of the file.
     let r = run(&|e| {
         e.set64(at(l2, P_OFFSET), len);
     });
-    assert!(
-        matches!(r, Err(LoadError::SegmentPastEof { index, .. }) if index == l2),
-        "{r:?}"
-    );
+    assert!(matches!(r, Err(LoadError::SegmentPastEof { index, .. }) if index == l2), "{r:?}");
     let r = run(&|e| {
         e.set64(at(l2, P_OFFSET), u64::MAX);
     });
-    assert!(
-        matches!(r, Err(LoadError::SegmentPastEof { index, .. }) if index == l2),
-        "{r:?}"
-    );
+    assert!(matches!(r, Err(LoadError::SegmentPastEof { index, .. }) if index == l2), "{r:?}");
     let r = run(&|e| {
         e.set64(at(l3, P_FILESZ), len).set64(at(l3, P_MEMSZ), len);
     });
-    assert!(
-        matches!(r, Err(LoadError::SegmentPastEof { index, .. }) if index == l3),
-        "{r:?}"
-    );
-    assert!(r
-        .unwrap_err()
-        .to_string()
-        .starts_with(&format!("truncated: segment {l3} (file offset")));
+    assert!(matches!(r, Err(LoadError::SegmentPastEof { index, .. }) if index == l3), "{r:?}");
+    assert!(r.unwrap_err().to_string().starts_with(&format!("truncated: segment {l3} (file offset")));
 
     // Overlap: segment 2 moved onto segment 1 (still page-congruent with its offset).
     let v1 = base.u64(at(l1, P_VADDR));
@@ -490,17 +374,8 @@ fn segment_corruptions() {
         e.set64(at(l2, P_VADDR), (v1 + 0x1000) & !0xfff | off2 & 0xfff);
     })
     .unwrap_err();
-    assert_eq!(
-        err,
-        LoadError::Overlap {
-            index: l2,
-            prev: l1
-        }
-    );
-    assert_eq!(
-        err.to_string(),
-        format!("segment {l2} overlaps segment {l1}")
-    );
+    assert_eq!(err, LoadError::Overlap { index: l2, prev: l1 });
+    assert_eq!(err.to_string(), format!("segment {l2} overlaps segment {l1}"));
 
     // Unsorted: swap two PT_LOAD headers.
     let err = run(&|e| {
@@ -510,13 +385,7 @@ fn segment_corruptions() {
         e.b[b..b + 56].copy_from_slice(&tmp);
     })
     .unwrap_err();
-    assert_eq!(
-        err,
-        LoadError::Unsorted {
-            index: l2,
-            prev: l1
-        }
-    );
+    assert_eq!(err, LoadError::Unsorted { index: l2, prev: l1 });
 
     // Offset not congruent with vaddr modulo the page size.
     let off1 = base.u64(at(l1, P_OFFSET));
@@ -524,14 +393,7 @@ fn segment_corruptions() {
         e.set64(at(l1, P_OFFSET), off1 + 8);
     })
     .unwrap_err();
-    assert_eq!(
-        err,
-        LoadError::Misaligned {
-            index: l1,
-            offset: off1 + 8,
-            vaddr: v1
-        }
-    );
+    assert_eq!(err, LoadError::Misaligned { index: l1, offset: off1 + 8, vaddr: v1 });
 
     // Alignment.
     assert_eq!(
@@ -539,20 +401,14 @@ fn segment_corruptions() {
             e.set64(at(l1, P_ALIGN), 3);
         })
         .unwrap_err(),
-        LoadError::BadAlign {
-            index: l1,
-            align: 3
-        }
+        LoadError::BadAlign { index: l1, align: 3 }
     );
     assert_eq!(
         run(&|e| {
             e.set64(at(l1, P_ALIGN), 1 << 40);
         })
         .unwrap_err(),
-        LoadError::AlignTooLarge {
-            index: l1,
-            align: 1 << 40
-        }
+        LoadError::AlignTooLarge { index: l1, align: 1 << 40 }
     );
     for ok in [0, 1, 0x20_0000] {
         let p = run(&|e| {
@@ -567,26 +423,17 @@ fn segment_corruptions() {
         e.set64(at(l3, P_VADDR), !0xfff | off_low(e, l3));
     })
     .unwrap_err();
-    assert!(
-        matches!(err, LoadError::SegmentOverflow { index, .. } if index == l3),
-        "{err:?}"
-    );
+    assert!(matches!(err, LoadError::SegmentOverflow { index, .. } if index == l3), "{err:?}");
     let err = run(&|e| {
         e.set64(at(l3, P_MEMSZ), u64::MAX - 0x100);
     })
     .unwrap_err();
-    assert!(
-        matches!(err, LoadError::SegmentOverflow { index, .. } if index == l3),
-        "{err:?}"
-    );
+    assert!(matches!(err, LoadError::SegmentOverflow { index, .. } if index == l3), "{err:?}");
     let err = run(&|e| {
         e.set64(at(l3, P_VADDR), (1 << 47) | off_low(e, l3));
     })
     .unwrap_err();
-    assert!(
-        matches!(err, LoadError::OutsideUserRange { index, .. } if index == l3),
-        "{err:?}"
-    );
+    assert!(matches!(err, LoadError::OutsideUserRange { index, .. } if index == l3), "{err:?}");
     assert!(err.to_string().contains("outside the user address range"));
 
     // Span above 1 TiB.
@@ -617,9 +464,7 @@ fn segment_corruptions() {
     // An empty PT_LOAD is skipped, like Linux maps nothing for it.
     let p = run(&|e| {
         let ph = e.ph(e.find(PT_NOTE, 0));
-        e.set32(ph + P_TYPE, PT_LOAD)
-            .set64(ph + P_FILESZ, 0)
-            .set64(ph + P_MEMSZ, 0);
+        e.set32(ph + P_TYPE, PT_LOAD).set64(ph + P_FILESZ, 0).set64(ph + P_MEMSZ, 0);
     })
     .unwrap();
     assert_eq!(p.segments.len(), 4);
@@ -638,20 +483,14 @@ fn static_exec_below_min_address() {
     let off = off_low(&e, l0);
     e.set64(e.ph(l0) + P_VADDR, off);
     let err = e.plan(Machine::X86_64).unwrap_err();
-    assert!(
-        matches!(err, LoadError::OutsideUserRange { index, low: 0x1000, .. } if index == l0),
-        "{err:?}"
-    );
+    assert!(matches!(err, LoadError::OutsideUserRange { index, low: 0x1000, .. } if index == l0), "{err:?}");
     // The same address is fine for a PIE, which is moved by its bias.
     let mut pie = Elf::load(Flavour::GlibcStaticPie);
     let l0 = pie.find(PT_LOAD, 0);
     assert_eq!(pie.u64(pie.ph(l0) + P_VADDR), 0);
     assert!(pie.plan(Machine::X86_64).is_ok());
     pie.set16(E_TYPE, 2);
-    assert!(matches!(
-        pie.plan(Machine::X86_64),
-        Err(LoadError::OutsideUserRange { .. })
-    ));
+    assert!(matches!(pie.plan(Machine::X86_64), Err(LoadError::OutsideUserRange { .. })));
 }
 
 #[test]
@@ -663,10 +502,7 @@ fn program_header_table_location() {
     let new_off = e.b.len() as u64;
     e.b.extend_from_slice(&table);
     e.set64(E_PHOFF, new_off);
-    assert_eq!(
-        e.plan(Machine::X86_64).unwrap_err(),
-        LoadError::PhdrsNotLoaded
-    );
+    assert_eq!(e.plan(Machine::X86_64).unwrap_err(), LoadError::PhdrsNotLoaded);
     // A PT_PHDR pointing at a loaded copy of the table makes it acceptable again.
     let note = e.find(PT_NOTE, 0);
     let ph = e.ph(note);
@@ -674,10 +510,7 @@ fn program_header_table_location() {
     assert_eq!(e.plan(Machine::X86_64).unwrap().phdr_vaddr, 0x40);
     // ... but not one pointing outside every segment.
     e.set64(ph + P_VADDR, 1 << 40);
-    assert_eq!(
-        e.plan(Machine::X86_64).unwrap_err(),
-        LoadError::PhdrsNotLoaded
-    );
+    assert_eq!(e.plan(Machine::X86_64).unwrap_err(), LoadError::PhdrsNotLoaded);
 }
 
 #[test]
@@ -709,10 +542,7 @@ fn tls_corruptions() {
             e.set64(at(P_MEMSZ), 1 << 40);
         })
         .unwrap_err(),
-        LoadError::TlsTooLarge {
-            memsz: 1 << 40,
-            align: 8
-        }
+        LoadError::TlsTooLarge { memsz: 1 << 40, align: 8 }
     );
     assert_eq!(
         run(&|e| {
@@ -759,10 +589,7 @@ fn stack_flags() {
     assert!(e.plan(Machine::X86_64).unwrap().exec_stack);
     let mut e = base.clone();
     e.set32(gs + P_TYPE, PT_NULL);
-    assert!(
-        e.plan(Machine::X86_64).unwrap().exec_stack,
-        "no PT_GNU_STACK means an executable stack"
-    );
+    assert!(e.plan(Machine::X86_64).unwrap().exec_stack, "no PT_GNU_STACK means an executable stack");
 }
 
 #[test]
@@ -774,22 +601,14 @@ fn injected_interpreter() {
     let path = b"/lib/ld-musl-x86_64.so.1\0";
     let off = e.b.len() as u64;
     e.b.extend_from_slice(path);
-    e.set32(ph + P_TYPE, PT_INTERP)
-        .set64(ph + P_OFFSET, off)
-        .set64(ph + P_FILESZ, path.len() as u64);
+    e.set32(ph + P_TYPE, PT_INTERP).set64(ph + P_OFFSET, off).set64(ph + P_FILESZ, path.len() as u64);
     let err = e.plan(Machine::X86_64).unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        "dynamically linked (PT_INTERP /lib/ld-musl-x86_64.so.1); build it with -static-pie"
-    );
+    assert_eq!(err.to_string(), "dynamically linked (PT_INTERP /lib/ld-musl-x86_64.so.1); build it with -static-pie");
     // An unreadable or hostile interpreter string still gives a one-line message.
     for (off, size) in [(u64::MAX, 16), (off, u64::MAX), (0, 1 << 20)] {
         e.set64(ph + P_OFFSET, off).set64(ph + P_FILESZ, size);
         let msg = e.plan(Machine::X86_64).unwrap_err().to_string();
-        assert!(
-            msg.starts_with("dynamically linked (PT_INTERP ") && !msg.contains('\n'),
-            "{msg}"
-        );
+        assert!(msg.starts_with("dynamically linked (PT_INTERP ") && !msg.contains('\n'), "{msg}");
         assert!(msg.len() < 1200, "{msg}");
     }
 }
@@ -811,21 +630,11 @@ impl XorShift {
 
 #[test]
 fn every_header_byte() {
-    for f in [
-        Flavour::GlibcStaticPie,
-        Flavour::GlibcStatic,
-        Flavour::Aarch64StaticPie,
-    ] {
+    for f in [Flavour::GlibcStaticPie, Flavour::GlibcStatic, Flavour::Aarch64StaticPie] {
         let mut e = Elf::load(f);
         for i in 0..e.table_end() {
             let orig = e.b[i];
-            for v in [
-                0x00,
-                0xff,
-                orig ^ 0x80,
-                orig.wrapping_add(1),
-                orig.wrapping_sub(1),
-            ] {
+            for v in [0x00, 0xff, orig ^ 0x80, orig.wrapping_add(1), orig.wrapping_sub(1)] {
                 e.b[i] = v;
                 no_panic(&e.b, &|| format!("{f:?} byte {i} = {v:#x}"));
             }
@@ -836,15 +645,11 @@ fn every_header_byte() {
 
 #[test]
 fn random_mutations() {
-    let files: Vec<(Flavour, Elf)> = [
-        Flavour::GlibcStaticPie,
-        Flavour::GlibcStatic,
-        Flavour::MuslStaticPie,
-        Flavour::Aarch64StaticPie,
-    ]
-    .into_iter()
-    .map(|f| (f, Elf::load(f)))
-    .collect();
+    let files: Vec<(Flavour, Elf)> =
+        [Flavour::GlibcStaticPie, Flavour::GlibcStatic, Flavour::MuslStaticPie, Flavour::Aarch64StaticPie]
+            .into_iter()
+            .map(|f| (f, Elf::load(f)))
+            .collect();
     let seed = 0x5eed_e1f1_u64;
     let mut rng = XorShift(seed);
     let (mut ok, mut err) = (0, 0);
@@ -864,18 +669,8 @@ fn random_mutations() {
                 // An interesting value over an 8-byte program header field.
                 5..=7 => {
                     let field = phoff + 8 * rng.below(7 * phnum);
-                    let v = [
-                        0,
-                        1,
-                        0xfff,
-                        0x1000,
-                        len as u64,
-                        len as u64 - 1,
-                        u64::MAX,
-                        1 << 47,
-                        1 << 63,
-                        rng.next(),
-                    ][rng.below(10)];
+                    let v = [0, 1, 0xfff, 0x1000, len as u64, len as u64 - 1, u64::MAX, 1 << 47, 1 << 63, rng.next()]
+                        [rng.below(10)];
                     if field + 8 <= len {
                         e.set64(field, v);
                     }
@@ -883,16 +678,7 @@ fn random_mutations() {
                 // A p_type or e_* field from a small set.
                 8 => {
                     let i = base.ph(rng.below(phnum));
-                    let t = [
-                        PT_NULL,
-                        PT_LOAD,
-                        PT_INTERP,
-                        PT_NOTE,
-                        PT_PHDR,
-                        PT_TLS,
-                        PT_GNU_STACK,
-                        2,
-                    ][rng.below(8)];
+                    let t = [PT_NULL, PT_LOAD, PT_INTERP, PT_NOTE, PT_PHDR, PT_TLS, PT_GNU_STACK, 2][rng.below(8)];
                     e.set32(i + P_TYPE, t);
                 }
                 // A random byte anywhere.
@@ -902,18 +688,9 @@ fn random_mutations() {
                 }
             }
         }
-        let cut = if rng.below(8) == 0 {
-            rng.below(len + 1)
-        } else {
-            len
-        };
-        no_panic(&e.b[..cut], &|| {
-            format!("{f:?} seed {seed:#x} iteration {iter}")
-        });
-        match e
-            .plan(Machine::X86_64)
-            .or_else(|_| e.plan(Machine::Aarch64))
-        {
+        let cut = if rng.below(8) == 0 { rng.below(len + 1) } else { len };
+        no_panic(&e.b[..cut], &|| format!("{f:?} seed {seed:#x} iteration {iter}"));
+        match e.plan(Machine::X86_64).or_else(|_| e.plan(Machine::Aarch64)) {
             Ok(_) => ok += 1,
             Err(_) => err += 1,
         }
@@ -931,31 +708,16 @@ fn segments_may_share_a_page() {
     let (l2, l3) = (base.find(PT_LOAD, 2), base.find(PT_LOAD, 3));
     let end2 = base.u64(base.ph(l2) + P_VADDR) + base.u64(base.ph(l2) + P_MEMSZ);
     let start3 = (end2 & !0xfff) | off_low(&base, l3);
-    assert!(
-        start3 >= end2,
-        "fixture layout changed: {end2:#x} {start3:#x}"
-    );
+    assert!(start3 >= end2, "fixture layout changed: {end2:#x} {start3:#x}");
     let mut e = base.clone();
     e.set64(e.ph(l3) + P_VADDR, start3);
     let p = e.plan(Machine::X86_64).unwrap();
     assert_eq!(p.segments[3].vaddr, start3);
-    assert_eq!(
-        (p.segments[2].vaddr + p.segments[2].memsz - 1) >> 12,
-        start3 >> 12
-    );
+    assert_eq!((p.segments[2].vaddr + p.segments[2].memsz - 1) >> 12, start3 >> 12);
     check_invariants(&p, &e.b, Machine::X86_64);
     // One byte lower and they overlap.
     let mut e = base.clone();
     e.set64(e.ph(l3) + P_VADDR, end2 - 1);
-    e.set64(
-        e.ph(l3) + P_OFFSET,
-        base.u64(base.ph(l3) + P_OFFSET) - off_low(&base, l3) + ((end2 - 1) & 0xfff),
-    );
-    assert_eq!(
-        e.plan(Machine::X86_64).unwrap_err(),
-        LoadError::Overlap {
-            index: l3,
-            prev: l2
-        }
-    );
+    e.set64(e.ph(l3) + P_OFFSET, base.u64(base.ph(l3) + P_OFFSET) - off_low(&base, l3) + ((end2 - 1) & 0xfff));
+    assert_eq!(e.plan(Machine::X86_64).unwrap_err(), LoadError::Overlap { index: l3, prev: l2 });
 }

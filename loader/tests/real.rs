@@ -11,8 +11,8 @@ use std::process::Command;
 use common::{build, bytes, fixture_dir, readelf, readelf_needed, Flavour, Readelf, HELLO_C};
 use elfin_loader::auxv::{AT_EXECFN, AT_PLATFORM, AT_RANDOM};
 use elfin_loader::{
-    build_stack, choose_bias, plan, ElfKind, LoadError, LoadPlan, Machine, StackArgs,
-    AARCH64_ET_DYN_BASE, X86_64_ET_DYN_BASE,
+    build_stack, choose_bias, plan, ElfKind, LoadError, LoadPlan, Machine, StackArgs, AARCH64_ET_DYN_BASE,
+    X86_64_ET_DYN_BASE,
 };
 
 fn hello(flavour: Flavour) -> PathBuf {
@@ -27,21 +27,13 @@ fn check_against_readelf(p: &LoadPlan, r: &Readelf, file: &[u8]) {
     let loads: Vec<_> = r.loads().into_iter().filter(|l| l.memsz > 0).collect();
     assert_eq!(p.segments.len(), loads.len(), "number of PT_LOAD");
     for (s, l) in p.segments.iter().zip(&loads) {
-        assert_eq!(
-            (s.vaddr, s.memsz, s.offset, s.filesz),
-            (l.vaddr, l.memsz, l.offset, l.filesz)
-        );
+        assert_eq!((s.vaddr, s.memsz, s.offset, s.filesz), (l.vaddr, l.memsz, l.offset, l.filesz));
         assert_eq!(s.prot.read, l.flags.contains('R'), "{l:?}");
         assert_eq!(s.prot.write, l.flags.contains('W'), "{l:?}");
         assert_eq!(s.prot.exec, l.flags.contains('E'), "{l:?}");
     }
     let lowest = loads.iter().map(|l| l.vaddr).min().unwrap() & !0xfff;
-    let highest = loads
-        .iter()
-        .map(|l| l.vaddr + l.memsz)
-        .max()
-        .unwrap()
-        .next_multiple_of(0x1000);
+    let highest = loads.iter().map(|l| l.vaddr + l.memsz).max().unwrap().next_multiple_of(0x1000);
     assert_eq!((p.lowest, p.highest), (lowest, highest));
     let max_align = loads.iter().map(|l| l.align).max().unwrap().max(0x1000);
     assert_eq!(p.max_align, max_align);
@@ -52,11 +44,7 @@ fn check_against_readelf(p: &LoadPlan, r: &Readelf, file: &[u8]) {
         .iter()
         .find(|l| l.vaddr <= p.phdr_vaddr && p.phdr_vaddr < l.vaddr + l.filesz)
         .expect("phdr_vaddr lies in the file part of a LOAD");
-    assert_eq!(
-        p.phdr_vaddr - l.vaddr + l.offset,
-        r.phoff,
-        "phdr_vaddr maps to e_phoff"
-    );
+    assert_eq!(p.phdr_vaddr - l.vaddr + l.offset, r.phoff, "phdr_vaddr maps to e_phoff");
     if let Some(ph) = r.find("PHDR") {
         assert_eq!(p.phdr_vaddr, ph.vaddr);
     }
@@ -68,10 +56,7 @@ fn check_against_readelf(p: &LoadPlan, r: &Readelf, file: &[u8]) {
     match r.find("TLS") {
         Some(t) => {
             let tls = p.tls.expect("PT_TLS");
-            assert_eq!(
-                (tls.vaddr, tls.filesz, tls.memsz, tls.align),
-                (t.vaddr, t.filesz, t.memsz, t.align.max(1))
-            );
+            assert_eq!((tls.vaddr, tls.filesz, tls.memsz, tls.align), (t.vaddr, t.filesz, t.memsz, t.align.max(1)));
         }
         None => assert_eq!(p.tls, None),
     }
@@ -151,27 +136,15 @@ fn aarch64_static_pie() {
     assert_eq!(bias % p.max_align, 0);
 
     let e = plan(&file, Machine::X86_64).unwrap_err();
-    assert_eq!(
-        e,
-        LoadError::WrongMachine {
-            found: 183,
-            expected: Machine::X86_64
-        }
-    );
-    assert_eq!(
-        e.to_string(),
-        "ELF for aarch64, this kernel runs x86_64 programs"
-    );
+    assert_eq!(e, LoadError::WrongMachine { found: 183, expected: Machine::X86_64 });
+    assert_eq!(e.to_string(), "ELF for aarch64, this kernel runs x86_64 programs");
 }
 
 #[test]
 fn x86_64_program_on_aarch64() {
     let file = bytes(&hello(Flavour::GlibcStaticPie));
     let e = plan(&file, Machine::Aarch64).unwrap_err();
-    assert_eq!(
-        e.to_string(),
-        "ELF for x86_64, this kernel runs aarch64 programs"
-    );
+    assert_eq!(e.to_string(), "ELF for x86_64, this kernel runs aarch64 programs");
 }
 
 #[test]
@@ -179,64 +152,30 @@ fn dynamic_program_names_its_interpreter() {
     let path = hello(Flavour::GlibcDynamic);
     let interp = readelf(&path).interp.expect("readelf shows PT_INTERP");
     let e = plan(&bytes(&path), Machine::X86_64).unwrap_err();
-    assert_eq!(
-        e,
-        LoadError::Dynamic {
-            interp: interp.clone()
-        }
-    );
-    assert_eq!(
-        e.to_string(),
-        format!("dynamically linked (PT_INTERP {interp}); build it with -static-pie")
-    );
+    assert_eq!(e, LoadError::Dynamic { interp: interp.clone() });
+    assert_eq!(e.to_string(), format!("dynamically linked (PT_INTERP {interp}); build it with -static-pie"));
 }
 
 #[test]
 fn shared_library_is_rejected() {
-    let path = build(
-        &fixture_dir("real"),
-        Flavour::SharedLib,
-        "lib",
-        common::LIB_C,
-    );
+    let path = build(&fixture_dir("real"), Flavour::SharedLib, "lib", common::LIB_C);
     let needed = readelf_needed(&path);
-    assert!(
-        needed.iter().any(|n| n.starts_with("libc.so")),
-        "{needed:?}"
-    );
+    assert!(needed.iter().any(|n| n.starts_with("libc.so")), "{needed:?}");
     assert_eq!(readelf(&path).entry, 0);
     let e = plan(&bytes(&path), Machine::X86_64).unwrap_err();
-    assert_eq!(
-        e,
-        LoadError::NeedsLibraries {
-            needed: needed.clone(),
-            count: needed.len(),
-            no_entry: true
-        }
-    );
+    assert_eq!(e, LoadError::NeedsLibraries { needed: needed.clone(), count: needed.len(), no_entry: true });
     let msg = e.to_string();
-    assert!(
-        msg.starts_with("shared library (ET_DYN with DT_NEEDED libc.so"),
-        "{msg}"
-    );
+    assert!(msg.starts_with("shared library (ET_DYN with DT_NEEDED libc.so"), "{msg}");
     assert!(msg.ends_with("and no entry point), not a program"), "{msg}");
 }
 
 #[test]
 fn shared_library_without_dependencies() {
-    let path = build(
-        &fixture_dir("real"),
-        Flavour::SharedLibNoDeps,
-        "nolibc",
-        common::NOLIBC_LIB_C,
-    );
+    let path = build(&fixture_dir("real"), Flavour::SharedLibNoDeps, "nolibc", common::NOLIBC_LIB_C);
     assert!(readelf_needed(&path).is_empty());
     let e = plan(&bytes(&path), Machine::X86_64).unwrap_err();
     assert_eq!(e, LoadError::NoEntry);
-    assert_eq!(
-        e.to_string(),
-        "no entry point (e_entry is 0): a shared library, not a program"
-    );
+    assert_eq!(e.to_string(), "no entry point (e_entry is 0): a shared library, not a program");
 }
 
 #[test]
@@ -250,26 +189,11 @@ fn object_file_is_rejected() {
 
 #[test]
 fn scripts_and_junk() {
-    assert_eq!(
-        plan(b"#!/bin/sh\necho hi\n", Machine::X86_64).unwrap_err(),
-        LoadError::Script
-    );
-    assert_eq!(
-        plan(b"", Machine::X86_64).unwrap_err(),
-        LoadError::TooShort { len: 0 }
-    );
-    assert_eq!(
-        plan(b"\x7fEL", Machine::X86_64).unwrap_err(),
-        LoadError::TooShort { len: 3 }
-    );
-    assert_eq!(
-        plan(b"MZ\x90\x00", Machine::X86_64).unwrap_err(),
-        LoadError::BadMagic
-    );
-    assert_eq!(
-        LoadError::BadMagic.to_string(),
-        "not an ELF file (bad magic)"
-    );
+    assert_eq!(plan(b"#!/bin/sh\necho hi\n", Machine::X86_64).unwrap_err(), LoadError::Script);
+    assert_eq!(plan(b"", Machine::X86_64).unwrap_err(), LoadError::TooShort { len: 0 });
+    assert_eq!(plan(b"\x7fEL", Machine::X86_64).unwrap_err(), LoadError::TooShort { len: 3 });
+    assert_eq!(plan(b"MZ\x90\x00", Machine::X86_64).unwrap_err(), LoadError::BadMagic);
+    assert_eq!(LoadError::BadMagic.to_string(), "not an ELF file (bad magic)");
 }
 
 /// The initial stack Linux builds, measured from inside a process started under
@@ -303,12 +227,7 @@ int main(int argc, char **argv) {
     return 0;
 }
 "#;
-    let probe = build(
-        &fixture_dir("real"),
-        Flavour::GlibcStatic,
-        "stackprobe",
-        PROBE_C,
-    );
+    let probe = build(&fixture_dir("real"), Flavour::GlibcStatic, "stackprobe", PROBE_C);
     common::require("setarch", "util-linux");
     let out = common::run(
         Command::new("setarch")
@@ -349,24 +268,10 @@ int main(int argc, char **argv) {
     let argv_b: Vec<&[u8]> = argv.iter().map(|(_, s)| s.as_bytes()).collect();
     let envp_b: Vec<&[u8]> = envp.iter().map(|(_, s)| s.as_bytes()).collect();
     let ours_added = [AT_RANDOM, AT_EXECFN, AT_PLATFORM];
-    let caller: Vec<(u64, u64)> = aux
-        .iter()
-        .filter(|(k, _)| !ours_added.contains(k))
-        .map(|&(k, _)| (k, 7))
-        .collect();
-    assert_eq!(
-        caller.len() + 3,
-        aux.len(),
-        "Linux gave AT_RANDOM, AT_EXECFN and AT_PLATFORM once each"
-    );
-    let args = StackArgs {
-        argv: &argv_b,
-        envp: &envp_b,
-        execfn,
-        platform: b"x86_64",
-        random: [0xa5; 16],
-        auxv: &caller,
-    };
+    let caller: Vec<(u64, u64)> = aux.iter().filter(|(k, _)| !ours_added.contains(k)).map(|&(k, _)| (k, 7)).collect();
+    assert_eq!(caller.len() + 3, aux.len(), "Linux gave AT_RANDOM, AT_EXECFN and AT_PLATFORM once each");
+    let args =
+        StackArgs { argv: &argv_b, envp: &envp_b, execfn, platform: b"x86_64", random: [0xa5; 16], auxv: &caller };
     let img = build_stack(TOP, &args, 1 << 20).unwrap();
     let word = |addr: u64| {
         let o = (addr - img.sp) as usize;
@@ -417,20 +322,10 @@ fn dynamic_program_without_interpreter_names_its_libraries() {
     let at = r.phoff as usize + 56 * i;
     file[at..at + 4].copy_from_slice(&0u32.to_le_bytes());
     let e = plan(&file, Machine::X86_64).unwrap_err();
-    assert_eq!(
-        e,
-        LoadError::NeedsLibraries {
-            needed: needed.clone(),
-            count: needed.len(),
-            no_entry: false
-        }
-    );
+    assert_eq!(e, LoadError::NeedsLibraries { needed: needed.clone(), count: needed.len(), no_entry: false });
     assert_eq!(
         e.to_string(),
-        format!(
-            "needs shared libraries {} but has no PT_INTERP; build it with -static-pie",
-            needed.join(", ")
-        )
+        format!("needs shared libraries {} but has no PT_INTERP; build it with -static-pie", needed.join(", "))
     );
 }
 
@@ -441,12 +336,7 @@ fn oversized_dynamic_section_is_harmless() {
     let mut file = bytes(&path);
     let i = r.phdrs.iter().position(|p| p.typ == "DYNAMIC").unwrap();
     let at = r.phoff as usize + 56 * i;
-    for (offset, filesz) in [
-        (0u64, file.len() as u64),
-        (0, u64::MAX),
-        (u64::MAX, 16),
-        (file.len() as u64 - 8, 16),
-    ] {
+    for (offset, filesz) in [(0u64, file.len() as u64), (0, u64::MAX), (u64::MAX, 16), (file.len() as u64 - 8, 16)] {
         file[at + 8..at + 16].copy_from_slice(&offset.to_le_bytes());
         file[at + 32..at + 40].copy_from_slice(&filesz.to_le_bytes());
         // Whatever it finds there, it must answer, and quickly.

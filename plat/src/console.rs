@@ -31,7 +31,14 @@ struct State {
     generation: u64,
 }
 
-static STATE: spin::Mutex<State> = spin::Mutex::new(State { current: Channel::Kernel, raw: false, in_escape: false, eof: false, pending: None, generation: 0 });
+static STATE: spin::Mutex<State> = spin::Mutex::new(State {
+    current: Channel::Kernel,
+    raw: false,
+    in_escape: false,
+    eof: false,
+    pending: None,
+    generation: 0,
+});
 
 /// Initialises the UART.
 pub fn init(raw: bool) {

@@ -139,11 +139,7 @@ fn pump_input_from(mut from: impl Read, mut to: ChildStdin) {
             Err(_) => break,
         }
     }
-    if to
-        .write_all(&frame::STDIN_EOF)
-        .and_then(|()| to.flush())
-        .is_err()
-    {
+    if to.write_all(&frame::STDIN_EOF).and_then(|()| to.flush()).is_err() {
         return;
     }
     // Keep the pipe open until the process exits.

@@ -35,20 +35,13 @@ struct Header<'a> {
 }
 
 fn too_big(what: &str) -> io::Error {
-    io::Error::new(
-        io::ErrorKind::InvalidInput,
-        format!("{what} does not fit a cpio newc archive"),
-    )
+    io::Error::new(io::ErrorKind::InvalidInput, format!("{what} does not fit a cpio newc archive"))
 }
 
 impl<W: Write> Writer<W> {
     /// Starts an archive on `out`.
     pub fn new(out: W) -> Self {
-        Writer {
-            out,
-            next_ino: 1,
-            offset: 0,
-        }
+        Writer { out, next_ino: 1, offset: 0 }
     }
 
     fn put(&mut self, bytes: &[u8]) -> io::Result<()> {
@@ -64,17 +57,12 @@ impl<W: Write> Writer<W> {
 
     fn header(&mut self, h: &Header<'_>, ino: u32) -> io::Result<()> {
         if h.name.contains(&0) {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "NUL byte in a path",
-            ));
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "NUL byte in a path"));
         }
         let namesize = u32::try_from(h.name.len() + 1).map_err(|_| too_big("a path"))?;
         // ino mode uid gid nlink mtime filesize devmajor devminor rdevmajor rdevminor
         // namesize check ("check" is only used by the "070702" variant).
-        let fields: [u32; 13] = [
-            ino, h.mode, 0, 0, h.nlink, h.mtime, h.size, 0, 0, 0, 0, namesize, 0,
-        ];
+        let fields: [u32; 13] = [ino, h.mode, 0, 0, h.nlink, h.mtime, h.size, 0, 0, 0, 0, namesize, 0];
         let mut head = Vec::with_capacity(HEADER_LEN + h.name.len() + 4);
         head.extend_from_slice(MAGIC);
         for f in fields {
@@ -96,34 +84,15 @@ impl<W: Write> Writer<W> {
     /// Adds a directory; `perm` holds the permission bits (e.g. `0o755`).
     pub fn dir(&mut self, name: &[u8], perm: u32, mtime: u32) -> io::Result<()> {
         let ino = self.take_ino();
-        let h = Header {
-            name,
-            mode: S_IFDIR | (perm & 0o7777),
-            nlink: 2,
-            mtime,
-            size: 0,
-        };
+        let h = Header { name, mode: S_IFDIR | (perm & 0o7777), nlink: 2, mtime, size: 0 };
         self.header(&h, ino)
     }
 
     /// Adds a regular file of exactly `size` bytes read from `data`.
-    pub fn file(
-        &mut self,
-        name: &[u8],
-        perm: u32,
-        mtime: u32,
-        size: u64,
-        data: &mut dyn Read,
-    ) -> io::Result<()> {
+    pub fn file(&mut self, name: &[u8], perm: u32, mtime: u32, size: u64, data: &mut dyn Read) -> io::Result<()> {
         let size32 = u32::try_from(size).map_err(|_| too_big("a file of 4 GiB or more"))?;
         let ino = self.take_ino();
-        let h = Header {
-            name,
-            mode: S_IFREG | (perm & 0o7777),
-            nlink: 1,
-            mtime,
-            size: size32,
-        };
+        let h = Header { name, mode: S_IFREG | (perm & 0o7777), nlink: 1, mtime, size: size32 };
         self.header(&h, ino)?;
         let copied = io::copy(&mut data.take(size), &mut self.out)?;
         self.offset = self.offset.wrapping_add(copied);
@@ -140,13 +109,7 @@ impl<W: Write> Writer<W> {
     pub fn symlink(&mut self, name: &[u8], target: &[u8], mtime: u32) -> io::Result<()> {
         let size = u32::try_from(target.len()).map_err(|_| too_big("a symlink target"))?;
         let ino = self.take_ino();
-        let h = Header {
-            name,
-            mode: S_IFLNK | 0o777,
-            nlink: 1,
-            mtime,
-            size,
-        };
+        let h = Header { name, mode: S_IFLNK | 0o777, nlink: 1, mtime, size };
         self.header(&h, ino)?;
         self.put(target)?;
         self.pad4()
@@ -154,13 +117,7 @@ impl<W: Write> Writer<W> {
 
     /// Writes the trailer and returns the output.
     pub fn finish(mut self) -> io::Result<W> {
-        let h = Header {
-            name: TRAILER,
-            mode: 0,
-            nlink: 1,
-            mtime: 0,
-            size: 0,
-        };
+        let h = Header { name: TRAILER, mode: 0, nlink: 1, mtime: 0, size: 0 };
         self.header(&h, 0)?;
         self.out.flush()?;
         Ok(self.out)
@@ -206,9 +163,7 @@ pub(crate) mod tests {
             let name = &archive[name_start..name_start + namesize];
             assert_eq!(name.last(), Some(&0), "name ends with NUL");
             let data_start = align4(name_start + namesize);
-            assert!(archive[name_start + namesize..data_start]
-                .iter()
-                .all(|&b| b == 0));
+            assert!(archive[name_start + namesize..data_start].iter().all(|&b| b == 0));
             let data = &archive[data_start..data_start + size];
             let next = align4(data_start + size);
             assert!(archive[data_start + size..next].iter().all(|&b| b == 0));
@@ -236,11 +191,9 @@ pub(crate) mod tests {
         for n in 0..=5usize {
             let name = format!("app/f{n}");
             let data = vec![b'a' + n as u8; n];
-            w.file(name.as_bytes(), 0o644, 8, n as u64, &mut &data[..])
-                .expect("file");
+            w.file(name.as_bytes(), 0o644, 8, n as u64, &mut &data[..]).expect("file");
         }
-        w.file(b"app/hello", 0o755, 9, 3, &mut &b"hey"[..])
-            .expect("file");
+        w.file(b"app/hello", 0o755, 9, 3, &mut &b"hey"[..]).expect("file");
         w.symlink(b"app/link", b"hello", 10).expect("symlink");
         w.dir(b"tmp", 0o1777, 11).expect("dir");
         w.finish().expect("finish")
@@ -271,9 +224,7 @@ pub(crate) mod tests {
     #[test]
     fn short_reader_is_an_error() {
         let mut w = Writer::new(Vec::new());
-        let err = w
-            .file(b"x", 0o644, 0, 10, &mut &b"abc"[..])
-            .expect_err("must fail");
+        let err = w.file(b"x", 0o644, 0, 10, &mut &b"abc"[..]).expect_err("must fail");
         assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
     }
 
@@ -299,25 +250,14 @@ pub(crate) mod tests {
             .stdin(Stdio::piped())
             .spawn()
             .expect("spawn cpio");
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(&sample())
-            .expect("write");
+        child.stdin.take().expect("stdin").write_all(&sample()).expect("write");
         assert!(child.wait().expect("wait").success(), "cpio -i failed");
         use std::os::unix::fs::PermissionsExt;
         let hello = dir.join("app/hello");
         assert_eq!(std::fs::read(&hello).expect("read"), b"hey");
-        let mode = std::fs::metadata(&hello)
-            .expect("stat")
-            .permissions()
-            .mode();
+        let mode = std::fs::metadata(&hello).expect("stat").permissions().mode();
         assert_eq!(mode & 0o777, 0o755);
-        assert_eq!(
-            std::fs::read_link(dir.join("app/link")).expect("readlink"),
-            std::path::Path::new("hello")
-        );
+        assert_eq!(std::fs::read_link(dir.join("app/link")).expect("readlink"), std::path::Path::new("hello"));
         assert_eq!(std::fs::read(dir.join("app/f5")).expect("read"), b"fffff");
         std::fs::remove_dir_all(&dir).expect("cleanup");
     }

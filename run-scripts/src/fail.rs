@@ -19,10 +19,7 @@ pub struct Fail {
 impl Fail {
     /// A failure with status 125.
     pub fn new(message: String) -> Self {
-        Fail {
-            message,
-            status: STATUS_ELFIN,
-        }
+        Fail { message, status: STATUS_ELFIN }
     }
 }
 

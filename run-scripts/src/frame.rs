@@ -88,10 +88,7 @@ impl Default for Decoder {
 impl Decoder {
     /// A decoder in the boot state: kernel channel, no pending escape.
     pub fn new() -> Self {
-        Decoder {
-            channel: Channel::Kernel,
-            state: State::Data,
-        }
+        Decoder { channel: Channel::Kernel, state: State::Data }
     }
 
     /// Decodes `input`, calling `emit` for every event in stream order. Data runs are
@@ -116,12 +113,7 @@ impl Decoder {
                         b'1' => self.channel = Channel::Stdout,
                         b'2' => self.channel = Channel::Stderr,
                         b'k' => self.channel = Channel::Kernel,
-                        b'x' => {
-                            self.state = State::Status {
-                                value: 0,
-                                digits: 0,
-                            }
-                        }
+                        b'x' => self.state = State::Status { value: 0, digits: 0 },
                         b'p' => emit(Event::Crash),
                         other => emit(Event::Error(ProtocolError::UnknownControl(other))),
                     }
@@ -130,10 +122,7 @@ impl Decoder {
                 State::Status { value, digits } => match b {
                     b'0'..=b'9' if digits < MAX_STATUS_DIGITS => {
                         let value = value.saturating_mul(10).saturating_add(u32::from(b - b'0'));
-                        self.state = State::Status {
-                            value,
-                            digits: digits.saturating_add(1),
-                        };
+                        self.state = State::Status { value, digits: digits.saturating_add(1) };
                         run_start = i.saturating_add(1);
                     }
                     b'0'..=b'9' => {
@@ -241,10 +230,7 @@ mod tests {
 
     #[test]
     fn boot_channel_is_kernel() {
-        check_all_splits(
-            b"booting\n",
-            &[Owned::Data(Channel::Kernel, b"booting\n".to_vec())],
-        );
+        check_all_splits(b"booting\n", &[Owned::Data(Channel::Kernel, b"booting\n".to_vec())]);
     }
 
     #[test]
@@ -283,10 +269,7 @@ mod tests {
     fn crash_frame() {
         check_all_splits(
             b"\xffkpanic: oops\n\xffp",
-            &[
-                Owned::Data(Channel::Kernel, b"panic: oops\n".to_vec()),
-                Owned::Crash,
-            ],
+            &[Owned::Data(Channel::Kernel, b"panic: oops\n".to_vec()), Owned::Crash],
         );
     }
 
@@ -306,17 +289,11 @@ mod tests {
     fn bad_status_byte_is_reprocessed() {
         check_all_splits(
             b"\xffx4a\n",
-            &[
-                Owned::Error(ProtocolError::StatusByte(b'a')),
-                Owned::Data(Channel::Kernel, b"a\n".to_vec()),
-            ],
+            &[Owned::Error(ProtocolError::StatusByte(b'a')), Owned::Data(Channel::Kernel, b"a\n".to_vec())],
         );
         check_all_splits(
             b"\xffx4\xff1ok",
-            &[
-                Owned::Error(ProtocolError::StatusByte(0xff)),
-                Owned::Data(Channel::Stdout, b"ok".to_vec()),
-            ],
+            &[Owned::Error(ProtocolError::StatusByte(0xff)), Owned::Data(Channel::Stdout, b"ok".to_vec())],
         );
     }
 

@@ -17,12 +17,7 @@ use crate::fail::Fail;
 /// Folders of the workspace whose sources go into the kernel image.
 const SOURCE_DIRS: [&str; 5] = ["arch", "plat", "kernel", "loader", "shim"];
 /// Workspace files that affect the kernel build.
-const SOURCE_FILES: [&str; 4] = [
-    "Cargo.toml",
-    "Cargo.lock",
-    ".cargo/config.toml",
-    "rust-toolchain.toml",
-];
+const SOURCE_FILES: [&str; 4] = ["Cargo.toml", "Cargo.lock", ".cargo/config.toml", "rust-toolchain.toml"];
 /// File name endings that count as kernel sources inside [`SOURCE_DIRS`].
 const SOURCE_EXTS: [&str; 8] = ["rs", "toml", "ld", "lds", "s", "S", "asm", "x"];
 
@@ -37,10 +32,7 @@ pub fn repo_root() -> PathBuf {
 
 /// The kernel ELF that `cargo build --release -p elfin-kernel` produces.
 pub fn kernel_elf(repo: &Path, arch: Arch) -> PathBuf {
-    repo.join("target")
-        .join(arch.kernel_triple())
-        .join("release")
-        .join("elfin-kernel")
+    repo.join("target").join(arch.kernel_triple()).join("release").join("elfin-kernel")
 }
 
 /// Marks the last successful build through elfin (see [`needs_build`]).
@@ -100,11 +92,7 @@ pub fn newest_source(repo: &Path) -> Option<SystemTime> {
                 // Removing or renaming a module also edits a `mod` line, so directory
                 // mtimes need no tracking.
                 stack.push(path);
-            } else if path
-                .extension()
-                .and_then(OsStr::to_str)
-                .is_some_and(|e| SOURCE_EXTS.contains(&e))
-            {
+            } else if path.extension().and_then(OsStr::to_str).is_some_and(|e| SOURCE_EXTS.contains(&e)) {
                 if let Some(t) = mtime(&path) {
                     note(t);
                 }
@@ -142,10 +130,7 @@ pub fn build(repo: &Path, arch: Arch) -> Result<(), Fail> {
     let triple = arch.kernel_triple();
     let target_dir = repo.join("target");
     let cmd_text = format!("cargo build --release -p elfin-kernel --target {triple}");
-    let stderr = io::stderr()
-        .as_fd()
-        .try_clone_to_owned()
-        .map_err(|e| Fail::new(format!("stderr: {e}")))?;
+    let stderr = io::stderr().as_fd().try_clone_to_owned().map_err(|e| Fail::new(format!("stderr: {e}")))?;
     let status = Command::new("cargo")
         .args(["build", "--release", "-p", "elfin-kernel", "--target", triple, "--target-dir"])
         .arg(&target_dir)
@@ -173,10 +158,7 @@ pub fn build(repo: &Path, arch: Arch) -> Result<(), Fail> {
     }
     let elf = kernel_elf(repo, arch);
     if !elf.is_file() {
-        return Err(Fail::new(format!(
-            "{cmd_text} succeeded but left no kernel image at {}",
-            elf.display()
-        )));
+        return Err(Fail::new(format!("{cmd_text} succeeded but left no kernel image at {}", elf.display())));
     }
     if arch == Arch::Aarch64 {
         make_arm64_image(&elf)?;
@@ -198,23 +180,14 @@ fn make_arm64_image(elf: &Path) -> Result<(), Fail> {
     let img = elf.with_file_name("elfin-kernel.img");
     let tmp = elf.with_file_name("elfin-kernel.img.tmp");
     for tool in OBJCOPY {
-        let status = Command::new(tool)
-            .args(["-O", "binary"])
-            .arg(elf)
-            .arg(&tmp)
-            .stdin(Stdio::null())
-            .status();
+        let status = Command::new(tool).args(["-O", "binary"]).arg(elf).arg(&tmp).stdin(Stdio::null()).status();
         match status {
             Ok(s) if s.success() => {
-                return fs::rename(&tmp, &img)
-                    .map_err(|e| Fail::new(format!("cannot write {}: {e}", img.display())));
+                return fs::rename(&tmp, &img).map_err(|e| Fail::new(format!("cannot write {}: {e}", img.display())));
             }
             Ok(s) => {
                 let _ = fs::remove_file(&tmp);
-                return Err(Fail::new(format!(
-                    "{tool} -O binary {} failed ({s})",
-                    elf.display()
-                )));
+                return Err(Fail::new(format!("{tool} -O binary {} failed ({s})", elf.display())));
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
             Err(e) => return Err(Fail::new(format!("cannot start {tool}: {e}"))),
@@ -229,11 +202,7 @@ fn make_arm64_image(elf: &Path) -> Result<(), Fail> {
 pub fn fresh_image(repo: &Path, arch: Arch) -> Result<PathBuf, Fail> {
     if needs_build(repo, arch) {
         check_tree(repo)?;
-        let why = if kernel_elf(repo, arch).exists() {
-            "its sources changed"
-        } else {
-            "no image yet"
-        };
+        let why = if kernel_elf(repo, arch).exists() { "its sources changed" } else { "no image yet" };
         eprintln!("elfin: building the {} kernel ({why})", arch.name());
         build(repo, arch)?;
     }
@@ -241,7 +210,9 @@ pub fn fresh_image(repo: &Path, arch: Arch) -> Result<PathBuf, Fail> {
         // A kernel ELF built by plain `cargo build` has no (or a stale) Image yet.
         let elf = kernel_elf(repo, arch);
         let img = elf.with_file_name("elfin-kernel.img");
-        if matches!((mtime(&img), mtime(&elf)), (None, Some(_))) || matches!((mtime(&img), mtime(&elf)), (Some(i), Some(e)) if i < e) {
+        if matches!((mtime(&img), mtime(&elf)), (None, Some(_)))
+            || matches!((mtime(&img), mtime(&elf)), (Some(i), Some(e)) if i < e)
+        {
             make_arm64_image(&elf)?;
         }
     }
@@ -296,11 +267,7 @@ mod tests {
         touch(&img, t0 + Duration::from_secs(1));
         assert_eq!(kernel_image(&repo, Arch::Aarch64), img);
         touch(&elf, t0 + Duration::from_secs(2));
-        assert_eq!(
-            kernel_image(&repo, Arch::Aarch64),
-            elf,
-            "stale Image ignored"
-        );
+        assert_eq!(kernel_image(&repo, Arch::Aarch64), elf, "stale Image ignored");
         fs::remove_dir_all(&repo).expect("cleanup");
     }
 }

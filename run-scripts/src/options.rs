@@ -8,8 +8,7 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::PathBuf;
 
 /// The environment every program starts with, before `-e`.
-pub const DEFAULT_ENV: [(&str, &str); 2] =
-    [("PATH", "/usr/local/bin:/usr/bin:/bin"), ("HOME", "/")];
+pub const DEFAULT_ENV: [(&str, &str); 2] = [("PATH", "/usr/local/bin:/usr/bin:/bin"), ("HOME", "/")];
 
 /// Largest guest memory accepted (1 TiB), in MiB.
 const MAX_MEM_MIB: u64 = 1 << 20;
@@ -19,8 +18,7 @@ pub fn parse_mem(s: &str) -> Result<u64, String> {
     let t = s.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (digits, unit) = t.split_at(split);
-    let bad =
-        || format!("invalid size '{s}': use a number of MiB or a suffix M or G, e.g. 64M, 1G");
+    let bad = || format!("invalid size '{s}': use a number of MiB or a suffix M or G, e.g. 64M, 1G");
     let n: u64 = digits.parse().map_err(|_| bad())?;
     let mib = match unit.to_ascii_lowercase().as_str() {
         "" | "m" | "mb" | "mib" => Some(n),
@@ -39,14 +37,9 @@ pub fn parse_mem(s: &str) -> Result<u64, String> {
 /// Builds the guest environment: [`DEFAULT_ENV`], then each `-e` spec in order. `K=V`
 /// sets K (replacing an earlier K in place); a bare `K` takes the value of K from
 /// `host` and is skipped when the host has no such variable (as `docker run -e` does).
-pub fn build_env(
-    specs: &[OsString],
-    host: impl Fn(&OsStr) -> Option<OsString>,
-) -> Result<Vec<Vec<u8>>, String> {
-    let mut env: Vec<(Vec<u8>, Vec<u8>)> = DEFAULT_ENV
-        .iter()
-        .map(|(k, v)| (k.as_bytes().to_vec(), v.as_bytes().to_vec()))
-        .collect();
+pub fn build_env(specs: &[OsString], host: impl Fn(&OsStr) -> Option<OsString>) -> Result<Vec<Vec<u8>>, String> {
+    let mut env: Vec<(Vec<u8>, Vec<u8>)> =
+        DEFAULT_ENV.iter().map(|(k, v)| (k.as_bytes().to_vec(), v.as_bytes().to_vec())).collect();
     for spec in specs {
         let bytes = spec.as_bytes();
         let (key, value) = match bytes.iter().position(|&b| b == b'=') {
@@ -82,9 +75,7 @@ pub fn build_env(
 pub fn guest_path(p: &[u8]) -> Result<Vec<u8>, String> {
     let shown = String::from_utf8_lossy(p);
     if p.first() != Some(&b'/') {
-        return Err(format!(
-            "guest path '{shown}' must be absolute (start with /)"
-        ));
+        return Err(format!("guest path '{shown}' must be absolute (start with /)"));
     }
     let mut out: Vec<u8> = Vec::with_capacity(p.len());
     for comp in p.split(|&b| b == b'/') {
@@ -125,14 +116,9 @@ pub fn parse_volume(spec: &OsStr) -> Result<Volume, String> {
     }
     let guest = guest_path(guest).map_err(|e| format!("invalid volume '{shown}': {e}"))?;
     if guest.split(|&b| b == b'/').next() == Some(b".elfin") {
-        return Err(format!(
-            "invalid volume '{shown}': /.elfin is reserved for elfin itself"
-        ));
+        return Err(format!("invalid volume '{shown}': /.elfin is reserved for elfin itself"));
     }
-    Ok(Volume {
-        host: PathBuf::from(OsStr::from_bytes(host)),
-        guest,
-    })
+    Ok(Volume { host: PathBuf::from(OsStr::from_bytes(host)), guest })
 }
 
 #[cfg(test)]
@@ -166,34 +152,18 @@ mod tests {
             Some("PATH") => Some(OsString::from("/host/bin")),
             _ => None,
         };
-        build_env(&specs, host).map(|v| {
-            v.into_iter()
-                .map(|s| String::from_utf8(s).expect("utf8"))
-                .collect()
-        })
+        build_env(&specs, host).map(|v| v.into_iter().map(|s| String::from_utf8(s).expect("utf8")).collect())
     }
 
     #[test]
     fn environment() {
-        assert_eq!(
-            env(&[]).expect("ok"),
-            ["PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/"]
-        );
+        assert_eq!(env(&[]).expect("ok"), ["PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/"]);
         assert_eq!(
             env(&["A=1", "HOME=/root", "B=x=y", "A=2", "E="]).expect("ok"),
-            [
-                "PATH=/usr/local/bin:/usr/bin:/bin",
-                "HOME=/root",
-                "A=2",
-                "B=x=y",
-                "E="
-            ]
+            ["PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/root", "A=2", "B=x=y", "E="]
         );
         // Host values: taken when present, skipped when absent.
-        assert_eq!(
-            env(&["USER", "NOPE", "PATH"]).expect("ok"),
-            ["PATH=/host/bin", "HOME=/", "USER=alice"]
-        );
+        assert_eq!(env(&["USER", "NOPE", "PATH"]).expect("ok"), ["PATH=/host/bin", "HOME=/", "USER=alice"]);
         assert!(env(&["=x"]).is_err());
     }
 
@@ -208,13 +178,7 @@ mod tests {
     #[test]
     fn volumes() {
         let v = parse_volume(OsStr::new("./data:/srv/data")).expect("ok");
-        assert_eq!(
-            v,
-            Volume {
-                host: PathBuf::from("./data"),
-                guest: b"srv/data".to_vec()
-            }
-        );
+        assert_eq!(v, Volume { host: PathBuf::from("./data"), guest: b"srv/data".to_vec() });
         let v = parse_volume(OsStr::new("/h/a:b:/g")).expect("ok");
         assert_eq!(v.host, PathBuf::from("/h/a:b"));
         assert_eq!(v.guest, b"g");

@@ -34,10 +34,7 @@ pub fn load(path: &Path, arch: Arch, check_elf_on_host: bool) -> Result<Program,
     if !meta.is_file() {
         return Err(Fail::new(format!("{p} is not a regular file")));
     }
-    let basename = path
-        .file_name()
-        .map(|n| n.as_bytes().to_vec())
-        .unwrap_or_default();
+    let basename = path.file_name().map(|n| n.as_bytes().to_vec()).unwrap_or_default();
     if basename.is_empty() {
         return Err(Fail::new(format!("{p} has no file name")));
     }
@@ -45,11 +42,7 @@ pub fn load(path: &Path, arch: Arch, check_elf_on_host: bool) -> Result<Program,
     if check_elf_on_host {
         check_elf(&bytes, arch).map_err(|why| Fail::new(format!("{p}{why}")))?;
     }
-    Ok(Program {
-        bytes,
-        basename,
-        mtime: meta.mtime(),
-    })
+    Ok(Program { bytes, basename, mtime: meta.mtime() })
 }
 
 /// Checks the ELF header and asks the loader for a plan. On failure returns the rest
@@ -63,18 +56,11 @@ pub fn check_elf(bytes: &[u8], arch: Arch) -> Result<(), String> {
     }
     match bytes.get(4) {
         Some(2) => {}
-        Some(1) => {
-            return Err(
-                " is a 32-bit ELF program; elfin runs 64-bit x86_64 and aarch64 programs".into(),
-            )
-        }
+        Some(1) => return Err(" is a 32-bit ELF program; elfin runs 64-bit x86_64 and aarch64 programs".into()),
         _ => return Err(" is not a valid ELF file (bad class byte)".into()),
     }
     if bytes.get(5) != Some(&1) {
-        return Err(
-            " is a big-endian ELF program; elfin runs little-endian x86_64 and aarch64 programs"
-                .into(),
-        );
+        return Err(" is a big-endian ELF program; elfin runs little-endian x86_64 and aarch64 programs".into());
     }
     let e_machine = match bytes.get(18..20) {
         Some(&[lo, hi]) => u16::from_le_bytes([lo, hi]),
@@ -91,22 +77,16 @@ pub fn check_elf(bytes: &[u8], arch: Arch) -> Result<(), String> {
             ))
         }
     }
-    elfin_loader::plan(bytes, arch.loader_machine())
-        .map(|_| ())
-        .map_err(|e| format!(": {e}"))
+    elfin_loader::plan(bytes, arch.loader_machine()).map(|_| ()).map_err(|e| format!(": {e}"))
 }
 
 /// Why a file that is not ELF cannot run: how it starts, and a hint for scripts.
 fn not_elf(bytes: &[u8]) -> String {
     const MAX: usize = 40;
-    let line_end = bytes
-        .iter()
-        .position(|&b| b == b'\n')
-        .unwrap_or(bytes.len());
+    let line_end = bytes.iter().position(|&b| b == b'\n').unwrap_or(bytes.len());
     let shown = &bytes[..line_end.min(MAX)];
-    let text = std::str::from_utf8(shown)
-        .ok()
-        .filter(|s| !s.is_empty() && !s.chars().any(|c| c.is_control() && c != '\t'));
+    let text =
+        std::str::from_utf8(shown).ok().filter(|s| !s.is_empty() && !s.chars().any(|c| c.is_control() && c != '\t'));
     match text {
         Some(t) => {
             let more = if shown.len() < bytes.len() { "…" } else { "" };
@@ -119,10 +99,7 @@ fn not_elf(bytes: &[u8]) -> String {
         }
         None => {
             let hex: Vec<String> = bytes.iter().take(4).map(|b| format!("{b:02x}")).collect();
-            format!(
-                " is not an ELF executable (it starts with the bytes {})",
-                hex.join(" ")
-            )
+            format!(" is not an ELF executable (it starts with the bytes {})", hex.join(" "))
         }
     }
 }
@@ -144,44 +121,23 @@ mod tests {
     #[test]
     fn not_elf_messages() {
         let e = check_elf(b"#!/bin/sh\necho hi\n", Arch::X86_64).expect_err("script");
-        assert!(
-            e.starts_with(
-                " is not an ELF executable (it starts with '#!/bin/sh'…); to run a script"
-            ),
-            "{e}"
-        );
+        assert!(e.starts_with(" is not an ELF executable (it starts with '#!/bin/sh'…); to run a script"), "{e}");
         let e = check_elf(b"MZ\x90\x00\x03", Arch::X86_64).expect_err("binary");
-        assert_eq!(
-            e,
-            " is not an ELF executable (it starts with the bytes 4d 5a 90 00)"
-        );
+        assert_eq!(e, " is not an ELF executable (it starts with the bytes 4d 5a 90 00)");
         let e = check_elf(b"hello", Arch::X86_64).expect_err("text");
         assert_eq!(e, " is not an ELF executable (it starts with 'hello')");
-        assert!(check_elf(b"", Arch::X86_64)
-            .expect_err("empty")
-            .contains("empty"));
+        assert!(check_elf(b"", Arch::X86_64).expect_err("empty").contains("empty"));
     }
 
     #[test]
     fn header_checks() {
-        assert!(check_elf(&elf_header(1, 1, 3), Arch::X86_64)
-            .expect_err("32")
-            .contains("32-bit"));
-        assert!(check_elf(&elf_header(2, 2, 62), Arch::X86_64)
-            .expect_err("be")
-            .contains("big-endian"));
+        assert!(check_elf(&elf_header(1, 1, 3), Arch::X86_64).expect_err("32").contains("32-bit"));
+        assert!(check_elf(&elf_header(2, 2, 62), Arch::X86_64).expect_err("be").contains("big-endian"));
         let e = check_elf(&elf_header(2, 1, 183), Arch::X86_64).expect_err("arch");
-        assert_eq!(
-            e,
-            " is an aarch64 program, not x86_64; run it with --arch aarch64"
-        );
+        assert_eq!(e, " is an aarch64 program, not x86_64; run it with --arch aarch64");
         let e = check_elf(&elf_header(2, 1, 62), Arch::Aarch64).expect_err("arch");
         assert!(e.ends_with("--arch x86_64"), "{e}");
-        assert!(check_elf(&elf_header(2, 1, 243), Arch::X86_64)
-            .expect_err("riscv")
-            .contains("machine type 243"));
-        assert!(check_elf(b"\x7fELF\x02\x01", Arch::X86_64)
-            .expect_err("short")
-            .contains("truncated"));
+        assert!(check_elf(&elf_header(2, 1, 243), Arch::X86_64).expect_err("riscv").contains("machine type 243"));
+        assert!(check_elf(b"\x7fELF\x02\x01", Arch::X86_64).expect_err("short").contains("truncated"));
     }
 }

@@ -70,9 +70,7 @@ pub fn cpuinfo_has_virt(text: impl BufRead) -> bool {
             let Some((_, flags)) = rest.split_once(':') else {
                 continue;
             };
-            return flags
-                .split_ascii_whitespace()
-                .any(|f| f == "vmx" || f == "svm");
+            return flags.split_ascii_whitespace().any(|f| f == "vmx" || f == "svm");
         }
     }
     false
@@ -98,26 +96,13 @@ pub fn command_line(spec: &VmSpec<'_>) -> (OsString, Vec<OsString>) {
     };
     let mem = format!("{}M", spec.mem_mib);
     let smp = spec.smp.to_string();
-    push(&[
-        "-M", machine, "-accel", accel, "-cpu", cpu, "-m", &mem, "-smp", &smp,
-    ]);
+    push(&["-M", machine, "-accel", accel, "-cpu", cpu, "-m", &mem, "-smp", &smp]);
     // No default devices, no config files, no display, no monitor: the only thing on
     // stdio is the guest's serial port. (-nographic is not used: it makes SeaBIOS on
     // q35 print its banner and terminal escapes on the serial port.)
-    push(&[
-        "-nodefaults",
-        "-no-user-config",
-        "-display",
-        "none",
-        "-no-reboot",
-    ]);
+    push(&["-nodefaults", "-no-user-config", "-display", "none", "-no-reboot"]);
     // signal=off: a 0x03 byte on stdin is data for the guest, not a QEMU interrupt.
-    push(&[
-        "-chardev",
-        "stdio,id=con0,signal=off",
-        "-serial",
-        "chardev:con0",
-    ]);
+    push(&["-chardev", "stdio,id=con0,signal=off", "-serial", "chardev:con0"]);
     match spec.arch {
         // The exit status is also written here by the guest (QEMU exits (v << 1) | 1);
         // elfin reads the status from the console frame, not from QEMU's exit code.
@@ -136,10 +121,7 @@ pub fn command_line(spec: &VmSpec<'_>) -> (OsString, Vec<OsString>) {
 
 /// Quotes a word for a POSIX shell, only when needed.
 pub fn shell_quote(word: &str) -> String {
-    let plain = !word.is_empty()
-        && word
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"_@%+=:,./-".contains(&b));
+    let plain = !word.is_empty() && word.bytes().all(|b| b.is_ascii_alphanumeric() || b"_@%+=:,./-".contains(&b));
     if plain {
         word.to_string()
     } else {
@@ -149,11 +131,7 @@ pub fn shell_quote(word: &str) -> String {
 
 /// The command as one shell-pasteable line.
 pub fn display_command(program: &OsString, args: &[OsString]) -> String {
-    std::iter::once(program)
-        .chain(args)
-        .map(|w| shell_quote(&w.to_string_lossy()))
-        .collect::<Vec<_>>()
-        .join(" ")
+    std::iter::once(program).chain(args).map(|w| shell_quote(&w.to_string_lossy())).collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]
@@ -192,9 +170,7 @@ mod tests {
     fn x86_64_q35_kvm_with_extra() {
         let extra = [OsString::from("-d"), OsString::from("int")];
         let l = line(Arch::X86_64, MachineType::Q35, Accel::Kvm, &extra);
-        assert!(l.starts_with(
-            "qemu-system-x86_64 -M q35 -accel kvm -cpu host,-arch-capabilities -m 64M"
-        ));
+        assert!(l.starts_with("qemu-system-x86_64 -M q35 -accel kvm -cpu host,-arch-capabilities -m 64M"));
         assert!(l.ends_with("-append 'strace noaslr' -d int"));
     }
 
@@ -215,23 +191,14 @@ mod tests {
         let intel = "processor\t: 0\nflags\t\t: fpu vme vmx sse\nflags\t\t: none\n";
         assert!(cpuinfo_has_virt(intel.as_bytes()));
         assert!(cpuinfo_has_virt("flags : fpu svm\n".as_bytes()));
-        assert!(!cpuinfo_has_virt(
-            "flags\t\t: fpu vmxe sse hypervisor\n".as_bytes()
-        ));
+        assert!(!cpuinfo_has_virt("flags\t\t: fpu vmxe sse hypervisor\n".as_bytes()));
         assert!(!cpuinfo_has_virt("processor : 0\n".as_bytes()));
     }
 
     #[test]
     fn tcg_is_always_possible_and_cross_arch_kvm_is_refused() {
-        assert_eq!(
-            resolve_accel(AccelChoice::Tcg, Arch::X86_64),
-            Ok(Accel::Tcg)
-        );
-        let other = if Arch::host() == Some(Arch::X86_64) {
-            Arch::Aarch64
-        } else {
-            Arch::X86_64
-        };
+        assert_eq!(resolve_accel(AccelChoice::Tcg, Arch::X86_64), Ok(Accel::Tcg));
+        let other = if Arch::host() == Some(Arch::X86_64) { Arch::Aarch64 } else { Arch::X86_64 };
         assert!(resolve_accel(AccelChoice::Kvm, other).is_err());
         assert_eq!(resolve_accel(AccelChoice::Auto, other), Ok(Accel::Tcg));
     }

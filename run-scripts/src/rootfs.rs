@@ -31,11 +31,7 @@ pub enum Node {
     /// A directory with its permission bits.
     Dir { perm: u32, mtime: u32 },
     /// A regular file.
-    File {
-        perm: u32,
-        mtime: u32,
-        content: Content,
-    },
+    File { perm: u32, mtime: u32, content: Content },
     /// A symbolic link.
     Symlink { target: Vec<u8>, mtime: u32 },
 }
@@ -59,15 +55,8 @@ impl RootFs {
     /// The standard skeleton: `/app`, `/tmp` (1777), `/dev`, `/proc`, `/etc`.
     pub fn skeleton(mtime: u32) -> Self {
         let mut fs = RootFs::default();
-        for (name, perm) in [
-            ("app", 0o755),
-            ("tmp", 0o1777),
-            ("dev", 0o755),
-            ("proc", 0o555),
-            ("etc", 0o755),
-        ] {
-            fs.nodes
-                .insert(name.as_bytes().to_vec(), Node::Dir { perm, mtime });
+        for (name, perm) in [("app", 0o755), ("tmp", 0o1777), ("dev", 0o755), ("proc", 0o555), ("etc", 0o755)] {
+            fs.nodes.insert(name.as_bytes().to_vec(), Node::Dir { perm, mtime });
         }
         fs
     }
@@ -83,15 +72,11 @@ impl RootFs {
             let prefix = &path[..i];
             match self.nodes.get(prefix) {
                 None => {
-                    self.nodes
-                        .insert(prefix.to_vec(), Node::Dir { perm: 0o755, mtime });
+                    self.nodes.insert(prefix.to_vec(), Node::Dir { perm: 0o755, mtime });
                 }
                 Some(Node::Dir { .. }) => {}
                 Some(_) => {
-                    return Err(format!(
-                        "{} is a file in the guest, not a directory",
-                        shown(prefix)
-                    ));
+                    return Err(format!("{} is a file in the guest, not a directory", shown(prefix)));
                 }
             }
         }
@@ -108,18 +93,11 @@ impl RootFs {
             };
         }
         let mtime = match &node {
-            Node::Dir { mtime, .. } | Node::File { mtime, .. } | Node::Symlink { mtime, .. } => {
-                *mtime
-            }
+            Node::Dir { mtime, .. } | Node::File { mtime, .. } | Node::Symlink { mtime, .. } => *mtime,
         };
         self.ensure_parents(path, mtime)?;
-        if let (Some(Node::Dir { .. }), false) =
-            (self.nodes.get(path), matches!(node, Node::Dir { .. }))
-        {
-            return Err(format!(
-                "{} is a directory in the guest; cannot replace it with a file",
-                shown(path)
-            ));
+        if let (Some(Node::Dir { .. }), false) = (self.nodes.get(path), matches!(node, Node::Dir { .. })) {
+            return Err(format!("{} is a directory in the guest; cannot replace it with a file", shown(path)));
         }
         self.nodes.insert(path.to_vec(), node);
         Ok(())
@@ -142,34 +120,17 @@ impl RootFs {
         let ft = meta.file_type();
         if ft.is_symlink() {
             let target = fs::read_link(host).map_err(|e| format!("{}: {e}", host.display()))?;
-            self.put(
-                guest,
-                Node::Symlink {
-                    target: target.as_os_str().as_bytes().to_vec(),
-                    mtime,
-                },
-            )
+            self.put(guest, Node::Symlink { target: target.as_os_str().as_bytes().to_vec(), mtime })
         } else if ft.is_file() {
-            let content = Content::Host {
-                path: host.to_path_buf(),
-                size: meta.len(),
-            };
-            self.put(
-                guest,
-                Node::File {
-                    perm,
-                    mtime,
-                    content,
-                },
-            )
+            let content = Content::Host { path: host.to_path_buf(), size: meta.len() };
+            self.put(guest, Node::File { perm, mtime, content })
         } else if ft.is_dir() {
             self.put(guest, Node::Dir { perm, mtime })?;
             let entries = fs::read_dir(host).map_err(|e| format!("{}: {e}", host.display()))?;
             for entry in entries {
                 let entry = entry.map_err(|e| format!("{}: {e}", host.display()))?;
                 let path = entry.path();
-                let meta =
-                    fs::symlink_metadata(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+                let meta = fs::symlink_metadata(&path).map_err(|e| format!("{}: {e}", path.display()))?;
                 let mut child = guest.to_vec();
                 if !child.is_empty() {
                     child.push(b'/');
@@ -179,10 +140,7 @@ impl RootFs {
             }
             Ok(())
         } else {
-            eprintln!(
-                "elfin: skipping {}: not a regular file, directory or symlink",
-                host.display()
-            );
+            eprintln!("elfin: skipping {}: not a regular file, directory or symlink", host.display());
             Ok(())
         }
     }
@@ -194,24 +152,14 @@ impl RootFs {
             match node {
                 Node::Dir { perm, mtime } => w.dir(path, *perm, *mtime)?,
                 Node::Symlink { target, mtime } => w.symlink(path, target, *mtime)?,
-                Node::File {
-                    perm,
-                    mtime,
-                    content: Content::Bytes(b),
-                } => {
+                Node::File { perm, mtime, content: Content::Bytes(b) } => {
                     w.file(path, *perm, *mtime, b.len() as u64, &mut &b[..])?;
                 }
-                Node::File {
-                    perm,
-                    mtime,
-                    content: Content::Host { path: host, size },
-                } => {
-                    let mut f = fs::File::open(host).map_err(|e| {
-                        io::Error::new(e.kind(), format!("{}: {e}", host.display()))
-                    })?;
-                    w.file(path, *perm, *mtime, *size, &mut f).map_err(|e| {
-                        io::Error::new(e.kind(), format!("{}: {e}", host.display()))
-                    })?;
+                Node::File { perm, mtime, content: Content::Host { path: host, size } } => {
+                    let mut f = fs::File::open(host)
+                        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", host.display())))?;
+                    w.file(path, *perm, *mtime, *size, &mut f)
+                        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", host.display())))?;
                 }
             }
         }
@@ -268,70 +216,26 @@ mod tests {
 
     #[test]
     fn control_file_records() {
-        let c = control_file(
-            b"/app/x",
-            b"/",
-            &[b"/app/x".to_vec(), b"a b".to_vec()],
-            &[b"K=V".to_vec()],
-        );
+        let c = control_file(b"/app/x", b"/", &[b"/app/x".to_vec(), b"a b".to_vec()], &[b"K=V".to_vec()]);
         assert_eq!(c, b"exe=/app/x\0cwd=/\0arg=/app/x\0arg=a b\0env=K=V\0");
     }
 
     #[test]
     fn skeleton_and_conflicts() {
         let mut fs = RootFs::skeleton(1);
-        let file = |b: &[u8]| Node::File {
-            perm: 0o644,
-            mtime: 2,
-            content: Content::Bytes(b.to_vec()),
-        };
+        let file = |b: &[u8]| Node::File { perm: 0o644, mtime: 2, content: Content::Bytes(b.to_vec()) };
         fs.put(b"srv/data/x", file(b"1")).expect("parents made");
-        assert_eq!(
-            fs.get(b"srv"),
-            Some(&Node::Dir {
-                perm: 0o755,
-                mtime: 2
-            })
-        );
+        assert_eq!(fs.get(b"srv"), Some(&Node::Dir { perm: 0o755, mtime: 2 }));
         fs.put(b"srv/data/x", file(b"2")).expect("later file wins");
-        assert!(
-            fs.put(b"srv/data/x/y", file(b"3")).is_err(),
-            "file as a parent"
-        );
+        assert!(fs.put(b"srv/data/x/y", file(b"3")).is_err(), "file as a parent");
         assert!(fs.put(b"srv", file(b"4")).is_err(), "file over a directory");
-        fs.put(
-            b"tmp",
-            Node::Dir {
-                perm: 0o700,
-                mtime: 3,
-            },
-        )
-        .expect("dir merges");
+        fs.put(b"tmp", Node::Dir { perm: 0o700, mtime: 3 }).expect("dir merges");
         assert!(fs.put(b"", file(b"5")).is_err());
-        fs.put(
-            b"",
-            Node::Dir {
-                perm: 0o755,
-                mtime: 0,
-            },
-        )
-        .expect("root dir is a no-op");
+        fs.put(b"", Node::Dir { perm: 0o755, mtime: 0 }).expect("root dir is a no-op");
 
         let entries = parse(&fs.write_cpio(Vec::new()).expect("write"));
         let names: Vec<&[u8]> = entries.iter().map(|e| &e.name[..]).collect();
-        assert_eq!(
-            names,
-            [
-                &b"app"[..],
-                b"dev",
-                b"etc",
-                b"proc",
-                b"srv",
-                b"srv/data",
-                b"srv/data/x",
-                b"tmp"
-            ]
-        );
+        assert_eq!(names, [&b"app"[..], b"dev", b"etc", b"proc", b"srv", b"srv/data", b"srv/data/x", b"tmp"]);
         assert_eq!(entries[7].mode, S_IFDIR | 0o700);
         assert_eq!(entries[6].data, b"2");
     }
@@ -344,27 +248,16 @@ mod tests {
         fs::create_dir_all(dir.join("tree/sub")).expect("mkdir");
         fs::write(dir.join("tree/a.txt"), b"alpha").expect("write");
         fs::write(dir.join("tree/sub/run.sh"), b"#!/bin/sh\n").expect("write");
-        fs::set_permissions(
-            dir.join("tree/sub/run.sh"),
-            fs::Permissions::from_mode(0o750),
-        )
-        .expect("chmod");
+        fs::set_permissions(dir.join("tree/sub/run.sh"), fs::Permissions::from_mode(0o750)).expect("chmod");
         symlink("../a.txt", dir.join("tree/sub/link")).expect("symlink");
         symlink("tree", dir.join("toplink")).expect("symlink");
 
         let mut rfs = RootFs::skeleton(0);
-        rfs.add_host(&dir.join("toplink"), b"data")
-            .expect("add tree via a top-level symlink");
-        rfs.add_host(&dir.join("tree/a.txt"), b"etc/a.conf")
-            .expect("add file");
+        rfs.add_host(&dir.join("toplink"), b"data").expect("add tree via a top-level symlink");
+        rfs.add_host(&dir.join("tree/a.txt"), b"etc/a.conf").expect("add file");
         assert!(rfs.add_host(&dir.join("missing"), b"x").is_err());
         let entries = parse(&rfs.write_cpio(Vec::new()).expect("write"));
-        let find = |n: &[u8]| {
-            entries
-                .iter()
-                .find(|e| e.name == n)
-                .unwrap_or_else(|| panic!("{n:?} missing"))
-        };
+        let find = |n: &[u8]| entries.iter().find(|e| e.name == n).unwrap_or_else(|| panic!("{n:?} missing"));
         assert_eq!(find(b"data").mode & !0o7777, S_IFDIR);
         assert_eq!(find(b"data/a.txt").data, b"alpha");
         assert_eq!(find(b"data/sub/run.sh").mode, S_IFREG | 0o750);

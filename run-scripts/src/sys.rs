@@ -24,11 +24,7 @@ extern "C" fn on_signal(sig: libc::c_int) {
     let count = SIGNAL_COUNT.fetch_add(1, Ordering::SeqCst);
     let pid = CHILD.load(Ordering::SeqCst);
     if pid > 0 {
-        let forward = if count == 0 {
-            libc::SIGTERM
-        } else {
-            libc::SIGKILL
-        };
+        let forward = if count == 0 { libc::SIGTERM } else { libc::SIGKILL };
         // SAFETY: kill(2) has no memory-safety preconditions; `pid` is our unreaped
         // child (CHILD is cleared before the reap), so it names no other process.
         unsafe {
@@ -90,8 +86,7 @@ pub fn wait_exit(pid: u32) -> io::Result<()> {
         // SAFETY: an all-zero siginfo_t is a valid output buffer.
         let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
         // SAFETY: `info` is a valid, writable siginfo_t for the duration of the call.
-        let rc =
-            unsafe { libc::waitid(libc::P_PID, pid, &mut info, libc::WEXITED | libc::WNOWAIT) };
+        let rc = unsafe { libc::waitid(libc::P_PID, pid, &mut info, libc::WEXITED | libc::WNOWAIT) };
         if rc == 0 {
             return Ok(());
         }
@@ -106,15 +101,7 @@ pub fn wait_exit(pid: u32) -> io::Result<()> {
 /// exit at once if it already has. Only async-signal-safe calls.
 pub fn child_dies_with_parent(parent: libc::pid_t) -> io::Result<()> {
     // SAFETY: prctl(PR_SET_PDEATHSIG) takes integer arguments only.
-    let rc = unsafe {
-        libc::prctl(
-            libc::PR_SET_PDEATHSIG,
-            libc::SIGTERM as libc::c_ulong,
-            0,
-            0,
-            0,
-        )
-    };
+    let rc = unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM as libc::c_ulong, 0, 0, 0) };
     if rc != 0 {
         return Err(io::Error::last_os_error());
     }

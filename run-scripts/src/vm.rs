@@ -47,10 +47,7 @@ pub struct Ending {
 pub fn run(launch: &Launch<'_>) -> Result<Ending, Fail> {
     let parent = sys::own_pid();
     let mut cmd = Command::new(launch.program);
-    cmd.args(launch.args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
+    cmd.args(launch.args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::inherit());
     // SAFETY: the closure runs between fork and exec and only makes async-signal-safe
     // calls (prctl, getppid) without allocating.
     unsafe {
@@ -62,10 +59,7 @@ pub fn run(launch: &Launch<'_>) -> Result<Ending, Fail> {
             launch.program.to_string_lossy(),
             launch.package
         )),
-        _ => Fail::new(format!(
-            "cannot start {}: {e}",
-            launch.program.to_string_lossy()
-        )),
+        _ => Fail::new(format!("cannot start {}: {e}", launch.program.to_string_lossy())),
     })?;
     let pid = child.id();
     if sys::set_child(pid).is_some() {
@@ -79,11 +73,7 @@ pub fn run(launch: &Launch<'_>) -> Result<Ending, Fail> {
     let kernel_log = launch.kernel_log.as_ref().and_then(|f| f.try_clone().ok());
     let reader = thread::Builder::new()
         .name("console-out".into())
-        .spawn(move || {
-            stdout
-                .map(|s| console::pump_output(s, out_tx, kernel_log))
-                .unwrap_or_default()
-        })
+        .spawn(move || stdout.map(|s| console::pump_output(s, out_tx, kernel_log)).unwrap_or_default())
         .map_err(|e| Fail::new(format!("cannot start a thread: {e}")))?;
     if let Some(stdin) = stdin {
         // Not joined: it may be blocked reading a terminal when the guest is done.
@@ -124,17 +114,10 @@ pub fn run(launch: &Launch<'_>) -> Result<Ending, Fail> {
         }
     }
     sys::set_child(0);
-    let vmm = child
-        .wait()
-        .map_err(|e| Fail::new(format!("waiting for the VMM: {e}")))?;
+    let vmm = child.wait().map_err(|e| Fail::new(format!("waiting for the VMM: {e}")))?;
     // QEMU has exited, so its stdout reaches end of file once drained.
     let report = reader.join().unwrap_or_default();
-    Ok(Ending {
-        report,
-        vmm,
-        timed_out,
-        signal: sys::signal_received(),
-    })
+    Ok(Ending { report, vmm, timed_out, signal: sys::signal_received() })
 }
 
 /// The exit status of `elfin run` for an ending, or the failure to report.
@@ -150,64 +133,36 @@ pub fn status_of(ending: &Ending, timeout: Option<Duration>) -> Result<i32, Fail
     }
     if ending.timed_out {
         let secs = timeout.map_or(0, |t| t.as_secs());
-        return Err(Fail {
-            message: format!("timed out after {secs} s"),
-            status: STATUS_TIMEOUT,
-        });
+        return Err(Fail { message: format!("timed out after {secs} s"), status: STATUS_TIMEOUT });
     }
     let how = match (ending.vmm.code(), ending.vmm.signal()) {
         (Some(c), _) => format!("qemu exit status {c}"),
         (None, Some(s)) => format!("qemu killed by signal {s}"),
         (None, None) => "qemu ended abnormally".to_string(),
     };
-    Err(Fail::new(format!(
-        "the guest ended without reporting a status ({how})"
-    )))
+    Err(Fail::new(format!("the guest ended without reporting a status ({how})")))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn ending(
-        status: Option<u8>,
-        crashed: bool,
-        timed_out: bool,
-        signal: Option<i32>,
-        raw: i32,
-    ) -> Ending {
-        Ending {
-            report: Report { status, crashed },
-            vmm: ExitStatus::from_raw(raw),
-            timed_out,
-            signal,
-        }
+    fn ending(status: Option<u8>, crashed: bool, timed_out: bool, signal: Option<i32>, raw: i32) -> Ending {
+        Ending { report: Report { status, crashed }, vmm: ExitStatus::from_raw(raw), timed_out, signal }
     }
 
     #[test]
     fn statuses() {
         let t = Some(Duration::from_secs(5));
-        assert_eq!(
-            status_of(&ending(Some(3), false, false, None, 1 << 8), t).expect("ok"),
-            3
-        );
-        assert_eq!(
-            status_of(&ending(Some(0), false, false, Some(2), 0), t).expect("ok"),
-            130
-        );
+        assert_eq!(status_of(&ending(Some(3), false, false, None, 1 << 8), t).expect("ok"), 3);
+        assert_eq!(status_of(&ending(Some(0), false, false, Some(2), 0), t).expect("ok"), 130);
         let f = status_of(&ending(None, true, false, None, 1 << 8), t).expect_err("crash");
-        assert_eq!(
-            (f.status, f.message.as_str()),
-            (125, "the elfin kernel crashed (report above)")
-        );
+        assert_eq!((f.status, f.message.as_str()), (125, "the elfin kernel crashed (report above)"));
         let f = status_of(&ending(None, false, true, None, 9), t).expect_err("timeout");
         assert_eq!((f.status, f.message.as_str()), (124, "timed out after 5 s"));
         let f = status_of(&ending(None, false, false, None, 1 << 8), t).expect_err("no report");
         assert_eq!(f.status, 125);
-        assert_eq!(
-            f.message,
-            "the guest ended without reporting a status (qemu exit status 1)"
-        );
+        assert_eq!(f.message, "the guest ended without reporting a status (qemu exit status 1)");
         let f = status_of(&ending(None, false, false, None, 9), t).expect_err("killed");
         assert!(f.message.ends_with("(qemu killed by signal 9)"));
     }

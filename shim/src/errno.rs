@@ -929,18 +929,9 @@ mod tests {
     #[test]
     fn descriptions_match_glibc() {
         assert_eq!(Errno::ENOENT.description(), "No such file or directory");
-        assert_eq!(
-            Errno::EAGAIN.description(),
-            "Resource temporarily unavailable"
-        );
+        assert_eq!(Errno::EAGAIN.description(), "Resource temporarily unavailable");
         assert_eq!(Errno::ENOSYS.description(), "Function not implemented");
-        assert_eq!(
-            Errno::ENOTTY.description(),
-            "Inappropriate ioctl for device"
-        );
-        assert_eq!(
-            Errno::ENOENT.to_string(),
-            "ENOENT (No such file or directory)"
-        );
+        assert_eq!(Errno::ENOTTY.description(), "Inappropriate ioctl for device");
+        assert_eq!(Errno::ENOENT.to_string(), "ENOENT (No such file or directory)");
     }
 }

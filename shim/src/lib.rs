@@ -7,10 +7,10 @@
 
 extern crate alloc;
 
-pub mod errno;
-pub mod uapi;
 pub mod aarch64;
 pub mod call;
+pub mod errno;
+pub mod uapi;
 pub mod x86_64;
 
 pub use call::{Call, Nr, UAddr};

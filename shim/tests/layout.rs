@@ -71,10 +71,7 @@ fn spec(arch: Arch) -> Spec {
     let mut s = Spec::new(arch);
 
     // ---- time -----------------------------------------------------------
-    s.unit(
-        "time",
-        "#include <linux/time.h>\n#include <linux/time_types.h>\n",
-    );
+    s.unit("time", "#include <linux/time.h>\n#include <linux/time_types.h>\n");
     layout!(s, "Timespec", Timespec = "struct __kernel_timespec" { tv_sec, tv_nsec });
     layout!(s, "Timeval", Timeval = "struct __kernel_old_timeval" { tv_sec, tv_usec });
     layout!(s, "Timezone", Timezone = "struct timezone" { tz_minuteswest, tz_dsttime });
@@ -181,32 +178,12 @@ fn spec(arch: Arch) -> Spec {
 
     // makedev/major/minor as glibc computes them.
     s.unit("sysmacros", "#include <sys/sysmacros.h>\n");
-    for (major, minor) in [
-        (8u32, 1u32),
-        (259, 65_536),
-        (0xabcde, 0x12345),
-        (0xffff_ffff, 0xffff_ffff),
-    ] {
+    for (major, minor) in [(8u32, 1u32), (259, 65_536), (0xabcde, 0x12345), (0xffff_ffff, 0xffff_ffff)] {
         let key = format!("makedev({major:#x},{minor:#x})");
-        s.konst(
-            &key,
-            &format!("makedev({major:#x}U, {minor:#x}U)"),
-            StatInfo::makedev(major, minor).into(),
-            64,
-        );
+        s.konst(&key, &format!("makedev({major:#x}U, {minor:#x}U)"), StatInfo::makedev(major, minor).into(), 64);
         let dev = StatInfo::makedev(major, minor);
-        s.konst(
-            &format!("major({dev:#x})"),
-            &format!("major({dev:#x}ULL)"),
-            StatInfo::major(dev).into(),
-            32,
-        );
-        s.konst(
-            &format!("minor({dev:#x})"),
-            &format!("minor({dev:#x}ULL)"),
-            StatInfo::minor(dev).into(),
-            32,
-        );
+        s.konst(&format!("major({dev:#x})"), &format!("major({dev:#x}ULL)"), StatInfo::major(dev).into(), 32);
+        s.konst(&format!("minor({dev:#x})"), &format!("minor({dev:#x}ULL)"), StatInfo::minor(dev).into(), 32);
     }
 
     // ---- file I/O ---------------------------------------------------------
@@ -237,26 +214,8 @@ fn spec(arch: Arch) -> Spec {
     // glibc's struct dirent64 has the kernel's linux_dirent64 header.
     s.unit("dirent", "#define _GNU_SOURCE\n#include <dirent.h>\n");
     fields!(s, "LinuxDirent64", LinuxDirent64 = "struct dirent64" { d_ino, d_off, d_reclen, d_type });
-    s.konst(
-        "LinuxDirent64::HEADER_SIZE",
-        "offsetof(struct dirent64, d_name)",
-        LinuxDirent64::HEADER_SIZE as i128,
-        64,
-    );
-    consts!(
-        s,
-        dirent {
-            DT_UNKNOWN,
-            DT_FIFO,
-            DT_CHR,
-            DT_DIR,
-            DT_BLK,
-            DT_REG,
-            DT_LNK,
-            DT_SOCK,
-            DT_WHT
-        }
-    );
+    s.konst("LinuxDirent64::HEADER_SIZE", "offsetof(struct dirent64, d_name)", LinuxDirent64::HEADER_SIZE as i128, 64);
+    consts!(s, dirent { DT_UNKNOWN, DT_FIFO, DT_CHR, DT_DIR, DT_BLK, DT_REG, DT_LNK, DT_SOCK, DT_WHT });
 
     s.unit("fcntl", "#include <linux/fcntl.h>\n#include <linux/fs.h>\n");
     consts!(
@@ -284,26 +243,12 @@ fn spec(arch: Arch) -> Spec {
         }
     );
     match arch {
-        Arch::X86_64 => consts!(
-            s,
-            uapi::x86_64::open_flags {
-                O_DIRECT,
-                O_LARGEFILE,
-                O_DIRECTORY,
-                O_NOFOLLOW,
-                O_TMPFILE,
-            }
-        ),
-        Arch::Aarch64 => consts!(
-            s,
-            uapi::aarch64::open_flags {
-                O_DIRECT,
-                O_LARGEFILE,
-                O_DIRECTORY,
-                O_NOFOLLOW,
-                O_TMPFILE,
-            }
-        ),
+        Arch::X86_64 => {
+            consts!(s, uapi::x86_64::open_flags { O_DIRECT, O_LARGEFILE, O_DIRECTORY, O_NOFOLLOW, O_TMPFILE })
+        }
+        Arch::Aarch64 => {
+            consts!(s, uapi::aarch64::open_flags { O_DIRECT, O_LARGEFILE, O_DIRECTORY, O_NOFOLLOW, O_TMPFILE })
+        }
     }
     consts!(
         s,
@@ -580,54 +525,20 @@ fn spec(arch: Arch) -> Spec {
         handler = "sa_handler", flags = "sa_flags", restorer = "sa_restorer", mask = "sa_mask",
     });
     layout!(s, "StackT", StackT = "stack_t" { ss_sp, ss_flags, ss_size });
-    s.size(
-        "Sigset",
-        "sigset_t",
-        size_of::<Sigset>(),
-        align_of::<Sigset>(),
-    );
+    s.size("Sigset", "sigset_t", size_of::<Sigset>(), align_of::<Sigset>());
     layout!(s, "Siginfo", Siginfo = "siginfo_t" { si_signo, si_errno, si_code });
     for (key, cfield, off) in [
-        (
-            "Siginfo::SI_ADDR_OFFSET",
-            "si_addr",
-            Siginfo::SI_ADDR_OFFSET,
-        ),
+        ("Siginfo::SI_ADDR_OFFSET", "si_addr", Siginfo::SI_ADDR_OFFSET),
         ("Siginfo::SI_PID_OFFSET", "si_pid", Siginfo::SI_PID_OFFSET),
         ("Siginfo::SI_UID_OFFSET", "si_uid", Siginfo::SI_UID_OFFSET),
-        (
-            "Siginfo::SI_STATUS_OFFSET",
-            "si_status",
-            Siginfo::SI_STATUS_OFFSET,
-        ),
-        (
-            "Siginfo::SI_UTIME_OFFSET",
-            "si_utime",
-            Siginfo::SI_UTIME_OFFSET,
-        ),
-        (
-            "Siginfo::SI_STIME_OFFSET",
-            "si_stime",
-            Siginfo::SI_STIME_OFFSET,
-        ),
-        (
-            "Siginfo::SI_VALUE_OFFSET",
-            "si_value",
-            Siginfo::SI_VALUE_OFFSET,
-        ),
-        (
-            "Siginfo::SI_BAND_OFFSET",
-            "si_band",
-            Siginfo::SI_BAND_OFFSET,
-        ),
+        ("Siginfo::SI_STATUS_OFFSET", "si_status", Siginfo::SI_STATUS_OFFSET),
+        ("Siginfo::SI_UTIME_OFFSET", "si_utime", Siginfo::SI_UTIME_OFFSET),
+        ("Siginfo::SI_STIME_OFFSET", "si_stime", Siginfo::SI_STIME_OFFSET),
+        ("Siginfo::SI_VALUE_OFFSET", "si_value", Siginfo::SI_VALUE_OFFSET),
+        ("Siginfo::SI_BAND_OFFSET", "si_band", Siginfo::SI_BAND_OFFSET),
         ("Siginfo::SI_FD_OFFSET", "si_fd", Siginfo::SI_FD_OFFSET),
     ] {
-        s.konst(
-            key,
-            &format!("offsetof(siginfo_t, {cfield})"),
-            off as i128,
-            64,
-        );
+        s.konst(key, &format!("offsetof(siginfo_t, {cfield})"), off as i128, 64);
     }
     consts!(
         s,
@@ -716,27 +627,12 @@ fn spec(arch: Arch) -> Spec {
         }
     );
     match arch {
-        Arch::X86_64 => consts!(
-            s,
-            uapi::x86_64 {
-                MINSIGSTKSZ,
-                SIGSTKSZ
-            }
-        ),
-        Arch::Aarch64 => consts!(
-            s,
-            uapi::aarch64 {
-                MINSIGSTKSZ,
-                SIGSTKSZ
-            }
-        ),
+        Arch::X86_64 => consts!(s, uapi::x86_64 { MINSIGSTKSZ, SIGSTKSZ }),
+        Arch::Aarch64 => consts!(s, uapi::aarch64 { MINSIGSTKSZ, SIGSTKSZ }),
     }
 
     // Signal names as glibc abbreviates them.
-    s.unit(
-        "signames",
-        "#define _GNU_SOURCE\n#include <string.h>\n#include <signal.h>\n#include <stdio.h>\n",
-    );
+    s.unit("signames", "#define _GNU_SOURCE\n#include <string.h>\n#include <signal.h>\n#include <stdio.h>\n");
     // x86_64's UAPI <asm/signal.h> has no usable SIGRTMAX; glibc's internal
     // names are the kernel's numbers (its public SIGRTMIN skips two for NPTL).
     consts!(s, signal { SIGRTMIN = "__SIGRTMIN", SIGRTMAX = "__SIGRTMAX", NSIG = "__SIGRTMAX" });
@@ -845,14 +741,7 @@ fn spec(arch: Arch) -> Spec {
     }
 
     s.unit("random", "#include <linux/random.h>\n");
-    consts!(
-        s,
-        getrandom {
-            GRND_NONBLOCK,
-            GRND_RANDOM,
-            GRND_INSECURE
-        }
-    );
+    consts!(s, getrandom { GRND_NONBLOCK, GRND_RANDOM, GRND_INSECURE });
 
     // ---- threads and processes --------------------------------------------
     s.unit("sched", "#include <linux/sched.h>\n");
@@ -860,24 +749,9 @@ fn spec(arch: Arch) -> Spec {
         flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
         set_tid_size, cgroup,
     });
-    s.konst(
-        "CloneArgs::SIZE_VER0",
-        "CLONE_ARGS_SIZE_VER0",
-        CloneArgs::SIZE_VER0 as i128,
-        64,
-    );
-    s.konst(
-        "CloneArgs::SIZE_VER1",
-        "CLONE_ARGS_SIZE_VER1",
-        CloneArgs::SIZE_VER1 as i128,
-        64,
-    );
-    s.konst(
-        "CloneArgs::SIZE_VER2",
-        "CLONE_ARGS_SIZE_VER2",
-        CloneArgs::SIZE_VER2 as i128,
-        64,
-    );
+    s.konst("CloneArgs::SIZE_VER0", "CLONE_ARGS_SIZE_VER0", CloneArgs::SIZE_VER0 as i128, 64);
+    s.konst("CloneArgs::SIZE_VER1", "CLONE_ARGS_SIZE_VER1", CloneArgs::SIZE_VER1 as i128, 64);
+    s.konst("CloneArgs::SIZE_VER2", "CLONE_ARGS_SIZE_VER2", CloneArgs::SIZE_VER2 as i128, 64);
     consts!(
         s,
         clone_flags {
@@ -969,10 +843,7 @@ fn spec(arch: Arch) -> Spec {
     );
 
     // ---- sockets (glibc's headers match the kernel's here) -------------------
-    s.unit(
-        "net",
-        "#define _GNU_SOURCE\n#include <sys/socket.h>\n#include <netinet/in.h>\n#include <sys/un.h>\n",
-    );
+    s.unit("net", "#define _GNU_SOURCE\n#include <sys/socket.h>\n#include <netinet/in.h>\n#include <sys/un.h>\n");
     layout!(s, "Sockaddr", Sockaddr = "struct sockaddr" { sa_family, sa_data });
     layout!(s, "SockaddrIn", SockaddrIn = "struct sockaddr_in" { sin_family, sin_port, sin_addr, sin_zero });
     layout!(s, "SockaddrIn6", SockaddrIn6 = "struct sockaddr_in6" {
@@ -1008,36 +879,13 @@ fn spec(arch: Arch) -> Spec {
     );
 
     // ---- errno: values, aliases and glibc's strerror texts --------------------
-    s.unit(
-        "errno",
-        "#include <errno.h>\n#include <string.h>\n#include <stdio.h>\n",
-    );
+    s.unit("errno", "#include <errno.h>\n#include <string.h>\n#include <stdio.h>\n");
     for e in Errno::all() {
-        s.konst(
-            &format!("Errno::{}", e.name()),
-            e.name(),
-            e.as_i32().into(),
-            32,
-        );
+        s.konst(&format!("Errno::{}", e.name()), e.name(), e.as_i32().into(), 32);
     }
-    s.konst(
-        "Errno::EWOULDBLOCK",
-        "EWOULDBLOCK",
-        Errno::EWOULDBLOCK.as_i32().into(),
-        32,
-    );
-    s.konst(
-        "Errno::EDEADLOCK",
-        "EDEADLOCK",
-        Errno::EDEADLOCK.as_i32().into(),
-        32,
-    );
-    s.konst(
-        "Errno::ENOTSUP",
-        "ENOTSUP",
-        Errno::ENOTSUP.as_i32().into(),
-        32,
-    );
+    s.konst("Errno::EWOULDBLOCK", "EWOULDBLOCK", Errno::EWOULDBLOCK.as_i32().into(), 32);
+    s.konst("Errno::EDEADLOCK", "EDEADLOCK", Errno::EDEADLOCK.as_i32().into(), 32);
+    s.konst("Errno::ENOTSUP", "ENOTSUP", Errno::ENOTSUP.as_i32().into(), 32);
     // Every number up to one past the last, so a missing errno shows up too.
     for n in 1..=134 {
         let want = match Errno::from_i32(n) {
@@ -1211,15 +1059,11 @@ fn check_dirents(arch: Arch, lines: &[String]) -> Vec<String> {
     let mut names = Vec::new();
     let mut at = 0;
     while at < bytes.len() {
-        let header: LinuxDirent64 =
-            bytemuck::pod_read_unaligned(&bytes[at..at + LinuxDirent64::HEADER_SIZE]);
+        let header: LinuxDirent64 = bytemuck::pod_read_unaligned(&bytes[at..at + LinuxDirent64::HEADER_SIZE]);
         let reclen = usize::from(header.d_reclen);
         let record = &bytes[at..at + reclen];
         let name_area = &record[LinuxDirent64::HEADER_SIZE..];
-        let name = &name_area[..name_area
-            .iter()
-            .position(|b| *b == 0)
-            .expect("NUL-terminated name")];
+        let name = &name_area[..name_area.iter().position(|b| *b == 0).expect("NUL-terminated name")];
         let mut ours = Vec::new();
         let len = LinuxDirent64::push(&mut ours, header.d_ino, header.d_off, header.d_type, name);
         if len != Some(header.d_reclen) || ours != record {
@@ -1228,11 +1072,8 @@ fn check_dirents(arch: Arch, lines: &[String]) -> Vec<String> {
                 String::from_utf8_lossy(name)
             ));
         }
-        let want_type = if name == b"subdir" || name == b"." || name == b".." {
-            dirent::DT_DIR
-        } else {
-            dirent::DT_REG
-        };
+        let want_type =
+            if name == b"subdir" || name == b"." || name == b".." { dirent::DT_DIR } else { dirent::DT_REG };
         if header.d_type != want_type {
             errors.push(format!(
                 "[{a}] dirent {:?}: d_type {} (want {want_type})",

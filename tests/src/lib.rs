@@ -69,10 +69,7 @@ pub fn app(arch: &str, kind: &str, name: &str) -> PathBuf {
 
 /// `/app/<basename>`: where the CLI places a program in the guest, and its default argv[0].
 pub fn guest_path_of(bin: &Path) -> String {
-    let name = bin
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let name = bin.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     format!("/app/{name}")
 }
 
@@ -153,10 +150,7 @@ fn shorten(s: &str, max: usize) -> String {
 
 fn quote(s: &OsStr) -> String {
     let t = s.to_string_lossy();
-    if !t.is_empty()
-        && t.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "/._-=:,+@%".contains(c))
-    {
+    if !t.is_empty() && t.chars().all(|c| c.is_ascii_alphanumeric() || "/._-=:,+@%".contains(c)) {
         t.into_owned()
     } else {
         format!("'{}'", t.replace('\'', r"'\''"))
@@ -184,16 +178,10 @@ fn describe_command(cmd: &Command, argv0: Option<&str>) -> String {
 /// Runs `cmd` with `stdin` (None: /dev/null), collecting stdout and stderr, and
 /// kills it after [`HARD_TIMEOUT`].
 pub fn run_command(mut cmd: Command, stdin: Option<&[u8]>, what: String) -> Output {
-    cmd.stdin(if stdin.is_some() {
-        Stdio::piped()
-    } else {
-        Stdio::null()
-    });
+    cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
     let start = Instant::now();
-    let mut child = cmd
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
+    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
     let feeder = match (stdin, child.stdin.take()) {
         (Some(data), Some(mut pipe)) => {
             let data = data.to_vec();
@@ -250,9 +238,7 @@ pub fn run_native(
     env: &[(&str, &str)],
     stdin: Option<&[u8]>,
 ) -> Output {
-    let argv0 = argv0
-        .map(str::to_owned)
-        .unwrap_or_else(|| guest_path_of(bin));
+    let argv0 = argv0.map(str::to_owned).unwrap_or_else(|| guest_path_of(bin));
     let mut cmd = Command::new(bin);
     cmd.arg0(&argv0).args(args).env_clear().current_dir("/");
     for (k, v) in GUEST_ENV.iter().chain(env) {
@@ -276,17 +262,10 @@ pub fn run_native_on(
     if arch == std::env::consts::ARCH {
         return run_native(bin, argv0, args, env, stdin);
     }
-    let argv0 = argv0
-        .map(str::to_owned)
-        .unwrap_or_else(|| guest_path_of(bin));
+    let argv0 = argv0.map(str::to_owned).unwrap_or_else(|| guest_path_of(bin));
     let qemu = format!("qemu-{arch}-static");
     let mut cmd = Command::new(&qemu);
-    cmd.arg("-0")
-        .arg(&argv0)
-        .arg(bin)
-        .args(args)
-        .env_clear()
-        .current_dir("/");
+    cmd.arg("-0").arg(&argv0).arg(bin).args(args).env_clear().current_dir("/");
     for (k, v) in GUEST_ENV.iter().chain(env) {
         cmd.env(k, v);
     }
@@ -356,9 +335,7 @@ impl ElfinOpts {
 /// The `elfin run ...` command for `bin args` (without running it).
 pub fn elfin_command(bin: &Path, args: &[&OsStr], opts: &ElfinOpts) -> Command {
     let mut cmd = Command::new(elfin_bin());
-    cmd.arg("run")
-        .arg("--timeout")
-        .arg(GUEST_TIMEOUT_S.to_string());
+    cmd.arg("run").arg("--timeout").arg(GUEST_TIMEOUT_S.to_string());
     if let Some(a) = &opts.arch {
         cmd.arg("--arch").arg(a);
     }
@@ -409,17 +386,10 @@ pub fn args<'a>(a: &'a [&'a str]) -> Vec<&'a OsStr> {
 /// A fresh, empty directory under cargo's scratch dir for integration tests.
 pub fn scratch_dir(tag: &str) -> PathBuf {
     static N: AtomicU64 = AtomicU64::new(0);
-    let base = option_env!("CARGO_TARGET_TMPDIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(std::env::temp_dir);
-    let dir = base.join(format!(
-        "elfin-{tag}-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
+    let base = option_env!("CARGO_TARGET_TMPDIR").map(PathBuf::from).unwrap_or_else(std::env::temp_dir);
+    let dir = base.join(format!("elfin-{tag}-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
     let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir)
-        .unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
     dir
 }
 
@@ -440,18 +410,12 @@ pub fn pseudo_random_bytes(len: usize, seed: u64) -> Vec<u8> {
 
 /// Keeps the lines that start with none of `prefixes`.
 pub fn drop_lines(text: &str, prefixes: &[&str]) -> String {
-    text.lines()
-        .filter(|l| !prefixes.iter().any(|p| l.starts_with(p)))
-        .map(|l| format!("{l}\n"))
-        .collect()
+    text.lines().filter(|l| !prefixes.iter().any(|p| l.starts_with(p))).map(|l| format!("{l}\n")).collect()
 }
 
 /// The lines that start with `prefix`.
 pub fn lines_with(text: &str, prefix: &str) -> Vec<String> {
-    text.lines()
-        .filter(|l| l.starts_with(prefix))
-        .map(str::to_owned)
-        .collect()
+    text.lines().filter(|l| l.starts_with(prefix)).map(str::to_owned).collect()
 }
 
 /// The value of the `addr: NAME 0x...` line (auxv_probe's output).
@@ -493,16 +457,8 @@ pub fn diff_text(expected: &str, actual: &str) -> Option<String> {
         // Too big for the quadratic LCS: show the first difference.
         let i = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
         let _ = writeln!(out, "first difference at line {}:", i + 1);
-        let _ = writeln!(
-            out,
-            "- {:?}",
-            a.get(i).copied().unwrap_or("<end of output>")
-        );
-        let _ = writeln!(
-            out,
-            "+ {:?}",
-            b.get(i).copied().unwrap_or("<end of output>")
-        );
+        let _ = writeln!(out, "- {:?}", a.get(i).copied().unwrap_or("<end of output>"));
+        let _ = writeln!(out, "+ {:?}", b.get(i).copied().unwrap_or("<end of output>"));
         return Some(out);
     }
     // LCS table, then walk it.
@@ -555,11 +511,7 @@ pub fn diff_bytes(expected: &[u8], actual: &[u8]) -> Option<String> {
     if expected == actual {
         return None;
     }
-    let i = expected
-        .iter()
-        .zip(actual)
-        .take_while(|(x, y)| x == y)
-        .count();
+    let i = expected.iter().zip(actual).take_while(|(x, y)| x == y).count();
     let around = |v: &[u8]| {
         let lo = i.saturating_sub(8);
         let hi = (i + 8).min(v.len());
@@ -584,11 +536,7 @@ pub struct Comparison {
 
 impl Default for Comparison {
     fn default() -> Self {
-        Self {
-            problems: Vec::new(),
-            left: "native",
-            right: "guest",
-        }
+        Self { problems: Vec::new(), left: "native", right: "guest" }
     }
 }
 
@@ -601,41 +549,24 @@ impl Comparison {
     /// Starts an empty comparison with other names for the two sides, e.g.
     /// ("expected", "guest") or ("boot 1", "boot 2").
     pub fn labeled(left: &'static str, right: &'static str) -> Self {
-        Self {
-            problems: Vec::new(),
-            left,
-            right,
-        }
+        Self { problems: Vec::new(), left, right }
     }
 
     /// Text must be equal (line diff on mismatch).
     pub fn text(&mut self, what: &str, native: &str, guest: &str) -> &mut Self {
         if let Some(d) = diff_text(native, guest) {
-            self.problems.push(format!(
-                "{what} differs (- {}, + {}):\n{d}",
-                self.left, self.right
-            ));
+            self.problems.push(format!("{what} differs (- {}, + {}):\n{d}", self.left, self.right));
         }
         self
     }
 
     /// Bytes must be equal.
     pub fn bytes(&mut self, what: &str, native: &[u8], guest: &[u8]) -> &mut Self {
-        if std::str::from_utf8(native).is_ok()
-            && std::str::from_utf8(guest).is_ok()
-            && native.len() < 1 << 16
-        {
-            return self.text(
-                what,
-                &String::from_utf8_lossy(native),
-                &String::from_utf8_lossy(guest),
-            );
+        if std::str::from_utf8(native).is_ok() && std::str::from_utf8(guest).is_ok() && native.len() < 1 << 16 {
+            return self.text(what, &String::from_utf8_lossy(native), &String::from_utf8_lossy(guest));
         }
         if let Some(d) = diff_bytes(native, guest) {
-            self.problems.push(format!(
-                "{what} differs ({} vs {}): {d}",
-                self.left, self.right
-            ));
+            self.problems.push(format!("{what} differs ({} vs {}): {d}", self.left, self.right));
         }
         self
     }
@@ -643,10 +574,7 @@ impl Comparison {
     /// Statuses must be equal.
     pub fn status(&mut self, native: i32, guest: i32) -> &mut Self {
         if native != guest {
-            self.problems.push(format!(
-                "status differs: {} {native}, {} {guest}",
-                self.left, self.right
-            ));
+            self.problems.push(format!("status differs: {} {native}, {} {guest}", self.left, self.right));
         }
         self
     }
@@ -687,25 +615,15 @@ impl Comparison {
 
 /// The usual differential check: status, stdout and stderr byte-equal.
 pub fn assert_same(native: &Output, guest: &Output) {
-    Comparison::new()
-        .outputs(native, guest)
-        .finish(Some(native), guest);
+    Comparison::new().outputs(native, guest).finish(Some(native), guest);
 }
 
 /// Runs `bin` natively and in elfin with the same argv, env and stdin, and
 /// checks that status, stdout and stderr are equal.
-pub fn differential(
-    bin: &Path,
-    argv: &[&str],
-    env: &[(&str, &str)],
-    stdin: Option<&[u8]>,
-) -> (Output, Output) {
+pub fn differential(bin: &Path, argv: &[&str], env: &[(&str, &str)], stdin: Option<&[u8]>) -> (Output, Output) {
     let a = args(argv);
     let native = run_native(bin, None, &a, env, stdin);
-    let mut opts = ElfinOpts {
-        stdin: stdin.map(<[u8]>::to_vec),
-        ..ElfinOpts::default()
-    };
+    let mut opts = ElfinOpts { stdin: stdin.map(<[u8]>::to_vec), ..ElfinOpts::default() };
     for (k, v) in env {
         opts = opts.env(k, v);
     }
@@ -733,10 +651,7 @@ mod tests {
         assert_eq!(drop_lines(t, &["addr:", "host:"]), "x: 1\nz\n");
         assert_eq!(addr_of(t, "code"), Some(0x1000));
         assert_eq!(addr_of(t, "stack"), None);
-        assert_eq!(
-            replace_bytes(b"a/h/x b", b"/h/x", b"/data/x"),
-            b"a/data/x b"
-        );
+        assert_eq!(replace_bytes(b"a/h/x b", b"/h/x", b"/data/x"), b"a/data/x b");
     }
 
     #[test]
@@ -748,25 +663,10 @@ mod tests {
             &[("E", "1")],
             None,
         );
-        assert_eq!(
-            out.stdout_str(),
-            "/app/sh|/usr/local/bin:/usr/bin:/bin|/|1\n/\n"
-        );
-        let out = run_native(
-            Path::new("/bin/sh"),
-            None,
-            &args(&["-c", "cat; exit 3"]),
-            &[],
-            Some(b"in\xff"),
-        );
+        assert_eq!(out.stdout_str(), "/app/sh|/usr/local/bin:/usr/bin:/bin|/|1\n/\n");
+        let out = run_native(Path::new("/bin/sh"), None, &args(&["-c", "cat; exit 3"]), &[], Some(b"in\xff"));
         assert_eq!((out.status, out.stdout.as_slice()), (3, &b"in\xff"[..]));
-        let out = run_native(
-            Path::new("/bin/sh"),
-            None,
-            &args(&["-c", "kill -SEGV $$"]),
-            &[],
-            None,
-        );
+        let out = run_native(Path::new("/bin/sh"), None, &args(&["-c", "kill -SEGV $$"]), &[], None);
         assert_eq!(out.status, 139);
     }
 }

@@ -23,43 +23,14 @@ fn aarch64_apps_run_under_qemu_user() {
     for libc in ["glibc", "musl"] {
         let out = run_native_on(ARCH, &app(ARCH, libc, "auxv_probe"), None, &[], &[], None);
         let s = out.stdout_str();
-        assert!(
-            out.status == 0 && !s.contains(": NO") && s.contains("AT_PLATFORM: aarch64\n"),
-            "{}",
-            out.describe()
-        );
-        let out = run_native_on(
-            ARCH,
-            &app(ARCH, libc, "exitcode"),
-            None,
-            &args(&["42"]),
-            &[],
-            None,
-        );
+        assert!(out.status == 0 && !s.contains(": NO") && s.contains("AT_PLATFORM: aarch64\n"), "{}", out.describe());
+        let out = run_native_on(ARCH, &app(ARCH, libc, "exitcode"), None, &args(&["42"]), &[], None);
         assert_eq!(out.status, 42);
     }
-    let out = run_native_on(
-        ARCH,
-        &app(ARCH, "debian", "busybox"),
-        None,
-        &args(&["seq", "3"]),
-        &[],
-        None,
-    );
+    let out = run_native_on(ARCH, &app(ARCH, "debian", "busybox"), None, &args(&["seq", "3"]), &[], None);
     assert_eq!(out.stdout_str(), "1\n2\n3\n");
-    let out = run_native_on(
-        ARCH,
-        &app(ARCH, "rust", "rustprobe"),
-        None,
-        &args(&["threads"]),
-        &[],
-        None,
-    );
-    assert!(
-        out.stdout_str().contains("threads: 4 joined"),
-        "{}",
-        out.describe()
-    );
+    let out = run_native_on(ARCH, &app(ARCH, "rust", "rustprobe"), None, &args(&["threads"]), &[], None);
+    assert!(out.stdout_str().contains("threads: 4 joined"), "{}", out.describe());
 }
 
 macro_rules! per_libc {
@@ -80,9 +51,7 @@ fn exitcode(libc: &str) {
 }
 
 fn cat_stdin(libc: &str) {
-    let data: Vec<u8> = (0..=255u8)
-        .chain(pseudo_random_bytes(100 * 1024, 9))
-        .collect();
+    let data: Vec<u8> = (0..=255u8).chain(pseudo_random_bytes(100 * 1024, 9)).collect();
     same(&app(ARCH, libc, "cat_stdin"), &[], Some(&data));
 }
 
@@ -104,11 +73,7 @@ fn auxv_probe(libc: &str) {
 fn nullderef(libc: &str) {
     let bin = app(ARCH, libc, "nullderef");
     let guest = run_elfin(&bin, &[], &ElfinOpts::default().arch(ARCH));
-    assert!(
-        guest.status == 139 && guest.messages().contains("killed by SIGSEGV"),
-        "{}",
-        guest.describe()
-    );
+    assert!(guest.status == 139 && guest.messages().contains("killed by SIGSEGV"), "{}", guest.describe());
 }
 
 /// Threads, futexes, signal handlers and frames, sleeping: as under qemu-user.
@@ -126,11 +91,7 @@ fn busybox_and_lua() {
     same(&bb, &["sort", "-r"], Some(b"a\nc\nb\n"));
     same(&bb, &["md5sum"], Some(&pseudo_random_bytes(10_000, 4)));
     let lua = app(ARCH, "debian", "lua5.4");
-    same(
-        &lua,
-        &["-e", "print(string.format('%d %.3f', 7 // 2, math.pi))"],
-        None,
-    );
+    same(&lua, &["-e", "print(string.format('%d %.3f', 7 // 2, math.pi))"], None);
 }
 
 #[test]

@@ -26,16 +26,12 @@ fn stdout_to_file(libc: &str) {
     let dir = scratch_dir("stdout-file");
     let path = dir.join("stdout");
     let mut cmd = elfin_command(&bin, &[], &ElfinOpts::default());
-    cmd.stdin(Stdio::null())
-        .stdout(File::create(&path).expect("create"))
-        .stderr(Stdio::piped());
+    cmd.stdin(Stdio::null()).stdout(File::create(&path).expect("create")).stderr(Stdio::piped());
     let out = cmd.output().expect("run elfin");
     let stdout = std::fs::read(&path).expect("read back");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        out.status.success()
-            && stdout == b"hello from a static-pie program\n"
-            && stderr == "hello on stderr\n",
+        out.status.success() && stdout == b"hello from a static-pie program\n" && stderr == "hello on stderr\n",
         "status {:?}\nstdout file: {:?}\nstderr: {stderr:?}",
         out.status,
         String::from_utf8_lossy(&stdout)
@@ -55,32 +51,14 @@ fn auxv_probe(libc: &str) {
     let (n, g) = (native.stdout_str(), guest.stdout_str());
     Comparison::new()
         .status(native.status, guest.status)
-        .text(
-            "stdout without addr:/host: lines",
-            &drop_lines(&n, &NOT_COMPARED),
-            &drop_lines(&g, &NOT_COMPARED),
-        )
+        .text("stdout without addr:/host: lines", &drop_lines(&n, &NOT_COMPARED), &drop_lines(&g, &NOT_COMPARED))
         .bytes("stderr", &native.stderr, &guest.stderr)
+        .check(g.contains("env: ELFIN_TEST=1\n"), "-e ELFIN_TEST=1 is not in the guest environment")
+        .check(g.contains("env: WITH_EQ=a=b=c\n"), "-e WITH_EQ=a=b=c is not in the guest environment")
+        .check(g.contains("host: AT_EXECFN=/app/auxv_probe\n"), "AT_EXECFN is not /app/auxv_probe")
+        .check(g.contains("argv[0]: /app/auxv_probe\n"), "argv[0] is not /app/auxv_probe")
         .check(
-            g.contains("env: ELFIN_TEST=1\n"),
-            "-e ELFIN_TEST=1 is not in the guest environment",
-        )
-        .check(
-            g.contains("env: WITH_EQ=a=b=c\n"),
-            "-e WITH_EQ=a=b=c is not in the guest environment",
-        )
-        .check(
-            g.contains("host: AT_EXECFN=/app/auxv_probe\n"),
-            "AT_EXECFN is not /app/auxv_probe",
-        )
-        .check(
-            g.contains("argv[0]: /app/auxv_probe\n"),
-            "argv[0] is not /app/auxv_probe",
-        )
-        .check(
-            ["code", "stack", "heap", "mmap", "AT_PHDR", "AT_ENTRY"]
-                .iter()
-                .all(|k| addr_of(&g, k).is_some()),
+            ["code", "stack", "heap", "mmap", "AT_PHDR", "AT_ENTRY"].iter().all(|k| addr_of(&g, k).is_some()),
             "some addr: lines are missing",
         )
         .finish(Some(&native), &guest);
@@ -93,15 +71,8 @@ fn auxv_probe_argv0(libc: &str) {
     let (n, g) = (native.stdout_str(), guest.stdout_str());
     Comparison::new()
         .status(native.status, guest.status)
-        .text(
-            "stdout without addr:/host: lines",
-            &drop_lines(&n, &NOT_COMPARED),
-            &drop_lines(&g, &NOT_COMPARED),
-        )
-        .check(
-            g.contains("argv[0]: custom-name\n"),
-            "--argv0 custom-name not seen as argv[0]",
-        )
+        .text("stdout without addr:/host: lines", &drop_lines(&n, &NOT_COMPARED), &drop_lines(&g, &NOT_COMPARED))
+        .check(g.contains("argv[0]: custom-name\n"), "--argv0 custom-name not seen as argv[0]")
         .finish(Some(&native), &guest);
 }
 
@@ -115,10 +86,7 @@ fn exitcode(libc: &str) {
 fn cat_stdin_bytes(libc: &str) {
     let bin = app(ARCH, libc, "cat_stdin");
     // Every byte value, 0xFF included (the console escape byte), several times.
-    let all: Vec<u8> = (0..4)
-        .flat_map(|_| 0u8..=255)
-        .chain(*b"\xff\xff\xffe\xff1\xff")
-        .collect();
+    let all: Vec<u8> = (0..4).flat_map(|_| 0u8..=255).chain(*b"\xff\xff\xffe\xff1\xff").collect();
     let (_, guest) = differential(&bin, &[], &[], Some(&all));
     assert_eq!(guest.stdout, all);
 }
@@ -148,27 +116,13 @@ fn files(libc: &str) {
     std::fs::write(&host, &content).expect("write input");
 
     let native = run_native(&bin, None, &[host.as_os_str()], &[], None);
-    let guest = run_elfin(
-        &bin,
-        &args(&["/data/x"]),
-        &ElfinOpts::default().volume(&host, "/data/x"),
-    );
+    let guest = run_elfin(&bin, &args(&["/data/x"]), &ElfinOpts::default().volume(&host, "/data/x"));
     assert_same(&native, &guest);
-    assert!(
-        guest
-            .stdout_str()
-            .contains(&format!("size {}", content.len())),
-        "{}",
-        guest.describe()
-    );
+    assert!(guest.stdout_str().contains(&format!("size {}", content.len())), "{}", guest.describe());
 
     // A file that is not there.
     let native = run_native(&bin, None, &args(&["/elfin-missing/x"]), &[], None);
-    let guest = run_elfin(
-        &bin,
-        &args(&["/data/missing"]),
-        &ElfinOpts::default().volume(&host, "/data/x"),
-    );
+    let guest = run_elfin(&bin, &args(&["/data/missing"]), &ElfinOpts::default().volume(&host, "/data/x"));
     assert_same(&native, &guest);
     assert_eq!(guest.stdout_str(), "openat: ENOENT\n");
 }
@@ -186,11 +140,7 @@ fn no_aslr_is_stable(libc: &str) {
     let (a, addrs_a) = boot_addrs(&bin, &ElfinOpts::default().no_aslr());
     let (b, addrs_b) = boot_addrs(&bin, &ElfinOpts::default().no_aslr());
     Comparison::labeled("boot 1", "boot 2")
-        .text(
-            "addr: lines of two --no-aslr boots",
-            &(addrs_a.join("\n") + "\n"),
-            &(addrs_b.join("\n") + "\n"),
-        )
+        .text("addr: lines of two --no-aslr boots", &(addrs_a.join("\n") + "\n"), &(addrs_b.join("\n") + "\n"))
         .finish(Some(&a), &b);
 }
 
@@ -202,17 +152,10 @@ fn aslr_varies(libc: &str) {
     let mut c = Comparison::labeled("boot 1", "boot 2");
     for what in ["code", "stack"] {
         let (x, y) = (addr_of(&sa, what), addr_of(&sb, what));
-        c.check(
-            x.is_some() && x != y,
-            format!("{what} address is the same on two ASLR boots: {x:x?} {y:x?}"),
-        );
+        c.check(x.is_some() && x != y, format!("{what} address is the same on two ASLR boots: {x:x?} {y:x?}"));
     }
     // Layout-independent lines must not change with the layout.
-    c.text(
-        "non-addr lines of two boots",
-        &drop_lines(&sa, &["addr:"]),
-        &drop_lines(&sb, &["addr:"]),
-    );
+    c.text("non-addr lines of two boots", &drop_lines(&sa, &["addr:"]), &drop_lines(&sb, &["addr:"]));
     c.finish(Some(&a), &b);
 }
 
@@ -246,14 +189,8 @@ fn nullderef(libc: &str) {
         .status(139, guest.status)
         .bytes("stderr (kernel messages apart)", &native.stderr, &guest.stderr)
         .bytes("stdout", &native.stdout, &guest.stdout)
-        .check(
-            stderr.contains("killed by SIGSEGV"),
-            "stderr lacks `killed by SIGSEGV`",
-        )
-        .check(
-            stderr.contains("at 0x0 "),
-            "stderr lacks the fault address `at 0x0`",
-        )
+        .check(stderr.contains("killed by SIGSEGV"), "stderr lacks `killed by SIGSEGV`")
+        .check(stderr.contains("at 0x0 "), "stderr lacks the fault address `at 0x0`")
         .finish(Some(&native), &guest);
 }
 

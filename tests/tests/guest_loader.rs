@@ -64,21 +64,9 @@ fn refused_by_host(path: &Path, statuses: &[i32], words: &[&str]) -> Output {
     let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
     let lower = stderr.to_lowercase();
     Comparison::new()
-        .check(
-            statuses.contains(&out.status),
-            format!("status {} is not one of {statuses:?}", out.status),
-        )
-        .check(
-            out.elapsed < FAST,
-            format!("took {:.1?}, more than {FAST:?}", out.elapsed),
-        )
-        .check(
-            lines.len() == 1,
-            format!(
-                "stderr has {} non-empty lines, expected a one-line reason",
-                lines.len()
-            ),
-        )
+        .check(statuses.contains(&out.status), format!("status {} is not one of {statuses:?}", out.status))
+        .check(out.elapsed < FAST, format!("took {:.1?}, more than {FAST:?}", out.elapsed))
+        .check(lines.len() == 1, format!("stderr has {} non-empty lines, expected a one-line reason", lines.len()))
         .check(
             words.is_empty() || words.iter().any(|w| lower.contains(&w.to_lowercase())),
             format!("stderr mentions none of {words:?}"),
@@ -139,16 +127,7 @@ fn elf_with_corrupted_segment_sizes() {
 #[test]
 fn dynamic_elf_is_rejected_by_the_cli() {
     let dynamic = app("x86_64", "invalid", "hello-dynamic");
-    refused(
-        &dynamic,
-        &[125],
-        &[
-            "dynamically linked",
-            "static-pie",
-            "PT_INTERP",
-            "interpreter",
-        ],
-    );
+    refused(&dynamic, &[125], &["dynamically linked", "static-pie", "PT_INTERP", "interpreter"]);
 }
 
 #[test]

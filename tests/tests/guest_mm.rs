@@ -69,11 +69,8 @@ fn frames_report(guest: &Output) -> (u64, u64) {
         .lines()
         .find(|l| l.contains("frames free after exit:"))
         .unwrap_or_else(|| panic!("no frame report in the kernel messages:\n{}", guest.describe()));
-    let nums: Vec<u64> = line
-        .split(|c: char| !c.is_ascii_digit())
-        .filter(|w| !w.is_empty())
-        .filter_map(|w| w.parse().ok())
-        .collect();
+    let nums: Vec<u64> =
+        line.split(|c: char| !c.is_ascii_digit()).filter(|w| !w.is_empty()).filter_map(|w| w.parse().ok()).collect();
     assert!(nums.len() >= 2, "cannot read `{line}`");
     (nums[0], nums[1])
 }
@@ -88,7 +85,13 @@ fn stress_no_leak(libc: &str) {
     let guest = run_elfin(&bin, &args(&[rounds]), &opts);
     assert_same(&native, &guest);
     let (after, before) = frames_report(&guest);
-    assert_eq!(after, before, "frames leaked: {} ({} free after exit, {before} before load)", before as i64 - after as i64, after);
+    assert_eq!(
+        after,
+        before,
+        "frames leaked: {} ({} free after exit, {before} before load)",
+        before as i64 - after as i64,
+        after
+    );
 }
 
 /// The frame count is also exact after the probe that uses every call (file
@@ -135,12 +138,4 @@ macro_rules! per_libc {
     };
 }
 
-per_libc!(
-    mm_probe,
-    maps_layout,
-    faults,
-    stress_no_leak,
-    probe_no_leak,
-    malloc_1g_in_256m,
-    out_of_memory_kills,
-);
+per_libc!(mm_probe, maps_layout, faults, stress_no_leak, probe_no_leak, malloc_1g_in_256m, out_of_memory_kills,);

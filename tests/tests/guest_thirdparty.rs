@@ -13,8 +13,7 @@ fn busybox() -> PathBuf {
     app(ARCH, "debian", "busybox")
 }
 
-const TEXT: &str =
-    "banana\napple\ncherry\napple\nbanana\nbanana\ndate: 2024\n\nelderberry fig grape\n";
+const TEXT: &str = "banana\napple\ncherry\napple\nbanana\nbanana\ndate: 2024\n\nelderberry fig grape\n";
 
 /// `busybox ARGS...` with `stdin`, natively and in the guest; all equal.
 fn bb(argv: &[&str], stdin: Option<&[u8]>) -> Output {
@@ -44,18 +43,9 @@ fn busybox_cat_volume_file() {
     let mut data = TEXT.repeat(200).into_bytes();
     data.extend_from_slice(&pseudo_random_bytes(5000, 3));
     std::fs::write(&host, &data).expect("write");
-    let guest = run_elfin(
-        &busybox(),
-        &args(&["cat", "/data/in.txt"]),
-        &ElfinOpts::default().volume(&host, "/data/in.txt"),
-    );
-    let native = run_native(
-        &busybox(),
-        None,
-        &[OsStr::new("cat"), host.as_os_str()],
-        &[],
-        None,
-    );
+    let guest =
+        run_elfin(&busybox(), &args(&["cat", "/data/in.txt"]), &ElfinOpts::default().volume(&host, "/data/in.txt"));
+    let native = run_native(&busybox(), None, &[OsStr::new("cat"), host.as_os_str()], &[], None);
     assert_same(&native, &guest);
     assert_eq!(guest.stdout, data);
 }
@@ -63,33 +53,14 @@ fn busybox_cat_volume_file() {
 #[test]
 fn busybox_wc() {
     let g = bb(&["wc"], Some(TEXT.as_bytes()));
-    assert!(
-        g.stdout_str().split_whitespace().eq(["9", "11", "73"]),
-        "{}",
-        g.describe()
-    );
+    assert!(g.stdout_str().split_whitespace().eq(["9", "11", "73"]), "{}", g.describe());
     bb(&["wc", "-l"], Some(TEXT.as_bytes()));
 }
 
 #[test]
 fn busybox_sed() {
-    let g = bb(
-        &[
-            "sed",
-            "-e",
-            "s/an/AN/g",
-            "-e",
-            "/apple/d",
-            "-e",
-            "$a\\the end",
-        ],
-        Some(TEXT.as_bytes()),
-    );
-    assert!(
-        g.stdout_str().starts_with("bANANa\ncherry\n"),
-        "{}",
-        g.describe()
-    );
+    let g = bb(&["sed", "-e", "s/an/AN/g", "-e", "/apple/d", "-e", "$a\\the end"], Some(TEXT.as_bytes()));
+    assert!(g.stdout_str().starts_with("bANANa\ncherry\n"), "{}", g.describe());
     bb(&["sed", "-n", "2,4p"], Some(TEXT.as_bytes()));
 }
 
@@ -97,13 +68,7 @@ fn busybox_sed() {
 fn busybox_sort_uniq() {
     bb(&["sort"], Some(TEXT.as_bytes()));
     bb(&["sort", "-r", "-u"], Some(TEXT.as_bytes()));
-    let sorted = run_native(
-        &busybox(),
-        None,
-        &args(&["sort"]),
-        &[],
-        Some(TEXT.as_bytes()),
-    );
+    let sorted = run_native(&busybox(), None, &args(&["sort"]), &[], Some(TEXT.as_bytes()));
     let g = bb(&["uniq", "-c"], Some(&sorted.stdout));
     assert!(g.stdout_str().contains("3 banana"), "{}", g.describe());
 }
@@ -130,10 +95,7 @@ fn busybox_head_tail() {
 fn busybox_seq_printf_expr() {
     let g = bb(&["seq", "1", "3", "20"], None);
     assert_eq!(g.stdout_str(), "1\n4\n7\n10\n13\n16\n19\n");
-    bb(
-        &["printf", "%05d|%s|%x|%c\\n", "42", "str", "255", "z"],
-        None,
-    );
+    bb(&["printf", "%05d|%s|%x|%c\\n", "42", "str", "255", "z"], None);
     let g = bb(&["expr", "6", "*", "7"], None);
     assert_eq!(g.stdout_str(), "42\n");
     bb(&["expr", "length", "elfin"], None);
@@ -159,18 +121,8 @@ fn busybox_ls_volume_dir() {
             std::fs::write(dir.join(name), name).expect("write");
         }
     }
-    let native = run_native(
-        &busybox(),
-        None,
-        &[OsStr::new("ls"), OsStr::new("-1"), dir.as_os_str()],
-        &[],
-        None,
-    );
-    let guest = run_elfin(
-        &busybox(),
-        &args(&["ls", "-1", "/data"]),
-        &ElfinOpts::default().volume(&dir, "/data"),
-    );
+    let native = run_native(&busybox(), None, &[OsStr::new("ls"), OsStr::new("-1"), dir.as_os_str()], &[], None);
+    let guest = run_elfin(&busybox(), &args(&["ls", "-1", "/data"]), &ElfinOpts::default().volume(&dir, "/data"));
     assert_same(&native, &guest);
 }
 
@@ -184,21 +136,11 @@ fn busybox_sh_pipeline() {
 #[test]
 fn lua_script() {
     let lua = app(ARCH, "debian", "lua5.4");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("data")
-        .join("probe.lua");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("data").join("probe.lua");
     let native = run_native(&lua, None, &[script.as_os_str()], &[], None);
-    let guest = run_elfin(
-        &lua,
-        &args(&["/data/probe.lua"]),
-        &ElfinOpts::default().volume(&script, "/data/probe.lua"),
-    );
+    let guest = run_elfin(&lua, &args(&["/data/probe.lua"]), &ElfinOpts::default().volume(&script, "/data/probe.lua"));
     assert_same(&native, &guest);
-    assert!(
-        guest.stdout_str().contains("fib90 2880067194370816120\n"),
-        "{}",
-        guest.describe()
-    );
+    assert!(guest.stdout_str().contains("fib90 2880067194370816120\n"), "{}", guest.describe());
 }
 
 #[test]
@@ -206,10 +148,7 @@ fn lua_inline() {
     let lua = app(ARCH, "debian", "lua5.4");
     let (_, g) = differential(
         &lua,
-        &[
-            "-e",
-            "print(string.format('%d %s %.2f', 2^31 // 1 | 0, ('x'):rep(3), math.pi))",
-        ],
+        &["-e", "print(string.format('%d %s %.2f', 2^31 // 1 | 0, ('x'):rep(3), math.pi))"],
         &[],
         None,
     );
@@ -225,33 +164,17 @@ fn rust_std_program() {
     let host = dir.join("words.txt");
     std::fs::write(&host, TEXT.repeat(3)).expect("write");
     let env = [("RUST_PROBE", "1")];
-    let native = run_native(
-        &bin,
-        None,
-        &[OsStr::new("file"), host.as_os_str()],
-        &env,
-        None,
-    );
+    let native = run_native(&bin, None, &[OsStr::new("file"), host.as_os_str()], &env, None);
     let guest = run_elfin(
         &bin,
         &args(&["file", "/data/words.txt"]),
-        &ElfinOpts::default()
-            .env("RUST_PROBE", "1")
-            .volume(&host, "/data/words.txt"),
+        &ElfinOpts::default().env("RUST_PROBE", "1").volume(&host, "/data/words.txt"),
     );
     // The native run was given the host path: map it to the guest path.
-    let mapped = replace_bytes(
-        &native.stdout,
-        host.as_os_str().as_encoded_bytes(),
-        b"/data/words.txt",
-    );
+    let mapped = replace_bytes(&native.stdout, host.as_os_str().as_encoded_bytes(), b"/data/words.txt");
     Comparison::new()
         .status(native.status, guest.status)
-        .bytes(
-            "stdout (host path mapped to /data/words.txt)",
-            &mapped,
-            &guest.stdout,
-        )
+        .bytes("stdout (host path mapped to /data/words.txt)", &mapped, &guest.stdout)
         .bytes("stderr", &native.stderr, &guest.stderr)
         .finish(Some(&native), &guest);
 }

@@ -8,41 +8,22 @@ use std::process::Command;
 use elfin_tests::*;
 
 const ARCH: &str = "x86_64";
-const C_PROGRAMS: [&str; 7] = [
-    "hello",
-    "auxv_probe",
-    "enosys",
-    "nullderef",
-    "exitcode",
-    "cat_stdin",
-    "files",
-];
+const C_PROGRAMS: [&str; 7] = ["hello", "auxv_probe", "enosys", "nullderef", "exitcode", "cat_stdin", "files"];
 
 fn file_says(path: &std::path::Path) -> String {
-    let out = Command::new("file")
-        .arg("-L")
-        .arg(path)
-        .output()
-        .expect("run file(1)");
+    let out = Command::new("file").arg("-L").arg(path).output().expect("run file(1)");
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 #[test]
 fn every_app_is_static_pie() {
-    let mut bins = vec![
-        app(ARCH, "rust", "rustprobe"),
-        app(ARCH, "debian", "busybox"),
-        app(ARCH, "debian", "lua5.4"),
-    ];
+    let mut bins = vec![app(ARCH, "rust", "rustprobe"), app(ARCH, "debian", "busybox"), app(ARCH, "debian", "lua5.4")];
     for libc in ["glibc", "musl"] {
         bins.extend(C_PROGRAMS.iter().map(|p| app(ARCH, libc, p)));
     }
     for b in &bins {
         let desc = file_says(b);
-        assert!(
-            desc.contains("static-pie linked") && desc.contains("x86-64"),
-            "{desc}"
-        );
+        assert!(desc.contains("static-pie linked") && desc.contains("x86-64"), "{desc}");
     }
     let dynamic = file_says(&app(ARCH, "invalid", "hello-dynamic"));
     assert!(dynamic.contains("dynamically linked"), "{dynamic}");
@@ -54,43 +35,22 @@ fn c_probes_behave_natively() {
         let hello = run_native(&app(ARCH, libc, "hello"), None, &[], &[], None);
         assert_eq!(
             (hello.status, hello.stdout_str(), hello.stderr_str()),
-            (
-                0,
-                "hello from a static-pie program\n".into(),
-                "hello on stderr\n".into()
-            )
+            (0, "hello from a static-pie program\n".into(), "hello on stderr\n".into())
         );
 
-        let exit = run_native(
-            &app(ARCH, libc, "exitcode"),
-            None,
-            &args(&["42"]),
-            &[],
-            None,
-        );
+        let exit = run_native(&app(ARCH, libc, "exitcode"), None, &args(&["42"]), &[], None);
         assert_eq!(exit.status, 42);
 
         let data = pseudo_random_bytes(100_000, 1);
         let cat = run_native(&app(ARCH, libc, "cat_stdin"), None, &[], &[], Some(&data));
-        assert!(
-            cat.stdout == data && cat.stderr_str() == "cat_stdin: 100000 bytes\n",
-            "{}",
-            cat.describe()
-        );
+        assert!(cat.stdout == data && cat.stderr_str() == "cat_stdin: 100000 bytes\n", "{}", cat.describe());
 
         let null = run_native(&app(ARCH, libc, "nullderef"), None, &[], &[], None);
-        assert_eq!(
-            (null.status, null.stdout_str()),
-            (139, "before the NULL dereference\n".into())
-        );
+        assert_eq!((null.status, null.stdout_str()), (139, "before the NULL dereference\n".into()));
 
         let enosys = run_native(&app(ARCH, libc, "enosys"), None, &[], &[], None);
         assert_eq!(enosys.status, 0, "{}", enosys.describe());
-        assert!(
-            enosys.stdout_str().contains("still running"),
-            "{}",
-            enosys.describe()
-        );
+        assert!(enosys.stdout_str().contains("still running"), "{}", enosys.describe());
 
         let dir = scratch_dir("native-files");
         let f = dir.join("f");
@@ -118,10 +78,7 @@ fn auxv_probe_natively() {
         let s = a.stdout_str();
         assert_eq!(a.status, 0, "{}", a.describe());
         // All self-checks hold on Linux.
-        assert!(
-            !s.contains(": NO") && s.contains("stack 16-byte aligned at main: ok"),
-            "{s}"
-        );
+        assert!(!s.contains(": NO") && s.contains("stack 16-byte aligned at main: ok"), "{s}");
         for line in [
             "argc: 3\n",
             "argv[0]: /app/auxv_probe\n",
@@ -139,15 +96,8 @@ fn auxv_probe_natively() {
             assert!(s.contains(line), "missing {line:?} in\n{s}");
         }
         // Deterministic apart from the addr: lines, which Linux randomizes.
-        assert_eq!(
-            drop_lines(&s, &["addr:"]),
-            drop_lines(&b.stdout_str(), &["addr:"])
-        );
-        assert_ne!(
-            addr_of(&s, "code"),
-            addr_of(&b.stdout_str(), "code"),
-            "host ASLR off?"
-        );
+        assert_eq!(drop_lines(&s, &["addr:"]), drop_lines(&b.stdout_str(), &["addr:"]));
+        assert_ne!(addr_of(&s, "code"), addr_of(&b.stdout_str(), "code"), "host ASLR off?");
     }
 }
 
@@ -160,16 +110,10 @@ fn third_party_natively() {
     assert_eq!(out.stdout_str(), "900150983cd24fb0d6963f7d28e17f72  -\n");
 
     let lua = app(ARCH, "debian", "lua5.4");
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("data")
-        .join("probe.lua");
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data").join("probe.lua");
     let a = run_native(&lua, None, &[script.as_os_str()], &[], None);
     let b = run_native(&lua, None, &[script.as_os_str()], &[], None);
-    assert!(
-        a.status == 0 && a.stdout_str().contains("coroutine 2 42\n"),
-        "{}",
-        a.describe()
-    );
+    assert!(a.status == 0 && a.stdout_str().contains("coroutine 2 42\n"), "{}", a.describe());
     assert_eq!(a.stdout, b.stdout, "lua probe output is not deterministic");
 
     let rp = app(ARCH, "rust", "rustprobe");

@@ -5,7 +5,8 @@ use crate::common::Features;
 use core::arch::asm;
 
 use aarch64_cpu::registers::{
-    Readable, Writeable, CNTFRQ_EL0, ID_AA64ISAR0_EL1, ID_AA64ISAR1_EL1, ID_AA64MMFR2_EL1, ID_AA64PFR0_EL1, ID_AA64PFR1_EL1,
+    Readable, Writeable, CNTFRQ_EL0, ID_AA64ISAR0_EL1, ID_AA64ISAR1_EL1, ID_AA64MMFR2_EL1, ID_AA64PFR0_EL1,
+    ID_AA64PFR1_EL1,
 };
 
 /// `AT_PLATFORM` string (what Linux arm64 reports, and `uname -m`).
@@ -69,7 +70,6 @@ pub const SCTLR_EL1_RESET: u64 = 0x30d0_0800;
 /// CPACR_EL1: FP/SIMD not trapped at EL0 or EL1 (FPEN = 0b11). SVE/SME stay trapped,
 /// so they are not advertised in `AT_HWCAP`.
 pub const CPACR_EL1_VALUE: u64 = 3 << 20;
-
 
 fn field(v: u64, shift: u32) -> u64 {
     (v >> shift) & 0xf
@@ -180,10 +180,14 @@ pub fn random_u64(f: &Features) -> Option<u64> {
         if f.rdseed {
             // SAFETY: FEAT_RNG is implemented (ID_AA64ISAR0_EL1.RNDR); the read sets
             // NZCV (Z on failure) and the output register only.
-            unsafe { asm!("mrs {v}, s3_3_c2_c4_1", "cset {ok}, ne", v = out(reg) v, ok = out(reg) ok, options(nomem, nostack)) };
+            unsafe {
+                asm!("mrs {v}, s3_3_c2_c4_1", "cset {ok}, ne", v = out(reg) v, ok = out(reg) ok, options(nomem, nostack))
+            };
         } else {
             // SAFETY: as above (RNDR).
-            unsafe { asm!("mrs {v}, s3_3_c2_c4_0", "cset {ok}, ne", v = out(reg) v, ok = out(reg) ok, options(nomem, nostack)) };
+            unsafe {
+                asm!("mrs {v}, s3_3_c2_c4_0", "cset {ok}, ne", v = out(reg) v, ok = out(reg) ok, options(nomem, nostack))
+            };
         }
         if ok != 0 {
             return Some(v);

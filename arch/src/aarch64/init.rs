@@ -5,8 +5,8 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use aarch64_cpu::registers::{Writeable, CNTKCTL_EL1, VBAR_EL1};
 
 use super::cpu;
-use crate::common::Features;
 use super::trap;
+use crate::common::Features;
 
 /// Start of the direct map of physical memory (TTBR1, L0 slot 0: PAs below 512 GiB).
 pub const PHYS_OFFSET: u64 = 0xffff_0000_0000_0000;

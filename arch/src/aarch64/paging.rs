@@ -53,10 +53,6 @@ pub(super) fn note_boot_idmap() {
     IDMAP_LIVE.store(true, Ordering::Relaxed);
 }
 
-
-
-
-
 fn leaf_bits(perm: Perm) -> u64 {
     let mut b = VALID | AF;
     if perm.device {

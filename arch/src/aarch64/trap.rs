@@ -99,8 +99,6 @@ impl core::fmt::Display for TrapFrame {
     }
 }
 
-
-
 global_asm!(
     r#"
     .section .text.elfin_vectors, "ax"
@@ -290,7 +288,8 @@ extern "C" fn trap_dispatch(tf: &mut TrapFrame) {
         }
         return;
     }
-    let trap = if tf.vector >= 12 { Trap::OtherException(((tf.error >> 26) & 0x3f) as u8) } else { classify(tf, from_user) };
+    let trap =
+        if tf.vector >= 12 { Trap::OtherException(((tf.error >> 26) & 0x3f) as u8) } else { classify(tf, from_user) };
     match crate::common::handlers() {
         Some(h) => (h.trap)(tf, trap),
         None => panic!("trap {:?} before handlers were installed\n{}", trap, tf),

@@ -7,7 +7,6 @@ use core::arch::x86_64::{__cpuid, __cpuid_count, _rdtsc};
 /// `AT_PLATFORM` string.
 pub const PLATFORM: &str = "x86_64";
 
-
 /// Reads the CPU's feature flags.
 pub fn features() -> Features {
     let l1 = __cpuid(1);

@@ -11,8 +11,8 @@ use x86_64::structures::tss::TaskStateSegment;
 use x86_64::{PrivilegeLevel, VirtAddr};
 
 use super::cpu;
-use crate::common::Features;
 use super::trap;
+use crate::common::Features;
 
 /// Start of the direct map of physical memory.
 pub const PHYS_OFFSET: u64 = 0xffff_8000_0000_0000;
@@ -78,7 +78,11 @@ pub fn init_bsp(kstack_top: u64) -> Features {
     unsafe { Star::write_raw(0x13, 0x08) };
     LStar::write(VirtAddr::new(trap::syscall_entry_addr()));
     SFMask::write(
-        RFlags::INTERRUPT_FLAG | RFlags::TRAP_FLAG | RFlags::DIRECTION_FLAG | RFlags::ALIGNMENT_CHECK | RFlags::NESTED_TASK,
+        RFlags::INTERRUPT_FLAG
+            | RFlags::TRAP_FLAG
+            | RFlags::DIRECTION_FLAG
+            | RFlags::ALIGNMENT_CHECK
+            | RFlags::NESTED_TASK,
     );
     f
 }

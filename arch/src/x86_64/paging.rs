@@ -3,7 +3,6 @@
 use crate::common::{read_entry, table_index as index, write_entry, FrameSource, MapError, Perm};
 use core::arch::asm;
 
-
 /// Size of a base page.
 pub const PAGE_SIZE: u64 = 4096;
 
@@ -21,10 +20,6 @@ const ADDR_MASK: u64 = 0x000f_ffff_ffff_f000;
 pub struct PageTable {
     root: u64,
 }
-
-
-
-
 
 fn leaf_bits(perm: Perm) -> u64 {
     let mut b = P;
@@ -159,10 +154,7 @@ impl PageTable {
         let e = read_entry(t, idx);
         let size_mask = (1u64 << (12 + 9 * l)) - 1;
         let pa = (e & ADDR_MASK & !size_mask) | (va & size_mask);
-        Some((
-            pa,
-            Perm { read: true, write: e & RW != 0, exec: e & NX == 0, user: e & US != 0, device: e & PCD != 0 },
-        ))
+        Some((pa, Perm { read: true, write: e & RW != 0, exec: e & NX == 0, user: e & US != 0, device: e & PCD != 0 }))
     }
 
     /// Removes the 4 KiB mapping of `va`, returning its frame.

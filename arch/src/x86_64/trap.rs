@@ -43,7 +43,6 @@ pub struct TrapFrame {
     pub ss: u64,
 }
 
-
 impl UserRegs for TrapFrame {
     fn syscall_nr(&self) -> usize {
         self.rax as usize
@@ -74,15 +73,17 @@ impl UserRegs for TrapFrame {
 
 impl core::fmt::Display for TrapFrame {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        writeln!(f, "rip {:#018x} cs {:#x} rflags {:#x} rsp {:#018x} ss {:#x}", self.rip, self.cs, self.rflags, self.rsp, self.ss)?;
+        writeln!(
+            f,
+            "rip {:#018x} cs {:#x} rflags {:#x} rsp {:#018x} ss {:#x}",
+            self.rip, self.cs, self.rflags, self.rsp, self.ss
+        )?;
         writeln!(f, "rax {:#018x} rbx {:#018x} rcx {:#018x} rdx {:#018x}", self.rax, self.rbx, self.rcx, self.rdx)?;
         writeln!(f, "rsi {:#018x} rdi {:#018x} rbp {:#018x} r8  {:#018x}", self.rsi, self.rdi, self.rbp, self.r8)?;
         writeln!(f, "r9  {:#018x} r10 {:#018x} r11 {:#018x} r12 {:#018x}", self.r9, self.r10, self.r11, self.r12)?;
         write!(f, "r13 {:#018x} r14 {:#018x} r15 {:#018x}", self.r13, self.r14, self.r15)
     }
 }
-
-
 
 global_asm!(
     r#"

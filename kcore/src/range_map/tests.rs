@@ -195,7 +195,11 @@ fn check_invariants(m: &RangeMap<T>, model: &Model<u64, T>, step: usize, op: &st
     }
     assert_eq!(&flat, model, "step {step} ({op}): map {rs:?}");
     for a in 0..SPACE + 2 {
-        assert_eq!(m.find(a).map(|r| r.val.advance(a - r.start)), model.get(&a).cloned(), "step {step} ({op}): find({a})");
+        assert_eq!(
+            m.find(a).map(|r| r.val.advance(a - r.start)),
+            model.get(&a).cloned(),
+            "step {step} ({op}): find({a})"
+        );
     }
 }
 
@@ -272,7 +276,8 @@ fn property_against_page_model() {
                     let len = 1 + rng.below(8);
                     let align = [1, 2, 4][rng.below(3) as usize];
                     let got = m.find_free_top_down(len, 0, SPACE, align, |_| 0);
-                    let want = (0..=SPACE - len).rev().filter(|c| c % align == 0).find(|&c| model_free(&model, c, c + len));
+                    let want =
+                        (0..=SPACE - len).rev().filter(|c| c % align == 0).find(|&c| model_free(&model, c, c + len));
                     assert_eq!(got, want, "seed {seed} step {step}: find_free len {len} align {align}");
                 }
                 _ => {

@@ -241,9 +241,8 @@ impl Epoll {
 
     fn readiness(&self) -> u32 {
         let i = self.interests.lock();
-        let any = i.values().any(|it| {
-            it.file.upgrade().map(|f| readiness(&f) & (it.events | ALWAYS) != 0).unwrap_or(false)
-        });
+        let any =
+            i.values().any(|it| it.file.upgrade().map(|f| readiness(&f) & (it.events | ALWAYS) != 0).unwrap_or(false));
         if any {
             POLLIN
         } else {

@@ -179,7 +179,15 @@ fn status(p: &Process, s: &mut String) {
 fn meminfo(s: &mut String) {
     let total = crate::mem::frames::total_count() as u64 * 4;
     let free = crate::mem::frames::free_count() as u64 * 4;
-    for (k, v) in [("MemTotal", total), ("MemFree", free), ("MemAvailable", free), ("Buffers", 0), ("Cached", 0), ("SwapTotal", 0), ("SwapFree", 0)] {
+    for (k, v) in [
+        ("MemTotal", total),
+        ("MemFree", free),
+        ("MemAvailable", free),
+        ("Buffers", 0),
+        ("Cached", 0),
+        ("SwapTotal", 0),
+        ("SwapFree", 0),
+    ] {
         let _ = writeln!(s, "{:<16}{:>8} kB", alloc::format!("{}:", k), v);
     }
 }

@@ -16,7 +16,8 @@ struct Frames {
     free_head: u64,
 }
 
-static FRAMES: spin::Mutex<Frames> = spin::Mutex::new(Frames { ranges: [(0, 0); MAX_RANGES], nranges: 0, free_head: 0 });
+static FRAMES: spin::Mutex<Frames> =
+    spin::Mutex::new(Frames { ranges: [(0, 0); MAX_RANGES], nranges: 0, free_head: 0 });
 static FREE: AtomicUsize = AtomicUsize::new(0);
 static TOTAL: AtomicUsize = AtomicUsize::new(0);
 
@@ -151,7 +152,9 @@ pub fn frame_bytes(pa: u64) -> &'static mut [u8] {
     // SAFETY: `pa` is a RAM frame owned by the caller (allocated from this allocator or
     // mapped into the address space the caller holds the lock of); the direct map
     // covers all RAM.
-    unsafe { core::slice::from_raw_parts_mut(elfin_arch::phys_to_virt(pa & !(PAGE_SIZE - 1)) as *mut u8, PAGE_SIZE as usize) }
+    unsafe {
+        core::slice::from_raw_parts_mut(elfin_arch::phys_to_virt(pa & !(PAGE_SIZE - 1)) as *mut u8, PAGE_SIZE as usize)
+    }
 }
 
 /// Number of free frames.

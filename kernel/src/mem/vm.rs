@@ -251,7 +251,18 @@ impl AddrSpace {
     /// the range is not free.
     pub fn insert(&mut self, vma: Vma) -> bool {
         let maywrite = true;
-        self.insert_area(vma.start, vma.end, Area { prot: vma.prot, shared: vma.shared, growsdown: vma.growsdown, maywrite, backing: vma.backing, name: vma.name })
+        self.insert_area(
+            vma.start,
+            vma.end,
+            Area {
+                prot: vma.prot,
+                shared: vma.shared,
+                growsdown: vma.growsdown,
+                maywrite,
+                backing: vma.backing,
+                name: vma.name,
+            },
+        )
     }
 
     /// Adds attributes over a free range; false when it is not free.
@@ -311,8 +322,11 @@ impl AddrSpace {
     /// Frees the committed pages of [start, end) but keeps the VMAs (MADV_DONTNEED):
     /// the next access reads zeros (anonymous) or the file again.
     pub fn discard_pages(&mut self, start: u64, end: u64) {
-        let parts: Vec<(u64, u64, u64, Area)> =
-            self.vmas.overlapping(start, end).map(|r| (r.start.max(start), r.end.min(end), r.start, r.val.clone())).collect();
+        let parts: Vec<(u64, u64, u64, Area)> = self
+            .vmas
+            .overlapping(start, end)
+            .map(|r| (r.start.max(start), r.end.min(end), r.start, r.val.clone()))
+            .collect();
         for (s, e, vs, area) in parts {
             self.drop_pages(s, e, vs, &area);
         }
@@ -442,7 +456,10 @@ impl AddrSpace {
         let r = self.vmas.first_above(addr).ok_or(FaultError::MapErr)?;
         let (k, end) = (r.start, r.end);
         let new_start = page_down(addr);
-        if !r.val.growsdown || end - new_start > STACK_RLIMIT || (r.val.name == VmaName::Stack && new_start < self.stack_limit) {
+        if !r.val.growsdown
+            || end - new_start > STACK_RLIMIT
+            || (r.val.name == VmaName::Stack && new_start < self.stack_limit)
+        {
             return Err(FaultError::MapErr);
         }
         if let Some(below) = self.vmas.last_below(k) {

@@ -322,7 +322,21 @@ fn file_stat(f: &OpenFile) -> StatInfo {
         }
         FileKind::EventFd(_) | FileKind::Epoll(_) => {
             let t = Timespec { tv_sec: 0, tv_nsec: 0 };
-            StatInfo { dev: 0xe, ino: 1, mode: 0o600, nlink: 1, uid: 0, gid: 0, rdev: 0, size: 0, blksize: 4096, blocks: 0, atime: t, mtime: t, ctime: t }
+            StatInfo {
+                dev: 0xe,
+                ino: 1,
+                mode: 0o600,
+                nlink: 1,
+                uid: 0,
+                gid: 0,
+                rdev: 0,
+                size: 0,
+                blksize: 4096,
+                blocks: 0,
+                atime: t,
+                mtime: t,
+                ctime: t,
+            }
         }
     }
 }
@@ -705,7 +719,8 @@ pub fn ioctl(p: &mut Process, fd: i32, cmd: u32, arg: u64) -> SysResult {
     match cmd {
         0x5401 => {
             // TCGETS: a cooked terminal as a fresh Linux pty has it.
-            let mut t = Termios { c_iflag: 0o2400, c_oflag: 0o5, c_cflag: 0o277, c_lflag: 0o105073, ..Default::default() };
+            let mut t =
+                Termios { c_iflag: 0o2400, c_oflag: 0o5, c_cflag: 0o277, c_lflag: 0o105073, ..Default::default() };
             let cc = [3u8, 28, 127, 21, 4, 0, 1, 0, 17, 19, 26, 0, 18, 15, 23, 22, 0, 0, 0];
             t.c_cc.copy_from_slice(&cc);
             write_val(&mut p.aspace, UAddr(arg), &t)?;
@@ -1141,7 +1156,13 @@ pub fn memfd_create(p: &mut Process, name: UAddr, flags: u32) -> SysResult {
     if flags & !(MFD_CLOEXEC | MFD_ALLOW_SEALING) != 0 {
         return Err(Errno::EINVAL);
     }
-    let n = crate::uaccess::read_cstr(&mut p.aspace, name, 249).map_err(|e| if e == Errno::ENAMETOOLONG { Errno::EINVAL } else { e })?;
+    let n = crate::uaccess::read_cstr(&mut p.aspace, name, 249).map_err(|e| {
+        if e == Errno::ENAMETOOLONG {
+            Errno::EINVAL
+        } else {
+            e
+        }
+    })?;
     let node = Node::new(NodeKind::File(Mutex::new(Content::Owned(Vec::new()))), 0o777);
     let mut path = b"/memfd:".to_vec();
     path.extend_from_slice(&n);

@@ -122,7 +122,6 @@ pub fn time(p: &mut Process, tloc: UAddr) -> SysResult {
     Ok(s as u64)
 }
 
-
 /// getrandom(2).
 pub fn getrandom(p: &mut Process, buf: UAddr, len: usize, flags: u32) -> SysResult {
     if flags & !7 != 0 || flags & 6 == 6 {
@@ -193,8 +192,6 @@ pub fn rt_sigaction(p: &mut Process, sig: i32, act: UAddr, oldact: UAddr, sigset
     }
     Ok(0)
 }
-
-
 
 /// sched_getaffinity(2): one CPU.
 pub fn sched_getaffinity(p: &mut Process, pid: i32, size: usize, mask: UAddr) -> SysResult {
@@ -304,7 +301,6 @@ pub fn prctl(p: &mut Process, option: i32, arg2: u64) -> SysResult {
         _ => Err(Errno::EINVAL),
     }
 }
-
 
 /// getpriority(2): the kernel ABI returns 20 - nice.
 pub fn getpriority(p: &mut Process, which: i32, who: i32) -> SysResult {

@@ -233,7 +233,7 @@ pub fn mprotect(p: &mut Process, addr: UAddr, len: usize, prot: i32) -> SysResul
     let len = page_up(len as u64).ok_or(Errno::ENOMEM)?;
     let mut s = addr.0;
     let e = s.checked_add(len).filter(|&e| e <= USER_END).ok_or(Errno::ENOMEM)?;
-    if prot & !(PROT_READ | PROT_WRITE | PROT_EXEC | 0x8 /* PROT_SEM */) != 0 {
+    if prot & !(PROT_READ | PROT_WRITE | PROT_EXEC | 0x8/* PROT_SEM */) != 0 {
         return Err(Errno::EINVAL);
     }
     let first = p.aspace.vmas.find(s).map(|r| (r.start, r.val.growsdown)).ok_or(Errno::ENOMEM)?;

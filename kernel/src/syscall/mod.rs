@@ -279,7 +279,9 @@ fn dispatch(p: &mut Process, call: Call, _tf: &mut TrapFrame, nr: usize) -> SysR
         Mprotect { addr, len, prot } => mm::mprotect(p, addr, len, prot),
         Brk { addr } => mm::brk(p, addr),
         Madvise { addr, len, advice } => mm::madvise(p, addr, len, advice),
-        Mremap { old_addr, old_len, new_len, flags, new_addr } => mm::mremap(p, old_addr, old_len, new_len, flags, new_addr),
+        Mremap { old_addr, old_len, new_len, flags, new_addr } => {
+            mm::mremap(p, old_addr, old_len, new_len, flags, new_addr)
+        }
         Msync { addr, len, flags } => mm::msync(p, addr, len, flags),
         Mincore { addr, len, vec } => mm::mincore(p, addr, len, vec),
 

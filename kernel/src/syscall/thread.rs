@@ -6,7 +6,7 @@ use elfin_shim::UAddr;
 
 use super::SysResult;
 use crate::proc::CURRENT;
-use crate::sched::{self, Wake, WaitOn};
+use crate::sched::{self, WaitOn, Wake};
 use crate::uaccess::{read_val, write_val};
 
 const CLONE_VM: u64 = 0x100;

@@ -29,19 +29,14 @@ pub const NOLIBC_LIB_C: &str = "int lib_fn(int x) { return x + 1; }\n";
 
 /// Directory for this test binary's fixtures.
 pub fn fixture_dir(test: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("elfin-loader")
-        .join(test);
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("elfin-loader").join(test);
     std::fs::create_dir_all(&dir).expect("create fixture dir");
     dir
 }
 
 /// Panic with install instructions unless `tool` runs.
 pub fn require(tool: &str, package: &str) {
-    let ok = Command::new(tool)
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
+    let ok = Command::new(tool).arg("--version").output().is_ok_and(|o| o.status.success());
     assert!(
         ok,
         "`{tool}` is needed to build test programs but does not run; \
@@ -51,9 +46,7 @@ pub fn require(tool: &str, package: &str) {
 
 /// Run a command, panicking with its output if it fails.
 pub fn run(cmd: &mut Command) -> String {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
     assert!(
         out.status.success(),
         "{cmd:?} failed with {}:\n{}\n{}",
@@ -101,10 +94,7 @@ pub fn build(dir: &Path, flavour: Flavour, name: &str, source: &str) -> PathBuf 
     std::fs::write(&src, source).expect("write C source");
     let cmd = match flavour {
         Flavour::Aarch64StaticPie => {
-            require(
-                "aarch64-linux-gnu-gcc",
-                "gcc-aarch64-linux-gnu libc6-dev-arm64-cross",
-            );
+            require("aarch64-linux-gnu-gcc", "gcc-aarch64-linux-gnu libc6-dev-arm64-cross");
             let mut c = Command::new("aarch64-linux-gnu-gcc");
             c.args(["-static-pie", "-O2"]);
             c
@@ -119,20 +109,8 @@ pub fn build(dir: &Path, flavour: Flavour, name: &str, source: &str) -> PathBuf 
             let gcc_include = run(Command::new("gcc").arg("-print-file-name=include"));
             let libgcc = run(Command::new("gcc").arg("-print-libgcc-file-name"));
             let mut c = Command::new("gcc");
-            c.args([
-                "-nostdlib",
-                "-nostartfiles",
-                "-static-pie",
-                "-fPIE",
-                "-O2",
-                "-nostdinc",
-            ]);
-            c.args([
-                "-isystem",
-                "/usr/include/x86_64-linux-musl",
-                "-isystem",
-                gcc_include.trim(),
-            ]);
+            c.args(["-nostdlib", "-nostartfiles", "-static-pie", "-fPIE", "-O2", "-nostdinc"]);
+            c.args(["-isystem", "/usr/include/x86_64-linux-musl", "-isystem", gcc_include.trim()]);
             c.arg(&src);
             c.args(["rcrt1.o", "crti.o", "libc.a"].map(|f| musl.join(f)));
             c.arg(libgcc.trim());
@@ -209,8 +187,7 @@ impl Readelf {
 }
 
 fn hex(s: &str) -> u64 {
-    u64::from_str_radix(s.trim().trim_start_matches("0x"), 16)
-        .unwrap_or_else(|e| panic!("bad hex {s:?}: {e}"))
+    u64::from_str_radix(s.trim().trim_start_matches("0x"), 16).unwrap_or_else(|e| panic!("bad hex {s:?}: {e}"))
 }
 
 /// Run `readelf -Wlh` (binutils) on `path` and parse its output.

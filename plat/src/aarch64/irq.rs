@@ -47,7 +47,8 @@ fn gicv3_init(intid: u32) -> bool {
     if dpa == 0 || rpa == 0 {
         return false;
     }
-    let (Some(gicd), Some(gicr)) = (elfin_arch::arm64::map_device(dpa, 0x1_0000), elfin_arch::arm64::map_device(rpa, 0x2_0000))
+    let (Some(gicd), Some(gicr)) =
+        (elfin_arch::arm64::map_device(dpa, 0x1_0000), elfin_arch::arm64::map_device(rpa, 0x2_0000))
     else {
         return false;
     };
@@ -93,7 +94,9 @@ fn gicv3_init(intid: u32) -> bool {
 fn arm_timer() {
     let period = PERIOD.load(Ordering::Relaxed);
     // SAFETY: programming the EL1 virtual timer only schedules its interrupt.
-    unsafe { asm!("msr cntv_tval_el0, {}", "msr cntv_ctl_el0, {}", "isb", in(reg) period, in(reg) 1u64, options(nostack)) };
+    unsafe {
+        asm!("msr cntv_tval_el0, {}", "msr cntv_ctl_el0, {}", "isb", in(reg) period, in(reg) 1u64, options(nostack))
+    };
 }
 
 /// Starts the periodic tick at `hz`; `cycles_hz` is the counter frequency the

@@ -6,7 +6,7 @@
 
 use core::arch::global_asm;
 
-use crate::{BootInfo, MemRegion, MemKind, Module, MAX_MEM_REGIONS};
+use crate::{BootInfo, MemKind, MemRegion, Module, MAX_MEM_REGIONS};
 use elfin_arch::PHYS_OFFSET;
 
 global_asm!(

@@ -96,20 +96,15 @@ pub struct CompatArgs {
 }
 
 fn default_jobs() -> u16 {
-    std::thread::available_parallelism()
-        .map_or(2, |n| u16::try_from(n.get()).unwrap_or(2))
-        .min(8)
+    std::thread::available_parallelism().map_or(2, |n| u16::try_from(n.get()).unwrap_or(2)).min(8)
 }
 
 /// Runs one case natively and in elfin and judges it.
 fn run_case(case: &Case, elfin: &Path, kernel: &Path) -> CaseResult {
     let (native, guest) = if case.program.is_file() {
         let native = runner::run_native(case);
-        let guest = if native.error.is_none() {
-            runner::run_elfin(case, elfin, kernel)
-        } else {
-            compare::Outcome::default()
-        };
+        let guest =
+            if native.error.is_none() { runner::run_elfin(case, elfin, kernel) } else { compare::Outcome::default() };
         (native, guest)
     } else {
         let missing = compare::Outcome {
@@ -163,11 +158,8 @@ fn run_all(cases: &[Case], jobs: usize, elfin: &Path, kernels: &[(Arch, PathBuf)
             s.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(case) = cases.get(i) else { break };
-                let kernel = kernels
-                    .iter()
-                    .find(|(a, _)| *a == case.arch)
-                    .map(|(_, k)| k.as_path())
-                    .unwrap_or(Path::new(""));
+                let kernel =
+                    kernels.iter().find(|(a, _)| *a == case.arch).map(|(_, k)| k.as_path()).unwrap_or(Path::new(""));
                 let r = run_case(case, elfin, kernel);
                 if r.status != Status::Pass {
                     failed.fetch_add(1, Ordering::Relaxed);
@@ -189,12 +181,7 @@ fn run_all(cases: &[Case], jobs: usize, elfin: &Path, kernels: &[(Arch, PathBuf)
         }
     });
     bar.finish_and_clear();
-    results
-        .into_inner()
-        .unwrap_or_default()
-        .into_iter()
-        .flatten()
-        .collect()
+    results.into_inner().unwrap_or_default().into_iter().flatten().collect()
 }
 
 fn write_file(path: &Path, text: &str) -> Result<(), Fail> {
@@ -204,20 +191,12 @@ fn write_file(path: &Path, text: &str) -> Result<(), Fail> {
 /// Runs `elfin compat`; returns 1 on a regression against the baseline.
 pub fn run(args: &CompatArgs) -> Result<i32, Fail> {
     let manifest = Manifest::load(&args.manifest).map_err(Fail::new)?;
-    let base = args
-        .manifest
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
+    let base = args.manifest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     // Absolute, since native runs start in their own scratch directories.
-    let base = &std::fs::canonicalize(base)
-        .map_err(|e| Fail::new(format!("{}: {e}", base.display())))?;
+    let base = &std::fs::canonicalize(base).map_err(|e| Fail::new(format!("{}: {e}", base.display())))?;
     let cases = manifest.cases(base, &args.arch, &args.cases).map_err(Fail::new)?;
     if cases.is_empty() {
-        return Err(Fail::new(format!(
-            "{}: no case to run (check --case and --arch)",
-            args.manifest.display()
-        )));
+        return Err(Fail::new(format!("{}: no case to run (check --case and --arch)", args.manifest.display())));
     }
     let baseline_path = args.baseline.clone().unwrap_or_else(|| base.join("baseline.json"));
     let baseline: Option<Baseline> = match std::fs::read_to_string(&baseline_path) {
@@ -254,8 +233,7 @@ pub fn run(args: &CompatArgs) -> Result<i32, Fail> {
         };
         kernels.push((arch, k));
     }
-    let elfin = std::env::current_exe()
-        .map_err(|e| Fail::new(format!("cannot find the elfin binary itself: {e}")))?;
+    let elfin = std::env::current_exe().map_err(|e| Fail::new(format!("cannot find the elfin binary itself: {e}")))?;
 
     let results = run_all(&cases, usize::from(args.jobs), &elfin, &kernels);
     let report = Report::new(args.manifest.display().to_string(), results, baseline.as_ref());

@@ -155,11 +155,7 @@ pub struct RunArgs {
     pub program: PathBuf,
 
     /// Arguments for the program
-    #[arg(
-        value_name = "ARGS",
-        trailing_var_arg = true,
-        allow_hyphen_values = true
-    )]
+    #[arg(value_name = "ARGS", trailing_var_arg = true, allow_hyphen_values = true)]
     pub args: Vec<OsString>,
 }
 
@@ -176,17 +172,13 @@ pub fn program_args_start(run: &clap::Command, raw: &[OsString]) -> usize {
             return (i + 2).min(raw.len());
         } else if let Some(long) = w.strip_prefix(b"--") {
             let has_value = long.contains(&b'=');
-            let arg = run
-                .get_arguments()
-                .find(|a| a.get_long().is_some_and(|l| l.as_bytes() == long));
+            let arg = run.get_arguments().find(|a| a.get_long().is_some_and(|l| l.as_bytes() == long));
             i += if !has_value && takes_value(arg) { 2 } else { 1 };
         } else if w.len() > 1 && w[0] == b'-' {
             // A cluster of short options: `-e K=V`, `-eK=V`, `-m64M`.
             let mut skip = 1;
             for (j, &c) in w.iter().enumerate().skip(1) {
-                let arg = run
-                    .get_arguments()
-                    .find(|a| a.get_short().is_some_and(|s| u32::from(s) == u32::from(c)));
+                let arg = run.get_arguments().find(|a| a.get_short().is_some_and(|s| u32::from(s) == u32::from(c)));
                 if takes_value(arg) {
                     if j + 1 == w.len() {
                         skip = 2; // the value is the next word
@@ -216,10 +208,7 @@ pub fn resolve_arch(arch: Option<Arch>) -> Result<Arch, Fail> {
 fn resolve_machine(arch: Arch, machine: Option<MachineType>) -> Result<MachineType, Fail> {
     let all = arch.machines();
     match machine {
-        None => all
-            .first()
-            .copied()
-            .ok_or_else(|| Fail::new(format!("no machine type for {}", arch.name()))),
+        None => all.first().copied().ok_or_else(|| Fail::new(format!("no machine type for {}", arch.name()))),
         Some(m) if all.contains(&m) => Ok(m),
         Some(m) => {
             let names: Vec<&str> = all.iter().map(|m| m.name()).collect();
@@ -253,17 +242,12 @@ pub fn kernel_cmdline(strace: bool, no_aslr: bool, log_level: Option<LogLevel>) 
 /// The kernel image: `--kernel`, else `$ELFIN_KERNEL`, else the built one (rebuilt if
 /// its sources changed).
 fn kernel_path(arg: Option<&Path>, arch: Arch) -> Result<PathBuf, Fail> {
-    let given = arg.map(Path::to_path_buf).or_else(|| {
-        std::env::var_os("ELFIN_KERNEL")
-            .filter(|k| !k.is_empty())
-            .map(PathBuf::from)
-    });
+    let given = arg
+        .map(Path::to_path_buf)
+        .or_else(|| std::env::var_os("ELFIN_KERNEL").filter(|k| !k.is_empty()).map(PathBuf::from));
     match given {
         Some(k) if k.is_file() => Ok(k),
-        Some(k) => Err(Fail::new(format!(
-            "kernel image {}: no such file",
-            k.display()
-        ))),
+        Some(k) => Err(Fail::new(format!("kernel image {}: no such file", k.display()))),
         None => kernel::fresh_image(&kernel::repo_root(), arch),
     }
 }
@@ -277,17 +261,11 @@ impl TempFile {
     fn create(suffix: &str) -> io::Result<(TempFile, fs::File)> {
         let dir = std::env::temp_dir();
         let pid = std::process::id();
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
+        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
         let mut last_err = None;
         for attempt in 0..100u32 {
             let path = dir.join(format!("elfin-{pid}-{nanos:08x}-{attempt}{suffix}"));
-            match fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&path)
-            {
+            match fs::OpenOptions::new().write(true).create_new(true).open(&path) {
                 Ok(f) => return Ok((TempFile { path }, f)),
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last_err = Some(e),
                 Err(e) => return Err(e),
@@ -311,23 +289,13 @@ fn layout(
     argv: &[Vec<u8>],
     env: &[Vec<u8>],
 ) -> Result<RootFs, Fail> {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let now = u32::try_from(now).unwrap_or(u32::MAX);
     let mut fs = RootFs::skeleton(now);
     let mut app = b"app/".to_vec();
     app.extend_from_slice(&prog.basename);
     let mtime = u32::try_from(prog.mtime.max(0)).unwrap_or(u32::MAX);
-    fs.put(
-        &app,
-        Node::File {
-            perm: 0o755,
-            mtime,
-            content: Content::Bytes(prog.bytes),
-        },
-    )
-    .map_err(Fail::new)?;
+    fs.put(&app, Node::File { perm: 0o755, mtime, content: Content::Bytes(prog.bytes) }).map_err(Fail::new)?;
     for v in volumes {
         fs.add_host(&v.host, &v.guest).map_err(|e| {
             let guest = String::from_utf8_lossy(&v.guest);
@@ -335,14 +303,7 @@ fn layout(
         })?;
     }
     if fs.get(workdir).is_none() {
-        fs.put(
-            workdir,
-            Node::Dir {
-                perm: 0o755,
-                mtime: now,
-            },
-        )
-        .map_err(|e| Fail::new(format!("--workdir: {e}")))?;
+        fs.put(workdir, Node::Dir { perm: 0o755, mtime: now }).map_err(|e| Fail::new(format!("--workdir: {e}")))?;
     }
     let mut exe = b"/".to_vec();
     exe.extend_from_slice(&app);
@@ -350,23 +311,9 @@ fn layout(
     cwd.extend_from_slice(workdir);
     let (ttys, winsize) = crate::sys::terminals();
     let control = rootfs::control_file_with_ttys(&exe, &cwd, argv, env, &ttys, winsize);
-    fs.put(
-        b".elfin",
-        Node::Dir {
-            perm: 0o700,
-            mtime: now,
-        },
-    )
-    .map_err(Fail::new)?;
-    fs.put(
-        rootfs::CONTROL_FILE,
-        Node::File {
-            perm: 0o400,
-            mtime: now,
-            content: Content::Bytes(control),
-        },
-    )
-    .map_err(Fail::new)?;
+    fs.put(b".elfin", Node::Dir { perm: 0o700, mtime: now }).map_err(Fail::new)?;
+    fs.put(rootfs::CONTROL_FILE, Node::File { perm: 0o400, mtime: now, content: Content::Bytes(control) })
+        .map_err(Fail::new)?;
     Ok(fs)
 }
 
@@ -376,16 +323,10 @@ pub fn run(args: &RunArgs) -> Result<i32, Fail> {
     let machine = resolve_machine(arch, args.machine)?;
     let accel = qemu::resolve_accel(args.accel, arch).map_err(Fail::new)?;
     let env = options::build_env(&args.env, |k| std::env::var_os(k)).map_err(Fail::new)?;
-    let volumes = args
-        .volumes
-        .iter()
-        .map(|v| options::parse_volume(v))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(Fail::new)?;
+    let volumes =
+        args.volumes.iter().map(|v| options::parse_volume(v)).collect::<Result<Vec<_>, _>>().map_err(Fail::new)?;
     let workdir = match &args.workdir {
-        Some(w) => {
-            options::guest_path(w.as_bytes()).map_err(|e| Fail::new(format!("--workdir: {e}")))?
-        }
+        Some(w) => options::guest_path(w.as_bytes()).map_err(|e| Fail::new(format!("--workdir: {e}")))?,
         None => Vec::new(),
     };
 
@@ -399,10 +340,9 @@ pub fn run(args: &RunArgs) -> Result<i32, Fail> {
     let kernel = kernel_path(args.kernel.as_deref(), arch)?;
 
     // From here on a termination signal must not skip removing the initrd.
-    sys::catch_termination_signals()
-        .map_err(|e| Fail::new(format!("cannot set up signal handling: {e}")))?;
-    let (initrd, file) = TempFile::create(".cpio")
-        .map_err(|e| Fail::new(format!("cannot create the initrd file: {e}")))?;
+    sys::catch_termination_signals().map_err(|e| Fail::new(format!("cannot set up signal handling: {e}")))?;
+    let (initrd, file) =
+        TempFile::create(".cpio").map_err(|e| Fail::new(format!("cannot create the initrd file: {e}")))?;
     rootfs
         .write_cpio(BufWriter::with_capacity(256 * 1024, file))
         .and_then(|w| w.into_inner().map_err(|e| e.into_error()))
@@ -421,7 +361,10 @@ pub fn run(args: &RunArgs) -> Result<i32, Fail> {
     }
     if args.smp > 1 {
         // Said once, plainly: the VM gets the CPUs, the kernel schedules on one.
-        eprintln!("elfin: --smp {}: the VM has {} CPUs but the elfin kernel runs programs on one of them for now", args.smp, args.smp);
+        eprintln!(
+            "elfin: --smp {}: the VM has {} CPUs but the elfin kernel runs programs on one of them for now",
+            args.smp, args.smp
+        );
     }
     let spec = VmSpec {
         arch,
@@ -440,18 +383,13 @@ pub fn run(args: &RunArgs) -> Result<i32, Fail> {
     }
     let timeout = args.timeout.map(Duration::from_secs);
     let kernel_log = match &args.kernel_log {
-        Some(path) => Some(std::fs::File::create(path).map_err(|e| {
-            Fail::new(format!("cannot create the kernel log {}: {e}", path.display()))
-        })?),
+        Some(path) => Some(
+            std::fs::File::create(path)
+                .map_err(|e| Fail::new(format!("cannot create the kernel log {}: {e}", path.display())))?,
+        ),
         None => None,
     };
-    let launch = vm::Launch {
-        program: &program,
-        args: &qemu_args,
-        package: arch.qemu_package(),
-        timeout,
-        kernel_log,
-    };
+    let launch = vm::Launch { program: &program, args: &qemu_args, package: arch.qemu_package(), timeout, kernel_log };
     let ending = vm::run(&launch)?;
     drop(initrd);
     vm::status_of(&ending, timeout)
@@ -470,29 +408,14 @@ mod tests {
         let split = |words: &str| {
             let raw: Vec<OsString> = words.split(' ').map(OsString::from).collect();
             let n = program_args_start(run, &raw);
-            (
-                raw[..n].join(OsStr::new(" ")),
-                raw[n..].join(OsStr::new(" ")),
-            )
+            (raw[..n].join(OsStr::new(" ")), raw[n..].join(OsStr::new(" ")))
         };
         let s = |a: &str, b: &str| (OsString::from(a), OsString::from(b));
         assert_eq!(split("./p --help -x"), s("./p", "--help -x"));
-        assert_eq!(
-            split("--strace -e K=V -m 1G ./p -- a"),
-            s("--strace -e K=V -m 1G ./p", "-- a")
-        );
-        assert_eq!(
-            split("-eK=V -m1G --mem=2G --env X ./p a"),
-            s("-eK=V -m1G --mem=2G --env X ./p", "a")
-        );
-        assert_eq!(
-            split("--qemu-arg -d -v ./x:/x -w /w ./p"),
-            s("--qemu-arg -d -v ./x:/x -w /w ./p", "")
-        );
-        assert_eq!(
-            split("--timeout 5 -- ./p --help"),
-            s("--timeout 5 -- ./p", "--help")
-        );
+        assert_eq!(split("--strace -e K=V -m 1G ./p -- a"), s("--strace -e K=V -m 1G ./p", "-- a"));
+        assert_eq!(split("-eK=V -m1G --mem=2G --env X ./p a"), s("-eK=V -m1G --mem=2G --env X ./p", "a"));
+        assert_eq!(split("--qemu-arg -d -v ./x:/x -w /w ./p"), s("--qemu-arg -d -v ./x:/x -w /w ./p", ""));
+        assert_eq!(split("--timeout 5 -- ./p --help"), s("--timeout 5 -- ./p", "--help"));
         assert_eq!(split("--bogus ./p x"), s("--bogus ./p", "x"));
         assert_eq!(split("--strace"), s("--strace", ""));
         assert_eq!(split("--"), s("--", ""));
@@ -501,68 +424,32 @@ mod tests {
     #[test]
     fn cmdline_words() {
         assert_eq!(kernel_cmdline(false, false, None), "");
-        assert_eq!(
-            kernel_cmdline(true, true, Some(LogLevel::Debug)),
-            "strace noaslr loglevel=debug"
-        );
+        assert_eq!(kernel_cmdline(true, true, Some(LogLevel::Debug)), "strace noaslr loglevel=debug");
     }
 
     #[test]
     fn machines_per_arch() {
-        assert_eq!(
-            resolve_machine(Arch::X86_64, None).expect("ok"),
-            MachineType::Microvm
-        );
-        assert_eq!(
-            resolve_machine(Arch::Aarch64, None).expect("ok"),
-            MachineType::Virt
-        );
-        assert_eq!(
-            resolve_machine(Arch::X86_64, Some(MachineType::Q35)).expect("ok"),
-            MachineType::Q35
-        );
+        assert_eq!(resolve_machine(Arch::X86_64, None).expect("ok"), MachineType::Microvm);
+        assert_eq!(resolve_machine(Arch::Aarch64, None).expect("ok"), MachineType::Virt);
+        assert_eq!(resolve_machine(Arch::X86_64, Some(MachineType::Q35)).expect("ok"), MachineType::Q35);
         let f = resolve_machine(Arch::Aarch64, Some(MachineType::Q35)).expect_err("q35 on arm");
-        assert_eq!(
-            f.message,
-            "--machine q35 is not available for aarch64; use --machine virt"
-        );
+        assert_eq!(f.message, "--machine q35 is not available for aarch64; use --machine virt");
     }
 
     #[test]
     fn guest_layout() {
-        let prog = program::Program {
-            bytes: b"\x7fELF...".to_vec(),
-            basename: b"hello".to_vec(),
-            mtime: 5,
-        };
+        let prog = program::Program { bytes: b"\x7fELF...".to_vec(), basename: b"hello".to_vec(), mtime: 5 };
         let argv = vec![b"/app/hello".to_vec(), b"x".to_vec()];
         let env = vec![b"A=1".to_vec()];
         let fs = layout(prog, &[], b"work/dir", &argv, &env).expect("layout");
         let entries = parse(&fs.write_cpio(Vec::new()).expect("write"));
-        let names: Vec<String> = entries
-            .iter()
-            .map(|e| String::from_utf8_lossy(&e.name).into_owned())
-            .collect();
+        let names: Vec<String> = entries.iter().map(|e| String::from_utf8_lossy(&e.name).into_owned()).collect();
         assert_eq!(
             names,
-            [
-                ".elfin",
-                ".elfin/run",
-                "app",
-                "app/hello",
-                "dev",
-                "etc",
-                "proc",
-                "tmp",
-                "work",
-                "work/dir"
-            ]
+            [".elfin", ".elfin/run", "app", "app/hello", "dev", "etc", "proc", "tmp", "work", "work/dir"]
         );
         let run = &entries[1];
-        assert_eq!(
-            run.data,
-            b"exe=/app/hello\0cwd=/work/dir\0arg=/app/hello\0arg=x\0env=A=1\0"
-        );
+        assert_eq!(run.data, b"exe=/app/hello\0cwd=/work/dir\0arg=/app/hello\0arg=x\0env=A=1\0");
         let hello = &entries[3];
         assert_eq!(hello.mode, crate::cpio::S_IFREG | 0o755);
         assert_eq!(hello.mtime, 5);

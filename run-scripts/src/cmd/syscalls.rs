@@ -99,10 +99,7 @@ pub fn coverage(log: &[u8], status: i32) -> Coverage {
     for line in text.lines() {
         let Some((name, result)) = parse_strace_line(line) else { continue };
         total += 1;
-        let u = by.entry(name).or_insert_with(|| Usage {
-            name: name.to_owned(),
-            ..Usage::default()
-        });
+        let u = by.entry(name).or_insert_with(|| Usage { name: name.to_owned(), ..Usage::default() });
         u.calls += 1;
         if result.starts_with("-1 ") {
             u.errors += 1;
@@ -114,10 +111,7 @@ pub fn coverage(log: &[u8], status: i32) -> Coverage {
     let reports = kernel_reports(log);
     for (report, _) in &reports.unsupported {
         let base = report.split(' ').next().unwrap_or(report);
-        let u = by.entry(base).or_insert_with(|| Usage {
-            name: base.to_owned(),
-            ..Usage::default()
-        });
+        let u = by.entry(base).or_insert_with(|| Usage { name: base.to_owned(), ..Usage::default() });
         u.unsupported = Some(report.clone());
     }
     let mut syscalls: Vec<Usage> = by.into_values().collect();
@@ -179,8 +173,9 @@ pub fn run(mut args: SyscallsArgs) -> Result<i32, Fail> {
         Format::Json => serde_json::to_string_pretty(&cov).unwrap_or_default() + "\n",
     };
     match &args.output {
-        Some(p) => std::fs::write(p, out)
-            .map_err(|e| Fail::new(format!("cannot write the report {}: {e}", p.display())))?,
+        Some(p) => {
+            std::fs::write(p, out).map_err(|e| Fail::new(format!("cannot write the report {}: {e}", p.display())))?
+        }
         None => eprint!("{out}"),
     }
     Ok(status)
@@ -217,15 +212,15 @@ elfin: frames free after exit: 15250 (before load: 15250, total 15417)";
         let c = coverage(LOG.as_bytes(), 2);
         assert_eq!(c.total_calls, 6);
         let names: Vec<(&str, u64, u64)> = c.syscalls.iter().map(|u| (u.name.as_str(), u.calls, u.errors)).collect();
-        assert_eq!(
-            names,
-            [("write", 2, 1), ("brk", 1, 0), ("clone", 1, 1), ("exit_group", 1, 0), ("wait4", 1, 1)]
-        );
+        assert_eq!(names, [("write", 2, 1), ("brk", 1, 0), ("clone", 1, 1), ("exit_group", 1, 0), ("wait4", 1, 1)]);
         assert_eq!(c.unsupported, ["wait4 (61)", "clone (fork: new address space) (56)"]);
         let clone = c.syscalls.iter().find(|u| u.name == "clone").expect("clone");
         assert_eq!(clone.unsupported.as_deref(), Some("clone (fork: new address space)"));
         let t = text(&c);
-        assert!(t.contains(&format!("wait4{}1{}1  UNSUPPORTED in elfin: wait4\n", " ".repeat(13), " ".repeat(7))), "{t}");
+        assert!(
+            t.contains(&format!("wait4{}1{}1  UNSUPPORTED in elfin: wait4\n", " ".repeat(13), " ".repeat(7))),
+            "{t}"
+        );
         assert!(t.contains(&format!("brk{}1{}0\n", " ".repeat(15), " ".repeat(7))), "{t}");
         assert!(t.ends_with("6 calls to 5 distinct syscalls; exit status 2; unsupported: wait4 (61), clone (fork: new address space) (56)\n"), "{t}");
         let j = serde_json::to_value(&c).expect("json");

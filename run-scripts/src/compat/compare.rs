@@ -146,12 +146,7 @@ fn describe_status(s: i32) -> String {
 
 /// Judges a case: `native` is the reference, `guest` the elfin run.
 pub fn judge(native: &Outcome, guest: &Outcome, compare_stderr: bool) -> Verdict {
-    let mut v = Verdict {
-        status: Status::Pass,
-        problems: Vec::new(),
-        diff: String::new(),
-        notes: Vec::new(),
-    };
+    let mut v = Verdict { status: Status::Pass, problems: Vec::new(), diff: String::new(), notes: Vec::new() };
     if let Some(e) = &native.error {
         v.status = Status::Error;
         v.problems.push(format!("native run: {e}"));
@@ -159,8 +154,7 @@ pub fn judge(native: &Outcome, guest: &Outcome, compare_stderr: bool) -> Verdict
     }
     let Some(native_status) = native.status else {
         v.status = Status::Error;
-        v.problems
-            .push("the native run did not finish in time: fix the case or raise its timeout".into());
+        v.problems.push("the native run did not finish in time: fix the case or raise its timeout".into());
         return v;
     };
     if let Some(e) = &guest.error {
@@ -188,19 +182,10 @@ pub fn judge(native: &Outcome, guest: &Outcome, compare_stderr: bool) -> Verdict
     };
     if guest_status == STATUS_ELFIN && native_status != STATUS_ELFIN {
         v.status = Status::Crash;
-        v.problems.push(
-            reports
-                .panic
-                .clone()
-                .or(cli_message)
-                .unwrap_or_else(|| "elfin failed with status 125".into()),
-        );
+        v.problems.push(reports.panic.clone().or(cli_message).unwrap_or_else(|| "elfin failed with status 125".into()));
     } else if let Some(sig) = reports.killed_by.as_ref().filter(|_| guest_status != native_status) {
         v.status = Status::Crash;
-        v.problems.push(format!(
-            "killed by {sig} in elfin; natively status {}",
-            describe_status(native_status)
-        ));
+        v.problems.push(format!("killed by {sig} in elfin; natively status {}", describe_status(native_status)));
     }
     if native_status != guest_status {
         v.problems.push(format!(
@@ -272,12 +257,7 @@ pub fn unified_diff(a: &[u8], b: &[u8], name_a: &str, name_b: &str) -> Option<St
     let ops = edit_script(&la, &lb);
     let mut out = format!("--- {name_a}\n+++ {name_b}\n");
     // Walk the script, grouping changes whose context windows touch into hunks.
-    let changes: Vec<usize> = ops
-        .iter()
-        .enumerate()
-        .filter(|(_, op)| op.0 != Op::Same)
-        .map(|(i, _)| i)
-        .collect();
+    let changes: Vec<usize> = ops.iter().enumerate().filter(|(_, op)| op.0 != Op::Same).map(|(i, _)| i).collect();
     let mut k = 0;
     while k < changes.len() {
         let first = changes[k];
@@ -341,12 +321,7 @@ pub fn unified_diff(a: &[u8], b: &[u8], name_a: &str, name_b: &str) -> Option<St
 fn edit_script(a: &[&[u8]], b: &[&[u8]]) -> Vec<(Op, usize, usize)> {
     // Common prefix and suffix first: outputs usually differ in a small region.
     let pre = a.iter().zip(b).take_while(|(x, y)| x == y).count();
-    let suf = a[pre..]
-        .iter()
-        .rev()
-        .zip(b[pre..].iter().rev())
-        .take_while(|(x, y)| x == y)
-        .count();
+    let suf = a[pre..].iter().rev().zip(b[pre..].iter().rev()).take_while(|(x, y)| x == y).count();
     let (ma, mb) = (&a[pre..a.len() - suf], &b[pre..b.len() - suf]);
     let mut ops: Vec<(Op, usize, usize)> = (0..pre).map(|i| (Op::Same, i, i)).collect();
     let (n, m) = (ma.len(), mb.len());
@@ -358,11 +333,8 @@ fn edit_script(a: &[&[u8]], b: &[&[u8]]) -> Vec<(Op, usize, usize)> {
         let mut t = vec![0u32; (n + 1) * w];
         for i in (0..n).rev() {
             for j in (0..m).rev() {
-                t[i * w + j] = if ma[i] == mb[j] {
-                    t[(i + 1) * w + j + 1] + 1
-                } else {
-                    t[(i + 1) * w + j].max(t[i * w + j + 1])
-                };
+                t[i * w + j] =
+                    if ma[i] == mb[j] { t[(i + 1) * w + j + 1] + 1 } else { t[(i + 1) * w + j].max(t[i * w + j + 1]) };
             }
         }
         let (mut i, mut j) = (0, 0);
@@ -390,28 +362,17 @@ mod tests {
     use super::*;
 
     fn out(status: i32, stdout: &str, stderr: &str) -> Outcome {
-        Outcome {
-            status: Some(status),
-            stdout: stdout.into(),
-            stderr: stderr.into(),
-            ..Outcome::default()
-        }
+        Outcome { status: Some(status), stdout: stdout.into(), stderr: stderr.into(), ..Outcome::default() }
     }
 
     #[test]
     fn diff_is_unified() {
         assert_eq!(unified_diff(b"a\n", b"a\n", "x", "y"), None);
-        let d = unified_diff(b"1\n2\n3\n4\n5\n6\n7\n8\n9\n", b"1\n2\n3\n4\nFIVE\n6\n7\n8\n9\n", "n", "e")
-            .expect("differs");
-        assert_eq!(
-            d,
-            "--- n\n+++ e\n@@ -2,7 +2,7 @@\n 2\n 3\n 4\n-5\n+FIVE\n 6\n 7\n 8\n"
-        );
+        let d =
+            unified_diff(b"1\n2\n3\n4\n5\n6\n7\n8\n9\n", b"1\n2\n3\n4\nFIVE\n6\n7\n8\n9\n", "n", "e").expect("differs");
+        assert_eq!(d, "--- n\n+++ e\n@@ -2,7 +2,7 @@\n 2\n 3\n 4\n-5\n+FIVE\n 6\n 7\n 8\n");
         let d = unified_diff(b"a\nb", b"a\nb\n", "n", "e").expect("differs");
-        assert_eq!(
-            d,
-            "--- n\n+++ e\n@@ -1,2 +1,2 @@\n a\n-b\n\\ No newline at end of file\n+b\n"
-        );
+        assert_eq!(d, "--- n\n+++ e\n@@ -1,2 +1,2 @@\n a\n-b\n\\ No newline at end of file\n+b\n");
         let d = unified_diff(b"", b"x\n", "n", "e").expect("differs");
         assert_eq!(d, "--- n\n+++ e\n@@ -0,0 +1,1 @@\n+x\n");
         // Two changes far apart make two hunks.
@@ -427,10 +388,7 @@ mod tests {
         let log = b"elfin: frames free after exit: 1elfin: unsupported syscall clone (fork: new address space) (56)\n\
 elfin: unsupported syscall wait4 (61)\nelfin: unsupported syscall wait4 (61)\nelfin: killed by SIGSEGV at 0x0 (rip 0x1)\n";
         let r = kernel_reports(log);
-        assert_eq!(
-            r.unsupported,
-            [("clone (fork: new address space)".to_owned(), 56), ("wait4".to_owned(), 61)]
-        );
+        assert_eq!(r.unsupported, [("clone (fork: new address space)".to_owned(), 56), ("wait4".to_owned(), 61)]);
         assert_eq!(r.killed_by.as_deref(), Some("SIGSEGV"));
         assert_eq!(r.panic, None);
         let r = kernel_reports(b"elfin: kernel panic: at foo.rs:1\n");
@@ -490,11 +448,7 @@ elfin: unsupported syscall wait4 (61)\nelfin: unsupported syscall wait4 (61)\nel
     #[test]
     fn output_files() {
         let files = |v: &[(&str, Option<&str>)]| {
-            Some(
-                v.iter()
-                    .map(|(k, c)| ((*k).to_owned(), c.map(|c| c.as_bytes().to_vec())))
-                    .collect::<BTreeMap<_, _>>(),
-            )
+            Some(v.iter().map(|(k, c)| ((*k).to_owned(), c.map(|c| c.as_bytes().to_vec()))).collect::<BTreeMap<_, _>>())
         };
         let mut n = out(0, "", "");
         n.files = files(&[("o.txt", Some("1\n")), ("gone", None)]);

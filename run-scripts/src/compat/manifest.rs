@@ -129,10 +129,7 @@ pub const GUEST_WORK: &str = "/work";
 /// Checks that `p` is a relative path without `..` (it names a place in the work directory).
 fn relative(p: &str, what: &str, case: &str) -> Result<String, String> {
     let path = Path::new(p);
-    let ok = !p.is_empty()
-        && path
-            .components()
-            .all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
+    let ok = !p.is_empty() && path.components().all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
     if ok {
         Ok(p.trim_end_matches('/').to_owned())
     } else {
@@ -146,9 +143,7 @@ fn parse_arch(name: &str, case: &str) -> Result<Arch, String> {
     match name {
         "x86_64" => Ok(Arch::X86_64),
         "aarch64" => Ok(Arch::Aarch64),
-        _ => Err(format!(
-            "case {case}: unknown arch '{name}' (x86_64 or aarch64)"
-        )),
+        _ => Err(format!("case {case}: unknown arch '{name}' (x86_64 or aarch64)")),
     }
 }
 
@@ -165,10 +160,7 @@ impl Manifest {
                 return Err(format!("{origin}: two cases are named '{}'", c.name));
             }
             if c.stdin.is_some() && c.stdin_file.is_some() {
-                return Err(format!(
-                    "{origin}: case {}: give stdin or stdin_file, not both",
-                    c.name
-                ));
+                return Err(format!("{origin}: case {}: give stdin or stdin_file, not both", c.name));
             }
         }
         Ok(m)
@@ -176,8 +168,8 @@ impl Manifest {
 
     /// Reads and parses a manifest file.
     pub fn load(path: &Path) -> Result<Manifest, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read the manifest {}: {e}", path.display()))?;
+        let text =
+            std::fs::read_to_string(path).map_err(|e| format!("cannot read the manifest {}: {e}", path.display()))?;
         Manifest::parse(&text, &path.display().to_string())
     }
 
@@ -186,26 +178,15 @@ impl Manifest {
     /// manifest's directory; `filter` keeps cases whose name contains it.
     pub fn cases(&self, base: &Path, arches: &[Arch], filter: &[String]) -> Result<Vec<Case>, String> {
         let mut out = Vec::new();
-        let manifest_arches = self
-            .arch
-            .iter()
-            .map(|a| parse_arch(a, "(manifest)"))
-            .collect::<Result<Vec<_>, _>>()?;
-        let run_arches: Vec<Arch> = if arches.is_empty() {
-            manifest_arches.clone()
-        } else {
-            arches.to_vec()
-        };
+        let manifest_arches = self.arch.iter().map(|a| parse_arch(a, "(manifest)")).collect::<Result<Vec<_>, _>>()?;
+        let run_arches: Vec<Arch> = if arches.is_empty() { manifest_arches.clone() } else { arches.to_vec() };
         for arch in run_arches {
             for spec in &self.cases {
                 if !filter.is_empty() && !filter.iter().any(|f| spec.name.contains(f.as_str())) {
                     continue;
                 }
                 let case_arches = match &spec.arch {
-                    Some(list) => list
-                        .iter()
-                        .map(|a| parse_arch(a, &spec.name))
-                        .collect::<Result<Vec<_>, _>>()?,
+                    Some(list) => list.iter().map(|a| parse_arch(a, &spec.name)).collect::<Result<Vec<_>, _>>()?,
                     None => manifest_arches.clone(),
                 };
                 if case_arches.contains(&arch) {
@@ -225,9 +206,10 @@ impl Manifest {
             .unwrap_or_else(|| spec.program.clone());
         let stdin = match (&spec.stdin, &spec.stdin_file) {
             (Some(s), _) => Some(s.clone().into_bytes()),
-            (None, Some(f)) => Some(std::fs::read(base.join(f)).map_err(|e| {
-                format!("case {}: stdin_file {}: {e}", spec.name, base.join(f).display())
-            })?),
+            (None, Some(f)) => Some(
+                std::fs::read(base.join(f))
+                    .map_err(|e| format!("case {}: stdin_file {}: {e}", spec.name, base.join(f).display()))?,
+            ),
             (None, None) => None,
         };
         let files = spec
@@ -239,17 +221,10 @@ impl Manifest {
             Some(c) if c != "." => relative(c, "cwd", &spec.name)?,
             _ => String::new(),
         };
-        let outputs = spec
-            .outputs
-            .iter()
-            .map(|o| relative(o, "output", &spec.name))
-            .collect::<Result<Vec<_>, _>>()?;
+        let outputs = spec.outputs.iter().map(|o| relative(o, "output", &spec.name)).collect::<Result<Vec<_>, _>>()?;
         Ok(Case {
             name: spec.name.clone(),
-            argv0: spec
-                .argv0
-                .clone()
-                .unwrap_or_else(|| format!("/app/{program_name}")),
+            argv0: spec.argv0.clone().unwrap_or_else(|| format!("/app/{program_name}")),
             program_name,
             arch,
             program,

@@ -123,12 +123,7 @@ impl Report {
         if let Some(b) = baseline {
             for c in &cases {
                 let before = b.get(&c.arch).and_then(|m| m.get(&c.name)).copied();
-                let change = Change {
-                    name: c.name.clone(),
-                    arch: c.arch.clone(),
-                    before,
-                    now: c.status,
-                };
+                let change = Change { name: c.name.clone(), arch: c.arch.clone(), before, now: c.status };
                 if c.flaky {
                     continue;
                 }
@@ -139,14 +134,7 @@ impl Report {
                 }
             }
         }
-        Report {
-            manifest,
-            summary,
-            regressions,
-            improvements,
-            missing_syscalls: missing_syscalls(&cases),
-            cases,
-        }
+        Report { manifest, summary, regressions, improvements, missing_syscalls: missing_syscalls(&cases), cases }
     }
 
     /// The baseline `old` updated with this run's statuses (other arches and cases
@@ -187,11 +175,7 @@ pub fn baseline_json(b: &Baseline) -> String {
 
 /// The first line of the first problem, shortened to `max` characters.
 fn first_problem(c: &CaseResult, max: usize) -> String {
-    let mut p = c
-        .problems
-        .first()
-        .map(|p| p.lines().next().unwrap_or("").to_owned())
-        .unwrap_or_default();
+    let mut p = c.problems.first().map(|p| p.lines().next().unwrap_or("").to_owned()).unwrap_or_default();
     if p.chars().count() > max {
         p = p.chars().take(max.saturating_sub(1)).collect::<String>() + "…";
     }
@@ -233,12 +217,7 @@ pub fn table(r: &Report, verbose: bool) -> String {
         );
     }
     if !r.missing_syscalls.is_empty() {
-        let top: Vec<String> = r
-            .missing_syscalls
-            .iter()
-            .take(8)
-            .map(|(n, k)| format!("{n} ({k})"))
-            .collect();
+        let top: Vec<String> = r.missing_syscalls.iter().take(8).map(|(n, k)| format!("{n} ({k})")).collect();
         let _ = writeln!(s, "missing syscalls (cases): {}", top.join(", "));
     }
     for c in &r.improvements {
@@ -421,12 +400,8 @@ pub fn markdown(r: &Report, command: &str) -> String {
     } else {
         s.push_str("| syscall | cases | programs |\n|---|---:|---|\n");
         for (name, n) in &r.missing_syscalls {
-            let progs: BTreeSet<&str> = r
-                .cases
-                .iter()
-                .filter(|c| c.unsupported_syscalls.contains(name))
-                .map(|c| c.program.as_str())
-                .collect();
+            let progs: BTreeSet<&str> =
+                r.cases.iter().filter(|c| c.unsupported_syscalls.contains(name)).map(|c| c.program.as_str()).collect();
             let _ = writeln!(
                 s,
                 "| `{}` | {n} | {} |",
@@ -461,15 +436,10 @@ pub fn markdown(r: &Report, command: &str) -> String {
                 None => s.push_str(" — |"),
             }
         }
-        let unsupported: BTreeSet<&str> = of
-            .iter()
-            .flat_map(|c| c.unsupported_syscalls.iter().map(String::as_str))
-            .collect();
-        let problem = of
-            .iter()
-            .find(|c| c.status != Status::Pass && !c.flaky)
-            .map(|c| first_problem(c, 80))
-            .unwrap_or_default();
+        let unsupported: BTreeSet<&str> =
+            of.iter().flat_map(|c| c.unsupported_syscalls.iter().map(String::as_str)).collect();
+        let problem =
+            of.iter().find(|c| c.status != Status::Pass && !c.flaky).map(|c| first_problem(c, 80)).unwrap_or_default();
         let _ = writeln!(
             s,
             " {} | {} |",
@@ -496,7 +466,11 @@ mod tests {
             elfin_status: Some(if status == Status::Pass { 0 } else { 1 }),
             unsupported_syscalls: unsupported.iter().map(|s| (*s).to_owned()).collect(),
             problems: if status == Status::Pass { vec![] } else { vec!["stdout differs".into()] },
-            diff: if status == Status::Pass { String::new() } else { "--- a\n+++ b\n@@ -1,1 +1,1 @@\n-<x>\n+y\n".into() },
+            diff: if status == Status::Pass {
+                String::new()
+            } else {
+                "--- a\n+++ b\n@@ -1,1 +1,1 @@\n-<x>\n+y\n".into()
+            },
             notes: vec![],
             flaky: false,
         }
@@ -523,10 +497,7 @@ mod tests {
         assert_eq!(r.regressions.len(), 1);
         assert_eq!((r.regressions[0].name.as_str(), r.regressions[0].arch.as_str()), ("bb/echo", "aarch64"));
         assert!(r.improvements.is_empty());
-        assert_eq!(
-            r.missing_syscalls,
-            [("wait4".to_owned(), 2), ("clone (fork)".to_owned(), 1)]
-        );
+        assert_eq!(r.missing_syscalls, [("wait4".to_owned(), 2), ("clone (fork)".to_owned(), 1)]);
         // Updating keeps entries of cases not run and records the new statuses.
         base.entry("x86_64".into()).or_default().insert("old".into(), Status::Pass);
         let nb = r.updated_baseline(Some(&base));

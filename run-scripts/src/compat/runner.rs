@@ -25,9 +25,7 @@ struct Scratch(PathBuf);
 impl Scratch {
     fn new(tag: &str) -> std::io::Result<Scratch> {
         static N: AtomicU64 = AtomicU64::new(0);
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
+        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
         let dir = std::env::temp_dir().join(format!(
             "elfin-compat-{}-{nanos:x}-{}-{tag}",
             std::process::id(),
@@ -219,20 +217,14 @@ pub fn run_native(case: &Case) -> Outcome {
     if emulated {
         out.stderr = drop_emulator_lines(&out.stderr);
     }
-    let files: BTreeMap<String, Option<Vec<u8>>> = case
-        .outputs
-        .iter()
-        .map(|o| (o.clone(), std::fs::read(work.join(o)).ok()))
-        .collect();
+    let files: BTreeMap<String, Option<Vec<u8>>> =
+        case.outputs.iter().map(|o| (o.clone(), std::fs::read(work.join(o)).ok())).collect();
     out.files = Some(files);
     out
 }
 
 fn error(msg: String) -> Outcome {
-    Outcome {
-        error: Some(msg),
-        ..Outcome::default()
-    }
+    Outcome { error: Some(msg), ..Outcome::default() }
 }
 
 /// The `elfin run` arguments for a case (after the `elfin` binary itself).
@@ -263,11 +255,7 @@ pub fn elfin_args(case: &Case, kernel: &Path, kernel_log: &Path) -> Vec<OsString
         a.push(spec);
     }
     a.push("-w".into());
-    a.push(if case.cwd.is_empty() {
-        GUEST_WORK.into()
-    } else {
-        format!("{GUEST_WORK}/{}", case.cwd).into()
-    });
+    a.push(if case.cwd.is_empty() { GUEST_WORK.into() } else { format!("{GUEST_WORK}/{}", case.cwd).into() });
     a.push("--argv0".into());
     a.push((&case.argv0).into());
     a.push(case.program.clone().into_os_string());
@@ -337,10 +325,7 @@ mod tests {
             arch: Arch::host().expect("a supported host"),
             program: "/bin/sh".into(),
             argv0: "/app/sh".into(),
-            args: vec![
-                "-c".into(),
-                "echo \"$0|$PATH|$HOME|$K\"; pwd; cat sub/f; echo out > o; cat; exit 3".into(),
-            ],
+            args: vec!["-c".into(), "echo \"$0|$PATH|$HOME|$K\"; pwd; cat sub/f; echo out > o; cat; exit 3".into()],
             stdin: Some(b"in\n".to_vec()),
             env: vec![("K".into(), "V".into())],
             files: vec![("sub/f".into(), dir.0.join("f"))],
@@ -354,19 +339,11 @@ mod tests {
         };
         let out = run_native(&case);
         assert_eq!(out.status, Some(3));
-        assert_eq!(
-            String::from_utf8_lossy(&out.stdout),
-            "/app/sh|/usr/local/bin:/usr/bin:/bin|/|V\n/work\ndata\nin\n"
-        );
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "/app/sh|/usr/local/bin:/usr/bin:/bin|/|V\n/work\ndata\nin\n");
         let files = out.files.expect("files");
         assert_eq!(files.get("o"), Some(&Some(b"out\n".to_vec())));
         assert_eq!(files.get("missing"), Some(&None));
-        let slow = Case {
-            args: vec!["-c".into(), "sleep 5".into()],
-            timeout: 1,
-            stdin: None,
-            ..case
-        };
+        let slow = Case { args: vec!["-c".into(), "sleep 5".into()], timeout: 1, stdin: None, ..case };
         assert_eq!(run_native(&slow).status, None);
     }
 

@@ -98,11 +98,7 @@ const _: () = assert!(size_of::<EpollEvent>() == 16);
 impl EpollEvent {
     /// An event record with `events` and `data`.
     pub const fn new(events: u32, data: u64) -> EpollEvent {
-        EpollEvent {
-            events,
-            _pad: 0,
-            data,
-        }
+        EpollEvent { events, _pad: 0, data }
     }
 }
 

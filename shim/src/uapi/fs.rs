@@ -77,12 +77,7 @@ impl LinuxDirent64 {
             return None;
         }
         let reclen = Self::record_len(name.len())?;
-        let header = LinuxDirent64 {
-            d_ino: ino,
-            d_off: off,
-            d_reclen: reclen,
-            d_type,
-        };
+        let header = LinuxDirent64 { d_ino: ino, d_off: off, d_reclen: reclen, d_type };
         let start = out.len();
         out.extend_from_slice(bytemuck::bytes_of(&header));
         out.extend_from_slice(name);
@@ -619,20 +614,8 @@ mod tests {
     #[test]
     fn dirent_serialization() {
         let mut buf = Vec::new();
-        assert_eq!(
-            LinuxDirent64::push(&mut buf, 7, 1, dirent::DT_DIR, b"."),
-            Some(24)
-        );
-        assert_eq!(
-            LinuxDirent64::push(
-                &mut buf,
-                0x1122_3344_5566_7788,
-                -2,
-                dirent::DT_REG,
-                b"hello"
-            ),
-            Some(32)
-        );
+        assert_eq!(LinuxDirent64::push(&mut buf, 7, 1, dirent::DT_DIR, b"."), Some(24));
+        assert_eq!(LinuxDirent64::push(&mut buf, 0x1122_3344_5566_7788, -2, dirent::DT_REG, b"hello"), Some(32));
         assert_eq!(buf.len(), 56);
         let mut want = Vec::new();
         want.extend_from_slice(&7u64.to_le_bytes());
@@ -646,8 +629,7 @@ mod tests {
         want.push(8);
         want.extend_from_slice(b"hello\0\0\0\0\0\0\0\0");
         assert_eq!(buf, want);
-        let hdr: LinuxDirent64 =
-            bytemuck::pod_read_unaligned(&buf[24..24 + LinuxDirent64::HEADER_SIZE]);
+        let hdr: LinuxDirent64 = bytemuck::pod_read_unaligned(&buf[24..24 + LinuxDirent64::HEADER_SIZE]);
         assert_eq!({ hdr.d_reclen }, 32);
         assert_eq!({ hdr.d_off }, -2);
     }
@@ -656,10 +638,7 @@ mod tests {
     fn dirent_serialize_matches_push() {
         let mut pushed = Vec::new();
         LinuxDirent64::push(&mut pushed, 9, 3, dirent::DT_LNK, b"link-name");
-        assert_eq!(
-            LinuxDirent64::serialize(9, 3, dirent::DT_LNK, b"link-name"),
-            pushed
-        );
+        assert_eq!(LinuxDirent64::serialize(9, 3, dirent::DT_LNK, b"link-name"), pushed);
         assert_eq!(pushed.len(), 32);
         assert!(LinuxDirent64::serialize(9, 3, 0, b"bad\0name").is_empty());
     }
@@ -668,10 +647,7 @@ mod tests {
     fn dirent_rejects_bad_names() {
         let mut buf = vec![0xaa];
         assert_eq!(LinuxDirent64::push(&mut buf, 1, 1, 0, b"a\0b"), None);
-        assert_eq!(
-            LinuxDirent64::push(&mut buf, 1, 1, 0, &[b'x'; 70_000]),
-            None
-        );
+        assert_eq!(LinuxDirent64::push(&mut buf, 1, 1, 0, &[b'x'; 70_000]), None);
         assert_eq!(buf, [0xaa]);
     }
 

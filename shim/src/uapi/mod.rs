@@ -33,8 +33,7 @@ pub use self::aarch64 as native;
 pub use self::x86_64 as native;
 
 pub use fs::{
-    at, dirent, epoll, fcntl, ioctl, open_flags, poll, termios, Flock, Iovec, LinuxDirent64,
-    Pollfd, Termios, Winsize,
+    at, dirent, epoll, fcntl, ioctl, open_flags, poll, termios, Flock, Iovec, LinuxDirent64, Pollfd, Termios, Winsize,
 };
 pub use mm::mmap;
 pub use net::{socket, Sockaddr, SockaddrIn, SockaddrIn6, SockaddrUn};

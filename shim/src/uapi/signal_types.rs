@@ -16,8 +16,7 @@ impl Sigset {
     /// Every signal.
     pub const FULL: Sigset = Sigset(u64::MAX);
     /// SIGKILL and SIGSTOP, which can be neither blocked nor caught.
-    pub const UNBLOCKABLE: Sigset =
-        Sigset((1 << (signal::SIGKILL - 1)) | (1 << (signal::SIGSTOP - 1)));
+    pub const UNBLOCKABLE: Sigset = Sigset((1 << (signal::SIGKILL - 1)) | (1 << (signal::SIGSTOP - 1)));
 
     /// The bit for `sig`, or `None` outside 1..=64.
     const fn bit(sig: i32) -> Option<u64> {
@@ -101,12 +100,7 @@ const _: () = assert!(size_of::<StackT>() == 24);
 impl StackT {
     /// A `stack_t` with the given fields.
     pub const fn new(ss_sp: u64, ss_flags: i32, ss_size: u64) -> StackT {
-        StackT {
-            ss_sp,
-            ss_flags,
-            _pad: 0,
-            ss_size,
-        }
+        StackT { ss_sp, ss_flags, _pad: 0, ss_size }
     }
 }
 
@@ -158,12 +152,7 @@ impl Siginfo {
 
     /// A siginfo with only the three leading fields set.
     pub fn new(si_signo: i32, si_errno: i32, si_code: i32) -> Siginfo {
-        Siginfo {
-            si_signo,
-            si_errno,
-            si_code,
-            ..Siginfo::default()
-        }
+        Siginfo { si_signo, si_errno, si_code, ..Siginfo::default() }
     }
 
     /// A fault report (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP): `code` is
@@ -484,10 +473,7 @@ mod tests {
     #[test]
     fn siginfo_members() {
         let si = Siginfo::fault(SIGSEGV, 0, SEGV_MAPERR, 0xdead_beef_0000);
-        assert_eq!(
-            (si.si_signo, si.si_errno, si.si_code),
-            (SIGSEGV, 0, SEGV_MAPERR)
-        );
+        assert_eq!((si.si_signo, si.si_errno, si.si_code), (SIGSEGV, 0, SEGV_MAPERR));
         assert_eq!(si.addr(), 0xdead_beef_0000);
         let bytes = bytemuck::bytes_of(&si);
         assert_eq!(&bytes[0..4], &11i32.to_ne_bytes());
@@ -496,10 +482,7 @@ mod tests {
         assert!(bytes[24..].iter().all(|b| *b == 0));
 
         let si = Siginfo::child(CLD_EXITED, 42, 1000, 3, 5, 6);
-        assert_eq!(
-            (si.si_signo, si.pid(), si.uid(), si.status()),
-            (SIGCHLD, 42, 1000, 3)
-        );
+        assert_eq!((si.si_signo, si.pid(), si.uid(), si.status()), (SIGCHLD, 42, 1000, 3));
         let bytes = bytemuck::bytes_of(&si);
         assert_eq!(&bytes[32..40], &5i64.to_ne_bytes());
         assert_eq!(&bytes[40..48], &6i64.to_ne_bytes());

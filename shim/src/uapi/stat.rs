@@ -75,11 +75,7 @@ impl StatxTimestamp {
     /// The statx timestamp for a timespec (nanoseconds clamped to 0..1e9).
     pub fn new(t: Timespec) -> StatxTimestamp {
         let nsec = u32::try_from(t.tv_nsec.clamp(0, 999_999_999)).unwrap_or(0);
-        StatxTimestamp {
-            tv_sec: t.tv_sec,
-            tv_nsec: nsec,
-            _reserved: 0,
-        }
+        StatxTimestamp { tv_sec: t.tv_sec, tv_nsec: nsec, _reserved: 0 }
     }
 }
 
@@ -297,13 +293,7 @@ mod tests {
 
     #[test]
     fn dev_numbers_round_trip() {
-        for (major, minor) in [
-            (0, 0),
-            (8, 1),
-            (259, 65_536),
-            (0xfff, 0xff),
-            (0xffff_ffff, 0xffff_ffff),
-        ] {
+        for (major, minor) in [(0, 0), (8, 1), (259, 65_536), (0xfff, 0xff), (0xffff_ffff, 0xffff_ffff)] {
             let dev = StatInfo::makedev(major, minor);
             assert_eq!((StatInfo::major(dev), StatInfo::minor(dev)), (major, minor));
         }
@@ -320,10 +310,7 @@ mod tests {
             size: 4096,
             blksize: 4096,
             blocks: 8,
-            mtime: Timespec {
-                tv_sec: 5,
-                tv_nsec: 6,
-            },
+            mtime: Timespec { tv_sec: 5, tv_nsec: 6 },
             ..StatInfo::default()
         };
         let s = Statx::new(&info);

@@ -21,18 +21,12 @@ const _: () = assert!(size_of::<Timespec>() == 16);
 
 impl Timespec {
     /// The zero time.
-    pub const ZERO: Timespec = Timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
+    pub const ZERO: Timespec = Timespec { tv_sec: 0, tv_nsec: 0 };
 
     /// The timespec for a count of nanoseconds.
     pub const fn from_nanos(ns: u64) -> Timespec {
         // Both quotients fit: u64::MAX / 1e9 < i64::MAX, and the remainder < 1e9.
-        Timespec {
-            tv_sec: (ns / NSEC_PER_SEC) as i64,
-            tv_nsec: (ns % NSEC_PER_SEC) as i64,
-        }
+        Timespec { tv_sec: (ns / NSEC_PER_SEC) as i64, tv_nsec: (ns % NSEC_PER_SEC) as i64 }
     }
 
     /// Whether `tv_nsec` is in range and `tv_sec` is not negative, as Linux's
@@ -66,10 +60,7 @@ const _: () = assert!(size_of::<Timeval>() == 16);
 impl Timeval {
     /// The timeval for a count of microseconds.
     pub const fn from_micros(us: u64) -> Timeval {
-        Timeval {
-            tv_sec: (us / USEC_PER_SEC) as i64,
-            tv_usec: (us % USEC_PER_SEC) as i64,
-        }
+        Timeval { tv_sec: (us / USEC_PER_SEC) as i64, tv_usec: (us % USEC_PER_SEC) as i64 }
     }
 
     /// The timeval for a count of nanoseconds, truncated to microseconds.
@@ -167,58 +158,18 @@ mod tests {
     #[test]
     fn timespec_nanos_round_trip() {
         let t = Timespec::from_nanos(3_000_000_007);
-        assert_eq!(
-            t,
-            Timespec {
-                tv_sec: 3,
-                tv_nsec: 7
-            }
-        );
+        assert_eq!(t, Timespec { tv_sec: 3, tv_nsec: 7 });
         assert_eq!(t.as_nanos(), Some(3_000_000_007));
-        assert_eq!(
-            Timespec {
-                tv_sec: 0,
-                tv_nsec: 1_000_000_000
-            }
-            .as_nanos(),
-            None
-        );
-        assert_eq!(
-            Timespec {
-                tv_sec: -1,
-                tv_nsec: 0
-            }
-            .as_nanos(),
-            None
-        );
-        assert_eq!(
-            Timespec {
-                tv_sec: i64::MAX,
-                tv_nsec: 0
-            }
-            .as_nanos(),
-            None
-        );
+        assert_eq!(Timespec { tv_sec: 0, tv_nsec: 1_000_000_000 }.as_nanos(), None);
+        assert_eq!(Timespec { tv_sec: -1, tv_nsec: 0 }.as_nanos(), None);
+        assert_eq!(Timespec { tv_sec: i64::MAX, tv_nsec: 0 }.as_nanos(), None);
     }
 
     #[test]
     fn timeval_micros_round_trip() {
         let t = Timeval::from_nanos(2_500_000_999);
-        assert_eq!(
-            t,
-            Timeval {
-                tv_sec: 2,
-                tv_usec: 500_000
-            }
-        );
+        assert_eq!(t, Timeval { tv_sec: 2, tv_usec: 500_000 });
         assert_eq!(t.as_micros(), Some(2_500_000));
-        assert_eq!(
-            Timeval {
-                tv_sec: 0,
-                tv_usec: -1
-            }
-            .as_micros(),
-            None
-        );
+        assert_eq!(Timeval { tv_sec: 0, tv_usec: -1 }.as_micros(), None);
     }
 }

@@ -77,21 +77,12 @@ fn c_str(s: &str) -> String {
 
 impl Spec {
     pub fn new(arch: Arch) -> Spec {
-        Spec {
-            arch,
-            units: Vec::new(),
-            expect: BTreeMap::new(),
-            runtime: Vec::new(),
-        }
+        Spec { arch, units: Vec::new(), expect: BTreeMap::new(), runtime: Vec::new() }
     }
 
     /// Starts a new C translation unit with these includes and definitions.
     pub fn unit(&mut self, name: &str, prelude: &str) {
-        self.units.push(Unit {
-            name: name.to_owned(),
-            prelude: prelude.to_owned(),
-            body: String::new(),
-        });
+        self.units.push(Unit { name: name.to_owned(), prelude: prelude.to_owned(), body: String::new() });
     }
 
     fn body(&mut self) -> &mut String {
@@ -99,47 +90,30 @@ impl Spec {
     }
 
     fn expect(&mut self, key: String, e: Expect) {
-        assert!(
-            self.expect.insert(key.clone(), e).is_none(),
-            "check `{key}` is listed twice"
-        );
+        assert!(self.expect.insert(key.clone(), e).is_none(), "check `{key}` is listed twice");
     }
 
     /// `sizeof`/`_Alignof` of C type `ctype` against a Rust struct.
     pub fn size(&mut self, key: &str, ctype: &str, size: usize, align: usize) {
-        let line = format!(
-            "  out_size({}, sizeof({ctype}), _Alignof({ctype}));\n",
-            c_str(key)
-        );
+        let line = format!("  out_size({}, sizeof({ctype}), _Alignof({ctype}));\n", c_str(key));
         self.body().push_str(&line);
         self.expect(key.to_owned(), Expect::Size { size, align });
     }
 
     /// `offsetof`/`sizeof` of C field `cfield` of `ctype` against a Rust field.
     pub fn field(&mut self, key: &str, ctype: &str, cfield: &str, offset: usize, size: usize) {
-        let line = format!(
-            "  out_field({}, offsetof({ctype}, {cfield}), sizeof((({ctype} *)0)->{cfield}));\n",
-            c_str(key)
-        );
+        let line =
+            format!("  out_field({}, offsetof({ctype}, {cfield}), sizeof((({ctype} *)0)->{cfield}));\n", c_str(key));
         self.body().push_str(&line);
         self.expect(key.to_owned(), Expect::Field { offset, size });
     }
 
     /// The C integer expression `cexpr` against a Rust constant.
     pub fn konst(&mut self, key: &str, cexpr: &str, value: i128, width: u32) {
-        let line = format!(
-            "  out_const({}, (unsigned long long)({cexpr}));\n",
-            c_str(key)
-        );
+        let line = format!("  out_const({}, (unsigned long long)({cexpr}));\n", c_str(key));
         self.body().push_str(&line);
         // Two's complement, so negative Rust values carry their sign bits.
-        self.expect(
-            key.to_owned(),
-            Expect::Const {
-                bits: value as u64,
-                width,
-            },
-        );
+        self.expect(key.to_owned(), Expect::Const { bits: value as u64, width });
     }
 
     /// The C string expression `cexpr` (NULL prints as `(null)`) against Rust text.
@@ -163,8 +137,7 @@ impl Spec {
     /// returns the lines that are not check results (for custom checks) and
     /// the list of mismatches.
     pub fn run(&self, args: &[&Path]) -> (Vec<String>, Vec<String>) {
-        let dir =
-            PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("layout-{}", self.arch.name()));
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("layout-{}", self.arch.name()));
         std::fs::create_dir_all(&dir).expect("create the test's temporary directory");
         let mut sources = Vec::new();
         let main = dir.join("main.c");
@@ -183,18 +156,9 @@ impl Spec {
 
         let exe = dir.join("layout-probe");
         let native = std::env::consts::ARCH == self.arch.name();
-        let cc = if native {
-            "cc".to_owned()
-        } else {
-            format!("{}-linux-gnu-gcc", self.arch.name())
-        };
+        let cc = if native { "cc".to_owned() } else { format!("{}-linux-gnu-gcc", self.arch.name()) };
         let mut cmd = Command::new(&cc);
-        cmd.args([
-            "-std=gnu11",
-            "-O0",
-            "-Wall",
-            "-Werror=implicit-function-declaration",
-        ]);
+        cmd.args(["-std=gnu11", "-O0", "-Wall", "-Werror=implicit-function-declaration"]);
         if !native {
             cmd.arg("-static");
         }
@@ -283,9 +247,7 @@ impl Spec {
                 continue;
             }
             let Some(want) = self.expect.get(key) else {
-                errors.push(format!(
-                    "[{a}] the probe reported `{key}`, which no check lists"
-                ));
+                errors.push(format!("[{a}] the probe reported `{key}`, which no check lists"));
                 continue;
             };
             seen.insert(key.to_owned(), ());
@@ -323,9 +285,7 @@ impl Spec {
                         errors.push(format!("[{a}] {key}: C has {rest:?}, Rust has {want:?}"));
                     }
                 }
-                _ => errors.push(format!(
-                    "[{a}] {key}: the probe's report `{line}` is of the wrong kind"
-                )),
+                _ => errors.push(format!("[{a}] {key}: the probe's report `{line}` is of the wrong kind")),
             }
         }
         for key in self.expect.keys() {
@@ -403,11 +363,7 @@ void out_result(const char *name, const char *failure) {
 fn const_matching_rules() {
     assert!(const_matches((-100i64) as u64, (-100i32) as i64 as u64, 32));
     assert!(const_matches(0x8000_0000, i32::MIN as i64 as u64, 32));
-    assert!(const_matches(
-        0xffff_ffff_8000_0000,
-        i32::MIN as i64 as u64,
-        32
-    ));
+    assert!(const_matches(0xffff_ffff_8000_0000, i32::MIN as i64 as u64, 32));
     assert!(!const_matches(0x1_0000_0001, 1, 32));
     assert!(!const_matches(0xffff_ffff_0000_0001, 1, 32));
     assert!(const_matches(u64::MAX, u64::MAX, 64));
