@@ -57,6 +57,10 @@ pub trait UserRegs {
     /// Sets the thread pointer kept in the frame (no-op where it lives in a
     /// separate register saved by the scheduler, as FS base on x86_64).
     fn set_user_tls(&mut self, tls: u64);
+    /// Makes the interrupted system call run again when the context resumes:
+    /// restores its number and first argument (which the return value replaced)
+    /// and steps back over the system-call instruction.
+    fn rewind_syscall(&mut self, nr: usize, arg0: u64);
 }
 
 /// What kind of trap arrived.
@@ -192,4 +196,48 @@ pub(crate) fn write_entry(table_pa: u64, idx: usize, v: u64) {
 /// 4-level, 4 KiB-granule tables both architectures use.
 pub(crate) fn table_index(va: u64, level: u32) -> usize {
     ((va >> (12 + 9 * level)) & 511) as usize
+}
+
+/// Calls `leaf(va, entry)` for every leaf entry of the 4-level hierarchy at `root`
+/// that maps a 4 KiB page in [start, end), skipping absent tables. `next` returns
+/// the next-level table of a non-leaf entry at `level` (None for absent entries and
+/// blocks, which user hierarchies do not have).
+pub(crate) fn walk_pages(
+    root: u64,
+    start: u64,
+    end: u64,
+    next: &dyn Fn(u64, u32) -> Option<u64>,
+    present: &dyn Fn(u64) -> bool,
+    leaf: &mut dyn FnMut(u64, u64),
+) {
+    fn level(
+        t: u64,
+        l: u32,
+        base: u64,
+        start: u64,
+        end: u64,
+        next: &dyn Fn(u64, u32) -> Option<u64>,
+        present: &dyn Fn(u64) -> bool,
+        leaf: &mut dyn FnMut(u64, u64),
+    ) {
+        let span = 1u64 << (12 + 9 * l);
+        for i in 0..512u64 {
+            let lo = base + i * span;
+            let hi = lo + span;
+            if hi <= start || lo >= end {
+                continue;
+            }
+            let e = read_entry(t, i as usize);
+            if l == 0 {
+                if present(e) {
+                    leaf(lo, e);
+                }
+            } else if let Some(sub) = next(e, l) {
+                level(sub, l - 1, lo, start, end, next, present, leaf);
+            }
+        }
+    }
+    if start < end {
+        level(root, 3, 0, start, end, next, present, leaf);
+    }
 }

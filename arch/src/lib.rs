@@ -28,7 +28,10 @@ pub use self::aarch64::{
     },
     init::{init_bsp, kernel_va_to_pa, KERNEL_VIRT, PHYS_OFFSET},
     paging::{PageTable, PAGE_SIZE},
-    signal::{build_frame, restore_frame, sanitize_fpu, sigreturn_trampoline, sigreturn_ucontext, UCONTEXT_SIZE},
+    signal::{
+        build_frame, restore_frame, sanitize_fpu, sigreturn_trampoline, sigreturn_ucontext, user_context_ok,
+        UCONTEXT_SIZE,
+    },
     tls::{get_tls, set_tls},
     trap::{enter_user, TrapFrame},
 };
@@ -41,7 +44,7 @@ pub use self::x86_64::{
     },
     init::{init_bsp, set_kernel_stack, KERNEL_VIRT, PHYS_OFFSET},
     paging::{PageTable, PAGE_SIZE},
-    signal::{build_frame, restore_frame, sanitize_fpu, sigreturn_ucontext, UCONTEXT_SIZE},
+    signal::{build_frame, restore_frame, sanitize_fpu, sigreturn_ucontext, user_context_ok, UCONTEXT_SIZE},
     tls::{get_tls, set_tls},
     trap::{enter_user, TrapFrame},
 };

@@ -1,5 +1,6 @@
-//! Pure kernel data structures of elfin that need no hardware: today the range map
-//! behind every address space's VMAs ([`RangeMap`]). `no_std + alloc`, no unsafe,
+//! Pure kernel data structures of elfin that need no hardware: the range map
+//! behind every address space's VMAs ([`RangeMap`]), the queue of pending signals
+//! ([`SigQueue`]) and the table of process and thread ids ([`PidTable`]). `no_std + alloc`, no unsafe,
 //! no dependencies, host-testable with plain `cargo test -p elfin-kcore`.
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
@@ -7,6 +8,10 @@
 
 extern crate alloc;
 
+pub mod pid;
 pub mod range_map;
+pub mod sigqueue;
 
+pub use pid::PidTable;
 pub use range_map::{Range, RangeError, RangeMap, Segment};
+pub use sigqueue::SigQueue;

@@ -9,14 +9,11 @@ extern crate alloc;
 #[macro_use]
 mod klog;
 mod cmdline;
-mod exec;
 mod fs;
 mod mem;
-mod proc;
 mod rng;
-mod sched;
-mod signal;
 mod syscall;
+mod task;
 mod time;
 mod timer;
 mod trap;
@@ -44,7 +41,16 @@ fn elfin_kernel_main(info: &BootInfo) -> ! {
     time::phases::ready();
     let t_ready = elfin_arch::read_cycles();
     log::debug!("kernel ready after {} cycles; {} free frames", t_ready - t0, mem::frames::free_count());
-    exec::start_first(root, &cmd, features)
+    let _ = features;
+    // The page table a CPU loads while it has no address space of a process.
+    match mem::vm::AddrSpace::new() {
+        Some(idle) => {
+            task::sched::set_idle_root(idle.pt.root());
+            core::mem::forget(idle);
+        }
+        None => elfin_plat::console::early_panic("elfin: out of memory for the idle page table"),
+    }
+    task::exec::start_first(root, &cmd)
 }
 
 #[panic_handler]

@@ -52,6 +52,11 @@ pub fn realtime_ns() -> u64 {
     (w - 1) + monotonic_ns()
 }
 
+/// The wall-clock time at boot, in nanoseconds since the Unix epoch.
+pub fn boot_realtime_ns() -> u64 {
+    realtime_ns().saturating_sub(monotonic_ns())
+}
+
 /// Cycle counts of the boot phases, for `bootstat`.
 pub mod phases {
     use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};

@@ -1,10 +1,10 @@
 //! What the kernel does with traps: page faults commit lazily reserved memory,
-//! other user faults kill the program with the matching signal, kernel faults
-//! print a report and stop the VM.
+//! other user faults become signals, kernel faults print a report and stop the VM.
 use elfin_arch::{Trap, TrapFrame, UserRegs};
+use elfin_shim::uapi::signal::*;
 
 use crate::mem::vm::{Access, FaultError};
-use crate::proc::{exit_vm, CURRENT};
+use crate::task::{signal, Ctx, ExitStatus, Restart};
 
 /// Installs the trap and system-call handlers.
 pub fn init() {
@@ -14,14 +14,16 @@ pub fn init() {
 fn on_trap(tf: &mut TrapFrame, trap: Trap) {
     if let Trap::Interrupt(v) = trap {
         if crate::timer::on_interrupt(v) && tf.came_from_user() {
-            crate::sched::preempt();
-            crate::signal::deliver_pending(tf);
+            crate::task::sched::preempt();
+            let cx = Ctx::current();
+            signal::deliver_pending(&cx, tf, Restart::Never);
         }
         return;
     }
     if !tf.came_from_user() {
         kernel_fault(tf, trap);
     }
+    let cx = Ctx::current();
     let (sig, code, addr) = match trap {
         Trap::PageFault { addr, write, exec, .. } => {
             let access = if exec {
@@ -31,47 +33,38 @@ fn on_trap(tf: &mut TrapFrame, trap: Trap) {
             } else {
                 Access::Read
             };
-            let r = match CURRENT.lock().as_mut() {
-                Some(p) => p.aspace.fault(addr, access),
-                None => Err(FaultError::MapErr),
-            };
+            let r = cx.mm().fault(addr, access);
             match r {
                 Ok(()) => {
                     crate::time::phases::FAULTS.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
                     return;
                 }
                 Err(FaultError::OutOfMemory) => {
-                    kprintln!("elfin: out of memory: killed the program (fault at {:#x}, rip {:#x})", addr, tf.ip());
-                    exit_vm(128 + 9)
+                    kprintln!(
+                        "elfin: out of memory: killed pid {} (fault at {:#x}, rip {:#x})",
+                        cx.proc.pid,
+                        addr,
+                        tf.ip()
+                    );
+                    signal::kill_group(&cx.proc, ExitStatus::Killed(SIGKILL as u32));
+                    signal::deliver_pending(&cx, tf, Restart::Never);
+                    return;
                 }
-                Err(FaultError::Bus) => (7, 2, addr),
-                Err(FaultError::AccErr) => (11, 2, addr),
-                Err(_) => (11, 1, addr),
+                Err(FaultError::Bus) => (SIGBUS, BUS_ADRERR, addr),
+                Err(FaultError::AccErr) => (SIGSEGV, SEGV_ACCERR, addr),
+                Err(_) => (SIGSEGV, SEGV_MAPERR, addr),
             }
         }
-        // si_code values from siginfo.h: ILL_ILLOPN, SI_KERNEL, FPE_INTDIV, TRAP_BRKPT, BUS_ADRALN.
-        Trap::InvalidOpcode => (4, 2, tf.ip()),
-        Trap::GeneralProtection => (11, 0x80, 0),
-        Trap::Divide => (8, 1, tf.ip()),
-        Trap::FloatingPoint => (8, 0x80, tf.ip()),
-        Trap::Breakpoint => (5, 1, tf.ip()),
-        Trap::Alignment => (7, 1, tf.ip()),
-        Trap::OtherException(_) => (11, 0x80, tf.ip()),
+        Trap::InvalidOpcode => (SIGILL, ILL_ILLOPN, tf.ip()),
+        Trap::GeneralProtection => (SIGSEGV, SI_KERNEL, 0),
+        Trap::Divide => (SIGFPE, FPE_INTDIV, tf.ip()),
+        Trap::FloatingPoint => (SIGFPE, SI_KERNEL, tf.ip()),
+        Trap::Breakpoint => (SIGTRAP, TRAP_BRKPT, tf.ip()),
+        Trap::Alignment => (SIGBUS, BUS_ADRALN, tf.ip()),
+        Trap::OtherException(_) => (SIGSEGV, SI_KERNEL, tf.ip()),
         Trap::Interrupt(_) => return,
     };
-    crate::signal::force_fault(tf, sig, code, addr);
-    crate::signal::deliver_pending(tf);
-}
-
-/// Kills the program with a fatal signal, as a shell would report it; `addr` is
-/// the faulting address of a fault signal.
-pub fn kill(sig: u32, addr: Option<u64>, ip: u64) -> ! {
-    let name = elfin_shim::uapi::signal::signal_name(sig as i32).unwrap_or("SIG?");
-    match addr {
-        Some(a) => kprintln!("elfin: killed by {} at {:#x} (rip {:#x})", name, a, ip),
-        None => kprintln!("elfin: killed by {}", name),
-    }
-    exit_vm((128 + sig) as u8)
+    signal::force_fault(&cx, tf, sig as u32, code, addr);
 }
 
 fn kernel_fault(tf: &TrapFrame, trap: Trap) -> ! {

@@ -7,7 +7,7 @@
 //! hierarchy shares, and [`boot_map_ram`], which widens the boot direct map before
 //! the kernel builds its own tables.
 
-use crate::common::{read_entry, table_index as index, write_entry, FrameSource, MapError, Perm};
+use crate::common::{read_entry, table_index as index, walk_pages, write_entry, FrameSource, MapError, Perm};
 use core::arch::{asm, global_asm};
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -323,6 +323,20 @@ impl PageTable {
             publish();
         }
         true
+    }
+
+    /// Calls `f(va, pa, rights)` for every 4 KiB page mapped in [start, end) of a
+    /// program hierarchy, skipping unmapped tables (a sparse range costs what it maps).
+    pub fn for_each_page(&self, start: u64, end: u64, f: &mut dyn FnMut(u64, u64, Perm)) {
+        let next = |e: u64, _l: u32| {
+            if e & VALID != 0 && e & TABLE_OR_PAGE != 0 {
+                Some(e & ADDR_MASK)
+            } else {
+                None
+            }
+        };
+        let present = |e: u64| e & VALID != 0;
+        walk_pages(self.root, start, end.min(1 << 48), &next, &present, &mut |va, e| f(va, e & ADDR_MASK, perm_of(e)));
     }
 
     /// Frees the intermediate tables and the root of a program hierarchy (leaf

@@ -157,3 +157,9 @@ pub fn sanitize_fpu(img: &mut [u8], xsave: bool, xcr0: u64) {
         h[4..].copy_from_slice(&(FPSIMD_SIZE as u32).to_le_bytes());
     }
 }
+
+/// Whether a context restored by `rt_sigreturn` can be resumed: any PC is (a bad
+/// one faults in EL0), and `restore_frame` keeps PSTATE at EL0.
+pub fn user_context_ok(tf: &TrapFrame) -> bool {
+    tf.pstate & 0x1f == 0
+}

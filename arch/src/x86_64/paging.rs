@@ -1,6 +1,6 @@
 //! 4-level x86_64 page tables, reached through the direct map.
 
-use crate::common::{read_entry, table_index as index, write_entry, FrameSource, MapError, Perm};
+use crate::common::{read_entry, table_index as index, walk_pages, write_entry, FrameSource, MapError, Perm};
 use core::arch::asm;
 
 /// Size of a base page.
@@ -38,6 +38,10 @@ fn leaf_bits(perm: Perm) -> u64 {
         b |= PCD;
     }
     b
+}
+
+fn perm_of(e: u64) -> Perm {
+    Perm { read: true, write: e & RW != 0, exec: e & NX == 0, user: e & US != 0, device: e & PCD != 0 }
 }
 
 fn invlpg(va: u64) {
@@ -183,6 +187,14 @@ impl PageTable {
             invlpg(va);
         }
         true
+    }
+
+    /// Calls `f(va, pa, rights)` for every 4 KiB page mapped in [start, end) of the
+    /// user half, skipping unmapped tables (a sparse range costs what it maps).
+    pub fn for_each_page(&self, start: u64, end: u64, f: &mut dyn FnMut(u64, u64, Perm)) {
+        let next = |e: u64, _l: u32| if e & P != 0 && e & PS == 0 { Some(e & ADDR_MASK) } else { None };
+        let present = |e: u64| e & P != 0;
+        walk_pages(self.root, start, end.min(1 << 47), &next, &present, &mut |va, e| f(va, e & ADDR_MASK, perm_of(e)));
     }
 
     /// Frees the user-half intermediate tables and the root (leaf frames are the caller's).

@@ -162,3 +162,9 @@ pub fn sanitize_fpu(img: &mut [u8], xsave: bool, xcr0: u64) {
         }
     }
 }
+
+/// Whether a context restored by `rt_sigreturn` can be resumed: `iretq` to a
+/// non-canonical RIP would fault in the kernel (Linux turns it into SIGSEGV).
+pub fn user_context_ok(tf: &TrapFrame) -> bool {
+    tf.rip < 0x0000_8000_0000_0000
+}

@@ -69,6 +69,11 @@ impl UserRegs for TrapFrame {
         self.rsp = sp;
     }
     fn set_user_tls(&mut self, _tls: u64) {}
+    fn rewind_syscall(&mut self, nr: usize, _arg0: u64) {
+        // `syscall` is two bytes; rdi (the first argument) is never overwritten.
+        self.rax = nr as u64;
+        self.rip = self.rip.wrapping_sub(2);
+    }
 }
 
 impl core::fmt::Display for TrapFrame {

@@ -1,209 +1,233 @@
-//! Open files and the file-descriptor table.
+//! Open files and descriptor tables. Anything a descriptor can refer to (a
+//! filesystem inode, a pipe end, the console, an eventfd, an epoll instance, …)
+//! implements [`FileLike`]; an [`OpenFile`] (an open file description) adds the
+//! offset and status flags that dup'ed descriptors and forked processes share.
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use core::any::Any;
+use core::sync::atomic::{AtomicU32, Ordering};
 
-use elfin_plat::console::{self, Channel, Input};
 use elfin_shim::errno::Errno;
+use elfin_shim::uapi::stat_mode::*;
+use elfin_shim::uapi::StatInfo;
 use spin::Mutex;
 
-use super::{Dev, Node, NodeKind};
+use super::{is_dir, stat_of, Inode};
+use crate::task::{Ctx, WaitQueue};
 
-/// Most descriptors a process may hold (RLIMIT_NOFILE default).
-pub const NOFILE: usize = 1024;
-
-/// What an open file refers to.
-pub enum FileKind {
-    /// A filesystem node.
-    Node(Arc<Node>),
-    /// The host's stdin stream.
-    ConsoleIn,
-    /// A console output channel.
-    ConsoleOut(Channel),
-    /// The read end of a pipe.
-    PipeRead(Arc<super::ipc::Pipe>),
-    /// The write end of a pipe.
-    PipeWrite(Arc<super::ipc::Pipe>),
-    /// An eventfd.
-    EventFd(Arc<super::ipc::EventFd>),
-    /// An epoll instance.
-    Epoll(Arc<super::ipc::Epoll>),
-}
-
-impl Drop for OpenFile {
-    fn drop(&mut self) {
-        use core::sync::atomic::Ordering;
-        match &self.kind {
-            FileKind::PipeRead(p) => {
-                p.readers.fetch_sub(1, Ordering::Relaxed);
-                crate::sched::wake_pollers();
-            }
-            FileKind::PipeWrite(p) => {
-                p.writers.fetch_sub(1, Ordering::Relaxed);
-                crate::sched::wake_pollers();
-            }
-            _ => {}
-        }
-    }
-}
-
-/// An open file description (shared by dup'ed descriptors).
-pub struct OpenFile {
-    /// What it refers to.
-    pub kind: FileKind,
-    /// File offset.
-    pub offset: Mutex<u64>,
-    /// Status flags (`O_ACCMODE`, `O_APPEND`, `O_NONBLOCK`, …).
-    pub flags: Mutex<u32>,
-    /// Canonical path at open time (for directories: the base of `*at` calls).
-    pub path: Vec<u8>,
-    /// Whether the host side is a terminal (console files only).
-    pub tty: bool,
-}
+/// poll/epoll event bits (same values in both APIs).
+pub const POLLIN: u32 = 0x1;
+/// Writable.
+pub const POLLOUT: u32 = 0x4;
+/// Error.
+pub const POLLERR: u32 = 0x8;
+/// Hang-up.
+pub const POLLHUP: u32 = 0x10;
+/// Invalid descriptor.
+pub const POLLNVAL: u32 = 0x20;
+/// Normal data readable (as POLLIN).
+pub const POLLRDNORM: u32 = 0x40;
+/// Normal data writable (as POLLOUT).
+pub const POLLWRNORM: u32 = 0x100;
 
 /// Access mode mask.
 pub const O_ACCMODE: u32 = 3;
-const O_WRONLY: u32 = 1;
-const O_RDWR: u32 = 2;
-const O_APPEND: u32 = 0o2000;
+/// Write only.
+pub const O_WRONLY: u32 = 1;
+/// Read and write.
+pub const O_RDWR: u32 = 2;
+/// Append.
+pub const O_APPEND: u32 = 0o2000;
+/// Non-blocking.
+pub const O_NONBLOCK: u32 = 0o4000;
+/// Path-only descriptor.
+pub const O_PATH: u32 = 0o10000000;
+
+/// Something a descriptor can refer to.
+pub trait FileLike: Send + Sync + Any {
+    /// Reads at the file position of `f` (advancing it), blocking unless `f` is
+    /// non-blocking.
+    fn read(&self, cx: &Ctx, f: &OpenFile, buf: &mut [u8]) -> Result<usize, Errno> {
+        let _ = (cx, f, buf);
+        Err(Errno::EINVAL)
+    }
+    /// Writes at the file position of `f` (advancing it).
+    fn write(&self, cx: &Ctx, f: &OpenFile, data: &[u8]) -> Result<usize, Errno> {
+        let _ = (cx, f, data);
+        Err(Errno::EINVAL)
+    }
+    /// Reads at `off` (pread).
+    fn pread(&self, buf: &mut [u8], off: u64) -> Result<usize, Errno> {
+        let _ = (buf, off);
+        Err(Errno::ESPIPE)
+    }
+    /// Writes at `off` (pwrite).
+    fn pwrite(&self, f: &OpenFile, data: &[u8], off: u64) -> Result<usize, Errno> {
+        let _ = (f, data, off);
+        Err(Errno::ESPIPE)
+    }
+    /// The poll events the file is ready for now.
+    fn poll(&self) -> u32 {
+        POLLIN | POLLOUT
+    }
+    /// The queue woken when the readiness may have changed.
+    fn wait_queue(&self) -> Option<&WaitQueue> {
+        None
+    }
+    /// `stat` of the file.
+    fn stat(&self) -> StatInfo;
+    /// File-specific ioctl.
+    fn ioctl(&self, cx: &Ctx, f: &OpenFile, cmd: u32, arg: u64) -> Result<u64, Errno> {
+        let _ = (cx, f, cmd, arg);
+        Err(Errno::ENOTTY)
+    }
+    /// lseek.
+    fn seek(&self, f: &OpenFile, off: i64, whence: i32) -> Result<u64, Errno> {
+        let _ = (f, off, whence);
+        Err(Errno::ESPIPE)
+    }
+    /// The filesystem inode behind the file, if any.
+    fn inode(&self) -> Option<Arc<dyn Inode>> {
+        None
+    }
+    /// What /proc/<pid>/fd/N shows for it.
+    fn link_name(&self, f: &OpenFile) -> Vec<u8> {
+        f.path.clone()
+    }
+    /// For downcasts (epoll, pipes).
+    fn as_any(&self) -> &dyn Any;
+}
+
+/// An open file description, shared by dup'ed descriptors and across fork.
+pub struct OpenFile {
+    /// What it refers to.
+    pub file: Arc<dyn FileLike>,
+    /// File position.
+    pub offset: Mutex<u64>,
+    flags: AtomicU32,
+    /// Canonical path at open time (for directories: the base of `*at` calls).
+    pub path: Vec<u8>,
+}
 
 impl OpenFile {
-    /// A new open file.
-    pub fn new(kind: FileKind, flags: u32, path: Vec<u8>) -> Arc<OpenFile> {
-        Arc::new(OpenFile { kind, offset: Mutex::new(0), flags: Mutex::new(flags), path, tty: false })
+    /// A new open file description.
+    pub fn new(file: Arc<dyn FileLike>, flags: u32, path: Vec<u8>) -> Arc<OpenFile> {
+        Arc::new(OpenFile { file, offset: Mutex::new(0), flags: AtomicU32::new(flags), path })
     }
-
-    fn readable(&self) -> bool {
-        *self.flags.lock() & O_ACCMODE != O_WRONLY
+    /// Status flags (`O_ACCMODE`, `O_APPEND`, `O_NONBLOCK`, …).
+    pub fn flags(&self) -> u32 {
+        self.flags.load(Ordering::Relaxed)
     }
-
-    fn writable(&self) -> bool {
-        matches!(*self.flags.lock() & O_ACCMODE, O_WRONLY | O_RDWR)
+    /// Replaces the status flags.
+    pub fn set_flags(&self, v: u32) {
+        self.flags.store(v, Ordering::Relaxed);
     }
-
-    /// Reads at `off` (or the file offset when None, advancing it).
-    pub fn read(&self, buf: &mut [u8], off: Option<u64>) -> Result<usize, Errno> {
-        if !self.readable() {
-            return Err(Errno::EBADF);
-        }
-        match &self.kind {
-            FileKind::ConsoleIn => read_console(buf),
-            FileKind::ConsoleOut(_) | FileKind::PipeWrite(_) | FileKind::Epoll(_) => Err(Errno::EBADF),
-            FileKind::PipeRead(p) => p.read(buf),
-            FileKind::EventFd(e) => e.read(buf),
-            FileKind::Node(n) => match &n.kind {
-                NodeKind::File(c) => {
-                    crate::mem::vm::sync_file(n);
-                    let c = c.lock();
-                    let data = c.bytes();
-                    let mut pos = self.offset.lock();
-                    let start = off.unwrap_or(*pos);
-                    let start_us = usize::try_from(start).unwrap_or(usize::MAX);
-                    let avail = data.get(start_us..).unwrap_or(&[]);
-                    let n = avail.len().min(buf.len());
-                    buf.get_mut(..n).unwrap_or(&mut []).copy_from_slice(avail.get(..n).unwrap_or(&[]));
-                    if off.is_none() {
-                        *pos = start + n as u64;
-                    }
-                    Ok(n)
-                }
-                NodeKind::Dir(_) => Err(Errno::EISDIR),
-                NodeKind::Symlink(_) | NodeKind::Proc(_) => Err(Errno::EINVAL),
-                NodeKind::Dev(Dev::Null) => Ok(0),
-                NodeKind::Dev(Dev::Zero | Dev::Full) => {
-                    buf.fill(0);
-                    Ok(buf.len())
-                }
-                NodeKind::Dev(Dev::Random) => {
-                    crate::rng::fill(buf);
-                    Ok(buf.len())
-                }
-            },
-        }
+    /// O_NONBLOCK is set.
+    pub fn nonblocking(&self) -> bool {
+        self.flags() & O_NONBLOCK != 0
     }
-
-    /// Writes at `off` (or the file offset when None, advancing it; O_APPEND honoured).
-    pub fn write(&self, data: &[u8], off: Option<u64>) -> Result<usize, Errno> {
-        if !self.writable() {
-            return Err(Errno::EBADF);
-        }
-        match &self.kind {
-            FileKind::ConsoleIn | FileKind::PipeRead(_) | FileKind::Epoll(_) => Err(Errno::EBADF),
-            FileKind::PipeWrite(p) => p.write(data),
-            FileKind::EventFd(e) => e.write(data),
-            FileKind::ConsoleOut(ch) => {
-                console::write(*ch, data);
-                Ok(data.len())
-            }
-            FileKind::Node(n) => match &n.kind {
-                NodeKind::File(c) => {
-                    let mut c = c.lock();
-                    let v = c.make_mut();
-                    let mut pos = self.offset.lock();
-                    let start = match off {
-                        Some(o) => o,
-                        None if *self.flags.lock() & O_APPEND != 0 => v.len() as u64,
-                        None => *pos,
-                    };
-                    let start = usize::try_from(start).map_err(|_| Errno::EFBIG)?;
-                    let end = start.checked_add(data.len()).ok_or(Errno::EFBIG)?;
-                    if end > v.len() {
-                        v.try_reserve(end - v.len()).map_err(|_| Errno::ENOSPC)?;
-                        v.resize(end, 0);
-                    }
-                    v.get_mut(start..end).ok_or(Errno::EFBIG)?.copy_from_slice(data);
-                    if off.is_none() {
-                        *pos = end as u64;
-                    }
-                    drop(pos);
-                    drop(c);
-                    n.meta.lock().mtime = (crate::time::realtime_ns() / 1_000_000_000) as i64;
-                    crate::mem::vm::file_written(n, start as u64, end as u64);
-                    Ok(data.len())
-                }
-                NodeKind::Dir(_) => Err(Errno::EISDIR),
-                NodeKind::Symlink(_) => Err(Errno::EINVAL),
-                NodeKind::Proc(_) => Err(Errno::EACCES),
-                NodeKind::Dev(Dev::Full) => Err(Errno::ENOSPC),
-                NodeKind::Dev(_) => Ok(data.len()),
-            },
-        }
+    /// Open for reading.
+    pub fn readable(&self) -> bool {
+        self.flags() & O_PATH == 0 && self.flags() & O_ACCMODE != O_WRONLY
+    }
+    /// Open for writing.
+    pub fn writable(&self) -> bool {
+        self.flags() & O_PATH == 0 && matches!(self.flags() & O_ACCMODE, O_WRONLY | O_RDWR)
+    }
+    /// The inode behind the description, if any.
+    pub fn inode(&self) -> Option<Arc<dyn Inode>> {
+        self.file.inode()
+    }
+    /// Downcasts the file to a concrete type.
+    pub fn downcast<T: 'static>(&self) -> Option<&T> {
+        self.file.as_any().downcast_ref::<T>()
     }
 }
 
-/// Reads what has arrived from the host's stdin (up to a newline, like a pipe fed
-/// line by line); EAGAIN when nothing has arrived yet.
-fn read_console(buf: &mut [u8]) -> Result<usize, Errno> {
-    if buf.is_empty() {
-        return Ok(0);
+/// A file reading and writing an inode's content (regular files, directories).
+pub struct InodeFile {
+    node: Arc<dyn Inode>,
+}
+
+impl InodeFile {
+    /// A file on `node`.
+    pub fn new(node: Arc<dyn Inode>) -> Arc<dyn FileLike> {
+        Arc::new(InodeFile { node })
     }
-    let mut n = 0;
-    // The UART holds one byte at a time and the host refills it a few
-    // microseconds after each read: keep collecting while bytes keep coming, so
-    // that one read() moves many bytes.
-    let patience = crate::time::cycles_hz() / 10_000;
-    let mut last = elfin_arch::read_cycles();
-    loop {
-        match console::poll_input() {
-            Input::Byte(b) => {
-                if let Some(slot) = buf.get_mut(n) {
-                    *slot = b;
-                    n += 1;
-                }
-                // Like a pipe fed line by line: a newline or a full buffer ends the read.
-                if n == buf.len() || b == b'\n' {
-                    return Ok(n);
-                }
-                last = elfin_arch::read_cycles();
-            }
-            Input::Eof => return Ok(n),
-            Input::Empty if n == 0 => return Err(Errno::EAGAIN),
-            Input::Empty => {
-                if elfin_arch::read_cycles().wrapping_sub(last) > patience {
-                    return Ok(n);
-                }
-                crate::timer::pause_briefly();
-            }
+}
+
+impl FileLike for InodeFile {
+    fn read(&self, _cx: &Ctx, f: &OpenFile, buf: &mut [u8]) -> Result<usize, Errno> {
+        if is_dir(&*self.node) {
+            return Err(Errno::EISDIR);
         }
+        let mut pos = f.offset.lock();
+        let n = self.pread(buf, *pos)?;
+        *pos += n as u64;
+        Ok(n)
+    }
+    fn write(&self, _cx: &Ctx, f: &OpenFile, data: &[u8]) -> Result<usize, Errno> {
+        if is_dir(&*self.node) {
+            return Err(Errno::EISDIR);
+        }
+        let mut pos = f.offset.lock();
+        let start = if f.flags() & O_APPEND != 0 { self.node.size() } else { *pos };
+        let n = self.node.write_at(start, data)?;
+        crate::mem::vm::file_written(&self.node, start, start + n as u64);
+        *pos = start + n as u64;
+        Ok(n)
+    }
+    fn pread(&self, buf: &mut [u8], off: u64) -> Result<usize, Errno> {
+        match self.node.meta().mode & S_IFMT {
+            S_IFREG => {
+                crate::mem::vm::sync_file(&self.node);
+                self.node.read_at(off, buf)
+            }
+            S_IFDIR => Err(Errno::EISDIR),
+            _ => Err(Errno::EINVAL),
+        }
+    }
+    fn pwrite(&self, f: &OpenFile, data: &[u8], off: u64) -> Result<usize, Errno> {
+        match self.node.meta().mode & S_IFMT {
+            S_IFREG => {
+                // Linux: with O_APPEND, pwrite appends whatever the offset says.
+                let start = if f.flags() & O_APPEND != 0 { self.node.size() } else { off };
+                let n = self.node.write_at(start, data)?;
+                crate::mem::vm::file_written(&self.node, start, start + n as u64);
+                Ok(n)
+            }
+            S_IFDIR => Err(Errno::EISDIR),
+            _ => Err(Errno::EINVAL),
+        }
+    }
+    fn stat(&self) -> StatInfo {
+        stat_of(&*self.node)
+    }
+    fn seek(&self, f: &OpenFile, offset: i64, whence: i32) -> Result<u64, Errno> {
+        let size = self.node.size() as i64;
+        let mut pos = f.offset.lock();
+        let new = match whence {
+            0 => Some(offset),
+            1 => (*pos as i64).checked_add(offset),
+            2 => size.checked_add(offset),
+            // SEEK_DATA / SEEK_HOLE: the whole file is data.
+            3 if offset < size && offset >= 0 => Some(offset),
+            4 if offset < size && offset >= 0 => Some(size),
+            3 | 4 => return Err(Errno::ENXIO),
+            _ => return Err(Errno::EINVAL),
+        }
+        .ok_or(Errno::EOVERFLOW)?;
+        if new < 0 {
+            return Err(Errno::EINVAL);
+        }
+        *pos = new as u64;
+        Ok(new as u64)
+    }
+    fn inode(&self) -> Option<Arc<dyn Inode>> {
+        Some(self.node.clone())
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
     }
 }
 
@@ -216,31 +240,16 @@ pub struct Fd {
     pub cloexec: bool,
 }
 
-/// The descriptor table.
+/// Highest number of descriptors a table may hold (Linux's fs.nr_open).
+pub const NR_OPEN: usize = 1 << 20;
+
+/// A descriptor table.
 #[derive(Clone, Default)]
 pub struct FdTable {
     slots: Vec<Option<Fd>>,
 }
 
 impl FdTable {
-    /// The table with stdin, stdout and stderr on the console.
-    pub fn with_console(ttys: &[i32]) -> FdTable {
-        let mut t = FdTable::default();
-        let mk = |kind, flags, fd: i32| {
-            Arc::new(OpenFile {
-                kind,
-                offset: Mutex::new(0),
-                flags: Mutex::new(flags),
-                path: Vec::new(),
-                tty: ttys.contains(&fd),
-            })
-        };
-        t.slots.push(Some(Fd { file: mk(FileKind::ConsoleIn, 0, 0), cloexec: false }));
-        t.slots.push(Some(Fd { file: mk(FileKind::ConsoleOut(Channel::Stdout), O_WRONLY, 1), cloexec: false }));
-        t.slots.push(Some(Fd { file: mk(FileKind::ConsoleOut(Channel::Stderr), O_WRONLY, 2), cloexec: false }));
-        t
-    }
-
     /// The open file behind `fd`.
     pub fn get(&self, fd: i32) -> Result<Arc<OpenFile>, Errno> {
         let i = usize::try_from(fd).map_err(|_| Errno::EBADF)?;
@@ -253,53 +262,78 @@ impl FdTable {
         self.slots.get_mut(i).and_then(|s| s.as_mut()).ok_or(Errno::EBADF)
     }
 
-    /// Installs a file at the lowest free descriptor >= `min`.
-    pub fn install_from(&mut self, min: usize, file: Arc<OpenFile>, cloexec: bool) -> Result<i32, Errno> {
+    /// Installs a file at the lowest free descriptor >= `min` below `limit`.
+    pub fn install_from(&mut self, min: usize, file: Arc<OpenFile>, cloexec: bool, limit: usize) -> Result<i32, Errno> {
+        let limit = limit.min(NR_OPEN);
         let mut i = min;
-        while i < NOFILE {
-            if self.slots.get(i).map(|s| s.is_none()).unwrap_or(true) {
-                if self.slots.len() <= i {
-                    self.slots.resize(i + 1, None);
+        while i < limit {
+            match self.slots.get(i) {
+                Some(Some(_)) => i += 1,
+                _ => {
+                    if self.slots.len() <= i {
+                        self.slots.try_reserve(i + 1 - self.slots.len()).map_err(|_| Errno::ENOMEM)?;
+                        self.slots.resize(i + 1, None);
+                    }
+                    if let Some(s) = self.slots.get_mut(i) {
+                        *s = Some(Fd { file, cloexec });
+                    }
+                    return Ok(i as i32);
                 }
-                if let Some(s) = self.slots.get_mut(i) {
-                    *s = Some(Fd { file, cloexec });
-                }
-                return Ok(i as i32);
             }
-            i += 1;
         }
         Err(Errno::EMFILE)
     }
 
-    /// Installs a file at the lowest free descriptor.
-    pub fn install(&mut self, file: Arc<OpenFile>, cloexec: bool) -> Result<i32, Errno> {
-        self.install_from(0, file, cloexec)
-    }
-
-    /// Puts a file at exactly `fd`, closing what was there.
-    pub fn install_at(&mut self, fd: i32, file: Arc<OpenFile>, cloexec: bool) -> Result<(), Errno> {
+    /// Puts a file at exactly `fd` (below `limit`), closing what was there; the old
+    /// file is returned so that it is released outside the table's lock.
+    pub fn install_at(
+        &mut self,
+        fd: i32,
+        file: Arc<OpenFile>,
+        cloexec: bool,
+        limit: usize,
+    ) -> Result<Option<Fd>, Errno> {
         let i = usize::try_from(fd).map_err(|_| Errno::EBADF)?;
-        if i >= NOFILE {
+        if i >= limit.min(NR_OPEN) {
             return Err(Errno::EBADF);
         }
         if self.slots.len() <= i {
+            self.slots.try_reserve(i + 1 - self.slots.len()).map_err(|_| Errno::ENOMEM)?;
             self.slots.resize(i + 1, None);
         }
-        if let Some(s) = self.slots.get_mut(i) {
-            *s = Some(Fd { file, cloexec });
-        }
-        Ok(())
+        Ok(self.slots.get_mut(i).and_then(|s| s.replace(Fd { file, cloexec })))
     }
 
-    /// Closes `fd`.
-    pub fn close(&mut self, fd: i32) -> Result<(), Errno> {
+    /// Closes `fd`; returns the slot (released by the caller outside the lock).
+    pub fn close(&mut self, fd: i32) -> Result<Fd, Errno> {
         let i = usize::try_from(fd).map_err(|_| Errno::EBADF)?;
-        match self.slots.get_mut(i) {
-            Some(s @ Some(_)) => {
-                *s = None;
-                Ok(())
-            }
-            _ => Err(Errno::EBADF),
+        let slot = self.slots.get_mut(i).and_then(|s| s.take()).ok_or(Errno::EBADF)?;
+        while matches!(self.slots.last(), Some(None)) {
+            self.slots.pop();
         }
+        Ok(slot)
+    }
+
+    /// Closes the close-on-exec descriptors; returns them.
+    pub fn close_on_exec(&mut self) -> Vec<Fd> {
+        let mut out = Vec::new();
+        for s in self.slots.iter_mut() {
+            if s.as_ref().map(|f| f.cloexec).unwrap_or(false) {
+                if let Some(f) = s.take() {
+                    out.push(f);
+                }
+            }
+        }
+        out
+    }
+
+    /// Every open descriptor with its file, in increasing order.
+    pub fn iter(&self) -> impl Iterator<Item = (i32, &Fd)> + '_ {
+        self.slots.iter().enumerate().filter_map(|(i, s)| s.as_ref().map(|f| (i as i32, f)))
+    }
+
+    /// One past the highest open descriptor.
+    pub fn len(&self) -> usize {
+        self.slots.len()
     }
 }

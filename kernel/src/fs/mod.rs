@@ -1,11 +1,16 @@
-//! The in-memory filesystem (ramfs) built from the initrd, path walking, and the
-//! special files under /dev and /proc.
+//! The virtual filesystem: inodes as a trait ([`Inode`]) so that the ramfs built
+//! from the initrd, devices and /proc plug in side by side; path walking; the
+//! root filesystem's set-up.
+pub mod console;
 pub mod cpio;
+pub mod dev;
+pub mod epoll;
+pub mod eventfd;
 pub mod file;
-pub mod ipc;
+pub mod pipe;
 pub mod procfs;
+pub mod ramfs;
 
-use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
@@ -13,16 +18,30 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use elfin_plat::Module;
 use elfin_shim::errno::Errno;
 use elfin_shim::uapi::stat_mode::*;
-use spin::Mutex;
+use elfin_shim::uapi::{StatInfo, Timespec};
+
+use self::file::FileLike;
 
 /// Linux's limit on symlinks followed in one lookup.
 const MAX_SYMLINKS: usize = 40;
 /// Longest path accepted (PATH_MAX).
 pub const PATH_MAX: usize = 4096;
+/// Device number of the ramfs (st_dev, "00:10" in /proc/self/maps).
+pub const RAMFS_DEV: u64 = 0x10;
 
 static NEXT_INO: AtomicU64 = AtomicU64::new(1);
 
-/// Metadata of a node.
+/// A fresh inode number.
+pub fn next_ino() -> u64 {
+    NEXT_INO.fetch_add(1, Ordering::Relaxed)
+}
+
+/// The current time in whole seconds, as the ramfs stamps files.
+pub fn now_secs() -> i64 {
+    (crate::time::realtime_ns() / 1_000_000_000) as i64
+}
+
+/// Owner, rights and time of an inode.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Meta {
     /// Type and permission bits (`S_IF*` | mode).
@@ -35,146 +54,197 @@ pub struct Meta {
     pub mtime: i64,
 }
 
-/// File content: borrowed from the initrd until first written.
-pub enum Content {
-    /// Bytes of the initrd (never freed).
-    Borrowed(&'static [u8]),
-    /// Bytes owned by the kernel heap.
-    Owned(Vec<u8>),
-}
-
-impl Content {
-    /// The current bytes.
-    pub fn bytes(&self) -> &[u8] {
-        match self {
-            Content::Borrowed(b) => b,
-            Content::Owned(v) => v,
-        }
-    }
-    /// Mutable bytes, copying borrowed content first.
-    pub fn make_mut(&mut self) -> &mut Vec<u8> {
-        if let Content::Borrowed(b) = self {
-            *self = Content::Owned(b.to_vec());
-        }
-        match self {
-            Content::Owned(v) => v,
-            Content::Borrowed(_) => unreachable!("converted above"),
-        }
+impl Meta {
+    /// Metadata of a new node owned by root, stamped now.
+    pub fn new(mode: u32) -> Meta {
+        Meta { mode, uid: 0, gid: 0, mtime: now_secs() }
     }
 }
 
-/// Character devices.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Dev {
-    /// /dev/null.
-    Null,
-    /// /dev/zero.
-    Zero,
-    /// /dev/full.
-    Full,
-    /// /dev/random and /dev/urandom.
-    Random,
-}
-
-/// What a node is.
-pub enum NodeKind {
-    /// Regular file.
-    File(Mutex<Content>),
-    /// Directory: name → child.
-    Dir(Mutex<BTreeMap<Vec<u8>, Arc<Node>>>),
-    /// Symbolic link with its target.
-    Symlink(Vec<u8>),
-    /// Character device.
-    Dev(Dev),
-    /// A /proc file generated when opened.
-    Proc(procfs::ProcFile),
-}
-
-/// A filesystem object.
-pub struct Node {
+/// One directory entry as getdents reports it.
+#[derive(Clone, Debug)]
+pub struct DirEntry {
+    /// Name.
+    pub name: Vec<u8>,
     /// Inode number.
     pub ino: u64,
-    /// Metadata.
-    pub meta: Mutex<Meta>,
-    /// Content.
-    pub kind: NodeKind,
+    /// `DT_*` type.
+    pub dtype: u8,
 }
 
-impl Node {
-    /// A new node.
-    pub fn new(kind: NodeKind, perm: u32) -> Arc<Node> {
-        let ty = match &kind {
-            NodeKind::File(_) => S_IFREG,
-            NodeKind::Dir(_) => S_IFDIR,
-            NodeKind::Symlink(_) => S_IFLNK,
-            NodeKind::Dev(_) => S_IFCHR,
-            NodeKind::Proc(_) => S_IFREG,
-        };
-        Arc::new(Node {
-            ino: NEXT_INO.fetch_add(1, Ordering::Relaxed),
-            meta: Mutex::new(Meta { mode: ty | (perm & 0o7777), uid: 0, gid: 0, mtime: 0 }),
-            kind,
-        })
-    }
+/// What `create` makes.
+pub enum NewNode {
+    /// An empty regular file.
+    File,
+    /// An empty directory.
+    Dir,
+    /// A symbolic link to this target.
+    Symlink(Vec<u8>),
+}
 
-    /// A new empty directory.
-    pub fn new_dir(perm: u32) -> Arc<Node> {
-        Node::new(NodeKind::Dir(Mutex::new(BTreeMap::new())), perm)
+/// A filesystem object. Directory, symlink and regular-file operations have
+/// defaults that fail as Linux fails on the wrong kind of file.
+pub trait Inode: Send + Sync {
+    /// Inode number.
+    fn ino(&self) -> u64;
+    /// Owner, rights, type and time.
+    fn meta(&self) -> Meta;
+    /// Changes owner, rights or time.
+    fn set_meta(&self, f: &mut dyn FnMut(&mut Meta)) -> Result<(), Errno> {
+        let _ = f;
+        Err(Errno::EPERM)
     }
-
-    /// True for directories.
-    pub fn is_dir(&self) -> bool {
-        matches!(self.kind, NodeKind::Dir(_))
-    }
-
     /// Size in bytes as `stat` reports it.
-    pub fn size(&self) -> u64 {
-        match &self.kind {
-            NodeKind::File(c) => c.lock().bytes().len() as u64,
-            NodeKind::Symlink(t) => t.len() as u64,
-            NodeKind::Dir(_) => 4096,
-            NodeKind::Dev(_) | NodeKind::Proc(_) => 0,
-        }
+    fn size(&self) -> u64 {
+        0
+    }
+    /// Hard links.
+    fn nlink(&self) -> u32 {
+        1
+    }
+    /// Adds `delta` to the hard-link count (link, unlink); directories and
+    /// synthetic files compute theirs.
+    fn adjust_links(&self, delta: i32) {
+        let _ = delta;
+    }
+    /// Device number of a device node.
+    fn rdev(&self) -> u64 {
+        0
+    }
+    /// Device of the filesystem holding the inode.
+    fn dev(&self) -> u64 {
+        RAMFS_DEV
     }
 
     /// The child called `name` of a directory.
-    pub fn child(&self, name: &[u8]) -> Result<Arc<Node>, Errno> {
-        match &self.kind {
-            NodeKind::Dir(d) => d.lock().get(name).cloned().ok_or(Errno::ENOENT),
-            _ => Err(Errno::ENOTDIR),
-        }
+    fn lookup(&self, name: &[u8]) -> Result<Arc<dyn Inode>, Errno> {
+        let _ = name;
+        Err(Errno::ENOTDIR)
+    }
+    /// A directory's entries (without `.` and `..`).
+    fn entries(&self) -> Result<Vec<DirEntry>, Errno> {
+        Err(Errno::ENOTDIR)
+    }
+    /// Creates a child of a directory (EEXIST when the name is taken).
+    fn create(&self, name: &[u8], what: NewNode, mode: u32) -> Result<Arc<dyn Inode>, Errno> {
+        let _ = (name, what, mode);
+        Err(Errno::ENOTDIR)
+    }
+    /// Adds `node` to a directory as `name`, replacing what was there.
+    fn insert(&self, name: &[u8], node: Arc<dyn Inode>) -> Result<(), Errno> {
+        let _ = (name, node);
+        Err(Errno::ENOTDIR)
+    }
+    /// Removes the entry `name` of a directory (no checks: the caller made them).
+    fn remove(&self, name: &[u8]) -> Result<Arc<dyn Inode>, Errno> {
+        let _ = name;
+        Err(Errno::ENOTDIR)
     }
 
-    /// Adds (or replaces) a child of a directory.
-    pub fn insert(&self, name: &[u8], node: Arc<Node>) -> Result<(), Errno> {
-        match &self.kind {
-            NodeKind::Dir(d) => {
-                d.lock().insert(name.to_vec(), node);
-                Ok(())
-            }
-            _ => Err(Errno::ENOTDIR),
-        }
+    /// A symlink's target.
+    fn readlink(&self) -> Result<Vec<u8>, Errno> {
+        Err(Errno::EINVAL)
+    }
+
+    /// Reads file content at `off`.
+    fn read_at(&self, off: u64, buf: &mut [u8]) -> Result<usize, Errno> {
+        let _ = (off, buf);
+        Err(Errno::EINVAL)
+    }
+    /// Writes file content at `off` (growing the file).
+    fn write_at(&self, off: u64, data: &[u8]) -> Result<usize, Errno> {
+        let _ = (off, data);
+        Err(Errno::EINVAL)
+    }
+    /// Sets the file size.
+    fn truncate(&self, len: u64) -> Result<(), Errno> {
+        let _ = len;
+        Err(Errno::EINVAL)
+    }
+    /// The whole content when it lies in the initrd unchanged (zero-copy exec).
+    fn static_bytes(&self) -> Option<&'static [u8]> {
+        None
+    }
+
+    /// For a /proc/<pid>/fd link: the open file it stands for, as an inode that
+    /// reopens it (Linux's "magic" links are followed to the file, not by name).
+    fn follow_magic(&self) -> Option<Arc<dyn Inode>> {
+        None
+    }
+
+    /// Opens the inode: device and /proc nodes give their own files; the default is
+    /// a file reading and writing the inode's content.
+    fn open(self: Arc<Self>, flags: u32) -> Result<Arc<dyn FileLike>, Errno>;
+}
+
+/// Type bits of an inode.
+pub fn ftype(n: &dyn Inode) -> u32 {
+    n.meta().mode & S_IFMT
+}
+
+/// True for directories.
+pub fn is_dir(n: &dyn Inode) -> bool {
+    ftype(n) == S_IFDIR
+}
+
+/// `stat` information of an inode.
+pub fn stat_of(n: &dyn Inode) -> StatInfo {
+    let m = n.meta();
+    let t = Timespec { tv_sec: m.mtime, tv_nsec: 0 };
+    let size = n.size();
+    StatInfo {
+        dev: n.dev(),
+        ino: n.ino(),
+        mode: m.mode,
+        nlink: n.nlink(),
+        uid: m.uid,
+        gid: m.gid,
+        rdev: n.rdev(),
+        size: size as i64,
+        blksize: 4096,
+        // Whole pages, as tmpfs counts them (in 512-byte units).
+        blocks: if m.mode & S_IFMT == S_IFREG { size.div_ceil(4096) * 8 } else { 0 },
+        atime: t,
+        mtime: t,
+        ctime: t,
     }
 }
 
-/// A resolved path: the node and its canonical absolute path.
+/// `DT_*` of a mode.
+pub fn dtype_of(mode: u32) -> u8 {
+    match mode & S_IFMT {
+        S_IFREG => 8,
+        S_IFDIR => 4,
+        S_IFLNK => 10,
+        S_IFCHR => 2,
+        S_IFBLK => 6,
+        S_IFIFO => 1,
+        S_IFSOCK => 12,
+        _ => 0,
+    }
+}
+
+/// A resolved path: the inode and its canonical absolute path.
 #[derive(Clone)]
 pub struct Resolved {
-    /// The node.
-    pub node: Arc<Node>,
+    /// The inode.
+    pub node: Arc<dyn Inode>,
     /// Canonical absolute path (no `.`/`..`/symlinks), `/` for the root.
     pub path: Vec<u8>,
 }
 
 /// The root directory.
-static ROOT: spin::Once<Arc<Node>> = spin::Once::new();
+static ROOT: spin::Once<Arc<dyn Inode>> = spin::Once::new();
 
 /// The root directory.
-pub fn root() -> Arc<Node> {
-    ROOT.get().cloned().unwrap_or_else(|| Node::new_dir(0o755))
+pub fn root() -> Arc<dyn Inode> {
+    match ROOT.get() {
+        Some(r) => r.clone(),
+        None => ramfs::Dir::new(0o755),
+    }
 }
 
-fn join(stack: &[(Vec<u8>, Arc<Node>)]) -> Vec<u8> {
+fn join(stack: &[(Vec<u8>, Arc<dyn Inode>)]) -> Vec<u8> {
     if stack.is_empty() {
         return b"/".to_vec();
     }
@@ -183,6 +253,16 @@ fn join(stack: &[(Vec<u8>, Arc<Node>)]) -> Vec<u8> {
         p.push(b'/');
         p.extend_from_slice(name);
     }
+    p
+}
+
+/// Appends `name` to the directory path `dir`.
+pub fn child_path(dir: &[u8], name: &[u8]) -> Vec<u8> {
+    let mut p = dir.to_vec();
+    if p != b"/" {
+        p.push(b'/');
+    }
+    p.extend_from_slice(name);
     p
 }
 
@@ -196,7 +276,7 @@ pub fn resolve(base: &[u8], path: &[u8], follow_last: bool) -> Result<Resolved, 
         return Err(Errno::ENAMETOOLONG);
     }
     let root = root();
-    let mut stack: Vec<(Vec<u8>, Arc<Node>)> = Vec::new();
+    let mut stack: Vec<(Vec<u8>, Arc<dyn Inode>)> = Vec::new();
     let mut links = 0;
     if path.first() != Some(&b'/') {
         walk(&root, &mut stack, base, true, &mut links)?;
@@ -204,15 +284,15 @@ pub fn resolve(base: &[u8], path: &[u8], follow_last: bool) -> Result<Resolved, 
     walk(&root, &mut stack, path, follow_last, &mut links)?;
     let node = stack.last().map(|(_, n)| n.clone()).unwrap_or(root);
     // A trailing slash requires a directory.
-    if path.last() == Some(&b'/') && !node.is_dir() {
+    if path.last() == Some(&b'/') && !is_dir(&*node) {
         return Err(Errno::ENOTDIR);
     }
     Ok(Resolved { node, path: join(&stack) })
 }
 
 fn walk(
-    root: &Arc<Node>,
-    stack: &mut Vec<(Vec<u8>, Arc<Node>)>,
+    root: &Arc<dyn Inode>,
+    stack: &mut Vec<(Vec<u8>, Arc<dyn Inode>)>,
     path: &[u8],
     follow_last: bool,
     links: &mut usize,
@@ -228,7 +308,7 @@ fn walk(
             return Err(Errno::ENAMETOOLONG);
         }
         let cur = stack.last().map(|(_, n)| n.clone()).unwrap_or_else(|| root.clone());
-        if !cur.is_dir() {
+        if !is_dir(&*cur) {
             return Err(Errno::ENOTDIR);
         }
         match c {
@@ -239,17 +319,22 @@ fn walk(
             }
             _ => {}
         }
-        let child = cur.child(c)?;
-        if let NodeKind::Symlink(target) = &child.kind {
-            if !last || follow_last {
-                *links += 1;
-                if *links > MAX_SYMLINKS {
-                    return Err(Errno::ELOOP);
-                }
-                let target = target.clone();
-                walk(root, stack, &target, true, links)?;
+        let child = cur.lookup(c)?;
+        if ftype(&*child) == S_IFLNK && (!last || follow_last) {
+            if let Some(target) = child.follow_magic() {
+                stack.push((c.to_vec(), target));
                 continue;
             }
+            *links += 1;
+            if *links > MAX_SYMLINKS {
+                return Err(Errno::ELOOP);
+            }
+            let target = child.readlink()?;
+            if target.is_empty() {
+                return Err(Errno::ENOENT);
+            }
+            walk(root, stack, &target, true, links)?;
+            continue;
         }
         stack.push((c.to_vec(), child));
     }
@@ -274,7 +359,7 @@ pub fn resolve_parent(base: &[u8], path: &[u8]) -> Result<(Resolved, Vec<u8>), E
     };
     let dir = if dir.is_empty() { &b"/"[..] } else { dir };
     let parent = resolve(base, dir, true)?;
-    if !parent.node.is_dir() {
+    if !is_dir(&*parent.node) {
         return Err(Errno::ENOTDIR);
     }
     if name.len() > 255 {
@@ -284,16 +369,15 @@ pub fn resolve_parent(base: &[u8], path: &[u8]) -> Result<(Resolved, Vec<u8>), E
 }
 
 /// Creates `path` (and missing parents) as directories under the root.
-pub fn mkdir_p(path: &[u8]) -> Arc<Node> {
+pub fn mkdir_p(path: &[u8]) -> Arc<dyn Inode> {
     let mut cur = root();
     for c in path.split(|&b| b == b'/').filter(|c| !c.is_empty()) {
-        cur = match cur.child(c) {
+        cur = match cur.lookup(c) {
             Ok(n) => n,
-            Err(_) => {
-                let d = Node::new_dir(0o755);
-                let _ = cur.insert(c, d.clone());
-                d
-            }
+            Err(_) => match cur.create(c, NewNode::Dir, 0o755) {
+                Ok(d) => d,
+                Err(_) => return cur,
+            },
         };
     }
     cur
@@ -318,7 +402,7 @@ pub struct RunConfig {
 
 /// Builds the root filesystem from the initrd; returns the run configuration.
 pub fn init(initrd: Option<Module>) -> RunConfig {
-    let root = Node::new_dir(0o755);
+    let root: Arc<dyn Inode> = ramfs::Dir::new(0o755);
     ROOT.call_once(|| root.clone());
     let mut cfg = RunConfig { cwd: b"/".to_vec(), ..Default::default() };
     if let Some(m) = initrd {
@@ -352,53 +436,31 @@ pub fn init(initrd: Option<Module>) -> RunConfig {
             };
             let parent = mkdir_p(dir);
             let perm = e.mode & 0o7777;
-            let node = match e.mode & S_IFMT {
-                S_IFDIR => match parent.child(base) {
-                    Ok(existing) if existing.is_dir() => {
-                        existing.meta.lock().mode = S_IFDIR | perm;
+            let meta = Meta { mode: 0, uid: e.uid, gid: e.gid, mtime: i64::from(e.mtime) };
+            let node: Arc<dyn Inode> = match e.mode & S_IFMT {
+                S_IFDIR => match parent.lookup(base) {
+                    Ok(existing) if is_dir(&*existing) => {
+                        let _ = existing.set_meta(&mut |m| {
+                            m.mode = S_IFDIR | perm;
+                            m.uid = e.uid;
+                            m.gid = e.gid;
+                            m.mtime = i64::from(e.mtime);
+                        });
                         continue;
                     }
-                    _ => Node::new_dir(perm),
+                    _ => ramfs::Dir::with_meta(Meta { mode: S_IFDIR | perm, ..meta }),
                 },
-                S_IFLNK => Node::new(NodeKind::Symlink(e.data.to_vec()), 0o777),
-                S_IFREG => Node::new(NodeKind::File(Mutex::new(Content::Borrowed(e.data))), perm),
+                S_IFLNK => ramfs::Symlink::with_meta(e.data.to_vec(), Meta { mode: S_IFLNK | 0o777, ..meta }),
+                S_IFREG => ramfs::File::from_initrd(e.data, Meta { mode: S_IFREG | perm, ..meta }),
                 _ => continue,
             };
-            {
-                let mut m = node.meta.lock();
-                m.uid = e.uid;
-                m.gid = e.gid;
-                m.mtime = i64::from(e.mtime);
-            }
             let _ = parent.insert(base, node);
         }
     }
-    let dev = mkdir_p(b"/dev");
-    for (name, d, perm) in [
-        (&b"null"[..], Dev::Null, 0o666),
-        (b"zero", Dev::Zero, 0o666),
-        (b"full", Dev::Full, 0o666),
-        (b"random", Dev::Random, 0o666),
-        (b"urandom", Dev::Random, 0o666),
-    ] {
-        let _ = dev.insert(name, Node::new(NodeKind::Dev(d), perm));
-    }
-    mkdir_p(b"/tmp").meta.lock().mode = S_IFDIR | 0o1777;
-    let pid_dir = mkdir_p(b"/proc/1");
-    let _ = pid_dir.insert(b"exe", Node::new(NodeKind::Symlink(cfg.exe.clone()), 0o777));
-    let _ = pid_dir.insert(b"cwd", Node::new(NodeKind::Symlink(cfg.cwd.clone()), 0o777));
-    for (name, f) in [
-        (&b"maps"[..], procfs::ProcFile::Maps),
-        (b"smaps_rollup", procfs::ProcFile::SmapsRollup),
-        (b"cmdline", procfs::ProcFile::Cmdline),
-        (b"environ", procfs::ProcFile::Environ),
-        (b"status", procfs::ProcFile::Status),
-    ] {
-        let _ = pid_dir.insert(name, Node::new(NodeKind::Proc(f), 0o444));
-    }
-    let proc_dir = mkdir_p(b"/proc");
-    let _ = proc_dir.insert(b"self", Node::new(NodeKind::Symlink(b"1".to_vec()), 0o777));
-    let _ = proc_dir.insert(b"meminfo", Node::new(NodeKind::Proc(procfs::ProcFile::Meminfo), 0o444));
+    dev::populate(&mkdir_p(b"/dev"));
+    let tmp = mkdir_p(b"/tmp");
+    let _ = tmp.set_meta(&mut |m| m.mode = S_IFDIR | 0o1777);
+    let _ = root.insert(b"proc", procfs::root());
     cfg
 }
 

@@ -1,44 +1,541 @@
-//! /proc: files whose content is generated from the process when opened, in
-//! Linux's exact text formats.
+//! /proc: directories and files generated from the live processes, in Linux's
+//! exact text formats. A file's content is generated when it is opened.
 use alloc::string::String;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
+use core::any::Any;
 use core::fmt::Write;
+use core::sync::atomic::Ordering;
 
-use crate::mem::vm::{Backing, VmaName};
-use crate::proc::Process;
+use elfin_shim::errno::Errno;
+use elfin_shim::uapi::stat_mode::*;
+use elfin_shim::uapi::StatInfo;
 
-/// Generated /proc files.
+use super::file::{FileLike, OpenFile};
+use super::{dtype_of, stat_of, DirEntry, Inode, Meta};
+use crate::mem::vm::{AddrSpace, Area, Backing, VmaName};
+use crate::task::{self, table, Ctx, Process};
+
+/// Device number of /proc.
+const PROC_DEV: u64 = 0x16;
+/// Inode numbers of /proc entries live above this.
+const INO_BASE: u64 = 1 << 40;
+
+/// What a /proc node is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ProcFile {
-    /// /proc/<pid>/maps.
-    Maps,
-    /// /proc/<pid>/smaps_rollup.
-    SmapsRollup,
-    /// /proc/<pid>/cmdline.
-    Cmdline,
-    /// /proc/<pid>/environ.
-    Environ,
-    /// /proc/<pid>/status.
-    Status,
-    /// /proc/meminfo.
+enum Kind {
+    Root,
+    SelfLink,
+    ThreadSelf,
     Meminfo,
+    Uptime,
+    Version,
+    Loadavg,
+    Mounts,
+    Stat,
+    Cpuinfo,
+    SysDir,
+    SysKernelDir,
+    SysKernel(u8),
+    PidDir,
+    TaskDir,
+    FdDir,
+    FdLink(i32),
+    Exe,
+    Cwd,
+    RootLink,
+    Cmdline,
+    Environ,
+    Comm,
+    Maps,
+    SmapsRollup,
+    PidStat,
+    Statm,
+    Status,
+    Limits,
+    PidMounts,
 }
 
-/// Device number shown for ramfs files ("00:10" in maps).
-const RAMFS_DEV: (u32, u32) = (0, 0x10);
+const ROOT_FILES: [(&[u8], Kind); 10] = [
+    (b"self", Kind::SelfLink),
+    (b"thread-self", Kind::ThreadSelf),
+    (b"meminfo", Kind::Meminfo),
+    (b"uptime", Kind::Uptime),
+    (b"version", Kind::Version),
+    (b"loadavg", Kind::Loadavg),
+    (b"mounts", Kind::Mounts),
+    (b"stat", Kind::Stat),
+    (b"cpuinfo", Kind::Cpuinfo),
+    (b"sys", Kind::SysDir),
+];
 
-/// Generates the content of a /proc file for process `p`.
-pub fn generate(f: ProcFile, p: &Process) -> Vec<u8> {
-    let mut s = String::new();
-    match f {
-        ProcFile::Maps => maps(p, &mut s),
-        ProcFile::SmapsRollup => smaps_rollup(p, &mut s),
-        ProcFile::Cmdline => return join_nul(&p.argv),
-        ProcFile::Environ => return join_nul(&p.envp),
-        ProcFile::Status => status(p, &mut s),
-        ProcFile::Meminfo => meminfo(&mut s),
+const PID_FILES: [(&[u8], Kind); 15] = [
+    (b"cmdline", Kind::Cmdline),
+    (b"comm", Kind::Comm),
+    (b"cwd", Kind::Cwd),
+    (b"environ", Kind::Environ),
+    (b"exe", Kind::Exe),
+    (b"fd", Kind::FdDir),
+    (b"limits", Kind::Limits),
+    (b"maps", Kind::Maps),
+    (b"mounts", Kind::PidMounts),
+    (b"root", Kind::RootLink),
+    (b"smaps_rollup", Kind::SmapsRollup),
+    (b"stat", Kind::PidStat),
+    (b"statm", Kind::Statm),
+    (b"status", Kind::Status),
+    (b"task", Kind::TaskDir),
+];
+
+const SYS_KERNEL: [&[u8]; 5] = [b"hostname", b"osrelease", b"ostype", b"pid_max", b"version"];
+
+/// A /proc node: its kind and the process (and thread) it is about.
+struct Node {
+    kind: Kind,
+    pid: i32,
+    tid: i32,
+}
+
+/// The /proc root directory.
+pub fn root() -> Arc<dyn Inode> {
+    Arc::new(Node { kind: Kind::Root, pid: 0, tid: 0 })
+}
+
+fn node(kind: Kind, pid: i32, tid: i32) -> Arc<dyn Inode> {
+    Arc::new(Node { kind, pid, tid })
+}
+
+fn kind_index(k: Kind) -> u64 {
+    match k {
+        Kind::FdLink(fd) => 0x100 + fd as u64,
+        Kind::SysKernel(i) => 0x80 + u64::from(i),
+        other => {
+            let simple = [
+                Kind::Root,
+                Kind::SelfLink,
+                Kind::ThreadSelf,
+                Kind::Meminfo,
+                Kind::Uptime,
+                Kind::Version,
+                Kind::Loadavg,
+                Kind::Mounts,
+                Kind::Stat,
+                Kind::Cpuinfo,
+                Kind::SysDir,
+                Kind::SysKernelDir,
+                Kind::PidDir,
+                Kind::TaskDir,
+                Kind::FdDir,
+                Kind::Exe,
+                Kind::Cwd,
+                Kind::RootLink,
+                Kind::Cmdline,
+                Kind::Environ,
+                Kind::Comm,
+                Kind::Maps,
+                Kind::SmapsRollup,
+                Kind::PidStat,
+                Kind::Statm,
+                Kind::Status,
+                Kind::Limits,
+                Kind::PidMounts,
+            ];
+            simple.iter().position(|x| *x == other).unwrap_or(0) as u64 + 1
+        }
     }
-    s.into_bytes()
+}
+
+fn process(pid: i32) -> Result<Arc<Process>, Errno> {
+    table::process(pid).ok_or(Errno::ENOENT)
+}
+
+fn caller() -> Option<Arc<task::Thread>> {
+    task::sched::try_current()
+}
+
+impl Node {
+    fn mode(&self) -> u32 {
+        match self.kind {
+            Kind::Root | Kind::PidDir | Kind::TaskDir | Kind::SysDir | Kind::SysKernelDir => S_IFDIR | 0o555,
+            Kind::FdDir => S_IFDIR | 0o500,
+            Kind::SelfLink | Kind::ThreadSelf | Kind::Exe | Kind::Cwd | Kind::RootLink => S_IFLNK | 0o777,
+            Kind::FdLink(_) => S_IFLNK | 0o700,
+            Kind::Environ => S_IFREG | 0o400,
+            Kind::SysKernel(_) => S_IFREG | 0o644,
+            _ => S_IFREG | 0o444,
+        }
+    }
+
+    fn child(&self, name: &[u8]) -> Result<Arc<dyn Inode>, Errno> {
+        match self.kind {
+            Kind::Root => {
+                if let Some((_, k)) = ROOT_FILES.iter().find(|(n, _)| *n == name) {
+                    return Ok(node(*k, 0, 0));
+                }
+                let pid = parse_id(name)?;
+                let p = process(pid)?;
+                Ok(node(Kind::PidDir, p.pid, p.pid))
+            }
+            Kind::SysDir if name == b"kernel" => Ok(node(Kind::SysKernelDir, 0, 0)),
+            Kind::SysKernelDir => match SYS_KERNEL.iter().position(|n| *n == name) {
+                Some(i) => Ok(node(Kind::SysKernel(i as u8), 0, 0)),
+                None => Err(Errno::ENOENT),
+            },
+            Kind::PidDir => {
+                process(self.pid)?;
+                match PID_FILES.iter().find(|(n, _)| *n == name) {
+                    // Inside task/<tid>, "task" itself does not exist.
+                    Some((_, Kind::TaskDir)) if self.tid != self.pid => Err(Errno::ENOENT),
+                    Some((_, k)) => Ok(node(*k, self.pid, self.tid)),
+                    None => Err(Errno::ENOENT),
+                }
+            }
+            Kind::TaskDir => {
+                let tid = parse_id(name)?;
+                let p = process(self.pid)?;
+                if !p.threads.lock().iter().any(|t| t.tid == tid) {
+                    return Err(Errno::ENOENT);
+                }
+                Ok(node(Kind::PidDir, self.pid, tid))
+            }
+            Kind::FdDir => {
+                let fd = parse_id(name)?;
+                process(self.pid)?.files().lock().get(fd).map_err(|_| Errno::ENOENT)?;
+                Ok(node(Kind::FdLink(fd), self.pid, self.tid))
+            }
+            _ => Err(Errno::ENOTDIR),
+        }
+    }
+
+    fn list(&self) -> Result<Vec<DirEntry>, Errno> {
+        let mut out = Vec::new();
+        let mut push = |name: Vec<u8>, k: Kind, pid: i32| {
+            let n = Node { kind: k, pid, tid: pid };
+            out.push(DirEntry { ino: n.ino_value(), dtype: dtype_of(n.mode()), name });
+        };
+        match self.kind {
+            Kind::Root => {
+                for (n, k) in ROOT_FILES {
+                    push(n.to_vec(), k, 0);
+                }
+                for p in table::processes() {
+                    push(alloc::format!("{}", p.pid).into_bytes(), Kind::PidDir, p.pid);
+                }
+            }
+            Kind::SysDir => push(b"kernel".to_vec(), Kind::SysKernelDir, 0),
+            Kind::SysKernelDir => {
+                for (i, n) in SYS_KERNEL.iter().enumerate() {
+                    push(n.to_vec(), Kind::SysKernel(i as u8), 0);
+                }
+            }
+            Kind::PidDir => {
+                for (n, k) in PID_FILES {
+                    if k == Kind::TaskDir && self.tid != self.pid {
+                        continue;
+                    }
+                    push(n.to_vec(), k, self.pid);
+                }
+            }
+            Kind::TaskDir => {
+                for t in process(self.pid)?.threads.lock().iter() {
+                    push(alloc::format!("{}", t.tid).into_bytes(), Kind::PidDir, self.pid);
+                }
+            }
+            Kind::FdDir => {
+                let files = process(self.pid)?.files();
+                let f = files.lock();
+                for (fd, _) in f.iter() {
+                    push(alloc::format!("{}", fd).into_bytes(), Kind::FdLink(fd), self.pid);
+                }
+            }
+            _ => return Err(Errno::ENOTDIR),
+        }
+        Ok(out)
+    }
+
+    fn ino_value(&self) -> u64 {
+        INO_BASE + ((self.pid as u64) << 20) + kind_index(self.kind)
+    }
+
+    fn link(&self) -> Result<Vec<u8>, Errno> {
+        match self.kind {
+            Kind::SelfLink => Ok(alloc::format!("{}", caller().ok_or(Errno::ENOENT)?.process.pid).into_bytes()),
+            Kind::ThreadSelf => {
+                let t = caller().ok_or(Errno::ENOENT)?;
+                Ok(alloc::format!("{}/task/{}", t.process.pid, t.tid).into_bytes())
+            }
+            Kind::Exe => Ok(process(self.pid)?.info.lock().exe.clone()),
+            Kind::Cwd => Ok(process(self.pid)?.fs().lock().cwd.clone()),
+            Kind::RootLink => Ok(b"/".to_vec()),
+            Kind::FdLink(fd) => {
+                let f = process(self.pid)?.files().lock().get(fd).map_err(|_| Errno::ENOENT)?;
+                Ok(f.file.link_name(&f))
+            }
+            _ => Err(Errno::EINVAL),
+        }
+    }
+}
+
+fn parse_id(name: &[u8]) -> Result<i32, Errno> {
+    if name.is_empty() || name.len() > 10 || !name.iter().all(|c| c.is_ascii_digit()) || name[0] == b'0' {
+        return Err(Errno::ENOENT);
+    }
+    core::str::from_utf8(name).ok().and_then(|s| s.parse().ok()).ok_or(Errno::ENOENT)
+}
+
+impl Inode for Node {
+    fn ino(&self) -> u64 {
+        self.ino_value()
+    }
+    fn meta(&self) -> Meta {
+        Meta { mode: self.mode(), uid: 0, gid: 0, mtime: (crate::time::boot_realtime_ns() / 1_000_000_000) as i64 }
+    }
+    fn dev(&self) -> u64 {
+        PROC_DEV
+    }
+    fn nlink(&self) -> u32 {
+        if self.mode() & S_IFMT == S_IFDIR {
+            2
+        } else {
+            1
+        }
+    }
+    fn size(&self) -> u64 {
+        match self.kind {
+            Kind::SelfLink | Kind::ThreadSelf | Kind::Exe | Kind::Cwd | Kind::RootLink | Kind::FdLink(_) => {
+                self.link().map(|l| l.len() as u64).unwrap_or(0)
+            }
+            _ => 0,
+        }
+    }
+    fn lookup(&self, name: &[u8]) -> Result<Arc<dyn Inode>, Errno> {
+        self.child(name)
+    }
+    fn entries(&self) -> Result<Vec<DirEntry>, Errno> {
+        self.list()
+    }
+    fn readlink(&self) -> Result<Vec<u8>, Errno> {
+        self.link()
+    }
+    fn follow_magic(&self) -> Option<Arc<dyn Inode>> {
+        let Kind::FdLink(fd) = self.kind else { return None };
+        let f = table::process(self.pid)?.files().lock().get(fd).ok()?;
+        Some(Arc::new(FdTarget { file: f }))
+    }
+    fn open(self: Arc<Self>, flags: u32) -> Result<Arc<dyn FileLike>, Errno> {
+        if self.mode() & S_IFMT == S_IFDIR {
+            return Ok(Arc::new(DirHandle { node: self }));
+        }
+        if flags & 3 != 0 && !matches!(self.kind, Kind::SysKernel(_)) {
+            return Err(Errno::EACCES);
+        }
+        if matches!(self.kind, Kind::SysKernel(_)) && flags & 3 != 0 {
+            // The values are fixed: writing them is refused as for an unprivileged user.
+            return Err(Errno::EACCES);
+        }
+        let data = generate(self.kind, self.pid, self.tid)?;
+        Ok(Arc::new(Snapshot { node: self, data }))
+    }
+}
+
+/// A directory of /proc, open.
+struct DirHandle {
+    node: Arc<Node>,
+}
+
+impl FileLike for DirHandle {
+    fn read(&self, _cx: &Ctx, _f: &OpenFile, _buf: &mut [u8]) -> Result<usize, Errno> {
+        Err(Errno::EISDIR)
+    }
+    fn seek(&self, f: &OpenFile, off: i64, whence: i32) -> Result<u64, Errno> {
+        if whence != 0 || off < 0 {
+            return Err(Errno::EINVAL);
+        }
+        *f.offset.lock() = off as u64;
+        Ok(off as u64)
+    }
+    fn stat(&self) -> StatInfo {
+        stat_of(&*self.node)
+    }
+    fn inode(&self) -> Option<Arc<dyn Inode>> {
+        Some(self.node.clone())
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// A generated /proc file, open: the content as it was at open time.
+struct Snapshot {
+    node: Arc<Node>,
+    data: Vec<u8>,
+}
+
+impl FileLike for Snapshot {
+    fn read(&self, _cx: &Ctx, f: &OpenFile, buf: &mut [u8]) -> Result<usize, Errno> {
+        let mut pos = f.offset.lock();
+        let n = self.pread(buf, *pos)?;
+        *pos += n as u64;
+        Ok(n)
+    }
+    fn pread(&self, buf: &mut [u8], off: u64) -> Result<usize, Errno> {
+        let start = usize::try_from(off).unwrap_or(usize::MAX);
+        let avail = self.data.get(start..).unwrap_or(&[]);
+        let n = avail.len().min(buf.len());
+        buf.get_mut(..n).unwrap_or(&mut []).copy_from_slice(avail.get(..n).unwrap_or(&[]));
+        Ok(n)
+    }
+    fn seek(&self, f: &OpenFile, off: i64, whence: i32) -> Result<u64, Errno> {
+        let mut pos = f.offset.lock();
+        let new = match whence {
+            0 => off,
+            1 => (*pos as i64).checked_add(off).ok_or(Errno::EOVERFLOW)?,
+            2 => (self.data.len() as i64).checked_add(off).ok_or(Errno::EOVERFLOW)?,
+            _ => return Err(Errno::EINVAL),
+        };
+        if new < 0 {
+            return Err(Errno::EINVAL);
+        }
+        *pos = new as u64;
+        Ok(new as u64)
+    }
+    fn stat(&self) -> StatInfo {
+        stat_of(&*self.node)
+    }
+    fn inode(&self) -> Option<Arc<dyn Inode>> {
+        Some(self.node.clone())
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// What /proc/<pid>/fd/N leads to: the open file itself.
+struct FdTarget {
+    file: Arc<OpenFile>,
+}
+
+impl Inode for FdTarget {
+    fn ino(&self) -> u64 {
+        self.file.file.stat().ino
+    }
+    fn meta(&self) -> Meta {
+        let st = self.file.file.stat();
+        Meta { mode: st.mode, uid: st.uid, gid: st.gid, mtime: st.mtime.tv_sec }
+    }
+    fn size(&self) -> u64 {
+        self.file.file.stat().size as u64
+    }
+    fn lookup(&self, name: &[u8]) -> Result<Arc<dyn Inode>, Errno> {
+        self.file.inode().ok_or(Errno::ENOTDIR)?.lookup(name)
+    }
+    fn open(self: Arc<Self>, flags: u32) -> Result<Arc<dyn FileLike>, Errno> {
+        // A filesystem file is opened anew (its own offset); pipes, the console and
+        // other anonymous files are the same object again, as Linux reopens them.
+        match self.file.inode() {
+            Some(i) => i.open(flags),
+            None => Ok(self.file.file.clone()),
+        }
+    }
+}
+
+/// Generates the content of a /proc file.
+fn generate(kind: Kind, pid: i32, tid: i32) -> Result<Vec<u8>, Errno> {
+    let mut s = String::new();
+    match kind {
+        Kind::Meminfo => meminfo(&mut s),
+        Kind::Uptime => {
+            let ns = crate::time::monotonic_ns();
+            let idle = crate::time::phases::IDLE_CYCLES.load(Ordering::Relaxed);
+            let idle_ns = (u128::from(idle) * 1_000_000_000 / u128::from(crate::time::cycles_hz().max(1))) as u64;
+            let _ = writeln!(
+                s,
+                "{}.{:02} {}.{:02}",
+                ns / 1_000_000_000,
+                (ns / 10_000_000) % 100,
+                idle_ns / 1_000_000_000,
+                (idle_ns / 10_000_000) % 100
+            );
+        }
+        Kind::Version => {
+            let _ = writeln!(s, "Linux version {} (elfin) #1 SMP PREEMPT_DYNAMIC elfin", crate::syscall::RELEASE);
+        }
+        Kind::Loadavg => {
+            let _ = writeln!(s, "0.00 0.00 0.00 {}/{} {}", 1, table::thread_count(), table::processes().len());
+        }
+        Kind::Mounts | Kind::PidMounts => {
+            s.push_str("rootfs / tmpfs rw,relatime 0 0\nproc /proc proc rw,nosuid,nodev,noexec,relatime 0 0\n");
+        }
+        Kind::Stat => {
+            let t = crate::time::monotonic_ns() / 10_000_000;
+            let _ = write!(
+                s,
+                "cpu  {t} 0 0 0 0 0 0 0 0 0\ncpu0 {t} 0 0 0 0 0 0 0 0 0\nintr 0\nctxt {}\nbtime {}\nprocesses {}\nprocs_running 1\nprocs_blocked 0\n",
+                crate::time::phases::SWITCHES.load(Ordering::Relaxed),
+                crate::time::boot_realtime_ns() / 1_000_000_000,
+                table::processes().len()
+            );
+        }
+        Kind::Cpuinfo => {
+            let _ = write!(s, "processor\t: 0\n{}\n", elfin_arch::PLATFORM);
+        }
+        Kind::SysKernel(i) => {
+            let v = match i {
+                0 => String::from("elfin"),
+                1 => String::from(crate::syscall::RELEASE),
+                2 => String::from("Linux"),
+                3 => alloc::format!("{}", elfin_kcore::pid::PID_MAX),
+                _ => String::from("#1 SMP PREEMPT_DYNAMIC elfin"),
+            };
+            let _ = writeln!(s, "{}", v);
+        }
+        _ => {
+            let p = process(pid)?;
+            match kind {
+                Kind::Cmdline => return Ok(join_nul(&p.info.lock().argv)),
+                Kind::Environ => return Ok(join_nul(&p.info.lock().envp)),
+                Kind::Comm => {
+                    let name = thread_comm(&p, tid);
+                    s.push_str(&String::from_utf8_lossy(&name));
+                    s.push('\n');
+                }
+                Kind::Maps => {
+                    if let Some(mm) = p.try_mm() {
+                        maps(&mm.lock(), &mut s);
+                    }
+                }
+                Kind::SmapsRollup => {
+                    if let Some(mm) = p.try_mm() {
+                        smaps_rollup(&mm.lock(), &mut s);
+                    }
+                }
+                Kind::Status => status(&p, tid, &mut s),
+                Kind::PidStat => stat(&p, tid, &mut s),
+                Kind::Statm => {
+                    let (vm, rss) = match p.try_mm() {
+                        Some(mm) => {
+                            let m = mm.lock();
+                            let (a, f, sh) = rss_kb(&m);
+                            (m.total_vm / 4096, (a + f + sh) / 4)
+                        }
+                        None => (0, 0),
+                    };
+                    let _ = writeln!(s, "{} {} 0 0 0 {} 0", vm, rss, vm);
+                }
+                Kind::Limits => limits(&p, &mut s),
+                _ => return Err(Errno::EINVAL),
+            }
+        }
+    }
+    Ok(s.into_bytes())
+}
+
+fn thread_comm(p: &Process, tid: i32) -> Vec<u8> {
+    let threads = p.threads.lock().clone();
+    match threads.iter().find(|t| t.tid == tid).or(threads.first()) {
+        Some(t) => t.comm(),
+        None => p.comm(),
+    }
 }
 
 fn join_nul(v: &[Vec<u8>]) -> Vec<u8> {
@@ -51,18 +548,18 @@ fn join_nul(v: &[Vec<u8>]) -> Vec<u8> {
 }
 
 /// Linux's `vma_is_initial_heap`: an anonymous VMA overlapping [start_brk, brk).
-fn is_heap(p: &Process, start: u64, end: u64, area: &crate::mem::vm::Area) -> bool {
-    matches!(area.backing, Backing::Anon) && !area.shared && start < p.aspace.brk && end > p.aspace.brk_start
+fn is_heap(m: &AddrSpace, start: u64, end: u64, area: &Area) -> bool {
+    matches!(area.backing, Backing::Anon) && !area.shared && start < m.brk && end > m.brk_start
 }
 
 /// Device and inode shown for shared anonymous memory (shmem's "/dev/zero (deleted)").
 const SHMEM_DEV: (u32, u32) = (0, 1);
 
-fn maps(p: &Process, s: &mut String) {
-    for r in p.aspace.vmas.iter() {
+fn maps(m: &AddrSpace, s: &mut String) {
+    for r in m.vmas.iter() {
         let v = r.val;
         let (off, dev, ino) = match &v.backing {
-            Backing::File { node, offset, .. } => (*offset, RAMFS_DEV, node.ino),
+            Backing::File { node, offset, .. } => (*offset, (0u32, super::RAMFS_DEV as u32), node.ino()),
             Backing::Anon if v.shared => (0, SHMEM_DEV, r.start >> 12),
             Backing::Anon => (0, (0, 0), 0),
         };
@@ -82,7 +579,7 @@ fn maps(p: &Process, s: &mut String) {
             ino
         );
         let name: Option<&[u8]> = match &v.name {
-            _ if is_heap(p, r.start, r.end, v) => Some(b"[heap]"),
+            _ if is_heap(m, r.start, r.end, v) => Some(b"[heap]"),
             VmaName::Stack => Some(b"[stack]"),
             VmaName::Path(path) => Some(path),
             VmaName::None if v.shared && matches!(v.backing, Backing::Anon) => Some(b"/dev/zero (deleted)"),
@@ -99,30 +596,24 @@ fn maps(p: &Process, s: &mut String) {
     }
 }
 
-/// Sizes in kB of what is committed: (anonymous, file-backed private, shared file).
-fn rss(p: &Process) -> (u64, u64, u64) {
+/// Sizes in kB of what is committed: (anonymous, file-backed private, shared).
+fn rss_kb(m: &AddrSpace) -> (u64, u64, u64) {
     let (mut anon, mut file, mut shmem) = (0u64, 0u64, 0u64);
-    for r in p.aspace.vmas.iter() {
-        let mut va = r.start;
-        while va < r.end {
-            if p.aspace.is_committed(va) {
-                match (&r.val.backing, r.val.shared) {
-                    (Backing::Anon, false) => anon += 4,
-                    (Backing::Anon, true) => shmem += 4,
-                    (Backing::File { .. }, false) => file += 4,
-                    (Backing::File { .. }, true) => shmem += 4,
-                }
-            }
-            va += 4096;
+    for r in m.vmas.iter() {
+        let n = m.committed_pages(r.start, r.end) * 4;
+        match (&r.val.backing, r.val.shared) {
+            (Backing::Anon, false) => anon += n,
+            (Backing::File { .. }, false) => file += n,
+            (_, true) => shmem += n,
         }
     }
     (anon, file, shmem)
 }
 
-fn smaps_rollup(p: &Process, s: &mut String) {
-    let (rss_anon, rss_file, rss_shared) = rss(p);
-    let first = p.aspace.vmas.iter().next().map(|r| r.start).unwrap_or(0);
-    let last = p.aspace.vmas.iter().next_back().map(|r| r.end).unwrap_or(0);
+fn smaps_rollup(m: &AddrSpace, s: &mut String) {
+    let (rss_anon, rss_file, rss_shared) = rss_kb(m);
+    let first = m.vmas.iter().next().map(|r| r.start).unwrap_or(0);
+    let last = m.vmas.iter().next_back().map(|r| r.end).unwrap_or(0);
     let head = alloc::format!("{:08x}-{:08x} ---p 00000000 00:00 0", first, last);
     let _ = writeln!(s, "{:<72} [rollup]", head);
     // Private file pages are copies made on first access; they count as file pages
@@ -156,24 +647,153 @@ fn smaps_rollup(p: &Process, s: &mut String) {
     }
 }
 
-fn status(p: &Process, s: &mut String) {
-    let name = p.exe.rsplit(|&b| b == b'/').next().unwrap_or(&[]);
-    let name = String::from_utf8_lossy(name.get(..name.len().min(15)).unwrap_or(&[]));
-    let vm = p.aspace.total_vm / 1024;
-    let (a, f, sh) = rss(p);
-    let rss = a + f + sh;
+fn state_letter(p: &Process, tid: i32) -> (char, &'static str) {
+    let st = p.state.lock();
+    if st.zombie {
+        return ('Z', "zombie");
+    }
+    if st.stopped.is_some() {
+        return ('T', "stopped");
+    }
+    drop(st);
+    let me = caller().map(|t| t.tid == tid).unwrap_or(false);
+    if me {
+        ('R', "running")
+    } else {
+        ('S', "sleeping")
+    }
+}
+
+fn status(p: &Arc<Process>, tid: i32, s: &mut String) {
+    let name = String::from_utf8_lossy(&thread_comm(p, tid)).into_owned();
+    let (vm, rss) = match p.try_mm() {
+        Some(mm) => {
+            let m = mm.lock();
+            let (a, f, sh) = rss_kb(&m);
+            (m.total_vm / 1024, a + f + sh)
+        }
+        None => (0, 0),
+    };
+    let (letter, word) = state_letter(p, tid);
+    let threads = p.threads.lock().clone();
+    let t = threads.iter().find(|t| t.tid == tid).or(threads.first()).cloned();
+    let (blk, pnd) = t
+        .map(|t| {
+            let sg = t.sig.lock();
+            (sg.mask, sg.pending.mask())
+        })
+        .unwrap_or((0, 0));
+    let shd = p.shared_pending.lock().mask();
+    let (ign, cgt) = {
+        let h = p.sighand();
+        let h = h.lock();
+        let mut ign = 0u64;
+        let mut cgt = 0u64;
+        for (i, a) in h.iter().enumerate() {
+            match a.handler {
+                0 => {}
+                1 => ign |= 1 << i,
+                _ => cgt |= 1 << i,
+            }
+        }
+        (ign, cgt)
+    };
+    let umask = p.fs().lock().umask;
+    let fdsize = p.files().lock().len().max(64).next_power_of_two();
     let _ = write!(
         s,
-        "Name:\t{}\nUmask:\t{:04o}\nState:\tR (running)\nTgid:\t{pid}\nNgid:\t0\nPid:\t{pid}\nPPid:\t0\nTracerPid:\t0\n\
-         Uid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nFDSize:\t64\nGroups:\t\nVmPeak:\t{vm:>8} kB\nVmSize:\t{vm:>8} kB\n\
-         VmRSS:\t{rss:>8} kB\nThreads:\t1\nSigBlk:\t{:016x}\nCpus_allowed:\t1\nCpus_allowed_list:\t0\n",
+        "Name:\t{}\nUmask:\t{:04o}\nState:\t{} ({})\nTgid:\t{pid}\nNgid:\t0\nPid:\t{tid}\nPPid:\t{}\nTracerPid:\t0\n\
+         Uid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nFDSize:\t{}\nGroups:\t\nNStgid:\t{pid}\nNSpid:\t{tid}\nNSpgid:\t{}\nNSsid:\t{}\n\
+         VmPeak:\t{vm:>8} kB\nVmSize:\t{vm:>8} kB\nVmRSS:\t{rss:>8} kB\nThreads:\t{}\n\
+         SigQ:\t0/63704\nSigPnd:\t{:016x}\nShdPnd:\t{:016x}\nSigBlk:\t{:016x}\nSigIgn:\t{:016x}\nSigCgt:\t{:016x}\n\
+         Cpus_allowed:\t1\nCpus_allowed_list:\t0\n",
         name,
-        p.umask,
-        crate::sched::with_current(|t| t.sigmask),
+        umask,
+        letter,
+        word,
+        p.ppid(),
+        fdsize,
+        p.pgid.load(Ordering::Relaxed),
+        p.sid.load(Ordering::Relaxed),
+        threads.len(),
+        pnd,
+        shd,
+        blk,
+        ign,
+        cgt,
         pid = p.pid,
+        tid = tid,
         vm = vm,
         rss = rss
     );
+}
+
+fn stat(p: &Arc<Process>, tid: i32, s: &mut String) {
+    let name = String::from_utf8_lossy(&thread_comm(p, tid)).into_owned();
+    let (letter, _) = state_letter(p, tid);
+    let ticks = |ns: u64| ns / 10_000_000;
+    let utime = ticks(p.cpu_ns());
+    let cutime = ticks(p.times.lock().children_ns);
+    let (vsize, rss, start_stack, brk_start, brk) = match p.try_mm() {
+        Some(mm) => {
+            let m = mm.lock();
+            let (a, f, sh) = rss_kb(&m);
+            (m.total_vm, (a + f + sh) / 4, m.stack_limit, m.brk_start, m.brk)
+        }
+        None => (0, 0, 0, 0, 0),
+    };
+    let nice = p.info.lock().nice;
+    let exit_signal = p.info.lock().exit_signal;
+    let threads = p.threads.lock().len();
+    let exit_code = p.state.lock().exiting.map(|e| e.wait_status()).unwrap_or(0);
+    let _ = writeln!(
+        s,
+        "{} ({}) {} {} {} {} 0 -1 4194560 0 0 0 0 {} 0 {} 0 20 {} {} 0 0 {} {} 18446744073709551615 0 0 {} 0 0 0 0 0 0 0 0 0 {} 0 0 0 0 0 0 0 {} {} 0 0 0 0 {}",
+        tid,
+        name,
+        letter,
+        p.ppid(),
+        p.pgid.load(Ordering::Relaxed),
+        p.sid.load(Ordering::Relaxed),
+        utime,
+        cutime,
+        nice,
+        threads,
+        vsize,
+        rss,
+        start_stack,
+        exit_signal,
+        brk_start,
+        brk,
+        exit_code
+    );
+}
+
+fn limits(p: &Process, s: &mut String) {
+    const NAMES: [(&str, &str); 16] = [
+        ("Max cpu time", "seconds"),
+        ("Max file size", "bytes"),
+        ("Max data size", "bytes"),
+        ("Max stack size", "bytes"),
+        ("Max core file size", "bytes"),
+        ("Max resident set", "bytes"),
+        ("Max processes", "processes"),
+        ("Max open files", "files"),
+        ("Max locked memory", "bytes"),
+        ("Max address space", "bytes"),
+        ("Max file locks", "locks"),
+        ("Max pending signals", "signals"),
+        ("Max msgqueue size", "bytes"),
+        ("Max nice priority", ""),
+        ("Max realtime priority", ""),
+        ("Max realtime timeout", "us"),
+    ];
+    let _ = writeln!(s, "{:<25} {:<20} {:<20} {:<10} ", "Limit", "Soft Limit", "Hard Limit", "Units");
+    let lim = p.info.lock().rlimits;
+    let show = |v: u64| if v == u64::MAX { String::from("unlimited") } else { alloc::format!("{}", v) };
+    for ((name, unit), (soft, hard)) in NAMES.iter().zip(lim.iter()) {
+        let _ = writeln!(s, "{:<25} {:<20} {:<20} {:<10} ", name, show(*soft), show(*hard), unit);
+    }
 }
 
 fn meminfo(s: &mut String) {

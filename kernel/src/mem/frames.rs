@@ -167,6 +167,65 @@ pub fn total_count() -> usize {
     TOTAL.load(Ordering::Relaxed)
 }
 
+/// Frames per chunk of reference counts.
+const REF_CHUNK: usize = 1024;
+/// Chunks of reference counts: 16384 chunks of 1024 frames cover 64 GiB.
+const REF_CHUNKS: usize = 16384;
+
+/// Extra references to each frame (0: one owner), for frames shared between
+/// address spaces: copy-on-write pages after fork and shared anonymous memory.
+/// Chunks are allocated on first use, so that boot costs nothing.
+static REFS: [core::sync::atomic::AtomicPtr<[core::sync::atomic::AtomicU32; REF_CHUNK]>; REF_CHUNKS] =
+    [const { core::sync::atomic::AtomicPtr::new(core::ptr::null_mut()) }; REF_CHUNKS];
+
+fn refs(pa: u64, create: bool) -> Option<&'static core::sync::atomic::AtomicU32> {
+    let frame = (pa / PAGE_SIZE) as usize;
+    let slot = REFS.get(frame / REF_CHUNK)?;
+    let mut p = slot.load(Ordering::Acquire);
+    if p.is_null() {
+        if !create {
+            return None;
+        }
+        let fresh = alloc::boxed::Box::into_raw(alloc::boxed::Box::new(
+            [const { core::sync::atomic::AtomicU32::new(0) }; REF_CHUNK],
+        ));
+        match slot.compare_exchange(core::ptr::null_mut(), fresh, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => p = fresh,
+            Err(existing) => {
+                // SAFETY: `fresh` was just leaked above and never published.
+                drop(unsafe { alloc::boxed::Box::from_raw(fresh) });
+                p = existing;
+            }
+        }
+    }
+    // SAFETY: published chunks are never freed and live for the kernel's lifetime.
+    let chunk: &'static [core::sync::atomic::AtomicU32; REF_CHUNK] = unsafe { &*p };
+    chunk.get(frame % REF_CHUNK)
+}
+
+/// Adds an owner to a frame (a second address space maps it).
+pub fn share(pa: u64) {
+    if let Some(r) = refs(pa, true) {
+        r.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Whether a frame has more than one owner.
+pub fn is_shared(pa: u64) -> bool {
+    refs(pa, false).map(|r| r.load(Ordering::Relaxed) > 0).unwrap_or(false)
+}
+
+/// Drops one owner of a frame; the last one frees it.
+pub fn put(pa: u64) {
+    let pa = pa & !(PAGE_SIZE - 1);
+    if let Some(r) = refs(pa, false) {
+        if r.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1)).is_ok() {
+            return;
+        }
+    }
+    free(pa, 1);
+}
+
 /// The frame allocator as a page-table frame source.
 pub struct FrameAlloc;
 

@@ -1,8 +1,13 @@
 //! The kernel heap (buddy allocator), grown from the frame allocator on demand.
 use core::alloc::Layout;
 
+use core::sync::atomic::{AtomicUsize, Ordering};
+
 use buddy_system_allocator::{Heap, LockedHeapWithRescue};
 use elfin_arch::PAGE_SIZE;
+
+/// Frames handed to the heap so far (it never gives them back).
+static FRAMES: AtomicUsize = AtomicUsize::new(0);
 
 #[global_allocator]
 static HEAP: LockedHeapWithRescue<32> = LockedHeapWithRescue::new(rescue);
@@ -18,6 +23,7 @@ fn add_frames(heap: &mut Heap<32>, bytes: usize) -> bool {
     // SAFETY: the frames were just taken from the frame allocator, are mapped RW by the
     // direct map and belong to the heap from now on.
     unsafe { heap.add_to_heap(va, va + frames * PAGE_SIZE as usize) };
+    FRAMES.fetch_add(frames, Ordering::Relaxed);
     true
 }
 
@@ -36,4 +42,14 @@ pub fn init() {
         drop(h);
         elfin_plat::console::early_panic("elfin: not enough memory for the kernel heap");
     }
+}
+
+/// Frames the heap has taken from the frame allocator.
+pub fn frames() -> usize {
+    FRAMES.load(Ordering::Relaxed)
+}
+
+/// Bytes of the heap in use (allocations as the buddy allocator rounds them).
+pub fn in_use() -> usize {
+    HEAP.lock().stats_alloc_actual()
 }

@@ -19,7 +19,7 @@ use elfin_arch::{PageTable, Perm, PAGE_SIZE};
 use elfin_kcore::{RangeMap, Segment};
 
 use super::frames::{self, FrameAlloc};
-use crate::fs::{Node, NodeKind};
+use crate::fs::Inode;
 
 /// End of the user half (exclusive).
 pub const USER_END: u64 = elfin_arch::USER_END;
@@ -58,6 +58,10 @@ impl Prot {
     fn perm(&self) -> Perm {
         Perm { read: true, write: self.write, exec: self.exec, user: true, device: false }
     }
+    /// The rights of a page shared copy-on-write: as asked, but read-only.
+    fn cow_perm(&self) -> Perm {
+        Perm { write: false, ..self.perm() }
+    }
 }
 
 /// What backs a VMA's pages.
@@ -69,7 +73,7 @@ pub enum Backing {
     /// (in a shared VMA) the file's own page-cache page.
     File {
         /// The file.
-        node: Arc<Node>,
+        node: Arc<dyn Inode>,
         /// File offset of the VMA's start.
         offset: u64,
         /// Bytes of file content mapped from `offset` (the rest of the VMA reads as
@@ -128,7 +132,7 @@ pub struct Area {
 
 impl Area {
     /// True for a MAP_SHARED file mapping (its frames belong to the page cache).
-    pub fn shared_file(&self) -> Option<(&Arc<Node>, u64)> {
+    pub fn shared_file(&self) -> Option<(&Arc<dyn Inode>, u64)> {
         match &self.backing {
             Backing::File { node, offset, .. } if self.shared => Some((node, *offset)),
             _ => None,
@@ -159,7 +163,7 @@ impl Segment for Area {
         match (&self.backing, &next.backing) {
             (Backing::Anon, Backing::Anon) => Some(self.clone()),
             (Backing::File { node: a, offset: ao, len: al }, Backing::File { node: b, offset: bo, len: bl }) => {
-                if !Arc::ptr_eq(a, b) || ao.checked_add(len) != Some(*bo) || *al < len {
+                if !same_node(a, b) || ao.checked_add(len) != Some(*bo) || *al < len {
                     return None;
                 }
                 let mut m = self.clone();
@@ -171,6 +175,23 @@ impl Segment for Area {
             _ => None,
         }
     }
+}
+
+/// Whether two inode handles are the same inode.
+pub fn same_node(a: &Arc<dyn Inode>, b: &Arc<dyn Inode>) -> bool {
+    core::ptr::eq(Arc::as_ptr(a) as *const (), Arc::as_ptr(b) as *const ())
+}
+
+/// Frames kept back from user pages so that the kernel itself (its heap, kernel
+/// stacks, page tables) can go on when programs have taken all the rest.
+const KERNEL_RESERVE: usize = 96;
+
+/// A zeroed frame for a user page, unless memory is down to the kernel's reserve.
+fn alloc_user_zeroed() -> Option<u64> {
+    if frames::free_count() <= KERNEL_RESERVE {
+        return None;
+    }
+    frames::alloc_zeroed()
 }
 
 /// Kind of access that faulted.
@@ -291,11 +312,12 @@ impl AddrSpace {
     }
 
     /// Gives back the frame of page `va` of a VMA with attributes `area` starting at
-    /// `vstart`: private frames are freed, page-cache frames lose a mapping.
+    /// `vstart`: private and shared anonymous frames lose an owner (freed with the
+    /// last), page-cache frames lose a mapping.
     fn release(pa: u64, va: u64, vstart: u64, area: &Area) {
         match area.shared_file() {
             Some((node, offset)) => cache::put(node, (offset + (va - vstart)) / PAGE_SIZE),
-            None => frames::free(pa, 1),
+            None => frames::put(pa),
         }
     }
 
@@ -347,17 +369,123 @@ impl AddrSpace {
                     self.parked.insert(va, pa);
                 }
             } else if let Some(pa) = self.parked.remove(&va) {
-                if self.pt.map(va, pa, prot.perm(), &mut FrameAlloc).is_err() {
+                let perm = if frames::is_shared(pa) && !self.is_shared_at(va) { prot.cow_perm() } else { prot.perm() };
+                if self.pt.map(va, pa, perm, &mut FrameAlloc).is_err() {
                     // No frame for a page table: keep the page parked (its data is
                     // kept; the next access faults and retries).
                     self.parked.insert(va, pa);
                 }
-            } else {
-                self.pt.protect(va, prot.perm());
+            } else if let Some((pa, _)) = self.pt.translate(va) {
+                // A page shared copy-on-write stays read-only until written.
+                let perm = if frames::is_shared(pa) && !self.is_shared_at(va) { prot.cow_perm() } else { prot.perm() };
+                self.pt.protect(va, perm);
             }
             va += PAGE_SIZE;
         }
         Ok(())
+    }
+
+    /// Whether the VMA at `va` is MAP_SHARED (its pages are never copied on write).
+    fn is_shared_at(&self, va: u64) -> bool {
+        self.vmas.find(va).map(|r| r.val.shared).unwrap_or(false)
+    }
+
+    /// Gives page `page` of a private VMA its own copy of the shared frame `pa`.
+    fn break_cow(&mut self, page: u64, pa: u64, area: &Area) -> Result<(), FaultError> {
+        let copy = alloc_user_zeroed().ok_or(FaultError::OutOfMemory)?;
+        frames::frame_bytes(copy).copy_from_slice(frames::frame_bytes(pa));
+        COW_COPIES.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
+        let _ = self.pt.unmap(page);
+        if self.pt.map(page, copy, area.prot.perm(), &mut FrameAlloc).is_err() {
+            // Keep the shared frame mapped read-only; the write will fault again.
+            let _ = self.pt.map(page, pa, area.prot.cow_perm(), &mut FrameAlloc);
+            frames::put(copy);
+            return Err(FaultError::OutOfMemory);
+        }
+        frames::put(pa);
+        Ok(())
+    }
+
+    /// A copy of this address space for a forked child: the same VMAs; private
+    /// pages shared copy-on-write (read-only in both until written), shared pages
+    /// shared. None when memory for the page tables runs out.
+    pub fn fork(&mut self) -> Option<AddrSpace> {
+        let mut child = AddrSpace::new()?;
+        child.vmas = self.vmas.clone();
+        child.brk_start = self.brk_start;
+        child.brk = self.brk;
+        child.mmap_base = self.mmap_base;
+        child.stack_limit = self.stack_limit;
+        child.total_vm = self.total_vm;
+        let ranges: Vec<(u64, u64, Area)> = self.vmas.iter().map(|r| (r.start, r.end, r.val.clone())).collect();
+        let mut ok = true;
+        for (start, end, area) in &ranges {
+            let private = area.shared_file().is_none() && !area.shared;
+            let mut pages: Vec<(u64, u64, Perm)> = Vec::new();
+            self.pt.for_each_page(*start, *end, &mut |va, pa, perm| pages.push((va, pa, perm)));
+            for (va, pa, perm) in pages {
+                if !ok {
+                    break;
+                }
+                let child_perm = if private { area.prot.cow_perm() } else { perm };
+                if child.pt.map(va, pa, child_perm, &mut FrameAlloc).is_err() {
+                    ok = false;
+                    break;
+                }
+                match area.shared_file() {
+                    Some((node, off)) => cache::dup(node, (off + (va - start)) / PAGE_SIZE),
+                    None => frames::share(pa),
+                }
+                if private && perm.write {
+                    self.pt.protect(va, area.prot.cow_perm());
+                }
+            }
+        }
+        for (&va, &pa) in self.parked.iter() {
+            if !ok {
+                break;
+            }
+            match self.vmas.find(va).map(|r| (r.start, r.val.clone())) {
+                Some((vs, a)) => {
+                    match a.shared_file() {
+                        Some((node, off)) => cache::dup(node, (off + (va - vs)) / PAGE_SIZE),
+                        None => frames::share(pa),
+                    }
+                    child.parked.insert(va, pa);
+                }
+                None => {}
+            }
+        }
+        if !ok {
+            // `child` is dropped: every frame it took a share of is given back.
+            return None;
+        }
+        Some(child)
+    }
+
+    /// Committed pages (mapped or parked) in [start, end).
+    pub fn committed_pages(&self, start: u64, end: u64) -> u64 {
+        let mut n = 0u64;
+        self.pt.for_each_page(start, end, &mut |_, _, _| n += 1);
+        n + self.parked.range(start..end).count() as u64
+    }
+
+    /// Whether [start, start + len) is mapped with the rights an access needs (a
+    /// copy to user memory checked first cannot lose data half-way).
+    pub fn check_access(&self, start: u64, len: u64, write: bool) -> bool {
+        let Some(end) = start.checked_add(len) else { return false };
+        if end > USER_END {
+            return false;
+        }
+        let mut va = start;
+        while va < end {
+            let Some(r) = self.vmas.find(va) else { return false };
+            if (write && !r.val.prot.write) || !r.val.prot.any() {
+                return false;
+            }
+            va = r.end;
+        }
+        true
     }
 
     /// Finds a free range of `len` bytes, top-down below `mmap_base` (or in
@@ -410,23 +538,38 @@ impl AddrSpace {
         if !ok {
             return Err(FaultError::AccErr);
         }
-        if let Some((_, perm)) = self.pt.translate(page) {
-            // Present: a stale TLB entry, or the rights are right already.
+        if let Some((pa, perm)) = self.pt.translate(page) {
+            // Present: a stale TLB entry, the rights are right already, or a write to a
+            // page shared copy-on-write with another address space.
             if perm.user && (perm.write || !area.prot.write) {
+                return Ok(());
+            }
+            let private = area.shared_file().is_none() && !area.shared;
+            if private && matches!(access, Access::Write) && frames::is_shared(pa) {
+                return self.break_cow(page, pa, &area);
+            }
+            if private && frames::is_shared(pa) {
+                // A read of a COW page: it stays read-only until written.
                 return Ok(());
             }
             self.pt.protect(page, area.prot.perm());
             return Ok(());
         }
         if let Some(pa) = self.parked.remove(&page) {
-            return self.pt.map(page, pa, area.prot.perm(), &mut FrameAlloc).map_err(|_| {
+            let private = area.shared_file().is_none() && !area.shared;
+            let perm = if private && frames::is_shared(pa) { area.prot.cow_perm() } else { area.prot.perm() };
+            self.pt.map(page, pa, perm, &mut FrameAlloc).map_err(|_| {
                 self.parked.insert(page, pa);
                 FaultError::OutOfMemory
-            });
+            })?;
+            if private && matches!(access, Access::Write) && frames::is_shared(pa) {
+                return self.break_cow(page, pa, &area);
+            }
+            return Ok(());
         }
         let rel = page - vstart;
         let pa = match &area.backing {
-            Backing::Anon => frames::alloc_zeroed().ok_or(FaultError::OutOfMemory)?,
+            Backing::Anon => alloc_user_zeroed().ok_or(FaultError::OutOfMemory)?,
             Backing::File { node, offset, len } => {
                 let pos = offset + rel;
                 if *len == u64::MAX && pos >= node.size().next_multiple_of(PAGE_SIZE) {
@@ -435,7 +578,7 @@ impl AddrSpace {
                 if area.shared {
                     cache::get(node, pos / PAGE_SIZE).ok_or(FaultError::OutOfMemory)?
                 } else {
-                    let pa = frames::alloc_zeroed().ok_or(FaultError::OutOfMemory)?;
+                    let pa = alloc_user_zeroed().ok_or(FaultError::OutOfMemory)?;
                     let n = len.saturating_sub(rel).min(PAGE_SIZE) as usize;
                     cache::read_page(node, pos, frames::frame_bytes(pa).get_mut(..n).unwrap_or(&mut []));
                     pa
@@ -526,30 +669,39 @@ impl AddrSpace {
             }
         }
     }
+}
 
-    /// Frees every page, table and VMA.
-    pub fn destroy(mut self) {
+impl Drop for AddrSpace {
+    /// Frees every page, table and VMA (the address space must not be loaded on
+    /// the CPU any more).
+    fn drop(&mut self) {
         let all: Vec<(u64, u64)> = self.vmas.iter().map(|r| (r.start, r.end)).collect();
         for (s, e) in all {
             self.unmap_range(s, e);
         }
         // Anything parked outside a VMA would be a bookkeeping bug; free it anyway.
         for (_, pa) in core::mem::take(&mut self.parked) {
-            frames::free(pa, 1);
+            frames::put(pa);
         }
-        self.pt.free_user_tables(&mut FrameAlloc);
+        let pt = core::mem::replace(&mut self.pt, PageTable::from_root(0));
+        if pt.root() != 0 {
+            pt.free_user_tables(&mut FrameAlloc);
+        }
     }
 }
 
+/// Pages copied on write since boot (a benchmark figure).
+pub static COW_COPIES: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+
 /// Before a read of `node` through a file descriptor: makes bytes written through
 /// shared mappings visible.
-pub fn sync_file(node: &Arc<Node>) {
+pub fn sync_file(node: &Arc<dyn Inode>) {
     cache::writeback(node);
 }
 
 /// After a write of [start, end) of `node` through a file descriptor: makes the new
 /// bytes visible through shared mappings.
-pub fn file_written(node: &Arc<Node>, start: u64, end: u64) {
+pub fn file_written(node: &Arc<dyn Inode>, start: u64, end: u64) {
     cache::refresh(node, start, end);
 }
 
@@ -565,54 +717,38 @@ mod cache {
     }
 
     struct FileCache {
-        node: Arc<Node>,
+        node: Arc<dyn Inode>,
         pages: BTreeMap<u64, Page>,
     }
 
-    /// Keyed by the node's address (nodes are Arc-shared and live while cached).
+    /// Keyed by the inode's address (inodes are Arc-shared and live while cached).
     static CACHE: spin::Mutex<BTreeMap<usize, FileCache>> = spin::Mutex::new(BTreeMap::new());
 
-    fn key(node: &Arc<Node>) -> usize {
-        Arc::as_ptr(node) as usize
+    fn key(node: &Arc<dyn Inode>) -> usize {
+        Arc::as_ptr(node) as *const () as usize
     }
 
-    fn copy_in(node: &Node, pos: u64, dst: &mut [u8]) {
-        if let NodeKind::File(c) = &node.kind {
-            let c = c.lock();
-            let data = c.bytes();
-            let from = usize::try_from(pos).unwrap_or(usize::MAX);
-            let src = data.get(from..).unwrap_or(&[]);
-            let n = src.len().min(dst.len());
-            if let (Some(d), Some(s)) = (dst.get_mut(..n), src.get(..n)) {
-                d.copy_from_slice(s);
-            }
+    fn copy_in(node: &Arc<dyn Inode>, pos: u64, dst: &mut [u8]) {
+        let n = node.read_at(pos, dst).unwrap_or(0);
+        if let Some(rest) = dst.get_mut(n..) {
+            rest.fill(0);
         }
     }
 
-    fn copy_out(node: &Node, pos: u64, src: &[u8]) {
-        if let NodeKind::File(c) = &node.kind {
-            let mut c = c.lock();
-            let size = c.bytes().len() as u64;
-            if pos >= size {
-                return;
-            }
-            let n = ((size - pos) as usize).min(src.len());
-            // Skip the copy when nothing changed (keeps initrd files borrowed).
-            let from = pos as usize;
-            if c.bytes().get(from..from + n) == src.get(..n) {
-                return;
-            }
-            let v = c.make_mut();
-            if let (Some(d), Some(s)) = (v.get_mut(from..from + n), src.get(..n)) {
-                d.copy_from_slice(s);
-            }
+    fn copy_out(node: &Arc<dyn Inode>, pos: u64, src: &[u8]) {
+        let size = node.size();
+        if pos >= size {
+            return;
         }
+        let n = ((size - pos) as usize).min(src.len());
+        // write_at leaves unchanged bytes alone (initrd files stay borrowed).
+        let _ = node.write_at(pos, src.get(..n).unwrap_or(&[]));
     }
 
     /// Fills `dst` with the file's bytes at `pos` (zeros beyond its end), through the
     /// cache when the page is cached (a private mapping sees shared writes until it
     /// copies).
-    pub fn read_page(node: &Arc<Node>, pos: u64, dst: &mut [u8]) {
+    pub fn read_page(node: &Arc<dyn Inode>, pos: u64, dst: &mut [u8]) {
         let cache = CACHE.lock();
         if let Some(p) = cache.get(&key(node)).and_then(|f| f.pages.get(&(pos / PAGE_SIZE))) {
             let src = frames::frame_bytes(p.pa);
@@ -627,21 +763,29 @@ mod cache {
     }
 
     /// The cache frame of page `pgoff` of `node`, with one more mapping.
-    pub fn get(node: &Arc<Node>, pgoff: u64) -> Option<u64> {
+    pub fn get(node: &Arc<dyn Inode>, pgoff: u64) -> Option<u64> {
         let mut cache = CACHE.lock();
         let f = cache.entry(key(node)).or_insert_with(|| FileCache { node: node.clone(), pages: BTreeMap::new() });
         if let Some(p) = f.pages.get_mut(&pgoff) {
             p.maps += 1;
             return Some(p.pa);
         }
-        let pa = frames::alloc_zeroed()?;
+        let pa = alloc_user_zeroed()?;
         copy_in(node, pgoff * PAGE_SIZE, frames::frame_bytes(pa));
         f.pages.insert(pgoff, Page { pa, maps: 1 });
         Some(pa)
     }
 
+    /// One more mapping of a cached page (fork).
+    pub fn dup(node: &Arc<dyn Inode>, pgoff: u64) {
+        let mut cache = CACHE.lock();
+        if let Some(p) = cache.get_mut(&key(node)).and_then(|f| f.pages.get_mut(&pgoff)) {
+            p.maps += 1;
+        }
+    }
+
     /// Drops one mapping of page `pgoff`; the last one writes it back and frees it.
-    pub fn put(node: &Arc<Node>, pgoff: u64) {
+    pub fn put(node: &Arc<dyn Inode>, pgoff: u64) {
         let mut cache = CACHE.lock();
         let k = key(node);
         let Some(f) = cache.get_mut(&k) else { return };
@@ -664,7 +808,7 @@ mod cache {
     }
 
     /// Writes every cached page of `node` back to its content.
-    pub fn writeback(node: &Arc<Node>) {
+    pub fn writeback(node: &Arc<dyn Inode>) {
         let cache = CACHE.lock();
         if let Some(f) = cache.get(&key(node)) {
             for (&pgoff, p) in &f.pages {
@@ -674,7 +818,7 @@ mod cache {
     }
 
     /// Re-reads the cached pages of `node` that overlap [start, end) from its content.
-    pub fn refresh(node: &Arc<Node>, start: u64, end: u64) {
+    pub fn refresh(node: &Arc<dyn Inode>, start: u64, end: u64) {
         let cache = CACHE.lock();
         if let Some(f) = cache.get(&key(node)) {
             for (&pgoff, p) in f.pages.range(start / PAGE_SIZE..end.div_ceil(PAGE_SIZE)) {

@@ -1,14 +1,17 @@
-//! Process, time, signal-bookkeeping and system-information calls.
+//! Time, limits, signal dispositions, prctl and system-information calls.
+use alloc::sync::Arc;
+use core::sync::atomic::Ordering;
+
+use elfin_kcore::sigqueue::bit;
 use elfin_shim::errno::Errno;
 use elfin_shim::uapi::{KernelSigaction, Rlimit64, Rusage, Sysinfo, Timespec, Timeval, Tms, Utsname};
 use elfin_shim::UAddr;
 
 use super::SysResult;
-use crate::proc::{Process, NLIMITS};
-use crate::uaccess::{read_bytes, read_val, write_bytes, write_val};
+use crate::task::{table, Ctx, Process, NLIMITS};
 
 /// arch_prctl(2) (x86_64): the FS base holds the thread pointer.
-pub fn arch_prctl(_p: &mut Process, code: i32, addr: u64) -> SysResult {
+pub fn arch_prctl(cx: &Ctx, code: i32, addr: u64) -> SysResult {
     match code {
         0x1002 => {
             if elfin_arch::set_tls(addr) {
@@ -18,8 +21,7 @@ pub fn arch_prctl(_p: &mut Process, code: i32, addr: u64) -> SysResult {
             }
         }
         0x1003 => {
-            let v = elfin_arch::get_tls();
-            write_val(&mut _p.aspace, UAddr(addr), &v)?;
+            cx.write_val(UAddr(addr), &elfin_arch::get_tls())?;
             Ok(0)
         }
         0x1001 | 0x1004 => super::unsupported("arch_prctl(ARCH_SET_GS/ARCH_GET_GS)", 158),
@@ -29,21 +31,35 @@ pub fn arch_prctl(_p: &mut Process, code: i32, addr: u64) -> SysResult {
     }
 }
 
-/// rseq(2) registration. One CPU and no preemption of user code yet: the CPU id is
-/// always 0 and no critical section can be interrupted, so registering only has to
-/// publish the CPU id (abort handling arrives with preemption and signals).
-pub fn rseq(p: &mut Process, addr: UAddr, len: u32, flags: i32, _sig: u32) -> SysResult {
+/// rseq(2) registration: one per thread (EBUSY for a second), unregistered with
+/// the same address; the CPU id is published (there is one CPU).
+pub fn rseq(cx: &Ctx, addr: UAddr, len: u32, flags: i32, sig: u32) -> SysResult {
     if flags & !1 != 0 {
         return Err(Errno::EINVAL);
     }
+    let mut m = cx.thread.misc.lock();
     if flags & 1 != 0 {
-        return Ok(0);
+        return match m.rseq {
+            Some((a, l, s)) if a == addr.0 && l == len => {
+                if s != sig {
+                    return Err(Errno::EPERM);
+                }
+                m.rseq = None;
+                Ok(0)
+            }
+            _ => Err(Errno::EINVAL),
+        };
+    }
+    if let Some((a, l, s)) = m.rseq {
+        return Err(if a == addr.0 && l == len && s == sig { Errno::EBUSY } else { Errno::EINVAL });
     }
     if len < 32 || !addr.0.is_multiple_of(32) {
         return Err(Errno::EINVAL);
     }
+    drop(m);
     // cpu_id_start (u32) and cpu_id (u32) at offsets 0 and 4.
-    write_val(&mut p.aspace, addr, &[0u32, 0u32])?;
+    cx.write_val(addr, &[0u32, 0u32])?;
+    cx.thread.misc.lock().rseq = Some((addr.0, len, sig));
     Ok(0)
 }
 
@@ -56,16 +72,16 @@ fn field(s: &str) -> [u8; 65] {
 }
 
 /// uname(2).
-pub fn uname(p: &mut Process, buf: UAddr) -> SysResult {
+pub fn uname(cx: &Ctx, buf: UAddr) -> SysResult {
     let u = Utsname {
         sysname: field("Linux"),
         nodename: field("elfin"),
-        release: field("6.1.0-elfin"),
+        release: field(super::RELEASE),
         version: field("#1 SMP PREEMPT_DYNAMIC elfin"),
         machine: field(elfin_arch::PLATFORM),
         domainname: field("(none)"),
     };
-    write_val(&mut p.aspace, buf, &u)?;
+    cx.write_val(buf, &u)?;
     Ok(0)
 }
 
@@ -73,57 +89,60 @@ fn ts(ns: u64) -> Timespec {
     Timespec { tv_sec: (ns / 1_000_000_000) as i64, tv_nsec: (ns % 1_000_000_000) as i64 }
 }
 
-fn clock_ns(clock: i32) -> Result<u64, Errno> {
+fn tv(ns: u64) -> Timeval {
+    Timeval { tv_sec: (ns / 1_000_000_000) as i64, tv_usec: ((ns % 1_000_000_000) / 1000) as i64 }
+}
+
+fn clock_ns(cx: &Ctx, clock: i32) -> Result<u64, Errno> {
     Ok(match clock {
         0 | 5 | 8 | 11 => crate::time::realtime_ns(),
         1 | 4 | 6 | 7 | 9 => crate::time::monotonic_ns(),
-        // CPU-time clocks: the program has had the CPU since boot.
-        2 | 3 => crate::time::monotonic_ns(),
+        2 => cx.proc.cpu_ns(),
+        3 => cx.thread.cpu_ns(),
         _ => return Err(Errno::EINVAL),
     })
 }
 
 /// clock_gettime(2).
-pub fn clock_gettime(p: &mut Process, clock: i32, tp: UAddr) -> SysResult {
-    let ns = clock_ns(clock)?;
-    write_val(&mut p.aspace, tp, &ts(ns))?;
+pub fn clock_gettime(cx: &Ctx, clock: i32, tp: UAddr) -> SysResult {
+    let ns = clock_ns(cx, clock)?;
+    cx.write_val(tp, &ts(ns))?;
     Ok(0)
 }
 
 /// clock_getres(2).
-pub fn clock_getres(p: &mut Process, clock: i32, res: UAddr) -> SysResult {
-    clock_ns(clock)?;
+pub fn clock_getres(cx: &Ctx, clock: i32, res: UAddr) -> SysResult {
+    clock_ns(cx, clock)?;
     let r = if clock == 5 || clock == 6 { 4_000_000 } else { 1 };
     if !res.is_null() {
-        write_val(&mut p.aspace, res, &ts(r))?;
+        cx.write_val(res, &ts(r))?;
     }
     Ok(0)
 }
 
 /// gettimeofday(2).
-pub fn gettimeofday(p: &mut Process, tv: UAddr, tz: UAddr) -> SysResult {
+pub fn gettimeofday(cx: &Ctx, tvp: UAddr, tz: UAddr) -> SysResult {
     let ns = crate::time::realtime_ns();
-    if !tv.is_null() {
-        let t = Timeval { tv_sec: (ns / 1_000_000_000) as i64, tv_usec: ((ns % 1_000_000_000) / 1000) as i64 };
-        write_val(&mut p.aspace, tv, &t)?;
+    if !tvp.is_null() {
+        cx.write_val(tvp, &tv(ns))?;
     }
     if !tz.is_null() {
-        write_val(&mut p.aspace, tz, &[0i32, 0i32])?;
+        cx.write_val(tz, &[0i32, 0i32])?;
     }
     Ok(0)
 }
 
 /// time(2).
-pub fn time(p: &mut Process, tloc: UAddr) -> SysResult {
+pub fn time(cx: &Ctx, tloc: UAddr) -> SysResult {
     let s = (crate::time::realtime_ns() / 1_000_000_000) as i64;
     if !tloc.is_null() {
-        write_val(&mut p.aspace, tloc, &s)?;
+        cx.write_val(tloc, &s)?;
     }
     Ok(s as u64)
 }
 
 /// getrandom(2).
-pub fn getrandom(p: &mut Process, buf: UAddr, len: usize, flags: u32) -> SysResult {
+pub fn getrandom(cx: &Ctx, buf: UAddr, len: usize, flags: u32) -> SysResult {
     if flags & !7 != 0 || flags & 6 == 6 {
         return Err(Errno::EINVAL);
     }
@@ -134,44 +153,56 @@ pub fn getrandom(p: &mut Process, buf: UAddr, len: usize, flags: u32) -> SysResu
         let k = (n - done).min(tmp.len());
         let chunk = tmp.get_mut(..k).ok_or(Errno::EFAULT)?;
         crate::rng::fill(chunk);
-        write_bytes(&mut p.aspace, UAddr(buf.0 + done as u64), chunk)?;
+        if let Err(e) = cx.write_bytes(UAddr(buf.0 + done as u64), chunk) {
+            return if done > 0 { Ok(done as u64) } else { Err(e) };
+        }
         done += k;
     }
     Ok(n as u64)
 }
 
-/// prlimit64(2) on the calling process.
-pub fn prlimit(p: &mut Process, pid: i32, resource: u32, new: UAddr, old: UAddr) -> SysResult {
-    if pid != 0 && pid != p.pid {
+/// The process a thread or process id names (0: the caller's).
+fn process_of(cx: &Ctx, pid: i32) -> Result<Arc<Process>, Errno> {
+    if pid < 0 {
         return Err(Errno::ESRCH);
     }
+    if pid == 0 {
+        return Ok(cx.proc.clone());
+    }
+    table::thread(pid).map(|t| t.process.clone()).or_else(|| table::process(pid)).ok_or(Errno::ESRCH)
+}
+
+/// prlimit64(2).
+pub fn prlimit(cx: &Ctx, pid: i32, resource: u32, new: UAddr, old: UAddr) -> SysResult {
+    let p = process_of(cx, pid)?;
     let i = resource as usize;
     if i >= NLIMITS {
         return Err(Errno::EINVAL);
     }
-    let cur = p.rlimits.get(i).copied().ok_or(Errno::EINVAL)?;
-    let newv = if new.is_null() { None } else { Some(read_val::<Rlimit64>(&mut p.aspace, new)?) };
+    let cur = p.info.lock().rlimits.get(i).copied().ok_or(Errno::EINVAL)?;
+    let newv = if new.is_null() { None } else { Some(cx.read_val::<Rlimit64>(new)?) };
     if let Some(n) = newv {
         if n.cur > n.max {
             return Err(Errno::EINVAL);
         }
-        if resource == 7 && n.max > 1_048_576 {
+        if resource == 7 && n.max > crate::fs::file::NR_OPEN as u64 {
             return Err(Errno::EPERM);
         }
     }
     if !old.is_null() {
-        write_val(&mut p.aspace, old, &Rlimit64 { cur: cur.0, max: cur.1 })?;
+        cx.write_val(old, &Rlimit64 { cur: cur.0, max: cur.1 })?;
     }
     if let Some(n) = newv {
-        if let Some(slot) = p.rlimits.get_mut(i) {
+        if let Some(slot) = p.info.lock().rlimits.get_mut(i) {
             *slot = (n.cur, n.max);
         }
     }
     Ok(0)
 }
 
-/// rt_sigaction(2): dispositions are recorded; delivery arrives with the signals work.
-pub fn rt_sigaction(p: &mut Process, sig: i32, act: UAddr, oldact: UAddr, sigsetsize: usize) -> SysResult {
+/// rt_sigaction(2). Setting a disposition that ignores a signal discards its
+/// pending instances (POSIX).
+pub fn rt_sigaction(cx: &Ctx, sig: i32, act: UAddr, oldact: UAddr, sigsetsize: usize) -> SysResult {
     if sigsetsize != 8 || !(1..=64).contains(&sig) {
         return Err(Errno::EINVAL);
     }
@@ -179,148 +210,170 @@ pub fn rt_sigaction(p: &mut Process, sig: i32, act: UAddr, oldact: UAddr, sigset
     if !act.is_null() && (sig == 9 || sig == 19) {
         return Err(Errno::EINVAL);
     }
-    let old = p.sigactions.get(idx).copied().ok_or(Errno::EINVAL)?;
-    let new = if act.is_null() { None } else { Some(read_val::<KernelSigaction>(&mut p.aspace, act)?) };
+    let new = if act.is_null() { None } else { Some(cx.read_val::<KernelSigaction>(act)?) };
+    let hand = cx.proc.sighand();
+    let old = hand.lock().get(idx).copied().ok_or(Errno::EINVAL)?;
     if !oldact.is_null() {
-        write_val(&mut p.aspace, oldact, &old)?;
+        cx.write_val(oldact, &old)?;
     }
     if let Some(mut n) = new {
         n.mask &= !((1 << 8) | (1 << 18));
-        if let Some(slot) = p.sigactions.get_mut(idx) {
+        if let Some(slot) = hand.lock().get_mut(idx) {
             *slot = n;
+        }
+        let ignores = n.handler == 1 || (n.handler == 0 && matches!(sig, 17 | 23 | 28));
+        if ignores {
+            let b = bit(sig as u32);
+            cx.proc.shared_pending.lock().discard(b);
+            for t in cx.proc.threads.lock().iter() {
+                t.sig.lock().pending.discard(b);
+            }
         }
     }
     Ok(0)
 }
 
 /// sched_getaffinity(2): one CPU.
-pub fn sched_getaffinity(p: &mut Process, pid: i32, size: usize, mask: UAddr) -> SysResult {
-    if pid != 0 && pid != p.pid {
-        return Err(Errno::ESRCH);
-    }
+pub fn sched_getaffinity(cx: &Ctx, pid: i32, size: usize, mask: UAddr) -> SysResult {
+    super::proc::find_thread(cx, pid)?;
     if size < 8 || !size.is_multiple_of(8) {
         return Err(Errno::EINVAL);
     }
-    write_val(&mut p.aspace, mask, &1u64)?;
+    cx.write_val(mask, &1u64)?;
     Ok(8)
 }
 
 /// sysinfo(2).
-pub fn sysinfo(p: &mut Process, info: UAddr) -> SysResult {
+pub fn sysinfo(cx: &Ctx, info: UAddr) -> SysResult {
     let s = Sysinfo {
         uptime: (crate::time::monotonic_ns() / 1_000_000_000) as i64,
         totalram: (crate::mem::frames::total_count() as u64) * 4096,
         freeram: (crate::mem::frames::free_count() as u64) * 4096,
-        procs: 1,
+        procs: table::thread_count().min(u16::MAX as usize) as u16,
         mem_unit: 1,
         ..Default::default()
     };
-    write_val(&mut p.aspace, info, &s)?;
+    cx.write_val(info, &s)?;
     Ok(0)
 }
 
 /// times(2).
-pub fn times(p: &mut Process, buf: UAddr) -> SysResult {
-    let ticks = (crate::time::monotonic_ns() / 10_000_000) as i64;
+pub fn times(cx: &Ctx, buf: UAddr) -> SysResult {
+    let ticks = |ns: u64| (ns / 10_000_000) as i64;
     if !buf.is_null() {
-        write_val(&mut p.aspace, buf, &Tms { tms_utime: ticks, tms_stime: 0, tms_cutime: 0, tms_cstime: 0 })?;
+        let t = Tms {
+            tms_utime: ticks(cx.proc.cpu_ns()),
+            tms_stime: 0,
+            tms_cutime: ticks(cx.proc.times.lock().children_ns),
+            tms_cstime: 0,
+        };
+        cx.write_val(buf, &t)?;
     }
-    Ok(ticks as u64)
+    Ok(ticks(crate::time::monotonic_ns()) as u64)
 }
 
-/// getrusage(2).
-pub fn getrusage(p: &mut Process, who: i32, usage: UAddr) -> SysResult {
-    if !matches!(who, -1..=1) {
-        return Err(Errno::EINVAL);
-    }
-    let mut r = Rusage::default();
-    if who != -1 {
-        let ns = crate::time::monotonic_ns();
-        r.ru_utime = Timeval { tv_sec: (ns / 1_000_000_000) as i64, tv_usec: ((ns % 1_000_000_000) / 1000) as i64 };
-    }
-    write_val(&mut p.aspace, usage, &r)?;
+/// getrusage(2): CPU time is counted as user time (the kernel's share is not
+/// measured apart).
+pub fn getrusage(cx: &Ctx, who: i32, usage: UAddr) -> SysResult {
+    let ns = match who {
+        0 => cx.proc.cpu_ns(),
+        -1 => cx.proc.times.lock().children_ns,
+        1 => cx.thread.cpu_ns(),
+        _ => return Err(Errno::EINVAL),
+    };
+    let r = Rusage { ru_utime: tv(ns), ..Default::default() };
+    cx.write_val(usage, &r)?;
     Ok(0)
 }
 
-/// prctl(2): thread names and a few queries.
-pub fn prctl(p: &mut Process, option: i32, arg2: u64) -> SysResult {
+/// prctl(2): names, the parent-death signal, dumpable, the child subreaper.
+pub fn prctl(cx: &Ctx, option: i32, arg2: u64) -> SysResult {
     match option {
         15 => {
             // PR_SET_NAME: up to 15 bytes, NUL-terminated.
-            let mut name = [0u8; 16];
-            read_bytes(&mut p.aspace, UAddr(arg2), &mut name).map_err(|_| Errno::EFAULT)?;
-            let len = name.iter().position(|&b| b == 0).unwrap_or(15).min(15);
+            let name = cx.read_cstr(UAddr(arg2), 4096).map_err(|_| Errno::EFAULT)?;
             let mut comm = [0u8; 16];
-            comm.get_mut(..len).unwrap_or(&mut []).copy_from_slice(name.get(..len).unwrap_or(&[]));
-            crate::sched::with_current(|t| t.comm = comm);
+            for (d, s) in comm.iter_mut().zip(name.iter().take(15)) {
+                *d = *s;
+            }
+            cx.thread.misc.lock().comm = comm;
             Ok(0)
         }
         16 => {
             // PR_GET_NAME: the name set, else the program's file name (as Linux's comm).
-            let mut name = crate::sched::with_current(|t| t.comm);
-            if name[0] == 0 {
-                let exe = p.exe.rsplit(|&b| b == b'/').next().unwrap_or(&[]);
-                for (d, s) in name.iter_mut().zip(exe.iter().take(15)) {
-                    *d = *s;
-                }
+            let mut name = [0u8; 16];
+            for (d, s) in name.iter_mut().zip(cx.thread.comm().iter().take(15)) {
+                *d = *s;
             }
-            write_bytes(&mut p.aspace, UAddr(arg2), &name)?;
+            cx.write_bytes(UAddr(arg2), &name)?;
             Ok(0)
         }
-        // PR_SET_PDEATHSIG: the program has no parent inside the VM to outlive it,
-        // but the setting is kept and reported like Linux does.
         1 => {
             if !(0..=64).contains(&(arg2 as i64)) {
                 return Err(Errno::EINVAL);
             }
-            p.prctl.pdeathsig = arg2 as i32;
+            cx.proc.info.lock().pdeathsig = arg2 as i32;
             Ok(0)
         }
         2 => {
-            write_val(&mut p.aspace, UAddr(arg2), &p.prctl.pdeathsig)?;
+            let v = cx.proc.info.lock().pdeathsig;
+            cx.write_val(UAddr(arg2), &v)?;
             Ok(0)
         }
-        3 => Ok(u64::from(p.prctl.dumpable)),
+        3 => Ok(u64::from(cx.proc.info.lock().dumpable)),
         4 => {
             if arg2 > 1 {
                 return Err(Errno::EINVAL);
             }
-            p.prctl.dumpable = arg2 as u8;
+            cx.proc.info.lock().dumpable = arg2 as u8;
             Ok(0)
         }
         // PR_GET_SECCOMP: no seccomp filter is ever installed.
         21 => Ok(0),
         36 => {
-            p.prctl.subreaper = arg2 != 0;
+            cx.proc.info.lock().subreaper = arg2 != 0;
             Ok(0)
         }
         37 => {
-            write_val(&mut p.aspace, UAddr(arg2), &i32::from(p.prctl.subreaper))?;
+            let v = i32::from(cx.proc.info.lock().subreaper);
+            cx.write_val(UAddr(arg2), &v)?;
             Ok(0)
         }
         _ => Err(Errno::EINVAL),
     }
 }
 
-/// getpriority(2): the kernel ABI returns 20 - nice.
-pub fn getpriority(p: &mut Process, which: i32, who: i32) -> SysResult {
-    check_prio_target(p, which, who)?;
-    Ok((20 - p.nice) as u64)
-}
-
-/// setpriority(2): the nice value is kept (one CPU, one process: it changes nothing else).
-pub fn setpriority(p: &mut Process, which: i32, who: i32, prio: i32) -> SysResult {
-    check_prio_target(p, which, who)?;
-    p.nice = prio.clamp(-20, 19);
-    Ok(0)
-}
-
-fn check_prio_target(p: &Process, which: i32, who: i32) -> Result<(), Errno> {
-    match which {
-        0 if who == 0 || who == p.pid || crate::sched::with_thread(who, |_| ()).is_some() => Ok(()),
-        1 if who == 0 || who == p.pid => Ok(()),
-        2 if who == 0 => Ok(()),
-        0..=2 => Err(Errno::ESRCH),
-        _ => Err(Errno::EINVAL),
+/// The processes `which`/`who` name for getpriority/setpriority.
+fn prio_targets(cx: &Ctx, which: i32, who: i32) -> Result<alloc::vec::Vec<Arc<Process>>, Errno> {
+    let all = table::processes();
+    let v: alloc::vec::Vec<Arc<Process>> = match which {
+        0 => alloc::vec![process_of(cx, who)?],
+        1 => {
+            let g = if who == 0 { cx.proc.pgid.load(Ordering::Relaxed) } else { who };
+            all.into_iter().filter(|p| p.pgid.load(Ordering::Relaxed) == g).collect()
+        }
+        // Every process belongs to root.
+        2 if who == 0 => all,
+        2 => alloc::vec::Vec::new(),
+        _ => return Err(Errno::EINVAL),
+    };
+    let v: alloc::vec::Vec<Arc<Process>> = v.into_iter().filter(|p| !p.state.lock().zombie).collect();
+    if v.is_empty() {
+        return Err(Errno::ESRCH);
     }
+    Ok(v)
+}
+
+/// getpriority(2): the kernel ABI returns 20 - nice (of the highest priority).
+pub fn getpriority(cx: &Ctx, which: i32, who: i32) -> SysResult {
+    let best = prio_targets(cx, which, who)?.iter().map(|p| p.info.lock().nice).min().unwrap_or(0);
+    Ok((20 - best) as u64)
+}
+
+/// setpriority(2): the nice value is kept (there is one CPU: it changes nothing else).
+pub fn setpriority(cx: &Ctx, which: i32, who: i32, prio: i32) -> SysResult {
+    for p in prio_targets(cx, which, who)? {
+        p.info.lock().nice = prio.clamp(-20, 19);
+    }
+    Ok(0)
 }

@@ -9,10 +9,11 @@ use elfin_shim::errno::Errno;
 use elfin_shim::UAddr;
 
 use super::SysResult;
-use crate::fs::file::FileKind;
-use crate::fs::{Dev, NodeKind};
+use elfin_shim::uapi::stat_mode::*;
+use elfin_shim::uapi::StatInfo;
+
 use crate::mem::vm::{AddrSpace, Area, Backing, Prot, VmaName, MAX_MAP_COUNT, MMAP_MIN, USER_END};
-use crate::proc::Process;
+use crate::task::Ctx;
 
 const PROT_READ: i32 = 1;
 const PROT_WRITE: i32 = 2;
@@ -48,9 +49,9 @@ fn page_up(v: u64) -> Option<u64> {
 
 /// ENOMEM when `more` bytes of new mappings would pass RLIMIT_AS or the VMA count
 /// limit.
-fn may_expand(p: &Process, more: u64) -> Result<(), Errno> {
-    let limit = p.rlimits.get(RLIMIT_AS).map(|l| l.0).unwrap_or(u64::MAX);
-    if p.aspace.total_vm.saturating_add(more) > limit {
+fn may_expand(cx: &Ctx, a: &AddrSpace, more: u64) -> Result<(), Errno> {
+    let limit = cx.proc.rlimit(RLIMIT_AS as u32);
+    if a.total_vm.saturating_add(more) > limit {
         return Err(Errno::ENOMEM);
     }
     Ok(())
@@ -68,22 +69,23 @@ fn account(area: &Area, bytes: u64, noreserve: bool) -> Result<(), Errno> {
 }
 
 /// mmap(2).
-pub fn mmap(p: &mut Process, addr: UAddr, len: usize, prot: i32, flags: i32, fd: i32, offset: i64) -> SysResult {
+pub fn mmap(cx: &Ctx, addr: UAddr, len: usize, prot: i32, flags: i32, fd: i32, offset: i64) -> SysResult {
     // arch/x86/kernel/sys_x86_64.c: the offset must be page-aligned.
     if offset & (PAGE_SIZE as i64 - 1) != 0 {
         return Err(Errno::EINVAL);
     }
     let anon = flags & MAP_ANONYMOUS != 0;
-    let file = if anon { None } else { Some(p.fds.get(fd)?) };
+    let file = if anon { None } else { Some(cx.fd(fd)?) };
     if len == 0 {
         return Err(Errno::EINVAL);
     }
+    let mut a = cx.mm();
     let len = page_up(len as u64).filter(|&l| l != 0).ok_or(Errno::ENOMEM)?;
     let offset = offset as u64;
     if !anon && offset.checked_add(len).is_none() {
         return Err(Errno::EOVERFLOW);
     }
-    if p.aspace.vmas.len() >= MAX_MAP_COUNT {
+    if a.vmas.len() >= MAX_MAP_COUNT {
         return Err(Errno::ENOMEM);
     }
     if len > USER_END {
@@ -113,19 +115,19 @@ pub fn mmap(p: &mut Process, addr: UAddr, len: usize, prot: i32, flags: i32, fd:
         if addr.0 < MMAP_MIN {
             return Err(Errno::EPERM);
         }
-        if flags & MAP_FIXED == 0 && !p.aspace.vmas.is_free(addr.0, end) {
+        if flags & MAP_FIXED == 0 && !a.vmas.is_free(addr.0, end) {
             return Err(Errno::EEXIST);
         }
         addr.0
     } else {
         // arch_get_unmapped_area_topdown: the hint is rounded down to a page.
         let hint = addr.0 & !(PAGE_SIZE - 1);
-        if hint >= MMAP_MIN && p.aspace.hint_ok(hint, len) {
+        if hint >= MMAP_MIN && a.hint_ok(hint, len) {
             hint
         } else if flags & MAP_32BIT != 0 {
-            p.aspace.find_free_in(len, 0x4000_0000, 0x8000_0000).ok_or(Errno::ENOMEM)?
+            a.find_free_in(len, 0x4000_0000, 0x8000_0000).ok_or(Errno::ENOMEM)?
         } else {
-            p.aspace.find_free(len).ok_or(Errno::ENOMEM)?
+            a.find_free(len).ok_or(Errno::ENOMEM)?
         }
     };
 
@@ -139,10 +141,14 @@ pub fn mmap(p: &mut Process, addr: UAddr, len: usize, prot: i32, flags: i32, fd:
         name: VmaName::None,
     };
     if let Some(f) = &file {
-        let FileKind::Node(n) = &f.kind else { return Err(Errno::ENODEV) };
-        let acc = *f.flags.lock() & 3;
-        match &n.kind {
-            NodeKind::File(_) => {
+        let n = f.inode().ok_or(Errno::ENODEV)?;
+        let acc = f.flags() & 3;
+        if f.flags() & crate::fs::file::O_PATH != 0 {
+            return Err(Errno::EBADF);
+        }
+        let m = n.meta().mode & S_IFMT;
+        match m {
+            S_IFREG => {
                 if shared && prot & PROT_WRITE != 0 && acc != 2 {
                     return Err(Errno::EACCES);
                 }
@@ -154,7 +160,7 @@ pub fn mmap(p: &mut Process, addr: UAddr, len: usize, prot: i32, flags: i32, fd:
                 area.name = VmaName::Path(f.path.clone());
             }
             // /dev/zero: anonymous memory (shared: "/dev/zero (deleted)" in maps).
-            NodeKind::Dev(Dev::Zero) => {
+            S_IFCHR if n.rdev() == StatInfo::makedev(1, 5) => {
                 if acc == 1 {
                     return Err(Errno::EACCES);
                 }
@@ -165,13 +171,13 @@ pub fn mmap(p: &mut Process, addr: UAddr, len: usize, prot: i32, flags: i32, fd:
     if shared && area.growsdown {
         return Err(Errno::EINVAL);
     }
-    let unmapping = if fixed { p.aspace.vmas.overlapping(start, start + len).map(|r| r.len()).sum() } else { 0 };
-    may_expand(p, len.saturating_sub(unmapping))?;
+    let unmapping = if fixed { a.vmas.overlapping(start, start + len).map(|r| r.len()).sum() } else { 0 };
+    may_expand(cx, &a, len.saturating_sub(unmapping))?;
     account(&area, len, flags & MAP_NORESERVE != 0)?;
     if fixed {
-        p.aspace.unmap_range(start, start + len);
+        a.unmap_range(start, start + len);
     }
-    if !p.aspace.insert_area(start, start + len, area) {
+    if !a.insert_area(start, start + len, area) {
         return Err(Errno::ENOMEM);
     }
     if flags & (MAP_POPULATE | MAP_LOCKED) != 0 && pr.any() {
@@ -179,7 +185,7 @@ pub fn mmap(p: &mut Process, addr: UAddr, len: usize, prot: i32, flags: i32, fd:
         let access = if pr.write { crate::mem::vm::Access::Write } else { crate::mem::vm::Access::Read };
         let mut va = start;
         while va < start + len {
-            if p.aspace.fault(va, access).is_err() {
+            if a.fault(va, access).is_err() {
                 break;
             }
             va += PAGE_SIZE;
@@ -199,26 +205,28 @@ fn check_range(addr: UAddr, len: usize) -> Result<(u64, u64), Errno> {
 }
 
 /// munmap(2).
-pub fn munmap(p: &mut Process, addr: UAddr, len: usize) -> SysResult {
+pub fn munmap(cx: &Ctx, addr: UAddr, len: usize) -> SysResult {
+    let mut a = cx.mm();
     let (s, e) = check_range(addr, len)?;
     if s == e {
         return Err(Errno::EINVAL);
     }
     // Splitting a VMA in two needs a slot (Linux: ENOMEM at max_map_count).
-    if p.aspace.vmas.len() >= MAX_MAP_COUNT {
-        if let Some(r) = p.aspace.vmas.find(s) {
+    if a.vmas.len() >= MAX_MAP_COUNT {
+        if let Some(r) = a.vmas.find(s) {
             if r.start < s && r.end > e {
                 return Err(Errno::ENOMEM);
             }
         }
     }
-    p.aspace.unmap_range(s, e);
+    a.unmap_range(s, e);
     Ok(0)
 }
 
 /// mprotect(2): applies the rights VMA by VMA from `addr` and stops with ENOMEM at
 /// the first hole, keeping what was changed before it (as Linux does).
-pub fn mprotect(p: &mut Process, addr: UAddr, len: usize, prot: i32) -> SysResult {
+pub fn mprotect(cx: &Ctx, addr: UAddr, len: usize, prot: i32) -> SysResult {
+    let mut a = cx.mm();
     let grows = prot & (PROT_GROWSDOWN | PROT_GROWSUP);
     let prot = prot & !grows;
     if grows == PROT_GROWSDOWN | PROT_GROWSUP {
@@ -236,7 +244,7 @@ pub fn mprotect(p: &mut Process, addr: UAddr, len: usize, prot: i32) -> SysResul
     if prot & !(PROT_READ | PROT_WRITE | PROT_EXEC | 0x8/* PROT_SEM */) != 0 {
         return Err(Errno::EINVAL);
     }
-    let first = p.aspace.vmas.find(s).map(|r| (r.start, r.val.growsdown)).ok_or(Errno::ENOMEM)?;
+    let first = a.vmas.find(s).map(|r| (r.start, r.val.growsdown)).ok_or(Errno::ENOMEM)?;
     if grows == PROT_GROWSDOWN {
         if !first.1 {
             return Err(Errno::EINVAL);
@@ -249,7 +257,7 @@ pub fn mprotect(p: &mut Process, addr: UAddr, len: usize, prot: i32) -> SysResul
     let mut covered = s;
     let mut want_write = 0u64;
     while covered < e {
-        let Some(r) = p.aspace.vmas.find(covered) else { break };
+        let Some(r) = a.vmas.find(covered) else { break };
         if prot & PROT_WRITE != 0 && !r.val.maywrite {
             if covered == s {
                 return Err(Errno::EACCES);
@@ -265,22 +273,23 @@ pub fn mprotect(p: &mut Process, addr: UAddr, len: usize, prot: i32) -> SysResul
     if want_write != 0 && !AddrSpace::may_commit(want_write) {
         return Err(Errno::ENOMEM);
     }
-    if p.aspace.vmas.len() + 2 > MAX_MAP_COUNT {
+    if a.vmas.len() + 2 > MAX_MAP_COUNT {
         return Err(Errno::ENOMEM);
     }
-    p.aspace.protect_range(s, covered, Prot::from_bits(prot)).map_err(|_| Errno::ENOMEM)?;
+    a.protect_range(s, covered, Prot::from_bits(prot)).map_err(|_| Errno::ENOMEM)?;
     if covered < e {
         // The prefix before a hole keeps its new rights; a read-only shared file
         // VMA after it gives EACCES, a hole ENOMEM.
-        return Err(if p.aspace.vmas.find(covered).is_some() { Errno::EACCES } else { Errno::ENOMEM });
+        return Err(if a.vmas.find(covered).is_some() { Errno::EACCES } else { Errno::ENOMEM });
     }
     Ok(0)
 }
 
 /// brk(2): returns the new break, or the old one when the request fails.
-pub fn brk(p: &mut Process, addr: UAddr) -> SysResult {
+pub fn brk(cx: &Ctx, addr: UAddr) -> SysResult {
     let want = addr.0;
-    let a = &mut p.aspace;
+    let mut guard = cx.mm();
+    let a = &mut *guard;
     if want < a.brk_start || want > USER_END {
         return Ok(a.brk);
     }
@@ -305,10 +314,9 @@ pub fn brk(p: &mut Process, addr: UAddr) -> SysResult {
         }
         None => true,
     };
-    if !next_ok || !AddrSpace::may_commit(grow) || may_expand(p, grow).is_err() {
-        return Ok(p.aspace.brk);
+    if !next_ok || !AddrSpace::may_commit(grow) || may_expand(cx, a, grow).is_err() {
+        return Ok(a.brk);
     }
-    let a = &mut p.aspace;
     let heap = Area {
         prot: Prot { read: true, write: true, exec: false },
         shared: false,
@@ -327,7 +335,8 @@ pub fn brk(p: &mut Process, addr: UAddr) -> SysResult {
 /// madvise(2): MADV_DONTNEED drops pages (they read back as zeros or file content),
 /// MADV_FREE too (Linux may keep them until memory is short; dropping at once is one
 /// of the outcomes it allows), MADV_POPULATE_* commit; the rest are hints.
-pub fn madvise(p: &mut Process, addr: UAddr, len: usize, advice: i32) -> SysResult {
+pub fn madvise(cx: &Ctx, addr: UAddr, len: usize, advice: i32) -> SysResult {
+    let mut a = cx.mm();
     const DONTNEED: i32 = 4;
     const FREE: i32 = 8;
     const REMOVE: i32 = 9;
@@ -352,31 +361,31 @@ pub fn madvise(p: &mut Process, addr: UAddr, len: usize, advice: i32) -> SysResu
         return Ok(0);
     }
     let parts: Vec<(u64, u64, Area)> =
-        p.aspace.vmas.overlapping(s, e).map(|r| (r.start.max(s), r.end.min(e), r.val.clone())).collect();
+        a.vmas.overlapping(s, e).map(|r| (r.start.max(s), r.end.min(e), r.val.clone())).collect();
     let hole = parts.iter().map(|x| x.1 - x.0).sum::<u64>() != e - s;
     for (ps, pe, area) in parts {
         match advice {
-            DONTNEED | DONTNEED_LOCKED => p.aspace.discard_pages(ps, pe),
+            DONTNEED | DONTNEED_LOCKED => a.discard_pages(ps, pe),
             FREE | WIPEONFORK => {
                 if area.shared || !matches!(area.backing, Backing::Anon) {
                     return Err(Errno::EINVAL);
                 }
                 if advice == FREE {
-                    p.aspace.discard_pages(ps, pe);
+                    a.discard_pages(ps, pe);
                 }
             }
             REMOVE => {
                 if !(area.shared && area.prot.write) {
                     return Err(Errno::EACCES);
                 }
-                p.aspace.discard_pages(ps, pe);
+                a.discard_pages(ps, pe);
             }
             POPULATE_READ | POPULATE_WRITE => {
                 let access =
                     if advice == POPULATE_WRITE { crate::mem::vm::Access::Write } else { crate::mem::vm::Access::Read };
                 let mut va = ps;
                 while va < pe {
-                    match p.aspace.fault(va, access) {
+                    match a.fault(va, access) {
                         Ok(()) => {}
                         Err(crate::mem::vm::FaultError::OutOfMemory) => return Err(Errno::ENOMEM),
                         Err(_) => return Err(Errno::EFAULT),
@@ -396,7 +405,8 @@ pub fn madvise(p: &mut Process, addr: UAddr, len: usize, advice: i32) -> SysResu
 /// mremap(2): shrink in place, grow in place when the pages after are free, else move
 /// (MREMAP_MAYMOVE) — to `new_addr` with MREMAP_FIXED; MREMAP_DONTUNMAP leaves the old
 /// range mapped and empty.
-pub fn mremap(p: &mut Process, old: UAddr, old_len: usize, new_len: usize, flags: i32, new_addr: UAddr) -> SysResult {
+pub fn mremap(cx: &Ctx, old: UAddr, old_len: usize, new_len: usize, flags: i32, new_addr: UAddr) -> SysResult {
+    let mut a = cx.mm();
     const MAYMOVE: i32 = 1;
     const FIXED: i32 = 2;
     const DONTUNMAP: i32 = 4;
@@ -415,7 +425,7 @@ pub fn mremap(p: &mut Process, old: UAddr, old_len: usize, new_len: usize, flags
         return Err(Errno::EINVAL);
     }
     let s = old.0;
-    let (vstart, vend, area) = match p.aspace.find(s) {
+    let (vstart, vend, area) = match a.find(s) {
         Some((vs, ve, a)) => (vs, ve, a.clone()),
         None => return Err(Errno::EFAULT),
     };
@@ -445,62 +455,63 @@ pub fn mremap(p: &mut Process, old: UAddr, old_len: usize, new_len: usize, flags
             return Err(Errno::EPERM);
         }
         account(&area, grow, false)?;
-        p.aspace.unmap_range(d, de);
+        a.unmap_range(d, de);
         let moved = if new_len < old_len && !dup {
-            p.aspace.unmap_range(s + new_len, s + old_len);
+            a.unmap_range(s + new_len, s + old_len);
             new_len
         } else {
             old_len
         };
-        return move_or_dup(p, s, moved, d, new_len, flags & DONTUNMAP != 0, dup);
+        return move_or_dup(&mut a, s, moved, d, new_len, flags & DONTUNMAP != 0, dup);
     }
     if flags & DONTUNMAP != 0 {
         // mremap_to without MREMAP_FIXED: new_addr is a hint.
         let hint = new_addr.0 & !(PAGE_SIZE - 1);
-        let dst = if hint >= MMAP_MIN && p.aspace.hint_ok(hint, new_len) {
+        let dst = if hint >= MMAP_MIN && a.hint_ok(hint, new_len) {
             hint
         } else {
-            p.aspace.find_free(new_len).ok_or(Errno::ENOMEM)?
+            a.find_free(new_len).ok_or(Errno::ENOMEM)?
         };
-        return move_or_dup(p, s, old_len, dst, new_len, true, false);
+        return move_or_dup(&mut a, s, old_len, dst, new_len, true, false);
     }
     if !dup && new_len <= old_len {
-        p.aspace.unmap_range(s + new_len, s + old_len);
+        a.unmap_range(s + new_len, s + old_len);
         return Ok(s);
     }
-    may_expand(p, grow)?;
+    may_expand(cx, &a, grow)?;
     account(&area, grow, false)?;
-    if !dup && flags & DONTUNMAP == 0 && s + old_len == vend && p.aspace.hint_ok(vend, new_len - old_len) {
-        let ok = p.aspace.vmas.set_end(vstart, s + new_len).is_ok();
+    if !dup && flags & DONTUNMAP == 0 && s + old_len == vend && a.hint_ok(vend, new_len - old_len) {
+        let ok = a.vmas.set_end(vstart, s + new_len).is_ok();
         if ok {
-            p.aspace.total_vm += new_len - old_len;
+            a.total_vm += new_len - old_len;
             return Ok(s);
         }
     }
     if flags & MAYMOVE == 0 {
         return Err(Errno::ENOMEM);
     }
-    let dst = p.aspace.find_free(new_len).ok_or(Errno::ENOMEM)?;
-    move_or_dup(p, s, old_len, dst, new_len, flags & DONTUNMAP != 0, dup)
+    let dst = a.find_free(new_len).ok_or(Errno::ENOMEM)?;
+    move_or_dup(&mut a, s, old_len, dst, new_len, flags & DONTUNMAP != 0, dup)
 }
 
-fn move_or_dup(p: &mut Process, s: u64, len: u64, dst: u64, new_len: u64, keep_old: bool, dup: bool) -> SysResult {
+fn move_or_dup(a: &mut AddrSpace, s: u64, len: u64, dst: u64, new_len: u64, keep_old: bool, dup: bool) -> SysResult {
     if dup {
-        let Some(r) = p.aspace.vmas.find(s) else { return Err(Errno::EFAULT) };
+        let Some(r) = a.vmas.find(s) else { return Err(Errno::EFAULT) };
         let area = r.val.advance(s - r.start);
-        if !p.aspace.insert_area(dst, dst + new_len, area) {
+        if !a.insert_area(dst, dst + new_len, area) {
             return Err(Errno::ENOMEM);
         }
         return Ok(dst);
     }
-    if !p.aspace.move_range(s, len, dst, new_len, keep_old) {
+    if !a.move_range(s, len, dst, new_len, keep_old) {
         return Err(Errno::ENOMEM);
     }
     Ok(dst)
 }
 
 /// msync(2): writes shared file pages back; ENOMEM when part of the range is unmapped.
-pub fn msync(p: &mut Process, addr: UAddr, len: usize, flags: i32) -> SysResult {
+pub fn msync(cx: &Ctx, addr: UAddr, len: usize, flags: i32) -> SysResult {
+    let a = cx.mm();
     const MS_ASYNC: i32 = 1;
     const MS_INVALIDATE: i32 = 2;
     const MS_SYNC: i32 = 4;
@@ -516,8 +527,8 @@ pub fn msync(p: &mut Process, addr: UAddr, len: usize, flags: i32) -> SysResult 
     if e == s {
         return Ok(0);
     }
-    p.aspace.sync_range(s, e);
-    if !p.aspace.vmas.covers(s, e) {
+    a.sync_range(s, e);
+    if !a.vmas.covers(s, e) {
         return Err(Errno::ENOMEM);
     }
     Ok(0)
@@ -526,7 +537,8 @@ pub fn msync(p: &mut Process, addr: UAddr, len: usize, flags: i32) -> SysResult 
 /// mincore(2): one byte per page, 1 when resident. Anonymous pages are resident once
 /// committed; file pages always (ramfs files live in RAM, like a warm page cache),
 /// except beyond the end of the file.
-pub fn mincore(p: &mut Process, addr: UAddr, len: usize, vec: UAddr) -> SysResult {
+pub fn mincore(cx: &Ctx, addr: UAddr, len: usize, vec: UAddr) -> SysResult {
+    let mut a = cx.mm();
     if addr.0 & (PAGE_SIZE - 1) != 0 {
         return Err(Errno::EINVAL);
     }
@@ -537,36 +549,37 @@ pub fn mincore(p: &mut Process, addr: UAddr, len: usize, vec: UAddr) -> SysResul
     out.try_reserve((plen / PAGE_SIZE) as usize).map_err(|_| Errno::EAGAIN)?;
     let mut va = s;
     while va < e {
-        let Some((vs, _, area)) = p.aspace.find(va) else { return Err(Errno::ENOMEM) };
+        let Some((vs, _, area)) = a.find(va) else { return Err(Errno::ENOMEM) };
         let resident = match &area.backing {
-            Backing::Anon => p.aspace.is_committed(va),
+            Backing::Anon => a.is_committed(va),
             Backing::File { node, offset, .. } => {
-                p.aspace.is_committed(va) || offset + (va - vs) < node.size().next_multiple_of(PAGE_SIZE)
+                a.is_committed(va) || offset + (va - vs) < node.size().next_multiple_of(PAGE_SIZE)
             }
         };
         out.push(u8::from(resident));
         va += PAGE_SIZE;
     }
-    crate::uaccess::write_bytes(&mut p.aspace, vec, &out)?;
+    crate::uaccess::write_bytes(&mut a, vec, &out)?;
     Ok(0)
 }
 
 /// mlock(2)/munlock(2): nothing is ever swapped out, so locking only has to make
 /// the pages resident: they are committed now. ENOMEM when part of the range is
 /// not mapped, as Linux.
-pub fn mlock(p: &mut Process, addr: UAddr, len: usize) -> SysResult {
+pub fn mlock(cx: &Ctx, addr: UAddr, len: usize) -> SysResult {
+    let mut a = cx.mm();
     let start = addr.0 & !(PAGE_SIZE - 1);
     let end = addr.0.checked_add(len as u64).and_then(page_up).ok_or(Errno::EINVAL)?;
     let mut va = start;
     while va < end {
-        if p.aspace.find(va).is_none() {
+        if a.find(va).is_none() {
             return Err(Errno::ENOMEM);
         }
         va += PAGE_SIZE;
     }
     let mut va = start;
     while va < end {
-        let _ = p.aspace.fault(va, crate::mem::vm::Access::Read);
+        let _ = a.fault(va, crate::mem::vm::Access::Read);
         va += PAGE_SIZE;
     }
     Ok(0)

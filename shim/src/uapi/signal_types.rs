@@ -204,7 +204,7 @@ impl Siginfo {
 
     /// Writes `bytes` at `offset` of the struct; the offsets are the constants
     /// above, all inside the 128 bytes, so nothing is ever dropped.
-    fn put(&mut self, offset: usize, bytes: &[u8]) {
+    pub fn put(&mut self, offset: usize, bytes: &[u8]) {
         let end = offset.saturating_add(bytes.len());
         if let Some(dst) = bytemuck::bytes_of_mut(self).get_mut(offset..end) {
             dst.copy_from_slice(bytes);

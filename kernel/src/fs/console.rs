@@ -1,0 +1,253 @@
+//! The console as files: stdin from the host, stdout and stderr to it (separate
+//! channels of the console protocol), and the terminal state a tty has when the
+//! host side is one (termios, window size, foreground process group).
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::any::Any;
+use core::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+
+use elfin_plat::console::{self, Channel, Input};
+use elfin_shim::errno::Errno;
+use elfin_shim::uapi::stat_mode::*;
+use elfin_shim::uapi::{StatInfo, Termios, Timespec, Winsize};
+use elfin_shim::UAddr;
+use spin::Mutex;
+
+use super::file::{FileLike, OpenFile, POLLHUP, POLLIN, POLLOUT};
+use crate::task::{wait, Ctx, Restart, WaitQueue};
+
+/// Readers of the console wait here.
+static INPUT_WQ: WaitQueue = WaitQueue::new();
+/// Input events already seen (see [`check_input`]).
+static INPUT_SEEN: AtomicU64 = AtomicU64::new(0);
+
+/// Terminal state kept for the console when the host side is a terminal.
+struct Tty {
+    termios: Termios,
+    winsize: (u16, u16),
+}
+
+static TTY: Mutex<Option<Tty>> = Mutex::new(None);
+/// Foreground process group of the console terminal.
+static FOREGROUND: AtomicI32 = AtomicI32::new(1);
+
+/// Sets the terminal size reported by TIOCGWINSZ (from the host's terminal).
+pub fn set_winsize(rows: u16, cols: u16) {
+    let mut t = TTY.lock();
+    let tty = t.get_or_insert_with(default_tty);
+    tty.winsize = (rows, cols);
+}
+
+fn default_tty() -> Tty {
+    // A cooked terminal as a fresh Linux pty has it.
+    let mut t = Termios { c_iflag: 0o2400, c_oflag: 0o5, c_cflag: 0o277, c_lflag: 0o105073, ..Default::default() };
+    let cc = [3u8, 28, 127, 21, 4, 0, 1, 0, 17, 19, 26, 0, 18, 15, 23, 22, 0, 0, 0];
+    t.c_cc.copy_from_slice(&cc);
+    Tty { termios: t, winsize: (24, 80) }
+}
+
+/// Wakes the console's readers when input (a byte or end of file) arrived since
+/// the last look; called by the scheduler on every pass.
+pub fn check_input() {
+    console::input_ready();
+    let gen = console::input_generation();
+    if INPUT_SEEN.swap(gen, Ordering::Relaxed) != gen {
+        INPUT_WQ.wake_all();
+    }
+}
+
+/// True when a thread waits for console input (the idle loop then watches the
+/// console instead of halting until the next tick).
+pub fn has_readers() -> bool {
+    !INPUT_WQ.is_empty()
+}
+
+/// A console stream: stdin (`out` None) or an output channel.
+pub struct Console {
+    out: Option<Channel>,
+    tty: bool,
+}
+
+impl Console {
+    /// The console's stdin.
+    pub fn input(tty: bool) -> Arc<dyn FileLike> {
+        Arc::new(Console { out: None, tty })
+    }
+    /// A console output channel.
+    pub fn output(ch: Channel, tty: bool) -> Arc<dyn FileLike> {
+        Arc::new(Console { out: Some(ch), tty })
+    }
+}
+
+/// Reads what has arrived from the host's stdin (up to a newline, like a pipe fed
+/// line by line); None when nothing has arrived yet.
+fn read_input(buf: &mut [u8]) -> Option<usize> {
+    let mut n = 0;
+    // The UART holds one byte at a time and the host refills it a few
+    // microseconds after each read: keep collecting while bytes keep coming, so
+    // that one read() moves many bytes.
+    let patience = crate::time::cycles_hz() / 10_000;
+    let mut last = elfin_arch::read_cycles();
+    loop {
+        match console::poll_input() {
+            Input::Byte(b) => {
+                if let Some(slot) = buf.get_mut(n) {
+                    *slot = b;
+                    n += 1;
+                }
+                if n == buf.len() || b == b'\n' {
+                    return Some(n);
+                }
+                last = elfin_arch::read_cycles();
+            }
+            Input::Eof => return Some(n),
+            Input::Empty if n == 0 => return None,
+            Input::Empty => {
+                if elfin_arch::read_cycles().wrapping_sub(last) > patience {
+                    return Some(n);
+                }
+                crate::timer::pause_briefly();
+            }
+        }
+    }
+}
+
+impl FileLike for Console {
+    fn read(&self, cx: &Ctx, f: &OpenFile, buf: &mut [u8]) -> Result<usize, Errno> {
+        if self.out.is_some() {
+            return Err(Errno::EBADF);
+        }
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        wait::wait_for(cx, &[&INPUT_WQ], None, Restart::Sys, || match read_input(buf) {
+            Some(n) => Some(Ok(n)),
+            None if f.nonblocking() => Some(Err(Errno::EAGAIN)),
+            None => None,
+        })?
+    }
+
+    fn write(&self, _cx: &Ctx, _f: &OpenFile, data: &[u8]) -> Result<usize, Errno> {
+        match self.out {
+            Some(ch) => {
+                console::write(ch, data);
+                Ok(data.len())
+            }
+            None => Err(Errno::EBADF),
+        }
+    }
+
+    fn poll(&self) -> u32 {
+        if self.out.is_some() {
+            return POLLOUT;
+        }
+        let mut r = 0;
+        if console::input_ready() {
+            r |= POLLIN;
+        }
+        if console::input_eof() {
+            r |= POLLIN | POLLHUP;
+        }
+        r
+    }
+
+    fn wait_queue(&self) -> Option<&WaitQueue> {
+        self.out.is_none().then_some(&INPUT_WQ)
+    }
+
+    fn stat(&self) -> StatInfo {
+        let t = Timespec { tv_sec: 0, tv_nsec: 0 };
+        let (mode, rdev) = if self.tty { (S_IFCHR | 0o620, (136 << 8) as u64) } else { (S_IFIFO | 0o600, 0) };
+        StatInfo {
+            dev: 0xe,
+            ino: 1000,
+            mode,
+            nlink: 1,
+            uid: 0,
+            gid: 0,
+            rdev,
+            size: 0,
+            blksize: 4096,
+            blocks: 0,
+            atime: t,
+            mtime: t,
+            ctime: t,
+        }
+    }
+
+    fn ioctl(&self, cx: &Ctx, _f: &OpenFile, cmd: u32, arg: u64) -> Result<u64, Errno> {
+        if cmd == 0x541b {
+            // FIONREAD
+            let n = i32::from(self.out.is_none() && console::input_ready());
+            cx.write_val(UAddr(arg), &n)?;
+            return Ok(0);
+        }
+        if !self.tty {
+            return Err(Errno::ENOTTY);
+        }
+        match cmd {
+            // TCGETS
+            0x5401 => {
+                let t = TTY.lock().get_or_insert_with(default_tty).termios;
+                cx.write_val(UAddr(arg), &t)?;
+                Ok(0)
+            }
+            // TCSETS, TCSETSW, TCSETSF: kept and reported back (no line discipline yet).
+            0x5402..=0x5404 => {
+                let t: Termios = cx.read_val(UAddr(arg))?;
+                TTY.lock().get_or_insert_with(default_tty).termios = t;
+                Ok(0)
+            }
+            // TIOCGWINSZ
+            0x5413 => {
+                let (r, c) = TTY.lock().get_or_insert_with(default_tty).winsize;
+                cx.write_val(UAddr(arg), &Winsize { ws_row: r, ws_col: c, ws_xpixel: 0, ws_ypixel: 0 })?;
+                Ok(0)
+            }
+            // TIOCSWINSZ
+            0x5414 => {
+                let ws: Winsize = cx.read_val(UAddr(arg))?;
+                TTY.lock().get_or_insert_with(default_tty).winsize = (ws.ws_row, ws.ws_col);
+                Ok(0)
+            }
+            // TIOCGPGRP
+            0x540f => {
+                cx.write_val(UAddr(arg), &FOREGROUND.load(Ordering::Relaxed))?;
+                Ok(0)
+            }
+            // TIOCSPGRP: a group of the caller's session.
+            0x5410 => {
+                let pgid: i32 = cx.read_val(UAddr(arg))?;
+                if pgid < 0 {
+                    return Err(Errno::EINVAL);
+                }
+                let sid = cx.proc.sid.load(Ordering::Relaxed);
+                if !crate::task::table::group_exists(pgid, Some(sid)) {
+                    return Err(Errno::EPERM);
+                }
+                FOREGROUND.store(pgid, Ordering::Relaxed);
+                Ok(0)
+            }
+            // TIOCGSID
+            0x5429 => {
+                cx.write_val(UAddr(arg), &1i32)?;
+                Ok(0)
+            }
+            // TIOCSCTTY, TIOCNOTTY
+            0x540e | 0x5422 => Ok(0),
+            _ => Err(Errno::ENOTTY),
+        }
+    }
+
+    fn link_name(&self, _f: &OpenFile) -> Vec<u8> {
+        if self.tty {
+            b"/dev/pts/0".to_vec()
+        } else {
+            alloc::format!("pipe:[{}]", if self.out.is_none() { 1 } else { 2 }).into_bytes()
+        }
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}

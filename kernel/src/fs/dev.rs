@@ -1,0 +1,154 @@
+//! Device nodes under /dev: null, zero, full, random and urandom, and the links
+//! to the caller's descriptors (fd, stdin, stdout, stderr).
+use alloc::sync::Arc;
+use core::any::Any;
+
+use elfin_shim::errno::Errno;
+use elfin_shim::uapi::stat_mode::*;
+use elfin_shim::uapi::StatInfo;
+use spin::Mutex;
+
+use super::file::{FileLike, OpenFile};
+use super::{next_ino, ramfs, stat_of, Inode, Meta};
+use crate::task::Ctx;
+
+/// Character devices.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dev {
+    /// /dev/null.
+    Null,
+    /// /dev/zero.
+    Zero,
+    /// /dev/full.
+    Full,
+    /// /dev/random and /dev/urandom.
+    Random(u32),
+}
+
+impl Dev {
+    fn rdev(self) -> u64 {
+        let minor = match self {
+            Dev::Null => 3,
+            Dev::Zero => 5,
+            Dev::Full => 7,
+            Dev::Random(m) => m,
+        };
+        StatInfo::makedev(1, minor)
+    }
+}
+
+/// A device node.
+pub struct DevNode {
+    ino: u64,
+    meta: Mutex<Meta>,
+    dev: Dev,
+}
+
+impl DevNode {
+    /// A node for `dev`.
+    pub fn new(dev: Dev, perm: u32) -> Arc<DevNode> {
+        Arc::new(DevNode { ino: next_ino(), meta: Mutex::new(Meta::new(S_IFCHR | perm)), dev })
+    }
+}
+
+impl Inode for DevNode {
+    fn ino(&self) -> u64 {
+        self.ino
+    }
+    fn meta(&self) -> Meta {
+        *self.meta.lock()
+    }
+    fn set_meta(&self, f: &mut dyn FnMut(&mut Meta)) -> Result<(), Errno> {
+        f(&mut self.meta.lock());
+        Ok(())
+    }
+    fn rdev(&self) -> u64 {
+        self.dev.rdev()
+    }
+    fn open(self: Arc<Self>, _flags: u32) -> Result<Arc<dyn FileLike>, Errno> {
+        Ok(Arc::new(DevFile { node: self }))
+    }
+}
+
+/// An open device.
+pub struct DevFile {
+    node: Arc<DevNode>,
+}
+
+impl DevFile {
+    fn fill(&self, buf: &mut [u8]) -> Result<usize, Errno> {
+        match self.node.dev {
+            Dev::Null => Ok(0),
+            Dev::Zero | Dev::Full => {
+                buf.fill(0);
+                Ok(buf.len())
+            }
+            Dev::Random(_) => {
+                crate::rng::fill(buf);
+                Ok(buf.len())
+            }
+        }
+    }
+    fn sink(&self, data: &[u8]) -> Result<usize, Errno> {
+        match self.node.dev {
+            Dev::Full => Err(Errno::ENOSPC),
+            _ => Ok(data.len()),
+        }
+    }
+}
+
+impl FileLike for DevFile {
+    fn read(&self, _cx: &Ctx, _f: &OpenFile, buf: &mut [u8]) -> Result<usize, Errno> {
+        self.fill(buf)
+    }
+    fn write(&self, _cx: &Ctx, _f: &OpenFile, data: &[u8]) -> Result<usize, Errno> {
+        self.sink(data)
+    }
+    fn pread(&self, buf: &mut [u8], _off: u64) -> Result<usize, Errno> {
+        self.fill(buf)
+    }
+    fn pwrite(&self, _f: &OpenFile, data: &[u8], _off: u64) -> Result<usize, Errno> {
+        self.sink(data)
+    }
+    fn seek(&self, _f: &OpenFile, _off: i64, _whence: i32) -> Result<u64, Errno> {
+        // Character devices accept any seek and stay at 0, as /dev/null does.
+        Ok(0)
+    }
+    fn stat(&self) -> StatInfo {
+        stat_of(&*self.node)
+    }
+    fn inode(&self) -> Option<Arc<dyn Inode>> {
+        Some(self.node.clone())
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// Fills /dev.
+pub fn populate(dev: &Arc<dyn Inode>) {
+    for (name, d) in [
+        (&b"null"[..], Dev::Null),
+        (b"zero", Dev::Zero),
+        (b"full", Dev::Full),
+        (b"random", Dev::Random(8)),
+        (b"urandom", Dev::Random(9)),
+    ] {
+        let _ = dev.insert(name, DevNode::new(d, 0o666));
+    }
+    let links: [(&[u8], &[u8]); 4] = [
+        (b"fd", b"/proc/self/fd"),
+        (b"stdin", b"/proc/self/fd/0"),
+        (b"stdout", b"/proc/self/fd/1"),
+        (b"stderr", b"/proc/self/fd/2"),
+    ];
+    for (name, target) in links {
+        if dev.lookup(name).is_err() {
+            let _ = dev.insert(name, ramfs::Symlink::with_meta(target.to_vec(), Meta::new(S_IFLNK | 0o777)));
+        }
+    }
+    if dev.lookup(b"shm").is_err() {
+        let shm: Arc<dyn Inode> = ramfs::Dir::new(0o1777);
+        let _ = dev.insert(b"shm", shm);
+    }
+}

@@ -1,0 +1,582 @@
+//! Starting programs: pid 1 at boot, and execve. A program's load plan comes
+//! from elfin-loader; its segments become VMAs at a random base (committed lazily
+//! by page faults); its initial stack is built exactly as Linux builds it.
+use alloc::string::{String, ToString};
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
+
+use elfin_arch::{FpuState, TrapFrame, UserRegs, PAGE_SIZE};
+use elfin_kcore::SigQueue;
+use elfin_loader::{auxv::*, LoadError, Machine, StackArgs};
+use elfin_plat::console::Channel;
+use elfin_shim::errno::Errno;
+use elfin_shim::uapi::stat_mode::*;
+use elfin_shim::uapi::{KernelSigaction, StackT};
+use elfin_shim::UAddr;
+use spin::Mutex;
+
+use super::sched::SchedState;
+use super::{
+    default_rlimits, exit, sched, table, CpuTimes, Ctx, FsContext, ProcInfo, ProcState, Process, Relations, Thread,
+    ThreadMisc, ThreadSignals,
+};
+use crate::cmdline::Options;
+use crate::fs::console::Console;
+use crate::fs::file::{FdTable, OpenFile, O_RDWR, O_WRONLY};
+use crate::fs::{self, Inode, RunConfig};
+use crate::mem::vm::{AddrSpace, Backing, Prot, Vma, VmaName};
+
+/// Highest stack top (Linux's STACK_TOP for the architecture).
+const STACK_TOP_MAX: u64 = elfin_arch::USER_STACK_TOP;
+/// Initial size of the stack VMA (it grows on demand up to RLIMIT_STACK).
+const STACK_INITIAL: u64 = 128 * 1024;
+/// Longest argument or environment string (MAX_ARG_STRLEN: 32 pages).
+const MAX_ARG_STRLEN: usize = 32 * 4096;
+/// Interpreters followed for one execve (`#!` scripts running scripts).
+const MAX_INTERP_DEPTH: usize = 4;
+/// Bytes of a file looked at for `#!` (BINPRM_BUF_SIZE).
+const BINPRM_BUF_SIZE: usize = 256;
+
+static ASLR: AtomicBool = AtomicBool::new(true);
+/// The FPU state a new program starts with.
+static INITIAL_FPU: Mutex<Option<FpuState>> = Mutex::new(None);
+
+fn machine() -> Machine {
+    match elfin_arch::ELF_MACHINE {
+        183 => Machine::Aarch64,
+        _ => Machine::X86_64,
+    }
+}
+
+/// Random page-aligned offset below `2^bits` pages.
+fn rnd_pages(aslr: bool, bits: u32) -> u64 {
+    if aslr {
+        (crate::rng::u64() & ((1u64 << bits) - 1)) * PAGE_SIZE
+    } else {
+        0
+    }
+}
+
+/// A loaded program, ready to enter.
+pub struct Image {
+    /// Its address space.
+    pub mm: AddrSpace,
+    /// Entry point.
+    pub entry: u64,
+    /// Initial stack pointer.
+    pub sp: u64,
+}
+
+/// Why a program cannot be loaded: the errno execve returns and a sentence for
+/// the kernel log.
+pub struct LoadFailure {
+    /// errno for execve.
+    pub errno: Errno,
+    /// What is wrong, for a person.
+    pub why: String,
+}
+
+fn failure(errno: Errno, why: impl ToString) -> LoadFailure {
+    LoadFailure { errno, why: why.to_string() }
+}
+
+fn loader_errno(e: &LoadError) -> Errno {
+    match e {
+        LoadError::StringTooLong { .. } | LoadError::ArgumentListTooLong { .. } => Errno::E2BIG,
+        _ => Errno::ENOEXEC,
+    }
+}
+
+/// Builds the address space of the ELF program `node` (whose bytes are `file`):
+/// segments at a random base, stack, heap start and mmap base laid out as Linux
+/// does, and the initial stack with `argv`, `envp` and the auxiliary vector.
+pub fn load(
+    node: &Arc<dyn Inode>,
+    file: &[u8],
+    exe: &[u8],
+    execfn: &[u8],
+    argv: &[Vec<u8>],
+    envp: &[Vec<u8>],
+) -> Result<Image, LoadFailure> {
+    let aslr = ASLR.load(Ordering::Relaxed);
+    let plan = match elfin_loader::plan(file, machine()) {
+        Ok(p) => p,
+        Err(e @ LoadError::Dynamic { .. }) => {
+            return Err(failure(Errno::ENOEXEC, alloc::format!("{}; build it with -static-pie", e)))
+        }
+        Err(e) => return Err(failure(loader_errno(&e), alloc::format!("cannot execute: {}", e))),
+    };
+    let mut asp = AddrSpace::new().ok_or_else(|| failure(Errno::ENOMEM, "out of memory"))?;
+    let bias = elfin_loader::choose_bias(&plan, crate::rng::u64(), aslr);
+    for seg in &plan.segments {
+        let start = bias + seg.vaddr;
+        let page = start & !(PAGE_SIZE - 1);
+        let delta = start - page;
+        let end = (start + seg.memsz).next_multiple_of(PAGE_SIZE);
+        // Like Linux's MAP_FIXED per segment: a later segment replaces shared pages.
+        asp.unmap_range(page, end);
+        // The file's pages, then the bss beyond them as anonymous memory (Linux's
+        // elf_map + vm_brk_flags: a separate VMA in /proc/self/maps).
+        let prot = Prot { read: seg.prot.read, write: seg.prot.write, exec: seg.prot.exec };
+        let file_end = (start + seg.filesz).next_multiple_of(PAGE_SIZE).min(end);
+        if seg.filesz > 0 {
+            asp.insert(Vma {
+                start: page,
+                end: file_end,
+                prot,
+                shared: false,
+                growsdown: false,
+                backing: Backing::File { node: node.clone(), offset: seg.offset - delta, len: seg.filesz + delta },
+                name: VmaName::Path(exe.to_vec()),
+            });
+        }
+        let anon_start = if seg.filesz > 0 { file_end } else { page };
+        if anon_start < end {
+            asp.insert(Vma {
+                start: anon_start,
+                end,
+                prot,
+                shared: false,
+                growsdown: false,
+                backing: Backing::Anon,
+                name: VmaName::None,
+            });
+        }
+    }
+
+    // Layout as Linux does it: stack at the top, mmap base below the stack gap,
+    // brk after the image (up to 32 MiB on), with the architecture's entropy.
+    let stack_top = STACK_TOP_MAX - rnd_pages(aslr, elfin_arch::STACK_RND_BITS);
+    let rlim_stack = 8u64 << 20;
+    let gap = rlim_stack.max(128 << 20) + (1 << 30) / 4;
+    asp.mmap_base = (STACK_TOP_MAX - gap - rnd_pages(aslr, elfin_arch::MMAP_RND_BITS)) & !(PAGE_SIZE - 1);
+    asp.stack_limit = stack_top - rlim_stack;
+    let image_end = (bias + plan.highest).next_multiple_of(PAGE_SIZE);
+    asp.brk_start = image_end + if aslr { rnd_pages(true, 13) } else { 0 };
+    asp.brk = asp.brk_start;
+    asp.insert(Vma {
+        start: stack_top - STACK_INITIAL,
+        end: stack_top,
+        prot: Prot { read: true, write: true, exec: plan.exec_stack },
+        shared: false,
+        growsdown: true,
+        backing: Backing::Anon,
+        name: VmaName::Stack,
+    });
+
+    // Initial stack: sub-page randomisation of the top as arch_align_stack does.
+    let sp_top = if aslr { stack_top - (crate::rng::u64() % 8192) } else { stack_top } & !15;
+    let mut random = [0u8; 16];
+    crate::rng::fill(&mut random);
+    let aux: Vec<(u64, u64)> = alloc::vec![
+        (AT_HWCAP, elfin_arch::hwcap()),
+        (AT_PAGESZ, PAGE_SIZE),
+        (AT_CLKTCK, 100),
+        (AT_PHDR, bias + plan.phdr_vaddr),
+        (AT_PHENT, u64::from(plan.phent)),
+        (AT_PHNUM, u64::from(plan.phnum)),
+        (AT_BASE, 0),
+        (AT_FLAGS, 0),
+        (AT_ENTRY, bias + plan.entry),
+        (AT_UID, 0),
+        (AT_EUID, 0),
+        (AT_GID, 0),
+        (AT_EGID, 0),
+        (AT_SECURE, 0),
+        (AT_HWCAP2, elfin_arch::hwcap2()),
+    ];
+    let argv: Vec<&[u8]> = argv.iter().map(|a| a.as_slice()).collect();
+    let envp: Vec<&[u8]> = envp.iter().map(|a| a.as_slice()).collect();
+    let args =
+        StackArgs { argv: &argv, envp: &envp, execfn, platform: elfin_arch::PLATFORM.as_bytes(), random, auxv: &aux };
+    let img = elfin_loader::build_stack(sp_top, &args, (rlim_stack / 4) as usize)
+        .map_err(|e| failure(loader_errno(&e), alloc::format!("cannot build the initial stack: {}", e)))?;
+    // The stack VMA must cover the arguments (they may exceed the initial size).
+    asp.settle_stack(img.sp);
+    crate::uaccess::write_bytes(&mut asp, UAddr(img.sp), &img.bytes)
+        .map_err(|_| failure(Errno::ENOMEM, "out of memory for the initial stack"))?;
+    Ok(Image { mm: asp, entry: bias + plan.entry, sp: img.sp })
+}
+
+/// The program file's bytes: borrowed from the initrd when unchanged, else a copy.
+fn file_bytes(node: &Arc<dyn Inode>) -> Result<alloc::borrow::Cow<'static, [u8]>, LoadFailure> {
+    if let Some(b) = node.static_bytes() {
+        return Ok(alloc::borrow::Cow::Borrowed(b));
+    }
+    let size = usize::try_from(node.size()).map_err(|_| failure(Errno::ENOMEM, "file too large"))?;
+    let mut v = Vec::new();
+    v.try_reserve_exact(size).map_err(|_| failure(Errno::ENOMEM, "out of memory reading the program"))?;
+    v.resize(size, 0);
+    let n = node.read_at(0, &mut v).map_err(|e| failure(e, "cannot read the program"))?;
+    v.truncate(n);
+    Ok(alloc::borrow::Cow::Owned(v))
+}
+
+/// Whether `node` may be executed (a regular file with an execute bit; root needs
+/// just one).
+fn check_exec(node: &Arc<dyn Inode>) -> Result<(), Errno> {
+    let m = node.meta().mode;
+    if m & S_IFMT != S_IFREG || m & 0o111 == 0 {
+        return Err(Errno::EACCES);
+    }
+    Ok(())
+}
+
+/// What an execve runs once `#!` lines are followed.
+struct Resolved {
+    node: Arc<dyn Inode>,
+    path: Vec<u8>,
+    bytes: alloc::borrow::Cow<'static, [u8]>,
+    argv: Vec<Vec<u8>>,
+}
+
+/// Follows `#!` interpreters from the file `path`: the interpreter gets its
+/// optional argument and the script's path in front of the script's arguments.
+fn resolve_program(
+    cwd: &[u8],
+    first: fs::Resolved,
+    argv: Vec<Vec<u8>>,
+    filename: &[u8],
+) -> Result<Resolved, LoadFailure> {
+    let mut cur = first;
+    let mut argv = argv;
+    let mut filename = filename.to_vec();
+    for depth in 0..=MAX_INTERP_DEPTH {
+        check_exec(&cur.node).map_err(|e| failure(e, "Permission denied"))?;
+        let bytes = file_bytes(&cur.node)?;
+        if bytes.get(..2) != Some(b"#!") {
+            return Ok(Resolved { node: cur.node, path: cur.path, bytes, argv });
+        }
+        if depth == MAX_INTERP_DEPTH {
+            return Err(failure(Errno::ELOOP, "too many levels of #! interpreters"));
+        }
+        let head = bytes.get(2..BINPRM_BUF_SIZE.min(bytes.len())).unwrap_or(&[]);
+        let line = match head.iter().position(|&b| b == b'\n') {
+            Some(i) => head.get(..i).unwrap_or(&[]),
+            None => head,
+        };
+        let line = trim(line);
+        let split = line.iter().position(|&b| b == b' ' || b == b'\t').unwrap_or(line.len());
+        let interp = line.get(..split).unwrap_or(&[]).to_vec();
+        let arg = trim(line.get(split..).unwrap_or(&[]));
+        if interp.is_empty() {
+            return Err(failure(Errno::ENOEXEC, "empty #! line"));
+        }
+        let mut new_argv = alloc::vec![interp.clone()];
+        if !arg.is_empty() {
+            new_argv.push(arg.to_vec());
+        }
+        new_argv.push(filename.clone());
+        new_argv.extend(argv.into_iter().skip(1));
+        argv = new_argv;
+        cur = fs::resolve(cwd, &interp, true).map_err(|e| failure(e, "cannot find the #! interpreter"))?;
+        filename = interp;
+    }
+    Err(failure(Errno::ELOOP, "too many levels of #! interpreters"))
+}
+
+fn trim(s: &[u8]) -> &[u8] {
+    let start = s.iter().position(|&b| b != b' ' && b != b'\t').unwrap_or(s.len());
+    let end = s.iter().rposition(|&b| b != b' ' && b != b'\t' && b != b'\r').map(|i| i + 1).unwrap_or(start);
+    s.get(start..end.max(start)).unwrap_or(&[])
+}
+
+fn basename(p: &[u8]) -> &[u8] {
+    p.rsplit(|&b| b == b'/').next().unwrap_or(p)
+}
+
+fn comm_of(p: &[u8]) -> [u8; 16] {
+    let mut c = [0u8; 16];
+    for (d, s) in c.iter_mut().zip(basename(p).iter().take(15)) {
+        *d = *s;
+    }
+    c
+}
+
+/// Loads and starts pid 1, the program named in the run configuration.
+pub fn start_first(cfg: RunConfig, opts: &Options) -> ! {
+    ASLR.store(opts.aslr, Ordering::Relaxed);
+    *INITIAL_FPU.lock() = FpuState::from_current();
+    crate::syscall::STRACE.store(opts.strace, Ordering::Relaxed);
+    let fail = |status: u8, exe: &[u8], why: &str| -> ! {
+        kprintln!("elfin: {}: {}", String::from_utf8_lossy(exe), why);
+        exit::fail_boot(status)
+    };
+    let exe = cfg.exe.clone();
+    if exe.is_empty() {
+        kprintln!("elfin: no program given (the initrd has no /.elfin/run with exe=)");
+        exit::fail_boot(127)
+    }
+    let cwd = match fs::resolve(b"/", &cfg.cwd, true) {
+        Ok(r) if fs::is_dir(&*r.node) => r.path,
+        _ => b"/".to_vec(),
+    };
+    let first = match fs::resolve(&cwd, &exe, true) {
+        Ok(r) => r,
+        Err(e) => fail(127, &exe, e.description()),
+    };
+    if fs::is_dir(&*first.node) {
+        fail(126, &exe, "Is a directory");
+    }
+    let argv: Vec<Vec<u8>> = if cfg.argv.is_empty() { alloc::vec![exe.clone()] } else { cfg.argv.clone() };
+    let kstack = crate::mem::alloc_kernel_stack();
+    exit::note_start();
+    let prog = match resolve_program(&cwd, first, argv, &exe) {
+        Ok(p) => p,
+        Err(f) => fail(126, &exe, &f.why),
+    };
+    let img = match load(&prog.node, &prog.bytes, &prog.path, &exe, &prog.argv, &cfg.envp) {
+        Ok(i) => i,
+        Err(f) => fail(126, &exe, &f.why),
+    };
+    let pid = table::alloc_id().unwrap_or(1);
+    let mut fds = FdTable::default();
+    for (fd, file) in [
+        (0, Console::input(cfg.ttys.contains(&0))),
+        (1, Console::output(Channel::Stdout, cfg.ttys.contains(&1))),
+        (2, Console::output(Channel::Stderr, cfg.ttys.contains(&2))),
+    ] {
+        let flags = if fd == 0 {
+            if cfg.ttys.contains(&0) {
+                O_RDWR
+            } else {
+                0
+            }
+        } else {
+            O_WRONLY
+        };
+        let _ = fds.install_at(fd, OpenFile::new(file, flags, Vec::new()), false, 3);
+    }
+    if let Some((r, c)) = cfg.winsize {
+        crate::fs::console::set_winsize(r, c);
+    }
+    let mut info = ProcInfo {
+        exe: prog.path.clone(),
+        argv: prog.argv.clone(),
+        envp: cfg.envp.clone(),
+        rlimits: default_rlimits(),
+        pdeathsig: 0,
+        dumpable: 1,
+        subreaper: false,
+        nice: 0,
+        exit_signal: 0,
+        winsize: cfg.winsize.unwrap_or((24, 80)),
+        strace: opts.strace,
+    };
+    info.exit_signal = 0;
+    let root = img.mm.pt.root();
+    let process = Arc::new(Process {
+        pid,
+        pgid: AtomicI32::new(pid),
+        sid: AtomicI32::new(pid),
+        mm: Mutex::new(Some(Arc::new(Mutex::new(img.mm)))),
+        mm_root: AtomicU64::new(root),
+        files: Mutex::new(Some(Arc::new(Mutex::new(fds)))),
+        fs: Mutex::new(Arc::new(Mutex::new(FsContext { cwd, umask: 0o022 }))),
+        sighand: Mutex::new(Arc::new(Mutex::new([KernelSigaction::default(); 64]))),
+        threads: Mutex::new(Vec::new()),
+        rel: Mutex::new(Relations { parent: None, children: Vec::new() }),
+        state: Mutex::new(ProcState {
+            exiting: None,
+            zombie: false,
+            live_threads: 1,
+            stopped: None,
+            report: None,
+            execed: false,
+            exec_waiter: None,
+        }),
+        child_wq: super::WaitQueue::new(),
+        state_wq: super::WaitQueue::new(),
+        shared_pending: Mutex::new(SigQueue::new()),
+        info: Mutex::new(info),
+        vfork_parent: Mutex::new(None),
+        times: Mutex::new(CpuTimes::default()),
+    });
+    let tf = TrapFrame::new_user(img.entry, img.sp);
+    let thread = Arc::new(Thread {
+        tid: pid,
+        process: process.clone(),
+        sched: SchedState::new(kstack, &tf, None, 0),
+        sig: Mutex::new(ThreadSignals {
+            mask: 0,
+            saved_mask: None,
+            pending: SigQueue::new(),
+            altstack: StackT::new(0, 2, 0),
+        }),
+        sig_hint: AtomicBool::new(false),
+        exec_killed: AtomicBool::new(false),
+        misc: Mutex::new(ThreadMisc { clear_child_tid: 0, robust_list: (0, 0), comm: comm_of(&exe), rseq: None }),
+        cpu_ns: AtomicU64::new(0),
+    });
+    process.threads.lock().push(thread.clone());
+    table::register(pid, &thread, Some(&process));
+    table::hold_group(pid);
+    table::hold_group(pid);
+    log::debug!("entering {:#x} with sp {:#x}", img.entry, img.sp);
+    crate::time::phases::entry();
+    sched::run_first(thread)
+}
+
+/// Reads a NULL-terminated array of string pointers (argv, envp), within Linux's
+/// limits (each string up to MAX_ARG_STRLEN, all of them up to a quarter of the
+/// stack limit).
+fn read_strings(cx: &Ctx, arr: UAddr, budget: &mut usize) -> Result<Vec<Vec<u8>>, Errno> {
+    let mut out = Vec::new();
+    if arr.is_null() {
+        return Ok(out);
+    }
+    for i in 0u64.. {
+        let p: u64 = cx.read_val(UAddr(arr.0.checked_add(i * 8).ok_or(Errno::EFAULT)?))?;
+        if p == 0 {
+            break;
+        }
+        let s = cx.read_cstr(UAddr(p), MAX_ARG_STRLEN - 1).map_err(|e| {
+            if e == Errno::ENAMETOOLONG {
+                Errno::E2BIG
+            } else {
+                e
+            }
+        })?;
+        // Each string costs its bytes, its NUL and its pointer.
+        let cost = s.len() + 1 + 8;
+        *budget = budget.checked_sub(cost).ok_or(Errno::E2BIG)?;
+        out.push(s);
+    }
+    Ok(out)
+}
+
+/// execve(2)/execveat(2): replaces the calling process's program. On success the
+/// trap frame enters the new program; the old address space and the other
+/// threads are gone.
+pub fn execve(
+    cx: &mut Ctx,
+    tf: &mut TrapFrame,
+    dirfd: i32,
+    path: UAddr,
+    argv: UAddr,
+    envp: UAddr,
+    flags: i32,
+) -> Result<(), Errno> {
+    const AT_SYMLINK_NOFOLLOW: i32 = 0x100;
+    const AT_EMPTY_PATH: i32 = 0x1000;
+    if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let filename = cx.read_path(path)?;
+    let mut budget = (cx.proc.rlimit(3).min(u64::from(u32::MAX)) / 4).max(32 * 4096) as usize;
+    let argv = read_strings(cx, argv, &mut budget)?;
+    let envp = read_strings(cx, envp, &mut budget)?;
+    let cwd = cx.cwd();
+    let first = if filename.is_empty() {
+        if flags & AT_EMPTY_PATH == 0 {
+            return Err(Errno::ENOENT);
+        }
+        let f = cx.fd(dirfd)?;
+        let node = f.inode().ok_or(Errno::EACCES)?;
+        fs::Resolved { node, path: f.path.clone() }
+    } else {
+        let base = crate::syscall::base_dir(cx, dirfd, &filename)?;
+        let r = fs::resolve(&base, &filename, flags & AT_SYMLINK_NOFOLLOW == 0)?;
+        if fs::ftype(&*r.node) == S_IFLNK {
+            return Err(Errno::ELOOP);
+        }
+        r
+    };
+    let prog = resolve_program(&cwd, first, argv, &filename).map_err(|f| f.errno)?;
+    let img = match load(&prog.node, &prog.bytes, &prog.path, &filename, &prog.argv, &envp) {
+        Ok(i) => i,
+        Err(f) => {
+            if f.errno == Errno::ENOEXEC {
+                kprintln!("elfin: {}: {}", String::from_utf8_lossy(&filename), f.why);
+            }
+            return Err(f.errno);
+        }
+    };
+    de_thread(cx)?;
+
+    // The point of no return.
+    let p = cx.proc.clone();
+    let new_mm = Arc::new(Mutex::new(img.mm));
+    let old_mm = p.set_mm(new_mm.clone());
+    sched::reload_mm();
+    cx.switch_mm(new_mm);
+    let ctid = core::mem::take(&mut cx.thread.misc.lock().clear_child_tid);
+    if let Some(old) = old_mm {
+        if ctid != 0 && Arc::strong_count(&old) > 1 {
+            // A vfork parent shares the old memory: tell a thread joining us there.
+            if crate::uaccess::write_val(&mut old.lock(), UAddr(ctid), &0u32).is_ok() {
+                super::futex::wake(super::futex::Key::Private(Arc::as_ptr(&old) as usize, ctid), 1, u32::MAX);
+            }
+        }
+        drop(old);
+    }
+    exit::release_vfork_parent(&p);
+    let files = p.files();
+    let files = if Arc::strong_count(&files) > 2 {
+        let copy = Arc::new(Mutex::new(files.lock().clone()));
+        p.set_files(copy.clone());
+        copy
+    } else {
+        files
+    };
+    let closed = files.lock().close_on_exec();
+    drop(closed);
+    let hand = p.sighand();
+    if Arc::strong_count(&hand) > 2 {
+        let mut h = *hand.lock();
+        super::signal::reset_for_exec(&mut h);
+        p.set_sighand(Arc::new(Mutex::new(h)));
+    } else {
+        super::signal::reset_for_exec(&mut hand.lock());
+    }
+    {
+        let mut s = cx.thread.sig.lock();
+        s.altstack = StackT::new(0, 2, 0);
+        s.saved_mask = None;
+    }
+    {
+        let mut m = cx.thread.misc.lock();
+        m.robust_list = (0, 0);
+        m.rseq = None;
+        m.comm = comm_of(&filename);
+    }
+    {
+        let mut i = p.info.lock();
+        i.exe = prog.path;
+        i.argv = prog.argv;
+        i.envp = envp;
+    }
+    p.state.lock().execed = true;
+    p.state_wq.wake_all();
+    if let Some(f) = &*INITIAL_FPU.lock() {
+        f.restore();
+    }
+    elfin_arch::set_tls(0);
+    *tf = TrapFrame::new_user(img.entry, img.sp);
+    Ok(())
+}
+
+/// Ends every other thread of the caller's process and waits until they are gone
+/// (EINTR when the process is killed meanwhile).
+fn de_thread(cx: &Ctx) -> Result<(), Errno> {
+    let p = cx.proc.clone();
+    let others: Vec<Arc<Thread>> = p.threads.lock().iter().filter(|t| !Arc::ptr_eq(t, &cx.thread)).cloned().collect();
+    if others.is_empty() {
+        return Ok(());
+    }
+    p.state.lock().exec_waiter = Some(cx.thread.tid);
+    for t in &others {
+        t.exec_killed.store(true, Ordering::SeqCst);
+        t.sig_hint.store(true, Ordering::SeqCst);
+        sched::wake(t);
+    }
+    let r = super::wait::wait_until(&[&p.state_wq], None, false, || {
+        if p.state.lock().exiting.is_some() {
+            return Some(Err(Errno::EINTR));
+        }
+        (p.threads.lock().len() == 1).then_some(Ok(()))
+    });
+    p.state.lock().exec_waiter = None;
+    r.unwrap_or(Err(Errno::EINTR))
+}

@@ -1,0 +1,325 @@
+//! The end of threads and processes: exit, exit_group, zombies, reparenting,
+//! SIGCHLD, wait4/waitid and reaping; and the end of the VM when pid 1 ends, as a
+//! container ends with its entry point.
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+use elfin_shim::errno::Errno;
+use elfin_shim::uapi::signal::*;
+use elfin_shim::uapi::wait::*;
+use elfin_shim::uapi::Siginfo;
+use elfin_shim::UAddr;
+use spin::Mutex;
+
+use super::{futex, sched, table, Ctx, ExitStatus, JobReport, Process, Restart};
+
+/// Exit status of pid 1 once it has ended (the VM powers off when the last
+/// thread is gone).
+static SHUTDOWN: Mutex<Option<u8>> = Mutex::new(None);
+/// Free frames and heap bytes in use just before the first program was loaded.
+static FRAMES_AT_START: AtomicUsize = AtomicUsize::new(0);
+static HEAP_AT_START: AtomicU64 = AtomicU64::new(0);
+static HEAP_FRAMES_AT_START: AtomicUsize = AtomicUsize::new(0);
+
+/// Records the memory figures the leak report compares with at the end.
+pub fn note_start() {
+    FRAMES_AT_START.store(crate::mem::frames::free_count(), Ordering::Relaxed);
+    HEAP_AT_START.store(crate::mem::heap::in_use() as u64, Ordering::Relaxed);
+    HEAP_FRAMES_AT_START.store(crate::mem::heap::frames(), Ordering::Relaxed);
+}
+
+/// Ends the calling thread. When it is the last of its process the process ends
+/// with `status` (or with the group's status when the group is exiting).
+pub fn exit_thread(cx: &Ctx, status: ExitStatus) -> ! {
+    let t = &cx.thread;
+    let p = &cx.proc;
+    futex::exit_robust_list(cx);
+    let ctid = t.misc.lock().clear_child_tid;
+    if ctid != 0 && cx.write_val(UAddr(ctid), &0u32).is_ok() {
+        if let Ok(k) = futex::key_of(cx, UAddr(ctid), false) {
+            futex::wake(k, 1, u32::MAX);
+        }
+    }
+    let last = {
+        let mut th = p.threads.lock();
+        th.retain(|x| !Arc::ptr_eq(x, t));
+        th.is_empty()
+    };
+    table::release_thread(t.tid);
+    p.times.lock().dead_threads_ns += t.cpu_ns();
+    {
+        let mut s = p.state.lock();
+        s.live_threads = s.live_threads.saturating_sub(1);
+    }
+    if !last {
+        // An execve waiting for the other threads to go may go on.
+        p.state_wq.wake_all();
+        sched::exit_current();
+    }
+    let status = p.state.lock().exiting.unwrap_or(status);
+    process_exit(cx, status);
+    sched::exit_current()
+}
+
+/// exit_group: ends every thread of the process with `status`.
+pub fn exit_group(cx: &Ctx, status: ExitStatus) -> ! {
+    super::signal::kill_group(&cx.proc, status);
+    let status = cx.proc.state.lock().exiting.unwrap_or(status);
+    exit_thread(cx, status)
+}
+
+/// The last thread of `cx.proc` is leaving: release what the process holds, hand
+/// its children to a new parent, become a zombie and tell the parent.
+fn process_exit(cx: &Ctx, status: ExitStatus) {
+    let p = &cx.proc;
+    release_vfork_parent(p);
+    // Descriptors first (closing a pipe end wakes its readers), then memory; the
+    // CPU leaves this address space before it may be freed.
+    drop(p.take_files());
+    sched::leave_mm();
+    drop(p.take_mm());
+    {
+        let mut s = p.state.lock();
+        s.exiting = Some(status);
+        s.zombie = true;
+        s.stopped = None;
+    }
+    p.state_wq.wake_all();
+    if p.pid == 1 {
+        init_exited(status);
+    } else {
+        reparent_children(p);
+        notify_parent_exit(p, status);
+    }
+    if SHUTDOWN.lock().is_some() && table::thread_count() == 0 {
+        power_off();
+    }
+}
+
+/// Wakes a vfork parent waiting for `p` (its child) to exec or exit.
+pub fn release_vfork_parent(p: &Process) {
+    if let Some(t) = p.vfork_parent.lock().take() {
+        p.state_wq.wake_all();
+        sched::wake(&t);
+    }
+}
+
+/// The process that adopts the orphans of `p`: the nearest subreaper among its
+/// ancestors, else pid 1.
+fn adopter(p: &Process) -> Option<Arc<Process>> {
+    let mut cur = p.parent();
+    while let Some(a) = cur {
+        if a.info.lock().subreaper && !a.is_exiting() {
+            return Some(a);
+        }
+        cur = a.parent();
+    }
+    table::process(1).filter(|init| !init.state.lock().zombie)
+}
+
+fn reparent_children(p: &Arc<Process>) {
+    let children: Vec<Arc<Process>> = core::mem::take(&mut p.rel.lock().children);
+    if children.is_empty() {
+        return;
+    }
+    let new = adopter(p);
+    for c in children {
+        let pdeath = c.info.lock().pdeathsig;
+        if pdeath > 0 {
+            super::signal::send_to_process(&c, pdeath as u32, Siginfo::kill(pdeath, SI_USER, p.pid, 0));
+        }
+        match &new {
+            Some(n) => {
+                c.rel.lock().parent = Some(Arc::downgrade(n));
+                n.rel.lock().children.push(c.clone());
+                let zombie = c.state.lock().zombie;
+                if zombie {
+                    let st = c.state.lock().exiting.unwrap_or(ExitStatus::Exited(0));
+                    notify_parent_exit(&c, st);
+                }
+            }
+            None => {
+                c.rel.lock().parent = None;
+                if c.state.lock().zombie {
+                    reap_detached(&c);
+                }
+            }
+        }
+    }
+}
+
+fn child_info(c: &Process, code: i32, status: i32) -> Siginfo {
+    let ticks = |ns: u64| (ns / 10_000_000) as i64;
+    Siginfo::child(code, c.pid, 0, status, ticks(c.cpu_ns()), 0)
+}
+
+/// Tells the parent of `p` that `p` ended: its exit signal with the CLD_* report,
+/// and a wake-up of its waiters; reaps `p` at once when the parent ignores SIGCHLD
+/// or set SA_NOCLDWAIT.
+fn notify_parent_exit(p: &Arc<Process>, status: ExitStatus) {
+    let Some(parent) = p.parent() else {
+        reap_detached(p);
+        return;
+    };
+    let exit_signal = p.info.lock().exit_signal;
+    let act = parent.sighand().lock().get((SIGCHLD - 1) as usize).copied().unwrap_or_default();
+    let autoreap = exit_signal == SIGCHLD as u32 && (act.handler == SIG_IGN || act.flags & SA_NOCLDWAIT != 0);
+    if exit_signal != 0 && !(exit_signal == SIGCHLD as u32 && act.handler == SIG_IGN) {
+        let (code, st) = match status {
+            ExitStatus::Exited(c) => (CLD_EXITED, i32::from(c)),
+            ExitStatus::Killed(s) => (CLD_KILLED, s as i32),
+        };
+        super::signal::send_to_process(&parent, exit_signal, child_info(p, code, st));
+    }
+    if autoreap {
+        reap(&parent, p);
+    }
+    parent.child_wq.wake_all();
+}
+
+/// Tells the parent of `p` that `p` stopped or continued (unless it set SA_NOCLDSTOP).
+pub fn notify_parent_job(p: &Arc<Process>, report: JobReport) {
+    let Some(parent) = p.parent() else { return };
+    let act = parent.sighand().lock().get((SIGCHLD - 1) as usize).copied().unwrap_or_default();
+    if act.flags & SA_NOCLDSTOP == 0 {
+        let (code, st) = match report {
+            JobReport::Stopped(s) => (CLD_STOPPED, s as i32),
+            JobReport::Continued => (CLD_CONTINUED, SIGCONT),
+        };
+        super::signal::send_to_process(&parent, SIGCHLD as u32, child_info(p, code, st));
+    }
+    parent.child_wq.wake_all();
+}
+
+/// Removes zombie `c` from `parent` and from the id table.
+fn reap(parent: &Process, c: &Arc<Process>) {
+    parent.rel.lock().children.retain(|x| !Arc::ptr_eq(x, c));
+    let ns = c.cpu_ns() + c.times.lock().children_ns;
+    parent.times.lock().children_ns += ns;
+    reap_detached(c);
+}
+
+fn reap_detached(c: &Process) {
+    table::release_group(c.pgid.load(Ordering::Relaxed));
+    table::release_group(c.sid.load(Ordering::Relaxed));
+    table::release_process(c.pid);
+}
+
+/// What wait found about a child.
+#[derive(Clone, Copy, Debug)]
+pub enum Found {
+    /// It ended.
+    Exited(ExitStatus),
+    /// It stopped (WUNTRACED).
+    Stopped(u32),
+    /// It continued (WCONTINUED).
+    Continued,
+}
+
+/// Which children a wait is about.
+#[derive(Clone, Copy, Debug)]
+pub enum Which {
+    /// Any child.
+    Any,
+    /// The child with this pid.
+    Pid(i32),
+    /// Children in this process group.
+    Pgid(i32),
+}
+
+/// The common part of wait4 and waitid: finds a child in a state `options` asks
+/// for, reaps it unless WNOWAIT, sleeps unless WNOHANG. Ok(None) is WNOHANG's
+/// "nothing yet".
+pub fn wait_child(cx: &Ctx, which: Which, options: u32) -> Result<Option<(Arc<Process>, Found)>, Errno> {
+    let me = cx.proc.clone();
+    super::wait::wait_for(cx, &[&me.child_wq], None, Restart::Sys, || {
+        let children = me.rel.lock().children.clone();
+        let mut any = false;
+        for c in &children {
+            let selected = match which {
+                Which::Any => true,
+                Which::Pid(pid) => c.pid == pid,
+                Which::Pgid(g) => c.pgid.load(Ordering::Relaxed) == g,
+            };
+            // A "clone" child reports with a signal other than SIGCHLD.
+            let clone_child = c.info.lock().exit_signal != SIGCHLD as u32;
+            let kind_ok = options & __WALL != 0 || (options & __WCLONE != 0) == clone_child;
+            if !selected || !kind_ok {
+                continue;
+            }
+            any = true;
+            let mut s = c.state.lock();
+            if s.zombie && options & WEXITED != 0 {
+                let st = s.exiting.unwrap_or(ExitStatus::Exited(0));
+                drop(s);
+                if options & WNOWAIT == 0 {
+                    reap(&me, c);
+                }
+                return Some(Ok(Some((c.clone(), Found::Exited(st)))));
+            }
+            match s.report {
+                Some(JobReport::Stopped(sig)) if options & WSTOPPED != 0 && s.stopped.is_some() => {
+                    if options & WNOWAIT == 0 {
+                        s.report = None;
+                    }
+                    return Some(Ok(Some((c.clone(), Found::Stopped(sig)))));
+                }
+                Some(JobReport::Continued) if options & WCONTINUED != 0 => {
+                    if options & WNOWAIT == 0 {
+                        s.report = None;
+                    }
+                    return Some(Ok(Some((c.clone(), Found::Continued))));
+                }
+                _ => {}
+            }
+        }
+        if !any {
+            return Some(Err(Errno::ECHILD));
+        }
+        if options & WNOHANG != 0 {
+            return Some(Ok(None));
+        }
+        None
+    })?
+}
+
+/// pid 1 ended: every other process is killed, and the VM powers off with pid 1's
+/// status once the last thread is gone.
+fn init_exited(status: ExitStatus) {
+    *SHUTDOWN.lock() = Some(status.shell_status());
+    for p in table::processes() {
+        if p.pid != 1 {
+            super::signal::kill_group(&p, ExitStatus::Killed(SIGKILL as u32));
+        }
+    }
+}
+
+/// Ends the VM with pid 1's status, after the leak report when asked for.
+fn power_off() -> ! {
+    let status = SHUTDOWN.lock().unwrap_or(0);
+    crate::time::phases::report();
+    sched::reap_dead();
+    if crate::syscall::STRACE.load(Ordering::Relaxed) || log::max_level() >= log::LevelFilter::Info {
+        // Frames the kernel heap took since the start stay with it for reuse; they
+        // are counted as free here, and the heap's own use is reported beside.
+        let heap_growth = crate::mem::heap::frames().saturating_sub(HEAP_FRAMES_AT_START.load(Ordering::Relaxed));
+        kprintln!(
+            "elfin: frames free after exit: {} (before load: {}, total {}); heap in use: {} bytes (before load: {})",
+            crate::mem::frames::free_count() + heap_growth,
+            FRAMES_AT_START.load(Ordering::Relaxed),
+            crate::mem::frames::total_count(),
+            crate::mem::heap::in_use(),
+            HEAP_AT_START.load(Ordering::Relaxed)
+        );
+    }
+    elfin_plat::console::report_exit(status);
+    elfin_plat::power_off(status)
+}
+
+/// Stops the VM at once with `status` (the first program could not start).
+pub fn fail_boot(status: u8) -> ! {
+    crate::time::phases::report();
+    elfin_plat::console::report_exit(status);
+    elfin_plat::power_off(status)
+}

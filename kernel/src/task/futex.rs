@@ -1,0 +1,194 @@
+//! Futexes: wait queues keyed by a user address. A private futex (or any futex in
+//! a private mapping) is keyed by its address space and address; a futex in a
+//! shared mapping by the physical page under it, so that processes sharing the
+//! page meet on it.
+use alloc::collections::{BTreeMap, VecDeque};
+use alloc::sync::Arc;
+
+use elfin_shim::errno::Errno;
+use elfin_shim::uapi::futex::*;
+use elfin_shim::uapi::RobustListHead;
+use elfin_shim::UAddr;
+use spin::Mutex;
+
+use super::{sched, Ctx, Restart, Thread};
+
+/// Where waiters of one futex meet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Key {
+    /// (address space, user address).
+    Private(usize, u64),
+    /// Physical address of the futex word.
+    Shared(u64),
+}
+
+struct Waiter {
+    thread: Arc<Thread>,
+    bitset: u32,
+}
+
+static TABLE: Mutex<BTreeMap<Key, VecDeque<Waiter>>> = Mutex::new(BTreeMap::new());
+
+/// The key of the futex at `uaddr` (EFAULT when it is not mapped).
+pub fn key_of(cx: &Ctx, uaddr: UAddr, private: bool) -> Result<Key, Errno> {
+    if !uaddr.0.is_multiple_of(4) {
+        return Err(Errno::EINVAL);
+    }
+    let mm_id = Arc::as_ptr(cx.mm_arc()) as usize;
+    if private {
+        return Ok(Key::Private(mm_id, uaddr.0));
+    }
+    let mut mm = cx.mm();
+    let shared = mm.find(uaddr.0).map(|(_, _, a)| a.shared).ok_or(Errno::EFAULT)?;
+    if !shared {
+        return Ok(Key::Private(mm_id, uaddr.0));
+    }
+    let pa = mm.user_page(uaddr.0 & !0xfff, false).map_err(|_| Errno::EFAULT)?;
+    Ok(Key::Shared(pa + (uaddr.0 & 0xfff)))
+}
+
+fn queued(key: Key, t: &Arc<Thread>) -> bool {
+    TABLE.lock().get(&key).map(|q| q.iter().any(|w| Arc::ptr_eq(&w.thread, t))).unwrap_or(false)
+}
+
+fn dequeue(key: Key, t: &Arc<Thread>) -> bool {
+    let mut tbl = TABLE.lock();
+    let Some(q) = tbl.get_mut(&key) else { return false };
+    let before = q.len();
+    q.retain(|w| !Arc::ptr_eq(&w.thread, t));
+    let removed = q.len() != before;
+    if q.is_empty() {
+        tbl.remove(&key);
+    }
+    removed
+}
+
+/// FUTEX_WAIT(_BITSET): sleeps while the word at `uaddr` equals `val`.
+pub fn wait(cx: &Ctx, uaddr: UAddr, val: u32, bitset: u32, deadline: Option<u64>, private: bool) -> Result<u64, Errno> {
+    if bitset == 0 {
+        return Err(Errno::EINVAL);
+    }
+    let key = key_of(cx, uaddr, private)?;
+    let me = cx.thread.clone();
+    sched::prepare_sleep();
+    {
+        let mut tbl = TABLE.lock();
+        // Read the word under the table lock: a waker changes it before waking, so
+        // either we see the new value or the wake-up finds us queued.
+        let cur: u32 = cx.read_val(uaddr)?;
+        if cur != val {
+            return Err(Errno::EAGAIN);
+        }
+        tbl.entry(key).or_default().push_back(Waiter { thread: me.clone(), bitset });
+    }
+    loop {
+        if !queued(key, &me) {
+            return Ok(0);
+        }
+        if super::signal::interrupting(&me) {
+            if !dequeue(key, &me) {
+                return Ok(0);
+            }
+            return Err(cx.interrupted(if deadline.is_none() { Restart::Sys } else { Restart::Never }));
+        }
+        if deadline.map(|d| crate::time::monotonic_ns() >= d).unwrap_or(false) {
+            if !dequeue(key, &me) {
+                return Ok(0);
+            }
+            return Err(Errno::ETIMEDOUT);
+        }
+        sched::sleep(deadline);
+        sched::prepare_sleep();
+    }
+}
+
+/// Wakes up to `n` waiters of `key` whose bitset matches; returns how many.
+pub fn wake(key: Key, n: usize, bitset: u32) -> usize {
+    let woken: alloc::vec::Vec<Arc<Thread>> = {
+        let mut tbl = TABLE.lock();
+        let Some(q) = tbl.get_mut(&key) else { return 0 };
+        let mut out = alloc::vec::Vec::new();
+        let mut i = 0;
+        while i < q.len() && out.len() < n {
+            if q.get(i).map(|w| w.bitset & bitset != 0).unwrap_or(false) {
+                if let Some(w) = q.remove(i) {
+                    out.push(w.thread);
+                }
+            } else {
+                i += 1;
+            }
+        }
+        if q.is_empty() {
+            tbl.remove(&key);
+        }
+        out
+    };
+    for t in &woken {
+        sched::wake(t);
+    }
+    woken.len()
+}
+
+/// Moves up to `n` waiters of `from` to `to` (FUTEX_REQUEUE); returns how many.
+pub fn requeue(from: Key, to: Key, n: usize) -> usize {
+    let mut tbl = TABLE.lock();
+    let mut moved = VecDeque::new();
+    if let Some(q) = tbl.get_mut(&from) {
+        while moved.len() < n {
+            match q.pop_front() {
+                Some(w) => moved.push_back(w),
+                None => break,
+            }
+        }
+        if q.is_empty() {
+            tbl.remove(&from);
+        }
+    }
+    let count = moved.len();
+    if count > 0 {
+        tbl.entry(to).or_default().extend(moved);
+    }
+    count
+}
+
+/// Walks the exiting thread's robust futex list (set_robust_list): every lock it
+/// still holds is marked FUTEX_OWNER_DIED and one waiter is woken, as Linux's
+/// exit_robust_list does.
+pub fn exit_robust_list(cx: &Ctx) {
+    let (head, len) = cx.thread.misc.lock().robust_list;
+    if head == 0 || len != core::mem::size_of::<RobustListHead>() {
+        return;
+    }
+    let Ok(h) = cx.read_val::<RobustListHead>(UAddr(head)) else { return };
+    let tid = cx.thread.tid as u32;
+    let handle = |entry: u64| {
+        let Some(word) = entry.checked_add_signed(h.futex_offset) else { return };
+        let Ok(v) = cx.read_val::<u32>(UAddr(word)) else { return };
+        if v & FUTEX_TID_MASK != tid {
+            return;
+        }
+        let new = (v & FUTEX_WAITERS) | FUTEX_OWNER_DIED;
+        if cx.write_val(UAddr(word), &new).is_err() {
+            return;
+        }
+        if v & FUTEX_WAITERS != 0 {
+            if let Ok(k) = key_of(cx, UAddr(word), false) {
+                wake(k, 1, FUTEX_BITSET_MATCH_ANY);
+            }
+        }
+    };
+    let mut entry = h.list;
+    let mut n = 0;
+    while entry != head && entry != 0 && n < ROBUST_LIST_LIMIT {
+        // The low bit marks a PI futex; the address is the rest.
+        let next = cx.read_val::<u64>(UAddr(entry & !1)).unwrap_or(head);
+        if entry != h.list_op_pending {
+            handle(entry & !1);
+        }
+        entry = next;
+        n += 1;
+    }
+    if h.list_op_pending != 0 {
+        handle(h.list_op_pending & !1);
+    }
+}

@@ -1,0 +1,457 @@
+//! Threads and processes: the objects, the process table, the scheduler, wait
+//! queues, signals, and the life cycle (clone, execve, exit, wait).
+//!
+//! # The object model
+//! A [`Thread`] is what the scheduler runs; it points to its [`Process`] (its
+//! thread group). A process owns, each behind an `Arc` that `clone` shares or
+//! copies as its flags say: the address space ([`Mm`], CLONE_VM), the descriptor
+//! table ([`Files`], CLONE_FILES), the filesystem context ([`FsShared`]: cwd, root,
+//! umask; CLONE_FS) and the signal handlers ([`SigHand`], CLONE_SIGHAND); plus its
+//! ids, parent and children, credentials, limits and pending signals.
+//!
+//! # Locks
+//! Every object has its own lock; nothing is held across a sleep. When several are
+//! needed they are taken in this order (an earlier one may be held while taking a
+//! later one, never the reverse):
+//! 1. the process table ([`table`]);
+//! 2. a process's `rel` (parent before child), then its `state`;
+//! 3. a process's `threads`;
+//! 4. signal handlers, then a thread's `sig` or the process's `shared_pending`;
+//! 5. a descriptor table, then an open file's own state (pipe buffer, offset, …);
+//! 6. the futex table; then an address space ([`Mm`]);
+//! 7. wait-queue lists; then the run queue and timers ([`sched`]);
+//! 8. the frame allocator and the kernel heap.
+//!
+//! A handler receives a [`Ctx`] (the calling thread and process) and locks only
+//! what it touches, briefly.
+pub mod exec;
+pub mod exit;
+pub mod fork;
+pub mod futex;
+pub mod sched;
+pub mod signal;
+pub mod table;
+pub mod wait;
+
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
+
+use elfin_kcore::SigQueue;
+use elfin_shim::errno::Errno;
+use elfin_shim::uapi::{KernelSigaction, Siginfo, StackT};
+use elfin_shim::UAddr;
+use spin::{Mutex, MutexGuard};
+
+use crate::fs::file::{FdTable, OpenFile};
+use crate::mem::vm::AddrSpace;
+
+pub use sched::current;
+pub use wait::WaitQueue;
+
+/// An address space, shared by the threads (and vfork children) that use it.
+pub type Mm = Mutex<AddrSpace>;
+/// A descriptor table, shared under CLONE_FILES.
+pub type Files = Mutex<FdTable>;
+/// Signal dispositions (index = signal - 1), shared under CLONE_SIGHAND.
+pub type SigHand = Mutex<[KernelSigaction; 64]>;
+/// Filesystem context, shared under CLONE_FS.
+pub type FsShared = Mutex<FsContext>;
+
+/// Number of resource limits (RLIMIT_NLIMITS).
+pub const NLIMITS: usize = 16;
+/// "No limit".
+pub const RLIM_INFINITY: u64 = u64::MAX;
+
+/// Where a process resolves paths.
+#[derive(Clone, Debug)]
+pub struct FsContext {
+    /// Canonical absolute working directory.
+    pub cwd: Vec<u8>,
+    /// File-creation mask.
+    pub umask: u32,
+}
+
+/// Signal state of one thread.
+pub struct ThreadSignals {
+    /// Blocked signals.
+    pub mask: u64,
+    /// Mask to restore once a handler started from sigsuspend/ppoll/pselect has run
+    /// (or at once when no handler runs).
+    pub saved_mask: Option<u64>,
+    /// Signals sent to this thread.
+    pub pending: SigQueue<Siginfo>,
+    /// Alternate signal stack.
+    pub altstack: StackT,
+}
+
+/// Small per-thread state that system calls read and change.
+pub struct ThreadMisc {
+    /// CLONE_CHILD_CLEARTID / set_tid_address pointer.
+    pub clear_child_tid: u64,
+    /// set_robust_list head and length.
+    pub robust_list: (u64, usize),
+    /// Thread name (prctl PR_SET_NAME), empty until set.
+    pub comm: [u8; 16],
+    /// rseq registration: (address, length, signature).
+    pub rseq: Option<(u64, u32, u32)>,
+}
+
+/// A thread of a process.
+pub struct Thread {
+    /// Thread id (the process id for the first thread).
+    pub tid: i32,
+    /// The thread group.
+    pub process: Arc<Process>,
+    /// Scheduler state (run state, saved kernel stack, FPU image).
+    pub(crate) sched: sched::SchedState,
+    /// Signal state.
+    pub sig: Mutex<ThreadSignals>,
+    /// Set when a signal may be deliverable (checked on every return to user mode
+    /// without taking a lock).
+    pub sig_hint: AtomicBool,
+    /// Set by an execve in another thread of the process: this thread ends.
+    pub exec_killed: AtomicBool,
+    /// Miscellaneous state.
+    pub misc: Mutex<ThreadMisc>,
+    /// CPU time used, in nanoseconds (updated when the thread leaves the CPU).
+    pub cpu_ns: AtomicU64,
+}
+
+/// Parent, children, group and session of a process.
+pub struct Relations {
+    /// The parent (None for pid 1, or once the parent is gone and none adopted it).
+    pub parent: Option<alloc::sync::Weak<Process>>,
+    /// Children not reaped yet.
+    pub children: Vec<Arc<Process>>,
+}
+
+/// Why and how a process ended, as wait reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// exit/exit_group with this code (0–255).
+    Exited(u8),
+    /// Killed by this signal.
+    Killed(u32),
+}
+
+impl ExitStatus {
+    /// The `wait` status word (WIFEXITED/WIFSIGNALED encoding; no core dumps).
+    pub fn wait_status(self) -> i32 {
+        match self {
+            ExitStatus::Exited(c) => i32::from(c) << 8,
+            ExitStatus::Killed(s) => (s & 0x7f) as i32,
+        }
+    }
+    /// The status a shell would show (128 + N for signal N).
+    pub fn shell_status(self) -> u8 {
+        match self {
+            ExitStatus::Exited(c) => c,
+            ExitStatus::Killed(s) => (128 + s.min(127)) as u8,
+        }
+    }
+}
+
+/// A change of a child that `wait` reports once (WUNTRACED/WCONTINUED).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JobReport {
+    /// Stopped by this signal.
+    Stopped(u32),
+    /// Continued by SIGCONT.
+    Continued,
+}
+
+/// Life-cycle state of a process.
+pub struct ProcState {
+    /// Set once the whole group is going away (exit_group, a fatal signal, or exec
+    /// killing the other threads): the status to report.
+    pub exiting: Option<ExitStatus>,
+    /// Every thread has exited: the process waits to be reaped.
+    pub zombie: bool,
+    /// Live threads.
+    pub live_threads: usize,
+    /// Group stop in effect (the stop signal).
+    pub stopped: Option<u32>,
+    /// Job-control change not yet reported to a waiting parent.
+    pub report: Option<JobReport>,
+    /// The process has called execve (setpgid on it then gives EACCES).
+    pub execed: bool,
+    /// A thread (the execve caller) waits for the others to go.
+    pub exec_waiter: Option<i32>,
+}
+
+/// Identity and settings of a process that system calls read and change.
+pub struct ProcInfo {
+    /// Guest path of the executable.
+    pub exe: Vec<u8>,
+    /// Arguments the program started with.
+    pub argv: Vec<Vec<u8>>,
+    /// Environment the program started with.
+    pub envp: Vec<Vec<u8>>,
+    /// Resource limits (soft, hard).
+    pub rlimits: [(u64, u64); NLIMITS],
+    /// PR_SET_PDEATHSIG.
+    pub pdeathsig: i32,
+    /// PR_SET_DUMPABLE.
+    pub dumpable: u8,
+    /// PR_SET_CHILD_SUBREAPER.
+    pub subreaper: bool,
+    /// Nice value.
+    pub nice: i32,
+    /// Signal sent to the parent at exit (SIGCHLD, or what clone's flags said; 0: none).
+    pub exit_signal: u32,
+    /// Terminal size reported by TIOCGWINSZ.
+    pub winsize: (u16, u16),
+    /// Log every system call.
+    pub strace: bool,
+}
+
+/// CPU time of a process's dead threads and of its reaped children.
+#[derive(Clone, Copy, Default, Debug)]
+pub struct CpuTimes {
+    /// Threads of this process that have exited, in ns.
+    pub dead_threads_ns: u64,
+    /// Reaped children (and their reaped children), in ns.
+    pub children_ns: u64,
+}
+
+/// A process (thread group).
+pub struct Process {
+    /// Process id.
+    pub pid: i32,
+    /// Process group id.
+    pub pgid: AtomicI32,
+    /// Session id.
+    pub sid: AtomicI32,
+    mm: Mutex<Option<Arc<Mm>>>,
+    mm_root: AtomicU64,
+    files: Mutex<Option<Arc<Files>>>,
+    fs: Mutex<Arc<FsShared>>,
+    sighand: Mutex<Arc<SigHand>>,
+    /// Live threads.
+    pub threads: Mutex<Vec<Arc<Thread>>>,
+    /// Parent and children.
+    pub rel: Mutex<Relations>,
+    /// Life-cycle state.
+    pub state: Mutex<ProcState>,
+    /// Woken when a child changes state (wait4/waitid sleep here).
+    pub child_wq: WaitQueue,
+    /// Woken when this process's state changes (exit, stop, exec): vfork parents,
+    /// an execve waiting for the other threads, pidfd pollers.
+    pub state_wq: WaitQueue,
+    /// Signals sent to the whole process.
+    pub shared_pending: Mutex<SigQueue<Siginfo>>,
+    /// Identity and settings.
+    pub info: Mutex<ProcInfo>,
+    /// The vfork parent thread waiting for this child to exec or exit.
+    pub vfork_parent: Mutex<Option<Arc<Thread>>>,
+    /// CPU time accounting.
+    pub times: Mutex<CpuTimes>,
+}
+
+impl Process {
+    /// The address space (a process with a running thread always has one).
+    pub fn mm(&self) -> Arc<Mm> {
+        match self.try_mm() {
+            Some(m) => m,
+            None => panic!("process {} has no address space", self.pid),
+        }
+    }
+    /// The address space, unless the process has ended.
+    pub fn try_mm(&self) -> Option<Arc<Mm>> {
+        self.mm.lock().clone()
+    }
+    /// Gives up the address space (at exit).
+    pub fn take_mm(&self) -> Option<Arc<Mm>> {
+        self.mm.lock().take()
+    }
+    /// Page-table root of the address space (for context switches).
+    pub fn mm_root(&self) -> u64 {
+        self.mm_root.load(Ordering::Acquire)
+    }
+    /// Replaces the address space (execve); returns the old one.
+    pub fn set_mm(&self, mm: Arc<Mm>) -> Option<Arc<Mm>> {
+        let root = mm.lock().pt.root();
+        let old = self.mm.lock().replace(mm);
+        self.mm_root.store(root, Ordering::Release);
+        old
+    }
+    /// The descriptor table (empty once the process has ended).
+    pub fn files(&self) -> Arc<Files> {
+        self.files.lock().clone().unwrap_or_default()
+    }
+    /// Replaces the descriptor table; returns the old one.
+    pub fn set_files(&self, f: Arc<Files>) -> Option<Arc<Files>> {
+        self.files.lock().replace(f)
+    }
+    /// Gives up the descriptor table (at exit).
+    pub fn take_files(&self) -> Option<Arc<Files>> {
+        self.files.lock().take()
+    }
+    /// The filesystem context.
+    pub fn fs(&self) -> Arc<FsShared> {
+        self.fs.lock().clone()
+    }
+    /// The signal handlers.
+    pub fn sighand(&self) -> Arc<SigHand> {
+        self.sighand.lock().clone()
+    }
+    /// Replaces the signal handlers (execve unsharing them).
+    pub fn set_sighand(&self, h: Arc<SigHand>) {
+        *self.sighand.lock() = h;
+    }
+    /// The parent process, if it is still there.
+    pub fn parent(&self) -> Option<Arc<Process>> {
+        self.rel.lock().parent.as_ref().and_then(|w| w.upgrade())
+    }
+    /// The parent's pid as getppid reports it (0 when there is none).
+    pub fn ppid(&self) -> i32 {
+        self.parent().map(|p| p.pid).unwrap_or(0)
+    }
+    /// True once the process is a zombie or on its way there.
+    pub fn is_exiting(&self) -> bool {
+        let s = self.state.lock();
+        s.zombie || s.exiting.is_some()
+    }
+    /// The command name (the executable's file name, 15 bytes at most).
+    pub fn comm(&self) -> Vec<u8> {
+        let info = self.info.lock();
+        let name = info.exe.rsplit(|&b| b == b'/').next().unwrap_or(&[]);
+        name.get(..name.len().min(15)).unwrap_or(&[]).to_vec()
+    }
+    /// The soft limit of resource `r`.
+    pub fn rlimit(&self, r: u32) -> u64 {
+        self.info.lock().rlimits.get(r as usize).map(|l| l.0).unwrap_or(RLIM_INFINITY)
+    }
+    /// Total CPU time of the live and dead threads, in ns.
+    pub fn cpu_ns(&self) -> u64 {
+        let live: u64 = self.threads.lock().iter().map(|t| t.cpu_ns()).sum();
+        live + self.times.lock().dead_threads_ns
+    }
+}
+
+impl Thread {
+    /// CPU time used so far (including the current time slice when running).
+    pub fn cpu_ns(&self) -> u64 {
+        self.cpu_ns.load(Ordering::Relaxed) + sched::running_ns(self)
+    }
+    /// The thread name as prctl(PR_GET_NAME) and /proc report it.
+    pub fn comm(&self) -> Vec<u8> {
+        let c = self.misc.lock().comm;
+        if c[0] != 0 {
+            let n = c.iter().position(|&b| b == 0).unwrap_or(16);
+            return c.get(..n).unwrap_or(&[]).to_vec();
+        }
+        self.process.comm()
+    }
+}
+
+/// Linux's default limits for a process started by root in a container.
+pub fn default_rlimits() -> [(u64, u64); NLIMITS] {
+    let mut r = [(RLIM_INFINITY, RLIM_INFINITY); NLIMITS];
+    r[3] = (8 << 20, RLIM_INFINITY); // RLIMIT_STACK
+    r[4] = (0, RLIM_INFINITY); // RLIMIT_CORE
+    r[6] = (63_704, 63_704); // RLIMIT_NPROC
+    r[7] = (1024, 1_048_576); // RLIMIT_NOFILE
+    r[8] = (8 << 20, 8 << 20); // RLIMIT_MEMLOCK
+    r[11] = (63_704, 63_704); // RLIMIT_SIGPENDING
+    r[12] = (819_200, 819_200); // RLIMIT_MSGQUEUE
+    r[13] = (0, 0); // RLIMIT_NICE
+    r[14] = (0, 0); // RLIMIT_RTPRIO
+    r
+}
+
+/// What a system-call handler works on: the calling thread and its process, with
+/// short-lived access to the objects they own.
+pub struct Ctx {
+    /// The calling thread.
+    pub thread: Arc<Thread>,
+    /// Its process.
+    pub proc: Arc<Process>,
+    /// The address space the call started in.
+    mm: Arc<Mm>,
+    /// The system call's number and first argument (to restart it).
+    pub(crate) nr: usize,
+    pub(crate) arg0: u64,
+    /// How an interrupted call may be restarted (set with [`Ctx::interrupted`]).
+    pub(crate) restart: core::cell::Cell<Restart>,
+}
+
+/// What to do with a system call that a signal interrupted (Linux's ERESTART*).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Restart {
+    /// Not restartable: EINTR.
+    Never,
+    /// ERESTARTSYS: restarted unless a handler without SA_RESTART runs.
+    Sys,
+    /// ERESTARTNOHAND: restarted only when no handler runs.
+    NoHand,
+}
+
+impl Ctx {
+    /// The context of the running thread.
+    pub fn current() -> Ctx {
+        let thread = current();
+        let proc = thread.process.clone();
+        let mm = proc.mm();
+        Ctx { thread, proc, mm, nr: 0, arg0: 0, restart: core::cell::Cell::new(Restart::Never) }
+    }
+    /// The address space, locked.
+    pub fn mm(&self) -> MutexGuard<'_, AddrSpace> {
+        self.mm.lock()
+    }
+    /// The shared address-space object.
+    pub fn mm_arc(&self) -> &Arc<Mm> {
+        &self.mm
+    }
+    /// Uses a new address space from now on (after execve).
+    pub fn switch_mm(&mut self, mm: Arc<Mm>) {
+        self.mm = mm;
+    }
+    /// The open file behind `fd`.
+    pub fn fd(&self, fd: i32) -> Result<Arc<OpenFile>, Errno> {
+        self.proc.files().lock().get(fd)
+    }
+    /// The descriptor table.
+    pub fn files(&self) -> Arc<Files> {
+        self.proc.files()
+    }
+    /// The filesystem context.
+    pub fn fs(&self) -> Arc<FsShared> {
+        self.proc.fs()
+    }
+    /// The working directory.
+    pub fn cwd(&self) -> Vec<u8> {
+        self.proc.fs().lock().cwd.clone()
+    }
+    /// Marks the call as interrupted by a signal and returns EINTR; `how` says
+    /// whether it may be restarted instead.
+    pub fn interrupted(&self, how: Restart) -> Errno {
+        self.restart.set(how);
+        Errno::EINTR
+    }
+    /// Copies `buf.len()` bytes from user memory.
+    pub fn read_bytes(&self, a: UAddr, buf: &mut [u8]) -> Result<(), Errno> {
+        crate::uaccess::read_bytes(&mut self.mm(), a, buf)
+    }
+    /// Copies `data` to user memory.
+    pub fn write_bytes(&self, a: UAddr, data: &[u8]) -> Result<(), Errno> {
+        crate::uaccess::write_bytes(&mut self.mm(), a, data)
+    }
+    /// Reads a plain-data value from user memory.
+    pub fn read_val<T: bytemuck::Pod>(&self, a: UAddr) -> Result<T, Errno> {
+        crate::uaccess::read_val(&mut self.mm(), a)
+    }
+    /// Writes a plain-data value to user memory.
+    pub fn write_val<T: bytemuck::Pod>(&self, a: UAddr, v: &T) -> Result<(), Errno> {
+        crate::uaccess::write_val(&mut self.mm(), a, v)
+    }
+    /// Reads a path (PATH_MAX limit).
+    pub fn read_path(&self, a: UAddr) -> Result<Vec<u8>, Errno> {
+        crate::uaccess::read_path(&mut self.mm(), a)
+    }
+    /// Reads a NUL-terminated string of at most `max` bytes.
+    pub fn read_cstr(&self, a: UAddr, max: usize) -> Result<Vec<u8>, Errno> {
+        crate::uaccess::read_cstr(&mut self.mm(), a, max)
+    }
+}

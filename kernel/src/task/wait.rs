@@ -1,0 +1,121 @@
+//! Wait queues: every object a thread can sleep on (a pipe, the console, a child's
+//! exit, …) has one. A sleeping call parks on the queues it cares about and goes on
+//! where it slept once woken; it re-checks its condition, so a spurious wake-up is
+//! harmless.
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use elfin_shim::errno::Errno;
+use spin::Mutex;
+
+use super::{sched, Ctx, Restart, Thread};
+
+/// Threads waiting for something to change.
+#[derive(Default)]
+pub struct WaitQueue {
+    waiters: Mutex<Vec<Arc<Thread>>>,
+    /// Counts wake-ups (edge-triggered epoll notices events by it).
+    events: AtomicU64,
+}
+
+impl WaitQueue {
+    /// An empty queue.
+    pub const fn new() -> WaitQueue {
+        WaitQueue { waiters: Mutex::new(Vec::new()), events: AtomicU64::new(0) }
+    }
+
+    /// Adds `t` (once).
+    pub fn add(&self, t: &Arc<Thread>) {
+        let mut w = self.waiters.lock();
+        if !w.iter().any(|x| Arc::ptr_eq(x, t)) {
+            w.push(t.clone());
+        }
+    }
+
+    /// Removes `t`.
+    pub fn remove(&self, t: &Arc<Thread>) {
+        self.waiters.lock().retain(|x| !Arc::ptr_eq(x, t));
+    }
+
+    /// Wakes every waiter.
+    pub fn wake_all(&self) {
+        self.events.fetch_add(1, Ordering::SeqCst);
+        let w: Vec<Arc<Thread>> = core::mem::take(&mut *self.waiters.lock());
+        for t in &w {
+            sched::wake(t);
+        }
+    }
+
+    /// True when nobody waits.
+    pub fn is_empty(&self) -> bool {
+        self.waiters.lock().is_empty()
+    }
+
+    /// The number of wake-ups so far.
+    pub fn events(&self) -> u64 {
+        self.events.load(Ordering::SeqCst)
+    }
+}
+
+/// Why [`wait_until`] gave up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WaitError {
+    /// The deadline passed.
+    Timeout,
+    /// A signal is pending for the thread.
+    Interrupted,
+}
+
+/// Sleeps on `queues` until `cond` yields a value, the deadline (monotonic ns)
+/// passes, or (when `interruptible`) a signal becomes deliverable.
+pub fn wait_until<T>(
+    queues: &[&WaitQueue],
+    deadline: Option<u64>,
+    interruptible: bool,
+    mut cond: impl FnMut() -> Option<T>,
+) -> Result<T, WaitError> {
+    if let Some(v) = cond() {
+        return Ok(v);
+    }
+    let me = sched::current();
+    loop {
+        sched::prepare_sleep();
+        for q in queues {
+            q.add(&me);
+        }
+        let r = if let Some(v) = cond() {
+            Some(Ok(v))
+        } else if interruptible && super::signal::interrupting(&me) {
+            Some(Err(WaitError::Interrupted))
+        } else if deadline.map(|d| crate::time::monotonic_ns() >= d).unwrap_or(false) {
+            Some(Err(WaitError::Timeout))
+        } else {
+            None
+        };
+        if r.is_none() {
+            sched::sleep(deadline);
+        }
+        for q in queues {
+            q.remove(&me);
+        }
+        if let Some(r) = r {
+            return r;
+        }
+    }
+}
+
+/// [`wait_until`] for a system call: a signal gives EINTR (restarted as `how`
+/// says), the deadline ETIMEDOUT.
+pub fn wait_for<T>(
+    cx: &Ctx,
+    queues: &[&WaitQueue],
+    deadline: Option<u64>,
+    how: Restart,
+    cond: impl FnMut() -> Option<T>,
+) -> Result<T, Errno> {
+    wait_until(queues, deadline, true, cond).map_err(|e| match e {
+        WaitError::Timeout => Errno::ETIMEDOUT,
+        WaitError::Interrupted => cx.interrupted(how),
+    })
+}
