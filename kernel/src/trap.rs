@@ -12,6 +12,12 @@ pub fn init() {
 }
 
 fn on_trap(tf: &mut TrapFrame, trap: Trap) {
+    handle(tf, trap);
+    // Everything the trap held is released by now: an exited thread may go.
+    crate::task::exit::finish_if_exited();
+}
+
+fn handle(tf: &mut TrapFrame, trap: Trap) {
     if let Trap::Interrupt(v) = trap {
         if crate::timer::on_interrupt(v) && tf.came_from_user() {
             crate::task::sched::preempt();

@@ -203,7 +203,7 @@ pub fn stat_of(n: &dyn Inode) -> StatInfo {
         size: size as i64,
         blksize: 4096,
         // Whole pages, as tmpfs counts them (in 512-byte units).
-        blocks: if m.mode & S_IFMT == S_IFREG { size.div_ceil(4096) * 8 } else { 0 },
+        blocks: size.div_ceil(4096) * 8,
         atime: t,
         mtime: t,
         ctime: t,

@@ -54,6 +54,12 @@ pub fn unsupported(name: &'static str, nr: usize) -> SysResult {
 
 /// Entry from the architecture's system-call stub.
 pub fn entry(tf: &mut TrapFrame) {
+    handle(tf);
+    // Everything the call held is released by now: an exited thread may go.
+    task::exit::finish_if_exited();
+}
+
+fn handle(tf: &mut TrapFrame) {
     let nr = tf.syscall_nr();
     crate::time::phases::SYSCALLS.fetch_add(1, Ordering::Relaxed);
     let args = tf.syscall_args();
@@ -64,11 +70,13 @@ pub fn entry(tf: &mut TrapFrame) {
     let r = match call {
         Call::Exit { status } => {
             trace(&cx, &call, None);
-            task::exit::exit_thread(&cx, ExitStatus::Exited(status as u8))
+            task::exit::exit_thread(&cx, ExitStatus::Exited(status as u8));
+            return;
         }
         Call::ExitGroup { status } => {
             trace(&cx, &call, None);
-            task::exit::exit_group(&cx, ExitStatus::Exited(status as u8))
+            task::exit::exit_group(&cx, ExitStatus::Exited(status as u8));
+            return;
         }
         Call::RtSigreturn {} => {
             task::signal::sigreturn(&cx, tf);

@@ -369,7 +369,8 @@ pub fn start_first(cfg: RunConfig, opts: &Options) -> ! {
     let process = Arc::new(Process {
         pid,
         pgid: AtomicI32::new(pid),
-        sid: AtomicI32::new(pid),
+        // As a container's entry point: its own group, in a session that lies outside.
+        sid: AtomicI32::new(0),
         mm: Mutex::new(Some(Arc::new(Mutex::new(img.mm)))),
         mm_root: AtomicU64::new(root),
         files: Mutex::new(Some(Arc::new(Mutex::new(fds)))),
@@ -406,12 +407,12 @@ pub fn start_first(cfg: RunConfig, opts: &Options) -> ! {
         }),
         sig_hint: AtomicBool::new(false),
         exec_killed: AtomicBool::new(false),
+        exited: AtomicBool::new(false),
         misc: Mutex::new(ThreadMisc { clear_child_tid: 0, robust_list: (0, 0), comm: comm_of(&exe), rseq: None }),
         cpu_ns: AtomicU64::new(0),
     });
     process.threads.lock().push(thread.clone());
     table::register(pid, &thread, Some(&process));
-    table::hold_group(pid);
     table::hold_group(pid);
     log::debug!("entering {:#x} with sp {:#x}", img.entry, img.sp);
     crate::time::phases::entry();

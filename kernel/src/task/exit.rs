@@ -30,9 +30,14 @@ pub fn note_start() {
 }
 
 /// Ends the calling thread. When it is the last of its process the process ends
-/// with `status` (or with the group's status when the group is exiting).
-pub fn exit_thread(cx: &Ctx, status: ExitStatus) -> ! {
+/// with `status` (or with the group's status when the group is exiting). The
+/// caller unwinds to the system-call or trap entry, which then calls
+/// [`finish_exit`]; nothing may touch user memory in between.
+pub fn exit_thread(cx: &Ctx, status: ExitStatus) {
     let t = &cx.thread;
+    if t.exited.swap(true, Ordering::SeqCst) {
+        return;
+    }
     let p = &cx.proc;
     futex::exit_robust_list(cx);
     let ctid = t.misc.lock().clear_child_tid;
@@ -55,18 +60,30 @@ pub fn exit_thread(cx: &Ctx, status: ExitStatus) -> ! {
     if !last {
         // An execve waiting for the other threads to go may go on.
         p.state_wq.wake_all();
-        sched::exit_current();
+        return;
     }
     let status = p.state.lock().exiting.unwrap_or(status);
     process_exit(cx, status);
-    sched::exit_current()
 }
 
 /// exit_group: ends every thread of the process with `status`.
-pub fn exit_group(cx: &Ctx, status: ExitStatus) -> ! {
+pub fn exit_group(cx: &Ctx, status: ExitStatus) {
     super::signal::kill_group(&cx.proc, status);
     let status = cx.proc.state.lock().exiting.unwrap_or(status);
     exit_thread(cx, status)
+}
+
+/// Called at the end of a system call or trap: a thread that exited leaves the
+/// CPU for good (and the VM powers off when pid 1 is gone and nothing runs).
+pub fn finish_if_exited() {
+    let exited = sched::try_current().map(|t| t.exited.load(Ordering::SeqCst)).unwrap_or(false);
+    if !exited {
+        return;
+    }
+    if SHUTDOWN.lock().is_some() && table::thread_count() == 0 {
+        power_off();
+    }
+    sched::exit_current()
 }
 
 /// The last thread of `cx.proc` is leaving: release what the process holds, hand
@@ -91,9 +108,6 @@ fn process_exit(cx: &Ctx, status: ExitStatus) {
     } else {
         reparent_children(p);
         notify_parent_exit(p, status);
-    }
-    if SHUTDOWN.lock().is_some() && table::thread_count() == 0 {
-        power_off();
     }
 }
 

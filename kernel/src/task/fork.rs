@@ -155,6 +155,7 @@ pub fn clone(cx: &Ctx, tf: &TrapFrame, a: CloneArgs) -> Result<u64, Errno> {
         sig: Mutex::new(ThreadSignals { mask, saved_mask: None, pending: SigQueue::new(), altstack }),
         sig_hint: AtomicBool::new(false),
         exec_killed: AtomicBool::new(false),
+        exited: AtomicBool::new(false),
         misc: Mutex::new(ThreadMisc {
             clear_child_tid: if f & CLONE_CHILD_CLEARTID != 0 { a.child_tid.0 } else { 0 },
             robust_list: (0, 0),

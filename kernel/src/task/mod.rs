@@ -112,6 +112,9 @@ pub struct Thread {
     pub sig_hint: AtomicBool,
     /// Set by an execve in another thread of the process: this thread ends.
     pub exec_killed: AtomicBool,
+    /// The thread has exited: it leaves the CPU for good once its system call or
+    /// trap has unwound (so that nothing it held on its stack stays referenced).
+    pub exited: AtomicBool,
     /// Miscellaneous state.
     pub misc: Mutex<ThreadMisc>,
     /// CPU time used, in nanoseconds (updated when the thread leaves the CPU).

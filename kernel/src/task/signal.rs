@@ -83,6 +83,14 @@ pub fn kill_group(p: &Process, status: ExitStatus) {
     kick_all(p);
 }
 
+/// A signal sent to `p` kills it at once (SIGKILL, or a fatal default action).
+fn killed_by(p: &Process, sig: u32) {
+    if p.pid == 1 && !p.is_exiting() {
+        kprintln!("elfin: killed by {}", signal_name(sig as i32).unwrap_or("SIG?"));
+    }
+    kill_group(p, ExitStatus::Killed(sig));
+}
+
 /// Effects of a signal at the moment it is sent (kernel/signal.c, prepare_signal):
 /// SIGCONT resumes a stopped group and drops pending stop signals; a stop signal
 /// drops a pending SIGCONT. False when the signal is to be dropped.
@@ -127,7 +135,7 @@ pub fn send_to_process(p: &Arc<Process>, sig: u32, info: Siginfo) {
         return;
     }
     if sig as i32 == SIGKILL {
-        kill_group(p, ExitStatus::Killed(sig));
+        killed_by(p, sig);
         return;
     }
     let threads = p.threads.lock().clone();
@@ -138,7 +146,7 @@ pub fn send_to_process(p: &Arc<Process>, sig: u32, info: Siginfo) {
     let target = threads.iter().find(|t| t.sig.lock().mask & bit(sig) == 0).or(main.as_ref()).cloned();
     let unblocked = target.as_ref().map(|t| t.sig.lock().mask & bit(sig) == 0).unwrap_or(false);
     if unblocked && fatal(p, sig) {
-        kill_group(p, ExitStatus::Killed(sig));
+        killed_by(p, sig);
         return;
     }
     p.shared_pending.lock().push(sig, info);
@@ -157,14 +165,14 @@ pub fn send_to_thread(t: &Arc<Thread>, sig: u32, info: Siginfo) {
         return;
     }
     if sig as i32 == SIGKILL {
-        kill_group(p, ExitStatus::Killed(sig));
+        killed_by(p, sig);
         return;
     }
     if ignored(p, Some(t), sig) {
         return;
     }
     if t.sig.lock().mask & bit(sig) == 0 && fatal(p, sig) {
-        kill_group(p, ExitStatus::Killed(sig));
+        killed_by(p, sig);
         return;
     }
     t.sig.lock().pending.push(sig, info);
@@ -221,10 +229,12 @@ pub fn deliver_pending(cx: &Ctx, tf: &mut TrapFrame, mut interrupted: Restart) {
         };
         if let Some(status) = exiting {
             exit::exit_thread(cx, status);
+            return;
         }
         if t.exec_killed.load(Ordering::SeqCst) {
             // Another thread's execve ends this one; the process goes on.
             exit::exit_thread(cx, ExitStatus::Exited(0));
+            return;
         }
         if stopped.is_some() {
             stop_wait(t);
