@@ -13,6 +13,23 @@ use std::path::{Path, PathBuf};
 
 use crate::cpio;
 
+/// The applet names of a busybox binary: the NUL-separated, sorted list that
+/// starts with `[` and `[[`; None when there is none.
+pub fn busybox_applets(bin: &[u8]) -> Option<Vec<Vec<u8>>> {
+    let start = bin.windows(5).position(|w| w == b"[\0[[\0")?;
+    let mut names = Vec::new();
+    for name in bin.get(start..)?.split(|&b| b == 0) {
+        let ok = !name.is_empty()
+            && name.len() < 64
+            && name.iter().all(|&c| c.is_ascii_lowercase() || c.is_ascii_digit() || b"[]-_.".contains(&c));
+        if !ok {
+            break;
+        }
+        names.push(name.to_vec());
+    }
+    (names.len() > 2).then_some(names)
+}
+
 /// Guest path of the control file the kernel reads (docs/protocol.md).
 pub const CONTROL_FILE: &[u8] = b".elfin/run";
 
@@ -143,6 +160,27 @@ impl RootFs {
             eprintln!("elfin: skipping {}: not a regular file, directory or symlink", host.display());
             Ok(())
         }
+    }
+
+    /// Installs a busybox binary as `/bin/busybox` and links each of its applets as
+    /// `/bin/<applet>` (plus `/usr/bin/env`, where scripts' `#!` lines look for it);
+    /// volumes added later replace any of them. The applet list is read from the
+    /// binary itself (busybox keeps the names, NUL-separated and sorted, from `[`
+    /// and `[[` on), so a build with other applets gets its own links.
+    pub fn add_busybox(&mut self, host: &Path, mtime: u32) -> Result<(), String> {
+        let bytes = fs::read(host).map_err(|e| format!("cannot read {}: {e}", host.display()))?;
+        let names = busybox_applets(&bytes)
+            .ok_or_else(|| format!("{} does not look like busybox (no applet list in it)", host.display()))?;
+        self.ensure_parents(b"bin/busybox", mtime)?;
+        self.nodes.insert(b"bin/busybox".to_vec(), Node::File { perm: 0o755, mtime, content: Content::Bytes(bytes) });
+        for name in names {
+            let mut path = b"bin/".to_vec();
+            path.extend_from_slice(&name);
+            self.nodes.entry(path).or_insert(Node::Symlink { target: b"busybox".to_vec(), mtime });
+        }
+        self.ensure_parents(b"usr/bin/env", mtime)?;
+        self.nodes.entry(b"usr/bin/env".to_vec()).or_insert(Node::Symlink { target: b"/bin/busybox".to_vec(), mtime });
+        Ok(())
     }
 
     /// Writes the whole tree as a cpio newc archive.

@@ -116,6 +116,12 @@ pub struct RunArgs {
     #[arg(short = 'v', long = "volume", value_name = "HOST:GUEST")]
     pub volumes: Vec<OsString>,
 
+    /// Install a static busybox as /bin/busybox with its applets linked in /bin (sh,
+    /// cat, sort, …), so that the program can run shell commands (system(), popen())
+    /// and utilities. Files and volumes at the same paths win. Example: --busybox ./busybox
+    #[arg(long, value_name = "FILE")]
+    pub busybox: Option<PathBuf>,
+
     /// Working directory of the program in the guest [default: /]. Example: -w /data
     #[arg(short = 'w', long = "workdir", value_name = "DIR")]
     pub workdir: Option<OsString>,
@@ -284,6 +290,7 @@ impl Drop for TempFile {
 /// Builds the root filesystem: skeleton, program, volumes, workdir, control file.
 fn layout(
     prog: program::Program,
+    busybox: Option<&Path>,
     volumes: &[Volume],
     workdir: &[u8],
     argv: &[Vec<u8>],
@@ -296,6 +303,9 @@ fn layout(
     app.extend_from_slice(&prog.basename);
     let mtime = u32::try_from(prog.mtime.max(0)).unwrap_or(u32::MAX);
     fs.put(&app, Node::File { perm: 0o755, mtime, content: Content::Bytes(prog.bytes) }).map_err(Fail::new)?;
+    if let Some(b) = busybox {
+        fs.add_busybox(b, now).map_err(|e| Fail::new(format!("--busybox: {e}")))?;
+    }
     for v in volumes {
         fs.add_host(&v.host, &v.guest).map_err(|e| {
             let guest = String::from_utf8_lossy(&v.guest);
@@ -335,7 +345,7 @@ pub fn run(args: &RunArgs) -> Result<i32, Fail> {
     exe.extend_from_slice(&prog.basename);
     let mut argv: Vec<Vec<u8>> = vec![args.argv0.as_ref().map_or(exe, |a| a.as_bytes().to_vec())];
     argv.extend(args.args.iter().map(|a| a.as_bytes().to_vec()));
-    let rootfs = layout(prog, &volumes, &workdir, &argv, &env)?;
+    let rootfs = layout(prog, args.busybox.as_deref(), &volumes, &workdir, &argv, &env)?;
 
     let kernel = kernel_path(args.kernel.as_deref(), arch)?;
 
@@ -441,7 +451,7 @@ mod tests {
         let prog = program::Program { bytes: b"\x7fELF...".to_vec(), basename: b"hello".to_vec(), mtime: 5 };
         let argv = vec![b"/app/hello".to_vec(), b"x".to_vec()];
         let env = vec![b"A=1".to_vec()];
-        let fs = layout(prog, &[], b"work/dir", &argv, &env).expect("layout");
+        let fs = layout(prog, None, &[], b"work/dir", &argv, &env).expect("layout");
         let entries = parse(&fs.write_cpio(Vec::new()).expect("write"));
         let names: Vec<String> = entries.iter().map(|e| String::from_utf8_lossy(&e.name).into_owned()).collect();
         assert_eq!(
