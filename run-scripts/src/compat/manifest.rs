@@ -79,6 +79,10 @@ pub struct CaseSpec {
     pub timeout: Option<u64>,
     /// Guest memory, e.g. `256M` (default: elfin's).
     pub mem: Option<String>,
+    /// A busybox (relative to `apps`) that the guest gets as /bin with its applets
+    /// (`elfin run --busybox`), standing for the host's /bin/sh and utilities that
+    /// the program runs (system(), popen(), exec of `sort`, …).
+    pub tools: Option<String>,
     /// Why the case exists or what it shows (shown in reports).
     pub note: Option<String>,
     /// Why the case's result varies from run to run in elfin: it is reported but
@@ -117,6 +121,8 @@ pub struct Case {
     pub timeout: u64,
     /// Guest memory option.
     pub mem: Option<String>,
+    /// The busybox installed as the guest's /bin, if any.
+    pub tools: Option<PathBuf>,
     /// The case's note, if any.
     pub note: Option<String>,
     /// Why the case is flaky, if it is.
@@ -237,6 +243,7 @@ impl Manifest {
             outputs,
             timeout: spec.timeout.unwrap_or(self.timeout),
             mem: spec.mem.clone(),
+            tools: spec.tools.as_ref().map(|t| apps.join(t)),
             note: spec.note.clone(),
             flaky: spec.flaky.clone(),
         })

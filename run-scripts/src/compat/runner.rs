@@ -244,6 +244,10 @@ pub fn elfin_args(case: &Case, kernel: &Path, kernel_log: &Path) -> Vec<OsString
         a.push("-m".into());
         a.push(m.into());
     }
+    if let Some(t) = &case.tools {
+        a.push("--busybox".into());
+        a.push(t.into());
+    }
     for (k, v) in &case.env {
         a.push("-e".into());
         a.push(format!("{k}={v}").into());
@@ -301,6 +305,7 @@ mod tests {
             outputs: vec![],
             timeout: 7,
             mem: Some("128M".into()),
+            tools: None,
             note: None,
             flaky: None,
         };
@@ -334,6 +339,7 @@ mod tests {
             outputs: vec!["o".into(), "missing".into()],
             timeout: 10,
             mem: None,
+            tools: None,
             note: None,
             flaky: None,
         };
