@@ -151,7 +151,7 @@ fn proc_spawn(libc: &str) {
 
 /// Thread, fork and exec churn on arm64: same output, no frame leaked.
 fn proc_churn_no_leak(libc: &str) {
-    let counts = ["5000", "500", "50"];
+    let counts = ["1000", "200", "20"];
     let reference = run_native(&app("x86_64", libc, "proc_churn"), None, &args(&counts), &[], None);
     assert!(reference.stdout_str().ends_with("\nok\n"), "native x86_64 run:\n{}", reference.describe());
     let opts = ElfinOpts { extra: vec!["--log-level".into(), "info".into()], ..ElfinOpts::default() }.arch(ARCH);

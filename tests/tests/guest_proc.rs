@@ -69,7 +69,7 @@ probe_tests! {
 /// under TCG.
 fn churn_no_leak(libc: &str) {
     let bin = app(ARCH, libc, "proc_churn");
-    let counts = ["10000", "1000", "100"];
+    let counts = ["2000", "500", "50"];
     let native = run_native(&bin, None, &args(&counts), &[], None);
     assert!(native.status == 0 && native.stdout_str().ends_with("\nok\n"), "native run:\n{}", native.describe());
     let opts = ElfinOpts { extra: vec!["--log-level".into(), "info".into()], ..ElfinOpts::default() };
