@@ -22,7 +22,8 @@ SRC=$HERE/src
 OUT=$HERE/out
 CACHE=${ELFIN_CACHE:-$HOME/.cache/elfin}/apps
 JOBS=$(nproc 2>/dev/null || echo 2)
-C_PROGRAMS=(hello auxv_probe enosys nullderef exitcode cat_stdin files threads mm_probe mm_fault mm_stress mm_malloc mm_bench badargs misc_calls)
+C_PROGRAMS=(hello auxv_probe enosys nullderef exitcode cat_stdin files threads mm_probe mm_fault mm_stress mm_malloc mm_bench
+    badargs misc_calls proc_fork proc_exec proc_wait proc_pgrp proc_pipe proc_spawn proc_churn proc_bench)
 
 log() { printf 'build.sh: %s\n' "$*" >&2; }
 die() { printf 'build.sh: error: %s\n' "$*" >&2; exit 1; }
@@ -322,11 +323,13 @@ build_arch() {
     [[ $arch == "$(uname -m)" ]] || ensure_musl_cross "$arch"
     local musl_id
     musl_id=$(musl_root "$arch")
+    # Every probe's hash covers every shared header (errname.h, proc_common.h).
+    local headers=("$SRC"/*.h)
     for p in "${C_PROGRAMS[@]}"; do
-        produce "$arch" glibc "$p" "$(recipe_hash fn:c_glibc "$arch" "$ccv" "$SRC/$p.c" "$SRC/errname.h")" \
+        produce "$arch" glibc "$p" "$(recipe_hash fn:c_glibc "$arch" "$ccv" "$SRC/$p.c" "${headers[@]}")" \
             c_glibc "$arch" "$SRC/$p.c"
         produce "$arch" musl "$p" "$(recipe_hash fn:c_musl fn:musl_root "$arch" "$ccv" "$musl_id" \
-            "$SRC/$p.c" "$SRC/errname.h")" c_musl "$arch" "$SRC/$p.c"
+            "$SRC/$p.c" "${headers[@]}")" c_musl "$arch" "$SRC/$p.c"
     done
 
     # One deliberately dynamic binary (checked to be dynamic, not static-pie).

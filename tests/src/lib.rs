@@ -406,6 +406,50 @@ pub fn pseudo_random_bytes(len: usize, seed: u64) -> Vec<u8> {
         .collect()
 }
 
+/// The frame counts the kernel reports at exit (`--log-level info` prints
+/// `elfin: frames free after exit: X (before load: Y, total Z)`): (X, Y).
+/// Panics when the line is missing.
+pub fn frames_report(guest: &Output) -> (u64, u64) {
+    let k = guest.kernel_str();
+    let line = k
+        .lines()
+        .find(|l| l.contains("frames free after exit:"))
+        .unwrap_or_else(|| panic!("no frame report in the kernel messages:\n{}", guest.describe()));
+    let nums: Vec<u64> =
+        line.split(|c: char| !c.is_ascii_digit()).filter(|w| !w.is_empty()).filter_map(|w| w.parse().ok()).collect();
+    assert!(nums.len() >= 2, "cannot read `{line}`");
+    (nums[0], nums[1])
+}
+
+/// A directory holding busybox for `arch` and a relative symlink to it for every
+/// applet it has (`sh`, `cat`, `xargs`, ...), made once per test process. Given to
+/// the guest as `-v DIR:/bin`, it is the guest's `/bin` (so `/bin/sh` exists for
+/// `system()` and `popen()`); natively, `PATH=DIR` makes a script run busybox's
+/// applets, the same code as in the guest.
+pub fn busybox_bin(arch: &str) -> PathBuf {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static DIRS: OnceLock<Mutex<HashMap<String, PathBuf>>> = OnceLock::new();
+    let mut dirs = DIRS.get_or_init(|| Mutex::new(HashMap::new())).lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(d) = dirs.get(arch) {
+        return d.clone();
+    }
+    let bb = app(arch, "debian", "busybox");
+    let list = run_native_on(arch, &bb, None, &args(&["--list"]), &[], None);
+    assert!(list.status == 0 && list.stdout_str().contains("\nsh\n"), "busybox --list:\n{}", list.describe());
+    let dir = scratch_dir(&format!("busybox-bin-{arch}"));
+    let target = dir.join("busybox");
+    if std::fs::hard_link(&bb, &target).is_err() {
+        std::fs::copy(&bb, &target).unwrap_or_else(|e| panic!("copying {}: {e}", bb.display()));
+    }
+    for applet in list.stdout_str().lines().filter(|a| !a.is_empty() && *a != "busybox") {
+        std::os::unix::fs::symlink("busybox", dir.join(applet))
+            .unwrap_or_else(|e| panic!("symlink {applet} in {}: {e}", dir.display()));
+    }
+    dirs.insert(arch.to_owned(), dir.clone());
+    dir
+}
+
 // ------------------------------------------------------------ comparison --
 
 /// Keeps the lines that start with none of `prefixes`.
@@ -616,6 +660,27 @@ impl Comparison {
 /// The usual differential check: status, stdout and stderr byte-equal.
 pub fn assert_same(native: &Output, guest: &Output) {
     Comparison::new().outputs(native, guest).finish(Some(native), guest);
+}
+
+/// The kernel's one-line reports of system calls it does not implement
+/// (`elfin: unsupported syscall NAME (NR)`).
+pub fn unsupported_syscalls(guest: &Output) -> Vec<String> {
+    guest.kernel_str().lines().filter(|l| l.contains("unsupported syscall")).map(str::to_owned).collect()
+}
+
+/// Like [`assert_same`]; when the runs differ and the kernel reported
+/// unsupported system calls, the failure message starts with them, since they
+/// are the likely cause.
+pub fn assert_same_explained(native: &Output, guest: &Output) {
+    let differs = native.status != guest.status || native.stdout != guest.stdout || native.stderr != guest.stderr;
+    let missing = unsupported_syscalls(guest);
+    Comparison::new()
+        .check(
+            !differs || missing.is_empty(),
+            format!("the guest kernel reported unsupported system calls: {}", missing.join("; ")),
+        )
+        .outputs(native, guest)
+        .finish(Some(native), guest);
 }
 
 /// Runs `bin` natively and in elfin with the same argv, env and stdin, and

@@ -82,8 +82,6 @@ fn threads(libc: &str) {
     assert_eq!(g.status, 143, "{}", g.describe());
 }
 
-per_libc!(hello, exitcode, cat_stdin, auxv_probe, nullderef, threads);
-
 #[test]
 fn busybox_and_lua() {
     let bb = app(ARCH, "debian", "busybox");
@@ -99,3 +97,129 @@ fn rust_std_program() {
     same(&app(ARCH, "rust", "rustprobe"), &["x"], None);
     same(&app(ARCH, "rust", "rustprobe"), &["threads"], None);
 }
+
+// ------------------------------------------------------------- processes --
+//
+// The proc_* probes (fork, exec, wait, groups, pipes, spawn) on arm64. Their
+// reference is the x86_64 build of the same probe and C library run natively:
+// the probes print the same text on both architectures, and qemu-aarch64-static
+// cannot be the reference here (it cannot execve an arm64 program without
+// binfmt_misc, has no clone3 or PR_SET_CHILD_SUBREAPER, ignores SA_NOCLDWAIT
+// and SA_NOCLDSTOP, adds a thread of its own, runs vfork as fork and reports
+// fatal signals on stderr). `proc_probes_print_the_same_on_both_arches` checks
+// that claim for the sections qemu-user does run correctly.
+
+/// The whole probe (every section) in an arm64 guest against the native x86_64 run.
+fn proc_probe(libc: &str, probe: &str) {
+    let reference = run_native(&app("x86_64", libc, probe), Some(&format!("/app/{probe}")), &[], &[], None);
+    assert!(
+        reference.status == 0 && reference.stdout_str().ends_with("== done\n"),
+        "the native x86_64 reference run is broken:\n{}",
+        reference.describe()
+    );
+    let mut opts = ElfinOpts::default().arch(ARCH);
+    if probe == "proc_spawn" {
+        opts = opts.volume(&busybox_bin(ARCH), "/bin"); // /bin/sh for system() and popen()
+    }
+    let guest = run_elfin(&app(ARCH, libc, probe), &[], &opts);
+    assert_same_explained(&reference, &guest);
+}
+
+fn proc_fork(libc: &str) {
+    proc_probe(libc, "proc_fork");
+}
+
+fn proc_wait(libc: &str) {
+    proc_probe(libc, "proc_wait");
+}
+
+fn proc_pgrp(libc: &str) {
+    proc_probe(libc, "proc_pgrp");
+}
+
+fn proc_pipe(libc: &str) {
+    proc_probe(libc, "proc_pipe");
+}
+
+fn proc_exec(libc: &str) {
+    proc_probe(libc, "proc_exec");
+}
+
+fn proc_spawn(libc: &str) {
+    proc_probe(libc, "proc_spawn");
+}
+
+/// Thread, fork and exec churn on arm64: same output, no frame leaked.
+fn proc_churn_no_leak(libc: &str) {
+    let counts = ["1000", "200", "20"];
+    let reference = run_native(&app("x86_64", libc, "proc_churn"), None, &args(&counts), &[], None);
+    assert!(reference.stdout_str().ends_with("\nok\n"), "native x86_64 run:\n{}", reference.describe());
+    let opts = ElfinOpts { extra: vec!["--log-level".into(), "info".into()], ..ElfinOpts::default() }.arch(ARCH);
+    let guest = run_elfin(&app(ARCH, libc, "proc_churn"), &args(&counts), &opts);
+    assert_same_explained(&reference, &guest);
+    let (after, before) = frames_report(&guest);
+    assert_eq!(
+        after,
+        before,
+        "frames leaked: {} ({after} free after exit, {before} before load)",
+        before as i64 - after as i64
+    );
+}
+
+/// The claim behind the x86_64 reference: where qemu-user runs a probe section
+/// correctly, the arm64 build prints exactly what the x86_64 build prints.
+#[test]
+fn proc_probes_print_the_same_on_both_arches() {
+    for libc in ["glibc", "musl"] {
+        for (probe, section) in [
+            ("proc_pipe", ""),
+            ("proc_fork", "basics"),
+            ("proc_fork", "cow"),
+            ("proc_wait", "waitid"),
+            ("proc_pgrp", "kill"),
+        ] {
+            let a: Vec<&str> = if section.is_empty() { vec![] } else { vec![section] };
+            let x86 = run_native(&app("x86_64", libc, probe), None, &args(&a), &[], None);
+            let arm = run_native_on(ARCH, &app(ARCH, libc, probe), None, &args(&a), &[], None);
+            Comparison::labeled("x86_64", "aarch64 (qemu-user)").outputs(&x86, &arm).finish(Some(&x86), &arm);
+        }
+    }
+}
+
+/// A busybox shell script with pipelines, substitutions, subshells and jobs on
+/// arm64, against the x86_64 busybox run natively (same source, same config).
+#[test]
+fn busybox_sh_processes() {
+    let script = "seq 1 2000 | grep 7 | sort -r | head -n 3; x=$(echo abc | tr a-c A-C); echo \"$x\"; \
+                  (exit 3); echo \"sub $?\"; sh -c 'exit 4' & wait $!; echo \"bg $?\"; \
+                  seq 1 20000 | sed s/1/x/ | tr 0-9 a-j | sort | uniq | wc -l; \
+                  awk 'BEGIN { system(\"echo from awk\") }'";
+    let x86_dir = busybox_bin("x86_64");
+    let path = x86_dir.to_string_lossy().into_owned();
+    let reference =
+        run_native(&app("x86_64", "debian", "busybox"), None, &args(&["sh", "-c", script]), &[("PATH", &path)], None);
+    assert!(
+        reference.status == 0 && reference.stdout_str().ends_with("from awk\n"),
+        "native x86_64 reference:\n{}",
+        reference.describe()
+    );
+    let opts = ElfinOpts::default().arch(ARCH).volume(&busybox_bin(ARCH), "/bin").env("PATH", "/bin");
+    let guest = run_elfin(&app(ARCH, "debian", "busybox"), &args(&["sh", "-c", script]), &opts);
+    assert_same_explained(&reference, &guest);
+}
+
+per_libc!(
+    hello,
+    exitcode,
+    cat_stdin,
+    auxv_probe,
+    nullderef,
+    threads,
+    proc_fork,
+    proc_wait,
+    proc_pgrp,
+    proc_pipe,
+    proc_exec,
+    proc_spawn,
+    proc_churn_no_leak,
+);

@@ -61,20 +61,6 @@ fn faults(libc: &str) {
     }
 }
 
-/// The frame counts the kernel reports at exit (`--log-level info`): (free after
-/// exit, free before load).
-fn frames_report(guest: &Output) -> (u64, u64) {
-    let k = guest.kernel_str();
-    let line = k
-        .lines()
-        .find(|l| l.contains("frames free after exit:"))
-        .unwrap_or_else(|| panic!("no frame report in the kernel messages:\n{}", guest.describe()));
-    let nums: Vec<u64> =
-        line.split(|c: char| !c.is_ascii_digit()).filter(|w| !w.is_empty()).filter_map(|w| w.parse().ok()).collect();
-    assert!(nums.len() >= 2, "cannot read `{line}`");
-    (nums[0], nums[1])
-}
-
 /// A million random mmap/munmap/mprotect/mremap/madvise/brk operations with data
 /// checks; afterwards every frame is free again.
 fn stress_no_leak(libc: &str) {

@@ -127,13 +127,6 @@ fn busybox_ls_volume_dir() {
 }
 
 #[test]
-#[ignore = "needs fork/vfork + execve + wait4 in the guest"]
-fn busybox_sh_pipeline() {
-    let script = "x=0; for i in 1 2 3; do x=$((x+i)); done; echo $x; echo abc | busybox tr a-c A-C";
-    bb(&["sh", "-c", script], None);
-}
-
-#[test]
 fn lua_script() {
     let lua = app(ARCH, "debian", "lua5.4");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("data").join("probe.lua");

@@ -3,12 +3,31 @@
 //! and what the guest tests expect. A guest test can only be trusted if its
 //! native reference is right.
 
+use std::ffi::OsStr;
 use std::process::Command;
 
 use elfin_tests::*;
 
 const ARCH: &str = "x86_64";
-const C_PROGRAMS: [&str; 7] = ["hello", "auxv_probe", "enosys", "nullderef", "exitcode", "cat_stdin", "files"];
+const C_PROGRAMS: [&str; 15] = [
+    "hello",
+    "auxv_probe",
+    "enosys",
+    "nullderef",
+    "exitcode",
+    "cat_stdin",
+    "files",
+    "proc_fork",
+    "proc_wait",
+    "proc_pgrp",
+    "proc_pipe",
+    "proc_exec",
+    "proc_spawn",
+    "proc_churn",
+    "proc_bench",
+];
+/// The process probes with `== SECTION` output (guest_proc.rs).
+const PROC_PROBES: [&str; 6] = ["proc_fork", "proc_wait", "proc_pgrp", "proc_pipe", "proc_exec", "proc_spawn"];
 
 fn file_says(path: &std::path::Path) -> String {
     let out = Command::new("file").arg("-L").arg(path).output().expect("run file(1)");
@@ -123,4 +142,89 @@ fn third_party_natively() {
         "args: 2\narg[0]: /app/rustprobe\narg[1]: threads\nenv: HOME=/\nenv: PATH=/usr/local/bin:/usr/bin:/bin\n\
          env: Z=1\ncwd: /\nhashmap: 1000 entries, sum of squares 332833500\nthreads: 4 joined, total 7998000\n"
     );
+}
+
+/// The process probes are good references: they complete (`== done`, status 0,
+/// nothing on stderr), print the same on every run and with either C library,
+/// and their self-checks hold on Linux.
+#[test]
+fn proc_probes_natively() {
+    for probe in PROC_PROBES {
+        let run = |libc: &str| run_native(&app(ARCH, libc, probe), None, &[], &[], None);
+        let first = run("glibc");
+        assert!(
+            first.status == 0 && first.stdout_str().ends_with("== done\n") && first.stderr.is_empty(),
+            "{}",
+            first.describe()
+        );
+        for (label, other) in [("glibc, run 2", run("glibc")), ("musl", run("musl")), ("musl, run 2", run("musl"))] {
+            Comparison::labeled("glibc", label).outputs(&first, &other).finish(Some(&first), &other);
+        }
+        let s = first.stdout_str();
+        let expected: &[&str] = match probe {
+            "proc_fork" => &[
+                "child: getppid() == parent: yes\n",
+                "fork() returned the child's pid: yes\n",
+                "NULL store: waitid OK: CLD_KILLED, si_status SIGSEGV\n",
+                "child sees: global 2, stack 20, heap child, private pages ccc0, shared S",
+                "main-thread child: Threads in /proc/self/status: 1\n",
+                "waitpid without __WALL: ECHILD\n",
+                "clone3 child: exited 12\n",
+                "vfork: child created, child's write seen on return: yes\n",
+            ],
+            "proc_wait" => &[
+                "exited, unreaped child state: Z\n",
+                "grandchild: parent was the child: yes; after it exited, parent is this process: yes\n",
+                "SA_NOCLDWAIT: wait blocks until the child is gone, then: ECHILD\n",
+                "then SIGCONT: yes, killed by SIGTERM\n",
+            ],
+            "proc_pgrp" => &[
+                "parent: setpgid(exec'd child, 0): EACCES\n",
+                "k: sender excluded: yes\n",
+                "root process not signalled: yes\n",
+                "no subreaper: d: continued, SIGHUP pending: yes\n",
+            ],
+            "proc_pipe" => {
+                &["400 whole chunks of 400, each writer in order: yes\n", "stage 3: 1000 lines, sum 3004501500\n"]
+            }
+            "proc_exec" => &[
+                "  argv[1] \"optarg\"\n  argv[2] \"$T/script-arg\"\n",
+                "file open for writing: ETXTBSY\n",
+                "  pending SIGTERM kept: yes\n",
+                "  new image: Threads 1\n",
+                "final image: pid unchanged: yes\n",
+            ],
+            _ => &["posix_spawn, SETSID:\n", "popen with mode \"x\": EINVAL\n"],
+        };
+        for e in expected {
+            assert!(s.contains(e), "{probe}: missing {e:?} in\n{s}");
+        }
+        assert!(!s.contains("(wrong)"), "{probe}:\n{s}");
+    }
+}
+
+/// The churn probe and the benchmark run natively (small counts).
+#[test]
+fn proc_churn_and_bench_natively() {
+    for libc in ["glibc", "musl"] {
+        let out = run_native(&app(ARCH, libc, "proc_churn"), None, &args(&["2000", "200", "20"]), &[], None);
+        assert_eq!(
+            (out.status, out.stdout_str()),
+            (
+                0,
+                "threads: 2000 created and joined, ok\nforks: 200 waited for, ok\nexecs: 20 waited for, ok\n\
+                 no child left: ECHILD\nok\n"
+                    .to_owned()
+            ),
+            "{}",
+            out.describe()
+        );
+        let hello = app(ARCH, libc, "hello");
+        let out = run_native(&app(ARCH, libc, "proc_bench"), None, &[OsStr::new("20"), hello.as_os_str()], &[], None);
+        let s = out.stdout_str();
+        for fig in ["fork ", "vfork ", "spawn ", "forkexec ", "exec ", "fork64m ", "cow_faults ", "cow_pages "] {
+            assert!(s.lines().any(|l| l.starts_with(fig)), "{libc} proc_bench: no {fig:?} line in\n{}", out.describe());
+        }
+        assert!(!s.contains(" - ("), "{}", out.describe());
+    }
 }
