@@ -292,4 +292,14 @@ calls! {
     waitid = Waitid(which: i32, id: i32, infop: UAddr, options: i32, rusage: UAddr);
     execveat = Execveat(dirfd: i32, path: UAddr, argv: UAddr, envp: UAddr, flags: i32);
     pause = Pause();
+    alarm = Alarm(seconds: u32);
+    getitimer = Getitimer(which: i32, value: UAddr);
+    setitimer = Setitimer(which: i32, value: UAddr, old: UAddr);
+    rt_sigtimedwait = RtSigtimedwait(set: UAddr, info: UAddr, timeout: UAddr, sigsetsize: usize);
+    setreuid = Setreuid(ruid: u32, euid: u32);
+    setregid = Setregid(rgid: u32, egid: u32);
+    setresuid = Setresuid(ruid: u32, euid: u32, suid: u32);
+    setresgid = Setresgid(rgid: u32, egid: u32, sgid: u32);
+    setfsuid = Setfsuid(uid: u32);
+    setfsgid = Setfsgid(gid: u32);
 }

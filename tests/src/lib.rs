@@ -439,6 +439,9 @@ pub fn busybox_bin(arch: &str) -> PathBuf {
     assert!(list.status == 0 && list.stdout_str().contains("\nsh\n"), "busybox --list:\n{}", list.describe());
     let dir = scratch_dir(&format!("busybox-bin-{arch}"));
     let target = dir.join("busybox");
+    // out/ holds symlinks into the build cache: link the file itself, not the
+    // symlink, which would dangle inside the guest.
+    let bb = std::fs::canonicalize(&bb).unwrap_or(bb);
     if std::fs::hard_link(&bb, &target).is_err() {
         std::fs::copy(&bb, &target).unwrap_or_else(|e| panic!("copying {}: {e}", bb.display()));
     }

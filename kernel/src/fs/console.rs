@@ -28,6 +28,23 @@ struct Tty {
 }
 
 static TTY: Mutex<Option<Tty>> = Mutex::new(None);
+/// The host side of the console is a terminal.
+static IS_TTY: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
+/// Records whether the host side of the console is a terminal.
+pub fn set_tty(on: bool) {
+    IS_TTY.store(on, Ordering::Relaxed);
+}
+
+/// Opens /dev/tty: the console, for a process of the console's session (the
+/// first process's, which has the console as its controlling terminal); ENXIO for
+/// a process without a controlling terminal, as Linux answers.
+pub fn open_tty(sid: i32) -> Result<Arc<dyn FileLike>, Errno> {
+    if !IS_TTY.load(Ordering::Relaxed) || sid != 0 {
+        return Err(Errno::ENXIO);
+    }
+    Ok(Arc::new(Console { input: true, out: Some(Channel::Stdout), tty: true }))
+}
 /// Foreground process group of the console terminal.
 static FOREGROUND: AtomicI32 = AtomicI32::new(1);
 
@@ -64,6 +81,7 @@ pub fn has_readers() -> bool {
 
 /// A console stream: stdin (`out` None) or an output channel.
 pub struct Console {
+    input: bool,
     out: Option<Channel>,
     tty: bool,
 }
@@ -71,11 +89,11 @@ pub struct Console {
 impl Console {
     /// The console's stdin.
     pub fn input(tty: bool) -> Arc<dyn FileLike> {
-        Arc::new(Console { out: None, tty })
+        Arc::new(Console { input: true, out: None, tty })
     }
     /// A console output channel.
     pub fn output(ch: Channel, tty: bool) -> Arc<dyn FileLike> {
-        Arc::new(Console { out: Some(ch), tty })
+        Arc::new(Console { input: false, out: Some(ch), tty })
     }
 }
 
@@ -114,7 +132,7 @@ fn read_input(buf: &mut [u8]) -> Option<usize> {
 
 impl FileLike for Console {
     fn read(&self, cx: &Ctx, f: &OpenFile, buf: &mut [u8]) -> Result<usize, Errno> {
-        if self.out.is_some() {
+        if !self.input {
             return Err(Errno::EBADF);
         }
         if buf.is_empty() {
@@ -138,10 +156,10 @@ impl FileLike for Console {
     }
 
     fn poll(&self) -> u32 {
-        if self.out.is_some() {
-            return POLLOUT;
+        let mut r = if self.out.is_some() { POLLOUT } else { 0 };
+        if !self.input {
+            return r;
         }
-        let mut r = 0;
         if console::input_ready() {
             r |= POLLIN;
         }
@@ -152,7 +170,7 @@ impl FileLike for Console {
     }
 
     fn wait_queue(&self) -> Option<&WaitQueue> {
-        self.out.is_none().then_some(&INPUT_WQ)
+        self.input.then_some(&INPUT_WQ)
     }
 
     fn stat(&self) -> StatInfo {
@@ -178,7 +196,7 @@ impl FileLike for Console {
     fn ioctl(&self, cx: &Ctx, _f: &OpenFile, cmd: u32, arg: u64) -> Result<u64, Errno> {
         if cmd == 0x541b {
             // FIONREAD
-            let n = i32::from(self.out.is_none() && console::input_ready());
+            let n = i32::from(self.input && console::input_ready());
             cx.write_val(UAddr(arg), &n)?;
             return Ok(0);
         }
@@ -243,7 +261,7 @@ impl FileLike for Console {
         if self.tty {
             b"/dev/pts/0".to_vec()
         } else {
-            alloc::format!("pipe:[{}]", if self.out.is_none() { 1 } else { 2 }).into_bytes()
+            alloc::format!("pipe:[{}]", if self.input { 1 } else { 2 }).into_bytes()
         }
     }
 

@@ -23,6 +23,8 @@ pub enum Dev {
     Full,
     /// /dev/random and /dev/urandom.
     Random(u32),
+    /// /dev/tty: the controlling terminal.
+    Tty,
 }
 
 impl Dev {
@@ -32,6 +34,7 @@ impl Dev {
             Dev::Zero => 5,
             Dev::Full => 7,
             Dev::Random(m) => m,
+            Dev::Tty => return StatInfo::makedev(5, 0),
         };
         StatInfo::makedev(1, minor)
     }
@@ -66,6 +69,12 @@ impl Inode for DevNode {
         self.dev.rdev()
     }
     fn open(self: Arc<Self>, _flags: u32) -> Result<Arc<dyn FileLike>, Errno> {
+        if self.dev == Dev::Tty {
+            let sid = crate::task::sched::try_current()
+                .map(|t| t.process.sid.load(core::sync::atomic::Ordering::Relaxed))
+                .unwrap_or(0);
+            return super::console::open_tty(sid);
+        }
         Ok(Arc::new(DevFile { node: self }))
     }
 }
@@ -87,6 +96,7 @@ impl DevFile {
                 crate::rng::fill(buf);
                 Ok(buf.len())
             }
+            Dev::Tty => Err(Errno::EIO),
         }
     }
     fn sink(&self, data: &[u8]) -> Result<usize, Errno> {
@@ -133,6 +143,7 @@ pub fn populate(dev: &Arc<dyn Inode>) {
         (b"full", Dev::Full),
         (b"random", Dev::Random(8)),
         (b"urandom", Dev::Random(9)),
+        (b"tty", Dev::Tty),
     ] {
         let _ = dev.insert(name, DevNode::new(d, 0o666));
     }

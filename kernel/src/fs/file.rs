@@ -147,12 +147,30 @@ impl OpenFile {
 /// A file reading and writing an inode's content (regular files, directories).
 pub struct InodeFile {
     node: Arc<dyn Inode>,
+    /// Opened for writing (counted on the inode while open).
+    writer: bool,
 }
 
 impl InodeFile {
-    /// A file on `node`.
+    /// A file on `node` (path-only, or for reading).
     pub fn new(node: Arc<dyn Inode>) -> Arc<dyn FileLike> {
-        Arc::new(InodeFile { node })
+        Arc::new(InodeFile { node, writer: false })
+    }
+    /// A file on `node` opened with `flags` (a writer is counted on the inode).
+    pub fn with_access(node: Arc<dyn Inode>, flags: u32) -> Arc<dyn FileLike> {
+        let writer = flags & O_PATH == 0 && flags & O_ACCMODE != 0;
+        if writer {
+            node.note_writer(true);
+        }
+        Arc::new(InodeFile { node, writer })
+    }
+}
+
+impl Drop for InodeFile {
+    fn drop(&mut self) {
+        if self.writer {
+            self.node.note_writer(false);
+        }
     }
 }
 

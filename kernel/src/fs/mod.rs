@@ -102,6 +102,15 @@ pub trait Inode: Send + Sync {
     fn nlink(&self) -> u32 {
         1
     }
+    /// Notes one more (`true`) or one fewer open file description writing the
+    /// inode (execve refuses such a file with ETXTBSY).
+    fn note_writer(&self, more: bool) {
+        let _ = more;
+    }
+    /// Open file descriptions writing the inode.
+    fn writers(&self) -> usize {
+        0
+    }
     /// Adds `delta` to the hard-link count (link, unlink); directories and
     /// synthetic files compute theirs.
     fn adjust_links(&self, delta: i32) {

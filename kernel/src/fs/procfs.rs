@@ -193,7 +193,7 @@ impl Node {
             Kind::TaskDir => {
                 let tid = parse_id(name)?;
                 let p = process(self.pid)?;
-                if !p.threads.lock().iter().any(|t| t.tid == tid) {
+                if !p.threads.lock().iter().any(|t| t.tid() == tid) {
                     return Err(Errno::ENOENT);
                 }
                 Ok(node(Kind::PidDir, self.pid, tid))
@@ -238,7 +238,7 @@ impl Node {
             }
             Kind::TaskDir => {
                 for t in process(self.pid)?.threads.lock().iter() {
-                    push(alloc::format!("{}", t.tid).into_bytes(), Kind::PidDir, self.pid);
+                    push(alloc::format!("{}", t.tid()).into_bytes(), Kind::PidDir, self.pid);
                 }
             }
             Kind::FdDir => {
@@ -262,7 +262,7 @@ impl Node {
             Kind::SelfLink => Ok(alloc::format!("{}", caller().ok_or(Errno::ENOENT)?.process.pid).into_bytes()),
             Kind::ThreadSelf => {
                 let t = caller().ok_or(Errno::ENOENT)?;
-                Ok(alloc::format!("{}/task/{}", t.process.pid, t.tid).into_bytes())
+                Ok(alloc::format!("{}/task/{}", t.process.pid, t.tid()).into_bytes())
             }
             Kind::Exe => Ok(process(self.pid)?.info.lock().exe.clone()),
             Kind::Cwd => Ok(process(self.pid)?.fs().lock().cwd.clone()),
@@ -532,7 +532,7 @@ fn generate(kind: Kind, pid: i32, tid: i32) -> Result<Vec<u8>, Errno> {
 
 fn thread_comm(p: &Process, tid: i32) -> Vec<u8> {
     let threads = p.threads.lock().clone();
-    match threads.iter().find(|t| t.tid == tid).or(threads.first()) {
+    match threads.iter().find(|t| t.tid() == tid).or(threads.first()) {
         Some(t) => t.comm(),
         None => p.comm(),
     }
@@ -656,7 +656,7 @@ fn state_letter(p: &Process, tid: i32) -> (char, &'static str) {
         return ('T', "stopped");
     }
     drop(st);
-    let me = caller().map(|t| t.tid == tid).unwrap_or(false);
+    let me = caller().map(|t| t.tid() == tid).unwrap_or(false);
     if me {
         ('R', "running")
     } else {
@@ -676,7 +676,7 @@ fn status(p: &Arc<Process>, tid: i32, s: &mut String) {
     };
     let (letter, word) = state_letter(p, tid);
     let threads = p.threads.lock().clone();
-    let t = threads.iter().find(|t| t.tid == tid).or(threads.first()).cloned();
+    let t = threads.iter().find(|t| t.tid() == tid).or(threads.first()).cloned();
     let (blk, pnd) = t
         .map(|t| {
             let sg = t.sig.lock();
@@ -699,11 +699,12 @@ fn status(p: &Arc<Process>, tid: i32, s: &mut String) {
         (ign, cgt)
     };
     let umask = p.fs().lock().umask;
+    let cred = p.cred.lock().clone();
     let fdsize = p.files().lock().len().max(64).next_power_of_two();
     let _ = write!(
         s,
         "Name:\t{}\nUmask:\t{:04o}\nState:\t{} ({})\nTgid:\t{pid}\nNgid:\t0\nPid:\t{tid}\nPPid:\t{}\nTracerPid:\t0\n\
-         Uid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nFDSize:\t{}\nGroups:\t\nNStgid:\t{pid}\nNSpid:\t{tid}\nNSpgid:\t{}\nNSsid:\t{}\n\
+         Uid:\t{}\t{}\t{}\t{}\nGid:\t{}\t{}\t{}\t{}\nFDSize:\t{}\nGroups:\t{}\nNStgid:\t{pid}\nNSpid:\t{tid}\nNSpgid:\t{}\nNSsid:\t{}\n\
          VmPeak:\t{vm:>8} kB\nVmSize:\t{vm:>8} kB\nVmRSS:\t{rss:>8} kB\nThreads:\t{}\n\
          SigQ:\t0/63704\nSigPnd:\t{:016x}\nShdPnd:\t{:016x}\nSigBlk:\t{:016x}\nSigIgn:\t{:016x}\nSigCgt:\t{:016x}\n\
          Cpus_allowed:\t1\nCpus_allowed_list:\t0\n",
@@ -712,7 +713,16 @@ fn status(p: &Arc<Process>, tid: i32, s: &mut String) {
         letter,
         word,
         p.ppid(),
+        cred.uid[0],
+        cred.uid[1],
+        cred.uid[2],
+        cred.uid[3],
+        cred.gid[0],
+        cred.gid[1],
+        cred.gid[2],
+        cred.gid[3],
         fdsize,
+        cred.groups.iter().map(|g| alloc::format!("{} ", g)).collect::<String>(),
         p.pgid.load(Ordering::Relaxed),
         p.sid.load(Ordering::Relaxed),
         threads.len(),

@@ -47,6 +47,7 @@ pub struct File {
     meta: Mutex<Meta>,
     content: Mutex<Content>,
     links: AtomicU32,
+    writers: core::sync::atomic::AtomicUsize,
 }
 
 impl File {
@@ -57,6 +58,7 @@ impl File {
             meta: Mutex::new(Meta::new(S_IFREG | (perm & 0o7777))),
             content: Mutex::new(Content::Owned(Vec::new())),
             links: AtomicU32::new(1),
+            writers: core::sync::atomic::AtomicUsize::new(0),
         })
     }
 
@@ -67,6 +69,7 @@ impl File {
             meta: Mutex::new(meta),
             content: Mutex::new(Content::Borrowed(data)),
             links: AtomicU32::new(1),
+            writers: core::sync::atomic::AtomicUsize::new(0),
         })
     }
 }
@@ -87,6 +90,16 @@ impl Inode for File {
     }
     fn nlink(&self) -> u32 {
         self.links.load(Ordering::Relaxed)
+    }
+    fn note_writer(&self, more: bool) {
+        if more {
+            self.writers.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.writers.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+    fn writers(&self) -> usize {
+        self.writers.load(Ordering::Relaxed)
     }
     fn adjust_links(&self, delta: i32) {
         let _ = self.links.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| Some(n.saturating_add_signed(delta)));
@@ -139,8 +152,8 @@ impl Inode for File {
             Content::Owned(_) => None,
         }
     }
-    fn open(self: Arc<Self>, _flags: u32) -> Result<Arc<dyn FileLike>, Errno> {
-        Ok(InodeFile::new(self))
+    fn open(self: Arc<Self>, flags: u32) -> Result<Arc<dyn FileLike>, Errno> {
+        Ok(InodeFile::with_access(self, flags))
     }
 }
 

@@ -103,6 +103,14 @@ pub fn init(info: &BootInfo) {
 /// Frames per kernel stack.
 pub const KSTACK_FRAMES: usize = 16;
 
+fn kstack_layout() -> core::alloc::Layout {
+    let size = KSTACK_FRAMES * PAGE_SIZE as usize;
+    match core::alloc::Layout::from_size_align(size, PAGE_SIZE as usize) {
+        Ok(l) => l,
+        Err(_) => unreachable!("a page-aligned size is a valid layout"),
+    }
+}
+
 /// Allocates a kernel stack and returns its top (stops the VM when memory is out).
 pub fn alloc_kernel_stack() -> u64 {
     match try_alloc_kernel_stack() {
@@ -111,14 +119,23 @@ pub fn alloc_kernel_stack() -> u64 {
     }
 }
 
-/// Allocates a kernel stack and returns its top.
+/// Allocates a kernel stack and returns its top. Stacks come from the kernel heap,
+/// whose buddy allocator joins freed stacks again, so that thread churn never runs
+/// out of contiguous memory (the frame allocator only hands out contiguous runs
+/// from memory never used before).
 pub fn try_alloc_kernel_stack() -> Option<u64> {
-    let pa = frames::alloc(KSTACK_FRAMES)?;
-    Some(elfin_arch::phys_to_virt(pa) + (KSTACK_FRAMES as u64) * PAGE_SIZE)
+    // SAFETY: the layout has a non-zero size.
+    let p = unsafe { alloc::alloc::alloc(kstack_layout()) };
+    if p.is_null() {
+        return None;
+    }
+    Some(p as u64 + (KSTACK_FRAMES as u64) * PAGE_SIZE)
 }
 
 /// Frees a kernel stack allocated by [`try_alloc_kernel_stack`].
 pub fn free_kernel_stack(top: u64) {
-    let pa = top - (KSTACK_FRAMES as u64) * PAGE_SIZE - elfin_arch::PHYS_OFFSET;
-    frames::free(pa, KSTACK_FRAMES);
+    let base = top - (KSTACK_FRAMES as u64) * PAGE_SIZE;
+    // SAFETY: `base` was returned by `alloc` with this layout in try_alloc_kernel_stack
+    // and the stack is no longer in use (its thread has switched away for good).
+    unsafe { alloc::alloc::dealloc(base as *mut u8, kstack_layout()) };
 }

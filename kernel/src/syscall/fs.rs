@@ -36,6 +36,19 @@ const CHUNK: usize = 64 * 1024;
 const GATHER: usize = 1 << 20;
 
 impl Ctx {
+    /// Gives a node the caller just created its filesystem user and group ids.
+    fn own(&self, node: &Arc<dyn Inode>) {
+        let (u, g) = {
+            let c = self.proc.cred.lock();
+            (c.uid[3], c.gid[3])
+        };
+        if u != 0 || g != 0 {
+            let _ = node.set_meta(&mut |m| {
+                m.uid = u;
+                m.gid = g;
+            });
+        }
+    }
     /// The descriptor limit (RLIMIT_NOFILE).
     pub fn nofile(&self) -> usize {
         self.proc.rlimit(7).min(crate::fs::file::NR_OPEN as u64) as usize
@@ -293,6 +306,7 @@ pub fn openat(cx: &Ctx, dirfd: i32, path: UAddr, flags: i32, mode: u32) -> SysRe
                 return Err(Errno::EISDIR);
             }
             let node = parent.node.create(&name, NewNode::File, mode & !umask & 0o7777)?;
+            cx.own(&node);
             Resolved { node, path: fs::child_path(&parent.path, &name) }
         }
         Err(e) => return Err(e),
@@ -444,7 +458,8 @@ pub fn mkdirat(cx: &Ctx, dirfd: i32, path: UAddr, mode: u32) -> SysResult {
         return Err(Errno::EEXIST);
     }
     let umask = cx.fs().lock().umask;
-    parent.node.create(&name, NewNode::Dir, mode & !umask & 0o7777)?;
+    let d = parent.node.create(&name, NewNode::Dir, mode & !umask & 0o7777)?;
+    cx.own(&d);
     Ok(0)
 }
 
@@ -569,7 +584,8 @@ pub fn symlinkat(cx: &Ctx, target: UAddr, newdirfd: i32, linkpath: UAddr) -> Sys
     let raw = cx.read_path(linkpath)?;
     let base = base_dir(cx, newdirfd, &raw)?;
     let (parent, name) = fs::resolve_parent(&base, &raw)?;
-    parent.node.create(&name, NewNode::Symlink(t), 0o777)?;
+    let l = parent.node.create(&name, NewNode::Symlink(t), 0o777)?;
+    cx.own(&l);
     Ok(0)
 }
 

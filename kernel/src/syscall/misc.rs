@@ -377,3 +377,68 @@ pub fn setpriority(cx: &Ctx, which: i32, who: i32, prio: i32) -> SysResult {
     }
     Ok(0)
 }
+
+fn itimerval(value: u64, interval: u64) -> elfin_shim::uapi::Itimerval {
+    elfin_shim::uapi::Itimerval { it_interval: tv(interval), it_value: tv(value) }
+}
+
+fn tv_ns(t: &Timeval) -> Result<u64, Errno> {
+    if t.tv_sec < 0 || !(0..1_000_000).contains(&t.tv_usec) {
+        return Err(Errno::EINVAL);
+    }
+    Ok((t.tv_sec as u64).saturating_mul(1_000_000_000).saturating_add(t.tv_usec as u64 * 1000))
+}
+
+fn remaining(a: &crate::task::itimer::Armed) -> u64 {
+    a.deadline.saturating_sub(crate::time::monotonic_ns()).max(1)
+}
+
+/// alarm(2): SIGALRM after `seconds`; returns the seconds left of the previous alarm.
+pub fn alarm(cx: &Ctx, seconds: u32) -> SysResult {
+    let old = crate::task::itimer::set_real(&cx.proc, u64::from(seconds) * 1_000_000_000, 0);
+    Ok(old
+        .map(|a| {
+            let ns = remaining(&a);
+            // Linux rounds to the nearest second, and never reports 0 for a pending alarm.
+            ((ns + 500_000_000) / 1_000_000_000).max(1)
+        })
+        .unwrap_or(0))
+}
+
+/// getitimer(2).
+pub fn getitimer(cx: &Ctx, which: i32, value: UAddr) -> SysResult {
+    let v = match which {
+        0 => match crate::task::itimer::get_real(&cx.proc) {
+            Some(a) => itimerval(remaining(&a), a.interval),
+            None => itimerval(0, 0),
+        },
+        1 | 2 => {
+            super::report_unsupported("getitimer (ITIMER_VIRTUAL/ITIMER_PROF)");
+            return Err(Errno::EINVAL);
+        }
+        _ => return Err(Errno::EINVAL),
+    };
+    cx.write_val(value, &v)?;
+    Ok(0)
+}
+
+/// setitimer(2): ITIMER_REAL.
+pub fn setitimer(cx: &Ctx, which: i32, value: UAddr, old: UAddr) -> SysResult {
+    if which != 0 {
+        if which == 1 || which == 2 {
+            super::report_unsupported("setitimer (ITIMER_VIRTUAL/ITIMER_PROF)");
+        }
+        return Err(Errno::EINVAL);
+    }
+    let new: Option<elfin_shim::uapi::Itimerval> = if value.is_null() { None } else { Some(cx.read_val(value)?) };
+    let (v, i) = match &new {
+        Some(n) => (tv_ns(&n.it_value)?, tv_ns(&n.it_interval)?),
+        None => (0, 0),
+    };
+    let prev = crate::task::itimer::set_real(&cx.proc, v, i);
+    if !old.is_null() {
+        let o = prev.map(|a| itimerval(remaining(&a), a.interval)).unwrap_or_else(|| itimerval(0, 0));
+        cx.write_val(old, &o)?;
+    }
+    Ok(0)
+}

@@ -16,7 +16,7 @@ use elfin_shim::Call;
 
 use crate::task::{self, Ctx, ExitStatus};
 
-pub use fs::base_dir;
+pub use fs::{base_dir, AT_FDCWD};
 
 /// What a handler returns.
 pub type SysResult = Result<u64, Errno>;
@@ -129,7 +129,7 @@ fn trace(cx: &Ctx, call: &Call, r: Option<SysResult>) {
     if !STRACE.load(Ordering::Relaxed) {
         return;
     }
-    let tid = cx.thread.tid;
+    let tid = cx.thread.tid();
     let addr_result = matches!(call, Call::Mmap { .. } | Call::Brk { .. } | Call::Mremap { .. });
     match r {
         None => kprintln!("[pid {}] {} = ?", tid, call),
@@ -264,7 +264,7 @@ fn dispatch(cx: &Ctx, call: Call, tf: &mut TrapFrame, nr: usize) -> SysResult {
         Tgkill { tgid, tid, sig } => proc::tgkill(cx, Some(tgid), tid, sig),
         Getpid {} => Ok(cx.proc.pid as u64),
         Getppid {} => Ok(cx.proc.ppid() as u64),
-        Gettid {} => Ok(cx.thread.tid as u64),
+        Gettid {} => Ok(cx.thread.tid() as u64),
         Getpgrp {} => Ok(cx.proc.pgid.load(Ordering::Relaxed) as u64),
         Getpgid { pid } => proc::getpgid(cx, pid),
         Getsid { pid } => proc::getsid(cx, pid),
@@ -299,7 +299,7 @@ fn dispatch(cx: &Ctx, call: Call, tf: &mut TrapFrame, nr: usize) -> SysResult {
         ClockNanosleep { clock, flags, req, rem } => thread::sleep(cx, clock, flags, req, rem),
         SetTidAddress { tidptr } => {
             cx.thread.misc.lock().clear_child_tid = tidptr.0;
-            Ok(cx.thread.tid as u64)
+            Ok(cx.thread.tid() as u64)
         }
         SetRobustList { head, len } => {
             if len != 24 {
@@ -317,21 +317,26 @@ fn dispatch(cx: &Ctx, call: Call, tf: &mut TrapFrame, nr: usize) -> SysResult {
         RtSigaction { sig, act, oldact, sigsetsize } => misc::rt_sigaction(cx, sig, act, oldact, sigsetsize),
 
         // Identity, time, system.
-        Getuid {} | Geteuid {} | Getgid {} | Getegid {} => Ok(0),
-        Getresuid { ruid, euid, suid } | Getresgid { rgid: ruid, egid: euid, sgid: suid } => {
-            for a in [ruid, euid, suid] {
-                cx.write_val(a, &0u32)?;
-            }
-            Ok(0)
-        }
-        Getgroups { size, list } => {
-            let _ = list;
-            if size < 0 {
-                Err(Errno::EINVAL)
-            } else {
-                Ok(0)
-            }
-        }
+        Getuid {} => proc::get_id(cx, false, 0),
+        Geteuid {} => proc::get_id(cx, false, 1),
+        Getgid {} => proc::get_id(cx, true, 0),
+        Getegid {} => proc::get_id(cx, true, 1),
+        Getresuid { ruid, euid, suid } => proc::getres(cx, false, ruid, euid, suid),
+        Getresgid { rgid, egid, sgid } => proc::getres(cx, true, rgid, egid, sgid),
+        Setuid { uid } => proc::set_id(cx, false, uid),
+        Setgid { gid } => proc::set_id(cx, true, gid),
+        Setreuid { ruid, euid } => proc::setre(cx, false, ruid, euid),
+        Setregid { rgid, egid } => proc::setre(cx, true, rgid, egid),
+        Setresuid { ruid, euid, suid } => proc::setres(cx, false, ruid, euid, suid),
+        Setresgid { rgid, egid, sgid } => proc::setres(cx, true, rgid, egid, sgid),
+        Setfsuid { uid } => proc::setfs(cx, false, uid),
+        Setfsgid { gid } => proc::setfs(cx, true, gid),
+        Getgroups { size, list } => proc::getgroups(cx, size, list),
+        Setgroups { size, list } => proc::setgroups(cx, size, list),
+        Alarm { seconds } => misc::alarm(cx, seconds),
+        Getitimer { which, value } => misc::getitimer(cx, which, value),
+        Setitimer { which, value, old } => misc::setitimer(cx, which, value, old),
+        RtSigtimedwait { set, info, timeout, sigsetsize } => proc::sigtimedwait(cx, set, info, timeout, sigsetsize),
         ArchPrctl { code, addr } => misc::arch_prctl(cx, code, addr),
         Rseq { rseq, len, flags, sig } => misc::rseq(cx, rseq, len, flags, sig),
         Uname { buf } => misc::uname(cx, buf),

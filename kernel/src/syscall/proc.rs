@@ -48,6 +48,13 @@ pub fn clone3(cx: &Ctx, tf: &TrapFrame, args: UAddr, size: usize) -> SysResult {
         }
     }
     let a: CloneArgs = bytemuck::pod_read_unaligned(&raw);
+    // Linux's clone3_args_valid: legacy flags and the two clone3-only ones.
+    if a.flags & !(0xffff_ffff | CLONE_CLEAR_SIGHAND | CLONE_INTO_CGROUP) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if a.flags & CLONE_CLEAR_SIGHAND != 0 && a.flags & CLONE_SIGHAND != 0 {
+        return Err(Errno::EINVAL);
+    }
     if a.flags & CSIGNAL != 0 && a.flags & CLONE_NEWTIME == 0 {
         return Err(Errno::EINVAL);
     }
@@ -193,8 +200,18 @@ pub fn kill(cx: &Ctx, pid: i32, sig: i32) -> SysResult {
             members
         }
     };
-    for t in targets {
-        signal::send_to_process(&t, sig, info);
+    // As Linux: kill(-1) counts a refusal as nothing sent; a group or process
+    // the caller may not signal gives EPERM.
+    let all = pid == -1;
+    let mut sent = false;
+    for t in &targets {
+        if may_signal(cx, t) {
+            signal::send_to_process(t, sig, info);
+            sent = true;
+        }
+    }
+    if !sent && !all {
+        return Err(Errno::EPERM);
     }
     Ok(0)
 }
@@ -210,6 +227,9 @@ pub fn tgkill(cx: &Ctx, tgid: Option<i32>, tid: i32, sig: i32) -> SysResult {
         if t.process.pid != g {
             return Err(Errno::ESRCH);
         }
+    }
+    if !may_signal(cx, &t.process) {
+        return Err(Errno::EPERM);
     }
     signal::send_to_thread(&t, sig, Siginfo::kill(sig as i32, SI_TKILL, cx.proc.pid, 0));
     Ok(0)
@@ -249,7 +269,7 @@ pub fn getsid(cx: &Ctx, pid: i32) -> SysResult {
 /// setpgid(2): the caller or one of its children (not after it exec'd, not in
 /// another session), into a new group or a group of the same session.
 pub fn setpgid(cx: &Ctx, pid: i32, pgid: i32) -> SysResult {
-    if pgid < 0 {
+    if pgid < 0 || pid < 0 {
         return Err(Errno::EINVAL);
     }
     let me = &cx.proc;
@@ -301,4 +321,185 @@ pub fn setsid(cx: &Ctx) -> SysResult {
     table::release_group(old_pgid);
     table::release_group(old_sid);
     Ok(pid as u64)
+}
+
+/// getuid/geteuid/getgid/getegid: `which` indexes the real/effective ids.
+pub fn get_id(cx: &Ctx, group: bool, which: usize) -> SysResult {
+    let c = cx.proc.cred.lock();
+    let ids = if group { c.gid } else { c.uid };
+    Ok(u64::from(ids.get(which).copied().unwrap_or(0)))
+}
+
+/// getresuid/getresgid.
+pub fn getres(cx: &Ctx, group: bool, r: UAddr, e: UAddr, s: UAddr) -> SysResult {
+    let ids = {
+        let c = cx.proc.cred.lock();
+        if group {
+            c.gid
+        } else {
+            c.uid
+        }
+    };
+    for (a, v) in [r, e, s].into_iter().zip(ids) {
+        cx.write_val(a, &v)?;
+    }
+    Ok(0)
+}
+
+/// setresuid/setresgid (u32::MAX leaves an id as it is): root may set anything,
+/// others only ids they already have.
+pub fn setres(cx: &Ctx, group: bool, r: u32, e: u32, s: u32) -> SysResult {
+    let mut c = cx.proc.cred.lock();
+    let privileged = c.privileged();
+    let ids = if group { &mut c.gid } else { &mut c.uid };
+    let cur = *ids;
+    for v in [r, e, s] {
+        if v != u32::MAX && !privileged && !cur.get(..3).unwrap_or(&[]).contains(&v) {
+            return Err(Errno::EPERM);
+        }
+    }
+    for (slot, v) in ids.iter_mut().zip([r, e, s]) {
+        if v != u32::MAX {
+            *slot = v;
+        }
+    }
+    ids[3] = ids[1];
+    Ok(0)
+}
+
+/// setreuid/setregid.
+pub fn setre(cx: &Ctx, group: bool, r: u32, e: u32) -> SysResult {
+    let mut c = cx.proc.cred.lock();
+    let privileged = c.privileged();
+    let ids = if group { &mut c.gid } else { &mut c.uid };
+    let cur = *ids;
+    if r != u32::MAX && !privileged && r != cur[0] && r != cur[1] {
+        return Err(Errno::EPERM);
+    }
+    if e != u32::MAX && !privileged && e != cur[0] && e != cur[1] && e != cur[2] {
+        return Err(Errno::EPERM);
+    }
+    if r != u32::MAX {
+        ids[0] = r;
+    }
+    if e != u32::MAX {
+        ids[1] = e;
+    }
+    // The saved id follows the new effective one when the real one was set or the
+    // effective one changed to something else than the (old) real one.
+    if r != u32::MAX || (e != u32::MAX && e != cur[0]) {
+        ids[2] = ids[1];
+    }
+    ids[3] = ids[1];
+    Ok(0)
+}
+
+/// setuid/setgid: root sets every id, others the effective one to the real or saved.
+pub fn set_id(cx: &Ctx, group: bool, v: u32) -> SysResult {
+    let mut c = cx.proc.cred.lock();
+    let privileged = c.privileged();
+    let ids = if group { &mut c.gid } else { &mut c.uid };
+    if v == u32::MAX {
+        return Err(Errno::EINVAL);
+    }
+    if privileged {
+        *ids = [v; 4];
+    } else if v == ids[0] || v == ids[2] {
+        ids[1] = v;
+        ids[3] = v;
+    } else {
+        return Err(Errno::EPERM);
+    }
+    Ok(0)
+}
+
+/// setfsuid/setfsgid: returns the previous id; changes it when allowed.
+pub fn setfs(cx: &Ctx, group: bool, v: u32) -> SysResult {
+    let mut c = cx.proc.cred.lock();
+    let privileged = c.privileged();
+    let ids = if group { &mut c.gid } else { &mut c.uid };
+    let old = ids[3];
+    if v != u32::MAX && (privileged || ids.contains(&v)) {
+        ids[3] = v;
+    }
+    Ok(u64::from(old))
+}
+
+/// getgroups(2).
+pub fn getgroups(cx: &Ctx, size: i32, list: UAddr) -> SysResult {
+    let g = cx.proc.cred.lock().groups.clone();
+    if size < 0 {
+        return Err(Errno::EINVAL);
+    }
+    if size == 0 {
+        return Ok(g.len() as u64);
+    }
+    if (size as usize) < g.len() {
+        return Err(Errno::EINVAL);
+    }
+    for (i, v) in g.iter().enumerate() {
+        cx.write_val(UAddr(list.0 + i as u64 * 4), v)?;
+    }
+    Ok(g.len() as u64)
+}
+
+/// setgroups(2): root only.
+pub fn setgroups(cx: &Ctx, size: usize, list: UAddr) -> SysResult {
+    if size > 65536 {
+        return Err(Errno::EINVAL);
+    }
+    if !cx.proc.cred.lock().privileged() {
+        return Err(Errno::EPERM);
+    }
+    let mut g = alloc::vec::Vec::new();
+    for i in 0..size as u64 {
+        g.push(cx.read_val::<u32>(UAddr(list.0 + i * 4))?);
+    }
+    g.sort_unstable();
+    cx.proc.cred.lock().groups = g;
+    Ok(0)
+}
+
+/// Whether the caller may signal `target` (Linux's kill_ok_by_cred).
+fn may_signal(cx: &Ctx, target: &Process) -> bool {
+    let me = cx.proc.cred.lock().clone();
+    if me.privileged() {
+        return true;
+    }
+    let t = target.cred.lock();
+    let (tr, ts) = (t.uid[0], t.uid[2]);
+    me.uid[1] == tr || me.uid[1] == ts || me.uid[0] == tr || me.uid[0] == ts
+}
+
+/// rt_sigtimedwait(2): waits for one of `set` (blocked, as a rule) and takes it.
+pub fn sigtimedwait(cx: &Ctx, set: UAddr, info: UAddr, timeout: UAddr, sigsetsize: usize) -> SysResult {
+    if sigsetsize != 8 {
+        return Err(Errno::EINVAL);
+    }
+    let want: u64 = cx.read_val(set)?;
+    let want = want & !signal::UNBLOCKABLE;
+    let deadline = if timeout.is_null() {
+        None
+    } else {
+        let ts: elfin_shim::uapi::Timespec = cx.read_val(timeout)?;
+        Some(crate::time::monotonic_ns().saturating_add(ts.as_nanos().ok_or(Errno::EINVAL)?))
+    };
+    let t = cx.thread.clone();
+    let take = || {
+        if let Some(x) = t.sig.lock().pending.take(want) {
+            return Some(x);
+        }
+        t.process.shared_pending.lock().take(want)
+    };
+    let r = crate::task::wait::wait_until(&[], deadline, true, take);
+    match r {
+        Ok((sig, si)) => {
+            if !info.is_null() {
+                cx.write_val(info, &si)?;
+            }
+            Ok(u64::from(sig))
+        }
+        Err(crate::task::wait::WaitError::Timeout) => Err(Errno::EAGAIN),
+        Err(crate::task::wait::WaitError::Interrupted) => Err(cx.interrupted(crate::task::Restart::Never)),
+    }
 }

@@ -19,7 +19,7 @@ use spin::Mutex;
 use super::sched::SchedState;
 use super::{
     default_rlimits, exit, sched, table, CpuTimes, Ctx, FsContext, ProcInfo, ProcState, Process, Relations, Thread,
-    ThreadMisc, ThreadSignals,
+    ThreadMisc,
 };
 use crate::cmdline::Options;
 use crate::fs::console::Console;
@@ -98,6 +98,7 @@ pub fn load(
     execfn: &[u8],
     argv: &[Vec<u8>],
     envp: &[Vec<u8>],
+    cred: &super::Cred,
 ) -> Result<Image, LoadFailure> {
     let aslr = ASLR.load(Ordering::Relaxed);
     let plan = match elfin_loader::plan(file, machine()) {
@@ -179,10 +180,10 @@ pub fn load(
         (AT_BASE, 0),
         (AT_FLAGS, 0),
         (AT_ENTRY, bias + plan.entry),
-        (AT_UID, 0),
-        (AT_EUID, 0),
-        (AT_GID, 0),
-        (AT_EGID, 0),
+        (AT_UID, u64::from(cred.uid[0])),
+        (AT_EUID, u64::from(cred.uid[1])),
+        (AT_GID, u64::from(cred.gid[0])),
+        (AT_EGID, u64::from(cred.gid[1])),
         (AT_SECURE, 0),
         (AT_HWCAP2, elfin_arch::hwcap2()),
     ];
@@ -220,6 +221,9 @@ fn check_exec(node: &Arc<dyn Inode>) -> Result<(), Errno> {
     if m & S_IFMT != S_IFREG || m & 0o111 == 0 {
         return Err(Errno::EACCES);
     }
+    if node.writers() > 0 {
+        return Err(Errno::ETXTBSY);
+    }
     Ok(())
 }
 
@@ -238,6 +242,7 @@ fn resolve_program(
     first: fs::Resolved,
     argv: Vec<Vec<u8>>,
     filename: &[u8],
+    path_inaccessible: bool,
 ) -> Result<Resolved, LoadFailure> {
     let mut cur = first;
     let mut argv = argv;
@@ -247,6 +252,11 @@ fn resolve_program(
         let bytes = file_bytes(&cur.node)?;
         if bytes.get(..2) != Some(b"#!") {
             return Ok(Resolved { node: cur.node, path: cur.path, bytes, argv });
+        }
+        if depth == 0 && path_inaccessible {
+            // A script run through a close-on-exec descriptor: the interpreter
+            // could not open /dev/fd/N once the exec has closed it.
+            return Err(failure(Errno::ENOENT, "script descriptor is close-on-exec"));
         }
         if depth == MAX_INTERP_DEPTH {
             return Err(failure(Errno::ELOOP, "too many levels of #! interpreters"));
@@ -276,9 +286,11 @@ fn resolve_program(
     Err(failure(Errno::ELOOP, "too many levels of #! interpreters"))
 }
 
+/// Strips spaces and tabs (only those: Linux keeps a `\r`, so a CRLF `#!` line names
+/// an interpreter that does not exist).
 fn trim(s: &[u8]) -> &[u8] {
     let start = s.iter().position(|&b| b != b' ' && b != b'\t').unwrap_or(s.len());
-    let end = s.iter().rposition(|&b| b != b' ' && b != b'\t' && b != b'\r').map(|i| i + 1).unwrap_or(start);
+    let end = s.iter().rposition(|&b| b != b' ' && b != b'\t').map(|i| i + 1).unwrap_or(start);
     s.get(start..end.max(start)).unwrap_or(&[])
 }
 
@@ -322,11 +334,11 @@ pub fn start_first(cfg: RunConfig, opts: &Options) -> ! {
     let argv: Vec<Vec<u8>> = if cfg.argv.is_empty() { alloc::vec![exe.clone()] } else { cfg.argv.clone() };
     let kstack = crate::mem::alloc_kernel_stack();
     exit::note_start();
-    let prog = match resolve_program(&cwd, first, argv, &exe) {
+    let prog = match resolve_program(&cwd, first, argv, &exe, false) {
         Ok(p) => p,
         Err(f) => fail(126, &exe, &f.why),
     };
-    let img = match load(&prog.node, &prog.bytes, &prog.path, &exe, &prog.argv, &cfg.envp) {
+    let img = match load(&prog.node, &prog.bytes, &prog.path, &exe, &prog.argv, &cfg.envp, &super::Cred::default()) {
         Ok(i) => i,
         Err(f) => fail(126, &exe, &f.why),
     };
@@ -348,6 +360,7 @@ pub fn start_first(cfg: RunConfig, opts: &Options) -> ! {
         };
         let _ = fds.install_at(fd, OpenFile::new(file, flags, Vec::new()), false, 3);
     }
+    crate::fs::console::set_tty(!cfg.ttys.is_empty());
     if let Some((r, c)) = cfg.winsize {
         crate::fs::console::set_winsize(r, c);
     }
@@ -393,24 +406,18 @@ pub fn start_first(cfg: RunConfig, opts: &Options) -> ! {
         info: Mutex::new(info),
         vfork_parent: Mutex::new(None),
         times: Mutex::new(CpuTimes::default()),
+        itimer: Mutex::new(None),
+        cred: Mutex::new(super::Cred::default()),
     });
     let tf = TrapFrame::new_user(img.entry, img.sp);
-    let thread = Arc::new(Thread {
-        tid: pid,
-        process: process.clone(),
-        sched: SchedState::new(kstack, &tf, None, 0),
-        sig: Mutex::new(ThreadSignals {
-            mask: 0,
-            saved_mask: None,
-            pending: SigQueue::new(),
-            altstack: StackT::new(0, 2, 0),
-        }),
-        sig_hint: AtomicBool::new(false),
-        exec_killed: AtomicBool::new(false),
-        exited: AtomicBool::new(false),
-        misc: Mutex::new(ThreadMisc { clear_child_tid: 0, robust_list: (0, 0), comm: comm_of(&exe), rseq: None }),
-        cpu_ns: AtomicU64::new(0),
-    });
+    let thread = Thread::new(
+        pid,
+        process.clone(),
+        SchedState::new(kstack, &tf, None, 0),
+        0,
+        StackT::new(0, 2, 0),
+        ThreadMisc { clear_child_tid: 0, robust_list: (0, 0), comm: comm_of(&exe), rseq: None },
+    );
     process.threads.lock().push(thread.clone());
     table::register(pid, &thread, Some(&process));
     table::hold_group(pid);
@@ -466,9 +473,30 @@ pub fn execve(
     }
     let filename = cx.read_path(path)?;
     let mut budget = (cx.proc.rlimit(3).min(u64::from(u32::MAX)) / 4).max(32 * 4096) as usize;
-    let argv = read_strings(cx, argv, &mut budget)?;
+    let mut argv = read_strings(cx, argv, &mut budget)?;
     let envp = read_strings(cx, envp, &mut budget)?;
+    if argv.is_empty() {
+        // Linux (since 5.18) gives a program started without arguments argv[0] "".
+        argv.push(Vec::new());
+    }
     let cwd = cx.cwd();
+    // What the program sees as its file name (AT_EXECFN, a script's argument):
+    // relative to a descriptor, Linux names it through /dev/fd.
+    let by_fd = filename.first() != Some(&b'/') && dirfd != crate::syscall::AT_FDCWD;
+    let execfn = if !by_fd {
+        filename.clone()
+    } else if filename.is_empty() {
+        alloc::format!("/dev/fd/{}", dirfd).into_bytes()
+    } else {
+        let mut f = alloc::format!("/dev/fd/{}/", dirfd).into_bytes();
+        f.extend_from_slice(&filename);
+        f
+    };
+    let fd_cloexec = by_fd && filename.is_empty() && {
+        let files = cx.files();
+        let cloexec = files.lock().slot_mut(dirfd).map(|s| s.cloexec).unwrap_or(false);
+        cloexec
+    };
     let first = if filename.is_empty() {
         if flags & AT_EMPTY_PATH == 0 {
             return Err(Errno::ENOENT);
@@ -484,8 +512,9 @@ pub fn execve(
         }
         r
     };
-    let prog = resolve_program(&cwd, first, argv, &filename).map_err(|f| f.errno)?;
-    let img = match load(&prog.node, &prog.bytes, &prog.path, &filename, &prog.argv, &envp) {
+    let prog = resolve_program(&cwd, first, argv, &execfn, fd_cloexec).map_err(|f| f.errno)?;
+    let cred = cx.proc.cred.lock().clone();
+    let img = match load(&prog.node, &prog.bytes, &prog.path, &execfn, &prog.argv, &envp, &cred) {
         Ok(i) => i,
         Err(f) => {
             if f.errno == Errno::ENOEXEC {
@@ -498,6 +527,12 @@ pub fn execve(
 
     // The point of no return.
     let p = cx.proc.clone();
+    if cx.thread.tid() != p.pid {
+        // Another thread than the first exec'd: it takes the process id over.
+        table::release_thread(cx.thread.tid());
+        cx.thread.set_tid(p.pid);
+        table::register(p.pid, &cx.thread, None);
+    }
     let new_mm = Arc::new(Mutex::new(img.mm));
     let old_mm = p.set_mm(new_mm.clone());
     sched::reload_mm();
@@ -540,13 +575,14 @@ pub fn execve(
         let mut m = cx.thread.misc.lock();
         m.robust_list = (0, 0);
         m.rseq = None;
-        m.comm = comm_of(&filename);
+        m.comm = comm_of(&execfn);
     }
     {
         let mut i = p.info.lock();
         i.exe = prog.path;
         i.argv = prog.argv;
         i.envp = envp;
+        i.dumpable = 1;
     }
     p.state.lock().execed = true;
     p.state_wq.wake_all();
@@ -566,7 +602,7 @@ fn de_thread(cx: &Ctx) -> Result<(), Errno> {
     if others.is_empty() {
         return Ok(());
     }
-    p.state.lock().exec_waiter = Some(cx.thread.tid);
+    p.state.lock().exec_waiter = Some(cx.thread.tid());
     for t in &others {
         t.exec_killed.store(true, Ordering::SeqCst);
         t.sig_hint.store(true, Ordering::SeqCst);

@@ -51,7 +51,7 @@ pub fn exit_thread(cx: &Ctx, status: ExitStatus) {
         th.retain(|x| !Arc::ptr_eq(x, t));
         th.is_empty()
     };
-    table::release_thread(t.tid);
+    table::release_thread(t.tid());
     p.times.lock().dead_threads_ns += t.cpu_ns();
     {
         let mut s = p.state.lock();
@@ -91,6 +91,7 @@ pub fn finish_if_exited() {
 fn process_exit(cx: &Ctx, status: ExitStatus) {
     let p = &cx.proc;
     release_vfork_parent(p);
+    super::itimer::cancel(p);
     // Descriptors first (closing a pipe end wakes its readers), then memory; the
     // CPU leaves this address space before it may be freed.
     drop(p.take_files());
@@ -107,7 +108,59 @@ fn process_exit(cx: &Ctx, status: ExitStatus) {
         init_exited(status);
     } else {
         reparent_children(p);
+        if let Some(parent) = p.parent() {
+            kill_orphaned_pgrp(p, &parent, true);
+        }
         notify_parent_exit(p, status);
+    }
+}
+
+fn pgid(p: &Process) -> i32 {
+    p.pgid.load(Ordering::Relaxed)
+}
+
+fn sid(p: &Process) -> i32 {
+    p.sid.load(Ordering::Relaxed)
+}
+
+/// Whether process group `g` has no member (other than `ignored`) whose parent is
+/// in another group of the same session: then no job control can reach it.
+fn will_become_orphaned(g: i32, ignored: Option<&Process>) -> bool {
+    for m in table::processes().iter().filter(|m| pgid(m) == g) {
+        if ignored.map(|i| core::ptr::eq(i, &**m)).unwrap_or(false) || m.state.lock().zombie {
+            continue;
+        }
+        let Some(parent) = m.parent() else { continue };
+        if parent.pid == 1 {
+            continue;
+        }
+        if pgid(&parent) != g && sid(&parent) == sid(m) {
+            return false;
+        }
+    }
+    true
+}
+
+/// POSIX's rule for a process group that an exit orphans: if it has stopped
+/// members, every member gets SIGHUP then SIGCONT (Linux's kill_orphaned_pgrp).
+/// `exiting` says whether `p` itself is the process that ends (else `p` is a child
+/// of the process that ends, `link` is that process).
+fn kill_orphaned_pgrp(p: &Process, link: &Process, exiting: bool) {
+    let g = pgid(p);
+    if pgid(link) == g || sid(link) != sid(p) {
+        return;
+    }
+    if !will_become_orphaned(g, if exiting { Some(p) } else { None }) {
+        return;
+    }
+    let members: Vec<Arc<Process>> = table::processes().into_iter().filter(|m| pgid(m) == g).collect();
+    if !members.iter().any(|m| m.state.lock().stopped.is_some()) {
+        return;
+    }
+    for sig in [SIGHUP, SIGCONT] {
+        for m in &members {
+            super::signal::send_to_process(m, sig as u32, Siginfo::kill(sig, SI_KERNEL, 0, 0));
+        }
     }
 }
 
@@ -139,6 +192,7 @@ fn reparent_children(p: &Arc<Process>) {
     }
     let new = adopter(p);
     for c in children {
+        kill_orphaned_pgrp(&c, p, false);
         let pdeath = c.info.lock().pdeathsig;
         if pdeath > 0 {
             super::signal::send_to_process(&c, pdeath as u32, Siginfo::kill(pdeath, SI_USER, p.pid, 0));

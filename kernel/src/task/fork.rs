@@ -3,7 +3,7 @@
 //! shared with the caller or copied, as the clone flags say.
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 
 use elfin_arch::{FpuState, TrapFrame, UserRegs};
 use elfin_kcore::SigQueue;
@@ -15,7 +15,7 @@ use elfin_shim::UAddr;
 use spin::Mutex;
 
 use super::sched::SchedState;
-use super::{sched, table, CpuTimes, Ctx, ProcInfo, ProcState, Process, Relations, Thread, ThreadMisc, ThreadSignals};
+use super::{sched, table, CpuTimes, Ctx, ProcInfo, ProcState, Process, Relations, Thread, ThreadMisc};
 
 /// What clone was asked to do (clone's registers or clone3's struct, validated).
 pub struct CloneArgs {
@@ -148,22 +148,20 @@ pub fn clone(cx: &Ctx, tf: &TrapFrame, a: CloneArgs) -> Result<u64, Errno> {
         cx.proc.clone()
     };
 
-    let thread = Arc::new(Thread {
+    let misc = ThreadMisc {
+        clear_child_tid: if f & CLONE_CHILD_CLEARTID != 0 { a.child_tid.0 } else { 0 },
+        robust_list: (0, 0),
+        comm: cx.thread.misc.lock().comm,
+        rseq: None,
+    };
+    let thread = Thread::new(
         tid,
-        process: process.clone(),
-        sched: SchedState::new(kstack, &ctf, FpuState::from_current(), tls),
-        sig: Mutex::new(ThreadSignals { mask, saved_mask: None, pending: SigQueue::new(), altstack }),
-        sig_hint: AtomicBool::new(false),
-        exec_killed: AtomicBool::new(false),
-        exited: AtomicBool::new(false),
-        misc: Mutex::new(ThreadMisc {
-            clear_child_tid: if f & CLONE_CHILD_CLEARTID != 0 { a.child_tid.0 } else { 0 },
-            robust_list: (0, 0),
-            comm: cx.thread.misc.lock().comm,
-            rseq: None,
-        }),
-        cpu_ns: AtomicU64::new(0),
-    });
+        process.clone(),
+        SchedState::new(kstack, &ctf, FpuState::from_current(), tls),
+        mask,
+        altstack,
+        misc,
+    );
     process.threads.lock().push(thread.clone());
     process.state.lock().live_threads += 1;
     table::register(tid, &thread, new_process.then_some(&process));
@@ -261,5 +259,7 @@ fn new_process_for(cx: &Ctx, pid: i32, a: &CloneArgs, mm: Arc<super::Mm>) -> Res
         info: Mutex::new(info),
         vfork_parent: Mutex::new(None),
         times: Mutex::new(CpuTimes::default()),
+        itimer: Mutex::new(None),
+        cred: Mutex::new(me.cred.lock().clone()),
     }))
 }

@@ -160,7 +160,7 @@ pub fn exit_robust_list(cx: &Ctx) {
         return;
     }
     let Ok(h) = cx.read_val::<RobustListHead>(UAddr(head)) else { return };
-    let tid = cx.thread.tid as u32;
+    let tid = cx.thread.tid() as u32;
     let handle = |entry: u64| {
         let Some(word) = entry.checked_add_signed(h.futex_offset) else { return };
         let Ok(v) = cx.read_val::<u32>(UAddr(word)) else { return };

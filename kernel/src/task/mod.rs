@@ -28,6 +28,7 @@ pub mod exec;
 pub mod exit;
 pub mod fork;
 pub mod futex;
+pub mod itimer;
 pub mod sched;
 pub mod signal;
 pub mod table;
@@ -99,8 +100,9 @@ pub struct ThreadMisc {
 
 /// A thread of a process.
 pub struct Thread {
-    /// Thread id (the process id for the first thread).
-    pub tid: i32,
+    /// Thread id (the process id for the first thread; an execve from another
+    /// thread hands it the process id).
+    tid: AtomicI32,
     /// The thread group.
     pub process: Arc<Process>,
     /// Scheduler state (run state, saved kernel stack, FPU image).
@@ -250,6 +252,30 @@ pub struct Process {
     pub vfork_parent: Mutex<Option<Arc<Thread>>>,
     /// CPU time accounting.
     pub times: Mutex<CpuTimes>,
+    /// The armed real-time interval timer (alarm, ITIMER_REAL).
+    pub itimer: Mutex<Option<itimer::Armed>>,
+    /// Credentials.
+    pub cred: Mutex<Cred>,
+}
+
+/// User and group ids of a process (real, effective, saved, filesystem) and its
+/// supplementary groups.
+#[derive(Clone, Debug, Default)]
+pub struct Cred {
+    /// Real, effective, saved and filesystem user ids.
+    pub uid: [u32; 4],
+    /// Real, effective, saved and filesystem group ids.
+    pub gid: [u32; 4],
+    /// Supplementary groups.
+    pub groups: Vec<u32>,
+}
+
+impl Cred {
+    /// Whether the process may do what root may (CAP_SETUID, CAP_KILL, …): its
+    /// effective user id is 0.
+    pub fn privileged(&self) -> bool {
+        self.uid[1] == 0
+    }
 }
 
 impl Process {
@@ -334,6 +360,36 @@ impl Process {
 }
 
 impl Thread {
+    /// A thread record; it runs once [`sched::start`]ed.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        tid: i32,
+        process: Arc<Process>,
+        sched: sched::SchedState,
+        mask: u64,
+        altstack: StackT,
+        misc: ThreadMisc,
+    ) -> Arc<Thread> {
+        Arc::new(Thread {
+            tid: AtomicI32::new(tid),
+            process,
+            sched,
+            sig: Mutex::new(ThreadSignals { mask, saved_mask: None, pending: SigQueue::new(), altstack }),
+            sig_hint: AtomicBool::new(false),
+            exec_killed: AtomicBool::new(false),
+            exited: AtomicBool::new(false),
+            misc: Mutex::new(misc),
+            cpu_ns: AtomicU64::new(0),
+        })
+    }
+    /// Thread id.
+    pub fn tid(&self) -> i32 {
+        self.tid.load(Ordering::Relaxed)
+    }
+    /// Takes the id `tid` (execve from a thread other than the first).
+    pub(crate) fn set_tid(&self, tid: i32) {
+        self.tid.store(tid, Ordering::Relaxed);
+    }
     /// CPU time used so far (including the current time slice when running).
     pub fn cpu_ns(&self) -> u64 {
         self.cpu_ns.load(Ordering::Relaxed) + sched::running_ns(self)

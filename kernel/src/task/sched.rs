@@ -175,6 +175,7 @@ pub fn wake(t: &Arc<Thread>) {
 /// Gives the CPU to another runnable thread, if any.
 pub fn yield_now() {
     expire_timers();
+    super::itimer::expire();
     {
         let mut rq = RQ.lock();
         if rq.queue.is_empty() {
@@ -230,6 +231,7 @@ fn expire_timers() {
 fn schedule() {
     loop {
         expire_timers();
+        super::itimer::expire();
         crate::fs::console::check_input();
         let mut rq = RQ.lock();
         let Some(cur) = rq.current.clone() else { return };

@@ -145,7 +145,9 @@ pub fn send_to_process(p: &Arc<Process>, sig: u32, info: Siginfo) {
     }
     let target = threads.iter().find(|t| t.sig.lock().mask & bit(sig) == 0).or(main.as_ref()).cloned();
     let unblocked = target.as_ref().map(|t| t.sig.lock().mask & bit(sig) == 0).unwrap_or(false);
-    if unblocked && fatal(p, sig) {
+    // A stopped process takes a fatal signal only when it continues (no thread
+    // wants a signal while stopped: Linux's wants_signal).
+    if unblocked && fatal(p, sig) && p.state.lock().stopped.is_none() {
         killed_by(p, sig);
         return;
     }
@@ -171,7 +173,7 @@ pub fn send_to_thread(t: &Arc<Thread>, sig: u32, info: Siginfo) {
     if ignored(p, Some(t), sig) {
         return;
     }
-    if t.sig.lock().mask & bit(sig) == 0 && fatal(p, sig) {
+    if t.sig.lock().mask & bit(sig) == 0 && fatal(p, sig) && p.state.lock().stopped.is_none() {
         killed_by(p, sig);
         return;
     }
