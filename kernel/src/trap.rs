@@ -43,6 +43,7 @@ fn handle(tf: &mut TrapFrame, trap: Trap) {
             match r {
                 Ok(()) => {
                     crate::time::phases::FAULTS.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
+                    cx.proc.times.lock().minflt += 1;
                     return;
                 }
                 Err(FaultError::OutOfMemory) => {

@@ -275,13 +275,14 @@ pub fn times(cx: &Ctx, buf: UAddr) -> SysResult {
 /// getrusage(2): CPU time is counted as user time (the kernel's share is not
 /// measured apart).
 pub fn getrusage(cx: &Ctx, who: i32, usage: UAddr) -> SysResult {
-    let ns = match who {
-        0 => cx.proc.cpu_ns(),
-        -1 => cx.proc.times.lock().children_ns,
-        1 => cx.thread.cpu_ns(),
+    let t = *cx.proc.times.lock();
+    let (ns, flt) = match who {
+        0 => (cx.proc.cpu_ns(), t.minflt),
+        -1 => (t.children_ns, t.children_minflt),
+        1 => (cx.thread.cpu_ns(), 0),
         _ => return Err(Errno::EINVAL),
     };
-    let r = Rusage { ru_utime: tv(ns), ..Default::default() };
+    let r = Rusage { ru_utime: tv(ns), ru_minflt: flt as i64, ..Default::default() };
     cx.write_val(usage, &r)?;
     Ok(0)
 }

@@ -87,9 +87,11 @@ pub fn clone3(cx: &Ctx, tf: &TrapFrame, args: UAddr, size: usize) -> SysResult {
 }
 
 fn rusage_of(child: &Process) -> Rusage {
-    let ns = child.cpu_ns() + child.times.lock().children_ns;
+    let t = *child.times.lock();
+    let ns = child.cpu_ns() + t.children_ns;
     Rusage {
         ru_utime: Timeval { tv_sec: (ns / 1_000_000_000) as i64, tv_usec: ((ns % 1_000_000_000) / 1000) as i64 },
+        ru_minflt: (t.minflt + t.children_minflt) as i64,
         ..Default::default()
     }
 }

@@ -263,8 +263,15 @@ pub fn notify_parent_job(p: &Arc<Process>, report: JobReport) {
 /// Removes zombie `c` from `parent` and from the id table.
 fn reap(parent: &Process, c: &Arc<Process>) {
     parent.rel.lock().children.retain(|x| !Arc::ptr_eq(x, c));
-    let ns = c.cpu_ns() + c.times.lock().children_ns;
-    parent.times.lock().children_ns += ns;
+    let (ns, flt) = {
+        let t = c.times.lock();
+        (t.children_ns, t.minflt + t.children_minflt)
+    };
+    let ns = c.cpu_ns() + ns;
+    let mut pt = parent.times.lock();
+    pt.children_ns += ns;
+    pt.children_minflt += flt;
+    drop(pt);
     reap_detached(c);
 }
 

@@ -218,6 +218,10 @@ pub struct CpuTimes {
     pub dead_threads_ns: u64,
     /// Reaped children (and their reaped children), in ns.
     pub children_ns: u64,
+    /// Page faults resolved for the process (ru_minflt).
+    pub minflt: u64,
+    /// Page faults of reaped children (and theirs).
+    pub children_minflt: u64,
 }
 
 /// A process (thread group).
