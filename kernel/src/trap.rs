@@ -12,9 +12,14 @@ pub fn init() {
 }
 
 fn on_trap(tf: &mut TrapFrame, trap: Trap) {
+    let from_user = tf.came_from_user();
     handle(tf, trap);
-    // Everything the trap held is released by now: an exited thread may go.
-    crate::task::exit::finish_if_exited();
+    // Everything the trap held is released by now: an exited thread may go. (Not
+    // from an interrupt of the kernel itself, such as the idle loop of a thread
+    // that is leaving the CPU.)
+    if from_user {
+        crate::task::exit::finish_if_exited();
+    }
 }
 
 fn handle(tf: &mut TrapFrame, trap: Trap) {

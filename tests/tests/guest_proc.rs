@@ -84,6 +84,16 @@ fn churn_no_leak(libc: &str) {
     );
 }
 
+/// Children that sleep and exit while the parent sleeps: the CPU idles with an
+/// exiting thread on it while timer interrupts arrive (a kernel fault once).
+/// Several runs, as the timing varies.
+fn sleepers(libc: &str) {
+    let bin = app(ARCH, libc, "proc_sleepers");
+    for _ in 0..3 {
+        differential(&bin, &["3", "4"], &[], None);
+    }
+}
+
 /// The probes that create the most kinds of processes (every fork and exec path,
 /// failing execs, scripts, orphans, zombies) leave no frame behind either.
 fn probes_no_leak(libc: &str) {
@@ -98,6 +108,17 @@ fn probes_no_leak(libc: &str) {
         );
         let (after, before) = frames_report(&guest);
         assert_eq!(after, before, "frames leaked after {probe}: {}", before as i64 - after as i64);
+    }
+}
+
+mod timing {
+    #[test]
+    fn sleepers_glibc() {
+        super::sleepers("glibc")
+    }
+    #[test]
+    fn sleepers_musl() {
+        super::sleepers("musl")
     }
 }
 

@@ -184,7 +184,7 @@ pub fn same_node(a: &Arc<dyn Inode>, b: &Arc<dyn Inode>) -> bool {
 
 /// Frames kept back from user pages so that the kernel itself (its heap, kernel
 /// stacks, page tables) can go on when programs have taken all the rest.
-const KERNEL_RESERVE: usize = 96;
+pub const KERNEL_RESERVE: usize = 96;
 
 /// A zeroed frame for a user page, unless memory is down to the kernel's reserve.
 fn alloc_user_zeroed() -> Option<u64> {

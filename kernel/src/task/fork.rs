@@ -87,6 +87,11 @@ pub fn clone(cx: &Ctx, tf: &TrapFrame, a: CloneArgs) -> Result<u64, Errno> {
     if table::thread_count() >= max_threads() {
         return Err(Errno::EAGAIN);
     }
+    // A new thread needs kernel memory (its stack, records, maybe page tables):
+    // refuse it before it could eat into what the kernel keeps for itself.
+    if crate::mem::frames::free_count() < 2 * crate::mem::vm::KERNEL_RESERVE + crate::mem::KSTACK_FRAMES {
+        return Err(Errno::ENOMEM);
+    }
     let f = a.flags;
     let new_process = f & CLONE_THREAD == 0;
 
