@@ -24,7 +24,7 @@ pub use self::aarch64::{
     context::{init_thread_stack, set_kernel_stack, switch_context, FpuState},
     cpu::{
         halt_forever, hwcap, hwcap2, random_u64, read_cycles, wait_for_interrupt, ELF_MACHINE, MMAP_RND_BITS, PLATFORM,
-        STACK_RND_BITS, USER_END, USER_STACK_TOP,
+        RESTART_SYSCALL_NR, STACK_RND_BITS, USER_END, USER_STACK_TOP,
     },
     init::{init_bsp, kernel_va_to_pa, KERNEL_VIRT, PHYS_OFFSET},
     paging::{PageTable, PAGE_SIZE},
@@ -40,7 +40,7 @@ pub use self::x86_64::{
     context::{init_thread_stack, switch_context, FpuState},
     cpu::{
         halt_forever, hwcap, hwcap2, random_u64, read_cycles, wait_for_interrupt, ELF_MACHINE, MMAP_RND_BITS, PLATFORM,
-        STACK_RND_BITS, USER_END, USER_STACK_TOP,
+        RESTART_SYSCALL_NR, STACK_RND_BITS, USER_END, USER_STACK_TOP,
     },
     init::{init_bsp, set_kernel_stack, KERNEL_VIRT, PHYS_OFFSET},
     paging::{PageTable, PAGE_SIZE},

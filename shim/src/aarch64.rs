@@ -73,6 +73,7 @@ pub fn nr(n: usize) -> Option<Nr> {
         122 => Nr::SchedSetaffinity,
         123 => Nr::SchedGetaffinity,
         124 => Nr::SchedYield,
+        128 => Nr::RestartSyscall,
         129 => Nr::Kill,
         130 => Nr::Tkill,
         131 => Nr::Tgkill,

@@ -292,6 +292,7 @@ calls! {
     waitid = Waitid(which: i32, id: i32, infop: UAddr, options: i32, rusage: UAddr);
     execveat = Execveat(dirfd: i32, path: UAddr, argv: UAddr, envp: UAddr, flags: i32);
     pause = Pause();
+    restart_syscall = RestartSyscall();
     alarm = Alarm(seconds: u32);
     getitimer = Getitimer(which: i32, value: UAddr);
     setitimer = Setitimer(which: i32, value: UAddr, old: UAddr);

@@ -126,6 +126,7 @@ pub fn nr(n: usize) -> Option<Nr> {
         213 => Nr::EpollCreate,
         217 => Nr::Getdents64,
         218 => Nr::SetTidAddress,
+        219 => Nr::RestartSyscall,
         221 => Nr::Fadvise64,
         228 => Nr::ClockGettime,
         229 => Nr::ClockGetres,

@@ -230,3 +230,6 @@ pub fn halt_forever() -> ! {
         unsafe { asm!("msr daifset, #0xf", "wfi", options(nomem, nostack)) };
     }
 }
+
+/// `restart_syscall`'s number (what an interrupted call's restart runs).
+pub const RESTART_SYSCALL_NR: usize = 128;

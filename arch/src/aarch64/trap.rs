@@ -70,8 +70,9 @@ impl UserRegs for TrapFrame {
     fn set_user_tls(&mut self, tls: u64) {
         self.tpidr = tls;
     }
-    fn rewind_syscall(&mut self, _nr: usize, arg0: u64) {
-        // `svc #0` is four bytes; x8 keeps the number, x0 held the return value.
+    fn rewind_syscall(&mut self, nr: usize, arg0: u64) {
+        // `svc #0` is four bytes; x0 held the return value.
+        self.x[8] = nr as u64;
         self.x[0] = arg0;
         self.pc = self.pc.wrapping_sub(4);
     }

@@ -133,3 +133,6 @@ pub const USER_STACK_TOP: u64 = 0x7fff_ffff_f000;
 pub const MMAP_RND_BITS: u32 = 28;
 /// Bits of page-granular randomisation of the stack top (STACK_RND_MASK).
 pub const STACK_RND_BITS: u32 = 22;
+
+/// `restart_syscall`'s number (what an interrupted call's restart runs).
+pub const RESTART_SYSCALL_NR: usize = 219;

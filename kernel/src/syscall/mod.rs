@@ -314,6 +314,7 @@ fn dispatch(cx: &Ctx, call: Call, tf: &mut TrapFrame, nr: usize) -> SysResult {
         RtSigpending { set, sigsetsize } => thread::sigpending(cx, set, sigsetsize),
         RtSigsuspend { set, sigsetsize } => thread::sigsuspend(cx, set, sigsetsize),
         Pause {} => thread::pause(cx),
+        RestartSyscall {} => thread::restart_syscall(cx),
         RtSigaction { sig, act, oldact, sigsetsize } => misc::rt_sigaction(cx, sig, act, oldact, sigsetsize),
 
         // Identity, time, system.

@@ -124,18 +124,35 @@ pub fn sleep(cx: &Ctx, clock: i32, flags: i32, req: UAddr, rem: UAddr) -> SysRes
     ts.as_nanos().ok_or(Errno::EINVAL)?;
     let absolute = flags & 1 != 0;
     let deadline = deadline_from(cx, req, absolute, clock == 0)?.unwrap_or(0);
+    sleep_until(cx, deadline, if absolute { None } else { Some(rem) })
+}
+
+/// Sleeps until `deadline`. Interrupted, an absolute sleep starts again; a relative
+/// one reports the time left in `rem` and EINTR when a handler runs, and else is
+/// resumed by restart_syscall with the same deadline (ERESTART_RESTARTBLOCK).
+fn sleep_until(cx: &Ctx, deadline: u64, relative_rem: Option<UAddr>) -> SysResult {
     match wait::wait_until(&[], Some(deadline), true, || None::<()>) {
-        Err(wait::WaitError::Interrupted) => {
-            if !absolute && !rem.is_null() {
-                let left = deadline.saturating_sub(crate::time::monotonic_ns());
-                let t = Timespec { tv_sec: (left / 1_000_000_000) as i64, tv_nsec: (left % 1_000_000_000) as i64 };
-                cx.write_val(rem, &t)?;
+        Err(wait::WaitError::Interrupted) => match relative_rem {
+            None => Err(cx.interrupted(Restart::NoHand)),
+            Some(rem) => {
+                if !rem.is_null() {
+                    let left = deadline.saturating_sub(crate::time::monotonic_ns());
+                    let t = Timespec { tv_sec: (left / 1_000_000_000) as i64, tv_nsec: (left % 1_000_000_000) as i64 };
+                    cx.write_val(rem, &t)?;
+                }
+                cx.thread.misc.lock().restart_sleep = Some((deadline, rem.0));
+                Err(cx.interrupted(Restart::Block))
             }
-            // An absolute sleep simply starts again; a relative one reports EINTR
-            // with the time left when a handler runs (ERESTART_RESTARTBLOCK).
-            Err(cx.interrupted(if absolute { Restart::NoHand } else { Restart::Never }))
-        }
+        },
         _ => Ok(0),
+    }
+}
+
+/// restart_syscall(2): resumes an interrupted relative sleep.
+pub fn restart_syscall(cx: &Ctx) -> SysResult {
+    match cx.thread.misc.lock().restart_sleep.take() {
+        Some((deadline, rem)) => sleep_until(cx, deadline, Some(UAddr(rem))),
+        None => Err(Errno::EINTR),
     }
 }
 

@@ -416,7 +416,7 @@ pub fn start_first(cfg: RunConfig, opts: &Options) -> ! {
         SchedState::new(kstack, &tf, None, 0),
         0,
         StackT::new(0, 2, 0),
-        ThreadMisc { clear_child_tid: 0, robust_list: (0, 0), comm: comm_of(&exe), rseq: None },
+        ThreadMisc { clear_child_tid: 0, robust_list: (0, 0), comm: comm_of(&exe), rseq: None, restart_sleep: None },
     );
     process.threads.lock().push(thread.clone());
     table::register(pid, &thread, Some(&process));

@@ -158,6 +158,7 @@ pub fn clone(cx: &Ctx, tf: &TrapFrame, a: CloneArgs) -> Result<u64, Errno> {
         robust_list: (0, 0),
         comm: cx.thread.misc.lock().comm,
         rseq: None,
+        restart_sleep: None,
     };
     let thread = Thread::new(
         tid,

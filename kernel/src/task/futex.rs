@@ -89,7 +89,9 @@ pub fn wait(cx: &Ctx, uaddr: UAddr, val: u32, bitset: u32, deadline: Option<u64>
             if !dequeue(key, &me) {
                 return Ok(0);
             }
-            return Err(cx.interrupted(if deadline.is_none() { Restart::Sys } else { Restart::Never }));
+            // Without a handler the wait starts again (a relative timeout then counts
+            // from the restart); with one, EINTR unless SA_RESTART and no timeout.
+            return Err(cx.interrupted(if deadline.is_none() { Restart::Sys } else { Restart::NoHand }));
         }
         if deadline.map(|d| crate::time::monotonic_ns() >= d).unwrap_or(false) {
             if !dequeue(key, &me) {

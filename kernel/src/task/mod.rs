@@ -96,6 +96,9 @@ pub struct ThreadMisc {
     pub comm: [u8; 16],
     /// rseq registration: (address, length, signature).
     pub rseq: Option<(u64, u32, u32)>,
+    /// What restart_syscall resumes: the deadline of an interrupted relative sleep
+    /// and where its remaining time goes (Linux's restart_block).
+    pub restart_sleep: Option<(u64, u64)>,
 }
 
 /// A thread of a process.
@@ -449,6 +452,9 @@ pub enum Restart {
     Sys,
     /// ERESTARTNOHAND: restarted only when no handler runs.
     NoHand,
+    /// ERESTART_RESTARTBLOCK: when no handler runs, restart_syscall resumes the
+    /// call from the state the thread kept; else EINTR.
+    Block,
 }
 
 impl Ctx {

@@ -277,9 +277,12 @@ pub fn deliver_pending(cx: &Ctx, tf: &mut TrapFrame, mut interrupted: Restart) {
         interrupted = Restart::Never;
         setup_frame(cx, tf, sig, &info, &act);
     }
-    if interrupted != Restart::Never {
+    match interrupted {
+        Restart::Never => {}
+        // No handler ran: restart_syscall resumes where the call slept.
+        Restart::Block => tf.rewind_syscall(elfin_arch::RESTART_SYSCALL_NR, cx.arg0),
         // No handler ran: the call starts again as if nothing happened.
-        tf.rewind_syscall(cx.nr, cx.arg0);
+        _ => tf.rewind_syscall(cx.nr, cx.arg0),
     }
     // A sigsuspend/ppoll whose signal ran no handler gets its old mask back.
     let mut s = t.sig.lock();
