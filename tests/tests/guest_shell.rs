@@ -178,11 +178,14 @@ fn subshells_and_statuses() {
 const JOBS: &str = "d=$(mktemp -d); \
     sh -c 'exit 7' & wait $!; echo \"background status $?\"; \
     for i in 1 2 3; do (echo \"job $i\" > $d/$i) & done; wait; cat $d/1 $d/2 $d/3; \
-    sleep 0.2 & p=$!; kill $p; wait $p; echo \"killed job status $?\"; \
+    sleep 0.2 & p=$!; kill $p; wait $p 2>/dev/null; echo \"killed job status $?\"; \
     (sleep 0.1; echo late) & echo early; wait; \
     true & wait; echo \"after wait $?\"; \
     rm -rf $d";
 
+/// Whether the shell prints "Terminated" for the killed job depends on when it
+/// notices the death (during that `wait`, or earlier without a report), so that
+/// `wait`'s stderr is not compared.
 #[test]
 fn background_jobs_and_wait() {
     let n = native_sh(JOBS);
