@@ -210,34 +210,36 @@ pub(crate) fn walk_pages(
     present: &dyn Fn(u64) -> bool,
     leaf: &mut dyn FnMut(u64, u64),
 ) {
-    fn level(
-        t: u64,
-        l: u32,
-        base: u64,
+    /// What stays the same at every level of one walk.
+    struct Walk<'a> {
         start: u64,
         end: u64,
-        next: &dyn Fn(u64, u32) -> Option<u64>,
-        present: &dyn Fn(u64) -> bool,
-        leaf: &mut dyn FnMut(u64, u64),
-    ) {
-        let span = 1u64 << (12 + 9 * l);
-        for i in 0..512u64 {
-            let lo = base + i * span;
-            let hi = lo + span;
-            if hi <= start || lo >= end {
-                continue;
-            }
-            let e = read_entry(t, i as usize);
-            if l == 0 {
-                if present(e) {
-                    leaf(lo, e);
+        next: &'a dyn Fn(u64, u32) -> Option<u64>,
+        present: &'a dyn Fn(u64) -> bool,
+        leaf: &'a mut dyn FnMut(u64, u64),
+    }
+    impl Walk<'_> {
+        /// Visits table `t` at level `l`, whose first entry maps `base`.
+        fn level(&mut self, t: u64, l: u32, base: u64) {
+            let span = 1u64 << (12 + 9 * l);
+            for i in 0..512u64 {
+                let lo = base + i * span;
+                let hi = lo + span;
+                if hi <= self.start || lo >= self.end {
+                    continue;
                 }
-            } else if let Some(sub) = next(e, l) {
-                level(sub, l - 1, lo, start, end, next, present, leaf);
+                let e = read_entry(t, i as usize);
+                if l == 0 {
+                    if (self.present)(e) {
+                        (self.leaf)(lo, e);
+                    }
+                } else if let Some(sub) = (self.next)(e, l) {
+                    self.level(sub, l - 1, lo);
+                }
             }
         }
     }
     if start < end {
-        level(root, 3, 0, start, end, next, present, leaf);
+        Walk { start, end, next, present, leaf }.level(root, 3, 0);
     }
 }
