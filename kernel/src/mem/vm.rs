@@ -445,15 +445,12 @@ impl AddrSpace {
             if !ok {
                 break;
             }
-            match self.vmas.find(va).map(|r| (r.start, r.val.clone())) {
-                Some((vs, a)) => {
-                    match a.shared_file() {
-                        Some((node, off)) => cache::dup(node, (off + (va - vs)) / PAGE_SIZE),
-                        None => frames::share(pa),
-                    }
-                    child.parked.insert(va, pa);
+            if let Some((vs, a)) = self.vmas.find(va).map(|r| (r.start, r.val.clone())) {
+                match a.shared_file() {
+                    Some((node, off)) => cache::dup(node, (off + (va - vs)) / PAGE_SIZE),
+                    None => frames::share(pa),
                 }
-                None => {}
+                child.parked.insert(va, pa);
             }
         }
         if !ok {
