@@ -102,6 +102,16 @@ pub struct Handlers {
     pub syscall: fn(&mut TrapFrame),
     /// Called for every exception or interrupt.
     pub trap: fn(&mut TrapFrame, Trap),
+    /// Called once by every new thread, on its own stack, before it first enters
+    /// user mode (the scheduler finishes the switch to it there).
+    pub thread_start: fn(),
+}
+
+/// Runs the kernel's thread-start hook (called from the new-thread stub).
+pub(crate) extern "C" fn thread_started() {
+    if let Some(h) = handlers() {
+        (h.thread_start)();
+    }
 }
 
 /// What the generic kernel decided to deliver.

@@ -8,7 +8,11 @@ use crate::task::{signal, Ctx, ExitStatus, Restart};
 
 /// Installs the trap and system-call handlers.
 pub fn init() {
-    elfin_arch::set_handlers(elfin_arch::Handlers { syscall: crate::syscall::entry, trap: on_trap });
+    elfin_arch::set_handlers(elfin_arch::Handlers {
+        syscall: crate::syscall::entry,
+        trap: on_trap,
+        thread_start: crate::task::sched::thread_started,
+    });
 }
 
 fn on_trap(tf: &mut TrapFrame, trap: Trap) {

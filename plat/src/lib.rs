@@ -4,6 +4,9 @@
 #![no_std]
 
 pub mod console;
+mod smp;
+
+pub use smp::{flush_tlb_on, send_ipi};
 
 #[cfg(target_arch = "x86_64")]
 mod x86_64;

@@ -335,10 +335,21 @@ impl AddrSpace {
 
     /// Unmaps [start, end): removes the VMAs' parts and gives back their pages.
     pub fn unmap_range(&mut self, start: u64, end: u64) {
+        let mut any = false;
         for (s, e, area) in self.vmas.remove(start, end) {
             self.total_vm -= e - s;
             self.drop_pages(s, e, s, &area);
+            any = true;
         }
+        if any {
+            self.flush_others();
+        }
+    }
+
+    /// Other CPUs running this address space forget the mappings just removed or
+    /// made stricter.
+    fn flush_others(&self) {
+        crate::task::sched::shootdown(self.pt.root());
     }
 
     /// Frees the committed pages of [start, end) but keeps the VMAs (MADV_DONTNEED):
@@ -352,6 +363,7 @@ impl AddrSpace {
         for (s, e, vs, area) in parts {
             self.drop_pages(s, e, vs, &area);
         }
+        self.flush_others();
     }
 
     /// Whether the page at `va` is committed (mincore's "resident").
@@ -382,6 +394,7 @@ impl AddrSpace {
             }
             va += PAGE_SIZE;
         }
+        self.flush_others();
         Ok(())
     }
 
@@ -403,6 +416,7 @@ impl AddrSpace {
             return Err(FaultError::OutOfMemory);
         }
         frames::put(pa);
+        self.flush_others();
         Ok(())
     }
 
@@ -453,6 +467,9 @@ impl AddrSpace {
                 child.parked.insert(va, pa);
             }
         }
+        // The parent's private pages became read-only: its other threads' CPUs must
+        // not keep writable translations.
+        self.flush_others();
         if !ok {
             // `child` is dropped: every frame it took a share of is given back.
             return None;
@@ -654,6 +671,7 @@ impl AddrSpace {
         if !keep_old {
             self.unmap_range(old, old + len);
         }
+        self.flush_others();
         true
     }
 
