@@ -208,7 +208,7 @@ pub(crate) fn table_index(va: u64, level: u32) -> usize {
     ((va >> (12 + 9 * level)) & 511) as usize
 }
 
-/// Calls `leaf(va, entry)` for every leaf entry of the 4-level hierarchy at `root`
+/// Calls `leaf(va, entry)` (until it returns false) for every leaf entry of the 4-level hierarchy at `root`
 /// that maps a 4 KiB page in [start, end), skipping absent tables. `next` returns
 /// the next-level table of a non-leaf entry at `level` (None for absent entries and
 /// blocks, which user hierarchies do not have).
@@ -218,7 +218,7 @@ pub(crate) fn walk_pages(
     end: u64,
     next: &dyn Fn(u64, u32) -> Option<u64>,
     present: &dyn Fn(u64) -> bool,
-    leaf: &mut dyn FnMut(u64, u64),
+    leaf: &mut dyn FnMut(u64, u64) -> bool,
 ) {
     /// What stays the same at every level of one walk.
     struct Walk<'a> {
@@ -226,13 +226,17 @@ pub(crate) fn walk_pages(
         end: u64,
         next: &'a dyn Fn(u64, u32) -> Option<u64>,
         present: &'a dyn Fn(u64) -> bool,
-        leaf: &'a mut dyn FnMut(u64, u64),
+        leaf: &'a mut dyn FnMut(u64, u64) -> bool,
+        stopped: bool,
     }
     impl Walk<'_> {
         /// Visits table `t` at level `l`, whose first entry maps `base`.
         fn level(&mut self, t: u64, l: u32, base: u64) {
             let span = 1u64 << (12 + 9 * l);
             for i in 0..512u64 {
+                if self.stopped {
+                    return;
+                }
                 let lo = base + i * span;
                 let hi = lo + span;
                 if hi <= self.start || lo >= self.end {
@@ -240,8 +244,8 @@ pub(crate) fn walk_pages(
                 }
                 let e = read_entry(t, i as usize);
                 if l == 0 {
-                    if (self.present)(e) {
-                        (self.leaf)(lo, e);
+                    if (self.present)(e) && !(self.leaf)(lo, e) {
+                        self.stopped = true;
                     }
                 } else if let Some(sub) = (self.next)(e, l) {
                     self.level(sub, l - 1, lo);
@@ -250,6 +254,6 @@ pub(crate) fn walk_pages(
         }
     }
     if start < end {
-        Walk { start, end, next, present, leaf }.level(root, 3, 0);
+        Walk { start, end, next, present, leaf, stopped: false }.level(root, 3, 0);
     }
 }
