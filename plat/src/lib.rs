@@ -1,19 +1,27 @@
 //! Everything of the elfin kernel that differs per machine or VMM: the boot
 //! protocol (PVH on x86_64), the memory map, the console UART and its host
-//! framing, and power-off with an exit status. May depend on `elfin-arch`.
+//! framing, the virtio console that carries stdio at speed, and power-off with an
+//! exit status. May depend on `elfin-arch` and `virtio-drivers` (and `fdt`).
 #![no_std]
 
+extern crate alloc;
+
 pub mod console;
+mod virtio;
 
 #[cfg(target_arch = "x86_64")]
 mod x86_64;
 
+#[cfg(target_arch = "x86_64")]
+use self::x86_64::devices;
 #[cfg(target_arch = "x86_64")]
 pub use self::x86_64::{ack_irq, clock, first_cycles, init_machine, power_off, start_tick, uart, DEVICE_WINDOWS};
 
 #[cfg(target_arch = "aarch64")]
 mod aarch64;
 
+#[cfg(target_arch = "aarch64")]
+use self::aarch64::devices;
 #[cfg(target_arch = "aarch64")]
 pub use self::aarch64::{ack_irq, clock, first_cycles, init_machine, power_off, start_tick, uart, DEVICE_WINDOWS};
 
@@ -98,6 +106,13 @@ impl BootInfo {
     pub fn regions(&self) -> &[MemRegion] {
         self.regions.get(..self.nregions).unwrap_or(&[])
     }
+}
+
+/// Starts the devices the command line asks for (the virtio console with the
+/// program's stdio, `stdio=virtio`). Call once, after the kernel heap is up and the
+/// trap handlers are installed; the console functions use them from then on.
+pub fn init_devices(info: &BootInfo) {
+    virtio::init(info);
 }
 
 extern "Rust" {

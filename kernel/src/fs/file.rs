@@ -176,6 +176,9 @@ fn read_console(buf: &mut [u8]) -> Result<usize, Errno> {
     if buf.is_empty() {
         return Ok(0);
     }
+    if console::input_in_bulk() {
+        return console::read_input(buf).ok_or(Errno::EAGAIN);
+    }
     let mut n = 0;
     // The UART holds one byte at a time and the host refills it a few
     // microseconds after each read: keep collecting while bytes keep coming, so
