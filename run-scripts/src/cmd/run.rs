@@ -13,6 +13,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use clap::{Args, ValueEnum};
 
 use crate::arch::{AccelChoice, Arch, MachineType};
+use crate::console::Ports;
 use crate::fail::Fail;
 use crate::options::{self, Volume};
 use crate::qemu::{self, VmSpec};
@@ -135,6 +136,11 @@ pub struct RunArgs {
     /// Extra QEMU argument, passed through (repeatable). Example: --qemu-arg=-d --qemu-arg=int
     #[arg(long = "qemu-arg", value_name = "ARG", allow_hyphen_values = true)]
     pub qemu_args: Vec<OsString>,
+
+    /// Keep the program's stdio on the serial console (framed, slow) instead of
+    /// virtio-console ports, as on VMMs without virtio-console
+    #[arg(long = "serial-stdio")]
+    pub serial_stdio: bool,
 
     /// Print the QEMU command line on stderr before starting it
     #[arg(long = "print-cmd")]
@@ -366,6 +372,15 @@ pub fn run(args: &RunArgs) -> Result<i32, Fail> {
             args.smp, args.smp
         );
     }
+    let ports = if args.serial_stdio {
+        None
+    } else {
+        if !cmdline.is_empty() {
+            cmdline.push(' ');
+        }
+        cmdline.push_str("stdio=virtio");
+        Some(Ports::new().map_err(|e| Fail::new(format!("cannot create the console sockets: {e}")))?)
+    };
     let spec = VmSpec {
         arch,
         machine,
@@ -376,6 +391,7 @@ pub fn run(args: &RunArgs) -> Result<i32, Fail> {
         initrd: &initrd.path,
         cmdline: &cmdline,
         extra: &args.qemu_args,
+        stdio_fds: ports.as_ref().and_then(Ports::guest_fds),
     };
     let (program, qemu_args) = qemu::command_line(&spec);
     if args.print_cmd {
@@ -389,8 +405,9 @@ pub fn run(args: &RunArgs) -> Result<i32, Fail> {
         ),
         None => None,
     };
-    let launch = vm::Launch { program: &program, args: &qemu_args, package: arch.qemu_package(), timeout, kernel_log };
-    let ending = vm::run(&launch)?;
+    let launch =
+        vm::Launch { program: &program, args: &qemu_args, package: arch.qemu_package(), timeout, kernel_log, ports };
+    let ending = vm::run(launch)?;
     drop(initrd);
     vm::status_of(&ending, timeout)
 }
