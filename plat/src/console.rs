@@ -207,8 +207,10 @@ pub fn input_available() -> usize {
     usize::from(STATE.lock().pending.is_some())
 }
 
-/// Whether stdin input raises an interrupt. When it does, an idle CPU waiting for
-/// input may halt until the next interrupt instead of polling the console.
+/// Whether the next stdin input will raise an interrupt. When it will, an idle CPU
+/// waiting for input may halt until the next interrupt instead of polling the
+/// console. Call it right before halting: it arms the interrupt, which is off
+/// while the program runs (an interrupt per arrival would slow a busy reader).
 pub fn input_wakes_cpu() -> bool {
     virtio::input_wakes_cpu()
 }

@@ -17,13 +17,20 @@ use virtio_drivers::transport::{DeviceStatus, DeviceType, SomeTransport, Transpo
 
 use super::hal::PlatHal;
 
-/// Descriptors per virtqueue.
-const QSIZE: usize = 16;
-/// Data buffers per port and direction, and their size.
-const BUFS: usize = 4;
-const BUF_BYTES: usize = 32 * 1024;
+/// Descriptors per port queue, and per control queue (QEMU's control queues have
+/// 32 entries, its port queues 128).
+const QSIZE: usize = 64;
+const CTRL_QSIZE: usize = 16;
+/// Receive buffers of stdin and their size. QEMU reads a socket 4 KiB at a time and
+/// fills one buffer per read, so many small buffers keep many reads in flight.
+const RX_BUFS: usize = 64;
+const RX_BUF_BYTES: usize = 4096;
+/// Transmit buffers per output port and their size (a write(2) is copied in 64 KiB
+/// pieces; QEMU writes each buffer to its socket at once).
+const TX_BUFS: usize = 4;
+const TX_BUF_BYTES: usize = 64 * 1024;
 /// Receive buffers of the control queue, and their size (a message and a port name).
-const CTRL_BUFS: usize = QSIZE;
+const CTRL_BUFS: usize = CTRL_QSIZE;
 const CTRL_BUF_BYTES: usize = 128;
 /// Ports used (ids 0..MAX_PORTS; 0 is the legacy console port, not used).
 const MAX_PORTS: usize = 4;
@@ -50,6 +57,7 @@ fn tx_queue(id: usize) -> u16 {
 }
 
 type Queue = VirtQueue<PlatHal, QSIZE>;
+type CtrlQueue = VirtQueue<PlatHal, CTRL_QSIZE>;
 
 /// What a port carries, from its name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -98,18 +106,24 @@ fn buffers<const N: usize>(bytes: usize) -> Option<[Box<[u8]>; N]> {
     v.try_into().ok()
 }
 
+/// Buffer `i` of `size` bytes in `mem`.
+fn slot(mem: &mut [u8], i: usize, size: usize) -> &mut [u8] {
+    mem.get_mut(i * size..(i + 1) * size).unwrap_or(&mut [])
+}
+
 /// The receive side of a port: buffers are posted, filled and read in order.
 struct Rx {
     q: Queue,
     qidx: u16,
-    bufs: [Box<[u8]>; BUFS],
+    /// RX_BUFS buffers of RX_BUF_BYTES.
+    mem: Box<[u8]>,
     /// Token of each posted buffer.
-    token: [Option<u16>; BUFS],
+    token: [Option<u16>; RX_BUFS],
     /// Buffers the device holds, oldest first.
     posted: Fifo,
     /// Buffers filled and not yet read, oldest first, and their lengths.
     done: Fifo,
-    done_len: [usize; BUFS],
+    done_len: [usize; RX_BUFS],
     /// Bytes of the oldest filled buffer already read.
     offset: usize,
 }
@@ -118,19 +132,20 @@ struct Rx {
 struct Tx {
     q: Queue,
     qidx: u16,
-    bufs: [Box<[u8]>; BUFS],
+    /// TX_BUFS buffers of TX_BUF_BYTES.
+    mem: Box<[u8]>,
     /// (token, length) of each buffer the device holds.
-    inflight: [Option<(u16, usize)>; BUFS],
+    inflight: [Option<(u16, usize)>; TX_BUFS],
 }
 
 /// The device.
 pub struct Console {
     t: SomeTransport<'static>,
     nports: usize,
-    ctrl_rx: Queue,
+    ctrl_rx: CtrlQueue,
     ctrl_rx_bufs: [Box<[u8]>; CTRL_BUFS],
     ctrl_rx_token: [Option<u16>; CTRL_BUFS],
-    ctrl_tx: Queue,
+    ctrl_tx: CtrlQueue,
     ctrl_msg: Box<[u8]>,
     /// Port queues, set up before the device is started (ids 1..nports).
     queues: [Option<(Queue, Queue)>; MAX_PORTS],
@@ -194,11 +209,14 @@ impl Console {
         };
         let new_queue =
             |t: &mut SomeTransport<'static>, idx: u16| Queue::new(t, idx, false, false).map_err(|_| InitError::Queue);
-        let ctrl_rx = match new_queue(&mut t, CTRL_RX_Q) {
+        let new_ctrl_queue = |t: &mut SomeTransport<'static>, idx: u16| {
+            CtrlQueue::new(t, idx, false, false).map_err(|_| InitError::Queue)
+        };
+        let ctrl_rx = match new_ctrl_queue(&mut t, CTRL_RX_Q) {
             Ok(q) => q,
             Err(e) => return Err(fail(&mut t, e)),
         };
-        let ctrl_tx = match new_queue(&mut t, CTRL_TX_Q) {
+        let ctrl_tx = match new_ctrl_queue(&mut t, CTRL_TX_Q) {
             Ok(q) => q,
             Err(e) => return Err(fail(&mut t, e)),
         };
@@ -210,7 +228,10 @@ impl Console {
                 (Ok(mut rx), Ok(mut tx)) => {
                     // Completed transmissions are collected when needed, not signalled.
                     tx.set_dev_notify(false);
-                    rx.set_dev_notify(true);
+                    // Arrivals are signalled only while the CPU waits for them
+                    // (`arm_input_interrupt`): an interrupt per 4 KiB costs more
+                    // than it saves while the program is busy.
+                    rx.set_dev_notify(false);
                     *slot = Some((rx, tx));
                 }
                 (Err(e), _) | (_, Err(e)) => return Err(fail(&mut t, e)),
@@ -402,7 +423,11 @@ impl Console {
         if self.queues.get(id).is_none_or(Option::is_none) || self.parked.try_reserve(1).is_err() {
             return false;
         }
-        let Some(bufs) = buffers::<BUFS>(BUF_BYTES) else {
+        let bytes = match role {
+            Role::Stdin => RX_BUFS * RX_BUF_BYTES,
+            Role::Stdout | Role::Stderr => TX_BUFS * TX_BUF_BYTES,
+        };
+        let Some(mem) = buffer(bytes) else {
             self.failed = true;
             return false;
         };
@@ -410,8 +435,8 @@ impl Console {
         match role {
             Role::Stdin => {
                 self.parked.push(txq);
-                let mut rx = Rx::new(rxq, rx_queue(id), bufs);
-                for i in 0..BUFS {
+                let mut rx = Rx::new(rxq, rx_queue(id), mem);
+                for i in 0..RX_BUFS {
                     rx.post(i);
                 }
                 self.t.notify(rx.qidx);
@@ -421,7 +446,7 @@ impl Console {
             }
             Role::Stdout | Role::Stderr => {
                 self.parked.push(rxq);
-                let tx = Tx { q: txq, qidx: tx_queue(id), bufs, inflight: [None; BUFS] };
+                let tx = Tx { q: txq, qidx: tx_queue(id), mem, inflight: [None; TX_BUFS] };
                 if let Some(slot) = self.tx.get_mut(id) {
                     *slot = Some(tx);
                 }
@@ -433,8 +458,8 @@ impl Console {
     /// Sends `data` on the port of `role` (waiting for a free buffer when all are
     /// in flight). Bytes for a port whose host side closed are dropped.
     pub fn write(&mut self, id: usize, data: &[u8]) {
-        for chunk in data.chunks(BUF_BYTES) {
-            let slot = loop {
+        for chunk in data.chunks(TX_BUF_BYTES) {
+            let free = loop {
                 if self.failed || self.ports.get(id).is_some_and(|p| p.host == Host::Closed) {
                     return;
                 }
@@ -450,12 +475,12 @@ impl Console {
                 core::hint::spin_loop();
             };
             let Some(tx) = self.tx.get_mut(id).and_then(Option::as_mut) else { return };
-            let buf = &mut tx.bufs[slot];
-            buf[..chunk.len()].copy_from_slice(chunk);
+            let Some(buf) = slot(&mut tx.mem, free, TX_BUF_BYTES).get_mut(..chunk.len()) else { return };
+            buf.copy_from_slice(chunk);
             // SAFETY: the buffer is owned by `self` and not written again until the
             // device returns it (`inflight` marks it busy).
-            match unsafe { tx.q.add(&[&buf[..chunk.len()]], &mut []) } {
-                Ok(tok) => tx.inflight[slot] = Some((tok, chunk.len())),
+            match unsafe { tx.q.add(&[buf], &mut []) } {
+                Ok(tok) => tx.inflight[free] = Some((tok, chunk.len())),
                 Err(_) => {
                     self.failed = true;
                     return;
@@ -509,6 +534,17 @@ impl Console {
         self.input_eof(id).then_some(0)
     }
 
+    /// Asks the device to signal the next stdin arrival; false when input (or end
+    /// of file) is already there, so that the caller must not wait for a signal.
+    pub fn arm_input_interrupt(&mut self, id: usize) -> bool {
+        let Some(rx) = self.rx.get_mut(id).and_then(Option::as_mut) else { return false };
+        rx.q.set_dev_notify(true);
+        // The device writes the used ring, then reads the flag; we write the flag,
+        // then read the used ring: a full barrier between keeps both from missing.
+        core::sync::atomic::fence(core::sync::atomic::Ordering::SeqCst);
+        !self.input_ready(id)
+    }
+
     /// Bytes of stdin waiting to be read.
     pub fn available(&mut self, id: usize) -> usize {
         self.poll_input(id);
@@ -542,57 +578,60 @@ impl Console {
 /// A first-in first-out ring of buffer indices.
 #[derive(Clone, Copy, Debug)]
 struct Fifo {
-    items: [usize; BUFS],
+    items: [usize; RX_BUFS],
     head: usize,
     len: usize,
 }
 
 impl Fifo {
-    const EMPTY: Fifo = Fifo { items: [0; BUFS], head: 0, len: 0 };
+    const EMPTY: Fifo = Fifo { items: [0; RX_BUFS], head: 0, len: 0 };
 
     fn front(&self) -> Option<usize> {
-        (self.len > 0).then(|| self.items[self.head % BUFS])
+        (self.len > 0).then(|| self.items[self.head % RX_BUFS])
     }
 
     fn pop(&mut self) {
         if self.len > 0 {
-            self.head = (self.head + 1) % BUFS;
+            self.head = (self.head + 1) % RX_BUFS;
             self.len -= 1;
         }
     }
 
     fn push(&mut self, i: usize) {
-        if self.len < BUFS {
-            self.items[(self.head + self.len) % BUFS] = i;
+        if self.len < RX_BUFS {
+            self.items[(self.head + self.len) % RX_BUFS] = i;
             self.len += 1;
         }
     }
 
     fn iter(&self) -> impl Iterator<Item = usize> + '_ {
-        (0..self.len).map(|k| self.items[(self.head + k) % BUFS])
+        (0..self.len).map(|k| self.items[(self.head + k) % RX_BUFS])
     }
 }
 
 impl Rx {
-    fn new(q: Queue, qidx: u16, bufs: [Box<[u8]>; BUFS]) -> Rx {
+    fn new(q: Queue, qidx: u16, mem: Box<[u8]>) -> Rx {
         Rx {
             q,
             qidx,
-            bufs,
-            token: [None; BUFS],
+            mem,
+            token: [None; RX_BUFS],
             posted: Fifo::EMPTY,
             done: Fifo::EMPTY,
-            done_len: [0; BUFS],
+            done_len: [0; RX_BUFS],
             offset: 0,
         }
     }
 
     /// Gives buffer `i` to the device.
     fn post(&mut self, i: usize) -> bool {
-        let Some(buf) = self.bufs.get_mut(i) else { return false };
+        let buf = slot(&mut self.mem, i, RX_BUF_BYTES);
+        if buf.is_empty() {
+            return false;
+        }
         // SAFETY: the buffer is owned by the ring and not touched until popped with
         // the token recorded here.
-        match unsafe { self.q.add(&[], &mut [&mut buf[..]]) } {
+        match unsafe { self.q.add(&[], &mut [buf]) } {
             Ok(tok) => {
                 self.token[i] = Some(tok);
                 self.posted.push(i);
@@ -612,12 +651,12 @@ impl Rx {
             if self.token[i] != Some(tok) {
                 return None;
             }
-            let buf = &mut self.bufs[i];
+            let buf = slot(&mut self.mem, i, RX_BUF_BYTES);
             // SAFETY: the buffer posted with this token, untouched since.
-            let len = unsafe { self.q.pop_used(tok, &[], &mut [&mut buf[..]]) }.ok()?;
+            let len = unsafe { self.q.pop_used(tok, &[], &mut [buf]) }.ok()?;
             self.posted.pop();
             self.token[i] = None;
-            let len = (len as usize).min(BUF_BYTES);
+            let len = (len as usize).min(RX_BUF_BYTES);
             if len == 0 {
                 reposted |= self.post(i);
             } else {
@@ -625,6 +664,9 @@ impl Rx {
                 self.done_len[i] = len;
                 got = true;
             }
+        }
+        if got {
+            self.q.set_dev_notify(false);
         }
         if reposted && self.q.should_notify() {
             t.notify(self.qidx);
@@ -640,7 +682,8 @@ impl Rx {
             let Some(i) = self.done.front() else { break };
             let end = self.done_len[i];
             let k = (end - self.offset).min(out.len() - n);
-            out[n..n + k].copy_from_slice(&self.bufs[i][self.offset..self.offset + k]);
+            let from = slot(&mut self.mem, i, RX_BUF_BYTES);
+            out[n..n + k].copy_from_slice(&from[self.offset..self.offset + k]);
             n += k;
             self.offset += k;
             if self.offset == end {
@@ -668,8 +711,10 @@ impl Tx {
                 return false;
             };
             let len = self.inflight[i].map_or(0, |s| s.1);
+            let buf = slot(&mut self.mem, i, TX_BUF_BYTES);
+            let buf = buf.get(..len).unwrap_or(&[]);
             // SAFETY: the buffer sent with this token and length, untouched since.
-            if unsafe { self.q.pop_used(tok, &[&self.bufs[i][..len]], &mut []) }.is_err() {
+            if unsafe { self.q.pop_used(tok, &[buf], &mut []) }.is_err() {
                 return false;
             }
             self.inflight[i] = None;

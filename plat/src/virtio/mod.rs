@@ -188,9 +188,10 @@ pub fn generation() -> u64 {
     with_stdin(0, |d, id| d.generation(id))
 }
 
-/// Whether stdin arrival raises an interrupt (so an idle CPU may halt).
+/// Arms the stdin interrupt; true when the next arrival will raise it (so an idle
+/// CPU may halt), false when input is already there or arrivals raise nothing.
 pub fn input_wakes_cpu() -> bool {
-    stdin_active() && IRQ_ROUTED.load(Ordering::Acquire)
+    IRQ_ROUTED.load(Ordering::Acquire) && with_stdin(false, |d, id| d.arm_input_interrupt(id))
 }
 
 /// Waits until the host has every byte written so far.
