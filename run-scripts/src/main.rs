@@ -14,6 +14,7 @@ mod cpio;
 mod fail;
 mod frame;
 mod kernel;
+mod memory;
 mod options;
 mod program;
 mod qemu;

@@ -18,7 +18,7 @@ use crate::fail::Fail;
 use crate::options::{self, Volume};
 use crate::qemu::{self, VmSpec};
 use crate::rootfs::{self, Content, Node, RootFs};
-use crate::{kernel, program, sys, vm};
+use crate::{kernel, memory, program, sys, vm};
 
 /// Examples shown by `elfin run --help`, one per option.
 const EXAMPLES: &str = "\
@@ -27,7 +27,7 @@ Examples:
   elfin run ./hello a 'b c'               with arguments; everything after PROGRAM is its
   elfin run ./ls -l /                       (options for elfin go before PROGRAM)
   elfin run --arch aarch64 ./hello-arm64  run an aarch64 program (TCG)
-  elfin run -m 512M ./big                 512 MiB of guest memory (also: -m 1G, -m 256)
+  elfin run -m 512M ./big                 cap guest memory at 512 MiB (also: -m 1G, -m 256)
   elfin run --smp 4 ./threads             four virtual CPUs (the kernel uses one so far)
   elfin run --accel tcg ./hello           force QEMU's emulator (auto: KVM only on VT-x/AMD-V hosts)
   elfin run --machine q35 ./hello         x86_64 PC machine instead of microvm
@@ -76,9 +76,10 @@ pub struct RunArgs {
     #[arg(long, value_enum, value_name = "ARCH")]
     pub arch: Option<Arch>,
 
-    /// Guest memory, in MiB or with a suffix M or G. Example: -m 1G
-    #[arg(short = 'm', long = "mem", value_name = "SIZE", default_value = "64M", value_parser = options::parse_mem)]
-    pub mem_mib: u64,
+    /// Guest memory, in MiB or with a suffix M or G [default: all the host's memory, as
+    /// a container without a limit gets; the guest only uses what it touches]. Example: -m 1G
+    #[arg(short = 'm', long = "mem", value_name = "SIZE", value_parser = options::parse_mem)]
+    pub mem_mib: Option<u64>,
 
     /// Number of virtual CPUs. Example: --smp 2
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=256))]
@@ -258,6 +259,25 @@ fn kernel_path(arg: Option<&Path>, arch: Arch) -> Result<PathBuf, Fail> {
     }
 }
 
+/// The guest memory in MiB: `-m`, else the default; refused in one line when the
+/// run cannot boot in it.
+fn guest_memory(asked: Option<u64>, arch: Arch, kernel: &Path, initrd: &Path) -> Result<u64, Fail> {
+    let initrd_size = fs::metadata(initrd).map(|m| m.len()).unwrap_or(0);
+    let kernel_end = memory::kernel_end(arch, kernel).unwrap_or(0);
+    let minimum = memory::minimum_mib(arch, kernel_end, initrd_size);
+    let mem = asked.unwrap_or_else(|| memory::default_mib().max(minimum));
+    if mem < minimum {
+        let mib = |b: u64| b as f64 / (1 << 20) as f64;
+        return Err(Fail::new(format!(
+            "-m {mem}M is too little memory for this run: it needs at least {minimum}M \
+             (kernel {:.1} MiB, initrd {:.1} MiB, and room to start)",
+            mib(kernel_end),
+            mib(initrd_size)
+        )));
+    }
+    Ok(mem)
+}
+
 /// A file in the temporary directory, removed when dropped.
 struct TempFile {
     path: PathBuf,
@@ -357,6 +377,7 @@ pub fn run(args: &RunArgs) -> Result<i32, Fail> {
     if let Some(sig) = sys::signal_received() {
         return Ok(128 + sig);
     }
+    let mem_mib = guest_memory(args.mem_mib, arch, &kernel, &initrd.path)?;
 
     let mut cmdline = kernel_cmdline(args.strace, args.no_aslr, args.log_level);
     for w in &args.kernel_args {
@@ -385,7 +406,7 @@ pub fn run(args: &RunArgs) -> Result<i32, Fail> {
         arch,
         machine,
         accel,
-        mem_mib: args.mem_mib,
+        mem_mib,
         smp: args.smp,
         kernel: &kernel,
         initrd: &initrd.path,
