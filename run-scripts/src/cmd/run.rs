@@ -328,6 +328,7 @@ fn layout(
             Fail::new(format!("{e} (in -v {}:/{guest})", v.host.display()))
         })?;
     }
+    fs.add_defaults(now, &fs::read_to_string("/etc/resolv.conf").unwrap_or_default());
     if fs.get(workdir).is_none() {
         fs.put(workdir, Node::Dir { perm: 0o755, mtime: now }).map_err(|e| Fail::new(format!("--workdir: {e}")))?;
     }
@@ -484,13 +485,31 @@ mod tests {
         let names: Vec<String> = entries.iter().map(|e| String::from_utf8_lossy(&e.name).into_owned()).collect();
         assert_eq!(
             names,
-            [".elfin", ".elfin/run", "app", "app/hello", "dev", "etc", "proc", "tmp", "work", "work/dir"]
+            [
+                ".elfin",
+                ".elfin/run",
+                "app",
+                "app/hello",
+                "dev",
+                "etc",
+                "etc/group",
+                "etc/hostname",
+                "etc/hosts",
+                "etc/nsswitch.conf",
+                "etc/passwd",
+                "etc/resolv.conf",
+                "proc",
+                "root",
+                "tmp",
+                "work",
+                "work/dir"
+            ]
         );
-        let run = &entries[1];
-        assert_eq!(run.data, b"exe=/app/hello\0cwd=/work/dir\0arg=/app/hello\0arg=x\0env=A=1\0");
-        let hello = &entries[3];
+        let find = |n: &str| entries.iter().find(|e| e.name == n.as_bytes()).expect("entry");
+        assert_eq!(find(".elfin/run").data, b"exe=/app/hello\0cwd=/work/dir\0arg=/app/hello\0arg=x\0env=A=1\0");
+        let hello = find("app/hello");
         assert_eq!(hello.mode, crate::cpio::S_IFREG | 0o755);
         assert_eq!(hello.mtime, 5);
-        assert_eq!(entries[7].mode, crate::cpio::S_IFDIR | 0o1777);
+        assert_eq!(find("tmp").mode, crate::cpio::S_IFDIR | 0o1777);
     }
 }
