@@ -66,7 +66,7 @@ pub fn resolve_accel(choice: AccelChoice, arch: Arch) -> Result<Accel, String> {
     }
 }
 
-fn hardware_kvm(arch: Arch) -> bool {
+pub fn hardware_kvm(arch: Arch) -> bool {
     if !Path::new("/dev/kvm").exists() {
         return false;
     }

@@ -23,8 +23,8 @@ pub struct Launch<'a> {
     pub program: &'a OsString,
     /// Its arguments.
     pub args: &'a [OsString],
-    /// Debian package to suggest when the program is missing.
-    pub package: &'a str,
+    /// What to tell the user when the program is missing (how to install it).
+    pub missing_hint: &'a str,
     /// Kill the VMM after this long.
     pub timeout: Option<Duration>,
     /// Where kernel messages go (None: our stderr).
@@ -67,11 +67,9 @@ pub fn run(mut launch: Launch<'_>) -> Result<Ending, Fail> {
         });
     }
     let mut child = cmd.spawn().map_err(|e| match e.kind() {
-        io::ErrorKind::NotFound => Fail::new(format!(
-            "{} not found; install it with: apt-get install {}",
-            launch.program.to_string_lossy(),
-            launch.package
-        )),
+        io::ErrorKind::NotFound => {
+            Fail::new(format!("{} not found; {}", launch.program.to_string_lossy(), launch.missing_hint))
+        }
         _ => Fail::new(format!("cannot start {}: {e}", launch.program.to_string_lossy())),
     })?;
     let pid = child.id();
@@ -173,9 +171,9 @@ pub fn status_of(ending: &Ending, timeout: Option<Duration>) -> Result<i32, Fail
         return Err(Fail { message: format!("timed out after {secs} s"), status: STATUS_TIMEOUT });
     }
     let how = match (ending.vmm.code(), ending.vmm.signal()) {
-        (Some(c), _) => format!("qemu exit status {c}"),
-        (None, Some(s)) => format!("qemu killed by signal {s}"),
-        (None, None) => "qemu ended abnormally".to_string(),
+        (Some(c), _) => format!("VMM exit status {c}"),
+        (None, Some(s)) => format!("VMM killed by signal {s}"),
+        (None, None) => "the VMM ended abnormally".to_string(),
     };
     Err(Fail::new(format!("the guest ended without reporting a status ({how})")))
 }
@@ -199,8 +197,8 @@ mod tests {
         assert_eq!((f.status, f.message.as_str()), (124, "timed out after 5 s"));
         let f = status_of(&ending(None, false, false, None, 1 << 8), t).expect_err("no report");
         assert_eq!(f.status, 125);
-        assert_eq!(f.message, "the guest ended without reporting a status (qemu exit status 1)");
+        assert_eq!(f.message, "the guest ended without reporting a status (VMM exit status 1)");
         let f = status_of(&ending(None, false, false, None, 9), t).expect_err("killed");
-        assert!(f.message.ends_with("(qemu killed by signal 9)"));
+        assert!(f.message.ends_with("(VMM killed by signal 9)"));
     }
 }

@@ -5,19 +5,20 @@
 use std::ffi::OsStr;
 use std::ffi::OsString;
 use std::fs;
-use std::io::{self, BufWriter};
+use std::io::{self, BufWriter, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clap::{Args, ValueEnum};
 
-use crate::arch::{AccelChoice, Arch, MachineType};
+use crate::arch::{Accel, AccelChoice, Arch, MachineType};
 use crate::console::Ports;
 use crate::fail::Fail;
 use crate::options::{self, Volume};
 use crate::qemu::{self, VmSpec};
 use crate::rootfs::{self, Content, Node, RootFs};
+use crate::vmm::{self, Vmm};
 use crate::{kernel, memory, program, sys, vm};
 
 /// Examples shown by `elfin run --help`, one per option.
@@ -89,9 +90,19 @@ pub struct RunArgs {
     #[arg(long, value_enum, value_name = "ACCEL", default_value = "auto")]
     pub accel: AccelChoice,
 
-    /// Machine type: microvm or q35 (x86_64), virt (aarch64) [default: microvm / virt]. Example: --machine q35
+    /// Machine type: microvm or q35 (x86_64), virt (aarch64) [default: microvm / virt]; QEMU only. Example: --machine q35
     #[arg(long, value_enum, value_name = "MACHINE")]
     pub machine: Option<MachineType>,
+
+    /// The VMM: qemu, or firecracker or cloud-hypervisor (KVM only; stdio on the
+    /// serial console). Example: --vmm firecracker
+    #[arg(long, value_enum, value_name = "VMM", default_value = "qemu")]
+    pub vmm: Vmm,
+
+    /// The VMM program to start [default: qemu-system-ARCH, firecracker,
+    /// cloud-hypervisor on the PATH]. Example: --vmm-path ~/bin/firecracker
+    #[arg(long = "vmm-path", value_name = "PATH")]
+    pub vmm_path: Option<PathBuf>,
 
     /// Log every system call of the program, with arguments and result, on stderr
     #[arg(long)]
@@ -143,7 +154,7 @@ pub struct RunArgs {
     #[arg(long = "serial-stdio")]
     pub serial_stdio: bool,
 
-    /// Print the QEMU command line on stderr before starting it
+    /// Print the VMM command line (and configuration file) on stderr before starting it
     #[arg(long = "print-cmd")]
     pub print_cmd: bool,
 
@@ -279,8 +290,9 @@ fn guest_memory(asked: Option<u64>, arch: Arch, kernel: &Path, initrd: &Path) ->
 }
 
 /// A file in the temporary directory, removed when dropped.
-struct TempFile {
-    path: PathBuf,
+pub struct TempFile {
+    /// Its path.
+    pub path: PathBuf,
 }
 
 impl TempFile {
@@ -344,11 +356,64 @@ fn layout(
     Ok(fs)
 }
 
-/// Runs `elfin run`; returns the exit status.
-pub fn run(args: &RunArgs) -> Result<i32, Fail> {
+/// Everything a run decides before it starts a VMM: the initrd is written, the
+/// memory checked.
+pub struct Prepared {
+    arch: Arch,
+    machine: MachineType,
+    accel: Accel,
+    /// The kernel image the VMM boots.
+    pub kernel: PathBuf,
+    /// The initrd (a temporary file).
+    pub initrd: TempFile,
+    mem_mib: u64,
+    /// The kernel command line for the serial console (no `stdio=virtio`).
+    pub cmdline: String,
+}
+
+/// The accelerator: QEMU's choice, or KVM, which Firecracker and Cloud Hypervisor
+/// need (a paravirtual KVM without VT-x/AMD-V gets a warning: programs die at
+/// their first system call there).
+fn resolve_vmm_accel(vmm: Vmm, choice: AccelChoice, arch: Arch) -> Result<Accel, Fail> {
+    if vmm == Vmm::Qemu {
+        return qemu::resolve_accel(choice, arch).map_err(Fail::new);
+    }
+    let name = vmm.name();
+    if choice == AccelChoice::Tcg {
+        return Err(Fail::new(format!("--vmm {name} runs on KVM only; use --vmm qemu for --accel tcg")));
+    }
+    if Arch::host() != Some(arch) {
+        return Err(Fail::new(format!(
+            "--vmm {name} cannot run an {} guest on this {} host (KVM only); use --vmm qemu",
+            arch.name(),
+            std::env::consts::ARCH
+        )));
+    }
+    if !Path::new("/dev/kvm").exists() {
+        return Err(Fail::new(format!("--vmm {name} needs KVM and this host has no /dev/kvm; use --vmm qemu")));
+    }
+    if !qemu::hardware_kvm(arch) {
+        eprintln!(
+            "elfin: warning: this host's KVM has no VT-x/AMD-V (a paravirtual KVM); programs may die at their first system call"
+        );
+    }
+    Ok(Accel::Kvm)
+}
+
+/// Checks the options, builds the root filesystem and writes the initrd; `Ok(Err)`
+/// is the status to exit with when a termination signal came meanwhile.
+pub fn prepare(args: &RunArgs) -> Result<Result<Prepared, i32>, Fail> {
     let arch = resolve_arch(args.arch)?;
+    if args.vmm != Vmm::Qemu {
+        if args.machine.is_some() {
+            return Err(Fail::new(format!("--machine is for --vmm qemu; {} has one machine", args.vmm.name())));
+        }
+        if !args.qemu_args.is_empty() {
+            return Err(Fail::new(format!("--qemu-arg is for --vmm qemu, not {}", args.vmm.name())));
+        }
+    }
     let machine = resolve_machine(arch, args.machine)?;
-    let accel = qemu::resolve_accel(args.accel, arch).map_err(Fail::new)?;
+    let accel = resolve_vmm_accel(args.vmm, args.accel, arch)?;
     let env = options::build_env(&args.env, |k| std::env::var_os(k)).map_err(Fail::new)?;
     let volumes =
         args.volumes.iter().map(|v| options::parse_volume(v)).collect::<Result<Vec<_>, _>>().map_err(Fail::new)?;
@@ -376,7 +441,7 @@ pub fn run(args: &RunArgs) -> Result<i32, Fail> {
         .map_err(|e| Fail::new(format!("writing the initrd {}: {e}", initrd.path.display())))?;
     drop(rootfs);
     if let Some(sig) = sys::signal_received() {
-        return Ok(128 + sig);
+        return Ok(Err(128 + sig));
     }
     let mem_mib = guest_memory(args.mem_mib, arch, &kernel, &initrd.path)?;
 
@@ -387,6 +452,62 @@ pub fn run(args: &RunArgs) -> Result<i32, Fail> {
         }
         cmdline.push_str(w);
     }
+    Ok(Ok(Prepared { arch, machine, accel, kernel, initrd, mem_mib, cmdline }))
+}
+
+/// A VMM command for a prepared run.
+pub struct VmmCommand {
+    /// The program.
+    pub program: OsString,
+    /// Its arguments.
+    pub args: Vec<OsString>,
+    /// A configuration file the command reads (Firecracker): path and contents.
+    pub config: Option<(PathBuf, String)>,
+}
+
+/// The command line of `args.vmm` for `p`, with `kernel`, `initrd` and, for
+/// Firecracker, `config` as the files to use; `stdio_fds` are the virtio-console
+/// port sockets (QEMU only), `cmdline` the kernel command line.
+pub fn vmm_command(
+    args: &RunArgs,
+    p: &Prepared,
+    files: (&Path, &Path, &Path),
+    cmdline: &str,
+    stdio_fds: Option<qemu::StdioFds>,
+) -> Result<VmmCommand, Fail> {
+    let (kernel, initrd, config) = files;
+    let program = args.vmm_path.as_ref().map_or_else(|| args.vmm.default_binary(p.arch).into(), |p| p.into());
+    let m = vmm::Machine { mem_mib: p.mem_mib, smp: args.smp, kernel, initrd, cmdline };
+    match args.vmm {
+        Vmm::Qemu => {
+            let spec = VmSpec {
+                arch: p.arch,
+                machine: p.machine,
+                accel: p.accel,
+                mem_mib: p.mem_mib,
+                smp: args.smp,
+                kernel,
+                initrd,
+                cmdline,
+                extra: &args.qemu_args,
+                stdio_fds,
+            };
+            Ok(VmmCommand { program, args: qemu::command_line(&spec).1, config: None })
+        }
+        Vmm::Firecracker => {
+            let text = vmm::firecracker_config(&m).map_err(Fail::new)?;
+            Ok(VmmCommand { program, args: vmm::firecracker_args(config), config: Some((config.to_path_buf(), text)) })
+        }
+        Vmm::CloudHypervisor => Ok(VmmCommand { program, args: vmm::cloud_hypervisor_args(&m), config: None }),
+    }
+}
+
+/// Runs `elfin run`; returns the exit status.
+pub fn run(args: &RunArgs) -> Result<i32, Fail> {
+    let p = match prepare(args)? {
+        Ok(p) => p,
+        Err(status) => return Ok(status),
+    };
     if args.smp > 1 {
         // Said once, plainly: the VM gets the CPUs, the kernel schedules on one.
         eprintln!(
@@ -394,30 +515,40 @@ pub fn run(args: &RunArgs) -> Result<i32, Fail> {
             args.smp, args.smp
         );
     }
-    let ports = if args.serial_stdio {
+    let ports = if args.serial_stdio || !args.vmm.has_stdio_ports() {
         None
     } else {
+        Some(Ports::new().map_err(|e| Fail::new(format!("cannot create the console sockets: {e}")))?)
+    };
+    let mut cmdline = p.cmdline.clone();
+    if ports.is_some() {
         if !cmdline.is_empty() {
             cmdline.push(' ');
         }
         cmdline.push_str("stdio=virtio");
-        Some(Ports::new().map_err(|e| Fail::new(format!("cannot create the console sockets: {e}")))?)
+    }
+    let config_file = if args.vmm == Vmm::Firecracker {
+        Some(TempFile::create(".json").map_err(|e| Fail::new(format!("cannot create the VMM configuration: {e}")))?)
+    } else {
+        None
     };
-    let spec = VmSpec {
-        arch,
-        machine,
-        accel,
-        mem_mib,
-        smp: args.smp,
-        kernel: &kernel,
-        initrd: &initrd.path,
-        cmdline: &cmdline,
-        extra: &args.qemu_args,
-        stdio_fds: ports.as_ref().and_then(Ports::guest_fds),
-    };
-    let (program, qemu_args) = qemu::command_line(&spec);
+    let config_path = config_file.as_ref().map_or_else(PathBuf::new, |(f, _)| f.path.clone());
+    let cmd = vmm_command(
+        args,
+        &p,
+        (&p.kernel, &p.initrd.path, &config_path),
+        &cmdline,
+        ports.as_ref().and_then(Ports::guest_fds),
+    )?;
+    if let (Some((path, text)), Some((_, file))) = (&cmd.config, config_file.as_ref()) {
+        let mut f = file;
+        f.write_all(text.as_bytes()).map_err(|e| Fail::new(format!("writing {}: {e}", path.display())))?;
+    }
     if args.print_cmd {
-        eprintln!("{}", qemu::display_command(&program, &qemu_args));
+        eprintln!("{}", qemu::display_command(&cmd.program, &cmd.args));
+        if let Some((path, text)) = &cmd.config {
+            eprintln!("{}:\n{text}", path.display());
+        }
     }
     let timeout = args.timeout.map(Duration::from_secs);
     let kernel_log = match &args.kernel_log {
@@ -427,10 +558,11 @@ pub fn run(args: &RunArgs) -> Result<i32, Fail> {
         ),
         None => None,
     };
-    let launch =
-        vm::Launch { program: &program, args: &qemu_args, package: arch.qemu_package(), timeout, kernel_log, ports };
+    let hint = args.vmm.install_hint(p.arch);
+    let launch = vm::Launch { program: &cmd.program, args: &cmd.args, missing_hint: &hint, timeout, kernel_log, ports };
     let ending = vm::run(launch)?;
-    drop(initrd);
+    drop(config_file);
+    drop(p);
     vm::status_of(&ending, timeout)
 }
 
