@@ -22,7 +22,7 @@ SRC=$HERE/src
 OUT=$HERE/out
 CACHE=${ELFIN_CACHE:-$HOME/.cache/elfin}/apps
 JOBS=$(nproc 2>/dev/null || echo 2)
-C_PROGRAMS=(hello auxv_probe enosys nullderef exitcode cat_stdin files threads mm_probe mm_fault mm_stress mm_malloc mm_bench badargs misc_calls)
+C_PROGRAMS=(hello auxv_probe enosys nullderef exitcode cat_stdin files threads mm_probe mm_fault mm_stress mm_malloc mm_bench badargs misc_calls etc_probe)
 
 log() { printf 'build.sh: %s\n' "$*" >&2; }
 die() { printf 'build.sh: error: %s\n' "$*" >&2; exit 1; }
