@@ -109,9 +109,12 @@ impl BootInfo {
 }
 
 /// Starts the devices the command line asks for (the virtio console with the
-/// program's stdio, `stdio=virtio`). Call once, after the kernel heap is up and the
-/// trap handlers are installed; the console functions use them from then on.
-pub fn init_devices(info: &BootInfo) {
+/// program's stdio, `stdio=virtio`), taking their DMA memory from `alloc_pages`
+/// (`n` physically contiguous pages, not necessarily zeroed) and giving it back
+/// with `free_pages`. Call once, after the kernel heap is up and the trap handlers
+/// are installed; the console functions use the devices from then on.
+pub fn init_devices(info: &BootInfo, alloc_pages: fn(usize) -> Option<u64>, free_pages: fn(u64, usize)) {
+    virtio::hal::set_page_source(alloc_pages, free_pages);
     virtio::init(info);
 }
 

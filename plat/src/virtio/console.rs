@@ -15,7 +15,7 @@ use alloc::vec::Vec;
 use virtio_drivers::queue::VirtQueue;
 use virtio_drivers::transport::{DeviceStatus, DeviceType, SomeTransport, Transport};
 
-use super::hal::PlatHal;
+use super::hal::{DmaBuf, PlatHal};
 
 /// Descriptors per port queue, and per control queue (QEMU's control queues have
 /// 32 entries, its port queues 128).
@@ -107,8 +107,8 @@ fn buffers<const N: usize>(bytes: usize) -> Option<[Box<[u8]>; N]> {
 }
 
 /// Buffer `i` of `size` bytes in `mem`.
-fn slot(mem: &mut [u8], i: usize, size: usize) -> &mut [u8] {
-    mem.get_mut(i * size..(i + 1) * size).unwrap_or(&mut [])
+fn slot(mem: &mut DmaBuf, i: usize, size: usize) -> &mut [u8] {
+    mem.bytes().get_mut(i * size..(i + 1) * size).unwrap_or(&mut [])
 }
 
 /// The receive side of a port: buffers are posted, filled and read in order.
@@ -116,7 +116,7 @@ struct Rx {
     q: Queue,
     qidx: u16,
     /// RX_BUFS buffers of RX_BUF_BYTES.
-    mem: Box<[u8]>,
+    mem: DmaBuf,
     /// Token of each posted buffer.
     token: [Option<u16>; RX_BUFS],
     /// Buffers the device holds, oldest first.
@@ -133,7 +133,7 @@ struct Tx {
     q: Queue,
     qidx: u16,
     /// TX_BUFS buffers of TX_BUF_BYTES.
-    mem: Box<[u8]>,
+    mem: DmaBuf,
     /// (token, length) of each buffer the device holds.
     inflight: [Option<(u16, usize)>; TX_BUFS],
 }
@@ -427,7 +427,7 @@ impl Console {
             Role::Stdin => RX_BUFS * RX_BUF_BYTES,
             Role::Stdout | Role::Stderr => TX_BUFS * TX_BUF_BYTES,
         };
-        let Some(mem) = buffer(bytes) else {
+        let Some(mem) = DmaBuf::new(bytes) else {
             self.failed = true;
             return false;
         };
@@ -610,7 +610,7 @@ impl Fifo {
 }
 
 impl Rx {
-    fn new(q: Queue, qidx: u16, mem: Box<[u8]>) -> Rx {
+    fn new(q: Queue, qidx: u16, mem: DmaBuf) -> Rx {
         Rx {
             q,
             qidx,
