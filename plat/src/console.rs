@@ -86,6 +86,13 @@ pub fn write(ch: Channel, bytes: &[u8]) {
     }
 }
 
+/// Whether the host stopped reading a channel (its stdout went to a pipe that was
+/// closed, `| head`): writes there should fail with EPIPE, as on Linux. Only the
+/// virtio ports can tell; the serial line never says so.
+pub fn output_closed(ch: Channel) -> bool {
+    virtio::output_closed(ch)
+}
+
 /// Waits until the host has every byte of program output written so far.
 pub fn flush() {
     virtio::flush();

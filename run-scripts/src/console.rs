@@ -186,9 +186,9 @@ impl Ports {
     }
 }
 
-/// Copies a guest output port to our stdout or stderr until the VMM closes it. A
-/// closed stdout (`| head`) is ignored from then on so that the port keeps being
-/// drained.
+/// Copies a guest output port to our stdout or stderr until the VMM closes it.
+/// When our stdout closes (`| head`), the port is hung up: the guest then sees its
+/// stdout closed, and the program gets EPIPE and SIGPIPE as it would on Linux.
 pub fn pump_port_out(mut from: UnixStream, channel: Channel) {
     let mut sinks = Sinks { stdout_ok: true, kernel_log: None };
     let mut buf = vec![0u8; 256 * 1024];
@@ -198,6 +198,10 @@ pub fn pump_port_out(mut from: UnixStream, channel: Channel) {
             Ok(n) => sinks.write(channel, buf.get(..n).unwrap_or_default()),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(_) => break,
+        }
+        if !sinks.stdout_ok {
+            let _ = from.shutdown(Shutdown::Both);
+            break;
         }
     }
 }

@@ -107,6 +107,34 @@ fn slow_stdin_then_end_aarch64() {
     slow_stdin("aarch64");
 }
 
+/// `yes | head`: when the reader of the CLI's stdout goes away, the program's
+/// next write fails and SIGPIPE ends it (status 141), as on Linux; the run does not
+/// go on forever.
+#[test]
+fn closed_stdout_is_sigpipe() {
+    let bin = app("x86_64", "debian", "busybox");
+    let mut cmd = elfin_command(&bin, &args(&["yes"]), &ElfinOpts::default());
+    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::null());
+    let mut child = cmd.spawn().expect("start elfin");
+    let mut stdout = child.stdout.take().expect("stdout");
+    let mut head = [0u8; 6];
+    stdout.read_exact(&mut head).expect("read");
+    assert_eq!(&head, b"y\ny\ny\n");
+    drop(stdout);
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        if start.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            panic!("still running 30 s after its stdout closed");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(141));
+}
+
 /// The serial console path (--serial-stdio, as on Firecracker and Cloud
 /// Hypervisor) still carries stdin, stdout and stderr byte for byte.
 #[test]

@@ -131,6 +131,9 @@ impl OpenFile {
             FileKind::PipeWrite(p) => p.write(data),
             FileKind::EventFd(e) => e.write(data),
             FileKind::ConsoleOut(ch) => {
+                if console::output_closed(*ch) {
+                    return Err(Errno::EPIPE);
+                }
                 console::write(*ch, data);
                 Ok(data.len())
             }

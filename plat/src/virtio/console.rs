@@ -493,6 +493,12 @@ impl Console {
         }
     }
 
+    /// Whether the host side of port `id` closed (writes there are dropped).
+    pub fn output_closed(&mut self, id: usize) -> bool {
+        self.poll_control();
+        self.failed || self.ports.get(id).is_some_and(|p| p.host == Host::Closed)
+    }
+
     /// Waits until the device has taken every byte written on every port.
     pub fn flush(&mut self) {
         for id in 0..MAX_PORTS {

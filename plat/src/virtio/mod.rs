@@ -150,6 +150,18 @@ pub fn write(ch: Channel, bytes: &[u8]) -> bool {
     true
 }
 
+/// Whether the host closed the port of an output channel (false when the channel is
+/// not on virtio).
+pub fn output_closed(ch: Channel) -> bool {
+    let idx = match ch {
+        Channel::Stdout => 1,
+        Channel::Stderr => 2,
+        Channel::Kernel => return false,
+    };
+    let Some(id) = port(idx) else { return false };
+    DEVICE.lock().as_mut().is_some_and(|d| d.output_closed(id))
+}
+
 /// Whether stdin comes from the virtio port.
 pub fn stdin_active() -> bool {
     port(STDIN).is_some()
