@@ -32,6 +32,9 @@ Examples:
   elfin run --smp 4 ./threads             four virtual CPUs (the kernel uses one so far)
   elfin run --accel tcg ./hello           force QEMU's emulator (auto: KVM only on VT-x/AMD-V hosts)
   elfin run --machine q35 ./hello         x86_64 PC machine instead of microvm
+  elfin run --vmm firecracker ./hello     Firecracker instead of QEMU (or cloud-hypervisor; KVM only)
+  elfin run --vmm-path ~/fc/firecracker --vmm firecracker ./hello   a VMM binary not on the PATH
+  elfin run --serial-stdio ./hello        stdio over the serial console, as on VMMs without virtio-console
   elfin run --strace ./hello              log every system call on stderr
   elfin run --no-aslr ./hello             fixed addresses: PIE base, stack, mmap, brk
   elfin run --log-level debug ./hello     more kernel messages (error|warn|info|debug|trace)
@@ -43,16 +46,20 @@ Examples:
   elfin run --timeout 10 ./server         stop after 10 s with status 124
   elfin run --kernel ./my-kernel ./hello  boot another kernel image (or ELFIN_KERNEL=...)
   elfin run --qemu-arg=-d --qemu-arg=int ./hello   pass arguments through to QEMU
-  elfin run --print-cmd ./hello           show the QEMU command line on stderr
+  elfin run --print-cmd ./hello           show the VMM command line on stderr
 
 The program is copied into the guest at /app/<name> with a fresh root filesystem
 holding /app, /tmp, /dev, /proc, /etc and the -v volumes; nothing else of the host is
 visible. Its environment is PATH=/usr/local/bin:/usr/bin:/bin and HOME=/ plus -e.
-Stdin, stdout and stderr are the program's.
+The guest gets a container's default /etc (passwd, group, hosts, hostname,
+nsswitch.conf, resolv.conf) where the volumes bring none. Stdin, stdout and stderr
+are the program's (virtio-console ports under QEMU, the serial console otherwise).
+Guest memory defaults to all the host lets elfin have; the VMM commits only what the
+guest touches. `elfin image -o DIR` writes what a run would boot.
 
 Exit status: the program's own (128+N when killed by signal N); 126 the kernel could
 not execute it; 127 it was not found in the guest; 124 --timeout expired; 125 elfin
-itself failed (usage, QEMU missing, kernel crash).";
+itself failed (usage, VMM missing, too little memory, kernel crash).";
 
 /// Kernel log levels (kernel command line `loglevel=`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
