@@ -203,8 +203,11 @@ impl Console {
         let max_nr_ports = t.read_config_space::<u32>(4).unwrap_or(1) as usize;
         let nports = max_nr_ports.clamp(1, MAX_PORTS);
 
+        // Reset the device on failure: it then forgets the queues, whose memory is
+        // freed on return.
         let fail = |t: &mut SomeTransport<'static>, e| {
             t.set_status(DeviceStatus::FAILED);
+            t.set_status(DeviceStatus::empty());
             e
         };
         let new_queue =
@@ -612,6 +615,14 @@ impl Fifo {
 
     fn iter(&self) -> impl Iterator<Item = usize> + '_ {
         (0..self.len).map(|k| self.items[(self.head + k) % RX_BUFS])
+    }
+}
+
+impl Drop for Console {
+    /// A console not kept (no elfin ports) is reset before its queues and buffers
+    /// are freed, so that the device writes into none of them later.
+    fn drop(&mut self) {
+        self.t.set_status(DeviceStatus::empty());
     }
 }
 
