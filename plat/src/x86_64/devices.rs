@@ -123,53 +123,71 @@ pub(crate) fn for_each_transport(cmdline: &[u8], info: &BootInfo, f: &mut dyn Fn
         return;
     }
     let mut root = PciRoot::new(PortCam);
-    let mut consoles = [None; 8];
-    let mut n = 0;
-    for (df, fi) in root.enumerate_bus(0) {
-        if virtio_device_type(&fi) == Some(DeviceType::Console) {
-            if let Some(slot) = consoles.get_mut(n) {
-                *slot = Some(df);
-                n += 1;
-            }
-        }
-    }
-    for df in consoles.into_iter().flatten() {
-        // Every memory BAR must lie where the kernel maps device memory.
-        let Ok(bars) = root.bars(df) else { continue };
-        let placed = bars.iter().flatten().filter_map(|b| b.memory_address_size()).all(|(a, s)| a == 0 || mapped(a, s));
-        if !placed {
-            continue;
-        }
-        let (_, cmd) = root.get_status_command(df);
-        root.set_command(df, cmd | Command::MEMORY_SPACE | Command::BUS_MASTER);
-        let irq = legacy_irq(&mut root, df);
-        let Ok(t) = PciTransport::new::<PlatHal, PortCam>(&mut root, df) else { continue };
-        if f(Found { transport: t.into(), irq }) {
-            return;
-        }
-    }
+    // Each configuration access is two port accesses, which are slow under
+    // emulation: take the first console, read BARs without sizing them.
+    let Some(df) =
+        root.enumerate_bus(0).find(|(_, fi)| virtio_device_type(fi) == Some(DeviceType::Console)).map(|(df, _)| df)
+    else {
+        return;
+    };
+    // Every virtio structure must lie where the kernel maps device memory.
+    let Some(isr) = virtio_regions(&root, df) else { return };
+    let (_, cmd) = root.get_status_command(df);
+    root.set_command(df, cmd | Command::MEMORY_SPACE | Command::BUS_MASTER);
+    let line = PortCam.read_word(df, 0x3c) & 0xff;
+    // The legacy interrupt (INTx) as the firmware routed it: the Interrupt Line
+    // register holds an ISA IRQ, the same GSI of the first I/O APIC on QEMU's PC
+    // machines; level-triggered. Acknowledged by reading the ISR status byte.
+    let irq = match (isr.and_then(|pa| mmio_virt(pa, 1)), (1..16).contains(&line)) {
+        (Some(va), true) => Some((Irq { num: line, edge: false }, Ack::PciIsr(va))),
+        _ => None,
+    };
+    let Ok(t) = PciTransport::new::<PlatHal, PortCam>(&mut root, df) else { return };
+    f(Found { transport: t.into(), irq });
 }
 
-/// The legacy interrupt (INTx) of a virtio-pci function, as the firmware routed it
-/// (the Interrupt Line register: an ISA IRQ, which is the same GSI of the first
-/// I/O APIC on QEMU's PC machines; level-triggered), and its ISR status byte.
-fn legacy_irq(root: &mut PciRoot<PortCam>, df: DeviceFunction) -> Option<(Irq, Ack)> {
-    let line = PortCam.read_word(df, 0x3c) & 0xff;
-    if line == 0 || line >= 16 {
+/// Address of memory BAR `bar` as the firmware set it (read, not sized); None for
+/// an I/O BAR or one not set.
+fn bar_address(df: DeviceFunction, bar: u8) -> Option<u64> {
+    if bar > 5 {
         return None;
     }
-    let isr = root.capabilities(df).find_map(|cap| {
-        // A vendor capability (0x09) of type VIRTIO_PCI_CAP_ISR_CFG (3): bar, offset.
-        (cap.id == 0x09 && (cap.private_header >> 8) as u8 == 3).then_some(cap.offset)
-    })?;
-    let bar = (PortCam.read_word(df, isr + 4) & 0xff) as u8;
-    let offset = u64::from(PortCam.read_word(df, isr + 8));
-    let (address, size) = root.bar_info(df, bar).ok()??.memory_address_size()?;
-    if address == 0 || offset >= size {
+    let lo = PortCam.read_word(df, 0x10 + 4 * bar);
+    if lo & 1 != 0 {
         return None;
     }
-    let va = mmio_virt(address + offset, 1)?;
-    Some((Irq { num: line, edge: false }, Ack::PciIsr(va)))
+    let mut address = u64::from(lo & !0xf);
+    if (lo >> 1) & 3 == 2 {
+        if bar == 5 {
+            return None;
+        }
+        address |= u64::from(PortCam.read_word(df, 0x10 + 4 * (bar + 1))) << 32;
+    }
+    (address != 0).then_some(address)
+}
+
+/// Checks that every virtio structure of the function (vendor capabilities: BAR,
+/// offset, length) lies in mapped memory; returns the physical address of the ISR
+/// status byte, if the function has one. None when a structure is elsewhere.
+fn virtio_regions(root: &PciRoot<PortCam>, df: DeviceFunction) -> Option<Option<u64>> {
+    let mut isr = None;
+    for cap in root.capabilities(df).filter(|c| c.id == 0x09) {
+        let bar = (PortCam.read_word(df, cap.offset.wrapping_add(4)) & 0xff) as u8;
+        let offset = u64::from(PortCam.read_word(df, cap.offset.wrapping_add(8)));
+        let length = u64::from(PortCam.read_word(df, cap.offset.wrapping_add(12)));
+        // PCI configuration access structures (type 5) name no BAR region to map.
+        if (cap.private_header >> 8) as u8 == 5 {
+            continue;
+        }
+        let pa = bar_address(df, bar)?.checked_add(offset)?;
+        if !mapped(pa, length.max(1)) {
+            return None;
+        }
+        if (cap.private_header >> 8) as u8 == 3 {
+            isr = Some(pa);
+        }
+    }
+    Some(isr)
 }
 
 /// The I/O APICs a machine may have: QEMU `microvm` adds a second one for its
