@@ -233,15 +233,14 @@ pub(crate) fn walk_pages(
         /// Visits table `t` at level `l`, whose first entry maps `base`.
         fn level(&mut self, t: u64, l: u32, base: u64) {
             let span = 1u64 << (12 + 9 * l);
-            for i in 0..512u64 {
+            // Only the entries that overlap [start, end).
+            let first = self.start.saturating_sub(base) / span;
+            let last = self.end.saturating_sub(base).div_ceil(span).min(512);
+            for i in first..last {
                 if self.stopped {
                     return;
                 }
                 let lo = base + i * span;
-                let hi = lo + span;
-                if hi <= self.start || lo >= self.end {
-                    continue;
-                }
                 let e = read_entry(t, i as usize);
                 if l == 0 {
                     if (self.present)(e) && !(self.leaf)(lo, e) {
