@@ -113,6 +113,8 @@ pub fn command_line(spec: &VmSpec<'_>) -> (OsString, Vec<OsString>) {
         (MachineType::Virt, Accel::Kvm) => "virt,gic-version=host",
     };
     let (accel, cpu) = match (spec.arch, spec.accel) {
+        // One host thread per vCPU, so that the guest's CPUs run in parallel.
+        (_, Accel::Tcg) if spec.smp > 1 => ("tcg,thread=multi", "max"),
         (_, Accel::Tcg) => ("tcg", "max"),
         // Some hosts abort on MSR 0x10a (IA32_ARCH_CAPABILITIES) with plain `host`.
         (Arch::X86_64, Accel::Kvm) => ("kvm", "host,-arch-capabilities"),
