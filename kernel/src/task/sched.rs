@@ -335,6 +335,16 @@ fn steal(me: usize) -> Option<Arc<Thread>> {
     None
 }
 
+/// Takes the first runnable thread off a CPU's queue (dropping stale entries).
+fn pop_runnable(c: &mut Cpu) -> Option<Arc<Thread>> {
+    while let Some(t) = c.queue.pop_front() {
+        if t.sched.state.load(Ordering::SeqCst) == RUNNABLE {
+            return Some(t);
+        }
+    }
+    None
+}
+
 /// Picks the next thread and switches to it; returns when the caller runs again.
 fn schedule() {
     let c = this_cpu();
@@ -345,17 +355,15 @@ fn schedule() {
         let mut me = cpu(c).lock();
         let cur = me.current.clone();
         let cur_state = cur.as_ref().map(|t| t.sched.state.load(Ordering::SeqCst)).unwrap_or(DEAD);
-        let mut next = loop {
-            match me.queue.pop_front() {
-                Some(t) if t.sched.state.load(Ordering::SeqCst) == RUNNABLE => break Some(t),
-                Some(_) => continue,
-                None => break None,
-            }
-        };
+        let mut next = pop_runnable(&mut me);
         if next.is_none() && cur_state != RUNNING && cur_state != RUNNABLE {
             drop(me);
             next = steal(c);
             me = cpu(c).lock();
+            if next.is_none() {
+                // A wake-up may have queued a thread here while the lock was free.
+                next = pop_runnable(&mut me);
+            }
         }
         let next = match (next, &cur) {
             (Some(n), _) => n,
