@@ -582,12 +582,14 @@ static void sec_remap(void)
     start_all(t, 2, remap_reader);
     for (unsigned r = 1; r <= 2000; r++) {
         atomic_store(&remap_seq, 2 * r - 1);
-        /* A new page (a new frame) at the same address, holding r. */
-        unsigned *n = mmap((void *)remap_page, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
-                           -1, 0);
-        if (n != remap_page)
-            die("mmap MAP_FIXED");
+        /* A page made elsewhere (so: another frame), holding r, moved over
+         * the old one, whose frame is freed. */
+        unsigned *n = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (n == MAP_FAILED)
+            die("mmap");
         *n = r;
+        if (mremap(n, 4096, 4096, MREMAP_MAYMOVE | MREMAP_FIXED, (void *)remap_page) != remap_page)
+            die("mremap");
         atomic_store(&remap_seq, 2 * r);
         for (volatile int k = 0; k < 2000; k++)
             ;
