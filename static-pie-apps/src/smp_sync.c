@@ -3,7 +3,7 @@
  * number of CPUs compares with the native run; `cpus` prints what the system
  * says about its CPUs (compared with the CPU count the VM was given).
  *
- *   smp_sync [SECTION]   sections: mutex atomics condvar rwlock barrier yield
+ *   smp_sync [SECTION]   sections: mutex atomics condvar rwlock barrier yielding
  *                        signals exitgroup futex threads forks mmap remap
  *                        affinity cpus */
 #define _GNU_SOURCE
@@ -688,7 +688,7 @@ int main(int argc, char **argv)
         void (*fn)(void);
     } secs[] = {
         { "mutex", sec_mutex }, { "atomics", sec_atomics }, { "condvar", sec_condvar },
-        { "rwlock", sec_rwlock }, { "barrier", sec_barrier }, { "yield", sec_yield },
+        { "rwlock", sec_rwlock }, { "barrier", sec_barrier }, { "yielding", sec_yield },
         { "signals", sec_signals }, { "exitgroup", sec_exitgroup }, { "futex", sec_futex },
         { "threads", sec_threads }, { "forks", sec_forks }, { "mmap", sec_mmap },
         { "remap", sec_remap }, { "affinity", sec_affinity }, { "cpus", sec_cpus },
