@@ -18,7 +18,7 @@ use elfin_shim::UAddr;
 
 use super::sched::SchedState;
 use super::{
-    default_rlimits, exit, sched, table, CpuTimes, Ctx, FsContext, ProcInfo, ProcState, Process, Relations, Thread,
+    default_rlimits, exit, sched, table, CpuTimes, Ctx, FsContext, Mm, ProcInfo, ProcState, Process, Relations, Thread,
     ThreadMisc,
 };
 use crate::cmdline::Options;
@@ -385,7 +385,7 @@ pub fn start_first(cfg: RunConfig, opts: &Options) -> ! {
         // As a container's entry point: its own group, in a session that lies outside.
         sid: AtomicI32::new(0),
         ppid: AtomicI32::new(0),
-        mm: Mutex::new(Some(Arc::new(Mutex::new(img.mm)))),
+        mm: Mutex::new(Some(Arc::new(Mm::new(img.mm)))),
         mm_root: AtomicU64::new(root),
         files: Mutex::new(Some(Arc::new(Mutex::new(fds)))),
         fs: Mutex::new(Arc::new(Mutex::new(FsContext { cwd, umask: 0o022 }))),
@@ -534,7 +534,7 @@ pub fn execve(
         cx.thread.set_tid(p.pid);
         table::register(p.pid, &cx.thread, None);
     }
-    let new_mm = Arc::new(Mutex::new(img.mm));
+    let new_mm = Arc::new(Mm::new(img.mm));
     let old_mm = p.set_mm(new_mm.clone());
     sched::reload_mm();
     cx.switch_mm(new_mm);
