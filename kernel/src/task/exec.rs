@@ -422,6 +422,9 @@ pub fn start_first(cfg: RunConfig, opts: &Options) -> ! {
     process.threads.lock().push(thread.clone());
     table::register(pid, &thread, Some(&process));
     table::hold_group(pid);
+    // The program sees every CPU from its first instruction.
+    crate::cpus::wait_started();
+    crate::fs::sysfs::populate_cpus(sched::online());
     log::debug!("entering {:#x} with sp {:#x}", img.entry, img.sp);
     crate::time::phases::entry();
     sched::run_first(thread)

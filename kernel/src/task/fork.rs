@@ -168,6 +168,7 @@ pub fn clone(cx: &Ctx, tf: &TrapFrame, a: CloneArgs) -> Result<u64, Errno> {
         altstack,
         misc,
     );
+    thread.sched.inherit_allowed(&cx.thread.sched);
     process.threads.lock().push(thread.clone());
     process.state.lock().live_threads += 1;
     table::register(tid, &thread, new_process.then_some(&process));

@@ -30,6 +30,7 @@ pub mod exit;
 pub mod fork;
 pub mod futex;
 pub mod itimer;
+pub mod rseq;
 pub mod sched;
 pub mod signal;
 pub mod table;
