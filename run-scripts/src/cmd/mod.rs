@@ -2,5 +2,6 @@
 
 pub mod build;
 pub mod compat;
+pub mod fuzz;
 pub mod run;
 pub mod syscalls;

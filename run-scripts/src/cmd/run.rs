@@ -13,6 +13,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use clap::{Args, ValueEnum};
 
 use crate::arch::{AccelChoice, Arch, MachineType};
+use crate::console::Output;
 use crate::fail::Fail;
 use crate::options::{self, Volume};
 use crate::qemu::{self, VmSpec};
@@ -319,6 +320,28 @@ fn layout(
 
 /// Runs `elfin run`; returns the exit status.
 pub fn run(args: &RunArgs) -> Result<i32, Fail> {
+    if args.smp > 1 {
+        // Said once, plainly: the VM gets the CPUs, the kernel schedules on one.
+        eprintln!(
+            "elfin: --smp {}: the VM has {} CPUs but the elfin kernel runs programs on one of them for now",
+            args.smp, args.smp
+        );
+    }
+    let kernel_log = match &args.kernel_log {
+        Some(path) => Some(
+            std::fs::File::create(path)
+                .map_err(|e| Fail::new(format!("cannot create the kernel log {}: {e}", path.display())))?,
+        ),
+        None => None,
+    };
+    let ending = boot(args, Output::Terminal { kernel_log }, false, None)?;
+    vm::status_of(&ending, args.timeout.map(Duration::from_secs))
+}
+
+/// Boots the VM of `args` once and runs it to the end: checks, initrd, kernel
+/// command line, QEMU. The console goes to `output`; with `empty_stdin` the
+/// program reads end of file; `idle` ends a run whose console stays silent.
+pub fn boot(args: &RunArgs, output: Output, empty_stdin: bool, idle: Option<Duration>) -> Result<vm::Ending, Fail> {
     let arch = resolve_arch(args.arch)?;
     let machine = resolve_machine(arch, args.machine)?;
     let accel = qemu::resolve_accel(args.accel, arch).map_err(Fail::new)?;
@@ -349,7 +372,7 @@ pub fn run(args: &RunArgs) -> Result<i32, Fail> {
         .map_err(|e| Fail::new(format!("writing the initrd {}: {e}", initrd.path.display())))?;
     drop(rootfs);
     if let Some(sig) = sys::signal_received() {
-        return Ok(128 + sig);
+        return Err(Fail { message: format!("interrupted by signal {sig}"), status: 128 + sig });
     }
 
     let mut cmdline = kernel_cmdline(args.strace, args.no_aslr, args.log_level);
@@ -358,13 +381,6 @@ pub fn run(args: &RunArgs) -> Result<i32, Fail> {
             cmdline.push(' ');
         }
         cmdline.push_str(w);
-    }
-    if args.smp > 1 {
-        // Said once, plainly: the VM gets the CPUs, the kernel schedules on one.
-        eprintln!(
-            "elfin: --smp {}: the VM has {} CPUs but the elfin kernel runs programs on one of them for now",
-            args.smp, args.smp
-        );
     }
     let spec = VmSpec {
         arch,
@@ -382,17 +398,18 @@ pub fn run(args: &RunArgs) -> Result<i32, Fail> {
         eprintln!("{}", qemu::display_command(&program, &qemu_args));
     }
     let timeout = args.timeout.map(Duration::from_secs);
-    let kernel_log = match &args.kernel_log {
-        Some(path) => Some(
-            std::fs::File::create(path)
-                .map_err(|e| Fail::new(format!("cannot create the kernel log {}: {e}", path.display())))?,
-        ),
-        None => None,
+    let launch = vm::Launch {
+        program: &program,
+        args: &qemu_args,
+        package: arch.qemu_package(),
+        timeout,
+        idle,
+        output,
+        empty_stdin,
     };
-    let launch = vm::Launch { program: &program, args: &qemu_args, package: arch.qemu_package(), timeout, kernel_log };
-    let ending = vm::run(&launch)?;
+    let ending = vm::run(launch)?;
     drop(initrd);
-    vm::status_of(&ending, timeout)
+    Ok(ending)
 }
 
 #[cfg(test)]
