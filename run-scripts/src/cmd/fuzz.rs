@@ -82,6 +82,11 @@ pub struct FuzzArgs {
     #[arg(long, value_name = "N")]
     pub max_faults: Option<u64>,
 
+    /// Only these calls (comma-separated syscall names, or the pseudo-calls touch,
+    /// thread, insn; unknown for numbers that are no syscall). Example: --only rt_sigreturn,insn
+    #[arg(long, value_name = "NAMES")]
+    pub only: Option<String>,
+
     /// The fuzzer program [default: static-pie-apps/out/<arch>/glibc/fuzz]
     #[arg(long, value_name = "PATH")]
     pub fuzzer: Option<PathBuf>,
@@ -335,7 +340,7 @@ impl Summary {
 
 /// The final report: counts, then every fault (the first of each signature in full),
 /// then hangs and deaths in short.
-pub fn report(s: &Summary, arch: Arch, seed: u64, start: u64, calls: u64, secs: f64) -> String {
+pub fn report(s: &Summary, arch: Arch, seed: u64, only: Option<&str>, start: u64, calls: u64, secs: f64) -> String {
     let mut out = String::new();
     let rate = if secs > 0.0 { s.steps as f64 / secs } else { 0.0 };
     let _ = writeln!(
@@ -383,10 +388,12 @@ pub fn report(s: &Summary, arch: Arch, seed: u64, start: u64, calls: u64, secs: 
         }
         let _ = writeln!(
             out,
-            "  replay: elfin fuzz --arch {a} --seed {seed:#x} --start {st} --calls 1    (this call alone)\n          elfin fuzz --arch {a} --seed {seed:#x} --calls {k}    (with every call before it)",
+            "  replay: elfin fuzz --arch {a} --seed {seed:#x}{o} --start {st} --calls 1    (this call alone)\n          elfin fuzz --arch {a} --seed {seed:#x}{o} --start {s0} --calls {k}    (with every call before it)",
             a = arch.name(),
+            o = only.map(|o| format!(" --only {o}")).unwrap_or_default(),
             st = e.step,
-            k = e.step + 1
+            s0 = start,
+            k = e.step + 1 - start
         );
     }
     let others: Vec<&Event> = s.events.iter().filter(|e| e.kind != Kind::Fault).collect();
@@ -440,6 +447,11 @@ fn signal_name(sig: i32) -> Option<&'static str> {
     })
 }
 
+/// FNV-1a, 64 bits: names a fuzzer build in the report.
+pub fn fnv64(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+}
+
 /// The fuzzer binary: `--fuzzer`, else the built one in the source tree.
 fn fuzzer_path(args: &FuzzArgs, arch: Arch) -> Result<PathBuf, Fail> {
     if let Some(p) = &args.fuzzer {
@@ -471,6 +483,10 @@ fn run_args(args: &FuzzArgs, arch: Arch, fuzzer: &Path, seed: u64, from: u64, co
     ];
     if args.verbose {
         prog_args.push("-v".into());
+    }
+    if let Some(only) = &args.only {
+        prog_args.push("--only".into());
+        prog_args.push(only.clone());
     }
     RunArgs {
         arch: Some(arch),
@@ -553,7 +569,10 @@ pub fn run(args: &FuzzArgs) -> Result<i32, Fail> {
         summary.boots += 1;
         if let Some(sig) = ending.signal {
             eprintln!("elfin fuzz: interrupted by signal {sig}; the report so far:");
-            print!("{}", report(&summary, arch, seed, args.start, args.calls, t0.elapsed().as_secs_f64()));
+            print!(
+                "{}",
+                report(&summary, arch, seed, args.only.as_deref(), args.start, args.calls, t0.elapsed().as_secs_f64())
+            );
             return Ok(128 + sig);
         }
         let b = std::mem::take(&mut *log.lock().map_err(|_| Fail::new("the console collector failed".into()))?);
@@ -639,7 +658,11 @@ pub fn run(args: &FuzzArgs) -> Result<i32, Fail> {
             );
         }
     }
-    let text = report(&summary, arch, seed, args.start, args.calls, t0.elapsed().as_secs_f64());
+    let mut text =
+        report(&summary, arch, seed, args.only.as_deref(), args.start, args.calls, t0.elapsed().as_secs_f64());
+    // Replays need the same fuzzer: another build may pick other calls for a step.
+    let id = std::fs::read(&fuzzer).map(|b| fnv64(&b)).unwrap_or(0);
+    text.insert_str(text.find('\n').map_or(0, |i| i + 1), &format!("fuzzer: {} (fnv64 {id:016x})\n", fuzzer.display()));
     print!("{text}");
     if let Some(f) = log_file.as_mut() {
         let _ = f.write_all(text.as_bytes());
@@ -731,7 +754,7 @@ mod tests {
             boots: 5,
             steps: 20,
         };
-        let r = report(&s, Arch::X86_64, 0x2a, 0, 20, 2.0);
+        let r = report(&s, Arch::X86_64, 0x2a, None, 0, 20, 2.0);
         assert!(r.contains("program deaths: 1 (killed by SIGSEGV: 1; restarted after each)\n"), "{r}");
         assert!(r.contains("hangs: 1\n"), "{r}");
         assert!(r.contains("kernel faults: 2\n"), "{r}");
@@ -741,6 +764,7 @@ mod tests {
         );
         assert!(r.contains("  kernel: elfin: kernel fault: GeneralProtection (rip 0xff1)\n"), "{r}");
         assert!(r.contains("elfin fuzz --arch x86_64 --seed 0x2a --start 7 --calls 1"), "{r}");
+        assert!(r.contains("elfin fuzz --arch x86_64 --seed 0x2a --start 0 --calls 8"), "{r}");
         assert!(r.contains("fault 2: step 9, seed 0x2a: 9 15 rt_sigreturn 0x1 (same as fault 1)\n"), "{r}");
         assert!(r.contains("death (killed by SIGSEGV) at step 3: 3 15 touch 0x1\n    elfin: killed by SIGSEGV"), "{r}");
     }

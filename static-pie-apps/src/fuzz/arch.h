@@ -180,6 +180,8 @@ static const uint64_t NONCANON_ADDRS[] = {
 };
 /* Just below the top of the user half. */
 #define USER_TOP 0x00007ffffffff000ULL
+/* End of the user half (exclusive). */
+#define USER_LIMIT (1ULL << 47)
 
 /* Instruction snippets of the "insn" pseudo-call. After the snippet the code
  * jumps back to fz_landing. `regs` sets rax..r15 as fz_exec loads them; a
@@ -421,6 +423,8 @@ static const uint64_t NONCANON_ADDRS[] = {
 };
 /* elfin maps its signal trampoline page at 0xfffffffff000 (the last user page). */
 #define USER_TOP 0x0000fffffffff000ULL
+/* End of the user half (exclusive): 48-bit VA. */
+#define USER_LIMIT (1ULL << 48)
 
 struct snippet {
     const char *name;

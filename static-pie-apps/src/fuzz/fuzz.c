@@ -1,6 +1,6 @@
 /* fuzz: elfin's in-guest system-call fuzzer.
  *
- *   fuzz [--seed S] [--start K] [--calls N] [-i NR,NR,...] [-v] [--native]
+ *   fuzz [--seed S] [--start K] [--calls N] [-i NR,NR,...] [--only NAME,...] [-v] [--native]
  *
  * Makes N random system calls (steps K .. K+N-1) with raw syscall
  * instructions: typed arguments from calls.h (descriptors it opened, mappings
@@ -20,7 +20,9 @@
  *     @fz STEP NR NAME ARG0 ... ARG5 [| NOTE]
  * and at the end "@fz end STEP". `elfin fuzz` reads these lines; see
  * run-scripts/src/cmd/fuzz.rs. -i lists the syscall numbers the kernel
- * implements; those are picked about eight times as often.
+ * implements; those are picked about eight times as often. --only limits the
+ * calls to the ones named (syscall names, or the pseudo-calls touch, thread,
+ * insn; "unknown" for numbers that are no syscall).
  *
  * The fuzzer keeps itself alive: it never calls exit/exit_group, keeps fd 2,
  * its signal handlers, signal mask, alternate stack and limits, recovers from
@@ -1314,9 +1316,27 @@ static int implemented(long nr)
             return 1;
     return 0;
 }
+/* --only: a comma-separated list of call names; the others are left out. */
+static const char *g_only;
+
+static int wanted(const char *name)
+{
+    if (!g_only)
+        return 1;
+    size_t n = strlen(name);
+    for (const char *p = g_only; *p;) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (len == n && !strncmp(p, name, n))
+            return 1;
+        p += len + (e ? 1 : 0);
+    }
+    return 0;
+}
+
 static void add_choice(long nr, const struct row *row, const char *name, u64 w)
 {
-    if (g_nchoices >= MAXCHOICE || !w)
+    if (g_nchoices >= MAXCHOICE || !w || !wanted(name))
         return;
     u64 prev = g_nchoices ? g_choices[g_nchoices - 1].cum : 0;
     g_choices[g_nchoices++] = (struct choice){nr, row, name, prev + w};
@@ -1664,7 +1684,7 @@ static void clamp_range(u64 addr, u64 *len)
         }
     }
     /* Not ours: harmless only when it is no user address at all. */
-    if (addr < (1ULL << 47) && addr > PAGE && *len > PAGE)
+    if (addr < USER_LIMIT && addr > PAGE && *len > PAGE)
         *len = PAGE;
 }
 static int touches_own(u64 addr, u64 len)
@@ -1766,7 +1786,7 @@ static void fixup(const struct row *r, u64 *a)
         break;
     case S_MMAP: {
         if (a[3] & MAP_FIXED)
-            if (!in_arena(a[0]) && a[0] < (1ULL << 47) && a[0] >= PAGE)
+            if (!in_arena(a[0]) && a[0] < USER_LIMIT && a[0] >= PAGE)
                 a[3] &= ~(u64)MAP_FIXED;
         if ((a[3] & MAP_FIXED) && a[0] < PAGE && a[1] > PAGE)
             a[1] = PAGE; /* a fixed mapping at 0: one page, not the whole user half */
@@ -1790,7 +1810,7 @@ static void fixup(const struct row *r, u64 *a)
         clamp_range(a[0], &a[1]);
         if (protected_range(a[0], a[1]))
             a[0] = (u64)g_arena + below(ARENA_SZ / PAGE) * PAGE;
-        if ((a[3] & 2 /* MREMAP_FIXED */) && !in_arena(a[4]) && a[4] < (1ULL << 47) && a[4] >= PAGE)
+        if ((a[3] & 2 /* MREMAP_FIXED */) && !in_arena(a[4]) && a[4] < USER_LIMIT && a[4] >= PAGE)
             a[4] = (u64)g_arena + below(ARENA_SZ / PAGE) * PAGE;
         if (in_arena(a[4]))
             clamp_range(a[4], &a[2]);
@@ -1807,7 +1827,7 @@ static void fixup(const struct row *r, u64 *a)
         case 1: a[0] = g_brk_floor + below(64) * PAGE + (pct(20) ? below(PAGE) : 0); break;
         case 2: a[0] = g_brk_floor + (below(512) << 20); break;
         case 3: a[0] = code_ptr(); break; /* below the start: refused */
-        default: a[0] = bad_ptr(); if (a[0] < (1ULL << 47) && a[0] > 0) a[0] = g_brk_floor; break;
+        default: a[0] = bad_ptr(); if (a[0] < USER_LIMIT && a[0] > 0) a[0] = g_brk_floor; break;
         }
         break;
     }
@@ -1958,7 +1978,7 @@ static void fixup(const struct row *r, u64 *a)
     }
     case S_SHMAT:
         /* Only where nothing of ours lives (SHM_REMAP replaces what is there). */
-        if (a[1] && !in_arena(a[1]) && a[1] < (1ULL << 47))
+        if (a[1] && !in_arena(a[1]) && a[1] < USER_LIMIT)
             a[1] = pct(50) ? 0 : (u64)g_arena + below(ARENA_SZ / PAGE) * PAGE;
         break;
     case S_NATIVE_NO: break;
@@ -2660,7 +2680,7 @@ static u64 parse_u64(const char *s)
 
 static void usage(void)
 {
-    say("usage: fuzz [--seed S] [--start K] [--calls N] [-i NR,NR,...] [-v] [--native]");
+    say("usage: fuzz [--seed S] [--start K] [--calls N] [-i NR,NR,...] [--only NAME,...] [-v] [--native]");
     quit(2);
 }
 
@@ -2686,7 +2706,9 @@ int main(int argc, char **argv)
                 if (*p == ',')
                     p++;
             }
-        } else if (!strcmp(s, "-v"))
+        } else if (!strcmp(s, "--only") && i + 1 < argc)
+            g_only = argv[++i];
+        else if (!strcmp(s, "-v"))
             g_verbose = 1;
         else if (!strcmp(s, "--native"))
             g_native = 1;
@@ -2753,6 +2775,10 @@ int main(int argc, char **argv)
     g_brk_floor = (u64)rsys(SYS_brk, 0, 0, 0, 0, 0, 0);
 
     build_choices();
+    if (!g_nchoices) {
+        say("usage: --only names no call of this arch");
+        quit(2);
+    }
     rng_step(~0ULL);
     refresh();
 
