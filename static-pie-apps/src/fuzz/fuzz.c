@@ -1666,8 +1666,10 @@ static u64 gen(int k)
 
 /* Clamps a range argument so that a huge length from one of our mappings
  * cannot reach the fuzzer's own memory. */
+static void stop_below_own(u64 addr, u64 *len);
 static void clamp_range(u64 addr, u64 *len)
 {
+    stop_below_own(addr, len);
     if (in_arena(addr)) {
         u64 room = (u64)g_arena + ARENA_SZ - addr;
         if (*len > room)
@@ -1687,39 +1689,56 @@ static void clamp_range(u64 addr, u64 *len)
     if (addr < USER_LIMIT && addr > PAGE && *len > PAGE)
         *len = PAGE;
 }
-static int touches_own(u64 addr, u64 len)
+static u64 g_stack_top;
+
+/* The fuzzer's own memory, [start, end) each: its mappings, the image, the heap
+ * below the break (glibc keeps TLS there) and the main stack. A fuzzed munmap,
+ * mprotect, madvise, mremap or fixed mapping must not reach any of it. */
+static int own_regions(u64 *starts, u64 *ends)
 {
-    struct {
-        u64 a, n;
-    } own[] = {
-        {(u64)g_scratch - PAGE, SCRATCH_SZ + 2 * PAGE}, {(u64)g_ro, 2 * PAGE},
-        {(u64)g_alt, ALT_SZ},                           {(u64)g_futexes, PAGE},
-        {g_none, PAGE},
-        {(u64)g_code, 2 * PAGE},                        {(u64)g_stacks, (NHELPERS + 2) * HELPER_STACK},
+    const u64 r[][2] = {
+        {(u64)g_scratch - PAGE, (u64)g_scratch + SCRATCH_SZ + PAGE},
+        {(u64)g_ro, (u64)g_ro + 2 * PAGE},
+        {(u64)g_alt, (u64)g_alt + ALT_SZ},
+        {(u64)g_futexes, (u64)g_futexes + PAGE},
+        {g_none, g_none + PAGE},
+        {(u64)g_code, (u64)g_code + 2 * PAGE},
+        {(u64)g_stacks, (u64)g_stacks + (NHELPERS + 3) * HELPER_STACK},
+        {(u64)__executable_start & ~(PAGE - 1), ((u64)_end + 2 * PAGE) & ~(PAGE - 1)},
+        {g_brk_floor - (1UL << 20), g_brk_floor},
+        {g_stack_top - (8UL << 20), g_stack_top + 2 * PAGE},
     };
-    for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
-        if (addr < own[i].a + own[i].n && own[i].a < addr + len)
+    int n = (int)(sizeof r / sizeof r[0]);
+    for (int i = 0; i < n; i++) {
+        starts[i] = r[i][0];
+        ends[i] = r[i][1];
+    }
+    return n;
+}
+
+/* Whether [addr, addr + len) (at least one byte) meets the fuzzer's own memory. */
+static int protected_range(u64 addr, u64 len)
+{
+    u64 s[16], e[16];
+    u64 end = addr + (len ? len : 1);
+    if (end < addr)
+        end = ~0ULL;
+    int n = own_regions(s, e);
+    for (int i = 0; i < n; i++)
+        if (addr < e[i] && s[i] < end)
             return 1;
     return 0;
 }
 
-static u64 g_stack_top;
-
-/* Ranges a fuzzed munmap/mprotect/madvise/mremap must not reach: the image,
- * the heap below the break (glibc keeps TLS there), the main stack, and the
- * fuzzer's own mappings. */
-static int protected_range(u64 addr, u64 len)
+/* Shortens *len so that [addr, addr + *len) stops below the fuzzer's own memory
+ * (addr itself must lie outside it). */
+static void stop_below_own(u64 addr, u64 *len)
 {
-    u64 end = addr + len < addr ? ~0ULL : addr + (len ? len : 1);
-    if (touches_own(addr, len ? len : 1))
-        return 1;
-    if (addr < (u64)_end + PAGE && (u64)__executable_start < end)
-        return 1;
-    if (addr < g_brk_floor && g_brk_floor - (1UL << 20) < end)
-        return 1;
-    if (addr < g_stack_top + PAGE && g_stack_top - (8UL << 20) < end)
-        return 1;
-    return 0;
+    u64 s[16], e[16];
+    int n = own_regions(s, e);
+    for (int i = 0; i < n; i++)
+        if (s[i] >= addr && *len > s[i] - addr)
+            *len = s[i] - addr;
 }
 
 static int g_post_prctl, g_post_sigaction, g_post_restore_mask, g_post_altstack, g_post_rlimit, g_post_personality, g_post_fs;
@@ -1977,9 +1996,10 @@ static void fixup(const struct row *r, u64 *a)
         break;
     }
     case S_SHMAT:
-        /* Only where nothing of ours lives (SHM_REMAP replaces what is there). */
-        if (a[1] && !in_arena(a[1]) && a[1] < USER_LIMIT)
-            a[1] = pct(50) ? 0 : (u64)g_arena + below(ARENA_SZ / PAGE) * PAGE;
+        /* The kernel's choice, or no user address: with SHM_REMAP a segment of any
+         * size replaces what lies there, the fuzzer's own memory included. */
+        if (a[1] < USER_LIMIT)
+            a[1] = pct(80) ? 0 : PICK(KERNEL_ADDRS);
         break;
     case S_NATIVE_NO: break;
     default: break;
@@ -2796,6 +2816,15 @@ int main(int argc, char **argv)
     out_dec(g_nchoices);
     out_s(" implemented=");
     out_dec(g_nimpl);
+    /* Where the fuzzer's own memory is, to read reports by. */
+    out_s(" scratch=");
+    out_hex((u64)g_scratch);
+    out_s(" stacks=");
+    out_hex((u64)g_stacks);
+    out_s(" arena=");
+    out_hex((u64)g_arena);
+    out_s(" image=");
+    out_hex((u64)__executable_start);
     out_c('\n');
     out_flush();
 
