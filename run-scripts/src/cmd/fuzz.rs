@@ -87,6 +87,11 @@ pub struct FuzzArgs {
     #[arg(long, value_name = "NAMES")]
     pub only: Option<String>,
 
+    /// Leave these steps out (ranges FROM-TO, comma-separated), to find which earlier
+    /// calls a fault needs. Example: --skip 0-4000,4100-4200
+    #[arg(long, value_name = "RANGES")]
+    pub skip: Option<String>,
+
     /// The fuzzer program [default: static-pie-apps/out/<arch>/glibc/fuzz]
     #[arg(long, value_name = "PATH")]
     pub fuzzer: Option<PathBuf>,
@@ -487,6 +492,10 @@ fn run_args(args: &FuzzArgs, arch: Arch, fuzzer: &Path, seed: u64, from: u64, co
     if let Some(only) = &args.only {
         prog_args.push("--only".into());
         prog_args.push(only.clone());
+    }
+    if let Some(skip) = &args.skip {
+        prog_args.push("--skip".into());
+        prog_args.push(skip.clone());
     }
     RunArgs {
         arch: Some(arch),

@@ -1,6 +1,6 @@
 /* fuzz: elfin's in-guest system-call fuzzer.
  *
- *   fuzz [--seed S] [--start K] [--calls N] [-i NR,NR,...] [--only NAME,...] [-v] [--native]
+ *   fuzz [--seed S] [--start K] [--calls N] [-i NR,NR,...] [--only NAME,...] [--skip K-K,...] [-v] [--native]
  *
  * Makes N random system calls (steps K .. K+N-1) with raw syscall
  * instructions: typed arguments from calls.h (descriptors it opened, mappings
@@ -22,7 +22,8 @@
  * run-scripts/src/cmd/fuzz.rs. -i lists the syscall numbers the kernel
  * implements; those are picked about eight times as often. --only limits the
  * calls to the ones named (syscall names, or the pseudo-calls touch, thread,
- * insn; "unknown" for numbers that are no syscall).
+ * insn; "unknown" for numbers that are no syscall). --skip leaves steps out, to
+ * find which earlier calls a failure depends on.
  *
  * The fuzzer keeps itself alive: it never calls exit/exit_group, keeps fd 2,
  * its signal handlers, signal mask, alternate stack and limits, recovers from
@@ -1919,6 +1920,11 @@ static void fixup(const struct row *r, u64 *a)
         ss.ss_sp = (void *)(pct(60) ? out_area() : bad_ptr());
         ss.ss_flags = pct(70) ? (int)PICK(((int[]){0, SS_DISABLE, SS_ONSTACK, SS_AUTODISARM, 0})) : (int)rnd();
         ss.ss_size = PICK(SZ);
+        /* A stack that covers the main stack (a huge size) makes the thread "on"
+         * it for good: our own stack could never be put back (EPERM), and a fault
+         * on a bad stack pointer would find no usable stack. */
+        if ((u64)ss.ss_sp < USER_LIMIT && ss.ss_size > 65536)
+            ss.ss_size = 65536;
         a[0] = pct(10) ? 0 : place(&ss, sizeof ss);
         g_post_altstack = 1;
         break;
@@ -2644,9 +2650,35 @@ static void step(u64 k)
     }
 }
 
+static u64 parse_u64(const char *s);
+
+/* --skip: steps not to make (FROM-TO ranges, comma-separated), to narrow down
+ * which earlier calls a failure needs. */
+static const char *g_skip;
+
+static int skipped(u64 k)
+{
+    for (const char *p = g_skip; p && *p;) {
+        u64 from = parse_u64(p), to = from;
+        while (*p && *p != '-' && *p != ',')
+            p++;
+        if (*p == '-')
+            to = parse_u64(++p);
+        while (*p && *p != ',')
+            p++;
+        if (*p == ',')
+            p++;
+        if (k >= from && k <= to)
+            return 1;
+    }
+    return 0;
+}
+
 /* One step, with a way back when the step faults or jumps away. */
 static void run_one(u64 k)
 {
+    if (skipped(k))
+        return;
     if (__builtin_setjmp(g_jmp)) {
         g_in_call = 0;
         restore_fsbase();
@@ -2700,7 +2732,7 @@ static u64 parse_u64(const char *s)
 
 static void usage(void)
 {
-    say("usage: fuzz [--seed S] [--start K] [--calls N] [-i NR,NR,...] [--only NAME,...] [-v] [--native]");
+    say("usage: fuzz [--seed S] [--start K] [--calls N] [-i NR,NR,...] [--only NAME,...] [--skip K-K,...] [-v] [--native]");
     quit(2);
 }
 
@@ -2728,6 +2760,8 @@ int main(int argc, char **argv)
             }
         } else if (!strcmp(s, "--only") && i + 1 < argc)
             g_only = argv[++i];
+        else if (!strcmp(s, "--skip") && i + 1 < argc)
+            g_skip = argv[++i];
         else if (!strcmp(s, "-v"))
             g_verbose = 1;
         else if (!strcmp(s, "--native"))
