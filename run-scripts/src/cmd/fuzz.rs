@@ -452,6 +452,30 @@ fn signal_name(sig: i32) -> Option<&'static str> {
     })
 }
 
+/// A private copy of the fuzzer for the boots of one run, removed when dropped.
+struct Snapshot {
+    path: PathBuf,
+}
+
+impl Snapshot {
+    fn create(source: &Path, bytes: &[u8]) -> Result<Snapshot, Fail> {
+        let dir = std::env::temp_dir().join(format!("elfin-fuzz-{}", std::process::id()));
+        let path = dir.join(source.file_name().unwrap_or_else(|| std::ffi::OsStr::new("fuzz")));
+        std::fs::create_dir_all(&dir)
+            .and_then(|()| std::fs::write(&path, bytes))
+            .map_err(|e| Fail::new(format!("cannot copy the fuzzer to {}: {e}", path.display())))?;
+        Ok(Snapshot { path })
+    }
+}
+
+impl Drop for Snapshot {
+    fn drop(&mut self) {
+        if let Some(dir) = self.path.parent() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
 /// FNV-1a, 64 bits: names a fuzzer build in the report.
 pub fn fnv64(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
@@ -525,7 +549,13 @@ fn run_args(args: &FuzzArgs, arch: Arch, fuzzer: &Path, seed: u64, from: u64, co
 /// Runs `elfin fuzz`; returns 1 when the kernel faulted, else 0.
 pub fn run(args: &FuzzArgs) -> Result<i32, Fail> {
     let arch = resolve_arch(args.arch)?;
-    let fuzzer = fuzzer_path(args, arch)?;
+    let source = fuzzer_path(args, arch)?;
+    // Every boot runs this copy: a rebuild during a long run cannot change the
+    // calls a step makes halfway through (replays need the same build).
+    let bytes = std::fs::read(&source).map_err(|e| Fail::new(format!("{}: {e}", source.display())))?;
+    let id = fnv64(&bytes);
+    let snapshot = Snapshot::create(&source, &bytes)?;
+    let fuzzer = snapshot.path.clone();
     let seed = args.seed.unwrap_or_else(|| {
         let t = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
         (t.as_secs() << 20) ^ u64::from(t.subsec_nanos())
@@ -670,8 +700,7 @@ pub fn run(args: &FuzzArgs) -> Result<i32, Fail> {
     let mut text =
         report(&summary, arch, seed, args.only.as_deref(), args.start, args.calls, t0.elapsed().as_secs_f64());
     // Replays need the same fuzzer: another build may pick other calls for a step.
-    let id = std::fs::read(&fuzzer).map(|b| fnv64(&b)).unwrap_or(0);
-    text.insert_str(text.find('\n').map_or(0, |i| i + 1), &format!("fuzzer: {} (fnv64 {id:016x})\n", fuzzer.display()));
+    text.insert_str(text.find('\n').map_or(0, |i| i + 1), &format!("fuzzer: {} (fnv64 {id:016x})\n", source.display()));
     print!("{text}");
     if let Some(f) = log_file.as_mut() {
         let _ = f.write_all(text.as_bytes());
