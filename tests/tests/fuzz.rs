@@ -8,7 +8,7 @@ use std::process::Command;
 use elfin_tests::*;
 
 /// Calls per arch: a few seconds of guest time each.
-const CALLS: u64 = 3000;
+const CALLS: u64 = 5000;
 
 fn fuzz(arch: &str, extra: &[&str], calls: u64) -> Output {
     let fuzzer = app(arch, "glibc", "fuzz");
