@@ -1920,12 +1920,20 @@ static void fixup(const struct row *r, u64 *a)
         ss.ss_sp = (void *)(pct(60) ? out_area() : bad_ptr());
         ss.ss_flags = pct(70) ? (int)PICK(((int[]){0, SS_DISABLE, SS_ONSTACK, SS_AUTODISARM, 0})) : (int)rnd();
         ss.ss_size = PICK(SZ);
-        /* A stack that covers the main stack (a huge size) makes the thread "on"
-         * it for good: our own stack could never be put back (EPERM), and a fault
-         * on a bad stack pointer would find no usable stack. */
-        if ((u64)ss.ss_sp < USER_LIMIT && ss.ss_size > 65536)
+        /* A stack whose range covers the main stack (a huge size, also from a
+         * kernel address: the range wraps) makes the thread "on" it for good, as on
+         * Linux: our own stack could never be put back (EPERM), and a fault on a
+         * bad stack pointer would find no usable stack. */
+        if (!(ss.ss_flags & SS_DISABLE) && ss.ss_size > 65536)
             ss.ss_size = 65536;
         a[0] = pct(10) ? 0 : place(&ss, sizeof ss);
+        note(" ss={");
+        note_hex((u64)ss.ss_sp);
+        note(",");
+        note_hex((u64)(uint32_t)ss.ss_flags);
+        note(",");
+        note_hex(ss.ss_size);
+        note("}");
         g_post_altstack = 1;
         break;
     }
