@@ -293,6 +293,22 @@ impl Event {
     }
 }
 
+/// What a boot that ended before its last step was: the kernel's crash frame or its
+/// crash message is a fault, and so is a VM that ended without any status (`-no-reboot`
+/// turns a reset, e.g. a triple fault, into QEMU's exit); a silent console is a hang;
+/// the rest is the program's death.
+pub fn classify(crashed: bool, idle: bool, status: Option<u8>, kernel: &str) -> Kind {
+    if crashed || kernel.contains("elfin: kernel fault") || kernel.contains("elfin: kernel panic") {
+        Kind::Fault
+    } else if idle {
+        Kind::Hang
+    } else if status.is_none() {
+        Kind::Fault
+    } else {
+        Kind::Death
+    }
+}
+
 /// Replaces `0x…` numbers with `0x_` so that reports differing only in addresses match.
 pub fn mask_hex(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -626,13 +642,8 @@ pub fn run(args: &FuzzArgs) -> Result<i32, Fail> {
                 break;
             }
         }
-        let kind = if ending.report.crashed {
-            Kind::Fault
-        } else if ending.idle {
-            Kind::Hang
-        } else {
-            Kind::Death
-        };
+        let kind =
+            classify(ending.report.crashed, ending.idle, ending.report.status, &String::from_utf8_lossy(&b.kernel));
         let Some((step, name, line)) = b.last.clone() else {
             // Not one call made: the fuzzer failed to start, or the kernel failed it
             // before the first step. Skip a step so that a crash in the set-up does
@@ -667,7 +678,13 @@ pub fn run(args: &FuzzArgs) -> Result<i32, Fail> {
             call: name,
             line,
             before: b.previous.iter().cloned().collect(),
-            kernel: kernel_excerpt(&b.kernel),
+            kernel: match (kind, ending.report.status, ending.report.crashed) {
+                (Kind::Fault, None, false) if kernel_excerpt(&b.kernel).is_empty() => format!(
+                    "(no crash report: the VM ended without a status, {:?}: a reset such as a triple fault, or QEMU failed)",
+                    ending.vmm
+                ),
+                _ => kernel_excerpt(&b.kernel),
+            },
             status: ending.report.status,
         };
         match kind {
@@ -805,6 +822,15 @@ mod tests {
         assert!(r.contains("elfin fuzz --arch x86_64 --seed 0x2a --start 0 --calls 8"), "{r}");
         assert!(r.contains("fault 2: step 9, seed 0x2a: 9 15 rt_sigreturn 0x1 (same as fault 1)\n"), "{r}");
         assert!(r.contains("death (killed by SIGSEGV) at step 3: 3 15 touch 0x1\n    elfin: killed by SIGSEGV"), "{r}");
+    }
+
+    #[test]
+    fn what_an_early_end_was() {
+        assert_eq!(classify(true, false, None, ""), Kind::Fault);
+        assert_eq!(classify(false, true, None, "elfin: kernel panic: at vm.rs:1"), Kind::Fault);
+        assert_eq!(classify(false, true, None, "elfin: killed by SIGSEGV"), Kind::Hang);
+        assert_eq!(classify(false, false, None, ""), Kind::Fault);
+        assert_eq!(classify(false, false, Some(139), "elfin: killed by SIGSEGV"), Kind::Death);
     }
 
     #[test]
