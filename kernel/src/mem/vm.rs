@@ -396,37 +396,62 @@ impl AddrSpace {
     }
 
     /// Changes the rights of [start, end), which the caller has checked is covered.
+    /// Only the pages that are there cost anything, as in [`Self::drop_pages`].
     pub fn protect_range(&mut self, start: u64, end: u64, prot: Prot) -> Result<(), ()> {
         self.vmas.update(start, end, |a| a.prot = prot).map_err(|_| ())?;
         // Other CPUs need to forget translations only when a right was taken away:
         // a stale, narrower entry just faults, and the fault finds the page fine.
         let mut stricter = false;
-        let mut va = start;
-        while va < end {
-            if !prot.any() {
-                if let Some(pa) = self.pt.unmap(va) {
-                    self.parked.insert(va, pa);
-                    stricter = true;
-                }
-            } else if let Some(pa) = self.parked.remove(&va) {
-                let perm = if frames::is_shared(pa) && !self.is_shared_at(va) { prot.cow_perm() } else { prot.perm() };
-                if self.pt.map(va, pa, perm, &mut FrameAlloc).is_err() {
-                    // No frame for a page table: keep the page parked (its data is
-                    // kept; the next access faults and retries).
-                    self.parked.insert(va, pa);
-                }
-            } else if let Some((pa, old)) = self.pt.translate(va) {
-                // A page shared copy-on-write stays read-only until written.
-                let perm = if frames::is_shared(pa) && !self.is_shared_at(va) { prot.cow_perm() } else { prot.perm() };
-                self.pt.protect(va, perm);
-                stricter |= (old.write && !perm.write) || (old.exec && !perm.exec);
+        let mut batch = [(0u64, 0u64, Perm::default()); PAGE_BATCH];
+        let mut cursor = start;
+        loop {
+            let n = self.mapped_pages(cursor, end, &mut batch);
+            if n == 0 {
+                break;
             }
-            va += PAGE_SIZE;
+            for &(va, pa, old) in batch.iter().take(n) {
+                if !prot.any() {
+                    // PROT_NONE pages leave the table but keep their frame.
+                    if self.pt.unmap(va).is_some() {
+                        self.parked.insert(va, pa);
+                        stricter = true;
+                    }
+                } else {
+                    // A page shared copy-on-write stays read-only until written.
+                    let perm = self.perm_for(va, pa, prot);
+                    self.pt.protect(va, perm);
+                    stricter |= (old.write && !perm.write) || (old.exec && !perm.exec);
+                }
+            }
+            cursor = batch.get(n - 1).map(|b| b.0 + PAGE_SIZE).unwrap_or(end);
+        }
+        if prot.any() {
+            // Pages parked by an earlier PROT_NONE come back with the new rights.
+            while let Some((&va, &pa)) = self.parked.range(start..end).next() {
+                self.parked.remove(&va);
+                let perm = self.perm_for(va, pa, prot);
+                if self.pt.map(va, pa, perm, &mut FrameAlloc).is_err() {
+                    // No frame for a page table: keep this and the remaining pages
+                    // parked (their data is kept; the next access faults and retries).
+                    self.parked.insert(va, pa);
+                    break;
+                }
+            }
         }
         if stricter {
             self.flush_others();
         }
         Ok(())
+    }
+
+    /// The rights page `va` (frame `pa`) gets under `prot`: read-only while its
+    /// frame is shared copy-on-write.
+    fn perm_for(&self, va: u64, pa: u64, prot: Prot) -> Perm {
+        if frames::is_shared(pa) && !self.is_shared_at(va) {
+            prot.cow_perm()
+        } else {
+            prot.perm()
+        }
     }
 
     /// Whether the VMA at `va` is MAP_SHARED (its pages are never copied on write).
@@ -693,18 +718,30 @@ impl AddrSpace {
         if !self.insert_area(dst, dst + new_len, area.clone()) {
             return false;
         }
-        let mut off = 0;
-        while off < len.min(new_len) {
-            if let Some(pa) = self.pt.unmap(old + off) {
-                if self.pt.map(dst + off, pa, area.prot.perm(), &mut FrameAlloc).is_err() {
+        // Only the pages that are there move (a sparse range costs what it maps).
+        let moved = len.min(new_len);
+        let mut batch = [(0u64, 0u64, Perm::default()); PAGE_BATCH];
+        let mut cursor = old;
+        loop {
+            let n = self.mapped_pages(cursor, old + moved, &mut batch);
+            if n == 0 {
+                break;
+            }
+            for &(va, pa, _) in batch.iter().take(n) {
+                let _ = self.pt.unmap(va);
+                let perm = self.perm_for(va, pa, area.prot);
+                if self.pt.map(dst + (va - old), pa, perm, &mut FrameAlloc).is_err() {
                     // No memory for a page table: the page's content is lost, like a
                     // discarded page (it reads back as zeros or file data).
-                    Self::release(pa, old + off, old, &area);
+                    Self::release(pa, va, old, &area);
                 }
-            } else if let Some(pa) = self.parked.remove(&(old + off)) {
-                self.parked.insert(dst + off, pa);
             }
-            off += PAGE_SIZE;
+            cursor = batch.get(n - 1).map(|b| b.0 + PAGE_SIZE).unwrap_or(old + moved);
+        }
+        let parked: Vec<(u64, u64)> = self.parked.range(old..old + moved).map(|(&va, &pa)| (va, pa)).collect();
+        for (va, pa) in parked {
+            self.parked.remove(&va);
+            self.parked.insert(dst + (va - old), pa);
         }
         if !keep_old {
             self.unmap_range(old, old + len);
