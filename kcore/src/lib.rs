@@ -1,8 +1,8 @@
 //! Pure kernel data structures of elfin that need no hardware: the range map
 //! behind every address space's VMAs ([`RangeMap`]), the queue of pending signals
 //! ([`SigQueue`]), the table of process and thread ids ([`PidTable`]), the futex
-//! table ([`FutexTable`]) and the per-CPU run queues with their placement rules
-//! ([`RunQueue`]). `no_std + alloc`, no unsafe,
+//! table ([`FutexTable`]), the per-CPU run queues with their placement rules
+//! ([`RunQueue`]) and a terminal's line discipline ([`tty::Ldisc`]). `no_std + alloc`, no unsafe,
 //! no dependencies, host-testable with plain `cargo test -p elfin-kcore`.
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
@@ -15,6 +15,7 @@ pub mod pid;
 pub mod range_map;
 pub mod runqueue;
 pub mod sigqueue;
+pub mod tty;
 
 pub use futex_table::FutexTable;
 pub use pid::PidTable;
