@@ -30,6 +30,11 @@ struct State {
     pending: Option<u8>,
     /// Stdin: counts arrivals (bytes and end of file), for waking pollers.
     generation: u64,
+    /// Control: inside `FF 'w' ROWS ';' COLS '\n'`, the digits so far (rows, cols,
+    /// and whether the `;` was seen).
+    winsize_frame: Option<(u32, u32, bool)>,
+    /// Control: the last window size the host sent, not taken yet.
+    winsize: Option<(u16, u16)>,
 }
 
 static STATE: spin::Mutex<State> = spin::Mutex::new(State {
@@ -39,6 +44,8 @@ static STATE: spin::Mutex<State> = spin::Mutex::new(State {
     eof: false,
     pending: None,
     generation: 0,
+    winsize_frame: None,
+    winsize: None,
 });
 
 /// Initialises the UART.
@@ -268,6 +275,9 @@ fn decode_input(s: &mut State) -> Input {
             s.generation += 1;
             return Input::Byte(b);
         }
+        if control_byte(s, b) {
+            continue;
+        }
         if s.in_escape {
             s.in_escape = false;
             match b {
@@ -280,6 +290,10 @@ fn decode_input(s: &mut State) -> Input {
                     s.generation += 1;
                     return Input::Eof;
                 }
+                b'w' => {
+                    s.winsize_frame = Some((0, 0, false));
+                    continue;
+                }
                 _ => continue,
             }
         } else if b == ESC {
@@ -289,6 +303,32 @@ fn decode_input(s: &mut State) -> Input {
             return Input::Byte(b);
         }
     }
+}
+
+/// Consumes `b` when it belongs to a window-size frame (`FF 'w' ROWS ';' COLS
+/// '\n'`); a malformed frame is dropped at its first bad byte.
+fn control_byte(s: &mut State, b: u8) -> bool {
+    let Some((rows, cols, semi)) = s.winsize_frame else { return false };
+    s.winsize_frame = match b {
+        b'0'..=b'9' if !semi => Some((rows.saturating_mul(10).saturating_add(u32::from(b - b'0')), cols, false)),
+        b'0'..=b'9' => Some((rows, cols.saturating_mul(10).saturating_add(u32::from(b - b'0')), true)),
+        b';' if !semi => Some((rows, cols, true)),
+        b'\n' => {
+            if let (Ok(r), Ok(c)) = (u16::try_from(rows), u16::try_from(cols)) {
+                s.winsize = Some((r, c));
+                s.generation += 1;
+            }
+            None
+        }
+        _ => None,
+    };
+    true
+}
+
+/// The window size the host last sent on the serial line (`FF 'w'`), once: None
+/// when it sent none since the last call.
+pub fn take_winsize() -> Option<(u16, u16)> {
+    STATE.lock().winsize.take()
 }
 
 struct KernelWriter;

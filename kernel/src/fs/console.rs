@@ -4,30 +4,22 @@
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::any::Any;
-use core::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU64, Ordering};
 
-use crate::sync::Mutex;
 use elfin_plat::console::{self, Channel, Input};
 use elfin_shim::errno::Errno;
 use elfin_shim::uapi::stat_mode::*;
-use elfin_shim::uapi::{StatInfo, Termios, Timespec, Winsize};
+use elfin_shim::uapi::{StatInfo, Timespec};
 use elfin_shim::UAddr;
 
 use super::file::{FileLike, OpenFile, POLLHUP, POLLIN, POLLOUT};
 use crate::task::{wait, Ctx, Restart, WaitQueue};
 
 /// Readers of the console wait here.
-static INPUT_WQ: WaitQueue = WaitQueue::new();
+pub(super) static INPUT_WQ: WaitQueue = WaitQueue::new();
 /// Input events already seen (see [`check_input`]).
 static INPUT_SEEN: AtomicU64 = AtomicU64::new(0);
 
-/// Terminal state kept for the console when the host side is a terminal.
-struct Tty {
-    termios: Termios,
-    winsize: (u16, u16),
-}
-
-static TTY: Mutex<Option<Tty>> = Mutex::new(None);
 /// The host side of the console is a terminal.
 static IS_TTY: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
 
@@ -43,29 +35,14 @@ pub fn open_tty(sid: i32) -> Result<Arc<dyn FileLike>, Errno> {
     if !IS_TTY.load(Ordering::Relaxed) || sid != 0 {
         return Err(Errno::ENXIO);
     }
-    Ok(Arc::new(Console { input: true, out: Some(Channel::Stdout), tty: true }))
+    Ok(Arc::new(Console { input: true, out: Some(super::tty::channel().unwrap_or(Channel::Stdout)), tty: true }))
 }
-/// Foreground process group of the console terminal.
-static FOREGROUND: AtomicI32 = AtomicI32::new(1);
-
-/// Sets the terminal size reported by TIOCGWINSZ (from the host's terminal).
-pub fn set_winsize(rows: u16, cols: u16) {
-    let mut t = TTY.lock();
-    let tty = t.get_or_insert_with(default_tty);
-    tty.winsize = (rows, cols);
-}
-
-fn default_tty() -> Tty {
-    // A cooked terminal as a fresh Linux pty has it.
-    let mut t = Termios { c_iflag: 0o2400, c_oflag: 0o5, c_cflag: 0o277, c_lflag: 0o105073, ..Default::default() };
-    let cc = [3u8, 28, 127, 21, 4, 0, 1, 0, 17, 19, 26, 0, 18, 15, 23, 22, 0, 0, 0];
-    t.c_cc.copy_from_slice(&cc);
-    Tty { termios: t, winsize: (24, 80) }
-}
-
 /// Wakes the console's readers when input (a byte or end of file) arrived since
 /// the last look; called by the scheduler on every pass.
 pub fn check_input() {
+    if super::tty::pump() {
+        INPUT_WQ.wake_all();
+    }
     console::input_ready();
     let gen = console::input_generation();
     if INPUT_SEEN.swap(gen, Ordering::Relaxed) != gen {
@@ -73,10 +50,11 @@ pub fn check_input() {
     }
 }
 
-/// True when a thread waits for console input (the idle loop then watches the
-/// console instead of halting until the next tick).
+/// True when a thread waits for console input, or the console is a terminal
+/// whose signal characters must be seen while nobody reads: the idle loop then
+/// watches the console instead of halting until the next tick.
 pub fn has_readers() -> bool {
-    !INPUT_WQ.is_empty()
+    !INPUT_WQ.is_empty() || super::tty::active()
 }
 
 /// A console stream: stdin (`out` None) or an output channel.
@@ -89,7 +67,9 @@ pub struct Console {
 impl Console {
     /// The console's stdin.
     pub fn input(tty: bool) -> Arc<dyn FileLike> {
-        Arc::new(Console { input: true, out: None, tty })
+        // A terminal is read and written alike (fd 0 of a shell on a tty is O_RDWR).
+        let out = if tty { super::tty::channel() } else { None };
+        Arc::new(Console { input: true, out, tty })
     }
     /// A console output channel.
     pub fn output(ch: Channel, tty: bool) -> Arc<dyn FileLike> {
@@ -139,6 +119,9 @@ impl FileLike for Console {
         if !self.input {
             return Err(Errno::EBADF);
         }
+        if self.tty && super::tty::active() {
+            return super::tty::read(cx, f, buf);
+        }
         if buf.is_empty() {
             return Ok(0);
         }
@@ -161,7 +144,11 @@ impl FileLike for Console {
                     );
                     return Err(Errno::EPIPE);
                 }
-                console::write(ch, data);
+                if self.tty {
+                    super::tty::write(ch, data);
+                } else {
+                    console::write(ch, data);
+                }
                 Ok(data.len())
             }
             None => Err(Errno::EBADF),
@@ -171,6 +158,15 @@ impl FileLike for Console {
     fn poll(&self) -> u32 {
         let mut r = if self.out.is_some() { POLLOUT } else { 0 };
         if !self.input {
+            return r;
+        }
+        if self.tty && super::tty::active() {
+            if super::tty::poll_in() {
+                r |= POLLIN;
+            }
+            if super::tty::hung_up() {
+                r |= POLLHUP;
+            }
             return r;
         }
         if console::input_ready() {
@@ -207,7 +203,7 @@ impl FileLike for Console {
     }
 
     fn ioctl(&self, cx: &Ctx, _f: &OpenFile, cmd: u32, arg: u64) -> Result<u64, Errno> {
-        if cmd == 0x541b {
+        if cmd == 0x541b && !(self.tty && super::tty::active()) {
             // FIONREAD
             let n = if self.input { console::input_available().min(i32::MAX as usize) as i32 } else { 0 };
             cx.write_val(UAddr(arg), &n)?;
@@ -216,58 +212,7 @@ impl FileLike for Console {
         if !self.tty {
             return Err(Errno::ENOTTY);
         }
-        match cmd {
-            // TCGETS
-            0x5401 => {
-                let t = TTY.lock().get_or_insert_with(default_tty).termios;
-                cx.write_val(UAddr(arg), &t)?;
-                Ok(0)
-            }
-            // TCSETS, TCSETSW, TCSETSF: kept and reported back (no line discipline yet).
-            0x5402..=0x5404 => {
-                let t: Termios = cx.read_val(UAddr(arg))?;
-                TTY.lock().get_or_insert_with(default_tty).termios = t;
-                Ok(0)
-            }
-            // TIOCGWINSZ
-            0x5413 => {
-                let (r, c) = TTY.lock().get_or_insert_with(default_tty).winsize;
-                cx.write_val(UAddr(arg), &Winsize { ws_row: r, ws_col: c, ws_xpixel: 0, ws_ypixel: 0 })?;
-                Ok(0)
-            }
-            // TIOCSWINSZ
-            0x5414 => {
-                let ws: Winsize = cx.read_val(UAddr(arg))?;
-                TTY.lock().get_or_insert_with(default_tty).winsize = (ws.ws_row, ws.ws_col);
-                Ok(0)
-            }
-            // TIOCGPGRP
-            0x540f => {
-                cx.write_val(UAddr(arg), &FOREGROUND.load(Ordering::Relaxed))?;
-                Ok(0)
-            }
-            // TIOCSPGRP: a group of the caller's session.
-            0x5410 => {
-                let pgid: i32 = cx.read_val(UAddr(arg))?;
-                if pgid < 0 {
-                    return Err(Errno::EINVAL);
-                }
-                let sid = cx.proc.sid.load(Ordering::Relaxed);
-                if !crate::task::table::group_exists(pgid, Some(sid)) {
-                    return Err(Errno::EPERM);
-                }
-                FOREGROUND.store(pgid, Ordering::Relaxed);
-                Ok(0)
-            }
-            // TIOCGSID
-            0x5429 => {
-                cx.write_val(UAddr(arg), &1i32)?;
-                Ok(0)
-            }
-            // TIOCSCTTY, TIOCNOTTY
-            0x540e | 0x5422 => Ok(0),
-            _ => Err(Errno::ENOTTY),
-        }
+        super::tty::ioctl(cx, cmd, arg)
     }
 
     fn link_name(&self, _f: &OpenFile) -> Vec<u8> {

@@ -11,6 +11,7 @@ pub mod pipe;
 pub mod procfs;
 pub mod ramfs;
 pub mod sysfs;
+pub mod tty;
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;

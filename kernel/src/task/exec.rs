@@ -344,6 +344,10 @@ pub fn start_first(cfg: RunConfig, opts: &Options) -> ! {
     };
     let pid = table::alloc_id().unwrap_or(1);
     let mut fds = FdTable::default();
+    // The line discipline runs when the host's stdin is a terminal; echoes go to
+    // the first of stdout and stderr that is one.
+    let echo_to = [(1, Channel::Stdout), (2, Channel::Stderr)].into_iter().find(|(fd, _)| cfg.ttys.contains(fd));
+    crate::fs::tty::init(cfg.ttys.contains(&0), echo_to.map(|(_, ch)| ch), cfg.winsize);
     for (fd, file) in [
         (0, Console::input(cfg.ttys.contains(&0))),
         (1, Console::output(Channel::Stdout, cfg.ttys.contains(&1))),
@@ -361,9 +365,6 @@ pub fn start_first(cfg: RunConfig, opts: &Options) -> ! {
         let _ = fds.install_at(fd, OpenFile::new(file, flags, Vec::new()), false, 3);
     }
     crate::fs::console::set_tty(!cfg.ttys.is_empty());
-    if let Some((r, c)) = cfg.winsize {
-        crate::fs::console::set_winsize(r, c);
-    }
     let mut info = ProcInfo {
         exe: prog.path.clone(),
         argv: prog.argv.clone(),
