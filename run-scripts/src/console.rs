@@ -64,6 +64,36 @@ impl std::fmt::Debug for Output {
     }
 }
 
+/// Serialises writes to the guest's stdin stream: data and window-size frames
+/// must not interleave.
+static STDIN_WRITE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Writes `bytes` to the guest's stdin stream, whole, with no other writer between.
+fn write_stdin(to: &mut impl Write, bytes: &[u8]) -> io::Result<()> {
+    let _g = STDIN_WRITE.lock().unwrap_or_else(|e| e.into_inner());
+    to.write_all(bytes).and_then(|()| to.flush())
+}
+
+/// Tells the guest the terminal's new size (`FF 'w' ROWS ';' COLS '\n'` on the
+/// stdin stream, docs/protocol.md); errors are ignored (the guest may be gone).
+pub fn send_winsize(to: &mut impl Write, rows: u16, cols: u16) {
+    let mut f = vec![frame::ESC, b'w'];
+    f.extend_from_slice(format!("{rows};{cols}\n").as_bytes());
+    let _ = write_stdin(to, &f);
+}
+
+/// Adds a carriage return before every newline (our terminal in raw mode).
+fn crlf(bytes: &[u8]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(bytes.len() + bytes.len() / 16);
+    for &b in bytes {
+        if b == b'\n' {
+            v.push(b'\r');
+        }
+        v.push(b);
+    }
+    v
+}
+
 /// How many protocol errors are printed before the rest are only counted.
 const MAX_ERRORS_SHOWN: usize = 5;
 
@@ -94,6 +124,11 @@ impl Sinks {
                 if let Some(f) = self.kernel_log.as_mut() {
                     let _ = f.write_all(bytes);
                 }
+            }
+            Channel::Kernel if sys::terminal_is_raw() => {
+                // The guest's line discipline processes the program's output;
+                // kernel messages come as they are.
+                let _ = io::stderr().lock().write_all(&crlf(bytes));
             }
             Channel::Stderr | Channel::Kernel => {
                 let _ = io::stderr().lock().write_all(bytes);
@@ -173,7 +208,7 @@ fn pump_input_from(mut from: impl Read, mut to: ChildStdin) {
             Ok(n) => {
                 escaped.clear();
                 frame::escape_into(buf.get(..n).unwrap_or_default(), &mut escaped);
-                if to.write_all(&escaped).is_err() {
+                if write_stdin(&mut to, &escaped).is_err() {
                     return; // QEMU is gone
                 }
             }
@@ -181,7 +216,7 @@ fn pump_input_from(mut from: impl Read, mut to: ChildStdin) {
             Err(_) => break,
         }
     }
-    if to.write_all(&frame::STDIN_EOF).and_then(|()| to.flush()).is_err() {
+    if write_stdin(&mut to, &frame::STDIN_EOF).is_err() {
         return;
     }
     // Keep the pipe open until the process exits.
@@ -243,26 +278,38 @@ pub fn pump_port_out(mut from: UnixStream, channel: Channel) {
 /// QEMU reads end of file once it has passed every byte on, and closes the port,
 /// which the guest reads as end of file. The socket itself stays open until elfin
 /// exits (this thread does not return): closing it would hang it up, and QEMU drops
-/// a hung-up socket at once, with the bytes it has not read yet.
+/// a hung-up socket at once, with the bytes it has not read yet. When our stdin is
+/// a terminal the stream is framed (`FF` escaped) so that window sizes can travel
+/// in it too.
 pub fn pump_port_in(to: UnixStream, empty: bool) {
+    let framed = sys::stdin_is_tty();
     if empty || sys::stdin_is_background_tty() {
         // `elfin run … &` from a shell: the program sees an empty stdin.
-        pump_port_in_from(io::empty(), &to);
+        pump_port_in_from(io::empty(), &to, framed);
     } else {
-        pump_port_in_from(io::stdin().lock(), &to);
+        pump_port_in_from(io::stdin().lock(), &to, framed);
     }
     loop {
         std::thread::park();
     }
 }
 
-fn pump_port_in_from(mut from: impl Read, mut to: &UnixStream) {
+fn pump_port_in_from(mut from: impl Read, mut to: &UnixStream, framed: bool) {
     let mut buf = vec![0u8; 256 * 1024];
+    let mut escaped = Vec::new();
     loop {
         match from.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => {
-                if to.write_all(buf.get(..n).unwrap_or_default()).is_err() {
+                let data = buf.get(..n).unwrap_or_default();
+                let data = if framed {
+                    escaped.clear();
+                    frame::escape_into(data, &mut escaped);
+                    &escaped
+                } else {
+                    data
+                };
+                if write_stdin(&mut to, data).is_err() {
                     return; // the VMM is gone
                 }
             }
@@ -282,7 +329,7 @@ mod tests {
         let (host, mut guest) = UnixStream::pair().expect("pair");
         let data: Vec<u8> = (0..=255u8).cycle().take(300_000).collect();
         let copy = data.clone();
-        let t = std::thread::spawn(move || pump_port_in_from(&copy[..], &host));
+        let t = std::thread::spawn(move || pump_port_in_from(&copy[..], &host, false));
         let mut got = Vec::new();
         guest.read_to_end(&mut got).expect("read to end of file");
         t.join().expect("pump");

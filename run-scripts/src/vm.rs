@@ -55,6 +55,9 @@ pub struct Ending {
 
 /// Runs the VMM to the end, with the console connected as `launch` says.
 pub fn run(mut launch: Launch<'_>) -> Result<Ending, Fail> {
+    // The guest's line discipline serves our terminal for the run; every way out
+    // of this function (and a panic, and `kill -TSTP`) gives the terminal back.
+    let raw_terminal = if launch.empty_stdin { None } else { sys::RawTerminal::enter() };
     let parent = sys::own_pid();
     let mut cmd = Command::new(launch.program);
     cmd.args(launch.args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::inherit());
@@ -96,6 +99,10 @@ pub fn run(mut launch: Launch<'_>) -> Result<Ending, Fail> {
         }
         // Not joined: it may be blocked reading a terminal when the guest is done.
         let empty = launch.empty_stdin;
+        if raw_terminal.is_some() {
+            let mut w = stdin.try_clone().map_err(|e| Fail::new(format!("cannot clone a console socket: {e}")))?;
+            watch_winsize(move |r, c| console::send_winsize(&mut w, r, c))?;
+        }
         thread::Builder::new()
             .name("port-stdin".into())
             .spawn(move || console::pump_port_in(stdin, empty))
@@ -113,6 +120,13 @@ pub fn run(mut launch: Launch<'_>) -> Result<Ending, Fail> {
         .name("console-out".into())
         .spawn(move || stdout.map(|s| console::pump_output(s, out_tx, output)).unwrap_or_default())
         .map_err(|e| Fail::new(format!("cannot start a thread: {e}")))?;
+    if let (Some(stdin), Some(_)) = (&stdin, &raw_terminal) {
+        let fd = std::os::fd::AsFd::as_fd(stdin)
+            .try_clone_to_owned()
+            .map_err(|e| Fail::new(format!("cannot clone the console pipe: {e}")))?;
+        let mut w = std::fs::File::from(fd);
+        watch_winsize(move |r, c| console::send_winsize(&mut w, r, c))?;
+    }
     if let Some(stdin) = stdin {
         // Not joined: it may be blocked reading a terminal when the guest is done.
         let empty = launch.empty_stdin;
@@ -181,6 +195,10 @@ pub fn run(mut launch: Launch<'_>) -> Result<Ending, Fail> {
     }
     drop(serial_stdin);
     Ok(Ending { report, vmm, timed_out, idle, signal: sys::signal_received() })
+}
+
+fn watch_winsize(f: impl FnMut(u16, u16) + Send + 'static) -> Result<(), Fail> {
+    sys::watch_winsize(f).map_err(|e| Fail::new(format!("cannot watch the terminal size: {e}")))
 }
 
 /// The exit status of `elfin run` for an ending, or the failure to report.
