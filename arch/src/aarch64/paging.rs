@@ -47,9 +47,13 @@ pub struct PageTable {
 static KERNEL_ROOT: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
 /// TTBR0 still holds the boot identity map (until the first user hierarchy).
 static IDMAP_LIVE: AtomicBool = AtomicBool::new(false);
+/// Root of the boot identity map (TTBR0 of every CPU until it loads a program
+/// hierarchy; the other CPUs turn their MMU on with it too).
+static BOOT_IDMAP: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
 
 /// Called once at boot, while TTBR0 holds the identity map of the image.
 pub(super) fn note_boot_idmap() {
+    BOOT_IDMAP.store(TTBR0_EL1.get() & ADDR_MASK, Ordering::Relaxed);
     IDMAP_LIVE.store(true, Ordering::Relaxed);
 }
 
@@ -208,10 +212,17 @@ impl PageTable {
             }
         } else {
             IDMAP_LIVE.store(false, Ordering::Relaxed);
+            let from_idmap = TTBR0_EL1.get() & ADDR_MASK == BOOT_IDMAP.load(Ordering::Relaxed);
             // SAFETY: TTBR0 only holds program mappings; every program page is tagged
             // with ASID 0 (nG), so dropping ASID 0's entries forgets the old program.
             unsafe {
                 asm!("dsb ishst", "msr ttbr0_el1, {}", "isb", "tlbi aside1is, xzr", "dsb ish", "isb", in(reg) self.root, options(nostack));
+            }
+            if from_idmap {
+                // The identity map's blocks are global (no ASID): this CPU forgets
+                // them once, or they would shadow program pages at those addresses.
+                // SAFETY: TLB maintenance has no memory-safety effect.
+                unsafe { asm!("tlbi vmalle1", "dsb nsh", "isb", options(nostack)) };
             }
         }
     }
