@@ -263,6 +263,8 @@ fn compatible_with(node: FdtNode<'_, '_>, names: &[&str]) -> bool {
 }
 
 const PL011: &[&str] = &["arm,pl011"];
+/// GICv2 distributors with a memory-mapped CPU interface.
+const GICV2: &[&str] = &["arm,gic-400", "arm,cortex-a15-gic", "arm,cortex-a7-gic"];
 const NS16550: &[&str] = &["ns16550a", "ns16550", "snps,dw-apb-uart"];
 
 /// Finds and configures the console UART: `/chosen/stdout-path`, else the first
@@ -375,9 +377,23 @@ extern "C" fn boot_main(dtb_pa: u64, t0: u64, load_pa: u64) -> ! {
                 super::clock::set_rtc(pa);
             }
         } else if is(&["arm,gic-v3"]) {
+            // reg = distributor, then #redistributor-regions regions (then the
+            // GICv2-compatible interfaces, unused).
+            let n = node.property("#redistributor-regions").and_then(|p| p.as_usize()).unwrap_or(1);
             if let Some(mut regs) = node.reg() {
-                if let (Some(d), Some(r)) = (regs.next(), regs.next()) {
-                    super::irq::set_gicv3(d.starting_address as u64, r.starting_address as u64);
+                if let Some(d) = regs.next() {
+                    let mut redist = [(0u64, 0u64); super::gic::MAX_RD_REGIONS];
+                    for (slot, r) in redist.iter_mut().zip(regs.take(n)) {
+                        *slot = (r.starting_address as u64, r.size.unwrap_or(0) as u64);
+                    }
+                    super::gic::set_gicv3(d.starting_address as u64, &redist);
+                }
+            }
+        } else if is(GICV2) {
+            // reg = distributor, CPU interface (then the virtualisation parts).
+            if let Some(mut regs) = node.reg() {
+                if let (Some(d), Some(c)) = (regs.next(), regs.next()) {
+                    super::gic::set_gicv2(d.starting_address as u64, c.starting_address as u64);
                 }
             }
         } else if is(&["virtio,mmio"]) {
@@ -396,7 +412,7 @@ extern "C" fn boot_main(dtb_pa: u64, t0: u64, load_pa: u64) -> ! {
             // interrupts = <type num flags> × (secure phys, phys, virt, hyp); PPI n is INTID 16 + n.
             if let Some(v) = node.property("interrupts").map(|p| p.value) {
                 if let (Some(1), Some(n)) = (be32(v, 6), be32(v, 7)) {
-                    super::irq::set_vtimer_intid(16 + n);
+                    super::gic::set_vtimer_intid(16 + n);
                 }
             }
         }

@@ -1,8 +1,9 @@
 //! aarch64 machines: QEMU `virt`, Firecracker, Cloud Hypervisor (Linux arm64 `Image`
-//! boot, device tree, PL011 or 16550 console, GICv3 + generic timer, PSCI).
+//! boot, device tree, PL011 or 16550 console, GICv3 or GICv2 + generic timer, PSCI).
 mod boot;
 pub mod clock;
 pub(crate) mod devices;
+mod gic;
 mod irq;
 pub mod uart;
 
@@ -25,6 +26,9 @@ pub(crate) enum Conduit {
 }
 
 static PSCI: AtomicU8 = AtomicU8::new(Conduit::None as u8);
+
+/// Most CPUs the kernel drives.
+pub(crate) const MAX_CPUS: usize = 64;
 
 pub(crate) fn set_psci(c: Conduit) {
     PSCI.store(c as u8, Ordering::Relaxed);
