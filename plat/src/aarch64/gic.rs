@@ -15,6 +15,9 @@ use super::MAX_CPUS;
 pub(crate) const RESCHED_SGI: u32 = 1;
 /// Most GICv3 redistributor regions used (`#redistributor-regions`).
 pub(crate) const MAX_RD_REGIONS: usize = 4;
+/// A GICv2 CPU interface addresses at most 8 CPUs (GICD_ITARGETSR, GICD_SGIR).
+pub(crate) const GICV2_MAX_CPUS: usize = 8;
+
 const NONE: u8 = 0;
 const V2: u8 = 2;
 const V3: u8 = 3;
@@ -67,6 +70,19 @@ pub(crate) fn vtimer_intid() -> u32 {
 
 pub(crate) fn device_intid() -> u32 {
     DEVICE_INTID.load(Ordering::Relaxed)
+}
+
+/// True when the device tree describes a GIC the kernel drives.
+pub(crate) fn present() -> bool {
+    VERSION.load(Ordering::Relaxed) != NONE && GICD_PA.load(Ordering::Relaxed) != 0
+}
+
+/// Most CPUs the GIC can interrupt individually.
+pub(crate) fn max_cpus() -> usize {
+    match VERSION.load(Ordering::Relaxed) {
+        V2 => GICV2_MAX_CPUS,
+        _ => MAX_CPUS,
+    }
 }
 
 fn rd(va: u64) -> u32 {
@@ -304,6 +320,36 @@ pub(crate) fn end_of_interrupt(intid: u32) {
         V2 => {
             if let Some(m) = mapped() {
                 wr(m.gicc + 0x10, V2_IAR[cpu_index()].load(Ordering::Relaxed));
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Sends [`RESCHED_SGI`] to CPU `cpu`, whose MPIDR affinity is `mpidr`.
+pub(crate) fn send_resched(cpu: usize, mpidr: u64) {
+    // The wake-up's reason (a queued thread) must be visible before the interrupt.
+    // SAFETY: a barrier only orders memory accesses.
+    unsafe { asm!("dsb ishst", options(nostack)) };
+    match VERSION.load(Ordering::Relaxed) {
+        V3 => {
+            // ICC_SGI1R_EL1: Aff3, Aff2, Aff1, range selector and target list (Aff0
+            // = 16 × RS + bit), INTID.
+            let aff0 = mpidr & 0xff;
+            let v = (((mpidr >> 32) & 0xff) << 48)
+                | (((mpidr >> 16) & 0xff) << 32)
+                | ((aff0 >> 4) << 44)
+                | (u64::from(RESCHED_SGI) << 24)
+                | (((mpidr >> 8) & 0xff) << 16)
+                | (1 << (aff0 & 15));
+            // SAFETY: generating an SGI only interrupts the target CPU.
+            unsafe { asm!("msr icc_sgi1r_el1, {}", "isb", in(reg) v, options(nostack)) };
+        }
+        V2 => {
+            let target = V2_TARGET.get(cpu).map_or(0, |t| t.load(Ordering::Relaxed));
+            if let (Some(m), true) = (mapped(), target != 0) {
+                // GICD_SGIR: the target list, then the SGI.
+                wr(m.gicd + 0xf00, (u32::from(target) << 16) | RESCHED_SGI);
             }
         }
         _ => {}
