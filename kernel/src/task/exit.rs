@@ -100,17 +100,22 @@ fn process_exit(cx: &Ctx, status: ExitStatus) {
     {
         let mut s = p.state.lock();
         s.exiting = Some(status);
-        s.zombie = true;
         s.stopped = None;
     }
-    p.state_wq.wake_all();
     if p.pid == 1 {
+        p.state.lock().zombie = true;
+        p.state_wq.wake_all();
         init_exited(status);
     } else {
+        // The children go to their new parent before this process can be seen as
+        // a zombie: a parent waiting on another CPU may reap it at once, and then
+        // expects its orphans to be its own (a subreaper's wait, getppid).
         reparent_children(p);
         if let Some(parent) = p.parent() {
             kill_orphaned_pgrp(p, &parent, true);
         }
+        p.state.lock().zombie = true;
+        p.state_wq.wake_all();
         notify_parent_exit(p, status);
     }
 }
