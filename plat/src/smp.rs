@@ -116,8 +116,12 @@ mod imp {
         smp::send_ipi(cpu)
     }
 
-    /// TLB maintenance is broadcast in the inner-shareable domain: nothing to ask.
-    pub fn flush_tlb_on(_cpu: usize) {}
+    /// TLB maintenance is broadcast in the inner-shareable domain: the CPU that
+    /// changed the mappings invalidates everyone's copies itself (by address when
+    /// it had the hierarchy loaded, else once for the whole ASID), no IPI needed.
+    pub fn flush_tlb_on(_cpu: usize) {
+        elfin_arch::arm64::flush_owed_user_tlb()
+    }
 
     pub fn poll_tlb_flush() {}
 }
