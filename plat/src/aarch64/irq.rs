@@ -36,6 +36,23 @@ pub fn start_tick(hz: u32, cycles_hz: u64) {
     }
 }
 
+/// Makes the calling CPU's next tick come `periods` tick periods from now
+/// instead of one (an idle CPU that only waits for a deadline); the ticks after
+/// it come one period apart again. Nothing changes without a GIC (the event
+/// stream is not programmable that way) or before [`start_tick`].
+pub fn delay_tick(periods: u64) {
+    let period = PERIOD.load(Ordering::Relaxed);
+    if period == 0 {
+        return;
+    }
+    // CNTV_TVAL_EL0 is a signed 32-bit count.
+    let ticks = period.saturating_mul(periods.max(1)).min(i32::MAX as u64);
+    // SAFETY: programming the EL1 virtual timer only schedules its interrupt.
+    unsafe {
+        asm!("msr cntv_tval_el0, {}", "msr cntv_ctl_el0, {}", "isb", in(reg) ticks, in(reg) 1u64, options(nostack))
+    };
+}
+
 /// Stops this CPU's tick (an idle CPU then sleeps until an interrupt).
 pub fn stop_tick() {
     // SAFETY: disabling the EL1 virtual timer only cancels its interrupt.
