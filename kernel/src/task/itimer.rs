@@ -90,6 +90,11 @@ pub fn pending() -> bool {
     !TIMERS.lock().is_empty()
 }
 
+/// The earliest interval-timer deadline (monotonic ns), if any.
+pub fn next_deadline() -> Option<u64> {
+    TIMERS.lock().keys().next().map(|k| k.0)
+}
+
 /// Forgets the timer of a process that ends.
 pub fn cancel(p: &Process) {
     if let Some(o) = p.itimer.lock().take() {

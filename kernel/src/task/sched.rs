@@ -187,6 +187,15 @@ pub fn deadlines_pending() -> bool {
     !TIMERS.lock().is_empty() || super::itimer::pending()
 }
 
+/// The earliest deadline of a sleep or an interval timer (monotonic ns), if any.
+pub fn next_deadline() -> Option<u64> {
+    let sleep = TIMERS.lock().keys().next().map(|k| k.0);
+    match (sleep, super::itimer::next_deadline()) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
 /// The running thread.
 pub fn current() -> Arc<Thread> {
     match cpu(this_cpu()).lock().current.clone() {
