@@ -118,7 +118,6 @@ pub fn nr(n: usize) -> Option<Nr> {
         177 => Nr::Getegid,
         178 => Nr::Gettid,
         179 => Nr::Sysinfo,
-        198 => Nr::Socket,
         214 => Nr::Brk,
         215 => Nr::Munmap,
         216 => Nr::Mremap,

@@ -288,7 +288,6 @@ calls! {
     epoll_pwait2 = EpollPwait2(epfd: i32, events: UAddr, maxevents: i32, timeout: UAddr, sigmask: UAddr, sigsetsize: usize);
     eventfd = Eventfd(initval: u32);
     eventfd2 = Eventfd2(initval: u32, flags: i32);
-    socket = Socket(domain: i32, ty: i32, protocol: i32);
     waitid = Waitid(which: i32, id: i32, infop: UAddr, options: i32, rusage: UAddr);
     execveat = Execveat(dirfd: i32, path: UAddr, argv: UAddr, envp: UAddr, flags: i32);
     pause = Pause();

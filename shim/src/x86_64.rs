@@ -42,7 +42,6 @@ pub fn nr(n: usize) -> Option<Nr> {
         38 => Nr::Setitimer,
         39 => Nr::Getpid,
         40 => Nr::Sendfile,
-        41 => Nr::Socket,
         56 => Nr::Clone,
         57 => Nr::Fork,
         58 => Nr::Vfork,

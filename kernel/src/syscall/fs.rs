@@ -736,7 +736,7 @@ pub fn ioctl(cx: &Ctx, fd: i32, cmd: u32, arg: u64) -> SysResult {
 
 /// Applies a temporary signal mask for the length of a call (ppoll, pselect,
 /// epoll_pwait); it is put back on the way out unless a handler runs first.
-fn set_temp_mask(cx: &Ctx, sigmask: UAddr, sigsetsize: usize) -> Result<bool, Errno> {
+pub(super) fn set_temp_mask(cx: &Ctx, sigmask: UAddr, sigsetsize: usize) -> Result<bool, Errno> {
     if sigmask.is_null() {
         return Ok(false);
     }
@@ -752,7 +752,7 @@ fn set_temp_mask(cx: &Ctx, sigmask: UAddr, sigsetsize: usize) -> Result<bool, Er
     Ok(true)
 }
 
-fn restore_temp_mask(cx: &Ctx, r: &SysResult) {
+pub(super) fn restore_temp_mask(cx: &Ctx, r: &SysResult) {
     if *r != Err(Errno::EINTR) {
         let mut s = cx.thread.sig.lock();
         if let Some(m) = s.saved_mask.take() {
@@ -808,14 +808,13 @@ pub fn poll(cx: &Ctx, fds: UAddr, nfds: u32, timeout_ns: Option<u64>, how: Optio
 
 /// ppoll(2): poll with a timespec and a temporary signal mask.
 pub fn ppoll(cx: &Ctx, fds: UAddr, nfds: u32, timeout: UAddr, sigmask: UAddr, sigsetsize: usize) -> SysResult {
-    let t = if timeout.is_null() {
-        None
-    } else {
-        let ts: Timespec = cx.read_val(timeout)?;
-        Some(ts.as_nanos().ok_or(Errno::EINVAL)?)
-    };
+    use super::select::{read_timeout, write_back_timeout, TimeoutKind};
+    let deadline = read_timeout(cx, timeout, TimeoutKind::Timespec)?;
     set_temp_mask(cx, sigmask, sigsetsize)?;
+    let t = deadline.map(|d| d.saturating_sub(crate::time::monotonic_ns()));
     let r = poll(cx, fds, nfds, t, None);
+    // As Linux, ppoll writes the time left back (glibc passes a copy).
+    write_back_timeout(cx, timeout, TimeoutKind::Timespec, deadline);
     restore_temp_mask(cx, &r);
     r
 }

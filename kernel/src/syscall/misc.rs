@@ -243,6 +243,22 @@ pub fn sched_getaffinity(cx: &Ctx, pid: i32, size: usize, mask: UAddr) -> SysRes
     Ok(8)
 }
 
+/// sched_setaffinity(2): the mask must name the one CPU the kernel runs on
+/// (Linux: EINVAL when it holds no online CPU); shorter masks are zero-extended.
+pub fn sched_setaffinity(cx: &Ctx, pid: i32, size: usize, mask: UAddr) -> SysResult {
+    let t = super::proc::find_thread(cx, pid)?;
+    let n = size.min(8);
+    let mut bytes = [0u8; 8];
+    cx.read_bytes(mask, bytes.get_mut(..n).ok_or(Errno::EINVAL)?)?;
+    if u64::from_ne_bytes(bytes) & 1 == 0 {
+        return Err(Errno::EINVAL);
+    }
+    if !super::proc::may_change(cx, &t.process) {
+        return Err(Errno::EPERM);
+    }
+    Ok(0)
+}
+
 /// sysinfo(2).
 pub fn sysinfo(cx: &Ctx, info: UAddr) -> SysResult {
     let s = Sysinfo {

@@ -462,6 +462,17 @@ pub fn setgroups(cx: &Ctx, size: usize, list: UAddr) -> SysResult {
     Ok(0)
 }
 
+/// Whether the caller may change scheduling settings of `target` (Linux's
+/// check_same_owner, or CAP_SYS_NICE).
+pub fn may_change(cx: &Ctx, target: &Process) -> bool {
+    let me = cx.proc.cred.lock().clone();
+    if me.privileged() {
+        return true;
+    }
+    let t = target.cred.lock();
+    me.uid[1] == t.uid[0] || me.uid[1] == t.uid[1]
+}
+
 /// Whether the caller may signal `target` (Linux's kill_ok_by_cred).
 fn may_signal(cx: &Ctx, target: &Process) -> bool {
     let me = cx.proc.cred.lock().clone();

@@ -156,6 +156,18 @@ pub fn restart_syscall(cx: &Ctx) -> SysResult {
     }
 }
 
+/// get_robust_list(2): the robust-list head of a thread (0: the caller).
+pub fn get_robust_list(cx: &Ctx, pid: i32, head: UAddr, len: UAddr) -> SysResult {
+    let t = if pid == 0 { cx.thread.clone() } else { crate::task::table::thread(pid).ok_or(Errno::ESRCH)? };
+    if !super::proc::may_change(cx, &t.process) {
+        return Err(Errno::EPERM);
+    }
+    let (h, l) = t.misc.lock().robust_list;
+    cx.write_val(head, &h)?;
+    cx.write_val(len, &(l as u64))?;
+    Ok(0)
+}
+
 /// rt_sigprocmask(2) on the calling thread.
 pub fn sigprocmask(cx: &Ctx, how: i32, set: UAddr, oldset: UAddr, sigsetsize: usize) -> SysResult {
     if sigsetsize != 8 {
