@@ -250,6 +250,12 @@ fn schedule() {
             None if cur_state == RUNNABLE => cur.clone(),
             None => {
                 // Nothing to run: wait for an interrupt or console input, then look again.
+                // The sleeper is off the CPU meanwhile: idle time is nobody's CPU time.
+                let since = cur.sched.since.swap(0, Ordering::Relaxed);
+                if since != 0 {
+                    let now = elfin_arch::read_cycles();
+                    cur.cpu_ns.fetch_add(cycles_to_ns(now.saturating_sub(since)), Ordering::Relaxed);
+                }
                 drop(rq);
                 crate::timer::idle_wait(crate::fs::console::has_readers());
                 continue;
@@ -257,6 +263,10 @@ fn schedule() {
         };
         if Arc::ptr_eq(&next, &cur) {
             cur.sched.state.store(RUNNING, Ordering::SeqCst);
+            // Back on the CPU after idling (its clock stopped there).
+            if cur.sched.since.load(Ordering::Relaxed) == 0 {
+                cur.sched.since.store(elfin_arch::read_cycles().max(1), Ordering::Relaxed);
+            }
             return;
         }
         // Account the outgoing thread's time slice; save its user TLS and FPU state.
