@@ -5,6 +5,8 @@ use core::sync::atomic::{AtomicBool, Ordering};
 
 /// Tick rate.
 const HZ: u32 = 1000;
+/// One tick, in ns.
+pub const TICK_NS: u64 = 1_000_000_000 / HZ as u64;
 
 static RUNNING: AtomicBool = AtomicBool::new(false);
 

@@ -143,6 +143,16 @@ pub fn nr(n: usize) -> Option<Nr> {
         436 => Nr::CloseRange,
         439 => Nr::Faccessat2,
         441 => Nr::EpollPwait2,
+        107 => Nr::TimerCreate,
+        110 => Nr::TimerSettime,
+        108 => Nr::TimerGettime,
+        109 => Nr::TimerGetoverrun,
+        111 => Nr::TimerDelete,
+        85 => Nr::TimerfdCreate,
+        86 => Nr::TimerfdSettime,
+        87 => Nr::TimerfdGettime,
+        112 => Nr::ClockSettime,
+        170 => Nr::Settimeofday,
         _ => return None,
     })
 }

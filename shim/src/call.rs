@@ -302,4 +302,14 @@ calls! {
     setresgid = Setresgid(rgid: u32, egid: u32, sgid: u32);
     setfsuid = Setfsuid(uid: u32);
     setfsgid = Setfsgid(gid: u32);
+    timer_create = TimerCreate(clock: i32, sevp: UAddr, timerid: UAddr);
+    timer_settime = TimerSettime(timerid: i32, flags: i32, new: UAddr, old: UAddr);
+    timer_gettime = TimerGettime(timerid: i32, value: UAddr);
+    timer_getoverrun = TimerGetoverrun(timerid: i32);
+    timer_delete = TimerDelete(timerid: i32);
+    timerfd_create = TimerfdCreate(clock: i32, flags: i32);
+    timerfd_settime = TimerfdSettime(fd: i32, flags: i32, new: UAddr, old: UAddr);
+    timerfd_gettime = TimerfdGettime(fd: i32, value: UAddr);
+    clock_settime = ClockSettime(clock: i32, tp: UAddr);
+    settimeofday = Settimeofday(tv: UAddr, tz: UAddr);
 }

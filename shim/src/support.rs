@@ -64,15 +64,17 @@ pub fn support(nr: Nr) -> Support {
              PR_SET/GET_CHILD_SUBREAPER and PR_GET_SECCOMP",
         ),
         ArchPrctl => Partial("ARCH_SET_GS/ARCH_GET_GS"),
-        Getrusage | Times => Partial("CPU time is all user time"),
+        Getrusage => Partial("ru_maxrss, ru_nvcsw and ru_nivcsw are not kept (0)"),
+        Times => Real,
 
         // Signals.
         RtSigaction | RtSigprocmask | RtSigreturn | RtSigpending | RtSigsuspend | RtSigtimedwait | Sigaltstack
         | Pause | RestartSyscall => Real,
 
         // Time.
-        Nanosleep | ClockNanosleep | ClockGettime | ClockGetres | Gettimeofday | Time | Alarm => Real,
-        Getitimer | Setitimer => Partial("ITIMER_VIRTUAL and ITIMER_PROF"),
+        Nanosleep | ClockNanosleep | ClockGettime | ClockGetres | Gettimeofday | Time | Alarm | Getitimer
+        | Setitimer | ClockSettime | Settimeofday | TimerCreate | TimerSettime | TimerGettime | TimerGetoverrun
+        | TimerDelete | TimerfdCreate | TimerfdSettime | TimerfdGettime => Real,
 
         // Identity and system.
         Getuid | Geteuid | Getgid | Getegid | Setuid | Setgid | Setreuid | Setregid | Setresuid | Setresgid

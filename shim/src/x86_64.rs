@@ -169,6 +169,16 @@ pub fn nr(n: usize) -> Option<Nr> {
         436 => Nr::CloseRange,
         439 => Nr::Faccessat2,
         441 => Nr::EpollPwait2,
+        222 => Nr::TimerCreate,
+        223 => Nr::TimerSettime,
+        224 => Nr::TimerGettime,
+        225 => Nr::TimerGetoverrun,
+        226 => Nr::TimerDelete,
+        283 => Nr::TimerfdCreate,
+        286 => Nr::TimerfdSettime,
+        287 => Nr::TimerfdGettime,
+        227 => Nr::ClockSettime,
+        164 => Nr::Settimeofday,
         _ => return None,
     })
 }

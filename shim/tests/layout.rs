@@ -98,6 +98,15 @@ fn spec(arch: Arch) -> Spec {
         }
     );
 
+    s.unit("sigevent", "#include <signal.h>\n#include <sys/timerfd.h>\n");
+    layout!(s, "Sigevent", Sigevent = "struct sigevent" {
+        sigev_value, sigev_signo, sigev_notify, sigev_notify_thread_id = "_sigev_un._tid",
+    });
+    consts!(
+        s,
+        sigev { SIGEV_SIGNAL, SIGEV_NONE, SIGEV_THREAD, SIGEV_THREAD_ID, TFD_TIMER_ABSTIME, TFD_TIMER_CANCEL_ON_SET }
+    );
+
     // ---- stat (the kernel's, per architecture) ---------------------------
     s.unit("kstat", "#include <asm/stat.h>\n");
     match arch {
@@ -537,6 +546,8 @@ fn spec(arch: Arch) -> Spec {
         ("Siginfo::SI_VALUE_OFFSET", "si_value", Siginfo::SI_VALUE_OFFSET),
         ("Siginfo::SI_BAND_OFFSET", "si_band", Siginfo::SI_BAND_OFFSET),
         ("Siginfo::SI_FD_OFFSET", "si_fd", Siginfo::SI_FD_OFFSET),
+        ("Siginfo::SI_TIMERID_OFFSET", "si_tid", Siginfo::SI_TIMERID_OFFSET),
+        ("Siginfo::SI_OVERRUN_OFFSET", "si_overrun", Siginfo::SI_OVERRUN_OFFSET),
     ] {
         s.konst(key, &format!("offsetof(siginfo_t, {cfield})"), off as i128, 64);
     }

@@ -742,7 +742,8 @@ fn stat(p: &Arc<Process>, tid: i32, s: &mut String) {
     let name = String::from_utf8_lossy(&thread_comm(p, tid)).into_owned();
     let (letter, _) = state_letter(p, tid);
     let ticks = |ns: u64| ns / 10_000_000;
-    let utime = ticks(p.cpu_ns());
+    let (cpu, sys) = (p.cpu_ns(), p.sys_ns());
+    let utime = ticks(cpu.saturating_sub(sys));
     let cutime = ticks(p.times.lock().children_ns);
     let (vsize, rss, start_stack, brk_start, brk) = match p.try_mm() {
         Some(mm) => {
@@ -758,7 +759,7 @@ fn stat(p: &Arc<Process>, tid: i32, s: &mut String) {
     let exit_code = p.state.lock().exiting.map(|e| e.wait_status()).unwrap_or(0);
     let _ = writeln!(
         s,
-        "{} ({}) {} {} {} {} 0 -1 4194560 0 0 0 0 {} 0 {} 0 20 {} {} 0 0 {} {} 18446744073709551615 0 0 {} 0 0 0 0 0 0 0 0 0 {} 0 0 0 0 0 0 0 {} {} 0 0 0 0 {}",
+        "{} ({}) {} {} {} {} 0 -1 4194560 0 0 0 0 {} {} {} 0 20 {} {} 0 0 {} {} 18446744073709551615 0 0 {} 0 0 0 0 0 0 0 0 0 {} 0 0 0 0 0 0 0 {} {} 0 0 0 0 {}",
         tid,
         name,
         letter,
@@ -766,6 +767,7 @@ fn stat(p: &Arc<Process>, tid: i32, s: &mut String) {
         p.pgid.load(Ordering::Relaxed),
         p.sid.load(Ordering::Relaxed),
         utime,
+        ticks(sys),
         cutime,
         nice,
         threads,

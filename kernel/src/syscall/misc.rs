@@ -93,27 +93,16 @@ fn tv(ns: u64) -> Timeval {
     Timeval { tv_sec: (ns / 1_000_000_000) as i64, tv_usec: ((ns % 1_000_000_000) / 1000) as i64 }
 }
 
-fn clock_ns(cx: &Ctx, clock: i32) -> Result<u64, Errno> {
-    Ok(match clock {
-        0 | 5 | 8 | 11 => crate::time::realtime_ns(),
-        1 | 4 | 6 | 7 | 9 => crate::time::monotonic_ns(),
-        2 => cx.proc.cpu_ns(),
-        3 => cx.thread.cpu_ns(),
-        _ => return Err(Errno::EINVAL),
-    })
-}
-
-/// clock_gettime(2).
+/// clock_gettime(2), CPU-time clocks of other processes and threads included.
 pub fn clock_gettime(cx: &Ctx, clock: i32, tp: UAddr) -> SysResult {
-    let ns = clock_ns(cx, clock)?;
+    let ns = super::timers::clock_now(cx, clock)?;
     cx.write_val(tp, &ts(ns))?;
     Ok(0)
 }
 
 /// clock_getres(2).
 pub fn clock_getres(cx: &Ctx, clock: i32, res: UAddr) -> SysResult {
-    clock_ns(cx, clock)?;
-    let r = if clock == 5 || clock == 6 { 4_000_000 } else { 1 };
+    let r = super::timers::clock_res(cx, clock)?;
     if !res.is_null() {
         cx.write_val(res, &ts(r))?;
     }
@@ -277,28 +266,30 @@ pub fn sysinfo(cx: &Ctx, info: UAddr) -> SysResult {
 pub fn times(cx: &Ctx, buf: UAddr) -> SysResult {
     let ticks = |ns: u64| (ns / 10_000_000) as i64;
     if !buf.is_null() {
+        let (cpu, sys) = (cx.proc.cpu_ns(), cx.proc.sys_ns());
+        let c = *cx.proc.times.lock();
         let t = Tms {
-            tms_utime: ticks(cx.proc.cpu_ns()),
-            tms_stime: 0,
-            tms_cutime: ticks(cx.proc.times.lock().children_ns),
-            tms_cstime: 0,
+            tms_utime: ticks(cpu.saturating_sub(sys)),
+            tms_stime: ticks(sys),
+            tms_cutime: ticks(c.children_ns.saturating_sub(c.children_sys_ns)),
+            tms_cstime: ticks(c.children_sys_ns),
         };
         cx.write_val(buf, &t)?;
     }
     Ok(ticks(crate::time::monotonic_ns()) as u64)
 }
 
-/// getrusage(2): CPU time is counted as user time (the kernel's share is not
-/// measured apart).
+/// getrusage(2): user and system time (time in system calls), page faults.
 pub fn getrusage(cx: &Ctx, who: i32, usage: UAddr) -> SysResult {
     let t = *cx.proc.times.lock();
-    let (ns, flt) = match who {
-        0 => (cx.proc.cpu_ns(), t.minflt),
-        -1 => (t.children_ns, t.children_minflt),
-        1 => (cx.thread.cpu_ns(), 0),
+    let (ns, sys, flt) = match who {
+        0 => (cx.proc.cpu_ns(), cx.proc.sys_ns(), t.minflt),
+        -1 => (t.children_ns, t.children_sys_ns, t.children_minflt),
+        1 => (cx.thread.cpu_ns(), cx.thread.sys_ns(), 0),
         _ => return Err(Errno::EINVAL),
     };
-    let r = Rusage { ru_utime: tv(ns), ru_minflt: flt as i64, ..Default::default() };
+    let sys = sys.min(ns);
+    let r = Rusage { ru_utime: tv(ns - sys), ru_stime: tv(sys), ru_minflt: flt as i64, ..Default::default() };
     cx.write_val(usage, &r)?;
     Ok(0)
 }
@@ -430,8 +421,8 @@ pub fn getitimer(cx: &Ctx, which: i32, value: UAddr) -> SysResult {
             None => itimerval(0, 0),
         },
         1 | 2 => {
-            super::report_unsupported("getitimer (ITIMER_VIRTUAL/ITIMER_PROF)");
-            return Err(Errno::EINVAL);
+            let (left, iv) = crate::task::cputimer::get_itimer(&cx.proc, which);
+            itimerval(left, iv)
         }
         _ => return Err(Errno::EINVAL),
     };
@@ -439,12 +430,10 @@ pub fn getitimer(cx: &Ctx, which: i32, value: UAddr) -> SysResult {
     Ok(0)
 }
 
-/// setitimer(2): ITIMER_REAL.
+/// setitimer(2): ITIMER_REAL (SIGALRM), ITIMER_VIRTUAL (user time, SIGVTALRM) and
+/// ITIMER_PROF (user and system time, SIGPROF).
 pub fn setitimer(cx: &Ctx, which: i32, value: UAddr, old: UAddr) -> SysResult {
-    if which != 0 {
-        if which == 1 || which == 2 {
-            super::report_unsupported("setitimer (ITIMER_VIRTUAL/ITIMER_PROF)");
-        }
+    if !(0..=2).contains(&which) {
         return Err(Errno::EINVAL);
     }
     let new: Option<elfin_shim::uapi::Itimerval> = if value.is_null() { None } else { Some(cx.read_val(value)?) };
@@ -452,9 +441,16 @@ pub fn setitimer(cx: &Ctx, which: i32, value: UAddr, old: UAddr) -> SysResult {
         Some(n) => (tv_ns(&n.it_value)?, tv_ns(&n.it_interval)?),
         None => (0, 0),
     };
-    let prev = crate::task::itimer::set_real(&cx.proc, v, i);
+    // Linux rounds the times up to the clock's resolution: an interval below it
+    // becomes one tick (the value stays as given).
+    let o = if which == 0 {
+        let prev = crate::task::itimer::set_real(&cx.proc, v, i);
+        prev.map(|a| itimerval(remaining(&a), a.interval)).unwrap_or_else(|| itimerval(0, 0))
+    } else {
+        let (left, iv) = crate::task::cputimer::set_itimer(&cx.proc, which, v, i);
+        itimerval(left, iv)
+    };
     if !old.is_null() {
-        let o = prev.map(|a| itimerval(remaining(&a), a.interval)).unwrap_or_else(|| itimerval(0, 0));
         cx.write_val(old, &o)?;
     }
     Ok(0)

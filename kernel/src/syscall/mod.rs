@@ -7,6 +7,7 @@ mod mm;
 mod proc;
 mod select;
 mod thread;
+mod timers;
 
 use alloc::collections::BTreeSet;
 use core::sync::atomic::{AtomicBool, Ordering};
@@ -68,42 +69,50 @@ fn handle(tf: &mut TrapFrame) {
     let mut cx = Ctx::current();
     cx.nr = nr;
     cx.arg0 = args[0];
+    // The CPU time the call uses is the thread's system time.
+    let cpu0 = cx.thread.cpu_ns();
+    run(&mut cx, tf, call);
+    let used = cx.thread.cpu_ns().saturating_sub(cpu0);
+    cx.thread.sys_ns.fetch_add(used, Ordering::Relaxed);
+}
+
+fn run(cx: &mut Ctx, tf: &mut TrapFrame, call: Call) {
     let r = match call {
         Call::Exit { status } => {
-            trace(&cx, &call, None);
-            task::exit::exit_thread(&cx, ExitStatus::Exited(status as u8));
+            trace(cx, &call, None);
+            task::exit::exit_thread(cx, ExitStatus::Exited(status as u8));
             return;
         }
         Call::ExitGroup { status } => {
-            trace(&cx, &call, None);
-            task::exit::exit_group(&cx, ExitStatus::Exited(status as u8));
+            trace(cx, &call, None);
+            task::exit::exit_group(cx, ExitStatus::Exited(status as u8));
             return;
         }
         Call::RtSigreturn {} => {
-            task::signal::sigreturn(&cx, tf);
-            trace(&cx, &call, Some(Ok(tf.syscall_args()[0])));
-            task::signal::deliver_pending(&cx, tf, task::Restart::Never);
+            task::signal::sigreturn(cx, tf);
+            trace(cx, &call, Some(Ok(tf.syscall_args()[0])));
+            task::signal::deliver_pending(cx, tf, task::Restart::Never);
             return;
         }
-        Call::Execve { path, argv, envp } => exec(&mut cx, tf, &call, fs::AT_FDCWD, path, argv, envp, 0),
-        Call::Execveat { dirfd, path, argv, envp, flags } => exec(&mut cx, tf, &call, dirfd, path, argv, envp, flags),
-        _ => Some(dispatch(&cx, call, tf)),
+        Call::Execve { path, argv, envp } => exec(cx, tf, &call, fs::AT_FDCWD, path, argv, envp, 0),
+        Call::Execveat { dirfd, path, argv, envp, flags } => exec(cx, tf, &call, dirfd, path, argv, envp, flags),
+        _ => Some(dispatch(cx, call, tf)),
     };
     let r = match r {
         Some(r) => r,
         // execve succeeded: the frame holds the new program.
         None => {
-            task::signal::deliver_pending(&cx, tf, task::Restart::Never);
+            task::signal::deliver_pending(cx, tf, task::Restart::Never);
             return;
         }
     };
-    trace(&cx, &call, Some(r));
+    trace(cx, &call, Some(r));
     tf.set_syscall_ret(match r {
         Ok(v) => v,
         Err(e) => (-(e.as_i32() as i64)) as u64,
     });
     let restart = if r == Err(Errno::EINTR) { cx.restart.get() } else { task::Restart::Never };
-    task::signal::deliver_pending(&cx, tf, restart);
+    task::signal::deliver_pending(cx, tf, restart);
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -311,7 +320,7 @@ fn dispatch(cx: &Ctx, call: Call, tf: &mut TrapFrame) -> SysResult {
         // Threads and signals.
         Futex { uaddr, op, val, timeout, uaddr2, val3 } => thread::futex(cx, uaddr, op, val, timeout, uaddr2, val3),
         Nanosleep { req, rem } => thread::sleep(cx, 1, 0, req, rem),
-        ClockNanosleep { clock, flags, req, rem } => thread::sleep(cx, clock, flags, req, rem),
+        ClockNanosleep { clock, flags, req, rem } => timers::clock_nanosleep(cx, clock, flags, req, rem),
         SetTidAddress { tidptr } => {
             cx.thread.misc.lock().clear_child_tid = tidptr.0;
             Ok(cx.thread.tid() as u64)
@@ -360,6 +369,16 @@ fn dispatch(cx: &Ctx, call: Call, tf: &mut TrapFrame) -> SysResult {
         ClockGettime { clock, tp } => misc::clock_gettime(cx, clock, tp),
         ClockGetres { clock, res } => misc::clock_getres(cx, clock, res),
         Gettimeofday { tv, tz } => misc::gettimeofday(cx, tv, tz),
+        Settimeofday { tv, tz } => timers::settimeofday(cx, tv, tz),
+        ClockSettime { clock, tp } => timers::clock_settime(cx, clock, tp),
+        TimerCreate { clock, sevp, timerid } => timers::timer_create(cx, clock, sevp, timerid),
+        TimerSettime { timerid, flags, new, old } => timers::timer_settime(cx, timerid, flags, new, old),
+        TimerGettime { timerid, value } => timers::timer_gettime(cx, timerid, value),
+        TimerGetoverrun { timerid } => timers::timer_getoverrun(cx, timerid),
+        TimerDelete { timerid } => timers::timer_delete(cx, timerid),
+        TimerfdCreate { clock, flags } => timers::timerfd_create(cx, clock, flags),
+        TimerfdSettime { fd, flags, new, old } => timers::timerfd_settime(cx, fd, flags, new, old),
+        TimerfdGettime { fd, value } => timers::timerfd_gettime(cx, fd, value),
         Time { tloc } => misc::time(cx, tloc),
         Getrandom { buf, len, flags } => misc::getrandom(cx, buf, len, flags),
         Sysinfo { info } => misc::sysinfo(cx, info),

@@ -408,6 +408,7 @@ pub fn start_first(cfg: RunConfig, opts: &Options) -> ! {
         times: Mutex::new(CpuTimes::default()),
         itimer: Mutex::new(None),
         cred: Mutex::new(super::Cred::default()),
+        ext: Mutex::new(super::ext::ProcExt::default()),
     });
     let tf = TrapFrame::new_user(img.entry, img.sp);
     let thread = Thread::new(
@@ -416,7 +417,14 @@ pub fn start_first(cfg: RunConfig, opts: &Options) -> ! {
         SchedState::new(kstack, &tf, None, 0),
         0,
         StackT::new(0, 2, 0),
-        ThreadMisc { clear_child_tid: 0, robust_list: (0, 0), comm: comm_of(&exe), rseq: None, restart_sleep: None },
+        ThreadMisc {
+            clear_child_tid: 0,
+            robust_list: (0, 0),
+            comm: comm_of(&exe),
+            rseq: None,
+            restart_sleep: None,
+            ext: Default::default(),
+        },
     );
     process.threads.lock().push(thread.clone());
     table::register(pid, &thread, Some(&process));
@@ -585,6 +593,7 @@ pub fn execve(
         i.dumpable = 1;
     }
     p.state.lock().execed = true;
+    super::ext::on_exec(&p);
     p.state_wq.wake_all();
     if let Some(f) = &*INITIAL_FPU.lock() {
         f.restore();

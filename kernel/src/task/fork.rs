@@ -153,12 +153,17 @@ pub fn clone(cx: &Ctx, tf: &TrapFrame, a: CloneArgs) -> Result<u64, Errno> {
         cx.proc.clone()
     };
 
+    let (comm, ext) = {
+        let m = cx.thread.misc.lock();
+        (m.comm, m.ext.for_clone())
+    };
     let misc = ThreadMisc {
         clear_child_tid: if f & CLONE_CHILD_CLEARTID != 0 { a.child_tid.0 } else { 0 },
         robust_list: (0, 0),
-        comm: cx.thread.misc.lock().comm,
+        comm,
         rseq: None,
         restart_sleep: None,
+        ext,
     };
     let thread = Thread::new(
         tid,
@@ -267,5 +272,6 @@ fn new_process_for(cx: &Ctx, pid: i32, a: &CloneArgs, mm: Arc<super::Mm>) -> Res
         times: Mutex::new(CpuTimes::default()),
         itimer: Mutex::new(None),
         cred: Mutex::new(me.cred.lock().clone()),
+        ext: Mutex::new(me.ext.lock().for_child()),
     }))
 }

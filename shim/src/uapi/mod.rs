@@ -41,4 +41,4 @@ pub use signal_types::{signal, KernelSigaction, Siginfo, Sigset, StackT};
 pub use stat::{stat_mode, statx, StatInfo, Statfs, Statx, StatxTimestamp};
 pub use sys::{arch_prctl, getrandom, prctl, rlimit, Rlimit64, Rusage, Sysinfo, Tms, Utsname};
 pub use thread::{clone_flags, futex, wait, CloneArgs, RobustListHead};
-pub use time::{clock, Itimerspec, Itimerval, Timespec, Timeval, Timezone};
+pub use time::{clock, sigev, Itimerspec, Itimerval, Sigevent, Timespec, Timeval, Timezone};

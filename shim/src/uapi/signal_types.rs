@@ -149,6 +149,13 @@ impl Siginfo {
     pub const SI_BAND_OFFSET: usize = 16;
     /// Offset of `si_fd` (`_sigpoll`).
     pub const SI_FD_OFFSET: usize = 24;
+    /// Offset of `si_timerid` (`_timer`).
+    pub const SI_TIMERID_OFFSET: usize = 16;
+    /// Offset of `si_overrun` (`_timer`).
+    pub const SI_OVERRUN_OFFSET: usize = 20;
+    /// Offset of `_sys_private` (`_timer`; kernel-internal, zero when delivered;
+    /// include/uapi/asm-generic/siginfo.h, which glibc's siginfo_t does not name).
+    pub const SI_SYS_PRIVATE_OFFSET: usize = 32;
 
     /// A siginfo with only the three leading fields set.
     pub fn new(si_signo: i32, si_errno: i32, si_code: i32) -> Siginfo {
@@ -213,6 +220,10 @@ impl Siginfo {
 
     /// Reads `N` bytes at `offset` of the struct (zeros if out of range, which
     /// the fixed offsets never are).
+    pub fn get_bytes<const N: usize>(&self, offset: usize) -> [u8; N] {
+        self.get(offset)
+    }
+
     fn get<const N: usize>(&self, offset: usize) -> [u8; N] {
         let mut out = [0; N];
         if let Some(src) = bytemuck::bytes_of(self).get(offset..offset.saturating_add(N)) {
