@@ -153,6 +153,9 @@ pub fn nr(n: usize) -> Option<Nr> {
         87 => Nr::TimerfdGettime,
         112 => Nr::ClockSettime,
         170 => Nr::Settimeofday,
+        74 => Nr::Signalfd4,
+        138 => Nr::RtSigqueueinfo,
+        240 => Nr::RtTgsigqueueinfo,
         _ => return None,
     })
 }

@@ -312,4 +312,8 @@ calls! {
     timerfd_gettime = TimerfdGettime(fd: i32, value: UAddr);
     clock_settime = ClockSettime(clock: i32, tp: UAddr);
     settimeofday = Settimeofday(tv: UAddr, tz: UAddr);
+    signalfd = Signalfd(fd: i32, mask: UAddr, sizemask: usize);
+    signalfd4 = Signalfd4(fd: i32, mask: UAddr, sizemask: usize, flags: i32);
+    rt_sigqueueinfo = RtSigqueueinfo(tgid: i32, sig: i32, info: UAddr);
+    rt_tgsigqueueinfo = RtTgsigqueueinfo(tgid: i32, tid: i32, sig: i32, info: UAddr);
 }

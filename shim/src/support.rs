@@ -69,7 +69,7 @@ pub fn support(nr: Nr) -> Support {
 
         // Signals.
         RtSigaction | RtSigprocmask | RtSigreturn | RtSigpending | RtSigsuspend | RtSigtimedwait | Sigaltstack
-        | Pause | RestartSyscall => Real,
+        | Pause | RestartSyscall | Signalfd | Signalfd4 | RtSigqueueinfo | RtTgsigqueueinfo => Real,
 
         // Time.
         Nanosleep | ClockNanosleep | ClockGettime | ClockGetres | Gettimeofday | Time | Alarm | Getitimer

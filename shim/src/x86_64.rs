@@ -179,6 +179,10 @@ pub fn nr(n: usize) -> Option<Nr> {
         287 => Nr::TimerfdGettime,
         227 => Nr::ClockSettime,
         164 => Nr::Settimeofday,
+        282 => Nr::Signalfd,
+        289 => Nr::Signalfd4,
+        129 => Nr::RtSigqueueinfo,
+        297 => Nr::RtTgsigqueueinfo,
         _ => return None,
     })
 }

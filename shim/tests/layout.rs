@@ -643,6 +643,13 @@ fn spec(arch: Arch) -> Spec {
     }
 
     // Signal names as glibc abbreviates them.
+    s.unit("signalfd", "#include <linux/signalfd.h>\n");
+    layout!(s, "SignalfdSiginfo", SignalfdSiginfo = "struct signalfd_siginfo" {
+        ssi_signo, ssi_errno, ssi_code, ssi_pid, ssi_uid, ssi_fd, ssi_tid, ssi_band, ssi_overrun, ssi_trapno,
+        ssi_status, ssi_int, ssi_ptr, ssi_utime, ssi_stime, ssi_addr, ssi_addr_lsb, ssi_syscall, ssi_call_addr,
+        ssi_arch,
+    });
+
     s.unit("signames", "#define _GNU_SOURCE\n#include <string.h>\n#include <signal.h>\n#include <stdio.h>\n");
     // x86_64's UAPI <asm/signal.h> has no usable SIGRTMAX; glibc's internal
     // names are the kernel's numbers (its public SIGRTMIN skips two for NPTL).

@@ -55,6 +55,7 @@ macro_rules! surface_tests {
 
 surface_tests! {
     surface_time: [itimer, posix, overrun, timerfd, cpuclock, settime, libc],
+    surface_signal: [signalfd, queue, masks, select],
 }
 
 /// The claim behind the x86_64 reference on arm64: where qemu-user runs a section

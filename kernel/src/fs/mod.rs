@@ -10,6 +10,7 @@ pub mod file;
 pub mod pipe;
 pub mod procfs;
 pub mod ramfs;
+pub mod signalfd;
 pub mod timerfd;
 
 use alloc::sync::Arc;

@@ -6,6 +6,7 @@ mod misc;
 mod mm;
 mod proc;
 mod select;
+mod signals;
 mod thread;
 mod timers;
 
@@ -340,6 +341,10 @@ fn dispatch(cx: &Ctx, call: Call, tf: &mut TrapFrame) -> SysResult {
         RtSigsuspend { set, sigsetsize } => thread::sigsuspend(cx, set, sigsetsize),
         Pause {} => thread::pause(cx),
         RestartSyscall {} => thread::restart_syscall(cx),
+        Signalfd { fd, mask, sizemask } => signals::signalfd4(cx, fd, mask, sizemask, 0),
+        Signalfd4 { fd, mask, sizemask, flags } => signals::signalfd4(cx, fd, mask, sizemask, flags),
+        RtSigqueueinfo { tgid, sig, info } => signals::rt_sigqueueinfo(cx, tgid, sig, info),
+        RtTgsigqueueinfo { tgid, tid, sig, info } => signals::rt_tgsigqueueinfo(cx, tgid, tid, sig, info),
         RtSigaction { sig, act, oldact, sigsetsize } => misc::rt_sigaction(cx, sig, act, oldact, sigsetsize),
 
         // Identity, time, system.

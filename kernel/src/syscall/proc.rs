@@ -492,7 +492,7 @@ pub fn may_change(cx: &Ctx, target: &Process) -> bool {
 }
 
 /// Whether the caller may signal `target` (Linux's kill_ok_by_cred).
-fn may_signal(cx: &Ctx, target: &Process) -> bool {
+pub fn may_signal(cx: &Ctx, target: &Process) -> bool {
     let me = cx.proc.cred.lock().clone();
     if me.capable(crate::task::caps::CAP_KILL) {
         return true;

@@ -37,7 +37,7 @@ pub use fs::{
 };
 pub use mm::mmap;
 pub use net::{socket, Sockaddr, SockaddrIn, SockaddrIn6, SockaddrUn};
-pub use signal_types::{signal, KernelSigaction, Siginfo, Sigset, StackT};
+pub use signal_types::{signal, KernelSigaction, Siginfo, SignalfdSiginfo, Sigset, StackT};
 pub use stat::{stat_mode, statx, StatInfo, Statfs, Statx, StatxTimestamp};
 pub use sys::{arch_prctl, getrandom, prctl, rlimit, Rlimit64, Rusage, Sysinfo, Tms, Utsname};
 pub use thread::{clone_flags, futex, wait, CloneArgs, RobustListHead};
