@@ -156,6 +156,14 @@ pub fn nr(n: usize) -> Option<Nr> {
         74 => Nr::Signalfd4,
         138 => Nr::RtSigqueueinfo,
         240 => Nr::RtTgsigqueueinfo,
+        69 => Nr::Preadv,
+        70 => Nr::Pwritev,
+        286 => Nr::Preadv2,
+        287 => Nr::Pwritev2,
+        76 => Nr::Splice,
+        77 => Nr::Tee,
+        75 => Nr::Vmsplice,
+        285 => Nr::CopyFileRange,
         _ => return None,
     })
 }

@@ -316,4 +316,12 @@ calls! {
     signalfd4 = Signalfd4(fd: i32, mask: UAddr, sizemask: usize, flags: i32);
     rt_sigqueueinfo = RtSigqueueinfo(tgid: i32, sig: i32, info: UAddr);
     rt_tgsigqueueinfo = RtTgsigqueueinfo(tgid: i32, tid: i32, sig: i32, info: UAddr);
+    preadv = Preadv(fd: i32, iov: UAddr, iovcnt: i32, pos_l: u64, pos_h: u64);
+    pwritev = Pwritev(fd: i32, iov: UAddr, iovcnt: i32, pos_l: u64, pos_h: u64);
+    preadv2 = Preadv2(fd: i32, iov: UAddr, iovcnt: i32, pos_l: u64, pos_h: u64, flags: u32);
+    pwritev2 = Pwritev2(fd: i32, iov: UAddr, iovcnt: i32, pos_l: u64, pos_h: u64, flags: u32);
+    splice = Splice(fd_in: i32, off_in: UAddr, fd_out: i32, off_out: UAddr, len: usize, flags: u32);
+    tee = Tee(fd_in: i32, fd_out: i32, len: usize, flags: u32);
+    vmsplice = Vmsplice(fd: i32, iov: UAddr, nr: usize, flags: u32);
+    copy_file_range = CopyFileRange(fd_in: i32, off_in: UAddr, fd_out: i32, off_out: UAddr, len: usize, flags: u32);
 }

@@ -37,7 +37,9 @@ pub fn support(nr: Nr) -> Support {
         | Fdatasync | Truncate | Ftruncate | Getcwd | Chdir | Fchdir | Rename | Renameat | Renameat2 | Mkdir
         | Mkdirat | Rmdir | Link | Linkat | Unlink | Unlinkat | Symlink | Symlinkat | Readlink | Readlinkat | Chmod
         | Fchmod | Fchmodat | Chown | Fchown | Lchown | Fchownat | Umask | Getdents64 | Statfs | Fstatfs
-        | Fallocate | Fadvise64 | MemfdCreate | CloseRange | Sync => Real,
+        | Fallocate | Fadvise64 | MemfdCreate | CloseRange | Sync | Preadv | Pwritev | Splice | Tee | Vmsplice
+        | CopyFileRange => Real,
+        Preadv2 | Pwritev2 => Partial("RWF_NOAPPEND, RWF_ATOMIC and RWF_DONTCACHE"),
         Open | Openat | Creat => Partial("O_TMPFILE"),
         Ioctl => Partial("terminal, FIONREAD, FIONBIO and FIOCLEX/FIONCLEX requests only"),
         Fcntl => Partial("record locks, F_SETSIG/F_GETSIG, F_SETOWN_EX/F_GETOWN_EX, leases, F_NOTIFY, seals"),

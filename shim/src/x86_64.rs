@@ -183,6 +183,14 @@ pub fn nr(n: usize) -> Option<Nr> {
         289 => Nr::Signalfd4,
         129 => Nr::RtSigqueueinfo,
         297 => Nr::RtTgsigqueueinfo,
+        295 => Nr::Preadv,
+        296 => Nr::Pwritev,
+        327 => Nr::Preadv2,
+        328 => Nr::Pwritev2,
+        275 => Nr::Splice,
+        276 => Nr::Tee,
+        278 => Nr::Vmsplice,
+        326 => Nr::CopyFileRange,
         _ => return None,
     })
 }

@@ -56,6 +56,7 @@ macro_rules! surface_tests {
 surface_tests! {
     surface_time: [itimer, posix, overrun, timerfd, cpuclock, settime, libc],
     surface_signal: [signalfd, queue, masks, select],
+    surface_xfer: [vec, pio, splice, tee, vmsplice, copy, sendfile, fsize],
 }
 
 /// The claim behind the x86_64 reference on arm64: where qemu-user runs a section

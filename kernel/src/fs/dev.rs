@@ -130,6 +130,9 @@ impl FileLike for DevFile {
     fn inode(&self) -> Option<Arc<dyn Inode>> {
         Some(self.node.clone())
     }
+    fn seekable(&self) -> bool {
+        true
+    }
     fn as_any(&self) -> &dyn Any {
         self
     }

@@ -31,9 +31,7 @@ const O_TRUNC: u32 = 0o1000;
 const O_CLOEXEC: u32 = 0o2000000;
 
 /// Largest chunk moved through a kernel buffer at once.
-const CHUNK: usize = 64 * 1024;
-/// Most bytes a readv/writev gathers into one transfer.
-const GATHER: usize = 1 << 20;
+pub(super) const CHUNK: usize = 64 * 1024;
 
 impl Ctx {
     /// Gives a node the caller just created its filesystem user and group ids.
@@ -88,7 +86,7 @@ fn lookup(cx: &Ctx, dirfd: i32, path: UAddr, follow: bool, allow_empty: bool) ->
     fs::resolve(&base, &path, follow)
 }
 
-fn regular(f: &OpenFile) -> bool {
+pub(super) fn regular(f: &OpenFile) -> bool {
     f.inode().map(|n| n.meta().mode & S_IFMT == S_IFREG).unwrap_or(false)
 }
 
@@ -138,6 +136,14 @@ pub fn write(cx: &Ctx, fd: i32, buf: UAddr, count: usize, off: Option<u64>) -> S
     if !f.writable() {
         return Err(Errno::EBADF);
     }
+    // RLIMIT_FSIZE cuts the whole write at once (a write that only reaches the
+    // limit is short, without SIGXFSZ).
+    let mut count = count;
+    if regular(&f) && count > 0 {
+        let size = f.inode().map(|n| n.size()).unwrap_or(0);
+        let start = if f.flags() & O_APPEND != 0 { size } else { off.unwrap_or_else(|| *f.offset.lock()) };
+        count = crate::task::rlimit::fsize_check(start, count as u64)? as usize;
+    }
     let mut done = 0usize;
     let mut kbuf = alloc::vec![0u8; count.min(CHUNK)];
     while done < count {
@@ -173,110 +179,6 @@ pub fn pread(cx: &Ctx, fd: i32, buf: UAddr, count: usize, offset: i64, is_write:
     } else {
         read(cx, fd, buf, count, Some(offset as u64))
     }
-}
-
-/// readv/writev: the vectors are gathered into one transfer (up to 1 MiB at a
-/// time), so that a pipe sees one atomic write and a read takes what one read gives.
-pub fn readv(cx: &Ctx, fd: i32, iov: UAddr, iovcnt: i32, is_write: bool) -> SysResult {
-    if !(0..=1024).contains(&iovcnt) {
-        return Err(Errno::EINVAL);
-    }
-    let f = cx.fd(fd)?;
-    if (is_write && !f.writable()) || (!is_write && !f.readable()) {
-        return Err(Errno::EBADF);
-    }
-    let mut vecs: Vec<Iovec> = Vec::new();
-    let mut total: u64 = 0;
-    for i in 0..iovcnt as u64 {
-        let v: Iovec = cx.read_val(UAddr(iov.0 + i * 16))?;
-        total = total.checked_add(v.len).filter(|&t| t <= isize::MAX as u64).ok_or(Errno::EINVAL)?;
-        vecs.push(v);
-    }
-    let mut done: u64 = 0;
-    let mut vi = 0usize;
-    let mut voff: u64 = 0;
-    while done < total {
-        let want = ((total - done) as usize).min(GATHER);
-        let mut kbuf = alloc::vec![0u8; want];
-        if is_write {
-            // Gather.
-            let (mut i, mut o, mut k) = (vi, voff, 0usize);
-            while k < want {
-                let Some(v) = vecs.get(i) else { break };
-                let n = ((v.len - o) as usize).min(want - k);
-                if n > 0 {
-                    let dst = kbuf.get_mut(k..k + n).ok_or(Errno::EFAULT)?;
-                    if let Err(e) = cx.read_bytes(UAddr(v.base + o), dst) {
-                        if done == 0 && k == 0 {
-                            return Err(e);
-                        }
-                        kbuf.truncate(k);
-                        break;
-                    }
-                }
-                k += n;
-                o += n as u64;
-                if o == v.len {
-                    i += 1;
-                    o = 0;
-                }
-            }
-            let n = match f.file.write(cx, &f, &kbuf) {
-                Ok(n) => n,
-                Err(_) if done > 0 => break,
-                Err(e) => return Err(e),
-            };
-            done += n as u64;
-            if n < want {
-                break;
-            }
-            (vi, voff) = advance(&vecs, vi, voff, n as u64);
-        } else {
-            let n = match f.file.read(cx, &f, &mut kbuf) {
-                Ok(n) => n,
-                Err(_) if done > 0 => break,
-                Err(e) => return Err(e),
-            };
-            // Scatter.
-            let (mut i, mut o, mut k) = (vi, voff, 0usize);
-            while k < n {
-                let Some(v) = vecs.get(i) else { break };
-                let m = ((v.len - o) as usize).min(n - k);
-                if m > 0 {
-                    let src = kbuf.get(k..k + m).ok_or(Errno::EFAULT)?;
-                    if let Err(e) = cx.write_bytes(UAddr(v.base + o), src) {
-                        return if done + k as u64 > 0 { Ok(done + k as u64) } else { Err(e) };
-                    }
-                }
-                k += m;
-                o += m as u64;
-                if o == v.len {
-                    i += 1;
-                    o = 0;
-                }
-            }
-            done += n as u64;
-            (vi, voff) = (i, o);
-            if n < want || !regular(&f) {
-                break;
-            }
-        }
-    }
-    Ok(done)
-}
-
-fn advance(vecs: &[Iovec], mut i: usize, mut o: u64, mut n: u64) -> (usize, u64) {
-    while n > 0 {
-        let Some(v) = vecs.get(i) else { break };
-        let m = (v.len - o).min(n);
-        n -= m;
-        o += m;
-        if o == v.len {
-            i += 1;
-            o = 0;
-        }
-    }
-    (i, o)
 }
 
 /// openat(2).
@@ -836,6 +738,7 @@ fn truncate_node(n: &Arc<dyn Inode>, length: i64) -> SysResult {
     match fs::ftype(&**n) {
         S_IFDIR => Err(Errno::EISDIR),
         S_IFREG => {
+            crate::task::rlimit::fsize_grow(length as u64)?;
             crate::mem::vm::sync_file(n);
             n.truncate(length as u64)?;
             crate::mem::vm::file_written(n, 0, u64::MAX / 2);
@@ -1203,6 +1106,7 @@ pub fn fallocate(cx: &Ctx, fd: i32, mode: i32, offset: i64, len: i64) -> SysResu
     crate::mem::vm::sync_file(&n);
     let size = n.size();
     if mode & KEEP_SIZE == 0 && end > size {
+        crate::task::rlimit::fsize_grow(end)?;
         n.truncate(end)?;
     }
     if mode & (PUNCH_HOLE | ZERO_RANGE) != 0 {

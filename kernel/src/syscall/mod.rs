@@ -9,6 +9,7 @@ mod select;
 mod signals;
 mod thread;
 mod timers;
+mod xfer;
 
 use alloc::collections::BTreeSet;
 use core::sync::atomic::{AtomicBool, Ordering};
@@ -158,8 +159,30 @@ fn dispatch(cx: &Ctx, call: Call, tf: &mut TrapFrame) -> SysResult {
         Write { fd, buf, count } => fs::write(cx, fd, buf, count, None),
         Pread64 { fd, buf, count, offset } => fs::pread(cx, fd, buf, count, offset, false),
         Pwrite64 { fd, buf, count, offset } => fs::pread(cx, fd, buf, count, offset, true),
-        Readv { fd, iov, iovcnt } => fs::readv(cx, fd, iov, iovcnt, false),
-        Writev { fd, iov, iovcnt } => fs::readv(cx, fd, iov, iovcnt, true),
+        Readv { fd, iov, iovcnt } => xfer::rw_vec(cx, fd, iov, iovcnt, false, None, 0),
+        Writev { fd, iov, iovcnt } => xfer::rw_vec(cx, fd, iov, iovcnt, true, None, 0),
+        Preadv { fd, iov, iovcnt, pos_l, pos_h } => {
+            xfer::rw_vec(cx, fd, iov, iovcnt, false, Some(xfer::pos_of(pos_l, pos_h)), 0)
+        }
+        Pwritev { fd, iov, iovcnt, pos_l, pos_h } => {
+            xfer::rw_vec(cx, fd, iov, iovcnt, true, Some(xfer::pos_of(pos_l, pos_h)), 0)
+        }
+        Preadv2 { fd, iov, iovcnt, pos_l, pos_h, flags } => {
+            let pos = xfer::pos_of(pos_l, pos_h);
+            xfer::rw_vec(cx, fd, iov, iovcnt, false, (pos != -1).then_some(pos), flags)
+        }
+        Pwritev2 { fd, iov, iovcnt, pos_l, pos_h, flags } => {
+            let pos = xfer::pos_of(pos_l, pos_h);
+            xfer::rw_vec(cx, fd, iov, iovcnt, true, (pos != -1).then_some(pos), flags)
+        }
+        Splice { fd_in, off_in, fd_out, off_out, len, flags } => {
+            xfer::splice(cx, fd_in, off_in, fd_out, off_out, len, flags)
+        }
+        Tee { fd_in, fd_out, len, flags } => xfer::tee(cx, fd_in, fd_out, len, flags),
+        Vmsplice { fd, iov, nr, flags } => xfer::vmsplice(cx, fd, iov, nr, flags),
+        CopyFileRange { fd_in, off_in, fd_out, off_out, len, flags } => {
+            xfer::copy_file_range(cx, fd_in, off_in, fd_out, off_out, len, flags)
+        }
         Open { path, flags, mode } => fs::openat(cx, fs::AT_FDCWD, path, flags, mode),
         Openat { dirfd, path, flags, mode } => fs::openat(cx, dirfd, path, flags, mode),
         Creat { path, mode } => fs::openat(cx, fs::AT_FDCWD, path, 0o1101, mode),

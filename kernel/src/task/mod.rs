@@ -33,6 +33,7 @@ pub mod fork;
 pub mod futex;
 pub mod itimer;
 pub mod ptimer;
+pub mod rlimit;
 pub mod sched;
 pub mod signal;
 pub mod table;
