@@ -324,4 +324,26 @@ calls! {
     tee = Tee(fd_in: i32, fd_out: i32, len: usize, flags: u32);
     vmsplice = Vmsplice(fd: i32, iov: UAddr, nr: usize, flags: u32);
     copy_file_range = CopyFileRange(fd_in: i32, off_in: UAddr, fd_out: i32, off_out: UAddr, len: usize, flags: u32);
+    mknod = Mknod(path: UAddr, mode: u32, dev: u32);
+    mknodat = Mknodat(dirfd: i32, path: UAddr, mode: u32, dev: u32);
+    setxattr = Setxattr(path: UAddr, name: UAddr, value: UAddr, size: usize, flags: i32);
+    lsetxattr = Lsetxattr(path: UAddr, name: UAddr, value: UAddr, size: usize, flags: i32);
+    fsetxattr = Fsetxattr(fd: i32, name: UAddr, value: UAddr, size: usize, flags: i32);
+    getxattr = Getxattr(path: UAddr, name: UAddr, value: UAddr, size: usize);
+    lgetxattr = Lgetxattr(path: UAddr, name: UAddr, value: UAddr, size: usize);
+    fgetxattr = Fgetxattr(fd: i32, name: UAddr, value: UAddr, size: usize);
+    listxattr = Listxattr(path: UAddr, list: UAddr, size: usize);
+    llistxattr = Llistxattr(path: UAddr, list: UAddr, size: usize);
+    flistxattr = Flistxattr(fd: i32, list: UAddr, size: usize);
+    removexattr = Removexattr(path: UAddr, name: UAddr);
+    lremovexattr = Lremovexattr(path: UAddr, name: UAddr);
+    fremovexattr = Fremovexattr(fd: i32, name: UAddr);
+    utime = Utime(path: UAddr, times: UAddr);
+    utimes = Utimes(path: UAddr, times: UAddr);
+    futimesat = Futimesat(dirfd: i32, path: UAddr, times: UAddr);
+    inotify_init = InotifyInit();
+    inotify_init1 = InotifyInit1(flags: i32);
+    inotify_add_watch = InotifyAddWatch(fd: i32, path: UAddr, mask: u32);
+    inotify_rm_watch = InotifyRmWatch(fd: i32, wd: i32);
+    getdents = Getdents(fd: i32, dirp: UAddr, count: usize);
 }

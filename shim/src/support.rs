@@ -40,11 +40,13 @@ pub fn support(nr: Nr) -> Support {
         | Fallocate | Fadvise64 | MemfdCreate | CloseRange | Sync | Preadv | Pwritev | Splice | Tee | Vmsplice
         | CopyFileRange => Real,
         Preadv2 | Pwritev2 => Partial("RWF_NOAPPEND, RWF_ATOMIC and RWF_DONTCACHE"),
-        Open | Openat | Creat => Partial("O_TMPFILE"),
+        Open | Openat | Creat | Mknod | Mknodat | Setxattr | Lsetxattr | Fsetxattr | Getxattr | Lgetxattr
+        | Fgetxattr | Listxattr | Llistxattr | Flistxattr | Removexattr | Lremovexattr | Fremovexattr | Utime
+        | Utimes | Futimesat | Getdents | InotifyInit | InotifyInit1 | InotifyAddWatch | InotifyRmWatch => Real,
         Ioctl => Partial("terminal, FIONREAD, FIONBIO and FIOCLEX/FIONCLEX requests only"),
         Fcntl => Partial("record locks, F_SETSIG/F_GETSIG, F_SETOWN_EX/F_GETOWN_EX, leases, F_NOTIFY, seals"),
         Flock => Partial("locks between separate opens are granted without conflict"),
-        Utimensat => Partial("access times are not kept"),
+        Utimensat => Real,
         Poll | Ppoll | Select | Pselect6 => Real,
         EpollCreate | EpollCreate1 | EpollCtl | EpollWait | EpollPwait | EpollPwait2 | Eventfd | Eventfd2 => Real,
 

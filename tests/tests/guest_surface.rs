@@ -57,6 +57,7 @@ surface_tests! {
     surface_time: [itimer, posix, overrun, timerfd, cpuclock, settime, libc],
     surface_signal: [signalfd, queue, masks, select],
     surface_xfer: [vec, pio, splice, tee, vmsplice, copy, sendfile, fsize],
+    surface_fs: [fifo, mknod, xattr, times, statx, tmpfile, inotify, link],
 }
 
 /// The claim behind the x86_64 reference on arm64: where qemu-user runs a section

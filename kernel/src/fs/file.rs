@@ -149,6 +149,17 @@ impl OpenFile {
     }
 }
 
+impl Drop for OpenFile {
+    fn drop(&mut self) {
+        // The last reference to the description: IN_CLOSE_WRITE / IN_CLOSE_NOWRITE.
+        if crate::fs::inotify::active() && self.flags() & O_PATH == 0 {
+            if let Some(n) = self.file.inode() {
+                crate::fs::inotify::closed(&n, &self.path, self.writable());
+            }
+        }
+    }
+}
+
 /// A file reading and writing an inode's content (regular files, directories).
 pub struct InodeFile {
     node: Arc<dyn Inode>,

@@ -36,15 +36,41 @@ pub struct Pipe {
 impl Pipe {
     /// A new pipe and its (read end, write end).
     pub fn new() -> (Arc<dyn FileLike>, Arc<dyn FileLike>) {
-        let p = Arc::new(Pipe {
+        let p = Pipe::empty();
+        (Arc::new(p.end(false)), Arc::new(p.end(true)))
+    }
+
+    /// A pipe with no end open yet (the buffer of a FIFO).
+    pub fn empty() -> Arc<Pipe> {
+        Arc::new(Pipe {
             buf: Mutex::new(VecDeque::new()),
-            readers: AtomicUsize::new(1),
-            writers: AtomicUsize::new(1),
+            readers: AtomicUsize::new(0),
+            writers: AtomicUsize::new(0),
             wq: WaitQueue::new(),
             ino: NEXT_INO.fetch_add(1, Ordering::Relaxed),
             capacity: AtomicUsize::new(PIPE_CAPACITY),
-        });
-        (Arc::new(PipeEnd { pipe: p.clone(), write: false }), Arc::new(PipeEnd { pipe: p, write: true }))
+        })
+    }
+
+    /// Opens one more read or write end.
+    pub fn end(self: &Arc<Pipe>, write: bool) -> PipeEnd {
+        if write {
+            self.writers.fetch_add(1, Ordering::SeqCst);
+        } else {
+            self.readers.fetch_add(1, Ordering::SeqCst);
+        }
+        self.wq.wake_all();
+        PipeEnd { pipe: self.clone(), write }
+    }
+
+    /// Open read ends.
+    pub fn readers(&self) -> usize {
+        self.readers.load(Ordering::SeqCst)
+    }
+
+    /// Open write ends.
+    pub fn writers(&self) -> usize {
+        self.writers.load(Ordering::SeqCst)
     }
 
     /// The buffer size (F_GETPIPE_SZ).
@@ -286,6 +312,7 @@ impl FileLike for PipeEnd {
             atime: t,
             mtime: t,
             ctime: t,
+            btime: t,
         }
     }
 

@@ -17,7 +17,8 @@ use crate::mem::vm::{AddrSpace, Area, Backing, VmaName};
 use crate::task::{self, table, Ctx, Process};
 
 /// Device number of /proc.
-const PROC_DEV: u64 = 0x16;
+/// Device number of /proc.
+pub const PROC_DEV: u64 = 0x16;
 /// Inode numbers of /proc entries live above this.
 const INO_BASE: u64 = 1 << 40;
 
@@ -288,7 +289,8 @@ impl Inode for Node {
         self.ino_value()
     }
     fn meta(&self) -> Meta {
-        Meta { mode: self.mode(), uid: 0, gid: 0, mtime: (crate::time::boot_realtime_ns() / 1_000_000_000) as i64 }
+        let boot = elfin_shim::uapi::Timespec::from_nanos(crate::time::boot_realtime_ns());
+        Meta::at(self.mode(), 0, 0, boot)
     }
     fn dev(&self) -> u64 {
         PROC_DEV
@@ -421,7 +423,15 @@ impl Inode for FdTarget {
     }
     fn meta(&self) -> Meta {
         let st = self.file.file.stat();
-        Meta { mode: st.mode, uid: st.uid, gid: st.gid, mtime: st.mtime.tv_sec }
+        Meta {
+            mode: st.mode,
+            uid: st.uid,
+            gid: st.gid,
+            atime: st.atime,
+            mtime: st.mtime,
+            ctime: st.ctime,
+            btime: st.btime,
+        }
     }
     fn size(&self) -> u64 {
         self.file.file.stat().size as u64

@@ -11,7 +11,7 @@ use elfin_shim::uapi::stat_mode::*;
 use spin::Mutex;
 
 use super::file::{FileLike, InodeFile};
-use super::{dtype_of, next_ino, now_secs, DirEntry, Inode, Meta, NewNode};
+use super::{dtype_of, next_ino, DirEntry, Inode, Meta, NewNode, Xattrs};
 
 /// File content: borrowed from the initrd until first written.
 pub enum Content {
@@ -48,6 +48,7 @@ pub struct File {
     content: Mutex<Content>,
     links: AtomicU32,
     writers: core::sync::atomic::AtomicUsize,
+    xattrs: Xattrs,
 }
 
 impl File {
@@ -59,6 +60,7 @@ impl File {
             content: Mutex::new(Content::Owned(Vec::new())),
             links: AtomicU32::new(1),
             writers: core::sync::atomic::AtomicUsize::new(0),
+            xattrs: Xattrs::default(),
         })
     }
 
@@ -70,6 +72,7 @@ impl File {
             content: Mutex::new(Content::Borrowed(data)),
             links: AtomicU32::new(1),
             writers: core::sync::atomic::AtomicUsize::new(0),
+            xattrs: Xattrs::default(),
         })
     }
 }
@@ -103,6 +106,10 @@ impl Inode for File {
     }
     fn adjust_links(&self, delta: i32) {
         let _ = self.links.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| Some(n.saturating_add_signed(delta)));
+        self.meta.lock().touch_ctime();
+    }
+    fn xattrs(&self) -> Option<&Xattrs> {
+        Some(&self.xattrs)
     }
     fn read_at(&self, off: u64, buf: &mut [u8]) -> Result<usize, Errno> {
         let c = self.content.lock();
@@ -127,7 +134,7 @@ impl Inode for File {
         }
         v.get_mut(start..end).ok_or(Errno::EFBIG)?.copy_from_slice(data);
         drop(c);
-        self.meta.lock().mtime = now_secs();
+        self.meta.lock().touch_mtime();
         Ok(data.len())
     }
     fn truncate(&self, len: u64) -> Result<(), Errno> {
@@ -143,7 +150,7 @@ impl Inode for File {
             v.shrink_to_fit();
         }
         drop(c);
-        self.meta.lock().mtime = now_secs();
+        self.meta.lock().touch_mtime();
         Ok(())
     }
     fn static_bytes(&self) -> Option<&'static [u8]> {
@@ -162,6 +169,7 @@ pub struct Dir {
     ino: u64,
     meta: Mutex<Meta>,
     entries: Mutex<BTreeMap<Vec<u8>, Arc<dyn Inode>>>,
+    xattrs: Xattrs,
 }
 
 impl Dir {
@@ -171,7 +179,12 @@ impl Dir {
     }
     /// An empty directory with this metadata.
     pub fn with_meta(meta: Meta) -> Arc<Dir> {
-        Arc::new(Dir { ino: next_ino(), meta: Mutex::new(meta), entries: Mutex::new(BTreeMap::new()) })
+        Arc::new(Dir {
+            ino: next_ino(),
+            meta: Mutex::new(meta),
+            entries: Mutex::new(BTreeMap::new()),
+            xattrs: Xattrs::default(),
+        })
     }
 }
 
@@ -213,19 +226,26 @@ impl Inode for Dir {
             NewNode::File => File::new(mode),
             NewNode::Dir => Dir::new(mode),
             NewNode::Symlink(t) => Symlink::with_meta(t, Meta::new(S_IFLNK | 0o777)),
+            NewNode::Fifo => Special::new(S_IFIFO | (mode & 0o7777), 0),
+            NewNode::Device(ty, rdev) => Special::new(ty | (mode & 0o7777), rdev),
+            NewNode::Socket => Special::new(S_IFSOCK | (mode & 0o7777), 0),
         };
         e.insert(name.to_vec(), node.clone());
         drop(e);
-        self.meta.lock().mtime = now_secs();
+        self.meta.lock().touch_mtime();
         Ok(node)
     }
     fn insert(&self, name: &[u8], node: Arc<dyn Inode>) -> Result<(), Errno> {
         self.entries.lock().insert(name.to_vec(), node);
+        self.meta.lock().touch_mtime();
         Ok(())
+    }
+    fn xattrs(&self) -> Option<&Xattrs> {
+        Some(&self.xattrs)
     }
     fn remove(&self, name: &[u8]) -> Result<Arc<dyn Inode>, Errno> {
         let n = self.entries.lock().remove(name).ok_or(Errno::ENOENT)?;
-        self.meta.lock().mtime = now_secs();
+        self.meta.lock().touch_mtime();
         Ok(n)
     }
     fn open(self: Arc<Self>, _flags: u32) -> Result<Arc<dyn FileLike>, Errno> {
@@ -238,12 +258,13 @@ pub struct Symlink {
     ino: u64,
     meta: Mutex<Meta>,
     target: Vec<u8>,
+    xattrs: Xattrs,
 }
 
 impl Symlink {
     /// A link to `target`.
     pub fn with_meta(target: Vec<u8>, meta: Meta) -> Arc<Symlink> {
-        Arc::new(Symlink { ino: next_ino(), meta: Mutex::new(meta), target })
+        Arc::new(Symlink { ino: next_ino(), meta: Mutex::new(meta), target, xattrs: Xattrs::default() })
     }
 }
 
@@ -264,7 +285,70 @@ impl Inode for Symlink {
     fn readlink(&self) -> Result<Vec<u8>, Errno> {
         Ok(self.target.clone())
     }
+    fn xattrs(&self) -> Option<&Xattrs> {
+        Some(&self.xattrs)
+    }
     fn open(self: Arc<Self>, _flags: u32) -> Result<Arc<dyn FileLike>, Errno> {
         Err(Errno::ELOOP)
+    }
+}
+
+/// A FIFO, device or socket node made by mknod.
+pub struct Special {
+    ino: u64,
+    meta: Mutex<Meta>,
+    rdev: u64,
+    links: AtomicU32,
+    xattrs: Xattrs,
+    fifo: super::fifo::Fifo,
+}
+
+impl Special {
+    /// A node of type and mode `mode` (device number `rdev` for devices).
+    pub fn new(mode: u32, rdev: u64) -> Arc<Special> {
+        Arc::new(Special {
+            ino: next_ino(),
+            meta: Mutex::new(Meta::new(mode)),
+            rdev,
+            links: AtomicU32::new(1),
+            xattrs: Xattrs::default(),
+            fifo: super::fifo::Fifo::default(),
+        })
+    }
+}
+
+impl Inode for Special {
+    fn ino(&self) -> u64 {
+        self.ino
+    }
+    fn meta(&self) -> Meta {
+        *self.meta.lock()
+    }
+    fn set_meta(&self, f: &mut dyn FnMut(&mut Meta)) -> Result<(), Errno> {
+        f(&mut self.meta.lock());
+        Ok(())
+    }
+    fn nlink(&self) -> u32 {
+        self.links.load(Ordering::Relaxed)
+    }
+    fn adjust_links(&self, delta: i32) {
+        let _ = self.links.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| Some(n.saturating_add_signed(delta)));
+        self.meta.lock().touch_ctime();
+    }
+    fn rdev(&self) -> u64 {
+        self.rdev
+    }
+    fn xattrs(&self) -> Option<&Xattrs> {
+        Some(&self.xattrs)
+    }
+    fn fifo(&self) -> Option<&super::fifo::Fifo> {
+        (self.meta().mode & S_IFMT == S_IFIFO).then_some(&self.fifo)
+    }
+    fn open(self: Arc<Self>, _flags: u32) -> Result<Arc<dyn FileLike>, Errno> {
+        // FIFOs are opened by the open call itself (it may wait for a partner).
+        match self.meta().mode & S_IFMT {
+            S_IFCHR => super::dev::open_rdev(self.rdev, self),
+            _ => Err(Errno::ENXIO),
+        }
     }
 }

@@ -2,8 +2,10 @@
 //! → `-errno`, then signal delivery (which restarts interrupted calls as Linux
 //! does); strace logging and the one-time report of unsupported calls.
 mod fs;
+mod fsx;
 mod misc;
 mod mm;
+mod notify;
 mod proc;
 mod select;
 mod signals;
@@ -191,7 +193,7 @@ fn dispatch(cx: &Ctx, call: Call, tf: &mut TrapFrame) -> SysResult {
         Stat { path, buf } => fs::fstatat(cx, fs::AT_FDCWD, path, buf, 0),
         Lstat { path, buf } => fs::fstatat(cx, fs::AT_FDCWD, path, buf, 0x100),
         Newfstatat { dirfd, path, buf, flags } => fs::fstatat(cx, dirfd, path, buf, flags),
-        Statx { dirfd, path, flags, mask, buf } => fs::statx(cx, dirfd, path, flags, mask, buf),
+        Statx { dirfd, path, flags, mask, buf } => fsx::statx(cx, dirfd, path, flags, mask, buf),
         Lseek { fd, offset, whence } => fs::lseek(cx, fd, offset, whence),
         Getdents64 { fd, dirp, count } => fs::getdents64(cx, fd, dirp, count),
         Getcwd { buf, size } => fs::getcwd(cx, buf, size),
@@ -269,7 +271,33 @@ fn dispatch(cx: &Ctx, call: Call, tf: &mut TrapFrame) -> SysResult {
         CloseRange { first, last, flags } => fs::close_range(cx, first, last, flags),
         Statfs { path, buf } => fs::statfs(cx, Some(path), -1, buf),
         Fstatfs { fd, buf } => fs::statfs(cx, None, fd, buf),
-        Utimensat { dirfd, path, times, flags } => fs::utimensat(cx, dirfd, path, times, flags),
+        Utimensat { dirfd, path, times, flags } => fsx::utimensat(cx, dirfd, path, times, flags),
+        Utimes { path, times } => fsx::futimesat(cx, fs::AT_FDCWD, path, times),
+        Futimesat { dirfd, path, times } => fsx::futimesat(cx, dirfd, path, times),
+        Utime { path, times } => fsx::utime(cx, path, times),
+        Mknod { path, mode, dev } => fsx::mknodat(cx, fs::AT_FDCWD, path, mode, dev),
+        Mknodat { dirfd, path, mode, dev } => fsx::mknodat(cx, dirfd, path, mode, dev),
+        Setxattr { path, name, value, size, flags } => {
+            fsx::setxattr(cx, fsx::Target::Path(path, true), name, value, size, flags)
+        }
+        Lsetxattr { path, name, value, size, flags } => {
+            fsx::setxattr(cx, fsx::Target::Path(path, false), name, value, size, flags)
+        }
+        Fsetxattr { fd, name, value, size, flags } => fsx::setxattr(cx, fsx::Target::Fd(fd), name, value, size, flags),
+        Getxattr { path, name, value, size } => fsx::getxattr(cx, fsx::Target::Path(path, true), name, value, size),
+        Lgetxattr { path, name, value, size } => fsx::getxattr(cx, fsx::Target::Path(path, false), name, value, size),
+        Fgetxattr { fd, name, value, size } => fsx::getxattr(cx, fsx::Target::Fd(fd), name, value, size),
+        Listxattr { path, list, size } => fsx::listxattr(cx, fsx::Target::Path(path, true), list, size),
+        Llistxattr { path, list, size } => fsx::listxattr(cx, fsx::Target::Path(path, false), list, size),
+        Flistxattr { fd, list, size } => fsx::listxattr(cx, fsx::Target::Fd(fd), list, size),
+        Removexattr { path, name } => fsx::removexattr(cx, fsx::Target::Path(path, true), name),
+        Lremovexattr { path, name } => fsx::removexattr(cx, fsx::Target::Path(path, false), name),
+        Fremovexattr { fd, name } => fsx::removexattr(cx, fsx::Target::Fd(fd), name),
+        InotifyInit {} => notify::inotify_init1(cx, 0),
+        InotifyInit1 { flags } => notify::inotify_init1(cx, flags),
+        InotifyAddWatch { fd, path, mask } => notify::inotify_add_watch(cx, fd, path, mask),
+        InotifyRmWatch { fd, wd } => notify::inotify_rm_watch(cx, fd, wd),
+        Getdents { fd, dirp, count } => fs::getdents(cx, fd, dirp, count),
         Fallocate { fd, mode, offset, len } => fs::fallocate(cx, fd, mode, offset, len),
         MemfdCreate { name, flags } => fs::memfd_create(cx, name, flags),
         Flock { fd, op } => fs::flock(cx, fd, op),

@@ -170,6 +170,9 @@ pub fn rw_vec(cx: &Ctx, fd: i32, iov: UAddr, iovcnt: i32, is_write: bool, pos: O
                 Err(_) if done > 0 => break,
                 Err(e) => return Err(e),
             };
+            if n > 0 {
+                super::fs::modified(f);
+            }
             done += n as u64;
             if n < want || short {
                 break;
@@ -187,6 +190,9 @@ pub fn rw_vec(cx: &Ctx, fd: i32, iov: UAddr, iovcnt: i32, is_write: bool, pos: O
                 Err(_) if done > 0 => break,
                 Err(e) => return Err(e),
             };
+            if n > 0 {
+                super::fs::accessed(f);
+            }
             // Scatter.
             let (mut i, mut o, mut k) = (vi, voff, 0usize);
             while k < n {
