@@ -44,8 +44,8 @@ pub fn support(nr: Nr) -> Support {
         | Fgetxattr | Listxattr | Llistxattr | Flistxattr | Removexattr | Lremovexattr | Fremovexattr | Utime
         | Utimes | Futimesat | Getdents | InotifyInit | InotifyInit1 | InotifyAddWatch | InotifyRmWatch => Real,
         Ioctl => Partial("terminal, FIONREAD, FIONBIO and FIOCLEX/FIONCLEX requests only"),
-        Fcntl => Partial("record locks, F_SETSIG/F_GETSIG, F_SETOWN_EX/F_GETOWN_EX, leases, F_NOTIFY, seals"),
-        Flock => Partial("locks between separate opens are granted without conflict"),
+        Fcntl => Partial("F_SETSIG/F_GETSIG, F_SETOWN_EX/F_GETOWN_EX, leases, F_NOTIFY, seals"),
+        Flock => Real,
         Utimensat => Real,
         Poll | Ppoll | Select | Pselect6 => Real,
         EpollCreate | EpollCreate1 | EpollCtl | EpollWait | EpollPwait | EpollPwait2 | Eventfd | Eventfd2 => Real,

@@ -58,6 +58,7 @@ surface_tests! {
     surface_signal: [signalfd, queue, masks, select],
     surface_xfer: [vec, pio, splice, tee, vmsplice, copy, sendfile, fsize],
     surface_fs: [fifo, mknod, xattr, times, statx, tmpfile, inotify, link],
+    surface_lock: [flock, posix, deadlock, ofd, errors],
 }
 
 /// The claim behind the x86_64 reference on arm64: where qemu-user runs a section

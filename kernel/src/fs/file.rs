@@ -151,6 +151,10 @@ impl OpenFile {
 
 impl Drop for OpenFile {
     fn drop(&mut self) {
+        // Its flock and OFD locks go with the description.
+        if crate::fs::lock::any() {
+            crate::fs::lock::ofd_closed(crate::fs::lock::key_of(self), self as *const OpenFile as usize);
+        }
         // The last reference to the description: IN_CLOSE_WRITE / IN_CLOSE_NOWRITE.
         if crate::fs::inotify::active() && self.flags() & O_PATH == 0 {
             if let Some(n) = self.file.inode() {

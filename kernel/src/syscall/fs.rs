@@ -312,9 +312,20 @@ fn tmpfile(cx: &Ctx, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> SysResul
     Ok(cx.install(of, flags & O_CLOEXEC != 0)? as u64)
 }
 
+/// Process `cx` let go of descriptors for `files`: its POSIX locks on them go
+/// (Linux's locks_remove_posix on every close).
+pub fn released(cx: &Ctx, files: &[&OpenFile]) {
+    if crate::fs::lock::any() {
+        for f in files {
+            crate::fs::lock::posix_closed(super::locks::file_key(f), cx.proc.pid);
+        }
+    }
+}
+
 /// close(2).
 pub fn close(cx: &Ctx, fd: i32) -> SysResult {
     let slot = cx.files().lock().close(fd)?;
+    released(cx, &[&slot.file]);
     // The file is released here, outside the table's lock (a pipe end wakes its peer).
     drop(slot);
     Ok(0)
@@ -687,22 +698,7 @@ pub fn fcntl(cx: &Ctx, fd: i32, cmd: i32, arg: u64) -> SysResult {
             f.set_flags((f.flags() & !changeable) | (arg as u32 & changeable));
             Ok(0)
         }
-        5..=7 | 36..=38 => {
-            // Record locks: granted (locks between open file descriptions are not
-            // tracked yet); F_GETLK reports the range unlocked.
-            let f = cx.fd(fd)?;
-            let ty: i16 = cx.read_val(UAddr(arg))?;
-            if !(0..=2).contains(&ty) {
-                return Err(Errno::EINVAL);
-            }
-            if (ty == 0 && !f.readable()) || (ty == 1 && !f.writable()) {
-                return Err(Errno::EBADF);
-            }
-            if cmd == 5 || cmd == 36 {
-                cx.write_val(UAddr(arg), &2i16)?;
-            }
-            Ok(0)
-        }
+        5..=7 | 36..=38 => super::locks::fcntl_lock(cx, fd, cmd as u32, arg),
         F_GETPIPE_SZ | F_SETPIPE_SZ => {
             let f = cx.fd(fd)?;
             let p = f
@@ -742,6 +738,9 @@ pub fn dup3(cx: &Ctx, oldfd: i32, newfd: i32, flags: i32, is_dup2: bool) -> SysR
     let f = cx.fd(oldfd)?;
     let limit = cx.nofile();
     let old = cx.files().lock().install_at(newfd, f, flags != 0, limit)?;
+    if let Some(o) = &old {
+        released(cx, &[&o.file]);
+    }
     drop(old);
     Ok(newfd as u64)
 }
@@ -1200,6 +1199,7 @@ pub fn close_range(cx: &Ctx, first: u32, last: u32, flags: u32) -> SysResult {
         }
     }
     drop(t);
+    released(cx, &closed.iter().map(|s| &*s.file).collect::<Vec<_>>());
     drop(closed);
     Ok(0)
 }
@@ -1289,13 +1289,4 @@ pub fn memfd_create(cx: &Ctx, name: UAddr, flags: u32) -> SysResult {
     path.extend_from_slice(b" (deleted)");
     let file = OpenFile::new(node.open(2)?, 2, path);
     Ok(cx.install(file, flags & MFD_CLOEXEC != 0)? as u64)
-}
-
-/// flock(2): validated and granted (locks between separate opens are not tracked yet).
-pub fn flock(cx: &Ctx, fd: i32, op: i32) -> SysResult {
-    cx.fd(fd)?;
-    match op & !4 {
-        1 | 2 | 8 => Ok(0),
-        _ => Err(Errno::EINVAL),
-    }
 }

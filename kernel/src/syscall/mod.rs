@@ -3,6 +3,7 @@
 //! does); strace logging and the one-time report of unsupported calls.
 mod fs;
 mod fsx;
+mod locks;
 mod misc;
 mod mm;
 mod notify;
@@ -300,7 +301,7 @@ fn dispatch(cx: &Ctx, call: Call, tf: &mut TrapFrame) -> SysResult {
         Getdents { fd, dirp, count } => fs::getdents(cx, fd, dirp, count),
         Fallocate { fd, mode, offset, len } => fs::fallocate(cx, fd, mode, offset, len),
         MemfdCreate { name, flags } => fs::memfd_create(cx, name, flags),
-        Flock { fd, op } => fs::flock(cx, fd, op),
+        Flock { fd, op } => locks::flock(cx, fd, op),
         Sync {} => Ok(0),
         Chmod { path, mode } => fs::fchmodat(cx, fs::AT_FDCWD, path, mode),
         Fchmodat { dirfd, path, mode } => fs::fchmodat(cx, dirfd, path, mode),

@@ -565,6 +565,11 @@ pub fn execve(
         files
     };
     let closed = files.lock().close_on_exec();
+    if crate::fs::lock::any() {
+        for f in &closed {
+            crate::fs::lock::posix_closed(crate::fs::lock::key_of(&f.file), p.pid);
+        }
+    }
     drop(closed);
     let hand = p.sighand();
     if Arc::strong_count(&hand) > 2 {

@@ -98,6 +98,7 @@ fn process_exit(cx: &Ctx, status: ExitStatus) {
     release_vfork_parent(p);
     super::itimer::cancel(p);
     super::ext::on_exit(p);
+    crate::fs::lock::process_gone(p.pid);
     // Descriptors first (closing a pipe end wakes its readers), then memory; the
     // CPU leaves this address space before it may be freed.
     drop(p.take_files());
