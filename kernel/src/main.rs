@@ -18,6 +18,7 @@ mod time;
 mod timer;
 mod trap;
 mod uaccess;
+mod uts;
 
 use elfin_plat::BootInfo;
 

@@ -64,8 +64,8 @@ pub fn support(nr: Nr) -> Support {
         Futex => Partial("priority-inheritance operations"),
         Rseq => Partial("critical sections are not aborted"),
         Prctl => Partial(
-            "options other than PR_SET/GET_NAME, PR_SET/GET_PDEATHSIG, PR_SET/GET_DUMPABLE, \
-             PR_SET/GET_CHILD_SUBREAPER and PR_GET_SECCOMP",
+            "options other than names, parent-death signal, dumpable, child subreaper, capabilities \
+             (keepcaps, bounding, ambient), no_new_privs, timer slack and PR_GET_SECCOMP",
         ),
         ArchPrctl => Partial("ARCH_SET_GS/ARCH_GET_GS"),
         Getrusage => Partial("ru_maxrss, ru_nvcsw and ru_nivcsw are not kept (0)"),
@@ -82,7 +82,11 @@ pub fn support(nr: Nr) -> Support {
 
         // Identity and system.
         Getuid | Geteuid | Getgid | Getegid | Setuid | Setgid | Setreuid | Setregid | Setresuid | Setresgid
-        | Getresuid | Getresgid | Setfsuid | Setfsgid | Getgroups | Setgroups | Uname | Sysinfo | Getrandom => Real,
+        | Getresuid | Getresgid | Setfsuid | Setfsgid | Getgroups | Setgroups | Uname | Sysinfo | Getrandom
+        | Capget | Capset | Sethostname | Setdomainname | Personality | SchedSetscheduler | SchedSetparam
+        | SchedGetPriorityMax | SchedGetPriorityMin | SchedRrGetInterval | SchedSetattr | SchedGetattr | Getcpu
+        | Membarrier | Mlockall | Munlockall | Mlock2 | IoprioSet | IoprioGet | Syncfs | SyncFileRange | Readahead
+        | ProcessVmReadv | ProcessVmWritev | Kcmp => Real,
     }
 }
 

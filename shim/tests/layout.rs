@@ -650,6 +650,15 @@ fn spec(arch: Arch) -> Spec {
         ssi_arch,
     });
 
+    s.unit("capability", "#include <linux/capability.h>\n#include <linux/sched/types.h>\n");
+    layout!(s, "CapHeader", CapHeader = "struct __user_cap_header_struct" { version, pid });
+    layout!(s, "CapData", CapData = "struct __user_cap_data_struct" { effective, permitted, inheritable });
+    consts!(s, capability { _LINUX_CAPABILITY_VERSION_1, _LINUX_CAPABILITY_VERSION_2, _LINUX_CAPABILITY_VERSION_3 });
+    layout!(s, "SchedAttr", SchedAttr = "struct sched_attr" {
+        size, sched_policy, sched_flags, sched_nice, sched_priority, sched_runtime, sched_deadline, sched_period,
+        sched_util_min, sched_util_max,
+    });
+
     s.unit("signames", "#define _GNU_SOURCE\n#include <string.h>\n#include <signal.h>\n#include <stdio.h>\n");
     // x86_64's UAPI <asm/signal.h> has no usable SIGRTMAX; glibc's internal
     // names are the kernel's numbers (its public SIGRTMIN skips two for NPTL).

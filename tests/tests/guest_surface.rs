@@ -59,6 +59,7 @@ surface_tests! {
     surface_xfer: [vec, pio, splice, tee, vmsplice, copy, sendfile, fsize],
     surface_fs: [fifo, mknod, xattr, times, statx, tmpfile, inotify, link],
     surface_lock: [flock, posix, deadlock, ofd, errors],
+    surface_sys: [caps, ids, sched, cpu, membarrier, mlock, names, personality, ioprio, sync, vm, random, prctl],
 }
 
 /// The claim behind the x86_64 reference on arm64: where qemu-user runs a section
@@ -71,5 +72,22 @@ fn surface_probes_print_the_same_on_both_arches() {
             let arm = run_native_on("aarch64", &app("aarch64", libc, probe), None, &args(&[section]), &[], None);
             Comparison::labeled("x86_64", "aarch64 (qemu-user)").outputs(&x86, &arm).finish(Some(&x86), &arm);
         }
+    }
+}
+
+/// sethostname/setdomainname change what uname and /proc report. Natively the
+/// probe only sets the names to what they are (it must not rename the host), so
+/// this part is checked in the guest alone.
+#[test]
+fn names_can_be_set_in_the_guest() {
+    for arch in ["x86_64", "aarch64"] {
+        let g = run_elfin(&app(arch, "glibc", "surface_sys"), &args(&["set-names"]), &ElfinOpts::default().arch(arch));
+        assert_eq!(
+            g.stdout_str(),
+            "sethostname: OK\nsetdomainname: OK\nuname: probe-host probe.example\n\
+             /proc/sys/kernel/hostname: probe-host\nsethostname with a NUL inside: OK\nuname: ab\n",
+            "{}",
+            g.describe()
+        );
     }
 }

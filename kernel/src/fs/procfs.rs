@@ -491,7 +491,7 @@ fn generate(kind: Kind, pid: i32, tid: i32) -> Result<Vec<u8>, Errno> {
         }
         Kind::SysKernel(i) => {
             let v = match i {
-                0 => String::from("elfin"),
+                0 => String::from_utf8_lossy(&crate::uts::hostname()).into_owned(),
                 1 => String::from(crate::syscall::RELEASE),
                 2 => String::from("Linux"),
                 3 => alloc::format!("{}", elfin_kcore::pid::PID_MAX),

@@ -1290,3 +1290,30 @@ pub fn memfd_create(cx: &Ctx, name: UAddr, flags: u32) -> SysResult {
     let file = OpenFile::new(node.open(2)?, 2, path);
     Ok(cx.install(file, flags & MFD_CLOEXEC != 0)? as u64)
 }
+
+/// fsync(2)/fdatasync(2): regular files and directories have nothing to write
+/// back; the others have no fsync (EINVAL), as Linux's pipes and devices.
+pub fn fsync(cx: &Ctx, fd: i32) -> SysResult {
+    let f = cx.fd(fd)?;
+    if f.flags() & O_PATH != 0 {
+        return Err(Errno::EBADF);
+    }
+    match f.inode().map(|n| fs::ftype(&*n)) {
+        Some(S_IFREG | S_IFDIR) => Ok(0),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// fadvise64(2): advice is checked (nothing to do for RAM files); a pipe or
+/// FIFO is ESPIPE.
+pub fn fadvise(cx: &Ctx, fd: i32, len: i64, advice: i32) -> SysResult {
+    let f = cx.fd(fd)?;
+    let fifo = f.downcast::<PipeEnd>().is_some() || f.inode().is_some_and(|n| fs::ftype(&*n) == S_IFIFO);
+    if fifo {
+        return Err(Errno::ESPIPE);
+    }
+    if len < 0 || !(0..=5).contains(&advice) {
+        return Err(Errno::EINVAL);
+    }
+    Ok(0)
+}

@@ -75,11 +75,11 @@ fn field(s: &str) -> [u8; 65] {
 pub fn uname(cx: &Ctx, buf: UAddr) -> SysResult {
     let u = Utsname {
         sysname: field("Linux"),
-        nodename: field("elfin"),
+        nodename: field(core::str::from_utf8(&crate::uts::hostname()).unwrap_or("elfin")),
         release: field(super::RELEASE),
         version: field("#1 SMP PREEMPT_DYNAMIC elfin"),
         machine: field(elfin_arch::PLATFORM),
-        domainname: field("(none)"),
+        domainname: field(core::str::from_utf8(&crate::uts::domainname()).unwrap_or("(none)")),
     };
     cx.write_val(buf, &u)?;
     Ok(0)
@@ -295,7 +295,8 @@ pub fn getrusage(cx: &Ctx, who: i32, usage: UAddr) -> SysResult {
 }
 
 /// prctl(2): names, the parent-death signal, dumpable, the child subreaper.
-pub fn prctl(cx: &Ctx, option: i32, arg2: u64) -> SysResult {
+pub fn prctl(cx: &Ctx, option: i32, args: [u64; 4]) -> SysResult {
+    let arg2 = args[0];
     match option {
         15 => {
             // PR_SET_NAME: up to 15 bytes, NUL-terminated.
@@ -347,7 +348,7 @@ pub fn prctl(cx: &Ctx, option: i32, arg2: u64) -> SysResult {
             cx.write_val(UAddr(arg2), &v)?;
             Ok(0)
         }
-        _ => Err(Errno::EINVAL),
+        _ => super::sys::prctl_ext(cx, option, args),
     }
 }
 

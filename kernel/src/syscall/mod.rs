@@ -10,6 +10,7 @@ mod notify;
 mod proc;
 mod select;
 mod signals;
+mod sys;
 mod thread;
 mod timers;
 mod xfer;
@@ -268,7 +269,7 @@ fn dispatch(cx: &Ctx, call: Call, tf: &mut TrapFrame) -> SysResult {
         }
         Ftruncate { fd, length } => fs::ftruncate(cx, fd, length),
         Truncate { path, length } => fs::truncate(cx, path, length),
-        Fsync { fd } | Fdatasync { fd } => cx.fd(fd).map(|_| 0),
+        Fsync { fd } | Fdatasync { fd } => fs::fsync(cx, fd),
         CloseRange { first, last, flags } => fs::close_range(cx, first, last, flags),
         Statfs { path, buf } => fs::statfs(cx, Some(path), -1, buf),
         Fstatfs { fd, buf } => fs::statfs(cx, None, fd, buf),
@@ -310,7 +311,7 @@ fn dispatch(cx: &Ctx, call: Call, tf: &mut TrapFrame) -> SysResult {
         Lchown { path, uid, gid } => fs::fchownat(cx, fs::AT_FDCWD, path, uid, gid, 0x100),
         Fchownat { dirfd, path, uid, gid, flags } => fs::fchownat(cx, dirfd, path, uid, gid, flags),
         Fchown { fd, uid, gid } => fs::fchown(cx, fd, uid, gid),
-        Fadvise64 { fd, .. } => cx.fd(fd).map(|_| 0),
+        Fadvise64 { fd, len, advice, .. } => fs::fadvise(cx, fd, len, advice),
         Sendfile { out_fd, in_fd, offset, count } => fs::sendfile(cx, out_fd, in_fd, offset, count),
 
         // Memory.
@@ -346,21 +347,43 @@ fn dispatch(cx: &Ctx, call: Call, tf: &mut TrapFrame) -> SysResult {
         Getsid { pid } => proc::getsid(cx, pid),
         Setpgid { pid, pgid } => proc::setpgid(cx, pid, pgid),
         Setsid {} => proc::setsid(cx),
-        Prctl { option, arg2, .. } => misc::prctl(cx, option, arg2),
+        Prctl { option, arg2, arg3, arg4, arg5 } => misc::prctl(cx, option, [arg2, arg3, arg4, arg5]),
         Prlimit64 { pid, resource, new, old } => misc::prlimit(cx, pid, resource, new, old),
         Getrlimit { resource, rlim } => misc::prlimit(cx, 0, resource, elfin_shim::UAddr(0), rlim),
         Setrlimit { resource, rlim } => misc::prlimit(cx, 0, resource, rlim, elfin_shim::UAddr(0)),
         Getpriority { which, who } => misc::getpriority(cx, which, who),
         Setpriority { which, who, prio } => misc::setpriority(cx, which, who, prio),
-        SchedGetscheduler { pid } => proc::find_thread(cx, pid).map(|_| 0),
-        SchedGetparam { pid, param } => {
-            if param.is_null() {
-                Err(Errno::EINVAL)
-            } else {
-                proc::find_thread(cx, pid)?;
-                cx.write_val(param, &0i32).map(|_| 0)
-            }
+        SchedGetscheduler { pid } => sys::sched_getscheduler(cx, pid),
+        SchedGetparam { pid, param } => sys::sched_getparam(cx, pid, param),
+        SchedSetscheduler { pid, policy, param } => sys::sched_setscheduler(cx, pid, Some(policy), param),
+        SchedSetparam { pid, param } => sys::sched_setscheduler(cx, pid, None, param),
+        SchedGetPriorityMax { policy } => sys::sched_priority_bound(policy, true),
+        SchedGetPriorityMin { policy } => sys::sched_priority_bound(policy, false),
+        SchedRrGetInterval { pid, tp } => sys::sched_rr_get_interval(cx, pid, tp),
+        SchedSetattr { pid, attr, flags } => sys::sched_setattr(cx, pid, attr, flags),
+        SchedGetattr { pid, attr, size, flags } => sys::sched_getattr(cx, pid, attr, size, flags),
+        Getcpu { cpu, node, .. } => sys::getcpu(cx, cpu, node),
+        Membarrier { cmd, flags, cpu_id } => sys::membarrier(cx, cmd, flags, cpu_id),
+        Mlockall { flags } => sys::mlockall(cx, flags),
+        Munlockall {} => sys::munlockall(cx),
+        Mlock2 { addr, len, flags } => sys::mlock2(cx, addr, len, flags),
+        Capget { hdr, data } => sys::capget(cx, hdr, data),
+        Capset { hdr, data } => sys::capset(cx, hdr, data),
+        Sethostname { name, len } => sys::sethostname(cx, name, len),
+        Setdomainname { name, len } => sys::setdomainname(cx, name, len),
+        Personality { persona } => sys::personality(cx, persona),
+        IoprioSet { which, who, ioprio } => sys::ioprio_set(cx, which, who, ioprio),
+        IoprioGet { which, who } => sys::ioprio_get(cx, which, who),
+        Syncfs { fd } => sys::syncfs(cx, fd),
+        SyncFileRange { fd, offset, nbytes, flags } => sys::sync_file_range(cx, fd, offset, nbytes, flags),
+        Readahead { fd, offset, count } => sys::readahead(cx, fd, offset, count),
+        ProcessVmReadv { pid, local, liovcnt, remote, riovcnt, flags } => {
+            sys::process_vm(cx, pid, local, liovcnt, remote, riovcnt, flags, false)
         }
+        ProcessVmWritev { pid, local, liovcnt, remote, riovcnt, flags } => {
+            sys::process_vm(cx, pid, local, liovcnt, remote, riovcnt, flags, true)
+        }
+        Kcmp { pid1, pid2, ty, idx1, idx2 } => sys::kcmp(cx, pid1, pid2, ty, idx1, idx2),
         SchedGetaffinity { pid, size, mask } => misc::sched_getaffinity(cx, pid, size, mask),
         SchedSetaffinity { pid, size, mask } => misc::sched_setaffinity(cx, pid, size, mask),
         SchedYield {} => {

@@ -100,7 +100,11 @@ pub fn load(
     envp: &[Vec<u8>],
     cred: &super::Cred,
 ) -> Result<Image, LoadFailure> {
-    let aslr = ASLR.load(Ordering::Relaxed);
+    // personality(ADDR_NO_RANDOMIZE) turns layout randomization off for the execs
+    // of the process that set it.
+    let persona_fixed =
+        super::sched::try_current().is_some_and(|t| t.process.ext.lock().personality & 0x0004_0000 != 0);
+    let aslr = ASLR.load(Ordering::Relaxed) && !persona_fixed;
     let plan = match elfin_loader::plan(file, machine()) {
         Ok(p) => p,
         Err(e @ LoadError::Dynamic { .. }) => {

@@ -41,13 +41,20 @@ pub struct ProcExt {
     pub mlockall: u32,
     /// SysV semaphore adjustments undone at exit: (set id, semaphore) → adjustment.
     pub sem_undo: BTreeMap<(i32, u16), i32>,
+    /// membarrier registrations (the REGISTER_* command bits).
+    pub membarrier: u32,
 }
 
 impl ProcExt {
     /// The state a forked child starts with: personality and I/O priority are
     /// inherited; timers, locked-memory flags and semaphore undo are not.
     pub fn for_child(&self) -> ProcExt {
-        ProcExt { personality: self.personality, ioprio: self.ioprio, ..ProcExt::default() }
+        ProcExt {
+            personality: self.personality,
+            ioprio: self.ioprio,
+            membarrier: self.membarrier,
+            ..ProcExt::default()
+        }
     }
 
     /// Whether a CPU-time timer is armed (checked on every tick).
@@ -76,6 +83,8 @@ pub struct SchedAttr {
 pub struct ThreadExt {
     /// Scheduling policy and priority.
     pub sched: SchedAttr,
+    /// PR_SET_TIMERSLACK (None: the default).
+    pub timer_slack: Option<u64>,
 }
 
 impl ThreadExt {
@@ -108,7 +117,13 @@ pub fn on_exec(p: &Process) {
         let (r, e) = (c.uid[0], c.uid[1]);
         c.caps.after_exec(r, e);
     }
-    let timers = core::mem::take(&mut p.ext.lock().timers);
+    let timers = {
+        let mut e = p.ext.lock();
+        // A new address space has no membarrier registrations; MCL_FUTURE ends.
+        e.membarrier = 0;
+        e.mlockall = 0;
+        core::mem::take(&mut e.timers)
+    };
     for t in timers.values() {
         t.disarm();
     }

@@ -39,6 +39,9 @@ pub use mm::mmap;
 pub use net::{socket, Sockaddr, SockaddrIn, SockaddrIn6, SockaddrUn};
 pub use signal_types::{signal, KernelSigaction, Siginfo, SignalfdSiginfo, Sigset, StackT};
 pub use stat::{stat_mode, statx, StatInfo, Statfs, Statx, StatxTimestamp};
-pub use sys::{arch_prctl, getrandom, prctl, rlimit, Rlimit64, Rusage, Sysinfo, Tms, Utsname};
+pub use sys::{
+    arch_prctl, capability, getrandom, prctl, rlimit, CapData, CapHeader, Rlimit64, Rusage, SchedAttr, Sysinfo, Tms,
+    Utsname,
+};
 pub use thread::{clone_flags, futex, wait, CloneArgs, RobustListHead};
 pub use time::{clock, sigev, Itimerspec, Itimerval, Sigevent, Timespec, Timeval, Timezone};
