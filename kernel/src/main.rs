@@ -10,6 +10,7 @@ extern crate alloc;
 mod klog;
 mod cmdline;
 mod fs;
+mod ipc;
 mod mem;
 mod rng;
 mod syscall;

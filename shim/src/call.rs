@@ -371,4 +371,22 @@ calls! {
     process_vm_readv = ProcessVmReadv(pid: i32, local: UAddr, liovcnt: u64, remote: UAddr, riovcnt: u64, flags: u64);
     process_vm_writev = ProcessVmWritev(pid: i32, local: UAddr, liovcnt: u64, remote: UAddr, riovcnt: u64, flags: u64);
     kcmp = Kcmp(pid1: i32, pid2: i32, ty: i32, idx1: u64, idx2: u64);
+    shmget = Shmget(key: i32, size: usize, flags: i32);
+    shmat = Shmat(id: i32, addr: UAddr, flags: i32);
+    shmctl = Shmctl(id: i32, cmd: i32, buf: UAddr);
+    shmdt = Shmdt(addr: UAddr);
+    semget = Semget(key: i32, nsems: i32, flags: i32);
+    semop = Semop(id: i32, sops: UAddr, nsops: usize);
+    semctl = Semctl(id: i32, semnum: i32, cmd: i32, arg: u64);
+    semtimedop = Semtimedop(id: i32, sops: UAddr, nsops: usize, timeout: UAddr);
+    msgget = Msgget(key: i32, flags: i32);
+    msgsnd = Msgsnd(id: i32, msgp: UAddr, size: usize, flags: i32);
+    msgrcv = Msgrcv(id: i32, msgp: UAddr, size: i64, typ: i64, flags: i32);
+    msgctl = Msgctl(id: i32, cmd: i32, buf: UAddr);
+    mq_open = MqOpen(name: UAddr, oflag: i32, mode: u32, attr: UAddr);
+    mq_unlink = MqUnlink(name: UAddr);
+    mq_timedsend = MqTimedsend(fd: i32, msg: UAddr, len: usize, prio: u32, timeout: UAddr);
+    mq_timedreceive = MqTimedreceive(fd: i32, msg: UAddr, len: usize, prio: UAddr, timeout: UAddr);
+    mq_notify = MqNotify(fd: i32, sevp: UAddr);
+    mq_getsetattr = MqGetsetattr(fd: i32, new: UAddr, old: UAddr);
 }

@@ -87,6 +87,13 @@ pub fn support(nr: Nr) -> Support {
         | SchedGetPriorityMax | SchedGetPriorityMin | SchedRrGetInterval | SchedSetattr | SchedGetattr | Getcpu
         | Membarrier | Mlockall | Munlockall | Mlock2 | IoprioSet | IoprioGet | Syncfs | SyncFileRange | Readahead
         | ProcessVmReadv | ProcessVmWritev | Kcmp => Real,
+
+        // System V IPC.
+        Shmget | Shmat | Shmdt | Shmctl | Semget | Semop | Semtimedop | Semctl | Msgget | Msgsnd | Msgrcv | Msgctl => {
+            Real
+        }
+        MqOpen | MqUnlink | MqTimedsend | MqTimedreceive | MqGetsetattr => Real,
+        MqNotify => Partial("SIGEV_THREAD (it needs a netlink socket)"),
     }
 }
 

@@ -659,6 +659,70 @@ fn spec(arch: Arch) -> Spec {
         sched_util_min, sched_util_max,
     });
 
+    s.unit("ipc", "#include <linux/ipc.h>\n#include <linux/shm.h>\n#include <linux/sem.h>\n#include <linux/msg.h>\n#include <linux/mqueue.h>\n");
+    layout!(s, "IpcPerm", IpcPerm = "struct ipc64_perm" { key, uid, gid, cuid, cgid, mode, seq });
+    layout!(s, "ShmidDs", ShmidDs = "struct shmid64_ds" {
+        shm_perm, shm_segsz, shm_atime, shm_dtime, shm_ctime, shm_cpid, shm_lpid, shm_nattch,
+    });
+    layout!(s, "MsqidDs", MsqidDs = "struct msqid64_ds" {
+        msg_perm, msg_stime, msg_rtime, msg_ctime, msg_cbytes, msg_qnum, msg_qbytes, msg_lspid, msg_lrpid,
+    });
+    match arch {
+        Arch::X86_64 => layout!(s, "SemidDs", uapi::x86_64::SemidDs = "struct semid64_ds" {
+            sem_perm, sem_otime, sem_ctime, sem_nsems,
+        }),
+        Arch::Aarch64 => layout!(s, "SemidDs", uapi::aarch64::SemidDs = "struct semid64_ds" {
+            sem_perm, sem_otime, sem_ctime, sem_nsems,
+        }),
+    }
+    layout!(s, "Sembuf", Sembuf = "struct sembuf" { sem_num, sem_op, sem_flg });
+    layout!(s, "Seminfo", Seminfo = "struct seminfo" {
+        semmap, semmni, semmns, semmnu, semmsl, semopm, semume, semusz, semvmx, semaem,
+    });
+    layout!(s, "Msginfo", Msginfo = "struct msginfo" { msgpool, msgmap, msgmax, msgmnb, msgmni, msgssz, msgtql, msgseg });
+    layout!(s, "Shminfo64", Shminfo64 = "struct shminfo64" { shmmax, shmmin, shmmni, shmseg, shmall });
+    layout!(s, "MqAttr", MqAttr = "struct mq_attr" { mq_flags, mq_maxmsg, mq_msgsize, mq_curmsgs });
+    consts!(
+        s,
+        ipc {
+            IPC_PRIVATE,
+            IPC_CREAT,
+            IPC_EXCL,
+            IPC_NOWAIT,
+            IPC_RMID,
+            IPC_SET,
+            IPC_STAT,
+            IPC_INFO,
+            IPC_64,
+            SHM_LOCK,
+            SHM_UNLOCK,
+            SHM_STAT,
+            SHM_INFO,
+            SHM_STAT_ANY,
+            SHM_RDONLY,
+            SHM_RND,
+            SHM_REMAP,
+            SHM_EXEC,
+            SEM_UNDO,
+            GETPID,
+            GETVAL,
+            GETALL,
+            GETNCNT,
+            GETZCNT,
+            SETVAL,
+            SETALL,
+            SEM_STAT,
+            SEM_INFO,
+            SEM_STAT_ANY,
+            MSG_STAT,
+            MSG_INFO,
+            MSG_STAT_ANY,
+            MSG_NOERROR,
+            MSG_EXCEPT,
+            MSG_COPY,
+        }
+    );
+
     s.unit("signames", "#define _GNU_SOURCE\n#include <string.h>\n#include <signal.h>\n#include <stdio.h>\n");
     // x86_64's UAPI <asm/signal.h> has no usable SIGRTMAX; glibc's internal
     // names are the kernel's numbers (its public SIGRTMIN skips two for NPTL).

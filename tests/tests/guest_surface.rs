@@ -60,6 +60,7 @@ surface_tests! {
     surface_fs: [fifo, mknod, xattr, times, statx, tmpfile, inotify, link],
     surface_lock: [flock, posix, deadlock, ofd, errors],
     surface_sys: [caps, ids, sched, cpu, membarrier, mlock, names, personality, ioprio, sync, vm, random, prctl],
+    surface_ipc: [shm, sem, msg, mq, perms],
 }
 
 /// The claim behind the x86_64 reference on arm64: where qemu-user runs a section

@@ -10,6 +10,7 @@ pub mod fifo;
 pub mod file;
 pub mod inotify;
 pub mod lock;
+pub mod mqueue;
 pub mod pipe;
 pub mod procfs;
 pub mod ramfs;

@@ -6,6 +6,7 @@ mod fsx;
 mod locks;
 mod misc;
 mod mm;
+mod mq;
 mod notify;
 mod proc;
 mod select;
@@ -300,6 +301,28 @@ fn dispatch(cx: &Ctx, call: Call, tf: &mut TrapFrame) -> SysResult {
         InotifyAddWatch { fd, path, mask } => notify::inotify_add_watch(cx, fd, path, mask),
         InotifyRmWatch { fd, wd } => notify::inotify_rm_watch(cx, fd, wd),
         Getdents { fd, dirp, count } => fs::getdents(cx, fd, dirp, count),
+
+        // System V IPC.
+        Shmget { key, size, flags } => crate::ipc::shm::shmget(cx, key, size, flags),
+        Shmat { id, addr, flags } => crate::ipc::shm::shmat(cx, id, addr, flags),
+        Shmdt { addr } => crate::ipc::shm::shmdt(cx, addr),
+        Shmctl { id, cmd, buf } => crate::ipc::shm::shmctl(cx, id, cmd, buf),
+        Semget { key, nsems, flags } => crate::ipc::sem::semget(cx, key, nsems, flags),
+        Semop { id, sops, nsops } => crate::ipc::sem::semtimedop(cx, id, sops, nsops, elfin_shim::UAddr(0)),
+        Semtimedop { id, sops, nsops, timeout } => crate::ipc::sem::semtimedop(cx, id, sops, nsops, timeout),
+        Semctl { id, semnum, cmd, arg } => crate::ipc::sem::semctl(cx, id, semnum, cmd, arg),
+        Msgget { key, flags } => crate::ipc::msg::msgget(cx, key, flags),
+        Msgsnd { id, msgp, size, flags } => crate::ipc::msg::msgsnd(cx, id, msgp, size, flags),
+        Msgrcv { id, msgp, size, typ, flags } => crate::ipc::msg::msgrcv(cx, id, msgp, size, typ, flags),
+        Msgctl { id, cmd, buf } => crate::ipc::msg::msgctl(cx, id, cmd, buf),
+
+        // POSIX message queues.
+        MqOpen { name, oflag, mode, attr } => mq::mq_open(cx, name, oflag, mode, attr),
+        MqUnlink { name } => mq::mq_unlink(cx, name),
+        MqTimedsend { fd, msg, len, prio, timeout } => mq::mq_timedsend(cx, fd, msg, len, prio, timeout),
+        MqTimedreceive { fd, msg, len, prio, timeout } => mq::mq_timedreceive(cx, fd, msg, len, prio, timeout),
+        MqNotify { fd, sevp } => mq::mq_notify(cx, fd, sevp),
+        MqGetsetattr { fd, new, old } => mq::mq_getsetattr(cx, fd, new, old),
         Fallocate { fd, mode, offset, len } => fs::fallocate(cx, fd, mode, offset, len),
         MemfdCreate { name, flags } => fs::memfd_create(cx, name, flags),
         Flock { fd, op } => locks::flock(cx, fd, op),

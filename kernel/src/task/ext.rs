@@ -140,7 +140,6 @@ pub fn on_exit(p: &Process) {
         t.disarm();
     }
     if !undo.is_empty() {
-        // FIXME(surface): SysV semaphores
-        let _ = undo;
+        crate::ipc::sem::apply_undo(p.pid, undo);
     }
 }

@@ -19,6 +19,7 @@ mod net;
 mod signal_types;
 mod stat;
 mod sys;
+mod sysv;
 mod thread;
 mod time;
 
@@ -43,5 +44,6 @@ pub use sys::{
     arch_prctl, capability, getrandom, prctl, rlimit, CapData, CapHeader, Rlimit64, Rusage, SchedAttr, Sysinfo, Tms,
     Utsname,
 };
+pub use sysv::{ipc, IpcPerm, MqAttr, Msginfo, MsqidDs, Sembuf, Seminfo, ShmidDs, Shminfo64};
 pub use thread::{clone_flags, futex, wait, CloneArgs, RobustListHead};
 pub use time::{clock, sigev, Itimerspec, Itimerval, Sigevent, Timespec, Timeval, Timezone};
