@@ -223,6 +223,9 @@ pub fn nr(n: usize) -> Option<Nr> {
         183 => Nr::MqTimedreceive,
         184 => Nr::MqNotify,
         185 => Nr::MqGetsetattr,
+        434 => Nr::PidfdOpen,
+        424 => Nr::PidfdSendSignal,
+        438 => Nr::PidfdGetfd,
         _ => return None,
     })
 }

@@ -389,4 +389,7 @@ calls! {
     mq_timedreceive = MqTimedreceive(fd: i32, msg: UAddr, len: usize, prio: UAddr, timeout: UAddr);
     mq_notify = MqNotify(fd: i32, sevp: UAddr);
     mq_getsetattr = MqGetsetattr(fd: i32, new: UAddr, old: UAddr);
+    pidfd_open = PidfdOpen(pid: i32, flags: u32);
+    pidfd_send_signal = PidfdSendSignal(fd: i32, sig: i32, info: UAddr, flags: u32);
+    pidfd_getfd = PidfdGetfd(fd: i32, target: i32, flags: u32);
 }

@@ -54,12 +54,12 @@ pub fn support(nr: Nr) -> Support {
         Mmap | Munmap | Mprotect | Brk | Mremap | Msync | Mincore | Madvise | Mlock | Munlock => Real,
 
         // Processes and threads.
-        Clone | Clone3 => Partial("namespaces, CLONE_PIDFD, CLONE_INTO_CGROUP, set_tid"),
+        Clone | Clone3 => Partial("namespaces, CLONE_INTO_CGROUP, set_tid"),
         Fork | Vfork | Exit | ExitGroup | Wait4 | Kill | Tkill | Tgkill | Getpid | Getppid | Gettid | Getpgrp
         | Getpgid | Setpgid | Getsid | Setsid | SetTidAddress | SetRobustList | GetRobustList | SchedYield
         | SchedGetparam | SchedGetscheduler | SchedGetaffinity | SchedSetaffinity | Getpriority | Setpriority
         | Prlimit64 | Getrlimit | Setrlimit => Real,
-        Waitid => Partial("P_PIDFD"),
+        Waitid | PidfdOpen | PidfdSendSignal | PidfdGetfd => Real,
         Execve | Execveat => Partial("programs with an interpreter (PT_INTERP)"),
         Futex => Partial("priority-inheritance operations"),
         Rseq => Partial("critical sections are not aborted"),

@@ -256,6 +256,9 @@ pub fn nr(n: usize) -> Option<Nr> {
         243 => Nr::MqTimedreceive,
         244 => Nr::MqNotify,
         245 => Nr::MqGetsetattr,
+        434 => Nr::PidfdOpen,
+        424 => Nr::PidfdSendSignal,
+        438 => Nr::PidfdGetfd,
         _ => return None,
     })
 }

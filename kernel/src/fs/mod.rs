@@ -11,6 +11,7 @@ pub mod file;
 pub mod inotify;
 pub mod lock;
 pub mod mqueue;
+pub mod pidfd;
 pub mod pipe;
 pub mod procfs;
 pub mod ramfs;

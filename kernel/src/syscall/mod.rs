@@ -8,6 +8,7 @@ mod misc;
 mod mm;
 mod mq;
 mod notify;
+mod pidfd;
 mod proc;
 mod select;
 mod signals;
@@ -360,6 +361,9 @@ fn dispatch(cx: &Ctx, call: Call, tf: &mut TrapFrame) -> SysResult {
         Wait4 { pid, status, options, rusage } => proc::wait4(cx, pid, status, options, rusage),
         Waitid { which, id, infop, options, rusage } => proc::waitid(cx, which, id, infop, options, rusage),
         Kill { pid, sig } => proc::kill(cx, pid, sig),
+        PidfdOpen { pid, flags } => pidfd::pidfd_open(cx, pid, flags),
+        PidfdSendSignal { fd, sig, info, flags } => pidfd::pidfd_send_signal(cx, fd, sig, info, flags),
+        PidfdGetfd { fd, target, flags } => pidfd::pidfd_getfd(cx, fd, target, flags),
         Tkill { tid, sig } => proc::tgkill(cx, None, tid, sig),
         Tgkill { tgid, tid, sig } => proc::tgkill(cx, Some(tgid), tid, sig),
         Getpid {} => Ok(cx.proc.pid as u64),

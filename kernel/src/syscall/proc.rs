@@ -142,10 +142,7 @@ pub fn waitid(cx: &Ctx, which: i32, id: i32, infop: UAddr, options: i32, rusage:
         P_PID if id > 0 => Which::Pid(id),
         P_PGID if id > 0 => Which::Pgid(id),
         P_PGID if id == 0 => Which::Pgid(cx.proc.pgid.load(Ordering::Relaxed)),
-        P_PIDFD => {
-            super::report_unsupported("waitid (P_PIDFD)");
-            return Err(Errno::EINVAL);
-        }
+        P_PIDFD => Which::Pid(super::pidfd::process_of(cx, id)?.pid),
         _ => return Err(Errno::EINVAL),
     };
     let found = exit::wait_child(cx, which, options)?;

@@ -643,6 +643,11 @@ pub fn process_vm(
     Ok(done)
 }
 
+/// The ptrace attach check for another process (pidfd_getfd).
+pub fn may_trace_process(cx: &Ctx, p: &Process) -> bool {
+    may_trace(cx, p)
+}
+
 /// Whether the caller may read and write `p`'s memory (ptrace's attach check:
 /// the same user throughout, or CAP_SYS_PTRACE; not a process that is not dumpable).
 fn may_trace(cx: &Ctx, p: &Process) -> bool {
