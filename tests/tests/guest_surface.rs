@@ -61,6 +61,7 @@ surface_tests! {
     surface_lock: [flock, posix, deadlock, ofd, errors],
     surface_sys: [caps, ids, sched, cpu, membarrier, mlock, names, personality, ioprio, sync, vm, random, prctl],
     surface_ipc: [shm, sem, msg, mq, perms],
+    surface_pidfd: [open, signal, getfd, clone, wait],
 }
 
 /// The claim behind the x86_64 reference on arm64: where qemu-user runs a section

@@ -22,13 +22,21 @@ pub fn clone(cx: &Ctx, tf: &TrapFrame, flags: u64, stack: u64, ptid: UAddr, ctid
     if exit_signal > 64 {
         return Err(Errno::EINVAL);
     }
-    // clone(2) ignores the exit signal of a thread; CLONE_DETACHED is ignored.
-    let flags = flags & !(CSIGNAL | CLONE_DETACHED);
+    // clone(2) ignores the exit signal of a thread.
+    let flags = flags & !CSIGNAL;
     if flags & (CLONE_CLEAR_SIGHAND | CLONE_INTO_CGROUP) != 0 {
         return Err(Errno::EINVAL);
     }
     let exit_signal = if flags & CLONE_THREAD != 0 { 0 } else { exit_signal };
-    fork::clone(cx, tf, fork::CloneArgs { flags, exit_signal, stack, parent_tid: ptid, child_tid: ctid, tls })
+    // clone(2) puts the pidfd where the parent's tid would go: not both.
+    if flags & CLONE_PIDFD != 0 && flags & CLONE_PARENT_SETTID != 0 {
+        return Err(Errno::EINVAL);
+    }
+    fork::clone(
+        cx,
+        tf,
+        fork::CloneArgs { flags, exit_signal, stack, parent_tid: ptid, child_tid: ctid, tls, pidfd: ptid },
+    )
 }
 
 /// clone3(2): reads as much of `struct clone_args` as the caller says it has.
@@ -69,19 +77,17 @@ pub fn clone3(cx: &Ctx, tf: &TrapFrame, args: UAddr, size: usize) -> SysResult {
         return Err(Errno::EINVAL);
     }
     let stack = if a.stack != 0 { a.stack.checked_add(a.stack_size).ok_or(Errno::EINVAL)? } else { 0 };
-    if a.flags & CLONE_PIDFD != 0 && a.pidfd == 0 {
-        return Err(Errno::EINVAL);
-    }
     fork::clone(
         cx,
         tf,
         fork::CloneArgs {
-            flags: a.flags & !CLONE_DETACHED,
+            flags: a.flags,
             exit_signal: a.exit_signal as u32,
             stack,
             parent_tid: UAddr(a.parent_tid),
             child_tid: UAddr(a.child_tid),
             tls: a.tls,
+            pidfd: UAddr(a.pidfd),
         },
     )
 }

@@ -31,6 +31,8 @@ pub struct CloneArgs {
     pub child_tid: UAddr,
     /// CLONE_SETTLS value.
     pub tls: u64,
+    /// CLONE_PIDFD: where the new pidfd's number goes.
+    pub pidfd: UAddr,
 }
 
 /// Namespaces elfin does not have: refused with EINVAL as by a Linux built without them.
@@ -60,11 +62,8 @@ fn validate(cx: &Ctx, a: &CloneArgs) -> Result<(), Errno> {
         // Siblings of init are not allowed.
         return Err(Errno::EINVAL);
     }
-    if f & CLONE_PIDFD != 0 {
-        if f & (CLONE_THREAD | CLONE_DETACHED) != 0 {
-            return Err(Errno::EINVAL);
-        }
-        crate::syscall::report_unsupported("clone (CLONE_PIDFD)");
+    // CLONE_DETACHED is ignored, except that it is reserved with CLONE_PIDFD.
+    if f & CLONE_PIDFD != 0 && f & CLONE_DETACHED != 0 {
         return Err(Errno::EINVAL);
     }
     if f & NAMESPACES != 0 {
@@ -152,6 +151,21 @@ pub fn clone(cx: &Ctx, tf: &TrapFrame, a: CloneArgs) -> Result<u64, Errno> {
     } else {
         cx.proc.clone()
     };
+    // CLONE_PIDFD: the caller's close-on-exec pidfd of the child, whose number
+    // goes to user memory before the child exists (EFAULT fails the clone).
+    if f & CLONE_PIDFD != 0 {
+        let fd = match cx
+            .install(crate::fs::pidfd::open_file(process.clone(), (!new_process).then_some(tid), false), true)
+        {
+            Ok(fd) => fd,
+            Err(e) => return fail(e),
+        };
+        if let Err(e) = cx.write_val(a.pidfd, &fd) {
+            let closed = cx.files().lock().close(fd);
+            drop(closed);
+            return fail(e);
+        }
+    }
 
     let (comm, ext) = {
         let m = cx.thread.misc.lock();
