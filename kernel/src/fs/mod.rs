@@ -11,6 +11,7 @@ pub mod file;
 pub mod inotify;
 pub mod lock;
 pub mod mqueue;
+pub mod pages;
 pub mod pidfd;
 pub mod pipe;
 pub mod procfs;
@@ -147,6 +148,10 @@ pub trait Inode: Send + Sync {
     fn size(&self) -> u64 {
         0
     }
+    /// 512-byte blocks the content takes (whole pages, as tmpfs counts them).
+    fn blocks(&self) -> u64 {
+        self.size().div_ceil(4096) * 8
+    }
     /// Hard links.
     fn nlink(&self) -> u32 {
         1
@@ -268,8 +273,7 @@ pub fn stat_of(n: &dyn Inode) -> StatInfo {
         rdev: n.rdev(),
         size: size as i64,
         blksize: 4096,
-        // Whole pages, as tmpfs counts them (in 512-byte units).
-        blocks: size.div_ceil(4096) * 8,
+        blocks: n.blocks(),
         atime: m.atime,
         mtime: m.mtime,
         ctime: m.ctime,

@@ -11,32 +11,45 @@ use elfin_shim::uapi::stat_mode::*;
 use spin::Mutex;
 
 use super::file::{FileLike, InodeFile};
+use super::pages::{Paged, PAGE};
 use super::{dtype_of, next_ino, DirEntry, Inode, Meta, NewNode, Xattrs};
 
 /// File content: borrowed from the initrd until first written.
 pub enum Content {
     /// Bytes of the initrd (never freed).
     Borrowed(&'static [u8]),
-    /// Bytes owned by the kernel heap.
-    Owned(Vec<u8>),
+    /// Pages owned by the kernel heap.
+    Owned(Paged),
 }
 
 impl Content {
-    /// The current bytes.
-    pub fn bytes(&self) -> &[u8] {
+    /// Length in bytes.
+    pub fn len(&self) -> usize {
         match self {
-            Content::Borrowed(b) => b,
-            Content::Owned(v) => v,
+            Content::Borrowed(b) => b.len(),
+            Content::Owned(p) => p.len(),
         }
     }
-    /// Mutable bytes, copying borrowed content first.
-    pub fn make_mut(&mut self) -> &mut Vec<u8> {
+    /// Copies bytes from `off` into `buf`; returns how many.
+    pub fn read_at(&self, off: usize, buf: &mut [u8]) -> usize {
+        match self {
+            Content::Borrowed(b) => {
+                let avail = b.get(off..).unwrap_or(&[]);
+                let n = avail.len().min(buf.len());
+                buf.get_mut(..n).unwrap_or(&mut []).copy_from_slice(avail.get(..n).unwrap_or(&[]));
+                n
+            }
+            Content::Owned(p) => p.read_at(off, buf),
+        }
+    }
+    /// The pages, copying borrowed content first (ENOSPC when it does not fit).
+    pub fn make_mut(&mut self) -> Result<&mut Paged, Errno> {
         if let Content::Borrowed(b) = self {
-            *self = Content::Owned(b.to_vec());
+            *self = Content::Owned(Paged::from_slice(b)?);
         }
         match self {
-            Content::Owned(v) => v,
-            Content::Borrowed(_) => unreachable!("converted above"),
+            Content::Owned(p) => Ok(p),
+            Content::Borrowed(_) => Err(Errno::EIO),
         }
     }
 }
@@ -57,7 +70,7 @@ impl File {
         Arc::new(File {
             ino: next_ino(),
             meta: Mutex::new(Meta::new(S_IFREG | (perm & 0o7777))),
-            content: Mutex::new(Content::Owned(Vec::new())),
+            content: Mutex::new(Content::Owned(Paged::default())),
             links: AtomicU32::new(1),
             writers: core::sync::atomic::AtomicUsize::new(0),
             xattrs: Xattrs::default(),
@@ -89,7 +102,14 @@ impl Inode for File {
         Ok(())
     }
     fn size(&self) -> u64 {
-        self.content.lock().bytes().len() as u64
+        self.content.lock().len() as u64
+    }
+    fn blocks(&self) -> u64 {
+        // tmpfs counts the pages that hold memory; initrd bytes count whole.
+        match &*self.content.lock() {
+            Content::Borrowed(b) => b.len().div_ceil(PAGE) as u64 * 8,
+            Content::Owned(p) => p.pages() as u64 * 8,
+        }
     }
     fn nlink(&self) -> u32 {
         self.links.load(Ordering::Relaxed)
@@ -112,27 +132,20 @@ impl Inode for File {
         Some(&self.xattrs)
     }
     fn read_at(&self, off: u64, buf: &mut [u8]) -> Result<usize, Errno> {
-        let c = self.content.lock();
-        let data = c.bytes();
         let start = usize::try_from(off).unwrap_or(usize::MAX);
-        let avail = data.get(start..).unwrap_or(&[]);
-        let n = avail.len().min(buf.len());
-        buf.get_mut(..n).unwrap_or(&mut []).copy_from_slice(avail.get(..n).unwrap_or(&[]));
-        Ok(n)
+        Ok(self.content.lock().read_at(start, buf))
     }
     fn write_at(&self, off: u64, data: &[u8]) -> Result<usize, Errno> {
         let mut c = self.content.lock();
         let start = usize::try_from(off).map_err(|_| Errno::EFBIG)?;
         let end = start.checked_add(data.len()).ok_or(Errno::EFBIG)?;
-        if c.bytes().get(start..end) == Some(data) {
-            return Ok(data.len());
+        if let Content::Borrowed(b) = &*c {
+            // Writing what the initrd already holds keeps the zero-copy bytes.
+            if b.get(start..end) == Some(data) {
+                return Ok(data.len());
+            }
         }
-        let v = c.make_mut();
-        if end > v.len() {
-            v.try_reserve(end - v.len()).map_err(|_| Errno::ENOSPC)?;
-            v.resize(end, 0);
-        }
-        v.get_mut(start..end).ok_or(Errno::EFBIG)?.copy_from_slice(data);
+        c.make_mut()?.write_at(start, data)?;
         drop(c);
         self.meta.lock().touch_mtime();
         Ok(data.len())
@@ -140,15 +153,10 @@ impl Inode for File {
     fn truncate(&self, len: u64) -> Result<(), Errno> {
         let len = usize::try_from(len).map_err(|_| Errno::EFBIG)?;
         let mut c = self.content.lock();
-        if c.bytes().len() == len {
+        if c.len() == len {
             return Ok(());
         }
-        let v = c.make_mut();
-        v.try_reserve(len.saturating_sub(v.len())).map_err(|_| Errno::ENOSPC)?;
-        v.resize(len, 0);
-        if v.capacity() > 2 * len.max(4096) {
-            v.shrink_to_fit();
-        }
+        c.make_mut()?.truncate(len);
         drop(c);
         self.meta.lock().touch_mtime();
         Ok(())

@@ -5,6 +5,7 @@ use core::sync::atomic::Ordering;
 
 use elfin_shim::errno::Errno;
 use elfin_shim::uapi::native::{open_flags as arch_o, EpollEvent, Stat};
+use elfin_shim::uapi::rename::*;
 use elfin_shim::uapi::stat_mode::*;
 use elfin_shim::uapi::{LinuxDirent64, Pollfd, StatInfo};
 use elfin_shim::UAddr;
@@ -513,11 +514,13 @@ pub fn unlinkat(cx: &Ctx, dirfd: i32, path: UAddr, flags: i32) -> SysResult {
     Ok(0)
 }
 
-/// renameat2(2): RENAME_NOREPLACE and RENAME_EXCHANGE.
+/// renameat2(2): RENAME_NOREPLACE, RENAME_EXCHANGE and RENAME_WHITEOUT (the
+/// old name becomes a whiteout, a 0/0 character device; since Linux 5.8 this
+/// needs no CAP_MKNOD).
 pub fn renameat(cx: &Ctx, olddirfd: i32, old: UAddr, newdirfd: i32, new: UAddr, flags: u32) -> SysResult {
-    const NOREPLACE: u32 = 1;
-    const EXCHANGE: u32 = 2;
-    if flags & !(NOREPLACE | EXCHANGE) != 0 || flags == NOREPLACE | EXCHANGE {
+    if flags & !(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT) != 0
+        || (flags & (RENAME_NOREPLACE | RENAME_WHITEOUT) != 0 && flags & RENAME_EXCHANGE != 0)
+    {
         return Err(Errno::EINVAL);
     }
     let oraw = cx.read_path(old)?;
@@ -537,7 +540,7 @@ pub fn renameat(cx: &Ctx, olddirfd: i32, old: UAddr, newdirfd: i32, new: UAddr, 
     let into_self = |dir: &Arc<dyn Inode>, dir_path: &[u8], target_parent: &[u8]| {
         is_dir(&**dir) && (target_parent == dir_path || target_parent.starts_with(&[dir_path, b"/"].concat()))
     };
-    if flags & EXCHANGE != 0 {
+    if flags & RENAME_EXCHANGE != 0 {
         let other = existing.ok_or(Errno::ENOENT)?;
         let npath = fs::child_path(&np.path, &nname);
         if into_self(&node, &opath, &np.path) || into_self(&other, &npath, &op.path) {
@@ -552,7 +555,7 @@ pub fn renameat(cx: &Ctx, olddirfd: i32, old: UAddr, newdirfd: i32, new: UAddr, 
         return Ok(0);
     }
     if let Some(existing) = &existing {
-        if flags & NOREPLACE != 0 {
+        if flags & RENAME_NOREPLACE != 0 {
             return Err(Errno::EEXIST);
         }
         if same(existing, &node) {
@@ -575,6 +578,17 @@ pub fn renameat(cx: &Ctx, olddirfd: i32, old: UAddr, newdirfd: i32, new: UAddr, 
         e.adjust_links(-1);
     }
     crate::fs::inotify::moved(&op.node, &oname, &np.node, &nname, &node, existing.as_ref());
+    if flags & RENAME_WHITEOUT != 0 {
+        let (uid, gid) = {
+            let c = cx.proc.cred.lock();
+            (c.uid[3], c.gid[3])
+        };
+        let w = op.node.create(&oname, crate::fs::NewNode::Device(S_IFCHR, 0), 0)?;
+        let _ = w.set_meta(&mut |m| {
+            m.uid = uid;
+            m.gid = gid;
+        });
+    }
     Ok(0)
 }
 
@@ -1204,7 +1218,9 @@ pub fn close_range(cx: &Ctx, first: u32, last: u32, flags: u32) -> SysResult {
     Ok(0)
 }
 
-/// statfs(2)/fstatfs(2): everything lives in one RAM filesystem (reported as tmpfs).
+/// statfs(2)/fstatfs(2): everything lives in one RAM filesystem, reported as
+/// tmpfs: its size is the budget of RAM files (half of RAM), its free blocks
+/// what the budget has left.
 pub fn statfs(cx: &Ctx, path: Option<UAddr>, fd: i32, buf: UAddr) -> SysResult {
     match path {
         Some(path) => {
@@ -1214,8 +1230,8 @@ pub fn statfs(cx: &Ctx, path: Option<UAddr>, fd: i32, buf: UAddr) -> SysResult {
             cx.fd(fd)?;
         }
     }
-    let total = crate::mem::frames::total_count() as u64;
-    let free = crate::mem::frames::free_count() as u64;
+    let total = crate::fs::pages::limit() as u64;
+    let free = total.saturating_sub(crate::fs::pages::used() as u64);
     let st = elfin_shim::uapi::Statfs {
         f_type: 0x0102_1994, // TMPFS_MAGIC
         f_bsize: 4096,
