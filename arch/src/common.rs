@@ -48,6 +48,8 @@ pub trait UserRegs {
     fn ip(&self) -> u64;
     /// The user stack pointer.
     fn sp(&self) -> u64;
+    /// Sets the user instruction pointer.
+    fn set_ip(&mut self, ip: u64);
     /// Whether the trap came from user mode.
     fn came_from_user(&self) -> bool;
     /// A fresh user context starting at `ip` with stack `sp`.

@@ -25,8 +25,15 @@ fn on_trap(tf: &mut TrapFrame, trap: Trap) {
 fn handle(tf: &mut TrapFrame, trap: Trap) {
     if let Trap::Interrupt(v) = trap {
         if crate::timer::on_interrupt(v) && tf.came_from_user() {
+            let switches = crate::time::phases::SWITCHES.load(core::sync::atomic::Ordering::Relaxed);
             crate::task::sched::preempt();
             let cx = Ctx::current();
+            // Another thread ran meanwhile: a restartable sequence was interrupted.
+            if crate::time::phases::SWITCHES.load(core::sync::atomic::Ordering::Relaxed) != switches
+                && !crate::task::rseq::fixup_or_kill(&cx, tf)
+            {
+                return;
+            }
             signal::deliver_pending(&cx, tf, Restart::Never);
         }
         return;

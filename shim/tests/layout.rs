@@ -320,6 +320,7 @@ fn spec(arch: Arch) -> Spec {
             AT_RECURSIVE,
         }
     );
+    consts!(s, rename { RENAME_NOREPLACE, RENAME_EXCHANGE, RENAME_WHITEOUT });
     layout!(s, "Flock", Flock = "struct flock" { l_type, l_whence, l_start, l_len, l_pid });
 
     // ---- terminals: the kernel's termios, not glibc's ---------------------
@@ -657,6 +658,17 @@ fn spec(arch: Arch) -> Spec {
     layout!(s, "SchedAttr", SchedAttr = "struct sched_attr" {
         size, sched_policy, sched_flags, sched_nice, sched_priority, sched_runtime, sched_deadline, sched_period,
         sched_util_min, sched_util_max,
+    });
+
+    s.unit("rseq", "#include <linux/rseq.h>\n");
+    // node_id and mm_cid (Linux 6.3) are newer than the installed headers.
+    layout!(s, "Rseq", Rseq = "struct rseq" { cpu_id_start, cpu_id, rseq_cs, flags });
+    layout!(s, "RseqCs", RseqCs = "struct rseq_cs" { version, flags, start_ip, post_commit_offset, abort_ip });
+    consts!(s, rseq {
+        RSEQ_CPU_ID_UNINITIALIZED,
+        RSEQ_FLAG_UNREGISTER,
+        RSEQ_CS_FLAGS_DEPRECATED = "(RSEQ_CS_FLAG_NO_RESTART_ON_PREEMPT | RSEQ_CS_FLAG_NO_RESTART_ON_SIGNAL \
+                                    | RSEQ_CS_FLAG_NO_RESTART_ON_MIGRATE)",
     });
 
     s.unit("ipc", "#include <linux/ipc.h>\n#include <linux/shm.h>\n#include <linux/sem.h>\n#include <linux/msg.h>\n#include <linux/mqueue.h>\n");

@@ -57,6 +57,9 @@ impl UserRegs for TrapFrame {
     fn sp(&self) -> u64 {
         self.sp
     }
+    fn set_ip(&mut self, ip: u64) {
+        self.pc = ip;
+    }
     fn came_from_user(&self) -> bool {
         // M[4] = 0 (AArch64) and M[3:0] = EL0t.
         self.pstate & 0x1f == 0

@@ -59,6 +59,9 @@ impl UserRegs for TrapFrame {
     fn sp(&self) -> u64 {
         self.rsp
     }
+    fn set_ip(&mut self, ip: u64) {
+        self.rip = ip;
+    }
     fn came_from_user(&self) -> bool {
         self.cs & 3 == 3
     }

@@ -8,7 +8,9 @@ use elfin_shim::uapi::{KernelSigaction, Rlimit64, Rusage, Sysinfo, Timespec, Tim
 use elfin_shim::UAddr;
 
 use super::SysResult;
+use crate::task::caps::CAP_SYS_RESOURCE;
 use crate::task::{table, Ctx, Process, NLIMITS};
+use elfin_shim::uapi::rlimit::RLIMIT_NOFILE;
 
 /// arch_prctl(2) (x86_64): the FS base holds the thread pointer.
 pub fn arch_prctl(cx: &Ctx, code: i32, addr: u64) -> SysResult {
@@ -29,38 +31,6 @@ pub fn arch_prctl(cx: &Ctx, code: i32, addr: u64) -> SysResult {
         0x1012 => Ok(0), // ARCH_SET_CPUID(1)
         _ => Err(Errno::EINVAL),
     }
-}
-
-/// rseq(2) registration: one per thread (EBUSY for a second), unregistered with
-/// the same address; the CPU id is published (there is one CPU).
-pub fn rseq(cx: &Ctx, addr: UAddr, len: u32, flags: i32, sig: u32) -> SysResult {
-    if flags & !1 != 0 {
-        return Err(Errno::EINVAL);
-    }
-    let mut m = cx.thread.misc.lock();
-    if flags & 1 != 0 {
-        return match m.rseq {
-            Some((a, l, s)) if a == addr.0 && l == len => {
-                if s != sig {
-                    return Err(Errno::EPERM);
-                }
-                m.rseq = None;
-                Ok(0)
-            }
-            _ => Err(Errno::EINVAL),
-        };
-    }
-    if let Some((a, l, s)) = m.rseq {
-        return Err(if a == addr.0 && l == len && s == sig { Errno::EBUSY } else { Errno::EINVAL });
-    }
-    if len < 32 || !addr.0.is_multiple_of(32) {
-        return Err(Errno::EINVAL);
-    }
-    drop(m);
-    // cpu_id_start (u32) and cpu_id (u32) at offsets 0 and 4.
-    cx.write_val(addr, &[0u32, 0u32])?;
-    cx.thread.misc.lock().rseq = Some((addr.0, len, sig));
-    Ok(0)
 }
 
 fn field(s: &str) -> [u8; 65] {
@@ -161,30 +131,46 @@ fn process_of(cx: &Ctx, pid: i32) -> Result<Arc<Process>, Errno> {
     table::thread(pid).map(|t| t.process.clone()).or_else(|| table::process(pid)).ok_or(Errno::ESRCH)
 }
 
-/// prlimit64(2).
+/// prlimit64(2) (and getrlimit/setrlimit on the caller): another process needs
+/// the caller's user and group ids as all of its own, or CAP_SYS_RESOURCE, which
+/// raising a hard limit needs too. The old limits are written after the new ones
+/// are set (an EFAULT then leaves them set, as on Linux).
 pub fn prlimit(cx: &Ctx, pid: i32, resource: u32, new: UAddr, old: UAddr) -> SysResult {
+    let newv = if new.is_null() { None } else { Some(cx.read_val::<Rlimit64>(new)?) };
     let p = process_of(cx, pid)?;
     let i = resource as usize;
     if i >= NLIMITS {
         return Err(Errno::EINVAL);
     }
-    let cur = p.info.lock().rlimits.get(i).copied().ok_or(Errno::EINVAL)?;
-    let newv = if new.is_null() { None } else { Some(cx.read_val::<Rlimit64>(new)?) };
-    if let Some(n) = newv {
-        if n.cur > n.max {
-            return Err(Errno::EINVAL);
-        }
-        if resource == 7 && n.max > crate::fs::file::NR_OPEN as u64 {
+    if !Arc::ptr_eq(&p, &cx.proc) {
+        let me = cx.proc.cred.lock().clone();
+        let t = p.cred.lock().clone();
+        let ids_match = t.uid[..3].iter().all(|&u| u == me.uid[0]) && t.gid[..3].iter().all(|&g| g == me.gid[0]);
+        if !ids_match && !me.capable(CAP_SYS_RESOURCE) {
             return Err(Errno::EPERM);
         }
     }
-    if !old.is_null() {
-        cx.write_val(old, &Rlimit64 { cur: cur.0, max: cur.1 })?;
-    }
-    if let Some(n) = newv {
-        if let Some(slot) = p.info.lock().rlimits.get_mut(i) {
+    let may_raise = cx.proc.cred.lock().capable(CAP_SYS_RESOURCE);
+    let cur = {
+        let mut info = p.info.lock();
+        let slot = info.rlimits.get_mut(i).ok_or(Errno::EINVAL)?;
+        let cur = *slot;
+        if let Some(n) = newv {
+            if n.cur > n.max {
+                return Err(Errno::EINVAL);
+            }
+            if resource == RLIMIT_NOFILE && n.max > crate::fs::file::NR_OPEN as u64 {
+                return Err(Errno::EPERM);
+            }
+            if n.max > cur.1 && !may_raise {
+                return Err(Errno::EPERM);
+            }
             *slot = (n.cur, n.max);
         }
+        cur
+    };
+    if !old.is_null() {
+        cx.write_val(old, &Rlimit64 { cur: cur.0, max: cur.1 })?;
     }
     Ok(0)
 }

@@ -471,7 +471,7 @@ fn dispatch(cx: &Ctx, call: Call, tf: &mut TrapFrame) -> SysResult {
         Setitimer { which, value, old } => misc::setitimer(cx, which, value, old),
         RtSigtimedwait { set, info, timeout, sigsetsize } => proc::sigtimedwait(cx, set, info, timeout, sigsetsize),
         ArchPrctl { code, addr } => misc::arch_prctl(cx, code, addr),
-        Rseq { rseq, len, flags, sig } => misc::rseq(cx, rseq, len, flags, sig),
+        Rseq { rseq, len, flags, sig } => crate::task::rseq::rseq(cx, rseq, len, flags, sig),
         Uname { buf } => misc::uname(cx, buf),
         ClockGettime { clock, tp } => misc::clock_gettime(cx, clock, tp),
         ClockGetres { clock, res } => misc::clock_getres(cx, clock, res),

@@ -2,13 +2,14 @@
 //! CLOCK_THREAD_CPUTIME_ID and the clocks `clock_getcpuclockid` and
 //! `pthread_getcpuclockid` name (negative clock ids encoding a pid or tid), and
 //! the interval timers ITIMER_VIRTUAL (user time) and ITIMER_PROF (user and
-//! system time). Their expiry is checked for the running process on every tick
-//! and scheduler pass ([`check`]).
+//! system time), and RLIMIT_CPU. Their expiry is checked for the running process
+//! on every tick and scheduler pass ([`check`]).
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use elfin_shim::errno::Errno;
-use elfin_shim::uapi::signal::{SIGPROF, SIGVTALRM, SI_KERNEL};
+use elfin_shim::uapi::rlimit::{RLIMIT_CPU, RLIM_INFINITY};
+use elfin_shim::uapi::signal::{SIGKILL, SIGPROF, SIGVTALRM, SIGXCPU, SI_KERNEL};
 use elfin_shim::uapi::Siginfo;
 
 use super::{table, Ctx, Process, Thread};
@@ -113,6 +114,7 @@ pub fn set_itimer(p: &Process, which: i32, value: u64, interval: u64) -> (u64, u
 /// Fires the CPU-time timers of the running thread's process that are due.
 pub fn check(t: &Arc<Thread>) {
     let p = &t.process;
+    check_rlimit(p);
     if !p.ext.lock().cpu_timers_armed() {
         return;
     }
@@ -138,6 +140,29 @@ pub fn check(t: &Arc<Thread>) {
     }
     for timer in posix {
         timer.check_cpu();
+    }
+}
+
+/// RLIMIT_CPU, in seconds of user and system time (Linux's
+/// check_process_timers): SIGKILL at the hard limit; SIGXCPU at the soft one,
+/// which then moves a second on, so that the signal repeats every second.
+fn check_rlimit(p: &Arc<Process>) {
+    const NS: u64 = 1_000_000_000;
+    let (soft, hard) = p.rlimits(RLIMIT_CPU);
+    if soft == RLIM_INFINITY {
+        return;
+    }
+    let used = p.cpu_ns();
+    let kernel = |sig: i32| Siginfo::kill(sig, SI_KERNEL, 0, 0);
+    if hard != RLIM_INFINITY && used >= hard.saturating_mul(NS) {
+        super::signal::send_to_process(p, SIGKILL as u32, kernel(SIGKILL));
+        return;
+    }
+    if used >= soft.saturating_mul(NS) {
+        if let Some(l) = p.info.lock().rlimits.get_mut(RLIMIT_CPU as usize) {
+            l.0 = soft.saturating_add(1);
+        }
+        super::signal::send_to_process(p, SIGXCPU as u32, kernel(SIGXCPU));
     }
 }
 

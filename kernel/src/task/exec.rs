@@ -545,6 +545,9 @@ pub fn execve(
         cx.thread.set_tid(p.pid);
         table::register(p.pid, &cx.thread, None);
     }
+    // Robust futexes still held are released as at exit, in the old memory
+    // (Linux's exec_mm_release, after de_thread took the process id over).
+    super::futex::exit_robust_list(cx);
     let new_mm = Arc::new(Mutex::new(img.mm));
     let old_mm = p.set_mm(new_mm.clone());
     sched::reload_mm();

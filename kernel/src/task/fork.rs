@@ -86,6 +86,7 @@ pub fn clone(cx: &Ctx, tf: &TrapFrame, a: CloneArgs) -> Result<u64, Errno> {
     if table::thread_count() >= max_threads() {
         return Err(Errno::EAGAIN);
     }
+    super::rlimit::nproc_check(cx)?;
     // A new thread needs kernel memory (its stack, records, maybe page tables):
     // refuse it before it could eat into what the kernel keeps for itself.
     if crate::mem::frames::free_count() < 2 * crate::mem::vm::KERNEL_RESERVE + crate::mem::KSTACK_FRAMES {
@@ -167,15 +168,15 @@ pub fn clone(cx: &Ctx, tf: &TrapFrame, a: CloneArgs) -> Result<u64, Errno> {
         }
     }
 
-    let (comm, ext) = {
+    let (comm, ext, rseq) = {
         let m = cx.thread.misc.lock();
-        (m.comm, m.ext.for_clone())
+        (m.comm, m.ext.for_clone(), super::rseq::for_clone(m.rseq, f & CLONE_VM != 0))
     };
     let misc = ThreadMisc {
         clear_child_tid: if f & CLONE_CHILD_CLEARTID != 0 { a.child_tid.0 } else { 0 },
         robust_list: (0, 0),
         comm,
-        rseq: None,
+        rseq,
         restart_sleep: None,
         ext,
     };

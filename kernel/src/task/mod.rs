@@ -34,6 +34,7 @@ pub mod futex;
 pub mod itimer;
 pub mod ptimer;
 pub mod rlimit;
+pub mod rseq;
 pub mod sched;
 pub mod signal;
 pub mod table;
@@ -386,7 +387,11 @@ impl Process {
     }
     /// The soft limit of resource `r`.
     pub fn rlimit(&self, r: u32) -> u64 {
-        self.info.lock().rlimits.get(r as usize).map(|l| l.0).unwrap_or(RLIM_INFINITY)
+        self.rlimits(r).0
+    }
+    /// Soft and hard limit of resource `r`.
+    pub fn rlimits(&self, r: u32) -> (u64, u64) {
+        self.info.lock().rlimits.get(r as usize).copied().unwrap_or((RLIM_INFINITY, RLIM_INFINITY))
     }
     /// Total CPU time of the live and dead threads, in ns.
     pub fn cpu_ns(&self) -> u64 {

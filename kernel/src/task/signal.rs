@@ -395,6 +395,10 @@ fn setup_frame(cx: &Ctx, tf: &mut TrapFrame, sig: u32, info: &Siginfo, act: &Ker
     let Some(restorer) = restorer else {
         return force_segv(cx, tf, 0);
     };
+    // A restartable sequence the handler interrupts resumes at its abort handler.
+    if !super::rseq::fixup_or_kill(cx, tf) {
+        return;
+    }
     let (old_mask, alt) = {
         let mut s = t.sig.lock();
         (s.saved_mask.take().unwrap_or(s.mask), s.altstack)

@@ -380,3 +380,54 @@ mod tests {
         assert_eq!(f[64], 0);
     }
 }
+
+/// `struct rseq`, include/uapi/linux/rseq.h: the area a thread registers (32
+/// bytes at least, 32-byte aligned).
+#[repr(C, align(32))]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct Rseq {
+    /// The CPU the thread runs on (always a valid id).
+    pub cpu_id_start: u32,
+    /// The CPU, or `RSEQ_CPU_ID_UNINITIALIZED` / `RSEQ_CPU_ID_REGISTRATION_FAILED`.
+    pub cpu_id: u32,
+    /// Address of the `struct rseq_cs` of the critical section in progress, or 0.
+    pub rseq_cs: u64,
+    /// Deprecated `RSEQ_CS_FLAG_*` bits.
+    pub flags: u32,
+    /// NUMA node of the CPU.
+    pub node_id: u32,
+    /// Concurrency id of the thread in its address space.
+    pub mm_cid: u32,
+    /// Padding to the alignment.
+    pub _pad: u32,
+}
+
+/// `struct rseq_cs`, include/uapi/linux/rseq.h: a critical section's descriptor.
+#[repr(C, align(32))]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct RseqCs {
+    /// Version 0.
+    pub version: u32,
+    /// Deprecated `RSEQ_CS_FLAG_*` bits.
+    pub flags: u32,
+    /// First instruction of the section.
+    pub start_ip: u64,
+    /// Length of the section: `start_ip + post_commit_offset` is the first
+    /// instruction past it.
+    pub post_commit_offset: u64,
+    /// Where an interrupted section resumes; the four bytes before it hold the
+    /// signature given at registration.
+    pub abort_ip: u64,
+}
+
+/// rseq constants, include/uapi/linux/rseq.h.
+pub mod rseq {
+    /// `rseq.cpu_id` before registration (and after unregistration).
+    pub const RSEQ_CPU_ID_UNINITIALIZED: i32 = -1;
+    /// The `flags` bit of rseq(2) that unregisters.
+    pub const RSEQ_FLAG_UNREGISTER: i32 = 1;
+    /// The original size of `struct rseq`.
+    pub const ORIG_RSEQ_SIZE: u32 = 32;
+    /// `RSEQ_CS_FLAG_NO_RESTART_ON_PREEMPT | _SIGNAL | _MIGRATE`, deprecated.
+    pub const RSEQ_CS_FLAGS_DEPRECATED: u32 = 7;
+}
