@@ -23,7 +23,7 @@ OUT=$HERE/out
 CACHE=${ELFIN_CACHE:-$HOME/.cache/elfin}/apps
 JOBS=$(nproc 2>/dev/null || echo 2)
 C_PROGRAMS=(hello auxv_probe enosys nullderef exitcode cat_stdin files threads mm_probe mm_fault mm_stress mm_malloc mm_bench
-    badargs misc_calls proc_fork proc_exec proc_wait proc_pgrp proc_pipe proc_spawn proc_churn proc_bench proc_sleepers
+    badargs misc_calls proc_fork proc_exec proc_wait proc_pgrp proc_pipe proc_spawn proc_churn proc_bench proc_sleepers etc_probe smp_sync smp_bench
     surface_time surface_signal surface_xfer surface_fs surface_lock surface_sys surface_ipc surface_pidfd surface_defects)
 
 log() { printf 'build.sh: %s\n' "$*" >&2; }
@@ -209,14 +209,32 @@ c_glibc() { # OUT ARCH SOURCE
     "$(cross_gcc "$2")" -static-pie -fPIE -O2 -Wall -Wextra -Werror -o "$1" "$3"
 }
 
+# The syscall fuzzer (src/fuzz/): every SYS_<name> of the arch's kernel
+# headers goes into a generated sysnames.h. No stack protector (its helper
+# threads have no TLS) and no red zone (it jumps around on forged contexts).
+c_fuzz() { # OUT ARCH SRCDIR
+    local out=$1 arch=$2 dir=$3 cc
+    cc=$(cross_gcc "$arch")
+    "$cc" -dM -E -include sys/syscall.h - </dev/null | sed -n 's/^#define SYS_\([a-z0-9_]*\) .*/\1/p' | sort \
+        | awk '{ printf "#ifdef SYS_%s\n    {SYS_%s, \"%s\"},\n#endif\n", $1, $1, $1 }' > sysnames.h
+    [[ -s sysnames.h ]] || { echo "no SYS_ names from $cc" >&2; return 1; }
+    local extra=()
+    [[ $arch == x86_64 ]] && extra=(-mno-red-zone)
+    "$cc" -static-pie -fPIE -O2 -Wall -Wextra -Werror -fno-stack-protector -fno-strict-aliasing "${extra[@]}" \
+        -I. -I"$dir" -o "$out" "$dir/fuzz.c"
+}
+
 c_musl() { # OUT ARCH SOURCE
     local out=$1 arch=$2 src=$3 cc lib inc roots
     cc=$(cross_gcc "$arch")
     roots=$(musl_root "$arch")
     lib=${roots%|*} inc=${roots#*|}
     # musl-gcc's -static-pie gives a dynamically linked file; link by hand
-    # with rcrt1.o (self-relocating start file) instead.
-    "$cc" -nostdlib -nostartfiles -static-pie -fPIE -O2 -Wall -Wextra -Werror \
+    # with rcrt1.o (self-relocating start file) instead. On arm64, atomics
+    # inline: libgcc's outlined ones pick LSE through glibc's __getauxval.
+    local flags=()
+    [[ $arch == aarch64 ]] && flags=(-mno-outline-atomics)
+    "$cc" -nostdlib -nostartfiles -static-pie -fPIE -O2 -Wall -Wextra -Werror "${flags[@]}" \
         -nostdinc -isystem "$inc" -isystem "$("$cc" -print-file-name=include)" \
         "$src" "$lib/rcrt1.o" "$lib/crti.o" "$lib/libc.a" \
         "$("$cc" -print-libgcc-file-name)" "$lib/crtn.o" -o "$out"
@@ -332,6 +350,9 @@ build_arch() {
         produce "$arch" musl "$p" "$(recipe_hash fn:c_musl fn:musl_root "$arch" "$ccv" "$musl_id" \
             "$SRC/$p.c" "${headers[@]}")" c_musl "$arch" "$SRC/$p.c"
     done
+
+    # The syscall fuzzer (glibc).
+    produce "$arch" glibc fuzz "$(recipe_hash fn:c_fuzz "$arch" "$ccv" "$SRC/fuzz")" c_fuzz "$arch" "$SRC/fuzz"
 
     # One deliberately dynamic binary (checked to be dynamic, not static-pie).
     local dyn=$OUT/$arch/invalid/hello-dynamic

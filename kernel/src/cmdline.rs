@@ -13,6 +13,8 @@ pub struct Options {
     pub raw_console: bool,
     /// Print boot-phase cycle counts at exit (for benchmarks).
     pub bootstat: bool,
+    /// Most CPUs to use (`maxcpus=N`, `nosmp` for 1; default: all the VMM gives).
+    pub cpus: usize,
 }
 
 /// Reads and parses the NUL-terminated command line at a physical address.
@@ -39,7 +41,8 @@ pub fn parse(paddr: u64) -> Options {
 
 /// Parses command-line options; unknown words are ignored (VMMs add their own).
 pub fn parse_str(s: &[u8]) -> Options {
-    let mut o = Options { strace: false, aslr: true, loglevel: 2, raw_console: false, bootstat: false };
+    let mut o =
+        Options { strace: false, aslr: true, loglevel: 2, raw_console: false, bootstat: false, cpus: usize::MAX };
     for w in s.split(|&b| b == b' ' || b == b'\t' || b == b'\n') {
         match w {
             b"strace" => o.strace = true,
@@ -51,7 +54,12 @@ pub fn parse_str(s: &[u8]) -> Options {
             b"loglevel=info" => o.loglevel = 3,
             b"loglevel=debug" => o.loglevel = 4,
             b"loglevel=trace" => o.loglevel = 5,
-            _ => {}
+            b"nosmp" => o.cpus = 1,
+            _ => {
+                if let Some(n) = w.strip_prefix(b"maxcpus=").and_then(|v| core::str::from_utf8(v).ok()?.parse().ok()) {
+                    o.cpus = usize::max(n, 1);
+                }
+            }
         }
     }
     o

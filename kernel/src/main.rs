@@ -9,10 +9,12 @@ extern crate alloc;
 #[macro_use]
 mod klog;
 mod cmdline;
+mod cpus;
 mod fs;
 mod ipc;
 mod mem;
 mod rng;
+mod sync;
 mod syscall;
 mod task;
 mod time;
@@ -36,14 +38,7 @@ fn elfin_kernel_main(info: &BootInfo) -> ! {
     time::init(t0, features.tsc_hz);
     rng::init(&features);
     trap::init();
-    let root = fs::init(info.initrd);
-    if cmd.bootstat {
-        time::phases::enable();
-    }
-    time::phases::ready();
-    let t_ready = elfin_arch::read_cycles();
-    log::debug!("kernel ready after {} cycles; {} free frames", t_ready - t0, mem::frames::free_count());
-    let _ = features;
+    elfin_plat::init_devices(info, mem::frames::alloc, mem::frames::free);
     // The page table a CPU loads while it has no address space of a process.
     match mem::vm::AddrSpace::new() {
         Some(idle) => {
@@ -52,6 +47,16 @@ fn elfin_kernel_main(info: &BootInfo) -> ! {
         }
         None => elfin_plat::console::early_panic("elfin: out of memory for the idle page table"),
     }
+    // The other CPUs come up while this one builds the root filesystem.
+    cpus::start(info, cmd.cpus);
+    let root = fs::init(info.initrd);
+    if cmd.bootstat {
+        time::phases::enable();
+    }
+    time::phases::ready();
+    let t_ready = elfin_arch::read_cycles();
+    log::debug!("kernel ready after {} cycles; {} free frames", t_ready - t0, mem::frames::free_count());
+    let _ = features;
     task::exec::start_first(root, &cmd)
 }
 

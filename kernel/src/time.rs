@@ -36,8 +36,12 @@ fn hz() -> u64 {
 
 /// Nanoseconds since boot.
 pub fn monotonic_ns() -> u64 {
-    let d = elfin_arch::read_cycles().saturating_sub(BOOT_CYCLES.load(Ordering::Relaxed));
-    ((u128::from(d) * 1_000_000_000) / u128::from(hz())) as u64
+    cycles_to_ns(elfin_arch::read_cycles().saturating_sub(BOOT_CYCLES.load(Ordering::Relaxed)))
+}
+
+/// Nanoseconds in `cycles` of the cycle counter.
+pub fn cycles_to_ns(cycles: u64) -> u64 {
+    ((u128::from(cycles) * 1_000_000_000) / u128::from(hz().max(1))) as u64
 }
 
 /// Nanoseconds since the Unix epoch.
@@ -101,6 +105,14 @@ pub mod phases {
     /// Times the CPU went idle.
     pub static IDLES: AtomicU64 = AtomicU64::new(0);
 
+    /// Counts a system call (only when the figures are asked for: the count is a
+    /// shared atomic, which a multi-CPU kernel would not want on every call).
+    #[inline]
+    pub fn count_syscall() {
+        if ENABLED.load(Ordering::Relaxed) {
+            SYSCALLS.fetch_add(1, Ordering::Relaxed);
+        }
+    }
     /// Turns reporting on.
     pub fn enable() {
         ENABLED.store(true, Ordering::Relaxed);

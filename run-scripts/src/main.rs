@@ -4,7 +4,8 @@
 //! its files into an initrd, starts QEMU, connects the program's stdio through the
 //! framed serial console, and exits with the program's status. The protocol with the
 //! kernel is docs/protocol.md. Depends on `elfin-loader` (the same ELF checks the
-//! kernel makes), `clap` and `libc`; the only `unsafe` code is in `sys.rs`.
+//! kernel makes), `elfin-shim` (which syscall numbers the kernel decodes, for
+//! `elfin fuzz`), `clap` and `libc`; the only `unsafe` code is in `sys.rs`.
 
 mod arch;
 mod cmd;
@@ -14,12 +15,14 @@ mod cpio;
 mod fail;
 mod frame;
 mod kernel;
+mod memory;
 mod options;
 mod program;
 mod qemu;
 mod rootfs;
 mod sys;
 mod vm;
+mod vmm;
 
 use std::ffi::{OsStr, OsString};
 
@@ -35,9 +38,12 @@ Examples:
   elfin run -v ./data:/data ./prog      with a copy of a host directory
   elfin run --arch aarch64 ./hello-arm  run an aarch64 program
   elfin build                           build the kernel image ahead of time
+  elfin image -o vm ./hello             write kernel, initrd, command line and run.sh
+  elfin run --vmm firecracker ./hello   run on Firecracker (or cloud-hypervisor; KVM)
   elfin syscalls ./prog                 which syscalls it made, and which elfin lacks
   elfin syscalls --supported            every Linux syscall and how much elfin implements it
   elfin compat tests/compat/manifest.toml   compare a corpus natively and in elfin
+  elfin fuzz --calls 100000             fuzz the kernel's system calls from a guest
 
 See `elfin run --help` for every option. Environment: ELFIN_KERNEL (kernel image to
 boot), ELFIN_REPO (elfin source tree to build the kernel from).";
@@ -56,10 +62,14 @@ enum Command {
     Run(Box<cmd::run::RunArgs>),
     /// Build the kernel image and print its path
     Build(cmd::build::BuildArgs),
+    /// Write the kernel, initrd, command line and VMM command a run would use
+    Image(Box<cmd::image::ImageArgs>),
     /// Run a program in elfin and report the system calls it made
     Syscalls(Box<cmd::syscalls::SyscallsArgs>),
     /// Run a manifest of cases natively and in elfin, compare and report
     Compat(Box<cmd::compat::CompatArgs>),
+    /// Make random system calls from a guest and report every kernel fault
+    Fuzz(Box<cmd::fuzz::FuzzArgs>),
 }
 
 /// Parses the command line. For `elfin run` and `elfin syscalls`, the program's own
@@ -70,6 +80,7 @@ fn parse() -> Result<Parsed, clap::Error> {
     let sub = match raw.get(1).map(OsString::as_os_str) {
         Some(s) if s == OsStr::new("run") => "run",
         Some(s) if s == OsStr::new("syscalls") => "syscalls",
+        Some(s) if s == OsStr::new("image") => "image",
         _ => return Cli::try_parse_from(raw).map(Parsed::Cli),
     };
     let cmd = Cli::command();
@@ -88,6 +99,7 @@ fn parse() -> Result<Parsed, clap::Error> {
     match &mut cli.command {
         Command::Run(args) => args.args.extend(tail.iter().cloned()),
         Command::Syscalls(args) => args.run.args.extend(tail.iter().cloned()),
+        Command::Image(args) => args.run.args.extend(tail.iter().cloned()),
         _ => {}
     }
     Ok(Parsed::Cli(cli))
@@ -121,8 +133,10 @@ fn main() {
     let result = match cli.command {
         Command::Run(args) => cmd::run::run(&args),
         Command::Build(args) => cmd::build::run(&args),
+        Command::Image(args) => cmd::image::run(&args),
         Command::Syscalls(args) => cmd::syscalls::run(*args),
         Command::Compat(args) => cmd::compat::run(&args),
+        Command::Fuzz(args) => cmd::fuzz::run(&args),
     };
     match result {
         Ok(status) => std::process::exit(status),

@@ -8,8 +8,9 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::console::{self, Notice, Report};
+use crate::console::{self, Notice, Output, Ports, Report};
 use crate::fail::{Fail, STATUS_TIMEOUT};
+use crate::frame::Channel;
 use crate::sys;
 
 /// After the guest reported its status, how long the VMM gets to power off before
@@ -22,12 +23,19 @@ pub struct Launch<'a> {
     pub program: &'a OsString,
     /// Its arguments.
     pub args: &'a [OsString],
-    /// Debian package to suggest when the program is missing.
-    pub package: &'a str,
+    /// What to tell the user when the program is missing (how to install it).
+    pub missing_hint: &'a str,
     /// Kill the VMM after this long.
     pub timeout: Option<Duration>,
-    /// Where kernel messages go (None: our stderr).
-    pub kernel_log: Option<std::fs::File>,
+    /// Kill the VMM when the console stays silent this long.
+    pub idle: Option<Duration>,
+    /// Where the console output goes.
+    pub output: Output,
+    /// The program's stdin is empty (end of file at once) instead of ours.
+    pub empty_stdin: bool,
+    /// The sockets of the virtio-console stdio ports, when the VMM has them (their
+    /// VMM ends are kept across exec); None keeps stdio on the serial console.
+    pub ports: Option<Ports>,
 }
 
 /// How the run ended, before it is turned into a status and message.
@@ -39,47 +47,78 @@ pub struct Ending {
     pub vmm: ExitStatus,
     /// `--timeout` expired before the guest reported.
     pub timed_out: bool,
+    /// The console stayed silent for the idle time (see [`Launch::idle`]).
+    pub idle: bool,
     /// A termination signal elfin received (and forwarded).
     pub signal: Option<i32>,
 }
 
-/// Runs the VMM to the end, with our stdin/stdout/stderr connected to the guest.
-pub fn run(launch: &Launch<'_>) -> Result<Ending, Fail> {
+/// Runs the VMM to the end, with the console connected as `launch` says.
+pub fn run(mut launch: Launch<'_>) -> Result<Ending, Fail> {
     let parent = sys::own_pid();
     let mut cmd = Command::new(launch.program);
     cmd.args(launch.args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::inherit());
+    let keep = launch.ports.as_ref().and_then(Ports::guest_fds);
     // SAFETY: the closure runs between fork and exec and only makes async-signal-safe
-    // calls (prctl, getppid) without allocating.
+    // calls (prctl, getppid, fcntl) without allocating.
     unsafe {
-        cmd.pre_exec(move || sys::child_dies_with_parent(parent));
+        cmd.pre_exec(move || {
+            sys::child_dies_with_parent(parent)?;
+            if let Some(fds) = keep {
+                for fd in [fds.stdin, fds.stdout, fds.stderr] {
+                    sys::keep_across_exec(fd)?;
+                }
+            }
+            Ok(())
+        });
     }
     let mut child = cmd.spawn().map_err(|e| match e.kind() {
-        io::ErrorKind::NotFound => Fail::new(format!(
-            "{} not found; install it with: apt-get install {}",
-            launch.program.to_string_lossy(),
-            launch.package
-        )),
+        io::ErrorKind::NotFound => {
+            Fail::new(format!("{} not found; {}", launch.program.to_string_lossy(), launch.missing_hint))
+        }
         _ => Fail::new(format!("cannot start {}: {e}", launch.program.to_string_lossy())),
     })?;
     let pid = child.id();
     if sys::set_child(pid).is_some() {
         sys::kill(pid, sys::SIGTERM); // a signal came before the pid was known
     }
+    let mut port_readers = Vec::new();
+    let mut serial_stdin = None;
+    if let Some(mut ports) = launch.ports.take() {
+        ports.close_guest_ends();
+        let [stdin, stdout, stderr] = ports.host;
+        for (sock, ch, name) in [(stdout, Channel::Stdout, "port-stdout"), (stderr, Channel::Stderr, "port-stderr")] {
+            let t = thread::Builder::new()
+                .name(name.into())
+                .spawn(move || console::pump_port_out(sock, ch))
+                .map_err(|e| Fail::new(format!("cannot start a thread: {e}")))?;
+            port_readers.push(t);
+        }
+        // Not joined: it may be blocked reading a terminal when the guest is done.
+        let empty = launch.empty_stdin;
+        thread::Builder::new()
+            .name("port-stdin".into())
+            .spawn(move || console::pump_port_in(stdin, empty))
+            .map_err(|e| Fail::new(format!("cannot start a thread: {e}")))?;
+        // The serial line carries no stdin now; its pipe stays open, unused.
+        serial_stdin = child.stdin.take();
+    }
 
     let (tx, rx) = mpsc::channel::<Notice>();
     let stdout = child.stdout.take();
     let stdin = child.stdin.take();
     let out_tx = tx.clone();
-    let kernel_log = launch.kernel_log.as_ref().and_then(|f| f.try_clone().ok());
+    let output = launch.output;
     let reader = thread::Builder::new()
         .name("console-out".into())
-        .spawn(move || stdout.map(|s| console::pump_output(s, out_tx, kernel_log)).unwrap_or_default())
+        .spawn(move || stdout.map(|s| console::pump_output(s, out_tx, output)).unwrap_or_default())
         .map_err(|e| Fail::new(format!("cannot start a thread: {e}")))?;
     if let Some(stdin) = stdin {
         // Not joined: it may be blocked reading a terminal when the guest is done.
+        let empty = launch.empty_stdin;
         thread::Builder::new()
             .name("console-in".into())
-            .spawn(move || console::pump_input(stdin))
+            .spawn(move || console::pump_input(stdin, empty))
             .map_err(|e| Fail::new(format!("cannot start a thread: {e}")))?;
     }
     thread::Builder::new()
@@ -91,33 +130,57 @@ pub fn run(launch: &Launch<'_>) -> Result<Ending, Fail> {
         .map_err(|e| Fail::new(format!("cannot start a thread: {e}")))?;
 
     let mut deadline = launch.timeout.map(|t| Instant::now() + t);
+    let idle_after = |now: Instant| launch.idle.map(|t| now + t);
+    let mut idle_deadline = idle_after(Instant::now());
     let mut reported = false;
     let mut timed_out = false;
+    let mut idle = false;
+    let mut killed = false;
     loop {
-        let notice = match deadline {
+        let wake = match (deadline, idle_deadline) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let notice = match wake {
             Some(d) => rx.recv_timeout(d.saturating_duration_since(Instant::now())),
             None => rx.recv().map_err(|_| mpsc::RecvTimeoutError::Disconnected),
         };
         match notice {
             Ok(Notice::Exited) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            Ok(Notice::Output) => idle_deadline = idle_after(Instant::now()),
             Ok(Notice::Reported) => {
                 reported = true;
+                idle_deadline = None;
                 let grace = Instant::now() + POWER_OFF_GRACE;
                 deadline = Some(deadline.map_or(grace, |d| d.min(grace)));
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {
-                // Either --timeout, or a VMM that did not power off after the report.
-                timed_out = !reported;
+                // --timeout, a silent console, or a VMM that did not power off after
+                // the report.
+                let now = Instant::now();
+                if idle_deadline.is_some_and(|d| d <= now) && !reported {
+                    idle = true;
+                } else {
+                    timed_out = !reported;
+                }
                 deadline = None;
-                let _ = child.kill(); // not reaped yet, so the pid is still ours
+                idle_deadline = None;
+                if !killed {
+                    killed = true;
+                    let _ = child.kill(); // not reaped yet, so the pid is still ours
+                }
             }
         }
     }
     sys::set_child(0);
     let vmm = child.wait().map_err(|e| Fail::new(format!("waiting for the VMM: {e}")))?;
-    // QEMU has exited, so its stdout reaches end of file once drained.
+    // QEMU has exited, so its stdout and the ports reach end of file once drained.
     let report = reader.join().unwrap_or_default();
-    Ok(Ending { report, vmm, timed_out, signal: sys::signal_received() })
+    for t in port_readers {
+        let _ = t.join();
+    }
+    drop(serial_stdin);
+    Ok(Ending { report, vmm, timed_out, idle, signal: sys::signal_received() })
 }
 
 /// The exit status of `elfin run` for an ending, or the failure to report.
@@ -135,10 +198,13 @@ pub fn status_of(ending: &Ending, timeout: Option<Duration>) -> Result<i32, Fail
         let secs = timeout.map_or(0, |t| t.as_secs());
         return Err(Fail { message: format!("timed out after {secs} s"), status: STATUS_TIMEOUT });
     }
+    if ending.idle {
+        return Err(Fail { message: "the guest console fell silent".into(), status: STATUS_TIMEOUT });
+    }
     let how = match (ending.vmm.code(), ending.vmm.signal()) {
-        (Some(c), _) => format!("qemu exit status {c}"),
-        (None, Some(s)) => format!("qemu killed by signal {s}"),
-        (None, None) => "qemu ended abnormally".to_string(),
+        (Some(c), _) => format!("VMM exit status {c}"),
+        (None, Some(s)) => format!("VMM killed by signal {s}"),
+        (None, None) => "the VMM ended abnormally".to_string(),
     };
     Err(Fail::new(format!("the guest ended without reporting a status ({how})")))
 }
@@ -148,7 +214,7 @@ mod tests {
     use super::*;
 
     fn ending(status: Option<u8>, crashed: bool, timed_out: bool, signal: Option<i32>, raw: i32) -> Ending {
-        Ending { report: Report { status, crashed }, vmm: ExitStatus::from_raw(raw), timed_out, signal }
+        Ending { report: Report { status, crashed }, vmm: ExitStatus::from_raw(raw), timed_out, idle: false, signal }
     }
 
     #[test]
@@ -162,8 +228,8 @@ mod tests {
         assert_eq!((f.status, f.message.as_str()), (124, "timed out after 5 s"));
         let f = status_of(&ending(None, false, false, None, 1 << 8), t).expect_err("no report");
         assert_eq!(f.status, 125);
-        assert_eq!(f.message, "the guest ended without reporting a status (qemu exit status 1)");
+        assert_eq!(f.message, "the guest ended without reporting a status (VMM exit status 1)");
         let f = status_of(&ending(None, false, false, None, 9), t).expect_err("killed");
-        assert!(f.message.ends_with("(qemu killed by signal 9)"));
+        assert!(f.message.ends_with("(VMM killed by signal 9)"));
     }
 }

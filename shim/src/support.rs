@@ -58,11 +58,10 @@ pub fn support(nr: Nr) -> Support {
         Fork | Vfork | Exit | ExitGroup | Wait4 | Kill | Tkill | Tgkill | Getpid | Getppid | Gettid | Getpgrp
         | Getpgid | Setpgid | Getsid | Setsid | SetTidAddress | SetRobustList | GetRobustList | SchedYield
         | SchedGetparam | SchedGetscheduler | SchedGetaffinity | SchedSetaffinity | Getpriority | Setpriority
-        | Prlimit64 | Getrlimit | Setrlimit => Real,
+        | Prlimit64 | Getrlimit | Setrlimit | Rseq => Real,
         Waitid | PidfdOpen | PidfdSendSignal | PidfdGetfd => Real,
         Execve | Execveat => Partial("programs with an interpreter (PT_INTERP)"),
         Futex => Partial("priority-inheritance operations"),
-        Rseq => Partial("critical sections are not aborted"),
         Prctl => Partial(
             "options other than names, parent-death signal, dumpable, child subreaper, capabilities \
              (keepcaps, bounding, ambient), no_new_privs, timer slack and PR_GET_SECCOMP",

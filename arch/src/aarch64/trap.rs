@@ -54,11 +54,11 @@ impl UserRegs for TrapFrame {
     fn ip(&self) -> u64 {
         self.pc
     }
-    fn sp(&self) -> u64 {
-        self.sp
-    }
     fn set_ip(&mut self, ip: u64) {
         self.pc = ip;
+    }
+    fn sp(&self) -> u64 {
+        self.sp
     }
     fn came_from_user(&self) -> bool {
         // M[4] = 0 (AArch64) and M[3:0] = EL0t.

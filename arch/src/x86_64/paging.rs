@@ -190,8 +190,9 @@ impl PageTable {
     }
 
     /// Calls `f(va, pa, rights)` for every 4 KiB page mapped in [start, end) of the
-    /// user half, skipping unmapped tables (a sparse range costs what it maps).
-    pub fn for_each_page(&self, start: u64, end: u64, f: &mut dyn FnMut(u64, u64, Perm)) {
+    /// user half, in address order, until `f` returns false; unmapped tables are
+    /// skipped (a sparse range costs what it maps).
+    pub fn for_each_page(&self, start: u64, end: u64, f: &mut dyn FnMut(u64, u64, Perm) -> bool) {
         let next = |e: u64, _l: u32| if e & P != 0 && e & PS == 0 { Some(e & ADDR_MASK) } else { None };
         let present = |e: u64| e & P != 0;
         walk_pages(self.root, start, end.min(1 << 47), &next, &present, &mut |va, e| f(va, e & ADDR_MASK, perm_of(e)));
@@ -199,6 +200,14 @@ impl PageTable {
 
     /// Frees the user-half intermediate tables and the root (leaf frames are the caller's).
     pub fn free_user_tables(self, fs: &mut dyn FrameSource) {
+        self.free_tables_below_root(fs);
+        fs.free(self.root);
+    }
+
+    /// Frees the user-half intermediate tables and clears the root's user entries;
+    /// the root stays (another CPU may still have it loaded; leaf frames are the
+    /// caller's).
+    pub fn free_tables_below_root(&self, fs: &mut dyn FrameSource) {
         fn free_level(t: u64, l: u32, fs: &mut dyn FrameSource) {
             for i in 0..512 {
                 let e = read_entry(t, i);
@@ -211,9 +220,16 @@ impl PageTable {
         for i in 0..256 {
             let e = read_entry(self.root, i);
             if e & P != 0 {
+                write_entry(self.root, i, 0);
                 free_level(e & ADDR_MASK, 2, fs);
             }
         }
-        fs.free(self.root);
     }
+}
+
+/// Drops this CPU's TLB entries for non-global pages (the user half), as another
+/// CPU asked after changing a page table this CPU may have loaded.
+pub fn flush_user_tlb() {
+    // SAFETY: reloading CR3 with its own value only invalidates non-global TLB entries.
+    unsafe { asm!("mov {0}, cr3", "mov cr3, {0}", out(reg) _, options(nostack)) };
 }

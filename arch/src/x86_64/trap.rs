@@ -15,6 +15,7 @@ use x86_64::VirtAddr;
 /// Saved registers of an interrupted context, in push order (lowest address first).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
+// Each field is the register it is named after; a doc line per field would repeat it.
 #[allow(missing_docs)]
 pub struct TrapFrame {
     pub r15: u64,
@@ -56,11 +57,11 @@ impl UserRegs for TrapFrame {
     fn ip(&self) -> u64 {
         self.rip
     }
-    fn sp(&self) -> u64 {
-        self.rsp
-    }
     fn set_ip(&mut self, ip: u64) {
         self.rip = ip;
+    }
+    fn sp(&self) -> u64 {
+        self.rsp
     }
     fn came_from_user(&self) -> bool {
         self.cs & 3 == 3

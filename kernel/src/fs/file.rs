@@ -7,10 +7,10 @@ use alloc::vec::Vec;
 use core::any::Any;
 use core::sync::atomic::{AtomicU32, Ordering};
 
+use crate::sync::Mutex;
 use elfin_shim::errno::Errno;
 use elfin_shim::uapi::stat_mode::*;
 use elfin_shim::uapi::StatInfo;
-use spin::Mutex;
 
 use super::{is_dir, stat_of, Inode};
 use crate::task::{Ctx, WaitQueue};
@@ -172,8 +172,8 @@ pub struct InodeFile {
 }
 
 impl InodeFile {
-    /// A file on `node` (path-only, or for reading).
-    pub fn new(node: Arc<dyn Inode>) -> Arc<dyn FileLike> {
+    /// A file on `node` that is not open for writing (O_PATH, directories, reads).
+    pub fn path_only(node: Arc<dyn Inode>) -> Arc<dyn FileLike> {
         Arc::new(InodeFile { node, writer: false })
     }
     /// A file on `node` opened with `flags` (a writer is counted on the inode).

@@ -110,8 +110,11 @@ fn key(n: &Arc<dyn Inode>) -> usize {
     Arc::as_ptr(n) as *const () as usize
 }
 
+/// The watches on one inode: (instance, watch descriptor).
+type InodeWatches = Vec<(Weak<Inotify>, i32)>;
+
 /// Watches of every instance, by inode.
-static REGISTRY: Mutex<BTreeMap<usize, Vec<(Weak<Inotify>, i32)>>> = Mutex::new(BTreeMap::new());
+static REGISTRY: Mutex<BTreeMap<usize, InodeWatches>> = Mutex::new(BTreeMap::new());
 /// Watches in the registry (the fast path: nothing to do while 0).
 static WATCHES: AtomicUsize = AtomicUsize::new(0);
 /// Cookies that tie IN_MOVED_FROM to IN_MOVED_TO.
@@ -192,11 +195,9 @@ impl Inotify {
             return;
         }
         self.push(Event { wd, mask, cookie, name: name.to_vec() });
-        if oneshot {
-            if self.watches.lock().remove(&wd).is_some() {
-                unregister(&node, &self.me, wd);
-                self.push(Event { wd, mask: IN_IGNORED, cookie: 0, name: Vec::new() });
-            }
+        if oneshot && self.watches.lock().remove(&wd).is_some() {
+            unregister(&node, &self.me, wd);
+            self.push(Event { wd, mask: IN_IGNORED, cookie: 0, name: Vec::new() });
         }
     }
 

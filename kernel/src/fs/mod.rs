@@ -17,6 +17,7 @@ pub mod pipe;
 pub mod procfs;
 pub mod ramfs;
 pub mod signalfd;
+pub mod sysfs;
 pub mod timerfd;
 
 use alloc::sync::Arc;

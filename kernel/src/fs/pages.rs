@@ -156,7 +156,7 @@ impl Paged {
             let first_gone = len.div_ceil(PAGE);
             // The pages past the end go back to the frame allocator as they drop.
             drop(self.pages.split_off(&first_gone));
-            if len % PAGE != 0 {
+            if !len.is_multiple_of(PAGE) {
                 if let Some(tail) = self.pages.get_mut(&(len / PAGE)).and_then(|p| p.bytes_mut().get_mut(len % PAGE..))
                 {
                     tail.fill(0);

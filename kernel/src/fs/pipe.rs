@@ -6,10 +6,10 @@ use alloc::sync::Arc;
 use core::any::Any;
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
+use crate::sync::Mutex;
 use elfin_shim::errno::Errno;
 use elfin_shim::uapi::stat_mode::S_IFIFO;
 use elfin_shim::uapi::{StatInfo, Timespec};
-use spin::Mutex;
 
 use super::file::{FileLike, OpenFile, POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM};
 use crate::task::{wait, Ctx, Restart, WaitQueue};
@@ -35,7 +35,7 @@ pub struct Pipe {
 
 impl Pipe {
     /// A new pipe and its (read end, write end).
-    pub fn new() -> (Arc<dyn FileLike>, Arc<dyn FileLike>) {
+    pub fn pair() -> (Arc<dyn FileLike>, Arc<dyn FileLike>) {
         let p = Pipe::empty();
         (Arc::new(p.end(false)), Arc::new(p.end(true)))
     }

@@ -6,9 +6,9 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU32, Ordering};
 
+use crate::sync::Mutex;
 use elfin_shim::errno::Errno;
 use elfin_shim::uapi::stat_mode::*;
-use spin::Mutex;
 
 use super::file::{FileLike, InodeFile};
 use super::pages::{Paged, PAGE};
@@ -257,7 +257,7 @@ impl Inode for Dir {
         Ok(n)
     }
     fn open(self: Arc<Self>, _flags: u32) -> Result<Arc<dyn FileLike>, Errno> {
-        Ok(InodeFile::new(self))
+        Ok(InodeFile::path_only(self))
     }
 }
 

@@ -45,8 +45,8 @@ impl TimerFd {
         if now < d {
             return false;
         }
-        if st.interval > 0 {
-            let n = (now - d) / st.interval + 1;
+        if let Some(periods) = (now - d).checked_div(st.interval) {
+            let n = periods + 1;
             st.ticks = st.ticks.saturating_add(n);
             st.deadline = Some(d.saturating_add(st.interval.saturating_mul(n)));
         } else {

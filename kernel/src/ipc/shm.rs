@@ -245,7 +245,7 @@ pub fn shmat(cx: &Ctx, id: i32, addr: UAddr, flags: i32) -> SysResult {
         a.find_free(len).ok_or(Errno::ENOMEM)?
     } else {
         let mut s = addr.0;
-        if s % PAGE != 0 {
+        if !s.is_multiple_of(PAGE) {
             if flags & SHM_RND == 0 {
                 return Err(Errno::EINVAL);
             }
@@ -288,7 +288,7 @@ pub fn shmat(cx: &Ctx, id: i32, addr: UAddr, flags: i32) -> SysResult {
 
 /// shmdt(2): removes the attachment that starts at `addr`.
 pub fn shmdt(cx: &Ctx, addr: UAddr) -> SysResult {
-    if addr.0 % PAGE != 0 {
+    if !addr.0.is_multiple_of(PAGE) {
         return Err(Errno::EINVAL);
     }
     let segs: Vec<Arc<Segment>> = SHM.lock().iter().map(|(_, s)| s.clone()).collect();

@@ -178,6 +178,9 @@ impl Segment for Area {
     }
 }
 
+/// Pages handled at once when a range is unmapped or copied for fork.
+const PAGE_BATCH: usize = 128;
+
 /// Whether two inode handles are the same inode.
 pub fn same_node(a: &Arc<dyn Inode>, b: &Arc<dyn Inode>) -> bool {
     core::ptr::eq(Arc::as_ptr(a) as *const (), Arc::as_ptr(b) as *const ())
@@ -307,11 +310,6 @@ impl AddrSpace {
         }
     }
 
-    /// The frame of a committed page (mapped or parked), removed from the page table.
-    fn take_frame(&mut self, va: u64) -> Option<u64> {
-        self.pt.unmap(va).or_else(|| self.parked.remove(&va))
-    }
-
     /// Gives back the frame of page `va` of a VMA with attributes `area` starting at
     /// `vstart`: private and shared anonymous frames lose an owner (freed with the
     /// last), page-cache frames lose a mapping.
@@ -324,14 +322,46 @@ impl AddrSpace {
 
     /// Drops the committed pages of [start, end), which lies inside one VMA
     /// (start `vstart`, attributes `area`).
+    /// Only the pages that are there cost anything: the page table is walked past
+    /// empty tables. The frames are released after the other CPUs running this
+    /// address space have dropped their translations of them, in batches of a
+    /// fixed size (this runs when memory is short too, so it allocates nothing).
     fn drop_pages(&mut self, start: u64, end: u64, vstart: u64, area: &Area) {
-        let mut va = start;
-        while va < end {
-            if let Some(pa) = self.take_frame(va) {
+        let mut batch = [(0u64, 0u64, Perm::default()); PAGE_BATCH];
+        let mut cursor = start;
+        loop {
+            let n = self.mapped_pages(cursor, end, &mut batch);
+            if n == 0 {
+                break;
+            }
+            for &(va, _, _) in batch.iter().take(n) {
+                let _ = self.pt.unmap(va);
+            }
+            self.flush_others();
+            for &(va, pa, _) in batch.iter().take(n) {
                 Self::release(pa, va, vstart, area);
             }
-            va += PAGE_SIZE;
+            cursor = batch.get(n - 1).map(|b| b.0 + PAGE_SIZE).unwrap_or(end);
         }
+        while let Some((&va, &pa)) = self.parked.range(start..end).next() {
+            self.parked.remove(&va);
+            Self::release(pa, va, vstart, area);
+        }
+    }
+
+    /// Fills `out` with the mapped pages (va, pa, rights) of [start, end), in order;
+    /// returns how many.
+    fn mapped_pages(&self, start: u64, end: u64, out: &mut [(u64, u64, Perm)]) -> usize {
+        let mut n = 0;
+        self.pt.for_each_page(start, end, &mut |va, pa, perm| match out.get_mut(n) {
+            Some(slot) => {
+                *slot = (va, pa, perm);
+                n += 1;
+                n < out.len()
+            }
+            None => false,
+        });
+        n
     }
 
     /// Unmaps [start, end): removes the VMAs' parts and gives back their pages.
@@ -340,6 +370,12 @@ impl AddrSpace {
             self.total_vm -= e - s;
             self.drop_pages(s, e, s, &area);
         }
+    }
+
+    /// Other CPUs running this address space forget the mappings just removed or
+    /// made stricter.
+    fn flush_others(&self) {
+        crate::task::sched::shootdown(self.pt.root());
     }
 
     /// Frees the committed pages of [start, end) but keeps the VMAs (MADV_DONTNEED):
@@ -361,29 +397,62 @@ impl AddrSpace {
     }
 
     /// Changes the rights of [start, end), which the caller has checked is covered.
+    /// Only the pages that are there cost anything, as in [`Self::drop_pages`].
     pub fn protect_range(&mut self, start: u64, end: u64, prot: Prot) -> Result<(), ()> {
         self.vmas.update(start, end, |a| a.prot = prot).map_err(|_| ())?;
-        let mut va = start;
-        while va < end {
-            if !prot.any() {
-                if let Some(pa) = self.pt.unmap(va) {
-                    self.parked.insert(va, pa);
-                }
-            } else if let Some(pa) = self.parked.remove(&va) {
-                let perm = if frames::is_shared(pa) && !self.is_shared_at(va) { prot.cow_perm() } else { prot.perm() };
-                if self.pt.map(va, pa, perm, &mut FrameAlloc).is_err() {
-                    // No frame for a page table: keep the page parked (its data is
-                    // kept; the next access faults and retries).
-                    self.parked.insert(va, pa);
-                }
-            } else if let Some((pa, _)) = self.pt.translate(va) {
-                // A page shared copy-on-write stays read-only until written.
-                let perm = if frames::is_shared(pa) && !self.is_shared_at(va) { prot.cow_perm() } else { prot.perm() };
-                self.pt.protect(va, perm);
+        // Other CPUs need to forget translations only when a right was taken away:
+        // a stale, narrower entry just faults, and the fault finds the page fine.
+        let mut stricter = false;
+        let mut batch = [(0u64, 0u64, Perm::default()); PAGE_BATCH];
+        let mut cursor = start;
+        loop {
+            let n = self.mapped_pages(cursor, end, &mut batch);
+            if n == 0 {
+                break;
             }
-            va += PAGE_SIZE;
+            for &(va, pa, old) in batch.iter().take(n) {
+                if !prot.any() {
+                    // PROT_NONE pages leave the table but keep their frame.
+                    if self.pt.unmap(va).is_some() {
+                        self.parked.insert(va, pa);
+                        stricter = true;
+                    }
+                } else {
+                    // A page shared copy-on-write stays read-only until written.
+                    let perm = self.perm_for(va, pa, prot);
+                    self.pt.protect(va, perm);
+                    stricter |= (old.write && !perm.write) || (old.exec && !perm.exec);
+                }
+            }
+            cursor = batch.get(n - 1).map(|b| b.0 + PAGE_SIZE).unwrap_or(end);
+        }
+        if prot.any() {
+            // Pages parked by an earlier PROT_NONE come back with the new rights.
+            while let Some((&va, &pa)) = self.parked.range(start..end).next() {
+                self.parked.remove(&va);
+                let perm = self.perm_for(va, pa, prot);
+                if self.pt.map(va, pa, perm, &mut FrameAlloc).is_err() {
+                    // No frame for a page table: keep this and the remaining pages
+                    // parked (their data is kept; the next access faults and retries).
+                    self.parked.insert(va, pa);
+                    break;
+                }
+            }
+        }
+        if stricter {
+            self.flush_others();
         }
         Ok(())
+    }
+
+    /// The rights page `va` (frame `pa`) gets under `prot`: read-only while its
+    /// frame is shared copy-on-write.
+    fn perm_for(&self, va: u64, pa: u64, prot: Prot) -> Perm {
+        if frames::is_shared(pa) && !self.is_shared_at(va) {
+            prot.cow_perm()
+        } else {
+            prot.perm()
+        }
     }
 
     /// Whether the VMA at `va` is MAP_SHARED (its pages are never copied on write).
@@ -404,6 +473,7 @@ impl AddrSpace {
             return Err(FaultError::OutOfMemory);
         }
         frames::put(pa);
+        self.flush_others();
         Ok(())
     }
 
@@ -420,43 +490,47 @@ impl AddrSpace {
         child.total_vm = self.total_vm;
         let ranges: Vec<(u64, u64, Area)> = self.vmas.iter().map(|r| (r.start, r.end, r.val.clone())).collect();
         let mut ok = true;
-        for (start, end, area) in &ranges {
+        let mut batch = [(0u64, 0u64, Perm::default()); PAGE_BATCH];
+        'vmas: for (start, end, area) in &ranges {
             let private = area.shared_file().is_none() && !area.shared;
-            let mut pages: Vec<(u64, u64, Perm)> = Vec::new();
-            self.pt.for_each_page(*start, *end, &mut |va, pa, perm| pages.push((va, pa, perm)));
-            for (va, pa, perm) in pages {
-                if !ok {
+            let mut cursor = *start;
+            loop {
+                let n = self.mapped_pages(cursor, *end, &mut batch);
+                if n == 0 {
                     break;
                 }
-                let child_perm = if private { area.prot.cow_perm() } else { perm };
-                if child.pt.map(va, pa, child_perm, &mut FrameAlloc).is_err() {
-                    ok = false;
-                    break;
+                for &(va, pa, perm) in batch.iter().take(n) {
+                    let child_perm = if private { area.prot.cow_perm() } else { perm };
+                    if child.pt.map(va, pa, child_perm, &mut FrameAlloc).is_err() {
+                        ok = false;
+                        break 'vmas;
+                    }
+                    match area.shared_file() {
+                        Some((node, off)) => cache::dup(node, (off + (va - start)) / PAGE_SIZE),
+                        None => frames::share(pa),
+                    }
+                    if private && perm.write {
+                        self.pt.protect(va, area.prot.cow_perm());
+                    }
                 }
-                match area.shared_file() {
-                    Some((node, off)) => cache::dup(node, (off + (va - start)) / PAGE_SIZE),
-                    None => frames::share(pa),
-                }
-                if private && perm.write {
-                    self.pt.protect(va, area.prot.cow_perm());
-                }
+                cursor = batch.get(n - 1).map(|b| b.0 + PAGE_SIZE).unwrap_or(*end);
             }
         }
         for (&va, &pa) in self.parked.iter() {
             if !ok {
                 break;
             }
-            match self.vmas.find(va).map(|r| (r.start, r.val.clone())) {
-                Some((vs, a)) => {
-                    match a.shared_file() {
-                        Some((node, off)) => cache::dup(node, (off + (va - vs)) / PAGE_SIZE),
-                        None => frames::share(pa),
-                    }
-                    child.parked.insert(va, pa);
+            if let Some((vs, a)) = self.vmas.find(va).map(|r| (r.start, r.val.clone())) {
+                match a.shared_file() {
+                    Some((node, off)) => cache::dup(node, (off + (va - vs)) / PAGE_SIZE),
+                    None => frames::share(pa),
                 }
-                None => {}
+                child.parked.insert(va, pa);
             }
         }
+        // The parent's private pages became read-only: its other threads' CPUs must
+        // not keep writable translations.
+        self.flush_others();
         if !ok {
             // `child` is dropped: every frame it took a share of is given back.
             return None;
@@ -467,7 +541,10 @@ impl AddrSpace {
     /// Committed pages (mapped or parked) in [start, end).
     pub fn committed_pages(&self, start: u64, end: u64) -> u64 {
         let mut n = 0u64;
-        self.pt.for_each_page(start, end, &mut |_, _, _| n += 1);
+        self.pt.for_each_page(start, end, &mut |_, _, _| {
+            n += 1;
+            true
+        });
         n + self.parked.range(start..end).count() as u64
     }
 
@@ -645,22 +722,35 @@ impl AddrSpace {
         if !self.insert_area(dst, dst + new_len, area.clone()) {
             return false;
         }
-        let mut off = 0;
-        while off < len.min(new_len) {
-            if let Some(pa) = self.pt.unmap(old + off) {
-                if self.pt.map(dst + off, pa, area.prot.perm(), &mut FrameAlloc).is_err() {
+        // Only the pages that are there move (a sparse range costs what it maps).
+        let moved = len.min(new_len);
+        let mut batch = [(0u64, 0u64, Perm::default()); PAGE_BATCH];
+        let mut cursor = old;
+        loop {
+            let n = self.mapped_pages(cursor, old + moved, &mut batch);
+            if n == 0 {
+                break;
+            }
+            for &(va, pa, _) in batch.iter().take(n) {
+                let _ = self.pt.unmap(va);
+                let perm = self.perm_for(va, pa, area.prot);
+                if self.pt.map(dst + (va - old), pa, perm, &mut FrameAlloc).is_err() {
                     // No memory for a page table: the page's content is lost, like a
                     // discarded page (it reads back as zeros or file data).
-                    Self::release(pa, old + off, old, &area);
+                    Self::release(pa, va, old, &area);
                 }
-            } else if let Some(pa) = self.parked.remove(&(old + off)) {
-                self.parked.insert(dst + off, pa);
             }
-            off += PAGE_SIZE;
+            cursor = batch.get(n - 1).map(|b| b.0 + PAGE_SIZE).unwrap_or(old + moved);
+        }
+        let parked: Vec<(u64, u64)> = self.parked.range(old..old + moved).map(|(&va, &pa)| (va, pa)).collect();
+        for (va, pa) in parked {
+            self.parked.remove(&va);
+            self.parked.insert(dst + (va - old), pa);
         }
         if !keep_old {
             self.unmap_range(old, old + len);
         }
+        self.flush_others();
         true
     }
 
@@ -677,7 +767,7 @@ impl AddrSpace {
 
 impl Drop for AddrSpace {
     /// Frees every page, table and VMA (the address space must not be loaded on
-    /// the CPU any more).
+    /// the CPU any more; other CPUs may still have its empty root loaded).
     fn drop(&mut self) {
         let all: Vec<(u64, u64)> = self.vmas.iter().map(|r| (r.start, r.end)).collect();
         for (s, e) in all {
@@ -689,7 +779,9 @@ impl Drop for AddrSpace {
         }
         let pt = core::mem::replace(&mut self.pt, PageTable::from_root(0));
         if pt.root() != 0 {
-            pt.free_user_tables(&mut FrameAlloc);
+            pt.free_tables_below_root(&mut FrameAlloc);
+            // An idle CPU may still have the root loaded: it goes when none has.
+            crate::task::sched::retire_root(pt.root());
         }
     }
 }
@@ -726,7 +818,7 @@ mod cache {
     }
 
     /// Keyed by the inode's address (inodes are Arc-shared and live while cached).
-    static CACHE: spin::Mutex<BTreeMap<usize, FileCache>> = spin::Mutex::new(BTreeMap::new());
+    static CACHE: crate::sync::Mutex<BTreeMap<usize, FileCache>> = crate::sync::Mutex::new(BTreeMap::new());
 
     fn key(node: &Arc<dyn Inode>) -> usize {
         Arc::as_ptr(node) as *const () as usize

@@ -249,7 +249,7 @@ pub fn openat(cx: &Ctx, dirfd: i32, path: UAddr, flags: i32, mode: u32) -> SysRe
         return Err(Errno::EISDIR);
     }
     let file: Arc<dyn FileLike> = if flags & O_PATH != 0 {
-        InodeFile::new(r.node.clone())
+        InodeFile::path_only(r.node.clone())
     } else if let Some(fifo) = r.node.fifo() {
         crate::fs::fifo::open(cx, r.node.clone(), fifo, flags)?
     } else {
@@ -1065,7 +1065,7 @@ pub fn pipe2(cx: &Ctx, fds: UAddr, flags: i32) -> SysResult {
     if flags & !(O_CLOEXEC | O_NONBLOCK | arch_o::O_DIRECT) != 0 {
         return Err(Errno::EINVAL);
     }
-    let (r, w) = Pipe::new();
+    let (r, w) = Pipe::pair();
     let nb = flags & O_NONBLOCK;
     let r = OpenFile::new(r, nb, Vec::new());
     let w = OpenFile::new(w, 1 | nb, Vec::new());
@@ -1195,7 +1195,7 @@ pub fn close_range(cx: &Ctx, first: u32, last: u32, flags: u32) -> SysResult {
     if flags & UNSHARE != 0 {
         let files = cx.files();
         if Arc::strong_count(&files) > 2 {
-            cx.proc.set_files(Arc::new(spin::Mutex::new(files.lock().clone())));
+            cx.proc.set_files(Arc::new(crate::sync::Mutex::new(files.lock().clone())));
         }
     }
     let files = cx.files();

@@ -292,9 +292,12 @@ fn set_times(cx: &Ctx, node: &Arc<dyn Inode>, path: &[u8], times: Times) -> SysR
     Ok(0)
 }
 
+/// A node and its path.
+type NamedNode = (Arc<dyn Inode>, Vec<u8>);
+
 /// The node a utime-family call names: `path` from `dirfd`, or with a NULL path
 /// the descriptor itself (futimens); a descriptor without a node is accepted.
-fn times_node(cx: &Ctx, dirfd: i32, path: UAddr, flags: i32) -> Result<Option<(Arc<dyn Inode>, Vec<u8>)>, Errno> {
+fn times_node(cx: &Ctx, dirfd: i32, path: UAddr, flags: i32) -> Result<Option<NamedNode>, Errno> {
     if path.is_null() && dirfd != AT_FDCWD {
         if flags != 0 {
             return Err(Errno::EINVAL);

@@ -208,29 +208,47 @@ pub fn rt_sigaction(cx: &Ctx, sig: i32, act: UAddr, oldact: UAddr, sigsetsize: u
     Ok(0)
 }
 
-/// sched_getaffinity(2): one CPU.
+/// Bytes of a CPU mask in the affinity calls (Linux: the longs that hold
+/// nr_cpu_ids bits; elfin runs at most 64 CPUs).
+const CPUMASK_BYTES: usize = 8;
+
+/// sched_getaffinity(2): the CPUs the thread may run on; returns the bytes written.
 pub fn sched_getaffinity(cx: &Ctx, pid: i32, size: usize, mask: UAddr) -> SysResult {
-    super::proc::find_thread(cx, pid)?;
-    if size < 8 || !size.is_multiple_of(8) {
+    let t = super::proc::find_thread(cx, pid)?;
+    // Linux: the buffer must hold nr_cpu_ids bits and be a whole number of longs.
+    let cpus = crate::task::sched::online();
+    if size * 8 < cpus || !size.is_multiple_of(8) {
         return Err(Errno::EINVAL);
     }
-    cx.write_val(mask, &1u64)?;
-    Ok(8)
+    let m = crate::task::sched::allowed(&t) & crate::task::sched::online_mask();
+    let n = size.min(CPUMASK_BYTES);
+    cx.write_bytes(mask, m.to_ne_bytes().get(..n).unwrap_or(&[]))?;
+    Ok(n as u64)
 }
 
-/// sched_setaffinity(2): the mask must name the one CPU the kernel runs on
-/// (Linux: EINVAL when it holds no online CPU); shorter masks are zero-extended.
+/// sched_setaffinity(2): restricts the thread to the online CPUs of `mask`
+/// (EINVAL when none is left). Another process's threads need the same user
+/// (real or effective) or privilege, as Linux's CAP_SYS_NICE check.
 pub fn sched_setaffinity(cx: &Ctx, pid: i32, size: usize, mask: UAddr) -> SysResult {
     let t = super::proc::find_thread(cx, pid)?;
-    let n = size.min(8);
-    let mut bytes = [0u8; 8];
-    cx.read_bytes(mask, bytes.get_mut(..n).ok_or(Errno::EINVAL)?)?;
-    if u64::from_ne_bytes(bytes) & 1 == 0 {
+    let mut bytes = [0u8; CPUMASK_BYTES];
+    let n = size.min(CPUMASK_BYTES);
+    cx.read_bytes(mask, bytes.get_mut(..n).unwrap_or(&mut []))?;
+    if !Arc::ptr_eq(&t.process, &cx.proc) {
+        let (privileged, euid) = {
+            let me = cx.proc.cred.lock();
+            (me.capable(crate::task::caps::CAP_SYS_NICE), me.uid[1])
+        };
+        let them = t.process.cred.lock().uid;
+        if !privileged && euid != them[0] && euid != them[1] {
+            return Err(Errno::EPERM);
+        }
+    }
+    let m = u64::from_ne_bytes(bytes) & crate::task::sched::online_mask();
+    if m == 0 {
         return Err(Errno::EINVAL);
     }
-    if !super::proc::may_change(cx, &t.process) {
-        return Err(Errno::EPERM);
-    }
+    crate::task::sched::set_allowed(&t, m);
     Ok(0)
 }
 

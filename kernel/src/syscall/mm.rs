@@ -603,10 +603,8 @@ pub fn mlock(cx: &Ctx, addr: UAddr, len: usize) -> SysResult {
     let end = addr.0.checked_add(len as u64).and_then(page_up).ok_or(Errno::EINVAL)?;
     let mut va = start;
     while va < end {
-        if a.find(va).is_none() {
-            return Err(Errno::ENOMEM);
-        }
-        va += PAGE_SIZE;
+        let Some((_, vma_end, _)) = a.find(va) else { return Err(Errno::ENOMEM) };
+        va = vma_end;
     }
     let mut va = start;
     while va < end {

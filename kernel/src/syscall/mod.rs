@@ -37,7 +37,7 @@ pub const RELEASE: &str = "6.1.0-elfin";
 /// Whether every system call is logged.
 pub static STRACE: AtomicBool = AtomicBool::new(false);
 
-static REPORTED: spin::Mutex<BTreeSet<&'static str>> = spin::Mutex::new(BTreeSet::new());
+static REPORTED: crate::sync::Mutex<BTreeSet<&'static str>> = crate::sync::Mutex::new(BTreeSet::new());
 
 fn decode(nr: usize, args: [u64; 6]) -> Call {
     match elfin_arch::ELF_MACHINE {
@@ -64,43 +64,56 @@ pub fn unsupported(name: &'static str, nr: usize) -> SysResult {
 
 /// Entry from the architecture's system-call stub.
 pub fn entry(tf: &mut TrapFrame) {
-    handle(tf);
-    // Everything the call held is released by now: an exited thread may go.
-    task::exit::finish_if_exited();
+    if handle(tf) {
+        // Everything the call held is released by now: the exited thread may go.
+        task::exit::finish_if_exited();
+    }
 }
 
-fn handle(tf: &mut TrapFrame) {
+/// Runs the call; true when the calling thread has exited.
+fn handle(tf: &mut TrapFrame) -> bool {
+    let mut cx = Ctx::current();
+    let exited = run(&mut cx, tf);
+    if !exited {
+        task::rseq::on_user_return(&cx, tf);
+    }
+    exited
+}
+
+/// Decodes and runs the call of `tf`; true when the calling thread has exited.
+fn run(cx: &mut Ctx, tf: &mut TrapFrame) -> bool {
     let nr = tf.syscall_nr();
-    crate::time::phases::SYSCALLS.fetch_add(1, Ordering::Relaxed);
+    crate::time::phases::count_syscall();
     let args = tf.syscall_args();
     let call = decode(nr, args);
-    let mut cx = Ctx::current();
     cx.nr = nr;
     cx.arg0 = args[0];
     // The CPU time the call uses is the thread's system time.
     let cpu0 = cx.thread.cpu_ns();
-    run(&mut cx, tf, call);
+    let exited = run_call(cx, tf, call);
     let used = cx.thread.cpu_ns().saturating_sub(cpu0);
     cx.thread.sys_ns.fetch_add(used, Ordering::Relaxed);
+    exited
 }
 
-fn run(cx: &mut Ctx, tf: &mut TrapFrame, call: Call) {
+/// Runs a decoded call; true when the calling thread has exited.
+fn run_call(cx: &mut Ctx, tf: &mut TrapFrame, call: Call) -> bool {
     let r = match call {
         Call::Exit { status } => {
             trace(cx, &call, None);
             task::exit::exit_thread(cx, ExitStatus::Exited(status as u8));
-            return;
+            return cx.thread.exited.load(Ordering::Relaxed);
         }
         Call::ExitGroup { status } => {
             trace(cx, &call, None);
             task::exit::exit_group(cx, ExitStatus::Exited(status as u8));
-            return;
+            return cx.thread.exited.load(Ordering::Relaxed);
         }
         Call::RtSigreturn {} => {
             task::signal::sigreturn(cx, tf);
             trace(cx, &call, Some(Ok(tf.syscall_args()[0])));
             task::signal::deliver_pending(cx, tf, task::Restart::Never);
-            return;
+            return cx.thread.exited.load(Ordering::Relaxed);
         }
         Call::Execve { path, argv, envp } => exec(cx, tf, &call, fs::AT_FDCWD, path, argv, envp, 0),
         Call::Execveat { dirfd, path, argv, envp, flags } => exec(cx, tf, &call, dirfd, path, argv, envp, flags),
@@ -111,7 +124,7 @@ fn run(cx: &mut Ctx, tf: &mut TrapFrame, call: Call) {
         // execve succeeded: the frame holds the new program.
         None => {
             task::signal::deliver_pending(cx, tf, task::Restart::Never);
-            return;
+            return cx.thread.exited.load(Ordering::Relaxed);
         }
     };
     trace(cx, &call, Some(r));
@@ -121,6 +134,7 @@ fn run(cx: &mut Ctx, tf: &mut TrapFrame, call: Call) {
     });
     let restart = if r == Err(Errno::EINTR) { cx.restart.get() } else { task::Restart::Never };
     task::signal::deliver_pending(cx, tf, restart);
+    cx.thread.exited.load(Ordering::Relaxed)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -256,10 +270,8 @@ fn dispatch(cx: &Ctx, call: Call, tf: &mut TrapFrame) -> SysResult {
             fs::epoll_wait(cx, epfd, events, maxevents, ms_timeout(timeout_ms), sigmask, sigsetsize)
         }
         EpollPwait2 { epfd, events, maxevents, timeout, sigmask, sigsetsize } => {
-            let t = match select::read_timeout(cx, timeout, select::TimeoutKind::Timespec)? {
-                Some(d) => Some(d.saturating_sub(crate::time::monotonic_ns())),
-                None => None,
-            };
+            let t = select::read_timeout(cx, timeout, select::TimeoutKind::Timespec)?
+                .map(|d| d.saturating_sub(crate::time::monotonic_ns()));
             fs::epoll_wait(cx, epfd, events, maxevents, t, sigmask, sigsetsize)
         }
         Umask { mask } => {

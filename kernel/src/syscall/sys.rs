@@ -338,10 +338,10 @@ pub fn sched_getattr(cx: &Ctx, pid: i32, attr: UAddr, size: u32, flags: u32) -> 
     Ok(0)
 }
 
-/// getcpu(2): one CPU, one node.
+/// getcpu(2): the CPU the caller runs on, and node 0 (one NUMA node).
 pub fn getcpu(cx: &Ctx, cpu: UAddr, node: UAddr) -> SysResult {
     if !cpu.is_null() {
-        cx.write_val(cpu, &0u32)?;
+        cx.write_val(cpu, &(crate::task::sched::this_cpu() as u32))?;
     }
     if !node.is_null() {
         cx.write_val(node, &0u32)?;

@@ -182,9 +182,7 @@ pub fn timer_create(cx: &Ctx, clock: i32, sevp: UAddr, timerid: UAddr) -> SysRes
     };
     let notify = notify.unwrap_or(Notify::Signal { sig: 14, value: id as u64, tid: None });
     let t = PosixTimer::new(id, tclock, notify, &cx.proc);
-    if let Err(e) = cx.write_val(timerid, &id) {
-        return Err(e);
-    }
+    cx.write_val(timerid, &id)?;
     cx.proc.ext.lock().timers.insert(id, t);
     Ok(0)
 }

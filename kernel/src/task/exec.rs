@@ -6,6 +6,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 
+use crate::sync::Mutex;
 use elfin_arch::{FpuState, TrapFrame, UserRegs, PAGE_SIZE};
 use elfin_kcore::SigQueue;
 use elfin_loader::{auxv::*, LoadError, Machine, StackArgs};
@@ -14,11 +15,10 @@ use elfin_shim::errno::Errno;
 use elfin_shim::uapi::stat_mode::*;
 use elfin_shim::uapi::{KernelSigaction, StackT};
 use elfin_shim::UAddr;
-use spin::Mutex;
 
 use super::sched::SchedState;
 use super::{
-    default_rlimits, exit, sched, table, CpuTimes, Ctx, FsContext, ProcInfo, ProcState, Process, Relations, Thread,
+    default_rlimits, exit, sched, table, CpuTimes, Ctx, FsContext, Mm, ProcInfo, ProcState, Process, Relations, Thread,
     ThreadMisc,
 };
 use crate::cmdline::Options;
@@ -388,7 +388,8 @@ pub fn start_first(cfg: RunConfig, opts: &Options) -> ! {
         pgid: AtomicI32::new(pid),
         // As a container's entry point: its own group, in a session that lies outside.
         sid: AtomicI32::new(0),
-        mm: Mutex::new(Some(Arc::new(Mutex::new(img.mm)))),
+        ppid: AtomicI32::new(0),
+        mm: Mutex::new(Some(Arc::new(Mm::new(img.mm)))),
         mm_root: AtomicU64::new(root),
         files: Mutex::new(Some(Arc::new(Mutex::new(fds)))),
         fs: Mutex::new(Arc::new(Mutex::new(FsContext { cwd, umask: 0o022 }))),
@@ -433,6 +434,9 @@ pub fn start_first(cfg: RunConfig, opts: &Options) -> ! {
     process.threads.lock().push(thread.clone());
     table::register(pid, &thread, Some(&process));
     table::hold_group(pid);
+    // The program sees every CPU from its first instruction.
+    crate::cpus::wait_started();
+    crate::fs::sysfs::populate_cpus(sched::online());
     log::debug!("entering {:#x} with sp {:#x}", img.entry, img.sp);
     crate::time::phases::entry();
     sched::run_first(thread)
@@ -548,7 +552,7 @@ pub fn execve(
     // Robust futexes still held are released as at exit, in the old memory
     // (Linux's exec_mm_release, after de_thread took the process id over).
     super::futex::exit_robust_list(cx);
-    let new_mm = Arc::new(Mutex::new(img.mm));
+    let new_mm = Arc::new(Mm::new(img.mm));
     let old_mm = p.set_mm(new_mm.clone());
     sched::reload_mm();
     cx.switch_mm(new_mm);

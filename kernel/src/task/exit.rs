@@ -5,12 +5,12 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
+use crate::sync::Mutex;
 use elfin_shim::errno::Errno;
 use elfin_shim::uapi::signal::*;
 use elfin_shim::uapi::wait::*;
 use elfin_shim::uapi::Siginfo;
 use elfin_shim::UAddr;
-use spin::Mutex;
 
 use super::{futex, sched, table, Ctx, ExitStatus, JobReport, Process, Restart};
 
@@ -206,7 +206,7 @@ fn reparent_children(p: &Arc<Process>) {
         }
         match &new {
             Some(n) => {
-                c.rel.lock().parent = Some(Arc::downgrade(n));
+                c.set_parent(Some(n));
                 n.rel.lock().children.push(c.clone());
                 let zombie = c.state.lock().zombie;
                 if zombie {
@@ -215,7 +215,7 @@ fn reparent_children(p: &Arc<Process>) {
                 }
             }
             None => {
-                c.rel.lock().parent = None;
+                c.set_parent(None);
                 if c.state.lock().zombie {
                     reap_detached(&c);
                 }

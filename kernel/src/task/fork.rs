@@ -5,6 +5,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 
+use crate::sync::Mutex;
 use elfin_arch::{FpuState, TrapFrame, UserRegs};
 use elfin_kcore::SigQueue;
 use elfin_shim::errno::Errno;
@@ -12,10 +13,9 @@ use elfin_shim::uapi::clone_flags::*;
 use elfin_shim::uapi::signal::SS_DISABLE;
 use elfin_shim::uapi::StackT;
 use elfin_shim::UAddr;
-use spin::Mutex;
 
 use super::sched::SchedState;
-use super::{sched, table, CpuTimes, Ctx, ProcInfo, ProcState, Process, Relations, Thread, ThreadMisc};
+use super::{sched, table, CpuTimes, Ctx, Mm, ProcInfo, ProcState, Process, Relations, Thread, ThreadMisc};
 
 /// What clone was asked to do (clone's registers or clone3's struct, validated).
 pub struct CloneArgs {
@@ -110,7 +110,7 @@ pub fn clone(cx: &Ctx, tf: &TrapFrame, a: CloneArgs) -> Result<u64, Errno> {
         cx.mm_arc().clone()
     } else {
         match cx.mm().fork() {
-            Some(m) => Arc::new(Mutex::new(m)),
+            Some(m) => Arc::new(Mm::new(m)),
             None => return fail(Errno::ENOMEM),
         }
     };
@@ -188,6 +188,7 @@ pub fn clone(cx: &Ctx, tf: &TrapFrame, a: CloneArgs) -> Result<u64, Errno> {
         altstack,
         misc,
     );
+    thread.sched.inherit_allowed(&cx.thread.sched);
     process.threads.lock().push(thread.clone());
     process.state.lock().live_threads += 1;
     table::register(tid, &thread, new_process.then_some(&process));
@@ -263,6 +264,7 @@ fn new_process_for(cx: &Ctx, pid: i32, a: &CloneArgs, mm: Arc<super::Mm>) -> Res
         pid,
         pgid: AtomicI32::new(me.pgid.load(Ordering::Relaxed)),
         sid: AtomicI32::new(me.sid.load(Ordering::Relaxed)),
+        ppid: AtomicI32::new(parent.pid),
         mm: Mutex::new(Some(mm)),
         mm_root: AtomicU64::new(root),
         files: Mutex::new(Some(files)),

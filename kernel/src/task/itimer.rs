@@ -9,9 +9,9 @@ use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
 
+use crate::sync::Mutex;
 use elfin_shim::uapi::signal::{SIGALRM, SI_KERNEL};
 use elfin_shim::uapi::Siginfo;
-use spin::Mutex;
 
 use super::Process;
 
@@ -40,7 +40,9 @@ static SEQ: AtomicU64 = AtomicU64::new(1);
 pub fn arm(deadline: u64, target: Weak<dyn Expiry>) -> u64 {
     let seq = SEQ.fetch_add(1, Ordering::Relaxed);
     TIMERS.lock().insert((deadline, seq), target);
-    crate::timer::enable_preemption();
+    // As for a timed sleep: the tick goes on, and an idle boot CPU wakes to keep
+    // time, or the deadline would never be seen.
+    crate::timer::deadline_added();
     seq
 }
 
@@ -122,6 +124,11 @@ pub fn expire() {
     if let Some(t) = super::sched::try_current() {
         super::cputimer::check(&t);
     }
+}
+
+/// True when some process has an armed timer.
+pub fn pending() -> bool {
+    !TIMERS.lock().is_empty()
 }
 
 /// Forgets the timer of a process that ends.

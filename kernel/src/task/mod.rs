@@ -10,7 +10,7 @@
 //! ids, parent and children, credentials, limits and pending signals.
 //!
 //! # Locks
-//! Every object has its own lock; nothing is held across a sleep. When several are
+//! Every object has its own lock; no spin lock is held across a sleep. When several are
 //! needed they are taken in this order (an earlier one may be held while taking a
 //! later one, never the reverse):
 //! 1. the process table ([`table`]);
@@ -18,7 +18,8 @@
 //! 3. a process's `threads`;
 //! 4. signal handlers, then a thread's `sig` or the process's `shared_pending`;
 //! 5. a descriptor table, then an open file's own state (pipe buffer, offset, …);
-//! 6. the futex table; then an address space ([`Mm`]);
+//! 6. an address space ([`Mm`], a sleeping lock: taken with no spin lock held);
+//!    then the futex table;
 //! 7. wait-queue lists; then the run queue and timers ([`sched`]);
 //! 8. the frame allocator and the kernel heap.
 //!
@@ -44,11 +45,11 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 
+use crate::sync::{Mutex, SleepGuard, SleepLock};
 use elfin_kcore::SigQueue;
 use elfin_shim::errno::Errno;
 use elfin_shim::uapi::{KernelSigaction, Siginfo, StackT};
 use elfin_shim::UAddr;
-use spin::{Mutex, MutexGuard};
 
 use crate::fs::file::{FdTable, OpenFile};
 use crate::mem::vm::AddrSpace;
@@ -57,7 +58,7 @@ pub use sched::current;
 pub use wait::WaitQueue;
 
 /// An address space, shared by the threads (and vfork children) that use it.
-pub type Mm = Mutex<AddrSpace>;
+pub type Mm = SleepLock<AddrSpace>;
 /// A descriptor table, shared under CLONE_FILES.
 pub type Files = Mutex<FdTable>;
 /// Signal dispositions (index = signal - 1), shared under CLONE_SIGHAND.
@@ -249,6 +250,8 @@ pub struct Process {
     pub pgid: AtomicI32,
     /// Session id.
     pub sid: AtomicI32,
+    /// The parent's pid (kept with `rel.parent`, read without a lock).
+    ppid: AtomicI32,
     mm: Mutex<Option<Arc<Mm>>>,
     mm_root: AtomicU64,
     files: Mutex<Option<Arc<Files>>>,
@@ -372,7 +375,12 @@ impl Process {
     }
     /// The parent's pid as getppid reports it (0 when there is none).
     pub fn ppid(&self) -> i32 {
-        self.parent().map(|p| p.pid).unwrap_or(0)
+        self.ppid.load(Ordering::Relaxed)
+    }
+    /// Hands the process to a new parent (or none).
+    pub fn set_parent(&self, parent: Option<&Arc<Process>>) {
+        self.rel.lock().parent = parent.map(Arc::downgrade);
+        self.ppid.store(parent.map(|p| p.pid).unwrap_or(0), Ordering::Relaxed);
     }
     /// True once the process is a zombie or on its way there.
     pub fn is_exiting(&self) -> bool {
@@ -478,8 +486,8 @@ pub struct Ctx {
     pub thread: Arc<Thread>,
     /// Its process.
     pub proc: Arc<Process>,
-    /// The address space the call started in.
-    mm: Arc<Mm>,
+    /// The address space the call started in (looked up on first use).
+    mm: core::cell::OnceCell<Arc<Mm>>,
     /// The system call's number and first argument (to restart it).
     pub(crate) nr: usize,
     pub(crate) arg0: u64,
@@ -506,20 +514,26 @@ impl Ctx {
     pub fn current() -> Ctx {
         let thread = current();
         let proc = thread.process.clone();
-        let mm = proc.mm();
-        Ctx { thread, proc, mm, nr: 0, arg0: 0, restart: core::cell::Cell::new(Restart::Never) }
+        Ctx {
+            thread,
+            proc,
+            mm: core::cell::OnceCell::new(),
+            nr: 0,
+            arg0: 0,
+            restart: core::cell::Cell::new(Restart::Never),
+        }
     }
     /// The address space, locked.
-    pub fn mm(&self) -> MutexGuard<'_, AddrSpace> {
-        self.mm.lock()
+    pub fn mm(&self) -> SleepGuard<'_, AddrSpace> {
+        self.mm_arc().lock()
     }
     /// The shared address-space object.
     pub fn mm_arc(&self) -> &Arc<Mm> {
-        &self.mm
+        self.mm.get_or_init(|| self.proc.mm())
     }
     /// Uses a new address space from now on (after execve).
     pub fn switch_mm(&mut self, mm: Arc<Mm>) {
-        self.mm = mm;
+        self.mm = core::cell::OnceCell::from(mm);
     }
     /// The open file behind `fd`.
     pub fn fd(&self, fd: i32) -> Result<Arc<OpenFile>, Errno> {

@@ -167,8 +167,7 @@ impl PosixTimer {
         let (signal, generation) = {
             let mut st = self.st.lock();
             let Some(d) = st.deadline else { return };
-            if st.interval > 0 {
-                let missed = (now.saturating_sub(d)) / st.interval;
+            if let Some(missed) = now.saturating_sub(d).checked_div(st.interval) {
                 st.overrun = st.overrun.saturating_add(missed);
                 let next = d.saturating_add(st.interval.saturating_mul(missed + 1));
                 st.deadline = Some(next);

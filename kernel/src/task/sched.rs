@@ -1,6 +1,8 @@
-//! The scheduler: one run queue, round-robin, kernel stacks switched in
-//! `elfin_arch::switch_context`. The kernel is not preempted (interrupts are off
-//! in kernel mode); user code is preempted by the timer tick.
+//! The scheduler: a run queue per CPU, round-robin, kernel stacks switched in
+//! `elfin_arch::switch_context`; an idle CPU takes work from the others' queues
+//! and is woken by an interrupt when work arrives for it. The kernel is not
+//! preempted (interrupts are off in kernel mode); user code is preempted by the
+//! timer tick.
 //!
 //! Sleeping follows the prepare/check/sleep protocol, so no wake-up is lost: a
 //! sleeper calls [`prepare_sleep`], puts itself on the queues it waits on, checks
@@ -10,17 +12,21 @@
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 
+use crate::sync::Mutex;
 use elfin_arch::{FpuState, TrapFrame};
-use spin::Mutex;
 
 use super::Thread;
+use crate::time::cycles_to_ns;
 
 const RUNNABLE: u8 = 0;
 const RUNNING: u8 = 1;
 const BLOCKED: u8 = 2;
 const DEAD: u8 = 3;
+
+/// Most CPUs the kernel runs on.
+pub const MAX_CPUS: usize = 64;
 
 /// Per-thread scheduler state.
 pub(crate) struct SchedState {
@@ -37,6 +43,15 @@ pub(crate) struct SchedState {
     tls: AtomicU64,
     /// Cycle counter when the thread got the CPU (0 while off it).
     since: AtomicU64,
+    /// The CPU the thread last ran on (and whose queue it is put on when woken).
+    cpu: AtomicUsize,
+    /// A CPU is still on the thread's kernel stack: it may not run elsewhere until
+    /// that CPU has finished switching away.
+    on_cpu: AtomicBool,
+    /// The CPUs the thread may run on (sched_setaffinity; bit n: CPU n).
+    allowed: AtomicU64,
+    /// Switched in since it last returned to user mode (rseq has work to do).
+    rseq_notify: AtomicBool,
 }
 
 impl SchedState {
@@ -53,40 +68,150 @@ impl SchedState {
             fpu: Mutex::new(fpu),
             tls: AtomicU64::new(tls),
             since: AtomicU64::new(0),
+            cpu: AtomicUsize::new(this_cpu()),
+            on_cpu: AtomicBool::new(false),
+            allowed: AtomicU64::new(u64::MAX),
+            rseq_notify: AtomicBool::new(true),
         }
+    }
+
+    /// Starts with the CPU set of the creating thread (clone inherits affinity).
+    pub(crate) fn inherit_allowed(&self, parent: &SchedState) {
+        self.allowed.store(parent.allowed.load(Ordering::Acquire), Ordering::Release);
+    }
+
+    /// True (once) when the thread was switched in since the last call.
+    pub(crate) fn take_rseq_notify(&self) -> bool {
+        self.rseq_notify.swap(false, Ordering::Relaxed)
+    }
+    /// Asks for the rseq work at the next return to user mode (a registration).
+    pub(crate) fn request_rseq_notify(&self) {
+        self.rseq_notify.store(true, Ordering::Relaxed);
     }
 }
 
-struct RunQueue {
+/// One CPU's scheduling state.
+struct Cpu {
+    /// Threads ready to run here.
     queue: VecDeque<Arc<Thread>>,
+    /// The thread on the CPU (None before the CPU's first thread).
     current: Option<Arc<Thread>>,
-    /// Threads that exited; their kernel stacks are freed once we are off them.
+    /// The thread just switched away from; the next thread to run finishes that
+    /// switch (clears its `on_cpu`).
+    prev: Option<Arc<Thread>>,
+    /// Threads that exited here; their kernel stacks are freed once we are off them.
     dead: Vec<Arc<Thread>>,
-    /// Page-table root loaded on the CPU.
-    active_root: u64,
+    /// Halted, waiting for an interrupt.
+    idle: bool,
 }
 
-static RQ: Mutex<RunQueue> =
-    Mutex::new(RunQueue { queue: VecDeque::new(), current: None, dead: Vec::new(), active_root: 0 });
+impl Cpu {
+    const fn new() -> Cpu {
+        Cpu { queue: VecDeque::new(), current: None, prev: None, dead: Vec::new(), idle: false }
+    }
+}
+
+static CPUS: [Mutex<Cpu>; MAX_CPUS] = [const { Mutex::new(Cpu::new()) }; MAX_CPUS];
+/// Page-table root loaded on each CPU (read by TLB shootdowns).
+static ACTIVE_ROOT: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+/// CPUs that run threads.
+static ONLINE: AtomicUsize = AtomicUsize::new(1);
 
 /// Sleep deadlines: (deadline ns, sequence) → sleeper.
 static TIMERS: Mutex<BTreeMap<(u64, u64), Weak<Thread>>> = Mutex::new(BTreeMap::new());
 static TIMER_SEQ: AtomicU64 = AtomicU64::new(0);
 
-/// A stack-pointer slot for the boot context, which is never resumed.
-static BOOT_SP: AtomicU64 = AtomicU64::new(0);
+/// Stack-pointer slots for the boot contexts of the CPUs, which are never resumed.
+static BOOT_SP: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+
+/// The CPU the caller runs on.
+pub fn this_cpu() -> usize {
+    elfin_arch::cpu_id().min(MAX_CPUS - 1)
+}
+
+fn cpu(i: usize) -> &'static Mutex<Cpu> {
+    match CPUS.get(i) {
+        Some(c) => c,
+        None => &CPUS[0],
+    }
+}
+
+/// Number of CPUs running threads.
+pub fn online() -> usize {
+    ONLINE.load(Ordering::Acquire)
+}
+
+/// The CPUs running threads, as a mask (bit n: CPU n).
+pub fn online_mask() -> u64 {
+    match online() {
+        n if n >= 64 => u64::MAX,
+        n => (1u64 << n) - 1,
+    }
+}
+
+/// The CPUs `t` may run on.
+pub fn allowed(t: &Thread) -> u64 {
+    t.sched.allowed.load(Ordering::Acquire)
+}
+
+/// Restricts `t` to the CPUs of `mask` (which holds an online CPU); the thread
+/// moves when it runs elsewhere (at once when it is the caller).
+pub fn set_allowed(t: &Arc<Thread>, mask: u64) {
+    t.sched.allowed.store(mask, Ordering::Release);
+    if let Some(me) = try_current() {
+        if Arc::ptr_eq(&me, t) {
+            if !allowed_on(t, this_cpu()) {
+                schedule();
+            }
+            return;
+        }
+    }
+    // Running elsewhere on a CPU it may no longer use: make that CPU look again.
+    let c = t.sched.cpu.load(Ordering::Acquire);
+    if !allowed_on(t, c) && c < online() && t.sched.state.load(Ordering::SeqCst) == RUNNING {
+        elfin_plat::send_ipi(c);
+    }
+}
+
+fn allowed_on(t: &Thread, c: usize) -> bool {
+    c < 64 && t.sched.allowed.load(Ordering::Acquire) & (1u64 << c) != 0
+}
+
+/// Where `t` should be queued: `preferred` when it may run there, else the first
+/// online CPU it may run on.
+fn home_for(t: &Thread, preferred: usize) -> usize {
+    if allowed_on(t, preferred) && preferred < online() {
+        return preferred;
+    }
+    let ok = allowed(t) & online_mask();
+    if ok == 0 {
+        preferred.min(MAX_CPUS - 1)
+    } else {
+        ok.trailing_zeros() as usize
+    }
+}
+
+/// Counts CPU `cpu` as running threads (it came up; CPUs come up in order).
+pub fn cpu_online(cpu: usize) {
+    ONLINE.fetch_max(cpu + 1, Ordering::AcqRel);
+}
+
+/// True when a timed sleep or an interval timer waits for its deadline.
+pub fn deadlines_pending() -> bool {
+    !TIMERS.lock().is_empty() || super::itimer::pending()
+}
 
 /// The running thread.
 pub fn current() -> Arc<Thread> {
-    match RQ.lock().current.clone() {
+    match cpu(this_cpu()).lock().current.clone() {
         Some(t) => t,
         None => panic!("no current thread"),
     }
 }
 
-/// The running thread, if the first program has started.
+/// The running thread, if the CPU runs one.
 pub fn try_current() -> Option<Arc<Thread>> {
-    RQ.lock().current.clone()
+    cpu(this_cpu()).lock().current.clone()
 }
 
 /// Nanoseconds the thread has run in its current time slice (0 when off the CPU).
@@ -98,34 +223,52 @@ pub(crate) fn running_ns(t: &Thread) -> u64 {
     cycles_to_ns(elfin_arch::read_cycles().saturating_sub(since))
 }
 
-fn cycles_to_ns(c: u64) -> u64 {
-    ((u128::from(c) * 1_000_000_000) / u128::from(crate::time::cycles_hz().max(1))) as u64
-}
-
-/// Runs the first thread; never returns.
+/// Runs the first thread on the boot CPU; never returns.
 pub fn run_first(t: Arc<Thread>) -> ! {
-    let sp = t.sched.saved_sp.load(Ordering::Relaxed);
-    let top = t.sched.kstack_top;
-    let root = t.process.mm_root();
-    elfin_arch::PageTable::from_root(root).activate();
-    t.sched.state.store(RUNNING, Ordering::Relaxed);
-    t.sched.since.store(elfin_arch::read_cycles(), Ordering::Relaxed);
-    {
-        let mut rq = RQ.lock();
-        rq.current = Some(t);
-        rq.active_root = root;
-    }
-    elfin_arch::set_kernel_stack(top);
-    // SAFETY: the boot stack is abandoned for good; BOOT_SP only receives its
-    // pointer and is never switched back to. `sp` was built by init_thread_stack.
-    unsafe { elfin_arch::switch_context(BOOT_SP.as_ptr(), sp) };
-    unreachable!("the boot context is never resumed")
+    cpu(this_cpu()).lock().queue.push_back(t);
+    cpu_loop()
 }
 
-/// Makes a new thread runnable.
+/// What a CPU does once it is up: run threads, for ever. This boot context is
+/// also the CPU's idle context: a thread that must leave the CPU (it exited, or
+/// may no longer run here) while nothing else can run switches back to it.
+pub fn cpu_loop() -> ! {
+    loop {
+        schedule();
+    }
+}
+
+/// Makes a new thread runnable (on the caller's CPU when it may run there; an
+/// idle CPU may take it).
 pub fn start(t: Arc<Thread>) {
-    RQ.lock().queue.push_back(t);
+    let me = this_cpu();
+    let c = home_for(&t, me);
+    t.sched.cpu.store(c, Ordering::Relaxed);
+    let idle = {
+        let mut q = cpu(c).lock();
+        q.queue.push_back(t);
+        q.idle
+    };
     crate::timer::enable_preemption();
+    if c != me && idle {
+        elfin_plat::send_ipi(c);
+    } else {
+        kick_idle(c);
+    }
+}
+
+/// Wakes one idle CPU other than `except` (so that it takes waiting work).
+fn kick_idle(except: usize) {
+    let n = online();
+    if n <= 1 {
+        return;
+    }
+    for i in (0..n).filter(|&i| i != except) {
+        if cpu(i).lock().idle {
+            elfin_plat::send_ipi(i);
+            return;
+        }
+    }
 }
 
 /// Starts a sleep: clears the wake-up flag of the calling thread. Call before
@@ -143,12 +286,13 @@ pub fn sleep(deadline: Option<u64>) {
     let key = deadline.map(|d| {
         let k = (d, TIMER_SEQ.fetch_add(1, Ordering::Relaxed));
         TIMERS.lock().insert(k, Arc::downgrade(&t));
+        crate::timer::deadline_added();
         k
     });
     {
-        let _rq = RQ.lock();
+        let _me = cpu(this_cpu()).lock();
         if t.sched.woken.swap(false, Ordering::SeqCst) {
-            drop(_rq);
+            drop(_me);
             if let Some(k) = key {
                 TIMERS.lock().remove(&k);
             }
@@ -165,10 +309,34 @@ pub fn sleep(deadline: Option<u64>) {
 
 /// Wakes a sleeping thread (or makes its next [`sleep`] return at once).
 pub fn wake(t: &Arc<Thread>) {
-    let mut rq = RQ.lock();
-    t.sched.woken.store(true, Ordering::SeqCst);
-    if t.sched.state.compare_exchange(BLOCKED, RUNNABLE, Ordering::SeqCst, Ordering::SeqCst).is_ok() {
-        rq.queue.push_back(t.clone());
+    let target = home_for(t, t.sched.cpu.load(Ordering::Acquire).min(MAX_CPUS - 1));
+    let (queued, idle) = {
+        let mut q = cpu(target).lock();
+        t.sched.woken.store(true, Ordering::SeqCst);
+        if t.sched.state.compare_exchange(BLOCKED, RUNNABLE, Ordering::SeqCst, Ordering::SeqCst).is_ok() {
+            q.queue.push_back(t.clone());
+            (true, q.idle)
+        } else {
+            (false, false)
+        }
+    };
+    if queued {
+        if idle && target != this_cpu() {
+            elfin_plat::send_ipi(target);
+        } else if !idle {
+            // Its CPU is busy: an idle one may take it.
+            kick_idle(target);
+        }
+    }
+}
+
+/// Wakes `t` like [`wake`] and, when it runs on another CPU, interrupts that
+/// CPU so that it notices what changed (a signal) without waiting for a tick.
+pub fn kick(t: &Arc<Thread>) {
+    wake(t);
+    let c = t.sched.cpu.load(Ordering::Acquire);
+    if c != this_cpu() && c < online() && t.sched.state.load(Ordering::SeqCst) == RUNNING {
+        elfin_plat::send_ipi(c);
     }
 }
 
@@ -177,25 +345,33 @@ pub fn yield_now() {
     expire_timers();
     super::itimer::expire();
     {
-        let mut rq = RQ.lock();
-        if rq.queue.is_empty() {
+        let c = this_cpu();
+        let mut me = cpu(c).lock();
+        let must_leave = me.current.as_ref().map(|t| !allowed_on(t, c)).unwrap_or(false);
+        if must_leave {
+            drop(me);
+            schedule();
             return;
         }
-        if let Some(cur) = rq.current.clone() {
+        if me.queue.is_empty() {
+            return;
+        }
+        if let Some(cur) = me.current.clone() {
             cur.sched.state.store(RUNNABLE, Ordering::SeqCst);
-            rq.queue.push_back(cur);
+            me.queue.push_back(cur);
         }
     }
     schedule();
 }
 
-/// Called on a timer tick that interrupted user code: round-robin preemption.
+/// Called on a timer tick or a wake-up interrupt that interrupted user code:
+/// round-robin preemption.
 pub fn preempt() {
     yield_now();
 }
 
-/// Ends the calling thread; never returns. Its kernel stack is freed by the next
-/// thread to run.
+/// Ends the calling thread; never returns. Its kernel stack is freed once the
+/// CPU is off it.
 pub fn exit_current() -> ! {
     if let Some(t) = try_current() {
         t.sched.state.store(DEAD, Ordering::SeqCst);
@@ -227,108 +403,257 @@ fn expire_timers() {
     }
 }
 
+/// Takes a runnable thread from another CPU's queue (one that no CPU is still on).
+fn steal(me: usize) -> Option<Arc<Thread>> {
+    let n = online();
+    for k in 1..n {
+        let other = (me + k) % n;
+        let Some(mut o) = cpu(other).try_lock() else { continue };
+        let pos = o.queue.iter().rposition(|t| {
+            t.sched.state.load(Ordering::SeqCst) == RUNNABLE
+                && !t.sched.on_cpu.load(Ordering::Acquire)
+                && allowed_on(t, me)
+        });
+        if let Some(t) = pos.and_then(|i| o.queue.remove(i)) {
+            t.sched.cpu.store(me, Ordering::Release);
+            return Some(t);
+        }
+    }
+    None
+}
+
+/// Takes the first runnable thread off a CPU's queue (dropping stale entries);
+/// threads that may not run on CPU `c` go to `misplaced`.
+fn pop_runnable(q: &mut Cpu, c: usize, misplaced: &mut Vec<Arc<Thread>>) -> Option<Arc<Thread>> {
+    while let Some(t) = q.queue.pop_front() {
+        if t.sched.state.load(Ordering::SeqCst) != RUNNABLE {
+            continue;
+        }
+        if !allowed_on(&t, c) {
+            misplaced.push(t);
+            continue;
+        }
+        return Some(t);
+    }
+    None
+}
+
+/// Queues runnable threads on a CPU they may run on (and wakes it if it idles).
+fn rehome(threads: Vec<Arc<Thread>>, from: usize) {
+    for t in threads {
+        let h = home_for(&t, from);
+        t.sched.cpu.store(h, Ordering::Release);
+        let idle = {
+            let mut q = cpu(h).lock();
+            q.queue.push_back(t);
+            q.idle
+        };
+        if idle && h != this_cpu() {
+            elfin_plat::send_ipi(h);
+        }
+    }
+}
+
 /// Picks the next thread and switches to it; returns when the caller runs again.
+/// The caller may be a thread or the CPU's idle context (no current thread).
 fn schedule() {
+    let c = this_cpu();
     loop {
         expire_timers();
         super::itimer::expire();
         crate::fs::console::check_input();
-        let mut rq = RQ.lock();
-        let Some(cur) = rq.current.clone() else { return };
-        let cur_state = cur.sched.state.load(Ordering::SeqCst);
-        let next = loop {
-            match rq.queue.pop_front() {
-                Some(t) if t.sched.state.load(Ordering::SeqCst) == RUNNABLE => break Some(t),
-                Some(t) if Arc::ptr_eq(&t, &cur) && cur_state == RUNNING => break Some(t),
-                Some(_) => continue,
-                None => break None,
-            }
-        };
-        let next = match next {
-            Some(n) => n,
-            None if cur_state == RUNNING => return,
-            None if cur_state == RUNNABLE => cur.clone(),
-            None => {
-                // Nothing to run: wait for an interrupt or console input, then look again.
-                // The sleeper is off the CPU meanwhile: idle time is nobody's CPU time.
-                let since = cur.sched.since.swap(0, Ordering::Relaxed);
-                if since != 0 {
-                    let now = elfin_arch::read_cycles();
-                    cur.cpu_ns.fetch_add(cycles_to_ns(now.saturating_sub(since)), Ordering::Relaxed);
+        let mut misplaced = Vec::new();
+        let mut me = cpu(c).lock();
+        let cur = me.current.clone();
+        let mut cur_state = cur.as_ref().map(|t| t.sched.state.load(Ordering::SeqCst)).unwrap_or(DEAD);
+        let runnable = cur_state == RUNNING || cur_state == RUNNABLE;
+        if let Some(t) = cur.as_ref().filter(|t| runnable && !allowed_on(t, c)) {
+            // It may no longer run here: queue it where it may (the CPU that takes
+            // it waits until this one has switched away from its stack).
+            t.sched.state.store(RUNNABLE, Ordering::SeqCst);
+            misplaced.push(t.clone());
+            cur_state = RUNNABLE;
+        }
+        let stays = runnable && misplaced.is_empty();
+        let mut next = pop_runnable(&mut me, c, &mut misplaced);
+        if !misplaced.is_empty() {
+            drop(me);
+            rehome(core::mem::take(&mut misplaced), c);
+            me = cpu(c).lock();
+        }
+        if next.is_none() && !stays {
+            drop(me);
+            next = steal(c);
+            me = cpu(c).lock();
+            if next.is_none() {
+                // A wake-up may have queued a thread here while the lock was free.
+                next = pop_runnable(&mut me, c, &mut misplaced);
+                if !misplaced.is_empty() {
+                    drop(me);
+                    rehome(core::mem::take(&mut misplaced), c);
+                    me = cpu(c).lock();
                 }
-                drop(rq);
-                crate::timer::idle_wait(crate::fs::console::has_readers());
+            }
+        }
+        let next = match (next, &cur) {
+            (Some(n), _) => Some(n),
+            (None, Some(cur)) if stays => Some(cur.clone()),
+            // The thread leaves the CPU (it exited or moves away) and nothing
+            // else can run: back to the CPU's idle context.
+            (None, Some(_)) if cur_state == DEAD || cur_state == RUNNABLE => None,
+            _ => {
+                // Nothing to run: wait for an interrupt or console input, then look again.
+                // A sleeper is off the CPU meanwhile: idle time is nobody's CPU time.
+                if let Some(cur) = &cur {
+                    let since = cur.sched.since.swap(0, Ordering::Relaxed);
+                    if since != 0 {
+                        let now = elfin_arch::read_cycles();
+                        cur.cpu_ns.fetch_add(cycles_to_ns(now.saturating_sub(since)), Ordering::Relaxed);
+                    }
+                }
+                me.idle = true;
+                drop(me);
+                if online() > 1 {
+                    // Hold no address space while idle: one that ends can be freed.
+                    leave_mm();
+                }
+                crate::timer::idle_wait(c == 0 && crate::fs::console::has_readers());
+                cpu(c).lock().idle = false;
                 continue;
             }
         };
-        if Arc::ptr_eq(&next, &cur) {
-            cur.sched.state.store(RUNNING, Ordering::SeqCst);
-            // Back on the CPU after idling (its clock stopped there).
-            if cur.sched.since.load(Ordering::Relaxed) == 0 {
-                cur.sched.since.store(elfin_arch::read_cycles().max(1), Ordering::Relaxed);
+        if let (Some(n), Some(cur)) = (&next, &cur) {
+            if Arc::ptr_eq(n, cur) {
+                cur.sched.state.store(RUNNING, Ordering::SeqCst);
+                // Back on the CPU after idling (its clock stopped there).
+                if cur.sched.since.load(Ordering::Relaxed) == 0 {
+                    cur.sched.since.store(elfin_arch::read_cycles().max(1), Ordering::Relaxed);
+                }
+                drop(me);
+                // The CPU may have left the address space while it idled.
+                load_root(c, cur.process.mm_root());
+                crate::timer::thread_running();
+                return;
             }
-            return;
         }
-        // Account the outgoing thread's time slice; save its user TLS and FPU state.
+        if let Some(n) = &next {
+            // The thread may still be switching away on another CPU.
+            while n.sched.on_cpu.load(Ordering::Acquire) {
+                elfin_plat::poll_tlb_flush();
+                core::hint::spin_loop();
+            }
+            crate::timer::thread_running();
+        }
         let now = elfin_arch::read_cycles();
-        let since = cur.sched.since.swap(0, Ordering::Relaxed);
-        if since != 0 {
-            cur.cpu_ns.fetch_add(cycles_to_ns(now.saturating_sub(since)), Ordering::Relaxed);
-        }
-        let cur_dead = cur_state == DEAD;
-        if !cur_dead {
-            cur.sched.tls.store(elfin_arch::get_tls(), Ordering::Relaxed);
-            let mut f = cur.sched.fpu.lock();
-            match &*f {
-                Some(img) => img.save(),
-                None => *f = FpuState::from_current(),
+        let boot_slot = match BOOT_SP.get(c) {
+            Some(s) => s,
+            None => &BOOT_SP[0],
+        };
+        let mut prev_slot: *mut u64 = boot_slot.as_ptr();
+        if let Some(cur) = &cur {
+            // Account the outgoing thread's time slice; save its user TLS and FPU state.
+            let since = cur.sched.since.swap(0, Ordering::Relaxed);
+            if since != 0 {
+                cur.cpu_ns.fetch_add(cycles_to_ns(now.saturating_sub(since)), Ordering::Relaxed);
             }
+            if cur_state != DEAD {
+                cur.sched.tls.store(elfin_arch::get_tls(), Ordering::Relaxed);
+                let mut f = cur.sched.fpu.lock();
+                match &*f {
+                    Some(img) => img.save(),
+                    None => *f = FpuState::from_current(),
+                }
+            }
+            prev_slot = cur.sched.saved_sp.as_ptr();
         }
-        elfin_arch::set_tls(next.sched.tls.load(Ordering::Relaxed));
-        if let Some(img) = &*next.sched.fpu.lock() {
-            img.restore();
+        let next_sp = match &next {
+            Some(n) => {
+                elfin_arch::set_tls(n.sched.tls.load(Ordering::Relaxed));
+                if let Some(img) = &*n.sched.fpu.lock() {
+                    img.restore();
+                }
+                load_root(c, n.process.mm_root());
+                n.sched.on_cpu.store(true, Ordering::Release);
+                n.sched.rseq_notify.store(true, Ordering::Relaxed);
+                n.sched.cpu.store(c, Ordering::Release);
+                n.sched.state.store(RUNNING, Ordering::SeqCst);
+                n.sched.since.store(now.max(1), Ordering::Relaxed);
+                n.sched.saved_sp.load(Ordering::Relaxed)
+            }
+            None => boot_slot.load(Ordering::Relaxed),
+        };
+        let next_top = next.as_ref().map(|n| n.sched.kstack_top);
+        me.current = next;
+        if let Some(cur) = cur {
+            if cur_state == DEAD {
+                me.dead.push(cur.clone());
+            }
+            me.prev = Some(cur);
         }
-        let root = next.process.mm_root();
-        if root != rq.active_root {
-            elfin_arch::PageTable::from_root(root).activate();
-            rq.active_root = root;
+        drop(me);
+        if let Some(top) = next_top {
+            elfin_arch::set_kernel_stack(top);
         }
-        next.sched.state.store(RUNNING, Ordering::SeqCst);
-        next.sched.since.store(now.max(1), Ordering::Relaxed);
-        let next_sp = next.sched.saved_sp.load(Ordering::Relaxed);
-        let next_top = next.sched.kstack_top;
-        let prev_slot = cur.sched.saved_sp.as_ptr();
-        rq.current = Some(next);
-        if cur_dead {
-            rq.dead.push(cur.clone());
-        }
-        drop(rq);
-        drop(cur);
-        elfin_arch::set_kernel_stack(next_top);
         crate::time::phases::SWITCHES.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: `next_sp` was saved by a previous switch or built by
-        // init_thread_stack for a live thread; `prev_slot` points into a Thread kept
-        // alive by the run queue's `dead` list, a wait queue or its process until we
-        // have switched away (a dead thread's record is released by `reap_dead`).
+        // SAFETY: `next_sp` was saved by a previous switch (of a thread or of this
+        // CPU's idle context, which is parked in this function whenever a thread
+        // runs) or built by init_thread_stack for a live thread that no CPU is on
+        // (`on_cpu` was clear); `prev_slot` points into a Thread kept alive by this
+        // CPU's `prev` until the switch is finished, or into this CPU's boot slot.
         unsafe { elfin_arch::switch_context(prev_slot, next_sp) };
-        reap_dead();
+        finish_switch();
         return;
     }
+}
+
+/// Completes a switch on the thread that now runs: the CPU is off the previous
+/// thread's stack, which may now run elsewhere (or be freed if it exited).
+fn finish_switch() {
+    let prev = cpu(this_cpu()).lock().prev.take();
+    if let Some(p) = prev {
+        p.sched.on_cpu.store(false, Ordering::Release);
+    }
+    reap_dead();
+    free_retired();
+}
+
+/// Hook run by every new thread before it first enters user mode.
+pub fn thread_started() {
+    finish_switch();
 }
 
 /// Frees the kernel stacks of exited threads other than the running one.
 pub fn reap_dead() {
     let dead: Vec<Arc<Thread>> = {
-        let mut rq = RQ.lock();
-        let cur = rq.current.clone();
-        let (gone, keep): (Vec<_>, Vec<_>) =
-            rq.dead.drain(..).partition(|t| cur.as_ref().map(|c| !Arc::ptr_eq(c, t)).unwrap_or(true));
-        rq.dead = keep;
+        let mut me = cpu(this_cpu()).lock();
+        let cur = me.current.clone();
+        let (gone, keep): (Vec<_>, Vec<_>) = me.dead.drain(..).partition(|t| {
+            cur.as_ref().map(|c| !Arc::ptr_eq(c, t)).unwrap_or(true) && !t.sched.on_cpu.load(Ordering::Acquire)
+        });
+        me.dead = keep;
         gone
     };
     for t in dead {
         crate::mem::free_kernel_stack(t.sched.kstack_top);
         *t.sched.fpu.lock() = None;
+    }
+}
+
+/// Invalidates the TLBs of the other CPUs that have page-table root `root`
+/// loaded (after mappings were removed or made stricter).
+pub fn shootdown(root: u64) {
+    let n = online();
+    if n <= 1 {
+        return;
+    }
+    // The page-table writes come before the look at who has the root loaded (a
+    // CPU records a root before it loads it; see `load_root`).
+    core::sync::atomic::fence(Ordering::SeqCst);
+    let me = this_cpu();
+    for i in (0..n).filter(|&i| i != me) {
+        if ACTIVE_ROOT[i].load(Ordering::SeqCst) == root {
+            elfin_plat::flush_tlb_on(i);
+        }
     }
 }
 
@@ -341,23 +666,57 @@ pub fn set_idle_root(root: u64) {
     IDLE_ROOT.store(root, Ordering::Relaxed);
 }
 
+/// Loads page-table root `root` on CPU `c` (the caller's) unless it is loaded.
+fn load_root(c: usize, root: u64) {
+    let Some(slot) = ACTIVE_ROOT.get(c) else { return };
+    if root != 0 && slot.load(Ordering::Relaxed) != root {
+        slot.store(root, Ordering::SeqCst);
+        elfin_arch::PageTable::from_root(root).activate();
+    }
+}
+
 /// Leaves the current address space for the empty one (before it is freed).
 pub fn leave_mm() {
-    let root = IDLE_ROOT.load(Ordering::Relaxed);
-    let mut rq = RQ.lock();
-    if root != 0 && rq.active_root != root {
-        elfin_arch::PageTable::from_root(root).activate();
-        rq.active_root = root;
-    }
+    load_root(this_cpu(), IDLE_ROOT.load(Ordering::Relaxed));
 }
 
 /// Loads the page table of the running thread's process (after execve replaced it).
 pub fn reload_mm() {
     let Some(t) = try_current() else { return };
-    let root = t.process.mm_root();
-    let mut rq = RQ.lock();
-    if rq.active_root != root {
-        elfin_arch::PageTable::from_root(root).activate();
-        rq.active_root = root;
+    load_root(this_cpu(), t.process.mm_root());
+}
+
+/// Roots of freed address spaces that some CPU still had loaded.
+static RETIRED: Mutex<Vec<u64>> = Mutex::new(Vec::new());
+static RETIRED_COUNT: AtomicUsize = AtomicUsize::new(0);
+
+/// Frees the root frame of an address space that was freed, once no CPU has it
+/// loaded (the caller's CPU must have left it).
+pub fn retire_root(root: u64) {
+    RETIRED.lock().push(root);
+    RETIRED_COUNT.fetch_add(1, Ordering::SeqCst);
+    free_retired();
+}
+
+/// Frees the retired roots that no CPU has loaded any more.
+fn free_retired() {
+    if RETIRED_COUNT.load(Ordering::SeqCst) == 0 {
+        return;
+    }
+    let n = online();
+    let mut freed = Vec::new();
+    {
+        let mut r = RETIRED.lock();
+        r.retain(|&root| {
+            let loaded = (0..n).any(|i| ACTIVE_ROOT[i].load(Ordering::SeqCst) == root);
+            if !loaded {
+                freed.push(root);
+            }
+            loaded
+        });
+        RETIRED_COUNT.store(r.len(), Ordering::SeqCst);
+    }
+    for root in freed {
+        crate::mem::frames::free(root, 1);
     }
 }

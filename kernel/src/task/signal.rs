@@ -64,7 +64,7 @@ fn kick_all(p: &Process) {
     let threads = p.threads.lock().clone();
     for t in &threads {
         t.sig_hint.store(true, Ordering::SeqCst);
-        super::sched::wake(t);
+        super::sched::kick(t);
     }
 }
 
@@ -157,7 +157,7 @@ pub fn send_to_process(p: &Arc<Process>, sig: u32, info: Siginfo) {
     }
     QUEUED.wake_all();
     if let Some(t) = target {
-        super::sched::wake(&t);
+        super::sched::kick(&t);
     }
 }
 
@@ -181,7 +181,7 @@ pub fn send_to_thread(t: &Arc<Thread>, sig: u32, info: Siginfo) {
     t.sig.lock().pending.push(sig, info);
     t.sig_hint.store(true, Ordering::SeqCst);
     QUEUED.wake_all();
-    super::sched::wake(t);
+    super::sched::kick(t);
 }
 
 /// Whether a sleeping call of `t` must stop sleeping: the group is exiting or
@@ -246,6 +246,10 @@ pub static QUEUED: super::WaitQueue = super::WaitQueue::new();
 /// restart kind and the handler's SA_RESTART say.
 pub fn deliver_pending(cx: &Ctx, tf: &mut TrapFrame, mut interrupted: Restart) {
     let t = &cx.thread;
+    if interrupted == Restart::Never && !t.sig_hint.load(Ordering::SeqCst) {
+        // Nothing pending and nothing to restart: the common case costs one load.
+        return;
+    }
     for _ in 0..128 {
         if !t.sig_hint.load(Ordering::SeqCst) {
             break;
@@ -388,6 +392,9 @@ pub fn force_fault(cx: &Ctx, tf: &mut TrapFrame, sig: u32, code: i32, addr: u64)
 }
 
 fn setup_frame(cx: &Ctx, tf: &mut TrapFrame, sig: u32, info: &Siginfo, act: &KernelSigaction) {
+    if !super::rseq::on_signal(cx, tf) {
+        return;
+    }
     let t = &cx.thread;
     // Without SA_RESTORER the handler returns to the architecture's sigreturn
     // trampoline (arm64's vDSO sigtramp); x86_64 Linux has none and fails.
@@ -395,10 +402,6 @@ fn setup_frame(cx: &Ctx, tf: &mut TrapFrame, sig: u32, info: &Siginfo, act: &Ker
     let Some(restorer) = restorer else {
         return force_segv(cx, tf, 0);
     };
-    // A restartable sequence the handler interrupts resumes at its abort handler.
-    if !super::rseq::fixup_or_kill(cx, tf) {
-        return;
-    }
     let (old_mask, alt) = {
         let mut s = t.sig.lock();
         (s.saved_mask.take().unwrap_or(s.mask), s.altstack)

@@ -2,13 +2,14 @@
 //! boot, device tree, PL011 or 16550 console, GICv3 + generic timer, PSCI).
 mod boot;
 pub mod clock;
+pub(crate) mod devices;
 mod irq;
 pub mod uart;
 
 use core::sync::atomic::{AtomicU8, Ordering};
 
 pub use boot::{cpu_count, first_cycles};
-pub use irq::{ack_irq, start_tick};
+pub use irq::{ack_irq, start_tick, stop_tick};
 
 /// No fixed MMIO windows: device addresses come from the device tree and are
 /// mapped into the architecture's device window at boot.
