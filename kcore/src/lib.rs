@@ -1,6 +1,8 @@
 //! Pure kernel data structures of elfin that need no hardware: the range map
 //! behind every address space's VMAs ([`RangeMap`]), the queue of pending signals
-//! ([`SigQueue`]) and the table of process and thread ids ([`PidTable`]). `no_std + alloc`, no unsafe,
+//! ([`SigQueue`]), the table of process and thread ids ([`PidTable`]), the futex
+//! table ([`FutexTable`]) and the per-CPU run queues with their placement rules
+//! ([`RunQueue`]). `no_std + alloc`, no unsafe,
 //! no dependencies, host-testable with plain `cargo test -p elfin-kcore`.
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
@@ -8,10 +10,14 @@
 
 extern crate alloc;
 
+pub mod futex_table;
 pub mod pid;
 pub mod range_map;
+pub mod runqueue;
 pub mod sigqueue;
 
+pub use futex_table::FutexTable;
 pub use pid::PidTable;
 pub use range_map::{Range, RangeError, RangeMap, Segment};
+pub use runqueue::{Pick, RunQueue};
 pub use sigqueue::SigQueue;

@@ -18,6 +18,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include "errname.h"
 
@@ -265,6 +266,59 @@ static void remap(void)
     maps("end of mremap");
 }
 
+/* A page shared copy-on-write after fork stays so when mremap moves it: the
+ * child's write after the move must not reach the parent's page. */
+static void remap_after_fork(void)
+{
+    printf("== mremap after fork\n");
+    char *p = mmap(NULL, 2 * P, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    char *dst = mmap(NULL, 16 * P, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED || dst == MAP_FAILED) {
+        printf("mmap: %s\n", errname(errno));
+        return;
+    }
+    p[0] = 'P';
+    p[P] = 'Q';
+    fflush(stdout);
+    pid_t c = fork();
+    if (c == 0) {
+        char *q = mremap(p, 2 * P, 4 * P, MREMAP_MAYMOVE | MREMAP_FIXED, dst);
+        if (q == MAP_FAILED)
+            _exit(1);
+        q[0] = 'C';
+        mprotect(q, 4 * P, PROT_READ);
+        mprotect(q, 4 * P, PROT_READ | PROT_WRITE);
+        q[P] = 'D';
+        _exit(q[0] == 'C' && q[P] == 'D' ? 0 : 2);
+    }
+    int st = 0;
+    waitpid(c, &st, 0);
+    printf("child status %d, parent reads %c %c\n", WIFEXITED(st) ? WEXITSTATUS(st) : -1, p[0], p[P]);
+    munmap(p, 2 * P);
+    munmap(dst, 16 * P);
+}
+
+/* Calls on a huge, sparsely touched range cost what is mapped in it. */
+static void sparse(void)
+{
+    printf("== sparse\n");
+    size_t len = (size_t)64 << 30;
+    char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) {
+        printf("mmap 64 GiB: %s\n", errname(errno));
+        return;
+    }
+    p[0] = 1;
+    p[len / 2] = 2;
+    p[len - 1] = 3;
+    res("mprotect none", mprotect(p, len, PROT_NONE));
+    res("mprotect rw", mprotect(p, len, PROT_READ | PROT_WRITE));
+    printf("reads %d %d %d\n", p[0], p[len / 2], p[len - 1]);
+    res("madvise dontneed half", madvise(p, len / 2, MADV_DONTNEED));
+    printf("reads %d %d %d\n", p[0], p[len / 2], p[len - 1]);
+    res("munmap", munmap(p, len));
+}
+
 static void files(const char *dir)
 {
     printf("== files\n");
@@ -453,6 +507,8 @@ int main(int argc, char **argv)
     munmap(base, 256 * P);
     anonymous();
     remap();
+    remap_after_fork();
+    sparse();
     files(dir);
     heap();
     stack();

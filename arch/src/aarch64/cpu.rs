@@ -210,17 +210,19 @@ pub fn use_event_stream(bit: u32) {
     IDLE_WFE.store(true, core::sync::atomic::Ordering::Relaxed);
 }
 
-/// Waits for the next interrupt with IRQs unmasked, then masks them again (like
+/// Waits for the next interrupt, then takes it with IRQs briefly unmasked (like
 /// `sti; hlt; cli`): a pending interrupt is taken, handled and acknowledged here.
+/// WFI runs with IRQs still masked (a pending one wakes it all the same), so an
+/// interrupt that arrived just before is not taken first and then slept through.
 pub fn wait_for_interrupt() {
     if IDLE_WFE.load(core::sync::atomic::Ordering::Relaxed) {
         // SAFETY: WFE only pauses this CPU until the next event.
         unsafe { asm!("wfe", options(nomem, nostack)) };
         return;
     }
-    // SAFETY: the exception vectors are installed; an IRQ taken here goes through
-    // the trap path and returns to the instruction after WFI.
-    unsafe { asm!("msr daifclr, #3", "wfi", "msr daifset, #3", options(nostack)) };
+    // SAFETY: the exception vectors are installed; an IRQ taken at the unmasking
+    // goes through the trap path and returns before the ISB completes.
+    unsafe { asm!("wfi", "msr daifclr, #3", "isb", "msr daifset, #3", options(nostack)) };
 }
 
 /// Stops this CPU for good.

@@ -2,10 +2,10 @@
 //! a private mapping) is keyed by its address space and address; a futex in a
 //! shared mapping by the physical page under it, so that processes sharing the
 //! page meet on it.
-use alloc::collections::{BTreeMap, VecDeque};
 use alloc::sync::Arc;
 
 use crate::sync::Mutex;
+use elfin_kcore::FutexTable;
 use elfin_shim::errno::Errno;
 use elfin_shim::uapi::futex::*;
 use elfin_shim::uapi::RobustListHead;
@@ -22,12 +22,7 @@ pub enum Key {
     Shared(u64),
 }
 
-struct Waiter {
-    thread: Arc<Thread>,
-    bitset: u32,
-}
-
-static TABLE: Mutex<BTreeMap<Key, VecDeque<Waiter>>> = Mutex::new(BTreeMap::new());
+static TABLE: Mutex<FutexTable<Key, Arc<Thread>>> = Mutex::new(FutexTable::new());
 
 /// The key of the futex at `uaddr` (EFAULT when it is not mapped).
 pub fn key_of(cx: &Ctx, uaddr: UAddr, private: bool) -> Result<Key, Errno> {
@@ -48,19 +43,11 @@ pub fn key_of(cx: &Ctx, uaddr: UAddr, private: bool) -> Result<Key, Errno> {
 }
 
 fn queued(key: Key, t: &Arc<Thread>) -> bool {
-    TABLE.lock().get(&key).map(|q| q.iter().any(|w| Arc::ptr_eq(&w.thread, t))).unwrap_or(false)
+    TABLE.lock().is_queued(key, |w| Arc::ptr_eq(w, t))
 }
 
 fn dequeue(key: Key, t: &Arc<Thread>) -> bool {
-    let mut tbl = TABLE.lock();
-    let Some(q) = tbl.get_mut(&key) else { return false };
-    let before = q.len();
-    q.retain(|w| !Arc::ptr_eq(&w.thread, t));
-    let removed = q.len() != before;
-    if q.is_empty() {
-        tbl.remove(&key);
-    }
-    removed
+    TABLE.lock().remove(key, |w| Arc::ptr_eq(w, t))
 }
 
 /// FUTEX_WAIT(_BITSET): sleeps while the word at `uaddr` equals `val`.
@@ -81,7 +68,7 @@ pub fn wait(cx: &Ctx, uaddr: UAddr, val: u32, bitset: u32, deadline: Option<u64>
         if cur != val {
             return Err(Errno::EAGAIN);
         }
-        tbl.entry(key).or_default().push_back(Waiter { thread: me.clone(), bitset });
+        tbl.enqueue(key, me.clone(), bitset);
     }
     loop {
         if !queued(key, &me) {
@@ -108,25 +95,7 @@ pub fn wait(cx: &Ctx, uaddr: UAddr, val: u32, bitset: u32, deadline: Option<u64>
 
 /// Wakes up to `n` waiters of `key` whose bitset matches; returns how many.
 pub fn wake(key: Key, n: usize, bitset: u32) -> usize {
-    let woken: alloc::vec::Vec<Arc<Thread>> = {
-        let mut tbl = TABLE.lock();
-        let Some(q) = tbl.get_mut(&key) else { return 0 };
-        let mut out = alloc::vec::Vec::new();
-        let mut i = 0;
-        while i < q.len() && out.len() < n {
-            if q.get(i).map(|w| w.bitset & bitset != 0).unwrap_or(false) {
-                if let Some(w) = q.remove(i) {
-                    out.push(w.thread);
-                }
-            } else {
-                i += 1;
-            }
-        }
-        if q.is_empty() {
-            tbl.remove(&key);
-        }
-        out
-    };
+    let woken = TABLE.lock().wake(key, n, bitset);
     for t in &woken {
         sched::wake(t);
     }
@@ -135,24 +104,7 @@ pub fn wake(key: Key, n: usize, bitset: u32) -> usize {
 
 /// Moves up to `n` waiters of `from` to `to` (FUTEX_REQUEUE); returns how many.
 pub fn requeue(from: Key, to: Key, n: usize) -> usize {
-    let mut tbl = TABLE.lock();
-    let mut moved = VecDeque::new();
-    if let Some(q) = tbl.get_mut(&from) {
-        while moved.len() < n {
-            match q.pop_front() {
-                Some(w) => moved.push_back(w),
-                None => break,
-            }
-        }
-        if q.is_empty() {
-            tbl.remove(&from);
-        }
-    }
-    let count = moved.len();
-    if count > 0 {
-        tbl.entry(to).or_default().extend(moved);
-    }
-    count
+    TABLE.lock().requeue(from, to, n)
 }
 
 /// Walks the exiting thread's robust futex list (set_robust_list): every lock it

@@ -9,13 +9,14 @@
 //! its condition, and only then calls [`sleep`], which returns at once when a
 //! [`wake`] came in between. Deadlines live in a timer map checked at every pass
 //! of the scheduler and on every tick.
-use alloc::collections::{BTreeMap, VecDeque};
+use alloc::collections::BTreeMap;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 
 use crate::sync::Mutex;
 use elfin_arch::{FpuState, TrapFrame};
+use elfin_kcore::runqueue::{self, Pick, RunQueue};
 
 use super::Thread;
 use crate::time::cycles_to_ns;
@@ -93,7 +94,7 @@ impl SchedState {
 /// One CPU's scheduling state.
 struct Cpu {
     /// Threads ready to run here.
-    queue: VecDeque<Arc<Thread>>,
+    queue: RunQueue<Arc<Thread>>,
     /// The thread on the CPU (None before the CPU's first thread).
     current: Option<Arc<Thread>>,
     /// The thread just switched away from; the next thread to run finishes that
@@ -107,7 +108,7 @@ struct Cpu {
 
 impl Cpu {
     const fn new() -> Cpu {
-        Cpu { queue: VecDeque::new(), current: None, prev: None, dead: Vec::new(), idle: false }
+        Cpu { queue: RunQueue::new(), current: None, prev: None, dead: Vec::new(), idle: false }
     }
 }
 
@@ -143,10 +144,7 @@ pub fn online() -> usize {
 
 /// The CPUs running threads, as a mask (bit n: CPU n).
 pub fn online_mask() -> u64 {
-    match online() {
-        n if n >= 64 => u64::MAX,
-        n => (1u64 << n) - 1,
-    }
+    runqueue::online_mask(online())
 }
 
 /// The CPUs `t` may run on.
@@ -174,21 +172,13 @@ pub fn set_allowed(t: &Arc<Thread>, mask: u64) {
 }
 
 fn allowed_on(t: &Thread, c: usize) -> bool {
-    c < 64 && t.sched.allowed.load(Ordering::Acquire) & (1u64 << c) != 0
+    runqueue::allows(t.sched.allowed.load(Ordering::Acquire), c)
 }
 
 /// Where `t` should be queued: `preferred` when it may run there, else the first
 /// online CPU it may run on.
 fn home_for(t: &Thread, preferred: usize) -> usize {
-    if allowed_on(t, preferred) && preferred < online() {
-        return preferred;
-    }
-    let ok = allowed(t) & online_mask();
-    if ok == 0 {
-        preferred.min(MAX_CPUS - 1)
-    } else {
-        ok.trailing_zeros() as usize
-    }
+    runqueue::home_cpu(allowed(t), online(), preferred).min(MAX_CPUS - 1)
 }
 
 /// Counts CPU `cpu` as running threads (it came up; CPUs come up in order).
@@ -225,7 +215,7 @@ pub(crate) fn running_ns(t: &Thread) -> u64 {
 
 /// Runs the first thread on the boot CPU; never returns.
 pub fn run_first(t: Arc<Thread>) -> ! {
-    cpu(this_cpu()).lock().queue.push_back(t);
+    cpu(this_cpu()).lock().queue.push(t);
     cpu_loop()
 }
 
@@ -246,7 +236,7 @@ pub fn start(t: Arc<Thread>) {
     t.sched.cpu.store(c, Ordering::Relaxed);
     let idle = {
         let mut q = cpu(c).lock();
-        q.queue.push_back(t);
+        q.queue.push(t);
         q.idle
     };
     crate::timer::enable_preemption();
@@ -314,7 +304,7 @@ pub fn wake(t: &Arc<Thread>) {
         let mut q = cpu(target).lock();
         t.sched.woken.store(true, Ordering::SeqCst);
         if t.sched.state.compare_exchange(BLOCKED, RUNNABLE, Ordering::SeqCst, Ordering::SeqCst).is_ok() {
-            q.queue.push_back(t.clone());
+            q.queue.push(t.clone());
             (true, q.idle)
         } else {
             (false, false)
@@ -358,7 +348,7 @@ pub fn yield_now() {
         }
         if let Some(cur) = me.current.clone() {
             cur.sched.state.store(RUNNABLE, Ordering::SeqCst);
-            me.queue.push_back(cur);
+            me.queue.push(cur);
         }
     }
     schedule();
@@ -405,16 +395,14 @@ fn expire_timers() {
 
 /// Takes a runnable thread from another CPU's queue (one that no CPU is still on).
 fn steal(me: usize) -> Option<Arc<Thread>> {
-    let n = online();
-    for k in 1..n {
-        let other = (me + k) % n;
+    for other in runqueue::steal_order(me, online()) {
         let Some(mut o) = cpu(other).try_lock() else { continue };
-        let pos = o.queue.iter().rposition(|t| {
+        let got = o.queue.steal(|t| {
             t.sched.state.load(Ordering::SeqCst) == RUNNABLE
                 && !t.sched.on_cpu.load(Ordering::Acquire)
                 && allowed_on(t, me)
         });
-        if let Some(t) = pos.and_then(|i| o.queue.remove(i)) {
+        if let Some(t) = got {
             t.sched.cpu.store(me, Ordering::Release);
             return Some(t);
         }
@@ -425,17 +413,18 @@ fn steal(me: usize) -> Option<Arc<Thread>> {
 /// Takes the first runnable thread off a CPU's queue (dropping stale entries);
 /// threads that may not run on CPU `c` go to `misplaced`.
 fn pop_runnable(q: &mut Cpu, c: usize, misplaced: &mut Vec<Arc<Thread>>) -> Option<Arc<Thread>> {
-    while let Some(t) = q.queue.pop_front() {
-        if t.sched.state.load(Ordering::SeqCst) != RUNNABLE {
-            continue;
-        }
-        if !allowed_on(&t, c) {
-            misplaced.push(t);
-            continue;
-        }
-        return Some(t);
-    }
-    None
+    q.queue.pop(
+        |t| {
+            if t.sched.state.load(Ordering::SeqCst) != RUNNABLE {
+                Pick::Stale
+            } else if !allowed_on(t, c) {
+                Pick::Elsewhere
+            } else {
+                Pick::Run
+            }
+        },
+        misplaced,
+    )
 }
 
 /// Queues runnable threads on a CPU they may run on (and wakes it if it idles).
@@ -445,7 +434,7 @@ fn rehome(threads: Vec<Arc<Thread>>, from: usize) {
         t.sched.cpu.store(h, Ordering::Release);
         let idle = {
             let mut q = cpu(h).lock();
-            q.queue.push_back(t);
+            q.queue.push(t);
             q.idle
         };
         if idle && h != this_cpu() {

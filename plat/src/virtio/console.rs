@@ -398,6 +398,13 @@ impl Console {
                             p.role = Some(role);
                         }
                         self.send_ctrl(id, PORT_OPEN, 1);
+                        if role == Role::Stdin {
+                            // QEMU ignores receive buffers offered before the port
+                            // was open; this notification makes it look at the host
+                            // side (its main loop polls the socket only when woken,
+                            // which nothing else may do on an idle `virt` machine).
+                            self.t.notify(rx_queue(idx));
+                        }
                     }
                 }
             }
