@@ -11,6 +11,8 @@ use crate::task::sched::{this_cpu, MAX_CPUS};
 
 /// Tick rate.
 const HZ: u32 = 1000;
+/// One tick, in ns.
+pub const TICK_NS: u64 = 1_000_000_000 / HZ as u64;
 
 /// CPUs running threads tick.
 static PREEMPT: AtomicBool = AtomicBool::new(false);

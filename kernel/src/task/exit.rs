@@ -52,7 +52,12 @@ pub fn exit_thread(cx: &Ctx, status: ExitStatus) {
         th.is_empty()
     };
     table::release_thread(t.tid());
-    p.times.lock().dead_threads_ns += t.cpu_ns();
+    {
+        let (cpu, sys) = (t.cpu_ns(), t.sys_ns());
+        let mut times = p.times.lock();
+        times.dead_threads_ns += cpu;
+        times.dead_sys_ns += sys;
+    }
     {
         let mut s = p.state.lock();
         s.live_threads = s.live_threads.saturating_sub(1);
@@ -92,6 +97,8 @@ fn process_exit(cx: &Ctx, status: ExitStatus) {
     let p = &cx.proc;
     release_vfork_parent(p);
     super::itimer::cancel(p);
+    super::ext::on_exit(p);
+    crate::fs::lock::process_gone(p.pid);
     // Descriptors first (closing a pipe end wakes its readers), then memory; the
     // CPU leaves this address space before it may be freed.
     drop(p.take_files());
@@ -230,7 +237,8 @@ fn reparent_children(p: &Arc<Process>) {
 
 fn child_info(c: &Process, code: i32, status: i32) -> Siginfo {
     let ticks = |ns: u64| (ns / 10_000_000) as i64;
-    Siginfo::child(code, c.pid, 0, status, ticks(c.cpu_ns()), 0)
+    let (cpu, sys) = (c.cpu_ns(), c.sys_ns());
+    Siginfo::child(code, c.pid, 0, status, ticks(cpu.saturating_sub(sys)), ticks(sys))
 }
 
 /// Tells the parent of `p` that `p` ended: its exit signal with the CLD_* report,
@@ -295,9 +303,11 @@ fn reap(parent: &Process, c: &Arc<Process>) -> bool {
         let t = c.times.lock();
         (t.children_ns, t.minflt + t.children_minflt)
     };
+    let sys = c.sys_ns() + c.times.lock().children_sys_ns;
     let ns = c.cpu_ns() + ns;
     let mut pt = parent.times.lock();
     pt.children_ns += ns;
+    pt.children_sys_ns += sys;
     pt.children_minflt += flt;
     drop(pt);
     reap_detached(c);
