@@ -100,6 +100,7 @@ pub fn read(cx: &Ctx, fd: i32, buf: UAddr, count: usize, off: Option<u64>) -> Sy
     if count == 0 {
         return Ok(0);
     }
+    let count = count.min(super::xfer::MAX_RW_COUNT as usize);
     // Check the buffer first: data taken from a pipe or the console must not be lost.
     if !cx.mm().check_access(buf.0, count.min(CHUNK) as u64, true) {
         return Err(Errno::EFAULT);
@@ -159,7 +160,7 @@ pub fn write(cx: &Ctx, fd: i32, buf: UAddr, count: usize, off: Option<u64>) -> S
     }
     // RLIMIT_FSIZE cuts the whole write at once (a write that only reaches the
     // limit is short, without SIGXFSZ).
-    let mut count = count;
+    let mut count = count.min(super::xfer::MAX_RW_COUNT as usize);
     if regular(&f) && count > 0 {
         let size = f.inode().map(|n| n.size()).unwrap_or(0);
         let start = if f.flags() & O_APPEND != 0 { size } else { off.unwrap_or_else(|| *f.offset.lock()) };
@@ -1026,6 +1027,7 @@ pub fn sendfile(cx: &Ctx, out_fd: i32, in_fd: i32, offset: UAddr, count: usize) 
         }
         o as u64
     };
+    let count = count.min(super::xfer::MAX_RW_COUNT as usize);
     let mut buf = alloc::vec![0u8; count.min(CHUNK)];
     let mut done = 0usize;
     while done < count {

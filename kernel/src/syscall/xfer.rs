@@ -19,7 +19,9 @@ const GATHER: usize = 1 << 20;
 /// UIO_MAXIOV.
 const MAX_IOV: i32 = 1024;
 /// The most one read or write moves (INT_MAX rounded down to a page).
-const MAX_RW_COUNT: u64 = 0x7fff_f000;
+/// The most one read or write moves (Linux's MAX_RW_COUNT: INT_MAX rounded down
+/// to a page); longer requests are cut to it.
+pub(super) const MAX_RW_COUNT: u64 = 0x7fff_f000;
 
 /// preadv2/pwritev2 flags (include/uapi/linux/fs.h).
 const RWF_HIPRI: u32 = 1;
