@@ -482,6 +482,9 @@ pub fn init(initrd: Option<Module>) -> RunConfig {
         // kernel's lifetime and is covered by the direct map; it is never written.
         let data: &'static [u8] =
             unsafe { core::slice::from_raw_parts(elfin_arch::phys_to_virt(m.paddr) as *const u8, m.size as usize) };
+        // Directory times are set once everything is in place (as Linux's
+        // initramfs unpacker does): adding an entry to a directory touches it.
+        let mut dir_times: Vec<(Arc<dyn Inode>, Timespec)> = Vec::new();
         for e in cpio::Reader::new(data) {
             let e = match e {
                 Ok(e) => e,
@@ -522,15 +525,27 @@ pub fn init(initrd: Option<Module>) -> RunConfig {
                             m.ctime = t;
                             m.btime = t;
                         });
+                        dir_times.push((existing, t));
                         continue;
                     }
-                    _ => ramfs::Dir::with_meta(Meta { mode: S_IFDIR | perm, ..meta }),
+                    _ => {
+                        let d: Arc<dyn Inode> = ramfs::Dir::with_meta(Meta { mode: S_IFDIR | perm, ..meta });
+                        dir_times.push((d.clone(), t));
+                        d
+                    }
                 },
                 S_IFLNK => ramfs::Symlink::with_meta(e.data.to_vec(), Meta { mode: S_IFLNK | 0o777, ..meta }),
                 S_IFREG => ramfs::File::from_initrd(e.data, Meta { mode: S_IFREG | perm, ..meta }),
                 _ => continue,
             };
             let _ = parent.insert(base, node);
+        }
+        for (d, t) in dir_times {
+            let _ = d.set_meta(&mut |m| {
+                m.atime = t;
+                m.mtime = t;
+                m.ctime = t;
+            });
         }
     }
     dev::populate(&mkdir_p(b"/dev"));
