@@ -23,7 +23,8 @@ OUT=$HERE/out
 CACHE=${ELFIN_CACHE:-$HOME/.cache/elfin}/apps
 JOBS=$(nproc 2>/dev/null || echo 2)
 C_PROGRAMS=(hello auxv_probe enosys nullderef exitcode cat_stdin files threads mm_probe mm_fault mm_stress mm_malloc mm_bench
-    badargs misc_calls proc_fork proc_exec proc_wait proc_pgrp proc_pipe proc_spawn proc_churn proc_bench proc_sleepers etc_probe smp_sync smp_bench)
+    badargs misc_calls proc_fork proc_exec proc_wait proc_pgrp proc_pipe proc_spawn proc_churn proc_bench proc_sleepers etc_probe smp_sync smp_bench
+    spin_threads surface_time surface_signal surface_xfer surface_fs surface_lock surface_sys surface_ipc surface_pidfd surface_defects)
 
 log() { printf 'build.sh: %s\n' "$*" >&2; }
 die() { printf 'build.sh: error: %s\n' "$*" >&2; exit 1; }
@@ -314,10 +315,18 @@ sqlite_build() { # OUT ARCH SRC
 }
 
 # go_build OUT ARCH [PKG]: a Go program (default: the probe) as a static-PIE
-# (see scripts/go-musl-link).
+# (see scripts/go-musl-link); another arch than the host's links with its cross
+# compiler and the musl built for it.
 go_build() {
-    local out=$1 pkg=${3:-goprobe}
-    (cd "$HERE/go" && CGO_ENABLED=1 GOFLAGS=-mod=mod go build -buildmode=pie \
+    local out=$1 arch=$2 pkg=${3:-goprobe}
+    local env=(CGO_ENABLED=1)
+    if [[ $arch != "$(uname -m)" ]]; then
+        local musl_lib
+        musl_lib=$(musl_root "$arch")
+        env+=(GOARCH="$(go_arch "$arch")" CC="$(cross_gcc "$arch")" GO_MUSL_CC="$(cross_gcc "$arch")"
+            GO_MUSL_LIB="${musl_lib%%|*}")
+    fi
+    (cd "$HERE/go" && env "${env[@]}" GOFLAGS=-mod=mod go build -buildmode=pie \
         -ldflags="-linkmode=external -extld=$HERE/scripts/go-musl-link" -o "$out" "./$pkg") 2>&1 \
         | grep -v 'loadinternal: cannot find runtime/cgo' >&2 || true
     [[ -x $out ]] || die "go build failed"
@@ -373,14 +382,12 @@ build_arch() {
         log "skip    $arch/rust/rustprobe (rustup target add $arch-unknown-linux-gnu failed)"
     fi
 
-    # Go (x86_64: the musl static-PIE link needs the host's musl).
-    if [[ $arch == x86_64 ]]; then
-        ensure_pkgs golang-go musl-tools
-        produce "$arch" go goprobe "$(recipe_hash fn:go_build "$arch" "$(go version)" "$HERE/go" \
-            "$HERE/scripts/go-musl-link")" go_build "$arch"
-        produce "$arch" go gotools "$(recipe_hash fn:go_build gotools "$arch" "$(go version)" "$HERE/go" \
-            "$HERE/scripts/go-musl-link")" go_build "$arch" gotools
-    fi
+    # Go, linked against musl (the host's, or the one built above for arm64).
+    ensure_pkgs golang-go musl-tools
+    produce "$arch" go goprobe "$(recipe_hash fn:go_build fn:musl_root "$arch" "$(go version)" "$musl_id" "$HERE/go" \
+        "$HERE/scripts/go-musl-link")" go_build "$arch"
+    produce "$arch" go gotools "$(recipe_hash fn:go_build fn:musl_root gotools "$arch" "$(go version)" "$musl_id" \
+        "$HERE/go" "$HERE/scripts/go-musl-link")" go_build "$arch" gotools
 
     # Third-party software from Debian source packages.
     local bb lua sq
@@ -395,6 +402,7 @@ build_arch() {
         sqlite_build "$arch" "$sq"
 }
 
+go_arch() { case $1 in x86_64) echo amd64 ;; aarch64) echo arm64 ;; *) echo "$1" ;; esac; }
 dpkg_arch() { case $1 in x86_64) echo amd64 ;; aarch64) echo arm64 ;; *) echo "$1" ;; esac; }
 
 main() {

@@ -58,7 +58,8 @@ pub use self::x86_64::io;
 #[cfg(target_arch = "x86_64")]
 pub use self::x86_64::smp;
 /// What only the arm64 platform code needs: boot register values, the device
-/// window, the boot direct map, the GIC CPU interface, undefined-instruction probes.
+/// window, the boot direct map, the GIC CPU interface (system registers, or the
+/// platform's acknowledge routine), undefined-instruction probes.
 #[cfg(target_arch = "aarch64")]
 pub mod arm64 {
     pub use super::aarch64::cpu::{
@@ -66,8 +67,8 @@ pub mod arm64 {
         TCR_EL1_VALUE,
     };
     pub use super::aarch64::init::init_early;
-    pub use super::aarch64::paging::{boot_map_ram, map_device, DEVICE_VIRT};
-    pub use super::aarch64::trap::{probe_undefined, use_gicv3_cpu_interface};
+    pub use super::aarch64::paging::{boot_map_ram, flush_owed_user_tlb, map_device, DEVICE_VIRT};
+    pub use super::aarch64::trap::{probe_undefined, use_gicv3_cpu_interface, use_irq_acknowledge};
 }
 
 /// Where a signal handler installed without SA_RESTORER returns to: none on x86_64

@@ -11,6 +11,7 @@ mod klog;
 mod cmdline;
 mod cpus;
 mod fs;
+mod ipc;
 mod mem;
 mod rng;
 mod sync;
@@ -20,6 +21,7 @@ mod time;
 mod timer;
 mod trap;
 mod uaccess;
+mod uts;
 
 use elfin_plat::BootInfo;
 

@@ -56,6 +56,30 @@ pub fn realtime_ns() -> u64 {
     (w - 1) + monotonic_ns()
 }
 
+/// Times the wall clock was set (clock_settime, settimeofday).
+static REALTIME_GENERATION: AtomicU64 = AtomicU64::new(0);
+/// Woken when the wall clock is set (timerfds with TFD_TIMER_CANCEL_ON_SET).
+static REALTIME_SET: crate::task::WaitQueue = crate::task::WaitQueue::new();
+
+/// Sets the wall clock to `ns` since the Unix epoch (the monotonic clock is
+/// untouched).
+pub fn set_realtime(ns: u64) {
+    let w = ns.saturating_sub(monotonic_ns()).saturating_add(1);
+    WALL_AT_BOOT.store(w.max(1), Ordering::Relaxed);
+    REALTIME_GENERATION.fetch_add(1, Ordering::SeqCst);
+    REALTIME_SET.wake_all();
+}
+
+/// Changes each time the wall clock is set.
+pub fn realtime_generation() -> u64 {
+    REALTIME_GENERATION.load(Ordering::SeqCst)
+}
+
+/// The queue woken when the wall clock is set.
+pub fn realtime_set_queue() -> &'static crate::task::WaitQueue {
+    &REALTIME_SET
+}
+
 /// The wall-clock time at boot, in nanoseconds since the Unix epoch.
 pub fn boot_realtime_ns() -> u64 {
     realtime_ns().saturating_sub(monotonic_ns())

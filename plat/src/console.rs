@@ -340,9 +340,36 @@ impl fmt::Write for KernelWriter {
     }
 }
 
-/// Prints formatted text on the kernel channel.
+/// The CPU printing a kernel message, or `usize::MAX`: a message goes out in
+/// pieces (one per formatted argument), and two CPUs logging at once cut each
+/// other's lines ("CPU [DEBUG] kernel ready after 1 online").
+static PRINTING: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(usize::MAX);
+
+/// How long a CPU waits for another one's message before printing anyway (a CPU
+/// that stopped in the middle of one, in a crash, must not silence the others).
+const PRINT_WAIT_SPINS: u32 = 50_000_000;
+
+/// Prints formatted text on the kernel channel, whole with respect to other CPUs.
 pub fn kprint(args: fmt::Arguments<'_>) {
+    use core::sync::atomic::Ordering;
+    let me = elfin_arch::cpu_id();
+    // The same CPU already printing is an interrupt or a fault in the middle of
+    // its message: print at once rather than wait for itself (and leave the
+    // message's end to release the channel).
+    let mut acquired = false;
+    if PRINTING.load(Ordering::Relaxed) != me {
+        for _ in 0..PRINT_WAIT_SPINS {
+            if PRINTING.compare_exchange_weak(usize::MAX, me, Ordering::Acquire, Ordering::Relaxed).is_ok() {
+                acquired = true;
+                break;
+            }
+            core::hint::spin_loop();
+        }
+    }
     let _ = fmt::Write::write_fmt(&mut KernelWriter, args);
+    if acquired {
+        PRINTING.store(usize::MAX, Ordering::Release);
+    }
 }
 
 /// Prints a message and stops, for failures before the kernel is up.

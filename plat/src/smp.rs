@@ -94,25 +94,34 @@ mod imp {
 #[cfg(target_arch = "aarch64")]
 mod imp {
     use super::Vec;
+    use crate::aarch64::smp;
 
     pub fn cpus(_info: &crate::BootInfo) -> Vec<u64> {
-        alloc::vec![0]
+        smp::cpus()
     }
 
-    pub fn prepare(_kernel: &elfin_arch::PageTable, _cycles_hz: u64, _fs: &mut dyn elfin_arch::FrameSource) -> bool {
-        true
+    pub fn prepare(kernel: &elfin_arch::PageTable, _cycles_hz: u64, _fs: &mut dyn elfin_arch::FrameSource) -> bool {
+        smp::prepare(kernel.root())
     }
 
-    pub fn start_cpu(_cpu: usize, _hw: u64, _stack_top: u64, _entry: extern "C" fn(usize) -> !) -> bool {
-        false
+    pub fn start_cpu(cpu: usize, hw: u64, stack_top: u64, entry: extern "C" fn(usize) -> !) -> bool {
+        smp::start_cpu(cpu, hw, stack_top, entry)
     }
 
-    pub fn cpu_arrived() {}
+    pub fn cpu_arrived() {
+        smp::arrived()
+    }
 
-    pub fn send_ipi(_cpu: usize) {}
+    pub fn send_ipi(cpu: usize) {
+        smp::send_ipi(cpu)
+    }
 
-    /// TLB maintenance is broadcast in the inner-shareable domain: nothing to ask.
-    pub fn flush_tlb_on(_cpu: usize) {}
+    /// TLB maintenance is broadcast in the inner-shareable domain: the CPU that
+    /// changed the mappings invalidates everyone's copies itself (by address when
+    /// it had the hierarchy loaded, else once for the whole ASID), no IPI needed.
+    pub fn flush_tlb_on(_cpu: usize) {
+        elfin_arch::arm64::flush_owed_user_tlb()
+    }
 
     pub fn poll_tlb_flush() {}
 }

@@ -41,6 +41,7 @@ Examples:
   elfin image -o vm ./hello             write kernel, initrd, command line and run.sh
   elfin run --vmm firecracker ./hello   run on Firecracker (or cloud-hypervisor; KVM)
   elfin syscalls ./prog                 which syscalls it made, and which elfin lacks
+  elfin syscalls --supported            every Linux syscall and how much elfin implements it
   elfin compat tests/compat/manifest.toml   compare a corpus natively and in elfin
   elfin fuzz --calls 100000             fuzz the kernel's system calls from a guest
 
@@ -74,13 +75,13 @@ enum Command {
 /// Parses the command line. For `elfin run` and `elfin syscalls`, the program's own
 /// arguments are split off first and given to it verbatim (see
 /// [`cmd::run::program_args_start`]).
-fn parse() -> Result<Cli, clap::Error> {
+fn parse() -> Result<Parsed, clap::Error> {
     let raw: Vec<OsString> = std::env::args_os().collect();
     let sub = match raw.get(1).map(OsString::as_os_str) {
         Some(s) if s == OsStr::new("run") => "run",
         Some(s) if s == OsStr::new("syscalls") => "syscalls",
         Some(s) if s == OsStr::new("image") => "image",
-        _ => return Cli::try_parse_from(raw),
+        _ => return Cli::try_parse_from(raw).map(Parsed::Cli),
     };
     let cmd = Cli::command();
     let head_len = match cmd.find_subcommand(sub) {
@@ -88,6 +89,12 @@ fn parse() -> Result<Cli, clap::Error> {
         None => raw.len(),
     };
     let (head, tail) = raw.split_at(head_len.min(raw.len()));
+    if sub == "syscalls" && head.iter().any(|a| a == "--supported") {
+        // The support table needs no program: its own, smaller command line.
+        let mut argv = vec![OsString::from("elfin syscalls")];
+        argv.extend(head.iter().skip(2).cloned());
+        return cmd::syscalls::SupportedArgs::try_parse_from(argv).map(Parsed::Supported);
+    }
     let mut cli = Cli::try_parse_from(head)?;
     match &mut cli.command {
         Command::Run(args) => args.args.extend(tail.iter().cloned()),
@@ -95,12 +102,27 @@ fn parse() -> Result<Cli, clap::Error> {
         Command::Image(args) => args.run.args.extend(tail.iter().cloned()),
         _ => {}
     }
-    Ok(cli)
+    Ok(Parsed::Cli(cli))
+}
+
+/// What the command line asks for.
+enum Parsed {
+    /// A subcommand.
+    Cli(Cli),
+    /// `elfin syscalls --supported`.
+    Supported(cmd::syscalls::SupportedArgs),
 }
 
 fn main() {
     let cli = match parse() {
-        Ok(cli) => cli,
+        Ok(Parsed::Cli(cli)) => cli,
+        Ok(Parsed::Supported(args)) => match cmd::syscalls::supported(&args) {
+            Ok(()) => std::process::exit(0),
+            Err(fail) => {
+                eprintln!("elfin: {fail}");
+                std::process::exit(fail.status);
+            }
+        },
         Err(e) => {
             // Help and version go to stdout with status 0; usage errors are elfin's
             // own failures (125), so they cannot be mistaken for the program's status.

@@ -24,6 +24,9 @@ const X86_TOP_RESERVE: u64 = 256 << 10;
 /// arm64: QEMU `virt` puts the device tree (1 MiB) after the initrd, 2 MiB aligned.
 const ARM_DTB_SIZE: u64 = MIB;
 const ARM_DTB_ALIGN: u64 = 2 * MIB;
+/// arm64: QEMU loads an Image whose text offset is below its boot stub 2 MiB into
+/// RAM (hw/arm/boot.c, `load_aarch64_image`); elfin's has offset 0.
+const ARM_IMAGE_BASE: u64 = 2 * MIB;
 /// Largest guest memory elfin sets by default (1 TiB, as `-m` accepts).
 const MAX_DEFAULT_MIB: u64 = 1 << 20;
 /// Smallest default, when the host's size cannot be read.
@@ -92,9 +95,9 @@ pub fn cgroup_limit(proc_self_cgroup: &str, read: impl Fn(&Path) -> Option<Strin
     limit
 }
 
-/// End of the kernel image in guest RAM, counted from the start of RAM where the
-/// loader puts it: x86_64, the end of the ELF's last PT_LOAD (physical); arm64,
-/// the `image_size` of the Image header (loaded at the start of RAM).
+/// End of the kernel image in guest RAM, counted from the start of RAM: x86_64,
+/// the end of the ELF's last PT_LOAD (physical); arm64, 2 MiB (where QEMU loads
+/// the Image) plus the larger of the Image header's `image_size` and the file.
 pub fn kernel_end(arch: Arch, image: &Path) -> Option<u64> {
     let bytes = fs::read(image).ok()?;
     let u16_at = |o: usize| Some(u16::from_le_bytes(bytes.get(o..o + 2)?.try_into().ok()?));
@@ -114,7 +117,9 @@ pub fn kernel_end(arch: Arch, image: &Path) -> Option<u64> {
         return (end > 0).then_some(end);
     }
     match arch {
-        Arch::Aarch64 if bytes.get(56..60) == Some(b"ARM\x64") => u64_at(16).filter(|&s| s > 0),
+        Arch::Aarch64 if bytes.get(56..60) == Some(b"ARM\x64") => {
+            u64_at(16).filter(|&s| s > 0).map(|s| ARM_IMAGE_BASE + s.max(bytes.len() as u64))
+        }
         _ => Some(bytes.len() as u64),
     }
 }
@@ -130,13 +135,13 @@ pub fn minimum_mib(arch: Arch, kernel_end: u64, initrd: u64) -> u64 {
     }
 }
 
-/// QEMU `virt` (hw/arm/boot.c): the Image at the start of RAM, the initrd at half
-/// of RAM (at most 128 MiB in) or after the image, the device tree after the
-/// initrd, 2 MiB aligned; the kernel starts in the RAM between image and initrd.
+/// QEMU `virt` (hw/arm/boot.c): the Image 2 MiB into RAM, the initrd at half of
+/// RAM (at most 128 MiB in) or after the image, whichever is higher, and the
+/// device tree after the initrd, 2 MiB aligned, inside RAM.
 fn arm_fits(ram: u64, kernel_end: u64, initrd: u64) -> bool {
     let start = (ram / 2).min(128 * MIB).max(kernel_end).next_multiple_of(4096);
     let dtb = (start + initrd).next_multiple_of(ARM_DTB_ALIGN);
-    dtb + ARM_DTB_SIZE <= ram && start - kernel_end >= START_ROOM
+    dtb + ARM_DTB_SIZE <= ram
 }
 
 #[cfg(test)]
@@ -180,9 +185,11 @@ mod tests {
 
     #[test]
     fn arm_minimum_matches_what_qemu_loads() {
-        // QEMU refused a 0.8 MB initrd at 4M and booted it at 5M; a 3.8 MB one at 10M and 11M.
-        let k = 577_536;
-        assert_eq!(minimum_mib(Arch::Aarch64, k, 800_000), 5);
-        assert_eq!(minimum_mib(Arch::Aarch64, k, 3_800_000), 11);
+        // An Image of 1.34 MiB (bss included) at 2 MiB: QEMU refused a 0.9 MB initrd
+        // at 6M and loaded it at 7M; a 0.1 MB one at 5M; a 2.5 MB one at 7M, not 6M.
+        let k = ARM_IMAGE_BASE + 0x156000;
+        assert_eq!(minimum_mib(Arch::Aarch64, k, 900_000), 7);
+        assert_eq!(minimum_mib(Arch::Aarch64, k, 100_000), 5);
+        assert_eq!(minimum_mib(Arch::Aarch64, k, 2_500_000), 7);
     }
 }

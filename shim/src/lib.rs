@@ -11,6 +11,7 @@ extern crate alloc;
 pub mod aarch64;
 pub mod call;
 pub mod errno;
+pub mod support;
 pub mod uapi;
 pub mod x86_64;
 

@@ -98,6 +98,15 @@ fn spec(arch: Arch) -> Spec {
         }
     );
 
+    s.unit("sigevent", "#include <signal.h>\n#include <sys/timerfd.h>\n");
+    layout!(s, "Sigevent", Sigevent = "struct sigevent" {
+        sigev_value, sigev_signo, sigev_notify, sigev_notify_thread_id = "_sigev_un._tid",
+    });
+    consts!(
+        s,
+        sigev { SIGEV_SIGNAL, SIGEV_NONE, SIGEV_THREAD, SIGEV_THREAD_ID, TFD_TIMER_ABSTIME, TFD_TIMER_CANCEL_ON_SET }
+    );
+
     // ---- stat (the kernel's, per architecture) ---------------------------
     s.unit("kstat", "#include <asm/stat.h>\n");
     match arch {
@@ -311,6 +320,7 @@ fn spec(arch: Arch) -> Spec {
             AT_RECURSIVE,
         }
     );
+    consts!(s, rename { RENAME_NOREPLACE, RENAME_EXCHANGE, RENAME_WHITEOUT });
     layout!(s, "Flock", Flock = "struct flock" { l_type, l_whence, l_start, l_len, l_pid });
 
     // ---- terminals: the kernel's termios, not glibc's ---------------------
@@ -537,6 +547,8 @@ fn spec(arch: Arch) -> Spec {
         ("Siginfo::SI_VALUE_OFFSET", "si_value", Siginfo::SI_VALUE_OFFSET),
         ("Siginfo::SI_BAND_OFFSET", "si_band", Siginfo::SI_BAND_OFFSET),
         ("Siginfo::SI_FD_OFFSET", "si_fd", Siginfo::SI_FD_OFFSET),
+        ("Siginfo::SI_TIMERID_OFFSET", "si_tid", Siginfo::SI_TIMERID_OFFSET),
+        ("Siginfo::SI_OVERRUN_OFFSET", "si_overrun", Siginfo::SI_OVERRUN_OFFSET),
     ] {
         s.konst(key, &format!("offsetof(siginfo_t, {cfield})"), off as i128, 64);
     }
@@ -632,6 +644,97 @@ fn spec(arch: Arch) -> Spec {
     }
 
     // Signal names as glibc abbreviates them.
+    s.unit("signalfd", "#include <linux/signalfd.h>\n");
+    layout!(s, "SignalfdSiginfo", SignalfdSiginfo = "struct signalfd_siginfo" {
+        ssi_signo, ssi_errno, ssi_code, ssi_pid, ssi_uid, ssi_fd, ssi_tid, ssi_band, ssi_overrun, ssi_trapno,
+        ssi_status, ssi_int, ssi_ptr, ssi_utime, ssi_stime, ssi_addr, ssi_addr_lsb, ssi_syscall, ssi_call_addr,
+        ssi_arch,
+    });
+
+    s.unit("capability", "#include <linux/capability.h>\n#include <linux/sched/types.h>\n");
+    layout!(s, "CapHeader", CapHeader = "struct __user_cap_header_struct" { version, pid });
+    layout!(s, "CapData", CapData = "struct __user_cap_data_struct" { effective, permitted, inheritable });
+    consts!(s, capability { _LINUX_CAPABILITY_VERSION_1, _LINUX_CAPABILITY_VERSION_2, _LINUX_CAPABILITY_VERSION_3 });
+    layout!(s, "SchedAttr", SchedAttr = "struct sched_attr" {
+        size, sched_policy, sched_flags, sched_nice, sched_priority, sched_runtime, sched_deadline, sched_period,
+        sched_util_min, sched_util_max,
+    });
+
+    s.unit("rseq", "#include <linux/rseq.h>\n");
+    // node_id and mm_cid (Linux 6.3) are newer than the installed headers.
+    layout!(s, "Rseq", Rseq = "struct rseq" { cpu_id_start, cpu_id, rseq_cs, flags });
+    layout!(s, "RseqCs", RseqCs = "struct rseq_cs" { version, flags, start_ip, post_commit_offset, abort_ip });
+    consts!(s, rseq {
+        RSEQ_CPU_ID_UNINITIALIZED,
+        RSEQ_FLAG_UNREGISTER,
+        RSEQ_CS_FLAGS_DEPRECATED = "(RSEQ_CS_FLAG_NO_RESTART_ON_PREEMPT | RSEQ_CS_FLAG_NO_RESTART_ON_SIGNAL \
+                                    | RSEQ_CS_FLAG_NO_RESTART_ON_MIGRATE)",
+    });
+
+    s.unit("ipc", "#include <linux/ipc.h>\n#include <linux/shm.h>\n#include <linux/sem.h>\n#include <linux/msg.h>\n#include <linux/mqueue.h>\n");
+    layout!(s, "IpcPerm", IpcPerm = "struct ipc64_perm" { key, uid, gid, cuid, cgid, mode, seq });
+    layout!(s, "ShmidDs", ShmidDs = "struct shmid64_ds" {
+        shm_perm, shm_segsz, shm_atime, shm_dtime, shm_ctime, shm_cpid, shm_lpid, shm_nattch,
+    });
+    layout!(s, "MsqidDs", MsqidDs = "struct msqid64_ds" {
+        msg_perm, msg_stime, msg_rtime, msg_ctime, msg_cbytes, msg_qnum, msg_qbytes, msg_lspid, msg_lrpid,
+    });
+    match arch {
+        Arch::X86_64 => layout!(s, "SemidDs", uapi::x86_64::SemidDs = "struct semid64_ds" {
+            sem_perm, sem_otime, sem_ctime, sem_nsems,
+        }),
+        Arch::Aarch64 => layout!(s, "SemidDs", uapi::aarch64::SemidDs = "struct semid64_ds" {
+            sem_perm, sem_otime, sem_ctime, sem_nsems,
+        }),
+    }
+    layout!(s, "Sembuf", Sembuf = "struct sembuf" { sem_num, sem_op, sem_flg });
+    layout!(s, "Seminfo", Seminfo = "struct seminfo" {
+        semmap, semmni, semmns, semmnu, semmsl, semopm, semume, semusz, semvmx, semaem,
+    });
+    layout!(s, "Msginfo", Msginfo = "struct msginfo" { msgpool, msgmap, msgmax, msgmnb, msgmni, msgssz, msgtql, msgseg });
+    layout!(s, "Shminfo64", Shminfo64 = "struct shminfo64" { shmmax, shmmin, shmmni, shmseg, shmall });
+    layout!(s, "MqAttr", MqAttr = "struct mq_attr" { mq_flags, mq_maxmsg, mq_msgsize, mq_curmsgs });
+    consts!(
+        s,
+        ipc {
+            IPC_PRIVATE,
+            IPC_CREAT,
+            IPC_EXCL,
+            IPC_NOWAIT,
+            IPC_RMID,
+            IPC_SET,
+            IPC_STAT,
+            IPC_INFO,
+            IPC_64,
+            SHM_LOCK,
+            SHM_UNLOCK,
+            SHM_STAT,
+            SHM_INFO,
+            SHM_STAT_ANY,
+            SHM_RDONLY,
+            SHM_RND,
+            SHM_REMAP,
+            SHM_EXEC,
+            SEM_UNDO,
+            GETPID,
+            GETVAL,
+            GETALL,
+            GETNCNT,
+            GETZCNT,
+            SETVAL,
+            SETALL,
+            SEM_STAT,
+            SEM_INFO,
+            SEM_STAT_ANY,
+            MSG_STAT,
+            MSG_INFO,
+            MSG_STAT_ANY,
+            MSG_NOERROR,
+            MSG_EXCEPT,
+            MSG_COPY,
+        }
+    );
+
     s.unit("signames", "#define _GNU_SOURCE\n#include <string.h>\n#include <signal.h>\n#include <stdio.h>\n");
     // x86_64's UAPI <asm/signal.h> has no usable SIGRTMAX; glibc's internal
     // names are the kernel's numbers (its public SIGRTMIN skips two for NPTL).

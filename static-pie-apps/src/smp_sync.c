@@ -594,6 +594,11 @@ static void sec_remap(void)
         for (volatile int k = 0; k < 2000; k++)
             ;
     }
+    /* On a busy host (or one CPU) the readers may not have run yet: the last
+     * page stays in place until one of them has checked a read, so that the
+     * output does not depend on timing. */
+    while (atomic_load(&remap_checked) == 0)
+        sched_yield();
     atomic_store(&remap_seq, ~0u);
     join_all(t, 2);
     printf("remap: 2000 pages replaced under 2 reading threads, reads checked: %s, stale reads %ld\n",

@@ -217,6 +217,95 @@ fn busybox_sh_processes() {
     assert_same_explained(&reference, &guest);
 }
 
+// ------------------------------------------------------------------- SMP --
+//
+// Several CPUs (started with PSCI CPU_ON, woken with GIC SGIs) with either
+// interrupt controller: the CLI asks QEMU virt for a GICv3 under TCG; a second
+// -M through --qemu-arg makes it a GICv2.
+
+/// QEMU options that give the guest a GICv2.
+const GICV2: &[&str] = &["--qemu-arg=-M", "--qemu-arg=virt,gic-version=2"];
+
+/// Runs `bin argv` on `smp` CPUs (plus the CLI options `extra`) with kernel
+/// messages at debug level, checking that it prints what it prints under
+/// qemu-user and that, when `all_online`, every other CPU came online.
+fn on_cpus(bin: &Path, argv: &[&str], smp: u32, extra: &[&str], all_online: bool) -> Output {
+    let a = args(argv);
+    let native = run_native_on(ARCH, bin, None, &a, &[], None);
+    let smp = smp.to_string();
+    let mut opts = ElfinOpts::default().arch(ARCH);
+    opts.extra = ["--smp", smp.as_str(), "--log-level", "debug"].iter().chain(extra).map(|s| (*s).into()).collect();
+    let guest = run_elfin(bin, &a, &opts);
+    assert_same(&native, &guest);
+    if all_online {
+        let log = guest.kernel_str();
+        let n: u32 = smp.parse().unwrap_or(1);
+        for c in 1..n {
+            assert!(log.contains(&format!("CPU {c} online")), "CPU {c} did not come online:\n{}", guest.describe());
+        }
+    }
+    guest
+}
+
+/// Four CPU-bound workers (each long enough for every CPU to come up) and a
+/// main thread that waits for them by spinning.
+const SPIN_ARGS: &[&str] = &["4", "30000000"];
+
+#[test]
+fn smp4_gicv3_every_cpu_runs_threads() {
+    on_cpus(&app(ARCH, "glibc", "spin_threads"), SPIN_ARGS, 4, &[], true);
+    let g = on_cpus(&app(ARCH, "glibc", "threads"), &[], 4, &[], false);
+    assert_eq!(g.status, 143, "{}", g.describe());
+}
+
+#[test]
+fn smp4_gicv2_every_cpu_runs_threads() {
+    on_cpus(&app(ARCH, "glibc", "spin_threads"), SPIN_ARGS, 4, GICV2, true);
+    let g = on_cpus(&app(ARCH, "musl", "threads"), &[], 4, GICV2, false);
+    assert_eq!(g.status, 143, "{}", g.describe());
+}
+
+/// On one CPU the spinning main thread gives way only when the tick preempts
+/// it: with a GICv3 and with a GICv2 (which had no driver, hence no tick).
+#[test]
+fn one_cpu_preempts_user_code_with_either_gic() {
+    for gic in [&[][..], GICV2] {
+        on_cpus(&app(ARCH, "musl", "spin_threads"), &["2", "2000000"], 1, gic, false);
+    }
+}
+
+/// Stdin that arrives after the program blocked on it wakes the idle CPU (the
+/// device interrupt, and QEMU looking at the host side of the port), with
+/// either GIC: data first, then end of file.
+#[test]
+fn stdin_arriving_late_wakes_the_program() {
+    for gic in [&[][..], GICV2] {
+        let mut opts = ElfinOpts::default().arch(ARCH);
+        opts.extra = gic.iter().map(|s| (*s).into()).collect();
+        let mut cmd = elfin_command(&app(ARCH, "glibc", "cat_stdin"), &[], &opts);
+        cmd.stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = cmd.spawn().expect("start elfin");
+        let mut stdin = child.stdin.take().expect("stdin pipe");
+        let feeder = std::thread::spawn(move || {
+            use std::io::Write;
+            std::thread::sleep(std::time::Duration::from_millis(1500));
+            let _ = stdin.write_all(b"late\n");
+            std::thread::sleep(std::time::Duration::from_millis(500));
+            // Dropping stdin closes it: end of file.
+        });
+        let out = child.wait_with_output().expect("wait for elfin");
+        let _ = feeder.join();
+        assert!(
+            out.status.success() && out.stdout == b"late\n",
+            "gic options {gic:?}: status {:?}, stdout {:?}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+}
+
 per_libc!(
     hello,
     exitcode,

@@ -10,7 +10,7 @@
 use crate::common::{read_entry, table_index as index, walk_pages, write_entry, FrameSource, MapError, Perm};
 use core::arch::{asm, global_asm};
 use core::cell::UnsafeCell;
-use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use aarch64_cpu::registers::{Readable, TTBR0_EL1, TTBR1_EL1};
 
@@ -47,9 +47,23 @@ pub struct PageTable {
 static KERNEL_ROOT: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
 /// TTBR0 still holds the boot identity map (until the first user hierarchy).
 static IDMAP_LIVE: AtomicBool = AtomicBool::new(false);
+/// Root of the boot identity map (TTBR0 of every CPU until it loads a program
+/// hierarchy; the other CPUs turn their MMU on with it too).
+static BOOT_IDMAP: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+
+/// CPUs (bit = CPU index) that removed or narrowed a program mapping in a
+/// hierarchy they did not have loaded, so without a broadcast TLBI: a thread of
+/// that program may run on another CPU with the old translation cached. The
+/// kernel's shootdown then calls [`flush_owed_user_tlb`] on the same CPU.
+static OWED_FLUSH: AtomicU64 = AtomicU64::new(0);
+
+fn cpu_bit() -> u64 {
+    1u64 << (super::init::cpu_id() % 64)
+}
 
 /// Called once at boot, while TTBR0 holds the identity map of the image.
 pub(super) fn note_boot_idmap() {
+    BOOT_IDMAP.store(TTBR0_EL1.get() & ADDR_MASK, Ordering::Relaxed);
     IDMAP_LIVE.store(true, Ordering::Relaxed);
 }
 
@@ -208,10 +222,21 @@ impl PageTable {
             }
         } else {
             IDMAP_LIVE.store(false, Ordering::Relaxed);
-            // SAFETY: TTBR0 only holds program mappings; every program page is tagged
-            // with ASID 0 (nG), so dropping ASID 0's entries forgets the old program.
+            let from_idmap = TTBR0_EL1.get() & ADDR_MASK == BOOT_IDMAP.load(Ordering::Relaxed);
+            // Every program page is tagged with ASID 0 (nG): dropping this CPU's
+            // ASID 0 entries forgets the old program. Only this CPU's: the others
+            // keep their own program's translations (a CPU changing a hierarchy
+            // that another one runs invalidates with a broadcast TLBI, see `unmap`).
+            // SAFETY: TTBR0 only holds program mappings; TLB maintenance has no
+            // memory-safety effect.
             unsafe {
-                asm!("dsb ishst", "msr ttbr0_el1, {}", "isb", "tlbi aside1is, xzr", "dsb ish", "isb", in(reg) self.root, options(nostack));
+                asm!("dsb ishst", "msr ttbr0_el1, {}", "isb", "tlbi aside1, xzr", "dsb nsh", "isb", in(reg) self.root, options(nostack));
+            }
+            if from_idmap {
+                // The identity map's blocks are global (no ASID): this CPU forgets
+                // them once, or they would shadow program pages at those addresses.
+                // SAFETY: TLB maintenance has no memory-safety effect.
+                unsafe { asm!("tlbi vmalle1", "dsb nsh", "isb", options(nostack)) };
             }
         }
     }
@@ -300,9 +325,7 @@ impl PageTable {
         }
         let e = read_entry(t, idx);
         write_entry(t, idx, 0);
-        if self.is_active() {
-            flush_page(va);
-        }
+        self.forget(va);
         Some(e & ADDR_MASK)
     }
 
@@ -317,12 +340,24 @@ impl PageTable {
             sync_icache(e & ADDR_MASK);
         }
         write_entry(t, idx, (e & ADDR_MASK) | leaf_bits(perm) | TABLE_OR_PAGE);
-        if self.is_active() {
+        self.forget(va);
+        true
+    }
+
+    /// After the entry of `va` was removed or changed: the TLBs of every CPU drop
+    /// it. Loaded here, the hierarchy may be loaded on other CPUs too (threads of
+    /// the same program): one broadcast TLBI by address does it. Not loaded here,
+    /// it may still be loaded elsewhere; rather than a broadcast per page (a
+    /// process torn down has thousands), this CPU owes one ASID-wide broadcast,
+    /// paid by [`flush_owed_user_tlb`] when the kernel shoots down the CPUs that
+    /// have it loaded. A kernel hierarchy is on every CPU: always broadcast.
+    fn forget(&self, va: u64) {
+        if self.kernel || self.is_active() {
             flush_page(va);
         } else {
             publish();
+            OWED_FLUSH.fetch_or(cpu_bit(), Ordering::SeqCst);
         }
-        true
     }
 
     /// Calls `f(va, pa, rights)` for every 4 KiB page mapped in [start, end) of a
@@ -478,9 +513,19 @@ pub fn boot_map_ram(start: u64, end: u64) {
     publish();
 }
 
-/// Drops this CPU's TLB entries for program pages (ASID 0). TLB maintenance is
-/// broadcast to every CPU in the inner-shareable domain, so other CPUs never need
-/// to be asked.
+/// Makes every CPU drop the program translations this CPU removed or narrowed
+/// in a hierarchy it did not have loaded (see `PageTable::forget`), and waits
+/// until they have: one ASID-wide TLBI broadcast in the inner-shareable domain.
+/// The first call after such changes flushes; the next ones, for the other CPUs
+/// of the same shootdown, find nothing owed.
+pub fn flush_owed_user_tlb() {
+    if OWED_FLUSH.fetch_and(!cpu_bit(), Ordering::SeqCst) & cpu_bit() != 0 {
+        flush_user_tlb();
+    }
+}
+
+/// Drops the TLB entries for program pages (ASID 0) of every CPU in the
+/// inner-shareable domain, and waits until they have.
 pub fn flush_user_tlb() {
     // SAFETY: TLB maintenance has no memory-safety effect.
     unsafe { asm!("dsb ishst", "tlbi aside1is, xzr", "dsb ish", "isb", options(nostack)) };

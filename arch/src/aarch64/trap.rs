@@ -204,10 +204,21 @@ pub fn use_gicv3_cpu_interface() {
     GICV3.store(true, Ordering::SeqCst);
 }
 
+/// The platform's acknowledge routine, for a memory-mapped CPU interface (GICv2).
+static MMIO_ACK: spin::Once<fn() -> u8> = spin::Once::new();
+
+/// Tells the trap code to acknowledge IRQs by calling `ack` (an interrupt
+/// controller whose CPU interface is memory-mapped, such as the GICv2's); it
+/// returns the INTID, 255 for spurious or out-of-range ones. Ignored once a GICv3
+/// system-register interface is in use.
+pub fn use_irq_acknowledge(ack: fn() -> u8) {
+    MMIO_ACK.call_once(|| ack);
+}
+
 /// Acknowledges the pending IRQ: its INTID, 255 for spurious or out-of-range ones.
 fn irq_ack() -> u8 {
     if !GICV3.load(Ordering::Relaxed) {
-        return 255;
+        return MMIO_ACK.get().map_or(255, |ack| ack());
     }
     let intid: u64;
     // SAFETY: the GICv3 system-register interface was enabled by the platform;

@@ -199,6 +199,7 @@ impl FileLike for Console {
             atime: t,
             mtime: t,
             ctime: t,
+            btime: t,
         }
     }
 

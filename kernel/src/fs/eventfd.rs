@@ -106,5 +106,6 @@ pub fn anon_stat() -> StatInfo {
         atime: t,
         mtime: t,
         ctime: t,
+        btime: t,
     }
 }

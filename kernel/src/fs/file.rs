@@ -90,6 +90,11 @@ pub trait FileLike: Send + Sync + Any {
     fn inode(&self) -> Option<Arc<dyn Inode>> {
         None
     }
+    /// Whether the file has positions (Linux's FMODE_PREAD/FMODE_PWRITE): the
+    /// positional calls (pread, preadv, splice offsets) give ESPIPE otherwise.
+    fn seekable(&self) -> bool {
+        false
+    }
     /// What /proc/<pid>/fd/N shows for it.
     fn link_name(&self, f: &OpenFile) -> Vec<u8> {
         f.path.clone()
@@ -144,6 +149,21 @@ impl OpenFile {
     }
 }
 
+impl Drop for OpenFile {
+    fn drop(&mut self) {
+        // Its flock and OFD locks go with the description.
+        if crate::fs::lock::any() {
+            crate::fs::lock::ofd_closed(crate::fs::lock::key_of(self), self as *const OpenFile as usize);
+        }
+        // The last reference to the description: IN_CLOSE_WRITE / IN_CLOSE_NOWRITE.
+        if crate::fs::inotify::active() && self.flags() & O_PATH == 0 {
+            if let Some(n) = self.file.inode() {
+                crate::fs::inotify::closed(&n, &self.path, self.writable());
+            }
+        }
+    }
+}
+
 /// A file reading and writing an inode's content (regular files, directories).
 pub struct InodeFile {
     node: Arc<dyn Inode>,
@@ -190,6 +210,7 @@ impl FileLike for InodeFile {
         }
         let mut pos = f.offset.lock();
         let start = if f.flags() & O_APPEND != 0 { self.node.size() } else { *pos };
+        let data = fsize_clip(&*self.node, start, data)?;
         let n = self.node.write_at(start, data)?;
         crate::mem::vm::file_written(&self.node, start, start + n as u64);
         *pos = start + n as u64;
@@ -210,6 +231,7 @@ impl FileLike for InodeFile {
             S_IFREG => {
                 // Linux: with O_APPEND, pwrite appends whatever the offset says.
                 let start = if f.flags() & O_APPEND != 0 { self.node.size() } else { off };
+                let data = fsize_clip(&*self.node, start, data)?;
                 let n = self.node.write_at(start, data)?;
                 crate::mem::vm::file_written(&self.node, start, start + n as u64);
                 Ok(n)
@@ -244,9 +266,21 @@ impl FileLike for InodeFile {
     fn inode(&self) -> Option<Arc<dyn Inode>> {
         Some(self.node.clone())
     }
+    fn seekable(&self) -> bool {
+        true
+    }
     fn as_any(&self) -> &dyn Any {
         self
     }
+}
+
+/// The part of a write to a regular file at `start` that RLIMIT_FSIZE allows.
+fn fsize_clip<'a>(node: &dyn Inode, start: u64, data: &'a [u8]) -> Result<&'a [u8], Errno> {
+    if node.meta().mode & S_IFMT != S_IFREG {
+        return Ok(data);
+    }
+    let n = crate::task::rlimit::fsize_check(start, data.len() as u64)? as usize;
+    Ok(data.get(..n).unwrap_or(data))
 }
 
 /// One descriptor slot.

@@ -6,11 +6,19 @@ pub mod cpio;
 pub mod dev;
 pub mod epoll;
 pub mod eventfd;
+pub mod fifo;
 pub mod file;
+pub mod inotify;
+pub mod lock;
+pub mod mqueue;
+pub mod pages;
+pub mod pidfd;
 pub mod pipe;
 pub mod procfs;
 pub mod ramfs;
+pub mod signalfd;
 pub mod sysfs;
+pub mod timerfd;
 pub mod tty;
 
 use alloc::sync::Arc;
@@ -38,12 +46,12 @@ pub fn next_ino() -> u64 {
     NEXT_INO.fetch_add(1, Ordering::Relaxed)
 }
 
-/// The current time in whole seconds, as the ramfs stamps files.
-pub fn now_secs() -> i64 {
-    (crate::time::realtime_ns() / 1_000_000_000) as i64
+/// The current wall-clock time, as the filesystems stamp files.
+pub fn now() -> Timespec {
+    Timespec::from_nanos(crate::time::realtime_ns())
 }
 
-/// Owner, rights and time of an inode.
+/// Owner, rights and times of an inode.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Meta {
     /// Type and permission bits (`S_IF*` | mode).
@@ -52,14 +60,47 @@ pub struct Meta {
     pub uid: u32,
     /// Group.
     pub gid: u32,
-    /// Modification time, seconds.
-    pub mtime: i64,
+    /// Last access.
+    pub atime: Timespec,
+    /// Last change of the content.
+    pub mtime: Timespec,
+    /// Last change of the inode.
+    pub ctime: Timespec,
+    /// Creation.
+    pub btime: Timespec,
 }
 
 impl Meta {
     /// Metadata of a new node owned by root, stamped now.
     pub fn new(mode: u32) -> Meta {
-        Meta { mode, uid: 0, gid: 0, mtime: now_secs() }
+        let t = now();
+        Meta { mode, uid: 0, gid: 0, atime: t, mtime: t, ctime: t, btime: t }
+    }
+    /// Metadata with every time set to `t`.
+    pub fn at(mode: u32, uid: u32, gid: u32, t: Timespec) -> Meta {
+        Meta { mode, uid, gid, atime: t, mtime: t, ctime: t, btime: t }
+    }
+    /// The content changed now (and with it the inode).
+    pub fn touch_mtime(&mut self) {
+        let t = now();
+        self.mtime = t;
+        self.ctime = t;
+    }
+    /// The inode changed now (owner, mode, links, attributes).
+    pub fn touch_ctime(&mut self) {
+        self.ctime = now();
+    }
+    /// A read now: the access time is updated as with Linux's relatime (when it
+    /// is not after the last change, or a day old).
+    pub fn touch_atime(&mut self) {
+        let t = now();
+        if self.atime.tv_sec <= self.mtime.tv_sec.max(self.ctime.tv_sec)
+            && (self.atime.tv_sec, self.atime.tv_nsec)
+                <= (self.mtime.tv_sec, self.mtime.tv_nsec).max((self.ctime.tv_sec, self.ctime.tv_nsec))
+            || t.tv_sec - self.atime.tv_sec >= 24 * 3600
+        {
+            self.atime = t;
+        }
     }
 }
 
@@ -82,7 +123,16 @@ pub enum NewNode {
     Dir,
     /// A symbolic link to this target.
     Symlink(Vec<u8>),
+    /// A FIFO (mknod S_IFIFO).
+    Fifo,
+    /// A device node: `S_IFCHR` or `S_IFBLK`, and the device number.
+    Device(u32, u64),
+    /// A socket node (mknod S_IFSOCK; opening it is ENXIO).
+    Socket,
 }
+
+/// Extended attributes of an inode: name → value.
+pub type Xattrs = spin::Mutex<alloc::collections::BTreeMap<Vec<u8>, Vec<u8>>>;
 
 /// A filesystem object. Directory, symlink and regular-file operations have
 /// defaults that fail as Linux fails on the wrong kind of file.
@@ -99,6 +149,10 @@ pub trait Inode: Send + Sync {
     /// Size in bytes as `stat` reports it.
     fn size(&self) -> u64 {
         0
+    }
+    /// 512-byte blocks the content takes (whole pages, as tmpfs counts them).
+    fn blocks(&self) -> u64 {
+        self.size().div_ceil(4096) * 8
     }
     /// Hard links.
     fn nlink(&self) -> u32 {
@@ -183,6 +237,15 @@ pub trait Inode: Send + Sync {
         None
     }
 
+    /// Extended attributes, when the filesystem keeps them (else EOPNOTSUPP).
+    fn xattrs(&self) -> Option<&Xattrs> {
+        None
+    }
+    /// The pipe state of a FIFO node.
+    fn fifo(&self) -> Option<&fifo::Fifo> {
+        None
+    }
+
     /// Opens the inode: device and /proc nodes give their own files; the default is
     /// a file reading and writing the inode's content.
     fn open(self: Arc<Self>, flags: u32) -> Result<Arc<dyn FileLike>, Errno>;
@@ -201,7 +264,6 @@ pub fn is_dir(n: &dyn Inode) -> bool {
 /// `stat` information of an inode.
 pub fn stat_of(n: &dyn Inode) -> StatInfo {
     let m = n.meta();
-    let t = Timespec { tv_sec: m.mtime, tv_nsec: 0 };
     let size = n.size();
     StatInfo {
         dev: n.dev(),
@@ -213,11 +275,11 @@ pub fn stat_of(n: &dyn Inode) -> StatInfo {
         rdev: n.rdev(),
         size: size as i64,
         blksize: 4096,
-        // Whole pages, as tmpfs counts them (in 512-byte units).
-        blocks: size.div_ceil(4096) * 8,
-        atime: t,
-        mtime: t,
-        ctime: t,
+        blocks: n.blocks(),
+        atime: m.atime,
+        mtime: m.mtime,
+        ctime: m.ctime,
+        btime: m.btime,
     }
 }
 
@@ -421,6 +483,9 @@ pub fn init(initrd: Option<Module>) -> RunConfig {
         // kernel's lifetime and is covered by the direct map; it is never written.
         let data: &'static [u8] =
             unsafe { core::slice::from_raw_parts(elfin_arch::phys_to_virt(m.paddr) as *const u8, m.size as usize) };
+        // Directory times are set once everything is in place (as Linux's
+        // initramfs unpacker does): adding an entry to a directory touches it.
+        let mut dir_times: Vec<(Arc<dyn Inode>, Timespec)> = Vec::new();
         for e in cpio::Reader::new(data) {
             let e = match e {
                 Ok(e) => e,
@@ -447,7 +512,8 @@ pub fn init(initrd: Option<Module>) -> RunConfig {
             };
             let parent = mkdir_p(dir);
             let perm = e.mode & 0o7777;
-            let meta = Meta { mode: 0, uid: e.uid, gid: e.gid, mtime: i64::from(e.mtime) };
+            let t = Timespec { tv_sec: i64::from(e.mtime), tv_nsec: 0 };
+            let meta = Meta::at(0, e.uid, e.gid, t);
             let node: Arc<dyn Inode> = match e.mode & S_IFMT {
                 S_IFDIR => match parent.lookup(base) {
                     Ok(existing) if is_dir(&*existing) => {
@@ -455,17 +521,32 @@ pub fn init(initrd: Option<Module>) -> RunConfig {
                             m.mode = S_IFDIR | perm;
                             m.uid = e.uid;
                             m.gid = e.gid;
-                            m.mtime = i64::from(e.mtime);
+                            m.atime = t;
+                            m.mtime = t;
+                            m.ctime = t;
+                            m.btime = t;
                         });
+                        dir_times.push((existing, t));
                         continue;
                     }
-                    _ => ramfs::Dir::with_meta(Meta { mode: S_IFDIR | perm, ..meta }),
+                    _ => {
+                        let d: Arc<dyn Inode> = ramfs::Dir::with_meta(Meta { mode: S_IFDIR | perm, ..meta });
+                        dir_times.push((d.clone(), t));
+                        d
+                    }
                 },
                 S_IFLNK => ramfs::Symlink::with_meta(e.data.to_vec(), Meta { mode: S_IFLNK | 0o777, ..meta }),
                 S_IFREG => ramfs::File::from_initrd(e.data, Meta { mode: S_IFREG | perm, ..meta }),
                 _ => continue,
             };
             let _ = parent.insert(base, node);
+        }
+        for (d, t) in dir_times {
+            let _ = d.set_meta(&mut |m| {
+                m.atime = t;
+                m.mtime = t;
+                m.ctime = t;
+            });
         }
     }
     dev::populate(&mkdir_p(b"/dev"));

@@ -36,15 +36,41 @@ pub struct Pipe {
 impl Pipe {
     /// A new pipe and its (read end, write end).
     pub fn pair() -> (Arc<dyn FileLike>, Arc<dyn FileLike>) {
-        let p = Arc::new(Pipe {
+        let p = Pipe::empty();
+        (Arc::new(p.end(false)), Arc::new(p.end(true)))
+    }
+
+    /// A pipe with no end open yet (the buffer of a FIFO).
+    pub fn empty() -> Arc<Pipe> {
+        Arc::new(Pipe {
             buf: Mutex::new(VecDeque::new()),
-            readers: AtomicUsize::new(1),
-            writers: AtomicUsize::new(1),
+            readers: AtomicUsize::new(0),
+            writers: AtomicUsize::new(0),
             wq: WaitQueue::new(),
             ino: NEXT_INO.fetch_add(1, Ordering::Relaxed),
             capacity: AtomicUsize::new(PIPE_CAPACITY),
-        });
-        (Arc::new(PipeEnd { pipe: p.clone(), write: false }), Arc::new(PipeEnd { pipe: p, write: true }))
+        })
+    }
+
+    /// Opens one more read or write end.
+    pub fn end(self: &Arc<Pipe>, write: bool) -> PipeEnd {
+        if write {
+            self.writers.fetch_add(1, Ordering::SeqCst);
+        } else {
+            self.readers.fetch_add(1, Ordering::SeqCst);
+        }
+        self.wq.wake_all();
+        PipeEnd { pipe: self.clone(), write }
+    }
+
+    /// Open read ends.
+    pub fn readers(&self) -> usize {
+        self.readers.load(Ordering::SeqCst)
+    }
+
+    /// Open write ends.
+    pub fn writers(&self) -> usize {
+        self.writers.load(Ordering::SeqCst)
     }
 
     /// The buffer size (F_GETPIPE_SZ).
@@ -72,6 +98,68 @@ impl Pipe {
     /// Bytes waiting (FIONREAD).
     pub fn available(&self) -> usize {
         self.buf.lock().len()
+    }
+
+    /// For splice and tee: waits (unless `nonblock`) until the pipe holds data,
+    /// and returns a copy of up to `max` bytes without taking them; empty at end
+    /// of file (no writer left).
+    pub fn peek_wait(&self, cx: &Ctx, nonblock: bool, max: usize) -> Result<alloc::vec::Vec<u8>, Errno> {
+        wait::wait_for(cx, &[&self.wq], None, Restart::Sys, || {
+            let b = self.buf.lock();
+            if b.is_empty() {
+                if self.writers.load(Ordering::SeqCst) == 0 {
+                    return Some(Ok(alloc::vec::Vec::new()));
+                }
+                return if nonblock { Some(Err(Errno::EAGAIN)) } else { None };
+            }
+            Some(Ok(b.iter().take(max).copied().collect()))
+        })?
+    }
+
+    /// Drops the first `n` bytes (after [`Pipe::peek_wait`]).
+    pub fn consume(&self, n: usize) {
+        let mut b = self.buf.lock();
+        let n = n.min(b.len());
+        b.drain(..n);
+        drop(b);
+        self.wq.wake_all();
+    }
+
+    /// For splice and tee: waits (unless `nonblock`) until the pipe has room;
+    /// returns the free space. EPIPE (with SIGPIPE) when no reader is left.
+    pub fn space_wait(&self, cx: &Ctx, nonblock: bool) -> Result<usize, Errno> {
+        let r = wait::wait_for(cx, &[&self.wq], None, Restart::Sys, || {
+            if self.readers.load(Ordering::SeqCst) == 0 {
+                return Some(Err(Errno::EPIPE));
+            }
+            let space = self.capacity().saturating_sub(self.buf.lock().len());
+            if space > 0 {
+                Some(Ok(space))
+            } else if nonblock {
+                Some(Err(Errno::EAGAIN))
+            } else {
+                None
+            }
+        })?;
+        if r == Err(Errno::EPIPE) {
+            crate::task::signal::send_to_thread(&cx.thread, 13, elfin_shim::uapi::Siginfo::kill(13, 0, cx.proc.pid, 0));
+        }
+        r
+    }
+
+    /// Appends what fits of `data`; returns how much.
+    pub fn push(&self, data: &[u8]) -> usize {
+        let mut b = self.buf.lock();
+        let n = self.capacity().saturating_sub(b.len()).min(data.len());
+        b.extend(data.get(..n).unwrap_or(&[]).iter());
+        drop(b);
+        self.wq.wake_all();
+        n
+    }
+
+    /// True when `other` is this pipe.
+    pub fn same(&self, other: &Pipe) -> bool {
+        core::ptr::eq(self, other)
     }
 
     fn readiness(&self, write_end: bool) -> u32 {
@@ -104,6 +192,10 @@ impl PipeEnd {
     /// The pipe.
     pub fn pipe(&self) -> &Pipe {
         &self.pipe
+    }
+    /// True for the write end.
+    pub fn is_write_end(&self) -> bool {
+        self.write
     }
 }
 
@@ -220,6 +312,7 @@ impl FileLike for PipeEnd {
             atime: t,
             mtime: t,
             ctime: t,
+            btime: t,
         }
     }
 

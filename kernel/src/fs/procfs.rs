@@ -17,7 +17,8 @@ use crate::mem::vm::{AddrSpace, Area, Backing, VmaName};
 use crate::task::{self, table, Ctx, Process};
 
 /// Device number of /proc.
-const PROC_DEV: u64 = 0x16;
+/// Device number of /proc.
+pub const PROC_DEV: u64 = 0x16;
 /// Inode numbers of /proc entries live above this.
 const INO_BASE: u64 = 1 << 40;
 
@@ -288,7 +289,8 @@ impl Inode for Node {
         self.ino_value()
     }
     fn meta(&self) -> Meta {
-        Meta { mode: self.mode(), uid: 0, gid: 0, mtime: (crate::time::boot_realtime_ns() / 1_000_000_000) as i64 }
+        let boot = elfin_shim::uapi::Timespec::from_nanos(crate::time::boot_realtime_ns());
+        Meta::at(self.mode(), 0, 0, boot)
     }
     fn dev(&self) -> u64 {
         PROC_DEV
@@ -421,7 +423,15 @@ impl Inode for FdTarget {
     }
     fn meta(&self) -> Meta {
         let st = self.file.file.stat();
-        Meta { mode: st.mode, uid: st.uid, gid: st.gid, mtime: st.mtime.tv_sec }
+        Meta {
+            mode: st.mode,
+            uid: st.uid,
+            gid: st.gid,
+            atime: st.atime,
+            mtime: st.mtime,
+            ctime: st.ctime,
+            btime: st.btime,
+        }
     }
     fn size(&self) -> u64 {
         self.file.file.stat().size as u64
@@ -501,7 +511,7 @@ fn generate(kind: Kind, pid: i32, tid: i32) -> Result<Vec<u8>, Errno> {
         }
         Kind::SysKernel(i) => {
             let v = match i {
-                0 => String::from("elfin"),
+                0 => String::from_utf8_lossy(&crate::uts::hostname()).into_owned(),
                 1 => String::from(crate::syscall::RELEASE),
                 2 => String::from("Linux"),
                 3 => alloc::format!("{}", elfin_kcore::pid::PID_MAX),
@@ -762,7 +772,8 @@ fn stat(p: &Arc<Process>, tid: i32, s: &mut String) {
     let name = String::from_utf8_lossy(&thread_comm(p, tid)).into_owned();
     let (letter, _) = state_letter(p, tid);
     let ticks = |ns: u64| ns / 10_000_000;
-    let utime = ticks(p.cpu_ns());
+    let (cpu, sys) = (p.cpu_ns(), p.sys_ns());
+    let utime = ticks(cpu.saturating_sub(sys));
     let cutime = ticks(p.times.lock().children_ns);
     let (vsize, rss, start_stack, brk_start, brk) = match p.try_mm() {
         Some(mm) => {
@@ -778,7 +789,7 @@ fn stat(p: &Arc<Process>, tid: i32, s: &mut String) {
     let exit_code = p.state.lock().exiting.map(|e| e.wait_status()).unwrap_or(0);
     let _ = writeln!(
         s,
-        "{} ({}) {} {} {} {} 0 -1 4194560 0 0 0 0 {} 0 {} 0 20 {} {} 0 0 {} {} 18446744073709551615 0 0 {} 0 0 0 0 0 0 0 0 0 {} 0 0 0 0 0 0 0 {} {} 0 0 0 0 {}",
+        "{} ({}) {} {} {} {} 0 -1 4194560 0 0 0 0 {} {} {} 0 20 {} {} 0 0 {} {} 18446744073709551615 0 0 {} 0 0 0 0 0 0 0 0 0 {} 0 0 0 0 0 0 0 {} {} 0 0 0 0 {}",
         tid,
         name,
         letter,
@@ -786,6 +797,7 @@ fn stat(p: &Arc<Process>, tid: i32, s: &mut String) {
         p.pgid.load(Ordering::Relaxed),
         p.sid.load(Ordering::Relaxed),
         utime,
+        ticks(sys),
         cutime,
         nice,
         threads,

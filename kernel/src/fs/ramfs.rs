@@ -11,32 +11,45 @@ use elfin_shim::errno::Errno;
 use elfin_shim::uapi::stat_mode::*;
 
 use super::file::{FileLike, InodeFile};
-use super::{dtype_of, next_ino, now_secs, DirEntry, Inode, Meta, NewNode};
+use super::pages::{Paged, PAGE};
+use super::{dtype_of, next_ino, DirEntry, Inode, Meta, NewNode, Xattrs};
 
 /// File content: borrowed from the initrd until first written.
 pub enum Content {
     /// Bytes of the initrd (never freed).
     Borrowed(&'static [u8]),
-    /// Bytes owned by the kernel heap.
-    Owned(Vec<u8>),
+    /// Pages owned by the kernel heap.
+    Owned(Paged),
 }
 
 impl Content {
-    /// The current bytes.
-    pub fn bytes(&self) -> &[u8] {
+    /// Length in bytes.
+    pub fn len(&self) -> usize {
         match self {
-            Content::Borrowed(b) => b,
-            Content::Owned(v) => v,
+            Content::Borrowed(b) => b.len(),
+            Content::Owned(p) => p.len(),
         }
     }
-    /// Mutable bytes, copying borrowed content first.
-    pub fn make_mut(&mut self) -> &mut Vec<u8> {
+    /// Copies bytes from `off` into `buf`; returns how many.
+    pub fn read_at(&self, off: usize, buf: &mut [u8]) -> usize {
+        match self {
+            Content::Borrowed(b) => {
+                let avail = b.get(off..).unwrap_or(&[]);
+                let n = avail.len().min(buf.len());
+                buf.get_mut(..n).unwrap_or(&mut []).copy_from_slice(avail.get(..n).unwrap_or(&[]));
+                n
+            }
+            Content::Owned(p) => p.read_at(off, buf),
+        }
+    }
+    /// The pages, copying borrowed content first (ENOSPC when it does not fit).
+    pub fn make_mut(&mut self) -> Result<&mut Paged, Errno> {
         if let Content::Borrowed(b) = self {
-            *self = Content::Owned(b.to_vec());
+            *self = Content::Owned(Paged::from_slice(b)?);
         }
         match self {
-            Content::Owned(v) => v,
-            Content::Borrowed(_) => unreachable!("converted above"),
+            Content::Owned(p) => Ok(p),
+            Content::Borrowed(_) => Err(Errno::EIO),
         }
     }
 }
@@ -48,6 +61,7 @@ pub struct File {
     content: Mutex<Content>,
     links: AtomicU32,
     writers: core::sync::atomic::AtomicUsize,
+    xattrs: Xattrs,
 }
 
 impl File {
@@ -56,9 +70,10 @@ impl File {
         Arc::new(File {
             ino: next_ino(),
             meta: Mutex::new(Meta::new(S_IFREG | (perm & 0o7777))),
-            content: Mutex::new(Content::Owned(Vec::new())),
+            content: Mutex::new(Content::Owned(Paged::default())),
             links: AtomicU32::new(1),
             writers: core::sync::atomic::AtomicUsize::new(0),
+            xattrs: Xattrs::default(),
         })
     }
 
@@ -70,6 +85,7 @@ impl File {
             content: Mutex::new(Content::Borrowed(data)),
             links: AtomicU32::new(1),
             writers: core::sync::atomic::AtomicUsize::new(0),
+            xattrs: Xattrs::default(),
         })
     }
 }
@@ -86,7 +102,14 @@ impl Inode for File {
         Ok(())
     }
     fn size(&self) -> u64 {
-        self.content.lock().bytes().len() as u64
+        self.content.lock().len() as u64
+    }
+    fn blocks(&self) -> u64 {
+        // tmpfs counts the pages that hold memory; initrd bytes count whole.
+        match &*self.content.lock() {
+            Content::Borrowed(b) => b.len().div_ceil(PAGE) as u64 * 8,
+            Content::Owned(p) => p.pages() as u64 * 8,
+        }
     }
     fn nlink(&self) -> u32 {
         self.links.load(Ordering::Relaxed)
@@ -103,47 +126,39 @@ impl Inode for File {
     }
     fn adjust_links(&self, delta: i32) {
         let _ = self.links.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| Some(n.saturating_add_signed(delta)));
+        self.meta.lock().touch_ctime();
+    }
+    fn xattrs(&self) -> Option<&Xattrs> {
+        Some(&self.xattrs)
     }
     fn read_at(&self, off: u64, buf: &mut [u8]) -> Result<usize, Errno> {
-        let c = self.content.lock();
-        let data = c.bytes();
         let start = usize::try_from(off).unwrap_or(usize::MAX);
-        let avail = data.get(start..).unwrap_or(&[]);
-        let n = avail.len().min(buf.len());
-        buf.get_mut(..n).unwrap_or(&mut []).copy_from_slice(avail.get(..n).unwrap_or(&[]));
-        Ok(n)
+        Ok(self.content.lock().read_at(start, buf))
     }
     fn write_at(&self, off: u64, data: &[u8]) -> Result<usize, Errno> {
         let mut c = self.content.lock();
         let start = usize::try_from(off).map_err(|_| Errno::EFBIG)?;
         let end = start.checked_add(data.len()).ok_or(Errno::EFBIG)?;
-        if c.bytes().get(start..end) == Some(data) {
-            return Ok(data.len());
+        if let Content::Borrowed(b) = &*c {
+            // Writing what the initrd already holds keeps the zero-copy bytes.
+            if b.get(start..end) == Some(data) {
+                return Ok(data.len());
+            }
         }
-        let v = c.make_mut();
-        if end > v.len() {
-            v.try_reserve(end - v.len()).map_err(|_| Errno::ENOSPC)?;
-            v.resize(end, 0);
-        }
-        v.get_mut(start..end).ok_or(Errno::EFBIG)?.copy_from_slice(data);
+        c.make_mut()?.write_at(start, data)?;
         drop(c);
-        self.meta.lock().mtime = now_secs();
+        self.meta.lock().touch_mtime();
         Ok(data.len())
     }
     fn truncate(&self, len: u64) -> Result<(), Errno> {
         let len = usize::try_from(len).map_err(|_| Errno::EFBIG)?;
         let mut c = self.content.lock();
-        if c.bytes().len() == len {
+        if c.len() == len {
             return Ok(());
         }
-        let v = c.make_mut();
-        v.try_reserve(len.saturating_sub(v.len())).map_err(|_| Errno::ENOSPC)?;
-        v.resize(len, 0);
-        if v.capacity() > 2 * len.max(4096) {
-            v.shrink_to_fit();
-        }
+        c.make_mut()?.truncate(len);
         drop(c);
-        self.meta.lock().mtime = now_secs();
+        self.meta.lock().touch_mtime();
         Ok(())
     }
     fn static_bytes(&self) -> Option<&'static [u8]> {
@@ -162,6 +177,7 @@ pub struct Dir {
     ino: u64,
     meta: Mutex<Meta>,
     entries: Mutex<BTreeMap<Vec<u8>, Arc<dyn Inode>>>,
+    xattrs: Xattrs,
 }
 
 impl Dir {
@@ -171,7 +187,12 @@ impl Dir {
     }
     /// An empty directory with this metadata.
     pub fn with_meta(meta: Meta) -> Arc<Dir> {
-        Arc::new(Dir { ino: next_ino(), meta: Mutex::new(meta), entries: Mutex::new(BTreeMap::new()) })
+        Arc::new(Dir {
+            ino: next_ino(),
+            meta: Mutex::new(meta),
+            entries: Mutex::new(BTreeMap::new()),
+            xattrs: Xattrs::default(),
+        })
     }
 }
 
@@ -213,19 +234,26 @@ impl Inode for Dir {
             NewNode::File => File::new(mode),
             NewNode::Dir => Dir::new(mode),
             NewNode::Symlink(t) => Symlink::with_meta(t, Meta::new(S_IFLNK | 0o777)),
+            NewNode::Fifo => Special::new(S_IFIFO | (mode & 0o7777), 0),
+            NewNode::Device(ty, rdev) => Special::new(ty | (mode & 0o7777), rdev),
+            NewNode::Socket => Special::new(S_IFSOCK | (mode & 0o7777), 0),
         };
         e.insert(name.to_vec(), node.clone());
         drop(e);
-        self.meta.lock().mtime = now_secs();
+        self.meta.lock().touch_mtime();
         Ok(node)
     }
     fn insert(&self, name: &[u8], node: Arc<dyn Inode>) -> Result<(), Errno> {
         self.entries.lock().insert(name.to_vec(), node);
+        self.meta.lock().touch_mtime();
         Ok(())
+    }
+    fn xattrs(&self) -> Option<&Xattrs> {
+        Some(&self.xattrs)
     }
     fn remove(&self, name: &[u8]) -> Result<Arc<dyn Inode>, Errno> {
         let n = self.entries.lock().remove(name).ok_or(Errno::ENOENT)?;
-        self.meta.lock().mtime = now_secs();
+        self.meta.lock().touch_mtime();
         Ok(n)
     }
     fn open(self: Arc<Self>, _flags: u32) -> Result<Arc<dyn FileLike>, Errno> {
@@ -238,12 +266,13 @@ pub struct Symlink {
     ino: u64,
     meta: Mutex<Meta>,
     target: Vec<u8>,
+    xattrs: Xattrs,
 }
 
 impl Symlink {
     /// A link to `target`.
     pub fn with_meta(target: Vec<u8>, meta: Meta) -> Arc<Symlink> {
-        Arc::new(Symlink { ino: next_ino(), meta: Mutex::new(meta), target })
+        Arc::new(Symlink { ino: next_ino(), meta: Mutex::new(meta), target, xattrs: Xattrs::default() })
     }
 }
 
@@ -264,7 +293,70 @@ impl Inode for Symlink {
     fn readlink(&self) -> Result<Vec<u8>, Errno> {
         Ok(self.target.clone())
     }
+    fn xattrs(&self) -> Option<&Xattrs> {
+        Some(&self.xattrs)
+    }
     fn open(self: Arc<Self>, _flags: u32) -> Result<Arc<dyn FileLike>, Errno> {
         Err(Errno::ELOOP)
+    }
+}
+
+/// A FIFO, device or socket node made by mknod.
+pub struct Special {
+    ino: u64,
+    meta: Mutex<Meta>,
+    rdev: u64,
+    links: AtomicU32,
+    xattrs: Xattrs,
+    fifo: super::fifo::Fifo,
+}
+
+impl Special {
+    /// A node of type and mode `mode` (device number `rdev` for devices).
+    pub fn new(mode: u32, rdev: u64) -> Arc<Special> {
+        Arc::new(Special {
+            ino: next_ino(),
+            meta: Mutex::new(Meta::new(mode)),
+            rdev,
+            links: AtomicU32::new(1),
+            xattrs: Xattrs::default(),
+            fifo: super::fifo::Fifo::default(),
+        })
+    }
+}
+
+impl Inode for Special {
+    fn ino(&self) -> u64 {
+        self.ino
+    }
+    fn meta(&self) -> Meta {
+        *self.meta.lock()
+    }
+    fn set_meta(&self, f: &mut dyn FnMut(&mut Meta)) -> Result<(), Errno> {
+        f(&mut self.meta.lock());
+        Ok(())
+    }
+    fn nlink(&self) -> u32 {
+        self.links.load(Ordering::Relaxed)
+    }
+    fn adjust_links(&self, delta: i32) {
+        let _ = self.links.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| Some(n.saturating_add_signed(delta)));
+        self.meta.lock().touch_ctime();
+    }
+    fn rdev(&self) -> u64 {
+        self.rdev
+    }
+    fn xattrs(&self) -> Option<&Xattrs> {
+        Some(&self.xattrs)
+    }
+    fn fifo(&self) -> Option<&super::fifo::Fifo> {
+        (self.meta().mode & S_IFMT == S_IFIFO).then_some(&self.fifo)
+    }
+    fn open(self: Arc<Self>, _flags: u32) -> Result<Arc<dyn FileLike>, Errno> {
+        // FIFOs are opened by the open call itself (it may wait for a partner).
+        match self.meta().mode & S_IFMT {
+            S_IFCHR => super::dev::open_rdev(self.rdev, self),
+            _ => Err(Errno::ENXIO),
+        }
     }
 }

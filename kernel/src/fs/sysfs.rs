@@ -13,7 +13,12 @@ fn file(text: String) -> alloc::sync::Arc<dyn Inode> {
     let data: &'static [u8] = alloc::boxed::Box::leak(text.into_bytes().into_boxed_slice());
     ramfs::File::from_initrd(
         data,
-        Meta { mode: S_IFREG | 0o444, uid: 0, gid: 0, mtime: (crate::time::boot_realtime_ns() / 1_000_000_000) as i64 },
+        Meta::at(
+            S_IFREG | 0o444,
+            0,
+            0,
+            elfin_shim::uapi::Timespec { tv_sec: (crate::time::boot_realtime_ns() / 1_000_000_000) as i64, tv_nsec: 0 },
+        ),
     )
 }
 

@@ -17,6 +17,7 @@ use alloc::vec::Vec;
 
 use elfin_arch::{PageTable, Perm, PAGE_SIZE};
 use elfin_kcore::{RangeMap, Segment};
+use elfin_shim::uapi::rlimit::RLIMIT_STACK;
 
 use super::frames::{self, FrameAlloc};
 use crate::fs::Inode;
@@ -669,17 +670,18 @@ impl AddrSpace {
         Ok(())
     }
 
-    /// Extends the growsdown VMA above `addr` down to cover it, within RLIMIT_STACK and
-    /// clear of the guard gap to the accessible mapping below, as Linux's
-    /// expand_downwards does.
+    /// Extends the growsdown VMA above `addr` down to cover it, within the faulting
+    /// process's RLIMIT_STACK (read at the fault, as Linux's acct_stack_growth
+    /// does, so that a limit set after exec applies) and clear of the guard gap
+    /// to the accessible mapping below, as Linux's expand_downwards does. (No
+    /// fixed floor: with the stack's random offset the top of the mmap area may
+    /// lie above the stack, so only what is mapped below bounds it.)
     fn grow_stack(&mut self, addr: u64) -> Result<(u64, Area), FaultError> {
         let r = self.vmas.first_above(addr).ok_or(FaultError::MapErr)?;
         let (k, end) = (r.start, r.end);
         let new_start = page_down(addr);
-        if !r.val.growsdown
-            || end - new_start > STACK_RLIMIT
-            || (r.val.name == VmaName::Stack && new_start < self.stack_limit)
-        {
+        let limit = crate::task::sched::try_current().map(|t| t.process.rlimit(RLIMIT_STACK)).unwrap_or(STACK_RLIMIT);
+        if !r.val.growsdown || end - new_start > limit {
             return Err(FaultError::MapErr);
         }
         if let Some(below) = self.vmas.last_below(k) {

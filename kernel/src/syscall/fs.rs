@@ -5,8 +5,9 @@ use core::sync::atomic::Ordering;
 
 use elfin_shim::errno::Errno;
 use elfin_shim::uapi::native::{open_flags as arch_o, EpollEvent, Stat};
+use elfin_shim::uapi::rename::*;
 use elfin_shim::uapi::stat_mode::*;
-use elfin_shim::uapi::{Iovec, LinuxDirent64, Pollfd, StatInfo, Statx, Timespec};
+use elfin_shim::uapi::{LinuxDirent64, Pollfd, StatInfo};
 use elfin_shim::UAddr;
 
 use super::SysResult;
@@ -31,9 +32,7 @@ const O_TRUNC: u32 = 0o1000;
 const O_CLOEXEC: u32 = 0o2000000;
 
 /// Largest chunk moved through a kernel buffer at once.
-const CHUNK: usize = 64 * 1024;
-/// Most bytes a readv/writev gathers into one transfer.
-const GATHER: usize = 1 << 20;
+pub(super) const CHUNK: usize = 64 * 1024;
 
 impl Ctx {
     /// Gives a node the caller just created its filesystem user and group ids.
@@ -72,7 +71,7 @@ pub fn base_dir(cx: &Ctx, dirfd: i32, path: &[u8]) -> Result<Vec<u8>, Errno> {
     }
 }
 
-fn lookup(cx: &Ctx, dirfd: i32, path: UAddr, follow: bool, allow_empty: bool) -> Result<Resolved, Errno> {
+pub(super) fn lookup(cx: &Ctx, dirfd: i32, path: UAddr, follow: bool, allow_empty: bool) -> Result<Resolved, Errno> {
     let path = cx.read_path(path)?;
     if path.is_empty() {
         if allow_empty {
@@ -88,7 +87,7 @@ fn lookup(cx: &Ctx, dirfd: i32, path: UAddr, follow: bool, allow_empty: bool) ->
     fs::resolve(&base, &path, follow)
 }
 
-fn regular(f: &OpenFile) -> bool {
+pub(super) fn regular(f: &OpenFile) -> bool {
     f.inode().map(|n| n.meta().mode & S_IFMT == S_IFREG).unwrap_or(false)
 }
 
@@ -101,6 +100,7 @@ pub fn read(cx: &Ctx, fd: i32, buf: UAddr, count: usize, off: Option<u64>) -> Sy
     if count == 0 {
         return Ok(0);
     }
+    let count = count.min(super::xfer::MAX_RW_COUNT as usize);
     // Check the buffer first: data taken from a pipe or the console must not be lost.
     if !cx.mm().check_access(buf.0, count.min(CHUNK) as u64, true) {
         return Err(Errno::EFAULT);
@@ -129,7 +129,27 @@ pub fn read(cx: &Ctx, fd: i32, buf: UAddr, count: usize, off: Option<u64>) -> Sy
             break;
         }
     }
+    if done > 0 {
+        accessed(&f);
+    }
     Ok(done as u64)
+}
+
+/// A read of `f` happened: the access time (relatime) and IN_ACCESS.
+pub(super) fn accessed(f: &OpenFile) {
+    if let Some(n) = f.inode() {
+        if fs::ftype(&*n) == S_IFREG {
+            let _ = n.set_meta(&mut |m| m.touch_atime());
+        }
+        crate::fs::inotify::event(&n, Some(&f.path), crate::fs::inotify::IN_ACCESS);
+    }
+}
+
+/// A write to `f` happened: IN_MODIFY.
+pub(super) fn modified(f: &OpenFile) {
+    if let Some(n) = f.inode() {
+        crate::fs::inotify::event(&n, Some(&f.path), crate::fs::inotify::IN_MODIFY);
+    }
 }
 
 /// write(2) and pwrite64.
@@ -137,6 +157,14 @@ pub fn write(cx: &Ctx, fd: i32, buf: UAddr, count: usize, off: Option<u64>) -> S
     let f = cx.fd(fd)?;
     if !f.writable() {
         return Err(Errno::EBADF);
+    }
+    // RLIMIT_FSIZE cuts the whole write at once (a write that only reaches the
+    // limit is short, without SIGXFSZ).
+    let mut count = count.min(super::xfer::MAX_RW_COUNT as usize);
+    if regular(&f) && count > 0 {
+        let size = f.inode().map(|n| n.size()).unwrap_or(0);
+        let start = if f.flags() & O_APPEND != 0 { size } else { off.unwrap_or_else(|| *f.offset.lock()) };
+        count = crate::task::rlimit::fsize_check(start, count as u64)? as usize;
     }
     let mut done = 0usize;
     let mut kbuf = alloc::vec![0u8; count.min(CHUNK)];
@@ -160,6 +188,9 @@ pub fn write(cx: &Ctx, fd: i32, buf: UAddr, count: usize, off: Option<u64>) -> S
             break;
         }
     }
+    if done > 0 {
+        modified(&f);
+    }
     Ok(done as u64)
 }
 
@@ -175,110 +206,6 @@ pub fn pread(cx: &Ctx, fd: i32, buf: UAddr, count: usize, offset: i64, is_write:
     }
 }
 
-/// readv/writev: the vectors are gathered into one transfer (up to 1 MiB at a
-/// time), so that a pipe sees one atomic write and a read takes what one read gives.
-pub fn readv(cx: &Ctx, fd: i32, iov: UAddr, iovcnt: i32, is_write: bool) -> SysResult {
-    if !(0..=1024).contains(&iovcnt) {
-        return Err(Errno::EINVAL);
-    }
-    let f = cx.fd(fd)?;
-    if (is_write && !f.writable()) || (!is_write && !f.readable()) {
-        return Err(Errno::EBADF);
-    }
-    let mut vecs: Vec<Iovec> = Vec::new();
-    let mut total: u64 = 0;
-    for i in 0..iovcnt as u64 {
-        let v: Iovec = cx.read_val(UAddr(iov.0 + i * 16))?;
-        total = total.checked_add(v.len).filter(|&t| t <= isize::MAX as u64).ok_or(Errno::EINVAL)?;
-        vecs.push(v);
-    }
-    let mut done: u64 = 0;
-    let mut vi = 0usize;
-    let mut voff: u64 = 0;
-    while done < total {
-        let want = ((total - done) as usize).min(GATHER);
-        let mut kbuf = alloc::vec![0u8; want];
-        if is_write {
-            // Gather.
-            let (mut i, mut o, mut k) = (vi, voff, 0usize);
-            while k < want {
-                let Some(v) = vecs.get(i) else { break };
-                let n = ((v.len - o) as usize).min(want - k);
-                if n > 0 {
-                    let dst = kbuf.get_mut(k..k + n).ok_or(Errno::EFAULT)?;
-                    if let Err(e) = cx.read_bytes(UAddr(v.base + o), dst) {
-                        if done == 0 && k == 0 {
-                            return Err(e);
-                        }
-                        kbuf.truncate(k);
-                        break;
-                    }
-                }
-                k += n;
-                o += n as u64;
-                if o == v.len {
-                    i += 1;
-                    o = 0;
-                }
-            }
-            let n = match f.file.write(cx, &f, &kbuf) {
-                Ok(n) => n,
-                Err(_) if done > 0 => break,
-                Err(e) => return Err(e),
-            };
-            done += n as u64;
-            if n < want {
-                break;
-            }
-            (vi, voff) = advance(&vecs, vi, voff, n as u64);
-        } else {
-            let n = match f.file.read(cx, &f, &mut kbuf) {
-                Ok(n) => n,
-                Err(_) if done > 0 => break,
-                Err(e) => return Err(e),
-            };
-            // Scatter.
-            let (mut i, mut o, mut k) = (vi, voff, 0usize);
-            while k < n {
-                let Some(v) = vecs.get(i) else { break };
-                let m = ((v.len - o) as usize).min(n - k);
-                if m > 0 {
-                    let src = kbuf.get(k..k + m).ok_or(Errno::EFAULT)?;
-                    if let Err(e) = cx.write_bytes(UAddr(v.base + o), src) {
-                        return if done + k as u64 > 0 { Ok(done + k as u64) } else { Err(e) };
-                    }
-                }
-                k += m;
-                o += m as u64;
-                if o == v.len {
-                    i += 1;
-                    o = 0;
-                }
-            }
-            done += n as u64;
-            (vi, voff) = (i, o);
-            if n < want || !regular(&f) {
-                break;
-            }
-        }
-    }
-    Ok(done)
-}
-
-fn advance(vecs: &[Iovec], mut i: usize, mut o: u64, mut n: u64) -> (usize, u64) {
-    while n > 0 {
-        let Some(v) = vecs.get(i) else { break };
-        let m = (v.len - o).min(n);
-        n -= m;
-        o += m;
-        if o == v.len {
-            i += 1;
-            o = 0;
-        }
-    }
-    (i, o)
-}
-
 /// openat(2).
 pub fn openat(cx: &Ctx, dirfd: i32, path: UAddr, flags: i32, mode: u32) -> SysResult {
     let flags = flags as u32;
@@ -286,9 +213,8 @@ pub fn openat(cx: &Ctx, dirfd: i32, path: UAddr, flags: i32, mode: u32) -> SysRe
     if path_bytes.is_empty() {
         return Err(Errno::ENOENT);
     }
-    if flags & arch_o::O_TMPFILE == arch_o::O_TMPFILE {
-        super::report_unsupported("openat (O_TMPFILE)");
-        return Err(Errno::EOPNOTSUPP);
+    if flags & arch_o::__O_TMPFILE != 0 {
+        return tmpfile(cx, dirfd, &path_bytes, flags, mode);
     }
     let base = base_dir(cx, dirfd, &path_bytes)?;
     let follow = flags & arch_o::O_NOFOLLOW == 0;
@@ -307,6 +233,7 @@ pub fn openat(cx: &Ctx, dirfd: i32, path: UAddr, flags: i32, mode: u32) -> SysRe
             }
             let node = parent.node.create(&name, NewNode::File, mode & !umask & 0o7777)?;
             cx.own(&node);
+            crate::fs::inotify::created(&parent.node, &name, &node);
             Resolved { node, path: fs::child_path(&parent.path, &name) }
         }
         Err(e) => return Err(e),
@@ -322,21 +249,85 @@ pub fn openat(cx: &Ctx, dirfd: i32, path: UAddr, flags: i32, mode: u32) -> SysRe
     if ty == S_IFDIR && (acc != 0 || flags & O_CREAT != 0) && flags & O_PATH == 0 {
         return Err(Errno::EISDIR);
     }
-    let file: Arc<dyn FileLike> =
-        if flags & O_PATH != 0 { InodeFile::path_only(r.node.clone()) } else { r.node.clone().open(flags)? };
+    let file: Arc<dyn FileLike> = if flags & O_PATH != 0 {
+        InodeFile::path_only(r.node.clone())
+    } else if let Some(fifo) = r.node.fifo() {
+        crate::fs::fifo::open(cx, r.node.clone(), fifo, flags)?
+    } else {
+        r.node.clone().open(flags)?
+    };
     if flags & O_TRUNC != 0 && acc != 0 && ty == S_IFREG && flags & O_PATH == 0 {
+        crate::task::rlimit::fsize_grow(0)?;
         r.node.truncate(0)?;
+        let _ = r.node.set_meta(&mut |m| m.touch_mtime());
         crate::mem::vm::file_written(&r.node, 0, u64::MAX / 2);
     }
     let keep =
         O_ACCMODE | O_APPEND | O_NONBLOCK | O_PATH | arch_o::O_DIRECTORY | arch_o::O_LARGEFILE | arch_o::O_DIRECT;
+    if flags & O_PATH == 0 {
+        crate::fs::inotify::event(&r.node, Some(&r.path), crate::fs::inotify::IN_OPEN);
+    }
     let of = OpenFile::new(file, flags & keep, r.path);
     Ok(cx.install(of, flags & O_CLOEXEC != 0)? as u64)
+}
+
+/// Unnamed files of O_TMPFILE that linkat may still give a name (opened without
+/// O_EXCL), by inode.
+static LINKABLE: spin::Mutex<alloc::collections::BTreeMap<usize, alloc::sync::Weak<dyn Inode>>> =
+    spin::Mutex::new(alloc::collections::BTreeMap::new());
+
+fn node_key(n: &Arc<dyn Inode>) -> usize {
+    Arc::as_ptr(n) as *const () as usize
+}
+
+/// open(O_TMPFILE): an unnamed regular file in the directory `path`, with no link;
+/// linkat(AT_EMPTY_PATH) can name it unless it was opened with O_EXCL.
+fn tmpfile(cx: &Ctx, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> SysResult {
+    if flags & (arch_o::O_TMPFILE | O_CREAT) != arch_o::O_TMPFILE {
+        return Err(Errno::EINVAL);
+    }
+    let acc = flags & O_ACCMODE;
+    if acc != 1 && acc != 2 {
+        return Err(Errno::EINVAL);
+    }
+    let base = base_dir(cx, dirfd, path)?;
+    let dir = fs::resolve(&base, path, true)?;
+    if !is_dir(&*dir.node) {
+        return Err(Errno::ENOTDIR);
+    }
+    if !super::fsx::may_access(cx, &dir.node.meta(), 3) {
+        return Err(Errno::EACCES);
+    }
+    let umask = cx.fs().lock().umask;
+    let node: Arc<dyn Inode> = ramfs::File::new(mode & !umask & 0o7777);
+    node.adjust_links(-1);
+    cx.own(&node);
+    if flags & O_EXCL == 0 {
+        let mut l = LINKABLE.lock();
+        l.retain(|_, w| w.strong_count() > 0);
+        l.insert(node_key(&node), Arc::downgrade(&node));
+    }
+    let name = alloc::format!("#{} (deleted)", node.ino());
+    let file = node.clone().open(flags)?;
+    let keep = O_ACCMODE | O_APPEND | O_NONBLOCK | arch_o::O_LARGEFILE | arch_o::O_DIRECT;
+    let of = OpenFile::new(file, flags & keep, fs::child_path(&dir.path, name.as_bytes()));
+    Ok(cx.install(of, flags & O_CLOEXEC != 0)? as u64)
+}
+
+/// Process `cx` let go of descriptors for `files`: its POSIX locks on them go
+/// (Linux's locks_remove_posix on every close).
+pub fn released(cx: &Ctx, files: &[&OpenFile]) {
+    if crate::fs::lock::any() {
+        for f in files {
+            crate::fs::lock::posix_closed(super::locks::file_key(f), cx.proc.pid);
+        }
+    }
 }
 
 /// close(2).
 pub fn close(cx: &Ctx, fd: i32) -> SysResult {
     let slot = cx.files().lock().close(fd)?;
+    released(cx, &[&slot.file]);
     // The file is released here, outside the table's lock (a pipe end wakes its peer).
     drop(slot);
     Ok(0)
@@ -352,7 +343,8 @@ pub fn fstat(cx: &Ctx, fd: i32, buf: UAddr) -> SysResult {
 /// What `*stat*at` looks at: `path` relative to `dirfd`, or with AT_EMPTY_PATH and
 /// an empty path, `dirfd` itself.
 fn stat_target(cx: &Ctx, dirfd: i32, path: UAddr, flags: i32) -> Result<StatInfo, Errno> {
-    let raw = cx.read_path(path)?;
+    // Linux 6.11: a NULL path with AT_EMPTY_PATH is the empty path.
+    let raw = if path.is_null() && flags & AT_EMPTY_PATH != 0 { Vec::new() } else { cx.read_path(path)? };
     if raw.is_empty() && flags & AT_EMPTY_PATH != 0 {
         return Ok(if dirfd == AT_FDCWD {
             fs::stat_of(&*fs::resolve(b"/", &cx.cwd(), true)?.node)
@@ -373,13 +365,6 @@ pub fn fstatat(cx: &Ctx, dirfd: i32, path: UAddr, buf: UAddr, flags: i32) -> Sys
     Ok(0)
 }
 
-/// statx(2).
-pub fn statx(cx: &Ctx, dirfd: i32, path: UAddr, flags: i32, _mask: u32, buf: UAddr) -> SysResult {
-    let info = stat_target(cx, dirfd, path, flags)?;
-    cx.write_val(buf, &Statx::new(&info))?;
-    Ok(0)
-}
-
 /// lseek(2).
 pub fn lseek(cx: &Ctx, fd: i32, offset: i64, whence: i32) -> SysResult {
     let f = cx.fd(fd)?;
@@ -388,6 +373,31 @@ pub fn lseek(cx: &Ctx, fd: i32, offset: i64, whence: i32) -> SysResult {
 
 /// getdents64(2): the directory offset counts entries (`.` and `..` first).
 pub fn getdents64(cx: &Ctx, fd: i32, dirp: UAddr, count: usize) -> SysResult {
+    getdents_common(cx, fd, dirp, count, true)
+}
+
+/// getdents(2) (x86_64's old `struct linux_dirent`: the type in the last byte).
+pub fn getdents(cx: &Ctx, fd: i32, dirp: UAddr, count: usize) -> SysResult {
+    getdents_common(cx, fd, dirp, count, false)
+}
+
+/// The old record: d_ino, d_off, d_reclen, the name and its NUL, d_type last,
+/// 8-byte aligned.
+fn push_old_dirent(out: &mut Vec<u8>, ino: u64, off: i64, ty: u8, name: &[u8]) -> usize {
+    let len = (18 + name.len() + 2).div_ceil(8) * 8;
+    let start = out.len();
+    out.extend_from_slice(&ino.to_ne_bytes());
+    out.extend_from_slice(&off.to_ne_bytes());
+    out.extend_from_slice(&(len as u16).to_ne_bytes());
+    out.extend_from_slice(name);
+    out.resize(start + len, 0);
+    if let Some(last) = out.last_mut() {
+        *last = ty;
+    }
+    len
+}
+
+fn getdents_common(cx: &Ctx, fd: i32, dirp: UAddr, count: usize, v64: bool) -> SysResult {
     let f = cx.fd(fd)?;
     let n = f.inode().ok_or(Errno::ENOTDIR)?;
     if !is_dir(&*n) {
@@ -401,18 +411,28 @@ pub fn getdents64(cx: &Ctx, fd: i32, dirp: UAddr, count: usize) -> SysResult {
     let mut out = Vec::new();
     let mut i = *pos as usize;
     while let Some((ino, ty, name)) = entries.get(i) {
-        let len = LinuxDirent64::record_len(name.len()).ok_or(Errno::EINVAL)? as usize;
+        let len = if v64 {
+            LinuxDirent64::record_len(name.len()).ok_or(Errno::EINVAL)? as usize
+        } else {
+            (18 + name.len() + 2).div_ceil(8) * 8
+        };
         if out.len() + len > count {
             if out.is_empty() {
                 return Err(Errno::EINVAL);
             }
             break;
         }
-        LinuxDirent64::push(&mut out, *ino, (i + 1) as i64, *ty, name).ok_or(Errno::EINVAL)?;
+        if v64 {
+            LinuxDirent64::push(&mut out, *ino, (i + 1) as i64, *ty, name).ok_or(Errno::EINVAL)?;
+        } else {
+            push_old_dirent(&mut out, *ino, (i + 1) as i64, *ty, name);
+        }
         i += 1;
     }
     cx.write_bytes(dirp, &out)?;
     *pos = i as u64;
+    drop(pos);
+    accessed(&f);
     Ok(out.len() as u64)
 }
 
@@ -460,6 +480,7 @@ pub fn mkdirat(cx: &Ctx, dirfd: i32, path: UAddr, mode: u32) -> SysResult {
     let umask = cx.fs().lock().umask;
     let d = parent.node.create(&name, NewNode::Dir, mode & !umask & 0o7777)?;
     cx.own(&d);
+    crate::fs::inotify::created(&parent.node, &name, &d);
     Ok(0)
 }
 
@@ -490,14 +511,17 @@ pub fn unlinkat(cx: &Ctx, dirfd: i32, path: UAddr, flags: i32) -> SysResult {
     }
     let gone = parent.node.remove(&name)?;
     gone.adjust_links(-1);
+    crate::fs::inotify::deleted(&parent.node, &name, &gone);
     Ok(0)
 }
 
-/// renameat2(2): RENAME_NOREPLACE and RENAME_EXCHANGE.
+/// renameat2(2): RENAME_NOREPLACE, RENAME_EXCHANGE and RENAME_WHITEOUT (the
+/// old name becomes a whiteout, a 0/0 character device; since Linux 5.8 this
+/// needs no CAP_MKNOD).
 pub fn renameat(cx: &Ctx, olddirfd: i32, old: UAddr, newdirfd: i32, new: UAddr, flags: u32) -> SysResult {
-    const NOREPLACE: u32 = 1;
-    const EXCHANGE: u32 = 2;
-    if flags & !(NOREPLACE | EXCHANGE) != 0 || flags == NOREPLACE | EXCHANGE {
+    if flags & !(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT) != 0
+        || (flags & (RENAME_NOREPLACE | RENAME_WHITEOUT) != 0 && flags & RENAME_EXCHANGE != 0)
+    {
         return Err(Errno::EINVAL);
     }
     let oraw = cx.read_path(old)?;
@@ -517,18 +541,22 @@ pub fn renameat(cx: &Ctx, olddirfd: i32, old: UAddr, newdirfd: i32, new: UAddr, 
     let into_self = |dir: &Arc<dyn Inode>, dir_path: &[u8], target_parent: &[u8]| {
         is_dir(&**dir) && (target_parent == dir_path || target_parent.starts_with(&[dir_path, b"/"].concat()))
     };
-    if flags & EXCHANGE != 0 {
+    if flags & RENAME_EXCHANGE != 0 {
         let other = existing.ok_or(Errno::ENOENT)?;
         let npath = fs::child_path(&np.path, &nname);
         if into_self(&node, &opath, &np.path) || into_self(&other, &npath, &op.path) {
             return Err(Errno::EINVAL);
         }
-        op.node.insert(&oname, other)?;
-        np.node.insert(&nname, node)?;
+        op.node.insert(&oname, other.clone())?;
+        np.node.insert(&nname, node.clone())?;
+        let _ = node.set_meta(&mut |m| m.touch_ctime());
+        let _ = other.set_meta(&mut |m| m.touch_ctime());
+        crate::fs::inotify::moved(&op.node, &oname, &np.node, &nname, &node, None);
+        crate::fs::inotify::moved(&np.node, &nname, &op.node, &oname, &other, None);
         return Ok(0);
     }
     if let Some(existing) = &existing {
-        if flags & NOREPLACE != 0 {
+        if flags & RENAME_NOREPLACE != 0 {
             return Err(Errno::EEXIST);
         }
         if same(existing, &node) {
@@ -545,9 +573,22 @@ pub fn renameat(cx: &Ctx, olddirfd: i32, old: UAddr, newdirfd: i32, new: UAddr, 
         return Err(Errno::EINVAL);
     }
     op.node.remove(&oname)?;
-    np.node.insert(&nname, node)?;
-    if let Some(e) = existing {
+    np.node.insert(&nname, node.clone())?;
+    let _ = node.set_meta(&mut |m| m.touch_ctime());
+    if let Some(e) = &existing {
         e.adjust_links(-1);
+    }
+    crate::fs::inotify::moved(&op.node, &oname, &np.node, &nname, &node, existing.as_ref());
+    if flags & RENAME_WHITEOUT != 0 {
+        let (uid, gid) = {
+            let c = cx.proc.cred.lock();
+            (c.uid[3], c.gid[3])
+        };
+        let w = op.node.create(&oname, crate::fs::NewNode::Device(S_IFCHR, 0), 0)?;
+        let _ = w.set_meta(&mut |m| {
+            m.uid = uid;
+            m.gid = gid;
+        });
     }
     Ok(0)
 }
@@ -557,9 +598,29 @@ pub fn linkat(cx: &Ctx, olddirfd: i32, old: UAddr, newdirfd: i32, new: UAddr, fl
     if flags & !(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH) != 0 {
         return Err(Errno::EINVAL);
     }
+    // Naming a file by its descriptor needs CAP_DAC_READ_SEARCH (Linux: ENOENT).
+    if flags & AT_EMPTY_PATH != 0 && !cx.proc.cred.lock().capable(crate::task::caps::CAP_DAC_READ_SEARCH) {
+        return Err(Errno::ENOENT);
+    }
     let src = lookup(cx, olddirfd, old, flags & AT_SYMLINK_FOLLOW != 0, flags & AT_EMPTY_PATH != 0)?;
     if is_dir(&*src.node) {
         return Err(Errno::EPERM);
+    }
+    // A file without links can be named again only when it is an O_TMPFILE file
+    // opened without O_EXCL (Linux's I_LINKABLE), once.
+    let tmp_linkable = {
+        let mut l = LINKABLE.lock();
+        let k = node_key(&src.node);
+        let live = l.get(&k).and_then(|w| w.upgrade()).is_some_and(|n| Arc::ptr_eq(&n, &src.node));
+        if live && src.node.nlink() == 0 {
+            l.remove(&k);
+            true
+        } else {
+            false
+        }
+    };
+    if src.node.nlink() == 0 && !tmp_linkable {
+        return Err(Errno::ENOENT);
     }
     let nraw = cx.read_path(new)?;
     let nbase = base_dir(cx, newdirfd, &nraw)?;
@@ -572,6 +633,8 @@ pub fn linkat(cx: &Ctx, olddirfd: i32, old: UAddr, newdirfd: i32, new: UAddr, fl
     }
     np.node.insert(&nname, src.node.clone())?;
     src.node.adjust_links(1);
+    crate::fs::inotify::created(&np.node, &nname, &src.node);
+    crate::fs::inotify::event(&src.node, Some(&src.path), crate::fs::inotify::IN_ATTRIB);
     Ok(0)
 }
 
@@ -586,6 +649,7 @@ pub fn symlinkat(cx: &Ctx, target: UAddr, newdirfd: i32, linkpath: UAddr) -> Sys
     let (parent, name) = fs::resolve_parent(&base, &raw)?;
     let l = parent.node.create(&name, NewNode::Symlink(t), 0o777)?;
     cx.own(&l);
+    crate::fs::inotify::created(&parent.node, &name, &l);
     Ok(0)
 }
 
@@ -649,25 +713,13 @@ pub fn fcntl(cx: &Ctx, fd: i32, cmd: i32, arg: u64) -> SysResult {
             f.set_flags((f.flags() & !changeable) | (arg as u32 & changeable));
             Ok(0)
         }
-        5..=7 | 36..=38 => {
-            // Record locks: granted (locks between open file descriptions are not
-            // tracked yet); F_GETLK reports the range unlocked.
-            let f = cx.fd(fd)?;
-            let ty: i16 = cx.read_val(UAddr(arg))?;
-            if !(0..=2).contains(&ty) {
-                return Err(Errno::EINVAL);
-            }
-            if (ty == 0 && !f.readable()) || (ty == 1 && !f.writable()) {
-                return Err(Errno::EBADF);
-            }
-            if cmd == 5 || cmd == 36 {
-                cx.write_val(UAddr(arg), &2i16)?;
-            }
-            Ok(0)
-        }
+        5..=7 | 36..=38 => super::locks::fcntl_lock(cx, fd, cmd as u32, arg),
         F_GETPIPE_SZ | F_SETPIPE_SZ => {
             let f = cx.fd(fd)?;
-            let p = f.downcast::<PipeEnd>().ok_or(Errno::EBADF)?;
+            let p = f
+                .downcast::<PipeEnd>()
+                .or_else(|| f.downcast::<crate::fs::fifo::FifoFile>().and_then(|x| x.end()))
+                .ok_or(Errno::EBADF)?;
             if cmd == F_GETPIPE_SZ {
                 Ok(p.pipe().capacity() as u64)
             } else {
@@ -701,6 +753,9 @@ pub fn dup3(cx: &Ctx, oldfd: i32, newfd: i32, flags: i32, is_dup2: bool) -> SysR
     let f = cx.fd(oldfd)?;
     let limit = cx.nofile();
     let old = cx.files().lock().install_at(newfd, f, flags != 0, limit)?;
+    if let Some(o) = &old {
+        released(cx, &[&o.file]);
+    }
     drop(old);
     Ok(newfd as u64)
 }
@@ -736,7 +791,7 @@ pub fn ioctl(cx: &Ctx, fd: i32, cmd: u32, arg: u64) -> SysResult {
 
 /// Applies a temporary signal mask for the length of a call (ppoll, pselect,
 /// epoll_pwait); it is put back on the way out unless a handler runs first.
-fn set_temp_mask(cx: &Ctx, sigmask: UAddr, sigsetsize: usize) -> Result<bool, Errno> {
+pub(super) fn set_temp_mask(cx: &Ctx, sigmask: UAddr, sigsetsize: usize) -> Result<bool, Errno> {
     if sigmask.is_null() {
         return Ok(false);
     }
@@ -752,7 +807,7 @@ fn set_temp_mask(cx: &Ctx, sigmask: UAddr, sigsetsize: usize) -> Result<bool, Er
     Ok(true)
 }
 
-fn restore_temp_mask(cx: &Ctx, r: &SysResult) {
+pub(super) fn restore_temp_mask(cx: &Ctx, r: &SysResult) {
     if *r != Err(Errno::EINTR) {
         let mut s = cx.thread.sig.lock();
         if let Some(m) = s.saved_mask.take() {
@@ -808,14 +863,13 @@ pub fn poll(cx: &Ctx, fds: UAddr, nfds: u32, timeout_ns: Option<u64>, how: Optio
 
 /// ppoll(2): poll with a timespec and a temporary signal mask.
 pub fn ppoll(cx: &Ctx, fds: UAddr, nfds: u32, timeout: UAddr, sigmask: UAddr, sigsetsize: usize) -> SysResult {
-    let t = if timeout.is_null() {
-        None
-    } else {
-        let ts: Timespec = cx.read_val(timeout)?;
-        Some(ts.as_nanos().ok_or(Errno::EINVAL)?)
-    };
+    use super::select::{read_timeout, write_back_timeout, TimeoutKind};
+    let deadline = read_timeout(cx, timeout, TimeoutKind::Timespec)?;
     set_temp_mask(cx, sigmask, sigsetsize)?;
+    let t = deadline.map(|d| d.saturating_sub(crate::time::monotonic_ns()));
     let r = poll(cx, fds, nfds, t, None);
+    // As Linux, ppoll writes the time left back (glibc passes a copy).
+    write_back_timeout(cx, timeout, TimeoutKind::Timespec, deadline);
     restore_temp_mask(cx, &r);
     r
 }
@@ -827,7 +881,9 @@ pub fn ftruncate(cx: &Ctx, fd: i32, length: i64) -> SysResult {
     if !f.writable() {
         return Err(Errno::EINVAL);
     }
-    truncate_node(&n, length)
+    truncate_node(&n, length)?;
+    crate::fs::inotify::event(&n, Some(&f.path), crate::fs::inotify::IN_MODIFY);
+    Ok(0)
 }
 
 fn truncate_node(n: &Arc<dyn Inode>, length: i64) -> SysResult {
@@ -837,8 +893,10 @@ fn truncate_node(n: &Arc<dyn Inode>, length: i64) -> SysResult {
     match fs::ftype(&**n) {
         S_IFDIR => Err(Errno::EISDIR),
         S_IFREG => {
+            crate::task::rlimit::fsize_grow(length as u64)?;
             crate::mem::vm::sync_file(n);
             n.truncate(length as u64)?;
+            let _ = n.set_meta(&mut |m| m.touch_mtime());
             crate::mem::vm::file_written(n, 0, u64::MAX / 2);
             Ok(0)
         }
@@ -849,18 +907,64 @@ fn truncate_node(n: &Arc<dyn Inode>, length: i64) -> SysResult {
 /// truncate(2).
 pub fn truncate(cx: &Ctx, path: UAddr, length: i64) -> SysResult {
     let r = lookup(cx, AT_FDCWD, path, true, false)?;
-    truncate_node(&r.node, length)
+    if !super::fsx::may_access(cx, &r.node.meta(), 2) {
+        return Err(Errno::EACCES);
+    }
+    truncate_node(&r.node, length)?;
+    crate::fs::inotify::event(&r.node, Some(&r.path), crate::fs::inotify::IN_MODIFY);
+    Ok(0)
+}
+
+/// chmod on a node: the owner or CAP_FOWNER; the set-group-ID bit goes when the
+/// caller is not in the file's group and lacks CAP_FSETID.
+fn chmod_node(cx: &Ctx, n: &Arc<dyn Inode>, path: &[u8], mode: u32) -> SysResult {
+    let meta = n.meta();
+    if !super::fsx::owns(cx, &meta) {
+        return Err(Errno::EPERM);
+    }
+    let mut mode = mode & 0o7777;
+    {
+        let c = cx.proc.cred.lock();
+        let in_group = c.gid[3] == meta.gid || c.groups.contains(&meta.gid);
+        if !in_group && !c.capable(crate::task::caps::CAP_FSETID) {
+            mode &= !0o2000;
+        }
+    }
+    n.set_meta(&mut |m| {
+        m.mode = (m.mode & S_IFMT) | mode;
+        m.touch_ctime();
+    })?;
+    crate::fs::inotify::event(n, Some(path), crate::fs::inotify::IN_ATTRIB);
+    Ok(0)
 }
 
 /// fchmodat(2).
 pub fn fchmodat(cx: &Ctx, dirfd: i32, path: UAddr, mode: u32) -> SysResult {
     let r = lookup(cx, dirfd, path, true, false)?;
-    r.node.set_meta(&mut |m| m.mode = (m.mode & S_IFMT) | (mode & 0o7777))?;
-    Ok(0)
+    chmod_node(cx, &r.node, &r.path, mode)
 }
 
-fn chown_node(n: &Arc<dyn Inode>, uid: u32, gid: u32) -> SysResult {
+/// chown on a node: another owner needs CAP_CHOWN; the owner may set a group it
+/// is in (Linux's chown_ok/chgrp_ok).
+fn chown_node(cx: &Ctx, n: &Arc<dyn Inode>, path: &[u8], uid: u32, gid: u32) -> SysResult {
+    let meta = n.meta();
+    {
+        let c = cx.proc.cred.lock();
+        let cap = c.capable(crate::task::caps::CAP_CHOWN);
+        if uid != u32::MAX && uid != meta.uid && !cap {
+            return Err(Errno::EPERM);
+        }
+        let owner = c.uid[3] == meta.uid;
+        let in_group = gid == c.gid[3] || c.groups.contains(&gid);
+        if gid != u32::MAX && gid != meta.gid && !cap && !(owner && in_group) {
+            return Err(Errno::EPERM);
+        }
+        if (uid != u32::MAX || gid != u32::MAX) && !cap && !owner {
+            return Err(Errno::EPERM);
+        }
+    }
     n.set_meta(&mut |m| {
+        m.touch_ctime();
         if uid != u32::MAX {
             m.uid = uid;
         }
@@ -872,6 +976,7 @@ fn chown_node(n: &Arc<dyn Inode>, uid: u32, gid: u32) -> SysResult {
             m.mode &= !0o6000;
         }
     })?;
+    crate::fs::inotify::event(n, Some(path), crate::fs::inotify::IN_ATTRIB);
     Ok(0)
 }
 
@@ -881,21 +986,23 @@ pub fn fchownat(cx: &Ctx, dirfd: i32, path: UAddr, uid: u32, gid: u32, flags: i3
         return Err(Errno::EINVAL);
     }
     let r = lookup(cx, dirfd, path, flags & AT_SYMLINK_NOFOLLOW == 0, flags & AT_EMPTY_PATH != 0)?;
-    chown_node(&r.node, uid, gid)
+    chown_node(cx, &r.node, &r.path, uid, gid)
 }
 
 /// fchown(2).
 pub fn fchown(cx: &Ctx, fd: i32, uid: u32, gid: u32) -> SysResult {
-    match cx.fd(fd)?.inode() {
-        Some(n) => chown_node(&n, uid, gid),
+    let f = cx.fd(fd)?;
+    match f.inode() {
+        Some(n) => chown_node(cx, &n, &f.path, uid, gid),
         None => Ok(0),
     }
 }
 
 /// fchmod(2).
 pub fn fchmod(cx: &Ctx, fd: i32, mode: u32) -> SysResult {
-    if let Some(n) = cx.fd(fd)?.inode() {
-        n.set_meta(&mut |m| m.mode = (m.mode & S_IFMT) | (mode & 0o7777))?;
+    let f = cx.fd(fd)?;
+    if let Some(n) = f.inode() {
+        return chmod_node(cx, &n, &f.path, mode);
     }
     Ok(0)
 }
@@ -920,6 +1027,7 @@ pub fn sendfile(cx: &Ctx, out_fd: i32, in_fd: i32, offset: UAddr, count: usize) 
         }
         o as u64
     };
+    let count = count.min(super::xfer::MAX_RW_COUNT as usize);
     let mut buf = alloc::vec![0u8; count.min(CHUNK)];
     let mut done = 0usize;
     while done < count {
@@ -1107,11 +1215,14 @@ pub fn close_range(cx: &Ctx, first: u32, last: u32, flags: u32) -> SysResult {
         }
     }
     drop(t);
+    released(cx, &closed.iter().map(|s| &*s.file).collect::<Vec<_>>());
     drop(closed);
     Ok(0)
 }
 
-/// statfs(2)/fstatfs(2): everything lives in one RAM filesystem (reported as tmpfs).
+/// statfs(2)/fstatfs(2): everything lives in one RAM filesystem, reported as
+/// tmpfs: its size is the budget of RAM files (half of RAM), its free blocks
+/// what the budget has left.
 pub fn statfs(cx: &Ctx, path: Option<UAddr>, fd: i32, buf: UAddr) -> SysResult {
     match path {
         Some(path) => {
@@ -1121,8 +1232,8 @@ pub fn statfs(cx: &Ctx, path: Option<UAddr>, fd: i32, buf: UAddr) -> SysResult {
             cx.fd(fd)?;
         }
     }
-    let total = crate::mem::frames::total_count() as u64;
-    let free = crate::mem::frames::free_count() as u64;
+    let total = crate::fs::pages::limit() as u64;
+    let free = total.saturating_sub(crate::fs::pages::used() as u64);
     let st = elfin_shim::uapi::Statfs {
         f_type: 0x0102_1994, // TMPFS_MAGIC
         f_bsize: 4096,
@@ -1137,45 +1248,6 @@ pub fn statfs(cx: &Ctx, path: Option<UAddr>, fd: i32, buf: UAddr) -> SysResult {
         ..Default::default()
     };
     cx.write_val(buf, &st)?;
-    Ok(0)
-}
-
-/// utimensat(2): sets the modification time kept by the ramfs (access times are
-/// not kept).
-pub fn utimensat(cx: &Ctx, dirfd: i32, path: UAddr, times: UAddr, flags: i32) -> SysResult {
-    const UTIME_NOW: i64 = (1 << 30) - 1;
-    const UTIME_OMIT: i64 = (1 << 30) - 2;
-    if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
-        return Err(Errno::EINVAL);
-    }
-    let now = crate::fs::now_secs();
-    let mtime = if times.is_null() {
-        Some(now)
-    } else {
-        let ts: [Timespec; 2] = cx.read_val(times)?;
-        for t in &ts {
-            if t.tv_nsec != UTIME_NOW && t.tv_nsec != UTIME_OMIT && !(0..1_000_000_000).contains(&t.tv_nsec) {
-                return Err(Errno::EINVAL);
-            }
-        }
-        match ts[1].tv_nsec {
-            UTIME_OMIT => None,
-            UTIME_NOW => Some(now),
-            _ => Some(ts[1].tv_sec),
-        }
-    };
-    let node = if path.is_null() {
-        // Linux's futimens(): utimensat(fd, NULL, …).
-        match cx.fd(dirfd)?.inode() {
-            Some(n) => n,
-            None => return Ok(0),
-        }
-    } else {
-        lookup(cx, dirfd, path, flags & AT_SYMLINK_NOFOLLOW == 0, flags & AT_EMPTY_PATH != 0)?.node
-    };
-    if let Some(m) = mtime {
-        let _ = node.set_meta(&mut |meta| meta.mtime = m);
-    }
     Ok(0)
 }
 
@@ -1204,6 +1276,7 @@ pub fn fallocate(cx: &Ctx, fd: i32, mode: i32, offset: i64, len: i64) -> SysResu
     crate::mem::vm::sync_file(&n);
     let size = n.size();
     if mode & KEEP_SIZE == 0 && end > size {
+        crate::task::rlimit::fsize_grow(end)?;
         n.truncate(end)?;
     }
     if mode & (PUNCH_HOLE | ZERO_RANGE) != 0 {
@@ -1236,11 +1309,29 @@ pub fn memfd_create(cx: &Ctx, name: UAddr, flags: u32) -> SysResult {
     Ok(cx.install(file, flags & MFD_CLOEXEC != 0)? as u64)
 }
 
-/// flock(2): validated and granted (locks between separate opens are not tracked yet).
-pub fn flock(cx: &Ctx, fd: i32, op: i32) -> SysResult {
-    cx.fd(fd)?;
-    match op & !4 {
-        1 | 2 | 8 => Ok(0),
+/// fsync(2)/fdatasync(2): regular files and directories have nothing to write
+/// back; the others have no fsync (EINVAL), as Linux's pipes and devices.
+pub fn fsync(cx: &Ctx, fd: i32) -> SysResult {
+    let f = cx.fd(fd)?;
+    if f.flags() & O_PATH != 0 {
+        return Err(Errno::EBADF);
+    }
+    match f.inode().map(|n| fs::ftype(&*n)) {
+        Some(S_IFREG | S_IFDIR) => Ok(0),
         _ => Err(Errno::EINVAL),
     }
+}
+
+/// fadvise64(2): advice is checked (nothing to do for RAM files); a pipe or
+/// FIFO is ESPIPE.
+pub fn fadvise(cx: &Ctx, fd: i32, len: i64, advice: i32) -> SysResult {
+    let f = cx.fd(fd)?;
+    let fifo = f.downcast::<PipeEnd>().is_some() || f.inode().is_some_and(|n| fs::ftype(&*n) == S_IFIFO);
+    if fifo {
+        return Err(Errno::ESPIPE);
+    }
+    if len < 0 || !(0..=5).contains(&advice) {
+        return Err(Errno::EINVAL);
+    }
+    Ok(0)
 }

@@ -8,7 +8,9 @@ use elfin_shim::uapi::{KernelSigaction, Rlimit64, Rusage, Sysinfo, Timespec, Tim
 use elfin_shim::UAddr;
 
 use super::SysResult;
+use crate::task::caps::CAP_SYS_RESOURCE;
 use crate::task::{table, Ctx, Process, NLIMITS};
+use elfin_shim::uapi::rlimit::RLIMIT_NOFILE;
 
 /// arch_prctl(2) (x86_64): the FS base holds the thread pointer.
 pub fn arch_prctl(cx: &Ctx, code: i32, addr: u64) -> SysResult {
@@ -31,39 +33,6 @@ pub fn arch_prctl(cx: &Ctx, code: i32, addr: u64) -> SysResult {
     }
 }
 
-/// rseq(2) registration: one per thread (EBUSY for a second), unregistered with
-/// the same address; the CPU id is published (and kept up to date by task::rseq).
-pub fn rseq(cx: &Ctx, addr: UAddr, len: u32, flags: i32, sig: u32) -> SysResult {
-    if flags & !1 != 0 {
-        return Err(Errno::EINVAL);
-    }
-    let mut m = cx.thread.misc.lock();
-    if flags & 1 != 0 {
-        return match m.rseq {
-            Some((a, l, s)) if a == addr.0 && l == len => {
-                if s != sig {
-                    return Err(Errno::EPERM);
-                }
-                m.rseq = None;
-                Ok(0)
-            }
-            _ => Err(Errno::EINVAL),
-        };
-    }
-    if let Some((a, l, s)) = m.rseq {
-        return Err(if a == addr.0 && l == len && s == sig { Errno::EBUSY } else { Errno::EINVAL });
-    }
-    if len < 32 || !addr.0.is_multiple_of(32) {
-        return Err(Errno::EINVAL);
-    }
-    drop(m);
-    // cpu_id_start (u32) and cpu_id (u32) at offsets 0 and 4.
-    let cpu = crate::task::sched::this_cpu() as u32;
-    cx.write_val(addr, &[cpu, cpu])?;
-    cx.thread.misc.lock().rseq = Some((addr.0, len, sig));
-    Ok(0)
-}
-
 fn field(s: &str) -> [u8; 65] {
     let mut f = [0u8; 65];
     for (d, b) in f.iter_mut().zip(s.bytes().take(64)) {
@@ -76,11 +45,11 @@ fn field(s: &str) -> [u8; 65] {
 pub fn uname(cx: &Ctx, buf: UAddr) -> SysResult {
     let u = Utsname {
         sysname: field("Linux"),
-        nodename: field("elfin"),
+        nodename: field(core::str::from_utf8(&crate::uts::hostname()).unwrap_or("elfin")),
         release: field(super::RELEASE),
         version: field("#1 SMP PREEMPT_DYNAMIC elfin"),
         machine: field(elfin_arch::PLATFORM),
-        domainname: field("(none)"),
+        domainname: field(core::str::from_utf8(&crate::uts::domainname()).unwrap_or("(none)")),
     };
     cx.write_val(buf, &u)?;
     Ok(0)
@@ -94,27 +63,16 @@ fn tv(ns: u64) -> Timeval {
     Timeval { tv_sec: (ns / 1_000_000_000) as i64, tv_usec: ((ns % 1_000_000_000) / 1000) as i64 }
 }
 
-fn clock_ns(cx: &Ctx, clock: i32) -> Result<u64, Errno> {
-    Ok(match clock {
-        0 | 5 | 8 | 11 => crate::time::realtime_ns(),
-        1 | 4 | 6 | 7 | 9 => crate::time::monotonic_ns(),
-        2 => cx.proc.cpu_ns(),
-        3 => cx.thread.cpu_ns(),
-        _ => return Err(Errno::EINVAL),
-    })
-}
-
-/// clock_gettime(2).
+/// clock_gettime(2), CPU-time clocks of other processes and threads included.
 pub fn clock_gettime(cx: &Ctx, clock: i32, tp: UAddr) -> SysResult {
-    let ns = clock_ns(cx, clock)?;
+    let ns = super::timers::clock_now(cx, clock)?;
     cx.write_val(tp, &ts(ns))?;
     Ok(0)
 }
 
 /// clock_getres(2).
 pub fn clock_getres(cx: &Ctx, clock: i32, res: UAddr) -> SysResult {
-    clock_ns(cx, clock)?;
-    let r = if clock == 5 || clock == 6 { 4_000_000 } else { 1 };
+    let r = super::timers::clock_res(cx, clock)?;
     if !res.is_null() {
         cx.write_val(res, &ts(r))?;
     }
@@ -173,30 +131,46 @@ fn process_of(cx: &Ctx, pid: i32) -> Result<Arc<Process>, Errno> {
     table::thread(pid).map(|t| t.process.clone()).or_else(|| table::process(pid)).ok_or(Errno::ESRCH)
 }
 
-/// prlimit64(2).
+/// prlimit64(2) (and getrlimit/setrlimit on the caller): another process needs
+/// the caller's user and group ids as all of its own, or CAP_SYS_RESOURCE, which
+/// raising a hard limit needs too. The old limits are written after the new ones
+/// are set (an EFAULT then leaves them set, as on Linux).
 pub fn prlimit(cx: &Ctx, pid: i32, resource: u32, new: UAddr, old: UAddr) -> SysResult {
+    let newv = if new.is_null() { None } else { Some(cx.read_val::<Rlimit64>(new)?) };
     let p = process_of(cx, pid)?;
     let i = resource as usize;
     if i >= NLIMITS {
         return Err(Errno::EINVAL);
     }
-    let cur = p.info.lock().rlimits.get(i).copied().ok_or(Errno::EINVAL)?;
-    let newv = if new.is_null() { None } else { Some(cx.read_val::<Rlimit64>(new)?) };
-    if let Some(n) = newv {
-        if n.cur > n.max {
-            return Err(Errno::EINVAL);
-        }
-        if resource == 7 && n.max > crate::fs::file::NR_OPEN as u64 {
+    if !Arc::ptr_eq(&p, &cx.proc) {
+        let me = cx.proc.cred.lock().clone();
+        let t = p.cred.lock().clone();
+        let ids_match = t.uid[..3].iter().all(|&u| u == me.uid[0]) && t.gid[..3].iter().all(|&g| g == me.gid[0]);
+        if !ids_match && !me.capable(CAP_SYS_RESOURCE) {
             return Err(Errno::EPERM);
         }
     }
-    if !old.is_null() {
-        cx.write_val(old, &Rlimit64 { cur: cur.0, max: cur.1 })?;
-    }
-    if let Some(n) = newv {
-        if let Some(slot) = p.info.lock().rlimits.get_mut(i) {
+    let may_raise = cx.proc.cred.lock().capable(CAP_SYS_RESOURCE);
+    let cur = {
+        let mut info = p.info.lock();
+        let slot = info.rlimits.get_mut(i).ok_or(Errno::EINVAL)?;
+        let cur = *slot;
+        if let Some(n) = newv {
+            if n.cur > n.max {
+                return Err(Errno::EINVAL);
+            }
+            if resource == RLIMIT_NOFILE && n.max > crate::fs::file::NR_OPEN as u64 {
+                return Err(Errno::EPERM);
+            }
+            if n.max > cur.1 && !may_raise {
+                return Err(Errno::EPERM);
+            }
             *slot = (n.cur, n.max);
         }
+        cur
+    };
+    if !old.is_null() {
+        cx.write_val(old, &Rlimit64 { cur: cur.0, max: cur.1 })?;
     }
     Ok(0)
 }
@@ -263,7 +237,7 @@ pub fn sched_setaffinity(cx: &Ctx, pid: i32, size: usize, mask: UAddr) -> SysRes
     if !Arc::ptr_eq(&t.process, &cx.proc) {
         let (privileged, euid) = {
             let me = cx.proc.cred.lock();
-            (me.privileged(), me.uid[1])
+            (me.capable(crate::task::caps::CAP_SYS_NICE), me.uid[1])
         };
         let them = t.process.cred.lock().uid;
         if !privileged && euid != them[0] && euid != them[1] {
@@ -296,34 +270,37 @@ pub fn sysinfo(cx: &Ctx, info: UAddr) -> SysResult {
 pub fn times(cx: &Ctx, buf: UAddr) -> SysResult {
     let ticks = |ns: u64| (ns / 10_000_000) as i64;
     if !buf.is_null() {
+        let (cpu, sys) = (cx.proc.cpu_ns(), cx.proc.sys_ns());
+        let c = *cx.proc.times.lock();
         let t = Tms {
-            tms_utime: ticks(cx.proc.cpu_ns()),
-            tms_stime: 0,
-            tms_cutime: ticks(cx.proc.times.lock().children_ns),
-            tms_cstime: 0,
+            tms_utime: ticks(cpu.saturating_sub(sys)),
+            tms_stime: ticks(sys),
+            tms_cutime: ticks(c.children_ns.saturating_sub(c.children_sys_ns)),
+            tms_cstime: ticks(c.children_sys_ns),
         };
         cx.write_val(buf, &t)?;
     }
     Ok(ticks(crate::time::monotonic_ns()) as u64)
 }
 
-/// getrusage(2): CPU time is counted as user time (the kernel's share is not
-/// measured apart).
+/// getrusage(2): user and system time (time in system calls), page faults.
 pub fn getrusage(cx: &Ctx, who: i32, usage: UAddr) -> SysResult {
     let t = *cx.proc.times.lock();
-    let (ns, flt) = match who {
-        0 => (cx.proc.cpu_ns(), t.minflt),
-        -1 => (t.children_ns, t.children_minflt),
-        1 => (cx.thread.cpu_ns(), 0),
+    let (ns, sys, flt) = match who {
+        0 => (cx.proc.cpu_ns(), cx.proc.sys_ns(), t.minflt),
+        -1 => (t.children_ns, t.children_sys_ns, t.children_minflt),
+        1 => (cx.thread.cpu_ns(), cx.thread.sys_ns(), 0),
         _ => return Err(Errno::EINVAL),
     };
-    let r = Rusage { ru_utime: tv(ns), ru_minflt: flt as i64, ..Default::default() };
+    let sys = sys.min(ns);
+    let r = Rusage { ru_utime: tv(ns - sys), ru_stime: tv(sys), ru_minflt: flt as i64, ..Default::default() };
     cx.write_val(usage, &r)?;
     Ok(0)
 }
 
 /// prctl(2): names, the parent-death signal, dumpable, the child subreaper.
-pub fn prctl(cx: &Ctx, option: i32, arg2: u64) -> SysResult {
+pub fn prctl(cx: &Ctx, option: i32, args: [u64; 4]) -> SysResult {
+    let arg2 = args[0];
     match option {
         15 => {
             // PR_SET_NAME: up to 15 bytes, NUL-terminated.
@@ -375,7 +352,7 @@ pub fn prctl(cx: &Ctx, option: i32, arg2: u64) -> SysResult {
             cx.write_val(UAddr(arg2), &v)?;
             Ok(0)
         }
-        _ => Err(Errno::EINVAL),
+        _ => super::sys::prctl_ext(cx, option, args),
     }
 }
 
@@ -449,8 +426,8 @@ pub fn getitimer(cx: &Ctx, which: i32, value: UAddr) -> SysResult {
             None => itimerval(0, 0),
         },
         1 | 2 => {
-            super::report_unsupported("getitimer (ITIMER_VIRTUAL/ITIMER_PROF)");
-            return Err(Errno::EINVAL);
+            let (left, iv) = crate::task::cputimer::get_itimer(&cx.proc, which);
+            itimerval(left, iv)
         }
         _ => return Err(Errno::EINVAL),
     };
@@ -458,12 +435,10 @@ pub fn getitimer(cx: &Ctx, which: i32, value: UAddr) -> SysResult {
     Ok(0)
 }
 
-/// setitimer(2): ITIMER_REAL.
+/// setitimer(2): ITIMER_REAL (SIGALRM), ITIMER_VIRTUAL (user time, SIGVTALRM) and
+/// ITIMER_PROF (user and system time, SIGPROF).
 pub fn setitimer(cx: &Ctx, which: i32, value: UAddr, old: UAddr) -> SysResult {
-    if which != 0 {
-        if which == 1 || which == 2 {
-            super::report_unsupported("setitimer (ITIMER_VIRTUAL/ITIMER_PROF)");
-        }
+    if !(0..=2).contains(&which) {
         return Err(Errno::EINVAL);
     }
     let new: Option<elfin_shim::uapi::Itimerval> = if value.is_null() { None } else { Some(cx.read_val(value)?) };
@@ -471,9 +446,16 @@ pub fn setitimer(cx: &Ctx, which: i32, value: UAddr, old: UAddr) -> SysResult {
         Some(n) => (tv_ns(&n.it_value)?, tv_ns(&n.it_interval)?),
         None => (0, 0),
     };
-    let prev = crate::task::itimer::set_real(&cx.proc, v, i);
+    // Linux rounds the times up to the clock's resolution: an interval below it
+    // becomes one tick (the value stays as given).
+    let o = if which == 0 {
+        let prev = crate::task::itimer::set_real(&cx.proc, v, i);
+        prev.map(|a| itimerval(remaining(&a), a.interval)).unwrap_or_else(|| itimerval(0, 0))
+    } else {
+        let (left, iv) = crate::task::cputimer::set_itimer(&cx.proc, which, v, i);
+        itimerval(left, iv)
+    };
     if !old.is_null() {
-        let o = prev.map(|a| itimerval(remaining(&a), a.interval)).unwrap_or_else(|| itimerval(0, 0));
         cx.write_val(old, &o)?;
     }
     Ok(0)

@@ -14,6 +14,7 @@ use elfin_shim::uapi::StatInfo;
 
 use crate::mem::vm::{AddrSpace, Area, Backing, Prot, VmaName, MAX_MAP_COUNT, MMAP_MIN, USER_END};
 use crate::task::Ctx;
+use elfin_shim::uapi::rlimit::{RLIMIT_AS, RLIMIT_DATA, RLIM_INFINITY};
 
 const PROT_READ: i32 = 1;
 const PROT_WRITE: i32 = 2;
@@ -40,18 +41,38 @@ const MAP_VALIDATE_KNOWN: i32 = MAP_SHARED | MAP_PRIVATE | MAP_FIXED | MAP_ANONY
     | 0x1000 /* EXECUTABLE */ | MAP_32BIT | MAP_GROWSDOWN | MAP_LOCKED | MAP_NORESERVE | MAP_POPULATE
     | 0x10000 /* NONBLOCK */ | 0x20000 /* STACK */ | MAP_HUGETLB | MAP_FIXED_NOREPLACE | (0x3f << 26);
 
-/// RLIMIT_AS.
-const RLIMIT_AS: usize = 9;
-
 fn page_up(v: u64) -> Option<u64> {
     v.checked_add(PAGE_SIZE - 1).map(|x| x & !(PAGE_SIZE - 1))
 }
 
-/// ENOMEM when `more` bytes of new mappings would pass RLIMIT_AS or the VMA count
-/// limit.
-fn may_expand(cx: &Ctx, a: &AddrSpace, more: u64) -> Result<(), Errno> {
-    let limit = cx.proc.rlimit(RLIMIT_AS as u32);
+/// Linux's is_data_mapping: private, writable and not a stack.
+fn is_data(area: &Area) -> bool {
+    area.prot.write && !area.shared && !area.growsdown
+}
+
+/// ENOMEM when `more` bytes of new mappings would pass RLIMIT_AS, or, for data
+/// mappings (`data`), RLIMIT_DATA (Linux's may_expand_vm, with its allowance for
+/// a soft limit of 0 under a larger hard one).
+fn may_expand(cx: &Ctx, a: &AddrSpace, more: u64, data: bool) -> Result<(), Errno> {
+    let limit = cx.proc.rlimit(RLIMIT_AS);
     if a.total_vm.saturating_add(more) > limit {
+        return Err(Errno::ENOMEM);
+    }
+    if data {
+        data_room(cx, a, more)?;
+    }
+    Ok(())
+}
+
+/// ENOMEM when `more` bytes of data mappings would pass RLIMIT_DATA.
+fn data_room(cx: &Ctx, a: &AddrSpace, more: u64) -> Result<(), Errno> {
+    let (soft, hard) = cx.proc.rlimits(RLIMIT_DATA);
+    if soft == RLIM_INFINITY {
+        return Ok(());
+    }
+    let data_vm: u64 = a.vmas.iter().filter(|r| is_data(r.val)).map(|r| r.end - r.start).sum();
+    let want = data_vm.saturating_add(more) / PAGE_SIZE;
+    if want > soft / PAGE_SIZE && !(soft == 0 && want <= hard / PAGE_SIZE) {
         return Err(Errno::ENOMEM);
     }
     Ok(())
@@ -172,7 +193,7 @@ pub fn mmap(cx: &Ctx, addr: UAddr, len: usize, prot: i32, flags: i32, fd: i32, o
         return Err(Errno::EINVAL);
     }
     let unmapping = if fixed { a.vmas.overlapping(start, start + len).map(|r| r.len()).sum() } else { 0 };
-    may_expand(cx, &a, len.saturating_sub(unmapping))?;
+    may_expand(cx, &a, len.saturating_sub(unmapping), is_data(&area))?;
     account(&area, len, flags & MAP_NORESERVE != 0)?;
     if fixed {
         a.unmap_range(start, start + len);
@@ -269,9 +290,13 @@ pub fn mprotect(cx: &Ctx, addr: UAddr, len: usize, prot: i32) -> SysResult {
         }
         covered = r.end.min(e);
     }
-    // Making private memory writable is accounted, as at mmap.
+    // Making private memory writable is accounted, as at mmap, and counts
+    // against RLIMIT_DATA.
     if want_write != 0 && !AddrSpace::may_commit(want_write) {
         return Err(Errno::ENOMEM);
+    }
+    if want_write != 0 {
+        data_room(cx, &a, want_write)?;
     }
     if a.vmas.len() + 2 > MAX_MAP_COUNT {
         return Err(Errno::ENOMEM);
@@ -314,7 +339,13 @@ pub fn brk(cx: &Ctx, addr: UAddr) -> SysResult {
         }
         None => true,
     };
-    if !next_ok || !AddrSpace::may_commit(grow) || may_expand(cx, a, grow).is_err() {
+    // RLIMIT_DATA bounds the heap (Linux's check_data_rlimit counts the data
+    // segment too) besides the data mappings.
+    let data_limit = cx.proc.rlimit(RLIMIT_DATA);
+    if data_limit != RLIM_INFINITY && want - a.brk_start > data_limit {
+        return Ok(a.brk);
+    }
+    if !next_ok || !AddrSpace::may_commit(grow) || may_expand(cx, a, grow, true).is_err() {
         return Ok(a.brk);
     }
     let heap = Area {
@@ -478,7 +509,7 @@ pub fn mremap(cx: &Ctx, old: UAddr, old_len: usize, new_len: usize, flags: i32, 
         a.unmap_range(s + new_len, s + old_len);
         return Ok(s);
     }
-    may_expand(cx, &a, grow)?;
+    may_expand(cx, &a, grow, is_data(&area))?;
     account(&area, grow, false)?;
     if !dup && flags & DONTUNMAP == 0 && s + old_len == vend && a.hint_ok(vend, new_len - old_len) {
         let ok = a.vmas.set_end(vstart, s + new_len).is_ok();

@@ -2,10 +2,20 @@
 //! → `-errno`, then signal delivery (which restarts interrupted calls as Linux
 //! does); strace logging and the one-time report of unsupported calls.
 mod fs;
+mod fsx;
+mod locks;
 mod misc;
 mod mm;
+mod mq;
+mod notify;
+mod pidfd;
 mod proc;
+mod select;
+mod signals;
+mod sys;
 mod thread;
+mod timers;
+mod xfer;
 
 use alloc::collections::BTreeSet;
 use core::sync::atomic::{AtomicBool, Ordering};
@@ -78,6 +88,16 @@ fn run(cx: &mut Ctx, tf: &mut TrapFrame) -> bool {
     let call = decode(nr, args);
     cx.nr = nr;
     cx.arg0 = args[0];
+    // The CPU time the call uses is the thread's system time.
+    let cpu0 = cx.thread.cpu_ns();
+    let exited = run_call(cx, tf, call);
+    let used = cx.thread.cpu_ns().saturating_sub(cpu0);
+    cx.thread.sys_ns.fetch_add(used, Ordering::Relaxed);
+    exited
+}
+
+/// Runs a decoded call; true when the calling thread has exited.
+fn run_call(cx: &mut Ctx, tf: &mut TrapFrame, call: Call) -> bool {
     let r = match call {
         Call::Exit { status } => {
             trace(cx, &call, None);
@@ -97,7 +117,7 @@ fn run(cx: &mut Ctx, tf: &mut TrapFrame) -> bool {
         }
         Call::Execve { path, argv, envp } => exec(cx, tf, &call, fs::AT_FDCWD, path, argv, envp, 0),
         Call::Execveat { dirfd, path, argv, envp, flags } => exec(cx, tf, &call, dirfd, path, argv, envp, flags),
-        _ => Some(dispatch(cx, call, tf, nr)),
+        _ => Some(dispatch(cx, call, tf)),
     };
     let r = match r {
         Some(r) => r,
@@ -151,7 +171,7 @@ fn trace(cx: &Ctx, call: &Call, r: Option<SysResult>) {
     }
 }
 
-fn dispatch(cx: &Ctx, call: Call, tf: &mut TrapFrame, nr: usize) -> SysResult {
+fn dispatch(cx: &Ctx, call: Call, tf: &mut TrapFrame) -> SysResult {
     use Call::*;
     match call {
         // Files.
@@ -159,8 +179,30 @@ fn dispatch(cx: &Ctx, call: Call, tf: &mut TrapFrame, nr: usize) -> SysResult {
         Write { fd, buf, count } => fs::write(cx, fd, buf, count, None),
         Pread64 { fd, buf, count, offset } => fs::pread(cx, fd, buf, count, offset, false),
         Pwrite64 { fd, buf, count, offset } => fs::pread(cx, fd, buf, count, offset, true),
-        Readv { fd, iov, iovcnt } => fs::readv(cx, fd, iov, iovcnt, false),
-        Writev { fd, iov, iovcnt } => fs::readv(cx, fd, iov, iovcnt, true),
+        Readv { fd, iov, iovcnt } => xfer::rw_vec(cx, fd, iov, iovcnt, false, None, 0),
+        Writev { fd, iov, iovcnt } => xfer::rw_vec(cx, fd, iov, iovcnt, true, None, 0),
+        Preadv { fd, iov, iovcnt, pos_l, pos_h } => {
+            xfer::rw_vec(cx, fd, iov, iovcnt, false, Some(xfer::pos_of(pos_l, pos_h)), 0)
+        }
+        Pwritev { fd, iov, iovcnt, pos_l, pos_h } => {
+            xfer::rw_vec(cx, fd, iov, iovcnt, true, Some(xfer::pos_of(pos_l, pos_h)), 0)
+        }
+        Preadv2 { fd, iov, iovcnt, pos_l, pos_h, flags } => {
+            let pos = xfer::pos_of(pos_l, pos_h);
+            xfer::rw_vec(cx, fd, iov, iovcnt, false, (pos != -1).then_some(pos), flags)
+        }
+        Pwritev2 { fd, iov, iovcnt, pos_l, pos_h, flags } => {
+            let pos = xfer::pos_of(pos_l, pos_h);
+            xfer::rw_vec(cx, fd, iov, iovcnt, true, (pos != -1).then_some(pos), flags)
+        }
+        Splice { fd_in, off_in, fd_out, off_out, len, flags } => {
+            xfer::splice(cx, fd_in, off_in, fd_out, off_out, len, flags)
+        }
+        Tee { fd_in, fd_out, len, flags } => xfer::tee(cx, fd_in, fd_out, len, flags),
+        Vmsplice { fd, iov, nr, flags } => xfer::vmsplice(cx, fd, iov, nr, flags),
+        CopyFileRange { fd_in, off_in, fd_out, off_out, len, flags } => {
+            xfer::copy_file_range(cx, fd_in, off_in, fd_out, off_out, len, flags)
+        }
         Open { path, flags, mode } => fs::openat(cx, fs::AT_FDCWD, path, flags, mode),
         Openat { dirfd, path, flags, mode } => fs::openat(cx, dirfd, path, flags, mode),
         Creat { path, mode } => fs::openat(cx, fs::AT_FDCWD, path, 0o1101, mode),
@@ -169,7 +211,7 @@ fn dispatch(cx: &Ctx, call: Call, tf: &mut TrapFrame, nr: usize) -> SysResult {
         Stat { path, buf } => fs::fstatat(cx, fs::AT_FDCWD, path, buf, 0),
         Lstat { path, buf } => fs::fstatat(cx, fs::AT_FDCWD, path, buf, 0x100),
         Newfstatat { dirfd, path, buf, flags } => fs::fstatat(cx, dirfd, path, buf, flags),
-        Statx { dirfd, path, flags, mask, buf } => fs::statx(cx, dirfd, path, flags, mask, buf),
+        Statx { dirfd, path, flags, mask, buf } => fsx::statx(cx, dirfd, path, flags, mask, buf),
         Lseek { fd, offset, whence } => fs::lseek(cx, fd, offset, whence),
         Getdents64 { fd, dirp, count } => fs::getdents64(cx, fd, dirp, count),
         Getcwd { buf, size } => fs::getcwd(cx, buf, size),
@@ -197,6 +239,12 @@ fn dispatch(cx: &Ctx, call: Call, tf: &mut TrapFrame, nr: usize) -> SysResult {
         Dup2 { oldfd, newfd } => fs::dup3(cx, oldfd, newfd, 0, true),
         Dup3 { oldfd, newfd, flags } => fs::dup3(cx, oldfd, newfd, flags, false),
         Ioctl { fd, cmd, arg } => fs::ioctl(cx, fd, cmd, arg),
+        Select { nfds, readfds, writefds, exceptfds, timeout } => {
+            select::select(cx, nfds, readfds, writefds, exceptfds, timeout)
+        }
+        Pselect6 { nfds, readfds, writefds, exceptfds, timeout, sigmask } => {
+            select::pselect6(cx, nfds, readfds, writefds, exceptfds, timeout, sigmask)
+        }
         Poll { fds, nfds, timeout_ms } => {
             let t = if timeout_ms < 0 { None } else { Some(timeout_ms as u64 * 1_000_000) };
             fs::poll(cx, fds, nfds, t, None)
@@ -221,6 +269,11 @@ fn dispatch(cx: &Ctx, call: Call, tf: &mut TrapFrame, nr: usize) -> SysResult {
         EpollPwait { epfd, events, maxevents, timeout_ms, sigmask, sigsetsize } => {
             fs::epoll_wait(cx, epfd, events, maxevents, ms_timeout(timeout_ms), sigmask, sigsetsize)
         }
+        EpollPwait2 { epfd, events, maxevents, timeout, sigmask, sigsetsize } => {
+            let t = select::read_timeout(cx, timeout, select::TimeoutKind::Timespec)?
+                .map(|d| d.saturating_sub(crate::time::monotonic_ns()));
+            fs::epoll_wait(cx, epfd, events, maxevents, t, sigmask, sigsetsize)
+        }
         Umask { mask } => {
             let fsx = cx.fs();
             let mut f = fsx.lock();
@@ -230,14 +283,62 @@ fn dispatch(cx: &Ctx, call: Call, tf: &mut TrapFrame, nr: usize) -> SysResult {
         }
         Ftruncate { fd, length } => fs::ftruncate(cx, fd, length),
         Truncate { path, length } => fs::truncate(cx, path, length),
-        Fsync { fd } | Fdatasync { fd } => cx.fd(fd).map(|_| 0),
+        Fsync { fd } | Fdatasync { fd } => fs::fsync(cx, fd),
         CloseRange { first, last, flags } => fs::close_range(cx, first, last, flags),
         Statfs { path, buf } => fs::statfs(cx, Some(path), -1, buf),
         Fstatfs { fd, buf } => fs::statfs(cx, None, fd, buf),
-        Utimensat { dirfd, path, times, flags } => fs::utimensat(cx, dirfd, path, times, flags),
+        Utimensat { dirfd, path, times, flags } => fsx::utimensat(cx, dirfd, path, times, flags),
+        Utimes { path, times } => fsx::futimesat(cx, fs::AT_FDCWD, path, times),
+        Futimesat { dirfd, path, times } => fsx::futimesat(cx, dirfd, path, times),
+        Utime { path, times } => fsx::utime(cx, path, times),
+        Mknod { path, mode, dev } => fsx::mknodat(cx, fs::AT_FDCWD, path, mode, dev),
+        Mknodat { dirfd, path, mode, dev } => fsx::mknodat(cx, dirfd, path, mode, dev),
+        Setxattr { path, name, value, size, flags } => {
+            fsx::setxattr(cx, fsx::Target::Path(path, true), name, value, size, flags)
+        }
+        Lsetxattr { path, name, value, size, flags } => {
+            fsx::setxattr(cx, fsx::Target::Path(path, false), name, value, size, flags)
+        }
+        Fsetxattr { fd, name, value, size, flags } => fsx::setxattr(cx, fsx::Target::Fd(fd), name, value, size, flags),
+        Getxattr { path, name, value, size } => fsx::getxattr(cx, fsx::Target::Path(path, true), name, value, size),
+        Lgetxattr { path, name, value, size } => fsx::getxattr(cx, fsx::Target::Path(path, false), name, value, size),
+        Fgetxattr { fd, name, value, size } => fsx::getxattr(cx, fsx::Target::Fd(fd), name, value, size),
+        Listxattr { path, list, size } => fsx::listxattr(cx, fsx::Target::Path(path, true), list, size),
+        Llistxattr { path, list, size } => fsx::listxattr(cx, fsx::Target::Path(path, false), list, size),
+        Flistxattr { fd, list, size } => fsx::listxattr(cx, fsx::Target::Fd(fd), list, size),
+        Removexattr { path, name } => fsx::removexattr(cx, fsx::Target::Path(path, true), name),
+        Lremovexattr { path, name } => fsx::removexattr(cx, fsx::Target::Path(path, false), name),
+        Fremovexattr { fd, name } => fsx::removexattr(cx, fsx::Target::Fd(fd), name),
+        InotifyInit {} => notify::inotify_init1(cx, 0),
+        InotifyInit1 { flags } => notify::inotify_init1(cx, flags),
+        InotifyAddWatch { fd, path, mask } => notify::inotify_add_watch(cx, fd, path, mask),
+        InotifyRmWatch { fd, wd } => notify::inotify_rm_watch(cx, fd, wd),
+        Getdents { fd, dirp, count } => fs::getdents(cx, fd, dirp, count),
+
+        // System V IPC.
+        Shmget { key, size, flags } => crate::ipc::shm::shmget(cx, key, size, flags),
+        Shmat { id, addr, flags } => crate::ipc::shm::shmat(cx, id, addr, flags),
+        Shmdt { addr } => crate::ipc::shm::shmdt(cx, addr),
+        Shmctl { id, cmd, buf } => crate::ipc::shm::shmctl(cx, id, cmd, buf),
+        Semget { key, nsems, flags } => crate::ipc::sem::semget(cx, key, nsems, flags),
+        Semop { id, sops, nsops } => crate::ipc::sem::semtimedop(cx, id, sops, nsops, elfin_shim::UAddr(0)),
+        Semtimedop { id, sops, nsops, timeout } => crate::ipc::sem::semtimedop(cx, id, sops, nsops, timeout),
+        Semctl { id, semnum, cmd, arg } => crate::ipc::sem::semctl(cx, id, semnum, cmd, arg),
+        Msgget { key, flags } => crate::ipc::msg::msgget(cx, key, flags),
+        Msgsnd { id, msgp, size, flags } => crate::ipc::msg::msgsnd(cx, id, msgp, size, flags),
+        Msgrcv { id, msgp, size, typ, flags } => crate::ipc::msg::msgrcv(cx, id, msgp, size, typ, flags),
+        Msgctl { id, cmd, buf } => crate::ipc::msg::msgctl(cx, id, cmd, buf),
+
+        // POSIX message queues.
+        MqOpen { name, oflag, mode, attr } => mq::mq_open(cx, name, oflag, mode, attr),
+        MqUnlink { name } => mq::mq_unlink(cx, name),
+        MqTimedsend { fd, msg, len, prio, timeout } => mq::mq_timedsend(cx, fd, msg, len, prio, timeout),
+        MqTimedreceive { fd, msg, len, prio, timeout } => mq::mq_timedreceive(cx, fd, msg, len, prio, timeout),
+        MqNotify { fd, sevp } => mq::mq_notify(cx, fd, sevp),
+        MqGetsetattr { fd, new, old } => mq::mq_getsetattr(cx, fd, new, old),
         Fallocate { fd, mode, offset, len } => fs::fallocate(cx, fd, mode, offset, len),
         MemfdCreate { name, flags } => fs::memfd_create(cx, name, flags),
-        Flock { fd, op } => fs::flock(cx, fd, op),
+        Flock { fd, op } => locks::flock(cx, fd, op),
         Sync {} => Ok(0),
         Chmod { path, mode } => fs::fchmodat(cx, fs::AT_FDCWD, path, mode),
         Fchmodat { dirfd, path, mode } => fs::fchmodat(cx, dirfd, path, mode),
@@ -246,7 +347,7 @@ fn dispatch(cx: &Ctx, call: Call, tf: &mut TrapFrame, nr: usize) -> SysResult {
         Lchown { path, uid, gid } => fs::fchownat(cx, fs::AT_FDCWD, path, uid, gid, 0x100),
         Fchownat { dirfd, path, uid, gid, flags } => fs::fchownat(cx, dirfd, path, uid, gid, flags),
         Fchown { fd, uid, gid } => fs::fchown(cx, fd, uid, gid),
-        Fadvise64 { fd, .. } => cx.fd(fd).map(|_| 0),
+        Fadvise64 { fd, len, advice, .. } => fs::fadvise(cx, fd, len, advice),
         Sendfile { out_fd, in_fd, offset, count } => fs::sendfile(cx, out_fd, in_fd, offset, count),
 
         // Memory.
@@ -272,6 +373,9 @@ fn dispatch(cx: &Ctx, call: Call, tf: &mut TrapFrame, nr: usize) -> SysResult {
         Wait4 { pid, status, options, rusage } => proc::wait4(cx, pid, status, options, rusage),
         Waitid { which, id, infop, options, rusage } => proc::waitid(cx, which, id, infop, options, rusage),
         Kill { pid, sig } => proc::kill(cx, pid, sig),
+        PidfdOpen { pid, flags } => pidfd::pidfd_open(cx, pid, flags),
+        PidfdSendSignal { fd, sig, info, flags } => pidfd::pidfd_send_signal(cx, fd, sig, info, flags),
+        PidfdGetfd { fd, target, flags } => pidfd::pidfd_getfd(cx, fd, target, flags),
         Tkill { tid, sig } => proc::tgkill(cx, None, tid, sig),
         Tgkill { tgid, tid, sig } => proc::tgkill(cx, Some(tgid), tid, sig),
         Getpid {} => Ok(cx.proc.pid as u64),
@@ -282,21 +386,43 @@ fn dispatch(cx: &Ctx, call: Call, tf: &mut TrapFrame, nr: usize) -> SysResult {
         Getsid { pid } => proc::getsid(cx, pid),
         Setpgid { pid, pgid } => proc::setpgid(cx, pid, pgid),
         Setsid {} => proc::setsid(cx),
-        Prctl { option, arg2, .. } => misc::prctl(cx, option, arg2),
+        Prctl { option, arg2, arg3, arg4, arg5 } => misc::prctl(cx, option, [arg2, arg3, arg4, arg5]),
         Prlimit64 { pid, resource, new, old } => misc::prlimit(cx, pid, resource, new, old),
         Getrlimit { resource, rlim } => misc::prlimit(cx, 0, resource, elfin_shim::UAddr(0), rlim),
         Setrlimit { resource, rlim } => misc::prlimit(cx, 0, resource, rlim, elfin_shim::UAddr(0)),
         Getpriority { which, who } => misc::getpriority(cx, which, who),
         Setpriority { which, who, prio } => misc::setpriority(cx, which, who, prio),
-        SchedGetscheduler { pid } => proc::find_thread(cx, pid).map(|_| 0),
-        SchedGetparam { pid, param } => {
-            if param.is_null() {
-                Err(Errno::EINVAL)
-            } else {
-                proc::find_thread(cx, pid)?;
-                cx.write_val(param, &0i32).map(|_| 0)
-            }
+        SchedGetscheduler { pid } => sys::sched_getscheduler(cx, pid),
+        SchedGetparam { pid, param } => sys::sched_getparam(cx, pid, param),
+        SchedSetscheduler { pid, policy, param } => sys::sched_setscheduler(cx, pid, Some(policy), param),
+        SchedSetparam { pid, param } => sys::sched_setscheduler(cx, pid, None, param),
+        SchedGetPriorityMax { policy } => sys::sched_priority_bound(policy, true),
+        SchedGetPriorityMin { policy } => sys::sched_priority_bound(policy, false),
+        SchedRrGetInterval { pid, tp } => sys::sched_rr_get_interval(cx, pid, tp),
+        SchedSetattr { pid, attr, flags } => sys::sched_setattr(cx, pid, attr, flags),
+        SchedGetattr { pid, attr, size, flags } => sys::sched_getattr(cx, pid, attr, size, flags),
+        Getcpu { cpu, node, .. } => sys::getcpu(cx, cpu, node),
+        Membarrier { cmd, flags, cpu_id } => sys::membarrier(cx, cmd, flags, cpu_id),
+        Mlockall { flags } => sys::mlockall(cx, flags),
+        Munlockall {} => sys::munlockall(cx),
+        Mlock2 { addr, len, flags } => sys::mlock2(cx, addr, len, flags),
+        Capget { hdr, data } => sys::capget(cx, hdr, data),
+        Capset { hdr, data } => sys::capset(cx, hdr, data),
+        Sethostname { name, len } => sys::sethostname(cx, name, len),
+        Setdomainname { name, len } => sys::setdomainname(cx, name, len),
+        Personality { persona } => sys::personality(cx, persona),
+        IoprioSet { which, who, ioprio } => sys::ioprio_set(cx, which, who, ioprio),
+        IoprioGet { which, who } => sys::ioprio_get(cx, which, who),
+        Syncfs { fd } => sys::syncfs(cx, fd),
+        SyncFileRange { fd, offset, nbytes, flags } => sys::sync_file_range(cx, fd, offset, nbytes, flags),
+        Readahead { fd, offset, count } => sys::readahead(cx, fd, offset, count),
+        ProcessVmReadv { pid, local, liovcnt, remote, riovcnt, flags } => {
+            sys::process_vm(cx, pid, local, liovcnt, remote, riovcnt, flags, false)
         }
+        ProcessVmWritev { pid, local, liovcnt, remote, riovcnt, flags } => {
+            sys::process_vm(cx, pid, local, liovcnt, remote, riovcnt, flags, true)
+        }
+        Kcmp { pid1, pid2, ty, idx1, idx2 } => sys::kcmp(cx, pid1, pid2, ty, idx1, idx2),
         SchedGetaffinity { pid, size, mask } => misc::sched_getaffinity(cx, pid, size, mask),
         SchedSetaffinity { pid, size, mask } => misc::sched_setaffinity(cx, pid, size, mask),
         SchedYield {} => {
@@ -309,7 +435,7 @@ fn dispatch(cx: &Ctx, call: Call, tf: &mut TrapFrame, nr: usize) -> SysResult {
         // Threads and signals.
         Futex { uaddr, op, val, timeout, uaddr2, val3 } => thread::futex(cx, uaddr, op, val, timeout, uaddr2, val3),
         Nanosleep { req, rem } => thread::sleep(cx, 1, 0, req, rem),
-        ClockNanosleep { clock, flags, req, rem } => thread::sleep(cx, clock, flags, req, rem),
+        ClockNanosleep { clock, flags, req, rem } => timers::clock_nanosleep(cx, clock, flags, req, rem),
         SetTidAddress { tidptr } => {
             cx.thread.misc.lock().clear_child_tid = tidptr.0;
             Ok(cx.thread.tid() as u64)
@@ -322,12 +448,17 @@ fn dispatch(cx: &Ctx, call: Call, tf: &mut TrapFrame, nr: usize) -> SysResult {
                 Ok(0)
             }
         }
+        GetRobustList { pid, head, len } => thread::get_robust_list(cx, pid, head, len),
         RtSigprocmask { how, set, oldset, sigsetsize } => thread::sigprocmask(cx, how, set, oldset, sigsetsize),
         Sigaltstack { ss, old } => thread::sigaltstack(cx, tf, ss, old),
         RtSigpending { set, sigsetsize } => thread::sigpending(cx, set, sigsetsize),
         RtSigsuspend { set, sigsetsize } => thread::sigsuspend(cx, set, sigsetsize),
         Pause {} => thread::pause(cx),
         RestartSyscall {} => thread::restart_syscall(cx),
+        Signalfd { fd, mask, sizemask } => signals::signalfd4(cx, fd, mask, sizemask, 0),
+        Signalfd4 { fd, mask, sizemask, flags } => signals::signalfd4(cx, fd, mask, sizemask, flags),
+        RtSigqueueinfo { tgid, sig, info } => signals::rt_sigqueueinfo(cx, tgid, sig, info),
+        RtTgsigqueueinfo { tgid, tid, sig, info } => signals::rt_tgsigqueueinfo(cx, tgid, tid, sig, info),
         RtSigaction { sig, act, oldact, sigsetsize } => misc::rt_sigaction(cx, sig, act, oldact, sigsetsize),
 
         // Identity, time, system.
@@ -352,15 +483,31 @@ fn dispatch(cx: &Ctx, call: Call, tf: &mut TrapFrame, nr: usize) -> SysResult {
         Setitimer { which, value, old } => misc::setitimer(cx, which, value, old),
         RtSigtimedwait { set, info, timeout, sigsetsize } => proc::sigtimedwait(cx, set, info, timeout, sigsetsize),
         ArchPrctl { code, addr } => misc::arch_prctl(cx, code, addr),
-        Rseq { rseq, len, flags, sig } => misc::rseq(cx, rseq, len, flags, sig),
+        Rseq { rseq, len, flags, sig } => crate::task::rseq::rseq(cx, rseq, len, flags, sig),
         Uname { buf } => misc::uname(cx, buf),
         ClockGettime { clock, tp } => misc::clock_gettime(cx, clock, tp),
         ClockGetres { clock, res } => misc::clock_getres(cx, clock, res),
         Gettimeofday { tv, tz } => misc::gettimeofday(cx, tv, tz),
+        Settimeofday { tv, tz } => timers::settimeofday(cx, tv, tz),
+        ClockSettime { clock, tp } => timers::clock_settime(cx, clock, tp),
+        TimerCreate { clock, sevp, timerid } => timers::timer_create(cx, clock, sevp, timerid),
+        TimerSettime { timerid, flags, new, old } => timers::timer_settime(cx, timerid, flags, new, old),
+        TimerGettime { timerid, value } => timers::timer_gettime(cx, timerid, value),
+        TimerGetoverrun { timerid } => timers::timer_getoverrun(cx, timerid),
+        TimerDelete { timerid } => timers::timer_delete(cx, timerid),
+        TimerfdCreate { clock, flags } => timers::timerfd_create(cx, clock, flags),
+        TimerfdSettime { fd, flags, new, old } => timers::timerfd_settime(cx, fd, flags, new, old),
+        TimerfdGettime { fd, value } => timers::timerfd_gettime(cx, fd, value),
         Time { tloc } => misc::time(cx, tloc),
         Getrandom { buf, len, flags } => misc::getrandom(cx, buf, len, flags),
         Sysinfo { info } => misc::sysinfo(cx, info),
-        other => unsupported(other.name(), nr),
+
+        // Served by `handle` before dispatch (they end or replace the context).
+        Exit { .. } | ExitGroup { .. } | RtSigreturn {} | Execve { .. } | Execveat { .. } => Err(Errno::EINVAL),
+        // Every number the shim does not decode: ENOSYS, reported once by name.
+        // There is no other catch-all arm: a call the shim decodes needs a handler
+        // here (see elfin_shim::support).
+        Unknown { nr, name } => unsupported(name, nr),
     }
 }
 

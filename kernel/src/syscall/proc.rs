@@ -22,13 +22,21 @@ pub fn clone(cx: &Ctx, tf: &TrapFrame, flags: u64, stack: u64, ptid: UAddr, ctid
     if exit_signal > 64 {
         return Err(Errno::EINVAL);
     }
-    // clone(2) ignores the exit signal of a thread; CLONE_DETACHED is ignored.
-    let flags = flags & !(CSIGNAL | CLONE_DETACHED);
+    // clone(2) ignores the exit signal of a thread.
+    let flags = flags & !CSIGNAL;
     if flags & (CLONE_CLEAR_SIGHAND | CLONE_INTO_CGROUP) != 0 {
         return Err(Errno::EINVAL);
     }
     let exit_signal = if flags & CLONE_THREAD != 0 { 0 } else { exit_signal };
-    fork::clone(cx, tf, fork::CloneArgs { flags, exit_signal, stack, parent_tid: ptid, child_tid: ctid, tls })
+    // clone(2) puts the pidfd where the parent's tid would go: not both.
+    if flags & CLONE_PIDFD != 0 && flags & CLONE_PARENT_SETTID != 0 {
+        return Err(Errno::EINVAL);
+    }
+    fork::clone(
+        cx,
+        tf,
+        fork::CloneArgs { flags, exit_signal, stack, parent_tid: ptid, child_tid: ctid, tls, pidfd: ptid },
+    )
 }
 
 /// clone3(2): reads as much of `struct clone_args` as the caller says it has.
@@ -69,19 +77,17 @@ pub fn clone3(cx: &Ctx, tf: &TrapFrame, args: UAddr, size: usize) -> SysResult {
         return Err(Errno::EINVAL);
     }
     let stack = if a.stack != 0 { a.stack.checked_add(a.stack_size).ok_or(Errno::EINVAL)? } else { 0 };
-    if a.flags & CLONE_PIDFD != 0 && a.pidfd == 0 {
-        return Err(Errno::EINVAL);
-    }
     fork::clone(
         cx,
         tf,
         fork::CloneArgs {
-            flags: a.flags & !CLONE_DETACHED,
+            flags: a.flags,
             exit_signal: a.exit_signal as u32,
             stack,
             parent_tid: UAddr(a.parent_tid),
             child_tid: UAddr(a.child_tid),
             tls: a.tls,
+            pidfd: UAddr(a.pidfd),
         },
     )
 }
@@ -89,8 +95,10 @@ pub fn clone3(cx: &Ctx, tf: &TrapFrame, args: UAddr, size: usize) -> SysResult {
 fn rusage_of(child: &Process) -> Rusage {
     let t = *child.times.lock();
     let ns = child.cpu_ns() + t.children_ns;
+    let sys = (child.sys_ns() + t.children_sys_ns).min(ns);
     Rusage {
-        ru_utime: Timeval { tv_sec: (ns / 1_000_000_000) as i64, tv_usec: ((ns % 1_000_000_000) / 1000) as i64 },
+        ru_utime: Timeval::from_nanos(ns - sys),
+        ru_stime: Timeval::from_nanos(sys),
         ru_minflt: (t.minflt + t.children_minflt) as i64,
         ..Default::default()
     }
@@ -140,10 +148,7 @@ pub fn waitid(cx: &Ctx, which: i32, id: i32, infop: UAddr, options: i32, rusage:
         P_PID if id > 0 => Which::Pid(id),
         P_PGID if id > 0 => Which::Pgid(id),
         P_PGID if id == 0 => Which::Pgid(cx.proc.pgid.load(Ordering::Relaxed)),
-        P_PIDFD => {
-            super::report_unsupported("waitid (P_PIDFD)");
-            return Err(Errno::EINVAL);
-        }
+        P_PIDFD => Which::Pid(super::pidfd::process_of(cx, id)?.pid),
         _ => return Err(Errno::EINVAL),
     };
     let found = exit::wait_child(cx, which, options)?;
@@ -352,7 +357,8 @@ pub fn getres(cx: &Ctx, group: bool, r: UAddr, e: UAddr, s: UAddr) -> SysResult 
 /// others only ids they already have.
 pub fn setres(cx: &Ctx, group: bool, r: u32, e: u32, s: u32) -> SysResult {
     let mut c = cx.proc.cred.lock();
-    let privileged = c.privileged();
+    let old = c.uid;
+    let privileged = c.capable_setid(group);
     let ids = if group { &mut c.gid } else { &mut c.uid };
     let cur = *ids;
     for v in [r, e, s] {
@@ -366,13 +372,17 @@ pub fn setres(cx: &Ctx, group: bool, r: u32, e: u32, s: u32) -> SysResult {
         }
     }
     ids[3] = ids[1];
+    if !group {
+        c.uids_changed(old);
+    }
     Ok(0)
 }
 
 /// setreuid/setregid.
 pub fn setre(cx: &Ctx, group: bool, r: u32, e: u32) -> SysResult {
     let mut c = cx.proc.cred.lock();
-    let privileged = c.privileged();
+    let old = c.uid;
+    let privileged = c.capable_setid(group);
     let ids = if group { &mut c.gid } else { &mut c.uid };
     let cur = *ids;
     if r != u32::MAX && !privileged && r != cur[0] && r != cur[1] {
@@ -393,13 +403,17 @@ pub fn setre(cx: &Ctx, group: bool, r: u32, e: u32) -> SysResult {
         ids[2] = ids[1];
     }
     ids[3] = ids[1];
+    if !group {
+        c.uids_changed(old);
+    }
     Ok(0)
 }
 
 /// setuid/setgid: root sets every id, others the effective one to the real or saved.
 pub fn set_id(cx: &Ctx, group: bool, v: u32) -> SysResult {
     let mut c = cx.proc.cred.lock();
-    let privileged = c.privileged();
+    let old = c.uid;
+    let privileged = c.capable_setid(group);
     let ids = if group { &mut c.gid } else { &mut c.uid };
     if v == u32::MAX {
         return Err(Errno::EINVAL);
@@ -412,17 +426,24 @@ pub fn set_id(cx: &Ctx, group: bool, v: u32) -> SysResult {
     } else {
         return Err(Errno::EPERM);
     }
+    if !group {
+        c.uids_changed(old);
+    }
     Ok(0)
 }
 
 /// setfsuid/setfsgid: returns the previous id; changes it when allowed.
 pub fn setfs(cx: &Ctx, group: bool, v: u32) -> SysResult {
     let mut c = cx.proc.cred.lock();
-    let privileged = c.privileged();
+    let old_uids = c.uid;
+    let privileged = c.capable_setid(group);
     let ids = if group { &mut c.gid } else { &mut c.uid };
     let old = ids[3];
     if v != u32::MAX && (privileged || ids.contains(&v)) {
         ids[3] = v;
+    }
+    if !group {
+        c.uids_changed(old_uids);
     }
     Ok(u64::from(old))
 }
@@ -450,7 +471,7 @@ pub fn setgroups(cx: &Ctx, size: usize, list: UAddr) -> SysResult {
     if size > 65536 {
         return Err(Errno::EINVAL);
     }
-    if !cx.proc.cred.lock().privileged() {
+    if !cx.proc.cred.lock().capable(crate::task::caps::CAP_SETGID) {
         return Err(Errno::EPERM);
     }
     let mut g = alloc::vec::Vec::new();
@@ -462,10 +483,21 @@ pub fn setgroups(cx: &Ctx, size: usize, list: UAddr) -> SysResult {
     Ok(0)
 }
 
-/// Whether the caller may signal `target` (Linux's kill_ok_by_cred).
-fn may_signal(cx: &Ctx, target: &Process) -> bool {
+/// Whether the caller may change scheduling settings of `target` (Linux's
+/// check_same_owner, or CAP_SYS_NICE).
+pub fn may_change(cx: &Ctx, target: &Process) -> bool {
     let me = cx.proc.cred.lock().clone();
-    if me.privileged() {
+    if me.capable(crate::task::caps::CAP_SYS_NICE) {
+        return true;
+    }
+    let t = target.cred.lock();
+    me.uid[1] == t.uid[0] || me.uid[1] == t.uid[1]
+}
+
+/// Whether the caller may signal `target` (Linux's kill_ok_by_cred).
+pub fn may_signal(cx: &Ctx, target: &Process) -> bool {
+    let me = cx.proc.cred.lock().clone();
+    if me.capable(crate::task::caps::CAP_KILL) {
         return true;
     }
     let t = target.cred.lock();
@@ -487,12 +519,7 @@ pub fn sigtimedwait(cx: &Ctx, set: UAddr, info: UAddr, timeout: UAddr, sigsetsiz
         Some(crate::time::monotonic_ns().saturating_add(ts.as_nanos().ok_or(Errno::EINVAL)?))
     };
     let t = cx.thread.clone();
-    let take = || {
-        if let Some(x) = t.sig.lock().pending.take(want) {
-            return Some(x);
-        }
-        t.process.shared_pending.lock().take(want)
-    };
+    let take = || signal::take_signal(&t, want);
     let r = crate::task::wait::wait_until(&[], deadline, true, take);
     match r {
         Ok((sig, si)) => {

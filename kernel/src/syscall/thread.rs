@@ -117,13 +117,15 @@ pub fn futex(cx: &Ctx, uaddr: UAddr, op: i32, val: u32, timeout: UAddr, uaddr2: 
 
 /// nanosleep(2) / clock_nanosleep(2).
 pub fn sleep(cx: &Ctx, clock: i32, flags: i32, req: UAddr, rem: UAddr) -> SysResult {
-    if !matches!(clock, 0 | 1 | 7 | 8 | 9) {
-        return Err(if clock == 2 || clock == 3 { Errno::ENOTSUP } else { Errno::EINVAL });
+    // REALTIME, MONOTONIC, BOOTTIME, the two ALARM clocks and TAI (the others are
+    // sorted out by the caller).
+    if !matches!(clock, 0 | 1 | 7 | 8 | 9 | 11) {
+        return Err(Errno::EINVAL);
     }
     let ts: Timespec = cx.read_val(req)?;
     ts.as_nanos().ok_or(Errno::EINVAL)?;
     let absolute = flags & 1 != 0;
-    let deadline = deadline_from(cx, req, absolute, clock == 0)?.unwrap_or(0);
+    let deadline = deadline_from(cx, req, absolute, matches!(clock, 0 | 8 | 11))?.unwrap_or(0);
     sleep_until(cx, deadline, if absolute { None } else { Some(rem) })
 }
 
@@ -154,6 +156,18 @@ pub fn restart_syscall(cx: &Ctx) -> SysResult {
         Some((deadline, rem)) => sleep_until(cx, deadline, Some(UAddr(rem))),
         None => Err(Errno::EINTR),
     }
+}
+
+/// get_robust_list(2): the robust-list head of a thread (0: the caller).
+pub fn get_robust_list(cx: &Ctx, pid: i32, head: UAddr, len: UAddr) -> SysResult {
+    let t = if pid == 0 { cx.thread.clone() } else { crate::task::table::thread(pid).ok_or(Errno::ESRCH)? };
+    if !super::proc::may_change(cx, &t.process) {
+        return Err(Errno::EPERM);
+    }
+    let (h, l) = t.misc.lock().robust_list;
+    cx.write_val(head, &h)?;
+    cx.write_val(len, &(l as u64))?;
+    Ok(0)
 }
 
 /// rt_sigprocmask(2) on the calling thread.

@@ -100,7 +100,11 @@ pub fn load(
     envp: &[Vec<u8>],
     cred: &super::Cred,
 ) -> Result<Image, LoadFailure> {
-    let aslr = ASLR.load(Ordering::Relaxed);
+    // personality(ADDR_NO_RANDOMIZE) turns layout randomization off for the execs
+    // of the process that set it.
+    let persona_fixed =
+        super::sched::try_current().is_some_and(|t| t.process.ext.lock().personality & 0x0004_0000 != 0);
+    let aslr = ASLR.load(Ordering::Relaxed) && !persona_fixed;
     let plan = match elfin_loader::plan(file, machine()) {
         Ok(p) => p,
         Err(e @ LoadError::Dynamic { .. }) => {
@@ -410,6 +414,7 @@ pub fn start_first(cfg: RunConfig, opts: &Options) -> ! {
         times: Mutex::new(CpuTimes::default()),
         itimer: Mutex::new(None),
         cred: Mutex::new(super::Cred::default()),
+        ext: Mutex::new(super::ext::ProcExt::default()),
     });
     let tf = TrapFrame::new_user(img.entry, img.sp);
     let thread = Thread::new(
@@ -418,7 +423,14 @@ pub fn start_first(cfg: RunConfig, opts: &Options) -> ! {
         SchedState::new(kstack, &tf, None, 0),
         0,
         StackT::new(0, 2, 0),
-        ThreadMisc { clear_child_tid: 0, robust_list: (0, 0), comm: comm_of(&exe), rseq: None, restart_sleep: None },
+        ThreadMisc {
+            clear_child_tid: 0,
+            robust_list: (0, 0),
+            comm: comm_of(&exe),
+            rseq: None,
+            restart_sleep: None,
+            ext: Default::default(),
+        },
     );
     process.threads.lock().push(thread.clone());
     table::register(pid, &thread, Some(&process));
@@ -538,6 +550,9 @@ pub fn execve(
         cx.thread.set_tid(p.pid);
         table::register(p.pid, &cx.thread, None);
     }
+    // Robust futexes still held are released as at exit, in the old memory
+    // (Linux's exec_mm_release, after de_thread took the process id over).
+    super::futex::exit_robust_list(cx);
     let new_mm = Arc::new(Mm::new(img.mm));
     let old_mm = p.set_mm(new_mm.clone());
     sched::reload_mm();
@@ -562,6 +577,11 @@ pub fn execve(
         files
     };
     let closed = files.lock().close_on_exec();
+    if crate::fs::lock::any() {
+        for f in &closed {
+            crate::fs::lock::posix_closed(crate::fs::lock::key_of(&f.file), p.pid);
+        }
+    }
     drop(closed);
     let hand = p.sighand();
     if Arc::strong_count(&hand) > 2 {
@@ -590,6 +610,7 @@ pub fn execve(
         i.dumpable = 1;
     }
     p.state.lock().execed = true;
+    super::ext::on_exec(&p);
     p.state_wq.wake_all();
     if let Some(f) = &*INITIAL_FPU.lock() {
         f.restore();

@@ -52,7 +52,12 @@ pub fn exit_thread(cx: &Ctx, status: ExitStatus) {
         th.is_empty()
     };
     table::release_thread(t.tid());
-    p.times.lock().dead_threads_ns += t.cpu_ns();
+    {
+        let (cpu, sys) = (t.cpu_ns(), t.sys_ns());
+        let mut times = p.times.lock();
+        times.dead_threads_ns += cpu;
+        times.dead_sys_ns += sys;
+    }
     {
         let mut s = p.state.lock();
         s.live_threads = s.live_threads.saturating_sub(1);
@@ -92,6 +97,8 @@ fn process_exit(cx: &Ctx, status: ExitStatus) {
     let p = &cx.proc;
     release_vfork_parent(p);
     super::itimer::cancel(p);
+    super::ext::on_exit(p);
+    crate::fs::lock::process_gone(p.pid);
     // Descriptors first (closing a pipe end wakes its readers), then memory; the
     // CPU leaves this address space before it may be freed.
     drop(p.take_files());
@@ -100,17 +107,28 @@ fn process_exit(cx: &Ctx, status: ExitStatus) {
     {
         let mut s = p.state.lock();
         s.exiting = Some(status);
-        s.zombie = true;
         s.stopped = None;
     }
-    p.state_wq.wake_all();
     if p.pid == 1 {
+        p.state.lock().zombie = true;
+        p.state_wq.wake_all();
         init_exited(status);
     } else {
+        // The children go to their new parent before this process can be seen as
+        // a zombie: a parent waiting on another CPU may reap it at once, and then
+        // expects its orphans to be its own (a subreaper's wait, getppid).
         reparent_children(p);
         if let Some(parent) = p.parent() {
             kill_orphaned_pgrp(p, &parent, true);
+            // A child its parent does not wait for is never seen as a zombie: a
+            // wait on another CPU would reap it (SA_NOCLDWAIT's wait must block
+            // until it is gone, then fail with ECHILD).
+            if autoreaps(&parent, p) {
+                reap(&parent, p);
+            }
         }
+        p.state.lock().zombie = true;
+        p.state_wq.wake_all();
         notify_parent_exit(p, status);
     }
 }
@@ -219,7 +237,8 @@ fn reparent_children(p: &Arc<Process>) {
 
 fn child_info(c: &Process, code: i32, status: i32) -> Siginfo {
     let ticks = |ns: u64| (ns / 10_000_000) as i64;
-    Siginfo::child(code, c.pid, 0, status, ticks(c.cpu_ns()), 0)
+    let (cpu, sys) = (c.cpu_ns(), c.sys_ns());
+    Siginfo::child(code, c.pid, 0, status, ticks(cpu.saturating_sub(sys)), ticks(sys))
 }
 
 /// Tells the parent of `p` that `p` ended: its exit signal with the CLD_* report,
@@ -232,7 +251,7 @@ fn notify_parent_exit(p: &Arc<Process>, status: ExitStatus) {
     };
     let exit_signal = p.info.lock().exit_signal;
     let act = parent.sighand().lock().get((SIGCHLD - 1) as usize).copied().unwrap_or_default();
-    let autoreap = exit_signal == SIGCHLD as u32 && (act.handler == SIG_IGN || act.flags & SA_NOCLDWAIT != 0);
+    let autoreap = autoreaps(&parent, p);
     if exit_signal != 0 && !(exit_signal == SIGCHLD as u32 && act.handler == SIG_IGN) {
         let (code, st) = match status {
             ExitStatus::Exited(c) => (CLD_EXITED, i32::from(c)),
@@ -260,19 +279,39 @@ pub fn notify_parent_job(p: &Arc<Process>, report: JobReport) {
     parent.child_wq.wake_all();
 }
 
-/// Removes zombie `c` from `parent` and from the id table.
-fn reap(parent: &Process, c: &Arc<Process>) {
-    parent.rel.lock().children.retain(|x| !Arc::ptr_eq(x, c));
+/// Whether `parent` has its child `c` reaped at once when it ends: it ignores
+/// SIGCHLD or set SA_NOCLDWAIT, and `c` reports with SIGCHLD.
+fn autoreaps(parent: &Process, c: &Process) -> bool {
+    let exit_signal = c.info.lock().exit_signal;
+    let act = parent.sighand().lock().get((SIGCHLD - 1) as usize).copied().unwrap_or_default();
+    exit_signal == SIGCHLD as u32 && (act.handler == SIG_IGN || act.flags & SA_NOCLDWAIT != 0)
+}
+
+/// Removes zombie `c` from `parent` and from the id table. False when it was no
+/// longer `parent`'s child: someone else (a wait on another CPU, the automatic
+/// reap) got there first.
+fn reap(parent: &Process, c: &Arc<Process>) -> bool {
+    {
+        let mut rel = parent.rel.lock();
+        let before = rel.children.len();
+        rel.children.retain(|x| !Arc::ptr_eq(x, c));
+        if rel.children.len() == before {
+            return false;
+        }
+    }
     let (ns, flt) = {
         let t = c.times.lock();
         (t.children_ns, t.minflt + t.children_minflt)
     };
+    let sys = c.sys_ns() + c.times.lock().children_sys_ns;
     let ns = c.cpu_ns() + ns;
     let mut pt = parent.times.lock();
     pt.children_ns += ns;
+    pt.children_sys_ns += sys;
     pt.children_minflt += flt;
     drop(pt);
     reap_detached(c);
+    true
 }
 
 fn reap_detached(c: &Process) {
@@ -328,8 +367,8 @@ pub fn wait_child(cx: &Ctx, which: Which, options: u32) -> Result<Option<(Arc<Pr
             if s.zombie && options & WEXITED != 0 {
                 let st = s.exiting.unwrap_or(ExitStatus::Exited(0));
                 drop(s);
-                if options & WNOWAIT == 0 {
-                    reap(&me, c);
+                if options & WNOWAIT == 0 && !reap(&me, c) {
+                    continue;
                 }
                 return Some(Ok(Some((c.clone(), Found::Exited(st)))));
             }

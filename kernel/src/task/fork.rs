@@ -31,6 +31,8 @@ pub struct CloneArgs {
     pub child_tid: UAddr,
     /// CLONE_SETTLS value.
     pub tls: u64,
+    /// CLONE_PIDFD: where the new pidfd's number goes.
+    pub pidfd: UAddr,
 }
 
 /// Namespaces elfin does not have: refused with EINVAL as by a Linux built without them.
@@ -60,11 +62,8 @@ fn validate(cx: &Ctx, a: &CloneArgs) -> Result<(), Errno> {
         // Siblings of init are not allowed.
         return Err(Errno::EINVAL);
     }
-    if f & CLONE_PIDFD != 0 {
-        if f & (CLONE_THREAD | CLONE_DETACHED) != 0 {
-            return Err(Errno::EINVAL);
-        }
-        crate::syscall::report_unsupported("clone (CLONE_PIDFD)");
+    // CLONE_DETACHED is ignored, except that it is reserved with CLONE_PIDFD.
+    if f & CLONE_PIDFD != 0 && f & CLONE_DETACHED != 0 {
         return Err(Errno::EINVAL);
     }
     if f & NAMESPACES != 0 {
@@ -87,6 +86,7 @@ pub fn clone(cx: &Ctx, tf: &TrapFrame, a: CloneArgs) -> Result<u64, Errno> {
     if table::thread_count() >= max_threads() {
         return Err(Errno::EAGAIN);
     }
+    super::rlimit::nproc_check(cx)?;
     // A new thread needs kernel memory (its stack, records, maybe page tables):
     // refuse it before it could eat into what the kernel keeps for itself.
     if crate::mem::frames::free_count() < 2 * crate::mem::vm::KERNEL_RESERVE + crate::mem::KSTACK_FRAMES {
@@ -152,13 +152,33 @@ pub fn clone(cx: &Ctx, tf: &TrapFrame, a: CloneArgs) -> Result<u64, Errno> {
     } else {
         cx.proc.clone()
     };
+    // CLONE_PIDFD: the caller's close-on-exec pidfd of the child, whose number
+    // goes to user memory before the child exists (EFAULT fails the clone).
+    if f & CLONE_PIDFD != 0 {
+        let fd = match cx
+            .install(crate::fs::pidfd::open_file(process.clone(), (!new_process).then_some(tid), false), true)
+        {
+            Ok(fd) => fd,
+            Err(e) => return fail(e),
+        };
+        if let Err(e) = cx.write_val(a.pidfd, &fd) {
+            let closed = cx.files().lock().close(fd);
+            drop(closed);
+            return fail(e);
+        }
+    }
 
+    let (comm, ext, rseq) = {
+        let m = cx.thread.misc.lock();
+        (m.comm, m.ext.for_clone(), super::rseq::for_clone(m.rseq, f & CLONE_VM != 0))
+    };
     let misc = ThreadMisc {
         clear_child_tid: if f & CLONE_CHILD_CLEARTID != 0 { a.child_tid.0 } else { 0 },
         robust_list: (0, 0),
-        comm: cx.thread.misc.lock().comm,
-        rseq: None,
+        comm,
+        rseq,
         restart_sleep: None,
+        ext,
     };
     let thread = Thread::new(
         tid,
@@ -269,5 +289,6 @@ fn new_process_for(cx: &Ctx, pid: i32, a: &CloneArgs, mm: Arc<super::Mm>) -> Res
         times: Mutex::new(CpuTimes::default()),
         itimer: Mutex::new(None),
         cred: Mutex::new(me.cred.lock().clone()),
+        ext: Mutex::new(me.ext.lock().for_child()),
     }))
 }

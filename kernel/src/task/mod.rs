@@ -25,11 +25,16 @@
 //!
 //! A handler receives a [`Ctx`] (the calling thread and process) and locks only
 //! what it touches, briefly.
+pub mod caps;
+pub mod cputimer;
 pub mod exec;
 pub mod exit;
+pub mod ext;
 pub mod fork;
 pub mod futex;
 pub mod itimer;
+pub mod ptimer;
+pub mod rlimit;
 pub mod rseq;
 pub mod sched;
 pub mod signal;
@@ -101,6 +106,8 @@ pub struct ThreadMisc {
     /// What restart_syscall resumes: the deadline of an interrupted relative sleep
     /// and where its remaining time goes (Linux's restart_block).
     pub restart_sleep: Option<(u64, u64)>,
+    /// State of the less central interfaces (scheduling attributes, …).
+    pub ext: ext::ThreadExt,
 }
 
 /// A thread of a process.
@@ -126,6 +133,8 @@ pub struct Thread {
     pub misc: Mutex<ThreadMisc>,
     /// CPU time used, in nanoseconds (updated when the thread leaves the CPU).
     pub cpu_ns: AtomicU64,
+    /// The part of `cpu_ns` spent in system calls (system time).
+    pub sys_ns: AtomicU64,
 }
 
 /// Parent, children, group and session of a process.
@@ -221,8 +230,12 @@ pub struct ProcInfo {
 pub struct CpuTimes {
     /// Threads of this process that have exited, in ns.
     pub dead_threads_ns: u64,
+    /// The system-time part of `dead_threads_ns`.
+    pub dead_sys_ns: u64,
     /// Reaped children (and their reaped children), in ns.
     pub children_ns: u64,
+    /// The system-time part of `children_ns`.
+    pub children_sys_ns: u64,
     /// Page faults resolved for the process (ru_minflt).
     pub minflt: u64,
     /// Page faults of reaped children (and theirs).
@@ -267,6 +280,8 @@ pub struct Process {
     pub itimer: Mutex<Option<itimer::Armed>>,
     /// Credentials.
     pub cred: Mutex<Cred>,
+    /// State of the less central interfaces (timers, undo lists, …).
+    pub ext: Mutex<ext::ProcExt>,
 }
 
 /// User and group ids of a process (real, effective, saved, filesystem) and its
@@ -279,13 +294,27 @@ pub struct Cred {
     pub gid: [u32; 4],
     /// Supplementary groups.
     pub groups: Vec<u32>,
+    /// Capability sets (every capability for root).
+    pub caps: caps::Caps,
 }
 
+pub use caps::{CAP_SYS_TIME, CAP_WAKE_ALARM};
+
 impl Cred {
-    /// Whether the process may do what root may (CAP_SETUID, CAP_KILL, …): its
-    /// effective user id is 0.
-    pub fn privileged(&self) -> bool {
-        self.uid[1] == 0
+    /// Whether capability `cap` is in the effective set.
+    pub fn capable(&self, cap: u32) -> bool {
+        self.caps.effective & caps::bit(cap) != 0
+    }
+    /// The capability that changing user ids (`group` false) or group ids needs.
+    pub fn capable_setid(&self, group: bool) -> bool {
+        self.capable(if group { caps::CAP_SETGID } else { caps::CAP_SETUID })
+    }
+    /// After a change of user ids from `old` ([real, effective, saved, fs]):
+    /// capabilities follow as Linux's cap_emulate_setxuid/setfsuid say.
+    pub fn uids_changed(&mut self, old: [u32; 4]) {
+        let new = self.uid;
+        self.caps.after_setuid([old[0], old[1], old[2]], [new[0], new[1], new[2]]);
+        self.caps.after_setfsuid(old[3], new[3]);
     }
 }
 
@@ -366,12 +395,21 @@ impl Process {
     }
     /// The soft limit of resource `r`.
     pub fn rlimit(&self, r: u32) -> u64 {
-        self.info.lock().rlimits.get(r as usize).map(|l| l.0).unwrap_or(RLIM_INFINITY)
+        self.rlimits(r).0
+    }
+    /// Soft and hard limit of resource `r`.
+    pub fn rlimits(&self, r: u32) -> (u64, u64) {
+        self.info.lock().rlimits.get(r as usize).copied().unwrap_or((RLIM_INFINITY, RLIM_INFINITY))
     }
     /// Total CPU time of the live and dead threads, in ns.
     pub fn cpu_ns(&self) -> u64 {
         let live: u64 = self.threads.lock().iter().map(|t| t.cpu_ns()).sum();
         live + self.times.lock().dead_threads_ns
+    }
+    /// System time of the live and dead threads, in ns.
+    pub fn sys_ns(&self) -> u64 {
+        let live: u64 = self.threads.lock().iter().map(|t| t.sys_ns()).sum();
+        live + self.times.lock().dead_sys_ns
     }
 }
 
@@ -396,6 +434,7 @@ impl Thread {
             exited: AtomicBool::new(false),
             misc: Mutex::new(misc),
             cpu_ns: AtomicU64::new(0),
+            sys_ns: AtomicU64::new(0),
         })
     }
     /// Thread id.
@@ -409,6 +448,10 @@ impl Thread {
     /// CPU time used so far (including the current time slice when running).
     pub fn cpu_ns(&self) -> u64 {
         self.cpu_ns.load(Ordering::Relaxed) + sched::running_ns(self)
+    }
+    /// System time used so far (never more than the CPU time).
+    pub fn sys_ns(&self) -> u64 {
+        self.sys_ns.load(Ordering::Relaxed).min(self.cpu_ns())
     }
     /// The thread name as prctl(PR_GET_NAME) and /proc report it.
     pub fn comm(&self) -> Vec<u8> {

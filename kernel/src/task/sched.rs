@@ -85,6 +85,10 @@ impl SchedState {
     pub(crate) fn take_rseq_notify(&self) -> bool {
         self.rseq_notify.swap(false, Ordering::Relaxed)
     }
+    /// Asks for the rseq work at the next return to user mode (a registration).
+    pub(crate) fn request_rseq_notify(&self) {
+        self.rseq_notify.store(true, Ordering::Relaxed);
+    }
 }
 
 /// One CPU's scheduling state.
@@ -185,6 +189,15 @@ pub fn cpu_online(cpu: usize) {
 /// True when a timed sleep or an interval timer waits for its deadline.
 pub fn deadlines_pending() -> bool {
     !TIMERS.lock().is_empty() || super::itimer::pending()
+}
+
+/// The earliest deadline of a sleep or an interval timer (monotonic ns), if any.
+pub fn next_deadline() -> Option<u64> {
+    let sleep = TIMERS.lock().keys().next().map(|k| k.0);
+    match (sleep, super::itimer::next_deadline()) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
 }
 
 /// The running thread.
@@ -488,6 +501,14 @@ fn schedule() {
             (None, Some(_)) if cur_state == DEAD || cur_state == RUNNABLE => None,
             _ => {
                 // Nothing to run: wait for an interrupt or console input, then look again.
+                // A sleeper is off the CPU meanwhile: idle time is nobody's CPU time.
+                if let Some(cur) = &cur {
+                    let since = cur.sched.since.swap(0, Ordering::Relaxed);
+                    if since != 0 {
+                        let now = elfin_arch::read_cycles();
+                        cur.cpu_ns.fetch_add(cycles_to_ns(now.saturating_sub(since)), Ordering::Relaxed);
+                    }
+                }
                 me.idle = true;
                 drop(me);
                 if online() > 1 {
@@ -502,6 +523,10 @@ fn schedule() {
         if let (Some(n), Some(cur)) = (&next, &cur) {
             if Arc::ptr_eq(n, cur) {
                 cur.sched.state.store(RUNNING, Ordering::SeqCst);
+                // Back on the CPU after idling (its clock stopped there).
+                if cur.sched.since.load(Ordering::Relaxed) == 0 {
+                    cur.sched.since.store(elfin_arch::read_cycles().max(1), Ordering::Relaxed);
+                }
                 drop(me);
                 // The CPU may have left the address space while it idled.
                 load_root(c, cur.process.mm_root());

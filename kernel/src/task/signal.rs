@@ -155,6 +155,7 @@ pub fn send_to_process(p: &Arc<Process>, sig: u32, info: Siginfo) {
     for t in &threads {
         t.sig_hint.store(true, Ordering::SeqCst);
     }
+    QUEUED.wake_all();
     if let Some(t) = target {
         super::sched::kick(&t);
     }
@@ -179,6 +180,7 @@ pub fn send_to_thread(t: &Arc<Thread>, sig: u32, info: Siginfo) {
     }
     t.sig.lock().pending.push(sig, info);
     t.sig_hint.store(true, Ordering::SeqCst);
+    QUEUED.wake_all();
     super::sched::kick(t);
 }
 
@@ -206,14 +208,37 @@ pub fn interrupting(t: &Thread) -> bool {
 
 /// The next signal to handle for `t` (its own first, then the process's).
 fn dequeue(t: &Thread) -> Option<(u32, Siginfo)> {
-    let mut s = t.sig.lock();
-    let allowed = !s.mask;
-    if let Some(x) = s.pending.take(allowed) {
-        return Some(x);
-    }
-    drop(s);
-    t.process.shared_pending.lock().take(allowed)
+    let allowed = !t.sig.lock().mask;
+    take_signal(t, allowed)
 }
+
+/// Takes the next pending signal among `allowed` for `t` (its own first, then the
+/// process's) for delivery, by a handler, sigtimedwait or a signalfd. A POSIX
+/// timer's signal gets its overrun count here, or is dropped when its timer was
+/// deleted or re-armed since.
+pub fn take_signal(t: &Thread, allowed: u64) -> Option<(u32, Siginfo)> {
+    loop {
+        let own = t.sig.lock().pending.take(allowed);
+        let (sig, mut info) = match own {
+            Some(x) => x,
+            None => t.process.shared_pending.lock().take(allowed)?,
+        };
+        if super::ptimer::delivered(&t.process, &mut info) {
+            return Some((sig, info));
+        }
+    }
+}
+
+/// Whether a signal sent to `p` now would be thrown away at once (ignored, and
+/// not blocked by its first thread).
+pub fn ignored_now(p: &Process, sig: u32) -> bool {
+    let main = p.threads.lock().first().cloned();
+    ignored(p, main.as_deref(), sig)
+}
+
+/// Woken whenever a signal is queued anywhere (signalfd readers and pollers look
+/// at their own thread's signals when woken).
+pub static QUEUED: super::WaitQueue = super::WaitQueue::new();
 
 /// Delivers what is pending for the calling thread before it returns to user
 /// mode: exits and stops of the group, default actions, handler frames. An
@@ -367,7 +392,9 @@ pub fn force_fault(cx: &Ctx, tf: &mut TrapFrame, sig: u32, code: i32, addr: u64)
 }
 
 fn setup_frame(cx: &Ctx, tf: &mut TrapFrame, sig: u32, info: &Siginfo, act: &KernelSigaction) {
-    super::rseq::on_signal(cx, tf);
+    if !super::rseq::on_signal(cx, tf) {
+        return;
+    }
     let t = &cx.thread;
     // Without SA_RESTORER the handler returns to the architecture's sigreturn
     // trampoline (arm64's vDSO sigtramp); x86_64 Linux has none and fails.

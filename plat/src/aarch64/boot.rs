@@ -7,7 +7,9 @@
 //! identity map of the image's GiB in TTBR0; in TTBR1 the kernel window at
 //! KERNEL_VIRT and a direct map of the GiBs holding the image and the device tree),
 //! turns the MMU on, jumps to the high half, clears .bss and calls [`boot_main`],
-//! which decodes the device tree into a [`BootInfo`].
+//! which decodes the device tree into a [`BootInfo`] (and records the CPUs and the
+//! interrupt controller for `smp.rs` and `gic.rs`). The other CPUs' entry
+//! (`smp.rs`) drops to EL1 through the same routine, `elfin_el2_to_el1`.
 use core::arch::global_asm;
 use core::sync::atomic::{AtomicU64, Ordering};
 
@@ -46,34 +48,8 @@ elfin_primary_entry:
     mrs x20, cntvct_el0             // first cycles
     adrp x21, elfin_image_head      // physical load address (MMU off: PC-relative)
 
-    mrs x1, CurrentEL
-    cmp x1, #8
-    b.ne 1f
-    // EL2: run the kernel at EL1 (AArch64), timers and FP/SIMD untrapped.
-    mov x1, #0x80000000
-    msr hcr_el2, x1
-    mrs x1, cnthctl_el2
-    orr x1, x1, #3
-    msr cnthctl_el2, x1
-    msr cntvoff_el2, xzr
-    mov x1, #0x33ff
-    msr cptr_el2, x1
-    msr hstr_el2, xzr
-    mrs x1, id_aa64pfr0_el1
-    ubfx x1, x1, #24, #4
-    cbz x1, 2f
-    mrs x1, icc_sre_el2             // GICv3: let EL1 use the system registers
-    orr x1, x1, #0xf
-    msr icc_sre_el2, x1
-    isb
-2:  ldr x1, ={sctlr_reset}
-    msr sctlr_el1, x1
-    mov x1, #0x3c5                  // EL1h, D A I F masked
-    msr spsr_el2, x1
-    adr x1, 1f
-    msr elr_el2, x1
-    eret
-1:  msr daifset, #0xf
+    bl elfin_el2_to_el1
+    msr daifset, #0xf
     ldr x1, ={sctlr_reset}
     msr sctlr_el1, x1
     isb
@@ -206,6 +182,39 @@ elfin_high_entry:
 9:  wfi
     b 9b
 
+    // Runs the caller at EL1 (MMU off, x30 = return address; clobbers x1): at EL2
+    // it lets EL1 run AArch64 with timers, FP/SIMD and (GICv3) the interrupt
+    // controller's system registers untrapped, and returns there with eret (EL1h,
+    // D A I F masked); at EL1 it just returns. The other CPUs enter through it too.
+    .global elfin_el2_to_el1
+elfin_el2_to_el1:
+    mrs x1, CurrentEL
+    cmp x1, #8
+    b.ne 1f
+    mov x1, #0x80000000
+    msr hcr_el2, x1
+    mrs x1, cnthctl_el2
+    orr x1, x1, #3
+    msr cnthctl_el2, x1
+    msr cntvoff_el2, xzr
+    mov x1, #0x33ff
+    msr cptr_el2, x1
+    msr hstr_el2, xzr
+    mrs x1, id_aa64pfr0_el1
+    ubfx x1, x1, #24, #4
+    cbz x1, 2f
+    mrs x1, icc_sre_el2             // GICv3: let EL1 use the system registers
+    orr x1, x1, #0xf
+    msr icc_sre_el2, x1
+    isb
+2:  ldr x1, ={sctlr_reset}
+    msr sctlr_el1, x1
+    mov x1, #0x3c5                  // EL1h, D A I F masked
+    msr spsr_el2, x1
+    msr elr_el2, x30
+    eret
+1:  ret
+
     .section .boot_tables, "aw", %nobits
     .p2align 12
     .global elfin_boot_tables
@@ -244,7 +253,7 @@ pub fn first_cycles() -> u64 {
     FIRST_CYCLES.load(Ordering::Relaxed)
 }
 
-/// Number of CPUs in the device tree (only the boot CPU runs for now).
+/// Number of CPUs in the device tree (the kernel may use fewer).
 pub fn cpu_count() -> usize {
     CPUS.load(Ordering::Relaxed) as usize
 }
@@ -263,7 +272,20 @@ fn compatible_with(node: FdtNode<'_, '_>, names: &[&str]) -> bool {
 }
 
 const PL011: &[&str] = &["arm,pl011"];
+/// GICv2 distributors with a memory-mapped CPU interface.
+const GICV2: &[&str] = &["arm,gic-400", "arm,cortex-a15-gic", "arm,cortex-a7-gic"];
 const NS16550: &[&str] = &["ns16550a", "ns16550", "snps,dw-apb-uart"];
+
+/// Records a `/cpus/cpu@N` node the kernel can start: `reg` is its MPIDR affinity,
+/// and it must be started through PSCI (the only enable method supported) and not
+/// be disabled.
+fn record_cpu(node: FdtNode<'_, '_>) {
+    let psci = node.property("enable-method").and_then(|p| p.as_str()) == Some("psci");
+    let usable = node.property("status").and_then(|p| p.as_str()).is_none_or(|s| s == "okay" || s == "ok");
+    if let Some(r) = node.reg().and_then(|mut r| r.next()) {
+        super::smp::record_cpu(r.starting_address as u64, psci && usable);
+    }
+}
 
 /// Finds and configures the console UART: `/chosen/stdout-path`, else the first
 /// PL011, else the first 16550.
@@ -351,7 +373,8 @@ extern "C" fn boot_main(dtb_pa: u64, t0: u64, load_pa: u64) -> ! {
     let reserved = reserved.get(..nres).unwrap_or(&[]);
     // One pass over the tree (each fdt lookup re-parses it from the start).
     for node in fdt.all_nodes() {
-        if node.property("device_type").and_then(|p| p.as_str()) == Some("memory") {
+        let device_type = node.property("device_type").and_then(|p| p.as_str());
+        if device_type == Some("memory") {
             if let Some(regs) = node.reg() {
                 for r in regs {
                     let start = r.starting_address as u64;
@@ -360,6 +383,10 @@ extern "C" fn boot_main(dtb_pa: u64, t0: u64, load_pa: u64) -> ! {
                     elfin_arch::arm64::boot_map_ram(start, end);
                 }
             }
+            continue;
+        }
+        if device_type == Some("cpu") {
+            record_cpu(node);
             continue;
         }
         let Some(compat) = node.compatible() else { continue };
@@ -375,9 +402,23 @@ extern "C" fn boot_main(dtb_pa: u64, t0: u64, load_pa: u64) -> ! {
                 super::clock::set_rtc(pa);
             }
         } else if is(&["arm,gic-v3"]) {
+            // reg = distributor, then #redistributor-regions regions (then the
+            // GICv2-compatible interfaces, unused).
+            let n = node.property("#redistributor-regions").and_then(|p| p.as_usize()).unwrap_or(1);
             if let Some(mut regs) = node.reg() {
-                if let (Some(d), Some(r)) = (regs.next(), regs.next()) {
-                    super::irq::set_gicv3(d.starting_address as u64, r.starting_address as u64);
+                if let Some(d) = regs.next() {
+                    let mut redist = [(0u64, 0u64); super::gic::MAX_RD_REGIONS];
+                    for (slot, r) in redist.iter_mut().zip(regs.take(n)) {
+                        *slot = (r.starting_address as u64, r.size.unwrap_or(0) as u64);
+                    }
+                    super::gic::set_gicv3(d.starting_address as u64, &redist);
+                }
+            }
+        } else if is(GICV2) {
+            // reg = distributor, CPU interface (then the virtualisation parts).
+            if let Some(mut regs) = node.reg() {
+                if let (Some(d), Some(c)) = (regs.next(), regs.next()) {
+                    super::gic::set_gicv2(d.starting_address as u64, c.starting_address as u64);
                 }
             }
         } else if is(&["virtio,mmio"]) {
@@ -396,7 +437,7 @@ extern "C" fn boot_main(dtb_pa: u64, t0: u64, load_pa: u64) -> ! {
             // interrupts = <type num flags> × (secure phys, phys, virt, hyp); PPI n is INTID 16 + n.
             if let Some(v) = node.property("interrupts").map(|p| p.value) {
                 if let (Some(1), Some(n)) = (be32(v, 6), be32(v, 7)) {
-                    super::irq::set_vtimer_intid(16 + n);
+                    super::gic::set_vtimer_intid(16 + n);
                 }
             }
         }

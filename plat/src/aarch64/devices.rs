@@ -58,5 +58,5 @@ pub(crate) fn for_each_transport(_cmdline: &[u8], _info: &BootInfo, f: &mut dyn 
 
 /// Routes a device interrupt (a GIC SPI) to this CPU.
 pub(crate) fn route_irq(irq: Irq) -> bool {
-    super::irq::enable_spi(irq.num, irq.edge)
+    super::gic::enable_spi(irq.num, irq.edge)
 }

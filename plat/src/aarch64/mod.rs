@@ -1,15 +1,18 @@
 //! aarch64 machines: QEMU `virt`, Firecracker, Cloud Hypervisor (Linux arm64 `Image`
-//! boot, device tree, PL011 or 16550 console, GICv3 + generic timer, PSCI).
+//! boot, device tree, PL011 or 16550 console, GICv3 or GICv2 + generic timer, PSCI
+//! for power-off and for starting the other CPUs).
 mod boot;
 pub mod clock;
 pub(crate) mod devices;
+mod gic;
 mod irq;
+pub(crate) mod smp;
 pub mod uart;
 
 use core::sync::atomic::{AtomicU8, Ordering};
 
 pub use boot::{cpu_count, first_cycles};
-pub use irq::{ack_irq, start_tick, stop_tick};
+pub use irq::{ack_irq, delay_tick, start_tick, stop_tick};
 
 /// No fixed MMIO windows: device addresses come from the device tree and are
 /// mapped into the architecture's device window at boot.
@@ -26,8 +29,19 @@ pub(crate) enum Conduit {
 
 static PSCI: AtomicU8 = AtomicU8::new(Conduit::None as u8);
 
+/// Most CPUs the kernel starts.
+pub(crate) const MAX_CPUS: usize = 64;
+
 pub(crate) fn set_psci(c: Conduit) {
     PSCI.store(c as u8, Ordering::Relaxed);
+}
+
+pub(crate) fn psci() -> Conduit {
+    match PSCI.load(Ordering::Relaxed) {
+        1 => Conduit::Hvc,
+        2 => Conduit::Smc,
+        _ => Conduit::None,
+    }
 }
 
 /// PSCI SYSTEM_OFF function id.
@@ -49,20 +63,20 @@ pub fn power_off(status: u8) -> ! {
             core::arch::asm!("hlt #0xf000", inout("x0") SYS_EXIT_EXTENDED => _, in("x1") block.as_ptr(), options(nostack));
         }
     });
-    match PSCI.load(Ordering::Relaxed) {
-        1 => {
+    match psci() {
+        Conduit::Hvc => {
             let _ = elfin_arch::arm64::probe_undefined(|| {
                 // SAFETY: PSCI SYSTEM_OFF does not return when it works.
                 unsafe { core::arch::asm!("hvc #0", inout("x0") PSCI_SYSTEM_OFF => _, options(nostack)) };
             });
         }
-        2 => {
+        Conduit::Smc => {
             let _ = elfin_arch::arm64::probe_undefined(|| {
                 // SAFETY: as above, through the secure monitor.
                 unsafe { core::arch::asm!("smc #0", inout("x0") PSCI_SYSTEM_OFF => _, options(nostack)) };
             });
         }
-        _ => {}
+        Conduit::None => {}
     }
     elfin_arch::halt_forever()
 }

@@ -100,6 +100,21 @@ pub fn start_tick(hz: u32, cycles_hz: u64) {
 /// The local APIC timer's count per tick, once calibrated.
 static TICK_INITIAL: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new(0);
 
+/// Makes the calling CPU's next tick come `periods` tick periods from now
+/// instead of one (an idle CPU that only waits for a deadline): the timer goes
+/// one-shot; [`start_tick`] makes it periodic again. Nothing changes before the
+/// timer was calibrated.
+pub fn delay_tick(periods: u64) {
+    let per = u64::from(TICK_INITIAL.load(core::sync::atomic::Ordering::Relaxed));
+    if per == 0 {
+        return;
+    }
+    let count = per.saturating_mul(periods.max(1)).min(u64::from(u32::MAX)) as u32;
+    // One-shot mode (bits 17-18 clear) on the tick vector.
+    lapic_write(0x320, u32::from(TICK_VECTOR));
+    lapic_write(0x380, count);
+}
+
 /// Stops this CPU's tick (an idle CPU then sleeps until an interrupt).
 pub fn stop_tick() {
     lapic_write(0x320, 1 << 16);

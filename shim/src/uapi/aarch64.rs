@@ -134,3 +134,29 @@ pub mod mmap {
     /// Memory Tagging Extension tagged mapping.
     pub const PROT_MTE: u32 = 0x20;
 }
+
+/// `struct semid64_ds`, include/uapi/asm-generic/sembuf.h (64-bit).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct SemidDs {
+    /// Permissions.
+    pub sem_perm: super::IpcPerm,
+    /// Last semop.
+    pub sem_otime: i64,
+    /// Last change.
+    pub sem_ctime: i64,
+    /// Semaphores in the set.
+    pub sem_nsems: u64,
+    /// `__unused3`.
+    pub _unused3: u64,
+    /// `__unused4`.
+    pub _unused4: u64,
+}
+const _: () = assert!(size_of::<SemidDs>() == 88);
+
+impl SemidDs {
+    /// The record for a set.
+    pub fn new(perm: super::IpcPerm, otime: i64, ctime: i64, nsems: u64) -> SemidDs {
+        SemidDs { sem_perm: perm, sem_otime: otime, sem_ctime: ctime, sem_nsems: nsems, ..Default::default() }
+    }
+}

@@ -330,6 +330,16 @@ pub mod at {
     pub const AT_RECURSIVE: u32 = 0x8000;
 }
 
+/// `renameat2` flags, include/uapi/linux/fs.h.
+pub mod rename {
+    /// Fail with EEXIST rather than replace the target.
+    pub const RENAME_NOREPLACE: u32 = 1;
+    /// Swap the two names.
+    pub const RENAME_EXCHANGE: u32 = 2;
+    /// Leave a whiteout (a 0/0 character device) at the old name.
+    pub const RENAME_WHITEOUT: u32 = 4;
+}
+
 /// Terminal and file `ioctl` requests, include/uapi/asm-generic/ioctls.h
 /// (x86_64 and arm64 alike).
 pub mod ioctl {

@@ -19,6 +19,7 @@ mod net;
 mod signal_types;
 mod stat;
 mod sys;
+mod sysv;
 mod thread;
 mod time;
 
@@ -33,12 +34,17 @@ pub use self::aarch64 as native;
 pub use self::x86_64 as native;
 
 pub use fs::{
-    at, dirent, epoll, fcntl, ioctl, open_flags, poll, termios, Flock, Iovec, LinuxDirent64, Pollfd, Termios, Winsize,
+    at, dirent, epoll, fcntl, ioctl, open_flags, poll, rename, termios, Flock, Iovec, LinuxDirent64, Pollfd, Termios,
+    Winsize,
 };
 pub use mm::mmap;
 pub use net::{socket, Sockaddr, SockaddrIn, SockaddrIn6, SockaddrUn};
-pub use signal_types::{signal, KernelSigaction, Siginfo, Sigset, StackT};
+pub use signal_types::{signal, KernelSigaction, Siginfo, SignalfdSiginfo, Sigset, StackT};
 pub use stat::{stat_mode, statx, StatInfo, Statfs, Statx, StatxTimestamp};
-pub use sys::{arch_prctl, getrandom, prctl, rlimit, Rlimit64, Rusage, Sysinfo, Tms, Utsname};
+pub use sys::{
+    arch_prctl, capability, getrandom, prctl, rlimit, rseq, CapData, CapHeader, Rlimit64, Rseq, RseqCs, Rusage,
+    SchedAttr, Sysinfo, Tms, Utsname,
+};
+pub use sysv::{ipc, IpcPerm, MqAttr, Msginfo, MsqidDs, Sembuf, Seminfo, ShmidDs, Shminfo64};
 pub use thread::{clone_flags, futex, wait, CloneArgs, RobustListHead};
-pub use time::{clock, Itimerspec, Itimerval, Timespec, Timeval, Timezone};
+pub use time::{clock, sigev, Itimerspec, Itimerval, Sigevent, Timespec, Timeval, Timezone};

@@ -149,6 +149,13 @@ impl Siginfo {
     pub const SI_BAND_OFFSET: usize = 16;
     /// Offset of `si_fd` (`_sigpoll`).
     pub const SI_FD_OFFSET: usize = 24;
+    /// Offset of `si_timerid` (`_timer`).
+    pub const SI_TIMERID_OFFSET: usize = 16;
+    /// Offset of `si_overrun` (`_timer`).
+    pub const SI_OVERRUN_OFFSET: usize = 20;
+    /// Offset of `_sys_private` (`_timer`; kernel-internal, zero when delivered;
+    /// include/uapi/asm-generic/siginfo.h, which glibc's siginfo_t does not name).
+    pub const SI_SYS_PRIVATE_OFFSET: usize = 32;
 
     /// A siginfo with only the three leading fields set.
     pub fn new(si_signo: i32, si_errno: i32, si_code: i32) -> Siginfo {
@@ -213,12 +220,74 @@ impl Siginfo {
 
     /// Reads `N` bytes at `offset` of the struct (zeros if out of range, which
     /// the fixed offsets never are).
+    pub fn get_bytes<const N: usize>(&self, offset: usize) -> [u8; N] {
+        self.get(offset)
+    }
+
     fn get<const N: usize>(&self, offset: usize) -> [u8; N] {
         let mut out = [0; N];
         if let Some(src) = bytemuck::bytes_of(self).get(offset..offset.saturating_add(N)) {
             out.copy_from_slice(src);
         }
         out
+    }
+}
+
+/// `struct signalfd_siginfo`, include/uapi/linux/signalfd.h: what read(2) of a
+/// signalfd returns per signal (128 bytes).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct SignalfdSiginfo {
+    /// Signal number.
+    pub ssi_signo: u32,
+    /// Error number (unused).
+    pub ssi_errno: i32,
+    /// Signal code.
+    pub ssi_code: i32,
+    /// Sender's pid.
+    pub ssi_pid: u32,
+    /// Sender's real uid.
+    pub ssi_uid: u32,
+    /// File descriptor (SIGIO).
+    pub ssi_fd: i32,
+    /// Kernel timer id (POSIX timers).
+    pub ssi_tid: u32,
+    /// Band event (SIGIO).
+    pub ssi_band: u32,
+    /// Timer overrun count.
+    pub ssi_overrun: u32,
+    /// Trap number.
+    pub ssi_trapno: u32,
+    /// Exit status or signal (SIGCHLD).
+    pub ssi_status: i32,
+    /// Integer sent by sigqueue.
+    pub ssi_int: i32,
+    /// Pointer sent by sigqueue.
+    pub ssi_ptr: u64,
+    /// User CPU time consumed (SIGCHLD).
+    pub ssi_utime: u64,
+    /// System CPU time consumed (SIGCHLD).
+    pub ssi_stime: u64,
+    /// Faulting address.
+    pub ssi_addr: u64,
+    /// Least significant bit of the address (SIGBUS).
+    pub ssi_addr_lsb: u16,
+    /// Padding.
+    pub _pad2: u16,
+    /// System call number (SIGSYS).
+    pub ssi_syscall: i32,
+    /// System call address (SIGSYS).
+    pub ssi_call_addr: u64,
+    /// System call architecture (SIGSYS).
+    pub ssi_arch: u32,
+    /// Padding to 128 bytes.
+    pub _pad: [u8; 28],
+}
+const _: () = assert!(size_of::<SignalfdSiginfo>() == 128);
+
+impl Default for SignalfdSiginfo {
+    fn default() -> SignalfdSiginfo {
+        bytemuck::Zeroable::zeroed()
     }
 }
 

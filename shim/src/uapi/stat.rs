@@ -35,6 +35,8 @@ pub struct StatInfo {
     pub mtime: Timespec,
     /// Last status change.
     pub ctime: Timespec,
+    /// Creation ([`Timespec::ZERO`] when the file system does not keep it).
+    pub btime: Timespec,
 }
 
 impl StatInfo {
@@ -142,10 +144,13 @@ pub struct Statx {
 const _: () = assert!(size_of::<Statx>() == 256);
 
 impl Statx {
-    /// The statx record for `info`, claiming `STATX_BASIC_STATS`.
+    /// The statx record for `info`, claiming `STATX_BASIC_STATS` (and
+    /// `STATX_BTIME` when the creation time is known).
     pub fn new(info: &StatInfo) -> Statx {
+        let btime = info.btime != Timespec::ZERO;
         Statx {
-            stx_mask: statx::STATX_BASIC_STATS,
+            stx_mask: statx::STATX_BASIC_STATS | if btime { statx::STATX_BTIME } else { 0 },
+            stx_btime: if btime { info.btime.into() } else { StatxTimestamp::default() },
             stx_blksize: info.blksize,
             stx_nlink: info.nlink,
             stx_uid: info.uid,

@@ -293,6 +293,69 @@ pub mod arch_prctl {
     pub const ARCH_MAP_VDSO_64: u32 = 0x2003;
 }
 
+/// `struct __user_cap_header_struct`, include/uapi/linux/capability.h.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct CapHeader {
+    /// `_LINUX_CAPABILITY_VERSION_*`.
+    pub version: u32,
+    /// Process (0: the caller).
+    pub pid: i32,
+}
+const _: () = assert!(size_of::<CapHeader>() == 8);
+
+/// `struct __user_cap_data_struct`: one 32-bit word of each set (versions 2 and
+/// 3 pass two of them, low word first).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct CapData {
+    /// Effective set.
+    pub effective: u32,
+    /// Permitted set.
+    pub permitted: u32,
+    /// Inheritable set.
+    pub inheritable: u32,
+}
+const _: () = assert!(size_of::<CapData>() == 12);
+
+/// Capability ABI versions, include/uapi/linux/capability.h.
+pub mod capability {
+    /// 32-bit sets.
+    pub const _LINUX_CAPABILITY_VERSION_1: u32 = 0x1998_0330;
+    /// 64-bit sets (deprecated).
+    pub const _LINUX_CAPABILITY_VERSION_2: u32 = 0x2007_1026;
+    /// 64-bit sets.
+    pub const _LINUX_CAPABILITY_VERSION_3: u32 = 0x2008_0522;
+}
+
+/// `struct sched_attr`, include/uapi/linux/sched/types.h (SCHED_ATTR_SIZE_VER1:
+/// with the utilization clamps).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct SchedAttr {
+    /// Size of the struct as the caller knows it.
+    pub size: u32,
+    /// `SCHED_*` policy.
+    pub sched_policy: u32,
+    /// `SCHED_FLAG_*`.
+    pub sched_flags: u64,
+    /// Nice value (SCHED_OTHER, SCHED_BATCH).
+    pub sched_nice: i32,
+    /// Static priority (SCHED_FIFO, SCHED_RR).
+    pub sched_priority: u32,
+    /// SCHED_DEADLINE runtime, ns.
+    pub sched_runtime: u64,
+    /// SCHED_DEADLINE deadline, ns.
+    pub sched_deadline: u64,
+    /// SCHED_DEADLINE period, ns.
+    pub sched_period: u64,
+    /// Utilization clamp minimum.
+    pub sched_util_min: u32,
+    /// Utilization clamp maximum.
+    pub sched_util_max: u32,
+}
+const _: () = assert!(size_of::<SchedAttr>() == 56);
+
 /// `getrandom` flags, include/uapi/linux/random.h.
 pub mod getrandom {
     /// Do not block if the pool is not initialized.
@@ -316,4 +379,55 @@ mod tests {
         assert!(f[..64].iter().all(|b| *b == b'x'));
         assert_eq!(f[64], 0);
     }
+}
+
+/// `struct rseq`, include/uapi/linux/rseq.h: the area a thread registers (32
+/// bytes at least, 32-byte aligned).
+#[repr(C, align(32))]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct Rseq {
+    /// The CPU the thread runs on (always a valid id).
+    pub cpu_id_start: u32,
+    /// The CPU, or `RSEQ_CPU_ID_UNINITIALIZED` / `RSEQ_CPU_ID_REGISTRATION_FAILED`.
+    pub cpu_id: u32,
+    /// Address of the `struct rseq_cs` of the critical section in progress, or 0.
+    pub rseq_cs: u64,
+    /// Deprecated `RSEQ_CS_FLAG_*` bits.
+    pub flags: u32,
+    /// NUMA node of the CPU.
+    pub node_id: u32,
+    /// Concurrency id of the thread in its address space.
+    pub mm_cid: u32,
+    /// Padding to the alignment.
+    pub _pad: u32,
+}
+
+/// `struct rseq_cs`, include/uapi/linux/rseq.h: a critical section's descriptor.
+#[repr(C, align(32))]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct RseqCs {
+    /// Version 0.
+    pub version: u32,
+    /// Deprecated `RSEQ_CS_FLAG_*` bits.
+    pub flags: u32,
+    /// First instruction of the section.
+    pub start_ip: u64,
+    /// Length of the section: `start_ip + post_commit_offset` is the first
+    /// instruction past it.
+    pub post_commit_offset: u64,
+    /// Where an interrupted section resumes; the four bytes before it hold the
+    /// signature given at registration.
+    pub abort_ip: u64,
+}
+
+/// rseq constants, include/uapi/linux/rseq.h.
+pub mod rseq {
+    /// `rseq.cpu_id` before registration (and after unregistration).
+    pub const RSEQ_CPU_ID_UNINITIALIZED: i32 = -1;
+    /// The `flags` bit of rseq(2) that unregisters.
+    pub const RSEQ_FLAG_UNREGISTER: i32 = 1;
+    /// The original size of `struct rseq`.
+    pub const ORIG_RSEQ_SIZE: u32 = 32;
+    /// `RSEQ_CS_FLAG_NO_RESTART_ON_PREEMPT | _SIGNAL | _MIGRATE`, deprecated.
+    pub const RSEQ_CS_FLAGS_DEPRECATED: u32 = 7;
 }

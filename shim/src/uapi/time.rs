@@ -117,6 +117,42 @@ pub struct Itimerval {
 }
 const _: () = assert!(size_of::<Itimerval>() == 32);
 
+/// `struct sigevent`, include/uapi/asm-generic/siginfo.h: how a timer or a
+/// message queue notifies (the union after `sigev_notify` starts with the thread
+/// id of SIGEV_THREAD_ID).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct Sigevent {
+    /// `sigev_value` (a pointer or an int).
+    pub sigev_value: u64,
+    /// Signal number.
+    pub sigev_signo: i32,
+    /// `SIGEV_*`.
+    pub sigev_notify: i32,
+    /// `_sigev_un._tid` for SIGEV_THREAD_ID (the start of the union).
+    pub sigev_notify_thread_id: i32,
+    /// The rest of the union.
+    pub _pad: [i32; 11],
+}
+const _: () = assert!(size_of::<Sigevent>() == 64);
+
+/// `sigev_notify` values and timerfd flags (include/uapi/asm-generic/siginfo.h,
+/// include/uapi/linux/timerfd.h).
+pub mod sigev {
+    /// Signal.
+    pub const SIGEV_SIGNAL: i32 = 0;
+    /// Nothing.
+    pub const SIGEV_NONE: i32 = 1;
+    /// A thread (implemented by the C library; the kernel refuses it).
+    pub const SIGEV_THREAD: i32 = 2;
+    /// Signal to one thread.
+    pub const SIGEV_THREAD_ID: i32 = 4;
+    /// timerfd_settime: the time is absolute.
+    pub const TFD_TIMER_ABSTIME: u32 = 1;
+    /// timerfd_settime: reads fail with ECANCELED when the wall clock is set.
+    pub const TFD_TIMER_CANCEL_ON_SET: u32 = 2;
+}
+
 /// Clock ids and timer flags, include/uapi/linux/time.h.
 pub mod clock {
     /// System-wide wall clock.

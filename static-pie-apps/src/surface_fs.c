@@ -1,0 +1,738 @@
+/* surface_fs: file-system nodes and their attributes.
+ *
+ *   surface_fs [SECTION]   sections: fifo mknod xattr times statx tmpfile
+ *                                    inotify link
+ *
+ * fifo      mkfifo: a reader waits for a writer and the other way round, data
+ *           through the FIFO between processes, O_NONBLOCK (ENXIO for a
+ *           writer without reader), O_RDWR, the buffer gone with the last end
+ * mknod     mknod of regular files, FIFOs, sockets and devices (a device elfin
+ *           or Linux has works, others are ENXIO), EPERM without CAP_MKNOD,
+ *           EPERM for directories, EINVAL for a bad type, EEXIST
+ * xattr     user.* and trusted.* attributes: create/replace flags, sizes,
+ *           listing, removal, symlinks, descriptors, ERANGE/ENODATA/E2BIG,
+ *           EOPNOTSUPP without a namespace, EPERM/EACCES without rights
+ * times     utimensat (UTIME_NOW, UTIME_OMIT, nanoseconds), futimens, utimes,
+ *           futimesat, utime; ctime follows; EPERM for another owner
+ * statx     every field statx fills against stat, the flags and mask checks,
+ *           the mount-root attribute, NULL path with AT_EMPTY_PATH
+ * tmpfile   O_TMPFILE: an unnamed file, linked later with linkat
+ *           AT_EMPTY_PATH, or not (O_EXCL); the errors
+ * inotify   events on a directory and on a file, IN_ONESHOT, IN_MASK_ADD,
+ *           IN_MASK_CREATE, rm_watch, FIONREAD, the errors
+ * link      link/linkat counts and errors, unlinked files stay readable */
+#include "surface_common.h"
+#include <sys/inotify.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/time.h>
+#include <sys/xattr.h>
+#include <utime.h>
+
+#define MS 1000000ull
+
+static char dir[64];
+
+static const char *path(const char *name)
+{
+    static char buf[8][160];
+    static int i;
+    i = (i + 1) % 8;
+    snprintf(buf[i], sizeof buf[i], "%s/%s", dir, name);
+    return buf[i];
+}
+
+static void clean(void)
+{
+    static const char *names[] = {"f", "g", "h", "fifo", "dev", "sock", "ln", "sub/x", "sub", "moved", "new", NULL};
+    for (int i = 0; names[i]; i++) {
+        unlink(path(names[i]));
+        rmdir(path(names[i]));
+    }
+}
+
+static void touch(const char *name, const char *content)
+{
+    int fd = open(path(name), O_CREAT | O_TRUNC | O_WRONLY, 0644);
+    if (content)
+        write(fd, content, strlen(content));
+    close(fd);
+}
+
+/* ------------------------------------------------------------------- fifo -- */
+
+static void fifo(void)
+{
+    T("mkfifo", mkfifo(path("fifo"), 0644));
+    struct stat st;
+    stat(path("fifo"), &st);
+    printf("S_ISFIFO: %s, mode 0644: %s\n", yesno(S_ISFIFO(st.st_mode)), yesno((st.st_mode & 0777) == 0644));
+    T("mkfifo again", mkfifo(path("fifo"), 0644));
+    T("open O_WRONLY|O_NONBLOCK without a reader", open(path("fifo"), O_WRONLY | O_NONBLOCK));
+    int r = open(path("fifo"), O_RDONLY | O_NONBLOCK);
+    printf("open O_RDONLY|O_NONBLOCK without a writer: %s\n", res(r));
+    char buf[64];
+    V("read with no writer ever: end of file", read(r, buf, sizeof buf));
+    int w = open(path("fifo"), O_WRONLY | O_NONBLOCK);
+    printf("open O_WRONLY|O_NONBLOCK with a reader: %s\n", res(w));
+    V("write", write(w, "through", 7));
+    V("read", read(r, buf, sizeof buf));
+    T("read empty with a writer", read(r, buf, sizeof buf));
+    struct stat a, b;
+    fstat(r, &a);
+    stat(path("fifo"), &b);
+    printf("fstat of the open FIFO is the node: %s\n", yesno(a.st_ino == b.st_ino && S_ISFIFO(a.st_mode)));
+    printf("F_GETPIPE_SZ: %s\n", res(fcntl(r, F_GETPIPE_SZ)));
+    write(w, "lost", 4);
+    close(w);
+    close(r);
+    int rw = open(path("fifo"), O_RDWR | O_NONBLOCK);
+    T("read after every end closed: the data went with them", read(rw, buf, sizeof buf));
+    V("O_RDWR: write", write(rw, "self", 4));
+    V("O_RDWR: read back", read(rw, buf, sizeof buf));
+    close(rw);
+
+    /* Blocking opens meet: the child opens for writing, the parent for reading. */
+    pid_t c = xfork();
+    if (c == 0) {
+        sleep_ns(50 * MS);
+        int fd = open(path("fifo"), O_WRONLY);
+        write(fd, "from the child", 14);
+        close(fd);
+        _exit(0);
+    }
+    r = open(path("fifo"), O_RDONLY);
+    printf("blocking open for reading returned once a writer came: %s\n", res(r));
+    memset(buf, 0, sizeof buf);
+    long n = read_full(r, buf, 14);
+    printf("read %ld: \"%s\"\n", n, buf);
+    V("then end of file", read(r, buf, sizeof buf));
+    close(r);
+    reap(c, "writer");
+    c = xfork();
+    if (c == 0) {
+        sleep_ns(50 * MS);
+        int fd = open(path("fifo"), O_RDONLY);
+        memset(buf, 0, sizeof buf);
+        read_full(fd, buf, 5);
+        _exit(strcmp(buf, "hello") == 0 ? 0 : 1);
+    }
+    w = open(path("fifo"), O_WRONLY);
+    printf("blocking open for writing returned once a reader came: %s\n", res(w));
+    write(w, "hello", 5);
+    close(w);
+    reap(c, "reader got hello");
+    T("unlink", unlink(path("fifo")));
+}
+
+/* ------------------------------------------------------------------ mknod -- */
+
+static void mknod_unprivileged(void)
+{
+    T("mknod char device as nobody", mknod(path("dev2"), S_IFCHR | 0600, makedev(1, 3)));
+    T("mknod FIFO as nobody", mknod(path("fifo2"), S_IFIFO | 0600, 0));
+    unlink(path("fifo2"));
+}
+
+static void mknod_section(void)
+{
+    T("mknod regular (type 0)", mknod(path("f"), 0644, 0));
+    struct stat st;
+    stat(path("f"), &st);
+    printf("regular: %s, size 0: %s\n", yesno(S_ISREG(st.st_mode)), yesno(st.st_size == 0));
+    T("mknod S_IFREG", mknod(path("g"), S_IFREG | 0600, 0));
+    T("mknod existing", mknod(path("f"), S_IFREG | 0600, 0));
+    T("mknod S_IFIFO", mknod(path("fifo"), S_IFIFO | 0600, 0));
+    T("mknod S_IFSOCK", mknod(path("sock"), S_IFSOCK | 0600, 0));
+    stat(path("sock"), &st);
+    printf("S_ISSOCK: %s\n", yesno(S_ISSOCK(st.st_mode)));
+    T("open the socket node", open(path("sock"), O_RDWR));
+    T("mknod /dev/null's device", mknod(path("dev"), S_IFCHR | 0666, makedev(1, 3)));
+    stat(path("dev"), &st);
+    printf("S_ISCHR: %s, major 1: %s, minor 3: %s\n", yesno(S_ISCHR(st.st_mode)), yesno(major(st.st_rdev) == 1),
+           yesno(minor(st.st_rdev) == 3));
+    int fd = open(path("dev"), O_RDWR);
+    printf("open it: %s\n", res(fd));
+    char buf[8];
+    V("write to it", write(fd, "gone", 4));
+    V("read from it", read(fd, buf, sizeof buf));
+    close(fd);
+    unlink(path("dev"));
+    T("mknod /dev/zero's device", mknod(path("dev"), S_IFCHR | 0666, makedev(1, 5)));
+    fd = open(path("dev"), O_RDONLY);
+    memset(buf, 1, sizeof buf);
+    V("read zeros", read(fd, buf, sizeof buf));
+    printf("all zero: %s\n", yesno(buf[0] == 0 && buf[7] == 0));
+    close(fd);
+    unlink(path("dev"));
+    T("mknod a device nobody has (char 4000:4001)", mknod(path("dev"), S_IFCHR | 0600, makedev(4000, 4001)));
+    T("open it", open(path("dev"), O_RDONLY));
+    unlink(path("dev"));
+    T("mknod a block device nobody has (4000:4002)", mknod(path("dev"), S_IFBLK | 0600, makedev(4000, 4002)));
+    stat(path("dev"), &st);
+    printf("S_ISBLK: %s\n", yesno(S_ISBLK(st.st_mode)));
+    T("open it", open(path("dev"), O_RDONLY));
+    unlink(path("dev"));
+    T("mknod S_IFDIR", mknod(path("h"), S_IFDIR | 0700, 0));
+    T("mknod bad type", mknod(path("h"), 0170000 | 0600, 0));
+    T("mknodat bad dirfd", mknodat(999, "x", S_IFIFO | 0600, 0));
+    T("mknod in a missing directory", mknod(path("none/x"), S_IFIFO | 0600, 0));
+    chmod(dir, 0777);
+    as_nobody(mknod_unprivileged);
+    chmod(dir, 0700);
+    unlink(path("dev2"));
+    clean();
+}
+
+/* ------------------------------------------------------------------ xattr -- */
+
+static void print_list(const char *what, const char *p, int follow)
+{
+    char list[512];
+    long n = follow ? listxattr(p, list, sizeof list) : llistxattr(p, list, sizeof list);
+    if (n < 0) {
+        printf("%s: %s\n", what, errname(errno));
+        return;
+    }
+    /* Sorted, so that the order a file system keeps does not matter. */
+    const char *names[32];
+    int k = 0;
+    for (long i = 0; i < n && k < 32; i += (long)strlen(list + i) + 1)
+        names[k++] = list + i;
+    for (int i = 0; i < k; i++)
+        for (int j = i + 1; j < k; j++)
+            if (strcmp(names[j], names[i]) < 0) {
+                const char *t = names[i];
+                names[i] = names[j];
+                names[j] = t;
+            }
+    printf("%s:", what);
+    for (int i = 0; i < k; i++)
+        printf(" %s", names[i]);
+    printf("\n");
+}
+
+static void xattr_unprivileged(void)
+{
+    T("setxattr user.* on root's 0644 file as nobody", setxattr(path("f"), "user.x", "1", 1, 0));
+    char v[8];
+    T("getxattr user.* of it as nobody", getxattr(path("f"), "user.a", v, sizeof v));
+    T("setxattr trusted.* as nobody", setxattr(path("mine"), "trusted.t", "1", 1, 0));
+    T("setxattr user.* on my own file", setxattr(path("mine"), "user.mine", "1", 1, 0));
+    unlink(path("mine"));
+}
+
+static void xattr(void)
+{
+    touch("f", "x");
+    const char *f = path("f");
+    T("setxattr user.a", setxattr(f, "user.a", "alpha", 5, 0));
+    T("setxattr user.b empty value", setxattr(f, "user.b", "", 0, 0));
+    T("setxattr user.a XATTR_CREATE", setxattr(f, "user.a", "x", 1, XATTR_CREATE));
+    T("setxattr user.c XATTR_REPLACE", setxattr(f, "user.c", "x", 1, XATTR_REPLACE));
+    T("setxattr user.a XATTR_REPLACE", setxattr(f, "user.a", "alpha2", 6, XATTR_REPLACE));
+    T("setxattr flags 4", setxattr(f, "user.a", "x", 1, 4));
+    char v[64];
+    V("getxattr size 0 (the length)", getxattr(f, "user.a", NULL, 0));
+    memset(v, 0, sizeof v);
+    V("getxattr", getxattr(f, "user.a", v, sizeof v));
+    printf("value \"%s\"\n", v);
+    V("getxattr empty value", getxattr(f, "user.b", v, sizeof v));
+    T("getxattr buffer too small", getxattr(f, "user.a", v, 2));
+    T("getxattr missing", getxattr(f, "user.none", v, sizeof v));
+    T("getxattr without a namespace", getxattr(f, "plain", v, sizeof v));
+    T("setxattr without a namespace", setxattr(f, "plain", "x", 1, 0));
+    T("setxattr unknown namespace", setxattr(f, "other.x", "x", 1, 0));
+    T("setxattr empty name", setxattr(f, "", "x", 1, 0));
+    char longname[300];
+    memset(longname, 'n', sizeof longname);
+    memcpy(longname, "user.", 5);
+    longname[299] = 0;
+    T("setxattr name of 299 bytes", setxattr(f, longname, "x", 1, 0));
+    static char big[70000];
+    T("setxattr value of 70000 bytes", setxattr(f, "user.big", big, sizeof big, 0));
+    T("setxattr bad value pointer", setxattr(f, "user.x", KPTR, 4, 0));
+    T("setxattr bad name pointer", setxattr(f, KPTR, "x", 1, 0));
+    T("setxattr trusted.t", setxattr(f, "trusted.t", "t", 1, 0));
+    print_list("names", f, 1);
+    V("listxattr size 0", listxattr(f, NULL, 0));
+    T("listxattr buffer too small", listxattr(f, v, 3));
+    T("removexattr user.b", removexattr(f, "user.b"));
+    T("removexattr user.b again", removexattr(f, "user.b"));
+    print_list("names", f, 1);
+    int fd = open(f, O_RDONLY);
+    T("fsetxattr user.fd", fsetxattr(fd, "user.fd", "via fd", 6, 0));
+    V("fgetxattr", fgetxattr(fd, "user.fd", v, sizeof v));
+    V("flistxattr size 0", flistxattr(fd, NULL, 0));
+    T("fremovexattr", fremovexattr(fd, "user.fd"));
+    close(fd);
+    int opath = open(f, O_PATH);
+    T("fgetxattr on O_PATH", fgetxattr(opath, "user.a", v, sizeof v));
+    close(opath);
+    T("fgetxattr bad fd", fgetxattr(999, "user.a", v, sizeof v));
+    symlink("f", path("ln"));
+    T("lsetxattr user.* on a symlink", lsetxattr(path("ln"), "user.l", "x", 1, 0));
+    T("lgetxattr user.* on a symlink", lgetxattr(path("ln"), "user.a", v, sizeof v));
+    V("getxattr through the symlink", getxattr(path("ln"), "user.a", v, sizeof v));
+    mkdir(path("sub"), 0755);
+    T("setxattr on a directory", setxattr(path("sub"), "user.d", "d", 1, 0));
+    print_list("directory names", path("sub"), 1);
+    T("getxattr missing file", getxattr(path("none"), "user.a", v, sizeof v));
+    mkfifo(path("fifo"), 0644);
+    T("setxattr user.* on a FIFO", setxattr(path("fifo"), "user.x", "x", 1, 0));
+    T("getxattr user.* on a FIFO", getxattr(path("fifo"), "user.x", v, sizeof v));
+    chmod(dir, 0777);
+    int m = open(path("mine"), O_CREAT | O_WRONLY, 0644);
+    close(m);
+    chown(path("mine"), 1000, 1000);
+    as_nobody(xattr_unprivileged);
+    chmod(dir, 0700);
+    clean();
+}
+
+/* ------------------------------------------------------------------ times -- */
+
+static void show_times(const char *what, const char *p)
+{
+    struct stat st;
+    stat(p, &st);
+    printf("%s: atime %ld.%09ld mtime %ld.%09ld\n", what, (long)st.st_atim.tv_sec, st.st_atim.tv_nsec,
+           (long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+}
+
+static int ts_le(struct timespec a, struct timespec b)
+{
+    return a.tv_sec < b.tv_sec || (a.tv_sec == b.tv_sec && a.tv_nsec <= b.tv_nsec);
+}
+
+static void times_unprivileged(void)
+{
+    struct timespec t[2] = {{1000, 0}, {2000, 0}};
+    T("utimensat explicit times on root's file as nobody", utimensat(AT_FDCWD, path("f"), t, 0));
+    T("utimensat NULL (now) on root's 0644 file as nobody", utimensat(AT_FDCWD, path("f"), NULL, 0));
+    T("utimensat NULL on root's 0666 file as nobody (write access)", utimensat(AT_FDCWD, path("g"), NULL, 0));
+}
+
+static void times(void)
+{
+    touch("f", "x");
+    const char *f = path("f");
+    struct timespec t[2] = {{1000000000, 123456789}, {1100000000, 987654321}};
+    T("utimensat both", utimensat(AT_FDCWD, f, t, 0));
+    show_times("set", f);
+    struct stat before, after;
+    stat(f, &before);
+    t[0].tv_nsec = UTIME_OMIT;
+    t[1].tv_sec = 1200000000;
+    t[1].tv_nsec = 5;
+    T("utimensat mtime only (atime UTIME_OMIT)", utimensat(AT_FDCWD, f, t, 0));
+    show_times("now", f);
+    stat(f, &after);
+    printf("ctime moved on: %s\n", yesno(ts_le(before.st_ctim, after.st_ctim)));
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    t[0].tv_nsec = UTIME_NOW;
+    t[1].tv_nsec = UTIME_OMIT;
+    T("utimensat atime UTIME_NOW", utimensat(AT_FDCWD, f, t, 0));
+    stat(f, &after);
+    printf("atime is now: %s, mtime kept: %s\n", yesno(after.st_atim.tv_sec >= now.tv_sec - 1),
+           yesno(after.st_mtim.tv_sec == 1200000000 && after.st_mtim.tv_nsec == 5));
+    t[0].tv_nsec = UTIME_OMIT;
+    t[1].tv_nsec = UTIME_OMIT;
+    T("utimensat both UTIME_OMIT on a missing file (nothing to do)", utimensat(AT_FDCWD, path("none"), t, 0));
+    T("utimensat NULL times (now)", utimensat(AT_FDCWD, f, NULL, 0));
+    stat(f, &after);
+    printf("both now: %s\n", yesno(after.st_mtim.tv_sec >= now.tv_sec - 1 && after.st_atim.tv_sec >= now.tv_sec - 1));
+    struct timespec bad[2] = {{0, 1000000000}, {0, 0}};
+    T("utimensat nsec 1e9", utimensat(AT_FDCWD, f, bad, 0));
+    bad[0].tv_nsec = -1;
+    T("utimensat nsec -1", utimensat(AT_FDCWD, f, bad, 0));
+    T("utimensat bad flags", utimensat(AT_FDCWD, f, NULL, 0x4));
+    T("utimensat bad times pointer", syscall(SYS_utimensat, AT_FDCWD, f, KPTR, 0));
+    symlink("f", path("ln"));
+    struct timespec l[2] = {{1300000000, 0}, {1300000000, 0}};
+    T("utimensat AT_SYMLINK_NOFOLLOW", utimensat(AT_FDCWD, path("ln"), l, AT_SYMLINK_NOFOLLOW));
+    struct stat ls;
+    lstat(path("ln"), &ls);
+    printf("the link's mtime set: %s; the file's not: %s\n", yesno(ls.st_mtim.tv_sec == 1300000000),
+           yesno(after.st_mtim.tv_sec != 1300000000));
+    int fd = open(f, O_RDONLY);
+    struct timespec ft[2] = {{1400000000, 1}, {1400000000, 2}};
+    T("futimens", futimens(fd, ft));
+    show_times("futimens", f);
+    T("utimensat(fd, NULL, times, AT_SYMLINK_NOFOLLOW)", syscall(SYS_utimensat, fd, NULL, ft, AT_SYMLINK_NOFOLLOW));
+    close(fd);
+    struct timeval tv[2] = {{1500000000, 250000}, {1500000001, 500000}};
+    T("utimes", utimes(f, tv));
+    show_times("utimes", f);
+    tv[0].tv_usec = 1000000;
+    T("utimes usec 1e6", utimes(f, tv));
+    int d = open(dir, O_RDONLY | O_DIRECTORY);
+    tv[0].tv_usec = 0;
+    T("futimesat", futimesat(d, "f", tv));
+    show_times("futimesat", f);
+    close(d);
+    struct utimbuf ub = {1600000000, 1600000001};
+    T("utime", utime(f, &ub));
+    show_times("utime", f);
+    T("utime missing file", utime(path("none"), &ub));
+    int g = open(path("g"), O_CREAT | O_WRONLY, 0666);
+    fchmod(g, 0666);
+    close(g);
+    chmod(dir, 0755);
+    as_nobody(times_unprivileged);
+    chmod(dir, 0700);
+
+    /* Writes move mtime and ctime on; reads move atime (relatime). */
+    struct timespec old[2] = {{1000000000, 0}, {1000000000, 0}};
+    utimensat(AT_FDCWD, f, old, 0);
+    fd = open(f, O_RDWR);
+    write(fd, "more", 4);
+    stat(f, &after);
+    printf("write moved mtime on: %s\n", yesno(after.st_mtim.tv_sec > 1000000000));
+    char buf[8];
+    pread(fd, buf, 4, 0);
+    stat(f, &after);
+    printf("read moved atime on: %s\n", yesno(after.st_atim.tv_sec > 1000000000));
+    close(fd);
+    clean();
+}
+
+/* ------------------------------------------------------------------ statx -- */
+
+/* The kernel's struct statx (musl 1.2.3 has none), through the system call. */
+struct kstatx_ts {
+    int64_t tv_sec;
+    uint32_t tv_nsec;
+    int32_t reserved;
+};
+struct kstatx {
+    uint32_t stx_mask, stx_blksize;
+    uint64_t stx_attributes;
+    uint32_t stx_nlink, stx_uid, stx_gid;
+    uint16_t stx_mode, spare0;
+    uint64_t stx_ino, stx_size, stx_blocks, stx_attributes_mask;
+    struct kstatx_ts stx_atime, stx_btime, stx_ctime, stx_mtime;
+    uint32_t stx_rdev_major, stx_rdev_minor, stx_dev_major, stx_dev_minor;
+    uint64_t spare[14];
+};
+#define K_STATX_BASIC_STATS 0x7ffu
+#define K_STATX_BTIME 0x800u
+#define K_STATX_MNT_ID 0x1000u
+#define K_STATX_ALL 0xfffu
+#define K_STATX_ATTR_MOUNT_ROOT 0x2000u
+#define K_AT_STATX_FORCE_SYNC 0x2000
+#define K_AT_STATX_DONT_SYNC 0x4000
+
+static long kstatx(int dfd, const char *p, int flags, unsigned mask, struct kstatx *b)
+{
+    return syscall(SYS_statx, dfd, p, flags, mask, b);
+}
+
+
+static void statx_section(void)
+{
+    touch("f", "0123456789");
+    struct kstatx sx;
+    struct stat st;
+    T("statx", kstatx(AT_FDCWD, path("f"), 0, K_STATX_ALL, &sx));
+    stat(path("f"), &st);
+    printf("mask has BASIC_STATS: %s, BTIME: %s, MNT_ID: %s\n", yesno((sx.stx_mask & K_STATX_BASIC_STATS) == K_STATX_BASIC_STATS),
+           yesno(sx.stx_mask & K_STATX_BTIME), yesno(sx.stx_mask & K_STATX_MNT_ID));
+    printf("type and mode: %s, nlink: %s, uid/gid: %s, ino: %s, size: %s, blocks: %s, blksize: %s\n",
+           yesno(sx.stx_mode == st.st_mode), yesno(sx.stx_nlink == st.st_nlink),
+           yesno(sx.stx_uid == st.st_uid && sx.stx_gid == st.st_gid), yesno(sx.stx_ino == st.st_ino),
+           yesno(sx.stx_size == 10), yesno(sx.stx_blocks == (uint64_t)st.st_blocks),
+           yesno(sx.stx_blksize == (uint32_t)st.st_blksize));
+    printf("dev: %s, rdev 0: %s\n", yesno(makedev(sx.stx_dev_major, sx.stx_dev_minor) == st.st_dev),
+           yesno(sx.stx_rdev_major == 0 && sx.stx_rdev_minor == 0));
+    printf("mtime: %s, atime: %s, ctime: %s, btime <= mtime: %s, nsec in range: %s\n",
+           yesno(sx.stx_mtime.tv_sec == st.st_mtim.tv_sec && sx.stx_mtime.tv_nsec == (uint32_t)st.st_mtim.tv_nsec),
+           yesno(sx.stx_atime.tv_sec == st.st_atim.tv_sec && sx.stx_atime.tv_nsec == (uint32_t)st.st_atim.tv_nsec),
+           yesno(sx.stx_ctime.tv_sec == st.st_ctim.tv_sec && sx.stx_ctime.tv_nsec == (uint32_t)st.st_ctim.tv_nsec),
+           yesno(sx.stx_btime.tv_sec < sx.stx_mtime.tv_sec ||
+                 (sx.stx_btime.tv_sec == sx.stx_mtime.tv_sec && sx.stx_btime.tv_nsec <= sx.stx_mtime.tv_nsec)),
+           yesno(sx.stx_btime.tv_nsec < 1000000000 && sx.stx_mtime.tv_nsec < 1000000000));
+    printf("mount root attribute in the mask: %s, set: %s\n", yesno(sx.stx_attributes_mask & K_STATX_ATTR_MOUNT_ROOT),
+           yesno(sx.stx_attributes & K_STATX_ATTR_MOUNT_ROOT));
+    T("statx /", kstatx(AT_FDCWD, "/", 0, K_STATX_BASIC_STATS, &sx));
+    printf("/ is a mount root: %s\n", yesno(sx.stx_attributes & K_STATX_ATTR_MOUNT_ROOT));
+    mknod(path("dev"), S_IFCHR | 0600, makedev(1, 7));
+    kstatx(AT_FDCWD, path("dev"), 0, K_STATX_BASIC_STATS, &sx);
+    printf("device rdev 1:7: %s\n", yesno(sx.stx_rdev_major == 1 && sx.stx_rdev_minor == 7));
+    symlink("f", path("ln"));
+    kstatx(AT_FDCWD, path("ln"), AT_SYMLINK_NOFOLLOW, K_STATX_BASIC_STATS, &sx);
+    printf("AT_SYMLINK_NOFOLLOW: a link of size 1: %s\n", yesno(S_ISLNK(sx.stx_mode) && sx.stx_size == 1));
+    kstatx(AT_FDCWD, path("ln"), 0, K_STATX_BASIC_STATS, &sx);
+    printf("followed: the file: %s\n", yesno(S_ISREG(sx.stx_mode) && sx.stx_size == 10));
+    int fd = open(path("f"), O_RDONLY);
+    T("statx AT_EMPTY_PATH on an fd", kstatx(fd, "", AT_EMPTY_PATH, K_STATX_BASIC_STATS, &sx));
+    printf("it is the file: %s\n", yesno(sx.stx_size == 10));
+    T("statx NULL path with AT_EMPTY_PATH", syscall(SYS_statx, fd, NULL, AT_EMPTY_PATH, K_STATX_BASIC_STATS, &sx));
+#ifdef SYS_newfstatat
+    T("fstatat NULL path with AT_EMPTY_PATH", syscall(SYS_newfstatat, fd, NULL, &st, AT_EMPTY_PATH));
+#else
+    T("fstatat NULL path with AT_EMPTY_PATH", syscall(SYS_fstatat, fd, NULL, &st, AT_EMPTY_PATH));
+#endif
+    T("statx empty path without AT_EMPTY_PATH", kstatx(fd, "", 0, K_STATX_BASIC_STATS, &sx));
+    close(fd);
+    T("statx K_AT_STATX_FORCE_SYNC", kstatx(AT_FDCWD, path("f"), K_AT_STATX_FORCE_SYNC, K_STATX_BASIC_STATS, &sx));
+    T("statx both sync flags", kstatx(AT_FDCWD, path("f"), K_AT_STATX_FORCE_SYNC | K_AT_STATX_DONT_SYNC, 0, &sx));
+    T("statx unknown flag", kstatx(AT_FDCWD, path("f"), 0x40000000, 0, &sx));
+    T("statx reserved mask bit", kstatx(AT_FDCWD, path("f"), 0, 0x80000000u, &sx));
+    T("statx missing", kstatx(AT_FDCWD, path("none"), 0, 0, &sx));
+    T("statx bad buffer", syscall(SYS_statx, AT_FDCWD, path("f"), 0, K_STATX_BASIC_STATS, KPTR));
+    T("statx bad path pointer", syscall(SYS_statx, AT_FDCWD, KPTR, 0, K_STATX_BASIC_STATS, &sx));
+    T("statx bad dirfd", kstatx(999, "x", 0, 0, &sx));
+    clean();
+}
+
+/* ---------------------------------------------------------------- tmpfile -- */
+
+static void tmpfile_section(void)
+{
+    int fd = open(dir, O_TMPFILE | O_RDWR, 0600);
+    printf("open O_TMPFILE: %s\n", res(fd));
+    struct stat st;
+    fstat(fd, &st);
+    printf("regular with no link: %s, mode 0600: %s\n", yesno(S_ISREG(st.st_mode) && st.st_nlink == 0),
+           yesno((st.st_mode & 0777) == 0600));
+    V("write", write(fd, "tmp", 3));
+    T("linkat AT_EMPTY_PATH", linkat(fd, "", AT_FDCWD, path("f"), AT_EMPTY_PATH));
+    fstat(fd, &st);
+    printf("now one link: %s\n", yesno(st.st_nlink == 1));
+    char buf[8] = {0};
+    int r = open(path("f"), O_RDONLY);
+    read(r, buf, sizeof buf);
+    close(r);
+    printf("content \"%s\"\n", buf);
+    unlink(path("f"));
+    T("linkat it again after unlink", linkat(fd, "", AT_FDCWD, path("g"), AT_EMPTY_PATH));
+    close(fd);
+    int ex = open(dir, O_TMPFILE | O_RDWR | O_EXCL, 0600);
+    printf("open O_TMPFILE|O_EXCL: %s\n", res(ex));
+    T("linkat the O_EXCL one", linkat(ex, "", AT_FDCWD, path("h"), AT_EMPTY_PATH));
+    close(ex);
+    T("O_TMPFILE read-only", open(dir, O_TMPFILE | O_RDONLY, 0600));
+    T("O_TMPFILE with O_CREAT", open(dir, O_TMPFILE | O_RDWR | O_CREAT, 0600));
+    touch("f", "x");
+    T("O_TMPFILE on a file", open(path("f"), O_TMPFILE | O_RDWR, 0600));
+    T("O_TMPFILE in a missing directory", open(path("none"), O_TMPFILE | O_RDWR, 0600));
+    int o = open(path("f"), O_RDONLY);
+    unlink(path("f"));
+    T("linkat AT_EMPTY_PATH of an unlinked ordinary file", linkat(o, "", AT_FDCWD, path("g"), AT_EMPTY_PATH));
+    close(o);
+    clean();
+}
+
+/* ---------------------------------------------------------------- inotify -- */
+
+static const char *mask_text(uint32_t m)
+{
+    static char buf[256];
+    static const struct {
+        uint32_t bit;
+        const char *name;
+    } names[] = {
+        {IN_ACCESS, "ACCESS"}, {IN_MODIFY, "MODIFY"}, {IN_ATTRIB, "ATTRIB"}, {IN_CLOSE_WRITE, "CLOSE_WRITE"},
+        {IN_CLOSE_NOWRITE, "CLOSE_NOWRITE"}, {IN_OPEN, "OPEN"}, {IN_MOVED_FROM, "MOVED_FROM"},
+        {IN_MOVED_TO, "MOVED_TO"}, {IN_CREATE, "CREATE"}, {IN_DELETE, "DELETE"}, {IN_DELETE_SELF, "DELETE_SELF"},
+        {IN_MOVE_SELF, "MOVE_SELF"}, {IN_Q_OVERFLOW, "Q_OVERFLOW"}, {IN_IGNORED, "IGNORED"}, {IN_ISDIR, "ISDIR"},
+    };
+    buf[0] = 0;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (m & names[i].bit) {
+            if (buf[0])
+                strcat(buf, "|");
+            strcat(buf, names[i].name);
+        }
+    return buf;
+}
+
+/* Prints the queued events: "wd N MASK name"; moves share a cookie. */
+static void drain(int in, int wd1, int wd2)
+{
+    char buf[4096] __attribute__((aligned(8)));
+    uint32_t cookie = 0;
+    for (;;) {
+        long n = read(in, buf, sizeof buf);
+        if (n <= 0)
+            break;
+        for (long i = 0; i < n;) {
+            struct inotify_event *e = (struct inotify_event *)(buf + i);
+            const char *w = e->wd == wd1 ? "dir" : e->wd == wd2 ? "file" : "?";
+            const char *same = "";
+            if (e->mask & (IN_MOVED_FROM | IN_MOVED_TO)) {
+                same = e->cookie && (cookie == 0 || cookie == e->cookie) ? " (cookie shared)" : " (cookie differs)";
+                cookie = e->cookie;
+            }
+            printf("  %s %s %s%s%s\n", w, mask_text(e->mask), e->len ? e->name : "-", same,
+                   e->len && e->len % 16 ? " (name length not padded)" : "");
+            i += (long)sizeof(struct inotify_event) + e->len;
+        }
+    }
+}
+
+static void inotify(void)
+{
+    int in = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    printf("inotify_init1: %s\n", res(in));
+    printf("FD_CLOEXEC: %s\n", yesno(fcntl(in, F_GETFD) & FD_CLOEXEC));
+    char buf[256];
+    T("read with no events", read(in, buf, sizeof buf));
+    int wd = inotify_add_watch(in, dir, IN_ALL_EVENTS);
+    printf("watch the directory: %s, wd > 0: %s\n", res(wd), yesno(wd > 0));
+    V("the same again gives the same wd", inotify_add_watch(in, dir, IN_ALL_EVENTS) == wd ? 0 : -1);
+    int fd = open(path("f"), O_CREAT | O_WRONLY, 0644);
+    write(fd, "abc", 3);
+    write(fd, "def", 3);
+    close(fd);
+    printf("create, two writes, close:\n");
+    drain(in, wd, -1);
+    fd = open(path("f"), O_RDONLY);
+    read(fd, buf, sizeof buf);
+    close(fd);
+    chmod(path("f"), 0600);
+    printf("open, read, close, chmod:\n");
+    drain(in, wd, -1);
+    int fwd = inotify_add_watch(in, path("f"), IN_MODIFY | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF);
+    printf("watch the file too: %s\n", res(fwd));
+    rename(path("f"), path("moved"));
+    printf("rename:\n");
+    drain(in, wd, fwd);
+    int n;
+    fd = open(path("moved"), O_WRONLY);
+    write(fd, "x", 1);
+    ioctl(in, FIONREAD, &n);
+    printf("FIONREAD > 0: %s\n", yesno(n > 0));
+    close(fd);
+    unlink(path("moved"));
+    printf("write, close, unlink:\n");
+    drain(in, wd, fwd);
+    mkdir(path("sub"), 0755);
+    rmdir(path("sub"));
+    printf("mkdir, rmdir:\n");
+    drain(in, wd, -1);
+    T("rm_watch the directory", inotify_rm_watch(in, wd));
+    printf("after rm_watch:\n");
+    drain(in, wd, -1);
+    T("rm_watch again", inotify_rm_watch(in, wd));
+
+    /* One-shot and mask options. */
+    touch("g", "1");
+    int g = inotify_add_watch(in, path("g"), IN_ATTRIB | IN_ONESHOT);
+    chmod(path("g"), 0600);
+    chmod(path("g"), 0644);
+    printf("one-shot, two chmods:\n");
+    drain(in, -1, g);
+    g = inotify_add_watch(in, path("g"), IN_ATTRIB);
+    T("IN_MASK_CREATE on a watched file", inotify_add_watch(in, path("g"), IN_MODIFY | IN_MASK_CREATE));
+    V("IN_MASK_ADD keeps the wd", inotify_add_watch(in, path("g"), IN_MODIFY | IN_MASK_ADD) == g ? 0 : -1);
+    fd = open(path("g"), O_WRONLY);
+    write(fd, "2", 1);
+    close(fd);
+    chmod(path("g"), 0600);
+    printf("after IN_MASK_ADD, write and chmod:\n");
+    drain(in, -1, g);
+    V("a new mask replaces the old", inotify_add_watch(in, path("g"), IN_ATTRIB) == g ? 0 : -1);
+    fd = open(path("g"), O_WRONLY);
+    write(fd, "3", 1);
+    close(fd);
+    printf("after replacing the mask, a write:\n");
+    drain(in, -1, g);
+
+    /* A blocking read wakes for an event made by a child. */
+    int b = inotify_init();
+    int bw = inotify_add_watch(b, dir, IN_CREATE);
+    pid_t c = xfork();
+    if (c == 0) {
+        sleep_ns(50 * MS);
+        touch("h", NULL);
+        _exit(0);
+    }
+    long r = read(b, buf, sizeof buf);
+    struct inotify_event *e = (struct inotify_event *)buf;
+    printf("blocking read: %s, IN_CREATE h: %s\n", r > 0 ? "OK" : errname(errno),
+           yesno(r > 0 && e->wd == bw && (e->mask & IN_CREATE) && strcmp(e->name, "h") == 0));
+    reap(c, "child");
+    close(b);
+
+    /* Errors. */
+    T("add_watch no events", inotify_add_watch(in, dir, 0));
+    T("add_watch only flags", inotify_add_watch(in, dir, IN_ONESHOT));
+    T("add_watch IN_MASK_ADD|IN_MASK_CREATE", inotify_add_watch(in, dir, IN_MODIFY | IN_MASK_ADD | IN_MASK_CREATE));
+    T("add_watch missing path", inotify_add_watch(in, path("none"), IN_MODIFY));
+    T("add_watch IN_ONLYDIR on a file", inotify_add_watch(in, path("g"), IN_MODIFY | IN_ONLYDIR));
+    T("add_watch bad path pointer", inotify_add_watch(in, KPTR, IN_MODIFY));
+    int pp[2];
+    pipe(pp);
+    T("add_watch on a pipe fd", inotify_add_watch(pp[0], dir, IN_MODIFY));
+    T("rm_watch on a pipe fd", inotify_rm_watch(pp[0], 1));
+    close(pp[0]);
+    close(pp[1]);
+    T("rm_watch bad wd", inotify_rm_watch(in, 12345));
+    T("inotify_init1 bad flags", inotify_init1(1));
+    inotify_add_watch(in, dir, IN_CREATE);
+    unlink(path("h"));
+    touch("h", NULL);
+    T("read into 8 bytes", read(in, buf, 8));
+    close(in);
+    clean();
+}
+
+/* ------------------------------------------------------------------- link -- */
+
+static void link_section(void)
+{
+    touch("f", "content");
+    T("link", link(path("f"), path("g")));
+    struct stat st;
+    stat(path("f"), &st);
+    printf("two links: %s\n", yesno(st.st_nlink == 2));
+    T("link existing target", link(path("f"), path("g")));
+    T("link missing source", link(path("none"), path("h")));
+    mkdir(path("sub"), 0755);
+    T("link a directory", link(path("sub"), path("h")));
+    T("linkat bad flags", linkat(AT_FDCWD, path("f"), AT_FDCWD, path("h"), 0x1));
+    symlink("f", path("ln"));
+    T("linkat a symlink itself", linkat(AT_FDCWD, path("ln"), AT_FDCWD, path("h"), 0));
+    lstat(path("h"), &st);
+    printf("h is a symlink: %s\n", yesno(S_ISLNK(st.st_mode)));
+    unlink(path("h"));
+    T("linkat AT_SYMLINK_FOLLOW", linkat(AT_FDCWD, path("ln"), AT_FDCWD, path("h"), AT_SYMLINK_FOLLOW));
+    lstat(path("h"), &st);
+    printf("h is the file: %s, three links: %s\n", yesno(S_ISREG(st.st_mode)), yesno(st.st_nlink == 3));
+    int fd = open(path("f"), O_RDONLY);
+    unlink(path("f"));
+    unlink(path("g"));
+    unlink(path("h"));
+    fstat(fd, &st);
+    printf("after unlinking every name: no links: %s\n", yesno(st.st_nlink == 0));
+    char buf[16] = {0};
+    V("still readable", read(fd, buf, sizeof buf));
+    close(fd);
+    T("link into a missing directory", link(path("ln"), path("none/x")));
+    clean();
+}
+
+int main(int argc, char **argv)
+{
+    probe_init();
+    strcpy(dir, "/tmp/surface-fs.XXXXXX");
+    if (!mkdtemp(dir)) {
+        printf("mkdtemp: %s\n", errname(errno));
+        return 1;
+    }
+    static const struct probe_section sections[] = {
+        {"fifo", fifo},       {"mknod", mknod_section},     {"xattr", xattr},       {"times", times},
+        {"statx", statx_section}, {"tmpfile", tmpfile_section}, {"inotify", inotify}, {"link", link_section},
+        {NULL, NULL},
+    };
+    int r = run_sections(argc, argv, sections);
+    clean();
+    rmdir(dir);
+    if (r == 0)
+        printf("== done\n");
+    return r;
+}

@@ -1,0 +1,679 @@
+/* surface_sys: identity, capabilities, scheduling and small system calls.
+ *
+ *   surface_sys [SECTION]   sections: caps ids sched cpu membarrier mlock
+ *                                     names personality ioprio sync vm random
+ *                                     prctl
+ *
+ * caps         capget/capset: versions, dropping and raising, the rules,
+ *              what set*uid does to the sets, PR_SET_KEEPCAPS, other pids
+ * ids          set/get res/re/fs uid and gid, groups, as root and as nobody
+ * sched        sched_setscheduler/getscheduler/setparam/getparam, priority
+ *              bounds, rr interval, sched_setattr/getattr, reset-on-fork, EPERM
+ *              without CAP_SYS_NICE
+ * cpu          getcpu, sched_getaffinity/sched_setaffinity with thread ids
+ * membarrier   query, registrations, EPERM before them, bad commands
+ * mlock        mlockall/munlockall/mlock2 flags
+ * names        sethostname/setdomainname errors (the host's names are left
+ *              alone: set to what they are), uname
+ * personality  query and set; ADDR_NO_RANDOMIZE makes two execs alike
+ * ioprio       ioprio_set/ioprio_get classes, targets, errors
+ * sync         syncfs, sync_file_range, readahead, fsync of a pipe, fadvise
+ * vm           process_vm_readv/writev on a child, kcmp
+ * random       getrandom flags and errors
+ * prctl        capability bounding and ambient sets, no_new_privs, timer slack
+ *
+ *   surface_sys set-names    (not a section: it changes the machine's names, for
+ *                            a guest only) sets the host and domain names and
+ *                            prints what uname and /proc then report */
+#include "surface_common.h"
+#include <sys/mman.h>
+#include <sys/fsuid.h>
+#include <sys/personality.h>
+#include <sys/random.h>
+#include <sys/uio.h>
+#include <sys/utsname.h>
+
+#define MS 1000000ull
+
+struct cap_hdr {
+    uint32_t version;
+    int pid;
+};
+struct cap_data {
+    uint32_t effective, permitted, inheritable;
+};
+#define V1 0x19980330
+#define V3 0x20080522
+
+static long k_capget(struct cap_hdr *h, struct cap_data *d) { return syscall(SYS_capget, h, d); }
+static long k_capset(struct cap_hdr *h, struct cap_data *d) { return syscall(SYS_capset, h, d); }
+
+static void get_caps(uint64_t *eff, uint64_t *prm, uint64_t *inh)
+{
+    struct cap_hdr h = {V3, 0};
+    struct cap_data d[2];
+    k_capget(&h, d);
+    *eff = d[0].effective | (uint64_t)d[1].effective << 32;
+    *prm = d[0].permitted | (uint64_t)d[1].permitted << 32;
+    *inh = d[0].inheritable | (uint64_t)d[1].inheritable << 32;
+}
+
+static long set_caps(uint64_t eff, uint64_t prm, uint64_t inh)
+{
+    struct cap_hdr h = {V3, 0};
+    struct cap_data d[2] = {{(uint32_t)eff, (uint32_t)prm, (uint32_t)inh},
+                            {(uint32_t)(eff >> 32), (uint32_t)(prm >> 32), (uint32_t)(inh >> 32)}};
+    return k_capset(&h, d);
+}
+
+#define CAP(x) (1ull << (x))
+#define CAP_CHOWN_ 0
+#define CAP_KILL_ 5
+#define CAP_SETUID_ 7
+#define CAP_SETPCAP_ 8
+#define CAP_SYS_ADMIN_ 21
+#define CAP_SYS_NICE_ 23
+
+/* ------------------------------------------------------------------- caps -- */
+
+static void caps_in_child(void)
+{
+    uint64_t e, p, i;
+    get_caps(&e, &p, &i);
+    printf("  child as uid 1000 without keepcaps: effective empty: %s, permitted empty: %s\n", yesno(e == 0),
+           yesno(p == 0));
+}
+
+static void caps(void)
+{
+    struct cap_hdr h = {V3, 0};
+    struct cap_data d[2];
+    T("capget v3", k_capget(&h, d));
+    uint64_t e, p, i;
+    get_caps(&e, &p, &i);
+    printf("effective == permitted: %s, inheritable empty: %s\n", yesno(e == p), yesno(i == 0));
+    printf("CAP_CHOWN: %s, CAP_SETUID: %s, CAP_SYS_ADMIN: %s, CAP_KILL: %s\n", yesno(e & CAP(CAP_CHOWN_)),
+           yesno(e & CAP(CAP_SETUID_)), yesno(e & CAP(CAP_SYS_ADMIN_)), yesno(e & CAP(CAP_KILL_)));
+    h.version = V1;
+    T("capget v1", k_capget(&h, d));
+    printf("v1 fills one word: %s\n", yesno(d[0].effective == (uint32_t)e));
+    h.version = 0x12345678;
+    T("capget bad version", k_capget(&h, d));
+    printf("the preferred version written back: %s\n", yesno(h.version == V3));
+    h.version = 0x12345678;
+    T("capget bad version, NULL data", k_capget(&h, NULL));
+    h.version = V3;
+    T("capget NULL data", k_capget(&h, NULL));
+    h.pid = -1;
+    T("capget pid -1", k_capget(&h, d));
+    h.pid = 0x3ffffff0;
+    T("capget no such pid", k_capget(&h, d));
+    h.pid = 1;
+    T("capget bad data pointer", k_capget(&h, KPTR));
+    T("capget bad header pointer", k_capget(KPTR, d));
+
+    /* Drop CAP_CHOWN from the effective set: chown of another owner fails;
+       raise it again from the permitted set. */
+    char f[] = "/tmp/surface-sys-caps.XXXXXX";
+    int fd = mkstemp(f);
+    T("capset: drop CAP_CHOWN from effective", set_caps(e & ~CAP(CAP_CHOWN_), p, i));
+    T("fchown to uid 1234 without it", fchown(fd, 1234, -1));
+    T("capset: raise it again", set_caps(e, p, i));
+    T("fchown to uid 1234 with it", fchown(fd, 1234, -1));
+    T("capset: effective beyond permitted", set_caps(e, p & ~CAP(CAP_CHOWN_), i));
+    struct cap_hdr other = {V3, getpid() + 1000};
+    d[0] = (struct cap_data){(uint32_t)e, (uint32_t)p, 0};
+    d[1] = (struct cap_data){(uint32_t)(e >> 32), (uint32_t)(p >> 32), 0};
+    T("capset of another process", k_capset(&other, d));
+    pid_t c = xfork();
+    if (c == 0) {
+        /* Drop CAP_CHOWN for good: it cannot come back. */
+        set_caps(e & ~CAP(CAP_CHOWN_), p & ~CAP(CAP_CHOWN_), i);
+        long r = set_caps(e, p, i);
+        printf("  child: raising a capability no longer permitted: %s\n", r < 0 ? errname(errno) : "OK");
+        /* Inheritable only within permitted (or with CAP_SETPCAP). */
+        set_caps(e & ~CAP(CAP_SETPCAP_), p & ~(CAP(CAP_SETPCAP_) | CAP(CAP_CHOWN_)), i);
+        r = set_caps(e & ~CAP(CAP_SETPCAP_), p & ~(CAP(CAP_SETPCAP_) | CAP(CAP_CHOWN_)), CAP(CAP_CHOWN_));
+        printf("  child: inheritable beyond permitted without CAP_SETPCAP: %s\n", r < 0 ? errname(errno) : "OK");
+        fflush(NULL);
+        _exit(0);
+    }
+    reap(c, "child");
+    /* setuid to 1000 clears the sets, unless PR_SET_KEEPCAPS. */
+    as_nobody(caps_in_child);
+    c = xfork();
+    if (c == 0) {
+        prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0);
+        setgroups(0, NULL);
+        setresgid(1000, 1000, 1000);
+        setresuid(1000, 1000, 1000);
+        uint64_t e2, p2, i2;
+        get_caps(&e2, &p2, &i2);
+        printf("  keepcaps child as uid 1000: effective empty: %s, permitted kept: %s\n", yesno(e2 == 0),
+               yesno(p2 == p));
+        printf("  PR_GET_KEEPCAPS: %d\n", prctl(PR_GET_KEEPCAPS, 0, 0, 0, 0));
+        long r = set_caps(CAP(CAP_KILL_), p2, 0);
+        printf("  raising CAP_KILL into effective: %s\n", r < 0 ? errname(errno) : "OK");
+        get_caps(&e2, &p2, &i2);
+        printf("  effective is CAP_KILL: %s\n", yesno(e2 == CAP(CAP_KILL_)));
+        fflush(NULL);
+        _exit(0);
+    }
+    reap(c, "keepcaps child");
+    close(fd);
+    unlink(f);
+}
+
+/* -------------------------------------------------------------------- ids -- */
+
+static void ids_unprivileged(void)
+{
+    uid_t r, e, s;
+    T("setuid(0) as uid 1000", setuid(0));
+    T("setreuid(-1, 1000)", setreuid(-1, 1000));
+    T("setresuid(2000, -1, -1)", setresuid(2000, -1, -1));
+    T("setgroups as uid 1000", setgroups(0, NULL));
+    getresuid(&r, &e, &s);
+    printf("  resuid %d %d %d\n", (int)r, (int)e, (int)s);
+    printf("  setfsuid(0) returns the old fsuid 1000: %s\n", yesno(setfsuid(0) == 1000));
+    printf("  fsuid unchanged: %s\n", yesno(setfsuid(-1) == 1000));
+}
+
+static void ids(void)
+{
+    pid_t c = xfork();
+    if (c == 0) {
+        uid_t r, e, s;
+        gid_t gr, ge, gs;
+        T("setresgid(10, 20, 30)", setresgid(10, 20, 30));
+        getresgid(&gr, &ge, &gs);
+        printf("resgid %d %d %d, getgid %d getegid %d\n", (int)gr, (int)ge, (int)gs, (int)getgid(), (int)getegid());
+        gid_t groups[3] = {5, 6, 7};
+        T("setgroups 3", setgroups(3, groups));
+        gid_t got[8];
+        V("getgroups", getgroups(8, got));
+        V("getgroups size 0", getgroups(0, NULL));
+        T("getgroups too small", getgroups(1, got));
+        T("setresuid(100, 200, 300)", setresuid(100, 200, 300));
+        getresuid(&r, &e, &s);
+        printf("resuid %d %d %d, getuid %d geteuid %d\n", (int)r, (int)e, (int)s, (int)getuid(), (int)geteuid());
+        T("seteuid(300) (the saved id)", seteuid(300));
+        T("seteuid(400) (none of them)", seteuid(400));
+        T("setreuid(200, 100)", setreuid(200, 100));
+        getresuid(&r, &e, &s);
+        printf("resuid %d %d %d\n", (int)r, (int)e, (int)s);
+        T("setuid(0)", setuid(0));
+        fflush(NULL);
+        _exit(0);
+    }
+    reap(c, "child");
+    as_nobody(ids_unprivileged);
+}
+
+/* ------------------------------------------------------------------ sched -- */
+
+static void sched_unprivileged(void)
+{
+    struct sched_param p = {.sched_priority = 1};
+    T("SCHED_FIFO as nobody", sched_setscheduler(0, SCHED_FIFO, &p));
+    p.sched_priority = 0;
+    T("SCHED_BATCH as nobody", sched_setscheduler(0, SCHED_BATCH, &p));
+    T("back to SCHED_OTHER", sched_setscheduler(0, SCHED_OTHER, &p));
+    T("SCHED_IDLE", sched_setscheduler(0, SCHED_IDLE, &p));
+    T("SCHED_OTHER from SCHED_IDLE", sched_setscheduler(0, SCHED_OTHER, &p));
+}
+
+struct ksched_attr {
+    uint32_t size, policy;
+    uint64_t flags;
+    int32_t nice;
+    uint32_t priority;
+    uint64_t runtime, deadline, period;
+    uint32_t util_min, util_max;
+};
+
+static void sched_section(void)
+{
+    V("max FIFO", sched_get_priority_max(SCHED_FIFO));
+    V("min FIFO", sched_get_priority_min(SCHED_FIFO));
+    V("max RR", sched_get_priority_max(SCHED_RR));
+    V("max OTHER", sched_get_priority_max(SCHED_OTHER));
+    V("min BATCH", sched_get_priority_min(SCHED_BATCH));
+    V("max IDLE", sched_get_priority_max(SCHED_IDLE));
+    V("max DEADLINE", sched_get_priority_max(6));
+    T("max 42", sched_get_priority_max(42));
+    T("min -1", sched_get_priority_min(-1));
+    V("getscheduler", sched_getscheduler(0));
+    struct sched_param p = {.sched_priority = 10};
+    pid_t c = xfork();
+    if (c == 0) {
+        T("setscheduler FIFO 10", sched_setscheduler(0, SCHED_FIFO, &p));
+        V("getscheduler", sched_getscheduler(0));
+        struct sched_param q;
+        T("getparam", sched_getparam(0, &q));
+        printf("priority %d\n", q.sched_priority);
+        struct timespec ts;
+        T("rr_get_interval FIFO", sched_rr_get_interval(0, &ts));
+        printf("interval %ld.%09ld\n", (long)ts.tv_sec, ts.tv_nsec);
+        p.sched_priority = 20;
+        T("setparam 20", sched_setparam(0, &p));
+        sched_getparam(0, &q);
+        printf("priority %d\n", q.sched_priority);
+        p.sched_priority = 5;
+        T("setscheduler RR|RESET_ON_FORK 5", sched_setscheduler(0, SCHED_RR | SCHED_RESET_ON_FORK, &p));
+        V("getscheduler (RESET_ON_FORK shown)", sched_getscheduler(0));
+        T("rr_get_interval RR", sched_rr_get_interval(0, &ts));
+        printf("interval %ld.%09ld\n", (long)ts.tv_sec, ts.tv_nsec);
+        pid_t g = fork();
+        if (g == 0) {
+            struct sched_param gq;
+            sched_getparam(0, &gq);
+            _exit(sched_getscheduler(0) == SCHED_OTHER && gq.sched_priority == 0 ? 0 : 1);
+        }
+        int st;
+        waitpid(g, &st, 0);
+        printf("grandchild reset to SCHED_OTHER: %s\n", yesno(WIFEXITED(st) && WEXITSTATUS(st) == 0));
+        p.sched_priority = 0;
+        T("setscheduler OTHER with RESET_ON_FORK still set", sched_setscheduler(0, SCHED_OTHER, &p));
+        V("getscheduler", sched_getscheduler(0));
+        p.sched_priority = 0;
+        T("setscheduler FIFO priority 0", sched_setscheduler(0, SCHED_FIFO, &p));
+        p.sched_priority = 100;
+        T("setscheduler FIFO priority 100", sched_setscheduler(0, SCHED_FIFO, &p));
+        p.sched_priority = 1;
+        T("setscheduler OTHER priority 1", sched_setscheduler(0, SCHED_OTHER, &p));
+        T("setscheduler policy 4", sched_setscheduler(0, 4, &p));
+        T("setscheduler DEADLINE", sched_setscheduler(0, 6, &p));
+        T("setscheduler NULL param", syscall(SYS_sched_setscheduler, 0, SCHED_OTHER, NULL));
+        T("setscheduler pid -1", sched_setscheduler(-1, SCHED_OTHER, &p));
+        T("setscheduler no such pid", sched_setscheduler(0x3ffffff0, SCHED_OTHER, &p));
+        T("getparam NULL", syscall(SYS_sched_getparam, 0, NULL));
+        T("getscheduler -1", sched_getscheduler(-1));
+        T("rr_get_interval bad pointer", syscall(SYS_sched_rr_get_interval, 0, KPTR));
+
+        struct ksched_attr a = {.size = sizeof a, .policy = SCHED_BATCH, .nice = 5};
+        T("sched_setattr BATCH nice 5", syscall(SYS_sched_setattr, 0, &a, 0));
+        struct ksched_attr b;
+        memset(&b, 0xff, sizeof b);
+        T("sched_getattr", syscall(SYS_sched_getattr, 0, &b, sizeof b, 0));
+        printf("size %u policy %u nice %d priority %u\n", b.size, b.policy, b.nice, b.priority);
+        V("getpriority follows the nice value", getpriority(PRIO_PROCESS, 0));
+        a = (struct ksched_attr){.size = sizeof a, .policy = SCHED_FIFO, .priority = 7};
+        T("sched_setattr FIFO 7", syscall(SYS_sched_setattr, 0, &a, 0));
+        sched_getparam(0, &q);
+        printf("priority %d\n", q.sched_priority);
+        a.size = 20;
+        T("sched_setattr size 20", syscall(SYS_sched_setattr, 0, &a, 0));
+        printf("size written back: %u\n", a.size);
+        a.size = sizeof a;
+        T("sched_setattr flags 1", syscall(SYS_sched_setattr, 0, &a, 1));
+        a.flags = 0x1000;
+        T("sched_setattr unknown sched_flags", syscall(SYS_sched_setattr, 0, &a, 0));
+        a = (struct ksched_attr){.size = sizeof a, .policy = 6, .runtime = 10 * MS, .deadline = 5 * MS, .period = 20 * MS};
+        T("sched_setattr DEADLINE runtime > deadline", syscall(SYS_sched_setattr, 0, &a, 0));
+        T("sched_getattr size 10", syscall(SYS_sched_getattr, 0, &b, 10, 0));
+        T("sched_getattr flags 1", syscall(SYS_sched_getattr, 0, &b, sizeof b, 1));
+        T("sched_getattr NULL", syscall(SYS_sched_getattr, 0, NULL, sizeof b, 0));
+        fflush(NULL);
+        _exit(0);
+    }
+    reap(c, "child");
+    as_nobody(sched_unprivileged);
+}
+
+/* -------------------------------------------------------------------- cpu -- */
+
+static volatile pid_t worker_tid;
+static volatile int worker_stop;
+static void *worker(void *a)
+{
+    (void)a;
+    worker_tid = sys_gettid();
+    while (!worker_stop)
+        sleep_ns(MS);
+    return NULL;
+}
+
+static void cpu(void)
+{
+    unsigned cpu = 99, node = 99;
+    T("getcpu", syscall(SYS_getcpu, &cpu, &node, NULL));
+    printf("cpu below the CPU count: %s, node 0: %s\n", yesno((long)cpu < sysconf(_SC_NPROCESSORS_CONF)), yesno(node == 0));
+    T("getcpu NULL pointers", syscall(SYS_getcpu, NULL, NULL, NULL));
+    T("getcpu bad pointer", syscall(SYS_getcpu, KPTR, NULL, NULL));
+    pthread_t t;
+    pthread_create(&t, NULL, worker, NULL);
+    while (!worker_tid)
+        sleep_ns(MS);
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    V("sched_getaffinity of a thread id (bytes)", syscall(SYS_sched_getaffinity, worker_tid, sizeof set, &set) > 0 ? 0 : -1);
+    printf("CPU 0 in it: %s\n", yesno(CPU_ISSET(0, &set)));
+    CPU_ZERO(&set);
+    CPU_SET(0, &set);
+    T("sched_setaffinity of a thread id to CPU 0", sched_setaffinity(worker_tid, sizeof set, &set));
+    CPU_ZERO(&set);
+    T("sched_setaffinity to no CPU", sched_setaffinity(0, sizeof set, &set));
+    T("sched_getaffinity size 4", syscall(SYS_sched_getaffinity, 0, 4, &set));
+    T("sched_getaffinity bad pointer", syscall(SYS_sched_getaffinity, 0, sizeof set, KPTR));
+    T("sched_getaffinity no such thread", syscall(SYS_sched_getaffinity, 0x3ffffff0, sizeof set, &set));
+    struct rlimit rl;
+    T("prlimit of a thread id", prlimit(worker_tid, RLIMIT_NOFILE, NULL, &rl));
+    worker_stop = 1;
+    pthread_join(t, NULL);
+}
+
+/* ------------------------------------------------------------- membarrier -- */
+
+static long k_membarrier(int cmd, unsigned flags, int cpu) { return syscall(SYS_membarrier, cmd, flags, cpu); }
+
+static void membarrier_section(void)
+{
+    long q = k_membarrier(0, 0, 0);
+    printf("query: %s, the usual commands supported: %s\n", res(q), yesno(q > 0 && (q & 0x1f) == 0x1f));
+    T("GLOBAL", k_membarrier(1, 0, 0));
+    T("PRIVATE_EXPEDITED before registering", k_membarrier(8, 0, 0));
+    T("REGISTER_PRIVATE_EXPEDITED", k_membarrier(16, 0, 0));
+    T("PRIVATE_EXPEDITED", k_membarrier(8, 0, 0));
+    T("REGISTER_GLOBAL_EXPEDITED", k_membarrier(4, 0, 0));
+    T("GLOBAL_EXPEDITED", k_membarrier(2, 0, 0));
+    V("GET_REGISTRATIONS", k_membarrier(512, 0, 0));
+    pid_t c = xfork();
+    if (c == 0)
+        _exit(k_membarrier(8, 0, 0) == 0 ? 0 : 1);
+    int st;
+    waitpid(c, &st, 0);
+    printf("a forked child keeps the registration: %s\n", yesno(WIFEXITED(st) && WEXITSTATUS(st) == 0));
+    T("PRIVATE_EXPEDITED_SYNC_CORE before registering", k_membarrier(32, 0, 0));
+    T("bad command", k_membarrier(3, 0, 0));
+    T("flags 1", k_membarrier(8, 1, 0));
+}
+
+/* ------------------------------------------------------------------ mlock -- */
+
+static void mlock_section(void)
+{
+    T("mlockall(MCL_CURRENT)", mlockall(MCL_CURRENT));
+    T("mlockall(MCL_CURRENT|MCL_FUTURE)", mlockall(MCL_CURRENT | MCL_FUTURE));
+    T("mlockall(MCL_FUTURE|MCL_ONFAULT)", mlockall(MCL_FUTURE | MCL_ONFAULT));
+    T("munlockall", munlockall());
+    T("mlockall(0)", mlockall(0));
+    T("mlockall(MCL_ONFAULT)", mlockall(MCL_ONFAULT));
+    T("mlockall(8)", mlockall(8));
+    char *p = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    T("mlock2", syscall(SYS_mlock2, p, 8192, 0));
+    T("mlock2 MLOCK_ONFAULT", syscall(SYS_mlock2, p, 8192, 1));
+    T("mlock2 bad flags", syscall(SYS_mlock2, p, 8192, 2));
+    T("munlock", munlock(p, 8192));
+    munmap(p, 8192);
+    T("mlock2 unmapped", syscall(SYS_mlock2, p, 8192, 0));
+}
+
+/* ------------------------------------------------------------------ names -- */
+
+static void names_unprivileged(void)
+{
+    T("sethostname as nobody", sethostname("x", 1));
+    T("setdomainname as nobody", setdomainname("x", 1));
+}
+
+static void names(void)
+{
+    struct utsname u;
+    T("uname", uname(&u));
+    printf("sysname %s\n", u.sysname);
+    /* Setting the names to what they are changes nothing, on any host. */
+    T("sethostname (to itself)", sethostname(u.nodename, strlen(u.nodename)));
+    T("setdomainname (to itself)", setdomainname(u.domainname, strlen(u.domainname)));
+    struct utsname v;
+    uname(&v);
+    printf("names kept: %s\n", yesno(strcmp(u.nodename, v.nodename) == 0 && strcmp(u.domainname, v.domainname) == 0));
+    char h[128];
+    gethostname(h, sizeof h);
+    printf("gethostname matches uname: %s\n", yesno(strcmp(h, v.nodename) == 0));
+    char big[80];
+    memset(big, 'x', sizeof big);
+    T("sethostname 65 bytes", sethostname(big, 65));
+    T("sethostname -1 bytes", syscall(SYS_sethostname, big, -1));
+    T("sethostname bad pointer", syscall(SYS_sethostname, KPTR, 4));
+    T("setdomainname 65 bytes", setdomainname(big, 65));
+    T("uname bad pointer", syscall(SYS_uname, KPTR));
+    as_nobody(names_unprivileged);
+}
+
+/* ------------------------------------------------------------ personality -- */
+
+static void personality_section(void)
+{
+    V("query", personality(0xffffffff));
+    V("set ADDR_NO_RANDOMIZE (returns the old)", personality(ADDR_NO_RANDOMIZE));
+    V("query", personality(0xffffffff));
+    /* Two execs of this probe print the address of a stack variable: alike
+       without randomization. */
+    char a[64] = {0}, b[64] = {0};
+    for (int i = 0; i < 2; i++) {
+        int p[2];
+        pipe(p);
+        pid_t c = xfork();
+        if (c == 0) {
+            dup2(p[1], 1);
+            execl(self_exe(), "surface_sys", "stack-address", (char *)NULL);
+            _exit(127);
+        }
+        close(p[1]);
+        read_full(p[0], i ? b : a, 63);
+        close(p[0]);
+        waitpid(c, NULL, 0);
+    }
+    printf("two execs under ADDR_NO_RANDOMIZE see one stack address: %s\n", yesno(a[0] && strcmp(a, b) == 0));
+    V("back to PER_LINUX", personality(PER_LINUX));
+    V("query", personality(0xffffffff));
+}
+
+/* ----------------------------------------------------------------- ioprio -- */
+
+#define IOPRIO(c, d) (((c) << 13) | (d))
+static long k_ioprio_set(int which, int who, int prio) { return syscall(SYS_ioprio_set, which, who, prio); }
+static long k_ioprio_get(int which, int who) { return syscall(SYS_ioprio_get, which, who); }
+
+static void ioprio(void)
+{
+    V("ioprio_get (none set)", k_ioprio_get(1, 0));
+    T("ioprio_set best effort 3", k_ioprio_set(1, 0, IOPRIO(2, 3)));
+    V("ioprio_get", k_ioprio_get(1, 0));
+    T("ioprio_set idle", k_ioprio_set(1, getpid(), IOPRIO(3, 0)));
+    V("ioprio_get by pid", k_ioprio_get(1, getpid()));
+    T("ioprio_set real-time 0 (root)", k_ioprio_set(1, 0, IOPRIO(1, 0)));
+    T("ioprio_set best effort, level 0, hint 1", k_ioprio_set(1, 0, IOPRIO(2, 8)));
+    V("ioprio_get", k_ioprio_get(1, 0));
+    T("ioprio_set best effort, hint 8", k_ioprio_set(1, 0, IOPRIO(2, 64)));
+    T("ioprio_set class 4", k_ioprio_set(1, 0, IOPRIO(4, 0)));
+    T("ioprio_set bad which", k_ioprio_set(7, 0, IOPRIO(2, 0)));
+    T("ioprio_get bad which", k_ioprio_get(7, 0));
+    T("ioprio_get no such pid", k_ioprio_get(1, 0x3ffffff0));
+    k_ioprio_set(1, 0, 0);
+}
+
+/* ------------------------------------------------------------------- sync -- */
+
+static void sync_section(void)
+{
+    char f[] = "/tmp/surface-sys-sync.XXXXXX";
+    int fd = mkstemp(f);
+    write(fd, "data", 4);
+    T("syncfs", syncfs(fd));
+    T("syncfs bad fd", syncfs(999));
+    T("fsync", fsync(fd));
+    T("fdatasync", fdatasync(fd));
+    T("sync_file_range", sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE));
+    T("sync_file_range bad flags", sync_file_range(fd, 0, 0, 8));
+    T("sync_file_range negative offset", sync_file_range(fd, -1, 0, 0));
+    T("sync_file_range negative count", sync_file_range(fd, 0, -1, 0));
+    T("readahead", readahead(fd, 0, 4096));
+    int p[2];
+    pipe(p);
+    T("fsync a pipe", fsync(p[0]));
+    T("fdatasync a pipe", fdatasync(p[1]));
+    T("sync_file_range on a pipe", sync_file_range(p[0], 0, 0, 0));
+    T("readahead on a pipe", readahead(p[0], 0, 10));
+    T("posix_fadvise on a pipe (errno returned)", ({
+          int e_ = posix_fadvise(p[0], 0, 0, POSIX_FADV_NORMAL);
+          errno = e_;
+          e_ ? -1L : 0L;
+      }));
+    T("fadvise64 bad advice", ({
+          int e_ = posix_fadvise(fd, 0, 0, 99);
+          errno = e_;
+          e_ ? -1L : 0L;
+      }));
+    T("fadvise64 DONTNEED", ({
+          int e_ = posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+          errno = e_;
+          e_ ? -1L : 0L;
+      }));
+    close(p[0]);
+    close(p[1]);
+    int dn = open("/dev/null", O_WRONLY);
+    T("fsync /dev/null", fsync(dn));
+    close(dn);
+    int d = open("/tmp", O_RDONLY | O_DIRECTORY);
+    T("fsync a directory", fsync(d));
+    close(d);
+    close(fd);
+    unlink(f);
+}
+
+/* --------------------------------------------------------------------- vm -- */
+
+static char secret[32] = "child memory";
+
+static void vm(void)
+{
+    int p[2], q[2];
+    pipe(p);
+    pipe(q);
+    pid_t c = xfork();
+    if (c == 0) {
+        close(p[1]);
+        close(q[0]);
+        token_wait(p[0]);
+        /* The parent wrote into us: report what is there now. */
+        write(q[1], secret, sizeof secret);
+        _exit(0);
+    }
+    close(p[0]);
+    close(q[1]);
+    char buf[32] = {0};
+    struct iovec local = {buf, 12}, remote = {secret, 12};
+    V("process_vm_readv from the child", process_vm_readv(c, &local, 1, &remote, 1, 0));
+    printf("read \"%s\"\n", buf);
+    char msg[] = "parent wrote";
+    struct iovec l2 = {msg, sizeof msg}, r2 = {secret, sizeof msg};
+    V("process_vm_writev into the child", process_vm_writev(c, &l2, 1, &r2, 1, 0));
+    T("process_vm_readv flags 1", process_vm_readv(c, &local, 1, &remote, 1, 1));
+    struct iovec bad = {(void *)0x10000, 8};
+    T("process_vm_readv from an unmapped remote address", process_vm_readv(c, &local, 1, &bad, 1, 0));
+    T("process_vm_readv no such pid", process_vm_readv(0x3ffffff0, &local, 1, &remote, 1, 0));
+    T("process_vm_readv 1025 vectors", process_vm_readv(c, &local, 1025, &remote, 1, 0));
+    printf("kcmp: same address space as myself: %s\n", yesno(syscall(SYS_kcmp, getpid(), getpid(), 1, 0, 0) == 0));
+    printf("kcmp: the child's address space is another: %s\n", yesno(syscall(SYS_kcmp, getpid(), c, 1, 0, 0) > 0));
+    printf("kcmp: fd 1 in both is one file: %s\n", yesno(syscall(SYS_kcmp, getpid(), c, 0, 1, 1) == 0));
+    int d = dup(1);
+    printf("kcmp: fd 1 and a dup of it: %s\n", yesno(syscall(SYS_kcmp, getpid(), getpid(), 0, 1, d) == 0));
+    close(d);
+    T("kcmp bad type", syscall(SYS_kcmp, getpid(), getpid(), 99, 0, 0));
+    T("kcmp bad fd", syscall(SYS_kcmp, getpid(), getpid(), 0, 1, 999));
+    T("kcmp no such pid", syscall(SYS_kcmp, getpid(), 0x3ffffff0, 1, 0, 0));
+    token_send(p[1]);
+    memset(buf, 0, sizeof buf);
+    read_full(q[0], buf, sizeof buf);
+    printf("the child now holds \"%s\"\n", buf);
+    reap(c, "child");
+    close(p[1]);
+    close(q[0]);
+}
+
+/* ----------------------------------------------------------------- random -- */
+
+static void random_section(void)
+{
+    char buf[64];
+    V("getrandom 64", getrandom(buf, sizeof buf, 0));
+    V("getrandom GRND_NONBLOCK", getrandom(buf, sizeof buf, GRND_NONBLOCK));
+    V("getrandom GRND_RANDOM", getrandom(buf, 16, GRND_RANDOM));
+    V("getrandom GRND_INSECURE", getrandom(buf, 16, 4));
+    T("getrandom GRND_RANDOM|GRND_INSECURE", getrandom(buf, 16, GRND_RANDOM | 4));
+    T("getrandom unknown flag", getrandom(buf, 16, 8));
+    V("getrandom 0 bytes", getrandom(buf, 0, 0));
+    T("getrandom bad buffer", getrandom(KPTR, 16, 0));
+    char a[32], b[32];
+    getrandom(a, sizeof a, 0);
+    getrandom(b, sizeof b, 0);
+    printf("two draws differ: %s\n", yesno(memcmp(a, b, sizeof a) != 0));
+}
+
+/* ------------------------------------------------------------------ prctl -- */
+
+static void prctl_section(void)
+{
+    V("PR_CAPBSET_READ CAP_CHOWN", prctl(PR_CAPBSET_READ, 0, 0, 0, 0));
+    T("PR_CAPBSET_READ 99", prctl(PR_CAPBSET_READ, 99, 0, 0, 0));
+    V("PR_GET_NO_NEW_PRIVS", prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0));
+    T("PR_SET_NO_NEW_PRIVS 2", prctl(PR_SET_NO_NEW_PRIVS, 2, 0, 0, 0));
+    V("PR_GET_TIMERSLACK", prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0));
+    T("PR_SET_TIMERSLACK 1000", prctl(PR_SET_TIMERSLACK, 1000, 0, 0, 0));
+    V("PR_GET_TIMERSLACK", prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0));
+    T("PR_SET_TIMERSLACK 0 (the default again)", prctl(PR_SET_TIMERSLACK, 0, 0, 0, 0));
+    V("PR_GET_TIMERSLACK", prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0));
+    V("PR_CAP_AMBIENT IS_SET CAP_CHOWN", prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, 0, 0, 0));
+    T("PR_CAP_AMBIENT RAISE without it inheritable", prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, 0, 0, 0));
+    T("PR_CAP_AMBIENT CLEAR_ALL", prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0));
+    T("PR_CAP_AMBIENT bad op", prctl(PR_CAP_AMBIENT, 9, 0, 0, 0));
+    pid_t c = xfork();
+    if (c == 0) {
+        T("PR_SET_NO_NEW_PRIVS", prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0));
+        V("PR_GET_NO_NEW_PRIVS", prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0));
+        T("PR_CAPBSET_DROP CAP_CHOWN", prctl(PR_CAPBSET_DROP, 0, 0, 0, 0));
+        V("PR_CAPBSET_READ CAP_CHOWN", prctl(PR_CAPBSET_READ, 0, 0, 0, 0));
+        fflush(NULL);
+        _exit(0);
+    }
+    reap(c, "child");
+    T("unknown option", prctl(12345, 0, 0, 0, 0));
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "set-names") == 0) {
+        struct utsname u;
+        printf("sethostname: %s\n", res(sethostname("probe-host", 10)));
+        printf("setdomainname: %s\n", res(setdomainname("probe.example", 13)));
+        uname(&u);
+        printf("uname: %s %s\n", u.nodename, u.domainname);
+        char h[80] = {0};
+        int fd = open("/proc/sys/kernel/hostname", O_RDONLY);
+        read(fd, h, sizeof h - 1);
+        printf("/proc/sys/kernel/hostname: %s", h);
+        printf("sethostname with a NUL inside: %s\n", res(sethostname("ab\0cd", 5)));
+        uname(&u);
+        printf("uname: %s\n", u.nodename);
+        return 0;
+    }
+    if (argc > 1 && strcmp(argv[1], "stack-address") == 0) {
+        int x;
+        printf("%p", (void *)&x);
+        return 0;
+    }
+    probe_init();
+    static const struct probe_section sections[] = {
+        {"caps", caps},     {"ids", ids},        {"sched", sched_section}, {"cpu", cpu},
+        {"membarrier", membarrier_section},      {"mlock", mlock_section}, {"names", names},
+        {"personality", personality_section},    {"ioprio", ioprio},       {"sync", sync_section},
+        {"vm", vm},         {"random", random_section},                    {"prctl", prctl_section},
+        {NULL, NULL},
+    };
+    int r = run_sections(argc, argv, sections);
+    if (r == 0)
+        printf("== done\n");
+    return r;
+}

@@ -1,0 +1,504 @@
+/* surface_xfer: moving data: vectored and positional I/O, splice, tee,
+ * vmsplice, copy_file_range, sendfile, and RLIMIT_FSIZE.
+ *
+ *   surface_xfer [SECTION]   sections: vec pio splice tee vmsplice copy
+ *                                      sendfile fsize
+ *
+ * vec       readv/writev, preadv/pwritev (the file position stays), preadv2/
+ *           pwritev2 (offset -1, RWF_APPEND, RWF_NOWAIT on a pipe, bad flags)
+ * pio       pread/pwrite: on a directory (EISDIR), a pipe (ESPIPE), negative
+ *           offsets, pwrite on an O_APPEND file appends
+ * splice    file to pipe, pipe to file (offsets and positions), pipe to pipe,
+ *           end of file, SPLICE_F_NONBLOCK, the errors
+ * tee       copies without consuming; the errors
+ * vmsplice  user memory into a pipe and out of one; the errors
+ * copy      copy_file_range: offsets and positions, end of file, overlap,
+ *           directories, O_APPEND, flags
+ * sendfile  to a pipe and a file, offsets, short writes to a full pipe,
+ *           EBADF for a read-only output, EINVAL for O_APPEND
+ * fsize     RLIMIT_FSIZE: a write reaching the limit is short, one past it is
+ *           EFBIG with SIGXFSZ; truncate and fallocate past it */
+#include "surface_common.h"
+#include <sys/resource.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+
+#ifndef RWF_NOWAIT
+#define RWF_NOWAIT 0x8
+#endif
+#ifndef RWF_APPEND
+#define RWF_APPEND 0x10
+#endif
+
+/* musl has no preadv2/pwritev2: the system calls themselves (on 64-bit Linux
+ * the low word carries the whole offset). */
+static long k_preadv2(int fd, const struct iovec *v, int n, long off, int flags)
+{
+    return syscall(SYS_preadv2, fd, v, n, off, 0L, flags);
+}
+static long k_pwritev2(int fd, const struct iovec *v, int n, long off, int flags)
+{
+    return syscall(SYS_pwritev2, fd, v, n, off, 0L, flags);
+}
+
+static char dir[64];
+
+static void make_dir(void)
+{
+    strcpy(dir, "/tmp/surface-xfer.XXXXXX");
+    if (!mkdtemp(dir)) {
+        printf("mkdtemp: %s\n", errname(errno));
+        exit(1);
+    }
+}
+
+static const char *path(const char *name)
+{
+    static char buf[4][128];
+    static int i;
+    i = (i + 1) % 4;
+    snprintf(buf[i], sizeof buf[i], "%s/%s", dir, name);
+    return buf[i];
+}
+
+/* A file with `content`, opened with `flags`. */
+static int file_with(const char *name, const char *content, int flags)
+{
+    int fd = open(path(name), O_CREAT | O_TRUNC | O_RDWR, 0644);
+    if (content)
+        write(fd, content, strlen(content));
+    close(fd);
+    return open(path(name), flags);
+}
+
+static void show_file(const char *what, const char *name)
+{
+    char buf[256];
+    int fd = open(path(name), O_RDONLY);
+    long n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    buf[n < 0 ? 0 : n] = 0;
+    printf("%s: \"%s\"\n", what, buf);
+}
+
+/* Removes the files a section made. */
+static void clean_files(void)
+{
+    static const char *names[] = {"a", "b", "c", "d", "big", NULL};
+    for (int i = 0; names[i]; i++)
+        unlink(path(names[i]));
+}
+
+/* -------------------------------------------------------------------- vec -- */
+
+static void vec(void)
+{
+    int fd = file_with("a", "", O_RDWR);
+    char a[] = "hello ", b[] = "vectored ", c[] = "world";
+    struct iovec w[3] = {{a, 6}, {b, 9}, {c, 5}};
+    V("writev", writev(fd, w, 3));
+    V("position after writev", lseek(fd, 0, SEEK_CUR));
+    char x[8], y[32];
+    struct iovec r[2] = {{x, 5}, {y, sizeof y}};
+    V("preadv at 0", preadv(fd, r, 2, 0));
+    printf("split as \"%.5s\" + \"%.15s\"\n", x, y);
+    V("position unchanged by preadv", lseek(fd, 0, SEEK_CUR));
+    struct iovec p1[1] = {{"HELLO", 5}};
+    V("pwritev at 0", pwritev(fd, p1, 1, 0));
+    V("position unchanged by pwritev", lseek(fd, 0, SEEK_CUR));
+    show_file("file", "a");
+    lseek(fd, 6, SEEK_SET);
+    memset(y, 0, sizeof y);
+    struct iovec r1[1] = {{y, 8}};
+    V("preadv2 offset -1 (the position)", k_preadv2(fd, r1, 1, -1, 0));
+    printf("read \"%.8s\", position now: %ld\n", y, (long)lseek(fd, 0, SEEK_CUR));
+    struct iovec p2[1] = {{"!", 1}};
+    V("pwritev2 RWF_APPEND at 0", k_pwritev2(fd, p2, 1, 0, RWF_APPEND));
+    show_file("file", "a");
+    V("preadv2 RWF_NOWAIT on a file", k_preadv2(fd, r1, 1, 0, RWF_NOWAIT));
+    T("preadv2 unknown flag", k_preadv2(fd, r1, 1, 0, 0x40000000));
+    T("preadv offset -1", preadv(fd, r1, 1, -1));
+    T("pwritev offset -2", pwritev(fd, p2, 1, -2));
+    T("preadv iovcnt -1", syscall(SYS_preadv, fd, r1, -1, 0, 0));
+    T("preadv iovcnt 1025", syscall(SYS_preadv, fd, r1, 1025, 0, 0));
+    V("preadv iovcnt 0", preadv(fd, r1, 0, 0));
+    T("preadv bad iovec pointer", preadv(fd, KPTR, 1, 0));
+    struct iovec bad[1] = {{KPTR, 4}};
+    T("preadv bad buffer", preadv(fd, bad, 1, 0));
+    T("pwritev bad buffer", pwritev(fd, bad, 1, 0));
+    struct iovec huge[2] = {{y, (size_t)1 << 62}, {y, (size_t)1 << 62}};
+    T("readv lengths overflowing ssize_t", readv(fd, huge, 2));
+    int ro = open(path("a"), O_RDONLY);
+    T("pwritev on a read-only fd", pwritev(ro, p2, 1, 0));
+    close(ro);
+    int pp[2];
+    pipe(pp);
+    T("preadv on a pipe", preadv(pp[0], r1, 1, 0));
+    T("preadv2 on a pipe, offset -1, RWF_NOWAIT, empty", k_preadv2(pp[0], r1, 1, -1, RWF_NOWAIT));
+    write(pp[1], "pipe", 4);
+    V("preadv2 on a pipe, offset -1, RWF_NOWAIT, data", k_preadv2(pp[0], r1, 1, -1, RWF_NOWAIT));
+    V("readv from a pipe takes what one read gives", (write(pp[1], "abc", 3), readv(pp[0], r, 2)));
+    close(pp[0]);
+    close(pp[1]);
+    int d = open(dir, O_RDONLY | O_DIRECTORY);
+    T("preadv on a directory", preadv(d, r1, 1, 0));
+    close(d);
+    close(fd);
+    T("preadv bad fd", preadv(999, r1, 1, 0));
+    clean_files();
+}
+
+/* -------------------------------------------------------------------- pio -- */
+
+static void pio(void)
+{
+    char buf[16];
+    int d = open(dir, O_RDONLY | O_DIRECTORY);
+    T("pread on a directory", pread(d, buf, 4, 0));
+    T("read on a directory", read(d, buf, 4));
+    close(d);
+    int pp[2];
+    pipe(pp);
+    T("pread on a pipe", pread(pp[0], buf, 4, 0));
+    T("pwrite on a pipe", pwrite(pp[1], buf, 4, 0));
+    close(pp[0]);
+    close(pp[1]);
+    int fd = file_with("a", "0123456789", O_RDWR | O_APPEND);
+    V("pwrite at 2 on an O_APPEND file", pwrite(fd, "xy", 2, 2));
+    show_file("appended, not at 2", "a");
+    V("position untouched", lseek(fd, 0, SEEK_CUR));
+    T("pread negative offset", pread(fd, buf, 4, -1));
+    T("pwrite negative offset", pwrite(fd, buf, 4, -1));
+    V("pread past the end", pread(fd, buf, 4, 1000));
+    V("pread 0 bytes", pread(fd, buf, 0, 0));
+    int nul = open("/dev/null", O_RDWR);
+    V("pread on /dev/null", pread(nul, buf, 4, 100));
+    V("pwrite on /dev/null", pwrite(nul, buf, 4, 100));
+    close(nul);
+    int z = open("/dev/zero", O_RDONLY);
+    V("pread on /dev/zero", pread(z, buf, 4, 0));
+    close(z);
+    close(fd);
+    clean_files();
+}
+
+/* ----------------------------------------------------------------- splice -- */
+
+static void splice_section(void)
+{
+    int pp[2];
+    pipe(pp);
+    int in = file_with("a", "0123456789abcdef", O_RDONLY);
+    loff_t off = 4;
+    V("splice file at offset 4 to pipe, 6 bytes", splice(in, &off, pp[1], NULL, 6, 0));
+    printf("offset now %ld, file position still %ld\n", (long)off, (long)lseek(in, 0, SEEK_CUR));
+    V("splice file (its position) to pipe, 3 bytes", splice(in, NULL, pp[1], NULL, 3, 0));
+    V("file position now", lseek(in, 0, SEEK_CUR));
+    int out = file_with("b", "", O_WRONLY);
+    V("splice pipe to file, everything", splice(pp[0], NULL, out, NULL, 100, 0));
+    show_file("file b", "b");
+    V("file position", lseek(out, 0, SEEK_CUR));
+    write(pp[1], "XY", 2);
+    off = 1;
+    V("splice pipe to file at offset 1", splice(pp[0], NULL, out, &off, 2, 0));
+    show_file("file b", "b");
+    T("splice empty pipe, SPLICE_F_NONBLOCK", splice(pp[0], NULL, out, NULL, 10, SPLICE_F_NONBLOCK));
+    off = 100;
+    V("splice file at its end", splice(in, &off, pp[1], NULL, 10, 0));
+    V("splice length 0", splice(pp[0], NULL, out, NULL, 0, 0));
+
+    int q[2];
+    pipe(q);
+    write(pp[1], "pipe2pipe", 9);
+    V("splice pipe to pipe, 4 bytes", splice(pp[0], NULL, q[1], NULL, 4, 0));
+    char buf[32] = {0};
+    read(q[0], buf, sizeof buf);
+    printf("moved \"%s\"\n", buf);
+    memset(buf, 0, sizeof buf);
+    read(pp[0], buf, sizeof buf);
+    printf("left \"%s\"\n", buf);
+    close(pp[1]);
+    V("splice from a pipe without writers", splice(pp[0], NULL, q[1], NULL, 4, 0));
+    pipe(pp);
+
+    /* Errors. */
+    off = 0;
+    T("splice offset for the pipe end", splice(pp[0], &off, out, NULL, 4, 0));
+    T("splice pipe to itself", splice(pp[0], NULL, pp[1], NULL, 4, 0));
+    T("splice file to file", splice(in, NULL, out, NULL, 4, 0));
+    T("splice bad flags", splice(in, NULL, pp[1], NULL, 4, 0x100));
+    T("splice read end as output", splice(in, NULL, pp[0], NULL, 4, 0));
+    T("splice write-only file as input", splice(out, NULL, pp[1], NULL, 4, 0));
+    T("splice bad fd", splice(999, NULL, pp[1], NULL, 4, 0));
+    off = -1;
+    T("splice negative offset", splice(in, &off, pp[1], NULL, 4, 0));
+    T("splice bad offset pointer", splice(in, KPTR, pp[1], NULL, 4, 0));
+    int app = open(path("b"), O_WRONLY | O_APPEND);
+    write(pp[1], "z", 1);
+    T("splice to an O_APPEND file", splice(pp[0], NULL, app, NULL, 1, 0));
+    close(app);
+    int d = open(dir, O_RDONLY | O_DIRECTORY);
+    T("splice a directory to a pipe", splice(d, NULL, pp[1], NULL, 1, 0));
+    close(d);
+    close(in);
+    close(out);
+    close(pp[0]);
+    close(pp[1]);
+    close(q[0]);
+    close(q[1]);
+    clean_files();
+}
+
+/* -------------------------------------------------------------------- tee -- */
+
+static void tee_section(void)
+{
+    int a[2], b[2];
+    pipe(a);
+    pipe(b);
+    write(a[1], "teedata", 7);
+    V("tee 3 bytes", tee(a[0], b[1], 3, 0));
+    char buf[16] = {0};
+    read(b[0], buf, sizeof buf);
+    printf("copy \"%s\"\n", buf);
+    memset(buf, 0, sizeof buf);
+    read(a[0], buf, sizeof buf);
+    printf("source still holds \"%s\"\n", buf);
+    T("tee from an empty pipe, SPLICE_F_NONBLOCK", tee(a[0], b[1], 3, SPLICE_F_NONBLOCK));
+    V("tee length 0", tee(a[0], b[1], 0, 0));
+    int f = file_with("a", "x", O_RDWR);
+    T("tee from a file", tee(f, b[1], 1, 0));
+    T("tee to a file", tee(a[0], f, 1, 0));
+    T("tee pipe to itself", tee(a[0], a[1], 1, 0));
+    T("tee bad flags", tee(a[0], b[1], 1, 0x100));
+    T("tee write end as input", tee(a[1], b[1], 1, 0));
+    close(a[1]);
+    V("tee from a pipe without writers", tee(a[0], b[1], 1, 0));
+    close(f);
+    close(a[0]);
+    close(b[0]);
+    close(b[1]);
+    clean_files();
+}
+
+/* --------------------------------------------------------------- vmsplice -- */
+
+static void vmsplice_section(void)
+{
+    int pp[2];
+    pipe(pp);
+    char one[] = "vm", two[] = "splice";
+    struct iovec w[2] = {{one, 2}, {two, 6}};
+    V("vmsplice into the write end", vmsplice(pp[1], w, 2, 0));
+    char buf[16] = {0};
+    struct iovec r[2] = {{buf, 3}, {buf + 3, 10}};
+    V("vmsplice out of the read end", vmsplice(pp[0], r, 2, 0));
+    printf("got \"%s\"\n", buf);
+    T("vmsplice out of an empty pipe, SPLICE_F_NONBLOCK", vmsplice(pp[0], r, 2, SPLICE_F_NONBLOCK));
+    V("vmsplice nothing", vmsplice(pp[1], w, 0, 0));
+    int f = file_with("a", "", O_RDWR);
+    T("vmsplice to a file", vmsplice(f, w, 2, 0));
+    close(f);
+    T("vmsplice bad flags", vmsplice(pp[1], w, 2, 0x100));
+    T("vmsplice bad iovec pointer", vmsplice(pp[1], KPTR, 1, 0));
+    struct iovec bad[1] = {{KPTR, 4}};
+    T("vmsplice bad buffer", vmsplice(pp[1], bad, 1, 0));
+    T("vmsplice 1025 segments", syscall(SYS_vmsplice, pp[1], w, 1025, 0));
+    T("vmsplice bad fd", vmsplice(999, w, 1, 0));
+    close(pp[0]);
+    close(pp[1]);
+    clean_files();
+}
+
+/* ------------------------------------------------------------------- copy -- */
+
+static void copy(void)
+{
+    int in = file_with("a", "0123456789", O_RDONLY);
+    int out = file_with("b", "..........", O_WRONLY);
+    loff_t oi = 2, oo = 5;
+    V("copy_file_range 3 bytes, both offsets", copy_file_range(in, &oi, out, &oo, 3, 0));
+    printf("offsets now %ld %ld, positions %ld %ld\n", (long)oi, (long)oo, (long)lseek(in, 0, SEEK_CUR),
+           (long)lseek(out, 0, SEEK_CUR));
+    show_file("b", "b");
+    V("copy_file_range with the positions", copy_file_range(in, NULL, out, NULL, 4, 0));
+    printf("positions now %ld %ld\n", (long)lseek(in, 0, SEEK_CUR), (long)lseek(out, 0, SEEK_CUR));
+    show_file("b", "b");
+    oi = 8;
+    V("copy_file_range past the end of the input (cut)", copy_file_range(in, &oi, out, NULL, 100, 0));
+    oi = 50;
+    V("copy_file_range at the end of the input", copy_file_range(in, &oi, out, NULL, 100, 0));
+    V("copy_file_range length 0", copy_file_range(in, NULL, out, NULL, 0, 0));
+    int same = open(path("b"), O_RDWR);
+    oi = 0;
+    oo = 2;
+    T("copy_file_range overlapping in one file", copy_file_range(same, &oi, same, &oo, 4, 0));
+    oi = 0;
+    oo = 6;
+    V("copy_file_range within one file, apart", copy_file_range(same, &oi, same, &oo, 4, 0));
+    show_file("b", "b");
+    close(same);
+    T("copy_file_range flags 1", copy_file_range(in, NULL, out, NULL, 1, 1));
+    T("copy_file_range write-only input", copy_file_range(out, NULL, out, NULL, 1, 0));
+    T("copy_file_range read-only output", copy_file_range(in, NULL, in, NULL, 1, 0));
+    int app = open(path("b"), O_WRONLY | O_APPEND);
+    T("copy_file_range to an O_APPEND file", copy_file_range(in, NULL, app, NULL, 1, 0));
+    close(app);
+    int d = open(dir, O_RDONLY | O_DIRECTORY);
+    T("copy_file_range from a directory", copy_file_range(d, NULL, out, NULL, 1, 0));
+    close(d);
+    int pp[2];
+    pipe(pp);
+    T("copy_file_range from a pipe", copy_file_range(pp[0], NULL, out, NULL, 1, 0));
+    T("copy_file_range to a pipe", copy_file_range(in, NULL, pp[1], NULL, 1, 0));
+    close(pp[0]);
+    close(pp[1]);
+    oi = -1;
+    T("copy_file_range negative offset", copy_file_range(in, &oi, out, NULL, 1, 0));
+    T("copy_file_range bad offset pointer", copy_file_range(in, KPTR, out, NULL, 1, 0));
+    T("copy_file_range bad fd", copy_file_range(999, NULL, out, NULL, 1, 0));
+    close(in);
+    close(out);
+    clean_files();
+}
+
+/* --------------------------------------------------------------- sendfile -- */
+
+static void sendfile_section(void)
+{
+    int in = file_with("a", "sendfile data", O_RDONLY);
+    int pp[2];
+    pipe(pp);
+    off_t off = 5;
+    V("sendfile at offset 5 to a pipe", sendfile(pp[1], in, &off, 100));
+    printf("offset now %ld, position %ld\n", (long)off, (long)lseek(in, 0, SEEK_CUR));
+    char buf[64] = {0};
+    read(pp[0], buf, sizeof buf);
+    printf("pipe got \"%s\"\n", buf);
+    int out = file_with("b", "", O_WRONLY);
+    V("sendfile with the position to a file", sendfile(out, in, NULL, 8));
+    V("position now", lseek(in, 0, SEEK_CUR));
+    show_file("b", "b");
+    /* A full pipe takes part of it: the count is what was written. */
+    int big = file_with("big", NULL, O_RDWR);
+    ftruncate(big, 200000);
+    fcntl(pp[1], F_SETFL, O_NONBLOCK);
+    off = 0;
+    long n = sendfile(pp[1], big, &off, 200000);
+    printf("sendfile 200000 bytes into a 65536-byte pipe: %ld, offset %ld\n", n, (long)off);
+    T("sendfile into the full pipe", sendfile(pp[1], big, &off, 10));
+    int ro = open(path("b"), O_RDONLY);
+    T("sendfile to a read-only fd", sendfile(ro, in, NULL, 1));
+    close(ro);
+    int app = open(path("b"), O_WRONLY | O_APPEND);
+    T("sendfile to an O_APPEND fd", sendfile(app, in, NULL, 1));
+    close(app);
+    T("sendfile from a write-only fd", sendfile(pp[1], out, NULL, 1));
+    off = -1;
+    T("sendfile negative offset", sendfile(out, in, &off, 1));
+    T("sendfile bad offset pointer", sendfile(out, in, KPTR, 1));
+    T("sendfile bad fd", sendfile(out, 999, NULL, 1));
+    close(big);
+    close(in);
+    close(out);
+    close(pp[0]);
+    close(pp[1]);
+    clean_files();
+}
+
+/* ------------------------------------------------------------------ fsize -- */
+
+static volatile sig_atomic_t n_xfsz;
+static void on_xfsz(int s)
+{
+    (void)s;
+    n_xfsz++;
+}
+
+static void fsize_body(void)
+{
+    signal(SIGXFSZ, on_xfsz);
+    struct rlimit lim = {100, RLIM_INFINITY};
+    T("setrlimit RLIMIT_FSIZE 100", setrlimit(RLIMIT_FSIZE, &lim));
+    int fd = file_with("a", "", O_RDWR);
+    char buf[300];
+    memset(buf, 'x', sizeof buf);
+    V("write 60", write(fd, buf, 60));
+    V("write 60 more (short)", write(fd, buf, 60));
+    printf("SIGXFSZ so far: %d\n", (int)n_xfsz);
+    T("write at the limit", write(fd, buf, 1));
+    printf("SIGXFSZ: %d\n", (int)n_xfsz);
+    V("write 0 bytes at the limit", write(fd, buf, 0));
+    T("pwrite past the limit", pwrite(fd, buf, 10, 200));
+    V("pwrite below the limit", pwrite(fd, buf, 10, 10));
+    T("ftruncate past the limit", ftruncate(fd, 101));
+    V("ftruncate to the limit", ftruncate(fd, 100));
+    T("fallocate past the limit", fallocate(fd, 0, 0, 4096));
+    printf("SIGXFSZ: %d\n", (int)n_xfsz);
+    struct stat st;
+    fstat(fd, &st);
+    printf("size %ld\n", (long)st.st_size);
+    int pp[2];
+    pipe(pp);
+    V("a pipe has no file-size limit", write(pp[1], buf, 300));
+    close(pp[0]);
+    close(pp[1]);
+    close(fd);
+    /* With SIGXFSZ at its default the process dies of it. */
+    pid_t c = xfork();
+    if (c == 0) {
+        signal(SIGXFSZ, SIG_DFL);
+        no_core_dump();
+        int f = open(path("a"), O_WRONLY | O_APPEND);
+        write(f, buf, 1);
+        _exit(0);
+    }
+    reap(c, "writing past the limit with SIGXFSZ at its default");
+    signal(SIGXFSZ, SIG_IGN);
+    fd = open(path("a"), O_WRONLY | O_APPEND);
+    T("write past the limit with SIGXFSZ ignored", write(fd, buf, 1));
+    close(fd);
+    clean_files();
+}
+
+/* The limit would cut the probe's own output when stdout is a file: the test
+ * runs in a child whose stdout is a pipe to this process. */
+static void fsize(void)
+{
+    int p[2];
+    pipe(p);
+    pid_t c = xfork();
+    if (c == 0) {
+        close(p[0]);
+        dup2(p[1], 1);
+        close(p[1]);
+        fsize_body();
+        fflush(NULL);
+        _exit(0);
+    }
+    close(p[1]);
+    char buf[512];
+    long n;
+    while ((n = read(p[0], buf, sizeof buf)) > 0)
+        fwrite(buf, 1, (size_t)n, stdout);
+    close(p[0]);
+    reap(c, "limited child");
+}
+
+int main(int argc, char **argv)
+{
+    probe_init();
+    make_dir();
+    static const struct probe_section sections[] = {
+        {"vec", vec}, {"pio", pio}, {"splice", splice_section}, {"tee", tee_section},
+        {"vmsplice", vmsplice_section}, {"copy", copy}, {"sendfile", sendfile_section}, {"fsize", fsize},
+        {NULL, NULL},
+    };
+    int r = run_sections(argc, argv, sections);
+    clean_files();
+    rmdir(dir);
+    if (r == 0)
+        printf("== done\n");
+    return r;
+}
