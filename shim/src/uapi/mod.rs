@@ -36,7 +36,9 @@ pub use fs::{
     at, dirent, epoll, fcntl, ioctl, open_flags, poll, termios, Flock, Iovec, LinuxDirent64, Pollfd, Termios, Winsize,
 };
 pub use mm::mmap;
-pub use net::{socket, Sockaddr, SockaddrIn, SockaddrIn6, SockaddrUn};
+pub use net::{
+    socket, sockopt, Cmsghdr, Linger, Mmsghdr, Msghdr, Sockaddr, SockaddrIn, SockaddrIn6, SockaddrUn, Ucred,
+};
 pub use signal_types::{signal, KernelSigaction, Siginfo, Sigset, StackT};
 pub use stat::{stat_mode, statx, StatInfo, Statfs, Statx, StatxTimestamp};
 pub use sys::{arch_prctl, getrandom, prctl, rlimit, Rlimit64, Rusage, Sysinfo, Tms, Utsname};
