@@ -11,6 +11,7 @@ mod klog;
 mod cmdline;
 mod fs;
 mod mem;
+mod net;
 mod rng;
 mod syscall;
 mod task;
