@@ -6,6 +6,8 @@
 pub mod inet;
 pub mod unix;
 
+pub use inet::poll_due;
+
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::any::Any;
@@ -22,8 +24,6 @@ use crate::task::{wait, Ctx, Restart, WaitQueue};
 
 /// Readable (poll bits as in [`crate::fs::file`]).
 pub const POLLIN: u32 = 0x1;
-/// Urgent data.
-pub const POLLPRI: u32 = 0x2;
 /// Writable.
 pub const POLLOUT: u32 = 0x4;
 /// Error.

@@ -458,7 +458,7 @@ fn recv_data(
     let stream = s.sock_type() == so::SOCK_STREAM;
     // Check the buffers first: data taken off the queue must not be lost.
     {
-        let mut mm = cx.mm();
+        let mm = cx.mm();
         let mut left = len;
         for v in vecs {
             if left == 0 {

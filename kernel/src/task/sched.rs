@@ -176,6 +176,7 @@ pub fn wake(t: &Arc<Thread>) {
 pub fn yield_now() {
     expire_timers();
     super::itimer::expire();
+    crate::net::poll_due();
     {
         let mut rq = RQ.lock();
         if rq.queue.is_empty() {
@@ -232,6 +233,7 @@ fn schedule() {
     loop {
         expire_timers();
         super::itimer::expire();
+        crate::net::poll_due();
         crate::fs::console::check_input();
         let mut rq = RQ.lock();
         let Some(cur) = rq.current.clone() else { return };
