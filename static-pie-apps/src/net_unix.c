@@ -1,6 +1,6 @@
 /* net_unix: AF_UNIX sockets as Linux does them.
  *
- *   net_unix [SECTION]   sections: pair stream dgram seqpacket path abstract
+ *   net_unix [SECTION]   sections: pair stream dgram seqpacket path abstract_names
  *                        rights creds mmsg epoll opts errors
  *
  * pair       socketpair of each type: data both ways, record boundaries,
@@ -16,7 +16,7 @@
  * path       sockets named by paths: the inode, EADDRINUSE, ENOENT,
  *            ECONNREFUSED, EPROTOTYPE, names of each end, a full backlog,
  *            data sent before accept, accept4 flags
- * abstract   the abstract namespace and autobind
+ * abstract_names  the abstract namespace and autobind
  * rights     SCM_RIGHTS: a pipe and a socket passed to a forked child and
  *            back, MSG_CTRUNC, MSG_CMSG_CLOEXEC, EBADF, more than SCM_MAX_FD
  * creds      SO_PEERCRED, SO_PASSCRED and SCM_CREDENTIALS across fork
@@ -28,6 +28,7 @@
  * errors     Linux's errno for bad arguments */
 #define _GNU_SOURCE
 #include <stdint.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include "net_common.h"
 
@@ -524,6 +525,13 @@ static void abstract(void)
 
 /* ---------------------------------------------------------------- rights -- */
 
+/* sendmsg without the C library in between: musl copies the control data to a
+ * buffer of its own first (ENOMEM for some sizes) and rewrites its headers. */
+static long raw_sendmsg(int fd, const struct msghdr *m, int flags)
+{
+    return syscall(SYS_sendmsg, fd, m, flags);
+}
+
 static int send_fds(int sock, const int *fds, int n, const char *data)
 {
     char cbuf[CMSG_SPACE(sizeof(int) * 300)];
@@ -541,7 +549,7 @@ static int send_fds(int sock, const int *fds, int n, const char *data)
         c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)n);
         memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)n);
     }
-    return (int)sendmsg(sock, &mh, 0);
+    return (int)raw_sendmsg(sock, &mh, 0);
 }
 
 /* Receives up to `max` descriptors with a control buffer for `room` of them;
@@ -639,6 +647,7 @@ static void rights(void)
     printf("254 descriptors: %s\n", send_fds(sv[0], many, 254, "254") < 0 ? errname(errno) : "OK");
     /* A bad control message. */
     char cbuf[CMSG_SPACE(sizeof(int))];
+    memset(cbuf, 0, sizeof cbuf);
     struct iovec iov = {"x", 1};
     struct msghdr mh = {0};
     mh.msg_iov = &iov;
@@ -649,10 +658,10 @@ static void rights(void)
     cm->cmsg_level = SOL_SOCKET;
     cm->cmsg_type = 77;
     cm->cmsg_len = CMSG_LEN(sizeof(int));
-    printf("unknown cmsg type: %s\n", res(sendmsg(sv[0], &mh, 0)));
+    printf("unknown cmsg type: %s\n", res(raw_sendmsg(sv[0], &mh, 0)));
     cm->cmsg_type = SCM_RIGHTS;
     cm->cmsg_len = sizeof cbuf + 8;
-    printf("cmsg_len past the buffer: %s\n", res(sendmsg(sv[0], &mh, 0)));
+    printf("cmsg_len past the buffer: %s\n", res(raw_sendmsg(sv[0], &mh, 0)));
     close(sv[0]);
     close(sv[1]);
     /* Descriptors in flight when both ends close are released. */
@@ -686,7 +695,9 @@ static void creds(void)
     if (c == 0) {
         write(sv[0], "plain", 5);
         /* Explicit credentials (our own). */
+        /* Zeroed: musl's cmsghdr has padding after a 32-bit cmsg_len. */
         char cbuf[CMSG_SPACE(sizeof(struct ucred))];
+        memset(cbuf, 0, sizeof cbuf);
         struct iovec iov = {"creds", 5};
         struct msghdr mh = {0};
         mh.msg_iov = &iov;
@@ -699,9 +710,9 @@ static void creds(void)
         cm->cmsg_len = CMSG_LEN(sizeof(struct ucred));
         struct ucred mine = {getpid(), getuid(), getgid()};
         memcpy(CMSG_DATA(cm), &mine, sizeof mine);
-        printf("child: sendmsg SCM_CREDENTIALS %s\n", res(sendmsg(sv[0], &mh, 0)));
+        printf("child: sendmsg SCM_CREDENTIALS %s\n", res(raw_sendmsg(sv[0], &mh, 0)));
         cm->cmsg_len = CMSG_LEN(sizeof(struct ucred)) - 4;
-        printf("child: short SCM_CREDENTIALS %s\n", res(sendmsg(sv[0], &mh, 0)));
+        printf("child: short SCM_CREDENTIALS %s\n", res(raw_sendmsg(sv[0], &mh, 0)));
         _exit(0);
     }
     reap(c, "child");
@@ -1001,8 +1012,8 @@ static void errors(void)
     printf("send bad buffer: %s\n", res(send(sv[0], (void *)8, 1, 0)));
     struct msghdr mh = {0};
     mh.msg_iovlen = 2000;
-    printf("sendmsg 2000 iovecs: %s\n", res(sendmsg(sv[0], &mh, 0)));
-    printf("sendmsg bad msghdr: %s\n", res(sendmsg(sv[0], (struct msghdr *)8, 0)));
+    printf("sendmsg 2000 iovecs: %s\n", res(raw_sendmsg(sv[0], &mh, 0)));
+    printf("sendmsg bad msghdr: %s\n", res(raw_sendmsg(sv[0], (struct msghdr *)8, 0)));
     printf("recvmsg MSG_CMSG_COMPAT: %s\n", res(recvmsg(sv[0], &mh, (int)0x80000000)));
     write(sv[1], "data", 4);
     printf("recv bad buffer: %s\n", res(recv(sv[0], (void *)8, 4, 0)));
@@ -1019,7 +1030,7 @@ int main(int argc, char **argv)
     mkdirs();
     static const struct probe_section sections[] = {
         {"pair", pair},         {"stream", stream}, {"dgram", dgram},   {"seqpacket", seqpacket},
-        {"path", path},         {"abstract", abstract}, {"rights", rights}, {"creds", creds},
+        {"path", path},         {"abstract_names", abstract}, {"rights", rights}, {"creds", creds},
         {"mmsg", mmsg},         {"epoll", epoll_section}, {"opts", opts}, {"errors", errors},
         {NULL, NULL},
     };
