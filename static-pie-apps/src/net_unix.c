@@ -1,7 +1,7 @@
 /* net_unix: AF_UNIX sockets as Linux does them.
  *
  *   net_unix [SECTION]   sections: pair stream dgram seqpacket path abstract_names
- *                        rights creds mmsg epoll opts errors
+ *                        rights creds mmsg epoll select opts errors
  *
  * pair       socketpair of each type: data both ways, record boundaries,
  *            MSG_PEEK, FIONREAD, MSG_DONTWAIT/O_NONBLOCK, names, SO_TYPE
@@ -23,12 +23,14 @@
  * mmsg       sendmmsg/recvmmsg
  * epoll      edge-triggered epoll on sockets: one event per arrival,
  *            EPOLLRDHUP, EPOLLHUP, a listener's EPOLLIN
+ * select     select and pselect on sockets: readiness, timeouts, EBADF
  * opts       socket options: buffers, timeouts (SO_RCVTIMEO gives EAGAIN),
  *            SO_LINGER, unknown options, short option lengths
  * errors     Linux's errno for bad arguments */
 #define _GNU_SOURCE
 #include <stdint.h>
 #include <sys/syscall.h>
+#include <sys/select.h>
 #include <sys/time.h>
 #include "net_common.h"
 
@@ -893,6 +895,68 @@ static void epoll_section(void)
     close(ep);
 }
 
+/* ---------------------------------------------------------------- select -- */
+
+static void select_section(void)
+{
+    int sv[2];
+    socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+    fd_set r, w;
+    FD_ZERO(&r);
+    FD_ZERO(&w);
+    FD_SET(sv[0], &r);
+    FD_SET(sv[0], &w);
+    struct timeval tv = {0, 0};
+    int n = select(sv[0] + 1, &r, &w, NULL, &tv);
+    printf("idle: %d readable %s writable %s\n", n, yesno(FD_ISSET(sv[0], &r)), yesno(FD_ISSET(sv[0], &w)));
+    write(sv[1], "x", 1);
+    FD_ZERO(&r);
+    FD_SET(sv[0], &r);
+    n = select(sv[0] + 1, &r, NULL, NULL, NULL);
+    printf("after a write: %d readable %s\n", n, yesno(FD_ISSET(sv[0], &r)));
+    char c;
+    read(sv[0], &c, 1);
+    FD_ZERO(&r);
+    FD_SET(sv[0], &r);
+    tv.tv_sec = 0;
+    tv.tv_usec = 50000;
+    n = select(sv[0] + 1, &r, NULL, NULL, &tv);
+    printf("timeout: %d, time left %ld.%06ld, bit %s\n", n, (long)tv.tv_sec, (long)tv.tv_usec,
+           yesno(FD_ISSET(sv[0], &r)));
+    /* A child writes while the parent waits. */
+    pid_t ch = xfork();
+    if (ch == 0) {
+        usleep(30000);
+        write(sv[1], "y", 1);
+        _exit(0);
+    }
+    FD_ZERO(&r);
+    FD_SET(sv[0], &r);
+    n = select(sv[0] + 1, &r, NULL, NULL, NULL);
+    printf("woken: %d readable %s\n", n, yesno(FD_ISSET(sv[0], &r)));
+    reap(ch, "writer");
+    /* The peer goes away: readable (EOF). */
+    read(sv[0], &c, 1);
+    close(sv[1]);
+    FD_ZERO(&r);
+    FD_SET(sv[0], &r);
+    tv.tv_sec = 1;
+    tv.tv_usec = 0;
+    n = select(sv[0] + 1, &r, NULL, NULL, &tv);
+    printf("peer closed: %d readable %s\n", n, yesno(FD_ISSET(sv[0], &r)));
+    FD_ZERO(&r);
+    FD_SET(sv[1], &r);
+    printf("closed descriptor: %s\n", res(select(sv[1] + 1, &r, NULL, NULL, &tv)));
+    printf("nfds -1: %s\n", res(select(-1, NULL, NULL, NULL, &tv)));
+    struct timeval bad = {0, -1};
+    printf("negative timeout: %s\n", res(select(0, NULL, NULL, NULL, &bad)));
+    struct timespec ts = {0, 10000000};
+    sigset_t none;
+    sigemptyset(&none);
+    printf("pselect timeout: %d\n", pselect(0, NULL, NULL, NULL, &ts, &none));
+    close(sv[0]);
+}
+
 /* ------------------------------------------------------------------ opts -- */
 
 static void opts(void)
@@ -1031,7 +1095,7 @@ int main(int argc, char **argv)
     static const struct probe_section sections[] = {
         {"pair", pair},         {"stream", stream}, {"dgram", dgram},   {"seqpacket", seqpacket},
         {"path", path},         {"abstract_names", abstract}, {"rights", rights}, {"creds", creds},
-        {"mmsg", mmsg},         {"epoll", epoll_section}, {"opts", opts}, {"errors", errors},
+        {"mmsg", mmsg},         {"epoll", epoll_section}, {"select", select_section}, {"opts", opts}, {"errors", errors},
         {NULL, NULL},
     };
     int r = run_sections(argc, argv, sections);

@@ -45,7 +45,7 @@ macro_rules! probe_tests {
 }
 
 probe_tests! {
-    net_unix: [pair, stream, dgram, seqpacket, path, abstract_names, rights, creds, mmsg, epoll, opts, errors],
+    net_unix: [pair, stream, dgram, seqpacket, path, abstract_names, rights, creds, mmsg, epoll, select, opts, errors],
     net_inet: [tcp, refused, nonblock, udp, v6, errors, reset, epoll, opts, big],
 }
 

@@ -736,7 +736,7 @@ pub fn ioctl(cx: &Ctx, fd: i32, cmd: u32, arg: u64) -> SysResult {
 
 /// Applies a temporary signal mask for the length of a call (ppoll, pselect,
 /// epoll_pwait); it is put back on the way out unless a handler runs first.
-fn set_temp_mask(cx: &Ctx, sigmask: UAddr, sigsetsize: usize) -> Result<bool, Errno> {
+pub(super) fn set_temp_mask(cx: &Ctx, sigmask: UAddr, sigsetsize: usize) -> Result<bool, Errno> {
     if sigmask.is_null() {
         return Ok(false);
     }
@@ -752,7 +752,7 @@ fn set_temp_mask(cx: &Ctx, sigmask: UAddr, sigsetsize: usize) -> Result<bool, Er
     Ok(true)
 }
 
-fn restore_temp_mask(cx: &Ctx, r: &SysResult) {
+pub(super) fn restore_temp_mask(cx: &Ctx, r: &SysResult) {
     if *r != Err(Errno::EINTR) {
         let mut s = cx.thread.sig.lock();
         if let Some(m) = s.saved_mask.take() {

@@ -6,6 +6,7 @@ mod misc;
 mod mm;
 mod net;
 mod proc;
+mod select;
 mod thread;
 
 use alloc::collections::BTreeSet;
@@ -191,6 +192,12 @@ fn dispatch(cx: &Ctx, call: Call, tf: &mut TrapFrame, nr: usize) -> SysResult {
             fs::poll(cx, fds, nfds, t, None)
         }
         Ppoll { fds, nfds, timeout, sigmask, sigsetsize } => fs::ppoll(cx, fds, nfds, timeout, sigmask, sigsetsize),
+        Select { nfds, readfds, writefds, exceptfds, timeout } => {
+            select::select(cx, nfds, readfds, writefds, exceptfds, timeout)
+        }
+        Pselect6 { nfds, readfds, writefds, exceptfds, timeout, sigmask } => {
+            select::pselect6(cx, nfds, readfds, writefds, exceptfds, timeout, sigmask)
+        }
         Pipe { fds } => fs::pipe2(cx, fds, 0),
         Pipe2 { fds, flags } => fs::pipe2(cx, fds, flags),
         Eventfd { initval } => fs::eventfd2(cx, initval, 0),
