@@ -102,6 +102,16 @@ pub struct Handlers {
     pub syscall: fn(&mut TrapFrame),
     /// Called for every exception or interrupt.
     pub trap: fn(&mut TrapFrame, Trap),
+    /// Called once by every new thread, on its own stack, before it first enters
+    /// user mode (the scheduler finishes the switch to it there).
+    pub thread_start: fn(),
+}
+
+/// Runs the kernel's thread-start hook (called from the new-thread stub).
+pub(crate) extern "C" fn thread_started() {
+    if let Some(h) = handlers() {
+        (h.thread_start)();
+    }
 }
 
 /// What the generic kernel decided to deliver.
@@ -198,7 +208,7 @@ pub(crate) fn table_index(va: u64, level: u32) -> usize {
     ((va >> (12 + 9 * level)) & 511) as usize
 }
 
-/// Calls `leaf(va, entry)` for every leaf entry of the 4-level hierarchy at `root`
+/// Calls `leaf(va, entry)` (until it returns false) for every leaf entry of the 4-level hierarchy at `root`
 /// that maps a 4 KiB page in [start, end), skipping absent tables. `next` returns
 /// the next-level table of a non-leaf entry at `level` (None for absent entries and
 /// blocks, which user hierarchies do not have).
@@ -208,36 +218,41 @@ pub(crate) fn walk_pages(
     end: u64,
     next: &dyn Fn(u64, u32) -> Option<u64>,
     present: &dyn Fn(u64) -> bool,
-    leaf: &mut dyn FnMut(u64, u64),
+    leaf: &mut dyn FnMut(u64, u64) -> bool,
 ) {
-    fn level(
-        t: u64,
-        l: u32,
-        base: u64,
+    /// What stays the same at every level of one walk.
+    struct Walk<'a> {
         start: u64,
         end: u64,
-        next: &dyn Fn(u64, u32) -> Option<u64>,
-        present: &dyn Fn(u64) -> bool,
-        leaf: &mut dyn FnMut(u64, u64),
-    ) {
-        let span = 1u64 << (12 + 9 * l);
-        for i in 0..512u64 {
-            let lo = base + i * span;
-            let hi = lo + span;
-            if hi <= start || lo >= end {
-                continue;
-            }
-            let e = read_entry(t, i as usize);
-            if l == 0 {
-                if present(e) {
-                    leaf(lo, e);
+        next: &'a dyn Fn(u64, u32) -> Option<u64>,
+        present: &'a dyn Fn(u64) -> bool,
+        leaf: &'a mut dyn FnMut(u64, u64) -> bool,
+        stopped: bool,
+    }
+    impl Walk<'_> {
+        /// Visits table `t` at level `l`, whose first entry maps `base`.
+        fn level(&mut self, t: u64, l: u32, base: u64) {
+            let span = 1u64 << (12 + 9 * l);
+            // Only the entries that overlap [start, end).
+            let first = self.start.saturating_sub(base) / span;
+            let last = self.end.saturating_sub(base).div_ceil(span).min(512);
+            for i in first..last {
+                if self.stopped {
+                    return;
                 }
-            } else if let Some(sub) = next(e, l) {
-                level(sub, l - 1, lo, start, end, next, present, leaf);
+                let lo = base + i * span;
+                let e = read_entry(t, i as usize);
+                if l == 0 {
+                    if (self.present)(e) && !(self.leaf)(lo, e) {
+                        self.stopped = true;
+                    }
+                } else if let Some(sub) = (self.next)(e, l) {
+                    self.level(sub, l - 1, lo);
+                }
             }
         }
     }
     if start < end {
-        level(root, 3, 0, start, end, next, present, leaf);
+        Walk { start, end, next, present, leaf, stopped: false }.level(root, 3, 0);
     }
 }

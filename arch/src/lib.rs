@@ -26,7 +26,7 @@ pub use self::aarch64::{
         halt_forever, hwcap, hwcap2, random_u64, read_cycles, wait_for_interrupt, ELF_MACHINE, MMAP_RND_BITS, PLATFORM,
         RESTART_SYSCALL_NR, STACK_RND_BITS, USER_END, USER_STACK_TOP,
     },
-    init::{init_bsp, kernel_va_to_pa, KERNEL_VIRT, PHYS_OFFSET},
+    init::{cpu_id, init_bsp, kernel_va_to_pa, KERNEL_VIRT, PHYS_OFFSET},
     paging::{PageTable, PAGE_SIZE},
     signal::{
         build_frame, restore_frame, sanitize_fpu, sigreturn_trampoline, sigreturn_ucontext, user_context_ok,
@@ -42,7 +42,7 @@ pub use self::x86_64::{
         halt_forever, hwcap, hwcap2, random_u64, read_cycles, wait_for_interrupt, ELF_MACHINE, MMAP_RND_BITS, PLATFORM,
         RESTART_SYSCALL_NR, STACK_RND_BITS, USER_END, USER_STACK_TOP,
     },
-    init::{init_bsp, set_kernel_stack, KERNEL_VIRT, PHYS_OFFSET},
+    init::{cpu_id, init_bsp, set_kernel_stack, KERNEL_VIRT, PHYS_OFFSET},
     paging::{PageTable, PAGE_SIZE},
     signal::{build_frame, restore_frame, sanitize_fpu, sigreturn_ucontext, user_context_ok, UCONTEXT_SIZE},
     tls::{get_tls, set_tls},

@@ -1,6 +1,7 @@
 //! The id space of processes and threads: ids from 1 to a maximum, handed out in
 //! increasing order and wrapping around as Linux's `alloc_pid` does, never reusing
 //! an id that is still taken (a live thread, a process, a group or a session).
+use alloc::collections::btree_map::Entry;
 use alloc::collections::BTreeMap;
 
 /// Linux's default `pid_max` on 64-bit machines with many CPUs.
@@ -30,8 +31,8 @@ impl<T> PidTable<T> {
             if id >= self.max {
                 id = RESERVED.min(self.max.saturating_sub(1)).max(1);
             }
-            if !self.map.contains_key(&id) {
-                self.map.insert(id, owner);
+            if let Entry::Vacant(slot) = self.map.entry(id) {
+                slot.insert(owner);
                 self.next = id.saturating_add(1);
                 return Some(id);
             }

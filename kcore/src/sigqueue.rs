@@ -15,10 +15,9 @@ const SYNCHRONOUS: u64 = bit(11) | bit(7) | bit(4) | bit(5) | bit(8) | bit(31);
 
 /// The mask bit of signal `sig` (1–64); 0 for a number out of range.
 pub const fn bit(sig: u32) -> u64 {
-    if sig == 0 || sig > NSIG {
-        0
-    } else {
-        1u64 << (sig - 1)
+    match sig.checked_sub(1) {
+        Some(n) if n < NSIG => 1u64 << n,
+        _ => 0,
     }
 }
 
@@ -75,7 +74,8 @@ impl<I> SigQueue<I> {
             return None;
         }
         let first = if ready & SYNCHRONOUS != 0 { ready & SYNCHRONOUS } else { ready };
-        Some(first.trailing_zeros() + 1)
+        // At most 64: `first` is not 0.
+        first.trailing_zeros().checked_add(1)
     }
 
     /// Removes and returns the next deliverable signal among `allowed` with its

@@ -35,6 +35,7 @@ fn elfin_kernel_main(info: &BootInfo) -> ! {
     time::init(t0, features.tsc_hz);
     rng::init(&features);
     trap::init();
+    elfin_plat::init_devices(info, mem::frames::alloc, mem::frames::free);
     let root = fs::init(info.initrd);
     if cmd.bootstat {
         time::phases::enable();

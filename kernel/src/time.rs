@@ -77,6 +77,14 @@ pub mod phases {
     /// Times the CPU went idle.
     pub static IDLES: AtomicU64 = AtomicU64::new(0);
 
+    /// Counts a system call (only when the figures are asked for: the count is a
+    /// shared atomic, which a multi-CPU kernel would not want on every call).
+    #[inline]
+    pub fn count_syscall() {
+        if ENABLED.load(Ordering::Relaxed) {
+            SYSCALLS.fetch_add(1, Ordering::Relaxed);
+        }
+    }
     /// Turns reporting on.
     pub fn enable() {
         ENABLED.store(true, Ordering::Relaxed);

@@ -20,7 +20,7 @@ pub fn enable_preemption() {
 pub fn idle_wait(watch_console: bool) {
     enable_preemption();
     let t0 = elfin_arch::read_cycles();
-    if watch_console {
+    if watch_console && !elfin_plat::console::input_wakes_cpu() {
         let budget = crate::time::cycles_hz() / u64::from(HZ);
         while elfin_arch::read_cycles().wrapping_sub(t0) < budget {
             if elfin_plat::console::input_ready() {

@@ -8,7 +8,11 @@ use crate::task::{signal, Ctx, ExitStatus, Restart};
 
 /// Installs the trap and system-call handlers.
 pub fn init() {
-    elfin_arch::set_handlers(elfin_arch::Handlers { syscall: crate::syscall::entry, trap: on_trap });
+    elfin_arch::set_handlers(elfin_arch::Handlers {
+        syscall: crate::syscall::entry,
+        trap: on_trap,
+        thread_start: crate::task::sched::thread_started,
+    });
 }
 
 fn on_trap(tf: &mut TrapFrame, trap: Trap) {
@@ -24,7 +28,12 @@ fn on_trap(tf: &mut TrapFrame, trap: Trap) {
 
 fn handle(tf: &mut TrapFrame, trap: Trap) {
     if let Trap::Interrupt(v) = trap {
-        if crate::timer::on_interrupt(v) && tf.came_from_user() {
+        let tick = crate::timer::on_interrupt(v);
+        if !tick {
+            // A device interrupt (console input): wake who waits for it.
+            crate::fs::console::check_input();
+        }
+        if tick && tf.came_from_user() {
             crate::task::sched::preempt();
             let cx = Ctx::current();
             signal::deliver_pending(&cx, tf, Restart::Never);

@@ -476,6 +476,8 @@ const fn page_offset(v: u64) -> u64 {
 }
 
 #[cfg(test)]
+// Tests compute expected values from small constants; checked arithmetic there
+// would only obscure them.
 #[allow(clippy::arithmetic_side_effects)]
 mod tests {
     use super::*;

@@ -1,9 +1,10 @@
 //! The console and its host framing (see `docs/protocol.md`): one serial line
-//! carries the program's stdout and stderr, kernel messages and the exit status;
-//! the host sends stdin with an end-of-file marker.
+//! carries kernel messages and the exit status, and the program's stdout, stderr
+//! and stdin (with an end-of-file marker) unless the host gave them ports of a
+//! virtio console (`stdio=virtio`), which carry them unframed and much faster.
 use core::fmt;
 
-use crate::uart;
+use crate::{uart, virtio};
 
 /// Output channels multiplexed on the console.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,6 +65,9 @@ fn code(c: Channel) -> u8 {
 
 /// Writes bytes on a channel.
 pub fn write(ch: Channel, bytes: &[u8]) {
+    if virtio::write(ch, bytes) {
+        return;
+    }
     let mut s = STATE.lock();
     if s.raw {
         bytes.iter().for_each(|&b| uart::put(b));
@@ -82,8 +86,23 @@ pub fn write(ch: Channel, bytes: &[u8]) {
     }
 }
 
-/// Reports the program's exit status and flushes the line.
+/// Whether the host stopped reading a channel (its stdout went to a pipe that was
+/// closed, `| head`): writes there should fail with EPIPE, as on Linux. Only the
+/// virtio ports can tell; the serial line never says so.
+pub fn output_closed(ch: Channel) -> bool {
+    virtio::output_closed(ch)
+}
+
+/// Waits until the host has every byte of program output written so far.
+pub fn flush() {
+    virtio::flush();
+    uart::flush();
+}
+
+/// Reports the program's exit status and flushes the line (after the program's
+/// output: the host takes the status as the end of the run).
 pub fn report_exit(status: u8) {
+    virtio::flush();
     let s = STATE.lock();
     if s.raw {
         drop(s);
@@ -101,6 +120,7 @@ pub fn report_exit(status: u8) {
 
 /// Reports a kernel crash (after its report was printed).
 pub fn report_crash() {
+    virtio::try_flush();
     let s = STATE.lock();
     if !s.raw {
         uart::put(ESC);
@@ -140,6 +160,14 @@ pub enum Input {
 
 /// Polls the host's stdin stream.
 pub fn poll_input() -> Input {
+    if virtio::stdin_active() {
+        let mut b = [0u8; 1];
+        return match virtio::read(&mut b) {
+            Some(0) => Input::Eof,
+            Some(_) => Input::Byte(b[0]),
+            None => Input::Empty,
+        };
+    }
     let mut s = STATE.lock();
     if let Some(b) = s.pending.take() {
         return Input::Byte(b);
@@ -147,8 +175,58 @@ pub fn poll_input() -> Input {
     decode_input(&mut s)
 }
 
+/// Reads what has arrived on stdin into `buf`, like read(2) on a pipe that does
+/// not block: Some(n > 0) bytes, Some(0) end of file (every byte before it was
+/// read), None nothing yet. An empty `buf` gives Some(0).
+pub fn read_input(buf: &mut [u8]) -> Option<usize> {
+    if buf.is_empty() {
+        return Some(0);
+    }
+    if virtio::stdin_active() {
+        return virtio::read(buf);
+    }
+    let mut n = 0;
+    for slot in buf.iter_mut() {
+        match poll_input() {
+            Input::Byte(b) => {
+                *slot = b;
+                n += 1;
+            }
+            Input::Eof if n == 0 => return Some(0),
+            Input::Eof | Input::Empty => break,
+        }
+    }
+    (n > 0).then_some(n)
+}
+
+/// Whether stdin arrives in bulk (a virtio port): a read then takes what is
+/// there and returns at once, as from a pipe. The serial line delivers one byte at
+/// a time, so a read there is better off collecting bytes while they keep coming.
+pub fn input_in_bulk() -> bool {
+    virtio::stdin_active()
+}
+
+/// How many stdin bytes can be read now without waiting (FIONREAD).
+pub fn input_available() -> usize {
+    if virtio::stdin_active() {
+        return virtio::available();
+    }
+    usize::from(STATE.lock().pending.is_some())
+}
+
+/// Whether the next stdin input will raise an interrupt. When it will, an idle CPU
+/// waiting for input may halt until the next interrupt instead of polling the
+/// console. Call it right before halting: it arms the interrupt, which is off
+/// while the program runs (an interrupt per arrival would slow a busy reader).
+pub fn input_wakes_cpu() -> bool {
+    virtio::input_wakes_cpu()
+}
+
 /// Whether stdin has a byte or end of file waiting (nothing is consumed).
 pub fn input_ready() -> bool {
+    if virtio::stdin_active() {
+        return virtio::input_ready();
+    }
     let mut s = STATE.lock();
     if s.pending.is_some() || s.eof {
         return true;
@@ -165,11 +243,17 @@ pub fn input_ready() -> bool {
 
 /// A counter that changes whenever stdin input (a byte or end of file) arrives.
 pub fn input_generation() -> u64 {
+    if virtio::stdin_active() {
+        return virtio::generation();
+    }
     STATE.lock().generation
 }
 
 /// Whether stdin reached end of file (and every byte before it was read).
 pub fn input_eof() -> bool {
+    if virtio::stdin_active() {
+        return virtio::input_eof();
+    }
     let s = STATE.lock();
     s.eof && s.pending.is_none()
 }

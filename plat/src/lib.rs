@@ -1,19 +1,30 @@
 //! Everything of the elfin kernel that differs per machine or VMM: the boot
 //! protocol (PVH on x86_64), the memory map, the console UART and its host
-//! framing, and power-off with an exit status. May depend on `elfin-arch`.
+//! framing, the virtio console that carries stdio at speed, and power-off with an
+//! exit status. May depend on `elfin-arch` and `virtio-drivers` (and `fdt`).
 #![no_std]
 
+extern crate alloc;
+
 pub mod console;
+mod smp;
+mod virtio;
+
+pub use smp::{flush_tlb_on, send_ipi};
 
 #[cfg(target_arch = "x86_64")]
 mod x86_64;
 
+#[cfg(target_arch = "x86_64")]
+use self::x86_64::devices;
 #[cfg(target_arch = "x86_64")]
 pub use self::x86_64::{ack_irq, clock, first_cycles, init_machine, power_off, start_tick, uart, DEVICE_WINDOWS};
 
 #[cfg(target_arch = "aarch64")]
 mod aarch64;
 
+#[cfg(target_arch = "aarch64")]
+use self::aarch64::devices;
 #[cfg(target_arch = "aarch64")]
 pub use self::aarch64::{ack_irq, clock, first_cycles, init_machine, power_off, start_tick, uart, DEVICE_WINDOWS};
 
@@ -98,6 +109,16 @@ impl BootInfo {
     pub fn regions(&self) -> &[MemRegion] {
         self.regions.get(..self.nregions).unwrap_or(&[])
     }
+}
+
+/// Starts the devices the command line asks for (the virtio console with the
+/// program's stdio, `stdio=virtio`), taking their DMA memory from `alloc_pages`
+/// (`n` physically contiguous pages, not necessarily zeroed) and giving it back
+/// with `free_pages`. Call once, after the kernel heap is up and the trap handlers
+/// are installed; the console functions use the devices from then on.
+pub fn init_devices(info: &BootInfo, alloc_pages: fn(usize) -> Option<u64>, free_pages: fn(u64, usize)) {
+    virtio::hal::set_page_source(alloc_pages, free_pages);
+    virtio::init(info);
 }
 
 extern "Rust" {

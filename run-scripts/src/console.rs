@@ -1,14 +1,23 @@
-//! The two console pumps between our stdio and QEMU's serial port.
+//! The console pumps between our stdio and the guest.
 //!
-//! - [`pump_output`] decodes QEMU's stdout (see `frame.rs`) onto our stdout and stderr,
-//!   writing each chunk at once, and records the exit report.
-//! - [`pump_input`] forwards our stdin to QEMU, escaping `FF`, then sends end-of-file.
+//! - [`pump_output`] decodes the VMM's stdout, the serial console (see `frame.rs`),
+//!   onto our stdout and stderr, writing each chunk at once, and records the exit
+//!   report.
+//! - [`pump_input`] forwards our stdin to the serial console, escaping `FF`, then
+//!   sends end-of-file.
+//! - With virtio-console ports ([`Ports`]), the program's stdio bypasses the serial
+//!   line: [`pump_port_out`] copies a port to our stdout or stderr as it is, and
+//!   [`pump_port_in`] copies our stdin to its port, then closes it (end of file).
 
 use std::io::{self, Read, Write};
+use std::net::Shutdown;
+use std::os::fd::AsRawFd;
+use std::os::unix::net::UnixStream;
 use std::process::{ChildStdin, ChildStdout};
 use std::sync::mpsc::Sender;
 
 use crate::frame::{self, Channel, Decoder, Event};
+use crate::qemu::StdioFds;
 use crate::sys;
 
 /// What the guest reported over the console.
@@ -145,5 +154,105 @@ fn pump_input_from(mut from: impl Read, mut to: ChildStdin) {
     // Keep the pipe open until the process exits.
     loop {
         std::thread::park();
+    }
+}
+
+/// The sockets of the program's stdin, stdout and stderr ports: our ends, and the
+/// ends the VMM inherits (closed here once it started).
+pub struct Ports {
+    /// Our ends: stdin, stdout, stderr.
+    pub host: [UnixStream; 3],
+    guest: Option<[UnixStream; 3]>,
+}
+
+impl Ports {
+    /// Three socket pairs.
+    pub fn new() -> io::Result<Ports> {
+        let (a, b) = UnixStream::pair()?;
+        let (c, d) = UnixStream::pair()?;
+        let (e, f) = UnixStream::pair()?;
+        Ok(Ports { host: [a, c, e], guest: Some([b, d, f]) })
+    }
+
+    /// The descriptors of the VMM's ends (valid in the child when kept across exec).
+    pub fn guest_fds(&self) -> Option<StdioFds> {
+        let g = self.guest.as_ref()?;
+        Some(StdioFds { stdin: g[0].as_raw_fd(), stdout: g[1].as_raw_fd(), stderr: g[2].as_raw_fd() })
+    }
+
+    /// Closes our copy of the VMM's ends, so that its exit reaches us as end of file.
+    pub fn close_guest_ends(&mut self) {
+        self.guest = None;
+    }
+}
+
+/// Copies a guest output port to our stdout or stderr until the VMM closes it.
+/// When our stdout closes (`| head`), the port is hung up: the guest then sees its
+/// stdout closed, and the program gets EPIPE and SIGPIPE as it would on Linux.
+pub fn pump_port_out(mut from: UnixStream, channel: Channel) {
+    let mut sinks = Sinks { stdout_ok: true, kernel_log: None };
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        match from.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => sinks.write(channel, buf.get(..n).unwrap_or_default()),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(_) => break,
+        }
+        if !sinks.stdout_ok {
+            let _ = from.shutdown(Shutdown::Both);
+            break;
+        }
+    }
+}
+
+/// Copies our stdin to the guest's stdin port, then shuts our sending side down:
+/// QEMU reads end of file once it has passed every byte on, and closes the port,
+/// which the guest reads as end of file. The socket itself stays open until elfin
+/// exits (this thread does not return): closing it would hang it up, and QEMU drops
+/// a hung-up socket at once, with the bytes it has not read yet.
+pub fn pump_port_in(to: UnixStream) {
+    if sys::stdin_is_background_tty() {
+        // `elfin run … &` from a shell: the program sees an empty stdin.
+        pump_port_in_from(io::empty(), &to);
+    } else {
+        pump_port_in_from(io::stdin().lock(), &to);
+    }
+    loop {
+        std::thread::park();
+    }
+}
+
+fn pump_port_in_from(mut from: impl Read, mut to: &UnixStream) {
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        match from.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                if to.write_all(buf.get(..n).unwrap_or_default()).is_err() {
+                    return; // the VMM is gone
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(_) => break,
+        }
+    }
+    let _ = to.shutdown(Shutdown::Write);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn port_input_is_copied_then_closed() {
+        let (host, mut guest) = UnixStream::pair().expect("pair");
+        let data: Vec<u8> = (0..=255u8).cycle().take(300_000).collect();
+        let copy = data.clone();
+        let t = std::thread::spawn(move || pump_port_in_from(&copy[..], &host));
+        let mut got = Vec::new();
+        guest.read_to_end(&mut got).expect("read to end of file");
+        t.join().expect("pump");
+        assert_eq!(got, data);
     }
 }

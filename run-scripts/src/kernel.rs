@@ -15,7 +15,7 @@ use crate::arch::Arch;
 use crate::fail::Fail;
 
 /// Folders of the workspace whose sources go into the kernel image.
-const SOURCE_DIRS: [&str; 5] = ["arch", "plat", "kernel", "loader", "shim"];
+const SOURCE_DIRS: [&str; 6] = ["arch", "plat", "kernel", "kcore", "loader", "shim"];
 /// Workspace files that affect the kernel build.
 const SOURCE_FILES: [&str; 4] = ["Cargo.toml", "Cargo.lock", ".cargo/config.toml", "rust-toolchain.toml"];
 /// File name endings that count as kernel sources inside [`SOURCE_DIRS`].

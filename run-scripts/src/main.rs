@@ -14,12 +14,14 @@ mod cpio;
 mod fail;
 mod frame;
 mod kernel;
+mod memory;
 mod options;
 mod program;
 mod qemu;
 mod rootfs;
 mod sys;
 mod vm;
+mod vmm;
 
 use std::ffi::{OsStr, OsString};
 
@@ -35,6 +37,8 @@ Examples:
   elfin run -v ./data:/data ./prog      with a copy of a host directory
   elfin run --arch aarch64 ./hello-arm  run an aarch64 program
   elfin build                           build the kernel image ahead of time
+  elfin image -o vm ./hello             write kernel, initrd, command line and run.sh
+  elfin run --vmm firecracker ./hello   run on Firecracker (or cloud-hypervisor; KVM)
   elfin syscalls ./prog                 which syscalls it made, and which elfin lacks
   elfin compat tests/compat/manifest.toml   compare a corpus natively and in elfin
 
@@ -55,6 +59,8 @@ enum Command {
     Run(Box<cmd::run::RunArgs>),
     /// Build the kernel image and print its path
     Build(cmd::build::BuildArgs),
+    /// Write the kernel, initrd, command line and VMM command a run would use
+    Image(Box<cmd::image::ImageArgs>),
     /// Run a program in elfin and report the system calls it made
     Syscalls(Box<cmd::syscalls::SyscallsArgs>),
     /// Run a manifest of cases natively and in elfin, compare and report
@@ -69,6 +75,7 @@ fn parse() -> Result<Cli, clap::Error> {
     let sub = match raw.get(1).map(OsString::as_os_str) {
         Some(s) if s == OsStr::new("run") => "run",
         Some(s) if s == OsStr::new("syscalls") => "syscalls",
+        Some(s) if s == OsStr::new("image") => "image",
         _ => return Cli::try_parse_from(raw),
     };
     let cmd = Cli::command();
@@ -81,6 +88,7 @@ fn parse() -> Result<Cli, clap::Error> {
     match &mut cli.command {
         Command::Run(args) => args.args.extend(tail.iter().cloned()),
         Command::Syscalls(args) => args.run.args.extend(tail.iter().cloned()),
+        Command::Image(args) => args.run.args.extend(tail.iter().cloned()),
         _ => {}
     }
     Ok(cli)
@@ -99,6 +107,7 @@ fn main() {
     let result = match cli.command {
         Command::Run(args) => cmd::run::run(&args),
         Command::Build(args) => cmd::build::run(&args),
+        Command::Image(args) => cmd::image::run(&args),
         Command::Syscalls(args) => cmd::syscalls::run(*args),
         Command::Compat(args) => cmd::compat::run(&args),
     };

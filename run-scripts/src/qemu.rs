@@ -27,7 +27,25 @@ pub struct VmSpec<'a> {
     pub cmdline: &'a str,
     /// Extra arguments passed through (`--qemu-arg`), appended last.
     pub extra: &'a [OsString],
+    /// Descriptors (in QEMU) of the sockets for the program's stdin, stdout and
+    /// stderr, carried by virtio-console ports; None keeps stdio on the serial line.
+    pub stdio_fds: Option<StdioFds>,
 }
+
+/// Socket descriptors QEMU inherits for the program's stdio ports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StdioFds {
+    /// The program's stdin (host to guest).
+    pub stdin: i32,
+    /// The program's stdout (guest to host).
+    pub stdout: i32,
+    /// The program's stderr (guest to host).
+    pub stderr: i32,
+}
+
+/// Names of the virtio-console ports (docs/protocol.md), with the port numbers
+/// they take (0 is reserved for a virtconsole).
+pub const STDIO_PORTS: [(&str, u32); 3] = [("org.elfin.stdin", 1), ("org.elfin.stdout", 2), ("org.elfin.stderr", 3)];
 
 /// Chooses the accelerator. `auto` picks KVM only for hardware KVM: the guest has the
 /// host's architecture, `/dev/kvm` exists and (on x86) the CPU has `vmx` or `svm`. A
@@ -48,7 +66,7 @@ pub fn resolve_accel(choice: AccelChoice, arch: Arch) -> Result<Accel, String> {
     }
 }
 
-fn hardware_kvm(arch: Arch) -> bool {
+pub fn hardware_kvm(arch: Arch) -> bool {
     if !Path::new("/dev/kvm").exists() {
         return false;
     }
@@ -82,7 +100,13 @@ pub fn command_line(spec: &VmSpec<'_>) -> (OsString, Vec<OsString>) {
     let mut push = |items: &[&str]| a.extend(items.iter().map(OsString::from));
     let machine = match (spec.machine, spec.accel) {
         // x-option-roms=off: qboot boots the PVH kernel itself, no option ROM needed.
-        // auto-kernel-cmdline=off: the kernel gets exactly our command line.
+        // auto-kernel-cmdline=on appends `virtio_mmio.device=SIZE@ADDR:GSI` for each
+        // virtio-mmio device (the stdio ports), which is how the kernel finds it; QEMU
+        // does so only without ACPI (the kernel reads no ACPI table on microvm).
+        // Without devices the kernel gets exactly our command line.
+        (MachineType::Microvm, _) if spec.stdio_fds.is_some() => {
+            "microvm,x-option-roms=off,auto-kernel-cmdline=on,acpi=off"
+        }
         (MachineType::Microvm, _) => "microvm,x-option-roms=off,auto-kernel-cmdline=off",
         (MachineType::Q35, _) => "q35",
         (MachineType::Virt, Accel::Tcg) => "virt,gic-version=3",
@@ -103,6 +127,21 @@ pub fn command_line(spec: &VmSpec<'_>) -> (OsString, Vec<OsString>) {
     push(&["-nodefaults", "-no-user-config", "-display", "none", "-no-reboot"]);
     // signal=off: a 0x03 byte on stdin is data for the guest, not a QEMU interrupt.
     push(&["-chardev", "stdio,id=con0,signal=off", "-serial", "chardev:con0"]);
+    if let Some(fds) = spec.stdio_fds {
+        // One multiport virtio console; each port a socket QEMU inherited (`fd=`),
+        // so that closing the host end reaches the guest as end of file.
+        let bus = match spec.machine {
+            MachineType::Q35 => "virtio-serial-pci,disable-legacy=on,max_ports=4",
+            MachineType::Microvm | MachineType::Virt => "virtio-serial-device,max_ports=4",
+        };
+        push(&["-device", bus]);
+        for ((name, nr), fd) in STDIO_PORTS.iter().zip([fds.stdin, fds.stdout, fds.stderr]) {
+            let id = name.trim_start_matches("org.elfin.");
+            let chardev = format!("socket,id={id},fd={fd}");
+            let port = format!("virtserialport,chardev={id},name={name},nr={nr}");
+            push(&["-chardev", &chardev, "-device", &port]);
+        }
+    }
     match spec.arch {
         // The exit status is also written here by the guest (QEMU exits (v << 1) | 1);
         // elfin reads the status from the console frame, not from QEMU's exit code.
@@ -149,6 +188,7 @@ mod tests {
             initrd: Path::new("/tmp/elfin-1.cpio"),
             cmdline: "strace noaslr",
             extra,
+            stdio_fds: None,
         };
         let (p, a) = command_line(&spec);
         display_command(&p, &a)
@@ -184,6 +224,39 @@ mod tests {
              -semihosting-config enable=on,target=native -kernel /k/elfin-kernel \
              -initrd /tmp/elfin-1.cpio -append 'strace noaslr'"
         );
+    }
+
+    #[test]
+    fn stdio_ports() {
+        let fds = StdioFds { stdin: 4, stdout: 6, stderr: 8 };
+        let spec = |machine| VmSpec {
+            arch: if machine == MachineType::Virt { Arch::Aarch64 } else { Arch::X86_64 },
+            machine,
+            accel: Accel::Tcg,
+            mem_mib: 64,
+            smp: 1,
+            kernel: Path::new("/k"),
+            initrd: Path::new("/i"),
+            cmdline: "stdio=virtio",
+            extra: &[],
+            stdio_fds: Some(fds),
+        };
+        let ports = "-chardev socket,id=stdin,fd=4 \
+                     -device virtserialport,chardev=stdin,name=org.elfin.stdin,nr=1 \
+                     -chardev socket,id=stdout,fd=6 \
+                     -device virtserialport,chardev=stdout,name=org.elfin.stdout,nr=2 \
+                     -chardev socket,id=stderr,fd=8 \
+                     -device virtserialport,chardev=stderr,name=org.elfin.stderr,nr=3";
+        let (p, a) = command_line(&spec(MachineType::Microvm));
+        let l = display_command(&p, &a);
+        assert!(l.contains("-M microvm,x-option-roms=off,auto-kernel-cmdline=on,acpi=off "), "{l}");
+        assert!(l.contains(&format!("-device virtio-serial-device,max_ports=4 {ports}")), "{l}");
+        let (p, a) = command_line(&spec(MachineType::Q35));
+        let l = display_command(&p, &a);
+        assert!(l.contains(&format!("-device virtio-serial-pci,disable-legacy=on,max_ports=4 {ports}")), "{l}");
+        let (p, a) = command_line(&spec(MachineType::Virt));
+        let l = display_command(&p, &a);
+        assert!(l.contains(&format!("-device virtio-serial-device,max_ports=4 {ports}")), "{l}");
     }
 
     #[test]

@@ -205,6 +205,76 @@ impl RootFs {
     }
 }
 
+/// Host name of the guest (the kernel's `uname` node name).
+pub const HOSTNAME: &str = "elfin";
+
+/// The files of a container image's minimal /etc, for programs that look up users,
+/// groups and hosts (nginx stops at `getpwnam("nobody")` without them). The
+/// resolver configuration comes from the host's (see [`resolv_conf`]).
+fn default_etc(resolv: &str) -> [(&'static str, u32, String); 6] {
+    [
+        (
+            "etc/passwd",
+            0o644,
+            "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n".into(),
+        ),
+        // Debian calls group 65534 nogroup, others nobody (nginx's `user nobody;`
+        // wants a group of that name): both.
+        ("etc/group", 0o644, "root:x:0:\nnobody:x:65534:\nnogroup:x:65534:\n".into()),
+        (
+            "etc/hosts",
+            0o644,
+            format!("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t{HOSTNAME}\n"),
+        ),
+        ("etc/hostname", 0o644, format!("{HOSTNAME}\n")),
+        (
+            "etc/nsswitch.conf",
+            0o644,
+            "passwd: files\ngroup: files\nshadow: files\nhosts: files dns\nnetworks: files\n\
+             protocols: files\nservices: files\nethers: files\nrpc: files\n"
+                .into(),
+        ),
+        ("etc/resolv.conf", 0o644, resolv_conf(resolv)),
+    ]
+}
+
+/// The guest's resolv.conf from the host's, as container engines make it: the
+/// host's name servers except loopback ones (they would be the guest's own), and
+/// its search domains and options.
+pub fn resolv_conf(host: &str) -> String {
+    let mut out = String::new();
+    for line in host.lines() {
+        let mut words = line.split_whitespace();
+        let keep = match words.next() {
+            Some("nameserver") => words.next().is_some_and(|a| !(a.starts_with("127.") || a == "::1")),
+            Some("search" | "domain" | "options") => true,
+            _ => false,
+        };
+        if keep {
+            out.push_str(line.trim());
+            out.push('\n');
+        }
+    }
+    out
+}
+
+impl RootFs {
+    /// Adds the default /etc files (and root's home, /root) where the tree has none.
+    /// What the user's volumes put there wins; a path they made unusable (a file
+    /// where a directory should be) is left alone.
+    pub fn add_defaults(&mut self, mtime: u32, host_resolv: &str) {
+        for (path, perm, text) in default_etc(host_resolv) {
+            if self.get(path.as_bytes()).is_none() {
+                let node = Node::File { perm, mtime, content: Content::Bytes(text.into_bytes()) };
+                let _ = self.put(path.as_bytes(), node);
+            }
+        }
+        if self.get(b"root").is_none() {
+            let _ = self.put(b"root", Node::Dir { perm: 0o700, mtime });
+        }
+    }
+}
+
 /// The bytes of `/.elfin/run`: NUL-terminated `key=value` records in protocol order.
 #[cfg(test)]
 pub fn control_file(exe: &[u8], cwd: &[u8], argv: &[Vec<u8>], env: &[Vec<u8>]) -> Vec<u8> {
@@ -276,6 +346,31 @@ mod tests {
         assert_eq!(names, [&b"app"[..], b"dev", b"etc", b"proc", b"srv", b"srv/data", b"srv/data/x", b"tmp"]);
         assert_eq!(entries[7].mode, S_IFDIR | 0o700);
         assert_eq!(entries[6].data, b"2");
+    }
+
+    #[test]
+    fn default_etc_unless_the_user_gives_it() {
+        let mut fs = RootFs::skeleton(1);
+        let mine = Node::File { perm: 0o600, mtime: 2, content: Content::Bytes(b"me:x:5:5::/:/bin/sh\n".to_vec()) };
+        fs.put(b"etc/passwd", mine.clone()).expect("user file");
+        fs.add_defaults(3, "nameserver 127.0.0.53\nnameserver 10.0.0.2\nsearch lan\n# c\noptions edns0\n");
+        assert_eq!(fs.get(b"etc/passwd"), Some(&mine));
+        let text = |p: &[u8]| match fs.get(p) {
+            Some(Node::File { content: Content::Bytes(b), .. }) => String::from_utf8(b.clone()).expect("utf8"),
+            other => panic!("{other:?}"),
+        };
+        assert!(text(b"etc/group").contains("nobody:x:65534:"));
+        assert_eq!(text(b"etc/hostname"), "elfin\n");
+        assert!(text(b"etc/hosts").starts_with("127.0.0.1\tlocalhost\n"));
+        assert!(text(b"etc/nsswitch.conf").contains("hosts: files dns\n"));
+        assert_eq!(text(b"etc/resolv.conf"), "nameserver 10.0.0.2\nsearch lan\noptions edns0\n");
+        assert_eq!(fs.get(b"root"), Some(&Node::Dir { perm: 0o700, mtime: 3 }));
+
+        // A volume that made /etc a symlink keeps it; nothing is added under it.
+        let mut fs = RootFs::default();
+        fs.put(b"etc", Node::Symlink { target: b"/data/etc".to_vec(), mtime: 1 }).expect("symlink");
+        fs.add_defaults(3, "");
+        assert!(fs.get(b"etc/passwd").is_none());
     }
 
     #[test]

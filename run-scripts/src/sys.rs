@@ -112,6 +112,17 @@ pub fn child_dies_with_parent(parent: libc::pid_t) -> io::Result<()> {
     Ok(())
 }
 
+/// To run in the child between fork and exec: lets `fd` survive the exec (clears
+/// close-on-exec). Only async-signal-safe calls.
+pub fn keep_across_exec(fd: i32) -> io::Result<()> {
+    // SAFETY: fcntl(F_SETFD) takes integer arguments only.
+    let rc = unsafe { libc::fcntl(fd, libc::F_SETFD, 0) };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 /// True when stdin is a terminal that we may not read because we run in the
 /// background (reading would stop the whole process with SIGTTIN).
 pub fn stdin_is_background_tty() -> bool {

@@ -8,8 +8,9 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::console::{self, Notice, Report};
+use crate::console::{self, Notice, Ports, Report};
 use crate::fail::{Fail, STATUS_TIMEOUT};
+use crate::frame::Channel;
 use crate::sys;
 
 /// After the guest reported its status, how long the VMM gets to power off before
@@ -22,12 +23,15 @@ pub struct Launch<'a> {
     pub program: &'a OsString,
     /// Its arguments.
     pub args: &'a [OsString],
-    /// Debian package to suggest when the program is missing.
-    pub package: &'a str,
+    /// What to tell the user when the program is missing (how to install it).
+    pub missing_hint: &'a str,
     /// Kill the VMM after this long.
     pub timeout: Option<Duration>,
     /// Where kernel messages go (None: our stderr).
     pub kernel_log: Option<std::fs::File>,
+    /// The sockets of the virtio-console stdio ports, when the VMM has them (their
+    /// VMM ends are kept across exec); None keeps stdio on the serial console.
+    pub ports: Option<Ports>,
 }
 
 /// How the run ended, before it is turned into a status and message.
@@ -44,26 +48,53 @@ pub struct Ending {
 }
 
 /// Runs the VMM to the end, with our stdin/stdout/stderr connected to the guest.
-pub fn run(launch: &Launch<'_>) -> Result<Ending, Fail> {
+pub fn run(mut launch: Launch<'_>) -> Result<Ending, Fail> {
     let parent = sys::own_pid();
     let mut cmd = Command::new(launch.program);
     cmd.args(launch.args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::inherit());
+    let keep = launch.ports.as_ref().and_then(Ports::guest_fds);
     // SAFETY: the closure runs between fork and exec and only makes async-signal-safe
-    // calls (prctl, getppid) without allocating.
+    // calls (prctl, getppid, fcntl) without allocating.
     unsafe {
-        cmd.pre_exec(move || sys::child_dies_with_parent(parent));
+        cmd.pre_exec(move || {
+            sys::child_dies_with_parent(parent)?;
+            if let Some(fds) = keep {
+                for fd in [fds.stdin, fds.stdout, fds.stderr] {
+                    sys::keep_across_exec(fd)?;
+                }
+            }
+            Ok(())
+        });
     }
     let mut child = cmd.spawn().map_err(|e| match e.kind() {
-        io::ErrorKind::NotFound => Fail::new(format!(
-            "{} not found; install it with: apt-get install {}",
-            launch.program.to_string_lossy(),
-            launch.package
-        )),
+        io::ErrorKind::NotFound => {
+            Fail::new(format!("{} not found; {}", launch.program.to_string_lossy(), launch.missing_hint))
+        }
         _ => Fail::new(format!("cannot start {}: {e}", launch.program.to_string_lossy())),
     })?;
     let pid = child.id();
     if sys::set_child(pid).is_some() {
         sys::kill(pid, sys::SIGTERM); // a signal came before the pid was known
+    }
+    let mut port_readers = Vec::new();
+    let mut serial_stdin = None;
+    if let Some(mut ports) = launch.ports.take() {
+        ports.close_guest_ends();
+        let [stdin, stdout, stderr] = ports.host;
+        for (sock, ch, name) in [(stdout, Channel::Stdout, "port-stdout"), (stderr, Channel::Stderr, "port-stderr")] {
+            let t = thread::Builder::new()
+                .name(name.into())
+                .spawn(move || console::pump_port_out(sock, ch))
+                .map_err(|e| Fail::new(format!("cannot start a thread: {e}")))?;
+            port_readers.push(t);
+        }
+        // Not joined: it may be blocked reading a terminal when the guest is done.
+        thread::Builder::new()
+            .name("port-stdin".into())
+            .spawn(move || console::pump_port_in(stdin))
+            .map_err(|e| Fail::new(format!("cannot start a thread: {e}")))?;
+        // The serial line carries no stdin now; its pipe stays open, unused.
+        serial_stdin = child.stdin.take();
     }
 
     let (tx, rx) = mpsc::channel::<Notice>();
@@ -115,8 +146,12 @@ pub fn run(launch: &Launch<'_>) -> Result<Ending, Fail> {
     }
     sys::set_child(0);
     let vmm = child.wait().map_err(|e| Fail::new(format!("waiting for the VMM: {e}")))?;
-    // QEMU has exited, so its stdout reaches end of file once drained.
+    // QEMU has exited, so its stdout and the ports reach end of file once drained.
     let report = reader.join().unwrap_or_default();
+    for t in port_readers {
+        let _ = t.join();
+    }
+    drop(serial_stdin);
     Ok(Ending { report, vmm, timed_out, signal: sys::signal_received() })
 }
 
@@ -136,9 +171,9 @@ pub fn status_of(ending: &Ending, timeout: Option<Duration>) -> Result<i32, Fail
         return Err(Fail { message: format!("timed out after {secs} s"), status: STATUS_TIMEOUT });
     }
     let how = match (ending.vmm.code(), ending.vmm.signal()) {
-        (Some(c), _) => format!("qemu exit status {c}"),
-        (None, Some(s)) => format!("qemu killed by signal {s}"),
-        (None, None) => "qemu ended abnormally".to_string(),
+        (Some(c), _) => format!("VMM exit status {c}"),
+        (None, Some(s)) => format!("VMM killed by signal {s}"),
+        (None, None) => "the VMM ended abnormally".to_string(),
     };
     Err(Fail::new(format!("the guest ended without reporting a status ({how})")))
 }
@@ -162,8 +197,8 @@ mod tests {
         assert_eq!((f.status, f.message.as_str()), (124, "timed out after 5 s"));
         let f = status_of(&ending(None, false, false, None, 1 << 8), t).expect_err("no report");
         assert_eq!(f.status, 125);
-        assert_eq!(f.message, "the guest ended without reporting a status (qemu exit status 1)");
+        assert_eq!(f.message, "the guest ended without reporting a status (VMM exit status 1)");
         let f = status_of(&ending(None, false, false, None, 9), t).expect_err("killed");
-        assert!(f.message.ends_with("(qemu killed by signal 9)"));
+        assert!(f.message.ends_with("(VMM killed by signal 9)"));
     }
 }

@@ -72,6 +72,8 @@ macro_rules! calls {
         /// Every system call elfin knows by name, with typed arguments. `Display` gives
 /// the strace form.
         #[derive(Clone, Copy, Debug)]
+        // Generated from the table below: each variant is the Linux call of that name
+        // and its fields are the call's argument names from the man page.
         #[allow(missing_docs)]
         pub enum Call {
             $( $variant { $( $arg: $ty ),* }, )*
@@ -81,12 +83,14 @@ macro_rules! calls {
 
         /// Architecture-neutral identity of a system call, used by the number tables.
         #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        // Generated: variants are named like the `Call` variants they stand for.
         #[allow(missing_docs, non_camel_case_types)]
         pub enum Nr { $( $variant, )* }
 
         impl Nr {
             /// Builds the typed call from the six argument registers.
             pub fn decode(self, a: [u64; 6]) -> Call {
+                // Unused for calls without arguments.
                 #[allow(unused_mut, unused_variables)]
                 let mut it = a.into_iter();
                 match self {
@@ -107,6 +111,7 @@ macro_rules! calls {
                     $( Call::$variant { $( $arg ),* } => {
                         f.write_str(stringify!($name))?;
                         f.write_str("(")?;
+                        // Unused for calls without arguments.
                         #[allow(unused_mut, unused_variables)]
                         let mut first = true;
                         $(

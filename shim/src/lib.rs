@@ -4,6 +4,7 @@
 //! nothing about the kernel's internals.
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
+#![deny(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 
 extern crate alloc;
 

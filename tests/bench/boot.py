@@ -39,13 +39,25 @@ def wall(cmd, runs=RUNS, **kw):
 
 
 def qemu_cmd(arch, machine, prog):
-    """The exact QEMU command line elfin uses (from --print-cmd)."""
+    """The QEMU command line elfin uses (from --print-cmd), without the stdio port
+    sockets, which are descriptors only that run inherited."""
     args = [ELFIN, "run", "--arch", arch, "--print-cmd"]
     if machine:
         args += ["--machine", machine]
     out = subprocess.run(args + [prog], capture_output=True, text=True)
     line = next(l for l in out.stderr.splitlines() if l.startswith("qemu-system"))
-    return shlex.split(line)
+    words = shlex.split(line)
+    kept = []
+    i = 0
+    while i < len(words):
+        if words[i] in ("-chardev", "-device") and i + 1 < len(words) and (
+            words[i + 1].startswith("socket,") or words[i + 1].startswith("virtserialport,")
+        ):
+            i += 2
+            continue
+        kept.append(words[i])
+        i += 1
+    return kept
 
 
 def empty_guest(tmp):

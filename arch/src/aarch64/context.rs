@@ -31,6 +31,7 @@ elfin_switch_context:
 
     .global elfin_thread_start
 elfin_thread_start:
+    bl {started}
     b elfin_trap_return
 
     // The kernel is soft-float; only these two routines touch FP/SIMD registers.
@@ -83,7 +84,8 @@ elfin_fpsimd_restore:
     ldp q28, q29, [x0, #448]
     ldp q30, q31, [x0, #480]
     ret
-    "#
+    "#,
+    started = sym crate::common::thread_started,
 );
 
 extern "C" {

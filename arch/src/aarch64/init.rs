@@ -27,6 +27,9 @@ pub fn kernel_va_to_pa(va: u64) -> u64 {
 /// vectors, so that even faults during boot are reported.
 pub fn init_early(load_pa: u64) {
     KERNEL_LOAD_PA.store(load_pa, Ordering::Relaxed);
+    // The boot CPU is CPU 0 (TPIDR_EL1 resets to an unknown value).
+    // SAFETY: TPIDR_EL1 is a kernel-only scratch register; nothing has used it yet.
+    unsafe { core::arch::asm!("msr tpidr_el1, xzr", options(nomem, nostack, preserves_flags)) };
     super::paging::note_boot_idmap();
     VBAR_EL1.set(trap::vectors_addr());
     // SAFETY: ISB only synchronises the context after the VBAR write.
@@ -44,4 +47,13 @@ pub fn init_bsp(kstack_top: u64) -> Features {
     // SAFETY: ISB only synchronises the context after the system-register writes.
     unsafe { core::arch::asm!("isb", options(nomem, nostack)) };
     cpu::features()
+}
+
+/// The index of the CPU running the caller (0 for the boot CPU): kept in
+/// TPIDR_EL1, which user code cannot see.
+pub fn cpu_id() -> usize {
+    let id: u64;
+    // SAFETY: reading TPIDR_EL1 has no side effects.
+    unsafe { core::arch::asm!("mrs {}, tpidr_el1", out(reg) id, options(nomem, nostack, preserves_flags)) };
+    id as usize
 }

@@ -326,8 +326,9 @@ impl PageTable {
     }
 
     /// Calls `f(va, pa, rights)` for every 4 KiB page mapped in [start, end) of a
-    /// program hierarchy, skipping unmapped tables (a sparse range costs what it maps).
-    pub fn for_each_page(&self, start: u64, end: u64, f: &mut dyn FnMut(u64, u64, Perm)) {
+    /// program hierarchy, in address order, until `f` returns false; unmapped tables
+    /// are skipped (a sparse range costs what it maps).
+    pub fn for_each_page(&self, start: u64, end: u64, f: &mut dyn FnMut(u64, u64, Perm) -> bool) {
         let next = |e: u64, _l: u32| {
             if e & VALID != 0 && e & TABLE_OR_PAGE != 0 {
                 Some(e & ADDR_MASK)

@@ -27,8 +27,10 @@ elfin_switch_context:
 
     .global elfin_thread_start
 elfin_thread_start:
+    call {started}
     jmp trap_return
     "#,
+    started = sym crate::common::thread_started,
     options(att_syntax)
 );
 

@@ -26,6 +26,8 @@ pub struct PerCpu {
     pub kernel_rsp: u64,
     /// Scratch slot for the user stack pointer during SYSCALL entry.
     pub user_rsp: u64,
+    /// This CPU's index (`gs:16`).
+    pub cpu_id: u64,
     /// The TSS of this CPU (RSP0 must follow `kernel_rsp`).
     pub tss: &'static mut TaskStateSegment,
 }
@@ -63,7 +65,7 @@ pub fn init_bsp(kstack_top: u64) -> Features {
         load_tss(tss_sel);
     }
 
-    let percpu = Box::leak(Box::new(PerCpu { kernel_rsp: kstack_top, user_rsp: 0, tss }));
+    let percpu = Box::leak(Box::new(PerCpu { kernel_rsp: kstack_top, user_rsp: 0, cpu_id: 0, tss }));
     let addr = percpu as *mut PerCpu as u64;
     PERCPU.call_once(|| addr as usize);
     GsBase::write(VirtAddr::new(addr));
@@ -96,4 +98,16 @@ pub fn set_kernel_stack(top: u64) {
         pc.kernel_rsp = top;
         pc.tss.privilege_stack_table[0] = VirtAddr::new(top);
     }
+}
+
+/// The index of the CPU running the caller (0 for the boot CPU).
+pub fn cpu_id() -> usize {
+    if PERCPU.get().is_none() {
+        return 0;
+    }
+    let id: u64;
+    // SAFETY: GS points at this CPU's PerCpu block once PERCPU is set; `cpu_id`
+    // lies at offset 16 and is only written before the CPU runs threads.
+    unsafe { core::arch::asm!("mov {}, gs:[16]", out(reg) id, options(nostack, readonly, preserves_flags)) };
+    id as usize
 }

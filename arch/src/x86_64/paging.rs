@@ -190,8 +190,9 @@ impl PageTable {
     }
 
     /// Calls `f(va, pa, rights)` for every 4 KiB page mapped in [start, end) of the
-    /// user half, skipping unmapped tables (a sparse range costs what it maps).
-    pub fn for_each_page(&self, start: u64, end: u64, f: &mut dyn FnMut(u64, u64, Perm)) {
+    /// user half, in address order, until `f` returns false; unmapped tables are
+    /// skipped (a sparse range costs what it maps).
+    pub fn for_each_page(&self, start: u64, end: u64, f: &mut dyn FnMut(u64, u64, Perm) -> bool) {
         let next = |e: u64, _l: u32| if e & P != 0 && e & PS == 0 { Some(e & ADDR_MASK) } else { None };
         let present = |e: u64| e & P != 0;
         walk_pages(self.root, start, end.min(1 << 47), &next, &present, &mut |va, e| f(va, e & ADDR_MASK, perm_of(e)));

@@ -15,6 +15,7 @@ use x86_64::VirtAddr;
 /// Saved registers of an interrupted context, in push order (lowest address first).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
+// Each field is the register it is named after; a doc line per field would repeat it.
 #[allow(missing_docs)]
 pub struct TrapFrame {
     pub r15: u64,

@@ -100,6 +100,10 @@ impl Console {
 /// Reads what has arrived from the host's stdin (up to a newline, like a pipe fed
 /// line by line); None when nothing has arrived yet.
 fn read_input(buf: &mut [u8]) -> Option<usize> {
+    if console::input_in_bulk() {
+        // virtio-console: what has arrived, in one copy.
+        return console::read_input(buf);
+    }
     let mut n = 0;
     // The UART holds one byte at a time and the host refills it a few
     // microseconds after each read: keep collecting while bytes keep coming, so
@@ -145,9 +149,18 @@ impl FileLike for Console {
         })?
     }
 
-    fn write(&self, _cx: &Ctx, _f: &OpenFile, data: &[u8]) -> Result<usize, Errno> {
+    fn write(&self, cx: &Ctx, _f: &OpenFile, data: &[u8]) -> Result<usize, Errno> {
         match self.out {
             Some(ch) => {
+                if console::output_closed(ch) {
+                    // The host stopped reading (`elfin run … | head`): a broken pipe.
+                    crate::task::signal::send_to_thread(
+                        &cx.thread,
+                        13,
+                        elfin_shim::uapi::Siginfo::kill(13, 0, cx.proc.pid, 0),
+                    );
+                    return Err(Errno::EPIPE);
+                }
                 console::write(ch, data);
                 Ok(data.len())
             }
@@ -196,7 +209,7 @@ impl FileLike for Console {
     fn ioctl(&self, cx: &Ctx, _f: &OpenFile, cmd: u32, arg: u64) -> Result<u64, Errno> {
         if cmd == 0x541b {
             // FIONREAD
-            let n = i32::from(self.input && console::input_ready());
+            let n = if self.input { console::input_available().min(i32::MAX as usize) as i32 } else { 0 };
             cx.write_val(UAddr(arg), &n)?;
             return Ok(0);
         }

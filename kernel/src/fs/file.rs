@@ -152,8 +152,8 @@ pub struct InodeFile {
 }
 
 impl InodeFile {
-    /// A file on `node` (path-only, or for reading).
-    pub fn new(node: Arc<dyn Inode>) -> Arc<dyn FileLike> {
+    /// A file on `node` that is not open for writing (O_PATH, directories, reads).
+    pub fn path_only(node: Arc<dyn Inode>) -> Arc<dyn FileLike> {
         Arc::new(InodeFile { node, writer: false })
     }
     /// A file on `node` opened with `flags` (a writer is counted on the inode).

@@ -35,7 +35,7 @@ pub struct Pipe {
 
 impl Pipe {
     /// A new pipe and its (read end, write end).
-    pub fn new() -> (Arc<dyn FileLike>, Arc<dyn FileLike>) {
+    pub fn pair() -> (Arc<dyn FileLike>, Arc<dyn FileLike>) {
         let p = Arc::new(Pipe {
             buf: Mutex::new(VecDeque::new()),
             readers: AtomicUsize::new(1),

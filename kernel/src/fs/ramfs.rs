@@ -229,7 +229,7 @@ impl Inode for Dir {
         Ok(n)
     }
     fn open(self: Arc<Self>, _flags: u32) -> Result<Arc<dyn FileLike>, Errno> {
-        Ok(InodeFile::new(self))
+        Ok(InodeFile::path_only(self))
     }
 }
 

@@ -73,13 +73,14 @@ pub fn init(info: &BootInfo) {
         pt.map_2m(elfin_arch::phys_to_virt(pa), pa, rw, &mut fa).expect("direct map");
         pa += 2 << 20;
     }
+    // Device windows are mapped as device memory even where the direct map already
+    // covers them (RAM above the PCI hole, the default now): this replaces the
+    // direct map's cacheable entries there.
     let dev = Perm { read: true, write: true, exec: false, user: false, device: true };
     for &(base, size) in elfin_plat::DEVICE_WINDOWS {
         let mut pa = base;
         while pa < base + size {
-            if pa >= max {
-                pt.map_2m(elfin_arch::phys_to_virt(pa), pa, dev, &mut fa).expect("device window");
-            }
+            pt.map_2m(elfin_arch::phys_to_virt(pa), pa, dev, &mut fa).expect("device window");
             pa += 2 << 20;
         }
     }

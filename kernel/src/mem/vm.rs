@@ -177,6 +177,9 @@ impl Segment for Area {
     }
 }
 
+/// Pages handled at once when a range is unmapped or copied for fork.
+const PAGE_BATCH: usize = 128;
+
 /// Whether two inode handles are the same inode.
 pub fn same_node(a: &Arc<dyn Inode>, b: &Arc<dyn Inode>) -> bool {
     core::ptr::eq(Arc::as_ptr(a) as *const (), Arc::as_ptr(b) as *const ())
@@ -306,11 +309,6 @@ impl AddrSpace {
         }
     }
 
-    /// The frame of a committed page (mapped or parked), removed from the page table.
-    fn take_frame(&mut self, va: u64) -> Option<u64> {
-        self.pt.unmap(va).or_else(|| self.parked.remove(&va))
-    }
-
     /// Gives back the frame of page `va` of a VMA with attributes `area` starting at
     /// `vstart`: private and shared anonymous frames lose an owner (freed with the
     /// last), page-cache frames lose a mapping.
@@ -323,14 +321,46 @@ impl AddrSpace {
 
     /// Drops the committed pages of [start, end), which lies inside one VMA
     /// (start `vstart`, attributes `area`).
+    /// Only the pages that are there cost anything: the page table is walked past
+    /// empty tables. The frames are released after the other CPUs running this
+    /// address space have dropped their translations of them, in batches of a
+    /// fixed size (this runs when memory is short too, so it allocates nothing).
     fn drop_pages(&mut self, start: u64, end: u64, vstart: u64, area: &Area) {
-        let mut va = start;
-        while va < end {
-            if let Some(pa) = self.take_frame(va) {
+        let mut batch = [(0u64, 0u64, Perm::default()); PAGE_BATCH];
+        let mut cursor = start;
+        loop {
+            let n = self.mapped_pages(cursor, end, &mut batch);
+            if n == 0 {
+                break;
+            }
+            for &(va, _, _) in batch.iter().take(n) {
+                let _ = self.pt.unmap(va);
+            }
+            self.flush_others();
+            for &(va, pa, _) in batch.iter().take(n) {
                 Self::release(pa, va, vstart, area);
             }
-            va += PAGE_SIZE;
+            cursor = batch.get(n - 1).map(|b| b.0 + PAGE_SIZE).unwrap_or(end);
         }
+        while let Some((&va, &pa)) = self.parked.range(start..end).next() {
+            self.parked.remove(&va);
+            Self::release(pa, va, vstart, area);
+        }
+    }
+
+    /// Fills `out` with the mapped pages (va, pa, rights) of [start, end), in order;
+    /// returns how many.
+    fn mapped_pages(&self, start: u64, end: u64, out: &mut [(u64, u64, Perm)]) -> usize {
+        let mut n = 0;
+        self.pt.for_each_page(start, end, &mut |va, pa, perm| match out.get_mut(n) {
+            Some(slot) => {
+                *slot = (va, pa, perm);
+                n += 1;
+                n < out.len()
+            }
+            None => false,
+        });
+        n
     }
 
     /// Unmaps [start, end): removes the VMAs' parts and gives back their pages.
@@ -339,6 +369,12 @@ impl AddrSpace {
             self.total_vm -= e - s;
             self.drop_pages(s, e, s, &area);
         }
+    }
+
+    /// Other CPUs running this address space forget the mappings just removed or
+    /// made stricter.
+    fn flush_others(&self) {
+        crate::task::sched::shootdown(self.pt.root());
     }
 
     /// Frees the committed pages of [start, end) but keeps the VMAs (MADV_DONTNEED):
@@ -382,6 +418,7 @@ impl AddrSpace {
             }
             va += PAGE_SIZE;
         }
+        self.flush_others();
         Ok(())
     }
 
@@ -403,6 +440,7 @@ impl AddrSpace {
             return Err(FaultError::OutOfMemory);
         }
         frames::put(pa);
+        self.flush_others();
         Ok(())
     }
 
@@ -419,43 +457,47 @@ impl AddrSpace {
         child.total_vm = self.total_vm;
         let ranges: Vec<(u64, u64, Area)> = self.vmas.iter().map(|r| (r.start, r.end, r.val.clone())).collect();
         let mut ok = true;
-        for (start, end, area) in &ranges {
+        let mut batch = [(0u64, 0u64, Perm::default()); PAGE_BATCH];
+        'vmas: for (start, end, area) in &ranges {
             let private = area.shared_file().is_none() && !area.shared;
-            let mut pages: Vec<(u64, u64, Perm)> = Vec::new();
-            self.pt.for_each_page(*start, *end, &mut |va, pa, perm| pages.push((va, pa, perm)));
-            for (va, pa, perm) in pages {
-                if !ok {
+            let mut cursor = *start;
+            loop {
+                let n = self.mapped_pages(cursor, *end, &mut batch);
+                if n == 0 {
                     break;
                 }
-                let child_perm = if private { area.prot.cow_perm() } else { perm };
-                if child.pt.map(va, pa, child_perm, &mut FrameAlloc).is_err() {
-                    ok = false;
-                    break;
+                for &(va, pa, perm) in batch.iter().take(n) {
+                    let child_perm = if private { area.prot.cow_perm() } else { perm };
+                    if child.pt.map(va, pa, child_perm, &mut FrameAlloc).is_err() {
+                        ok = false;
+                        break 'vmas;
+                    }
+                    match area.shared_file() {
+                        Some((node, off)) => cache::dup(node, (off + (va - start)) / PAGE_SIZE),
+                        None => frames::share(pa),
+                    }
+                    if private && perm.write {
+                        self.pt.protect(va, area.prot.cow_perm());
+                    }
                 }
-                match area.shared_file() {
-                    Some((node, off)) => cache::dup(node, (off + (va - start)) / PAGE_SIZE),
-                    None => frames::share(pa),
-                }
-                if private && perm.write {
-                    self.pt.protect(va, area.prot.cow_perm());
-                }
+                cursor = batch.get(n - 1).map(|b| b.0 + PAGE_SIZE).unwrap_or(*end);
             }
         }
         for (&va, &pa) in self.parked.iter() {
             if !ok {
                 break;
             }
-            match self.vmas.find(va).map(|r| (r.start, r.val.clone())) {
-                Some((vs, a)) => {
-                    match a.shared_file() {
-                        Some((node, off)) => cache::dup(node, (off + (va - vs)) / PAGE_SIZE),
-                        None => frames::share(pa),
-                    }
-                    child.parked.insert(va, pa);
+            if let Some((vs, a)) = self.vmas.find(va).map(|r| (r.start, r.val.clone())) {
+                match a.shared_file() {
+                    Some((node, off)) => cache::dup(node, (off + (va - vs)) / PAGE_SIZE),
+                    None => frames::share(pa),
                 }
-                None => {}
+                child.parked.insert(va, pa);
             }
         }
+        // The parent's private pages became read-only: its other threads' CPUs must
+        // not keep writable translations.
+        self.flush_others();
         if !ok {
             // `child` is dropped: every frame it took a share of is given back.
             return None;
@@ -466,7 +508,10 @@ impl AddrSpace {
     /// Committed pages (mapped or parked) in [start, end).
     pub fn committed_pages(&self, start: u64, end: u64) -> u64 {
         let mut n = 0u64;
-        self.pt.for_each_page(start, end, &mut |_, _, _| n += 1);
+        self.pt.for_each_page(start, end, &mut |_, _, _| {
+            n += 1;
+            true
+        });
         n + self.parked.range(start..end).count() as u64
     }
 
@@ -657,6 +702,7 @@ impl AddrSpace {
         if !keep_old {
             self.unmap_range(old, old + len);
         }
+        self.flush_others();
         true
     }
 

@@ -323,7 +323,7 @@ pub fn openat(cx: &Ctx, dirfd: i32, path: UAddr, flags: i32, mode: u32) -> SysRe
         return Err(Errno::EISDIR);
     }
     let file: Arc<dyn FileLike> =
-        if flags & O_PATH != 0 { InodeFile::new(r.node.clone()) } else { r.node.clone().open(flags)? };
+        if flags & O_PATH != 0 { InodeFile::path_only(r.node.clone()) } else { r.node.clone().open(flags)? };
     if flags & O_TRUNC != 0 && acc != 0 && ty == S_IFREG && flags & O_PATH == 0 {
         r.node.truncate(0)?;
         crate::mem::vm::file_written(&r.node, 0, u64::MAX / 2);
@@ -959,7 +959,7 @@ pub fn pipe2(cx: &Ctx, fds: UAddr, flags: i32) -> SysResult {
     if flags & !(O_CLOEXEC | O_NONBLOCK | arch_o::O_DIRECT) != 0 {
         return Err(Errno::EINVAL);
     }
-    let (r, w) = Pipe::new();
+    let (r, w) = Pipe::pair();
     let nb = flags & O_NONBLOCK;
     let r = OpenFile::new(r, nb, Vec::new());
     let w = OpenFile::new(w, 1 | nb, Vec::new());

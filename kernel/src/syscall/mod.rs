@@ -56,14 +56,16 @@ pub fn unsupported(name: &'static str, nr: usize) -> SysResult {
 
 /// Entry from the architecture's system-call stub.
 pub fn entry(tf: &mut TrapFrame) {
-    handle(tf);
-    // Everything the call held is released by now: an exited thread may go.
-    task::exit::finish_if_exited();
+    if handle(tf) {
+        // Everything the call held is released by now: the exited thread may go.
+        task::exit::finish_if_exited();
+    }
 }
 
-fn handle(tf: &mut TrapFrame) {
+/// Runs the call; true when the calling thread has exited.
+fn handle(tf: &mut TrapFrame) -> bool {
     let nr = tf.syscall_nr();
-    crate::time::phases::SYSCALLS.fetch_add(1, Ordering::Relaxed);
+    crate::time::phases::count_syscall();
     let args = tf.syscall_args();
     let call = decode(nr, args);
     let mut cx = Ctx::current();
@@ -73,18 +75,18 @@ fn handle(tf: &mut TrapFrame) {
         Call::Exit { status } => {
             trace(&cx, &call, None);
             task::exit::exit_thread(&cx, ExitStatus::Exited(status as u8));
-            return;
+            return cx.thread.exited.load(Ordering::Relaxed);
         }
         Call::ExitGroup { status } => {
             trace(&cx, &call, None);
             task::exit::exit_group(&cx, ExitStatus::Exited(status as u8));
-            return;
+            return cx.thread.exited.load(Ordering::Relaxed);
         }
         Call::RtSigreturn {} => {
             task::signal::sigreturn(&cx, tf);
             trace(&cx, &call, Some(Ok(tf.syscall_args()[0])));
             task::signal::deliver_pending(&cx, tf, task::Restart::Never);
-            return;
+            return cx.thread.exited.load(Ordering::Relaxed);
         }
         Call::Execve { path, argv, envp } => exec(&mut cx, tf, &call, fs::AT_FDCWD, path, argv, envp, 0),
         Call::Execveat { dirfd, path, argv, envp, flags } => exec(&mut cx, tf, &call, dirfd, path, argv, envp, flags),
@@ -95,7 +97,7 @@ fn handle(tf: &mut TrapFrame) {
         // execve succeeded: the frame holds the new program.
         None => {
             task::signal::deliver_pending(&cx, tf, task::Restart::Never);
-            return;
+            return cx.thread.exited.load(Ordering::Relaxed);
         }
     };
     trace(&cx, &call, Some(r));
@@ -105,6 +107,7 @@ fn handle(tf: &mut TrapFrame) {
     });
     let restart = if r == Err(Errno::EINTR) { cx.restart.get() } else { task::Restart::Never };
     task::signal::deliver_pending(&cx, tf, restart);
+    cx.thread.exited.load(Ordering::Relaxed)
 }
 
 #[allow(clippy::too_many_arguments)]

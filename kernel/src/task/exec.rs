@@ -384,6 +384,7 @@ pub fn start_first(cfg: RunConfig, opts: &Options) -> ! {
         pgid: AtomicI32::new(pid),
         // As a container's entry point: its own group, in a session that lies outside.
         sid: AtomicI32::new(0),
+        ppid: AtomicI32::new(0),
         mm: Mutex::new(Some(Arc::new(Mutex::new(img.mm)))),
         mm_root: AtomicU64::new(root),
         files: Mutex::new(Some(Arc::new(Mutex::new(fds)))),

@@ -199,7 +199,7 @@ fn reparent_children(p: &Arc<Process>) {
         }
         match &new {
             Some(n) => {
-                c.rel.lock().parent = Some(Arc::downgrade(n));
+                c.set_parent(Some(n));
                 n.rel.lock().children.push(c.clone());
                 let zombie = c.state.lock().zombie;
                 if zombie {
@@ -208,7 +208,7 @@ fn reparent_children(p: &Arc<Process>) {
                 }
             }
             None => {
-                c.rel.lock().parent = None;
+                c.set_parent(None);
                 if c.state.lock().zombie {
                     reap_detached(&c);
                 }

@@ -243,6 +243,7 @@ fn new_process_for(cx: &Ctx, pid: i32, a: &CloneArgs, mm: Arc<super::Mm>) -> Res
         pid,
         pgid: AtomicI32::new(me.pgid.load(Ordering::Relaxed)),
         sid: AtomicI32::new(me.sid.load(Ordering::Relaxed)),
+        ppid: AtomicI32::new(parent.pid),
         mm: Mutex::new(Some(mm)),
         mm_root: AtomicU64::new(root),
         files: Mutex::new(Some(files)),

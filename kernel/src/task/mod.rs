@@ -235,6 +235,8 @@ pub struct Process {
     pub pgid: AtomicI32,
     /// Session id.
     pub sid: AtomicI32,
+    /// The parent's pid (kept with `rel.parent`, read without a lock).
+    ppid: AtomicI32,
     mm: Mutex<Option<Arc<Mm>>>,
     mm_root: AtomicU64,
     files: Mutex<Option<Arc<Files>>>,
@@ -342,7 +344,12 @@ impl Process {
     }
     /// The parent's pid as getppid reports it (0 when there is none).
     pub fn ppid(&self) -> i32 {
-        self.parent().map(|p| p.pid).unwrap_or(0)
+        self.ppid.load(Ordering::Relaxed)
+    }
+    /// Hands the process to a new parent (or none).
+    pub fn set_parent(&self, parent: Option<&Arc<Process>>) {
+        self.rel.lock().parent = parent.map(Arc::downgrade);
+        self.ppid.store(parent.map(|p| p.pid).unwrap_or(0), Ordering::Relaxed);
     }
     /// True once the process is a zombie or on its way there.
     pub fn is_exiting(&self) -> bool {
@@ -434,8 +441,8 @@ pub struct Ctx {
     pub thread: Arc<Thread>,
     /// Its process.
     pub proc: Arc<Process>,
-    /// The address space the call started in.
-    mm: Arc<Mm>,
+    /// The address space the call started in (looked up on first use).
+    mm: core::cell::OnceCell<Arc<Mm>>,
     /// The system call's number and first argument (to restart it).
     pub(crate) nr: usize,
     pub(crate) arg0: u64,
@@ -462,20 +469,26 @@ impl Ctx {
     pub fn current() -> Ctx {
         let thread = current();
         let proc = thread.process.clone();
-        let mm = proc.mm();
-        Ctx { thread, proc, mm, nr: 0, arg0: 0, restart: core::cell::Cell::new(Restart::Never) }
+        Ctx {
+            thread,
+            proc,
+            mm: core::cell::OnceCell::new(),
+            nr: 0,
+            arg0: 0,
+            restart: core::cell::Cell::new(Restart::Never),
+        }
     }
     /// The address space, locked.
     pub fn mm(&self) -> MutexGuard<'_, AddrSpace> {
-        self.mm.lock()
+        self.mm_arc().lock()
     }
     /// The shared address-space object.
     pub fn mm_arc(&self) -> &Arc<Mm> {
-        &self.mm
+        self.mm.get_or_init(|| self.proc.mm())
     }
     /// Uses a new address space from now on (after execve).
     pub fn switch_mm(&mut self, mm: Arc<Mm>) {
-        self.mm = mm;
+        self.mm = core::cell::OnceCell::from(mm);
     }
     /// The open file behind `fd`.
     pub fn fd(&self, fd: i32) -> Result<Arc<OpenFile>, Errno> {

@@ -10,7 +10,7 @@
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 
 use elfin_arch::{FpuState, TrapFrame};
 use spin::Mutex;
@@ -21,6 +21,9 @@ const RUNNABLE: u8 = 0;
 const RUNNING: u8 = 1;
 const BLOCKED: u8 = 2;
 const DEAD: u8 = 3;
+
+/// Most CPUs the kernel runs on.
+pub const MAX_CPUS: usize = 64;
 
 /// Per-thread scheduler state.
 pub(crate) struct SchedState {
@@ -37,6 +40,11 @@ pub(crate) struct SchedState {
     tls: AtomicU64,
     /// Cycle counter when the thread got the CPU (0 while off it).
     since: AtomicU64,
+    /// The CPU the thread last ran on (and whose queue it is put on when woken).
+    cpu: AtomicUsize,
+    /// A CPU is still on the thread's kernel stack: it may not run elsewhere until
+    /// that CPU has finished switching away.
+    on_cpu: AtomicBool,
 }
 
 impl SchedState {
@@ -53,40 +61,80 @@ impl SchedState {
             fpu: Mutex::new(fpu),
             tls: AtomicU64::new(tls),
             since: AtomicU64::new(0),
+            cpu: AtomicUsize::new(this_cpu()),
+            on_cpu: AtomicBool::new(false),
         }
     }
 }
 
-struct RunQueue {
+/// One CPU's scheduling state.
+struct Cpu {
+    /// Threads ready to run here.
     queue: VecDeque<Arc<Thread>>,
+    /// The thread on the CPU (None before the CPU's first thread).
     current: Option<Arc<Thread>>,
-    /// Threads that exited; their kernel stacks are freed once we are off them.
+    /// The thread just switched away from; the next thread to run finishes that
+    /// switch (clears its `on_cpu`).
+    prev: Option<Arc<Thread>>,
+    /// Threads that exited here; their kernel stacks are freed once we are off them.
     dead: Vec<Arc<Thread>>,
-    /// Page-table root loaded on the CPU.
-    active_root: u64,
+    /// Halted, waiting for an interrupt.
+    idle: bool,
 }
 
-static RQ: Mutex<RunQueue> =
-    Mutex::new(RunQueue { queue: VecDeque::new(), current: None, dead: Vec::new(), active_root: 0 });
+impl Cpu {
+    const fn new() -> Cpu {
+        Cpu { queue: VecDeque::new(), current: None, prev: None, dead: Vec::new(), idle: false }
+    }
+}
+
+static CPUS: [Mutex<Cpu>; MAX_CPUS] = [const { Mutex::new(Cpu::new()) }; MAX_CPUS];
+/// Page-table root loaded on each CPU (read by TLB shootdowns).
+static ACTIVE_ROOT: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+/// CPUs that run threads.
+static ONLINE: AtomicUsize = AtomicUsize::new(1);
 
 /// Sleep deadlines: (deadline ns, sequence) → sleeper.
 static TIMERS: Mutex<BTreeMap<(u64, u64), Weak<Thread>>> = Mutex::new(BTreeMap::new());
 static TIMER_SEQ: AtomicU64 = AtomicU64::new(0);
 
-/// A stack-pointer slot for the boot context, which is never resumed.
-static BOOT_SP: AtomicU64 = AtomicU64::new(0);
+/// Stack-pointer slots for the boot contexts of the CPUs, which are never resumed.
+static BOOT_SP: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+
+/// The CPU the caller runs on.
+pub fn this_cpu() -> usize {
+    elfin_arch::cpu_id().min(MAX_CPUS - 1)
+}
+
+fn cpu(i: usize) -> &'static Mutex<Cpu> {
+    match CPUS.get(i) {
+        Some(c) => c,
+        None => &CPUS[0],
+    }
+}
+
+/// Number of CPUs running threads.
+pub fn online() -> usize {
+    ONLINE.load(Ordering::Acquire)
+}
+
+/// Counts one more CPU running threads (an application processor came up).
+#[allow(dead_code)] // Called by the application processors' start-up, which comes next.
+pub fn cpu_online() {
+    ONLINE.fetch_add(1, Ordering::AcqRel);
+}
 
 /// The running thread.
 pub fn current() -> Arc<Thread> {
-    match RQ.lock().current.clone() {
+    match cpu(this_cpu()).lock().current.clone() {
         Some(t) => t,
         None => panic!("no current thread"),
     }
 }
 
-/// The running thread, if the first program has started.
+/// The running thread, if the CPU runs one.
 pub fn try_current() -> Option<Arc<Thread>> {
-    RQ.lock().current.clone()
+    cpu(this_cpu()).lock().current.clone()
 }
 
 /// Nanoseconds the thread has run in its current time slice (0 when off the CPU).
@@ -102,30 +150,40 @@ fn cycles_to_ns(c: u64) -> u64 {
     ((u128::from(c) * 1_000_000_000) / u128::from(crate::time::cycles_hz().max(1))) as u64
 }
 
-/// Runs the first thread; never returns.
+/// Runs the first thread on the boot CPU; never returns.
 pub fn run_first(t: Arc<Thread>) -> ! {
-    let sp = t.sched.saved_sp.load(Ordering::Relaxed);
-    let top = t.sched.kstack_top;
-    let root = t.process.mm_root();
-    elfin_arch::PageTable::from_root(root).activate();
-    t.sched.state.store(RUNNING, Ordering::Relaxed);
-    t.sched.since.store(elfin_arch::read_cycles(), Ordering::Relaxed);
-    {
-        let mut rq = RQ.lock();
-        rq.current = Some(t);
-        rq.active_root = root;
-    }
-    elfin_arch::set_kernel_stack(top);
-    // SAFETY: the boot stack is abandoned for good; BOOT_SP only receives its
-    // pointer and is never switched back to. `sp` was built by init_thread_stack.
-    unsafe { elfin_arch::switch_context(BOOT_SP.as_ptr(), sp) };
+    cpu(this_cpu()).lock().queue.push_back(t);
+    cpu_loop()
+}
+
+/// What a CPU does once it is up: run threads, for ever. The boot context is
+/// left at the first switch and never resumed.
+pub fn cpu_loop() -> ! {
+    schedule();
     unreachable!("the boot context is never resumed")
 }
 
-/// Makes a new thread runnable.
+/// Makes a new thread runnable (on the caller's CPU; an idle CPU may take it).
 pub fn start(t: Arc<Thread>) {
-    RQ.lock().queue.push_back(t);
+    let c = this_cpu();
+    t.sched.cpu.store(c, Ordering::Relaxed);
+    cpu(c).lock().queue.push_back(t);
     crate::timer::enable_preemption();
+    kick_idle(c);
+}
+
+/// Wakes one idle CPU other than `except` (so that it takes waiting work).
+fn kick_idle(except: usize) {
+    let n = online();
+    if n <= 1 {
+        return;
+    }
+    for i in (0..n).filter(|&i| i != except) {
+        if cpu(i).lock().idle {
+            elfin_plat::send_ipi(i);
+            return;
+        }
+    }
 }
 
 /// Starts a sleep: clears the wake-up flag of the calling thread. Call before
@@ -146,9 +204,9 @@ pub fn sleep(deadline: Option<u64>) {
         k
     });
     {
-        let _rq = RQ.lock();
+        let _me = cpu(this_cpu()).lock();
         if t.sched.woken.swap(false, Ordering::SeqCst) {
-            drop(_rq);
+            drop(_me);
             if let Some(k) = key {
                 TIMERS.lock().remove(&k);
             }
@@ -165,10 +223,19 @@ pub fn sleep(deadline: Option<u64>) {
 
 /// Wakes a sleeping thread (or makes its next [`sleep`] return at once).
 pub fn wake(t: &Arc<Thread>) {
-    let mut rq = RQ.lock();
-    t.sched.woken.store(true, Ordering::SeqCst);
-    if t.sched.state.compare_exchange(BLOCKED, RUNNABLE, Ordering::SeqCst, Ordering::SeqCst).is_ok() {
-        rq.queue.push_back(t.clone());
+    let target = t.sched.cpu.load(Ordering::Acquire).min(MAX_CPUS - 1);
+    let kick = {
+        let mut q = cpu(target).lock();
+        t.sched.woken.store(true, Ordering::SeqCst);
+        if t.sched.state.compare_exchange(BLOCKED, RUNNABLE, Ordering::SeqCst, Ordering::SeqCst).is_ok() {
+            q.queue.push_back(t.clone());
+            q.idle
+        } else {
+            false
+        }
+    };
+    if kick && target != this_cpu() {
+        elfin_plat::send_ipi(target);
     }
 }
 
@@ -178,25 +245,26 @@ pub fn yield_now() {
     super::itimer::expire();
     crate::net::poll_due();
     {
-        let mut rq = RQ.lock();
-        if rq.queue.is_empty() {
+        let mut me = cpu(this_cpu()).lock();
+        if me.queue.is_empty() {
             return;
         }
-        if let Some(cur) = rq.current.clone() {
+        if let Some(cur) = me.current.clone() {
             cur.sched.state.store(RUNNABLE, Ordering::SeqCst);
-            rq.queue.push_back(cur);
+            me.queue.push_back(cur);
         }
     }
     schedule();
 }
 
-/// Called on a timer tick that interrupted user code: round-robin preemption.
+/// Called on a timer tick or a wake-up interrupt that interrupted user code:
+/// round-robin preemption.
 pub fn preempt() {
     yield_now();
 }
 
-/// Ends the calling thread; never returns. Its kernel stack is freed by the next
-/// thread to run.
+/// Ends the calling thread; never returns. Its kernel stack is freed once the
+/// CPU is off it.
 pub fn exit_current() -> ! {
     if let Some(t) = try_current() {
         t.sched.state.store(DEAD, Ordering::SeqCst);
@@ -228,99 +296,169 @@ fn expire_timers() {
     }
 }
 
+/// Takes a runnable thread from another CPU's queue (one that no CPU is still on).
+fn steal(me: usize) -> Option<Arc<Thread>> {
+    let n = online();
+    for k in 1..n {
+        let other = (me + k) % n;
+        let Some(mut o) = cpu(other).try_lock() else { continue };
+        let pos = o
+            .queue
+            .iter()
+            .rposition(|t| t.sched.state.load(Ordering::SeqCst) == RUNNABLE && !t.sched.on_cpu.load(Ordering::Acquire));
+        if let Some(t) = pos.and_then(|i| o.queue.remove(i)) {
+            t.sched.cpu.store(me, Ordering::Release);
+            return Some(t);
+        }
+    }
+    None
+}
+
 /// Picks the next thread and switches to it; returns when the caller runs again.
 fn schedule() {
+    let c = this_cpu();
     loop {
         expire_timers();
         super::itimer::expire();
         crate::net::poll_due();
         crate::fs::console::check_input();
-        let mut rq = RQ.lock();
-        let Some(cur) = rq.current.clone() else { return };
-        let cur_state = cur.sched.state.load(Ordering::SeqCst);
-        let next = loop {
-            match rq.queue.pop_front() {
+        let mut me = cpu(c).lock();
+        let cur = me.current.clone();
+        let cur_state = cur.as_ref().map(|t| t.sched.state.load(Ordering::SeqCst)).unwrap_or(DEAD);
+        let mut next = loop {
+            match me.queue.pop_front() {
                 Some(t) if t.sched.state.load(Ordering::SeqCst) == RUNNABLE => break Some(t),
-                Some(t) if Arc::ptr_eq(&t, &cur) && cur_state == RUNNING => break Some(t),
                 Some(_) => continue,
                 None => break None,
             }
         };
-        let next = match next {
-            Some(n) => n,
-            None if cur_state == RUNNING => return,
-            None if cur_state == RUNNABLE => cur.clone(),
-            None => {
+        if next.is_none() && cur_state != RUNNING && cur_state != RUNNABLE {
+            drop(me);
+            next = steal(c);
+            me = cpu(c).lock();
+        }
+        let next = match (next, &cur) {
+            (Some(n), _) => n,
+            (None, Some(cur)) if cur_state == RUNNING || cur_state == RUNNABLE => cur.clone(),
+            _ => {
                 // Nothing to run: wait for an interrupt or console input, then look again.
-                drop(rq);
-                crate::timer::idle_wait(crate::fs::console::has_readers());
+                me.idle = true;
+                drop(me);
+                crate::timer::idle_wait(c == 0 && crate::fs::console::has_readers());
+                cpu(c).lock().idle = false;
                 continue;
             }
         };
-        if Arc::ptr_eq(&next, &cur) {
-            cur.sched.state.store(RUNNING, Ordering::SeqCst);
-            return;
-        }
-        // Account the outgoing thread's time slice; save its user TLS and FPU state.
-        let now = elfin_arch::read_cycles();
-        let since = cur.sched.since.swap(0, Ordering::Relaxed);
-        if since != 0 {
-            cur.cpu_ns.fetch_add(cycles_to_ns(now.saturating_sub(since)), Ordering::Relaxed);
-        }
-        let cur_dead = cur_state == DEAD;
-        if !cur_dead {
-            cur.sched.tls.store(elfin_arch::get_tls(), Ordering::Relaxed);
-            let mut f = cur.sched.fpu.lock();
-            match &*f {
-                Some(img) => img.save(),
-                None => *f = FpuState::from_current(),
+        if let Some(cur) = &cur {
+            if Arc::ptr_eq(&next, cur) {
+                cur.sched.state.store(RUNNING, Ordering::SeqCst);
+                return;
             }
+        }
+        // The thread may still be switching away on another CPU.
+        while next.sched.on_cpu.load(Ordering::Acquire) {
+            core::hint::spin_loop();
+        }
+        let now = elfin_arch::read_cycles();
+        let mut prev_slot: *mut u64 = match BOOT_SP.get(c) {
+            Some(s) => s.as_ptr(),
+            None => BOOT_SP[0].as_ptr(),
+        };
+        if let Some(cur) = &cur {
+            // Account the outgoing thread's time slice; save its user TLS and FPU state.
+            let since = cur.sched.since.swap(0, Ordering::Relaxed);
+            if since != 0 {
+                cur.cpu_ns.fetch_add(cycles_to_ns(now.saturating_sub(since)), Ordering::Relaxed);
+            }
+            if cur_state != DEAD {
+                cur.sched.tls.store(elfin_arch::get_tls(), Ordering::Relaxed);
+                let mut f = cur.sched.fpu.lock();
+                match &*f {
+                    Some(img) => img.save(),
+                    None => *f = FpuState::from_current(),
+                }
+            }
+            prev_slot = cur.sched.saved_sp.as_ptr();
         }
         elfin_arch::set_tls(next.sched.tls.load(Ordering::Relaxed));
         if let Some(img) = &*next.sched.fpu.lock() {
             img.restore();
         }
         let root = next.process.mm_root();
-        if root != rq.active_root {
+        if root != ACTIVE_ROOT[c].load(Ordering::Relaxed) {
             elfin_arch::PageTable::from_root(root).activate();
-            rq.active_root = root;
+            ACTIVE_ROOT[c].store(root, Ordering::Release);
         }
+        next.sched.on_cpu.store(true, Ordering::Release);
+        next.sched.cpu.store(c, Ordering::Release);
         next.sched.state.store(RUNNING, Ordering::SeqCst);
         next.sched.since.store(now.max(1), Ordering::Relaxed);
         let next_sp = next.sched.saved_sp.load(Ordering::Relaxed);
         let next_top = next.sched.kstack_top;
-        let prev_slot = cur.sched.saved_sp.as_ptr();
-        rq.current = Some(next);
-        if cur_dead {
-            rq.dead.push(cur.clone());
+        me.current = Some(next);
+        if let Some(cur) = cur {
+            if cur_state == DEAD {
+                me.dead.push(cur.clone());
+            }
+            me.prev = Some(cur);
         }
-        drop(rq);
-        drop(cur);
+        drop(me);
         elfin_arch::set_kernel_stack(next_top);
         crate::time::phases::SWITCHES.fetch_add(1, Ordering::Relaxed);
         // SAFETY: `next_sp` was saved by a previous switch or built by
-        // init_thread_stack for a live thread; `prev_slot` points into a Thread kept
-        // alive by the run queue's `dead` list, a wait queue or its process until we
-        // have switched away (a dead thread's record is released by `reap_dead`).
+        // init_thread_stack for a live thread that no CPU is on (`on_cpu` was
+        // clear); `prev_slot` points into a Thread kept alive by this CPU's `prev`
+        // until the switch is finished, or into this CPU's boot slot.
         unsafe { elfin_arch::switch_context(prev_slot, next_sp) };
-        reap_dead();
+        finish_switch();
         return;
     }
+}
+
+/// Completes a switch on the thread that now runs: the CPU is off the previous
+/// thread's stack, which may now run elsewhere (or be freed if it exited).
+fn finish_switch() {
+    let prev = cpu(this_cpu()).lock().prev.take();
+    if let Some(p) = prev {
+        p.sched.on_cpu.store(false, Ordering::Release);
+    }
+    reap_dead();
+}
+
+/// Hook run by every new thread before it first enters user mode.
+pub fn thread_started() {
+    finish_switch();
 }
 
 /// Frees the kernel stacks of exited threads other than the running one.
 pub fn reap_dead() {
     let dead: Vec<Arc<Thread>> = {
-        let mut rq = RQ.lock();
-        let cur = rq.current.clone();
-        let (gone, keep): (Vec<_>, Vec<_>) =
-            rq.dead.drain(..).partition(|t| cur.as_ref().map(|c| !Arc::ptr_eq(c, t)).unwrap_or(true));
-        rq.dead = keep;
+        let mut me = cpu(this_cpu()).lock();
+        let cur = me.current.clone();
+        let (gone, keep): (Vec<_>, Vec<_>) = me.dead.drain(..).partition(|t| {
+            cur.as_ref().map(|c| !Arc::ptr_eq(c, t)).unwrap_or(true) && !t.sched.on_cpu.load(Ordering::Acquire)
+        });
+        me.dead = keep;
         gone
     };
     for t in dead {
         crate::mem::free_kernel_stack(t.sched.kstack_top);
         *t.sched.fpu.lock() = None;
+    }
+}
+
+/// Invalidates the TLBs of the other CPUs that have page-table root `root`
+/// loaded (after mappings were removed or made stricter).
+pub fn shootdown(root: u64) {
+    let n = online();
+    if n <= 1 {
+        return;
+    }
+    let me = this_cpu();
+    for i in (0..n).filter(|&i| i != me) {
+        if ACTIVE_ROOT[i].load(Ordering::Acquire) == root {
+            elfin_plat::flush_tlb_on(i);
+        }
     }
 }
 
@@ -336,10 +474,10 @@ pub fn set_idle_root(root: u64) {
 /// Leaves the current address space for the empty one (before it is freed).
 pub fn leave_mm() {
     let root = IDLE_ROOT.load(Ordering::Relaxed);
-    let mut rq = RQ.lock();
-    if root != 0 && rq.active_root != root {
+    let c = this_cpu();
+    if root != 0 && ACTIVE_ROOT[c].load(Ordering::Relaxed) != root {
         elfin_arch::PageTable::from_root(root).activate();
-        rq.active_root = root;
+        ACTIVE_ROOT[c].store(root, Ordering::Release);
     }
 }
 
@@ -347,9 +485,9 @@ pub fn leave_mm() {
 pub fn reload_mm() {
     let Some(t) = try_current() else { return };
     let root = t.process.mm_root();
-    let mut rq = RQ.lock();
-    if rq.active_root != root {
+    let c = this_cpu();
+    if ACTIVE_ROOT[c].load(Ordering::Relaxed) != root {
         elfin_arch::PageTable::from_root(root).activate();
-        rq.active_root = root;
+        ACTIVE_ROOT[c].store(root, Ordering::Release);
     }
 }

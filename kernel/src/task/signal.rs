@@ -221,6 +221,10 @@ fn dequeue(t: &Thread) -> Option<(u32, Siginfo)> {
 /// restart kind and the handler's SA_RESTART say.
 pub fn deliver_pending(cx: &Ctx, tf: &mut TrapFrame, mut interrupted: Restart) {
     let t = &cx.thread;
+    if interrupted == Restart::Never && !t.sig_hint.load(Ordering::SeqCst) {
+        // Nothing pending and nothing to restart: the common case costs one load.
+        return;
+    }
     for _ in 0..128 {
         if !t.sig_hint.load(Ordering::SeqCst) {
             break;

@@ -1,5 +1,6 @@
 //! Shared helpers for the integration tests: build small C programs with the host
 //! toolchains and read facts about them with `readelf`, independently of the loader.
+// Each test file that includes this module uses only part of it.
 #![allow(dead_code)]
 
 use std::collections::HashMap;

@@ -380,6 +380,18 @@ extern "C" fn boot_main(dtb_pa: u64, t0: u64, load_pa: u64) -> ! {
                     super::irq::set_gicv3(d.starting_address as u64, r.starting_address as u64);
                 }
             }
+        } else if is(&["virtio,mmio"]) {
+            // interrupts = <type num flags>: type 0 is an SPI (INTID 32 + num); flags
+            // bits 0-1 say edge-triggered.
+            if let Some((pa, size)) = first_reg(node) {
+                let irq = node.property("interrupts").map(|p| p.value).and_then(|v| match (be32(v, 0), be32(v, 1)) {
+                    (Some(0), Some(n)) if n < 988 => {
+                        Some(crate::virtio::Irq { num: 32 + n, edge: be32(v, 2).is_some_and(|f| f & 3 != 0) })
+                    }
+                    _ => None,
+                });
+                super::devices::record_mmio(pa, size, irq);
+            }
         } else if is(&["arm,armv8-timer", "arm,armv7-timer"]) {
             // interrupts = <type num flags> × (secure phys, phys, virt, hyp); PPI n is INTID 16 + n.
             if let Some(v) = node.property("interrupts").map(|p| p.value) {

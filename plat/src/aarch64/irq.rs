@@ -41,25 +41,65 @@ fn spin_while(mut cond: impl FnMut() -> bool) {
     }
 }
 
-/// Brings up the GICv3 for the virtual timer's PPI; false when there is none.
-fn gicv3_init(intid: u32) -> bool {
-    let (dpa, rpa) = (GICD_PA.load(Ordering::Relaxed), GICR_PA.load(Ordering::Relaxed));
-    if dpa == 0 || rpa == 0 {
+/// The distributor and the boot CPU's redistributor, mapped and enabled once.
+static GIC_VA: spin::Once<Option<(u64, u64)>> = spin::Once::new();
+/// INTID of the device interrupt routed by [`enable_spi`] (0 = none).
+static DEVICE_INTID: AtomicU32 = AtomicU32::new(0);
+
+/// Maps the GICv3 and enables its distributor (affinity routing, groups 0 and 1)
+/// and the boot CPU's redistributor; None when the machine has no GICv3.
+fn gic() -> Option<(u64, u64)> {
+    *GIC_VA.call_once(|| {
+        let (dpa, rpa) = (GICD_PA.load(Ordering::Relaxed), GICR_PA.load(Ordering::Relaxed));
+        if dpa == 0 || rpa == 0 {
+            return None;
+        }
+        let gicd = elfin_arch::arm64::map_device(dpa, 0x1_0000)?;
+        let gicr = elfin_arch::arm64::map_device(rpa, 0x2_0000)?;
+        let ctlr = rd(gicd);
+        wr(gicd, ctlr | (1 << 4) | 0b11);
+        spin_while(|| rd(gicd) & (1 << 31) != 0);
+        // Redistributor of the boot CPU: wake it up.
+        let waker = gicr + 0x14;
+        wr(waker, rd(waker) & !(1 << 1));
+        spin_while(|| rd(waker) & (1 << 2) != 0);
+        Some((gicd, gicr))
+    })
+}
+
+/// Routes the shared peripheral interrupt `intid` to the boot CPU in group 1;
+/// false when there is no GICv3 or `intid` is no SPI.
+pub(crate) fn enable_spi(intid: u32, edge: bool) -> bool {
+    if !(32..1020).contains(&intid) || intid > u32::from(u8::MAX) {
+        // Interrupts reach the kernel as 8-bit vectors.
         return false;
     }
-    let (Some(gicd), Some(gicr)) =
-        (elfin_arch::arm64::map_device(dpa, 0x1_0000), elfin_arch::arm64::map_device(rpa, 0x2_0000))
-    else {
-        return false;
-    };
-    // Distributor: affinity routing, group 1 (and 0) enabled.
-    let ctlr = rd(gicd);
-    wr(gicd, ctlr | (1 << 4) | 0b11);
-    spin_while(|| rd(gicd) & (1 << 31) != 0);
-    // Redistributor of the boot CPU: wake it up.
-    let waker = gicr + 0x14;
-    wr(waker, rd(waker) & !(1 << 1));
-    spin_while(|| rd(waker) & (1 << 2) != 0);
+    let Some((gicd, _)) = gic() else { return false };
+    let word = u64::from(intid / 32) * 4;
+    let bit = 1u32 << (intid % 32);
+    wr(gicd + 0x80 + word, rd(gicd + 0x80 + word) | bit);
+    let prio = gicd + 0x400 + u64::from(intid & !3);
+    let shift = (intid % 4) * 8;
+    wr(prio, (rd(prio) & !(0xff << shift)) | (0x80 << shift));
+    let cfg = gicd + 0xc00 + u64::from(intid / 16) * 4;
+    let cshift = (intid % 16) * 2 + 1;
+    let edge_bit = u32::from(edge) << cshift;
+    wr(cfg, (rd(cfg) & !(1 << cshift)) | edge_bit);
+    let mpidr: u64;
+    // SAFETY: reading MPIDR_EL1 has no side effects.
+    unsafe { asm!("mrs {}, mpidr_el1", out(reg) mpidr, options(nomem, nostack)) };
+    let router = gicd + 0x6000 + u64::from(intid) * 8;
+    let affinity = mpidr & 0xff_00ff_ffff;
+    wr(router, affinity as u32);
+    wr(router + 4, (affinity >> 32) as u32);
+    DEVICE_INTID.store(intid, Ordering::Relaxed);
+    wr(gicd + 0x100 + word, bit);
+    true
+}
+
+/// Brings up the GICv3 for the virtual timer's PPI; false when there is none.
+fn gicv3_init(intid: u32) -> bool {
+    let Some((_, gicr)) = gic() else { return false };
     // SGI/PPI frame: the timer PPI in group 1, mid priority, enabled.
     let sgi = gicr + 0x1_0000;
     let bit = 1u32 << (intid % 32);
@@ -126,6 +166,8 @@ pub fn ack_irq(vector: u8) -> bool {
     let tick = u32::from(vector) == VTIMER_INTID.load(Ordering::Relaxed);
     if tick {
         arm_timer();
+    } else if u32::from(vector) == DEVICE_INTID.load(Ordering::Relaxed) {
+        crate::virtio::ack_interrupt();
     }
     // SAFETY: end of interrupt for the INTID acknowledged by the trap code.
     unsafe { asm!("msr icc_eoir1_el1, {}", "isb", in(reg) u64::from(vector), options(nostack)) };

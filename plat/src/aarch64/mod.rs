@@ -2,6 +2,7 @@
 //! boot, device tree, PL011 or 16550 console, GICv3 + generic timer, PSCI).
 mod boot;
 pub mod clock;
+pub(crate) mod devices;
 mod irq;
 pub mod uart;
 

@@ -1,4 +1,5 @@
 //! x86_64 machines: QEMU `microvm`/`q35`, Firecracker, Cloud Hypervisor (PVH boot, COM1).
+pub(crate) mod devices;
 mod pvh;
 pub use pvh::first_cycles;
 pub mod uart;
@@ -28,11 +29,16 @@ pub fn init_machine() {
 }
 
 /// Physical MMIO windows (2 MiB aligned) the kernel must map as device memory:
-/// the IOAPIC and the local APIC.
-pub const DEVICE_WINDOWS: &[(u64, u64)] = &[(0xfec0_0000, 0x20_0000), (0xfee0_0000, 0x20_0000)];
+/// the top of the 32-bit PCI hole, where firmware puts small BARs (`q35`) and QEMU
+/// `microvm` its virtio-mmio transports (0xfeb00000), the I/O APICs and the local
+/// APIC.
+pub const DEVICE_WINDOWS: &[(u64, u64)] =
+    &[(0xfe00_0000, 0xc0_0000), (0xfec0_0000, 0x20_0000), (0xfee0_0000, 0x20_0000)];
 
 /// Interrupt vector of the periodic tick (local APIC timer).
 pub const TICK_VECTOR: u8 = 0x30;
+/// Interrupt vector of device interrupts (the virtio console).
+pub const DEVICE_VECTOR: u8 = 0x31;
 /// Spurious-interrupt vector of the local APIC.
 const SPURIOUS_VECTOR: u8 = 0xff;
 const LAPIC_BASE: u64 = 0xfee0_0000;
@@ -52,12 +58,18 @@ fn lapic_read(reg: u64) -> u32 {
     unsafe { core::ptr::read_volatile(lapic(reg)) }
 }
 
+/// Enables the local APIC (software enable, spurious vector, all priorities
+/// accepted); returns its id.
+pub(crate) fn enable_local_apic() -> u32 {
+    lapic_write(0xf0, 0x100 | u32::from(SPURIOUS_VECTOR));
+    lapic_write(0x80, 0);
+    lapic_read(0x20) >> 24
+}
+
 /// Starts the periodic tick at `hz` with the local APIC timer, calibrated
 /// against the cycle counter running at `cycles_hz`.
 pub fn start_tick(hz: u32, cycles_hz: u64) {
-    // Enable the APIC (software enable + spurious vector), accept all priorities.
-    lapic_write(0xf0, 0x100 | u32::from(SPURIOUS_VECTOR));
-    lapic_write(0x80, 0);
+    enable_local_apic();
     // Divide by 16; count down from the maximum for ~1 ms of cycles.
     lapic_write(0x3e0, 0x3);
     lapic_write(0x320, 1 << 16);
@@ -85,6 +97,11 @@ pub fn ack_irq(vector: u8) -> bool {
         }
         outb(0x20, 0x20);
         return false;
+    }
+    if vector == DEVICE_VECTOR {
+        // Lower the device's line before the end of interrupt, or a level-triggered
+        // line fires again at once.
+        crate::virtio::ack_interrupt();
     }
     if vector != SPURIOUS_VECTOR {
         lapic_write(0xb0, 0);

@@ -2,5 +2,6 @@
 
 pub mod build;
 pub mod compat;
+pub mod image;
 pub mod run;
 pub mod syscalls;

@@ -5,19 +5,21 @@
 use std::ffi::OsStr;
 use std::ffi::OsString;
 use std::fs;
-use std::io::{self, BufWriter};
+use std::io::{self, BufWriter, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clap::{Args, ValueEnum};
 
-use crate::arch::{AccelChoice, Arch, MachineType};
+use crate::arch::{Accel, AccelChoice, Arch, MachineType};
+use crate::console::Ports;
 use crate::fail::Fail;
 use crate::options::{self, Volume};
 use crate::qemu::{self, VmSpec};
 use crate::rootfs::{self, Content, Node, RootFs};
-use crate::{kernel, program, sys, vm};
+use crate::vmm::{self, Vmm};
+use crate::{kernel, memory, program, sys, vm};
 
 /// Examples shown by `elfin run --help`, one per option.
 const EXAMPLES: &str = "\
@@ -26,10 +28,13 @@ Examples:
   elfin run ./hello a 'b c'               with arguments; everything after PROGRAM is its
   elfin run ./ls -l /                       (options for elfin go before PROGRAM)
   elfin run --arch aarch64 ./hello-arm64  run an aarch64 program (TCG)
-  elfin run -m 512M ./big                 512 MiB of guest memory (also: -m 1G, -m 256)
+  elfin run -m 512M ./big                 cap guest memory at 512 MiB (also: -m 1G, -m 256)
   elfin run --smp 4 ./threads             four virtual CPUs (the kernel uses one so far)
   elfin run --accel tcg ./hello           force QEMU's emulator (auto: KVM only on VT-x/AMD-V hosts)
   elfin run --machine q35 ./hello         x86_64 PC machine instead of microvm
+  elfin run --vmm firecracker ./hello     Firecracker instead of QEMU (or cloud-hypervisor; KVM only)
+  elfin run --vmm-path ~/fc/firecracker --vmm firecracker ./hello   a VMM binary not on the PATH
+  elfin run --serial-stdio ./hello        stdio over the serial console, as on VMMs without virtio-console
   elfin run --strace ./hello              log every system call on stderr
   elfin run --no-aslr ./hello             fixed addresses: PIE base, stack, mmap, brk
   elfin run --log-level debug ./hello     more kernel messages (error|warn|info|debug|trace)
@@ -41,16 +46,20 @@ Examples:
   elfin run --timeout 10 ./server         stop after 10 s with status 124
   elfin run --kernel ./my-kernel ./hello  boot another kernel image (or ELFIN_KERNEL=...)
   elfin run --qemu-arg=-d --qemu-arg=int ./hello   pass arguments through to QEMU
-  elfin run --print-cmd ./hello           show the QEMU command line on stderr
+  elfin run --print-cmd ./hello           show the VMM command line on stderr
 
 The program is copied into the guest at /app/<name> with a fresh root filesystem
 holding /app, /tmp, /dev, /proc, /etc and the -v volumes; nothing else of the host is
 visible. Its environment is PATH=/usr/local/bin:/usr/bin:/bin and HOME=/ plus -e.
-Stdin, stdout and stderr are the program's.
+The guest gets a container's default /etc (passwd, group, hosts, hostname,
+nsswitch.conf, resolv.conf) where the volumes bring none. Stdin, stdout and stderr
+are the program's (virtio-console ports under QEMU, the serial console otherwise).
+Guest memory defaults to all the host lets elfin have; the VMM commits only what the
+guest touches. `elfin image -o DIR` writes what a run would boot.
 
 Exit status: the program's own (128+N when killed by signal N); 126 the kernel could
 not execute it; 127 it was not found in the guest; 124 --timeout expired; 125 elfin
-itself failed (usage, QEMU missing, kernel crash).";
+itself failed (usage, VMM missing, too little memory, kernel crash).";
 
 /// Kernel log levels (kernel command line `loglevel=`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -75,9 +84,10 @@ pub struct RunArgs {
     #[arg(long, value_enum, value_name = "ARCH")]
     pub arch: Option<Arch>,
 
-    /// Guest memory, in MiB or with a suffix M or G. Example: -m 1G
-    #[arg(short = 'm', long = "mem", value_name = "SIZE", default_value = "64M", value_parser = options::parse_mem)]
-    pub mem_mib: u64,
+    /// Guest memory, in MiB or with a suffix M or G [default: all the host's memory, as
+    /// a container without a limit gets; the guest only uses what it touches]. Example: -m 1G
+    #[arg(short = 'm', long = "mem", value_name = "SIZE", value_parser = options::parse_mem)]
+    pub mem_mib: Option<u64>,
 
     /// Number of virtual CPUs. Example: --smp 2
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=256))]
@@ -87,9 +97,19 @@ pub struct RunArgs {
     #[arg(long, value_enum, value_name = "ACCEL", default_value = "auto")]
     pub accel: AccelChoice,
 
-    /// Machine type: microvm or q35 (x86_64), virt (aarch64) [default: microvm / virt]. Example: --machine q35
+    /// Machine type: microvm or q35 (x86_64), virt (aarch64) [default: microvm / virt]; QEMU only. Example: --machine q35
     #[arg(long, value_enum, value_name = "MACHINE")]
     pub machine: Option<MachineType>,
+
+    /// The VMM: qemu, or firecracker or cloud-hypervisor (KVM only; stdio on the
+    /// serial console). Example: --vmm firecracker
+    #[arg(long, value_enum, value_name = "VMM", default_value = "qemu")]
+    pub vmm: Vmm,
+
+    /// The VMM program to start [default: qemu-system-ARCH, firecracker,
+    /// cloud-hypervisor on the PATH]. Example: --vmm-path ~/bin/firecracker
+    #[arg(long = "vmm-path", value_name = "PATH")]
+    pub vmm_path: Option<PathBuf>,
 
     /// Log every system call of the program, with arguments and result, on stderr
     #[arg(long)]
@@ -142,7 +162,12 @@ pub struct RunArgs {
     #[arg(long = "qemu-arg", value_name = "ARG", allow_hyphen_values = true)]
     pub qemu_args: Vec<OsString>,
 
-    /// Print the QEMU command line on stderr before starting it
+    /// Keep the program's stdio on the serial console (framed, slow) instead of
+    /// virtio-console ports, as on VMMs without virtio-console
+    #[arg(long = "serial-stdio")]
+    pub serial_stdio: bool,
+
+    /// Print the VMM command line (and configuration file) on stderr before starting it
     #[arg(long = "print-cmd")]
     pub print_cmd: bool,
 
@@ -258,9 +283,29 @@ fn kernel_path(arg: Option<&Path>, arch: Arch) -> Result<PathBuf, Fail> {
     }
 }
 
+/// The guest memory in MiB: `-m`, else the default; refused in one line when the
+/// run cannot boot in it.
+fn guest_memory(asked: Option<u64>, arch: Arch, kernel: &Path, initrd: &Path) -> Result<u64, Fail> {
+    let initrd_size = fs::metadata(initrd).map(|m| m.len()).unwrap_or(0);
+    let kernel_end = memory::kernel_end(arch, kernel).unwrap_or(0);
+    let minimum = memory::minimum_mib(arch, kernel_end, initrd_size);
+    let mem = asked.unwrap_or_else(|| memory::default_mib().max(minimum));
+    if mem < minimum {
+        let mib = |b: u64| b as f64 / (1 << 20) as f64;
+        return Err(Fail::new(format!(
+            "-m {mem}M is too little memory for this run: it needs at least {minimum}M \
+             (kernel {:.1} MiB, initrd {:.1} MiB, and room to start)",
+            mib(kernel_end),
+            mib(initrd_size)
+        )));
+    }
+    Ok(mem)
+}
+
 /// A file in the temporary directory, removed when dropped.
-struct TempFile {
-    path: PathBuf,
+pub struct TempFile {
+    /// Its path.
+    pub path: PathBuf,
 }
 
 impl TempFile {
@@ -312,6 +357,7 @@ fn layout(
             Fail::new(format!("{e} (in -v {}:/{guest})", v.host.display()))
         })?;
     }
+    fs.add_defaults(now, &fs::read_to_string("/etc/resolv.conf").unwrap_or_default());
     if fs.get(workdir).is_none() {
         fs.put(workdir, Node::Dir { perm: 0o755, mtime: now }).map_err(|e| Fail::new(format!("--workdir: {e}")))?;
     }
@@ -327,11 +373,64 @@ fn layout(
     Ok(fs)
 }
 
-/// Runs `elfin run`; returns the exit status.
-pub fn run(args: &RunArgs) -> Result<i32, Fail> {
+/// Everything a run decides before it starts a VMM: the initrd is written, the
+/// memory checked.
+pub struct Prepared {
+    arch: Arch,
+    machine: MachineType,
+    accel: Accel,
+    /// The kernel image the VMM boots.
+    pub kernel: PathBuf,
+    /// The initrd (a temporary file).
+    pub initrd: TempFile,
+    mem_mib: u64,
+    /// The kernel command line for the serial console (no `stdio=virtio`).
+    pub cmdline: String,
+}
+
+/// The accelerator: QEMU's choice, or KVM, which Firecracker and Cloud Hypervisor
+/// need (a paravirtual KVM without VT-x/AMD-V gets a warning: programs die at
+/// their first system call there).
+fn resolve_vmm_accel(vmm: Vmm, choice: AccelChoice, arch: Arch) -> Result<Accel, Fail> {
+    if vmm == Vmm::Qemu {
+        return qemu::resolve_accel(choice, arch).map_err(Fail::new);
+    }
+    let name = vmm.name();
+    if choice == AccelChoice::Tcg {
+        return Err(Fail::new(format!("--vmm {name} runs on KVM only; use --vmm qemu for --accel tcg")));
+    }
+    if Arch::host() != Some(arch) {
+        return Err(Fail::new(format!(
+            "--vmm {name} cannot run an {} guest on this {} host (KVM only); use --vmm qemu",
+            arch.name(),
+            std::env::consts::ARCH
+        )));
+    }
+    if !Path::new("/dev/kvm").exists() {
+        return Err(Fail::new(format!("--vmm {name} needs KVM and this host has no /dev/kvm; use --vmm qemu")));
+    }
+    if !qemu::hardware_kvm(arch) {
+        eprintln!(
+            "elfin: warning: this host's KVM has no VT-x/AMD-V (a paravirtual KVM); programs may die at their first system call"
+        );
+    }
+    Ok(Accel::Kvm)
+}
+
+/// Checks the options, builds the root filesystem and writes the initrd; `Ok(Err)`
+/// is the status to exit with when a termination signal came meanwhile.
+pub fn prepare(args: &RunArgs) -> Result<Result<Prepared, i32>, Fail> {
     let arch = resolve_arch(args.arch)?;
+    if args.vmm != Vmm::Qemu {
+        if args.machine.is_some() {
+            return Err(Fail::new(format!("--machine is for --vmm qemu; {} has one machine", args.vmm.name())));
+        }
+        if !args.qemu_args.is_empty() {
+            return Err(Fail::new(format!("--qemu-arg is for --vmm qemu, not {}", args.vmm.name())));
+        }
+    }
     let machine = resolve_machine(arch, args.machine)?;
-    let accel = qemu::resolve_accel(args.accel, arch).map_err(Fail::new)?;
+    let accel = resolve_vmm_accel(args.vmm, args.accel, arch)?;
     let env = options::build_env(&args.env, |k| std::env::var_os(k)).map_err(Fail::new)?;
     let volumes =
         args.volumes.iter().map(|v| options::parse_volume(v)).collect::<Result<Vec<_>, _>>().map_err(Fail::new)?;
@@ -359,8 +458,9 @@ pub fn run(args: &RunArgs) -> Result<i32, Fail> {
         .map_err(|e| Fail::new(format!("writing the initrd {}: {e}", initrd.path.display())))?;
     drop(rootfs);
     if let Some(sig) = sys::signal_received() {
-        return Ok(128 + sig);
+        return Ok(Err(128 + sig));
     }
+    let mem_mib = guest_memory(args.mem_mib, arch, &kernel, &initrd.path)?;
 
     let mut cmdline = kernel_cmdline(args.strace, args.no_aslr, args.log_level);
     for w in &args.kernel_args {
@@ -369,6 +469,62 @@ pub fn run(args: &RunArgs) -> Result<i32, Fail> {
         }
         cmdline.push_str(w);
     }
+    Ok(Ok(Prepared { arch, machine, accel, kernel, initrd, mem_mib, cmdline }))
+}
+
+/// A VMM command for a prepared run.
+pub struct VmmCommand {
+    /// The program.
+    pub program: OsString,
+    /// Its arguments.
+    pub args: Vec<OsString>,
+    /// A configuration file the command reads (Firecracker): path and contents.
+    pub config: Option<(PathBuf, String)>,
+}
+
+/// The command line of `args.vmm` for `p`, with `kernel`, `initrd` and, for
+/// Firecracker, `config` as the files to use; `stdio_fds` are the virtio-console
+/// port sockets (QEMU only), `cmdline` the kernel command line.
+pub fn vmm_command(
+    args: &RunArgs,
+    p: &Prepared,
+    files: (&Path, &Path, &Path),
+    cmdline: &str,
+    stdio_fds: Option<qemu::StdioFds>,
+) -> Result<VmmCommand, Fail> {
+    let (kernel, initrd, config) = files;
+    let program = args.vmm_path.as_ref().map_or_else(|| args.vmm.default_binary(p.arch).into(), |p| p.into());
+    let m = vmm::Machine { mem_mib: p.mem_mib, smp: args.smp, kernel, initrd, cmdline };
+    match args.vmm {
+        Vmm::Qemu => {
+            let spec = VmSpec {
+                arch: p.arch,
+                machine: p.machine,
+                accel: p.accel,
+                mem_mib: p.mem_mib,
+                smp: args.smp,
+                kernel,
+                initrd,
+                cmdline,
+                extra: &args.qemu_args,
+                stdio_fds,
+            };
+            Ok(VmmCommand { program, args: qemu::command_line(&spec).1, config: None })
+        }
+        Vmm::Firecracker => {
+            let text = vmm::firecracker_config(&m).map_err(Fail::new)?;
+            Ok(VmmCommand { program, args: vmm::firecracker_args(config), config: Some((config.to_path_buf(), text)) })
+        }
+        Vmm::CloudHypervisor => Ok(VmmCommand { program, args: vmm::cloud_hypervisor_args(&m), config: None }),
+    }
+}
+
+/// Runs `elfin run`; returns the exit status.
+pub fn run(args: &RunArgs) -> Result<i32, Fail> {
+    let p = match prepare(args)? {
+        Ok(p) => p,
+        Err(status) => return Ok(status),
+    };
     if args.smp > 1 {
         // Said once, plainly: the VM gets the CPUs, the kernel schedules on one.
         eprintln!(
@@ -376,20 +532,40 @@ pub fn run(args: &RunArgs) -> Result<i32, Fail> {
             args.smp, args.smp
         );
     }
-    let spec = VmSpec {
-        arch,
-        machine,
-        accel,
-        mem_mib: args.mem_mib,
-        smp: args.smp,
-        kernel: &kernel,
-        initrd: &initrd.path,
-        cmdline: &cmdline,
-        extra: &args.qemu_args,
+    let ports = if args.serial_stdio || !args.vmm.has_stdio_ports() {
+        None
+    } else {
+        Some(Ports::new().map_err(|e| Fail::new(format!("cannot create the console sockets: {e}")))?)
     };
-    let (program, qemu_args) = qemu::command_line(&spec);
+    let mut cmdline = p.cmdline.clone();
+    if ports.is_some() {
+        if !cmdline.is_empty() {
+            cmdline.push(' ');
+        }
+        cmdline.push_str("stdio=virtio");
+    }
+    let config_file = if args.vmm == Vmm::Firecracker {
+        Some(TempFile::create(".json").map_err(|e| Fail::new(format!("cannot create the VMM configuration: {e}")))?)
+    } else {
+        None
+    };
+    let config_path = config_file.as_ref().map_or_else(PathBuf::new, |(f, _)| f.path.clone());
+    let cmd = vmm_command(
+        args,
+        &p,
+        (&p.kernel, &p.initrd.path, &config_path),
+        &cmdline,
+        ports.as_ref().and_then(Ports::guest_fds),
+    )?;
+    if let (Some((path, text)), Some((_, file))) = (&cmd.config, config_file.as_ref()) {
+        let mut f = file;
+        f.write_all(text.as_bytes()).map_err(|e| Fail::new(format!("writing {}: {e}", path.display())))?;
+    }
     if args.print_cmd {
-        eprintln!("{}", qemu::display_command(&program, &qemu_args));
+        eprintln!("{}", qemu::display_command(&cmd.program, &cmd.args));
+        if let Some((path, text)) = &cmd.config {
+            eprintln!("{}:\n{text}", path.display());
+        }
     }
     let timeout = args.timeout.map(Duration::from_secs);
     let kernel_log = match &args.kernel_log {
@@ -399,9 +575,11 @@ pub fn run(args: &RunArgs) -> Result<i32, Fail> {
         ),
         None => None,
     };
-    let launch = vm::Launch { program: &program, args: &qemu_args, package: arch.qemu_package(), timeout, kernel_log };
-    let ending = vm::run(&launch)?;
-    drop(initrd);
+    let hint = args.vmm.install_hint(p.arch);
+    let launch = vm::Launch { program: &cmd.program, args: &cmd.args, missing_hint: &hint, timeout, kernel_log, ports };
+    let ending = vm::run(launch)?;
+    drop(config_file);
+    drop(p);
     vm::status_of(&ending, timeout)
 }
 
@@ -456,13 +634,31 @@ mod tests {
         let names: Vec<String> = entries.iter().map(|e| String::from_utf8_lossy(&e.name).into_owned()).collect();
         assert_eq!(
             names,
-            [".elfin", ".elfin/run", "app", "app/hello", "dev", "etc", "proc", "tmp", "work", "work/dir"]
+            [
+                ".elfin",
+                ".elfin/run",
+                "app",
+                "app/hello",
+                "dev",
+                "etc",
+                "etc/group",
+                "etc/hostname",
+                "etc/hosts",
+                "etc/nsswitch.conf",
+                "etc/passwd",
+                "etc/resolv.conf",
+                "proc",
+                "root",
+                "tmp",
+                "work",
+                "work/dir"
+            ]
         );
-        let run = &entries[1];
-        assert_eq!(run.data, b"exe=/app/hello\0cwd=/work/dir\0arg=/app/hello\0arg=x\0env=A=1\0");
-        let hello = &entries[3];
+        let find = |n: &str| entries.iter().find(|e| e.name == n.as_bytes()).expect("entry");
+        assert_eq!(find(".elfin/run").data, b"exe=/app/hello\0cwd=/work/dir\0arg=/app/hello\0arg=x\0env=A=1\0");
+        let hello = find("app/hello");
         assert_eq!(hello.mode, crate::cpio::S_IFREG | 0o755);
         assert_eq!(hello.mtime, 5);
-        assert_eq!(entries[7].mode, crate::cpio::S_IFDIR | 0o1777);
+        assert_eq!(find("tmp").mode, crate::cpio::S_IFDIR | 0o1777);
     }
 }

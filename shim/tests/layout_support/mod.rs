@@ -3,8 +3,6 @@
 //! real Linux and glibc headers for one architecture, runs it (under
 //! qemu-user when the architecture is not the host's), and compares.
 
-#![allow(dead_code)]
-
 use std::collections::BTreeMap;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};

@@ -6,6 +6,7 @@
 //!   word-frequency table built in a `HashMap` (printed sorted);
 //! - `threads`: spawns threads that sum ranges and join them;
 //! - anything else / nothing: a `HashMap` self-check only.
+//!
 //! Every line is deterministic, so the output is compared byte for byte with
 //! the same binary run natively.
 
@@ -47,12 +48,7 @@ fn main() {
         squares.insert(i, i * i);
     }
     let sum: u64 = squares.values().sum();
-    writeln!(
-        out,
-        "hashmap: {} entries, sum of squares {sum}",
-        squares.len()
-    )
-    .ok();
+    writeln!(out, "hashmap: {} entries, sum of squares {sum}", squares.len()).ok();
 
     match args.get(1).map(String::as_str) {
         Some("file") => {
@@ -62,13 +58,7 @@ fn main() {
             };
             match std::fs::read_to_string(path) {
                 Ok(text) => {
-                    writeln!(
-                        out,
-                        "file: {} bytes, {} lines",
-                        text.len(),
-                        text.lines().count()
-                    )
-                    .ok();
+                    writeln!(out, "file: {} bytes, {} lines", text.len(), text.lines().count()).ok();
                     for (word, n) in word_table(&text).iter().take(10) {
                         writeln!(out, "word: {word} {n}").ok();
                     }
@@ -83,9 +73,8 @@ fn main() {
             };
         }
         Some("threads") => {
-            let handles: Vec<_> = (0..4u64)
-                .map(|t| std::thread::spawn(move || (t * 1000..(t + 1) * 1000).sum::<u64>()))
-                .collect();
+            let handles: Vec<_> =
+                (0..4u64).map(|t| std::thread::spawn(move || (t * 1000..(t + 1) * 1000).sum::<u64>())).collect();
             let total: u64 = handles.into_iter().map(|h| h.join().unwrap_or(0)).sum();
             writeln!(out, "threads: 4 joined, total {total}").ok();
         }

@@ -96,18 +96,25 @@ fn main() -> ExitCode {
             }
             writeln!(out, "one.txt = {:?}", std::fs::read_to_string("rt/a/one.txt").unwrap_or_default()).ok();
             std::fs::remove_file("rt/a/one.txt").ok();
-            writeln!(out, "after remove: {:?}", std::fs::metadata("rt/a/one.txt").map(|m| m.len()).map_err(|e| e.kind())).ok();
+            writeln!(
+                out,
+                "after remove: {:?}",
+                std::fs::metadata("rt/a/one.txt").map(|m| m.len()).map_err(|e| e.kind())
+            )
+            .ok();
             writeln!(out, "remove_dir non-empty: {:?}", std::fs::remove_dir("rt/a").map_err(|e| e.kind())).ok();
         }
         Some("fmt") => {
-            writeln!(out, "{:>10.3} {:<8}| {:+} {:#x} {:#b} {:e}", std::f64::consts::PI, "left", 42, 255, 5, 1234.5).ok();
+            writeln!(out, "{:>10.3} {:<8}| {:+} {:#x} {:#b} {:e}", std::f64::consts::PI, "left", 42, 255, 5, 1234.5)
+                .ok();
             let v: Vec<f64> = (1..=10).map(|i| (i as f64).sqrt()).collect();
             writeln!(out, "{v:.4?}").ok();
             let m: BTreeMap<&str, i32> = [("b", 2), ("a", 1), ("c", 3)].into_iter().collect();
             writeln!(out, "{m:?}").ok();
             writeln!(out, "{}", "héllo wörld".to_uppercase()).ok();
             writeln!(out, "{:?}", "a,b,,c".split(',').collect::<Vec<_>>()).ok();
-            writeln!(out, "parse: {:?} {:?}", "12x".parse::<i32>().map_err(|e| e.to_string()), "-17".parse::<i64>()).ok();
+            writeln!(out, "parse: {:?} {:?}", "12x".parse::<i32>().map_err(|e| e.to_string()), "-17".parse::<i64>())
+                .ok();
         }
         Some("panic") => {
             writeln!(out, "about to panic").ok();

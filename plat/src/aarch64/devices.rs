@@ -1,0 +1,62 @@
+//! Devices of arm64 machines: the virtio-mmio transports of the device tree
+//! (`virtio,mmio` nodes, QEMU `virt` has 32) and their GIC interrupts.
+use core::ptr::NonNull;
+
+use virtio_drivers::transport::mmio::{MmioTransport, VirtIOHeader};
+use virtio_drivers::transport::{DeviceType, Transport};
+
+use crate::virtio::{Ack, Found, Irq};
+use crate::BootInfo;
+
+/// Most virtio-mmio nodes remembered from the device tree.
+const MAX_SLOTS: usize = 64;
+
+#[derive(Clone, Copy, Debug)]
+struct Slot {
+    pa: u64,
+    size: u64,
+    irq: Option<Irq>,
+}
+
+static SLOTS: spin::Mutex<([Option<Slot>; MAX_SLOTS], usize)> = spin::Mutex::new(([None; MAX_SLOTS], 0));
+
+/// Records a `virtio,mmio` node of the device tree (at boot, before the heap).
+pub(crate) fn record_mmio(pa: u64, size: u64, irq: Option<Irq>) {
+    let mut s = SLOTS.lock();
+    let n = s.1;
+    if let Some(slot) = s.0.get_mut(n) {
+        *slot = Some(Slot { pa, size, irq });
+        s.1 = n + 1;
+    }
+}
+
+/// The virtual address of MMIO at `pa`, mapped into the device window.
+pub(crate) fn mmio_virt(pa: u64, size: u64) -> Option<u64> {
+    elfin_arch::arm64::map_device(pa, size)
+}
+
+/// Calls `f` with each virtio-mmio console transport until it returns true.
+pub(crate) fn for_each_transport(_cmdline: &[u8], _info: &BootInfo, f: &mut dyn FnMut(Found) -> bool) {
+    let slots = SLOTS.lock().0;
+    for slot in slots.into_iter().flatten() {
+        if slot.size < 0x100 {
+            continue;
+        }
+        let Some(va) = mmio_virt(slot.pa, slot.size) else { continue };
+        let Some(header) = NonNull::new(va as *mut VirtIOHeader) else { continue };
+        // SAFETY: the device tree names a virtio-mmio register block of `size` bytes at
+        // `pa`, now mapped as device memory; nothing else uses it.
+        let Ok(t) = (unsafe { MmioTransport::new(header, slot.size as usize) }) else { continue };
+        if t.device_type() != DeviceType::Console {
+            continue;
+        }
+        if f(Found { transport: t.into(), irq: slot.irq.map(|i| (i, Ack::Mmio(va))) }) {
+            return;
+        }
+    }
+}
+
+/// Routes a device interrupt (a GIC SPI) to this CPU.
+pub(crate) fn route_irq(irq: Irq) -> bool {
+    super::irq::enable_spi(irq.num, irq.edge)
+}

@@ -1,0 +1,741 @@
+//! The multiport virtio console (virtio 1.2 §5.3) that carries the program's stdio.
+//!
+//! The host names its ports (docs/protocol.md): `org.elfin.stdin`, `org.elfin.stdout`
+//! and `org.elfin.stderr`. Each is a plain byte stream, no framing. Output goes out in
+//! a few large buffers per port and write returns once the bytes are copied, so a
+//! program's writes pipeline with the host's. Input is read in bulk from a ring of
+//! large receive buffers. End of file on stdin is the host closing the port
+//! (`VIRTIO_CONSOLE_PORT_OPEN` 0) once every byte before it was read.
+//!
+//! `virtio-drivers` provides the transports and the split virtqueues; its own console
+//! driver handles one port only, hence this one.
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+
+use virtio_drivers::queue::VirtQueue;
+use virtio_drivers::transport::{DeviceStatus, DeviceType, SomeTransport, Transport};
+
+use super::hal::{DmaBuf, PlatHal};
+
+/// Descriptors per port queue, and per control queue (QEMU's control queues have
+/// 32 entries, its port queues 128).
+const QSIZE: usize = 64;
+const CTRL_QSIZE: usize = 16;
+/// Receive buffers of stdin and their size. QEMU reads a socket 4 KiB at a time and
+/// fills one buffer per read, so many small buffers keep many reads in flight.
+const RX_BUFS: usize = 64;
+const RX_BUF_BYTES: usize = 4096;
+/// Transmit buffers per output port and their size (a write(2) is copied in 64 KiB
+/// pieces; QEMU writes each buffer to its socket at once).
+const TX_BUFS: usize = 4;
+const TX_BUF_BYTES: usize = 64 * 1024;
+/// Receive buffers of the control queue, and their size (a message and a port name).
+const CTRL_BUFS: usize = CTRL_QSIZE;
+const CTRL_BUF_BYTES: usize = 128;
+/// Ports used (ids 0..MAX_PORTS; 0 is the legacy console port, not used).
+const MAX_PORTS: usize = 4;
+
+const F_MULTIPORT: u64 = 1 << 1;
+const F_VERSION_1: u64 = 1 << 32;
+
+// Control events (virtio 1.2 §5.3.6.2).
+const DEVICE_READY: u16 = 0;
+const DEVICE_ADD: u16 = 1;
+const DEVICE_REMOVE: u16 = 2;
+const PORT_READY: u16 = 3;
+const PORT_OPEN: u16 = 6;
+const PORT_NAME: u16 = 7;
+
+/// Queue numbers: port 0 has 0/1, the control queues are 2/3, port n has 2n+2/2n+3.
+const CTRL_RX_Q: u16 = 2;
+const CTRL_TX_Q: u16 = 3;
+fn rx_queue(id: usize) -> u16 {
+    (2 * id + 2) as u16
+}
+fn tx_queue(id: usize) -> u16 {
+    (2 * id + 3) as u16
+}
+
+type Queue = VirtQueue<PlatHal, QSIZE>;
+type CtrlQueue = VirtQueue<PlatHal, CTRL_QSIZE>;
+
+/// What a port carries, from its name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// The program's stdin (host to guest).
+    Stdin,
+    /// The program's stdout (guest to host).
+    Stdout,
+    /// The program's stderr (guest to host).
+    Stderr,
+}
+
+const PORT_NAMES: [(&[u8], Role); 3] =
+    [(b"org.elfin.stdin", Role::Stdin), (b"org.elfin.stdout", Role::Stdout), (b"org.elfin.stderr", Role::Stderr)];
+
+/// Whether the host side of a port is connected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Host {
+    /// Not told yet.
+    Unknown,
+    Open,
+    Closed,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Port {
+    added: bool,
+    named: bool,
+    role: Option<Role>,
+    host: Host,
+}
+
+/// Allocates a zeroed buffer, or None when memory is short.
+fn buffer(bytes: usize) -> Option<Box<[u8]>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(bytes).ok()?;
+    v.resize(bytes, 0);
+    Some(v.into_boxed_slice())
+}
+
+fn buffers<const N: usize>(bytes: usize) -> Option<[Box<[u8]>; N]> {
+    let mut v = Vec::with_capacity(N);
+    for _ in 0..N {
+        v.push(buffer(bytes)?);
+    }
+    v.try_into().ok()
+}
+
+/// Buffer `i` of `size` bytes in `mem`.
+fn slot(mem: &mut DmaBuf, i: usize, size: usize) -> &mut [u8] {
+    mem.bytes().get_mut(i * size..(i + 1) * size).unwrap_or(&mut [])
+}
+
+/// The receive side of a port: buffers are posted, filled and read in order.
+struct Rx {
+    q: Queue,
+    qidx: u16,
+    /// RX_BUFS buffers of RX_BUF_BYTES.
+    mem: DmaBuf,
+    /// Token of each posted buffer.
+    token: [Option<u16>; RX_BUFS],
+    /// Buffers the device holds, oldest first.
+    posted: Fifo,
+    /// Buffers filled and not yet read, oldest first, and their lengths.
+    done: Fifo,
+    done_len: [usize; RX_BUFS],
+    /// Bytes of the oldest filled buffer already read.
+    offset: usize,
+}
+
+/// The transmit side of a port.
+struct Tx {
+    q: Queue,
+    qidx: u16,
+    /// TX_BUFS buffers of TX_BUF_BYTES.
+    mem: DmaBuf,
+    /// (token, length) of each buffer the device holds.
+    inflight: [Option<(u16, usize)>; TX_BUFS],
+}
+
+/// The device.
+pub struct Console {
+    t: SomeTransport<'static>,
+    nports: usize,
+    ctrl_rx: CtrlQueue,
+    ctrl_rx_bufs: [Box<[u8]>; CTRL_BUFS],
+    ctrl_rx_token: [Option<u16>; CTRL_BUFS],
+    ctrl_tx: CtrlQueue,
+    ctrl_msg: Box<[u8]>,
+    /// Port queues, set up before the device is started (ids 1..nports).
+    queues: [Option<(Queue, Queue)>; MAX_PORTS],
+    /// Queues of attached ports in the direction they do not use. The device knows
+    /// them and may look at them (QEMU checks a receive queue whenever it polls the
+    /// port's host side), so their memory must live as long as the device.
+    parked: Vec<Queue>,
+    ports: [Port; MAX_PORTS],
+    rx: [Option<Rx>; MAX_PORTS],
+    tx: [Option<Tx>; MAX_PORTS],
+    /// Counts stdin arrivals (data or end of file).
+    generation: u64,
+    /// The device broke the rules of a queue (or memory ran out): stdin then reads
+    /// as ended and output is dropped, rather than waiting forever.
+    failed: bool,
+}
+
+/// Why the device could not be used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InitError {
+    /// Not a console device.
+    NotConsole,
+    /// The device does not offer several ports.
+    NoMultiport,
+    /// The device refused the features.
+    FeaturesRefused,
+    /// A virtqueue could not be set up (memory or queue size).
+    Queue,
+    /// Out of memory for the buffers.
+    NoMemory,
+}
+
+impl Console {
+    /// Starts the device: negotiates multiport, sets up the control queues and the
+    /// queues of ports 1.., and announces the driver. The ports are found later by
+    /// [`Console::handshake`].
+    pub fn new(mut t: SomeTransport<'static>) -> Result<Box<Console>, InitError> {
+        if t.device_type() != DeviceType::Console {
+            return Err(InitError::NotConsole);
+        }
+        t.set_status(DeviceStatus::empty());
+        t.set_status(DeviceStatus::ACKNOWLEDGE | DeviceStatus::DRIVER);
+        let offered = t.read_device_features();
+        if offered & F_MULTIPORT == 0 {
+            t.set_status(DeviceStatus::FAILED);
+            return Err(InitError::NoMultiport);
+        }
+        t.write_driver_features(offered & (F_MULTIPORT | F_VERSION_1));
+        t.set_status(DeviceStatus::ACKNOWLEDGE | DeviceStatus::DRIVER | DeviceStatus::FEATURES_OK);
+        if !t.get_status().contains(DeviceStatus::FEATURES_OK) {
+            t.set_status(DeviceStatus::FAILED);
+            return Err(InitError::FeaturesRefused);
+        }
+        t.set_guest_page_size(elfin_arch::PAGE_SIZE as u32);
+        let max_nr_ports = t.read_config_space::<u32>(4).unwrap_or(1) as usize;
+        let nports = max_nr_ports.clamp(1, MAX_PORTS);
+
+        // Reset the device on failure: it then forgets the queues, whose memory is
+        // freed on return.
+        let fail = |t: &mut SomeTransport<'static>, e| {
+            t.set_status(DeviceStatus::FAILED);
+            t.set_status(DeviceStatus::empty());
+            e
+        };
+        let new_queue =
+            |t: &mut SomeTransport<'static>, idx: u16| Queue::new(t, idx, false, false).map_err(|_| InitError::Queue);
+        let new_ctrl_queue = |t: &mut SomeTransport<'static>, idx: u16| {
+            CtrlQueue::new(t, idx, false, false).map_err(|_| InitError::Queue)
+        };
+        let ctrl_rx = match new_ctrl_queue(&mut t, CTRL_RX_Q) {
+            Ok(q) => q,
+            Err(e) => return Err(fail(&mut t, e)),
+        };
+        let ctrl_tx = match new_ctrl_queue(&mut t, CTRL_TX_Q) {
+            Ok(q) => q,
+            Err(e) => return Err(fail(&mut t, e)),
+        };
+        let mut queues: [Option<(Queue, Queue)>; MAX_PORTS] = [None, None, None, None];
+        for (id, slot) in queues.iter_mut().enumerate().take(nports).skip(1) {
+            let rx = new_queue(&mut t, rx_queue(id));
+            let tx = new_queue(&mut t, tx_queue(id));
+            match (rx, tx) {
+                (Ok(mut rx), Ok(mut tx)) => {
+                    // Completed transmissions are collected when needed, not signalled.
+                    tx.set_dev_notify(false);
+                    // Arrivals are signalled only while the CPU waits for them
+                    // (`arm_input_interrupt`): an interrupt per 4 KiB costs more
+                    // than it saves while the program is busy.
+                    rx.set_dev_notify(false);
+                    *slot = Some((rx, tx));
+                }
+                (Err(e), _) | (_, Err(e)) => return Err(fail(&mut t, e)),
+            }
+        }
+        let (Some(ctrl_rx_bufs), Some(ctrl_msg)) = (buffers::<CTRL_BUFS>(CTRL_BUF_BYTES), buffer(8)) else {
+            return Err(fail(&mut t, InitError::NoMemory));
+        };
+        t.finish_init();
+        let unknown = Port { added: false, named: false, role: None, host: Host::Unknown };
+        let mut c = Box::new(Console {
+            t,
+            nports,
+            ctrl_rx,
+            ctrl_rx_bufs,
+            ctrl_rx_token: [None; CTRL_BUFS],
+            ctrl_tx,
+            ctrl_msg,
+            queues,
+            parked: Vec::new(),
+            ports: [unknown; MAX_PORTS],
+            rx: [None, None, None, None],
+            tx: [None, None, None, None],
+            generation: 0,
+            failed: false,
+        });
+        for i in 0..CTRL_BUFS {
+            c.post_ctrl(i);
+        }
+        c.t.notify(CTRL_RX_Q);
+        c.send_ctrl(0, DEVICE_READY, 1);
+        Ok(c)
+    }
+
+    /// Exchanges control messages until the ports the host added are named and
+    /// open (or `patience` polls passed without progress). Returns the roles found.
+    pub fn handshake(&mut self, patience: u64) -> [Option<usize>; 3] {
+        let mut idle = 0u64;
+        let mut last = self.progress();
+        while idle < patience {
+            self.poll_control();
+            let now = self.progress();
+            if now != last {
+                last = now;
+                idle = 0;
+            } else {
+                idle += 1;
+            }
+            let settled = self.ports.iter().all(|p| !p.added || (p.named && p.host != Host::Unknown));
+            if settled && self.ports.iter().any(|p| p.added) {
+                break;
+            }
+            core::hint::spin_loop();
+        }
+        // A port whose host side never opened is closed: its stdin is empty.
+        for p in self.ports.iter_mut() {
+            if p.host == Host::Unknown {
+                p.host = Host::Closed;
+            }
+        }
+        [self.port_of(Role::Stdin), self.port_of(Role::Stdout), self.port_of(Role::Stderr)]
+    }
+
+    fn progress(&self) -> usize {
+        self.ports
+            .iter()
+            .map(|p| usize::from(p.added) + usize::from(p.named) + usize::from(p.host != Host::Unknown))
+            .sum()
+    }
+
+    fn port_of(&self, role: Role) -> Option<usize> {
+        let id = self.ports.iter().position(|p| p.role == Some(role))?;
+        let ready = match role {
+            Role::Stdin => self.rx.get(id).is_some_and(Option::is_some),
+            Role::Stdout | Role::Stderr => self.tx.get(id).is_some_and(Option::is_some),
+        };
+        ready.then_some(id)
+    }
+
+    fn post_ctrl(&mut self, i: usize) {
+        let (Some(buf), Some(tok)) = (self.ctrl_rx_bufs.get_mut(i), self.ctrl_rx_token.get_mut(i)) else { return };
+        // SAFETY: the buffer is owned by `self` and not touched until popped with the
+        // token recorded here.
+        match unsafe { self.ctrl_rx.add(&[], &mut [&mut buf[..]]) } {
+            Ok(t) => *tok = Some(t),
+            Err(_) => self.failed = true,
+        }
+    }
+
+    fn send_ctrl(&mut self, id: u32, event: u16, value: u16) {
+        let Some(msg) = self.ctrl_msg.get_mut(..8) else { return };
+        msg[..4].copy_from_slice(&id.to_le_bytes());
+        msg[4..6].copy_from_slice(&event.to_le_bytes());
+        msg[6..8].copy_from_slice(&value.to_le_bytes());
+        if self.ctrl_tx.add_notify_wait_pop(&[&self.ctrl_msg[..8]], &mut [], &mut self.t).is_err() {
+            self.failed = true;
+        }
+    }
+
+    /// Handles the control messages the device sent.
+    pub fn poll_control(&mut self) {
+        let mut notify = false;
+        while let Some(tok) = self.ctrl_rx.peek_used() {
+            let Some(i) = self.ctrl_rx_token.iter().position(|t| *t == Some(tok)) else {
+                // The device returned a buffer it was never given: stop using the queue.
+                self.failed = true;
+                return;
+            };
+            let mut msg = [0u8; CTRL_BUF_BYTES];
+            let len = {
+                let buf = &mut self.ctrl_rx_bufs[i];
+                // SAFETY: the buffer posted with this token, untouched since.
+                match unsafe { self.ctrl_rx.pop_used(tok, &[], &mut [&mut buf[..]]) } {
+                    Ok(n) => (n as usize).min(CTRL_BUF_BYTES),
+                    Err(_) => {
+                        self.failed = true;
+                        return;
+                    }
+                }
+            };
+            self.ctrl_rx_token[i] = None;
+            msg[..len].copy_from_slice(&self.ctrl_rx_bufs[i][..len]);
+            self.post_ctrl(i);
+            notify = true;
+            self.handle_ctrl(&msg[..len]);
+        }
+        if notify && self.ctrl_rx.should_notify() {
+            self.t.notify(CTRL_RX_Q);
+        }
+    }
+
+    fn handle_ctrl(&mut self, msg: &[u8]) {
+        let (Some(id), Some(event), Some(value)) = (
+            msg.get(..4).and_then(|b| b.try_into().ok()).map(u32::from_le_bytes),
+            msg.get(4..6).and_then(|b| b.try_into().ok()).map(u16::from_le_bytes),
+            msg.get(6..8).and_then(|b| b.try_into().ok()).map(u16::from_le_bytes),
+        ) else {
+            return;
+        };
+        let idx = id as usize;
+        let usable = idx > 0 && idx < self.nports;
+        match event {
+            DEVICE_ADD if usable => {
+                if let Some(p) = self.ports.get_mut(idx) {
+                    p.added = true;
+                }
+                self.send_ctrl(id, PORT_READY, 1);
+            }
+            DEVICE_ADD => self.send_ctrl(id, PORT_READY, 0),
+            PORT_NAME if usable => {
+                let name = msg.get(8..).unwrap_or(&[]);
+                let name = name.split(|&b| b == 0).next().unwrap_or(&[]);
+                let role = PORT_NAMES.iter().find(|(n, _)| *n == name).map(|(_, r)| *r);
+                if let Some(p) = self.ports.get_mut(idx) {
+                    p.named = true;
+                }
+                if let Some(role) = role {
+                    // One port per role: the first one named wins.
+                    if self.ports.iter().all(|p| p.role != Some(role)) && self.attach(idx, role) {
+                        if let Some(p) = self.ports.get_mut(idx) {
+                            p.role = Some(role);
+                        }
+                        self.send_ctrl(id, PORT_OPEN, 1);
+                    }
+                }
+            }
+            PORT_OPEN if usable => {
+                if let Some(p) = self.ports.get_mut(idx) {
+                    p.host = if value != 0 { Host::Open } else { Host::Closed };
+                    if p.role == Some(Role::Stdin) {
+                        self.generation += 1;
+                    }
+                }
+            }
+            DEVICE_REMOVE if usable => {
+                if let Some(p) = self.ports.get_mut(idx) {
+                    p.host = Host::Closed;
+                    if p.role == Some(Role::Stdin) {
+                        self.generation += 1;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Gives port `id` its buffers for `role`; false when memory is short.
+    fn attach(&mut self, id: usize, role: Role) -> bool {
+        if self.queues.get(id).is_none_or(Option::is_none) || self.parked.try_reserve(1).is_err() {
+            return false;
+        }
+        let bytes = match role {
+            Role::Stdin => RX_BUFS * RX_BUF_BYTES,
+            Role::Stdout | Role::Stderr => TX_BUFS * TX_BUF_BYTES,
+        };
+        let Some(mem) = DmaBuf::new(bytes) else {
+            self.failed = true;
+            return false;
+        };
+        let Some((rxq, txq)) = self.queues.get_mut(id).and_then(Option::take) else { return false };
+        match role {
+            Role::Stdin => {
+                self.parked.push(txq);
+                let mut rx = Rx::new(rxq, rx_queue(id), mem);
+                for i in 0..RX_BUFS {
+                    rx.post(i);
+                }
+                self.t.notify(rx.qidx);
+                if let Some(slot) = self.rx.get_mut(id) {
+                    *slot = Some(rx);
+                }
+            }
+            Role::Stdout | Role::Stderr => {
+                self.parked.push(rxq);
+                let tx = Tx { q: txq, qidx: tx_queue(id), mem, inflight: [None; TX_BUFS] };
+                if let Some(slot) = self.tx.get_mut(id) {
+                    *slot = Some(tx);
+                }
+            }
+        }
+        true
+    }
+
+    /// Sends `data` on the port of `role` (waiting for a free buffer when all are
+    /// in flight). Bytes for a port whose host side closed are dropped.
+    pub fn write(&mut self, id: usize, data: &[u8]) {
+        for chunk in data.chunks(TX_BUF_BYTES) {
+            let free = loop {
+                if self.failed || self.ports.get(id).is_some_and(|p| p.host == Host::Closed) {
+                    return;
+                }
+                let Some(tx) = self.tx.get_mut(id).and_then(Option::as_mut) else { return };
+                if !tx.reclaim() {
+                    self.failed = true;
+                    return;
+                }
+                if let Some(i) = tx.inflight.iter().position(Option::is_none) {
+                    break i;
+                }
+                self.poll_control();
+                core::hint::spin_loop();
+            };
+            let Some(tx) = self.tx.get_mut(id).and_then(Option::as_mut) else { return };
+            let Some(buf) = slot(&mut tx.mem, free, TX_BUF_BYTES).get_mut(..chunk.len()) else { return };
+            buf.copy_from_slice(chunk);
+            // SAFETY: the buffer is owned by `self` and not written again until the
+            // device returns it (`inflight` marks it busy).
+            match unsafe { tx.q.add(&[buf], &mut []) } {
+                Ok(tok) => tx.inflight[free] = Some((tok, chunk.len())),
+                Err(_) => {
+                    self.failed = true;
+                    return;
+                }
+            }
+            if tx.q.should_notify() {
+                let q = tx.qidx;
+                self.t.notify(q);
+            }
+        }
+    }
+
+    /// Whether the host side of port `id` closed (writes there are dropped).
+    pub fn output_closed(&mut self, id: usize) -> bool {
+        self.poll_control();
+        self.failed || self.ports.get(id).is_some_and(|p| p.host == Host::Closed)
+    }
+
+    /// Waits until the device has taken every byte written on every port.
+    pub fn flush(&mut self) {
+        for id in 0..MAX_PORTS {
+            loop {
+                if self.failed || self.ports.get(id).is_some_and(|p| p.host == Host::Closed) {
+                    break;
+                }
+                let Some(tx) = self.tx.get_mut(id).and_then(Option::as_mut) else { break };
+                if !tx.reclaim() || tx.inflight.iter().all(Option::is_none) {
+                    break;
+                }
+                self.poll_control();
+                core::hint::spin_loop();
+            }
+        }
+    }
+
+    /// Handles control messages and collects filled stdin buffers (in this order:
+    /// the host's close comes after its last data), counting arrivals.
+    fn poll_input(&mut self, id: usize) {
+        self.poll_control();
+        let Some(rx) = self.rx.get_mut(id).and_then(Option::as_mut) else { return };
+        match rx.harvest(&mut self.t) {
+            Some(true) => self.generation += 1,
+            Some(false) => {}
+            None => self.failed = true,
+        }
+    }
+
+    /// Reads stdin bytes that arrived: Some(n > 0) bytes, Some(0) end of file, None
+    /// nothing yet.
+    pub fn read(&mut self, id: usize, out: &mut [u8]) -> Option<usize> {
+        self.poll_input(id);
+        let Some(rx) = self.rx.get_mut(id).and_then(Option::as_mut) else { return Some(0) };
+        let n = rx.copy_out(out, &mut self.t);
+        if n > 0 || out.is_empty() {
+            return Some(n);
+        }
+        self.input_eof(id).then_some(0)
+    }
+
+    /// Asks the device to signal the next stdin arrival; false when input (or end
+    /// of file) is already there, so that the caller must not wait for a signal.
+    pub fn arm_input_interrupt(&mut self, id: usize) -> bool {
+        let Some(rx) = self.rx.get_mut(id).and_then(Option::as_mut) else { return false };
+        rx.q.set_dev_notify(true);
+        // The device writes the used ring, then reads the flag; we write the flag,
+        // then read the used ring: a full barrier between keeps both from missing.
+        core::sync::atomic::fence(core::sync::atomic::Ordering::SeqCst);
+        !self.input_ready(id)
+    }
+
+    /// Bytes of stdin waiting to be read.
+    pub fn available(&mut self, id: usize) -> usize {
+        self.poll_input(id);
+        self.rx.get(id).and_then(Option::as_ref).map_or(0, Rx::available)
+    }
+
+    /// Whether stdin has data or reached end of file.
+    pub fn input_ready(&mut self, id: usize) -> bool {
+        self.available(id) > 0 || self.input_eof(id)
+    }
+
+    /// Whether stdin reached end of file and every byte before it was read.
+    pub fn input_eof(&mut self, id: usize) -> bool {
+        self.poll_input(id);
+        if self.failed {
+            return true;
+        }
+        // The data the host sent before closing the port was used before the close
+        // was announced, so an empty ring after seeing the close is the end.
+        let closed = self.ports.get(id).is_none_or(|p| p.host == Host::Closed);
+        closed && self.rx.get(id).and_then(Option::as_ref).is_none_or(|rx| rx.done.len == 0 && !rx.q.can_pop())
+    }
+
+    /// A counter that changes whenever stdin data or end of file arrives.
+    pub fn generation(&mut self, id: usize) -> u64 {
+        self.poll_input(id);
+        self.generation
+    }
+}
+
+/// A first-in first-out ring of buffer indices.
+#[derive(Clone, Copy, Debug)]
+struct Fifo {
+    items: [usize; RX_BUFS],
+    head: usize,
+    len: usize,
+}
+
+impl Fifo {
+    const EMPTY: Fifo = Fifo { items: [0; RX_BUFS], head: 0, len: 0 };
+
+    fn front(&self) -> Option<usize> {
+        (self.len > 0).then(|| self.items[self.head % RX_BUFS])
+    }
+
+    fn pop(&mut self) {
+        if self.len > 0 {
+            self.head = (self.head + 1) % RX_BUFS;
+            self.len -= 1;
+        }
+    }
+
+    fn push(&mut self, i: usize) {
+        if self.len < RX_BUFS {
+            self.items[(self.head + self.len) % RX_BUFS] = i;
+            self.len += 1;
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..self.len).map(|k| self.items[(self.head + k) % RX_BUFS])
+    }
+}
+
+impl Drop for Console {
+    /// A console not kept (no elfin ports) is reset before its queues and buffers
+    /// are freed, so that the device writes into none of them later.
+    fn drop(&mut self) {
+        self.t.set_status(DeviceStatus::empty());
+    }
+}
+
+impl Rx {
+    fn new(q: Queue, qidx: u16, mem: DmaBuf) -> Rx {
+        Rx {
+            q,
+            qidx,
+            mem,
+            token: [None; RX_BUFS],
+            posted: Fifo::EMPTY,
+            done: Fifo::EMPTY,
+            done_len: [0; RX_BUFS],
+            offset: 0,
+        }
+    }
+
+    /// Gives buffer `i` to the device.
+    fn post(&mut self, i: usize) -> bool {
+        let buf = slot(&mut self.mem, i, RX_BUF_BYTES);
+        if buf.is_empty() {
+            return false;
+        }
+        // SAFETY: the buffer is owned by the ring and not touched until popped with
+        // the token recorded here.
+        match unsafe { self.q.add(&[], &mut [buf]) } {
+            Ok(tok) => {
+                self.token[i] = Some(tok);
+                self.posted.push(i);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// Collects the buffers the device filled: Some(true) when data arrived, None
+    /// when the device broke the queue's rules.
+    fn harvest(&mut self, t: &mut SomeTransport<'static>) -> Option<bool> {
+        let mut got = false;
+        let mut reposted = false;
+        while let Some(tok) = self.q.peek_used() {
+            let i = self.posted.front()?;
+            if self.token[i] != Some(tok) {
+                return None;
+            }
+            let buf = slot(&mut self.mem, i, RX_BUF_BYTES);
+            // SAFETY: the buffer posted with this token, untouched since.
+            let len = unsafe { self.q.pop_used(tok, &[], &mut [buf]) }.ok()?;
+            self.posted.pop();
+            self.token[i] = None;
+            let len = (len as usize).min(RX_BUF_BYTES);
+            if len == 0 {
+                reposted |= self.post(i);
+            } else {
+                self.done.push(i);
+                self.done_len[i] = len;
+                got = true;
+            }
+        }
+        if got {
+            self.q.set_dev_notify(false);
+        }
+        if reposted && self.q.should_notify() {
+            t.notify(self.qidx);
+        }
+        Some(got)
+    }
+
+    /// Copies received bytes out, giving emptied buffers back to the device.
+    fn copy_out(&mut self, out: &mut [u8], t: &mut SomeTransport<'static>) -> usize {
+        let mut n = 0;
+        let mut reposted = false;
+        while n < out.len() {
+            let Some(i) = self.done.front() else { break };
+            let end = self.done_len[i];
+            let k = (end - self.offset).min(out.len() - n);
+            let from = slot(&mut self.mem, i, RX_BUF_BYTES);
+            out[n..n + k].copy_from_slice(&from[self.offset..self.offset + k]);
+            n += k;
+            self.offset += k;
+            if self.offset == end {
+                self.done.pop();
+                self.offset = 0;
+                reposted |= self.post(i);
+            }
+        }
+        if reposted && self.q.should_notify() {
+            t.notify(self.qidx);
+        }
+        n
+    }
+
+    fn available(&self) -> usize {
+        self.done.iter().map(|i| self.done_len[i]).sum::<usize>() - self.offset
+    }
+}
+
+impl Tx {
+    /// Takes back the buffers the device has sent; false when it broke the rules.
+    fn reclaim(&mut self) -> bool {
+        while let Some(tok) = self.q.peek_used() {
+            let Some(i) = self.inflight.iter().position(|s| matches!(s, Some((t, _)) if *t == tok)) else {
+                return false;
+            };
+            let len = self.inflight[i].map_or(0, |s| s.1);
+            let buf = slot(&mut self.mem, i, TX_BUF_BYTES);
+            let buf = buf.get(..len).unwrap_or(&[]);
+            // SAFETY: the buffer sent with this token and length, untouched since.
+            if unsafe { self.q.pop_used(tok, &[buf], &mut []) }.is_err() {
+                return false;
+            }
+            self.inflight[i] = None;
+        }
+        true
+    }
+}

@@ -1,0 +1,249 @@
+//! virtio devices: the DMA glue for `virtio-drivers`, finding the transports the
+//! machine has (virtio-mmio from the command line or the device tree, virtio-pci on
+//! PCI bus 0) and the multiport console that carries the program's stdio when the
+//! host asks for it (`stdio=virtio` on the command line, docs/protocol.md).
+pub mod console;
+pub mod hal;
+
+use alloc::boxed::Box;
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+
+use virtio_drivers::transport::SomeTransport;
+
+use self::console::Console;
+use crate::console::Channel;
+use crate::BootInfo;
+
+/// An interrupt line of a device, as the platform numbers it (x86_64: a GSI of
+/// the I/O APICs; aarch64: a GIC INTID).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Irq {
+    /// The number.
+    pub num: u32,
+    /// Edge-triggered (else level).
+    pub edge: bool,
+}
+
+/// Where a device's interrupt is acknowledged (which lowers its line).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ack {
+    /// A virtio-mmio register block (virtual address): InterruptStatus/InterruptACK.
+    Mmio(u64),
+    /// A virtio-pci ISR status byte (virtual address), cleared by reading it.
+    // arm64 machines have no virtio-pci transport (yet).
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+    PciIsr(u64),
+}
+
+/// A transport found on the machine, with its interrupt when it can be used.
+pub struct Found {
+    /// The transport.
+    pub transport: SomeTransport<'static>,
+    /// Its interrupt line and where to acknowledge it.
+    pub irq: Option<(Irq, Ack)>,
+}
+
+static DEVICE: spin::Mutex<Option<Box<Console>>> = spin::Mutex::new(None);
+/// Port ids of stdin, stdout and stderr on the device; 0 when the channel is not on it.
+static PORTS: [AtomicUsize; 3] = [AtomicUsize::new(0), AtomicUsize::new(0), AtomicUsize::new(0)];
+/// Where the routed interrupt is acknowledged: the address, tagged in bit 0 for a
+/// PCI ISR byte (0: none, input is polled).
+static IRQ_ACK: AtomicU64 = AtomicU64::new(0);
+/// The device's interrupt wakes the CPU.
+static IRQ_ROUTED: AtomicBool = AtomicBool::new(false);
+
+/// How long the port handshake may go without progress (polls of the control queue).
+const HANDSHAKE_PATIENCE: u64 = 2_000_000;
+
+/// Copies the boot command line (NUL-terminated, at most 4 KiB) into `buf`.
+pub fn cmdline(info: &BootInfo, buf: &mut [u8; 4096]) -> usize {
+    let mut n = 0;
+    if info.cmdline_paddr == 0 {
+        return 0;
+    }
+    for i in 0..buf.len() as u64 {
+        let va = elfin_arch::phys_to_virt(info.cmdline_paddr + i);
+        // SAFETY: the boot protocol gives a NUL-terminated string in RAM, which the
+        // direct map covers; reading stops at the NUL or after 4 KiB.
+        let b = unsafe { core::ptr::read_volatile(va as *const u8) };
+        if b == 0 {
+            break;
+        }
+        if let Some(slot) = buf.get_mut(n) {
+            *slot = b;
+            n += 1;
+        }
+    }
+    n
+}
+
+/// The words of a command line.
+pub fn words(cmdline: &[u8]) -> impl Iterator<Item = &[u8]> {
+    cmdline.split(|&b| b == b' ' || b == b'\t' || b == b'\n').filter(|w| !w.is_empty())
+}
+
+/// Finds the console with the elfin ports when the command line asks for it
+/// (`stdio=virtio`) and moves stdin, stdout and stderr onto it. Must run once,
+/// after the kernel heap is up.
+pub fn init(info: &BootInfo) {
+    let mut buf = [0u8; 4096];
+    let n = cmdline(info, &mut buf);
+    let line = buf.get(..n).unwrap_or(&[]);
+    if !words(line).any(|w| w == b"stdio=virtio") {
+        return;
+    }
+    let mut installed = false;
+    crate::devices::for_each_transport(line, info, &mut |found: Found| {
+        let Ok(mut dev) = Console::new(found.transport) else { return false };
+        let roles = dev.handshake(HANDSHAKE_PATIENCE);
+        if roles.iter().all(Option::is_none) {
+            return false;
+        }
+        for (slot, id) in PORTS.iter().zip(roles) {
+            slot.store(id.unwrap_or(0), Ordering::Release);
+        }
+        *DEVICE.lock() = Some(dev);
+        if let Some((irq, ack)) = found.irq {
+            let tagged = match ack {
+                Ack::Mmio(va) => va & !1,
+                Ack::PciIsr(va) => va | 1,
+            };
+            IRQ_ACK.store(tagged, Ordering::Release);
+            // The handshake left the interrupt status set and the line raised; an
+            // edge-triggered line would never fire again.
+            ack_interrupt();
+            if crate::devices::route_irq(irq) {
+                IRQ_ROUTED.store(true, Ordering::Release);
+            }
+        }
+        installed = true;
+        true
+    });
+    if !installed {
+        crate::console::early_panic(
+            "elfin: the command line asks for stdio on virtio-console (stdio=virtio), \
+             but no virtio console with the elfin ports was found",
+        );
+    }
+}
+
+fn port(ch: usize) -> Option<usize> {
+    match PORTS.get(ch)?.load(Ordering::Acquire) {
+        0 => None,
+        id => Some(id),
+    }
+}
+
+const STDIN: usize = 0;
+
+/// Writes program output on its port; false when the channel is not on virtio.
+pub fn write(ch: Channel, bytes: &[u8]) -> bool {
+    let idx = match ch {
+        Channel::Stdout => 1,
+        Channel::Stderr => 2,
+        Channel::Kernel => return false,
+    };
+    let Some(id) = port(idx) else { return false };
+    if let Some(dev) = DEVICE.lock().as_mut() {
+        dev.write(id, bytes);
+    }
+    true
+}
+
+/// Whether the host closed the port of an output channel (false when the channel is
+/// not on virtio).
+pub fn output_closed(ch: Channel) -> bool {
+    let idx = match ch {
+        Channel::Stdout => 1,
+        Channel::Stderr => 2,
+        Channel::Kernel => return false,
+    };
+    let Some(id) = port(idx) else { return false };
+    DEVICE.lock().as_mut().is_some_and(|d| d.output_closed(id))
+}
+
+/// Whether stdin comes from the virtio port.
+pub fn stdin_active() -> bool {
+    port(STDIN).is_some()
+}
+
+fn with_stdin<R>(default: R, f: impl FnOnce(&mut Console, usize) -> R) -> R {
+    let Some(id) = port(STDIN) else { return default };
+    match DEVICE.lock().as_mut() {
+        Some(dev) => f(dev, id),
+        None => default,
+    }
+}
+
+/// Reads stdin: Some(n > 0) bytes, Some(0) end of file, None nothing yet.
+pub fn read(out: &mut [u8]) -> Option<usize> {
+    with_stdin(Some(0), |d, id| d.read(id, out))
+}
+
+/// Bytes of stdin waiting.
+pub fn available() -> usize {
+    with_stdin(0, |d, id| d.available(id))
+}
+
+/// Whether stdin has data or end of file waiting.
+pub fn input_ready() -> bool {
+    with_stdin(true, |d, id| d.input_ready(id))
+}
+
+/// Whether stdin ended and was read to the end.
+pub fn input_eof() -> bool {
+    with_stdin(true, |d, id| d.input_eof(id))
+}
+
+/// Changes whenever stdin data or end of file arrives.
+pub fn generation() -> u64 {
+    with_stdin(0, |d, id| d.generation(id))
+}
+
+/// Arms the stdin interrupt; true when the next arrival will raise it (so an idle
+/// CPU may halt), false when input is already there or arrivals raise nothing.
+pub fn input_wakes_cpu() -> bool {
+    IRQ_ROUTED.load(Ordering::Acquire) && with_stdin(false, |d, id| d.arm_input_interrupt(id))
+}
+
+/// Waits until the host has every byte written so far.
+pub fn flush() {
+    if let Some(dev) = DEVICE.lock().as_mut() {
+        dev.flush();
+    }
+}
+
+/// [`flush`] for the crash path: skipped when the device is busy (the crash may
+/// have happened inside it).
+pub fn try_flush() {
+    if let Some(mut g) = DEVICE.try_lock() {
+        if let Some(dev) = g.as_mut() {
+            dev.flush();
+        }
+    }
+}
+
+/// Acknowledges the device's interrupt, from the interrupt handler. It takes no
+/// lock: the two registers it touches are used nowhere else.
+pub fn ack_interrupt() {
+    let tagged = IRQ_ACK.load(Ordering::Acquire);
+    if tagged == 0 {
+        return;
+    }
+    let va = tagged & !1;
+    if tagged & 1 != 0 {
+        // SAFETY: the mapped ISR status byte of the virtio-pci device whose interrupt
+        // was routed; reading it acknowledges the interrupt and has no other effect.
+        unsafe { core::ptr::read_volatile(va as *const u8) };
+        return;
+    }
+    // virtio-mmio InterruptStatus (0x60) and InterruptACK (0x64).
+    // SAFETY: the mapped register block of the device whose interrupt was routed;
+    // reading the status and acknowledging it has no other effect.
+    unsafe {
+        let status = core::ptr::read_volatile((va + 0x60) as *const u32);
+        if status != 0 {
+            core::ptr::write_volatile((va + 0x64) as *mut u32, status);
+        }
+    }
+}

@@ -1,0 +1,188 @@
+//! Guest memory: the default size, and the smallest size a run can boot in.
+//!
+//! - **Default**: what a container without a memory limit gets, all the memory the
+//!   host lets elfin have: the host's RAM, lowered by the memory limit of elfin's
+//!   own cgroup (v2 `memory.max` or v1 `memory.limit_in_bytes`, up the hierarchy)
+//!   and, under strict overcommit, by the commit room left. QEMU commits guest RAM
+//!   as the guest touches it, so a large size costs nothing until it is used.
+//! - **Minimum**: where the loaders put the kernel, the initrd and (arm64) the
+//!   device tree, the same rules as QEMU's (below that QEMU loads the initrd over
+//!   the kernel, or refuses), plus room for the kernel to start.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::arch::Arch;
+
+const MIB: u64 = 1 << 20;
+/// Room the kernel needs beyond its image and the initrd to start: heap, page
+/// tables, stacks and the virtio console buffers.
+const START_ROOM: u64 = MIB;
+/// x86_64: QEMU keeps ACPI data and the setup area at the top of low RAM, below
+/// where it puts the initrd (128-160 KiB), with a margin.
+const X86_TOP_RESERVE: u64 = 256 << 10;
+/// arm64: QEMU `virt` puts the device tree (1 MiB) after the initrd, 2 MiB aligned.
+const ARM_DTB_SIZE: u64 = MIB;
+const ARM_DTB_ALIGN: u64 = 2 * MIB;
+/// Largest guest memory elfin sets by default (1 TiB, as `-m` accepts).
+const MAX_DEFAULT_MIB: u64 = 1 << 20;
+/// Smallest default, when the host's size cannot be read.
+const FALLBACK_MIB: u64 = 1024;
+
+/// The default guest memory in MiB (see the module docs).
+pub fn default_mib() -> u64 {
+    let meminfo = fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let overcommit = fs::read_to_string("/proc/sys/vm/overcommit_memory").unwrap_or_default();
+    let cgroup =
+        cgroup_limit(&fs::read_to_string("/proc/self/cgroup").unwrap_or_default(), |p| fs::read_to_string(p).ok());
+    host_limit_mib(&meminfo, overcommit.trim() == "2", cgroup)
+}
+
+/// The default from the host's facts: `meminfo` is /proc/meminfo, `strict` says
+/// overcommit mode 2, `cgroup` is the cgroup limit in bytes.
+pub fn host_limit_mib(meminfo: &str, strict: bool, cgroup: Option<u64>) -> u64 {
+    let field = |name: &str| -> Option<u64> {
+        meminfo.lines().find_map(|l| {
+            let rest = l.strip_prefix(name)?.strip_prefix(':')?;
+            let kib: u64 = rest.split_whitespace().next()?.parse().ok()?;
+            kib.checked_mul(1024)
+        })
+    };
+    let Some(mut bytes) = field("MemTotal") else { return FALLBACK_MIB };
+    if let Some(limit) = cgroup {
+        bytes = bytes.min(limit);
+    }
+    if strict {
+        if let (Some(limit), Some(committed)) = (field("CommitLimit"), field("Committed_AS")) {
+            bytes = bytes.min(limit.saturating_sub(committed));
+        }
+    }
+    (bytes / MIB).clamp(1, MAX_DEFAULT_MIB)
+}
+
+/// The memory limit of our cgroup and its ancestors, from /proc/self/cgroup text;
+/// `read` reads a control file. None: no limit.
+pub fn cgroup_limit(proc_self_cgroup: &str, read: impl Fn(&Path) -> Option<String>) -> Option<u64> {
+    let mut limit: Option<u64> = None;
+    let mut consider = |v: Option<String>| {
+        // "max" (v2) or a near-2^63 page-rounded value (v1) mean no limit.
+        if let Some(n) = v.and_then(|s| s.trim().parse::<u64>().ok()).filter(|&n| n < (1 << 62)) {
+            limit = Some(limit.map_or(n, |l| l.min(n)));
+        }
+    };
+    for line in proc_self_cgroup.lines() {
+        let mut parts = line.splitn(3, ':');
+        let (Some(id), Some(controllers), Some(path)) = (parts.next(), parts.next(), parts.next()) else {
+            continue;
+        };
+        let (root, file) = if id == "0" && controllers.is_empty() {
+            (PathBuf::from("/sys/fs/cgroup"), "memory.max")
+        } else if controllers.split(',').any(|c| c == "memory") {
+            (PathBuf::from("/sys/fs/cgroup/memory"), "memory.limit_in_bytes")
+        } else {
+            continue;
+        };
+        let mut dir = root.clone();
+        consider(read(&dir.join(file)));
+        for comp in path.split('/').filter(|c| !c.is_empty()) {
+            dir.push(comp);
+            consider(read(&dir.join(file)));
+        }
+    }
+    limit
+}
+
+/// End of the kernel image in guest RAM, counted from the start of RAM where the
+/// loader puts it: x86_64, the end of the ELF's last PT_LOAD (physical); arm64,
+/// the `image_size` of the Image header (loaded at the start of RAM).
+pub fn kernel_end(arch: Arch, image: &Path) -> Option<u64> {
+    let bytes = fs::read(image).ok()?;
+    let u16_at = |o: usize| Some(u16::from_le_bytes(bytes.get(o..o + 2)?.try_into().ok()?));
+    let u32_at = |o: usize| Some(u32::from_le_bytes(bytes.get(o..o + 4)?.try_into().ok()?));
+    let u64_at = |o: usize| Some(u64::from_le_bytes(bytes.get(o..o + 8)?.try_into().ok()?));
+    if bytes.starts_with(b"\x7fELF") {
+        let phoff = usize::try_from(u64_at(0x20)?).ok()?;
+        let (phentsize, phnum) = (usize::from(u16_at(0x36)?), usize::from(u16_at(0x38)?));
+        let mut end = 0u64;
+        for i in 0..phnum {
+            let ph = phoff.checked_add(i.checked_mul(phentsize)?)?;
+            if u32_at(ph)? == 1 {
+                end = end.max(u64_at(ph + 0x18)?.checked_add(u64_at(ph + 0x28)?)?);
+            }
+        }
+        // An ELF loaded at 0 is no PVH kernel image of ours; judge by size then.
+        return (end > 0).then_some(end);
+    }
+    match arch {
+        Arch::Aarch64 if bytes.get(56..60) == Some(b"ARM\x64") => u64_at(16).filter(|&s| s > 0),
+        _ => Some(bytes.len() as u64),
+    }
+}
+
+/// The smallest guest memory, in MiB, that boots a kernel ending at `kernel_end`
+/// with an initrd of `initrd` bytes.
+pub fn minimum_mib(arch: Arch, kernel_end: u64, initrd: u64) -> u64 {
+    match arch {
+        // PVH loaders (QEMU, Firecracker, Cloud Hypervisor) put the kernel at its
+        // physical addresses and the initrd at the top of low RAM.
+        Arch::X86_64 => (kernel_end + START_ROOM + initrd + X86_TOP_RESERVE).div_ceil(MIB),
+        Arch::Aarch64 => (1..=MAX_DEFAULT_MIB).find(|&m| arm_fits(m * MIB, kernel_end, initrd)).unwrap_or(1),
+    }
+}
+
+/// QEMU `virt` (hw/arm/boot.c): the Image at the start of RAM, the initrd at half
+/// of RAM (at most 128 MiB in) or after the image, the device tree after the
+/// initrd, 2 MiB aligned; the kernel starts in the RAM between image and initrd.
+fn arm_fits(ram: u64, kernel_end: u64, initrd: u64) -> bool {
+    let start = (ram / 2).min(128 * MIB).max(kernel_end).next_multiple_of(4096);
+    let dtb = (start + initrd).next_multiple_of(ARM_DTB_ALIGN);
+    dtb + ARM_DTB_SIZE <= ram && start - kernel_end >= START_ROOM
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MEMINFO: &str = "MemTotal:       24683792 kB\nMemFree:  1 kB\nCommitLimit:    12341896 kB\n\
+                           Committed_AS:     753652 kB\n";
+
+    #[test]
+    fn default_is_the_host_memory_under_its_limits() {
+        assert_eq!(host_limit_mib(MEMINFO, false, None), 24683792 / 1024);
+        assert_eq!(host_limit_mib(MEMINFO, false, Some(2 << 30)), 2048);
+        assert_eq!(host_limit_mib(MEMINFO, true, None), (12341896 - 753652) / 1024);
+        assert_eq!(host_limit_mib("", false, None), FALLBACK_MIB);
+    }
+
+    #[test]
+    fn cgroup_limits_v1_and_v2() {
+        let files = |p: &Path| match p.to_str()? {
+            "/sys/fs/cgroup/memory.max" => Some("max\n".to_string()),
+            "/sys/fs/cgroup/a/memory.max" => Some("1073741824\n".to_string()),
+            "/sys/fs/cgroup/a/b/memory.max" => Some("max\n".to_string()),
+            "/sys/fs/cgroup/memory/memory.limit_in_bytes" => Some("9223372036854771712\n".to_string()),
+            "/sys/fs/cgroup/memory/x/memory.limit_in_bytes" => Some("536870912\n".to_string()),
+            _ => None,
+        };
+        assert_eq!(cgroup_limit("0::/a/b\n", files), Some(1 << 30));
+        assert_eq!(cgroup_limit("4:memory:/x\n0::/\n", files), Some(512 << 20));
+        assert_eq!(cgroup_limit("4:memory:/\n0::/\n", files), None);
+        assert_eq!(cgroup_limit("garbage", files), None);
+    }
+
+    #[test]
+    fn x86_minimum_matches_what_boots() {
+        // Kernel to 2.55 MiB: a 0.8 MB initrd failed at 3M; a 3.8 MB one at 6M and booted at 7M.
+        let k = 0x28b090;
+        assert_eq!(minimum_mib(Arch::X86_64, k, 800_000), 5);
+        assert_eq!(minimum_mib(Arch::X86_64, k, 3_800_000), 8);
+    }
+
+    #[test]
+    fn arm_minimum_matches_what_qemu_loads() {
+        // QEMU refused a 0.8 MB initrd at 4M and booted it at 5M; a 3.8 MB one at 10M and 11M.
+        let k = 577_536;
+        assert_eq!(minimum_mib(Arch::Aarch64, k, 800_000), 5);
+        assert_eq!(minimum_mib(Arch::Aarch64, k, 3_800_000), 11);
+    }
+}

@@ -1,0 +1,66 @@
+/* etc_probe: the lookups that read /etc, as servers make them at start-up
+ * (nginx: getpwnam("nobody") and getgrnam). One line per lookup on stdout;
+ * status 0, or 1 when a lookup a container image answers failed. */
+#include <grp.h>
+#include <netdb.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+static int failed;
+
+static void user(const char *name)
+{
+    struct passwd *p = getpwnam(name);
+    if (!p) {
+        printf("getpwnam(%s): none\n", name);
+        failed = 1;
+        return;
+    }
+    printf("getpwnam(%s): uid=%u gid=%u dir=%s\n", name, (unsigned)p->pw_uid, (unsigned)p->pw_gid, p->pw_dir);
+}
+
+static void group(const char *name)
+{
+    struct group *g = getgrnam(name);
+    if (!g) {
+        printf("getgrnam(%s): none\n", name);
+        failed = 1;
+        return;
+    }
+    printf("getgrnam(%s): gid=%u\n", name, (unsigned)g->gr_gid);
+}
+
+int main(void)
+{
+    user("root");
+    user("nobody");
+    group("root");
+    group("nogroup");
+    struct passwd *p = getpwuid(0);
+    printf("getpwuid(0): %s\n", p ? p->pw_name : "none");
+
+    char host[256] = "";
+    if (gethostname(host, sizeof host) != 0)
+        failed = 1;
+    printf("hostname: %s\n", host);
+
+    struct addrinfo hints, *res = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_INET;
+    hints.ai_socktype = SOCK_STREAM;
+    int rc = getaddrinfo("localhost", "80", &hints, &res);
+    if (rc == 0 && res) {
+        char addr[64];
+        inet_ntop(AF_INET, &((struct sockaddr_in *)res->ai_addr)->sin_addr, addr, sizeof addr);
+        printf("getaddrinfo(localhost): %s\n", addr);
+        freeaddrinfo(res);
+    } else {
+        printf("getaddrinfo(localhost): error %d\n", rc);
+        failed = 1;
+    }
+    return failed;
+}
