@@ -36,6 +36,7 @@ fn elfin_kernel_main(info: &BootInfo) -> ! {
     rng::init(&features);
     trap::init();
     elfin_plat::init_devices(info, mem::frames::alloc, mem::frames::free);
+    net::init(cmd.ip());
     let root = fs::init(info.initrd);
     if cmd.bootstat {
         time::phases::enable();

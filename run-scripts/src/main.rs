@@ -15,6 +15,7 @@ mod fail;
 mod frame;
 mod kernel;
 mod memory;
+mod net;
 mod options;
 mod program;
 mod qemu;

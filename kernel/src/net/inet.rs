@@ -28,10 +28,10 @@ use elfin_shim::errno::Errno;
 use elfin_shim::uapi::socket as so;
 use elfin_shim::uapi::sockopt::*;
 use smoltcp::iface::{Config, Interface, PollIngressSingleResult, PollResult, SocketHandle, SocketSet};
-use smoltcp::phy::{Loopback, Medium};
-use smoltcp::socket::{tcp, udp};
+use smoltcp::phy::{Device, DeviceCapabilities, Loopback, Medium, RxToken, TxToken};
+use smoltcp::socket::{dhcpv4, tcp, udp};
 use smoltcp::time::{Duration, Instant};
-use smoltcp::wire::{HardwareAddress, IpAddress, IpCidr, IpEndpoint, IpListenEndpoint};
+use smoltcp::wire::{EthernetAddress, HardwareAddress, IpAddress, IpCidr, IpEndpoint, IpListenEndpoint, Ipv4Cidr};
 use spin::Mutex;
 
 use super::*;
@@ -75,6 +75,80 @@ fn now() -> Instant {
 /// A network device a stack sends through.
 enum Dev {
     Loopback(Loopback),
+    Virtio(VirtioNet),
+}
+
+/// The machine's network device (elfin_plat::net), as smoltcp sees it.
+struct VirtioNet;
+
+/// A received frame.
+struct FrameRx(Vec<u8>);
+/// Room to send one frame.
+struct FrameTx;
+
+impl RxToken for FrameRx {
+    fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
+        f(&self.0)
+    }
+}
+
+impl TxToken for FrameTx {
+    fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
+        let mut buf = vec![0u8; len];
+        let r = f(&mut buf);
+        if !elfin_plat::net::transmit(&buf) {
+            log::debug!("net: a frame of {} bytes was not sent", len);
+        }
+        r
+    }
+}
+
+impl Device for VirtioNet {
+    type RxToken<'a> = FrameRx;
+    type TxToken<'a> = FrameTx;
+
+    fn receive(&mut self, _t: Instant) -> Option<(FrameRx, FrameTx)> {
+        elfin_plat::net::receive(|f| f.to_vec()).map(|v| (FrameRx(v), FrameTx))
+    }
+
+    fn transmit(&mut self, _t: Instant) -> Option<FrameTx> {
+        Some(FrameTx)
+    }
+
+    fn capabilities(&self) -> DeviceCapabilities {
+        let mut c = DeviceCapabilities::default();
+        c.medium = Medium::Ethernet;
+        c.max_transmission_unit = 1514;
+        c
+    }
+}
+
+/// How the Ethernet interface gets its address (kernel command line `ip=`).
+#[derive(Clone, Copy, Debug)]
+pub enum IpConfig {
+    /// DHCP (the default).
+    Dhcp,
+    /// A fixed address, prefix length and default gateway.
+    Static(Ipv4Addr, u8, Option<Ipv4Addr>),
+}
+
+static IP_CONFIG: spin::Once<IpConfig> = spin::Once::new();
+
+/// Parses `ip=dhcp` or `ip=ADDR/PREFIX[,GATEWAY]` from the kernel command line.
+fn configure(value: Option<&[u8]>) {
+    let cfg = value.and_then(|v| core::str::from_utf8(v).ok()).and_then(|s| {
+        if s == "dhcp" {
+            return Some(IpConfig::Dhcp);
+        }
+        let (cidr, gw) = match s.split_once(',') {
+            Some((c, g)) => (c, Some(g.parse::<Ipv4Addr>().ok()?)),
+            None => (s, None),
+        };
+        let (a, p) = cidr.split_once('/').unwrap_or((cidr, "24"));
+        let prefix: u8 = p.parse().ok().filter(|&p| p <= 32)?;
+        Some(IpConfig::Static(a.parse().ok()?, prefix, gw))
+    });
+    IP_CONFIG.call_once(|| cfg.unwrap_or(IpConfig::Dhcp));
 }
 
 /// One interface with its device and smoltcp sockets.
@@ -82,6 +156,8 @@ struct Stack {
     iface: Interface,
     dev: Dev,
     set: SocketSet<'static>,
+    /// The DHCP client, when the address comes from DHCP.
+    dhcp: Option<SocketHandle>,
 }
 
 impl Stack {
@@ -94,18 +170,75 @@ impl Stack {
             let _ = a.push(IpCidr::new(IpAddress::Ipv4(Ipv4Addr::LOCALHOST), 8));
             let _ = a.push(IpCidr::new(IpAddress::Ipv6(Ipv6Addr::LOCALHOST), 128));
         });
-        Stack { iface, dev: Dev::Loopback(dev), set: SocketSet::new(vec![]) }
+        Stack { iface, dev: Dev::Loopback(dev), set: SocketSet::new(vec![]), dhcp: None }
+    }
+
+    /// The Ethernet interface of the machine's network device, if it has one.
+    fn ethernet() -> Option<Stack> {
+        let mac = elfin_plat::net::mac()?;
+        let mut dev = VirtioNet;
+        let mut cfg = Config::new(HardwareAddress::Ethernet(EthernetAddress(mac)));
+        cfg.random_seed = crate::rng::u64();
+        let mut iface = Interface::new(cfg, &mut dev, now());
+        let mut set = SocketSet::new(vec![]);
+        let mut dhcp = None;
+        match IP_CONFIG.get().copied().unwrap_or(IpConfig::Dhcp) {
+            IpConfig::Static(a, p, gw) => {
+                iface.update_ip_addrs(|v| {
+                    let _ = v.push(IpCidr::new(IpAddress::Ipv4(a), p));
+                });
+                if let Some(g) = gw {
+                    let _ = iface.routes_mut().add_default_ipv4_route(g);
+                }
+            }
+            IpConfig::Dhcp => dhcp = Some(set.add(dhcpv4::Socket::new())),
+        }
+        Some(Stack { iface, dev: Dev::Virtio(dev), set, dhcp })
     }
 
     fn ingress_one(&mut self, t: Instant) -> bool {
         match &mut self.dev {
             Dev::Loopback(d) => self.iface.poll_ingress_single(t, d, &mut self.set) != PollIngressSingleResult::None,
+            Dev::Virtio(d) => self.iface.poll_ingress_single(t, d, &mut self.set) != PollIngressSingleResult::None,
         }
     }
 
     fn egress(&mut self, t: Instant) -> bool {
         match &mut self.dev {
             Dev::Loopback(d) => self.iface.poll_egress(t, d, &mut self.set) != PollResult::None,
+            Dev::Virtio(d) => self.iface.poll_egress(t, d, &mut self.set) != PollResult::None,
+        }
+    }
+
+    /// Applies what the DHCP client learnt; returns the new address, if any
+    /// (Some(None) when the address was lost).
+    fn dhcp_update(&mut self) -> Option<Option<Ipv4Cidr>> {
+        let h = self.dhcp?;
+        let ev = self.set.get_mut::<dhcpv4::Socket>(h).poll()?;
+        match ev {
+            dhcpv4::Event::Configured(c) => {
+                let addr = c.address;
+                let router = c.router;
+                self.iface.update_ip_addrs(|v| {
+                    v.clear();
+                    let _ = v.push(IpCidr::Ipv4(addr));
+                });
+                match router {
+                    Some(r) => {
+                        let _ = self.iface.routes_mut().add_default_ipv4_route(r);
+                    }
+                    None => {
+                        self.iface.routes_mut().remove_default_ipv4_route();
+                    }
+                }
+                log::info!("net: DHCP address {}", addr);
+                Some(Some(addr))
+            }
+            dhcpv4::Event::Deconfigured => {
+                self.iface.update_ip_addrs(|v| v.clear());
+                self.iface.routes_mut().remove_default_ipv4_route();
+                Some(None)
+            }
         }
     }
 
@@ -160,7 +293,7 @@ enum Kind {
     /// A connection (or an attempt).
     TcpConn { h: H, connecting: bool, seen_open: bool, prev: tcp::State },
     /// UDP (the smoltcp socket once bound).
-    Udp { h: Option<H>, remote: Option<IpEndpoint> },
+    Udp { hs: Vec<H>, remote: Option<IpEndpoint> },
 }
 
 struct Rec {
@@ -192,12 +325,41 @@ struct Net {
 impl Net {
     fn new() -> Net {
         let span = u64::from(EPHEMERAL_HI - EPHEMERAL_LO + 1);
-        Net {
-            stacks: vec![Stack::loopback()],
+        let mut stacks = vec![Stack::loopback()];
+        if let Some(eth) = Stack::ethernet() {
+            stacks.push(eth);
+        }
+        let mut n = Net {
+            stacks,
             recs: BTreeMap::new(),
             orphans: Vec::new(),
             dirty: false,
             next_port: EPHEMERAL_LO + (crate::rng::u64() % span) as u16,
+        };
+        n.mirror_addresses();
+        n
+    }
+
+    /// The loopback interface also answers for the Ethernet interface's
+    /// addresses, so that the machine reaches itself by them (Linux routes them
+    /// through lo).
+    fn mirror_addresses(&mut self) {
+        let extra: Vec<IpCidr> = self
+            .stacks
+            .iter()
+            .skip(1)
+            .flat_map(|s| s.iface.ip_addrs().iter().copied())
+            .map(|c| IpCidr::new(c.address(), if matches!(c.address(), IpAddress::Ipv4(_)) { 32 } else { 128 }))
+            .collect();
+        if let Some(lo) = self.stacks.first_mut() {
+            lo.iface.update_ip_addrs(|v| {
+                v.clear();
+                let _ = v.push(IpCidr::new(IpAddress::Ipv4(Ipv4Addr::LOCALHOST), 8));
+                let _ = v.push(IpCidr::new(IpAddress::Ipv6(Ipv6Addr::LOCALHOST), 128));
+                for c in extra {
+                    let _ = v.push(c);
+                }
+            });
         }
     }
 
@@ -363,6 +525,14 @@ impl Net {
             }
             self.service_listeners();
             self.reap_orphans();
+            let mut changed = false;
+            for s in self.stacks.iter_mut() {
+                changed |= s.dhcp_update().is_some();
+            }
+            if changed {
+                self.mirror_addresses();
+                self.dirty = true;
+            }
             if !self.dirty {
                 break;
             }
@@ -370,10 +540,14 @@ impl Net {
         self.dirty = false;
         let wakes = self.scan();
         let next = self.stacks.iter_mut().filter_map(|s| s.iface.poll_delay(t, &s.set)).map(|d| d.total_micros()).min();
-        let at = match next {
+        let mut at = match next {
             Some(us) => crate::time::monotonic_ns().saturating_add(us.saturating_mul(1000)).max(1),
             None => u64::MAX,
         };
+        // A device without an interrupt is polled every millisecond.
+        if self.stacks.len() > 1 && !elfin_plat::net::has_interrupt() {
+            at = at.min(crate::time::monotonic_ns().saturating_add(1_000_000));
+        }
         NEXT_POLL.store(at, Ordering::Relaxed);
         wakes
     }
@@ -495,10 +669,10 @@ impl Net {
                 }
                 (m, rq, sq, 0)
             }
-            Kind::Udp { h, .. } => {
+            Kind::Udp { hs, .. } => {
                 let mut m = err | POLLOUT | POLLWRNORM;
                 let (mut rq, mut sq) = (0, 0);
-                if let Some(h) = *h {
+                for h in hs.clone() {
                     if let Some(st) = self.stacks.get_mut(h.0) {
                         let s = st.udp(h.1);
                         if s.can_recv() {
@@ -507,8 +681,8 @@ impl Net {
                         if !s.can_send() {
                             m &= !(POLLOUT | POLLWRNORM);
                         }
-                        rq = s.recv_queue();
-                        sq = s.send_queue();
+                        rq += s.recv_queue();
+                        sq += s.send_queue();
                     }
                 }
                 if rd_shut {
@@ -539,10 +713,21 @@ fn with_net<R>(f: impl FnOnce(&mut Net) -> R) -> R {
     r
 }
 
-/// Polls the network when smoltcp's deadline has passed (called by the
-/// scheduler; cheap when nothing is due).
+/// Sets the network up at boot: how the device gets its address, and, when the
+/// machine has a network device, the interfaces (so that DHCP starts at once).
+pub fn init(ip: Option<&[u8]>) {
+    configure(ip);
+    if elfin_plat::net::mac().is_some() {
+        with_net(|n| n.dirty = true);
+    }
+}
+
+/// Polls the network when smoltcp's deadline has passed or the device
+/// interrupted (called by the scheduler and after interrupts; cheap when
+/// nothing is due).
 pub fn poll_due() {
-    if crate::time::monotonic_ns() < NEXT_POLL.load(Ordering::Relaxed) {
+    let irq = elfin_plat::net::take_interrupt();
+    if !irq && crate::time::monotonic_ns() < NEXT_POLL.load(Ordering::Relaxed) {
         return;
     }
     let wakes = {
@@ -609,7 +794,7 @@ pub fn create(family: u16, ty: u32, protocol: i32) -> Result<Arc<dyn Socket>, Er
         tcp,
         bound: None,
         conn_local: None,
-        kind: if tcp { Kind::TcpIdle } else { Kind::Udp { h: None, remote: None } },
+        kind: if tcp { Kind::TcpIdle } else { Kind::Udp { hs: Vec::new(), remote: None } },
         err: 0,
         rd_shut: false,
         wr_shut: false,
@@ -750,32 +935,43 @@ impl InetSocket {
         Ok(b)
     }
 
-    /// The UDP socket's smoltcp socket, bound (to an ephemeral port if needed).
-    fn udp_handle(&self, n: &mut Net) -> Result<H, Errno> {
-        if let Kind::Udp { h: Some(h), .. } = n.rec(self.id)?.kind {
-            return Ok(h);
+    /// The UDP socket's smoltcp sockets (one per interface that has its
+    /// address), bound to an ephemeral port if needed.
+    fn udp_handles(&self, n: &mut Net) -> Result<Vec<H>, Errno> {
+        if let Kind::Udp { hs, .. } = &n.rec(self.id)?.kind {
+            if !hs.is_empty() {
+                return Ok(hs.clone());
+            }
         }
         let b = match n.rec(self.id)?.bound {
             Some(b) => b,
             None => self.do_bind(n, IpEndpoint { addr: unspecified(self.family), port: 0 })?,
         };
-        let mut rx = Vec::new();
-        let mut tx = Vec::new();
-        rx.try_reserve_exact(UDP_BYTES).map_err(|_| Errno::ENOBUFS)?;
-        tx.try_reserve_exact(UDP_BYTES).map_err(|_| Errno::ENOBUFS)?;
-        rx.resize(UDP_BYTES, 0);
-        tx.resize(UDP_BYTES, 0);
-        let mut s = udp::Socket::new(
-            udp::PacketBuffer::new(vec![udp::PacketMetadata::EMPTY; UDP_PACKETS], rx),
-            udp::PacketBuffer::new(vec![udp::PacketMetadata::EMPTY; UDP_PACKETS], tx),
-        );
-        s.bind(IpListenEndpoint { addr: b.addr, port: b.port }).map_err(|_| Errno::EINVAL)?;
-        s.set_hop_limit(Some(self.ttl.load(Ordering::Relaxed).clamp(1, 255) as u8));
-        let h = (0usize, n.stack(0).set.add(s));
-        if let Kind::Udp { h: slot, .. } = &mut n.rec(self.id)?.kind {
-            *slot = Some(h);
+        let mut hs = Vec::new();
+        for si in 0..n.stacks.len() {
+            if let Some(a) = b.addr {
+                if !n.stack(si).has_addr(a) {
+                    continue;
+                }
+            }
+            let mut rx = Vec::new();
+            let mut tx = Vec::new();
+            rx.try_reserve_exact(UDP_BYTES).map_err(|_| Errno::ENOBUFS)?;
+            tx.try_reserve_exact(UDP_BYTES).map_err(|_| Errno::ENOBUFS)?;
+            rx.resize(UDP_BYTES, 0);
+            tx.resize(UDP_BYTES, 0);
+            let mut s = udp::Socket::new(
+                udp::PacketBuffer::new(vec![udp::PacketMetadata::EMPTY; UDP_PACKETS], rx),
+                udp::PacketBuffer::new(vec![udp::PacketMetadata::EMPTY; UDP_PACKETS], tx),
+            );
+            s.bind(IpListenEndpoint { addr: b.addr, port: b.port }).map_err(|_| Errno::EINVAL)?;
+            s.set_hop_limit(Some(self.ttl.load(Ordering::Relaxed).clamp(1, 255) as u8));
+            hs.push((si, n.stack(si).set.add(s)));
         }
-        Ok(h)
+        if let Kind::Udp { hs: slot, .. } = &mut n.rec(self.id)?.kind {
+            *slot = hs.clone();
+        }
+        Ok(hs)
     }
 
     fn tcp_connect(&self, cx: &Ctx, raw: &[u8], nonblock: bool) -> Result<(), Errno> {
@@ -1072,8 +1268,9 @@ impl InetSocket {
                             IpAddress::Ipv6(_) => IpAddress::Ipv6(Ipv6Addr::LOCALHOST),
                         };
                     }
-                    n.route(ep.addr)?;
-                    let h = self.udp_handle(n)?;
+                    let si = n.route(ep.addr)?;
+                    let hs = self.udp_handles(n)?;
+                    let h = *hs.iter().find(|h| h.0 == si).ok_or(Errno::ENETUNREACH)?;
                     let s = n.stack(h.0).udp(h.1);
                     if s.payload_send_capacity() < data.len() {
                         return Err(Errno::EMSGSIZE);
@@ -1108,11 +1305,13 @@ impl InetSocket {
                     return Some(Err(Errno::from_i32(e).unwrap_or(Errno::ECONNREFUSED)));
                 }
                 let rd_shut = rec.rd_shut;
-                let (h, remote) = match rec.kind {
-                    Kind::Udp { h, remote } => (h, remote),
+                let (hs, remote) = match &rec.kind {
+                    Kind::Udp { hs, remote } => (hs.clone(), *remote),
                     _ => return Some(Err(Errno::EINVAL)),
                 };
-                let Some(h) = h else {
+                // The first interface with a datagram waiting.
+                let ready = hs.iter().copied().find(|h| n.stack(h.0).udp(h.1).can_recv());
+                let Some(h) = ready else {
                     return if rd_shut { Some(Ok(Recvd::default())) } else { None };
                 };
                 let s = n.stack(h.0).udp(h.1);
@@ -1185,12 +1384,17 @@ impl Socket for InetSocket {
         };
         with_net(|n| {
             let rec = n.rec(self.id)?;
-            if rec.bound.is_some() || !matches!(rec.kind, Kind::TcpIdle | Kind::Udp { h: None, .. }) {
+            let fresh = match &rec.kind {
+                Kind::TcpIdle => true,
+                Kind::Udp { hs, .. } => hs.is_empty(),
+                _ => false,
+            };
+            if rec.bound.is_some() || !fresh {
                 return Err(Errno::EINVAL);
             }
             self.do_bind(n, ep)?;
             if self.ty == so::SOCK_DGRAM {
-                self.udp_handle(n)?;
+                self.udp_handles(n)?;
             }
             Ok(())
         })
@@ -1320,7 +1524,7 @@ impl Socket for InetSocket {
         with_net(|n| {
             let si = n.route(ep.addr)?;
             let src = n.stack(si).iface.get_source_address(&ep.addr);
-            self.udp_handle(n)?;
+            self.udp_handles(n)?;
             let rec = n.rec(self.id)?;
             if let Kind::Udp { remote, .. } = &mut rec.kind {
                 *remote = Some(ep);
@@ -1575,7 +1779,10 @@ impl Socket for InetSocket {
             let Ok(rec) = n.rec(self.id) else { return 0 };
             match rec.kind {
                 Kind::TcpConn { h, .. } => n.stack(h.0).tcp(h.1).recv_queue(),
-                Kind::Udp { h: Some(h), .. } => n.stack(h.0).udp(h.1).peek().map(|(d, _)| d.len()).unwrap_or(0),
+                Kind::Udp { ref hs, .. } => {
+                    let hs = hs.clone();
+                    hs.iter().find_map(|h| n.stack(h.0).udp(h.1).peek().map(|(d, _)| d.len()).ok()).unwrap_or(0)
+                }
                 _ => 0,
             }
         })
@@ -1586,7 +1793,10 @@ impl Socket for InetSocket {
             let Ok(rec) = n.rec(self.id) else { return 0 };
             match rec.kind {
                 Kind::TcpConn { h, .. } => n.stack(h.0).tcp(h.1).send_queue(),
-                Kind::Udp { h: Some(h), .. } => n.stack(h.0).udp(h.1).send_queue(),
+                Kind::Udp { ref hs, .. } => {
+                    let hs = hs.clone();
+                    hs.iter().map(|h| n.stack(h.0).udp(h.1).send_queue()).sum()
+                }
                 _ => 0,
             }
         })
@@ -1617,8 +1827,12 @@ impl Socket for InetSocket {
                         n.orphans.push((h, t));
                     }
                 }
-                Kind::Udp { h: Some(h), .. } => n.drop_handle(h),
-                Kind::Udp { h: None, .. } | Kind::TcpIdle => {}
+                Kind::Udp { hs, .. } => {
+                    for h in hs {
+                        n.drop_handle(h);
+                    }
+                }
+                Kind::TcpIdle => {}
             }
             n.dirty = true;
         });

@@ -43,8 +43,10 @@ fn spin_while(mut cond: impl FnMut() -> bool) {
 
 /// The distributor and the boot CPU's redistributor, mapped and enabled once.
 static GIC_VA: spin::Once<Option<(u64, u64)>> = spin::Once::new();
-/// INTID of the device interrupt routed by [`enable_spi`] (0 = none).
+/// INTID of the console's interrupt routed by [`enable_spi`] (0 = none).
 static DEVICE_INTID: AtomicU32 = AtomicU32::new(0);
+/// INTID of the network device's interrupt (0 = none).
+static NET_INTID: AtomicU32 = AtomicU32::new(0);
 
 /// Maps the GICv3 and enables its distributor (affinity routing, groups 0 and 1)
 /// and the boot CPU's redistributor; None when the machine has no GICv3.
@@ -69,7 +71,7 @@ fn gic() -> Option<(u64, u64)> {
 
 /// Routes the shared peripheral interrupt `intid` to the boot CPU in group 1;
 /// false when there is no GICv3 or `intid` is no SPI.
-pub(crate) fn enable_spi(intid: u32, edge: bool) -> bool {
+pub(crate) fn enable_spi(intid: u32, edge: bool, owner: crate::virtio::IrqOwner) -> bool {
     if !(32..1020).contains(&intid) || intid > u32::from(u8::MAX) {
         // Interrupts reach the kernel as 8-bit vectors.
         return false;
@@ -92,7 +94,10 @@ pub(crate) fn enable_spi(intid: u32, edge: bool) -> bool {
     let affinity = mpidr & 0xff_00ff_ffff;
     wr(router, affinity as u32);
     wr(router + 4, (affinity >> 32) as u32);
-    DEVICE_INTID.store(intid, Ordering::Relaxed);
+    match owner {
+        crate::virtio::IrqOwner::Console => DEVICE_INTID.store(intid, Ordering::Relaxed),
+        crate::virtio::IrqOwner::Net => NET_INTID.store(intid, Ordering::Relaxed),
+    }
     wr(gicd + 0x100 + word, bit);
     true
 }
@@ -168,6 +173,8 @@ pub fn ack_irq(vector: u8) -> bool {
         arm_timer();
     } else if u32::from(vector) == DEVICE_INTID.load(Ordering::Relaxed) {
         crate::virtio::ack_interrupt();
+    } else if u32::from(vector) == NET_INTID.load(Ordering::Relaxed) {
+        crate::virtio::net::ack_interrupt();
     }
     // SAFETY: end of interrupt for the INTID acknowledged by the trap code.
     unsafe { asm!("msr icc_eoir1_el1, {}", "isb", in(reg) u64::from(vector), options(nostack)) };
