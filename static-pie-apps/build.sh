@@ -349,6 +349,9 @@ build_arch() {
         produce "$arch" rust rusttools "$(recipe_hash fn:rust_std rusttools "$arch" "$(rustc -V)" "$ccv" "$HERE/rust" \
             "$HERE/scripts/static-pie-link")" \
             rust_std "$arch" rusttools
+        produce "$arch" rust rustserver "$(recipe_hash fn:rust_std rustserver "$arch" "$(rustc -V)" "$ccv" "$HERE/rust" \
+            "$HERE/scripts/static-pie-link")" \
+            rust_std "$arch" rustserver
     else
         log "skip    $arch/rust/rustprobe (rustup target add $arch-unknown-linux-gnu failed)"
     fi
@@ -360,6 +363,8 @@ build_arch() {
             "$HERE/scripts/go-musl-link")" go_build "$arch"
         produce "$arch" go gotools "$(recipe_hash fn:go_build gotools "$arch" "$(go version)" "$HERE/go" \
             "$HERE/scripts/go-musl-link")" go_build "$arch" gotools
+        produce "$arch" go goserver "$(recipe_hash fn:go_build goserver "$arch" "$(go version)" "$HERE/go" \
+            "$HERE/scripts/go-musl-link")" go_build "$arch" goserver
     fi
 
     # Third-party software from Debian source packages.
