@@ -25,6 +25,9 @@ use crate::fs::file::FileLike;
 use crate::fs::{self, next_ino as fs_next_ino, Inode, Meta};
 use crate::task::{Ctx, WaitQueue};
 
+/// The two ends of a socketpair.
+pub type SocketPair = (Arc<dyn Socket>, Arc<dyn Socket>);
+
 /// Linux's net.core.somaxconn.
 pub const SOMAXCONN: usize = 4096;
 /// Linux's net.unix.max_dgram_qlen.
@@ -161,7 +164,7 @@ impl UnixSocket {
     }
 
     /// socketpair(AF_UNIX, ty, protocol): two connected sockets.
-    pub fn pair(cx: &Ctx, ty: u32, protocol: i32) -> Result<(Arc<dyn Socket>, Arc<dyn Socket>), Errno> {
+    pub fn pair(cx: &Ctx, ty: u32, protocol: i32) -> Result<SocketPair, Errno> {
         if protocol != 0 && protocol != i32::from(so::AF_UNIX) {
             return Err(Errno::EPROTONOSUPPORT);
         }

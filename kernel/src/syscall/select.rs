@@ -16,6 +16,9 @@ const POLLIN_SET: u32 = 0x1 | 0x40 | 0x80 | 0x10 | 0x8;
 const POLLOUT_SET: u32 = 0x4 | 0x100 | 0x200 | 0x8;
 const POLLEX_SET: u32 = 0x2;
 
+/// A descriptor bitmap as read from the program (None: a NULL pointer).
+type FdSet = Option<Vec<u64>>;
+
 fn read_set(cx: &Ctx, a: UAddr, words: usize) -> Result<Option<Vec<u64>>, Errno> {
     if a.is_null() {
         return Ok(None);
@@ -73,7 +76,7 @@ fn do_select(
     let deadline = timeout_ns.map(|t| start.saturating_add(t));
     let queues: Vec<&WaitQueue> = files.iter().filter_map(|(_, f)| f.file.wait_queue()).collect();
     let zero = |s: &Option<Vec<u64>>| s.as_ref().map(|v| alloc::vec![0u64; v.len()]);
-    let scan = || -> (u64, Option<Vec<u64>>, Option<Vec<u64>>, Option<Vec<u64>>) {
+    let scan = || -> (u64, FdSet, FdSet, FdSet) {
         let (mut ro, mut wo, mut eo) = (zero(&ri), zero(&wi), zero(&ei));
         let mut count = 0;
         for (fd, f) in &files {
