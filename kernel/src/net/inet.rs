@@ -717,7 +717,12 @@ fn with_net<R>(f: impl FnOnce(&mut Net) -> R) -> R {
 /// machine has a network device, the interfaces (so that DHCP starts at once).
 pub fn init(ip: Option<&[u8]>) {
     configure(ip);
-    if elfin_plat::net::mac().is_some() {
+    if let Some(mac) = elfin_plat::net::mac() {
+        log::info!(
+            "net: virtio-net {:02x?}, {}",
+            mac,
+            if elfin_plat::net::has_interrupt() { "interrupt-driven" } else { "polled every millisecond" }
+        );
         with_net(|n| n.dirty = true);
     }
 }
