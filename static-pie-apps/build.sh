@@ -23,7 +23,7 @@ OUT=$HERE/out
 CACHE=${ELFIN_CACHE:-$HOME/.cache/elfin}/apps
 JOBS=$(nproc 2>/dev/null || echo 2)
 C_PROGRAMS=(hello auxv_probe enosys nullderef exitcode cat_stdin files threads mm_probe mm_fault mm_stress mm_malloc mm_bench
-    badargs misc_calls proc_fork proc_exec proc_wait proc_pgrp proc_pipe proc_spawn proc_churn proc_bench proc_sleepers etc_probe
+    badargs misc_calls proc_fork proc_exec proc_wait proc_pgrp proc_pipe proc_spawn proc_churn proc_bench proc_sleepers etc_probe smp_sync smp_bench
     net_unix net_inet net_echo)
 
 log() { printf 'build.sh: %s\n' "$*" >&2; }
@@ -215,8 +215,11 @@ c_musl() { # OUT ARCH SOURCE
     roots=$(musl_root "$arch")
     lib=${roots%|*} inc=${roots#*|}
     # musl-gcc's -static-pie gives a dynamically linked file; link by hand
-    # with rcrt1.o (self-relocating start file) instead.
-    "$cc" -nostdlib -nostartfiles -static-pie -fPIE -O2 -Wall -Wextra -Werror \
+    # with rcrt1.o (self-relocating start file) instead. On arm64, atomics
+    # inline: libgcc's outlined ones pick LSE through glibc's __getauxval.
+    local flags=()
+    [[ $arch == aarch64 ]] && flags=(-mno-outline-atomics)
+    "$cc" -nostdlib -nostartfiles -static-pie -fPIE -O2 -Wall -Wextra -Werror "${flags[@]}" \
         -nostdinc -isystem "$inc" -isystem "$("$cc" -print-file-name=include)" \
         "$src" "$lib/rcrt1.o" "$lib/crti.o" "$lib/libc.a" \
         "$("$cc" -print-libgcc-file-name)" "$lib/crtn.o" -o "$out"

@@ -26,8 +26,8 @@ pub use self::aarch64::{
         halt_forever, hwcap, hwcap2, random_u64, read_cycles, wait_for_interrupt, ELF_MACHINE, MMAP_RND_BITS, PLATFORM,
         RESTART_SYSCALL_NR, STACK_RND_BITS, USER_END, USER_STACK_TOP,
     },
-    init::{cpu_id, init_bsp, kernel_va_to_pa, KERNEL_VIRT, PHYS_OFFSET},
-    paging::{PageTable, PAGE_SIZE},
+    init::{cpu_id, init_ap, init_bsp, kernel_va_to_pa, KERNEL_VIRT, PHYS_OFFSET},
+    paging::{flush_user_tlb, PageTable, PAGE_SIZE},
     signal::{
         build_frame, restore_frame, sanitize_fpu, sigreturn_trampoline, sigreturn_ucontext, user_context_ok,
         UCONTEXT_SIZE,
@@ -43,8 +43,9 @@ pub use self::x86_64::{
         RESTART_SYSCALL_NR, STACK_RND_BITS, USER_END, USER_STACK_TOP,
     },
     init::{cpu_id, init_bsp, set_kernel_stack, KERNEL_VIRT, PHYS_OFFSET},
-    paging::{PageTable, PAGE_SIZE},
+    paging::{flush_user_tlb, PageTable, PAGE_SIZE},
     signal::{build_frame, restore_frame, sanitize_fpu, sigreturn_ucontext, user_context_ok, UCONTEXT_SIZE},
+    smp::init_ap,
     tls::{get_tls, set_tls},
     trap::{enter_user, TrapFrame},
 };
@@ -53,6 +54,9 @@ pub use self::x86_64::{
 /// Port I/O (x86_64 only).
 #[cfg(target_arch = "x86_64")]
 pub use self::x86_64::io;
+/// Starting application processors (x86_64 only: the real-mode trampoline).
+#[cfg(target_arch = "x86_64")]
+pub use self::x86_64::smp;
 /// What only the arm64 platform code needs: boot register values, the device
 /// window, the boot direct map, the GIC CPU interface, undefined-instruction probes.
 #[cfg(target_arch = "aarch64")]

@@ -17,6 +17,8 @@ pub struct Options {
     /// `ip=ADDR/PREFIX[,GATEWAY]` (None: DHCP). Kept inline: the command line is
     /// parsed before the kernel heap exists.
     pub ip: Option<([u8; 64], usize)>,
+    /// Most CPUs to use (`maxcpus=N`, `nosmp` for 1; default: all the VMM gives).
+    pub cpus: usize,
 }
 
 impl Options {
@@ -50,7 +52,15 @@ pub fn parse(paddr: u64) -> Options {
 
 /// Parses command-line options; unknown words are ignored (VMMs add their own).
 pub fn parse_str(s: &[u8]) -> Options {
-    let mut o = Options { strace: false, aslr: true, loglevel: 2, raw_console: false, bootstat: false, ip: None };
+    let mut o = Options {
+        strace: false,
+        aslr: true,
+        loglevel: 2,
+        raw_console: false,
+        bootstat: false,
+        ip: None,
+        cpus: usize::MAX,
+    };
     for w in s.split(|&b| b == b' ' || b == b'\t' || b == b'\n') {
         match w {
             b"strace" => o.strace = true,
@@ -62,7 +72,11 @@ pub fn parse_str(s: &[u8]) -> Options {
             b"loglevel=info" => o.loglevel = 3,
             b"loglevel=debug" => o.loglevel = 4,
             b"loglevel=trace" => o.loglevel = 5,
+            b"nosmp" => o.cpus = 1,
             _ => {
+                if let Some(n) = w.strip_prefix(b"maxcpus=").and_then(|v| core::str::from_utf8(v).ok()?.parse().ok()) {
+                    o.cpus = usize::max(n, 1);
+                }
                 if let Some(v) = w.strip_prefix(b"ip=") {
                     let mut b = [0u8; 64];
                     if let Some(dst) = b.get_mut(..v.len()) {

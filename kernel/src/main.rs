@@ -9,10 +9,12 @@ extern crate alloc;
 #[macro_use]
 mod klog;
 mod cmdline;
+mod cpus;
 mod fs;
 mod mem;
 mod net;
 mod rng;
+mod sync;
 mod syscall;
 mod task;
 mod time;
@@ -53,6 +55,7 @@ fn elfin_kernel_main(info: &BootInfo) -> ! {
         }
         None => elfin_plat::console::early_panic("elfin: out of memory for the idle page table"),
     }
+    cpus::start(info, cmd.cpus);
     task::exec::start_first(root, &cmd)
 }
 

@@ -3,7 +3,7 @@
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 
-static RNG: spin::Mutex<Option<ChaCha20Rng>> = spin::Mutex::new(None);
+static RNG: crate::sync::Mutex<Option<ChaCha20Rng>> = crate::sync::Mutex::new(None);
 
 /// Seeds the generator.
 pub fn init(f: &elfin_arch::Features) {

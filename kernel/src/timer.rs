@@ -1,24 +1,70 @@
-//! The periodic tick: preemption of user threads and wake-ups from idle. It is
-//! started only when a program has a second thread or sleeps, so a simple
-//! program never takes a timer interrupt.
+//! The periodic tick: preemption of user threads and wake-ups for deadlines.
+//! Preemption is switched on only when a program has a second thread or
+//! something waits for a deadline, so a simple program never takes a timer
+//! interrupt. Each CPU ticks while it runs a thread (once preemption is on); an
+//! idle CPU stops its tick, except the boot CPU while deadlines are pending: it
+//! keeps time for everyone.
 use core::sync::atomic::{AtomicBool, Ordering};
+
+use crate::task::sched::{this_cpu, MAX_CPUS};
 
 /// Tick rate.
 const HZ: u32 = 1000;
 
-static RUNNING: AtomicBool = AtomicBool::new(false);
+/// CPUs running threads tick.
+static PREEMPT: AtomicBool = AtomicBool::new(false);
+/// Whose tick is running.
+static TICKING: [AtomicBool; MAX_CPUS] = [const { AtomicBool::new(false) }; MAX_CPUS];
 
-/// Starts the tick if it is not running.
+fn set_tick(c: usize, on: bool) {
+    let Some(slot) = TICKING.get(c) else { return };
+    if slot.swap(on, Ordering::SeqCst) != on {
+        if on {
+            elfin_plat::start_tick(HZ, crate::time::cycles_hz());
+        } else {
+            elfin_plat::stop_tick();
+        }
+    }
+}
+
+/// Switches preemption on and starts the calling CPU's tick.
 pub fn enable_preemption() {
-    if !RUNNING.swap(true, Ordering::Relaxed) {
-        elfin_plat::start_tick(HZ, crate::time::cycles_hz());
+    PREEMPT.store(true, Ordering::SeqCst);
+    set_tick(this_cpu(), true);
+}
+
+/// A deadline was added (a timed sleep, an interval timer): preemption goes on,
+/// and the boot CPU is woken to keep time if it idles without its tick.
+pub fn deadline_added() {
+    enable_preemption();
+    if this_cpu() != 0 && !TICKING[0].load(Ordering::SeqCst) {
+        elfin_plat::send_ipi(0);
+    }
+}
+
+/// The calling CPU is about to run a thread: it ticks if preemption is on.
+pub fn thread_running() {
+    if PREEMPT.load(Ordering::Relaxed) {
+        set_tick(this_cpu(), true);
     }
 }
 
 /// Waits for something to happen when no thread can run: the next interrupt, or,
 /// when `watch_console` is set, console input (polled for up to a tick).
 pub fn idle_wait(watch_console: bool) {
-    enable_preemption();
+    let c = this_cpu();
+    if c == 0 {
+        // Stop first, then look: a CPU adding a deadline meanwhile sees the tick
+        // stopped and wakes this one (see `deadline_added`).
+        if !crate::task::sched::deadlines_pending() {
+            set_tick(0, false);
+        }
+        if crate::task::sched::deadlines_pending() {
+            set_tick(0, true);
+        }
+    } else {
+        set_tick(c, false);
+    }
     let t0 = elfin_arch::read_cycles();
     if watch_console && !elfin_plat::console::input_wakes_cpu() {
         let budget = crate::time::cycles_hz() / u64::from(HZ);

@@ -10,7 +10,7 @@ pub mod console;
 mod smp;
 mod virtio;
 
-pub use smp::{flush_tlb_on, send_ipi};
+pub use smp::{cpu_arrived, cpus, flush_tlb_on, poll_tlb_flush, prepare as prepare_smp, send_ipi, start_cpu};
 
 #[cfg(target_arch = "x86_64")]
 mod x86_64;
@@ -18,7 +18,9 @@ mod x86_64;
 #[cfg(target_arch = "x86_64")]
 use self::x86_64::devices;
 #[cfg(target_arch = "x86_64")]
-pub use self::x86_64::{ack_irq, clock, first_cycles, init_machine, power_off, start_tick, uart, DEVICE_WINDOWS};
+pub use self::x86_64::{
+    ack_irq, clock, first_cycles, init_machine, power_off, start_tick, stop_tick, uart, DEVICE_WINDOWS,
+};
 
 #[cfg(target_arch = "aarch64")]
 mod aarch64;
@@ -26,7 +28,9 @@ mod aarch64;
 #[cfg(target_arch = "aarch64")]
 use self::aarch64::devices;
 #[cfg(target_arch = "aarch64")]
-pub use self::aarch64::{ack_irq, clock, first_cycles, init_machine, power_off, start_tick, uart, DEVICE_WINDOWS};
+pub use self::aarch64::{
+    ack_irq, clock, first_cycles, init_machine, power_off, start_tick, stop_tick, uart, DEVICE_WINDOWS,
+};
 
 /// What only arm64 machines have.
 #[cfg(target_arch = "aarch64")]

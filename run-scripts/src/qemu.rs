@@ -115,6 +115,9 @@ pub fn command_line(spec: &VmSpec<'_>) -> (OsString, Vec<OsString>) {
         (MachineType::Virt, Accel::Kvm) => "virt,gic-version=host",
     };
     let (accel, cpu) = match (spec.arch, spec.accel) {
+        // One host thread per vCPU, so that the guest's CPUs run in parallel
+        // (not with -icount, which runs the vCPUs in turn on one thread).
+        (_, Accel::Tcg) if spec.smp > 1 && !spec.extra.iter().any(|a| a == "-icount") => ("tcg,thread=multi", "max"),
         (_, Accel::Tcg) => ("tcg", "max"),
         // Some hosts abort on MSR 0x10a (IA32_ARCH_CAPABILITIES) with plain `host`.
         (Arch::X86_64, Accel::Kvm) => ("kvm", "host,-arch-capabilities"),
@@ -229,6 +232,30 @@ mod tests {
              -semihosting-config enable=on,target=native -kernel /k/elfin-kernel \
              -initrd /tmp/elfin-1.cpio -append 'strace noaslr'"
         );
+    }
+
+    #[test]
+    fn several_cpus_get_multi_threaded_tcg_except_with_icount() {
+        let with = |smp, extra: &[OsString]| {
+            let spec = VmSpec {
+                arch: Arch::X86_64,
+                machine: MachineType::Microvm,
+                accel: Accel::Tcg,
+                mem_mib: 64,
+                smp,
+                kernel: Path::new("/k"),
+                initrd: Path::new("/i"),
+                cmdline: "",
+                extra,
+                stdio_fds: None,
+            };
+            let (p, a) = command_line(&spec);
+            display_command(&p, &a)
+        };
+        assert!(with(4, &[]).contains(" -accel tcg,thread=multi -cpu max -m 64M -smp 4 "));
+        assert!(with(1, &[]).contains(" -accel tcg -cpu max -m 64M -smp 1 "));
+        let icount = [OsString::from("-icount"), OsString::from("shift=0")];
+        assert!(with(2, &icount).contains(" -accel tcg -cpu max -m 64M -smp 2 "));
     }
 
     #[test]

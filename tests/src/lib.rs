@@ -357,9 +357,20 @@ pub fn elfin_command(bin: &Path, args: &[&OsStr], opts: &ElfinOpts) -> Command {
     if let Some(a) = &opts.argv0 {
         cmd.arg("--argv0").arg(a);
     }
+    if let Some(n) = test_smp() {
+        if !opts.extra.iter().any(|a| a == "--smp") {
+            cmd.arg("--smp").arg(n.to_string());
+        }
+    }
     cmd.args(&opts.extra);
     cmd.arg(bin).args(args);
     cmd
+}
+
+/// The CPU count every guest run gets when `ELFIN_TEST_SMP` is set (the whole
+/// suite then runs on that many CPUs); tests that choose their own keep theirs.
+pub fn test_smp() -> Option<u32> {
+    std::env::var("ELFIN_TEST_SMP").ok()?.parse().ok().filter(|&n| n >= 1)
 }
 
 /// Runs `bin args` in an elfin guest (`elfin run --timeout 60 ...`).

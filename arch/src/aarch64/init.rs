@@ -49,6 +49,18 @@ pub fn init_bsp(kstack_top: u64) -> Features {
     cpu::features()
 }
 
+/// Sets up a secondary CPU once its MMU is on: its index in TPIDR_EL1, the
+/// exception vectors and EL0 access to the virtual counter, as on the boot CPU.
+pub fn init_ap(cpu: usize, kstack_top: u64) {
+    let _ = kstack_top;
+    // SAFETY: TPIDR_EL1 is the kernel's per-CPU index register; this CPU has not used it.
+    unsafe { core::arch::asm!("msr tpidr_el1, {}", in(reg) cpu as u64, options(nomem, nostack, preserves_flags)) };
+    VBAR_EL1.set(trap::vectors_addr());
+    CNTKCTL_EL1.set(1 << 1);
+    // SAFETY: ISB only synchronises the context after the system-register writes.
+    unsafe { core::arch::asm!("isb", options(nomem, nostack)) };
+}
+
 /// The index of the CPU running the caller (0 for the boot CPU): kept in
 /// TPIDR_EL1, which user code cannot see.
 pub fn cpu_id() -> usize {

@@ -343,6 +343,17 @@ impl PageTable {
     /// Frees the intermediate tables and the root of a program hierarchy (leaf
     /// frames are the caller's).
     pub fn free_user_tables(self, fs: &mut dyn FrameSource) {
+        if self.kernel {
+            return;
+        }
+        self.free_tables_below_root(fs);
+        fs.free(self.root);
+    }
+
+    /// Frees the intermediate tables of a program hierarchy and clears its root;
+    /// the root stays (another CPU may still have it loaded; leaf frames are the
+    /// caller's).
+    pub fn free_tables_below_root(&self, fs: &mut dyn FrameSource) {
         fn free_level(t: u64, l: u32, fs: &mut dyn FrameSource) {
             if l > 0 {
                 for i in 0..512 {
@@ -357,7 +368,13 @@ impl PageTable {
         if self.kernel {
             return;
         }
-        free_level(self.root, 3, fs);
+        for i in 0..512 {
+            let e = read_entry(self.root, i);
+            if e & VALID != 0 && e & TABLE_OR_PAGE != 0 {
+                write_entry(self.root, i, 0);
+                free_level(e & ADDR_MASK, 2, fs);
+            }
+        }
     }
 }
 
@@ -459,4 +476,12 @@ pub fn boot_map_ram(start: u64, end: u64) {
         a += gib;
     }
     publish();
+}
+
+/// Drops this CPU's TLB entries for program pages (ASID 0). TLB maintenance is
+/// broadcast to every CPU in the inner-shareable domain, so other CPUs never need
+/// to be asked.
+pub fn flush_user_tlb() {
+    // SAFETY: TLB maintenance has no memory-safety effect.
+    unsafe { asm!("dsb ishst", "tlbi aside1is, xzr", "dsb ish", "isb", options(nostack)) };
 }

@@ -72,11 +72,16 @@ pub fn init_bsp(kstack_top: u64) -> Features {
     KernelGsBase::write(VirtAddr::new(0));
 
     trap::load_idt();
+    syscall_msrs();
+    f
+}
 
-    // SYSCALL: kernel CS=0x08/SS=0x10; SYSRET bases give user CS=0x23, SS=0x1b.
+/// Enables SYSCALL on this CPU: kernel CS=0x08/SS=0x10; SYSRET bases give user
+/// CS=0x23, SS=0x1b; IF, TF, DF, AC and NT cleared on entry.
+pub(crate) fn syscall_msrs() {
     // SAFETY: enabling SCE with LSTAR pointing at the entry stub; NXE keeps the boot value.
     unsafe { Efer::update(|e| *e |= EferFlags::SYSTEM_CALL_EXTENSIONS | EferFlags::NO_EXECUTE_ENABLE) };
-    // SAFETY: the selectors match the GDT layout built above.
+    // SAFETY: the selectors match the GDT layout every CPU builds.
     unsafe { Star::write_raw(0x13, 0x08) };
     LStar::write(VirtAddr::new(trap::syscall_entry_addr()));
     SFMask::write(
@@ -86,18 +91,19 @@ pub fn init_bsp(kstack_top: u64) -> Features {
             | RFlags::ALIGNMENT_CHECK
             | RFlags::NESTED_TASK,
     );
-    f
 }
 
 /// Sets the kernel stack used on the next entry from user mode.
 pub fn set_kernel_stack(top: u64) {
-    if let Some(&p) = PERCPU.get() {
-        // SAFETY: PERCPU holds the leaked per-CPU block of this (only) CPU; interrupts
-        // are off in the kernel, so nothing else touches it concurrently.
-        let pc = unsafe { &mut *(p as *mut PerCpu) };
-        pc.kernel_rsp = top;
-        pc.tss.privilege_stack_table[0] = VirtAddr::new(top);
+    if PERCPU.get().is_none() {
+        return;
     }
+    let p = GsBase::read().as_u64();
+    // SAFETY: GS holds this CPU's leaked per-CPU block (set by init_bsp or
+    // init_ap); interrupts are off in the kernel and no other CPU writes it.
+    let pc = unsafe { &mut *(p as *mut PerCpu) };
+    pc.kernel_rsp = top;
+    pc.tss.privilege_stack_table[0] = VirtAddr::new(top);
 }
 
 /// The index of the CPU running the caller (0 for the boot CPU).

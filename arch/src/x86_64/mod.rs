@@ -5,5 +5,6 @@ pub mod init;
 pub mod io;
 pub mod paging;
 pub mod signal;
+pub mod smp;
 pub mod tls;
 pub mod trap;

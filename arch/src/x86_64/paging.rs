@@ -200,6 +200,14 @@ impl PageTable {
 
     /// Frees the user-half intermediate tables and the root (leaf frames are the caller's).
     pub fn free_user_tables(self, fs: &mut dyn FrameSource) {
+        self.free_tables_below_root(fs);
+        fs.free(self.root);
+    }
+
+    /// Frees the user-half intermediate tables and clears the root's user entries;
+    /// the root stays (another CPU may still have it loaded; leaf frames are the
+    /// caller's).
+    pub fn free_tables_below_root(&self, fs: &mut dyn FrameSource) {
         fn free_level(t: u64, l: u32, fs: &mut dyn FrameSource) {
             for i in 0..512 {
                 let e = read_entry(t, i);
@@ -212,9 +220,16 @@ impl PageTable {
         for i in 0..256 {
             let e = read_entry(self.root, i);
             if e & P != 0 {
+                write_entry(self.root, i, 0);
                 free_level(e & ADDR_MASK, 2, fs);
             }
         }
-        fs.free(self.root);
     }
+}
+
+/// Drops this CPU's TLB entries for non-global pages (the user half), as another
+/// CPU asked after changing a page table this CPU may have loaded.
+pub fn flush_user_tlb() {
+    // SAFETY: reloading CR3 with its own value only invalidates non-global TLB entries.
+    unsafe { asm!("mov {0}, cr3", "mov cr3, {0}", out(reg) _, options(nostack)) };
 }

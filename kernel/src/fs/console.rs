@@ -6,12 +6,12 @@ use alloc::vec::Vec;
 use core::any::Any;
 use core::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 
+use crate::sync::Mutex;
 use elfin_plat::console::{self, Channel, Input};
 use elfin_shim::errno::Errno;
 use elfin_shim::uapi::stat_mode::*;
 use elfin_shim::uapi::{StatInfo, Termios, Timespec, Winsize};
 use elfin_shim::UAddr;
-use spin::Mutex;
 
 use super::file::{FileLike, OpenFile, POLLHUP, POLLIN, POLLOUT};
 use crate::task::{wait, Ctx, Restart, WaitQueue};

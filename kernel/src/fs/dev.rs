@@ -3,10 +3,10 @@
 use alloc::sync::Arc;
 use core::any::Any;
 
+use crate::sync::Mutex;
 use elfin_shim::errno::Errno;
 use elfin_shim::uapi::stat_mode::*;
 use elfin_shim::uapi::StatInfo;
-use spin::Mutex;
 
 use super::file::{FileLike, OpenFile};
 use super::{next_ino, ramfs, stat_of, Inode, Meta};

@@ -5,9 +5,9 @@ use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::any::Any;
 
+use crate::sync::Mutex;
 use elfin_shim::errno::Errno;
 use elfin_shim::uapi::StatInfo;
-use spin::Mutex;
 
 use super::file::{FileLike, OpenFile, POLLERR, POLLHUP, POLLIN};
 use crate::task::WaitQueue;

@@ -3,9 +3,9 @@
 use alloc::sync::Arc;
 use core::any::Any;
 
+use crate::sync::Mutex;
 use elfin_shim::errno::Errno;
 use elfin_shim::uapi::{StatInfo, Timespec};
-use spin::Mutex;
 
 use super::file::{FileLike, OpenFile, POLLERR, POLLIN, POLLOUT};
 use crate::task::{wait, Ctx, Restart, WaitQueue};

@@ -7,10 +7,10 @@ use alloc::vec::Vec;
 use core::any::Any;
 use core::sync::atomic::{AtomicU32, Ordering};
 
+use crate::sync::Mutex;
 use elfin_shim::errno::Errno;
 use elfin_shim::uapi::stat_mode::*;
 use elfin_shim::uapi::StatInfo;
-use spin::Mutex;
 
 use super::{is_dir, stat_of, Inode};
 use crate::task::{Ctx, WaitQueue};

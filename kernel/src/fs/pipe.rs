@@ -6,10 +6,10 @@ use alloc::sync::Arc;
 use core::any::Any;
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
+use crate::sync::Mutex;
 use elfin_shim::errno::Errno;
 use elfin_shim::uapi::stat_mode::S_IFIFO;
 use elfin_shim::uapi::{StatInfo, Timespec};
-use spin::Mutex;
 
 use super::file::{FileLike, OpenFile, POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM};
 use crate::task::{wait, Ctx, Restart, WaitQueue};

@@ -6,9 +6,9 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU32, Ordering};
 
+use crate::sync::Mutex;
 use elfin_shim::errno::Errno;
 use elfin_shim::uapi::stat_mode::*;
-use spin::Mutex;
 
 use super::file::{FileLike, InodeFile};
 use super::{dtype_of, next_ino, now_secs, DirEntry, Inode, Meta, NewNode};

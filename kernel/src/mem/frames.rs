@@ -16,8 +16,8 @@ struct Frames {
     free_head: u64,
 }
 
-static FRAMES: spin::Mutex<Frames> =
-    spin::Mutex::new(Frames { ranges: [(0, 0); MAX_RANGES], nranges: 0, free_head: 0 });
+static FRAMES: crate::sync::Mutex<Frames> =
+    crate::sync::Mutex::new(Frames { ranges: [(0, 0); MAX_RANGES], nranges: 0, free_head: 0 });
 static FREE: AtomicUsize = AtomicUsize::new(0);
 static TOTAL: AtomicUsize = AtomicUsize::new(0);
 

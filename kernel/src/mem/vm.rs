@@ -719,7 +719,7 @@ impl AddrSpace {
 
 impl Drop for AddrSpace {
     /// Frees every page, table and VMA (the address space must not be loaded on
-    /// the CPU any more).
+    /// the CPU any more; other CPUs may still have its empty root loaded).
     fn drop(&mut self) {
         let all: Vec<(u64, u64)> = self.vmas.iter().map(|r| (r.start, r.end)).collect();
         for (s, e) in all {
@@ -731,7 +731,9 @@ impl Drop for AddrSpace {
         }
         let pt = core::mem::replace(&mut self.pt, PageTable::from_root(0));
         if pt.root() != 0 {
-            pt.free_user_tables(&mut FrameAlloc);
+            pt.free_tables_below_root(&mut FrameAlloc);
+            // An idle CPU may still have the root loaded: it goes when none has.
+            crate::task::sched::retire_root(pt.root());
         }
     }
 }
@@ -768,7 +770,7 @@ mod cache {
     }
 
     /// Keyed by the inode's address (inodes are Arc-shared and live while cached).
-    static CACHE: spin::Mutex<BTreeMap<usize, FileCache>> = spin::Mutex::new(BTreeMap::new());
+    static CACHE: crate::sync::Mutex<BTreeMap<usize, FileCache>> = crate::sync::Mutex::new(BTreeMap::new());
 
     fn key(node: &Arc<dyn Inode>) -> usize {
         Arc::as_ptr(node) as *const () as usize

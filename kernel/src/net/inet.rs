@@ -328,6 +328,8 @@ impl Net {
         let mut stacks = vec![Stack::loopback()];
         if let Some(eth) = Stack::ethernet() {
             stacks.push(eth);
+            HAS_DEVICE.store(true, Ordering::Relaxed);
+            crate::timer::deadline_added();
         }
         let mut n = Net {
             stacks,
@@ -548,7 +550,11 @@ impl Net {
         if self.stacks.len() > 1 && !elfin_plat::net::has_interrupt() {
             at = at.min(crate::time::monotonic_ns().saturating_add(1_000_000));
         }
-        NEXT_POLL.store(at, Ordering::Relaxed);
+        let before = NEXT_POLL.swap(at, Ordering::Relaxed);
+        if at != u64::MAX && before == u64::MAX {
+            // The CPUs' ticks keep time for smoltcp's timers too.
+            crate::timer::deadline_added();
+        }
         wakes
     }
 
@@ -726,6 +732,18 @@ pub fn init(ip: Option<&[u8]>) {
         with_net(|n| n.dirty = true);
     }
 }
+
+/// Whether smoltcp waits for a deadline (retransmissions, closing connections,
+/// DHCP): an idle machine must keep time for it. With a network device the tick
+/// keeps running too: on arm64 `virt` the device's interrupt does not wake a CPU
+/// idling without its tick (it is taken once the tick wakes the CPU), so the
+/// tick bounds the latency there.
+pub fn deadline_pending() -> bool {
+    HAS_DEVICE.load(Ordering::Relaxed) || NEXT_POLL.load(Ordering::Relaxed) != u64::MAX
+}
+
+/// The machine has a network device (an Ethernet stack exists).
+static HAS_DEVICE: AtomicBool = AtomicBool::new(false);
 
 /// Polls the network when smoltcp's deadline has passed or the device
 /// interrupted (called by the scheduler and after interrupts; cheap when

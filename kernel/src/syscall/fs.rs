@@ -1089,7 +1089,7 @@ pub fn close_range(cx: &Ctx, first: u32, last: u32, flags: u32) -> SysResult {
     if flags & UNSHARE != 0 {
         let files = cx.files();
         if Arc::strong_count(&files) > 2 {
-            cx.proc.set_files(Arc::new(spin::Mutex::new(files.lock().clone())));
+            cx.proc.set_files(Arc::new(crate::sync::Mutex::new(files.lock().clone())));
         }
     }
     let files = cx.files();

@@ -29,7 +29,7 @@ pub const RELEASE: &str = "6.1.0-elfin";
 /// Whether every system call is logged.
 pub static STRACE: AtomicBool = AtomicBool::new(false);
 
-static REPORTED: spin::Mutex<BTreeSet<&'static str>> = spin::Mutex::new(BTreeSet::new());
+static REPORTED: crate::sync::Mutex<BTreeSet<&'static str>> = crate::sync::Mutex::new(BTreeSet::new());
 
 fn decode(nr: usize, args: [u64; 6]) -> Call {
     match elfin_arch::ELF_MACHINE {

@@ -6,6 +6,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 
+use crate::sync::Mutex;
 use elfin_arch::{FpuState, TrapFrame, UserRegs, PAGE_SIZE};
 use elfin_kcore::SigQueue;
 use elfin_loader::{auxv::*, LoadError, Machine, StackArgs};
@@ -14,7 +15,6 @@ use elfin_shim::errno::Errno;
 use elfin_shim::uapi::stat_mode::*;
 use elfin_shim::uapi::{KernelSigaction, StackT};
 use elfin_shim::UAddr;
-use spin::Mutex;
 
 use super::sched::SchedState;
 use super::{

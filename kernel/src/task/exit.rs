@@ -5,12 +5,12 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
+use crate::sync::Mutex;
 use elfin_shim::errno::Errno;
 use elfin_shim::uapi::signal::*;
 use elfin_shim::uapi::wait::*;
 use elfin_shim::uapi::Siginfo;
 use elfin_shim::UAddr;
-use spin::Mutex;
 
 use super::{futex, sched, table, Ctx, ExitStatus, JobReport, Process, Restart};
 

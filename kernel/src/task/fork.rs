@@ -5,6 +5,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 
+use crate::sync::Mutex;
 use elfin_arch::{FpuState, TrapFrame, UserRegs};
 use elfin_kcore::SigQueue;
 use elfin_shim::errno::Errno;
@@ -12,7 +13,6 @@ use elfin_shim::uapi::clone_flags::*;
 use elfin_shim::uapi::signal::SS_DISABLE;
 use elfin_shim::uapi::StackT;
 use elfin_shim::UAddr;
-use spin::Mutex;
 
 use super::sched::SchedState;
 use super::{sched, table, CpuTimes, Ctx, ProcInfo, ProcState, Process, Relations, Thread, ThreadMisc};

@@ -5,11 +5,11 @@
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::sync::Arc;
 
+use crate::sync::Mutex;
 use elfin_shim::errno::Errno;
 use elfin_shim::uapi::futex::*;
 use elfin_shim::uapi::RobustListHead;
 use elfin_shim::UAddr;
-use spin::Mutex;
 
 use super::{sched, Ctx, Restart, Thread};
 

@@ -7,9 +7,9 @@ use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
 
+use crate::sync::Mutex;
 use elfin_shim::uapi::signal::{SIGALRM, SI_KERNEL};
 use elfin_shim::uapi::Siginfo;
-use spin::Mutex;
 
 use super::Process;
 
@@ -41,7 +41,7 @@ pub fn set_real(p: &Arc<Process>, value: u64, interval: u64) -> Option<Armed> {
         };
         *p.itimer.lock() = Some(a);
         TIMERS.lock().insert((a.deadline, a.seq), Arc::downgrade(p));
-        crate::timer::enable_preemption();
+        crate::timer::deadline_added();
     }
     old
 }
@@ -83,6 +83,11 @@ pub fn expire() {
         }
         super::signal::send_to_process(&p, SIGALRM as u32, Siginfo::kill(SIGALRM, SI_KERNEL, 0, 0));
     }
+}
+
+/// True when some process has an armed timer.
+pub fn pending() -> bool {
+    !TIMERS.lock().is_empty()
 }
 
 /// Forgets the timer of a process that ends.

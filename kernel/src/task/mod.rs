@@ -38,11 +38,11 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 
+use crate::sync::{Mutex, MutexGuard};
 use elfin_kcore::SigQueue;
 use elfin_shim::errno::Errno;
 use elfin_shim::uapi::{KernelSigaction, Siginfo, StackT};
 use elfin_shim::UAddr;
-use spin::{Mutex, MutexGuard};
 
 use crate::fs::file::{FdTable, OpenFile};
 use crate::mem::vm::AddrSpace;

@@ -1,6 +1,8 @@
-//! The scheduler: one run queue, round-robin, kernel stacks switched in
-//! `elfin_arch::switch_context`. The kernel is not preempted (interrupts are off
-//! in kernel mode); user code is preempted by the timer tick.
+//! The scheduler: a run queue per CPU, round-robin, kernel stacks switched in
+//! `elfin_arch::switch_context`; an idle CPU takes work from the others' queues
+//! and is woken by an interrupt when work arrives for it. The kernel is not
+//! preempted (interrupts are off in kernel mode); user code is preempted by the
+//! timer tick.
 //!
 //! Sleeping follows the prepare/check/sleep protocol, so no wake-up is lost: a
 //! sleeper calls [`prepare_sleep`], puts itself on the queues it waits on, checks
@@ -12,8 +14,8 @@ use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 
+use crate::sync::Mutex;
 use elfin_arch::{FpuState, TrapFrame};
-use spin::Mutex;
 
 use super::Thread;
 
@@ -118,10 +120,14 @@ pub fn online() -> usize {
     ONLINE.load(Ordering::Acquire)
 }
 
-/// Counts one more CPU running threads (an application processor came up).
-#[allow(dead_code)] // Called by the application processors' start-up, which comes next.
-pub fn cpu_online() {
-    ONLINE.fetch_add(1, Ordering::AcqRel);
+/// Counts CPU `cpu` as running threads (it came up; CPUs come up in order).
+pub fn cpu_online(cpu: usize) {
+    ONLINE.fetch_max(cpu + 1, Ordering::AcqRel);
+}
+
+/// True when a timed sleep or an interval timer waits for its deadline.
+pub fn deadlines_pending() -> bool {
+    !TIMERS.lock().is_empty() || super::itimer::pending() || crate::net::deadline_pending()
 }
 
 /// The running thread.
@@ -201,6 +207,7 @@ pub fn sleep(deadline: Option<u64>) {
     let key = deadline.map(|d| {
         let k = (d, TIMER_SEQ.fetch_add(1, Ordering::Relaxed));
         TIMERS.lock().insert(k, Arc::downgrade(&t));
+        crate::timer::deadline_added();
         k
     });
     {
@@ -224,18 +231,33 @@ pub fn sleep(deadline: Option<u64>) {
 /// Wakes a sleeping thread (or makes its next [`sleep`] return at once).
 pub fn wake(t: &Arc<Thread>) {
     let target = t.sched.cpu.load(Ordering::Acquire).min(MAX_CPUS - 1);
-    let kick = {
+    let (queued, idle) = {
         let mut q = cpu(target).lock();
         t.sched.woken.store(true, Ordering::SeqCst);
         if t.sched.state.compare_exchange(BLOCKED, RUNNABLE, Ordering::SeqCst, Ordering::SeqCst).is_ok() {
             q.queue.push_back(t.clone());
-            q.idle
+            (true, q.idle)
         } else {
-            false
+            (false, false)
         }
     };
-    if kick && target != this_cpu() {
-        elfin_plat::send_ipi(target);
+    if queued {
+        if idle && target != this_cpu() {
+            elfin_plat::send_ipi(target);
+        } else if !idle {
+            // Its CPU is busy: an idle one may take it.
+            kick_idle(target);
+        }
+    }
+}
+
+/// Wakes `t` like [`wake`] and, when it runs on another CPU, interrupts that
+/// CPU so that it notices what changed (a signal) without waiting for a tick.
+pub fn kick(t: &Arc<Thread>) {
+    wake(t);
+    let c = t.sched.cpu.load(Ordering::Acquire);
+    if c != this_cpu() && c < online() && t.sched.state.load(Ordering::SeqCst) == RUNNING {
+        elfin_plat::send_ipi(c);
     }
 }
 
@@ -314,6 +336,16 @@ fn steal(me: usize) -> Option<Arc<Thread>> {
     None
 }
 
+/// Takes the first runnable thread off a CPU's queue (dropping stale entries).
+fn pop_runnable(c: &mut Cpu) -> Option<Arc<Thread>> {
+    while let Some(t) = c.queue.pop_front() {
+        if t.sched.state.load(Ordering::SeqCst) == RUNNABLE {
+            return Some(t);
+        }
+    }
+    None
+}
+
 /// Picks the next thread and switches to it; returns when the caller runs again.
 fn schedule() {
     let c = this_cpu();
@@ -325,17 +357,15 @@ fn schedule() {
         let mut me = cpu(c).lock();
         let cur = me.current.clone();
         let cur_state = cur.as_ref().map(|t| t.sched.state.load(Ordering::SeqCst)).unwrap_or(DEAD);
-        let mut next = loop {
-            match me.queue.pop_front() {
-                Some(t) if t.sched.state.load(Ordering::SeqCst) == RUNNABLE => break Some(t),
-                Some(_) => continue,
-                None => break None,
-            }
-        };
+        let mut next = pop_runnable(&mut me);
         if next.is_none() && cur_state != RUNNING && cur_state != RUNNABLE {
             drop(me);
             next = steal(c);
             me = cpu(c).lock();
+            if next.is_none() {
+                // A wake-up may have queued a thread here while the lock was free.
+                next = pop_runnable(&mut me);
+            }
         }
         let next = match (next, &cur) {
             (Some(n), _) => n,
@@ -344,6 +374,10 @@ fn schedule() {
                 // Nothing to run: wait for an interrupt or console input, then look again.
                 me.idle = true;
                 drop(me);
+                if online() > 1 {
+                    // Hold no address space while idle: one that ends can be freed.
+                    leave_mm();
+                }
                 crate::timer::idle_wait(c == 0 && crate::fs::console::has_readers());
                 cpu(c).lock().idle = false;
                 continue;
@@ -352,13 +386,19 @@ fn schedule() {
         if let Some(cur) = &cur {
             if Arc::ptr_eq(&next, cur) {
                 cur.sched.state.store(RUNNING, Ordering::SeqCst);
+                drop(me);
+                // The CPU may have left the address space while it idled.
+                load_root(c, cur.process.mm_root());
+                crate::timer::thread_running();
                 return;
             }
         }
         // The thread may still be switching away on another CPU.
         while next.sched.on_cpu.load(Ordering::Acquire) {
+            elfin_plat::poll_tlb_flush();
             core::hint::spin_loop();
         }
+        crate::timer::thread_running();
         let now = elfin_arch::read_cycles();
         let mut prev_slot: *mut u64 = match BOOT_SP.get(c) {
             Some(s) => s.as_ptr(),
@@ -384,11 +424,7 @@ fn schedule() {
         if let Some(img) = &*next.sched.fpu.lock() {
             img.restore();
         }
-        let root = next.process.mm_root();
-        if root != ACTIVE_ROOT[c].load(Ordering::Relaxed) {
-            elfin_arch::PageTable::from_root(root).activate();
-            ACTIVE_ROOT[c].store(root, Ordering::Release);
-        }
+        load_root(c, next.process.mm_root());
         next.sched.on_cpu.store(true, Ordering::Release);
         next.sched.cpu.store(c, Ordering::Release);
         next.sched.state.store(RUNNING, Ordering::SeqCst);
@@ -423,6 +459,7 @@ fn finish_switch() {
         p.sched.on_cpu.store(false, Ordering::Release);
     }
     reap_dead();
+    free_retired();
 }
 
 /// Hook run by every new thread before it first enters user mode.
@@ -454,9 +491,12 @@ pub fn shootdown(root: u64) {
     if n <= 1 {
         return;
     }
+    // The page-table writes come before the look at who has the root loaded (a
+    // CPU records a root before it loads it; see `load_root`).
+    core::sync::atomic::fence(Ordering::SeqCst);
     let me = this_cpu();
     for i in (0..n).filter(|&i| i != me) {
-        if ACTIVE_ROOT[i].load(Ordering::Acquire) == root {
+        if ACTIVE_ROOT[i].load(Ordering::SeqCst) == root {
             elfin_plat::flush_tlb_on(i);
         }
     }
@@ -471,23 +511,57 @@ pub fn set_idle_root(root: u64) {
     IDLE_ROOT.store(root, Ordering::Relaxed);
 }
 
+/// Loads page-table root `root` on CPU `c` (the caller's) unless it is loaded.
+fn load_root(c: usize, root: u64) {
+    let Some(slot) = ACTIVE_ROOT.get(c) else { return };
+    if root != 0 && slot.load(Ordering::Relaxed) != root {
+        slot.store(root, Ordering::SeqCst);
+        elfin_arch::PageTable::from_root(root).activate();
+    }
+}
+
 /// Leaves the current address space for the empty one (before it is freed).
 pub fn leave_mm() {
-    let root = IDLE_ROOT.load(Ordering::Relaxed);
-    let c = this_cpu();
-    if root != 0 && ACTIVE_ROOT[c].load(Ordering::Relaxed) != root {
-        elfin_arch::PageTable::from_root(root).activate();
-        ACTIVE_ROOT[c].store(root, Ordering::Release);
-    }
+    load_root(this_cpu(), IDLE_ROOT.load(Ordering::Relaxed));
 }
 
 /// Loads the page table of the running thread's process (after execve replaced it).
 pub fn reload_mm() {
     let Some(t) = try_current() else { return };
-    let root = t.process.mm_root();
-    let c = this_cpu();
-    if ACTIVE_ROOT[c].load(Ordering::Relaxed) != root {
-        elfin_arch::PageTable::from_root(root).activate();
-        ACTIVE_ROOT[c].store(root, Ordering::Release);
+    load_root(this_cpu(), t.process.mm_root());
+}
+
+/// Roots of freed address spaces that some CPU still had loaded.
+static RETIRED: Mutex<Vec<u64>> = Mutex::new(Vec::new());
+static RETIRED_COUNT: AtomicUsize = AtomicUsize::new(0);
+
+/// Frees the root frame of an address space that was freed, once no CPU has it
+/// loaded (the caller's CPU must have left it).
+pub fn retire_root(root: u64) {
+    RETIRED.lock().push(root);
+    RETIRED_COUNT.fetch_add(1, Ordering::SeqCst);
+    free_retired();
+}
+
+/// Frees the retired roots that no CPU has loaded any more.
+fn free_retired() {
+    if RETIRED_COUNT.load(Ordering::SeqCst) == 0 {
+        return;
+    }
+    let n = online();
+    let mut freed = Vec::new();
+    {
+        let mut r = RETIRED.lock();
+        r.retain(|&root| {
+            let loaded = (0..n).any(|i| ACTIVE_ROOT[i].load(Ordering::SeqCst) == root);
+            if !loaded {
+                freed.push(root);
+            }
+            loaded
+        });
+        RETIRED_COUNT.store(r.len(), Ordering::SeqCst);
+    }
+    for root in freed {
+        crate::mem::frames::free(root, 1);
     }
 }

@@ -64,7 +64,7 @@ fn kick_all(p: &Process) {
     let threads = p.threads.lock().clone();
     for t in &threads {
         t.sig_hint.store(true, Ordering::SeqCst);
-        super::sched::wake(t);
+        super::sched::kick(t);
     }
 }
 
@@ -156,7 +156,7 @@ pub fn send_to_process(p: &Arc<Process>, sig: u32, info: Siginfo) {
         t.sig_hint.store(true, Ordering::SeqCst);
     }
     if let Some(t) = target {
-        super::sched::wake(&t);
+        super::sched::kick(&t);
     }
 }
 
@@ -179,7 +179,7 @@ pub fn send_to_thread(t: &Arc<Thread>, sig: u32, info: Siginfo) {
     }
     t.sig.lock().pending.push(sig, info);
     t.sig_hint.store(true, Ordering::SeqCst);
-    super::sched::wake(t);
+    super::sched::kick(t);
 }
 
 /// Whether a sleeping call of `t` must stop sleeping: the group is exiting or

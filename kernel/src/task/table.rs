@@ -3,8 +3,8 @@
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 
+use crate::sync::Mutex;
 use elfin_kcore::pid::{PidTable, PID_MAX};
-use spin::Mutex;
 
 use super::{Process, Thread};
 

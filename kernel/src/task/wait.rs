@@ -6,8 +6,8 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
 
+use crate::sync::Mutex;
 use elfin_shim::errno::Errno;
-use spin::Mutex;
 
 use super::{sched, Ctx, Restart, Thread};
 

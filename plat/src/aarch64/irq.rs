@@ -163,6 +163,12 @@ pub fn start_tick(hz: u32, cycles_hz: u64) {
     }
 }
 
+/// Stops this CPU's tick (an idle CPU then sleeps until an interrupt).
+pub fn stop_tick() {
+    // SAFETY: disabling the EL1 virtual timer only cancels its interrupt.
+    unsafe { asm!("msr cntv_ctl_el0, {}", "isb", in(reg) 0u64, options(nostack)) };
+}
+
 /// Acknowledges an interrupt; true when it was the tick.
 pub fn ack_irq(vector: u8) -> bool {
     if vector == 255 {

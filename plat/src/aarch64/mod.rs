@@ -9,7 +9,7 @@ pub mod uart;
 use core::sync::atomic::{AtomicU8, Ordering};
 
 pub use boot::{cpu_count, first_cycles};
-pub use irq::{ack_irq, start_tick};
+pub use irq::{ack_irq, start_tick, stop_tick};
 
 /// No fixed MMIO windows: device addresses come from the device tree and are
 /// mapped into the architecture's device window at boot.

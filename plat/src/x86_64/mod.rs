@@ -1,6 +1,7 @@
 //! x86_64 machines: QEMU `microvm`/`q35`, Firecracker, Cloud Hypervisor (PVH boot, COM1).
 pub(crate) mod devices;
 mod pvh;
+pub mod smp;
 pub use pvh::first_cycles;
 pub mod uart;
 
@@ -72,8 +73,15 @@ pub(crate) fn enable_local_apic() -> u32 {
 /// against the cycle counter running at `cycles_hz`.
 pub fn start_tick(hz: u32, cycles_hz: u64) {
     enable_local_apic();
-    // Divide by 16; count down from the maximum for ~1 ms of cycles.
     lapic_write(0x3e0, 0x3);
+    let known = TICK_INITIAL.load(core::sync::atomic::Ordering::Relaxed);
+    if known != 0 {
+        // Every CPU's timer runs at the bus clock the first calibration measured.
+        lapic_write(0x320, (1 << 17) | u32::from(TICK_VECTOR));
+        lapic_write(0x380, known);
+        return;
+    }
+    // Divide by 16; count down from the maximum for ~1 ms of cycles.
     lapic_write(0x320, 1 << 16);
     lapic_write(0x380, u32::MAX);
     let t0 = elfin_arch::read_cycles();
@@ -88,6 +96,15 @@ pub fn start_tick(hz: u32, cycles_hz: u64) {
     // Periodic mode on the tick vector.
     lapic_write(0x320, (1 << 17) | u32::from(TICK_VECTOR));
     lapic_write(0x380, initial);
+    TICK_INITIAL.store(initial, core::sync::atomic::Ordering::Relaxed);
+}
+
+/// The local APIC timer's count per tick, once calibrated.
+static TICK_INITIAL: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new(0);
+
+/// Stops this CPU's tick (an idle CPU then sleeps until an interrupt).
+pub fn stop_tick() {
+    lapic_write(0x320, 1 << 16);
 }
 
 /// Acknowledges an interrupt; true when it was the tick.
@@ -108,8 +125,12 @@ pub fn ack_irq(vector: u8) -> bool {
     if vector == NET_VECTOR {
         crate::virtio::net::ack_interrupt();
     }
+    if vector == smp::TLB_VECTOR {
+        smp::poll_flush(elfin_arch::cpu_id());
+    }
     if vector != SPURIOUS_VECTOR {
         lapic_write(0xb0, 0);
     }
-    vector == TICK_VECTOR
+    // A wake-up IPI counts as a tick: the interrupted program may give way.
+    vector == TICK_VECTOR || vector == smp::RESCHED_VECTOR
 }

@@ -30,7 +30,7 @@ Examples:
   elfin run ./ls -l /                       (options for elfin go before PROGRAM)
   elfin run --arch aarch64 ./hello-arm64  run an aarch64 program (TCG)
   elfin run -m 512M ./big                 cap guest memory at 512 MiB (also: -m 1G, -m 256)
-  elfin run --smp 4 ./threads             four virtual CPUs (the kernel uses one so far)
+  elfin run --smp 4 ./threads             four virtual CPUs, all running the program's threads
   elfin run --accel tcg ./hello           force QEMU's emulator (auto: KVM only on VT-x/AMD-V hosts)
   elfin run --machine q35 ./hello         x86_64 PC machine instead of microvm
   elfin run --vmm firecracker ./hello     Firecracker instead of QEMU (or cloud-hypervisor; KVM only)
@@ -93,8 +93,8 @@ pub struct RunArgs {
     #[arg(short = 'm', long = "mem", value_name = "SIZE", value_parser = options::parse_mem)]
     pub mem_mib: Option<u64>,
 
-    /// Number of virtual CPUs. Example: --smp 2
-    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=256))]
+    /// Number of virtual CPUs, 1 to 64. Example: --smp 2
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub smp: u32,
 
     /// Accelerator: auto picks KVM only on hosts with VT-x/AMD-V, else TCG. Example: --accel tcg
@@ -554,13 +554,6 @@ pub fn run(args: &RunArgs) -> Result<i32, Fail> {
         Ok(p) => p,
         Err(status) => return Ok(status),
     };
-    if args.smp > 1 {
-        // Said once, plainly: the VM gets the CPUs, the kernel schedules on one.
-        eprintln!(
-            "elfin: --smp {}: the VM has {} CPUs but the elfin kernel runs programs on one of them for now",
-            args.smp, args.smp
-        );
-    }
     let ports = if args.serial_stdio || !args.vmm.has_stdio_ports() {
         None
     } else {

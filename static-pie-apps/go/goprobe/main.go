@@ -1,18 +1,33 @@
 // goprobe exercises the Go runtime inside elfin: goroutines on several threads,
 // channels, a mutex, timers, maps, the environment and arguments. Its output is
 // deterministic so that it can be compared with the native run.
+//
+//	goprobe [fail]   the default run (exit status 3 with `fail`)
+//	goprobe sync     many goroutines at GOMAXPROCS = the CPU count: channels,
+//	                 WaitGroup, Mutex, RWMutex, Cond, atomics, timers
+//	goprobe cpus     what the runtime sees: NumCPU and GOMAXPROCS
 package main
 
 import (
 	"fmt"
 	"os"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "sync" {
+		syncMode()
+		return
+	}
+	if len(os.Args) > 1 && os.Args[1] == "cpus" {
+		fmt.Println("cpus:", runtime.NumCPU(), "gomaxprocs:", runtime.GOMAXPROCS(0))
+		return
+	}
 	fmt.Println("args:", strings.Join(os.Args[1:], ","))
 	env := os.Environ()
 	sort.Strings(env)
@@ -91,4 +106,137 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == "fail" {
 		os.Exit(3)
 	}
+}
+
+// syncMode runs goroutines that synchronise across CPUs; every line it prints
+// is the same on any number of CPUs.
+func syncMode() {
+	fmt.Println("gomaxprocs equals NumCPU:", runtime.GOMAXPROCS(0) == runtime.NumCPU())
+
+	// 10,000 goroutines through a fan-out/fan-in of channels.
+	jobs := make(chan int, 64)
+	res := make(chan int, 64)
+	var workers sync.WaitGroup
+	for w := 0; w < 32; w++ {
+		workers.Add(1)
+		go func() {
+			defer workers.Done()
+			for j := range jobs {
+				res <- j * 2
+			}
+		}()
+	}
+	var spawners sync.WaitGroup
+	for g := 0; g < 10000; g++ {
+		spawners.Add(1)
+		go func(g int) {
+			defer spawners.Done()
+			jobs <- g
+		}(g)
+	}
+	go func() {
+		spawners.Wait()
+		close(jobs)
+		workers.Wait()
+		close(res)
+	}()
+	sum := 0
+	n := 0
+	for v := range res {
+		sum += v
+		n++
+	}
+	fmt.Println("fan-in:", n, "results, sum", sum)
+
+	// Mutex, RWMutex and atomics under contention.
+	var mu sync.Mutex
+	var rw sync.RWMutex
+	var a, b int64
+	var atomicCount int64
+	torn := int64(0)
+	var wg sync.WaitGroup
+	for i := 0; i < 16; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			for j := 0; j < 5000; j++ {
+				atomic.AddInt64(&atomicCount, 1)
+				if j%4 == 0 {
+					rw.Lock()
+					a++
+					b++
+					rw.Unlock()
+				} else {
+					rw.RLock()
+					if a != b {
+						atomic.AddInt64(&torn, 1)
+					}
+					rw.RUnlock()
+				}
+				mu.Lock()
+				mu.Unlock()
+			}
+		}(i)
+	}
+	wg.Wait()
+	fmt.Println("atomics:", atomicCount, "rwmutex pair:", a, b, "torn:", torn)
+
+	// A condition variable: a bounded buffer.
+	var cm sync.Mutex
+	cond := sync.NewCond(&cm)
+	buf := []int{}
+	produced, consumedSum := 0, 0
+	var pc sync.WaitGroup
+	pc.Add(2)
+	go func() {
+		defer pc.Done()
+		for i := 1; i <= 20000; i++ {
+			cm.Lock()
+			for len(buf) >= 8 {
+				cond.Wait()
+			}
+			buf = append(buf, i)
+			produced++
+			cond.Broadcast()
+			cm.Unlock()
+		}
+	}()
+	go func() {
+		defer pc.Done()
+		for got := 0; got < 20000; got++ {
+			cm.Lock()
+			for len(buf) == 0 {
+				cond.Wait()
+			}
+			consumedSum += buf[0]
+			buf = buf[1:]
+			cond.Broadcast()
+			cm.Unlock()
+		}
+	}()
+	pc.Wait()
+	fmt.Println("cond:", produced, "items, sum", consumedSum)
+
+	// Timers fired from many goroutines, and tickers.
+	var fired int64
+	var tw sync.WaitGroup
+	start := time.Now()
+	for i := 0; i < 200; i++ {
+		tw.Add(1)
+		time.AfterFunc(time.Duration(i%20)*time.Millisecond, func() {
+			atomic.AddInt64(&fired, 1)
+			tw.Done()
+		})
+	}
+	tw.Wait()
+	t := time.NewTicker(2 * time.Millisecond)
+	ticks := 0
+	for range t.C {
+		ticks++
+		if ticks == 10 {
+			break
+		}
+	}
+	t.Stop()
+	fmt.Println("timers:", fired, "fired; ticks:", ticks, "; took at least 20ms:", time.Since(start) >= 20*time.Millisecond)
 }
