@@ -248,6 +248,7 @@ mod tests {
                 cmdline: "",
                 extra,
                 stdio_fds: None,
+                net: Vec::new(),
             };
             let (p, a) = command_line(&spec);
             display_command(&p, &a)
