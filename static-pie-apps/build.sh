@@ -209,6 +209,21 @@ c_glibc() { # OUT ARCH SOURCE
     "$(cross_gcc "$2")" -static-pie -fPIE -O2 -Wall -Wextra -Werror -o "$1" "$3"
 }
 
+# The syscall fuzzer (src/fuzz/): every SYS_<name> of the arch's kernel
+# headers goes into a generated sysnames.h. No stack protector (its helper
+# threads have no TLS) and no red zone (it jumps around on forged contexts).
+c_fuzz() { # OUT ARCH SRCDIR
+    local out=$1 arch=$2 dir=$3 cc
+    cc=$(cross_gcc "$arch")
+    "$cc" -dM -E -include sys/syscall.h - </dev/null | sed -n 's/^#define SYS_\([a-z0-9_]*\) .*/\1/p' | sort \
+        | awk '{ printf "#ifdef SYS_%s\n    {SYS_%s, \"%s\"},\n#endif\n", $1, $1, $1 }' > sysnames.h
+    [[ -s sysnames.h ]] || { echo "no SYS_ names from $cc" >&2; return 1; }
+    local extra=()
+    [[ $arch == x86_64 ]] && extra=(-mno-red-zone)
+    "$cc" -static-pie -fPIE -O2 -Wall -Wextra -Werror -fno-stack-protector -fno-strict-aliasing "${extra[@]}" \
+        -I. -I"$dir" -o "$out" "$dir/fuzz.c"
+}
+
 c_musl() { # OUT ARCH SOURCE
     local out=$1 arch=$2 src=$3 cc lib inc roots
     cc=$(cross_gcc "$arch")
@@ -335,6 +350,9 @@ build_arch() {
         produce "$arch" musl "$p" "$(recipe_hash fn:c_musl fn:musl_root "$arch" "$ccv" "$musl_id" \
             "$SRC/$p.c" "${headers[@]}")" c_musl "$arch" "$SRC/$p.c"
     done
+
+    # The syscall fuzzer (glibc).
+    produce "$arch" glibc fuzz "$(recipe_hash fn:c_fuzz "$arch" "$ccv" "$SRC/fuzz")" c_fuzz "$arch" "$SRC/fuzz"
 
     # One deliberately dynamic binary (checked to be dynamic, not static-pie).
     local dyn=$OUT/$arch/invalid/hello-dynamic

@@ -46,6 +46,8 @@ pub trait UserRegs {
     fn set_syscall_ret(&mut self, v: u64);
     /// The user instruction pointer.
     fn ip(&self) -> u64;
+    /// Sets the user instruction pointer (where the context resumes).
+    fn set_ip(&mut self, ip: u64);
     /// The user stack pointer.
     fn sp(&self) -> u64;
     /// Whether the trap came from user mode.

@@ -39,14 +39,6 @@ fn elfin_kernel_main(info: &BootInfo) -> ! {
     trap::init();
     elfin_plat::init_devices(info, mem::frames::alloc, mem::frames::free);
     net::init(cmd.ip());
-    let root = fs::init(info.initrd);
-    if cmd.bootstat {
-        time::phases::enable();
-    }
-    time::phases::ready();
-    let t_ready = elfin_arch::read_cycles();
-    log::debug!("kernel ready after {} cycles; {} free frames", t_ready - t0, mem::frames::free_count());
-    let _ = features;
     // The page table a CPU loads while it has no address space of a process.
     match mem::vm::AddrSpace::new() {
         Some(idle) => {
@@ -55,7 +47,16 @@ fn elfin_kernel_main(info: &BootInfo) -> ! {
         }
         None => elfin_plat::console::early_panic("elfin: out of memory for the idle page table"),
     }
+    // The other CPUs come up while this one builds the root filesystem.
     cpus::start(info, cmd.cpus);
+    let root = fs::init(info.initrd);
+    if cmd.bootstat {
+        time::phases::enable();
+    }
+    time::phases::ready();
+    let t_ready = elfin_arch::read_cycles();
+    log::debug!("kernel ready after {} cycles; {} free frames", t_ready - t0, mem::frames::free_count());
+    let _ = features;
     task::exec::start_first(root, &cmd)
 }
 

@@ -36,8 +36,12 @@ fn hz() -> u64 {
 
 /// Nanoseconds since boot.
 pub fn monotonic_ns() -> u64 {
-    let d = elfin_arch::read_cycles().saturating_sub(BOOT_CYCLES.load(Ordering::Relaxed));
-    ((u128::from(d) * 1_000_000_000) / u128::from(hz())) as u64
+    cycles_to_ns(elfin_arch::read_cycles().saturating_sub(BOOT_CYCLES.load(Ordering::Relaxed)))
+}
+
+/// Nanoseconds in `cycles` of the cycle counter.
+pub fn cycles_to_ns(cycles: u64) -> u64 {
+    ((u128::from(cycles) * 1_000_000_000) / u128::from(hz().max(1))) as u64
 }
 
 /// Nanoseconds since the Unix epoch.

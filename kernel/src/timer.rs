@@ -4,7 +4,7 @@
 //! interrupt. Each CPU ticks while it runs a thread (once preemption is on); an
 //! idle CPU stops its tick, except the boot CPU while deadlines are pending: it
 //! keeps time for everyone.
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use crate::task::sched::{this_cpu, MAX_CPUS};
 
@@ -15,6 +15,14 @@ const HZ: u32 = 1000;
 static PREEMPT: AtomicBool = AtomicBool::new(false);
 /// Whose tick is running.
 static TICKING: [AtomicBool; MAX_CPUS] = [const { AtomicBool::new(false) }; MAX_CPUS];
+/// Cycles each CPU spent idle.
+static IDLE_CYCLES: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+
+/// Nanoseconds CPU `c` has spent idle.
+pub fn idle_ns(c: usize) -> u64 {
+    let cycles = IDLE_CYCLES.get(c).map(|a| a.load(Ordering::Relaxed)).unwrap_or(0);
+    crate::time::cycles_to_ns(cycles)
+}
 
 fn set_tick(c: usize, on: bool) {
     let Some(slot) = TICKING.get(c) else { return };
@@ -78,6 +86,9 @@ pub fn idle_wait(watch_console: bool) {
         elfin_arch::wait_for_interrupt();
     }
     let d = elfin_arch::read_cycles().wrapping_sub(t0);
+    if let Some(slot) = IDLE_CYCLES.get(c) {
+        slot.fetch_add(d, Ordering::Relaxed);
+    }
     crate::time::phases::IDLE_CYCLES.fetch_add(d, Ordering::Relaxed);
     crate::time::phases::IDLES.fetch_add(1, Ordering::Relaxed);
 }

@@ -23,6 +23,7 @@ fn on_trap(tf: &mut TrapFrame, trap: Trap) {
     // that is leaving the CPU.)
     if from_user {
         crate::task::exit::finish_if_exited();
+        crate::task::rseq::on_user_return(&Ctx::current(), tf);
     }
 }
 

@@ -32,10 +32,36 @@ pub struct Report {
 /// Messages from the pump threads to the supervisor.
 #[derive(Debug)]
 pub enum Notice {
+    /// The guest wrote something on the console (for the idle timeout).
+    Output,
     /// The guest sent an exit report (status or crash); it should power off now.
     Reported,
     /// QEMU has exited (not yet reaped).
     Exited,
+}
+
+/// A callback that receives the console's data runs.
+pub type CaptureFn = Box<dyn FnMut(Channel, &[u8]) + Send>;
+
+/// Where the decoded console output goes.
+pub enum Output {
+    /// Our stdout and stderr; kernel messages to stderr, or to this file.
+    Terminal {
+        /// The `--kernel-log` file.
+        kernel_log: Option<std::fs::File>,
+    },
+    /// Every data run to a callback, in stream order (for commands that read the
+    /// program's output, such as `elfin fuzz`).
+    Capture(CaptureFn),
+}
+
+impl std::fmt::Debug for Output {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Output::Terminal { kernel_log } => f.debug_struct("Terminal").field("kernel_log", kernel_log).finish(),
+            Output::Capture(_) => f.write_str("Capture"),
+        }
+    }
 }
 
 /// How many protocol errors are printed before the rest are only counted.
@@ -46,10 +72,15 @@ const MAX_ERRORS_SHOWN: usize = 5;
 struct Sinks {
     stdout_ok: bool,
     kernel_log: Option<std::fs::File>,
+    capture: Option<CaptureFn>,
 }
 
 impl Sinks {
     fn write(&mut self, channel: Channel, bytes: &[u8]) {
+        if let Some(capture) = self.capture.as_mut() {
+            capture(channel, bytes);
+            return;
+        }
         match channel {
             Channel::Stdout if self.stdout_ok => {
                 let mut out = io::stdout().lock();
@@ -72,9 +103,12 @@ impl Sinks {
 }
 
 /// Reads QEMU's stdout until end of file; returns what the guest reported.
-pub fn pump_output(mut from: ChildStdout, notices: Sender<Notice>, kernel_log: Option<std::fs::File>) -> Report {
+pub fn pump_output(mut from: ChildStdout, notices: Sender<Notice>, output: Output) -> Report {
     let mut decoder = Decoder::new();
-    let mut sinks = Sinks { stdout_ok: true, kernel_log };
+    let mut sinks = match output {
+        Output::Terminal { kernel_log } => Sinks { stdout_ok: true, kernel_log, capture: None },
+        Output::Capture(f) => Sinks { stdout_ok: false, kernel_log: None, capture: Some(f) },
+    };
     let mut report = Report::default();
     let mut errors = 0usize;
     let mut buf = vec![0u8; 64 * 1024];
@@ -106,9 +140,7 @@ pub fn pump_output(mut from: ChildStdout, notices: Sender<Notice>, kernel_log: O
                 }
             }
         });
-        if reported {
-            let _ = notices.send(Notice::Reported);
-        }
+        let _ = notices.send(if reported { Notice::Reported } else { Notice::Output });
     }
     if decoder.is_mid_frame() && report == Report::default() {
         eprintln!("elfin: console protocol error: the output ended inside a control sequence");
@@ -122,8 +154,9 @@ pub fn pump_output(mut from: ChildStdout, notices: Sender<Notice>, kernel_log: O
 /// Copies our stdin to QEMU's stdin, escaping `FF`; at end of file sends `FF 'e'` and
 /// then keeps QEMU's stdin open until elfin exits (this thread does not return): the
 /// end of file is the marker's job, the pipe's end is no part of the protocol.
-pub fn pump_input(to: ChildStdin) {
-    if sys::stdin_is_background_tty() {
+/// With `empty`, the program gets end of file at once instead.
+pub fn pump_input(to: ChildStdin, empty: bool) {
+    if empty || sys::stdin_is_background_tty() {
         // `elfin run … &` from a shell: the program sees an empty stdin.
         pump_input_from(io::empty(), to);
     } else {
@@ -190,7 +223,7 @@ impl Ports {
 /// When our stdout closes (`| head`), the port is hung up: the guest then sees its
 /// stdout closed, and the program gets EPIPE and SIGPIPE as it would on Linux.
 pub fn pump_port_out(mut from: UnixStream, channel: Channel) {
-    let mut sinks = Sinks { stdout_ok: true, kernel_log: None };
+    let mut sinks = Sinks { stdout_ok: true, kernel_log: None, capture: None };
     let mut buf = vec![0u8; 256 * 1024];
     loop {
         match from.read(&mut buf) {
@@ -211,8 +244,8 @@ pub fn pump_port_out(mut from: UnixStream, channel: Channel) {
 /// which the guest reads as end of file. The socket itself stays open until elfin
 /// exits (this thread does not return): closing it would hang it up, and QEMU drops
 /// a hung-up socket at once, with the bytes it has not read yet.
-pub fn pump_port_in(to: UnixStream) {
-    if sys::stdin_is_background_tty() {
+pub fn pump_port_in(to: UnixStream, empty: bool) {
+    if empty || sys::stdin_is_background_tty() {
         // `elfin run … &` from a shell: the program sees an empty stdin.
         pump_port_in_from(io::empty(), &to);
     } else {

@@ -75,6 +75,18 @@ impl<W: Write> Writer<W> {
         self.pad4()
     }
 
+    /// A member's name must not be the end marker: a reader stops there and drops
+    /// every member after it (the kernel's reader, GNU cpio).
+    fn check_name(name: &[u8]) -> io::Result<()> {
+        if name == TRAILER {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "a path named TRAILER!!! at the top of the guest tree would end the cpio archive; rename it",
+            ));
+        }
+        Ok(())
+    }
+
     fn take_ino(&mut self) -> u32 {
         let ino = self.next_ino;
         self.next_ino = self.next_ino.wrapping_add(1);
@@ -83,6 +95,7 @@ impl<W: Write> Writer<W> {
 
     /// Adds a directory; `perm` holds the permission bits (e.g. `0o755`).
     pub fn dir(&mut self, name: &[u8], perm: u32, mtime: u32) -> io::Result<()> {
+        Self::check_name(name)?;
         let ino = self.take_ino();
         let h = Header { name, mode: S_IFDIR | (perm & 0o7777), nlink: 2, mtime, size: 0 };
         self.header(&h, ino)
@@ -91,6 +104,7 @@ impl<W: Write> Writer<W> {
     /// Adds a regular file of exactly `size` bytes read from `data`.
     pub fn file(&mut self, name: &[u8], perm: u32, mtime: u32, size: u64, data: &mut dyn Read) -> io::Result<()> {
         let size32 = u32::try_from(size).map_err(|_| too_big("a file of 4 GiB or more"))?;
+        Self::check_name(name)?;
         let ino = self.take_ino();
         let h = Header { name, mode: S_IFREG | (perm & 0o7777), nlink: 1, mtime, size: size32 };
         self.header(&h, ino)?;
@@ -108,6 +122,7 @@ impl<W: Write> Writer<W> {
     /// Adds a symbolic link pointing at `target`.
     pub fn symlink(&mut self, name: &[u8], target: &[u8], mtime: u32) -> io::Result<()> {
         let size = u32::try_from(target.len()).map_err(|_| too_big("a symlink target"))?;
+        Self::check_name(name)?;
         let ino = self.take_ino();
         let h = Header { name, mode: S_IFLNK | 0o777, nlink: 1, mtime, size };
         self.header(&h, ino)?;
@@ -226,6 +241,23 @@ pub(crate) mod tests {
         let mut w = Writer::new(Vec::new());
         let err = w.file(b"x", 0o644, 0, 10, &mut &b"abc"[..]).expect_err("must fail");
         assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
+    }
+
+    /// Found by the cpio fuzz target (fuzz/): a file named `TRAILER!!!` at the top
+    /// of the tree ended the archive, and the kernel never saw the members after it.
+    #[test]
+    fn a_member_named_like_the_trailer_is_an_error() {
+        let mut w = Writer::new(Vec::new());
+        let err = w.file(b"TRAILER!!!", 0o644, 0, 0, &mut &b""[..]).expect_err("must fail");
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+        assert!(w.dir(b"TRAILER!!!", 0o755, 0).is_err());
+        assert!(w.symlink(b"TRAILER!!!", b"x", 0).is_err());
+        // Deeper down the name is harmless.
+        w.file(b"d/TRAILER!!!", 0o644, 0, 1, &mut &b"x"[..]).expect("nested");
+        w.dir(b"app", 0o755, 0).expect("dir");
+        let entries = parse(&w.finish().expect("finish"));
+        let names: Vec<&[u8]> = entries.iter().map(|e| e.name.as_slice()).collect();
+        assert_eq!(names, [&b"d/TRAILER!!!"[..], b"app"]);
     }
 
     #[test]

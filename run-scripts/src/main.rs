@@ -4,7 +4,8 @@
 //! its files into an initrd, starts QEMU, connects the program's stdio through the
 //! framed serial console, and exits with the program's status. The protocol with the
 //! kernel is docs/protocol.md. Depends on `elfin-loader` (the same ELF checks the
-//! kernel makes), `clap` and `libc`; the only `unsafe` code is in `sys.rs`.
+//! kernel makes), `elfin-shim` (which syscall numbers the kernel decodes, for
+//! `elfin fuzz`), `clap` and `libc`; the only `unsafe` code is in `sys.rs`.
 
 mod arch;
 mod cmd;
@@ -42,6 +43,7 @@ Examples:
   elfin run --vmm firecracker ./hello   run on Firecracker (or cloud-hypervisor; KVM)
   elfin syscalls ./prog                 which syscalls it made, and which elfin lacks
   elfin compat tests/compat/manifest.toml   compare a corpus natively and in elfin
+  elfin fuzz --calls 100000             fuzz the kernel's system calls from a guest
 
 See `elfin run --help` for every option. Environment: ELFIN_KERNEL (kernel image to
 boot), ELFIN_REPO (elfin source tree to build the kernel from).";
@@ -66,6 +68,8 @@ enum Command {
     Syscalls(Box<cmd::syscalls::SyscallsArgs>),
     /// Run a manifest of cases natively and in elfin, compare and report
     Compat(Box<cmd::compat::CompatArgs>),
+    /// Make random system calls from a guest and report every kernel fault
+    Fuzz(Box<cmd::fuzz::FuzzArgs>),
 }
 
 /// Parses the command line. For `elfin run` and `elfin syscalls`, the program's own
@@ -111,6 +115,7 @@ fn main() {
         Command::Image(args) => cmd::image::run(&args),
         Command::Syscalls(args) => cmd::syscalls::run(*args),
         Command::Compat(args) => cmd::compat::run(&args),
+        Command::Fuzz(args) => cmd::fuzz::run(&args),
     };
     match result {
         Ok(status) => std::process::exit(status),

@@ -8,7 +8,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::console::{self, Notice, Ports, Report};
+use crate::console::{self, Notice, Output, Ports, Report};
 use crate::fail::{Fail, STATUS_TIMEOUT};
 use crate::frame::Channel;
 use crate::sys;
@@ -27,8 +27,12 @@ pub struct Launch<'a> {
     pub missing_hint: &'a str,
     /// Kill the VMM after this long.
     pub timeout: Option<Duration>,
-    /// Where kernel messages go (None: our stderr).
-    pub kernel_log: Option<std::fs::File>,
+    /// Kill the VMM when the console stays silent this long.
+    pub idle: Option<Duration>,
+    /// Where the console output goes.
+    pub output: Output,
+    /// The program's stdin is empty (end of file at once) instead of ours.
+    pub empty_stdin: bool,
     /// The sockets of the virtio-console stdio ports, when the VMM has them (their
     /// VMM ends are kept across exec); None keeps stdio on the serial console.
     pub ports: Option<Ports>,
@@ -43,11 +47,13 @@ pub struct Ending {
     pub vmm: ExitStatus,
     /// `--timeout` expired before the guest reported.
     pub timed_out: bool,
+    /// The console stayed silent for the idle time (see [`Launch::idle`]).
+    pub idle: bool,
     /// A termination signal elfin received (and forwarded).
     pub signal: Option<i32>,
 }
 
-/// Runs the VMM to the end, with our stdin/stdout/stderr connected to the guest.
+/// Runs the VMM to the end, with the console connected as `launch` says.
 pub fn run(mut launch: Launch<'_>) -> Result<Ending, Fail> {
     let parent = sys::own_pid();
     let mut cmd = Command::new(launch.program);
@@ -89,9 +95,10 @@ pub fn run(mut launch: Launch<'_>) -> Result<Ending, Fail> {
             port_readers.push(t);
         }
         // Not joined: it may be blocked reading a terminal when the guest is done.
+        let empty = launch.empty_stdin;
         thread::Builder::new()
             .name("port-stdin".into())
-            .spawn(move || console::pump_port_in(stdin))
+            .spawn(move || console::pump_port_in(stdin, empty))
             .map_err(|e| Fail::new(format!("cannot start a thread: {e}")))?;
         // The serial line carries no stdin now; its pipe stays open, unused.
         serial_stdin = child.stdin.take();
@@ -101,16 +108,17 @@ pub fn run(mut launch: Launch<'_>) -> Result<Ending, Fail> {
     let stdout = child.stdout.take();
     let stdin = child.stdin.take();
     let out_tx = tx.clone();
-    let kernel_log = launch.kernel_log.as_ref().and_then(|f| f.try_clone().ok());
+    let output = launch.output;
     let reader = thread::Builder::new()
         .name("console-out".into())
-        .spawn(move || stdout.map(|s| console::pump_output(s, out_tx, kernel_log)).unwrap_or_default())
+        .spawn(move || stdout.map(|s| console::pump_output(s, out_tx, output)).unwrap_or_default())
         .map_err(|e| Fail::new(format!("cannot start a thread: {e}")))?;
     if let Some(stdin) = stdin {
         // Not joined: it may be blocked reading a terminal when the guest is done.
+        let empty = launch.empty_stdin;
         thread::Builder::new()
             .name("console-in".into())
-            .spawn(move || console::pump_input(stdin))
+            .spawn(move || console::pump_input(stdin, empty))
             .map_err(|e| Fail::new(format!("cannot start a thread: {e}")))?;
     }
     thread::Builder::new()
@@ -122,25 +130,45 @@ pub fn run(mut launch: Launch<'_>) -> Result<Ending, Fail> {
         .map_err(|e| Fail::new(format!("cannot start a thread: {e}")))?;
 
     let mut deadline = launch.timeout.map(|t| Instant::now() + t);
+    let idle_after = |now: Instant| launch.idle.map(|t| now + t);
+    let mut idle_deadline = idle_after(Instant::now());
     let mut reported = false;
     let mut timed_out = false;
+    let mut idle = false;
+    let mut killed = false;
     loop {
-        let notice = match deadline {
+        let wake = match (deadline, idle_deadline) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let notice = match wake {
             Some(d) => rx.recv_timeout(d.saturating_duration_since(Instant::now())),
             None => rx.recv().map_err(|_| mpsc::RecvTimeoutError::Disconnected),
         };
         match notice {
             Ok(Notice::Exited) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            Ok(Notice::Output) => idle_deadline = idle_after(Instant::now()),
             Ok(Notice::Reported) => {
                 reported = true;
+                idle_deadline = None;
                 let grace = Instant::now() + POWER_OFF_GRACE;
                 deadline = Some(deadline.map_or(grace, |d| d.min(grace)));
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {
-                // Either --timeout, or a VMM that did not power off after the report.
-                timed_out = !reported;
+                // --timeout, a silent console, or a VMM that did not power off after
+                // the report.
+                let now = Instant::now();
+                if idle_deadline.is_some_and(|d| d <= now) && !reported {
+                    idle = true;
+                } else {
+                    timed_out = !reported;
+                }
                 deadline = None;
-                let _ = child.kill(); // not reaped yet, so the pid is still ours
+                idle_deadline = None;
+                if !killed {
+                    killed = true;
+                    let _ = child.kill(); // not reaped yet, so the pid is still ours
+                }
             }
         }
     }
@@ -152,7 +180,7 @@ pub fn run(mut launch: Launch<'_>) -> Result<Ending, Fail> {
         let _ = t.join();
     }
     drop(serial_stdin);
-    Ok(Ending { report, vmm, timed_out, signal: sys::signal_received() })
+    Ok(Ending { report, vmm, timed_out, idle, signal: sys::signal_received() })
 }
 
 /// The exit status of `elfin run` for an ending, or the failure to report.
@@ -170,6 +198,9 @@ pub fn status_of(ending: &Ending, timeout: Option<Duration>) -> Result<i32, Fail
         let secs = timeout.map_or(0, |t| t.as_secs());
         return Err(Fail { message: format!("timed out after {secs} s"), status: STATUS_TIMEOUT });
     }
+    if ending.idle {
+        return Err(Fail { message: "the guest console fell silent".into(), status: STATUS_TIMEOUT });
+    }
     let how = match (ending.vmm.code(), ending.vmm.signal()) {
         (Some(c), _) => format!("VMM exit status {c}"),
         (None, Some(s)) => format!("VMM killed by signal {s}"),
@@ -183,7 +214,7 @@ mod tests {
     use super::*;
 
     fn ending(status: Option<u8>, crashed: bool, timed_out: bool, signal: Option<i32>, raw: i32) -> Ending {
-        Ending { report: Report { status, crashed }, vmm: ExitStatus::from_raw(raw), timed_out, signal }
+        Ending { report: Report { status, crashed }, vmm: ExitStatus::from_raw(raw), timed_out, idle: false, signal }
     }
 
     #[test]

@@ -483,7 +483,7 @@ static _Atomic int flipping_done;
 static void *mapper(void *arg)
 {
     unsigned long x = (unsigned long)arg * 2654435761u + 1;
-    for (int i = 0; i < 1500; i++) {
+    for (int i = 0; i < 600; i++) {
         x = x * 6364136223846793005UL + 1442695040888963407UL;
         size_t len = ((x >> 33) % 16 + 1) * 4096;
         unsigned char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -515,7 +515,7 @@ static void *mapper(void *arg)
 static void *flipper(void *arg)
 {
     (void)arg;
-    for (int i = 0; i < 3000; i++)
+    for (int i = 0; i < 1000; i++)
         mprotect(shared_ro, 65536, (i & 1) ? PROT_READ : PROT_READ | PROT_WRITE);
     mprotect(shared_ro, 65536, PROT_READ);
     atomic_store(&flipping_done, 1);

@@ -54,6 +54,9 @@ impl UserRegs for TrapFrame {
     fn ip(&self) -> u64 {
         self.pc
     }
+    fn set_ip(&mut self, ip: u64) {
+        self.pc = ip;
+    }
     fn sp(&self) -> u64 {
         self.sp
     }

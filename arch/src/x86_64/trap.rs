@@ -57,6 +57,9 @@ impl UserRegs for TrapFrame {
     fn ip(&self) -> u64 {
         self.rip
     }
+    fn set_ip(&mut self, ip: u64) {
+        self.rip = ip;
+    }
     fn sp(&self) -> u64 {
         self.rsp
     }

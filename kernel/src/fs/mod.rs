@@ -10,6 +10,7 @@ pub mod file;
 pub mod pipe;
 pub mod procfs;
 pub mod ramfs;
+pub mod sysfs;
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;

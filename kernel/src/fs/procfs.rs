@@ -467,17 +467,37 @@ fn generate(kind: Kind, pid: i32, tid: i32) -> Result<Vec<u8>, Errno> {
             s.push_str("rootfs / tmpfs rw,relatime 0 0\nproc /proc proc rw,nosuid,nodev,noexec,relatime 0 0\n");
         }
         Kind::Stat => {
-            let t = crate::time::monotonic_ns() / 10_000_000;
+            // Per CPU: time busy (as user time) and idle, in USER_HZ ticks.
+            let ticks = |ns: u64| ns / 10_000_000;
+            let cpus: Vec<(u64, u64)> = (0..task::sched::online())
+                .map(|c| {
+                    let idle = crate::timer::idle_ns(c);
+                    (crate::cpus::online_ns(c).saturating_sub(idle), idle)
+                })
+                .collect();
+            let (busy, idle) = cpus.iter().fold((0, 0), |(b, i), &(cb, ci)| (b + cb, i + ci));
+            let _ = writeln!(s, "cpu  {} 0 0 {} 0 0 0 0 0 0", ticks(busy), ticks(idle));
+            for (c, &(b, i)) in cpus.iter().enumerate() {
+                let _ = writeln!(s, "cpu{c} {} 0 0 {} 0 0 0 0 0 0", ticks(b), ticks(i));
+            }
             let _ = write!(
                 s,
-                "cpu  {t} 0 0 0 0 0 0 0 0 0\ncpu0 {t} 0 0 0 0 0 0 0 0 0\nintr 0\nctxt {}\nbtime {}\nprocesses {}\nprocs_running 1\nprocs_blocked 0\n",
+                "intr 0\nctxt {}\nbtime {}\nprocesses {}\nprocs_running 1\nprocs_blocked 0\n",
                 crate::time::phases::SWITCHES.load(Ordering::Relaxed),
                 crate::time::boot_realtime_ns() / 1_000_000_000,
                 table::processes().len()
             );
         }
         Kind::Cpuinfo => {
-            let _ = write!(s, "processor\t: 0\n{}\n", elfin_arch::PLATFORM);
+            let n = task::sched::online();
+            for c in 0..n {
+                let _ = write!(
+                    s,
+                    "processor\t: {c}\nmodel name\t: elfin virtual CPU ({})\nphysical id\t: 0\nsiblings\t: {n}\n\
+                     core id\t\t: {c}\ncpu cores\t: {n}\n\n",
+                    elfin_arch::PLATFORM
+                );
+            }
         }
         Kind::SysKernel(i) => {
             let v = match i {

@@ -398,11 +398,15 @@ impl AddrSpace {
     /// Changes the rights of [start, end), which the caller has checked is covered.
     pub fn protect_range(&mut self, start: u64, end: u64, prot: Prot) -> Result<(), ()> {
         self.vmas.update(start, end, |a| a.prot = prot).map_err(|_| ())?;
+        // Other CPUs need to forget translations only when a right was taken away:
+        // a stale, narrower entry just faults, and the fault finds the page fine.
+        let mut stricter = false;
         let mut va = start;
         while va < end {
             if !prot.any() {
                 if let Some(pa) = self.pt.unmap(va) {
                     self.parked.insert(va, pa);
+                    stricter = true;
                 }
             } else if let Some(pa) = self.parked.remove(&va) {
                 let perm = if frames::is_shared(pa) && !self.is_shared_at(va) { prot.cow_perm() } else { prot.perm() };
@@ -411,14 +415,17 @@ impl AddrSpace {
                     // kept; the next access faults and retries).
                     self.parked.insert(va, pa);
                 }
-            } else if let Some((pa, _)) = self.pt.translate(va) {
+            } else if let Some((pa, old)) = self.pt.translate(va) {
                 // A page shared copy-on-write stays read-only until written.
                 let perm = if frames::is_shared(pa) && !self.is_shared_at(va) { prot.cow_perm() } else { prot.perm() };
                 self.pt.protect(va, perm);
+                stricter |= (old.write && !perm.write) || (old.exec && !perm.exec);
             }
             va += PAGE_SIZE;
         }
-        self.flush_others();
+        if stricter {
+            self.flush_others();
+        }
         Ok(())
     }
 

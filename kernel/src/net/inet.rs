@@ -24,6 +24,7 @@ use core::any::Any;
 use core::net::{Ipv4Addr, Ipv6Addr};
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
+use crate::sync::Mutex;
 use elfin_shim::errno::Errno;
 use elfin_shim::uapi::socket as so;
 use elfin_shim::uapi::sockopt::*;
@@ -32,7 +33,6 @@ use smoltcp::phy::{Device, DeviceCapabilities, Loopback, Medium, RxToken, TxToke
 use smoltcp::socket::{dhcpv4, tcp, udp};
 use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::{EthernetAddress, HardwareAddress, IpAddress, IpCidr, IpEndpoint, IpListenEndpoint, Ipv4Cidr};
-use spin::Mutex;
 
 use super::*;
 use crate::task::{Ctx, WaitQueue};
@@ -710,7 +710,10 @@ fn with_net<R>(f: impl FnOnce(&mut Net) -> R) -> R {
         let mut g = NET.lock();
         let net = g.get_or_insert_with(Net::new);
         let r = f(net);
-        let wakes = if net.dirty { net.poll() } else { Vec::new() };
+        // A device interrupt or deadline that came while this CPU held the lock
+        // (another CPU's `poll_due` found it taken) is served here.
+        let wanted = POLL_WANTED.swap(false, Ordering::AcqRel);
+        let wakes = if net.dirty || wanted { net.poll() } else { Vec::new() };
         (r, wakes)
     };
     for s in wakes {
@@ -739,8 +742,13 @@ pub fn init(ip: Option<&[u8]>) {
 /// idling without its tick (it is taken once the tick wakes the CPU), so the
 /// tick bounds the latency there.
 pub fn deadline_pending() -> bool {
-    HAS_DEVICE.load(Ordering::Relaxed) || NEXT_POLL.load(Ordering::Relaxed) != u64::MAX
+    HAS_DEVICE.load(Ordering::Relaxed)
+        || POLL_WANTED.load(Ordering::Relaxed)
+        || NEXT_POLL.load(Ordering::Relaxed) != u64::MAX
 }
+
+/// A poll is owed: `poll_due` found the network locked by another CPU.
+static POLL_WANTED: AtomicBool = AtomicBool::new(false);
 
 /// The machine has a network device (an Ethernet stack exists).
 static HAS_DEVICE: AtomicBool = AtomicBool::new(false);
@@ -750,11 +758,18 @@ static HAS_DEVICE: AtomicBool = AtomicBool::new(false);
 /// nothing is due).
 pub fn poll_due() {
     let irq = elfin_plat::net::take_interrupt();
-    if !irq && crate::time::monotonic_ns() < NEXT_POLL.load(Ordering::Relaxed) {
+    let wanted = POLL_WANTED.swap(false, Ordering::AcqRel);
+    if !irq && !wanted && crate::time::monotonic_ns() < NEXT_POLL.load(Ordering::Relaxed) {
         return;
     }
     let wakes = {
-        let Some(mut g) = NET.try_lock() else { return };
+        let Some(mut g) = NET.try_lock() else {
+            // Another CPU has the network: it polls before letting go, or, if it
+            // is letting go just now, the next call here does (the interrupt's
+            // flag is already taken, so it must not be lost).
+            POLL_WANTED.store(true, Ordering::Release);
+            return;
+        };
         match g.as_mut() {
             Some(net) => net.poll(),
             None => return,

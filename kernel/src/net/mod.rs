@@ -13,11 +13,11 @@ use alloc::vec::Vec;
 use core::any::Any;
 use core::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering};
 
+use crate::sync::Mutex;
 use elfin_shim::errno::Errno;
 use elfin_shim::uapi::sockopt::*;
 use elfin_shim::uapi::stat_mode::S_IFSOCK;
 use elfin_shim::uapi::{socket as so, StatInfo, Timespec, Timeval, Ucred};
-use spin::Mutex;
 
 use crate::fs::file::{FileLike, OpenFile};
 use crate::task::{wait, Ctx, Restart, WaitQueue};

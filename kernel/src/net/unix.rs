@@ -14,11 +14,11 @@ use alloc::vec::Vec;
 use core::any::Any;
 use core::sync::atomic::{AtomicU64, Ordering};
 
+use crate::sync::Mutex;
 use elfin_shim::errno::Errno;
 use elfin_shim::uapi::socket as so;
 use elfin_shim::uapi::stat_mode::*;
 use elfin_shim::uapi::Ucred;
-use spin::Mutex;
 
 use super::*;
 use crate::fs::file::FileLike;

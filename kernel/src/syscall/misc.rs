@@ -32,7 +32,7 @@ pub fn arch_prctl(cx: &Ctx, code: i32, addr: u64) -> SysResult {
 }
 
 /// rseq(2) registration: one per thread (EBUSY for a second), unregistered with
-/// the same address; the CPU id is published (there is one CPU).
+/// the same address; the CPU id is published (and kept up to date by task::rseq).
 pub fn rseq(cx: &Ctx, addr: UAddr, len: u32, flags: i32, sig: u32) -> SysResult {
     if flags & !1 != 0 {
         return Err(Errno::EINVAL);
@@ -58,7 +58,8 @@ pub fn rseq(cx: &Ctx, addr: UAddr, len: u32, flags: i32, sig: u32) -> SysResult 
     }
     drop(m);
     // cpu_id_start (u32) and cpu_id (u32) at offsets 0 and 4.
-    cx.write_val(addr, &[0u32, 0u32])?;
+    let cpu = crate::task::sched::this_cpu() as u32;
+    cx.write_val(addr, &[cpu, cpu])?;
     cx.thread.misc.lock().rseq = Some((addr.0, len, sig));
     Ok(0)
 }
@@ -233,14 +234,48 @@ pub fn rt_sigaction(cx: &Ctx, sig: i32, act: UAddr, oldact: UAddr, sigsetsize: u
     Ok(0)
 }
 
-/// sched_getaffinity(2): one CPU.
+/// Bytes of a CPU mask in the affinity calls (Linux: the longs that hold
+/// nr_cpu_ids bits; elfin runs at most 64 CPUs).
+const CPUMASK_BYTES: usize = 8;
+
+/// sched_getaffinity(2): the CPUs the thread may run on; returns the bytes written.
 pub fn sched_getaffinity(cx: &Ctx, pid: i32, size: usize, mask: UAddr) -> SysResult {
-    super::proc::find_thread(cx, pid)?;
-    if size < 8 || !size.is_multiple_of(8) {
+    let t = super::proc::find_thread(cx, pid)?;
+    // Linux: the buffer must hold nr_cpu_ids bits and be a whole number of longs.
+    let cpus = crate::task::sched::online();
+    if size * 8 < cpus || !size.is_multiple_of(8) {
         return Err(Errno::EINVAL);
     }
-    cx.write_val(mask, &1u64)?;
-    Ok(8)
+    let m = crate::task::sched::allowed(&t) & crate::task::sched::online_mask();
+    let n = size.min(CPUMASK_BYTES);
+    cx.write_bytes(mask, m.to_ne_bytes().get(..n).unwrap_or(&[]))?;
+    Ok(n as u64)
+}
+
+/// sched_setaffinity(2): restricts the thread to the online CPUs of `mask`
+/// (EINVAL when none is left). Another process's threads need the same user
+/// (real or effective) or privilege, as Linux's CAP_SYS_NICE check.
+pub fn sched_setaffinity(cx: &Ctx, pid: i32, size: usize, mask: UAddr) -> SysResult {
+    let t = super::proc::find_thread(cx, pid)?;
+    let mut bytes = [0u8; CPUMASK_BYTES];
+    let n = size.min(CPUMASK_BYTES);
+    cx.read_bytes(mask, bytes.get_mut(..n).unwrap_or(&mut []))?;
+    if !Arc::ptr_eq(&t.process, &cx.proc) {
+        let (privileged, euid) = {
+            let me = cx.proc.cred.lock();
+            (me.privileged(), me.uid[1])
+        };
+        let them = t.process.cred.lock().uid;
+        if !privileged && euid != them[0] && euid != them[1] {
+            return Err(Errno::EPERM);
+        }
+    }
+    let m = u64::from_ne_bytes(bytes) & crate::task::sched::online_mask();
+    if m == 0 {
+        return Err(Errno::EINVAL);
+    }
+    crate::task::sched::set_allowed(&t, m);
+    Ok(0)
 }
 
 /// sysinfo(2).

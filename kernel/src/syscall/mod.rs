@@ -64,49 +64,58 @@ pub fn entry(tf: &mut TrapFrame) {
 
 /// Runs the call; true when the calling thread has exited.
 fn handle(tf: &mut TrapFrame) -> bool {
+    let mut cx = Ctx::current();
+    let exited = run(&mut cx, tf);
+    if !exited {
+        task::rseq::on_user_return(&cx, tf);
+    }
+    exited
+}
+
+/// Decodes and runs the call of `tf`; true when the calling thread has exited.
+fn run(cx: &mut Ctx, tf: &mut TrapFrame) -> bool {
     let nr = tf.syscall_nr();
     crate::time::phases::count_syscall();
     let args = tf.syscall_args();
     let call = decode(nr, args);
-    let mut cx = Ctx::current();
     cx.nr = nr;
     cx.arg0 = args[0];
     let r = match call {
         Call::Exit { status } => {
-            trace(&cx, &call, None);
-            task::exit::exit_thread(&cx, ExitStatus::Exited(status as u8));
+            trace(cx, &call, None);
+            task::exit::exit_thread(cx, ExitStatus::Exited(status as u8));
             return cx.thread.exited.load(Ordering::Relaxed);
         }
         Call::ExitGroup { status } => {
-            trace(&cx, &call, None);
-            task::exit::exit_group(&cx, ExitStatus::Exited(status as u8));
+            trace(cx, &call, None);
+            task::exit::exit_group(cx, ExitStatus::Exited(status as u8));
             return cx.thread.exited.load(Ordering::Relaxed);
         }
         Call::RtSigreturn {} => {
-            task::signal::sigreturn(&cx, tf);
-            trace(&cx, &call, Some(Ok(tf.syscall_args()[0])));
-            task::signal::deliver_pending(&cx, tf, task::Restart::Never);
+            task::signal::sigreturn(cx, tf);
+            trace(cx, &call, Some(Ok(tf.syscall_args()[0])));
+            task::signal::deliver_pending(cx, tf, task::Restart::Never);
             return cx.thread.exited.load(Ordering::Relaxed);
         }
-        Call::Execve { path, argv, envp } => exec(&mut cx, tf, &call, fs::AT_FDCWD, path, argv, envp, 0),
-        Call::Execveat { dirfd, path, argv, envp, flags } => exec(&mut cx, tf, &call, dirfd, path, argv, envp, flags),
-        _ => Some(dispatch(&cx, call, tf, nr)),
+        Call::Execve { path, argv, envp } => exec(cx, tf, &call, fs::AT_FDCWD, path, argv, envp, 0),
+        Call::Execveat { dirfd, path, argv, envp, flags } => exec(cx, tf, &call, dirfd, path, argv, envp, flags),
+        _ => Some(dispatch(cx, call, tf, nr)),
     };
     let r = match r {
         Some(r) => r,
         // execve succeeded: the frame holds the new program.
         None => {
-            task::signal::deliver_pending(&cx, tf, task::Restart::Never);
+            task::signal::deliver_pending(cx, tf, task::Restart::Never);
             return cx.thread.exited.load(Ordering::Relaxed);
         }
     };
-    trace(&cx, &call, Some(r));
+    trace(cx, &call, Some(r));
     tf.set_syscall_ret(match r {
         Ok(v) => v,
         Err(e) => (-(e.as_i32() as i64)) as u64,
     });
     let restart = if r == Err(Errno::EINTR) { cx.restart.get() } else { task::Restart::Never };
-    task::signal::deliver_pending(&cx, tf, restart);
+    task::signal::deliver_pending(cx, tf, restart);
     cx.thread.exited.load(Ordering::Relaxed)
 }
 
@@ -317,6 +326,7 @@ fn dispatch(cx: &Ctx, call: Call, tf: &mut TrapFrame, nr: usize) -> SysResult {
             }
         }
         SchedGetaffinity { pid, size, mask } => misc::sched_getaffinity(cx, pid, size, mask),
+        SchedSetaffinity { pid, size, mask } => misc::sched_setaffinity(cx, pid, size, mask),
         SchedYield {} => {
             task::sched::yield_now();
             Ok(0)

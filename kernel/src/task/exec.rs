@@ -18,7 +18,7 @@ use elfin_shim::UAddr;
 
 use super::sched::SchedState;
 use super::{
-    default_rlimits, exit, sched, table, CpuTimes, Ctx, FsContext, ProcInfo, ProcState, Process, Relations, Thread,
+    default_rlimits, exit, sched, table, CpuTimes, Ctx, FsContext, Mm, ProcInfo, ProcState, Process, Relations, Thread,
     ThreadMisc,
 };
 use crate::cmdline::Options;
@@ -385,7 +385,7 @@ pub fn start_first(cfg: RunConfig, opts: &Options) -> ! {
         // As a container's entry point: its own group, in a session that lies outside.
         sid: AtomicI32::new(0),
         ppid: AtomicI32::new(0),
-        mm: Mutex::new(Some(Arc::new(Mutex::new(img.mm)))),
+        mm: Mutex::new(Some(Arc::new(Mm::new(img.mm)))),
         mm_root: AtomicU64::new(root),
         files: Mutex::new(Some(Arc::new(Mutex::new(fds)))),
         fs: Mutex::new(Arc::new(Mutex::new(FsContext { cwd, umask: 0o022 }))),
@@ -422,6 +422,9 @@ pub fn start_first(cfg: RunConfig, opts: &Options) -> ! {
     process.threads.lock().push(thread.clone());
     table::register(pid, &thread, Some(&process));
     table::hold_group(pid);
+    // The program sees every CPU from its first instruction.
+    crate::cpus::wait_started();
+    crate::fs::sysfs::populate_cpus(sched::online());
     log::debug!("entering {:#x} with sp {:#x}", img.entry, img.sp);
     crate::time::phases::entry();
     sched::run_first(thread)
@@ -534,7 +537,7 @@ pub fn execve(
         cx.thread.set_tid(p.pid);
         table::register(p.pid, &cx.thread, None);
     }
-    let new_mm = Arc::new(Mutex::new(img.mm));
+    let new_mm = Arc::new(Mm::new(img.mm));
     let old_mm = p.set_mm(new_mm.clone());
     sched::reload_mm();
     cx.switch_mm(new_mm);

@@ -15,7 +15,7 @@ use elfin_shim::uapi::StackT;
 use elfin_shim::UAddr;
 
 use super::sched::SchedState;
-use super::{sched, table, CpuTimes, Ctx, ProcInfo, ProcState, Process, Relations, Thread, ThreadMisc};
+use super::{sched, table, CpuTimes, Ctx, Mm, ProcInfo, ProcState, Process, Relations, Thread, ThreadMisc};
 
 /// What clone was asked to do (clone's registers or clone3's struct, validated).
 pub struct CloneArgs {
@@ -110,7 +110,7 @@ pub fn clone(cx: &Ctx, tf: &TrapFrame, a: CloneArgs) -> Result<u64, Errno> {
         cx.mm_arc().clone()
     } else {
         match cx.mm().fork() {
-            Some(m) => Arc::new(Mutex::new(m)),
+            Some(m) => Arc::new(Mm::new(m)),
             None => return fail(Errno::ENOMEM),
         }
     };
@@ -168,6 +168,7 @@ pub fn clone(cx: &Ctx, tf: &TrapFrame, a: CloneArgs) -> Result<u64, Errno> {
         altstack,
         misc,
     );
+    thread.sched.inherit_allowed(&cx.thread.sched);
     process.threads.lock().push(thread.clone());
     process.state.lock().live_threads += 1;
     table::register(tid, &thread, new_process.then_some(&process));

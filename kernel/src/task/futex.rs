@@ -72,10 +72,12 @@ pub fn wait(cx: &Ctx, uaddr: UAddr, val: u32, bitset: u32, deadline: Option<u64>
     let me = cx.thread.clone();
     sched::prepare_sleep();
     {
-        let mut tbl = TABLE.lock();
         // Read the word under the table lock: a waker changes it before waking, so
-        // either we see the new value or the wake-up finds us queued.
-        let cur: u32 = cx.read_val(uaddr)?;
+        // either we see the new value or the wake-up finds us queued. The address
+        // space (a sleeping lock) comes first.
+        let mut mm = cx.mm();
+        let mut tbl = TABLE.lock();
+        let cur: u32 = crate::uaccess::read_val(&mut mm, uaddr)?;
         if cur != val {
             return Err(Errno::EAGAIN);
         }

@@ -10,7 +10,7 @@
 //! ids, parent and children, credentials, limits and pending signals.
 //!
 //! # Locks
-//! Every object has its own lock; nothing is held across a sleep. When several are
+//! Every object has its own lock; no spin lock is held across a sleep. When several are
 //! needed they are taken in this order (an earlier one may be held while taking a
 //! later one, never the reverse):
 //! 1. the process table ([`table`]);
@@ -18,7 +18,8 @@
 //! 3. a process's `threads`;
 //! 4. signal handlers, then a thread's `sig` or the process's `shared_pending`;
 //! 5. a descriptor table, then an open file's own state (pipe buffer, offset, …);
-//! 6. the futex table; then an address space ([`Mm`]);
+//! 6. an address space ([`Mm`], a sleeping lock: taken with no spin lock held);
+//!    then the futex table;
 //! 7. wait-queue lists; then the run queue and timers ([`sched`]);
 //! 8. the frame allocator and the kernel heap.
 //!
@@ -29,6 +30,7 @@ pub mod exit;
 pub mod fork;
 pub mod futex;
 pub mod itimer;
+pub mod rseq;
 pub mod sched;
 pub mod signal;
 pub mod table;
@@ -38,7 +40,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 
-use crate::sync::{Mutex, MutexGuard};
+use crate::sync::{Mutex, SleepGuard, SleepLock};
 use elfin_kcore::SigQueue;
 use elfin_shim::errno::Errno;
 use elfin_shim::uapi::{KernelSigaction, Siginfo, StackT};
@@ -51,7 +53,7 @@ pub use sched::current;
 pub use wait::WaitQueue;
 
 /// An address space, shared by the threads (and vfork children) that use it.
-pub type Mm = Mutex<AddrSpace>;
+pub type Mm = SleepLock<AddrSpace>;
 /// A descriptor table, shared under CLONE_FILES.
 pub type Files = Mutex<FdTable>;
 /// Signal dispositions (index = signal - 1), shared under CLONE_SIGHAND.
@@ -479,7 +481,7 @@ impl Ctx {
         }
     }
     /// The address space, locked.
-    pub fn mm(&self) -> MutexGuard<'_, AddrSpace> {
+    pub fn mm(&self) -> SleepGuard<'_, AddrSpace> {
         self.mm_arc().lock()
     }
     /// The shared address-space object.

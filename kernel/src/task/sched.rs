@@ -18,6 +18,7 @@ use crate::sync::Mutex;
 use elfin_arch::{FpuState, TrapFrame};
 
 use super::Thread;
+use crate::time::cycles_to_ns;
 
 const RUNNABLE: u8 = 0;
 const RUNNING: u8 = 1;
@@ -47,6 +48,10 @@ pub(crate) struct SchedState {
     /// A CPU is still on the thread's kernel stack: it may not run elsewhere until
     /// that CPU has finished switching away.
     on_cpu: AtomicBool,
+    /// The CPUs the thread may run on (sched_setaffinity; bit n: CPU n).
+    allowed: AtomicU64,
+    /// Switched in since it last returned to user mode (rseq has work to do).
+    rseq_notify: AtomicBool,
 }
 
 impl SchedState {
@@ -65,7 +70,19 @@ impl SchedState {
             since: AtomicU64::new(0),
             cpu: AtomicUsize::new(this_cpu()),
             on_cpu: AtomicBool::new(false),
+            allowed: AtomicU64::new(u64::MAX),
+            rseq_notify: AtomicBool::new(true),
         }
+    }
+
+    /// Starts with the CPU set of the creating thread (clone inherits affinity).
+    pub(crate) fn inherit_allowed(&self, parent: &SchedState) {
+        self.allowed.store(parent.allowed.load(Ordering::Acquire), Ordering::Release);
+    }
+
+    /// True (once) when the thread was switched in since the last call.
+    pub(crate) fn take_rseq_notify(&self) -> bool {
+        self.rseq_notify.swap(false, Ordering::Relaxed)
     }
 }
 
@@ -120,6 +137,56 @@ pub fn online() -> usize {
     ONLINE.load(Ordering::Acquire)
 }
 
+/// The CPUs running threads, as a mask (bit n: CPU n).
+pub fn online_mask() -> u64 {
+    match online() {
+        n if n >= 64 => u64::MAX,
+        n => (1u64 << n) - 1,
+    }
+}
+
+/// The CPUs `t` may run on.
+pub fn allowed(t: &Thread) -> u64 {
+    t.sched.allowed.load(Ordering::Acquire)
+}
+
+/// Restricts `t` to the CPUs of `mask` (which holds an online CPU); the thread
+/// moves when it runs elsewhere (at once when it is the caller).
+pub fn set_allowed(t: &Arc<Thread>, mask: u64) {
+    t.sched.allowed.store(mask, Ordering::Release);
+    if let Some(me) = try_current() {
+        if Arc::ptr_eq(&me, t) {
+            if !allowed_on(t, this_cpu()) {
+                schedule();
+            }
+            return;
+        }
+    }
+    // Running elsewhere on a CPU it may no longer use: make that CPU look again.
+    let c = t.sched.cpu.load(Ordering::Acquire);
+    if !allowed_on(t, c) && c < online() && t.sched.state.load(Ordering::SeqCst) == RUNNING {
+        elfin_plat::send_ipi(c);
+    }
+}
+
+fn allowed_on(t: &Thread, c: usize) -> bool {
+    c < 64 && t.sched.allowed.load(Ordering::Acquire) & (1u64 << c) != 0
+}
+
+/// Where `t` should be queued: `preferred` when it may run there, else the first
+/// online CPU it may run on.
+fn home_for(t: &Thread, preferred: usize) -> usize {
+    if allowed_on(t, preferred) && preferred < online() {
+        return preferred;
+    }
+    let ok = allowed(t) & online_mask();
+    if ok == 0 {
+        preferred.min(MAX_CPUS - 1)
+    } else {
+        ok.trailing_zeros() as usize
+    }
+}
+
 /// Counts CPU `cpu` as running threads (it came up; CPUs come up in order).
 pub fn cpu_online(cpu: usize) {
     ONLINE.fetch_max(cpu + 1, Ordering::AcqRel);
@@ -152,30 +219,38 @@ pub(crate) fn running_ns(t: &Thread) -> u64 {
     cycles_to_ns(elfin_arch::read_cycles().saturating_sub(since))
 }
 
-fn cycles_to_ns(c: u64) -> u64 {
-    ((u128::from(c) * 1_000_000_000) / u128::from(crate::time::cycles_hz().max(1))) as u64
-}
-
 /// Runs the first thread on the boot CPU; never returns.
 pub fn run_first(t: Arc<Thread>) -> ! {
     cpu(this_cpu()).lock().queue.push_back(t);
     cpu_loop()
 }
 
-/// What a CPU does once it is up: run threads, for ever. The boot context is
-/// left at the first switch and never resumed.
+/// What a CPU does once it is up: run threads, for ever. This boot context is
+/// also the CPU's idle context: a thread that must leave the CPU (it exited, or
+/// may no longer run here) while nothing else can run switches back to it.
 pub fn cpu_loop() -> ! {
-    schedule();
-    unreachable!("the boot context is never resumed")
+    loop {
+        schedule();
+    }
 }
 
-/// Makes a new thread runnable (on the caller's CPU; an idle CPU may take it).
+/// Makes a new thread runnable (on the caller's CPU when it may run there; an
+/// idle CPU may take it).
 pub fn start(t: Arc<Thread>) {
-    let c = this_cpu();
+    let me = this_cpu();
+    let c = home_for(&t, me);
     t.sched.cpu.store(c, Ordering::Relaxed);
-    cpu(c).lock().queue.push_back(t);
+    let idle = {
+        let mut q = cpu(c).lock();
+        q.queue.push_back(t);
+        q.idle
+    };
     crate::timer::enable_preemption();
-    kick_idle(c);
+    if c != me && idle {
+        elfin_plat::send_ipi(c);
+    } else {
+        kick_idle(c);
+    }
 }
 
 /// Wakes one idle CPU other than `except` (so that it takes waiting work).
@@ -230,7 +305,7 @@ pub fn sleep(deadline: Option<u64>) {
 
 /// Wakes a sleeping thread (or makes its next [`sleep`] return at once).
 pub fn wake(t: &Arc<Thread>) {
-    let target = t.sched.cpu.load(Ordering::Acquire).min(MAX_CPUS - 1);
+    let target = home_for(t, t.sched.cpu.load(Ordering::Acquire).min(MAX_CPUS - 1));
     let (queued, idle) = {
         let mut q = cpu(target).lock();
         t.sched.woken.store(true, Ordering::SeqCst);
@@ -267,7 +342,14 @@ pub fn yield_now() {
     super::itimer::expire();
     crate::net::poll_due();
     {
-        let mut me = cpu(this_cpu()).lock();
+        let c = this_cpu();
+        let mut me = cpu(c).lock();
+        let must_leave = me.current.as_ref().map(|t| !allowed_on(t, c)).unwrap_or(false);
+        if must_leave {
+            drop(me);
+            schedule();
+            return;
+        }
         if me.queue.is_empty() {
             return;
         }
@@ -324,10 +406,11 @@ fn steal(me: usize) -> Option<Arc<Thread>> {
     for k in 1..n {
         let other = (me + k) % n;
         let Some(mut o) = cpu(other).try_lock() else { continue };
-        let pos = o
-            .queue
-            .iter()
-            .rposition(|t| t.sched.state.load(Ordering::SeqCst) == RUNNABLE && !t.sched.on_cpu.load(Ordering::Acquire));
+        let pos = o.queue.iter().rposition(|t| {
+            t.sched.state.load(Ordering::SeqCst) == RUNNABLE
+                && !t.sched.on_cpu.load(Ordering::Acquire)
+                && allowed_on(t, me)
+        });
         if let Some(t) = pos.and_then(|i| o.queue.remove(i)) {
             t.sched.cpu.store(me, Ordering::Release);
             return Some(t);
@@ -336,17 +419,40 @@ fn steal(me: usize) -> Option<Arc<Thread>> {
     None
 }
 
-/// Takes the first runnable thread off a CPU's queue (dropping stale entries).
-fn pop_runnable(c: &mut Cpu) -> Option<Arc<Thread>> {
-    while let Some(t) = c.queue.pop_front() {
-        if t.sched.state.load(Ordering::SeqCst) == RUNNABLE {
-            return Some(t);
+/// Takes the first runnable thread off a CPU's queue (dropping stale entries);
+/// threads that may not run on CPU `c` go to `misplaced`.
+fn pop_runnable(q: &mut Cpu, c: usize, misplaced: &mut Vec<Arc<Thread>>) -> Option<Arc<Thread>> {
+    while let Some(t) = q.queue.pop_front() {
+        if t.sched.state.load(Ordering::SeqCst) != RUNNABLE {
+            continue;
         }
+        if !allowed_on(&t, c) {
+            misplaced.push(t);
+            continue;
+        }
+        return Some(t);
     }
     None
 }
 
+/// Queues runnable threads on a CPU they may run on (and wakes it if it idles).
+fn rehome(threads: Vec<Arc<Thread>>, from: usize) {
+    for t in threads {
+        let h = home_for(&t, from);
+        t.sched.cpu.store(h, Ordering::Release);
+        let idle = {
+            let mut q = cpu(h).lock();
+            q.queue.push_back(t);
+            q.idle
+        };
+        if idle && h != this_cpu() {
+            elfin_plat::send_ipi(h);
+        }
+    }
+}
+
 /// Picks the next thread and switches to it; returns when the caller runs again.
+/// The caller may be a thread or the CPU's idle context (no current thread).
 fn schedule() {
     let c = this_cpu();
     loop {
@@ -354,22 +460,45 @@ fn schedule() {
         super::itimer::expire();
         crate::net::poll_due();
         crate::fs::console::check_input();
+        let mut misplaced = Vec::new();
         let mut me = cpu(c).lock();
         let cur = me.current.clone();
-        let cur_state = cur.as_ref().map(|t| t.sched.state.load(Ordering::SeqCst)).unwrap_or(DEAD);
-        let mut next = pop_runnable(&mut me);
-        if next.is_none() && cur_state != RUNNING && cur_state != RUNNABLE {
+        let mut cur_state = cur.as_ref().map(|t| t.sched.state.load(Ordering::SeqCst)).unwrap_or(DEAD);
+        let runnable = cur_state == RUNNING || cur_state == RUNNABLE;
+        if let Some(t) = cur.as_ref().filter(|t| runnable && !allowed_on(t, c)) {
+            // It may no longer run here: queue it where it may (the CPU that takes
+            // it waits until this one has switched away from its stack).
+            t.sched.state.store(RUNNABLE, Ordering::SeqCst);
+            misplaced.push(t.clone());
+            cur_state = RUNNABLE;
+        }
+        let stays = runnable && misplaced.is_empty();
+        let mut next = pop_runnable(&mut me, c, &mut misplaced);
+        if !misplaced.is_empty() {
+            drop(me);
+            rehome(core::mem::take(&mut misplaced), c);
+            me = cpu(c).lock();
+        }
+        if next.is_none() && !stays {
             drop(me);
             next = steal(c);
             me = cpu(c).lock();
             if next.is_none() {
                 // A wake-up may have queued a thread here while the lock was free.
-                next = pop_runnable(&mut me);
+                next = pop_runnable(&mut me, c, &mut misplaced);
+                if !misplaced.is_empty() {
+                    drop(me);
+                    rehome(core::mem::take(&mut misplaced), c);
+                    me = cpu(c).lock();
+                }
             }
         }
         let next = match (next, &cur) {
-            (Some(n), _) => n,
-            (None, Some(cur)) if cur_state == RUNNING || cur_state == RUNNABLE => cur.clone(),
+            (Some(n), _) => Some(n),
+            (None, Some(cur)) if stays => Some(cur.clone()),
+            // The thread leaves the CPU (it exited or moves away) and nothing
+            // else can run: back to the CPU's idle context.
+            (None, Some(_)) if cur_state == DEAD || cur_state == RUNNABLE => None,
             _ => {
                 // Nothing to run: wait for an interrupt or console input, then look again.
                 me.idle = true;
@@ -383,8 +512,8 @@ fn schedule() {
                 continue;
             }
         };
-        if let Some(cur) = &cur {
-            if Arc::ptr_eq(&next, cur) {
+        if let (Some(n), Some(cur)) = (&next, &cur) {
+            if Arc::ptr_eq(n, cur) {
                 cur.sched.state.store(RUNNING, Ordering::SeqCst);
                 drop(me);
                 // The CPU may have left the address space while it idled.
@@ -393,17 +522,20 @@ fn schedule() {
                 return;
             }
         }
-        // The thread may still be switching away on another CPU.
-        while next.sched.on_cpu.load(Ordering::Acquire) {
-            elfin_plat::poll_tlb_flush();
-            core::hint::spin_loop();
+        if let Some(n) = &next {
+            // The thread may still be switching away on another CPU.
+            while n.sched.on_cpu.load(Ordering::Acquire) {
+                elfin_plat::poll_tlb_flush();
+                core::hint::spin_loop();
+            }
+            crate::timer::thread_running();
         }
-        crate::timer::thread_running();
         let now = elfin_arch::read_cycles();
-        let mut prev_slot: *mut u64 = match BOOT_SP.get(c) {
-            Some(s) => s.as_ptr(),
-            None => BOOT_SP[0].as_ptr(),
+        let boot_slot = match BOOT_SP.get(c) {
+            Some(s) => s,
+            None => &BOOT_SP[0],
         };
+        let mut prev_slot: *mut u64 = boot_slot.as_ptr();
         if let Some(cur) = &cur {
             // Account the outgoing thread's time slice; save its user TLS and FPU state.
             let since = cur.sched.since.swap(0, Ordering::Relaxed);
@@ -420,18 +552,24 @@ fn schedule() {
             }
             prev_slot = cur.sched.saved_sp.as_ptr();
         }
-        elfin_arch::set_tls(next.sched.tls.load(Ordering::Relaxed));
-        if let Some(img) = &*next.sched.fpu.lock() {
-            img.restore();
-        }
-        load_root(c, next.process.mm_root());
-        next.sched.on_cpu.store(true, Ordering::Release);
-        next.sched.cpu.store(c, Ordering::Release);
-        next.sched.state.store(RUNNING, Ordering::SeqCst);
-        next.sched.since.store(now.max(1), Ordering::Relaxed);
-        let next_sp = next.sched.saved_sp.load(Ordering::Relaxed);
-        let next_top = next.sched.kstack_top;
-        me.current = Some(next);
+        let next_sp = match &next {
+            Some(n) => {
+                elfin_arch::set_tls(n.sched.tls.load(Ordering::Relaxed));
+                if let Some(img) = &*n.sched.fpu.lock() {
+                    img.restore();
+                }
+                load_root(c, n.process.mm_root());
+                n.sched.on_cpu.store(true, Ordering::Release);
+                n.sched.rseq_notify.store(true, Ordering::Relaxed);
+                n.sched.cpu.store(c, Ordering::Release);
+                n.sched.state.store(RUNNING, Ordering::SeqCst);
+                n.sched.since.store(now.max(1), Ordering::Relaxed);
+                n.sched.saved_sp.load(Ordering::Relaxed)
+            }
+            None => boot_slot.load(Ordering::Relaxed),
+        };
+        let next_top = next.as_ref().map(|n| n.sched.kstack_top);
+        me.current = next;
         if let Some(cur) = cur {
             if cur_state == DEAD {
                 me.dead.push(cur.clone());
@@ -439,12 +577,15 @@ fn schedule() {
             me.prev = Some(cur);
         }
         drop(me);
-        elfin_arch::set_kernel_stack(next_top);
+        if let Some(top) = next_top {
+            elfin_arch::set_kernel_stack(top);
+        }
         crate::time::phases::SWITCHES.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: `next_sp` was saved by a previous switch or built by
-        // init_thread_stack for a live thread that no CPU is on (`on_cpu` was
-        // clear); `prev_slot` points into a Thread kept alive by this CPU's `prev`
-        // until the switch is finished, or into this CPU's boot slot.
+        // SAFETY: `next_sp` was saved by a previous switch (of a thread or of this
+        // CPU's idle context, which is parked in this function whenever a thread
+        // runs) or built by init_thread_stack for a live thread that no CPU is on
+        // (`on_cpu` was clear); `prev_slot` points into a Thread kept alive by this
+        // CPU's `prev` until the switch is finished, or into this CPU's boot slot.
         unsafe { elfin_arch::switch_context(prev_slot, next_sp) };
         finish_switch();
         return;

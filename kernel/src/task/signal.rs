@@ -367,6 +367,7 @@ pub fn force_fault(cx: &Ctx, tf: &mut TrapFrame, sig: u32, code: i32, addr: u64)
 }
 
 fn setup_frame(cx: &Ctx, tf: &mut TrapFrame, sig: u32, info: &Siginfo, act: &KernelSigaction) {
+    super::rseq::on_signal(cx, tf);
     let t = &cx.thread;
     // Without SA_RESTORER the handler returns to the architecture's sigreturn
     // trampoline (arm64's vDSO sigtramp); x86_64 Linux has none and fails.

@@ -2,6 +2,7 @@
 
 pub mod build;
 pub mod compat;
+pub mod fuzz;
 pub mod image;
 pub mod run;
 pub mod syscalls;

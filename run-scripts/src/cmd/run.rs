@@ -13,7 +13,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use clap::{Args, ValueEnum};
 
 use crate::arch::{Accel, AccelChoice, Arch, MachineType};
-use crate::console::Ports;
+use crate::console::{Output, Ports};
 use crate::fail::Fail;
 use crate::net::{self, NetMode, Publish};
 use crate::options::{self, Volume};
@@ -550,11 +550,36 @@ pub fn vmm_command(
 
 /// Runs `elfin run`; returns the exit status.
 pub fn run(args: &RunArgs) -> Result<i32, Fail> {
+    let kernel_log = match &args.kernel_log {
+        Some(path) => Some(
+            std::fs::File::create(path)
+                .map_err(|e| Fail::new(format!("cannot create the kernel log {}: {e}", path.display())))?,
+        ),
+        None => None,
+    };
+    match boot(args, Output::Terminal { kernel_log }, false, None)? {
+        Ok(ending) => vm::status_of(&ending, args.timeout.map(Duration::from_secs)),
+        Err(status) => Ok(status),
+    }
+}
+
+/// Boots the VM of `args` once and runs it to the end. The console goes to
+/// `output`; with `empty_stdin` the program reads end of file; `idle` ends a run
+/// whose console stays silent. `Ok(Err)` is the status to exit with when a
+/// termination signal came before the VMM started.
+pub fn boot(
+    args: &RunArgs,
+    output: Output,
+    empty_stdin: bool,
+    idle: Option<Duration>,
+) -> Result<Result<vm::Ending, i32>, Fail> {
     let p = match prepare(args)? {
         Ok(p) => p,
-        Err(status) => return Ok(status),
+        Err(status) => return Ok(Err(status)),
     };
-    let ports = if args.serial_stdio || !args.vmm.has_stdio_ports() {
+    // Captured output is read from the serial console, in one stream.
+    let capture = matches!(output, Output::Capture(_));
+    let ports = if args.serial_stdio || capture || !args.vmm.has_stdio_ports() {
         None
     } else {
         Some(Ports::new().map_err(|e| Fail::new(format!("cannot create the console sockets: {e}")))?)
@@ -590,19 +615,21 @@ pub fn run(args: &RunArgs) -> Result<i32, Fail> {
         }
     }
     let timeout = args.timeout.map(Duration::from_secs);
-    let kernel_log = match &args.kernel_log {
-        Some(path) => Some(
-            std::fs::File::create(path)
-                .map_err(|e| Fail::new(format!("cannot create the kernel log {}: {e}", path.display())))?,
-        ),
-        None => None,
-    };
     let hint = args.vmm.install_hint(p.arch);
-    let launch = vm::Launch { program: &cmd.program, args: &cmd.args, missing_hint: &hint, timeout, kernel_log, ports };
+    let launch = vm::Launch {
+        program: &cmd.program,
+        args: &cmd.args,
+        missing_hint: &hint,
+        timeout,
+        idle,
+        output,
+        empty_stdin,
+        ports,
+    };
     let ending = vm::run(launch)?;
     drop(config_file);
     drop(p);
-    vm::status_of(&ending, timeout)
+    Ok(Ok(ending))
 }
 
 #[cfg(test)]

@@ -133,7 +133,11 @@ fn sync_mode(out: &mut impl Write) {
 
     // A sync_channel of capacity 1 between two threads (rendezvous-like).
     let (stx, srx) = mpsc::sync_channel::<u64>(1);
-    let prod = std::thread::spawn(move || (1..=10_000u64).for_each(|i| drop(stx.send(i))));
+    let prod = std::thread::spawn(move || {
+        (1..=10_000u64).for_each(|i| {
+            let _ = stx.send(i);
+        })
+    });
     let got: u64 = srx.iter().sum();
     prod.join().ok();
     writeln!(out, "sync_channel: sum {got}").ok();

@@ -1,0 +1,37 @@
+//! /sys: what programs read to count the CPUs (glibc's get_nprocs and
+//! get_nprocs_conf, and the runtimes built on them): the online, possible and
+//! present lists and a directory per CPU, made once the CPUs are up.
+use alloc::format;
+use alloc::string::String;
+
+use elfin_shim::uapi::stat_mode::*;
+
+use super::{mkdir_p, ramfs, Inode, Meta};
+
+/// A read-only file with `text`.
+fn file(text: String) -> alloc::sync::Arc<dyn Inode> {
+    let data: &'static [u8] = alloc::boxed::Box::leak(text.into_bytes().into_boxed_slice());
+    ramfs::File::from_initrd(
+        data,
+        Meta { mode: S_IFREG | 0o444, uid: 0, gid: 0, mtime: (crate::time::boot_realtime_ns() / 1_000_000_000) as i64 },
+    )
+}
+
+/// Creates /sys/devices/system/cpu for `n` CPUs (numbered from 0).
+pub fn populate_cpus(n: usize) {
+    let n = n.max(1);
+    let dir = mkdir_p(b"/sys/devices/system/cpu");
+    let list = if n == 1 { String::from("0\n") } else { format!("0-{}\n", n - 1) };
+    for name in [&b"online"[..], b"possible", b"present"] {
+        let _ = dir.insert(name, file(list.clone()));
+    }
+    let _ = dir.insert(b"kernel_max", file(String::from("63\n")));
+    let _ = dir.insert(b"offline", file(String::from("\n")));
+    for c in 0..n {
+        let cpu = mkdir_p(format!("/sys/devices/system/cpu/cpu{c}").as_bytes());
+        if c > 0 {
+            // The boot CPU cannot be taken offline, so Linux gives it no `online`.
+            let _ = cpu.insert(b"online", file(String::from("1\n")));
+        }
+    }
+}
