@@ -1,7 +1,7 @@
 /* net_inet: TCP and UDP over loopback (127.0.0.1 and ::1) as Linux does them.
  *
  *   net_inet [SECTION]     sections: tcp refused nonblock udp v6 errors reset
- *                          epoll opts big
+ *                          epoll edge opts big
  *   net_inet churn N       N connections opened, used and closed in turn
  *
  * tcp       listen/connect/accept, data both ways, names of each end, shutdown
@@ -19,6 +19,10 @@
  * reset     close with unread data and SO_LINGER 0 reset the peer
  *           (ECONNRESET); writing to a closed peer (EPIPE)
  * epoll     edge-triggered epoll on TCP: one event per arrival, EPOLLRDHUP
+ * edge      edge-triggered epoll reports changes, not states (partial reads,
+ *           writes, UDP datagrams); one-shot re-arming; EPOLLHUP, EPOLLERR and
+ *           EPOLLRDHUP after shutdowns, resets and refused connects; a socket
+ *           closed while another thread sleeps in epoll_wait closes at once
  * opts      TCP_NODELAY, SO_KEEPALIVE, TCP_KEEPIDLE, IP_TOS, buffer sizes
  * big       4 MiB each way between a parent and a forked child */
 #define _GNU_SOURCE
@@ -584,6 +588,131 @@ static void epoll_section(void)
     close(ep);
 }
 
+/* ------------------------------------------------------------------ edge -- */
+
+/* Edge-triggered epoll reports a change once, never a state; and the hang-up
+ * and error bits Linux reports for sockets. */
+static void edge(void)
+{
+    uint16_t port;
+    int ls = listener4(4, &port);
+    int c = connect4(port);
+    int s = accept4(ls, NULL, NULL, SOCK_NONBLOCK);
+    /* Small writes go out at once (Nagle would hold them for an ACK natively). */
+    int one = 1;
+    setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    int ep = epoll_create1(0);
+    struct epoll_event se = {EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, {.u32 = 1}};
+    epoll_ctl(ep, EPOLL_CTL_ADD, s, &se);
+    show_epoll("new connection (in|out|rdhup, et)", ep);
+    show_epoll("again", ep);
+    write(c, "0123456789", 10);
+    show_epoll("after 10 bytes", ep);
+    char buf[64];
+    printf("read 4: %zd\n", read(s, buf, 4));
+    show_epoll("after a partial read", ep);
+    write(s, "x", 1);
+    show_epoll("after writing", ep);
+    write(c, "abc", 3);
+    show_epoll("after 3 more bytes", ep);
+    printf("read: %zd\n", read(s, buf, sizeof buf));
+    show_epoll("drained", ep);
+    /* One-shot: one report, then nothing until EPOLL_CTL_MOD re-arms it. */
+    struct epoll_event os = {EPOLLIN | EPOLLONESHOT, {.u32 = 2}};
+    epoll_ctl(ep, EPOLL_CTL_MOD, s, &os);
+    write(c, "d", 1);
+    show_epoll("one-shot", ep);
+    write(c, "e", 1);
+    show_epoll("one-shot, more data", ep);
+    epoll_ctl(ep, EPOLL_CTL_MOD, s, &os);
+    show_epoll("re-armed", ep);
+    /* Level-triggered: reported while it lasts. */
+    struct epoll_event lt = {EPOLLIN | EPOLLRDHUP, {.u32 = 3}};
+    epoll_ctl(ep, EPOLL_CTL_MOD, s, &lt);
+    show_epoll("level", ep);
+    show_epoll("level again", ep);
+    read(s, buf, sizeof buf);
+    shutdown(c, SHUT_WR);
+    usleep(20000);
+    show_epoll("peer's SHUT_WR (level)", ep);
+    shutdown(s, SHUT_WR);
+    usleep(20000);
+    show_epoll("both ways shut", ep);
+    close(s);
+    close(c);
+    /* A reset: unread data closed on the other end. */
+    c = connect4(port);
+    s = accept4(ls, NULL, NULL, SOCK_NONBLOCK);
+    struct epoll_event re = {EPOLLIN | EPOLLRDHUP | EPOLLET, {.u32 = 4}};
+    epoll_ctl(ep, EPOLL_CTL_ADD, s, &re);
+    show_epoll("second connection", ep);
+    write(s, "unread", 6);
+    usleep(20000);
+    close(c);
+    usleep(20000);
+    show_epoll("peer closed with unread data", ep);
+    show_epoll("again", ep);
+    printf("read: %s\n", res(read(s, buf, sizeof buf)));
+    printf("SO_ERROR then: %d\n", sockopt_int(s, SOL_SOCKET, SO_ERROR));
+    close(s);
+    /* A refused non-blocking connect. */
+    uint16_t dead = free_port(SOCK_STREAM);
+    int r = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    struct sockaddr_in a = lo4(dead);
+    printf("connect: %s\n", res(connect(r, (struct sockaddr *)&a, sizeof a)));
+    struct epoll_event ce = {EPOLLOUT | EPOLLET, {.u32 = 5}};
+    epoll_ctl(ep, EPOLL_CTL_ADD, r, &ce);
+    struct epoll_event out[4];
+    int n = epoll_wait(ep, out, 4, 2000);
+    printf("refused connect: %d [%u %s]\n", n, n > 0 ? (unsigned)out[0].data.u32 : 0,
+           n > 0 ? evnames(out[0].events) : "");
+    show_epoll("again", ep);
+    close(r);
+    /* UDP: each datagram is an edge. */
+    int u1 = socket(AF_INET, SOCK_DGRAM, 0), u2 = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in ua = lo4(0);
+    bind(u1, (struct sockaddr *)&ua, sizeof ua);
+    ua = lo4(port_of(u1));
+    struct epoll_event ue = {EPOLLIN | EPOLLET, {.u32 = 6}};
+    epoll_ctl(ep, EPOLL_CTL_ADD, u1, &ue);
+    show_epoll("udp idle", ep);
+    sendto(u2, "1", 1, 0, (struct sockaddr *)&ua, sizeof ua);
+    show_epoll("udp datagram", ep);
+    show_epoll("again", ep);
+    sendto(u2, "2", 1, 0, (struct sockaddr *)&ua, sizeof ua);
+    show_epoll("udp second datagram", ep);
+    recv(u1, buf, sizeof buf, 0);
+    show_epoll("udp one read, one left", ep);
+    close(u1);
+    close(u2);
+    /* A descriptor closed while another thread sleeps in epoll_wait is closed at
+     * once (the peer sees its end). */
+    c = connect4(port);
+    s = accept(ls, NULL, NULL);
+    struct epoll_event ke = {EPOLLIN, {.u32 = 7}};
+    epoll_ctl(ep, EPOLL_CTL_ADD, s, &ke);
+    pid_t ch = xfork();
+    if (ch == 0) {
+        /* Only the parent's descriptor keeps the socket; this sleep watches it. */
+        close(s);
+        struct epoll_event o[4];
+        _exit(epoll_wait(ep, o, 4, 3000) < 0);
+    }
+    usleep(50000);
+    epoll_ctl(ep, EPOLL_CTL_DEL, s, NULL);
+    close(s);
+    set_nonblock(c, 0);
+    struct timeval tv = {2, 0};
+    setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    printf("peer of a socket closed during an epoll_wait reads: %s\n", res(read(c, buf, sizeof buf)));
+    kill(ch, SIGKILL);
+    reap(ch, "sleeper");
+    close(c);
+    close(ls);
+    close(ep);
+}
+
 /* ------------------------------------------------------------------ opts -- */
 
 static void opts(void)
@@ -720,7 +849,7 @@ int main(int argc, char **argv)
     static const struct probe_section sections[] = {
         {"tcp", tcp},       {"refused", refused}, {"nonblock", nonblock}, {"udp", udp},
         {"v6", v6},         {"errors", errors},   {"reset", reset},       {"epoll", epoll_section},
-        {"opts", opts},     {"big", big},         {NULL, NULL},
+        {"edge", edge},     {"opts", opts},     {"big", big},         {NULL, NULL},
     };
     int r = run_sections(argc, argv, sections);
     if (r == 0)

@@ -604,6 +604,9 @@ impl Net {
                     // Why it ended, as Linux's tcp_reset reports it.
                     let e = match prev {
                         tcp::State::SynSent if !seen_open => Some(Errno::ECONNREFUSED),
+                        // Both sides shut down: our FIN was acknowledged (LAST-ACK
+                        // passed within one poll).
+                        tcp::State::CloseWait if rec.wr_shut => None,
                         tcp::State::CloseWait => Some(Errno::EPIPE),
                         tcp::State::TimeWait | tcp::State::LastAck | tcp::State::Closing => None,
                         _ => Some(Errno::ECONNRESET),
