@@ -1,7 +1,7 @@
 /* net_inet: TCP and UDP over loopback (127.0.0.1 and ::1) as Linux does them.
  *
  *   net_inet [SECTION]     sections: tcp refused nonblock udp v6 errors reset
- *                          epoll edge opts big
+ *                          epoll edge flags opts big
  *   net_inet churn N       N connections opened, used and closed in turn
  *
  * tcp       listen/connect/accept, data both ways, names of each end, shutdown
@@ -23,6 +23,10 @@
  *           writes, UDP datagrams); one-shot re-arming; EPOLLHUP, EPOLLERR and
  *           EPOLLRDHUP after shutdowns, resets and refused connects; a socket
  *           closed while another thread sleeps in epoll_wait closes at once
+ * flags     MSG_PEEK, MSG_DONTWAIT, MSG_WAITALL, MSG_NOSIGNAL (and SIGPIPE),
+ *           SO_RCVTIMEO/SO_SNDTIMEO (a write that times out), SO_LINGER,
+ *           IPV6_V6ONLY, TCP_NODELAY, TCP_KEEPIDLE, IP_TOS and IPV6_TCLASS
+ *           values; sendmmsg and recvmmsg on UDP
  * opts      TCP_NODELAY, SO_KEEPALIVE, TCP_KEEPIDLE, IP_TOS, buffer sizes
  * big       4 MiB each way between a parent and a forked child */
 #define _GNU_SOURCE
@@ -713,6 +717,164 @@ static void edge(void)
     close(ep);
 }
 
+/* ----------------------------------------------------------------- flags -- */
+
+static volatile sig_atomic_t sigpipes;
+static void on_sigpipe(int sig)
+{
+    (void)sig;
+    sigpipes++;
+}
+
+/* Per-call flags and the timeouts and options a server sets, on TCP and UDP. */
+static void flags(void)
+{
+    uint16_t port;
+    int ls = listener4(4, &port);
+    int c = connect4(port);
+    int s = accept(ls, NULL, NULL);
+    char buf[64];
+    /* MSG_DONTWAIT on a blocking socket; MSG_PEEK leaves the data. */
+    printf("recv MSG_DONTWAIT, nothing there: %s\n", res(recv(s, buf, sizeof buf, MSG_DONTWAIT)));
+    write(c, "peekaboo", 8);
+    usleep(10000);
+    ssize_t n = recv(s, buf, 4, MSG_PEEK);
+    printf("MSG_PEEK 4: %zd %.4s\n", n, buf);
+    n = recv(s, buf, sizeof buf, MSG_PEEK | MSG_DONTWAIT);
+    printf("MSG_PEEK all: %zd %.*s\n", n, (int)(n > 0 ? n : 0), buf);
+    n = recv(s, buf, sizeof buf, 0);
+    printf("then recv: %zd %.*s\n", n, (int)(n > 0 ? n : 0), buf);
+    /* MSG_WAITALL: the whole buffer, written in pieces by a child. */
+    pid_t ch = xfork();
+    if (ch == 0) {
+        for (int i = 0; i < 4; i++) {
+            usleep(20000);
+            write(c, "abcd", 4);
+        }
+        _exit(0);
+    }
+    n = recv(s, buf, 16, MSG_WAITALL);
+    printf("MSG_WAITALL 16: %zd %.16s\n", n, buf);
+    reap(ch, "writer");
+    /* MSG_WAITALL stops at the end of the stream. */
+    write(c, "xyz", 3);
+    shutdown(c, SHUT_WR);
+    n = recv(s, buf, 16, MSG_WAITALL);
+    printf("MSG_WAITALL at EOF: %zd\n", n);
+    /* SO_RCVTIMEO and SO_SNDTIMEO: read back, and a read that times out. */
+    struct timeval tv = {0, 150000}, got;
+    socklen_t gl = sizeof got;
+    setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    getsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &got, &gl);
+    /* Linux keeps it in jiffies: what comes back is rounded up to the host's tick. */
+    printf("SO_SNDTIMEO back: %s (len %u)\n",
+           got.tv_sec == 0 && got.tv_usec >= 150000 && got.tv_usec <= 160000 ? "0.15 s" : "other", (unsigned)gl);
+    tv.tv_usec = -1;
+    printf("SO_RCVTIMEO with tv_usec -1: %s\n", res(setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv)));
+    printf("SO_RCVTIMEO too short: %s\n", res(setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, 4)));
+    close(c);
+    close(s);
+    /* A write that cannot finish before SO_SNDTIMEO: the bytes it queued, or EAGAIN. */
+    c = connect4(port);
+    s = accept(ls, NULL, NULL);
+    tv.tv_sec = 0;
+    tv.tv_usec = 200000;
+    setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    static char lots[8 << 20];
+    n = write(c, lots, sizeof lots);
+    printf("8 MiB write nobody reads, SO_SNDTIMEO 0.2 s: %s\n", n > 0 && n < (ssize_t)sizeof lots ? "partial" : res(n));
+    /* SO_LINGER: read back as set. */
+    struct linger lg = {1, 5}, lgot;
+    socklen_t ll = sizeof lgot;
+    setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    getsockopt(c, SOL_SOCKET, SO_LINGER, &lgot, &ll);
+    printf("SO_LINGER %d %d (len %u)\n", lgot.l_onoff, lgot.l_linger, (unsigned)ll);
+    printf("SO_LINGER too short: %s\n", res(setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, 4)));
+    lg.l_onoff = 1;
+    lg.l_linger = 0;
+    setsockopt(s, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    close(s);
+    usleep(20000);
+    /* Writing to a reset connection: EPIPE and SIGPIPE, or no signal with MSG_NOSIGNAL. */
+    signal(SIGPIPE, on_sigpipe);
+    n = send(c, "x", 1, MSG_NOSIGNAL);
+    printf("send to a reset peer: %s", res(n));
+    n = send(c, "x", 1, MSG_NOSIGNAL);
+    printf(", then %s with MSG_NOSIGNAL, SIGPIPEs %d\n", res(n), (int)sigpipes);
+    n = send(c, "x", 1, 0);
+    printf("without MSG_NOSIGNAL: %s, SIGPIPEs %d\n", res(n), (int)sigpipes);
+    signal(SIGPIPE, SIG_DFL);
+    close(c);
+    /* TCP_NODELAY, TCP_KEEPIDLE, IP_TOS and IPV6_V6ONLY bounds and defaults. */
+    int t = socket(AF_INET6, SOCK_STREAM, 0);
+    int v = 1;
+    printf("IPV6_V6ONLY default %d", sockopt_int(t, IPPROTO_IPV6, IPV6_V6ONLY));
+    setsockopt(t, IPPROTO_IPV6, IPV6_V6ONLY, &v, sizeof v);
+    printf(" -> %d\n", sockopt_int(t, IPPROTO_IPV6, IPV6_V6ONLY));
+    v = 2;
+    int r = setsockopt(t, IPPROTO_TCP, TCP_NODELAY, &v, sizeof v);
+    printf("TCP_NODELAY 2: %s -> %d\n", res(r), sockopt_int(t, IPPROTO_TCP, TCP_NODELAY));
+    v = 32768;
+    printf("TCP_KEEPIDLE 32768: %s\n", res(setsockopt(t, IPPROTO_TCP, TCP_KEEPIDLE, &v, sizeof v)));
+    v = 32767;
+    printf("TCP_KEEPIDLE 32767: %s\n", res(setsockopt(t, IPPROTO_TCP, TCP_KEEPIDLE, &v, sizeof v)));
+    v = 0xb8;
+    r = setsockopt(t, IPPROTO_IPV6, IPV6_TCLASS, &v, sizeof v);
+    printf("IPV6_TCLASS 0xb8: %s -> %#x\n", res(r), sockopt_int(t, IPPROTO_IPV6, IPV6_TCLASS));
+    close(t);
+    t = socket(AF_INET, SOCK_STREAM, 0);
+    v = 0x1ff;
+    r = setsockopt(t, IPPROTO_IP, IP_TOS, &v, sizeof v);
+    printf("IP_TOS 0x1ff: %s -> %#x\n", res(r), sockopt_int(t, IPPROTO_IP, IP_TOS));
+    v = 0x10;
+    r = setsockopt(t, IPPROTO_IP, IP_TOS, &v, 1);
+    printf("IP_TOS as one byte: %s -> %#x\n", res(r), sockopt_int(t, IPPROTO_IP, IP_TOS));
+    close(t);
+    /* sendmmsg and recvmmsg on UDP. */
+    int u1 = socket(AF_INET, SOCK_DGRAM, 0), u2 = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in ua = lo4(0);
+    bind(u1, (struct sockaddr *)&ua, sizeof ua);
+    ua = lo4(port_of(u1));
+    connect(u2, (struct sockaddr *)&ua, sizeof ua);
+    struct mmsghdr mm[3];
+    struct iovec iov[3];
+    const char *words[3] = {"one", "two!", "three"};
+    memset(mm, 0, sizeof mm);
+    for (int i = 0; i < 3; i++) {
+        iov[i].iov_base = (void *)words[i];
+        iov[i].iov_len = strlen(words[i]);
+        mm[i].msg_hdr.msg_iov = &iov[i];
+        mm[i].msg_hdr.msg_iovlen = 1;
+    }
+    int k = sendmmsg(u2, mm, 3, 0);
+    printf("sendmmsg: %d, lengths %u %u %u\n", k, mm[0].msg_len, mm[1].msg_len, mm[2].msg_len);
+    char rb[3][16];
+    struct mmsghdr rm[4];
+    struct iovec riov[4];
+    memset(rm, 0, sizeof rm);
+    for (int i = 0; i < 3; i++) {
+        riov[i].iov_base = rb[i];
+        riov[i].iov_len = 4;
+        rm[i].msg_hdr.msg_iov = &riov[i];
+        rm[i].msg_hdr.msg_iovlen = 1;
+    }
+    usleep(10000);
+    k = recvmmsg(u1, rm, 3, MSG_DONTWAIT, NULL);
+    printf("recvmmsg: %d", k);
+    for (int i = 0; i < k; i++)
+        printf(" [%u %.*s%s]", rm[i].msg_len, (int)rm[i].msg_len, rb[i],
+               rm[i].msg_hdr.msg_flags & MSG_TRUNC ? " TRUNC" : "");
+    printf("\n");
+    printf("recvmmsg, nothing left: %s\n", res(recvmmsg(u1, rm, 3, MSG_DONTWAIT, NULL)));
+    sendto(u2, "w", 1, 0, NULL, 0);
+    k = recvmmsg(u1, rm, 3, MSG_WAITFORONE, NULL);
+    printf("recvmmsg MSG_WAITFORONE: %d\n", k);
+    printf("sendmmsg of none: %s\n", res(sendmmsg(u2, mm, 0, 0)));
+    close(u1);
+    close(u2);
+    close(ls);
+}
+
 /* ------------------------------------------------------------------ opts -- */
 
 static void opts(void)
@@ -849,7 +1011,7 @@ int main(int argc, char **argv)
     static const struct probe_section sections[] = {
         {"tcp", tcp},       {"refused", refused}, {"nonblock", nonblock}, {"udp", udp},
         {"v6", v6},         {"errors", errors},   {"reset", reset},       {"epoll", epoll_section},
-        {"edge", edge},     {"opts", opts},     {"big", big},         {NULL, NULL},
+        {"edge", edge},     {"flags", flags},     {"opts", opts},     {"big", big},         {NULL, NULL},
     };
     int r = run_sections(argc, argv, sections);
     if (r == 0)

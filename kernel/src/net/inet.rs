@@ -783,6 +783,16 @@ pub fn poll_due() {
     }
 }
 
+/// An IPPROTO_IP option value as Linux's do_ip_setsockopt reads it: an `int`
+/// when there is room for one, else one unsigned byte, else 0.
+fn ip_opt_int(val: &[u8]) -> i32 {
+    match (opt_int(val), val.first()) {
+        (Ok(v), _) => v,
+        (Err(_), Some(&b)) => i32::from(b),
+        (Err(_), None) => 0,
+    }
+}
+
 /// An AF_INET or AF_INET6 socket.
 pub struct InetSocket {
     id: u64,
@@ -1725,11 +1735,11 @@ impl Socket for InetSocket {
             }
             (so::IPPROTO_TCP, _) => Err(Errno::ENOPROTOOPT),
             (so::IPPROTO_IP, IP_TOS) if self.family == so::AF_INET => {
-                self.tos.store((v? & 0xff) as u32 & !3, Ordering::Relaxed);
+                self.tos.store((ip_opt_int(val) & 0xff) as u32 & !3, Ordering::Relaxed);
                 Ok(())
             }
             (so::IPPROTO_IP, IP_TTL) if self.family == so::AF_INET => {
-                let v = v?;
+                let v = ip_opt_int(val);
                 if v != -1 && !(1..=255).contains(&v) {
                     return Err(Errno::EINVAL);
                 }
