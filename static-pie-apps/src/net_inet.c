@@ -1,7 +1,7 @@
 /* net_inet: TCP and UDP over loopback (127.0.0.1 and ::1) as Linux does them.
  *
  *   net_inet [SECTION]     sections: tcp refused nonblock udp v6 errors reset
- *                          epoll edge flags opts big
+ *                          epoll edge flags limits opts big
  *   net_inet churn N       N connections opened, used and closed in turn
  *
  * tcp       listen/connect/accept, data both ways, names of each end, shutdown
@@ -27,11 +27,14 @@
  *           SO_RCVTIMEO/SO_SNDTIMEO (a write that times out), SO_LINGER,
  *           IPV6_V6ONLY, TCP_NODELAY, TCP_KEEPIDLE, IP_TOS and IPV6_TCLASS
  *           values; sendmmsg and recvmmsg on UDP
+ * limits    floods end in Linux's errors: refused connects, more clients than
+ *           the backlog, no descriptor left for a socket or an accept
  * opts      TCP_NODELAY, SO_KEEPALIVE, TCP_KEEPIDLE, IP_TOS, buffer sizes
  * big       4 MiB each way between a parent and a forked child */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <stdint.h>
+#include <sys/resource.h>
 #include "net_common.h"
 
 static struct sockaddr_in lo4(uint16_t port)
@@ -875,6 +878,95 @@ static void flags(void)
     close(ls);
 }
 
+/* ---------------------------------------------------------------- limits -- */
+
+/* Floods end in errors Linux gives, never in a fault or a hang. */
+static void limits(void)
+{
+    /* Connections refused over and over. */
+    uint16_t dead = free_port(SOCK_STREAM);
+    int refused = 0, other = 0;
+    for (int i = 0; i < 300; i++) {
+        int c = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in a = lo4(dead);
+        if (connect(c, (struct sockaddr *)&a, sizeof a) < 0 && errno == ECONNREFUSED)
+            refused++;
+        else
+            other++;
+        close(c);
+    }
+    printf("300 connects to a closed port: %d ECONNREFUSED, %d other\n", refused, other);
+    /* More clients than the backlog holds: the queue takes backlog + 1. */
+    uint16_t port;
+    int ls = listener4(2, &port);
+    int cs[20], pending = 0;
+    for (int i = 0; i < 20; i++) {
+        cs[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        struct sockaddr_in a = lo4(port);
+        int r = connect(cs[i], (struct sockaddr *)&a, sizeof a);
+        if (r == 0 || errno == EINPROGRESS)
+            pending++;
+    }
+    usleep(100000);
+    set_nonblock(ls, 1);
+    int got = 0, s;
+    while ((s = accept(ls, NULL, NULL)) >= 0) {
+        got++;
+        close(s);
+    }
+    printf("20 connects to a backlog of 2: %d started, %d accepted at once (%s)\n", pending, got, errname(errno));
+    for (int i = 0; i < 20; i++)
+        close(cs[i]);
+    usleep(50000);
+    while ((s = accept(ls, NULL, NULL)) >= 0)
+        close(s);
+    set_nonblock(ls, 0);
+    int c = connect4(port);
+    s = accept(ls, NULL, NULL);
+    printf("then the listener still serves: %s\n", yesno(c >= 0 && s >= 0 && write(c, "k", 1) == 1));
+    close(c);
+    close(s);
+    close(ls);
+    /* Out of descriptors. */
+    struct rlimit old, lim;
+    getrlimit(RLIMIT_NOFILE, &old);
+    lim = old;
+    lim.rlim_cur = 32;
+    setrlimit(RLIMIT_NOFILE, &lim);
+    int fds[40], n = 0, err = 0;
+    for (; n < 40; n++) {
+        fds[n] = socket(AF_INET, SOCK_STREAM, 0);
+        if (fds[n] < 0) {
+            err = errno;
+            break;
+        }
+    }
+    int a2 = -1;
+    if (n > 0) {
+        /* accept with no descriptor left (two freed: the listener, the client). */
+        close(fds[--n]);
+        if (n > 0)
+            close(fds[--n]);
+        uint16_t p2;
+        int l2 = listener4(4, &p2);
+        int c2 = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        struct sockaddr_in a = lo4(p2);
+        connect(c2, (struct sockaddr *)&a, sizeof a);
+        usleep(20000);
+        a2 = accept(l2, NULL, NULL);
+        printf("sockets until the limit: %s; accept then: %s", errname(err), a2 < 0 ? errname(errno) : "OK");
+        close(fds[--n]);
+        a2 = accept(l2, NULL, NULL);
+        printf("; with one free: %s\n", a2 < 0 ? errname(errno) : "OK");
+        close(a2);
+        close(c2);
+        close(l2);
+    }
+    for (int i = 0; i < n; i++)
+        close(fds[i]);
+    setrlimit(RLIMIT_NOFILE, &old);
+}
+
 /* ------------------------------------------------------------------ opts -- */
 
 static void opts(void)
@@ -1011,7 +1103,7 @@ int main(int argc, char **argv)
     static const struct probe_section sections[] = {
         {"tcp", tcp},       {"refused", refused}, {"nonblock", nonblock}, {"udp", udp},
         {"v6", v6},         {"errors", errors},   {"reset", reset},       {"epoll", epoll_section},
-        {"edge", edge},     {"flags", flags},     {"opts", opts},     {"big", big},         {NULL, NULL},
+        {"edge", edge},     {"flags", flags},     {"limits", limits}, {"opts", opts},     {"big", big},         {NULL, NULL},
     };
     int r = run_sections(argc, argv, sections);
     if (r == 0)

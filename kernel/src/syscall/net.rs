@@ -149,6 +149,11 @@ pub fn accept4(cx: &Ctx, fd: i32, addr: UAddr, lenp: UAddr, flags: i32) -> SysRe
         return Err(Errno::EINVAL);
     }
     let (f, s) = sock_of(cx, fd)?;
+    // Linux takes the descriptor before it waits: with none left accept fails at
+    // once and the connection stays queued.
+    if !cx.files().lock().has_free(cx.nofile()) {
+        return Err(Errno::EMFILE);
+    }
     let (new, peer) = s.accept(cx, f.nonblocking())?;
     let of = OpenFile::new(SocketFile::new(new), O_RDWR | (flags & O_NONBLOCK), Vec::new());
     if !addr.is_null() {
