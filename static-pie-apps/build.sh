@@ -24,7 +24,8 @@ CACHE=${ELFIN_CACHE:-$HOME/.cache/elfin}/apps
 JOBS=$(nproc 2>/dev/null || echo 2)
 C_PROGRAMS=(hello auxv_probe enosys nullderef exitcode cat_stdin files threads mm_probe mm_fault mm_stress mm_malloc mm_bench
     badargs misc_calls proc_fork proc_exec proc_wait proc_pgrp proc_pipe proc_spawn proc_churn proc_bench proc_sleepers etc_probe smp_sync smp_bench
-    spin_threads surface_time surface_signal surface_xfer surface_fs surface_lock surface_sys surface_ipc surface_pidfd surface_defects)
+    spin_threads surface_time surface_signal surface_xfer surface_fs surface_lock surface_sys surface_ipc surface_pidfd surface_defects
+    net_unix net_inet net_echo)
 
 log() { printf 'build.sh: %s\n' "$*" >&2; }
 die() { printf 'build.sh: error: %s\n' "$*" >&2; exit 1; }
@@ -378,6 +379,9 @@ build_arch() {
         produce "$arch" rust rusttools "$(recipe_hash fn:rust_std rusttools "$arch" "$(rustc -V)" "$ccv" "$HERE/rust" \
             "$HERE/scripts/static-pie-link")" \
             rust_std "$arch" rusttools
+        produce "$arch" rust rustserver "$(recipe_hash fn:rust_std rustserver "$arch" "$(rustc -V)" "$ccv" "$HERE/rust" \
+            "$HERE/scripts/static-pie-link")" \
+            rust_std "$arch" rustserver
     else
         log "skip    $arch/rust/rustprobe (rustup target add $arch-unknown-linux-gnu failed)"
     fi
@@ -388,6 +392,8 @@ build_arch() {
         "$HERE/scripts/go-musl-link")" go_build "$arch"
     produce "$arch" go gotools "$(recipe_hash fn:go_build fn:musl_root gotools "$arch" "$(go version)" "$musl_id" \
         "$HERE/go" "$HERE/scripts/go-musl-link")" go_build "$arch" gotools
+    produce "$arch" go goserver "$(recipe_hash fn:go_build fn:musl_root goserver "$arch" "$(go version)" "$musl_id" \
+        "$HERE/go" "$HERE/scripts/go-musl-link")" go_build "$arch" goserver
 
     # Third-party software from Debian source packages.
     local bb lua sq

@@ -13,8 +13,19 @@ pub struct Options {
     pub raw_console: bool,
     /// Print boot-phase cycle counts at exit (for benchmarks).
     pub bootstat: bool,
+    /// How the network device gets its address: `ip=dhcp` or
+    /// `ip=ADDR/PREFIX[,GATEWAY]` (None: DHCP). Kept inline: the command line is
+    /// parsed before the kernel heap exists.
+    pub ip: Option<([u8; 64], usize)>,
     /// Most CPUs to use (`maxcpus=N`, `nosmp` for 1; default: all the VMM gives).
     pub cpus: usize,
+}
+
+impl Options {
+    /// The value of `ip=`, if given.
+    pub fn ip(&self) -> Option<&[u8]> {
+        self.ip.as_ref().and_then(|(b, n)| b.get(..*n))
+    }
 }
 
 /// Reads and parses the NUL-terminated command line at a physical address.
@@ -41,8 +52,15 @@ pub fn parse(paddr: u64) -> Options {
 
 /// Parses command-line options; unknown words are ignored (VMMs add their own).
 pub fn parse_str(s: &[u8]) -> Options {
-    let mut o =
-        Options { strace: false, aslr: true, loglevel: 2, raw_console: false, bootstat: false, cpus: usize::MAX };
+    let mut o = Options {
+        strace: false,
+        aslr: true,
+        loglevel: 2,
+        raw_console: false,
+        bootstat: false,
+        ip: None,
+        cpus: usize::MAX,
+    };
     for w in s.split(|&b| b == b' ' || b == b'\t' || b == b'\n') {
         match w {
             b"strace" => o.strace = true,
@@ -58,6 +76,13 @@ pub fn parse_str(s: &[u8]) -> Options {
             _ => {
                 if let Some(n) = w.strip_prefix(b"maxcpus=").and_then(|v| core::str::from_utf8(v).ok()?.parse().ok()) {
                     o.cpus = usize::max(n, 1);
+                }
+                if let Some(v) = w.strip_prefix(b"ip=") {
+                    let mut b = [0u8; 64];
+                    if let Some(dst) = b.get_mut(..v.len()) {
+                        dst.copy_from_slice(v);
+                        o.ip = Some((b, v.len()));
+                    }
                 }
             }
         }

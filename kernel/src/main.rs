@@ -13,6 +13,7 @@ mod cpus;
 mod fs;
 mod ipc;
 mod mem;
+mod net;
 mod rng;
 mod sync;
 mod syscall;
@@ -39,6 +40,7 @@ fn elfin_kernel_main(info: &BootInfo) -> ! {
     rng::init(&features);
     trap::init();
     elfin_plat::init_devices(info, mem::frames::alloc, mem::frames::free);
+    net::init(cmd.ip());
     // The page table a CPU loads while it has no address space of a process.
     match mem::vm::AddrSpace::new() {
         Some(idle) => {

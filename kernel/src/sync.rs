@@ -65,6 +65,12 @@ impl<T: ?Sized> Mutex<T> {
         MutexGuard { guard }
     }
 
+    /// The data, without locking (the caller has the only reference).
+    #[inline]
+    pub fn get_mut(&mut self) -> &mut T {
+        self.inner.get_mut()
+    }
+
     /// Locks if the lock is free.
     #[inline]
     pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {

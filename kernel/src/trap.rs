@@ -31,8 +31,9 @@ fn handle(tf: &mut TrapFrame, trap: Trap) {
     if let Trap::Interrupt(v) = trap {
         let tick = crate::timer::on_interrupt(v);
         if !tick {
-            // A device interrupt (console input): wake who waits for it.
+            // A device interrupt (console input, the network): wake who waits for it.
             crate::fs::console::check_input();
+            crate::net::poll_due();
         }
         if tick && tf.came_from_user() {
             crate::task::sched::preempt();

@@ -123,6 +123,12 @@ impl BootInfo {
 pub fn init_devices(info: &BootInfo, alloc_pages: fn(usize) -> Option<u64>, free_pages: fn(u64, usize)) {
     virtio::hal::set_page_source(alloc_pages, free_pages);
     virtio::init(info);
+    virtio::net::init(info);
+}
+
+/// The network device (virtio-net), when the machine has one.
+pub mod net {
+    pub use super::virtio::net::{has_interrupt, mac, receive, take_interrupt, transmit};
 }
 
 extern "Rust" {

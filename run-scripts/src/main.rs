@@ -16,6 +16,7 @@ mod fail;
 mod frame;
 mod kernel;
 mod memory;
+mod net;
 mod options;
 mod program;
 mod qemu;

@@ -30,6 +30,8 @@ pub struct VmSpec<'a> {
     /// Descriptors (in QEMU) of the sockets for the program's stdin, stdout and
     /// stderr, carried by virtio-console ports; None keeps stdio on the serial line.
     pub stdio_fds: Option<StdioFds>,
+    /// Arguments of the network device (`-netdev … -device …`), empty for none.
+    pub net: Vec<String>,
 }
 
 /// Socket descriptors QEMU inherits for the program's stdio ports.
@@ -104,7 +106,7 @@ pub fn command_line(spec: &VmSpec<'_>) -> (OsString, Vec<OsString>) {
         // virtio-mmio device (the stdio ports), which is how the kernel finds it; QEMU
         // does so only without ACPI (the kernel reads no ACPI table on microvm).
         // Without devices the kernel gets exactly our command line.
-        (MachineType::Microvm, _) if spec.stdio_fds.is_some() => {
+        (MachineType::Microvm, _) if spec.stdio_fds.is_some() || !spec.net.is_empty() => {
             "microvm,x-option-roms=off,auto-kernel-cmdline=on,acpi=off"
         }
         (MachineType::Microvm, _) => "microvm,x-option-roms=off,auto-kernel-cmdline=off",
@@ -145,6 +147,8 @@ pub fn command_line(spec: &VmSpec<'_>) -> (OsString, Vec<OsString>) {
             push(&["-chardev", &chardev, "-device", &port]);
         }
     }
+    let net: Vec<&str> = spec.net.iter().map(String::as_str).collect();
+    push(&net);
     match spec.arch {
         // The exit status is also written here by the guest (QEMU exits (v << 1) | 1);
         // elfin reads the status from the console frame, not from QEMU's exit code.
@@ -192,6 +196,7 @@ mod tests {
             cmdline: "strace noaslr",
             extra,
             stdio_fds: None,
+            net: Vec::new(),
         };
         let (p, a) = command_line(&spec);
         display_command(&p, &a)
@@ -243,6 +248,7 @@ mod tests {
                 cmdline: "",
                 extra,
                 stdio_fds: None,
+                net: Vec::new(),
             };
             let (p, a) = command_line(&spec);
             display_command(&p, &a)
@@ -267,6 +273,7 @@ mod tests {
             cmdline: "stdio=virtio",
             extra: &[],
             stdio_fds: Some(fds),
+            net: Vec::new(),
         };
         let ports = "-chardev socket,id=stdin,fd=4 \
                      -device virtserialport,chardev=stdin,name=org.elfin.stdin,nr=1 \

@@ -50,6 +50,12 @@ pub fn support(nr: Nr) -> Support {
         Poll | Ppoll | Select | Pselect6 => Real,
         EpollCreate | EpollCreate1 | EpollCtl | EpollWait | EpollPwait | EpollPwait2 | Eventfd | Eventfd2 => Real,
 
+        // Sockets.
+        Socket | Socketpair => Partial("AF_UNIX, AF_INET and AF_INET6 (others EAFNOSUPPORT); no raw sockets"),
+        Bind | Listen | Accept | Accept4 | Connect | Getsockname | Getpeername | Shutdown | Sendto | Recvfrom
+        | Sendmsg | Recvmsg | Sendmmsg | Recvmmsg => Real,
+        Setsockopt | Getsockopt => Partial("the SOL_SOCKET, TCP, IP and IPv6 options elfin keeps; others ENOPROTOOPT"),
+
         // Memory.
         Mmap | Munmap | Mprotect | Brk | Mremap | Msync | Mincore | Madvise | Mlock | Munlock => Real,
 

@@ -946,13 +946,20 @@ fn spec(arch: Arch) -> Spec {
     );
 
     // ---- sockets (glibc's headers match the kernel's here) -------------------
-    s.unit("net", "#define _GNU_SOURCE\n#include <sys/socket.h>\n#include <netinet/in.h>\n#include <sys/un.h>\n");
+    s.unit("net", "#define _GNU_SOURCE\n#include <sys/socket.h>\n#include <netinet/in.h>\n#include <netinet/tcp.h>\n#include <sys/un.h>\n");
     layout!(s, "Sockaddr", Sockaddr = "struct sockaddr" { sa_family, sa_data });
     layout!(s, "SockaddrIn", SockaddrIn = "struct sockaddr_in" { sin_family, sin_port, sin_addr, sin_zero });
     layout!(s, "SockaddrIn6", SockaddrIn6 = "struct sockaddr_in6" {
         sin6_family, sin6_port, sin6_flowinfo, sin6_addr, sin6_scope_id,
     });
     layout!(s, "SockaddrUn", SockaddrUn = "struct sockaddr_un" { sun_family, sun_path });
+    layout!(s, "Msghdr", Msghdr = "struct msghdr" {
+        msg_name, msg_namelen, msg_iov, msg_iovlen, msg_control, msg_controllen, msg_flags,
+    });
+    layout!(s, "Mmsghdr", Mmsghdr = "struct mmsghdr" { msg_hdr, msg_len });
+    layout!(s, "Cmsghdr", Cmsghdr = "struct cmsghdr" { cmsg_len, cmsg_level, cmsg_type });
+    layout!(s, "Ucred", Ucred = "struct ucred" { pid, uid, gid });
+    layout!(s, "Linger", Linger = "struct linger" { l_onoff, l_linger });
     // SOCK_TYPE_MASK lives in the kernel-internal include/linux/net.h; no
     // installed header has it, so it is not checked here.
     consts!(
@@ -978,6 +985,69 @@ fn spec(arch: Arch) -> Spec {
             MSG_DONTWAIT,
             MSG_WAITALL,
             MSG_NOSIGNAL,
+            MSG_OOB,
+            MSG_DONTROUTE,
+            MSG_CTRUNC,
+            MSG_EOR,
+            MSG_CONFIRM,
+            MSG_ERRQUEUE,
+            MSG_MORE,
+            MSG_WAITFORONE,
+            MSG_CMSG_CLOEXEC,
+            SCM_RIGHTS,
+            SCM_CREDENTIALS,
+            IPPROTO_TCP,
+            IPPROTO_UDP,
+            IPPROTO_IP,
+            IPPROTO_IPV6,
+        }
+    );
+    // SCM_MAX_FD is kernel-internal (include/net/scm.h).
+    consts!(
+        s,
+        sockopt {
+            SO_DEBUG,
+            SO_REUSEADDR,
+            SO_TYPE,
+            SO_ERROR,
+            SO_DONTROUTE,
+            SO_BROADCAST,
+            SO_SNDBUF,
+            SO_RCVBUF,
+            SO_KEEPALIVE,
+            SO_OOBINLINE,
+            SO_LINGER,
+            SO_REUSEPORT,
+            SO_PASSCRED,
+            SO_PEERCRED,
+            SO_RCVLOWAT,
+            SO_SNDLOWAT,
+            SO_RCVTIMEO_OLD,
+            SO_SNDTIMEO_OLD,
+            SO_ACCEPTCONN,
+            SO_SNDBUFFORCE,
+            SO_RCVBUFFORCE,
+            SO_PROTOCOL,
+            SO_DOMAIN,
+            TCP_NODELAY,
+            TCP_MAXSEG,
+            TCP_CORK,
+            TCP_KEEPIDLE,
+            TCP_KEEPINTVL,
+            TCP_KEEPCNT,
+            TCP_INFO,
+            TCP_QUICKACK,
+            TCP_CONGESTION,
+            TCP_FASTOPEN,
+            TCP_USER_TIMEOUT,
+            IP_TOS,
+            IP_TTL,
+            IP_PKTINFO,
+            IP_MTU_DISCOVER,
+            IP_RECVERR,
+            IPV6_V6ONLY,
+            IPV6_UNICAST_HOPS,
+            IPV6_TCLASS,
         }
     );
 

@@ -34,7 +34,21 @@ struct Interest {
 pub struct Epoll {
     /// Keyed by (descriptor, open file) as Linux keys its items.
     interests: Mutex<BTreeMap<(i32, usize), Interest>>,
-    wq: WaitQueue,
+    /// Woken by epoll_ctl and by every watched file's queue (see
+    /// [`WaitQueue::watch`]): epoll_wait sleeps on it alone.
+    wq: Arc<WaitQueue>,
+}
+
+impl Drop for Epoll {
+    fn drop(&mut self) {
+        for it in self.interests.get_mut().values() {
+            if let Some(f) = it.file.upgrade() {
+                if let Some(q) = f.file.wait_queue() {
+                    q.unwatch(&self.wq);
+                }
+            }
+        }
+    }
 }
 
 /// One ready event: what to report and how to commit it once reported.
@@ -77,9 +91,15 @@ impl Epoll {
                     return Err(Errno::EEXIST);
                 }
                 i.insert(k, Interest { file: Arc::downgrade(file), events, data, seen: None, disarmed: false });
+                if let Some(q) = file.file.wait_queue() {
+                    q.watch(&self.wq);
+                }
             }
             2 => {
                 i.remove(&k).ok_or(Errno::ENOENT)?;
+                if let Some(q) = file.file.wait_queue() {
+                    q.unwatch(&self.wq);
+                }
             }
             3 => {
                 if events & EPOLLEXCLUSIVE != 0 {
@@ -142,12 +162,7 @@ impl Epoll {
         }
     }
 
-    /// The wait queues of the interests' files (an epoll_wait sleeps on them all).
-    pub fn files(&self) -> Vec<Arc<OpenFile>> {
-        self.interests.lock().values().filter_map(|it| it.file.upgrade()).collect()
-    }
-
-    /// The instance's own queue (woken by epoll_ctl).
+    /// The instance's own queue (woken by epoll_ctl and the watched files).
     pub fn queue(&self) -> &WaitQueue {
         &self.wq
     }

@@ -314,6 +314,12 @@ impl FdTable {
         self.slots.get_mut(i).and_then(|s| s.as_mut()).ok_or(Errno::EBADF)
     }
 
+    /// Whether a descriptor below `limit` is free.
+    pub fn has_free(&self, limit: usize) -> bool {
+        let limit = limit.min(NR_OPEN);
+        self.slots.len() < limit || self.slots.iter().take(limit).any(Option::is_none)
+    }
+
     /// Installs a file at the lowest free descriptor >= `min` below `limit`.
     pub fn install_from(&mut self, min: usize, file: Arc<OpenFile>, cloexec: bool, limit: usize) -> Result<i32, Errno> {
         let limit = limit.min(NR_OPEN);

@@ -1158,9 +1158,9 @@ pub fn epoll_wait(
     }
     set_temp_mask(cx, sigmask, sigsetsize)?;
     let deadline = timeout_ns.map(|t| crate::time::monotonic_ns().saturating_add(t));
-    let files = e.files();
-    let mut queues: Vec<&WaitQueue> = files.iter().filter_map(|f| f.file.wait_queue()).collect();
-    queues.push(e.queue());
+    // The watched files wake the instance's queue: the sleep holds none of them
+    // (a descriptor closed meanwhile is released at once, as on Linux).
+    let queues: [&WaitQueue; 1] = [e.queue()];
     let r = wait::wait_for(cx, &queues, deadline, Restart::Never, || {
         let ready = e.collect(maxevents as usize);
         (!ready.is_empty()).then_some(ready)

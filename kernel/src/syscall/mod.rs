@@ -7,6 +7,7 @@ mod locks;
 mod misc;
 mod mm;
 mod mq;
+mod net;
 mod notify;
 mod pidfd;
 mod proc;
@@ -349,6 +350,26 @@ fn dispatch(cx: &Ctx, call: Call, tf: &mut TrapFrame) -> SysResult {
         Fchown { fd, uid, gid } => fs::fchown(cx, fd, uid, gid),
         Fadvise64 { fd, len, advice, .. } => fs::fadvise(cx, fd, len, advice),
         Sendfile { out_fd, in_fd, offset, count } => fs::sendfile(cx, out_fd, in_fd, offset, count),
+
+        // Sockets.
+        Socket { domain, ty, protocol } => net::socket(cx, domain, ty, protocol),
+        Socketpair { domain, ty, protocol, sv } => net::socketpair(cx, domain, ty, protocol, sv),
+        Bind { fd, addr, addrlen } => net::bind(cx, fd, addr, addrlen),
+        Listen { fd, backlog } => net::listen(cx, fd, backlog),
+        Accept { fd, addr, addrlen } => net::accept4(cx, fd, addr, addrlen, 0),
+        Accept4 { fd, addr, addrlen, flags } => net::accept4(cx, fd, addr, addrlen, flags),
+        Connect { fd, addr, addrlen } => net::connect(cx, fd, addr, addrlen),
+        Getsockname { fd, addr, addrlen } => net::getname(cx, fd, addr, addrlen, false),
+        Getpeername { fd, addr, addrlen } => net::getname(cx, fd, addr, addrlen, true),
+        Sendto { fd, buf, len, flags, addr, addrlen } => net::sendto(cx, fd, buf, len, flags, addr, addrlen),
+        Recvfrom { fd, buf, len, flags, addr, addrlen } => net::recvfrom(cx, fd, buf, len, flags, addr, addrlen),
+        Sendmsg { fd, msg, flags } => net::sendmsg(cx, fd, msg, flags),
+        Recvmsg { fd, msg, flags } => net::recvmsg(cx, fd, msg, flags),
+        Sendmmsg { fd, msgvec, vlen, flags } => net::sendmmsg(cx, fd, msgvec, vlen, flags),
+        Recvmmsg { fd, msgvec, vlen, flags, timeout } => net::recvmmsg(cx, fd, msgvec, vlen, flags, timeout),
+        Shutdown { fd, how } => net::shutdown(cx, fd, how),
+        Setsockopt { fd, level, name, val, len } => net::setsockopt(cx, fd, level, name, val, len),
+        Getsockopt { fd, level, name, val, len } => net::getsockopt(cx, fd, level, name, val, len),
 
         // Memory.
         Mmap { addr, len, prot, flags, fd, offset } => mm::mmap(cx, addr, len, prot, flags, fd, offset),

@@ -188,7 +188,7 @@ pub fn cpu_online(cpu: usize) {
 
 /// True when a timed sleep or an interval timer waits for its deadline.
 pub fn deadlines_pending() -> bool {
-    !TIMERS.lock().is_empty() || super::itimer::pending()
+    !TIMERS.lock().is_empty() || super::itimer::pending() || crate::net::deadline_pending()
 }
 
 /// The earliest deadline of a sleep or an interval timer (monotonic ns), if any.
@@ -343,6 +343,7 @@ pub fn kick(t: &Arc<Thread>) {
 pub fn yield_now() {
     expire_timers();
     super::itimer::expire();
+    crate::net::poll_due();
     {
         let c = this_cpu();
         let mut me = cpu(c).lock();
@@ -459,6 +460,7 @@ fn schedule() {
     loop {
         expire_timers();
         super::itimer::expire();
+        crate::net::poll_due();
         crate::fs::console::check_input();
         let mut misplaced = Vec::new();
         let mut me = cpu(c).lock();

@@ -2,7 +2,7 @@
 //! exit, …) has one. A sleeping call parks on the queues it cares about and goes on
 //! where it slept once woken; it re-checks its condition, so a spurious wake-up is
 //! harmless.
-use alloc::sync::Arc;
+use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
 
@@ -11,10 +11,18 @@ use elfin_shim::errno::Errno;
 
 use super::{sched, Ctx, Restart, Thread};
 
+/// How deep wake-ups propagate through watching queues (epoll instances
+/// watching epoll instances; Linux's EP_MAX_NESTS).
+const MAX_NESTS: u32 = 4;
+
 /// Threads waiting for something to change.
 #[derive(Default)]
 pub struct WaitQueue {
     waiters: Mutex<Vec<Arc<Thread>>>,
+    /// Queues woken with this one: the epoll instances watching the object
+    /// (one entry per interest), so that a thread in epoll_wait sleeps on its
+    /// instance alone and holds no reference to the files it watches.
+    watchers: Mutex<Vec<Weak<WaitQueue>>>,
     /// Counts wake-ups (edge-triggered epoll notices events by it).
     events: AtomicU64,
 }
@@ -22,7 +30,22 @@ pub struct WaitQueue {
 impl WaitQueue {
     /// An empty queue.
     pub const fn new() -> WaitQueue {
-        WaitQueue { waiters: Mutex::new(Vec::new()), events: AtomicU64::new(0) }
+        WaitQueue { waiters: Mutex::new(Vec::new()), watchers: Mutex::new(Vec::new()), events: AtomicU64::new(0) }
+    }
+
+    /// Wakes `w` too whenever this queue is woken (until [`WaitQueue::unwatch`]).
+    pub fn watch(&self, w: &Arc<WaitQueue>) {
+        let mut ws = self.watchers.lock();
+        ws.retain(|x| x.strong_count() > 0);
+        ws.push(Arc::downgrade(w));
+    }
+
+    /// Undoes one [`WaitQueue::watch`] by `w`.
+    pub fn unwatch(&self, w: &Arc<WaitQueue>) {
+        let mut ws = self.watchers.lock();
+        if let Some(i) = ws.iter().position(|x| core::ptr::eq(x.as_ptr(), Arc::as_ptr(w))) {
+            ws.swap_remove(i);
+        }
     }
 
     /// Adds `t` (once).
@@ -38,12 +61,34 @@ impl WaitQueue {
         self.waiters.lock().retain(|x| !Arc::ptr_eq(x, t));
     }
 
-    /// Wakes every waiter.
+    /// Wakes every waiter (and the watching queues).
     pub fn wake_all(&self) {
+        self.wake_nested(0);
+    }
+
+    fn wake_nested(&self, depth: u32) {
         self.events.fetch_add(1, Ordering::SeqCst);
         let w: Vec<Arc<Thread>> = core::mem::take(&mut *self.waiters.lock());
         for t in &w {
             sched::wake(t);
+        }
+        if depth >= MAX_NESTS {
+            return;
+        }
+        let watchers: Vec<Arc<WaitQueue>> = {
+            let ws = self.watchers.lock();
+            if ws.is_empty() {
+                return;
+            }
+            ws.iter().filter_map(Weak::upgrade).collect()
+        };
+        let mut last: *const WaitQueue = core::ptr::null();
+        for q in &watchers {
+            // One wake-up per watching queue (an instance may watch through several descriptors).
+            if !core::ptr::eq(Arc::as_ptr(q), last) {
+                q.wake_nested(depth + 1);
+                last = Arc::as_ptr(q);
+            }
         }
     }
 

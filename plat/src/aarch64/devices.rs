@@ -5,7 +5,7 @@ use core::ptr::NonNull;
 use virtio_drivers::transport::mmio::{MmioTransport, VirtIOHeader};
 use virtio_drivers::transport::{DeviceType, Transport};
 
-use crate::virtio::{Ack, Found, Irq};
+use crate::virtio::{Ack, Found, Irq, IrqOwner};
 use crate::BootInfo;
 
 /// Most virtio-mmio nodes remembered from the device tree.
@@ -35,19 +35,28 @@ pub(crate) fn mmio_virt(pa: u64, size: u64) -> Option<u64> {
     elfin_arch::arm64::map_device(pa, size)
 }
 
-/// Calls `f` with each virtio-mmio console transport until it returns true.
-pub(crate) fn for_each_transport(_cmdline: &[u8], _info: &BootInfo, f: &mut dyn FnMut(Found) -> bool) {
+/// Calls `f` with each virtio-mmio transport of device type `kind` until it
+/// returns true.
+pub(crate) fn for_each_transport(
+    _cmdline: &[u8],
+    _info: &BootInfo,
+    kind: DeviceType,
+    f: &mut dyn FnMut(Found) -> bool,
+) {
     let slots = SLOTS.lock().0;
     for slot in slots.into_iter().flatten() {
         if slot.size < 0x100 {
             continue;
         }
         let Some(va) = mmio_virt(slot.pa, slot.size) else { continue };
+        if crate::virtio::mmio_device_id(va) != kind as u32 {
+            continue;
+        }
         let Some(header) = NonNull::new(va as *mut VirtIOHeader) else { continue };
         // SAFETY: the device tree names a virtio-mmio register block of `size` bytes at
         // `pa`, now mapped as device memory; nothing else uses it.
         let Ok(t) = (unsafe { MmioTransport::new(header, slot.size as usize) }) else { continue };
-        if t.device_type() != DeviceType::Console {
+        if t.device_type() != kind {
             continue;
         }
         if f(Found { transport: t.into(), irq: slot.irq.map(|i| (i, Ack::Mmio(va))) }) {
@@ -56,7 +65,7 @@ pub(crate) fn for_each_transport(_cmdline: &[u8], _info: &BootInfo, f: &mut dyn 
     }
 }
 
-/// Routes a device interrupt (a GIC SPI) to this CPU.
-pub(crate) fn route_irq(irq: Irq) -> bool {
-    super::gic::enable_spi(irq.num, irq.edge)
+/// Routes a device interrupt (a GIC SPI) to this CPU, for its driver.
+pub(crate) fn route_irq(irq: Irq, owner: IrqOwner) -> bool {
+    super::gic::enable_spi(irq.num, irq.edge, owner)
 }

@@ -36,6 +36,8 @@ static RD_SIZE: [AtomicU64; MAX_RD_REGIONS] = [const { AtomicU64::new(0) }; MAX_
 static VTIMER_INTID: AtomicU32 = AtomicU32::new(27);
 /// INTID of the device interrupt routed by [`enable_spi`] (0 = none).
 static DEVICE_INTID: AtomicU32 = AtomicU32::new(0);
+/// INTID of the network device's interrupt (0 = none).
+static NET_INTID: AtomicU32 = AtomicU32::new(0);
 
 /// Per CPU: 0 = not set up yet, 1 = takes interrupts, 2 = cannot.
 static CPU_STATE: [AtomicU8; MAX_CPUS] = [const { AtomicU8::new(0) }; MAX_CPUS];
@@ -70,6 +72,11 @@ pub(crate) fn vtimer_intid() -> u32 {
 
 pub(crate) fn device_intid() -> u32 {
     DEVICE_INTID.load(Ordering::Relaxed)
+}
+
+/// INTID of the network device's interrupt (0 = none).
+pub(crate) fn net_intid() -> u32 {
+    NET_INTID.load(Ordering::Relaxed)
 }
 
 /// True when the device tree describes a GIC the kernel drives.
@@ -358,7 +365,7 @@ pub(crate) fn send_resched(cpu: usize, mpidr: u64) {
 
 /// Routes the shared peripheral interrupt `intid` to the calling CPU and enables
 /// it (and that CPU's interrupts); false when there is no GIC or `intid` is no SPI.
-pub(crate) fn enable_spi(intid: u32, edge: bool) -> bool {
+pub(crate) fn enable_spi(intid: u32, edge: bool, owner: crate::virtio::IrqOwner) -> bool {
     if !(32..1020).contains(&intid) || intid > u32::from(u8::MAX) {
         // Interrupts reach the kernel as 8-bit vectors.
         return false;
@@ -387,7 +394,10 @@ pub(crate) fn enable_spi(intid: u32, edge: bool) -> bool {
         let target = V2_TARGET[cpu_index()].load(Ordering::Relaxed).max(1);
         set_byte(gicd + 0x800, intid, target);
     }
-    DEVICE_INTID.store(intid, Ordering::Relaxed);
+    match owner {
+        crate::virtio::IrqOwner::Console => DEVICE_INTID.store(intid, Ordering::Relaxed),
+        crate::virtio::IrqOwner::Net => NET_INTID.store(intid, Ordering::Relaxed),
+    }
     wr(gicd + 0x100 + word, bit);
     true
 }

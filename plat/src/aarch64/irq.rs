@@ -71,6 +71,8 @@ pub fn ack_irq(vector: u8) -> bool {
         arm_timer();
     } else if intid == gic::device_intid() {
         crate::virtio::ack_interrupt();
+    } else if intid != 0 && intid == gic::net_intid() {
+        crate::virtio::net::ack_interrupt();
     }
     gic::end_of_interrupt(intid);
     tick || intid == gic::RESCHED_SGI

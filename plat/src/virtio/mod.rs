@@ -4,6 +4,7 @@
 //! host asks for it (`stdio=virtio` on the command line, docs/protocol.md).
 pub mod console;
 pub mod hal;
+pub mod net;
 
 use alloc::boxed::Box;
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -35,6 +36,15 @@ pub enum Ack {
     PciIsr(u64),
 }
 
+/// Which driver a routed interrupt belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IrqOwner {
+    /// The virtio console.
+    Console,
+    /// The virtio network device.
+    Net,
+}
+
 /// A transport found on the machine, with its interrupt when it can be used.
 pub struct Found {
     /// The transport.
@@ -54,6 +64,20 @@ static IRQ_ROUTED: AtomicBool = AtomicBool::new(false);
 
 /// How long the port handshake may go without progress (polls of the control queue).
 const HANDSHAKE_PATIENCE: u64 = 2_000_000;
+
+/// The device type of the virtio-mmio register block mapped at `va` (its
+/// DeviceID register), read without making a transport: dropping a transport
+/// resets its device, which must not happen to a device another driver runs.
+pub(crate) fn mmio_device_id(va: u64) -> u32 {
+    // SAFETY: `va` maps a virtio-mmio register block (at least 0x100 bytes, device
+    // memory); MagicValue and DeviceID are read-only registers without side effects.
+    unsafe {
+        if core::ptr::read_volatile(va as *const u32) != 0x7472_6976 {
+            return 0;
+        }
+        core::ptr::read_volatile((va + 8) as *const u32)
+    }
+}
 
 /// Copies the boot command line (NUL-terminated, at most 4 KiB) into `buf`.
 pub fn cmdline(info: &BootInfo, buf: &mut [u8; 4096]) -> usize {
@@ -93,32 +117,37 @@ pub fn init(info: &BootInfo) {
         return;
     }
     let mut installed = false;
-    crate::devices::for_each_transport(line, info, &mut |found: Found| {
-        let Ok(mut dev) = Console::new(found.transport) else { return false };
-        let roles = dev.handshake(HANDSHAKE_PATIENCE);
-        if roles.iter().all(Option::is_none) {
-            return false;
-        }
-        for (slot, id) in PORTS.iter().zip(roles) {
-            slot.store(id.unwrap_or(0), Ordering::Release);
-        }
-        *DEVICE.lock() = Some(dev);
-        if let Some((irq, ack)) = found.irq {
-            let tagged = match ack {
-                Ack::Mmio(va) => va & !1,
-                Ack::PciIsr(va) => va | 1,
-            };
-            IRQ_ACK.store(tagged, Ordering::Release);
-            // The handshake left the interrupt status set and the line raised; an
-            // edge-triggered line would never fire again.
-            ack_interrupt();
-            if crate::devices::route_irq(irq) {
-                IRQ_ROUTED.store(true, Ordering::Release);
+    crate::devices::for_each_transport(
+        line,
+        info,
+        virtio_drivers::transport::DeviceType::Console,
+        &mut |found: Found| {
+            let Ok(mut dev) = Console::new(found.transport) else { return false };
+            let roles = dev.handshake(HANDSHAKE_PATIENCE);
+            if roles.iter().all(Option::is_none) {
+                return false;
             }
-        }
-        installed = true;
-        true
-    });
+            for (slot, id) in PORTS.iter().zip(roles) {
+                slot.store(id.unwrap_or(0), Ordering::Release);
+            }
+            *DEVICE.lock() = Some(dev);
+            if let Some((irq, ack)) = found.irq {
+                let tagged = match ack {
+                    Ack::Mmio(va) => va & !1,
+                    Ack::PciIsr(va) => va | 1,
+                };
+                IRQ_ACK.store(tagged, Ordering::Release);
+                // The handshake left the interrupt status set and the line raised; an
+                // edge-triggered line would never fire again.
+                ack_interrupt();
+                if crate::devices::route_irq(irq, IrqOwner::Console) {
+                    IRQ_ROUTED.store(true, Ordering::Release);
+                }
+            }
+            installed = true;
+            true
+        },
+    );
     if !installed {
         crate::console::early_panic(
             "elfin: the command line asks for stdio on virtio-console (stdio=virtio), \
@@ -226,7 +255,12 @@ pub fn try_flush() {
 /// Acknowledges the device's interrupt, from the interrupt handler. It takes no
 /// lock: the two registers it touches are used nowhere else.
 pub fn ack_interrupt() {
-    let tagged = IRQ_ACK.load(Ordering::Acquire);
+    ack_at(IRQ_ACK.load(Ordering::Acquire));
+}
+
+/// Acknowledges a virtio interrupt at a tagged address (bit 0 set: a PCI ISR
+/// status byte; else a virtio-mmio register block; 0: nothing).
+pub(crate) fn ack_at(tagged: u64) {
     if tagged == 0 {
         return;
     }

@@ -12,7 +12,7 @@ use virtio_drivers::transport::pci::{virtio_device_type, PciTransport};
 use virtio_drivers::transport::{DeviceType, Transport};
 
 use crate::virtio::hal::PlatHal;
-use crate::virtio::{words, Ack, Found, Irq};
+use crate::virtio::{words, Ack, Found, Irq, IrqOwner};
 use crate::{BootInfo, MemKind};
 
 /// End of RAM covered by the kernel's direct map (rounded up to 2 MiB, as it maps).
@@ -92,9 +92,10 @@ impl ConfigurationAccess for PortCam {
     }
 }
 
-/// Calls `f` with each virtio transport until it returns true: first the
-/// virtio-mmio devices of the command line, then virtio-pci functions on bus 0.
-pub(crate) fn for_each_transport(cmdline: &[u8], info: &BootInfo, f: &mut dyn FnMut(Found) -> bool) {
+/// Calls `f` with each virtio transport of device type `kind` until it returns
+/// true: first the virtio-mmio devices of the command line, then virtio-pci
+/// functions on bus 0.
+pub(crate) fn for_each_transport(cmdline: &[u8], info: &BootInfo, kind: DeviceType, f: &mut dyn FnMut(Found) -> bool) {
     let ram_end = info
         .regions()
         .iter()
@@ -106,11 +107,14 @@ pub(crate) fn for_each_transport(cmdline: &[u8], info: &BootInfo, f: &mut dyn Fn
 
     for (base, size, gsi) in words(cmdline).filter_map(parse_mmio_device) {
         let Some(va) = mmio_virt(base, size) else { continue };
+        if crate::virtio::mmio_device_id(va) != kind as u32 {
+            continue;
+        }
         let Some(header) = NonNull::new(va as *mut VirtIOHeader) else { continue };
         // SAFETY: the command line names a virtio-mmio register block of `size` bytes
         // at `base`, mapped as device memory; nothing else uses it.
         let Ok(t) = (unsafe { MmioTransport::new(header, size as usize) }) else { continue };
-        if t.device_type() != DeviceType::Console {
+        if t.device_type() != kind {
             continue;
         }
         if f(Found { transport: t.into(), irq: Some((Irq { num: gsi, edge: false }, Ack::Mmio(va))) }) {
@@ -124,10 +128,8 @@ pub(crate) fn for_each_transport(cmdline: &[u8], info: &BootInfo, f: &mut dyn Fn
     }
     let mut root = PciRoot::new(PortCam);
     // Each configuration access is two port accesses, which are slow under
-    // emulation: take the first console, read BARs without sizing them.
-    let Some(df) =
-        root.enumerate_bus(0).find(|(_, fi)| virtio_device_type(fi) == Some(DeviceType::Console)).map(|(df, _)| df)
-    else {
+    // emulation: take the first device of the kind, read BARs without sizing them.
+    let Some(df) = root.enumerate_bus(0).find(|(_, fi)| virtio_device_type(fi) == Some(kind)).map(|(df, _)| df) else {
         return;
     };
     // Every virtio structure must lie where the kernel maps device memory.
@@ -212,9 +214,15 @@ fn ioapic_write(base: u64, reg: u32, v: u32) {
     }
 }
 
-/// Routes a device GSI to [`super::DEVICE_VECTOR`] on this CPU, level-triggered
-/// (virtio lines stay raised until acknowledged); false when no I/O APIC has it.
-pub(crate) fn route_irq(irq: Irq) -> bool {
+/// Routes a device GSI to its driver's vector ([`super::DEVICE_VECTOR`] for the
+/// console, [`super::NET_VECTOR`] for the network device) on this CPU,
+/// level-triggered (virtio lines stay raised until acknowledged); false when no
+/// I/O APIC has it.
+pub(crate) fn route_irq(irq: Irq, owner: IrqOwner) -> bool {
+    let vector = match owner {
+        IrqOwner::Console => super::DEVICE_VECTOR,
+        IrqOwner::Net => super::NET_VECTOR,
+    };
     let mut first = 0u32;
     for base in IOAPICS {
         let version = ioapic_read(base, 1);
@@ -227,7 +235,7 @@ pub(crate) fn route_irq(irq: Irq) -> bool {
             let apic_id = super::enable_local_apic();
             let trigger = if irq.edge { 0 } else { 1 << 15 };
             ioapic_write(base, 0x11 + 2 * pin, apic_id << 24);
-            ioapic_write(base, 0x10 + 2 * pin, u32::from(super::DEVICE_VECTOR) | trigger);
+            ioapic_write(base, 0x10 + 2 * pin, u32::from(vector) | trigger);
             return true;
         }
         first += pins;

@@ -40,6 +40,8 @@ pub const DEVICE_WINDOWS: &[(u64, u64)] =
 pub const TICK_VECTOR: u8 = 0x30;
 /// Interrupt vector of device interrupts (the virtio console).
 pub const DEVICE_VECTOR: u8 = 0x31;
+/// Interrupt vector of the virtio network device.
+pub const NET_VECTOR: u8 = 0x32;
 /// Spurious-interrupt vector of the local APIC.
 const SPURIOUS_VECTOR: u8 = 0xff;
 const LAPIC_BASE: u64 = 0xfee0_0000;
@@ -134,6 +136,9 @@ pub fn ack_irq(vector: u8) -> bool {
         // Lower the device's line before the end of interrupt, or a level-triggered
         // line fires again at once.
         crate::virtio::ack_interrupt();
+    }
+    if vector == NET_VECTOR {
+        crate::virtio::net::ack_interrupt();
     }
     if vector == smp::TLB_VECTOR {
         smp::poll_flush(elfin_arch::cpu_id());

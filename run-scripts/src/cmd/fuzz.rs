@@ -561,6 +561,9 @@ fn run_args(args: &FuzzArgs, arch: Arch, fuzzer: &Path, seed: u64, from: u64, co
         print_cmd: false,
         no_host_check: false,
         kernel_log: None,
+        // No network device: the fuzzer's sockets use the loopback interface.
+        net: None,
+        publish: Vec::new(),
         program: fuzzer.to_path_buf(),
         args: prog_args.into_iter().map(Into::into).collect(),
     }

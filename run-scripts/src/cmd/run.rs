@@ -15,6 +15,7 @@ use clap::{Args, ValueEnum};
 use crate::arch::{Accel, AccelChoice, Arch, MachineType};
 use crate::console::{Output, Ports};
 use crate::fail::Fail;
+use crate::net::{self, NetMode, Publish};
 use crate::options::{self, Volume};
 use crate::qemu::{self, VmSpec};
 use crate::rootfs::{self, Content, Node, RootFs};
@@ -44,6 +45,9 @@ Examples:
   elfin run -w /data ./prog               start in /data (created if missing)
   elfin run --argv0 sh ./busybox -c 'echo hi'    set argv[0] (default: /app/<name>)
   elfin run --timeout 10 ./server         stop after 10 s with status 124
+  elfin run -p 8080:80 ./server           publish guest port 80 on host port 8080 (user networking)
+  elfin run -p 127.0.0.1:5353:53/udp ./dns    a UDP port, on one host address only
+  elfin run --net user ./client           NAT networking without published ports (--net none|user|tap:IFNAME)
   elfin run --kernel ./my-kernel ./hello  boot another kernel image (or ELFIN_KERNEL=...)
   elfin run --qemu-arg=-d --qemu-arg=int ./hello   pass arguments through to QEMU
   elfin run --print-cmd ./hello           show the VMM command line on stderr
@@ -149,6 +153,18 @@ pub struct RunArgs {
     /// argv[0] of the program [default: /app/<name>]. Example: --argv0 sh
     #[arg(long, value_name = "NAME")]
     pub argv0: Option<OsString>,
+
+    /// Publish a guest port on the host (repeatable; docker's syntax, QEMU user
+    /// networking). The server must listen on 0.0.0.0 or the guest's address
+    /// (10.0.2.15). Example: -p 8080:80
+    #[arg(short = 'p', long = "publish", value_name = "[HOSTIP:]HOSTPORT:GUESTPORT[/udp]", value_parser = net::parse_publish)]
+    pub publish: Vec<Publish>,
+
+    /// Guest network: none, user (QEMU user networking: NAT, the guest at 10.0.2.15,
+    /// DNS at 10.0.2.3) or tap:IFNAME (DHCP) [default: user with -p, else none];
+    /// QEMU only. Example: --net user
+    #[arg(long = "net", value_name = "MODE", value_parser = net::parse_net)]
+    pub net: Option<NetMode>,
 
     /// Stop the VM after this many seconds; elfin then exits with 124. Example: --timeout 30
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
@@ -340,6 +356,7 @@ fn layout(
     workdir: &[u8],
     argv: &[Vec<u8>],
     env: &[Vec<u8>],
+    net_mode: &NetMode,
 ) -> Result<RootFs, Fail> {
     let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let now = u32::try_from(now).unwrap_or(u32::MAX);
@@ -357,7 +374,12 @@ fn layout(
             Fail::new(format!("{e} (in -v {}:/{guest})", v.host.display()))
         })?;
     }
-    fs.add_defaults(now, &fs::read_to_string("/etc/resolv.conf").unwrap_or_default());
+    // Under user networking the guest's resolver is QEMU's DNS forwarder.
+    let resolv = match net_mode {
+        NetMode::User => format!("nameserver {}\n", net::USER_DNS),
+        _ => fs::read_to_string("/etc/resolv.conf").unwrap_or_default(),
+    };
+    fs.add_defaults(now, &resolv);
     if fs.get(workdir).is_none() {
         fs.put(workdir, Node::Dir { perm: 0o755, mtime: now }).map_err(|e| Fail::new(format!("--workdir: {e}")))?;
     }
@@ -386,6 +408,8 @@ pub struct Prepared {
     mem_mib: u64,
     /// The kernel command line for the serial console (no `stdio=virtio`).
     pub cmdline: String,
+    /// The guest's network.
+    pub net: NetMode,
 }
 
 /// The accelerator: QEMU's choice, or KVM, which Firecracker and Cloud Hypervisor
@@ -430,6 +454,10 @@ pub fn prepare(args: &RunArgs) -> Result<Result<Prepared, i32>, Fail> {
         }
     }
     let machine = resolve_machine(arch, args.machine)?;
+    let net_mode = net::resolve(args.net.as_ref(), &args.publish).map_err(Fail::new)?;
+    if args.vmm != Vmm::Qemu && net_mode != NetMode::None {
+        return Err(Fail::new(format!("-p and --net are for --vmm qemu for now, not {}", args.vmm.name())));
+    }
     let accel = resolve_vmm_accel(args.vmm, args.accel, arch)?;
     let env = options::build_env(&args.env, |k| std::env::var_os(k)).map_err(Fail::new)?;
     let volumes =
@@ -444,7 +472,7 @@ pub fn prepare(args: &RunArgs) -> Result<Result<Prepared, i32>, Fail> {
     exe.extend_from_slice(&prog.basename);
     let mut argv: Vec<Vec<u8>> = vec![args.argv0.as_ref().map_or(exe, |a| a.as_bytes().to_vec())];
     argv.extend(args.args.iter().map(|a| a.as_bytes().to_vec()));
-    let rootfs = layout(prog, args.busybox.as_deref(), &volumes, &workdir, &argv, &env)?;
+    let rootfs = layout(prog, args.busybox.as_deref(), &volumes, &workdir, &argv, &env, &net_mode)?;
 
     let kernel = kernel_path(args.kernel.as_deref(), arch)?;
 
@@ -463,13 +491,13 @@ pub fn prepare(args: &RunArgs) -> Result<Result<Prepared, i32>, Fail> {
     let mem_mib = guest_memory(args.mem_mib, arch, &kernel, &initrd.path)?;
 
     let mut cmdline = kernel_cmdline(args.strace, args.no_aslr, args.log_level);
-    for w in &args.kernel_args {
+    for w in net::kernel_words(&net_mode).iter().chain(&args.kernel_args) {
         if !cmdline.is_empty() {
             cmdline.push(' ');
         }
         cmdline.push_str(w);
     }
-    Ok(Ok(Prepared { arch, machine, accel, kernel, initrd, mem_mib, cmdline }))
+    Ok(Ok(Prepared { arch, machine, accel, kernel, initrd, mem_mib, cmdline, net: net_mode }))
 }
 
 /// A VMM command for a prepared run.
@@ -508,6 +536,7 @@ pub fn vmm_command(
                 cmdline,
                 extra: &args.qemu_args,
                 stdio_fds,
+                net: net::qemu_args(&p.net, &args.publish, p.machine),
             };
             Ok(VmmCommand { program, args: qemu::command_line(&spec).1, config: None })
         }
@@ -649,7 +678,7 @@ mod tests {
         let prog = program::Program { bytes: b"\x7fELF...".to_vec(), basename: b"hello".to_vec(), mtime: 5 };
         let argv = vec![b"/app/hello".to_vec(), b"x".to_vec()];
         let env = vec![b"A=1".to_vec()];
-        let fs = layout(prog, None, &[], b"work/dir", &argv, &env).expect("layout");
+        let fs = layout(prog, None, &[], b"work/dir", &argv, &env, &NetMode::None).expect("layout");
         let entries = parse(&fs.write_cpio(Vec::new()).expect("write"));
         let names: Vec<String> = entries.iter().map(|e| String::from_utf8_lossy(&e.name).into_owned()).collect();
         assert_eq!(

@@ -38,7 +38,9 @@ pub use fs::{
     Winsize,
 };
 pub use mm::mmap;
-pub use net::{socket, Sockaddr, SockaddrIn, SockaddrIn6, SockaddrUn};
+pub use net::{
+    socket, sockopt, Cmsghdr, Linger, Mmsghdr, Msghdr, Sockaddr, SockaddrIn, SockaddrIn6, SockaddrUn, Ucred,
+};
 pub use signal_types::{signal, KernelSigaction, Siginfo, SignalfdSiginfo, Sigset, StackT};
 pub use stat::{stat_mode, statx, StatInfo, Statfs, Statx, StatxTimestamp};
 pub use sys::{

@@ -62,6 +62,81 @@ impl Default for SockaddrUn {
     }
 }
 
+/// `struct user_msghdr`, include/linux/socket.h (glibc's `struct msghdr`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct Msghdr {
+    /// Address buffer (`void *`).
+    pub msg_name: u64,
+    /// Its length.
+    pub msg_namelen: u32,
+    /// Padding.
+    pub _pad0: u32,
+    /// The `struct iovec` array.
+    pub msg_iov: u64,
+    /// Number of iovecs.
+    pub msg_iovlen: u64,
+    /// Ancillary data buffer.
+    pub msg_control: u64,
+    /// Its length.
+    pub msg_controllen: u64,
+    /// Flags of the received message.
+    pub msg_flags: u32,
+    /// Padding.
+    pub _pad1: u32,
+}
+const _: () = assert!(size_of::<Msghdr>() == 56);
+
+/// `struct mmsghdr`, include/linux/socket.h.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct Mmsghdr {
+    /// The message.
+    pub msg_hdr: Msghdr,
+    /// Bytes sent or received.
+    pub msg_len: u32,
+    /// Padding.
+    pub _pad: u32,
+}
+const _: () = assert!(size_of::<Mmsghdr>() == 64);
+
+/// `struct cmsghdr`, include/linux/socket.h; the data follows, aligned to 8.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct Cmsghdr {
+    /// Length of header and data.
+    pub cmsg_len: u64,
+    /// Originating protocol (`SOL_SOCKET`).
+    pub cmsg_level: i32,
+    /// Protocol-specific type (`SCM_RIGHTS`, `SCM_CREDENTIALS`).
+    pub cmsg_type: i32,
+}
+const _: () = assert!(size_of::<Cmsghdr>() == 16);
+
+/// `struct ucred`, include/linux/socket.h.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct Ucred {
+    /// Process id.
+    pub pid: i32,
+    /// User id.
+    pub uid: u32,
+    /// Group id.
+    pub gid: u32,
+}
+const _: () = assert!(size_of::<Ucred>() == 12);
+
+/// `struct linger`, include/linux/socket.h.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct Linger {
+    /// Linger active.
+    pub l_onoff: i32,
+    /// How many seconds to linger for.
+    pub l_linger: i32,
+}
+const _: () = assert!(size_of::<Linger>() == 8);
+
 /// Socket families, types and flags: include/linux/socket.h,
 /// include/linux/net.h and include/uapi/asm-generic/socket.h as glibc exposes
 /// them.
@@ -108,4 +183,125 @@ pub mod socket {
     pub const MSG_WAITALL: u32 = 0x100;
     /// `send`: no SIGPIPE on a broken stream.
     pub const MSG_NOSIGNAL: u32 = 0x4000;
+    /// Out-of-band data.
+    pub const MSG_OOB: u32 = 0x1;
+    /// `send`: do not route.
+    pub const MSG_DONTROUTE: u32 = 0x4;
+    /// `recvmsg`: control data was truncated.
+    pub const MSG_CTRUNC: u32 = 0x8;
+    /// End of record.
+    pub const MSG_EOR: u32 = 0x80;
+    /// Confirm path validity.
+    pub const MSG_CONFIRM: u32 = 0x800;
+    /// `recv`: fetch from the error queue.
+    pub const MSG_ERRQUEUE: u32 = 0x2000;
+    /// `send`: more data coming.
+    pub const MSG_MORE: u32 = 0x8000;
+    /// `recvmmsg`: block only for the first message.
+    pub const MSG_WAITFORONE: u32 = 0x10000;
+    /// `recvmsg`: close-on-exec for SCM_RIGHTS descriptors.
+    pub const MSG_CMSG_CLOEXEC: u32 = 0x4000_0000;
+    /// `SCM_RIGHTS`: pass descriptors.
+    pub const SCM_RIGHTS: i32 = 1;
+    /// `SCM_CREDENTIALS`: pass credentials.
+    pub const SCM_CREDENTIALS: i32 = 2;
+    /// Most descriptors in one SCM_RIGHTS message (SCM_MAX_FD).
+    pub const SCM_MAX_FD: usize = 253;
+    /// TCP level.
+    pub const IPPROTO_TCP: u32 = 6;
+    /// UDP level.
+    pub const IPPROTO_UDP: u32 = 17;
+    /// IPv4 level.
+    pub const IPPROTO_IP: u32 = 0;
+    /// IPv6 level.
+    pub const IPPROTO_IPV6: u32 = 41;
+}
+
+/// Socket option names (include/uapi/asm-generic/socket.h, netinet/tcp.h, in.h,
+/// in6.h): the same values on x86_64 and arm64.
+pub mod sockopt {
+    /// Debugging.
+    pub const SO_DEBUG: i32 = 1;
+    /// Reuse local addresses.
+    pub const SO_REUSEADDR: i32 = 2;
+    /// Socket type.
+    pub const SO_TYPE: i32 = 3;
+    /// Pending error.
+    pub const SO_ERROR: i32 = 4;
+    /// Bypass routing.
+    pub const SO_DONTROUTE: i32 = 5;
+    /// Broadcast.
+    pub const SO_BROADCAST: i32 = 6;
+    /// Send buffer size.
+    pub const SO_SNDBUF: i32 = 7;
+    /// Receive buffer size.
+    pub const SO_RCVBUF: i32 = 8;
+    /// Keep-alive probes.
+    pub const SO_KEEPALIVE: i32 = 9;
+    /// Out-of-band data inline.
+    pub const SO_OOBINLINE: i32 = 10;
+    /// Linger on close.
+    pub const SO_LINGER: i32 = 13;
+    /// Reuse ports.
+    pub const SO_REUSEPORT: i32 = 15;
+    /// Receive credentials.
+    pub const SO_PASSCRED: i32 = 16;
+    /// Peer credentials.
+    pub const SO_PEERCRED: i32 = 17;
+    /// Receive low-water mark.
+    pub const SO_RCVLOWAT: i32 = 18;
+    /// Send low-water mark.
+    pub const SO_SNDLOWAT: i32 = 19;
+    /// Receive timeout (`struct timeval`).
+    pub const SO_RCVTIMEO_OLD: i32 = 20;
+    /// Send timeout (`struct timeval`).
+    pub const SO_SNDTIMEO_OLD: i32 = 21;
+    /// Listening.
+    pub const SO_ACCEPTCONN: i32 = 30;
+    /// Send buffer size, ignoring the limit.
+    pub const SO_SNDBUFFORCE: i32 = 32;
+    /// Receive buffer size, ignoring the limit.
+    pub const SO_RCVBUFFORCE: i32 = 33;
+    /// Protocol.
+    pub const SO_PROTOCOL: i32 = 38;
+    /// Domain.
+    pub const SO_DOMAIN: i32 = 39;
+    /// TCP: no Nagle delay.
+    pub const TCP_NODELAY: i32 = 1;
+    /// TCP: maximum segment size.
+    pub const TCP_MAXSEG: i32 = 2;
+    /// TCP: cork.
+    pub const TCP_CORK: i32 = 3;
+    /// TCP: idle time before keep-alive probes.
+    pub const TCP_KEEPIDLE: i32 = 4;
+    /// TCP: interval between keep-alive probes.
+    pub const TCP_KEEPINTVL: i32 = 5;
+    /// TCP: number of keep-alive probes.
+    pub const TCP_KEEPCNT: i32 = 6;
+    /// TCP: connection information.
+    pub const TCP_INFO: i32 = 11;
+    /// TCP: quick acknowledgements.
+    pub const TCP_QUICKACK: i32 = 12;
+    /// TCP: congestion control.
+    pub const TCP_CONGESTION: i32 = 13;
+    /// TCP: fast open.
+    pub const TCP_FASTOPEN: i32 = 23;
+    /// TCP: user timeout.
+    pub const TCP_USER_TIMEOUT: i32 = 18;
+    /// IPv4: type of service.
+    pub const IP_TOS: i32 = 1;
+    /// IPv4: time to live.
+    pub const IP_TTL: i32 = 2;
+    /// IPv4: packet info control messages.
+    pub const IP_PKTINFO: i32 = 8;
+    /// IPv4: path MTU discovery.
+    pub const IP_MTU_DISCOVER: i32 = 10;
+    /// IPv4: receive errors.
+    pub const IP_RECVERR: i32 = 11;
+    /// IPv6: only IPv6 on an AF_INET6 socket.
+    pub const IPV6_V6ONLY: i32 = 26;
+    /// IPv6: unicast hops.
+    pub const IPV6_UNICAST_HOPS: i32 = 16;
+    /// IPv6: traffic class.
+    pub const IPV6_TCLASS: i32 = 67;
 }

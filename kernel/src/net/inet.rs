@@ -1,0 +1,1911 @@
+//! AF_INET and AF_INET6 sockets over smoltcp: TCP (SOCK_STREAM) and UDP
+//! (SOCK_DGRAM) with Linux's semantics on top of smoltcp's sockets.
+//!
+//! All state lives in one [`Net`] behind one lock: the interfaces ("stacks":
+//! the loopback interface with 127.0.0.1 and ::1, and network devices when there
+//! are some), smoltcp's socket sets, and a record per socket (its binding, its
+//! smoltcp sockets, errors and shutdown state). Every operation that may have
+//! changed something polls the interfaces before the lock is released; the
+//! readiness of every socket is then compared with what it was and the sockets
+//! that gained something are woken (so edge-triggered epoll sees one edge per
+//! arrival). smoltcp's timers (retransmission, delayed ACKs, TIME-WAIT) are
+//! served by [`poll_due`], which the scheduler calls when the deadline smoltcp
+//! asked for has passed.
+//!
+//! A listening socket keeps a small pool of smoltcp sockets in the LISTEN state
+//! on its port (smoltcp's listening socket becomes the connection); connections
+//! move to an accept queue bounded by the backlog, and the pool is refilled
+//! between incoming packets.
+use alloc::collections::{BTreeMap, VecDeque};
+use alloc::sync::{Arc, Weak};
+use alloc::vec;
+use alloc::vec::Vec;
+use core::any::Any;
+use core::net::{Ipv4Addr, Ipv6Addr};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+
+use crate::sync::Mutex;
+use elfin_shim::errno::Errno;
+use elfin_shim::uapi::socket as so;
+use elfin_shim::uapi::sockopt::*;
+use smoltcp::iface::{Config, Interface, PollIngressSingleResult, PollResult, SocketHandle, SocketSet};
+use smoltcp::phy::{Device, DeviceCapabilities, Loopback, Medium, RxToken, TxToken};
+use smoltcp::socket::{dhcpv4, tcp, udp};
+use smoltcp::time::{Duration, Instant};
+use smoltcp::wire::{EthernetAddress, HardwareAddress, IpAddress, IpCidr, IpEndpoint, IpListenEndpoint, Ipv4Cidr};
+
+use super::*;
+use crate::task::{Ctx, WaitQueue};
+
+/// Linux's net.ipv4.ip_local_port_range.
+const EPHEMERAL_LO: u16 = 32768;
+const EPHEMERAL_HI: u16 = 60999;
+/// smoltcp buffers of a TCP connection.
+const TCP_RX: usize = 64 * 1024;
+const TCP_TX: usize = 64 * 1024;
+/// Listening smoltcp sockets kept ready per listener and stack.
+const LISTEN_POOL: usize = 2;
+/// UDP buffers: payload bytes and datagrams.
+const UDP_BYTES: usize = 256 * 1024;
+const UDP_PACKETS: usize = 256;
+/// Largest UDP payload over IPv4 / IPv6 (no fragmentation).
+const UDP_MAX_V4: usize = 65507;
+const UDP_MAX_V6: usize = 65527;
+/// Linux's defaults for TCP (tcp_wmem[1], tcp_rmem[1]).
+const TCP_SNDBUF: u32 = 16384;
+const TCP_RCVBUF: u32 = 131072;
+/// TCP keep-alive defaults (seconds, count).
+const KEEPIDLE: u32 = 7200;
+const KEEPINTVL: u32 = 75;
+const KEEPCNT: u32 = 9;
+/// How long an orphaned connection may wait for its peer (tcp_fin_timeout).
+const ORPHAN_TIMEOUT_S: u64 = 60;
+
+/// When smoltcp wants to be polled next (monotonic ns; u64::MAX: never).
+static NEXT_POLL: AtomicU64 = AtomicU64::new(u64::MAX);
+static NET: Mutex<Option<Net>> = Mutex::new(None);
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+type H = (usize, SocketHandle);
+
+fn now() -> Instant {
+    Instant::from_micros((crate::time::monotonic_ns() / 1000) as i64)
+}
+
+/// A network device a stack sends through.
+enum Dev {
+    Loopback(Loopback),
+    Virtio(VirtioNet),
+}
+
+/// The machine's network device (elfin_plat::net), as smoltcp sees it.
+struct VirtioNet;
+
+/// A received frame.
+struct FrameRx(Vec<u8>);
+/// Room to send one frame.
+struct FrameTx;
+
+impl RxToken for FrameRx {
+    fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
+        f(&self.0)
+    }
+}
+
+impl TxToken for FrameTx {
+    fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
+        let mut buf = vec![0u8; len];
+        let r = f(&mut buf);
+        if !elfin_plat::net::transmit(&buf) {
+            log::debug!("net: a frame of {} bytes was not sent", len);
+        }
+        r
+    }
+}
+
+impl Device for VirtioNet {
+    type RxToken<'a> = FrameRx;
+    type TxToken<'a> = FrameTx;
+
+    fn receive(&mut self, _t: Instant) -> Option<(FrameRx, FrameTx)> {
+        elfin_plat::net::receive(|f| f.to_vec()).map(|v| (FrameRx(v), FrameTx))
+    }
+
+    fn transmit(&mut self, _t: Instant) -> Option<FrameTx> {
+        Some(FrameTx)
+    }
+
+    fn capabilities(&self) -> DeviceCapabilities {
+        let mut c = DeviceCapabilities::default();
+        c.medium = Medium::Ethernet;
+        c.max_transmission_unit = 1514;
+        c
+    }
+}
+
+/// How the Ethernet interface gets its address (kernel command line `ip=`).
+#[derive(Clone, Copy, Debug)]
+pub enum IpConfig {
+    /// DHCP (the default).
+    Dhcp,
+    /// A fixed address, prefix length and default gateway.
+    Static(Ipv4Addr, u8, Option<Ipv4Addr>),
+}
+
+static IP_CONFIG: spin::Once<IpConfig> = spin::Once::new();
+
+/// Parses `ip=dhcp` or `ip=ADDR/PREFIX[,GATEWAY]` from the kernel command line.
+fn configure(value: Option<&[u8]>) {
+    let cfg = value.and_then(|v| core::str::from_utf8(v).ok()).and_then(|s| {
+        if s == "dhcp" {
+            return Some(IpConfig::Dhcp);
+        }
+        let (cidr, gw) = match s.split_once(',') {
+            Some((c, g)) => (c, Some(g.parse::<Ipv4Addr>().ok()?)),
+            None => (s, None),
+        };
+        let (a, p) = cidr.split_once('/').unwrap_or((cidr, "24"));
+        let prefix: u8 = p.parse().ok().filter(|&p| p <= 32)?;
+        Some(IpConfig::Static(a.parse().ok()?, prefix, gw))
+    });
+    IP_CONFIG.call_once(|| cfg.unwrap_or(IpConfig::Dhcp));
+}
+
+/// One interface with its device and smoltcp sockets.
+struct Stack {
+    iface: Interface,
+    dev: Dev,
+    set: SocketSet<'static>,
+    /// The DHCP client, when the address comes from DHCP.
+    dhcp: Option<SocketHandle>,
+}
+
+impl Stack {
+    fn loopback() -> Stack {
+        let mut dev = Loopback::new(Medium::Ip);
+        let mut cfg = Config::new(HardwareAddress::Ip);
+        cfg.random_seed = crate::rng::u64();
+        let mut iface = Interface::new(cfg, &mut dev, now());
+        iface.update_ip_addrs(|a| {
+            let _ = a.push(IpCidr::new(IpAddress::Ipv4(Ipv4Addr::LOCALHOST), 8));
+            let _ = a.push(IpCidr::new(IpAddress::Ipv6(Ipv6Addr::LOCALHOST), 128));
+        });
+        Stack { iface, dev: Dev::Loopback(dev), set: SocketSet::new(vec![]), dhcp: None }
+    }
+
+    /// The Ethernet interface of the machine's network device, if it has one.
+    fn ethernet() -> Option<Stack> {
+        let mac = elfin_plat::net::mac()?;
+        let mut dev = VirtioNet;
+        let mut cfg = Config::new(HardwareAddress::Ethernet(EthernetAddress(mac)));
+        cfg.random_seed = crate::rng::u64();
+        let mut iface = Interface::new(cfg, &mut dev, now());
+        let mut set = SocketSet::new(vec![]);
+        let mut dhcp = None;
+        match IP_CONFIG.get().copied().unwrap_or(IpConfig::Dhcp) {
+            IpConfig::Static(a, p, gw) => {
+                iface.update_ip_addrs(|v| {
+                    let _ = v.push(IpCidr::new(IpAddress::Ipv4(a), p));
+                });
+                if let Some(g) = gw {
+                    let _ = iface.routes_mut().add_default_ipv4_route(g);
+                }
+            }
+            IpConfig::Dhcp => dhcp = Some(set.add(dhcpv4::Socket::new())),
+        }
+        Some(Stack { iface, dev: Dev::Virtio(dev), set, dhcp })
+    }
+
+    fn ingress_one(&mut self, t: Instant) -> bool {
+        match &mut self.dev {
+            Dev::Loopback(d) => self.iface.poll_ingress_single(t, d, &mut self.set) != PollIngressSingleResult::None,
+            Dev::Virtio(d) => self.iface.poll_ingress_single(t, d, &mut self.set) != PollIngressSingleResult::None,
+        }
+    }
+
+    fn egress(&mut self, t: Instant) -> bool {
+        match &mut self.dev {
+            Dev::Loopback(d) => self.iface.poll_egress(t, d, &mut self.set) != PollResult::None,
+            Dev::Virtio(d) => self.iface.poll_egress(t, d, &mut self.set) != PollResult::None,
+        }
+    }
+
+    /// Applies what the DHCP client learnt; returns the new address, if any
+    /// (Some(None) when the address was lost).
+    fn dhcp_update(&mut self) -> Option<Option<Ipv4Cidr>> {
+        let h = self.dhcp?;
+        let ev = self.set.get_mut::<dhcpv4::Socket>(h).poll()?;
+        match ev {
+            dhcpv4::Event::Configured(c) => {
+                let addr = c.address;
+                let router = c.router;
+                self.iface.update_ip_addrs(|v| {
+                    v.clear();
+                    let _ = v.push(IpCidr::Ipv4(addr));
+                });
+                match router {
+                    Some(r) => {
+                        let _ = self.iface.routes_mut().add_default_ipv4_route(r);
+                    }
+                    None => {
+                        self.iface.routes_mut().remove_default_ipv4_route();
+                    }
+                }
+                log::info!("net: DHCP address {}", addr);
+                Some(Some(addr))
+            }
+            dhcpv4::Event::Deconfigured => {
+                self.iface.update_ip_addrs(|v| v.clear());
+                self.iface.routes_mut().remove_default_ipv4_route();
+                Some(None)
+            }
+        }
+    }
+
+    fn tcp(&mut self, h: SocketHandle) -> &mut tcp::Socket<'static> {
+        self.set.get_mut::<tcp::Socket>(h)
+    }
+
+    fn udp(&mut self, h: SocketHandle) -> &mut udp::Socket<'static> {
+        self.set.get_mut::<udp::Socket>(h)
+    }
+
+    fn has_addr(&self, a: IpAddress) -> bool {
+        self.iface.has_ip_addr(a)
+    }
+}
+
+/// Which families a binding to an unspecified address covers.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Scope {
+    V4,
+    V6,
+    Both,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Bind {
+    /// None: any address.
+    addr: Option<IpAddress>,
+    port: u16,
+    scope: Scope,
+}
+
+impl Bind {
+    fn overlaps(&self, o: &Bind) -> bool {
+        let fam = |b: &Bind| match b.addr {
+            Some(IpAddress::Ipv4(_)) => Scope::V4,
+            Some(IpAddress::Ipv6(_)) => Scope::V6,
+            None => b.scope,
+        };
+        let (a, b) = (fam(self), fam(o));
+        let fam_ok = a == b || a == Scope::Both || b == Scope::Both;
+        fam_ok && (self.addr.is_none() || o.addr.is_none() || self.addr == o.addr)
+    }
+}
+
+enum Kind {
+    /// A TCP socket neither listening nor connected.
+    TcpIdle,
+    /// Listening: per stack a pool of smoltcp listeners; half-open and
+    /// established connections not accepted yet.
+    TcpListen { backlog: usize, pool: Vec<H>, half: Vec<H>, queue: VecDeque<H> },
+    /// A connection (or an attempt).
+    TcpConn { h: H, connecting: bool, seen_open: bool, prev: tcp::State },
+    /// UDP (the smoltcp socket once bound).
+    Udp { hs: Vec<H>, remote: Option<IpEndpoint> },
+}
+
+struct Rec {
+    owner: Weak<InetSocket>,
+    tcp: bool,
+    bound: Option<Bind>,
+    /// The local address a connected UDP socket reports.
+    conn_local: Option<IpAddress>,
+    kind: Kind,
+    err: i32,
+    rd_shut: bool,
+    wr_shut: bool,
+    reuseaddr: bool,
+    reuseport: bool,
+    /// Readiness last seen: (events, bytes to read, bytes queued to send, accept queue).
+    last: (u32, usize, usize, usize),
+}
+
+/// The network: stacks and socket records.
+struct Net {
+    stacks: Vec<Stack>,
+    recs: BTreeMap<u64, Rec>,
+    /// Connections whose descriptors are gone, still closing.
+    orphans: Vec<(H, u64)>,
+    dirty: bool,
+    next_port: u16,
+}
+
+impl Net {
+    fn new() -> Net {
+        let span = u64::from(EPHEMERAL_HI - EPHEMERAL_LO + 1);
+        let mut stacks = vec![Stack::loopback()];
+        if let Some(eth) = Stack::ethernet() {
+            stacks.push(eth);
+            HAS_DEVICE.store(true, Ordering::Relaxed);
+            crate::timer::deadline_added();
+        }
+        let mut n = Net {
+            stacks,
+            recs: BTreeMap::new(),
+            orphans: Vec::new(),
+            dirty: false,
+            next_port: EPHEMERAL_LO + (crate::rng::u64() % span) as u16,
+        };
+        n.mirror_addresses();
+        n
+    }
+
+    /// The loopback interface also answers for the Ethernet interface's
+    /// addresses, so that the machine reaches itself by them (Linux routes them
+    /// through lo).
+    fn mirror_addresses(&mut self) {
+        let extra: Vec<IpCidr> = self
+            .stacks
+            .iter()
+            .skip(1)
+            .flat_map(|s| s.iface.ip_addrs().iter().copied())
+            .map(|c| IpCidr::new(c.address(), if matches!(c.address(), IpAddress::Ipv4(_)) { 32 } else { 128 }))
+            .collect();
+        if let Some(lo) = self.stacks.first_mut() {
+            lo.iface.update_ip_addrs(|v| {
+                v.clear();
+                let _ = v.push(IpCidr::new(IpAddress::Ipv4(Ipv4Addr::LOCALHOST), 8));
+                let _ = v.push(IpCidr::new(IpAddress::Ipv6(Ipv6Addr::LOCALHOST), 128));
+                for c in extra {
+                    let _ = v.push(c);
+                }
+            });
+        }
+    }
+
+    fn rec(&mut self, id: u64) -> Result<&mut Rec, Errno> {
+        self.recs.get_mut(&id).ok_or(Errno::EBADF)
+    }
+
+    fn is_local(&self, a: IpAddress) -> bool {
+        a.is_unspecified() || self.stacks.iter().any(|s| s.has_addr(a))
+    }
+
+    /// The stack that reaches `a`.
+    fn route(&self, a: IpAddress) -> Result<usize, Errno> {
+        if self.stacks.first().map(|s| s.has_addr(a)).unwrap_or(false) {
+            return Ok(0);
+        }
+        for (i, s) in self.stacks.iter().enumerate().skip(1) {
+            if s.has_addr(a) || s.iface.get_source_address(&a).is_some() {
+                return Ok(i);
+            }
+        }
+        Err(Errno::ENETUNREACH)
+    }
+
+    fn port_free(&self, tcp: bool, me: u64, b: &Bind, reuseaddr: bool, reuseport: bool) -> bool {
+        self.recs.iter().all(|(&id, r)| {
+            if id == me || r.tcp != tcp {
+                return true;
+            }
+            let Some(ob) = r.bound else { return true };
+            if ob.port != b.port || !ob.overlaps(b) {
+                return true;
+            }
+            if reuseport && r.reuseport {
+                return true;
+            }
+            let listening = matches!(r.kind, Kind::TcpListen { .. });
+            reuseaddr && r.reuseaddr && (!tcp || !listening)
+        })
+    }
+
+    fn ephemeral(&mut self, tcp: bool, me: u64, addr: Option<IpAddress>, scope: Scope) -> Result<u16, Errno> {
+        let span = EPHEMERAL_HI - EPHEMERAL_LO + 1;
+        for _ in 0..span {
+            let p = self.next_port;
+            self.next_port = if p >= EPHEMERAL_HI { EPHEMERAL_LO } else { p + 1 };
+            let b = Bind { addr, port: p, scope };
+            let used = self.recs.iter().any(|(&id, r)| {
+                id != me && r.tcp == tcp && r.bound.map(|ob| ob.port == p && ob.overlaps(&b)).unwrap_or(false)
+            });
+            if !used {
+                return Ok(p);
+            }
+        }
+        Err(Errno::EADDRINUSE)
+    }
+
+    fn new_tcp(&mut self, stack: usize, owner: Option<&InetSocket>) -> Result<H, Errno> {
+        let mut rx = Vec::new();
+        let mut tx = Vec::new();
+        rx.try_reserve_exact(TCP_RX).map_err(|_| Errno::ENOBUFS)?;
+        tx.try_reserve_exact(TCP_TX).map_err(|_| Errno::ENOBUFS)?;
+        rx.resize(TCP_RX, 0);
+        tx.resize(TCP_TX, 0);
+        let mut s = tcp::Socket::new(tcp::SocketBuffer::new(rx), tcp::SocketBuffer::new(tx));
+        s.set_ack_delay(None);
+        if let Some(o) = owner {
+            o.apply_tcp(&mut s);
+        }
+        let st = self.stacks.get_mut(stack).ok_or(Errno::ENETUNREACH)?;
+        Ok((stack, st.set.add(s)))
+    }
+
+    fn stack(&mut self, i: usize) -> &mut Stack {
+        match self.stacks.get_mut(i) {
+            Some(s) => s,
+            None => panic!("no stack {}", i),
+        }
+    }
+
+    fn drop_handle(&mut self, h: H) {
+        if let Some(st) = self.stacks.get_mut(h.0) {
+            st.set.remove(h.1);
+        }
+    }
+
+    /// Moves listeners that got a connection along and keeps every pool full.
+    fn service_listeners(&mut self) {
+        let ids: Vec<u64> =
+            self.recs.iter().filter(|(_, r)| matches!(r.kind, Kind::TcpListen { .. })).map(|(&i, _)| i).collect();
+        for id in ids {
+            let Some(rec) = self.recs.get_mut(&id) else { continue };
+            let owner = rec.owner.upgrade();
+            let bound = rec.bound;
+            let Kind::TcpListen { backlog, pool, half, queue } = &mut rec.kind else { continue };
+            let (mut p2, mut h2, mut gone) = (Vec::new(), Vec::new(), Vec::new());
+            for &h in pool.iter().chain(half.iter()) {
+                let st = self.stacks.get_mut(h.0).map(|s| s.tcp(h.1).state()).unwrap_or(tcp::State::Closed);
+                match st {
+                    tcp::State::Listen => p2.push(h),
+                    tcp::State::SynReceived => h2.push(h),
+                    tcp::State::Closed | tcp::State::TimeWait => gone.push(h),
+                    _ => queue.push_back(h),
+                }
+            }
+            *pool = p2;
+            *half = h2;
+            let backlog = *backlog;
+            let mut want: Vec<usize> = Vec::new();
+            for si in 0..self.stacks.len() {
+                let have = pool.iter().filter(|h| h.0 == si).count();
+                let room = (backlog + 1).saturating_sub(half.len() + queue.len());
+                let n = LISTEN_POOL.min(room).saturating_sub(have);
+                want.extend(core::iter::repeat_n(si, n));
+            }
+            for h in gone {
+                if let Some(st) = self.stacks.get_mut(h.0) {
+                    st.set.remove(h.1);
+                }
+            }
+            let Some(b) = bound else { continue };
+            let mut added = Vec::new();
+            for si in want {
+                let ep = IpListenEndpoint { addr: b.addr, port: b.port };
+                if let Some(a) = b.addr {
+                    if !self.stacks.get(si).map(|s| s.has_addr(a)).unwrap_or(false) {
+                        continue;
+                    }
+                }
+                let Ok(h) = self.new_tcp(si, owner.as_deref()) else { break };
+                if self.stack(si).tcp(h.1).listen(ep).is_err() {
+                    self.drop_handle(h);
+                    continue;
+                }
+                added.push(h);
+            }
+            if let Some(Kind::TcpListen { pool, .. }) = self.recs.get_mut(&id).map(|r| &mut r.kind) {
+                pool.extend(added);
+            }
+        }
+    }
+
+    /// Polls every stack until nothing moves; then orphans, errors and wake-ups.
+    fn poll(&mut self) -> Vec<Arc<InetSocket>> {
+        let t = now();
+        for _ in 0..4 {
+            self.dirty = false;
+            self.service_listeners();
+            for i in 0..self.stacks.len() {
+                for _ in 0..10_000 {
+                    let mut moved = false;
+                    while self.stack(i).ingress_one(t) {
+                        moved = true;
+                        self.service_listeners();
+                    }
+                    if self.stack(i).egress(t) {
+                        moved = true;
+                    }
+                    if !moved {
+                        break;
+                    }
+                }
+            }
+            self.service_listeners();
+            self.reap_orphans();
+            let mut changed = false;
+            for s in self.stacks.iter_mut() {
+                changed |= s.dhcp_update().is_some();
+            }
+            if changed {
+                self.mirror_addresses();
+                self.dirty = true;
+            }
+            if !self.dirty {
+                break;
+            }
+        }
+        self.dirty = false;
+        let wakes = self.scan();
+        let next = self.stacks.iter_mut().filter_map(|s| s.iface.poll_delay(t, &s.set)).map(|d| d.total_micros()).min();
+        let mut at = match next {
+            Some(us) => crate::time::monotonic_ns().saturating_add(us.saturating_mul(1000)).max(1),
+            None => u64::MAX,
+        };
+        // A device without an interrupt is polled every millisecond.
+        if self.stacks.len() > 1 && !elfin_plat::net::has_interrupt() {
+            at = at.min(crate::time::monotonic_ns().saturating_add(1_000_000));
+        }
+        let before = NEXT_POLL.swap(at, Ordering::Relaxed);
+        if at != u64::MAX && before == u64::MAX {
+            // The CPUs' ticks keep time for smoltcp's timers too.
+            crate::timer::deadline_added();
+        }
+        wakes
+    }
+
+    fn reap_orphans(&mut self) {
+        let nowns = crate::time::monotonic_ns();
+        let mut keep = Vec::new();
+        let orphans = core::mem::take(&mut self.orphans);
+        for (h, since) in orphans {
+            let Some(st) = self.stacks.get_mut(h.0) else { continue };
+            let s = st.tcp(h.1);
+            // Data arriving for a closed socket resets the connection, as Linux does.
+            let st_now = s.state();
+            if st_now != tcp::State::Closed
+                && (s.recv_queue() > 0 || nowns.saturating_sub(since) > ORPHAN_TIMEOUT_S * 1_000_000_000)
+            {
+                s.abort();
+                self.dirty = true;
+                // Kept until the reset has gone out (the next pass).
+                keep.push((h, since));
+                continue;
+            }
+            match st_now {
+                tcp::State::Closed | tcp::State::TimeWait => {
+                    st.set.remove(h.1);
+                }
+                _ => keep.push((h, since)),
+            }
+        }
+        self.orphans = keep;
+    }
+
+    /// Records errors of connections that ended and returns the sockets whose
+    /// readiness gained something.
+    fn scan(&mut self) -> Vec<Arc<InetSocket>> {
+        let mut wakes = Vec::new();
+        let ids: Vec<u64> = self.recs.keys().copied().collect();
+        for id in ids {
+            // Connections that ended: why.
+            let mut ended = None;
+            if let Some(Rec { kind: Kind::TcpConn { h, connecting, seen_open, prev }, .. }) = self.recs.get(&id) {
+                let st = self.stacks.get_mut(h.0).map(|s| s.tcp(h.1).state()).unwrap_or(tcp::State::Closed);
+                ended = Some((*h, st, *prev, *connecting, *seen_open));
+            }
+            if let Some((_h, st, prev, _connecting, seen_open)) = ended {
+                let Some(rec) = self.recs.get_mut(&id) else { continue };
+                if st == tcp::State::Closed && prev != tcp::State::Closed {
+                    // Why it ended, as Linux's tcp_reset reports it.
+                    let e = match prev {
+                        tcp::State::SynSent if !seen_open => Some(Errno::ECONNREFUSED),
+                        // Both sides shut down: our FIN was acknowledged (LAST-ACK
+                        // passed within one poll).
+                        tcp::State::CloseWait if rec.wr_shut => None,
+                        tcp::State::CloseWait => Some(Errno::EPIPE),
+                        tcp::State::TimeWait | tcp::State::LastAck | tcp::State::Closing => None,
+                        _ => Some(Errno::ECONNRESET),
+                    };
+                    if let Some(e) = e {
+                        rec.err = e.as_i32();
+                    }
+                    rec.rd_shut = true;
+                    rec.wr_shut = true;
+                }
+                if let Kind::TcpConn { prev: p, seen_open: seen, .. } = &mut rec.kind {
+                    *p = st;
+                    if !matches!(st, tcp::State::SynSent | tcp::State::Closed) {
+                        *seen = true;
+                    }
+                }
+            }
+            let r = self.readiness(id);
+            let Some(rec) = self.recs.get_mut(&id) else { continue };
+            let (ev, rq, sq, aq) = r;
+            let (lev, lrq, lsq, laq) = rec.last;
+            if ev & !lev != 0 || rq > lrq || sq < lsq || aq > laq {
+                if let Some(o) = rec.owner.upgrade() {
+                    wakes.push(o);
+                }
+            }
+            rec.last = r;
+        }
+        wakes
+    }
+
+    /// (poll events, bytes readable, bytes queued to send, connections waiting).
+    fn readiness(&mut self, id: u64) -> (u32, usize, usize, usize) {
+        let Some(rec) = self.recs.get(&id) else { return (0, 0, 0, 0) };
+        let err = if rec.err != 0 { POLLERR } else { 0 };
+        let (rd_shut, wr_shut) = (rec.rd_shut, rec.wr_shut);
+        match &rec.kind {
+            Kind::TcpIdle => (POLLOUT | POLLWRNORM | POLLHUP | err, 0, 0, 0),
+            Kind::TcpListen { queue, .. } => {
+                let q = queue.len();
+                (if q > 0 { POLLIN | POLLRDNORM } else { 0 }, 0, 0, q)
+            }
+            &Kind::TcpConn { h, .. } => {
+                let Some(st) = self.stacks.get_mut(h.0) else { return (POLLHUP, 0, 0, 0) };
+                let s = st.tcp(h.1);
+                let state = s.state();
+                let rq = s.recv_queue();
+                let sq = s.send_queue();
+                let fin_in = matches!(
+                    state,
+                    tcp::State::CloseWait | tcp::State::LastAck | tcp::State::Closing | tcp::State::TimeWait
+                ) || (state == tcp::State::Closed && rd_shut);
+                let rcv_shut = fin_in || rd_shut;
+                let snd_shut = wr_shut || state == tcp::State::Closed && rd_shut;
+                let mut m = err;
+                if (rcv_shut && snd_shut) || state == tcp::State::Closed {
+                    m |= POLLHUP;
+                }
+                if rcv_shut {
+                    m |= POLLIN | POLLRDNORM | POLLRDHUP;
+                }
+                if !matches!(state, tcp::State::SynSent | tcp::State::SynReceived) {
+                    if rq > 0 {
+                        m |= POLLIN | POLLRDNORM;
+                    }
+                    if snd_shut || s.send_capacity() > sq {
+                        m |= POLLOUT | POLLWRNORM;
+                    }
+                }
+                (m, rq, sq, 0)
+            }
+            Kind::Udp { hs, .. } => {
+                let mut m = err | POLLOUT | POLLWRNORM;
+                let (mut rq, mut sq) = (0, 0);
+                for h in hs.clone() {
+                    if let Some(st) = self.stacks.get_mut(h.0) {
+                        let s = st.udp(h.1);
+                        if s.can_recv() {
+                            m |= POLLIN | POLLRDNORM;
+                        }
+                        if !s.can_send() {
+                            m &= !(POLLOUT | POLLWRNORM);
+                        }
+                        rq += s.recv_queue();
+                        sq += s.send_queue();
+                    }
+                }
+                if rd_shut {
+                    m |= POLLIN | POLLRDNORM | POLLRDHUP;
+                }
+                if rd_shut && wr_shut {
+                    m |= POLLHUP;
+                }
+                (m, rq, sq, 0)
+            }
+        }
+    }
+}
+
+/// Runs `f` on the network; polls afterwards when `f` changed something, and
+/// wakes the sockets whose readiness changed once the lock is released.
+fn with_net<R>(f: impl FnOnce(&mut Net) -> R) -> R {
+    let (r, wakes) = {
+        let mut g = NET.lock();
+        let net = g.get_or_insert_with(Net::new);
+        let r = f(net);
+        // A device interrupt or deadline that came while this CPU held the lock
+        // (another CPU's `poll_due` found it taken) is served here.
+        let wanted = POLL_WANTED.swap(false, Ordering::AcqRel);
+        let wakes = if net.dirty || wanted { net.poll() } else { Vec::new() };
+        (r, wakes)
+    };
+    for s in wakes {
+        s.wq.wake_all();
+    }
+    r
+}
+
+/// Sets the network up at boot: how the device gets its address, and, when the
+/// machine has a network device, the interfaces (so that DHCP starts at once).
+pub fn init(ip: Option<&[u8]>) {
+    configure(ip);
+    if let Some(mac) = elfin_plat::net::mac() {
+        log::info!(
+            "net: virtio-net {:02x?}, {}",
+            mac,
+            if elfin_plat::net::has_interrupt() { "interrupt-driven" } else { "polled every millisecond" }
+        );
+        with_net(|n| n.dirty = true);
+    }
+}
+
+/// Whether smoltcp waits for a deadline (retransmissions, closing connections,
+/// DHCP): an idle machine must keep time for it. With a network device the tick
+/// keeps running too: on arm64 `virt` the device's interrupt does not wake a CPU
+/// idling without its tick (it is taken once the tick wakes the CPU), so the
+/// tick bounds the latency there.
+pub fn deadline_pending() -> bool {
+    HAS_DEVICE.load(Ordering::Relaxed)
+        || POLL_WANTED.load(Ordering::Relaxed)
+        || NEXT_POLL.load(Ordering::Relaxed) != u64::MAX
+}
+
+/// A poll is owed: `poll_due` found the network locked by another CPU.
+static POLL_WANTED: AtomicBool = AtomicBool::new(false);
+
+/// The machine has a network device (an Ethernet stack exists).
+static HAS_DEVICE: AtomicBool = AtomicBool::new(false);
+
+/// Polls the network when smoltcp's deadline has passed or the device
+/// interrupted (called by the scheduler and after interrupts; cheap when
+/// nothing is due).
+pub fn poll_due() {
+    let irq = elfin_plat::net::take_interrupt();
+    let wanted = POLL_WANTED.swap(false, Ordering::AcqRel);
+    if !irq && !wanted && crate::time::monotonic_ns() < NEXT_POLL.load(Ordering::Relaxed) {
+        return;
+    }
+    let wakes = {
+        let Some(mut g) = NET.try_lock() else {
+            // Another CPU has the network: it polls before letting go, or, if it
+            // is letting go just now, the next call here does (the interrupt's
+            // flag is already taken, so it must not be lost).
+            POLL_WANTED.store(true, Ordering::Release);
+            return;
+        };
+        match g.as_mut() {
+            Some(net) => net.poll(),
+            None => return,
+        }
+    };
+    for s in wakes {
+        s.wq.wake_all();
+    }
+}
+
+/// An IPPROTO_IP option value as Linux's do_ip_setsockopt reads it: an `int`
+/// when there is room for one, else one unsigned byte, else 0.
+fn ip_opt_int(val: &[u8]) -> i32 {
+    match (opt_int(val), val.first()) {
+        (Ok(v), _) => v,
+        (Err(_), Some(&b)) => i32::from(b),
+        (Err(_), None) => 0,
+    }
+}
+
+/// An AF_INET or AF_INET6 socket.
+pub struct InetSocket {
+    id: u64,
+    family: u16,
+    ty: u32,
+    protocol: i32,
+    opts: Opts,
+    wq: WaitQueue,
+    nodelay: AtomicBool,
+    keepidle: AtomicU32,
+    keepintvl: AtomicU32,
+    keepcnt: AtomicU32,
+    tos: AtomicU32,
+    ttl: AtomicU32,
+    v6only: AtomicBool,
+}
+
+/// socket(AF_INET or AF_INET6, ty, protocol).
+pub fn create(family: u16, ty: u32, protocol: i32) -> Result<Arc<dyn Socket>, Errno> {
+    let tcp = match (ty, protocol) {
+        (so::SOCK_STREAM, 0) | (so::SOCK_STREAM, 6) => true,
+        (so::SOCK_DGRAM, 0) | (so::SOCK_DGRAM, 17) => false,
+        (so::SOCK_STREAM, _) | (so::SOCK_DGRAM, _) => return Err(Errno::EPROTONOSUPPORT),
+        (so::SOCK_RAW, _) => {
+            crate::syscall::report_unsupported("socket (SOCK_RAW)");
+            return Err(Errno::EPERM);
+        }
+        (so::SOCK_SEQPACKET, _) => return Err(Errno::ESOCKTNOSUPPORT),
+        _ => return Err(Errno::ESOCKTNOSUPPORT),
+    };
+    let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+    let (snd, rcv) = if tcp { (TCP_SNDBUF, TCP_RCVBUF) } else { (WMEM_DEFAULT, WMEM_DEFAULT) };
+    let s = Arc::new(InetSocket {
+        id,
+        family,
+        ty,
+        protocol: if tcp { 6 } else { 17 },
+        opts: Opts::new(snd, rcv),
+        wq: WaitQueue::new(),
+        nodelay: AtomicBool::new(false),
+        keepidle: AtomicU32::new(KEEPIDLE),
+        keepintvl: AtomicU32::new(KEEPINTVL),
+        keepcnt: AtomicU32::new(KEEPCNT),
+        tos: AtomicU32::new(0),
+        ttl: AtomicU32::new(64),
+        v6only: AtomicBool::new(false),
+    });
+    let rec = Rec {
+        owner: Arc::downgrade(&s),
+        tcp,
+        bound: None,
+        conn_local: None,
+        kind: if tcp { Kind::TcpIdle } else { Kind::Udp { hs: Vec::new(), remote: None } },
+        err: 0,
+        rd_shut: false,
+        wr_shut: false,
+        reuseaddr: false,
+        reuseport: false,
+        last: (0, 0, 0, 0),
+    };
+    with_net(|n| {
+        n.recs.insert(id, rec);
+        let r = n.readiness(id);
+        if let Some(rec) = n.recs.get_mut(&id) {
+            rec.last = r;
+        }
+    });
+    Ok(s)
+}
+
+/// A parsed socket address.
+fn parse(family: u16, raw: &[u8]) -> Result<IpEndpoint, Errno> {
+    let fam = raw.get(..2).map(|b| u16::from_ne_bytes([b[0], b[1]])).ok_or(Errno::EINVAL)?;
+    if family == so::AF_INET {
+        if raw.len() < 16 {
+            return Err(Errno::EINVAL);
+        }
+        if fam != so::AF_INET {
+            return Err(Errno::EAFNOSUPPORT);
+        }
+        let port = u16::from_be_bytes([raw[2], raw[3]]);
+        let a = Ipv4Addr::new(raw[4], raw[5], raw[6], raw[7]);
+        Ok(IpEndpoint { addr: IpAddress::Ipv4(a), port })
+    } else {
+        if raw.len() < 24 {
+            return Err(Errno::EINVAL);
+        }
+        if fam != so::AF_INET6 {
+            return Err(Errno::EAFNOSUPPORT);
+        }
+        let port = u16::from_be_bytes([raw[2], raw[3]]);
+        let mut b = [0u8; 16];
+        b.copy_from_slice(raw.get(8..24).ok_or(Errno::EINVAL)?);
+        let a = Ipv6Addr::from(b);
+        let addr = match a.to_ipv4_mapped() {
+            Some(v4) => IpAddress::Ipv4(v4),
+            None => IpAddress::Ipv6(a),
+        };
+        Ok(IpEndpoint { addr, port })
+    }
+}
+
+/// Encodes an endpoint as the socket's family reports it (v4 peers of an
+/// AF_INET6 socket as mapped addresses).
+fn encode(family: u16, ep: IpEndpoint) -> Vec<u8> {
+    if family == so::AF_INET {
+        let mut v = vec![0u8; 16];
+        v[..2].copy_from_slice(&so::AF_INET.to_ne_bytes());
+        v[2..4].copy_from_slice(&ep.port.to_be_bytes());
+        if let IpAddress::Ipv4(a) = ep.addr {
+            v[4..8].copy_from_slice(&a.octets());
+        }
+        v
+    } else {
+        let mut v = vec![0u8; 28];
+        v[..2].copy_from_slice(&so::AF_INET6.to_ne_bytes());
+        v[2..4].copy_from_slice(&ep.port.to_be_bytes());
+        let a = match ep.addr {
+            IpAddress::Ipv4(a) => a.to_ipv6_mapped(),
+            IpAddress::Ipv6(a) => a,
+        };
+        v[8..24].copy_from_slice(&a.octets());
+        v
+    }
+}
+
+fn unspecified(family: u16) -> IpAddress {
+    if family == so::AF_INET {
+        IpAddress::Ipv4(Ipv4Addr::UNSPECIFIED)
+    } else {
+        IpAddress::Ipv6(Ipv6Addr::UNSPECIFIED)
+    }
+}
+
+impl InetSocket {
+    fn apply_tcp(&self, s: &mut tcp::Socket<'static>) {
+        // Immediate ACKs: over loopback a delayed ACK stalls the sender for the
+        // whole delay (Nagle waits for it; window updates wait for it).
+        s.set_ack_delay(None);
+        s.set_nagle_enabled(!self.nodelay.load(Ordering::Relaxed));
+        if self.opts.has(flag::KEEPALIVE) {
+            let idle = self.keepidle.load(Ordering::Relaxed);
+            s.set_keep_alive(Some(Duration::from_secs(u64::from(idle))));
+        } else {
+            s.set_keep_alive(None);
+        }
+        let ttl = self.ttl.load(Ordering::Relaxed);
+        s.set_hop_limit(Some(ttl.clamp(1, 255) as u8));
+    }
+
+    fn scope(&self) -> Scope {
+        if self.family == so::AF_INET {
+            Scope::V4
+        } else if self.v6only.load(Ordering::Relaxed) {
+            Scope::V6
+        } else {
+            Scope::Both
+        }
+    }
+
+    fn timeo_rcv(&self) -> u64 {
+        self.opts.rcvtimeo.load(Ordering::Relaxed)
+    }
+
+    fn timeo_snd(&self) -> u64 {
+        self.opts.sndtimeo.load(Ordering::Relaxed)
+    }
+
+    /// Binds `ep` (port 0: an ephemeral port) in `n`.
+    fn do_bind(&self, n: &mut Net, ep: IpEndpoint) -> Result<Bind, Errno> {
+        let tcp = self.ty == so::SOCK_STREAM;
+        let (reuseaddr, reuseport) = (self.opts.has(flag::REUSEADDR), self.opts.has(flag::REUSEPORT));
+        let addr = if ep.addr.is_unspecified() { None } else { Some(ep.addr) };
+        if let Some(a) = addr {
+            if !n.is_local(a) {
+                return Err(Errno::EADDRNOTAVAIL);
+            }
+            if self.family == so::AF_INET6 && matches!(a, IpAddress::Ipv4(_)) && self.v6only.load(Ordering::Relaxed) {
+                return Err(Errno::EADDRNOTAVAIL);
+            }
+        }
+        let port = if ep.port == 0 { n.ephemeral(tcp, self.id, addr, self.scope())? } else { ep.port };
+        let b = Bind { addr, port, scope: self.scope() };
+        if !n.port_free(tcp, self.id, &b, reuseaddr, reuseport) {
+            return Err(Errno::EADDRINUSE);
+        }
+        let rec = n.rec(self.id)?;
+        rec.bound = Some(b);
+        rec.reuseaddr = reuseaddr;
+        rec.reuseport = reuseport;
+        Ok(b)
+    }
+
+    /// The UDP socket's smoltcp sockets (one per interface that has its
+    /// address), bound to an ephemeral port if needed.
+    fn udp_handles(&self, n: &mut Net) -> Result<Vec<H>, Errno> {
+        if let Kind::Udp { hs, .. } = &n.rec(self.id)?.kind {
+            if !hs.is_empty() {
+                return Ok(hs.clone());
+            }
+        }
+        let b = match n.rec(self.id)?.bound {
+            Some(b) => b,
+            None => self.do_bind(n, IpEndpoint { addr: unspecified(self.family), port: 0 })?,
+        };
+        let mut hs = Vec::new();
+        for si in 0..n.stacks.len() {
+            if let Some(a) = b.addr {
+                if !n.stack(si).has_addr(a) {
+                    continue;
+                }
+            }
+            let mut rx = Vec::new();
+            let mut tx = Vec::new();
+            rx.try_reserve_exact(UDP_BYTES).map_err(|_| Errno::ENOBUFS)?;
+            tx.try_reserve_exact(UDP_BYTES).map_err(|_| Errno::ENOBUFS)?;
+            rx.resize(UDP_BYTES, 0);
+            tx.resize(UDP_BYTES, 0);
+            let mut s = udp::Socket::new(
+                udp::PacketBuffer::new(vec![udp::PacketMetadata::EMPTY; UDP_PACKETS], rx),
+                udp::PacketBuffer::new(vec![udp::PacketMetadata::EMPTY; UDP_PACKETS], tx),
+            );
+            s.bind(IpListenEndpoint { addr: b.addr, port: b.port }).map_err(|_| Errno::EINVAL)?;
+            s.set_hop_limit(Some(self.ttl.load(Ordering::Relaxed).clamp(1, 255) as u8));
+            hs.push((si, n.stack(si).set.add(s)));
+        }
+        if let Kind::Udp { hs: slot, .. } = &mut n.rec(self.id)?.kind {
+            *slot = hs.clone();
+        }
+        Ok(hs)
+    }
+
+    fn tcp_connect(&self, cx: &Ctx, raw: &[u8], nonblock: bool) -> Result<(), Errno> {
+        if raw.len() < 2 {
+            return Err(Errno::EINVAL);
+        }
+        if u16::from_ne_bytes([raw[0], raw[1]]) == so::AF_UNSPEC {
+            // Disconnect: abort any connection.
+            return with_net(|n| {
+                let rec = n.rec(self.id)?;
+                if let Kind::TcpConn { h, .. } = rec.kind {
+                    rec.kind = Kind::TcpIdle;
+                    rec.bound = None;
+                    rec.err = 0;
+                    rec.rd_shut = false;
+                    rec.wr_shut = false;
+                    n.stack(h.0).tcp(h.1).abort();
+                    n.orphans.push((h, crate::time::monotonic_ns()));
+                    n.dirty = true;
+                }
+                Ok(())
+            });
+        }
+        let mut ep = parse(self.family, raw)?;
+        if ep.addr.is_unspecified() {
+            ep.addr = match ep.addr {
+                IpAddress::Ipv4(_) => IpAddress::Ipv4(Ipv4Addr::LOCALHOST),
+                IpAddress::Ipv6(_) => IpAddress::Ipv6(Ipv6Addr::LOCALHOST),
+            };
+        }
+        if self.family == so::AF_INET6 && matches!(ep.addr, IpAddress::Ipv4(_)) && self.v6only.load(Ordering::Relaxed) {
+            return Err(Errno::ENETUNREACH);
+        }
+        // Start (or look at) the attempt.
+        let started = with_net(|n| -> Result<bool, Errno> {
+            let rec = n.rec(self.id)?;
+            match &mut rec.kind {
+                Kind::TcpListen { .. } => return Err(Errno::EINVAL),
+                Kind::TcpConn { connecting: true, h, .. } => {
+                    let h = *h;
+                    let st = n.stack(h.0).tcp(h.1).state();
+                    return match st {
+                        tcp::State::SynSent | tcp::State::SynReceived => Err(Errno::EALREADY),
+                        _ => Ok(false),
+                    };
+                }
+                Kind::TcpConn { .. } => return Err(Errno::EISCONN),
+                Kind::Udp { .. } => return Err(Errno::EINVAL),
+                Kind::TcpIdle => {}
+            }
+            if ep.port == 0 {
+                return Err(Errno::ECONNREFUSED);
+            }
+            let si = n.route(ep.addr)?;
+            let local_addr = n.rec(self.id)?.bound.and_then(|b| b.addr);
+            let src = match local_addr {
+                Some(a) => a,
+                None => n.stack(si).iface.get_source_address(&ep.addr).ok_or(Errno::ENETUNREACH)?,
+            };
+            let b = match n.rec(self.id)?.bound {
+                Some(b) => b,
+                None => self.do_bind(n, IpEndpoint { addr: src, port: 0 })?,
+            };
+            let h = n.new_tcp(si, Some(self))?;
+            let st = n.stack(si);
+            let cxs = st.iface.context();
+            let r =
+                st.set.get_mut::<tcp::Socket>(h.1).connect(cxs, ep, IpListenEndpoint { addr: Some(src), port: b.port });
+            if r.is_err() {
+                n.drop_handle(h);
+                return Err(Errno::ENETUNREACH);
+            }
+            let rec = n.rec(self.id)?;
+            rec.bound = Some(Bind { addr: Some(src), port: b.port, scope: b.scope });
+            rec.kind = Kind::TcpConn { h, connecting: true, seen_open: false, prev: tcp::State::SynSent };
+            rec.err = 0;
+            n.dirty = true;
+            Ok(true)
+        })?;
+        // Linux returns EINPROGRESS from a non-blocking connect even on loopback
+        // (the handshake is processed once the socket is released).
+        if started && nonblock {
+            return Err(Errno::EINPROGRESS);
+        }
+        // Wait for the outcome.
+        let outcome = || {
+            with_net(|n| -> Option<Result<(), Errno>> {
+                let rec = n.rec(self.id).ok()?;
+                let Kind::TcpConn { h, .. } = rec.kind else { return Some(Err(Errno::ECONNABORTED)) };
+                let st = n.stack(h.0).tcp(h.1).state();
+                match st {
+                    tcp::State::SynSent | tcp::State::SynReceived => None,
+                    tcp::State::Closed => {
+                        let rec = n.rec(self.id).ok()?;
+                        let e = core::mem::take(&mut rec.err);
+                        if let Kind::TcpConn { h, .. } = rec.kind {
+                            rec.kind = Kind::TcpIdle;
+                            rec.bound = None;
+                            rec.rd_shut = false;
+                            rec.wr_shut = false;
+                            n.drop_handle(h);
+                        }
+                        // The error already taken (SO_ERROR): ECONNABORTED, as Linux.
+                        Some(Err(Errno::from_i32(e).unwrap_or(Errno::ECONNABORTED)))
+                    }
+                    _ => {
+                        if let Ok(Rec { kind: Kind::TcpConn { connecting, .. }, .. }) = n.rec(self.id) {
+                            *connecting = false;
+                        }
+                        Some(Ok(()))
+                    }
+                }
+            })
+        };
+        let f = outcome;
+        if let Some(r) = f() {
+            return r;
+        }
+        if nonblock {
+            return Err(Errno::EINPROGRESS);
+        }
+        let timeo = self.timeo_snd();
+        match block_on(cx, &[&self.wq], false, timeo, f) {
+            Err(Errno::EAGAIN) => Err(Errno::EINPROGRESS),
+            r => r,
+        }
+    }
+
+    fn tcp_send(&self, cx: &Ctx, msg: SendMsg, nonblock: bool) -> Result<usize, Errno> {
+        if msg.flags & so::MSG_OOB != 0 {
+            crate::syscall::report_unsupported("send (MSG_OOB)");
+            return Err(Errno::EOPNOTSUPP);
+        }
+        let data = msg.data;
+        let mut sent = 0usize;
+        let timeo = self.timeo_snd();
+        loop {
+            let step = block_on(cx, &[&self.wq], nonblock, timeo, || {
+                with_net(|n| -> Option<Result<usize, Errno>> {
+                    let rec = match n.rec(self.id) {
+                        Ok(r) => r,
+                        Err(e) => return Some(Err(e)),
+                    };
+                    let h = match rec.kind {
+                        Kind::TcpConn { h, connecting: false, .. } => h,
+                        Kind::TcpConn { h, connecting: true, .. } => {
+                            let st = n.stack(h.0).tcp(h.1).state();
+                            if matches!(st, tcp::State::SynSent | tcp::State::SynReceived) {
+                                return None;
+                            }
+                            h
+                        }
+                        // Linux's sk_stream_wait_connect: not connected is EPIPE.
+                        _ => return Some(Err(Errno::EPIPE)),
+                    };
+                    let rec = n.rec(self.id).ok()?;
+                    if rec.err != 0 {
+                        let e = core::mem::take(&mut rec.err);
+                        return Some(Err(Errno::from_i32(e).unwrap_or(Errno::EPIPE)));
+                    }
+                    if rec.wr_shut {
+                        return Some(Err(Errno::EPIPE));
+                    }
+                    let s = n.stack(h.0).tcp(h.1);
+                    if !s.may_send() {
+                        return Some(Err(Errno::EPIPE));
+                    }
+                    let rest = data.get(sent..).unwrap_or(&[]);
+                    match s.send_slice(rest) {
+                        Ok(0) if !rest.is_empty() => None,
+                        Ok(k) => {
+                            n.dirty = true;
+                            Some(Ok(k))
+                        }
+                        Err(_) => Some(Err(Errno::EPIPE)),
+                    }
+                })
+            });
+            match step {
+                Ok(k) => {
+                    sent += k;
+                    if sent >= data.len() {
+                        return Ok(sent);
+                    }
+                }
+                Err(e) => return if sent > 0 { Ok(sent) } else { Err(e) },
+            }
+        }
+    }
+
+    fn tcp_recv(&self, cx: &Ctx, buf: &mut [u8], flags: u32, nonblock: bool) -> Result<Recvd, Errno> {
+        if flags & so::MSG_OOB != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let peek = flags & so::MSG_PEEK != 0;
+        let waitall = flags & so::MSG_WAITALL != 0 && !peek;
+        let lowat = self.opts.rcvlowat.load(Ordering::Relaxed).max(1) as usize;
+        let target = if waitall { buf.len() } else { lowat.min(buf.len()) }.max(1);
+        let timeo = self.timeo_rcv();
+        let mut got = 0usize;
+        loop {
+            let step = block_on(cx, &[&self.wq], nonblock || got >= target, timeo, || {
+                with_net(|n| -> Option<Result<(usize, bool), Errno>> {
+                    let rec = match n.rec(self.id) {
+                        Ok(r) => r,
+                        Err(e) => return Some(Err(e)),
+                    };
+                    let h = match rec.kind {
+                        Kind::TcpConn { h, .. } => h,
+                        _ => return Some(Err(Errno::ENOTCONN)),
+                    };
+                    let rd_shut = rec.rd_shut;
+                    let err = rec.err;
+                    let s = n.stack(h.0).tcp(h.1);
+                    if matches!(s.state(), tcp::State::SynSent | tcp::State::SynReceived) {
+                        return None;
+                    }
+                    let avail = s.recv_queue();
+                    if avail == 0 {
+                        if err != 0 && got == 0 {
+                            if let Ok(r) = n.rec(self.id) {
+                                r.err = 0;
+                            }
+                            return Some(Err(Errno::from_i32(err).unwrap_or(Errno::ECONNRESET)));
+                        }
+                        if rd_shut || !s.may_recv() {
+                            return Some(Ok((0, true)));
+                        }
+                        return None;
+                    }
+                    let dst = buf.get_mut(got..).unwrap_or(&mut []);
+                    let k = if peek { s.peek_slice(dst) } else { s.recv_slice(dst) };
+                    let k = k.unwrap_or(0);
+                    if !peek && k > 0 {
+                        // A window update may be due.
+                        n.dirty = true;
+                    }
+                    Some(Ok((k, false)))
+                })
+            });
+            match step {
+                Ok((k, eof)) => {
+                    got += k;
+                    if eof || got >= target || peek || got >= buf.len() {
+                        break;
+                    }
+                }
+                Err(_) if got > 0 => break,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(Recvd { len: got, full: got, ..Default::default() })
+    }
+
+    fn udp_send(&self, cx: &Ctx, msg: SendMsg, nonblock: bool) -> Result<usize, Errno> {
+        let dest = match &msg.addr {
+            Some(raw) => {
+                if raw.len() >= 2 && u16::from_ne_bytes([raw[0], raw[1]]) == so::AF_UNSPEC && self.family == so::AF_INET
+                {
+                    None
+                } else {
+                    Some(parse(self.family, raw)?)
+                }
+            }
+            None => None,
+        };
+        let max = if self.family == so::AF_INET6 { UDP_MAX_V6 } else { UDP_MAX_V4 };
+        if msg.data.len() > max {
+            return Err(Errno::EMSGSIZE);
+        }
+        let timeo = self.timeo_snd();
+        let data = msg.data;
+        block_on(cx, &[&self.wq], nonblock, timeo, || {
+            with_net(|n| -> Option<Result<usize, Errno>> {
+                let r = (|| -> Result<Option<usize>, Errno> {
+                    let rec = n.rec(self.id)?;
+                    if rec.wr_shut {
+                        return Err(Errno::EPIPE);
+                    }
+                    let remote = match rec.kind {
+                        Kind::Udp { remote, .. } => remote,
+                        _ => None,
+                    };
+                    let mut ep = match dest.or(remote) {
+                        Some(e) => e,
+                        None => return Err(Errno::EDESTADDRREQ),
+                    };
+                    if ep.port == 0 {
+                        return Err(Errno::EINVAL);
+                    }
+                    if ep.addr.is_unspecified() {
+                        ep.addr = match ep.addr {
+                            IpAddress::Ipv4(_) => IpAddress::Ipv4(Ipv4Addr::LOCALHOST),
+                            IpAddress::Ipv6(_) => IpAddress::Ipv6(Ipv6Addr::LOCALHOST),
+                        };
+                    }
+                    let si = n.route(ep.addr)?;
+                    let hs = self.udp_handles(n)?;
+                    let h = *hs.iter().find(|h| h.0 == si).ok_or(Errno::ENETUNREACH)?;
+                    let s = n.stack(h.0).udp(h.1);
+                    if s.payload_send_capacity() < data.len() {
+                        return Err(Errno::EMSGSIZE);
+                    }
+                    match s.send_slice(&data, ep) {
+                        Ok(()) => {
+                            n.dirty = true;
+                            Ok(Some(data.len()))
+                        }
+                        Err(udp::SendError::BufferFull) => Ok(None),
+                        Err(udp::SendError::Unaddressable) => Err(Errno::ENETUNREACH),
+                    }
+                })();
+                match r {
+                    Ok(Some(k)) => Some(Ok(k)),
+                    Ok(None) => None,
+                    Err(e) => Some(Err(e)),
+                }
+            })
+        })
+    }
+
+    fn udp_recv(&self, cx: &Ctx, buf: &mut [u8], flags: u32, nonblock: bool) -> Result<Recvd, Errno> {
+        let peek = flags & so::MSG_PEEK != 0;
+        let timeo = self.timeo_rcv();
+        let family = self.family;
+        block_on(cx, &[&self.wq], nonblock, timeo, || {
+            with_net(|n| -> Option<Result<Recvd, Errno>> {
+                let rec = n.rec(self.id).ok()?;
+                if rec.err != 0 {
+                    let e = core::mem::take(&mut rec.err);
+                    return Some(Err(Errno::from_i32(e).unwrap_or(Errno::ECONNREFUSED)));
+                }
+                let rd_shut = rec.rd_shut;
+                let (hs, remote) = match &rec.kind {
+                    Kind::Udp { hs, remote } => (hs.clone(), *remote),
+                    _ => return Some(Err(Errno::EINVAL)),
+                };
+                // The first interface with a datagram waiting.
+                let ready = hs.iter().copied().find(|h| n.stack(h.0).udp(h.1).can_recv());
+                let Some(h) = ready else {
+                    return if rd_shut { Some(Ok(Recvd::default())) } else { None };
+                };
+                let s = n.stack(h.0).udp(h.1);
+                loop {
+                    let r = if peek { s.peek().map(|(d, m)| (d, *m)) } else { s.recv() };
+                    let Ok((d, meta)) = r else {
+                        return if rd_shut { Some(Ok(Recvd::default())) } else { None };
+                    };
+                    if let Some(rm) = remote {
+                        if meta.endpoint != rm {
+                            if peek {
+                                let _ = s.recv();
+                            }
+                            continue;
+                        }
+                    }
+                    let k = d.len().min(buf.len());
+                    if let (Some(dst), Some(src)) = (buf.get_mut(..k), d.get(..k)) {
+                        dst.copy_from_slice(src);
+                    }
+                    let mut out = Recvd {
+                        len: k,
+                        full: d.len(),
+                        from: Some(encode(family, meta.endpoint)),
+                        ..Default::default()
+                    };
+                    if k < d.len() {
+                        out.flags |= so::MSG_TRUNC;
+                    }
+                    return Some(Ok(out));
+                }
+            })
+        })
+    }
+}
+
+impl Socket for InetSocket {
+    fn family(&self) -> u16 {
+        self.family
+    }
+    fn sock_type(&self) -> u32 {
+        self.ty
+    }
+    fn protocol(&self) -> i32 {
+        self.protocol
+    }
+    fn opts(&self) -> &Opts {
+        &self.opts
+    }
+    fn wq(&self) -> &WaitQueue {
+        &self.wq
+    }
+
+    fn poll(&self) -> u32 {
+        with_net(|n| n.readiness(self.id).0)
+    }
+
+    fn bind(&self, _cx: &Ctx, raw: &[u8]) -> Result<(), Errno> {
+        let ep = match parse(self.family, raw) {
+            // AF_UNSPEC with INADDR_ANY binds as AF_INET (Linux's compatibility rule).
+            Err(Errno::EAFNOSUPPORT)
+                if self.family == so::AF_INET
+                    && raw.len() >= 16
+                    && u16::from_ne_bytes([raw[0], raw[1]]) == so::AF_UNSPEC
+                    && raw[4..8] == [0, 0, 0, 0] =>
+            {
+                IpEndpoint { addr: unspecified(so::AF_INET), port: u16::from_be_bytes([raw[2], raw[3]]) }
+            }
+            r => r?,
+        };
+        with_net(|n| {
+            let rec = n.rec(self.id)?;
+            let fresh = match &rec.kind {
+                Kind::TcpIdle => true,
+                Kind::Udp { hs, .. } => hs.is_empty(),
+                _ => false,
+            };
+            if rec.bound.is_some() || !fresh {
+                return Err(Errno::EINVAL);
+            }
+            self.do_bind(n, ep)?;
+            if self.ty == so::SOCK_DGRAM {
+                self.udp_handles(n)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn listen(&self, backlog: i32) -> Result<(), Errno> {
+        if self.ty != so::SOCK_STREAM {
+            return Err(Errno::EOPNOTSUPP);
+        }
+        let backlog = (backlog as u32 as usize).min(super::unix::SOMAXCONN);
+        with_net(|n| {
+            let rec = n.rec(self.id)?;
+            match &mut rec.kind {
+                Kind::TcpListen { backlog: b, .. } => {
+                    *b = backlog;
+                    n.dirty = true;
+                    return Ok(());
+                }
+                Kind::TcpIdle => {}
+                _ => return Err(Errno::EINVAL),
+            }
+            if rec.bound.is_none() {
+                self.do_bind(n, IpEndpoint { addr: unspecified(self.family), port: 0 })?;
+            }
+            // A listener's port must not be shared with another listener unless
+            // both asked for SO_REUSEPORT.
+            let rec = n.rec(self.id)?;
+            let b = rec.bound.ok_or(Errno::EINVAL)?;
+            let reuseport = rec.reuseport;
+            let clash = n.recs.iter().any(|(&id, r)| {
+                id != self.id
+                    && r.tcp
+                    && matches!(r.kind, Kind::TcpListen { .. })
+                    && r.bound.map(|ob| ob.port == b.port && ob.overlaps(&b)).unwrap_or(false)
+                    && !(reuseport && r.reuseport)
+            });
+            if clash {
+                return Err(Errno::EADDRINUSE);
+            }
+            n.rec(self.id)?.kind =
+                Kind::TcpListen { backlog, pool: Vec::new(), half: Vec::new(), queue: VecDeque::new() };
+            n.service_listeners();
+            n.dirty = true;
+            Ok(())
+        })
+    }
+
+    fn accept(&self, cx: &Ctx, nonblock: bool) -> Result<(Arc<dyn Socket>, Vec<u8>), Errno> {
+        if self.ty != so::SOCK_STREAM {
+            return Err(Errno::EOPNOTSUPP);
+        }
+        let timeo = self.timeo_rcv();
+        let (h, remote) = block_on(cx, &[&self.wq], nonblock, timeo, || {
+            with_net(|n| -> Option<Result<(H, IpEndpoint), Errno>> {
+                loop {
+                    let rec = n.rec(self.id).ok()?;
+                    let Kind::TcpListen { queue, .. } = &mut rec.kind else { return Some(Err(Errno::EINVAL)) };
+                    let h = queue.pop_front()?;
+                    n.dirty = true;
+                    let s = n.stack(h.0).tcp(h.1);
+                    let Some(remote) = s.remote_endpoint() else {
+                        n.drop_handle(h);
+                        continue;
+                    };
+                    // An AF_INET listener takes no IPv6 connection.
+                    if self.family == so::AF_INET && matches!(remote.addr, IpAddress::Ipv6(_)) {
+                        s.abort();
+                        n.orphans.push((h, crate::time::monotonic_ns()));
+                        continue;
+                    }
+                    return Some(Ok((h, remote)));
+                }
+            })
+        })?;
+        let new = create(self.family, self.ty, self.protocol)?;
+        let ns = match new.as_any().downcast_ref::<InetSocket>() {
+            Some(s) => s,
+            None => return Err(Errno::ENOMEM),
+        };
+        ns.opts.inherit(&self.opts);
+        ns.nodelay.store(self.nodelay.load(Ordering::Relaxed), Ordering::Relaxed);
+        ns.v6only.store(self.v6only.load(Ordering::Relaxed), Ordering::Relaxed);
+        let local = with_net(|n| {
+            let local = n.stack(h.0).tcp(h.1).local_endpoint();
+            ns.apply_tcp(n.stack(h.0).tcp(h.1));
+            if let Ok(rec) = n.rec(ns.id) {
+                rec.kind = Kind::TcpConn { h, connecting: false, seen_open: true, prev: tcp::State::Established };
+                rec.bound = local.map(|l| Bind { addr: Some(l.addr), port: l.port, scope: Scope::Both });
+                // Accepted connections share the listener's port.
+                rec.reuseport = true;
+                rec.reuseaddr = true;
+            }
+            let r = n.readiness(ns.id);
+            if let Ok(rec) = n.rec(ns.id) {
+                rec.last = r;
+            }
+            local
+        });
+        let _ = local;
+        Ok((new, encode(self.family, remote)))
+    }
+
+    fn connect(&self, cx: &Ctx, raw: &[u8], nonblock: bool) -> Result<(), Errno> {
+        if self.ty == so::SOCK_STREAM {
+            return self.tcp_connect(cx, raw, nonblock);
+        }
+        if raw.len() < 2 {
+            return Err(Errno::EINVAL);
+        }
+        if u16::from_ne_bytes([raw[0], raw[1]]) == so::AF_UNSPEC {
+            return with_net(|n| {
+                let rec = n.rec(self.id)?;
+                rec.conn_local = None;
+                if let Kind::Udp { remote, .. } = &mut rec.kind {
+                    *remote = None;
+                }
+                Ok(())
+            });
+        }
+        let mut ep = parse(self.family, raw)?;
+        if ep.addr.is_unspecified() {
+            ep.addr = match ep.addr {
+                IpAddress::Ipv4(_) => IpAddress::Ipv4(Ipv4Addr::LOCALHOST),
+                IpAddress::Ipv6(_) => IpAddress::Ipv6(Ipv6Addr::LOCALHOST),
+            };
+        }
+        with_net(|n| {
+            let si = n.route(ep.addr)?;
+            let src = n.stack(si).iface.get_source_address(&ep.addr);
+            self.udp_handles(n)?;
+            let rec = n.rec(self.id)?;
+            if let Kind::Udp { remote, .. } = &mut rec.kind {
+                *remote = Some(ep);
+            }
+            if rec.bound.map(|b| b.addr.is_none()).unwrap_or(true) {
+                rec.conn_local = src;
+            }
+            Ok(())
+        })
+    }
+
+    fn send(&self, cx: &Ctx, msg: SendMsg, nonblock: bool) -> Result<usize, Errno> {
+        if self.ty == so::SOCK_STREAM {
+            // Linux ignores the address of a sendto on a TCP socket.
+            self.tcp_send(cx, msg, nonblock)
+        } else {
+            self.udp_send(cx, msg, nonblock)
+        }
+    }
+
+    fn recv(&self, cx: &Ctx, buf: &mut [u8], flags: u32, nonblock: bool) -> Result<Recvd, Errno> {
+        if self.ty == so::SOCK_STREAM {
+            self.tcp_recv(cx, buf, flags, nonblock)
+        } else {
+            self.udp_recv(cx, buf, flags, nonblock)
+        }
+    }
+
+    fn shutdown(&self, how: u32) -> Result<(), Errno> {
+        with_net(|n| {
+            let rec = n.rec(self.id)?;
+            let (rd, wr) = (how != 1, how != 0);
+            let mut r = Ok(());
+            match rec.kind {
+                Kind::TcpConn { h, .. } => {
+                    if rd {
+                        rec.rd_shut = true;
+                    }
+                    if wr && !rec.wr_shut {
+                        rec.wr_shut = true;
+                        n.stack(h.0).tcp(h.1).close();
+                    }
+                }
+                Kind::TcpListen { .. } if rd => {
+                    // Linux disconnects a listener shut down for reading.
+                    let old = core::mem::replace(&mut rec.kind, Kind::TcpIdle);
+                    if let Kind::TcpListen { pool, half, queue, .. } = old {
+                        for h in pool.into_iter().chain(half).chain(queue) {
+                            n.stack(h.0).tcp(h.1).abort();
+                            n.orphans.push((h, crate::time::monotonic_ns()));
+                        }
+                    }
+                }
+                Kind::Udp { remote: Some(_), .. } => {
+                    rec.rd_shut |= rd;
+                    rec.wr_shut |= wr;
+                }
+                _ => {
+                    rec.rd_shut |= rd;
+                    rec.wr_shut |= wr;
+                    r = Err(Errno::ENOTCONN);
+                }
+            }
+            n.dirty = true;
+            r
+        })
+    }
+
+    fn name(&self) -> Vec<u8> {
+        with_net(|n| {
+            let Ok(rec) = n.rec(self.id) else {
+                return encode(self.family, IpEndpoint::new(unspecified(self.family), 0));
+            };
+            let b = rec.bound;
+            let cl = rec.conn_local;
+            let kind_h = match rec.kind {
+                Kind::TcpConn { h, .. } => Some(h),
+                _ => None,
+            };
+            if let Some(h) = kind_h {
+                if let Some(l) = n.stack(h.0).tcp(h.1).local_endpoint() {
+                    return encode(self.family, l);
+                }
+            }
+            let (addr, port) = match b {
+                Some(b) => (b.addr.or(cl).unwrap_or(unspecified(self.family)), b.port),
+                None => (unspecified(self.family), 0),
+            };
+            encode(self.family, IpEndpoint::new(addr, port))
+        })
+    }
+
+    fn peer_name(&self) -> Result<Vec<u8>, Errno> {
+        with_net(|n| {
+            let rec = n.rec(self.id)?;
+            match rec.kind {
+                Kind::TcpConn { h, connecting, .. } => {
+                    let s = n.stack(h.0).tcp(h.1);
+                    if connecting && matches!(s.state(), tcp::State::SynSent | tcp::State::SynReceived) {
+                        return Err(Errno::ENOTCONN);
+                    }
+                    s.remote_endpoint().map(|e| encode(self.family, e)).ok_or(Errno::ENOTCONN)
+                }
+                Kind::Udp { remote: Some(r), .. } => Ok(encode(self.family, r)),
+                _ => Err(Errno::ENOTCONN),
+            }
+        })
+    }
+
+    fn take_error(&self) -> i32 {
+        with_net(|n| n.rec(self.id).map(|r| core::mem::take(&mut r.err)).unwrap_or(0))
+    }
+
+    fn listening(&self) -> bool {
+        with_net(|n| matches!(n.rec(self.id).map(|r| &r.kind), Ok(Kind::TcpListen { .. })))
+    }
+
+    fn setsockopt(&self, level: i32, name: i32, val: &[u8]) -> Result<(), Errno> {
+        let lvl = level as u32;
+        let v = opt_int(val);
+        match (lvl, name) {
+            (so::SOL_SOCKET, SO_KEEPALIVE) | (so::SOL_SOCKET, SO_SNDBUF) | (so::SOL_SOCKET, SO_RCVBUF) => {
+                self.reapply();
+                Ok(())
+            }
+            (so::IPPROTO_TCP, _) if self.ty != so::SOCK_STREAM => Err(Errno::ENOPROTOOPT),
+            (so::IPPROTO_TCP, TCP_NODELAY) => {
+                self.nodelay.store(v? != 0, Ordering::Relaxed);
+                self.reapply();
+                Ok(())
+            }
+            (so::IPPROTO_TCP, TCP_KEEPIDLE) | (so::IPPROTO_TCP, TCP_KEEPINTVL) => {
+                let v = v?;
+                if !(1..=32767).contains(&v) {
+                    return Err(Errno::EINVAL);
+                }
+                if name == TCP_KEEPIDLE {
+                    self.keepidle.store(v as u32, Ordering::Relaxed);
+                } else {
+                    self.keepintvl.store(v as u32, Ordering::Relaxed);
+                }
+                self.reapply();
+                Ok(())
+            }
+            (so::IPPROTO_TCP, TCP_KEEPCNT) => {
+                let v = v?;
+                if !(1..=127).contains(&v) {
+                    return Err(Errno::EINVAL);
+                }
+                self.keepcnt.store(v as u32, Ordering::Relaxed);
+                Ok(())
+            }
+            (so::IPPROTO_TCP, TCP_CORK) | (so::IPPROTO_TCP, TCP_QUICKACK) | (so::IPPROTO_TCP, TCP_USER_TIMEOUT) => {
+                v?;
+                crate::syscall::report_unsupported("setsockopt (TCP_CORK/TCP_QUICKACK/TCP_USER_TIMEOUT)");
+                Err(Errno::ENOPROTOOPT)
+            }
+            (so::IPPROTO_TCP, _) => Err(Errno::ENOPROTOOPT),
+            (so::IPPROTO_IP, IP_TOS) if self.family == so::AF_INET => {
+                self.tos.store((ip_opt_int(val) & 0xff) as u32 & !3, Ordering::Relaxed);
+                Ok(())
+            }
+            (so::IPPROTO_IP, IP_TTL) if self.family == so::AF_INET => {
+                let v = ip_opt_int(val);
+                if v != -1 && !(1..=255).contains(&v) {
+                    return Err(Errno::EINVAL);
+                }
+                self.ttl.store(if v == -1 { 64 } else { v as u32 }, Ordering::Relaxed);
+                self.reapply();
+                Ok(())
+            }
+            (so::IPPROTO_IPV6, IPV6_V6ONLY) if self.family == so::AF_INET6 => {
+                let v = v?;
+                let bound = with_net(|n| n.rec(self.id).map(|r| r.bound.is_some()).unwrap_or(false));
+                if bound {
+                    return Err(Errno::EINVAL);
+                }
+                self.v6only.store(v != 0, Ordering::Relaxed);
+                Ok(())
+            }
+            (so::IPPROTO_IPV6, IPV6_UNICAST_HOPS) if self.family == so::AF_INET6 => {
+                let v = v?;
+                if !(-1..=255).contains(&v) {
+                    return Err(Errno::EINVAL);
+                }
+                self.ttl.store(if v == -1 { 64 } else { v as u32 }, Ordering::Relaxed);
+                self.reapply();
+                Ok(())
+            }
+            (so::IPPROTO_IPV6, IPV6_TCLASS) if self.family == so::AF_INET6 => {
+                self.tos.store((v? & 0xff) as u32, Ordering::Relaxed);
+                Ok(())
+            }
+            (so::IPPROTO_IP, _) | (so::IPPROTO_IPV6, _) => {
+                crate::syscall::report_unsupported("setsockopt (IP/IPv6 option)");
+                Err(Errno::ENOPROTOOPT)
+            }
+            (so::SOL_SOCKET, _) => Err(Errno::EOPNOTSUPP),
+            _ => Err(Errno::ENOPROTOOPT),
+        }
+    }
+
+    fn getsockopt(&self, level: i32, name: i32) -> Result<Vec<u8>, Errno> {
+        let lvl = level as u32;
+        let b = |x: bool| int_val(i32::from(x));
+        match (lvl, name) {
+            (so::IPPROTO_TCP, _) if self.ty != so::SOCK_STREAM => Err(Errno::EOPNOTSUPP),
+            (so::IPPROTO_TCP, TCP_NODELAY) => Ok(b(self.nodelay.load(Ordering::Relaxed))),
+            (so::IPPROTO_TCP, TCP_KEEPIDLE) => Ok(int_val(self.keepidle.load(Ordering::Relaxed) as i32)),
+            (so::IPPROTO_TCP, TCP_KEEPINTVL) => Ok(int_val(self.keepintvl.load(Ordering::Relaxed) as i32)),
+            (so::IPPROTO_TCP, TCP_KEEPCNT) => Ok(int_val(self.keepcnt.load(Ordering::Relaxed) as i32)),
+            (so::IPPROTO_TCP, TCP_MAXSEG) => Ok(int_val(536)),
+            (so::IPPROTO_TCP, _) => {
+                crate::syscall::report_unsupported("getsockopt (TCP option)");
+                Err(Errno::ENOPROTOOPT)
+            }
+            (so::IPPROTO_IP, IP_TOS) if self.family == so::AF_INET => {
+                Ok(int_val(self.tos.load(Ordering::Relaxed) as i32))
+            }
+            (so::IPPROTO_IP, IP_TTL) if self.family == so::AF_INET => {
+                Ok(int_val(self.ttl.load(Ordering::Relaxed) as i32))
+            }
+            (so::IPPROTO_IPV6, IPV6_V6ONLY) if self.family == so::AF_INET6 => {
+                Ok(b(self.v6only.load(Ordering::Relaxed)))
+            }
+            (so::IPPROTO_IPV6, IPV6_UNICAST_HOPS) if self.family == so::AF_INET6 => {
+                Ok(int_val(self.ttl.load(Ordering::Relaxed) as i32))
+            }
+            (so::IPPROTO_IPV6, IPV6_TCLASS) if self.family == so::AF_INET6 => {
+                Ok(int_val(self.tos.load(Ordering::Relaxed) as i32))
+            }
+            (so::IPPROTO_IP, _) | (so::IPPROTO_IPV6, _) => Err(Errno::ENOPROTOOPT),
+            (so::SOL_SOCKET, _) => Err(Errno::EOPNOTSUPP),
+            _ => Err(Errno::EOPNOTSUPP),
+        }
+    }
+
+    fn msg_limit(&self) -> usize {
+        if self.ty == so::SOCK_DGRAM {
+            if self.family == so::AF_INET6 {
+                UDP_MAX_V6
+            } else {
+                UDP_MAX_V4
+            }
+        } else {
+            usize::MAX
+        }
+    }
+
+    fn inq(&self) -> usize {
+        with_net(|n| {
+            let Ok(rec) = n.rec(self.id) else { return 0 };
+            match rec.kind {
+                Kind::TcpConn { h, .. } => n.stack(h.0).tcp(h.1).recv_queue(),
+                Kind::Udp { ref hs, .. } => {
+                    let hs = hs.clone();
+                    hs.iter().find_map(|h| n.stack(h.0).udp(h.1).peek().map(|(d, _)| d.len()).ok()).unwrap_or(0)
+                }
+                _ => 0,
+            }
+        })
+    }
+
+    fn outq(&self) -> usize {
+        with_net(|n| {
+            let Ok(rec) = n.rec(self.id) else { return 0 };
+            match rec.kind {
+                Kind::TcpConn { h, .. } => n.stack(h.0).tcp(h.1).send_queue(),
+                Kind::Udp { ref hs, .. } => {
+                    let hs = hs.clone();
+                    hs.iter().map(|h| n.stack(h.0).udp(h.1).send_queue()).sum()
+                }
+                _ => 0,
+            }
+        })
+    }
+
+    fn release(&self) {
+        let (linger_on, linger_s) = *self.opts.linger.lock();
+        with_net(|n| {
+            let Some(rec) = n.recs.remove(&self.id) else { return };
+            let t = crate::time::monotonic_ns();
+            match rec.kind {
+                Kind::TcpConn { h, .. } => {
+                    let s = n.stack(h.0).tcp(h.1);
+                    // Unread data, or SO_LINGER with a zero timeout: reset.
+                    if s.recv_queue() > 0 || (linger_on != 0 && linger_s == 0) {
+                        s.abort();
+                    } else {
+                        s.close();
+                    }
+                    n.orphans.push((h, t));
+                }
+                Kind::TcpListen { pool, half, queue, .. } => {
+                    for h in pool {
+                        n.drop_handle(h);
+                    }
+                    for h in half.into_iter().chain(queue) {
+                        n.stack(h.0).tcp(h.1).abort();
+                        n.orphans.push((h, t));
+                    }
+                }
+                Kind::Udp { hs, .. } => {
+                    for h in hs {
+                        n.drop_handle(h);
+                    }
+                }
+                Kind::TcpIdle => {}
+            }
+            n.dirty = true;
+        });
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+impl InetSocket {
+    /// Applies TCP options to the connection (and to a listener's pool).
+    fn reapply(&self) {
+        with_net(|n| {
+            let hs: Vec<H> = match n.rec(self.id).map(|r| &r.kind) {
+                Ok(Kind::TcpConn { h, .. }) => vec![*h],
+                Ok(Kind::TcpListen { pool, .. }) => pool.clone(),
+                _ => Vec::new(),
+            };
+            for h in hs {
+                self.apply_tcp(n.stack(h.0).tcp(h.1));
+            }
+        });
+    }
+}

@@ -1,0 +1,1112 @@
+/* net_inet: TCP and UDP over loopback (127.0.0.1 and ::1) as Linux does them.
+ *
+ *   net_inet [SECTION]     sections: tcp refused nonblock udp v6 errors reset
+ *                          epoll edge flags limits opts big
+ *   net_inet churn N       N connections opened, used and closed in turn
+ *
+ * tcp       listen/connect/accept, data both ways, names of each end, shutdown
+ *           and EOF, poll events at each step
+ * refused   connect to a port nobody listens on: ECONNREFUSED, blocking and
+ *           not (EINPROGRESS, then POLLERR and SO_ERROR)
+ * nonblock  non-blocking connect and accept: EINPROGRESS, EALREADY, EISCONN,
+ *           EAGAIN
+ * udp       datagrams: addresses, connect, MSG_TRUNC, EDESTADDRREQ, EMSGSIZE,
+ *           empty datagrams, MSG_PEEK
+ * v6        ::1 for TCP and UDP, a dual-stack listener taking an IPv4 client
+ *           (v4-mapped address), IPV6_V6ONLY
+ * errors    EADDRINUSE, SO_REUSEADDR, EADDRNOTAVAIL, EINVAL, ENOTCONN, EPIPE,
+ *           EAFNOSUPPORT, EPROTONOSUPPORT, ESOCKTNOSUPPORT
+ * reset     close with unread data and SO_LINGER 0 reset the peer
+ *           (ECONNRESET); writing to a closed peer (EPIPE)
+ * epoll     edge-triggered epoll on TCP: one event per arrival, EPOLLRDHUP
+ * edge      edge-triggered epoll reports changes, not states (partial reads,
+ *           writes, UDP datagrams); one-shot re-arming; EPOLLHUP, EPOLLERR and
+ *           EPOLLRDHUP after shutdowns, resets and refused connects; a socket
+ *           closed while another thread sleeps in epoll_wait closes at once
+ * flags     MSG_PEEK, MSG_DONTWAIT, MSG_WAITALL, MSG_NOSIGNAL (and SIGPIPE),
+ *           SO_RCVTIMEO/SO_SNDTIMEO (a write that times out), SO_LINGER,
+ *           IPV6_V6ONLY, TCP_NODELAY, TCP_KEEPIDLE, IP_TOS and IPV6_TCLASS
+ *           values; sendmmsg and recvmmsg on UDP
+ * limits    floods end in Linux's errors: refused connects, more clients than
+ *           the backlog, no descriptor left for a socket or an accept
+ * opts      TCP_NODELAY, SO_KEEPALIVE, TCP_KEEPIDLE, IP_TOS, buffer sizes
+ * big       4 MiB each way between a parent and a forked child */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <stdint.h>
+#include <sys/resource.h>
+#include "net_common.h"
+
+static struct sockaddr_in lo4(uint16_t port)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    return a;
+}
+
+static uint16_t port_of(int fd)
+{
+    struct sockaddr_storage ss;
+    socklen_t l = sizeof ss;
+    if (getsockname(fd, (struct sockaddr *)&ss, &l) < 0)
+        return 0;
+    if (ss.ss_family == AF_INET)
+        return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+}
+
+/* An address without its port (ports are chosen by the kernel). */
+static const char *host_text(const struct sockaddr *sa, socklen_t len)
+{
+    static char buf[96];
+    char h[64];
+    if (sa->sa_family == AF_INET && len >= sizeof(struct sockaddr_in))
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, h, sizeof h);
+    else if (sa->sa_family == AF_INET6 && len >= sizeof(struct sockaddr_in6))
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, h, sizeof h);
+    else {
+        snprintf(buf, sizeof buf, "family %d len %u", sa->sa_family, (unsigned)len);
+        return buf;
+    }
+    snprintf(buf, sizeof buf, "%s (len %u)", h, (unsigned)len);
+    return buf;
+}
+
+static void show_names(const char *what, int fd)
+{
+    struct sockaddr_storage a, b;
+    socklen_t la = sizeof a, lb = sizeof b;
+    int r1 = getsockname(fd, (struct sockaddr *)&a, &la);
+    int r2 = getpeername(fd, (struct sockaddr *)&b, &lb);
+    printf("%s: name %s", what, r1 < 0 ? errname(errno) : host_text((struct sockaddr *)&a, la));
+    printf(", peer %s\n", r2 < 0 ? errname(errno) : host_text((struct sockaddr *)&b, lb));
+}
+
+/* A listener on 127.0.0.1, an ephemeral port. */
+static int listener4(int backlog, uint16_t *port)
+{
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    int one = 1;
+    setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    struct sockaddr_in a = lo4(0);
+    if (bind(s, (struct sockaddr *)&a, sizeof a) < 0 || listen(s, backlog) < 0) {
+        printf("listener: %s\n", errname(errno));
+        exit(1);
+    }
+    *port = port_of(s);
+    return s;
+}
+
+/* A port nobody uses: bound by a socket that is then closed. */
+static uint16_t free_port(int type)
+{
+    int s = socket(AF_INET, type, 0);
+    struct sockaddr_in a = lo4(0);
+    bind(s, (struct sockaddr *)&a, sizeof a);
+    uint16_t p = port_of(s);
+    close(s);
+    return p;
+}
+
+static int connect4(uint16_t port)
+{
+    int c = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = lo4(port);
+    if (connect(c, (struct sockaddr *)&a, sizeof a) < 0) {
+        printf("connect: %s\n", errname(errno));
+        close(c);
+        return -1;
+    }
+    return c;
+}
+
+/* ------------------------------------------------------------------- tcp -- */
+
+static void tcp(void)
+{
+    uint16_t port;
+    int ls = listener4(8, &port);
+    show_poll("listener", ls);
+    printf("SO_ACCEPTCONN %d SO_TYPE %d SO_PROTOCOL %d\n", sockopt_int(ls, SOL_SOCKET, SO_ACCEPTCONN),
+           sockopt_int(ls, SOL_SOCKET, SO_TYPE), sockopt_int(ls, SOL_SOCKET, SO_PROTOCOL));
+    int fresh = socket(AF_INET, SOCK_STREAM, 0);
+    show_poll("unconnected", fresh);
+    show_names("unconnected", fresh);
+    close(fresh);
+    int c = connect4(port);
+    show_poll("listener with a connection", ls);
+    struct sockaddr_in peer;
+    socklen_t pl = sizeof peer;
+    int s = accept(ls, (struct sockaddr *)&peer, &pl);
+    printf("accept: %s, peer %s, peer port is the client's %s\n", res(s), host_text((struct sockaddr *)&peer, pl),
+           yesno(ntohs(peer.sin_port) == port_of(c)));
+    show_names("client", c);
+    show_names("server", s);
+    printf("server's port is the listener's: %s\n", yesno(port_of(s) == port));
+    show_poll("client", c);
+    show_poll("server", s);
+    printf("write: %zd\n", write(c, "hello", 5));
+    show_poll("server after a write", s);
+    int avail = -1;
+    ioctl(s, FIONREAD, &avail);
+    printf("FIONREAD: %d\n", avail);
+    char buf[64];
+    ssize_t n = recv(s, buf, sizeof buf, MSG_PEEK);
+    printf("peek: %zd\n", n);
+    n = read(s, buf, sizeof buf);
+    printf("read: %zd '%.*s'\n", n, (int)(n > 0 ? n : 0), buf);
+    write(s, "world", 5);
+    n = read(c, buf, sizeof buf);
+    printf("client read: %zd '%.*s'\n", n, (int)(n > 0 ? n : 0), buf);
+    printf("shutdown(SHUT_WR): %s\n", res(shutdown(c, SHUT_WR)));
+    n = read(s, buf, sizeof buf);
+    printf("server read after the client's SHUT_WR: %zd\n", n);
+    show_poll("server", s);
+    show_poll("client", c);
+    write(s, "more", 4);
+    n = read(c, buf, sizeof buf);
+    printf("client still reads: %zd\n", n);
+    close(s);
+    n = read(c, buf, sizeof buf);
+    printf("client read after the server's close: %zd\n", n);
+    show_poll("client", c);
+    close(c);
+    /* Several clients, accepted in order. */
+    int cs[3];
+    for (int i = 0; i < 3; i++)
+        cs[i] = connect4(port);
+    for (int i = 0; i < 3; i++) {
+        pl = sizeof peer;
+        int a = accept(ls, (struct sockaddr *)&peer, &pl);
+        printf("accepted client %d: %s\n", i, yesno(a >= 0 && ntohs(peer.sin_port) == port_of(cs[i])));
+        close(a);
+        close(cs[i]);
+    }
+    close(ls);
+}
+
+/* --------------------------------------------------------------- refused -- */
+
+static void refused(void)
+{
+    uint16_t p = free_port(SOCK_STREAM);
+    int c = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = lo4(p);
+    printf("blocking connect: %s\n", res(connect(c, (struct sockaddr *)&a, sizeof a)));
+    printf("SO_ERROR after: %d\n", sockopt_int(c, SOL_SOCKET, SO_ERROR));
+    printf("connect again: %s\n", res(connect(c, (struct sockaddr *)&a, sizeof a)));
+    close(c);
+    c = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    printf("non-blocking connect: %s\n", res(connect(c, (struct sockaddr *)&a, sizeof a)));
+    struct pollfd pf = {c, POLLOUT, 0};
+    int r = poll(&pf, 1, 5000);
+    printf("poll: %d %s\n", r, evnames((unsigned)pf.revents));
+    show_poll("all events", c);
+    int e = sockopt_int(c, SOL_SOCKET, SO_ERROR);
+    printf("SO_ERROR: %s\n", e > 0 ? errname(e) : "0");
+    printf("SO_ERROR again: %d\n", sockopt_int(c, SOL_SOCKET, SO_ERROR));
+    printf("connect after reading SO_ERROR: %s\n", res(connect(c, (struct sockaddr *)&a, sizeof a)));
+    close(c);
+    c = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    connect(c, (struct sockaddr *)&a, sizeof a);
+    poll(&pf, 1, 5000);
+    printf("connect without reading SO_ERROR: %s\n", res(connect(c, (struct sockaddr *)&a, sizeof a)));
+    close(c);
+    /* UDP: a connected socket is told too (ICMP port unreachable). */
+}
+
+/* -------------------------------------------------------------- nonblock -- */
+
+static void nonblock(void)
+{
+    uint16_t port;
+    int ls = listener4(4, &port);
+    set_nonblock(ls, 1);
+    printf("accept with nothing waiting: %s\n", res(accept(ls, NULL, NULL)));
+    int c = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    struct sockaddr_in a = lo4(port);
+    printf("connect: %s\n", res(connect(c, (struct sockaddr *)&a, sizeof a)));
+    struct pollfd pf = {c, POLLOUT, 0};
+    int r = poll(&pf, 1, 5000);
+    printf("poll: %d %s\n", r, evnames((unsigned)pf.revents));
+    printf("SO_ERROR: %d\n", sockopt_int(c, SOL_SOCKET, SO_ERROR));
+    printf("connect again: %s\n", res(connect(c, (struct sockaddr *)&a, sizeof a)));
+    printf("and again: %s\n", res(connect(c, (struct sockaddr *)&a, sizeof a)));
+    struct pollfd lp = {ls, POLLIN, 0};
+    r = poll(&lp, 1, 5000);
+    printf("listener poll: %d %s\n", r, evnames((unsigned)lp.revents));
+    int s = accept4(ls, NULL, NULL, SOCK_NONBLOCK);
+    printf("accept4: %s, O_NONBLOCK %s\n", res(s), yesno(fcntl(s, F_GETFL) & O_NONBLOCK));
+    char buf[8];
+    printf("read with no data: %s\n", res(read(s, buf, sizeof buf)));
+    printf("recv MSG_DONTWAIT on a blocking client: %s\n", res(recv(c, buf, sizeof buf, MSG_DONTWAIT)));
+    /* Fill the connection until writes would block. */
+    static char chunk[65536];
+    long total = 0;
+    for (int i = 0; i < 1000; i++) {
+        ssize_t w = write(c, chunk, sizeof chunk);
+        if (w < 0) {
+            printf("writes stop with %s after more than 64 KiB: %s\n", errname(errno), yesno(total > 65536));
+            break;
+        }
+        total += w;
+    }
+    show_poll("full writer", c);
+    long got = 0;
+    for (;;) {
+        ssize_t k = read(s, chunk, sizeof chunk);
+        if (k <= 0)
+            break;
+        got += k;
+    }
+    printf("the reader drains what was written: %s\n", yesno(got == total));
+    pf.revents = 0;
+    r = poll(&pf, 1, 5000);
+    printf("writer poll after draining: %d %s\n", r, evnames((unsigned)pf.revents));
+    close(s);
+    close(c);
+    close(ls);
+}
+
+/* ------------------------------------------------------------------- udp -- */
+
+static void udp(void)
+{
+    int a = socket(AF_INET, SOCK_DGRAM, 0), b = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in la = lo4(0);
+    printf("bind: %s\n", res(bind(a, (struct sockaddr *)&la, sizeof la)));
+    struct sockaddr_in aa = lo4(port_of(a));
+    show_poll("unconnected udp", b);
+    show_names("bound", a);
+    show_names("unbound", b);
+    printf("send without address: %s\n", res(send(b, "x", 1, 0)));
+    printf("sendto: %zd\n", sendto(b, "datagram", 8, 0, (struct sockaddr *)&aa, sizeof aa));
+    show_names("after sendto", b);
+    printf("b got a port: %s\n", yesno(port_of(b) != 0));
+    show_poll("receiver", a);
+    int avail = -1;
+    ioctl(a, FIONREAD, &avail);
+    printf("FIONREAD: %d\n", avail);
+    char buf[64];
+    struct sockaddr_in from;
+    socklen_t fl = sizeof from;
+    ssize_t n = recvfrom(a, buf, 4, MSG_PEEK, (struct sockaddr *)&from, &fl);
+    printf("peek(4): %zd\n", n);
+    fl = sizeof from;
+    n = recvfrom(a, buf, 4, 0, (struct sockaddr *)&from, &fl);
+    printf("recvfrom(4): %zd '%.*s' from %s, port is b's %s\n", n, (int)(n > 0 ? n : 0), buf,
+           host_text((struct sockaddr *)&from, fl), yesno(ntohs(from.sin_port) == port_of(b)));
+    printf("the rest was dropped: %s\n", res(recv(a, buf, sizeof buf, MSG_DONTWAIT)));
+    sendto(b, "0123456789", 10, 0, (struct sockaddr *)&aa, sizeof aa);
+    struct iovec iov = {buf, 3};
+    struct msghdr mh = {0};
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    n = recvmsg(a, &mh, MSG_TRUNC);
+    printf("recvmsg MSG_TRUNC: %zd%s\n", n, mh.msg_flags & MSG_TRUNC ? " MSG_TRUNC" : "");
+    printf("empty datagram: %zd\n", sendto(b, "", 0, 0, (struct sockaddr *)&aa, sizeof aa));
+    n = recv(a, buf, sizeof buf, 0);
+    printf("received: %zd\n", n);
+    static char big[70000];
+    printf("65507 bytes: %zd\n", sendto(b, big, 65507, 0, (struct sockaddr *)&aa, sizeof aa));
+    n = recv(a, big, sizeof big, 0);
+    printf("received: %zd\n", n);
+    printf("65508 bytes: %s\n", res(sendto(b, big, 65508, 0, (struct sockaddr *)&aa, sizeof aa)));
+    /* Connected: only the peer's datagrams arrive. */
+    printf("connect: %s\n", res(connect(b, (struct sockaddr *)&aa, sizeof aa)));
+    show_names("connected", b);
+    int c = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in ba = lo4(port_of(b));
+    sendto(c, "stranger", 8, 0, (struct sockaddr *)&ba, sizeof ba);
+    sendto(a, "peer", 4, 0, (struct sockaddr *)&ba, sizeof ba);
+    n = recv(b, buf, sizeof buf, 0);
+    printf("connected socket received: %zd '%.*s'\n", n, (int)(n > 0 ? n : 0), buf);
+    printf("then: %s\n", res(recv(b, buf, sizeof buf, MSG_DONTWAIT)));
+    printf("send: %zd\n", send(b, "via connect", 11, 0));
+    n = recv(a, buf, sizeof buf, 0);
+    printf("a got %zd\n", n);
+    struct sockaddr unspec = {.sa_family = AF_UNSPEC};
+    printf("disconnect: %s\n", res(connect(b, &unspec, sizeof unspec)));
+    printf("getpeername after: %s\n", res(getpeername(b, (struct sockaddr *)&from, &fl)));
+    printf("listen on udp: %s\n", res(listen(a, 1)));
+    printf("accept on udp: %s\n", res(accept(a, NULL, NULL)));
+    printf("shutdown unconnected udp: %s\n", res(shutdown(a, SHUT_RDWR)));
+    close(a);
+    close(b);
+    close(c);
+}
+
+/* -------------------------------------------------------------------- v6 -- */
+
+static void v6(void)
+{
+    int ls = socket(AF_INET6, SOCK_STREAM, 0);
+    printf("IPV6_V6ONLY default: %d\n", sockopt_int(ls, IPPROTO_IPV6, IPV6_V6ONLY));
+    struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_ANY_INIT};
+    int one = 1;
+    setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    printf("bind [::]: %s\n", res(bind(ls, (struct sockaddr *)&a, sizeof a)));
+    listen(ls, 4);
+    uint16_t port = port_of(ls);
+    show_names("listener", ls);
+    /* An IPv6 client on ::1. */
+    int c6 = socket(AF_INET6, SOCK_STREAM, 0);
+    struct sockaddr_in6 to = {.sin6_family = AF_INET6, .sin6_port = htons(port), .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+    printf("connect [::1]: %s\n", res(connect(c6, (struct sockaddr *)&to, sizeof to)));
+    struct sockaddr_storage peer;
+    socklen_t pl = sizeof peer;
+    int s6 = accept(ls, (struct sockaddr *)&peer, &pl);
+    printf("accept: %s peer %s\n", res(s6), host_text((struct sockaddr *)&peer, pl));
+    show_names("v6 client", c6);
+    write(c6, "six", 3);
+    char buf[16];
+    ssize_t n = read(s6, buf, sizeof buf);
+    printf("read: %zd\n", n);
+    /* An IPv4 client of the dual-stack listener. */
+    int c4 = connect4(port);
+    pl = sizeof peer;
+    int s4 = accept(ls, (struct sockaddr *)&peer, &pl);
+    printf("accept an IPv4 client: %s peer %s\n", res(s4), host_text((struct sockaddr *)&peer, pl));
+    show_names("its server end", s4);
+    show_names("the IPv4 client", c4);
+    close(s4);
+    close(c4);
+    close(s6);
+    close(c6);
+    close(ls);
+    /* IPV6_V6ONLY: no IPv4 clients. */
+    ls = socket(AF_INET6, SOCK_STREAM, 0);
+    printf("set IPV6_V6ONLY: %s\n", res(setsockopt(ls, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one)));
+    a.sin6_port = 0;
+    bind(ls, (struct sockaddr *)&a, sizeof a);
+    printf("set IPV6_V6ONLY after bind: %s\n", res(setsockopt(ls, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one)));
+    listen(ls, 4);
+    port = port_of(ls);
+    int p4 = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in l4 = lo4(port);
+    printf("IPv4 bind of the v6-only port: %s\n", res(bind(p4, (struct sockaddr *)&l4, sizeof l4)));
+    close(p4);
+    close(ls);
+    /* UDP over ::1. */
+    int u1 = socket(AF_INET6, SOCK_DGRAM, 0), u2 = socket(AF_INET6, SOCK_DGRAM, 0);
+    struct sockaddr_in6 ua = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+    bind(u1, (struct sockaddr *)&ua, sizeof ua);
+    ua.sin6_port = htons(port_of(u1));
+    printf("udp6 sendto: %zd\n", sendto(u2, "v6 datagram", 11, 0, (struct sockaddr *)&ua, sizeof ua));
+    pl = sizeof peer;
+    n = recvfrom(u1, buf, sizeof buf, 0, (struct sockaddr *)&peer, &pl);
+    printf("udp6 recvfrom: %zd from %s\n", n, host_text((struct sockaddr *)&peer, pl));
+    static char big6[65600];
+    printf("udp6 65528 bytes: %s\n", res(sendto(u2, big6, 65528, 0, (struct sockaddr *)&ua, sizeof ua)));
+    close(u1);
+    close(u2);
+}
+
+/* ---------------------------------------------------------------- errors -- */
+
+static void errors(void)
+{
+    uint16_t port;
+    int ls = listener4(4, &port);
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = lo4(port);
+    printf("bind a listening port: %s\n", res(bind(s, (struct sockaddr *)&a, sizeof a)));
+    int one = 1;
+    setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    printf("with SO_REUSEADDR: %s\n", res(bind(s, (struct sockaddr *)&a, sizeof a)));
+    close(s);
+    /* Two non-listening sockets with SO_REUSEADDR share a port; one may listen. */
+    uint16_t p = free_port(SOCK_STREAM);
+    int x = socket(AF_INET, SOCK_STREAM, 0), y = socket(AF_INET, SOCK_STREAM, 0);
+    setsockopt(x, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    setsockopt(y, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    struct sockaddr_in pa = lo4(p);
+    printf("x bind: %s\n", res(bind(x, (struct sockaddr *)&pa, sizeof pa)));
+    printf("y bind the same port: %s\n", res(bind(y, (struct sockaddr *)&pa, sizeof pa)));
+    printf("x listen: %s\n", res(listen(x, 1)));
+    printf("y listen: %s\n", res(listen(y, 1)));
+    close(x);
+    close(y);
+    int z = socket(AF_INET, SOCK_STREAM, 0), w = socket(AF_INET, SOCK_STREAM, 0);
+    printf("z bind: %s\n", res(bind(z, (struct sockaddr *)&pa, sizeof pa)));
+    printf("w bind the same port: %s\n", res(bind(w, (struct sockaddr *)&pa, sizeof pa)));
+    struct sockaddr_in any = {.sin_family = AF_INET, .sin_port = htons(p)};
+    printf("w bind 0.0.0.0 on it: %s\n", res(bind(w, (struct sockaddr *)&any, sizeof any)));
+    printf("z bind again: %s\n", res(bind(z, (struct sockaddr *)&pa, sizeof pa)));
+    close(z);
+    close(w);
+    s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in far = {.sin_family = AF_INET, .sin_port = 0};
+    inet_pton(AF_INET, "192.0.2.1", &far.sin_addr);
+    printf("bind 192.0.2.1: %s\n", res(bind(s, (struct sockaddr *)&far, sizeof far)));
+    printf("bind addrlen 8: %s\n", res(bind(s, (struct sockaddr *)&a, 8)));
+    struct sockaddr_in6 six = {.sin6_family = AF_INET6};
+    printf("bind an AF_INET6 address: %s\n", res(bind(s, (struct sockaddr *)&six, sizeof a)));
+    printf("recv unconnected: %s\n", res(recv(s, (char[4]){0}, 4, MSG_DONTWAIT)));
+    signal(SIGPIPE, SIG_IGN);
+    printf("send unconnected: %s\n", res(send(s, "x", 1, 0)));
+    signal(SIGPIPE, SIG_DFL);
+    printf("shutdown unconnected: %s\n", res(shutdown(s, SHUT_WR)));
+    printf("accept unlistened: %s\n", res(accept(s, NULL, NULL)));
+    printf("getpeername unconnected: %s\n", res(getpeername(s, (struct sockaddr *)&a, &(socklen_t){sizeof a})));
+    printf("connect addrlen 4: %s\n", res(connect(s, (struct sockaddr *)&a, 4)));
+    printf("connect AF_INET6 address: %s\n", res(connect(s, (struct sockaddr *)&six, sizeof six)));
+    close(s);
+    printf("socket SOCK_SEQPACKET: %s\n", res(socket(AF_INET, SOCK_SEQPACKET, 0)));
+    printf("socket TCP with IPPROTO_UDP: %s\n", res(socket(AF_INET, SOCK_STREAM, IPPROTO_UDP)));
+    printf("socket UDP with IPPROTO_TCP: %s\n", res(socket(AF_INET, SOCK_DGRAM, IPPROTO_TCP)));
+    int c = connect4(port);
+    int srv = accept(ls, NULL, NULL);
+    printf("connect a connected socket: %s\n", res(connect(c, (struct sockaddr *)&a, sizeof a)));
+    printf("bind a connected socket: %s\n", res(bind(c, (struct sockaddr *)&pa, sizeof pa)));
+    printf("listen on a connected socket: %s\n", res(listen(c, 1)));
+    printf("shutdown how 5: %s\n", res(shutdown(c, 5)));
+    printf("sendto with an address on a connected socket: %zd\n",
+           sendto(c, "x", 1, 0, (struct sockaddr *)&far, sizeof far));
+    close(srv);
+    close(c);
+    close(ls);
+}
+
+/* ----------------------------------------------------------------- reset -- */
+
+static void reset(void)
+{
+    uint16_t port;
+    int ls = listener4(4, &port);
+    char buf[16];
+    /* Unread data at close: a reset. */
+    int c = connect4(port);
+    int s = accept(ls, NULL, NULL);
+    write(c, "unread", 6);
+    usleep(10000);
+    close(s);
+    usleep(10000);
+    show_poll("client after the reset", c);
+    printf("client read: %s\n", res(read(c, buf, sizeof buf)));
+    printf("client read again: %zd\n", read(c, buf, sizeof buf));
+    close(c);
+    /* SO_LINGER with a zero timeout: a reset. */
+    c = connect4(port);
+    s = accept(ls, NULL, NULL);
+    struct linger lg = {1, 0};
+    setsockopt(s, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    close(s);
+    usleep(10000);
+    printf("after SO_LINGER 0: %s\n", res(read(c, buf, sizeof buf)));
+    close(c);
+    /* Writing to a peer that closed: the first write goes, then EPIPE. */
+    c = connect4(port);
+    s = accept(ls, NULL, NULL);
+    close(s);
+    usleep(10000);
+    printf("read: %zd\n", read(c, buf, sizeof buf));
+    signal(SIGPIPE, SIG_IGN);
+    printf("first write: %zd\n", write(c, "a", 1));
+    usleep(10000);
+    printf("second write: %s\n", res(write(c, "b", 1)));
+    printf("third write: %s\n", res(write(c, "c", 1)));
+    signal(SIGPIPE, SIG_DFL);
+    close(c);
+    /* The same in a child with SIGPIPE at its default. */
+    c = connect4(port);
+    s = accept(ls, NULL, NULL);
+    close(s);
+    pid_t ch = xfork();
+    if (ch == 0) {
+        usleep(10000);
+        write(c, "a", 1);
+        usleep(10000);
+        write(c, "b", 1);
+        _exit(0);
+    }
+    reap(ch, "child writing to a closed connection");
+    close(c);
+    close(ls);
+}
+
+/* ----------------------------------------------------------------- epoll -- */
+
+static void show_epoll(const char *what, int ep)
+{
+    struct epoll_event ev[4];
+    int n = epoll_wait(ep, ev, 4, 0);
+    printf("%s: %d", what, n);
+    for (int i = 0; i < n; i++)
+        printf(" [%u %s]", (unsigned)ev[i].data.u32, evnames(ev[i].events));
+    printf("\n");
+}
+
+static void epoll_section(void)
+{
+    uint16_t port;
+    int ls = listener4(4, &port);
+    set_nonblock(ls, 1);
+    int ep = epoll_create1(0);
+    struct epoll_event le = {EPOLLIN | EPOLLET, {.u32 = 1}};
+    epoll_ctl(ep, EPOLL_CTL_ADD, ls, &le);
+    show_epoll("idle listener", ep);
+    int c = connect4(port);
+    show_epoll("after a connect", ep);
+    show_epoll("again", ep);
+    int s = accept4(ls, NULL, NULL, SOCK_NONBLOCK);
+    struct epoll_event se = {EPOLLIN | EPOLLRDHUP | EPOLLET, {.u32 = 2}};
+    epoll_ctl(ep, EPOLL_CTL_ADD, s, &se);
+    show_epoll("idle connection", ep);
+    write(c, "a", 1);
+    show_epoll("after a write", ep);
+    show_epoll("again", ep);
+    write(c, "b", 1);
+    show_epoll("after a second write", ep);
+    char buf[8];
+    printf("read: %zd\n", read(s, buf, sizeof buf));
+    printf("read: %s\n", res(read(s, buf, sizeof buf)));
+    show_epoll("after draining", ep);
+    shutdown(c, SHUT_WR);
+    show_epoll("after the peer's SHUT_WR", ep);
+    show_epoll("again", ep);
+    /* EPOLLOUT edge-triggered: reported once while writable. */
+    struct epoll_event ce = {EPOLLOUT | EPOLLET, {.u32 = 3}};
+    epoll_ctl(ep, EPOLL_CTL_ADD, c, &ce);
+    show_epoll("writable client", ep);
+    show_epoll("again", ep);
+    /* A blocked epoll_wait wakes for data from a child. */
+    epoll_ctl(ep, EPOLL_CTL_DEL, c, NULL);
+    int c2 = connect4(port);
+    int s2 = accept(ls, NULL, NULL);
+    struct epoll_event e2 = {EPOLLIN, {.u32 = 4}};
+    epoll_ctl(ep, EPOLL_CTL_ADD, s2, &e2);
+    pid_t ch = xfork();
+    if (ch == 0) {
+        usleep(50000);
+        write(c2, "late", 4);
+        _exit(0);
+    }
+    struct epoll_event out[4];
+    int n = epoll_wait(ep, out, 4, 5000);
+    printf("blocking epoll_wait: %d [%u %s]\n", n, n > 0 ? (unsigned)out[0].data.u32 : 0,
+           n > 0 ? evnames(out[0].events) : "");
+    reap(ch, "writer");
+    close(s2);
+    close(c2);
+    close(s);
+    close(c);
+    close(ls);
+    close(ep);
+}
+
+/* ------------------------------------------------------------------ edge -- */
+
+/* Edge-triggered epoll reports a change once, never a state; and the hang-up
+ * and error bits Linux reports for sockets. */
+static void edge(void)
+{
+    uint16_t port;
+    int ls = listener4(4, &port);
+    int c = connect4(port);
+    int s = accept4(ls, NULL, NULL, SOCK_NONBLOCK);
+    /* Small writes go out at once (Nagle would hold them for an ACK natively). */
+    int one = 1;
+    setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    int ep = epoll_create1(0);
+    struct epoll_event se = {EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, {.u32 = 1}};
+    epoll_ctl(ep, EPOLL_CTL_ADD, s, &se);
+    show_epoll("new connection (in|out|rdhup, et)", ep);
+    show_epoll("again", ep);
+    write(c, "0123456789", 10);
+    show_epoll("after 10 bytes", ep);
+    char buf[64];
+    printf("read 4: %zd\n", read(s, buf, 4));
+    show_epoll("after a partial read", ep);
+    write(s, "x", 1);
+    show_epoll("after writing", ep);
+    write(c, "abc", 3);
+    show_epoll("after 3 more bytes", ep);
+    printf("read: %zd\n", read(s, buf, sizeof buf));
+    show_epoll("drained", ep);
+    /* One-shot: one report, then nothing until EPOLL_CTL_MOD re-arms it. */
+    struct epoll_event os = {EPOLLIN | EPOLLONESHOT, {.u32 = 2}};
+    epoll_ctl(ep, EPOLL_CTL_MOD, s, &os);
+    write(c, "d", 1);
+    show_epoll("one-shot", ep);
+    write(c, "e", 1);
+    show_epoll("one-shot, more data", ep);
+    epoll_ctl(ep, EPOLL_CTL_MOD, s, &os);
+    show_epoll("re-armed", ep);
+    /* Level-triggered: reported while it lasts. */
+    struct epoll_event lt = {EPOLLIN | EPOLLRDHUP, {.u32 = 3}};
+    epoll_ctl(ep, EPOLL_CTL_MOD, s, &lt);
+    show_epoll("level", ep);
+    show_epoll("level again", ep);
+    read(s, buf, sizeof buf);
+    shutdown(c, SHUT_WR);
+    usleep(20000);
+    show_epoll("peer's SHUT_WR (level)", ep);
+    shutdown(s, SHUT_WR);
+    usleep(20000);
+    show_epoll("both ways shut", ep);
+    close(s);
+    close(c);
+    /* A reset: unread data closed on the other end. */
+    c = connect4(port);
+    s = accept4(ls, NULL, NULL, SOCK_NONBLOCK);
+    struct epoll_event re = {EPOLLIN | EPOLLRDHUP | EPOLLET, {.u32 = 4}};
+    epoll_ctl(ep, EPOLL_CTL_ADD, s, &re);
+    show_epoll("second connection", ep);
+    write(s, "unread", 6);
+    usleep(20000);
+    close(c);
+    usleep(20000);
+    show_epoll("peer closed with unread data", ep);
+    show_epoll("again", ep);
+    printf("read: %s\n", res(read(s, buf, sizeof buf)));
+    printf("SO_ERROR then: %d\n", sockopt_int(s, SOL_SOCKET, SO_ERROR));
+    close(s);
+    /* A refused non-blocking connect. */
+    uint16_t dead = free_port(SOCK_STREAM);
+    int r = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    struct sockaddr_in a = lo4(dead);
+    printf("connect: %s\n", res(connect(r, (struct sockaddr *)&a, sizeof a)));
+    struct epoll_event ce = {EPOLLOUT | EPOLLET, {.u32 = 5}};
+    epoll_ctl(ep, EPOLL_CTL_ADD, r, &ce);
+    struct epoll_event out[4];
+    int n = epoll_wait(ep, out, 4, 2000);
+    printf("refused connect: %d [%u %s]\n", n, n > 0 ? (unsigned)out[0].data.u32 : 0,
+           n > 0 ? evnames(out[0].events) : "");
+    show_epoll("again", ep);
+    close(r);
+    /* UDP: each datagram is an edge. */
+    int u1 = socket(AF_INET, SOCK_DGRAM, 0), u2 = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in ua = lo4(0);
+    bind(u1, (struct sockaddr *)&ua, sizeof ua);
+    ua = lo4(port_of(u1));
+    struct epoll_event ue = {EPOLLIN | EPOLLET, {.u32 = 6}};
+    epoll_ctl(ep, EPOLL_CTL_ADD, u1, &ue);
+    show_epoll("udp idle", ep);
+    sendto(u2, "1", 1, 0, (struct sockaddr *)&ua, sizeof ua);
+    show_epoll("udp datagram", ep);
+    show_epoll("again", ep);
+    sendto(u2, "2", 1, 0, (struct sockaddr *)&ua, sizeof ua);
+    show_epoll("udp second datagram", ep);
+    recv(u1, buf, sizeof buf, 0);
+    show_epoll("udp one read, one left", ep);
+    close(u1);
+    close(u2);
+    /* A descriptor closed while another thread sleeps in epoll_wait is closed at
+     * once (the peer sees its end). */
+    c = connect4(port);
+    s = accept(ls, NULL, NULL);
+    struct epoll_event ke = {EPOLLIN, {.u32 = 7}};
+    epoll_ctl(ep, EPOLL_CTL_ADD, s, &ke);
+    pid_t ch = xfork();
+    if (ch == 0) {
+        /* Only the parent's descriptor keeps the socket; this sleep watches it. */
+        close(s);
+        struct epoll_event o[4];
+        _exit(epoll_wait(ep, o, 4, 3000) < 0);
+    }
+    usleep(50000);
+    epoll_ctl(ep, EPOLL_CTL_DEL, s, NULL);
+    close(s);
+    set_nonblock(c, 0);
+    struct timeval tv = {2, 0};
+    setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    printf("peer of a socket closed during an epoll_wait reads: %s\n", res(read(c, buf, sizeof buf)));
+    kill(ch, SIGKILL);
+    reap(ch, "sleeper");
+    close(c);
+    close(ls);
+    close(ep);
+}
+
+/* ----------------------------------------------------------------- flags -- */
+
+static volatile sig_atomic_t sigpipes;
+static void on_sigpipe(int sig)
+{
+    (void)sig;
+    sigpipes++;
+}
+
+/* Per-call flags and the timeouts and options a server sets, on TCP and UDP. */
+static void flags(void)
+{
+    uint16_t port;
+    int ls = listener4(4, &port);
+    int c = connect4(port);
+    int s = accept(ls, NULL, NULL);
+    char buf[64];
+    /* MSG_DONTWAIT on a blocking socket; MSG_PEEK leaves the data. */
+    printf("recv MSG_DONTWAIT, nothing there: %s\n", res(recv(s, buf, sizeof buf, MSG_DONTWAIT)));
+    write(c, "peekaboo", 8);
+    usleep(10000);
+    ssize_t n = recv(s, buf, 4, MSG_PEEK);
+    printf("MSG_PEEK 4: %zd %.4s\n", n, buf);
+    n = recv(s, buf, sizeof buf, MSG_PEEK | MSG_DONTWAIT);
+    printf("MSG_PEEK all: %zd %.*s\n", n, (int)(n > 0 ? n : 0), buf);
+    n = recv(s, buf, sizeof buf, 0);
+    printf("then recv: %zd %.*s\n", n, (int)(n > 0 ? n : 0), buf);
+    /* MSG_WAITALL: the whole buffer, written in pieces by a child. */
+    pid_t ch = xfork();
+    if (ch == 0) {
+        for (int i = 0; i < 4; i++) {
+            usleep(20000);
+            write(c, "abcd", 4);
+        }
+        _exit(0);
+    }
+    n = recv(s, buf, 16, MSG_WAITALL);
+    printf("MSG_WAITALL 16: %zd %.16s\n", n, buf);
+    reap(ch, "writer");
+    /* MSG_WAITALL stops at the end of the stream. */
+    write(c, "xyz", 3);
+    shutdown(c, SHUT_WR);
+    n = recv(s, buf, 16, MSG_WAITALL);
+    printf("MSG_WAITALL at EOF: %zd\n", n);
+    /* SO_RCVTIMEO and SO_SNDTIMEO: read back, and a read that times out. */
+    struct timeval tv = {0, 150000}, got;
+    socklen_t gl = sizeof got;
+    setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    getsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &got, &gl);
+    /* Linux keeps it in jiffies: what comes back is rounded up to the host's tick. */
+    printf("SO_SNDTIMEO back: %s (len %u)\n",
+           got.tv_sec == 0 && got.tv_usec >= 150000 && got.tv_usec <= 160000 ? "0.15 s" : "other", (unsigned)gl);
+    tv.tv_usec = -1;
+    printf("SO_RCVTIMEO with tv_usec -1: %s\n", res(setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv)));
+    printf("SO_RCVTIMEO too short: %s\n", res(setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, 4)));
+    close(c);
+    close(s);
+    /* A write that cannot finish before SO_SNDTIMEO: the bytes it queued, or EAGAIN. */
+    c = connect4(port);
+    s = accept(ls, NULL, NULL);
+    tv.tv_sec = 0;
+    tv.tv_usec = 200000;
+    setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    static char lots[8 << 20];
+    n = write(c, lots, sizeof lots);
+    printf("8 MiB write nobody reads, SO_SNDTIMEO 0.2 s: %s\n", n > 0 && n < (ssize_t)sizeof lots ? "partial" : res(n));
+    /* SO_LINGER: read back as set. */
+    struct linger lg = {1, 5}, lgot;
+    socklen_t ll = sizeof lgot;
+    setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    getsockopt(c, SOL_SOCKET, SO_LINGER, &lgot, &ll);
+    printf("SO_LINGER %d %d (len %u)\n", lgot.l_onoff, lgot.l_linger, (unsigned)ll);
+    printf("SO_LINGER too short: %s\n", res(setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, 4)));
+    lg.l_onoff = 1;
+    lg.l_linger = 0;
+    setsockopt(s, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    close(s);
+    usleep(20000);
+    /* Writing to a reset connection: EPIPE and SIGPIPE, or no signal with MSG_NOSIGNAL. */
+    signal(SIGPIPE, on_sigpipe);
+    n = send(c, "x", 1, MSG_NOSIGNAL);
+    printf("send to a reset peer: %s", res(n));
+    n = send(c, "x", 1, MSG_NOSIGNAL);
+    printf(", then %s with MSG_NOSIGNAL, SIGPIPEs %d\n", res(n), (int)sigpipes);
+    n = send(c, "x", 1, 0);
+    printf("without MSG_NOSIGNAL: %s, SIGPIPEs %d\n", res(n), (int)sigpipes);
+    signal(SIGPIPE, SIG_DFL);
+    close(c);
+    /* TCP_NODELAY, TCP_KEEPIDLE, IP_TOS and IPV6_V6ONLY bounds and defaults. */
+    int t = socket(AF_INET6, SOCK_STREAM, 0);
+    int v = 1;
+    printf("IPV6_V6ONLY default %d", sockopt_int(t, IPPROTO_IPV6, IPV6_V6ONLY));
+    setsockopt(t, IPPROTO_IPV6, IPV6_V6ONLY, &v, sizeof v);
+    printf(" -> %d\n", sockopt_int(t, IPPROTO_IPV6, IPV6_V6ONLY));
+    v = 2;
+    int r = setsockopt(t, IPPROTO_TCP, TCP_NODELAY, &v, sizeof v);
+    printf("TCP_NODELAY 2: %s -> %d\n", res(r), sockopt_int(t, IPPROTO_TCP, TCP_NODELAY));
+    v = 32768;
+    printf("TCP_KEEPIDLE 32768: %s\n", res(setsockopt(t, IPPROTO_TCP, TCP_KEEPIDLE, &v, sizeof v)));
+    v = 32767;
+    printf("TCP_KEEPIDLE 32767: %s\n", res(setsockopt(t, IPPROTO_TCP, TCP_KEEPIDLE, &v, sizeof v)));
+    v = 0xb8;
+    r = setsockopt(t, IPPROTO_IPV6, IPV6_TCLASS, &v, sizeof v);
+    printf("IPV6_TCLASS 0xb8: %s -> %#x\n", res(r), sockopt_int(t, IPPROTO_IPV6, IPV6_TCLASS));
+    close(t);
+    t = socket(AF_INET, SOCK_STREAM, 0);
+    v = 0x1ff;
+    r = setsockopt(t, IPPROTO_IP, IP_TOS, &v, sizeof v);
+    printf("IP_TOS 0x1ff: %s -> %#x\n", res(r), sockopt_int(t, IPPROTO_IP, IP_TOS));
+    v = 0x10;
+    r = setsockopt(t, IPPROTO_IP, IP_TOS, &v, 1);
+    printf("IP_TOS as one byte: %s -> %#x\n", res(r), sockopt_int(t, IPPROTO_IP, IP_TOS));
+    close(t);
+    /* sendmmsg and recvmmsg on UDP. */
+    int u1 = socket(AF_INET, SOCK_DGRAM, 0), u2 = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in ua = lo4(0);
+    bind(u1, (struct sockaddr *)&ua, sizeof ua);
+    ua = lo4(port_of(u1));
+    connect(u2, (struct sockaddr *)&ua, sizeof ua);
+    struct mmsghdr mm[3];
+    struct iovec iov[3];
+    const char *words[3] = {"one", "two!", "three"};
+    memset(mm, 0, sizeof mm);
+    for (int i = 0; i < 3; i++) {
+        iov[i].iov_base = (void *)words[i];
+        iov[i].iov_len = strlen(words[i]);
+        mm[i].msg_hdr.msg_iov = &iov[i];
+        mm[i].msg_hdr.msg_iovlen = 1;
+    }
+    int k = sendmmsg(u2, mm, 3, 0);
+    printf("sendmmsg: %d, lengths %u %u %u\n", k, mm[0].msg_len, mm[1].msg_len, mm[2].msg_len);
+    char rb[3][16];
+    struct mmsghdr rm[4];
+    struct iovec riov[4];
+    memset(rm, 0, sizeof rm);
+    for (int i = 0; i < 3; i++) {
+        riov[i].iov_base = rb[i];
+        riov[i].iov_len = 4;
+        rm[i].msg_hdr.msg_iov = &riov[i];
+        rm[i].msg_hdr.msg_iovlen = 1;
+    }
+    usleep(10000);
+    k = recvmmsg(u1, rm, 3, MSG_DONTWAIT, NULL);
+    printf("recvmmsg: %d", k);
+    for (int i = 0; i < k; i++)
+        printf(" [%u %.*s%s]", rm[i].msg_len, (int)rm[i].msg_len, rb[i],
+               rm[i].msg_hdr.msg_flags & MSG_TRUNC ? " TRUNC" : "");
+    printf("\n");
+    printf("recvmmsg, nothing left: %s\n", res(recvmmsg(u1, rm, 3, MSG_DONTWAIT, NULL)));
+    sendto(u2, "w", 1, 0, NULL, 0);
+    k = recvmmsg(u1, rm, 3, MSG_WAITFORONE, NULL);
+    printf("recvmmsg MSG_WAITFORONE: %d\n", k);
+    printf("sendmmsg of none: %s\n", res(sendmmsg(u2, mm, 0, 0)));
+    close(u1);
+    close(u2);
+    close(ls);
+}
+
+/* ---------------------------------------------------------------- limits -- */
+
+/* Floods end in errors Linux gives, never in a fault or a hang. */
+static void limits(void)
+{
+    /* Connections refused over and over. */
+    uint16_t dead = free_port(SOCK_STREAM);
+    int refused = 0, other = 0;
+    for (int i = 0; i < 300; i++) {
+        int c = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in a = lo4(dead);
+        if (connect(c, (struct sockaddr *)&a, sizeof a) < 0 && errno == ECONNREFUSED)
+            refused++;
+        else
+            other++;
+        close(c);
+    }
+    printf("300 connects to a closed port: %d ECONNREFUSED, %d other\n", refused, other);
+    /* More clients than the backlog holds: the queue takes backlog + 1. */
+    uint16_t port;
+    int ls = listener4(2, &port);
+    int cs[20], pending = 0;
+    for (int i = 0; i < 20; i++) {
+        cs[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        struct sockaddr_in a = lo4(port);
+        int r = connect(cs[i], (struct sockaddr *)&a, sizeof a);
+        if (r == 0 || errno == EINPROGRESS)
+            pending++;
+    }
+    usleep(100000);
+    set_nonblock(ls, 1);
+    int got = 0, s;
+    while ((s = accept(ls, NULL, NULL)) >= 0) {
+        got++;
+        close(s);
+    }
+    printf("20 connects to a backlog of 2: %d started, %d accepted at once (%s)\n", pending, got, errname(errno));
+    for (int i = 0; i < 20; i++)
+        close(cs[i]);
+    usleep(50000);
+    while ((s = accept(ls, NULL, NULL)) >= 0)
+        close(s);
+    set_nonblock(ls, 0);
+    int c = connect4(port);
+    s = accept(ls, NULL, NULL);
+    printf("then the listener still serves: %s\n", yesno(c >= 0 && s >= 0 && write(c, "k", 1) == 1));
+    close(c);
+    close(s);
+    close(ls);
+    /* Out of descriptors. */
+    struct rlimit old, lim;
+    getrlimit(RLIMIT_NOFILE, &old);
+    lim = old;
+    lim.rlim_cur = 32;
+    setrlimit(RLIMIT_NOFILE, &lim);
+    int fds[40], n = 0, err = 0;
+    for (; n < 40; n++) {
+        fds[n] = socket(AF_INET, SOCK_STREAM, 0);
+        if (fds[n] < 0) {
+            err = errno;
+            break;
+        }
+    }
+    int a2 = -1;
+    if (n > 0) {
+        /* accept with no descriptor left (two freed: the listener, the client). */
+        close(fds[--n]);
+        if (n > 0)
+            close(fds[--n]);
+        uint16_t p2;
+        int l2 = listener4(4, &p2);
+        int c2 = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        struct sockaddr_in a = lo4(p2);
+        connect(c2, (struct sockaddr *)&a, sizeof a);
+        usleep(20000);
+        a2 = accept(l2, NULL, NULL);
+        printf("sockets until the limit: %s; accept then: %s", errname(err), a2 < 0 ? errname(errno) : "OK");
+        close(fds[--n]);
+        a2 = accept(l2, NULL, NULL);
+        printf("; with one free: %s\n", a2 < 0 ? errname(errno) : "OK");
+        close(a2);
+        close(c2);
+        close(l2);
+    }
+    for (int i = 0; i < n; i++)
+        close(fds[i]);
+    setrlimit(RLIMIT_NOFILE, &old);
+}
+
+/* ------------------------------------------------------------------ opts -- */
+
+static void opts(void)
+{
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    printf("SO_SNDBUF %d SO_RCVBUF %d\n", sockopt_int(s, SOL_SOCKET, SO_SNDBUF), sockopt_int(s, SOL_SOCKET, SO_RCVBUF));
+    int u = socket(AF_INET, SOCK_DGRAM, 0);
+    printf("udp SO_SNDBUF %d SO_RCVBUF %d\n", sockopt_int(u, SOL_SOCKET, SO_SNDBUF),
+           sockopt_int(u, SOL_SOCKET, SO_RCVBUF));
+    int one = 1;
+    printf("TCP_NODELAY %d", sockopt_int(s, IPPROTO_TCP, TCP_NODELAY));
+    setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    printf(" -> %d\n", sockopt_int(s, IPPROTO_TCP, TCP_NODELAY));
+    printf("SO_KEEPALIVE %d", sockopt_int(s, SOL_SOCKET, SO_KEEPALIVE));
+    setsockopt(s, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+    printf(" -> %d\n", sockopt_int(s, SOL_SOCKET, SO_KEEPALIVE));
+    printf("TCP_KEEPIDLE %d TCP_KEEPINTVL %d TCP_KEEPCNT %d\n", sockopt_int(s, IPPROTO_TCP, TCP_KEEPIDLE),
+           sockopt_int(s, IPPROTO_TCP, TCP_KEEPINTVL), sockopt_int(s, IPPROTO_TCP, TCP_KEEPCNT));
+    int v = 60;
+    int r = setsockopt(s, IPPROTO_TCP, TCP_KEEPIDLE, &v, sizeof v);
+    printf("set TCP_KEEPIDLE 60: %s -> %d\n", res(r), sockopt_int(s, IPPROTO_TCP, TCP_KEEPIDLE));
+    v = 0;
+    printf("set TCP_KEEPIDLE 0: %s\n", res(setsockopt(s, IPPROTO_TCP, TCP_KEEPIDLE, &v, sizeof v)));
+    v = 0x10;
+    printf("IP_TOS %d", sockopt_int(s, IPPROTO_IP, IP_TOS));
+    setsockopt(s, IPPROTO_IP, IP_TOS, &v, sizeof v);
+    printf(" -> %d\n", sockopt_int(s, IPPROTO_IP, IP_TOS));
+    printf("IP_TTL %d\n", sockopt_int(s, IPPROTO_IP, IP_TTL));
+    printf("TCP_NODELAY on udp: %s\n", res(setsockopt(u, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one)));
+    printf("IPV6_V6ONLY on AF_INET: %s\n", res(setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one)));
+    printf("unknown TCP option: %s\n", res(setsockopt(s, IPPROTO_TCP, 999, &one, sizeof one)));
+    r = setsockopt(s, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+    printf("SO_REUSEPORT: %s -> %d\n", res(r), sockopt_int(s, SOL_SOCKET, SO_REUSEPORT));
+    /* Options carry over to accepted connections. */
+    uint16_t port;
+    int ls = listener4(4, &port);
+    setsockopt(ls, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    setsockopt(ls, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+    int c = connect4(port);
+    int a = accept(ls, NULL, NULL);
+    printf("accepted: TCP_NODELAY %d SO_KEEPALIVE %d\n", sockopt_int(a, IPPROTO_TCP, TCP_NODELAY),
+           sockopt_int(a, SOL_SOCKET, SO_KEEPALIVE));
+    struct timeval tv = {0, 100000};
+    setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    char buf[4];
+    printf("read with SO_RCVTIMEO: %s\n", res(read(c, buf, sizeof buf)));
+    close(a);
+    close(c);
+    close(ls);
+    close(s);
+    close(u);
+}
+
+/* ------------------------------------------------------------------- big -- */
+
+static uint32_t fnv(uint32_t h, const unsigned char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 16777619u;
+    return h;
+}
+
+static void big(void)
+{
+    enum { N = 4 << 20 };
+    static unsigned char data[N], got[N];
+    for (size_t i = 0; i < N; i++)
+        data[i] = (unsigned char)(i * 131 + (i >> 9));
+    uint16_t port;
+    int ls = listener4(1, &port);
+    pid_t ch = xfork();
+    if (ch == 0) {
+        int c = connect4(port);
+        long n = read_full(c, got, N);
+        printf("child: read %ld bytes, checksum %08x\n", n, fnv(2166136261u, got, (size_t)n));
+        fflush(stdout);
+        write_full(c, got, (size_t)n);
+        close(c);
+        _exit(0);
+    }
+    int s = accept(ls, NULL, NULL);
+    long w = write_full(s, data, N);
+    long n = read_full(s, got, N);
+    printf("parent: wrote %ld, read back %ld, same %s\n", w, n, yesno(n == N && memcmp(data, got, N) == 0));
+    printf("then EOF: %zd\n", read(s, got, 1));
+    reap(ch, "child");
+    close(s);
+    close(ls);
+}
+
+/* ----------------------------------------------------------------- churn -- */
+
+static void churn(int n)
+{
+    uint16_t port;
+    int ls = listener4(16, &port);
+    int bad = 0;
+    for (int i = 0; i < n; i++) {
+        int c = connect4(port);
+        int s = accept(ls, NULL, NULL);
+        if (c < 0 || s < 0) {
+            bad++;
+            break;
+        }
+        char b = (char)i, r = 0;
+        if (write(c, &b, 1) != 1 || read(s, &r, 1) != 1 || r != b)
+            bad++;
+        /* The server closes first half of the time. */
+        if (i & 1) {
+            close(s);
+            close(c);
+        } else {
+            close(c);
+            close(s);
+        }
+        /* And UDP. */
+        int u = socket(AF_INET, SOCK_DGRAM, 0);
+        struct sockaddr_in a = lo4(port);
+        sendto(u, "x", 1, 0, (struct sockaddr *)&a, sizeof a);
+        close(u);
+    }
+    close(ls);
+    printf("%d connections, %d bad\n", n, bad);
+}
+
+int main(int argc, char **argv)
+{
+    probe_init();
+    if (argc > 2 && strcmp(argv[1], "churn") == 0) {
+        churn(atoi(argv[2]));
+        printf("ok\n");
+        return 0;
+    }
+    static const struct probe_section sections[] = {
+        {"tcp", tcp},       {"refused", refused}, {"nonblock", nonblock}, {"udp", udp},
+        {"v6", v6},         {"errors", errors},   {"reset", reset},       {"epoll", epoll_section},
+        {"edge", edge},     {"flags", flags},     {"limits", limits}, {"opts", opts},     {"big", big},         {NULL, NULL},
+    };
+    int r = run_sections(argc, argv, sections);
+    if (r == 0)
+        printf("== done\n");
+    return r;
+}
