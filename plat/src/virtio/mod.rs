@@ -4,11 +4,12 @@
 //! host asks for it (`stdio=virtio` on the command line, docs/protocol.md).
 pub mod console;
 pub mod hal;
+pub mod ninep;
 
 use alloc::boxed::Box;
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
-use virtio_drivers::transport::SomeTransport;
+use virtio_drivers::transport::{DeviceType, SomeTransport};
 
 use self::console::Console;
 use crate::console::Channel;
@@ -89,11 +90,14 @@ pub fn init(info: &BootInfo) {
     let mut buf = [0u8; 4096];
     let n = cmdline(info, &mut buf);
     let line = buf.get(..n).unwrap_or(&[]);
+    if words(line).any(|w| w == b"virtio9p") {
+        ninep::init(line, info);
+    }
     if !words(line).any(|w| w == b"stdio=virtio") {
         return;
     }
     let mut installed = false;
-    crate::devices::for_each_transport(line, info, &mut |found: Found| {
+    crate::devices::for_each_transport(line, info, DeviceType::Console, &mut |found: Found| {
         let Ok(mut dev) = Console::new(found.transport) else { return false };
         let roles = dev.handshake(HANDSHAKE_PATIENCE);
         if roles.iter().all(Option::is_none) {
