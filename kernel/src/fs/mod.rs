@@ -7,6 +7,7 @@ pub mod dev;
 pub mod epoll;
 pub mod eventfd;
 pub mod file;
+pub mod ninep;
 pub mod pipe;
 pub mod procfs;
 pub mod ramfs;
@@ -179,6 +180,22 @@ pub trait Inode: Send + Sync {
     /// For a /proc/<pid>/fd link: the open file it stands for, as an inode that
     /// reopens it (Linux's "magic" links are followed to the file, not by name).
     fn follow_magic(&self) -> Option<Arc<dyn Inode>> {
+        None
+    }
+
+    /// Renames the entry `old` of this directory to `new` in `new_dir`, for
+    /// filesystems that rename in one step (volumes); None lets the caller move
+    /// the entry itself (`remove`, then `insert`).
+    fn rename_within(&self, old: &[u8], new_dir: &Arc<dyn Inode>, new: &[u8]) -> Option<Result<(), Errno>> {
+        let _ = (old, new_dir, new);
+        None
+    }
+    /// Makes the content durable (fsync); RAM filesystems have nothing to do.
+    fn sync(&self) -> Result<(), Errno> {
+        Ok(())
+    }
+    /// statfs of the filesystem holding the inode, when it is not the RAM one.
+    fn statfs(&self) -> Option<elfin_shim::uapi::Statfs> {
         None
     }
 
@@ -415,6 +432,7 @@ pub fn init(initrd: Option<Module>) -> RunConfig {
     let root: Arc<dyn Inode> = ramfs::Dir::new(0o755);
     ROOT.call_once(|| root.clone());
     let mut cfg = RunConfig { cwd: b"/".to_vec(), ..Default::default() };
+    let mut run: &[u8] = &[];
     if let Some(m) = initrd {
         // SAFETY: the initrd lies in RAM reserved from the frame allocator for the
         // kernel's lifetime and is covered by the direct map; it is never written.
@@ -435,6 +453,7 @@ pub fn init(initrd: Option<Module>) -> RunConfig {
             }
             if name == b".elfin/run" {
                 parse_run(e.data, &mut cfg);
+                run = e.data;
                 continue;
             }
             if name.starts_with(b".elfin") {
@@ -471,6 +490,7 @@ pub fn init(initrd: Option<Module>) -> RunConfig {
     let tmp = mkdir_p(b"/tmp");
     let _ = tmp.set_meta(&mut |m| m.mode = S_IFDIR | 0o1777);
     let _ = root.insert(b"proc", procfs::root());
+    ninep::mount_volumes(run);
     cfg
 }
 

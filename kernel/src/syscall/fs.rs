@@ -517,7 +517,17 @@ pub fn renameat(cx: &Ctx, olddirfd: i32, old: UAddr, newdirfd: i32, new: UAddr, 
     let into_self = |dir: &Arc<dyn Inode>, dir_path: &[u8], target_parent: &[u8]| {
         is_dir(&**dir) && (target_parent == dir_path || target_parent.starts_with(&[dir_path, b"/"].concat()))
     };
+    // Volumes are filesystems of their own: nothing moves between them and the
+    // rest, and they rename in one step on the host.
+    let on_volume = fs::ninep::on_volume(&*op.node) || fs::ninep::on_volume(&*np.node);
+    if on_volume && op.node.dev() != np.node.dev() {
+        return Err(Errno::EXDEV);
+    }
     if flags & EXCHANGE != 0 {
+        if on_volume {
+            // 9P has no exchange (Linux's 9p client refuses it the same way).
+            return Err(Errno::EINVAL);
+        }
         let other = existing.ok_or(Errno::ENOENT)?;
         let npath = fs::child_path(&np.path, &nname);
         if into_self(&node, &opath, &np.path) || into_self(&other, &npath, &op.path) {
@@ -543,6 +553,9 @@ pub fn renameat(cx: &Ctx, olddirfd: i32, old: UAddr, newdirfd: i32, new: UAddr, 
     }
     if into_self(&node, &opath, &np.path) {
         return Err(Errno::EINVAL);
+    }
+    if let Some(r) = op.node.rename_within(&oname, &np.node, &nname) {
+        return r.map(|_| 0);
     }
     op.node.remove(&oname)?;
     np.node.insert(&nname, node)?;
@@ -1111,15 +1124,25 @@ pub fn close_range(cx: &Ctx, first: u32, last: u32, flags: u32) -> SysResult {
     Ok(0)
 }
 
-/// statfs(2)/fstatfs(2): everything lives in one RAM filesystem (reported as tmpfs).
+/// fsync(2)/fdatasync(2): files on a volume are synced on the host; RAM files
+/// have nothing to do.
+pub fn fsync(cx: &Ctx, fd: i32) -> SysResult {
+    if let Some(n) = cx.fd(fd)?.inode() {
+        n.sync()?;
+    }
+    Ok(0)
+}
+
+/// statfs(2)/fstatfs(2): a volume answers for itself; everything else lives in one
+/// RAM filesystem (reported as tmpfs).
 pub fn statfs(cx: &Ctx, path: Option<UAddr>, fd: i32, buf: UAddr) -> SysResult {
-    match path {
-        Some(path) => {
-            lookup(cx, AT_FDCWD, path, true, false)?;
-        }
-        None => {
-            cx.fd(fd)?;
-        }
+    let node = match path {
+        Some(path) => Some(lookup(cx, AT_FDCWD, path, true, false)?.node),
+        None => cx.fd(fd)?.inode(),
+    };
+    if let Some(st) = node.and_then(|n| n.statfs()) {
+        cx.write_val(buf, &st)?;
+        return Ok(0);
     }
     let total = crate::mem::frames::total_count() as u64;
     let free = crate::mem::frames::free_count() as u64;

@@ -230,7 +230,7 @@ fn dispatch(cx: &Ctx, call: Call, tf: &mut TrapFrame, nr: usize) -> SysResult {
         }
         Ftruncate { fd, length } => fs::ftruncate(cx, fd, length),
         Truncate { path, length } => fs::truncate(cx, path, length),
-        Fsync { fd } | Fdatasync { fd } => cx.fd(fd).map(|_| 0),
+        Fsync { fd } | Fdatasync { fd } => fs::fsync(cx, fd),
         CloseRange { first, last, flags } => fs::close_range(cx, first, last, flags),
         Statfs { path, buf } => fs::statfs(cx, Some(path), -1, buf),
         Fstatfs { fd, buf } => fs::statfs(cx, None, fd, buf),
