@@ -9,6 +9,8 @@ extern crate alloc;
 pub mod console;
 mod smp;
 mod virtio;
+/// The virtio-9p devices that carry the volumes (the kernel's 9P client drives them).
+pub use virtio::ninep;
 
 pub use smp::{cpu_arrived, cpus, flush_tlb_on, poll_tlb_flush, prepare as prepare_smp, send_ipi, start_cpu};
 

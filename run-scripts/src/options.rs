@@ -93,20 +93,32 @@ pub fn guest_path(p: &[u8]) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
-/// A `-v HOST:GUEST` request.
+/// A `-v HOST:GUEST[:ro]` request.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Volume {
-    /// Host file or directory to copy.
+    /// Host file or directory.
     pub host: PathBuf,
     /// Normalized guest path (archive form, see [`guest_path`]).
     pub guest: Vec<u8>,
+    /// `:ro`: the guest may not write.
+    pub ro: bool,
 }
 
-/// Parses `HOST:GUEST`. GUEST is absolute, so the split is at the last `:/`; HOST may
-/// itself contain colons.
+/// Guest directories a volume may not cover (archive form): the root, the program's
+/// directory and the kernel's own filesystems.
+const SYSTEM_DIRS: [&[u8]; 5] = [b"", b"app", b"dev", b"proc", b"sys"];
+
+/// Parses `HOST:GUEST[:ro|:rw]`. GUEST is absolute, so the split is at the last
+/// `:/`; HOST may itself contain colons.
 pub fn parse_volume(spec: &OsStr) -> Result<Volume, String> {
-    let bytes = spec.as_bytes();
     let shown = spec.to_string_lossy();
+    let mut bytes = spec.as_bytes();
+    let mut ro = false;
+    if let Some(rest) = bytes.strip_suffix(b":ro") {
+        (bytes, ro) = (rest, true);
+    } else if let Some(rest) = bytes.strip_suffix(b":rw") {
+        bytes = rest;
+    }
     let colon = bytes.windows(2).rposition(|w| w == b":/").ok_or_else(|| {
         format!("invalid volume '{shown}': use HOST:GUEST with an absolute GUEST path, e.g. -v ./data:/data")
     })?;
@@ -115,10 +127,18 @@ pub fn parse_volume(spec: &OsStr) -> Result<Volume, String> {
         return Err(format!("invalid volume '{shown}': the host path is empty"));
     }
     let guest = guest_path(guest).map_err(|e| format!("invalid volume '{shown}': {e}"))?;
-    if guest.split(|&b| b == b'/').next() == Some(b".elfin") {
+    let top = guest.split(|&b| b == b'/').next().unwrap_or(b"");
+    if top == b".elfin" {
         return Err(format!("invalid volume '{shown}': /.elfin is reserved for elfin itself"));
     }
-    Ok(Volume { host: PathBuf::from(OsStr::from_bytes(host)), guest })
+    if SYSTEM_DIRS.contains(&&guest[..]) || (top != b"app" && SYSTEM_DIRS.contains(&top) && !top.is_empty()) {
+        return Err(format!(
+            "invalid volume '{shown}': /{} is a system directory of the guest; mount the volume elsewhere, e.g. -v {}:/data",
+            String::from_utf8_lossy(&guest),
+            String::from_utf8_lossy(host)
+        ));
+    }
+    Ok(Volume { host: PathBuf::from(OsStr::from_bytes(host)), guest, ro })
 }
 
 #[cfg(test)]
@@ -178,12 +198,20 @@ mod tests {
     #[test]
     fn volumes() {
         let v = parse_volume(OsStr::new("./data:/srv/data")).expect("ok");
-        assert_eq!(v, Volume { host: PathBuf::from("./data"), guest: b"srv/data".to_vec() });
+        assert_eq!(v, Volume { host: PathBuf::from("./data"), guest: b"srv/data".to_vec(), ro: false });
+        let v = parse_volume(OsStr::new("./data:/srv/data:ro")).expect("ok");
+        assert_eq!(v, Volume { host: PathBuf::from("./data"), guest: b"srv/data".to_vec(), ro: true });
+        assert!(!parse_volume(OsStr::new("./data:/d:rw")).expect("ok").ro);
+        assert_eq!(parse_volume(OsStr::new("./a:b:/d:ro")).expect("ok").host, PathBuf::from("./a:b"));
+        for system in ["x:/", "x:/proc", "x:/proc/1", "x:/dev/", "x:/sys/fs", "x:/app", "x:/./dev:ro"] {
+            let e = parse_volume(OsStr::new(system)).expect_err(system);
+            assert!(e.contains("is a system directory of the guest"), "{e}");
+        }
+        assert!(parse_volume(OsStr::new("x:/app/data")).is_ok());
+        assert!(parse_volume(OsStr::new("x:/devices")).is_ok());
         let v = parse_volume(OsStr::new("/h/a:b:/g")).expect("ok");
         assert_eq!(v.host, PathBuf::from("/h/a:b"));
         assert_eq!(v.guest, b"g");
-        let v = parse_volume(OsStr::new("x:/")).expect("ok");
-        assert_eq!(v.guest, b"");
         assert!(parse_volume(OsStr::new("./data")).is_err());
         assert!(parse_volume(OsStr::new("./data:rel")).is_err());
         assert!(parse_volume(OsStr::new(":/g")).is_err());

@@ -2,7 +2,7 @@
 
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::arch::{Accel, AccelChoice, Arch, MachineType};
 
@@ -32,6 +32,39 @@ pub struct VmSpec<'a> {
     pub stdio_fds: Option<StdioFds>,
     /// Arguments of the network device (`-netdev … -device …`), empty for none.
     pub net: Vec<String>,
+    /// Host directories shared with the guest as volumes (virtio-9p).
+    pub shares: &'a [Share],
+}
+
+/// A host directory exported to the guest over virtio-9p (docs/protocol.md,
+/// "Volumes").
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Share {
+    /// The mount tag, also the fsdev id (`elfin0`, `elfin1`, …).
+    pub tag: String,
+    /// The host directory (absolute).
+    pub host: PathBuf,
+    /// Writes refused (EROFS).
+    pub ro: bool,
+}
+
+/// The `-fsdev` and `-device` arguments of a share. `security_model=none`: files
+/// are created and written as the user running QEMU, with the guest's modes, as a
+/// bind mount of a rootless container does. QEMU keeps every access below `path`
+/// and never follows a symlink on the host (it opens each component with
+/// O_NOFOLLOW); `multidevs=remap` keeps inode numbers unique when the tree spans
+/// several host filesystems.
+pub fn share_args(share: &Share, machine: MachineType) -> [String; 4] {
+    // QEMU option values escape a comma by doubling it.
+    let path = share.host.to_string_lossy().replace(',', ",,");
+    let ro = if share.ro { ",readonly=on" } else { "" };
+    let fsdev = format!("local,id={},path={path},security_model=none,multidevs=remap{ro}", share.tag);
+    let device = match machine {
+        MachineType::Q35 => "virtio-9p-pci,disable-legacy=on",
+        MachineType::Microvm | MachineType::Virt => "virtio-9p-device",
+    };
+    let device = format!("{device},fsdev={tag},mount_tag={tag}", tag = share.tag);
+    ["-fsdev".into(), fsdev, "-device".into(), device]
 }
 
 /// Socket descriptors QEMU inherits for the program's stdio ports.
@@ -103,10 +136,10 @@ pub fn command_line(spec: &VmSpec<'_>) -> (OsString, Vec<OsString>) {
     let machine = match (spec.machine, spec.accel) {
         // x-option-roms=off: qboot boots the PVH kernel itself, no option ROM needed.
         // auto-kernel-cmdline=on appends `virtio_mmio.device=SIZE@ADDR:GSI` for each
-        // virtio-mmio device (the stdio ports), which is how the kernel finds it; QEMU
+        // virtio-mmio device (the stdio ports, the volumes), which is how the kernel finds it; QEMU
         // does so only without ACPI (the kernel reads no ACPI table on microvm).
         // Without devices the kernel gets exactly our command line.
-        (MachineType::Microvm, _) if spec.stdio_fds.is_some() || !spec.net.is_empty() => {
+        (MachineType::Microvm, _) if spec.stdio_fds.is_some() || !spec.net.is_empty() || !spec.shares.is_empty() => {
             "microvm,x-option-roms=off,auto-kernel-cmdline=on,acpi=off"
         }
         (MachineType::Microvm, _) => "microvm,x-option-roms=off,auto-kernel-cmdline=off",
@@ -149,6 +182,10 @@ pub fn command_line(spec: &VmSpec<'_>) -> (OsString, Vec<OsString>) {
     }
     let net: Vec<&str> = spec.net.iter().map(String::as_str).collect();
     push(&net);
+    for share in spec.shares {
+        let words = share_args(share, spec.machine);
+        push(&words.each_ref().map(String::as_str));
+    }
     match spec.arch {
         // The exit status is also written here by the guest (QEMU exits (v << 1) | 1);
         // elfin reads the status from the console frame, not from QEMU's exit code.
@@ -197,6 +234,7 @@ mod tests {
             extra,
             stdio_fds: None,
             net: Vec::new(),
+            shares: &[],
         };
         let (p, a) = command_line(&spec);
         display_command(&p, &a)
@@ -249,6 +287,7 @@ mod tests {
                 extra,
                 stdio_fds: None,
                 net: Vec::new(),
+                shares: &[],
             };
             let (p, a) = command_line(&spec);
             display_command(&p, &a)
@@ -274,6 +313,7 @@ mod tests {
             extra: &[],
             stdio_fds: Some(fds),
             net: Vec::new(),
+            shares: &[],
         };
         let ports = "-chardev socket,id=stdin,fd=4 \
                      -device virtserialport,chardev=stdin,name=org.elfin.stdin,nr=1 \
@@ -291,6 +331,42 @@ mod tests {
         let (p, a) = command_line(&spec(MachineType::Virt));
         let l = display_command(&p, &a);
         assert!(l.contains(&format!("-device virtio-serial-device,max_ports=4 {ports}")), "{l}");
+    }
+
+    #[test]
+    fn volumes_are_9p_shares() {
+        let shares = [
+            Share { tag: "elfin0".into(), host: PathBuf::from("/h/data"), ro: false },
+            Share { tag: "elfin1".into(), host: PathBuf::from("/h/a,b"), ro: true },
+        ];
+        let spec = |machine, arch| VmSpec {
+            arch,
+            machine,
+            accel: Accel::Tcg,
+            mem_mib: 64,
+            smp: 1,
+            kernel: Path::new("/k"),
+            initrd: Path::new("/i"),
+            cmdline: "virtio9p",
+            extra: &[],
+            stdio_fds: None,
+            net: Vec::new(),
+            shares: &shares,
+        };
+        let fsdevs = "-fsdev local,id=elfin0,path=/h/data,security_model=none,multidevs=remap \
+                      -device DEV,fsdev=elfin0,mount_tag=elfin0 \
+                      -fsdev local,id=elfin1,path=/h/a,,b,security_model=none,multidevs=remap,readonly=on \
+                      -device DEV,fsdev=elfin1,mount_tag=elfin1";
+        let (p, a) = command_line(&spec(MachineType::Microvm, Arch::X86_64));
+        let l = display_command(&p, &a);
+        assert!(l.contains("-M microvm,x-option-roms=off,auto-kernel-cmdline=on,acpi=off "), "{l}");
+        assert!(l.contains(&fsdevs.replace("DEV", "virtio-9p-device")), "{l}");
+        let (p, a) = command_line(&spec(MachineType::Q35, Arch::X86_64));
+        let l = display_command(&p, &a);
+        assert!(l.contains(&fsdevs.replace("DEV", "virtio-9p-pci,disable-legacy=on")), "{l}");
+        let (p, a) = command_line(&spec(MachineType::Virt, Arch::Aarch64));
+        let l = display_command(&p, &a);
+        assert!(l.contains(&fsdevs.replace("DEV", "virtio-9p-device")), "{l}");
     }
 
     #[test]

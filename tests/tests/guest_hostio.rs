@@ -1,6 +1,7 @@
 //! Host I/O (issue 15): stdio through the virtio-console ports at volume and byte
 //! for byte, end of file after a slow producer, the default /etc, the default
-//! memory size, the too-little-memory message and `elfin image`. Guest runs are
+//! memory size, the too-little-memory message, `elfin image`, and `-v` volumes as
+//! bind mounts (virtio-9p). Guest runs are
 //! compared with native runs of the same binary where the host can run it.
 
 use std::io::{Read, Write};
@@ -232,7 +233,7 @@ fn too_little(arch: &str, mem: &str, cap: u64) {
         .to_string();
     // At the minimum it boots.
     let mut opts = ElfinOpts::default().arch(arch);
-    opts.extra.extend(["-m".into(), minimum.into()]);
+    opts.extra.extend(["-m".into(), format!("{minimum}M").into()]);
     let out = run_elfin(&bin, &[], &opts);
     assert_eq!((out.status, out.stdout_str().as_str()), (0, "hello from a static-pie program\n"), "{}", out.describe());
 }
@@ -273,4 +274,164 @@ fn image_boots_with_its_run_script() {
         String::from_utf8_lossy(&run.stderr)
     );
     assert!(Path::new(&dir).join("run.sh").metadata().expect("meta").len() > 0);
+}
+
+/// What a directory holds, as lines: path, type, mode, and a file's size and
+/// content (or a symlink's target), sorted. Times and inode numbers are left out.
+fn snapshot(dir: &Path) -> String {
+    fn walk(dir: &Path, shown: &str, out: &mut Vec<String>) {
+        let mut entries: Vec<_> = std::fs::read_dir(dir).expect("read_dir").map(|e| e.expect("entry")).collect();
+        entries.sort_by_key(|e| e.file_name());
+        for e in entries {
+            use std::os::unix::fs::PermissionsExt;
+            let name = format!("{shown}/{}", e.file_name().to_string_lossy());
+            let meta = std::fs::symlink_metadata(e.path()).expect("lstat");
+            let mode = meta.permissions().mode() & 0o7777;
+            if meta.file_type().is_symlink() {
+                out.push(format!("{name} -> {}", std::fs::read_link(e.path()).expect("readlink").display()));
+            } else if meta.is_dir() {
+                out.push(format!("{name}/ {mode:o}"));
+                walk(&e.path(), &name, out);
+            } else {
+                let content = std::fs::read(e.path()).expect("read");
+                out.push(format!("{name} {mode:o} {} {:?}", content.len(), String::from_utf8_lossy(&content)));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, ".", &mut out);
+    out.join("\n")
+}
+
+/// vol_probe creates, writes, appends, truncates, renames, links and removes in a
+/// `-v` volume; afterwards the host directory holds what the same probe leaves
+/// in a directory when it runs natively, and its output is the same.
+fn volume_tree(arch: &str, extra: &[&str]) {
+    let bin = app(arch, "glibc", "vol_probe");
+    let native_dir = scratch_dir("vol-native");
+    let guest_dir = scratch_dir("vol-guest");
+    let native_arg = native_dir.to_string_lossy().into_owned();
+    let native = run_native_on(arch, &bin, None, &args(&["tree", &native_arg]), &[], None);
+    let mut opts = ElfinOpts::default().arch(arch).volume(&guest_dir, "/data");
+    opts.extra.extend(extra.iter().map(Into::into));
+    let guest = run_elfin(&bin, &args(&["tree", "/data"]), &opts);
+    let (n, g) = (snapshot(&native_dir), snapshot(&guest_dir));
+    Comparison::new()
+        .outputs(&native, &guest)
+        .text("the volume on the host afterwards", &n, &g)
+        .check(n.contains("./sub/deeper/note 644 10"), format!("native tree lacks the probe's files:\n{n}"))
+        .finish(Some(&native), &guest);
+}
+
+#[test]
+fn volume_tree_is_on_the_host_microvm() {
+    volume_tree("x86_64", &["--machine", "microvm"]);
+}
+
+#[test]
+fn volume_tree_is_on_the_host_q35() {
+    volume_tree("x86_64", &["--machine", "q35"]);
+}
+
+#[test]
+fn volume_tree_is_on_the_host_aarch64() {
+    volume_tree("aarch64", &[]);
+}
+
+/// `:ro`: every kind of write fails with EROFS, reading works, the host directory
+/// is untouched.
+#[test]
+fn volume_read_only_is_erofs() {
+    let bin = app("x86_64", "glibc", "vol_probe");
+    let dir = scratch_dir("vol-ro");
+    std::fs::write(dir.join("existing.txt"), "keep me\n").expect("write");
+    let before = snapshot(&dir);
+    let guest = run_elfin(&bin, &args(&["ro", "/ro"]), &ElfinOpts::default().volume(&dir, "/ro:ro"));
+    let expected = "create: EROFS\nopen existing O_WRONLY: EROFS\nopen existing O_RDWR: EROFS\nmkdir: EROFS\n\
+                    unlink: EROFS\nrename: EROFS\ntruncate: EROFS\nchmod: EROFS\nsymlink: EROFS\nstat: OK\n\
+                    existing.txt [8]: keep me\n";
+    Comparison::new()
+        .status(0, guest.status)
+        .text("stdout", expected, &guest.stdout_str())
+        .text("the volume on the host", &before, &snapshot(&dir))
+        .finish(None, &guest);
+}
+
+/// A file larger than the guest's memory: 300 MiB written through a 128 MiB guest,
+/// fsynced and read back; the host file has the content the probe hashed (the
+/// native run prints the same hashes).
+#[test]
+fn volume_file_bigger_than_guest_memory() {
+    const MIB: u64 = 300;
+    let bin = app("x86_64", "glibc", "vol_probe");
+    let native_dir = scratch_dir("vol-big-native");
+    let native_arg = native_dir.to_string_lossy().into_owned();
+    let native = run_native(&bin, None, &args(&["big", &native_arg, "300"]), &[], None);
+    let _ = std::fs::remove_dir_all(&native_dir);
+    let dir = scratch_dir("vol-big");
+    let mut opts = ElfinOpts::default().volume(&dir, "/big");
+    opts.extra.extend(["-m".into(), "128M".into()]);
+    let guest = run_elfin(&bin, &args(&["big", "/big", "300"]), &opts);
+    let host = std::fs::read(dir.join("big")).unwrap_or_default();
+    let fnv = host.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+    drop(host);
+    let _ = std::fs::remove_dir_all(&dir);
+    let text = guest.stdout_str();
+    Comparison::new()
+        .outputs(&native, &guest)
+        .check(
+            text.contains(&format!("big: {} bytes, written {fnv:016x}, read {fnv:016x}", MIB << 20)),
+            format!("the host file's hash is {fnv:016x}"),
+        )
+        .finish(Some(&native), &guest);
+}
+
+/// What a program wrote and closed is on the host even when the VM is killed:
+/// once the program says it is ready, elfin gets SIGTERM (which stops QEMU).
+#[test]
+fn volume_writes_survive_a_kill() {
+    let bb = app("x86_64", "debian", "busybox");
+    let dir = scratch_dir("vol-kill");
+    let mut opts = ElfinOpts::default().volume(&dir, "/data");
+    opts.extra.extend(["--busybox".into(), bb.clone().into_os_string()]);
+    let script = "echo written > /data/closed.txt; mkdir /data/d; echo synced > /data/d/f; sync; echo ready; sleep 60";
+    let mut cmd = elfin_command(&bb, &args(&["sh", "-c", script]), &opts);
+    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("start elfin");
+    let mut stdout = child.stdout.take().expect("stdout");
+    let mut got = Vec::new();
+    let mut buf = [0u8; 64];
+    while !got.ends_with(b"ready\n") {
+        match stdout.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+        }
+    }
+    let killed = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().expect("kill");
+    let status = child.wait().expect("wait");
+    assert!(killed.success() && !status.success(), "elfin was not stopped by the kill: {status:?}");
+    assert_eq!(String::from_utf8_lossy(&got), "ready\n");
+    assert_eq!(
+        snapshot(&dir),
+        "./closed.txt 644 8 \"written\\n\"\n./d/ 755\n./d/f 644 7 \"synced\\n\"",
+        "the volume on the host after the kill"
+    );
+}
+
+/// Bad volumes are refused before boot, in one line.
+#[test]
+fn volume_errors_are_one_line() {
+    let bin = app("x86_64", "glibc", "hello");
+    let dir = scratch_dir("vol-err");
+    let missing = dir.join("missing");
+    for (host, guest, msg) in [
+        (missing.as_path(), "/data", "does not exist on the host; create it or fix the path"),
+        (dir.as_path(), "/proc", "is a system directory of the guest"),
+        (dir.as_path(), "/", "is a system directory of the guest"),
+    ] {
+        let out = run_elfin(&bin, &[], &ElfinOpts::default().volume(host, guest));
+        let err = out.stderr_str();
+        assert_eq!((out.status, err.lines().count()), (125, 1), "{}", out.describe());
+        assert!(err.contains(msg), "{}", out.describe());
+    }
 }

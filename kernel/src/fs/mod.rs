@@ -11,6 +11,7 @@ pub mod file;
 pub mod inotify;
 pub mod lock;
 pub mod mqueue;
+pub mod ninep;
 pub mod pages;
 pub mod pidfd;
 pub mod pipe;
@@ -243,6 +244,21 @@ pub trait Inode: Send + Sync {
     }
     /// The pipe state of a FIFO node.
     fn fifo(&self) -> Option<&fifo::Fifo> {
+        None
+    }
+    /// Renames the entry `old` of this directory to `new` in `new_dir`, for
+    /// filesystems that rename in one step (volumes); None lets the caller move
+    /// the entry itself (`remove`, then `insert`).
+    fn rename_within(&self, old: &[u8], new_dir: &Arc<dyn Inode>, new: &[u8]) -> Option<Result<(), Errno>> {
+        let _ = (old, new_dir, new);
+        None
+    }
+    /// Makes the content durable (fsync); RAM filesystems have nothing to do.
+    fn sync(&self) -> Result<(), Errno> {
+        Ok(())
+    }
+    /// statfs of the filesystem holding the inode, when it is not the RAM one.
+    fn statfs(&self) -> Option<elfin_shim::uapi::Statfs> {
         None
     }
 
@@ -478,6 +494,7 @@ pub fn init(initrd: Option<Module>) -> RunConfig {
     let root: Arc<dyn Inode> = ramfs::Dir::new(0o755);
     ROOT.call_once(|| root.clone());
     let mut cfg = RunConfig { cwd: b"/".to_vec(), ..Default::default() };
+    let mut run: &[u8] = &[];
     if let Some(m) = initrd {
         // SAFETY: the initrd lies in RAM reserved from the frame allocator for the
         // kernel's lifetime and is covered by the direct map; it is never written.
@@ -501,6 +518,7 @@ pub fn init(initrd: Option<Module>) -> RunConfig {
             }
             if name == b".elfin/run" {
                 parse_run(e.data, &mut cfg);
+                run = e.data;
                 continue;
             }
             if name.starts_with(b".elfin") {
@@ -553,6 +571,7 @@ pub fn init(initrd: Option<Module>) -> RunConfig {
     let tmp = mkdir_p(b"/tmp");
     let _ = tmp.set_meta(&mut |m| m.mode = S_IFDIR | 0o1777);
     let _ = root.insert(b"proc", procfs::root());
+    ninep::mount_volumes(run);
     cfg
 }
 

@@ -541,7 +541,17 @@ pub fn renameat(cx: &Ctx, olddirfd: i32, old: UAddr, newdirfd: i32, new: UAddr, 
     let into_self = |dir: &Arc<dyn Inode>, dir_path: &[u8], target_parent: &[u8]| {
         is_dir(&**dir) && (target_parent == dir_path || target_parent.starts_with(&[dir_path, b"/"].concat()))
     };
+    // Volumes are filesystems of their own: nothing moves between them and the
+    // rest, and they rename in one step on the host.
+    let on_volume = fs::ninep::on_volume(&*op.node) || fs::ninep::on_volume(&*np.node);
+    if on_volume && op.node.dev() != np.node.dev() {
+        return Err(Errno::EXDEV);
+    }
     if flags & RENAME_EXCHANGE != 0 {
+        if on_volume {
+            // 9P has no exchange (Linux's 9p client refuses it the same way).
+            return Err(Errno::EINVAL);
+        }
         let other = existing.ok_or(Errno::ENOENT)?;
         let npath = fs::child_path(&np.path, &nname);
         if into_self(&node, &opath, &np.path) || into_self(&other, &npath, &op.path) {
@@ -571,6 +581,9 @@ pub fn renameat(cx: &Ctx, olddirfd: i32, old: UAddr, newdirfd: i32, new: UAddr, 
     }
     if into_self(&node, &opath, &np.path) {
         return Err(Errno::EINVAL);
+    }
+    if let Some(r) = op.node.rename_within(&oname, &np.node, &nname) {
+        return r.map(|_| 0);
     }
     op.node.remove(&oname)?;
     np.node.insert(&nname, node.clone())?;
@@ -1220,17 +1233,16 @@ pub fn close_range(cx: &Ctx, first: u32, last: u32, flags: u32) -> SysResult {
     Ok(0)
 }
 
-/// statfs(2)/fstatfs(2): everything lives in one RAM filesystem, reported as
-/// tmpfs: its size is the budget of RAM files (half of RAM), its free blocks
-/// what the budget has left.
+/// statfs(2)/fstatfs(2): a volume answers for itself; everything else lives in one
+/// RAM filesystem (reported as tmpfs).
 pub fn statfs(cx: &Ctx, path: Option<UAddr>, fd: i32, buf: UAddr) -> SysResult {
-    match path {
-        Some(path) => {
-            lookup(cx, AT_FDCWD, path, true, false)?;
-        }
-        None => {
-            cx.fd(fd)?;
-        }
+    let node = match path {
+        Some(path) => Some(lookup(cx, AT_FDCWD, path, true, false)?.node),
+        None => cx.fd(fd)?.inode(),
+    };
+    if let Some(st) = node.and_then(|n| n.statfs()) {
+        cx.write_val(buf, &st)?;
+        return Ok(0);
     }
     let total = crate::fs::pages::limit() as u64;
     let free = total.saturating_sub(crate::fs::pages::used() as u64);
@@ -1309,15 +1321,16 @@ pub fn memfd_create(cx: &Ctx, name: UAddr, flags: u32) -> SysResult {
     Ok(cx.install(file, flags & MFD_CLOEXEC != 0)? as u64)
 }
 
-/// fsync(2)/fdatasync(2): regular files and directories have nothing to write
-/// back; the others have no fsync (EINVAL), as Linux's pipes and devices.
+/// fsync(2)/fdatasync(2): files on a volume are synced on the host; RAM files and
+/// directories have nothing to write back; the others have no fsync (EINVAL), as
+/// Linux's pipes and devices.
 pub fn fsync(cx: &Ctx, fd: i32) -> SysResult {
     let f = cx.fd(fd)?;
     if f.flags() & O_PATH != 0 {
         return Err(Errno::EBADF);
     }
-    match f.inode().map(|n| fs::ftype(&*n)) {
-        Some(S_IFREG | S_IFDIR) => Ok(0),
+    match f.inode() {
+        Some(n) if matches!(fs::ftype(&*n), S_IFREG | S_IFDIR) => n.sync().map(|()| 0),
         _ => Err(Errno::EINVAL),
     }
 }

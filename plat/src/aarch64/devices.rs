@@ -35,28 +35,25 @@ pub(crate) fn mmio_virt(pa: u64, size: u64) -> Option<u64> {
     elfin_arch::arm64::map_device(pa, size)
 }
 
-/// Calls `f` with each virtio-mmio transport of device type `kind` until it
-/// returns true.
-pub(crate) fn for_each_transport(
-    _cmdline: &[u8],
-    _info: &BootInfo,
-    kind: DeviceType,
-    f: &mut dyn FnMut(Found) -> bool,
-) {
+/// Calls `f` with each virtio-mmio transport of type `ty` until it returns true.
+pub(crate) fn for_each_transport(_cmdline: &[u8], _info: &BootInfo, ty: DeviceType, f: &mut dyn FnMut(Found) -> bool) {
     let slots = SLOTS.lock().0;
     for slot in slots.into_iter().flatten() {
         if slot.size < 0x100 {
             continue;
         }
         let Some(va) = mmio_virt(slot.pa, slot.size) else { continue };
-        if crate::virtio::mmio_device_id(va) != kind as u32 {
+        if crate::virtio::mmio_device_id(va) != ty as u32 {
             continue;
         }
         let Some(header) = NonNull::new(va as *mut VirtIOHeader) else { continue };
         // SAFETY: the device tree names a virtio-mmio register block of `size` bytes at
         // `pa`, now mapped as device memory; nothing else uses it.
         let Ok(t) = (unsafe { MmioTransport::new(header, slot.size as usize) }) else { continue };
-        if t.device_type() != kind {
+        if t.device_type() != ty {
+            // Dropping a transport resets its device, which another driver may
+            // be using already.
+            core::mem::forget(t);
             continue;
         }
         if f(Found { transport: t.into(), irq: slot.irq.map(|i| (i, Ack::Mmio(va))) }) {

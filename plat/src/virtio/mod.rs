@@ -5,11 +5,12 @@
 pub mod console;
 pub mod hal;
 pub mod net;
+pub mod ninep;
 
 use alloc::boxed::Box;
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
-use virtio_drivers::transport::SomeTransport;
+use virtio_drivers::transport::{DeviceType, SomeTransport};
 
 use self::console::Console;
 use crate::console::Channel;
@@ -113,41 +114,39 @@ pub fn init(info: &BootInfo) {
     let mut buf = [0u8; 4096];
     let n = cmdline(info, &mut buf);
     let line = buf.get(..n).unwrap_or(&[]);
+    if words(line).any(|w| w == b"virtio9p") {
+        ninep::init(line, info);
+    }
     if !words(line).any(|w| w == b"stdio=virtio") {
         return;
     }
     let mut installed = false;
-    crate::devices::for_each_transport(
-        line,
-        info,
-        virtio_drivers::transport::DeviceType::Console,
-        &mut |found: Found| {
-            let Ok(mut dev) = Console::new(found.transport) else { return false };
-            let roles = dev.handshake(HANDSHAKE_PATIENCE);
-            if roles.iter().all(Option::is_none) {
-                return false;
+    crate::devices::for_each_transport(line, info, DeviceType::Console, &mut |found: Found| {
+        let Ok(mut dev) = Console::new(found.transport) else { return false };
+        let roles = dev.handshake(HANDSHAKE_PATIENCE);
+        if roles.iter().all(Option::is_none) {
+            return false;
+        }
+        for (slot, id) in PORTS.iter().zip(roles) {
+            slot.store(id.unwrap_or(0), Ordering::Release);
+        }
+        *DEVICE.lock() = Some(dev);
+        if let Some((irq, ack)) = found.irq {
+            let tagged = match ack {
+                Ack::Mmio(va) => va & !1,
+                Ack::PciIsr(va) => va | 1,
+            };
+            IRQ_ACK.store(tagged, Ordering::Release);
+            // The handshake left the interrupt status set and the line raised; an
+            // edge-triggered line would never fire again.
+            ack_interrupt();
+            if crate::devices::route_irq(irq, IrqOwner::Console) {
+                IRQ_ROUTED.store(true, Ordering::Release);
             }
-            for (slot, id) in PORTS.iter().zip(roles) {
-                slot.store(id.unwrap_or(0), Ordering::Release);
-            }
-            *DEVICE.lock() = Some(dev);
-            if let Some((irq, ack)) = found.irq {
-                let tagged = match ack {
-                    Ack::Mmio(va) => va & !1,
-                    Ack::PciIsr(va) => va | 1,
-                };
-                IRQ_ACK.store(tagged, Ordering::Release);
-                // The handshake left the interrupt status set and the line raised; an
-                // edge-triggered line would never fire again.
-                ack_interrupt();
-                if crate::devices::route_irq(irq, IrqOwner::Console) {
-                    IRQ_ROUTED.store(true, Ordering::Release);
-                }
-            }
-            installed = true;
-            true
-        },
-    );
+        }
+        installed = true;
+        true
+    });
     if !installed {
         crate::console::early_panic(
             "elfin: the command line asks for stdio on virtio-console (stdio=virtio), \

@@ -92,10 +92,9 @@ impl ConfigurationAccess for PortCam {
     }
 }
 
-/// Calls `f` with each virtio transport of device type `kind` until it returns
-/// true: first the virtio-mmio devices of the command line, then virtio-pci
-/// functions on bus 0.
-pub(crate) fn for_each_transport(cmdline: &[u8], info: &BootInfo, kind: DeviceType, f: &mut dyn FnMut(Found) -> bool) {
+/// Calls `f` with each virtio transport of type `ty` until it returns true: first
+/// the virtio-mmio devices of the command line, then virtio-pci functions on bus 0.
+pub(crate) fn for_each_transport(cmdline: &[u8], info: &BootInfo, ty: DeviceType, f: &mut dyn FnMut(Found) -> bool) {
     let ram_end = info
         .regions()
         .iter()
@@ -107,14 +106,17 @@ pub(crate) fn for_each_transport(cmdline: &[u8], info: &BootInfo, kind: DeviceTy
 
     for (base, size, gsi) in words(cmdline).filter_map(parse_mmio_device) {
         let Some(va) = mmio_virt(base, size) else { continue };
-        if crate::virtio::mmio_device_id(va) != kind as u32 {
+        if crate::virtio::mmio_device_id(va) != ty as u32 {
             continue;
         }
         let Some(header) = NonNull::new(va as *mut VirtIOHeader) else { continue };
         // SAFETY: the command line names a virtio-mmio register block of `size` bytes
         // at `base`, mapped as device memory; nothing else uses it.
         let Ok(t) = (unsafe { MmioTransport::new(header, size as usize) }) else { continue };
-        if t.device_type() != kind {
+        if t.device_type() != ty {
+            // Dropping a transport resets its device, which another driver may
+            // be using already.
+            core::mem::forget(t);
             continue;
         }
         if f(Found { transport: t.into(), irq: Some((Irq { num: gsi, edge: false }, Ack::Mmio(va))) }) {
@@ -128,24 +130,27 @@ pub(crate) fn for_each_transport(cmdline: &[u8], info: &BootInfo, kind: DeviceTy
     }
     let mut root = PciRoot::new(PortCam);
     // Each configuration access is two port accesses, which are slow under
-    // emulation: take the first device of the kind, read BARs without sizing them.
-    let Some(df) = root.enumerate_bus(0).find(|(_, fi)| virtio_device_type(fi) == Some(kind)).map(|(df, _)| df) else {
-        return;
-    };
-    // Every virtio structure must lie where the kernel maps device memory.
-    let Some(isr) = virtio_regions(&root, df) else { return };
-    let (_, cmd) = root.get_status_command(df);
-    root.set_command(df, cmd | Command::MEMORY_SPACE | Command::BUS_MASTER);
-    let line = PortCam.read_word(df, 0x3c) & 0xff;
-    // The legacy interrupt (INTx) as the firmware routed it: the Interrupt Line
-    // register holds an ISA IRQ, the same GSI of the first I/O APIC on QEMU's PC
-    // machines; level-triggered. Acknowledged by reading the ISR status byte.
-    let irq = match (isr.and_then(|pa| mmio_virt(pa, 1)), (1..16).contains(&line)) {
-        (Some(va), true) => Some((Irq { num: line, edge: false }, Ack::PciIsr(va))),
-        _ => None,
-    };
-    let Ok(t) = PciTransport::new::<PlatHal, PortCam>(&mut root, df) else { return };
-    f(Found { transport: t.into(), irq });
+    // emulation: read BARs without sizing them.
+    let matching: alloc::vec::Vec<DeviceFunction> =
+        root.enumerate_bus(0).filter(|(_, fi)| virtio_device_type(fi) == Some(ty)).map(|(df, _)| df).collect();
+    for df in matching {
+        // Every virtio structure must lie where the kernel maps device memory.
+        let Some(isr) = virtio_regions(&root, df) else { continue };
+        let (_, cmd) = root.get_status_command(df);
+        root.set_command(df, cmd | Command::MEMORY_SPACE | Command::BUS_MASTER);
+        let line = PortCam.read_word(df, 0x3c) & 0xff;
+        // The legacy interrupt (INTx) as the firmware routed it: the Interrupt Line
+        // register holds an ISA IRQ, the same GSI of the first I/O APIC on QEMU's PC
+        // machines; level-triggered. Acknowledged by reading the ISR status byte.
+        let irq = match (isr.and_then(|pa| mmio_virt(pa, 1)), (1..16).contains(&line)) {
+            (Some(va), true) => Some((Irq { num: line, edge: false }, Ack::PciIsr(va))),
+            _ => None,
+        };
+        let Ok(t) = PciTransport::new::<PlatHal, PortCam>(&mut root, df) else { continue };
+        if f(Found { transport: t.into(), irq }) {
+            return;
+        }
+    }
 }
 
 /// Address of memory BAR `bar` as the firmware set it (read, not sized); None for

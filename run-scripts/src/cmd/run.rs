@@ -40,7 +40,8 @@ Examples:
   elfin run --no-aslr ./hello             fixed addresses: PIE base, stack, mmap, brk
   elfin run --log-level debug ./hello     more kernel messages (error|warn|info|debug|trace)
   elfin run -e NAME=world -e TERM ./hello set NAME; copy TERM from the host environment
-  elfin run -v ./data:/data ./prog        copy the host tree ./data into the guest at /data
+  elfin run -v ./data:/data ./prog        mount the host directory ./data at /data (writes reach the host)
+  elfin run -v ./data:/data:ro ./prog     the same, read-only (writes fail with EROFS)
   elfin run -v ./app.conf:/etc/app.conf ./prog   copy one file
   elfin run -w /data ./prog               start in /data (created if missing)
   elfin run --argv0 sh ./busybox -c 'echo hi'    set argv[0] (default: /app/<name>)
@@ -136,8 +137,10 @@ pub struct RunArgs {
     #[arg(short = 'e', long = "env", value_name = "NAME[=VALUE]")]
     pub env: Vec<OsString>,
 
-    /// Copy a host file or directory tree into the guest (repeatable). Example: -v ./data:/data
-    #[arg(short = 'v', long = "volume", value_name = "HOST:GUEST")]
+    /// Mount a host directory in the guest, read-write or with :ro read-only, as a bind
+    /// mount (virtio-9p; a single file, and every volume on VMMs without 9p, is
+    /// copied instead) (repeatable). Example: -v ./data:/data
+    #[arg(short = 'v', long = "volume", value_name = "HOST:GUEST[:ro]")]
     pub volumes: Vec<OsString>,
 
     /// Install a static busybox as /bin/busybox with its applets linked in /bin (sh,
@@ -348,11 +351,79 @@ impl Drop for TempFile {
     }
 }
 
-/// Builds the root filesystem: skeleton, program, volumes, workdir, control file.
+/// A volume the guest mounts (a virtio-9p share) rather than gets a copy of.
+#[derive(Clone, Debug)]
+pub struct Mount {
+    /// What QEMU exports.
+    pub share: qemu::Share,
+    /// Where the guest mounts it (archive form).
+    pub guest: Vec<u8>,
+}
+
+/// Sorts the volumes into mounts (directories, on QEMU) and copies (single files,
+/// and every volume on VMMs without virtio-9p). A missing host path, or a volume
+/// inside another mounted one, is refused here, before boot.
+fn plan_volumes(volumes: Vec<Volume>, vmm: Vmm) -> Result<(Vec<Mount>, Vec<Volume>), Fail> {
+    let (mut mounts, mut copies) = (Vec::new(), Vec::new());
+    for v in volumes {
+        let spec = format!("-v {}:/{}", v.host.display(), String::from_utf8_lossy(&v.guest));
+        let meta = fs::metadata(&v.host).map_err(|e| match e.kind() {
+            io::ErrorKind::NotFound => {
+                Fail::new(format!("{spec}: {} does not exist on the host; create it or fix the path", v.host.display()))
+            }
+            _ => Fail::new(format!("{spec}: {}: {e}", v.host.display())),
+        })?;
+        if vmm == Vmm::Qemu && meta.is_dir() {
+            let host = fs::canonicalize(&v.host).map_err(|e| Fail::new(format!("{spec}: {e}")))?;
+            let tag = format!("elfin{}", mounts.len());
+            mounts.push(Mount { share: qemu::Share { tag, host, ro: v.ro }, guest: v.guest });
+        } else {
+            copies.push(v);
+        }
+    }
+    let inside = |a: &[u8], b: &[u8]| a.starts_with(b) && a.get(b.len()) == Some(&b'/');
+    for m in &mounts {
+        if let Some(outer) =
+            mounts.iter().find(|o| inside(&m.guest, &o.guest) || (o.guest == m.guest && o.share != m.share))
+        {
+            return Err(Fail::new(format!(
+                "-v {}:/{}: lies inside the volume at /{}; volumes cannot be nested",
+                m.share.host.display(),
+                String::from_utf8_lossy(&m.guest),
+                String::from_utf8_lossy(&outer.guest)
+            )));
+        }
+    }
+    if vmm != Vmm::Qemu && !copies.is_empty() {
+        eprintln!(
+            "elfin: warning: --vmm {} has no virtio-9p: volumes are copied into the guest and its writes to them are not kept",
+            vmm.name()
+        );
+    }
+    Ok((mounts, copies))
+}
+
+/// The control-file records of the mounts (docs/protocol.md, "Volumes").
+fn volume_records(mounts: &[Mount]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for m in mounts {
+        out.extend_from_slice(b"volume=");
+        out.extend_from_slice(m.share.tag.as_bytes());
+        out.extend_from_slice(if m.share.ro { b":ro:/" } else { b":rw:/" });
+        out.extend_from_slice(&m.guest);
+        out.push(0);
+    }
+    out
+}
+
+/// Builds the root filesystem: skeleton, program, volumes (copies, and mount
+/// points for the mounts), workdir, control file.
+#[allow(clippy::too_many_arguments)]
 fn layout(
     prog: program::Program,
     busybox: Option<&Path>,
     volumes: &[Volume],
+    mounts: &[Mount],
     workdir: &[u8],
     argv: &[Vec<u8>],
     env: &[Vec<u8>],
@@ -374,6 +445,11 @@ fn layout(
             Fail::new(format!("{e} (in -v {}:/{guest})", v.host.display()))
         })?;
     }
+    for m in mounts {
+        fs.put(&m.guest, Node::Dir { perm: 0o755, mtime: now }).map_err(|e| {
+            Fail::new(format!("{e} (in -v {}:/{})", m.share.host.display(), String::from_utf8_lossy(&m.guest)))
+        })?;
+    }
     // Under user networking the guest's resolver is QEMU's DNS forwarder.
     let resolv = match net_mode {
         NetMode::User => format!("nameserver {}\n", net::USER_DNS),
@@ -388,7 +464,8 @@ fn layout(
     let mut cwd = b"/".to_vec();
     cwd.extend_from_slice(workdir);
     let (ttys, winsize) = crate::sys::terminals();
-    let control = rootfs::control_file_with_ttys(&exe, &cwd, argv, env, &ttys, winsize);
+    let mut control = rootfs::control_file_with_ttys(&exe, &cwd, argv, env, &ttys, winsize);
+    control.extend_from_slice(&volume_records(mounts));
     fs.put(b".elfin", Node::Dir { perm: 0o700, mtime: now }).map_err(Fail::new)?;
     fs.put(rootfs::CONTROL_FILE, Node::File { perm: 0o400, mtime: now, content: Content::Bytes(control) })
         .map_err(Fail::new)?;
@@ -410,6 +487,8 @@ pub struct Prepared {
     pub cmdline: String,
     /// The guest's network.
     pub net: NetMode,
+    /// Host directories the guest mounts.
+    pub shares: Vec<qemu::Share>,
 }
 
 /// The accelerator: QEMU's choice, or KVM, which Firecracker and Cloud Hypervisor
@@ -462,6 +541,7 @@ pub fn prepare(args: &RunArgs) -> Result<Result<Prepared, i32>, Fail> {
     let env = options::build_env(&args.env, |k| std::env::var_os(k)).map_err(Fail::new)?;
     let volumes =
         args.volumes.iter().map(|v| options::parse_volume(v)).collect::<Result<Vec<_>, _>>().map_err(Fail::new)?;
+    let (mounts, volumes) = plan_volumes(volumes, args.vmm)?;
     let workdir = match &args.workdir {
         Some(w) => options::guest_path(w.as_bytes()).map_err(|e| Fail::new(format!("--workdir: {e}")))?,
         None => Vec::new(),
@@ -472,7 +552,7 @@ pub fn prepare(args: &RunArgs) -> Result<Result<Prepared, i32>, Fail> {
     exe.extend_from_slice(&prog.basename);
     let mut argv: Vec<Vec<u8>> = vec![args.argv0.as_ref().map_or(exe, |a| a.as_bytes().to_vec())];
     argv.extend(args.args.iter().map(|a| a.as_bytes().to_vec()));
-    let rootfs = layout(prog, args.busybox.as_deref(), &volumes, &workdir, &argv, &env, &net_mode)?;
+    let rootfs = layout(prog, args.busybox.as_deref(), &volumes, &mounts, &workdir, &argv, &env, &net_mode)?;
 
     let kernel = kernel_path(args.kernel.as_deref(), arch)?;
 
@@ -491,13 +571,19 @@ pub fn prepare(args: &RunArgs) -> Result<Result<Prepared, i32>, Fail> {
     let mem_mib = guest_memory(args.mem_mib, arch, &kernel, &initrd.path)?;
 
     let mut cmdline = kernel_cmdline(args.strace, args.no_aslr, args.log_level);
-    for w in net::kernel_words(&net_mode).iter().chain(&args.kernel_args) {
+    let mut words: Vec<String> = net::kernel_words(&net_mode).into_iter().collect();
+    words.extend(args.kernel_args.iter().cloned());
+    if !mounts.is_empty() {
+        words.push("virtio9p".into());
+    }
+    for w in &words {
         if !cmdline.is_empty() {
             cmdline.push(' ');
         }
         cmdline.push_str(w);
     }
-    Ok(Ok(Prepared { arch, machine, accel, kernel, initrd, mem_mib, cmdline, net: net_mode }))
+    let shares = mounts.into_iter().map(|m| m.share).collect();
+    Ok(Ok(Prepared { arch, machine, accel, kernel, initrd, mem_mib, cmdline, net: net_mode, shares }))
 }
 
 /// A VMM command for a prepared run.
@@ -537,6 +623,7 @@ pub fn vmm_command(
                 extra: &args.qemu_args,
                 stdio_fds,
                 net: net::qemu_args(&p.net, &args.publish, p.machine),
+                shares: &p.shares,
             };
             Ok(VmmCommand { program, args: qemu::command_line(&spec).1, config: None })
         }
@@ -678,7 +765,7 @@ mod tests {
         let prog = program::Program { bytes: b"\x7fELF...".to_vec(), basename: b"hello".to_vec(), mtime: 5 };
         let argv = vec![b"/app/hello".to_vec(), b"x".to_vec()];
         let env = vec![b"A=1".to_vec()];
-        let fs = layout(prog, None, &[], b"work/dir", &argv, &env, &NetMode::None).expect("layout");
+        let fs = layout(prog, None, &[], &[], b"work/dir", &argv, &env, &NetMode::None).expect("layout");
         let entries = parse(&fs.write_cpio(Vec::new()).expect("write"));
         let names: Vec<String> = entries.iter().map(|e| String::from_utf8_lossy(&e.name).into_owned()).collect();
         assert_eq!(

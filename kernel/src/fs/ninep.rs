@@ -1,0 +1,916 @@
+//! Volumes: a 9P2000.L client over the virtio-9p devices the host adds for
+//! `elfin run -v HOST:GUEST[:ro]` (docs/protocol.md, "Volumes").
+//!
+//! Every operation goes to the host at once (no page cache, no write-back): a
+//! write(2) has reached the host file when it returns, so what a program wrote is
+//! there even when the VM is killed, and fsync(2) asks the host to sync it. Files
+//! need no guest memory, whatever their size.
+//!
+//! Each [`Node`] holds a fid walked to its file (never opened), and opens further
+//! fids for I/O on first use, one per access mode, kept until the node goes. Nodes
+//! are shared per host inode (qid path), so that the VFS sees one inode per file.
+//! Symlinks are never followed by the host (QEMU opens every path component with
+//! O_NOFOLLOW and stays below the export's root); the VFS resolves them in the
+//! guest's own tree, as a bind mount's symlinks resolve, so none leads to a host
+//! file outside the volume.
+//!
+//! Metadata is asked of the host when a node is looked up and then kept for
+//! [`ATTR_TTL_NS`]; sizes are always asked afresh (stat, O_APPEND, SEEK_END),
+//! and the node's own writes update what is kept.
+use alloc::collections::BTreeMap;
+use alloc::sync::{Arc, Weak};
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+
+use elfin_plat::ninep::{self as dev, Device};
+use elfin_shim::errno::Errno;
+use elfin_shim::uapi::stat_mode::*;
+use elfin_shim::uapi::Statfs;
+
+use super::file::{FileLike, InodeFile, O_ACCMODE, O_PATH};
+use super::{DirEntry, Inode, Meta, NewNode};
+use crate::sync::{Mutex, SleepLock};
+
+/// How long looked-up metadata (mode, owner, mtime) is trusted.
+const ATTR_TTL_NS: u64 = 100_000_000;
+/// The msize asked for at Tversion.
+const MSIZE: usize = dev::MAX_MSG;
+/// Device numbers of volumes (st_dev): this, plus the volume's index.
+const VOLUME_DEV_BASE: u64 = 0x30;
+/// Statfs magic of a 9P filesystem (V9FS_MAGIC).
+const V9FS_MAGIC: i64 = 0x0102_1997;
+const NOFID: u32 = u32::MAX;
+
+// Message types (9P2000.L; R-messages are T + 1).
+const RLERROR: u8 = 7;
+const TSTATFS: u8 = 8;
+const TLOPEN: u8 = 12;
+const TLCREATE: u8 = 14;
+const TSYMLINK: u8 = 16;
+const TREADLINK: u8 = 22;
+const TGETATTR: u8 = 24;
+const TSETATTR: u8 = 26;
+const TREADDIR: u8 = 40;
+const TFSYNC: u8 = 50;
+const TLINK: u8 = 70;
+const TMKDIR: u8 = 72;
+const TRENAMEAT: u8 = 74;
+const TUNLINKAT: u8 = 76;
+const TVERSION: u8 = 100;
+const TATTACH: u8 = 104;
+const TWALK: u8 = 110;
+const TREAD: u8 = 116;
+const TWRITE: u8 = 118;
+const TCLUNK: u8 = 120;
+
+/// Tgetattr: the basic fields (mode … blocks).
+const GETATTR_BASIC: u64 = 0x7ff;
+// Tsetattr valid bits.
+const SETATTR_MODE: u32 = 0x1;
+const SETATTR_UID: u32 = 0x2;
+const SETATTR_GID: u32 = 0x4;
+const SETATTR_SIZE: u32 = 0x8;
+const SETATTR_MTIME: u32 = 0x20;
+const SETATTR_MTIME_SET: u32 = 0x100;
+/// Linux open flags as 9P2000.L carries them.
+const L_O_WRONLY: u32 = 1;
+const L_O_RDWR: u32 = 2;
+const L_O_CREAT: u32 = 0o100;
+const L_O_EXCL: u32 = 0o200;
+const AT_REMOVEDIR: u32 = 0x200;
+
+/// Writes a T-message into the device's request buffer.
+struct W<'a> {
+    buf: &'a mut [u8],
+    len: usize,
+    overflow: bool,
+}
+
+impl W<'_> {
+    fn bytes(&mut self, b: &[u8]) -> &mut Self {
+        match self.buf.get_mut(self.len..self.len + b.len()) {
+            Some(dst) => {
+                dst.copy_from_slice(b);
+                self.len += b.len();
+            }
+            None => self.overflow = true,
+        }
+        self
+    }
+    fn u16(&mut self, v: u16) -> &mut Self {
+        self.bytes(&v.to_le_bytes())
+    }
+    fn u32(&mut self, v: u32) -> &mut Self {
+        self.bytes(&v.to_le_bytes())
+    }
+    fn u64(&mut self, v: u64) -> &mut Self {
+        self.bytes(&v.to_le_bytes())
+    }
+    fn str(&mut self, s: &[u8]) -> &mut Self {
+        match u16::try_from(s.len()) {
+            Ok(n) => self.u16(n).bytes(s),
+            Err(_) => {
+                self.overflow = true;
+                self
+            }
+        }
+    }
+}
+
+/// Reads the body of an R-message; running past its end is EIO.
+struct R<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> R<'a> {
+    fn bytes(&mut self, n: usize) -> Result<&'a [u8], Errno> {
+        let b = self.buf.get(self.pos..self.pos.checked_add(n).ok_or(Errno::EIO)?).ok_or(Errno::EIO)?;
+        self.pos += n;
+        Ok(b)
+    }
+    fn u8(&mut self) -> Result<u8, Errno> {
+        Ok(self.bytes(1)?.first().copied().unwrap_or(0))
+    }
+    fn u16(&mut self) -> Result<u16, Errno> {
+        let b = self.bytes(2)?;
+        Ok(u16::from_le_bytes(b.try_into().map_err(|_| Errno::EIO)?))
+    }
+    fn u32(&mut self) -> Result<u32, Errno> {
+        let b = self.bytes(4)?;
+        Ok(u32::from_le_bytes(b.try_into().map_err(|_| Errno::EIO)?))
+    }
+    fn u64(&mut self) -> Result<u64, Errno> {
+        let b = self.bytes(8)?;
+        Ok(u64::from_le_bytes(b.try_into().map_err(|_| Errno::EIO)?))
+    }
+    fn str(&mut self) -> Result<&'a [u8], Errno> {
+        let n = self.u16()?;
+        self.bytes(usize::from(n))
+    }
+    /// A qid: (type, version, path); the path identifies the host file.
+    fn qid(&mut self) -> Result<u64, Errno> {
+        self.bytes(5)?;
+        self.u64()
+    }
+}
+
+/// File attributes as Rgetattr gives them.
+#[derive(Clone, Copy, Debug, Default)]
+struct Attr {
+    mode: u32,
+    uid: u32,
+    gid: u32,
+    nlink: u64,
+    size: u64,
+    mtime: i64,
+}
+
+/// One mounted volume: the device and the fids in use.
+pub struct Client {
+    dev: SleepLock<Device>,
+    msize: usize,
+    ro: bool,
+    devno: u64,
+    next_fid: AtomicU32,
+    free_fids: Mutex<Vec<u32>>,
+    /// Live nodes by qid path.
+    nodes: Mutex<BTreeMap<u64, Weak<Node>>>,
+}
+
+impl Client {
+    /// Sends a T-message of type `ty` whose body `body` writes; `parse` reads the
+    /// body of the R-message. An Rlerror is the host's errno.
+    fn rpc<T>(
+        &self,
+        ty: u8,
+        body: impl FnOnce(&mut W<'_>),
+        parse: impl FnOnce(&mut R<'_>) -> Result<T, Errno>,
+    ) -> Result<T, Errno> {
+        let mut d = self.dev.lock();
+        let limit = self.msize;
+        let mut w = W { buf: d.request().get_mut(..limit).unwrap_or(&mut []), len: 7, overflow: false };
+        body(&mut w);
+        let (len, overflow) = (w.len, w.overflow);
+        if overflow {
+            return Err(Errno::ENAMETOOLONG);
+        }
+        let hdr = d.request().get_mut(..7).ok_or(Errno::EIO)?;
+        hdr[..4].copy_from_slice(&(len as u32).to_le_bytes());
+        hdr[4] = ty;
+        // Tversion goes with NOTAG; then one request at a time, all with tag 1.
+        let tag: u16 = if ty == TVERSION { 0xffff } else { 1 };
+        hdr[5..7].copy_from_slice(&tag.to_le_bytes());
+        d.transact(len).map_err(|_| Errno::EIO)?;
+        let reply = d.reply();
+        let size = reply.get(..4).and_then(|b| b.try_into().ok()).map(u32::from_le_bytes).ok_or(Errno::EIO)? as usize;
+        let body = reply.get(7..size).ok_or(Errno::EIO)?;
+        let mut r = R { buf: body, pos: 0 };
+        match reply.get(4).copied() {
+            Some(RLERROR) => {
+                let code = r.u32()?;
+                Err(Errno::try_from(code as i32).unwrap_or(Errno::EIO))
+            }
+            Some(t) if t == ty + 1 => parse(&mut r),
+            _ => Err(Errno::EIO),
+        }
+    }
+
+    fn alloc_fid(&self) -> u32 {
+        match self.free_fids.lock().pop() {
+            Some(f) => f,
+            None => self.next_fid.fetch_add(1, Ordering::Relaxed),
+        }
+    }
+
+    fn clunk(&self, fid: u32) {
+        // The host forgets the fid even when it reports an error.
+        let _ = self.rpc(
+            TCLUNK,
+            |w| {
+                w.u32(fid);
+            },
+            |_| Ok(()),
+        );
+        self.free_fids.lock().push(fid);
+    }
+
+    /// A new fid for `names` below `fid` (a copy of `fid` for no names); the qid
+    /// path of where it leads.
+    fn walk(&self, fid: u32, names: &[&[u8]]) -> Result<(u32, u64), Errno> {
+        let newfid = self.alloc_fid();
+        let r = self.rpc(
+            TWALK,
+            |w| {
+                w.u32(fid).u32(newfid).u16(names.len() as u16);
+                for n in names {
+                    w.str(n);
+                }
+            },
+            |r| {
+                let n = r.u16()?;
+                let mut last = 0;
+                for _ in 0..n {
+                    last = r.qid()?;
+                }
+                Ok((usize::from(n), last))
+            },
+        );
+        match r {
+            Ok((n, qid)) if n == names.len() => Ok((newfid, qid)),
+            Ok(_) => {
+                // A partial walk creates no fid (9P: only a full walk does).
+                self.free_fids.lock().push(newfid);
+                Err(Errno::ENOENT)
+            }
+            Err(e) => {
+                self.free_fids.lock().push(newfid);
+                Err(e)
+            }
+        }
+    }
+
+    fn getattr(&self, fid: u32) -> Result<(u64, Attr), Errno> {
+        self.rpc(
+            TGETATTR,
+            |w| {
+                w.u32(fid).u64(GETATTR_BASIC);
+            },
+            |r| {
+                r.u64()?;
+                let qid = r.qid()?;
+                let mode = r.u32()?;
+                let uid = r.u32()?;
+                let gid = r.u32()?;
+                let nlink = r.u64()?;
+                r.u64()?; // rdev
+                let size = r.u64()?;
+                r.bytes(8 * 4)?; // blksize, blocks, atime
+                let mtime = r.u64()? as i64;
+                Ok((qid, Attr { mode, uid, gid, nlink, size, mtime }))
+            },
+        )
+    }
+
+    /// Opens a copy of `fid` with Linux open `flags`.
+    fn open_fid(&self, fid: u32, flags: u32) -> Result<u32, Errno> {
+        let (newfid, _) = self.walk(fid, &[])?;
+        match self.rpc(
+            TLOPEN,
+            |w| {
+                w.u32(newfid).u32(flags);
+            },
+            |_| Ok(()),
+        ) {
+            Ok(()) => Ok(newfid),
+            Err(e) => {
+                self.clunk(newfid);
+                Err(e)
+            }
+        }
+    }
+
+    /// The node for the file `fid` leads to (qid path `qid`): the live one for that
+    /// host file if there is one (then `fid` is given back), else a new one owning
+    /// `fid`.
+    fn node(self: &Arc<Self>, fid: u32, qid: u64) -> Result<Arc<Node>, Errno> {
+        let live = self.nodes.lock().get(&qid).and_then(Weak::upgrade);
+        if let Some(n) = live {
+            // The host may have reused the inode number of a removed file: the live
+            // node must still reach a file with this qid.
+            if let Ok((q, attr)) = self.getattr(n.fid) {
+                if q == qid {
+                    n.store_attr(attr);
+                    self.clunk(fid);
+                    return Ok(n);
+                }
+            }
+        }
+        let attr = match self.getattr(fid) {
+            Ok((_, a)) => a,
+            Err(e) => {
+                self.clunk(fid);
+                return Err(e);
+            }
+        };
+        let n = Arc::new(Node {
+            c: self.clone(),
+            fid,
+            qid,
+            attr: Mutex::new((attr, crate::time::monotonic_ns())),
+            io: Mutex::new([None; 3]),
+            writers: AtomicUsize::new(0),
+        });
+        self.nodes.lock().insert(qid, Arc::downgrade(&n));
+        Ok(n)
+    }
+
+    /// The live node of this volume with inode number `ino`.
+    fn find(&self, ino: u64) -> Option<Arc<Node>> {
+        self.nodes.lock().get(&ino).and_then(Weak::upgrade)
+    }
+}
+
+/// A file, directory or symlink of a volume.
+pub struct Node {
+    c: Arc<Client>,
+    /// Walked to the file, not opened.
+    fid: u32,
+    qid: u64,
+    /// What the host said last, and when (monotonic ns).
+    attr: Mutex<(Attr, u64)>,
+    /// Opened fids: read-only, write-only, read-write.
+    io: Mutex<[Option<u32>; 3]>,
+    writers: AtomicUsize,
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let io = *self.io.lock();
+        for fid in io.into_iter().flatten() {
+            self.c.clunk(fid);
+        }
+        self.c.clunk(self.fid);
+        let mut nodes = self.c.nodes.lock();
+        if nodes.get(&self.qid).is_some_and(|w| w.strong_count() == 0) {
+            nodes.remove(&self.qid);
+        }
+    }
+}
+
+impl Node {
+    fn store_attr(&self, a: Attr) {
+        *self.attr.lock() = (a, crate::time::monotonic_ns());
+    }
+
+    fn fresh_attr(&self) -> Attr {
+        match self.c.getattr(self.fid) {
+            Ok((_, a)) => {
+                self.store_attr(a);
+                a
+            }
+            Err(_) => self.attr.lock().0,
+        }
+    }
+
+    fn cached_attr(&self) -> Attr {
+        let (a, at) = *self.attr.lock();
+        if crate::time::monotonic_ns().saturating_sub(at) < ATTR_TTL_NS {
+            a
+        } else {
+            self.fresh_attr()
+        }
+    }
+
+    fn writable_fs(&self) -> Result<(), Errno> {
+        if self.c.ro {
+            Err(Errno::EROFS)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// An opened fid for access mode `acc` (0 read, 1 write, 2 both); a read-write
+    /// fid serves either direction.
+    fn io_fid(&self, acc: u32) -> Result<u32, Errno> {
+        let acc = (acc & O_ACCMODE).min(2) as usize;
+        {
+            let io = self.io.lock();
+            if let Some(f) = io.get(acc).copied().flatten().or_else(|| io.get(2).copied().flatten()) {
+                return Ok(f);
+            }
+        }
+        let fid = self.c.open_fid(self.fid, acc as u32)?;
+        let mut io = self.io.lock();
+        match io.get_mut(acc) {
+            Some(slot @ None) => {
+                *slot = Some(fid);
+                Ok(fid)
+            }
+            Some(Some(other)) => {
+                // Another thread opened one meanwhile.
+                let other = *other;
+                drop(io);
+                self.c.clunk(fid);
+                Ok(other)
+            }
+            None => Err(Errno::EINVAL),
+        }
+    }
+
+    /// The node of a child just created under this directory.
+    fn child(&self, name: &[u8]) -> Result<Arc<Node>, Errno> {
+        let (fid, qid) = self.c.walk(self.fid, &[name])?;
+        self.c.node(fid, qid)
+    }
+
+    fn touch(&self) {
+        self.attr.lock().0.mtime = super::now().tv_sec;
+    }
+}
+
+impl Inode for Node {
+    fn ino(&self) -> u64 {
+        self.qid
+    }
+    fn meta(&self) -> Meta {
+        let a = self.cached_attr();
+        // 9P2000.L's getattr as asked here carries the modification time only.
+        let t = elfin_shim::uapi::Timespec { tv_sec: a.mtime, tv_nsec: 0 };
+        Meta { mode: a.mode, uid: a.uid, gid: a.gid, atime: t, mtime: t, ctime: t, btime: t }
+    }
+    fn set_meta(&self, f: &mut dyn FnMut(&mut Meta)) -> Result<(), Errno> {
+        self.writable_fs()?;
+        let old = self.meta();
+        let mut m = old;
+        f(&mut m);
+        let mut valid = 0;
+        if m.mode & 0o7777 != old.mode & 0o7777 {
+            valid |= SETATTR_MODE;
+        }
+        if m.uid != old.uid {
+            valid |= SETATTR_UID;
+        }
+        if m.gid != old.gid {
+            valid |= SETATTR_GID;
+        }
+        if m.mtime.tv_sec != old.mtime.tv_sec {
+            valid |= SETATTR_MTIME | SETATTR_MTIME_SET;
+        }
+        if valid == 0 {
+            return Ok(());
+        }
+        setattr(&self.c, self.fid, valid, m.mode & 0o7777, m.uid, m.gid, 0, m.mtime.tv_sec)?;
+        self.fresh_attr();
+        Ok(())
+    }
+    fn size(&self) -> u64 {
+        self.fresh_attr().size
+    }
+    fn nlink(&self) -> u32 {
+        u32::try_from(self.cached_attr().nlink).unwrap_or(u32::MAX)
+    }
+    fn note_writer(&self, more: bool) {
+        if more {
+            self.writers.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.writers.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+    fn writers(&self) -> usize {
+        self.writers.load(Ordering::Relaxed)
+    }
+    fn dev(&self) -> u64 {
+        self.c.devno
+    }
+
+    fn lookup(&self, name: &[u8]) -> Result<Arc<dyn Inode>, Errno> {
+        if name == b"." || name == b".." || name.is_empty() {
+            return Err(Errno::ENOENT);
+        }
+        Ok(self.child(name)?)
+    }
+    fn entries(&self) -> Result<Vec<DirEntry>, Errno> {
+        let fid = self.c.open_fid(self.fid, 0)?;
+        let mut out = Vec::new();
+        let mut offset = 0u64;
+        let count = (self.c.msize - 11) as u32;
+        let r = loop {
+            let at = offset;
+            let got = self.c.rpc(
+                TREADDIR,
+                |w| {
+                    w.u32(fid).u64(at).u32(count);
+                },
+                |r| {
+                    let n = r.u32()? as usize;
+                    let mut d = R { buf: r.bytes(n)?, pos: 0 };
+                    let mut any = false;
+                    while d.pos < d.buf.len() {
+                        let ino = d.qid()?;
+                        offset = d.u64()?;
+                        let ty = d.u8()?;
+                        let name = d.str()?;
+                        any = true;
+                        if name == b"." || name == b".." {
+                            continue;
+                        }
+                        out.push(DirEntry { name: name.to_vec(), ino, dtype: ty });
+                    }
+                    Ok(any)
+                },
+            );
+            match got {
+                Ok(true) => continue,
+                Ok(false) => break Ok(()),
+                Err(e) => break Err(e),
+            }
+        };
+        self.c.clunk(fid);
+        r.map(|_| out)
+    }
+    fn create(&self, name: &[u8], what: NewNode, mode: u32) -> Result<Arc<dyn Inode>, Errno> {
+        self.writable_fs()?;
+        let c = &self.c;
+        let node = match what {
+            NewNode::File => {
+                // Tlcreate turns the copy into a read-write fid of the new file; the
+                // node keeps it for its I/O.
+                let (fid, _) = c.walk(self.fid, &[])?;
+                let made = c.rpc(
+                    TLCREATE,
+                    |w| {
+                        w.u32(fid).str(name).u32(L_O_RDWR | L_O_CREAT | L_O_EXCL).u32(mode & 0o7777).u32(0);
+                    },
+                    |r| r.qid(),
+                );
+                if let Err(e) = made {
+                    c.clunk(fid);
+                    return Err(e);
+                }
+                let node = match self.child(name) {
+                    Ok(n) => n,
+                    Err(e) => {
+                        c.clunk(fid);
+                        return Err(e);
+                    }
+                };
+                let mut io = node.io.lock();
+                match io.get_mut(2) {
+                    Some(slot @ None) => *slot = Some(fid),
+                    _ => {
+                        drop(io);
+                        c.clunk(fid);
+                        return Ok(node);
+                    }
+                }
+                drop(io);
+                node
+            }
+            NewNode::Dir => {
+                c.rpc(
+                    TMKDIR,
+                    |w| {
+                        w.u32(self.fid).str(name).u32(mode & 0o7777).u32(0);
+                    },
+                    |r| r.qid(),
+                )?;
+                self.child(name)?
+            }
+            NewNode::Symlink(target) => {
+                c.rpc(
+                    TSYMLINK,
+                    |w| {
+                        w.u32(self.fid).str(name).str(&target).u32(0);
+                    },
+                    |r| r.qid(),
+                )?;
+                self.child(name)?
+            }
+            // FIFOs, device and socket nodes are not made on volumes.
+            NewNode::Fifo | NewNode::Device(..) | NewNode::Socket => return Err(Errno::EPERM),
+        };
+        self.touch();
+        Ok(node)
+    }
+    fn insert(&self, name: &[u8], node: Arc<dyn Inode>) -> Result<(), Errno> {
+        // A hard link (linkat); renames take `rename_within`.
+        self.writable_fs()?;
+        let Some(n) = (node.dev() == self.c.devno).then(|| self.c.find(node.ino())).flatten() else {
+            return Err(Errno::EXDEV);
+        };
+        self.c.rpc(
+            TLINK,
+            |w| {
+                w.u32(self.fid).u32(n.fid).str(name);
+            },
+            |_| Ok(()),
+        )?;
+        self.touch();
+        Ok(())
+    }
+    fn remove(&self, name: &[u8]) -> Result<Arc<dyn Inode>, Errno> {
+        self.writable_fs()?;
+        let child = self.child(name)?;
+        let flags = if child.cached_attr().mode & S_IFMT == S_IFDIR { AT_REMOVEDIR } else { 0 };
+        self.c.rpc(
+            TUNLINKAT,
+            |w| {
+                w.u32(self.fid).str(name).u32(flags);
+            },
+            |_| Ok(()),
+        )?;
+        self.touch();
+        Ok(child)
+    }
+    fn rename_within(&self, old: &[u8], new_dir: &Arc<dyn Inode>, new: &[u8]) -> Option<Result<(), Errno>> {
+        if new_dir.dev() != self.c.devno {
+            return Some(Err(Errno::EXDEV));
+        }
+        if let Err(e) = self.writable_fs() {
+            return Some(Err(e));
+        }
+        let Some(to) = self.c.find(new_dir.ino()) else { return Some(Err(Errno::ENOENT)) };
+        let r = self.c.rpc(
+            TRENAMEAT,
+            |w| {
+                w.u32(self.fid).str(old).u32(to.fid).str(new);
+            },
+            |_| Ok(()),
+        );
+        self.touch();
+        to.touch();
+        Some(r)
+    }
+
+    fn readlink(&self) -> Result<Vec<u8>, Errno> {
+        self.c.rpc(
+            TREADLINK,
+            |w| {
+                w.u32(self.fid);
+            },
+            |r| Ok(r.str()?.to_vec()),
+        )
+    }
+
+    fn read_at(&self, off: u64, buf: &mut [u8]) -> Result<usize, Errno> {
+        let fid = self.io_fid(0)?;
+        let max = self.c.msize - 11;
+        let mut done = 0;
+        while done < buf.len() {
+            let want = (buf.len() - done).min(max);
+            let dst = buf.get_mut(done..done + want).ok_or(Errno::EFAULT)?;
+            let pos = off.checked_add(done as u64).ok_or(Errno::EOVERFLOW)?;
+            let n = self.c.rpc(
+                TREAD,
+                |w| {
+                    w.u32(fid).u64(pos).u32(want as u32);
+                },
+                |r| {
+                    let n = (r.u32()? as usize).min(want);
+                    dst.get_mut(..n).ok_or(Errno::EIO)?.copy_from_slice(r.bytes(n)?);
+                    Ok(n)
+                },
+            );
+            match n {
+                Ok(0) => break,
+                Ok(n) => done += n,
+                Err(e) if done == 0 => return Err(e),
+                Err(_) => break,
+            }
+        }
+        Ok(done)
+    }
+    fn write_at(&self, off: u64, data: &[u8]) -> Result<usize, Errno> {
+        self.writable_fs()?;
+        let fid = self.io_fid(L_O_WRONLY)?;
+        let max = self.c.msize - 23;
+        let mut done = 0;
+        while done < data.len() {
+            let want = (data.len() - done).min(max);
+            let src = data.get(done..done + want).ok_or(Errno::EFAULT)?;
+            let pos = off.checked_add(done as u64).ok_or(Errno::EFBIG)?;
+            let n = self.c.rpc(
+                TWRITE,
+                |w| {
+                    w.u32(fid).u64(pos).u32(want as u32).bytes(src);
+                },
+                |r| Ok((r.u32()? as usize).min(want)),
+            );
+            match n {
+                Ok(0) => break,
+                Ok(n) => done += n,
+                Err(e) if done == 0 => return Err(e),
+                Err(_) => break,
+            }
+        }
+        let mut a = self.attr.lock();
+        a.0.size = a.0.size.max(off + done as u64);
+        a.0.mtime = super::now().tv_sec;
+        Ok(done)
+    }
+    fn truncate(&self, len: u64) -> Result<(), Errno> {
+        self.writable_fs()?;
+        setattr(&self.c, self.fid, SETATTR_SIZE | SETATTR_MTIME, 0, 0, 0, len, 0)?;
+        let mut a = self.attr.lock();
+        a.0.size = len;
+        a.0.mtime = super::now().tv_sec;
+        Ok(())
+    }
+    fn sync(&self) -> Result<(), Errno> {
+        let fid = match self.io.lock().iter().flatten().next().copied() {
+            Some(f) => f,
+            None => self.io_fid(0)?,
+        };
+        self.c.rpc(
+            TFSYNC,
+            |w| {
+                w.u32(fid).u32(0);
+            },
+            |_| Ok(()),
+        )
+    }
+    fn statfs(&self) -> Option<Statfs> {
+        let r = self.c.rpc(
+            TSTATFS,
+            |w| {
+                w.u32(self.fid);
+            },
+            |r| {
+                r.u32()?;
+                let bsize = r.u32()?;
+                let blocks = r.u64()?;
+                let bfree = r.u64()?;
+                let bavail = r.u64()?;
+                let files = r.u64()?;
+                let ffree = r.u64()?;
+                let fsid = r.u64()?;
+                let namelen = r.u32()?;
+                Ok(Statfs {
+                    f_type: V9FS_MAGIC,
+                    f_bsize: i64::from(bsize),
+                    f_blocks: blocks,
+                    f_bfree: bfree,
+                    f_bavail: bavail,
+                    f_files: files,
+                    f_ffree: ffree,
+                    f_fsid: [fsid as i32, (fsid >> 32) as i32],
+                    f_namelen: i64::from(namelen),
+                    f_frsize: i64::from(bsize),
+                    // ST_RDONLY
+                    f_flags: if self.c.ro { 1 } else { 0 },
+                    ..Default::default()
+                })
+            },
+        );
+        r.ok()
+    }
+
+    fn open(self: Arc<Self>, flags: u32) -> Result<Arc<dyn FileLike>, Errno> {
+        match self.cached_attr().mode & S_IFMT {
+            S_IFDIR => Ok(InodeFile::path_only(self)),
+            S_IFLNK => Err(Errno::ELOOP),
+            _ if flags & O_PATH != 0 => Ok(InodeFile::path_only(self)),
+            _ => {
+                let acc = flags & O_ACCMODE;
+                if acc != 0 {
+                    self.writable_fs()?;
+                }
+                // Opening here checks the access the host grants.
+                self.io_fid(acc)?;
+                Ok(InodeFile::with_access(self, flags))
+            }
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn setattr(
+    c: &Client,
+    fid: u32,
+    valid: u32,
+    mode: u32,
+    uid: u32,
+    gid: u32,
+    size: u64,
+    mtime: i64,
+) -> Result<(), Errno> {
+    c.rpc(
+        TSETATTR,
+        |w| {
+            w.u32(fid).u32(valid).u32(mode).u32(uid).u32(gid).u64(size).u64(0).u64(0).u64(mtime as u64).u64(0);
+        },
+        |_| Ok(()),
+    )
+}
+
+/// Next volume index (st_dev).
+static VOLUMES: AtomicU64 = AtomicU64::new(0);
+
+/// Attaches the export of the device tagged `tag`; its root directory.
+fn attach(tag: &[u8], ro: bool) -> Result<Arc<Node>, &'static str> {
+    let device = dev::take(tag).ok_or("no virtio-9p device has this mount tag")?;
+    let c = Arc::new(Client {
+        dev: SleepLock::new(device),
+        msize: MSIZE,
+        ro,
+        devno: VOLUME_DEV_BASE + VOLUMES.fetch_add(1, Ordering::Relaxed),
+        next_fid: AtomicU32::new(1),
+        free_fids: Mutex::new(Vec::new()),
+        nodes: Mutex::new(BTreeMap::new()),
+    });
+    let msize = c
+        .rpc(
+            TVERSION,
+            |w| {
+                w.u32(MSIZE as u32).str(b"9P2000.L");
+            },
+            |r| {
+                let m = r.u32()? as usize;
+                (r.str()? == b"9P2000.L").then_some(m).ok_or(Errno::EPROTO)
+            },
+        )
+        .map_err(|_| "the host does not speak 9P2000.L")?;
+    if msize < 4096 {
+        return Err("the host's message size is too small");
+    }
+    let mut c = c;
+    if let Some(only) = Arc::get_mut(&mut c) {
+        only.msize = msize.min(MSIZE);
+    }
+    let root_fid = 0;
+    let qid = c
+        .rpc(
+            TATTACH,
+            |w| {
+                w.u32(root_fid).u32(NOFID).str(b"root").str(b"").u32(0);
+            },
+            |r| r.qid(),
+        )
+        .map_err(|_| "the host refused to attach the export")?;
+    c.node(root_fid, qid).map_err(|_| "cannot read the export's root directory")
+}
+
+/// Mounts each volume the run configuration names (`volume=TAG:MODE:PATH` records
+/// of `/.elfin/run`) over its guest path. A volume that cannot be mounted stops the
+/// boot: the program must not run on an empty directory instead.
+pub fn mount_volumes(run: &[u8]) {
+    for rec in run.split(|&b| b == 0) {
+        let Some(v) = rec.strip_prefix(b"volume=") else { continue };
+        let mut parts = v.splitn(3, |&b| b == b':');
+        let (Some(tag), Some(mode), Some(path)) = (parts.next(), parts.next(), parts.next()) else { continue };
+        let fail = |why: &str| -> ! {
+            kprintln!(
+                "elfin: cannot mount the volume {} at {}: {}",
+                core::str::from_utf8(tag).unwrap_or("?"),
+                core::str::from_utf8(path).unwrap_or("?"),
+                why
+            );
+            elfin_plat::console::early_panic("elfin: a volume could not be mounted")
+        };
+        let root = attach(tag, mode == b"ro").unwrap_or_else(|e| fail(e));
+        let trimmed: &[u8] = {
+            let mut p = path;
+            while p.last() == Some(&b'/') {
+                p = p.get(..p.len() - 1).unwrap_or(b"");
+            }
+            p
+        };
+        let (dir, name) = match trimmed.iter().rposition(|&b| b == b'/') {
+            Some(i) => (trimmed.get(..i).unwrap_or(b""), trimmed.get(i + 1..).unwrap_or(b"")),
+            None => (&b""[..], trimmed),
+        };
+        if name.is_empty() {
+            fail("a volume cannot cover the root directory");
+        }
+        let parent = super::mkdir_p(dir);
+        if parent.insert(name, root).is_err() {
+            fail("its parent directory cannot hold a mount");
+        }
+    }
+}
+
+/// Whether `n` lies on a volume.
+pub fn on_volume(n: &dyn Inode) -> bool {
+    n.dev() >= VOLUME_DEV_BASE && n.dev() < VOLUME_DEV_BASE + VOLUMES.load(Ordering::Relaxed)
+}

@@ -1,0 +1,307 @@
+/* vol_probe: file operations in a directory that a test then inspects from the
+ * host (elfin's -v volumes are bind mounts).
+ *
+ *   vol_probe tree DIR        create, write, append, pwrite, mkdir, rename, unlink,
+ *                             rmdir, truncate, symlink, link, fsync, read back, list;
+ *                             the error cases by errno name
+ *   vol_probe big DIR MIB     write DIR/big (MIB MiB, a pattern), fsync, read it back;
+ *                             prints the size and an FNV-1a hash of the content
+ *   vol_probe ro DIR          every kind of write in DIR fails; reading works
+ *
+ * Output is deterministic (no inode numbers, times or sizes of directories), so a
+ * native run in a temporary directory and a guest run print the same lines. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include "errname.h"
+
+static char path_buf[4][4096];
+
+/* DIR/name in one of four rotating buffers. */
+static const char *at(const char *dir, const char *name)
+{
+    static int i;
+    char *p = path_buf[i++ & 3];
+    snprintf(p, sizeof path_buf[0], "%s/%s", dir, name);
+    return p;
+}
+
+static void check(const char *what, int r)
+{
+    printf("%s: %s\n", what, r < 0 ? errname(errno) : "OK");
+}
+
+static void write_file(const char *path, const char *text, int sync)
+{
+    int fd = open(path, O_CREAT | O_WRONLY | O_TRUNC, 0644);
+    if (fd < 0) {
+        printf("create %s: %s\n", strrchr(path, '/') + 1, errname(errno));
+        return;
+    }
+    ssize_t n = write(fd, text, strlen(text));
+    if (n != (ssize_t)strlen(text))
+        printf("write: short (%zd)\n", n);
+    if (sync)
+        check("fsync", fsync(fd));
+    close(fd);
+}
+
+static void show_file(const char *dir, const char *name)
+{
+    char buf[256];
+    int fd = open(at(dir, name), O_RDONLY);
+    if (fd < 0) {
+        printf("read %s: %s\n", name, errname(errno));
+        return;
+    }
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    buf[n < 0 ? 0 : n] = 0;
+    printf("%s [%zd]: %s", name, n, buf);
+    if (n > 0 && buf[n - 1] != '\n')
+        printf("\n");
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The tree below DIR, sorted, with types and file sizes. */
+static void list(const char *dir, const char *shown)
+{
+    DIR *d = opendir(dir);
+    if (!d) {
+        printf("opendir %s: %s\n", shown, errname(errno));
+        return;
+    }
+    char *names[256];
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) && n < 256) {
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+            names[n++] = strdup(e->d_name);
+    }
+    closedir(d);
+    qsort(names, n, sizeof *names, by_name);
+    for (int i = 0; i < n; i++) {
+        char full[4096], sh[4096];
+        snprintf(full, sizeof full, "%s/%s", dir, names[i]);
+        snprintf(sh, sizeof sh, "%s/%s", shown, names[i]);
+        struct stat st;
+        if (lstat(full, &st) < 0) {
+            printf("lstat %s: %s\n", sh, errname(errno));
+        } else if (S_ISDIR(st.st_mode)) {
+            printf("%s/ dir %o\n", sh, st.st_mode & 07777);
+            list(full, sh);
+        } else if (S_ISLNK(st.st_mode)) {
+            char t[256];
+            ssize_t k = readlink(full, t, sizeof t - 1);
+            t[k < 0 ? 0 : k] = 0;
+            printf("%s -> %s\n", sh, t);
+        } else {
+            printf("%s file %o size %lld nlink %ld\n", sh, st.st_mode & 07777, (long long)st.st_size,
+                   (long)st.st_nlink);
+        }
+        free(names[i]);
+    }
+}
+
+static int tree(const char *dir)
+{
+    char buf[256];
+    umask(022);
+    check("mkdir sub", mkdir(at(dir, "sub"), 0755));
+    check("mkdir sub/deep", mkdir(at(dir, "sub/deep"), 0700));
+    check("mkdir sub (again)", mkdir(at(dir, "sub"), 0755));
+    write_file(at(dir, "a.txt"), "hello volume\n", 1);
+    write_file(at(dir, "sub/deep/note"), "deep note\n", 0);
+
+    /* Append, pwrite, pread, lseek. */
+    int fd = open(at(dir, "a.txt"), O_WRONLY | O_APPEND);
+    check("open append", fd);
+    check("append", write(fd, "second line\n", 12) == 12 ? 0 : -1);
+    close(fd);
+    fd = open(at(dir, "a.txt"), O_RDWR);
+    check("pwrite", pwrite(fd, "HELLO", 5, 0) == 5 ? 0 : -1);
+    ssize_t n = pread(fd, buf, 20, 6);
+    buf[n < 0 ? 0 : n] = 0;
+    printf("pread [%zd]: %s", n, buf);
+    printf("\nlseek end: %lld\n", (long long)lseek(fd, 0, SEEK_END));
+    struct stat st;
+    check("fstat", fstat(fd, &st));
+    printf("size %lld regular %d\n", (long long)st.st_size, S_ISREG(st.st_mode));
+    check("fdatasync", fdatasync(fd));
+    close(fd);
+
+    /* Truncate both ways. */
+    write_file(at(dir, "t.txt"), "0123456789abcdefghij", 0);
+    fd = open(at(dir, "t.txt"), O_RDWR);
+    check("ftruncate 10", ftruncate(fd, 10));
+    close(fd);
+    check("truncate 4", truncate(at(dir, "t.txt"), 4));
+    check("truncate grow 6", truncate(at(dir, "t.txt"), 6));
+    fd = open(at(dir, "t.txt"), O_RDONLY);
+    n = read(fd, buf, sizeof buf);
+    close(fd);
+    printf("t.txt [%zd]:", n);
+    for (ssize_t i = 0; i < n; i++)
+        printf(" %02x", (unsigned char)buf[i]);
+    printf("\n");
+
+    /* O_TRUNC and O_EXCL. */
+    write_file(at(dir, "gone.txt"), "to be removed", 0);
+    check("open O_EXCL existing", open(at(dir, "gone.txt"), O_CREAT | O_EXCL | O_WRONLY, 0644));
+    fd = open(at(dir, "gone.txt"), O_WRONLY | O_TRUNC);
+    check("open O_TRUNC", fd);
+    close(fd);
+    check("stat gone.txt", stat(at(dir, "gone.txt"), &st));
+    printf("gone.txt size %lld\n", (long long)st.st_size);
+
+    /* Renames: a file across directories, a directory, over an existing file. */
+    check("rename a.txt sub/b.txt", rename(at(dir, "a.txt"), at(dir, "sub/b.txt")));
+    check("rename sub/deep sub/deeper", rename(at(dir, "sub/deep"), at(dir, "sub/deeper")));
+    write_file(at(dir, "old.txt"), "old\n", 0);
+    write_file(at(dir, "new.txt"), "new\n", 0);
+    check("rename new.txt over old.txt", rename(at(dir, "new.txt"), at(dir, "old.txt")));
+    check("rename missing", rename(at(dir, "missing"), at(dir, "x")));
+    check("rename dir into itself", rename(at(dir, "sub"), at(dir, "sub/deeper/sub")));
+
+    /* Removal. */
+    check("unlink gone.txt", unlink(at(dir, "gone.txt")));
+    check("unlink gone.txt (again)", unlink(at(dir, "gone.txt")));
+    check("mkdir empty", mkdir(at(dir, "empty"), 0755));
+    check("rmdir empty", rmdir(at(dir, "empty")));
+    check("rmdir sub (not empty)", rmdir(at(dir, "sub")));
+    check("unlink sub (a directory)", unlink(at(dir, "sub")));
+    check("open missing", open(at(dir, "missing"), O_RDONLY));
+    check("mkdir in missing", mkdir(at(dir, "missing/x"), 0755));
+    check("open file as dir", open(at(dir, "old.txt/x"), O_RDONLY));
+
+    /* An unlinked file that is still open. */
+    fd = open(at(dir, "tmp.txt"), O_CREAT | O_RDWR, 0600);
+    check("write tmp.txt", write(fd, "temporary", 9) == 9 ? 0 : -1);
+    check("unlink open tmp.txt", unlink(at(dir, "tmp.txt")));
+    n = pread(fd, buf, sizeof buf - 1, 0);
+    buf[n < 0 ? 0 : n] = 0;
+    printf("read after unlink [%zd]: %s\n", n, buf);
+    close(fd);
+
+    /* Links. */
+    check("symlink", symlink("b.txt", at(dir, "sub/link")));
+    check("symlink dangling", symlink("../nowhere", at(dir, "dangling")));
+    check("link", link(at(dir, "old.txt"), at(dir, "hard.txt")));
+    n = readlink(at(dir, "sub/link"), buf, sizeof buf - 1);
+    buf[n < 0 ? 0 : n] = 0;
+    printf("readlink [%zd]: %s\n", n, buf);
+    show_file(dir, "sub/link");
+    check("open dangling", open(at(dir, "dangling"), O_RDONLY));
+    check("open O_NOFOLLOW link", open(at(dir, "sub/link"), O_RDONLY | O_NOFOLLOW));
+
+    /* chmod, utimes. */
+    check("chmod 600", chmod(at(dir, "old.txt"), 0600));
+    struct timespec ts[2] = {{1000000000, 0}, {1000000000, 0}};
+    check("utimensat", utimensat(AT_FDCWD, at(dir, "old.txt"), ts, 0));
+    check("stat old.txt", stat(at(dir, "old.txt"), &st));
+    printf("old.txt mode %o mtime %lld nlink %ld\n", st.st_mode & 07777, (long long)st.st_mtime, (long)st.st_nlink);
+
+    struct statfs sf;
+    check("statfs", statfs(dir, &sf));
+    printf("statfs namelen %ld blocks>0 %d\n", (long)sf.f_namelen, sf.f_blocks > 0);
+
+    /* chdir into the volume and use relative paths. */
+    check("chdir sub", chdir(at(dir, "sub")));
+    show_file(".", "b.txt");
+    show_file("..", "old.txt");
+    check("chdir back", chdir("/"));
+
+    show_file(dir, "sub/b.txt");
+    show_file(dir, "sub/deeper/note");
+    list(dir, ".");
+    return 0;
+}
+
+static uint64_t fnv(uint64_t h, const unsigned char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 0x100000001b3ULL;
+    return h;
+}
+
+static void pattern(unsigned char *buf, size_t n, uint64_t chunk)
+{
+    for (size_t i = 0; i < n; i++)
+        buf[i] = (unsigned char)((i * 31) ^ (chunk * 7) ^ (i >> 11));
+}
+
+static int big(const char *dir, long mib)
+{
+    const size_t chunk = 1 << 20;
+    unsigned char *buf = malloc(chunk);
+    const char *path = at(dir, "big");
+    int fd = open(path, O_CREAT | O_WRONLY | O_TRUNC, 0644);
+    if (fd < 0 || !buf) {
+        printf("create big: %s\n", errname(errno));
+        return 1;
+    }
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (long i = 0; i < mib; i++) {
+        pattern(buf, chunk, i);
+        h = fnv(h, buf, chunk);
+        if (write(fd, buf, chunk) != (ssize_t)chunk) {
+            printf("write big at %ld MiB: %s\n", i, errname(errno));
+            return 1;
+        }
+    }
+    check("fsync big", fsync(fd));
+    close(fd);
+    fd = open(path, O_RDONLY);
+    uint64_t r = 0xcbf29ce484222325ULL;
+    long long total = 0;
+    ssize_t n;
+    while ((n = read(fd, buf, chunk)) > 0) {
+        r = fnv(r, buf, n);
+        total += n;
+    }
+    close(fd);
+    printf("big: %lld bytes, written %016llx, read %016llx\n", total, (unsigned long long)h, (unsigned long long)r);
+    return h == r && total == (long long)mib * (long long)chunk ? 0 : 1;
+}
+
+static int ro(const char *dir)
+{
+    struct stat st;
+    check("create", open(at(dir, "new.txt"), O_CREAT | O_WRONLY, 0644));
+    check("open existing O_WRONLY", open(at(dir, "existing.txt"), O_WRONLY));
+    check("open existing O_RDWR", open(at(dir, "existing.txt"), O_RDWR));
+    check("mkdir", mkdir(at(dir, "d"), 0755));
+    check("unlink", unlink(at(dir, "existing.txt")));
+    check("rename", rename(at(dir, "existing.txt"), at(dir, "moved.txt")));
+    check("truncate", truncate(at(dir, "existing.txt"), 0));
+    check("chmod", chmod(at(dir, "existing.txt"), 0600));
+    check("symlink", symlink("existing.txt", at(dir, "l")));
+    check("stat", stat(at(dir, "existing.txt"), &st));
+    show_file(dir, "existing.txt");
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    if (argc == 3 && !strcmp(argv[1], "tree"))
+        return tree(argv[2]);
+    if (argc == 4 && !strcmp(argv[1], "big"))
+        return big(argv[2], atol(argv[3]));
+    if (argc == 3 && !strcmp(argv[1], "ro"))
+        return ro(argv[2]);
+    fprintf(stderr, "usage: vol_probe tree DIR | big DIR MIB | ro DIR\n");
+    return 2;
+}
