@@ -233,7 +233,7 @@ fn too_little(arch: &str, mem: &str, cap: u64) {
         .to_string();
     // At the minimum it boots.
     let mut opts = ElfinOpts::default().arch(arch);
-    opts.extra.extend(["-m".into(), format!("{minimum}M").into()]);
+    opts.extra.extend(["-m".into(), minimum.into()]);
     let out = run_elfin(&bin, &[], &opts);
     assert_eq!((out.status, out.stdout_str().as_str()), (0, "hello from a static-pie program\n"), "{}", out.describe());
 }
