@@ -104,7 +104,8 @@ fetch_deb_src() {
             log "apt-get source $pkg=$ver"
             rm -rf "$dir" && mkdir -p "$dir"
             if ! (cd "$dir" && apt-get source -qq "$pkg=$ver" >"$dir/fetch.log" 2>&1); then
-                log "apt-get source $pkg=$ver failed: $(grep -m1 '^E:' "$dir/fetch.log" || tail -n1 "$dir/fetch.log")"
+                log "apt-get source $pkg=$ver failed: $({ grep -m1 '^E:' "$dir/fetch.log" || tail -n1 "$dir/fetch.log"; } \
+                    | sed -E 's#[a-z]+://[^ ]*/##; s# \[IP:.*##')"
                 rm -rf "$dir"
                 continue
             fi
