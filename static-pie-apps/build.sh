@@ -74,33 +74,49 @@ ensure_deb_src() {
         || die "apt-cache still finds no source package for busybox after adding $ours"
 }
 
-# deb_src_version PKG: the highest source version apt knows of PKG.
-deb_src_version() {
-    local v best=
+# deb_src_versions PKG: the source versions apt knows of PKG, highest first
+# (in dpkg's order).
+deb_src_versions() {
+    local v sorted=() i
     for v in $(apt-cache showsrc --only-source "$1" 2>/dev/null | sed -n 's/^Version: //p'); do
-        if [[ -z $best ]] || dpkg --compare-versions "$v" gt "$best"; then
-            best=$v
-        fi
+        for ((i = 0; i < ${#sorted[@]}; i++)); do
+            [[ ${sorted[i]} == "$v" ]] && continue 2
+            dpkg --compare-versions "$v" gt "${sorted[i]}" && break
+        done
+        sorted=("${sorted[@]:0:i}" "$v" "${sorted[@]:i}")
     done
-    printf '%s\n' "$best"
+    ((${#sorted[@]} == 0)) || printf '%s\n' "${sorted[@]}"
 }
 
 # fetch_deb_src PKG: unpack the Debian source package (patches applied) into
-# the cache once per version; prints the source tree's path.
+# the cache once per version; prints the source tree's path. The highest
+# version whose files the archive holds wins: an index can name a version whose
+# files are gone (seen with nginx's security update), so an older one is tried
+# next.
 fetch_deb_src() {
-    local pkg=$1 ver dir tree
-    ver=$(deb_src_version "$pkg")
-    [[ -n $ver ]] || die "cannot find the source version of $pkg"
-    dir=$CACHE/src/${pkg}_${ver//:/_}
-    if [[ ! -f $dir/.done ]]; then
-        log "apt-get source $pkg=$ver"
-        rm -rf "$dir" && mkdir -p "$dir"
-        (cd "$dir" && apt-get source -qq "$pkg=$ver" >"$dir/fetch.log" 2>&1) \
-            || { cat "$dir/fetch.log" >&2; die "apt-get source $pkg failed"; }
-        touch "$dir/.done"
-    fi
-    tree=$(find "$dir" -mindepth 1 -maxdepth 1 -type d | head -n1)
-    [[ -n $tree ]] || die "no source tree in $dir"
+    local pkg=$1 ver dir tree found=
+    local versions=()
+    mapfile -t versions < <(deb_src_versions "$pkg")
+    [[ ${#versions[@]} -gt 0 ]] || die "cannot find the source version of $pkg"
+    for ver in "${versions[@]}"; do
+        dir=$CACHE/src/${pkg}_${ver//:/_}
+        if [[ ! -f $dir/.done ]]; then
+            log "apt-get source $pkg=$ver"
+            rm -rf "$dir" && mkdir -p "$dir"
+            if ! (cd "$dir" && apt-get source -qq "$pkg=$ver" >"$dir/fetch.log" 2>&1); then
+                log "apt-get source $pkg=$ver failed: $({ grep -m1 '^E:' "$dir/fetch.log" || tail -n1 "$dir/fetch.log"; } \
+                    | sed -E 's#[a-z]+://[^ ]*/##; s# \[IP:.*##')"
+                rm -rf "$dir"
+                continue
+            fi
+            touch "$dir/.done"
+        fi
+        found=$dir
+        break
+    done
+    [[ -n $found ]] || die "apt-get source $pkg failed for every version apt knows (${versions[*]})"
+    tree=$(find "$found" -mindepth 1 -maxdepth 1 -type d | head -n1)
+    [[ -n $tree ]] || die "no source tree in $found"
     printf '%s\n' "$tree"
 }
 
@@ -315,6 +331,47 @@ sqlite_build() { # OUT ARCH SRC
         -DSQLITE_DQS=0 -DHAVE_USLEEP -I. -o "$out" shell.c sqlite3.c -lm
 }
 
+nginx_build() { # OUT ARCH SRC
+    local out=$1 arch=$2 src=$3
+    # configure writes a Makefile into the source tree: build in a copy. Only
+    # modules that need no library beyond libc (no PCRE, zlib or OpenSSL).
+    # Every default path a bare rootfs lacks moves under /tmp, so that a
+    # minimal nginx.conf works against an empty /etc (the guest provides
+    # passwd and group with nobody); the prefix stays /etc/nginx.
+    # configure runs its probes on the host, so no cross build (arm64 is
+    # left out).
+    [[ $arch == "$(uname -m)" ]] || { log "nginx: no cross build"; return 1; }
+    cp -r "$src" ngx && cd ngx
+    ./configure --prefix=/etc/nginx --conf-path=/etc/nginx/nginx.conf \
+        --error-log-path=stderr --http-log-path=/dev/stdout --pid-path=/tmp/nginx.pid \
+        --lock-path=/tmp/nginx.lock --http-client-body-temp-path=/tmp/nginx-client-body \
+        --http-proxy-temp-path=/tmp/nginx-proxy --http-fastcgi-temp-path=/tmp/nginx-fastcgi \
+        --http-uwsgi-temp-path=/tmp/nginx-uwsgi --http-scgi-temp-path=/tmp/nginx-scgi \
+        --without-pcre --without-http_rewrite_module --without-http_gzip_module \
+        --with-cc-opt='-fPIE -O2' --with-ld-opt=-static-pie >configure.log 2>&1 \
+        || { tail -n 40 configure.log >&2; return 1; }
+    # configure adds -Wl,-E (export every symbol, for dynamic modules, which a
+    # static binary cannot load anyway). With it the static-PIE dies in glibc's
+    # self-relocation (_dl_allocate_static_tls) before main: drop it.
+    grep -q '^	-Wl,-E$' objs/Makefile || { log "nginx: no -Wl,-E line in objs/Makefile"; return 1; }
+    sed -i 's/^	-Wl,-E$/	/' objs/Makefile
+    make -j"$JOBS" >build.log 2>&1 || { tail -n 40 build.log >&2; return 1; }
+    cp objs/nginx "$out"
+}
+
+redis_build() { # OUT ARCH SRC PROGRAM (redis-server, redis-cli or redis-benchmark)
+    local out=$1 arch=$2 src=$3 prog=$4 cc
+    cc=$(cross_gcc "$arch")
+    # The bundled Lua, hiredis and friends are built into the source tree:
+    # build in a copy. libc's malloc (Debian links the system jemalloc), no
+    # TLS, no systemd; -fPIE reaches the bundled libraries through CFLAGS.
+    cp -r "$src" rds
+    make -C rds/src -j"$JOBS" "$prog" CC="$cc" AR="${cc%gcc}ar" RANLIB="${cc%gcc}ranlib" \
+        MALLOC=libc BUILD_TLS=no USE_SYSTEMD=no CFLAGS=-fPIE LDFLAGS=-static-pie >build.log 2>&1 \
+        || { tail -n 40 build.log >&2; return 1; }
+    cp "rds/src/$prog" "$out"
+}
+
 # go_build OUT ARCH [PKG]: a Go program (default: the probe) as a static-PIE
 # (see scripts/go-musl-link); another arch than the host's links with its cross
 # compiler and the musl built for it.
@@ -406,6 +463,18 @@ build_arch() {
     sq=$(fetch_deb_src sqlite3)
     produce "$arch" debian sqlite3 "$(recipe_hash fn:sqlite_build "$arch" "$ccv" "$sq")" \
         sqlite_build "$arch" "$sq"
+    # Servers (issue 13): nginx (host arch only, see nginx_build) and redis.
+    local ngx rds prog
+    if [[ $arch == "$(uname -m)" ]]; then
+        ngx=$(fetch_deb_src nginx)
+        produce "$arch" debian nginx "$(recipe_hash fn:nginx_build "$arch" "$ccv" "$ngx")" \
+            nginx_build "$arch" "$ngx"
+    fi
+    rds=$(fetch_deb_src redis)
+    for prog in redis-server redis-cli redis-benchmark; do
+        produce "$arch" debian "$prog" "$(recipe_hash fn:redis_build "$prog" "$arch" "$ccv" "$rds")" \
+            redis_build "$arch" "$rds" "$prog"
+    done
 }
 
 go_arch() { case $1 in x86_64) echo amd64 ;; aarch64) echo arm64 ;; *) echo "$1" ;; esac; }

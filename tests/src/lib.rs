@@ -711,6 +711,128 @@ pub fn differential(bin: &Path, argv: &[&str], env: &[(&str, &str)], stdin: Opti
     (native, guest)
 }
 
+// ------------------------------------------------------------ servers --
+
+/// A port nobody on the host uses right now.
+pub fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    let p = l.local_addr().expect("local_addr").port();
+    drop(l);
+    p
+}
+
+/// Calls `f` every 100 ms until it returns `Some`, for at most `limit`.
+pub fn retry_until<T>(limit: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(v) = f() {
+            return Some(v);
+        }
+        if Instant::now() > deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A host command the tests drive servers with (`curl`): its path, installed
+/// with apt-get from Debian package `pkg` when missing and we are root. None
+/// when it cannot be had; the caller then says why it skips.
+pub fn host_tool(cmd: &str, pkg: &str) -> Option<PathBuf> {
+    let find = || {
+        std::env::var_os("PATH")
+            .into_iter()
+            .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+            .map(|d| d.join(cmd))
+            .find(|p| p.is_file())
+    };
+    if let Some(p) = find() {
+        return Some(p);
+    }
+    let _ = Command::new("apt-get")
+        .args(["install", "-y", "-qq", "--no-install-recommends", pkg])
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    find()
+}
+
+/// A server running in the background (natively or in `elfin run`), its
+/// stdout and stderr collected until it ends.
+pub struct Background {
+    child: std::process::Child,
+    out: Option<std::thread::JoinHandle<Vec<u8>>>,
+    err: Option<std::thread::JoinHandle<Vec<u8>>>,
+    start: Instant,
+    what: String,
+}
+
+impl Background {
+    /// Starts `cmd` with stdin from /dev/null.
+    pub fn start(mut cmd: Command) -> Self {
+        let what = describe_command(&cmd, None);
+        cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
+        let reader = |mut r: Box<dyn Read + Send>| {
+            std::thread::spawn(move || {
+                let mut buf = Vec::new();
+                let _ = r.read_to_end(&mut buf);
+                buf
+            })
+        };
+        let out = Some(reader(Box::new(child.stdout.take().expect("stdout is piped"))));
+        let err = Some(reader(Box::new(child.stderr.take().expect("stderr is piped"))));
+        Background { child, out, err, start: Instant::now(), what }
+    }
+
+    /// Sends SIGTERM (elfin passes it on to QEMU), then collects the output.
+    pub fn stop(mut self) -> Output {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        }
+        self.finish()
+    }
+
+    /// Waits for the server to end by itself (at most [`HARD_TIMEOUT`]).
+    pub fn wait(mut self) -> Output {
+        self.finish()
+    }
+
+    fn finish(&mut self) -> Output {
+        let status = loop {
+            match self.child.try_wait() {
+                Ok(Some(s)) => break s,
+                Ok(None) if self.start.elapsed() > HARD_TIMEOUT => {
+                    let _ = self.child.kill();
+                    let _ = self.child.wait();
+                    panic!("{} still running after {HARD_TIMEOUT:?}: killed", self.what);
+                }
+                Ok(None) => std::thread::sleep(Duration::from_millis(10)),
+                Err(e) => panic!("waiting for {}: {e}", self.what),
+            }
+        };
+        Output {
+            status: shell_status(status),
+            stdout: self.out.take().and_then(|h| h.join().ok()).unwrap_or_default(),
+            stderr: self.err.take().and_then(|h| h.join().ok()).unwrap_or_default(),
+            kernel: Vec::new(),
+            elapsed: self.start.elapsed(),
+            command: self.what.clone(),
+        }
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        // A failed test must not leave a server (or its QEMU) behind.
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

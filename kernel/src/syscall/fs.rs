@@ -773,7 +773,7 @@ pub fn dup3(cx: &Ctx, oldfd: i32, newfd: i32, flags: i32, is_dup2: bool) -> SysR
     Ok(newfd as u64)
 }
 
-/// ioctl(2): FIONBIO/FIOCLEX/FIONCLEX on any descriptor, the rest by the file.
+/// ioctl(2): FIONBIO/FIOASYNC/FIOCLEX/FIONCLEX on any descriptor, the rest by the file.
 pub fn ioctl(cx: &Ctx, fd: i32, cmd: u32, arg: u64) -> SysResult {
     let f = cx.fd(fd)?;
     match cmd {
@@ -781,6 +781,15 @@ pub fn ioctl(cx: &Ctx, fd: i32, cmd: u32, arg: u64) -> SysResult {
             // FIONBIO
             let v: i32 = cx.read_val(UAddr(arg))?;
             f.set_flags(if v != 0 { f.flags() | O_NONBLOCK } else { f.flags() & !O_NONBLOCK });
+            Ok(0)
+        }
+        0x5452 => {
+            // FIOASYNC: the ioctl form of F_SETFL's O_ASYNC (nginx sets it on
+            // its master-worker channel). Like F_SETFL, it records the flag,
+            // which F_GETFL reports; no SIGIO is sent yet.
+            let v: i32 = cx.read_val(UAddr(arg))?;
+            const O_ASYNC: u32 = 0o20000;
+            f.set_flags(if v != 0 { f.flags() | O_ASYNC } else { f.flags() & !O_ASYNC });
             Ok(0)
         }
         0x5451 => {
