@@ -92,7 +92,9 @@ static long long pingpong(int other)
 }
 
 /* --- wake-up latency ------------------------------------------------------ */
-static _Atomic int gate, ready;
+/* The waker blocks rather than spins while it waits, so that under -icount
+ * (QEMU runs the vCPUs in turn) the sleeper's CPU gets its turn at once. */
+static _Atomic int gate, ready, woke;
 static _Atomic long long woke_at;
 
 static void *sleeper(void *arg)
@@ -101,9 +103,12 @@ static void *sleeper(void *arg)
     pin(1);
     for (long i = 0; i < iters; i++) {
         atomic_store(&ready, (int)i + 1);
+        fwake(&ready);
         while (atomic_load(&gate) == (int)i)
             fwait(&gate, (int)i);
         atomic_store(&woke_at, now_ns());
+        atomic_store(&woke, 1);
+        fwake(&woke);
     }
     return NULL;
 }
@@ -116,14 +121,15 @@ static long long wakeup(void)
     pthread_create(&t, NULL, sleeper, NULL);
     for (long i = 0; i < iters; i++) {
         while (atomic_load(&ready) != i + 1)
-            sched_yield();
+            fwait(&ready, (int)i);
         usleep(200); /* let it block */
         atomic_store(&woke_at, 0);
+        atomic_store(&woke, 0);
         long long t0 = now_ns();
         atomic_store(&gate, (int)i + 1);
         fwake(&gate);
-        while (atomic_load(&woke_at) == 0)
-            ;
+        while (atomic_load(&woke) == 0)
+            fwait(&woke, 0);
         total += atomic_load(&woke_at) - t0;
     }
     pthread_join(t, NULL);
