@@ -107,7 +107,10 @@ pub fn read(cx: &Ctx, fd: i32, buf: UAddr, count: usize, off: Option<u64>) -> Sy
     }
     let mut done = 0usize;
     let mut kbuf = alloc::vec![0u8; count.min(CHUNK)];
-    let many = regular(&f);
+    // Files with positions (regular files, devices such as /dev/zero, /proc files)
+    // fill the whole request, as on Linux; pipes, the console and sockets return
+    // what they have.
+    let many = regular(&f) || f.file.seekable();
     while done < count {
         let want = (count - done).min(CHUNK);
         let chunk = kbuf.get_mut(..want).ok_or(Errno::EFAULT)?;
@@ -124,7 +127,6 @@ pub fn read(cx: &Ctx, fd: i32, buf: UAddr, count: usize, off: Option<u64>) -> Sy
             return if done > 0 { Ok(done as u64) } else { Err(e) };
         }
         done += n;
-        // Pipes, the console and the like return what they have: one call only.
         if n < want || !many {
             break;
         }
