@@ -41,6 +41,18 @@ pub fn init_bsp(kstack_top: u64) -> Features {
     f.fpu_state_size = cpu::enable_fpu(&f);
     super::context::init_fpu(f.fpu_state_size, f.xsave);
 
+    let addr = init_cpu_tables(0, kstack_top);
+    PERCPU.call_once(|| addr as usize);
+
+    trap::load_idt();
+    syscall_msrs();
+    f
+}
+
+/// Gives the calling CPU its own TSS (RSP0 = `kstack_top`, a double-fault stack),
+/// GDT and per-CPU block with index `cpu` in GS; returns the block's address.
+/// The boot CPU and every application processor set up the same way.
+pub(crate) fn init_cpu_tables(cpu: usize, kstack_top: u64) -> u64 {
     let tss = Box::leak(Box::new(TaskStateSegment::new()));
     tss.privilege_stack_table[0] = VirtAddr::new(kstack_top);
     // A separate stack for double faults, so a kernel stack overflow is reported.
@@ -65,15 +77,11 @@ pub fn init_bsp(kstack_top: u64) -> Features {
         load_tss(tss_sel);
     }
 
-    let percpu = Box::leak(Box::new(PerCpu { kernel_rsp: kstack_top, user_rsp: 0, cpu_id: 0, tss }));
+    let percpu = Box::leak(Box::new(PerCpu { kernel_rsp: kstack_top, user_rsp: 0, cpu_id: cpu as u64, tss }));
     let addr = percpu as *mut PerCpu as u64;
-    PERCPU.call_once(|| addr as usize);
     GsBase::write(VirtAddr::new(addr));
     KernelGsBase::write(VirtAddr::new(0));
-
-    trap::load_idt();
-    syscall_msrs();
-    f
+    addr
 }
 
 /// Enables SYSCALL on this CPU: kernel CS=0x08/SS=0x10; SYSRET bases give user

@@ -3,17 +3,8 @@
 //! mode through protected mode to long mode, on a page table that maps the
 //! trampoline page at its physical address and the kernel as usual, and jumps to
 //! the kernel on the stack it was given.
-use alloc::boxed::Box;
 use core::arch::global_asm;
 
-use x86_64::instructions::segmentation::{Segment, CS, DS, ES, SS};
-use x86_64::instructions::tables::load_tss;
-use x86_64::registers::model_specific::{GsBase, KernelGsBase};
-use x86_64::structures::gdt::{Descriptor, GlobalDescriptorTable, SegmentSelector};
-use x86_64::structures::tss::TaskStateSegment;
-use x86_64::{PrivilegeLevel, VirtAddr};
-
-use super::init::PerCpu;
 use super::paging::PageTable;
 use crate::common::{read_entry, write_entry, FrameSource, Perm};
 
@@ -165,30 +156,7 @@ pub fn set_trampoline_params(cr3: u64, stack_top: u64, cpu: usize, entry: extern
 pub fn init_ap(cpu: usize, kstack_top: u64) {
     let f = super::cpu::features();
     super::cpu::enable_fpu(&f);
-    let tss = Box::leak(Box::new(TaskStateSegment::new()));
-    tss.privilege_stack_table[0] = VirtAddr::new(kstack_top);
-    let df_stack = Box::leak(alloc::vec![0u8; 16384].into_boxed_slice());
-    tss.interrupt_stack_table[0] = VirtAddr::from_ptr(df_stack.as_ptr_range().end);
-    let tss_ptr: *const TaskStateSegment = tss;
-    let gdt = Box::leak(Box::new(GlobalDescriptorTable::<8>::new()));
-    let kcode = gdt.append(Descriptor::kernel_code_segment());
-    let kdata = gdt.append(Descriptor::kernel_data_segment());
-    let _udata = gdt.append(Descriptor::user_data_segment());
-    let _ucode = gdt.append(Descriptor::user_code_segment());
-    // SAFETY: the TSS is leaked, so it lives as long as the GDT that refers to it.
-    let tss_sel = gdt.append(Descriptor::tss_segment(unsafe { &*tss_ptr }));
-    gdt.load();
-    // SAFETY: the selectors index the GDT that was just loaded.
-    unsafe {
-        CS::set_reg(kcode);
-        SS::set_reg(kdata);
-        DS::set_reg(SegmentSelector::new(0, PrivilegeLevel::Ring0));
-        ES::set_reg(SegmentSelector::new(0, PrivilegeLevel::Ring0));
-        load_tss(tss_sel);
-    }
-    let percpu = Box::leak(Box::new(PerCpu { kernel_rsp: kstack_top, user_rsp: 0, cpu_id: cpu as u64, tss }));
-    GsBase::write(VirtAddr::new(percpu as *mut PerCpu as u64));
-    KernelGsBase::write(VirtAddr::new(0));
+    super::init::init_cpu_tables(cpu, kstack_top);
     super::trap::load_idt();
     super::init::syscall_msrs();
 }
