@@ -89,6 +89,7 @@ macro_rules! calls {
 
         impl Nr {
             /// Builds the typed call from the six argument registers.
+            #[inline]
             pub fn decode(self, a: [u64; 6]) -> Call {
                 // Unused for calls without arguments.
                 #[allow(unused_mut, unused_variables)]

@@ -161,6 +161,7 @@ pub fn hwcap2() -> u64 {
 }
 
 /// Reads the virtual counter (CNTVCT_EL0); ticks at [`counter_frequency`].
+#[inline]
 pub fn read_cycles() -> u64 {
     let v: u64;
     // SAFETY: reading the virtual counter has no side effects; the ISB keeps the read

@@ -63,6 +63,7 @@ pub fn init_ap(cpu: usize, kstack_top: u64) {
 
 /// The index of the CPU running the caller (0 for the boot CPU): kept in
 /// TPIDR_EL1, which user code cannot see.
+#[inline]
 pub fn cpu_id() -> usize {
     let id: u64;
     // SAFETY: reading TPIDR_EL1 has no side effects.

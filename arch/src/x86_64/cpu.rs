@@ -82,6 +82,7 @@ pub fn hwcap2() -> u64 {
 }
 
 /// Reads the cycle counter (TSC).
+#[inline]
 pub fn read_cycles() -> u64 {
     // SAFETY: RDTSC is unprivileged here (CR4.TSD clear) and has no side effects.
     unsafe { _rdtsc() }

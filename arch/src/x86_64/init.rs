@@ -115,6 +115,7 @@ pub fn set_kernel_stack(top: u64) {
 }
 
 /// The index of the CPU running the caller (0 for the boot CPU).
+#[inline]
 pub fn cpu_id() -> usize {
     if PERCPU.get().is_none() {
         return 0;

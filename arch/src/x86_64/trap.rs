@@ -2,7 +2,7 @@
 //!
 //! Every entry from user mode (exception, interrupt, SYSCALL) builds the same
 //! [`TrapFrame`] on the thread's kernel stack and leaves through `trap_return`
-//! (`iretq`). The kernel installs its handlers with [`set_handlers`].
+//! (`iretq`), or through `sysretq` after a system call whose frame allows it. The kernel installs its handlers with [`set_handlers`].
 
 use crate::common::{Trap, UserRegs};
 use alloc::boxed::Box;
@@ -156,6 +156,45 @@ syscall_entry:
     push_gprs
     mov %rsp, %rdi
     call {syscall}
+
+    /* Back with SYSRETQ when it restores exactly the frame: rip in rcx, rflags in
+       r11 (what SYSCALL left there, unless a signal or sigreturn changed the
+       frame), user selectors, a canonical lower-half rip (SYSRETQ to a
+       non-canonical one faults in ring 0), and no TF or RF. Otherwise IRETQ.
+       Interrupts are off in the kernel, so nothing runs between swapgs and
+       SYSRETQ. */
+    mov 96(%rsp), %rcx
+    cmp 136(%rsp), %rcx
+    jne trap_return
+    mov 32(%rsp), %r11
+    cmp 152(%rsp), %r11
+    jne trap_return
+    test $0x10100, %r11d
+    jnz trap_return
+    shr $47, %rcx
+    jnz trap_return
+    cmpq $0x23, 144(%rsp)
+    jne trap_return
+    cmpq $0x1b, 168(%rsp)
+    jne trap_return
+    pop %r15
+    pop %r14
+    pop %r13
+    pop %r12
+    pop %r11
+    pop %r10
+    pop %r9
+    pop %r8
+    pop %rbp
+    pop %rdi
+    pop %rsi
+    pop %rdx
+    pop %rcx
+    pop %rbx
+    pop %rax
+    swapgs
+    mov 40(%rsp), %rsp
+    sysretq
 
     .global trap_return
 trap_return:

@@ -90,10 +90,10 @@ fn run(cx: &mut Ctx, tf: &mut TrapFrame) -> bool {
     cx.nr = nr;
     cx.arg0 = args[0];
     // The CPU time the call uses is the thread's system time.
-    let cpu0 = cx.thread.cpu_ns();
+    let cpu0 = cx.thread.cpu_cycles();
     let exited = run_call(cx, tf, call);
-    let used = cx.thread.cpu_ns().saturating_sub(cpu0);
-    cx.thread.sys_ns.fetch_add(used, Ordering::Relaxed);
+    let used = cx.thread.cpu_cycles().saturating_sub(cpu0);
+    cx.thread.sys_cycles.fetch_add(used, Ordering::Relaxed);
     exited
 }
 
@@ -158,10 +158,17 @@ fn exec(
     }
 }
 
+/// Logs the call when strace is on; one load when it is off.
+#[inline(always)]
 fn trace(cx: &Ctx, call: &Call, r: Option<SysResult>) {
-    if !STRACE.load(Ordering::Relaxed) {
-        return;
+    if STRACE.load(Ordering::Relaxed) {
+        trace_call(cx, call, r);
     }
+}
+
+#[cold]
+#[inline(never)]
+fn trace_call(cx: &Ctx, call: &Call, r: Option<SysResult>) {
     let tid = cx.thread.tid();
     let addr_result = matches!(call, Call::Mmap { .. } | Call::Brk { .. } | Call::Mremap { .. });
     match r {

@@ -131,10 +131,11 @@ pub struct Thread {
     pub exited: AtomicBool,
     /// Miscellaneous state.
     pub misc: Mutex<ThreadMisc>,
-    /// CPU time used, in nanoseconds (updated when the thread leaves the CPU).
-    pub cpu_ns: AtomicU64,
-    /// The part of `cpu_ns` spent in system calls (system time).
-    pub sys_ns: AtomicU64,
+    /// CPU time used, in cycles of the CPU clock (updated when the thread leaves
+    /// the CPU); cycles, not ns, so that accounting costs no division.
+    pub cpu_cycles: AtomicU64,
+    /// The part of `cpu_cycles` spent in system calls (system time).
+    pub sys_cycles: AtomicU64,
 }
 
 /// Parent, children, group and session of a process.
@@ -433,8 +434,8 @@ impl Thread {
             exec_killed: AtomicBool::new(false),
             exited: AtomicBool::new(false),
             misc: Mutex::new(misc),
-            cpu_ns: AtomicU64::new(0),
-            sys_ns: AtomicU64::new(0),
+            cpu_cycles: AtomicU64::new(0),
+            sys_cycles: AtomicU64::new(0),
         })
     }
     /// Thread id.
@@ -445,13 +446,19 @@ impl Thread {
     pub(crate) fn set_tid(&self, tid: i32) {
         self.tid.store(tid, Ordering::Relaxed);
     }
+    /// CPU cycles used so far (including the current time slice when running).
+    #[inline]
+    pub fn cpu_cycles(&self) -> u64 {
+        self.cpu_cycles.load(Ordering::Relaxed) + sched::running_cycles(self)
+    }
     /// CPU time used so far (including the current time slice when running).
     pub fn cpu_ns(&self) -> u64 {
-        self.cpu_ns.load(Ordering::Relaxed) + sched::running_ns(self)
+        crate::time::cycles_to_ns(self.cpu_cycles())
     }
     /// System time used so far (never more than the CPU time).
     pub fn sys_ns(&self) -> u64 {
-        self.sys_ns.load(Ordering::Relaxed).min(self.cpu_ns())
+        let cpu = self.cpu_cycles();
+        crate::time::cycles_to_ns(self.sys_cycles.load(Ordering::Relaxed).min(cpu))
     }
     /// The thread name as prctl(PR_GET_NAME) and /proc report it.
     pub fn comm(&self) -> Vec<u8> {

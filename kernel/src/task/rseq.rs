@@ -80,11 +80,11 @@ pub fn for_clone(parent: Option<(u64, u32, u32)>, shares_vm: bool) -> Option<(u6
 
 /// On the way back to user mode: does the rseq work a switch (or a
 /// registration) left pending.
+#[inline(always)]
 pub fn on_user_return(cx: &Ctx, tf: &mut TrapFrame) {
-    if !cx.thread.sched.take_rseq_notify() {
-        return;
+    if cx.thread.sched.take_rseq_notify() {
+        update(cx, tf);
     }
-    update(cx, tf);
 }
 
 /// Before a signal frame is built: a thread inside a critical section resumes,
@@ -101,6 +101,7 @@ pub fn on_signal(cx: &Ctx, tf: &mut TrapFrame) -> bool {
     true
 }
 
+#[inline(never)]
 fn update(cx: &Ctx, tf: &mut TrapFrame) {
     let Some((addr, _, sig)) = cx.thread.misc.lock().rseq else { return };
     if publish(cx, addr).is_err() || fixup(cx, tf, addr, sig).is_err() {

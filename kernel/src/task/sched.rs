@@ -12,14 +12,13 @@
 use alloc::collections::BTreeMap;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 
 use crate::sync::Mutex;
 use elfin_arch::{FpuState, TrapFrame};
 use elfin_kcore::runqueue::{self, Pick, RunQueue};
 
 use super::Thread;
-use crate::time::cycles_to_ns;
 
 const RUNNABLE: u8 = 0;
 const RUNNING: u8 = 1;
@@ -82,8 +81,10 @@ impl SchedState {
     }
 
     /// True (once) when the thread was switched in since the last call.
+    #[inline(always)]
     pub(crate) fn take_rseq_notify(&self) -> bool {
-        self.rseq_notify.swap(false, Ordering::Relaxed)
+        // A load first: the swap, a locked instruction, only when there is work.
+        self.rseq_notify.load(Ordering::Relaxed) && self.rseq_notify.swap(false, Ordering::Relaxed)
     }
     /// Asks for the rseq work at the next return to user mode (a registration).
     pub(crate) fn request_rseq_notify(&self) {
@@ -113,6 +114,9 @@ impl Cpu {
 }
 
 static CPUS: [Mutex<Cpu>; MAX_CPUS] = [const { Mutex::new(Cpu::new()) }; MAX_CPUS];
+/// The thread each CPU runs (`Arc::as_ptr` of its `current`; null when idle), read
+/// without the CPU's lock on every system call.
+static CURRENT: [AtomicPtr<Thread>; MAX_CPUS] = [const { AtomicPtr::new(core::ptr::null_mut()) }; MAX_CPUS];
 /// Page-table root loaded on each CPU (read by TLB shootdowns).
 static ACTIVE_ROOT: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
 /// CPUs that run threads.
@@ -202,7 +206,7 @@ pub fn next_deadline() -> Option<u64> {
 
 /// The running thread.
 pub fn current() -> Arc<Thread> {
-    match cpu(this_cpu()).lock().current.clone() {
+    match try_current() {
         Some(t) => t,
         None => panic!("no current thread"),
     }
@@ -210,16 +214,28 @@ pub fn current() -> Arc<Thread> {
 
 /// The running thread, if the CPU runs one.
 pub fn try_current() -> Option<Arc<Thread>> {
-    cpu(this_cpu()).lock().current.clone()
+    let p = CURRENT[this_cpu()].load(Ordering::Acquire);
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: `p` came from `Arc::as_ptr` of the Arc in this CPU's `current`, which
+    // keeps the thread alive until the scheduler replaces it. Kernel code is never
+    // preempted, so only this code path's own call into `schedule` could replace it,
+    // and the caller runs on this CPU until then.
+    unsafe {
+        Arc::increment_strong_count(p);
+        Some(Arc::from_raw(p))
+    }
 }
 
-/// Nanoseconds the thread has run in its current time slice (0 when off the CPU).
-pub(crate) fn running_ns(t: &Thread) -> u64 {
+/// Cycles the thread has run in its current time slice (0 when off the CPU).
+#[inline]
+pub(crate) fn running_cycles(t: &Thread) -> u64 {
     let since = t.sched.since.load(Ordering::Relaxed);
     if since == 0 {
         return 0;
     }
-    cycles_to_ns(elfin_arch::read_cycles().saturating_sub(since))
+    elfin_arch::read_cycles().saturating_sub(since)
 }
 
 /// Runs the first thread on the boot CPU; never returns.
@@ -508,7 +524,7 @@ fn schedule() {
                     let since = cur.sched.since.swap(0, Ordering::Relaxed);
                     if since != 0 {
                         let now = elfin_arch::read_cycles();
-                        cur.cpu_ns.fetch_add(cycles_to_ns(now.saturating_sub(since)), Ordering::Relaxed);
+                        cur.cpu_cycles.fetch_add(now.saturating_sub(since), Ordering::Relaxed);
                     }
                 }
                 me.idle = true;
@@ -554,7 +570,7 @@ fn schedule() {
             // Account the outgoing thread's time slice; save its user TLS and FPU state.
             let since = cur.sched.since.swap(0, Ordering::Relaxed);
             if since != 0 {
-                cur.cpu_ns.fetch_add(cycles_to_ns(now.saturating_sub(since)), Ordering::Relaxed);
+                cur.cpu_cycles.fetch_add(now.saturating_sub(since), Ordering::Relaxed);
             }
             if cur_state != DEAD {
                 cur.sched.tls.store(elfin_arch::get_tls(), Ordering::Relaxed);
@@ -583,7 +599,9 @@ fn schedule() {
             None => boot_slot.load(Ordering::Relaxed),
         };
         let next_top = next.as_ref().map(|n| n.sched.kstack_top);
+        let next_ptr = next.as_ref().map_or(core::ptr::null_mut(), |n| Arc::as_ptr(n).cast_mut());
         me.current = next;
+        CURRENT[c].store(next_ptr, Ordering::Release);
         if let Some(cur) = cur {
             if cur_state == DEAD {
                 me.dead.push(cur.clone());

@@ -244,12 +244,18 @@ pub static QUEUED: super::WaitQueue = super::WaitQueue::new();
 /// mode: exits and stops of the group, default actions, handler frames. An
 /// interrupted system call (`interrupted`) is restarted or fails with EINTR as its
 /// restart kind and the handler's SA_RESTART say.
-pub fn deliver_pending(cx: &Ctx, tf: &mut TrapFrame, mut interrupted: Restart) {
-    let t = &cx.thread;
-    if interrupted == Restart::Never && !t.sig_hint.load(Ordering::SeqCst) {
-        // Nothing pending and nothing to restart: the common case costs one load.
-        return;
+#[inline(always)]
+pub fn deliver_pending(cx: &Ctx, tf: &mut TrapFrame, interrupted: Restart) {
+    // Nothing pending and nothing to restart: the common case costs one load.
+    if interrupted != Restart::Never || cx.thread.sig_hint.load(Ordering::SeqCst) {
+        deliver(cx, tf, interrupted);
     }
+}
+
+/// [`deliver_pending`] when a signal may be pending or a call may restart.
+#[inline(never)]
+fn deliver(cx: &Ctx, tf: &mut TrapFrame, mut interrupted: Restart) {
+    let t = &cx.thread;
     for _ in 0..128 {
         if !t.sig_hint.load(Ordering::SeqCst) {
             break;
