@@ -50,6 +50,26 @@ static void mkscratch(void)
     }
 }
 
+/* Clears capability `cap` from the effective set, or raises it again from the
+   permitted set (capget/capset, version 3). */
+static void set_effective_cap(int cap, int on)
+{
+    struct {
+        uint32_t version;
+        int pid;
+    } hdr = {0x20080522, 0};
+    struct {
+        uint32_t effective, permitted, inheritable;
+    } data[2];
+    if (syscall(SYS_capget, &hdr, data) != 0)
+        return;
+    if (on)
+        data[cap / 32].effective |= data[cap / 32].permitted & (1u << (cap % 32));
+    else
+        data[cap / 32].effective &= ~(1u << (cap % 32));
+    syscall(SYS_capset, &hdr, data);
+}
+
 static const char *in_dir(const char *name)
 {
     static char buf[4][128];
@@ -99,7 +119,12 @@ static void read_section(void)
     fcntl(p[1], F_SETPIPE_SZ, 8192);
     write(p[1], big, 4096);
     T("F_SETPIPE_SZ smaller than the contents", fcntl(p[1], F_SETPIPE_SZ, 4096));
+    /* Past /proc/sys/fs/pipe-max-size only with CAP_SYS_RESOURCE: drop it from
+       the effective set first (a container may not have it anyway). */
+    set_effective_cap(24 /* CAP_SYS_RESOURCE */, 0);
     T("F_SETPIPE_SZ past the maximum", fcntl(p[1], F_SETPIPE_SZ, 1 << 30));
+    T("F_SETPIPE_SZ past 2 GiB", fcntl(p[1], F_SETPIPE_SZ, (1u << 31) + 1));
+    set_effective_cap(24, 1);
     int f = open("/proc/self/exe", O_RDONLY);
     T("F_GETPIPE_SZ on a regular file", fcntl(f, F_GETPIPE_SZ));
     close(f);
@@ -108,7 +133,14 @@ static void read_section(void)
     pid_t me = getpid(), tid = sys_gettid();
     T("tgkill(self, self, 0)", syscall(SYS_tgkill, me, tid, 0));
     T("tgkill with a bad tgid", syscall(SYS_tgkill, 0x3ffffff0, tid, 0));
-    T("tgkill with another process's tgid", syscall(SYS_tgkill, 1, tid, 0));
+    pid_t other = fork();
+    if (other == 0) {
+        pause();
+        _exit(0);
+    }
+    T("tgkill with another process's tgid", syscall(SYS_tgkill, other, tid, 0));
+    kill(other, SIGKILL);
+    waitpid(other, NULL, 0);
     T("tgkill with a bad tid", syscall(SYS_tgkill, me, 0x3ffffff0, 0));
     T("tgkill with tgid 0", syscall(SYS_tgkill, 0, tid, 0));
     T("tgkill with signal 65", syscall(SYS_tgkill, me, tid, 65));

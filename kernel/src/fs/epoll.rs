@@ -18,13 +18,16 @@ const EPOLLONESHOT: u32 = 1 << 30;
 const EPOLLET: u32 = 1 << 31;
 /// Events always reported.
 const ALWAYS: u32 = POLLERR | POLLHUP;
+/// The write-side events (POLLOUT, POLLWRNORM, POLLWRBAND).
+const POLLOUT_ANY: u32 = 0x004 | 0x100 | 0x200;
 
 struct Interest {
     file: Weak<OpenFile>,
     events: u32,
     data: u64,
-    /// Wake-ups of the file's queue when it was last reported (edge-triggered).
-    seen: Option<u64>,
+    /// Wake-ups of the file's queue (read side, write side) when it was last
+    /// reported (edge-triggered).
+    seen: Option<[u64; 2]>,
     /// EPOLLONESHOT fired: nothing more until EPOLL_CTL_MOD.
     disarmed: bool,
 }
@@ -58,7 +61,7 @@ pub struct Ready {
     pub events: u32,
     /// User data.
     pub data: u64,
-    seen: Option<u64>,
+    seen: Option<[u64; 2]>,
 }
 
 fn key(fd: i32, f: &Arc<OpenFile>) -> (i32, usize) {
@@ -136,10 +139,17 @@ impl Epoll {
             if r == 0 {
                 continue;
             }
-            let events = f.file.wait_queue().map(|q| q.events());
-            if it.events & EPOLLET != 0 && events.is_some() && it.seen == events {
-                // Edge-triggered: nothing new since the last report.
-                continue;
+            let events = f.file.wait_queue().map(|q| [q.events(false), q.events(true)]);
+            if it.events & EPOLLET != 0 {
+                if let (Some(now), Some(seen)) = (events, it.seen) {
+                    // Edge-triggered: only wake-ups since the last report, on the
+                    // side the interest and the ready events name, are new edges.
+                    let read_edge = now[0] != seen[0] && r & !POLLOUT_ANY != 0;
+                    let write_edge = now[1] != seen[1] && r & POLLOUT_ANY != 0;
+                    if !read_edge && !write_edge {
+                        continue;
+                    }
+                }
             }
             out.push(Ready { key: *k, events: r, data: it.data, seen: events });
         }

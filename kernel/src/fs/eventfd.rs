@@ -8,7 +8,7 @@ use elfin_shim::errno::Errno;
 use elfin_shim::uapi::{StatInfo, Timespec};
 
 use super::file::{FileLike, OpenFile, POLLERR, POLLIN, POLLOUT};
-use crate::task::{wait, Ctx, Restart, WaitQueue};
+use crate::task::{wait, Ctx, Restart, WaitQueue, Wake};
 
 /// An eventfd counter.
 pub struct EventFd {
@@ -39,7 +39,7 @@ impl FileLike for EventFd {
             Some(Ok(v))
         })??;
         out.get_mut(..8).ok_or(Errno::EINVAL)?.copy_from_slice(&v.to_ne_bytes());
-        self.wq.wake_all();
+        self.wq.wake(Wake::Writable);
         Ok(8)
     }
 
@@ -56,7 +56,7 @@ impl FileLike for EventFd {
             *c += v;
             Some(Ok(()))
         })??;
-        self.wq.wake_all();
+        self.wq.wake(Wake::Readable);
         Ok(8)
     }
 

@@ -12,10 +12,13 @@ use elfin_shim::uapi::stat_mode::S_IFIFO;
 use elfin_shim::uapi::{StatInfo, Timespec};
 
 use super::file::{FileLike, OpenFile, POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM};
-use crate::task::{wait, Ctx, Restart, WaitQueue};
+use crate::task::{wait, Ctx, Restart, WaitQueue, Wake};
 
 /// Pipe capacity (Linux's default of 16 pages).
 pub const PIPE_CAPACITY: usize = 65536;
+/// Linux's default /proc/sys/fs/pipe-max-size: the most F_SETPIPE_SZ gives without
+/// CAP_SYS_RESOURCE.
+pub const PIPE_MAX_SIZE: usize = 1 << 20;
 /// Writes up to this size are atomic (PIPE_BUF).
 pub const PIPE_BUF: usize = 4096;
 /// Device number of the pipe filesystem.
@@ -79,19 +82,23 @@ impl Pipe {
     }
 
     /// F_SETPIPE_SZ: at least one page, rounded up to a power of two; EBUSY when
-    /// more is buffered than would fit.
-    pub fn set_capacity(&self, want: usize) -> Result<usize, Errno> {
-        if want > (1 << 30) {
+    /// more is buffered than would fit; growing past /proc/sys/fs/pipe-max-size
+    /// (1 MiB) needs CAP_SYS_RESOURCE (`privileged`).
+    pub fn set_capacity(&self, want: u32, privileged: bool) -> Result<usize, Errno> {
+        if want > (1 << 31) {
             return Err(Errno::EINVAL);
         }
-        let size = want.max(4096).next_power_of_two();
+        let size = (want as usize).max(4096).next_power_of_two();
+        if size > self.capacity() && size > PIPE_MAX_SIZE && !privileged {
+            return Err(Errno::EPERM);
+        }
         let b = self.buf.lock();
         if b.len() > size {
             return Err(Errno::EBUSY);
         }
         self.capacity.store(size, Ordering::Relaxed);
         drop(b);
-        self.wq.wake_all();
+        self.wq.wake(Wake::Writable);
         Ok(size)
     }
 
@@ -122,7 +129,7 @@ impl Pipe {
         let n = n.min(b.len());
         b.drain(..n);
         drop(b);
-        self.wq.wake_all();
+        self.wq.wake(Wake::Writable);
     }
 
     /// For splice and tee: waits (unless `nonblock`) until the pipe has room;
@@ -153,7 +160,7 @@ impl Pipe {
         let n = self.capacity().saturating_sub(b.len()).min(data.len());
         b.extend(data.get(..n).unwrap_or(&[]).iter());
         drop(b);
-        self.wq.wake_all();
+        self.wq.wake(Wake::Readable);
         n
     }
 
@@ -240,7 +247,7 @@ impl FileLike for PipeEnd {
             Some(Ok(n))
         };
         let r = wait::wait_for(cx, &[&p.wq], None, Restart::Sys, take)??;
-        p.wq.wake_all();
+        p.wq.wake(Wake::Writable);
         Ok(r)
     }
 
@@ -270,7 +277,7 @@ impl FileLike for PipeEnd {
             match step {
                 Ok(Ok(n)) => {
                     done += n;
-                    p.wq.wake_all();
+                    p.wq.wake(Wake::Readable);
                     if done == data.len() {
                         return Ok(done);
                     }

@@ -264,14 +264,29 @@ pub fn openat(cx: &Ctx, dirfd: i32, path: UAddr, flags: i32, mode: u32) -> SysRe
         let _ = r.node.set_meta(&mut |m| m.touch_mtime());
         crate::mem::vm::file_written(&r.node, 0, u64::MAX / 2);
     }
-    let keep =
-        O_ACCMODE | O_APPEND | O_NONBLOCK | O_PATH | arch_o::O_DIRECTORY | arch_o::O_LARGEFILE | arch_o::O_DIRECT;
+    // What F_GETFL reports: the open flags but for the ones that only acted at
+    // open time (Linux's do_dentry_open and build_open_flags); O_PATH keeps only
+    // O_DIRECTORY and O_NOFOLLOW.
+    let keep = if flags & O_PATH != 0 { O_PATH | arch_o::O_DIRECTORY | arch_o::O_NOFOLLOW } else { KEPT_OPEN_FLAGS };
     if flags & O_PATH == 0 {
         crate::fs::inotify::event(&r.node, Some(&r.path), crate::fs::inotify::IN_OPEN);
     }
     let of = OpenFile::new(file, flags & keep, r.path);
     Ok(cx.install(of, flags & O_CLOEXEC != 0)? as u64)
 }
+
+/// The open(2) flags an open file keeps (F_GETFL shows them).
+const KEPT_OPEN_FLAGS: u32 = O_ACCMODE
+    | O_APPEND
+    | O_NONBLOCK
+    | arch_o::O_DIRECTORY
+    | arch_o::O_LARGEFILE
+    | arch_o::O_DIRECT
+    | arch_o::O_NOFOLLOW
+    | 0o10000 /* O_DSYNC */
+    | 0o4000000 /* __O_SYNC */
+    | 0o1000000 /* O_NOATIME */
+    | 0o20000 /* O_ASYNC */;
 
 /// Unnamed files of O_TMPFILE that linkat may still give a name (opened without
 /// O_EXCL), by inode.
@@ -311,8 +326,7 @@ fn tmpfile(cx: &Ctx, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> SysResul
     }
     let name = alloc::format!("#{} (deleted)", node.ino());
     let file = node.clone().open(flags)?;
-    let keep = O_ACCMODE | O_APPEND | O_NONBLOCK | arch_o::O_LARGEFILE | arch_o::O_DIRECT;
-    let of = OpenFile::new(file, flags & keep, fs::child_path(&dir.path, name.as_bytes()));
+    let of = OpenFile::new(file, flags & KEPT_OPEN_FLAGS & !arch_o::O_DIRECTORY, fs::child_path(&dir.path, name.as_bytes()));
     Ok(cx.install(of, flags & O_CLOEXEC != 0)? as u64)
 }
 
@@ -720,7 +734,8 @@ pub fn fcntl(cx: &Ctx, fd: i32, cmd: i32, arg: u64) -> SysResult {
         }
         3 => {
             let f = cx.fd(fd)?;
-            Ok(u64::from(f.flags() | if f.inode().is_some() { arch_o::O_LARGEFILE } else { 0 }))
+            let large = f.inode().is_some() && f.flags() & O_PATH == 0;
+            Ok(u64::from(f.flags() | if large { arch_o::O_LARGEFILE } else { 0 }))
         }
         4 => {
             let f = cx.fd(fd)?;
@@ -738,7 +753,8 @@ pub fn fcntl(cx: &Ctx, fd: i32, cmd: i32, arg: u64) -> SysResult {
             if cmd == F_GETPIPE_SZ {
                 Ok(p.pipe().capacity() as u64)
             } else {
-                p.pipe().set_capacity(arg as usize).map(|c| c as u64)
+                let privileged = cx.proc.cred.lock().capable(crate::task::caps::CAP_SYS_RESOURCE);
+                p.pipe().set_capacity(arg as u32, privileged).map(|c| c as u64)
             }
         }
         9 | 8 => cx.fd(fd).map(|_| 0),

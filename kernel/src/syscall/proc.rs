@@ -41,7 +41,10 @@ pub fn clone(cx: &Ctx, tf: &TrapFrame, flags: u64, stack: u64, ptid: UAddr, ctid
 
 /// clone3(2): reads as much of `struct clone_args` as the caller says it has.
 pub fn clone3(cx: &Ctx, tf: &TrapFrame, args: UAddr, size: usize) -> SysResult {
-    if !(CloneArgs::SIZE_VER0..=4096).contains(&size) {
+    if size > 4096 {
+        return Err(Errno::E2BIG);
+    }
+    if size < CloneArgs::SIZE_VER0 {
         return Err(Errno::EINVAL);
     }
     let mut raw = [0u8; 88];

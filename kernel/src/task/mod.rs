@@ -55,7 +55,7 @@ use crate::fs::file::{FdTable, OpenFile};
 use crate::mem::vm::AddrSpace;
 
 pub use sched::current;
-pub use wait::WaitQueue;
+pub use wait::{WaitQueue, Wake};
 
 /// An address space, shared by the threads (and vfork children) that use it.
 pub type Mm = SleepLock<AddrSpace>;

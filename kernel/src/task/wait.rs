@@ -23,14 +23,30 @@ pub struct WaitQueue {
     /// (one entry per interest), so that a thread in epoll_wait sleeps on its
     /// instance alone and holds no reference to the files it watches.
     watchers: Mutex<Vec<Weak<WaitQueue>>>,
-    /// Counts wake-ups (edge-triggered epoll notices events by it).
-    events: AtomicU64,
+    /// Counts wake-ups that may make the object readable, and those that may
+    /// make it writable: edge-triggered epoll notices new events by them, so a
+    /// read that only makes room for writers is no new edge for EPOLLIN.
+    events: [AtomicU64; 2],
+}
+
+/// What a wake-up may have made ready: read side (POLLIN, POLLPRI, hang-ups,
+/// errors) and write side (POLLOUT). A plain [`WaitQueue::wake_all`] is both.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Wake {
+    /// Data or a hang-up arrived.
+    Readable,
+    /// Room appeared.
+    Writable,
 }
 
 impl WaitQueue {
     /// An empty queue.
     pub const fn new() -> WaitQueue {
-        WaitQueue { waiters: Mutex::new(Vec::new()), watchers: Mutex::new(Vec::new()), events: AtomicU64::new(0) }
+        WaitQueue {
+            waiters: Mutex::new(Vec::new()),
+            watchers: Mutex::new(Vec::new()),
+            events: [AtomicU64::new(0), AtomicU64::new(0)],
+        }
     }
 
     /// Wakes `w` too whenever this queue is woken (until [`WaitQueue::unwatch`]).
@@ -63,11 +79,21 @@ impl WaitQueue {
 
     /// Wakes every waiter (and the watching queues).
     pub fn wake_all(&self) {
-        self.wake_nested(0);
+        self.wake_nested(0, [true, true]);
     }
 
-    fn wake_nested(&self, depth: u32) {
-        self.events.fetch_add(1, Ordering::SeqCst);
+    /// Wakes every waiter (and the watching queues), telling edge-triggered
+    /// watchers that only one side may have become ready.
+    pub fn wake(&self, what: Wake) {
+        self.wake_nested(0, [what == Wake::Readable, what == Wake::Writable]);
+    }
+
+    fn wake_nested(&self, depth: u32, sides: [bool; 2]) {
+        for (n, side) in self.events.iter().zip(sides) {
+            if side {
+                n.fetch_add(1, Ordering::SeqCst);
+            }
+        }
         let w: Vec<Arc<Thread>> = core::mem::take(&mut *self.waiters.lock());
         for t in &w {
             sched::wake(t);
@@ -86,7 +112,8 @@ impl WaitQueue {
         for q in &watchers {
             // One wake-up per watching queue (an instance may watch through several descriptors).
             if !core::ptr::eq(Arc::as_ptr(q), last) {
-                q.wake_nested(depth + 1);
+                // A watching epoll instance may have become readable.
+                q.wake_nested(depth + 1, [true, false]);
                 last = Arc::as_ptr(q);
             }
         }
@@ -97,9 +124,10 @@ impl WaitQueue {
         self.waiters.lock().is_empty()
     }
 
-    /// The number of wake-ups so far.
-    pub fn events(&self) -> u64 {
-        self.events.load(Ordering::SeqCst)
+    /// The number of wake-ups so far that may have made the object readable
+    /// (`write` false) or writable (`write` true).
+    pub fn events(&self, write: bool) -> u64 {
+        self.events[usize::from(write)].load(Ordering::SeqCst)
     }
 }
 
