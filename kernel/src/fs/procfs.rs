@@ -49,6 +49,7 @@ enum Kind {
     Environ,
     Comm,
     Maps,
+    Smaps,
     SmapsRollup,
     PidStat,
     Statm,
@@ -70,7 +71,7 @@ const ROOT_FILES: [(&[u8], Kind); 10] = [
     (b"sys", Kind::SysDir),
 ];
 
-const PID_FILES: [(&[u8], Kind); 15] = [
+const PID_FILES: [(&[u8], Kind); 16] = [
     (b"cmdline", Kind::Cmdline),
     (b"comm", Kind::Comm),
     (b"cwd", Kind::Cwd),
@@ -81,6 +82,7 @@ const PID_FILES: [(&[u8], Kind); 15] = [
     (b"maps", Kind::Maps),
     (b"mounts", Kind::PidMounts),
     (b"root", Kind::RootLink),
+    (b"smaps", Kind::Smaps),
     (b"smaps_rollup", Kind::SmapsRollup),
     (b"stat", Kind::PidStat),
     (b"statm", Kind::Statm),
@@ -135,6 +137,7 @@ fn kind_index(k: Kind) -> u64 {
                 Kind::Comm,
                 Kind::Maps,
                 Kind::SmapsRollup,
+                Kind::Smaps,
                 Kind::PidStat,
                 Kind::Statm,
                 Kind::Status,
@@ -531,7 +534,12 @@ fn generate(kind: Kind, pid: i32, tid: i32) -> Result<Vec<u8>, Errno> {
                 }
                 Kind::Maps => {
                     if let Some(mm) = p.try_mm() {
-                        maps(&mm.lock(), &mut s);
+                        maps(&mm.lock(), &mut s, false);
+                    }
+                }
+                Kind::Smaps => {
+                    if let Some(mm) = p.try_mm() {
+                        maps(&mm.lock(), &mut s, true);
                     }
                 }
                 Kind::SmapsRollup => {
@@ -585,7 +593,9 @@ fn is_heap(m: &AddrSpace, start: u64, end: u64, area: &Area) -> bool {
 /// Device and inode shown for shared anonymous memory (shmem's "/dev/zero (deleted)").
 const SHMEM_DEV: (u32, u32) = (0, 1);
 
-fn maps(m: &AddrSpace, s: &mut String) {
+/// /proc/PID/maps, or with `detail` /proc/PID/smaps (each line followed by the
+/// area's sizes and flags).
+fn maps(m: &AddrSpace, s: &mut String, detail: bool) {
     for r in m.vmas.iter() {
         let v = r.val;
         let (off, dev, ino) = match &v.backing {
@@ -623,7 +633,65 @@ fn maps(m: &AddrSpace, s: &mut String) {
             s.push_str(&String::from_utf8_lossy(name));
         }
         s.push('\n');
+        if detail {
+            smaps_area(m, r.start, r.end, v, s);
+        }
     }
+}
+
+/// The smaps block of one area (Linux 6.1's show_smap).
+fn smaps_area(m: &AddrSpace, start: u64, end: u64, v: &Area, s: &mut String) {
+    let rss = m.committed_pages(start, end) * 4;
+    let anon = matches!(v.backing, Backing::Anon) && !v.shared;
+    // As the rollup: private anonymous pages are dirty, file pages and shared
+    // memory are counted clean (elfin does not track dirtiness per page).
+    let (clean, dirty) = if anon { (0, rss) } else { (rss, 0) };
+    for (k, val) in [
+        ("Size", (end - start) / 1024),
+        ("KernelPageSize", 4),
+        ("MMUPageSize", 4),
+        ("Rss", rss),
+        ("Pss", rss),
+        ("Pss_Dirty", dirty),
+        ("Shared_Clean", 0),
+        ("Shared_Dirty", 0),
+        ("Private_Clean", clean),
+        ("Private_Dirty", dirty),
+        ("Referenced", rss),
+        ("Anonymous", if anon { rss } else { 0 }),
+        ("LazyFree", 0),
+        ("AnonHugePages", 0),
+        ("ShmemPmdMapped", 0),
+        ("FilePmdMapped", 0),
+        ("Shared_Hugetlb", 0),
+        ("Private_Hugetlb", 0),
+        ("Swap", 0),
+        ("SwapPss", 0),
+        ("Locked", 0),
+    ] {
+        let _ = writeln!(s, "{:<16}{:>8} kB", alloc::format!("{}:", k), val);
+    }
+    let _ = writeln!(s, "THPeligible:    0");
+    s.push_str("VmFlags: ");
+    let p = &v.prot;
+    for (on, f) in [
+        (p.read, "rd"),
+        (p.write, "wr"),
+        (p.exec, "ex"),
+        (v.shared, "sh"),
+        (true, "mr"),
+        (v.maywrite, "mw"),
+        (true, "me"),
+        (v.shared, "ms"),
+        (v.growsdown, "gd"),
+        (anon && p.write, "ac"),
+    ] {
+        if on {
+            s.push_str(f);
+            s.push(' ');
+        }
+    }
+    s.push('\n');
 }
 
 /// Sizes in kB of what is committed: (anonymous, file-backed private, shared).
@@ -662,7 +730,6 @@ fn smaps_rollup(m: &AddrSpace, s: &mut String) {
         ("Private_Dirty", rss_anon),
         ("Referenced", rss),
         ("Anonymous", rss_anon),
-        ("KSM", 0),
         ("LazyFree", 0),
         ("AnonHugePages", 0),
         ("ShmemPmdMapped", 0),
