@@ -492,59 +492,72 @@ static int dump_maps(void)
     return 0;
 }
 
+/* Reads a whole /proc file into `buf` with plain read(2)s (no stdio: its buffer
+   could itself become a new mapping between two reads). */
+static size_t slurp(const char *path, char *buf, size_t cap)
+{
+    int fd = open(path, O_RDONLY);
+    size_t n = 0;
+    long r;
+    while (fd >= 0 && n < cap - 1 && (r = read(fd, buf + n, cap - 1 - n)) > 0)
+        n += r;
+    if (fd >= 0)
+        close(fd);
+    buf[n] = 0;
+    return n;
+}
+
 /* Prints the named fields of the /proc/self/smaps block of the area at `p`
    (sizes only with `sizes`: a file's Rss and dirtiness depend on the page cache). */
 static void smaps_fields(const char *title, void *p, int sizes)
 {
-    FILE *f = fopen("/proc/self/smaps", "r");
-    if (!f) {
-        printf("%s: fopen smaps: %s\n", title, errname(errno));
-        return;
-    }
-    char line[512], want[32];
+    static char sm[1 << 18], mp[1 << 16];
+    slurp("/proc/self/smaps", sm, sizeof sm);
+    slurp("/proc/self/maps", mp, sizeof mp);
+    char want[32];
     snprintf(want, sizeof want, "%lx-", (unsigned long)p);
-    int in = 0, headers = 0;
+    int in = 0, headers = 0, lines = 0;
     static const char *fields[] = {"Size:", "KernelPageSize:", "MMUPageSize:", "Rss:", "Pss:", "Private_Dirty:",
                                    "Anonymous:", "Swap:", "Locked:"};
     printf("%s:", title);
-    while (fgets(line, sizeof line, f)) {
+    for (char *line = sm; *line;) {
+        char *nl = strchr(line, '\n');
+        if (nl)
+            *nl = 0;
         unsigned long lo, hi;
-        int header = sscanf(line, "%lx-%lx ", &lo, &hi) == 2;
-        if (header) {
+        if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2) {
             headers++;
             in = !strncmp(line, want, strlen(want));
-            continue;
-        }
-        if (!in)
-            continue;
-        for (unsigned i = 0; i < sizeof fields / sizeof *fields; i++) {
-            size_t n = strlen(fields[i]);
-            if (!strncmp(line, fields[i], n)) {
+        } else if (in) {
+            for (unsigned i = 0; i < sizeof fields / sizeof *fields; i++) {
+                size_t n = strlen(fields[i]);
+                if (strncmp(line, fields[i], n))
+                    continue;
                 long v = atol(line + n);
                 if (sizes || !strcmp(fields[i], "Size:") || !strcmp(fields[i], "Anonymous:"))
                     printf(" %s%ld", fields[i], v);
                 else if (!strcmp(fields[i], "Rss:"))
                     printf(" %s%s", fields[i], v > 0 ? ">0" : "0");
             }
+            if (!strncmp(line, "VmFlags:", 8))
+                printf(" rd:%d wr:%d ex:%d", strstr(line, " rd ") != NULL, strstr(line, " wr ") != NULL,
+                       strstr(line, " ex ") != NULL);
         }
-        if (!strncmp(line, "VmFlags:", 8))
-            printf(" rd:%d wr:%d ex:%d", strstr(line, " rd ") != NULL, strstr(line, " wr ") != NULL,
-                   strstr(line, " ex ") != NULL);
+        if (!nl)
+            break;
+        line = nl + 1;
     }
-    fclose(f);
+    for (char *c = mp; *c; c++)
+        lines += *c == '\n';
     /* Every area of maps has its block in smaps. */
-    f = fopen("/proc/self/maps", "r");
-    int lines = 0;
-    while (f && fgets(line, sizeof line, f))
-        lines++;
-    if (f)
-        fclose(f);
     printf(" blocks=maps:%s\n", headers == lines ? "yes" : "no");
 }
 
 static void smaps(const char *dir)
 {
-    char *a = mmap(NULL, 16 * P, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    /* Between two PROT_NONE pages, so that no neighbour merges with it. */
+    char *g = mmap(NULL, 18 * P, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    char *a = mmap(g + P, 16 * P, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
     for (int i = 0; i < 5; i++)
         a[i * 2 * P] = 1;
     smaps_fields("smaps: 16 anonymous pages, 5 touched", a, 1);
@@ -561,7 +574,7 @@ static void smaps(const char *dir)
     munmap(f, 4 * P);
     close(fd);
     unlink(path);
-    munmap(a, 16 * P);
+    munmap(g, 18 * P);
 }
 
 int main(int argc, char **argv)
