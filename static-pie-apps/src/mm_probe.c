@@ -517,7 +517,7 @@ static void smaps_fields(const char *title, void *p, int sizes)
     char want[32];
     snprintf(want, sizeof want, "%lx-", (unsigned long)p);
     int in = 0, headers = 0, lines = 0;
-    static const char *fields[] = {"Size:", "KernelPageSize:", "MMUPageSize:", "Rss:", "Pss:", "Private_Dirty:",
+    static const char *fields[] = {"Size:", "KernelPageSize:", "MMUPageSize:", "Rss:", "Pss:", "Shared_Dirty:", "Private_Dirty:",
                                    "Anonymous:", "Swap:", "Locked:"};
     printf("%s:", title);
     for (char *line = sm; *line;) {
@@ -561,6 +561,16 @@ static void smaps(const char *dir)
     for (int i = 0; i < 5; i++)
         a[i * 2 * P] = 1;
     smaps_fields("smaps: 16 anonymous pages, 5 touched", a, 1);
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        /* Both processes map the five pages now: shared and dirty (what redis
+           checks on arm64 for the copy-on-write bug). */
+        smaps_fields("smaps: the same area in a forked child", a, 1);
+        fflush(stdout);
+        _exit(0);
+    }
+    waitpid(pid, NULL, 0);
     char path[256];
     snprintf(path, sizeof path, "%s/mm_probe_smaps", dir);
     int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);

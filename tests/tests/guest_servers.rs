@@ -216,12 +216,6 @@ fn redis_from_host_cli(arch: &str) {
     let opts = ElfinOpts { extra: vec!["-p".into(), format!("{hp}:6379").into()], ..ElfinOpts::default() }.arch(arch);
     let mut gargs = vec![OsStr::new("--port"), OsStr::new("6379")];
     gargs.extend(common.iter().map(OsStr::new));
-    if arch == "aarch64" {
-        // On arm64, redis first checks the kernel for a copy-on-write bug by
-        // reading /proc/self/smaps after a fork; elfin has no smaps yet, and
-        // redis then refuses to start unless told to skip the check.
-        gargs.extend(["--ignore-warnings", "ARM64-COW-BUG"].map(OsStr::new));
-    }
     let bg = Background::start(elfin_command(&server, &gargs, &opts));
     let guest_said = redis_session(hp);
     let guest = bg.wait();

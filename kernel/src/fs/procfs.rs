@@ -641,22 +641,28 @@ fn maps(m: &AddrSpace, s: &mut String, detail: bool) {
 
 /// The smaps block of one area (Linux 6.1's show_smap).
 fn smaps_area(m: &AddrSpace, start: u64, end: u64, v: &Area, s: &mut String) {
-    let rss = m.committed_pages(start, end) * 4;
+    let (private, shared) = m.committed_split(start, end);
+    let (private, shared) = (private * 4, shared * 4);
+    let rss = private + shared;
     let anon = matches!(v.backing, Backing::Anon) && !v.shared;
     // As the rollup: private anonymous pages are dirty, file pages and shared
-    // memory are counted clean (elfin does not track dirtiness per page).
-    let (clean, dirty) = if anon { (0, rss) } else { (rss, 0) };
+    // memory are counted clean (elfin does not track dirtiness per page). A page
+    // another address space also maps (copy-on-write after fork) is shared, and
+    // counts half in Pss when two hold it (an estimate: elfin keeps no map count).
+    let dirty = |kb: u64| if anon { kb } else { 0 };
+    let clean = |kb: u64| if anon { 0 } else { kb };
+    let pss = private + shared / 2;
     for (k, val) in [
         ("Size", (end - start) / 1024),
         ("KernelPageSize", 4),
         ("MMUPageSize", 4),
         ("Rss", rss),
-        ("Pss", rss),
-        ("Pss_Dirty", dirty),
-        ("Shared_Clean", 0),
-        ("Shared_Dirty", 0),
-        ("Private_Clean", clean),
-        ("Private_Dirty", dirty),
+        ("Pss", pss),
+        ("Pss_Dirty", dirty(pss)),
+        ("Shared_Clean", clean(shared)),
+        ("Shared_Dirty", dirty(shared)),
+        ("Private_Clean", clean(private)),
+        ("Private_Dirty", dirty(private)),
         ("Referenced", rss),
         ("Anonymous", if anon { rss } else { 0 }),
         ("LazyFree", 0),

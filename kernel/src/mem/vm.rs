@@ -548,6 +548,27 @@ impl AddrSpace {
         n + self.parked.range(start..end).count() as u64
     }
 
+    /// Committed pages in [start, end) that only this address space holds, and
+    /// those it shares with another (copy-on-write after fork, shared memory).
+    pub fn committed_split(&self, start: u64, end: u64) -> (u64, u64) {
+        let (mut private, mut shared) = (0u64, 0u64);
+        let mut count = |pa: u64| {
+            if super::frames::is_shared(pa) {
+                shared += 1;
+            } else {
+                private += 1;
+            }
+        };
+        self.pt.for_each_page(start, end, &mut |_, pa, _| {
+            count(pa);
+            true
+        });
+        for (_, &pa) in self.parked.range(start..end) {
+            count(pa);
+        }
+        (private, shared)
+    }
+
     /// Whether [start, start + len) is mapped with the rights an access needs (a
     /// copy to user memory checked first cannot lose data half-way).
     pub fn check_access(&self, start: u64, len: u64, write: bool) -> bool {
