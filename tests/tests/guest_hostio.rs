@@ -435,3 +435,33 @@ fn volume_errors_are_one_line() {
         assert!(err.contains(msg), "{}", out.describe());
     }
 }
+
+/// /proc/mounts lists each volume as Linux lists a virtio-9p mount, read-only ones
+/// `ro`, with the path escaped as Linux escapes it (a space is `\040`); df and
+/// mount read it.
+#[test]
+fn volumes_are_in_proc_mounts() {
+    let bb = app("x86_64", "debian", "busybox");
+    let (rw, ro) = (scratch_dir("vol-mounts-rw"), scratch_dir("vol-mounts-ro"));
+    let opts = ElfinOpts::default().volume(&rw, "/data").volume(&ro, "/my volume:ro");
+    let guest = run_elfin(&bb, &args(&["cat", "/proc/mounts"]), &opts);
+    let out = guest.stdout_str();
+    let fields: Vec<Vec<&str>> = out.lines().map(|l| l.split(' ').collect()).collect();
+    let find = |path: &str| fields.iter().find(|f| f.get(1) == Some(&path)).cloned();
+    let mut c = Comparison::new();
+    c.status(0, guest.status);
+    for (path, mode) in [("/data", "rw"), ("/my\\040volume", "ro")] {
+        match find(path) {
+            Some(f) => {
+                c.text(&format!("{path}: type"), "9p", f.get(2).copied().unwrap_or(""));
+                let opts = f.get(3).copied().unwrap_or("");
+                c.text(&format!("{path}: first option"), mode, opts.split(',').next().unwrap_or(""));
+                c.text(&format!("{path}: fields"), "6", &f.len().to_string());
+            }
+            None => {
+                c.text(&format!("{path}: a line"), "present", "missing");
+            }
+        }
+    }
+    c.finish(None, &guest);
+}

@@ -907,6 +907,39 @@ pub fn mount_volumes(run: &[u8]) {
         if parent.insert(name, root).is_err() {
             fail("its parent directory cannot hold a mount");
         }
+        MOUNTED.lock().push(Mounted { tag: tag.to_vec(), path: trimmed.to_vec(), read_only: mode == b"ro" });
+    }
+}
+
+/// A mounted volume, as /proc/mounts lists it.
+pub struct Mounted {
+    /// The 9P mount tag (the mount's source).
+    pub tag: Vec<u8>,
+    /// Where it is mounted.
+    pub path: Vec<u8>,
+    /// Mounted read-only.
+    pub read_only: bool,
+}
+
+/// The volumes mounted at boot, in mount order.
+pub static MOUNTED: crate::sync::Mutex<Vec<Mounted>> = crate::sync::Mutex::new(Vec::new());
+
+/// Appends the /proc/mounts lines of the volumes to `s` (as Linux shows a
+/// 9p mount over virtio).
+pub fn mount_lines(s: &mut alloc::string::String) {
+    for m in MOUNTED.lock().iter() {
+        let mut line = m.tag.clone();
+        line.push(b' ');
+        // /proc/mounts escapes space, tab, newline and backslash as octal.
+        for &b in &m.path {
+            match b {
+                b' ' | b'\t' | b'\n' | b'\\' => line.extend_from_slice(alloc::format!("\\{:03o}", b).as_bytes()),
+                _ => line.push(b),
+            }
+        }
+        s.push_str(&alloc::string::String::from_utf8_lossy(&line));
+        s.push_str(if m.read_only { " 9p ro" } else { " 9p rw" });
+        s.push_str(",relatime,access=client,trans=virtio 0 0\n");
     }
 }
 

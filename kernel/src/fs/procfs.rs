@@ -478,6 +478,7 @@ fn generate(kind: Kind, pid: i32, tid: i32) -> Result<Vec<u8>, Errno> {
         }
         Kind::Mounts | Kind::PidMounts => {
             s.push_str("rootfs / tmpfs rw,relatime 0 0\nproc /proc proc rw,nosuid,nodev,noexec,relatime 0 0\n");
+            super::ninep::mount_lines(&mut s);
         }
         Kind::Stat => {
             // Per CPU: time busy (as user time) and idle, in USER_HZ ticks.
