@@ -99,3 +99,37 @@ fn names_can_be_set_in_the_guest() {
         );
     }
 }
+
+/// The vDSO (static-pie-apps/src/vdso_probe.c): its ELF image, symbol versions,
+/// agreement with the system calls, [vdso]/[vvar] in /proc/self/maps, fork and
+/// ASLR. x86_64: the same binary run natively. arm64: the x86_64 run natively,
+/// except the lines that differ by architecture (the symbols Linux exports, and
+/// `time`/`getcpu`, which arm64's vDSO does not have), whose arm64 list is Linux's.
+#[test]
+fn vdso_probe() {
+    for libc in ["glibc", "musl"] {
+        let native = run_native(&app("x86_64", libc, "vdso_probe"), None, &[], &[], None);
+        check_native(&native);
+        let guest = run_elfin(&app("x86_64", libc, "vdso_probe"), &[], &ElfinOpts::default().arch("x86_64"));
+        assert_same_explained(&native, &guest);
+
+        let arm = run_elfin(&app("aarch64", libc, "vdso_probe"), &[], &ElfinOpts::default().arch("aarch64"));
+        let arch_line = |l: &&str| l.starts_with("sym ") || l.starts_with("time:") || l.starts_with("getcpu:");
+        let common = |s: &str| s.lines().filter(|l| !arch_line(l)).collect::<Vec<_>>().join("\n");
+        let out = arm.stdout_str();
+        assert_eq!(common(&out), common(&native.stdout_str()), "{}", arm.describe());
+        let syms: Vec<&str> = out.lines().filter(|l| l.starts_with("sym ")).collect();
+        assert_eq!(
+            syms,
+            [
+                "sym __kernel_clock_getres@LINUX_2.6.39 global func",
+                "sym __kernel_clock_gettime@LINUX_2.6.39 global func",
+                "sym __kernel_gettimeofday@LINUX_2.6.39 global func",
+                "sym __kernel_rt_sigreturn@LINUX_2.6.39 global func",
+            ],
+            "{}",
+            arm.describe()
+        );
+        assert_eq!(arm.status, 0, "{}", arm.describe());
+    }
+}
