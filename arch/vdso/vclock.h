@@ -17,7 +17,7 @@ static int do_clock_gettime(int clock, struct timespec_k *ts)
 {
 	u32 bit = clock_bit(clock);
 	u64 ns;
-	if ((bit & (REAL_CLOCKS | MONO_CLOCKS)) && do_hres(&vvar_page, bit, &ns) == 0) {
+	if (do_hres(&vvar_page, bit, &ns) == 0) {
 		ns_to_ts(ns, ts);
 		return 0;
 	}

@@ -15,7 +15,8 @@ struct vdso_data {
 	u32 shift;        /* VDSO_SHIFT (for readers that want to check) */
 	u32 cpu_mode;     /* getcpu: 0 system call, 1 RDTSCP, 2 RDPID (TSC_AUX = cpu) */
 	u64 wall_base;    /* realtime ns at monotonic time 0 */
-	u32 wall_ok;      /* 0 while the wall clock is unread: realtime by system call */
+	u32 clocks;       /* bit n set: clock id n is answered here (0 with clock_mode 0;
+			   * no realtime clocks while the kernel has not read the wall clock) */
 	u32 pad;
 	u64 coarse_res;   /* resolution of the coarse clocks, ns */
 };
@@ -54,8 +55,8 @@ static inline long sys2(long nr, long a, long b);
 /* The vvar page, one page below the vDSO's ELF header (vdso.lds). */
 extern struct vdso_data vvar_page __attribute__((visibility("hidden")));
 
-/* The nanoseconds of `clock` (REAL_CLOCKS or MONO_CLOCKS, clock_mode 1 and, for
- * the realtime ones, wall_ok checked by the caller): the kernel's formula. */
+/* The nanoseconds of the clock whose id bit is `bit` (the kernel's formula);
+ * -1 when the record says the system call must answer. */
 static inline int do_hres(struct vdso_data *d, u32 bit, u64 *ns)
 {
 	u32 seq;
@@ -67,7 +68,7 @@ static inline int do_hres(struct vdso_data *d, u32 bit, u64 *ns)
 			continue;
 		}
 		smp_rmb();
-		if (!READ_ONCE(d->clock_mode) || ((bit & REAL_CLOCKS) && !READ_ONCE(d->wall_ok)))
+		if (!(READ_ONCE(d->clocks) & bit))
 			return -1;
 		u64 c = read_counter();
 		u64 base = READ_ONCE(d->cycle_base);

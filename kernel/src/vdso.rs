@@ -5,7 +5,8 @@
 //! The [vvar] page holds one seqlock-protected record (layout in
 //! `arch/vdso/vdso_data.h`): the counter value at monotonic time 0, the
 //! cycle-to-ns multiplier (shift 32, the kernel's own formula in `time.rs`), the
-//! wall-clock offset, and whether user mode may read the counter at all.
+//! wall-clock offset, whether user mode may read the counter at all, and the
+//! clock ids it may answer.
 //! `time.rs` republishes it whenever one of them changes.
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -26,10 +27,17 @@ struct VdsoData {
     shift: AtomicU32,
     cpu_mode: AtomicU32,
     wall_base: AtomicU64,
-    wall_ok: AtomicU32,
+    clocks: AtomicU32,
     pad: AtomicU32,
     coarse_res: AtomicU64,
 }
+
+/// The clock ids the vDSO answers from the counter: MONOTONIC, MONOTONIC_RAW,
+/// MONOTONIC_COARSE, BOOTTIME (all the same clock here, `time::monotonic_ns`)...
+const MONO_CLOCKS: u32 = 1 << 1 | 1 << 4 | 1 << 6 | 1 << 7;
+/// ... and REALTIME, REALTIME_COARSE, TAI (`time::realtime_ns`), once the wall
+/// clock was read.
+const REAL_CLOCKS: u32 = 1 << 0 | 1 << 5 | 1 << 11;
 
 /// The kernel's pages: the [vvar] frame, then the image's frames.
 struct Pages {
@@ -88,7 +96,12 @@ pub fn update() {
     d.shift.store(p.shift, Ordering::Relaxed);
     d.cpu_mode.store(elfin_arch::vdso_cpu_mode(), Ordering::Relaxed);
     d.wall_base.store(p.wall_base.unwrap_or(0), Ordering::Relaxed);
-    d.wall_ok.store(u32::from(p.wall_base.is_some()), Ordering::Relaxed);
+    let clocks = match (mode, p.wall_base) {
+        (0, _) => 0,
+        (_, None) => MONO_CLOCKS,
+        (_, Some(_)) => MONO_CLOCKS | REAL_CLOCKS,
+    };
+    d.clocks.store(clocks, Ordering::Relaxed);
     d.pad.store(0, Ordering::Relaxed);
     d.coarse_res.store(p.coarse_res, Ordering::Relaxed);
     d.seq.store(seq.wrapping_add(2), Ordering::Release);

@@ -2,6 +2,10 @@
  *
  *   vdso_probe            every check below
  *   vdso_probe addr       prints the vDSO's address (for the ASLR check)
+ *   vdso_probe bench [N]  ns per clock_gettime(CLOCK_MONOTONIC) through the C
+ *                         library, the vDSO function itself and the raw system
+ *                         call (tests/bench/vdso.sh; under -icount shift=0 the
+ *                         guest's ns are instructions)
  *
  * Finds the vDSO from AT_SYSINFO_EHDR, parses its ELF image (PT_DYNAMIC, the
  * dynamic symbol table with DT_HASH, DT_VERSYM/DT_VERDEF versions), prints the
@@ -343,11 +347,46 @@ static void on_usr1(int s)
 	got = s;
 }
 
+/* ns per call of `how` (0 the C library, 1 the vDSO function, 2 the system
+ * call), the loop's own cost taken out with an empty run. */
+static double bench(int how, cg_fn cg, long n)
+{
+	struct timespec a, b, t;
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	for (long i = 0; i < n; i++) {
+		if (how == 0)
+			clock_gettime(CLOCK_MONOTONIC, &t);
+		else if (how == 1)
+			cg(CLOCK_MONOTONIC, &t);
+		else if (how == 2)
+			syscall(SYS_clock_gettime, CLOCK_MONOTONIC, &t);
+		__asm__ __volatile__("" ::: "memory");
+	}
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	return (double)(ns_of(&b) - ns_of(&a)) / (double)n;
+}
+
 int main(int argc, char **argv)
 {
 	uintptr_t base = getauxval(AT_SYSINFO_EHDR);
 	if (argc > 1 && !strcmp(argv[1], "addr")) {
 		printf("%lx\n", (unsigned long)base);
+		return 0;
+	}
+	if (argc > 1 && !strcmp(argv[1], "bench")) {
+		long n = argc > 2 ? atol(argv[2]) : 100000;
+		struct vdso v;
+		cg_fn cg = NULL;
+		if (base && parse(&v, base) == 0) {
+			cg = lookup(&v, "__vdso_clock_gettime", "LINUX_2.6");
+			if (!cg)
+				cg = lookup(&v, "__kernel_clock_gettime", "LINUX_2.6.39");
+		}
+		double empty = bench(3, cg, n);
+		printf("libc %.1f\n", bench(0, cg, n) - empty);
+		if (cg)
+			printf("vdso %.1f\n", bench(1, cg, n) - empty);
+		printf("syscall %.1f\n", bench(2, cg, n) - empty);
 		return 0;
 	}
 	setvbuf(stdout, NULL, _IONBF, 0);
