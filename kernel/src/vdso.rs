@@ -47,7 +47,7 @@ struct Pages {
 
 static PAGES: spin::Once<Option<Pages>> = spin::Once::new();
 /// Serialises the writers of the record.
-static WRITER: spin::Mutex<()> = spin::Mutex::new(());
+static WRITER: crate::sync::Mutex<()> = crate::sync::Mutex::new(());
 
 /// The pages, made on first use (None when there is no image or no memory).
 fn pages() -> Option<&'static Pages> {
@@ -68,6 +68,11 @@ fn pages() -> Option<&'static Pages> {
         })
         .as_ref()
         .inspect(|_| update())
+}
+
+/// Makes the pages now (at boot) rather than at the first exec.
+pub fn init() {
+    let _ = pages();
 }
 
 /// The record, once the pages exist.

@@ -344,6 +344,9 @@ pub fn start_first(cfg: RunConfig, opts: &Options) -> ! {
     }
     let argv: Vec<Vec<u8>> = if cfg.argv.is_empty() { alloc::vec![exe.clone()] } else { cfg.argv.clone() };
     let kstack = crate::mem::alloc_kernel_stack();
+    // The vDSO's pages are the kernel's for good: made before the figures the leak
+    // report compares with.
+    crate::vdso::init();
     exit::note_start();
     let prog = match resolve_program(&cwd, first, argv, &exe, false) {
         Ok(p) => p,
