@@ -18,9 +18,12 @@ fn main() {
         std::fs::write(&syms, "").expect("write vdso_syms.rs");
         return;
     }
+    // Hash tables as Linux's: both on x86_64, DT_HASH only on arm64 (Go before
+    // 1.22 looks __kernel_clock_gettime up with a wrong GNU hash, and finds it
+    // only by walking a DT_HASH chain).
     let (cc, srcs, flags): (&str, &[&str], &[&str]) = match arch.as_str() {
-        "x86_64" => ("gcc", &["vclock.c"], &["-m64"]),
-        _ => ("aarch64-linux-gnu-gcc", &["vclock.c", "sigreturn.S"], &["-mgeneral-regs-only"]),
+        "x86_64" => ("gcc", &["vclock.c"], &["-m64", "-Wl,--hash-style=both"]),
+        _ => ("aarch64-linux-gnu-gcc", &["vclock.c", "sigreturn.S"], &["-mgeneral-regs-only", "-Wl,--hash-style=sysv"]),
     };
     let cc = std::env::var(format!("ELFIN_VDSO_CC_{arch}")).unwrap_or_else(|_| cc.to_string());
     let src = dir.join(&arch);
@@ -29,7 +32,7 @@ fn main() {
         .args(["-shared", "-nostdlib", "-fPIC", "-O2", "-fno-stack-protector", "-ffreestanding", "-fno-builtin"])
         .args(["-Wall", "-Wextra", "-Werror"])
         .args(flags)
-        .args(["-Wl,-T,vdso.lds", "-Wl,--hash-style=both", "-Wl,-Bsymbolic", "-Wl,--no-undefined"])
+        .args(["-Wl,-T,vdso.lds", "-Wl,-Bsymbolic", "-Wl,--no-undefined"])
         .args(["-Wl,-soname=linux-vdso.so.1", "-Wl,-z,max-page-size=4096", "-Wl,--eh-frame-hdr"])
         .args(["-Wl,--build-id=none", "-Wl,-z,noexecstack", "-o"])
         .arg(&so)
@@ -68,7 +71,13 @@ fn sections(b: &[u8]) -> Vec<(u32, usize, usize, usize, usize)> {
     (0..shnum)
         .map(|i| {
             let s = shoff + i * shentsize;
-            (rd(b, s + 4, 4) as u32, rd(b, s + 0x18, 8) as usize, rd(b, s + 0x20, 8) as usize, rd(b, s + 0x28, 4) as usize, rd(b, s + 0x38, 8) as usize)
+            (
+                rd(b, s + 4, 4) as u32,
+                rd(b, s + 0x18, 8) as usize,
+                rd(b, s + 0x20, 8) as usize,
+                rd(b, s + 0x28, 4) as usize,
+                rd(b, s + 0x38, 8) as usize,
+            )
         })
         .collect()
 }

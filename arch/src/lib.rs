@@ -78,7 +78,6 @@ pub mod arm64 {
     pub use super::aarch64::trap::{probe_undefined, use_gicv3_cpu_interface, use_irq_acknowledge};
 }
 
-
 /// Translates an address inside the kernel image to its physical address. The
 /// x86_64 kernel runs at KERNEL_VIRT + physical address; its boot section (below
 /// KERNEL_VIRT) is identity-mapped.

@@ -103,8 +103,8 @@ fn names_can_be_set_in_the_guest() {
 /// The vDSO (static-pie-apps/src/vdso_probe.c): its ELF image, symbol versions,
 /// agreement with the system calls, [vdso]/[vvar] in /proc/self/maps, fork and
 /// ASLR. x86_64: the same binary run natively. arm64: the x86_64 run natively,
-/// except the lines that differ by architecture (the symbols Linux exports, and
-/// `time`/`getcpu`, which arm64's vDSO does not have), whose arm64 list is Linux's.
+/// except the lines that differ by architecture (the hash tables and symbols
+/// Linux's arm64 vDSO has, and `time`/`getcpu`, which it has not).
 #[test]
 fn vdso_probe() {
     for libc in ["glibc", "musl"] {
@@ -114,14 +114,15 @@ fn vdso_probe() {
         assert_same_explained(&native, &guest);
 
         let arm = run_elfin(&app("aarch64", libc, "vdso_probe"), &[], &ElfinOpts::default().arch("aarch64"));
-        let arch_line = |l: &&str| l.starts_with("sym ") || l.starts_with("time:") || l.starts_with("getcpu:");
+        let arch_line = |l: &&str| ["sym ", "hash:", "time:", "getcpu:"].iter().any(|p| l.starts_with(p));
         let common = |s: &str| s.lines().filter(|l| !arch_line(l)).collect::<Vec<_>>().join("\n");
         let out = arm.stdout_str();
         assert_eq!(common(&out), common(&native.stdout_str()), "{}", arm.describe());
-        let syms: Vec<&str> = out.lines().filter(|l| l.starts_with("sym ")).collect();
+        let syms: Vec<&str> = out.lines().filter(|l| l.starts_with("sym ") || l.starts_with("hash:")).collect();
         assert_eq!(
             syms,
             [
+                "hash: DT_HASH yes, DT_GNU_HASH no",
                 "sym __kernel_clock_getres@LINUX_2.6.39 global func",
                 "sym __kernel_clock_gettime@LINUX_2.6.39 global func",
                 "sym __kernel_gettimeofday@LINUX_2.6.39 global func",

@@ -667,10 +667,8 @@ impl AddrSpace {
         let pa = match &area.backing {
             Backing::Anon => alloc_user_zeroed().ok_or(FaultError::OutOfMemory)?,
             Backing::Kernel { frames: f, first } => {
-                let pa = *first
-                    .checked_add((rel / PAGE_SIZE) as usize)
-                    .and_then(|i| f.get(i))
-                    .ok_or(FaultError::Bus)?;
+                let pa =
+                    *first.checked_add((rel / PAGE_SIZE) as usize).and_then(|i| f.get(i)).ok_or(FaultError::Bus)?;
                 frames::share(pa);
                 pa
             }
