@@ -2,6 +2,9 @@
  *
  *   vdso_probe            every check below
  *   vdso_probe addr       prints the vDSO's address (for the ASLR check)
+ *   vdso_probe settime    sets the wall clock 1000 s ahead and back (clock_settime,
+ *                         settimeofday) and checks that the vDSO follows: guest
+ *                         only (it needs CAP_SYS_TIME and would set the host's clock)
  *   vdso_probe bench [N]  ns per clock_gettime(CLOCK_MONOTONIC) through the C
  *                         library, the vDSO function itself and the raw system
  *                         call (tests/bench/vdso.sh; under -icount shift=0 the
@@ -14,7 +17,8 @@
  * system call: the monotonic clocks never go backwards across 100000 mixed
  * calls, realtime lies between the system calls around it, a bad clock id is
  * -EINVAL and a CPU-time clock with a bad pointer -EFAULT (the fallback system
- * call), clock_getres agrees; /proc/self/maps shows [vdso] and [vvar]; a forked
+ * call), clock_getres agrees; sleeps, futex timeouts, timerfds and /proc/uptime
+ * agree with it; /proc/self/maps shows [vdso] and [vvar]; a forked
  * child can call it; its address changes from one exec to the next. Prints only
  * deterministic facts, so the output is the same natively and in elfin. */
 #define _GNU_SOURCE
@@ -28,6 +32,7 @@
 #include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -234,6 +239,44 @@ static void check_realtime(cg_fn cg, gtod_fn gtod, time_fn tm)
 	}
 }
 
+/* The kernel's other clocks (sleeps, timers, /proc/uptime) against the vDSO's:
+ * never behind it, never ahead of it. */
+static void check_kernel_clocks(cg_fn cg)
+{
+	struct timespec a, b, d = {0, 2000000};
+	cg(CLOCK_MONOTONIC, &a);
+	nanosleep(&d, NULL);
+	cg(CLOCK_MONOTONIC, &b);
+	printf("nanosleep(2 ms): %s\n", ns_of(&b) - ns_of(&a) >= 2000000 ? "the vDSO clock advanced at least 2 ms" : "the vDSO clock advanced LESS");
+	cg(CLOCK_MONOTONIC, &a);
+	syscall(SYS_futex, &d.tv_sec, 0 /* FUTEX_WAIT */, 0, &d, NULL, 0);
+	cg(CLOCK_MONOTONIC, &b);
+	printf("futex wait timeout (2 ms): %s\n", ns_of(&b) - ns_of(&a) >= 2000000 ? "the vDSO clock advanced at least 2 ms" : "the vDSO clock advanced LESS");
+	int fd = timerfd_create(CLOCK_MONOTONIC, 0);
+	cg(CLOCK_MONOTONIC, &a);
+	struct itimerspec its = {{0, 0}, {a.tv_sec, a.tv_nsec + 3000000}};
+	if (its.it_value.tv_nsec >= 1000000000) {
+		its.it_value.tv_sec++;
+		its.it_value.tv_nsec -= 1000000000;
+	}
+	unsigned long long n = 0;
+	timerfd_settime(fd, TFD_TIMER_ABSTIME, &its, NULL);
+	ssize_t r = read(fd, &n, sizeof n);
+	cg(CLOCK_MONOTONIC, &b);
+	close(fd);
+	printf("timerfd at vDSO time + 3 ms: %s\n", r == 8 && ns_of(&b) >= ns_of(&its.it_value) ? "fired, the vDSO clock past it" : "WRONG");
+	FILE *f = fopen("/proc/uptime", "r");
+	double up = 0;
+	cg(CLOCK_BOOTTIME, &a);
+	int ok = f && fscanf(f, "%lf", &up) == 1;
+	cg(CLOCK_BOOTTIME, &b);
+	if (f)
+		fclose(f);
+	long long upns = (long long)(up * 1e9 + 0.5);
+	/* /proc/uptime is in hundredths of seconds, rounded down. */
+	printf("/proc/uptime: %s\n", ok && upns <= ns_of(&b) && upns + 10000000 >= ns_of(&a) ? "within 10 ms of the vDSO's CLOCK_BOOTTIME" : "DISAGREES with the vDSO's CLOCK_BOOTTIME");
+}
+
 static void check_errors(cg_fn cg)
 {
 	struct timespec t;
@@ -373,6 +416,36 @@ int main(int argc, char **argv)
 		printf("%lx\n", (unsigned long)base);
 		return 0;
 	}
+	if (argc > 1 && !strcmp(argv[1], "settime")) {
+		struct vdso v;
+		if (!base || parse(&v, base) != 0)
+			return 1;
+		cg_fn cg = lookup(&v, "__vdso_clock_gettime", "LINUX_2.6");
+		gtod_fn gtod = lookup(&v, "__vdso_gettimeofday", "LINUX_2.6");
+		if (!cg) {
+			cg = lookup(&v, "__kernel_clock_gettime", "LINUX_2.6.39");
+			gtod = lookup(&v, "__kernel_gettimeofday", "LINUX_2.6.39");
+		}
+		struct timespec m0, m1, r0, r1, set;
+		cg(CLOCK_MONOTONIC, &m0);
+		cg(CLOCK_REALTIME, &r0);
+		set = r0;
+		set.tv_sec += 1000;
+		int rc = (int)syscall(SYS_clock_settime, CLOCK_REALTIME, &set);
+		cg(CLOCK_REALTIME, &r1);
+		long long d = ns_of(&r1) - ns_of(&r0);
+		printf("clock_settime(+1000 s): %d; the vDSO's realtime moved %s\n", rc,
+		       d >= 1000000000000LL && d < 1001000000000LL ? "by 1000 s" : "WRONG");
+		struct ktv tv = {r0.tv_sec, r0.tv_nsec / 1000}, now;
+		rc = (int)syscall(SYS_settimeofday, &tv, NULL);
+		gtod(&now, NULL);
+		d = (now.sec - tv.sec) * 1000000LL + (now.usec - tv.usec);
+		printf("settimeofday(back): %d; the vDSO's gettimeofday is %s\n", rc,
+		       d >= 0 && d < 1000000 ? "back" : "WRONG");
+		cg(CLOCK_MONOTONIC, &m1);
+		printf("CLOCK_MONOTONIC: %s\n", ns_of(&m1) >= ns_of(&m0) && ns_of(&m1) - ns_of(&m0) < 1000000000LL ? "unmoved by either" : "MOVED");
+		return 0;
+	}
 	if (argc > 1 && !strcmp(argv[1], "bench")) {
 		long n = argc > 2 ? atol(argv[2]) : 100000;
 		struct vdso v;
@@ -421,6 +494,7 @@ int main(int argc, char **argv)
 	}
 	check_monotonic(cg);
 	check_realtime(cg, gtod, tm);
+	check_kernel_clocks(cg);
 	check_errors(cg);
 	check_getres(getres);
 	if (gc)

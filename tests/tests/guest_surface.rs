@@ -134,3 +134,21 @@ fn vdso_probe() {
         assert_eq!(arm.status, 0, "{}", arm.describe());
     }
 }
+
+/// clock_settime and settimeofday are visible to the vDSO at once (the kernel
+/// rewrites the [vvar] page); the monotonic clock does not move. Guest only: it
+/// needs CAP_SYS_TIME and would set the host's clock.
+#[test]
+fn vdso_follows_settime() {
+    for arch in ["x86_64", "aarch64"] {
+        let g = run_elfin(&app(arch, "glibc", "vdso_probe"), &args(&["settime"]), &ElfinOpts::default().arch(arch));
+        assert_eq!(
+            g.stdout_str(),
+            "clock_settime(+1000 s): 0; the vDSO's realtime moved by 1000 s\n\
+             settimeofday(back): 0; the vDSO's gettimeofday is back\n\
+             CLOCK_MONOTONIC: unmoved by either\n",
+            "{}",
+            g.describe()
+        );
+    }
+}
