@@ -25,7 +25,10 @@ fn main() {
         "x86_64" => ("gcc", &["vclock.c"], &["-m64", "-Wl,--hash-style=both"]),
         _ => ("aarch64-linux-gnu-gcc", &["vclock.c", "sigreturn.S"], &["-mgeneral-regs-only", "-Wl,--hash-style=sysv"]),
     };
-    let cc = std::env::var(format!("ELFIN_VDSO_CC_{arch}")).unwrap_or_else(|_| cc.to_string());
+    // ELFIN_VDSO_CC_<arch> names another compiler.
+    let var = format!("ELFIN_VDSO_CC_{arch}");
+    println!("cargo:rerun-if-env-changed={var}");
+    let cc = std::env::var(&var).unwrap_or_else(|_| cc.to_string());
     let src = dir.join(&arch);
     let mut cmd = Command::new(&cc);
     cmd.current_dir(&src)
@@ -39,10 +42,10 @@ fn main() {
         .args(srcs);
     let status = match cmd.status() {
         Ok(s) => s,
-        Err(_) => panic!("building the vDSO needs the C compiler `{cc}` (run ./x setup)"),
+        Err(_) => fail(&format!("building the vDSO needs the C compiler `{cc}` (./x setup installs it)")),
     };
     if !status.success() {
-        panic!("`{cc}` failed to build the vDSO from {}", src.display());
+        fail(&format!("`{cc}` failed to build the vDSO from {} (see its messages above)", src.display()));
     }
     let image = std::fs::read(&so).expect("read vdso.so");
     let mut rs = String::new();
@@ -53,6 +56,12 @@ fn main() {
     }
     check_no_relocations(&image, &so);
     std::fs::write(&syms, rs).expect("write vdso_syms.rs");
+}
+
+/// Stops the build with one line saying why.
+fn fail(why: &str) -> ! {
+    eprintln!("error: {why}");
+    std::process::exit(1);
 }
 
 fn rd(b: &[u8], off: usize, n: usize) -> u64 {
@@ -102,6 +111,6 @@ fn check_no_relocations(b: &[u8], so: &Path) {
     const SHT_RELA: u32 = 4;
     const SHT_REL: u32 = 9;
     if sections(b).iter().any(|s| matches!(s.0, SHT_RELA | SHT_REL) && s.2 > 0) {
-        panic!("the vDSO {} has dynamic relocations; it must be fully position-independent", so.display());
+        fail(&format!("the vDSO {} has dynamic relocations; it must be fully position-independent", so.display()));
     }
 }
