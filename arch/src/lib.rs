@@ -18,6 +18,11 @@ mod x86_64;
 #[cfg(target_arch = "aarch64")]
 mod aarch64;
 
+/// The vDSO image (an ELF shared object built from `arch/vdso/<arch>/` by
+/// build.rs), which the kernel maps into every program with its [vvar] page one
+/// page below it. Empty in host builds.
+pub static VDSO_IMAGE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/vdso.so"));
+
 // The common interface: the same names for every architecture.
 #[cfg(target_arch = "aarch64")]
 pub use self::aarch64::{
@@ -34,6 +39,7 @@ pub use self::aarch64::{
     },
     tls::{get_tls, set_tls},
     trap::{enter_user, TrapFrame},
+    vdso::{vdso_clock_mode, vdso_cpu_mode},
 };
 #[cfg(target_arch = "x86_64")]
 pub use self::x86_64::{
@@ -48,6 +54,7 @@ pub use self::x86_64::{
     smp::init_ap,
     tls::{get_tls, set_tls},
     trap::{enter_user, TrapFrame},
+    vdso::{sigreturn_trampoline, vdso_clock_mode, vdso_cpu_mode},
 };
 
 // Architecture-specific extras, used only by that architecture's platform code.
@@ -69,13 +76,6 @@ pub mod arm64 {
     pub use super::aarch64::init::init_early;
     pub use super::aarch64::paging::{boot_map_ram, flush_owed_user_tlb, map_device, DEVICE_VIRT};
     pub use super::aarch64::trap::{probe_undefined, use_gicv3_cpu_interface, use_irq_acknowledge};
-}
-
-/// Where a signal handler installed without SA_RESTORER returns to: none on x86_64
-/// (Linux kills such a program).
-#[cfg(target_arch = "x86_64")]
-pub const fn sigreturn_trampoline() -> Option<u64> {
-    None
 }
 
 /// Translates an address inside the kernel image to its physical address. The

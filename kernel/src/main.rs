@@ -23,6 +23,7 @@ mod timer;
 mod trap;
 mod uaccess;
 mod uts;
+mod vdso;
 
 use elfin_plat::BootInfo;
 

@@ -7,10 +7,53 @@ static HZ: AtomicU64 = AtomicU64::new(0);
 /// Wall-clock nanoseconds at BOOT_CYCLES, plus one (0 = not read yet).
 static WALL_AT_BOOT: AtomicU64 = AtomicU64::new(0);
 
+/// ns = (cycles * MULT) >> SHIFT: the conversion the vDSO repeats in user mode
+/// (arch/vdso/vdso_data.h VDSO_SHIFT), so both read the same clock.
+const SHIFT: u32 = 32;
+/// The multiplier for the cycle frequency (0 until it is known).
+static MULT: AtomicU64 = AtomicU64::new(0);
+/// Resolution of the coarse clocks.
+pub const COARSE_RES_NS: u64 = 4_000_000;
+
 /// Records the boot cycle count and a known cycle frequency (0 = unknown).
 pub fn init(boot_cycles: u64, hz: u64) {
     BOOT_CYCLES.store(boot_cycles, Ordering::Relaxed);
-    HZ.store(hz, Ordering::Relaxed);
+    if hz != 0 {
+        set_hz(hz);
+    }
+}
+
+fn set_hz(h: u64) {
+    let m = ((1u128 << SHIFT) * 1_000_000_000 + u128::from(h / 2)) / u128::from(h.max(1));
+    MULT.store(u64::try_from(m).unwrap_or(u64::MAX), Ordering::Relaxed);
+    HZ.store(h, Ordering::Release);
+    crate::vdso::update();
+}
+
+/// What the vDSO's [vvar] record publishes (see `crate::vdso`).
+pub struct VdsoParams {
+    /// Counter value at monotonic time 0.
+    pub cycle_base: u64,
+    /// Cycle-to-ns multiplier (0 while the frequency is unknown).
+    pub mult: u64,
+    /// Its shift.
+    pub shift: u32,
+    /// Realtime at monotonic time 0, once the wall clock was read.
+    pub wall_base: Option<u64>,
+    /// Resolution of the coarse clocks.
+    pub coarse_res: u64,
+}
+
+/// The clock state for the vDSO (it never calibrates or reads the RTC itself).
+pub fn vdso_params() -> VdsoParams {
+    let w = WALL_AT_BOOT.load(Ordering::Relaxed);
+    VdsoParams {
+        cycle_base: BOOT_CYCLES.load(Ordering::Relaxed),
+        mult: if HZ.load(Ordering::Acquire) != 0 { MULT.load(Ordering::Relaxed) } else { 0 },
+        shift: SHIFT,
+        wall_base: w.checked_sub(1),
+        coarse_res: COARSE_RES_NS,
+    }
 }
 
 /// Frequency of the cycle counter (calibrated on first use).
@@ -30,7 +73,7 @@ fn hz() -> u64 {
             1_000_000_000
         }
     };
-    HZ.store(h, Ordering::Relaxed);
+    set_hz(h);
     h
 }
 
@@ -41,7 +84,8 @@ pub fn monotonic_ns() -> u64 {
 
 /// Nanoseconds in `cycles` of the cycle counter.
 pub fn cycles_to_ns(cycles: u64) -> u64 {
-    ((u128::from(cycles) * 1_000_000_000) / u128::from(hz().max(1))) as u64
+    hz();
+    ((u128::from(cycles) * u128::from(MULT.load(Ordering::Relaxed))) >> SHIFT) as u64
 }
 
 /// Nanoseconds since the Unix epoch.
@@ -52,6 +96,7 @@ pub fn realtime_ns() -> u64 {
         let secs = elfin_plat::clock::wall_clock_seconds();
         w = (secs * 1_000_000_000).saturating_sub(now_mono) + 1;
         WALL_AT_BOOT.store(w, Ordering::Relaxed);
+        crate::vdso::update();
     }
     (w - 1) + monotonic_ns()
 }
@@ -66,6 +111,7 @@ static REALTIME_SET: crate::task::WaitQueue = crate::task::WaitQueue::new();
 pub fn set_realtime(ns: u64) {
     let w = ns.saturating_sub(monotonic_ns()).saturating_add(1);
     WALL_AT_BOOT.store(w.max(1), Ordering::Relaxed);
+    crate::vdso::update();
     REALTIME_GENERATION.fetch_add(1, Ordering::SeqCst);
     REALTIME_SET.wake_all();
 }

@@ -99,3 +99,56 @@ fn names_can_be_set_in_the_guest() {
         );
     }
 }
+
+/// The vDSO (static-pie-apps/src/vdso_probe.c): its ELF image, symbol versions,
+/// agreement with the system calls, [vdso]/[vvar] in /proc/self/maps, fork and
+/// ASLR. x86_64: the same binary run natively. arm64: the x86_64 run natively,
+/// except the lines that differ by architecture (the hash tables and symbols
+/// Linux's arm64 vDSO has, and `time`/`getcpu`, which it has not).
+#[test]
+fn vdso_probe() {
+    for libc in ["glibc", "musl"] {
+        let native = run_native(&app("x86_64", libc, "vdso_probe"), None, &[], &[], None);
+        check_native(&native);
+        let guest = run_elfin(&app("x86_64", libc, "vdso_probe"), &[], &ElfinOpts::default().arch("x86_64"));
+        assert_same_explained(&native, &guest);
+
+        let arm = run_elfin(&app("aarch64", libc, "vdso_probe"), &[], &ElfinOpts::default().arch("aarch64"));
+        let arch_line = |l: &&str| ["sym ", "hash:", "time:", "getcpu:"].iter().any(|p| l.starts_with(p));
+        let common = |s: &str| s.lines().filter(|l| !arch_line(l)).collect::<Vec<_>>().join("\n");
+        let out = arm.stdout_str();
+        assert_eq!(common(&out), common(&native.stdout_str()), "{}", arm.describe());
+        let syms: Vec<&str> = out.lines().filter(|l| l.starts_with("sym ") || l.starts_with("hash:")).collect();
+        assert_eq!(
+            syms,
+            [
+                "hash: DT_HASH yes, DT_GNU_HASH no",
+                "sym __kernel_clock_getres@LINUX_2.6.39 global func",
+                "sym __kernel_clock_gettime@LINUX_2.6.39 global func",
+                "sym __kernel_gettimeofday@LINUX_2.6.39 global func",
+                "sym __kernel_rt_sigreturn@LINUX_2.6.39 global func",
+            ],
+            "{}",
+            arm.describe()
+        );
+        assert_eq!(arm.status, 0, "{}", arm.describe());
+    }
+}
+
+/// clock_settime and settimeofday are visible to the vDSO at once (the kernel
+/// rewrites the [vvar] page); the monotonic clock does not move. Guest only: it
+/// needs CAP_SYS_TIME and would set the host's clock.
+#[test]
+fn vdso_follows_settime() {
+    for arch in ["x86_64", "aarch64"] {
+        let g = run_elfin(&app(arch, "glibc", "vdso_probe"), &args(&["settime"]), &ElfinOpts::default().arch(arch));
+        assert_eq!(
+            g.stdout_str(),
+            "clock_settime(+1000 s): 0; the vDSO's realtime moved by 1000 s\n\
+             settimeofday(back): 0; the vDSO's gettimeofday is back\n\
+             CLOCK_MONOTONIC: unmoved by either\n",
+            "{}",
+            g.describe()
+        );
+    }
+}

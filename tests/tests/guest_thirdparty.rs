@@ -193,3 +193,20 @@ fn go_exit_status() {
     let (native, _) = differential(&bin, &["fail"], &[], None);
     assert_eq!(native.status, 3);
 }
+
+/// The Go runtime finds the vDSO (its own ELF parser, which needs the symbol
+/// versions) and reads the clocks through it: no clock_gettime system call, on
+/// either architecture.
+#[test]
+fn go_reads_the_clock_through_the_vdso() {
+    for arch in ["x86_64", "aarch64"] {
+        let bin = app(arch, "go", "goprobe");
+        let opts = ElfinOpts { extra: vec!["--strace".into()], ..ElfinOpts::default() }.arch(arch);
+        let guest = run_elfin(&bin, &args(&["x"]), &opts);
+        assert_eq!(guest.status, 0, "{}", guest.describe());
+        let k = guest.kernel_str();
+        assert!(k.contains("exit_group("), "no strace log:\n{}", guest.describe());
+        let calls = k.lines().filter(|l| l.contains("clock_gettime(")).count();
+        assert_eq!(calls, 0, "{arch}: Go made {calls} clock_gettime system calls:\n{}", guest.describe());
+    }
+}

@@ -9,3 +9,4 @@ pub mod paging;
 pub mod signal;
 pub mod tls;
 pub mod trap;
+pub mod vdso;

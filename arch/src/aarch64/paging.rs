@@ -189,14 +189,7 @@ impl PageTable {
     /// An empty program hierarchy (for TTBR0); the kernel half lives in TTBR1.
     pub fn new_user(kernel: &PageTable, fs: &mut dyn FrameSource) -> Option<PageTable> {
         let _ = kernel;
-        let mut pt = PageTable { root: fs.alloc_zeroed()?, kernel: false };
-        // The sigreturn trampoline, read-only and executable for EL0.
-        let perm = Perm { read: true, write: false, exec: true, user: true, device: false };
-        if pt.map(super::signal::SIGTRAMP_VA, super::signal::sigtramp_pa(), perm, fs).is_err() {
-            pt.free_user_tables(fs);
-            return None;
-        }
-        Some(pt)
+        Some(PageTable { root: fs.alloc_zeroed()?, kernel: false })
     }
 
     /// Physical address of the root table.

@@ -5,7 +5,6 @@
 
 use crate::common::{BuiltFrame, Restored, SigDelivery};
 use alloc::vec;
-use core::arch::global_asm;
 
 use super::context::{FPSIMD_MAGIC, FPSIMD_SIZE};
 use super::trap::TrapFrame;
@@ -25,35 +24,11 @@ const SC_RESERVED: usize = 288;
 /// Size of `struct rt_sigframe` (siginfo + ucontext).
 const FRAME_SIZE: usize = 128 + UC_SIZE;
 
-global_asm!(
-    r#"
-    .section .text.elfin_sigtramp, "ax"
-    .p2align 12
-    .global elfin_sigtramp
-elfin_sigtramp:
-    mov x8, #139                    // rt_sigreturn
-    svc #0
-    .p2align 12
-    "#
-);
-
-extern "C" {
-    static elfin_sigtramp: u8;
-}
-
-/// User address of the sigreturn trampoline page (the guard page above the highest
-/// stack top, which no VMA uses), mapped into every program by `PageTable::new_user`.
-pub const SIGTRAMP_VA: u64 = super::cpu::USER_STACK_TOP;
-
-/// Physical address of the kernel page holding the trampoline code.
-pub(super) fn sigtramp_pa() -> u64 {
-    super::init::kernel_va_to_pa(core::ptr::addr_of!(elfin_sigtramp) as u64)
-}
-
-/// Where a handler installed without SA_RESTORER returns to (glibc installs none on
-/// arm64; Linux uses its vDSO's `mov x8, #139; svc #0`, so does this page).
-pub const fn sigreturn_trampoline() -> Option<u64> {
-    Some(SIGTRAMP_VA)
+/// Where a handler installed without SA_RESTORER returns (glibc installs none on
+/// arm64): the vDSO's `__kernel_rt_sigreturn` (`mov x8, #139; svc #0`), as Linux
+/// does, given the vDSO's address in the program (0: not mapped).
+pub fn sigreturn_trampoline(vdso: u64) -> Option<u64> {
+    (vdso != 0).then(|| vdso.wrapping_add(super::vdso::VDSO_SIGRETURN))
 }
 
 fn put(buf: &mut [u8], off: usize, v: u64) {

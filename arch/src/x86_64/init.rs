@@ -81,6 +81,7 @@ pub(crate) fn init_cpu_tables(cpu: usize, kstack_top: u64) -> u64 {
     let addr = percpu as *mut PerCpu as u64;
     GsBase::write(VirtAddr::new(addr));
     KernelGsBase::write(VirtAddr::new(0));
+    super::vdso::init_cpu(cpu);
     addr
 }
 

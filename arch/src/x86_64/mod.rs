@@ -8,3 +8,4 @@ pub mod signal;
 pub mod smp;
 pub mod tls;
 pub mod trap;
+pub mod vdso;

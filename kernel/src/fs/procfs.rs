@@ -602,7 +602,7 @@ fn maps(m: &AddrSpace, s: &mut String, detail: bool) {
         let (off, dev, ino) = match &v.backing {
             Backing::File { node, offset, .. } => (*offset, (0u32, super::RAMFS_DEV as u32), node.ino()),
             Backing::Anon if v.shared => (0, SHMEM_DEV, r.start >> 12),
-            Backing::Anon => (0, (0, 0), 0),
+            Backing::Anon | Backing::Kernel { .. } => (0, (0, 0), 0),
         };
         let line = s.len();
         let _ = write!(
@@ -622,6 +622,7 @@ fn maps(m: &AddrSpace, s: &mut String, detail: bool) {
         let name: Option<&[u8]> = match &v.name {
             _ if is_heap(m, r.start, r.end, v) => Some(b"[heap]"),
             VmaName::Stack => Some(b"[stack]"),
+            VmaName::Special(n) => Some(n.as_bytes()),
             VmaName::Path(path) => Some(path),
             VmaName::None if v.shared && matches!(v.backing, Backing::Anon) => Some(b"/dev/zero (deleted)"),
             VmaName::None => None,
@@ -708,7 +709,7 @@ fn rss_kb(m: &AddrSpace) -> (u64, u64, u64) {
         let n = m.committed_pages(r.start, r.end) * 4;
         match (&r.val.backing, r.val.shared) {
             (Backing::Anon, false) => anon += n,
-            (Backing::File { .. }, false) => file += n,
+            (Backing::File { .. } | Backing::Kernel { .. }, false) => file += n,
             (_, true) => shmem += n,
         }
     }

@@ -82,6 +82,14 @@ pub enum Backing {
         /// raises SIGBUS on pages wholly beyond it.
         len: u64,
     },
+    /// Pages the kernel owns for good (the vDSO and its [vvar] page): each mapping
+    /// takes a reference to the frame, so that unmapping never frees it.
+    Kernel {
+        /// The frames, in address order.
+        frames: Arc<[u64]>,
+        /// Index of the frame at the VMA's start.
+        first: usize,
+    },
 }
 
 /// How /proc/self/maps names a VMA.
@@ -93,6 +101,8 @@ pub enum VmaName {
     Stack,
     /// A file path.
     Path(Vec<u8>),
+    /// A special mapping (`[vdso]`, `[vvar]`).
+    Special(&'static str),
 }
 
 /// A VMA as callers describe it: a range and its attributes.
@@ -144,9 +154,13 @@ impl Area {
 impl Segment for Area {
     fn advance(&self, delta: u64) -> Self {
         let mut a = self.clone();
-        if let Backing::File { offset, len, .. } = &mut a.backing {
-            *offset = offset.saturating_add(delta);
-            *len = len.saturating_sub(delta);
+        match &mut a.backing {
+            Backing::File { offset, len, .. } => {
+                *offset = offset.saturating_add(delta);
+                *len = len.saturating_sub(delta);
+            }
+            Backing::Kernel { first, .. } => *first = first.saturating_add((delta / PAGE_SIZE) as usize),
+            Backing::Anon => {}
         }
         a
     }
@@ -240,6 +254,8 @@ pub struct AddrSpace {
     pub stack_limit: u64,
     /// Bytes reserved by all VMAs (VmSize).
     pub total_vm: u64,
+    /// Address of the vDSO (0: none), for the arm64 signal return.
+    pub vdso: u64,
 }
 
 fn page_down(a: u64) -> u64 {
@@ -259,6 +275,7 @@ impl AddrSpace {
             mmap_base: 0,
             stack_limit: 0,
             total_vm: 0,
+            vdso: 0,
         })
     }
 
@@ -488,6 +505,7 @@ impl AddrSpace {
         child.mmap_base = self.mmap_base;
         child.stack_limit = self.stack_limit;
         child.total_vm = self.total_vm;
+        child.vdso = self.vdso;
         let ranges: Vec<(u64, u64, Area)> = self.vmas.iter().map(|r| (r.start, r.end, r.val.clone())).collect();
         let mut ok = true;
         let mut batch = [(0u64, 0u64, Perm::default()); PAGE_BATCH];
@@ -669,6 +687,12 @@ impl AddrSpace {
         let rel = page - vstart;
         let pa = match &area.backing {
             Backing::Anon => alloc_user_zeroed().ok_or(FaultError::OutOfMemory)?,
+            Backing::Kernel { frames: f, first } => {
+                let pa =
+                    *first.checked_add((rel / PAGE_SIZE) as usize).and_then(|i| f.get(i)).ok_or(FaultError::Bus)?;
+                frames::share(pa);
+                pa
+            }
             Backing::File { node, offset, len } => {
                 let pos = offset + rel;
                 if *len == u64::MAX && pos >= node.size().next_multiple_of(PAGE_SIZE) {
@@ -768,6 +792,10 @@ impl AddrSpace {
         }
         if !keep_old {
             self.unmap_range(old, old + len);
+        }
+        if old == self.vdso {
+            // mremap of the vDSO (as CRIU does): signals return to its new place.
+            self.vdso = dst;
         }
         self.flush_others();
         true

@@ -583,6 +583,8 @@ pub fn mincore(cx: &Ctx, addr: UAddr, len: usize, vec: UAddr) -> SysResult {
         let Some((vs, _, area)) = a.find(va) else { return Err(Errno::ENOMEM) };
         let resident = match &area.backing {
             Backing::Anon => a.is_committed(va),
+            // The kernel's own pages are always in memory.
+            Backing::Kernel { .. } => true,
             Backing::File { node, offset, .. } => {
                 a.is_committed(va) || offset + (va - vs) < node.size().next_multiple_of(PAGE_SIZE)
             }

@@ -37,7 +37,7 @@ pub fn clock_now(cx: &Ctx, clock: i32) -> Result<u64, Errno> {
 /// clock_getres(2) for a clock id (CPU clocks included).
 pub fn clock_res(cx: &Ctx, clock: i32) -> Result<u64, Errno> {
     clock_now(cx, clock)?;
-    Ok(if clock == CLOCK_REALTIME_COARSE || clock == CLOCK_MONOTONIC_COARSE { 4_000_000 } else { 1 })
+    Ok(if clock == CLOCK_REALTIME_COARSE || clock == CLOCK_MONOTONIC_COARSE { crate::time::COARSE_RES_NS } else { 1 })
 }
 
 fn read_ts(cx: &Ctx, a: UAddr) -> Result<u64, Errno> {

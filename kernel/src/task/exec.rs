@@ -170,11 +170,14 @@ pub fn load(
         name: VmaName::Stack,
     });
 
+    // The vDSO and its [vvar] page, placed like any mapping below the mmap base.
+    let vdso = crate::vdso::map(&mut asp);
+
     // Initial stack: sub-page randomisation of the top as arch_align_stack does.
     let sp_top = if aslr { stack_top - (crate::rng::u64() % 8192) } else { stack_top } & !15;
     let mut random = [0u8; 16];
     crate::rng::fill(&mut random);
-    let aux: Vec<(u64, u64)> = alloc::vec![
+    let mut aux: Vec<(u64, u64)> = alloc::vec![
         (AT_HWCAP, elfin_arch::hwcap()),
         (AT_PAGESZ, PAGE_SIZE),
         (AT_CLKTCK, 100),
@@ -191,6 +194,10 @@ pub fn load(
         (AT_SECURE, 0),
         (AT_HWCAP2, elfin_arch::hwcap2()),
     ];
+    // Linux's ARCH_DLINFO puts AT_SYSINFO_EHDR first.
+    if let Some(v) = vdso {
+        aux.insert(0, (AT_SYSINFO_EHDR, v));
+    }
     let argv: Vec<&[u8]> = argv.iter().map(|a| a.as_slice()).collect();
     let envp: Vec<&[u8]> = envp.iter().map(|a| a.as_slice()).collect();
     let args =
@@ -337,6 +344,9 @@ pub fn start_first(cfg: RunConfig, opts: &Options) -> ! {
     }
     let argv: Vec<Vec<u8>> = if cfg.argv.is_empty() { alloc::vec![exe.clone()] } else { cfg.argv.clone() };
     let kstack = crate::mem::alloc_kernel_stack();
+    // The vDSO's pages are the kernel's for good: made before the figures the leak
+    // report compares with.
+    crate::vdso::init();
     exit::note_start();
     let prog = match resolve_program(&cwd, first, argv, &exe, false) {
         Ok(p) => p,

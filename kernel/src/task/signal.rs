@@ -404,7 +404,8 @@ fn setup_frame(cx: &Ctx, tf: &mut TrapFrame, sig: u32, info: &Siginfo, act: &Ker
     let t = &cx.thread;
     // Without SA_RESTORER the handler returns to the architecture's sigreturn
     // trampoline (arm64's vDSO sigtramp); x86_64 Linux has none and fails.
-    let restorer = if act.flags & SA_RESTORER != 0 { Some(act.restorer) } else { elfin_arch::sigreturn_trampoline() };
+    let restorer =
+        if act.flags & SA_RESTORER != 0 { Some(act.restorer) } else { elfin_arch::sigreturn_trampoline(cx.mm().vdso) };
     let Some(restorer) = restorer else {
         return force_segv(cx, tf, 0);
     };

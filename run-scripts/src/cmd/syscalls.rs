@@ -279,6 +279,10 @@ pub fn markdown() -> String {
          - `partial`: implemented except for what the line names; that part fails as Linux \
          fails without the feature (or with ENOSYS/EINVAL) and is reported by name.\n\
          - `unsupported`: `-ENOSYS`, reported once by name (`elfin: unsupported syscall NAME`).\n\n\
+         The vDSO mapped into every program (`AT_SYSINFO_EHDR`) answers `clock_gettime`, \
+         `clock_getres`, `gettimeofday`, `time` and `getcpu` (x86_64; arm64 has the first three) \
+         in user mode, as Linux's does; what it cannot answer goes to the system call listed \
+         here.\n\n\
          | architecture | real | partial | unsupported | numbers |\n|---|---|---|---|---|\n",
     );
     for a in [Arch::X86_64, Arch::Aarch64] {
