@@ -80,9 +80,11 @@ unsafe impl Hal for PlatHal {
         if let Some((alloc, _)) = PAGES.get() {
             let Some(pa) = alloc(pages) else { return (0, NonNull::dangling()) };
             let va = elfin_arch::phys_to_virt(pa);
-            // SAFETY: the frame allocator handed over `pages` pages of RAM, which the
-            // direct map covers; they are ours until `dma_dealloc`.
-            unsafe { core::ptr::write_bytes(va as *mut u8, 0, pages * PAGE_SIZE as usize) };
+            for i in 0..pages as u64 {
+                // SAFETY: the frame allocator handed over `pages` pages of RAM, which the
+                // direct map covers writable; they are ours until `dma_dealloc`.
+                unsafe { elfin_arch::zero_page(va + i * PAGE_SIZE) };
+            }
             return match NonNull::new(va as *mut u8) {
                 Some(v) => (pa, v),
                 None => (0, NonNull::dangling()),
@@ -90,7 +92,14 @@ unsafe impl Hal for PlatHal {
         }
         let Some(layout) = layout(pages) else { return (0, NonNull::dangling()) };
         // SAFETY: the layout has a non-zero size.
-        let p = unsafe { alloc::alloc::alloc_zeroed(layout) };
+        let p = unsafe { alloc::alloc::alloc(layout) };
+        if !p.is_null() {
+            for i in 0..pages as u64 {
+                // SAFETY: `layout` is page-aligned and `pages` pages long; the heap
+                // handed the memory over, and the direct map maps it writable.
+                unsafe { elfin_arch::zero_page(p as u64 + i * PAGE_SIZE) };
+            }
+        }
         match NonNull::new(p) {
             Some(v) => (virt_to_phys(p as u64), v),
             // `Dma::new` and the queue constructors treat address 0 as failure.
