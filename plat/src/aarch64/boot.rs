@@ -18,7 +18,7 @@ use elfin_arch::arm64::{CPACR_EL1_VALUE, MAIR_EL1_VALUE, SCTLR_EL1_RESET, SCTLR_
 use elfin_arch::{KERNEL_VIRT, PHYS_OFFSET};
 use elfin_kcore::fdt;
 
-use super::uart::Kind;
+use super::uart::Kind as UartKind;
 use super::Conduit;
 use crate::{BootInfo, MemKind, MemRegion, Module};
 
@@ -167,9 +167,14 @@ elfin_primary_entry:
 elfin_high_entry:
     ldr x1, =__bss_start
     ldr x2, =__bss_end
+    // 64 bytes a round: the linker script aligns both ends of .bss to 64.
 7:  cmp x1, x2
     b.hs 8f
-    stp xzr, xzr, [x1], #16
+    stp xzr, xzr, [x1]
+    stp xzr, xzr, [x1, #16]
+    stp xzr, xzr, [x1, #32]
+    stp xzr, xzr, [x1, #48]
+    add x1, x1, #64
     b 7b
 8:  ldr x1, =elfin_boot_stack_top
     mov sp, x1
@@ -310,15 +315,41 @@ impl<'a> Node<'a> {
         }
     }
 
-    fn is(&self, names: &[&[u8]]) -> bool {
-        fdt::list_has(self.compatible, names)
+    /// What the node is, from the first of its `compatible` strings the kernel knows.
+    fn kind(&self) -> Kind {
+        for c in self.compatible.split(|&b| b == 0) {
+            let k = match c {
+                b"arm,psci-1.0" | b"arm,psci-0.2" | b"arm,psci" => Kind::Psci,
+                b"arm,pl031" => Kind::Rtc,
+                b"arm,gic-v3" => Kind::GicV3,
+                b"arm,gic-400" | b"arm,cortex-a15-gic" | b"arm,cortex-a7-gic" => Kind::GicV2,
+                b"virtio,mmio" => Kind::VirtioMmio,
+                b"arm,armv8-timer" | b"arm,armv7-timer" => Kind::Timer,
+                b"arm,pl011" => Kind::Pl011,
+                b"ns16550a" | b"ns16550" | b"snps,dw-apb-uart" => Kind::Ns16550,
+                _ => continue,
+            };
+            return k;
+        }
+        Kind::Other
     }
 }
 
-const PL011: &[&[u8]] = &[b"arm,pl011"];
-/// GICv2 distributors with a memory-mapped CPU interface.
-const GICV2: &[&[u8]] = &[b"arm,gic-400", b"arm,cortex-a15-gic", b"arm,cortex-a7-gic"];
-const NS16550: &[&[u8]] = &[b"ns16550a", b"ns16550", b"snps,dw-apb-uart"];
+/// The kinds of device nodes the kernel uses.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Psci,
+    Rtc,
+    GicV3,
+    /// GICv2 distributors with a memory-mapped CPU interface.
+    GicV2,
+    VirtioMmio,
+    Timer,
+    Pl011,
+    Ns16550,
+    Other,
+}
+
 /// Longest node path kept for matching `/chosen/stdout-path`.
 const MAX_PATH: usize = 96;
 /// UART nodes remembered until `/chosen` has been read.
@@ -403,17 +434,18 @@ fn visit<'a>(found: &mut Found<'a>, stack: &[Node<'a>], depth: usize) {
         return;
     }
     let be32 = |i| fdt::u32_at(n.interrupts, i);
-    if n.is(&[b"arm,psci-1.0", b"arm,psci-0.2", b"arm,psci"]) {
+    let kind = n.kind();
+    if kind == Kind::Psci {
         match n.method {
             b"hvc" => super::set_psci(Conduit::Hvc),
             b"smc" => super::set_psci(Conduit::Smc),
             _ => {}
         }
-    } else if n.is(&[b"arm,pl031"]) {
+    } else if kind == Kind::Rtc {
         if let Some((pa, _)) = first_reg() {
             super::clock::set_rtc(pa);
         }
-    } else if n.is(&[b"arm,gic-v3"]) {
+    } else if kind == Kind::GicV3 {
         // reg = distributor, then #redistributor-regions regions (then the
         // GICv2-compatible interfaces, unused).
         let nr = n.redist_regions.and_then(|v| fdt::u32_at(v, 0)).unwrap_or(1) as usize;
@@ -425,13 +457,13 @@ fn visit<'a>(found: &mut Found<'a>, stack: &[Node<'a>], depth: usize) {
             }
             super::gic::set_gicv3(d, &redist);
         }
-    } else if n.is(GICV2) {
+    } else if kind == Kind::GicV2 {
         // reg = distributor, CPU interface (then the virtualisation parts).
         let mut regs = fdt::reg_entries(n.reg, ac, sc);
         if let (Some((d, _)), Some((c, _))) = (regs.next(), regs.next()) {
             super::gic::set_gicv2(d, c);
         }
-    } else if n.is(&[b"virtio,mmio"]) {
+    } else if kind == Kind::VirtioMmio {
         // interrupts = <type num flags>: type 0 is an SPI (INTID 32 + num); flags
         // bits 0-1 say edge-triggered.
         if let Some((pa, size)) = first_reg() {
@@ -443,12 +475,12 @@ fn visit<'a>(found: &mut Found<'a>, stack: &[Node<'a>], depth: usize) {
             };
             super::devices::record_mmio(pa, size, irq);
         }
-    } else if n.is(&[b"arm,armv8-timer", b"arm,armv7-timer"]) {
+    } else if kind == Kind::Timer {
         // interrupts = <type num flags> x (secure phys, phys, virt, hyp); PPI n is INTID 16 + n.
         if let (Some(1), Some(num)) = (be32(6), be32(7)) {
             super::gic::set_vtimer_intid(16 + num);
         }
-    } else if n.is(PL011) || n.is(NS16550) {
+    } else if kind == Kind::Pl011 || kind == Kind::Ns16550 {
         let Some(slot) = found.uarts.iter_mut().find(|u| u.is_none()) else { return };
         let Some((pa, size)) = first_reg() else { return };
         let mut path = [0u8; MAX_PATH];
@@ -467,7 +499,7 @@ fn visit<'a>(found: &mut Found<'a>, stack: &[Node<'a>], depth: usize) {
             path_len: len,
             pa,
             size,
-            pl011: n.is(PL011),
+            pl011: kind == Kind::Pl011,
             shift: num(n.reg_shift).unwrap_or(0).min(4) as u8,
             width4: num(n.reg_io_width) == Some(4),
         });
@@ -483,9 +515,9 @@ fn setup_console(found: &Found<'_>) {
     let Some(u) = chosen.or_else(|| uarts().find(|u| u.pl011)).or_else(|| uarts().next()) else { return };
     let Some(va) = elfin_arch::arm64::map_device(u.pa, u.size.max(0x1000)) else { return };
     if u.pl011 {
-        super::uart::configure(Kind::Pl011, va, 0, true);
+        super::uart::configure(UartKind::Pl011, va, 0, true);
     } else {
-        super::uart::configure(Kind::Ns16550, va, u.shift, u.width4);
+        super::uart::configure(UartKind::Ns16550, va, u.shift, u.width4);
     }
 }
 

@@ -113,7 +113,7 @@ fn slot(mem: &mut DmaBuf, i: usize, size: usize) -> &mut [u8] {
 
 /// The receive side of a port: buffers are posted, filled and read in order.
 struct Rx {
-    q: Queue,
+    q: Box<Queue>,
     qidx: u16,
     /// RX_BUFS buffers of RX_BUF_BYTES.
     mem: DmaBuf,
@@ -130,7 +130,7 @@ struct Rx {
 
 /// The transmit side of a port.
 struct Tx {
-    q: Queue,
+    q: Box<Queue>,
     qidx: u16,
     /// TX_BUFS buffers of TX_BUF_BYTES.
     mem: DmaBuf,
@@ -142,17 +142,17 @@ struct Tx {
 pub struct Console {
     t: SomeTransport<'static>,
     nports: usize,
-    ctrl_rx: CtrlQueue,
+    ctrl_rx: Box<CtrlQueue>,
     ctrl_rx_bufs: [Box<[u8]>; CTRL_BUFS],
     ctrl_rx_token: [Option<u16>; CTRL_BUFS],
-    ctrl_tx: CtrlQueue,
+    ctrl_tx: Box<CtrlQueue>,
     ctrl_msg: Box<[u8]>,
     /// Port queues, set up before the device is started (ids 1..nports).
-    queues: [Option<(Queue, Queue)>; MAX_PORTS],
+    queues: [Option<(Box<Queue>, Box<Queue>)>; MAX_PORTS],
     /// Queues of attached ports in the direction they do not use. The device knows
     /// them and may look at them (QEMU checks a receive queue whenever it polls the
     /// port's host side), so their memory must live as long as the device.
-    parked: Vec<Queue>,
+    parked: Vec<Box<Queue>>,
     ports: [Port; MAX_PORTS],
     rx: [Option<Rx>; MAX_PORTS],
     tx: [Option<Tx>; MAX_PORTS],
@@ -210,10 +210,13 @@ impl Console {
             t.set_status(DeviceStatus::empty());
             e
         };
-        let new_queue =
-            |t: &mut SomeTransport<'static>, idx: u16| Queue::new(t, idx, false, false).map_err(|_| InitError::Queue);
+        // Queues live in boxes from the start: each holds kilobytes of bookkeeping,
+        // which moving by value copied again at every step of the set-up.
+        let new_queue = |t: &mut SomeTransport<'static>, idx: u16| {
+            Queue::new(t, idx, false, false).map(Box::new).map_err(|_| InitError::Queue)
+        };
         let new_ctrl_queue = |t: &mut SomeTransport<'static>, idx: u16| {
-            CtrlQueue::new(t, idx, false, false).map_err(|_| InitError::Queue)
+            CtrlQueue::new(t, idx, false, false).map(Box::new).map_err(|_| InitError::Queue)
         };
         let ctrl_rx = match new_ctrl_queue(&mut t, CTRL_RX_Q) {
             Ok(q) => q,
@@ -223,7 +226,7 @@ impl Console {
             Ok(q) => q,
             Err(e) => return Err(fail(&mut t, e)),
         };
-        let mut queues: [Option<(Queue, Queue)>; MAX_PORTS] = [None, None, None, None];
+        let mut queues: [Option<(Box<Queue>, Box<Queue>)>; MAX_PORTS] = [None, None, None, None];
         for (id, slot) in queues.iter_mut().enumerate().take(nports).skip(1) {
             let rx = new_queue(&mut t, rx_queue(id));
             let tx = new_queue(&mut t, tx_queue(id));
@@ -634,7 +637,7 @@ impl Drop for Console {
 }
 
 impl Rx {
-    fn new(q: Queue, qidx: u16, mem: DmaBuf) -> Rx {
+    fn new(q: Box<Queue>, qidx: u16, mem: DmaBuf) -> Rx {
         Rx {
             q,
             qidx,
