@@ -175,7 +175,7 @@ pub struct Console {
     /// Queues of attached ports in the direction they do not use. The device knows
     /// them and may look at them (QEMU checks a receive queue whenever it polls the
     /// port's host side), so their memory must live as long as the device.
-    parked: Vec<Box<Queue>>,
+    parked: Vec<Queue>,
     ports: [Port; MAX_PORTS],
     rx: [Option<Rx>; MAX_PORTS],
     tx: [Option<Tx>; MAX_PORTS],
@@ -468,7 +468,7 @@ impl Console {
         let Some((rxq, txq)) = self.queues.get_mut(id).and_then(Option::take) else { return false };
         match role {
             Role::Stdin => {
-                self.parked.push(txq);
+                self.parked.push(*txq);
                 let mut rx = Rx::new(rxq, rx_queue(id), mem, buf_bytes);
                 for i in 0..RX_BUFS {
                     rx.post(i);
@@ -479,7 +479,7 @@ impl Console {
                 }
             }
             Role::Stdout | Role::Stderr => {
-                self.parked.push(rxq);
+                self.parked.push(*rxq);
                 let tx = Tx { q: txq, qidx: tx_queue(id), mem, buf_bytes, inflight: [None; TX_BUFS] };
                 if let Some(slot) = self.tx.get_mut(id) {
                     *slot = Some(tx);
