@@ -461,7 +461,7 @@ impl Console {
         }
         let buf_bytes = buf_size(if role == Role::Stdin { RX_BUF_BYTES } else { TX_BUF_BYTES });
         let bytes = buf_bytes * if role == Role::Stdin { RX_BUFS } else { TX_BUFS };
-        let Some(mem) = DmaBuf::new(bytes) else {
+        let Some(mem) = DmaBuf::new_unzeroed(bytes) else {
             self.failed = true;
             return false;
         };
