@@ -101,6 +101,27 @@ pub fn realtime_ns() -> u64 {
     (w - 1) + monotonic_ns()
 }
 
+/// The RTC's time when first read for [`file_time_ns`], in ns, plus one (0 = not yet).
+static RTC_AT_BOOT: AtomicU64 = AtomicU64::new(0);
+/// Set once the first program is about to run (see [`file_time_ns`]).
+static PROGRAM_STARTED: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
+/// The wall-clock time files are stamped with. Before the first program runs and
+/// while the cycle counter is not calibrated yet, that is the RTC's time at boot
+/// (whole seconds): calibrating costs milliseconds that a program which never asks
+/// for the time should not pay for the initrd's files.
+pub fn file_time_ns() -> u64 {
+    if HZ.load(Ordering::Relaxed) == 0 && !PROGRAM_STARTED.load(Ordering::Relaxed) {
+        let mut w = RTC_AT_BOOT.load(Ordering::Relaxed);
+        if w == 0 {
+            w = elfin_plat::clock::wall_clock_seconds().saturating_mul(1_000_000_000) + 1;
+            RTC_AT_BOOT.store(w, Ordering::Relaxed);
+        }
+        return w - 1;
+    }
+    realtime_ns()
+}
+
 /// Times the wall clock was set (clock_settime, settimeofday).
 static REALTIME_GENERATION: AtomicU64 = AtomicU64::new(0);
 /// Woken when the wall clock is set (timerfds with TFD_TIMER_CANCEL_ON_SET).
@@ -169,6 +190,7 @@ pub mod phases {
     }
     /// The program is about to run its first instruction.
     pub fn entry() {
+        super::PROGRAM_STARTED.store(true, Ordering::Relaxed);
         ENTRY.store(elfin_arch::read_cycles(), Ordering::Relaxed);
     }
     /// Prints the phases (at exit) when enabled.

@@ -1,7 +1,8 @@
 //! Everything of the elfin kernel that differs per machine or VMM: the boot
 //! protocol (PVH on x86_64), the memory map, the console UART and its host
 //! framing, the virtio console that carries stdio at speed, and power-off with an
-//! exit status. May depend on `elfin-arch` and `virtio-drivers` (and `fdt`).
+//! exit status. May depend on `elfin-arch`, `elfin-kcore` (its device-tree reader) and
+//! `virtio-drivers`.
 #![no_std]
 
 extern crate alloc;

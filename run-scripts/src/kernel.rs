@@ -1,7 +1,8 @@
 //! Where the kernel image is, and building it when its sources are newer.
 //!
 //! The staleness check is a plain mtime walk over the kernel's source folders (a few
-//! milliseconds), so that a fresh image costs no `cargo` start-up on every run.
+//! milliseconds), so that a fresh image costs no `cargo` start-up on every run; only
+//! a development build (the CLI in the tree's own `target`) or `$ELFIN_REPO` makes it.
 
 use std::ffi::OsStr;
 use std::fs;
@@ -198,9 +199,27 @@ fn make_arm64_image(elf: &Path) -> Result<(), Fail> {
     ))
 }
 
-/// The kernel image for `arch`, built first if it is missing or stale.
+/// True when `exe` (this CLI) lies in `repo`'s own `target` folder: a development
+/// build run from the source tree, which rebuilds the kernel when its sources change.
+pub fn is_dev_build(exe: &Path, repo: &Path) -> bool {
+    let canon = |p: &Path| fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    canon(exe).starts_with(canon(&repo.join("target")))
+}
+
+/// Whether this run checks the kernel's sources for changes: for a development
+/// build, or when `$ELFIN_REPO` names the tree. An installed CLI boots the built
+/// image as it is (about 150 stats saved on every run) and builds it only when
+/// it is missing; `elfin build` rebuilds it.
+fn checks_sources(repo: &Path) -> bool {
+    std::env::var_os("ELFIN_REPO").is_some_and(|r| !r.is_empty())
+        || std::env::current_exe().is_ok_and(|exe| is_dev_build(&exe, repo))
+}
+
+/// The kernel image for `arch`, built first if it is missing or (for a
+/// development build) stale.
 pub fn fresh_image(repo: &Path, arch: Arch) -> Result<PathBuf, Fail> {
-    if needs_build(repo, arch) {
+    let stale = if checks_sources(repo) { needs_build(repo, arch) } else { !kernel_elf(repo, arch).is_file() };
+    if stale {
         check_tree(repo)?;
         let why = if kernel_elf(repo, arch).exists() { "its sources changed" } else { "no image yet" };
         eprintln!("elfin: building the {} kernel ({why})", arch.name());
@@ -253,6 +272,16 @@ mod tests {
         touch(&repo.join(".cargo/config.toml"), at(60));
         assert!(needs_build(&repo, arch), "cargo config");
         fs::remove_dir_all(&repo).expect("cleanup");
+    }
+
+    #[test]
+    fn only_a_cli_inside_the_tree_is_a_dev_build() {
+        let repo = Path::new("/nonexistent/elfin");
+        assert!(is_dev_build(Path::new("/nonexistent/elfin/target/release/elfin"), repo));
+        assert!(is_dev_build(Path::new("/nonexistent/elfin/target/debug/elfin"), repo));
+        assert!(!is_dev_build(Path::new("/usr/local/bin/elfin"), repo));
+        assert!(!is_dev_build(Path::new("/nonexistent/elfin/target-other/elfin"), repo));
+        assert!(!is_dev_build(Path::new("/root/.cargo/bin/elfin"), repo));
     }
 
     #[test]

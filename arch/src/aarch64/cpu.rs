@@ -75,6 +75,11 @@ fn field(v: u64, shift: u32) -> u64 {
     (v >> shift) & 0xf
 }
 
+/// True: with the 4 KiB granule, level-1 1 GiB blocks always exist on arm64.
+pub fn has_1g_pages() -> bool {
+    true
+}
+
 /// Reads the CPU's feature registers.
 pub fn features() -> Features {
     let rng = field(ID_AA64ISAR0_EL1.get(), 60) >= 1;

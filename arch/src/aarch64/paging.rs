@@ -283,6 +283,75 @@ impl PageTable {
         Ok(())
     }
 
+    /// Maps [va, va + len) to [pa, pa + len) (all 2 MiB aligned) with 1 GiB blocks
+    /// where `huge_1g` and alignment allow, else 2 MiB blocks, filling each table
+    /// in one go: the kernel's direct map of all of RAM.
+    pub fn map_blocks(
+        &mut self,
+        va: u64,
+        pa: u64,
+        len: u64,
+        perm: Perm,
+        huge_1g: bool,
+        fs: &mut dyn FrameSource,
+    ) -> Result<(), MapError> {
+        const G1: u64 = 1 << 30;
+        const M2: u64 = 2 << 20;
+        let bits = leaf_bits(perm);
+        let (mut va, mut pa, end) = (va, pa, va + len);
+        while va < end {
+            if huge_1g && va % G1 == 0 && pa % G1 == 0 && end - va >= G1 {
+                let t = self.walk_create(va, 2, fs)?;
+                write_entry(t, index(va, 2), (pa & ADDR_MASK) | bits);
+                va += G1;
+                pa += G1;
+                continue;
+            }
+            let t = self.walk_create(va, 1, fs)?;
+            let stop = end.min((va | (G1 - 1)) + 1);
+            while va < stop {
+                write_entry(t, index(va, 1), (pa & ADDR_MASK) | bits);
+                va += M2;
+                pa += M2;
+            }
+        }
+        publish();
+        Ok(())
+    }
+
+    /// Maps the 4 KiB pages of [va, va + len) to [pa, pa + len), none mapped yet,
+    /// filling each page table in one go (the kernel image).
+    pub fn map_range(
+        &mut self,
+        va: u64,
+        pa: u64,
+        len: u64,
+        perm: Perm,
+        fs: &mut dyn FrameSource,
+    ) -> Result<(), MapError> {
+        const M2: u64 = 2 << 20;
+        let bits = leaf_bits(perm) | TABLE_OR_PAGE;
+        let (mut va, mut pa, end) = (va, pa, va + len);
+        while va < end {
+            let t = self.walk_create(va, 0, fs)?;
+            let stop = end.min((va | (M2 - 1)) + 1);
+            while va < stop {
+                let idx = index(va, 0);
+                if read_entry(t, idx) & VALID != 0 {
+                    return Err(MapError::Exists);
+                }
+                if perm.exec && perm.user {
+                    sync_icache(pa & ADDR_MASK);
+                }
+                write_entry(t, idx, (pa & ADDR_MASK) | bits);
+                va += PAGE_SIZE;
+                pa += PAGE_SIZE;
+            }
+        }
+        publish();
+        Ok(())
+    }
+
     /// Finds the leaf entry for `va`: (table, index, level).
     fn find(&self, va: u64) -> Option<(u64, usize, u32)> {
         let mut t = self.root;
@@ -522,4 +591,56 @@ pub fn flush_owed_user_tlb() {
 pub fn flush_user_tlb() {
     // SAFETY: TLB maintenance has no memory-safety effect.
     unsafe { asm!("dsb ishst", "tlbi aside1is, xzr", "dsb ish", "isb", options(nostack)) };
+}
+
+/// Fills the 4 KiB page at kernel virtual address `va` with zeros: `DC ZVA` by the
+/// block size DCZID_EL0 gives, or pairs of stores where DC ZVA is prohibited.
+///
+/// # Safety
+/// `va` is page-aligned and maps 4 KiB of writable normal memory that nothing else
+/// references while it is zeroed.
+pub unsafe fn zero_page(va: u64) {
+    let dczid: u64;
+    // SAFETY: reading DCZID_EL0 has no side effects.
+    unsafe { asm!("mrs {}, dczid_el0", out(reg) dczid, options(nomem, nostack, preserves_flags)) };
+    let block = 4u64 << (dczid & 0xf);
+    if dczid & 0x10 == 0 && (16..=1024).contains(&block) {
+        // SAFETY: DC ZVA is permitted (DZP clear); each one zeroes one aligned block of
+        // `block` bytes, a power of two with 4 blocks dividing 4096, all inside the
+        // caller's page.
+        unsafe {
+            asm!(
+                "2: dc zva, {p}",
+                "add {p}, {p}, {b}",
+                "dc zva, {p}",
+                "add {p}, {p}, {b}",
+                "dc zva, {p}",
+                "add {p}, {p}, {b}",
+                "dc zva, {p}",
+                "add {p}, {p}, {b}",
+                "cmp {p}, {e}",
+                "b.lo 2b",
+                p = inout(reg) va => _,
+                b = in(reg) block,
+                e = in(reg) va + PAGE_SIZE,
+                options(nostack)
+            );
+        }
+    } else {
+        // SAFETY: 64 bytes per iteration by stp pairs, 64 iterations: exactly the page.
+        unsafe {
+            asm!(
+                "2: stp xzr, xzr, [{p}]",
+                "stp xzr, xzr, [{p}, #16]",
+                "stp xzr, xzr, [{p}, #32]",
+                "stp xzr, xzr, [{p}, #48]",
+                "add {p}, {p}, #64",
+                "cmp {p}, {e}",
+                "b.lo 2b",
+                p = inout(reg) va => _,
+                e = in(reg) va + PAGE_SIZE,
+                options(nostack)
+            );
+        }
+    }
 }

@@ -36,6 +36,11 @@ pub fn features() -> Features {
     f
 }
 
+/// True when the CPU maps 1 GiB pages (CPUID.80000001h:EDX.Page1GB).
+pub fn has_1g_pages() -> bool {
+    __cpuid(0x8000_0001).edx & (1 << 26) != 0
+}
+
 /// Enables x87/SSE (and AVX state through XSAVE where present) for user code.
 /// Returns the size of the per-thread FPU state area.
 pub fn enable_fpu(f: &Features) -> u32 {

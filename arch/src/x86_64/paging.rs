@@ -134,6 +134,72 @@ impl PageTable {
         Ok(())
     }
 
+    /// Maps [va, va + len) to [pa, pa + len) (all 2 MiB aligned) with 1 GiB pages
+    /// where `huge_1g` (the CPU has them) and alignment allow, else 2 MiB pages,
+    /// filling each table in one go: the kernel's direct map of all of RAM.
+    pub fn map_blocks(
+        &mut self,
+        va: u64,
+        pa: u64,
+        len: u64,
+        perm: Perm,
+        huge_1g: bool,
+        fs: &mut dyn FrameSource,
+    ) -> Result<(), MapError> {
+        const G1: u64 = 1 << 30;
+        const M2: u64 = 2 << 20;
+        let bits = leaf_bits(perm) | PS;
+        let (mut va, mut pa, end) = (va, pa, va + len);
+        while va < end {
+            if huge_1g && va % G1 == 0 && pa % G1 == 0 && end - va >= G1 {
+                let t = self.walk_create(va, 2, perm.user, fs)?;
+                write_entry(t, index(va, 2), (pa & ADDR_MASK) | bits);
+                va += G1;
+                pa += G1;
+                continue;
+            }
+            let t = self.walk_create(va, 1, perm.user, fs)?;
+            // The 2 MiB entries up to the end of this table, or of the range, or of
+            // the GiB where a 1 GiB page may start again.
+            let stop = end.min((va | (G1 - 1)) + 1);
+            while va < stop {
+                write_entry(t, index(va, 1), (pa & ADDR_MASK) | bits);
+                va += M2;
+                pa += M2;
+            }
+        }
+        Ok(())
+    }
+
+    /// Maps the 4 KiB pages of [va, va + len) to [pa, pa + len), none mapped yet,
+    /// filling each page table in one go (the kernel image).
+    pub fn map_range(
+        &mut self,
+        va: u64,
+        pa: u64,
+        len: u64,
+        perm: Perm,
+        fs: &mut dyn FrameSource,
+    ) -> Result<(), MapError> {
+        const M2: u64 = 2 << 20;
+        let bits = leaf_bits(perm);
+        let (mut va, mut pa, end) = (va, pa, va + len);
+        while va < end {
+            let t = self.walk_create(va, 0, perm.user, fs)?;
+            let stop = end.min((va | (M2 - 1)) + 1);
+            while va < stop {
+                let idx = index(va, 0);
+                if read_entry(t, idx) & P != 0 {
+                    return Err(MapError::Exists);
+                }
+                write_entry(t, idx, (pa & ADDR_MASK) | bits);
+                va += PAGE_SIZE;
+                pa += PAGE_SIZE;
+            }
+        }
+        Ok(())
+    }
+
     /// Finds the leaf entry for `va`: (table, index, level).
     fn find(&self, va: u64) -> Option<(u64, usize, u32)> {
         let mut t = self.root;
@@ -232,4 +298,18 @@ impl PageTable {
 pub fn flush_user_tlb() {
     // SAFETY: reloading CR3 with its own value only invalidates non-global TLB entries.
     unsafe { asm!("mov {0}, cr3", "mov cr3, {0}", out(reg) _, options(nostack)) };
+}
+
+/// Fills the 4 KiB page at kernel virtual address `va` with zeros (`rep stosq`).
+///
+/// # Safety
+/// `va` is page-aligned and maps 4 KiB of writable memory that nothing else
+/// references while it is zeroed.
+pub unsafe fn zero_page(va: u64) {
+    // SAFETY: the caller gives a writable, unaliased page; rep stosq writes exactly
+    // rcx = 512 quadwords from rdi upwards (DF is clear in the kernel, as the ABI says).
+    unsafe {
+        asm!("rep stosq", inout("rcx") PAGE_SIZE / 8 => _, inout("rdi") va => _, in("rax") 0u64,
+             options(nostack, preserves_flags));
+    }
 }

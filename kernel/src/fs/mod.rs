@@ -49,7 +49,7 @@ pub fn next_ino() -> u64 {
 
 /// The current wall-clock time, as the filesystems stamp files.
 pub fn now() -> Timespec {
-    Timespec::from_nanos(crate::time::realtime_ns())
+    Timespec::from_nanos(crate::time::file_time_ns())
 }
 
 /// Owner, rights and times of an inode.

@@ -17,7 +17,7 @@ fn file(text: String) -> alloc::sync::Arc<dyn Inode> {
             S_IFREG | 0o444,
             0,
             0,
-            elfin_shim::uapi::Timespec { tv_sec: (crate::time::boot_realtime_ns() / 1_000_000_000) as i64, tv_nsec: 0 },
+            elfin_shim::uapi::Timespec { tv_sec: (crate::time::file_time_ns() / 1_000_000_000) as i64, tv_nsec: 0 },
         ),
     )
 }

@@ -144,7 +144,9 @@ pub fn alloc_zeroed() -> Option<u64> {
 
 /// Fills a frame with zeros.
 pub fn zero(pa: u64) {
-    frame_bytes(pa).fill(0);
+    // SAFETY: `pa` is a RAM frame the caller owns (see frame_bytes); the direct map
+    // covers it, writable, and no reference into it is alive while it is zeroed.
+    unsafe { elfin_arch::zero_page(elfin_arch::phys_to_virt(pa & !(PAGE_SIZE - 1))) };
 }
 
 /// The bytes of a frame, through the direct map.

@@ -62,34 +62,48 @@ pub fn init(info: &BootInfo) {
     }
     heap::init();
 
-    // Final kernel page table: direct map of RAM (2 MiB pages, no execute) and the
-    // kernel image in 4 KiB pages with text RX, rodata R, data RW.
+    // Final kernel page table: direct map of RAM (1 GiB pages where the CPU has
+    // them, else 2 MiB; no execute) and the kernel image in 4 KiB pages with text
+    // RX, rodata R, data RW.
     let mut fa = frames::FrameAlloc;
     let mut pt = PageTable::new_empty(&mut fa).expect("no memory for the kernel page table");
     let rw = Perm { read: true, write: true, exec: false, user: false, device: false };
+    let dev = Perm { read: true, write: true, exec: false, user: false, device: true };
+    let huge = elfin_arch::has_1g_pages();
     let max = max_ram.next_multiple_of(2 << 20);
+    // Device windows are mapped as device memory even where the direct map would
+    // cover them (RAM above the PCI hole): the GiBs they touch get 2 MiB pages, the
+    // windows themselves device entries, the rest of those GiBs normal ones.
+    const GIB: u64 = 1 << 30;
+    let touches_device = |g: u64| elfin_plat::DEVICE_WINDOWS.iter().any(|&(b, sz)| b < g + GIB && g < b + sz);
+    let in_window = |pa: u64| elfin_plat::DEVICE_WINDOWS.iter().any(|&(b, sz)| b <= pa && pa < b + sz);
     let mut pa = 0;
     while pa < max {
-        pt.map_2m(elfin_arch::phys_to_virt(pa), pa, rw, &mut fa).expect("direct map");
-        pa += 2 << 20;
-    }
-    // Device windows are mapped as device memory even where the direct map already
-    // covers them (RAM above the PCI hole, the default now): this replaces the
-    // direct map's cacheable entries there.
-    let dev = Perm { read: true, write: true, exec: false, user: false, device: true };
-    for &(base, size) in elfin_plat::DEVICE_WINDOWS {
-        let mut pa = base;
-        while pa < base + size {
-            pt.map_2m(elfin_arch::phys_to_virt(pa), pa, dev, &mut fa).expect("device window");
-            pa += 2 << 20;
+        let g_end = (pa + GIB).min(max);
+        if !touches_device(pa) {
+            pt.map_blocks(elfin_arch::phys_to_virt(pa), pa, g_end - pa, rw, huge, &mut fa).expect("direct map");
+        } else {
+            // Runs of 2 MiB pages of one kind, each filled in one call.
+            let mut run = pa;
+            while run < g_end {
+                let kind = in_window(run);
+                let mut end = run + (2 << 20);
+                while end < g_end && in_window(end) == kind {
+                    end += 2 << 20;
+                }
+                let perm = if kind { dev } else { rw };
+                pt.map_blocks(elfin_arch::phys_to_virt(run), run, end - run, perm, false, &mut fa).expect("direct map");
+                run = end;
+            }
         }
+        pa = g_end;
+    }
+    for &(base, size) in elfin_plat::DEVICE_WINDOWS.iter().filter(|&&(b, _)| b >= max) {
+        let (s, e) = (base & !((2 << 20) - 1), (base + size).next_multiple_of(2 << 20));
+        pt.map_blocks(elfin_arch::phys_to_virt(s), s, e - s, dev, false, &mut fa).expect("device window");
     }
     let map_range = |pt: &mut PageTable, fa: &mut frames::FrameAlloc, s: u64, e: u64, perm: Perm| {
-        let mut va = s;
-        while va < e {
-            pt.map(va, kernel_va_to_pa(va), perm, fa).expect("kernel image map");
-            va += PAGE_SIZE;
-        }
+        pt.map_range(s, kernel_va_to_pa(s), e - s, perm, fa).expect("kernel image map");
     };
     let rx = Perm { read: true, write: false, exec: true, user: false, device: false };
     let ro = Perm { read: true, write: false, exec: false, user: false, device: false };

@@ -637,6 +637,12 @@ impl AddrSpace {
         bytes <= ram.saturating_mul(OVERCOMMIT_FACTOR)
     }
 
+    /// True when some VMA maps a file shared (its page-cache pages go back to the
+    /// file when unmapped).
+    pub fn maps_shared_files(&self) -> bool {
+        self.vmas.iter().any(|r| r.val.shared_file().is_some())
+    }
+
     /// Resolves a fault at `addr`: commits the page or says why not.
     pub fn fault(&mut self, addr: u64, access: Access) -> Result<(), FaultError> {
         if addr >= USER_END {

@@ -762,7 +762,10 @@ static HAS_DEVICE: AtomicBool = AtomicBool::new(false);
 pub fn poll_due() {
     let irq = elfin_plat::net::take_interrupt();
     let wanted = POLL_WANTED.swap(false, Ordering::AcqRel);
-    if !irq && !wanted && crate::time::monotonic_ns() < NEXT_POLL.load(Ordering::Relaxed) {
+    let next = NEXT_POLL.load(Ordering::Relaxed);
+    // Nothing scheduled (u64::MAX): no clock reading, whose first calibrates the
+    // cycle counter.
+    if !irq && !wanted && (next == u64::MAX || crate::time::monotonic_ns() < next) {
         return;
     }
     let wakes = {

@@ -95,6 +95,18 @@ pub fn finish_if_exited() {
 /// its children to a new parent, become a zombie and tell the parent.
 fn process_exit(cx: &Ctx, status: ExitStatus) {
     let p = &cx.proc;
+    if p.pid == 1 && table::thread_count() == 0 && !leak_report_wanted() {
+        // The VM ends with pid 1 and nothing else runs: the host gets the status
+        // now, with no teardown, unless a shared file mapping still has to reach
+        // its file when unmapped.
+        let shared_maps = p.try_mm().is_some_and(|mm| mm.lock().maps_shared_files());
+        if !shared_maps {
+            *SHUTDOWN.lock() = Some(status.shell_status());
+            crate::time::phases::report();
+            elfin_plat::console::report_exit(status.shell_status());
+            elfin_plat::power_off(status.shell_status())
+        }
+    }
     release_vfork_parent(p);
     super::itimer::cancel(p);
     super::ext::on_exit(p);
@@ -409,12 +421,18 @@ fn init_exited(status: ExitStatus) {
     }
 }
 
+/// Whether the run ends with the leak report (free frames and heap use after every
+/// address space is gone): with `strace`, or a log level of info or more.
+fn leak_report_wanted() -> bool {
+    crate::syscall::STRACE.load(Ordering::Relaxed) || log::max_level() >= log::LevelFilter::Info
+}
+
 /// Ends the VM with pid 1's status, after the leak report when asked for.
 fn power_off() -> ! {
     let status = SHUTDOWN.lock().unwrap_or(0);
     crate::time::phases::report();
     sched::reap_dead();
-    if crate::syscall::STRACE.load(Ordering::Relaxed) || log::max_level() >= log::LevelFilter::Info {
+    if leak_report_wanted() {
         // Frames the kernel heap took since the start stay with it for reuse; they
         // are counted as free here, and the heap's own use is reported beside.
         let heap_growth = crate::mem::heap::frames().saturating_sub(HEAP_FRAMES_AT_START.load(Ordering::Relaxed));

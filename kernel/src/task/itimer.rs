@@ -98,6 +98,18 @@ impl Expiry for Process {
 /// Fires the timers whose deadline has passed, and the CPU-time timers of the
 /// running process (called by the scheduler).
 pub fn expire() {
+    // No armed timer: the clock is not read (its first reading calibrates the
+    // cycle counter, milliseconds of PIT polling).
+    if !TIMERS.lock().is_empty() {
+        fire_due();
+    }
+    if let Some(t) = super::sched::try_current() {
+        super::cputimer::check(&t);
+    }
+}
+
+/// Fires the timers whose deadline has passed.
+fn fire_due() {
     let now = crate::time::monotonic_ns();
     let due: Vec<((u64, u64), Weak<dyn Expiry>)> = {
         let mut t = TIMERS.lock();
@@ -120,9 +132,6 @@ pub fn expire() {
         if let Some(target) = w.upgrade() {
             target.expire(seq, now);
         }
-    }
-    if let Some(t) = super::sched::try_current() {
-        super::cputimer::check(&t);
     }
 }
 

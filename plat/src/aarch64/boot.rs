@@ -8,17 +8,17 @@
 //! KERNEL_VIRT and a direct map of the GiBs holding the image and the device tree),
 //! turns the MMU on, jumps to the high half, clears .bss and calls [`boot_main`],
 //! which decodes the device tree into a [`BootInfo`] (and records the CPUs and the
-//! interrupt controller for `smp.rs` and `gic.rs`). The other CPUs' entry
+//! interrupt controller for `smp.rs` and `gic.rs`) in one pass of
+//! `elfin_kcore::fdt`, reading only the properties the kernel uses. The other CPUs' entry
 //! (`smp.rs`) drops to EL1 through the same routine, `elfin_el2_to_el1`.
 use core::arch::global_asm;
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use elfin_arch::arm64::{CPACR_EL1_VALUE, MAIR_EL1_VALUE, SCTLR_EL1_RESET, SCTLR_EL1_VALUE, TCR_EL1_VALUE};
 use elfin_arch::{KERNEL_VIRT, PHYS_OFFSET};
-use fdt::node::FdtNode;
-use fdt::Fdt;
+use elfin_kcore::fdt;
 
-use super::uart::Kind;
+use super::uart::Kind as UartKind;
 use super::Conduit;
 use crate::{BootInfo, MemKind, MemRegion, Module};
 
@@ -167,9 +167,14 @@ elfin_primary_entry:
 elfin_high_entry:
     ldr x1, =__bss_start
     ldr x2, =__bss_end
+    // 64 bytes a round: the linker script aligns both ends of .bss to 64.
 7:  cmp x1, x2
     b.hs 8f
-    stp xzr, xzr, [x1], #16
+    stp xzr, xzr, [x1]
+    stp xzr, xzr, [x1, #16]
+    stp xzr, xzr, [x1, #32]
+    stp xzr, xzr, [x1, #48]
+    add x1, x1, #64
     b 7b
 8:  ldr x1, =elfin_boot_stack_top
     mov sp, x1
@@ -258,55 +263,261 @@ pub fn cpu_count() -> usize {
     CPUS.load(Ordering::Relaxed) as usize
 }
 
-fn be32(b: &[u8], i: usize) -> Option<u32> {
-    Some(u32::from_be_bytes(b.get(i * 4..i * 4 + 4)?.try_into().ok()?))
+/// The properties of one device-tree node that the kernel reads.
+#[derive(Clone, Copy, Default)]
+struct Node<'a> {
+    name: &'a [u8],
+    device_type: &'a [u8],
+    compatible: &'a [u8],
+    reg: &'a [u8],
+    status: Option<&'a [u8]>,
+    enable_method: &'a [u8],
+    method: &'a [u8],
+    interrupts: &'a [u8],
+    reg_shift: Option<&'a [u8]>,
+    reg_io_width: Option<&'a [u8]>,
+    redist_regions: Option<&'a [u8]>,
+    bootargs: Option<&'a [u8]>,
+    initrd_start: Option<&'a [u8]>,
+    initrd_end: Option<&'a [u8]>,
+    stdout_path: Option<&'a [u8]>,
+    /// `#address-cells` and `#size-cells` for the node's children.
+    cells: (usize, usize),
 }
 
-fn first_reg(node: FdtNode<'_, '_>) -> Option<(u64, u64)> {
-    let r = node.reg()?.next()?;
-    Some((r.starting_address as u64, r.size.unwrap_or(0) as u64))
-}
+impl<'a> Node<'a> {
+    fn new(name: &'a [u8]) -> Self {
+        // The devicetree specification's defaults.
+        Node { name, cells: (2, 1), ..Node::default() }
+    }
 
-fn compatible_with(node: FdtNode<'_, '_>, names: &[&str]) -> bool {
-    node.compatible().map(|c| c.all().any(|s| names.contains(&s))).unwrap_or(false)
-}
+    /// Keeps the property if it is one the kernel reads.
+    fn set(&mut self, name: fdt::Name<'a>, v: &'a [u8]) {
+        let cell = |v: &[u8]| fdt::u32_at(v, 0).map(|c| c as usize);
+        match name.bytes() {
+            b"device_type" => self.device_type = fdt::string(v).unwrap_or(&[]),
+            b"compatible" => self.compatible = v,
+            b"reg" => self.reg = v,
+            b"status" => self.status = Some(fdt::string(v).unwrap_or(&[])),
+            b"enable-method" => self.enable_method = fdt::string(v).unwrap_or(&[]),
+            b"method" => self.method = fdt::string(v).unwrap_or(&[]),
+            b"interrupts" => self.interrupts = v,
+            b"reg-shift" => self.reg_shift = Some(v),
+            b"reg-io-width" => self.reg_io_width = Some(v),
+            b"#redistributor-regions" => self.redist_regions = Some(v),
+            b"#address-cells" => self.cells.0 = cell(v).unwrap_or(2),
+            b"#size-cells" => self.cells.1 = cell(v).unwrap_or(1),
+            b"bootargs" => self.bootargs = Some(v),
+            b"linux,initrd-start" => self.initrd_start = Some(v),
+            b"linux,initrd-end" => self.initrd_end = Some(v),
+            b"stdout-path" => self.stdout_path = Some(v),
+            _ => {}
+        }
+    }
 
-const PL011: &[&str] = &["arm,pl011"];
-/// GICv2 distributors with a memory-mapped CPU interface.
-const GICV2: &[&str] = &["arm,gic-400", "arm,cortex-a15-gic", "arm,cortex-a7-gic"];
-const NS16550: &[&str] = &["ns16550a", "ns16550", "snps,dw-apb-uart"];
-
-/// Records a `/cpus/cpu@N` node the kernel can start: `reg` is its MPIDR affinity,
-/// and it must be started through PSCI (the only enable method supported) and not
-/// be disabled.
-fn record_cpu(node: FdtNode<'_, '_>) {
-    let psci = node.property("enable-method").and_then(|p| p.as_str()) == Some("psci");
-    let usable = node.property("status").and_then(|p| p.as_str()).is_none_or(|s| s == "okay" || s == "ok");
-    if let Some(r) = node.reg().and_then(|mut r| r.next()) {
-        super::smp::record_cpu(r.starting_address as u64, psci && usable);
+    /// What the node is, from the first of its `compatible` strings the kernel knows.
+    fn kind(&self) -> Kind {
+        for c in self.compatible.split(|&b| b == 0) {
+            let k = match c {
+                b"arm,psci-1.0" | b"arm,psci-0.2" | b"arm,psci" => Kind::Psci,
+                b"arm,pl031" => Kind::Rtc,
+                b"arm,gic-v3" => Kind::GicV3,
+                b"arm,gic-400" | b"arm,cortex-a15-gic" | b"arm,cortex-a7-gic" => Kind::GicV2,
+                b"virtio,mmio" => Kind::VirtioMmio,
+                b"arm,armv8-timer" | b"arm,armv7-timer" => Kind::Timer,
+                b"arm,pl011" => Kind::Pl011,
+                b"ns16550a" | b"ns16550" | b"snps,dw-apb-uart" => Kind::Ns16550,
+                _ => continue,
+            };
+            return k;
+        }
+        Kind::Other
     }
 }
 
-/// Finds and configures the console UART: `/chosen/stdout-path`, else the first
-/// PL011, else the first 16550.
-fn setup_console(fdt: &Fdt<'_>) {
-    let chosen = fdt.find_node("/chosen");
-    let stdout = chosen
-        .and_then(|c| c.property("stdout-path"))
-        .and_then(|p| p.as_str())
-        .and_then(|s| s.split(':').next())
-        .and_then(|path| fdt.find_node(path))
-        .filter(|n| compatible_with(*n, PL011) || compatible_with(*n, NS16550));
-    let node = stdout.or_else(|| fdt.find_compatible(PL011)).or_else(|| fdt.find_compatible(NS16550));
-    let Some(node) = node else { return };
-    let Some((pa, size)) = first_reg(node) else { return };
-    let Some(va) = elfin_arch::arm64::map_device(pa, size.max(0x1000)) else { return };
-    if compatible_with(node, PL011) {
-        super::uart::configure(Kind::Pl011, va, 0, true);
+/// The kinds of device nodes the kernel uses.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Psci,
+    Rtc,
+    GicV3,
+    /// GICv2 distributors with a memory-mapped CPU interface.
+    GicV2,
+    VirtioMmio,
+    Timer,
+    Pl011,
+    Ns16550,
+    Other,
+}
+
+/// Longest node path kept for matching `/chosen/stdout-path`.
+const MAX_PATH: usize = 96;
+/// UART nodes remembered until `/chosen` has been read.
+const MAX_UARTS: usize = 4;
+
+/// A UART node seen in the tree.
+#[derive(Clone, Copy)]
+struct Uart {
+    path: [u8; MAX_PATH],
+    path_len: usize,
+    pa: u64,
+    size: u64,
+    pl011: bool,
+    shift: u8,
+    width4: bool,
+}
+
+/// Up to this many memory ranges (from `device_type = "memory"` nodes) are used.
+const MAX_RAM: usize = 16;
+
+/// What one pass over the device tree found (besides what went straight to the
+/// other modules: CPUs, interrupt controller, PSCI, RTC, virtio-mmio devices).
+struct Found<'a> {
+    reserved: [(u64, u64); MAX_RESERVED],
+    nres: usize,
+    ram: [(u64, u64); MAX_RAM],
+    nram: usize,
+    uarts: [Option<Uart>; MAX_UARTS],
+    chosen: Node<'a>,
+    cpus: u64,
+}
+
+impl Found<'_> {
+    fn reserve(&mut self, s: u64, size: u64) {
+        if let Some(slot) = self.reserved.get_mut(self.nres) {
+            *slot = (s & !0xfff, s.saturating_add(size).next_multiple_of(0x1000));
+            self.nres += 1;
+        }
+    }
+}
+
+/// Handles node `n` (at `depth`, under `parent`) once all its properties are known.
+fn visit<'a>(found: &mut Found<'a>, stack: &[Node<'a>], depth: usize) {
+    let (Some(n), Some(parent)) = (stack.get(depth), depth.checked_sub(1).and_then(|d| stack.get(d))) else {
+        return;
+    };
+    let (ac, sc) = parent.cells;
+    let first_reg = || fdt::reg_entries(n.reg, ac, sc).next();
+    if depth == 1 && n.name == b"chosen" {
+        found.chosen = *n;
+        return;
+    }
+    if depth == 2 && parent.name == b"reserved-memory" {
+        for (a, size) in fdt::reg_entries(n.reg, ac, sc) {
+            found.reserve(a, size);
+        }
+        return;
+    }
+    if depth == 2 && parent.name == b"cpus" && n.name.split(|&b| b == b'@').next() == Some(b"cpu") {
+        found.cpus += 1;
+    }
+    if n.device_type == b"memory" {
+        for (a, size) in fdt::reg_entries(n.reg, ac, sc) {
+            if let Some(slot) = found.ram.get_mut(found.nram) {
+                *slot = (a, a.saturating_add(size));
+                found.nram += 1;
+            }
+        }
+        return;
+    }
+    if n.device_type == b"cpu" {
+        // `reg` is the MPIDR affinity; the CPU must be started through PSCI (the
+        // only enable method supported) and not be disabled.
+        let psci = n.enable_method == b"psci";
+        let usable = n.status.is_none_or(|s| s == b"okay" || s == b"ok");
+        if let Some((mpidr, _)) = first_reg() {
+            super::smp::record_cpu(mpidr, psci && usable);
+        }
+        return;
+    }
+    if n.compatible.is_empty() {
+        return;
+    }
+    let be32 = |i| fdt::u32_at(n.interrupts, i);
+    let kind = n.kind();
+    if kind == Kind::Psci {
+        match n.method {
+            b"hvc" => super::set_psci(Conduit::Hvc),
+            b"smc" => super::set_psci(Conduit::Smc),
+            _ => {}
+        }
+    } else if kind == Kind::Rtc {
+        if let Some((pa, _)) = first_reg() {
+            super::clock::set_rtc(pa);
+        }
+    } else if kind == Kind::GicV3 {
+        // reg = distributor, then #redistributor-regions regions (then the
+        // GICv2-compatible interfaces, unused).
+        let nr = n.redist_regions.and_then(|v| fdt::u32_at(v, 0)).unwrap_or(1) as usize;
+        let mut regs = fdt::reg_entries(n.reg, ac, sc);
+        if let Some((d, _)) = regs.next() {
+            let mut redist = [(0u64, 0u64); super::gic::MAX_RD_REGIONS];
+            for (slot, r) in redist.iter_mut().zip(regs.take(nr)) {
+                *slot = r;
+            }
+            super::gic::set_gicv3(d, &redist);
+        }
+    } else if kind == Kind::GicV2 {
+        // reg = distributor, CPU interface (then the virtualisation parts).
+        let mut regs = fdt::reg_entries(n.reg, ac, sc);
+        if let (Some((d, _)), Some((c, _))) = (regs.next(), regs.next()) {
+            super::gic::set_gicv2(d, c);
+        }
+    } else if kind == Kind::VirtioMmio {
+        // interrupts = <type num flags>: type 0 is an SPI (INTID 32 + num); flags
+        // bits 0-1 say edge-triggered.
+        if let Some((pa, size)) = first_reg() {
+            let irq = match (be32(0), be32(1)) {
+                (Some(0), Some(num)) if num < 988 => {
+                    Some(crate::virtio::Irq { num: 32 + num, edge: be32(2).is_some_and(|f| f & 3 != 0) })
+                }
+                _ => None,
+            };
+            super::devices::record_mmio(pa, size, irq);
+        }
+    } else if kind == Kind::Timer {
+        // interrupts = <type num flags> x (secure phys, phys, virt, hyp); PPI n is INTID 16 + n.
+        if let (Some(1), Some(num)) = (be32(6), be32(7)) {
+            super::gic::set_vtimer_intid(16 + num);
+        }
+    } else if kind == Kind::Pl011 || kind == Kind::Ns16550 {
+        let Some(slot) = found.uarts.iter_mut().find(|u| u.is_none()) else { return };
+        let Some((pa, size)) = first_reg() else { return };
+        let mut path = [0u8; MAX_PATH];
+        let mut len = 0;
+        for seg in stack.iter().take(depth + 1).skip(1) {
+            for &b in core::iter::once(&b'/').chain(seg.name) {
+                if let Some(p) = path.get_mut(len) {
+                    *p = b;
+                }
+                len += 1;
+            }
+        }
+        let num = |v: Option<&[u8]>| v.and_then(|v| fdt::u32_at(v, 0));
+        *slot = Some(Uart {
+            path,
+            path_len: len,
+            pa,
+            size,
+            pl011: kind == Kind::Pl011,
+            shift: num(n.reg_shift).unwrap_or(0).min(4) as u8,
+            width4: num(n.reg_io_width) == Some(4),
+        });
+    }
+}
+
+/// Configures the console UART: `/chosen/stdout-path`, else the first PL011, else
+/// the first 16550.
+fn setup_console(found: &Found<'_>) {
+    let stdout = found.chosen.stdout_path.and_then(fdt::string).and_then(|s| s.split(|&b| b == b':').next());
+    let uarts = || found.uarts.iter().flatten();
+    let chosen = stdout.and_then(|p| uarts().find(|u| u.path.get(..u.path_len) == Some(p)));
+    let Some(u) = chosen.or_else(|| uarts().find(|u| u.pl011)).or_else(|| uarts().next()) else { return };
+    let Some(va) = elfin_arch::arm64::map_device(u.pa, u.size.max(0x1000)) else { return };
+    if u.pl011 {
+        super::uart::configure(UartKind::Pl011, va, 0, true);
     } else {
-        let shift = node.property("reg-shift").and_then(|p| p.as_usize()).unwrap_or(0);
-        let width = node.property("reg-io-width").and_then(|p| p.as_usize()).unwrap_or(1);
-        super::uart::configure(Kind::Ns16550, va, shift.min(4) as u8, width == 4);
+        super::uart::configure(UartKind::Ns16550, va, u.shift, u.width4);
     }
 }
 
@@ -336,132 +547,108 @@ fn push_usable(info: &mut BootInfo, start: u64, end: u64, reserved: &[(u64, u64)
     }
 }
 
-/// Rust side of the entry: decodes the device tree into a [`BootInfo`].
+/// Largest device tree accepted: the boot page tables map the 2 MiB after its start.
+const MAX_DTB: usize = 2 << 20;
+
+/// Rust side of the entry: decodes the device tree into a [`BootInfo`], in one
+/// pass that keeps only the properties the kernel uses.
 extern "C" fn boot_main(dtb_pa: u64, t0: u64, load_pa: u64) -> ! {
     elfin_arch::arm64::init_early(load_pa);
     FIRST_CYCLES.store(t0, Ordering::Relaxed);
-    // SAFETY: the boot page tables map the GiB holding the device tree (and the 2 MiB
-    // after its start, its maximum size) at PHYS_OFFSET; the loader put it in RAM.
-    let fdt = match unsafe { Fdt::from_ptr(elfin_arch::phys_to_virt(dtb_pa) as *const u8) } {
-        Ok(f) => f,
+    let dtb_va = elfin_arch::phys_to_virt(dtb_pa) as *const u8;
+    // SAFETY: the boot page tables map the GiB holding the device tree and the 2 MiB
+    // after its start at PHYS_OFFSET; the loader put it in RAM.
+    let header = unsafe { core::slice::from_raw_parts(dtb_va, fdt::HEADER_SIZE) };
+    let size = match fdt::total_size(header) {
+        Ok(n) if (fdt::HEADER_SIZE..=MAX_DTB).contains(&n) => n,
         // No device tree: no console to report on and no known way to power off.
-        Err(_) => elfin_arch::halt_forever(),
+        _ => elfin_arch::halt_forever(),
     };
-    setup_console(&fdt);
+    // SAFETY: as above; `size` is at most the 2 MiB mapped.
+    let bytes = unsafe { core::slice::from_raw_parts(dtb_va, size) };
+    let mut found = Found {
+        reserved: [(0, 0); MAX_RESERVED],
+        nres: 0,
+        ram: [(0, 0); MAX_RAM],
+        nram: 0,
+        uarts: [None; MAX_UARTS],
+        chosen: Node::default(),
+        cpus: 0,
+    };
+    let walked = fdt::Fdt::new(bytes).and_then(|tree| {
+        for (a, s) in tree.reservations().take(MAX_RESERVED) {
+            found.reserve(a, s);
+        }
+        let mut stack = [Node::default(); fdt::MAX_DEPTH];
+        tree.walk(|e| match e {
+            fdt::Event::Begin { depth, name } => {
+                if let Some(slot) = stack.get_mut(depth) {
+                    *slot = Node::new(name);
+                }
+            }
+            fdt::Event::Prop { depth, name, value } => {
+                if let Some(n) = stack.get_mut(depth) {
+                    n.set(name, value);
+                }
+            }
+            fdt::Event::End { depth } => visit(&mut found, &stack, depth),
+        })
+    });
+    setup_console(&found);
+    if let Err(e) = walked {
+        let mut msg = Msg::default();
+        let _ = core::fmt::write(&mut msg, format_args!("elfin: malformed device tree at {dtb_pa:#x}: {e}"));
+        crate::console::early_panic(msg.as_str());
+    }
+
     let mut info = BootInfo::empty();
-
-    let mut reserved = [(0u64, 0u64); MAX_RESERVED];
-    let mut nres = 0;
-    let mut reserve = |s: u64, size: u64| {
-        if let Some(slot) = reserved.get_mut(nres) {
-            *slot = (s & !0xfff, (s + size).next_multiple_of(0x1000));
-            nres += 1;
-        }
-    };
-    for r in fdt.memory_reservations() {
-        reserve(r.address() as u64, r.size() as u64);
+    let reserved = found.reserved.get(..found.nres).unwrap_or(&[]);
+    for &(start, end) in found.ram.get(..found.nram).unwrap_or(&[]) {
+        push_usable(&mut info, start, end, reserved);
+        elfin_arch::arm64::boot_map_ram(start, end);
     }
-    if let Some(rm) = fdt.find_node("/reserved-memory") {
-        for child in rm.children() {
-            if let Some(regs) = child.reg() {
-                for r in regs {
-                    reserve(r.starting_address as u64, r.size.unwrap_or(0) as u64);
-                }
-            }
+    let chosen = found.chosen;
+    if let Some(v) = chosen.bootargs {
+        if v.last() == Some(&0) {
+            info.cmdline_paddr = (v.as_ptr() as u64).wrapping_sub(PHYS_OFFSET);
         }
     }
-    let reserved = reserved.get(..nres).unwrap_or(&[]);
-    // One pass over the tree (each fdt lookup re-parses it from the start).
-    for node in fdt.all_nodes() {
-        let device_type = node.property("device_type").and_then(|p| p.as_str());
-        if device_type == Some("memory") {
-            if let Some(regs) = node.reg() {
-                for r in regs {
-                    let start = r.starting_address as u64;
-                    let end = start + r.size.unwrap_or(0) as u64;
-                    push_usable(&mut info, start, end, reserved);
-                    elfin_arch::arm64::boot_map_ram(start, end);
-                }
-            }
-            continue;
-        }
-        if device_type == Some("cpu") {
-            record_cpu(node);
-            continue;
-        }
-        let Some(compat) = node.compatible() else { continue };
-        let is = |names: &[&str]| compat.all().any(|c| names.contains(&c));
-        if is(&["arm,psci-1.0", "arm,psci-0.2", "arm,psci"]) {
-            match node.property("method").and_then(|p| p.as_str()) {
-                Some("hvc") => super::set_psci(Conduit::Hvc),
-                Some("smc") => super::set_psci(Conduit::Smc),
-                _ => {}
-            }
-        } else if is(&["arm,pl031"]) {
-            if let Some((pa, _)) = first_reg(node) {
-                super::clock::set_rtc(pa);
-            }
-        } else if is(&["arm,gic-v3"]) {
-            // reg = distributor, then #redistributor-regions regions (then the
-            // GICv2-compatible interfaces, unused).
-            let n = node.property("#redistributor-regions").and_then(|p| p.as_usize()).unwrap_or(1);
-            if let Some(mut regs) = node.reg() {
-                if let Some(d) = regs.next() {
-                    let mut redist = [(0u64, 0u64); super::gic::MAX_RD_REGIONS];
-                    for (slot, r) in redist.iter_mut().zip(regs.take(n)) {
-                        *slot = (r.starting_address as u64, r.size.unwrap_or(0) as u64);
-                    }
-                    super::gic::set_gicv3(d.starting_address as u64, &redist);
-                }
-            }
-        } else if is(GICV2) {
-            // reg = distributor, CPU interface (then the virtualisation parts).
-            if let Some(mut regs) = node.reg() {
-                if let (Some(d), Some(c)) = (regs.next(), regs.next()) {
-                    super::gic::set_gicv2(d.starting_address as u64, c.starting_address as u64);
-                }
-            }
-        } else if is(&["virtio,mmio"]) {
-            // interrupts = <type num flags>: type 0 is an SPI (INTID 32 + num); flags
-            // bits 0-1 say edge-triggered.
-            if let Some((pa, size)) = first_reg(node) {
-                let irq = node.property("interrupts").map(|p| p.value).and_then(|v| match (be32(v, 0), be32(v, 1)) {
-                    (Some(0), Some(n)) if n < 988 => {
-                        Some(crate::virtio::Irq { num: 32 + n, edge: be32(v, 2).is_some_and(|f| f & 3 != 0) })
-                    }
-                    _ => None,
-                });
-                super::devices::record_mmio(pa, size, irq);
-            }
-        } else if is(&["arm,armv8-timer", "arm,armv7-timer"]) {
-            // interrupts = <type num flags> × (secure phys, phys, virt, hyp); PPI n is INTID 16 + n.
-            if let Some(v) = node.property("interrupts").map(|p| p.value) {
-                if let (Some(1), Some(n)) = (be32(v, 6), be32(v, 7)) {
-                    super::gic::set_vtimer_intid(16 + n);
-                }
-            }
+    if let (Some(s), Some(e)) = (chosen.initrd_start.and_then(fdt::number), chosen.initrd_end.and_then(fdt::number)) {
+        if e > s {
+            info.initrd = Some(Module { paddr: s, size: e - s });
         }
     }
-
-    if let Some(chosen) = fdt.find_node("/chosen") {
-        if let Some(p) = chosen.property("bootargs") {
-            if p.value.last() == Some(&0) {
-                info.cmdline_paddr = (p.value.as_ptr() as u64).wrapping_sub(PHYS_OFFSET);
-            }
-        }
-        let start = chosen.property("linux,initrd-start").and_then(|p| p.as_usize());
-        let end = chosen.property("linux,initrd-end").and_then(|p| p.as_usize());
-        if let (Some(s), Some(e)) = (start, end) {
-            if e > s {
-                info.initrd = Some(Module { paddr: s as u64, size: (e - s) as u64 });
-            }
-        }
-    }
-    info.dtb = Some(Module { paddr: dtb_pa, size: fdt.total_size() as u64 });
-
-    if let Some(cpus) = fdt.find_node("/cpus") {
-        let n = cpus.children().filter(|c| c.name.split('@').next() == Some("cpu")).count();
-        CPUS.store(n.max(1) as u64, Ordering::Relaxed);
-    }
+    info.dtb = Some(Module { paddr: dtb_pa, size: size as u64 });
+    CPUS.store(found.cpus.max(1), Ordering::Relaxed);
     crate::enter_kernel(&info)
+}
+
+/// A short message built without the heap (there is none yet).
+struct Msg {
+    buf: [u8; 160],
+    len: usize,
+}
+
+impl Default for Msg {
+    fn default() -> Self {
+        Msg { buf: [0; 160], len: 0 }
+    }
+}
+
+impl Msg {
+    fn as_str(&self) -> &str {
+        core::str::from_utf8(self.buf.get(..self.len).unwrap_or(&[])).unwrap_or("elfin: malformed device tree")
+    }
+}
+
+impl core::fmt::Write for Msg {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        for &b in s.as_bytes() {
+            if let Some(slot) = self.buf.get_mut(self.len) {
+                *slot = b;
+                self.len += 1;
+            }
+        }
+        Ok(())
+    }
 }

@@ -29,6 +29,27 @@ const RX_BUF_BYTES: usize = 4096;
 /// pieces; QEMU writes each buffer to its socket at once).
 const TX_BUFS: usize = 4;
 const TX_BUF_BYTES: usize = 64 * 1024;
+/// In a small VM (see [`set_small_memory`]) the buffers are this many times smaller:
+/// 48 KiB for stdio instead of 768 KiB, which a VM of a few MiB cannot spare.
+const SMALL_DIVISOR: usize = 16;
+/// Guest RAM below which the console takes the small buffers.
+const SMALL_RAM: u64 = 64 << 20;
+
+static SMALL_MEMORY: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
+/// Tells the console how much RAM the guest has (before the ports attach).
+pub fn set_small_memory(ram_bytes: u64) {
+    SMALL_MEMORY.store(ram_bytes < SMALL_RAM, core::sync::atomic::Ordering::Relaxed);
+}
+
+/// Bytes of each buffer of a port's ring: `full`, or a fraction in a small VM.
+fn buf_size(full: usize) -> usize {
+    if SMALL_MEMORY.load(core::sync::atomic::Ordering::Relaxed) {
+        full / SMALL_DIVISOR
+    } else {
+        full
+    }
+}
 /// Receive buffers of the control queue, and their size (a message and a port name).
 const CTRL_BUFS: usize = CTRL_QSIZE;
 const CTRL_BUF_BYTES: usize = 128;
@@ -113,10 +134,11 @@ fn slot(mem: &mut DmaBuf, i: usize, size: usize) -> &mut [u8] {
 
 /// The receive side of a port: buffers are posted, filled and read in order.
 struct Rx {
-    q: Queue,
+    q: Box<Queue>,
     qidx: u16,
-    /// RX_BUFS buffers of RX_BUF_BYTES.
+    /// RX_BUFS buffers of `buf_bytes`.
     mem: DmaBuf,
+    buf_bytes: usize,
     /// Token of each posted buffer.
     token: [Option<u16>; RX_BUFS],
     /// Buffers the device holds, oldest first.
@@ -130,10 +152,11 @@ struct Rx {
 
 /// The transmit side of a port.
 struct Tx {
-    q: Queue,
+    q: Box<Queue>,
     qidx: u16,
-    /// TX_BUFS buffers of TX_BUF_BYTES.
+    /// TX_BUFS buffers of `buf_bytes`.
     mem: DmaBuf,
+    buf_bytes: usize,
     /// (token, length) of each buffer the device holds.
     inflight: [Option<(u16, usize)>; TX_BUFS],
 }
@@ -142,13 +165,13 @@ struct Tx {
 pub struct Console {
     t: SomeTransport<'static>,
     nports: usize,
-    ctrl_rx: CtrlQueue,
+    ctrl_rx: Box<CtrlQueue>,
     ctrl_rx_bufs: [Box<[u8]>; CTRL_BUFS],
     ctrl_rx_token: [Option<u16>; CTRL_BUFS],
-    ctrl_tx: CtrlQueue,
+    ctrl_tx: Box<CtrlQueue>,
     ctrl_msg: Box<[u8]>,
     /// Port queues, set up before the device is started (ids 1..nports).
-    queues: [Option<(Queue, Queue)>; MAX_PORTS],
+    queues: [Option<(Box<Queue>, Box<Queue>)>; MAX_PORTS],
     /// Queues of attached ports in the direction they do not use. The device knows
     /// them and may look at them (QEMU checks a receive queue whenever it polls the
     /// port's host side), so their memory must live as long as the device.
@@ -210,10 +233,13 @@ impl Console {
             t.set_status(DeviceStatus::empty());
             e
         };
-        let new_queue =
-            |t: &mut SomeTransport<'static>, idx: u16| Queue::new(t, idx, false, false).map_err(|_| InitError::Queue);
+        // Queues live in boxes from the start: each holds kilobytes of bookkeeping,
+        // which moving by value copied again at every step of the set-up.
+        let new_queue = |t: &mut SomeTransport<'static>, idx: u16| {
+            Queue::new(t, idx, false, false).map(Box::new).map_err(|_| InitError::Queue)
+        };
         let new_ctrl_queue = |t: &mut SomeTransport<'static>, idx: u16| {
-            CtrlQueue::new(t, idx, false, false).map_err(|_| InitError::Queue)
+            CtrlQueue::new(t, idx, false, false).map(Box::new).map_err(|_| InitError::Queue)
         };
         let ctrl_rx = match new_ctrl_queue(&mut t, CTRL_RX_Q) {
             Ok(q) => q,
@@ -223,7 +249,7 @@ impl Console {
             Ok(q) => q,
             Err(e) => return Err(fail(&mut t, e)),
         };
-        let mut queues: [Option<(Queue, Queue)>; MAX_PORTS] = [None, None, None, None];
+        let mut queues: [Option<(Box<Queue>, Box<Queue>)>; MAX_PORTS] = [None, None, None, None];
         for (id, slot) in queues.iter_mut().enumerate().take(nports).skip(1) {
             let rx = new_queue(&mut t, rx_queue(id));
             let tx = new_queue(&mut t, tx_queue(id));
@@ -433,19 +459,17 @@ impl Console {
         if self.queues.get(id).is_none_or(Option::is_none) || self.parked.try_reserve(1).is_err() {
             return false;
         }
-        let bytes = match role {
-            Role::Stdin => RX_BUFS * RX_BUF_BYTES,
-            Role::Stdout | Role::Stderr => TX_BUFS * TX_BUF_BYTES,
-        };
-        let Some(mem) = DmaBuf::new(bytes) else {
+        let buf_bytes = buf_size(if role == Role::Stdin { RX_BUF_BYTES } else { TX_BUF_BYTES });
+        let bytes = buf_bytes * if role == Role::Stdin { RX_BUFS } else { TX_BUFS };
+        let Some(mem) = DmaBuf::new_unzeroed(bytes) else {
             self.failed = true;
             return false;
         };
         let Some((rxq, txq)) = self.queues.get_mut(id).and_then(Option::take) else { return false };
         match role {
             Role::Stdin => {
-                self.parked.push(txq);
-                let mut rx = Rx::new(rxq, rx_queue(id), mem);
+                self.parked.push(*txq);
+                let mut rx = Rx::new(rxq, rx_queue(id), mem, buf_bytes);
                 for i in 0..RX_BUFS {
                     rx.post(i);
                 }
@@ -455,8 +479,8 @@ impl Console {
                 }
             }
             Role::Stdout | Role::Stderr => {
-                self.parked.push(rxq);
-                let tx = Tx { q: txq, qidx: tx_queue(id), mem, inflight: [None; TX_BUFS] };
+                self.parked.push(*rxq);
+                let tx = Tx { q: txq, qidx: tx_queue(id), mem, buf_bytes, inflight: [None; TX_BUFS] };
                 if let Some(slot) = self.tx.get_mut(id) {
                     *slot = Some(tx);
                 }
@@ -468,7 +492,8 @@ impl Console {
     /// Sends `data` on the port of `role` (waiting for a free buffer when all are
     /// in flight). Bytes for a port whose host side closed are dropped.
     pub fn write(&mut self, id: usize, data: &[u8]) {
-        for chunk in data.chunks(TX_BUF_BYTES) {
+        let size = self.tx.get(id).and_then(Option::as_ref).map_or(TX_BUF_BYTES, |t| t.buf_bytes);
+        for chunk in data.chunks(size) {
             let free = loop {
                 if self.failed || self.ports.get(id).is_some_and(|p| p.host == Host::Closed) {
                     return;
@@ -485,7 +510,7 @@ impl Console {
                 core::hint::spin_loop();
             };
             let Some(tx) = self.tx.get_mut(id).and_then(Option::as_mut) else { return };
-            let Some(buf) = slot(&mut tx.mem, free, TX_BUF_BYTES).get_mut(..chunk.len()) else { return };
+            let Some(buf) = slot(&mut tx.mem, free, tx.buf_bytes).get_mut(..chunk.len()) else { return };
             buf.copy_from_slice(chunk);
             // SAFETY: the buffer is owned by `self` and not written again until the
             // device returns it (`inflight` marks it busy).
@@ -634,11 +659,12 @@ impl Drop for Console {
 }
 
 impl Rx {
-    fn new(q: Queue, qidx: u16, mem: DmaBuf) -> Rx {
+    fn new(q: Box<Queue>, qidx: u16, mem: DmaBuf, buf_bytes: usize) -> Rx {
         Rx {
             q,
             qidx,
             mem,
+            buf_bytes,
             token: [None; RX_BUFS],
             posted: Fifo::EMPTY,
             done: Fifo::EMPTY,
@@ -649,7 +675,7 @@ impl Rx {
 
     /// Gives buffer `i` to the device.
     fn post(&mut self, i: usize) -> bool {
-        let buf = slot(&mut self.mem, i, RX_BUF_BYTES);
+        let buf = slot(&mut self.mem, i, self.buf_bytes);
         if buf.is_empty() {
             return false;
         }
@@ -675,12 +701,12 @@ impl Rx {
             if self.token[i] != Some(tok) {
                 return None;
             }
-            let buf = slot(&mut self.mem, i, RX_BUF_BYTES);
+            let buf = slot(&mut self.mem, i, self.buf_bytes);
             // SAFETY: the buffer posted with this token, untouched since.
             let len = unsafe { self.q.pop_used(tok, &[], &mut [buf]) }.ok()?;
             self.posted.pop();
             self.token[i] = None;
-            let len = (len as usize).min(RX_BUF_BYTES);
+            let len = (len as usize).min(self.buf_bytes);
             if len == 0 {
                 reposted |= self.post(i);
             } else {
@@ -706,7 +732,7 @@ impl Rx {
             let Some(i) = self.done.front() else { break };
             let end = self.done_len[i];
             let k = (end - self.offset).min(out.len() - n);
-            let from = slot(&mut self.mem, i, RX_BUF_BYTES);
+            let from = slot(&mut self.mem, i, self.buf_bytes);
             out[n..n + k].copy_from_slice(&from[self.offset..self.offset + k]);
             n += k;
             self.offset += k;
@@ -735,7 +761,7 @@ impl Tx {
                 return false;
             };
             let len = self.inflight[i].map_or(0, |s| s.1);
-            let buf = slot(&mut self.mem, i, TX_BUF_BYTES);
+            let buf = slot(&mut self.mem, i, self.buf_bytes);
             let buf = buf.get(..len).unwrap_or(&[]);
             // SAFETY: the buffer sent with this token and length, untouched since.
             if unsafe { self.q.pop_used(tok, &[buf], &mut []) }.is_err() {

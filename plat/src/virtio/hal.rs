@@ -36,10 +36,20 @@ pub struct DmaBuf {
 unsafe impl Send for DmaBuf {}
 
 impl DmaBuf {
-    /// At least `bytes` bytes, or None when memory is short.
+    /// At least `bytes` bytes, zeroed, or None when memory is short.
     pub fn new(bytes: usize) -> Option<DmaBuf> {
         let pages = bytes.div_ceil(PAGE_SIZE as usize).max(1);
         let (paddr, vaddr) = PlatHal::dma_alloc(pages, BufferDirection::Both);
+        (paddr != 0).then_some(DmaBuf { paddr, vaddr, pages })
+    }
+
+    /// At least `bytes` bytes holding whatever the frames held, for rings whose
+    /// buffers are always written before they are read (the console's stdio: the
+    /// driver fills a buffer before the device sees it, or reads only what the
+    /// device wrote); zeroing them cost 768 KiB of stores at boot.
+    pub fn new_unzeroed(bytes: usize) -> Option<DmaBuf> {
+        let pages = bytes.div_ceil(PAGE_SIZE as usize).max(1);
+        let (paddr, vaddr) = alloc_pages(pages, false);
         (paddr != 0).then_some(DmaBuf { paddr, vaddr, pages })
     }
 
@@ -54,6 +64,40 @@ impl Drop for DmaBuf {
     fn drop(&mut self) {
         // SAFETY: allocated by `dma_alloc` with this page count, not shared any more.
         unsafe { PlatHal::dma_dealloc(self.paddr, self.vaddr, self.pages) };
+    }
+}
+
+/// `pages` contiguous pages for DMA, zeroed when `zero` (memory from the heap, the
+/// fallback before the frame allocator is known, is always zeroed: its bytes are
+/// not initialised otherwise).
+fn alloc_pages(pages: usize, zero: bool) -> (PhysAddr, NonNull<u8>) {
+    if let Some((alloc, _)) = PAGES.get() {
+        let Some(pa) = alloc(pages) else { return (0, NonNull::dangling()) };
+        let va = elfin_arch::phys_to_virt(pa);
+        for i in (0..pages as u64).filter(|_| zero) {
+            // SAFETY: the frame allocator handed over `pages` pages of RAM, which the
+            // direct map covers writable; they are ours until `dma_dealloc`.
+            unsafe { elfin_arch::zero_page(va + i * PAGE_SIZE) };
+        }
+        return match NonNull::new(va as *mut u8) {
+            Some(v) => (pa, v),
+            None => (0, NonNull::dangling()),
+        };
+    }
+    let Some(layout) = layout(pages) else { return (0, NonNull::dangling()) };
+    // SAFETY: the layout has a non-zero size.
+    let p = unsafe { alloc::alloc::alloc(layout) };
+    if !p.is_null() {
+        for i in 0..pages as u64 {
+            // SAFETY: `layout` is page-aligned and `pages` pages long; the heap
+            // handed the memory over, and the direct map maps it writable.
+            unsafe { elfin_arch::zero_page(p as u64 + i * PAGE_SIZE) };
+        }
+    }
+    match NonNull::new(p) {
+        Some(v) => (virt_to_phys(p as u64), v),
+        // `Dma::new` and the queue constructors treat address 0 as failure.
+        None => (0, NonNull::dangling()),
     }
 }
 
@@ -77,25 +121,7 @@ fn layout(pages: usize) -> Option<Layout> {
 // kernel stacks or statics), which is what the drivers in this crate pass.
 unsafe impl Hal for PlatHal {
     fn dma_alloc(pages: usize, _direction: BufferDirection) -> (PhysAddr, NonNull<u8>) {
-        if let Some((alloc, _)) = PAGES.get() {
-            let Some(pa) = alloc(pages) else { return (0, NonNull::dangling()) };
-            let va = elfin_arch::phys_to_virt(pa);
-            // SAFETY: the frame allocator handed over `pages` pages of RAM, which the
-            // direct map covers; they are ours until `dma_dealloc`.
-            unsafe { core::ptr::write_bytes(va as *mut u8, 0, pages * PAGE_SIZE as usize) };
-            return match NonNull::new(va as *mut u8) {
-                Some(v) => (pa, v),
-                None => (0, NonNull::dangling()),
-            };
-        }
-        let Some(layout) = layout(pages) else { return (0, NonNull::dangling()) };
-        // SAFETY: the layout has a non-zero size.
-        let p = unsafe { alloc::alloc::alloc_zeroed(layout) };
-        match NonNull::new(p) {
-            Some(v) => (virt_to_phys(p as u64), v),
-            // `Dma::new` and the queue constructors treat address 0 as failure.
-            None => (0, NonNull::dangling()),
-        }
+        alloc_pages(pages, true)
     }
 
     unsafe fn dma_dealloc(paddr: PhysAddr, vaddr: NonNull<u8>, pages: usize) -> i32 {

@@ -120,6 +120,7 @@ pub fn init(info: &BootInfo) {
     if !words(line).any(|w| w == b"stdio=virtio") {
         return;
     }
+    console::set_small_memory(info.regions().iter().filter(|r| r.kind == crate::MemKind::Usable).map(|r| r.size).sum());
     let mut installed = false;
     crate::devices::for_each_transport(line, info, DeviceType::Console, &mut |found: Found| {
         let Ok(mut dev) = Console::new(found.transport) else { return false };

@@ -2,7 +2,8 @@
 //! `XEN_ELFNOTE_PHYS32_ENTRY` note): 32-bit protected mode, paging off, `ebx` =
 //! physical address of `hvm_start_info`. The assembly builds boot page tables
 //! (identity map of the first 4 GiB, the same at the direct-map offset, and the
-//! kernel's higher-half window), enters long mode and calls [`pvh_main`].
+//! kernel's higher-half window; 1 GiB pages where the CPU has them, else 2 MiB),
+//! enters long mode and calls [`pvh_main`].
 
 use core::arch::global_asm;
 
@@ -48,6 +49,29 @@ pvh_start32:
     rdtsc
     mov %eax, pvh_boot_tsc
     mov %edx, pvh_boot_tsc + 4
+    /* With 1 GiB pages (CPUID.80000001h:EDX bit 26), the PDPTs map 0..4 GiB
+       directly: 6 entries instead of 2,048 page-directory entries. */
+    mov $0x80000000, %eax
+    cpuid
+    cmp $0x80000001, %eax
+    jb 4f
+    mov $0x80000001, %eax
+    cpuid
+    bt $26, %edx
+    jnc 4f
+    xor %ecx, %ecx
+5:  mov %ecx, %eax
+    shl $30, %eax
+    or $0x83, %eax
+    mov %eax, boot_pdpt_low(,%ecx,8)
+    mov %eax, boot_pdpt_dm(,%ecx,8)
+    inc %ecx
+    cmp $4, %ecx
+    jne 5b
+    movl $0x83, boot_pdpt_high + 510*8
+    movl $0x40000083, boot_pdpt_high + 511*8
+    jmp 6f
+4:
     /* PD entries: 2048 x 2 MiB pages covering 0..4 GiB (present, writable, huge). */
     mov $boot_pd, %edi
     xor %ecx, %ecx
@@ -73,7 +97,7 @@ pvh_start32:
     jne 2b
     movl $boot_pd + 3, boot_pdpt_high + 510*8
     movl $boot_pd + 0x1000 + 3, boot_pdpt_high + 511*8
-    movl $boot_pdpt_low + 3, boot_pml4
+6:  movl $boot_pdpt_low + 3, boot_pml4
     movl $boot_pdpt_dm + 3, boot_pml4 + 256*8
     movl $boot_pdpt_high + 3, boot_pml4 + 511*8
     /* PAE, then EFER.LME|NXE|SCE, then paging with write protection. */
