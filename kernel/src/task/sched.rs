@@ -191,13 +191,11 @@ pub fn deadlines_pending() -> bool {
     !TIMERS.lock().is_empty() || super::itimer::pending() || crate::net::deadline_pending()
 }
 
-/// The earliest deadline of a sleep or an interval timer (monotonic ns), if any.
+/// The earliest deadline of a sleep, an interval timer or the network's timers
+/// (monotonic ns), if any.
 pub fn next_deadline() -> Option<u64> {
     let sleep = TIMERS.lock().keys().next().map(|k| k.0);
-    match (sleep, super::itimer::next_deadline()) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    }
+    [sleep, super::itimer::next_deadline(), crate::net::next_deadline()].into_iter().flatten().min()
 }
 
 /// The running thread.
