@@ -186,7 +186,7 @@ pub fn cpu_online(cpu: usize) {
     ONLINE.fetch_max(cpu + 1, Ordering::AcqRel);
 }
 
-/// True when a timed sleep or an interval timer waits for its deadline.
+/// True when a timed sleep, an interval timer or the network waits for a deadline.
 pub fn deadlines_pending() -> bool {
     !TIMERS.lock().is_empty() || super::itimer::pending() || crate::net::deadline_pending()
 }
