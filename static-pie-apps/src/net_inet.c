@@ -1057,6 +1057,117 @@ static void big(void)
     close(ls);
 }
 
+/* ----------------------------------------------------------------- ports -- */
+
+/* Binds `type` sockets to 127.0.0.1 port 0 until that fails, in children of
+ * their own (a process's descriptor limit may be below the ephemeral range):
+ * each child binds until an error, reports how many and the error, and holds
+ * its sockets until `release` is closed. Returns the error other than
+ * EMFILE/ENFILE that ended it; *count gets the sockets bound. */
+static int fill_ports(int type, int *count, int *release, pid_t *kids, int *nkids)
+{
+    int rel[2];
+    if (pipe(rel) < 0)
+        return errno;
+    *release = rel[1];
+    *count = 0;
+    for (*nkids = 0; *nkids < 64; (*nkids)++) {
+        int up[2];
+        if (pipe(up) < 0)
+            return errno;
+        pid_t pid = fork();
+        if (pid == 0) {
+            close(rel[1]);
+            close(up[0]);
+            struct rlimit lim;
+            getrlimit(RLIMIT_NOFILE, &lim);
+            lim.rlim_cur = lim.rlim_max > 40000 ? 40000 : lim.rlim_max;
+            setrlimit(RLIMIT_NOFILE, &lim);
+            int n = 0, err = 0;
+            for (;;) {
+                int s = socket(AF_INET, type, 0);
+                if (s < 0) {
+                    err = errno;
+                    break;
+                }
+                struct sockaddr_in a = lo4(0);
+                if (bind(s, (struct sockaddr *)&a, sizeof a) < 0) {
+                    err = errno;
+                    close(s);
+                    break;
+                }
+                n++;
+            }
+            int msg[2] = {n, err};
+            write_full(up[1], msg, sizeof msg);
+            char b;
+            while (read(rel[0], &b, 1) > 0)
+                ;
+            _exit(0);
+        }
+        close(up[1]);
+        if (pid < 0)
+            return errno;
+        kids[*nkids] = pid;
+        int msg[2] = {0, 0};
+        if (read(up[0], msg, sizeof msg) != sizeof msg)
+            msg[1] = EIO;
+        close(up[0]);
+        *count += msg[0];
+        if (msg[1] != EMFILE && msg[1] != ENFILE) {
+            (*nkids)++;
+            close(rel[0]);
+            return msg[1];
+        }
+    }
+    close(rel[0]);
+    return 0;
+}
+
+static void release_ports(int release, pid_t *kids, int nkids)
+{
+    close(release);
+    for (int i = 0; i < nkids; i++)
+        waitpid(kids[i], NULL, 0);
+}
+
+/* Ephemeral-port exhaustion on loopback (TCP): bind to port 0 fails with
+ * EADDRINUSE, connect with EADDRNOTAVAIL; once the sockets are closed every
+ * port is free again. Only the errors and
+ * whether the count passed 1000 are printed: the range and the ports the
+ * host uses differ. */
+static void ports(void)
+{
+    pid_t kids[64];
+    int nkids, count, release;
+    uint16_t lport;
+    int ls = listener4(16, &lport);
+    int err = fill_ports(SOCK_STREAM, &count, &release, kids, &nkids);
+    printf("tcp bind to port 0 until it fails: %s after %s\n", errname(err), count > 1000 ? "over 1000" : "at most 1000");
+    int c = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = lo4(lport);
+    int r = connect(c, (struct sockaddr *)&a, sizeof a);
+    printf("then connect: %s\n", r < 0 ? errname(errno) : "OK");
+    close(c);
+    release_ports(release, kids, nkids);
+    c = connect4(lport);
+    int s = accept(ls, NULL, NULL);
+    printf("after closing them, connect: %s\n", yesno(c >= 0 && s >= 0));
+    close(c);
+    close(s);
+    close(ls);
+
+    /* Everything is reusable: a second round fills the range again. */
+    int count2;
+    err = fill_ports(SOCK_STREAM, &count2, &release, kids, &nkids);
+    release_ports(release, kids, nkids);
+    printf("a second tcp round: %s after %s\n", errname(err), count2 > 1000 ? "over 1000" : "at most 1000");
+    int u = socket(AF_INET, SOCK_DGRAM, 0);
+    a = lo4(0);
+    printf("a udp bind to port 0 after all: %s\n", yesno(bind(u, (struct sockaddr *)&a, sizeof a) == 0));
+    close(u);
+}
+
 /* ----------------------------------------------------------------- churn -- */
 
 static void churn(int n)
@@ -1097,6 +1208,11 @@ int main(int argc, char **argv)
     probe_init();
     if (argc > 2 && strcmp(argv[1], "churn") == 0) {
         churn(atoi(argv[2]));
+        printf("ok\n");
+        return 0;
+    }
+    if (argc == 2 && strcmp(argv[1], "ports") == 0) {
+        ports();
         printf("ok\n");
         return 0;
     }

@@ -74,6 +74,33 @@ fn churn_no_leak(arch: &str, libc: &str, count: &str) {
     );
 }
 
+/// Ephemeral-port exhaustion on loopback (`net_inet ports`): bind to port 0
+/// until EADDRINUSE (TCP), connect then gives EADDRNOTAVAIL,
+/// and every port is free again once the sockets are closed;
+/// no frame leaked. The native reference runs in a network namespace of its
+/// own with a 2,000-port range (its own ip_local_port_range; the host's
+/// settings and ports are untouched, and Linux's bind to port 0 slows down as
+/// the range fills); elfin has Linux's default range, 28,232 ports.
+fn ports_exhausted(arch: &str, libc: &str) {
+    let bin = app("x86_64", libc, "net_inet");
+    let mut cmd = std::process::Command::new("unshare");
+    cmd.arg("-n")
+        .arg("sh")
+        .arg("-c")
+        .arg("ip link set lo up && echo '40000 41999' >/proc/sys/net/ipv4/ip_local_port_range && exec \"$0\" ports")
+        .arg(&bin)
+        .env_clear()
+        .current_dir("/")
+        .env("PATH", "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin");
+    let reference = run_command(cmd, None, format!("native (unshare -n): {} ports", bin.display()));
+    assert!(reference.stdout_str().ends_with("\nok\n"), "native run:\n{}", reference.describe());
+    let opts = ElfinOpts { extra: vec!["--log-level".into(), "info".into()], ..ElfinOpts::default() }.arch(arch);
+    let guest = run_elfin(&app(arch, libc, "net_inet"), &args(&["ports"]), &opts);
+    assert_same_explained(&reference, &guest);
+    let (after, before) = frames_report(&guest);
+    assert_eq!(after, before, "frames leaked by port exhaustion: {}", before as i64 - after as i64);
+}
+
 /// The probes that pass descriptors around and reset connections leave no
 /// frame behind either.
 fn probes_no_leak(libc: &str) {
@@ -111,6 +138,10 @@ mod aarch64 {
     fn churn_no_leak() {
         super::churn_no_leak("aarch64", "musl", "2000")
     }
+    #[test]
+    fn ports_exhausted() {
+        super::ports_exhausted("aarch64", "musl")
+    }
 }
 
 mod leaks {
@@ -125,6 +156,10 @@ mod leaks {
     #[test]
     fn probes_no_leak_glibc() {
         super::probes_no_leak("glibc")
+    }
+    #[test]
+    fn ports_exhausted_glibc() {
+        super::ports_exhausted("x86_64", "glibc")
     }
 }
 

@@ -9,9 +9,8 @@
 //!   SET/GET/INCR/LPUSH/LRANGE and a pipelined batch.
 //!
 //! The native runs use a free host port, the guest runs the server's usual
-//! port published on another free one. nginx is x86_64 only (its configure
-//! probes by running programs, so it is not cross-built); redis-server also
-//! runs in an arm64 guest, against the x86_64 build run natively.
+//! port published on another free one. nginx and redis-server also run in an
+//! arm64 guest, against the x86_64 build run natively.
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -20,8 +19,8 @@ use std::time::Duration;
 
 use elfin_tests::*;
 
-fn nginx() -> PathBuf {
-    app("x86_64", "debian", "nginx")
+fn nginx(arch: &str) -> PathBuf {
+    app(arch, "debian", "nginx")
 }
 
 /// A minimal nginx.conf: one worker, no access log, the error log on stderr,
@@ -59,18 +58,27 @@ fn same_path_volume(dir: &Path) -> ElfinOpts {
 
 #[test]
 fn nginx_config_test() {
-    let dir = served_dir("nginx-t");
+    nginx_config_test_on("x86_64")
+}
+
+#[test]
+fn nginx_config_test_aarch64() {
+    nginx_config_test_on("aarch64")
+}
+
+fn nginx_config_test_on(arch: &str) {
+    let dir = served_dir(&format!("nginx-t-{arch}"));
     let conf = nginx_conf(&dir, 80);
     let prefix = format!("{}/", dir.display());
     let argv = ["-t", "-p", &prefix, "-c", conf.to_str().expect("utf-8 path")];
     let a = args(&argv);
-    let native = run_native(&nginx(), None, &a, &[], None);
+    let native = run_native(&nginx("x86_64"), None, &a, &[], None);
     assert!(
         native.status == 0 && native.stderr_str().contains("test is successful"),
         "the native `nginx -t` is no reference:\n{}",
         native.describe()
     );
-    let guest = run_elfin(&nginx(), &a, &same_path_volume(&dir));
+    let guest = run_elfin(&nginx(arch), &a, &same_path_volume(&dir).arch(arch));
     assert_same_explained(&native, &guest);
 }
 
@@ -107,11 +115,20 @@ fn curl_twice(curl: &Path, dir: &Path, url: &str, want: &[u8]) -> String {
 
 #[test]
 fn nginx_static_file_keep_alive() {
+    nginx_static_file_keep_alive_on("x86_64")
+}
+
+#[test]
+fn nginx_static_file_keep_alive_aarch64() {
+    nginx_static_file_keep_alive_on("aarch64")
+}
+
+fn nginx_static_file_keep_alive_on(arch: &str) {
     let Some(curl) = host_tool("curl", "curl") else {
         eprintln!("skipped: no curl on the host, and `apt-get install curl` did not provide one");
         return;
     };
-    let dir = served_dir("nginx-serve");
+    let dir = served_dir(&format!("nginx-serve-{arch}"));
     let page = pseudo_random_bytes(300_000, 13);
     std::fs::write(dir.join("www/page.bin"), &page).expect("write page");
     let prefix = format!("{}/", dir.display());
@@ -119,7 +136,7 @@ fn nginx_static_file_keep_alive() {
 
     let np = free_port();
     let nconf = nginx_conf(&dir, np);
-    let mut ncmd = Command::new(nginx());
+    let mut ncmd = Command::new(nginx("x86_64"));
     ncmd.args(["-p", &prefix, "-g", daemon_off, "-c"]).arg(&nconf).current_dir("/");
     let server = Background::start(ncmd);
     let native_said = curl_twice(&curl, &dir, &format!("http://127.0.0.1:{np}/page.bin"), &page);
@@ -127,11 +144,11 @@ fn nginx_static_file_keep_alive() {
 
     let gconf = nginx_conf(&dir, 80);
     let hp = free_port();
-    let mut opts = same_path_volume(&dir);
+    let mut opts = same_path_volume(&dir).arch(arch);
     opts.extra.extend(["-p".into(), format!("{hp}:80").into()]);
     let gargs: Vec<&OsStr> =
         ["-p", prefix.as_str(), "-g", daemon_off, "-c", gconf.to_str().expect("utf-8 path")].map(OsStr::new).into();
-    let server = Background::start(elfin_command(&nginx(), &gargs, &opts));
+    let server = Background::start(elfin_command(&nginx(arch), &gargs, &opts));
     let guest_said = curl_twice(&curl, &dir, &format!("http://127.0.0.1:{hp}/page.bin"), &page);
     let guest = server.stop();
 

@@ -320,6 +320,9 @@ struct Net {
     orphans: Vec<(H, u64)>,
     dirty: bool,
     next_port: u16,
+    /// The port table: the records bound to each (TCP?, port), so that a bind
+    /// or an ephemeral port costs what shares the port, not every socket.
+    ports: BTreeMap<(bool, u16), Vec<u64>>,
 }
 
 impl Net {
@@ -328,7 +331,6 @@ impl Net {
         let mut stacks = vec![Stack::loopback()];
         if let Some(eth) = Stack::ethernet() {
             stacks.push(eth);
-            HAS_DEVICE.store(true, Ordering::Relaxed);
             crate::timer::deadline_added();
         }
         let mut n = Net {
@@ -337,6 +339,7 @@ impl Net {
             orphans: Vec::new(),
             dirty: false,
             next_port: EPHEMERAL_LO + (crate::rng::u64() % span) as u16,
+            ports: BTreeMap::new(),
         };
         n.mirror_addresses();
         n
@@ -386,13 +389,41 @@ impl Net {
         Err(Errno::ENETUNREACH)
     }
 
-    fn port_free(&self, tcp: bool, me: u64, b: &Bind, reuseaddr: bool, reuseport: bool) -> bool {
-        self.recs.iter().all(|(&id, r)| {
-            if id == me || r.tcp != tcp {
-                return true;
+    /// Sets (or clears) the address record `id` is bound to, keeping the port
+    /// table in step.
+    fn set_bound(&mut self, id: u64, b: Option<Bind>) {
+        let Some(r) = self.recs.get_mut(&id) else { return };
+        let tcp = r.tcp;
+        let old = core::mem::replace(&mut r.bound, b);
+        if let Some(o) = old {
+            self.unindex(tcp, o.port, id);
+        }
+        if let Some(nb) = b {
+            self.ports.entry((tcp, nb.port)).or_default().push(id);
+        }
+    }
+
+    fn unindex(&mut self, tcp: bool, port: u16, id: u64) {
+        if let Some(v) = self.ports.get_mut(&(tcp, port)) {
+            v.retain(|&x| x != id);
+            if v.is_empty() {
+                self.ports.remove(&(tcp, port));
             }
-            let Some(ob) = r.bound else { return true };
-            if ob.port != b.port || !ob.overlaps(b) {
+        }
+    }
+
+    /// The records bound to `port` (other than `me`), with their bindings.
+    fn on_port(&self, tcp: bool, port: u16, me: u64) -> impl Iterator<Item = (&Rec, Bind)> + '_ {
+        let ids = self.ports.get(&(tcp, port)).map(|v| v.as_slice()).unwrap_or(&[]);
+        ids.iter()
+            .filter(move |&&id| id != me)
+            .filter_map(|id| self.recs.get(id))
+            .filter_map(|r| r.bound.map(|b| (r, b)))
+    }
+
+    fn port_free(&self, tcp: bool, me: u64, b: &Bind, reuseaddr: bool, reuseport: bool) -> bool {
+        self.on_port(tcp, b.port, me).all(|(r, ob)| {
+            if !ob.overlaps(b) {
                 return true;
             }
             if reuseport && r.reuseport {
@@ -403,16 +434,18 @@ impl Net {
         })
     }
 
+    /// A free port of the ephemeral range for a binding to `addr`: the ports
+    /// are handed out in turn from a random start, so that finding one costs a
+    /// table look-up per port in use after the last one given (amortized O(1)
+    /// while the range fills). EADDRINUSE when every port is taken, as Linux's
+    /// bind to port 0 (connect turns it into EADDRNOTAVAIL).
     fn ephemeral(&mut self, tcp: bool, me: u64, addr: Option<IpAddress>, scope: Scope) -> Result<u16, Errno> {
         let span = EPHEMERAL_HI - EPHEMERAL_LO + 1;
         for _ in 0..span {
             let p = self.next_port;
             self.next_port = if p >= EPHEMERAL_HI { EPHEMERAL_LO } else { p + 1 };
             let b = Bind { addr, port: p, scope };
-            let used = self.recs.iter().any(|(&id, r)| {
-                id != me && r.tcp == tcp && r.bound.map(|ob| ob.port == p && ob.overlaps(&b)).unwrap_or(false)
-            });
-            if !used {
+            if !self.on_port(tcp, p, me).any(|(_, ob)| ob.overlaps(&b)) {
                 return Ok(p);
             }
         }
@@ -551,8 +584,9 @@ impl Net {
             at = at.min(crate::time::monotonic_ns().saturating_add(1_000_000));
         }
         let before = NEXT_POLL.swap(at, Ordering::Relaxed);
-        if at != u64::MAX && before == u64::MAX {
-            // The CPUs' ticks keep time for smoltcp's timers too.
+        if at < before {
+            // The boot CPU keeps time for smoltcp's timers too: it may be idle
+            // waiting for a later deadline (or none), so it must look again.
             crate::timer::deadline_added();
         }
         wakes
@@ -739,22 +773,28 @@ pub fn init(ip: Option<&[u8]>) {
     }
 }
 
-/// Whether smoltcp waits for a deadline (retransmissions, closing connections,
-/// DHCP): an idle machine must keep time for it. With a network device the tick
-/// keeps running too: on arm64 `virt` the device's interrupt does not wake a CPU
-/// idling without its tick (it is taken once the tick wakes the CPU), so the
-/// tick bounds the latency there.
+/// Whether smoltcp waits for a deadline (retransmissions, delayed ACKs,
+/// keep-alives, closing connections, DHCP renewal): an idle machine must keep
+/// time for it. The device's own interrupts wake an idle CPU, so a machine
+/// whose sockets wait for nothing but input needs no tick at all.
 pub fn deadline_pending() -> bool {
-    HAS_DEVICE.load(Ordering::Relaxed)
-        || POLL_WANTED.load(Ordering::Relaxed)
-        || NEXT_POLL.load(Ordering::Relaxed) != u64::MAX
+    POLL_WANTED.load(Ordering::Relaxed) || NEXT_POLL.load(Ordering::Relaxed) != u64::MAX
+}
+
+/// When the network must next be polled (monotonic ns), if it must: smoltcp's
+/// earliest timer, or now when a poll is owed.
+pub fn next_deadline() -> Option<u64> {
+    if POLL_WANTED.load(Ordering::Relaxed) {
+        return Some(0);
+    }
+    match NEXT_POLL.load(Ordering::Relaxed) {
+        u64::MAX => None,
+        at => Some(at),
+    }
 }
 
 /// A poll is owed: `poll_due` found the network locked by another CPU.
 static POLL_WANTED: AtomicBool = AtomicBool::new(false);
-
-/// The machine has a network device (an Ethernet stack exists).
-static HAS_DEVICE: AtomicBool = AtomicBool::new(false);
 
 /// Polls the network when smoltcp's deadline has passed or the device
 /// interrupted (called by the scheduler and after interrupts; cheap when
@@ -982,8 +1022,8 @@ impl InetSocket {
         if !n.port_free(tcp, self.id, &b, reuseaddr, reuseport) {
             return Err(Errno::EADDRINUSE);
         }
+        n.set_bound(self.id, Some(b));
         let rec = n.rec(self.id)?;
-        rec.bound = Some(b);
         rec.reuseaddr = reuseaddr;
         rec.reuseport = reuseport;
         Ok(b)
@@ -999,7 +1039,11 @@ impl InetSocket {
         }
         let b = match n.rec(self.id)?.bound {
             Some(b) => b,
-            None => self.do_bind(n, IpEndpoint { addr: unspecified(self.family), port: 0 })?,
+            // No ephemeral port left: EAGAIN, as Linux's inet_autobind.
+            None => self.do_bind(n, IpEndpoint { addr: unspecified(self.family), port: 0 }).map_err(|e| match e {
+                Errno::EADDRINUSE => Errno::EAGAIN,
+                e => e,
+            })?,
         };
         let mut hs = Vec::new();
         for si in 0..n.stacks.len() {
@@ -1038,10 +1082,10 @@ impl InetSocket {
                 let rec = n.rec(self.id)?;
                 if let Kind::TcpConn { h, .. } = rec.kind {
                     rec.kind = Kind::TcpIdle;
-                    rec.bound = None;
                     rec.err = 0;
                     rec.rd_shut = false;
                     rec.wr_shut = false;
+                    n.set_bound(self.id, None);
                     n.stack(h.0).tcp(h.1).abort();
                     n.orphans.push((h, crate::time::monotonic_ns()));
                     n.dirty = true;
@@ -1087,7 +1131,11 @@ impl InetSocket {
             };
             let b = match n.rec(self.id)?.bound {
                 Some(b) => b,
-                None => self.do_bind(n, IpEndpoint { addr: src, port: 0 })?,
+                // No ephemeral port left: EADDRNOTAVAIL from connect, as Linux.
+                None => self.do_bind(n, IpEndpoint { addr: src, port: 0 }).map_err(|e| match e {
+                    Errno::EADDRINUSE => Errno::EADDRNOTAVAIL,
+                    e => e,
+                })?,
             };
             let h = n.new_tcp(si, Some(self))?;
             let st = n.stack(si);
@@ -1098,8 +1146,8 @@ impl InetSocket {
                 n.drop_handle(h);
                 return Err(Errno::ENETUNREACH);
             }
+            n.set_bound(self.id, Some(Bind { addr: Some(src), port: b.port, scope: b.scope }));
             let rec = n.rec(self.id)?;
-            rec.bound = Some(Bind { addr: Some(src), port: b.port, scope: b.scope });
             rec.kind = Kind::TcpConn { h, connecting: true, seen_open: false, prev: tcp::State::SynSent };
             rec.err = 0;
             n.dirty = true;
@@ -1123,9 +1171,9 @@ impl InetSocket {
                         let e = core::mem::take(&mut rec.err);
                         if let Kind::TcpConn { h, .. } = rec.kind {
                             rec.kind = Kind::TcpIdle;
-                            rec.bound = None;
                             rec.rd_shut = false;
                             rec.wr_shut = false;
+                            n.set_bound(self.id, None);
                             n.drop_handle(h);
                         }
                         // The error already taken (SO_ERROR): ECONNABORTED, as Linux.
@@ -1478,12 +1526,8 @@ impl Socket for InetSocket {
             let rec = n.rec(self.id)?;
             let b = rec.bound.ok_or(Errno::EINVAL)?;
             let reuseport = rec.reuseport;
-            let clash = n.recs.iter().any(|(&id, r)| {
-                id != self.id
-                    && r.tcp
-                    && matches!(r.kind, Kind::TcpListen { .. })
-                    && r.bound.map(|ob| ob.port == b.port && ob.overlaps(&b)).unwrap_or(false)
-                    && !(reuseport && r.reuseport)
+            let clash = n.on_port(true, b.port, self.id).any(|(r, ob)| {
+                matches!(r.kind, Kind::TcpListen { .. }) && ob.overlaps(&b) && !(reuseport && r.reuseport)
             });
             if clash {
                 return Err(Errno::EADDRINUSE);
@@ -1536,11 +1580,11 @@ impl Socket for InetSocket {
             ns.apply_tcp(n.stack(h.0).tcp(h.1));
             if let Ok(rec) = n.rec(ns.id) {
                 rec.kind = Kind::TcpConn { h, connecting: false, seen_open: true, prev: tcp::State::Established };
-                rec.bound = local.map(|l| Bind { addr: Some(l.addr), port: l.port, scope: Scope::Both });
                 // Accepted connections share the listener's port.
                 rec.reuseport = true;
                 rec.reuseaddr = true;
             }
+            n.set_bound(ns.id, local.map(|l| Bind { addr: Some(l.addr), port: l.port, scope: Scope::Both }));
             let r = n.readiness(ns.id);
             if let Ok(rec) = n.rec(ns.id) {
                 rec.last = r;
@@ -1860,7 +1904,14 @@ impl Socket for InetSocket {
         let (linger_on, linger_s) = *self.opts.linger.lock();
         with_net(|n| {
             let Some(rec) = n.recs.remove(&self.id) else { return };
+            if let Some(b) = rec.bound {
+                n.unindex(rec.tcp, b.port, self.id);
+            }
             let t = crate::time::monotonic_ns();
+            // Only a closing connection or listener has segments to send: the
+            // other kinds leave nothing to poll (a poll looks at every socket,
+            // which closing thousands of bound sockets must not cost each).
+            let poll = matches!(rec.kind, Kind::TcpConn { .. } | Kind::TcpListen { .. });
             match rec.kind {
                 Kind::TcpConn { h, .. } => {
                     let s = n.stack(h.0).tcp(h.1);
@@ -1888,7 +1939,7 @@ impl Socket for InetSocket {
                 }
                 Kind::TcpIdle => {}
             }
-            n.dirty = true;
+            n.dirty |= poll;
         });
     }
 

@@ -6,7 +6,7 @@
 pub mod inet;
 pub mod unix;
 
-pub use inet::{deadline_pending, init, poll_due};
+pub use inet::{deadline_pending, init, next_deadline, poll_due};
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;

@@ -190,18 +190,16 @@ pub fn cpu_online(cpu: usize) {
     ONLINE.fetch_max(cpu + 1, Ordering::AcqRel);
 }
 
-/// True when a timed sleep or an interval timer waits for its deadline.
+/// True when a timed sleep, an interval timer or the network waits for a deadline.
 pub fn deadlines_pending() -> bool {
     !TIMERS.lock().is_empty() || super::itimer::pending() || crate::net::deadline_pending()
 }
 
-/// The earliest deadline of a sleep or an interval timer (monotonic ns), if any.
+/// The earliest deadline of a sleep, an interval timer or the network's timers
+/// (monotonic ns), if any.
 pub fn next_deadline() -> Option<u64> {
     let sleep = TIMERS.lock().keys().next().map(|k| k.0);
-    match (sleep, super::itimer::next_deadline()) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    }
+    [sleep, super::itimer::next_deadline(), crate::net::next_deadline()].into_iter().flatten().min()
 }
 
 /// The running thread.
