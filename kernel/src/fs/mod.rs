@@ -142,6 +142,11 @@ pub trait Inode: Send + Sync {
     fn ino(&self) -> u64;
     /// Owner, rights, type and time.
     fn meta(&self) -> Meta;
+    /// The file type bits of the mode (S_IFMT): what path walks ask, without
+    /// building the whole [`Meta`].
+    fn file_type(&self) -> u32 {
+        self.meta().mode & S_IFMT
+    }
     /// Changes owner, rights or time.
     fn set_meta(&self, f: &mut dyn FnMut(&mut Meta)) -> Result<(), Errno> {
         let _ = f;
@@ -269,7 +274,7 @@ pub trait Inode: Send + Sync {
 
 /// Type bits of an inode.
 pub fn ftype(n: &dyn Inode) -> u32 {
-    n.meta().mode & S_IFMT
+    n.file_type()
 }
 
 /// True for directories.

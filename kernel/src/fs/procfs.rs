@@ -295,6 +295,10 @@ impl Inode for Node {
         let boot = elfin_shim::uapi::Timespec::from_nanos(crate::time::boot_realtime_ns());
         Meta::at(self.mode(), 0, 0, boot)
     }
+    fn file_type(&self) -> u32 {
+        // The boot time in `meta` may calibrate the clock; a path walk needs none.
+        self.mode() & S_IFMT
+    }
     fn dev(&self) -> u64 {
         PROC_DEV
     }

@@ -53,10 +53,10 @@ pub fn exit_thread(cx: &Ctx, status: ExitStatus) {
     };
     table::release_thread(t.tid());
     {
-        let (cpu, sys) = (t.cpu_ns(), t.sys_ns());
+        let (cpu, sys) = (t.cpu_cycles(), t.sys_cycles());
         let mut times = p.times.lock();
-        times.dead_threads_ns += cpu;
-        times.dead_sys_ns += sys;
+        times.dead_threads_cycles += cpu;
+        times.dead_sys_cycles += sys;
     }
     {
         let mut s = p.state.lock();

@@ -229,10 +229,11 @@ pub struct ProcInfo {
 /// CPU time of a process's dead threads and of its reaped children.
 #[derive(Clone, Copy, Default, Debug)]
 pub struct CpuTimes {
-    /// Threads of this process that have exited, in ns.
-    pub dead_threads_ns: u64,
-    /// The system-time part of `dead_threads_ns`.
-    pub dead_sys_ns: u64,
+    /// Threads of this process that have exited, in CPU cycles (converted when
+    /// read: a thread's exit needs no clock calibration).
+    pub dead_threads_cycles: u64,
+    /// The system-time part of `dead_threads_cycles`.
+    pub dead_sys_cycles: u64,
     /// Reaped children (and their reaped children), in ns.
     pub children_ns: u64,
     /// The system-time part of `children_ns`.
@@ -404,13 +405,13 @@ impl Process {
     }
     /// Total CPU time of the live and dead threads, in ns.
     pub fn cpu_ns(&self) -> u64 {
-        let live: u64 = self.threads.lock().iter().map(|t| t.cpu_ns()).sum();
-        live + self.times.lock().dead_threads_ns
+        let live: u64 = self.threads.lock().iter().map(|t| t.cpu_cycles()).sum();
+        crate::time::cycles_to_ns(live + self.times.lock().dead_threads_cycles)
     }
     /// System time of the live and dead threads, in ns.
     pub fn sys_ns(&self) -> u64 {
-        let live: u64 = self.threads.lock().iter().map(|t| t.sys_ns()).sum();
-        live + self.times.lock().dead_sys_ns
+        let live: u64 = self.threads.lock().iter().map(|t| t.sys_cycles()).sum();
+        crate::time::cycles_to_ns(live + self.times.lock().dead_sys_cycles)
     }
 }
 
@@ -457,8 +458,11 @@ impl Thread {
     }
     /// System time used so far (never more than the CPU time).
     pub fn sys_ns(&self) -> u64 {
-        let cpu = self.cpu_cycles();
-        crate::time::cycles_to_ns(self.sys_cycles.load(Ordering::Relaxed).min(cpu))
+        crate::time::cycles_to_ns(self.sys_cycles())
+    }
+    /// System cycles used so far (never more than the CPU cycles).
+    pub fn sys_cycles(&self) -> u64 {
+        self.sys_cycles.load(Ordering::Relaxed).min(self.cpu_cycles())
     }
     /// The thread name as prctl(PR_GET_NAME) and /proc report it.
     pub fn comm(&self) -> Vec<u8> {
