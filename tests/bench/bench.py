@@ -42,8 +42,11 @@ FIGURES = ["calib", "getppid", "clock", "fault", "mmap", "pipe", "futex", "threa
 MACHINE = {"x86_64": "microvm", "aarch64": "virt"}
 
 
+T0 = time.time()
+
+
 def log(msg):
-    print(f"bench: {msg}", file=sys.stderr, flush=True)
+    print(f"bench: [{time.time() - T0:6.1f} s] {msg}", file=sys.stderr, flush=True)
 
 
 def figures_of(text):
@@ -212,10 +215,10 @@ class Bench:
             return hi
 
         log(f"{arch}: smallest -m for hello")
-        coarse = self.a.smoke
+        coarse = self.a.smoke  # one halving only
         return {
-            "elfin": bisect(elfin_ok, 0, 64, 8 if coarse else 1),
-            "linux": bisect(linux_ok, 0, 512, 128 if coarse else 16),
+            "elfin": bisect(elfin_ok, 0, 64, 32 if coarse else 1),
+            "linux": bisect(linux_ok, 0, 512, 256 if coarse else 16),
         }
 
     def sizes(self, arch):
@@ -521,8 +524,10 @@ def main():
     ap.add_argument("--note", default=os.environ.get("BENCH_NOTE", ""), help="a note on the machine's state")
     a = ap.parse_args()
     a.arch = a.arch.split(",")
+    a.server_names = ["nginx", "redis"]
     if a.smoke:
-        a.iters, a.runs, a.stdio_mib, a.requests, a.seconds = 20, 1, 1, 50, 1
+        a.iters, a.runs, a.stdio_mib, a.requests, a.seconds = 20, 1, 1, 300, 1
+        a.server_names = ["redis"]
     elif a.quick:
         a.iters, a.runs, a.stdio_mib, a.requests, a.seconds = 300, 2, 8, 200, 2
     else:
