@@ -101,8 +101,17 @@ class Kernel:
         return [os.path.join(self.modules, m) for m in MODULES if os.path.exists(os.path.join(self.modules, m))]
 
 
+_KERNELS = {}
+
+
 def kernel(arch):
     """Fetches (once) and returns the Debian kernel for ARCH."""
+    if arch not in _KERNELS:
+        _KERNELS[arch] = _kernel(arch)
+    return _KERNELS[arch]
+
+
+def _kernel(arch):
     meta = META[arch][0]
     opts = _apt_options(arch)
     # Without network or lists, reuse whatever version is cached.
