@@ -65,6 +65,8 @@ class Bench:
         self.tmp = tempfile.mkdtemp(prefix="elfin-bench-")
         os.chmod(self.tmp, 0o755)
         self.tsc_khz = None
+        self.log = log
+        self.elfin_bin = ELFIN
 
     # ------------------------------------------------------------ runners --
 
