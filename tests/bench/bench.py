@@ -29,6 +29,7 @@ import tempfile
 import threading
 import time
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
@@ -543,12 +544,13 @@ def main():
     if a.out is None and not a.smoke:
         a.out = os.path.join(ROOT, "docs/benchmarks.md")
     t0 = time.time()
+    info = machine_info()  # the commit and load the run starts from
     b = Bench(a)
     try:
         results = b.run()
     finally:
         shutil.rmtree(b.tmp, ignore_errors=True)
-    text = report(a, results, machine_info(), time.time() - t0)
+    text = report(a, results, info, time.time() - t0)
     if a.out:
         kept = ""
         if os.path.exists(a.out):
