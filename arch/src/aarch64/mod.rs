@@ -5,6 +5,7 @@
 pub mod context;
 pub mod cpu;
 pub mod init;
+mod mem;
 pub mod paging;
 pub mod signal;
 pub mod tls;

@@ -115,6 +115,25 @@ global_asm!(
     push %r15
     .endm
 
+    /* Restores what push_gprs saved. */
+    .macro pop_gprs
+    pop %r15
+    pop %r14
+    pop %r13
+    pop %r12
+    pop %r11
+    pop %r10
+    pop %r9
+    pop %r8
+    pop %rbp
+    pop %rdi
+    pop %rsi
+    pop %rdx
+    pop %rcx
+    pop %rbx
+    pop %rax
+    .endm
+
     .section .text.trap_stubs, "ax"
     .p2align 4
     .global trap_stubs
@@ -177,42 +196,14 @@ syscall_entry:
     jne trap_return
     cmpq $0x1b, 168(%rsp)
     jne trap_return
-    pop %r15
-    pop %r14
-    pop %r13
-    pop %r12
-    pop %r11
-    pop %r10
-    pop %r9
-    pop %r8
-    pop %rbp
-    pop %rdi
-    pop %rsi
-    pop %rdx
-    pop %rcx
-    pop %rbx
-    pop %rax
+    pop_gprs
     swapgs
     mov 40(%rsp), %rsp
     sysretq
 
     .global trap_return
 trap_return:
-    pop %r15
-    pop %r14
-    pop %r13
-    pop %r12
-    pop %r11
-    pop %r10
-    pop %r9
-    pop %r8
-    pop %rbp
-    pop %rdi
-    pop %rsi
-    pop %rdx
-    pop %rcx
-    pop %rbx
-    pop %rax
+    pop_gprs
     add $16, %rsp
     testb $3, 8(%rsp)
     jz 2f

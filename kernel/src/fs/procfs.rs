@@ -671,18 +671,10 @@ fn smaps_area(m: &AddrSpace, start: u64, end: u64, v: &Area, s: &mut String) {
         ("Private_Dirty", dirty(private)),
         ("Referenced", rss),
         ("Anonymous", if anon { rss } else { 0 }),
-        ("LazyFree", 0),
-        ("AnonHugePages", 0),
-        ("ShmemPmdMapped", 0),
-        ("FilePmdMapped", 0),
-        ("Shared_Hugetlb", 0),
-        ("Private_Hugetlb", 0),
-        ("Swap", 0),
-        ("SwapPss", 0),
-        ("Locked", 0),
     ] {
-        let _ = writeln!(s, "{:<16}{:>8} kB", alloc::format!("{}:", k), val);
+        kb_line(s, k, val);
     }
+    untracked_lines(s);
     let _ = writeln!(s, "THPeligible:    0");
     s.push_str("VmFlags: ");
     let p = &v.prot;
@@ -742,17 +734,32 @@ fn smaps_rollup(m: &AddrSpace, s: &mut String) {
         ("Private_Dirty", rss_anon),
         ("Referenced", rss),
         ("Anonymous", rss_anon),
-        ("LazyFree", 0),
-        ("AnonHugePages", 0),
-        ("ShmemPmdMapped", 0),
-        ("FilePmdMapped", 0),
-        ("Shared_Hugetlb", 0),
-        ("Private_Hugetlb", 0),
-        ("Swap", 0),
-        ("SwapPss", 0),
-        ("Locked", 0),
     ] {
-        let _ = writeln!(s, "{:<16}{:>8} kB", alloc::format!("{}:", k), val);
+        kb_line(s, k, val);
+    }
+    untracked_lines(s);
+}
+
+/// One `Name:   value kB` line of smaps, as Linux pads it.
+fn kb_line(s: &mut String, name: &str, kb: u64) {
+    let _ = writeln!(s, "{:<16}{:>8} kB", alloc::format!("{}:", name), kb);
+}
+
+/// The smaps lines of what elfin never has: lazily freed, huge, swapped or
+/// locked pages.
+fn untracked_lines(s: &mut String) {
+    for k in [
+        "LazyFree",
+        "AnonHugePages",
+        "ShmemPmdMapped",
+        "FilePmdMapped",
+        "Shared_Hugetlb",
+        "Private_Hugetlb",
+        "Swap",
+        "SwapPss",
+        "Locked",
+    ] {
+        kb_line(s, k, 0);
     }
 }
 
