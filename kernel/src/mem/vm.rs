@@ -206,10 +206,19 @@ pub const KERNEL_RESERVE: usize = 96;
 
 /// A zeroed frame for a user page, unless memory is down to the kernel's reserve.
 fn alloc_user_zeroed() -> Option<u64> {
+    let pa = alloc_user_uninit()?;
+    frames::zero(pa);
+    Some(pa)
+}
+
+/// A frame for user memory with whatever it held before: for callers that write
+/// every byte of it (a copy of another page, a file's page with its tail zeroed),
+/// so that it is not zeroed first and then overwritten.
+fn alloc_user_uninit() -> Option<u64> {
     if frames::free_count() <= KERNEL_RESERVE {
         return None;
     }
-    frames::alloc_zeroed()
+    frames::alloc(1)
 }
 
 /// Kind of access that faulted.
@@ -479,7 +488,7 @@ impl AddrSpace {
 
     /// Gives page `page` of a private VMA its own copy of the shared frame `pa`.
     fn break_cow(&mut self, page: u64, pa: u64, area: &Area) -> Result<(), FaultError> {
-        let copy = alloc_user_zeroed().ok_or(FaultError::OutOfMemory)?;
+        let copy = alloc_user_uninit().ok_or(FaultError::OutOfMemory)?;
         frames::frame_bytes(copy).copy_from_slice(frames::frame_bytes(pa));
         COW_COPIES.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
         let _ = self.pt.unmap(page);
@@ -707,9 +716,14 @@ impl AddrSpace {
                 if area.shared {
                     cache::get(node, pos / PAGE_SIZE).ok_or(FaultError::OutOfMemory)?
                 } else {
-                    let pa = alloc_user_zeroed().ok_or(FaultError::OutOfMemory)?;
+                    let pa = alloc_user_uninit().ok_or(FaultError::OutOfMemory)?;
                     let n = len.saturating_sub(rel).min(PAGE_SIZE) as usize;
-                    cache::read_page(node, pos, frames::frame_bytes(pa).get_mut(..n).unwrap_or(&mut []));
+                    let bytes = frames::frame_bytes(pa);
+                    let (head, tail) = bytes.split_at_mut(n.min(bytes.len()));
+                    // Every byte is written: the file's (zeros past its end), then
+                    // zeros past the mapping's length.
+                    cache::read_page(node, pos, head);
+                    tail.fill(0);
                     pa
                 }
             }
@@ -919,7 +933,8 @@ mod cache {
             p.maps += 1;
             return Some(p.pa);
         }
-        let pa = alloc_user_zeroed()?;
+        // copy_in writes every byte (zeros past the end of the file).
+        let pa = alloc_user_uninit()?;
         copy_in(node, pgoff * PAGE_SIZE, frames::frame_bytes(pa));
         f.pages.insert(pgoff, Page { pa, maps: 1 });
         Some(pa)
