@@ -74,11 +74,17 @@ fn hz() -> u64 {
         }
     };
     set_hz(h);
+    // The wall clock's base too, so that the vDSO answers every clock from now on
+    // (reading the RTC costs little next to the calibration).
+    let _ = realtime_ns();
     h
 }
 
 /// Nanoseconds since boot.
 pub fn monotonic_ns() -> u64 {
+    // Calibrate first (on first use): a counter read before it would be stale by
+    // the calibration's 2 ms.
+    hz();
     cycles_to_ns(elfin_arch::read_cycles().saturating_sub(BOOT_CYCLES.load(Ordering::Relaxed)))
 }
 

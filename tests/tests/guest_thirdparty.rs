@@ -195,8 +195,10 @@ fn go_exit_status() {
 }
 
 /// The Go runtime finds the vDSO (its own ELF parser, which needs the symbol
-/// versions) and reads the clocks through it: no clock_gettime system call, on
-/// either architecture.
+/// versions) and reads the clocks through it. On arm64 no clock_gettime system
+/// call at all; on x86_64 at most the first, which calibrates the TSC (the kernel
+/// does that on first use, so that a run that never reads the clock does not pay
+/// for it) and then publishes every clock to the vDSO.
 #[test]
 fn go_reads_the_clock_through_the_vdso() {
     for arch in ["x86_64", "aarch64"] {
@@ -207,6 +209,7 @@ fn go_reads_the_clock_through_the_vdso() {
         let k = guest.kernel_str();
         assert!(k.contains("exit_group("), "no strace log:\n{}", guest.describe());
         let calls = k.lines().filter(|l| l.contains("clock_gettime(")).count();
-        assert_eq!(calls, 0, "{arch}: Go made {calls} clock_gettime system calls:\n{}", guest.describe());
+        let allowed = if arch == "x86_64" { 1 } else { 0 };
+        assert!(calls <= allowed, "{arch}: Go made {calls} clock_gettime system calls:\n{}", guest.describe());
     }
 }

@@ -1,5 +1,6 @@
 //! /proc: directories and files generated from the live processes, in Linux's
-//! exact text formats. A file's content is generated when it is opened.
+//! exact text formats. A process's file is generated when it is opened, a
+//! system-wide one at its first read.
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -342,8 +343,15 @@ impl Inode for Node {
             // The values are fixed: writing them is refused as for an unprivileged user.
             return Err(Errno::EACCES);
         }
+        if self.pid == 0 {
+            // System-wide files (uptime, stat, meminfo, ...) are generated at the
+            // first read, as Linux's seq_file does: a reader that opens first and
+            // looks at a clock before reading sees the file agree with the clock.
+            return Ok(Arc::new(Snapshot { node: self, data: spin::Once::new() }));
+        }
+        // A process's files are generated now: a process gone by then is ENOENT.
         let data = generate(self.kind, self.pid, self.tid)?;
-        Ok(Arc::new(Snapshot { node: self, data }))
+        Ok(Arc::new(Snapshot { node: self, data: spin::Once::initialized(data) }))
     }
 }
 
@@ -374,10 +382,17 @@ impl FileLike for DirHandle {
     }
 }
 
-/// A generated /proc file, open: the content as it was at open time.
+/// A generated /proc file, open: the content as it was at open time (a
+/// process's files) or at the first read (the system-wide ones).
 struct Snapshot {
     node: Arc<Node>,
-    data: Vec<u8>,
+    data: spin::Once<Vec<u8>>,
+}
+
+impl Snapshot {
+    fn data(&self) -> &[u8] {
+        self.data.call_once(|| generate(self.node.kind, self.node.pid, self.node.tid).unwrap_or_default())
+    }
 }
 
 impl FileLike for Snapshot {
@@ -389,7 +404,7 @@ impl FileLike for Snapshot {
     }
     fn pread(&self, buf: &mut [u8], off: u64) -> Result<usize, Errno> {
         let start = usize::try_from(off).unwrap_or(usize::MAX);
-        let avail = self.data.get(start..).unwrap_or(&[]);
+        let avail = self.data().get(start..).unwrap_or(&[]);
         let n = avail.len().min(buf.len());
         buf.get_mut(..n).unwrap_or(&mut []).copy_from_slice(avail.get(..n).unwrap_or(&[]));
         Ok(n)
@@ -399,7 +414,7 @@ impl FileLike for Snapshot {
         let new = match whence {
             0 => off,
             1 => (*pos as i64).checked_add(off).ok_or(Errno::EOVERFLOW)?,
-            2 => (self.data.len() as i64).checked_add(off).ok_or(Errno::EOVERFLOW)?,
+            2 => (self.data().len() as i64).checked_add(off).ok_or(Errno::EOVERFLOW)?,
             _ => return Err(Errno::EINVAL),
         };
         if new < 0 {
