@@ -43,8 +43,8 @@ pub fn support(nr: Nr) -> Support {
         Open | Openat | Creat | Mknod | Mknodat | Setxattr | Lsetxattr | Fsetxattr | Getxattr | Lgetxattr
         | Fgetxattr | Listxattr | Llistxattr | Flistxattr | Removexattr | Lremovexattr | Fremovexattr | Utime
         | Utimes | Futimesat | Getdents | InotifyInit | InotifyInit1 | InotifyAddWatch | InotifyRmWatch => Real,
-        Ioctl => Partial("terminal, FIONREAD, FIONBIO, FIOASYNC (no SIGIO) and FIOCLEX/FIONCLEX requests only"),
-        Fcntl => Partial("F_SETSIG/F_GETSIG, F_SETOWN_EX/F_GETOWN_EX, leases, F_NOTIFY, seals"),
+        Ioctl => Partial("terminal, FIONREAD, FIONBIO, FIOASYNC and FIOCLEX/FIONCLEX requests only"),
+        Fcntl => Partial("leases, F_NOTIFY, seals"),
         Flock => Real,
         Utimensat => Real,
         Poll | Ppoll | Select | Pselect6 => Real,

@@ -3,7 +3,7 @@
  *
  *   surface_defects [SECTION]   sections: read epoll nofile rlimit cpulimit
  *                                         robust rseq sigreturn flags clone
- *                                         rename bigfile
+ *                                         rename bigfile sigio
  *
  * read       read() into a bad buffer keeps the bytes; dup3(fd, fd);
  *            F_GETPIPE_SZ/F_SETPIPE_SZ; tgkill with a bad tgid
@@ -24,12 +24,17 @@
  * clone      clone3 with a 64-byte struct at the end of memory, sizes;
  *            CLONE_PARENT_SETTID and CLONE_CHILD_SETTID with bad pointers
  * rename     renameat2: RENAME_NOREPLACE, RENAME_EXCHANGE, RENAME_WHITEOUT
- * bigfile    a 96 MiB file in /tmp, written, read back and removed */
+ * bigfile    a 96 MiB file in /tmp, written, read back and removed
+ * sigio      O_ASYNC, F_SETOWN(_EX), F_SETSIG: SIGIO to a process, a group,
+ *            a thread; the band and descriptor of an F_SETSIG signal */
 #include "surface_common.h"
 #include <dirent.h>
 #include <poll.h>
 #include <sys/epoll.h>
+#include <limits.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -1001,6 +1006,190 @@ static void bigfile_section(void)
     rmscratch();
 }
 
+/* ------------------------------------------------------------------ sigio -- */
+
+static volatile sig_atomic_t sigio_count, rt_count, rt_code, rt_fd;
+static volatile long rt_band;
+
+static void on_sigio(int s)
+{
+    (void)s;
+    sigio_count++;
+}
+
+static void on_rt_io(int s, siginfo_t *si, void *u)
+{
+    (void)s;
+    (void)u;
+    rt_count++;
+    rt_code = si->si_code;
+    rt_fd = si->si_fd;
+    rt_band = si->si_band;
+}
+
+/* Writes one byte to `w` and says whether SIGIO came (it is delivered before
+ * write returns when the caller is its target). */
+static int sigio_after_write(int w)
+{
+    sigio_count = 0;
+    if (write(w, "x", 1) != 1)
+        printf("write: %s\n", errname(errno));
+    return sigio_count > 0;
+}
+
+static void drain(int r)
+{
+    char buf[64];
+    int fl = fcntl(r, F_GETFL);
+    fcntl(r, F_SETFL, fl | O_NONBLOCK);
+    while (read(r, buf, sizeof buf) > 0) {
+    }
+    fcntl(r, F_SETFL, fl);
+}
+
+static void sigio_section(void)
+{
+    signal(SIGIO, on_sigio);
+    int p[2];
+    pipe(p);
+    V("F_GETOWN of a new pipe", fcntl(p[0], F_GETOWN));
+    struct f_owner_ex ex = {-1, -1};
+    T("F_GETOWN_EX", fcntl(p[0], F_GETOWN_EX, &ex));
+    printf("owner type %d, id %d\n", ex.type, ex.pid);
+    V("F_GETSIG", fcntl(p[0], F_GETSIG));
+
+    T("F_SETFL O_ASYNC without an owner", fcntl(p[0], F_SETFL, O_ASYNC));
+    printf("SIGIO without an owner: %s\n", yesno(sigio_after_write(p[1])));
+    T("F_SETOWN to the caller", fcntl(p[0], F_SETOWN, getpid()));
+    printf("F_GETOWN is the caller: %s\n", yesno(fcntl(p[0], F_GETOWN) == getpid()));
+    T("F_GETOWN_EX", fcntl(p[0], F_GETOWN_EX, &ex));
+    printf("owner type %d, the caller: %s\n", ex.type, yesno(ex.pid == getpid()));
+    printf("SIGIO to the reader after a write: %s\n", yesno(sigio_after_write(p[1])));
+    int d = dup(p[0]);
+    printf("a dup shares the owner: %s\n", yesno(fcntl(d, F_GETOWN) == getpid()));
+    close(d);
+    T("F_SETFL without O_ASYNC", fcntl(p[0], F_SETFL, 0));
+    printf("SIGIO after O_ASYNC is cleared: %s\n", yesno(sigio_after_write(p[1])));
+    drain(p[0]);
+
+    /* The write end is told of room, not of data. */
+    T("F_SETOWN on the write end", fcntl(p[1], F_SETOWN, getpid()));
+    T("F_SETFL O_ASYNC on the write end", fcntl(p[1], F_SETFL, O_ASYNC));
+    printf("SIGIO to the writer after its write: %s\n", yesno(sigio_after_write(p[1])));
+    sigio_count = 0;
+    char c;
+    read(p[0], &c, 1);
+    printf("SIGIO to the writer after a read: %s\n", yesno(sigio_count > 0));
+    fcntl(p[1], F_SETFL, 0);
+
+    /* F_SETSIG: a queued signal with the band and the descriptor. */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_rt_io;
+    sa.sa_flags = SA_SIGINFO;
+    sigaction(SIGRTMIN + 1, &sa, NULL);
+    T("F_SETSIG SIGRTMIN+1", fcntl(p[0], F_SETSIG, SIGRTMIN + 1));
+    printf("F_GETSIG is it: %s\n", yesno(fcntl(p[0], F_GETSIG) == SIGRTMIN + 1));
+    T("F_SETSIG 65", fcntl(p[0], F_SETSIG, 65));
+    T("F_SETSIG -1", fcntl(p[0], F_SETSIG, -1));
+    T("F_SETFL O_ASYNC", fcntl(p[0], F_SETFL, O_ASYNC));
+    sigio_count = 0;
+    write(p[1], "y", 1);
+    printf("F_SETSIG signal: %s, SIGIO: %s\n", yesno(rt_count > 0), yesno(sigio_count > 0));
+    printf("si_code %d, si_fd is the descriptor: %s, si_band %#lx\n", (int)rt_code, yesno(rt_fd == p[0]), (long)rt_band);
+    T("F_SETSIG 0", fcntl(p[0], F_SETSIG, 0));
+    printf("SIGIO again after F_SETSIG 0: %s\n", yesno(sigio_after_write(p[1])));
+    drain(p[0]);
+
+    /* A process group (a child's own: the caller's may hold others), a
+     * thread, bad owners. */
+    pid_t leader = xfork();
+    if (leader == 0) {
+        setpgid(0, 0);
+        T("F_SETOWN to the caller's group", fcntl(p[0], F_SETOWN, -getpgrp()));
+        printf("F_GETOWN is minus the group: %s\n", yesno(fcntl(p[0], F_GETOWN) == -getpgrp()));
+        fcntl(p[0], F_GETOWN_EX, &ex);
+        printf("owner type %d, the group: %s\n", ex.type, yesno(ex.pid == getpgrp()));
+        printf("SIGIO to the group after a write: %s\n", yesno(sigio_after_write(p[1])));
+        fflush(NULL);
+        _exit(0);
+    }
+    reap(leader, "the group's leader");
+    struct f_owner_ex tid = {F_OWNER_TID, sys_gettid()};
+    T("F_SETOWN_EX F_OWNER_TID", fcntl(p[0], F_SETOWN_EX, &tid));
+    fcntl(p[0], F_GETOWN_EX, &ex);
+    printf("owner type %d, the thread: %s\n", ex.type, yesno(ex.pid == sys_gettid()));
+    printf("SIGIO to the thread after a write: %s\n", yesno(sigio_after_write(p[1])));
+    struct f_owner_ex bad = {3, getpid()};
+    T("F_SETOWN_EX with type 3", fcntl(p[0], F_SETOWN_EX, &bad));
+    T("F_SETOWN_EX from a bad pointer", fcntl(p[0], F_SETOWN_EX, KPTR));
+    T("F_GETOWN_EX to a bad pointer", fcntl(p[0], F_GETOWN_EX, KPTR));
+    pid_t gone = xfork();
+    if (gone == 0)
+        _exit(0);
+    waitpid(gone, NULL, 0);
+    T("F_SETOWN to a reaped child", fcntl(p[0], F_SETOWN, gone));
+    T("F_SETOWN to a reaped child's group", fcntl(p[0], F_SETOWN, -gone));
+    T("F_SETOWN INT_MIN", fcntl(p[0], F_SETOWN, INT_MIN));
+    T("F_SETOWN 0", fcntl(p[0], F_SETOWN, 0));
+    V("F_GETOWN", fcntl(p[0], F_GETOWN));
+    printf("SIGIO with owner 0: %s\n", yesno(sigio_after_write(p[1])));
+    drain(p[0]);
+    fcntl(p[0], F_SETFL, 0);
+
+    /* The owner, not the writer, gets it. */
+    int res[2];
+    pipe(res);
+    pid_t child = xfork();
+    if (child == 0) {
+        sigio_count = 0;
+        token_send(res[1]);
+        uint64_t end = mono_ns() + 20000 * MS;
+        while (!sigio_count && mono_ns() < end)
+            usleep(1000);
+        char r = sigio_count ? 'y' : 'n';
+        write(res[1], &r, 1);
+        _exit(0);
+    }
+    token_wait(res[0]);
+    fcntl(p[0], F_SETOWN, child);
+    fcntl(p[0], F_SETFL, O_ASYNC);
+    printf("SIGIO to the writer when a child owns the reader: %s\n", yesno(sigio_after_write(p[1])));
+    char got = '?';
+    read_full(res[0], &got, 1);
+    printf("the owning child got SIGIO: %c\n", got);
+    reap(child, "owning child");
+    fcntl(p[0], F_SETFL, 0);
+    drain(p[0]);
+    close(res[0]);
+    close(res[1]);
+
+    /* SIGIO's default action ends the process. */
+    pid_t victim = xfork();
+    if (victim == 0) {
+        signal(SIGIO, SIG_DFL);
+        fcntl(p[0], F_SETOWN, getpid());
+        fcntl(p[0], F_SETFL, O_ASYNC);
+        write(p[1], "z", 1);
+        _exit(0);
+    }
+    reap(victim, "a child with SIGIO's default action");
+    close(p[0]);
+    close(p[1]);
+
+    /* Sockets: data arriving at an O_ASYNC socket. */
+    int sv[2];
+    socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+    fcntl(sv[0], F_SETOWN, getpid());
+    int on = 1;
+    T("FIOASYNC on a socket", ioctl(sv[0], FIOASYNC, &on));
+    printf("F_GETFL has O_ASYNC: %s\n", yesno((fcntl(sv[0], F_GETFL) & O_ASYNC) != 0));
+    printf("SIGIO after the peer writes: %s\n", yesno(sigio_after_write(sv[1])));
+    close(sv[0]);
+    close(sv[1]);
+    signal(SIGIO, SIG_DFL);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "exit0") == 0)
@@ -1028,6 +1217,7 @@ int main(int argc, char **argv)
         {"clone", clone_section},
         {"rename", rename_section},
         {"bigfile", bigfile_section},
+        {"sigio", sigio_section},
         {NULL, NULL},
     };
     int r = run_sections(argc, argv, sections);

@@ -68,7 +68,7 @@ surface_tests! {
     surface_sys: [caps, ids, sched, cpu, membarrier, mlock, names, personality, ioprio, sync, vm, random, prctl],
     surface_ipc: [shm, sem, msg, mq, perms],
     surface_pidfd: [open, signal, getfd, clone, wait],
-    surface_defects: [read, epoll, flags, clone, nofile, rlimit, cpulimit, robust, rseq, sigreturn, rename, bigfile],
+    surface_defects: [read, epoll, flags, clone, nofile, rlimit, cpulimit, robust, rseq, sigreturn, rename, bigfile, sigio],
 }
 
 /// The claim behind the x86_64 reference on arm64: where qemu-user runs a section

@@ -178,6 +178,9 @@ impl FileLike for Console {
         r
     }
 
+    fn fasync(&self) -> bool {
+        true
+    }
     fn wait_queue(&self) -> Option<&WaitQueue> {
         self.input.then_some(&INPUT_WQ)
     }

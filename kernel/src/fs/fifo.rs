@@ -107,6 +107,9 @@ impl FileLike for FifoFile {
         }
         m
     }
+    fn fasync(&self) -> bool {
+        true
+    }
     fn wait_queue(&self) -> Option<&WaitQueue> {
         self.r.as_ref().or(self.w.as_ref()).and_then(|e| e.wait_queue())
     }

@@ -2,7 +2,7 @@
 //! filesystem inode, a pipe end, the console, an eventfd, an epoll instance, …)
 //! implements [`FileLike`]; an [`OpenFile`] (an open file description) adds the
 //! offset and status flags that dup'ed descriptors and forked processes share.
-use alloc::sync::Arc;
+use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::any::Any;
 use core::sync::atomic::{AtomicU32, Ordering};
@@ -10,9 +10,10 @@ use core::sync::atomic::{AtomicU32, Ordering};
 use crate::sync::Mutex;
 use elfin_shim::errno::Errno;
 use elfin_shim::uapi::stat_mode::*;
-use elfin_shim::uapi::StatInfo;
+use elfin_shim::uapi::{Siginfo, StatInfo};
 
 use super::{is_dir, stat_of, Inode};
+use crate::task::wait::Notify;
 use crate::task::{Ctx, WaitQueue};
 
 /// poll/epoll event bits (same values in both APIs).
@@ -99,9 +100,48 @@ pub trait FileLike: Send + Sync + Any {
     fn link_name(&self, f: &OpenFile) -> Vec<u8> {
         f.path.clone()
     }
+    /// Whether O_ASYNC on it sends SIGIO when it becomes ready (Linux's
+    /// `f_op->fasync`: pipes, sockets, terminals, inotify).
+    fn fasync(&self) -> bool {
+        false
+    }
     /// For downcasts (epoll, pipes).
     fn as_any(&self) -> &dyn Any;
 }
+
+/// Signal-driven I/O status flag.
+pub const O_ASYNC: u32 = 0o20000;
+
+/// Whom an owner of an open file names (`F_OWNER_*` of F_SETOWN_EX).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum OwnerKind {
+    /// One thread (F_OWNER_TID); also what a file nobody set an owner for reports.
+    #[default]
+    Thread,
+    /// A process (F_OWNER_PID; what F_SETOWN with a positive id sets).
+    Process,
+    /// A process group (F_OWNER_PGRP; F_SETOWN with a negative id).
+    Group,
+}
+
+/// The owner of an open file (F_SETOWN, F_SETOWN_EX) and the signal it is sent
+/// (F_SETSIG) when the file, with O_ASYNC set, becomes ready.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Owner {
+    /// What `id` names.
+    pub kind: OwnerKind,
+    /// Thread, process or group id; 0 for none.
+    pub id: i32,
+    /// F_SETSIG's signal; 0 for SIGIO without details.
+    pub sig: u32,
+    /// The descriptor O_ASYNC was set through (the `si_fd` reported).
+    pub fd: i32,
+}
+
+const SIGIO: u32 = 29;
+const POLL_IN: i32 = 1;
+const POLL_OUT: i32 = 2;
+const SI_KERNEL: i32 = 0x80;
 
 /// An open file description, shared by dup'ed descriptors and across fork.
 pub struct OpenFile {
@@ -110,6 +150,8 @@ pub struct OpenFile {
     /// File position.
     pub offset: Mutex<u64>,
     flags: AtomicU32,
+    /// Who is sent SIGIO (F_SETOWN, F_SETSIG).
+    pub owner: Mutex<Owner>,
     /// Canonical path at open time (for directories: the base of `*at` calls).
     pub path: Vec<u8>,
 }
@@ -117,7 +159,13 @@ pub struct OpenFile {
 impl OpenFile {
     /// A new open file description.
     pub fn new(file: Arc<dyn FileLike>, flags: u32, path: Vec<u8>) -> Arc<OpenFile> {
-        Arc::new(OpenFile { file, offset: Mutex::new(0), flags: AtomicU32::new(flags), path })
+        Arc::new(OpenFile {
+            file,
+            offset: Mutex::new(0),
+            flags: AtomicU32::new(flags),
+            owner: Mutex::new(Owner::default()),
+            path,
+        })
     }
     /// Status flags (`O_ACCMODE`, `O_APPEND`, `O_NONBLOCK`, …).
     pub fn flags(&self) -> u32 {
@@ -146,6 +194,85 @@ impl OpenFile {
     /// Downcasts the file to a concrete type.
     pub fn downcast<T: 'static>(&self) -> Option<&T> {
         self.file.as_any().downcast_ref::<T>()
+    }
+}
+
+/// Sets or clears O_ASYNC on `f` (F_SETFL, FIOASYNC), given through
+/// descriptor `fd`: with it set, the file's owner is sent SIGIO (or F_SETSIG's
+/// signal) whenever the file may have become ready.
+pub fn set_async(f: &Arc<OpenFile>, fd: i32, on: bool) {
+    let was = f.flags() & O_ASYNC != 0;
+    f.set_flags(if on { f.flags() | O_ASYNC } else { f.flags() & !O_ASYNC });
+    if was == on || !f.file.fasync() {
+        return;
+    }
+    let Some(q) = f.file.wait_queue() else { return };
+    let weak: Weak<dyn Notify> = Arc::downgrade(f) as Weak<dyn Notify>;
+    if on {
+        f.owner.lock().fd = fd;
+        q.add_notifier(weak);
+    } else {
+        q.remove_notifier(&weak);
+    }
+}
+
+impl Notify for OpenFile {
+    fn notify(&self, sides: [bool; 2]) {
+        if self.flags() & O_ASYNC == 0 {
+            return;
+        }
+        let o = *self.owner.lock();
+        if o.id == 0 {
+            return;
+        }
+        // As Linux's pipes and sockets: new data is POLL_IN for readers, new
+        // room POLL_OUT for writers.
+        let reason = match sides {
+            [true, _] if self.readable() => POLL_IN,
+            [_, true] if self.writable() => POLL_OUT,
+            _ => return,
+        };
+        send_sigio(&o, reason);
+    }
+}
+
+/// Sends `o`'s signal for an event `reason` (POLL_IN, POLL_OUT) to `o`'s owner
+/// (Linux's send_sigio): plain SIGIO carries no details; an F_SETSIG signal
+/// carries the band and descriptor.
+fn send_sigio(o: &Owner, reason: i32) {
+    use crate::task::{signal, table};
+    let (sig, info) = if o.sig == 0 {
+        (SIGIO, Siginfo::new(SIGIO as i32, 0, SI_KERNEL))
+    } else {
+        // Linux's band_table.
+        let band: i64 = if reason == POLL_IN {
+            (POLLIN | POLLRDNORM) as i64
+        } else {
+            (POLLOUT | POLLWRNORM | 0x200/* POLLWRBAND */) as i64
+        };
+        let mut si = Siginfo::new(o.sig as i32, 0, reason);
+        si.put(Siginfo::SI_BAND_OFFSET, &band.to_ne_bytes());
+        si.put(Siginfo::SI_FD_OFFSET, &o.fd.to_ne_bytes());
+        (o.sig, si)
+    };
+    match o.kind {
+        OwnerKind::Thread => {
+            if let Some(t) = table::thread(o.id) {
+                signal::send_to_thread(&t, sig, info);
+            }
+        }
+        OwnerKind::Process => {
+            if let Some(p) = table::process(o.id) {
+                signal::send_to_process(&p, sig, info);
+            }
+        }
+        OwnerKind::Group => {
+            for p in table::processes() {
+                if p.pgid.load(Ordering::Relaxed) == o.id {
+                    signal::send_to_process(&p, sig, info);
+                }
+            }
+        }
     }
 }
 

@@ -287,6 +287,9 @@ impl FileLike for Inotify {
         }
     }
 
+    fn fasync(&self) -> bool {
+        true
+    }
     fn wait_queue(&self) -> Option<&WaitQueue> {
         Some(&self.wq)
     }

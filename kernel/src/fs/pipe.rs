@@ -299,6 +299,9 @@ impl FileLike for PipeEnd {
         self.pipe.readiness(self.write)
     }
 
+    fn fasync(&self) -> bool {
+        true
+    }
     fn wait_queue(&self) -> Option<&WaitQueue> {
         Some(&self.pipe.wq)
     }

@@ -270,6 +270,9 @@ impl FileLike for SocketFile {
     fn poll(&self) -> u32 {
         self.sock.poll()
     }
+    fn fasync(&self) -> bool {
+        true
+    }
     fn wait_queue(&self) -> Option<&WaitQueue> {
         Some(self.sock.wq())
     }

@@ -13,7 +13,7 @@ use elfin_shim::UAddr;
 use super::SysResult;
 use crate::fs::epoll::Epoll;
 use crate::fs::file::{
-    FileLike, InodeFile, OpenFile, O_ACCMODE, O_APPEND, O_NONBLOCK, O_PATH, POLLERR, POLLHUP, POLLNVAL,
+    FileLike, InodeFile, OpenFile, O_ACCMODE, O_APPEND, O_ASYNC, O_NONBLOCK, O_PATH, POLLERR, POLLHUP, POLLNVAL,
 };
 use crate::fs::pipe::{Pipe, PipeEnd};
 use crate::fs::{self, is_dir, ramfs, Inode, NewNode, Resolved};
@@ -740,8 +740,9 @@ pub fn fcntl(cx: &Ctx, fd: i32, cmd: i32, arg: u64) -> SysResult {
         }
         4 => {
             let f = cx.fd(fd)?;
-            let changeable = O_APPEND | O_NONBLOCK | arch_o::O_DIRECT | 0o1000000 /* O_NOATIME */ | 0o20000 /* O_ASYNC */;
+            let changeable = O_APPEND | O_NONBLOCK | arch_o::O_DIRECT | 0o1000000 /* O_NOATIME */;
             f.set_flags((f.flags() & !changeable) | (arg as u32 & changeable));
+            crate::fs::file::set_async(&f, fd, arg as u32 & O_ASYNC != 0);
             Ok(0)
         }
         5..=7 | 36..=38 => super::locks::fcntl_lock(cx, fd, cmd as u32, arg),
@@ -758,7 +759,81 @@ pub fn fcntl(cx: &Ctx, fd: i32, cmd: i32, arg: u64) -> SysResult {
                 p.pipe().set_capacity(arg as u32, privileged).map(|c| c as u64)
             }
         }
-        9 | 8 => cx.fd(fd).map(|_| 0),
+        F_SETOWN | F_GETOWN | F_SETSIG | F_GETSIG | F_SETOWN_EX | F_GETOWN_EX => owner(cx, fd, cmd, arg),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+const F_SETOWN: i32 = 8;
+const F_GETOWN: i32 = 9;
+const F_SETSIG: i32 = 10;
+const F_GETSIG: i32 = 11;
+const F_SETOWN_EX: i32 = 15;
+const F_GETOWN_EX: i32 = 16;
+
+/// The fcntl commands of signal-driven I/O: who is sent the signal and which.
+fn owner(cx: &Ctx, fd: i32, cmd: i32, arg: u64) -> SysResult {
+    use crate::fs::file::OwnerKind;
+    use crate::task::table;
+    let f = cx.fd(fd)?;
+    // An id names something that exists: a thread or process, or (for a
+    // group) a process group (Linux's find_vpid, ESRCH otherwise).
+    let exists = |kind: OwnerKind, id: i32| match kind {
+        _ if id == 0 => true,
+        OwnerKind::Group => {
+            table::process(id).is_some()
+                || table::processes().iter().any(|p| p.pgid.load(core::sync::atomic::Ordering::Relaxed) == id)
+        }
+        _ => table::thread(id).is_some() || table::process(id).is_some(),
+    };
+    let set = |kind: OwnerKind, id: i32| -> SysResult {
+        if !exists(kind, id) {
+            return Err(Errno::ESRCH);
+        }
+        let mut o = f.owner.lock();
+        o.kind = kind;
+        o.id = id;
+        Ok(0)
+    };
+    match cmd {
+        F_SETOWN => match arg as i32 {
+            i32::MIN => Err(Errno::EINVAL),
+            who if who < 0 => set(OwnerKind::Group, -who),
+            who => set(OwnerKind::Process, who),
+        },
+        F_GETOWN => {
+            let o = *f.owner.lock();
+            Ok(if o.kind == OwnerKind::Group { (-o.id) as i64 as u64 } else { o.id as u64 })
+        }
+        F_SETSIG => {
+            // Linux's valid_signal() on the unsigned argument: 0 (plain SIGIO) to 64.
+            if arg as i32 as u32 > 64 {
+                return Err(Errno::EINVAL);
+            }
+            f.owner.lock().sig = arg as i32 as u32;
+            Ok(0)
+        }
+        F_GETSIG => Ok(u64::from(f.owner.lock().sig)),
+        F_SETOWN_EX => {
+            let [kind, id]: [i32; 2] = cx.read_val(UAddr(arg))?;
+            let kind = match kind {
+                0 => OwnerKind::Thread,
+                1 => OwnerKind::Process,
+                2 => OwnerKind::Group,
+                _ => return Err(Errno::EINVAL),
+            };
+            set(kind, id)
+        }
+        F_GETOWN_EX => {
+            let o = *f.owner.lock();
+            let kind = match o.kind {
+                OwnerKind::Thread => 0,
+                OwnerKind::Process => 1,
+                OwnerKind::Group => 2,
+            };
+            cx.write_val(UAddr(arg), &[kind, o.id])?;
+            Ok(0)
+        }
         _ => Err(Errno::EINVAL),
     }
 }
@@ -804,11 +879,9 @@ pub fn ioctl(cx: &Ctx, fd: i32, cmd: u32, arg: u64) -> SysResult {
         }
         0x5452 => {
             // FIOASYNC: the ioctl form of F_SETFL's O_ASYNC (nginx sets it on
-            // its master-worker channel). Like F_SETFL, it records the flag,
-            // which F_GETFL reports; no SIGIO is sent yet.
+            // its master-worker channel).
             let v: i32 = cx.read_val(UAddr(arg))?;
-            const O_ASYNC: u32 = 0o20000;
-            f.set_flags(if v != 0 { f.flags() | O_ASYNC } else { f.flags() & !O_ASYNC });
+            crate::fs::file::set_async(&f, fd, v != 0);
             Ok(0)
         }
         0x5451 => {

@@ -4,7 +4,7 @@
 //! harmless.
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use crate::sync::Mutex;
 use elfin_shim::errno::Errno;
@@ -27,6 +27,18 @@ pub struct WaitQueue {
     /// make it writable: edge-triggered epoll notices new events by them, so a
     /// read that only makes room for writers is no new edge for EPOLLIN.
     events: [AtomicU64; 2],
+    /// Told of every wake-up besides the sleepers: the open files with
+    /// O_ASYNC on this object (Linux's fasync list), which send SIGIO.
+    notifiers: Mutex<Vec<Weak<dyn Notify>>>,
+    /// How many notifiers are registered (a wake-up without any takes no lock for them).
+    notifier_count: AtomicUsize,
+}
+
+/// Something told of a queue's wake-ups without sleeping on it.
+pub trait Notify: Send + Sync {
+    /// The queue was woken; `sides` says whether the object may have become
+    /// readable (`[0]`) and writable (`[1]`).
+    fn notify(&self, sides: [bool; 2]);
 }
 
 /// What a wake-up may have made ready: read side (POLLIN, POLLPRI, hang-ups,
@@ -46,7 +58,27 @@ impl WaitQueue {
             waiters: Mutex::new(Vec::new()),
             watchers: Mutex::new(Vec::new()),
             events: [AtomicU64::new(0), AtomicU64::new(0)],
+            notifiers: Mutex::new(Vec::new()),
+            notifier_count: AtomicUsize::new(0),
         }
+    }
+
+    /// Tells `n` of every wake-up until [`WaitQueue::remove_notifier`] or until
+    /// it is dropped.
+    pub fn add_notifier(&self, n: Weak<dyn Notify>) {
+        let mut ns = self.notifiers.lock();
+        ns.retain(|x| x.strong_count() > 0);
+        if !ns.iter().any(|x| Weak::ptr_eq(x, &n)) {
+            ns.push(n);
+        }
+        self.notifier_count.store(ns.len(), Ordering::Release);
+    }
+
+    /// Undoes [`WaitQueue::add_notifier`] for `n`.
+    pub fn remove_notifier(&self, n: &Weak<dyn Notify>) {
+        let mut ns = self.notifiers.lock();
+        ns.retain(|x| x.strong_count() > 0 && !Weak::ptr_eq(x, n));
+        self.notifier_count.store(ns.len(), Ordering::Release);
     }
 
     /// Wakes `w` too whenever this queue is woken (until [`WaitQueue::unwatch`]).
@@ -97,6 +129,12 @@ impl WaitQueue {
         let w: Vec<Arc<Thread>> = core::mem::take(&mut *self.waiters.lock());
         for t in &w {
             sched::wake(t);
+        }
+        if self.notifier_count.load(Ordering::Acquire) != 0 {
+            let ns: Vec<Arc<dyn Notify>> = self.notifiers.lock().iter().filter_map(Weak::upgrade).collect();
+            for n in ns {
+                n.notify(sides);
+            }
         }
         if depth >= MAX_NESTS {
             return;
