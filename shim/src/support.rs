@@ -44,7 +44,7 @@ pub fn support(nr: Nr) -> Support {
         | Fgetxattr | Listxattr | Llistxattr | Flistxattr | Removexattr | Lremovexattr | Fremovexattr | Utime
         | Utimes | Futimesat | Getdents | InotifyInit | InotifyInit1 | InotifyAddWatch | InotifyRmWatch => Real,
         Ioctl => Partial("terminal, FIONREAD, FIONBIO, FIOASYNC and FIOCLEX/FIONCLEX requests only"),
-        Fcntl => Partial("leases, F_NOTIFY, seals"),
+        Fcntl => Partial("leases, F_NOTIFY"),
         Flock => Real,
         Utimensat => Real,
         Poll | Ppoll | Select | Pselect6 => Real,

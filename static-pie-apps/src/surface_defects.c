@@ -3,7 +3,7 @@
  *
  *   surface_defects [SECTION]   sections: read epoll nofile rlimit cpulimit
  *                                         robust rseq sigreturn flags clone
- *                                         rename bigfile sigio
+ *                                         rename bigfile sigio seals
  *
  * read       read() into a bad buffer keeps the bytes; dup3(fd, fd);
  *            F_GETPIPE_SZ/F_SETPIPE_SZ; tgkill with a bad tgid
@@ -26,7 +26,9 @@
  * rename     renameat2: RENAME_NOREPLACE, RENAME_EXCHANGE, RENAME_WHITEOUT
  * bigfile    a 96 MiB file in /tmp, written, read back and removed
  * sigio      O_ASYNC, F_SETOWN(_EX), F_SETSIG: SIGIO to a process, a group,
- *            a thread; the band and descriptor of an F_SETSIG signal */
+ *            a thread; the band and descriptor of an F_SETSIG signal
+ * seals      memfd seals: F_ADD_SEALS/F_GET_SEALS and what each seal refuses
+ *            (writes, resizes, shared writable mappings, mode changes) */
 #include "surface_common.h"
 #include <dirent.h>
 #include <poll.h>
@@ -1190,6 +1192,105 @@ static void sigio_section(void)
     signal(SIGIO, SIG_DFL);
 }
 
+/* ------------------------------------------------------------------ seals -- */
+
+static void seals_section(void)
+{
+    int plain = memfd_create("plain", 0);
+    V("F_GET_SEALS of a memfd without MFD_ALLOW_SEALING", fcntl(plain, F_GET_SEALS));
+    T("F_ADD_SEALS on it", fcntl(plain, F_ADD_SEALS, F_SEAL_WRITE));
+    close(plain);
+    int p[2];
+    pipe(p);
+    T("F_GET_SEALS of a pipe", fcntl(p[0], F_GET_SEALS));
+    T("F_ADD_SEALS on a pipe", fcntl(p[1], F_ADD_SEALS, F_SEAL_GROW));
+    close(p[0]);
+    close(p[1]);
+
+    int fd = memfd_create("sealed", MFD_ALLOW_SEALING);
+    V("F_GET_SEALS", fcntl(fd, F_GET_SEALS));
+    char page[4096];
+    memset(page, 'a', sizeof page);
+    V("write 8 KiB", write(fd, page, sizeof page) + write(fd, page, sizeof page));
+    T("F_ADD_SEALS unknown bits", fcntl(fd, F_ADD_SEALS, 0x1000));
+    char self[64];
+    snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
+    int ro = open(self, O_RDONLY);
+    T("F_ADD_SEALS through a read-only descriptor", fcntl(ro, F_ADD_SEALS, F_SEAL_SHRINK));
+    T("F_ADD_SEALS F_SEAL_SHRINK", fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK));
+    V("F_GET_SEALS through the other descriptor", fcntl(ro, F_GET_SEALS));
+    T("ftruncate smaller", ftruncate(fd, 4096));
+    T("ftruncate larger", ftruncate(fd, 12288));
+    T("open O_TRUNC", open(self, O_RDWR | O_TRUNC));
+    T("F_ADD_SEALS F_SEAL_GROW", fcntl(fd, F_ADD_SEALS, F_SEAL_GROW));
+    T("ftruncate larger", ftruncate(fd, 16384));
+    T("ftruncate to its size", ftruncate(fd, 12288));
+    T("pwrite inside", pwrite(fd, "b", 1, 100));
+    T("pwrite past the end", pwrite(fd, "b", 1, 12288));
+    V("pwrite across the end", pwrite(fd, page, 16, 12280));
+    V("pwrite across the end, in one page", pwrite(fd, page, 16, 12200));
+    T("fallocate past the end", fallocate(fd, 0, 0, 20000));
+    T("fallocate KEEP_SIZE past the end", fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, 20000));
+
+    /* F_SEAL_WRITE is refused while a writable shared mapping exists. */
+    char *shared = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    printf("shared writable mapping: %s\n", yesno(shared != MAP_FAILED));
+    T("F_ADD_SEALS F_SEAL_WRITE while it is mapped", fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE));
+    munmap(shared, 4096);
+    char *priv = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+    T("F_ADD_SEALS F_SEAL_WRITE with a private mapping", fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE));
+    priv[0] = 'p';
+    V("F_GET_SEALS", fcntl(fd, F_GET_SEALS));
+    T("write", write(fd, "c", 1));
+    T("pwrite", pwrite(fd, "c", 1, 0));
+    T("fallocate PUNCH_HOLE", fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, 4096));
+    T("mmap MAP_SHARED PROT_WRITE", (long)mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) == -1 ? -1 : 0);
+    char *rd = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
+    printf("MAP_SHARED PROT_READ: %s\n", rd == MAP_FAILED ? errname(errno) : "OK");
+    if (rd != MAP_FAILED) {
+        T("mprotect it PROT_WRITE", mprotect(rd, 4096, PROT_READ | PROT_WRITE));
+        printf("its first byte: %c, the private copy's: %c\n", rd[0], priv[0]);
+        munmap(rd, 4096);
+    }
+    munmap(priv, 4096);
+    char b = 0;
+    V("pread", pread(fd, &b, 1, 100));
+    printf("byte 100: %c\n", b);
+    T("F_ADD_SEALS F_SEAL_SEAL", fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL));
+    T("F_ADD_SEALS after F_SEAL_SEAL", fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK));
+    V("F_GET_SEALS", fcntl(fd, F_GET_SEALS));
+    close(ro);
+    close(fd);
+
+    /* F_SEAL_FUTURE_WRITE: mappings made before keep writing. */
+    fd = memfd_create("future", MFD_ALLOW_SEALING);
+    ftruncate(fd, 4096);
+    char *before = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    T("F_ADD_SEALS F_SEAL_FUTURE_WRITE with a writable mapping", fcntl(fd, F_ADD_SEALS, F_SEAL_FUTURE_WRITE));
+    before[0] = 'm';
+    b = 0;
+    pread(fd, &b, 1, 0);
+    printf("a write through the older mapping is read back: %s\n", yesno(b == 'm'));
+    T("write", write(fd, "w", 1));
+    T("mmap MAP_SHARED PROT_WRITE", (long)mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) == -1 ? -1 : 0);
+    char *after = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
+    printf("MAP_SHARED PROT_READ: %s\n", after == MAP_FAILED ? errname(errno) : "OK");
+    if (after != MAP_FAILED) {
+        T("mprotect it PROT_WRITE", mprotect(after, 4096, PROT_READ | PROT_WRITE));
+        munmap(after, 4096);
+    }
+    T("ftruncate larger (no F_SEAL_GROW)", ftruncate(fd, 8192));
+    munmap(before, 4096);
+    close(fd);
+
+    /* F_SEAL_EXEC keeps the execute bits. */
+    fd = memfd_create("exec", MFD_ALLOW_SEALING);
+    T("F_ADD_SEALS F_SEAL_EXEC", fcntl(fd, F_ADD_SEALS, 0x20 /* F_SEAL_EXEC */));
+    T("fchmod without the x bits", fchmod(fd, 0666));
+    T("fchmod keeping them", fchmod(fd, 0755));
+    close(fd);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "exit0") == 0)
@@ -1218,6 +1319,7 @@ int main(int argc, char **argv)
         {"rename", rename_section},
         {"bigfile", bigfile_section},
         {"sigio", sigio_section},
+        {"seals", seals_section},
         {NULL, NULL},
     };
     int r = run_sections(argc, argv, sections);

@@ -2,7 +2,7 @@
  *
  *   surface_sys [SECTION]   sections: caps ids sched cpu membarrier mlock
  *                                     names personality ioprio sync vm random
- *                                     prctl
+ *                                     prctl sysctl
  *
  * caps         capget/capset: versions, dropping and raising, the rules,
  *              what set*uid does to the sets, PR_SET_KEEPCAPS, other pids
@@ -21,11 +21,18 @@
  * vm           process_vm_readv/writev on a child, kcmp
  * random       getrandom flags and errors
  * prctl        capability bounding and ambient sets, no_new_privs, timer slack
+ * sysctl       /proc/sys: Linux's default limits, names, UUIDs, modes
  *
  *   surface_sys set-names    (not a section: it changes the machine's names, for
  *                            a guest only) sets the host and domain names and
- *                            prints what uname and /proc then report */
+ *                            prints what uname and /proc then report
+ *   surface_sys set-sysctl   (likewise for a guest only) writes /proc/sys files
+ *                            and shows what then changes */
 #include "surface_common.h"
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/mman.h>
 #include <sys/fsuid.h>
 #include <sys/personality.h>
@@ -642,6 +649,147 @@ static void prctl_section(void)
     T("unknown option", prctl(12345, 0, 0, 0, 0));
 }
 
+/* ----------------------------------------------------------------- sysctl -- */
+
+/* The content of a /proc/sys file without its newline, or the error name. */
+static const char *sysctl_read(const char *name, char *buf, size_t n)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/proc/sys/%s", name);
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return errname(errno);
+    long k = read(fd, buf, n - 1);
+    close(fd);
+    if (k < 0)
+        return errname(errno);
+    buf[k] = 0;
+    if (k > 0 && buf[k - 1] == '\n')
+        buf[k - 1] = 0;
+    return buf;
+}
+
+static int is_uuid(const char *s)
+{
+    if (strlen(s) != 36)
+        return 0;
+    for (int i = 0; i < 36; i++)
+        if ((i == 8 || i == 13 || i == 18 || i == 23) ? s[i] != '-' : !strchr("0123456789abcdef", s[i]))
+            return 0;
+    return s[14] == '4';
+}
+
+static int is_number(const char *s)
+{
+    char *end;
+    errno = 0;
+    strtoll(s, &end, 10);
+    return *s && !*end && errno == 0;
+}
+
+static void sysctl_section(void)
+{
+    /* Linux's defaults, which elfin enforces. */
+    static const char *const fixed[] = {
+        "fs/nr_open", "fs/pipe-max-size", "fs/inotify/max_queued_events", "kernel/cap_last_cap",
+        "kernel/ngroups_max", "kernel/overflowuid", "kernel/overflowgid", "kernel/msgmax", "kernel/msgmnb",
+        "kernel/msgmni", "kernel/shmmni", "kernel/shmmax", "kernel/shmall", "kernel/sem", "kernel/ostype", "kernel/randomize_va_space",
+        "kernel/random/poolsize", "net/core/somaxconn", "net/ipv4/ip_local_port_range", "vm/max_map_count",
+        "vm/overcommit_memory", NULL,
+    };
+    char buf[256], other[256];
+    for (const char *const *n = fixed; *n; n++)
+        printf("%s: %s\n", *n, sysctl_read(*n, buf, sizeof buf));
+    static const char *const numbers[] = {"fs/file-max", "kernel/pid_max", "kernel/random/entropy_avail", NULL};
+    for (const char *const *n = numbers; *n; n++)
+        printf("%s is a number: %s\n", *n, yesno(is_number(sysctl_read(*n, buf, sizeof buf))));
+    struct utsname u;
+    uname(&u);
+    printf("kernel/hostname is uname's: %s\n", yesno(strcmp(sysctl_read("kernel/hostname", buf, sizeof buf), u.nodename) == 0));
+    printf("kernel/osrelease is uname's: %s\n", yesno(strcmp(sysctl_read("kernel/osrelease", buf, sizeof buf), u.release) == 0));
+    sysctl_read("kernel/random/uuid", buf, sizeof buf);
+    sysctl_read("kernel/random/uuid", other, sizeof other);
+    printf("uuid: a version 4 UUID: %s, new at each read: %s\n", yesno(is_uuid(buf)), yesno(strcmp(buf, other) != 0));
+    sysctl_read("kernel/random/boot_id", buf, sizeof buf);
+    sysctl_read("kernel/random/boot_id", other, sizeof other);
+    printf("boot_id: a UUID: %s, the same at each read: %s\n", yesno(is_uuid(buf)), yesno(strcmp(buf, other) == 0));
+    printf("kernel/nonexistent: %s\n", sysctl_read("kernel/nonexistent", buf, sizeof buf));
+    DIR *d = opendir("/proc/sys/net");
+    int core = 0, ipv4 = 0;
+    for (struct dirent *e; d && (e = readdir(d));) {
+        core |= strcmp(e->d_name, "core") == 0 && e->d_type == DT_DIR;
+        ipv4 |= strcmp(e->d_name, "ipv4") == 0 && e->d_type == DT_DIR;
+    }
+    if (d)
+        closedir(d);
+    printf("/proc/sys/net lists core and ipv4: %s\n", yesno(core && ipv4));
+    struct stat st;
+    stat("/proc/sys/kernel/hostname", &st);
+    printf("kernel/hostname mode %o\n", st.st_mode & 07777);
+    stat("/proc/sys/kernel/ostype", &st);
+    printf("kernel/ostype mode %o\n", st.st_mode & 07777);
+    T("open kernel/ostype for writing", open("/proc/sys/kernel/ostype", O_WRONLY));
+}
+
+/* Writes `value` to /proc/sys/`name`: "OK" or the error's name. */
+static const char *sysctl_write(const char *name, const char *value)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/proc/sys/%s", name);
+    int fd = open(path, O_WRONLY);
+    if (fd < 0)
+        return errname(errno);
+    long k = write(fd, value, strlen(value));
+    int e = errno;
+    close(fd);
+    return k < 0 ? errname(e) : "OK";
+}
+
+static void big_pipe_as_nobody(void)
+{
+    int p[2];
+    pipe(p);
+    printf("unprivileged F_SETPIPE_SZ 128 KiB: %s\n", res(fcntl(p[0], F_SETPIPE_SZ, 131072)));
+    printf("unprivileged open of kernel/hostname for writing: %s\n", res(open("/proc/sys/kernel/hostname", O_WRONLY)));
+}
+
+/* set-sysctl: writes the writable /proc/sys files (a guest only: they are the
+ * machine's) and shows that the kernel then works with the new values. */
+static void set_sysctl(void)
+{
+    char buf[256];
+    as_nobody(big_pipe_as_nobody);
+    printf("pipe-max-size 8192: %s\n", sysctl_write("fs/pipe-max-size", "8192\n"));
+    printf("pipe-max-size: %s\n", sysctl_read("fs/pipe-max-size", buf, sizeof buf));
+    as_nobody(big_pipe_as_nobody);
+    printf("pipe-max-size 0: %s\n", sysctl_write("fs/pipe-max-size", "0"));
+    printf("pipe-max-size 1048576: %s\n", sysctl_write("fs/pipe-max-size", "1048576"));
+
+    printf("ip_local_port_range 40000 40009: %s\n", sysctl_write("net/ipv4/ip_local_port_range", "40000 40009\n"));
+    printf("ip_local_port_range: %s\n", sysctl_read("net/ipv4/ip_local_port_range", buf, sizeof buf));
+    int in_range = 0, last = 0;
+    for (int i = 0; i < 11; i++) {
+        int s = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        socklen_t len = sizeof a;
+        if (bind(s, (struct sockaddr *)&a, sizeof a) == 0 && getsockname(s, (struct sockaddr *)&a, &len) == 0) {
+            int port = ntohs(a.sin_port);
+            in_range += port >= 40000 && port <= 40009;
+        } else {
+            last = errno;
+        }
+    }
+    printf("binds to port 0 in the range: %d, then: %s\n", in_range, last ? errname(last) : "OK");
+    printf("ip_local_port_range 2000 1000: %s\n", sysctl_write("net/ipv4/ip_local_port_range", "2000 1000"));
+    printf("ip_local_port_range 80 90: %s\n", sysctl_write("net/ipv4/ip_local_port_range", "80 90"));
+    printf("ip_local_port_range x: %s\n", sysctl_write("net/ipv4/ip_local_port_range", "x"));
+
+    printf("kernel/hostname: %s\n", sysctl_write("kernel/hostname", "via-proc\n"));
+    struct utsname u;
+    uname(&u);
+    printf("uname: %s\n", u.nodename);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "set-names") == 0) {
@@ -659,6 +807,10 @@ int main(int argc, char **argv)
         printf("uname: %s\n", u.nodename);
         return 0;
     }
+    if (argc > 1 && strcmp(argv[1], "set-sysctl") == 0) {
+        set_sysctl();
+        return 0;
+    }
     if (argc > 1 && strcmp(argv[1], "stack-address") == 0) {
         int x;
         printf("%p", (void *)&x);
@@ -670,6 +822,7 @@ int main(int argc, char **argv)
         {"membarrier", membarrier_section},      {"mlock", mlock_section}, {"names", names},
         {"personality", personality_section},    {"ioprio", ioprio},       {"sync", sync_section},
         {"vm", vm},         {"random", random_section},                    {"prctl", prctl_section},
+        {"sysctl", sysctl_section},
         {NULL, NULL},
     };
     int r = run_sections(argc, argv, sections);

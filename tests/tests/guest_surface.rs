@@ -65,10 +65,10 @@ surface_tests! {
     surface_xfer: [vec, pio, splice, tee, vmsplice, copy, sendfile, fsize],
     surface_fs: [fifo, mknod, xattr, times, statx, tmpfile, inotify, link],
     surface_lock: [flock, posix, deadlock, ofd, errors],
-    surface_sys: [caps, ids, sched, cpu, membarrier, mlock, names, personality, ioprio, sync, vm, random, prctl],
+    surface_sys: [caps, ids, sched, cpu, membarrier, mlock, names, personality, ioprio, sync, vm, random, prctl, sysctl],
     surface_ipc: [shm, sem, msg, mq, perms],
     surface_pidfd: [open, signal, getfd, clone, wait],
-    surface_defects: [read, epoll, flags, clone, nofile, rlimit, cpulimit, robust, rseq, sigreturn, rename, bigfile, sigio],
+    surface_defects: [read, epoll, flags, clone, nofile, rlimit, cpulimit, robust, rseq, sigreturn, rename, bigfile, sigio, seals],
 }
 
 /// The claim behind the x86_64 reference on arm64: where qemu-user runs a section
@@ -97,6 +97,26 @@ fn names_can_be_set_in_the_guest() {
             "{}",
             g.describe()
         );
+    }
+}
+
+/// The writable /proc/sys files change what the kernel does: pipe-max-size
+/// bounds an unprivileged F_SETPIPE_SZ, ip_local_port_range the ports bind(0)
+/// picks, kernel/hostname what uname says. Natively these files are the
+/// machine's, so this runs in the guest alone, against Linux's behaviour.
+#[test]
+fn sysctl_files_can_be_written_in_the_guest() {
+    let nobody = "unprivileged open of kernel/hostname for writing: EACCES\nunprivileged child: exited 0\n";
+    let want = format!(
+        "unprivileged F_SETPIPE_SZ 128 KiB: OK\n{nobody}pipe-max-size 8192: OK\npipe-max-size: 8192\n\
+         unprivileged F_SETPIPE_SZ 128 KiB: EPERM\n{nobody}pipe-max-size 0: EINVAL\npipe-max-size 1048576: OK\n\
+         ip_local_port_range 40000 40009: OK\nip_local_port_range: 40000\t40009\n\
+         binds to port 0 in the range: 10, then: EADDRINUSE\nip_local_port_range 2000 1000: EINVAL\n\
+         ip_local_port_range 80 90: EINVAL\nip_local_port_range x: EINVAL\nkernel/hostname: OK\nuname: via-proc\n"
+    );
+    for arch in ["x86_64", "aarch64"] {
+        let g = run_elfin(&app(arch, "musl", "surface_sys"), &args(&["set-sysctl"]), &ElfinOpts::default().arch(arch));
+        assert_eq!(g.stdout_str(), want, "{}", g.describe());
     }
 }
 

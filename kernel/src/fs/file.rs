@@ -338,6 +338,7 @@ impl FileLike for InodeFile {
         let mut pos = f.offset.lock();
         let start = if f.flags() & O_APPEND != 0 { self.node.size() } else { *pos };
         let data = fsize_clip(&*self.node, start, data)?;
+        let data = data.get(..super::seals::check_write(&*self.node, start, data.len())?).unwrap_or(data);
         let n = self.node.write_at(start, data)?;
         crate::mem::vm::file_written(&self.node, start, start + n as u64);
         *pos = start + n as u64;
@@ -359,6 +360,7 @@ impl FileLike for InodeFile {
                 // Linux: with O_APPEND, pwrite appends whatever the offset says.
                 let start = if f.flags() & O_APPEND != 0 { self.node.size() } else { off };
                 let data = fsize_clip(&*self.node, start, data)?;
+                let data = data.get(..super::seals::check_write(&*self.node, start, data.len())?).unwrap_or(data);
                 let n = self.node.write_at(start, data)?;
                 crate::mem::vm::file_written(&self.node, start, start + n as u64);
                 Ok(n)

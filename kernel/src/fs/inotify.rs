@@ -65,7 +65,8 @@ pub const IN_ISDIR: u32 = 0x4000_0000;
 pub const IN_ONESHOT: u32 = 0x8000_0000;
 
 /// Events kept queued at most (/proc/sys/fs/inotify/max_queued_events).
-const MAX_QUEUED: usize = 16384;
+/// Events an instance queues before IN_Q_OVERFLOW (fs.inotify.max_queued_events).
+pub const MAX_QUEUED: usize = 16384;
 /// Watches per instance at most (max_user_watches is far larger; this bounds
 /// the heap a runaway program can take).
 const MAX_WATCHES: usize = 65536;

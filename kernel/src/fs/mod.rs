@@ -17,7 +17,9 @@ pub mod pidfd;
 pub mod pipe;
 pub mod procfs;
 pub mod ramfs;
+pub mod seals;
 pub mod signalfd;
+pub mod sysctl;
 pub mod sysfs;
 pub mod timerfd;
 pub mod tty;
@@ -234,6 +236,10 @@ pub trait Inode: Send + Sync {
     }
     /// The whole content when it lies in the initrd unchanged (zero-copy exec).
     fn static_bytes(&self) -> Option<&'static [u8]> {
+        None
+    }
+    /// The file's seals, for a file that can be sealed (a RAM file; see [`seals`]).
+    fn seals(&self) -> Option<&core::sync::atomic::AtomicU32> {
         None
     }
 

@@ -89,7 +89,7 @@ impl Pipe {
             return Err(Errno::EINVAL);
         }
         let size = (want as usize).max(4096).next_power_of_two();
-        if size > self.capacity() && size > PIPE_MAX_SIZE && !privileged {
+        if size > self.capacity() && size > super::sysctl::pipe_max_size() && !privileged {
             return Err(Errno::EPERM);
         }
         let b = self.buf.lock();

@@ -13,7 +13,7 @@ use elfin_shim::uapi::stat_mode::*;
 use elfin_shim::uapi::StatInfo;
 
 use super::file::{FileLike, OpenFile};
-use super::{dtype_of, stat_of, DirEntry, Inode, Meta};
+use super::{dtype_of, stat_of, sysctl, DirEntry, Inode, Meta};
 use crate::mem::vm::{AddrSpace, Area, Backing, VmaName};
 use crate::task::{self, table, Ctx, Process};
 
@@ -36,9 +36,8 @@ enum Kind {
     Mounts,
     Stat,
     Cpuinfo,
-    SysDir,
-    SysKernelDir,
-    SysKernel(u8),
+    /// /proc/sys and below: a node of [`sysctl::NODES`].
+    Sys(u16),
     PidDir,
     TaskDir,
     FdDir,
@@ -69,7 +68,7 @@ const ROOT_FILES: [(&[u8], Kind); 10] = [
     (b"mounts", Kind::Mounts),
     (b"stat", Kind::Stat),
     (b"cpuinfo", Kind::Cpuinfo),
-    (b"sys", Kind::SysDir),
+    (b"sys", Kind::Sys(0)),
 ];
 
 const PID_FILES: [(&[u8], Kind); 16] = [
@@ -91,8 +90,6 @@ const PID_FILES: [(&[u8], Kind); 16] = [
     (b"task", Kind::TaskDir),
 ];
 
-const SYS_KERNEL: [&[u8]; 5] = [b"hostname", b"osrelease", b"ostype", b"pid_max", b"version"];
-
 /// A /proc node: its kind and the process (and thread) it is about.
 struct Node {
     kind: Kind,
@@ -112,7 +109,7 @@ fn node(kind: Kind, pid: i32, tid: i32) -> Arc<dyn Inode> {
 fn kind_index(k: Kind) -> u64 {
     match k {
         Kind::FdLink(fd) => 0x100 + fd as u64,
-        Kind::SysKernel(i) => 0x80 + u64::from(i),
+        Kind::Sys(i) => 0x80 + u64::from(i),
         other => {
             let simple = [
                 Kind::Root,
@@ -125,8 +122,6 @@ fn kind_index(k: Kind) -> u64 {
                 Kind::Mounts,
                 Kind::Stat,
                 Kind::Cpuinfo,
-                Kind::SysDir,
-                Kind::SysKernelDir,
                 Kind::PidDir,
                 Kind::TaskDir,
                 Kind::FdDir,
@@ -161,12 +156,16 @@ fn caller() -> Option<Arc<task::Thread>> {
 impl Node {
     fn mode(&self) -> u32 {
         match self.kind {
-            Kind::Root | Kind::PidDir | Kind::TaskDir | Kind::SysDir | Kind::SysKernelDir => S_IFDIR | 0o555,
+            Kind::Root | Kind::PidDir | Kind::TaskDir => S_IFDIR | 0o555,
+            Kind::Sys(i) => match sysctl::NODES.get(usize::from(i)).and_then(|n| n.1) {
+                None => S_IFDIR | 0o555,
+                Some(e) if e.write.is_some() => S_IFREG | 0o644,
+                Some(_) => S_IFREG | 0o444,
+            },
             Kind::FdDir => S_IFDIR | 0o500,
             Kind::SelfLink | Kind::ThreadSelf | Kind::Exe | Kind::Cwd | Kind::RootLink => S_IFLNK | 0o777,
             Kind::FdLink(_) => S_IFLNK | 0o700,
             Kind::Environ => S_IFREG | 0o400,
-            Kind::SysKernel(_) => S_IFREG | 0o644,
             _ => S_IFREG | 0o444,
         }
     }
@@ -181,11 +180,12 @@ impl Node {
                 let p = process(pid)?;
                 Ok(node(Kind::PidDir, p.pid, p.pid))
             }
-            Kind::SysDir if name == b"kernel" => Ok(node(Kind::SysKernelDir, 0, 0)),
-            Kind::SysKernelDir => match SYS_KERNEL.iter().position(|n| *n == name) {
-                Some(i) => Ok(node(Kind::SysKernel(i as u8), 0, 0)),
-                None => Err(Errno::ENOENT),
-            },
+            Kind::Sys(i) if self.mode() & S_IFMT == S_IFDIR => {
+                match sysctl::children(usize::from(i)).find(|(n, _)| n.as_bytes() == name) {
+                    Some((_, c)) => Ok(node(Kind::Sys(c as u16), 0, 0)),
+                    None => Err(Errno::ENOENT),
+                }
+            }
             Kind::PidDir => {
                 process(self.pid)?;
                 match PID_FILES.iter().find(|(n, _)| *n == name) {
@@ -227,10 +227,9 @@ impl Node {
                     push(alloc::format!("{}", p.pid).into_bytes(), Kind::PidDir, p.pid);
                 }
             }
-            Kind::SysDir => push(b"kernel".to_vec(), Kind::SysKernelDir, 0),
-            Kind::SysKernelDir => {
-                for (i, n) in SYS_KERNEL.iter().enumerate() {
-                    push(n.to_vec(), Kind::SysKernel(i as u8), 0);
+            Kind::Sys(i) => {
+                for (n, c) in sysctl::children(usize::from(i)) {
+                    push(n.as_bytes().to_vec(), Kind::Sys(c as u16), 0);
                 }
             }
             Kind::PidDir => {
@@ -336,12 +335,18 @@ impl Inode for Node {
         if self.mode() & S_IFMT == S_IFDIR {
             return Ok(Arc::new(DirHandle { node: self }));
         }
-        if flags & 3 != 0 && !matches!(self.kind, Kind::SysKernel(_)) {
-            return Err(Errno::EACCES);
-        }
-        if matches!(self.kind, Kind::SysKernel(_)) && flags & 3 != 0 {
-            // The values are fixed: writing them is refused as for an unprivileged user.
-            return Err(Errno::EACCES);
+        if flags & 3 != 0 {
+            // Only a writable /proc/sys file opens for writing, and only for
+            // root (its mode is 0644, owned by root).
+            let entry = match self.kind {
+                Kind::Sys(i) => sysctl::NODES.get(usize::from(i)).and_then(|n| n.1),
+                _ => None,
+            };
+            let root = caller().map(|t| t.process.cred.lock().uid[3] == 0).unwrap_or(true);
+            return match entry {
+                Some(e) if e.write.is_some() && root => Ok(Arc::new(SysctlFile { node: self, entry: e })),
+                _ => Err(Errno::EACCES),
+            };
         }
         if self.pid == 0 {
             // System-wide files (uptime, stat, meminfo, ...) are generated at the
@@ -352,6 +357,62 @@ impl Inode for Node {
         // A process's files are generated now: a process gone by then is ENOENT.
         let data = generate(self.kind, self.pid, self.tid)?;
         Ok(Arc::new(Snapshot { node: self, data: spin::Once::initialized(data) }))
+    }
+}
+
+/// A writable /proc/sys file, open for writing: each write at the start of
+/// the file sets the value; reads show the value at the time of the read.
+struct SysctlFile {
+    node: Arc<Node>,
+    entry: sysctl::Entry,
+}
+
+impl FileLike for SysctlFile {
+    fn read(&self, _cx: &Ctx, f: &OpenFile, buf: &mut [u8]) -> Result<usize, Errno> {
+        let mut pos = f.offset.lock();
+        let n = self.pread(buf, *pos)?;
+        *pos += n as u64;
+        Ok(n)
+    }
+    fn pread(&self, buf: &mut [u8], off: u64) -> Result<usize, Errno> {
+        let data = (self.entry.read)();
+        let avail = data.as_bytes().get(usize::try_from(off).unwrap_or(usize::MAX)..).unwrap_or(&[]);
+        let n = avail.len().min(buf.len());
+        buf.get_mut(..n).unwrap_or(&mut []).copy_from_slice(avail.get(..n).unwrap_or(&[]));
+        Ok(n)
+    }
+    fn write(&self, _cx: &Ctx, f: &OpenFile, data: &[u8]) -> Result<usize, Errno> {
+        let mut pos = f.offset.lock();
+        // As Linux's sysctl_writes_strict: a write past the start changes nothing.
+        if *pos == 0 {
+            if let Some(w) = self.entry.write {
+                w(data)?;
+            }
+        }
+        *pos += data.len() as u64;
+        Ok(data.len())
+    }
+    fn seek(&self, f: &OpenFile, off: i64, whence: i32) -> Result<u64, Errno> {
+        let new = match whence {
+            0 => off,
+            1 => (*f.offset.lock() as i64).checked_add(off).ok_or(Errno::EOVERFLOW)?,
+            _ => return Err(Errno::EINVAL),
+        };
+        let new = u64::try_from(new).map_err(|_| Errno::EINVAL)?;
+        *f.offset.lock() = new;
+        Ok(new)
+    }
+    fn seekable(&self) -> bool {
+        true
+    }
+    fn stat(&self) -> StatInfo {
+        stat_of(&*self.node)
+    }
+    fn inode(&self) -> Option<Arc<dyn Inode>> {
+        Some(self.node.clone())
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
     }
 }
 
@@ -532,15 +593,10 @@ fn generate(kind: Kind, pid: i32, tid: i32) -> Result<Vec<u8>, Errno> {
                 );
             }
         }
-        Kind::SysKernel(i) => {
-            let v = match i {
-                0 => String::from_utf8_lossy(&crate::uts::hostname()).into_owned(),
-                1 => String::from(crate::syscall::RELEASE),
-                2 => String::from("Linux"),
-                3 => alloc::format!("{}", elfin_kcore::pid::PID_MAX),
-                _ => String::from("#1 SMP PREEMPT_DYNAMIC elfin"),
-            };
-            let _ = writeln!(s, "{}", v);
+        Kind::Sys(i) => {
+            if let Some((_, Some(e))) = sysctl::NODES.get(usize::from(i)) {
+                s = (e.read)();
+            }
         }
         _ => {
             let p = process(pid)?;

@@ -62,6 +62,9 @@ pub struct File {
     links: AtomicU32,
     writers: core::sync::atomic::AtomicUsize,
     xattrs: Xattrs,
+    /// F_ADD_SEALS's seals; F_SEAL_SEAL (no sealing) unless made by
+    /// memfd_create with MFD_ALLOW_SEALING, as on Linux's tmpfs.
+    seals: AtomicU32,
 }
 
 impl File {
@@ -74,7 +77,15 @@ impl File {
             links: AtomicU32::new(1),
             writers: core::sync::atomic::AtomicUsize::new(0),
             xattrs: Xattrs::default(),
+            seals: AtomicU32::new(super::seals::F_SEAL_SEAL),
         })
+    }
+
+    /// An empty file that can be sealed (memfd_create's MFD_ALLOW_SEALING).
+    pub fn sealable(perm: u32) -> Arc<File> {
+        let f = File::new(perm);
+        f.seals.store(0, Ordering::Release);
+        f
     }
 
     /// A file whose content is a slice of the initrd.
@@ -86,6 +97,7 @@ impl File {
             links: AtomicU32::new(1),
             writers: core::sync::atomic::AtomicUsize::new(0),
             xattrs: Xattrs::default(),
+            seals: AtomicU32::new(super::seals::F_SEAL_SEAL),
         })
     }
 }
@@ -160,6 +172,9 @@ impl Inode for File {
         drop(c);
         self.meta.lock().touch_mtime();
         Ok(())
+    }
+    fn seals(&self) -> Option<&AtomicU32> {
+        Some(&self.seals)
     }
     fn static_bytes(&self) -> Option<&'static [u8]> {
         match &*self.content.lock() {

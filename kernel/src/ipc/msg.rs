@@ -16,10 +16,13 @@ use crate::syscall::SysResult;
 use crate::task::caps::CAP_SYS_RESOURCE;
 use crate::task::{wait, Ctx, Restart, WaitQueue};
 
-/// Linux 6.1's MSGMAX, MSGMNB, MSGMNI.
-const MSGMAX: usize = 8192;
-const MSGMNB: u64 = 16384;
-const MSGMNI: i32 = 32000;
+// Linux 6.1's MSGMAX, MSGMNB, MSGMNI.
+/// The largest message (kernel.msgmax).
+pub const MSGMAX: usize = 8192;
+/// A queue's default byte limit (kernel.msgmnb).
+pub const MSGMNB: u64 = 16384;
+/// How many queues may exist (kernel.msgmni).
+pub const MSGMNI: i32 = 32000;
 
 struct State {
     perm: Perm,

@@ -16,11 +16,15 @@ use super::{cmd_of, lookup_key, now, Ids, Perm};
 use crate::syscall::SysResult;
 use crate::task::{table, wait, Ctx, Restart, WaitQueue};
 
-/// Linux 6.1's SEMMSL, SEMMNS, SEMOPM, SEMMNI, SEMVMX, SEMAEM.
-const SEMMSL: i32 = 32000;
-const SEMMNS: i32 = 1_024_000_000;
-const SEMOPM: usize = 500;
-const SEMMNI: i32 = 32000;
+// Linux 6.1's SEMMSL, SEMMNS, SEMOPM, SEMMNI, SEMVMX, SEMAEM.
+/// Semaphores per set.
+pub const SEMMSL: i32 = 32000;
+/// Semaphores in all sets.
+pub const SEMMNS: i32 = 1_024_000_000;
+/// Operations per semop call.
+pub const SEMOPM: usize = 500;
+/// How many sets may exist.
+pub const SEMMNI: i32 = 32000;
 const SEMVMX: i32 = 32767;
 const SEMAEM: i32 = SEMVMX;
 

@@ -24,11 +24,14 @@ use crate::task::caps::CAP_IPC_LOCK;
 use crate::task::{table, Ctx};
 
 const PAGE: u64 = 4096;
-/// SHMMAX, SHMMIN, SHMMNI and SHMALL of Linux 6.1.
-const SHMMAX: u64 = u64::MAX - (1 << 24);
+// SHMMAX, SHMMIN, SHMMNI and SHMALL of Linux 6.1.
+/// The largest segment (kernel.shmmax).
+pub const SHMMAX: u64 = u64::MAX - (1 << 24);
 const SHMMIN: u64 = 1;
-const SHMMNI: u64 = 4096;
-const SHMALL: u64 = u64::MAX - (1 << 24);
+/// How many segments may exist (kernel.shmmni).
+pub const SHMMNI: u64 = 4096;
+/// Pages all segments may use (kernel.shmall).
+pub const SHMALL: u64 = u64::MAX - (1 << 24);
 /// Device number that /proc/self/maps shows for segments (Linux's shm mount).
 const SHM_DEV: u64 = 0x01;
 

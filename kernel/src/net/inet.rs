@@ -37,9 +37,6 @@ use smoltcp::wire::{EthernetAddress, HardwareAddress, IpAddress, IpCidr, IpEndpo
 use super::*;
 use crate::task::{Ctx, WaitQueue};
 
-/// Linux's net.ipv4.ip_local_port_range.
-const EPHEMERAL_LO: u16 = 32768;
-const EPHEMERAL_HI: u16 = 60999;
 /// smoltcp buffers of a TCP connection.
 const TCP_RX: usize = 64 * 1024;
 const TCP_TX: usize = 64 * 1024;
@@ -327,7 +324,8 @@ struct Net {
 
 impl Net {
     fn new() -> Net {
-        let span = u64::from(EPHEMERAL_HI - EPHEMERAL_LO + 1);
+        let (lo, hi) = crate::fs::sysctl::port_range();
+        let span = u64::from(hi - lo) + 1;
         let mut stacks = vec![Stack::loopback()];
         if let Some(eth) = Stack::ethernet() {
             stacks.push(eth);
@@ -338,7 +336,7 @@ impl Net {
             recs: BTreeMap::new(),
             orphans: Vec::new(),
             dirty: false,
-            next_port: EPHEMERAL_LO + (crate::rng::u64() % span) as u16,
+            next_port: lo + (crate::rng::u64() % span) as u16,
             ports: BTreeMap::new(),
         };
         n.mirror_addresses();
@@ -440,10 +438,14 @@ impl Net {
     /// while the range fills). EADDRINUSE when every port is taken, as Linux's
     /// bind to port 0 (connect turns it into EADDRNOTAVAIL).
     fn ephemeral(&mut self, tcp: bool, me: u64, addr: Option<IpAddress>, scope: Scope) -> Result<u16, Errno> {
-        let span = EPHEMERAL_HI - EPHEMERAL_LO + 1;
-        for _ in 0..span {
+        let (lo, hi) = crate::fs::sysctl::port_range();
+        if !(lo..=hi).contains(&self.next_port) {
+            // The range changed (ip_local_port_range).
+            self.next_port = lo;
+        }
+        for _ in 0..u32::from(hi - lo) + 1 {
             let p = self.next_port;
-            self.next_port = if p >= EPHEMERAL_HI { EPHEMERAL_LO } else { p + 1 };
+            self.next_port = if p >= hi { lo } else { p + 1 };
             let b = Bind { addr, port: p, scope };
             if !self.on_port(tcp, p, me).any(|(_, ob)| ob.overlaps(&b)) {
                 return Ok(p);

@@ -260,9 +260,12 @@ pub fn openat(cx: &Ctx, dirfd: i32, path: UAddr, flags: i32, mode: u32) -> SysRe
     };
     if flags & O_TRUNC != 0 && acc != 0 && ty == S_IFREG && flags & O_PATH == 0 {
         crate::task::rlimit::fsize_grow(0)?;
-        r.node.truncate(0)?;
-        let _ = r.node.set_meta(&mut |m| m.touch_mtime());
-        crate::mem::vm::file_written(&r.node, 0, u64::MAX / 2);
+        // The file itself: a /proc/PID/fd link resolves to a node that reopens it.
+        let n = file.inode().unwrap_or_else(|| r.node.clone());
+        crate::fs::seals::check_resize(&*n, 0)?;
+        n.truncate(0)?;
+        let _ = n.set_meta(&mut |m| m.touch_mtime());
+        crate::mem::vm::file_written(&n, 0, u64::MAX / 2);
     }
     // What F_GETFL reports: the open flags but for the ones that only acted at
     // open time (Linux's do_dentry_open and build_open_flags); O_PATH keeps only
@@ -759,9 +762,25 @@ pub fn fcntl(cx: &Ctx, fd: i32, cmd: i32, arg: u64) -> SysResult {
                 p.pipe().set_capacity(arg as u32, privileged).map(|c| c as u64)
             }
         }
+        F_ADD_SEALS => {
+            let f = cx.fd(fd)?;
+            crate::fs::seals::add(&f, arg, || f.inode().is_some_and(|n| mapped_writable(&n)))
+        }
+        F_GET_SEALS => crate::fs::seals::get(&*cx.fd(fd)?),
         F_SETOWN | F_GETOWN | F_SETSIG | F_GETSIG | F_SETOWN_EX | F_GETOWN_EX => owner(cx, fd, cmd, arg),
         _ => Err(Errno::EINVAL),
     }
+}
+
+const F_ADD_SEALS: i32 = 1033;
+const F_GET_SEALS: i32 = 1034;
+
+/// Whether some process maps `n` shared with write access possible (Linux's
+/// i_mmap_writable): F_SEAL_WRITE is refused while one does.
+fn mapped_writable(n: &Arc<dyn Inode>) -> bool {
+    crate::task::table::processes().iter().filter_map(|p| p.try_mm()).any(|mm| {
+        mm.lock().vmas.iter().any(|r| r.val.maywrite && r.val.shared_file().is_some_and(|(m, _)| Arc::ptr_eq(m, n)))
+    })
 }
 
 const F_SETOWN: i32 = 8;
@@ -1008,6 +1027,7 @@ fn truncate_node(n: &Arc<dyn Inode>, length: i64) -> SysResult {
         S_IFDIR => Err(Errno::EISDIR),
         S_IFREG => {
             crate::task::rlimit::fsize_grow(length as u64)?;
+            crate::fs::seals::check_resize(&**n, length as u64)?;
             crate::mem::vm::sync_file(n);
             n.truncate(length as u64)?;
             let _ = n.set_meta(&mut |m| m.touch_mtime());
@@ -1037,6 +1057,7 @@ fn chmod_node(cx: &Ctx, n: &Arc<dyn Inode>, path: &[u8], mode: u32) -> SysResult
         return Err(Errno::EPERM);
     }
     let mut mode = mode & 0o7777;
+    crate::fs::seals::check_mode(&**n, mode)?;
     {
         let c = cx.proc.cred.lock();
         let in_group = c.gid[3] == meta.gid || c.groups.contains(&meta.gid);
@@ -1386,6 +1407,12 @@ pub fn fallocate(cx: &Ctx, fd: i32, mode: i32, offset: i64, len: i64) -> SysResu
     }
     let end = u64::try_from(offset.checked_add(len).ok_or(Errno::EFBIG)?).map_err(|_| Errno::EFBIG)?;
     let start = offset as u64;
+    if mode & (PUNCH_HOLE | ZERO_RANGE) != 0 {
+        crate::fs::seals::check_modify(&*n)?;
+    } else if end > n.size() {
+        // Linux's shmem_fallocate: F_SEAL_GROW refuses even a KEEP_SIZE extension.
+        crate::fs::seals::check_resize(&*n, end)?;
+    }
     crate::mem::vm::sync_file(&n);
     let size = n.size();
     if mode & KEEP_SIZE == 0 && end > size {
@@ -1414,7 +1441,8 @@ pub fn memfd_create(cx: &Ctx, name: UAddr, flags: u32) -> SysResult {
         return Err(Errno::EINVAL);
     }
     let n = cx.read_cstr(name, 249).map_err(|e| if e == Errno::ENAMETOOLONG { Errno::EINVAL } else { e })?;
-    let node: Arc<dyn Inode> = ramfs::File::new(0o777);
+    let node: Arc<dyn Inode> =
+        if flags & MFD_ALLOW_SEALING != 0 { ramfs::File::sealable(0o777) } else { ramfs::File::new(0o777) };
     let mut path = b"/memfd:".to_vec();
     path.extend_from_slice(&n);
     path.extend_from_slice(b" (deleted)");

@@ -177,6 +177,9 @@ pub fn mmap(cx: &Ctx, addr: UAddr, len: usize, prot: i32, flags: i32, fd: i32, o
                     return Err(Errno::EACCES);
                 }
                 area.maywrite = !shared || acc == 2;
+                if shared {
+                    area.maywrite &= crate::fs::seals::check_shared_map(&*n, prot & PROT_WRITE != 0)?;
+                }
                 area.backing = Backing::File { node: n.clone(), offset, len: u64::MAX };
                 area.name = VmaName::Path(f.path.clone());
             }

@@ -13,7 +13,7 @@ mod pidfd;
 mod proc;
 mod select;
 mod signals;
-mod sys;
+pub mod sys;
 mod thread;
 mod timers;
 mod xfer;

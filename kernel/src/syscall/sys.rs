@@ -442,7 +442,8 @@ pub fn mlock2(cx: &Ctx, addr: UAddr, len: usize, flags: u32) -> SysResult {
 
 // -------------------------------------------------------------------- names --
 
-const UTS_LEN: usize = 64;
+/// The size of a utsname field without its NUL.
+pub const UTS_LEN: usize = 64;
 
 fn set_name(cx: &Ctx, name: UAddr, len: i32, host: bool) -> SysResult {
     if !cx.proc.cred.lock().capable(CAP_SYS_ADMIN) {

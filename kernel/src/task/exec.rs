@@ -38,7 +38,8 @@ const MAX_INTERP_DEPTH: usize = 4;
 /// Bytes of a file looked at for `#!` (BINPRM_BUF_SIZE).
 const BINPRM_BUF_SIZE: usize = 256;
 
-static ASLR: AtomicBool = AtomicBool::new(true);
+/// Whether programs are loaded at random addresses (the `noaslr` kernel option clears it).
+pub static ASLR: AtomicBool = AtomicBool::new(true);
 /// The FPU state a new program starts with.
 static INITIAL_FPU: Mutex<Option<FpuState>> = Mutex::new(None);
 
