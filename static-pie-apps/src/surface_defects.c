@@ -37,6 +37,8 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -1189,6 +1191,36 @@ static void sigio_section(void)
     printf("SIGIO after the peer writes: %s\n", yesno(sigio_after_write(sv[1])));
     close(sv[0]);
     close(sv[1]);
+
+    /* TCP on loopback: a connection arriving at an O_ASYNC listener, then data
+     * arriving at the accepted socket. */
+    int l = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t alen = sizeof a;
+    bind(l, (struct sockaddr *)&a, sizeof a);
+    listen(l, 4);
+    getsockname(l, (struct sockaddr *)&a, &alen);
+    fcntl(l, F_SETOWN, getpid());
+    fcntl(l, F_SETFL, O_ASYNC);
+    sigio_count = 0;
+    int cl = socket(AF_INET, SOCK_STREAM, 0);
+    connect(cl, (struct sockaddr *)&a, sizeof a);
+    uint64_t end = mono_ns() + 10000 * MS;
+    while (!sigio_count && mono_ns() < end)
+        usleep(1000);
+    printf("SIGIO when a connection arrives at a listener: %s\n", yesno(sigio_count > 0));
+    int acc = accept(l, NULL, NULL);
+    fcntl(acc, F_SETOWN, getpid());
+    fcntl(acc, F_SETFL, O_ASYNC);
+    sigio_count = 0;
+    write(cl, "t", 1);
+    end = mono_ns() + 10000 * MS;
+    while (!sigio_count && mono_ns() < end)
+        usleep(1000);
+    printf("SIGIO when TCP data arrives: %s\n", yesno(sigio_count > 0));
+    close(acc);
+    close(cl);
+    close(l);
     signal(SIGIO, SIG_DFL);
 }
 
