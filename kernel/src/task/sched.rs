@@ -12,6 +12,8 @@
 use alloc::collections::BTreeMap;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
+use core::marker::PhantomData;
+use core::mem::ManuallyDrop;
 use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 
 use crate::sync::Mutex;
@@ -78,6 +80,12 @@ impl SchedState {
     /// Starts with the CPU set of the creating thread (clone inherits affinity).
     pub(crate) fn inherit_allowed(&self, parent: &SchedState) {
         self.allowed.store(parent.allowed.load(Ordering::Acquire), Ordering::Release);
+    }
+
+    /// Cycle count when the thread's current time slice began (0: off the CPU).
+    #[inline(always)]
+    pub(crate) fn slice_start(&self) -> u64 {
+        self.since.load(Ordering::Relaxed)
     }
 
     /// True (once) when the thread was switched in since the last call.
@@ -223,6 +231,46 @@ pub fn try_current() -> Option<Arc<Thread>> {
     unsafe {
         Arc::increment_strong_count(p);
         Some(Arc::from_raw(p))
+    }
+}
+
+/// An `Arc` the running thread keeps alive for as long as its own code runs (the
+/// thread itself, its process), used without touching the reference count: it
+/// derefs to the `Arc`, `.clone()` through it gives a counted one, and dropping
+/// it does nothing. Not `Send`: it stays with the thread that made it.
+pub struct Held<T> {
+    arc: ManuallyDrop<Arc<T>>,
+    _not_send: PhantomData<*const ()>,
+}
+
+impl<T> core::ops::Deref for Held<T> {
+    type Target = Arc<T>;
+    #[inline(always)]
+    fn deref(&self) -> &Arc<T> {
+        &self.arc
+    }
+}
+
+/// The running thread and its process, borrowed for the running thread's own
+/// code (a system call, a trap); None when the CPU runs no thread.
+#[inline(always)]
+pub(crate) fn current_held() -> Option<(Held<Thread>, Held<super::Process>)> {
+    let p = CURRENT[this_cpu()].load(Ordering::Acquire);
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: `p` is `Arc::as_ptr` of the Arc in this CPU's `current`, the thread
+    // that runs this code. Its record (and the process its never-replaced
+    // `process` field holds) lives as long as the thread's code can run: the
+    // CPU's `current` holds it while it runs, and a thread off the CPU comes back
+    // only through a strong reference (a run queue, a wait queue, its process's
+    // thread list; a thread with none is never resumed). The handles are never
+    // dropped (ManuallyDrop) and cannot leave the thread (not Send), so no count
+    // is owed.
+    unsafe {
+        let thread = ManuallyDrop::new(Arc::from_raw(p));
+        let proc = ManuallyDrop::new(Arc::from_raw(Arc::as_ptr(&thread.process)));
+        Some((Held { arc: thread, _not_send: PhantomData }, Held { arc: proc, _not_send: PhantomData }))
     }
 }
 
