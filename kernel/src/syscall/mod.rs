@@ -96,11 +96,13 @@ fn handle(tf: &mut TrapFrame) -> (bool, bool) {
         _ => {
             let r = dispatch(&cx, call, tf);
             trace(&cx, &call, Some(r));
-            tf.set_syscall_ret(match r {
+            let ret = match r {
                 Ok(v) => v,
                 Err(e) => (-(e.as_i32() as i64)) as u64,
-            });
-            let restart = if r == Err(Errno::EINTR) { cx.restart.get() } else { task::Restart::Never };
+            };
+            tf.set_syscall_ret(ret);
+            let eintr = (-(Errno::EINTR.as_i32() as i64)) as u64;
+            let restart = if ret == eintr && r.is_err() { cx.restart.get() } else { task::Restart::Never };
             task::signal::deliver_pending(&cx, tf, restart)
         }
     };

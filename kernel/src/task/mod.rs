@@ -466,13 +466,10 @@ impl Thread {
     pub(crate) fn sys_clock_end(&self, start: SysClock) {
         let now = elfin_arch::read_cycles();
         let since = self.sched.slice_start();
-        let used = if since == start.since && since != 0 {
-            now.saturating_sub(start.at)
-        } else {
-            self.sys_clock_switched(start, since, now)
-        };
+        // A running thread's slice start is never 0, and a new slice starts later.
+        let used = if since == start.since { now.wrapping_sub(start.at) } else { self.sys_clock_switched(start, since, now) };
         // Only the thread itself adds to its system time: no read-modify-write race.
-        self.sys_cycles.store(self.sys_cycles.load(Ordering::Relaxed).saturating_add(used), Ordering::Relaxed);
+        self.sys_cycles.store(self.sys_cycles.load(Ordering::Relaxed).wrapping_add(used), Ordering::Relaxed);
     }
     /// The CPU time of a call during which the thread left the CPU: its CPU time
     /// at the end less its CPU time at the start.
