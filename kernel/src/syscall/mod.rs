@@ -89,7 +89,11 @@ fn handle(tf: &mut TrapFrame) -> (bool, bool) {
     let call = decode(nr, args);
     let changed = match call {
         // Calls that end or replace the context: the frame is restored in full.
-        Call::Exit { .. } | Call::ExitGroup { .. } | Call::RtSigreturn {} | Call::Execve { .. } | Call::Execveat { .. } => {
+        Call::Exit { .. }
+        | Call::ExitGroup { .. }
+        | Call::RtSigreturn {}
+        | Call::Execve { .. }
+        | Call::Execveat { .. } => {
             run_special(&mut cx, tf, call);
             true
         }

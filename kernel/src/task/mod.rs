@@ -467,7 +467,8 @@ impl Thread {
         let now = elfin_arch::read_cycles();
         let since = self.sched.slice_start();
         // A running thread's slice start is never 0, and a new slice starts later.
-        let used = if since == start.since { now.wrapping_sub(start.at) } else { self.sys_clock_switched(start, since, now) };
+        let used =
+            if since == start.since { now.wrapping_sub(start.at) } else { self.sys_clock_switched(start, since, now) };
         // Only the thread itself adds to its system time: no read-modify-write race.
         self.sys_cycles.store(self.sys_cycles.load(Ordering::Relaxed).wrapping_add(used), Ordering::Relaxed);
     }
