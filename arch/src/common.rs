@@ -100,8 +100,12 @@ pub enum Trap {
 /// The kernel's trap handlers.
 #[derive(Clone, Copy)]
 pub struct Handlers {
-    /// Called for every SYSCALL from user mode.
-    pub syscall: fn(&mut TrapFrame),
+    /// Called for every system call from user mode with the frame the entry stub
+    /// built. Returns true when the frame changed beyond the return-value register
+    /// (a signal frame, rt_sigreturn, execve): the stub then restores every register
+    /// from it. False lets it restore only the registers the call may clobber (the
+    /// handler preserved the callee-saved ones itself).
+    pub syscall: extern "C" fn(&mut TrapFrame) -> bool,
     /// Called for every exception or interrupt.
     pub trap: fn(&mut TrapFrame, Trap),
     /// Called once by every new thread, on its own stack, before it first enters
@@ -163,6 +167,7 @@ static HANDLERS: spin::Once<Handlers> = spin::Once::new();
 /// Installs the kernel's trap handlers (once).
 pub fn set_handlers(h: Handlers) {
     HANDLERS.call_once(|| h);
+    crate::set_syscall_handler(h.syscall);
 }
 
 /// The installed trap handlers, if any.

@@ -14,9 +14,13 @@ pub use common::{
 
 #[cfg(target_arch = "x86_64")]
 mod x86_64;
+#[cfg(target_arch = "x86_64")]
+use self::x86_64::trap::set_syscall_handler;
 
 #[cfg(target_arch = "aarch64")]
 mod aarch64;
+#[cfg(target_arch = "aarch64")]
+use self::aarch64::trap::set_syscall_handler;
 
 /// The vDSO image (an ELF shared object built from `arch/vdso/<arch>/` by
 /// build.rs), which the kernel maps into every program with its [vvar] page one

@@ -2,7 +2,7 @@
  *
  *   surface_sys [SECTION]   sections: caps ids sched cpu membarrier mlock
  *                                     names personality ioprio sync vm random
- *                                     prctl sysctl
+ *                                     prctl sysctl regs
  *
  * caps         capget/capset: versions, dropping and raising, the rules,
  *              what set*uid does to the sets, PR_SET_KEEPCAPS, other pids
@@ -22,6 +22,9 @@
  * random       getrandom flags and errors
  * prctl        capability bounding and ambient sets, no_new_privs, timer slack
  * sysctl       /proc/sys: Linux's default limits, names, UUIDs, modes
+ * regs         every register but the result (and rcx, r11 on x86_64) is the
+ *              same after a system call: a plain one, a failing one, a yield, a
+ *              blocking read interrupted by a signal handler
  *
  *   surface_sys set-names    (not a section: it changes the machine's names, for
  *                            a guest only) sets the host and domain names and
@@ -37,6 +40,7 @@
 #include <sys/fsuid.h>
 #include <sys/personality.h>
 #include <sys/random.h>
+#include <sys/time.h>
 #include <sys/uio.h>
 #include <sys/utsname.h>
 
@@ -790,6 +794,138 @@ static void set_sysctl(void)
     printf("uname: %s\n", u.nodename);
 }
 
+/* --- regs: what a system call leaves in the registers ---------------------- */
+#if defined(__x86_64__)
+/* The registers a call may not change, in the order regs_call fills them:
+ * rbx rbp r12 r13 r14 r15 rdi rsi rdx r10 r8 r9. */
+#define NREGS 12
+static const char *const reg_names[NREGS] = {"rbx", "rbp", "r12", "r13", "r14", "r15",
+                                             "rdi", "rsi", "rdx", "r10", "r8",  "r9"};
+#define ARG0 6
+/* Loads in[0..NREGS) into the registers, rax = nr, makes the call, and stores
+ * the registers to out[0..NREGS) and the result to out[NREGS]. */
+static void regs_call(long nr, const unsigned long *in, unsigned long *out)
+{
+    unsigned long frame[2] = {(unsigned long)in, (unsigned long)out};
+    __asm__ volatile("sub $128, %%rsp\n\t" /* the red zone */
+                     "push %%rbx\n\tpush %%rbp\n\tpush %%r12\n\tpush %%r13\n\tpush %%r14\n\tpush %%r15\n\t"
+                     "push %[nr]\n\t"
+                     "push 8(%[f])\n\t"
+                     "mov 0(%[f]), %%rax\n\t"
+                     "mov 0(%%rax), %%rbx\n\tmov 8(%%rax), %%rbp\n\tmov 16(%%rax), %%r12\n\t"
+                     "mov 24(%%rax), %%r13\n\tmov 32(%%rax), %%r14\n\tmov 40(%%rax), %%r15\n\t"
+                     "mov 48(%%rax), %%rdi\n\tmov 56(%%rax), %%rsi\n\tmov 64(%%rax), %%rdx\n\t"
+                     "mov 72(%%rax), %%r10\n\tmov 80(%%rax), %%r8\n\tmov 88(%%rax), %%r9\n\t"
+                     "mov 8(%%rsp), %%rax\n\t"
+                     "syscall\n\t"
+                     "xchg %%rax, (%%rsp)\n\t"
+                     "mov %%rbx, 0(%%rax)\n\tmov %%rbp, 8(%%rax)\n\tmov %%r12, 16(%%rax)\n\t"
+                     "mov %%r13, 24(%%rax)\n\tmov %%r14, 32(%%rax)\n\tmov %%r15, 40(%%rax)\n\t"
+                     "mov %%rdi, 48(%%rax)\n\tmov %%rsi, 56(%%rax)\n\tmov %%rdx, 64(%%rax)\n\t"
+                     "mov %%r10, 72(%%rax)\n\tmov %%r8, 80(%%rax)\n\tmov %%r9, 88(%%rax)\n\t"
+                     "pop %%rcx\n\tmov %%rcx, 96(%%rax)\n\t"
+                     "add $8, %%rsp\n\t"
+                     "pop %%r15\n\tpop %%r14\n\tpop %%r13\n\tpop %%r12\n\tpop %%rbp\n\tpop %%rbx\n\t"
+                     "add $128, %%rsp"
+                     :
+                     : [f] "r"(frame), [nr] "r"(nr)
+                     : "rax", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11", "memory", "cc");
+}
+#elif defined(__aarch64__)
+/* x1-x7 and x9-x30 (x8 holds the number, x0 the first argument and the result). */
+#define NREGS 30
+#define ARG0 NREGS /* x0 is loaded from in[NREGS] */
+static const char *const reg_names[NREGS] = {
+    "x1",  "x2",  "x3",  "x4",  "x5",  "x6",  "x7",  "x9",  "x10", "x11", "x12", "x13", "x14", "x15", "x16",
+    "x17", "x18", "x19", "x20", "x21", "x22", "x23", "x24", "x25", "x26", "x27", "x28", "x29", "x30", "x8"};
+static void regs_call(long nr, const unsigned long *in, unsigned long *out)
+{
+    unsigned long frame[3] = {(unsigned long)in, (unsigned long)out, (unsigned long)nr};
+    __asm__ volatile("stp x19, x20, [sp, #-112]!\n\t"
+                     "stp x21, x22, [sp, #16]\n\tstp x23, x24, [sp, #32]\n\tstp x25, x26, [sp, #48]\n\t"
+                     "stp x27, x28, [sp, #64]\n\tstp x29, x30, [sp, #80]\n\t"
+                     "ldr x30, [%[f], #8]\n\tstr x30, [sp, #96]\n\t"
+                     "ldr x8, [%[f], #16]\n\t"
+                     "ldr x30, [%[f]]\n\t"
+                     "ldp x1, x2, [x30, #0]\n\tldp x3, x4, [x30, #16]\n\tldp x5, x6, [x30, #32]\n\t"
+                     "ldp x7, x9, [x30, #48]\n\tldp x10, x11, [x30, #64]\n\tldp x12, x13, [x30, #80]\n\t"
+                     "ldp x14, x15, [x30, #96]\n\tldp x16, x17, [x30, #112]\n\tldp x18, x19, [x30, #128]\n\t"
+                     "ldp x20, x21, [x30, #144]\n\tldp x22, x23, [x30, #160]\n\tldp x24, x25, [x30, #176]\n\t"
+                     "ldp x26, x27, [x30, #192]\n\tldp x28, x29, [x30, #208]\n\tldr x0, [x30, #240]\n\t"
+                     "ldr x30, [x30, #224]\n\t"
+                     "svc #0\n\t"
+                     "str x30, [sp, #104]\n\t"
+                     "ldr x30, [sp, #96]\n\t"
+                     "stp x1, x2, [x30, #0]\n\tstp x3, x4, [x30, #16]\n\tstp x5, x6, [x30, #32]\n\t"
+                     "stp x7, x9, [x30, #48]\n\tstp x10, x11, [x30, #64]\n\tstp x12, x13, [x30, #80]\n\t"
+                     "stp x14, x15, [x30, #96]\n\tstp x16, x17, [x30, #112]\n\tstp x18, x19, [x30, #128]\n\t"
+                     "stp x20, x21, [x30, #144]\n\tstp x22, x23, [x30, #160]\n\tstp x24, x25, [x30, #176]\n\t"
+                     "stp x26, x27, [x30, #192]\n\tstp x28, x29, [x30, #208]\n\t"
+                     "ldr x1, [sp, #104]\n\tstp x1, x8, [x30, #224]\n\tstr x0, [x30, #240]\n\t"
+                     "ldp x21, x22, [sp, #16]\n\tldp x23, x24, [sp, #32]\n\tldp x25, x26, [sp, #48]\n\t"
+                     "ldp x27, x28, [sp, #64]\n\tldp x29, x30, [sp, #80]\n\t"
+                     "ldp x19, x20, [sp], #112"
+                     :
+                     : [f] "r"(frame)
+                     : "x0", "x1", "x2", "x3", "x4", "x5", "x6", "x7", "x8", "x9", "x10", "x11", "x12", "x13",
+                       "x14", "x15", "x16", "x17", "x18", "memory", "cc");
+}
+#endif
+
+static void on_regs_alarm(int sig)
+{
+    (void)sig;
+}
+
+/* Makes call `nr` with the first three arguments a0..a2 and a pattern in every
+ * other register, and prints the result and any register that changed. */
+static void regs_check(const char *what, long nr, unsigned long a0, unsigned long a1, unsigned long a2)
+{
+    unsigned long in[NREGS + 1], out[NREGS + 2];
+    for (int i = 0; i < NREGS + 1; i++)
+        in[i] = 0x5a5a000000000000ul + (unsigned long)i * 0x0101010101ul;
+#if defined(__x86_64__)
+    in[ARG0] = a0, in[ARG0 + 1] = a1, in[ARG0 + 2] = a2;
+#else
+    in[NREGS - 1] = (unsigned long)nr; /* x8 */
+    in[ARG0] = a0, in[0] = a1, in[1] = a2;
+#endif
+    memset(out, 0, sizeof out);
+    regs_call(nr, in, out);
+    long ret = (long)out[NREGS];
+    printf("%s: %s", what, ret < 0 && ret > -4096 ? errname(-ret) : "ok");
+    int bad = 0;
+    for (int i = 0; i < NREGS; i++) {
+        if (out[i] != in[i]) {
+            printf(" %s changed (%#lx -> %#lx)", reg_names[i], in[i], out[i]);
+            bad = 1;
+        }
+    }
+    printf("%s\n", bad ? "" : ", registers kept");
+}
+
+static void regs_section(void)
+{
+    regs_check("getppid", SYS_getppid, 1, 2, 3);
+    regs_check("close(-1)", SYS_close, (unsigned long)-1, 2, 3);
+    regs_check("sched_yield", SYS_sched_yield, 1, 2, 3);
+    regs_check("getpid again", SYS_getpid, 7, 8, 9);
+    /* A read that blocks until a handler (no SA_RESTART) interrupts it. */
+    int p[2];
+    if (pipe(p))
+        return;
+    struct sigaction sa = {0};
+    sa.sa_handler = on_regs_alarm;
+    sigaction(SIGALRM, &sa, NULL);
+    struct itimerval it = {{0, 0}, {0, 20000}};
+    setitimer(ITIMER_REAL, &it, NULL);
+    char c;
+    regs_check("read interrupted by a handler", SYS_read, (unsigned long)p[0], (unsigned long)&c, 1);
+    signal(SIGALRM, SIG_DFL);
+    close(p[0]);
+    close(p[1]);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "set-names") == 0) {
@@ -823,6 +959,7 @@ int main(int argc, char **argv)
         {"personality", personality_section},    {"ioprio", ioprio},       {"sync", sync_section},
         {"vm", vm},         {"random", random_section},                    {"prctl", prctl_section},
         {"sysctl", sysctl_section},
+        {"regs", regs_section},
         {NULL, NULL},
     };
     int r = run_sections(argc, argv, sections);

@@ -1,14 +1,15 @@
 //! Exception vectors, system-call entry (`svc #0`) and the saved user context.
 //!
 //! Every exception builds the same [`TrapFrame`] on the current SP_EL1 stack and
-//! leaves through `trap_return` (`eret`). For exceptions from EL0 that stack is the
+//! leaves through `trap_return` (`eret`); a system call that changed only its
+//! return value reloads just the registers the handler may have clobbered. For exceptions from EL0 that stack is the
 //! thread's kernel stack: [`enter_user`] starts a program with SP_EL1 at the top of
 //! it, and every return to EL0 pops back to that top. The kernel installs its
 //! handlers with [`set_handlers`].
 
 use crate::common::{Trap, UserRegs};
 use core::arch::{asm, global_asm};
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 
 /// Saved registers of an interrupted context.
 #[repr(C)]
@@ -119,10 +120,74 @@ elfin_vectors:
     .p2align 7
     sub sp, sp, #{size}
     stp x0, x1, [sp, #0]
+    .if vec == 8
+    b elfin_el0_sync
+    .else
     mov x0, #vec
     b elfin_trap_common
+    .endif
     .set vec, vec + 1
     .endr
+
+    /* A synchronous exception from EL0: `svc` (exception class 0x15) takes the
+       system-call path, anything else the common one. */
+elfin_el0_sync:
+    mrs x1, esr_el1
+    lsr x0, x1, #26
+    cmp x0, #0x15
+    mov x0, #8
+    b.ne elfin_trap_common
+    stp x2, x3, [sp, #16]
+    stp x4, x5, [sp, #32]
+    stp x6, x7, [sp, #48]
+    stp x8, x9, [sp, #64]
+    stp x10, x11, [sp, #80]
+    stp x12, x13, [sp, #96]
+    stp x14, x15, [sp, #112]
+    stp x16, x17, [sp, #128]
+    stp x18, x19, [sp, #144]
+    stp x20, x21, [sp, #160]
+    stp x22, x23, [sp, #176]
+    stp x24, x25, [sp, #192]
+    stp x26, x27, [sp, #208]
+    stp x28, x29, [sp, #224]
+    mrs x2, sp_el0
+    stp x30, x2, [sp, #240]
+    mrs x2, elr_el1
+    mrs x3, spsr_el1
+    stp x2, x3, [sp, #256]
+    mrs x2, tpidr_el0
+    stp x2, x0, [sp, #272]
+    stp x1, xzr, [sp, #288]
+    mov x0, sp
+    mov x29, #0
+    adrp x9, {syscall}
+    ldr x9, [x9, :lo12:{syscall}]
+    blr x9
+    tst w0, #0xff
+    b.ne elfin_trap_return
+    /* Only x0 changed in the frame, x19-x28 hold the user's values (the handler
+       follows the C ABI, which preserves them) and TPIDR_EL0 too (a context
+       switch restores it): reload the rest. */
+    ldp x2, x3, [sp, #256]
+    msr elr_el1, x2
+    msr spsr_el1, x3
+    ldr x2, [sp, #248]
+    msr sp_el0, x2
+    ldp x0, x1, [sp, #0]
+    ldp x2, x3, [sp, #16]
+    ldp x4, x5, [sp, #32]
+    ldp x6, x7, [sp, #48]
+    ldp x8, x9, [sp, #64]
+    ldp x10, x11, [sp, #80]
+    ldp x12, x13, [sp, #96]
+    ldp x14, x15, [sp, #112]
+    ldp x16, x17, [sp, #128]
+    ldr x18, [sp, #144]
+    ldr x29, [sp, #232]
+    ldr x30, [sp, #240]
+    add sp, sp, #{size}
+    eret
 
 elfin_trap_common:
     stp x2, x3, [sp, #16]
@@ -183,6 +248,7 @@ elfin_trap_return:
     "#,
     size = const FRAME_SIZE,
     dispatch = sym trap_dispatch,
+    syscall = sym SYSCALL_HANDLER,
 );
 
 extern "C" {
@@ -293,19 +359,26 @@ fn classify(tf: &TrapFrame, from_user: bool) -> Trap {
     }
 }
 
+/// The kernel's system-call handler, which the `svc` path calls through.
+static SYSCALL_HANDLER: AtomicPtr<()> = AtomicPtr::new(no_syscall as *mut ());
+
+/// The handler until the kernel installs its own: ENOSYS.
+extern "C" fn no_syscall(tf: &mut TrapFrame) -> bool {
+    tf.x[0] = (-38i64) as u64;
+    false
+}
+
+/// Makes the `svc` path call `h`.
+pub(crate) fn set_syscall_handler(h: extern "C" fn(&mut TrapFrame) -> bool) {
+    SYSCALL_HANDLER.store(h as *mut (), Ordering::Release);
+}
+
 extern "C" fn trap_dispatch(tf: &mut TrapFrame) {
     let from_user = tf.vector >= 8;
     let ec = (tf.error >> 26) & 0x3f;
     if tf.vector & 3 == 0 && !from_user && ec == 0 && PROBING.load(Ordering::SeqCst) {
         PROBE_TRAPPED.store(true, Ordering::SeqCst);
         tf.pc += 4;
-        return;
-    }
-    if from_user && tf.vector & 3 == 0 && ec == 0x15 {
-        match crate::common::handlers() {
-            Some(h) => (h.syscall)(tf),
-            None => tf.x[0] = (-38i64) as u64,
-        }
         return;
     }
     let trap =

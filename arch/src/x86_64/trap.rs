@@ -2,11 +2,14 @@
 //!
 //! Every entry from user mode (exception, interrupt, SYSCALL) builds the same
 //! [`TrapFrame`] on the thread's kernel stack and leaves through `trap_return`
-//! (`iretq`), or through `sysretq` after a system call whose frame allows it. The kernel installs its handlers with [`set_handlers`].
+//! (`iretq`), or through `sysretq` after a system call whose frame allows it; a
+//! system call that changed only its return value reloads just the registers the
+//! handler may have clobbered. The kernel installs its handlers with [`set_handlers`].
 
 use crate::common::{Trap, UserRegs};
 use alloc::boxed::Box;
 use core::arch::{asm, global_asm};
+use core::sync::atomic::{AtomicPtr, Ordering};
 
 use x86_64::instructions::tables::lidt;
 use x86_64::structures::DescriptorTablePointer;
@@ -174,7 +177,31 @@ syscall_entry:
     pushq $0x100
     push_gprs
     mov %rsp, %rdi
-    call {syscall}
+    call *{syscall}(%rip)
+    test %al, %al
+    jnz syscall_full_return
+
+    /* Only rax changed in the frame, and rbx, rbp and r12-r15 still hold the
+       user's values (the handler follows the C ABI, which preserves them): reload
+       what the call may have clobbered and leave with SYSRETQ. Its conditions, as
+       below: no TF or RF in rflags and a canonical rip (rip is what SYSCALL left,
+       at most 2^47 + 1, so bit 47 tells). */
+    mov 136(%rsp), %rcx
+    mov 152(%rsp), %r11
+    test $0x10100, %r11d
+    jnz syscall_full_return
+    bt $47, %rcx
+    jc syscall_full_return
+    mov 112(%rsp), %rax
+    mov 72(%rsp), %rdi
+    mov 80(%rsp), %rsi
+    mov 88(%rsp), %rdx
+    mov 56(%rsp), %r8
+    mov 48(%rsp), %r9
+    mov 40(%rsp), %r10
+    swapgs
+    mov 160(%rsp), %rsp
+    sysretq
 
     /* Back with SYSRETQ when it restores exactly the frame: rip in rcx, rflags in
        r11 (what SYSCALL left there, unless a signal or sigreturn changed the
@@ -182,6 +209,7 @@ syscall_entry:
        non-canonical one faults in ring 0), and no TF or RF. Otherwise IRETQ.
        Interrupts are off in the kernel, so nothing runs between swapgs and
        SYSRETQ. */
+syscall_full_return:
     mov 96(%rsp), %rcx
     cmp 136(%rsp), %rcx
     jne trap_return
@@ -211,7 +239,7 @@ trap_return:
 2:  iretq
     "#,
     trap = sym trap_dispatch,
-    syscall = sym syscall_dispatch,
+    syscall = sym SYSCALL_HANDLER,
     options(att_syntax)
 );
 
@@ -226,11 +254,18 @@ pub fn syscall_entry_addr() -> u64 {
     core::ptr::addr_of!(syscall_entry) as u64
 }
 
-extern "C" fn syscall_dispatch(tf: &mut TrapFrame) {
-    match crate::common::handlers() {
-        Some(h) => (h.syscall)(tf),
-        None => tf.rax = (-38i64) as u64,
-    }
+/// The kernel's system-call handler, which `syscall_entry` calls through.
+static SYSCALL_HANDLER: AtomicPtr<()> = AtomicPtr::new(no_syscall as *mut ());
+
+/// The handler until the kernel installs its own: ENOSYS.
+extern "C" fn no_syscall(tf: &mut TrapFrame) -> bool {
+    tf.rax = (-38i64) as u64;
+    false
+}
+
+/// Makes `syscall_entry` call `h`.
+pub(crate) fn set_syscall_handler(h: extern "C" fn(&mut TrapFrame) -> bool) {
+    SYSCALL_HANDLER.store(h as *mut (), Ordering::Release);
 }
 
 extern "C" fn trap_dispatch(tf: &mut TrapFrame) {

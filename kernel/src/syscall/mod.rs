@@ -63,79 +63,99 @@ pub fn unsupported(name: &'static str, nr: usize) -> SysResult {
     Err(Errno::ENOSYS)
 }
 
-/// Entry from the architecture's system-call stub.
-pub fn entry(tf: &mut TrapFrame) {
-    if handle(tf) {
+/// Entry from the architecture's system-call stub; true when the frame changed
+/// beyond the return value (the stub then restores all of it).
+pub extern "C" fn entry(tf: &mut TrapFrame) -> bool {
+    let (exited, changed) = handle(tf);
+    if exited {
         // Everything the call held is released by now: the exited thread may go.
         task::exit::finish_if_exited();
     }
+    changed
 }
 
-/// Runs the call; true when the calling thread has exited.
-fn handle(tf: &mut TrapFrame) -> bool {
+/// Runs the call of `tf`: whether the calling thread has exited, and whether the
+/// frame changed beyond the return value.
+#[inline(always)]
+fn handle(tf: &mut TrapFrame) -> (bool, bool) {
     let mut cx = Ctx::current();
-    let exited = run(&mut cx, tf);
-    if !exited {
-        task::rseq::on_user_return(&cx, tf);
-    }
-    exited
-}
-
-/// Decodes and runs the call of `tf`; true when the calling thread has exited.
-fn run(cx: &mut Ctx, tf: &mut TrapFrame) -> bool {
     let nr = tf.syscall_nr();
     crate::time::phases::count_syscall();
     let args = tf.syscall_args();
-    let call = decode(nr, args);
     cx.nr = nr;
     cx.arg0 = args[0];
     // The CPU time the call uses is the thread's system time.
-    let cpu0 = cx.thread.cpu_cycles();
-    let exited = run_call(cx, tf, call);
-    let used = cx.thread.cpu_cycles().saturating_sub(cpu0);
-    cx.thread.sys_cycles.fetch_add(used, Ordering::Relaxed);
-    exited
+    let clock = cx.thread.sys_clock_start();
+    let call = decode(nr, args);
+    let changed = match call {
+        // Calls that end or replace the context: the frame is restored in full.
+        Call::Exit { .. }
+        | Call::ExitGroup { .. }
+        | Call::RtSigreturn {}
+        | Call::Execve { .. }
+        | Call::Execveat { .. } => {
+            run_special(&mut cx, tf, call);
+            true
+        }
+        _ => {
+            let r = dispatch(&cx, call, tf);
+            trace(&cx, &call, Some(r));
+            let ret = match r {
+                Ok(v) => v,
+                Err(e) => (-(e.as_i32() as i64)) as u64,
+            };
+            tf.set_syscall_ret(ret);
+            let eintr = (-(Errno::EINTR.as_i32() as i64)) as u64;
+            let restart = if ret == eintr && r.is_err() { cx.restart.get() } else { task::Restart::Never };
+            task::signal::deliver_pending(&cx, tf, restart)
+        }
+    };
+    cx.thread.sys_clock_end(clock);
+    let exited = cx.thread.exited.load(Ordering::Relaxed);
+    let changed = if exited { changed } else { task::rseq::on_user_return(&cx, tf) | changed };
+    (exited, changed)
 }
 
-/// Runs a decoded call; true when the calling thread has exited.
-fn run_call(cx: &mut Ctx, tf: &mut TrapFrame, call: Call) -> bool {
+/// Runs exit, exit_group, rt_sigreturn, execve and execveat, which end or replace
+/// the caller's context.
+#[inline(never)]
+fn run_special(cx: &mut Ctx, tf: &mut TrapFrame, call: Call) {
     let r = match call {
         Call::Exit { status } => {
             trace(cx, &call, None);
             task::exit::exit_thread(cx, ExitStatus::Exited(status as u8));
-            return cx.thread.exited.load(Ordering::Relaxed);
+            return;
         }
         Call::ExitGroup { status } => {
             trace(cx, &call, None);
             task::exit::exit_group(cx, ExitStatus::Exited(status as u8));
-            return cx.thread.exited.load(Ordering::Relaxed);
+            return;
         }
         Call::RtSigreturn {} => {
             task::signal::sigreturn(cx, tf);
             trace(cx, &call, Some(Ok(tf.syscall_args()[0])));
             task::signal::deliver_pending(cx, tf, task::Restart::Never);
-            return cx.thread.exited.load(Ordering::Relaxed);
+            return;
         }
         Call::Execve { path, argv, envp } => exec(cx, tf, &call, fs::AT_FDCWD, path, argv, envp, 0),
         Call::Execveat { dirfd, path, argv, envp, flags } => exec(cx, tf, &call, dirfd, path, argv, envp, flags),
-        _ => Some(dispatch(cx, call, tf)),
+        _ => return,
     };
-    let r = match r {
-        Some(r) => r,
+    match r {
         // execve succeeded: the frame holds the new program.
         None => {
             task::signal::deliver_pending(cx, tf, task::Restart::Never);
-            return cx.thread.exited.load(Ordering::Relaxed);
         }
-    };
-    trace(cx, &call, Some(r));
-    tf.set_syscall_ret(match r {
-        Ok(v) => v,
-        Err(e) => (-(e.as_i32() as i64)) as u64,
-    });
-    let restart = if r == Err(Errno::EINTR) { cx.restart.get() } else { task::Restart::Never };
-    task::signal::deliver_pending(cx, tf, restart);
-    cx.thread.exited.load(Ordering::Relaxed)
+        Some(r) => {
+            trace(cx, &call, Some(r));
+            tf.set_syscall_ret(match r {
+                Ok(v) => v,
+                Err(e) => (-(e.as_i32() as i64)) as u64,
+            });
+            let restart = if r == Err(Errno::EINTR) { cx.restart.get() } else { task::Restart::Never };
+            task::signal::deliver_pending(cx, tf, restart);
+        }
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -179,6 +199,7 @@ fn trace_call(cx: &Ctx, call: &Call, r: Option<SysResult>) {
     }
 }
 
+#[inline(always)]
 fn dispatch(cx: &Ctx, call: Call, tf: &mut TrapFrame) -> SysResult {
     use Call::*;
     match call {

@@ -282,7 +282,7 @@ pub fn setpgid(cx: &Ctx, pid: i32, pgid: i32) -> SysResult {
     if pgid < 0 || pid < 0 {
         return Err(Errno::EINVAL);
     }
-    let me = &cx.proc;
+    let me: &Arc<Process> = &cx.proc;
     let p = if pid == 0 || pid == me.pid {
         me.clone()
     } else {

@@ -652,7 +652,7 @@ pub fn may_trace_process(cx: &Ctx, p: &Process) -> bool {
 /// Whether the caller may read and write `p`'s memory (ptrace's attach check:
 /// the same user throughout, or CAP_SYS_PTRACE; not a process that is not dumpable).
 fn may_trace(cx: &Ctx, p: &Process) -> bool {
-    if core::ptr::eq(&*cx.proc, p) {
+    if core::ptr::eq(&**cx.proc, p) {
         return true;
     }
     let me = cx.proc.cred.lock().clone();

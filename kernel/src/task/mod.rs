@@ -54,7 +54,6 @@ use elfin_shim::UAddr;
 use crate::fs::file::{FdTable, OpenFile};
 use crate::mem::vm::AddrSpace;
 
-pub use sched::current;
 pub use wait::{WaitQueue, Wake};
 
 /// An address space, shared by the threads (and vfork children) that use it.
@@ -452,6 +451,37 @@ impl Thread {
     pub fn cpu_cycles(&self) -> u64 {
         self.cpu_cycles.load(Ordering::Relaxed) + sched::running_cycles(self)
     }
+    /// Starts timing a system call of the running thread (see [`Thread::sys_clock_end`]).
+    #[inline(always)]
+    pub(crate) fn sys_clock_start(&self) -> SysClock {
+        SysClock {
+            acc: self.cpu_cycles.load(Ordering::Relaxed),
+            since: self.sched.slice_start(),
+            at: elfin_arch::read_cycles(),
+        }
+    }
+    /// Adds the CPU time since `start` to the system time: the clock difference
+    /// when the thread stayed on the CPU (its time slice did not start anew).
+    #[inline(always)]
+    pub(crate) fn sys_clock_end(&self, start: SysClock) {
+        let now = elfin_arch::read_cycles();
+        let since = self.sched.slice_start();
+        // A running thread's slice start is never 0, and a new slice starts later.
+        let used =
+            if since == start.since { now.wrapping_sub(start.at) } else { self.sys_clock_switched(start, since, now) };
+        // Only the thread itself adds to its system time: no read-modify-write race.
+        self.sys_cycles.store(self.sys_cycles.load(Ordering::Relaxed).wrapping_add(used), Ordering::Relaxed);
+    }
+    /// The CPU time of a call during which the thread left the CPU: its CPU time
+    /// at the end less its CPU time at the start.
+    #[cold]
+    #[inline(never)]
+    fn sys_clock_switched(&self, start: SysClock, since: u64, now: u64) -> u64 {
+        let slice = |since: u64, at: u64| if since == 0 { 0 } else { at.saturating_sub(since) };
+        let begin = start.acc.saturating_add(slice(start.since, start.at));
+        let end = self.cpu_cycles.load(Ordering::Relaxed).saturating_add(slice(since, now));
+        end.saturating_sub(begin)
+    }
     /// CPU time used so far (including the current time slice when running).
     pub fn cpu_ns(&self) -> u64 {
         crate::time::cycles_to_ns(self.cpu_cycles())
@@ -490,13 +520,24 @@ pub fn default_rlimits() -> [(u64, u64); NLIMITS] {
     r
 }
 
+/// The thread's CPU clock when a system call began.
+#[derive(Clone, Copy)]
+pub(crate) struct SysClock {
+    /// CPU cycles of the finished time slices.
+    acc: u64,
+    /// Cycle count when the current time slice began (0: off the CPU).
+    since: u64,
+    /// Cycle count at the start of the call.
+    at: u64,
+}
+
 /// What a system-call handler works on: the calling thread and its process, with
 /// short-lived access to the objects they own.
 pub struct Ctx {
     /// The calling thread.
-    pub thread: Arc<Thread>,
+    pub thread: sched::Held<Thread>,
     /// Its process.
-    pub proc: Arc<Process>,
+    pub proc: sched::Held<Process>,
     /// The address space the call started in (looked up on first use).
     mm: core::cell::OnceCell<Arc<Mm>>,
     /// The system call's number and first argument (to restart it).
@@ -522,9 +563,9 @@ pub enum Restart {
 
 impl Ctx {
     /// The context of the running thread.
+    #[inline(always)]
     pub fn current() -> Ctx {
-        let thread = current();
-        let proc = thread.process.clone();
+        let Some((thread, proc)) = sched::current_held() else { panic!("no current thread") };
         Ctx {
             thread,
             proc,

@@ -79,12 +79,14 @@ pub fn for_clone(parent: Option<(u64, u32, u32)>, shares_vm: bool) -> Option<(u6
 }
 
 /// On the way back to user mode: does the rseq work a switch (or a
-/// registration) left pending.
+/// registration) left pending. True when it may have changed the frame.
 #[inline(always)]
-pub fn on_user_return(cx: &Ctx, tf: &mut TrapFrame) {
+pub fn on_user_return(cx: &Ctx, tf: &mut TrapFrame) -> bool {
     if cx.thread.sched.take_rseq_notify() {
         update(cx, tf);
+        return true;
     }
+    false
 }
 
 /// Before a signal frame is built: a thread inside a critical section resumes,

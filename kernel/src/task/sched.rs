@@ -12,6 +12,8 @@
 use alloc::collections::BTreeMap;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
+use core::marker::PhantomData;
+use core::mem::ManuallyDrop;
 use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 
 use crate::sync::Mutex;
@@ -80,6 +82,12 @@ impl SchedState {
         self.allowed.store(parent.allowed.load(Ordering::Acquire), Ordering::Release);
     }
 
+    /// Cycle count when the thread's current time slice began (0: off the CPU).
+    #[inline(always)]
+    pub(crate) fn slice_start(&self) -> u64 {
+        self.since.load(Ordering::Relaxed)
+    }
+
     /// True (once) when the thread was switched in since the last call.
     #[inline(always)]
     pub(crate) fn take_rseq_notify(&self) -> bool {
@@ -130,9 +138,13 @@ static TIMER_SEQ: AtomicU64 = AtomicU64::new(0);
 static BOOT_SP: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
 
 /// The CPU the caller runs on.
+#[inline(always)]
 pub fn this_cpu() -> usize {
-    elfin_arch::cpu_id().min(MAX_CPUS - 1)
+    // The platforms start at most MAX_CPUS CPUs, numbered from 0: the mask only
+    // proves the per-CPU tables' indices in range (one instruction, no compare).
+    elfin_arch::cpu_id() & (MAX_CPUS - 1)
 }
+const _: () = assert!(MAX_CPUS.is_power_of_two());
 
 fn cpu(i: usize) -> &'static Mutex<Cpu> {
     match CPUS.get(i) {
@@ -223,6 +235,46 @@ pub fn try_current() -> Option<Arc<Thread>> {
     unsafe {
         Arc::increment_strong_count(p);
         Some(Arc::from_raw(p))
+    }
+}
+
+/// An `Arc` the running thread keeps alive for as long as its own code runs (the
+/// thread itself, its process), used without touching the reference count: it
+/// derefs to the `Arc`, `.clone()` through it gives a counted one, and dropping
+/// it does nothing. Not `Send`: it stays with the thread that made it.
+pub struct Held<T> {
+    arc: ManuallyDrop<Arc<T>>,
+    _not_send: PhantomData<*const ()>,
+}
+
+impl<T> core::ops::Deref for Held<T> {
+    type Target = Arc<T>;
+    #[inline(always)]
+    fn deref(&self) -> &Arc<T> {
+        &self.arc
+    }
+}
+
+/// The running thread and its process, borrowed for the running thread's own
+/// code (a system call, a trap); None when the CPU runs no thread.
+#[inline(always)]
+pub(crate) fn current_held() -> Option<(Held<Thread>, Held<super::Process>)> {
+    let p = CURRENT[this_cpu()].load(Ordering::Acquire);
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: `p` is `Arc::as_ptr` of the Arc in this CPU's `current`, the thread
+    // that runs this code. Its record (and the process its never-replaced
+    // `process` field holds) lives as long as the thread's code can run: the
+    // CPU's `current` holds it while it runs, and a thread off the CPU comes back
+    // only through a strong reference (a run queue, a wait queue, its process's
+    // thread list; a thread with none is never resumed). The handles are never
+    // dropped (ManuallyDrop) and cannot leave the thread (not Send), so no count
+    // is owed.
+    unsafe {
+        let thread = ManuallyDrop::new(Arc::from_raw(p));
+        let proc = ManuallyDrop::new(Arc::from_raw(Arc::as_ptr(&thread.process)));
+        Some((Held { arc: thread, _not_send: PhantomData }, Held { arc: proc, _not_send: PhantomData }))
     }
 }
 

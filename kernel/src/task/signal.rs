@@ -244,12 +244,16 @@ pub static QUEUED: super::WaitQueue = super::WaitQueue::new();
 /// mode: exits and stops of the group, default actions, handler frames. An
 /// interrupted system call (`interrupted`) is restarted or fails with EINTR as its
 /// restart kind and the handler's SA_RESTART say.
+/// True when it may have changed the frame (only then does the return to user
+/// mode reload every register from it).
 #[inline(always)]
-pub fn deliver_pending(cx: &Ctx, tf: &mut TrapFrame, interrupted: Restart) {
+pub fn deliver_pending(cx: &Ctx, tf: &mut TrapFrame, interrupted: Restart) -> bool {
     // Nothing pending and nothing to restart: the common case costs one load.
     if interrupted != Restart::Never || cx.thread.sig_hint.load(Ordering::SeqCst) {
         deliver(cx, tf, interrupted);
+        return true;
     }
+    false
 }
 
 /// [`deliver_pending`] when a signal may be pending or a call may restart.
