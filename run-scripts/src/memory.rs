@@ -10,6 +10,7 @@
 //!   the kernel, or refuses), plus room for the kernel to start.
 
 use std::fs;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use crate::arch::Arch;
@@ -100,7 +101,29 @@ pub fn cgroup_limit(proc_self_cgroup: &str, read: impl Fn(&Path) -> Option<Strin
 /// the end of the ELF's last PT_LOAD (physical); arm64, 2 MiB (where QEMU loads
 /// the Image) plus the larger of the Image header's `image_size` and the file.
 pub fn kernel_end(arch: Arch, image: &Path) -> Option<u64> {
-    let bytes = fs::read(image).ok()?;
+    // Only the headers are read: the ELF header and program headers, or the
+    // Image header (the x86_64 ELF is 16 MB with its symbols).
+    let file = fs::File::open(image).ok()?;
+    let len = file.metadata().ok()?.len();
+    let mut head = [0u8; 64];
+    file.read_exact_at(&mut head, 0).ok()?;
+    let bytes = if head.starts_with(b"\x7fELF") {
+        let phoff = u64::from_le_bytes(head[0x20..0x28].try_into().ok()?);
+        let (phentsize, phnum) =
+            (u16::from_le_bytes([head[0x36], head[0x37]]), u16::from_le_bytes([head[0x38], head[0x39]]));
+        let end = phoff.checked_add(u64::from(phentsize) * u64::from(phnum))?.min(len);
+        let mut b = vec![0u8; usize::try_from(end).ok()?];
+        file.read_exact_at(&mut b, 0).ok()?;
+        b
+    } else {
+        head.to_vec()
+    };
+    kernel_end_of(arch, &bytes, len)
+}
+
+/// [`kernel_end`] from the image's first bytes (at least its headers) and its
+/// length.
+fn kernel_end_of(arch: Arch, bytes: &[u8], len: u64) -> Option<u64> {
     let u16_at = |o: usize| Some(u16::from_le_bytes(bytes.get(o..o + 2)?.try_into().ok()?));
     let u32_at = |o: usize| Some(u32::from_le_bytes(bytes.get(o..o + 4)?.try_into().ok()?));
     let u64_at = |o: usize| Some(u64::from_le_bytes(bytes.get(o..o + 8)?.try_into().ok()?));
@@ -119,9 +142,9 @@ pub fn kernel_end(arch: Arch, image: &Path) -> Option<u64> {
     }
     match arch {
         Arch::Aarch64 if bytes.get(56..60) == Some(b"ARM\x64") => {
-            u64_at(16).filter(|&s| s > 0).map(|s| ARM_IMAGE_BASE + s.max(bytes.len() as u64))
+            u64_at(16).filter(|&s| s > 0).map(|s| ARM_IMAGE_BASE + s.max(len))
         }
-        _ => Some(bytes.len() as u64),
+        _ => Some(len),
     }
 }
 
