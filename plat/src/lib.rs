@@ -23,6 +23,7 @@ use self::x86_64::devices;
 #[cfg(target_arch = "x86_64")]
 pub use self::x86_64::{
     ack_irq, clock, delay_tick, first_cycles, init_machine, power_off, start_tick, stop_tick, uart, DEVICE_WINDOWS,
+    LOW_RESERVED,
 };
 
 #[cfg(target_arch = "aarch64")]
@@ -33,6 +34,7 @@ use self::aarch64::devices;
 #[cfg(target_arch = "aarch64")]
 pub use self::aarch64::{
     ack_irq, clock, delay_tick, first_cycles, init_machine, power_off, start_tick, stop_tick, uart, DEVICE_WINDOWS,
+    LOW_RESERVED,
 };
 
 /// What only arm64 machines have.

@@ -12,8 +12,9 @@ static FRAMES: AtomicUsize = AtomicUsize::new(0);
 #[global_allocator]
 static HEAP: LockedHeapWithRescue<32> = LockedHeapWithRescue::new(rescue);
 
-/// Initial heap size.
-const INITIAL: usize = 512 * 1024;
+/// Initial heap size: what the kernel uses by the time a small program runs
+/// (about 170 KiB), rounded up to a power of two; it grows on demand.
+const INITIAL: usize = 256 * 1024;
 
 fn add_frames(heap: &mut Heap<32>, bytes: usize) -> bool {
     let frames = bytes.div_ceil(PAGE_SIZE as usize).next_power_of_two();
