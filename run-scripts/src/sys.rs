@@ -4,7 +4,9 @@
 //! - Termination signals (INT, TERM, HUP, QUIT) are caught, not fatal, so that the
 //!   temporary initrd is always removed: the handler records the signal and passes a
 //!   SIGTERM on to QEMU (SIGKILL on the second signal); the run then ends normally.
-//! - QEMU gets `PR_SET_PDEATHSIG`, so it dies with elfin even if elfin is SIGKILLed.
+//! - QEMU is started by [`spawn`] (clone with CLONE_VM | CLONE_VFORK, as
+//!   `posix_spawn` does, so nothing of ours is copied) and gets `PR_SET_PDEATHSIG`
+//!   first, so it dies with elfin even if elfin is SIGKILLed.
 //! - [`wait_exit`] waits for QEMU to exit without reaping it, so that the main thread
 //!   can still `kill` it safely (the pid cannot be reused before the reap).
 
