@@ -296,7 +296,7 @@ impl Cache {
         if total <= self.limit {
             return;
         }
-        entries.sort_by(|a, b| b.0.cmp(&a.0)); // oldest first
+        entries.sort_by_key(|e| std::cmp::Reverse(e.0)); // oldest first
         for (_, size, path) in entries {
             if total <= self.limit {
                 break;

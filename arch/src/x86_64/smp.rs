@@ -9,7 +9,7 @@ use super::paging::PageTable;
 use crate::common::{read_entry, write_entry, FrameSource, Perm};
 
 /// Physical address of the trampoline page (below 1 MiB, page-aligned; the
-/// frame allocator never hands out RAM below `elfin_plat::LOW_RESERVED`, 64 KiB).
+/// frame allocator never hands out RAM below `elfin_plat::low_reserved()`, 64 KiB).
 pub const TRAMPOLINE_PA: u64 = 0x8000;
 /// Physical address of the trampoline's page-table root: the trampoline loads
 /// CR3 in 32-bit mode, so the root must lie below 4 GiB.

@@ -56,7 +56,7 @@ pub fn init(info: &BootInfo) {
     for r in info.regions().iter().filter(|r| r.kind == MemKind::Usable) {
         // Low RAM the platform still needs (firmware data, the AP trampoline) stays
         // out of the allocator.
-        let start = r.start.max(elfin_plat::LOW_RESERVED).next_multiple_of(PAGE_SIZE);
+        let start = r.start.max(elfin_plat::low_reserved()).next_multiple_of(PAGE_SIZE);
         let end = (r.start + r.size) & !(PAGE_SIZE - 1);
         max_ram = max_ram.max(end);
         frames::add_range_excluding(start, end, &reserved);

@@ -384,7 +384,6 @@ fn initrd_key(
     args: &RunArgs,
     arch: Arch,
     prog: &fs::Metadata,
-    basename: &[u8],
     copies: &[Volume],
     mounts: &[Mount],
     control: &[u8],
@@ -402,7 +401,8 @@ fn initrd_key(
         }
     };
     key.bytes("arch", arch.name().as_bytes()).num("hostcheck", u64::from(!args.no_host_check));
-    key.file("program", prog, now).bytes("basename", basename);
+    // Its name (`/app/<name>`) is in the control file.
+    key.file("program", prog, now);
     if let Some(b) = &args.busybox {
         match fs::metadata(b) {
             Ok(m) => key.file("busybox", &m, now),
@@ -658,7 +658,7 @@ pub fn prepare(args: &RunArgs) -> Result<Result<Prepared, i32>, Fail> {
     argv.extend(args.args.iter().map(|a| a.as_bytes().to_vec()));
     let control = control_file(&basename, &workdir, &argv, &env, &mounts);
     let resolv = resolv_conf(&net_mode);
-    let key = initrd_key(args, arch, &prog_meta, &basename, &volumes, &mounts, &control, &resolv);
+    let key = initrd_key(args, arch, &prog_meta, &volumes, &mounts, &control, &resolv);
     let cache = cache::Cache::from_env().filter(|_| key.usable());
     let hit = cache.as_ref().and_then(|c| c.lookup(&key));
 
