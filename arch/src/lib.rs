@@ -77,7 +77,7 @@ pub mod arm64 {
         counter_frequency, use_event_stream, CPACR_EL1_VALUE, MAIR_EL1_VALUE, SCTLR_EL1_RESET, SCTLR_EL1_VALUE,
         TCR_EL1_VALUE,
     };
-    pub use super::aarch64::init::init_early;
+    pub use super::aarch64::init::{init_early, TEXT_OFFSET};
     pub use super::aarch64::paging::{boot_map_ram, flush_owed_user_tlb, map_device, DEVICE_VIRT};
     pub use super::aarch64::trap::{probe_undefined, use_gicv3_cpu_interface, use_irq_acknowledge};
 }

@@ -13,7 +13,6 @@ use std::io::{self, Read, Write};
 use std::net::Shutdown;
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
-use std::process::{ChildStdin, ChildStdout};
 use std::sync::mpsc::Sender;
 
 use crate::frame::{self, Channel, Decoder, Event};
@@ -138,7 +137,7 @@ impl Sinks {
 }
 
 /// Reads QEMU's stdout until end of file; returns what the guest reported.
-pub fn pump_output(mut from: ChildStdout, notices: Sender<Notice>, output: Output) -> Report {
+pub fn pump_output(mut from: std::fs::File, notices: Sender<Notice>, output: Output) -> Report {
     let mut decoder = Decoder::new();
     let mut sinks = match output {
         Output::Terminal { kernel_log } => Sinks { stdout_ok: true, kernel_log, capture: None },
@@ -190,7 +189,7 @@ pub fn pump_output(mut from: ChildStdout, notices: Sender<Notice>, output: Outpu
 /// then keeps QEMU's stdin open until elfin exits (this thread does not return): the
 /// end of file is the marker's job, the pipe's end is no part of the protocol.
 /// With `empty`, the program gets end of file at once instead.
-pub fn pump_input(to: ChildStdin, empty: bool) {
+pub fn pump_input(to: std::fs::File, empty: bool) {
     if empty || sys::stdin_is_background_tty() {
         // `elfin run … &` from a shell: the program sees an empty stdin.
         pump_input_from(io::empty(), to);
@@ -199,7 +198,7 @@ pub fn pump_input(to: ChildStdin, empty: bool) {
     }
 }
 
-fn pump_input_from(mut from: impl Read, mut to: ChildStdin) {
+fn pump_input_from(mut from: impl Read, mut to: std::fs::File) {
     let mut buf = vec![0u8; 64 * 1024];
     let mut escaped = Vec::with_capacity(2 * buf.len());
     loop {

@@ -20,9 +20,9 @@ pub struct Program {
     pub mtime: i64,
 }
 
-/// Reads and checks the program at `path` for `arch`; with `check_elf_on_host`
-/// false, the ELF checks are left to the guest kernel.
-pub fn load(path: &Path, arch: Arch, check_elf_on_host: bool) -> Result<Program, Fail> {
+/// The program's metadata and file name, after the checks that need no reading:
+/// it exists, is a regular file and has a name.
+pub fn stat(path: &Path) -> Result<(fs::Metadata, Vec<u8>), Fail> {
     let p = path.display();
     let meta = fs::metadata(path).map_err(|e| match e.kind() {
         io::ErrorKind::NotFound => Fail::new(format!("{p}: no such file")),
@@ -38,6 +38,14 @@ pub fn load(path: &Path, arch: Arch, check_elf_on_host: bool) -> Result<Program,
     if basename.is_empty() {
         return Err(Fail::new(format!("{p} has no file name")));
     }
+    Ok((meta, basename))
+}
+
+/// Reads and checks the program at `path` for `arch`; with `check_elf_on_host`
+/// false, the ELF checks are left to the guest kernel.
+pub fn load(path: &Path, arch: Arch, check_elf_on_host: bool) -> Result<Program, Fail> {
+    let p = path.display();
+    let (meta, basename) = stat(path)?;
     let bytes = fs::read(path).map_err(|e| Fail::new(format!("{p}: {e}")))?;
     if check_elf_on_host {
         check_elf(&bytes, arch).map_err(|why| Fail::new(format!("{p}{why}")))?;

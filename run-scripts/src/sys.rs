@@ -4,7 +4,9 @@
 //! - Termination signals (INT, TERM, HUP, QUIT) are caught, not fatal, so that the
 //!   temporary initrd is always removed: the handler records the signal and passes a
 //!   SIGTERM on to QEMU (SIGKILL on the second signal); the run then ends normally.
-//! - QEMU gets `PR_SET_PDEATHSIG`, so it dies with elfin even if elfin is SIGKILLed.
+//! - QEMU is started by [`spawn`] (clone with CLONE_VM | CLONE_VFORK, as
+//!   `posix_spawn` does, so nothing of ours is copied) and gets `PR_SET_PDEATHSIG`
+//!   first, so it dies with elfin even if elfin is SIGKILLed.
 //! - [`wait_exit`] waits for QEMU to exit without reaping it, so that the main thread
 //!   can still `kill` it safely (the pid cannot be reused before the reap).
 
@@ -78,6 +80,8 @@ pub fn kill(pid: u32, sig: i32) {
 
 /// SIGTERM, for [`kill`].
 pub const SIGTERM: i32 = libc::SIGTERM;
+/// SIGKILL, for [`kill`].
+pub const SIGKILL: i32 = libc::SIGKILL;
 
 /// Blocks until the child `pid` has exited, without reaping it (`WNOWAIT`).
 pub fn wait_exit(pid: u32) -> io::Result<()> {
@@ -97,32 +101,6 @@ pub fn wait_exit(pid: u32) -> io::Result<()> {
     }
 }
 
-/// To run in the child between fork and exec: ask for SIGTERM when elfin dies, and
-/// exit at once if it already has. Only async-signal-safe calls.
-pub fn child_dies_with_parent(parent: libc::pid_t) -> io::Result<()> {
-    // SAFETY: prctl(PR_SET_PDEATHSIG) takes integer arguments only.
-    let rc = unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM as libc::c_ulong, 0, 0, 0) };
-    if rc != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: getppid(2) has no preconditions.
-    if unsafe { libc::getppid() } != parent {
-        return Err(io::Error::other("elfin exited before QEMU started"));
-    }
-    Ok(())
-}
-
-/// To run in the child between fork and exec: lets `fd` survive the exec (clears
-/// close-on-exec). Only async-signal-safe calls.
-pub fn keep_across_exec(fd: i32) -> io::Result<()> {
-    // SAFETY: fcntl(F_SETFD) takes integer arguments only.
-    let rc = unsafe { libc::fcntl(fd, libc::F_SETFD, 0) };
-    if rc != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
-}
-
 /// True when stdin is a terminal that we may not read because we run in the
 /// background (reading would stop the whole process with SIGTTIN).
 pub fn stdin_is_background_tty() -> bool {
@@ -130,7 +108,7 @@ pub fn stdin_is_background_tty() -> bool {
     unsafe { libc::isatty(0) == 1 && libc::tcgetpgrp(0) != libc::getpgrp() }
 }
 
-/// Our own pid, as [`child_dies_with_parent`] wants it.
+/// Our own pid.
 pub fn own_pid() -> libc::pid_t {
     // SAFETY: getpid(2) has no preconditions.
     unsafe { libc::getpid() }
@@ -321,4 +299,214 @@ pub fn watch_winsize(mut changed: impl FnMut(u16, u16) + Send + 'static) -> io::
 /// need a carriage return).
 pub fn terminal_is_raw() -> bool {
     RAW_ON.load(Ordering::SeqCst)
+}
+
+// ---------------------------------------------------------------- spawning --
+
+/// A VMM started by [`spawn`]: its pid, the write end of its stdin and the read
+/// end of its stdout (pipes; its stderr is ours).
+pub struct Spawned {
+    /// Its pid (unreaped until [`wait_status`]).
+    pub pid: u32,
+    /// Its stdin.
+    pub stdin: std::fs::File,
+    /// Its stdout.
+    pub stdout: std::fs::File,
+}
+
+/// What the child needs between clone and exec, prepared by the parent (the
+/// child may not allocate: it shares the parent's memory, whose allocator lock
+/// another thread may hold).
+struct ChildPlan {
+    path: *const libc::c_char,
+    argv: *const *const libc::c_char,
+    envp: *const *const libc::c_char,
+    stdin: libc::c_int,
+    stdout: libc::c_int,
+    keep: [libc::c_int; 4],
+    nkeep: usize,
+    parent: libc::pid_t,
+    old_mask: libc::sigset_t,
+    /// The errno of a failed step, written by the child.
+    error: AtomicI32,
+}
+
+/// Signals whose handlers or dispositions we change; the VMM starts with the
+/// defaults (as std's spawn does for SIGPIPE).
+const RESET_SIGNALS: [libc::c_int; 6] =
+    [libc::SIGPIPE, libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT, libc::SIGWINCH];
+
+/// The child side of [`spawn`]: runs on its own stack in the parent's memory
+/// while the parent waits (CLONE_VFORK). Only async-signal-safe calls.
+extern "C" fn child_main(arg: *mut libc::c_void) -> libc::c_int {
+    // SAFETY: `arg` is the ChildPlan the parent keeps alive (and does not touch)
+    // until this child has exec'd or exited.
+    let plan = unsafe { &*(arg as *const ChildPlan) };
+    let fail = |plan: &ChildPlan| -> ! {
+        plan.error.store(io::Error::last_os_error().raw_os_error().unwrap_or(libc::EINVAL), Ordering::SeqCst);
+        // SAFETY: _exit(2) ends this child without running the parent's atexit code.
+        unsafe { libc::_exit(127) }
+    };
+    // SAFETY: each call below takes integers or pointers the parent prepared
+    // (NUL-terminated strings and null-terminated arrays of them, a valid sigset).
+    unsafe {
+        if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM as libc::c_ulong, 0, 0, 0) != 0 {
+            fail(plan);
+        }
+        if libc::getppid() != plan.parent {
+            plan.error.store(libc::ESRCH, Ordering::SeqCst);
+            libc::_exit(127);
+        }
+        if libc::dup2(plan.stdin, 0) < 0 || libc::dup2(plan.stdout, 1) < 0 {
+            fail(plan);
+        }
+        for &fd in plan.keep.iter().take(plan.nkeep) {
+            if libc::fcntl(fd, libc::F_SETFD, 0) != 0 {
+                fail(plan);
+            }
+        }
+        for sig in RESET_SIGNALS {
+            libc::signal(sig, libc::SIG_DFL);
+        }
+        libc::pthread_sigmask(libc::SIG_SETMASK, &plan.old_mask, std::ptr::null_mut());
+        libc::execve(plan.path, plan.argv, plan.envp);
+    }
+    fail(plan)
+}
+
+/// `program` as a path to execute: itself when it names a path, else the first
+/// executable file of that name in `$PATH`.
+fn resolve_program(program: &std::ffi::OsStr) -> io::Result<std::path::PathBuf> {
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::PermissionsExt;
+    if program.as_bytes().contains(&b'/') {
+        return Ok(program.into());
+    }
+    let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
+    for dir in std::env::split_paths(&path) {
+        let candidate = if dir.as_os_str().is_empty() { program.into() } else { dir.join(program) };
+        if std::fs::metadata(&candidate).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0) {
+            return Ok(candidate);
+        }
+    }
+    Err(io::Error::from(io::ErrorKind::NotFound))
+}
+
+/// A pipe, both ends close-on-exec: (read, write).
+fn pipe() -> io::Result<(std::os::fd::OwnedFd, std::os::fd::OwnedFd)> {
+    use std::os::fd::FromRawFd;
+    let mut fds = [0 as libc::c_int; 2];
+    // SAFETY: pipe2 writes two descriptors into the two-element array.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: both descriptors were just created and are owned by nobody else.
+    Ok(unsafe { (std::os::fd::OwnedFd::from_raw_fd(fds[0]), std::os::fd::OwnedFd::from_raw_fd(fds[1])) })
+}
+
+/// Starts `program` with `args` (the environment is ours), its stdin and stdout
+/// on new pipes, `keep` (at most four descriptors) open across the exec, and
+/// `PR_SET_PDEATHSIG` so that it dies with us. Like `posix_spawn`, the child
+/// shares our memory until it execs (CLONE_VM | CLONE_VFORK), which costs a
+/// fraction of a fork's page-table copy; unlike it, the child can set the
+/// parent-death signal first.
+pub fn spawn(program: &std::ffi::OsStr, args: &[std::ffi::OsString], keep: &[i32]) -> io::Result<Spawned> {
+    use std::ffi::CString;
+    use std::os::fd::AsRawFd;
+    use std::os::unix::ffi::OsStrExt;
+    let cstr = |b: &[u8]| CString::new(b).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput));
+    let path = cstr(resolve_program(program)?.as_os_str().as_bytes())?;
+    let argv_c: Vec<CString> = std::iter::once(program)
+        .chain(args.iter().map(|a| a.as_os_str()))
+        .map(|a| cstr(a.as_bytes()))
+        .collect::<io::Result<_>>()?;
+    let envp_c: Vec<CString> = std::env::vars_os()
+        .map(|(k, v)| {
+            let mut kv = k.as_bytes().to_vec();
+            kv.push(b'=');
+            kv.extend_from_slice(v.as_bytes());
+            cstr(&kv)
+        })
+        .collect::<io::Result<_>>()?;
+    let argv: Vec<*const libc::c_char> =
+        argv_c.iter().map(|c| c.as_ptr()).chain(std::iter::once(std::ptr::null())).collect();
+    let envp: Vec<*const libc::c_char> =
+        envp_c.iter().map(|c| c.as_ptr()).chain(std::iter::once(std::ptr::null())).collect();
+    let (in_r, in_w) = pipe()?;
+    let (out_r, out_w) = pipe()?;
+    let mut keep_fds = [-1; 4];
+    if keep.len() > keep_fds.len() {
+        return Err(io::Error::from(io::ErrorKind::InvalidInput));
+    }
+    keep_fds[..keep.len()].copy_from_slice(keep);
+    // SAFETY: an all-zero sigset_t is valid storage; sigfillset/pthread_sigmask
+    // fill it.
+    let mut all: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    let mut old: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: both point to valid sigset_t values. Blocking every signal keeps our
+    // handlers from running in the child, which shares our memory.
+    unsafe {
+        libc::sigfillset(&mut all);
+        libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut old);
+    }
+    let plan = ChildPlan {
+        path: path.as_ptr(),
+        argv: argv.as_ptr(),
+        envp: envp.as_ptr(),
+        stdin: in_r.as_raw_fd(),
+        stdout: out_w.as_raw_fd(),
+        keep: keep_fds,
+        nkeep: keep.len(),
+        parent: own_pid(),
+        old_mask: old,
+        error: AtomicI32::new(0),
+    };
+    let mut stack = vec![0u8; 64 * 1024];
+    // The stack grows down from its 16-byte aligned end.
+    let top = (stack.as_mut_ptr() as usize + stack.len()) & !15;
+    // SAFETY: the child runs `child_main` on `stack` (ours, unused otherwise, alive
+    // until clone returns, which with CLONE_VFORK is after the child's exec or
+    // exit) with `plan`, which outlives it too; the child only makes
+    // async-signal-safe calls on memory prepared here.
+    let pid = unsafe {
+        libc::clone(
+            child_main,
+            top as *mut libc::c_void,
+            libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
+            &plan as *const ChildPlan as *mut libc::c_void,
+        )
+    };
+    let clone_err = io::Error::last_os_error();
+    // SAFETY: restores the mask saved above.
+    unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut()) };
+    drop(stack);
+    if pid < 0 {
+        return Err(clone_err);
+    }
+    let err = plan.error.load(Ordering::SeqCst);
+    if err != 0 {
+        let _ = wait_status(pid as u32);
+        return Err(io::Error::from_raw_os_error(err));
+    }
+    drop((in_r, out_w));
+    Ok(Spawned { pid: pid as u32, stdin: in_w.into(), stdout: out_r.into() })
+}
+
+/// Reaps `pid` and returns its exit status.
+pub fn wait_status(pid: u32) -> io::Result<std::process::ExitStatus> {
+    use std::os::unix::process::ExitStatusExt;
+    let pid = libc::pid_t::try_from(pid).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    loop {
+        let mut status: libc::c_int = 0;
+        // SAFETY: waitpid writes the status into the integer we pass.
+        let rc = unsafe { libc::waitpid(pid, &mut status, 0) };
+        if rc == pid {
+            return Ok(std::process::ExitStatus::from_raw(status));
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
 }

@@ -2,8 +2,8 @@
 
 use std::ffi::OsString;
 use std::io;
-use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::process::{Command, ExitStatus, Stdio};
+use std::os::unix::process::ExitStatusExt;
+use std::process::ExitStatus;
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -58,35 +58,21 @@ pub fn run(mut launch: Launch<'_>) -> Result<Ending, Fail> {
     // The guest's line discipline serves our terminal for the run; every way out
     // of this function (and a panic, and `kill -TSTP`) gives the terminal back.
     let raw_terminal = if launch.empty_stdin { None } else { sys::RawTerminal::enter() };
-    let parent = sys::own_pid();
-    let mut cmd = Command::new(launch.program);
-    cmd.args(launch.args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::inherit());
-    let keep = launch.ports.as_ref().and_then(Ports::guest_fds);
-    // SAFETY: the closure runs between fork and exec and only makes async-signal-safe
-    // calls (prctl, getppid, fcntl) without allocating.
-    unsafe {
-        cmd.pre_exec(move || {
-            sys::child_dies_with_parent(parent)?;
-            if let Some(fds) = keep {
-                for fd in [fds.stdin, fds.stdout, fds.stderr] {
-                    sys::keep_across_exec(fd)?;
-                }
-            }
-            Ok(())
-        });
-    }
-    let mut child = cmd.spawn().map_err(|e| match e.kind() {
+    let keep: Vec<i32> =
+        launch.ports.as_ref().and_then(Ports::guest_fds).map(|f| vec![f.stdin, f.stdout, f.stderr]).unwrap_or_default();
+    let child = sys::spawn(launch.program, launch.args, &keep).map_err(|e| match e.kind() {
         io::ErrorKind::NotFound => {
             Fail::new(format!("{} not found; {}", launch.program.to_string_lossy(), launch.missing_hint))
         }
         _ => Fail::new(format!("cannot start {}: {e}", launch.program.to_string_lossy())),
     })?;
-    let pid = child.id();
+    let sys::Spawned { pid, stdin: vmm_stdin, stdout: vmm_stdout } = child;
     if sys::set_child(pid).is_some() {
         sys::kill(pid, sys::SIGTERM); // a signal came before the pid was known
     }
     let mut port_readers = Vec::new();
     let mut serial_stdin = None;
+    let mut vmm_stdin = Some(vmm_stdin);
     if let Some(mut ports) = launch.ports.take() {
         ports.close_guest_ends();
         let [stdin, stdout, stderr] = ports.host;
@@ -108,12 +94,12 @@ pub fn run(mut launch: Launch<'_>) -> Result<Ending, Fail> {
             .spawn(move || console::pump_port_in(stdin, empty))
             .map_err(|e| Fail::new(format!("cannot start a thread: {e}")))?;
         // The serial line carries no stdin now; its pipe stays open, unused.
-        serial_stdin = child.stdin.take();
+        serial_stdin = vmm_stdin.take();
     }
 
     let (tx, rx) = mpsc::channel::<Notice>();
-    let stdout = child.stdout.take();
-    let stdin = child.stdin.take();
+    let stdout = Some(vmm_stdout);
+    let stdin = vmm_stdin.take();
     let out_tx = tx.clone();
     let output = launch.output;
     let reader = thread::Builder::new()
@@ -181,13 +167,13 @@ pub fn run(mut launch: Launch<'_>) -> Result<Ending, Fail> {
                 idle_deadline = None;
                 if !killed {
                     killed = true;
-                    let _ = child.kill(); // not reaped yet, so the pid is still ours
+                    sys::kill(pid, sys::SIGKILL); // not reaped yet, so the pid is still ours
                 }
             }
         }
     }
     sys::set_child(0);
-    let vmm = child.wait().map_err(|e| Fail::new(format!("waiting for the VMM: {e}")))?;
+    let vmm = sys::wait_status(pid).map_err(|e| Fail::new(format!("waiting for the VMM: {e}")))?;
     // QEMU has exited, so its stdout and the ports reach end of file once drained.
     let report = reader.join().unwrap_or_default();
     for t in port_readers {

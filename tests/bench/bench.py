@@ -2,7 +2,7 @@
 """elfin's benchmark table (`./x bench`): every figure in elfin, natively, and in a
 Linux guest on the same QEMU machine and accelerator, written to docs/benchmarks.md.
 
-    tests/bench/bench.py [--quick | --smoke] [--out FILE] [--arch ARCH,...] [--no-servers]
+    tests/bench/bench.py [--quick | --smoke] [--out FILE] [--arch ARCH,...] [--no-servers] [--only PARTS]
 
 --quick uses small iteration counts, --smoke the smallest (one short run per
 column; the test suite runs it), and neither writes docs/benchmarks.md unless
@@ -20,6 +20,7 @@ import datetime
 import os
 import platform
 import re
+import shlex
 import shutil
 import socket
 import statistics
@@ -183,6 +184,74 @@ class Bench:
             "elfin": median(lambda: self.elfin(arch, hello, []).returncode == 0),
             "linux": median(lambda: b"hello from" in subprocess.run(lcmd, capture_output=True).stdout),
         }
+
+    def cli_overhead(self, arch):
+        """Median wall time (ms) of `elfin run hello` and of the QEMU command it
+        runs (`--print-cmd`), started the same way with the same files, in
+        alternation; the CLI's overhead is the difference."""
+        hello = self.app(arch, "glibc", "hello")
+        qemu = "qemu-system-x86_64" if arch == "x86_64" else "qemu-system-aarch64"
+        # A spy keeps a copy of the initrd the CLI hands QEMU (a fresh packing may
+        # be removed at the end of the run), so that QEMU alone boots the same bytes.
+        spy = os.path.join(self.tmp, "qemu-initrd-spy")
+        keep = os.path.join(self.tmp, f"overhead-{arch}.cpio")
+        with open(spy, "w") as f:
+            f.write('#!/bin/sh\nprev=\nfor a in "$@"; do\n'
+                    '  [ "$prev" = -initrd ] && cp "$a" "' + keep + '"\n'
+                    '  prev=$a\ndone\nexec ' + qemu + ' "$@"\n')
+        os.chmod(spy, 0o755)
+        r = subprocess.run([ELFIN, "run", "--arch", arch, "--print-cmd", "--vmm-path", spy, hello],
+                           capture_output=True, stdin=subprocess.DEVNULL, timeout=120)
+        line = next((ln for ln in r.stderr.decode().splitlines() if ln.startswith(spy + " ")), None)
+        if r.returncode != 0 or line is None or not os.path.exists(keep):
+            raise RuntimeError(f"no QEMU command from elfin run --print-cmd: {r.stderr.decode()[-300:]}")
+        words = shlex.split(line)
+        words[0] = qemu
+        words[words.index("-initrd") + 1] = keep
+
+        def qemu_alone():
+            # The virtio-console ports' sockets, as the CLI passes them (fd=N).
+            socks, argv, fds, ports = [], [], [], {}
+            for w in words:
+                m = re.match(r"^(socket,id=(\w+),fd=)(\d+)$", w)
+                if m:
+                    ours, theirs = socket.socketpair()
+                    socks += [ours, theirs]
+                    fds.append(theirs.fileno())
+                    ports[m.group(2)] = ours
+                    w = f"{m.group(1)}{theirs.fileno()}"
+                argv.append(w)
+            try:
+                p = subprocess.run(argv, capture_output=True, stdin=subprocess.DEVNULL, pass_fds=fds, timeout=120)
+                out = p.stdout
+                if "stdout" in ports:
+                    ports["stdout"].setblocking(False)
+                    try:
+                        out = ports["stdout"].recv(1 << 16)
+                    except BlockingIOError:
+                        out = b""
+            finally:
+                for s in socks:
+                    s.close()
+            return b"hello from" in out
+
+        def elfin_run():
+            p = subprocess.run([ELFIN, "run", "--arch", arch, hello], capture_output=True,
+                               stdin=subprocess.DEVNULL, timeout=120)
+            return p.returncode == 0 and b"hello from" in p.stdout
+
+        runs = max(self.a.overhead_runs, 1)
+        log(f"{arch}: CLI overhead, {runs} runs each of elfin run hello and its QEMU command")
+        times = {"elfin": [], "qemu": []}
+        for _ in range(runs):
+            for name, fn in (("elfin", elfin_run), ("qemu", qemu_alone)):
+                t0 = time.perf_counter()
+                ok = fn()
+                times[name].append((time.perf_counter() - t0) * 1000)
+                if not ok:
+                    raise RuntimeError(f"{name} run of hello failed")
+        med = {k: statistics.median(v) for k, v in times.items()}
+        return {"elfin": med["elfin"], "qemu": med["qemu"], "overhead": med["elfin"] - med["qemu"], "runs": runs}
 
     def min_mem(self, arch):
         """Smallest -m (MiB) at which hello runs: elfin to 1 MiB, Linux to 8 MiB."""
@@ -351,10 +420,13 @@ class Bench:
             if missing:
                 raise SystemExit(f"bench: build the guest programs first (static-pie-apps/build.sh all): {missing}")
             r = {}
-            parts = [("perf", self.perf), ("boot", self.boot), ("hello", self.hello_wall), ("stdio", self.stdio),
+            parts = [("perf", self.perf), ("boot", self.boot), ("hello", self.hello_wall),
+                     ("overhead", self.cli_overhead), ("stdio", self.stdio),
                      ("mem", self.min_mem), ("sizes", self.sizes)]
             if self.a.servers:
                 parts.append(("servers", self.servers))
+            if self.a.only:
+                parts = [(k, f) for k, f in parts if k in self.a.only]
             for key, fn in parts:
                 # A part that fails leaves its figures n/a (the smoke test catches that).
                 try:
@@ -455,6 +527,7 @@ def report(args, results, info, elapsed):
     w("")
     for arch, r in results.items():
         native = "native" if arch == platform.machine() else "qemu-aarch64 (user mode)"
+        r = {k: r.get(k, {}) for k in ("perf", "boot", "hello", "overhead", "stdio", "mem", "sizes", "servers")}
         p = {c: r["perf"].get(c, {}) for c in ("elfin_icount", "linux_icount", "elfin_wall", "linux_wall", "native")}
         w(f"## {arch}")
         w("")
@@ -467,6 +540,9 @@ def report(args, results, info, elapsed):
         h = r["hello"]
         w(f"| `run hello`, wall time of the whole run (ms) | | | {fmt(h.get('elfin'))} | {fmt(h.get('linux'))} | "
           f"{fmt(h.get('native'))} |")
+        o = r["overhead"]
+        w(f"| CLI overhead over QEMU: `elfin run hello` minus its own QEMU command (ms) | | | "
+          f"{fmt(o.get('overhead'))} ({fmt(o.get('elfin'))} vs {fmt(o.get('qemu'))}) | | |")
         for name, _ in ROWS:
             w(f"| {name} | {fmt(p['elfin_icount'].get(name))} | {fmt(p['linux_icount'].get(name))} | "
               f"{fmt(p['elfin_wall'].get(name))} | {fmt(p['linux_wall'].get(name))} | {fmt(p['native'].get(name))} |")
@@ -499,6 +575,11 @@ def report(args, results, info, elapsed):
     w("- **whole run of hello** (`static-pie-apps/src/hello.c`): the wall time from starting "
       "the command to its exit, for elfin `elfin run hello`, for Linux QEMU with hello as "
       "/init until QEMU exits after the kernel's panic on /init's exit (`panic=-1`).")
+    w(f"- **CLI overhead over QEMU**: the median wall time of `elfin run hello` (default options) "
+      f"less the median of the QEMU command it runs (`--print-cmd`), started with the same files "
+      f"and console sockets and without the CLI, {args.overhead_runs} runs of each in alternation "
+      f"(the two medians in brackets). It is what the CLI costs: its start, checking the program, "
+      f"packing or reusing the initrd, and relaying the console.")
     for name, text in ROWS:
         w(f"- **{name}**: {text}.")
     w("- **stdout, stdin**: `perf_bench stdout|stdin BYTES` times moving the data through fd 1 "
@@ -530,18 +611,24 @@ def main():
     ap.add_argument("--out", help="the Markdown file to write (default: docs/benchmarks.md, none with --smoke)")
     ap.add_argument("--arch", default="x86_64,aarch64")
     ap.add_argument("--no-servers", dest="servers", action="store_false")
+    ap.add_argument("--only", help="run only these parts (perf,boot,hello,overhead,stdio,mem,sizes,servers); "
+                    "writes no file unless --out names one")
     ap.add_argument("--note", default=os.environ.get("BENCH_NOTE", ""), help="a note on the machine's state")
     a = ap.parse_args()
     a.arch = a.arch.split(",")
+    a.only = a.only.split(",") if a.only else None
     a.server_names = ["nginx", "redis"]
+    a.overhead_runs = 30
     if a.smoke:
         a.iters, a.runs, a.stdio_mib, a.requests, a.seconds = 20, 1, 1, 300, 1
+        a.overhead_runs = 2
         a.server_names = ["redis"]
     elif a.quick:
         a.iters, a.runs, a.stdio_mib, a.requests, a.seconds = 300, 2, 8, 200, 2
+        a.overhead_runs = 10
     else:
         a.iters, a.runs, a.stdio_mib, a.requests, a.seconds = 2000, 3, 32, 1000, 5
-    if a.out is None and not a.smoke:
+    if a.out is None and not a.smoke and not a.only:
         a.out = os.path.join(ROOT, "docs/benchmarks.md")
     t0 = time.time()
     info = machine_info()  # the commit and load the run starts from

@@ -1,7 +1,9 @@
 //! The benchmark harness (`./x bench`, tests/bench/bench.py) at its smallest:
 //! one short run per column (elfin, native, the Debian Linux guest) on x86_64,
 //! written to a scratch file, not docs/benchmarks.md. It asserts only that
-//! every figure was produced and is a positive number, and that the clock
+//! every figure was produced and is a positive number (the CLI's overhead, a
+//! difference of two medians, may come out at or below zero on a busy machine),
+//! and that the clock
 //! check reads one nanosecond per instruction under `-icount shift=0` in both
 //! guests (else the instruction columns would not count instructions).
 //!
@@ -55,8 +57,9 @@ fn bench_smoke_every_figure() {
     for (figure, cells) in &rows {
         for cell in cells.iter().filter(|c| !c.is_empty()) {
             let v = number(cell);
+            let signed = figure.starts_with("CLI overhead");
             assert!(
-                v.is_some_and(|v| v > 0.0),
+                v.is_some_and(|v| v > 0.0 || signed),
                 "figure `{figure}` has `{cell}`, not a positive number:\n{text}\nlog:\n{log}"
             );
             checked += 1;

@@ -10,11 +10,18 @@ use crate::common::Features;
 
 /// Start of the direct map of physical memory (TTBR1, L0 slot 0: PAs below 512 GiB).
 pub const PHYS_OFFSET: u64 = 0xffff_0000_0000_0000;
-/// Virtual address of the first byte of the kernel image (its arm64 `Image` header).
-/// The image's physical address is only known at run time: see [`kernel_va_to_pa`].
-pub const KERNEL_VIRT: u64 = 0xffff_ffff_8000_0000;
+/// Virtual address of the first byte of the kernel image (its arm64 `Image` header):
+/// [`TEXT_OFFSET`] above a 2 MiB boundary, as its physical address is (the kernel
+/// window maps 2 MiB blocks). The physical address is only known at run time: see
+/// [`kernel_va_to_pa`]. The linker script says the same.
+pub const KERNEL_VIRT: u64 = 0xffff_ffff_8000_0000 + TEXT_OFFSET;
+/// The `Image` header's `text_offset`: the loader places the image this far above a
+/// 2 MiB aligned address. 4 KiB is the smallest that QEMU takes as is (it moves an
+/// image asking for less 2 MiB up, past its boot stub at the start of RAM).
+pub const TEXT_OFFSET: u64 = 0x1000;
 
-/// Physical address the boot loader placed the image at (2 MiB aligned).
+/// Physical address the boot loader placed the image at ([`TEXT_OFFSET`] above a
+/// 2 MiB boundary).
 static KERNEL_LOAD_PA: AtomicU64 = AtomicU64::new(0);
 
 /// Translates an address inside the kernel image to its physical address.

@@ -9,7 +9,7 @@ use super::paging::PageTable;
 use crate::common::{read_entry, write_entry, FrameSource, Perm};
 
 /// Physical address of the trampoline page (below 1 MiB, page-aligned; the
-/// frame allocator never hands out the first MiB).
+/// frame allocator never hands out RAM below `elfin_plat::low_reserved()`, 64 KiB).
 pub const TRAMPOLINE_PA: u64 = 0x8000;
 /// Physical address of the trampoline's page-table root: the trampoline loads
 /// CR3 in 32-bit mode, so the root must lie below 4 GiB.
@@ -113,7 +113,7 @@ fn tramp_bytes() -> &'static [u8] {
 pub fn install_trampoline() -> u8 {
     let code = tramp_bytes();
     let dst = crate::phys_to_virt(TRAMPOLINE_PA) as *mut u8;
-    // SAFETY: the page at TRAMPOLINE_PA is RAM below 1 MiB that the frame allocator
+    // SAFETY: the page at TRAMPOLINE_PA is RAM below 64 KiB that the frame allocator
     // never hands out; the direct map covers it; the trampoline is under a page.
     unsafe { core::ptr::copy_nonoverlapping(code.as_ptr(), dst, code.len().min(4096)) };
     (TRAMPOLINE_PA >> 12) as u8

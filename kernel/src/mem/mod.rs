@@ -54,13 +54,15 @@ pub fn init(info: &BootInfo) {
     }
     let mut max_ram = 0;
     for r in info.regions().iter().filter(|r| r.kind == MemKind::Usable) {
-        // Keep the first MiB (firmware data, boot structures) out of the allocator.
-        let start = r.start.max(0x10_0000).next_multiple_of(PAGE_SIZE);
+        // Low RAM the platform still needs (firmware data, the AP trampoline) stays
+        // out of the allocator.
+        let start = r.start.max(elfin_plat::low_reserved()).next_multiple_of(PAGE_SIZE);
         let end = (r.start + r.size) & !(PAGE_SIZE - 1);
         max_ram = max_ram.max(end);
         frames::add_range_excluding(start, end, &reserved);
     }
-    heap::init();
+    heap::init(max_ram);
+    frames::init_refs(max_ram);
 
     // Final kernel page table: direct map of RAM (1 GiB pages where the CPU has
     // them, else 2 MiB; no execute) and the kernel image in 4 KiB pages with text

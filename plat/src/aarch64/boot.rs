@@ -1,7 +1,10 @@
 //! The Linux arm64 boot protocol (Documentation/arch/arm64/booting.rst): the image
 //! starts with the 64-byte `Image` header, the loader (QEMU `virt -kernel`,
-//! Firecracker, Cloud Hypervisor) places it at a 2 MiB aligned physical address and
-//! enters it with the MMU off and x0 = physical address of the device tree.
+//! Firecracker, Cloud Hypervisor) places it `text_offset` (4 KiB) above a 2 MiB
+//! aligned physical address and enters it with the MMU off and x0 = physical address
+//! of the device tree. The small offset lets QEMU load the image right above its
+//! boot stub at the start of RAM instead of 2 MiB in (it adds 2 MiB to an offset
+//! below 4 KiB), which lowers the smallest RAM a run needs by 2 MiB.
 //!
 //! The entry code drops from EL2 to EL1 if needed, builds boot page tables (an
 //! identity map of the image's GiB in TTBR0; in TTBR1 the kernel window at
@@ -34,7 +37,7 @@ global_asm!(
 elfin_image_head:
     b elfin_primary_entry           // code0
     .long 0                         // code1
-    .quad 0                         // text_offset
+    .quad {text_offset}             // text_offset
     .quad __image_size              // image_size (including .bss)
     .quad 0xa                       // flags: little endian, 4K pages, anywhere in RAM
     .quad 0                         // res2
@@ -102,7 +105,9 @@ elfin_primary_entry:
     orr x4, x4, x6
     str x4, [x3, x5, lsl #3]
 
-    // Kernel window: KERNEL_VIRT + n * 2 MiB -> load address + n * 2 MiB, EL1 RWX.
+    // Kernel window: KERNEL_VIRT - text_offset + n * 2 MiB -> 2 MiB base of the load
+    // address + n * 2 MiB, EL1 RWX (KERNEL_VIRT and the load address are both
+    // text_offset above a 2 MiB boundary).
     add x3, x22, #0x4000
     orr x4, x3, #3
     mov x5, #{k_l0}
@@ -112,9 +117,11 @@ elfin_primary_entry:
     mov x5, #{k_l1}
     str x4, [x3, x5, lsl #3]
     ldr x6, ={k_attrs}
-    orr x4, x21, x6
+    and x4, x21, #0xffffffffffe00000
+    orr x4, x4, x6
     mov x5, #{k_l2}
     ldr x9, =__image_size
+    add x9, x9, #{text_offset}
     ldr x10, =0x1fffff
     add x9, x9, x10
     lsr x9, x9, #21
@@ -245,6 +252,7 @@ elfin_boot_stack_top:
     k_l0 = const (KERNEL_VIRT >> 39) & 511,
     k_l1 = const (KERNEL_VIRT >> 30) & 511,
     k_l2 = const (KERNEL_VIRT >> 21) & 511,
+    text_offset = const elfin_arch::arm64::TEXT_OFFSET,
     main = sym boot_main,
 );
 

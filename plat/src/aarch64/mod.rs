@@ -14,6 +14,11 @@ use core::sync::atomic::{AtomicU8, Ordering};
 pub use boot::{cpu_count, first_cycles};
 pub use irq::{ack_irq, delay_tick, start_tick, stop_tick};
 
+/// No low RAM to keep out of the frame allocator (RAM starts at 1 GiB on `virt`).
+pub fn low_reserved() -> u64 {
+    0
+}
+
 /// No fixed MMIO windows: device addresses come from the device tree and are
 /// mapped into the architecture's device window at boot.
 pub const DEVICE_WINDOWS: &[(u64, u64)] = &[];

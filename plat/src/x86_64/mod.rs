@@ -29,6 +29,16 @@ pub fn init_machine() {
     }
 }
 
+/// RAM below the address this returns never goes to the frame allocator: page 0 (the
+/// BIOS data area, whose EBDA pointer the MP table search reads) and the AP
+/// trampoline with its page-table root (`elfin_arch::smp`, 0x8000 and 0x9000). The
+/// rest of base memory (up to 640 KiB, as the memory map says) is ordinary RAM:
+/// what the loader put there (`hvm_start_info`, the memory map, the command line)
+/// is read before the frame allocator starts.
+pub fn low_reserved() -> u64 {
+    0x1_0000
+}
+
 /// Physical MMIO windows (2 MiB aligned) the kernel must map as device memory:
 /// the top of the 32-bit PCI hole, where firmware puts small BARs (`q35`) and QEMU
 /// `microvm` its virtio-mmio transports (0xfeb00000), the I/O APICs and the local

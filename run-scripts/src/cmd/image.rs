@@ -54,7 +54,7 @@ pub fn run(args: &ImageArgs) -> Result<i32, Fail> {
     let (kernel, initrd, cmdline_file) = (dir.join("kernel"), dir.join("initrd.cpio"), dir.join("cmdline"));
     let config = dir.join("firecracker.json");
     fs::copy(&p.kernel, &kernel).map_err(|e| Fail::new(format!("copying {}: {e}", p.kernel.display())))?;
-    fs::copy(&p.initrd.path, &initrd).map_err(|e| Fail::new(format!("writing {}: {e}", initrd.display())))?;
+    fs::copy(p.initrd.path(), &initrd).map_err(|e| Fail::new(format!("writing {}: {e}", initrd.display())))?;
     write(&cmdline_file, format!("{}\n", p.cmdline).as_bytes())?;
     let cmd = vmm_command(&args.run, &p, (&kernel, &initrd, &config), &p.cmdline, None)?;
     let mut written = vec![kernel, initrd, cmdline_file];

@@ -20,7 +20,7 @@ use crate::options::{self, Volume};
 use crate::qemu::{self, VmSpec};
 use crate::rootfs::{self, Content, Node, RootFs};
 use crate::vmm::{self, Vmm};
-use crate::{kernel, memory, program, sys, vm};
+use crate::{cache, kernel, memory, program, sys, vm};
 
 /// Examples shown by `elfin run --help`, one per option.
 const EXAMPLES: &str = "\
@@ -304,8 +304,7 @@ fn kernel_path(arg: Option<&Path>, arch: Arch) -> Result<PathBuf, Fail> {
 
 /// The guest memory in MiB: `-m`, else the default; refused in one line when the
 /// run cannot boot in it.
-fn guest_memory(asked: Option<u64>, arch: Arch, kernel: &Path, initrd: &Path) -> Result<u64, Fail> {
-    let initrd_size = fs::metadata(initrd).map(|m| m.len()).unwrap_or(0);
+fn guest_memory(asked: Option<u64>, arch: Arch, kernel: &Path, initrd_size: u64) -> Result<u64, Fail> {
     let kernel_end = memory::kernel_end(arch, kernel).unwrap_or(0);
     let minimum = memory::minimum_mib(arch, kernel_end, initrd_size);
     let mem = asked.unwrap_or_else(|| memory::default_mib().max(minimum));
@@ -349,6 +348,85 @@ impl Drop for TempFile {
     fn drop(&mut self) {
         let _ = fs::remove_file(&self.path);
     }
+}
+
+/// The initrd a run boots.
+pub enum Initrd {
+    /// Packed for this run only (the cache is off or unusable for it).
+    Temp(TempFile),
+    /// An entry of the initrd cache, held for the run.
+    Cached(cache::Entry),
+}
+
+impl Initrd {
+    /// Where the VMM reads it.
+    pub fn path(&self) -> &Path {
+        match self {
+            Initrd::Temp(t) => &t.path,
+            Initrd::Cached(e) => &e.path,
+        }
+    }
+
+    /// Its size in bytes.
+    pub fn size(&self) -> u64 {
+        match self {
+            Initrd::Temp(t) => fs::metadata(&t.path).map_or(0, |m| m.len()),
+            Initrd::Cached(e) => e.size,
+        }
+    }
+}
+
+/// The key of the initrd cache for a run: everything the archive is made from
+/// (see `cache.rs`). Host files count by identity and times; a tree copied in
+/// (a directory volume on a VMM without virtio-9p) would need a walk, so such
+/// runs do without the cache.
+fn initrd_key(
+    args: &RunArgs,
+    arch: Arch,
+    prog: &fs::Metadata,
+    copies: &[Volume],
+    mounts: &[Mount],
+    control: &[u8],
+    resolv: &str,
+) -> cache::Key {
+    let now = SystemTime::now();
+    let mut key = cache::Key::new();
+    key.bytes("elfin", env!("CARGO_PKG_VERSION").as_bytes());
+    // This binary: a new build may pack differently.
+    match std::env::current_exe().and_then(fs::metadata) {
+        Ok(m) => key.file("cli", &m, now),
+        Err(_) => {
+            key.refuse();
+            &mut key
+        }
+    };
+    key.bytes("arch", arch.name().as_bytes()).num("hostcheck", u64::from(!args.no_host_check));
+    // Its name (`/app/<name>`) is in the control file.
+    key.file("program", prog, now);
+    if let Some(b) = &args.busybox {
+        match fs::metadata(b) {
+            Ok(m) => key.file("busybox", &m, now),
+            Err(_) => {
+                key.refuse();
+                &mut key
+            }
+        };
+    }
+    for v in copies {
+        match fs::metadata(&v.host) {
+            Ok(m) if m.is_file() => key.file("copy", &m, now).bytes("to", &v.guest),
+            _ => {
+                key.refuse();
+                &mut key
+            }
+        };
+    }
+    for m in mounts {
+        key.bytes("mount", &m.guest);
+    }
+    let workdir = args.workdir.as_ref().map_or(&b""[..], |w| w.as_bytes());
+    key.bytes("workdir", workdir).bytes("control", control).bytes("resolv", resolv.as_bytes());
+    key
 }
 
 /// A volume the guest mounts (a virtio-9p share) rather than gets a copy of.
@@ -416,18 +494,39 @@ fn volume_records(mounts: &[Mount]) -> Vec<u8> {
     out
 }
 
+/// The guest's `/etc/resolv.conf`: under user networking the guest's resolver is
+/// QEMU's DNS forwarder, else the host's file.
+fn resolv_conf(net_mode: &NetMode) -> String {
+    match net_mode {
+        NetMode::User => format!("nameserver {}\n", net::USER_DNS),
+        _ => fs::read_to_string("/etc/resolv.conf").unwrap_or_default(),
+    }
+}
+
+/// The bytes of the control file `/.elfin/run` (docs/protocol.md): the program,
+/// its working directory, arguments and environment, which of our stdio are
+/// terminals (with the window size), and the mounts.
+fn control_file(basename: &[u8], workdir: &[u8], argv: &[Vec<u8>], env: &[Vec<u8>], mounts: &[Mount]) -> Vec<u8> {
+    let mut exe = b"/app/".to_vec();
+    exe.extend_from_slice(basename);
+    let mut cwd = b"/".to_vec();
+    cwd.extend_from_slice(workdir);
+    let (ttys, winsize) = crate::sys::terminals();
+    let mut control = rootfs::control_file_with_ttys(&exe, &cwd, argv, env, &ttys, winsize);
+    control.extend_from_slice(&volume_records(mounts));
+    control
+}
+
 /// Builds the root filesystem: skeleton, program, volumes (copies, and mount
-/// points for the mounts), workdir, control file.
-#[allow(clippy::too_many_arguments)]
+/// points for the mounts), workdir, `/etc` defaults (with `resolv`), control file.
 fn layout(
     prog: program::Program,
     busybox: Option<&Path>,
     volumes: &[Volume],
     mounts: &[Mount],
     workdir: &[u8],
-    argv: &[Vec<u8>],
-    env: &[Vec<u8>],
-    net_mode: &NetMode,
+    control: Vec<u8>,
+    resolv: &str,
 ) -> Result<RootFs, Fail> {
     let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let now = u32::try_from(now).unwrap_or(u32::MAX);
@@ -450,22 +549,10 @@ fn layout(
             Fail::new(format!("{e} (in -v {}:/{})", m.share.host.display(), String::from_utf8_lossy(&m.guest)))
         })?;
     }
-    // Under user networking the guest's resolver is QEMU's DNS forwarder.
-    let resolv = match net_mode {
-        NetMode::User => format!("nameserver {}\n", net::USER_DNS),
-        _ => fs::read_to_string("/etc/resolv.conf").unwrap_or_default(),
-    };
-    fs.add_defaults(now, &resolv);
+    fs.add_defaults(now, resolv);
     if fs.get(workdir).is_none() {
         fs.put(workdir, Node::Dir { perm: 0o755, mtime: now }).map_err(|e| Fail::new(format!("--workdir: {e}")))?;
     }
-    let mut exe = b"/".to_vec();
-    exe.extend_from_slice(&app);
-    let mut cwd = b"/".to_vec();
-    cwd.extend_from_slice(workdir);
-    let (ttys, winsize) = crate::sys::terminals();
-    let mut control = rootfs::control_file_with_ttys(&exe, &cwd, argv, env, &ttys, winsize);
-    control.extend_from_slice(&volume_records(mounts));
     fs.put(b".elfin", Node::Dir { perm: 0o700, mtime: now }).map_err(Fail::new)?;
     fs.put(rootfs::CONTROL_FILE, Node::File { perm: 0o400, mtime: now, content: Content::Bytes(control) })
         .map_err(Fail::new)?;
@@ -480,8 +567,8 @@ pub struct Prepared {
     accel: Accel,
     /// The kernel image the VMM boots.
     pub kernel: PathBuf,
-    /// The initrd (a temporary file).
-    pub initrd: TempFile,
+    /// The initrd: an entry of the initrd cache, or a temporary file.
+    pub initrd: Initrd,
     mem_mib: u64,
     /// The kernel command line for the serial console (no `stdio=virtio`).
     pub cmdline: String,
@@ -520,6 +607,23 @@ fn resolve_vmm_accel(vmm: Vmm, choice: AccelChoice, arch: Arch) -> Result<Accel,
     Ok(Accel::Kvm)
 }
 
+/// Writes `rootfs` as a new entry of `cache` under `key`, or, without a cache
+/// or when that fails (a read-only or full cache directory), to a temporary file.
+fn pack(rootfs: &RootFs, cache: Option<&cache::Cache>, key: &cache::Key) -> Result<Initrd, Fail> {
+    if let Some(c) = cache {
+        if let Ok(entry) = c.store(key, |w| rootfs.write_cpio(w)) {
+            return Ok(Initrd::Cached(entry));
+        }
+    }
+    let (initrd, file) =
+        TempFile::create(".cpio").map_err(|e| Fail::new(format!("cannot create the initrd file: {e}")))?;
+    rootfs
+        .write_cpio(BufWriter::with_capacity(256 * 1024, file))
+        .and_then(|w| w.into_inner().map_err(|e| e.into_error()))
+        .map_err(|e| Fail::new(format!("writing the initrd {}: {e}", initrd.path.display())))?;
+    Ok(Initrd::Temp(initrd))
+}
+
 /// Checks the options, builds the root filesystem and writes the initrd; `Ok(Err)`
 /// is the status to exit with when a termination signal came meanwhile.
 pub fn prepare(args: &RunArgs) -> Result<Result<Prepared, i32>, Fail> {
@@ -547,28 +651,39 @@ pub fn prepare(args: &RunArgs) -> Result<Result<Prepared, i32>, Fail> {
         None => Vec::new(),
     };
 
-    let prog = program::load(&args.program, arch, !args.no_host_check)?;
+    let (prog_meta, basename) = program::stat(&args.program)?;
     let mut exe = b"/app/".to_vec();
-    exe.extend_from_slice(&prog.basename);
+    exe.extend_from_slice(&basename);
     let mut argv: Vec<Vec<u8>> = vec![args.argv0.as_ref().map_or(exe, |a| a.as_bytes().to_vec())];
     argv.extend(args.args.iter().map(|a| a.as_bytes().to_vec()));
-    let rootfs = layout(prog, args.busybox.as_deref(), &volumes, &mounts, &workdir, &argv, &env, &net_mode)?;
+    let control = control_file(&basename, &workdir, &argv, &env, &mounts);
+    let resolv = resolv_conf(&net_mode);
+    let key = initrd_key(args, arch, &prog_meta, &volumes, &mounts, &control, &resolv);
+    let cache = cache::Cache::from_env().filter(|_| key.usable());
+    let hit = cache.as_ref().and_then(|c| c.lookup(&key));
+
+    // An entry of the cache was made from a program that passed the checks then.
+    let rootfs = match hit {
+        Some(_) => None,
+        None => {
+            let prog = program::load(&args.program, arch, !args.no_host_check)?;
+            Some(layout(prog, args.busybox.as_deref(), &volumes, &mounts, &workdir, control, &resolv)?)
+        }
+    };
 
     let kernel = kernel_path(args.kernel.as_deref(), arch)?;
 
     // From here on a termination signal must not skip removing the initrd.
     sys::catch_termination_signals().map_err(|e| Fail::new(format!("cannot set up signal handling: {e}")))?;
-    let (initrd, file) =
-        TempFile::create(".cpio").map_err(|e| Fail::new(format!("cannot create the initrd file: {e}")))?;
-    rootfs
-        .write_cpio(BufWriter::with_capacity(256 * 1024, file))
-        .and_then(|w| w.into_inner().map_err(|e| e.into_error()))
-        .map_err(|e| Fail::new(format!("writing the initrd {}: {e}", initrd.path.display())))?;
-    drop(rootfs);
+    let initrd = match (hit, rootfs) {
+        (Some(entry), _) => Initrd::Cached(entry),
+        (None, Some(rootfs)) => pack(&rootfs, cache.as_ref(), &key)?,
+        (None, None) => return Err(Fail::new("no initrd to boot".into())),
+    };
     if let Some(sig) = sys::signal_received() {
         return Ok(Err(128 + sig));
     }
-    let mem_mib = guest_memory(args.mem_mib, arch, &kernel, &initrd.path)?;
+    let mem_mib = guest_memory(args.mem_mib, arch, &kernel, initrd.size())?;
 
     let mut cmdline = kernel_cmdline(args.strace, args.no_aslr, args.log_level);
     let mut words: Vec<String> = net::kernel_words(&net_mode).into_iter().collect();
@@ -687,7 +802,7 @@ pub fn boot(
     let cmd = vmm_command(
         args,
         &p,
-        (&p.kernel, &p.initrd.path, &config_path),
+        (&p.kernel, p.initrd.path(), &config_path),
         &cmdline,
         ports.as_ref().and_then(Ports::guest_fds),
     )?;
@@ -765,7 +880,8 @@ mod tests {
         let prog = program::Program { bytes: b"\x7fELF...".to_vec(), basename: b"hello".to_vec(), mtime: 5 };
         let argv = vec![b"/app/hello".to_vec(), b"x".to_vec()];
         let env = vec![b"A=1".to_vec()];
-        let fs = layout(prog, None, &[], &[], b"work/dir", &argv, &env, &NetMode::None).expect("layout");
+        let control = rootfs::control_file(b"/app/hello", b"/work/dir", &argv, &env);
+        let fs = layout(prog, None, &[], &[], b"work/dir", control, "").expect("layout");
         let entries = parse(&fs.write_cpio(Vec::new()).expect("write"));
         let names: Vec<String> = entries.iter().map(|e| String::from_utf8_lossy(&e.name).into_owned()).collect();
         assert_eq!(
