@@ -39,11 +39,18 @@ impl core::fmt::Display for CpioError {
     }
 }
 
+/// An 8-digit hexadecimal header field (eight digits cannot overflow a u32).
 fn hex(field: &[u8]) -> Option<u32> {
+    let digits: &[u8; 8] = field.try_into().ok()?;
     let mut v: u32 = 0;
-    for &c in field {
-        let d = (c as char).to_digit(16)?;
-        v = v.checked_mul(16)?.checked_add(d)?;
+    for &c in digits {
+        let d = match c {
+            b'0'..=b'9' => c - b'0',
+            b'a'..=b'f' => c - b'a' + 10,
+            b'A'..=b'F' => c - b'A' + 10,
+            _ => return None,
+        };
+        v = (v << 4) | u32::from(d);
     }
     Some(v)
 }

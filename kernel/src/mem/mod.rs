@@ -52,6 +52,9 @@ pub fn init(info: &BootInfo) {
             *slot = (m.paddr & !(PAGE_SIZE - 1), (m.paddr + m.size + PAGE_SIZE - 1) & !(PAGE_SIZE - 1));
         }
     }
+    if let Some(m) = info.initrd {
+        frames::set_initrd(m.paddr, m.paddr.saturating_add(m.size));
+    }
     let mut max_ram = 0;
     for r in info.regions().iter().filter(|r| r.kind == MemKind::Usable) {
         // Keep the first MiB (firmware data, boot structures) out of the allocator.

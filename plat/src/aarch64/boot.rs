@@ -167,6 +167,39 @@ elfin_primary_entry:
 elfin_high_entry:
     ldr x1, =__bss_start
     ldr x2, =__bss_end
+    // DC ZVA where allowed (DZP clear) and its block is 64 bytes to 2 KiB: four
+    // blocks a round, up to the last whole round before the end.
+    mrs x3, dczid_el0
+    tbnz x3, #4, 7f
+    and x3, x3, #0xf
+    mov x4, #4
+    lsl x4, x4, x3                  // block size in bytes
+    cmp x4, #64
+    b.lo 7f
+    cmp x4, #2048
+    b.hi 7f
+    sub x5, x4, #1
+    // Up to the first block boundary, 16 bytes at a time (both ends of .bss are
+    // 64-byte aligned, so this stays inside it).
+10: tst x1, x5
+    b.eq 11f
+    cmp x1, x2
+    b.hs 8f
+    stp xzr, xzr, [x1], #16
+    b 10b
+11: lsl x6, x4, #2                  // bytes a round
+12: add x7, x1, x6
+    cmp x7, x2
+    b.hi 7f
+    dc zva, x1
+    add x1, x1, x4
+    dc zva, x1
+    add x1, x1, x4
+    dc zva, x1
+    add x1, x1, x4
+    dc zva, x1
+    mov x1, x7
+    b 12b
     // 64 bytes a round: the linker script aligns both ends of .bss to 64.
 7:  cmp x1, x2
     b.hs 8f
