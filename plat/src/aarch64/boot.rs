@@ -325,26 +325,26 @@ impl<'a> Node<'a> {
     }
 
     /// Keeps the property if it is one the kernel reads.
-    fn set(&mut self, name: fdt::Name<'a>, v: &'a [u8]) {
+    fn set(&mut self, prop: Prop, v: &'a [u8]) {
         let cell = |v: &[u8]| fdt::u32_at(v, 0).map(|c| c as usize);
-        match name.bytes() {
-            b"device_type" => self.device_type = fdt::string(v).unwrap_or(&[]),
-            b"compatible" => self.compatible = v,
-            b"reg" => self.reg = v,
-            b"status" => self.status = Some(fdt::string(v).unwrap_or(&[])),
-            b"enable-method" => self.enable_method = fdt::string(v).unwrap_or(&[]),
-            b"method" => self.method = fdt::string(v).unwrap_or(&[]),
-            b"interrupts" => self.interrupts = v,
-            b"reg-shift" => self.reg_shift = Some(v),
-            b"reg-io-width" => self.reg_io_width = Some(v),
-            b"#redistributor-regions" => self.redist_regions = Some(v),
-            b"#address-cells" => self.cells.0 = cell(v).unwrap_or(2),
-            b"#size-cells" => self.cells.1 = cell(v).unwrap_or(1),
-            b"bootargs" => self.bootargs = Some(v),
-            b"linux,initrd-start" => self.initrd_start = Some(v),
-            b"linux,initrd-end" => self.initrd_end = Some(v),
-            b"stdout-path" => self.stdout_path = Some(v),
-            _ => {}
+        match prop {
+            Prop::DeviceType => self.device_type = fdt::string(v).unwrap_or(&[]),
+            Prop::Compatible => self.compatible = v,
+            Prop::Reg => self.reg = v,
+            Prop::Status => self.status = Some(fdt::string(v).unwrap_or(&[])),
+            Prop::EnableMethod => self.enable_method = fdt::string(v).unwrap_or(&[]),
+            Prop::Method => self.method = fdt::string(v).unwrap_or(&[]),
+            Prop::Interrupts => self.interrupts = v,
+            Prop::RegShift => self.reg_shift = Some(v),
+            Prop::RegIoWidth => self.reg_io_width = Some(v),
+            Prop::RedistRegions => self.redist_regions = Some(v),
+            Prop::AddressCells => self.cells.0 = cell(v).unwrap_or(2),
+            Prop::SizeCells => self.cells.1 = cell(v).unwrap_or(1),
+            Prop::Bootargs => self.bootargs = Some(v),
+            Prop::InitrdStart => self.initrd_start = Some(v),
+            Prop::InitrdEnd => self.initrd_end = Some(v),
+            Prop::StdoutPath => self.stdout_path = Some(v),
+            Prop::Unknown | Prop::Other => {}
         }
     }
 
@@ -365,6 +365,72 @@ impl<'a> Node<'a> {
             return k;
         }
         Kind::Other
+    }
+}
+
+/// The properties the kernel reads, by name.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Prop {
+    /// Not looked at yet (in [`PropCache`]).
+    Unknown,
+    /// A property the kernel does not read.
+    Other,
+    DeviceType,
+    Compatible,
+    Reg,
+    Status,
+    EnableMethod,
+    Method,
+    Interrupts,
+    RegShift,
+    RegIoWidth,
+    RedistRegions,
+    AddressCells,
+    SizeCells,
+    Bootargs,
+    InitrdStart,
+    InitrdEnd,
+    StdoutPath,
+}
+
+impl Prop {
+    fn of(name: &[u8]) -> Prop {
+        match name {
+            b"device_type" => Prop::DeviceType,
+            b"compatible" => Prop::Compatible,
+            b"reg" => Prop::Reg,
+            b"status" => Prop::Status,
+            b"enable-method" => Prop::EnableMethod,
+            b"method" => Prop::Method,
+            b"interrupts" => Prop::Interrupts,
+            b"reg-shift" => Prop::RegShift,
+            b"reg-io-width" => Prop::RegIoWidth,
+            b"#redistributor-regions" => Prop::RedistRegions,
+            b"#address-cells" => Prop::AddressCells,
+            b"#size-cells" => Prop::SizeCells,
+            b"bootargs" => Prop::Bootargs,
+            b"linux,initrd-start" => Prop::InitrdStart,
+            b"linux,initrd-end" => Prop::InitrdEnd,
+            b"stdout-path" => Prop::StdoutPath,
+            _ => Prop::Other,
+        }
+    }
+}
+
+/// Names of the strings block below this offset are classified once (QEMU's
+/// `virt` tree has about 500 bytes of names for some 280 properties).
+const PROP_CACHE: usize = 1024;
+
+/// What each property name means, by its offset in the strings block.
+struct PropCache([Prop; PROP_CACHE]);
+
+impl PropCache {
+    fn get(&mut self, name: fdt::Name<'_>) -> Prop {
+        let Some(slot) = self.0.get_mut(name.offset()) else { return Prop::of(name.bytes()) };
+        if *slot == Prop::Unknown {
+            *slot = Prop::of(name.bytes());
+        }
+        *slot
     }
 }
 
@@ -613,6 +679,7 @@ extern "C" fn boot_main(dtb_pa: u64, t0: u64, load_pa: u64) -> ! {
             found.reserve(a, s);
         }
         let mut stack = [Node::default(); fdt::MAX_DEPTH];
+        let mut props = PropCache([Prop::Unknown; PROP_CACHE]);
         tree.walk(|e| match e {
             fdt::Event::Begin { depth, name } => {
                 if let Some(slot) = stack.get_mut(depth) {
@@ -621,7 +688,7 @@ extern "C" fn boot_main(dtb_pa: u64, t0: u64, load_pa: u64) -> ! {
             }
             fdt::Event::Prop { depth, name, value } => {
                 if let Some(n) = stack.get_mut(depth) {
-                    n.set(name, value);
+                    n.set(props.get(name), value);
                 }
             }
             fdt::Event::End { depth } => visit(&mut found, &stack, depth),

@@ -148,6 +148,11 @@ struct Rx {
     done_len: [usize; RX_BUFS],
     /// Bytes of the oldest filled buffer already read.
     offset: usize,
+    /// The buffers were given to the device. That waits for the first look at
+    /// stdin: a program that never reads it does not pay for 64 buffers at boot,
+    /// and until then the host's bytes wait in QEMU, as behind a full ring (QEMU
+    /// reads its side, and so sees the host close it, only when buffers are free).
+    started: bool,
 }
 
 /// The transmit side of a port.
@@ -469,11 +474,8 @@ impl Console {
         match role {
             Role::Stdin => {
                 self.parked.push(*txq);
-                let mut rx = Rx::new(rxq, rx_queue(id), mem, buf_bytes);
-                for i in 0..RX_BUFS {
-                    rx.post(i);
-                }
-                self.t.notify(rx.qidx);
+                // The buffers are posted at the first look at stdin (`Rx::start`).
+                let rx = Rx::new(rxq, rx_queue(id), mem, buf_bytes);
                 if let Some(slot) = self.rx.get_mut(id) {
                     *slot = Some(rx);
                 }
@@ -556,6 +558,13 @@ impl Console {
     fn poll_input(&mut self, id: usize) {
         self.poll_control();
         let Some(rx) = self.rx.get_mut(id).and_then(Option::as_mut) else { return };
+        rx.start(&mut self.t);
+        self.harvest(id);
+    }
+
+    /// Collects filled stdin buffers, counting arrivals.
+    fn harvest(&mut self, id: usize) {
+        let Some(rx) = self.rx.get_mut(id).and_then(Option::as_mut) else { return };
         match rx.harvest(&mut self.t) {
             Some(true) => self.generation += 1,
             Some(false) => {}
@@ -579,6 +588,7 @@ impl Console {
     /// of file) is already there, so that the caller must not wait for a signal.
     pub fn arm_input_interrupt(&mut self, id: usize) -> bool {
         let Some(rx) = self.rx.get_mut(id).and_then(Option::as_mut) else { return false };
+        rx.start(&mut self.t);
         rx.q.set_dev_notify(true);
         // The device writes the used ring, then reads the flag; we write the flag,
         // then read the used ring: a full barrier between keeps both from missing.
@@ -609,9 +619,14 @@ impl Console {
         closed && self.rx.get(id).and_then(Option::as_ref).is_none_or(|rx| rx.done.len == 0 && !rx.q.can_pop())
     }
 
-    /// A counter that changes whenever stdin data or end of file arrives.
+    /// A counter that changes whenever stdin data or end of file arrives. It does
+    /// not give the device the stdin buffers: nobody waits for data before
+    /// something looked at stdin.
     pub fn generation(&mut self, id: usize) -> u64 {
-        self.poll_input(id);
+        self.poll_control();
+        if self.rx.get(id).and_then(Option::as_ref).is_some_and(|rx| rx.started) {
+            self.harvest(id);
+        }
         self.generation
     }
 }
@@ -670,7 +685,20 @@ impl Rx {
             done: Fifo::EMPTY,
             done_len: [0; RX_BUFS],
             offset: 0,
+            started: false,
         }
+    }
+
+    /// Gives every buffer to the device, the first time.
+    fn start(&mut self, t: &mut SomeTransport<'static>) {
+        if self.started {
+            return;
+        }
+        self.started = true;
+        for i in 0..RX_BUFS {
+            self.post(i);
+        }
+        t.notify(self.qidx);
     }
 
     /// Gives buffer `i` to the device.
