@@ -119,14 +119,6 @@ fn buffer(bytes: usize) -> Option<Box<[u8]>> {
     Some(v.into_boxed_slice())
 }
 
-fn buffers<const N: usize>(bytes: usize) -> Option<[Box<[u8]>; N]> {
-    let mut v = Vec::with_capacity(N);
-    for _ in 0..N {
-        v.push(buffer(bytes)?);
-    }
-    v.try_into().ok()
-}
-
 /// Buffer `i` of `size` bytes in `mem`.
 fn slot(mem: &mut DmaBuf, i: usize, size: usize) -> &mut [u8] {
     mem.bytes().get_mut(i * size..(i + 1) * size).unwrap_or(&mut [])
@@ -171,7 +163,9 @@ pub struct Console {
     t: SomeTransport<'static>,
     nports: usize,
     ctrl_rx: Box<CtrlQueue>,
-    ctrl_rx_bufs: [Box<[u8]>; CTRL_BUFS],
+    /// CTRL_BUFS receive buffers of CTRL_BUF_BYTES, in one block (the device
+    /// writes a message before the driver reads it, so it is not zeroed).
+    ctrl_rx_bufs: DmaBuf,
     ctrl_rx_token: [Option<u16>; CTRL_BUFS],
     ctrl_tx: Box<CtrlQueue>,
     ctrl_msg: Box<[u8]>,
@@ -271,7 +265,7 @@ impl Console {
                 (Err(e), _) | (_, Err(e)) => return Err(fail(&mut t, e)),
             }
         }
-        let (Some(ctrl_rx_bufs), Some(ctrl_msg)) = (buffers::<CTRL_BUFS>(CTRL_BUF_BYTES), buffer(8)) else {
+        let (Some(ctrl_rx_bufs), Some(ctrl_msg)) = (DmaBuf::new_unzeroed(CTRL_BUFS * CTRL_BUF_BYTES), buffer(8)) else {
             return Err(fail(&mut t, InitError::NoMemory));
         };
         t.finish_init();
@@ -346,7 +340,8 @@ impl Console {
     }
 
     fn post_ctrl(&mut self, i: usize) {
-        let (Some(buf), Some(tok)) = (self.ctrl_rx_bufs.get_mut(i), self.ctrl_rx_token.get_mut(i)) else { return };
+        let buf = slot(&mut self.ctrl_rx_bufs, i, CTRL_BUF_BYTES);
+        let Some(tok) = self.ctrl_rx_token.get_mut(i).filter(|_| !buf.is_empty()) else { return };
         // SAFETY: the buffer is owned by `self` and not touched until popped with the
         // token recorded here.
         match unsafe { self.ctrl_rx.add(&[], &mut [&mut buf[..]]) } {
@@ -376,7 +371,7 @@ impl Console {
             };
             let mut msg = [0u8; CTRL_BUF_BYTES];
             let len = {
-                let buf = &mut self.ctrl_rx_bufs[i];
+                let buf = slot(&mut self.ctrl_rx_bufs, i, CTRL_BUF_BYTES);
                 // SAFETY: the buffer posted with this token, untouched since.
                 match unsafe { self.ctrl_rx.pop_used(tok, &[], &mut [&mut buf[..]]) } {
                     Ok(n) => (n as usize).min(CTRL_BUF_BYTES),
@@ -387,7 +382,7 @@ impl Console {
                 }
             };
             self.ctrl_rx_token[i] = None;
-            msg[..len].copy_from_slice(&self.ctrl_rx_bufs[i][..len]);
+            msg[..len].copy_from_slice(&slot(&mut self.ctrl_rx_bufs, i, CTRL_BUF_BYTES)[..len]);
             self.post_ctrl(i);
             notify = true;
             self.handle_ctrl(&msg[..len]);
