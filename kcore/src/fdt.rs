@@ -371,6 +371,26 @@ mod tests {
         dtb(&root, &[(0x4400_0000, 0x1000)])
     }
 
+    /// A name's offset is where its bytes start in the strings block.
+    #[test]
+    fn name_offsets_point_at_the_names() {
+        let d = sample();
+        let f = Fdt::new(&d).unwrap();
+        let mut names = Vec::new();
+        f.walk(|e| {
+            if let Event::Prop { name, .. } = e {
+                names.push((name.offset(), name.bytes().to_vec()));
+            }
+        })
+        .unwrap();
+        assert!(!names.is_empty());
+        for (off, bytes) in names {
+            let at = f.strings.get(off..off + bytes.len() + 1).unwrap();
+            assert_eq!(&at[..bytes.len()], &bytes[..]);
+            assert_eq!(at[bytes.len()], 0);
+        }
+    }
+
     #[test]
     fn walks_nodes_and_properties_in_order() {
         let d = sample();
