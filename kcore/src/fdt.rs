@@ -62,8 +62,8 @@ impl fmt::Display for FdtError {
 
 fn be32_at(b: &[u8], off: usize) -> Option<u32> {
     let end = off.checked_add(4)?;
-    let s = b.get(off..end)?;
-    Some(u32::from_be_bytes([*s.first()?, *s.get(1)?, *s.get(2)?, *s.get(3)?]))
+    let s: [u8; 4] = b.get(off..end)?.try_into().ok()?;
+    Some(u32::from_be_bytes(s))
 }
 
 fn be64_at(b: &[u8], off: usize) -> Option<u64> {
@@ -92,18 +92,29 @@ pub struct Fdt<'a> {
 
 /// A property's name: compared in place in the strings block.
 #[derive(Clone, Copy, Debug)]
-pub struct Name<'a>(&'a [u8]);
+pub struct Name<'a> {
+    /// The strings block from the name on.
+    rest: &'a [u8],
+    /// Offset of the name in the strings block.
+    off: usize,
+}
 
 impl Name<'_> {
     /// True when the name is exactly `want`.
     #[inline]
     pub fn is(&self, want: &[u8]) -> bool {
-        self.0.get(..want.len()) == Some(want) && self.0.get(want.len()) == Some(&0)
+        self.rest.get(..want.len()) == Some(want) && self.rest.get(want.len()) == Some(&0)
     }
     /// The name's bytes (up to its NUL).
     pub fn bytes(&self) -> &[u8] {
-        let n = self.0.iter().position(|&b| b == 0).unwrap_or(self.0.len());
-        self.0.get(..n).unwrap_or(&[])
+        let n = self.rest.iter().position(|&b| b == 0).unwrap_or(self.rest.len());
+        self.rest.get(..n).unwrap_or(&[])
+    }
+    /// The name's offset in the strings block: the same offset is always the same
+    /// name, and dtc stores each name once, so a reader can decide once per offset
+    /// what a name means instead of comparing it at every property.
+    pub fn offset(&self) -> usize {
+        self.off
     }
 }
 
@@ -197,7 +208,7 @@ impl<'a> Fdt<'a> {
                     if depth == 0 {
                         return Err(FdtError::Unbalanced(at));
                     }
-                    f(Event::Prop { depth: depth.saturating_sub(1), name: Name(name), value });
+                    f(Event::Prop { depth: depth.saturating_sub(1), name: Name { rest: name, off: nameoff }, value });
                     off = align4(vstart, len).ok_or(FdtError::Overrun(at))?;
                 }
                 FDT_NOP => {}
@@ -358,6 +369,26 @@ mod tests {
             ],
         );
         dtb(&root, &[(0x4400_0000, 0x1000)])
+    }
+
+    /// A name's offset is where its bytes start in the strings block.
+    #[test]
+    fn name_offsets_point_at_the_names() {
+        let d = sample();
+        let f = Fdt::new(&d).unwrap();
+        let mut names = Vec::new();
+        f.walk(|e| {
+            if let Event::Prop { name, .. } = e {
+                names.push((name.offset(), name.bytes().to_vec()));
+            }
+        })
+        .unwrap();
+        assert!(!names.is_empty());
+        for (off, bytes) in names {
+            let at = f.strings.get(off..off + bytes.len() + 1).unwrap();
+            assert_eq!(&at[..bytes.len()], &bytes[..]);
+            assert_eq!(at[bytes.len()], 0);
+        }
     }
 
     #[test]

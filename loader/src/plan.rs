@@ -356,6 +356,9 @@ fn needed_libraries(file: &[u8], phdrs: &[ProgramHeader]) -> Option<(Vec<String>
     // first PT_DYNAMIC, clamped: a real one is a few hundred bytes.
     let mut dynamic_ph = phdrs.iter().find(|ph| ph.p_type == PT_DYNAMIC)?.clone();
     dynamic_ph.p_filesz = dynamic_ph.p_filesz.min(MAX_DYNAMIC_SIZE);
+    if !may_need(file, &dynamic_ph) {
+        return None;
+    }
     let ctx = Ctx::new(Container::Big, Endian::Little);
     let dynamic = Dynamic::parse(file, core::slice::from_ref(&dynamic_ph), ctx).ok().flatten()?;
     let count = dynamic.dyns.iter().filter(|d| d.d_tag == DT_NEEDED).count();
@@ -379,6 +382,27 @@ fn needed_libraries(file: &[u8], phdrs: &[ProgramHeader]) -> Option<(Vec<String>
         })
         .collect();
     Some((names, count))
+}
+
+/// Whether the dynamic section has a `DT_NEEDED` entry before its `DT_NULL` (or
+/// cannot be read here, which goblin then decides): a static program's section
+/// is scanned in place, without goblin decoding every entry.
+fn may_need(file: &[u8], ph: &ProgramHeader) -> bool {
+    const DT_NULL: u64 = 0;
+    let range = usize::try_from(ph.p_offset)
+        .ok()
+        .zip(usize::try_from(ph.p_filesz).ok())
+        .and_then(|(start, len)| Some(start..start.checked_add(len)?));
+    let Some(bytes) = range.and_then(|r| file.get(r)) else { return true };
+    for entry in bytes.chunks_exact(16) {
+        let tag = entry.get(..8).and_then(|b| <[u8; 8]>::try_from(b).ok()).map(u64::from_le_bytes);
+        match tag {
+            Some(DT_NULL) => return false,
+            Some(DT_NEEDED) => return true,
+            _ => {}
+        }
+    }
+    false
 }
 
 /// File offset of link address `vaddr`, if a `PT_LOAD` holds it in its file part.

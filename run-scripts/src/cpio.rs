@@ -16,6 +16,16 @@ pub const S_IFLNK: u32 = 0o120_000;
 const MAGIC: &[u8; 6] = b"070701";
 const HEADER_LEN: usize = 110;
 const TRAILER: &[u8] = b"TRAILER!!!";
+/// Page size of both guest architectures: the data of the files that programs
+/// map starts on a page boundary of the archive, so that the kernel can map
+/// their pages straight from the initrd instead of copying them.
+const PAGE: u64 = 4096;
+/// Name of the filler entries that move the next file's data to a page boundary
+/// (a regular file of zeros; the kernel skips everything under `.elfin`).
+pub const FILLER: &[u8] = b".elfin/pad";
+/// Files of at least this size are page-aligned, and executable files of at least
+/// one page: what programs map (the alignment costs up to a page per file).
+const ALIGN_MIN: u64 = 64 * 1024;
 
 /// Writes a newc archive entry by entry; inode numbers are assigned in order from 1.
 pub struct Writer<W: Write> {
@@ -101,10 +111,38 @@ impl<W: Write> Writer<W> {
         self.header(&h, ino)
     }
 
-    /// Adds a regular file of exactly `size` bytes read from `data`.
+    /// Where the data of an entry named `name` would start if its header were
+    /// written now.
+    fn data_offset(&self, name: &[u8]) -> u64 {
+        (self.offset + (HEADER_LEN + name.len() + 1) as u64).next_multiple_of(4)
+    }
+
+    /// Writes a filler entry when needed so that the data of the entry named
+    /// `name`, written next, starts on a page boundary.
+    fn align_data(&mut self, name: &[u8]) -> io::Result<()> {
+        let gap = (PAGE - self.data_offset(name) % PAGE) % PAGE;
+        if gap == 0 {
+            return Ok(());
+        }
+        // A filler is at least its header and name; both it and the gap are
+        // multiples of 4 (every entry ends 4-aligned).
+        let fixed = (HEADER_LEN + FILLER.len() + 1).next_multiple_of(4) as u64;
+        let total = if gap >= fixed { gap } else { gap + PAGE };
+        let size = (total - fixed) as u32;
+        let h = Header { name: FILLER, mode: S_IFREG, nlink: 1, mtime: 0, size };
+        self.header(&h, 0)?;
+        self.put(&vec![0u8; size as usize])?;
+        self.pad4()
+    }
+
+    /// Adds a regular file of exactly `size` bytes read from `data`. The data of
+    /// large and executable files starts on a page boundary of the archive.
     pub fn file(&mut self, name: &[u8], perm: u32, mtime: u32, size: u64, data: &mut dyn Read) -> io::Result<()> {
         let size32 = u32::try_from(size).map_err(|_| too_big("a file of 4 GiB or more"))?;
         Self::check_name(name)?;
+        if size >= ALIGN_MIN || (size >= PAGE && perm & 0o111 != 0) {
+            self.align_data(name)?;
+        }
         let ino = self.take_ino();
         let h = Header { name, mode: S_IFREG | (perm & 0o7777), nlink: 1, mtime, size: size32 };
         self.header(&h, ino)?;
@@ -187,6 +225,12 @@ pub(crate) mod tests {
                 assert_eq!(next, archive.len(), "nothing after the trailer");
                 return out;
             }
+            if name == FILLER {
+                assert_eq!(field(h, 1), S_IFREG, "a filler is a plain file");
+                assert!(data.iter().all(|&b| b == 0), "a filler holds zeros");
+                pos = next;
+                continue;
+            }
             out.push(Entry {
                 ino: field(h, 0),
                 mode: field(h, 1),
@@ -209,6 +253,8 @@ pub(crate) mod tests {
             w.file(name.as_bytes(), 0o644, 8, n as u64, &mut &data[..]).expect("file");
         }
         w.file(b"app/hello", 0o755, 9, 3, &mut &b"hey"[..]).expect("file");
+        let prog = vec![0x5au8; 6000];
+        w.file(b"app/prog", 0o755, 9, prog.len() as u64, &mut &prog[..]).expect("file");
         w.symlink(b"app/link", b"hello", 10).expect("symlink");
         w.dir(b"tmp", 0o1777, 11).expect("dir");
         w.finish().expect("finish")
@@ -217,7 +263,7 @@ pub(crate) mod tests {
     #[test]
     fn round_trip() {
         let entries = parse(&sample());
-        assert_eq!(entries.len(), 10);
+        assert_eq!(entries.len(), 11);
         assert_eq!(entries[0].name, b"app");
         assert_eq!(entries[0].mode, S_IFDIR | 0o755);
         assert_eq!(entries[0].nlink, 2);
@@ -229,11 +275,70 @@ pub(crate) mod tests {
         }
         assert_eq!(entries[7].mode, S_IFREG | 0o755);
         assert_eq!(entries[7].data, b"hey");
-        assert_eq!(entries[8].mode, S_IFLNK | 0o777);
-        assert_eq!(entries[8].data, b"hello");
-        assert_eq!(entries[9].mode, S_IFDIR | 0o1777);
+        assert_eq!(entries[8].name, b"app/prog");
+        assert_eq!(entries[8].data, vec![0x5au8; 6000]);
+        assert_eq!(entries[9].mode, S_IFLNK | 0o777);
+        assert_eq!(entries[9].data, b"hello");
+        assert_eq!(entries[10].mode, S_IFDIR | 0o1777);
         let inos: Vec<u32> = entries.iter().map(|e| e.ino).collect();
-        assert_eq!(inos, (1..=10).collect::<Vec<u32>>(), "inode numbers unique");
+        assert_eq!(inos, (1..=11).collect::<Vec<u32>>(), "inode numbers unique");
+    }
+
+    /// (name, data offset, size) of each member, fillers included.
+    fn data_starts(archive: &[u8]) -> Vec<(Vec<u8>, usize, usize)> {
+        let mut pos = 0;
+        let mut out = Vec::new();
+        loop {
+            let h = &archive[pos..pos + HEADER_LEN];
+            let namesize = field(h, 11) as usize;
+            let size = field(h, 6) as usize;
+            let name = archive[pos + HEADER_LEN..pos + HEADER_LEN + namesize - 1].to_vec();
+            let data_start = align4(pos + HEADER_LEN + namesize);
+            if name == TRAILER {
+                return out;
+            }
+            out.push((name, data_start, size));
+            pos = align4(data_start + size);
+        }
+    }
+
+    /// Large and executable files start on a page boundary (so the kernel maps
+    /// them from the initrd); small ones are packed as before; the archive stays
+    /// a valid newc archive that GNU cpio reads (see the test below).
+    #[test]
+    fn mapped_files_are_page_aligned() {
+        let mut w = Writer::new(Vec::new());
+        w.dir(b"app", 0o755, 1).expect("dir");
+        let big = vec![7u8; 70_000];
+        let exe = vec![9u8; 5000];
+        w.file(b"app/small", 0o644, 1, 3, &mut &b"abc"[..]).expect("file");
+        w.file(b"app/exe", 0o755, 1, exe.len() as u64, &mut &exe[..]).expect("file");
+        w.file(b"app/data", 0o644, 1, 5000, &mut &exe[..]).expect("file");
+        w.file(b"app/big", 0o644, 1, big.len() as u64, &mut &big[..]).expect("file");
+        // Every gap size, including the ones smaller than a filler.
+        for n in 0..40usize {
+            let name = format!("app/e{}", "x".repeat(n));
+            w.file(name.as_bytes(), 0o755, 1, 4096, &mut &exe[..4096]).expect("file");
+        }
+        let archive = w.finish().expect("finish");
+        let mut fillers = 0;
+        for (name, start, size) in data_starts(&archive) {
+            if name.starts_with(b"app/e") || name == b"app/exe" || name == b"app/big" {
+                assert_eq!(start % 4096, 0, "{} at {start}", String::from_utf8_lossy(&name));
+            }
+            if name == FILLER {
+                fillers += 1;
+                assert!(size < 4096 + 4, "a filler is shorter than a page and a header");
+            }
+        }
+        assert!(fillers > 0);
+        let entries = parse(&archive);
+        assert_eq!(entries.len(), 45, "fillers are not members");
+        assert_eq!(entries[2].name, b"app/exe");
+        assert_eq!(entries[2].data, exe);
+        assert_eq!(entries[4].data, big);
+        let inos: Vec<u32> = entries.iter().map(|e| e.ino).collect();
+        assert_eq!(inos, (1..=45).collect::<Vec<u32>>(), "fillers take no inode number");
     }
 
     #[test]
@@ -291,6 +396,7 @@ pub(crate) mod tests {
         assert_eq!(mode & 0o777, 0o755);
         assert_eq!(std::fs::read_link(dir.join("app/link")).expect("readlink"), std::path::Path::new("hello"));
         assert_eq!(std::fs::read(dir.join("app/f5")).expect("read"), b"fffff");
+        assert_eq!(std::fs::read(dir.join("app/prog")).expect("read"), vec![0x5au8; 6000]);
         std::fs::remove_dir_all(&dir).expect("cleanup");
     }
 }

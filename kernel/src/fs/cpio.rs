@@ -39,13 +39,35 @@ impl core::fmt::Display for CpioError {
     }
 }
 
-fn hex(field: &[u8]) -> Option<u32> {
-    let mut v: u32 = 0;
-    for &c in field {
-        let d = (c as char).to_digit(16)?;
-        v = v.checked_mul(16)?.checked_add(d)?;
+/// The value of each hexadecimal digit, 0xff for any other byte.
+const HEX: [u8; 256] = {
+    let mut t = [0xffu8; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
     }
-    Some(v)
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        t[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+};
+
+/// An 8-digit hexadecimal header field (eight digits cannot overflow a u32).
+fn hex(field: &[u8]) -> Option<u32> {
+    let digits: &[u8; 8] = field.try_into().ok()?;
+    let mut v: u32 = 0;
+    let mut bad = 0u8;
+    for &c in digits {
+        let d = HEX[usize::from(c)];
+        bad |= d;
+        v = (v << 4) | u32::from(d & 0xf);
+    }
+    // Only an invalid byte's entry has bit 4 (or above) set.
+    (bad & 0xf0 == 0).then_some(v)
 }
 
 fn align4(x: usize) -> Option<usize> {

@@ -155,31 +155,33 @@ impl FileLike for DevFile {
     }
 }
 
-/// Fills /dev.
-pub fn populate(dev: &Arc<dyn Inode>) {
-    for (name, d) in [
-        (&b"null"[..], Dev::Null),
-        (b"zero", Dev::Zero),
-        (b"full", Dev::Full),
-        (b"random", Dev::Random(8)),
-        (b"urandom", Dev::Random(9)),
-        (b"tty", Dev::Tty),
-    ] {
-        let _ = dev.insert(name, DevNode::new(d, 0o666));
-    }
-    let links: [(&[u8], &[u8]); 4] = [
-        (b"fd", b"/proc/self/fd"),
-        (b"stdin", b"/proc/self/fd/0"),
-        (b"stdout", b"/proc/self/fd/1"),
-        (b"stderr", b"/proc/self/fd/2"),
-    ];
-    for (name, target) in links {
-        if dev.lookup(name).is_err() {
-            let _ = dev.insert(name, ramfs::Symlink::with_meta(target.to_vec(), Meta::new(S_IFLNK | 0o777)));
+/// What makes the entries of /dev, at the first look inside (`ramfs::Dir::lazy`):
+/// the device nodes, the standard links and /dev/shm. Entries the initrd put
+/// there stay.
+pub fn filler() -> ramfs::Filler {
+    alloc::boxed::Box::new(|dev: &mut ramfs::Entries| {
+        for (name, d) in [
+            (&b"null"[..], Dev::Null),
+            (b"zero", Dev::Zero),
+            (b"full", Dev::Full),
+            (b"random", Dev::Random(8)),
+            (b"urandom", Dev::Random(9)),
+            (b"tty", Dev::Tty),
+        ] {
+            let node: Arc<dyn Inode> = DevNode::new(d, 0o666);
+            dev.insert(name.to_vec(), node);
         }
-    }
-    if dev.lookup(b"shm").is_err() {
+        let links: [(&[u8], &[u8]); 4] = [
+            (b"fd", b"/proc/self/fd"),
+            (b"stdin", b"/proc/self/fd/0"),
+            (b"stdout", b"/proc/self/fd/1"),
+            (b"stderr", b"/proc/self/fd/2"),
+        ];
+        for (name, target) in links {
+            let link: Arc<dyn Inode> = ramfs::Symlink::with_meta(target.to_vec(), Meta::new(S_IFLNK | 0o777));
+            dev.insert(name.to_vec(), link);
+        }
         let shm: Arc<dyn Inode> = ramfs::Dir::new(0o1777);
-        let _ = dev.insert(b"shm", shm);
-    }
+        dev.insert(b"shm".to_vec(), shm);
+    })
 }

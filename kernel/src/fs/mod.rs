@@ -506,6 +506,8 @@ pub fn init(initrd: Option<Module>) -> RunConfig {
     ROOT.call_once(|| root.clone());
     let mut cfg = RunConfig { cwd: b"/".to_vec(), ..Default::default() };
     let mut run: &[u8] = &[];
+    // /dev is made lazily (its entries at the first look inside).
+    let mut lazy_dev = false;
     if let Some(m) = initrd {
         // SAFETY: the initrd lies in RAM reserved from the frame allocator for the
         // kernel's lifetime and is covered by the direct map; it is never written.
@@ -559,7 +561,13 @@ pub fn init(initrd: Option<Module>) -> RunConfig {
                         continue;
                     }
                     _ => {
-                        let d: Arc<dyn Inode> = ramfs::Dir::with_meta(Meta { mode: S_IFDIR | perm, ..meta });
+                        let meta = Meta { mode: S_IFDIR | perm, ..meta };
+                        let d: Arc<dyn Inode> = if dir.is_empty() && base == b"dev" {
+                            lazy_dev = true;
+                            ramfs::Dir::lazy(meta, dev::filler())
+                        } else {
+                            ramfs::Dir::with_meta(meta)
+                        };
                         dir_times.push((d.clone(), t));
                         d
                     }
@@ -578,7 +586,23 @@ pub fn init(initrd: Option<Module>) -> RunConfig {
             });
         }
     }
-    dev::populate(&mkdir_p(b"/dev"));
+    match root.lookup(b"dev") {
+        Err(_) => {
+            let _ = root.insert(b"dev", ramfs::Dir::lazy(Meta::new(S_IFDIR | 0o755), dev::filler()));
+        }
+        Ok(d) if !lazy_dev => {
+            // The initrd made /dev on the way to an entry inside it: filled now,
+            // around what the initrd put there.
+            let mut made = ramfs::Entries::new();
+            dev::filler()(&mut made);
+            for (name, node) in made {
+                if d.lookup(&name).is_err() {
+                    let _ = d.insert(&name, node);
+                }
+            }
+        }
+        Ok(_) => {}
+    }
     let tmp = mkdir_p(b"/tmp");
     let _ = tmp.set_meta(&mut |m| m.mode = S_IFDIR | 0o1777);
     let _ = root.insert(b"proc", procfs::root());

@@ -4,7 +4,7 @@
 use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use crate::sync::Mutex;
 use elfin_shim::errno::Errno;
@@ -191,9 +191,19 @@ impl Inode for File {
 pub struct Dir {
     ino: u64,
     meta: Mutex<Meta>,
-    entries: Mutex<BTreeMap<Vec<u8>, Arc<dyn Inode>>>,
+    entries: Mutex<Entries>,
+    /// Makes the first entries at the first look inside (see [`Dir::lazy`]).
+    fill: Mutex<Option<Filler>>,
+    /// `fill` still holds a filler: the one flag every look checks.
+    unfilled: AtomicBool,
     xattrs: Xattrs,
 }
+
+/// A directory's entries by name.
+pub type Entries = BTreeMap<Vec<u8>, Arc<dyn Inode>>;
+
+/// Makes a directory's first entries.
+pub type Filler = alloc::boxed::Box<dyn FnOnce(&mut Entries) + Send>;
 
 impl Dir {
     /// An empty directory.
@@ -202,12 +212,34 @@ impl Dir {
     }
     /// An empty directory with this metadata.
     pub fn with_meta(meta: Meta) -> Arc<Dir> {
+        Dir::make(meta, None)
+    }
+    /// A directory whose entries `fill` makes when something first looks inside
+    /// (a lookup, a listing, a change): /dev and /sys cost nothing at boot for a
+    /// program that never opens them.
+    pub fn lazy(meta: Meta, fill: Filler) -> Arc<Dir> {
+        Dir::make(meta, Some(fill))
+    }
+    fn make(meta: Meta, fill: Option<Filler>) -> Arc<Dir> {
         Arc::new(Dir {
             ino: next_ino(),
             meta: Mutex::new(meta),
             entries: Mutex::new(BTreeMap::new()),
+            unfilled: AtomicBool::new(fill.is_some()),
+            fill: Mutex::new(fill),
             xattrs: Xattrs::default(),
         })
+    }
+    /// The entries, made first if the directory is lazy and nobody looked yet.
+    fn map(&self) -> crate::sync::MutexGuard<'_, Entries> {
+        let mut e = self.entries.lock();
+        if self.unfilled.load(Ordering::Acquire) {
+            if let Some(fill) = self.fill.lock().take() {
+                fill(&mut e);
+            }
+            self.unfilled.store(false, Ordering::Release);
+        }
+        e
     }
 }
 
@@ -227,10 +259,10 @@ impl Inode for Dir {
     }
     fn nlink(&self) -> u32 {
         // Its entry, its ".", and each subdirectory's "..".
-        2 + self.entries.lock().values().filter(|c| c.meta().mode & S_IFMT == S_IFDIR).count() as u32
+        2 + self.map().values().filter(|c| c.meta().mode & S_IFMT == S_IFDIR).count() as u32
     }
     fn lookup(&self, name: &[u8]) -> Result<Arc<dyn Inode>, Errno> {
-        self.entries.lock().get(name).cloned().ok_or(Errno::ENOENT)
+        self.map().get(name).cloned().ok_or(Errno::ENOENT)
     }
     fn entries(&self) -> Result<Vec<DirEntry>, Errno> {
         Ok(self
@@ -241,7 +273,7 @@ impl Inode for Dir {
             .collect())
     }
     fn create(&self, name: &[u8], what: NewNode, mode: u32) -> Result<Arc<dyn Inode>, Errno> {
-        let mut e = self.entries.lock();
+        let mut e = self.map();
         if e.contains_key(name) {
             return Err(Errno::EEXIST);
         }
@@ -259,7 +291,7 @@ impl Inode for Dir {
         Ok(node)
     }
     fn insert(&self, name: &[u8], node: Arc<dyn Inode>) -> Result<(), Errno> {
-        self.entries.lock().insert(name.to_vec(), node);
+        self.map().insert(name.to_vec(), node);
         self.meta.lock().touch_mtime();
         Ok(())
     }
@@ -267,7 +299,7 @@ impl Inode for Dir {
         Some(&self.xattrs)
     }
     fn remove(&self, name: &[u8]) -> Result<Arc<dyn Inode>, Errno> {
-        let n = self.entries.lock().remove(name).ok_or(Errno::ENOENT)?;
+        let n = self.map().remove(name).ok_or(Errno::ENOENT)?;
         self.meta.lock().touch_mtime();
         Ok(n)
     }

@@ -22,10 +22,38 @@ fn file(text: String) -> alloc::sync::Arc<dyn Inode> {
     )
 }
 
-/// Creates /sys/devices/system/cpu for `n` CPUs (numbered from 0).
+/// Creates /sys/devices/system/cpu for `n` CPUs (numbered from 0): when the
+/// initrd has no /sys, as a directory made at the first look inside.
 pub fn populate_cpus(n: usize) {
     let n = n.max(1);
+    let root = super::root();
+    if root.lookup(b"sys").is_err() {
+        let sys: alloc::sync::Arc<dyn Inode> = ramfs::Dir::lazy(
+            Meta::new(S_IFDIR | 0o755),
+            alloc::boxed::Box::new(move |sys: &mut ramfs::Entries| {
+                let devices = ramfs::Dir::new(0o755);
+                let system = ramfs::Dir::new(0o755);
+                let _ = system.insert(b"cpu", cpu_dir(n));
+                let _ = devices.insert(b"system", system);
+                let devices: alloc::sync::Arc<dyn Inode> = devices;
+                sys.insert(b"devices".to_vec(), devices);
+            }),
+        );
+        let _ = root.insert(b"sys", sys);
+        return;
+    }
     let dir = mkdir_p(b"/sys/devices/system/cpu");
+    fill_cpu_dir(&dir, n);
+}
+
+/// A /sys/devices/system/cpu directory for `n` CPUs.
+fn cpu_dir(n: usize) -> alloc::sync::Arc<dyn Inode> {
+    let dir: alloc::sync::Arc<dyn Inode> = ramfs::Dir::new(0o755);
+    fill_cpu_dir(&dir, n);
+    dir
+}
+
+fn fill_cpu_dir(dir: &alloc::sync::Arc<dyn Inode>, n: usize) {
     let list = if n == 1 { String::from("0\n") } else { format!("0-{}\n", n - 1) };
     for name in [&b"online"[..], b"possible", b"present"] {
         let _ = dir.insert(name, file(list.clone()));
@@ -33,10 +61,11 @@ pub fn populate_cpus(n: usize) {
     let _ = dir.insert(b"kernel_max", file(String::from("63\n")));
     let _ = dir.insert(b"offline", file(String::from("\n")));
     for c in 0..n {
-        let cpu = mkdir_p(format!("/sys/devices/system/cpu/cpu{c}").as_bytes());
+        let cpu: alloc::sync::Arc<dyn Inode> = ramfs::Dir::new(0o755);
         if c > 0 {
             // The boot CPU cannot be taken offline, so Linux gives it no `online`.
             let _ = cpu.insert(b"online", file(String::from("1\n")));
         }
+        let _ = dir.insert(format!("cpu{c}").as_bytes(), cpu);
     }
 }

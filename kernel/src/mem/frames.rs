@@ -2,7 +2,7 @@
 //! free list of returned frames. It never allocates from the heap (the heap grows
 //! from it), needs no set-up proportional to RAM, and allocation and freeing of
 //! single frames are O(1). Contiguous runs come from the bump ranges only.
-use core::sync::atomic::{AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use elfin_arch::{FrameSource, PAGE_SIZE};
 
@@ -219,8 +219,33 @@ fn refs(pa: u64, create: bool) -> Option<&'static core::sync::atomic::AtomicU32>
     chunk.get(frame % REF_CHUNK)
 }
 
+/// Physical range [start, end) of the initrd, whose frames user mappings may map
+/// directly (read-only, copied on write): they never belong to the allocator.
+static INITRD: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
+
+/// Records where the initrd lies (once, at boot).
+pub fn set_initrd(start: u64, end: u64) {
+    INITRD[0].store(start, Ordering::Relaxed);
+    INITRD[1].store(end, Ordering::Relaxed);
+}
+
+/// Whether `pa` is a frame of the initrd: shared by nature, never freed.
+pub fn is_initrd(pa: u64) -> bool {
+    INITRD[0].load(Ordering::Relaxed) <= pa && pa < INITRD[1].load(Ordering::Relaxed)
+}
+
+/// The frame holding the page of initrd bytes at kernel address `va` (a
+/// page-aligned address in the direct map), if it is one.
+pub fn initrd_frame(va: u64) -> Option<u64> {
+    let pa = va.checked_sub(elfin_arch::PHYS_OFFSET)?;
+    (pa % PAGE_SIZE == 0 && is_initrd(pa) && is_initrd(pa + PAGE_SIZE - 1)).then_some(pa)
+}
+
 /// Adds an owner to a frame (a second address space maps it).
 pub fn share(pa: u64) {
+    if is_initrd(pa) {
+        return;
+    }
     if let Some(r) = refs(pa, true) {
         r.fetch_add(1, Ordering::Relaxed);
     }
@@ -228,12 +253,15 @@ pub fn share(pa: u64) {
 
 /// Whether a frame has more than one owner.
 pub fn is_shared(pa: u64) -> bool {
-    refs(pa, false).map(|r| r.load(Ordering::Relaxed) > 0).unwrap_or(false)
+    is_initrd(pa) || refs(pa, false).map(|r| r.load(Ordering::Relaxed) > 0).unwrap_or(false)
 }
 
 /// Drops one owner of a frame; the last one frees it.
 pub fn put(pa: u64) {
     let pa = pa & !(PAGE_SIZE - 1);
+    if is_initrd(pa) {
+        return;
+    }
     if let Some(r) = refs(pa, false) {
         if r.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1)).is_ok() {
             return;

@@ -52,6 +52,9 @@ pub fn init(info: &BootInfo) {
             *slot = (m.paddr & !(PAGE_SIZE - 1), (m.paddr + m.size + PAGE_SIZE - 1) & !(PAGE_SIZE - 1));
         }
     }
+    if let Some(m) = info.initrd {
+        frames::set_initrd(m.paddr, m.paddr.saturating_add(m.size));
+    }
     let mut max_ram = 0;
     for r in info.regions().iter().filter(|r| r.kind == MemKind::Usable) {
         // Low RAM the platform still needs (firmware data, the AP trampoline) stays
@@ -75,26 +78,49 @@ pub fn init(info: &BootInfo) {
     let max = max_ram.next_multiple_of(2 << 20);
     // Device windows are mapped as device memory even where the direct map would
     // cover them (RAM above the PCI hole): the GiBs they touch get 2 MiB pages, the
-    // windows themselves device entries, the rest of those GiBs normal ones.
+    // windows themselves device entries, what the memory map lists in the rest of
+    // those GiBs normal ones.
     const GIB: u64 = 1 << 30;
     let touches_device = |g: u64| elfin_plat::DEVICE_WINDOWS.iter().any(|&(b, sz)| b < g + GIB && g < b + sz);
     let in_window = |pa: u64| elfin_plat::DEVICE_WINDOWS.iter().any(|&(b, sz)| b <= pa && pa < b + sz);
+    // Whether the 2 MiB at `pa` hold anything of the memory map (RAM, ACPI tables,
+    // firmware data).
+    let listed = |pa: u64| info.regions().iter().any(|r| r.start < pa + (2 << 20) && pa < r.start + r.size);
     let mut pa = 0;
     while pa < max {
         let g_end = (pa + GIB).min(max);
         if !touches_device(pa) {
             pt.map_blocks(elfin_arch::phys_to_virt(pa), pa, g_end - pa, rw, huge, &mut fa).expect("direct map");
         } else {
-            // Runs of 2 MiB pages of one kind, each filled in one call.
-            let mut run = pa;
-            while run < g_end {
-                let kind = in_window(run);
-                let mut end = run + (2 << 20);
-                while end < g_end && in_window(end) == kind {
-                    end += 2 << 20;
+            // Runs of 2 MiB pages of one kind, each filled in one call, between the
+            // edges of the windows and of the memory map's regions. The rest of the
+            // hole below 4 GiB (neither a window nor in the memory map) stays
+            // unmapped: filling it cost 500 entries once RAM went past the hole.
+            const M2: u64 = 2 << 20;
+            let mut edges = [g_end; 2 + 2 * (elfin_plat::MAX_MEM_REGIONS + 4)];
+            let mut n = 0;
+            let windows = elfin_plat::DEVICE_WINDOWS.iter().map(|&(b, sz)| (b, b + sz));
+            let regions = info.regions().iter().map(|r| (r.start, r.start + r.size));
+            for (s, e) in core::iter::once((pa, pa)).chain(windows).chain(regions) {
+                for x in [s & !(M2 - 1), e.next_multiple_of(M2)] {
+                    if let Some(slot) = edges.get_mut(n).filter(|_| x > pa && x < g_end) {
+                        *slot = x;
+                        n += 1;
+                    }
                 }
-                let perm = if kind { dev } else { rw };
-                pt.map_blocks(elfin_arch::phys_to_virt(run), run, end - run, perm, false, &mut fa).expect("direct map");
+            }
+            let edges = edges.get_mut(..n).unwrap_or(&mut []);
+            edges.sort_unstable();
+            let mut run = pa;
+            for end in edges.iter().copied().chain(core::iter::once(g_end)) {
+                if end <= run {
+                    continue;
+                }
+                let perm = if in_window(run) { Some(dev) } else { listed(run).then_some(rw) };
+                if let Some(perm) = perm {
+                    pt.map_blocks(elfin_arch::phys_to_virt(run), run, end - run, perm, false, &mut fa)
+                        .expect("direct map");
+                }
                 run = end;
             }
         }

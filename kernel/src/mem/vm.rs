@@ -715,6 +715,16 @@ impl AddrSpace {
                 }
                 if area.shared {
                     cache::get(node, pos / PAGE_SIZE).ok_or(FaultError::OutOfMemory)?
+                } else if let Some(pa) = (!matches!(access, Access::Write) && rel + PAGE_SIZE <= *len)
+                    .then(|| cache::initrd_frame(node, pos))
+                    .flatten()
+                {
+                    // A whole page of the file lying page-aligned in the initrd is
+                    // mapped where it is, read-only; a write copies it (COW).
+                    if self.pt.map(page, pa, area.prot.cow_perm(), &mut FrameAlloc).is_err() {
+                        return Err(FaultError::OutOfMemory);
+                    }
+                    return Ok(());
                 } else {
                     let pa = alloc_user_uninit().ok_or(FaultError::OutOfMemory)?;
                     let n = len.saturating_sub(rel).min(PAGE_SIZE) as usize;
@@ -923,6 +933,20 @@ mod cache {
         }
         drop(cache);
         copy_in(node, pos, dst);
+    }
+
+    /// The initrd frame holding the page of `node` at byte `pos`, when the file's
+    /// bytes there are the initrd's, unchanged, page-aligned and a whole page, and
+    /// no page-cache page stands for them.
+    pub fn initrd_frame(node: &Arc<dyn Inode>, pos: u64) -> Option<u64> {
+        let bytes = node.static_bytes()?;
+        let start = usize::try_from(pos).ok()?;
+        let page = bytes.get(start..start.checked_add(PAGE_SIZE as usize)?)?;
+        let pa = frames::initrd_frame(page.as_ptr() as u64)?;
+        if CACHE.lock().get(&key(node)).is_some_and(|f| f.pages.contains_key(&(pos / PAGE_SIZE))) {
+            return None;
+        }
+        Some(pa)
     }
 
     /// The cache frame of page `pgoff` of `node`, with one more mapping.

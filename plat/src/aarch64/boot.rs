@@ -62,7 +62,12 @@ elfin_primary_entry:
     adrp x22, elfin_boot_tables
     adrp x2, elfin_boot_tables_end
     mov x1, x22
-3:  stp xzr, xzr, [x1], #16
+    // 64 bytes a round (the MMU is off: memory is Device, so no DC ZVA).
+3:  stp xzr, xzr, [x1]
+    stp xzr, xzr, [x1, #16]
+    stp xzr, xzr, [x1, #32]
+    stp xzr, xzr, [x1, #48]
+    add x1, x1, #64
     cmp x1, x2
     b.lo 3b
 
@@ -174,6 +179,39 @@ elfin_primary_entry:
 elfin_high_entry:
     ldr x1, =__bss_start
     ldr x2, =__bss_end
+    // DC ZVA where allowed (DZP clear) and its block is 64 bytes to 2 KiB: four
+    // blocks a round, up to the last whole round before the end.
+    mrs x3, dczid_el0
+    tbnz x3, #4, 7f
+    and x3, x3, #0xf
+    mov x4, #4
+    lsl x4, x4, x3                  // block size in bytes
+    cmp x4, #64
+    b.lo 7f
+    cmp x4, #2048
+    b.hi 7f
+    sub x5, x4, #1
+    // Up to the first block boundary, 16 bytes at a time (both ends of .bss are
+    // 64-byte aligned, so this stays inside it).
+10: tst x1, x5
+    b.eq 11f
+    cmp x1, x2
+    b.hs 8f
+    stp xzr, xzr, [x1], #16
+    b 10b
+11: lsl x6, x4, #2                  // bytes a round
+12: add x7, x1, x6
+    cmp x7, x2
+    b.hi 7f
+    dc zva, x1
+    add x1, x1, x4
+    dc zva, x1
+    add x1, x1, x4
+    dc zva, x1
+    add x1, x1, x4
+    dc zva, x1
+    mov x1, x7
+    b 12b
     // 64 bytes a round: the linker script aligns both ends of .bss to 64.
 7:  cmp x1, x2
     b.hs 8f
@@ -300,26 +338,26 @@ impl<'a> Node<'a> {
     }
 
     /// Keeps the property if it is one the kernel reads.
-    fn set(&mut self, name: fdt::Name<'a>, v: &'a [u8]) {
+    fn set(&mut self, prop: Prop, v: &'a [u8]) {
         let cell = |v: &[u8]| fdt::u32_at(v, 0).map(|c| c as usize);
-        match name.bytes() {
-            b"device_type" => self.device_type = fdt::string(v).unwrap_or(&[]),
-            b"compatible" => self.compatible = v,
-            b"reg" => self.reg = v,
-            b"status" => self.status = Some(fdt::string(v).unwrap_or(&[])),
-            b"enable-method" => self.enable_method = fdt::string(v).unwrap_or(&[]),
-            b"method" => self.method = fdt::string(v).unwrap_or(&[]),
-            b"interrupts" => self.interrupts = v,
-            b"reg-shift" => self.reg_shift = Some(v),
-            b"reg-io-width" => self.reg_io_width = Some(v),
-            b"#redistributor-regions" => self.redist_regions = Some(v),
-            b"#address-cells" => self.cells.0 = cell(v).unwrap_or(2),
-            b"#size-cells" => self.cells.1 = cell(v).unwrap_or(1),
-            b"bootargs" => self.bootargs = Some(v),
-            b"linux,initrd-start" => self.initrd_start = Some(v),
-            b"linux,initrd-end" => self.initrd_end = Some(v),
-            b"stdout-path" => self.stdout_path = Some(v),
-            _ => {}
+        match prop {
+            Prop::DeviceType => self.device_type = fdt::string(v).unwrap_or(&[]),
+            Prop::Compatible => self.compatible = v,
+            Prop::Reg => self.reg = v,
+            Prop::Status => self.status = Some(fdt::string(v).unwrap_or(&[])),
+            Prop::EnableMethod => self.enable_method = fdt::string(v).unwrap_or(&[]),
+            Prop::Method => self.method = fdt::string(v).unwrap_or(&[]),
+            Prop::Interrupts => self.interrupts = v,
+            Prop::RegShift => self.reg_shift = Some(v),
+            Prop::RegIoWidth => self.reg_io_width = Some(v),
+            Prop::RedistRegions => self.redist_regions = Some(v),
+            Prop::AddressCells => self.cells.0 = cell(v).unwrap_or(2),
+            Prop::SizeCells => self.cells.1 = cell(v).unwrap_or(1),
+            Prop::Bootargs => self.bootargs = Some(v),
+            Prop::InitrdStart => self.initrd_start = Some(v),
+            Prop::InitrdEnd => self.initrd_end = Some(v),
+            Prop::StdoutPath => self.stdout_path = Some(v),
+            Prop::Unknown | Prop::Other => {}
         }
     }
 
@@ -340,6 +378,72 @@ impl<'a> Node<'a> {
             return k;
         }
         Kind::Other
+    }
+}
+
+/// The properties the kernel reads, by name.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Prop {
+    /// Not looked at yet (in [`PropCache`]).
+    Unknown,
+    /// A property the kernel does not read.
+    Other,
+    DeviceType,
+    Compatible,
+    Reg,
+    Status,
+    EnableMethod,
+    Method,
+    Interrupts,
+    RegShift,
+    RegIoWidth,
+    RedistRegions,
+    AddressCells,
+    SizeCells,
+    Bootargs,
+    InitrdStart,
+    InitrdEnd,
+    StdoutPath,
+}
+
+impl Prop {
+    fn of(name: &[u8]) -> Prop {
+        match name {
+            b"device_type" => Prop::DeviceType,
+            b"compatible" => Prop::Compatible,
+            b"reg" => Prop::Reg,
+            b"status" => Prop::Status,
+            b"enable-method" => Prop::EnableMethod,
+            b"method" => Prop::Method,
+            b"interrupts" => Prop::Interrupts,
+            b"reg-shift" => Prop::RegShift,
+            b"reg-io-width" => Prop::RegIoWidth,
+            b"#redistributor-regions" => Prop::RedistRegions,
+            b"#address-cells" => Prop::AddressCells,
+            b"#size-cells" => Prop::SizeCells,
+            b"bootargs" => Prop::Bootargs,
+            b"linux,initrd-start" => Prop::InitrdStart,
+            b"linux,initrd-end" => Prop::InitrdEnd,
+            b"stdout-path" => Prop::StdoutPath,
+            _ => Prop::Other,
+        }
+    }
+}
+
+/// Names of the strings block below this offset are classified once (QEMU's
+/// `virt` tree has about 500 bytes of names for some 280 properties).
+const PROP_CACHE: usize = 1024;
+
+/// What each property name means, by its offset in the strings block.
+struct PropCache([Prop; PROP_CACHE]);
+
+impl PropCache {
+    fn get(&mut self, name: fdt::Name<'_>) -> Prop {
+        let Some(slot) = self.0.get_mut(name.offset()) else { return Prop::of(name.bytes()) };
+        if *slot == Prop::Unknown {
+            *slot = Prop::of(name.bytes());
+        }
+        *slot
     }
 }
 
@@ -588,6 +692,7 @@ extern "C" fn boot_main(dtb_pa: u64, t0: u64, load_pa: u64) -> ! {
             found.reserve(a, s);
         }
         let mut stack = [Node::default(); fdt::MAX_DEPTH];
+        let mut props = PropCache([Prop::Unknown; PROP_CACHE]);
         tree.walk(|e| match e {
             fdt::Event::Begin { depth, name } => {
                 if let Some(slot) = stack.get_mut(depth) {
@@ -596,7 +701,7 @@ extern "C" fn boot_main(dtb_pa: u64, t0: u64, load_pa: u64) -> ! {
             }
             fdt::Event::Prop { depth, name, value } => {
                 if let Some(n) = stack.get_mut(depth) {
-                    n.set(name, value);
+                    n.set(props.get(name), value);
                 }
             }
             fdt::Event::End { depth } => visit(&mut found, &stack, depth),

@@ -38,11 +38,25 @@ pub(crate) fn mmio_virt(pa: u64, size: u64) -> Option<u64> {
 /// Calls `f` with each virtio-mmio transport of type `ty` until it returns true.
 pub(crate) fn for_each_transport(_cmdline: &[u8], _info: &BootInfo, ty: DeviceType, f: &mut dyn FnMut(Found) -> bool) {
     let slots = SLOTS.lock().0;
+    // The last page mapped and its virtual address: QEMU `virt` packs its 32
+    // transports into one page, which is then looked up once, not 32 times.
+    let mut last: Option<(u64, u64)> = None;
     for slot in slots.into_iter().flatten() {
         if slot.size < 0x100 {
             continue;
         }
-        let Some(va) = mmio_virt(slot.pa, slot.size) else { continue };
+        let page = slot.pa & !0xfff;
+        let in_page = slot.pa.checked_add(slot.size).is_some_and(|end| end <= page + 0x1000);
+        let va = match last {
+            Some((p, v)) if p == page && in_page => v + (slot.pa - page),
+            _ => {
+                let Some(va) = mmio_virt(slot.pa, slot.size) else { continue };
+                if in_page {
+                    last = Some((page, va - (slot.pa - page)));
+                }
+                va
+            }
+        };
         if crate::virtio::mmio_device_id(va) != ty as u32 {
             continue;
         }

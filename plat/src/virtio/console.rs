@@ -119,14 +119,6 @@ fn buffer(bytes: usize) -> Option<Box<[u8]>> {
     Some(v.into_boxed_slice())
 }
 
-fn buffers<const N: usize>(bytes: usize) -> Option<[Box<[u8]>; N]> {
-    let mut v = Vec::with_capacity(N);
-    for _ in 0..N {
-        v.push(buffer(bytes)?);
-    }
-    v.try_into().ok()
-}
-
 /// Buffer `i` of `size` bytes in `mem`.
 fn slot(mem: &mut DmaBuf, i: usize, size: usize) -> &mut [u8] {
     mem.bytes().get_mut(i * size..(i + 1) * size).unwrap_or(&mut [])
@@ -148,6 +140,11 @@ struct Rx {
     done_len: [usize; RX_BUFS],
     /// Bytes of the oldest filled buffer already read.
     offset: usize,
+    /// The buffers were given to the device. That waits for the first look at
+    /// stdin: a program that never reads it does not pay for 64 buffers at boot,
+    /// and until then the host's bytes wait in QEMU, as behind a full ring (QEMU
+    /// reads its side, and so sees the host close it, only when buffers are free).
+    started: bool,
 }
 
 /// The transmit side of a port.
@@ -166,7 +163,9 @@ pub struct Console {
     t: SomeTransport<'static>,
     nports: usize,
     ctrl_rx: Box<CtrlQueue>,
-    ctrl_rx_bufs: [Box<[u8]>; CTRL_BUFS],
+    /// CTRL_BUFS receive buffers of CTRL_BUF_BYTES, in one block (the device
+    /// writes a message before the driver reads it, so it is not zeroed).
+    ctrl_rx_bufs: DmaBuf,
     ctrl_rx_token: [Option<u16>; CTRL_BUFS],
     ctrl_tx: Box<CtrlQueue>,
     ctrl_msg: Box<[u8]>,
@@ -266,7 +265,7 @@ impl Console {
                 (Err(e), _) | (_, Err(e)) => return Err(fail(&mut t, e)),
             }
         }
-        let (Some(ctrl_rx_bufs), Some(ctrl_msg)) = (buffers::<CTRL_BUFS>(CTRL_BUF_BYTES), buffer(8)) else {
+        let (Some(ctrl_rx_bufs), Some(ctrl_msg)) = (DmaBuf::new_unzeroed(CTRL_BUFS * CTRL_BUF_BYTES), buffer(8)) else {
             return Err(fail(&mut t, InitError::NoMemory));
         };
         t.finish_init();
@@ -341,7 +340,8 @@ impl Console {
     }
 
     fn post_ctrl(&mut self, i: usize) {
-        let (Some(buf), Some(tok)) = (self.ctrl_rx_bufs.get_mut(i), self.ctrl_rx_token.get_mut(i)) else { return };
+        let buf = slot(&mut self.ctrl_rx_bufs, i, CTRL_BUF_BYTES);
+        let Some(tok) = self.ctrl_rx_token.get_mut(i).filter(|_| !buf.is_empty()) else { return };
         // SAFETY: the buffer is owned by `self` and not touched until popped with the
         // token recorded here.
         match unsafe { self.ctrl_rx.add(&[], &mut [&mut buf[..]]) } {
@@ -371,7 +371,7 @@ impl Console {
             };
             let mut msg = [0u8; CTRL_BUF_BYTES];
             let len = {
-                let buf = &mut self.ctrl_rx_bufs[i];
+                let buf = slot(&mut self.ctrl_rx_bufs, i, CTRL_BUF_BYTES);
                 // SAFETY: the buffer posted with this token, untouched since.
                 match unsafe { self.ctrl_rx.pop_used(tok, &[], &mut [&mut buf[..]]) } {
                     Ok(n) => (n as usize).min(CTRL_BUF_BYTES),
@@ -382,7 +382,7 @@ impl Console {
                 }
             };
             self.ctrl_rx_token[i] = None;
-            msg[..len].copy_from_slice(&self.ctrl_rx_bufs[i][..len]);
+            msg[..len].copy_from_slice(&slot(&mut self.ctrl_rx_bufs, i, CTRL_BUF_BYTES)[..len]);
             self.post_ctrl(i);
             notify = true;
             self.handle_ctrl(&msg[..len]);
@@ -469,11 +469,8 @@ impl Console {
         match role {
             Role::Stdin => {
                 self.parked.push(*txq);
-                let mut rx = Rx::new(rxq, rx_queue(id), mem, buf_bytes);
-                for i in 0..RX_BUFS {
-                    rx.post(i);
-                }
-                self.t.notify(rx.qidx);
+                // The buffers are posted at the first look at stdin (`Rx::start`).
+                let rx = Rx::new(rxq, rx_queue(id), mem, buf_bytes);
                 if let Some(slot) = self.rx.get_mut(id) {
                     *slot = Some(rx);
                 }
@@ -556,6 +553,13 @@ impl Console {
     fn poll_input(&mut self, id: usize) {
         self.poll_control();
         let Some(rx) = self.rx.get_mut(id).and_then(Option::as_mut) else { return };
+        rx.start(&mut self.t);
+        self.harvest(id);
+    }
+
+    /// Collects filled stdin buffers, counting arrivals.
+    fn harvest(&mut self, id: usize) {
+        let Some(rx) = self.rx.get_mut(id).and_then(Option::as_mut) else { return };
         match rx.harvest(&mut self.t) {
             Some(true) => self.generation += 1,
             Some(false) => {}
@@ -579,6 +583,7 @@ impl Console {
     /// of file) is already there, so that the caller must not wait for a signal.
     pub fn arm_input_interrupt(&mut self, id: usize) -> bool {
         let Some(rx) = self.rx.get_mut(id).and_then(Option::as_mut) else { return false };
+        rx.start(&mut self.t);
         rx.q.set_dev_notify(true);
         // The device writes the used ring, then reads the flag; we write the flag,
         // then read the used ring: a full barrier between keeps both from missing.
@@ -609,9 +614,14 @@ impl Console {
         closed && self.rx.get(id).and_then(Option::as_ref).is_none_or(|rx| rx.done.len == 0 && !rx.q.can_pop())
     }
 
-    /// A counter that changes whenever stdin data or end of file arrives.
+    /// A counter that changes whenever stdin data or end of file arrives. It does
+    /// not give the device the stdin buffers: nobody waits for data before
+    /// something looked at stdin.
     pub fn generation(&mut self, id: usize) -> u64 {
-        self.poll_input(id);
+        self.poll_control();
+        if self.rx.get(id).and_then(Option::as_ref).is_some_and(|rx| rx.started) {
+            self.harvest(id);
+        }
         self.generation
     }
 }
@@ -670,7 +680,20 @@ impl Rx {
             done: Fifo::EMPTY,
             done_len: [0; RX_BUFS],
             offset: 0,
+            started: false,
         }
+    }
+
+    /// Gives every buffer to the device, the first time.
+    fn start(&mut self, t: &mut SomeTransport<'static>) {
+        if self.started {
+            return;
+        }
+        self.started = true;
+        for i in 0..RX_BUFS {
+            self.post(i);
+        }
+        t.notify(self.qidx);
     }
 
     /// Gives buffer `i` to the device.

@@ -18,11 +18,32 @@ use crate::{BootInfo, MemKind};
 /// End of RAM covered by the kernel's direct map (rounded up to 2 MiB, as it maps).
 static RAM_END: AtomicU64 = AtomicU64::new(0);
 
-/// Whether [pa, pa + size) is mapped in the direct map: RAM or a device window.
+/// The memory map's regions (start, end), as the kernel's direct map follows them.
+static REGIONS: spin::Once<([(u64, u64); crate::MAX_MEM_REGIONS], usize)> = spin::Once::new();
+
+/// Whether [pa, pa + size) is mapped in the direct map: a device window, or below
+/// the end of RAM where the kernel maps it (every GiB that no device window
+/// touches; in the others, only the 2 MiB pages the memory map lists).
 fn mapped(pa: u64, size: u64) -> bool {
     let Some(end) = pa.checked_add(size) else { return false };
-    end <= RAM_END.load(Ordering::Relaxed)
-        || super::DEVICE_WINDOWS.iter().any(|&(base, len)| pa >= base && end <= base + len)
+    if super::DEVICE_WINDOWS.iter().any(|&(base, len)| pa >= base && end <= base + len) {
+        return true;
+    }
+    if end > RAM_END.load(Ordering::Relaxed) {
+        return false;
+    }
+    const M2: u64 = 2 << 20;
+    const GIB: u64 = 1 << 30;
+    let touches_device = |g: u64| super::DEVICE_WINDOWS.iter().any(|&(b, sz)| b < g + GIB && g < b + sz);
+    let listed = |c: u64| REGIONS.get().is_some_and(|(r, n)| r.iter().take(*n).any(|&(s, e)| s < c + M2 && c < e));
+    let mut chunk = pa & !(M2 - 1);
+    while chunk < end {
+        if touches_device(chunk & !(GIB - 1)) && !listed(chunk) {
+            return false;
+        }
+        chunk += M2;
+    }
+    true
 }
 
 /// The virtual address of MMIO at `pa`, when the kernel maps it.
@@ -103,6 +124,13 @@ pub(crate) fn for_each_transport(cmdline: &[u8], info: &BootInfo, ty: DeviceType
         .max()
         .unwrap_or(0);
     RAM_END.store(ram_end, Ordering::Relaxed);
+    REGIONS.call_once(|| {
+        let mut r = [(0u64, 0u64); crate::MAX_MEM_REGIONS];
+        for (slot, m) in r.iter_mut().zip(info.regions()) {
+            *slot = (m.start, m.start.saturating_add(m.size));
+        }
+        (r, info.regions().len().min(crate::MAX_MEM_REGIONS))
+    });
 
     for (base, size, gsi) in words(cmdline).filter_map(parse_mmio_device) {
         let Some(va) = mmio_virt(base, size) else { continue };
