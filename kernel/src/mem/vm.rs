@@ -265,6 +265,19 @@ pub struct AddrSpace {
     pub total_vm: u64,
     /// Address of the vDSO (0: none), for the arm64 signal return.
     pub vdso: u64,
+    /// The anonymous VMA the last fault found, while the VMAs stay as they were.
+    last_anon: Option<AnonHint>,
+}
+
+/// What the fault path needs of an anonymous VMA, kept from one fault to the next
+/// (a program touching fresh memory faults in the same VMA page after page).
+#[derive(Clone, Copy)]
+struct AnonHint {
+    /// [`RangeMap::version`] of the VMAs it was read from.
+    version: u64,
+    start: u64,
+    end: u64,
+    prot: Prot,
 }
 
 fn page_down(a: u64) -> u64 {
@@ -285,6 +298,7 @@ impl AddrSpace {
             stack_limit: 0,
             total_vm: 0,
             vdso: 0,
+            last_anon: None,
         })
     }
 
@@ -654,12 +668,59 @@ impl AddrSpace {
 
     /// Resolves a fault at `addr`: commits the page or says why not.
     pub fn fault(&mut self, addr: u64, access: Access) -> Result<(), FaultError> {
+        if let Some(h) = self.last_anon {
+            if h.version == self.vmas.version() && h.start <= addr && addr < h.end {
+                if let Some(r) = self.fault_anon(addr, access, h.prot) {
+                    return r;
+                }
+            }
+        }
+        self.fault_slow(addr, access)
+    }
+
+    /// The common fault, first touch of a page of an anonymous VMA with rights
+    /// `prot`, in one walk of the page table; None for any other case (the page is
+    /// there already, or parked), which [`Self::fault_slow`] handles.
+    fn fault_anon(&mut self, addr: u64, access: Access, prot: Prot) -> Option<Result<(), FaultError>> {
+        let ok = match access {
+            Access::Read => prot.any(),
+            Access::Write => prot.write,
+            Access::Exec => prot.exec,
+        };
+        if !ok {
+            return Some(Err(FaultError::AccErr));
+        }
+        let page = page_down(addr);
+        if !self.parked.is_empty() && self.parked.contains_key(&page) {
+            return None;
+        }
+        let slot = match self.pt.leaf_slot(page, true, &mut FrameAlloc) {
+            Ok(slot) => slot,
+            Err(elfin_arch::MapError::NoMemory) => return Some(Err(FaultError::OutOfMemory)),
+            Err(_) => return None,
+        };
+        if slot.get().is_some() {
+            return None;
+        }
+        let Some(pa) = alloc_user_zeroed() else { return Some(Err(FaultError::OutOfMemory)) };
+        slot.set(pa, prot.perm());
+        Some(Ok(()))
+    }
+
+    /// Resolves a fault at `addr` in general.
+    fn fault_slow(&mut self, addr: u64, access: Access) -> Result<(), FaultError> {
         if addr >= USER_END {
             return Err(FaultError::MapErr);
         }
         let page = page_down(addr);
         let (vstart, area) = match self.vmas.find(addr) {
-            Some(r) => (r.start, r.val.clone()),
+            Some(r) => {
+                if let Backing::Anon = r.val.backing {
+                    let version = self.vmas.version();
+                    self.last_anon = Some(AnonHint { version, start: r.start, end: r.end, prot: r.val.prot });
+                }
+                (r.start, r.val.clone())
+            }
             None => self.grow_stack(addr)?,
         };
         let ok = match access {
