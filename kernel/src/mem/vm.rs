@@ -713,15 +713,18 @@ impl AddrSpace {
             return Err(FaultError::MapErr);
         }
         let page = page_down(addr);
-        let (vstart, area) = match self.vmas.find(addr) {
+        let (vstart, vend, area) = match self.vmas.find(addr) {
             Some(r) => {
                 if let Backing::Anon = r.val.backing {
                     let version = self.vmas.version();
                     self.last_anon = Some(AnonHint { version, start: r.start, end: r.end, prot: r.val.prot });
                 }
-                (r.start, r.val.clone())
+                (r.start, r.end, r.val.clone())
             }
-            None => self.grow_stack(addr)?,
+            None => {
+                let (start, area) = self.grow_stack(addr)?;
+                (start, page + PAGE_SIZE, area)
+            }
         };
         let ok = match access {
             Access::Read => area.prot.any(),
@@ -761,6 +764,8 @@ impl AddrSpace {
             return Ok(());
         }
         let rel = page - vstart;
+        let read = matches!(access, Access::Read | Access::Exec);
+        let mut perm = area.prot.perm();
         let pa = match &area.backing {
             Backing::Anon => alloc_user_zeroed().ok_or(FaultError::OutOfMemory)?,
             Backing::Kernel { frames: f, first } => {
@@ -776,6 +781,10 @@ impl AddrSpace {
                 }
                 if area.shared {
                     cache::get(node, pos / PAGE_SIZE).ok_or(FaultError::OutOfMemory)?
+                } else if let Some(pa) = read.then(|| file_page(node, *offset, *len, rel)).flatten() {
+                    // The file's own frame, read-only until written (copy on write).
+                    perm = area.prot.cow_perm();
+                    pa
                 } else {
                     let pa = alloc_user_uninit().ok_or(FaultError::OutOfMemory)?;
                     let n = len.saturating_sub(rel).min(PAGE_SIZE) as usize;
@@ -789,11 +798,51 @@ impl AddrSpace {
                 }
             }
         };
-        if self.pt.map(page, pa, area.prot.perm(), &mut FrameAlloc).is_err() {
+        if self.pt.map(page, pa, perm, &mut FrameAlloc).is_err() {
             Self::release(pa, page, vstart, &area);
             return Err(FaultError::OutOfMemory);
         }
+        if read {
+            self.fault_around(page, vstart, vend, &area);
+        }
         Ok(())
+    }
+
+    /// After a read fault on page `page` of a file VMA [vstart, vend): maps the
+    /// neighbouring pages of the same aligned [`FAULT_AROUND_PAGES`] window that the
+    /// file already holds in memory, as Linux's fault-around does, so that reading
+    /// a mapped file takes one fault per window instead of one per page. A shared
+    /// VMA gets the cached pages its file's other shared mappings use; a private one
+    /// gets the file's own frames read-only (copied on the first write). Nothing is
+    /// read from the file and nothing allocated but page tables; a page that is not
+    /// there faults as before.
+    fn fault_around(&mut self, page: u64, vstart: u64, vend: u64, area: &Area) {
+        let Backing::File { node, offset, len } = &area.backing else { return };
+        let span = FAULT_AROUND_PAGES * PAGE_SIZE;
+        let lo = (page & !(span - 1)).max(vstart);
+        let hi = (page & !(span - 1)).saturating_add(span).min(vend);
+        let file_end = node.size().next_multiple_of(PAGE_SIZE);
+        let mut va = lo;
+        while va < hi {
+            let (rel, this) = (va - vstart, va);
+            va += PAGE_SIZE;
+            if this == page || (!self.parked.is_empty() && self.parked.contains_key(&this)) {
+                continue;
+            }
+            let Some(pos) = offset.checked_add(rel).filter(|&p| p < file_end) else { break };
+            let Ok(slot) = self.pt.leaf_slot(this, true, &mut FrameAlloc) else { break };
+            if slot.get().is_some() {
+                continue;
+            }
+            let got = if area.shared {
+                cache::get_resident(node, pos / PAGE_SIZE).map(|pa| (pa, area.prot.perm()))
+            } else {
+                file_page(node, *offset, *len, rel).map(|pa| (pa, area.prot.cow_perm()))
+            };
+            if let Some((pa, perm)) = got {
+                slot.set(pa, perm);
+            }
+        }
     }
 
     /// Extends the growsdown VMA above `addr` down to cover it, within the faulting
@@ -914,6 +963,24 @@ impl Drop for AddrSpace {
     }
 }
 
+/// Pages a read fault on a file mapping maps at most (the faulting one included):
+/// Linux's default fault_around_bytes, 64 KiB.
+pub const FAULT_AROUND_PAGES: u64 = 16;
+
+/// The file's own frame for page `rel` of a private mapping of `node` from `offset`
+/// with `len` bytes of content, with an owner taken for the mapping: when the whole
+/// page is file content (not a partial page followed by zeros), page-aligned in the
+/// file, resident in the file's page store, and not in the cache of shared
+/// mappings (whose bytes may be newer than the file's until written back).
+fn file_page(node: &Arc<dyn Inode>, offset: u64, len: u64, rel: u64) -> Option<u64> {
+    let pos = offset.checked_add(rel)?;
+    let whole = len == u64::MAX || rel.checked_add(PAGE_SIZE).is_some_and(|e| e <= len);
+    if !whole || pos % PAGE_SIZE != 0 || cache::holds(node, pos / PAGE_SIZE) {
+        return None;
+    }
+    node.share_page(pos / PAGE_SIZE)
+}
+
 /// Pages copied on write since boot (a benchmark figure).
 pub static COW_COPIES: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
 
@@ -999,6 +1066,21 @@ mod cache {
         copy_in(node, pgoff * PAGE_SIZE, frames::frame_bytes(pa));
         f.pages.insert(pgoff, Page { pa, maps: 1 });
         Some(pa)
+    }
+
+    /// Whether page `pgoff` of `node` is in the cache.
+    pub fn holds(node: &Arc<dyn Inode>, pgoff: u64) -> bool {
+        let cache = CACHE.lock();
+        cache.get(&key(node)).is_some_and(|f| f.pages.contains_key(&pgoff))
+    }
+
+    /// The cache frame of page `pgoff` of `node` with one more mapping, if the page
+    /// is cached already (fault-around reads nothing from the file).
+    pub fn get_resident(node: &Arc<dyn Inode>, pgoff: u64) -> Option<u64> {
+        let mut cache = CACHE.lock();
+        let p = cache.get_mut(&key(node))?.pages.get_mut(&pgoff)?;
+        p.maps += 1;
+        Some(p.pa)
     }
 
     /// One more mapping of a cached page (fork).
