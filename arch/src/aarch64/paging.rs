@@ -638,13 +638,21 @@ pub unsafe fn zero_page(va: u64) {
     // SAFETY: reading DCZID_EL0 has no side effects.
     unsafe { asm!("mrs {}, dczid_el0", out(reg) dczid, options(nomem, nostack, preserves_flags)) };
     let block = 4u64 << (dczid & 0xf);
-    if dczid & 0x10 == 0 && (16..=1024).contains(&block) {
+    if dczid & 0x10 == 0 && (16..=512).contains(&block) {
         // SAFETY: DC ZVA is permitted (DZP clear); each one zeroes one aligned block of
-        // `block` bytes, a power of two with 4 blocks dividing 4096, all inside the
+        // `block` bytes, a power of two with 8 blocks dividing 4096, all inside the
         // caller's page.
         unsafe {
             asm!(
                 "2: dc zva, {p}",
+                "add {p}, {p}, {b}",
+                "dc zva, {p}",
+                "add {p}, {p}, {b}",
+                "dc zva, {p}",
+                "add {p}, {p}, {b}",
+                "dc zva, {p}",
+                "add {p}, {p}, {b}",
+                "dc zva, {p}",
                 "add {p}, {p}, {b}",
                 "dc zva, {p}",
                 "add {p}, {p}, {b}",

@@ -194,6 +194,8 @@ impl Segment for Area {
 
 /// Pages handled at once when a range is unmapped or copied for fork.
 const PAGE_BATCH: usize = 128;
+/// Pages handled at once when a range of at most that many is unmapped.
+const SMALL_BATCH: usize = 8;
 
 /// Whether two inode handles are the same inode.
 pub fn same_node(a: &Arc<dyn Inode>, b: &Arc<dyn Inode>) -> bool {
@@ -367,7 +369,18 @@ impl AddrSpace {
     /// address space have dropped their translations of them, in batches of a
     /// fixed size (this runs when memory is short too, so it allocates nothing).
     fn drop_pages(&mut self, start: u64, end: u64, vstart: u64, area: &Area) {
-        let mut batch = [(0u64, 0u64, Perm::default()); PAGE_BATCH];
+        // A small range (the common munmap of a few pages) does not pay for
+        // setting up the big batch.
+        if end - start <= SMALL_BATCH as u64 * PAGE_SIZE {
+            self.drop_pages_by::<SMALL_BATCH>(start, end, vstart, area);
+        } else {
+            self.drop_pages_by::<PAGE_BATCH>(start, end, vstart, area);
+        }
+    }
+
+    /// [`Self::drop_pages`] in batches of `N` pages.
+    fn drop_pages_by<const N: usize>(&mut self, start: u64, end: u64, vstart: u64, area: &Area) {
+        let mut batch = [(0u64, 0u64, Perm::default()); N];
         let mut cursor = start;
         loop {
             let n = self.mapped_pages(cursor, end, &mut batch);
@@ -380,6 +393,10 @@ impl AddrSpace {
             self.flush_others();
             for &(va, pa, _) in batch.iter().take(n) {
                 Self::release(pa, va, vstart, area);
+            }
+            if n < N {
+                // A batch not filled: the walk reached `end`.
+                break;
             }
             cursor = batch.get(n - 1).map(|b| b.0 + PAGE_SIZE).unwrap_or(end);
         }
