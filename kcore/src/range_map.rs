@@ -16,6 +16,7 @@
 //! every bound is checked and errors are values.
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
+use core::ops::Bound;
 use core::sync::atomic::{AtomicU64, Ordering};
 
 /// What a range carries: rights, flags, backing. Two hooks tell the map how the
@@ -282,18 +283,21 @@ impl<V: Segment> RangeMap<V> {
     /// (including the ranges just outside it).
     pub fn merge_span(&mut self, start: u64, end: u64) {
         self.version = fresh_version();
-        let mut bounds: Vec<u64> = Vec::new();
-        if let Some(r) = self.find(start) {
-            bounds.push(r.start);
-        } else {
-            bounds.push(start);
+        // Boundary by boundary, without collecting them first (this runs on every
+        // mmap, and a list would cost a heap allocation): a merge only removes the
+        // boundary it looked at, so the next one up is still there.
+        let first = self.find(start).map(|r| r.start).unwrap_or(start);
+        self.merge_at(first);
+        let mut cur = start;
+        while cur < end {
+            let Some(k) = self.map.range((Bound::Excluded(cur), Bound::Included(end))).next().map(|(&k, _)| k) else {
+                break;
+            };
+            self.merge_at(k);
+            cur = k;
         }
-        bounds.extend(self.map.range(start..=end).filter(|(&k, _)| k > start).map(|(&k, _)| k));
-        if let Some(r) = self.find(end) {
-            bounds.push(r.end);
-        }
-        for b in bounds {
-            self.merge_at(b);
+        if let Some(e) = self.find(end).map(|r| r.end) {
+            self.merge_at(e);
         }
     }
 
