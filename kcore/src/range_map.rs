@@ -16,6 +16,8 @@
 //! every bound is checked and errors are values.
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
+use core::ops::Bound;
+use core::sync::atomic::{AtomicU64, Ordering};
 
 /// What a range carries: rights, flags, backing. Two hooks tell the map how the
 /// payload behaves when a range is cut or joined.
@@ -80,11 +82,21 @@ struct Entry<V> {
 #[derive(Clone, Debug)]
 pub struct RangeMap<V> {
     map: BTreeMap<u64, Entry<V>>,
+    /// Names the content: a fresh value after every change (see [`RangeMap::version`]).
+    version: u64,
+}
+
+/// Source of [`RangeMap::version`] values, shared by all maps so that no two
+/// different contents ever carry the same one.
+static VERSIONS: AtomicU64 = AtomicU64::new(1);
+
+fn fresh_version() -> u64 {
+    VERSIONS.fetch_add(1, Ordering::Relaxed)
 }
 
 impl<V> Default for RangeMap<V> {
     fn default() -> Self {
-        RangeMap { map: BTreeMap::new() }
+        RangeMap { map: BTreeMap::new(), version: fresh_version() }
     }
 }
 
@@ -96,6 +108,14 @@ impl<V: Segment> RangeMap<V> {
     /// An empty map.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A value that changes with every change to the map and is shared only by
+    /// maps of the same content (a clone keeps it until either changes): what a
+    /// caller learnt from a lookup holds while the version is the same, so it can
+    /// skip the lookup next time (the page-fault path's last VMA).
+    pub fn version(&self) -> u64 {
+        self.version
     }
 
     /// Number of ranges.
@@ -127,6 +147,7 @@ impl<V: Segment> RangeMap<V> {
     /// The payload of the range containing `addr`, mutably. Changing it may leave two
     /// neighbours compatible; call [`RangeMap::merge_span`] afterwards if that matters.
     pub fn find_mut(&mut self, addr: u64) -> Option<&mut V> {
+        self.version = fresh_version();
         self.map.range_mut(..=addr).next_back().filter(|(_, e)| addr < e.end).map(|(_, e)| &mut e.val)
     }
 
@@ -163,6 +184,7 @@ impl<V: Segment> RangeMap<V> {
     /// Adds `[start, end)` with `val` over free space, merging with compatible
     /// neighbours.
     pub fn insert(&mut self, start: u64, end: u64, val: V) -> Result<(), RangeError> {
+        self.version = fresh_version();
         if start >= end {
             return Err(RangeError::Empty);
         }
@@ -177,6 +199,7 @@ impl<V: Segment> RangeMap<V> {
     /// Makes `at` a boundary: the range containing `at` (if it starts below it) becomes
     /// two.
     pub fn split_at(&mut self, at: u64) {
+        self.version = fresh_version();
         let Some((&start, e)) = self.map.range_mut(..at).next_back() else { return };
         if e.end <= at {
             return;
@@ -189,6 +212,7 @@ impl<V: Segment> RangeMap<V> {
     /// Removes `[start, end)` from the map (splitting ranges at its edges) and returns
     /// the removed pieces in address order.
     pub fn remove(&mut self, start: u64, end: u64) -> Vec<(u64, u64, V)> {
+        self.version = fresh_version();
         if start >= end {
             return Vec::new();
         }
@@ -202,6 +226,7 @@ impl<V: Segment> RangeMap<V> {
     /// edges), then merges what became compatible. Refused with `Hole` (and nothing
     /// changed) unless the whole range is covered, as mprotect's ENOMEM.
     pub fn update(&mut self, start: u64, end: u64, mut f: impl FnMut(&mut V)) -> Result<(), RangeError> {
+        self.version = fresh_version();
         if start >= end {
             return Err(RangeError::Empty);
         }
@@ -220,6 +245,7 @@ impl<V: Segment> RangeMap<V> {
     /// Moves the start of the range that starts at `start` down to `new_start` over free
     /// space (a stack growing down). The payload is kept as it is.
     pub fn grow_down(&mut self, start: u64, new_start: u64) -> Result<(), RangeError> {
+        self.version = fresh_version();
         if new_start >= start {
             return Err(RangeError::Empty);
         }
@@ -238,6 +264,7 @@ impl<V: Segment> RangeMap<V> {
     /// Moves the end of the range that starts at `start` to `new_end`: growing needs
     /// free space (then merges with a compatible range above), shrinking drops the tail.
     pub fn set_end(&mut self, start: u64, new_end: u64) -> Result<(), RangeError> {
+        self.version = fresh_version();
         let end = self.map.get(&start).ok_or(RangeError::NotFound)?.end;
         if new_end <= start {
             return Err(RangeError::Empty);
@@ -255,18 +282,22 @@ impl<V: Segment> RangeMap<V> {
     /// Merges compatible touching neighbours at every boundary in `[start, end]`
     /// (including the ranges just outside it).
     pub fn merge_span(&mut self, start: u64, end: u64) {
-        let mut bounds: Vec<u64> = Vec::new();
-        if let Some(r) = self.find(start) {
-            bounds.push(r.start);
-        } else {
-            bounds.push(start);
+        self.version = fresh_version();
+        // Boundary by boundary, without collecting them first (this runs on every
+        // mmap, and a list would cost a heap allocation): a merge only removes the
+        // boundary it looked at, so the next one up is still there.
+        let first = self.find(start).map(|r| r.start).unwrap_or(start);
+        self.merge_at(first);
+        let mut cur = start;
+        while cur < end {
+            let Some(k) = self.map.range((Bound::Excluded(cur), Bound::Included(end))).next().map(|(&k, _)| k) else {
+                break;
+            };
+            self.merge_at(k);
+            cur = k;
         }
-        bounds.extend(self.map.range(start..=end).filter(|(&k, _)| k > start).map(|(&k, _)| k));
-        if let Some(r) = self.find(end) {
-            bounds.push(r.end);
-        }
-        for b in bounds {
-            self.merge_at(b);
+        if let Some(e) = self.find(end).map(|r| r.end) {
+            self.merge_at(e);
         }
     }
 
@@ -316,6 +347,7 @@ impl<V: Segment> RangeMap<V> {
 
     /// Removes every range.
     pub fn clear(&mut self) {
+        self.version = fresh_version();
         self.map.clear();
     }
 }

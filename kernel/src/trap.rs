@@ -16,36 +16,54 @@ pub fn init() {
 }
 
 fn on_trap(tf: &mut TrapFrame, trap: Trap) {
-    let from_user = tf.came_from_user();
-    handle(tf, trap);
-    // Everything the trap held is released by now: an exited thread may go. (Not
-    // from an interrupt of the kernel itself, such as the idle loop of a thread
-    // that is leaving the CPU.)
-    if from_user {
-        crate::task::exit::finish_if_exited();
-        crate::task::rseq::on_user_return(&Ctx::current(), tf);
-    }
-}
-
-fn handle(tf: &mut TrapFrame, trap: Trap) {
     if let Trap::Interrupt(v) = trap {
-        let tick = crate::timer::on_interrupt(v);
-        if !tick {
-            // A device interrupt (console input, the network): wake who waits for it.
-            crate::fs::console::check_input();
-            crate::net::poll_due();
-        }
-        if tick && tf.came_from_user() {
-            crate::task::sched::preempt();
-            let cx = Ctx::current();
-            signal::deliver_pending(&cx, tf, Restart::Never);
+        let from_user = tf.came_from_user();
+        interrupt(tf, v);
+        if from_user {
+            after_user_trap(Ctx::current(), tf);
         }
         return;
     }
     if !tf.came_from_user() {
         kernel_fault(tf, trap);
     }
+    // One context for the whole trap: the fault path is short, and taking the
+    // current thread again costs as much as parts of it.
     let cx = Ctx::current();
+    exception(&cx, tf, trap);
+    after_user_trap(cx, tf);
+}
+
+/// Before a trap from user mode returns: everything the trap held is released by
+/// now, so an exited thread may go; then the restartable sequence is checked. (Not
+/// after an interrupt of the kernel itself, such as the idle loop of a thread that
+/// is leaving the CPU.) `cx` is taken by value: an exiting thread never comes
+/// back from `finish_if_exited`, so it must hold no references by then.
+fn after_user_trap(cx: Ctx, tf: &mut TrapFrame) {
+    if cx.thread.exited.load(core::sync::atomic::Ordering::SeqCst) {
+        drop(cx);
+        crate::task::exit::finish_if_exited();
+        crate::task::rseq::on_user_return(&Ctx::current(), tf);
+        return;
+    }
+    crate::task::rseq::on_user_return(&cx, tf);
+}
+
+fn interrupt(tf: &mut TrapFrame, v: u8) {
+    let tick = crate::timer::on_interrupt(v);
+    if !tick {
+        // A device interrupt (console input, the network): wake who waits for it.
+        crate::fs::console::check_input();
+        crate::net::poll_due();
+    }
+    if tick && tf.came_from_user() {
+        crate::task::sched::preempt();
+        let cx = Ctx::current();
+        signal::deliver_pending(&cx, tf, Restart::Never);
+    }
+}
+
+fn exception(cx: &Ctx, tf: &mut TrapFrame, trap: Trap) {
     let (sig, code, addr) = match trap {
         Trap::PageFault { addr, write, exec, .. } => {
             let access = if exec {
@@ -59,7 +77,7 @@ fn handle(tf: &mut TrapFrame, trap: Trap) {
             match r {
                 Ok(()) => {
                     crate::time::phases::FAULTS.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
-                    cx.proc.times.lock().minflt += 1;
+                    cx.proc.minflt.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
                     return;
                 }
                 Err(FaultError::OutOfMemory) => {
@@ -70,7 +88,7 @@ fn handle(tf: &mut TrapFrame, trap: Trap) {
                         tf.ip()
                     );
                     signal::kill_group(&cx.proc, ExitStatus::Killed(SIGKILL as u32));
-                    signal::deliver_pending(&cx, tf, Restart::Never);
+                    signal::deliver_pending(cx, tf, Restart::Never);
                     return;
                 }
                 Err(FaultError::Bus) => (SIGBUS, BUS_ADRERR, addr),
@@ -87,7 +105,7 @@ fn handle(tf: &mut TrapFrame, trap: Trap) {
         Trap::OtherException(_) => (SIGSEGV, SI_KERNEL, tf.ip()),
         Trap::Interrupt(_) => return,
     };
-    signal::force_fault(&cx, tf, sig as u32, code, addr);
+    signal::force_fault(cx, tf, sig as u32, code, addr);
 }
 
 fn kernel_fault(tf: &TrapFrame, trap: Trap) -> ! {

@@ -44,6 +44,22 @@ fn hello(libc: &str) {
     same(&app(ARCH, libc, "hello"), &[], None);
 }
 
+/// The page faults mm_around's `faults` mode reports for reading its 40 pages.
+fn faults_for_40_pages(guest: &Output) -> u64 {
+    let s = guest.stdout_str();
+    let n = s.strip_prefix("faults ").and_then(|r| r.strip_suffix(" for 40 pages\n"));
+    n.and_then(|n| n.parse().ok()).unwrap_or_else(|| panic!("no fault count:\n{}", guest.describe()))
+}
+
+/// Fault-around on file mappings (guest_mm's `fault_around`), on arm64.
+fn fault_around(libc: &str) {
+    let bin = app(ARCH, libc, "mm_around");
+    let guest = same(&bin, &["/tmp"], None);
+    assert!(guest.stdout_str().ends_with("done\n"), "{}", guest.describe());
+    let guest = run_elfin(&bin, &args(&["/tmp", "faults"]), &ElfinOpts::default().arch(ARCH));
+    assert!(faults_for_40_pages(&guest) <= 4, "{}", guest.describe());
+}
+
 fn exitcode(libc: &str) {
     for c in ["0", "1", "42", "255"] {
         same(&app(ARCH, libc, "exitcode"), &[c], None);
@@ -320,4 +336,5 @@ per_libc!(
     proc_exec,
     proc_spawn,
     proc_churn_no_leak,
+    fault_around,
 );

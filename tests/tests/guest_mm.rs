@@ -117,6 +117,32 @@ fn out_of_memory_kills(libc: &str) {
     assert_eq!(after, before, "frames leaked after the out-of-memory kill");
 }
 
+/// The page faults mm_around's `faults` mode reports for reading its 40 pages:
+/// one per 64 KiB window they touch, 3 or 4 as the mapping's address falls.
+fn faults_for_40_pages(guest: &Output) -> u64 {
+    let s = guest.stdout_str();
+    let n = s.strip_prefix("faults ").and_then(|r| r.strip_suffix(" for 40 pages\n"));
+    n.and_then(|n| n.parse().ok()).unwrap_or_else(|| panic!("no fault count:\n{}", guest.describe()))
+}
+
+/// Mappings of a file already in memory (mm_around.c): fault-around maps the
+/// pages around a read fault, and they show the file's bytes, follow write(2)
+/// until written, and keep MAP_PRIVATE writes (also after fork, mprotect and
+/// mremap) out of the file and every other mapping; the frame count is exact
+/// afterwards. Reading 40 pages takes one fault per 64 KiB window.
+fn fault_around(libc: &str) {
+    let bin = app(ARCH, libc, "mm_around");
+    let native = run_native(&bin, None, &args(&["/tmp"]), &[], None);
+    let opts = ElfinOpts { extra: vec!["--log-level".into(), "info".into()], ..ElfinOpts::default() };
+    let guest = run_elfin(&bin, &args(&["/tmp"]), &opts);
+    assert_same(&native, &guest);
+    assert!(guest.stdout_str().ends_with("done\n"), "{}", guest.describe());
+    let (after, before) = frames_report(&guest);
+    assert_eq!(after, before, "frames leaked after mm_around");
+    let guest = run_elfin(&bin, &args(&["/tmp", "faults"]), &ElfinOpts::default());
+    assert!(faults_for_40_pages(&guest) <= 4, "{}", guest.describe());
+}
+
 macro_rules! per_libc {
     ($($name:ident),* $(,)?) => {
         mod glibc { $( #[test] fn $name() { super::$name("glibc") } )* }
@@ -124,4 +150,13 @@ macro_rules! per_libc {
     };
 }
 
-per_libc!(mm_probe, maps_layout, faults, stress_no_leak, probe_no_leak, malloc_1g_in_256m, out_of_memory_kills,);
+per_libc!(
+    mm_probe,
+    maps_layout,
+    faults,
+    stress_no_leak,
+    probe_no_leak,
+    malloc_1g_in_256m,
+    out_of_memory_kills,
+    fault_around,
+);

@@ -275,6 +275,14 @@ impl PageTable {
         Ok(())
     }
 
+    /// The leaf entry of the 4 KiB page at `va`, with the tables above it created as
+    /// needed: a page fault checks and fills it with one walk instead of two.
+    pub fn leaf_slot(&mut self, va: u64, user: bool, fs: &mut dyn FrameSource) -> Result<LeafSlot<'_>, MapError> {
+        let _ = user;
+        let table = self.walk_create(va, 0, fs)?;
+        Ok(LeafSlot { table, idx: index(va, 0), _pt: core::marker::PhantomData })
+    }
+
     /// Maps the 2 MiB block at `va` (aligned) to `pa` (aligned).
     pub fn map_2m(&mut self, va: u64, pa: u64, perm: Perm, fs: &mut dyn FrameSource) -> Result<(), MapError> {
         let t = self.walk_create(va, 1, fs)?;
@@ -593,6 +601,32 @@ pub fn flush_user_tlb() {
     unsafe { asm!("dsb ishst", "tlbi aside1is, xzr", "dsb ish", "isb", options(nostack)) };
 }
 
+/// The leaf entry of one 4 KiB page of a [`PageTable`], borrowed from it.
+pub struct LeafSlot<'a> {
+    table: u64,
+    idx: usize,
+    _pt: core::marker::PhantomData<&'a mut PageTable>,
+}
+
+impl LeafSlot<'_> {
+    /// The frame and rights mapped there, if any.
+    pub fn get(&self) -> Option<(u64, Perm)> {
+        let e = read_entry(self.table, self.idx);
+        (e & VALID != 0).then(|| (e & ADDR_MASK, perm_of(e)))
+    }
+
+    /// Maps frame `pa` there; the slot is empty (an invalid entry is never cached,
+    /// so nothing is invalidated, as in [`PageTable::map`]).
+    pub fn set(self, pa: u64, perm: Perm) {
+        debug_assert!(read_entry(self.table, self.idx) & VALID == 0);
+        if perm.exec && perm.user {
+            sync_icache(pa & ADDR_MASK);
+        }
+        write_entry(self.table, self.idx, (pa & ADDR_MASK) | leaf_bits(perm) | TABLE_OR_PAGE);
+        publish();
+    }
+}
+
 /// Fills the 4 KiB page at kernel virtual address `va` with zeros: `DC ZVA` by the
 /// block size DCZID_EL0 gives, or pairs of stores where DC ZVA is prohibited.
 ///
@@ -604,13 +638,21 @@ pub unsafe fn zero_page(va: u64) {
     // SAFETY: reading DCZID_EL0 has no side effects.
     unsafe { asm!("mrs {}, dczid_el0", out(reg) dczid, options(nomem, nostack, preserves_flags)) };
     let block = 4u64 << (dczid & 0xf);
-    if dczid & 0x10 == 0 && (16..=1024).contains(&block) {
+    if dczid & 0x10 == 0 && (16..=512).contains(&block) {
         // SAFETY: DC ZVA is permitted (DZP clear); each one zeroes one aligned block of
-        // `block` bytes, a power of two with 4 blocks dividing 4096, all inside the
+        // `block` bytes, a power of two with 8 blocks dividing 4096, all inside the
         // caller's page.
         unsafe {
             asm!(
                 "2: dc zva, {p}",
+                "add {p}, {p}, {b}",
+                "dc zva, {p}",
+                "add {p}, {p}, {b}",
+                "dc zva, {p}",
+                "add {p}, {p}, {b}",
+                "dc zva, {p}",
+                "add {p}, {p}, {b}",
+                "dc zva, {p}",
                 "add {p}, {p}, {b}",
                 "dc zva, {p}",
                 "add {p}, {p}, {b}",

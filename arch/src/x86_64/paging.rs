@@ -127,6 +127,13 @@ impl PageTable {
         Ok(())
     }
 
+    /// The leaf entry of the 4 KiB page at `va`, with the tables above it created as
+    /// needed: a page fault checks and fills it with one walk instead of two.
+    pub fn leaf_slot(&mut self, va: u64, user: bool, fs: &mut dyn FrameSource) -> Result<LeafSlot<'_>, MapError> {
+        let table = self.walk_create(va, 0, user, fs)?;
+        Ok(LeafSlot { table, idx: index(va, 0), _pt: core::marker::PhantomData })
+    }
+
     /// Maps the 2 MiB page at `va` (aligned) to `pa` (aligned).
     pub fn map_2m(&mut self, va: u64, pa: u64, perm: Perm, fs: &mut dyn FrameSource) -> Result<(), MapError> {
         let t = self.walk_create(va, 1, perm.user, fs)?;
@@ -290,6 +297,28 @@ impl PageTable {
                 free_level(e & ADDR_MASK, 2, fs);
             }
         }
+    }
+}
+
+/// The leaf entry of one 4 KiB page of a [`PageTable`], borrowed from it.
+pub struct LeafSlot<'a> {
+    table: u64,
+    idx: usize,
+    _pt: core::marker::PhantomData<&'a mut PageTable>,
+}
+
+impl LeafSlot<'_> {
+    /// The frame and rights mapped there, if any.
+    pub fn get(&self) -> Option<(u64, Perm)> {
+        let e = read_entry(self.table, self.idx);
+        (e & P != 0).then(|| (e & ADDR_MASK, perm_of(e)))
+    }
+
+    /// Maps frame `pa` there; the slot is empty (nothing to invalidate: the TLB
+    /// caches no absent entry).
+    pub fn set(self, pa: u64, perm: Perm) {
+        debug_assert!(read_entry(self.table, self.idx) & P == 0);
+        write_entry(self.table, self.idx, (pa & ADDR_MASK) | leaf_bits(perm));
     }
 }
 

@@ -117,6 +117,46 @@ fn grow_down_and_set_end() {
 }
 
 #[test]
+fn version_changes_with_every_change_and_only_then() {
+    let mut m = RangeMap::new();
+    let other: RangeMap<T> = RangeMap::new();
+    assert_ne!(m.version(), other.version());
+    m.insert(10, 20, t(1, 0)).unwrap();
+    let v = m.version();
+    let _ = m.find(15);
+    let _ = m.overlapping(0, 100).count();
+    assert_eq!(m.version(), v, "lookups change nothing");
+    let copy = m.clone();
+    assert_eq!(copy.version(), v, "a clone has the same content");
+    let mut seen = vec![v];
+    let mut changed = |m: &RangeMap<T>| {
+        assert!(!seen.contains(&m.version()));
+        seen.push(m.version());
+    };
+    m.split_at(15);
+    changed(&m);
+    m.merge_span(10, 20);
+    changed(&m);
+    m.update(10, 20, |x| x.tag = 2).unwrap();
+    changed(&m);
+    if let Some(x) = m.find_mut(12) {
+        x.tag = 3;
+    }
+    changed(&m);
+    m.grow_down(10, 5).unwrap();
+    changed(&m);
+    m.set_end(5, 30).unwrap();
+    changed(&m);
+    m.remove(5, 6);
+    changed(&m);
+    m.insert(40, 50, t(1, 0)).unwrap();
+    changed(&m);
+    m.clear();
+    changed(&m);
+    assert_eq!(copy.version(), v, "the clone keeps its own");
+}
+
+#[test]
 fn find_and_neighbours() {
     let mut m = RangeMap::new();
     m.insert(10, 20, t(1, 0)).unwrap();

@@ -242,6 +242,15 @@ pub trait Inode: Send + Sync {
     fn seals(&self) -> Option<&core::sync::atomic::AtomicU32> {
         None
     }
+    /// The frame that holds page `pgoff` of the content, when the file keeps that
+    /// page resident in a frame of its own, with one more owner taken for the
+    /// caller (`frames::share`; the caller gives it back with `frames::put`). A
+    /// private mapping maps it read-only instead of copying it, as Linux maps its
+    /// page cache, and copies it on the first write.
+    fn share_page(&self, pgoff: u64) -> Option<u64> {
+        let _ = pgoff;
+        None
+    }
 
     /// For a /proc/<pid>/fd link: the open file it stands for, as an inode that
     /// reopens it (Linux's "magic" links are followed to the file, not by name).

@@ -55,7 +55,8 @@ impl Page {
 
 impl Drop for Page {
     fn drop(&mut self) {
-        frames::free(self.0, 1);
+        // Mappings may still hold the frame (see Paged::share_page): the last owner frees it.
+        frames::put(self.0);
         USED.fetch_sub(1, Ordering::Relaxed);
     }
 }
@@ -97,6 +98,15 @@ impl Paged {
     /// Pages that hold memory.
     pub fn pages(&self) -> usize {
         self.pages.len()
+    }
+
+    /// The frame of page `idx` with one more owner (`frames::share`), unless the
+    /// page is a hole. The file keeps writing its bytes there, so that a mapping of
+    /// it sees what `write` puts in the file, as with Linux's page cache.
+    pub fn share_page(&self, idx: usize) -> Option<u64> {
+        let p = self.pages.get(&idx)?;
+        frames::share(p.0);
+        Some(p.0)
     }
 
     /// Copies bytes from `off` into `buf`; returns how many (0 at or past the end).

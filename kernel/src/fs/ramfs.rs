@@ -182,6 +182,12 @@ impl Inode for File {
             Content::Owned(_) => None,
         }
     }
+    fn share_page(&self, pgoff: u64) -> Option<u64> {
+        match &*self.content.lock() {
+            Content::Owned(p) => p.share_page(usize::try_from(pgoff).ok()?),
+            Content::Borrowed(_) => None,
+        }
+    }
     fn open(self: Arc<Self>, flags: u32) -> Result<Arc<dyn FileLike>, Errno> {
         Ok(InodeFile::with_access(self, flags))
     }

@@ -2,6 +2,12 @@
 //! free list of returned frames. It never allocates from the heap (the heap grows
 //! from it), needs no set-up proportional to RAM, and allocation and freeing of
 //! single frames are O(1). Contiguous runs come from the bump ranges only.
+//!
+//! Single frames (page faults, page tables) go through a small cache per CPU in
+//! front of the shared list, filled and emptied in batches: the common
+//! allocation and free take only this CPU's uncontended lock. A CPU that finds
+//! nothing anywhere else takes from the other CPUs' caches, so that cached
+//! frames never make an allocation fail.
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use elfin_arch::{FrameSource, PAGE_SIZE};
@@ -18,6 +24,7 @@ struct Frames {
 
 static FRAMES: crate::sync::Mutex<Frames> =
     crate::sync::Mutex::new(Frames { ranges: [(0, 0); MAX_RANGES], nranges: 0, free_head: 0 });
+/// Free frames, those in the CPU caches included.
 static FREE: AtomicUsize = AtomicUsize::new(0);
 static TOTAL: AtomicUsize = AtomicUsize::new(0);
 
@@ -60,17 +67,142 @@ pub fn add_range_excluding(start: u64, end: u64, reserved: &[(u64, u64)]) {
     f.push_range(s, end);
 }
 
-/// Allocates `count` physically contiguous frames (not zeroed); returns the address.
-pub fn alloc(count: usize) -> Option<u64> {
-    let mut f = FRAMES.lock();
-    if count == 1 && f.free_head != 0 {
-        let pa = f.free_head;
-        // SAFETY: free frames hold the address of the next free frame in their first
-        // word; the frame is owned by the allocator until returned here.
-        f.free_head = unsafe { core::ptr::read(link_slot(pa)) };
+/// Frames a CPU's cache holds at most.
+const CPU_CACHE: usize = 32;
+/// Frames moved between a CPU's cache and the shared allocator at once.
+const CPU_BATCH: usize = 16;
+
+/// One CPU's cache of free single frames.
+struct CpuFrames {
+    n: usize,
+    frames: [u64; CPU_CACHE],
+}
+
+/// A lock taken by its own CPU only, except when another one has run out of
+/// frames everywhere else, so it is as good as uncontended.
+type CpuLock = spin::mutex::Mutex<CpuFrames, crate::sync::ServeFlushes>;
+
+static CPU_FRAMES: [CpuLock; crate::task::sched::MAX_CPUS] =
+    [const { spin::mutex::Mutex::new(CpuFrames { n: 0, frames: [0; CPU_CACHE] }) }; crate::task::sched::MAX_CPUS];
+
+fn cpu_frames() -> Option<&'static CpuLock> {
+    CPU_FRAMES.get(elfin_arch::cpu_id())
+}
+
+impl CpuFrames {
+    fn pop(&mut self) -> Option<u64> {
+        self.n = self.n.checked_sub(1)?;
+        self.frames.get(self.n).copied()
+    }
+    fn push(&mut self, pa: u64) -> bool {
+        match self.frames.get_mut(self.n) {
+            Some(slot) => {
+                *slot = pa;
+                self.n += 1;
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+impl Frames {
+    /// One frame from the free list, else from a bump range.
+    fn take_one(&mut self) -> Option<u64> {
+        if self.free_head != 0 {
+            let pa = self.free_head;
+            // SAFETY: free frames hold the address of the next free frame in their
+            // first word; the frame is owned by the allocator until returned here.
+            self.free_head = unsafe { core::ptr::read(link_slot(pa)) };
+            return Some(pa);
+        }
+        let n = self.nranges;
+        let r = self.ranges.iter_mut().take(n).find(|r| r.1 - r.0 >= PAGE_SIZE)?;
+        let pa = r.0;
+        r.0 += PAGE_SIZE;
+        Some(pa)
+    }
+    /// Fills a CPU cache up to [`CPU_BATCH`] frames: from the free list, then a
+    /// run of a bump range taken at once.
+    fn refill(&mut self, c: &mut CpuFrames) {
+        while c.n < CPU_BATCH && self.free_head != 0 {
+            let pa = self.free_head;
+            // SAFETY: as in take_one.
+            self.free_head = unsafe { core::ptr::read(link_slot(pa)) };
+            c.push(pa);
+        }
+        let want = CPU_BATCH.saturating_sub(c.n) as u64;
+        if want == 0 {
+            return;
+        }
+        let n = self.nranges;
+        let Some(r) = self.ranges.iter_mut().take(n).find(|r| r.1 - r.0 >= PAGE_SIZE) else { return };
+        let k = want.min((r.1 - r.0) / PAGE_SIZE);
+        for i in 0..k {
+            c.push(r.0 + i * PAGE_SIZE);
+        }
+        r.0 += k * PAGE_SIZE;
+    }
+    fn give_one(&mut self, pa: u64) {
+        // SAFETY: the frame was given back to the allocator; its first word links
+        // the free list.
+        unsafe { core::ptr::write(link_slot(pa), self.free_head) };
+        self.free_head = pa;
+    }
+}
+
+/// One frame for the caller: from this CPU's cache, refilled in a batch from
+/// the shared allocator, else from another CPU's cache.
+fn alloc_one() -> Option<u64> {
+    if let Some(lock) = cpu_frames() {
+        let mut c = lock.lock();
+        if c.n == 0 {
+            FRAMES.lock().refill(&mut c);
+        }
+        if let Some(pa) = c.pop() {
+            FREE.fetch_sub(1, Ordering::Relaxed);
+            return Some(pa);
+        }
+    }
+    if let Some(pa) = FRAMES.lock().take_one() {
         FREE.fetch_sub(1, Ordering::Relaxed);
         return Some(pa);
     }
+    for lock in CPU_FRAMES.iter() {
+        if let Some(pa) = lock.lock().pop() {
+            FREE.fetch_sub(1, Ordering::Relaxed);
+            return Some(pa);
+        }
+    }
+    None
+}
+
+/// Gives one frame back: into this CPU's cache, half of which goes back to the
+/// shared free list when it is full.
+fn free_one(pa: u64) {
+    FREE.fetch_add(1, Ordering::Relaxed);
+    if let Some(lock) = cpu_frames() {
+        let mut c = lock.lock();
+        if c.n == CPU_CACHE {
+            let mut f = FRAMES.lock();
+            while c.n > CPU_CACHE - CPU_BATCH {
+                let Some(old) = c.pop() else { break };
+                f.give_one(old);
+            }
+        }
+        if c.push(pa) {
+            return;
+        }
+    }
+    FRAMES.lock().give_one(pa);
+}
+
+/// Allocates `count` physically contiguous frames (not zeroed); returns the address.
+pub fn alloc(count: usize) -> Option<u64> {
+    if count == 1 {
+        return alloc_one();
+    }
+    let mut f = FRAMES.lock();
     let bytes = (count as u64).checked_mul(PAGE_SIZE)?;
     let n = f.nranges;
     for r in f.ranges.iter_mut().take(n) {
@@ -124,13 +256,13 @@ pub fn alloc_aligned(count: usize) -> Option<u64> {
 
 /// Frees frames allocated with [`alloc`].
 pub fn free(pa: u64, count: usize) {
+    if count == 1 {
+        free_one(pa);
+        return;
+    }
     let mut f = FRAMES.lock();
     for i in 0..count as u64 {
-        let frame = pa + i * PAGE_SIZE;
-        // SAFETY: the caller gives back frames it owned; they become the allocator's
-        // and their first word links the free list.
-        unsafe { core::ptr::write(link_slot(frame), f.free_head) };
-        f.free_head = frame;
+        f.give_one(pa + i * PAGE_SIZE);
     }
     FREE.fetch_add(count, Ordering::Relaxed);
 }

@@ -194,6 +194,8 @@ impl Segment for Area {
 
 /// Pages handled at once when a range is unmapped or copied for fork.
 const PAGE_BATCH: usize = 128;
+/// Pages handled at once when a range of at most that many is unmapped.
+const SMALL_BATCH: usize = 8;
 
 /// Whether two inode handles are the same inode.
 pub fn same_node(a: &Arc<dyn Inode>, b: &Arc<dyn Inode>) -> bool {
@@ -265,6 +267,19 @@ pub struct AddrSpace {
     pub total_vm: u64,
     /// Address of the vDSO (0: none), for the arm64 signal return.
     pub vdso: u64,
+    /// The anonymous VMA the last fault found, while the VMAs stay as they were.
+    last_anon: Option<AnonHint>,
+}
+
+/// What the fault path needs of an anonymous VMA, kept from one fault to the next
+/// (a program touching fresh memory faults in the same VMA page after page).
+#[derive(Clone, Copy)]
+struct AnonHint {
+    /// [`RangeMap::version`] of the VMAs it was read from.
+    version: u64,
+    start: u64,
+    end: u64,
+    prot: Prot,
 }
 
 fn page_down(a: u64) -> u64 {
@@ -285,6 +300,7 @@ impl AddrSpace {
             stack_limit: 0,
             total_vm: 0,
             vdso: 0,
+            last_anon: None,
         })
     }
 
@@ -353,7 +369,18 @@ impl AddrSpace {
     /// address space have dropped their translations of them, in batches of a
     /// fixed size (this runs when memory is short too, so it allocates nothing).
     fn drop_pages(&mut self, start: u64, end: u64, vstart: u64, area: &Area) {
-        let mut batch = [(0u64, 0u64, Perm::default()); PAGE_BATCH];
+        // A small range (the common munmap of a few pages) does not pay for
+        // setting up the big batch.
+        if end - start <= SMALL_BATCH as u64 * PAGE_SIZE {
+            self.drop_pages_by::<SMALL_BATCH>(start, end, vstart, area);
+        } else {
+            self.drop_pages_by::<PAGE_BATCH>(start, end, vstart, area);
+        }
+    }
+
+    /// [`Self::drop_pages`] in batches of `N` pages.
+    fn drop_pages_by<const N: usize>(&mut self, start: u64, end: u64, vstart: u64, area: &Area) {
+        let mut batch = [(0u64, 0u64, Perm::default()); N];
         let mut cursor = start;
         loop {
             let n = self.mapped_pages(cursor, end, &mut batch);
@@ -366,6 +393,10 @@ impl AddrSpace {
             self.flush_others();
             for &(va, pa, _) in batch.iter().take(n) {
                 Self::release(pa, va, vstart, area);
+            }
+            if n < N {
+                // A batch not filled: the walk reached `end`.
+                break;
             }
             cursor = batch.get(n - 1).map(|b| b.0 + PAGE_SIZE).unwrap_or(end);
         }
@@ -654,13 +685,63 @@ impl AddrSpace {
 
     /// Resolves a fault at `addr`: commits the page or says why not.
     pub fn fault(&mut self, addr: u64, access: Access) -> Result<(), FaultError> {
+        if let Some(h) = self.last_anon {
+            if h.version == self.vmas.version() && h.start <= addr && addr < h.end {
+                if let Some(r) = self.fault_anon(addr, access, h.prot) {
+                    return r;
+                }
+            }
+        }
+        self.fault_slow(addr, access)
+    }
+
+    /// The common fault, first touch of a page of an anonymous VMA with rights
+    /// `prot`, in one walk of the page table; None for any other case (the page is
+    /// there already, or parked), which [`Self::fault_slow`] handles.
+    fn fault_anon(&mut self, addr: u64, access: Access, prot: Prot) -> Option<Result<(), FaultError>> {
+        let ok = match access {
+            Access::Read => prot.any(),
+            Access::Write => prot.write,
+            Access::Exec => prot.exec,
+        };
+        if !ok {
+            return Some(Err(FaultError::AccErr));
+        }
+        let page = page_down(addr);
+        if !self.parked.is_empty() && self.parked.contains_key(&page) {
+            return None;
+        }
+        let slot = match self.pt.leaf_slot(page, true, &mut FrameAlloc) {
+            Ok(slot) => slot,
+            Err(elfin_arch::MapError::NoMemory) => return Some(Err(FaultError::OutOfMemory)),
+            Err(_) => return None,
+        };
+        if slot.get().is_some() {
+            return None;
+        }
+        let Some(pa) = alloc_user_zeroed() else { return Some(Err(FaultError::OutOfMemory)) };
+        slot.set(pa, prot.perm());
+        Some(Ok(()))
+    }
+
+    /// Resolves a fault at `addr` in general.
+    fn fault_slow(&mut self, addr: u64, access: Access) -> Result<(), FaultError> {
         if addr >= USER_END {
             return Err(FaultError::MapErr);
         }
         let page = page_down(addr);
-        let (vstart, area) = match self.vmas.find(addr) {
-            Some(r) => (r.start, r.val.clone()),
-            None => self.grow_stack(addr)?,
+        let (vstart, vend, area) = match self.vmas.find(addr) {
+            Some(r) => {
+                if let Backing::Anon = r.val.backing {
+                    let version = self.vmas.version();
+                    self.last_anon = Some(AnonHint { version, start: r.start, end: r.end, prot: r.val.prot });
+                }
+                (r.start, r.end, r.val.clone())
+            }
+            None => {
+                let (start, area) = self.grow_stack(addr)?;
+                (start, page + PAGE_SIZE, area)
+            }
         };
         let ok = match access {
             Access::Read => area.prot.any(),
@@ -700,6 +781,8 @@ impl AddrSpace {
             return Ok(());
         }
         let rel = page - vstart;
+        let read = matches!(access, Access::Read | Access::Exec);
+        let mut perm = area.prot.perm();
         let pa = match &area.backing {
             Backing::Anon => alloc_user_zeroed().ok_or(FaultError::OutOfMemory)?,
             Backing::Kernel { frames: f, first } => {
@@ -715,16 +798,10 @@ impl AddrSpace {
                 }
                 if area.shared {
                     cache::get(node, pos / PAGE_SIZE).ok_or(FaultError::OutOfMemory)?
-                } else if let Some(pa) = (!matches!(access, Access::Write) && rel + PAGE_SIZE <= *len)
-                    .then(|| cache::initrd_frame(node, pos))
-                    .flatten()
-                {
-                    // A whole page of the file lying page-aligned in the initrd is
-                    // mapped where it is, read-only; a write copies it (COW).
-                    if self.pt.map(page, pa, area.prot.cow_perm(), &mut FrameAlloc).is_err() {
-                        return Err(FaultError::OutOfMemory);
-                    }
-                    return Ok(());
+                } else if let Some(pa) = read.then(|| file_page(node, *offset, *len, rel)).flatten() {
+                    // The file's own frame, read-only until written (copy on write).
+                    perm = area.prot.cow_perm();
+                    pa
                 } else {
                     let pa = alloc_user_uninit().ok_or(FaultError::OutOfMemory)?;
                     let n = len.saturating_sub(rel).min(PAGE_SIZE) as usize;
@@ -738,11 +815,51 @@ impl AddrSpace {
                 }
             }
         };
-        if self.pt.map(page, pa, area.prot.perm(), &mut FrameAlloc).is_err() {
+        if self.pt.map(page, pa, perm, &mut FrameAlloc).is_err() {
             Self::release(pa, page, vstart, &area);
             return Err(FaultError::OutOfMemory);
         }
+        if read {
+            self.fault_around(page, vstart, vend, &area);
+        }
         Ok(())
+    }
+
+    /// After a read fault on page `page` of a file VMA [vstart, vend): maps the
+    /// neighbouring pages of the same aligned [`FAULT_AROUND_PAGES`] window that the
+    /// file already holds in memory, as Linux's fault-around does, so that reading
+    /// a mapped file takes one fault per window instead of one per page. A shared
+    /// VMA gets the cached pages its file's other shared mappings use; a private one
+    /// gets the file's own frames read-only (copied on the first write). Nothing is
+    /// read from the file and nothing allocated but page tables; a page that is not
+    /// there faults as before.
+    fn fault_around(&mut self, page: u64, vstart: u64, vend: u64, area: &Area) {
+        let Backing::File { node, offset, len } = &area.backing else { return };
+        let span = FAULT_AROUND_PAGES * PAGE_SIZE;
+        let lo = (page & !(span - 1)).max(vstart);
+        let hi = (page & !(span - 1)).saturating_add(span).min(vend);
+        let file_end = node.size().next_multiple_of(PAGE_SIZE);
+        let mut va = lo;
+        while va < hi {
+            let (rel, this) = (va - vstart, va);
+            va += PAGE_SIZE;
+            if this == page || (!self.parked.is_empty() && self.parked.contains_key(&this)) {
+                continue;
+            }
+            let Some(pos) = offset.checked_add(rel).filter(|&p| p < file_end) else { break };
+            let Ok(slot) = self.pt.leaf_slot(this, true, &mut FrameAlloc) else { break };
+            if slot.get().is_some() {
+                continue;
+            }
+            let got = if area.shared {
+                cache::get_resident(node, pos / PAGE_SIZE).map(|pa| (pa, area.prot.perm()))
+            } else {
+                file_page(node, *offset, *len, rel).map(|pa| (pa, area.prot.cow_perm()))
+            };
+            if let Some((pa, perm)) = got {
+                slot.set(pa, perm);
+            }
+        }
     }
 
     /// Extends the growsdown VMA above `addr` down to cover it, within the faulting
@@ -863,6 +980,26 @@ impl Drop for AddrSpace {
     }
 }
 
+/// Pages a read fault on a file mapping maps at most (the faulting one included):
+/// Linux's default fault_around_bytes, 64 KiB.
+pub const FAULT_AROUND_PAGES: u64 = 16;
+
+/// The file's own frame for page `rel` of a private mapping of `node` from `offset`
+/// with `len` bytes of content, with an owner taken for the mapping: when the whole
+/// page is file content (not a partial page followed by zeros), page-aligned in the
+/// file, resident in the file's page store, and not in the cache of shared
+/// mappings (whose bytes may be newer than the file's until written back).
+fn file_page(node: &Arc<dyn Inode>, offset: u64, len: u64, rel: u64) -> Option<u64> {
+    let pos = offset.checked_add(rel)?;
+    let whole = len == u64::MAX || rel.checked_add(PAGE_SIZE).is_some_and(|e| e <= len);
+    if !whole || pos % PAGE_SIZE != 0 || cache::holds(node, pos / PAGE_SIZE) {
+        return None;
+    }
+    // A RAM file's own frame, or the initrd's where the file's bytes still lie
+    // there page-aligned (the program's segments).
+    node.share_page(pos / PAGE_SIZE).or_else(|| cache::initrd_frame(node, pos))
+}
+
 /// Pages copied on write since boot (a benchmark figure).
 pub static COW_COPIES: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
 
@@ -962,6 +1099,21 @@ mod cache {
         copy_in(node, pgoff * PAGE_SIZE, frames::frame_bytes(pa));
         f.pages.insert(pgoff, Page { pa, maps: 1 });
         Some(pa)
+    }
+
+    /// Whether page `pgoff` of `node` is in the cache.
+    pub fn holds(node: &Arc<dyn Inode>, pgoff: u64) -> bool {
+        let cache = CACHE.lock();
+        cache.get(&key(node)).is_some_and(|f| f.pages.contains_key(&pgoff))
+    }
+
+    /// The cache frame of page `pgoff` of `node` with one more mapping, if the page
+    /// is cached already (fault-around reads nothing from the file).
+    pub fn get_resident(node: &Arc<dyn Inode>, pgoff: u64) -> Option<u64> {
+        let mut cache = CACHE.lock();
+        let p = cache.get_mut(&key(node))?.pages.get_mut(&pgoff)?;
+        p.maps += 1;
+        Some(p.pa)
     }
 
     /// One more mapping of a cached page (fork).

@@ -287,7 +287,7 @@ pub fn times(cx: &Ctx, buf: UAddr) -> SysResult {
 pub fn getrusage(cx: &Ctx, who: i32, usage: UAddr) -> SysResult {
     let t = *cx.proc.times.lock();
     let (ns, sys, flt) = match who {
-        0 => (cx.proc.cpu_ns(), cx.proc.sys_ns(), t.minflt),
+        0 => (cx.proc.cpu_ns(), cx.proc.sys_ns(), cx.proc.minflt.load(core::sync::atomic::Ordering::Relaxed)),
         -1 => (t.children_ns, t.children_sys_ns, t.children_minflt),
         1 => (cx.thread.cpu_ns(), cx.thread.sys_ns(), 0),
         _ => return Err(Errno::EINVAL),

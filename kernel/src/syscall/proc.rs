@@ -102,7 +102,7 @@ fn rusage_of(child: &Process) -> Rusage {
     Rusage {
         ru_utime: Timeval::from_nanos(ns - sys),
         ru_stime: Timeval::from_nanos(sys),
-        ru_minflt: (t.minflt + t.children_minflt) as i64,
+        ru_minflt: (child.minflt.load(core::sync::atomic::Ordering::Relaxed) + t.children_minflt) as i64,
         ..Default::default()
     }
 }

@@ -423,6 +423,7 @@ pub fn start_first(cfg: RunConfig, opts: &Options) -> ! {
         info: Mutex::new(info),
         vfork_parent: Mutex::new(None),
         times: Mutex::new(CpuTimes::default()),
+        minflt: core::sync::atomic::AtomicU64::new(0),
         itimer: Mutex::new(None),
         cred: Mutex::new(super::Cred::default()),
         ext: Mutex::new(super::ext::ProcExt::default()),

@@ -313,7 +313,7 @@ fn reap(parent: &Process, c: &Arc<Process>) -> bool {
     }
     let (ns, flt) = {
         let t = c.times.lock();
-        (t.children_ns, t.minflt + t.children_minflt)
+        (t.children_ns, c.minflt.load(Ordering::Relaxed) + t.children_minflt)
     };
     let sys = c.sys_ns() + c.times.lock().children_sys_ns;
     let ns = c.cpu_ns() + ns;

@@ -285,6 +285,7 @@ fn new_process_for(cx: &Ctx, pid: i32, a: &CloneArgs, mm: Arc<super::Mm>) -> Res
         info: Mutex::new(info),
         vfork_parent: Mutex::new(None),
         times: Mutex::new(CpuTimes::default()),
+        minflt: core::sync::atomic::AtomicU64::new(0),
         itimer: Mutex::new(None),
         cred: Mutex::new(me.cred.lock().clone()),
         ext: Mutex::new(me.ext.lock().for_child()),

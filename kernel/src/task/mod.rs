@@ -237,8 +237,6 @@ pub struct CpuTimes {
     pub children_ns: u64,
     /// The system-time part of `children_ns`.
     pub children_sys_ns: u64,
-    /// Page faults resolved for the process (ru_minflt).
-    pub minflt: u64,
     /// Page faults of reaped children (and theirs).
     pub children_minflt: u64,
 }
@@ -277,6 +275,9 @@ pub struct Process {
     pub vfork_parent: Mutex<Option<Arc<Thread>>>,
     /// CPU time accounting.
     pub times: Mutex<CpuTimes>,
+    /// Page faults resolved for the process (ru_minflt), counted without a lock on
+    /// the fault path.
+    pub minflt: AtomicU64,
     /// The armed real-time interval timer (alarm, ITIMER_REAL).
     pub itimer: Mutex<Option<itimer::Armed>>,
     /// Credentials.
