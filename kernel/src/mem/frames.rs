@@ -303,32 +303,18 @@ pub fn total_count() -> usize {
 
 /// Frames per chunk of reference counts.
 const REF_CHUNK: usize = 1024;
-
-/// A chunk of reference counts, allocated on first use.
-type RefChunk = core::sync::atomic::AtomicPtr<[core::sync::atomic::AtomicU32; REF_CHUNK]>;
+/// Chunks of reference counts: 16384 chunks of 1024 frames cover 64 GiB.
+const REF_CHUNKS: usize = 16384;
 
 /// Extra references to each frame (0: one owner), for frames shared between
 /// address spaces: copy-on-write pages after fork and shared anonymous memory.
-/// One slot per chunk of 1024 frames up to the end of RAM, made by
-/// [`init_refs`] (8 bytes per 4 MiB of address space, rather than a fixed table
-/// in the kernel image); chunks are allocated on first use, so that boot costs
-/// nothing.
-static REFS: spin::Once<&'static [RefChunk]> = spin::Once::new();
-
-/// Makes the reference-count slots for frames below `end` (the end of RAM); the
-/// heap must be up.
-pub fn init_refs(end: u64) {
-    let n = ((end / PAGE_SIZE) as usize).div_ceil(REF_CHUNK);
-    REFS.call_once(|| {
-        let slots: alloc::vec::Vec<RefChunk> =
-            (0..n).map(|_| core::sync::atomic::AtomicPtr::new(core::ptr::null_mut())).collect();
-        alloc::boxed::Box::leak(slots.into_boxed_slice())
-    });
-}
+/// Chunks are allocated on first use, so that boot costs nothing.
+static REFS: [core::sync::atomic::AtomicPtr<[core::sync::atomic::AtomicU32; REF_CHUNK]>; REF_CHUNKS] =
+    [const { core::sync::atomic::AtomicPtr::new(core::ptr::null_mut()) }; REF_CHUNKS];
 
 fn refs(pa: u64, create: bool) -> Option<&'static core::sync::atomic::AtomicU32> {
     let frame = (pa / PAGE_SIZE) as usize;
-    let slot = REFS.get()?.get(frame / REF_CHUNK)?;
+    let slot = REFS.get(frame / REF_CHUNK)?;
     let mut p = slot.load(Ordering::Acquire);
     if p.is_null() {
         if !create {

@@ -36,46 +36,12 @@ fn rescue(heap: &mut Heap<32>, layout: &Layout) {
     }
 }
 
-/// A message built without the heap (there is none yet).
-struct Msg {
-    buf: [u8; 200],
-    len: usize,
-}
-
-impl core::fmt::Write for Msg {
-    fn write_str(&mut self, s: &str) -> core::fmt::Result {
-        let end = self.len.saturating_add(s.len()).min(self.buf.len());
-        let n = end - self.len;
-        self.buf
-            .get_mut(self.len..end)
-            .ok_or(core::fmt::Error)?
-            .copy_from_slice(s.as_bytes().get(..n).ok_or(core::fmt::Error)?);
-        self.len = end;
-        Ok(())
-    }
-}
-
-/// Gives the heap its initial memory; `ram_end` is the end of RAM, for the
-/// message naming the memory to give the VM when there is too little.
-pub fn init(ram_end: u64) {
+/// Gives the heap its initial memory.
+pub fn init() {
     let mut h = HEAP.lock();
     if !add_frames(&mut h, INITIAL) {
         drop(h);
-        use core::fmt::Write;
-        const MIB: u64 = 1 << 20;
-        let mut m = Msg { buf: [0; 200], len: 0 };
-        let free_kib = super::frames::free_count() as u64 * PAGE_SIZE / 1024;
-        let _ = write!(
-            m,
-            "elfin: not enough memory to start: the kernel heap needs {} KiB in one piece and {} KiB are free \
-             after the kernel and the initrd; give the VM at least {} MiB",
-            INITIAL / 1024,
-            free_kib,
-            (ram_end + INITIAL as u64).div_ceil(MIB)
-        );
-        let text =
-            core::str::from_utf8(m.buf.get(..m.len).unwrap_or_default()).unwrap_or("elfin: not enough memory to start");
-        elfin_plat::console::early_panic(text);
+        elfin_plat::console::early_panic("elfin: not enough memory for the kernel heap");
     }
 }
 

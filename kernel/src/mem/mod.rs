@@ -64,8 +64,7 @@ pub fn init(info: &BootInfo) {
         max_ram = max_ram.max(end);
         frames::add_range_excluding(start, end, &reserved);
     }
-    heap::init(max_ram);
-    frames::init_refs(max_ram);
+    heap::init();
 
     // Final kernel page table: direct map of RAM (1 GiB pages where the CPU has
     // them, else 2 MiB; no execute) and the kernel image in 4 KiB pages with text
