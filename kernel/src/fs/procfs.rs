@@ -360,6 +360,22 @@ impl Inode for Node {
     }
 }
 
+/// Copies what `data` holds from `off` into `buf`; returns how much.
+fn copy_at(data: &[u8], buf: &mut [u8], off: u64) -> usize {
+    let avail = data.get(usize::try_from(off).unwrap_or(usize::MAX)..).unwrap_or(&[]);
+    let n = avail.len().min(buf.len());
+    buf.get_mut(..n).unwrap_or(&mut []).copy_from_slice(avail.get(..n).unwrap_or(&[]));
+    n
+}
+
+/// read(2) at the file position of `f`, through the file's pread.
+fn read_on(file: &dyn FileLike, f: &OpenFile, buf: &mut [u8]) -> Result<usize, Errno> {
+    let mut pos = f.offset.lock();
+    let n = file.pread(buf, *pos)?;
+    *pos += n as u64;
+    Ok(n)
+}
+
 /// A writable /proc/sys file, open for writing: each write at the start of
 /// the file sets the value; reads show the value at the time of the read.
 struct SysctlFile {
@@ -369,17 +385,10 @@ struct SysctlFile {
 
 impl FileLike for SysctlFile {
     fn read(&self, _cx: &Ctx, f: &OpenFile, buf: &mut [u8]) -> Result<usize, Errno> {
-        let mut pos = f.offset.lock();
-        let n = self.pread(buf, *pos)?;
-        *pos += n as u64;
-        Ok(n)
+        read_on(self, f, buf)
     }
     fn pread(&self, buf: &mut [u8], off: u64) -> Result<usize, Errno> {
-        let data = (self.entry.read)();
-        let avail = data.as_bytes().get(usize::try_from(off).unwrap_or(usize::MAX)..).unwrap_or(&[]);
-        let n = avail.len().min(buf.len());
-        buf.get_mut(..n).unwrap_or(&mut []).copy_from_slice(avail.get(..n).unwrap_or(&[]));
-        Ok(n)
+        Ok(copy_at((self.entry.read)().as_bytes(), buf, off))
     }
     fn write(&self, _cx: &Ctx, f: &OpenFile, data: &[u8]) -> Result<usize, Errno> {
         let mut pos = f.offset.lock();
@@ -458,17 +467,10 @@ impl Snapshot {
 
 impl FileLike for Snapshot {
     fn read(&self, _cx: &Ctx, f: &OpenFile, buf: &mut [u8]) -> Result<usize, Errno> {
-        let mut pos = f.offset.lock();
-        let n = self.pread(buf, *pos)?;
-        *pos += n as u64;
-        Ok(n)
+        read_on(self, f, buf)
     }
     fn pread(&self, buf: &mut [u8], off: u64) -> Result<usize, Errno> {
-        let start = usize::try_from(off).unwrap_or(usize::MAX);
-        let avail = self.data().get(start..).unwrap_or(&[]);
-        let n = avail.len().min(buf.len());
-        buf.get_mut(..n).unwrap_or(&mut []).copy_from_slice(avail.get(..n).unwrap_or(&[]));
-        Ok(n)
+        Ok(copy_at(self.data(), buf, off))
     }
     fn seek(&self, f: &OpenFile, off: i64, whence: i32) -> Result<u64, Errno> {
         let mut pos = f.offset.lock();
