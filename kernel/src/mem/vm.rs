@@ -558,6 +558,12 @@ impl AddrSpace {
                     break;
                 }
                 for &(va, pa, perm) in batch.iter().take(n) {
+                    // A private file page still mapped from the initrd is not
+                    // copied: the child's fault maps it again (with its
+                    // neighbours), as Linux leaves file pages to fault.
+                    if private && frames::is_initrd(pa) {
+                        continue;
+                    }
                     let child_perm = if private { area.prot.cow_perm() } else { perm };
                     if child.pt.map(va, pa, child_perm, &mut FrameAlloc).is_err() {
                         ok = false;
