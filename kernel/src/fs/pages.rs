@@ -55,8 +55,9 @@ impl Page {
 
 impl Drop for Page {
     fn drop(&mut self) {
-        // Mappings may still hold the frame (see Paged::share_page): the last owner frees it.
-        frames::put(self.0);
+        // Mappings may still hold the frame (see Paged::share_page): it stops being
+        // the file's, and the last owner frees it.
+        frames::put_file_page(self.0);
         USED.fetch_sub(1, Ordering::Relaxed);
     }
 }
@@ -67,7 +68,11 @@ fn new_page() -> Result<Page, Errno> {
     charge()?;
     let pa = if frames::free_count() > KERNEL_RESERVE { frames::alloc_zeroed() } else { None };
     match pa {
-        Some(pa) => Ok(Page(pa)),
+        Some(pa) => {
+            // Fork leaves a mapping's pages that are the file's own to fault again.
+            frames::mark_file_page(pa);
+            Ok(Page(pa))
+        }
         None => {
             USED.fetch_sub(1, Ordering::Relaxed);
             Err(Errno::ENOSPC)

@@ -359,6 +359,13 @@ pub fn initrd_frame(va: u64) -> Option<u64> {
     (pa % PAGE_SIZE == 0 && is_initrd(pa) && is_initrd(pa + PAGE_SIZE - 1)).then_some(pa)
 }
 
+/// Bit of a frame's reference word set while the frame is a page of a file's own
+/// content (a RAM file's page), as opposed to a private copy; the other bits count
+/// the extra owners.
+const FILE_PAGE: u32 = 1 << 31;
+/// The owner-count bits of a frame's reference word.
+const OWNERS: u32 = FILE_PAGE - 1;
+
 /// Adds an owner to a frame (a second address space maps it).
 pub fn share(pa: u64) {
     if is_initrd(pa) {
@@ -371,7 +378,7 @@ pub fn share(pa: u64) {
 
 /// Whether a frame has more than one owner.
 pub fn is_shared(pa: u64) -> bool {
-    is_initrd(pa) || refs(pa, false).map(|r| r.load(Ordering::Relaxed) > 0).unwrap_or(false)
+    is_initrd(pa) || refs(pa, false).map(|r| r.load(Ordering::Relaxed) & OWNERS > 0).unwrap_or(false)
 }
 
 /// Drops one owner of a frame; the last one frees it.
@@ -381,11 +388,39 @@ pub fn put(pa: u64) {
         return;
     }
     if let Some(r) = refs(pa, false) {
-        if r.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1)).is_ok() {
+        if r.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| (n & OWNERS != 0).then(|| n - 1)).is_ok() {
             return;
         }
     }
     free(pa, 1);
+}
+
+/// Marks a frame as a page of a file's content, owned by the file (see
+/// [`is_file_page`]); the file gives it back with [`put_file_page`].
+pub fn mark_file_page(pa: u64) {
+    if let Some(r) = refs(pa, true) {
+        r.fetch_or(FILE_PAGE, Ordering::Relaxed);
+    }
+}
+
+/// The file drops its page `pa` (truncated or removed): the frame stops being a
+/// file page, and goes with its last owner like any other ([`put`]).
+pub fn put_file_page(pa: u64) {
+    let pa = pa & !(PAGE_SIZE - 1);
+    if let Some(r) = refs(pa, false) {
+        let prev = r.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| Some((n & OWNERS).saturating_sub(1)));
+        if prev.is_ok_and(|n| n & OWNERS != 0) {
+            return;
+        }
+    }
+    free(pa, 1);
+}
+
+/// Whether `pa` is still a page of a file's own content (an initrd frame or a RAM
+/// file's page), which a mapping can always get back from the file, rather than
+/// a private copy that only its mappings hold.
+pub fn is_file_page(pa: u64) -> bool {
+    is_initrd(pa) || refs(pa, false).is_some_and(|r| r.load(Ordering::Relaxed) & FILE_PAGE != 0)
 }
 
 /// The frame allocator as a page-table frame source.

@@ -551,6 +551,15 @@ impl AddrSpace {
         let mut batch = [(0u64, 0u64, Perm::default()); PAGE_BATCH];
         'vmas: for (start, end, area) in &ranges {
             let private = area.shared_file().is_none() && !area.shared;
+            // Linux's rule (vma_needs_copy): the pages of a file mapping that are
+            // still the file's own are not copied; the child's fault maps them
+            // again, with their neighbours. A shared file mapping has only such
+            // pages (its page-cache frames); a private one may also hold private
+            // copies, which are shared copy-on-write like anonymous pages.
+            let file = matches!(area.backing, Backing::File { .. });
+            if file && area.shared {
+                continue;
+            }
             let mut cursor = *start;
             loop {
                 let n = self.mapped_pages(cursor, *end, &mut batch);
@@ -558,10 +567,7 @@ impl AddrSpace {
                     break;
                 }
                 for &(va, pa, perm) in batch.iter().take(n) {
-                    // A private file page still mapped from the initrd is not
-                    // copied: the child's fault maps it again (with its
-                    // neighbours), as Linux leaves file pages to fault.
-                    if private && frames::is_initrd(pa) {
+                    if file && frames::is_file_page(pa) {
                         continue;
                     }
                     let child_perm = if private { area.prot.cow_perm() } else { perm };
