@@ -219,42 +219,51 @@ pub(crate) fn table_index(va: u64, level: u32) -> usize {
 /// that maps a 4 KiB page in [start, end), skipping absent tables. `next` returns
 /// the next-level table of a non-leaf entry at `level` (None for absent entries and
 /// blocks, which user hierarchies do not have).
-pub(crate) fn walk_pages(
-    root: u64,
-    start: u64,
-    end: u64,
-    next: &dyn Fn(u64, u32) -> Option<u64>,
-    present: &dyn Fn(u64) -> bool,
-    leaf: &mut dyn FnMut(u64, u64) -> bool,
-) {
+pub(crate) fn walk_pages<N, Pr, L>(root: u64, start: u64, end: u64, next: N, present: Pr, leaf: L)
+where
+    N: Fn(u64, u32) -> Option<u64>,
+    Pr: Fn(u64) -> bool,
+    L: FnMut(u64, u64) -> bool,
+{
+    // Generic, not `dyn`: the checks of every entry of a leaf table (fork and exit
+    // read thousands) compile inline.
     /// What stays the same at every level of one walk.
-    struct Walk<'a> {
+    struct Walk<N, Pr, L> {
         start: u64,
         end: u64,
-        next: &'a dyn Fn(u64, u32) -> Option<u64>,
-        present: &'a dyn Fn(u64) -> bool,
-        leaf: &'a mut dyn FnMut(u64, u64) -> bool,
+        next: N,
+        present: Pr,
+        leaf: L,
         stopped: bool,
     }
-    impl Walk<'_> {
+    impl<N, Pr, L> Walk<N, Pr, L>
+    where
+        N: Fn(u64, u32) -> Option<u64>,
+        Pr: Fn(u64) -> bool,
+        L: FnMut(u64, u64) -> bool,
+    {
         /// Visits table `t` at level `l`, whose first entry maps `base`.
         fn level(&mut self, t: u64, l: u32, base: u64) {
             let span = 1u64 << (12 + 9 * l);
             // Only the entries that overlap [start, end).
             let first = self.start.saturating_sub(base) / span;
             let last = self.end.saturating_sub(base).div_ceil(span).min(512);
+            if l == 0 {
+                for i in first..last {
+                    let e = read_entry(t, i as usize);
+                    if (self.present)(e) && !(self.leaf)(base + i * span, e) {
+                        self.stopped = true;
+                        return;
+                    }
+                }
+                return;
+            }
             for i in first..last {
                 if self.stopped {
                     return;
                 }
-                let lo = base + i * span;
-                let e = read_entry(t, i as usize);
-                if l == 0 {
-                    if (self.present)(e) && !(self.leaf)(lo, e) {
-                        self.stopped = true;
-                    }
-                } else if let Some(sub) = (self.next)(e, l) {
-                    self.level(sub, l - 1, lo);
+                if let Some(sub) = (self.next)(read_entry(t, i as usize), l) {
+                    self.level(sub, l - 1, base + i * span);
                 }
             }
         }

@@ -442,7 +442,7 @@ impl PageTable {
             }
         };
         let present = |e: u64| e & VALID != 0;
-        walk_pages(self.root, start, end.min(1 << 48), &next, &present, &mut |va, e| f(va, e & ADDR_MASK, perm_of(e)));
+        walk_pages(self.root, start, end.min(1 << 48), next, present, |va, e| f(va, e & ADDR_MASK, perm_of(e)));
     }
 
     /// Frees the intermediate tables and the root of a program hierarchy (leaf

@@ -268,7 +268,7 @@ impl PageTable {
     pub fn for_each_page(&self, start: u64, end: u64, f: &mut dyn FnMut(u64, u64, Perm) -> bool) {
         let next = |e: u64, _l: u32| if e & P != 0 && e & PS == 0 { Some(e & ADDR_MASK) } else { None };
         let present = |e: u64| e & P != 0;
-        walk_pages(self.root, start, end.min(1 << 47), &next, &present, &mut |va, e| f(va, e & ADDR_MASK, perm_of(e)));
+        walk_pages(self.root, start, end.min(1 << 47), next, present, |va, e| f(va, e & ADDR_MASK, perm_of(e)));
     }
 
     /// Frees the user-half intermediate tables and the root (leaf frames are the caller's).
@@ -282,10 +282,14 @@ impl PageTable {
     /// caller's).
     pub fn free_tables_below_root(&self, fs: &mut dyn FrameSource) {
         fn free_level(t: u64, l: u32, fs: &mut dyn FrameSource) {
-            for i in 0..512 {
-                let e = read_entry(t, i);
-                if e & P != 0 && e & PS == 0 && l > 0 {
-                    free_level(e & ADDR_MASK, l - 1, fs);
+            // A leaf table's entries map pages, which are the caller's: only the
+            // levels above are read.
+            if l > 0 {
+                for i in 0..512 {
+                    let e = read_entry(t, i);
+                    if e & P != 0 && e & PS == 0 {
+                        free_level(e & ADDR_MASK, l - 1, fs);
+                    }
                 }
             }
             fs.free(t);
