@@ -60,6 +60,12 @@ fn fault_around(libc: &str) {
     assert!(faults_for_40_pages(&guest) <= 4, "{}", guest.describe());
 }
 
+/// Mappings of files that then shrink (guest_mm's `file_truncate`), on arm64.
+fn file_truncate(libc: &str) {
+    let guest = same(&app(ARCH, libc, "mm_trunc"), &["/tmp"], None);
+    assert!(guest.stdout_str().ends_with("done\n"), "{}", guest.describe());
+}
+
 fn exitcode(libc: &str) {
     for c in ["0", "1", "42", "255"] {
         same(&app(ARCH, libc, "exitcode"), &[c], None);
@@ -337,4 +343,5 @@ per_libc!(
     proc_spawn,
     proc_churn_no_leak,
     fault_around,
+    file_truncate,
 );

@@ -143,6 +143,22 @@ fn fault_around(libc: &str) {
     assert!(faults_for_40_pages(&guest) <= 4, "{}", guest.describe());
 }
 
+/// Mappings of files that then shrink (mm_trunc.c): pages wholly beyond the new
+/// end raise SIGBUS through shared and private mappings, private copies included,
+/// also in a child forked afterwards; the partial last page reads zeros past the
+/// end; growing the file brings the pages back. After ftruncate, truncate and
+/// O_TRUNC; the frame count is exact afterwards.
+fn file_truncate(libc: &str) {
+    let bin = app(ARCH, libc, "mm_trunc");
+    let native = run_native(&bin, None, &args(&["/tmp"]), &[], None);
+    let opts = ElfinOpts { extra: vec!["--log-level".into(), "info".into()], ..ElfinOpts::default() };
+    let guest = run_elfin(&bin, &args(&["/tmp"]), &opts);
+    assert_same(&native, &guest);
+    assert!(guest.stdout_str().ends_with("done\n"), "{}", guest.describe());
+    let (after, before) = frames_report(&guest);
+    assert_eq!(after, before, "frames leaked after mm_trunc");
+}
+
 macro_rules! per_libc {
     ($($name:ident),* $(,)?) => {
         mod glibc { $( #[test] fn $name() { super::$name("glibc") } )* }
@@ -159,4 +175,5 @@ per_libc!(
     malloc_1g_in_256m,
     out_of_memory_kills,
     fault_around,
+    file_truncate,
 );

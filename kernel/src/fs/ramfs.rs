@@ -165,11 +165,16 @@ impl Inode for File {
     fn truncate(&self, len: u64) -> Result<(), Errno> {
         let len = usize::try_from(len).map_err(|_| Errno::EFBIG)?;
         let mut c = self.content.lock();
-        if c.len() == len {
+        let old = c.len();
+        if old == len {
             return Ok(());
         }
         c.make_mut()?.truncate(len);
         drop(c);
+        if len < old {
+            // Mappings must not keep the pages past the new end (SIGBUS, as on Linux).
+            crate::mem::vm::file_shrunk(self as *const File as *const (), len as u64);
+        }
         self.meta.lock().touch_mtime();
         Ok(())
     }

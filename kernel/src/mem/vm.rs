@@ -157,7 +157,10 @@ impl Segment for Area {
         match &mut a.backing {
             Backing::File { offset, len, .. } => {
                 *offset = offset.saturating_add(delta);
-                *len = len.saturating_sub(delta);
+                // An mmap of the file (u64::MAX) still reads to its end when split.
+                if *len != u64::MAX {
+                    *len = len.saturating_sub(delta);
+                }
             }
             Backing::Kernel { first, .. } => *first = first.saturating_add((delta / PAGE_SIZE) as usize),
             Backing::Anon => {}
@@ -178,7 +181,12 @@ impl Segment for Area {
         match (&self.backing, &next.backing) {
             (Backing::Anon, Backing::Anon) => Some(self.clone()),
             (Backing::File { node: a, offset: ao, len: al }, Backing::File { node: b, offset: bo, len: bl }) => {
-                if !same_node(a, b) || ao.checked_add(len) != Some(*bo) || *al < len {
+                // An mmap of the file (u64::MAX) and a loaded segment do not merge.
+                if !same_node(a, b)
+                    || ao.checked_add(len) != Some(*bo)
+                    || *al < len
+                    || (*al == u64::MAX) != (*bl == u64::MAX)
+                {
                     return None;
                 }
                 let mut m = self.clone();
@@ -269,7 +277,14 @@ pub struct AddrSpace {
     pub vdso: u64,
     /// The anonymous VMA the last fault found, while the VMAs stay as they were.
     last_anon: Option<AnonHint>,
+    /// Some VMA has mapped a file with mmap (counted in [`FILE_MAPPERS`]): a file
+    /// that shrinks may have pages to drop here.
+    maps_files: bool,
 }
+
+/// Address spaces that have mapped a file with mmap: when none has, a file that
+/// shrinks has no mapping to look for.
+static FILE_MAPPERS: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(0);
 
 /// What the fault path needs of an anonymous VMA, kept from one fault to the next
 /// (a program touching fresh memory faults in the same VMA page after page).
@@ -301,6 +316,7 @@ impl AddrSpace {
             total_vm: 0,
             vdso: 0,
             last_anon: None,
+            maps_files: false,
         })
     }
 
@@ -334,11 +350,43 @@ impl AddrSpace {
 
     /// Adds attributes over a free range; false when it is not free.
     pub fn insert_area(&mut self, start: u64, end: u64, area: Area) -> bool {
+        if matches!(area.backing, Backing::File { len: u64::MAX, .. }) {
+            self.note_file_map();
+        }
         let ok = self.vmas.insert(start, end, area).is_ok();
         if ok {
             self.total_vm += end - start;
         }
         ok
+    }
+
+    /// Records that this address space maps a file with mmap.
+    fn note_file_map(&mut self) {
+        if !self.maps_files {
+            self.maps_files = true;
+            FILE_MAPPERS.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    /// Drops the pages that mmaps of the file at `node` (an inode's address) hold
+    /// from byte `from` (page-aligned) on: private copies, file pages and parked
+    /// pages alike, as Linux's truncate does (unmap_mapping_range with even_cows).
+    fn drop_file_pages(&mut self, node: *const (), from: u64) {
+        let parts: Vec<(u64, u64, u64, Area)> = self
+            .vmas
+            .iter()
+            .filter_map(|r| {
+                let Backing::File { node: n, offset, len: u64::MAX } = &r.val.backing else { return None };
+                if Arc::as_ptr(n) as *const () != node {
+                    return None;
+                }
+                let s = if from > *offset { r.start.checked_add(from - offset)? } else { r.start };
+                (s < r.end).then(|| (s, r.end, r.start, r.val.clone()))
+            })
+            .collect();
+        for (s, e, vs, area) in parts {
+            self.drop_pages(s, e, vs, &area);
+        }
     }
 
     /// Sets up the main stack VMA's final extent once the initial stack is written:
@@ -546,6 +594,9 @@ impl AddrSpace {
         child.stack_limit = self.stack_limit;
         child.total_vm = self.total_vm;
         child.vdso = self.vdso;
+        if self.maps_files {
+            child.note_file_map();
+        }
         let ranges: Vec<(u64, u64, Area)> = self.vmas.iter().map(|r| (r.start, r.end, r.val.clone())).collect();
         let mut ok = true;
         let mut batch = [(0u64, 0u64, Perm::default()); PAGE_BATCH];
@@ -983,6 +1034,9 @@ impl Drop for AddrSpace {
         for (_, pa) in core::mem::take(&mut self.parked) {
             frames::put(pa);
         }
+        if self.maps_files {
+            FILE_MAPPERS.fetch_sub(1, core::sync::atomic::Ordering::Relaxed);
+        }
         let pt = core::mem::replace(&mut self.pt, PageTable::from_root(0));
         if pt.root() != 0 {
             pt.free_tables_below_root(&mut FrameAlloc);
@@ -1010,6 +1064,30 @@ fn file_page(node: &Arc<dyn Inode>, offset: u64, len: u64, rel: u64) -> Option<u
     // A RAM file's own frame, or the initrd's where the file's bytes still lie
     // there page-aligned (the program's segments).
     node.share_page(pos / PAGE_SIZE).or_else(|| cache::initrd_frame(node, pos))
+}
+
+/// After the file at `node` (an inode's address) shrank to `size` bytes: the
+/// pages of its mmaps wholly beyond the new end leave every address space, so
+/// that the next access faults and gets SIGBUS, as on Linux. The partial last
+/// page stays: the file zeroed its tail.
+pub fn file_shrunk(node: *const (), size: u64) {
+    if FILE_MAPPERS.load(core::sync::atomic::Ordering::Relaxed) == 0 {
+        return;
+    }
+    let from = size.next_multiple_of(PAGE_SIZE);
+    // Threads and vfork children share an address space: each is visited once.
+    let mut seen: Vec<*const crate::task::Mm> = Vec::new();
+    for p in crate::task::table::processes() {
+        let Some(mm) = p.try_mm() else { continue };
+        if seen.contains(&Arc::as_ptr(&mm)) {
+            continue;
+        }
+        seen.push(Arc::as_ptr(&mm));
+        let mut a = mm.lock();
+        if a.maps_files {
+            a.drop_file_pages(node, from);
+        }
+    }
 }
 
 /// Pages copied on write since boot (a benchmark figure).
