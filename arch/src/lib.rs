@@ -36,7 +36,7 @@ pub use self::aarch64::{
         MMAP_RND_BITS, PLATFORM, RESTART_SYSCALL_NR, STACK_RND_BITS, USER_END, USER_STACK_TOP,
     },
     init::{cpu_id, init_ap, init_bsp, kernel_va_to_pa, KERNEL_VIRT, PHYS_OFFSET},
-    paging::{flush_user_tlb, zero_page, LeafSlot, PageTable, PAGE_SIZE},
+    paging::{flush_user_tlb, zero_page, LeafPerm, LeafSlot, PageTable, PAGE_SIZE},
     signal::{
         build_frame, restore_frame, sanitize_fpu, sigreturn_trampoline, sigreturn_ucontext, user_context_ok,
         UCONTEXT_SIZE,
@@ -53,7 +53,7 @@ pub use self::x86_64::{
         MMAP_RND_BITS, PLATFORM, RESTART_SYSCALL_NR, STACK_RND_BITS, USER_END, USER_STACK_TOP,
     },
     init::{cpu_id, init_bsp, set_kernel_stack, KERNEL_VIRT, PHYS_OFFSET},
-    paging::{flush_user_tlb, zero_page, LeafSlot, PageTable, PAGE_SIZE},
+    paging::{flush_user_tlb, zero_page, LeafPerm, LeafSlot, PageTable, PAGE_SIZE},
     signal::{build_frame, restore_frame, sanitize_fpu, sigreturn_ucontext, user_context_ok, UCONTEXT_SIZE},
     smp::init_ap,
     tls::{get_tls, set_tls},

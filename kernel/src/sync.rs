@@ -143,7 +143,20 @@ impl<T> SleepLock<T> {
     }
 
     /// Locks: spins briefly, then sleeps until the holder lets go.
+    #[inline]
     pub fn lock(&self) -> SleepGuard<'_, T> {
+        // The free lock (every page fault takes one) costs one compare-exchange,
+        // without the frame of the waiting path.
+        match self.try_lock() {
+            Some(g) => g,
+            None => self.lock_contended(),
+        }
+    }
+
+    /// [`Self::lock`] when the lock is held.
+    #[cold]
+    #[inline(never)]
+    fn lock_contended(&self) -> SleepGuard<'_, T> {
         for _ in 0..SPINS {
             if let Some(g) = self.try_lock() {
                 return g;

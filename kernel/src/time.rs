@@ -186,6 +186,14 @@ pub mod phases {
             SYSCALLS.fetch_add(1, Ordering::Relaxed);
         }
     }
+    /// Counts a page fault resolved for the program (only when the figures are
+    /// asked for, as [`count_syscall`]).
+    #[inline]
+    pub fn count_fault() {
+        if ENABLED.load(Ordering::Relaxed) {
+            FAULTS.fetch_add(1, Ordering::Relaxed);
+        }
+    }
     /// Turns reporting on.
     pub fn enable() {
         ENABLED.store(true, Ordering::Relaxed);

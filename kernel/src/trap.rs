@@ -38,15 +38,24 @@ fn on_trap(tf: &mut TrapFrame, trap: Trap) {
 /// now, so an exited thread may go; then the restartable sequence is checked. (Not
 /// after an interrupt of the kernel itself, such as the idle loop of a thread that
 /// is leaving the CPU.) `cx` is taken by value: an exiting thread never comes
-/// back from `finish_if_exited`, so it must hold no references by then.
+/// back from `finish_if_exited`, so it must hold no references by then. Inline,
+/// so that the context is not copied to be passed (a page fault's whole path is
+/// a few hundred instructions).
+#[inline(always)]
 fn after_user_trap(cx: Ctx, tf: &mut TrapFrame) {
     if cx.thread.exited.load(core::sync::atomic::Ordering::SeqCst) {
-        drop(cx);
-        crate::task::exit::finish_if_exited();
-        crate::task::rseq::on_user_return(&Ctx::current(), tf);
-        return;
+        return after_exit(cx, tf);
     }
     crate::task::rseq::on_user_return(&cx, tf);
+}
+
+/// [`after_user_trap`] for a thread that has exited.
+#[cold]
+#[inline(never)]
+fn after_exit(cx: Ctx, tf: &mut TrapFrame) {
+    drop(cx);
+    crate::task::exit::finish_if_exited();
+    crate::task::rseq::on_user_return(&Ctx::current(), tf);
 }
 
 fn interrupt(tf: &mut TrapFrame, v: u8) {
@@ -76,7 +85,7 @@ fn exception(cx: &Ctx, tf: &mut TrapFrame, trap: Trap) {
             let r = cx.mm().fault(addr, access);
             match r {
                 Ok(()) => {
-                    crate::time::phases::FAULTS.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
+                    crate::time::phases::count_fault();
                     cx.proc.minflt.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
                     return;
                 }

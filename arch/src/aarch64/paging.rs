@@ -277,10 +277,21 @@ impl PageTable {
 
     /// The leaf entry of the 4 KiB page at `va`, with the tables above it created as
     /// needed: a page fault checks and fills it with one walk instead of two.
+    #[inline]
     pub fn leaf_slot(&mut self, va: u64, user: bool, fs: &mut dyn FrameSource) -> Result<LeafSlot<'_>, MapError> {
         let _ = user;
-        let table = self.walk_create(va, 0, fs)?;
-        Ok(LeafSlot { table, idx: index(va, 0), _pt: core::marker::PhantomData })
+        // Inline for the common case, every table there already; else the walk
+        // that creates them.
+        let mut t = self.root;
+        for l in [3, 2, 1] {
+            let e = read_entry(t, index(va, l));
+            if e & VALID == 0 || e & TABLE_OR_PAGE == 0 {
+                let table = self.walk_create(va, 0, fs)?;
+                return Ok(LeafSlot { table, idx: index(va, 0), _pt: core::marker::PhantomData });
+            }
+            t = e & ADDR_MASK;
+        }
+        Ok(LeafSlot { table: t, idx: index(va, 0), _pt: core::marker::PhantomData })
     }
 
     /// Maps the 2 MiB block at `va` (aligned) to `pa` (aligned).
@@ -618,12 +629,34 @@ impl LeafSlot<'_> {
     /// Maps frame `pa` there; the slot is empty (an invalid entry is never cached,
     /// so nothing is invalidated, as in [`PageTable::map`]).
     pub fn set(self, pa: u64, perm: Perm) {
+        self.set_leaf(pa, LeafPerm::new(perm));
+    }
+
+    /// [`Self::set`] with rights encoded beforehand.
+    #[inline]
+    pub fn set_leaf(self, pa: u64, perm: LeafPerm) {
         debug_assert!(read_entry(self.table, self.idx) & VALID == 0);
-        if perm.exec && perm.user {
+        if perm.user_exec {
             sync_icache(pa & ADDR_MASK);
         }
-        write_entry(self.table, self.idx, (pa & ADDR_MASK) | leaf_bits(perm) | TABLE_OR_PAGE);
+        write_entry(self.table, self.idx, (pa & ADDR_MASK) | perm.bits);
         publish();
+    }
+}
+
+/// Rights in the form of a leaf entry, encoded once for many pages (the rights
+/// of the VMA a run of page faults fills).
+#[derive(Clone, Copy, Debug)]
+pub struct LeafPerm {
+    bits: u64,
+    /// Executable in user mode: the frame's instructions are synchronised first.
+    user_exec: bool,
+}
+
+impl LeafPerm {
+    /// Encodes `perm`.
+    pub fn new(perm: Perm) -> LeafPerm {
+        LeafPerm { bits: leaf_bits(perm) | TABLE_OR_PAGE, user_exec: perm.exec && perm.user }
     }
 }
 

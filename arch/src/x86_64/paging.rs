@@ -129,9 +129,20 @@ impl PageTable {
 
     /// The leaf entry of the 4 KiB page at `va`, with the tables above it created as
     /// needed: a page fault checks and fills it with one walk instead of two.
+    #[inline]
     pub fn leaf_slot(&mut self, va: u64, user: bool, fs: &mut dyn FrameSource) -> Result<LeafSlot<'_>, MapError> {
-        let table = self.walk_create(va, 0, user, fs)?;
-        Ok(LeafSlot { table, idx: index(va, 0), _pt: core::marker::PhantomData })
+        // Inline for the common case, every table there already; else the walk
+        // that creates them.
+        let mut t = self.root;
+        for l in [3, 2, 1] {
+            let e = read_entry(t, index(va, l));
+            if e & P == 0 || e & PS != 0 || (user && e & US == 0) {
+                let table = self.walk_create(va, 0, user, fs)?;
+                return Ok(LeafSlot { table, idx: index(va, 0), _pt: core::marker::PhantomData });
+            }
+            t = e & ADDR_MASK;
+        }
+        Ok(LeafSlot { table: t, idx: index(va, 0), _pt: core::marker::PhantomData })
     }
 
     /// Maps the 2 MiB page at `va` (aligned) to `pa` (aligned).
@@ -321,8 +332,26 @@ impl LeafSlot<'_> {
     /// Maps frame `pa` there; the slot is empty (nothing to invalidate: the TLB
     /// caches no absent entry).
     pub fn set(self, pa: u64, perm: Perm) {
+        self.set_leaf(pa, LeafPerm::new(perm));
+    }
+
+    /// [`Self::set`] with rights encoded beforehand.
+    #[inline]
+    pub fn set_leaf(self, pa: u64, perm: LeafPerm) {
         debug_assert!(read_entry(self.table, self.idx) & P == 0);
-        write_entry(self.table, self.idx, (pa & ADDR_MASK) | leaf_bits(perm));
+        write_entry(self.table, self.idx, (pa & ADDR_MASK) | perm.0);
+    }
+}
+
+/// Rights in the form of a leaf entry, encoded once for many pages (the rights
+/// of the VMA a run of page faults fills).
+#[derive(Clone, Copy, Debug)]
+pub struct LeafPerm(u64);
+
+impl LeafPerm {
+    /// Encodes `perm`.
+    pub fn new(perm: Perm) -> LeafPerm {
+        LeafPerm(leaf_bits(perm))
     }
 }
 

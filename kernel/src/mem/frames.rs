@@ -198,10 +198,17 @@ fn free_one(pa: u64) {
 }
 
 /// Allocates `count` physically contiguous frames (not zeroed); returns the address.
+#[inline]
 pub fn alloc(count: usize) -> Option<u64> {
     if count == 1 {
         return alloc_one();
     }
+    alloc_run(count)
+}
+
+/// [`alloc`] of more than one frame.
+#[inline(never)]
+fn alloc_run(count: usize) -> Option<u64> {
     let mut f = FRAMES.lock();
     let bytes = (count as u64).checked_mul(PAGE_SIZE)?;
     let n = f.nranges;

@@ -295,6 +295,8 @@ struct AnonHint {
     start: u64,
     end: u64,
     prot: Prot,
+    /// The rights of its pages, encoded for the page table.
+    leaf: elfin_arch::LeafPerm,
 }
 
 fn page_down(a: u64) -> u64 {
@@ -750,7 +752,7 @@ impl AddrSpace {
     pub fn fault(&mut self, addr: u64, access: Access) -> Result<(), FaultError> {
         if let Some(h) = self.last_anon {
             if h.version == self.vmas.version() && h.start <= addr && addr < h.end {
-                if let Some(r) = self.fault_anon(addr, access, h.prot) {
+                if let Some(r) = self.fault_anon(addr, access, h.prot, h.leaf) {
                     return r;
                 }
             }
@@ -761,7 +763,14 @@ impl AddrSpace {
     /// The common fault, first touch of a page of an anonymous VMA with rights
     /// `prot`, in one walk of the page table; None for any other case (the page is
     /// there already, or parked), which [`Self::fault_slow`] handles.
-    fn fault_anon(&mut self, addr: u64, access: Access, prot: Prot) -> Option<Result<(), FaultError>> {
+    #[inline]
+    fn fault_anon(
+        &mut self,
+        addr: u64,
+        access: Access,
+        prot: Prot,
+        leaf: elfin_arch::LeafPerm,
+    ) -> Option<Result<(), FaultError>> {
         let ok = match access {
             Access::Read => prot.any(),
             Access::Write => prot.write,
@@ -783,11 +792,13 @@ impl AddrSpace {
             return None;
         }
         let Some(pa) = alloc_user_zeroed() else { return Some(Err(FaultError::OutOfMemory)) };
-        slot.set(pa, prot.perm());
+        slot.set_leaf(pa, leaf);
         Some(Ok(()))
     }
 
-    /// Resolves a fault at `addr` in general.
+    /// Resolves a fault at `addr` in general (kept out of line: the common fault
+    /// does not pay for its frame).
+    #[inline(never)]
     fn fault_slow(&mut self, addr: u64, access: Access) -> Result<(), FaultError> {
         if addr >= USER_END {
             return Err(FaultError::MapErr);
@@ -797,7 +808,8 @@ impl AddrSpace {
             Some(r) => {
                 if let Backing::Anon = r.val.backing {
                     let version = self.vmas.version();
-                    self.last_anon = Some(AnonHint { version, start: r.start, end: r.end, prot: r.val.prot });
+                    let (prot, leaf) = (r.val.prot, elfin_arch::LeafPerm::new(r.val.prot.perm()));
+                    self.last_anon = Some(AnonHint { version, start: r.start, end: r.end, prot, leaf });
                 }
                 (r.start, r.end, r.val.clone())
             }
