@@ -7,7 +7,9 @@
 //! hierarchy shares, and [`boot_map_ram`], which widens the boot direct map before
 //! the kernel builds its own tables.
 
-use crate::common::{read_entry, table_index as index, walk_pages, write_entry, FrameSource, MapError, Perm};
+use crate::common::{
+    next_nonzero, read_entry, table_index as index, walk_pages, write_entry, FrameSource, MapError, Perm,
+};
 use core::arch::{asm, global_asm};
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -472,11 +474,13 @@ impl PageTable {
     pub fn free_tables_below_root(&self, fs: &mut dyn FrameSource) {
         fn free_level(t: u64, l: u32, fs: &mut dyn FrameSource) {
             if l > 0 {
-                for i in 0..512 {
+                let mut i = next_nonzero(t, 0, 512);
+                while i < 512 {
                     let e = read_entry(t, i);
                     if e & VALID != 0 && e & TABLE_OR_PAGE != 0 {
                         free_level(e & ADDR_MASK, l - 1, fs);
                     }
+                    i = next_nonzero(t, i + 1, 512);
                 }
             }
             fs.free(t);

@@ -1,6 +1,8 @@
 //! 4-level x86_64 page tables, reached through the direct map.
 
-use crate::common::{read_entry, table_index as index, walk_pages, write_entry, FrameSource, MapError, Perm};
+use crate::common::{
+    next_nonzero, read_entry, table_index as index, walk_pages, write_entry, FrameSource, MapError, Perm,
+};
 use core::arch::asm;
 
 /// Size of a base page.
@@ -296,11 +298,13 @@ impl PageTable {
             // A leaf table's entries map pages, which are the caller's: only the
             // levels above are read.
             if l > 0 {
-                for i in 0..512 {
+                let mut i = next_nonzero(t, 0, 512);
+                while i < 512 {
                     let e = read_entry(t, i);
                     if e & P != 0 && e & PS == 0 {
                         free_level(e & ADDR_MASK, l - 1, fs);
                     }
+                    i = next_nonzero(t, i + 1, 512);
                 }
             }
             fs.free(t);
