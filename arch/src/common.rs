@@ -217,7 +217,7 @@ pub(crate) fn write_entry(table_pa: u64, idx: usize, v: u64) {
 pub(crate) fn next_nonzero(table_pa: u64, from: usize, to: usize) -> usize {
     let mut i = from;
     while i < to {
-        if i % 8 == 0 && i + 8 <= to {
+        if i.is_multiple_of(8) && i + 8 <= to {
             let mut any = 0;
             for j in i..i + 8 {
                 any |= read_entry(table_pa, j);
