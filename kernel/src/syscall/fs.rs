@@ -528,6 +528,9 @@ pub fn unlinkat(cx: &Ctx, dirfd: i32, path: UAddr, flags: i32) -> SysResult {
         }
     } else if is_dir(&*child) {
         return Err(Errno::EISDIR);
+    } else if raw.last() == Some(&b'/') {
+        // "name/" names a directory: not this file (or symlink).
+        return Err(Errno::ENOTDIR);
     }
     let gone = parent.node.remove(&name)?;
     gone.adjust_links(-1);
