@@ -43,7 +43,7 @@ pub fn support(nr: Nr) -> Support {
         Open | Openat | Creat | Mknod | Mknodat | Setxattr | Lsetxattr | Fsetxattr | Getxattr | Lgetxattr
         | Fgetxattr | Listxattr | Llistxattr | Flistxattr | Removexattr | Lremovexattr | Fremovexattr | Utime
         | Utimes | Futimesat | Getdents | InotifyInit | InotifyInit1 | InotifyAddWatch | InotifyRmWatch => Real,
-        Ioctl => Partial("terminal, FIONREAD, FIONBIO, FIOASYNC and FIOCLEX/FIONCLEX requests only"),
+        Ioctl => Partial("terminal, FIONREAD, FIONBIO, FIOASYNC, FIOCLEX/FIONCLEX and the SIOCGIF* interface queries only"),
         Fcntl => Partial("leases, F_NOTIFY"),
         Flock => Real,
         Utimensat => Real,
@@ -51,7 +51,7 @@ pub fn support(nr: Nr) -> Support {
         EpollCreate | EpollCreate1 | EpollCtl | EpollWait | EpollPwait | EpollPwait2 | Eventfd | Eventfd2 => Real,
 
         // Sockets.
-        Socket | Socketpair => Partial("AF_UNIX, AF_INET and AF_INET6 (others EAFNOSUPPORT); no raw sockets"),
+        Socket | Socketpair => Partial("AF_UNIX, AF_INET, AF_INET6 and AF_NETLINK (NETLINK_ROUTE link and address dumps; others EAFNOSUPPORT); no raw sockets"),
         Bind | Listen | Accept | Accept4 | Connect | Getsockname | Getpeername | Shutdown | Sendto | Recvfrom
         | Sendmsg | Recvmsg | Sendmmsg | Recvmmsg => Real,
         Setsockopt | Getsockopt => Partial("the SOL_SOCKET, TCP, IP and IPv6 options elfin keeps; others ENOPROTOOPT"),

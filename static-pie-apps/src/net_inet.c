@@ -1,7 +1,7 @@
 /* net_inet: TCP and UDP over loopback (127.0.0.1 and ::1) as Linux does them.
  *
  *   net_inet [SECTION]     sections: tcp refused nonblock udp v6 errors reset
- *                          epoll edge flags limits opts big
+ *                          epoll edge flags limits opts big ifaces
  *   net_inet churn N       N connections opened, used and closed in turn
  *
  * tcp       listen/connect/accept, data both ways, names of each end, shutdown
@@ -30,11 +30,55 @@
  * limits    floods end in Linux's errors: refused connects, more clients than
  *           the backlog, no descriptor left for a socket or an accept
  * opts      TCP_NODELAY, SO_KEEPALIVE, TCP_KEEPIDLE, IP_TOS, buffer sizes
- * big       4 MiB each way between a parent and a forked child */
+ * big       4 MiB each way between a parent and a forked child
+ * ifaces    the loopback interface as getifaddrs, if_nameindex, the SIOCGIF*
+ *           ioctls and a raw NETLINK_ROUTE dump show it, and their errors */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <stdint.h>
 #include <sys/resource.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <net/if_arp.h>
+#if __has_include(<linux/rtnetlink.h>)
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#else
+/* musl ships no kernel headers: the part of the netlink ABI used here. */
+struct sockaddr_nl { unsigned short nl_family, nl_pad; uint32_t nl_pid, nl_groups; };
+struct nlmsghdr { uint32_t nlmsg_len; uint16_t nlmsg_type, nlmsg_flags; uint32_t nlmsg_seq, nlmsg_pid; };
+struct nlmsgerr { int error; struct nlmsghdr msg; };
+struct rtattr { unsigned short rta_len, rta_type; };
+struct ifinfomsg { unsigned char ifi_family, ifi_pad; unsigned short ifi_type; int ifi_index; unsigned ifi_flags, ifi_change; };
+struct ifaddrmsg { uint8_t ifa_family, ifa_prefixlen, ifa_flags, ifa_scope; uint32_t ifa_index; };
+#define NETLINK_ROUTE 0
+#define NLM_F_REQUEST 1
+#define NLM_F_DUMP 0x300
+#define NLMSG_ERROR 2
+#define NLMSG_DONE 3
+#define RTM_NEWLINK 16
+#define RTM_GETLINK 18
+#define RTM_NEWADDR 20
+#define RTM_GETADDR 22
+#define IFLA_IFNAME 3
+#define IFLA_MTU 4
+#define IFA_ADDRESS 1
+#define NLMSG_ALIGN(len) (((len) + 3U) & ~3U)
+#define NLMSG_HDRLEN ((int)NLMSG_ALIGN(sizeof(struct nlmsghdr)))
+#define NLMSG_DATA(h) ((void *)((char *)(h) + NLMSG_HDRLEN))
+#define NLMSG_NEXT(h, len) ((len) -= NLMSG_ALIGN((h)->nlmsg_len), (struct nlmsghdr *)((char *)(h) + NLMSG_ALIGN((h)->nlmsg_len)))
+#define NLMSG_OK(h, len) ((len) >= (int)sizeof(struct nlmsghdr) && (h)->nlmsg_len >= sizeof(struct nlmsghdr) && (h)->nlmsg_len <= (len))
+#define NLMSG_PAYLOAD(h, len) ((h)->nlmsg_len - NLMSG_ALIGN(NLMSG_HDRLEN + (len)))
+#define RTA_ALIGN(len) (((len) + 3U) & ~3U)
+#define RTA_OK(rta, len) ((len) >= (int)sizeof(struct rtattr) && (rta)->rta_len >= sizeof(struct rtattr) && (rta)->rta_len <= (len))
+#define RTA_NEXT(rta, attrlen) ((attrlen) -= RTA_ALIGN((rta)->rta_len), (struct rtattr *)((char *)(rta) + RTA_ALIGN((rta)->rta_len)))
+#define RTA_DATA(rta) ((void *)((char *)(rta) + RTA_ALIGN(sizeof(struct rtattr))))
+#define IFLA_RTA(r) ((struct rtattr *)((char *)(r) + NLMSG_ALIGN(sizeof(struct ifinfomsg))))
+#define IFLA_PAYLOAD(n) NLMSG_PAYLOAD(n, sizeof(struct ifinfomsg))
+#define IFA_RTA(r) ((struct rtattr *)((char *)(r) + NLMSG_ALIGN(sizeof(struct ifaddrmsg))))
+#define IFA_PAYLOAD(n) NLMSG_PAYLOAD(n, sizeof(struct ifaddrmsg))
+#endif
+#include <sys/ioctl.h>
 #include "net_common.h"
 
 static struct sockaddr_in lo4(uint16_t port)
@@ -1203,6 +1247,164 @@ static void churn(int n)
     printf("%d connections, %d bad\n", n, bad);
 }
 
+/* Sends a NETLINK_ROUTE dump request of `type` for `family` and reads the
+ * answer to NLMSG_DONE; prints what it says about lo. */
+static void nl_dump(int fd, unsigned port, int type, int family)
+{
+    struct {
+        struct nlmsghdr h;
+        struct ifaddrmsg m;
+    } req;
+    memset(&req, 0, sizeof req);
+    req.h.nlmsg_len = sizeof req;
+    req.h.nlmsg_type = (unsigned short)type;
+    req.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+    req.h.nlmsg_seq = 7;
+    req.m.ifa_family = (unsigned char)family;
+    struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+    if (sendto(fd, &req, sizeof req, 0, (struct sockaddr *)&kernel, sizeof kernel) != (ssize_t)sizeof req) {
+        printf("netlink send: %s\n", strerror(errno));
+        return;
+    }
+    static char buf[4096];
+    int done = 0, ours = 1, lo_seen = 0, lo_mtu = 0, lo_addr = 0, other_family = 0, messages = 0;
+    int lo_index = (int)if_nametoindex("lo");
+    while (!done) {
+        struct sockaddr_nl from;
+        socklen_t fl = sizeof from;
+        ssize_t n = recvfrom(fd, buf, sizeof buf, 0, (struct sockaddr *)&from, &fl);
+        if (n < 0) {
+            printf("netlink recv: %s\n", strerror(errno));
+            return;
+        }
+        if (from.nl_pid != 0)
+            ours = 0;
+        for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (unsigned)n); h = NLMSG_NEXT(h, n)) {
+            messages++;
+            if (h->nlmsg_seq != 7 || h->nlmsg_pid != port)
+                ours = 0;
+            if (h->nlmsg_type == NLMSG_DONE) {
+                done = 1;
+                break;
+            }
+            if (h->nlmsg_type == NLMSG_ERROR) {
+                printf("netlink error %d\n", ((struct nlmsgerr *)NLMSG_DATA(h))->error);
+                return;
+            }
+            if (h->nlmsg_type == RTM_NEWLINK) {
+                struct ifinfomsg *ifi = NLMSG_DATA(h);
+                int len = (int)IFLA_PAYLOAD(h);
+                for (struct rtattr *a = IFLA_RTA(ifi); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+                    if (a->rta_type == IFLA_IFNAME && strcmp(RTA_DATA(a), "lo") == 0)
+                        lo_seen = ifi->ifi_index == lo_index && (ifi->ifi_flags & IFF_LOOPBACK) &&
+                                  ifi->ifi_type == ARPHRD_LOOPBACK;
+                    if (a->rta_type == IFLA_MTU && ifi->ifi_index == lo_index)
+                        lo_mtu = *(int *)RTA_DATA(a);
+                }
+            }
+            if (h->nlmsg_type == RTM_NEWADDR) {
+                struct ifaddrmsg *ifa = NLMSG_DATA(h);
+                int len = (int)IFA_PAYLOAD(h);
+                if (family && ifa->ifa_family != family)
+                    other_family = 1;
+                for (struct rtattr *a = IFA_RTA(ifa); RTA_OK(a, len); a = RTA_NEXT(a, len))
+                    if (a->rta_type == IFA_ADDRESS && ifa->ifa_family == AF_INET && (int)ifa->ifa_index == lo_index &&
+                        *(uint32_t *)RTA_DATA(a) == htonl(INADDR_LOOPBACK) && ifa->ifa_prefixlen == 8)
+                        lo_addr = 1;
+            }
+        }
+    }
+    printf("  %s dump: seq and port ours %s, several messages %s", type == RTM_GETLINK ? "link" : "address",
+           ours ? "yes" : "no", messages > 1 ? "yes" : "no");
+    if (type == RTM_GETLINK)
+        printf(", lo (index, flags, type) %s, lo mtu %d\n", lo_seen ? "yes" : "no", lo_mtu);
+    else
+        printf(", 127.0.0.1/8 on lo %s, only the family asked for %s\n", lo_addr ? "yes" : "no", other_family ? "no" : "yes");
+}
+
+static void ifaces(void)
+{
+    /* getifaddrs (netlink underneath in glibc, ioctls in musl). */
+    struct ifaddrs *list;
+    if (getifaddrs(&list) != 0) {
+        printf("getifaddrs: %s\n", strerror(errno));
+    } else {
+        int lo4 = 0;
+        for (struct ifaddrs *i = list; i; i = i->ifa_next)
+            if (strcmp(i->ifa_name, "lo") == 0 && i->ifa_addr && i->ifa_addr->sa_family == AF_INET &&
+                ((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr == htonl(INADDR_LOOPBACK) &&
+                (i->ifa_flags & (IFF_UP | IFF_LOOPBACK)) == (IFF_UP | IFF_LOOPBACK) && i->ifa_netmask &&
+                ((struct sockaddr_in *)i->ifa_netmask)->sin_addr.s_addr == htonl(0xff000000))
+                lo4 = 1;
+        printf("getifaddrs: lo with 127.0.0.1/8, up: %s\n", lo4 ? "yes" : "no");
+        freeifaddrs(list);
+    }
+    unsigned lo = if_nametoindex("lo");
+    char name[IF_NAMESIZE] = "";
+    printf("if_nametoindex(lo) > 0: %s, back to a name: %s\n", lo > 0 ? "yes" : "no",
+           if_indextoname(lo, name) ? name : strerror(errno));
+    unsigned none = if_nametoindex("nosuch0");
+    printf("if_nametoindex(nosuch0): %u\n", none);
+    struct if_nameindex *ni = if_nameindex();
+    int listed = 0;
+    for (struct if_nameindex *p = ni; p && p->if_index; p++)
+        listed |= strcmp(p->if_name, "lo") == 0 && p->if_index == lo;
+    printf("if_nameindex lists lo: %s\n", listed ? "yes" : "no");
+    if (ni)
+        if_freenameindex(ni);
+
+    /* The SIOCGIF* ioctls, on a UDP socket. */
+    int s = socket(AF_INET, SOCK_DGRAM, 0);
+    struct ifreq r;
+    memset(&r, 0, sizeof r);
+    strcpy(r.ifr_name, "lo");
+    printf("SIOCGIFFLAGS lo: %s", ioctl(s, SIOCGIFFLAGS, &r) ? strerror(errno) : "ok");
+    printf(", up and loopback %s\n", (r.ifr_flags & (IFF_UP | IFF_LOOPBACK)) == (IFF_UP | IFF_LOOPBACK) ? "yes" : "no");
+    printf("SIOCGIFMTU lo: %d\n", ioctl(s, SIOCGIFMTU, &r) ? -errno : r.ifr_mtu);
+    printf("SIOCGIFINDEX lo is if_nametoindex: %s\n", ioctl(s, SIOCGIFINDEX, &r) == 0 && r.ifr_ifindex == (int)lo ? "yes" : "no");
+    ioctl(s, SIOCGIFADDR, &r);
+    printf("SIOCGIFADDR lo: %s\n", inet_ntoa(((struct sockaddr_in *)&r.ifr_addr)->sin_addr));
+    ioctl(s, SIOCGIFNETMASK, &r);
+    printf("SIOCGIFNETMASK lo: %s\n", inet_ntoa(((struct sockaddr_in *)&r.ifr_netmask)->sin_addr));
+    printf("SIOCGIFHWADDR lo: family %d\n", ioctl(s, SIOCGIFHWADDR, &r) ? -errno : r.ifr_hwaddr.sa_family);
+    r.ifr_ifindex = (int)lo;
+    printf("SIOCGIFNAME of lo's index: %s\n", ioctl(s, SIOCGIFNAME, &r) ? strerror(errno) : r.ifr_name);
+    strcpy(r.ifr_name, "nosuch0");
+    printf("SIOCGIFFLAGS nosuch0: %s\n", ioctl(s, SIOCGIFFLAGS, &r) ? strerror(errno) : "ok");
+    struct ifreq reqs[16];
+    struct ifconf conf = {.ifc_len = sizeof reqs, .ifc_req = reqs};
+    int conf_lo = 0;
+    if (ioctl(s, SIOCGIFCONF, &conf) == 0)
+        for (int i = 0; i < conf.ifc_len / (int)sizeof reqs[0]; i++)
+            conf_lo |= strcmp(reqs[i].ifr_name, "lo") == 0 &&
+                       ((struct sockaddr_in *)&reqs[i].ifr_addr)->sin_addr.s_addr == htonl(INADDR_LOOPBACK);
+    printf("SIOCGIFCONF lists lo with 127.0.0.1: %s\n", conf_lo ? "yes" : "no");
+    close(s);
+
+    /* A raw NETLINK_ROUTE socket: autobind to the process id, dumps, errors. */
+    int nl = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+    struct sockaddr_nl me = {.nl_family = AF_NETLINK};
+    socklen_t ml = sizeof me;
+    printf("netlink bind: %s", bind(nl, (struct sockaddr *)&me, sizeof me) ? strerror(errno) : "ok");
+    getsockname(nl, (struct sockaddr *)&me, &ml);
+    printf(", port is the pid: %s, name length %u\n", me.nl_pid == (unsigned)getpid() ? "yes" : "no", ml);
+    nl_dump(nl, me.nl_pid, RTM_GETLINK, AF_UNSPEC);
+    nl_dump(nl, me.nl_pid, RTM_GETADDR, AF_INET);
+    int nl2 = socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE);
+    struct sockaddr_nl taken = {.nl_family = AF_NETLINK, .nl_pid = me.nl_pid};
+    printf("a second socket binding the same port: %s\n",
+           bind(nl2, (struct sockaddr *)&taken, sizeof taken) ? strerror(errno) : "ok");
+    struct sockaddr_nl other = {.nl_family = AF_NETLINK};
+    ml = sizeof other;
+    bind(nl2, (struct sockaddr *)&other, sizeof other);
+    getsockname(nl2, (struct sockaddr *)&other, &ml);
+    printf("its own port differs: %s\n", other.nl_pid != me.nl_pid && other.nl_pid != 0 ? "yes" : "no");
+    struct sockaddr_in bad = {.sin_family = AF_INET};
+    printf("bind with an AF_INET address: %s\n", bind(nl2, (struct sockaddr *)&bad, sizeof bad) ? strerror(errno) : "ok");
+    close(nl2);
+    close(nl);
+}
+
 int main(int argc, char **argv)
 {
     probe_init();
@@ -1219,7 +1421,7 @@ int main(int argc, char **argv)
     static const struct probe_section sections[] = {
         {"tcp", tcp},       {"refused", refused}, {"nonblock", nonblock}, {"udp", udp},
         {"v6", v6},         {"errors", errors},   {"reset", reset},       {"epoll", epoll_section},
-        {"edge", edge},     {"flags", flags},     {"limits", limits}, {"opts", opts},     {"big", big},         {NULL, NULL},
+        {"edge", edge},     {"flags", flags},     {"limits", limits}, {"opts", opts},     {"big", big},         {"ifaces", ifaces}, {NULL, NULL},
     };
     int r = run_sections(argc, argv, sections);
     if (r == 0)

@@ -713,6 +713,22 @@ static void link_section(void)
     V("still readable", read(fd, buf, sizeof buf));
     close(fd);
     T("link into a missing directory", link(path("ln"), path("none/x")));
+
+    /* A trailing slash follows a final symlink, even for lstat and O_NOFOLLOW. */
+    symlink("sub", path("dl"));
+    touch("g", "x");
+    symlink("g", path("fl"));
+    printf("lstat dl/ is the directory: %s\n", yesno(lstat(path("dl/"), &st) == 0 && S_ISDIR(st.st_mode)));
+    printf("lstat dl is the link: %s\n", yesno(lstat(path("dl"), &st) == 0 && S_ISLNK(st.st_mode)));
+    T("lstat fl/ (a link to a file)", lstat(path("fl/"), &st));
+    T("readlink dl/", readlink(path("dl/"), buf, sizeof buf));
+    fd = open(path("dl/"), O_RDONLY | O_NOFOLLOW);
+    printf("open dl/ with O_NOFOLLOW: %s\n", fd >= 0 ? "OK" : errname(errno));
+    close(fd);
+    T("rmdir dl/", rmdir(path("dl/")));
+    T("unlink fl/", unlink(path("fl/")));
+    unlink(path("dl"));
+    unlink(path("fl"));
     clean();
 }
 

@@ -2,7 +2,7 @@
  *
  *   surface_sys [SECTION]   sections: caps ids sched cpu membarrier mlock
  *                                     names personality ioprio sync vm random
- *                                     prctl sysctl regs
+ *                                     prctl sysctl regs procfs
  *
  * caps         capget/capset: versions, dropping and raising, the rules,
  *              what set*uid does to the sets, PR_SET_KEEPCAPS, other pids
@@ -25,6 +25,9 @@
  * regs         every register but the result (and rcx, r11 on x86_64) is the
  *              same after a system call: a plain one, a failing one, a yield, a
  *              blocking read interrupted by a signal handler
+ * procfs       /proc/PID: descriptor links (modes, sizes, fd 0), fdinfo,
+ *              mountinfo against stat, mounts, cgroup, auxv against getauxval,
+ *              oom_score_adj (limits, inherited by fork), /proc/filesystems
  *
  *   surface_sys set-names    (not a section: it changes the machine's names, for
  *                            a guest only) sets the host and domain names and
@@ -43,6 +46,9 @@
 #include <sys/time.h>
 #include <sys/uio.h>
 #include <sys/utsname.h>
+#include <sys/auxv.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
 
 #define MS 1000000ull
 
@@ -926,6 +932,206 @@ static void regs_section(void)
     close(p[1]);
 }
 
+/* The kernel's O_LARGEFILE (C libraries define it as 0 on 64-bit systems). */
+#if defined(__x86_64__)
+#define KERNEL_O_LARGEFILE 0100000
+#else
+#define KERNEL_O_LARGEFILE 0400000
+#endif
+
+static int read_text(const char *path, char *buf, size_t size)
+{
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return -1;
+    size_t n = 0;
+    ssize_t r;
+    while (n + 1 < size && (r = read(fd, buf + n, size - 1 - n)) > 0)
+        n += (size_t)r;
+    close(fd);
+    buf[n] = 0;
+    return (int)n;
+}
+
+static const char *yes(int c)
+{
+    return c ? "yes" : "no";
+}
+
+/* Writes `text` to /proc/self/oom_score_adj as a shell does (O_TRUNC). */
+static const char *write_oom(const char *text)
+{
+    int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_TRUNC);
+    if (fd < 0)
+        return strerror(errno);
+    ssize_t n = write(fd, text, strlen(text));
+    int e = errno;
+    close(fd);
+    return n < 0 ? strerror(e) : "ok";
+}
+
+static void procfs_section(void)
+{
+    struct stat st, ft;
+    char path[80], buf[8192], name[] = "/tmp/procfs-probe-XXXXXX";
+
+    /* fd 0 has an entry like any other descriptor. */
+    printf("/proc/self/fd/0: %s\n", lstat("/proc/self/fd/0", &st) == 0 ? "present" : strerror(errno));
+
+    /* A descriptor's link: r-x for reading, -wx for writing, size 64. */
+    int tmp = mkstemp(name);
+    if (tmp < 0)
+        return;
+    if (write(tmp, "0123456789", 10) != 10)
+        return;
+    static const struct { const char *what; int flags; } opens[] = {
+        {"O_RDONLY", O_RDONLY}, {"O_WRONLY", O_WRONLY},
+        {"O_RDWR|O_APPEND|O_CLOEXEC", O_RDWR | O_APPEND | O_CLOEXEC}, {"O_PATH", O_PATH},
+    };
+    int fds[4];
+    for (int i = 0; i < 4; i++) {
+        fds[i] = open(name, opens[i].flags);
+        snprintf(path, sizeof path, "/proc/self/fd/%d", fds[i]);
+        if (lstat(path, &st) != 0) {
+            printf("lstat fd link (%s): %s\n", opens[i].what, strerror(errno));
+            continue;
+        }
+        ssize_t n = readlink(path, buf, sizeof buf - 1);
+        buf[n < 0 ? 0 : n] = 0;
+        int same = stat(path, &st) == 0 && fstat(fds[i], &ft) == 0 && st.st_ino == ft.st_ino;
+        lstat(path, &st);
+        printf("fd link (%s): mode %o, size %lld, names the file: %s, leads to it: %s\n", opens[i].what,
+               (unsigned)st.st_mode, (long long)st.st_size, yes(strcmp(buf, name) == 0), yes(same));
+    }
+
+    /* The fd directory's size is how many descriptors there are. */
+    DIR *d = opendir("/proc/self/fd");
+    if (d) {
+        int entries = 0;
+        struct dirent *e;
+        while ((e = readdir(d)) != NULL)
+            entries += e->d_name[0] != '.';
+        fstat(dirfd(d), &st);
+        printf("fd directory: size is the number of descriptors: %s\n", yes(st.st_size == entries));
+        closedir(d);
+    }
+    lstat("/proc/self/exe", &st);
+    printf("/proc/self/exe: size %lld\n", (long long)st.st_size);
+
+    /* fdinfo: position, flags (with close-on-exec), inode, a listed mount. */
+    lseek(fds[2], 4, SEEK_SET);
+    snprintf(path, sizeof path, "/proc/self/fdinfo/%d", fds[2]);
+    long long pos = -1;
+    unsigned flags = 0;
+    int mnt_id = -1;
+    unsigned long ino = 0;
+    if (read_text(path, buf, sizeof buf) < 0 ||
+        sscanf(buf, "pos:\t%lld\nflags:\t%o\nmnt_id:\t%d\nino:\t%lu", &pos, &flags, &mnt_id, &ino) != 4) {
+        printf("fdinfo: unreadable: %s\n", buf);
+    } else {
+        fstat(fds[2], &ft);
+        printf("fdinfo: pos %lld, O_RDWR %s, O_APPEND %s, O_CLOEXEC %s, O_LARGEFILE %s, other flags %#o, ino %s\n",
+               pos, yes((flags & O_ACCMODE) == O_RDWR), yes(flags & O_APPEND), yes(flags & O_CLOEXEC),
+               yes(flags & KERNEL_O_LARGEFILE),
+               flags & ~(unsigned)(O_ACCMODE | O_APPEND | O_CLOEXEC | KERNEL_O_LARGEFILE), yes(ino == ft.st_ino));
+    }
+    printf("fdinfo of a closed descriptor: %s\n", read_text("/proc/self/fdinfo/999", buf, sizeof buf) < 0 ? strerror(errno) : "readable");
+
+    /* mountinfo: well-formed; / and /proc are there with the devices stat shows;
+     * fdinfo's mnt_id is one of its mounts; /proc/self/mounts has as many lines. */
+    int lines = 0, well_formed = 1, root_ok = 0, proc_ok = 0, mnt_listed = 0;
+    if (read_text("/proc/self/mountinfo", buf, sizeof buf) > 0) {
+        struct stat root_st, proc_st;
+        stat("/", &root_st);
+        stat("/proc", &proc_st);
+        for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+            int id, parent;
+            unsigned major, minor;
+            char root[256], point[256];
+            lines++;
+            if (sscanf(line, "%d %d %u:%u %255s %255s", &id, &parent, &major, &minor, root, point) != 6 ||
+                !strstr(line, " - ")) {
+                well_formed = 0;
+                continue;
+            }
+            if (id == mnt_id)
+                mnt_listed = 1;
+            dev_t dev = makedev(major, minor);
+            if (strcmp(point, "/") == 0)
+                root_ok = dev == root_st.st_dev;
+            if (strcmp(point, "/proc") == 0)
+                proc_ok = dev == proc_st.st_dev && strstr(line, " - proc ") != NULL;
+        }
+    }
+    printf("mountinfo: well-formed %s, / as stat shows %s, /proc as stat shows %s, fdinfo's mount listed %s\n",
+           yes(well_formed && lines > 0), yes(root_ok), yes(proc_ok), yes(mnt_listed));
+    int mounts = 0;
+    if (read_text("/proc/self/mounts", buf, sizeof buf) > 0)
+        for (char *c = buf; *c; c++)
+            mounts += *c == '\n';
+    printf("mounts: as many lines as mountinfo: %s\n", yes(mounts == lines));
+
+    /* cgroup: hierarchy-ID:controllers:path lines. */
+    int cg_ok = read_text("/proc/self/cgroup", buf, sizeof buf) > 0;
+    for (char *line = strtok(buf, "\n"); cg_ok && line; line = strtok(NULL, "\n")) {
+        int id, n = 0;
+        sscanf(line, "%d:%*[^:]:%n", &id, &n);
+        if (n == 0)
+            sscanf(line, "%d::%n", &id, &n);
+        cg_ok = n > 0 && line[n] == '/';
+    }
+    printf("cgroup: well-formed %s\n", yes(cg_ok));
+
+    /* auxv: (type, value) pairs ending with AT_NULL, as getauxval reads them
+     * (but AT_HWCAP, which glibc rewrites on x86_64). */
+    int fd = open("/proc/self/auxv", O_RDONLY);
+    ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf);
+    if (fd >= 0)
+        close(fd);
+    int agree = n > 0 && n % 16 == 0, checked = 0;
+    unsigned long *w = (unsigned long *)buf;
+    for (ssize_t i = 0; agree && i + 1 < n / 8 && w[i] != AT_NULL; i += 2) {
+        unsigned long t = w[i];
+        if (t == AT_PAGESZ || t == AT_ENTRY || t == AT_PHDR || t == AT_RANDOM || t == AT_EXECFN ||
+            t == AT_SYSINFO_EHDR || t == AT_UID || t == AT_PLATFORM) {
+            agree = getauxval(t) == w[i + 1];
+            checked++;
+        }
+    }
+    printf("auxv: agrees with getauxval %s, ends with AT_NULL %s\n", yes(agree && checked >= 7),
+           yes(n >= 16 && w[n / 8 - 2] == AT_NULL));
+
+    /* oom_score_adj: -1000..1000, kept by fork. */
+    printf("oom_score_adj 123: %s\n", write_oom("123\n"));
+    read_text("/proc/self/oom_score_adj", buf, sizeof buf);
+    printf("oom_score_adj reads %s", buf);
+    printf("oom_score_adj 1001: %s\n", write_oom("1001"));
+    printf("oom_score_adj abc: %s\n", write_oom("abc"));
+    printf("oom_score_adj -1001: %s\n", write_oom("-1001"));
+    fflush(stdout);
+    pid_t child = fork();
+    if (child == 0) {
+        read_text("/proc/self/oom_score_adj", buf, sizeof buf);
+        printf("a child reads %s", buf);
+        fflush(stdout);
+        _exit(0);
+    }
+    waitpid(child, NULL, 0);
+    int score = -1;
+    read_text("/proc/self/oom_score", buf, sizeof buf);
+    printf("oom_score is a number: %s\n", yes(sscanf(buf, "%d", &score) == 1 && score >= 0));
+    write_oom("0");
+
+    read_text("/proc/filesystems", buf, sizeof buf);
+    printf("/proc/filesystems: proc %s, tmpfs %s\n", yes(strstr(buf, "nodev\tproc\n") != NULL),
+           yes(strstr(buf, "nodev\ttmpfs\n") != NULL));
+
+    for (int i = 0; i < 4; i++)
+        close(fds[i]);
+    close(tmp);
+    unlink(name);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "set-names") == 0) {
@@ -960,6 +1166,7 @@ int main(int argc, char **argv)
         {"vm", vm},         {"random", random_section},                    {"prctl", prctl_section},
         {"sysctl", sysctl_section},
         {"regs", regs_section},
+        {"procfs", procfs_section},
         {NULL, NULL},
     };
     int r = run_sections(argc, argv, sections);

@@ -171,6 +171,12 @@ impl OpenFile {
     pub fn flags(&self) -> u32 {
         self.flags.load(Ordering::Relaxed)
     }
+    /// What F_GETFL and /proc/PID/fdinfo show: the status flags, with
+    /// O_LARGEFILE for a filesystem file (a 64-bit open always sets it).
+    pub fn status_flags(&self) -> u32 {
+        let large = self.file.inode().is_some() && self.flags() & O_PATH == 0;
+        self.flags() | if large { elfin_shim::uapi::native::open_flags::O_LARGEFILE } else { 0 }
+    }
     /// Replaces the status flags.
     pub fn set_flags(&self, v: u32) {
         self.flags.store(v, Ordering::Relaxed);

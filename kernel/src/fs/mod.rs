@@ -390,6 +390,9 @@ pub fn resolve(base: &[u8], path: &[u8], follow_last: bool) -> Result<Resolved, 
     if path.first() != Some(&b'/') {
         walk(&root, &mut stack, base, true, &mut links)?;
     }
+    // A trailing slash makes the last component a directory to look into, so a
+    // final symlink is followed even by lstat (Linux's LOOKUP_FOLLOW there).
+    let follow_last = follow_last || path.last() == Some(&b'/');
     walk(&root, &mut stack, path, follow_last, &mut links)?;
     let node = stack.last().map(|(_, n)| n.clone()).unwrap_or(root);
     // A trailing slash requires a directory.

@@ -904,14 +904,16 @@ pub fn mount_volumes(run: &[u8]) {
             fail("a volume cannot cover the root directory");
         }
         let parent = super::mkdir_p(dir);
+        let dev = root.dev();
         if parent.insert(name, root).is_err() {
             fail("its parent directory cannot hold a mount");
         }
-        MOUNTED.lock().push(Mounted { tag: tag.to_vec(), path: trimmed.to_vec(), read_only: mode == b"ro" });
+        MOUNTED.lock().push(Mounted { tag: tag.to_vec(), path: trimmed.to_vec(), read_only: mode == b"ro", dev });
     }
 }
 
 /// A mounted volume, as /proc/mounts lists it.
+#[derive(Clone)]
 pub struct Mounted {
     /// The 9P mount tag (the mount's source).
     pub tag: Vec<u8>,
@@ -919,28 +921,16 @@ pub struct Mounted {
     pub path: Vec<u8>,
     /// Mounted read-only.
     pub read_only: bool,
+    /// Its files' st_dev.
+    pub dev: u64,
 }
 
 /// The volumes mounted at boot, in mount order.
 pub static MOUNTED: crate::sync::Mutex<Vec<Mounted>> = crate::sync::Mutex::new(Vec::new());
 
-/// Appends the /proc/mounts lines of the volumes to `s` (as Linux shows a
-/// 9p mount over virtio).
-pub fn mount_lines(s: &mut alloc::string::String) {
-    for m in MOUNTED.lock().iter() {
-        let mut line = m.tag.clone();
-        line.push(b' ');
-        // /proc/mounts escapes space, tab, newline and backslash as octal.
-        for &b in &m.path {
-            match b {
-                b' ' | b'\t' | b'\n' | b'\\' => line.extend_from_slice(alloc::format!("\\{:03o}", b).as_bytes()),
-                _ => line.push(b),
-            }
-        }
-        s.push_str(&alloc::string::String::from_utf8_lossy(&line));
-        s.push_str(if m.read_only { " 9p ro" } else { " 9p rw" });
-        s.push_str(",relatime,access=client,trans=virtio 0 0\n");
-    }
+/// The volumes mounted, in mount order.
+pub fn mounted() -> Vec<Mounted> {
+    MOUNTED.lock().clone()
 }
 
 /// Whether `n` lies on a volume.

@@ -12,7 +12,7 @@ use elfin_shim::errno::Errno;
 use elfin_shim::uapi::stat_mode::*;
 use elfin_shim::uapi::StatInfo;
 
-use super::file::{FileLike, OpenFile};
+use super::file::{FileLike, OpenFile, O_PATH};
 use super::{dtype_of, stat_of, sysctl, DirEntry, Inode, Meta};
 use crate::mem::vm::{AddrSpace, Area, Backing, VmaName};
 use crate::task::{self, table, Ctx, Process};
@@ -56,10 +56,19 @@ enum Kind {
     Status,
     Limits,
     PidMounts,
+    Mountinfo,
+    Cgroup,
+    Auxv,
+    OomScore,
+    OomScoreAdj,
+    FdinfoDir,
+    FdinfoFile(i32),
+    Filesystems,
 }
 
-const ROOT_FILES: [(&[u8], Kind); 10] = [
+const ROOT_FILES: [(&[u8], Kind); 11] = [
     (b"self", Kind::SelfLink),
+    (b"filesystems", Kind::Filesystems),
     (b"thread-self", Kind::ThreadSelf),
     (b"meminfo", Kind::Meminfo),
     (b"uptime", Kind::Uptime),
@@ -71,16 +80,22 @@ const ROOT_FILES: [(&[u8], Kind); 10] = [
     (b"sys", Kind::Sys(0)),
 ];
 
-const PID_FILES: [(&[u8], Kind); 16] = [
+const PID_FILES: [(&[u8], Kind); 22] = [
+    (b"auxv", Kind::Auxv),
+    (b"cgroup", Kind::Cgroup),
     (b"cmdline", Kind::Cmdline),
     (b"comm", Kind::Comm),
     (b"cwd", Kind::Cwd),
     (b"environ", Kind::Environ),
     (b"exe", Kind::Exe),
     (b"fd", Kind::FdDir),
+    (b"fdinfo", Kind::FdinfoDir),
     (b"limits", Kind::Limits),
     (b"maps", Kind::Maps),
+    (b"mountinfo", Kind::Mountinfo),
     (b"mounts", Kind::PidMounts),
+    (b"oom_score", Kind::OomScore),
+    (b"oom_score_adj", Kind::OomScoreAdj),
     (b"root", Kind::RootLink),
     (b"smaps", Kind::Smaps),
     (b"smaps_rollup", Kind::SmapsRollup),
@@ -109,6 +124,7 @@ fn node(kind: Kind, pid: i32, tid: i32) -> Arc<dyn Inode> {
 fn kind_index(k: Kind) -> u64 {
     match k {
         Kind::FdLink(fd) => 0x100 + fd as u64,
+        Kind::FdinfoFile(fd) => 0x80000 + fd as u64,
         Kind::Sys(i) => 0x80 + u64::from(i),
         other => {
             let simple = [
@@ -139,6 +155,13 @@ fn kind_index(k: Kind) -> u64 {
                 Kind::Status,
                 Kind::Limits,
                 Kind::PidMounts,
+                Kind::Mountinfo,
+                Kind::Cgroup,
+                Kind::Auxv,
+                Kind::OomScore,
+                Kind::OomScoreAdj,
+                Kind::FdinfoDir,
+                Kind::Filesystems,
             ];
             simple.iter().position(|x| *x == other).unwrap_or(0) as u64 + 1
         }
@@ -163,9 +186,18 @@ impl Node {
                 Some(_) => S_IFREG | 0o444,
             },
             Kind::FdDir => S_IFDIR | 0o500,
+            Kind::FdinfoDir => S_IFDIR | 0o555,
             Kind::SelfLink | Kind::ThreadSelf | Kind::Exe | Kind::Cwd | Kind::RootLink => S_IFLNK | 0o777,
-            Kind::FdLink(_) => S_IFLNK | 0o700,
-            Kind::Environ => S_IFREG | 0o400,
+            // As Linux: r-x for a file open for reading, -wx for writing.
+            Kind::FdLink(fd) => {
+                let flags = self.open_file(fd).map(|f| f.flags()).unwrap_or(0);
+                let acc = if flags & O_PATH != 0 { 3 } else { flags & 3 };
+                let read = if acc == 0 || acc == 2 { 0o500 } else { 0 };
+                let write = if acc == 1 || acc == 2 { 0o300 } else { 0 };
+                S_IFLNK | read | write
+            }
+            Kind::Environ | Kind::Auxv | Kind::FdinfoFile(_) => S_IFREG | 0o400,
+            Kind::OomScoreAdj => S_IFREG | 0o644,
             _ => S_IFREG | 0o444,
         }
     }
@@ -203,10 +235,11 @@ impl Node {
                 }
                 Ok(node(Kind::PidDir, self.pid, tid))
             }
-            Kind::FdDir => {
-                let fd = parse_id(name)?;
-                process(self.pid)?.files().lock().get(fd).map_err(|_| Errno::ENOENT)?;
-                Ok(node(Kind::FdLink(fd), self.pid, self.tid))
+            Kind::FdDir | Kind::FdinfoDir => {
+                let fd = parse_fd(name)?;
+                self.open_file(fd)?;
+                let k = if self.kind == Kind::FdDir { Kind::FdLink(fd) } else { Kind::FdinfoFile(fd) };
+                Ok(node(k, self.pid, self.tid))
             }
             _ => Err(Errno::ENOTDIR),
         }
@@ -245,11 +278,13 @@ impl Node {
                     push(alloc::format!("{}", t.tid()).into_bytes(), Kind::PidDir, self.pid);
                 }
             }
-            Kind::FdDir => {
+            Kind::FdDir | Kind::FdinfoDir => {
                 let files = process(self.pid)?.files();
-                let f = files.lock();
-                for (fd, _) in f.iter() {
-                    push(alloc::format!("{}", fd).into_bytes(), Kind::FdLink(fd), self.pid);
+                // Collected first: a link's mode looks at its descriptor again.
+                let fds: Vec<i32> = files.lock().iter().map(|(fd, _)| fd).collect();
+                for fd in fds {
+                    let k = if self.kind == Kind::FdDir { Kind::FdLink(fd) } else { Kind::FdinfoFile(fd) };
+                    push(alloc::format!("{}", fd).into_bytes(), k, self.pid);
                 }
             }
             _ => return Err(Errno::ENOTDIR),
@@ -259,6 +294,11 @@ impl Node {
 
     fn ino_value(&self) -> u64 {
         INO_BASE + ((self.pid as u64) << 20) + kind_index(self.kind)
+    }
+
+    /// The open file behind descriptor `fd` of the node's process.
+    fn open_file(&self, fd: i32) -> Result<Arc<OpenFile>, Errno> {
+        process(self.pid)?.files().lock().get(fd).map_err(|_| Errno::ENOENT)
     }
 
     fn link(&self) -> Result<Vec<u8>, Errno> {
@@ -278,6 +318,15 @@ impl Node {
             _ => Err(Errno::EINVAL),
         }
     }
+}
+
+/// A descriptor number as /proc/PID/fd names it: "0" or digits without a
+/// leading zero.
+fn parse_fd(name: &[u8]) -> Result<i32, Errno> {
+    if name == b"0" {
+        return Ok(0);
+    }
+    parse_id(name)
 }
 
 fn parse_id(name: &[u8]) -> Result<i32, Errno> {
@@ -311,9 +360,10 @@ impl Inode for Node {
     }
     fn size(&self) -> u64 {
         match self.kind {
-            Kind::SelfLink | Kind::ThreadSelf | Kind::Exe | Kind::Cwd | Kind::RootLink | Kind::FdLink(_) => {
-                self.link().map(|l| l.len() as u64).unwrap_or(0)
-            }
+            // As Linux: 64 for a descriptor's link, the number of descriptors
+            // for the fd directory, 0 for the other links and files.
+            Kind::FdLink(_) => 64,
+            Kind::FdDir => process(self.pid).map(|p| p.files().lock().iter().count() as u64).unwrap_or(0),
             _ => 0,
         }
     }
@@ -326,6 +376,15 @@ impl Inode for Node {
     fn readlink(&self) -> Result<Vec<u8>, Errno> {
         self.link()
     }
+    fn truncate(&self, _size: u64) -> Result<(), Errno> {
+        // O_TRUNC on a writable file (`echo 1 > /proc/...`) changes nothing, as
+        // on Linux; the others cannot be opened for writing.
+        if self.mode() & 0o200 != 0 {
+            Ok(())
+        } else {
+            Err(Errno::EACCES)
+        }
+    }
     fn follow_magic(&self) -> Option<Arc<dyn Inode>> {
         let Kind::FdLink(fd) = self.kind else { return None };
         let f = table::process(self.pid)?.files().lock().get(fd).ok()?;
@@ -334,6 +393,10 @@ impl Inode for Node {
     fn open(self: Arc<Self>, flags: u32) -> Result<Arc<dyn FileLike>, Errno> {
         if self.mode() & S_IFMT == S_IFDIR {
             return Ok(Arc::new(DirHandle { node: self }));
+        }
+        if flags & 3 != 0 && self.kind == Kind::OomScoreAdj {
+            process(self.pid)?;
+            return Ok(Arc::new(OomAdjFile { node: self }));
         }
         if flags & 3 != 0 {
             // Only a writable /proc/sys file opens for writing, and only for
@@ -376,6 +439,18 @@ fn read_on(file: &dyn FileLike, f: &OpenFile, buf: &mut [u8]) -> Result<usize, E
     Ok(n)
 }
 
+/// lseek(2) on a writable /proc file: SEEK_SET and SEEK_CUR (it has no end).
+fn seek_in_writable(f: &OpenFile, off: i64, whence: i32) -> Result<u64, Errno> {
+    let new = match whence {
+        0 => off,
+        1 => (*f.offset.lock() as i64).checked_add(off).ok_or(Errno::EOVERFLOW)?,
+        _ => return Err(Errno::EINVAL),
+    };
+    let new = u64::try_from(new).map_err(|_| Errno::EINVAL)?;
+    *f.offset.lock() = new;
+    Ok(new)
+}
+
 /// A writable /proc/sys file, open for writing: each write at the start of
 /// the file sets the value; reads show the value at the time of the read.
 struct SysctlFile {
@@ -402,14 +477,7 @@ impl FileLike for SysctlFile {
         Ok(data.len())
     }
     fn seek(&self, f: &OpenFile, off: i64, whence: i32) -> Result<u64, Errno> {
-        let new = match whence {
-            0 => off,
-            1 => (*f.offset.lock() as i64).checked_add(off).ok_or(Errno::EOVERFLOW)?,
-            _ => return Err(Errno::EINVAL),
-        };
-        let new = u64::try_from(new).map_err(|_| Errno::EINVAL)?;
-        *f.offset.lock() = new;
-        Ok(new)
+        seek_in_writable(f, off, whence)
     }
     fn seekable(&self) -> bool {
         true
@@ -423,6 +491,76 @@ impl FileLike for SysctlFile {
     fn as_any(&self) -> &dyn Any {
         self
     }
+}
+
+/// /proc/PID/oom_score_adj open for writing: each write sets the value.
+struct OomAdjFile {
+    node: Arc<Node>,
+}
+
+impl FileLike for OomAdjFile {
+    fn read(&self, _cx: &Ctx, f: &OpenFile, buf: &mut [u8]) -> Result<usize, Errno> {
+        read_on(self, f, buf)
+    }
+    fn pread(&self, buf: &mut [u8], off: u64) -> Result<usize, Errno> {
+        Ok(copy_at(&generate(Kind::OomScoreAdj, self.node.pid, self.node.tid)?, buf, off))
+    }
+    fn write(&self, _cx: &Ctx, _f: &OpenFile, data: &[u8]) -> Result<usize, Errno> {
+        // As Linux: at most 12 bytes are looked at, then a number in base 10,
+        // 16 (0x) or 8 (0), with blanks around it.
+        let text = core::str::from_utf8(data.get(..data.len().min(12)).unwrap_or(data)).map_err(|_| Errno::EINVAL)?;
+        let value = parse_c_int(text.trim()).ok_or(Errno::EINVAL)?;
+        if !(-1000..=1000).contains(&value) {
+            return Err(Errno::EINVAL);
+        }
+        let p = process(self.node.pid).map_err(|_| Errno::ESRCH)?;
+        let privileged = caller().is_none_or(|t| t.process.cred.lock().capable(task::caps::CAP_SYS_RESOURCE));
+        let mut ext = p.ext.lock();
+        if value < i32::from(ext.oom_score_adj_min) && !privileged {
+            return Err(Errno::EACCES);
+        }
+        ext.oom_score_adj = value as i16;
+        if privileged {
+            ext.oom_score_adj_min = value as i16;
+        }
+        Ok(data.len())
+    }
+    fn seek(&self, f: &OpenFile, off: i64, whence: i32) -> Result<u64, Errno> {
+        seek_in_writable(f, off, whence)
+    }
+    fn seekable(&self) -> bool {
+        true
+    }
+    fn stat(&self) -> StatInfo {
+        stat_of(&*self.node)
+    }
+    fn inode(&self) -> Option<Arc<dyn Inode>> {
+        Some(self.node.clone())
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// A C integer as kstrtoint(s, 0) reads it: an optional sign, then decimal,
+/// 0x hexadecimal or 0 octal digits.
+fn parse_c_int(s: &str) -> Option<i32> {
+    let (neg, digits) = match s.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, s.strip_prefix('+').unwrap_or(s)),
+    };
+    let (radix, digits) = if let Some(h) = digits.strip_prefix("0x").or_else(|| digits.strip_prefix("0X")) {
+        (16, h)
+    } else if digits.len() > 1 && digits.starts_with('0') {
+        (8, &digits[1..])
+    } else {
+        (10, digits)
+    };
+    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+        return None;
+    }
+    let v = i64::from_str_radix(digits, radix).ok()?;
+    i32::try_from(if neg { -v } else { v }).ok()
 }
 
 /// A directory of /proc, open.
@@ -559,8 +697,32 @@ fn generate(kind: Kind, pid: i32, tid: i32) -> Result<Vec<u8>, Errno> {
             let _ = writeln!(s, "0.00 0.00 0.00 {}/{} {}", 1, table::thread_count(), table::processes().len());
         }
         Kind::Mounts | Kind::PidMounts => {
-            s.push_str("rootfs / tmpfs rw,relatime 0 0\nproc /proc proc rw,nosuid,nodev,noexec,relatime 0 0\n");
-            super::ninep::mount_lines(&mut s);
+            for m in mount_table() {
+                let sep = if m.fs_opts.is_empty() { "" } else { "," };
+                let _ =
+                    writeln!(s, "{} {} {} {}{sep}{} 0 0", m.source, escape_path(&m.point), m.fstype, m.opts, m.fs_opts);
+            }
+        }
+        Kind::Mountinfo => {
+            for m in mount_table() {
+                let (major, minor) = dev_numbers(m.dev);
+                let _ = writeln!(
+                    s,
+                    "{} {} {major}:{minor} / {} {} - {} {} {}",
+                    m.id,
+                    m.parent,
+                    escape_path(&m.point),
+                    m.opts,
+                    m.fstype,
+                    m.source,
+                    m.fs_super_opts()
+                );
+            }
+        }
+        Kind::Filesystems => {
+            for (nodev, name) in FILESYSTEMS {
+                let _ = writeln!(s, "{}\t{name}", if nodev { "nodev" } else { "" });
+            }
         }
         Kind::Stat => {
             // Per CPU: time busy (as user time) and idle, in USER_HZ ticks.
@@ -639,11 +801,149 @@ fn generate(kind: Kind, pid: i32, tid: i32) -> Result<Vec<u8>, Errno> {
                     let _ = writeln!(s, "{} {} 0 0 0 {} 0", vm, rss, vm);
                 }
                 Kind::Limits => limits(&p, &mut s),
+                // One unified (v2) hierarchy, with the process at its root.
+                Kind::Cgroup => s.push_str("0::/\n"),
+                Kind::Auxv => {
+                    let mut out = Vec::new();
+                    for w in p.info.lock().auxv.iter() {
+                        out.extend_from_slice(&w.to_ne_bytes());
+                    }
+                    return Ok(out);
+                }
+                // No OOM killer picks a victim: every process scores its adjustment.
+                Kind::OomScore => {
+                    let _ = writeln!(s, "{}", i32::from(p.ext.lock().oom_score_adj).max(0));
+                }
+                Kind::OomScoreAdj => {
+                    let _ = writeln!(s, "{}", p.ext.lock().oom_score_adj);
+                }
+                Kind::FdinfoFile(fd) => {
+                    let files = p.files();
+                    let (f, cloexec) = {
+                        let mut t = files.lock();
+                        let slot = t.slot_mut(fd).map_err(|_| Errno::ENOENT)?;
+                        (slot.file.clone(), slot.cloexec)
+                    };
+                    let st = f.file.stat();
+                    let flags = f.status_flags() | if cloexec { elfin_shim::uapi::open_flags::O_CLOEXEC } else { 0 };
+                    let _ = write!(
+                        s,
+                        "pos:\t{}\nflags:\t0{:o}\nmnt_id:\t{}\nino:\t{}\n",
+                        *f.offset.lock(),
+                        flags,
+                        mount_id(st.dev),
+                        st.ino
+                    );
+                }
                 _ => return Err(Errno::EINVAL),
             }
         }
     }
     Ok(s.into_bytes())
+}
+
+/// /proc/filesystems: (no backing device, name).
+const FILESYSTEMS: [(bool, &str); 9] = [
+    (true, "sysfs"),
+    (true, "tmpfs"),
+    (true, "proc"),
+    (true, "devtmpfs"),
+    (true, "pipefs"),
+    (true, "sockfs"),
+    (true, "mqueue"),
+    (true, "9p"),
+    (true, "ramfs"),
+];
+
+/// Mount id of the root filesystem; /proc and the volumes follow it.
+const ROOT_MOUNT_ID: u32 = 21;
+
+/// One mounted filesystem, as /proc/mounts and mountinfo show it.
+struct MountRow {
+    id: u32,
+    parent: u32,
+    dev: u64,
+    point: Vec<u8>,
+    source: String,
+    fstype: &'static str,
+    /// Per-mount options.
+    opts: &'static str,
+    /// Filesystem options after the per-mount ones in /proc/mounts.
+    fs_opts: &'static str,
+}
+
+impl MountRow {
+    /// The super options of mountinfo: rw/ro and the filesystem's options.
+    fn fs_super_opts(&self) -> String {
+        let rw = if self.opts.starts_with("ro") { "ro" } else { "rw" };
+        if self.fs_opts.is_empty() {
+            String::from(rw)
+        } else {
+            alloc::format!("{rw},{}", self.fs_opts)
+        }
+    }
+}
+
+/// The mounts: the RAM root, /proc, then each volume.
+fn mount_table() -> Vec<MountRow> {
+    let mut rows = alloc::vec![
+        MountRow {
+            id: ROOT_MOUNT_ID,
+            parent: ROOT_MOUNT_ID - 1,
+            dev: super::RAMFS_DEV,
+            point: b"/".to_vec(),
+            source: String::from("tmpfs"),
+            fstype: "tmpfs",
+            opts: "rw,relatime",
+            fs_opts: "",
+        },
+        MountRow {
+            id: ROOT_MOUNT_ID + 1,
+            parent: ROOT_MOUNT_ID,
+            dev: PROC_DEV,
+            point: b"/proc".to_vec(),
+            source: String::from("proc"),
+            fstype: "proc",
+            opts: "rw,nosuid,nodev,noexec,relatime",
+            fs_opts: "",
+        },
+    ];
+    for (i, v) in super::ninep::mounted().into_iter().enumerate() {
+        rows.push(MountRow {
+            id: ROOT_MOUNT_ID + 2 + i as u32,
+            parent: ROOT_MOUNT_ID,
+            dev: v.dev,
+            point: v.path,
+            source: String::from_utf8_lossy(&v.tag).into_owned(),
+            fstype: "9p",
+            opts: if v.read_only { "ro,relatime" } else { "rw,relatime" },
+            fs_opts: "access=client,trans=virtio",
+        });
+    }
+    rows
+}
+
+/// The mount id of the filesystem with device number `dev` (fdinfo's mnt_id);
+/// the kernel's internal filesystems (pipes, sockets, ...) share id 1.
+fn mount_id(dev: u64) -> u32 {
+    mount_table().iter().find(|m| m.dev == dev).map_or(1, |m| m.id)
+}
+
+/// Linux's major and minor numbers of a `st_dev`.
+fn dev_numbers(dev: u64) -> (u64, u64) {
+    ((dev >> 8) & 0xfff, (dev & 0xff) | ((dev >> 12) & 0xfff00))
+}
+
+/// A path as /proc/mounts shows it: space, tab, newline and backslash in octal.
+fn escape_path(path: &[u8]) -> String {
+    let mut out = Vec::with_capacity(path.len());
+    for &b in path {
+        match b {
+            b' ' | b'\t' | b'\n' | b'\\' => out.extend_from_slice(alloc::format!("\\{:03o}", b).as_bytes()),
+            _ => out.push(b),
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn thread_comm(p: &Process, tid: i32) -> Vec<u8> {

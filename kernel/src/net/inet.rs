@@ -1965,3 +1965,68 @@ impl InetSocket {
         });
     }
 }
+
+/// A network interface as SIOCGIF* ioctls and netlink dumps describe it.
+#[derive(Clone, Debug)]
+pub struct IfInfo {
+    /// Interface index (1: lo).
+    pub index: i32,
+    /// Name.
+    pub name: &'static str,
+    /// Whether it is the loopback interface.
+    pub loopback: bool,
+    /// MTU.
+    pub mtu: u32,
+    /// Hardware (MAC) address; zero for lo.
+    pub mac: [u8; 6],
+    /// Addresses and prefix lengths.
+    pub addrs: Vec<(IpAddr, u8)>,
+}
+
+/// An interface address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IpAddr {
+    /// IPv4.
+    V4([u8; 4]),
+    /// IPv6.
+    V6([u8; 16]),
+}
+
+/// The interfaces: lo, then eth0 when the machine has a network device.
+pub fn interfaces() -> Vec<IfInfo> {
+    with_net(|n| {
+        n.stacks
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let loopback = matches!(s.dev, Dev::Loopback(_));
+                // hardware_addr() is only for an Ethernet interface.
+                let mac = if loopback {
+                    [0; 6]
+                } else {
+                    match s.iface.hardware_addr() {
+                        HardwareAddress::Ethernet(EthernetAddress(m)) => m,
+                        _ => [0; 6],
+                    }
+                };
+                let addrs = s
+                    .iface
+                    .ip_addrs()
+                    .iter()
+                    .map(|c| match c.address() {
+                        IpAddress::Ipv4(a) => (IpAddr::V4(a.octets()), c.prefix_len()),
+                        IpAddress::Ipv6(a) => (IpAddr::V6(a.octets()), c.prefix_len()),
+                    })
+                    .collect();
+                IfInfo {
+                    index: i as i32 + 1,
+                    name: if loopback { "lo" } else { "eth0" },
+                    loopback,
+                    mtu: if loopback { 65536 } else { 1500 },
+                    mac,
+                    addrs,
+                }
+            })
+            .collect()
+    })
+}

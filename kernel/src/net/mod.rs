@@ -1,9 +1,11 @@
 //! Sockets: the [`Socket`] trait every family implements, the descriptor-side
 //! file ([`SocketFile`]), the SOL_SOCKET options all families share ([`Opts`]),
 //! and the blocking helper that gives SO_RCVTIMEO/SO_SNDTIMEO, non-blocking mode
-//! and signal restarts Linux's behaviour. Families: AF_UNIX ([`unix`]) and
-//! AF_INET/AF_INET6 over smoltcp ([`inet`]).
+//! and signal restarts Linux's behaviour. Families: AF_UNIX ([`unix`]),
+//! AF_INET/AF_INET6 over smoltcp ([`inet`]) and AF_NETLINK's routing protocol
+//! ([`netlink`]).
 pub mod inet;
+pub mod netlink;
 pub mod unix;
 
 pub use inet::{deadline_pending, init, next_deadline, poll_due};
@@ -296,6 +298,9 @@ impl FileLike for SocketFile {
         }
     }
     fn ioctl(&self, cx: &Ctx, _f: &OpenFile, cmd: u32, arg: u64) -> Result<u64, Errno> {
+        if let Some(r) = netlink::ifreq_ioctl(cx, cmd, arg) {
+            return r;
+        }
         const FIONREAD: u32 = 0x541b;
         const SIOCOUTQ: u32 = 0x5411;
         const SIOCATMARK: u32 = 0x8905;
@@ -530,10 +535,7 @@ pub fn create(family: i32, ty: u32, protocol: i32) -> Result<Arc<dyn Socket>, Er
     match family {
         f if f == i32::from(so::AF_UNIX) => unix::UnixSocket::create(ty, protocol),
         f if f == i32::from(so::AF_INET) || f == i32::from(so::AF_INET6) => inet::create(f as u16, ty, protocol),
-        f if f == i32::from(so::AF_NETLINK) => {
-            crate::syscall::report_unsupported("socket (AF_NETLINK)");
-            Err(Errno::EAFNOSUPPORT)
-        }
+        f if f == i32::from(so::AF_NETLINK) => netlink::create(ty, protocol),
         f if (0..46).contains(&f) => {
             crate::syscall::report_unsupported("socket (address family)");
             Err(Errno::EAFNOSUPPORT)

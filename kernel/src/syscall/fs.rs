@@ -528,6 +528,9 @@ pub fn unlinkat(cx: &Ctx, dirfd: i32, path: UAddr, flags: i32) -> SysResult {
         }
     } else if is_dir(&*child) {
         return Err(Errno::EISDIR);
+    } else if raw.last() == Some(&b'/') {
+        // "name/" names a directory: not this file (or symlink).
+        return Err(Errno::ENOTDIR);
     }
     let gone = parent.node.remove(&name)?;
     gone.adjust_links(-1);
@@ -736,11 +739,7 @@ pub fn fcntl(cx: &Ctx, fd: i32, cmd: i32, arg: u64) -> SysResult {
             cx.files().lock().slot_mut(fd)?.cloexec = arg & 1 != 0;
             Ok(0)
         }
-        3 => {
-            let f = cx.fd(fd)?;
-            let large = f.inode().is_some() && f.flags() & O_PATH == 0;
-            Ok(u64::from(f.flags() | if large { arch_o::O_LARGEFILE } else { 0 }))
-        }
+        3 => Ok(u64::from(cx.fd(fd)?.status_flags())),
         4 => {
             let f = cx.fd(fd)?;
             let changeable = O_APPEND | O_NONBLOCK | arch_o::O_DIRECT | 0o1000000 /* O_NOATIME */;

@@ -67,6 +67,9 @@ pub struct Image {
     pub entry: u64,
     /// Initial stack pointer.
     pub sp: u64,
+    /// The auxiliary vector as placed on the stack, AT_NULL included
+    /// (/proc/PID/auxv).
+    pub auxv: Vec<u64>,
 }
 
 /// Why a program cannot be loaded: the errno execve returns and a sentence for
@@ -209,7 +212,21 @@ pub fn load(
     asp.settle_stack(img.sp);
     crate::uaccess::write_bytes(&mut asp, UAddr(img.sp), &img.bytes)
         .map_err(|_| failure(Errno::ENOMEM, "out of memory for the initial stack"))?;
-    Ok(Image { mm: asp, entry: bias + plan.entry, sp: img.sp })
+    // The vector follows argc, argv and envp (each NULL-terminated).
+    let auxv_at = 8 * (1 + argv.len().max(1) + 1 + envp.len() + 1);
+    let words = img.bytes.get(auxv_at..).unwrap_or(&[]).chunks_exact(8).map(|c| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        u64::from_ne_bytes(w)
+    });
+    let mut auxv = Vec::with_capacity(2 * (aux.len() + 4));
+    for pair in words.collect::<Vec<u64>>().chunks_exact(2) {
+        auxv.extend_from_slice(pair);
+        if pair.first() == Some(&AT_NULL) {
+            break;
+        }
+    }
+    Ok(Image { mm: asp, entry: bias + plan.entry, sp: img.sp, auxv })
 }
 
 /// The program file's bytes: borrowed from the initrd when unchanged, else a copy.
@@ -384,6 +401,7 @@ pub fn start_first(cfg: RunConfig, opts: &Options) -> ! {
         exe: prog.path.clone(),
         argv: prog.argv.clone(),
         envp: cfg.envp.clone(),
+        auxv: img.auxv.clone(),
         rlimits: default_rlimits(),
         pdeathsig: 0,
         dumpable: 1,
@@ -619,6 +637,7 @@ pub fn execve(
         i.exe = prog.path;
         i.argv = prog.argv;
         i.envp = envp;
+        i.auxv = img.auxv;
         i.dumpable = 1;
     }
     p.state.lock().execed = true;

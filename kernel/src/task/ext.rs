@@ -43,16 +43,24 @@ pub struct ProcExt {
     pub sem_undo: BTreeMap<(i32, u16), i32>,
     /// membarrier registrations (the REGISTER_* command bits).
     pub membarrier: u32,
+    /// /proc/PID/oom_score_adj (-1000 to 1000).
+    pub oom_score_adj: i16,
+    /// The lowest oom_score_adj an unprivileged write may set (the last value a
+    /// privileged writer set, as Linux's oom_score_adj_min).
+    pub oom_score_adj_min: i16,
 }
 
 impl ProcExt {
-    /// The state a forked child starts with: personality and I/O priority are
-    /// inherited; timers, locked-memory flags and semaphore undo are not.
+    /// The state a forked child starts with: personality, I/O priority and the
+    /// OOM score adjustment are inherited; timers, locked-memory flags and
+    /// semaphore undo are not.
     pub fn for_child(&self) -> ProcExt {
         ProcExt {
             personality: self.personality,
             ioprio: self.ioprio,
             membarrier: self.membarrier,
+            oom_score_adj: self.oom_score_adj,
+            oom_score_adj_min: self.oom_score_adj_min,
             ..ProcExt::default()
         }
     }

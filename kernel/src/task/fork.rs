@@ -247,6 +247,7 @@ fn new_process_for(cx: &Ctx, pid: i32, a: &CloneArgs, mm: Arc<super::Mm>) -> Res
             exe: i.exe.clone(),
             argv: i.argv.clone(),
             envp: i.envp.clone(),
+            auxv: i.auxv.clone(),
             rlimits: i.rlimits,
             pdeathsig: 0,
             dumpable: i.dumpable,

@@ -207,6 +207,8 @@ pub struct ProcInfo {
     pub argv: Vec<Vec<u8>>,
     /// Environment the program started with.
     pub envp: Vec<Vec<u8>>,
+    /// The auxiliary vector it started with, as (type, value) words.
+    pub auxv: Vec<u64>,
     /// Resource limits (soft, hard).
     pub rlimits: [(u64, u64); NLIMITS],
     /// PR_SET_PDEATHSIG.
