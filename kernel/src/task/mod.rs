@@ -135,6 +135,13 @@ pub struct Thread {
     pub cpu_cycles: AtomicU64,
     /// The part of `cpu_cycles` spent in system calls (system time).
     pub sys_cycles: AtomicU64,
+    /// What a system call left for its slow path (the syscall module's
+    /// encoding: number and restart kind; 0 when it left nothing), and the
+    /// call's first argument: only the thread itself uses them.
+    pub(crate) sys_left: [AtomicU64; 2],
+    /// A decoded system call that needs the whole frame, handed from the fast
+    /// path to the slow one (the syscall module).
+    pub(crate) sys_call: Mutex<Option<elfin_shim::Call>>,
 }
 
 /// Parent, children, group and session of a process.
@@ -437,6 +444,8 @@ impl Thread {
             misc: Mutex::new(misc),
             cpu_cycles: AtomicU64::new(0),
             sys_cycles: AtomicU64::new(0),
+            sys_left: [AtomicU64::new(0), AtomicU64::new(0)],
+            sys_call: Mutex::new(None),
         })
     }
     /// Thread id.
