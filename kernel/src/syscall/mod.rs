@@ -70,14 +70,12 @@ pub fn unsupported(name: &'static str, nr: usize) -> SysResult {
 /// left to do on the way back (a signal, a restart, rseq, an exit), which
 /// [`entry_slow`] does with the completed frame.
 pub extern "C" fn entry(tf: &mut TrapFrame) -> u8 {
-    let mut cx = Ctx::current();
     let nr = tf.syscall_nr();
-    crate::time::phases::count_syscall();
     let args = tf.syscall_args();
-    cx.nr = nr;
-    cx.arg0 = args[0];
+    let cx = Ctx::for_call(nr, args[0]);
+    crate::time::phases::count_syscall();
     // The CPU time the call uses is the thread's system time.
-    let clock = cx.thread.sys_clock_start();
+    cx.thread.sys_clock_start();
     let call = decode(nr, args);
     let r = match call {
         Call::Exit { .. }
@@ -90,7 +88,7 @@ pub extern "C" fn entry(tf: &mut TrapFrame) -> u8 {
         | Call::Fork {}
         | Call::Vfork {} => {
             // They read or replace the whole frame: the slow path runs them.
-            cx.thread.sys_clock_end(clock);
+            cx.thread.sys_clock_end();
             *cx.thread.sys_call.lock() = Some(call);
             return elfin_arch::SYSCALL_SLOW;
         }
@@ -102,7 +100,7 @@ pub extern "C" fn entry(tf: &mut TrapFrame) -> u8 {
         Err(e) => (-(e.as_i32() as i64)) as u64,
     };
     tf.set_syscall_ret(ret);
-    cx.thread.sys_clock_end(clock);
+    cx.thread.sys_clock_end();
     let t = &cx.thread;
     // One test each when there is nothing to do (signal.rs, rseq.rs, exit.rs).
     let eintr = (-(Errno::EINTR.as_i32() as i64)) as u64;
@@ -168,7 +166,7 @@ pub extern "C" fn entry_slow(tf: &mut TrapFrame) -> bool {
 fn handle_slow(tf: &mut TrapFrame) -> (bool, bool) {
     let mut cx = Ctx::current();
     let left = cx.thread.sys_left[0].swap(0, Ordering::Relaxed);
-    let clock = cx.thread.sys_clock_start();
+    cx.thread.sys_clock_start();
     let call = if left & LEFT_FINISH != 0 { None } else { cx.thread.sys_call.lock().take() };
     let changed = if left & LEFT_FINISH != 0 {
         cx.nr = (left >> 8) as usize;
@@ -182,7 +180,7 @@ fn handle_slow(tf: &mut TrapFrame) -> (bool, bool) {
         // Only `entry` calls this, having left a call or its return.
         false
     };
-    cx.thread.sys_clock_end(clock);
+    cx.thread.sys_clock_end();
     let exited = cx.thread.exited.load(Ordering::Relaxed);
     let changed = if exited { changed } else { task::rseq::on_user_return(&cx, tf) | changed };
     (exited, changed)

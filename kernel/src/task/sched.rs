@@ -588,6 +588,7 @@ fn schedule() {
                     if since != 0 {
                         let now = elfin_arch::read_cycles();
                         cur.cpu_cycles.fetch_add(now.saturating_sub(since), Ordering::Relaxed);
+                        cur.sys_clock_leave_cpu(since, now);
                     }
                 }
                 me.idle = true;
@@ -634,6 +635,7 @@ fn schedule() {
             let since = cur.sched.since.swap(0, Ordering::Relaxed);
             if since != 0 {
                 cur.cpu_cycles.fetch_add(now.saturating_sub(since), Ordering::Relaxed);
+                cur.sys_clock_leave_cpu(since, now);
             }
             if cur_state != DEAD {
                 cur.sched.tls.store(elfin_arch::get_tls(), Ordering::Relaxed);
