@@ -94,7 +94,10 @@ pub extern "C" fn entry(tf: &mut TrapFrame) -> u8 {
         }
         _ => dispatch(&cx, call, tf),
     };
-    trace(&cx, &call, Some(r));
+    // The log decodes the call again, so that the fast path keeps no copy of it.
+    if STRACE.load(Ordering::Relaxed) {
+        trace_nr(&cx, nr, tf, r);
+    }
     let ret = match r {
         Ok(v) => v,
         Err(e) => (-(e.as_i32() as i64)) as u64,
@@ -279,6 +282,14 @@ fn trace(cx: &Ctx, call: &Call, r: Option<SysResult>) {
     if STRACE.load(Ordering::Relaxed) {
         trace_call(cx, call, r);
     }
+}
+
+/// [`trace_call`] from the call's number and its frame (whose argument registers
+/// still hold the arguments: only the return value is set later).
+#[cold]
+#[inline(never)]
+fn trace_nr(cx: &Ctx, nr: usize, tf: &TrapFrame, r: SysResult) {
+    trace_call(cx, &decode(nr, tf.syscall_args()), Some(r));
 }
 
 #[cold]
