@@ -97,15 +97,27 @@ pub enum Trap {
     Interrupt(u8),
 }
 
+/// `Handlers::syscall`'s answer: the call is complete and only the return value changed.
+pub const SYSCALL_DONE: u8 = 0;
+/// `Handlers::syscall`'s answer: the stub must complete the frame and call `Handlers::syscall_slow`.
+pub const SYSCALL_SLOW: u8 = 1;
+
 /// The kernel's trap handlers.
 #[derive(Clone, Copy)]
 pub struct Handlers {
     /// Called for every system call from user mode with the frame the entry stub
-    /// built. Returns true when the frame changed beyond the return-value register
-    /// (a signal frame, rt_sigreturn, execve): the stub then restores every register
-    /// from it. False lets it restore only the registers the call may clobber (the
-    /// handler preserved the callee-saved ones itself).
-    pub syscall: extern "C" fn(&mut TrapFrame) -> bool,
+    /// built, in which the registers the C ABI makes callee-saved (and the fields
+    /// no system call reads: TPIDR_EL0, the vector) are not stored yet: they are
+    /// still in the CPU's registers, which the handler preserves. Returns
+    /// [`SYSCALL_DONE`] when only the return-value register changed (the stub
+    /// restores the registers the call may clobber), or [`SYSCALL_SLOW`]: the stub
+    /// completes the frame and calls `syscall_slow`.
+    pub syscall: extern "C" fn(&mut TrapFrame) -> u8,
+    /// Called with the complete frame when `syscall` asked for it. Returns true
+    /// when the frame changed beyond the return-value register (a signal frame,
+    /// rt_sigreturn, execve): the stub then restores every register from it. False
+    /// lets it restore only the registers the call may clobber.
+    pub syscall_slow: extern "C" fn(&mut TrapFrame) -> bool,
     /// Called for every exception or interrupt.
     pub trap: fn(&mut TrapFrame, Trap),
     /// Called once by every new thread, on its own stack, before it first enters
@@ -167,7 +179,7 @@ static HANDLERS: spin::Once<Handlers> = spin::Once::new();
 /// Installs the kernel's trap handlers (once).
 pub fn set_handlers(h: Handlers) {
     HANDLERS.call_once(|| h);
-    crate::set_syscall_handler(h.syscall);
+    crate::set_syscall_handler(h.syscall, h.syscall_slow);
 }
 
 /// The installed trap handlers, if any.

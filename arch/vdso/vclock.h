@@ -15,9 +15,8 @@ static inline u32 clock_bit(int clock)
 
 static int do_clock_gettime(int clock, struct timespec_k *ts)
 {
-	u32 bit = clock_bit(clock);
 	u64 ns;
-	if (do_hres(&vvar_page, bit, &ns) == 0) {
+	if (do_hres(&vvar_page, clock, &ns) == 0) {
 		ns_to_ts(ns, ts);
 		return 0;
 	}
@@ -28,7 +27,7 @@ static int do_gettimeofday(struct timeval_k *tv, struct timezone_k *tz)
 {
 	u64 ns;
 	if (tv) {
-		if (do_hres(&vvar_page, 1u << CLOCK_REALTIME, &ns) != 0)
+		if (do_hres(&vvar_page, CLOCK_REALTIME, &ns) != 0)
 			return (int)sys2(NR_GETTIMEOFDAY, (long)tv, (long)tz);
 		tv->tv_sec = (long)(ns / NSEC_PER_SEC);
 		tv->tv_usec = (long)(ns % NSEC_PER_SEC / 1000);

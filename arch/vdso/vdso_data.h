@@ -7,6 +7,11 @@ typedef unsigned int u32;
 typedef unsigned long u64;
 typedef unsigned __int128 u128;
 
+/* Clock ids below this have an entry in `offset` (CLOCK_TAI is 11). */
+#define VDSO_NCLOCKS 12
+/* An `offset` entry for a clock this record does not answer. */
+#define VDSO_NO_CLOCK (~0UL)
+
 struct vdso_data {
 	u32 seq;          /* odd while the kernel rewrites the record */
 	u32 clock_mode;   /* 0: use the system calls; 1: the counter is readable here */
@@ -19,6 +24,9 @@ struct vdso_data {
 			   * no realtime clocks while the kernel has not read the wall clock) */
 	u32 pad;
 	u64 coarse_res;   /* resolution of the coarse clocks, ns */
+	u64 offset[VDSO_NCLOCKS]; /* clock id n: ns added to the monotonic time
+				   * (wall_base for the realtime clocks, else 0), or
+				   * VDSO_NO_CLOCK: the system call answers */
 };
 
 #define CLOCK_REALTIME 0
@@ -55,32 +63,38 @@ static inline long sys2(long nr, long a, long b);
 /* The vvar page, one page below the vDSO's ELF header (vdso.lds). */
 extern struct vdso_data vvar_page __attribute__((visibility("hidden")));
 
-/* The nanoseconds of the clock whose id bit is `bit` (the kernel's formula);
- * -1 when the record says the system call must answer. */
-static inline int do_hres(struct vdso_data *d, u32 bit, u64 *ns)
+/* The nanoseconds of clock `clock` (the kernel's formula); -1 when the record
+ * says the system call must answer. */
+static inline int do_hres(struct vdso_data *d, int clock, u64 *ns)
 {
 	u32 seq;
-	u64 t;
-	for (;;) {
+	u64 c, base, mult, off, delta;
+	const u64 *offp;
+	if ((unsigned)clock >= VDSO_NCLOCKS)
+		return -1;
+	offp = &d->offset[(unsigned)clock];
+	do {
 		seq = READ_ONCE(d->seq);
-		if (seq & 1) {
+		if (__builtin_expect(seq & 1, 0)) {
 			barrier();
 			continue;
 		}
 		smp_rmb();
-		if (!(READ_ONCE(d->clocks) & bit))
+		/* The counter after the sequence number (read_counter orders it),
+		 * the parameters after both (read_counter is a compiler barrier). */
+		c = read_counter();
+		off = READ_ONCE(*offp);
+		if (off == VDSO_NO_CLOCK)
 			return -1;
-		u64 c = read_counter();
-		u64 base = READ_ONCE(d->cycle_base);
-		u64 delta = c > base ? c - base : 0;
-		t = (u64)(((u128)delta * READ_ONCE(d->mult)) >> VDSO_SHIFT);
-		if (bit & REAL_CLOCKS)
-			t += READ_ONCE(d->wall_base);
+		base = READ_ONCE(d->cycle_base);
+		mult = READ_ONCE(d->mult);
 		smp_rmb();
-		if (READ_ONCE(d->seq) == seq)
-			break;
-	}
-	*ns = t;
+	} while (__builtin_expect(seq & 1, 0) || READ_ONCE(d->seq) != seq);
+	/* A counter behind the base (another CPU's, not quite in step) reads as
+	 * time 0 rather than far in the future. */
+	if (__builtin_sub_overflow(c, base, &delta))
+		delta = 0;
+	*ns = (u64)(((u128)delta * mult) >> VDSO_SHIFT) + off;
 	return 0;
 }
 

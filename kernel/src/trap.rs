@@ -10,6 +10,7 @@ use crate::task::{signal, Ctx, ExitStatus, Restart};
 pub fn init() {
     elfin_arch::set_handlers(elfin_arch::Handlers {
         syscall: crate::syscall::entry,
+        syscall_slow: crate::syscall::entry_slow,
         trap: on_trap,
         thread_start: crate::task::sched::thread_started,
     });

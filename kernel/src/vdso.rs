@@ -5,8 +5,9 @@
 //! The [vvar] page holds one seqlock-protected record (layout in
 //! `arch/vdso/vdso_data.h`): the counter value at monotonic time 0, the
 //! cycle-to-ns multiplier (shift 32, the kernel's own formula in `time.rs`), the
-//! wall-clock offset, whether user mode may read the counter at all, and the
-//! clock ids it may answer.
+//! wall-clock offset, whether user mode may read the counter at all, the clock
+//! ids it may answer, and per clock id the offset added to the monotonic time
+//! (or none: the system call answers).
 //! `time.rs` republishes it whenever one of them changes.
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -30,7 +31,13 @@ struct VdsoData {
     clocks: AtomicU32,
     pad: AtomicU32,
     coarse_res: AtomicU64,
+    offset: [AtomicU64; NCLOCKS],
 }
+
+/// Clock ids with an entry in `offset` (`VDSO_NCLOCKS`).
+const NCLOCKS: usize = 12;
+/// An `offset` entry for a clock the vDSO leaves to the system call (`VDSO_NO_CLOCK`).
+const NO_CLOCK: u64 = u64::MAX;
 
 /// The clock ids the vDSO answers from the counter: MONOTONIC, MONOTONIC_RAW,
 /// MONOTONIC_COARSE, BOOTTIME (all the same clock here, `time::monotonic_ns`)...
@@ -107,6 +114,19 @@ pub fn update() {
         (_, Some(_)) => MONO_CLOCKS | REAL_CLOCKS,
     };
     d.clocks.store(clocks, Ordering::Relaxed);
+    // Per clock id what the vDSO adds to the monotonic time, so that it needs no
+    // test of the clock's kind (the realtime ones add the wall-clock base).
+    let wall = p.wall_base.unwrap_or(0);
+    for (id, off) in d.offset.iter().enumerate() {
+        let v = if clocks & (1 << id) == 0 {
+            NO_CLOCK
+        } else if REAL_CLOCKS & (1 << id) != 0 {
+            wall
+        } else {
+            0
+        };
+        off.store(v, Ordering::Relaxed);
+    }
     d.pad.store(0, Ordering::Relaxed);
     d.coarse_res.store(p.coarse_res, Ordering::Relaxed);
     d.seq.store(seq.wrapping_add(2), Ordering::Release);

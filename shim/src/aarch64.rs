@@ -5,7 +5,7 @@
 use crate::call::{Call, Nr};
 
 /// Maps an arm64 system-call number to its neutral identity.
-#[inline]
+#[inline(always)]
 pub fn nr(n: usize) -> Option<Nr> {
     Some(match n {
         17 => Nr::Getcwd,
@@ -250,7 +250,7 @@ pub fn nr(n: usize) -> Option<Nr> {
 }
 
 /// Decodes an arm64 system call from its number and argument registers.
-#[inline]
+#[inline(always)]
 pub fn decode(n: usize, args: [u64; 6]) -> Call {
     match nr(n) {
         // clone(flags, stack, parent_tid, tls, child_tid) on arm64.

@@ -2,7 +2,7 @@
 use crate::call::{Call, Nr};
 
 /// Maps an x86_64 system-call number to its neutral identity.
-#[inline]
+#[inline(always)]
 pub fn nr(n: usize) -> Option<Nr> {
     Some(match n {
         0 => Nr::Read,
@@ -283,7 +283,7 @@ pub fn nr(n: usize) -> Option<Nr> {
 }
 
 /// Decodes an x86_64 system call from its number and argument registers.
-#[inline]
+#[inline(always)]
 pub fn decode(n: usize, args: [u64; 6]) -> Call {
     match nr(n) {
         Some(id) => id.decode(args),

@@ -77,3 +77,19 @@ pub fn cpu_id() -> usize {
     unsafe { core::arch::asm!("mrs {}, tpidr_el1", out(reg) id, options(nomem, nostack, preserves_flags)) };
     id as usize
 }
+
+/// The words [`set_cpu_current`] recorded, by CPU index.
+static CPU_CURRENT: [core::sync::atomic::AtomicUsize; 64] = [const { core::sync::atomic::AtomicUsize::new(0) }; 64];
+
+/// Records an opaque word for the calling CPU (the kernel's running thread), read
+/// back by [`cpu_current`].
+#[inline]
+pub fn set_cpu_current(v: usize) {
+    CPU_CURRENT[cpu_id() & 63].store(v, core::sync::atomic::Ordering::Relaxed);
+}
+
+/// The word [`set_cpu_current`] recorded on the calling CPU.
+#[inline(always)]
+pub fn cpu_current() -> usize {
+    CPU_CURRENT[cpu_id() & 63].load(core::sync::atomic::Ordering::Relaxed)
+}

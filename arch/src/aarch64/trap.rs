@@ -1,8 +1,10 @@
 //! Exception vectors, system-call entry (`svc #0`) and the saved user context.
 //!
 //! Every exception builds the same [`TrapFrame`] on the current SP_EL1 stack and
-//! leaves through `trap_return` (`eret`); a system call that changed only its
-//! return value reloads just the registers the handler may have clobbered. For exceptions from EL0 that stack is the
+//! leaves through `trap_return` (`eret`). A system call stores only the registers
+//! the handler may clobber at first and the rest when the handler asks for the
+//! whole frame (a signal, clone, execve); one that changed only its return value
+//! reloads just the clobberable ones. For exceptions from EL0 that stack is the
 //! thread's kernel stack: [`enter_user`] starts a program with SP_EL1 at the top of
 //! it, and every return to EL0 pops back to that top. The kernel installs its
 //! handlers with [`set_handlers`].
@@ -145,19 +147,16 @@ elfin_el0_sync:
     stp x12, x13, [sp, #96]
     stp x14, x15, [sp, #112]
     stp x16, x17, [sp, #128]
-    stp x18, x19, [sp, #144]
-    stp x20, x21, [sp, #160]
-    stp x22, x23, [sp, #176]
-    stp x24, x25, [sp, #192]
-    stp x26, x27, [sp, #208]
-    stp x28, x29, [sp, #224]
+    /* x19-x28 stay in the registers (the handlers follow the C ABI, which
+       preserves them), TPIDR_EL0 too, and the vector is known: the slow path
+       stores them. */
+    str x18, [sp, #144]
+    str x29, [sp, #232]
     mrs x2, sp_el0
     stp x30, x2, [sp, #240]
     mrs x2, elr_el1
     mrs x3, spsr_el1
     stp x2, x3, [sp, #256]
-    mrs x2, tpidr_el0
-    stp x2, x0, [sp, #272]
     stp x1, xzr, [sp, #288]
     mov x0, sp
     mov x29, #0
@@ -165,10 +164,10 @@ elfin_el0_sync:
     ldr x9, [x9, :lo12:{syscall}]
     blr x9
     tst w0, #0xff
-    b.ne elfin_trap_return
-    /* Only x0 changed in the frame, x19-x28 hold the user's values (the handler
-       follows the C ABI, which preserves them) and TPIDR_EL0 too (a context
-       switch restores it): reload the rest. */
+    b.ne elfin_syscall_slow
+    /* Only x0 changed in the frame, x19-x28 hold the user's values and
+       TPIDR_EL0 too (a context switch restores it): reload the rest. */
+elfin_syscall_fast_return:
     ldp x2, x3, [sp, #256]
     msr elr_el1, x2
     msr spsr_el1, x3
@@ -188,6 +187,24 @@ elfin_el0_sync:
     ldr x30, [sp, #240]
     add sp, sp, #{size}
     eret
+
+    /* The handler wants the whole frame: complete it, then run the slow handler. */
+elfin_syscall_slow:
+    stp x19, x20, [sp, #152]
+    stp x21, x22, [sp, #168]
+    stp x23, x24, [sp, #184]
+    stp x25, x26, [sp, #200]
+    stp x27, x28, [sp, #216]
+    mrs x2, tpidr_el0
+    mov x3, #8
+    stp x2, x3, [sp, #272]
+    mov x0, sp
+    adrp x9, {syscall_slow}
+    ldr x9, [x9, :lo12:{syscall_slow}]
+    blr x9
+    tst w0, #0xff
+    b.ne elfin_trap_return
+    b elfin_syscall_fast_return
 
 elfin_trap_common:
     stp x2, x3, [sp, #16]
@@ -249,6 +266,7 @@ elfin_trap_return:
     size = const FRAME_SIZE,
     dispatch = sym trap_dispatch,
     syscall = sym SYSCALL_HANDLER,
+    syscall_slow = sym SYSCALL_SLOW_HANDLER,
 );
 
 extern "C" {
@@ -362,14 +380,25 @@ fn classify(tf: &TrapFrame, from_user: bool) -> Trap {
 /// The kernel's system-call handler, which the `svc` path calls through.
 static SYSCALL_HANDLER: AtomicPtr<()> = AtomicPtr::new(no_syscall as *mut ());
 
+/// The kernel's slow system-call handler, which the `svc` path calls through with
+/// the completed frame.
+static SYSCALL_SLOW_HANDLER: AtomicPtr<()> = AtomicPtr::new(no_syscall_slow as *mut ());
+
 /// The handler until the kernel installs its own: ENOSYS.
-extern "C" fn no_syscall(tf: &mut TrapFrame) -> bool {
+extern "C" fn no_syscall(tf: &mut TrapFrame) -> u8 {
+    tf.x[0] = (-38i64) as u64;
+    crate::common::SYSCALL_DONE
+}
+
+/// The slow handler until the kernel installs its own: ENOSYS.
+extern "C" fn no_syscall_slow(tf: &mut TrapFrame) -> bool {
     tf.x[0] = (-38i64) as u64;
     false
 }
 
-/// Makes the `svc` path call `h`.
-pub(crate) fn set_syscall_handler(h: extern "C" fn(&mut TrapFrame) -> bool) {
+/// Makes the `svc` path call `h`, and `slow` when `h` asks for the whole frame.
+pub(crate) fn set_syscall_handler(h: extern "C" fn(&mut TrapFrame) -> u8, slow: extern "C" fn(&mut TrapFrame) -> bool) {
+    SYSCALL_SLOW_HANDLER.store(slow as *mut (), Ordering::Release);
     SYSCALL_HANDLER.store(h as *mut (), Ordering::Release);
 }
 

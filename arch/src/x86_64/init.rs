@@ -28,6 +28,8 @@ pub struct PerCpu {
     pub user_rsp: u64,
     /// This CPU's index (`gs:16`).
     pub cpu_id: u64,
+    /// The thread this CPU runs, as the kernel recorded it (`gs:24`, see [`set_cpu_current`]).
+    pub current: u64,
     /// The TSS of this CPU (RSP0 must follow `kernel_rsp`).
     pub tss: &'static mut TaskStateSegment,
 }
@@ -77,7 +79,8 @@ pub(crate) fn init_cpu_tables(cpu: usize, kstack_top: u64) -> u64 {
         load_tss(tss_sel);
     }
 
-    let percpu = Box::leak(Box::new(PerCpu { kernel_rsp: kstack_top, user_rsp: 0, cpu_id: cpu as u64, tss }));
+    let percpu =
+        Box::leak(Box::new(PerCpu { kernel_rsp: kstack_top, user_rsp: 0, cpu_id: cpu as u64, current: 0, tss }));
     let addr = percpu as *mut PerCpu as u64;
     GsBase::write(VirtAddr::new(addr));
     KernelGsBase::write(VirtAddr::new(0));
@@ -126,4 +129,28 @@ pub fn cpu_id() -> usize {
     // lies at offset 16 and is only written before the CPU runs threads.
     unsafe { core::arch::asm!("mov {}, gs:[16]", out(reg) id, options(nostack, readonly, preserves_flags)) };
     id as usize
+}
+
+/// Records an opaque word for the calling CPU (the kernel's running thread), read
+/// back by [`cpu_current`]; ignored before the per-CPU block exists.
+#[inline]
+pub fn set_cpu_current(v: usize) {
+    if PERCPU.get().is_none() {
+        return;
+    }
+    // SAFETY: GS points at this CPU's PerCpu block once PERCPU is set; `current`
+    // lies at offset 24 and only this CPU writes it.
+    unsafe { core::arch::asm!("mov gs:[24], {}", in(reg) v as u64, options(nostack, preserves_flags)) };
+}
+
+/// The word [`set_cpu_current`] recorded on the calling CPU. Only for code entered
+/// from user mode (a system call, a user trap): the CPU's per-CPU block exists by
+/// then, so there is no check.
+#[inline(always)]
+pub fn cpu_current() -> usize {
+    let v: u64;
+    // SAFETY: user mode runs only after this CPU's `init_cpu_tables`, so GS points
+    // at its PerCpu block, whose `current` lies at offset 24.
+    unsafe { core::arch::asm!("mov {}, gs:[24]", out(reg) v, options(nostack, readonly, preserves_flags)) };
+    v as usize
 }

@@ -2,9 +2,10 @@
 //!
 //! Every entry from user mode (exception, interrupt, SYSCALL) builds the same
 //! [`TrapFrame`] on the thread's kernel stack and leaves through `trap_return`
-//! (`iretq`), or through `sysretq` after a system call whose frame allows it; a
-//! system call that changed only its return value reloads just the registers the
-//! handler may have clobbered. The kernel installs its handlers with [`set_handlers`].
+//! (`iretq`), or through `sysretq` after a system call whose frame allows it. A
+//! system call stores only the registers the handler may clobber at first and
+//! the rest when the handler asks for the whole frame (a signal, clone, execve);
+//! one that changed only its return value reloads just the clobberable ones. The kernel installs its handlers with [`set_handlers`].
 
 use crate::common::{Trap, UserRegs};
 use alloc::boxed::Box;
@@ -15,7 +16,8 @@ use x86_64::instructions::tables::lidt;
 use x86_64::structures::DescriptorTablePointer;
 use x86_64::VirtAddr;
 
-/// Saved registers of an interrupted context, in push order (lowest address first).
+/// Saved registers of an interrupted context, in push order (lowest address first):
+/// the callee-saved registers lowest, which the system-call entry leaves to its slow path.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
 // Each field is the register it is named after; a doc line per field would repeat it.
@@ -25,16 +27,16 @@ pub struct TrapFrame {
     pub r14: u64,
     pub r13: u64,
     pub r12: u64,
+    pub rbp: u64,
+    pub rbx: u64,
     pub r11: u64,
     pub r10: u64,
     pub r9: u64,
     pub r8: u64,
-    pub rbp: u64,
     pub rdi: u64,
     pub rsi: u64,
     pub rdx: u64,
     pub rcx: u64,
-    pub rbx: u64,
     pub rax: u64,
     /// Vector number; 0x100 for SYSCALL.
     pub vector: u64,
@@ -102,16 +104,16 @@ global_asm!(
     /* Saves the general registers in TrapFrame order (r15 ends lowest). */
     .macro push_gprs
     push %rax
-    push %rbx
     push %rcx
     push %rdx
     push %rsi
     push %rdi
-    push %rbp
     push %r8
     push %r9
     push %r10
     push %r11
+    push %rbx
+    push %rbp
     push %r12
     push %r13
     push %r14
@@ -124,16 +126,16 @@ global_asm!(
     pop %r14
     pop %r13
     pop %r12
+    pop %rbp
+    pop %rbx
     pop %r11
     pop %r10
     pop %r9
     pop %r8
-    pop %rbp
     pop %rdi
     pop %rsi
     pop %rdx
     pop %rcx
-    pop %rbx
     pop %rax
     .endm
 
@@ -163,6 +165,9 @@ trap_common:
     call {trap}
     jmp trap_return
 
+    /* Frame offsets: r15 0, r14 8, r13 16, r12 24, rbp 32, rbx 40, r11 48,
+       r10 56, r9 64, r8 72, rdi 80, rsi 88, rdx 96, rcx 104, rax 112, vector
+       120, error 128, rip 136, cs 144, rflags 152, rsp 160, ss 168. */
     .global syscall_entry
 syscall_entry:
     swapgs
@@ -173,19 +178,30 @@ syscall_entry:
     push %r11
     pushq $0x23
     push %rcx
-    pushq $0
-    pushq $0x100
-    push_gprs
+    /* error and vector: written by the slow path. */
+    sub $16, %rsp
+    push %rax
+    push %rcx
+    push %rdx
+    push %rsi
+    push %rdi
+    push %r8
+    push %r9
+    push %r10
+    push %r11
+    /* rbx, rbp, r12-r15: still in the registers (the handlers follow the C
+       ABI, which preserves them); the slow path stores them. */
+    sub $48, %rsp
     mov %rsp, %rdi
     call *{syscall}(%rip)
     test %al, %al
-    jnz syscall_full_return
+    jnz syscall_slow
 
     /* Only rax changed in the frame, and rbx, rbp and r12-r15 still hold the
-       user's values (the handler follows the C ABI, which preserves them): reload
-       what the call may have clobbered and leave with SYSRETQ. Its conditions, as
-       below: no TF or RF in rflags and a canonical rip (rip is what SYSCALL left,
-       at most 2^47 + 1, so bit 47 tells). */
+       user's values: reload what the call may have clobbered and leave with
+       SYSRETQ. Its conditions, as below: no TF or RF in rflags and a canonical
+       rip (rip is what SYSCALL left, at most 2^47 + 1, so bit 47 tells). */
+syscall_fast_return:
     mov 136(%rsp), %rcx
     mov 152(%rsp), %r11
     test $0x10100, %r11d
@@ -193,15 +209,30 @@ syscall_entry:
     bt $47, %rcx
     jc syscall_full_return
     mov 112(%rsp), %rax
-    mov 72(%rsp), %rdi
-    mov 80(%rsp), %rsi
-    mov 88(%rsp), %rdx
-    mov 56(%rsp), %r8
-    mov 48(%rsp), %r9
-    mov 40(%rsp), %r10
+    mov 80(%rsp), %rdi
+    mov 88(%rsp), %rsi
+    mov 96(%rsp), %rdx
+    mov 72(%rsp), %r8
+    mov 64(%rsp), %r9
+    mov 56(%rsp), %r10
     swapgs
     mov 160(%rsp), %rsp
     sysretq
+
+    /* The handler wants the whole frame: complete it, then run the slow handler. */
+syscall_slow:
+    movq $0x100, 120(%rsp)
+    movq $0, 128(%rsp)
+    mov %rbx, 40(%rsp)
+    mov %rbp, 32(%rsp)
+    mov %r12, 24(%rsp)
+    mov %r13, 16(%rsp)
+    mov %r14, 8(%rsp)
+    mov %r15, 0(%rsp)
+    mov %rsp, %rdi
+    call *{syscall_slow}(%rip)
+    test %al, %al
+    jz syscall_fast_return
 
     /* Back with SYSRETQ when it restores exactly the frame: rip in rcx, rflags in
        r11 (what SYSCALL left there, unless a signal or sigreturn changed the
@@ -210,10 +241,10 @@ syscall_entry:
        Interrupts are off in the kernel, so nothing runs between swapgs and
        SYSRETQ. */
 syscall_full_return:
-    mov 96(%rsp), %rcx
+    mov 104(%rsp), %rcx
     cmp 136(%rsp), %rcx
     jne trap_return
-    mov 32(%rsp), %r11
+    mov 48(%rsp), %r11
     cmp 152(%rsp), %r11
     jne trap_return
     test $0x10100, %r11d
@@ -240,6 +271,7 @@ trap_return:
     "#,
     trap = sym trap_dispatch,
     syscall = sym SYSCALL_HANDLER,
+    syscall_slow = sym SYSCALL_SLOW_HANDLER,
     options(att_syntax)
 );
 
@@ -257,14 +289,25 @@ pub fn syscall_entry_addr() -> u64 {
 /// The kernel's system-call handler, which `syscall_entry` calls through.
 static SYSCALL_HANDLER: AtomicPtr<()> = AtomicPtr::new(no_syscall as *mut ());
 
+/// The kernel's slow system-call handler, which `syscall_entry` calls through
+/// with the completed frame.
+static SYSCALL_SLOW_HANDLER: AtomicPtr<()> = AtomicPtr::new(no_syscall_slow as *mut ());
+
 /// The handler until the kernel installs its own: ENOSYS.
-extern "C" fn no_syscall(tf: &mut TrapFrame) -> bool {
+extern "C" fn no_syscall(tf: &mut TrapFrame) -> u8 {
+    tf.rax = (-38i64) as u64;
+    crate::common::SYSCALL_DONE
+}
+
+/// The slow handler until the kernel installs its own: ENOSYS.
+extern "C" fn no_syscall_slow(tf: &mut TrapFrame) -> bool {
     tf.rax = (-38i64) as u64;
     false
 }
 
-/// Makes `syscall_entry` call `h`.
-pub(crate) fn set_syscall_handler(h: extern "C" fn(&mut TrapFrame) -> bool) {
+/// Makes `syscall_entry` call `h`, and `slow` when `h` asks for the whole frame.
+pub(crate) fn set_syscall_handler(h: extern "C" fn(&mut TrapFrame) -> u8, slow: extern "C" fn(&mut TrapFrame) -> bool) {
+    SYSCALL_SLOW_HANDLER.store(slow as *mut (), Ordering::Release);
     SYSCALL_HANDLER.store(h as *mut (), Ordering::Release);
 }
 

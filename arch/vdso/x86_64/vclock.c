@@ -9,10 +9,10 @@
 
 static inline u64 read_counter(void)
 {
-	u32 lo, hi;
+	u64 v;
 	/* LFENCE keeps the read after the loads of the record (rdtsc_ordered). */
-	__asm__ __volatile__("lfence; rdtsc" : "=a"(lo), "=d"(hi) :: "memory");
-	return ((u64)hi << 32) | lo;
+	__asm__ __volatile__("lfence; rdtsc; shl $32, %%rdx; or %%rdx, %%rax" : "=a"(v) :: "rdx", "memory");
+	return v;
 }
 
 static inline void smp_rmb(void)
@@ -52,7 +52,7 @@ long __vdso_time(long *t)
 {
 	u64 ns;
 	long s;
-	if (do_hres(&vvar_page, 1u << CLOCK_REALTIME, &ns) != 0)
+	if (do_hres(&vvar_page, CLOCK_REALTIME, &ns) != 0)
 		return sys2(NR_TIME, (long)t, 0);
 	s = (long)(ns / NSEC_PER_SEC);
 	if (t)

@@ -40,6 +40,7 @@ pub static STRACE: AtomicBool = AtomicBool::new(false);
 
 static REPORTED: crate::sync::Mutex<BTreeSet<&'static str>> = crate::sync::Mutex::new(BTreeSet::new());
 
+#[inline(always)]
 fn decode(nr: usize, args: [u64; 6]) -> Call {
     match elfin_arch::ELF_MACHINE {
         62 => elfin_shim::x86_64::decode(nr, args),
@@ -63,10 +64,99 @@ pub fn unsupported(name: &'static str, nr: usize) -> SysResult {
     Err(Errno::ENOSYS)
 }
 
-/// Entry from the architecture's system-call stub; true when the frame changed
+/// Entry from the architecture's system-call stub, with a frame that lacks the
+/// callee-saved registers (see `elfin_arch::Handlers::syscall`): runs the call
+/// unless it needs the whole frame, and answers `SYSCALL_SLOW` when anything is
+/// left to do on the way back (a signal, a restart, rseq, an exit), which
+/// [`entry_slow`] does with the completed frame.
+pub extern "C" fn entry(tf: &mut TrapFrame) -> u8 {
+    let nr = tf.syscall_nr();
+    let args = tf.syscall_args();
+    let cx = Ctx::for_call(nr, args[0]);
+    crate::time::phases::count_syscall();
+    // The CPU time the call uses is the thread's system time.
+    cx.thread.sys_clock_start();
+    let call = decode(nr, args);
+    let r = match call {
+        Call::Exit { .. }
+        | Call::ExitGroup { .. }
+        | Call::RtSigreturn {}
+        | Call::Execve { .. }
+        | Call::Execveat { .. }
+        | Call::Clone { .. }
+        | Call::Clone3 { .. }
+        | Call::Fork {}
+        | Call::Vfork {} => {
+            // They read or replace the whole frame: the slow path runs them.
+            cx.thread.sys_clock_end();
+            *cx.thread.sys_call.lock() = Some(call);
+            return elfin_arch::SYSCALL_SLOW;
+        }
+        _ => dispatch(&cx, call, tf),
+    };
+    // The log decodes the call again, so that the fast path keeps no copy of it.
+    if STRACE.load(Ordering::Relaxed) {
+        trace_nr(&cx, nr, tf, r);
+    }
+    let ret = match r {
+        Ok(v) => v,
+        Err(e) => (-(e.as_i32() as i64)) as u64,
+    };
+    tf.set_syscall_ret(ret);
+    cx.thread.sys_clock_end();
+    let t = &cx.thread;
+    // One test each when there is nothing to do (signal.rs, rseq.rs, exit.rs).
+    let eintr = (-(Errno::EINTR.as_i32() as i64)) as u64;
+    if (ret == eintr && r.is_err())
+        || t.sig_hint.load(Ordering::SeqCst)
+        || t.sched.rseq_pending()
+        || t.exited.load(Ordering::Relaxed)
+    {
+        return leave_finish(&cx, r, nr, args[0]);
+    }
+    elfin_arch::SYSCALL_DONE
+}
+
+/// Leaves the return to user mode of a call that ran to the slow path (which
+/// delivers signals, restarts the call, runs rseq, lets an exited thread go).
+#[cold]
+#[inline(never)]
+fn leave_finish(cx: &Ctx, r: SysResult, nr: usize, arg0: u64) -> u8 {
+    let restart = if r == Err(Errno::EINTR) { cx.restart.get() } else { task::Restart::Never };
+    let t = &cx.thread;
+    t.sys_left[0].store(LEFT_FINISH | restart_code(restart) << 1 | (nr as u64) << 8, Ordering::Relaxed);
+    t.sys_left[1].store(arg0, Ordering::Relaxed);
+    elfin_arch::SYSCALL_SLOW
+}
+
+/// `Thread::sys_left[0]`: the call ran; its return to user mode is left.
+const LEFT_FINISH: u64 = 1;
+
+fn restart_code(r: task::Restart) -> u64 {
+    match r {
+        task::Restart::Never => 0,
+        task::Restart::Sys => 1,
+        task::Restart::NoHand => 2,
+        task::Restart::Block => 3,
+    }
+}
+
+fn restart_of(code: u64) -> task::Restart {
+    match code & 3 {
+        1 => task::Restart::Sys,
+        2 => task::Restart::NoHand,
+        3 => task::Restart::Block,
+        _ => task::Restart::Never,
+    }
+}
+
+/// The slow path of [`entry`], with the whole frame: runs a call that needs it,
+/// or finishes one that [`entry`] ran (signal delivery, which restarts an
+/// interrupted call as Linux does, rseq, an exit). True when the frame changed
 /// beyond the return value (the stub then restores all of it).
-pub extern "C" fn entry(tf: &mut TrapFrame) -> bool {
-    let (exited, changed) = handle(tf);
+#[inline(never)]
+pub extern "C" fn entry_slow(tf: &mut TrapFrame) -> bool {
+    let (exited, changed) = handle_slow(tf);
     if exited {
         // Everything the call held is released by now: the exited thread may go.
         task::exit::finish_if_exited();
@@ -74,46 +164,54 @@ pub extern "C" fn entry(tf: &mut TrapFrame) -> bool {
     changed
 }
 
-/// Runs the call of `tf`: whether the calling thread has exited, and whether the
+/// [`entry_slow`]'s work: whether the calling thread has exited, and whether the
 /// frame changed beyond the return value.
-#[inline(always)]
-fn handle(tf: &mut TrapFrame) -> (bool, bool) {
+fn handle_slow(tf: &mut TrapFrame) -> (bool, bool) {
     let mut cx = Ctx::current();
-    let nr = tf.syscall_nr();
-    crate::time::phases::count_syscall();
-    let args = tf.syscall_args();
-    cx.nr = nr;
-    cx.arg0 = args[0];
-    // The CPU time the call uses is the thread's system time.
-    let clock = cx.thread.sys_clock_start();
-    let call = decode(nr, args);
-    let changed = match call {
-        // Calls that end or replace the context: the frame is restored in full.
-        Call::Exit { .. }
-        | Call::ExitGroup { .. }
-        | Call::RtSigreturn {}
-        | Call::Execve { .. }
-        | Call::Execveat { .. } => {
-            run_special(&mut cx, tf, call);
-            true
-        }
-        _ => {
-            let r = dispatch(&cx, call, tf);
-            trace(&cx, &call, Some(r));
-            let ret = match r {
-                Ok(v) => v,
-                Err(e) => (-(e.as_i32() as i64)) as u64,
-            };
-            tf.set_syscall_ret(ret);
-            let eintr = (-(Errno::EINTR.as_i32() as i64)) as u64;
-            let restart = if ret == eintr && r.is_err() { cx.restart.get() } else { task::Restart::Never };
-            task::signal::deliver_pending(&cx, tf, restart)
-        }
+    let left = cx.thread.sys_left[0].swap(0, Ordering::Relaxed);
+    cx.thread.sys_clock_start();
+    let call = if left & LEFT_FINISH != 0 { None } else { cx.thread.sys_call.lock().take() };
+    let changed = if left & LEFT_FINISH != 0 {
+        cx.nr = (left >> 8) as usize;
+        cx.arg0 = cx.thread.sys_left[1].load(Ordering::Relaxed);
+        task::signal::deliver_pending(&cx, tf, restart_of(left >> 1))
+    } else if let Some(call) = call {
+        cx.nr = tf.syscall_nr();
+        cx.arg0 = tf.syscall_args()[0];
+        run_frame_call(&mut cx, tf, call)
+    } else {
+        // Only `entry` calls this, having left a call or its return.
+        false
     };
-    cx.thread.sys_clock_end(clock);
+    cx.thread.sys_clock_end();
     let exited = cx.thread.exited.load(Ordering::Relaxed);
     let changed = if exited { changed } else { task::rseq::on_user_return(&cx, tf) | changed };
     (exited, changed)
+}
+
+/// Runs a call that reads or replaces the whole frame (clone, fork, exit, execve, rt_sigreturn); true when the frame changed beyond the return value.
+#[inline(never)]
+fn run_frame_call(cx: &mut Ctx, tf: &mut TrapFrame, call: Call) -> bool {
+    let r = match call {
+        Call::Clone { flags, stack, parent_tid, child_tid, tls } => {
+            proc::clone(cx, tf, flags, stack.0, parent_tid, child_tid, tls)
+        }
+        Call::Clone3 { args, size } => proc::clone3(cx, tf, args, size),
+        Call::Fork {} => proc::clone(cx, tf, 17, 0, elfin_shim::UAddr(0), elfin_shim::UAddr(0), 0),
+        Call::Vfork {} => proc::clone(cx, tf, 0x4000 | 0x100 | 17, 0, elfin_shim::UAddr(0), elfin_shim::UAddr(0), 0),
+        _ => {
+            run_special(cx, tf, call);
+            return true;
+        }
+    };
+    trace(cx, &call, Some(r));
+    let ret = match r {
+        Ok(v) => v,
+        Err(e) => (-(e.as_i32() as i64)) as u64,
+    };
+    tf.set_syscall_ret(ret);
+    let restart = if r == Err(Errno::EINTR) { cx.restart.get() } else { task::Restart::Never };
+    task::signal::deliver_pending(cx, tf, restart)
 }
 
 /// Runs exit, exit_group, rt_sigreturn, execve and execveat, which end or replace
@@ -184,6 +282,14 @@ fn trace(cx: &Ctx, call: &Call, r: Option<SysResult>) {
     if STRACE.load(Ordering::Relaxed) {
         trace_call(cx, call, r);
     }
+}
+
+/// [`trace_call`] from the call's number and its frame (whose argument registers
+/// still hold the arguments: only the return value is set later).
+#[cold]
+#[inline(never)]
+fn trace_nr(cx: &Ctx, nr: usize, tf: &TrapFrame, r: SysResult) {
+    trace_call(cx, &decode(nr, tf.syscall_args()), Some(r));
 }
 
 #[cold]
@@ -413,12 +519,6 @@ fn dispatch(cx: &Ctx, call: Call, tf: &mut TrapFrame) -> SysResult {
         Mlock { addr, len } | Munlock { addr, len } => mm::mlock(cx, addr, len),
 
         // Processes.
-        Clone { flags, stack, parent_tid, child_tid, tls } => {
-            proc::clone(cx, tf, flags, stack.0, parent_tid, child_tid, tls)
-        }
-        Clone3 { args, size } => proc::clone3(cx, tf, args, size),
-        Fork {} => proc::clone(cx, tf, 17, 0, elfin_shim::UAddr(0), elfin_shim::UAddr(0), 0),
-        Vfork {} => proc::clone(cx, tf, 0x4000 | 0x100 | 17, 0, elfin_shim::UAddr(0), elfin_shim::UAddr(0), 0),
         Wait4 { pid, status, options, rusage } => proc::wait4(cx, pid, status, options, rusage),
         Waitid { which, id, infop, options, rusage } => proc::waitid(cx, which, id, infop, options, rusage),
         Kill { pid, sig } => proc::kill(cx, pid, sig),
@@ -551,8 +651,17 @@ fn dispatch(cx: &Ctx, call: Call, tf: &mut TrapFrame) -> SysResult {
         Getrandom { buf, len, flags } => misc::getrandom(cx, buf, len, flags),
         Sysinfo { info } => misc::sysinfo(cx, info),
 
-        // Served by `handle` before dispatch (they end or replace the context).
-        Exit { .. } | ExitGroup { .. } | RtSigreturn {} | Execve { .. } | Execveat { .. } => Err(Errno::EINVAL),
+        // Served by `entry_slow` (they read or replace the whole frame; `entry`
+        // routes them there before dispatch).
+        Exit { .. }
+        | ExitGroup { .. }
+        | RtSigreturn {}
+        | Execve { .. }
+        | Execveat { .. }
+        | Clone { .. }
+        | Clone3 { .. }
+        | Fork {}
+        | Vfork {} => Err(Errno::EINVAL),
         // Every number the shim does not decode: ENOSYS, reported once by name.
         // There is no other catch-all arm: a call the shim decodes needs a handler
         // here (see elfin_shim::support).

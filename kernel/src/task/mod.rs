@@ -135,6 +135,15 @@ pub struct Thread {
     pub cpu_cycles: AtomicU64,
     /// The part of `cpu_cycles` spent in system calls (system time).
     pub sys_cycles: AtomicU64,
+    /// What a system call left for its slow path (the syscall module's
+    /// encoding: number and restart kind; 0 when it left nothing), and the
+    /// call's first argument: only the thread itself uses them.
+    pub(crate) sys_left: [AtomicU64; 2],
+    /// Counter value when the running system call started (0: none is timed).
+    pub(crate) sys_at: AtomicU64,
+    /// A decoded system call that needs the whole frame, handed from the fast
+    /// path to the slow one (the syscall module).
+    pub(crate) sys_call: Mutex<Option<elfin_shim::Call>>,
 }
 
 /// Parent, children, group and session of a process.
@@ -439,6 +448,9 @@ impl Thread {
             misc: Mutex::new(misc),
             cpu_cycles: AtomicU64::new(0),
             sys_cycles: AtomicU64::new(0),
+            sys_left: [AtomicU64::new(0), AtomicU64::new(0)],
+            sys_at: AtomicU64::new(0),
+            sys_call: Mutex::new(None),
         })
     }
     /// Thread id.
@@ -456,34 +468,33 @@ impl Thread {
     }
     /// Starts timing a system call of the running thread (see [`Thread::sys_clock_end`]).
     #[inline(always)]
-    pub(crate) fn sys_clock_start(&self) -> SysClock {
-        SysClock {
-            acc: self.cpu_cycles.load(Ordering::Relaxed),
-            since: self.sched.slice_start(),
-            at: elfin_arch::read_cycles(),
-        }
+    pub(crate) fn sys_clock_start(&self) {
+        // The counter is far from 0 by the time a program runs: 0 means "not timing".
+        self.sys_at.store(elfin_arch::read_cycles(), Ordering::Relaxed);
     }
-    /// Adds the CPU time since `start` to the system time: the clock difference
-    /// when the thread stayed on the CPU (its time slice did not start anew).
+    /// Adds the CPU time of the system call since [`Thread::sys_clock_start`] to the
+    /// system time: the part in the current time slice (the scheduler added the
+    /// parts in earlier slices when the thread left the CPU).
     #[inline(always)]
-    pub(crate) fn sys_clock_end(&self, start: SysClock) {
+    pub(crate) fn sys_clock_end(&self) {
         let now = elfin_arch::read_cycles();
-        let since = self.sched.slice_start();
-        // A running thread's slice start is never 0, and a new slice starts later.
-        let used =
-            if since == start.since { now.wrapping_sub(start.at) } else { self.sys_clock_switched(start, since, now) };
-        // Only the thread itself adds to its system time: no read-modify-write race.
-        self.sys_cycles.store(self.sys_cycles.load(Ordering::Relaxed).wrapping_add(used), Ordering::Relaxed);
+        let at = self.sys_at.load(Ordering::Relaxed);
+        // A running thread's slice start is never 0; one after `at` began during the call.
+        let from = at.max(self.sched.slice_start());
+        // Only the thread itself, or the scheduler while the thread is off the CPU
+        // (`sys_clock_leave_cpu`), adds to its system time: no read-modify-write race.
+        self.sys_cycles
+            .store(self.sys_cycles.load(Ordering::Relaxed).wrapping_add(now.wrapping_sub(from)), Ordering::Relaxed);
+        self.sys_at.store(0, Ordering::Relaxed);
     }
-    /// The CPU time of a call during which the thread left the CPU: its CPU time
-    /// at the end less its CPU time at the start.
-    #[cold]
-    #[inline(never)]
-    fn sys_clock_switched(&self, start: SysClock, since: u64, now: u64) -> u64 {
-        let slice = |since: u64, at: u64| if since == 0 { 0 } else { at.saturating_sub(since) };
-        let begin = start.acc.saturating_add(slice(start.since, start.at));
-        let end = self.cpu_cycles.load(Ordering::Relaxed).saturating_add(slice(since, now));
-        end.saturating_sub(begin)
+    /// The thread leaves the CPU after a time slice that began at `since`: the part
+    /// of it spent in a system call being timed is system time.
+    #[inline]
+    pub(crate) fn sys_clock_leave_cpu(&self, since: u64, now: u64) {
+        let at = self.sys_at.load(Ordering::Relaxed);
+        if at != 0 {
+            self.sys_cycles.fetch_add(now.saturating_sub(at.max(since)), Ordering::Relaxed);
+        }
     }
     /// CPU time used so far (including the current time slice when running).
     pub fn cpu_ns(&self) -> u64 {
@@ -523,17 +534,6 @@ pub fn default_rlimits() -> [(u64, u64); NLIMITS] {
     r
 }
 
-/// The thread's CPU clock when a system call began.
-#[derive(Clone, Copy)]
-pub(crate) struct SysClock {
-    /// CPU cycles of the finished time slices.
-    acc: u64,
-    /// Cycle count when the current time slice began (0: off the CPU).
-    since: u64,
-    /// Cycle count at the start of the call.
-    at: u64,
-}
-
 /// What a system-call handler works on: the calling thread and its process, with
 /// short-lived access to the objects they own.
 pub struct Ctx {
@@ -565,6 +565,12 @@ pub enum Restart {
 }
 
 impl Ctx {
+    /// The context of the running thread making system call `nr` with first argument `arg0`.
+    #[inline(always)]
+    pub(crate) fn for_call(nr: usize, arg0: u64) -> Ctx {
+        let Some((thread, proc)) = sched::current_held() else { panic!("no current thread") };
+        Ctx { thread, proc, mm: core::cell::OnceCell::new(), nr, arg0, restart: core::cell::Cell::new(Restart::Never) }
+    }
     /// The context of the running thread.
     #[inline(always)]
     pub fn current() -> Ctx {

@@ -88,6 +88,12 @@ impl SchedState {
         self.since.load(Ordering::Relaxed)
     }
 
+    /// Whether [`SchedState::take_rseq_notify`] has work (one load, nothing taken).
+    #[inline(always)]
+    pub(crate) fn rseq_pending(&self) -> bool {
+        self.rseq_notify.load(Ordering::Relaxed)
+    }
+
     /// True (once) when the thread was switched in since the last call.
     #[inline(always)]
     pub(crate) fn take_rseq_notify(&self) -> bool {
@@ -259,7 +265,9 @@ impl<T> core::ops::Deref for Held<T> {
 /// code (a system call, a trap); None when the CPU runs no thread.
 #[inline(always)]
 pub(crate) fn current_held() -> Option<(Held<Thread>, Held<super::Process>)> {
-    let p = CURRENT[this_cpu()].load(Ordering::Acquire);
+    // The CPU's own copy of CURRENT[this_cpu()] (one load on x86_64); only code
+    // entered from user mode calls this, after the CPU's set-up.
+    let p = elfin_arch::cpu_current() as *const Thread;
     if p.is_null() {
         return None;
     }
@@ -580,6 +588,7 @@ fn schedule() {
                     if since != 0 {
                         let now = elfin_arch::read_cycles();
                         cur.cpu_cycles.fetch_add(now.saturating_sub(since), Ordering::Relaxed);
+                        cur.sys_clock_leave_cpu(since, now);
                     }
                 }
                 me.idle = true;
@@ -626,6 +635,7 @@ fn schedule() {
             let since = cur.sched.since.swap(0, Ordering::Relaxed);
             if since != 0 {
                 cur.cpu_cycles.fetch_add(now.saturating_sub(since), Ordering::Relaxed);
+                cur.sys_clock_leave_cpu(since, now);
             }
             if cur_state != DEAD {
                 cur.sched.tls.store(elfin_arch::get_tls(), Ordering::Relaxed);
@@ -657,6 +667,7 @@ fn schedule() {
         let next_ptr = next.as_ref().map_or(core::ptr::null_mut(), |n| Arc::as_ptr(n).cast_mut());
         me.current = next;
         CURRENT[c].store(next_ptr, Ordering::Release);
+        elfin_arch::set_cpu_current(next_ptr as usize);
         if let Some(cur) = cur {
             if cur_state == DEAD {
                 me.dead.push(cur.clone());
