@@ -84,6 +84,8 @@ fn tx_queue(id: usize) -> u16 {
 type RxQueue = VirtQueue<PlatHal, RX_QSIZE>;
 type TxQueue = VirtQueue<PlatHal, TX_QSIZE>;
 type CtrlQueue = VirtQueue<PlatHal, CTRL_QSIZE>;
+/// A port's receive and transmit queues, until its role takes one of them.
+type PortQueues = (Option<Box<RxQueue>>, Option<Box<TxQueue>>);
 
 /// What a port carries, from its name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -179,7 +181,7 @@ pub struct Console {
     /// stays here: the device knows it and may look at it (QEMU checks a receive
     /// queue whenever it polls the port's host side), so its memory must live as
     /// long as the device.
-    queues: [(Option<Box<RxQueue>>, Option<Box<TxQueue>>); MAX_PORTS],
+    queues: [PortQueues; MAX_PORTS],
     ports: [Port; MAX_PORTS],
     rx: [Option<Rx>; MAX_PORTS],
     tx: [Option<Tx>; MAX_PORTS],
@@ -256,8 +258,7 @@ impl Console {
             Ok(q) => q,
             Err(e) => return Err(fail(&mut t, e)),
         };
-        let mut queues: [(Option<Box<RxQueue>>, Option<Box<TxQueue>>); MAX_PORTS] =
-            [(None, None), (None, None), (None, None), (None, None)];
+        let mut queues: [PortQueues; MAX_PORTS] = [(None, None), (None, None), (None, None), (None, None)];
         for (id, slot) in queues.iter_mut().enumerate().take(nports).skip(1) {
             let rx = new_rx_queue(&mut t, rx_queue(id));
             let tx = new_tx_queue(&mut t, tx_queue(id));
