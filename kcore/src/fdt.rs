@@ -180,36 +180,42 @@ impl<'a> Fdt<'a> {
         let mut off = 0usize;
         let mut depth = 0usize;
         loop {
-            let tok = be32_at(s, off).ok_or(FdtError::Overrun(off))?;
             let at = off;
-            off = off.checked_add(4).ok_or(FdtError::Overrun(at))?;
+            let tok = be32_at(s, at).ok_or(FdtError::Overrun(at))?;
+            // `at + 4` is within `s` (the token was read), so cannot wrap.
+            off = at.wrapping_add(4);
             match tok {
-                FDT_BEGIN_NODE => {
-                    let rest = s.get(off..).ok_or(FdtError::Overrun(at))?;
-                    let len = rest.iter().position(|&b| b == 0).ok_or(FdtError::Overrun(at))?;
-                    let name = rest.get(..len).ok_or(FdtError::Overrun(at))?;
-                    if depth >= MAX_DEPTH {
-                        return Err(FdtError::TooDeep(at));
-                    }
-                    f(Event::Begin { depth, name });
-                    depth = depth.saturating_add(1);
-                    off = align4(off, len.saturating_add(1)).ok_or(FdtError::Overrun(at))?;
-                }
-                FDT_END_NODE => {
-                    depth = depth.checked_sub(1).ok_or(FdtError::Unbalanced(at))?;
-                    f(Event::End { depth });
-                }
                 FDT_PROP => {
-                    let len = be32_at(s, off).ok_or(FdtError::Overrun(at))? as usize;
-                    let nameoff = be32_at(s, off.saturating_add(4)).ok_or(FdtError::Overrun(at))? as usize;
-                    let vstart = off.checked_add(8).ok_or(FdtError::Overrun(at))?;
+                    // Length and name offset in one bounds check (an offset past the end
+                    // wraps to a range `get` refuses).
+                    let head: [u8; 8] =
+                        s.get(off..off.wrapping_add(8)).and_then(|h| h.try_into().ok()).ok_or(FdtError::Overrun(at))?;
+                    let [l0, l1, l2, l3, n0, n1, n2, n3] = head;
+                    let len = u32::from_be_bytes([l0, l1, l2, l3]) as usize;
+                    let nameoff = u32::from_be_bytes([n0, n1, n2, n3]) as usize;
+                    let vstart = off.wrapping_add(8);
                     let value = vstart.checked_add(len).and_then(|e| s.get(vstart..e)).ok_or(FdtError::Overrun(at))?;
                     let name = self.strings.get(nameoff..).filter(|n| !n.is_empty()).ok_or(FdtError::BadName(at))?;
                     if depth == 0 {
                         return Err(FdtError::Unbalanced(at));
                     }
-                    f(Event::Prop { depth: depth.saturating_sub(1), name: Name { rest: name, off: nameoff }, value });
+                    f(Event::Prop { depth: depth.wrapping_sub(1), name: Name { rest: name, off: nameoff }, value });
                     off = align4(vstart, len).ok_or(FdtError::Overrun(at))?;
+                }
+                FDT_BEGIN_NODE => {
+                    let rest = s.get(off..).ok_or(FdtError::Overrun(at))?;
+                    let len = nul_at(rest).ok_or(FdtError::Overrun(at))?;
+                    let name = rest.get(..len).ok_or(FdtError::Overrun(at))?;
+                    if depth >= MAX_DEPTH {
+                        return Err(FdtError::TooDeep(at));
+                    }
+                    f(Event::Begin { depth, name });
+                    depth = depth.wrapping_add(1);
+                    off = align4(off, len.wrapping_add(1)).ok_or(FdtError::Overrun(at))?;
+                }
+                FDT_END_NODE => {
+                    depth = depth.checked_sub(1).ok_or(FdtError::Unbalanced(at))?;
+                    f(Event::End { depth });
                 }
                 FDT_NOP => {}
                 FDT_END => {
@@ -219,6 +225,22 @@ impl<'a> Fdt<'a> {
             }
         }
     }
+}
+
+/// Where the first NUL of `b` is, looked for four bytes at a time (a node's name
+/// starts 4-aligned and is padded with NULs to the next token).
+fn nul_at(b: &[u8]) -> Option<usize> {
+    let mut chunks = b.chunks_exact(4);
+    let mut base = 0usize;
+    for c in chunks.by_ref() {
+        let w = u32::from_le_bytes(c.try_into().ok()?);
+        // Nonzero exactly when some byte of `w` is zero.
+        if w.wrapping_sub(0x0101_0101) & !w & 0x8080_8080 != 0 {
+            return c.iter().position(|&x| x == 0).map(|i| base.wrapping_add(i));
+        }
+        base = base.wrapping_add(4);
+    }
+    chunks.remainder().iter().position(|&x| x == 0).map(|i| base.wrapping_add(i))
 }
 
 /// `start + len` rounded up to 4.
@@ -369,6 +391,25 @@ mod tests {
             ],
         );
         dtb(&root, &[(0x4400_0000, 0x1000)])
+    }
+
+    /// The word-at-a-time NUL search agrees with a byte-by-byte one.
+    #[test]
+    fn nul_at_finds_the_first_nul() {
+        for len in 0..12 {
+            for nul in 0..=len {
+                let mut b: Vec<u8> = (0..len).map(|i| 0x80 + i as u8).collect();
+                if nul < len {
+                    b[nul] = 0;
+                    if nul + 2 < len {
+                        b[nul + 2] = 0;
+                    }
+                }
+                assert_eq!(nul_at(&b), b.iter().position(|&x| x == 0), "{b:?}");
+            }
+        }
+        assert_eq!(nul_at(&[0x01, 0x01, 0x00, 0x01, 0x00]), Some(2));
+        assert_eq!(nul_at(&[0x80, 0x01, 0x01, 0x01, 0x7f, 0x00]), Some(5));
     }
 
     /// A name's offset is where its bytes start in the strings block.

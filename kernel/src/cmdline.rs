@@ -28,28 +28,6 @@ impl Options {
     }
 }
 
-/// Reads and parses the NUL-terminated command line at a physical address.
-pub fn parse(paddr: u64) -> Options {
-    let mut buf = [0u8; 4096];
-    let mut n = 0;
-    if paddr != 0 {
-        for i in 0..4096u64 {
-            let va = elfin_arch::phys_to_virt(paddr + i);
-            // SAFETY: the boot protocol gives a NUL-terminated string in RAM, which the
-            // direct map covers; reading stops at the NUL or after 4 KiB.
-            let b = unsafe { core::ptr::read_volatile(va as *const u8) };
-            if b == 0 {
-                break;
-            }
-            if let Some(slot) = buf.get_mut(n) {
-                *slot = b;
-                n += 1;
-            }
-        }
-    }
-    parse_str(buf.get(..n).unwrap_or(&[]))
-}
-
 /// Parses command-line options; unknown words are ignored (VMMs add their own).
 pub fn parse_str(s: &[u8]) -> Options {
     let mut o = Options {

@@ -31,7 +31,7 @@ use elfin_plat::BootInfo;
 #[no_mangle]
 fn elfin_kernel_main(info: &BootInfo) -> ! {
     let t0 = elfin_arch::read_cycles();
-    let cmd = cmdline::parse(info.cmdline_paddr);
+    let cmd = cmdline::parse_str(elfin_plat::cmdline(info));
     elfin_plat::console::init(cmd.raw_console);
     elfin_plat::init_machine();
     klog::init(cmd.loglevel);

@@ -120,6 +120,49 @@ impl BootInfo {
     }
 }
 
+/// Longest kernel command line read (the boot protocols' own limit is lower).
+const CMDLINE_MAX: usize = 4096;
+
+/// The command line, copied once out of the memory the boot protocol put it in
+/// (which the frame allocator may hand out later on x86_64), and its length.
+struct CmdLine(core::cell::UnsafeCell<[u8; CMDLINE_MAX]>);
+
+// SAFETY: the buffer is written once, inside `CMDLINE_LEN.call_once`, before any
+// reader can see it; afterwards it is only read.
+unsafe impl Sync for CmdLine {}
+
+static CMDLINE: CmdLine = CmdLine(core::cell::UnsafeCell::new([0; CMDLINE_MAX]));
+static CMDLINE_LEN: spin::Once<usize> = spin::Once::new();
+
+/// The kernel command line (without its NUL). The first call, which must come
+/// before the frame allocator runs, copies it out of the boot protocol's memory;
+/// every caller then shares that one copy.
+pub fn cmdline(info: &BootInfo) -> &'static [u8] {
+    let n = *CMDLINE_LEN.call_once(|| {
+        if info.cmdline_paddr == 0 {
+            return 0;
+        }
+        let dst = CMDLINE.0.get().cast::<u8>();
+        let mut n = 0;
+        while n < CMDLINE_MAX {
+            let va = elfin_arch::phys_to_virt(info.cmdline_paddr + n as u64);
+            // SAFETY: the boot protocol gives a NUL-terminated string in RAM, which the
+            // direct map covers; reading stops at the NUL or after 4 KiB.
+            let b = unsafe { core::ptr::read_volatile(va as *const u8) };
+            if b == 0 {
+                break;
+            }
+            // SAFETY: `n` < CMDLINE_MAX; only this closure writes the buffer, once.
+            unsafe { dst.add(n).write(b) };
+            n += 1;
+        }
+        n
+    });
+    // SAFETY: the first `n` bytes were written before `call_once` returned and are
+    // never written again.
+    unsafe { core::slice::from_raw_parts(CMDLINE.0.get().cast::<u8>(), n) }
+}
+
 /// Starts the devices the command line asks for (the virtio console with the
 /// program's stdio, `stdio=virtio`), taking their DMA memory from `alloc_pages`
 /// (`n` physically contiguous pages, not necessarily zeroed) and giving it back

@@ -528,6 +528,7 @@ pub fn init(initrd: Option<Module>) -> RunConfig {
         // Directory times are set once everything is in place (as Linux's
         // initramfs unpacker does): adding an entry to a directory touches it.
         let mut dir_times: Vec<(Arc<dyn Inode>, Timespec)> = Vec::new();
+        let mut last_dir: Option<(&[u8], Arc<dyn Inode>)> = None;
         for e in cpio::Reader::new(data) {
             let e = match e {
                 Ok(e) => e,
@@ -553,7 +554,20 @@ pub fn init(initrd: Option<Module>) -> RunConfig {
                 Some(i) => (name.get(..i).unwrap_or(b""), name.get(i + 1..).unwrap_or(b"")),
                 None => (&b""[..], name),
             };
-            let parent = mkdir_p(dir);
+            // Members of one directory come one after another: its lookup is reused
+            // until an entry that could change what a path names (a directory, a
+            // symlink) is added.
+            let parent = match &last_dir {
+                Some((d, p)) if *d == dir => p.clone(),
+                _ => {
+                    let p = mkdir_p(dir);
+                    last_dir = Some((dir, p.clone()));
+                    p
+                }
+            };
+            if e.mode & S_IFMT != S_IFREG {
+                last_dir = None;
+            }
             let perm = e.mode & 0o7777;
             let t = Timespec { tv_sec: i64::from(e.mtime), tv_nsec: 0 };
             let meta = Meta::at(0, e.uid, e.gid, t);

@@ -363,6 +363,10 @@ impl<'a> Node<'a> {
 
     /// What the node is, from the first of its `compatible` strings the kernel knows.
     fn kind(&self) -> Kind {
+        // Most nodes of QEMU's `virt` tree are its 32 virtio-mmio slots.
+        if self.compatible == b"virtio,mmio\0" {
+            return Kind::VirtioMmio;
+        }
         for c in self.compatible.split(|&b| b == 0) {
             let k = match c {
                 b"arm,psci-1.0" | b"arm,psci-0.2" | b"arm,psci" => Kind::Psci,

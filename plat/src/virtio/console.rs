@@ -17,9 +17,13 @@ use virtio_drivers::transport::{DeviceStatus, DeviceType, SomeTransport, Transpo
 
 use super::hal::{DmaBuf, PlatHal};
 
-/// Descriptors per port queue, and per control queue (QEMU's control queues have
-/// 32 entries, its port queues 128).
-const QSIZE: usize = 64;
+/// Descriptors per port receive queue (one per stdin buffer), per port transmit
+/// queue (one per output buffer, rounded up to a power of two) and per control
+/// queue (QEMU's control queues have 32 entries, its port queues 128). A queue's
+/// bookkeeping grows with its size, and a port's role is known only after the
+/// device started, so every port has one queue of each kind.
+const RX_QSIZE: usize = RX_BUFS;
+const TX_QSIZE: usize = TX_BUFS.next_power_of_two();
 const CTRL_QSIZE: usize = 16;
 /// Receive buffers of stdin and their size. QEMU reads a socket 4 KiB at a time and
 /// fills one buffer per read, so many small buffers keep many reads in flight.
@@ -77,8 +81,11 @@ fn tx_queue(id: usize) -> u16 {
     (2 * id + 3) as u16
 }
 
-type Queue = VirtQueue<PlatHal, QSIZE>;
+type RxQueue = VirtQueue<PlatHal, RX_QSIZE>;
+type TxQueue = VirtQueue<PlatHal, TX_QSIZE>;
 type CtrlQueue = VirtQueue<PlatHal, CTRL_QSIZE>;
+/// A port's receive and transmit queues, until its role takes one of them.
+type PortQueues = (Option<Box<RxQueue>>, Option<Box<TxQueue>>);
 
 /// What a port carries, from its name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -126,7 +133,7 @@ fn slot(mem: &mut DmaBuf, i: usize, size: usize) -> &mut [u8] {
 
 /// The receive side of a port: buffers are posted, filled and read in order.
 struct Rx {
-    q: Box<Queue>,
+    q: Box<RxQueue>,
     qidx: u16,
     /// RX_BUFS buffers of `buf_bytes`.
     mem: DmaBuf,
@@ -149,7 +156,7 @@ struct Rx {
 
 /// The transmit side of a port.
 struct Tx {
-    q: Box<Queue>,
+    q: Box<TxQueue>,
     qidx: u16,
     /// TX_BUFS buffers of `buf_bytes`.
     mem: DmaBuf,
@@ -169,12 +176,12 @@ pub struct Console {
     ctrl_rx_token: [Option<u16>; CTRL_BUFS],
     ctrl_tx: Box<CtrlQueue>,
     ctrl_msg: Box<[u8]>,
-    /// Port queues, set up before the device is started (ids 1..nports).
-    queues: [Option<(Box<Queue>, Box<Queue>)>; MAX_PORTS],
-    /// Queues of attached ports in the direction they do not use. The device knows
-    /// them and may look at them (QEMU checks a receive queue whenever it polls the
-    /// port's host side), so their memory must live as long as the device.
-    parked: Vec<Queue>,
+    /// Port queues (receive, transmit), set up before the device is started (ids
+    /// 1..nports); a port's attachment takes the one its role uses. The other one
+    /// stays here: the device knows it and may look at it (QEMU checks a receive
+    /// queue whenever it polls the port's host side), so its memory must live as
+    /// long as the device.
+    queues: [PortQueues; MAX_PORTS],
     ports: [Port; MAX_PORTS],
     rx: [Option<Rx>; MAX_PORTS],
     tx: [Option<Tx>; MAX_PORTS],
@@ -234,8 +241,11 @@ impl Console {
         };
         // Queues live in boxes from the start: each holds kilobytes of bookkeeping,
         // which moving by value copied again at every step of the set-up.
-        let new_queue = |t: &mut SomeTransport<'static>, idx: u16| {
-            Queue::new(t, idx, false, false).map(Box::new).map_err(|_| InitError::Queue)
+        let new_rx_queue = |t: &mut SomeTransport<'static>, idx: u16| {
+            RxQueue::new(t, idx, false, false).map(Box::new).map_err(|_| InitError::Queue)
+        };
+        let new_tx_queue = |t: &mut SomeTransport<'static>, idx: u16| {
+            TxQueue::new(t, idx, false, false).map(Box::new).map_err(|_| InitError::Queue)
         };
         let new_ctrl_queue = |t: &mut SomeTransport<'static>, idx: u16| {
             CtrlQueue::new(t, idx, false, false).map(Box::new).map_err(|_| InitError::Queue)
@@ -248,10 +258,10 @@ impl Console {
             Ok(q) => q,
             Err(e) => return Err(fail(&mut t, e)),
         };
-        let mut queues: [Option<(Box<Queue>, Box<Queue>)>; MAX_PORTS] = [None, None, None, None];
+        let mut queues: [PortQueues; MAX_PORTS] = [(None, None), (None, None), (None, None), (None, None)];
         for (id, slot) in queues.iter_mut().enumerate().take(nports).skip(1) {
-            let rx = new_queue(&mut t, rx_queue(id));
-            let tx = new_queue(&mut t, tx_queue(id));
+            let rx = new_rx_queue(&mut t, rx_queue(id));
+            let tx = new_tx_queue(&mut t, tx_queue(id));
             match (rx, tx) {
                 (Ok(mut rx), Ok(mut tx)) => {
                     // Completed transmissions are collected when needed, not signalled.
@@ -260,7 +270,7 @@ impl Console {
                     // (`arm_input_interrupt`): an interrupt per 4 KiB costs more
                     // than it saves while the program is busy.
                     rx.set_dev_notify(false);
-                    *slot = Some((rx, tx));
+                    *slot = (Some(rx), Some(tx));
                 }
                 (Err(e), _) | (_, Err(e)) => return Err(fail(&mut t, e)),
             }
@@ -279,7 +289,6 @@ impl Console {
             ctrl_tx,
             ctrl_msg,
             queues,
-            parked: Vec::new(),
             ports: [unknown; MAX_PORTS],
             rx: [None, None, None, None],
             tx: [None, None, None, None],
@@ -456,19 +465,19 @@ impl Console {
 
     /// Gives port `id` its buffers for `role`; false when memory is short.
     fn attach(&mut self, id: usize, role: Role) -> bool {
-        if self.queues.get(id).is_none_or(Option::is_none) || self.parked.try_reserve(1).is_err() {
+        // A port is attached once: until then it holds both its queues.
+        let Some(pair) = self.queues.get_mut(id).filter(|(rx, tx)| rx.is_some() && tx.is_some()) else {
             return false;
-        }
+        };
         let buf_bytes = buf_size(if role == Role::Stdin { RX_BUF_BYTES } else { TX_BUF_BYTES });
         let bytes = buf_bytes * if role == Role::Stdin { RX_BUFS } else { TX_BUFS };
         let Some(mem) = DmaBuf::new_unzeroed(bytes) else {
             self.failed = true;
             return false;
         };
-        let Some((rxq, txq)) = self.queues.get_mut(id).and_then(Option::take) else { return false };
         match role {
             Role::Stdin => {
-                self.parked.push(*txq);
+                let Some(rxq) = pair.0.take() else { return false };
                 // The buffers are posted at the first look at stdin (`Rx::start`).
                 let rx = Rx::new(rxq, rx_queue(id), mem, buf_bytes);
                 if let Some(slot) = self.rx.get_mut(id) {
@@ -476,7 +485,7 @@ impl Console {
                 }
             }
             Role::Stdout | Role::Stderr => {
-                self.parked.push(*rxq);
+                let Some(txq) = pair.1.take() else { return false };
                 let tx = Tx { q: txq, qidx: tx_queue(id), mem, buf_bytes, inflight: [None; TX_BUFS] };
                 if let Some(slot) = self.tx.get_mut(id) {
                     *slot = Some(tx);
@@ -669,7 +678,7 @@ impl Drop for Console {
 }
 
 impl Rx {
-    fn new(q: Box<Queue>, qidx: u16, mem: DmaBuf, buf_bytes: usize) -> Rx {
+    fn new(q: Box<RxQueue>, qidx: u16, mem: DmaBuf, buf_bytes: usize) -> Rx {
         Rx {
             q,
             qidx,

@@ -80,28 +80,6 @@ pub(crate) fn mmio_device_id(va: u64) -> u32 {
     }
 }
 
-/// Copies the boot command line (NUL-terminated, at most 4 KiB) into `buf`.
-pub fn cmdline(info: &BootInfo, buf: &mut [u8; 4096]) -> usize {
-    let mut n = 0;
-    if info.cmdline_paddr == 0 {
-        return 0;
-    }
-    for i in 0..buf.len() as u64 {
-        let va = elfin_arch::phys_to_virt(info.cmdline_paddr + i);
-        // SAFETY: the boot protocol gives a NUL-terminated string in RAM, which the
-        // direct map covers; reading stops at the NUL or after 4 KiB.
-        let b = unsafe { core::ptr::read_volatile(va as *const u8) };
-        if b == 0 {
-            break;
-        }
-        if let Some(slot) = buf.get_mut(n) {
-            *slot = b;
-            n += 1;
-        }
-    }
-    n
-}
-
 /// The words of a command line.
 pub fn words(cmdline: &[u8]) -> impl Iterator<Item = &[u8]> {
     cmdline.split(|&b| b == b' ' || b == b'\t' || b == b'\n').filter(|w| !w.is_empty())
@@ -111,9 +89,7 @@ pub fn words(cmdline: &[u8]) -> impl Iterator<Item = &[u8]> {
 /// (`stdio=virtio`) and moves stdin, stdout and stderr onto it. Must run once,
 /// after the kernel heap is up.
 pub fn init(info: &BootInfo) {
-    let mut buf = [0u8; 4096];
-    let n = cmdline(info, &mut buf);
-    let line = buf.get(..n).unwrap_or(&[]);
+    let line = crate::cmdline(info);
     if words(line).any(|w| w == b"virtio9p") {
         ninep::init(line, info);
     }

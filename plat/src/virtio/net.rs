@@ -14,7 +14,7 @@ use virtio_drivers::device::net::VirtIONetRaw;
 use virtio_drivers::transport::{DeviceType, SomeTransport};
 
 use super::hal::PlatHal;
-use super::{cmdline, Ack, Found};
+use super::{Ack, Found};
 use crate::BootInfo;
 
 /// Descriptors per queue (receive buffers posted, frames in flight).
@@ -109,9 +109,7 @@ static MAC: spin::Once<[u8; 6]> = spin::Once::new();
 /// Finds and starts the first virtio network device, unless the command line
 /// says `net=none`. Must run once, after the kernel heap is up.
 pub(crate) fn init(info: &BootInfo) {
-    let mut buf = [0u8; 4096];
-    let n = cmdline(info, &mut buf);
-    let line = buf.get(..n).unwrap_or(&[]);
+    let line = crate::cmdline(info);
     if super::words(line).any(|w| w == b"net=none") {
         return;
     }
