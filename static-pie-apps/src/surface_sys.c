@@ -742,17 +742,23 @@ static void sysctl_section(void)
 }
 
 /* Writes `value` to /proc/sys/`name`: "OK" or the error's name. */
-static const char *sysctl_write(const char *name, const char *value)
+/* Opens `path` with `flags`, writes `value`: "OK" or the error's name. */
+static const char *write_file(const char *path, int flags, const char *value)
 {
-    char path[128];
-    snprintf(path, sizeof path, "/proc/sys/%s", name);
-    int fd = open(path, O_WRONLY);
+    int fd = open(path, flags);
     if (fd < 0)
         return errname(errno);
     long k = write(fd, value, strlen(value));
     int e = errno;
     close(fd);
     return k < 0 ? errname(e) : "OK";
+}
+
+static const char *sysctl_write(const char *name, const char *value)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/proc/sys/%s", name);
+    return write_file(path, O_WRONLY, value);
 }
 
 static void big_pipe_as_nobody(void)
@@ -961,13 +967,7 @@ static const char *yes(int c)
 /* Writes `text` to /proc/self/oom_score_adj as a shell does (O_TRUNC). */
 static const char *write_oom(const char *text)
 {
-    int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_TRUNC);
-    if (fd < 0)
-        return strerror(errno);
-    ssize_t n = write(fd, text, strlen(text));
-    int e = errno;
-    close(fd);
-    return n < 0 ? strerror(e) : "ok";
+    return write_file("/proc/self/oom_score_adj", O_WRONLY | O_TRUNC, text);
 }
 
 static void procfs_section(void)

@@ -131,14 +131,7 @@ fn faults_for_40_pages(guest: &Output) -> u64 {
 /// mremap) out of the file and every other mapping; the frame count is exact
 /// afterwards. Reading 40 pages takes one fault per 64 KiB window.
 fn fault_around(libc: &str) {
-    let bin = app(ARCH, libc, "mm_around");
-    let native = run_native(&bin, None, &args(&["/tmp"]), &[], None);
-    let opts = ElfinOpts { extra: vec!["--log-level".into(), "info".into()], ..ElfinOpts::default() };
-    let guest = run_elfin(&bin, &args(&["/tmp"]), &opts);
-    assert_same(&native, &guest);
-    assert!(guest.stdout_str().ends_with("done\n"), "{}", guest.describe());
-    let (after, before) = frames_report(&guest);
-    assert_eq!(after, before, "frames leaked after mm_around");
+    let bin = file_probe(libc, "mm_around");
     let guest = run_elfin(&bin, &args(&["/tmp", "faults"]), &ElfinOpts::default());
     assert!(faults_for_40_pages(&guest) <= 4, "{}", guest.describe());
 }
@@ -149,14 +142,21 @@ fn fault_around(libc: &str) {
 /// end; growing the file brings the pages back. After ftruncate, truncate and
 /// O_TRUNC; the frame count is exact afterwards.
 fn file_truncate(libc: &str) {
-    let bin = app(ARCH, libc, "mm_trunc");
+    file_probe(libc, "mm_trunc");
+}
+
+/// Runs the file-mapping probe `probe` on /tmp natively and in the guest: the
+/// outputs agree, it finishes, and no frame is left over. Returns its path.
+fn file_probe(libc: &str, probe: &str) -> std::path::PathBuf {
+    let bin = app(ARCH, libc, probe);
     let native = run_native(&bin, None, &args(&["/tmp"]), &[], None);
     let opts = ElfinOpts { extra: vec!["--log-level".into(), "info".into()], ..ElfinOpts::default() };
     let guest = run_elfin(&bin, &args(&["/tmp"]), &opts);
     assert_same(&native, &guest);
     assert!(guest.stdout_str().ends_with("done\n"), "{}", guest.describe());
     let (after, before) = frames_report(&guest);
-    assert_eq!(after, before, "frames leaked after mm_trunc");
+    assert_eq!(after, before, "frames leaked after {probe}");
+    bin
 }
 
 macro_rules! per_libc {

@@ -396,7 +396,7 @@ impl Inode for Node {
         }
         if flags & 3 != 0 && self.kind == Kind::OomScoreAdj {
             process(self.pid)?;
-            return Ok(Arc::new(OomAdjFile { node: self }));
+            return Ok(Arc::new(WritableFile { node: self, writer: Writer::OomScoreAdj }));
         }
         if flags & 3 != 0 {
             // Only a writable /proc/sys file opens for writing, and only for
@@ -407,7 +407,9 @@ impl Inode for Node {
             };
             let root = caller().map(|t| t.process.cred.lock().uid[3] == 0).unwrap_or(true);
             return match entry {
-                Some(e) if e.write.is_some() && root => Ok(Arc::new(SysctlFile { node: self, entry: e })),
+                Some(e) if e.write.is_some() && root => {
+                    Ok(Arc::new(WritableFile { node: self, writer: Writer::Sysctl(e) }))
+                }
                 _ => Err(Errno::EACCES),
             };
         }
@@ -439,75 +441,28 @@ fn read_on(file: &dyn FileLike, f: &OpenFile, buf: &mut [u8]) -> Result<usize, E
     Ok(n)
 }
 
-/// lseek(2) on a writable /proc file: SEEK_SET and SEEK_CUR (it has no end).
-fn seek_in_writable(f: &OpenFile, off: i64, whence: i32) -> Result<u64, Errno> {
-    let new = match whence {
-        0 => off,
-        1 => (*f.offset.lock() as i64).checked_add(off).ok_or(Errno::EOVERFLOW)?,
-        _ => return Err(Errno::EINVAL),
-    };
-    let new = u64::try_from(new).map_err(|_| Errno::EINVAL)?;
-    *f.offset.lock() = new;
-    Ok(new)
+/// What a writable /proc file does with a write.
+#[derive(Clone, Copy)]
+enum Writer {
+    /// A /proc/sys file: each write at the start of the file sets the value.
+    Sysctl(sysctl::Entry),
+    /// /proc/PID/oom_score_adj.
+    OomScoreAdj,
 }
 
-/// A writable /proc/sys file, open for writing: each write at the start of
-/// the file sets the value; reads show the value at the time of the read.
-struct SysctlFile {
+/// A writable /proc file, open for writing; reads show the value at the time
+/// of the read.
+struct WritableFile {
     node: Arc<Node>,
-    entry: sysctl::Entry,
+    writer: Writer,
 }
 
-impl FileLike for SysctlFile {
-    fn read(&self, _cx: &Ctx, f: &OpenFile, buf: &mut [u8]) -> Result<usize, Errno> {
-        read_on(self, f, buf)
-    }
-    fn pread(&self, buf: &mut [u8], off: u64) -> Result<usize, Errno> {
-        Ok(copy_at((self.entry.read)().as_bytes(), buf, off))
-    }
-    fn write(&self, _cx: &Ctx, f: &OpenFile, data: &[u8]) -> Result<usize, Errno> {
-        let mut pos = f.offset.lock();
-        // As Linux's sysctl_writes_strict: a write past the start changes nothing.
-        if *pos == 0 {
-            if let Some(w) = self.entry.write {
-                w(data)?;
-            }
-        }
-        *pos += data.len() as u64;
-        Ok(data.len())
-    }
-    fn seek(&self, f: &OpenFile, off: i64, whence: i32) -> Result<u64, Errno> {
-        seek_in_writable(f, off, whence)
-    }
-    fn seekable(&self) -> bool {
-        true
-    }
-    fn stat(&self) -> StatInfo {
-        stat_of(&*self.node)
-    }
-    fn inode(&self) -> Option<Arc<dyn Inode>> {
-        Some(self.node.clone())
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-}
-
-/// /proc/PID/oom_score_adj open for writing: each write sets the value.
-struct OomAdjFile {
-    node: Arc<Node>,
-}
-
-impl FileLike for OomAdjFile {
-    fn read(&self, _cx: &Ctx, f: &OpenFile, buf: &mut [u8]) -> Result<usize, Errno> {
-        read_on(self, f, buf)
-    }
-    fn pread(&self, buf: &mut [u8], off: u64) -> Result<usize, Errno> {
-        Ok(copy_at(&generate(Kind::OomScoreAdj, self.node.pid, self.node.tid)?, buf, off))
-    }
-    fn write(&self, _cx: &Ctx, _f: &OpenFile, data: &[u8]) -> Result<usize, Errno> {
-        // As Linux: at most 12 bytes are looked at, then a number in base 10,
-        // 16 (0x) or 8 (0), with blanks around it.
+impl WritableFile {
+    /// Sets oom_score_adj from a write's bytes, as Linux: at most 12 bytes are
+    /// looked at, a number in base 10, 16 (0x) or 8 (0) with blanks around it,
+    /// from -1000 to 1000; going below the last privileged setting needs
+    /// CAP_SYS_RESOURCE.
+    fn set_oom_score_adj(&self, data: &[u8]) -> Result<(), Errno> {
         let text = core::str::from_utf8(data.get(..data.len().min(12)).unwrap_or(data)).map_err(|_| Errno::EINVAL)?;
         let value = parse_c_int(text.trim()).ok_or(Errno::EINVAL)?;
         if !(-1000..=1000).contains(&value) {
@@ -523,10 +478,43 @@ impl FileLike for OomAdjFile {
         if privileged {
             ext.oom_score_adj_min = value as i16;
         }
+        Ok(())
+    }
+}
+
+impl FileLike for WritableFile {
+    fn read(&self, _cx: &Ctx, f: &OpenFile, buf: &mut [u8]) -> Result<usize, Errno> {
+        read_on(self, f, buf)
+    }
+    fn pread(&self, buf: &mut [u8], off: u64) -> Result<usize, Errno> {
+        Ok(copy_at(&generate(self.node.kind, self.node.pid, self.node.tid)?, buf, off))
+    }
+    fn write(&self, _cx: &Ctx, f: &OpenFile, data: &[u8]) -> Result<usize, Errno> {
+        let mut pos = f.offset.lock();
+        match self.writer {
+            // As Linux's sysctl_writes_strict: a write past the start changes nothing.
+            Writer::Sysctl(e) => {
+                if *pos == 0 {
+                    if let Some(w) = e.write {
+                        w(data)?;
+                    }
+                }
+                *pos += data.len() as u64;
+            }
+            Writer::OomScoreAdj => self.set_oom_score_adj(data)?,
+        }
         Ok(data.len())
     }
     fn seek(&self, f: &OpenFile, off: i64, whence: i32) -> Result<u64, Errno> {
-        seek_in_writable(f, off, whence)
+        // SEEK_SET and SEEK_CUR: the file has no end.
+        let new = match whence {
+            0 => off,
+            1 => (*f.offset.lock() as i64).checked_add(off).ok_or(Errno::EOVERFLOW)?,
+            _ => return Err(Errno::EINVAL),
+        };
+        let new = u64::try_from(new).map_err(|_| Errno::EINVAL)?;
+        *f.offset.lock() = new;
+        Ok(new)
     }
     fn seekable(&self) -> bool {
         true
