@@ -1322,6 +1322,20 @@ static void nl_dump(int fd, unsigned port, int type, int family)
         printf(", 127.0.0.1/8 on lo %s, only the family asked for %s\n", lo_addr ? "yes" : "no", other_family ? "no" : "yes");
 }
 
+/* Bytes lo has received, from /proc/net/dev (~0 when it is not there). */
+static unsigned long long lo_rx_bytes(void)
+{
+    char text[4096];
+    int fd = open("/proc/net/dev", O_RDONLY);
+    ssize_t n = fd < 0 ? -1 : read(fd, text, sizeof text - 1);
+    if (fd >= 0)
+        close(fd);
+    text[n < 0 ? 0 : n] = 0;
+    char *lo = strstr(text, " lo:");
+    unsigned long long rx;
+    return lo && sscanf(lo + 4, "%llu", &rx) == 1 ? rx : ~0ULL;
+}
+
 static void ifaces(void)
 {
     /* getifaddrs (netlink underneath in glibc, ioctls in musl). */
@@ -1380,6 +1394,32 @@ static void ifaces(void)
                        ((struct sockaddr_in *)&reqs[i].ifr_addr)->sin_addr.s_addr == htonl(INADDR_LOOPBACK);
     printf("SIOCGIFCONF lists lo with 127.0.0.1: %s\n", conf_lo ? "yes" : "no");
     close(s);
+
+    /* /proc/net: lo's counters grow with loopback traffic; ::1 on lo; routes. */
+    unsigned long long rx0 = lo_rx_bytes(), tx0;
+    int u = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in self = lo4(0);
+    socklen_t sl = sizeof self;
+    bind(u, (struct sockaddr *)&self, sizeof self);
+    getsockname(u, (struct sockaddr *)&self, &sl);
+    static char payload[1000];
+    sendto(u, payload, sizeof payload, 0, (struct sockaddr *)&self, sizeof self);
+    recv(u, payload, sizeof payload, 0);
+    close(u);
+    tx0 = lo_rx_bytes();
+    printf("/proc/net/dev: lo counts a 1000-byte datagram: %s\n", rx0 != ~0ULL && tx0 >= rx0 + 1000 ? "yes" : "no");
+    char text[4096];
+    int fd = open("/proc/net/if_inet6", O_RDONLY);
+    ssize_t n = fd < 0 ? -1 : read(fd, text, sizeof text - 1);
+    text[n < 0 ? 0 : n] = 0;
+    close(fd);
+    printf("/proc/net/if_inet6: ::1 on lo: %s\n", strstr(text, "00000000000000000000000000000001 ") && strstr(text, " lo\n") ? "yes" : "no");
+    fd = open("/proc/net/route", O_RDONLY);
+    n = fd < 0 ? -1 : read(fd, text, sizeof text - 1);
+    text[n < 0 ? 0 : n] = 0;
+    close(fd);
+    printf("/proc/net/route: header %s, no lo row %s\n", strncmp(text, "Iface\tDestination\tGateway \t", 26) == 0 ? "yes" : "no",
+           strstr(text, "\nlo\t") ? "no" : "yes");
 
     /* A raw NETLINK_ROUTE socket: autobind to the process id, dumps, errors. */
     int nl = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);

@@ -64,10 +64,15 @@ enum Kind {
     FdinfoDir,
     FdinfoFile(i32),
     Filesystems,
+    NetDir,
+    NetDev,
+    NetIfInet6,
+    NetRoute,
 }
 
-const ROOT_FILES: [(&[u8], Kind); 11] = [
+const ROOT_FILES: [(&[u8], Kind); 12] = [
     (b"self", Kind::SelfLink),
+    (b"net", Kind::NetDir),
     (b"filesystems", Kind::Filesystems),
     (b"thread-self", Kind::ThreadSelf),
     (b"meminfo", Kind::Meminfo),
@@ -79,6 +84,9 @@ const ROOT_FILES: [(&[u8], Kind); 11] = [
     (b"cpuinfo", Kind::Cpuinfo),
     (b"sys", Kind::Sys(0)),
 ];
+
+const NET_FILES: [(&[u8], Kind); 3] =
+    [(b"dev", Kind::NetDev), (b"if_inet6", Kind::NetIfInet6), (b"route", Kind::NetRoute)];
 
 const PID_FILES: [(&[u8], Kind); 22] = [
     (b"auxv", Kind::Auxv),
@@ -162,6 +170,10 @@ fn kind_index(k: Kind) -> u64 {
                 Kind::OomScoreAdj,
                 Kind::FdinfoDir,
                 Kind::Filesystems,
+                Kind::NetDir,
+                Kind::NetDev,
+                Kind::NetIfInet6,
+                Kind::NetRoute,
             ];
             simple.iter().position(|x| *x == other).unwrap_or(0) as u64 + 1
         }
@@ -179,7 +191,7 @@ fn caller() -> Option<Arc<task::Thread>> {
 impl Node {
     fn mode(&self) -> u32 {
         match self.kind {
-            Kind::Root | Kind::PidDir | Kind::TaskDir => S_IFDIR | 0o555,
+            Kind::Root | Kind::PidDir | Kind::TaskDir | Kind::NetDir => S_IFDIR | 0o555,
             Kind::Sys(i) => match sysctl::NODES.get(usize::from(i)).and_then(|n| n.1) {
                 None => S_IFDIR | 0o555,
                 Some(e) if e.write.is_some() => S_IFREG | 0o644,
@@ -212,6 +224,10 @@ impl Node {
                 let p = process(pid)?;
                 Ok(node(Kind::PidDir, p.pid, p.pid))
             }
+            Kind::NetDir => match NET_FILES.iter().find(|(n, _)| *n == name) {
+                Some((_, k)) => Ok(node(*k, 0, 0)),
+                None => Err(Errno::ENOENT),
+            },
             Kind::Sys(i) if self.mode() & S_IFMT == S_IFDIR => {
                 match sysctl::children(usize::from(i)).find(|(n, _)| n.as_bytes() == name) {
                     Some((_, c)) => Ok(node(Kind::Sys(c as u16), 0, 0)),
@@ -258,6 +274,11 @@ impl Node {
                 }
                 for p in table::processes() {
                     push(alloc::format!("{}", p.pid).into_bytes(), Kind::PidDir, p.pid);
+                }
+            }
+            Kind::NetDir => {
+                for (n, k) in NET_FILES {
+                    push(n.to_vec(), k, 0);
                 }
             }
             Kind::Sys(i) => {
@@ -707,6 +728,28 @@ fn generate(kind: Kind, pid: i32, tid: i32) -> Result<Vec<u8>, Errno> {
                 );
             }
         }
+        Kind::NetDev => net_dev(&mut s),
+        Kind::NetIfInet6 => {
+            for i in crate::net::inet::interfaces() {
+                for (a, prefix) in &i.addrs {
+                    if let crate::net::inet::IpAddr::V6(b) = a {
+                        for byte in b {
+                            let _ = write!(s, "{byte:02x}");
+                        }
+                        // Scope: host (0x10) for ::1, link (0x20) for fe80::/10, global (0).
+                        let scope = if i.loopback {
+                            0x10
+                        } else if b[0] == 0xfe && b[1] & 0xc0 == 0x80 {
+                            0x20
+                        } else {
+                            0
+                        };
+                        let _ = writeln!(s, " {:02x} {prefix:02x} {scope:02x} 80 {:>8}", i.index, i.name);
+                    }
+                }
+            }
+        }
+        Kind::NetRoute => net_route(&mut s),
         Kind::Filesystems => {
             for (nodev, name) in FILESYSTEMS {
                 let _ = writeln!(s, "{}\t{name}", if nodev { "nodev" } else { "" });
@@ -828,6 +871,53 @@ fn generate(kind: Kind, pid: i32, tid: i32) -> Result<Vec<u8>, Errno> {
         }
     }
     Ok(s.into_bytes())
+}
+
+/// /proc/net/dev: each interface's counters.
+fn net_dev(s: &mut String) {
+    s.push_str(
+        "Inter-|   Receive                                                |  Transmit\n \
+         face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed\n",
+    );
+    for i in crate::net::inet::interfaces() {
+        let c = |a: &core::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
+        let st = i.stats;
+        let _ = writeln!(
+            s,
+            "{:>6}:{:>8} {:>7}    0    0    0     0          0         0 {:>8} {:>7}    0 {:>4}    0     0       0          0",
+            i.name,
+            c(&st.rx_bytes),
+            c(&st.rx_packets),
+            c(&st.tx_bytes),
+            c(&st.tx_packets),
+            c(&st.tx_dropped)
+        );
+    }
+}
+
+/// /proc/net/route: the IPv4 routes of the main table (a device's subnet and
+/// its default gateway), addresses as the host's u32 of network-order bytes.
+fn net_route(s: &mut String) {
+    let hex = |b: [u8; 4]| u32::from_ne_bytes(b);
+    let mut rows = Vec::new();
+    for i in crate::net::inet::interfaces().into_iter().filter(|i| !i.loopback) {
+        if let Some(g) = i.gateway {
+            rows.push((i.name, 0, hex(g), 0x0003, 0));
+        }
+        for (a, p) in &i.addrs {
+            if let crate::net::inet::IpAddr::V4(b) = a {
+                let mask = if *p == 0 { 0 } else { u32::MAX << (32 - u32::from(*p)) };
+                let net = (u32::from_be_bytes(*b) & mask).to_be_bytes();
+                rows.push((i.name, hex(net), 0, 0x0001, hex(mask.to_be_bytes())));
+            }
+        }
+    }
+    let _ =
+        writeln!(s, "{:<127}", "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT");
+    for (name, dest, gw, flags, mask) in rows {
+        let line = alloc::format!("{name}\t{dest:08X}\t{gw:08X}\t{flags:04X}\t0\t0\t0\t{mask:08X}\t0\t0\t0");
+        let _ = writeln!(s, "{line:<127}");
+    }
 }
 
 /// /proc/filesystems: (no backing device, name).

@@ -71,8 +71,98 @@ fn now() -> Instant {
 
 /// A network device a stack sends through.
 enum Dev {
-    Loopback(Loopback),
+    Loopback(Counted<Loopback>),
     Virtio(VirtioNet),
+}
+
+/// Traffic counters of an interface (/proc/net/dev).
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// Bytes received.
+    pub rx_bytes: AtomicU64,
+    /// Frames received.
+    pub rx_packets: AtomicU64,
+    /// Bytes sent.
+    pub tx_bytes: AtomicU64,
+    /// Frames sent.
+    pub tx_packets: AtomicU64,
+    /// Frames the device did not take.
+    pub tx_dropped: AtomicU64,
+}
+
+impl Stats {
+    const fn new() -> Stats {
+        Stats {
+            rx_bytes: AtomicU64::new(0),
+            rx_packets: AtomicU64::new(0),
+            tx_bytes: AtomicU64::new(0),
+            tx_packets: AtomicU64::new(0),
+            tx_dropped: AtomicU64::new(0),
+        }
+    }
+    fn count(bytes: &AtomicU64, packets: &AtomicU64, len: usize) {
+        bytes.fetch_add(len as u64, Ordering::Relaxed);
+        packets.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Counters of lo.
+static LO_STATS: Stats = Stats::new();
+/// Counters of eth0.
+static ETH_STATS: Stats = Stats::new();
+
+/// A device whose frames are counted in `stats`.
+struct Counted<D> {
+    dev: D,
+    stats: &'static Stats,
+}
+
+/// A counted device's token.
+struct CountedToken<T> {
+    token: T,
+    stats: &'static Stats,
+}
+
+impl<T: RxToken> RxToken for CountedToken<T> {
+    fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
+        let stats = self.stats;
+        self.token.consume(|b| {
+            Stats::count(&stats.rx_bytes, &stats.rx_packets, b.len());
+            f(b)
+        })
+    }
+}
+
+impl<T: TxToken> TxToken for CountedToken<T> {
+    fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
+        Stats::count(&self.stats.tx_bytes, &self.stats.tx_packets, len);
+        self.token.consume(len, f)
+    }
+}
+
+impl<D: Device> Device for Counted<D> {
+    type RxToken<'a>
+        = CountedToken<D::RxToken<'a>>
+    where
+        D: 'a;
+    type TxToken<'a>
+        = CountedToken<D::TxToken<'a>>
+    where
+        D: 'a;
+
+    fn receive(&mut self, t: Instant) -> Option<(Self::RxToken<'_>, Self::TxToken<'_>)> {
+        let stats = self.stats;
+        self.dev.receive(t).map(|(rx, tx)| (CountedToken { token: rx, stats }, CountedToken { token: tx, stats }))
+    }
+
+    fn transmit(&mut self, t: Instant) -> Option<Self::TxToken<'_>> {
+        let stats = self.stats;
+        self.dev.transmit(t).map(|tx| CountedToken { token: tx, stats })
+    }
+
+    fn capabilities(&self) -> DeviceCapabilities {
+        self.dev.capabilities()
+    }
 }
 
 /// The machine's network device (elfin_plat::net), as smoltcp sees it.
@@ -93,7 +183,10 @@ impl TxToken for FrameTx {
     fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
         let mut buf = vec![0u8; len];
         let r = f(&mut buf);
-        if !elfin_plat::net::transmit(&buf) {
+        if elfin_plat::net::transmit(&buf) {
+            Stats::count(&ETH_STATS.tx_bytes, &ETH_STATS.tx_packets, len);
+        } else {
+            ETH_STATS.tx_dropped.fetch_add(1, Ordering::Relaxed);
             log::debug!("net: a frame of {} bytes was not sent", len);
         }
         r
@@ -105,7 +198,9 @@ impl Device for VirtioNet {
     type TxToken<'a> = FrameTx;
 
     fn receive(&mut self, _t: Instant) -> Option<(FrameRx, FrameTx)> {
-        elfin_plat::net::receive(|f| f.to_vec()).map(|v| (FrameRx(v), FrameTx))
+        let frame = elfin_plat::net::receive(|f| f.to_vec())?;
+        Stats::count(&ETH_STATS.rx_bytes, &ETH_STATS.rx_packets, frame.len());
+        Some((FrameRx(frame), FrameTx))
     }
 
     fn transmit(&mut self, _t: Instant) -> Option<FrameTx> {
@@ -159,7 +254,7 @@ struct Stack {
 
 impl Stack {
     fn loopback() -> Stack {
-        let mut dev = Loopback::new(Medium::Ip);
+        let mut dev = Counted { dev: Loopback::new(Medium::Ip), stats: &LO_STATS };
         let mut cfg = Config::new(HardwareAddress::Ip);
         cfg.random_seed = crate::rng::u64();
         let mut iface = Interface::new(cfg, &mut dev, now());
@@ -1981,6 +2076,10 @@ pub struct IfInfo {
     pub mac: [u8; 6],
     /// Addresses and prefix lengths.
     pub addrs: Vec<(IpAddr, u8)>,
+    /// The IPv4 default gateway through it, if any.
+    pub gateway: Option<[u8; 4]>,
+    /// Its traffic counters.
+    pub stats: &'static Stats,
 }
 
 /// An interface address.
@@ -2018,6 +2117,10 @@ pub fn interfaces() -> Vec<IfInfo> {
                         IpAddress::Ipv6(a) => (IpAddr::V6(a.octets()), c.prefix_len()),
                     })
                     .collect();
+                let gateway = match s.iface.routes().get_default_ipv4_route().map(|r| r.via_router) {
+                    Some(IpAddress::Ipv4(g)) => Some(g.octets()),
+                    _ => None,
+                };
                 IfInfo {
                     index: i as i32 + 1,
                     name: if loopback { "lo" } else { "eth0" },
@@ -2025,6 +2128,8 @@ pub fn interfaces() -> Vec<IfInfo> {
                     mtu: if loopback { 65536 } else { 1500 },
                     mac,
                     addrs,
+                    gateway,
+                    stats: if loopback { &LO_STATS } else { &ETH_STATS },
                 }
             })
             .collect()
