@@ -479,3 +479,16 @@ fn busybox_server_and_client_in_one_guest() {
     let guest = run_elfin(&bb, &args(&["sh", "-c", &script]), &opts);
     assert_same_explained(&native, &guest);
 }
+
+/// Go's net.Interfaces, InterfaceByName and Addrs (netlink link and address
+/// dumps underneath) see the loopback interface as they do natively, on both
+/// architectures (against the x86_64 build run natively).
+#[test]
+fn go_lists_the_loopback_interface() {
+    let native = run_native(&app("x86_64", "go", "goprobe"), None, &args(&["ifaces"]), &[], None);
+    assert!(native.status == 0 && native.stdout_str().contains("IPv4 address: 127.0.0.1/8"), "{}", native.describe());
+    for arch in ["x86_64", "aarch64"] {
+        let guest = run_elfin(&app(arch, "go", "goprobe"), &args(&["ifaces"]), &ElfinOpts::default().arch(arch));
+        assert_same_explained(&native, &guest);
+    }
+}

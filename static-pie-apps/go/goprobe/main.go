@@ -6,10 +6,12 @@
 //	goprobe sync     many goroutines at GOMAXPROCS = the CPU count: channels,
 //	                 WaitGroup, Mutex, RWMutex, Cond, atomics, timers
 //	goprobe cpus     what the runtime sees: NumCPU and GOMAXPROCS
+//	goprobe ifaces   the loopback interface as net.Interfaces (netlink) shows it
 package main
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"runtime"
 	"sort"
@@ -22,6 +24,10 @@ import (
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "sync" {
 		syncMode()
+		return
+	}
+	if len(os.Args) > 1 && os.Args[1] == "ifaces" {
+		ifaces()
 		return
 	}
 	if len(os.Args) > 1 && os.Args[1] == "cpus" {
@@ -239,4 +245,33 @@ func syncMode() {
 	}
 	t.Stop()
 	fmt.Println("timers:", fired, "fired; ticks:", ticks, "; took at least 20ms:", time.Since(start) >= 20*time.Millisecond)
+}
+
+// ifaces prints what net.Interfaces, InterfaceByName and Addrs say about lo.
+func ifaces() {
+	list, err := net.Interfaces()
+	if err != nil {
+		fmt.Println("net.Interfaces:", err)
+		return
+	}
+	for _, i := range list {
+		if i.Name != "lo" {
+			continue
+		}
+		fmt.Println("lo: flags", i.Flags, "mtu", i.MTU, "hardware address", len(i.HardwareAddr))
+		byName, err := net.InterfaceByName("lo")
+		fmt.Println("InterfaceByName(lo): same index", err == nil && byName.Index == i.Index)
+		addrs, err := i.Addrs()
+		if err != nil {
+			fmt.Println("Addrs:", err)
+			return
+		}
+		for _, a := range addrs {
+			if ip, ok := a.(*net.IPNet); ok && ip.IP.To4() != nil {
+				fmt.Println("IPv4 address:", a)
+			}
+		}
+	}
+	_, err = net.InterfaceByName("nosuch0")
+	fmt.Println("InterfaceByName(nosuch0):", err)
 }
