@@ -1322,6 +1322,15 @@ static void nl_dump(int fd, unsigned port, int type, int family)
         printf(", 127.0.0.1/8 on lo %s, only the family asked for %s\n", lo_addr ? "yes" : "no", other_family ? "no" : "yes");
 }
 
+/* Whether the `n` bytes of netlink messages at `buf` end with NLMSG_DONE. */
+static int done_in(char *buf, ssize_t n)
+{
+    for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (unsigned)n); h = NLMSG_NEXT(h, n))
+        if (h->nlmsg_type == NLMSG_DONE)
+            return 1;
+    return 0;
+}
+
 /* Bytes lo has received, from /proc/net/dev (~0 when it is not there). */
 static unsigned long long lo_rx_bytes(void)
 {
@@ -1430,6 +1439,24 @@ static void ifaces(void)
     printf(", port is the pid: %s, name length %u\n", me.nl_pid == (unsigned)getpid() ? "yes" : "no", ml);
     nl_dump(nl, me.nl_pid, RTM_GETLINK, AF_UNSPEC);
     nl_dump(nl, me.nl_pid, RTM_GETADDR, AF_INET);
+    /* Bad input: a message shorter than its header is ignored; a request whose
+     * length is not a multiple of 4 is answered. */
+    struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+    uint32_t short_msg[4] = {8, RTM_GETLINK | (NLM_F_REQUEST | NLM_F_DUMP) << 16, 9, 0};
+    sendto(nl, short_msg, sizeof short_msg, 0, (struct sockaddr *)&kernel, sizeof kernel);
+    char junk[64];
+    int ignored = recv(nl, junk, sizeof junk, MSG_DONTWAIT) < 0 && errno == EAGAIN;
+    unsigned char odd[17] = {0};
+    struct nlmsghdr oh = {sizeof odd, RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, 7, 0};
+    memcpy(odd, &oh, sizeof oh);
+    sendto(nl, odd, sizeof odd, 0, (struct sockaddr *)&kernel, sizeof kernel);
+    static char reply[4096];
+    ssize_t got = recv(nl, reply, sizeof reply, 0);
+    int answered = got > 0 && ((struct nlmsghdr *)reply)->nlmsg_type == RTM_NEWLINK;
+    while (got > 0 && !done_in(reply, got))
+        got = recv(nl, reply, sizeof reply, 0);
+    printf("netlink: a message shorter than its header ignored %s, a 17-byte request answered %s\n",
+           ignored ? "yes" : "no", answered ? "yes" : "no");
     int nl2 = socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE);
     struct sockaddr_nl taken = {.nl_family = AF_NETLINK, .nl_pid = me.nl_pid};
     printf("a second socket binding the same port: %s\n",

@@ -78,6 +78,11 @@ struct State {
     groups: u32,
     /// Replies waiting to be read, one datagram each.
     queue: VecDeque<Vec<u8>>,
+    /// Bytes in `queue`.
+    queued: usize,
+    /// Replies were dropped for want of receive buffer: the next receive
+    /// reports ENOBUFS, as Linux's netlink_overrun.
+    overrun: bool,
     /// NETLINK_EXT_ACK, NETLINK_CAP_ACK, NETLINK_GET_STRICT_CHK, NETLINK_PKTINFO.
     flags: [i32; 4],
 }
@@ -280,9 +285,9 @@ fn addr_msgs(i: &IfInfo, family: u8) -> Vec<Vec<u8>> {
 fn answer(port: u32, data: &[u8]) -> Vec<Vec<u8>> {
     let mut grams = Vec::new();
     let mut at = 0;
-    while data.len() - at >= NLMSG_HDRLEN {
+    while data.len().saturating_sub(at) >= NLMSG_HDRLEN {
         let len = u32_at(data, at).unwrap_or(0) as usize;
-        if len < NLMSG_HDRLEN || len > data.len() - at {
+        if len < NLMSG_HDRLEN || len > data.len().saturating_sub(at) {
             break;
         }
         let msg = data.get(at..at + len).unwrap_or(&[]);
@@ -336,9 +341,9 @@ fn answer(port: u32, data: &[u8]) -> Vec<Vec<u8>> {
 /// The payload of the first attribute of `ty` in `attrs`.
 fn find_attr(attrs: &[u8], ty: u16) -> Option<&[u8]> {
     let mut at = 0;
-    while attrs.len() - at >= 4 {
+    while attrs.len().saturating_sub(at) >= 4 {
         let len = usize::from(u16_at(attrs, at)?);
-        if len < 4 || len > attrs.len() - at {
+        if len < 4 || len > attrs.len().saturating_sub(at) {
             return None;
         }
         if u16_at(attrs, at + 2)? == ty {
@@ -366,7 +371,8 @@ impl Socket for NetlinkSocket {
         &self.wq
     }
     fn poll(&self) -> u32 {
-        let readable = if self.st.lock().queue.is_empty() { 0 } else { POLLIN | POLLRDNORM };
+        let st = self.st.lock();
+        let readable = if st.queue.is_empty() && !st.overrun { 0 } else { POLLIN | POLLRDNORM };
         readable | POLLOUT | POLLWRNORM
     }
     fn bind(&self, cx: &Ctx, addr: &[u8]) -> Result<(), Errno> {
@@ -413,7 +419,17 @@ impl Socket for NetlinkSocket {
         let port = self.port(cx)?;
         let grams = answer(port, &msg.data);
         if !grams.is_empty() {
-            self.st.lock().queue.extend(grams);
+            let limit = self.opts.rcvbuf.load(Ordering::Relaxed) as usize;
+            let mut st = self.st.lock();
+            for g in grams {
+                if st.queued + g.len() > limit {
+                    st.overrun = true;
+                    break;
+                }
+                st.queued += g.len();
+                st.queue.push_back(g);
+            }
+            drop(st);
             self.wq.wake_all();
         }
         Ok(msg.data.len())
@@ -422,7 +438,14 @@ impl Socket for NetlinkSocket {
         let timeo = self.opts.rcvtimeo.load(Ordering::Relaxed);
         block_on(cx, &[&self.wq], nonblock, timeo, || {
             let mut st = self.st.lock();
+            if st.overrun {
+                st.overrun = false;
+                return Some(Err(Errno::ENOBUFS));
+            }
             let gram = if flags & so::MSG_PEEK != 0 { st.queue.front().cloned() } else { st.queue.pop_front() }?;
+            if flags & so::MSG_PEEK == 0 {
+                st.queued -= gram.len();
+            }
             let n = gram.len().min(buf.len());
             buf.get_mut(..n)?.copy_from_slice(gram.get(..n)?);
             Some(Ok(Recvd {
