@@ -235,33 +235,19 @@ elfin_trap_common:
     mov x29, #0
     bl {dispatch}
 
+    /* The whole frame back: TPIDR_EL0 and x19-x28, then what the
+       syscall fast return reloads. */
     .global elfin_trap_return
 elfin_trap_return:
-    ldp x2, x3, [sp, #256]
-    msr elr_el1, x2
-    msr spsr_el1, x3
-    ldr x2, [sp, #248]
-    msr sp_el0, x2
     ldr x2, [sp, #272]
     msr tpidr_el0, x2
-    ldp x0, x1, [sp, #0]
-    ldp x2, x3, [sp, #16]
-    ldp x4, x5, [sp, #32]
-    ldp x6, x7, [sp, #48]
-    ldp x8, x9, [sp, #64]
-    ldp x10, x11, [sp, #80]
-    ldp x12, x13, [sp, #96]
-    ldp x14, x15, [sp, #112]
-    ldp x16, x17, [sp, #128]
-    ldp x18, x19, [sp, #144]
+    ldr x19, [sp, #152]
     ldp x20, x21, [sp, #160]
     ldp x22, x23, [sp, #176]
     ldp x24, x25, [sp, #192]
     ldp x26, x27, [sp, #208]
-    ldp x28, x29, [sp, #224]
-    ldr x30, [sp, #240]
-    add sp, sp, #{size}
-    eret
+    ldr x28, [sp, #224]
+    b elfin_syscall_fast_return
     "#,
     size = const FRAME_SIZE,
     dispatch = sym trap_dispatch,
