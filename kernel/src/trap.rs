@@ -66,8 +66,12 @@ fn interrupt(tf: &mut TrapFrame, v: u8) {
         crate::fs::console::check_input();
         crate::net::poll_due();
     }
-    if tick && tf.came_from_user() {
-        crate::task::sched::preempt();
+    if tf.came_from_user() {
+        if tick {
+            crate::task::sched::preempt();
+        }
+        // A kick (another CPU's signal, kill or stop) is acted on now, not at the
+        // next tick.
         let cx = Ctx::current();
         signal::deliver_pending(&cx, tf, Restart::Never);
     }

@@ -655,11 +655,14 @@ pub fn execve(
 /// (EINTR when the process is killed meanwhile).
 fn de_thread(cx: &Ctx) -> Result<(), Errno> {
     let p = cx.proc.clone();
+    // The waiter is set before the threads are looked at: a clone that races
+    // with this sees it and marks its new thread (see `fork`).
+    p.state.lock().exec_waiter = Some(cx.thread.tid());
     let others: Vec<Arc<Thread>> = p.threads.lock().iter().filter(|t| !Arc::ptr_eq(t, &cx.thread)).cloned().collect();
     if others.is_empty() {
+        p.state.lock().exec_waiter = None;
         return Ok(());
     }
-    p.state.lock().exec_waiter = Some(cx.thread.tid());
     for t in &others {
         t.exec_killed.store(true, Ordering::SeqCst);
         t.sig_hint.store(true, Ordering::SeqCst);

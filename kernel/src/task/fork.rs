@@ -188,7 +188,20 @@ pub fn clone(cx: &Ctx, tf: &TrapFrame, a: CloneArgs) -> Result<u64, Errno> {
     );
     thread.sched.inherit_allowed(&cx.thread.sched);
     process.threads.lock().push(thread.clone());
-    process.state.lock().live_threads += 1;
+    {
+        // A group killed, stopped or being replaced by execve told only the
+        // threads it saw; one that joins now learns it at its first return to user
+        // mode (the push above comes before this look, as those callers set the
+        // state before they look at the threads).
+        let mut s = process.state.lock();
+        s.live_threads += 1;
+        if s.exec_waiter.is_some() {
+            thread.exec_killed.store(true, Ordering::SeqCst);
+        }
+        if s.exiting.is_some() || s.stopped.is_some() || s.exec_waiter.is_some() {
+            thread.sig_hint.store(true, Ordering::SeqCst);
+        }
+    }
     table::register(tid, &thread, new_process.then_some(&process));
     if new_process {
         cx.proc_parent_for(f).rel.lock().children.push(process.clone());

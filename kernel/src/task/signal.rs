@@ -283,8 +283,10 @@ fn deliver(cx: &Ctx, tf: &mut TrapFrame, mut interrupted: Restart) {
         }
         let Some((sig, info)) = dequeue(t) else {
             t.sig_hint.store(false, Ordering::SeqCst);
-            // Something may have arrived between the dequeue and clearing the hint.
-            if pending_unblocked(t) {
+            // Something may have arrived between the dequeue and clearing the hint:
+            // a signal, or the group being killed, stopped or replaced by execve
+            // (whose kick set the hint this thread just cleared).
+            if pending_unblocked(t) || group_calls(t) {
                 t.sig_hint.store(true, Ordering::SeqCst);
                 continue;
             }
@@ -332,6 +334,15 @@ fn deliver(cx: &Ctx, tf: &mut TrapFrame, mut interrupted: Restart) {
             t.sig_hint.store(true, Ordering::SeqCst);
         }
     }
+}
+
+/// Whether the thread's group is being killed, stopped or replaced by execve.
+fn group_calls(t: &Thread) -> bool {
+    if t.exec_killed.load(Ordering::SeqCst) {
+        return true;
+    }
+    let s = t.process.state.lock();
+    s.exiting.is_some() || s.stopped.is_some()
 }
 
 fn pending_unblocked(t: &Thread) -> bool {
