@@ -6,7 +6,7 @@ use crate::call::{Call, Nr};
 
 /// Maps an arm64 system-call number to its neutral identity.
 #[inline(always)]
-pub fn nr(n: usize) -> Option<Nr> {
+pub const fn nr(n: usize) -> Option<Nr> {
     Some(match n {
         17 => Nr::Getcwd,
         19 => Nr::Eventfd2,

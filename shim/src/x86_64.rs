@@ -3,7 +3,7 @@ use crate::call::{Call, Nr};
 
 /// Maps an x86_64 system-call number to its neutral identity.
 #[inline(always)]
-pub fn nr(n: usize) -> Option<Nr> {
+pub const fn nr(n: usize) -> Option<Nr> {
     Some(match n {
         0 => Nr::Read,
         1 => Nr::Write,

@@ -179,6 +179,18 @@ fn enosys(libc: &str) {
         .finish(None, &guest);
 }
 
+/// --strace logs every call, the identity calls (answered before the general
+/// decode) included, with their results.
+fn strace_logs_identity_calls(libc: &str) {
+    let bin = app(ARCH, libc, "perf_bench");
+    let opts = ElfinOpts { extra: vec!["--strace".into()], ..ElfinOpts::default() };
+    let guest = run_elfin(&bin, &args(&["5", "getppid"]), &opts);
+    assert_eq!(guest.status, 0, "{}", guest.describe());
+    let k = guest.kernel_str();
+    let calls = k.lines().filter(|l| l.contains("getppid(")).count();
+    assert!(calls >= 5, "{calls} getppid calls logged, expected 5 or more:\n{}", guest.describe());
+}
+
 fn nullderef(libc: &str) {
     let bin = app(ARCH, libc, "nullderef");
     let native = run_native(&bin, None, &[], &[], None);
@@ -255,6 +267,7 @@ per_libc!(
     no_aslr_is_stable,
     aslr_varies,
     enosys,
+    strace_logs_identity_calls,
     nullderef,
     threads,
     badargs,

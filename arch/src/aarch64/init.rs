@@ -1,6 +1,6 @@
 //! Boot-time CPU setup after the MMU is on: where the kernel image sits, the
 //! exception vectors, EL0 access to the virtual counter.
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use aarch64_cpu::registers::{Writeable, CNTKCTL_EL1, VBAR_EL1};
 
@@ -35,8 +35,7 @@ pub fn kernel_va_to_pa(va: u64) -> u64 {
 pub fn init_early(load_pa: u64) {
     KERNEL_LOAD_PA.store(load_pa, Ordering::Relaxed);
     // The boot CPU is CPU 0 (TPIDR_EL1 resets to an unknown value).
-    // SAFETY: TPIDR_EL1 is a kernel-only scratch register; nothing has used it yet.
-    unsafe { core::arch::asm!("msr tpidr_el1, xzr", options(nomem, nostack, preserves_flags)) };
+    set_per_cpu(0);
     super::paging::note_boot_idmap();
     VBAR_EL1.set(trap::vectors_addr());
     // SAFETY: ISB only synchronises the context after the VBAR write.
@@ -60,36 +59,67 @@ pub fn init_bsp(kstack_top: u64) -> Features {
 /// exception vectors and EL0 access to the virtual counter, as on the boot CPU.
 pub fn init_ap(cpu: usize, kstack_top: u64) {
     let _ = kstack_top;
-    // SAFETY: TPIDR_EL1 is the kernel's per-CPU index register; this CPU has not used it.
-    unsafe { core::arch::asm!("msr tpidr_el1, {}", in(reg) cpu as u64, options(nomem, nostack, preserves_flags)) };
+    set_per_cpu(cpu);
     VBAR_EL1.set(trap::vectors_addr());
     CNTKCTL_EL1.set(1 << 1);
     // SAFETY: ISB only synchronises the context after the system-register writes.
     unsafe { core::arch::asm!("isb", options(nomem, nostack)) };
 }
 
-/// The index of the CPU running the caller (0 for the boot CPU): kept in
-/// TPIDR_EL1, which user code cannot see.
-#[inline]
-pub fn cpu_id() -> usize {
-    let id: u64;
-    // SAFETY: reading TPIDR_EL1 has no side effects.
-    unsafe { core::arch::asm!("mrs {}, tpidr_el1", out(reg) id, options(nomem, nostack, preserves_flags)) };
-    id as usize
+/// What each CPU keeps for itself; TPIDR_EL1, which user code cannot see,
+/// holds the address of the calling CPU's own.
+#[repr(C)]
+struct PerCpu {
+    /// The word [`set_cpu_current`] recorded (the kernel's running thread).
+    current: AtomicUsize,
+    /// The CPU's index.
+    id: usize,
 }
 
-/// The words [`set_cpu_current`] recorded, by CPU index.
-static CPU_CURRENT: [core::sync::atomic::AtomicUsize; 64] = [const { core::sync::atomic::AtomicUsize::new(0) }; 64];
+static PER_CPU: [PerCpu; 64] = {
+    let mut a = [const { PerCpu { current: AtomicUsize::new(0), id: 0 } }; 64];
+    let mut i = 0;
+    while i < 64 {
+        a[i].id = i;
+        i += 1;
+    }
+    a
+};
+
+/// Points TPIDR_EL1 at CPU `cpu`'s block (on that CPU, before it reads it).
+fn set_per_cpu(cpu: usize) {
+    let block: *const PerCpu = &PER_CPU[cpu % 64];
+    // SAFETY: TPIDR_EL1 is a kernel-only scratch register, which only this
+    // function writes.
+    unsafe { core::arch::asm!("msr tpidr_el1, {}", in(reg) block as u64, options(nomem, nostack, preserves_flags)) };
+}
+
+/// The calling CPU's block.
+#[inline(always)]
+fn per_cpu() -> &'static PerCpu {
+    let block: u64;
+    // SAFETY: reading TPIDR_EL1 has no side effects.
+    unsafe { core::arch::asm!("mrs {}, tpidr_el1", out(reg) block, options(nomem, nostack, preserves_flags)) };
+    // SAFETY: `set_per_cpu` put the address of an element of the static PER_CPU
+    // there before anything on this CPU could ask (init_early, init_ap).
+    unsafe { &*(block as *const PerCpu) }
+}
+
+/// The index of the CPU running the caller (0 for the boot CPU).
+#[inline]
+pub fn cpu_id() -> usize {
+    per_cpu().id
+}
 
 /// Records an opaque word for the calling CPU (the kernel's running thread), read
 /// back by [`cpu_current`].
 #[inline]
 pub fn set_cpu_current(v: usize) {
-    CPU_CURRENT[cpu_id() & 63].store(v, core::sync::atomic::Ordering::Relaxed);
+    per_cpu().current.store(v, Ordering::Relaxed);
 }
 
 /// The word [`set_cpu_current`] recorded on the calling CPU.
 #[inline(always)]
 pub fn cpu_current() -> usize {
-    CPU_CURRENT[cpu_id() & 63].load(core::sync::atomic::Ordering::Relaxed)
+    per_cpu().current.load(Ordering::Relaxed)
 }

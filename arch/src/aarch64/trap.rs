@@ -137,8 +137,7 @@ elfin_el0_sync:
     mrs x1, esr_el1
     lsr x0, x1, #26
     cmp x0, #0x15
-    mov x0, #8
-    b.ne elfin_trap_common
+    b.ne elfin_el0_other
     stp x2, x3, [sp, #16]
     stp x4, x5, [sp, #32]
     stp x6, x7, [sp, #48]
@@ -206,6 +205,8 @@ elfin_syscall_slow:
     b.ne elfin_trap_return
     b elfin_syscall_fast_return
 
+elfin_el0_other:
+    mov x0, #8
 elfin_trap_common:
     stp x2, x3, [sp, #16]
     stp x4, x5, [sp, #32]

@@ -86,6 +86,13 @@ pub fn hwcap2() -> u64 {
     0
 }
 
+/// Reads the cycle counter with no ordering (RDTSC is not ordered anyway); for
+/// accounting CPU time.
+#[inline(always)]
+pub fn read_cycles_unordered() -> u64 {
+    read_cycles()
+}
+
 /// Reads the cycle counter (TSC).
 #[inline]
 pub fn read_cycles() -> u64 {

@@ -1,6 +1,7 @@
 //! System-call dispatch: decode (elfin-shim) → handler with the caller's context
 //! → `-errno`, then signal delivery (which restarts interrupted calls as Linux
 //! does); strace logging and the one-time report of unsupported calls.
+mod fast;
 mod fs;
 mod fsx;
 mod locks;
@@ -27,6 +28,7 @@ use elfin_shim::Call;
 
 use crate::task::{self, Ctx, ExitStatus};
 
+pub use fast::general_only;
 pub use fs::{base_dir, AT_FDCWD};
 
 /// What a handler returns.
@@ -70,6 +72,15 @@ pub fn unsupported(name: &'static str, nr: usize) -> SysResult {
 /// left to do on the way back (a signal, a restart, rseq, an exit), which
 /// [`entry_slow`] does with the completed frame.
 pub extern "C" fn entry(tf: &mut TrapFrame) -> u8 {
+    match fast::id_of(tf.syscall_nr()) {
+        0 => entry_general(tf),
+        id => fast::run(tf, id),
+    }
+}
+
+/// [`entry`] for every call but the identity calls of [`fast`].
+#[inline(never)]
+fn entry_general(tf: &mut TrapFrame) -> u8 {
     let nr = tf.syscall_nr();
     let args = tf.syscall_args();
     let cx = Ctx::for_call(nr, args[0]);
@@ -112,7 +123,8 @@ pub extern "C" fn entry(tf: &mut TrapFrame) -> u8 {
         || t.sched.rseq_pending()
         || t.exited.load(Ordering::Relaxed)
     {
-        return leave_finish(&cx, r, nr, args[0]);
+        let restart = if r == Err(Errno::EINTR) { cx.restart.get() } else { task::Restart::Never };
+        return leave_finish(t, restart, nr, args[0]);
     }
     elfin_arch::SYSCALL_DONE
 }
@@ -121,9 +133,7 @@ pub extern "C" fn entry(tf: &mut TrapFrame) -> u8 {
 /// delivers signals, restarts the call, runs rseq, lets an exited thread go).
 #[cold]
 #[inline(never)]
-fn leave_finish(cx: &Ctx, r: SysResult, nr: usize, arg0: u64) -> u8 {
-    let restart = if r == Err(Errno::EINTR) { cx.restart.get() } else { task::Restart::Never };
-    let t = &cx.thread;
+fn leave_finish(t: &task::Thread, restart: task::Restart, nr: usize, arg0: u64) -> u8 {
     t.sys_left[0].store(LEFT_FINISH | restart_code(restart) << 1 | (nr as u64) << 8, Ordering::Relaxed);
     t.sys_left[1].store(arg0, Ordering::Relaxed);
     elfin_arch::SYSCALL_SLOW

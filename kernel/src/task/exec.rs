@@ -340,6 +340,9 @@ pub fn start_first(cfg: RunConfig, opts: &Options) -> ! {
     ASLR.store(opts.aslr, Ordering::Relaxed);
     *INITIAL_FPU.lock() = FpuState::from_current();
     crate::syscall::STRACE.store(opts.strace, Ordering::Relaxed);
+    if opts.strace {
+        crate::syscall::general_only();
+    }
     let fail = |status: u8, exe: &[u8], why: &str| -> ! {
         kprintln!("elfin: {}: {}", String::from_utf8_lossy(exe), why);
         exit::fail_boot(status)

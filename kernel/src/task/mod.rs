@@ -487,6 +487,13 @@ impl Thread {
             .store(self.sys_cycles.load(Ordering::Relaxed).wrapping_add(now.wrapping_sub(from)), Ordering::Relaxed);
         self.sys_at.store(0, Ordering::Relaxed);
     }
+    /// Adds `cycles` the running thread spent in a system call that did not leave
+    /// the CPU to its system time.
+    #[inline(always)]
+    pub(crate) fn add_sys_cycles(&self, cycles: u64) {
+        // Only the thread itself adds while it runs (see `sys_clock_end`).
+        self.sys_cycles.store(self.sys_cycles.load(Ordering::Relaxed).wrapping_add(cycles), Ordering::Relaxed);
+    }
     /// The thread leaves the CPU after a time slice that began at `since`: the part
     /// of it spent in a system call being timed is system time.
     #[inline]
