@@ -1,7 +1,7 @@
 /* net_inet: TCP and UDP over loopback (127.0.0.1 and ::1) as Linux does them.
  *
  *   net_inet [SECTION]     sections: tcp refused nonblock udp v6 errors reset
- *                          epoll edge flags limits opts big ifaces
+ *                          epoll edge flags limits opts big ifaces procnet
  *   net_inet churn N       N connections opened, used and closed in turn
  *
  * tcp       listen/connect/accept, data both ways, names of each end, shutdown
@@ -32,7 +32,9 @@
  * opts      TCP_NODELAY, SO_KEEPALIVE, TCP_KEEPIDLE, IP_TOS, buffer sizes
  * big       4 MiB each way between a parent and a forked child
  * ifaces    the loopback interface as getifaddrs, if_nameindex, the SIOCGIF*
- *           ioctls and a raw NETLINK_ROUTE dump show it, and their errors */
+ *           ioctls and a raw NETLINK_ROUTE dump show it, and their errors
+ * procnet   /proc/net/tcp, tcp6, udp, udp6 and unix: each socket's line (found
+ *           by its inode) with addresses, state and queues, line widths */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <stdint.h>
@@ -1472,6 +1474,177 @@ static void ifaces(void)
     close(nl);
 }
 
+/* --------------------------------------------------------------- procnet -- */
+
+/* The line of /proc/net/TABLE whose inode column is fd's inode, or NULL; the
+ * table's first line goes to head. */
+static char *procnet_line(const char *table, int fd, char *buf, size_t size, char *head, size_t hsize)
+{
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        return NULL;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/net/%s", table);
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        printf("%s: %s\n", path, errname(errno));
+        return NULL;
+    }
+    char *found = NULL;
+    if (!fgets(head, (int)hsize, f))
+        head[0] = 0;
+    while (fgets(buf, (int)size, f)) {
+        unsigned long ino = 0;
+        if (strcmp(table, "unix") == 0) {
+            /* Num RefCount Protocol Flags Type St Inode [Path] */
+            char num[32];
+            unsigned rc, proto, flags, type, state;
+            if (sscanf(buf, "%31s %x %x %x %x %x %lu", num, &rc, &proto, &flags, &type, &state, &ino) != 7)
+                continue;
+        } else {
+            /* sl local remote st tx:rx tr:when retrnsmt uid timeout inode */
+            char sl[16], l[64], r[64], q[32], t[32], rt[16];
+            unsigned stt, uid;
+            int tmo;
+            if (sscanf(buf, "%15s %63s %63s %x %31s %31s %15s %u %d %lu", sl, l, r, &stt, q, t, rt, &uid, &tmo, &ino) !=
+                10)
+                continue;
+        }
+        if (ino == (unsigned long)st.st_ino) {
+            found = buf;
+            break;
+        }
+    }
+    fclose(f);
+    return found;
+}
+
+/* Prints what /proc/net/TABLE says of fd: addresses (the port as "port" when it
+ * is fd's own, "peer" when it is the peer's), state, queues, and the widths of
+ * the line and of the table's header. */
+static void procnet_inet(const char *what, const char *table, int fd)
+{
+    char buf[512], head[512];
+    char *line = procnet_line(table, fd, buf, sizeof buf, head, sizeof head);
+    if (!line) {
+        printf("%s: not in /proc/net/%s\n", what, table);
+        return;
+    }
+    size_t len = strcspn(line, "\n");
+    char local[64], remote[64], q[32];
+    unsigned state;
+    sscanf(line, "%*s %63s %63s %x %31s", local, remote, &state, q);
+    char *lp = strrchr(local, ':'), *rp = strrchr(remote, ':');
+    if (!lp || !rp) {
+        printf("%s: bad line %s", what, line);
+        return;
+    }
+    *lp++ = 0;
+    *rp++ = 0;
+    unsigned lport = (unsigned)strtoul(lp, NULL, 16), rport = (unsigned)strtoul(rp, NULL, 16);
+    struct sockaddr_storage peer;
+    socklen_t pl = sizeof peer;
+    unsigned peer_port = 0;
+    if (getpeername(fd, (struct sockaddr *)&peer, &pl) == 0)
+        peer_port = ntohs(peer.ss_family == AF_INET ? ((struct sockaddr_in *)&peer)->sin_port
+                                                     : ((struct sockaddr_in6 *)&peer)->sin6_port);
+    /* IPv4 lines are padded to a fixed width; IPv6 ones end after the inode. */
+    int padded = strchr(table, '6') == NULL;
+    printf("%s: %s local %s:%s remote %s:%s st %02X queues %s line %zu head %zu\n", what, table, local,
+           lport == port_of(fd) ? "port" : "?", remote, rport == 0 ? "0" : rport == peer_port ? "peer" : "?", state, q,
+           padded ? len : 0, strcspn(head, "\n"));
+}
+
+static void procnet_unix(const char *what, int fd, const char *dir)
+{
+    char buf[512], head[512];
+    char *line = procnet_line("unix", fd, buf, sizeof buf, head, sizeof head);
+    if (!line) {
+        printf("%s: not in /proc/net/unix\n", what);
+        return;
+    }
+    line[strcspn(line, "\n")] = 0;
+    unsigned rc, proto, flags, type, state;
+    unsigned long ino;
+    int n = 0;
+    sscanf(line, "%*s %x %x %x %x %x %lu%n", &rc, &proto, &flags, &type, &state, &ino, &n);
+    const char *path = line + n;
+    /* The temporary directory's name differs between runs. */
+    if (strncmp(path, " ", 1) == 0 && strncmp(path + 1, dir, strlen(dir)) == 0)
+        printf("%s: unix flags %08X type %04X st %02X path DIR%s\n", what, flags, type, state, path + 1 + strlen(dir));
+    else
+        printf("%s: unix flags %08X type %04X st %02X path '%s'\n", what, flags, type, state, path);
+    if (strcmp(what, "unix listener") == 0)
+        printf("unix head: %s", head);
+}
+
+static void procnet(void)
+{
+    uint16_t port;
+    int ls = listener4(8, &port);
+    int c = connect4(port);
+    int a = accept(ls, NULL, NULL);
+    if (c < 0 || a < 0) {
+        printf("procnet: no connection: %s\n", errname(errno));
+        return;
+    }
+    if (write(c, "hello", 5) != 5)
+        printf("write: %s\n", errname(errno));
+    struct pollfd pf = {.fd = a, .events = POLLIN};
+    poll(&pf, 1, 5000);
+    procnet_inet("tcp listener", "tcp", ls);
+    procnet_inet("tcp client", "tcp", c);
+    procnet_inet("tcp accepted", "tcp", a);
+
+    int u = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in ua = lo4(0);
+    bind(u, (struct sockaddr *)&ua, sizeof ua);
+    procnet_inet("udp bound", "udp", u);
+    int uc = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in to = lo4(port_of(u));
+    connect(uc, (struct sockaddr *)&to, sizeof to);
+    procnet_inet("udp connected", "udp", uc);
+
+    int l6 = socket(AF_INET6, SOCK_STREAM, 0);
+    struct sockaddr_in6 a6 = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+    if (bind(l6, (struct sockaddr *)&a6, sizeof a6) < 0 || listen(l6, 4) < 0)
+        printf("tcp6 listener: %s\n", errname(errno));
+    procnet_inet("tcp6 listener", "tcp6", l6);
+    int u6 = socket(AF_INET6, SOCK_DGRAM, 0);
+    bind(u6, (struct sockaddr *)&a6, sizeof a6);
+    procnet_inet("udp6 bound", "udp6", u6);
+    /* Each table lists only its own family and type. */
+    procnet_inet("tcp listener in tcp6", "tcp6", ls);
+    procnet_inet("udp bound in tcp", "tcp", u);
+
+    char dir[] = "/tmp/procnetXXXXXX";
+    if (!mkdtemp(dir)) {
+        printf("mkdtemp: %s\n", errname(errno));
+        return;
+    }
+    char path[64];
+    snprintf(path, sizeof path, "%s/s", dir);
+    int us = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    strcpy(sun.sun_path, path);
+    if (bind(us, (struct sockaddr *)&sun, sizeof sun) < 0 || listen(us, 4) < 0)
+        printf("unix listener: %s\n", errname(errno));
+    int ab = socket(AF_UNIX, SOCK_DGRAM, 0);
+    struct sockaddr_un abn = {.sun_family = AF_UNIX};
+    memcpy(abn.sun_path, "\0elfin-procnet\0x", 16);
+    if (bind(ab, (struct sockaddr *)&abn, offsetof(struct sockaddr_un, sun_path) + 16) < 0)
+        printf("abstract bind: %s\n", errname(errno));
+    int sp[2];
+    socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sp);
+    procnet_unix("unix listener", us, dir);
+    procnet_unix("unix abstract", ab, dir);
+    procnet_unix("unix pair", sp[0], dir);
+    close(ls);
+    procnet_inet("closed listener", "tcp", ls);
+    unlink(path);
+    rmdir(dir);
+}
+
 int main(int argc, char **argv)
 {
     probe_init();
@@ -1488,7 +1661,7 @@ int main(int argc, char **argv)
     static const struct probe_section sections[] = {
         {"tcp", tcp},       {"refused", refused}, {"nonblock", nonblock}, {"udp", udp},
         {"v6", v6},         {"errors", errors},   {"reset", reset},       {"epoll", epoll_section},
-        {"edge", edge},     {"flags", flags},     {"limits", limits}, {"opts", opts},     {"big", big},         {"ifaces", ifaces}, {NULL, NULL},
+        {"edge", edge},     {"flags", flags},     {"limits", limits}, {"opts", opts},     {"big", big},         {"ifaces", ifaces}, {"procnet", procnet}, {NULL, NULL},
     };
     int r = run_sections(argc, argv, sections);
     if (r == 0)

@@ -68,6 +68,8 @@ enum Kind {
     NetDev,
     NetIfInet6,
     NetRoute,
+    /// A socket table (index in `net::proc::TABLES`).
+    NetSock(u8),
 }
 
 const ROOT_FILES: [(&[u8], Kind); 12] = [
@@ -87,6 +89,12 @@ const ROOT_FILES: [(&[u8], Kind); 12] = [
 
 const NET_FILES: [(&[u8], Kind); 3] =
     [(b"dev", Kind::NetDev), (b"if_inet6", Kind::NetIfInet6), (b"route", Kind::NetRoute)];
+
+/// Everything in /proc/net: the files above and the socket tables.
+fn net_files() -> impl Iterator<Item = (&'static [u8], Kind)> {
+    let tables = crate::net::proc::TABLES.iter().enumerate().map(|(i, (n, _))| (*n, Kind::NetSock(i as u8)));
+    NET_FILES.iter().copied().chain(tables)
+}
 
 const PID_FILES: [(&[u8], Kind); 22] = [
     (b"auxv", Kind::Auxv),
@@ -134,6 +142,7 @@ fn kind_index(k: Kind) -> u64 {
         Kind::FdLink(fd) => 0x100 + fd as u64,
         Kind::FdinfoFile(fd) => 0x80000 + fd as u64,
         Kind::Sys(i) => 0x80 + u64::from(i),
+        Kind::NetSock(i) => 0x70 + u64::from(i),
         other => {
             let simple = [
                 Kind::Root,
@@ -224,8 +233,8 @@ impl Node {
                 let p = process(pid)?;
                 Ok(node(Kind::PidDir, p.pid, p.pid))
             }
-            Kind::NetDir => match NET_FILES.iter().find(|(n, _)| *n == name) {
-                Some((_, k)) => Ok(node(*k, 0, 0)),
+            Kind::NetDir => match net_files().find(|(n, _)| *n == name) {
+                Some((_, k)) => Ok(node(k, 0, 0)),
                 None => Err(Errno::ENOENT),
             },
             Kind::Sys(i) if self.mode() & S_IFMT == S_IFDIR => {
@@ -277,7 +286,7 @@ impl Node {
                 }
             }
             Kind::NetDir => {
-                for (n, k) in NET_FILES {
+                for (n, k) in net_files() {
                     push(n.to_vec(), k, 0);
                 }
             }
@@ -750,6 +759,11 @@ fn generate(kind: Kind, pid: i32, tid: i32) -> Result<Vec<u8>, Errno> {
             }
         }
         Kind::NetRoute => net_route(&mut s),
+        Kind::NetSock(i) => {
+            if let Some((_, t)) = crate::net::proc::TABLES.get(usize::from(i)) {
+                crate::net::proc::table(*t, &mut s);
+            }
+        }
         Kind::Filesystems => {
             for (nodev, name) in FILESYSTEMS {
                 let _ = writeln!(s, "{}\t{name}", if nodev { "nodev" } else { "" });

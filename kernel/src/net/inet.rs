@@ -1059,6 +1059,28 @@ fn encode(family: u16, ep: IpEndpoint) -> Vec<u8> {
     }
 }
 
+// Linux's TCP states (include/net/tcp_states.h), as /proc/net/tcp shows them.
+const TCP_ESTABLISHED: u8 = 1;
+const TCP_CLOSE: u8 = 7;
+const TCP_LISTEN: u8 = 10;
+
+/// Linux's number for a TCP state.
+fn linux_tcp_state(s: tcp::State) -> u8 {
+    match s {
+        tcp::State::Established => TCP_ESTABLISHED,
+        tcp::State::SynSent => 2,
+        tcp::State::SynReceived => 3,
+        tcp::State::FinWait1 => 4,
+        tcp::State::FinWait2 => 5,
+        tcp::State::TimeWait => 6,
+        tcp::State::Closed => TCP_CLOSE,
+        tcp::State::CloseWait => 8,
+        tcp::State::LastAck => 9,
+        tcp::State::Listen => TCP_LISTEN,
+        tcp::State::Closing => 11,
+    }
+}
+
 fn unspecified(family: u16) -> IpAddress {
     if family == so::AF_INET {
         IpAddress::Ipv4(Ipv4Addr::UNSPECIFIED)
@@ -1967,6 +1989,25 @@ impl Socket for InetSocket {
         } else {
             usize::MAX
         }
+    }
+
+    fn net_state(&self) -> Option<super::NetState> {
+        let state = with_net(|n| {
+            let Ok(rec) = n.rec(self.id) else { return TCP_CLOSE };
+            match rec.kind {
+                Kind::TcpIdle => TCP_CLOSE,
+                Kind::TcpListen { .. } => TCP_LISTEN,
+                Kind::TcpConn { h, .. } => linux_tcp_state(n.stack(h.0).tcp(h.1).state()),
+                Kind::Udp { remote, .. } => {
+                    if remote.is_some() {
+                        TCP_ESTABLISHED
+                    } else {
+                        TCP_CLOSE
+                    }
+                }
+            }
+        });
+        Some(super::NetState { family: self.family, ty: self.ty & 0xf, state })
     }
 
     fn inq(&self) -> usize {

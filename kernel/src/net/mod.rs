@@ -6,11 +6,13 @@
 //! ([`netlink`]).
 pub mod inet;
 pub mod netlink;
+pub mod proc;
 pub mod unix;
 
 pub use inet::{deadline_pending, init, next_deadline, poll_due};
 
-use alloc::sync::Arc;
+use alloc::collections::BTreeMap;
+use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::any::Any;
 use core::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering};
@@ -227,10 +229,48 @@ pub trait Socket: Send + Sync + Any {
     fn outq(&self) -> usize {
         0
     }
+    /// What /proc/net lists of the socket (None: a kind it does not list).
+    fn net_state(&self) -> Option<NetState> {
+        None
+    }
     /// The last descriptor is gone.
     fn release(&self);
     /// For downcasts.
     fn as_any(&self) -> &dyn Any;
+}
+
+/// A socket's kind and protocol state, as /proc/net shows them.
+#[derive(Clone, Copy, Debug)]
+pub struct NetState {
+    /// AF_INET, AF_INET6 or AF_UNIX.
+    pub family: u16,
+    /// SOCK_STREAM, SOCK_DGRAM or SOCK_SEQPACKET.
+    pub ty: u32,
+    /// Inet: Linux's TCP state number (UDP: established when connected, else
+    /// close). Unix: the socket state (SS_UNCONNECTED 1, SS_CONNECTED 3).
+    pub state: u8,
+}
+
+/// An open socket file as /proc/net lists it.
+pub struct OpenSocket {
+    /// The socket.
+    pub sock: Arc<dyn Socket>,
+    /// Its inode number (as in fstat and `socket:[N]`).
+    pub ino: u64,
+    /// The effective user id of the process that made it.
+    pub uid: u32,
+}
+
+/// A registered socket and its maker's user id.
+type Registered = (Weak<dyn Socket>, u32);
+
+/// Every socket that has a file, by inode number.
+static OPEN: Mutex<BTreeMap<u64, Registered>> = Mutex::new(BTreeMap::new());
+
+/// The sockets that have files now, in inode order.
+pub fn open_sockets() -> Vec<OpenSocket> {
+    let list: Vec<(u64, Weak<dyn Socket>, u32)> = OPEN.lock().iter().map(|(i, (w, u))| (*i, w.clone(), *u)).collect();
+    list.into_iter().filter_map(|(ino, w, uid)| Some(OpenSocket { sock: w.upgrade()?, ino, uid })).collect()
 }
 
 /// The file behind a socket descriptor.
@@ -241,9 +281,11 @@ pub struct SocketFile {
 }
 
 impl SocketFile {
-    /// A file for `sock`.
-    pub fn new(sock: Arc<dyn Socket>) -> Arc<SocketFile> {
-        Arc::new(SocketFile { sock, ino: next_ino() })
+    /// A file for `sock`, made by a process whose effective user id is `uid`.
+    pub fn new(sock: Arc<dyn Socket>, uid: u32) -> Arc<SocketFile> {
+        let ino = next_ino();
+        OPEN.lock().insert(ino, (Arc::downgrade(&sock), uid));
+        Arc::new(SocketFile { sock, ino })
     }
     /// The socket behind an open file (ENOTSOCK otherwise).
     pub fn of(f: &OpenFile) -> Result<&Arc<dyn Socket>, Errno> {
@@ -253,6 +295,7 @@ impl SocketFile {
 
 impl Drop for SocketFile {
     fn drop(&mut self) {
+        OPEN.lock().remove(&self.ino);
         self.sock.release();
     }
 }

@@ -864,6 +864,14 @@ impl Socket for UnixSocket {
         self.st.lock().listening
     }
 
+    fn net_state(&self) -> Option<super::NetState> {
+        // SS_CONNECTED for a connected stream or a socket with a peer (a pair, a
+        // connected datagram socket), else SS_UNCONNECTED (listeners too).
+        let s = self.st.lock();
+        let connected = if stream_like(self.ty) { s.connected } else { s.peer.is_some() };
+        Some(super::NetState { family: so::AF_UNIX, ty: self.ty & 0xf, state: if connected { 3 } else { 1 } })
+    }
+
     fn peer_cred(&self) -> Option<Ucred> {
         let s = self.st.lock();
         if s.listening {

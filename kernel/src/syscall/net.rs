@@ -37,7 +37,8 @@ fn sock_of(cx: &Ctx, fd: i32) -> Result<(Arc<OpenFile>, Arc<dyn Socket>), Errno>
 }
 
 fn install_socket(cx: &Ctx, s: Arc<dyn Socket>, flags: u32) -> Result<i32, Errno> {
-    let of = OpenFile::new(SocketFile::new(s), O_RDWR | (flags & so::SOCK_NONBLOCK), Vec::new());
+    let uid = cx.proc.cred.lock().uid[1];
+    let of = OpenFile::new(SocketFile::new(s, uid), O_RDWR | (flags & so::SOCK_NONBLOCK), Vec::new());
     cx.install(of, flags & so::SOCK_CLOEXEC != 0)
 }
 
@@ -155,7 +156,8 @@ pub fn accept4(cx: &Ctx, fd: i32, addr: UAddr, lenp: UAddr, flags: i32) -> SysRe
         return Err(Errno::EMFILE);
     }
     let (new, peer) = s.accept(cx, f.nonblocking())?;
-    let of = OpenFile::new(SocketFile::new(new), O_RDWR | (flags & O_NONBLOCK), Vec::new());
+    let uid = cx.proc.cred.lock().uid[1];
+    let of = OpenFile::new(SocketFile::new(new, uid), O_RDWR | (flags & O_NONBLOCK), Vec::new());
     if !addr.is_null() {
         // A bad address loses the connection, as on Linux.
         addr_out(cx, &peer, addr, lenp)?;
