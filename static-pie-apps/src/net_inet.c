@@ -32,7 +32,8 @@
  * opts      TCP_NODELAY, SO_KEEPALIVE, TCP_KEEPIDLE, IP_TOS, buffer sizes
  * big       4 MiB each way between a parent and a forked child
  * ifaces    the loopback interface as getifaddrs, if_nameindex, the SIOCGIF*
- *           ioctls and a raw NETLINK_ROUTE dump show it, and their errors
+ *           ioctls and raw NETLINK_ROUTE link, address and route dumps show
+ *           it, and their errors
  * procnet   /proc/net/tcp, tcp6, udp, udp6 and unix: each socket's line (found
  *           by its inode) with addresses, state and queues, line widths */
 #define _GNU_SOURCE
@@ -79,6 +80,16 @@ struct ifaddrmsg { uint8_t ifa_family, ifa_prefixlen, ifa_flags, ifa_scope; uint
 #define IFLA_PAYLOAD(n) NLMSG_PAYLOAD(n, sizeof(struct ifinfomsg))
 #define IFA_RTA(r) ((struct rtattr *)((char *)(r) + NLMSG_ALIGN(sizeof(struct ifaddrmsg))))
 #define IFA_PAYLOAD(n) NLMSG_PAYLOAD(n, sizeof(struct ifaddrmsg))
+struct rtmsg { unsigned char rtm_family, rtm_dst_len, rtm_src_len, rtm_tos, rtm_table, rtm_protocol, rtm_scope, rtm_type; unsigned rtm_flags; };
+#define RTM_NEWROUTE 24
+#define RTM_GETROUTE 26
+#define RTA_DST 1
+#define RTA_OIF 4
+#define RTA_PRIORITY 6
+#define RTA_PREFSRC 7
+#define RTA_TABLE 15
+#define RTM_RTA(r) ((struct rtattr *)((char *)(r) + NLMSG_ALIGN(sizeof(struct rtmsg))))
+#define RTM_PAYLOAD(n) NLMSG_PAYLOAD(n, sizeof(struct rtmsg))
 #endif
 #include <sys/ioctl.h>
 #include "net_common.h"
@@ -1324,6 +1335,68 @@ static void nl_dump(int fd, unsigned port, int type, int family)
         printf(", 127.0.0.1/8 on lo %s, only the family asked for %s\n", lo_addr ? "yes" : "no", other_family ? "no" : "yes");
 }
 
+/* An RTM_GETROUTE dump of both families: the routes through lo, each with its
+ * table, type, scope, protocol, destination, source and priority. */
+static void route_dump(int fd)
+{
+    struct {
+        struct nlmsghdr h;
+        struct rtmsg m;
+    } req;
+    memset(&req, 0, sizeof req);
+    req.h.nlmsg_len = sizeof req;
+    req.h.nlmsg_type = RTM_GETROUTE;
+    req.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+    req.h.nlmsg_seq = 8;
+    struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+    if (sendto(fd, &req, sizeof req, 0, (struct sockaddr *)&kernel, sizeof kernel) != (ssize_t)sizeof req) {
+        printf("netlink send: %s\n", strerror(errno));
+        return;
+    }
+    static char buf[16384];
+    int lo_index = (int)if_nametoindex("lo");
+    for (int done = 0; !done;) {
+        ssize_t n = recv(fd, buf, sizeof buf, 0);
+        if (n < 0) {
+            printf("netlink recv: %s\n", strerror(errno));
+            return;
+        }
+        for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (unsigned)n); h = NLMSG_NEXT(h, n)) {
+            if (h->nlmsg_type == NLMSG_DONE) {
+                done = 1;
+                break;
+            }
+            if (h->nlmsg_type == NLMSG_ERROR) {
+                printf("route dump: netlink error %d\n", ((struct nlmsgerr *)NLMSG_DATA(h))->error);
+                return;
+            }
+            if (h->nlmsg_type != RTM_NEWROUTE)
+                continue;
+            struct rtmsg *rt = NLMSG_DATA(h);
+            int len = (int)RTM_PAYLOAD(h), oif = 0;
+            unsigned table = rt->rtm_table, prio = 0;
+            char dst[64] = "default", src[64] = "-";
+            for (struct rtattr *a = RTM_RTA(rt); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+                if (a->rta_type == RTA_OIF)
+                    oif = *(int *)RTA_DATA(a);
+                else if (a->rta_type == RTA_TABLE)
+                    table = *(unsigned *)RTA_DATA(a);
+                else if (a->rta_type == RTA_PRIORITY)
+                    prio = *(unsigned *)RTA_DATA(a);
+                else if (a->rta_type == RTA_DST)
+                    inet_ntop(rt->rtm_family, RTA_DATA(a), dst, sizeof dst);
+                else if (a->rta_type == RTA_PREFSRC)
+                    inet_ntop(rt->rtm_family, RTA_DATA(a), src, sizeof src);
+            }
+            if (oif != lo_index)
+                continue;
+            printf("  route via lo: family %d table %u type %d scope %d proto %d dst %s/%d src %s priority %u\n",
+                   rt->rtm_family, table, rt->rtm_type, rt->rtm_scope, rt->rtm_protocol, dst, rt->rtm_dst_len, src,
+                   prio);
+        }
+    }
+}
+
 /* Whether the `n` bytes of netlink messages at `buf` end with NLMSG_DONE. */
 static int done_in(char *buf, ssize_t n)
 {
@@ -1441,6 +1514,7 @@ static void ifaces(void)
     printf(", port is the pid: %s, name length %u\n", me.nl_pid == (unsigned)getpid() ? "yes" : "no", ml);
     nl_dump(nl, me.nl_pid, RTM_GETLINK, AF_UNSPEC);
     nl_dump(nl, me.nl_pid, RTM_GETADDR, AF_INET);
+    route_dump(nl);
     /* Bad input: a message shorter than its header is ignored; a request whose
      * length is not a multiple of 4 is answered. */
     struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};

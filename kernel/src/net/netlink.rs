@@ -1,9 +1,9 @@
-//! AF_NETLINK sockets of the NETLINK_ROUTE protocol: the link and address dumps
-//! programs use to list interfaces (glibc's getifaddrs and if_nameindex, Go's
-//! net.Interfaces, `ip addr`), and the SIOCGIF* interface ioctls every socket
-//! answers. The interfaces are fixed, so requests that would change them are
-//! refused (EOPNOTSUPP in an NLMSG_ERROR), and so are the dumps elfin does not
-//! keep (routes, neighbours), by name in the log.
+//! AF_NETLINK sockets of the NETLINK_ROUTE protocol: the link, address and route
+//! dumps programs use to list interfaces and routes (glibc's getifaddrs and
+//! if_nameindex, Go's net.Interfaces, `ip addr`, `ip route`), and the SIOCGIF*
+//! interface ioctls every socket answers. The interfaces are fixed, so requests
+//! that would change them are refused (EOPNOTSUPP in an NLMSG_ERROR), and so are
+//! the dumps elfin does not keep (neighbours, rules), by name in the log.
 use alloc::collections::VecDeque;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -33,6 +33,24 @@ const RTM_NEWLINK: u16 = 16;
 const RTM_GETLINK: u16 = 18;
 const RTM_NEWADDR: u16 = 20;
 const RTM_GETADDR: u16 = 22;
+const RTM_NEWROUTE: u16 = 24;
+const RTM_GETROUTE: u16 = 26;
+const RTA_DST: u16 = 1;
+const RTA_OIF: u16 = 4;
+const RTA_GATEWAY: u16 = 5;
+const RTA_PRIORITY: u16 = 6;
+const RTA_PREFSRC: u16 = 7;
+const RTA_TABLE: u16 = 15;
+const RTA_PREF: u16 = 20;
+const RT_TABLE_MAIN: u8 = 254;
+const RT_TABLE_LOCAL: u8 = 255;
+const RTPROT_KERNEL: u8 = 2;
+const RTPROT_BOOT: u8 = 3;
+const RT_SCOPE_UNIVERSE: u8 = 0;
+const RT_SCOPE_LINK: u8 = 253;
+const RTN_UNICAST: u8 = 1;
+const RTN_LOCAL: u8 = 2;
+const RTN_BROADCAST: u8 = 3;
 const IFLA_ADDRESS: u16 = 1;
 const IFLA_BROADCAST: u16 = 2;
 const IFLA_IFNAME: u16 = 3;
@@ -281,6 +299,131 @@ fn addr_msgs(i: &IfInfo, family: u8) -> Vec<Vec<u8>> {
     out
 }
 
+/// One route as RTM_NEWROUTE describes it.
+struct Route {
+    family: u8,
+    table: u8,
+    ty: u8,
+    scope: u8,
+    protocol: u8,
+    dst: Vec<u8>,
+    dst_len: u8,
+    gateway: Option<[u8; 4]>,
+    prefsrc: Option<Vec<u8>>,
+    priority: Option<u32>,
+    oif: i32,
+}
+
+impl Route {
+    /// The rtmsg and its attributes.
+    fn msg(&self) -> Vec<u8> {
+        let mut b = Vec::with_capacity(64);
+        b.extend_from_slice(&[self.family, self.dst_len, 0, 0, self.table, self.protocol, self.scope, self.ty]);
+        b.extend_from_slice(&0u32.to_ne_bytes());
+        attr(&mut b, RTA_TABLE, &u32::from(self.table).to_ne_bytes());
+        if self.dst_len > 0 {
+            attr(&mut b, RTA_DST, &self.dst);
+        }
+        if let Some(p) = self.priority {
+            attr(&mut b, RTA_PRIORITY, &p.to_ne_bytes());
+        }
+        if let Some(src) = &self.prefsrc {
+            attr(&mut b, RTA_PREFSRC, src);
+        }
+        if let Some(g) = self.gateway {
+            attr(&mut b, RTA_GATEWAY, &g);
+        }
+        attr(&mut b, RTA_OIF, &(self.oif as u32).to_ne_bytes());
+        if self.family == so::AF_INET6 as u8 {
+            // RTA_PREF: ICMPV6_ROUTER_PREF_MEDIUM.
+            attr(&mut b, RTA_PREF, &[0]);
+        }
+        b
+    }
+}
+
+/// The routes Linux makes for the interfaces' addresses and the default
+/// gateway, in `family` (0: all): in the main table the subnets, the default
+/// route and IPv6 prefixes; in the local table the local and broadcast
+/// addresses.
+fn routes(family: u8) -> Vec<Route> {
+    let (v4, v6) = (so::AF_INET as u8, so::AF_INET6 as u8);
+    let mut main = Vec::new();
+    let mut local = Vec::new();
+    for i in interfaces() {
+        let base = |family, table, ty, scope, protocol, dst: Vec<u8>, dst_len| Route {
+            family,
+            table,
+            ty,
+            scope,
+            protocol,
+            dst,
+            dst_len,
+            gateway: None,
+            prefsrc: None,
+            priority: None,
+            oif: i.index,
+        };
+        if let Some(g) = i.gateway {
+            let mut r = base(v4, RT_TABLE_MAIN, RTN_UNICAST, RT_SCOPE_UNIVERSE, RTPROT_BOOT, Vec::new(), 0);
+            r.gateway = Some(g);
+            main.push(r);
+        }
+        for &(a, prefix) in &i.addrs {
+            match a {
+                IpAddr::V4(b) => {
+                    let mask = if prefix == 0 { 0 } else { u32::MAX << (32 - u32::from(prefix.min(32))) };
+                    let net = (u32::from_be_bytes(b) & mask).to_be_bytes().to_vec();
+                    let bcast = (u32::from_be_bytes(b) | !mask).to_be_bytes().to_vec();
+                    if i.loopback {
+                        // lo's whole prefix is local.
+                        let mut r = base(v4, RT_TABLE_LOCAL, RTN_LOCAL, RT_SCOPE_HOST, RTPROT_KERNEL, net, prefix);
+                        r.prefsrc = Some(b.to_vec());
+                        local.push(r);
+                    } else {
+                        let mut r = base(v4, RT_TABLE_MAIN, RTN_UNICAST, RT_SCOPE_LINK, RTPROT_KERNEL, net, prefix);
+                        r.prefsrc = Some(b.to_vec());
+                        main.push(r);
+                    }
+                    let mut r = base(v4, RT_TABLE_LOCAL, RTN_LOCAL, RT_SCOPE_HOST, RTPROT_KERNEL, b.to_vec(), 32);
+                    r.prefsrc = Some(b.to_vec());
+                    local.push(r);
+                    if prefix < 31 {
+                        let mut r = base(v4, RT_TABLE_LOCAL, RTN_BROADCAST, RT_SCOPE_LINK, RTPROT_KERNEL, bcast, 32);
+                        r.prefsrc = Some(b.to_vec());
+                        local.push(r);
+                    }
+                }
+                IpAddr::V6(b) => {
+                    let mut net = b;
+                    for (k, byte) in net.iter_mut().enumerate() {
+                        let keep = u32::from(prefix).saturating_sub(8 * k as u32).min(8);
+                        *byte &= if keep == 0 { 0 } else { 0xffu8 << (8 - keep) };
+                    }
+                    if !i.loopback {
+                        // (Recent kernels keep no prefix route for ::1 in the main table.)
+                        let mut r = base(
+                            v6,
+                            RT_TABLE_MAIN,
+                            RTN_UNICAST,
+                            RT_SCOPE_UNIVERSE,
+                            RTPROT_KERNEL,
+                            net.to_vec(),
+                            prefix,
+                        );
+                        r.priority = Some(256);
+                        main.push(r);
+                    }
+                    let mut r = base(v6, RT_TABLE_LOCAL, RTN_LOCAL, RT_SCOPE_UNIVERSE, RTPROT_KERNEL, b.to_vec(), 128);
+                    r.priority = Some(0);
+                    local.push(r);
+                }
+            }
+        }
+    }
+    main.into_iter().chain(local).filter(|r| family == 0 || r.family == family).collect()
+}
+
 /// Answers the requests in one datagram; the replies' datagrams.
 fn answer(port: u32, data: &[u8]) -> Vec<Vec<u8>> {
     let mut grams = Vec::new();
@@ -324,8 +467,14 @@ fn answer(port: u32, data: &[u8]) -> Vec<Vec<u8>> {
                 }
             }
             r.done();
+        } else if ty == RTM_GETROUTE && dump {
+            let family = body.first().copied().unwrap_or(0);
+            for route in routes(family) {
+                r.push(RTM_NEWROUTE, NLM_F_MULTI, &route.msg());
+            }
+            r.done();
         } else {
-            crate::syscall::report_unsupported("netlink route request (only link and address dumps)");
+            crate::syscall::report_unsupported("netlink route request (only link, address and route dumps)");
             r.error(Errno::EOPNOTSUPP as i32, msg);
         }
         // Requests that asked for an acknowledgement and got no error get one.
