@@ -272,7 +272,8 @@ elfin_boot_tables:
     .zero 6 * 4096
 elfin_boot_tables_end:
 
-    .section .bss.elfin_boot_stack, "aw", %nobits
+    // Not cleared at boot (a stack needs no zeroes): .noinit, after .bss.
+    .section .noinit.elfin_boot_stack, "aw", %nobits
     .p2align 12
 elfin_boot_stack:
     .zero 65536
