@@ -68,10 +68,15 @@ static void wait_child(pid_t c, const char *what)
 
 /* ------------------------------------------------------------------ flock -- */
 
+/* Written by the child once it holds the lock. */
+static int held_pipe[2];
+
 static int hold_then_release(int ms)
 {
     int fd = open_file(O_RDWR);
     flock(fd, LOCK_EX);
+    if (write(held_pipe[1], "h", 1) != 1)
+        return 1;
     sleep_ns((uint64_t)ms * MS);
     flock(fd, LOCK_UN);
     return 0;
@@ -107,8 +112,13 @@ static void flock_section(void)
     wait_child(c, "a child shares the lock through the inherited descriptor, a new open conflicts");
     flock(a, LOCK_UN);
     close(a);
+    if (pipe(held_pipe) < 0)
+        printf("pipe: %s\n", errname(errno));
     c = child(hold_then_release, 150);
-    sleep_ns(50 * MS);
+    /* Once the child holds the lock (however long a loaded machine takes). */
+    char h;
+    if (read(held_pipe[0], &h, 1) != 1)
+        printf("the child did not take the lock\n");
     b = open_file(O_RDWR);
     T("flock LOCK_EX|LOCK_NB while a child holds it", flock(b, LOCK_EX | LOCK_NB));
     T("flock LOCK_EX waits for the child to release", flock(b, LOCK_EX));
