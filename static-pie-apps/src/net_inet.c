@@ -1262,6 +1262,31 @@ static void churn(int n)
 
 /* Sends a NETLINK_ROUTE dump request of `type` for `family` and reads the
  * answer to NLMSG_DONE; prints what it says about lo. */
+/* Prints an RTM_NEWROUTE through lo: table, type, scope, protocol, destination,
+ * source and priority. */
+static void show_lo_route(struct nlmsghdr *h, int lo_index)
+{
+    struct rtmsg *rt = NLMSG_DATA(h);
+    int len = (int)RTM_PAYLOAD(h), oif = 0;
+    unsigned table = rt->rtm_table, prio = 0;
+    char dst[64] = "default", src[64] = "-";
+    for (struct rtattr *a = RTM_RTA(rt); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+        if (a->rta_type == RTA_OIF)
+            oif = *(int *)RTA_DATA(a);
+        else if (a->rta_type == RTA_TABLE)
+            table = *(unsigned *)RTA_DATA(a);
+        else if (a->rta_type == RTA_PRIORITY)
+            prio = *(unsigned *)RTA_DATA(a);
+        else if (a->rta_type == RTA_DST)
+            inet_ntop(rt->rtm_family, RTA_DATA(a), dst, sizeof dst);
+        else if (a->rta_type == RTA_PREFSRC)
+            inet_ntop(rt->rtm_family, RTA_DATA(a), src, sizeof src);
+    }
+    if (oif == lo_index)
+        printf("  route via lo: family %d table %u type %d scope %d proto %d dst %s/%d src %s priority %u\n",
+               rt->rtm_family, table, rt->rtm_type, rt->rtm_scope, rt->rtm_protocol, dst, rt->rtm_dst_len, src, prio);
+}
+
 static void nl_dump(int fd, unsigned port, int type, int family)
 {
     struct {
@@ -1304,6 +1329,8 @@ static void nl_dump(int fd, unsigned port, int type, int family)
                 printf("netlink error %d\n", ((struct nlmsgerr *)NLMSG_DATA(h))->error);
                 return;
             }
+            if (h->nlmsg_type == RTM_NEWROUTE)
+                show_lo_route(h, lo_index);
             if (h->nlmsg_type == RTM_NEWLINK) {
                 struct ifinfomsg *ifi = NLMSG_DATA(h);
                 int len = (int)IFLA_PAYLOAD(h);
@@ -1327,74 +1354,15 @@ static void nl_dump(int fd, unsigned port, int type, int family)
             }
         }
     }
-    printf("  %s dump: seq and port ours %s, several messages %s", type == RTM_GETLINK ? "link" : "address",
-           ours ? "yes" : "no", messages > 1 ? "yes" : "no");
-    if (type == RTM_GETLINK)
+    printf("  %s dump: seq and port ours %s, several messages %s",
+           type == RTM_GETLINK ? "link" : type == RTM_GETROUTE ? "route" : "address", ours ? "yes" : "no",
+           messages > 1 ? "yes" : "no");
+    if (type == RTM_GETROUTE)
+        printf("\n");
+    else if (type == RTM_GETLINK)
         printf(", lo (index, flags, type) %s, lo mtu %d\n", lo_seen ? "yes" : "no", lo_mtu);
     else
         printf(", 127.0.0.1/8 on lo %s, only the family asked for %s\n", lo_addr ? "yes" : "no", other_family ? "no" : "yes");
-}
-
-/* An RTM_GETROUTE dump of both families: the routes through lo, each with its
- * table, type, scope, protocol, destination, source and priority. */
-static void route_dump(int fd)
-{
-    struct {
-        struct nlmsghdr h;
-        struct rtmsg m;
-    } req;
-    memset(&req, 0, sizeof req);
-    req.h.nlmsg_len = sizeof req;
-    req.h.nlmsg_type = RTM_GETROUTE;
-    req.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-    req.h.nlmsg_seq = 8;
-    struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
-    if (sendto(fd, &req, sizeof req, 0, (struct sockaddr *)&kernel, sizeof kernel) != (ssize_t)sizeof req) {
-        printf("netlink send: %s\n", strerror(errno));
-        return;
-    }
-    static char buf[16384];
-    int lo_index = (int)if_nametoindex("lo");
-    for (int done = 0; !done;) {
-        ssize_t n = recv(fd, buf, sizeof buf, 0);
-        if (n < 0) {
-            printf("netlink recv: %s\n", strerror(errno));
-            return;
-        }
-        for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (unsigned)n); h = NLMSG_NEXT(h, n)) {
-            if (h->nlmsg_type == NLMSG_DONE) {
-                done = 1;
-                break;
-            }
-            if (h->nlmsg_type == NLMSG_ERROR) {
-                printf("route dump: netlink error %d\n", ((struct nlmsgerr *)NLMSG_DATA(h))->error);
-                return;
-            }
-            if (h->nlmsg_type != RTM_NEWROUTE)
-                continue;
-            struct rtmsg *rt = NLMSG_DATA(h);
-            int len = (int)RTM_PAYLOAD(h), oif = 0;
-            unsigned table = rt->rtm_table, prio = 0;
-            char dst[64] = "default", src[64] = "-";
-            for (struct rtattr *a = RTM_RTA(rt); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
-                if (a->rta_type == RTA_OIF)
-                    oif = *(int *)RTA_DATA(a);
-                else if (a->rta_type == RTA_TABLE)
-                    table = *(unsigned *)RTA_DATA(a);
-                else if (a->rta_type == RTA_PRIORITY)
-                    prio = *(unsigned *)RTA_DATA(a);
-                else if (a->rta_type == RTA_DST)
-                    inet_ntop(rt->rtm_family, RTA_DATA(a), dst, sizeof dst);
-                else if (a->rta_type == RTA_PREFSRC)
-                    inet_ntop(rt->rtm_family, RTA_DATA(a), src, sizeof src);
-            }
-            if (oif != lo_index)
-                continue;
-            printf("  route via lo: family %d table %u type %d scope %d proto %d dst %s/%d src %s priority %u\n",
-                   rt->rtm_family, table, rt->rtm_type, rt->rtm_scope, rt->rtm_protocol, dst, rt->rtm_dst_len, src,
-                   prio);
-        }
-    }
 }
 
 /* Whether the `n` bytes of netlink messages at `buf` end with NLMSG_DONE. */
@@ -1514,7 +1482,7 @@ static void ifaces(void)
     printf(", port is the pid: %s, name length %u\n", me.nl_pid == (unsigned)getpid() ? "yes" : "no", ml);
     nl_dump(nl, me.nl_pid, RTM_GETLINK, AF_UNSPEC);
     nl_dump(nl, me.nl_pid, RTM_GETADDR, AF_INET);
-    route_dump(nl);
+    nl_dump(nl, me.nl_pid, RTM_GETROUTE, AF_UNSPEC);
     /* Bad input: a message shorter than its header is ignored; a request whose
      * length is not a multiple of 4 is answered. */
     struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
