@@ -35,7 +35,8 @@
  *           ioctls and raw NETLINK_ROUTE link, address and route dumps show
  *           it, and their errors
  * procnet   /proc/net/tcp, tcp6, udp, udp6 and unix: each socket's line (found
- *           by its inode) with addresses, state and queues, line widths */
+ *           by its inode) with addresses, state and queues, line widths;
+ *           /proc/self/net; the protocols sockstat and sockstat6 count */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <stdint.h>
@@ -1681,6 +1682,28 @@ static void procnet(void)
     procnet_unix("unix listener", us, dir);
     procnet_unix("unix abstract", ab, dir);
     procnet_unix("unix pair", sp[0], dir);
+    /* /proc/self/net is the same directory; sockstat names each protocol. */
+    char h1[256] = "", h2[256] = "";
+    FILE *f1 = fopen("/proc/net/tcp", "r"), *f2 = fopen("/proc/self/net/tcp", "r");
+    if (f1 && f2 && fgets(h1, sizeof h1, f1) && fgets(h2, sizeof h2, f2))
+        printf("/proc/self/net/tcp has the same header: %s\n", strcmp(h1, h2) == 0 ? "yes" : "no");
+    else
+        printf("/proc/self/net/tcp: %s\n", errname(errno));
+    if (f1)
+        fclose(f1);
+    if (f2)
+        fclose(f2);
+    for (int v6 = 0; v6 < 2; v6++) {
+        FILE *f = fopen(v6 ? "/proc/net/sockstat6" : "/proc/net/sockstat", "r");
+        char l[256], word[32];
+        printf("sockstat%s:", v6 ? "6" : "");
+        while (f && fgets(l, sizeof l, f))
+            if (sscanf(l, "%31s", word) == 1)
+                printf(" %s", word);
+        printf("\n");
+        if (f)
+            fclose(f);
+    }
     close(ls);
     procnet_inet("closed listener", "tcp", ls);
     unlink(path);

@@ -96,7 +96,7 @@ fn net_files() -> impl Iterator<Item = (&'static [u8], Kind)> {
     NET_FILES.iter().copied().chain(tables)
 }
 
-const PID_FILES: [(&[u8], Kind); 22] = [
+const PID_FILES: [(&[u8], Kind); 23] = [
     (b"auxv", Kind::Auxv),
     (b"cgroup", Kind::Cgroup),
     (b"cmdline", Kind::Cmdline),
@@ -110,6 +110,7 @@ const PID_FILES: [(&[u8], Kind); 22] = [
     (b"maps", Kind::Maps),
     (b"mountinfo", Kind::Mountinfo),
     (b"mounts", Kind::PidMounts),
+    (b"net", Kind::NetDir),
     (b"oom_score", Kind::OomScore),
     (b"oom_score_adj", Kind::OomScoreAdj),
     (b"root", Kind::RootLink),

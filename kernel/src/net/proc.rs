@@ -1,6 +1,6 @@
-//! The socket tables of /proc/net (tcp, tcp6, udp, udp6, raw, raw6, unix) in
-//! Linux's formats, from the sockets that have files: what netstat, lsof and
-//! programs that wait for a port to listen read.
+//! The socket tables of /proc/net (tcp, tcp6, udp, udp6, raw, raw6, unix) and
+//! the sockstat counts in Linux's formats, from the sockets that have files:
+//! what netstat, lsof and programs that wait for a port to listen read.
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt::Write;
@@ -26,10 +26,14 @@ pub enum Table {
     Raw6,
     /// /proc/net/unix
     Unix,
+    /// /proc/net/sockstat: sockets in use by protocol
+    Sockstat,
+    /// /proc/net/sockstat6
+    Sockstat6,
 }
 
 /// The file names under /proc/net and their tables.
-pub const TABLES: [(&[u8], Table); 7] = [
+pub const TABLES: [(&[u8], Table); 9] = [
     (b"tcp", Table::Tcp),
     (b"tcp6", Table::Tcp6),
     (b"udp", Table::Udp),
@@ -37,6 +41,8 @@ pub const TABLES: [(&[u8], Table); 7] = [
     (b"raw", Table::Raw),
     (b"raw6", Table::Raw6),
     (b"unix", Table::Unix),
+    (b"sockstat", Table::Sockstat),
+    (b"sockstat6", Table::Sockstat6),
 ];
 
 const V4_HEAD: &str =
@@ -72,6 +78,43 @@ pub fn table(t: Table, s: &mut String) {
             let _ = writeln!(s, "{V6_HEAD}{DGRAM_TAIL}");
         }
         Table::Unix => unix_rows(s),
+        Table::Sockstat | Table::Sockstat6 => sockstat(s, t == Table::Sockstat6),
+    }
+}
+
+/// /proc/net/sockstat (or sockstat6): how many sockets of each protocol are in
+/// use (TCP: bound, listening or connected; UDP: bound), and all sockets.
+fn sockstat(s: &mut String, v6: bool) {
+    let all = open_sockets();
+    let (mut tcp, mut tcp_alloc, mut udp) = (0, 0, 0);
+    for o in &all {
+        let Some(st) = o.sock.net_state() else { continue };
+        let fam = if v6 { so::AF_INET6 } else { so::AF_INET };
+        let bound = endpoint(&o.sock.name()).is_some_and(|(_, port)| port != 0);
+        if st.ty == so::SOCK_STREAM && (st.family == so::AF_INET || st.family == so::AF_INET6) {
+            tcp_alloc += 1;
+        }
+        if st.family != fam {
+            continue;
+        }
+        match st.ty {
+            so::SOCK_STREAM if bound || st.state != 7 => tcp += 1,
+            so::SOCK_DGRAM if bound => udp += 1,
+            _ => {}
+        }
+    }
+    if v6 {
+        let _ = write!(
+            s,
+            "TCP6: inuse {tcp}\nUDP6: inuse {udp}\nUDPLITE6: inuse 0\nRAW6: inuse 0\nFRAG6: inuse 0 memory 0\n"
+        );
+    } else {
+        let _ = write!(
+            s,
+            "sockets: used {}\nTCP: inuse {tcp} orphan 0 tw 0 alloc {tcp_alloc} mem 0\nUDP: inuse {udp} mem 0\n\
+             UDPLITE: inuse 0\nRAW: inuse 0\nFRAG: inuse 0 memory 0\n",
+            all.len()
+        );
     }
 }
 
