@@ -88,6 +88,10 @@ pub struct Fdt<'a> {
     structs: &'a [u8],
     strings: &'a [u8],
     rsvmap: usize,
+    /// The structure block as 32-bit words in memory order, when the caller gave
+    /// the tree's words ([`Fdt::with_words`]) and the block starts on a word.
+    words: Option<&'a [u32]>,
+    off_struct: usize,
 }
 
 /// A property's name: compared in place in the strings block.
@@ -149,7 +153,23 @@ impl<'a> Fdt<'a> {
         if off_rsvmap >= total {
             return Err(FdtError::BadHeader("memory reservation block"));
         }
-        Ok(Fdt { data, structs, strings, rsvmap: off_rsvmap })
+        Ok(Fdt { data, structs, strings, rsvmap: off_rsvmap, words: None, off_struct })
+    }
+
+    /// Reads tokens a word at a time from `words`: the tree's bytes as 32-bit
+    /// words in memory order (`u32::from_ne_bytes` of each 4 bytes), such as the
+    /// tree's own memory seen as `u32`s when it is aligned. Where the byte reads of
+    /// a target with strict alignment cost four loads, this costs one. Words that
+    /// are not those of the tree give a wrong walk, never a panic.
+    pub fn with_words(mut self, words: &'a [u32]) -> Self {
+        let first = self.off_struct / 4;
+        let n = self.structs.len() / 4;
+        self.words = if self.off_struct.is_multiple_of(4) {
+            first.checked_add(n).and_then(|end| words.get(first..end))
+        } else {
+            None
+        };
+        self
     }
 
     /// The tree's size in bytes (`totalsize`).
@@ -175,24 +195,39 @@ impl<'a> Fdt<'a> {
     }
 
     /// Walks the structure block once, in order, handing each node and property to `f`.
-    pub fn walk(&self, mut f: impl FnMut(Event<'a>)) -> Result<(), FdtError> {
+    pub fn walk(&self, f: impl FnMut(Event<'a>)) -> Result<(), FdtError> {
+        match self.words {
+            Some(w) => {
+                self.walk_with(f, |off| w.get(off / 4).map(|&x| u32::from_be(x)), |b, off| nul_at_words(w, b, off))
+            }
+            None => self.walk_with(f, |off| be32_at(self.structs, off), |b, _| nul_at(b)),
+        }
+    }
+
+    /// [`Fdt::walk`] with `word(off)`, the big-endian word at (4-aligned) offset
+    /// `off` of the structure block, and `nul(rest, off)`, where the first NUL of
+    /// `rest` (the block from 4-aligned `off` on) is.
+    #[inline(always)]
+    fn walk_with(
+        &self,
+        mut f: impl FnMut(Event<'a>),
+        word: impl Fn(usize) -> Option<u32>,
+        nul: impl Fn(&[u8], usize) -> Option<usize>,
+    ) -> Result<(), FdtError> {
         let s = self.structs;
         let mut off = 0usize;
         let mut depth = 0usize;
         loop {
             let at = off;
-            let tok = be32_at(s, at).ok_or(FdtError::Overrun(at))?;
+            let tok = word(at).ok_or(FdtError::Overrun(at))?;
             // `at + 4` is within `s` (the token was read), so cannot wrap.
             off = at.wrapping_add(4);
             match tok {
                 FDT_PROP => {
-                    // Length and name offset in one bounds check (an offset past the end
-                    // wraps to a range `get` refuses).
-                    let head: [u8; 8] =
-                        s.get(off..off.wrapping_add(8)).and_then(|h| h.try_into().ok()).ok_or(FdtError::Overrun(at))?;
-                    let [l0, l1, l2, l3, n0, n1, n2, n3] = head;
-                    let len = u32::from_be_bytes([l0, l1, l2, l3]) as usize;
-                    let nameoff = u32::from_be_bytes([n0, n1, n2, n3]) as usize;
+                    // Length and name offset (an offset past the end wraps to one
+                    // the reads refuse).
+                    let len = word(off).ok_or(FdtError::Overrun(at))? as usize;
+                    let nameoff = word(off.wrapping_add(4)).ok_or(FdtError::Overrun(at))? as usize;
                     let vstart = off.wrapping_add(8);
                     let value = vstart.checked_add(len).and_then(|e| s.get(vstart..e)).ok_or(FdtError::Overrun(at))?;
                     let name = self.strings.get(nameoff..).filter(|n| !n.is_empty()).ok_or(FdtError::BadName(at))?;
@@ -204,7 +239,7 @@ impl<'a> Fdt<'a> {
                 }
                 FDT_BEGIN_NODE => {
                     let rest = s.get(off..).ok_or(FdtError::Overrun(at))?;
-                    let len = nul_at(rest).ok_or(FdtError::Overrun(at))?;
+                    let len = nul(rest, off).ok_or(FdtError::Overrun(at))?;
                     let name = rest.get(..len).ok_or(FdtError::Overrun(at))?;
                     if depth >= MAX_DEPTH {
                         return Err(FdtError::TooDeep(at));
@@ -241,6 +276,25 @@ fn nul_at(b: &[u8]) -> Option<usize> {
         base = base.wrapping_add(4);
     }
     chunks.remainder().iter().position(|&x| x == 0).map(|i| base.wrapping_add(i))
+}
+
+/// [`nul_at`] over `rest`, the structure block from 4-aligned offset `off` on,
+/// reading `words` (the block's words in memory order) instead of its bytes.
+fn nul_at_words(words: &[u32], rest: &[u8], off: usize) -> Option<usize> {
+    let mut base = 0usize;
+    for &w in words.get(off / 4..)? {
+        // Memory order to little-endian order: byte k of the word is bits 8k..8k+7.
+        let v = u32::from_le(w);
+        let found = v.wrapping_sub(0x0101_0101) & !v & 0x8080_8080;
+        if found != 0 {
+            // The lowest flagged byte is the first zero one.
+            let i = base.wrapping_add((found.trailing_zeros() / 8) as usize);
+            return (i < rest.len()).then_some(i);
+        }
+        base = base.wrapping_add(4);
+    }
+    // A tail shorter than a word (the block's size need not be a multiple of 4).
+    rest.get(base..)?.iter().position(|&x| x == 0).map(|i| base.wrapping_add(i))
 }
 
 /// `start + len` rounded up to 4.
@@ -561,5 +615,58 @@ mod tests {
         let d = dtb(&n, &[]);
         assert!(matches!(Fdt::new(&d).unwrap().walk(|_| {}), Err(FdtError::TooDeep(_))));
         assert!(!format!("{}", FdtError::Overrun(8)).is_empty());
+    }
+
+    /// The tree's bytes as words in memory order, as `with_words` wants them.
+    fn words_of(d: &[u8]) -> Vec<u32> {
+        d.chunks(4)
+            .map(|c| {
+                let mut b = [0u8; 4];
+                b[..c.len()].copy_from_slice(c);
+                u32::from_ne_bytes(b)
+            })
+            .collect()
+    }
+
+    /// Every event (and the final result) of a walk, as text.
+    fn trace(f: &Fdt<'_>) -> Vec<String> {
+        let mut seen = Vec::new();
+        let r = f.walk(|e| match e {
+            Event::Begin { depth, name } => seen.push(format!("B{depth}:{name:?}")),
+            Event::Prop { depth, name, value } => seen.push(format!("P{depth}:{}:{value:?}", name.offset())),
+            Event::End { depth } => seen.push(format!("E{depth}")),
+        });
+        seen.push(format!("{r:?}"));
+        seen
+    }
+
+    #[test]
+    fn word_reads_walk_as_byte_reads_do() {
+        let good = sample();
+        let f = Fdt::new(&good).unwrap();
+        let w = words_of(&good);
+        assert!(f.with_words(&w).words.is_some());
+        assert_eq!(trace(&f.with_words(&w)), trace(&f));
+        // Corrupted and cut trees give the same events and the same error.
+        let s_off = u32::from_be_bytes(good[8..12].try_into().unwrap()) as usize;
+        for cut in 0..f.structs.len() {
+            let mut d = good.clone();
+            d[36..40].copy_from_slice(&(cut as u32).to_be_bytes());
+            if let Ok(f) = Fdt::new(&d) {
+                assert_eq!(trace(&f.with_words(&words_of(&d))), trace(&f), "cut at {cut}");
+            }
+        }
+        for i in s_off..s_off + f.structs.len() {
+            for v in [0u8, 0xff, 3, 9, b'a'] {
+                let mut d = good.clone();
+                d[i] = v;
+                if let Ok(f) = Fdt::new(&d) {
+                    assert_eq!(trace(&f.with_words(&words_of(&d))), trace(&f), "byte {i} = {v}");
+                }
+            }
+        }
+        // Too few words, or a structure block off a word boundary: byte reads.
+        assert!(f.with_words(&w[..2]).words.is_none());
+        assert_eq!(trace(&f.with_words(&w[..2])), trace(&f));
     }
 }

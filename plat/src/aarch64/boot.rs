@@ -692,7 +692,13 @@ extern "C" fn boot_main(dtb_pa: u64, t0: u64, load_pa: u64) -> ! {
         chosen: Node::default(),
         cpus: 0,
     };
+    // SAFETY: any four bytes are a valid u32; align_to puts only whole, aligned
+    // words in the middle part.
+    let (head, words, _) = unsafe { bytes.align_to::<u32>() };
     let walked = fdt::Fdt::new(bytes).and_then(|tree| {
+        // Token reads a word at a time (this target reads unaligned-typed bytes
+        // one by one) when the tree starts on a word, as loaders place it.
+        let tree = if head.is_empty() { tree.with_words(words) } else { tree };
         for (a, s) in tree.reservations().take(MAX_RESERVED) {
             found.reserve(a, s);
         }
