@@ -32,7 +32,7 @@ const O_TRUNC: u32 = 0o1000;
 const O_CLOEXEC: u32 = 0o2000000;
 
 /// Largest chunk moved through a kernel buffer at once.
-pub(super) const CHUNK: usize = 64 * 1024;
+pub(super) const CHUNK: usize = super::bounce::SIZE;
 
 impl Ctx {
     /// Gives a node the caller just created its filesystem user and group ids.
@@ -106,7 +106,7 @@ pub fn read(cx: &Ctx, fd: i32, buf: UAddr, count: usize, off: Option<u64>) -> Sy
         return Err(Errno::EFAULT);
     }
     let mut done = 0usize;
-    let mut kbuf = alloc::vec![0u8; count.min(CHUNK)];
+    let mut kbuf = super::bounce::take(count.min(CHUNK));
     // Files with positions (regular files, devices such as /dev/zero, /proc files)
     // fill the whole request, as on Linux; pipes, the console and sockets return
     // what they have.
@@ -169,7 +169,7 @@ pub fn write(cx: &Ctx, fd: i32, buf: UAddr, count: usize, off: Option<u64>) -> S
         count = crate::task::rlimit::fsize_check(start, count as u64)? as usize;
     }
     let mut done = 0usize;
-    let mut kbuf = alloc::vec![0u8; count.min(CHUNK)];
+    let mut kbuf = super::bounce::take(count.min(CHUNK));
     while done < count {
         let want = (count - done).min(CHUNK);
         let chunk = kbuf.get_mut(..want).ok_or(Errno::EFAULT)?;

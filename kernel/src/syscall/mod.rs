@@ -1,6 +1,7 @@
 //! System-call dispatch: decode (elfin-shim) → handler with the caller's context
 //! → `-errno`, then signal delivery (which restarts interrupted calls as Linux
 //! does); strace logging and the one-time report of unsupported calls.
+mod bounce;
 mod fast;
 mod fs;
 mod fsx;
@@ -28,6 +29,7 @@ use elfin_shim::Call;
 
 use crate::task::{self, Ctx, ExitStatus};
 
+pub use bounce::drain as drain_bounce_buffers;
 pub use fast::general_only;
 pub use fs::{base_dir, AT_FDCWD};
 
