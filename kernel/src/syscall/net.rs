@@ -453,8 +453,9 @@ pub fn sendmmsg(cx: &Ctx, fd: i32, vec: UAddr, vlen: u32, flags: u32) -> SysResu
     Ok(sent)
 }
 
-/// Receives into a kernel buffer of `len` bytes (for streams with MSG_WAITALL,
-/// in pieces that go out to the iovecs as they come).
+/// Receives into a kernel buffer of `len` bytes; the bytes not yet copied out to
+/// the iovecs come back (none when they went out here: through the CPU's kept
+/// buffer, or for streams with MSG_WAITALL in pieces as they came).
 fn recv_data(
     cx: &Ctx,
     f: &OpenFile,
@@ -481,10 +482,18 @@ fn recv_data(
         }
     }
     let cap = if stream { len.min(STREAM_CHUNK) } else { len.min(DGRAM_MAX) };
+    let waitall = stream && flags & so::MSG_WAITALL != 0 && len > cap;
+    if !waitall && cap <= super::bounce::SIZE {
+        // Through this CPU's kept buffer, scattered here (nothing left to copy).
+        let mut b = super::bounce::take(cap);
+        let r = s.recv(cx, &mut b, flags, nonblock)?;
+        scatter(cx, vecs, b.get(..r.len).unwrap_or(&b))?;
+        return Ok((r, Vec::new()));
+    }
     let mut buf = Vec::new();
     buf.try_reserve(cap).map_err(|_| Errno::ENOMEM)?;
     buf.resize(cap, 0);
-    if !(stream && flags & so::MSG_WAITALL != 0 && len > cap) {
+    if !waitall {
         let r = s.recv(cx, &mut buf, flags, nonblock)?;
         buf.truncate(r.len);
         return Ok((r, buf));
