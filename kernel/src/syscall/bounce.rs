@@ -28,6 +28,22 @@ pub fn take(len: usize) -> Bounce {
     Bounce { buf: Some(buf), len: len.min(SIZE) }
 }
 
+/// A buffer of `len` bytes: this CPU's kept one when it is large enough, else a
+/// zeroed allocation.
+pub fn take_any(len: usize) -> Bounce {
+    if len <= SIZE {
+        return take(len);
+    }
+    Bounce { buf: Some(vec![0u8; len].into_boxed_slice()), len }
+}
+
+impl Bounce {
+    /// Shortens the buffer to `len` bytes (no longer).
+    pub fn truncate(&mut self, len: usize) {
+        self.len = self.len.min(len);
+    }
+}
+
 /// Frees the kept buffers (before the leak report, so that it shows only what
 /// programs left).
 pub fn drain() {
@@ -53,7 +69,10 @@ impl core::ops::DerefMut for Bounce {
 impl Drop for Bounce {
     fn drop(&mut self) {
         // Back to the CPU the call ends on (it may have slept and moved); when that
-        // one has a buffer already, this one is freed.
+        // one has a buffer already, or this one is not of the kept size, it is freed.
+        if self.buf.as_ref().is_none_or(|b| b.len() != SIZE) {
+            return;
+        }
         if let Some(slot) = FREE.get(this_cpu()) {
             let mut s = slot.lock();
             if s.is_none() {
