@@ -10,11 +10,32 @@ fn pit_count() -> u16 {
     u16::from(lo) | (u16::from(hi) << 8)
 }
 
-/// Measures the cycle-counter frequency against PIT channel 0 (2 ms: ±1 PIT tick
-/// is 0.04%),
-/// using only the PIT's own ports (QEMU `microvm` has no port 0x61). Returns
-/// None when there is no working PIT.
+/// The cycle counter's and the local APIC timer's input frequencies in Hz, as a
+/// hypervisor's timing leaf gives them (CPUID 0x40000010, which KVM under QEMU and
+/// VMware fill in); None without one. The APIC figure may be None alone.
+pub fn hypervisor_freqs() -> Option<(u64, Option<u64>)> {
+    use core::arch::x86_64::__cpuid;
+    // A hypervisor is present (CPUID.1:ECX bit 31) and has leaves that far.
+    if __cpuid(1).ecx & (1 << 31) == 0 || __cpuid(0x4000_0000).eax < 0x4000_0010 {
+        return None;
+    }
+    let t = __cpuid(0x4000_0010);
+    let khz = |v: u32| (v != 0).then(|| u64::from(v) * 1000);
+    Some((khz(t.eax)?, khz(t.ebx)))
+}
+
+/// The cycle-counter frequency: from the hypervisor's timing leaf when there is
+/// one, else measured against PIT channel 0 (2 ms: ±1 PIT tick is 0.04%), using
+/// only the PIT's own ports (QEMU `microvm` has no port 0x61). None when there is
+/// neither.
 pub fn calibrate_cycles_hz() -> Option<u64> {
+    if let Some((tsc_hz, _)) = hypervisor_freqs() {
+        return Some(tsc_hz);
+    }
+    calibrate_against_pit()
+}
+
+fn calibrate_against_pit() -> Option<u64> {
     const PIT_HZ: u64 = 1_193_182;
     const WAIT_TICKS: u64 = PIT_HZ / 500;
     // Channel 0, lobyte/hibyte, mode 2 (rate generator), binary, reload 0x10000.

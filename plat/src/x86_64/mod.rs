@@ -91,17 +91,25 @@ pub fn start_tick(hz: u32, cycles_hz: u64) {
         lapic_write(0x380, known);
         return;
     }
-    // Divide by 16; count down from the maximum for ~1 ms of cycles.
-    lapic_write(0x320, 1 << 16);
-    lapic_write(0x380, u32::MAX);
-    let t0 = elfin_arch::read_cycles();
-    let wait = cycles_hz / 1000;
-    while elfin_arch::read_cycles().wrapping_sub(t0) < wait {
-        core::hint::spin_loop();
-    }
-    let elapsed = elfin_arch::read_cycles().wrapping_sub(t0);
-    let counted = u64::from(u32::MAX - lapic_read(0x390));
-    let apic_hz = counted.saturating_mul(cycles_hz) / elapsed.max(1);
+    // The timer counts its input clock divided by 16 (0x3e0 above): the clock's
+    // rate from the hypervisor when it says, else counted down from the maximum
+    // over 100 µs of cycles (thousands of counts at the tens of MHz such clocks
+    // run at; the tick needs no finer period).
+    let apic_hz = match clock::hypervisor_freqs().and_then(|(_, apic)| apic) {
+        Some(bus_hz) => bus_hz / 16,
+        None => {
+            lapic_write(0x320, 1 << 16);
+            lapic_write(0x380, u32::MAX);
+            let t0 = elfin_arch::read_cycles();
+            let wait = cycles_hz / 10_000;
+            while elfin_arch::read_cycles().wrapping_sub(t0) < wait {
+                core::hint::spin_loop();
+            }
+            let elapsed = elfin_arch::read_cycles().wrapping_sub(t0);
+            let counted = u64::from(u32::MAX - lapic_read(0x390));
+            counted.saturating_mul(cycles_hz) / elapsed.max(1)
+        }
+    };
     let initial = (apic_hz / u64::from(hz.max(1))).clamp(1, u64::from(u32::MAX)) as u32;
     // Periodic mode on the tick vector.
     lapic_write(0x320, (1 << 17) | u32::from(TICK_VECTOR));
