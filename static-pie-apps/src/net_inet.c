@@ -435,7 +435,9 @@ static void v6(void)
     /* IPV6_V6ONLY: no IPv4 clients. */
     ls = socket(AF_INET6, SOCK_STREAM, 0);
     printf("set IPV6_V6ONLY: %s\n", res(setsockopt(ls, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one)));
-    a.sin6_port = 0;
+    /* A port no IPv4 socket holds (an ephemeral v6-only bind may pick one that a
+     * socket of an earlier section still holds for IPv4). */
+    a.sin6_port = htons(free_port(SOCK_STREAM));
     bind(ls, (struct sockaddr *)&a, sizeof a);
     printf("set IPV6_V6ONLY after bind: %s\n", res(setsockopt(ls, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one)));
     listen(ls, 4);
