@@ -1,6 +1,7 @@
-//! The kernel-side buffers read(2) and write(2) copy through: one per CPU, kept
-//! between calls, so that a call costs neither an allocation nor zeroing its
-//! buffer (for a pipe, that was as much work as the copies themselves).
+//! The kernel-side buffers read(2), write(2), readv/writev and recv copy
+//! through: one per CPU, kept between calls (the largest one used, up to 64
+//! KiB), so that a call costs neither an allocation nor zeroing its buffer (for
+//! a pipe, that was as much work as the copies themselves).
 use alloc::boxed::Box;
 use alloc::vec;
 
@@ -20,12 +21,21 @@ pub struct Bounce {
     len: usize,
 }
 
-/// This CPU's buffer (a new one when another call has it), `len` bytes of it
-/// (at most [`SIZE`]).
+/// Smallest buffer made (small calls share it instead of each growing it).
+const MIN: usize = 1024;
+
+/// This CPU's buffer, `len` bytes of it (at most [`SIZE`]). A new one when
+/// another call has it or it is smaller: sized to the next power of two, so
+/// that a program of small writes never pays for a large buffer, and one that
+/// moves 64 KiB at a time soon keeps one that size.
 pub fn take(len: usize) -> Bounce {
+    let len = len.min(SIZE);
     let cached = FREE.get(this_cpu()).and_then(|slot| slot.lock().take());
-    let buf = cached.unwrap_or_else(|| vec![0u8; SIZE].into_boxed_slice());
-    Bounce { buf: Some(buf), len: len.min(SIZE) }
+    let buf = match cached {
+        Some(b) if b.len() >= len => b,
+        _ => vec![0u8; len.next_power_of_two().clamp(MIN, SIZE)].into_boxed_slice(),
+    };
+    Bounce { buf: Some(buf), len }
 }
 
 /// A buffer of `len` bytes: this CPU's kept one when it is large enough, else a
@@ -68,15 +78,16 @@ impl core::ops::DerefMut for Bounce {
 
 impl Drop for Bounce {
     fn drop(&mut self) {
-        // Back to the CPU the call ends on (it may have slept and moved); when that
-        // one has a buffer already, or this one is not of the kept size, it is freed.
-        if self.buf.as_ref().is_none_or(|b| b.len() != SIZE) {
+        // Back to the CPU the call ends on (it may have slept and moved), unless
+        // that one keeps a larger one already; larger than SIZE is never kept.
+        let Some(buf) = self.buf.take() else { return };
+        if buf.len() > SIZE {
             return;
         }
         if let Some(slot) = FREE.get(this_cpu()) {
             let mut s = slot.lock();
-            if s.is_none() {
-                *s = self.buf.take();
+            if s.as_ref().is_none_or(|kept| kept.len() < buf.len()) {
+                *s = Some(buf);
             }
         }
     }
