@@ -3,7 +3,9 @@
 //! KiB), so that a call costs neither an allocation nor zeroing its buffer (for
 //! a pipe, that was as much work as the copies themselves).
 use alloc::boxed::Box;
-use alloc::vec;
+use alloc::vec::Vec;
+
+use elfin_shim::errno::Errno;
 
 use crate::sync::Mutex;
 use crate::task::sched::{this_cpu, MAX_CPUS};
@@ -27,24 +29,33 @@ const MIN: usize = 1024;
 /// This CPU's buffer, `len` bytes of it (at most [`SIZE`]). A new one when
 /// another call has it or it is smaller: sized to the next power of two, so
 /// that a program of small writes never pays for a large buffer, and one that
-/// moves 64 KiB at a time soon keeps one that size.
-pub fn take(len: usize) -> Bounce {
+/// moves 64 KiB at a time soon keeps one that size. ENOMEM when a new one
+/// cannot be had.
+pub fn take(len: usize) -> Result<Bounce, Errno> {
     let len = len.min(SIZE);
     let cached = FREE.get(this_cpu()).and_then(|slot| slot.lock().take());
     let buf = match cached {
         Some(b) if b.len() >= len => b,
-        _ => vec![0u8; len.next_power_of_two().clamp(MIN, SIZE)].into_boxed_slice(),
+        _ => zeroed(len.next_power_of_two().clamp(MIN, SIZE))?,
     };
-    Bounce { buf: Some(buf), len }
+    Ok(Bounce { buf: Some(buf), len })
 }
 
 /// A buffer of `len` bytes: this CPU's kept one when it is large enough, else a
-/// zeroed allocation.
-pub fn take_any(len: usize) -> Bounce {
+/// zeroed allocation (ENOMEM when there is no memory for it).
+pub fn take_any(len: usize) -> Result<Bounce, Errno> {
     if len <= SIZE {
         return take(len);
     }
-    Bounce { buf: Some(vec![0u8; len].into_boxed_slice()), len }
+    Ok(Bounce { buf: Some(zeroed(len)?), len })
+}
+
+/// `len` zero bytes, or ENOMEM.
+fn zeroed(len: usize) -> Result<Box<[u8]>, Errno> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(len).map_err(|_| Errno::ENOMEM)?;
+    v.resize(len, 0);
+    Ok(v.into_boxed_slice())
 }
 
 impl Bounce {

@@ -89,14 +89,11 @@ pub fn run(tf: &mut TrapFrame, id: u8) -> u8 {
 #[inline(never)]
 fn run_cred(tf: &mut TrapFrame, id: u8, start: u64) -> u8 {
     let Some((t, p)) = sched::current_held() else { return elfin_arch::SYSCALL_DONE };
-    let v = {
-        let c = p.cred.lock();
-        u64::from(match id {
-            UID => c.uid[0],
-            EUID => c.uid[1],
-            GID => c.gid[0],
-            _ => c.gid[1],
-        })
+    let v = match id {
+        UID => super::proc::get_id(&p, false, 0),
+        EUID => super::proc::get_id(&p, false, 1),
+        GID => super::proc::get_id(&p, true, 0),
+        _ => super::proc::get_id(&p, true, 1),
     };
     finish(tf, &t, v, start)
 }

@@ -106,7 +106,7 @@ pub fn read(cx: &Ctx, fd: i32, buf: UAddr, count: usize, off: Option<u64>) -> Sy
         return Err(Errno::EFAULT);
     }
     let mut done = 0usize;
-    let mut kbuf = super::bounce::take(count.min(CHUNK));
+    let mut kbuf = super::bounce::take(count.min(CHUNK))?;
     // Files with positions (regular files, devices such as /dev/zero, /proc files)
     // fill the whole request, as on Linux; pipes, the console and sockets return
     // what they have.
@@ -169,7 +169,7 @@ pub fn write(cx: &Ctx, fd: i32, buf: UAddr, count: usize, off: Option<u64>) -> S
         count = crate::task::rlimit::fsize_check(start, count as u64)? as usize;
     }
     let mut done = 0usize;
-    let mut kbuf = super::bounce::take(count.min(CHUNK));
+    let mut kbuf = super::bounce::take(count.min(CHUNK))?;
     while done < count {
         let want = (count - done).min(CHUNK);
         let chunk = kbuf.get_mut(..want).ok_or(Errno::EFAULT)?;

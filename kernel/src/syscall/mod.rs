@@ -623,10 +623,10 @@ fn dispatch(cx: &Ctx, call: Call, tf: &mut TrapFrame) -> SysResult {
         RtSigaction { sig, act, oldact, sigsetsize } => misc::rt_sigaction(cx, sig, act, oldact, sigsetsize),
 
         // Identity, time, system.
-        Getuid {} => proc::get_id(cx, false, 0),
-        Geteuid {} => proc::get_id(cx, false, 1),
-        Getgid {} => proc::get_id(cx, true, 0),
-        Getegid {} => proc::get_id(cx, true, 1),
+        Getuid {} => Ok(proc::get_id(&cx.proc, false, 0)),
+        Geteuid {} => Ok(proc::get_id(&cx.proc, false, 1)),
+        Getgid {} => Ok(proc::get_id(&cx.proc, true, 0)),
+        Getegid {} => Ok(proc::get_id(&cx.proc, true, 1)),
         Getresuid { ruid, euid, suid } => proc::getres(cx, false, ruid, euid, suid),
         Getresgid { rgid, egid, sgid } => proc::getres(cx, true, rgid, egid, sgid),
         Setuid { uid } => proc::set_id(cx, false, uid),

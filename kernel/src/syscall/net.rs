@@ -485,7 +485,7 @@ fn recv_data(
     let waitall = stream && flags & so::MSG_WAITALL != 0 && len > cap;
     if !waitall && cap <= super::bounce::SIZE {
         // Through this CPU's kept buffer, scattered here (nothing left to copy).
-        let mut b = super::bounce::take(cap);
+        let mut b = super::bounce::take(cap)?;
         let r = s.recv(cx, &mut b, flags, nonblock)?;
         scatter(cx, vecs, b.get(..r.len).unwrap_or(&b))?;
         return Ok((r, Vec::new()));

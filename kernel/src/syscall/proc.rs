@@ -334,10 +334,10 @@ pub fn setsid(cx: &Ctx) -> SysResult {
 }
 
 /// getuid/geteuid/getgid/getegid: `which` indexes the real/effective ids.
-pub fn get_id(cx: &Ctx, group: bool, which: usize) -> SysResult {
-    let c = cx.proc.cred.lock();
+pub fn get_id(p: &crate::task::Process, group: bool, which: usize) -> u64 {
+    let c = p.cred.lock();
     let ids = if group { c.gid } else { c.uid };
-    Ok(u64::from(ids.get(which).copied().unwrap_or(0)))
+    u64::from(ids.get(which).copied().unwrap_or(0))
 }
 
 /// getresuid/getresgid.

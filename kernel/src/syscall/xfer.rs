@@ -141,7 +141,7 @@ pub fn rw_vec(cx: &Ctx, fd: i32, iov: UAddr, iovcnt: i32, is_write: bool, pos: O
     let mut voff: u64 = 0;
     while done < total {
         let want = ((total - done) as usize).min(GATHER);
-        let mut kbuf = super::bounce::take_any(want);
+        let mut kbuf = super::bounce::take_any(want)?;
         let at = pos.map(|p| p + done);
         if is_write {
             // Gather.
