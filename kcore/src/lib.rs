@@ -1,7 +1,7 @@
 //! Pure kernel data structures of elfin that need no hardware: the range map
 //! behind every address space's VMAs ([`RangeMap`]), the queue of pending signals
 //! ([`SigQueue`]), the table of process and thread ids ([`PidTable`]), the futex
-//! table ([`FutexTable`]), the per-CPU run queues with their placement rules
+//! buckets ([`FutexBucket`]), the per-CPU run queues with their placement rules
 //! ([`RunQueue`]), a device-tree reader ([`fdt`]) and a terminal's line discipline ([`tty::Ldisc`]). `no_std + alloc`, no unsafe,
 //! no dependencies, host-testable with plain `cargo test -p elfin-kcore`.
 #![cfg_attr(not(test), no_std)]
@@ -18,7 +18,7 @@ pub mod runqueue;
 pub mod sigqueue;
 pub mod tty;
 
-pub use futex_table::FutexTable;
+pub use futex_table::FutexBucket;
 pub use pid::PidTable;
 pub use range_map::{Range, RangeError, RangeMap, Segment};
 pub use runqueue::{Pick, RunQueue};

@@ -5,7 +5,7 @@
 use alloc::sync::Arc;
 
 use crate::sync::Mutex;
-use elfin_kcore::FutexTable;
+use elfin_kcore::FutexBucket;
 use elfin_shim::errno::Errno;
 use elfin_shim::uapi::futex::*;
 use elfin_shim::uapi::RobustListHead;
@@ -22,7 +22,34 @@ pub enum Key {
     Shared(u64),
 }
 
-static TABLE: Mutex<FutexTable<Key, Arc<Thread>>> = Mutex::new(FutexTable::new());
+/// Buckets of the futex table, each behind its own lock, so that futexes of
+/// unrelated locks do not contend (Linux hashes its futexes the same way).
+const BUCKETS: usize = 64;
+static TABLE: [Mutex<FutexBucket<Key, Arc<Thread>>>; BUCKETS] = [const { Mutex::new(FutexBucket::new()) }; BUCKETS];
+
+/// Index of `key`'s bucket.
+fn bucket_index(key: Key) -> usize {
+    let (a, b) = match key {
+        Key::Private(mm, addr) => (mm as u64, addr),
+        Key::Shared(pa) => (0, pa),
+    };
+    // Fibonacci hashing of the word's address mixed with its address space.
+    let h = ((b >> 2) ^ a.rotate_left(29)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    (h >> (64 - BUCKETS.trailing_zeros())) as usize
+}
+
+/// `key`'s bucket.
+fn bucket(key: Key) -> &'static Mutex<FutexBucket<Key, Arc<Thread>>> {
+    // The index is below BUCKETS by construction.
+    &TABLE[bucket_index(key) % BUCKETS]
+}
+
+/// Gives back the memory the buckets keep between waits (before the leak report).
+pub fn shrink_buckets() {
+    for b in &TABLE {
+        b.lock().shrink();
+    }
+}
 
 /// The key of the futex at `uaddr` (EFAULT when it is not mapped).
 pub fn key_of(cx: &Ctx, uaddr: UAddr, private: bool) -> Result<Key, Errno> {
@@ -43,11 +70,11 @@ pub fn key_of(cx: &Ctx, uaddr: UAddr, private: bool) -> Result<Key, Errno> {
 }
 
 fn queued(key: Key, t: &Arc<Thread>) -> bool {
-    TABLE.lock().is_queued(key, |w| Arc::ptr_eq(w, t))
+    bucket(key).lock().is_queued(key, |w| Arc::ptr_eq(w, t))
 }
 
 fn dequeue(key: Key, t: &Arc<Thread>) -> bool {
-    TABLE.lock().remove(key, |w| Arc::ptr_eq(w, t))
+    bucket(key).lock().remove(key, |w| Arc::ptr_eq(w, t))
 }
 
 /// FUTEX_WAIT(_BITSET): sleeps while the word at `uaddr` equals `val`.
@@ -63,12 +90,14 @@ pub fn wait(cx: &Ctx, uaddr: UAddr, val: u32, bitset: u32, deadline: Option<u64>
         // either we see the new value or the wake-up finds us queued. The address
         // space (a sleeping lock) comes first.
         let mut mm = cx.mm();
-        let mut tbl = TABLE.lock();
+        let mut tbl = bucket(key).lock();
         let cur: u32 = crate::uaccess::read_val(&mut mm, uaddr)?;
         if cur != val {
             return Err(Errno::EAGAIN);
         }
-        tbl.enqueue(key, me.clone(), bitset);
+        if !tbl.enqueue(key, me.clone(), bitset) {
+            return Err(Errno::ENOMEM);
+        }
     }
     loop {
         if !queued(key, &me) {
@@ -95,16 +124,43 @@ pub fn wait(cx: &Ctx, uaddr: UAddr, val: u32, bitset: u32, deadline: Option<u64>
 
 /// Wakes up to `n` waiters of `key` whose bitset matches; returns how many.
 pub fn wake(key: Key, n: usize, bitset: u32) -> usize {
-    let woken = TABLE.lock().wake(key, n, bitset);
-    for t in &woken {
-        sched::wake(t);
+    // Threads are woken outside the bucket's lock, a batch at a time, so that
+    // waking allocates nothing.
+    const BATCH: usize = 16;
+    let mut total = 0;
+    while total < n {
+        let mut batch: [Option<Arc<Thread>>; BATCH] = Default::default();
+        let mut slots = batch.iter_mut();
+        let got = bucket(key).lock().wake(key, (n - total).min(BATCH), bitset, |t| {
+            if let Some(slot) = slots.next() {
+                *slot = Some(t);
+            }
+        });
+        for t in batch.iter().flatten() {
+            sched::wake(t);
+        }
+        total += got;
+        if got < BATCH {
+            break;
+        }
     }
-    woken.len()
+    total
 }
 
 /// Moves up to `n` waiters of `from` to `to` (FUTEX_REQUEUE); returns how many.
 pub fn requeue(from: Key, to: Key, n: usize) -> usize {
-    TABLE.lock().requeue(from, to, n)
+    let (i, j) = (bucket_index(from) % BUCKETS, bucket_index(to) % BUCKETS);
+    if i == j {
+        return bucket(from).lock().requeue(from, to, n);
+    }
+    // Two buckets are locked in index order, so that two requeues cannot deadlock.
+    let (first, second) = (&TABLE[i.min(j)], &TABLE[i.max(j)]);
+    let (mut a, mut b) = (first.lock(), second.lock());
+    if i < j {
+        a.requeue_into(from, &mut b, to, n)
+    } else {
+        b.requeue_into(from, &mut a, to, n)
+    }
 }
 
 /// Walks the exiting thread's robust futex list (set_robust_list): every lock it
