@@ -76,6 +76,24 @@ pub fn enable_fpu(f: &Features) -> u32 {
     __cpuid_count(0xd, 0).ebx
 }
 
+/// Whether the kernel may zero pages with AVX stores, after [`enable_fpu`]: the CPU
+/// has AVX, its state is enabled, XGETBV reports the state in use (ECX=1), and no
+/// AVX-512 state is enabled (a VEX store would clear the upper half of zmm0).
+pub fn avx_zeroing() -> bool {
+    let avx = __cpuid(1).ecx & (1 << 28) != 0;
+    if !avx || __cpuid(0).eax < 0xd || __cpuid_count(0xd, 1).eax & (1 << 2) == 0 {
+        return false;
+    }
+    // SAFETY: CPUID.1:ECX.AVX implies XSAVE here, and enable_fpu set CR4.OSXSAVE
+    // (XGETBV ECX=0 reads XCR0 and has no side effects).
+    let xcr0 = unsafe {
+        let (lo, hi): (u32, u32);
+        asm!("xgetbv", in("ecx") 0, out("eax") lo, out("edx") hi, options(nomem, nostack, preserves_flags));
+        u64::from(lo) | u64::from(hi) << 32
+    };
+    xcr0 & 0b110 == 0b110 && xcr0 & 0xe0 == 0
+}
+
 /// `AT_HWCAP` for x86_64: CPUID.1:EDX, as Linux reports it.
 pub fn hwcap() -> u64 {
     u64::from(__cpuid(1).edx)

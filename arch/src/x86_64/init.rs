@@ -42,6 +42,7 @@ pub fn init_bsp(kstack_top: u64) -> Features {
     let mut f = cpu::features();
     f.fpu_state_size = cpu::enable_fpu(&f);
     super::context::init_fpu(f.fpu_state_size, f.xsave);
+    super::paging::choose_zeroing(f.xsave && cpu::avx_zeroing());
 
     let addr = init_cpu_tables(0, kstack_top);
     PERCPU.call_once(|| addr as usize);
