@@ -36,7 +36,10 @@ pub use self::aarch64::{
         halt_forever, has_1g_pages, hwcap, hwcap2, random_u64, read_cycles, read_cycles_unordered, wait_for_interrupt,
         ELF_MACHINE, MMAP_RND_BITS, PLATFORM, RESTART_SYSCALL_NR, STACK_RND_BITS, USER_END, USER_STACK_TOP,
     },
-    init::{cpu_current, cpu_id, init_ap, init_bsp, kernel_va_to_pa, set_cpu_current, KERNEL_VIRT, PHYS_OFFSET},
+    init::{
+        cpu_current, cpu_id, init_ap, init_bsp, init_fpu_bsp, kernel_va_to_pa, set_cpu_current, KERNEL_VIRT,
+        PHYS_OFFSET,
+    },
     paging::{flush_user_tlb, zero_page, LeafPerm, LeafSlot, PageTable, PAGE_SIZE},
     signal::{
         build_frame, restore_frame, sanitize_fpu, sigreturn_trampoline, sigreturn_ucontext, user_context_ok,
@@ -53,7 +56,7 @@ pub use self::x86_64::{
         halt_forever, has_1g_pages, hwcap, hwcap2, random_u64, read_cycles, read_cycles_unordered, wait_for_interrupt,
         ELF_MACHINE, MMAP_RND_BITS, PLATFORM, RESTART_SYSCALL_NR, STACK_RND_BITS, USER_END, USER_STACK_TOP,
     },
-    init::{cpu_current, cpu_id, init_bsp, set_cpu_current, set_kernel_stack, KERNEL_VIRT, PHYS_OFFSET},
+    init::{cpu_current, cpu_id, init_bsp, init_fpu_bsp, set_cpu_current, set_kernel_stack, KERNEL_VIRT, PHYS_OFFSET},
     paging::{flush_user_tlb, zero_page, LeafPerm, LeafSlot, PageTable, PAGE_SIZE},
     signal::{build_frame, restore_frame, sanitize_fpu, sigreturn_ucontext, user_context_ok, UCONTEXT_SIZE},
     smp::init_ap,

@@ -35,6 +35,7 @@ fn elfin_kernel_main(info: &BootInfo) -> ! {
     elfin_plat::console::init(cmd.raw_console);
     elfin_plat::init_machine();
     klog::init(cmd.loglevel);
+    elfin_arch::init_fpu_bsp();
     mem::init(info);
     let features = elfin_arch::init_bsp(mem::alloc_kernel_stack());
     time::init(t0, features.tsc_hz);

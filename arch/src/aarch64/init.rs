@@ -42,6 +42,10 @@ pub fn init_early(load_pa: u64) {
     unsafe { core::arch::asm!("isb", options(nomem, nostack)) };
 }
 
+/// Nothing to do on arm64 (the entry code enabled FP/SIMD, and pages are zeroed
+/// with `DC ZVA`, which needs no vector register).
+pub fn init_fpu_bsp() {}
+
 /// Sets up the boot CPU: exception vectors and EL0 access to the virtual counter
 /// (CNTKCTL_EL1.EL0VCTEN, as Linux allows it). FP/SIMD was enabled for EL0 and EL1
 /// at boot (CPACR_EL1.FPEN). With `svc` entries, the kernel stack of a trap is the

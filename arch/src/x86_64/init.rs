@@ -36,14 +36,31 @@ pub struct PerCpu {
 
 static PERCPU: spin::Once<usize> = spin::Once::new();
 
+/// The boot CPU's features, read once by [`init_fpu_bsp`].
+static BSP_FEATURES: spin::Once<Features> = spin::Once::new();
+
+/// Enables x87/SSE/AVX state on the boot CPU and picks how pages are zeroed; the
+/// first thing the kernel does, so that even the boot page tables are zeroed the
+/// fast way.
+pub fn init_fpu_bsp() {
+    bsp_features();
+}
+
+/// The boot CPU's features, its FPU enabled (once).
+fn bsp_features() -> Features {
+    *BSP_FEATURES.call_once(|| {
+        let mut f = cpu::features();
+        f.fpu_state_size = cpu::enable_fpu(&f);
+        super::context::init_fpu(f.fpu_state_size, f.xsave);
+        super::paging::choose_zeroing(f.xsave && cpu::avx_zeroing());
+        f
+    })
+}
+
 /// Sets up the boot CPU: segments, TSS, traps, SYSCALL, FPU. `kstack_top` is the
 /// kernel stack used for traps and system calls from user mode.
 pub fn init_bsp(kstack_top: u64) -> Features {
-    let mut f = cpu::features();
-    f.fpu_state_size = cpu::enable_fpu(&f);
-    super::context::init_fpu(f.fpu_state_size, f.xsave);
-    super::paging::choose_zeroing(f.xsave && cpu::avx_zeroing());
-
+    let f = bsp_features();
     let addr = init_cpu_tables(0, kstack_top);
     PERCPU.call_once(|| addr as usize);
 
