@@ -310,24 +310,36 @@ pub fn total_count() -> usize {
 
 /// Frames per chunk of reference counts.
 const REF_CHUNK: usize = 1024;
-/// Chunks of reference counts: 16384 chunks of 1024 frames cover 64 GiB.
-const REF_CHUNKS: usize = 16384;
+/// A chunk of reference counts, allocated on first use.
+type RefChunk = [core::sync::atomic::AtomicU32; REF_CHUNK];
 
 /// Extra references to each frame (0: one owner), for frames shared between
 /// address spaces: copy-on-write pages after fork and shared anonymous memory.
-/// Chunks are allocated on first use, so that boot costs nothing.
-static REFS: [core::sync::atomic::AtomicPtr<[core::sync::atomic::AtomicU32; REF_CHUNK]>; REF_CHUNKS] =
-    [const { core::sync::atomic::AtomicPtr::new(core::ptr::null_mut()) }; REF_CHUNKS];
+/// One slot per chunk of RAM up to its highest frame, made by [`init_refs`]
+/// (a 256 MiB VM needs 64, 512 bytes); chunks are allocated on first use, so
+/// that boot costs nothing more.
+static REFS: spin::Once<&'static [core::sync::atomic::AtomicPtr<RefChunk>]> = spin::Once::new();
+
+/// Makes the slots of the reference counts for RAM below `end` (once, at boot,
+/// after the heap is up).
+pub fn init_refs(end: u64) {
+    REFS.call_once(|| {
+        let chunks = ((end / PAGE_SIZE) as usize).div_ceil(REF_CHUNK);
+        let slots: alloc::vec::Vec<core::sync::atomic::AtomicPtr<RefChunk>> =
+            (0..chunks).map(|_| core::sync::atomic::AtomicPtr::new(core::ptr::null_mut())).collect();
+        slots.leak()
+    });
+}
 
 fn refs(pa: u64, create: bool) -> Option<&'static core::sync::atomic::AtomicU32> {
     let frame = (pa / PAGE_SIZE) as usize;
-    let slot = REFS.get(frame / REF_CHUNK)?;
+    let slot = REFS.get()?.get(frame / REF_CHUNK)?;
     let mut p = slot.load(Ordering::Acquire);
     if p.is_null() {
         if !create {
             return None;
         }
-        let fresh = alloc::boxed::Box::into_raw(alloc::boxed::Box::new(
+        let fresh: *mut RefChunk = alloc::boxed::Box::into_raw(alloc::boxed::Box::new(
             [const { core::sync::atomic::AtomicU32::new(0) }; REF_CHUNK],
         ));
         match slot.compare_exchange(core::ptr::null_mut(), fresh, Ordering::AcqRel, Ordering::Acquire) {
@@ -340,7 +352,7 @@ fn refs(pa: u64, create: bool) -> Option<&'static core::sync::atomic::AtomicU32>
         }
     }
     // SAFETY: published chunks are never freed and live for the kernel's lifetime.
-    let chunk: &'static [core::sync::atomic::AtomicU32; REF_CHUNK] = unsafe { &*p };
+    let chunk: &'static RefChunk = unsafe { &*p };
     chunk.get(frame % REF_CHUNK)
 }
 
