@@ -88,9 +88,6 @@ pub struct BootInfo {
     pub initrd: Option<Module>,
     /// Physical address of the ACPI RSDP, or 0.
     pub rsdp: u64,
-    /// The device tree (aarch64), which must stay out of the frame allocator: the
-    /// command line points into it.
-    pub dtb: Option<Module>,
 }
 
 impl BootInfo {
@@ -102,7 +99,6 @@ impl BootInfo {
             cmdline_paddr: 0,
             initrd: None,
             rsdp: 0,
-            dtb: None,
         }
     }
 

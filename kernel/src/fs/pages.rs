@@ -15,7 +15,7 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 use elfin_shim::errno::Errno;
 
 use crate::mem::frames;
-use crate::mem::vm::KERNEL_RESERVE;
+use crate::mem::vm::kernel_reserve;
 
 /// Bytes in a page.
 pub const PAGE: usize = 4096;
@@ -66,7 +66,7 @@ impl Drop for Page {
 /// when taking it would leave less than the kernel keeps for itself).
 fn new_page() -> Result<Page, Errno> {
     charge()?;
-    let pa = if frames::free_count() > KERNEL_RESERVE { frames::alloc_zeroed() } else { None };
+    let pa = if frames::free_count() > kernel_reserve() { frames::alloc_zeroed() } else { None };
     match pa {
         Some(pa) => {
             // Fork leaves a mapping's pages that are the file's own to fault again.

@@ -45,12 +45,13 @@ pub fn init(info: &BootInfo) {
         )
     };
     let kend_phys = kernel_va_to_pa(data_e);
-    let mut reserved: [(u64, u64); 3] = [(kstart, kend_phys), (0, 0), (0, 0)];
-    // The initrd, and the device tree that the command line points into.
-    for (slot, m) in reserved.iter_mut().skip(1).zip([info.initrd, info.dtb]) {
-        if let Some(m) = m {
-            *slot = (m.paddr & !(PAGE_SIZE - 1), (m.paddr + m.size + PAGE_SIZE - 1) & !(PAGE_SIZE - 1));
-        }
+    let mut reserved: [(u64, u64); 2] = [(kstart, kend_phys), (0, 0)];
+    // The initrd stays; the boot data around it does not: the command line is
+    // copied out first (on arm64 it lies in the device tree, whose 1 MiB goes to the
+    // allocator like the rest of RAM; the platform has read what it needs from it).
+    let _ = elfin_plat::cmdline(info);
+    if let Some(m) = info.initrd {
+        reserved[1] = (m.paddr & !(PAGE_SIZE - 1), (m.paddr + m.size + PAGE_SIZE - 1) & !(PAGE_SIZE - 1));
     }
     if let Some(m) = info.initrd {
         frames::set_initrd(m.paddr, m.paddr.saturating_add(m.size));

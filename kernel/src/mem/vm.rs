@@ -211,8 +211,12 @@ pub fn same_node(a: &Arc<dyn Inode>, b: &Arc<dyn Inode>) -> bool {
 }
 
 /// Frames kept back from user pages so that the kernel itself (its heap, kernel
-/// stacks, page tables) can go on when programs have taken all the rest.
-pub const KERNEL_RESERVE: usize = 96;
+/// stacks, page tables) can go on when programs have taken all the rest: 96
+/// (384 KiB), or a sixteenth of RAM in a VM of a few MiB, at least 32 (two
+/// kernel stacks), so that a small VM's programs get most of its memory.
+pub fn kernel_reserve() -> usize {
+    (frames::total_count() / 16).clamp(32, 96)
+}
 
 /// A zeroed frame for a user page, unless memory is down to the kernel's reserve.
 fn alloc_user_zeroed() -> Option<u64> {
@@ -225,7 +229,7 @@ fn alloc_user_zeroed() -> Option<u64> {
 /// every byte of it (a copy of another page, a file's page with its tail zeroed),
 /// so that it is not zeroed first and then overwritten.
 fn alloc_user_uninit() -> Option<u64> {
-    if frames::free_count() <= KERNEL_RESERVE {
+    if frames::free_count() <= kernel_reserve() {
         return None;
     }
     frames::alloc(1)

@@ -89,7 +89,7 @@ pub fn clone(cx: &Ctx, tf: &TrapFrame, a: CloneArgs) -> Result<u64, Errno> {
     super::rlimit::nproc_check(cx)?;
     // A new thread needs kernel memory (its stack, records, maybe page tables):
     // refuse it before it could eat into what the kernel keeps for itself.
-    if crate::mem::frames::free_count() < 2 * crate::mem::vm::KERNEL_RESERVE + crate::mem::KSTACK_FRAMES {
+    if crate::mem::frames::free_count() < 2 * crate::mem::vm::kernel_reserve() + crate::mem::KSTACK_FRAMES {
         return Err(Errno::ENOMEM);
     }
     let f = a.flags;

@@ -742,7 +742,6 @@ extern "C" fn boot_main(dtb_pa: u64, t0: u64, load_pa: u64) -> ! {
             info.initrd = Some(Module { paddr: s, size: e - s });
         }
     }
-    info.dtb = Some(Module { paddr: dtb_pa, size: size as u64 });
     CPUS.store(found.cpus.max(1), Ordering::Relaxed);
     crate::enter_kernel(&info)
 }
