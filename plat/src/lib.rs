@@ -172,7 +172,7 @@ pub fn init_devices(info: &BootInfo, alloc_pages: fn(usize) -> Option<u64>, free
 
 /// The network device (virtio-net), when the machine has one.
 pub mod net {
-    pub use super::virtio::net::{has_interrupt, mac, receive, take_interrupt, transmit};
+    pub use super::virtio::net::{has_interrupt, mac, receive, take_interrupt, transmit_with};
 }
 
 extern "Rust" {

@@ -181,9 +181,8 @@ impl RxToken for FrameRx {
 
 impl TxToken for FrameTx {
     fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
-        let mut buf = vec![0u8; len];
-        let r = f(&mut buf);
-        if elfin_plat::net::transmit(&buf) {
+        let (r, sent) = elfin_plat::net::transmit_with(len, f);
+        if sent {
             Stats::count(&ETH_STATS.tx_bytes, &ETH_STATS.tx_packets, len);
         } else {
             ETH_STATS.tx_dropped.fetch_add(1, Ordering::Relaxed);
@@ -415,6 +414,9 @@ struct Net {
     /// The port table: the records bound to each (TCP?, port), so that a bind
     /// or an ephemeral port costs what shares the port, not every socket.
     ports: BTreeMap<(bool, u16), Vec<u64>>,
+    /// The ids of the listening sockets, gathered at the start of each poll (a
+    /// buffer kept between polls).
+    listeners: Vec<u64>,
 }
 
 impl Net {
@@ -433,6 +435,7 @@ impl Net {
             dirty: false,
             next_port: lo + (crate::rng::u64() % span) as u16,
             ports: BTreeMap::new(),
+            listeners: Vec::new(),
         };
         n.mirror_addresses();
         n
@@ -578,65 +581,108 @@ impl Net {
         }
     }
 
-    /// Moves listeners that got a connection along and keeps every pool full.
+    /// Gathers the ids of the listening sockets into `self.listeners` (they do not
+    /// change while the interfaces are polled).
+    fn gather_listeners(&mut self) {
+        let mut ids = core::mem::take(&mut self.listeners);
+        ids.clear();
+        ids.extend(self.recs.iter().filter(|(_, r)| matches!(r.kind, Kind::TcpListen { .. })).map(|(&i, _)| i));
+        self.listeners = ids;
+    }
+
+    /// How many LISTEN sockets the pool of a listener bound to `bound` keeps on
+    /// stack `si` with `room` places left in its backlog (none on a stack that lacks
+    /// its address).
+    fn pool_target(&self, si: usize, bound: Option<IpListenEndpoint>, room: usize) -> usize {
+        let Some(b) = bound else { return 0 };
+        if let Some(a) = b.addr {
+            if !self.stacks.get(si).map(|s| s.has_addr(a)).unwrap_or(false) {
+                return 0;
+            }
+        }
+        LISTEN_POOL.min(room)
+    }
+
+    /// Whether listener `id` has nothing to move: every pooled socket still listens,
+    /// none is half open, and each stack's pool is full.
+    fn listener_settled(&mut self, id: u64) -> bool {
+        let Some(rec) = self.recs.get(&id) else { return true };
+        let Kind::TcpListen { backlog, pool, half, queue } = &rec.kind else { return true };
+        if !half.is_empty() {
+            return false;
+        }
+        let room = (backlog + 1).saturating_sub(queue.len());
+        let bound = rec.bound.map(|b| IpListenEndpoint { addr: b.addr, port: b.port });
+        for si in 0..self.stacks.len() {
+            if pool.iter().filter(|h| h.0 == si).count() != self.pool_target(si, bound, room) {
+                return false;
+            }
+        }
+        let Some(Kind::TcpListen { pool, .. }) = self.recs.get(&id).map(|r| &r.kind) else { return true };
+        let stacks = &mut self.stacks;
+        pool.iter().all(|h| stacks.get_mut(h.0).is_some_and(|s| s.tcp(h.1).state() == tcp::State::Listen))
+    }
+
+    /// Moves the listeners gathered by [`Net::gather_listeners`] that got a
+    /// connection along and keeps every pool full. It runs after every incoming
+    /// packet, so a listener with nothing to do costs a look at its pool and no
+    /// allocation.
     fn service_listeners(&mut self) {
-        let ids: Vec<u64> =
-            self.recs.iter().filter(|(_, r)| matches!(r.kind, Kind::TcpListen { .. })).map(|(&i, _)| i).collect();
-        for id in ids {
-            let Some(rec) = self.recs.get_mut(&id) else { continue };
-            let owner = rec.owner.upgrade();
-            let bound = rec.bound;
-            let Kind::TcpListen { backlog, pool, half, queue } = &mut rec.kind else { continue };
-            let (mut p2, mut h2, mut gone) = (Vec::new(), Vec::new(), Vec::new());
-            for &h in pool.iter().chain(half.iter()) {
-                let st = self.stacks.get_mut(h.0).map(|s| s.tcp(h.1).state()).unwrap_or(tcp::State::Closed);
-                match st {
-                    tcp::State::Listen => p2.push(h),
-                    tcp::State::SynReceived => h2.push(h),
-                    tcp::State::Closed | tcp::State::TimeWait => gone.push(h),
-                    _ => queue.push_back(h),
-                }
+        for i in 0..self.listeners.len() {
+            let Some(&id) = self.listeners.get(i) else { break };
+            if !self.listener_settled(id) {
+                self.service_listener(id);
             }
-            *pool = p2;
-            *half = h2;
-            let backlog = *backlog;
-            let mut want: Vec<usize> = Vec::new();
-            for si in 0..self.stacks.len() {
-                let have = pool.iter().filter(|h| h.0 == si).count();
-                let room = (backlog + 1).saturating_sub(half.len() + queue.len());
-                let n = LISTEN_POOL.min(room).saturating_sub(have);
-                want.extend(core::iter::repeat_n(si, n));
+        }
+    }
+
+    /// [`Net::service_listeners`] for listener `id`.
+    fn service_listener(&mut self, id: u64) {
+        let Some(rec) = self.recs.get_mut(&id) else { return };
+        let owner = rec.owner.upgrade();
+        let bound = rec.bound;
+        let Kind::TcpListen { backlog, pool, half, queue } = &mut rec.kind else { return };
+        let (mut p2, mut h2, mut gone) = (Vec::new(), Vec::new(), Vec::new());
+        for &h in pool.iter().chain(half.iter()) {
+            let st = self.stacks.get_mut(h.0).map(|s| s.tcp(h.1).state()).unwrap_or(tcp::State::Closed);
+            match st {
+                tcp::State::Listen => p2.push(h),
+                tcp::State::SynReceived => h2.push(h),
+                tcp::State::Closed | tcp::State::TimeWait => gone.push(h),
+                _ => queue.push_back(h),
             }
-            for h in gone {
-                if let Some(st) = self.stacks.get_mut(h.0) {
-                    st.set.remove(h.1);
-                }
+        }
+        *pool = p2;
+        *half = h2;
+        let room = (*backlog + 1).saturating_sub(half.len() + queue.len());
+        let have: Vec<usize> = (0..self.stacks.len()).map(|si| pool.iter().filter(|h| h.0 == si).count()).collect();
+        for h in gone {
+            if let Some(st) = self.stacks.get_mut(h.0) {
+                st.set.remove(h.1);
             }
-            let Some(b) = bound else { continue };
-            let mut added = Vec::new();
-            for si in want {
-                let ep = IpListenEndpoint { addr: b.addr, port: b.port };
-                if let Some(a) = b.addr {
-                    if !self.stacks.get(si).map(|s| s.has_addr(a)).unwrap_or(false) {
-                        continue;
-                    }
-                }
-                let Ok(h) = self.new_tcp(si, owner.as_deref()) else { break };
+        }
+        let Some(b) = bound else { return };
+        let ep = IpListenEndpoint { addr: b.addr, port: b.port };
+        let mut added = Vec::new();
+        'stacks: for (si, have) in have.into_iter().enumerate() {
+            for _ in have..self.pool_target(si, Some(ep), room) {
+                let Ok(h) = self.new_tcp(si, owner.as_deref()) else { break 'stacks };
                 if self.stack(si).tcp(h.1).listen(ep).is_err() {
                     self.drop_handle(h);
                     continue;
                 }
                 added.push(h);
             }
-            if let Some(Kind::TcpListen { pool, .. }) = self.recs.get_mut(&id).map(|r| &mut r.kind) {
-                pool.extend(added);
-            }
+        }
+        if let Some(Kind::TcpListen { pool, .. }) = self.recs.get_mut(&id).map(|r| &mut r.kind) {
+            pool.extend(added);
         }
     }
 
     /// Polls every stack until nothing moves; then orphans, errors and wake-ups.
     fn poll(&mut self) -> Vec<Arc<InetSocket>> {
         let t = now();
+        self.gather_listeners();
         for _ in 0..4 {
             self.dirty = false;
             self.service_listeners();
@@ -721,8 +767,9 @@ impl Net {
     /// readiness gained something.
     fn scan(&mut self) -> Vec<Arc<InetSocket>> {
         let mut wakes = Vec::new();
-        let ids: Vec<u64> = self.recs.keys().copied().collect();
-        for id in ids {
+        let mut next = 0;
+        while let Some(id) = self.recs.range(next..).next().map(|(&i, _)| i) {
+            next = id.saturating_add(1);
             // Connections that ended: why.
             let mut ended = None;
             if let Some(Rec { kind: Kind::TcpConn { h, connecting, seen_open, prev }, .. }) = self.recs.get(&id) {
@@ -1653,6 +1700,7 @@ impl Socket for InetSocket {
             }
             n.rec(self.id)?.kind =
                 Kind::TcpListen { backlog, pool: Vec::new(), half: Vec::new(), queue: VecDeque::new() };
+            n.gather_listeners();
             n.service_listeners();
             n.dirty = true;
             Ok(())

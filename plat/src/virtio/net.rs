@@ -6,7 +6,6 @@
 //! only sets a flag that the kernel polls ([`take_interrupt`]) and wakes an idle
 //! CPU.
 use alloc::boxed::Box;
-use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
@@ -28,11 +27,14 @@ type Raw = VirtIONetRaw<PlatHal, SomeTransport<'static>, QUEUE>;
 
 /// The device with its buffers: receive buffers posted to the device by token,
 /// and frames handed to it but not yet taken back. Sends do not wait for the
-/// device: a frame's buffer is reclaimed once the device has used it.
+/// device: a frame's buffer is reclaimed once the device has used it, and kept
+/// for the next frame, so that sending allocates nothing once a few are about.
 struct Dev {
     raw: Raw,
     rx: Vec<Option<Box<[u8]>>>,
-    tx: BTreeMap<u16, Box<[u8]>>,
+    tx: Vec<Option<Box<[u8]>>>,
+    /// Transmit buffers (BUF_LEN bytes) the device gave back.
+    spare: Vec<Box<[u8]>>,
 }
 
 impl Dev {
@@ -46,40 +48,66 @@ impl Dev {
             let token = unsafe { raw.receive_begin(&mut buf) }.ok()?;
             *rx.get_mut(usize::from(token))? = Some(buf);
         }
-        Some(Dev { raw, rx, tx: BTreeMap::new() })
+        let tx = (0..QUEUE).map(|_| None).collect();
+        Some(Dev { raw, rx, tx, spare: Vec::with_capacity(QUEUE) })
     }
 
     /// Takes back the buffers of frames the device has sent.
     fn reclaim(&mut self) {
         while let Some(token) = self.raw.poll_transmit() {
-            let Some(buf) = self.tx.remove(&token) else { break };
+            let Some(buf) = self.tx.get_mut(usize::from(token)).and_then(Option::take) else { break };
             // SAFETY: `buf` is the buffer given to `transmit_begin` for `token`.
             let _ = unsafe { self.raw.transmit_complete(token, &buf) };
+            self.spare.push(buf);
         }
     }
 
-    fn send(&mut self, frame: &[u8]) -> bool {
+    /// Sends a frame of `len` bytes that `f` writes into the transmit buffer:
+    /// what `f` returned and whether the device took the frame, or None (and `f`
+    /// not called) when no descriptor came free or memory is short.
+    fn send_with<R>(&mut self, len: usize, f: impl FnOnce(&mut [u8]) -> R) -> Option<(R, bool)> {
         self.reclaim();
         let mut waited = 0u64;
         while !self.raw.can_send() {
             if waited > TX_PATIENCE {
-                return false;
+                return None;
             }
             core::hint::spin_loop();
             self.reclaim();
             waited += 1;
         }
-        let mut buf = alloc::vec![0u8; frame.len() + 16].into_boxed_slice();
-        let Ok(hdr) = self.raw.fill_buffer_header(&mut buf) else { return false };
-        let Some(dst) = buf.get_mut(hdr..hdr + frame.len()) else { return false };
-        dst.copy_from_slice(frame);
-        let len = hdr + frame.len();
-        let Some(bytes) = buf.get(..len) else { return false };
+        // A buffer holds only frames this driver sent before (zeroed when new).
+        let mut buf = match self.spare.pop() {
+            Some(b) => b,
+            None => {
+                let mut v = Vec::new();
+                v.try_reserve_exact(BUF_LEN).ok()?;
+                v.resize(BUF_LEN, 0u8);
+                v.into_boxed_slice()
+            }
+        };
+        let Ok(hdr) = self.raw.fill_buffer_header(&mut buf) else {
+            self.spare.push(buf);
+            return None;
+        };
+        let Some(end) = hdr.checked_add(len).filter(|&e| e <= buf.len()) else {
+            self.spare.push(buf);
+            return None;
+        };
+        let r = f(buf.get_mut(hdr..end)?);
         // SAFETY: the buffer is kept in `tx` (a heap allocation that does not move)
         // until `reclaim` takes it back from the device.
-        let Ok(token) = (unsafe { self.raw.transmit_begin(bytes) }) else { return false };
-        self.tx.insert(token, buf);
-        true
+        let Some(Ok(token)) = buf.get(..end).map(|bytes| unsafe { self.raw.transmit_begin(bytes) }) else {
+            self.spare.push(buf);
+            return Some((r, false));
+        };
+        match self.tx.get_mut(usize::from(token)) {
+            Some(slot) => *slot = Some(buf),
+            // A token beyond the queue would be a broken device; the buffer is
+            // leaked rather than freed under it.
+            None => core::mem::forget(buf),
+        }
+        Some((r, true))
     }
 
     fn receive<R>(&mut self, f: impl FnOnce(&[u8]) -> R) -> Option<R> {
@@ -148,10 +176,19 @@ pub fn receive<R>(f: impl FnOnce(&[u8]) -> R) -> Option<R> {
     DEVICE.lock().as_mut()?.receive(f)
 }
 
-/// Hands one frame to the device (without waiting for it to be sent); false
-/// when it could not.
-pub fn transmit(frame: &[u8]) -> bool {
-    DEVICE.lock().as_mut().is_some_and(|d| d.send(frame))
+/// Sends a frame of `len` bytes that `f` writes, straight into a device buffer
+/// (without waiting for it to be sent). Returns what `f` returned and whether the
+/// frame went out: when it could not (no device, no free descriptor), `f` still
+/// runs, on a scratch buffer, for the caller's sake.
+pub fn transmit_with<R>(len: usize, f: impl FnOnce(&mut [u8]) -> R) -> (R, bool) {
+    let mut f = Some(f);
+    let sent = DEVICE.lock().as_mut().and_then(|d| d.send_with(len, |b| f.take().map(|f| f(b))));
+    match (sent, f.take()) {
+        (Some((Some(r), ok)), _) => (r, ok),
+        (_, Some(f)) => (f(&mut alloc::vec![0u8; len]), false),
+        // `f` ran exactly when `send_with` returned Some.
+        (_, None) => unreachable!("a frame was written without a result"),
+    }
 }
 
 /// Whether an interrupt came since the last call (and clears the flag).
