@@ -40,8 +40,9 @@ use crate::task::{Ctx, WaitQueue};
 /// smoltcp buffers of a TCP connection.
 const TCP_RX: usize = 64 * 1024;
 const TCP_TX: usize = 64 * 1024;
-/// Listening smoltcp sockets kept ready per listener and stack.
-const LISTEN_POOL: usize = 2;
+/// Listening smoltcp sockets kept ready per listener and stack (a SYN that takes
+/// one is followed by a refill before the next frame is read).
+const LISTEN_POOL: usize = 1;
 /// UDP buffers: payload bytes and datagrams.
 const UDP_BYTES: usize = 256 * 1024;
 const UDP_PACKETS: usize = 256;
@@ -128,9 +129,60 @@ impl<T: RxToken> RxToken for CountedToken<T> {
         let stats = self.stats;
         self.token.consume(|b| {
             Stats::count(&stats.rx_bytes, &stats.rx_packets, b.len());
+            // Counted devices are IP devices (loopback).
+            note_arrival(b, false);
             f(b)
         })
     }
+}
+
+/// Set when a frame came in that may move a listening socket (see [`may_open`]);
+/// taken after each incoming frame by [`Net::poll`].
+static MAY_OPEN: AtomicBool = AtomicBool::new(false);
+
+/// Records whether `frame` (an Ethernet frame, or an IP packet) may move a
+/// listening socket.
+fn note_arrival(frame: &[u8], ethernet: bool) {
+    if may_open(frame, ethernet) {
+        MAY_OPEN.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Whether an incoming frame may change what a listening socket holds: a TCP
+/// segment with SYN set (a LISTEN socket ignores every other segment), or
+/// anything not recognised as something else (fragments, IPv6 extension headers,
+/// malformed headers). ARP, UDP, ICMP and TCP segments without SYN may not.
+fn may_open(frame: &[u8], ethernet: bool) -> bool {
+    let ip = if ethernet {
+        match frame.get(12..14) {
+            Some([0x08, 0x00]) | Some([0x86, 0xdd]) => frame.get(14..),
+            Some([0x08, 0x06]) => return false,
+            _ => return true,
+        }
+    } else {
+        Some(frame)
+    };
+    let Some(ip) = ip else { return true };
+    let tcp = match ip.first().map(|b| b >> 4) {
+        Some(4) => {
+            let ihl = usize::from(ip.first().map_or(0, |b| b & 0xf)) * 4;
+            let frag = ip.get(6..8).map(|f| u16::from_be_bytes([f[0], f[1]]) & 0x3fff);
+            match (ip.get(9), frag) {
+                (Some(&6), Some(0)) if ihl >= 20 => ip.get(ihl..),
+                (Some(&6), _) => return true,
+                (Some(_), Some(0)) => return false,
+                _ => return true,
+            }
+        }
+        Some(6) => match ip.get(6) {
+            Some(&6) => ip.get(40..),
+            // Hop-by-hop, routing, fragment and destination options may lead to TCP.
+            Some(0 | 43 | 44 | 60) | None => return true,
+            Some(_) => return false,
+        },
+        _ => return true,
+    };
+    tcp.and_then(|t| t.get(13)).is_none_or(|&flags| flags & 0x02 != 0)
 }
 
 impl<T: TxToken> TxToken for CountedToken<T> {
@@ -175,6 +227,7 @@ struct FrameTx;
 
 impl RxToken for FrameRx {
     fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
+        note_arrival(&self.0, true);
         f(&self.0)
     }
 }
@@ -417,6 +470,8 @@ struct Net {
     /// The ids of the listening sockets, gathered at the start of each poll (a
     /// buffer kept between polls).
     listeners: Vec<u64>,
+    /// Some listener had half-open connections at its last service.
+    half_open: bool,
 }
 
 impl Net {
@@ -436,6 +491,7 @@ impl Net {
             next_port: lo + (crate::rng::u64() % span) as u16,
             ports: BTreeMap::new(),
             listeners: Vec::new(),
+            half_open: false,
         };
         n.mirror_addresses();
         n
@@ -628,20 +684,23 @@ impl Net {
     /// packet, so a listener with nothing to do costs a look at its pool and no
     /// allocation.
     fn service_listeners(&mut self) {
+        let mut half_open = false;
         for i in 0..self.listeners.len() {
             let Some(&id) = self.listeners.get(i) else { break };
             if !self.listener_settled(id) {
-                self.service_listener(id);
+                half_open |= self.service_listener(id);
             }
         }
+        self.half_open = half_open;
     }
 
-    /// [`Net::service_listeners`] for listener `id`.
-    fn service_listener(&mut self, id: u64) {
-        let Some(rec) = self.recs.get_mut(&id) else { return };
+    /// [`Net::service_listeners`] for listener `id`; returns whether it has
+    /// half-open connections.
+    fn service_listener(&mut self, id: u64) -> bool {
+        let Some(rec) = self.recs.get_mut(&id) else { return false };
         let owner = rec.owner.upgrade();
         let bound = rec.bound;
-        let Kind::TcpListen { backlog, pool, half, queue } = &mut rec.kind else { return };
+        let Kind::TcpListen { backlog, pool, half, queue } = &mut rec.kind else { return false };
         let (mut p2, mut h2, mut gone) = (Vec::new(), Vec::new(), Vec::new());
         for &h in pool.iter().chain(half.iter()) {
             let st = self.stacks.get_mut(h.0).map(|s| s.tcp(h.1).state()).unwrap_or(tcp::State::Closed);
@@ -654,6 +713,7 @@ impl Net {
         }
         *pool = p2;
         *half = h2;
+        let half_open = !half.is_empty();
         let room = (*backlog + 1).saturating_sub(half.len() + queue.len());
         let have: Vec<usize> = (0..self.stacks.len()).map(|si| pool.iter().filter(|h| h.0 == si).count()).collect();
         for h in gone {
@@ -661,7 +721,7 @@ impl Net {
                 st.set.remove(h.1);
             }
         }
-        let Some(b) = bound else { return };
+        let Some(b) = bound else { return half_open };
         let ep = IpListenEndpoint { addr: b.addr, port: b.port };
         let mut added = Vec::new();
         'stacks: for (si, have) in have.into_iter().enumerate() {
@@ -677,6 +737,7 @@ impl Net {
         if let Some(Kind::TcpListen { pool, .. }) = self.recs.get_mut(&id).map(|r| &mut r.kind) {
             pool.extend(added);
         }
+        half_open
     }
 
     /// Polls every stack until nothing moves; then orphans, errors and wake-ups.
@@ -691,7 +752,12 @@ impl Net {
                     let mut moved = false;
                     while self.stack(i).ingress_one(t) {
                         moved = true;
-                        self.service_listeners();
+                        // A SYN may have taken a pooled socket, and a half-open
+                        // connection may have completed: refill and move them
+                        // before the next frame.
+                        if MAY_OPEN.swap(false, Ordering::Relaxed) || self.half_open {
+                            self.service_listeners();
+                        }
                     }
                     if self.stack(i).egress(t) {
                         moved = true;
@@ -701,7 +767,10 @@ impl Net {
                     }
                 }
             }
-            self.service_listeners();
+            // Timers move half-open connections only.
+            if self.half_open {
+                self.service_listeners();
+            }
             self.reap_orphans();
             let mut changed = false;
             for s in self.stacks.iter_mut() {
