@@ -15,6 +15,32 @@ use super::{sched, Ctx, Restart, Thread};
 /// watching epoll instances; Linux's EP_MAX_NESTS).
 const MAX_NESTS: u32 = 4;
 
+/// Items gathered under a lock and handled once it is released: the first four
+/// on the stack (a wake-up usually has one sleeper and one watcher), the rest
+/// on the heap, so that the common wake-up allocates nothing.
+struct Few<T> {
+    inline: [Option<T>; 4],
+    rest: Vec<T>,
+}
+
+impl<T> Few<T> {
+    fn new() -> Few<T> {
+        Few { inline: [None, None, None, None], rest: Vec::new() }
+    }
+
+    fn push(&mut self, t: T) {
+        match self.inline.iter_mut().find(|s| s.is_none()) {
+            Some(slot) => *slot = Some(t),
+            None => self.rest.push(t),
+        }
+    }
+
+    /// The items in the order they were pushed.
+    fn iter(&self) -> impl Iterator<Item = &T> {
+        self.inline.iter().flatten().chain(self.rest.iter())
+    }
+}
+
 /// Threads waiting for something to change.
 #[derive(Default)]
 pub struct WaitQueue {
@@ -126,28 +152,32 @@ impl WaitQueue {
                 n.fetch_add(1, Ordering::SeqCst);
             }
         }
-        let w: Vec<Arc<Thread>> = core::mem::take(&mut *self.waiters.lock());
-        for t in &w {
+        // Gathered under the lock and woken after it; the list keeps its room.
+        let mut w = Few::new();
+        self.waiters.lock().drain(..).for_each(|t| w.push(t));
+        for t in w.iter() {
             sched::wake(t);
         }
         if self.notifier_count.load(Ordering::Acquire) != 0 {
-            let ns: Vec<Arc<dyn Notify>> = self.notifiers.lock().iter().filter_map(Weak::upgrade).collect();
-            for n in ns {
+            let mut ns = Few::new();
+            self.notifiers.lock().iter().filter_map(Weak::upgrade).for_each(|n| ns.push(n));
+            for n in ns.iter() {
                 n.notify(sides);
             }
         }
         if depth >= MAX_NESTS {
             return;
         }
-        let watchers: Vec<Arc<WaitQueue>> = {
+        let mut watchers = Few::new();
+        {
             let ws = self.watchers.lock();
             if ws.is_empty() {
                 return;
             }
-            ws.iter().filter_map(Weak::upgrade).collect()
-        };
+            ws.iter().filter_map(Weak::upgrade).for_each(|q| watchers.push(q));
+        }
         let mut last: *const WaitQueue = core::ptr::null();
-        for q in &watchers {
+        for q in watchers.iter() {
             // One wake-up per watching queue (an instance may watch through several descriptors).
             if !core::ptr::eq(Arc::as_ptr(q), last) {
                 // A watching epoll instance may have become readable.
