@@ -69,10 +69,28 @@ pub fn init_bsp(kstack_top: u64) -> Features {
     f
 }
 
+/// The first fields of [`PerCpu`], for the time before a CPU's block is allocated.
+#[repr(C)]
+struct EarlyPerCpu {
+    kernel_rsp: u64,
+    user_rsp: u64,
+    cpu_id: u64,
+    current: u64,
+}
+
+const _: () = assert!(core::mem::offset_of!(EarlyPerCpu, cpu_id) == core::mem::offset_of!(PerCpu, cpu_id));
+const _: () = assert!(core::mem::offset_of!(EarlyPerCpu, current) == core::mem::offset_of!(PerCpu, current));
+
 /// Gives the calling CPU its own TSS (RSP0 = `kstack_top`, a double-fault stack),
 /// GDT and per-CPU block with index `cpu` in GS; returns the block's address.
 /// The boot CPU and every application processor set up the same way.
 pub(crate) fn init_cpu_tables(cpu: usize, kstack_top: u64) -> u64 {
+    // Until its block exists, GS points at this stand-in on the stack: the
+    // allocations below take the kernel's locks, which read the CPU's index from
+    // GS (an application processor starts with GS base 0, and a heap that must
+    // grow then would fault).
+    let mut early = EarlyPerCpu { kernel_rsp: kstack_top, user_rsp: 0, cpu_id: cpu as u64, current: 0 };
+    GsBase::write(VirtAddr::from_ptr(&mut early));
     let tss = Box::leak(Box::new(TaskStateSegment::new()));
     tss.privilege_stack_table[0] = VirtAddr::new(kstack_top);
     // A separate stack for double faults, so a kernel stack overflow is reported.
