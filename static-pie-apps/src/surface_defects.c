@@ -240,6 +240,42 @@ static void epoll_section(void)
     close(ep);
     close(p[0]);
     close(p[1]);
+
+    /* Many idle interests and one active: the one is reported, once, with its
+       data; level-triggered, it stays reported until read. */
+    enum { MANY = 200 };
+    int many[MANY];
+    int ep4 = epoll_create1(0);
+    for (int i = 0; i < MANY; i++) {
+        many[i] = eventfd(0, EFD_NONBLOCK);
+        struct epoll_event e = {.events = EPOLLIN, .data.u64 = 1000 + i};
+        epoll_ctl(ep4, EPOLL_CTL_ADD, many[i], &e);
+    }
+    V("200 idle eventfds", ready(ep4));
+    write(many[137], &one, 8);
+    struct epoll_event got[4];
+    int n = epoll_wait(ep4, got, 4, 0);
+    printf("one of 200 written: %d event(s), data %llu\n", n, n > 0 ? (unsigned long long)got[0].data.u64 : 0ULL);
+    V("level-triggered, still unread", ready(ep4));
+    uint64_t sink;
+    read(many[137], &sink, 8);
+    V("after the read", ready(ep4));
+    write(many[3], &one, 8);
+    write(many[199], &one, 8);
+    V("two written", ready(ep4));
+    V("maxevents 1 of two ready", epoll_wait(ep4, got, 1, 0));
+    /* A closed descriptor's interest is gone: its number and a new file may be
+       added again. */
+    close(many[3]);
+    int again = eventfd(0, EFD_NONBLOCK);
+    struct epoll_event ea = {.events = EPOLLIN, .data.u64 = 7};
+    T("add the reused descriptor", epoll_ctl(ep4, EPOLL_CTL_ADD, again, &ea));
+    V("one still written, the new one idle", ready(ep4));
+    close(again);
+    for (int i = 0; i < MANY; i++)
+        if (i != 3)
+            close(many[i]);
+    close(ep4);
 }
 
 /* ----------------------------------------------------------------- nofile -- */

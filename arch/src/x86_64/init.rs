@@ -90,7 +90,7 @@ pub(crate) fn init_cpu_tables(cpu: usize, kstack_top: u64) -> u64 {
     // GS (an application processor starts with GS base 0, and a heap that must
     // grow then would fault).
     let mut early = EarlyPerCpu { kernel_rsp: kstack_top, user_rsp: 0, cpu_id: cpu as u64, current: 0 };
-    GsBase::write(VirtAddr::from_ptr(&mut early));
+    GsBase::write(VirtAddr::from_ptr(core::ptr::addr_of_mut!(early)));
     let tss = Box::leak(Box::new(TaskStateSegment::new()));
     tss.privilege_stack_table[0] = VirtAddr::new(kstack_top);
     // A separate stack for double faults, so a kernel stack overflow is reported.

@@ -1,5 +1,12 @@
 //! epoll instances: a set of interests (descriptor, file, events, data), level- or
 //! edge-triggered, with EPOLLONESHOT.
+//!
+//! epoll_wait looks only at candidates, as Linux looks at its ready list: the
+//! interests whose file's queue was woken since they were last looked at (each
+//! interest is told of its file's wake-ups, see [`Mark`]), those just added or
+//! modified, and those found ready at the last look (level-triggered ones stay
+//! ready until a look finds them not). A wait over many idle descriptors costs
+//! what the active ones cost.
 use alloc::collections::BTreeMap;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
@@ -10,7 +17,9 @@ use elfin_shim::errno::Errno;
 use elfin_shim::uapi::StatInfo;
 
 use super::file::{FileLike, OpenFile, POLLERR, POLLHUP, POLLIN};
+use crate::task::wait::Notify;
 use crate::task::WaitQueue;
+use core::sync::atomic::{AtomicBool, Ordering};
 
 const EPOLLEXCLUSIVE: u32 = 1 << 28;
 const EPOLLWAKEUP: u32 = 1 << 29;
@@ -21,8 +30,47 @@ const ALWAYS: u32 = POLLERR | POLLHUP;
 /// The write-side events (POLLOUT, POLLWRNORM, POLLWRBAND).
 const POLLOUT_ANY: u32 = 0x004 | 0x100 | 0x200;
 
+type Key = (i32, usize);
+
+/// The candidates of an instance (see the module docs), each once, with the
+/// serial number of the interest that queued it (a key deleted and added again
+/// is a new interest; the old one's entries are ignored).
+type Candidates = Mutex<Vec<(Key, u64)>>;
+
+/// Serial numbers of interests.
+static SERIAL: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+
+/// Told of every wake-up of an interest's file: makes the interest a candidate.
+struct Mark {
+    key: Key,
+    serial: u64,
+    cands: Weak<Candidates>,
+    /// The key is in the candidate list (or being looked at and put back).
+    queued: core::sync::atomic::AtomicBool,
+}
+
+impl Mark {
+    /// Adds the key to the candidates unless it is there.
+    fn queue(&self) {
+        if !self.queued.swap(true, core::sync::atomic::Ordering::AcqRel) {
+            if let Some(c) = self.cands.upgrade() {
+                c.lock().push((self.key, self.serial));
+            }
+        }
+    }
+}
+
+impl Notify for Mark {
+    fn notify(&self, _sides: [bool; 2]) {
+        self.queue();
+    }
+}
+
 struct Interest {
     file: Weak<OpenFile>,
+    /// Makes this interest a candidate when the file's queue is woken (None: the
+    /// file has no queue, and the interest is a candidate at every look).
+    mark: Option<Arc<Mark>>,
     events: u32,
     data: u64,
     /// Wake-ups of the file's queue (read side, write side) when it was last
@@ -36,7 +84,13 @@ struct Interest {
 #[derive(Default)]
 pub struct Epoll {
     /// Keyed by (descriptor, open file) as Linux keys its items.
-    interests: Mutex<BTreeMap<(i32, usize), Interest>>,
+    interests: Mutex<BTreeMap<Key, Interest>>,
+    /// The interests that may be ready (see the module docs).
+    cands: Arc<Candidates>,
+    /// How many interests have no queue to be told by (looked at every time).
+    unmarked: core::sync::atomic::AtomicUsize,
+    /// Size of the interest set at which epoll_ctl next drops closed files' interests.
+    prune_at: core::sync::atomic::AtomicUsize,
     /// Woken by epoll_ctl and by every watched file's queue (see
     /// [`WaitQueue::watch`]): epoll_wait sleeps on it alone.
     wq: Arc<WaitQueue>,
@@ -48,6 +102,9 @@ impl Drop for Epoll {
             if let Some(f) = it.file.upgrade() {
                 if let Some(q) = f.file.wait_queue() {
                     q.unwatch(&self.wq);
+                    if let Some(m) = &it.mark {
+                        q.remove_notifier(&(Arc::downgrade(m) as Weak<dyn Notify>));
+                    }
                 }
             }
         }
@@ -56,7 +113,7 @@ impl Drop for Epoll {
 
 /// One ready event: what to report and how to commit it once reported.
 pub struct Ready {
-    key: (i32, usize),
+    key: Key,
     /// Events.
     pub events: u32,
     /// User data.
@@ -64,7 +121,7 @@ pub struct Ready {
     seen: Option<[u64; 2]>,
 }
 
-fn key(fd: i32, f: &Arc<OpenFile>) -> (i32, usize) {
+fn key(fd: i32, f: &Arc<OpenFile>) -> Key {
     (fd, Arc::as_ptr(f) as *const () as usize)
 }
 
@@ -86,22 +143,52 @@ impl Epoll {
             return Err(Errno::EPERM);
         }
         let mut i = self.interests.lock();
-        i.retain(|_, it| it.file.strong_count() > 0);
+        // Interests of closed files are dropped now and then (amortised: when the
+        // set has doubled since the last time), not at every call.
+        if i.len() >= self.prune_at.load(Ordering::Relaxed) {
+            i.retain(|_, it| it.file.strong_count() > 0);
+            self.unmarked.store(i.values().filter(|it| it.mark.is_none()).count(), Ordering::Relaxed);
+            self.prune_at.store((2 * i.len()).max(64), Ordering::Relaxed);
+        }
         let k = key(fd, file);
+        // An interest of a closed file is gone, as on Linux (a new open file may
+        // have the same descriptor and address).
+        if i.get(&k).is_some_and(|it| it.file.strong_count() == 0) && i.remove(&k).is_some_and(|it| it.mark.is_none()) {
+            self.unmarked.fetch_sub(1, Ordering::Relaxed);
+        }
         match op {
             1 => {
                 if i.contains_key(&k) {
                     return Err(Errno::EEXIST);
                 }
-                i.insert(k, Interest { file: Arc::downgrade(file), events, data, seen: None, disarmed: false });
-                if let Some(q) = file.file.wait_queue() {
+                let q = file.file.wait_queue();
+                let mark = q.map(|_| {
+                    Arc::new(Mark {
+                        key: k,
+                        serial: SERIAL.fetch_add(1, Ordering::Relaxed),
+                        cands: Arc::downgrade(&self.cands),
+                        queued: AtomicBool::new(false),
+                    })
+                });
+                if let (Some(q), Some(m)) = (q, &mark) {
                     q.watch(&self.wq);
+                    q.add_notifier(Arc::downgrade(m) as Weak<dyn Notify>);
+                    m.queue();
+                } else {
+                    self.unmarked.fetch_add(1, Ordering::Relaxed);
                 }
+                i.insert(k, Interest { file: Arc::downgrade(file), mark, events, data, seen: None, disarmed: false });
             }
             2 => {
-                i.remove(&k).ok_or(Errno::ENOENT)?;
+                let it = i.remove(&k).ok_or(Errno::ENOENT)?;
                 if let Some(q) = file.file.wait_queue() {
                     q.unwatch(&self.wq);
+                    if let Some(m) = &it.mark {
+                        q.remove_notifier(&(Arc::downgrade(m) as Weak<dyn Notify>));
+                    }
+                }
+                if it.mark.is_none() {
+                    self.unmarked.fetch_sub(1, Ordering::Relaxed);
                 }
             }
             3 => {
@@ -113,6 +200,9 @@ impl Epoll {
                 it.data = data;
                 it.seen = None;
                 it.disarmed = false;
+                if let Some(m) = &it.mark {
+                    m.queue();
+                }
             }
             _ => return Err(Errno::EINVAL),
         }
@@ -122,38 +212,77 @@ impl Epoll {
     }
 
     /// The ready events, at most `max`; nothing is consumed until [`Epoll::commit`].
+    /// Looks at the candidates only (and at interests without a queue): those
+    /// found ready stay candidates, the others drop out until their file's queue
+    /// is woken again.
     pub fn collect(&self, max: usize) -> Vec<Ready> {
         let mut out = Vec::new();
-        let mut i = self.interests.lock();
-        i.retain(|_, it| it.file.strong_count() > 0);
-        for (k, it) in i.iter() {
+        let taken = core::mem::take(&mut *self.cands.lock());
+        let mut back: Vec<(Key, u64)> = Vec::new();
+        let i = self.interests.lock();
+        let mut rest = taken.iter();
+        for &(k, serial) in rest.by_ref() {
             if out.len() >= max {
+                // Not looked at: still a candidate (its mark is still set).
+                back.push((k, serial));
                 break;
             }
-            if it.disarmed {
-                continue;
-            }
-            let Some(f) = it.file.upgrade() else { continue };
-            let mask = it.events & !(EPOLLONESHOT | EPOLLET | EPOLLEXCLUSIVE | EPOLLWAKEUP);
-            let r = f.file.poll() & (mask | ALWAYS);
-            if r == 0 {
-                continue;
-            }
-            let events = f.file.wait_queue().map(|q| [q.events(false), q.events(true)]);
-            if it.events & EPOLLET != 0 {
-                if let (Some(now), Some(seen)) = (events, it.seen) {
-                    // Edge-triggered: only wake-ups since the last report, on the
-                    // side the interest and the ready events name, are new edges.
-                    let read_edge = now[0] != seen[0] && r & !POLLOUT_ANY != 0;
-                    let write_edge = now[1] != seen[1] && r & POLLOUT_ANY != 0;
-                    if !read_edge && !write_edge {
-                        continue;
-                    }
+            let Some(it) = i.get(&k) else { continue };
+            let Some(m) = it.mark.as_ref().filter(|m| m.serial == serial) else { continue };
+            // Cleared before the look: a wake-up from now on queues the key again.
+            m.queued.store(false, Ordering::Release);
+            if let Some(r) = Self::look(&k, it) {
+                out.push(r);
+                if !m.queued.swap(true, Ordering::AcqRel) {
+                    back.push((k, serial));
                 }
             }
-            out.push(Ready { key: *k, events: r, data: it.data, seen: events });
+        }
+        back.extend(rest.copied());
+        if self.unmarked.load(Ordering::Relaxed) != 0 {
+            for (k, it) in i.iter().filter(|(_, it)| it.mark.is_none()) {
+                if out.len() >= max {
+                    break;
+                }
+                out.extend(Self::look(k, it));
+            }
+        }
+        drop(i);
+        let mut c = self.cands.lock();
+        if c.is_empty() && back.is_empty() {
+            // Keep the list's room for the next wake-up.
+            *c = taken;
+            c.clear();
+        } else {
+            c.extend(back);
         }
         out
+    }
+
+    /// What interest `it` (key `k`) reports now, if anything.
+    fn look(k: &Key, it: &Interest) -> Option<Ready> {
+        if it.disarmed {
+            return None;
+        }
+        let f = it.file.upgrade()?;
+        let mask = it.events & !(EPOLLONESHOT | EPOLLET | EPOLLEXCLUSIVE | EPOLLWAKEUP);
+        let r = f.file.poll() & (mask | ALWAYS);
+        if r == 0 {
+            return None;
+        }
+        let events = f.file.wait_queue().map(|q| [q.events(false), q.events(true)]);
+        if it.events & EPOLLET != 0 {
+            if let (Some(now), Some(seen)) = (events, it.seen) {
+                // Edge-triggered: only wake-ups since the last report, on the
+                // side the interest and the ready events name, are new edges.
+                let read_edge = now[0] != seen[0] && r & !POLLOUT_ANY != 0;
+                let write_edge = now[1] != seen[1] && r & POLLOUT_ANY != 0;
+                if !read_edge && !write_edge {
+                    return None;
+                }
+            }
+        }
+        Some(Ready { key: *k, events: r, data: it.data, seen: events })
     }
 
     /// Marks reported events: edge-triggered interests remember what they saw,
