@@ -89,6 +89,14 @@ pub fn on_user_return(cx: &Ctx, tf: &mut TrapFrame) -> bool {
     false
 }
 
+/// A new thread or fork child is about to enter user mode for the first time:
+/// its registered area gets the CPU. (A bad area is left to the next return,
+/// which reports it as [`on_user_return`] does.)
+pub fn on_thread_start(cx: &Ctx) {
+    let Some((addr, _, _)) = cx.thread.misc.lock().rseq else { return };
+    let _ = publish(cx, addr);
+}
+
 /// Before a signal frame is built: a thread inside a critical section resumes,
 /// after the handler, at the section's abort handler. False when the area or
 /// the descriptor is unusable: the process was killed by SIGSEGV (on Linux the

@@ -704,6 +704,11 @@ fn finish_switch() {
 /// Hook run by every new thread before it first enters user mode.
 pub fn thread_started() {
     finish_switch();
+    // Its first return to user mode publishes its CPU in its rseq area (a fork
+    // child's is its parent's copy), as every later return does.
+    if current_held().is_some() {
+        super::rseq::on_thread_start(&super::Ctx::current());
+    }
 }
 
 /// Frees the kernel stacks of exited threads other than the running one.
