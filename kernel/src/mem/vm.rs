@@ -918,6 +918,10 @@ impl AddrSpace {
         let lo = (page & !(span - 1)).max(vstart);
         let hi = (page & !(span - 1)).saturating_add(span).min(vend);
         let file_end = node.size().next_multiple_of(PAGE_SIZE);
+        // A private mapping of initrd bytes (a program's segments) with no page of
+        // the file cached maps the initrd's frames straight: the file's bytes and
+        // the cache are looked up once, not for every page of the window.
+        let initrd = (!area.shared && !cache::has_pages(node)).then(|| node.static_bytes()).flatten();
         let mut va = lo;
         while va < hi {
             let (rel, this) = (va - vstart, va);
@@ -930,7 +934,9 @@ impl AddrSpace {
             if slot.get().is_some() {
                 continue;
             }
-            let got = if area.shared {
+            let got = if let Some(bytes) = initrd {
+                initrd_page(bytes, *offset, *len, rel).map(|pa| (pa, area.prot.cow_perm()))
+            } else if area.shared {
                 cache::get_resident(node, pos / PAGE_SIZE).map(|pa| (pa, area.prot.perm()))
             } else {
                 file_page(node, *offset, *len, rel).map(|pa| (pa, area.prot.cow_perm()))
@@ -1082,6 +1088,19 @@ fn file_page(node: &Arc<dyn Inode>, offset: u64, len: u64, rel: u64) -> Option<u
     node.share_page(pos / PAGE_SIZE).or_else(|| cache::initrd_frame(node, pos))
 }
 
+/// [`file_page`] for a file whose bytes are `bytes` of the initrd and none of
+/// whose pages is cached.
+fn initrd_page(bytes: &'static [u8], offset: u64, len: u64, rel: u64) -> Option<u64> {
+    let pos = offset.checked_add(rel)?;
+    let whole = len == u64::MAX || rel.checked_add(PAGE_SIZE).is_some_and(|e| e <= len);
+    if !whole || pos % PAGE_SIZE != 0 {
+        return None;
+    }
+    let start = usize::try_from(pos).ok()?;
+    let page = bytes.get(start..start.checked_add(PAGE_SIZE as usize)?)?;
+    frames::initrd_frame(page.as_ptr() as u64)
+}
+
 /// After the file at `node` (an inode's address) shrank to `size` bytes: the
 /// pages of its mmaps wholly beyond the new end leave every address space, so
 /// that the next access faults and gets SIGBUS, as on Linux. The partial last
@@ -1205,6 +1224,11 @@ mod cache {
         copy_in(node, pgoff * PAGE_SIZE, frames::frame_bytes(pa));
         f.pages.insert(pgoff, Page { pa, maps: 1 });
         Some(pa)
+    }
+
+    /// Whether any page of `node` is in the cache.
+    pub fn has_pages(node: &Arc<dyn Inode>) -> bool {
+        CACHE.lock().get(&key(node)).is_some_and(|f| !f.pages.is_empty())
     }
 
     /// Whether page `pgoff` of `node` is in the cache.
