@@ -922,6 +922,8 @@ impl AddrSpace {
         // the file cached maps the initrd's frames straight: the file's bytes and
         // the cache are looked up once, not for every page of the window.
         let initrd = (!area.shared && !cache::has_pages(node)).then(|| node.static_bytes()).flatten();
+        // The window lies in one leaf table (that of the faulting page, mapped by now).
+        let Ok(table) = self.pt.leaf_slot(page, true, &mut FrameAlloc) else { return };
         let mut va = lo;
         while va < hi {
             let (rel, this) = (va - vstart, va);
@@ -930,7 +932,7 @@ impl AddrSpace {
                 continue;
             }
             let Some(pos) = offset.checked_add(rel).filter(|&p| p < file_end) else { break };
-            let Ok(slot) = self.pt.leaf_slot(this, true, &mut FrameAlloc) else { break };
+            let Some(slot) = table.sibling(this) else { break };
             if slot.get().is_some() {
                 continue;
             }
