@@ -67,6 +67,7 @@ pub fn init(info: &BootInfo) {
     }
     heap::init();
     frames::init_refs(max_ram);
+    vm::set_kernel_reserve();
 
     // Final kernel page table: direct map of RAM (1 GiB pages where the CPU has
     // them, else 2 MiB; no execute) and the kernel image in 4 KiB pages with text

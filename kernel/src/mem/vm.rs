@@ -214,8 +214,17 @@ pub fn same_node(a: &Arc<dyn Inode>, b: &Arc<dyn Inode>) -> bool {
 /// stacks, page tables) can go on when programs have taken all the rest: 96
 /// (384 KiB), or a sixteenth of RAM in a VM of a few MiB, at least 32 (two
 /// kernel stacks), so that a small VM's programs get most of its memory.
+#[inline]
 pub fn kernel_reserve() -> usize {
-    (frames::total_count() / 16).clamp(32, 96)
+    RESERVE.load(core::sync::atomic::Ordering::Relaxed)
+}
+
+/// The reserve (see [`kernel_reserve`]), set once RAM is known.
+static RESERVE: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(96);
+
+/// Sizes the reserve for the RAM the frame allocator manages (at boot).
+pub fn set_kernel_reserve() {
+    RESERVE.store((frames::total_count() / 16).clamp(32, 96), core::sync::atomic::Ordering::Relaxed);
 }
 
 /// A zeroed frame for a user page, unless memory is down to the kernel's reserve.
