@@ -62,13 +62,18 @@ func main() {
 	})
 	srv := &http.Server{Handler: mux}
 	fmt.Println("listening")
+	// Serve returns as soon as Shutdown starts; Shutdown returns once the last
+	// answer has gone out, and only then may the program end.
+	shut := make(chan struct{})
 	go func() {
 		<-done
 		srv.Shutdown(context.Background())
+		close(shut)
 	}()
 	if err := srv.Serve(ln); err != http.ErrServerClosed {
 		fmt.Println("serve:", err)
 		os.Exit(1)
 	}
+	<-shut
 	fmt.Printf("served %d requests\n", n)
 }
