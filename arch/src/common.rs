@@ -309,3 +309,29 @@ where
         Walk { start, end, next, present, leaf, stopped: false }.level(root, 3, 0);
     }
 }
+
+/// The leaf entry of one 4 KiB page of a [`crate::PageTable`], borrowed from it
+/// (both architectures' leaf tables map 2 MiB in 512 entries).
+pub struct LeafSlot<'a> {
+    pub(crate) table: u64,
+    pub(crate) idx: usize,
+    /// The 2 MiB-aligned start of the range the table maps.
+    base: u64,
+    _pt: core::marker::PhantomData<&'a mut crate::PageTable>,
+}
+
+/// What one leaf table maps, less one: 2 MiB of 4 KiB pages.
+const LEAF_SPAN_MASK: u64 = (512 * 4096) - 1;
+
+impl LeafSlot<'_> {
+    /// The slot of page `va` in the leaf table at physical address `table`.
+    pub(crate) fn new(table: u64, va: u64) -> Self {
+        LeafSlot { table, idx: ((va >> 12) & 511) as usize, base: va & !LEAF_SPAN_MASK, _pt: core::marker::PhantomData }
+    }
+
+    /// The slot of page `va` in the same leaf table, if `va` lies in the 2 MiB
+    /// this table maps (no walk from the root for neighbouring pages).
+    pub fn sibling(&self, va: u64) -> Option<LeafSlot<'_>> {
+        (va & !LEAF_SPAN_MASK == self.base).then(|| LeafSlot::new(self.table, va))
+    }
+}

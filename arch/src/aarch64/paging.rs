@@ -7,6 +7,7 @@
 //! hierarchy shares, and [`boot_map_ram`], which widens the boot direct map before
 //! the kernel builds its own tables.
 
+pub use crate::common::LeafSlot;
 use crate::common::{
     next_nonzero, read_entry, table_index as index, walk_pages, write_entry, FrameSource, MapError, Perm,
 };
@@ -289,16 +290,11 @@ impl PageTable {
             let e = read_entry(t, index(va, l));
             if e & VALID == 0 || e & TABLE_OR_PAGE == 0 {
                 let table = self.walk_create(va, 0, fs)?;
-                return Ok(LeafSlot {
-                    table,
-                    idx: index(va, 0),
-                    base: va & !LEAF_SPAN_MASK,
-                    _pt: core::marker::PhantomData,
-                });
+                return Ok(LeafSlot::new(table, va));
             }
             t = e & ADDR_MASK;
         }
-        Ok(LeafSlot { table: t, idx: index(va, 0), base: va & !LEAF_SPAN_MASK, _pt: core::marker::PhantomData })
+        Ok(LeafSlot::new(t, va))
     }
 
     /// Maps the 2 MiB block at `va` (aligned) to `pa` (aligned).
@@ -621,30 +617,7 @@ pub fn flush_user_tlb() {
     unsafe { asm!("dsb ishst", "tlbi aside1is, xzr", "dsb ish", "isb", options(nostack)) };
 }
 
-/// The leaf entry of one 4 KiB page of a [`PageTable`], borrowed from it.
-pub struct LeafSlot<'a> {
-    table: u64,
-    idx: usize,
-    /// The 2 MiB-aligned start of the range the table maps.
-    base: u64,
-    _pt: core::marker::PhantomData<&'a mut PageTable>,
-}
-
-/// What one leaf table maps, less one: 2 MiB of 4 KiB pages.
-const LEAF_SPAN_MASK: u64 = (512 * 4096) - 1;
-
 impl LeafSlot<'_> {
-    /// The slot of page `va` in the same leaf table, if `va` lies in the 2 MiB
-    /// this table maps (no walk from the root for neighbouring pages).
-    pub fn sibling(&self, va: u64) -> Option<LeafSlot<'_>> {
-        (va & !LEAF_SPAN_MASK == self.base).then(|| LeafSlot {
-            table: self.table,
-            idx: index(va, 0),
-            base: self.base,
-            _pt: core::marker::PhantomData,
-        })
-    }
-
     /// The frame and rights mapped there, if any.
     pub fn get(&self) -> Option<(u64, Perm)> {
         let e = read_entry(self.table, self.idx);
