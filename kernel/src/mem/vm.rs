@@ -1089,24 +1089,32 @@ pub const FAULT_AROUND_PAGES: u64 = 16;
 /// file, resident in the file's page store, and not in the cache of shared
 /// mappings (whose bytes may be newer than the file's until written back).
 fn file_page(node: &Arc<dyn Inode>, offset: u64, len: u64, rel: u64) -> Option<u64> {
-    let pos = offset.checked_add(rel)?;
-    let whole = len == u64::MAX || rel.checked_add(PAGE_SIZE).is_some_and(|e| e <= len);
-    if !whole || pos % PAGE_SIZE != 0 || cache::holds(node, pos / PAGE_SIZE) {
+    let pos = whole_page_at(offset, len, rel)?;
+    if cache::holds(node, pos / PAGE_SIZE) {
         return None;
     }
     // A RAM file's own frame, or the initrd's where the file's bytes still lie
     // there page-aligned (the program's segments).
-    node.share_page(pos / PAGE_SIZE).or_else(|| cache::initrd_frame(node, pos))
+    node.share_page(pos / PAGE_SIZE).or_else(|| initrd_frame_at(node.static_bytes()?, pos))
 }
 
 /// [`file_page`] for a file whose bytes are `bytes` of the initrd and none of
 /// whose pages is cached.
 fn initrd_page(bytes: &'static [u8], offset: u64, len: u64, rel: u64) -> Option<u64> {
+    initrd_frame_at(bytes, whole_page_at(offset, len, rel)?)
+}
+
+/// The file position of page `rel` of a mapping of `len` bytes at file `offset`,
+/// if the mapping covers the whole page and the position is page-aligned.
+fn whole_page_at(offset: u64, len: u64, rel: u64) -> Option<u64> {
     let pos = offset.checked_add(rel)?;
     let whole = len == u64::MAX || rel.checked_add(PAGE_SIZE).is_some_and(|e| e <= len);
-    if !whole || pos % PAGE_SIZE != 0 {
-        return None;
-    }
+    (whole && pos % PAGE_SIZE == 0).then_some(pos)
+}
+
+/// The initrd frame holding the page at `pos` of a file whose bytes are `bytes`
+/// (borrowed from the initrd), if the page lies there whole and page-aligned.
+fn initrd_frame_at(bytes: &'static [u8], pos: u64) -> Option<u64> {
     let start = usize::try_from(pos).ok()?;
     let page = bytes.get(start..start.checked_add(PAGE_SIZE as usize)?)?;
     frames::initrd_frame(page.as_ptr() as u64)
@@ -1206,20 +1214,6 @@ mod cache {
         }
         drop(cache);
         copy_in(node, pos, dst);
-    }
-
-    /// The initrd frame holding the page of `node` at byte `pos`, when the file's
-    /// bytes there are the initrd's, unchanged, page-aligned and a whole page, and
-    /// no page-cache page stands for them.
-    pub fn initrd_frame(node: &Arc<dyn Inode>, pos: u64) -> Option<u64> {
-        let bytes = node.static_bytes()?;
-        let start = usize::try_from(pos).ok()?;
-        let page = bytes.get(start..start.checked_add(PAGE_SIZE as usize)?)?;
-        let pa = frames::initrd_frame(page.as_ptr() as u64)?;
-        if CACHE.lock().get(&key(node)).is_some_and(|f| f.pages.contains_key(&(pos / PAGE_SIZE))) {
-            return None;
-        }
-        Some(pa)
     }
 
     /// The cache frame of page `pgoff` of `node`, with one more mapping.

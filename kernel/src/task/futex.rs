@@ -124,27 +124,13 @@ pub fn wait(cx: &Ctx, uaddr: UAddr, val: u32, bitset: u32, deadline: Option<u64>
 
 /// Wakes up to `n` waiters of `key` whose bitset matches; returns how many.
 pub fn wake(key: Key, n: usize, bitset: u32) -> usize {
-    // Threads are woken outside the bucket's lock, a batch at a time, so that
-    // waking allocates nothing.
-    const BATCH: usize = 16;
-    let mut total = 0;
-    while total < n {
-        let mut batch: [Option<Arc<Thread>>; BATCH] = Default::default();
-        let mut slots = batch.iter_mut();
-        let got = bucket(key).lock().wake(key, (n - total).min(BATCH), bitset, |t| {
-            if let Some(slot) = slots.next() {
-                *slot = Some(t);
-            }
-        });
-        for t in batch.iter().flatten() {
-            sched::wake(t);
-        }
-        total += got;
-        if got < BATCH {
-            break;
-        }
+    // Woken outside the bucket's lock; the usual few need no allocation.
+    let mut woken = super::wait::Few::new();
+    let got = bucket(key).lock().wake(key, n, bitset, |t| woken.push(t));
+    for t in woken.iter() {
+        sched::wake(t);
     }
-    total
+    got
 }
 
 /// Moves up to `n` waiters of `from` to `to` (FUTEX_REQUEUE); returns how many.

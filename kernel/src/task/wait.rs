@@ -16,19 +16,20 @@ use super::{sched, Ctx, Restart, Thread};
 const MAX_NESTS: u32 = 4;
 
 /// Items gathered under a lock and handled once it is released: the first four
-/// on the stack (a wake-up usually has one sleeper and one watcher), the rest
+/// on the stack (a wake-up usually has one sleeper and one watcher; a futex wake
+/// one waiter), the rest
 /// on the heap, so that the common wake-up allocates nothing.
-struct Few<T> {
+pub(crate) struct Few<T> {
     inline: [Option<T>; 4],
     rest: Vec<T>,
 }
 
 impl<T> Few<T> {
-    fn new() -> Few<T> {
+    pub(crate) fn new() -> Few<T> {
         Few { inline: [None, None, None, None], rest: Vec::new() }
     }
 
-    fn push(&mut self, t: T) {
+    pub(crate) fn push(&mut self, t: T) {
         match self.inline.iter_mut().find(|s| s.is_none()) {
             Some(slot) => *slot = Some(t),
             None => self.rest.push(t),
@@ -36,7 +37,7 @@ impl<T> Few<T> {
     }
 
     /// The items in the order they were pushed.
-    fn iter(&self) -> impl Iterator<Item = &T> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &T> {
         self.inline.iter().flatten().chain(self.rest.iter())
     }
 }
