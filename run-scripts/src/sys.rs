@@ -117,6 +117,18 @@ pub fn own_pid() -> libc::pid_t {
 /// Which of our stdin, stdout and stderr are terminals, and the terminal's size
 /// (rows, columns) if one is.
 pub fn terminals() -> (Vec<i32>, Option<(u16, u16)>) {
+    let (ttys, size) = read_terminals();
+    *GIVEN_WINSIZE.lock().unwrap_or_else(|e| e.into_inner()) = size;
+    (ttys, size)
+}
+
+/// The window size [`terminals`] read (the one the guest starts with): the
+/// watcher of later sizes compares with it, so that a resize between that read
+/// and the watcher's start reaches the guest too.
+static GIVEN_WINSIZE: std::sync::Mutex<Option<(u16, u16)>> = std::sync::Mutex::new(None);
+
+/// [`terminals`], without recording the size.
+fn read_terminals() -> (Vec<i32>, Option<(u16, u16)>) {
     let mut ttys = Vec::new();
     let mut size = None;
     for fd in 0..3 {
@@ -279,16 +291,22 @@ pub fn watch_winsize(mut changed: impl FnMut(u16, u16) + Send + 'static) -> io::
     let mut rx = unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(fds[0]) };
     WINCH_PIPE.store(fds[1], Ordering::SeqCst);
     install(libc::SIGWINCH, on_winch)?;
+    // The size the guest was given, not the one now: a resize before the handler
+    // was installed sent no signal, and is forwarded by the first look below.
+    let given = *GIVEN_WINSIZE.lock().unwrap_or_else(|e| e.into_inner());
     std::thread::Builder::new().name("winsize".into()).spawn(move || {
         let mut b = [0u8; 64];
-        let mut last = stdin_winsize();
-        while std::io::Read::read(&mut rx, &mut b).is_ok_and(|n| n > 0) {
+        let mut last = given;
+        loop {
             let now = stdin_winsize();
             if now != last {
                 if let Some((r, c)) = now {
                     changed(r, c);
                 }
                 last = now;
+            }
+            if !std::io::Read::read(&mut rx, &mut b).is_ok_and(|n| n > 0) {
+                break;
             }
         }
     })?;

@@ -17,6 +17,9 @@ import time
 argv = sys.argv[1:]
 pid, fd = pty.fork()
 if pid == 0:
+    # The terminal has its size before the program starts, as a terminal
+    # emulator's does (set from this side after the fork, it raced the start).
+    fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
     os.execvp(argv[0], argv)
 
 # Output is read as it comes: `seen` is everything so far, `pos` where the next
@@ -60,7 +63,6 @@ def set_size(rows, cols):
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
 
 
-set_size(30, 100)
 expect(b"$ ")
 os.write(fd, b"stty size; echo hi\r")
 out = expect(b"$ ")
