@@ -8,7 +8,6 @@
 //! one that changed only its return value reloads just the clobberable ones. The kernel installs its handlers with [`set_handlers`].
 
 use crate::common::{Trap, UserRegs};
-use alloc::boxed::Box;
 use core::arch::{asm, global_asm};
 use core::sync::atomic::{AtomicPtr, Ordering};
 
@@ -339,35 +338,43 @@ extern "C" fn trap_dispatch(tf: &mut TrapFrame) {
     }
 }
 
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-struct IdtEntry {
-    off_lo: u16,
-    sel: u16,
-    ist: u8,
-    attr: u8,
-    off_mid: u16,
-    off_hi: u32,
-    zero: u32,
+/// The interrupt descriptor table every CPU loads: two words per vector.
+struct Idt(core::cell::UnsafeCell<[u64; 512]>);
+
+// SAFETY: the table is written once, inside `IDT_BUILT.call_once`, before any CPU
+// loads it; afterwards only the CPUs read it.
+unsafe impl Sync for Idt {}
+
+static IDT: Idt = Idt(core::cell::UnsafeCell::new([0; 512]));
+static IDT_BUILT: spin::Once<()> = spin::Once::new();
+
+/// The two words of an interrupt gate to `handler` through the kernel code
+/// segment, with privilege-and-type byte `attr` and stack-table index `ist`.
+fn gate(handler: u64, attr: u64, ist: u64) -> [u64; 2] {
+    let lo = (handler & 0xffff) | (0x08 << 16) | (ist << 32) | (attr << 40) | ((handler >> 16) & 0xffff) << 48;
+    [lo, handler >> 32]
 }
 
-/// Builds and loads the IDT: all 256 vectors go to the common stub.
+/// Loads the IDT (built by the first caller): all 256 vectors go to the common stub.
 pub fn load_idt() {
-    let idt = Box::leak(Box::new([IdtEntry::default(); 256]));
-    let base = core::ptr::addr_of!(trap_stubs) as u64;
-    for (i, e) in idt.iter_mut().enumerate() {
-        let a = base + (i as u64) * 16;
-        e.off_lo = a as u16;
-        e.off_mid = (a >> 16) as u16;
-        e.off_hi = (a >> 32) as u32;
-        e.sel = 0x08;
-        // Present, interrupt gate (IF cleared on entry); `int3` reachable from ring 3.
-        e.attr = if i == 3 { 0xee } else { 0x8e };
-        // Double fault (8) and NMI (2) on IST 1.
-        e.ist = if i == 8 || i == 2 { 1 } else { 0 };
-    }
-    let ptr = DescriptorTablePointer { limit: (256 * 16 - 1) as u16, base: VirtAddr::from_ptr(idt.as_ptr()) };
-    // SAFETY: the IDT is leaked ('static) and every entry points at a valid stub.
+    IDT_BUILT.call_once(|| {
+        let base = core::ptr::addr_of!(trap_stubs) as u64;
+        // SAFETY: only this closure writes the table, and it runs once, before the
+        // `lidt` below of any CPU.
+        let table = unsafe { &mut *IDT.0.get() };
+        // Present interrupt gates (IF cleared on entry), then the exceptions:
+        // `int3` reachable from ring 3, NMI (2) and double fault (8) on IST 1.
+        for (i, pair) in table.chunks_exact_mut(2).enumerate() {
+            pair.copy_from_slice(&gate(base + (i as u64) * 16, 0x8e, 0));
+        }
+        for (v, attr, ist) in [(2usize, 0x8e, 1), (3, 0xee, 0), (8, 0x8e, 1)] {
+            if let Some(pair) = table.get_mut(2 * v..2 * v + 2) {
+                pair.copy_from_slice(&gate(base + (v as u64) * 16, attr, ist));
+            }
+        }
+    });
+    let ptr = DescriptorTablePointer { limit: (256 * 16 - 1) as u16, base: VirtAddr::from_ptr(IDT.0.get()) };
+    // SAFETY: the IDT is static and complete, and every entry points at a valid stub.
     unsafe { lidt(&ptr) };
 }
 
