@@ -1122,6 +1122,30 @@ static void procfs_section(void)
     printf("oom_score is a number: %s\n", yes(sscanf(buf, "%d", &score) == 1 && score >= 0));
     write_oom("0");
 
+    /* limits: Linux's columns (name 25, soft and hard 20, unit 10; a limit with no
+     * unit ends after the hard limit's space), with the values setrlimit set. */
+    struct rlimit old_nofile, old_core;
+    getrlimit(RLIMIT_NOFILE, &old_nofile);
+    getrlimit(RLIMIT_CORE, &old_core);
+    struct rlimit nofile = {100, old_nofile.rlim_max < 200 ? old_nofile.rlim_max : 200}, core = {0, 0};
+    setrlimit(RLIMIT_NOFILE, &nofile);
+    setrlimit(RLIMIT_CORE, &core);
+    int limit_lines = 0;
+    if (read_text("/proc/self/limits", buf, sizeof buf) > 0) {
+        for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+            size_t len = strlen(line);
+            limit_lines++;
+            if (strncmp(line, "Limit ", 6) == 0 || strncmp(line, "Max open files", 14) == 0 ||
+                strncmp(line, "Max core file size", 18) == 0 || strncmp(line, "Max nice", 8) == 0)
+                printf("limits line of %zu bytes: [%s]\n", len, line);
+            else
+                printf("limits line of %zu bytes: %.25s\n", len, line);
+        }
+    }
+    printf("limits: %d lines\n", limit_lines);
+    setrlimit(RLIMIT_CORE, &old_core);
+    setrlimit(RLIMIT_NOFILE, &old_nofile);
+
     read_text("/proc/filesystems", buf, sizeof buf);
     printf("/proc/filesystems: proc %s, tmpfs %s\n", yes(strstr(buf, "nodev\tproc\n") != NULL),
            yes(strstr(buf, "nodev\ttmpfs\n") != NULL));

@@ -1382,11 +1382,13 @@ fn limits(p: &Process, s: &mut String) {
         ("Max realtime priority", ""),
         ("Max realtime timeout", "us"),
     ];
-    let _ = writeln!(s, "{:<25} {:<20} {:<20} {:<10} ", "Limit", "Soft Limit", "Hard Limit", "Units");
+    // Linux's layout: a limit without a unit ends after the hard limit's space.
+    let _ = writeln!(s, "{:<25} {:<20} {:<20} {:<10}", "Limit", "Soft Limit", "Hard Limit", "Units");
     let lim = p.info.lock().rlimits;
     let show = |v: u64| if v == u64::MAX { String::from("unlimited") } else { alloc::format!("{}", v) };
     for ((name, unit), (soft, hard)) in NAMES.iter().zip(lim.iter()) {
-        let _ = writeln!(s, "{:<25} {:<20} {:<20} {:<10} ", name, show(*soft), show(*hard), unit);
+        let _ = write!(s, "{:<25} {:<20} {:<20} ", name, show(*soft), show(*hard));
+        let _ = if unit.is_empty() { writeln!(s) } else { writeln!(s, "{unit:<10}") };
     }
 }
 
