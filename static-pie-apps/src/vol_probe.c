@@ -2,7 +2,8 @@
  * host (elfin's -v volumes are bind mounts).
  *
  *   vol_probe tree DIR        create, write, append, pwrite, mkdir, rename, unlink,
- *                             rmdir, truncate, symlink, link, fsync, read back, list;
+ *                             rmdir, truncate, symlink, link, fsync (of a file and
+ *                             a directory), read back, list;
  *                             the error cases by errno name
  *   vol_probe big DIR MIB     write DIR/big (MIB MiB, a pattern), fsync, read it back;
  *                             prints the size and an FNV-1a hash of the content
@@ -124,6 +125,12 @@ static int tree(const char *dir)
     check("mkdir sub (again)", mkdir(at(dir, "sub"), 0755));
     write_file(at(dir, "a.txt"), "hello volume\n", 1);
     write_file(at(dir, "sub/deep/note"), "deep note\n", 0);
+    /* A directory is synced too (as databases do after creating a journal). */
+    int dfd = open(at(dir, "sub"), O_RDONLY | O_DIRECTORY);
+    check("open sub (directory)", dfd);
+    check("fsync sub (directory)", fsync(dfd));
+    check("fdatasync sub (directory)", fdatasync(dfd));
+    close(dfd);
 
     /* Append, pwrite, pread, lseek. */
     int fd = open(at(dir, "a.txt"), O_WRONLY | O_APPEND);

@@ -738,7 +738,11 @@ impl Inode for Node {
         Ok(())
     }
     fn sync(&self) -> Result<(), Errno> {
-        let fid = match self.io.lock().iter().flatten().next().copied() {
+        // The lock is let go before `io_fid` takes it (a guard in the `match`
+        // scrutinee would live through the arms: a directory, which has no open
+        // fid yet, deadlocked here).
+        let open = self.io.lock().iter().flatten().next().copied();
+        let fid = match open {
             Some(f) => f,
             None => self.io_fid(0)?,
         };
