@@ -1,7 +1,7 @@
 /* surface_signal: signalfd, queued signals and the temporary masks of the
  * waiting calls.
  *
- *   surface_signal [SECTION]   sections: signalfd queue masks select
+ *   surface_signal [SECTION]   sections: signalfd queue masks select stopped
  *
  * signalfd  signalfd/signalfd4: reads of blocked signals as signalfd_siginfo
  *           (several per read), non-blocking reads, poll and epoll, a new mask,
@@ -13,7 +13,10 @@
  *           signal it unblocks interrupts the call and its handler runs; one it
  *           blocks does not; the old mask is back afterwards
  * select    select/pselect6: readiness of pipes, the time left written back
- *           (select), EBADF, EINVAL, EFAULT */
+ *           (select), EBADF, EINVAL, EFAULT
+ * stopped   a sleep stopped and continued twice (restarted through
+ *           restart_syscall, then stopped again inside the restarted sleep)
+ *           still sleeps its whole time and returns 0 */
 #include "surface_common.h"
 #include <poll.h>
 #include <sys/epoll.h>
@@ -417,11 +420,58 @@ static void select_section(void)
     close(p[0]);
 }
 
+/* The child's nanosleep and clock_nanosleep across two stops: a stop without a
+ * handler restarts the sleep for the time left (restart_syscall), and the second
+ * stop interrupts the restarted one. */
+static void stopped_sleep(int use_clock)
+{
+    int p[2];
+    if (pipe(p) != 0)
+        return;
+    fflush(stdout);
+    pid_t child = fork();
+    if (child == 0) {
+        struct timespec t0, t1, req = {0, 600 * MS};
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        int r = use_clock ? clock_nanosleep(CLOCK_MONOTONIC, 0, &req, NULL) : nanosleep(&req, NULL);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        long long ns = (t1.tv_sec - t0.tv_sec) * 1000000000ll + (t1.tv_nsec - t0.tv_nsec);
+        char line[160];
+        int n = snprintf(line, sizeof line, "%s across two stops: returned %d, slept the whole time %s\n",
+                         use_clock ? "clock_nanosleep" : "nanosleep", r, ns >= 600ll * (long long)MS ? "yes" : "no");
+        if (write(p[1], line, n) != n)
+            _exit(2);
+        _exit(0);
+    }
+    close(p[1]);
+    struct timespec gap = {0, 120 * MS}, stop = {0, 40 * MS};
+    for (int i = 0; i < 2; i++) {
+        nanosleep(&gap, NULL);
+        kill(child, SIGSTOP);
+        nanosleep(&stop, NULL);
+        kill(child, SIGCONT);
+    }
+    char buf[200] = {0};
+    ssize_t n = read(p[0], buf, sizeof buf - 1);
+    close(p[0]);
+    int st = 0;
+    waitpid(child, &st, 0);
+    printf("%s", n > 0 ? buf : "no report from the sleeper\n");
+    printf("sleeper exited normally: %s\n", WIFEXITED(st) && WEXITSTATUS(st) == 0 ? "yes" : "no");
+}
+
+static void stopped(void)
+{
+    stopped_sleep(0);
+    stopped_sleep(1);
+}
+
 int main(int argc, char **argv)
 {
     probe_init();
     static const struct probe_section sections[] = {
-        {"signalfd", signalfd_section}, {"queue", queue}, {"masks", masks}, {"select", select_section}, {NULL, NULL},
+        {"signalfd", signalfd_section}, {"queue", queue}, {"masks", masks}, {"select", select_section},
+        {"stopped", stopped},   {NULL, NULL},
     };
     int r = run_sections(argc, argv, sections);
     if (r == 0)

@@ -61,7 +61,7 @@ macro_rules! surface_tests {
 
 surface_tests! {
     surface_time: [itimer, posix, overrun, timerfd, cpuclock, settime, libc],
-    surface_signal: [signalfd, queue, masks, select],
+    surface_signal: [signalfd, queue, masks, select, stopped],
     surface_xfer: [vec, pio, splice, tee, vmsplice, copy, sendfile, fsize],
     surface_fs: [fifo, mknod, xattr, times, statx, tmpfile, inotify, link],
     surface_lock: [flock, posix, deadlock, ofd, errors],

@@ -152,7 +152,10 @@ fn sleep_until(cx: &Ctx, deadline: u64, relative_rem: Option<UAddr>) -> SysResul
 
 /// restart_syscall(2): resumes an interrupted relative sleep.
 pub fn restart_syscall(cx: &Ctx) -> SysResult {
-    match cx.thread.misc.lock().restart_sleep.take() {
+    // Taken before the sleep: the thread's lock is not held while it sleeps (an
+    // interruption of the restarted sleep stores its state there again).
+    let pending = cx.thread.misc.lock().restart_sleep.take();
+    match pending {
         Some((deadline, rem)) => sleep_until(cx, deadline, Some(UAddr(rem))),
         None => Err(Errno::EINTR),
     }
