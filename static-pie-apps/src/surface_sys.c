@@ -592,6 +592,28 @@ static void vm(void)
     T("process_vm_readv from an unmapped remote address", process_vm_readv(c, &local, 1, &bad, 1, 0));
     T("process_vm_readv no such pid", process_vm_readv(0x3ffffff0, &local, 1, &remote, 1, 0));
     T("process_vm_readv 1025 vectors", process_vm_readv(c, &local, 1025, &remote, 1, 0));
+    struct iovec huge[2] = {{buf, (size_t)1 << 62}, {buf, (size_t)1 << 62}};
+    T("process_vm_readv lengths past SSIZE_MAX", process_vm_readv(c, huge, 2, &remote, 1, 0));
+    struct iovec negative = {buf, (size_t)-1};
+    T("process_vm_readv a negative length", process_vm_readv(c, &negative, 1, &remote, 1, 0));
+    struct iovec empty = {buf, 0};
+    V("process_vm_readv of nothing, bad remote vectors, no such pid",
+      process_vm_readv(0x3ffffff0, &empty, 1, (struct iovec *)KPTR, 1, 0));
+    /* On itself, into pages not touched yet and from its own memory. */
+    size_t len = 3 * 4096;
+    char *fresh = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    static char pattern[3 * 4096];
+    for (size_t i = 0; i < sizeof pattern; i++)
+        pattern[i] = (char)(i * 7);
+    struct iovec mine = {fresh, len}, from = {pattern, sizeof pattern};
+    V("process_vm_readv on itself into fresh pages", process_vm_readv(getpid(), &mine, 1, &from, 1, 0));
+    printf("the copy matches: %s\n", yesno(memcmp(fresh, pattern, len) == 0));
+    munmap(fresh, len);
+    fresh = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    struct iovec to_fresh = {fresh, len};
+    V("process_vm_writev on itself into fresh pages", process_vm_writev(getpid(), &from, 1, &to_fresh, 1, 0));
+    printf("the copy matches: %s\n", yesno(memcmp(fresh, pattern, len) == 0));
+    munmap(fresh, len);
     printf("kcmp: same address space as myself: %s\n", yesno(syscall(SYS_kcmp, getpid(), getpid(), 1, 0, 0) == 0));
     printf("kcmp: the child's address space is another: %s\n", yesno(syscall(SYS_kcmp, getpid(), c, 1, 0, 0) > 0));
     printf("kcmp: fd 1 in both is one file: %s\n", yesno(syscall(SYS_kcmp, getpid(), c, 0, 1, 1) == 0));

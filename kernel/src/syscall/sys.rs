@@ -600,17 +600,23 @@ pub fn process_vm(
     if flags != 0 || lcnt > 1024 || rcnt > 1024 {
         return Err(Errno::EINVAL);
     }
-    let read_vecs = |a: UAddr, n: u64| -> Result<Vec<Iovec>, Errno> {
-        (0..n).map(|i| cx.read_val::<Iovec>(UAddr(a.0 + i * 16))).collect()
-    };
-    let lv = read_vecs(local, lcnt)?;
-    let rv = read_vecs(remote, rcnt)?;
+    // As Linux: the local vectors first (import_iovec); nothing to copy returns 0
+    // before the remote vectors (lengths checked, not addresses) or the process
+    // are looked at.
+    let (lv, local_total) = super::xfer::read_iovecs(cx, local, lcnt as i32)?;
+    if local_total == 0 {
+        return Ok(0);
+    }
+    let rv = (0..rcnt)
+        .map(|i| cx.read_val::<Iovec>(UAddr(remote.0 + i * 16)))
+        .map(|v| v.and_then(|v| if (v.len as i64) < 0 { Err(Errno::EINVAL) } else { Ok(v) }))
+        .collect::<Result<Vec<Iovec>, Errno>>()?;
+    let total = local_total.min(rv.iter().fold(0u64, |acc, v| acc.saturating_add(v.len)));
     let p = if pid > 0 { table::process(pid).ok_or(Errno::ESRCH)? } else { return Err(Errno::ESRCH) };
     if !may_trace(cx, &p) {
         return Err(Errno::EPERM);
     }
     let Some(mm) = p.try_mm() else { return Err(Errno::ESRCH) };
-    let total: u64 = lv.iter().map(|v| v.len).sum::<u64>().min(rv.iter().map(|v| v.len).sum());
     let mut done = 0u64;
     let (mut li, mut lo, mut ri, mut ro) = (0usize, 0u64, 0usize, 0u64);
     while done < total {
@@ -618,12 +624,19 @@ pub fn process_vm(
         let n = (l.len - lo).min(r.len - ro).min(64 * 1024);
         if n > 0 {
             let mut buf = alloc::vec![0u8; n as usize];
+            // The target's memory lock is held for its side only: the caller's side
+            // may be the same address space (its own pid), whose lock it takes.
             let res = if write {
-                cx.read_bytes(UAddr(l.base + lo), &mut buf)
-                    .and_then(|_| crate::uaccess::write_bytes(&mut mm.lock(), UAddr(r.base + ro), &buf))
+                cx.read_bytes(UAddr(l.base + lo), &mut buf).and_then(|_| {
+                    let mut m = mm.lock();
+                    crate::uaccess::write_bytes(&mut m, UAddr(r.base + ro), &buf)
+                })
             } else {
-                crate::uaccess::read_bytes(&mut mm.lock(), UAddr(r.base + ro), &mut buf)
-                    .and_then(|_| cx.write_bytes(UAddr(l.base + lo), &buf))
+                let got = {
+                    let mut m = mm.lock();
+                    crate::uaccess::read_bytes(&mut m, UAddr(r.base + ro), &mut buf)
+                };
+                got.and_then(|_| cx.write_bytes(UAddr(l.base + lo), &buf))
             };
             if let Err(e) = res {
                 return if done > 0 { Ok(done) } else { Err(e) };

@@ -18,7 +18,6 @@ use crate::task::Ctx;
 const GATHER: usize = 1 << 20;
 /// UIO_MAXIOV.
 const MAX_IOV: i32 = 1024;
-/// The most one read or write moves (INT_MAX rounded down to a page).
 /// The most one read or write moves (Linux's MAX_RW_COUNT: INT_MAX rounded down
 /// to a page); longer requests are cut to it.
 pub(super) const MAX_RW_COUNT: u64 = 0x7fff_f000;
@@ -39,7 +38,10 @@ const SPLICE_F_MORE: u32 = 4;
 const SPLICE_F_GIFT: u32 = 8;
 const SPLICE_F_ALL: u32 = SPLICE_F_MOVE | SPLICE_F_NONBLOCK | SPLICE_F_MORE | SPLICE_F_GIFT;
 
-fn read_iovecs(cx: &Ctx, iov: UAddr, iovcnt: i32) -> Result<(Vec<Iovec>, u64), Errno> {
+/// The `iovcnt` vectors at `iov` as Linux's import_iovec takes them: EINVAL for a
+/// bad count or a negative length, EFAULT for a range outside user space; the
+/// lengths cut to MAX_RW_COUNT in all. Returns them and their total.
+pub(super) fn read_iovecs(cx: &Ctx, iov: UAddr, iovcnt: i32) -> Result<(Vec<Iovec>, u64), Errno> {
     if !(0..=MAX_IOV).contains(&iovcnt) {
         return Err(Errno::EINVAL);
     }
@@ -53,9 +55,14 @@ fn read_iovecs(cx: &Ctx, iov: UAddr, iovcnt: i32) -> Result<(Vec<Iovec>, u64), E
         vecs.push(v);
     }
     // __import_iovec: each range must lie in user space (access_ok), and the
-    // total is cut to MAX_RW_COUNT.
+    // total is cut to MAX_RW_COUNT. A single vector is cut before the check
+    // (import_ubuf), several after it.
+    let single = vecs.len() == 1;
     let mut total: u64 = 0;
     for v in vecs.iter_mut() {
+        if single {
+            v.len = v.len.min(MAX_RW_COUNT);
+        }
         if v.base.checked_add(v.len).is_none_or(|e| e > crate::mem::vm::USER_END) {
             return Err(Errno::EFAULT);
         }
