@@ -81,6 +81,7 @@ impl<T: ?Sized> Mutex<T> {
 }
 
 /// A locked [`Mutex`].
+#[clippy::has_significant_drop]
 pub struct MutexGuard<'a, T: ?Sized> {
     guard: spin::MutexGuard<'a, T>,
 }

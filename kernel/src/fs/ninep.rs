@@ -217,7 +217,8 @@ impl Client {
     }
 
     fn alloc_fid(&self) -> u32 {
-        match self.free_fids.lock().pop() {
+        let free = self.free_fids.lock().pop();
+        match free {
             Some(f) => f,
             None => self.next_fid.fetch_add(1, Ordering::Relaxed),
         }

@@ -245,7 +245,8 @@ impl Dir {
     fn map(&self) -> crate::sync::MutexGuard<'_, Entries> {
         let mut e = self.entries.lock();
         if self.unfilled.load(Ordering::Acquire) {
-            if let Some(fill) = self.fill.lock().take() {
+            let fill = self.fill.lock().take();
+            if let Some(fill) = fill {
                 fill(&mut e);
             }
             self.unfilled.store(false, Ordering::Release);

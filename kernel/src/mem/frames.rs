@@ -164,12 +164,14 @@ fn alloc_one() -> Option<u64> {
             return Some(pa);
         }
     }
-    if let Some(pa) = FRAMES.lock().take_one() {
+    let taken = FRAMES.lock().take_one();
+    if let Some(pa) = taken {
         FREE.fetch_sub(1, Ordering::Relaxed);
         return Some(pa);
     }
     for lock in CPU_FRAMES.iter() {
-        if let Some(pa) = lock.lock().pop() {
+        let popped = lock.lock().pop();
+        if let Some(pa) = popped {
             FREE.fetch_sub(1, Ordering::Relaxed);
             return Some(pa);
         }

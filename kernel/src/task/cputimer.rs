@@ -102,9 +102,12 @@ pub fn set_itimer(p: &Process, which: i32, value: u64, interval: u64) -> (u64, u
     let i = (which - 1) as usize;
     let now = itimer_now(p, i);
     // Linux adds a tick to the first expiry (set_cpu_itimer).
-    if let Some(slot) = p.ext.lock().cpu_itimer.get_mut(i) {
-        *slot = (value != 0).then(|| (now.saturating_add(value).saturating_add(crate::timer::TICK_NS), interval));
+    let expiry = (value != 0).then(|| (now.saturating_add(value).saturating_add(crate::timer::TICK_NS), interval));
+    let mut ext = p.ext.lock();
+    if let Some(slot) = ext.cpu_itimer.get_mut(i) {
+        *slot = expiry;
     }
+    drop(ext);
     if value != 0 {
         crate::timer::enable_preemption();
     }
@@ -159,9 +162,11 @@ fn check_rlimit(p: &Arc<Process>) {
         return;
     }
     if used >= soft.saturating_mul(NS) {
-        if let Some(l) = p.info.lock().rlimits.get_mut(RLIMIT_CPU as usize) {
+        let mut info = p.info.lock();
+        if let Some(l) = info.rlimits.get_mut(RLIMIT_CPU as usize) {
             l.0 = soft.saturating_add(1);
         }
+        drop(info);
         super::signal::send_to_process(p, SIGXCPU as u32, kernel(SIGXCPU));
     }
 }

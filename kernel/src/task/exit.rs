@@ -196,7 +196,9 @@ fn kill_orphaned_pgrp(p: &Process, link: &Process, exiting: bool) {
 
 /// Wakes a vfork parent waiting for `p` (its child) to exec or exit.
 pub fn release_vfork_parent(p: &Process) {
-    if let Some(t) = p.vfork_parent.lock().take() {
+    // Taken first: the wake-ups take scheduler locks, not under this one.
+    let parent = p.vfork_parent.lock().take();
+    if let Some(t) = parent {
         p.state_wq.wake_all();
         sched::wake(&t);
     }

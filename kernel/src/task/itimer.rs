@@ -147,7 +147,9 @@ pub fn next_deadline() -> Option<u64> {
 
 /// Forgets the timer of a process that ends.
 pub fn cancel(p: &Process) {
-    if let Some(o) = p.itimer.lock().take() {
+    // Taken first: the timer list's lock is never taken under the process's.
+    let armed = p.itimer.lock().take();
+    if let Some(o) = armed {
         disarm(o.deadline, o.seq);
     }
 }

@@ -46,7 +46,8 @@ pub fn rseq(cx: &Ctx, addr: UAddr, len: u32, flags: i32, sig: u32) -> SysResult 
     if flags != 0 {
         return Err(Errno::EINVAL);
     }
-    if let Some((a, l, s)) = cx.thread.misc.lock().rseq {
+    let registered = cx.thread.misc.lock().rseq;
+    if let Some((a, l, s)) = registered {
         if a != addr.0 || l != len {
             return Err(Errno::EINVAL);
         }
