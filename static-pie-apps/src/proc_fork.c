@@ -18,7 +18,8 @@
  *           alarms, PDEATHSIG, subreaper)
  * clone     clone() without CLONE_VM (fork-like), with exit signal 0 (waited
  *           only with __WALL), CLONE_VM|CLONE_VFORK (parent resumes after the
- *           child exits and sees its writes)
+ *           child exits and sees its writes), CLONE_THREAD|CLONE_VFORK (the
+ *           caller resumes when the thread exits)
  * clone3    the clone3 syscall without CLONE_VM, and its EINVAL cases
  * vfork     vfork: the parent sleeps until the child _exits, then sees what
  *           the child wrote */
@@ -504,6 +505,14 @@ static void clone_section(void)
            c > 0 ? "child created" : errname(errno), yesno(clone_var == 57));
     if (c > 0)
         reap(c, "vfork-like clone child");
+    /* A thread made with CLONE_VFORK: the caller resumes when it exits. */
+    fflush(NULL);
+    clone_var = 1;
+    c = clone(clone_vfork_child, stack + ssz,
+              CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM | CLONE_VFORK,
+              (void *)58);
+    printf("clone(CLONE_THREAD|CLONE_VFORK): %s, the thread's write seen on return: %s\n",
+           c > 0 ? "thread created" : errname(errno), yesno(clone_var == 58));
     munmap(stack, ssz);
 }
 

@@ -63,6 +63,9 @@ pub fn exit_thread(cx: &Ctx, status: ExitStatus) {
         s.live_threads = s.live_threads.saturating_sub(1);
     }
     if !last {
+        // A vfork caller waiting for this thread (CLONE_VFORK|CLONE_THREAD) goes
+        // on, as Linux completes vfork when the child's memory is released.
+        release_vfork_of(p, t.tid());
         // An execve waiting for the other threads to go may go on.
         p.state_wq.wake_all();
         return;
@@ -198,7 +201,23 @@ fn kill_orphaned_pgrp(p: &Process, link: &Process, exiting: bool) {
 pub fn release_vfork_parent(p: &Process) {
     // Taken first: the wake-ups take scheduler locks, not under this one.
     let parent = p.vfork_parent.lock().take();
-    if let Some(t) = parent {
+    if let Some((t, _)) = parent {
+        p.state_wq.wake_all();
+        sched::wake(&t);
+    }
+}
+
+/// Wakes a vfork parent waiting for thread `tid` of `p`, which is exiting.
+fn release_vfork_of(p: &Process, tid: i32) {
+    let parent = {
+        let mut slot = p.vfork_parent.lock();
+        if slot.as_ref().is_some_and(|(_, child)| *child == tid) {
+            slot.take()
+        } else {
+            None
+        }
+    };
+    if let Some((t, _)) = parent {
         p.state_wq.wake_all();
         sched::wake(&t);
     }

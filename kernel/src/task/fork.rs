@@ -209,7 +209,7 @@ pub fn clone(cx: &Ctx, tf: &TrapFrame, a: CloneArgs) -> Result<u64, Errno> {
         table::hold_group(process.sid.load(Ordering::Relaxed));
     }
     if f & CLONE_VFORK != 0 {
-        *process.vfork_parent.lock() = Some(cx.thread.clone());
+        *process.vfork_parent.lock() = Some((cx.thread.clone(), tid));
     }
     sched::start(thread);
 

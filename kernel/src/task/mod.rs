@@ -282,8 +282,10 @@ pub struct Process {
     pub shared_pending: Mutex<SigQueue<Siginfo>>,
     /// Identity and settings.
     pub info: Mutex<ProcInfo>,
-    /// The vfork parent thread waiting for this child to exec or exit.
-    pub vfork_parent: Mutex<Option<Arc<Thread>>>,
+    /// The vfork parent thread waiting for this process's child thread (its tid)
+    /// to exec or exit: the process's only thread, or with CLONE_THREAD a new
+    /// thread of the caller's own process.
+    pub vfork_parent: Mutex<Option<(Arc<Thread>, i32)>>,
     /// CPU time accounting.
     pub times: Mutex<CpuTimes>,
     /// Page faults resolved for the process (ru_minflt), counted without a lock on
