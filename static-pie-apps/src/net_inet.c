@@ -13,7 +13,8 @@
  * udp       datagrams: addresses, connect, MSG_TRUNC, EDESTADDRREQ, EMSGSIZE,
  *           empty datagrams, MSG_PEEK
  * v6        ::1 for TCP and UDP, a dual-stack listener taking an IPv4 client
- *           (v4-mapped address), IPV6_V6ONLY
+ *           (v4-mapped address), IPV6_V6ONLY (IPv4 clients refused, or taken by
+ *           an IPv4 listener on the same port)
  * errors    EADDRINUSE, SO_REUSEADDR, EADDRNOTAVAIL, EINVAL, ENOTCONN, EPIPE,
  *           EAFNOSUPPORT, EPROTONOSUPPORT, ESOCKTNOSUPPORT
  * reset     close with unread data and SO_LINGER 0 reset the peer
@@ -451,6 +452,37 @@ static void v6(void)
     int p4 = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in l4 = lo4(port);
     printf("IPv4 bind of the v6-only port: %s\n", res(bind(p4, (struct sockaddr *)&l4, sizeof l4)));
+    close(p4);
+    /* An IPv4 client of the v6-only port: refused while no IPv4 socket listens
+     * there; with one on 0.0.0.0 it is that one's, and ::1 stays the v6 one's. */
+    printf("IPv4 connect to the v6-only listener: ");
+    int r4 = connect4(port);
+    if (r4 >= 0) {
+        printf("connected\n");
+        close(r4);
+    }
+    p4 = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in any4 = {.sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_ANY)};
+    printf("IPv4 listener on 0.0.0.0 at the same port: %s\n", res(bind(p4, (struct sockaddr *)&any4, sizeof any4)));
+    listen(p4, 4);
+    for (int family = 4; family <= 6; family += 2) {
+        int c = family == 4 ? connect4(port) : socket(AF_INET6, SOCK_STREAM, 0);
+        if (family == 6) {
+            to.sin6_port = htons(port);
+            printf("connect [::1]: %s\n", res(connect(c, (struct sockaddr *)&to, sizeof to)));
+        }
+        struct pollfd pf[2] = {{ls, POLLIN, 0}, {p4, POLLIN, 0}};
+        poll(pf, 2, 2000);
+        int on4 = (pf[1].revents & POLLIN) != 0, on6 = (pf[0].revents & POLLIN) != 0;
+        pl = sizeof peer;
+        int a2 = accept(on4 ? p4 : ls, (struct sockaddr *)&peer, &pl);
+        printf("IPv%d client: ready on the IPv4 listener %s, on the v6-only one %s; accepted peer %s\n", family,
+               on4 ? "yes" : "no", on6 ? "yes" : "no", a2 < 0 ? errname(errno) : host_text((struct sockaddr *)&peer, pl));
+        if (a2 >= 0)
+            close(a2);
+        if (c >= 0)
+            close(c);
+    }
     close(p4);
     close(ls);
     /* UDP over ::1. */

@@ -407,6 +407,13 @@ enum Scope {
     Both,
 }
 
+impl Scope {
+    /// Whether a socket of this scope serves peer address `a`.
+    fn admits(self, a: IpAddress) -> bool {
+        matches!((self, a), (Scope::Both, _) | (Scope::V4, IpAddress::Ipv4(_)) | (Scope::V6, IpAddress::Ipv6(_)))
+    }
+}
+
 #[derive(Clone, Copy, Debug)]
 struct Bind {
     /// None: any address.
@@ -701,25 +708,39 @@ impl Net {
         let owner = rec.owner.upgrade();
         let bound = rec.bound;
         let Kind::TcpListen { backlog, pool, half, queue } = &mut rec.kind else { return false };
-        let (mut p2, mut h2, mut gone) = (Vec::new(), Vec::new(), Vec::new());
+        let scope = bound.map_or(Scope::Both, |b| b.scope);
+        let (mut p2, mut h2, mut gone, mut strays) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for &h in pool.iter().chain(half.iter()) {
-            let st = self.stacks.get_mut(h.0).map(|s| s.tcp(h.1).state()).unwrap_or(tcp::State::Closed);
+            let Some(stack) = self.stacks.get_mut(h.0) else {
+                gone.push(h);
+                continue;
+            };
+            let s = stack.tcp(h.1);
+            let st = s.state();
+            // A LISTEN socket bound to no address takes a SYN of either family: one
+            // this listener does not serve (IPv4 on an IPV6_V6ONLY socket, IPv6 on
+            // an IPv4 one) goes to the listener that does.
+            let stray = s.remote_endpoint().is_some_and(|r| !scope.admits(r.addr));
             match st {
                 tcp::State::Listen => p2.push(h),
-                tcp::State::SynReceived => h2.push(h),
                 tcp::State::Closed | tcp::State::TimeWait => gone.push(h),
+                _ if stray => strays.push((h, st == tcp::State::SynReceived)),
+                tcp::State::SynReceived => h2.push(h),
                 _ => queue.push_back(h),
             }
         }
         *pool = p2;
         *half = h2;
-        let half_open = !half.is_empty();
+        let half_open = !half.is_empty() || strays.iter().any(|&(_, syn)| syn);
         let room = (*backlog + 1).saturating_sub(half.len() + queue.len());
         let have: Vec<usize> = (0..self.stacks.len()).map(|si| pool.iter().filter(|h| h.0 == si).count()).collect();
         for h in gone {
             if let Some(st) = self.stacks.get_mut(h.0) {
                 st.set.remove(h.1);
             }
+        }
+        for (h, syn) in strays {
+            self.rehome(id, h, syn);
         }
         let Some(b) = bound else { return half_open };
         let ep = IpListenEndpoint { addr: b.addr, port: b.port };
@@ -738,6 +759,39 @@ impl Net {
             pool.extend(added);
         }
         half_open
+    }
+
+    /// Hands connection `h`, taken by listener `from` for a peer of the family it
+    /// does not serve, to the listener on the same port that serves it (as half
+    /// open when `syn`); with none, the connection is reset, as Linux resets a SYN
+    /// that no socket listens for.
+    fn rehome(&mut self, from: u64, h: H, syn: bool) {
+        let ends = {
+            let Some(stack) = self.stacks.get_mut(h.0) else { return };
+            let s = stack.tcp(h.1);
+            s.local_endpoint().zip(s.remote_endpoint()).map(|(l, r)| (l.port, r.addr))
+        };
+        let to = ends.and_then(|(port, peer)| {
+            self.listeners.iter().copied().find(|&id| {
+                id != from
+                    && self.recs.get(&id).is_some_and(|r| {
+                        matches!(r.kind, Kind::TcpListen { .. })
+                            && r.bound.is_some_and(|b| b.port == port && b.addr.is_none() && b.scope.admits(peer))
+                    })
+            })
+        });
+        if let Some(Kind::TcpListen { half, queue, .. }) = to.and_then(|id| self.recs.get_mut(&id)).map(|r| &mut r.kind) {
+            if syn {
+                half.push(h);
+            } else {
+                queue.push_back(h);
+            }
+        } else {
+            self.stack(h.0).tcp(h.1).abort();
+            // Kept until the reset has gone out, then reaped.
+            self.orphans.push((h, crate::time::monotonic_ns()));
+        }
+        self.dirty = true;
     }
 
     /// Polls every stack until nothing moves; then orphans, errors and wake-ups.
