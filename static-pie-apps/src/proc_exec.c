@@ -547,6 +547,39 @@ static void execveat_section(void)
     }
     reap(c, "  status");
 
+    /* A memfd filled with the program runs while its descriptor is still open
+     * for writing (it does not count as a writer, as Linux's pseudo files). */
+    int mfd = memfd_create("copy", MFD_CLOEXEC);
+    char chunk[4096];
+    ssize_t got;
+    lseek(selffd, 0, SEEK_SET);
+    while ((got = read(selffd, chunk, sizeof chunk)) > 0)
+        if (write(mfd, chunk, (size_t)got) != got)
+            break;
+    printf("fexecve(memfd open for writing):\n");
+    c = xfork();
+    if (c == 0) {
+        char *nocomm[] = {"PROC_EXEC_MODE=report", TENV, "PROC_EXEC_NOCOMM=1", NULL};
+        fexecve(mfd, argv, nocomm);
+        printf("  fexecve: %s\n", errname(errno));
+        _exit(127);
+    }
+    reap(c, "  status");
+    close(mfd);
+    /* MFD_NOEXEC_SEAL: mode 0666, F_SEAL_EXEC, not executable, not chmod +x. */
+    int nx = memfd_create("noexec", 8 /* MFD_NOEXEC_SEAL */);
+    struct stat nst;
+    fstat(nx, &nst);
+    printf("MFD_NOEXEC_SEAL: %s, mode %o, seals %#x, fchmod 0755 %s\n", nx < 0 ? errname(errno) : "created",
+           (unsigned)(nst.st_mode & 07777), (unsigned)fcntl(nx, F_GET_SEALS), res(fchmod(nx, 0755)));
+    printf("fexecve of it: %s\n", res(sys_execveat(nx, "", argv, ENV("report"), AT_EMPTY_PATH)));
+    close(nx);
+    int ex = memfd_create("exec", 0x10 /* MFD_EXEC */);
+    fstat(ex, &nst);
+    printf("MFD_EXEC: mode %o, seals %#x\n", (unsigned)(nst.st_mode & 07777), (unsigned)fcntl(ex, F_GET_SEALS));
+    close(ex);
+    printf("MFD_EXEC|MFD_NOEXEC_SEAL: %s\n", res(memfd_create("both", 0x18)));
+
     c = xfork();
     if (c == 0) {
         /* Failures return; a wrong success cannot replace the probe. */

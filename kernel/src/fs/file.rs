@@ -319,6 +319,15 @@ impl InodeFile {
     }
 }
 
+impl InodeFile {
+    /// A read-write file of `node` that does not count as one writing it, as
+    /// Linux's pseudo files (memfd_create's): execve of the inode is not refused
+    /// with ETXTBSY while it is open.
+    pub fn pseudo(node: Arc<dyn Inode>) -> Arc<dyn FileLike> {
+        Arc::new(InodeFile { node, writer: false })
+    }
+}
+
 impl Drop for InodeFile {
     fn drop(&mut self) {
         if self.writer {

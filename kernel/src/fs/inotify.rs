@@ -204,7 +204,10 @@ impl Inotify {
 
     /// Removes watch `wd` because its inode is gone (IN_IGNORED follows).
     fn drop_watch(&self, wd: i32) {
-        if let Some(w) = self.watches.lock().remove(&wd) {
+        // Taken first: the inode's watcher list and the event queue are locked
+        // without this one held.
+        let gone = self.watches.lock().remove(&wd);
+        if let Some(w) = gone {
             unregister(&w.node, &self.me, wd);
             self.push(Event { wd, mask: IN_IGNORED, cookie: 0, name: Vec::new() });
         }

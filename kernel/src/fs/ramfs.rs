@@ -81,10 +81,10 @@ impl File {
         })
     }
 
-    /// An empty file that can be sealed (memfd_create's MFD_ALLOW_SEALING).
-    pub fn sealable(perm: u32) -> Arc<File> {
+    /// An empty file holding `seals` from the start (memfd_create).
+    pub fn with_seals(perm: u32, seals: u32) -> Arc<File> {
         let f = File::new(perm);
-        f.seals.store(0, Ordering::Release);
+        f.seals.store(seals, Ordering::Release);
         f
     }
 

@@ -1432,20 +1432,32 @@ pub fn fallocate(cx: &Ctx, fd: i32, mode: i32, offset: i64, len: i64) -> SysResu
     Ok(0)
 }
 
-/// memfd_create(2): an anonymous RAM file.
+/// memfd_create(2): an anonymous RAM file. MFD_NOEXEC_SEAL makes it
+/// non-executable for good (mode 0666, F_SEAL_EXEC, sealable); MFD_EXEC is the
+/// default; huge pages (MFD_HUGETLB) are not offered (EINVAL).
 pub fn memfd_create(cx: &Ctx, name: UAddr, flags: u32) -> SysResult {
     const MFD_CLOEXEC: u32 = 1;
     const MFD_ALLOW_SEALING: u32 = 2;
-    if flags & !(MFD_CLOEXEC | MFD_ALLOW_SEALING) != 0 {
+    const MFD_NOEXEC_SEAL: u32 = 8;
+    const MFD_EXEC: u32 = 0x10;
+    if flags & !(MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_NOEXEC_SEAL | MFD_EXEC) != 0
+        || flags & (MFD_EXEC | MFD_NOEXEC_SEAL) == MFD_EXEC | MFD_NOEXEC_SEAL
+    {
         return Err(Errno::EINVAL);
     }
     let n = cx.read_cstr(name, 249).map_err(|e| if e == Errno::ENAMETOOLONG { Errno::EINVAL } else { e })?;
-    let node: Arc<dyn Inode> =
-        if flags & MFD_ALLOW_SEALING != 0 { ramfs::File::sealable(0o777) } else { ramfs::File::new(0o777) };
+    use crate::fs::seals::{F_SEAL_EXEC, F_SEAL_SEAL};
+    let node: Arc<dyn Inode> = if flags & MFD_NOEXEC_SEAL != 0 {
+        ramfs::File::with_seals(0o666, F_SEAL_EXEC)
+    } else {
+        ramfs::File::with_seals(0o777, if flags & MFD_ALLOW_SEALING != 0 { 0 } else { F_SEAL_SEAL })
+    };
     let mut path = b"/memfd:".to_vec();
     path.extend_from_slice(&n);
     path.extend_from_slice(b" (deleted)");
-    let file = OpenFile::new(node.open(2)?, 2, path);
+    // Its descriptor does not count as writing the file (alloc_file_pseudo): a
+    // program may fexecve the memfd it filled, as on Linux.
+    let file = OpenFile::new(crate::fs::file::InodeFile::pseudo(node), 2, path);
     Ok(cx.install(file, flags & MFD_CLOEXEC != 0)? as u64)
 }
 
