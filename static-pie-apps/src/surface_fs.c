@@ -17,7 +17,8 @@
  * statx     every field statx fills against stat, the flags and mask checks,
  *           the mount-root attribute, NULL path with AT_EMPTY_PATH
  * tmpfile   O_TMPFILE: an unnamed file, linked later with linkat
- *           AT_EMPTY_PATH, or not (O_EXCL); the errors
+ *           AT_EMPTY_PATH or by /proc/self/fd, or not (O_EXCL); the errors;
+ *           fallocate's mode checks
  * inotify   events on a directory and on a file, IN_ONESHOT, IN_MASK_ADD,
  *           IN_MASK_CREATE, rm_watch, FIONREAD, the errors
  * link      link/linkat counts and errors, unlinked files stay readable */
@@ -31,6 +32,17 @@
 #include <utime.h>
 
 #define MS 1000000ull
+
+/* fallocate modes (linux/falloc.h, which musl's headers lack). */
+#ifndef FALLOC_FL_COLLAPSE_RANGE
+#define FALLOC_FL_COLLAPSE_RANGE 0x08
+#endif
+#ifndef FALLOC_FL_ZERO_RANGE
+#define FALLOC_FL_ZERO_RANGE 0x10
+#endif
+#ifndef FALLOC_FL_INSERT_RANGE
+#define FALLOC_FL_INSERT_RANGE 0x20
+#endif
 
 static char dir[64];
 
@@ -513,7 +525,36 @@ static void tmpfile_section(void)
     int ex = open(dir, O_TMPFILE | O_RDWR | O_EXCL, 0600);
     printf("open O_TMPFILE|O_EXCL: %s\n", res(ex));
     T("linkat the O_EXCL one", linkat(ex, "", AT_FDCWD, path("h"), AT_EMPTY_PATH));
+    /* Through /proc/self/fd (the link leads to the file itself). */
+    char fdpath[64];
+    snprintf(fdpath, sizeof fdpath, "/proc/self/fd/%d", ex);
+    T("linkat the O_EXCL one by /proc/self/fd", linkat(AT_FDCWD, fdpath, AT_FDCWD, path("h"), AT_SYMLINK_FOLLOW));
     close(ex);
+    int lk = open(dir, O_TMPFILE | O_RDWR, 0600);
+    snprintf(fdpath, sizeof fdpath, "/proc/self/fd/%d", lk);
+    T("linkat an O_TMPFILE file by /proc/self/fd", linkat(AT_FDCWD, fdpath, AT_FDCWD, path("k"), AT_SYMLINK_FOLLOW));
+    fstat(lk, &st);
+    struct stat kst;
+    stat(path("k"), &kst);
+    printf("the name leads to it: %s, one link: %s\n", yesno(kst.st_ino == st.st_ino), yesno(st.st_nlink == 1));
+    T("chmod 0640 by /proc/self/fd", chmod(fdpath, 0640));
+    fstat(lk, &st);
+    printf("mode now %o\n", (unsigned)(st.st_mode & 0777));
+    /* fallocate's mode checks (vfs_fallocate's order). */
+    T("fallocate PUNCH_HOLE without KEEP_SIZE", fallocate(lk, FALLOC_FL_PUNCH_HOLE, 0, 1));
+    T("fallocate PUNCH_HOLE|ZERO_RANGE", fallocate(lk, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, 0, 1));
+    T("fallocate COLLAPSE_RANGE|KEEP_SIZE", fallocate(lk, FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_KEEP_SIZE, 0, 4096));
+    T("fallocate INSERT_RANGE|KEEP_SIZE", fallocate(lk, FALLOC_FL_INSERT_RANGE | FALLOC_FL_KEEP_SIZE, 0, 4096));
+    T("fallocate COLLAPSE_RANGE|ZERO_RANGE", fallocate(lk, FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_ZERO_RANGE, 0, 4096));
+    T("fallocate unknown mode 0x1000", fallocate(lk, 0x1000, 0, 1));
+    T("fallocate length 0", fallocate(lk, 0, 0, 0));
+    int ro = open(path("k"), O_RDONLY);
+    T("fallocate PUNCH_HOLE (no KEEP_SIZE) read-only", fallocate(ro, FALLOC_FL_PUNCH_HOLE, 0, 1));
+    T("fallocate read-only", fallocate(ro, 0, 0, 1));
+    close(ro);
+    T("fallocate on a directory", fallocate(open(dir, O_RDONLY | O_DIRECTORY), 0, 0, 1));
+    close(lk);
+    unlink(path("k"));
     T("O_TMPFILE read-only", open(dir, O_TMPFILE | O_RDONLY, 0600));
     T("O_TMPFILE with O_CREAT", open(dir, O_TMPFILE | O_RDWR | O_CREAT, 0600));
     touch("f", "x");

@@ -419,7 +419,12 @@ impl Inode for Node {
     fn follow_magic(&self) -> Option<Arc<dyn Inode>> {
         let Kind::FdLink(fd) = self.kind else { return None };
         let f = table::process(self.pid)?.files().lock().get(fd).ok()?;
-        Some(Arc::new(FdTarget { file: f }))
+        // A filesystem file is the inode itself (linkat, chmod, stat act on it);
+        // pipes, sockets and other anonymous files are their open file.
+        match f.inode() {
+            Some(node) => Some(node),
+            None => Some(Arc::new(FdTarget { file: f })),
+        }
     }
     fn open(self: Arc<Self>, flags: u32) -> Result<Arc<dyn FileLike>, Errno> {
         if self.mode() & S_IFMT == S_IFDIR {
@@ -654,7 +659,7 @@ impl FileLike for Snapshot {
     }
 }
 
-/// What /proc/<pid>/fd/N leads to: the open file itself.
+/// What /proc/<pid>/fd/N leads to for a file with no inode: the open file itself.
 struct FdTarget {
     file: Arc<OpenFile>,
 }
@@ -678,16 +683,13 @@ impl Inode for FdTarget {
     fn size(&self) -> u64 {
         self.file.file.stat().size as u64
     }
-    fn lookup(&self, name: &[u8]) -> Result<Arc<dyn Inode>, Errno> {
-        self.file.inode().ok_or(Errno::ENOTDIR)?.lookup(name)
+    fn lookup(&self, _name: &[u8]) -> Result<Arc<dyn Inode>, Errno> {
+        Err(Errno::ENOTDIR)
     }
-    fn open(self: Arc<Self>, flags: u32) -> Result<Arc<dyn FileLike>, Errno> {
-        // A filesystem file is opened anew (its own offset); pipes, the console and
-        // other anonymous files are the same object again, as Linux reopens them.
-        match self.file.inode() {
-            Some(i) => i.open(flags),
-            None => Ok(self.file.file.clone()),
-        }
+    fn open(self: Arc<Self>, _flags: u32) -> Result<Arc<dyn FileLike>, Errno> {
+        // Pipes, the console and other anonymous files are the same object again,
+        // as Linux reopens them.
+        Ok(self.file.file.clone())
     }
 }
 

@@ -1389,20 +1389,43 @@ pub fn statfs(cx: &Ctx, path: Option<UAddr>, fd: i32, buf: UAddr) -> SysResult {
 pub fn fallocate(cx: &Ctx, fd: i32, mode: i32, offset: i64, len: i64) -> SysResult {
     const KEEP_SIZE: i32 = 1;
     const PUNCH_HOLE: i32 = 2;
+    const COLLAPSE_RANGE: i32 = 8;
     const ZERO_RANGE: i32 = 0x10;
+    const INSERT_RANGE: i32 = 0x20;
+    const UNSHARE_RANGE: i32 = 0x40;
     let f = cx.fd(fd)?;
+    // vfs_fallocate's order: the range, the mode's combinations, the access, the
+    // file type; then what the filesystem does.
     if offset < 0 || len <= 0 {
         return Err(Errno::EINVAL);
+    }
+    // One operation, with or without KEEP_SIZE: a punched hole keeps the size,
+    // collapsing and inserting change it.
+    let known = KEEP_SIZE | PUNCH_HOLE | COLLAPSE_RANGE | ZERO_RANGE | INSERT_RANGE | UNSHARE_RANGE;
+    let keep = mode & KEEP_SIZE != 0;
+    let valid = mode & !known == 0
+        && match mode & !KEEP_SIZE {
+            0 | UNSHARE_RANGE | ZERO_RANGE => true,
+            PUNCH_HOLE => keep,
+            COLLAPSE_RANGE | INSERT_RANGE => !keep,
+            _ => false,
+        };
+    if !valid {
+        return Err(Errno::EOPNOTSUPP);
     }
     if !f.writable() {
         return Err(Errno::EBADF);
     }
     let n = f.inode().ok_or(Errno::ESPIPE)?;
-    if fs::ftype(&*n) != S_IFREG {
-        return Err(Errno::ENODEV);
+    match fs::ftype(&*n) {
+        S_IFREG => {}
+        S_IFIFO => return Err(Errno::ESPIPE),
+        S_IFDIR => return Err(Errno::EISDIR),
+        _ => return Err(Errno::ENODEV),
     }
+    // RAM files allocate, punch holes (kept size) and zero ranges.
     if !matches!(mode, 0 | KEEP_SIZE | 3 | ZERO_RANGE | 0x11) {
-        return Err(if mode & PUNCH_HOLE != 0 && mode & KEEP_SIZE == 0 { Errno::EINVAL } else { Errno::EOPNOTSUPP });
+        return Err(Errno::EOPNOTSUPP);
     }
     let end = u64::try_from(offset.checked_add(len).ok_or(Errno::EFBIG)?).map_err(|_| Errno::EFBIG)?;
     let start = offset as u64;
