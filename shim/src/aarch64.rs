@@ -160,6 +160,7 @@ pub const fn nr(n: usize) -> Option<Nr> {
         293 => Nr::Rseq,
         435 => Nr::Clone3,
         436 => Nr::CloseRange,
+        437 => Nr::Openat2,
         439 => Nr::Faccessat2,
         441 => Nr::EpollPwait2,
         107 => Nr::TimerCreate,

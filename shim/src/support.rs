@@ -40,7 +40,7 @@ pub fn support(nr: Nr) -> Support {
         | Fallocate | Fadvise64 | MemfdCreate | CloseRange | Sync | Preadv | Pwritev | Splice | Tee | Vmsplice
         | CopyFileRange => Real,
         Preadv2 | Pwritev2 => Partial("RWF_NOAPPEND, RWF_ATOMIC and RWF_DONTCACHE"),
-        Open | Openat | Creat | Mknod | Mknodat | Setxattr | Lsetxattr | Fsetxattr | Getxattr | Lgetxattr
+        Open | Openat | Openat2 | Creat | Mknod | Mknodat | Setxattr | Lsetxattr | Fsetxattr | Getxattr | Lgetxattr
         | Fgetxattr | Listxattr | Llistxattr | Flistxattr | Removexattr | Lremovexattr | Fremovexattr | Utime
         | Utimes | Futimesat | Getdents | InotifyInit | InotifyInit1 | InotifyAddWatch | InotifyRmWatch => Real,
         Ioctl => Partial("terminal, FIONREAD, FIONBIO, FIOASYNC, FIOCLEX/FIONCLEX and the SIOCGIF* interface queries only"),

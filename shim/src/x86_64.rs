@@ -186,6 +186,7 @@ pub const fn nr(n: usize) -> Option<Nr> {
         334 => Nr::Rseq,
         435 => Nr::Clone3,
         436 => Nr::CloseRange,
+        437 => Nr::Openat2,
         439 => Nr::Faccessat2,
         441 => Nr::EpollPwait2,
         222 => Nr::TimerCreate,

@@ -1,7 +1,7 @@
 /* surface_fs: file-system nodes and their attributes.
  *
  *   surface_fs [SECTION]   sections: fifo mknod xattr times statx tmpfile
- *                                    inotify link
+ *                                    inotify link openat2
  *
  * fifo      mkfifo: a reader waits for a writer and the other way round, data
  *           through the FIFO between processes, O_NONBLOCK (ENXIO for a
@@ -21,7 +21,10 @@
  *           fallocate's mode checks
  * inotify   events on a directory and on a file, IN_ONESHOT, IN_MASK_ADD,
  *           IN_MASK_CREATE, rm_watch, FIONREAD, the errors
- * link      link/linkat counts and errors, unlinked files stay readable */
+ * link      link/linkat counts and errors, unlinked files stay readable
+ * openat2   struct open_how sizes and checks, and each RESOLVE_* flag:
+ *           BENEATH and IN_ROOT with .., absolute paths and symlinks,
+ *           NO_SYMLINKS, NO_MAGICLINKS (/proc/self/fd), NO_XDEV, CACHED */
 #include "surface_common.h"
 #include <sys/inotify.h>
 #include <sys/ioctl.h>
@@ -773,6 +776,116 @@ static void link_section(void)
     clean();
 }
 
+/* ---------------------------------------------------------------- openat2 -- */
+
+struct how_v0 {
+    uint64_t flags, mode, resolve;
+};
+
+#define RES_NO_XDEV 0x01
+#define RES_NO_MAGICLINKS 0x02
+#define RES_NO_SYMLINKS 0x04
+#define RES_BENEATH 0x08
+#define RES_IN_ROOT 0x10
+#define RES_CACHED 0x20
+
+static long openat2_(int dfd, const char *p, uint64_t flags, uint64_t mode, uint64_t resolve)
+{
+    struct how_v0 h = {flags, mode, resolve};
+    return syscall(437, dfd, p, &h, sizeof h);
+}
+
+/* Opens and prints what came out: the errno, or the first bytes of the file. */
+static void o2(const char *what, int dfd, const char *p, uint64_t flags, uint64_t resolve)
+{
+    errno = 0;
+    long fd = openat2_(dfd, p, flags, 0, resolve);
+    if (fd < 0) {
+        printf("%s: %s\n", what, errname(errno));
+        return;
+    }
+    char buf[16] = {0};
+    ssize_t n = read((int)fd, buf, sizeof buf - 1);
+    printf("%s: OK \"%s\"\n", what, n > 0 ? buf : "");
+    close((int)fd);
+}
+
+static void openat2_section(void)
+{
+    mkdir(path("sub"), 0755);
+    touch("sub/f", "in-sub");
+    touch("f", "top");
+    symlink("sub/f", path("rel"));
+    symlink("/f", path("abs"));
+    symlink("..", path("sub/up"));
+    int d = open(dir, O_RDONLY | O_DIRECTORY);
+    struct how_v0 h = {O_RDONLY, 0, 0};
+    T("size 0", syscall(437, d, "f", &h, 0));
+    T("size 16", syscall(437, d, "f", &h, 16));
+    T("size 4097", syscall(437, d, "f", &h, 4097));
+    struct {
+        struct how_v0 h;
+        uint64_t extra;
+    } big = {{O_RDONLY, 0, 0}, 0};
+    long fd = syscall(437, d, "f", &big, sizeof big);
+    printf("size 32, zero tail: %s\n", res(fd));
+    close((int)fd);
+    big.extra = 1;
+    T("size 32, nonzero tail", syscall(437, d, "f", &big, sizeof big));
+    T("unknown flag bit 40", openat2_(d, "f", 1ull << 40, 0, 0));
+    T("mode without O_CREAT", openat2_(d, "f", O_RDONLY, 0644, 0));
+    T("mode 010000 with O_CREAT", openat2_(d, "g", O_RDWR | O_CREAT, 010000, 0));
+    T("O_DIRECTORY|O_CREAT", openat2_(d, "g", O_RDWR | O_CREAT | O_DIRECTORY, 0644, 0));
+    T("RESOLVE_BENEATH|RESOLVE_IN_ROOT", openat2_(d, "f", O_RDONLY, 0, RES_BENEATH | RES_IN_ROOT));
+    T("unknown resolve bit", openat2_(d, "f", O_RDONLY, 0, 0x40));
+    T("RESOLVE_CACHED with O_CREAT", openat2_(d, "g", O_RDWR | O_CREAT, 0644, RES_CACHED));
+    o2("plain", d, "sub/f", O_RDONLY, 0);
+    o2("cached", d, "sub/f", O_RDONLY, RES_CACHED);
+    o2("beneath: sub/f", d, "sub/f", O_RDONLY, RES_BENEATH);
+    o2("beneath: sub/../f", d, "sub/../f", O_RDONLY, RES_BENEATH);
+    o2("beneath: ../x", d, "../x", O_RDONLY, RES_BENEATH);
+    o2("beneath: absolute", d, "/etc/passwd", O_RDONLY, RES_BENEATH);
+    o2("beneath: relative symlink", d, "rel", O_RDONLY, RES_BENEATH);
+    o2("beneath: absolute symlink", d, "abs", O_RDONLY, RES_BENEATH);
+    o2("beneath: symlink to ..", d, "sub/up/f", O_RDONLY, RES_BENEATH);
+    int sd = open(path("sub"), O_RDONLY | O_DIRECTORY);
+    o2("beneath sub: up/sub/f", sd, "up/sub/f", O_RDONLY, RES_BENEATH);
+    o2("in root: /f", d, "/f", O_RDONLY, RES_IN_ROOT);
+    o2("in root: ../../f", d, "../../f", O_RDONLY, RES_IN_ROOT);
+    o2("in root: absolute symlink", d, "abs", O_RDONLY, RES_IN_ROOT);
+    o2("in root sub: up/up/f", sd, "up/up/f", O_RDONLY, RES_IN_ROOT);
+    o2("no symlinks: rel", d, "rel", O_RDONLY, RES_NO_SYMLINKS);
+    o2("no symlinks: sub/f", d, "sub/f", O_RDONLY, RES_NO_SYMLINKS);
+    T("no symlinks: rel, O_PATH|O_NOFOLLOW", openat2_(d, "rel", O_PATH | O_NOFOLLOW, 0, RES_NO_SYMLINKS));
+    char fdp[64];
+    int ffd = open(path("f"), O_RDONLY);
+    snprintf(fdp, sizeof fdp, "/proc/self/fd/%d", ffd);
+    o2("no magic links: /proc/self/fd/N", AT_FDCWD, fdp, O_RDONLY, RES_NO_MAGICLINKS);
+    o2("no symlinks: /proc/self/fd/N", AT_FDCWD, fdp, O_RDONLY, RES_NO_SYMLINKS);
+    o2("magic link, unrestricted", AT_FDCWD, fdp, O_RDONLY, 0);
+    int pfd = open("/proc/self/fd", O_RDONLY | O_DIRECTORY);
+    snprintf(fdp, sizeof fdp, "%d", ffd);
+    o2("beneath /proc/self/fd: N", pfd, fdp, O_RDONLY, RES_BENEATH);
+    close(pfd);
+    close(ffd);
+    o2("no xdev: /proc/self/comm from /", AT_FDCWD, "/proc/self/comm", O_RDONLY, RES_NO_XDEV);
+    o2("no xdev: the file", d, "sub/f", O_RDONLY, RES_NO_XDEV);
+    errno = 0;
+    fd = openat2_(d, "sub/new", O_RDWR | O_CREAT | O_EXCL, 0600, RES_BENEATH);
+    struct stat st;
+    printf("create beneath: %s, mode %o\n", res(fd), fd >= 0 && fstat((int)fd, &st) == 0 ? (unsigned)(st.st_mode & 0777) : 0);
+    close((int)fd);
+    T("create beneath again (O_EXCL)", openat2_(d, "sub/new", O_RDWR | O_CREAT | O_EXCL, 0600, RES_BENEATH));
+    T("create outside beneath", openat2_(d, "../escape", O_RDWR | O_CREAT, 0600, RES_BENEATH));
+    T("empty path", openat2_(d, "", O_RDONLY, 0, RES_BENEATH));
+    close(sd);
+    close(d);
+    static const char *made[] = {"sub/f", "sub/new", "sub/up", "rel", "abs", NULL};
+    for (int i = 0; made[i]; i++)
+        unlink(path(made[i]));
+    clean();
+}
+
 int main(int argc, char **argv)
 {
     probe_init();
@@ -784,7 +897,7 @@ int main(int argc, char **argv)
     static const struct probe_section sections[] = {
         {"fifo", fifo},       {"mknod", mknod_section},     {"xattr", xattr},       {"times", times},
         {"statx", statx_section}, {"tmpfile", tmpfile_section}, {"inotify", inotify}, {"link", link_section},
-        {NULL, NULL},
+        {"openat2", openat2_section}, {NULL, NULL},
     };
     int r = run_sections(argc, argv, sections);
     clean();

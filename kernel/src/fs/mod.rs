@@ -375,6 +375,159 @@ pub fn child_path(dir: &[u8], name: &[u8]) -> Vec<u8> {
     p
 }
 
+/// Restrictions on a path walk (openat2's RESOLVE_* flags).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Restrict {
+    /// No mount point crossed (RESOLVE_NO_XDEV): EXDEV.
+    pub no_xdev: bool,
+    /// No /proc magic link followed (RESOLVE_NO_MAGICLINKS): ELOOP.
+    pub no_magiclinks: bool,
+    /// No symlink followed (RESOLVE_NO_SYMLINKS): ELOOP.
+    pub no_symlinks: bool,
+    /// Nothing outside the starting directory (RESOLVE_BENEATH): EXDEV.
+    pub beneath: bool,
+    /// The starting directory is the root (RESOLVE_IN_ROOT).
+    pub in_root: bool,
+}
+
+impl Restrict {
+    fn scoped(&self) -> bool {
+        self.beneath || self.in_root
+    }
+}
+
+/// Walks `path` from the directory `base` (an absolute canonical path) under the
+/// restrictions `r`, following a final symlink when `follow_last`, and returns the
+/// canonical absolute path it names. A missing last component is not an error
+/// (the caller may create it): the path then ends with its name.
+pub fn resolve_restricted(base: &[u8], path: &[u8], follow_last: bool, r: Restrict) -> Result<Vec<u8>, Errno> {
+    if path.is_empty() {
+        return Err(Errno::ENOENT);
+    }
+    if path.len() >= PATH_MAX {
+        return Err(Errno::ENAMETOOLONG);
+    }
+    // A scoped walk starts at `base` as its root; the others at the real root,
+    // with `base` walked first.
+    let (scope_root, prefix, mut stack) = if r.scoped() {
+        (resolve(b"/", base, true)?.node, base.to_vec(), Vec::new())
+    } else {
+        let mut stack = Vec::new();
+        let mut links = 0;
+        if path.first() != Some(&b'/') {
+            walk(&root(), &mut stack, base, true, &mut links)?;
+        }
+        (root(), b"/".to_vec(), stack)
+    };
+    let follow_last = follow_last || path.last() == Some(&b'/');
+    let mut links = 0;
+    let missing = walk_restricted(&scope_root, &mut stack, path, follow_last, &mut links, r)?;
+    let mut out = prefix;
+    for (name, _) in stack.iter() {
+        if out.last() != Some(&b'/') {
+            out.push(b'/');
+        }
+        out.extend_from_slice(name);
+    }
+    if let Some(name) = missing {
+        if out.last() != Some(&b'/') {
+            out.push(b'/');
+        }
+        out.extend_from_slice(&name);
+    }
+    Ok(out)
+}
+
+/// [`walk`] with the restrictions `r`, from `root` (the scope's root for a scoped
+/// walk). Returns the name of a missing last component.
+fn walk_restricted(
+    root: &Arc<dyn Inode>,
+    stack: &mut Vec<(Vec<u8>, Arc<dyn Inode>)>,
+    path: &[u8],
+    follow_last: bool,
+    links: &mut usize,
+    r: Restrict,
+) -> Result<Option<Vec<u8>>, Errno> {
+    if path.first() == Some(&b'/') {
+        if r.beneath {
+            return Err(Errno::EXDEV);
+        }
+        stack.clear();
+    }
+    let comps: Vec<&[u8]> = path.split(|&b| b == b'/').filter(|c| !c.is_empty()).collect();
+    let n = comps.len();
+    for (i, c) in comps.into_iter().enumerate() {
+        let last = i + 1 == n;
+        if c.len() > 255 {
+            return Err(Errno::ENAMETOOLONG);
+        }
+        let cur = stack.last().map(|(_, n)| n.clone()).unwrap_or_else(|| root.clone());
+        if !is_dir(&*cur) {
+            return Err(Errno::ENOTDIR);
+        }
+        match c {
+            b"." => continue,
+            b".." => {
+                match stack.pop() {
+                    // Above the scope's root: refused beneath it, the root itself
+                    // in it (and above the real root).
+                    None if r.beneath => return Err(Errno::EXDEV),
+                    None => {}
+                    Some((_, left)) => {
+                        let up = stack.last().map(|(_, n)| n.clone()).unwrap_or_else(|| root.clone());
+                        if r.no_xdev && up.dev() != left.dev() {
+                            return Err(Errno::EXDEV);
+                        }
+                    }
+                }
+                continue;
+            }
+            _ => {}
+        }
+        let child = match cur.lookup(c) {
+            Ok(child) => child,
+            Err(Errno::ENOENT) if last => return Ok(Some(c.to_vec())),
+            Err(e) => return Err(e),
+        };
+        if r.no_xdev && child.dev() != cur.dev() {
+            return Err(Errno::EXDEV);
+        }
+        if ftype(&*child) == S_IFLNK && (!last || follow_last) {
+            if let Some(target) = child.follow_magic() {
+                if r.no_magiclinks || r.no_symlinks {
+                    return Err(Errno::ELOOP);
+                }
+                if r.scoped() {
+                    return Err(Errno::EXDEV);
+                }
+                stack.push((c.to_vec(), target));
+                continue;
+            }
+            if r.no_symlinks {
+                return Err(Errno::ELOOP);
+            }
+            *links += 1;
+            if *links > MAX_SYMLINKS {
+                return Err(Errno::ELOOP);
+            }
+            let target = child.readlink()?;
+            if target.is_empty() {
+                return Err(Errno::ENOENT);
+            }
+            if let Some(name) = walk_restricted(root, stack, &target, true, links, r)? {
+                // A dangling symlink: what it names may be created when it is last.
+                if last {
+                    return Ok(Some(name));
+                }
+                return Err(Errno::ENOENT);
+            }
+            continue;
+        }
+        stack.push((c.to_vec(), child));
+    }
+    Ok(None)
+}
+
 /// Walks `path` relative to `base` (an absolute canonical directory path).
 /// With `follow_last`, a final symlink is followed.
 pub fn resolve(base: &[u8], path: &[u8], follow_last: bool) -> Result<Resolved, Errno> {

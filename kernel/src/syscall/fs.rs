@@ -210,8 +210,109 @@ pub fn pread(cx: &Ctx, fd: i32, buf: UAddr, count: usize, offset: i64, is_write:
 
 /// openat(2).
 pub fn openat(cx: &Ctx, dirfd: i32, path: UAddr, flags: i32, mode: u32) -> SysResult {
-    let flags = flags as u32;
     let path_bytes = cx.read_path(path)?;
+    open_path(cx, dirfd, &path_bytes, flags as u32, mode)
+}
+
+/// openat2(2): openat with every argument checked (unknown flags, a mode without
+/// O_CREAT or O_TMPFILE, unknown RESOLVE_* flags are EINVAL; a `struct open_how`
+/// of another size is read as Linux's copy_struct_from_user reads it) and the
+/// walk restricted by the RESOLVE_* flags.
+pub fn openat2(cx: &Ctx, dirfd: i32, path: UAddr, how: UAddr, size: usize) -> SysResult {
+    const OPEN_HOW_SIZE_VER0: usize = 24;
+    const RESOLVE_NO_XDEV: u64 = 0x01;
+    const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
+    const RESOLVE_NO_SYMLINKS: u64 = 0x04;
+    const RESOLVE_BENEATH: u64 = 0x08;
+    const RESOLVE_IN_ROOT: u64 = 0x10;
+    const RESOLVE_CACHED: u64 = 0x20;
+    if size < OPEN_HOW_SIZE_VER0 {
+        return Err(Errno::EINVAL);
+    }
+    if size > elfin_arch::PAGE_SIZE as usize {
+        return Err(Errno::E2BIG);
+    }
+    let mut raw = [0u8; OPEN_HOW_SIZE_VER0];
+    cx.read_bytes(how, &mut raw)?;
+    // A larger struct from a newer program is fine when its extra bytes are zero.
+    if size > OPEN_HOW_SIZE_VER0 {
+        let mut rest = alloc::vec![0u8; size - OPEN_HOW_SIZE_VER0];
+        cx.read_bytes(UAddr(how.0 + OPEN_HOW_SIZE_VER0 as u64), &mut rest)?;
+        if rest.iter().any(|&b| b != 0) {
+            return Err(Errno::E2BIG);
+        }
+    }
+    let word = |i: usize| raw.get(i * 8..i * 8 + 8).and_then(|b| b.try_into().ok()).map_or(0, u64::from_le_bytes);
+    let (flags, mode, resolve) = (word(0), word(1), word(2));
+    let valid_flags = u64::from(
+        O_ACCMODE
+            | O_CREAT
+            | O_EXCL
+            | 0o400 /* O_NOCTTY */
+            | O_TRUNC
+            | O_APPEND
+            | O_NONBLOCK
+            | 0o10000 /* O_DSYNC */
+            | 0o4000000 /* __O_SYNC */
+            | 0o20000 /* FASYNC */
+            | arch_o::O_DIRECT
+            | arch_o::O_LARGEFILE
+            | arch_o::O_DIRECTORY
+            | arch_o::O_NOFOLLOW
+            | 0o1000000 /* O_NOATIME */
+            | O_CLOEXEC
+            | O_PATH
+            | arch_o::__O_TMPFILE,
+    );
+    let all_resolve =
+        RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH | RESOLVE_IN_ROOT | RESOLVE_CACHED;
+    if flags & !valid_flags != 0 || resolve & !all_resolve != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if resolve & (RESOLVE_BENEATH | RESOLVE_IN_ROOT) == RESOLVE_BENEATH | RESOLVE_IN_ROOT {
+        return Err(Errno::EINVAL);
+    }
+    let flags = flags as u32;
+    let creates = flags & O_CREAT != 0 || flags & arch_o::__O_TMPFILE != 0;
+    if (creates && mode & !0o7777 != 0) || (!creates && mode != 0) {
+        return Err(Errno::EINVAL);
+    }
+    if flags & arch_o::O_DIRECTORY != 0 && flags & O_CREAT != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if resolve & RESOLVE_CACHED != 0 && flags & (O_TRUNC | O_CREAT | arch_o::__O_TMPFILE) != 0 {
+        return Err(Errno::EAGAIN);
+    }
+    let path_bytes = cx.read_path(path)?;
+    let r = fs::Restrict {
+        no_xdev: resolve & RESOLVE_NO_XDEV != 0,
+        no_magiclinks: resolve & RESOLVE_NO_MAGICLINKS != 0,
+        no_symlinks: resolve & RESOLVE_NO_SYMLINKS != 0,
+        beneath: resolve & RESOLVE_BENEATH != 0,
+        in_root: resolve & RESOLVE_IN_ROOT != 0,
+    };
+    if resolve & !RESOLVE_CACHED == 0 || path_bytes.is_empty() {
+        return open_path(cx, dirfd, &path_bytes, flags, mode as u32);
+    }
+    // The walk is checked first; the open then goes by the canonical path it found.
+    // A scoped walk starts at `dirfd` even for an absolute path.
+    let start = if r.beneath || r.in_root { base_dir(cx, dirfd, b".")? } else { base_dir(cx, dirfd, &path_bytes)? };
+    let follow = flags & arch_o::O_NOFOLLOW == 0 && flags & arch_o::__O_TMPFILE == 0;
+    let canonical = fs::resolve_restricted(&start, &path_bytes, follow, r)?;
+    // A trailing slash keeps its meaning (a directory is wanted).
+    let canonical = if path_bytes.last() == Some(&b'/') && canonical.last() != Some(&b'/') {
+        let mut c = canonical;
+        c.push(b'/');
+        c
+    } else {
+        canonical
+    };
+    open_path(cx, AT_FDCWD, &canonical, flags, mode as u32)
+}
+
+/// openat(2) of `path_bytes`, read from the caller already.
+fn open_path(cx: &Ctx, dirfd: i32, path_bytes: &[u8], flags: u32, mode: u32) -> SysResult {
+    let path_bytes = path_bytes.to_vec();
     if path_bytes.is_empty() {
         return Err(Errno::ENOENT);
     }

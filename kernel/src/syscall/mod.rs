@@ -381,6 +381,7 @@ fn dispatch(cx: &Ctx, call: Call, tf: &mut TrapFrame) -> SysResult {
         Access { path, mode } => fs::faccessat(cx, fs::AT_FDCWD, path, mode, 0),
         Faccessat { dirfd, path, mode } => fs::faccessat(cx, dirfd, path, mode, 0),
         Faccessat2 { dirfd, path, mode, flags } => fs::faccessat(cx, dirfd, path, mode, flags),
+        Openat2 { dirfd, path, how, size } => fs::openat2(cx, dirfd, path, how, size),
         Fcntl { fd, cmd, arg } => fs::fcntl(cx, fd, cmd, arg),
         Dup { fd } => fs::dup(cx, fd),
         Dup2 { oldfd, newfd } => fs::dup3(cx, oldfd, newfd, 0, true),
