@@ -780,7 +780,8 @@ impl Net {
                     })
             })
         });
-        if let Some(Kind::TcpListen { half, queue, .. }) = to.and_then(|id| self.recs.get_mut(&id)).map(|r| &mut r.kind) {
+        if let Some(Kind::TcpListen { half, queue, .. }) = to.and_then(|id| self.recs.get_mut(&id)).map(|r| &mut r.kind)
+        {
             if syn {
                 half.push(h);
             } else {

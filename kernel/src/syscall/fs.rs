@@ -264,8 +264,12 @@ pub fn openat2(cx: &Ctx, dirfd: i32, path: UAddr, how: UAddr, size: usize) -> Sy
             | O_PATH
             | arch_o::__O_TMPFILE,
     );
-    let all_resolve =
-        RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH | RESOLVE_IN_ROOT | RESOLVE_CACHED;
+    let all_resolve = RESOLVE_NO_XDEV
+        | RESOLVE_NO_MAGICLINKS
+        | RESOLVE_NO_SYMLINKS
+        | RESOLVE_BENEATH
+        | RESOLVE_IN_ROOT
+        | RESOLVE_CACHED;
     if flags & !valid_flags != 0 || resolve & !all_resolve != 0 {
         return Err(Errno::EINVAL);
     }
