@@ -421,7 +421,7 @@ pub fn resolve_restricted(base: &[u8], path: &[u8], follow_last: bool, r: Restri
     };
     let follow_last = follow_last || path.last() == Some(&b'/');
     let mut links = 0;
-    let missing = walk_restricted(&scope_root, &mut stack, path, follow_last, &mut links, r)?;
+    let missing = walk_restricted(&scope_root, &mut stack, path, follow_last, &mut links, r, true)?;
     let mut out = prefix;
     for (name, _) in stack.iter() {
         if out.last() != Some(&b'/') {
@@ -439,7 +439,8 @@ pub fn resolve_restricted(base: &[u8], path: &[u8], follow_last: bool, r: Restri
 }
 
 /// [`walk`] with the restrictions `r`, from `root` (the scope's root for a scoped
-/// walk). Returns the name of a missing last component.
+/// walk). With `missing_ok`, a missing last component is no error: its name is
+/// returned.
 fn walk_restricted(
     root: &Arc<dyn Inode>,
     stack: &mut Vec<(Vec<u8>, Arc<dyn Inode>)>,
@@ -447,6 +448,7 @@ fn walk_restricted(
     follow_last: bool,
     links: &mut usize,
     r: Restrict,
+    missing_ok: bool,
 ) -> Result<Option<Vec<u8>>, Errno> {
     if path.first() == Some(&b'/') {
         if r.beneath {
@@ -486,7 +488,7 @@ fn walk_restricted(
         }
         let child = match cur.lookup(c) {
             Ok(child) => child,
-            Err(Errno::ENOENT) if last => return Ok(Some(c.to_vec())),
+            Err(Errno::ENOENT) if last && missing_ok => return Ok(Some(c.to_vec())),
             Err(e) => return Err(e),
         };
         if r.no_xdev && child.dev() != cur.dev() {
@@ -514,12 +516,9 @@ fn walk_restricted(
             if target.is_empty() {
                 return Err(Errno::ENOENT);
             }
-            if let Some(name) = walk_restricted(root, stack, &target, true, links, r)? {
-                // A dangling symlink: what it names may be created when it is last.
-                if last {
-                    return Ok(Some(name));
-                }
-                return Err(Errno::ENOENT);
+            // A dangling last symlink: what it names may be created.
+            if let Some(name) = walk_restricted(root, stack, &target, true, links, r, last && missing_ok)? {
+                return Ok(Some(name));
             }
             continue;
         }
@@ -555,6 +554,8 @@ pub fn resolve(base: &[u8], path: &[u8], follow_last: bool) -> Result<Resolved, 
     Ok(Resolved { node, path: join(&stack) })
 }
 
+/// Walks `path` from the top of `stack` (`root` when it is empty), pushing each
+/// component it enters.
 fn walk(
     root: &Arc<dyn Inode>,
     stack: &mut Vec<(Vec<u8>, Arc<dyn Inode>)>,
@@ -562,48 +563,7 @@ fn walk(
     follow_last: bool,
     links: &mut usize,
 ) -> Result<(), Errno> {
-    if path.first() == Some(&b'/') {
-        stack.clear();
-    }
-    let comps: Vec<&[u8]> = path.split(|&b| b == b'/').filter(|c| !c.is_empty()).collect();
-    let n = comps.len();
-    for (i, c) in comps.into_iter().enumerate() {
-        let last = i + 1 == n;
-        if c.len() > 255 {
-            return Err(Errno::ENAMETOOLONG);
-        }
-        let cur = stack.last().map(|(_, n)| n.clone()).unwrap_or_else(|| root.clone());
-        if !is_dir(&*cur) {
-            return Err(Errno::ENOTDIR);
-        }
-        match c {
-            b"." => continue,
-            b".." => {
-                stack.pop();
-                continue;
-            }
-            _ => {}
-        }
-        let child = cur.lookup(c)?;
-        if ftype(&*child) == S_IFLNK && (!last || follow_last) {
-            if let Some(target) = child.follow_magic() {
-                stack.push((c.to_vec(), target));
-                continue;
-            }
-            *links += 1;
-            if *links > MAX_SYMLINKS {
-                return Err(Errno::ELOOP);
-            }
-            let target = child.readlink()?;
-            if target.is_empty() {
-                return Err(Errno::ENOENT);
-            }
-            walk(root, stack, &target, true, links)?;
-            continue;
-        }
-        stack.push((c.to_vec(), child));
-    }
-    Ok(())
+    walk_restricted(root, stack, path, follow_last, links, Restrict::default(), false).map(|_| ())
 }
 
 /// Resolves all but the last component: (parent directory, its path, last name).
