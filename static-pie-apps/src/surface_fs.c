@@ -514,6 +514,8 @@ static void tmpfile_section(void)
     printf("regular with no link: %s, mode 0600: %s\n", yesno(S_ISREG(st.st_mode) && st.st_nlink == 0),
            yesno((st.st_mode & 0777) == 0600));
     V("write", write(fd, "tmp", 3));
+    int fl = fcntl(fd, F_GETFL);
+    printf("F_GETFL: O_TMPFILE %s, O_RDWR %s\n", yesno((fl & O_TMPFILE) == O_TMPFILE), yesno((fl & O_ACCMODE) == O_RDWR));
     T("linkat AT_EMPTY_PATH", linkat(fd, "", AT_FDCWD, path("f"), AT_EMPTY_PATH));
     fstat(fd, &st);
     printf("now one link: %s\n", yesno(st.st_nlink == 1));

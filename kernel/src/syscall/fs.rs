@@ -435,7 +435,7 @@ fn tmpfile(cx: &Ctx, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> SysResul
     let name = alloc::format!("#{} (deleted)", node.ino());
     let file = node.clone().open(flags)?;
     let of =
-        OpenFile::new(file, flags & KEPT_OPEN_FLAGS & !arch_o::O_DIRECTORY, fs::child_path(&dir.path, name.as_bytes()));
+        OpenFile::new(file, flags & (KEPT_OPEN_FLAGS | arch_o::O_TMPFILE), fs::child_path(&dir.path, name.as_bytes()));
     Ok(cx.install(of, flags & O_CLOEXEC != 0)? as u64)
 }
 
