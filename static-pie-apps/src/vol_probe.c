@@ -3,7 +3,8 @@
  *
  *   vol_probe tree DIR        create, write, append, pwrite, mkdir, rename, unlink,
  *                             rmdir, truncate, symlink, link, fsync (of a file and
- *                             a directory), read back, list;
+ *                             a directory), a FIFO the host made (DIR/hostfifo),
+ *                             read back, list;
  *                             the error cases by errno name
  *   vol_probe big DIR MIB     write DIR/big (MIB MiB, a pattern), fsync, read it back;
  *                             prints the size and an FNV-1a hash of the content
@@ -20,6 +21,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "errname.h"
@@ -125,6 +127,27 @@ static int tree(const char *dir)
     check("mkdir sub (again)", mkdir(at(dir, "sub"), 0755));
     write_file(at(dir, "a.txt"), "hello volume\n", 1);
     write_file(at(dir, "sub/deep/note"), "deep note\n", 0);
+    /* A FIFO the host made (the test makes "hostfifo" before the run) carries
+     * data between processes: its pipe is the guest's, the host file only names
+     * it (QEMU refuses to open special files for a client). */
+    struct stat fst;
+    if (stat(at(dir, "hostfifo"), &fst) == 0 && S_ISFIFO(fst.st_mode)) {
+        check("open the FIFO for writing without a reader", open(at(dir, "hostfifo"), O_WRONLY | O_NONBLOCK));
+        fflush(stdout);
+        pid_t w = fork();
+        if (w == 0) {
+            int fd = open(at(dir, "hostfifo"), O_WRONLY);
+            _exit(fd >= 0 && write(fd, "through the fifo", 16) == 16 ? 0 : 1);
+        }
+        int rfd = open(at(dir, "hostfifo"), O_RDONLY);
+        char fbuf[32] = {0};
+        ssize_t got = rfd < 0 ? -1 : read(rfd, fbuf, sizeof fbuf - 1);
+        int wst = 0;
+        waitpid(w, &wst, 0);
+        printf("fifo read %zd \"%s\", writer ok %d\n", got, fbuf, WIFEXITED(wst) && WEXITSTATUS(wst) == 0);
+        close(rfd);
+        check("unlink hostfifo", unlink(at(dir, "hostfifo")));
+    }
     /* A directory is synced too (as databases do after creating a journal). */
     int dfd = open(at(dir, "sub"), O_RDONLY | O_DIRECTORY);
     check("open sub (directory)", dfd);

@@ -304,12 +304,18 @@ fn snapshot(dir: &Path) -> String {
 }
 
 /// vol_probe creates, writes, appends, truncates, renames, links and removes in a
-/// `-v` volume; afterwards the host directory holds what the same probe leaves
-/// in a directory when it runs natively, and its output is the same.
+/// `-v` volume, and passes data through a FIFO the host made there; afterwards
+/// the host directory holds what the same probe leaves in a directory when it
+/// runs natively, and its output is the same.
 fn volume_tree(arch: &str, extra: &[&str]) {
     let bin = app(arch, "glibc", "vol_probe");
     let native_dir = scratch_dir("vol-native");
     let guest_dir = scratch_dir("vol-guest");
+    // A FIFO made on the host, which the probe uses between two processes.
+    for d in [&native_dir, &guest_dir] {
+        let made = std::process::Command::new("mkfifo").arg(d.join("hostfifo")).status();
+        assert!(made.is_ok_and(|s| s.success()), "mkfifo in {}", d.display());
+    }
     let native_arg = native_dir.to_string_lossy().into_owned();
     let native = run_native_on(arch, &bin, None, &args(&["tree", &native_arg]), &[], None);
     let mut opts = ElfinOpts::default().arch(arch).volume(&guest_dir, "/data");

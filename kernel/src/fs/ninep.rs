@@ -44,6 +44,7 @@ const NOFID: u32 = u32::MAX;
 // Message types (9P2000.L; R-messages are T + 1).
 const RLERROR: u8 = 7;
 const TSTATFS: u8 = 8;
+const TMKNOD: u8 = 18;
 const TLOPEN: u8 = 12;
 const TLCREATE: u8 = 14;
 const TSYMLINK: u8 = 16;
@@ -341,6 +342,7 @@ impl Client {
             attr: Mutex::new((attr, crate::time::monotonic_ns())),
             io: Mutex::new([None; 3]),
             writers: AtomicUsize::new(0),
+            fifo: super::fifo::Fifo::default(),
         });
         self.nodes.lock().insert(qid, Arc::downgrade(&n));
         Ok(n)
@@ -363,6 +365,9 @@ pub struct Node {
     /// Opened fids: read-only, write-only, read-write.
     io: Mutex<[Option<u32>; 3]>,
     writers: AtomicUsize,
+    /// The pipe of a FIFO: its data stays in the guest, as Linux's v9fs keeps a
+    /// FIFO's pipe in the client (the host file only names it).
+    fifo: super::fifo::Fifo,
 }
 
 impl Drop for Node {
@@ -608,8 +613,20 @@ impl Inode for Node {
                 )?;
                 self.child(name)?
             }
-            // FIFOs, device and socket nodes are not made on volumes.
-            NewNode::Fifo | NewNode::Device(..) | NewNode::Socket => return Err(Errno::EPERM),
+            // FIFOs and socket nodes are made on the host (Tmknod); device nodes
+            // are not made on volumes.
+            NewNode::Fifo | NewNode::Socket => {
+                let ty = if matches!(what, NewNode::Fifo) { S_IFIFO } else { S_IFSOCK };
+                c.rpc(
+                    TMKNOD,
+                    |w| {
+                        w.u32(self.fid).str(name).u32(ty | (mode & 0o7777)).u32(0).u32(0).u32(0);
+                    },
+                    |r| r.qid(),
+                )?;
+                self.child(name)?
+            }
+            NewNode::Device(..) => return Err(Errno::EPERM),
         };
         self.touch();
         Ok(node)
@@ -791,11 +808,17 @@ impl Inode for Node {
         r.ok()
     }
 
+    fn fifo(&self) -> Option<&super::fifo::Fifo> {
+        (self.cached_attr().mode & S_IFMT == S_IFIFO).then_some(&self.fifo)
+    }
     fn open(self: Arc<Self>, flags: u32) -> Result<Arc<dyn FileLike>, Errno> {
         match self.cached_attr().mode & S_IFMT {
             S_IFDIR => Ok(InodeFile::path_only(self)),
             S_IFLNK => Err(Errno::ELOOP),
             _ if flags & O_PATH != 0 => Ok(InodeFile::path_only(self)),
+            // A socket node is not opened (connect reaches it); a FIFO is opened
+            // by the open call through `fifo`, never on the host.
+            S_IFSOCK | S_IFIFO => Err(Errno::ENXIO),
             _ => {
                 let acc = flags & O_ACCMODE;
                 if acc != 0 {
