@@ -880,6 +880,10 @@ static void openat2_section(void)
     T("create beneath again (O_EXCL)", openat2_(d, "sub/new", O_RDWR | O_CREAT | O_EXCL, 0600, RES_BENEATH));
     T("create outside beneath", openat2_(d, "../escape", O_RDWR | O_CREAT, 0600, RES_BENEATH));
     T("empty path", openat2_(d, "", O_RDONLY, 0, RES_BENEATH));
+    /* openat too refuses O_DIRECTORY|O_CREAT, and creates nothing. */
+    T("openat O_CREAT|O_DIRECTORY, new name", openat(d, "newdir", O_RDONLY | O_CREAT | O_DIRECTORY, 0644));
+    printf("nothing created: %s\n", yesno(faccessat(d, "newdir", F_OK, 0) != 0));
+    T("openat O_CREAT|O_DIRECTORY, a directory", openat(d, "sub", O_RDONLY | O_CREAT | O_DIRECTORY, 0644));
     close(sd);
     close(d);
     static const char *made[] = {"sub/f", "sub/new", "sub/up", "rel", "abs", NULL};

@@ -316,6 +316,11 @@ pub fn openat2(cx: &Ctx, dirfd: i32, path: UAddr, how: UAddr, size: usize) -> Sy
 
 /// openat(2) of `path_bytes`, read from the caller already.
 fn open_path(cx: &Ctx, dirfd: i32, path_bytes: &[u8], flags: u32, mode: u32) -> SysResult {
+    // Linux 6.4 on: O_DIRECTORY|O_CREAT is EINVAL, before any lookup (it used to
+    // create a regular file).
+    if flags & arch_o::O_DIRECTORY != 0 && flags & O_CREAT != 0 {
+        return Err(Errno::EINVAL);
+    }
     let path_bytes = path_bytes.to_vec();
     if path_bytes.is_empty() {
         return Err(Errno::ENOENT);
