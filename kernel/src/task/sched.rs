@@ -617,10 +617,16 @@ fn schedule() {
             }
         }
         if let Some(n) = &next {
-            // The thread may still be switching away on another CPU.
-            while n.sched.on_cpu.load(Ordering::Acquire) {
-                elfin_plat::poll_tlb_flush();
-                core::hint::spin_loop();
+            // The thread may still be switching away on another CPU, which may need
+            // this CPU's queue before it is done (to rehome, steal or wake a
+            // thread): wait without holding the queue, or both CPUs wait forever.
+            if n.sched.on_cpu.load(Ordering::Acquire) {
+                drop(me);
+                while n.sched.on_cpu.load(Ordering::Acquire) {
+                    elfin_plat::poll_tlb_flush();
+                    core::hint::spin_loop();
+                }
+                me = cpu(c).lock();
             }
             crate::timer::thread_running();
         }
