@@ -717,14 +717,15 @@ impl Net {
             };
             let s = stack.tcp(h.1);
             let st = s.state();
-            // A LISTEN socket bound to no address takes a SYN of either family: one
-            // this listener does not serve (IPv4 on an IPV6_V6ONLY socket, IPv6 on
-            // an IPv4 one) goes to the listener that does.
-            let stray = s.remote_endpoint().is_some_and(|r| !scope.admits(r.addr));
             match st {
                 tcp::State::Listen => p2.push(h),
                 tcp::State::Closed | tcp::State::TimeWait => gone.push(h),
-                _ if stray => strays.push((h, st == tcp::State::SynReceived)),
+                // A LISTEN socket bound to no address takes a SYN of either family:
+                // one this listener does not serve (IPv4 on an IPV6_V6ONLY socket,
+                // IPv6 on an IPv4 one) goes to the listener that does.
+                _ if s.remote_endpoint().is_some_and(|r| !scope.admits(r.addr)) => {
+                    strays.push((h, st == tcp::State::SynReceived))
+                }
                 tcp::State::SynReceived => h2.push(h),
                 _ => queue.push_back(h),
             }

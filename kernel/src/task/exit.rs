@@ -199,19 +199,20 @@ fn kill_orphaned_pgrp(p: &Process, link: &Process, exiting: bool) {
 
 /// Wakes a vfork parent waiting for `p` (its child) to exec or exit.
 pub fn release_vfork_parent(p: &Process) {
-    // Taken first: the wake-ups take scheduler locks, not under this one.
-    let parent = p.vfork_parent.lock().take();
-    if let Some((t, _)) = parent {
-        p.state_wq.wake_all();
-        sched::wake(&t);
-    }
+    release_vfork(p, None);
 }
 
 /// Wakes a vfork parent waiting for thread `tid` of `p`, which is exiting.
 fn release_vfork_of(p: &Process, tid: i32) {
+    release_vfork(p, Some(tid));
+}
+
+/// Wakes the vfork parent of `p`, when it waits for thread `tid` (any with None).
+fn release_vfork(p: &Process, tid: Option<i32>) {
+    // Taken first: the wake-ups take scheduler locks, not under this one.
     let parent = {
         let mut slot = p.vfork_parent.lock();
-        if slot.as_ref().is_some_and(|(_, child)| *child == tid) {
+        if tid.is_none_or(|tid| slot.as_ref().is_some_and(|(_, child)| *child == tid)) {
             slot.take()
         } else {
             None
