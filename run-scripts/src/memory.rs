@@ -10,6 +10,7 @@
 //!   the kernel, or refuses), plus room for the kernel to start.
 
 use std::fs;
+use std::io::Read;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
@@ -52,11 +53,19 @@ const FALLBACK_MIB: u64 = 1024;
 
 /// The default guest memory in MiB (see the module docs).
 pub fn default_mib() -> u64 {
-    let meminfo = fs::read_to_string("/proc/meminfo").unwrap_or_default();
-    let overcommit = fs::read_to_string("/proc/sys/vm/overcommit_memory").unwrap_or_default();
-    let cgroup =
-        cgroup_limit(&fs::read_to_string("/proc/self/cgroup").unwrap_or_default(), |p| fs::read_to_string(p).ok());
+    let meminfo = read_proc("/proc/meminfo").unwrap_or_default();
+    let overcommit = read_proc("/proc/sys/vm/overcommit_memory").unwrap_or_default();
+    let cgroup = cgroup_limit(&read_proc("/proc/self/cgroup").unwrap_or_default(), |p| read_proc(p));
     host_limit_mib(&meminfo, overcommit.trim() == "2", cgroup)
+}
+
+/// A /proc or /sys file's text. These report a size of 0, so a plain
+/// `read_to_string` starts from 32-byte reads and grows its buffer eight times for
+/// /proc/meminfo; a page-sized buffer takes most of them in one read.
+fn read_proc(path: impl AsRef<Path>) -> Option<String> {
+    let mut text = String::with_capacity(4096);
+    fs::File::open(path).and_then(|mut f| f.read_to_string(&mut text)).ok()?;
+    Some(text)
 }
 
 /// The default from the host's facts: `meminfo` is /proc/meminfo, `strict` says
