@@ -1,7 +1,7 @@
-//! Guest tests of the Linux system-call surface (static-pie-apps/src/surface_*.c):
-//! timers and clocks, signals, file calls, locks, IPC, pidfds, identity and
-//! scheduling calls, and the defects of issue 16, each with its success and error
-//! paths.
+//! Guest tests of the Linux system-call surface (static-pie-apps/src/surface_*.c
+//! and pty_probe.c): timers and clocks, signals, file calls, locks, IPC, pidfds,
+//! identity and scheduling calls, pseudo-terminals, and the defects of issue 16,
+//! each with its success and error paths.
 //!
 //! x86_64: one test per probe section and C library, against the same binary run
 //! natively. arm64: the same sections against the x86_64 build of the probe run
@@ -69,6 +69,27 @@ surface_tests! {
     surface_ipc: [shm, sem, msg, mq, perms],
     surface_pidfd: [open, signal, getfd, clone, wait],
     surface_defects: [read, epoll, flags, clone, nofile, rlimit, cpulimit, robust, rseq, sigreturn, rename, bigfile, sigio, seals],
+    pty_probe: [basic, io, winsize, session, leader, hangup, master, forkpty],
+}
+
+/// A thousand pseudo-terminal pairs made, used and closed, and thirty forkpty
+/// children: the same output as natively (each pair's /dev/pts entry goes with
+/// it), and every frame free again after exit.
+#[test]
+fn pty_churn_no_leak() {
+    let bin = app("x86_64", "glibc", "pty_probe");
+    let native = run_native(&bin, None, &args(&["churn"]), &[], None);
+    check_native(&native);
+    let opts = ElfinOpts { extra: vec!["--log-level".into(), "info".into()], ..ElfinOpts::default() };
+    let guest = run_elfin(&bin, &args(&["churn"]), &opts);
+    assert_same_explained(&native, &guest);
+    let (after, before) = frames_report(&guest);
+    assert_eq!(
+        after,
+        before,
+        "frames leaked by pty churn: {} ({after} free after exit, {before} before load)",
+        before as i64 - after as i64
+    );
 }
 
 /// The claim behind the x86_64 reference on arm64: where qemu-user runs a section

@@ -1,5 +1,6 @@
-//! Device nodes under /dev: null, zero, full, random and urandom, and the links
-//! to the caller's descriptors (fd, stdin, stdout, stderr).
+//! Device nodes under /dev: null, zero, full, random and urandom, tty, ptmx and
+//! the pts directory, and the links to the caller's descriptors (fd, stdin,
+//! stdout, stderr).
 use alloc::sync::Arc;
 use core::any::Any;
 
@@ -25,6 +26,8 @@ pub enum Dev {
     Random(u32),
     /// /dev/tty: the controlling terminal.
     Tty,
+    /// /dev/ptmx: opening it makes a pseudo-terminal.
+    Ptmx,
 }
 
 impl Dev {
@@ -35,6 +38,7 @@ impl Dev {
             Dev::Full => 7,
             Dev::Random(m) => m,
             Dev::Tty => return StatInfo::makedev(5, 0),
+            Dev::Ptmx => return StatInfo::makedev(5, 2),
         };
         StatInfo::makedev(1, minor)
     }
@@ -73,7 +77,13 @@ impl Inode for DevNode {
             let sid = crate::task::sched::try_current()
                 .map(|t| t.process.sid.load(core::sync::atomic::Ordering::Relaxed))
                 .unwrap_or(0);
+            if let Some(r) = super::pty::open_controlling(sid) {
+                return r;
+            }
             return super::console::open_tty(sid);
+        }
+        if self.dev == Dev::Ptmx {
+            return super::pty::open_master();
         }
         let dev = self.dev;
         Ok(Arc::new(DevFile { node: self, dev }))
@@ -83,13 +93,15 @@ impl Inode for DevNode {
 /// Opens the device `rdev` through the node `node` (a device node made by
 /// mknod): the devices elfin has, ENXIO for the others (as Linux for a device
 /// without a driver).
-pub fn open_rdev(rdev: u64, node: Arc<dyn Inode>) -> Result<Arc<dyn FileLike>, Errno> {
+pub fn open_rdev(rdev: u64, node: Arc<dyn Inode>, flags: u32) -> Result<Arc<dyn FileLike>, Errno> {
     let dev = match (StatInfo::major(rdev), StatInfo::minor(rdev)) {
         (1, 3) => Dev::Null,
         (1, 5) => Dev::Zero,
         (1, 7) => Dev::Full,
         (1, m @ (8 | 9)) => Dev::Random(m),
         (5, 0) => return DevNode::new(Dev::Tty, 0o666).open(0),
+        (5, 2) => return super::pty::open_master(),
+        (major @ 136..=143, minor) => return super::pty::open_index((major - 136) * 256 + minor, flags),
         _ => return Err(Errno::ENXIO),
     };
     Ok(Arc::new(DevFile { node, dev }))
@@ -113,7 +125,7 @@ impl DevFile {
                 crate::rng::fill(buf);
                 Ok(buf.len())
             }
-            Dev::Tty => Err(Errno::EIO),
+            Dev::Tty | Dev::Ptmx => Err(Errno::EIO),
         }
     }
     fn sink(&self, data: &[u8]) -> Result<usize, Errno> {
@@ -167,6 +179,7 @@ pub fn filler() -> ramfs::Filler {
             (b"random", Dev::Random(8)),
             (b"urandom", Dev::Random(9)),
             (b"tty", Dev::Tty),
+            (b"ptmx", Dev::Ptmx),
         ] {
             let node: Arc<dyn Inode> = DevNode::new(d, 0o666);
             dev.insert(name.to_vec(), node);
@@ -183,5 +196,6 @@ pub fn filler() -> ramfs::Filler {
         }
         let shm: Arc<dyn Inode> = ramfs::Dir::new(0o1777);
         dev.insert(b"shm".to_vec(), shm);
+        dev.insert(b"pts".to_vec(), super::pty::pts_dir());
     })
 }

@@ -16,6 +16,7 @@ pub mod pages;
 pub mod pidfd;
 pub mod pipe;
 pub mod procfs;
+pub mod pty;
 pub mod ramfs;
 pub mod seals;
 pub mod signalfd;

@@ -411,10 +411,10 @@ impl Inode for Special {
     fn fifo(&self) -> Option<&super::fifo::Fifo> {
         (self.meta().mode & S_IFMT == S_IFIFO).then_some(&self.fifo)
     }
-    fn open(self: Arc<Self>, _flags: u32) -> Result<Arc<dyn FileLike>, Errno> {
+    fn open(self: Arc<Self>, flags: u32) -> Result<Arc<dyn FileLike>, Errno> {
         // FIFOs are opened by the open call itself (it may wait for a partner).
         match self.meta().mode & S_IFMT {
-            S_IFCHR => super::dev::open_rdev(self.rdev, self),
+            S_IFCHR => super::dev::open_rdev(self.rdev, self, flags),
             _ => Err(Errno::ENXIO),
         }
     }

@@ -151,7 +151,7 @@ fn echo(out: &[u8]) {
 }
 
 /// Sends `sig` to every process of group `pgid`.
-fn signal_group(pgid: i32, sig: u32) {
+pub(super) fn signal_group(pgid: i32, sig: u32) {
     for p in table::processes().into_iter().filter(|p| p.pgid.load(Ordering::Relaxed) == pgid) {
         signal::send_to_process(&p, sig, Siginfo::kill(sig as i32, SI_KERNEL, 0, 0));
     }
@@ -266,8 +266,18 @@ pub fn hung_up() -> bool {
 /// and the read restarts once it continues; EIO when it ignores or blocks the
 /// signal or its group is orphaned (no one could continue it).
 fn check_foreground_read(cx: &Ctx) -> Result<(), Errno> {
+    if cx.proc.sid.load(Ordering::Relaxed) != 0 {
+        return Ok(());
+    }
+    background_read(cx, FOREGROUND.load(Ordering::Relaxed))
+}
+
+/// The job control check of a read from the caller's controlling terminal, whose
+/// foreground group is `fg`: Ok in the foreground, else SIGTTIN (and a restart
+/// once the group continues) or EIO.
+pub(super) fn background_read(cx: &Ctx, fg: i32) -> Result<(), Errno> {
     let pgid = cx.proc.pgid.load(Ordering::Relaxed);
-    if cx.proc.sid.load(Ordering::Relaxed) != 0 || pgid == FOREGROUND.load(Ordering::Relaxed) {
+    if pgid == fg {
         return Ok(());
     }
     let sig = SIGTTIN as u32;
@@ -290,16 +300,44 @@ fn orphaned(pgid: i32) -> bool {
     })
 }
 
-/// read(2) through the line discipline: a line in canonical mode; otherwise
-/// VMIN and VTIME as termios(3) says (n_tty_read): MIN>0 TIME=0 waits for MIN
-/// bytes; MIN=0 TIME>0 waits up to TIME for one; MIN>0 TIME>0 waits for the
-/// first, then until MIN or TIME passes without a byte; MIN=0 TIME=0 never waits.
+/// read(2) of the console through its line discipline (see [`ldisc_read`]).
 pub fn read(cx: &Ctx, f: &OpenFile, buf: &mut [u8]) -> Result<usize, Errno> {
     check_foreground_read(cx)?;
+    let m = with(|t| t.ldisc.modes());
+    ldisc_read(cx, f.nonblocking(), buf, m, &INPUT_WQ, |max| {
+        pump();
+        with(|t| {
+            if t.ldisc.input_available(1) {
+                let mut data = alloc::vec![0u8; max];
+                let k = t.ldisc.read(&mut data);
+                data.truncate(k);
+                Some(Some(data))
+            } else if t.hung_up && t.ldisc.readable() == 0 {
+                Some(None)
+            } else {
+                None
+            }
+        })
+    })
+}
+
+/// A read from a line discipline with modes `m`, woken by `wq`: `take(max)` gives
+/// up to `max` bytes when input is ready, Some(None) at end of file (a hang-up),
+/// None when there is nothing yet. Canonical mode returns one line; otherwise
+/// VMIN and VTIME rule as termios(3) says (n_tty_read): MIN>0 TIME=0 waits for MIN
+/// bytes; MIN=0 TIME>0 waits up to TIME for one; MIN>0 TIME>0 waits for the
+/// first, then until MIN or TIME passes without a byte; MIN=0 TIME=0 never waits.
+pub(super) fn ldisc_read(
+    cx: &Ctx,
+    nonblocking: bool,
+    buf: &mut [u8],
+    m: Modes,
+    wq: &crate::task::WaitQueue,
+    mut take: impl FnMut(usize) -> Option<Option<Vec<u8>>>,
+) -> Result<usize, Errno> {
     if buf.is_empty() {
         return Ok(0);
     }
-    let m = with(|t| t.ldisc.modes());
     let canon = m.lflag & elfin_kcore::tty::ICANON != 0;
     let vmin = usize::from(m.cc.get(VMIN).copied().unwrap_or(1));
     let vtime_ns = u64::from(m.cc.get(VTIME).copied().unwrap_or(0)) * 100_000_000;
@@ -315,26 +353,12 @@ pub fn read(cx: &Ctx, f: &OpenFile, buf: &mut [u8]) -> Result<usize, Errno> {
     loop {
         let deadline = timeout.map(|t| crate::time::monotonic_ns().saturating_add(t));
         let rest_len = buf.len().saturating_sub(got);
-        let step = wait::wait_for(cx, &[&INPUT_WQ], deadline, Restart::Sys, || {
-            pump();
-            let (n, hup) = with(|t| {
-                let avail = t.ldisc.input_available(1);
-                let hup = t.hung_up && t.ldisc.readable() == 0;
-                (avail, hup)
-            });
-            if n {
-                let mut tmp = alloc::vec![0u8; rest_len];
-                let k = with(|t| t.ldisc.read(&mut tmp));
-                tmp.truncate(k);
-                return Some(Ok(Some(tmp)));
-            }
-            if hup || timeout == Some(0) {
-                return Some(Ok(None));
-            }
-            if f.nonblocking() {
-                return Some(Err(Errno::EAGAIN));
-            }
-            None
+        let step = wait::wait_for(cx, &[wq], deadline, Restart::Sys, || match take(rest_len) {
+            Some(Some(data)) => Some(Ok(Some(data))),
+            Some(None) => Some(Ok(None)),
+            None if timeout == Some(0) => Some(Ok(None)),
+            None if nonblocking => Some(Err(Errno::EAGAIN)),
+            None => None,
         });
         match step {
             Ok(Ok(Some(data))) => {

@@ -114,6 +114,9 @@ fn process_exit(cx: &Ctx, status: ExitStatus) {
     super::itimer::cancel(p);
     super::ext::on_exit(p);
     crate::fs::lock::process_gone(p.pid);
+    if p.pid == p.sid.load(Ordering::Relaxed) {
+        crate::fs::pty::leader_exited(p.pid);
+    }
     // Descriptors first (closing a pipe end wakes its readers), then memory; the
     // CPU leaves this address space before it may be freed.
     drop(p.take_files());
