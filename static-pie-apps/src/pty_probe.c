@@ -277,6 +277,24 @@ static void session_child(const char *name, int out)
     report_to(out, line);
     snprintf(line, sizeof line, "tcgetsid is me: %s\n", yesno(tcgetsid(s) == getpid()));
     report_to(out, line);
+    /* /proc/self/stat: tty_nr is the slave's device number, tpgid our group. */
+    FILE *sf = fopen("/proc/self/stat", "r");
+    char buf[512] = "";
+    if (sf) {
+        if (!fgets(buf, sizeof buf, sf))
+            buf[0] = 0;
+        fclose(sf);
+    }
+    char *after = strrchr(buf, ')');
+    unsigned tty_nr = 0;
+    int tpgid = 0;
+    struct stat ss;
+    fstat(s, &ss);
+    unsigned enc = (minor(ss.st_rdev) & 0xff) | (major(ss.st_rdev) << 8) | ((minor(ss.st_rdev) & ~0xffu) << 12);
+    int fields = after ? sscanf(after + 2, "%*c %*d %*d %*d %u %d", &tty_nr, &tpgid) : 0;
+    snprintf(line, sizeof line, "stat tty_nr is the slave: %s, tpgid is me: %s\n", yesno(fields == 2 && tty_nr == enc),
+             yesno(tpgid == getpid()));
+    report_to(out, line);
     int tty = open("/dev/tty", O_RDWR);
     snprintf(line, sizeof line, "/dev/tty after: %s\n", tty < 0 ? errname(errno) : "OK");
     report_to(out, line);

@@ -1341,15 +1341,18 @@ fn stat(p: &Arc<Process>, tid: i32, s: &mut String) {
     let exit_signal = p.info.lock().exit_signal;
     let threads = p.threads.lock().len();
     let exit_code = p.state.lock().exiting.map(|e| e.wait_status()).unwrap_or(0);
+    let (tty_nr, tpgid) = super::pty::session_tty(p.sid.load(Ordering::Relaxed)).unwrap_or((0, -1));
     let _ = writeln!(
         s,
-        "{} ({}) {} {} {} {} 0 -1 4194560 0 0 0 0 {} {} {} 0 20 {} {} 0 0 {} {} 18446744073709551615 0 0 {} 0 0 0 0 0 0 0 0 0 {} 0 0 0 0 0 0 0 {} {} 0 0 0 0 {}",
+        "{} ({}) {} {} {} {} {} {} 4194560 0 0 0 0 {} {} {} 0 20 {} {} 0 0 {} {} 18446744073709551615 0 0 {} 0 0 0 0 0 0 0 0 0 {} 0 0 0 0 0 0 0 {} {} 0 0 0 0 {}",
         tid,
         name,
         letter,
         p.ppid(),
         p.pgid.load(Ordering::Relaxed),
         p.sid.load(Ordering::Relaxed),
+        tty_nr,
+        tpgid,
         utime,
         ticks(sys),
         cutime,

@@ -159,6 +159,15 @@ pub fn open_controlling(sid: i32) -> Option<Result<Arc<dyn FileLike>, Errno>> {
     Some(open_slave(pty, node, O_NOCTTY))
 }
 
+/// For /proc/PID/stat: the device number of session `sid`'s controlling pty as
+/// Linux encodes it there (`tty_nr`), and the pty's foreground group (`tpgid`).
+pub fn session_tty(sid: i32) -> Option<(u32, i32)> {
+    let pty = of_session(sid)?;
+    let (major, minor) = (SLAVE_MAJOR + pty.index / 256, pty.index % 256);
+    let fg = pty.st.lock().fg;
+    Some(((minor & 0xff) | (major << 8) | ((minor & !0xff) << 12), fg))
+}
+
 /// A session leader (`sid`) exits: its controlling pty's foreground group gets
 /// SIGHUP and the pty no longer belongs to the session (Linux's disassociate_ctty).
 pub fn leader_exited(sid: i32) {
