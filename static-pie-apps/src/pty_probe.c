@@ -409,6 +409,91 @@ static void leader_section(void)
     close(m);
 }
 
+/* Job control on a controlling pty: a background group is stopped by SIGTTIN
+ * when it reads and by SIGTTOU when it changes the modes (or writes under
+ * TOSTOP); ignoring the signal gives EIO for a read and lets a change through. */
+static const char *bg_try(int t, const char *what)
+{
+    static char out[64];
+    pid_t pid = fork();
+    if (pid == 0) {
+        setpgid(0, 0);
+        struct termios m;
+        tcgetattr(t, &m);
+        char c;
+        long r = 0;
+        if (strcmp(what, "read") == 0)
+            r = read(t, &c, 1);
+        else if (strcmp(what, "read ignoring") == 0) {
+            signal(SIGTTIN, SIG_IGN);
+            r = read(t, &c, 1);
+        } else if (strcmp(what, "tcsetattr") == 0)
+            r = tcsetattr(t, TCSANOW, &m);
+        else if (strcmp(what, "tcsetattr ignoring") == 0) {
+            signal(SIGTTOU, SIG_IGN);
+            r = tcsetattr(t, TCSANOW, &m);
+        } else if (strcmp(what, "tcsetpgrp") == 0)
+            r = tcsetpgrp(t, getpgrp());
+        else if (strcmp(what, "write") == 0)
+            r = write(t, "", 0) < 0 ? -1 : write(t, "w", 1);
+        _exit(r < 0 ? 100 + (errno == EIO) : 0);
+    }
+    int st;
+    waitpid(pid, &st, WUNTRACED);
+    if (WIFSTOPPED(st)) {
+        snprintf(out, sizeof out, "stopped by %s", signame(WSTOPSIG(st)));
+        kill(pid, SIGKILL);
+        waitpid(pid, &st, 0);
+    } else if (WIFEXITED(st))
+        snprintf(out, sizeof out, "%s", WEXITSTATUS(st) == 0 ? "OK" : WEXITSTATUS(st) == 101 ? "EIO" : "error");
+    else
+        snprintf(out, sizeof out, "%s", status_text(st));
+    return out;
+}
+
+static void jobs_section(void)
+{
+    int m, s;
+    T("pair", pair(&m, &s, O_NOCTTY));
+    char name[64];
+    snprintf(name, sizeof name, "%s", ptsname(m));
+    close(s);
+    int rep[2];
+    if (pipe(rep) < 0)
+        return;
+    pid_t leader = xfork();
+    if (leader == 0) {
+        close(rep[0]);
+        setsid();
+        int t = open(name, O_RDWR);
+        char line[128];
+        /* Kept from stopping itself: the leader is the foreground. */
+        const char *tries[] = {"read", "read ignoring", "tcsetattr", "tcsetattr ignoring", "tcsetpgrp", "write"};
+        for (unsigned i = 0; i < sizeof tries / sizeof *tries; i++) {
+            snprintf(line, sizeof line, "background %s: %s\n", tries[i], bg_try(t, tries[i]));
+            report_to(rep[1], line);
+        }
+        struct termios tm;
+        tcgetattr(t, &tm);
+        tm.c_lflag |= TOSTOP;
+        tcsetattr(t, TCSANOW, &tm);
+        snprintf(line, sizeof line, "background write under TOSTOP: %s\n", bg_try(t, "write"));
+        report_to(rep[1], line);
+        _exit(0);
+    }
+    close(rep[1]);
+    FILE *in = fdopen(rep[0], "r");
+    char line[128];
+    while (fgets(line, sizeof line, in))
+        printf("%s", line);
+    fclose(in);
+    int st;
+    waitpid(leader, &st, 0);
+    printf("leader: %s\n", status_text(st));
+    show_rd("master reads", m);
+    close(m);
+}
+
 static void hangup_section(void)
 {
     int m = posix_openpt(O_RDWR | O_NOCTTY | O_NONBLOCK);
@@ -568,7 +653,7 @@ int main(int argc, char **argv)
         {"basic", basic_section},   {"io", io_section},         {"winsize", winsize_section},
         {"session", session_section}, {"leader", leader_section}, {"hangup", hangup_section},
         {"master", master_section}, {"forkpty", forkpty_section}, {"churn", churn_section},
-        {NULL, NULL},
+        {"jobs", jobs_section},     {NULL, NULL},
     };
     int r = run_sections(argc, argv, sections);
     if (r == 0)

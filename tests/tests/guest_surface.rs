@@ -69,7 +69,7 @@ surface_tests! {
     surface_ipc: [shm, sem, msg, mq, perms],
     surface_pidfd: [open, signal, getfd, clone, wait],
     surface_defects: [read, epoll, flags, clone, nofile, rlimit, cpulimit, robust, rseq, sigreturn, rename, bigfile, sigio, seals],
-    pty_probe: [basic, io, winsize, session, leader, hangup, master, forkpty],
+    pty_probe: [basic, io, winsize, session, leader, hangup, master, forkpty, jobs],
 }
 
 /// A thousand pseudo-terminal pairs made, used and closed, and thirty forkpty

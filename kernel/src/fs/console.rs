@@ -149,6 +149,7 @@ impl FileLike for Console {
                     return Err(Errno::EPIPE);
                 }
                 if self.tty {
+                    super::tty::check_write(cx)?;
                     super::tty::write(ch, data);
                 } else {
                     console::write(ch, data);

@@ -20,7 +20,7 @@ use elfin_kcore::tty::{Ldisc, Modes, VMIN, VTIME};
 use elfin_shim::errno::Errno;
 use elfin_shim::uapi::signal::{SIGCONT, SIGHUP, SIGWINCH};
 use elfin_shim::uapi::stat_mode::*;
-use elfin_shim::uapi::termios::HUPCL;
+use elfin_shim::uapi::termios::{HUPCL, TOSTOP};
 use elfin_shim::uapi::{StatInfo, Termios, Timespec, Winsize};
 use elfin_shim::UAddr;
 
@@ -347,6 +347,12 @@ impl Pty {
     /// The ioctls both sides answer (tty_ioctl, tty_mode_ioctl, n_tty_ioctl);
     /// `master` says which side the file is. None: not one of them.
     fn common_ioctl(&self, cx: &Ctx, master: bool, cmd: u32, arg: u64) -> Option<Result<u64, Errno>> {
+        if !master && tty::changes_terminal(cmd) && self.is_controlling(cx) {
+            let fg = self.st.lock().fg;
+            if let Err(e) = tty::background_access(cx, fg, true) {
+                return Some(Err(e));
+            }
+        }
         let r = match cmd {
             // TCGETS
             0x5401 => {
@@ -696,6 +702,15 @@ impl FileLike for Slave {
 
     fn write(&self, cx: &Ctx, f: &OpenFile, data: &[u8]) -> Result<usize, Errno> {
         let pty = &self.pty;
+        if !pty.hung_up() && pty.is_controlling(cx) {
+            let (tostop, fg) = {
+                let st = pty.st.lock();
+                (st.termios.c_lflag & TOSTOP != 0, st.fg)
+            };
+            if tostop {
+                tty::background_access(cx, fg, true)?;
+            }
+        }
         let mut done = 0;
         while done < data.len() {
             let rest = data.get(done..).unwrap_or(&[]);

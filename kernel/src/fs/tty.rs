@@ -15,7 +15,7 @@ use elfin_kcore::sigqueue::bit;
 use elfin_kcore::tty::{Ldisc, Modes, VMIN, VTIME};
 use elfin_plat::console::{self, Channel};
 use elfin_shim::errno::Errno;
-use elfin_shim::uapi::signal::{SIGTTIN, SIGWINCH, SIG_IGN};
+use elfin_shim::uapi::signal::{SIGTTIN, SIGTTOU, SIGWINCH, SIG_IGN};
 use elfin_shim::uapi::{Siginfo, Termios, Winsize};
 use elfin_shim::UAddr;
 
@@ -276,18 +276,38 @@ fn check_foreground_read(cx: &Ctx) -> Result<(), Errno> {
 /// foreground group is `fg`: Ok in the foreground, else SIGTTIN (and a restart
 /// once the group continues) or EIO.
 pub(super) fn background_read(cx: &Ctx, fg: i32) -> Result<(), Errno> {
+    background_access(cx, fg, false)
+}
+
+/// Linux's `__tty_check_change` for a caller on its controlling terminal, whose
+/// foreground group is `fg`: a process of another group gets SIGTTIN (`write`
+/// false: a read) or SIGTTOU (a change of the terminal's modes, or a write under
+/// TOSTOP), sent to its whole group, and the call restarts once the group
+/// continues. A blocked or ignored SIGTTOU lets the change through; a blocked or
+/// ignored SIGTTIN, or an orphaned group (no one could continue it), is EIO.
+pub(super) fn background_access(cx: &Ctx, fg: i32, write: bool) -> Result<(), Errno> {
     let pgid = cx.proc.pgid.load(Ordering::Relaxed);
-    if pgid == fg {
+    if pgid == fg || fg <= 0 {
         return Ok(());
     }
-    let sig = SIGTTIN as u32;
+    let sig = if write { SIGTTOU as u32 } else { SIGTTIN as u32 };
     let blocked = cx.thread.sig.lock().mask & bit(sig) != 0;
     let ignored = cx.proc.sighand().lock().get((sig - 1) as usize).is_some_and(|a| a.handler == SIG_IGN);
-    if blocked || ignored || orphaned(pgid) {
+    if blocked || ignored {
+        return if write { Ok(()) } else { Err(Errno::EIO) };
+    }
+    if orphaned(pgid) {
         return Err(Errno::EIO);
     }
     signal_group(pgid, sig);
     Err(cx.interrupted(Restart::Sys))
+}
+
+/// Whether an ioctl changes a terminal, so that a background process must not
+/// make it unseen (tty_mode_ioctl's and tty_ioctl's `tty_check_change` calls):
+/// TCSETS, TCSETSW, TCSETSF, TCFLSH, TCXONC, TIOCSPGRP.
+pub(super) fn changes_terminal(cmd: u32) -> bool {
+    matches!(cmd, 0x5402..=0x5404 | 0x540b | 0x540a | 0x5410)
 }
 
 /// Whether no member of group `pgid` has a parent in another group of its
@@ -385,6 +405,16 @@ pub(super) fn ldisc_read(
     Ok(got)
 }
 
+/// The job control check of a write to the console by a process of its session:
+/// with TOSTOP set, a background process gets SIGTTOU.
+pub fn check_write(cx: &Ctx) -> Result<(), Errno> {
+    let tostop = with(|t| t.termios.c_lflag & elfin_shim::uapi::termios::TOSTOP != 0);
+    if tostop && cx.proc.sid.load(Ordering::Relaxed) == 0 {
+        background_access(cx, FOREGROUND.load(Ordering::Relaxed), true)?;
+    }
+    Ok(())
+}
+
 /// Writes `data` to `ch` through the output processing (OPOST) when the line
 /// discipline runs, else as it is.
 pub fn write(ch: Channel, data: &[u8]) {
@@ -400,6 +430,9 @@ pub fn write(ch: Channel, data: &[u8]) {
 /// The terminal's ioctls (tty_ioctl, n_tty_ioctl); `input` is whether the file
 /// reads the terminal (FIONREAD).
 pub fn ioctl(cx: &Ctx, cmd: u32, arg: u64) -> Result<u64, Errno> {
+    if changes_terminal(cmd) && cx.proc.sid.load(Ordering::Relaxed) == 0 {
+        background_access(cx, FOREGROUND.load(Ordering::Relaxed), true)?;
+    }
     match cmd {
         // TCGETS
         0x5401 => {
