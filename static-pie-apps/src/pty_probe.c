@@ -306,7 +306,7 @@ static void session_child(const char *name, int out)
     report_to(out, line);
     report_to(out, "ready\n");
     /* The parent sends ^C, a new size, TIOCSIG SIGQUIT, then closes the master. */
-    for (int i = 0; i < 3000 && !got[SIGHUP]; i++)
+    for (int i = 0; i < 3000 && !(got[SIGHUP] && got[SIGCONT]); i++)
         usleep(2000);
     snprintf(line, sizeof line, "SIGINT %s SIGWINCH %s SIGQUIT %s SIGHUP %s SIGCONT %s\n", yesno(got[SIGINT]),
              yesno(got[SIGWINCH]), yesno(got[SIGQUIT]), yesno(got[SIGHUP]), yesno(got[SIGCONT]));
