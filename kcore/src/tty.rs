@@ -227,6 +227,14 @@ impl Ldisc {
         self.ready.len().saturating_add(self.edit.len()) < QUEUE_MAX
     }
 
+    /// Whether input may come now: the queue has room, or in canonical mode it
+    /// holds only an unfinished line, whose excess characters are dropped so that
+    /// an erase or the line's end can still come (n_tty lets such input through
+    /// without limit). A writer waits only behind complete lines not read yet.
+    pub fn can_receive(&self) -> bool {
+        self.has_room() || (self.l(ICANON) && self.lines.is_empty())
+    }
+
     /// Takes input for read(2): in canonical mode at most the rest of one line,
     /// else what is queued, up to `buf.len()`. Returns the byte count.
     pub fn read(&mut self, buf: &mut [u8]) -> usize {
@@ -825,5 +833,24 @@ mod tests {
         feed(&mut l, &data);
         assert_eq!(l.readable(), QUEUE_MAX);
         assert!(!l.has_room());
+        assert!(!l.can_receive());
+    }
+
+    #[test]
+    fn an_overlong_canonical_line_still_ends() {
+        let mut m = sane();
+        m.lflag &= !ECHO;
+        let mut l = Ldisc::new(m);
+        feed(&mut l, &alloc::vec![b'x'; QUEUE_MAX + 10]);
+        assert!(!l.has_room());
+        assert!(l.can_receive(), "an unfinished line takes more, so that its end can come");
+        feed(&mut l, b"\n");
+        let mut line = alloc::vec![0u8; 2 * QUEUE_MAX];
+        let n = l.read(&mut line);
+        assert_eq!(n, QUEUE_MAX + 1);
+        assert_eq!(line.get(n - 1), Some(&b'\n'));
+        feed(&mut l, &alloc::vec![b'y'; QUEUE_MAX]);
+        feed(&mut l, b"\n");
+        assert!(!l.can_receive(), "a writer waits behind complete lines not read yet");
     }
 }

@@ -189,6 +189,15 @@ static void io_section(void)
     wait_in(s, 3000);
     V("read at VEOF", read(s, &c, 1));
     show_rd("master echo of VEOF", m);
+    /* A line longer than the input queue: the excess is dropped, its end still
+     * comes; the echo shows every character. */
+    static char big[6000];
+    memset(big, 'a', sizeof big);
+    T("write a long line", write(m, big, 5000));
+    T("its end", write(m, "\n", 1));
+    V("slave reads of it", rd(s, big, sizeof big, 3000));
+    printf("ends with a newline: %s\n", yesno(big[4095] == '\n'));
+    V("master echo of it", rd(m, big, sizeof big, 3000));
     /* Raw mode: no echo, bytes as they come. */
     cfmakeraw(&t);
     T("tcsetattr raw", tcsetattr(s, TCSANOW, &t));

@@ -310,7 +310,7 @@ impl Pty {
         {
             let mut st = self.st.lock();
             for &b in data {
-                if !st.ldisc.has_room() {
+                if !st.ldisc.can_receive() {
                     break;
                 }
                 if let Some(sig) = st.ldisc.receive(b, &mut echo) {
@@ -553,7 +553,7 @@ impl FileLike for Master {
         if !st.to_master.is_empty() {
             r |= POLLIN | POLLRDNORM;
         }
-        if st.ldisc.has_room() {
+        if st.ldisc.can_receive() {
             r |= POLLOUT | POLLWRNORM;
         }
         if pty.slave_seen.load(Ordering::SeqCst) && pty.slaves.load(Ordering::SeqCst) == 0 {

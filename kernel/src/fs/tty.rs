@@ -193,7 +193,7 @@ pub fn pump() -> bool {
         // A virtio port carries the framing raw; the serial line's is decoded.
         let framed = console::input_in_bulk();
         let mut buf = [0u8; 256];
-        while t.ldisc.has_room() && !t.hung_up {
+        while t.ldisc.can_receive() && !t.hung_up {
             // Never more than the queue takes: what is left waits in the console.
             let room = elfin_kcore::tty::QUEUE_MAX.saturating_sub(t.ldisc.readable()).min(buf.len());
             let Some(chunk) = buf.get_mut(..room) else { break };
