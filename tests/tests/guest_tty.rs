@@ -49,3 +49,26 @@ fn piped_stdin_is_no_terminal() {
         .text("stdout", &native.stdout_str(), rest.unwrap_or_default())
         .finish(Some(&native), &guest);
 }
+
+/// /dev/console is the system console: with stdin a pipe it reads the host's
+/// stdin and writes to stdout, and it is a character device 5,1 for root only.
+/// (Natively it is the host's own console: only the guest is checked.)
+#[test]
+fn dev_console_is_the_console() {
+    let dir = busybox_bin("x86_64");
+    let bin = dir.join("busybox");
+    let script = "echo to-console >/dev/console; read x </dev/console; echo \"read: $x\"; \
+                  stat -c '%F %t,%T %a' /dev/console";
+    let guest = run_elfin(
+        &bin,
+        &args(&["sh", "-c", script]),
+        &ElfinOpts::default().stdin(b"from-stdin\n").volume(&dir, "/bin"),
+    );
+    assert_eq!(guest.status, 0, "{}", guest.describe());
+    assert_eq!(
+        guest.stdout_str(),
+        "to-console\nread: from-stdin\ncharacter special file 5,1 600\n",
+        "{}",
+        guest.describe()
+    );
+}

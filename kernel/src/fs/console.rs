@@ -37,6 +37,13 @@ pub fn open_tty(sid: i32) -> Result<Arc<dyn FileLike>, Errno> {
     }
     Ok(Arc::new(Console { input: true, out: Some(super::tty::channel().unwrap_or(Channel::Stdout)), tty: true }))
 }
+/// Opens /dev/console: the host's stdin and (the terminal's channel, else)
+/// stdout, a terminal when the host's stdin is one.
+pub fn open_console() -> Arc<dyn FileLike> {
+    let tty = IS_TTY.load(Ordering::Relaxed);
+    let out = if tty { super::tty::channel() } else { None };
+    Arc::new(Console { input: true, out: Some(out.unwrap_or(Channel::Stdout)), tty })
+}
 /// Wakes the console's readers when input (a byte or end of file) arrived since
 /// the last look; called by the scheduler on every pass.
 pub fn check_input() {

@@ -1,5 +1,5 @@
-//! Device nodes under /dev: null, zero, full, random and urandom, tty, ptmx and
-//! the pts directory, and the links to the caller's descriptors (fd, stdin,
+//! Device nodes under /dev: null, zero, full, random and urandom, tty, console,
+//! ptmx and the pts directory, and the links to the caller's descriptors (fd, stdin,
 //! stdout, stderr).
 use alloc::sync::Arc;
 use core::any::Any;
@@ -28,6 +28,8 @@ pub enum Dev {
     Tty,
     /// /dev/ptmx: opening it makes a pseudo-terminal.
     Ptmx,
+    /// /dev/console: the system console (the host's terminal or stdio).
+    Console,
 }
 
 impl Dev {
@@ -39,6 +41,7 @@ impl Dev {
             Dev::Random(m) => m,
             Dev::Tty => return StatInfo::makedev(5, 0),
             Dev::Ptmx => return StatInfo::makedev(5, 2),
+            Dev::Console => return StatInfo::makedev(5, 1),
         };
         StatInfo::makedev(1, minor)
     }
@@ -85,6 +88,9 @@ impl Inode for DevNode {
         if self.dev == Dev::Ptmx {
             return super::pty::open_master();
         }
+        if self.dev == Dev::Console {
+            return Ok(super::console::open_console());
+        }
         let dev = self.dev;
         Ok(Arc::new(DevFile { node: self, dev }))
     }
@@ -100,6 +106,7 @@ pub fn open_rdev(rdev: u64, node: Arc<dyn Inode>, flags: u32) -> Result<Arc<dyn 
         (1, 7) => Dev::Full,
         (1, m @ (8 | 9)) => Dev::Random(m),
         (5, 0) => return DevNode::new(Dev::Tty, 0o666).open(0),
+        (5, 1) => return Ok(super::console::open_console()),
         (5, 2) => return super::pty::open_master(),
         (major @ 136..=143, minor) => return super::pty::open_index((major - 136) * 256 + minor, flags),
         _ => return Err(Errno::ENXIO),
@@ -125,7 +132,7 @@ impl DevFile {
                 crate::rng::fill(buf);
                 Ok(buf.len())
             }
-            Dev::Tty | Dev::Ptmx => Err(Errno::EIO),
+            Dev::Tty | Dev::Ptmx | Dev::Console => Err(Errno::EIO),
         }
     }
     fn sink(&self, data: &[u8]) -> Result<usize, Errno> {
@@ -180,8 +187,11 @@ pub fn filler() -> ramfs::Filler {
             (b"urandom", Dev::Random(9)),
             (b"tty", Dev::Tty),
             (b"ptmx", Dev::Ptmx),
+            (b"console", Dev::Console),
         ] {
-            let node: Arc<dyn Inode> = DevNode::new(d, 0o666);
+            // /dev/console is root's only, as Linux's devtmpfs makes it.
+            let perm = if d == Dev::Console { 0o600 } else { 0o666 };
+            let node: Arc<dyn Inode> = DevNode::new(d, perm);
             dev.insert(name.to_vec(), node);
         }
         let links: [(&[u8], &[u8]); 4] = [
