@@ -39,6 +39,7 @@ fn elfin_kernel_main(info: &BootInfo) -> ! {
     mem::init(info);
     let features = elfin_arch::init_bsp(mem::alloc_kernel_stack());
     time::init(t0, features.tsc_hz);
+    klog::start_keeping();
     rng::init(&features);
     trap::init();
     elfin_plat::init_devices(info, mem::frames::alloc, mem::frames::free);
@@ -66,6 +67,9 @@ fn elfin_kernel_main(info: &BootInfo) -> ! {
 
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
+    // The report is printed only: keeping it could need the heap or the log's
+    // lock, which the panicking code may hold.
+    klog::stop_keeping();
     kprintln!("elfin: kernel panic: {}", info);
     elfin_plat::console::report_crash();
     elfin_plat::power_off(125)

@@ -123,6 +123,7 @@ fn exception(cx: &Ctx, tf: &mut TrapFrame, trap: Trap) {
 }
 
 fn kernel_fault(tf: &TrapFrame, trap: Trap) -> ! {
+    crate::klog::stop_keeping();
     kprintln!("elfin: kernel fault: {:?} (vector {}, error code {:#x})\n{}", trap, tf.vector, tf.error, tf);
     elfin_plat::console::report_crash();
     elfin_plat::power_off(125)

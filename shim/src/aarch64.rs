@@ -69,6 +69,7 @@ pub const fn nr(n: usize) -> Option<Nr> {
         113 => Nr::ClockGettime,
         114 => Nr::ClockGetres,
         115 => Nr::ClockNanosleep,
+        116 => Nr::Syslog,
         120 => Nr::SchedGetscheduler,
         121 => Nr::SchedGetparam,
         122 => Nr::SchedSetaffinity,

@@ -288,6 +288,7 @@ calls! {
     close_range = CloseRange(first: u32, last: u32, flags: u32);
     faccessat2 = Faccessat2(dirfd: i32, path: UAddr, mode: i32, flags: i32);
     openat2 = Openat2(dirfd: i32, path: UAddr, how: UAddr, size: usize);
+    syslog = Syslog(ty: i32, buf: UAddr, len: i32);
     epoll_create1 = EpollCreate1(flags: i32);
     epoll_create = EpollCreate(size: i32);
     epoll_ctl = EpollCtl(epfd: i32, op: i32, fd: i32, event: UAddr);

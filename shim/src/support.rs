@@ -75,6 +75,7 @@ pub fn support(nr: Nr) -> Support {
         ArchPrctl => Partial("ARCH_SET_GS/ARCH_GET_GS"),
         Getrusage => Partial("ru_maxrss, ru_nvcsw and ru_nivcsw are not kept (0)"),
         Times => Real,
+        Syslog => Real,
 
         // Signals.
         RtSigaction | RtSigprocmask | RtSigreturn | RtSigpending | RtSigsuspend | RtSigtimedwait | Sigaltstack

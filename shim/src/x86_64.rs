@@ -95,6 +95,7 @@ pub const fn nr(n: usize) -> Option<Nr> {
         99 => Nr::Sysinfo,
         100 => Nr::Times,
         102 => Nr::Getuid,
+        103 => Nr::Syslog,
         104 => Nr::Getgid,
         105 => Nr::Setuid,
         106 => Nr::Setgid,

@@ -1178,6 +1178,77 @@ static void procfs_section(void)
     unlink(name);
 }
 
+/* The kernel log: syslog(2) and /dev/kmsg, with a record of our own (the rest of
+ * the log differs from kernel to kernel: only our record is looked at). */
+static void klog_section(void)
+{
+    char tag[64], buf[1 << 16];
+    snprintf(tag, sizeof tag, "surface-probe-%d-%ld", getpid(), (long)mono_ns() % 100000);
+    int k = open("/dev/kmsg", O_RDWR | O_NONBLOCK);
+    printf("open /dev/kmsg: %s\n", res(k));
+    struct stat st;
+    fstat(k, &st);
+    printf("/dev/kmsg is 1,11: %s\n", yesno(S_ISCHR(st.st_mode) && major(st.st_rdev) == 1 && minor(st.st_rdev) == 11));
+    T("SEEK_END", lseek(k, 0, SEEK_END));
+    char c;
+    T("read at the end", read(k, &c, 1));
+    char msg[160];
+    int n = snprintf(msg, sizeof msg, "<5>%s a\001b\n", tag);
+    printf("write a record: %s\n", yesno(write(k, msg, n) == n));
+    /* Our record, read back: priority 13 (user, notice), the text escaped; a
+     * buffer too small for it is EINVAL, and the record is passed over. */
+    long r = read(k, buf, 4);
+    printf("read into 4 bytes: %s\n", r < 0 ? errname(errno) : "data");
+    T("read after it", read(k, buf, sizeof buf - 1));
+    n = snprintf(msg, sizeof msg, "<5>%s a\001b\n", tag);
+    write(k, msg, n);
+    r = read(k, buf, sizeof buf - 1);
+    if (r > 0) {
+        buf[r] = 0;
+        char *semi = strchr(buf, ';');
+        unsigned prio = 0;
+        sscanf(buf, "%u,", &prio);
+        printf("record: prio %u, text after the tag: %s", prio, semi ? strstr(semi, " ") : "?");
+    } else
+        printf("record: %s\n", errname(errno));
+    n = snprintf(msg, sizeof msg, "%s-plain\n", tag);
+    T("a write without a prefix", write(k, msg, n));
+    r = read(k, buf, sizeof buf - 1);
+    unsigned prio = 0;
+    if (r > 0)
+        sscanf(buf, "%u,", &prio);
+    printf("default priority: %u\n", prio);
+    static char big[2000];
+    memset(big, 'x', sizeof big);
+    T("a write over 1024 bytes", write(k, big, sizeof big));
+    T("seek with an offset", lseek(k, 5, SEEK_SET));
+    T("seek SEEK_CUR", lseek(k, 0, SEEK_CUR));
+    T("seek SEEK_SET", lseek(k, 0, SEEK_SET));
+    close(k);
+    /* syslog(2): the record is in READ_ALL, with its syslog prefix. */
+    long size = syscall(SYS_syslog, 10, NULL, 0);
+    printf("SIZE_BUFFER positive: %s\n", yesno(size > 0));
+    r = syscall(SYS_syslog, 3, buf, (int)sizeof buf - 1);
+    if (r >= 0) {
+        buf[r] = 0;
+        char *at = strstr(buf, tag);
+        char *line = at;
+        while (line && line > buf && line[-1] != '\n')
+            line--;
+        printf("READ_ALL has it: %s, as <13>: %s\n", yesno(at != NULL), yesno(line && strncmp(line, "<13>[", 5) == 0));
+    } else
+        printf("READ_ALL: %s\n", errname(errno));
+    T("READ_ALL NULL", syscall(SYS_syslog, 3, NULL, 10));
+    T("READ_ALL negative", syscall(SYS_syslog, 3, buf, -1));
+    V("READ_ALL of 0", syscall(SYS_syslog, 3, buf, 0));
+    T("READ_ALL bad pointer", syscall(SYS_syslog, 3, KPTR, 100));
+    T("CONSOLE_LEVEL 0", syscall(SYS_syslog, 8, NULL, 0));
+    T("CONSOLE_LEVEL 9", syscall(SYS_syslog, 8, NULL, 9));
+    T("unknown action", syscall(SYS_syslog, 11, NULL, 0));
+    T("SIZE_UNREAD", syscall(SYS_syslog, 9, NULL, 0));
+    T("OPEN", syscall(SYS_syslog, 1, NULL, 0));
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "set-names") == 0) {
@@ -1213,6 +1284,7 @@ int main(int argc, char **argv)
         {"sysctl", sysctl_section},
         {"regs", regs_section},
         {"procfs", procfs_section},
+        {"klog", klog_section},
         {NULL, NULL},
     };
     int r = run_sections(argc, argv, sections);

@@ -1,5 +1,5 @@
-//! Device nodes under /dev: null, zero, full, random and urandom, tty, console,
-//! ptmx and the pts directory, and the links to the caller's descriptors (fd, stdin,
+//! Device nodes under /dev: null, zero, full, random and urandom, kmsg, tty,
+//! console, ptmx and the pts directory, and the links to the caller's descriptors (fd, stdin,
 //! stdout, stderr).
 use alloc::sync::Arc;
 use core::any::Any;
@@ -30,6 +30,8 @@ pub enum Dev {
     Ptmx,
     /// /dev/console: the system console (the host's terminal or stdio).
     Console,
+    /// /dev/kmsg: the kernel log's records.
+    Kmsg,
 }
 
 impl Dev {
@@ -42,6 +44,7 @@ impl Dev {
             Dev::Tty => return StatInfo::makedev(5, 0),
             Dev::Ptmx => return StatInfo::makedev(5, 2),
             Dev::Console => return StatInfo::makedev(5, 1),
+            Dev::Kmsg => 11,
         };
         StatInfo::makedev(1, minor)
     }
@@ -91,6 +94,9 @@ impl Inode for DevNode {
         if self.dev == Dev::Console {
             return Ok(super::console::open_console());
         }
+        if self.dev == Dev::Kmsg {
+            return Ok(super::kmsg::open(self));
+        }
         let dev = self.dev;
         Ok(Arc::new(DevFile { node: self, dev }))
     }
@@ -105,6 +111,7 @@ pub fn open_rdev(rdev: u64, node: Arc<dyn Inode>, flags: u32) -> Result<Arc<dyn 
         (1, 5) => Dev::Zero,
         (1, 7) => Dev::Full,
         (1, m @ (8 | 9)) => Dev::Random(m),
+        (1, 11) => return Ok(super::kmsg::open(node)),
         (5, 0) => return DevNode::new(Dev::Tty, 0o666).open(0),
         (5, 1) => return Ok(super::console::open_console()),
         (5, 2) => return super::pty::open_master(),
@@ -132,7 +139,7 @@ impl DevFile {
                 crate::rng::fill(buf);
                 Ok(buf.len())
             }
-            Dev::Tty | Dev::Ptmx | Dev::Console => Err(Errno::EIO),
+            Dev::Tty | Dev::Ptmx | Dev::Console | Dev::Kmsg => Err(Errno::EIO),
         }
     }
     fn sink(&self, data: &[u8]) -> Result<usize, Errno> {
@@ -188,9 +195,15 @@ pub fn filler() -> ramfs::Filler {
             (b"tty", Dev::Tty),
             (b"ptmx", Dev::Ptmx),
             (b"console", Dev::Console),
+            (b"kmsg", Dev::Kmsg),
         ] {
-            // /dev/console is root's only, as Linux's devtmpfs makes it.
-            let perm = if d == Dev::Console { 0o600 } else { 0o666 };
+            // As Linux's devtmpfs makes them: /dev/console is root's only, and
+            // only root writes /dev/kmsg.
+            let perm = match d {
+                Dev::Console => 0o600,
+                Dev::Kmsg => 0o644,
+                _ => 0o666,
+            };
             let node: Arc<dyn Inode> = DevNode::new(d, perm);
             dev.insert(name.to_vec(), node);
         }

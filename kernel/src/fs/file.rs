@@ -22,6 +22,8 @@ pub const POLLIN: u32 = 0x1;
 pub const POLLOUT: u32 = 0x4;
 /// Error.
 pub const POLLERR: u32 = 0x8;
+/// Urgent data, or an exceptional condition (a dropped /dev/kmsg record).
+pub const POLLPRI: u32 = 0x2;
 /// Hang-up.
 pub const POLLHUP: u32 = 0x10;
 /// Invalid descriptor.

@@ -9,6 +9,7 @@ pub mod eventfd;
 pub mod fifo;
 pub mod file;
 pub mod inotify;
+pub mod kmsg;
 pub mod lock;
 pub mod mqueue;
 pub mod ninep;

@@ -460,3 +460,81 @@ pub fn setitimer(cx: &Ctx, which: i32, value: UAddr, old: UAddr) -> SysResult {
     }
     Ok(0)
 }
+
+/// syslog(2) (klogctl): the kernel log. Every action needs CAP_SYSLOG or
+/// CAP_SYS_ADMIN, as Linux with `kernel.dmesg_restrict` set (Debian's default).
+pub fn syslog(cx: &Ctx, ty: i32, buf: UAddr, len: i32) -> SysResult {
+    use crate::klog;
+    const CAP_SYSLOG: u32 = 34;
+    {
+        let c = cx.proc.cred.lock();
+        if !c.capable(CAP_SYSLOG) && !c.capable(crate::task::caps::CAP_SYS_ADMIN) {
+            return Err(Errno::EPERM);
+        }
+    }
+    let want = |buf: UAddr, len: i32| -> Result<usize, Errno> {
+        if buf.is_null() || len < 0 {
+            return Err(Errno::EINVAL);
+        }
+        Ok(len as usize)
+    };
+    match ty {
+        // SYSLOG_ACTION_CLOSE, SYSLOG_ACTION_OPEN
+        0 | 1 => Ok(0),
+        // SYSLOG_ACTION_READ: waits for records past the read position, and takes them.
+        2 => {
+            let max = want(buf, len)?;
+            if max == 0 {
+                return Ok(0);
+            }
+            let data = crate::task::wait::wait_for(cx, &[&klog::LOG_WQ], None, crate::task::Restart::Sys, || {
+                klog::with_log(|log| {
+                    let data = klog::take_unread(log, max);
+                    (!data.is_empty()).then_some(data)
+                })
+            })?;
+            cx.write_bytes(buf, &data)?;
+            Ok(data.len() as u64)
+        }
+        // SYSLOG_ACTION_READ_ALL, SYSLOG_ACTION_READ_CLEAR
+        3 | 4 => {
+            let max = want(buf, len)?;
+            if max == 0 {
+                return Ok(0);
+            }
+            let data = klog::with_log(|log| klog::read_all(log, max));
+            cx.write_bytes(buf, &data)?;
+            if ty == 4 {
+                klog::with_log(klog::clear);
+            }
+            Ok(data.len() as u64)
+        }
+        // SYSLOG_ACTION_CLEAR
+        5 => {
+            klog::with_log(klog::clear);
+            Ok(0)
+        }
+        // SYSLOG_ACTION_CONSOLE_OFF, SYSLOG_ACTION_CONSOLE_ON
+        6 => {
+            klog::console_off();
+            Ok(0)
+        }
+        7 => {
+            klog::console_on();
+            Ok(0)
+        }
+        // SYSLOG_ACTION_CONSOLE_LEVEL
+        8 => {
+            if !(1..=8).contains(&len) {
+                return Err(Errno::EINVAL);
+            }
+            klog::set_console_level(len as usize);
+            Ok(0)
+        }
+        // SYSLOG_ACTION_SIZE_UNREAD
+        9 => Ok(klog::with_log(|log| klog::unread_bytes(log)) as u64),
+        // SYSLOG_ACTION_SIZE_BUFFER
+        10 => Ok(klog::LOG_BYTES as u64),
+        _ => Err(Errno::EINVAL),
+    }
+}

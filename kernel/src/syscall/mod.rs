@@ -310,10 +310,10 @@ fn trace_call(cx: &Ctx, call: &Call, r: Option<SysResult>) {
     let tid = cx.thread.tid();
     let addr_result = matches!(call, Call::Mmap { .. } | Call::Brk { .. } | Call::Mremap { .. });
     match r {
-        None => kprintln!("[pid {}] {} = ?", tid, call),
-        Some(Ok(v)) if addr_result => kprintln!("[pid {}] {} = {:#x}", tid, call, v),
-        Some(Ok(v)) => kprintln!("[pid {}] {} = {}", tid, call, v as i64),
-        Some(Err(e)) => kprintln!("[pid {}] {} = -1 {} ({})", tid, call, e.name(), e.description()),
+        None => kreport!("[pid {}] {} = ?", tid, call),
+        Some(Ok(v)) if addr_result => kreport!("[pid {}] {} = {:#x}", tid, call, v),
+        Some(Ok(v)) => kreport!("[pid {}] {} = {}", tid, call, v as i64),
+        Some(Err(e)) => kreport!("[pid {}] {} = -1 {} ({})", tid, call, e.name(), e.description()),
     }
 }
 
@@ -552,6 +552,7 @@ fn dispatch(cx: &Ctx, call: Call, tf: &mut TrapFrame) -> SysResult {
         Prlimit64 { pid, resource, new, old } => misc::prlimit(cx, pid, resource, new, old),
         Getrlimit { resource, rlim } => misc::prlimit(cx, 0, resource, elfin_shim::UAddr(0), rlim),
         Setrlimit { resource, rlim } => misc::prlimit(cx, 0, resource, rlim, elfin_shim::UAddr(0)),
+        Syslog { ty, buf, len } => misc::syslog(cx, ty, buf, len),
         Getpriority { which, who } => misc::getpriority(cx, which, who),
         Setpriority { which, who, prio } => misc::setpriority(cx, which, who, prio),
         SchedGetscheduler { pid } => sys::sched_getscheduler(cx, pid),
