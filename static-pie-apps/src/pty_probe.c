@@ -375,8 +375,10 @@ static void session_section(void)
     printf("child: %s\n", status_text(st));
 }
 
-/* A session leader's exit hangs its foreground group up. */
-static void leader_section(void)
+/* Runs `body(tty, report)` in a session leader whose controlling terminal is
+ * the slave of a new pair; prints what it reports on the pipe and how it ended.
+ * Returns the master. */
+static int in_session(void (*body)(int t, int out))
 {
     int m, s;
     T("pair", pair(&m, &s, O_NOCTTY));
@@ -385,7 +387,7 @@ static void leader_section(void)
     close(s);
     int rep[2];
     if (pipe(rep) < 0)
-        return;
+        return m;
     pid_t leader = xfork();
     if (leader == 0) {
         close(rep[0]);
@@ -393,17 +395,7 @@ static void leader_section(void)
         int t = open(name, O_RDWR);
         if (t < 0)
             _exit(2);
-        pid_t member = fork();
-        if (member == 0) {
-            /* Same group as the leader: the foreground one. */
-            signal(SIGHUP, note);
-            report_to(rep[1], "member ready\n");
-            for (int i = 0; i < 3000 && !got[SIGHUP]; i++)
-                usleep(2000);
-            report_to(rep[1], got[SIGHUP] ? "member got SIGHUP\n" : "member got no SIGHUP\n");
-            _exit(0);
-        }
-        usleep(100000);
+        body(t, rep[1]);
         _exit(0);
     }
     close(rep[1]);
@@ -415,7 +407,29 @@ static void leader_section(void)
     int st;
     waitpid(leader, &st, 0);
     printf("leader: %s\n", status_text(st));
-    close(m);
+    return m;
+}
+
+/* A session leader's exit hangs its foreground group up. */
+static void leader_body(int t, int out)
+{
+    (void)t;
+    pid_t member = fork();
+    if (member == 0) {
+        /* Same group as the leader: the foreground one. */
+        signal(SIGHUP, note);
+        report_to(out, "member ready\n");
+        for (int i = 0; i < 3000 && !got[SIGHUP]; i++)
+            usleep(2000);
+        report_to(out, got[SIGHUP] ? "member got SIGHUP\n" : "member got no SIGHUP\n");
+        _exit(0);
+    }
+    usleep(100000);
+}
+
+static void leader_section(void)
+{
+    close(in_session(leader_body));
 }
 
 /* Job control on a controlling pty: a background group is stopped by SIGTTIN
@@ -460,45 +474,26 @@ static const char *bg_try(int t, const char *what)
     return out;
 }
 
+static void jobs_body(int t, int out)
+{
+    char line[128];
+    /* Kept from stopping itself: the leader is the foreground. */
+    const char *tries[] = {"read", "read ignoring", "tcsetattr", "tcsetattr ignoring", "tcsetpgrp", "write"};
+    for (unsigned i = 0; i < sizeof tries / sizeof *tries; i++) {
+        snprintf(line, sizeof line, "background %s: %s\n", tries[i], bg_try(t, tries[i]));
+        report_to(out, line);
+    }
+    struct termios tm;
+    tcgetattr(t, &tm);
+    tm.c_lflag |= TOSTOP;
+    tcsetattr(t, TCSANOW, &tm);
+    snprintf(line, sizeof line, "background write under TOSTOP: %s\n", bg_try(t, "write"));
+    report_to(out, line);
+}
+
 static void jobs_section(void)
 {
-    int m, s;
-    T("pair", pair(&m, &s, O_NOCTTY));
-    char name[64];
-    snprintf(name, sizeof name, "%s", ptsname(m));
-    close(s);
-    int rep[2];
-    if (pipe(rep) < 0)
-        return;
-    pid_t leader = xfork();
-    if (leader == 0) {
-        close(rep[0]);
-        setsid();
-        int t = open(name, O_RDWR);
-        char line[128];
-        /* Kept from stopping itself: the leader is the foreground. */
-        const char *tries[] = {"read", "read ignoring", "tcsetattr", "tcsetattr ignoring", "tcsetpgrp", "write"};
-        for (unsigned i = 0; i < sizeof tries / sizeof *tries; i++) {
-            snprintf(line, sizeof line, "background %s: %s\n", tries[i], bg_try(t, tries[i]));
-            report_to(rep[1], line);
-        }
-        struct termios tm;
-        tcgetattr(t, &tm);
-        tm.c_lflag |= TOSTOP;
-        tcsetattr(t, TCSANOW, &tm);
-        snprintf(line, sizeof line, "background write under TOSTOP: %s\n", bg_try(t, "write"));
-        report_to(rep[1], line);
-        _exit(0);
-    }
-    close(rep[1]);
-    FILE *in = fdopen(rep[0], "r");
-    char line[128];
-    while (fgets(line, sizeof line, in))
-        printf("%s", line);
-    fclose(in);
-    int st;
-    waitpid(leader, &st, 0);
-    printf("leader: %s\n", status_text(st));
+    int m = in_session(jobs_body);
     show_rd("master reads", m);
     close(m);
 }
