@@ -68,6 +68,11 @@ os.write(fd, b"stty size; echo hi\r")
 out = expect(b"$ ")
 if b"\r\n30 100\r\n" not in out or b"hi\r\n" not in out:
     fail("stty size/echo: %r" % out)
+# The terminal has a name, as a container's: /dev/pts/0 (ttyname finds it).
+os.write(fd, b"tty\r")
+out = expect(b"$ ")
+if b"\r\n/dev/pts/0\r\n" not in out:
+    fail("tty: %r" % out)
 # A resize while the shell waits at its prompt: the guest gets SIGWINCH.
 set_size(40, 120)
 os.kill(pid, signal.SIGWINCH)

@@ -28,6 +28,12 @@ pub fn set_tty(on: bool) {
     IS_TTY.store(on, Ordering::Relaxed);
 }
 
+/// Whether the host side of the console is a terminal (the console is then
+/// /dev/pts/0, as a container's terminal is).
+pub fn is_tty() -> bool {
+    IS_TTY.load(Ordering::Relaxed)
+}
+
 /// Opens /dev/tty: the console, for a process of the console's session (the
 /// first process's, which has the console as its controlling terminal); ENXIO for
 /// a process without a controlling terminal, as Linux answers.
@@ -198,8 +204,13 @@ impl FileLike for Console {
     }
 
     fn stat(&self) -> StatInfo {
+        if self.tty {
+            // The terminal is /dev/pts/0: the same device and inode (ttyname
+            // compares them).
+            return super::stat_of(&*super::pty::console_node());
+        }
         let t = Timespec { tv_sec: 0, tv_nsec: 0 };
-        let (mode, rdev) = if self.tty { (S_IFCHR | 0o620, (136 << 8) as u64) } else { (S_IFIFO | 0o600, 0) };
+        let (mode, rdev) = (S_IFIFO | 0o600, 0);
         StatInfo {
             dev: 0xe,
             ino: 1000,

@@ -668,6 +668,12 @@ impl Inode for FdTarget {
     fn ino(&self) -> u64 {
         self.file.file.stat().ino
     }
+    fn dev(&self) -> u64 {
+        self.file.file.stat().dev
+    }
+    fn rdev(&self) -> u64 {
+        self.file.file.stat().rdev
+    }
     fn meta(&self) -> Meta {
         let st = self.file.file.stat();
         Meta {

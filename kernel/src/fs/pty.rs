@@ -122,7 +122,9 @@ pub fn open_master() -> Result<Arc<dyn FileLike>, Errno> {
     termios.c_cflag &= !HUPCL;
     let uid = crate::task::sched::try_current().map_or(0, |t| t.process.cred.lock().uid[1]);
     let mut live = PTYS.lock();
-    let index = (0..MAX_PTYS).find(|i| !live.contains_key(i)).ok_or(Errno::ENOSPC)?;
+    // /dev/pts/0 is the console when it is a terminal.
+    let lowest = u32::from(super::console::is_tty());
+    let index = (lowest..MAX_PTYS).find(|i| !live.contains_key(i)).ok_or(Errno::ENOSPC)?;
     let pty = Arc::new(Pty {
         index,
         st: Mutex::new(State {
@@ -204,7 +206,41 @@ fn open_slave(pty: Arc<Pty>, node: Arc<PtsNode>, flags: u32) -> Result<Arc<dyn F
     Ok(Arc::new(Slave { pty, node }))
 }
 
-/// /dev/pts: the live slaves and `ptmx`.
+/// /dev/pts/0 when the console is a terminal: the console itself (see
+/// `console::is_tty`).
+pub struct ConsoleNode {
+    ino: u64,
+    meta: Meta,
+}
+
+/// The console's /dev/pts/0 node.
+pub fn console_node() -> Arc<ConsoleNode> {
+    static NODE: spin::Once<Arc<ConsoleNode>> = spin::Once::new();
+    NODE.call_once(|| {
+        Arc::new(ConsoleNode { ino: next_ino(), meta: Meta { gid: TTY_GID, ..Meta::new(S_IFCHR | 0o620) } })
+    })
+    .clone()
+}
+
+impl Inode for ConsoleNode {
+    fn ino(&self) -> u64 {
+        self.ino
+    }
+    fn meta(&self) -> Meta {
+        self.meta
+    }
+    fn dev(&self) -> u64 {
+        DEVPTS_DEV
+    }
+    fn rdev(&self) -> u64 {
+        StatInfo::makedev(SLAVE_MAJOR, 0)
+    }
+    fn open(self: Arc<Self>, _flags: u32) -> Result<Arc<dyn FileLike>, Errno> {
+        Ok(super::console::open_console())
+    }
+}
+
+/// /dev/pts: the live slaves, the console when it is a terminal, and `ptmx`.
 pub struct PtsDir {
     ino: u64,
     meta: Meta,
@@ -237,6 +273,9 @@ impl Inode for PtsDir {
         if name == b"ptmx" {
             return Ok(self.ptmx.clone());
         }
+        if name == b"0" && super::console::is_tty() {
+            return Ok(console_node());
+        }
         let index: u32 = core::str::from_utf8(name)
             .ok()
             .filter(|s| !s.starts_with('0') || s.len() == 1)
@@ -247,6 +286,9 @@ impl Inode for PtsDir {
     }
     fn entries(&self) -> Result<Vec<DirEntry>, Errno> {
         let mut out = alloc::vec![DirEntry { name: b"ptmx".to_vec(), ino: self.ptmx.ino(), dtype: dtype_of(S_IFCHR) }];
+        if super::console::is_tty() {
+            out.push(DirEntry { name: b"0".to_vec(), ino: console_node().ino, dtype: dtype_of(S_IFCHR) });
+        }
         for (i, n) in PTYS.lock().iter() {
             out.push(DirEntry { name: alloc::format!("{i}").into_bytes(), ino: n.ino, dtype: dtype_of(S_IFCHR) });
         }
