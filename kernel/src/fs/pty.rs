@@ -161,9 +161,13 @@ pub fn open_controlling(sid: i32) -> Option<Result<Arc<dyn FileLike>, Errno>> {
     Some(open_slave(pty, node, O_NOCTTY))
 }
 
-/// For /proc/PID/stat: the device number of session `sid`'s controlling pty as
+/// For /proc/PID/stat: the device number of session `sid`'s controlling terminal as
 /// Linux encodes it there (`tty_nr`), and the pty's foreground group (`tpgid`).
 pub fn session_tty(sid: i32) -> Option<(u32, i32)> {
+    if sid == 0 && super::console::is_tty() {
+        // The first session's terminal is the console, /dev/pts/0.
+        return Some((SLAVE_MAJOR << 8, tty::foreground()));
+    }
     let pty = of_session(sid)?;
     let (major, minor) = (SLAVE_MAJOR + pty.index / 256, pty.index % 256);
     let fg = pty.st.lock().fg;

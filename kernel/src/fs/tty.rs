@@ -130,6 +130,11 @@ pub fn init(line_discipline: bool, echo_to: Option<Channel>, winsize: Option<(u1
     });
 }
 
+/// The console terminal's foreground process group.
+pub fn foreground() -> i32 {
+    FOREGROUND.load(Ordering::Relaxed)
+}
+
 /// Whether the line discipline runs (the host's stdin is a terminal).
 pub fn active() -> bool {
     ACTIVE.load(Ordering::Relaxed)
