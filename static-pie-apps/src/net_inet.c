@@ -635,6 +635,74 @@ static void show_epoll(const char *what, int ep)
     printf("\n");
 }
 
+/* UDP by family: an IPV6_V6ONLY socket and an AF_INET socket share a port
+ * (a dual bind, made in both orders); each gets only its own family's
+ * datagrams, and a v6-only socket alone gets no IPv4 ones. */
+static int udp_recv_text(int fd, char *buf, size_t len)
+{
+    struct pollfd p = {fd, POLLIN, 0};
+    if (poll(&p, 1, 300) <= 0)
+        return snprintf(buf, len, "nothing");
+    ssize_t n = recv(fd, buf, len - 1, MSG_DONTWAIT);
+    if (n < 0)
+        return snprintf(buf, len, "%s", errname(errno));
+    buf[n] = 0;
+    return (int)n;
+}
+
+static void udp_family_pass(int v6_first)
+{
+    int one = 1, v4 = -1, v6 = -1;
+    uint16_t port = 0;
+    for (int i = 0; i < 2; i++) {
+        if ((i == 0) == (v6_first != 0)) {
+            v6 = socket(AF_INET6, SOCK_DGRAM, 0);
+            setsockopt(v6, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+            struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_port = htons(port), .sin6_addr = IN6ADDR_ANY_INIT};
+            printf("bind v6only: %s\n", res(bind(v6, (struct sockaddr *)&a, sizeof a)));
+            port = port_of(v6);
+        } else {
+            v4 = socket(AF_INET, SOCK_DGRAM, 0);
+            struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+            printf("bind v4 on the port: %s\n", res(bind(v4, (struct sockaddr *)&a, sizeof a)));
+            port = port_of(v4);
+        }
+    }
+    int c4 = socket(AF_INET, SOCK_DGRAM, 0), c6 = socket(AF_INET6, SOCK_DGRAM, 0);
+    struct sockaddr_in t4 = lo4(port);
+    struct sockaddr_in6 t6 = {.sin6_family = AF_INET6, .sin6_port = htons(port), .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+    printf("send to 127.0.0.1: %zd\n", sendto(c4, "four", 4, 0, (struct sockaddr *)&t4, sizeof t4));
+    printf("send to ::1: %zd\n", sendto(c6, "six", 3, 0, (struct sockaddr *)&t6, sizeof t6));
+    char buf[64];
+    udp_recv_text(v4, buf, sizeof buf);
+    printf("AF_INET socket got: %s\n", buf);
+    udp_recv_text(v6, buf, sizeof buf);
+    printf("v6only socket got: %s\n", buf);
+    udp_recv_text(v4, buf, sizeof buf);
+    printf("AF_INET socket then: %s\n", buf);
+    udp_recv_text(v6, buf, sizeof buf);
+    printf("v6only socket then: %s\n", buf);
+    close(v4);
+    /* Alone, the v6-only socket still gets no IPv4 datagram. */
+    sendto(c4, "lost", 4, 0, (struct sockaddr *)&t4, sizeof t4);
+    sendto(c6, "six2", 4, 0, (struct sockaddr *)&t6, sizeof t6);
+    udp_recv_text(v6, buf, sizeof buf);
+    printf("v6only socket alone got: %s\n", buf);
+    udp_recv_text(v6, buf, sizeof buf);
+    printf("v6only socket alone then: %s\n", buf);
+    close(v6);
+    close(c4);
+    close(c6);
+}
+
+static void udpfamily(void)
+{
+    printf("-- v6only socket first\n");
+    udp_family_pass(1);
+    printf("-- AF_INET socket first\n");
+    udp_family_pass(0);
+}
+
 static void epoll_section(void)
 {
     uint16_t port;
@@ -1652,9 +1720,12 @@ static void procnet_unix(const char *what, int fd, const char *dir)
     int n = 0;
     sscanf(line, "%*s %x %x %x %x %x %lu%n", &rc, &proto, &flags, &type, &state, &ino, &n);
     const char *path = line + n;
-    /* The temporary directory's name differs between runs. */
+    /* The temporary directory's name differs between runs (the abstract
+     * socket's name has it too: runs at the same time do not collide). */
     if (strncmp(path, " ", 1) == 0 && strncmp(path + 1, dir, strlen(dir)) == 0)
         printf("%s: unix flags %08X type %04X st %02X path DIR%s\n", what, flags, type, state, path + 1 + strlen(dir));
+    else if (strncmp(path, " @", 2) == 0 && strncmp(path + 2, dir, strlen(dir)) == 0)
+        printf("%s: unix flags %08X type %04X st %02X path @DIR%s\n", what, flags, type, state, path + 2 + strlen(dir));
     else
         printf("%s: unix flags %08X type %04X st %02X path '%s'\n", what, flags, type, state, path);
     if (strcmp(what, "unix listener") == 0)
@@ -1714,8 +1785,10 @@ static void procnet(void)
         printf("unix listener: %s\n", errname(errno));
     int ab = socket(AF_UNIX, SOCK_DGRAM, 0);
     struct sockaddr_un abn = {.sun_family = AF_UNIX};
-    memcpy(abn.sun_path, "\0elfin-procnet\0x", 16);
-    if (bind(ab, (struct sockaddr *)&abn, offsetof(struct sockaddr_un, sun_path) + 16) < 0)
+    size_t dl = strlen(dir);
+    memcpy(abn.sun_path + 1, dir, dl);
+    memcpy(abn.sun_path + 1 + dl, "\0x", 2);
+    if (bind(ab, (struct sockaddr *)&abn, offsetof(struct sockaddr_un, sun_path) + 3 + dl) < 0)
         printf("abstract bind: %s\n", errname(errno));
     int sp[2];
     socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sp);
@@ -1766,7 +1839,8 @@ int main(int argc, char **argv)
     static const struct probe_section sections[] = {
         {"tcp", tcp},       {"refused", refused}, {"nonblock", nonblock}, {"udp", udp},
         {"v6", v6},         {"errors", errors},   {"reset", reset},       {"epoll", epoll_section},
-        {"edge", edge},     {"flags", flags},     {"limits", limits}, {"opts", opts},     {"big", big},         {"ifaces", ifaces}, {"procnet", procnet}, {NULL, NULL},
+        {"edge", edge},     {"flags", flags},     {"limits", limits}, {"opts", opts},     {"big", big},         {"ifaces", ifaces}, {"procnet", procnet},
+        {"udpfamily", udpfamily}, {NULL, NULL},
     };
     int r = run_sections(argc, argv, sections);
     if (r == 0)

@@ -443,8 +443,9 @@ enum Kind {
     TcpListen { backlog: usize, pool: Vec<H>, half: Vec<H>, queue: VecDeque<H> },
     /// A connection (or an attempt).
     TcpConn { h: H, connecting: bool, seen_open: bool, prev: tcp::State },
-    /// UDP (the smoltcp socket once bound).
-    Udp { hs: Vec<H>, remote: Option<IpEndpoint> },
+    /// UDP (the smoltcp socket once bound); `inbox` holds datagrams a socket of
+    /// the other family on the same port took for this one (see `Net::sort_udp`).
+    Udp { hs: Vec<H>, remote: Option<IpEndpoint>, inbox: VecDeque<(Vec<u8>, udp::UdpMetadata)> },
 }
 
 struct Rec {
@@ -827,6 +828,7 @@ impl Net {
             if self.half_open {
                 self.service_listeners();
             }
+            self.sort_udp();
             self.reap_orphans();
             let mut changed = false;
             for s in self.stacks.iter_mut() {
@@ -858,6 +860,71 @@ impl Net {
             crate::timer::deadline_added();
         }
         wakes
+    }
+
+    /// smoltcp gives a datagram to the first UDP socket bound to its port, whatever
+    /// the family: each socket that serves one family only (AF_INET, IPV6_V6ONLY)
+    /// is settled after every pass (see [`Net::settle_udp`]).
+    fn sort_udp(&mut self) {
+        // The bound UDP sockets, from the port index: nothing to do without them.
+        let scoped: Vec<u64> = self
+            .ports
+            .range((false, 0)..=(false, u16::MAX))
+            .flat_map(|(_, ids)| ids.iter().copied())
+            .filter(|id| self.recs.get(id).is_some_and(|r| r.bound.is_some_and(|b| b.scope != Scope::Both)))
+            .collect();
+        for id in scoped {
+            self.settle_udp(id);
+        }
+    }
+
+    /// Datagrams that UDP socket `id` must not see: ones of the family it does not
+    /// serve (IPv6 on an AF_INET socket, IPv4 on an IPV6_V6ONLY one) go to the
+    /// inbox of the socket on the same port that serves them (the other half of a
+    /// dual bind), else they are dropped, as Linux never gives them to `id`. With
+    /// such a partner, every datagram moves to an inbox, so that one behind
+    /// another is sorted too and each socket keeps its order.
+    fn settle_udp(&mut self, id: u64) {
+        let Some((bind, hs)) = self.recs.get(&id).and_then(|r| match (&r.kind, r.bound) {
+            (Kind::Udp { hs, .. }, Some(b)) if b.scope != Scope::Both => Some((b, hs.clone())),
+            _ => None,
+        }) else {
+            return;
+        };
+        let partner = self.ports.get(&(false, bind.port)).and_then(|ids| {
+            ids.iter().copied().find(|&other| {
+                other != id
+                    && self.recs.get(&other).is_some_and(|r| {
+                        matches!(r.kind, Kind::Udp { .. }) && r.bound.is_some_and(|b| b.scope != bind.scope)
+                    })
+            })
+        });
+        for h in hs {
+            while let Some(st) = self.stacks.get_mut(h.0) {
+                let s = st.udp(h.1);
+                let stray = match s.peek() {
+                    Ok((_, meta)) => !bind.scope.admits(meta.endpoint.addr),
+                    Err(_) => break,
+                };
+                if !stray && partner.is_none() {
+                    break;
+                }
+                let Ok((data, meta)) = s.recv() else { break };
+                let to = if stray { partner } else { Some(id) };
+                let data = data.to_vec();
+                let home = to.and_then(|t| self.recs.get_mut(&t)).filter(|r| {
+                    r.bound.is_some_and(|b| {
+                        b.scope.admits(meta.endpoint.addr) && b.addr.is_none_or(|a| Some(a) == meta.local_address)
+                    })
+                });
+                if let Some(Rec { kind: Kind::Udp { inbox, .. }, .. }) = home {
+                    if inbox.len() < UDP_PACKETS {
+                        inbox.push_back((data, meta));
+                    }
+                }
+                self.dirty = true;
+            }
+        }
     }
 
     fn reap_orphans(&mut self) {
@@ -981,9 +1048,12 @@ impl Net {
                 }
                 (m, rq, sq, 0)
             }
-            Kind::Udp { hs, .. } => {
+            Kind::Udp { hs, inbox, .. } => {
                 let mut m = err | POLLOUT | POLLWRNORM;
-                let (mut rq, mut sq) = (0, 0);
+                let (mut rq, mut sq) = (inbox.iter().map(|(d, _)| d.len()).sum::<usize>(), 0);
+                if !inbox.is_empty() {
+                    m |= POLLIN | POLLRDNORM;
+                }
                 for h in hs.clone() {
                     if let Some(st) = self.stacks.get_mut(h.0) {
                         let s = st.udp(h.1);
@@ -1157,7 +1227,7 @@ pub fn create(family: u16, ty: u32, protocol: i32) -> Result<Arc<dyn Socket>, Er
         tcp,
         bound: None,
         conn_local: None,
-        kind: if tcp { Kind::TcpIdle } else { Kind::Udp { hs: Vec::new(), remote: None } },
+        kind: if tcp { Kind::TcpIdle } else { Kind::Udp { hs: Vec::new(), remote: None, inbox: VecDeque::new() } },
         err: 0,
         rd_shut: false,
         wr_shut: false,
@@ -1688,6 +1758,7 @@ impl InetSocket {
 
     fn udp_recv(&self, cx: &Ctx, buf: &mut [u8], flags: u32, nonblock: bool) -> Result<Recvd, Errno> {
         let peek = flags & so::MSG_PEEK != 0;
+        let scope = self.scope();
         let timeo = self.timeo_rcv();
         let family = self.family;
         block_on(cx, &[&self.wq], nonblock, timeo, || {
@@ -1698,8 +1769,22 @@ impl InetSocket {
                     return Some(Err(Errno::from_i32(e).unwrap_or(Errno::ECONNREFUSED)));
                 }
                 let rd_shut = rec.rd_shut;
-                let (hs, remote) = match &rec.kind {
-                    Kind::Udp { hs, remote } => (hs.clone(), *remote),
+                let (hs, remote) = match &mut rec.kind {
+                    Kind::Udp { hs, remote, inbox } => {
+                        // A datagram a socket of the other family took for this one.
+                        while let Some((d, meta)) = inbox.front() {
+                            if remote.is_some_and(|rm| meta.endpoint != rm) {
+                                inbox.pop_front();
+                                continue;
+                            }
+                            let out = datagram(buf, d, family, meta.endpoint);
+                            if !peek {
+                                inbox.pop_front();
+                            }
+                            return Some(Ok(out));
+                        }
+                        (hs.clone(), *remote)
+                    }
                     _ => return Some(Err(Errno::EINVAL)),
                 };
                 // The first interface with a datagram waiting.
@@ -1713,32 +1798,36 @@ impl InetSocket {
                     let Ok((d, meta)) = r else {
                         return if rd_shut { Some(Ok(Recvd::default())) } else { None };
                     };
-                    if let Some(rm) = remote {
-                        if meta.endpoint != rm {
-                            if peek {
-                                let _ = s.recv();
-                            }
-                            continue;
+                    // Not from the connected peer, or of a family this socket does
+                    // not serve (one that came between the sorting passes).
+                    if remote.is_some_and(|rm| meta.endpoint != rm) || !scope.admits(meta.endpoint.addr) {
+                        if peek {
+                            let _ = s.recv();
                         }
+                        continue;
                     }
-                    let k = d.len().min(buf.len());
-                    if let (Some(dst), Some(src)) = (buf.get_mut(..k), d.get(..k)) {
-                        dst.copy_from_slice(src);
-                    }
-                    let mut out = Recvd {
-                        len: k,
-                        full: d.len(),
-                        from: Some(encode(family, meta.endpoint)),
-                        ..Default::default()
-                    };
-                    if k < d.len() {
-                        out.flags |= so::MSG_TRUNC;
-                    }
+                    let out = datagram(buf, d, family, meta.endpoint);
+                    // What is next must be settled before readiness is looked at.
+                    n.settle_udp(self.id);
                     return Some(Ok(out));
                 }
             })
         })
     }
+}
+
+/// A datagram from `from` as recvfrom returns it into `buf` (cut to its size,
+/// with MSG_TRUNC then).
+fn datagram(buf: &mut [u8], d: &[u8], family: u16, from: IpEndpoint) -> Recvd {
+    let k = d.len().min(buf.len());
+    if let (Some(dst), Some(src)) = (buf.get_mut(..k), d.get(..k)) {
+        dst.copy_from_slice(src);
+    }
+    let mut out = Recvd { len: k, full: d.len(), from: Some(encode(family, from)), ..Default::default() };
+    if k < d.len() {
+        out.flags |= so::MSG_TRUNC;
+    }
+    out
 }
 
 impl Socket for InetSocket {
