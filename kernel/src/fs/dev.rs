@@ -89,7 +89,7 @@ impl Inode for DevNode {
             return super::console::open_tty(sid);
         }
         if self.dev == Dev::Ptmx {
-            return super::pty::open_master();
+            return super::pty::open_master(self);
         }
         if self.dev == Dev::Console {
             return Ok(super::console::open_console());
@@ -114,7 +114,7 @@ pub fn open_rdev(rdev: u64, node: Arc<dyn Inode>, flags: u32) -> Result<Arc<dyn 
         (1, 11) => return Ok(super::kmsg::open(node)),
         (5, 0) => return DevNode::new(Dev::Tty, 0o666).open(0),
         (5, 1) => return Ok(super::console::open_console()),
-        (5, 2) => return super::pty::open_master(),
+        (5, 2) => return super::pty::open_master(node),
         (major @ 136..=143, minor) => return super::pty::open_index((major - 136) * 256 + minor, flags),
         _ => return Err(Errno::ENXIO),
     };

@@ -39,9 +39,11 @@ fn format(r: &Record, out: &mut Vec<u8>) {
     let mut head = alloc::string::String::new();
     let _ = write!(head, "{},{},{},-;", r.prio, r.seq, r.ts_ns / 1000);
     out.extend_from_slice(head.as_bytes());
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     for &b in &r.text {
         if b == b'\\' || !(0x20..0x7f).contains(&b) && b != b'\t' {
-            out.extend_from_slice(alloc::format!("\\x{b:02x}").as_bytes());
+            let hex = |n: u8| HEX.get(usize::from(n)).copied().unwrap_or(b'0');
+            out.extend_from_slice(&[b'\\', b'x', hex(b >> 4), hex(b & 15)]);
         } else {
             out.push(b);
         }

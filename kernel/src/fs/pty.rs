@@ -14,14 +14,14 @@ use alloc::collections::{BTreeMap, VecDeque};
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::any::Any;
-use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use elfin_kcore::tty::{Ldisc, Modes, VMIN, VTIME};
 use elfin_shim::errno::Errno;
 use elfin_shim::uapi::signal::{SIGCONT, SIGHUP, SIGWINCH};
 use elfin_shim::uapi::stat_mode::*;
 use elfin_shim::uapi::termios::{HUPCL, TOSTOP};
-use elfin_shim::uapi::{StatInfo, Termios, Timespec, Winsize};
+use elfin_shim::uapi::{StatInfo, Termios, Winsize};
 use elfin_shim::UAddr;
 
 use super::file::{FileLike, InodeFile, OpenFile, POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM};
@@ -56,8 +56,6 @@ const SIG_TSTP: u64 = 20;
 
 /// The live ptys by index: their /dev/pts entries.
 static PTYS: Mutex<BTreeMap<u32, Arc<PtsNode>>> = Mutex::new(BTreeMap::new());
-/// Inode number of /dev/ptmx's master files (for fstat).
-static PTMX_INO: AtomicU64 = AtomicU64::new(0);
 
 /// One pseudo-terminal pair.
 pub struct Pty {
@@ -116,8 +114,9 @@ fn of_session(sid: i32) -> Option<Arc<Pty>> {
     nodes.into_iter().filter_map(|n| n.pty.upgrade()).find(|p| p.st.lock().session == Some(sid))
 }
 
-/// Opens /dev/ptmx: a new pair, its master.
-pub fn open_master() -> Result<Arc<dyn FileLike>, Errno> {
+/// Opens /dev/ptmx (the node `ptmx`, which the master's fstat shows): a new
+/// pair, its master.
+pub fn open_master(ptmx: Arc<dyn Inode>) -> Result<Arc<dyn FileLike>, Errno> {
     let mut termios = Termios::linux_default();
     termios.c_cflag &= !HUPCL;
     let uid = crate::task::sched::try_current().map_or(0, |t| t.process.cred.lock().uid[1]);
@@ -145,7 +144,7 @@ pub fn open_master() -> Result<Arc<dyn FileLike>, Errno> {
     });
     let meta = Meta { uid, gid: TTY_GID, ..Meta::new(S_IFCHR | 0o620) };
     live.insert(index, Arc::new(PtsNode { ino: next_ino(), meta: Mutex::new(meta), pty: Arc::downgrade(&pty) }));
-    Ok(Arc::new(Master { pty }))
+    Ok(Arc::new(Master { pty, ptmx }))
 }
 
 /// Opens the slave of pty `index` (a node made by mknod with its device number).
@@ -510,6 +509,8 @@ impl Pty {
 /// The master side of a pty.
 pub struct Master {
     pty: Arc<Pty>,
+    /// The node it was opened through.
+    ptmx: Arc<dyn Inode>,
 }
 
 impl Drop for Master {
@@ -613,31 +614,7 @@ impl FileLike for Master {
     }
 
     fn stat(&self) -> StatInfo {
-        let mut ino = PTMX_INO.load(Ordering::Relaxed);
-        if ino == 0 {
-            let fresh = next_ino();
-            ino = match PTMX_INO.compare_exchange(0, fresh, Ordering::Relaxed, Ordering::Relaxed) {
-                Ok(_) => fresh,
-                Err(v) => v,
-            };
-        }
-        let t = Timespec { tv_sec: 0, tv_nsec: 0 };
-        StatInfo {
-            dev: 0x6,
-            ino,
-            mode: S_IFCHR | 0o666,
-            nlink: 1,
-            uid: 0,
-            gid: TTY_GID,
-            rdev: StatInfo::makedev(5, 2),
-            size: 0,
-            blksize: 4096,
-            blocks: 0,
-            atime: t,
-            mtime: t,
-            ctime: t,
-            btime: t,
-        }
+        stat_of(&*self.ptmx)
     }
 
     fn ioctl(&self, cx: &Ctx, _f: &OpenFile, cmd: u32, arg: u64) -> Result<u64, Errno> {
