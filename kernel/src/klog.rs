@@ -244,7 +244,10 @@ pub fn append(prio: u32, text: &[u8], wait: bool) {
     log.bytes += copy.len();
     log.records.push_back(Record { seq, ts_ns, prio, text: copy });
     drop(log);
-    if wait {
+    // Readers waiting for records (syslog READ, /dev/kmsg) are woken where that
+    // is safe: not under a spin lock (a kernel message printed there is found at
+    // the reader's next wake-up).
+    if wait || crate::sync::may_sleep() {
         LOG_WQ.wake_all();
     }
 }
