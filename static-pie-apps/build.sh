@@ -54,10 +54,17 @@ ensure_pkgs() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# has_busybox_src: whether apt knows a source package for busybox. The output
+# is captured first: grep -q stops at its match, and under pipefail
+# apt-cache's SIGPIPE would fail the pipeline.
+has_busybox_src() {
+    [[ $'\n'$(apt-cache showsrc busybox 2>/dev/null) == *$'\nVersion:'* ]]
+}
+
 # ensure_deb_src: make `apt-get source` work. The entry is derived from the
 # system's own sources file at run time, so no host name lives in this repo.
 ensure_deb_src() {
-    if apt-cache showsrc busybox 2>/dev/null | grep -q '^Version:'; then
+    if has_busybox_src; then
         return 0
     fi
     local sys=/etc/apt/sources.list.d/debian.sources
@@ -70,8 +77,7 @@ ensure_deb_src() {
     fi
     APT_UPDATED=
     apt_update_once
-    apt-cache showsrc busybox 2>/dev/null | grep -q '^Version:' \
-        || die "apt-cache still finds no source package for busybox after adding $ours"
+    has_busybox_src || die "apt-cache still finds no source package for busybox after adding $ours"
 }
 
 # deb_src_versions PKG: the source versions apt knows of PKG, highest first
