@@ -25,7 +25,7 @@ JOBS=$(nproc 2>/dev/null || echo 2)
 C_PROGRAMS=(hello auxv_probe enosys nullderef exitcode cat_stdin files threads mm_probe mm_fault mm_stress mm_malloc mm_bench
     badargs misc_calls proc_fork proc_exec proc_wait proc_pgrp proc_pipe proc_spawn proc_churn proc_bench proc_sleepers etc_probe smp_sync smp_bench
     spin_threads surface_time surface_signal surface_xfer surface_fs surface_lock surface_sys surface_ipc surface_pidfd surface_defects
-    net_unix net_inet net_echo vol_probe vdso_probe perf_bench mm_around mm_trunc pty_probe)
+    net_unix net_inet net_echo vol_probe vdso_probe perf_bench mm_around mm_trunc pty_probe seccomp_probe)
 
 log() { printf 'build.sh: %s\n' "$*" >&2; }
 die() { printf 'build.sh: error: %s\n' "$*" >&2; exit 1; }

@@ -163,6 +163,8 @@ pub const fn nr(n: usize) -> Option<Nr> {
         436 => Nr::CloseRange,
         437 => Nr::Openat2,
         439 => Nr::Faccessat2,
+        452 => Nr::Fchmodat2,
+        277 => Nr::Seccomp,
         441 => Nr::EpollPwait2,
         107 => Nr::TimerCreate,
         110 => Nr::TimerSettime,

@@ -287,6 +287,8 @@ calls! {
     clone3 = Clone3(args: UAddr, size: usize);
     close_range = CloseRange(first: u32, last: u32, flags: u32);
     faccessat2 = Faccessat2(dirfd: i32, path: UAddr, mode: i32, flags: i32);
+    fchmodat2 = Fchmodat2(dirfd: i32, path: UAddr, mode: u32, flags: u32);
+    seccomp = Seccomp(op: u32, flags: u32, args: UAddr);
     openat2 = Openat2(dirfd: i32, path: UAddr, how: UAddr, size: usize);
     syslog = Syslog(ty: i32, buf: UAddr, len: i32);
     epoll_create1 = EpollCreate1(flags: i32);

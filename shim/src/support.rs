@@ -33,7 +33,7 @@ pub fn support(nr: Nr) -> Support {
     match nr {
         // Files and descriptors.
         Read | Write | Close | Stat | Fstat | Lstat | Newfstatat | Statx | Lseek | Pread64 | Pwrite64 | Readv
-        | Writev | Access | Faccessat | Faccessat2 | Pipe | Pipe2 | Dup | Dup2 | Dup3 | Sendfile | Fsync
+        | Writev | Access | Faccessat | Faccessat2 | Fchmodat2 | Pipe | Pipe2 | Dup | Dup2 | Dup3 | Sendfile | Fsync
         | Fdatasync | Truncate | Ftruncate | Getcwd | Chdir | Fchdir | Rename | Renameat | Renameat2 | Mkdir
         | Mkdirat | Rmdir | Link | Linkat | Unlink | Unlinkat | Symlink | Symlinkat | Readlink | Readlinkat | Chmod
         | Fchmod | Fchmodat | Chown | Fchown | Lchown | Fchownat | Umask | Getdents64 | Statfs | Fstatfs
@@ -70,12 +70,13 @@ pub fn support(nr: Nr) -> Support {
         Futex => Partial("priority-inheritance operations"),
         Prctl => Partial(
             "options other than names, parent-death signal, dumpable, child subreaper, capabilities \
-             (keepcaps, bounding, ambient), no_new_privs, timer slack and PR_GET_SECCOMP",
+             (keepcaps, bounding, ambient), no_new_privs, timer slack and seccomp",
         ),
         ArchPrctl => Partial("ARCH_SET_GS/ARCH_GET_GS"),
         Getrusage => Partial("ru_maxrss, ru_nvcsw and ru_nivcsw are not kept (0)"),
         Times => Real,
         Syslog => Real,
+        Seccomp => Partial("user notification (SECCOMP_FILTER_FLAG_NEW_LISTENER): EINVAL"),
 
         // Signals.
         RtSigaction | RtSigprocmask | RtSigreturn | RtSigpending | RtSigsuspend | RtSigtimedwait | Sigaltstack

@@ -189,6 +189,8 @@ pub const fn nr(n: usize) -> Option<Nr> {
         436 => Nr::CloseRange,
         437 => Nr::Openat2,
         439 => Nr::Faccessat2,
+        452 => Nr::Fchmodat2,
+        317 => Nr::Seccomp,
         441 => Nr::EpollPwait2,
         222 => Nr::TimerCreate,
         223 => Nr::TimerSettime,

@@ -778,6 +778,43 @@ static void link_section(void)
     clean();
 }
 
+/* ---------------------------------------------------------------- chmod2 -- */
+
+/* fchmodat2 (Linux 6.6): fchmodat with flags. */
+static long fchmodat2_(int dfd, const char *p, mode_t mode, unsigned flags)
+{
+    return syscall(452, dfd, p, mode, flags);
+}
+
+static mode_t mode_of(const char *p)
+{
+    struct stat st;
+    return lstat(p, &st) == 0 ? st.st_mode & 07777 : (mode_t)-1;
+}
+
+static void chmod2_section(void)
+{
+    touch("f", "x");
+    symlink("f", path("ln"));
+    T("fchmodat2 0640", fchmodat2_(AT_FDCWD, path("f"), 0640, 0));
+    printf("mode: %o\n", (unsigned)mode_of(path("f")));
+    T("fchmodat2 through a symlink", fchmodat2_(AT_FDCWD, path("ln"), 0600, 0));
+    printf("mode: %o\n", (unsigned)mode_of(path("f")));
+    T("fchmodat2 AT_SYMLINK_NOFOLLOW on a symlink", fchmodat2_(AT_FDCWD, path("ln"), 0644, AT_SYMLINK_NOFOLLOW));
+    T("fchmodat2 AT_SYMLINK_NOFOLLOW on a file", fchmodat2_(AT_FDCWD, path("f"), 0604, AT_SYMLINK_NOFOLLOW));
+    printf("mode: %o\n", (unsigned)mode_of(path("f")));
+    int fd = open(path("f"), O_RDONLY);
+    T("fchmodat2 AT_EMPTY_PATH", fchmodat2_(fd, "", 0400, AT_EMPTY_PATH));
+    printf("mode: %o\n", (unsigned)mode_of(path("f")));
+    T("fchmodat2 empty path without AT_EMPTY_PATH", fchmodat2_(fd, "", 0400, 0));
+    close(fd);
+    T("fchmodat2 unknown flag", fchmodat2_(AT_FDCWD, path("f"), 0600, 0x1));
+    T("fchmodat2 missing file", fchmodat2_(AT_FDCWD, path("none"), 0600, 0));
+    T("fchmodat2 bad pointer", fchmodat2_(AT_FDCWD, KPTR, 0600, 0));
+    T("fchmodat2 bad dirfd", fchmodat2_(999, "f", 0600, 0));
+    clean();
+}
+
 /* ---------------------------------------------------------------- openat2 -- */
 
 struct how_v0 {
@@ -903,7 +940,7 @@ int main(int argc, char **argv)
     static const struct probe_section sections[] = {
         {"fifo", fifo},       {"mknod", mknod_section},     {"xattr", xattr},       {"times", times},
         {"statx", statx_section}, {"tmpfile", tmpfile_section}, {"inotify", inotify}, {"link", link_section},
-        {"openat2", openat2_section}, {NULL, NULL},
+        {"openat2", openat2_section}, {"chmod2", chmod2_section}, {NULL, NULL},
     };
     int r = run_sections(argc, argv, sections);
     clean();

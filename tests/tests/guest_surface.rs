@@ -63,13 +63,14 @@ surface_tests! {
     surface_time: [itimer, posix, overrun, timerfd, cpuclock, settime, libc],
     surface_signal: [signalfd, queue, masks, select, stopped],
     surface_xfer: [vec, pio, splice, tee, vmsplice, copy, sendfile, fsize],
-    surface_fs: [fifo, mknod, xattr, times, statx, tmpfile, inotify, link, openat2],
+    surface_fs: [fifo, mknod, xattr, times, statx, tmpfile, inotify, link, openat2, chmod2],
     surface_lock: [flock, posix, deadlock, ofd, errors],
     surface_sys: [caps, ids, sched, cpu, membarrier, mlock, names, personality, ioprio, sync, vm, random, prctl, sysctl, regs, procfs, klog],
     surface_ipc: [shm, sem, msg, mq, perms],
     surface_pidfd: [open, signal, getfd, clone, wait],
     surface_defects: [read, epoll, flags, clone, nofile, rlimit, cpulimit, robust, rseq, sigreturn, rename, bigfile, sigio, seals],
     pty_probe: [basic, io, winsize, session, leader, hangup, master, forkpty, jobs],
+    seccomp_probe: [api, errno, trap, kill, stack, inherit, strict],
 }
 
 /// A thousand pseudo-terminal pairs made, used and closed, and thirty forkpty

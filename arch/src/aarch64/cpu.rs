@@ -15,6 +15,9 @@ pub const PLATFORM: &str = "aarch64";
 /// ELF `e_machine` of programs this kernel runs (EM_AARCH64).
 pub const ELF_MACHINE: u16 = 183;
 
+/// AUDIT_ARCH_AARCH64: the `arch` a seccomp filter sees.
+pub const AUDIT_ARCH: u32 = 0xc000_00b7;
+
 /// End of the user half of the address space (exclusive): 48-bit TTBR0 (T0SZ = 16).
 pub const USER_END: u64 = 1 << 48;
 /// Highest user stack top, as Linux arm64's STACK_TOP (TASK_SIZE_64 minus a page).

@@ -156,6 +156,9 @@ pub fn halt_forever() -> ! {
 /// ELF `e_machine` of programs this kernel runs (EM_X86_64).
 pub const ELF_MACHINE: u16 = 62;
 
+/// AUDIT_ARCH_X86_64: the `arch` a seccomp filter sees.
+pub const AUDIT_ARCH: u32 = 0xc000_003e;
+
 /// End of the user half of the address space (exclusive).
 pub const USER_END: u64 = 0x0000_8000_0000_0000;
 /// Highest user stack top, as Linux's STACK_TOP (TASK_SIZE minus a guard page).

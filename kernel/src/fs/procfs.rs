@@ -1267,12 +1267,13 @@ fn status(p: &Arc<Process>, tid: i32, s: &mut String) {
     let (letter, word) = state_letter(p, tid);
     let threads = p.threads.lock().clone();
     let t = threads.iter().find(|t| t.tid() == tid).or(threads.first()).cloned();
-    let (blk, pnd) = t
+    let (blk, pnd, sc) = t
         .map(|t| {
+            let sc = t.misc.lock().seccomp.clone();
             let sg = t.sig.lock();
-            (sg.mask, sg.pending.mask())
+            (sg.mask, sg.pending.mask(), sc)
         })
-        .unwrap_or((0, 0));
+        .unwrap_or_default();
     let shd = p.shared_pending.lock().mask();
     let (ign, cgt) = {
         let h = p.sighand();
@@ -1297,6 +1298,8 @@ fn status(p: &Arc<Process>, tid: i32, s: &mut String) {
          Uid:\t{}\t{}\t{}\t{}\nGid:\t{}\t{}\t{}\t{}\nFDSize:\t{}\nGroups:\t{}\nNStgid:\t{pid}\nNSpid:\t{tid}\nNSpgid:\t{}\nNSsid:\t{}\n\
          VmPeak:\t{vm:>8} kB\nVmSize:\t{vm:>8} kB\nVmRSS:\t{rss:>8} kB\nThreads:\t{}\n\
          SigQ:\t0/63704\nSigPnd:\t{:016x}\nShdPnd:\t{:016x}\nSigBlk:\t{:016x}\nSigIgn:\t{:016x}\nSigCgt:\t{:016x}\n\
+         CapInh:\t{:016x}\nCapPrm:\t{:016x}\nCapEff:\t{:016x}\nCapBnd:\t{:016x}\nCapAmb:\t{:016x}\n\
+         NoNewPrivs:\t{}\nSeccomp:\t{}\nSeccomp_filters:\t{}\n\
          Cpus_allowed:\t1\nCpus_allowed_list:\t0\n",
         name,
         umask,
@@ -1321,6 +1324,14 @@ fn status(p: &Arc<Process>, tid: i32, s: &mut String) {
         blk,
         ign,
         cgt,
+        cred.caps.inheritable,
+        cred.caps.permitted,
+        cred.caps.effective,
+        cred.caps.bounding,
+        cred.caps.ambient,
+        u8::from(cred.caps.no_new_privs),
+        sc.mode,
+        sc.filters(),
         pid = p.pid,
         tid = tid,
         vm = vm,

@@ -1188,6 +1188,21 @@ pub fn fchmodat(cx: &Ctx, dirfd: i32, path: UAddr, mode: u32) -> SysResult {
     chmod_node(cx, &r.node, &r.path, mode)
 }
 
+/// fchmodat2: fchmodat with flags. AT_SYMLINK_NOFOLLOW changes the link itself,
+/// which no filesystem allows (EOPNOTSUPP on a symlink); AT_EMPTY_PATH names `dirfd`.
+pub fn fchmodat2(cx: &Ctx, dirfd: i32, path: UAddr, mode: u32, flags: u32) -> SysResult {
+    const AT_SYMLINK_NOFOLLOW: u32 = 0x100;
+    const AT_EMPTY_PATH: u32 = 0x1000;
+    if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let r = lookup(cx, dirfd, path, flags & AT_SYMLINK_NOFOLLOW == 0, flags & AT_EMPTY_PATH != 0)?;
+    if fs::ftype(&*r.node) == S_IFLNK {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    chmod_node(cx, &r.node, &r.path, mode)
+}
+
 /// chown on a node: another owner needs CAP_CHOWN; the owner may set a group it
 /// is in (Linux's chown_ok/chgrp_ok).
 fn chown_node(cx: &Ctx, n: &Arc<dyn Inode>, path: &[u8], uid: u32, gid: u32) -> SysResult {

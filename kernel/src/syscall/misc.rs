@@ -341,8 +341,6 @@ pub fn prctl(cx: &Ctx, option: i32, args: [u64; 4]) -> SysResult {
             cx.proc.info.lock().dumpable = arg2 as u8;
             Ok(0)
         }
-        // PR_GET_SECCOMP: no seccomp filter is ever installed.
-        21 => Ok(0),
         36 => {
             cx.proc.info.lock().subreaper = arg2 != 0;
             Ok(0)

@@ -74,10 +74,53 @@ pub fn unsupported(name: &'static str, nr: usize) -> SysResult {
 /// left to do on the way back (a signal, a restart, rseq, an exit), which
 /// [`entry_slow`] does with the completed frame.
 pub extern "C" fn entry(tf: &mut TrapFrame) -> u8 {
+    if task::seccomp::active() {
+        if let Some(r) = seccomp_check(tf) {
+            return r;
+        }
+    }
     match fast::id_of(tf.syscall_nr()) {
         0 => entry_general(tf),
         id => fast::run(tf, id),
     }
+}
+
+/// Asks the calling thread's seccomp mode about the call before it runs: None
+/// when it runs, else what [`entry`] answers for a call that did not run
+/// (failed, trapped to SIGSYS, or killed the thread or the process).
+#[cold]
+#[inline(never)]
+fn seccomp_check(tf: &mut TrapFrame) -> Option<u8> {
+    use task::seccomp::{Verdict, SIGSYS};
+    let nr = tf.syscall_nr();
+    let args = tf.syscall_args();
+    let cx = Ctx::for_call(nr, args[0]);
+    let strict_ok =
+        matches!(decode(nr, args), Call::Read { .. } | Call::Write { .. } | Call::Exit { .. } | Call::RtSigreturn {});
+    match task::seccomp::verdict(&cx.thread, nr, args, tf.ip(), strict_ok) {
+        Verdict::Allow => return None,
+        Verdict::Return(ret) => tf.set_syscall_ret(ret),
+        // The registers stay as they were (the return register holds the call's
+        // number on x86_64, its first argument on arm64), as Linux leaves them.
+        Verdict::Trap(data) => task::signal::force_signal(
+            &cx,
+            SIGSYS,
+            elfin_shim::uapi::Siginfo::sigsys(tf.ip(), nr as i32, elfin_arch::AUDIT_ARCH, i32::from(data)),
+        ),
+        Verdict::KillThread(sig) => {
+            // The thread alone; its process with it when it is the last one.
+            if cx.proc.threads.lock().len() == 1 {
+                task::signal::report_kill(&cx, sig, &elfin_shim::uapi::Siginfo::default(), tf);
+            }
+            task::exit::exit_thread(&cx, ExitStatus::Killed(sig));
+        }
+        Verdict::KillProcess => {
+            task::signal::report_kill(&cx, SIGSYS, &elfin_shim::uapi::Siginfo::default(), tf);
+            task::signal::kill_group(&cx.proc, ExitStatus::Killed(SIGSYS));
+            task::exit::exit_thread(&cx, ExitStatus::Killed(SIGSYS));
+        }
+    }
+    Some(leave_finish(&cx.thread, task::Restart::Never, nr, args[0]))
 }
 
 /// [`entry`] for every call but the identity calls of [`fast`].
@@ -381,6 +424,7 @@ fn dispatch(cx: &Ctx, call: Call, tf: &mut TrapFrame) -> SysResult {
         Access { path, mode } => fs::faccessat(cx, fs::AT_FDCWD, path, mode, 0),
         Faccessat { dirfd, path, mode } => fs::faccessat(cx, dirfd, path, mode, 0),
         Faccessat2 { dirfd, path, mode, flags } => fs::faccessat(cx, dirfd, path, mode, flags),
+        Fchmodat2 { dirfd, path, mode, flags } => fs::fchmodat2(cx, dirfd, path, mode, flags),
         Openat2 { dirfd, path, how, size } => fs::openat2(cx, dirfd, path, how, size),
         Fcntl { fd, cmd, arg } => fs::fcntl(cx, fd, cmd, arg),
         Dup { fd } => fs::dup(cx, fd),
@@ -549,6 +593,7 @@ fn dispatch(cx: &Ctx, call: Call, tf: &mut TrapFrame) -> SysResult {
         Setpgid { pid, pgid } => proc::setpgid(cx, pid, pgid),
         Setsid {} => proc::setsid(cx),
         Prctl { option, arg2, arg3, arg4, arg5 } => misc::prctl(cx, option, [arg2, arg3, arg4, arg5]),
+        Seccomp { op, flags, args } => sys::seccomp(cx, op, flags, args),
         Prlimit64 { pid, resource, new, old } => misc::prlimit(cx, pid, resource, new, old),
         Getrlimit { resource, rlim } => misc::prlimit(cx, 0, resource, elfin_shim::UAddr(0), rlim),
         Setrlimit { resource, rlim } => misc::prlimit(cx, 0, resource, rlim, elfin_shim::UAddr(0)),

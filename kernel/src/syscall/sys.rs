@@ -726,6 +726,105 @@ const PR_CAP_AMBIENT: i32 = 47;
 /// The default timer slack (ns).
 const DEFAULT_SLACK: u64 = 50_000;
 
+const PR_GET_SECCOMP: i32 = 21;
+const PR_SET_SECCOMP: i32 = 22;
+
+// ------------------------------------------------------------------ seccomp --
+
+const SECCOMP_SET_MODE_STRICT: u32 = 0;
+const SECCOMP_SET_MODE_FILTER: u32 = 1;
+const SECCOMP_GET_ACTION_AVAIL: u32 = 2;
+const SECCOMP_GET_NOTIF_SIZES: u32 = 3;
+const FLAG_TSYNC: u32 = 1;
+const FLAG_LOG: u32 = 2;
+const FLAG_SPEC_ALLOW: u32 = 4;
+const FLAG_NEW_LISTENER: u32 = 8;
+const FLAG_TSYNC_ESRCH: u32 = 16;
+const FLAG_WAIT_KILLABLE_RECV: u32 = 32;
+
+/// seccomp(2). Filters' user notification (SECCOMP_FILTER_FLAG_NEW_LISTENER)
+/// is not supported: EINVAL, reported by name.
+pub fn seccomp(cx: &Ctx, op: u32, flags: u32, args: UAddr) -> SysResult {
+    use crate::task::seccomp as sc;
+    match op {
+        SECCOMP_SET_MODE_STRICT => {
+            if flags != 0 || !args.is_null() {
+                return Err(Errno::EINVAL);
+            }
+            sc::set_strict(cx).map(|_| 0)
+        }
+        SECCOMP_SET_MODE_FILTER => {
+            let known = FLAG_TSYNC
+                | FLAG_LOG
+                | FLAG_SPEC_ALLOW
+                | FLAG_NEW_LISTENER
+                | FLAG_TSYNC_ESRCH
+                | FLAG_WAIT_KILLABLE_RECV;
+            if flags & !known != 0
+                || (flags & FLAG_TSYNC != 0 && flags & FLAG_NEW_LISTENER != 0 && flags & FLAG_TSYNC_ESRCH == 0)
+                || (flags & FLAG_WAIT_KILLABLE_RECV != 0 && flags & FLAG_NEW_LISTENER == 0)
+            {
+                return Err(Errno::EINVAL);
+            }
+            if flags & FLAG_NEW_LISTENER != 0 {
+                super::report_unsupported("seccomp SECCOMP_FILTER_FLAG_NEW_LISTENER");
+                return Err(Errno::EINVAL);
+            }
+            let prog = read_filter(cx, args)?;
+            let how = sc::Install { tsync: flags & FLAG_TSYNC != 0, tsync_esrch: flags & FLAG_TSYNC_ESRCH != 0 };
+            sc::install(cx, prog, how)
+        }
+        SECCOMP_GET_ACTION_AVAIL => {
+            if flags != 0 {
+                return Err(Errno::EINVAL);
+            }
+            let action: u32 = cx.read_val(args)?;
+            if elfin_kcore::seccomp::ACTIONS.contains(&action) {
+                Ok(0)
+            } else {
+                Err(Errno::EOPNOTSUPP)
+            }
+        }
+        SECCOMP_GET_NOTIF_SIZES => {
+            if flags != 0 {
+                return Err(Errno::EINVAL);
+            }
+            // struct seccomp_notif, seccomp_notif_resp and seccomp_data.
+            cx.write_val(args, &[80u16, 24, 64])?;
+            Ok(0)
+        }
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// Reads a `struct sock_fprog` and its instructions, checking the length and
+/// the caller's right to filter (no_new_privs or CAP_SYS_ADMIN) in Linux's order.
+fn read_filter(cx: &Ctx, fprog: UAddr) -> Result<Vec<elfin_kcore::seccomp::Insn>, Errno> {
+    let len: u16 = cx.read_val(fprog)?;
+    let ptr: u64 = cx.read_val(UAddr(fprog.0.checked_add(8).ok_or(Errno::EFAULT)?))?;
+    let len = usize::from(len);
+    if len == 0 || len > elfin_kcore::seccomp::MAX_INSNS {
+        return Err(Errno::EINVAL);
+    }
+    {
+        let c = cx.proc.cred.lock();
+        if !c.caps.no_new_privs && !c.capable(caps::CAP_SYS_ADMIN) {
+            return Err(Errno::EACCES);
+        }
+    }
+    let mut raw = alloc::vec![0u8; len * 8];
+    cx.read_bytes(UAddr(ptr), &mut raw)?;
+    Ok(raw
+        .chunks_exact(8)
+        .map(|b| elfin_kcore::seccomp::Insn {
+            code: u16::from_ne_bytes([b[0], b[1]]),
+            jt: b[2],
+            jf: b[3],
+            k: u32::from_ne_bytes([b[4], b[5], b[6], b[7]]),
+        })
+        .collect())
+}
+
 /// The prctl options about capabilities, no_new_privs and the timer slack.
 pub fn prctl_ext(cx: &Ctx, option: i32, args: [u64; 4]) -> SysResult {
     let [a2, a3, a4, a5] = args;
@@ -769,6 +868,12 @@ pub fn prctl_ext(cx: &Ctx, option: i32, args: [u64; 4]) -> SysResult {
             }
             Ok(u64::from(cx.proc.cred.lock().caps.no_new_privs))
         }
+        PR_GET_SECCOMP => Ok(u64::from(cx.thread.misc.lock().seccomp.mode)),
+        PR_SET_SECCOMP => match a2 {
+            1 => seccomp(cx, SECCOMP_SET_MODE_STRICT, 0, UAddr(0)),
+            2 => seccomp(cx, SECCOMP_SET_MODE_FILTER, 0, UAddr(a3)),
+            _ => Err(Errno::EINVAL),
+        },
         PR_GET_TIMERSLACK => Ok(cx.thread.misc.lock().ext.timer_slack.unwrap_or(DEFAULT_SLACK)),
         PR_SET_TIMERSLACK => {
             cx.thread.misc.lock().ext.timer_slack = (a2 != 0).then_some(a2);

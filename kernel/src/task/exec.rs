@@ -463,6 +463,7 @@ pub fn start_first(cfg: RunConfig, opts: &Options) -> ! {
             rseq: None,
             restart_sleep: None,
             ext: Default::default(),
+            seccomp: Default::default(),
         },
     );
     process.threads.lock().push(thread.clone());

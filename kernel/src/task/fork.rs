@@ -166,9 +166,9 @@ pub fn clone(cx: &Ctx, tf: &TrapFrame, a: CloneArgs) -> Result<u64, Errno> {
         }
     }
 
-    let (comm, ext, rseq) = {
+    let (comm, ext, rseq, seccomp) = {
         let m = cx.thread.misc.lock();
-        (m.comm, m.ext.for_clone(), super::rseq::for_clone(m.rseq, f & CLONE_VM != 0))
+        (m.comm, m.ext.for_clone(), super::rseq::for_clone(m.rseq, f & CLONE_VM != 0), m.seccomp.clone())
     };
     let misc = ThreadMisc {
         clear_child_tid: if f & CLONE_CHILD_CLEARTID != 0 { a.child_tid.0 } else { 0 },
@@ -177,6 +177,7 @@ pub fn clone(cx: &Ctx, tf: &TrapFrame, a: CloneArgs) -> Result<u64, Errno> {
         rseq,
         restart_sleep: None,
         ext,
+        seccomp,
     };
     let thread = Thread::new(
         tid,

@@ -37,6 +37,7 @@ pub mod ptimer;
 pub mod rlimit;
 pub mod rseq;
 pub mod sched;
+pub mod seccomp;
 pub mod signal;
 pub mod table;
 pub mod wait;
@@ -107,6 +108,8 @@ pub struct ThreadMisc {
     pub restart_sleep: Option<(u64, u64)>,
     /// State of the less central interfaces (scheduling attributes, …).
     pub ext: ext::ThreadExt,
+    /// Strict mode or seccomp filters (inherited by clone and fork, kept by execve).
+    pub seccomp: seccomp::Seccomp,
 }
 
 /// A thread of a process.

@@ -376,7 +376,7 @@ fn stop_wait(t: &Arc<Thread>) {
     });
 }
 
-fn report_kill(cx: &Ctx, sig: u32, info: &Siginfo, tf: &TrapFrame) {
+pub(crate) fn report_kill(cx: &Ctx, sig: u32, info: &Siginfo, tf: &TrapFrame) {
     let name = signal_name(sig as i32).unwrap_or("SIG?");
     let fault = matches!(sig as i32, SIGSEGV | SIGBUS | SIGILL | SIGFPE | SIGTRAP) && info.si_code > 0;
     if cx.proc.pid == 1 {
@@ -394,7 +394,15 @@ fn report_kill(cx: &Ctx, sig: u32, info: &Siginfo, tf: &TrapFrame) {
 /// thread: when it is blocked or ignored the handler is reset so that it kills, as
 /// Linux's force_sig_fault does.
 pub fn force_fault(cx: &Ctx, tf: &mut TrapFrame, sig: u32, code: i32, addr: u64) {
-    let info = Siginfo::fault(sig as i32, 0, code, addr);
+    force_signal(cx, sig, Siginfo::fault(sig as i32, 0, code, addr));
+    deliver_pending(cx, tf, Restart::Never);
+}
+
+/// Queues a signal the calling thread raised on itself and cannot refuse
+/// (SIGSYS of a seccomp filter, a fault): when it is blocked or ignored the
+/// handler is reset so that it kills, as Linux's force_sig_info does. It is
+/// delivered on the way back to user mode.
+pub fn force_signal(cx: &Ctx, sig: u32, info: Siginfo) {
     {
         let hand = cx.proc.sighand();
         let mut h = hand.lock();
@@ -409,7 +417,6 @@ pub fn force_fault(cx: &Ctx, tf: &mut TrapFrame, sig: u32, code: i32, addr: u64)
         s.pending.push(sig, info);
     }
     cx.thread.sig_hint.store(true, Ordering::SeqCst);
-    deliver_pending(cx, tf, Restart::Never);
 }
 
 fn setup_frame(cx: &Ctx, tf: &mut TrapFrame, sig: u32, info: &Siginfo, act: &KernelSigaction) {

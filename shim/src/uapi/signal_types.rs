@@ -170,6 +170,17 @@ impl Siginfo {
         si
     }
 
+    /// SIGSYS from a seccomp filter (si_code SYS_SECCOMP): the address after the
+    /// call's instruction, its number, the AUDIT_ARCH of its convention and the
+    /// filter's data as si_errno.
+    pub fn sigsys(call_addr: u64, syscall: i32, arch: u32, data: i32) -> Siginfo {
+        let mut si = Siginfo::new(31, data, 1);
+        si.put(16, &call_addr.to_ne_bytes());
+        si.put(24, &syscall.to_ne_bytes());
+        si.put(28, &arch.to_ne_bytes());
+        si
+    }
+
     /// A signal sent by a process (`kill`, `tgkill`): `code` is `SI_USER` or
     /// `SI_TKILL`, from process `pid` running as `uid`.
     pub fn kill(signo: i32, code: i32, pid: i32, uid: u32) -> Siginfo {
