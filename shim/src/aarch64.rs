@@ -31,6 +31,7 @@ pub const fn nr(n: usize) -> Option<Nr> {
         48 => Nr::Faccessat,
         49 => Nr::Chdir,
         50 => Nr::Fchdir,
+        51 => Nr::Chroot,
         52 => Nr::Fchmod,
         53 => Nr::Fchmodat,
         54 => Nr::Fchownat,

@@ -195,6 +195,7 @@ calls! {
     getcwd = Getcwd(buf: UAddr, size: usize);
     chdir = Chdir(path: UAddr);
     fchdir = Fchdir(fd: i32);
+    chroot = Chroot(path: UAddr);
     rename = Rename(old: UAddr, new: UAddr);
     mkdir = Mkdir(path: UAddr, mode: u32);
     rmdir = Rmdir(path: UAddr);

@@ -34,7 +34,7 @@ pub fn support(nr: Nr) -> Support {
         // Files and descriptors.
         Read | Write | Close | Stat | Fstat | Lstat | Newfstatat | Statx | Lseek | Pread64 | Pwrite64 | Readv
         | Writev | Access | Faccessat | Faccessat2 | Fchmodat2 | Pipe | Pipe2 | Dup | Dup2 | Dup3 | Sendfile | Fsync
-        | Fdatasync | Truncate | Ftruncate | Getcwd | Chdir | Fchdir | Rename | Renameat | Renameat2 | Mkdir
+        | Fdatasync | Truncate | Ftruncate | Getcwd | Chdir | Fchdir | Chroot | Rename | Renameat | Renameat2 | Mkdir
         | Mkdirat | Rmdir | Link | Linkat | Unlink | Unlinkat | Symlink | Symlinkat | Readlink | Readlinkat | Chmod
         | Fchmod | Fchmodat | Chown | Fchown | Lchown | Fchownat | Umask | Getdents64 | Statfs | Fstatfs
         | Fallocate | Fadvise64 | MemfdCreate | CloseRange | Sync | Preadv | Pwritev | Splice | Tee | Vmsplice

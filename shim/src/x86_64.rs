@@ -75,6 +75,7 @@ pub const fn nr(n: usize) -> Option<Nr> {
         79 => Nr::Getcwd,
         80 => Nr::Chdir,
         81 => Nr::Fchdir,
+        161 => Nr::Chroot,
         82 => Nr::Rename,
         83 => Nr::Mkdir,
         84 => Nr::Rmdir,

@@ -815,6 +815,116 @@ static void chmod2_section(void)
     clean();
 }
 
+/* ---------------------------------------------------------------- chroot -- */
+
+/* The first line of a file, or its errno name. */
+static const char *first_line(const char *p)
+{
+    static char buf[64];
+    int fd = open(p, O_RDONLY);
+    if (fd < 0)
+        return errname(errno);
+    long n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    buf[n > 0 ? n : 0] = 0;
+    char *nl = strchr(buf, '\n');
+    if (nl)
+        *nl = 0;
+    return buf;
+}
+
+static void show_cwd(const char *what)
+{
+    char buf[256];
+    if (getcwd(buf, sizeof buf))
+        printf("%s: %s\n", what, buf);
+    else
+        printf("%s: %s\n", what, errname(errno));
+}
+
+static void in_jail(void)
+{
+    T("chdir jail", chdir(path("jail")));
+    T("chroot .", chroot("."));
+    show_cwd("getcwd");
+    printf("/etc/file: %s\n", first_line("/etc/file"));
+    printf("/abs (absolute symlink): %s\n", first_line("/abs"));
+    printf("../../etc/file: %s\n", first_line("../../etc/file"));
+    printf("/up/etc/file (symlink to ../../..): %s\n", first_line("/up/etc/file"));
+    printf("/sub/../../../etc/file: %s\n", first_line("/sub/../../../etc/file"));
+    printf("/proc/self/status: %s\n", first_line("/proc/self/status"));
+    T("mkdir /new", mkdir("/new", 0755));
+    T("chdir /sub", chdir("/sub"));
+    show_cwd("getcwd");
+    T("chdir ..", chdir(".."));
+    T("chdir .. again", chdir(".."));
+    show_cwd("getcwd");
+    char buf[64] = {0};
+    T("readlink /abs", readlink("/abs", buf, sizeof buf - 1));
+    printf("link text: %s\n", buf);
+    pid_t pid = xfork();
+    if (pid == 0) {
+        printf("child's /etc/file: %s\n", first_line("/etc/file"));
+        fflush(NULL);
+        _exit(0);
+    }
+    reap(pid, "child in the jail");
+    /* A root directory below the working directory leaves it outside. */
+    T("mkdir /x", mkdir("/x", 0755));
+    T("chroot /x", chroot("/x"));
+    char cwd[512];
+    long n = syscall(SYS_getcwd, cwd, sizeof cwd);
+    printf("getcwd(2) says unreachable: %s\n", yesno(n > 0 && strncmp(cwd, "(unreachable)/", 14) == 0));
+    show_cwd("getcwd(3)");
+    printf("etc/file from the old working directory: %s\n", first_line("etc/file"));
+    printf("/etc/file from the new root: %s\n", first_line("/etc/file"));
+    rmdir("x");
+}
+
+static void jail_unprivileged(void)
+{
+    if (setuid(65534) < 0)
+        printf("setuid: %s\n", errname(errno));
+    T("chroot / as nobody", chroot("/"));
+}
+
+static void chroot_section(void)
+{
+    mkdir(path("jail"), 0755);
+    mkdir(path("jail/etc"), 0755);
+    mkdir(path("jail/sub"), 0755);
+    int fd = open(path("jail/etc/file"), O_CREAT | O_TRUNC | O_WRONLY, 0644);
+    write(fd, "inside\n", 7);
+    close(fd);
+    symlink("/etc/file", path("jail/abs"));
+    symlink("../../..", path("jail/up"));
+    pid_t pid = xfork();
+    if (pid == 0) {
+        in_jail();
+        fflush(NULL);
+        _exit(0);
+    }
+    reap(pid, "jailed child");
+    struct stat st;
+    printf("jail/new made from inside: %s\n", yesno(stat(path("jail/new"), &st) == 0));
+    printf("outside unchanged: %s\n", yesno(access("/proc/self/status", R_OK) == 0));
+    pid = xfork();
+    if (pid == 0) {
+        jail_unprivileged();
+        fflush(NULL);
+        _exit(0);
+    }
+    reap(pid, "unprivileged child");
+    T("chroot a missing directory", chroot(path("none")));
+    T("chroot a file", chroot(path("jail/etc/file")));
+    T("chroot bad pointer", chroot(KPTR));
+    static const char *made[] = {"jail/etc/file", "jail/etc", "jail/sub", "jail/abs", "jail/up", "jail/new", "jail/x", "jail", NULL};
+    for (int i = 0; made[i]; i++) {
+        unlink(path(made[i]));
+        rmdir(path(made[i]));
+    }
+}
+
 /* ---------------------------------------------------------------- openat2 -- */
 
 struct how_v0 {
@@ -940,7 +1050,8 @@ int main(int argc, char **argv)
     static const struct probe_section sections[] = {
         {"fifo", fifo},       {"mknod", mknod_section},     {"xattr", xattr},       {"times", times},
         {"statx", statx_section}, {"tmpfile", tmpfile_section}, {"inotify", inotify}, {"link", link_section},
-        {"openat2", openat2_section}, {"chmod2", chmod2_section}, {NULL, NULL},
+        {"openat2", openat2_section}, {"chmod2", chmod2_section},
+        {"chroot", chroot_section}, {NULL, NULL},
     };
     int r = run_sections(argc, argv, sections);
     clean();

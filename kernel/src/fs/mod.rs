@@ -402,7 +402,15 @@ impl Restrict {
 /// restrictions `r`, following a final symlink when `follow_last`, and returns the
 /// canonical absolute path it names. A missing last component is not an error
 /// (the caller may create it): the path then ends with its name.
-pub fn resolve_restricted(base: &[u8], path: &[u8], follow_last: bool, r: Restrict) -> Result<Vec<u8>, Errno> {
+/// `proc_root` is the caller's root directory (chroot), where an absolute path
+/// of an unscoped walk starts.
+pub fn resolve_restricted(
+    proc_root: &[u8],
+    base: &[u8],
+    path: &[u8],
+    follow_last: bool,
+    r: Restrict,
+) -> Result<Vec<u8>, Errno> {
     if path.is_empty() {
         return Err(Errno::ENOENT);
     }
@@ -411,19 +419,19 @@ pub fn resolve_restricted(base: &[u8], path: &[u8], follow_last: bool, r: Restri
     }
     // A scoped walk starts at `base` as its root; the others at the real root,
     // with `base` walked first.
-    let (scope_root, prefix, mut stack) = if r.scoped() {
-        (resolve(b"/", base, true)?.node, base.to_vec(), Vec::new())
+    let (scope_root, top, prefix, mut stack) = if r.scoped() {
+        (resolve(b"/", base, true)?.node, Vec::new(), base.to_vec(), Vec::new())
     } else {
         let mut stack = Vec::new();
         let mut links = 0;
         if path.first() != Some(&b'/') {
-            walk(&root(), &mut stack, base, true, &mut links)?;
+            walk(&root(), &[], &mut stack, base, true, &mut links)?;
         }
-        (root(), b"/".to_vec(), stack)
+        (root(), root_stack(proc_root)?, b"/".to_vec(), stack)
     };
     let follow_last = follow_last || path.last() == Some(&b'/');
     let mut links = 0;
-    let missing = walk_restricted(&scope_root, &mut stack, path, follow_last, &mut links, r, true)?;
+    let missing = walk_restricted(&scope_root, &top, &mut stack, path, follow_last, &mut links, r, true)?;
     let mut out = prefix;
     for (name, _) in stack.iter() {
         if out.last() != Some(&b'/') {
@@ -440,12 +448,36 @@ pub fn resolve_restricted(base: &[u8], path: &[u8], follow_last: bool, r: Restri
     Ok(out)
 }
 
+/// A walk's position: the components entered from the root, with their nodes.
+type Stack = Vec<(Vec<u8>, Arc<dyn Inode>)>;
+
+/// The stack of the caller's root directory `proc_root` (empty for `/`).
+fn root_stack(proc_root: &[u8]) -> Result<Stack, Errno> {
+    let mut top = Vec::new();
+    if proc_root != b"/" {
+        let mut links = 0;
+        walk(&root(), &[], &mut top, proc_root, true, &mut links)?;
+    }
+    Ok(top)
+}
+
+/// Whether `stack` stands on the root directory whose stack is `top`.
+fn at_top(stack: &[(Vec<u8>, Arc<dyn Inode>)], top: &[(Vec<u8>, Arc<dyn Inode>)]) -> bool {
+    match (stack.last(), top.last()) {
+        (Some((_, a)), Some((_, b))) => stack.len() == top.len() && a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
 /// [`walk`] with the restrictions `r`, from `root` (the scope's root for a scoped
-/// walk). With `missing_ok`, a missing last component is no error: its name is
-/// returned.
+/// walk). An absolute path (or symlink) starts again at `top`, the caller's root
+/// directory, above which `..` does not go. With `missing_ok`, a missing last
+/// component is no error: its name is returned.
+#[allow(clippy::too_many_arguments)]
 fn walk_restricted(
     root: &Arc<dyn Inode>,
-    stack: &mut Vec<(Vec<u8>, Arc<dyn Inode>)>,
+    top: &[(Vec<u8>, Arc<dyn Inode>)],
+    stack: &mut Stack,
     path: &[u8],
     follow_last: bool,
     links: &mut usize,
@@ -457,6 +489,7 @@ fn walk_restricted(
             return Err(Errno::EXDEV);
         }
         stack.clear();
+        stack.extend_from_slice(top);
     }
     let comps: Vec<&[u8]> = path.split(|&b| b == b'/').filter(|c| !c.is_empty()).collect();
     let n = comps.len();
@@ -471,6 +504,8 @@ fn walk_restricted(
         }
         match c {
             b"." => continue,
+            // The caller's root directory is as high as `..` goes.
+            b".." if at_top(stack, top) => continue,
             b".." => {
                 match stack.pop() {
                     // Above the scope's root: refused beneath it, the root itself
@@ -519,7 +554,7 @@ fn walk_restricted(
                 return Err(Errno::ENOENT);
             }
             // A dangling last symlink: what it names may be created.
-            if let Some(name) = walk_restricted(root, stack, &target, true, links, r, last && missing_ok)? {
+            if let Some(name) = walk_restricted(root, top, stack, &target, true, links, r, last && missing_ok)? {
                 return Ok(Some(name));
             }
             continue;
@@ -532,6 +567,13 @@ fn walk_restricted(
 /// Walks `path` relative to `base` (an absolute canonical directory path).
 /// With `follow_last`, a final symlink is followed.
 pub fn resolve(base: &[u8], path: &[u8], follow_last: bool) -> Result<Resolved, Errno> {
+    resolve_as(b"/", base, path, follow_last)
+}
+
+/// [`resolve`] for a caller whose root directory (chroot) is `proc_root`: an
+/// absolute path starts there, and `..` goes no higher. Paths in and out are
+/// canonical paths from the real root.
+pub fn resolve_as(proc_root: &[u8], base: &[u8], path: &[u8], follow_last: bool) -> Result<Resolved, Errno> {
     if path.is_empty() {
         return Err(Errno::ENOENT);
     }
@@ -539,15 +581,16 @@ pub fn resolve(base: &[u8], path: &[u8], follow_last: bool) -> Result<Resolved, 
         return Err(Errno::ENAMETOOLONG);
     }
     let root = root();
-    let mut stack: Vec<(Vec<u8>, Arc<dyn Inode>)> = Vec::new();
+    let top = root_stack(proc_root)?;
+    let mut stack: Stack = Vec::new();
     let mut links = 0;
     if path.first() != Some(&b'/') {
-        walk(&root, &mut stack, base, true, &mut links)?;
+        walk(&root, &[], &mut stack, base, true, &mut links)?;
     }
     // A trailing slash makes the last component a directory to look into, so a
     // final symlink is followed even by lstat (Linux's LOOKUP_FOLLOW there).
     let follow_last = follow_last || path.last() == Some(&b'/');
-    walk(&root, &mut stack, path, follow_last, &mut links)?;
+    walk(&root, &top, &mut stack, path, follow_last, &mut links)?;
     let node = stack.last().map(|(_, n)| n.clone()).unwrap_or(root);
     // A trailing slash requires a directory.
     if path.last() == Some(&b'/') && !is_dir(&*node) {
@@ -560,16 +603,36 @@ pub fn resolve(base: &[u8], path: &[u8], follow_last: bool) -> Result<Resolved, 
 /// component it enters.
 fn walk(
     root: &Arc<dyn Inode>,
-    stack: &mut Vec<(Vec<u8>, Arc<dyn Inode>)>,
+    top: &[(Vec<u8>, Arc<dyn Inode>)],
+    stack: &mut Stack,
     path: &[u8],
     follow_last: bool,
     links: &mut usize,
 ) -> Result<(), Errno> {
-    walk_restricted(root, stack, path, follow_last, links, Restrict::default(), false).map(|_| ())
+    walk_restricted(root, top, stack, path, follow_last, links, Restrict::default(), false).map(|_| ())
+}
+
+/// `path` (canonical, from the real root) as a process whose root directory is
+/// `proc_root` names it: relative to that root when inside it, else unchanged
+/// (None then, for getcwd's "(unreachable)").
+pub fn in_root(proc_root: &[u8], path: &[u8]) -> Option<Vec<u8>> {
+    if proc_root == b"/" {
+        return Some(path.to_vec());
+    }
+    match path.strip_prefix(proc_root) {
+        Some(b"") => Some(b"/".to_vec()),
+        Some(rest) if rest.first() == Some(&b'/') => Some(rest.to_vec()),
+        _ => None,
+    }
 }
 
 /// Resolves all but the last component: (parent directory, its path, last name).
 pub fn resolve_parent(base: &[u8], path: &[u8]) -> Result<(Resolved, Vec<u8>), Errno> {
+    resolve_parent_as(b"/", base, path)
+}
+
+/// [`resolve_parent`] for a caller whose root directory is `proc_root`.
+pub fn resolve_parent_as(proc_root: &[u8], base: &[u8], path: &[u8]) -> Result<(Resolved, Vec<u8>), Errno> {
     if path.is_empty() {
         return Err(Errno::ENOENT);
     }
@@ -585,7 +648,7 @@ pub fn resolve_parent(base: &[u8], path: &[u8]) -> Result<(Resolved, Vec<u8>), E
         None => (&b"."[..], trimmed),
     };
     let dir = if dir.is_empty() { &b"/"[..] } else { dir };
-    let parent = resolve(base, dir, true)?;
+    let parent = resolve_as(proc_root, base, dir, true)?;
     if !is_dir(&*parent.node) {
         return Err(Errno::ENOTDIR);
     }

@@ -339,15 +339,29 @@ impl Node {
                 let t = caller().ok_or(Errno::ENOENT)?;
                 Ok(alloc::format!("{}/task/{}", t.process.pid, t.tid()).into_bytes())
             }
-            Kind::Exe => Ok(process(self.pid)?.info.lock().exe.clone()),
-            Kind::Cwd => Ok(process(self.pid)?.fs().lock().cwd.clone()),
-            Kind::RootLink => Ok(b"/".to_vec()),
+            Kind::Exe => Ok(seen_path(process(self.pid)?.info.lock().exe.clone())),
+            Kind::Cwd => Ok(seen_path(process(self.pid)?.fs().lock().cwd.clone())),
+            Kind::RootLink => Ok(seen_path(process(self.pid)?.fs().lock().root.clone())),
             Kind::FdLink(fd) => {
                 let f = process(self.pid)?.files().lock().get(fd).map_err(|_| Errno::ENOENT)?;
-                Ok(f.file.link_name(&f))
+                Ok(seen_path(f.file.link_name(&f)))
             }
             _ => Err(Errno::EINVAL),
         }
+    }
+}
+
+/// A path as the reading process names it: relative to its root directory
+/// (chroot) when inside it; other link texts (`pipe:[N]`) as they are.
+fn seen_path(path: Vec<u8>) -> Vec<u8> {
+    if path.first() != Some(&b'/') {
+        return path;
+    }
+    let Some(t) = caller() else { return path };
+    let root = t.process.fs().lock().root.clone();
+    match crate::fs::in_root(&root, &path) {
+        Some(p) => p,
+        None => path,
     }
 }
 

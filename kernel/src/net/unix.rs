@@ -209,7 +209,7 @@ impl UnixSocket {
             }
             UnixAddr::Path(p) => {
                 let base = cx.cwd();
-                let r = fs::resolve(&base, p, true)?;
+                let r = cx.resolve(&base, p, true)?;
                 if fs::ftype(&*r.node) != S_IFSOCK {
                     return Err(Errno::ECONNREFUSED);
                 }
@@ -637,7 +637,7 @@ impl Socket for UnixSocket {
             }
             UnixAddr::Path(p) => {
                 let base = cx.cwd();
-                let (parent, name) = fs::resolve_parent(&base, p)?;
+                let (parent, name) = cx.resolve_parent(&base, p)?;
                 if name.is_empty() || p.last() == Some(&b'/') {
                     return Err(Errno::EEXIST);
                 }

@@ -84,7 +84,7 @@ pub(super) fn lookup(cx: &Ctx, dirfd: i32, path: UAddr, follow: bool, allow_empt
         return Err(Errno::ENOENT);
     }
     let base = base_dir(cx, dirfd, &path)?;
-    fs::resolve(&base, &path, follow)
+    cx.resolve(&base, &path, follow)
 }
 
 pub(super) fn regular(f: &OpenFile) -> bool {
@@ -302,7 +302,7 @@ pub fn openat2(cx: &Ctx, dirfd: i32, path: UAddr, how: UAddr, size: usize) -> Sy
     // A scoped walk starts at `dirfd` even for an absolute path.
     let start = if r.beneath || r.in_root { base_dir(cx, dirfd, b".")? } else { base_dir(cx, dirfd, &path_bytes)? };
     let follow = flags & arch_o::O_NOFOLLOW == 0 && flags & arch_o::__O_TMPFILE == 0;
-    let canonical = fs::resolve_restricted(&start, &path_bytes, follow, r)?;
+    let canonical = fs::resolve_restricted(&cx.root(), &start, &path_bytes, follow, r)?;
     // A trailing slash keeps its meaning (a directory is wanted).
     let canonical = if path_bytes.last() == Some(&b'/') && canonical.last() != Some(&b'/') {
         let mut c = canonical;
@@ -331,7 +331,7 @@ fn open_path(cx: &Ctx, dirfd: i32, path_bytes: &[u8], flags: u32, mode: u32) -> 
     let base = base_dir(cx, dirfd, &path_bytes)?;
     let follow = flags & arch_o::O_NOFOLLOW == 0;
     let umask = cx.fs().lock().umask;
-    let r = match fs::resolve(&base, &path_bytes, follow) {
+    let r = match cx.resolve(&base, &path_bytes, follow) {
         Ok(r) => {
             if flags & O_CREAT != 0 && flags & O_EXCL != 0 {
                 return Err(Errno::EEXIST);
@@ -339,7 +339,7 @@ fn open_path(cx: &Ctx, dirfd: i32, path_bytes: &[u8], flags: u32, mode: u32) -> 
             r
         }
         Err(Errno::ENOENT) if flags & O_CREAT != 0 => {
-            let (parent, name) = fs::resolve_parent(&base, &path_bytes)?;
+            let (parent, name) = cx.resolve_parent(&base, &path_bytes)?;
             if name.is_empty() || path_bytes.last() == Some(&b'/') {
                 return Err(Errno::EISDIR);
             }
@@ -421,7 +421,7 @@ fn tmpfile(cx: &Ctx, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> SysResul
         return Err(Errno::EINVAL);
     }
     let base = base_dir(cx, dirfd, path)?;
-    let dir = fs::resolve(&base, path, true)?;
+    let dir = cx.resolve(&base, path, true)?;
     if !is_dir(&*dir.node) {
         return Err(Errno::ENOTDIR);
     }
@@ -568,7 +568,14 @@ fn getdents_common(cx: &Ctx, fd: i32, dirp: UAddr, count: usize, v64: bool) -> S
 
 /// getcwd(2).
 pub fn getcwd(cx: &Ctx, buf: UAddr, size: usize) -> SysResult {
-    let mut s = cx.cwd();
+    let (cwd, root) = {
+        let fs = cx.fs();
+        let c = fs.lock();
+        (c.cwd.clone(), c.root.clone())
+    };
+    // A working directory outside the root directory (chroot without chdir) is
+    // "(unreachable)" followed by its path, as Linux reports it.
+    let mut s = fs::in_root(&root, &cwd).unwrap_or_else(|| [&b"(unreachable)"[..], &cwd].concat());
     s.push(0);
     if size < s.len() {
         return Err(Errno::ERANGE);
@@ -584,6 +591,24 @@ pub fn chdir(cx: &Ctx, path: UAddr) -> SysResult {
         return Err(Errno::ENOTDIR);
     }
     cx.fs().lock().cwd = r.path;
+    Ok(0)
+}
+
+/// chroot(2): the caller's processes (sharing its filesystem context) resolve
+/// absolute paths from `path` from now on, and `..` goes no higher; the working
+/// directory stays where it was, as on Linux.
+pub fn chroot(cx: &Ctx, path: UAddr) -> SysResult {
+    let r = lookup(cx, AT_FDCWD, path, true, false)?;
+    if !is_dir(&*r.node) {
+        return Err(Errno::ENOTDIR);
+    }
+    if !super::fsx::may_access(cx, &r.node.meta(), 1) {
+        return Err(Errno::EACCES);
+    }
+    if !cx.proc.cred.lock().capable(crate::task::caps::CAP_SYS_CHROOT) {
+        return Err(Errno::EPERM);
+    }
+    cx.fs().lock().root = r.path;
     Ok(0)
 }
 
@@ -603,7 +628,7 @@ pub fn fchdir(cx: &Ctx, fd: i32) -> SysResult {
 pub fn mkdirat(cx: &Ctx, dirfd: i32, path: UAddr, mode: u32) -> SysResult {
     let raw = cx.read_path(path)?;
     let base = base_dir(cx, dirfd, &raw)?;
-    let (parent, name) = fs::resolve_parent(&base, &raw)?;
+    let (parent, name) = cx.resolve_parent(&base, &raw)?;
     if name.is_empty() || name == b"." || name == b".." {
         return Err(Errno::EEXIST);
     }
@@ -621,7 +646,7 @@ pub fn unlinkat(cx: &Ctx, dirfd: i32, path: UAddr, flags: i32) -> SysResult {
     }
     let raw = cx.read_path(path)?;
     let base = base_dir(cx, dirfd, &raw)?;
-    let (parent, name) = fs::resolve_parent(&base, &raw)?;
+    let (parent, name) = cx.resolve_parent(&base, &raw)?;
     if name == b"." {
         return Err(Errno::EINVAL);
     }
@@ -661,8 +686,8 @@ pub fn renameat(cx: &Ctx, olddirfd: i32, old: UAddr, newdirfd: i32, new: UAddr, 
     let nraw = cx.read_path(new)?;
     let obase = base_dir(cx, olddirfd, &oraw)?;
     let nbase = base_dir(cx, newdirfd, &nraw)?;
-    let (op, oname) = fs::resolve_parent(&obase, &oraw)?;
-    let (np, nname) = fs::resolve_parent(&nbase, &nraw)?;
+    let (op, oname) = cx.resolve_parent(&obase, &oraw)?;
+    let (np, nname) = cx.resolve_parent(&nbase, &nraw)?;
     if [&oname[..], &nname[..]].iter().any(|n| *n == b"." || *n == b"..") {
         return Err(Errno::EBUSY);
     }
@@ -770,7 +795,7 @@ pub fn linkat(cx: &Ctx, olddirfd: i32, old: UAddr, newdirfd: i32, new: UAddr, fl
     }
     let nraw = cx.read_path(new)?;
     let nbase = base_dir(cx, newdirfd, &nraw)?;
-    let (np, nname) = fs::resolve_parent(&nbase, &nraw)?;
+    let (np, nname) = cx.resolve_parent(&nbase, &nraw)?;
     if nname.is_empty() || nname == b"." || nname == b".." || np.node.lookup(&nname).is_ok() {
         return Err(Errno::EEXIST);
     }
@@ -792,7 +817,7 @@ pub fn symlinkat(cx: &Ctx, target: UAddr, newdirfd: i32, linkpath: UAddr) -> Sys
     }
     let raw = cx.read_path(linkpath)?;
     let base = base_dir(cx, newdirfd, &raw)?;
-    let (parent, name) = fs::resolve_parent(&base, &raw)?;
+    let (parent, name) = cx.resolve_parent(&base, &raw)?;
     let l = parent.node.create(&name, NewNode::Symlink(t), 0o777)?;
     cx.own(&l);
     crate::fs::inotify::created(&parent.node, &name, &l);

@@ -72,7 +72,7 @@ pub fn mknodat(cx: &Ctx, dirfd: i32, path: UAddr, mode: u32, dev: u32) -> SysRes
     };
     let raw = cx.read_path(path)?;
     let base = base_dir(cx, dirfd, &raw)?;
-    let (parent, name) = fs::resolve_parent(&base, &raw)?;
+    let (parent, name) = cx.resolve_parent(&base, &raw)?;
     if name.is_empty() || name == b"." || name == b".." || parent.node.lookup(&name).is_ok() {
         return Err(Errno::EEXIST);
     }

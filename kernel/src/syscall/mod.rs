@@ -406,6 +406,7 @@ fn dispatch(cx: &Ctx, call: Call, tf: &mut TrapFrame) -> SysResult {
         Getdents64 { fd, dirp, count } => fs::getdents64(cx, fd, dirp, count),
         Getcwd { buf, size } => fs::getcwd(cx, buf, size),
         Chdir { path } => fs::chdir(cx, path),
+        Chroot { path } => fs::chroot(cx, path),
         Fchdir { fd } => fs::fchdir(cx, fd),
         Mkdir { path, mode } => fs::mkdirat(cx, fs::AT_FDCWD, path, mode),
         Mkdirat { dirfd, path, mode } => fs::mkdirat(cx, dirfd, path, mode),

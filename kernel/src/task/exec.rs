@@ -266,7 +266,9 @@ struct Resolved {
 
 /// Follows `#!` interpreters from the file `path`: the interpreter gets its
 /// optional argument and the script's path in front of the script's arguments.
+/// An interpreter's path is resolved from `cwd` and the root directory `root`.
 fn resolve_program(
+    root: &[u8],
     cwd: &[u8],
     first: fs::Resolved,
     argv: Vec<Vec<u8>>,
@@ -309,7 +311,7 @@ fn resolve_program(
         new_argv.push(filename.clone());
         new_argv.extend(argv.into_iter().skip(1));
         argv = new_argv;
-        cur = fs::resolve(cwd, &interp, true).map_err(|e| failure(e, "cannot find the #! interpreter"))?;
+        cur = fs::resolve_as(root, cwd, &interp, true).map_err(|e| failure(e, "cannot find the #! interpreter"))?;
         filename = interp;
     }
     Err(failure(Errno::ELOOP, "too many levels of #! interpreters"))
@@ -369,7 +371,7 @@ pub fn start_first(cfg: RunConfig, opts: &Options) -> ! {
     // report compares with.
     crate::vdso::init();
     exit::note_start();
-    let prog = match resolve_program(&cwd, first, argv, &exe, false) {
+    let prog = match resolve_program(b"/", &cwd, first, argv, &exe, false) {
         Ok(p) => p,
         Err(f) => fail(126, &exe, &f.why),
     };
@@ -425,7 +427,7 @@ pub fn start_first(cfg: RunConfig, opts: &Options) -> ! {
         mm: Mutex::new(Some(Arc::new(Mm::new(img.mm)))),
         mm_root: AtomicU64::new(root),
         files: Mutex::new(Some(Arc::new(Mutex::new(fds)))),
-        fs: Mutex::new(Arc::new(Mutex::new(FsContext { cwd, umask: 0o022 }))),
+        fs: Mutex::new(Arc::new(Mutex::new(FsContext { cwd, root: b"/".to_vec(), umask: 0o022 }))),
         sighand: Mutex::new(Arc::new(Mutex::new([KernelSigaction::default(); 64]))),
         threads: Mutex::new(Vec::new()),
         rel: Mutex::new(Relations { parent: None, children: Vec::new() }),
@@ -557,13 +559,13 @@ pub fn execve(
         fs::Resolved { node, path: f.path.clone() }
     } else {
         let base = crate::syscall::base_dir(cx, dirfd, &filename)?;
-        let r = fs::resolve(&base, &filename, flags & AT_SYMLINK_NOFOLLOW == 0)?;
+        let r = cx.resolve(&base, &filename, flags & AT_SYMLINK_NOFOLLOW == 0)?;
         if fs::ftype(&*r.node) == S_IFLNK {
             return Err(Errno::ELOOP);
         }
         r
     };
-    let prog = resolve_program(&cwd, first, argv, &execfn, fd_cloexec).map_err(|f| f.errno)?;
+    let prog = resolve_program(&cx.root(), &cwd, first, argv, &execfn, fd_cloexec).map_err(|f| f.errno)?;
     let cred = cx.proc.cred.lock().clone();
     let img = match load(&prog.node, &prog.bytes, &prog.path, &execfn, &prog.argv, &envp, &cred) {
         Ok(i) => i,

@@ -76,6 +76,8 @@ pub const RLIM_INFINITY: u64 = u64::MAX;
 pub struct FsContext {
     /// Canonical absolute working directory.
     pub cwd: Vec<u8>,
+    /// Canonical absolute root directory (chroot), `/` at first.
+    pub root: Vec<u8>,
     /// File-creation mask.
     pub umask: u32,
 }
@@ -623,6 +625,18 @@ impl Ctx {
     /// The working directory.
     pub fn cwd(&self) -> Vec<u8> {
         self.proc.fs().lock().cwd.clone()
+    }
+    /// The root directory (chroot).
+    pub fn root(&self) -> Vec<u8> {
+        self.proc.fs().lock().root.clone()
+    }
+    /// Resolves a path the caller gave, from its root directory and `base`.
+    pub fn resolve(&self, base: &[u8], path: &[u8], follow_last: bool) -> Result<crate::fs::Resolved, Errno> {
+        crate::fs::resolve_as(&self.root(), base, path, follow_last)
+    }
+    /// Resolves all but the last component of a path the caller gave.
+    pub fn resolve_parent(&self, base: &[u8], path: &[u8]) -> Result<(crate::fs::Resolved, Vec<u8>), Errno> {
+        crate::fs::resolve_parent_as(&self.root(), base, path)
     }
     /// Marks the call as interrupted by a signal and returns EINTR; `how` says
     /// whether it may be restarted instead.
