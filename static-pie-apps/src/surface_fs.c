@@ -915,6 +915,12 @@ static void chroot_section(void)
         _exit(0);
     }
     reap(pid, "unprivileged child");
+    char link[256] = {0}, cwd[256] = {0};
+    T("readlink /proc/self/root", readlink("/proc/self/root", link, sizeof link - 1));
+    printf("root link: %s\n", link);
+    memset(link, 0, sizeof link);
+    T("readlink /proc/self/cwd", readlink("/proc/self/cwd", link, sizeof link - 1));
+    printf("cwd link is getcwd: %s\n", yesno(getcwd(cwd, sizeof cwd) && strcmp(link, cwd) == 0));
     T("chroot a missing directory", chroot(path("none")));
     T("chroot a file", chroot(path("jail/etc/file")));
     T("chroot bad pointer", chroot(KPTR));

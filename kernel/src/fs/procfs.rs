@@ -339,12 +339,24 @@ impl Node {
                 let t = caller().ok_or(Errno::ENOENT)?;
                 Ok(alloc::format!("{}/task/{}", t.process.pid, t.tid()).into_bytes())
             }
-            Kind::Exe => Ok(seen_path(process(self.pid)?.info.lock().exe.clone())),
-            Kind::Cwd => Ok(seen_path(process(self.pid)?.fs().lock().cwd.clone())),
-            Kind::RootLink => Ok(seen_path(process(self.pid)?.fs().lock().root.clone())),
+            // Each path is taken out of its lock before `seen_path` takes the
+            // reader's filesystem context (the same lock when reading itself).
+            Kind::Exe => {
+                let exe = process(self.pid)?.info.lock().exe.clone();
+                Ok(seen_path(exe))
+            }
+            Kind::Cwd => {
+                let cwd = process(self.pid)?.fs().lock().cwd.clone();
+                Ok(seen_path(cwd))
+            }
+            Kind::RootLink => {
+                let root = process(self.pid)?.fs().lock().root.clone();
+                Ok(seen_path(root))
+            }
             Kind::FdLink(fd) => {
                 let f = process(self.pid)?.files().lock().get(fd).map_err(|_| Errno::ENOENT)?;
-                Ok(seen_path(f.file.link_name(&f)))
+                let name = f.file.link_name(&f);
+                Ok(seen_path(name))
             }
             _ => Err(Errno::EINVAL),
         }
