@@ -931,6 +931,85 @@ static void chroot_section(void)
     }
 }
 
+/* ---------------------------------------------------------------- search -- */
+
+/* Every directory a path walk looks into must be searchable (x) by the
+ * caller: root passes, nobody gets EACCES. */
+static void search_nobody(void)
+{
+    if (setgid(65534) < 0 || setuid(65534) < 0)
+        printf("setuid: %s\n", errname(errno));
+    struct stat st;
+    T("stat locked/f", stat(path("locked/f"), &st));
+    T("open locked/f", open(path("locked/f"), O_RDONLY));
+    T("stat locked/missing", stat(path("locked/missing"), &st));
+    T("stat locked", stat(path("locked"), &st));
+    T("stat locked/.", stat(path("locked/."), &st));
+    T("stat locked/..", stat(path("locked/.."), &st));
+    T("chdir locked", chdir(path("locked")));
+    T("mkdir locked/x", mkdir(path("locked/x"), 0755));
+    T("unlink locked/f", unlink(path("locked/f")));
+    T("rename locked/f", rename(path("locked/f"), path("g")));
+    T("open xonly/f", open(path("xonly/f"), O_RDONLY));
+    T("stat xonly/missing", stat(path("xonly/missing"), &st));
+    T("open xonly as a directory", open(path("xonly"), O_RDONLY | O_DIRECTORY));
+    T("stat through a symlink into locked", stat(path("lnk"), &st));
+    T("lstat the symlink", lstat(path("lnk"), &st));
+    T("access locked/f", access(path("locked/f"), F_OK));
+    T("open /proc/self/status", open("/proc/self/status", O_RDONLY));
+    int fd = open("/proc/self/fd", O_RDONLY | O_DIRECTORY);
+    printf("open /proc/self/fd: %s\n", fd >= 0 ? "OK" : errname(errno));
+    if (fd >= 0 && fstat(fd, &st) == 0)
+        printf("/proc/self/fd owned by me: %s\n", yesno(st.st_uid == 65534));
+    char p[64];
+    snprintf(p, sizeof p, "/proc/%d/fd/0", (int)getppid());
+    T("stat a root process's /proc/PID/fd/0", stat(p, &st));
+    /* The access an open asks for. */
+    T("open root's 0600 file", open(path("secret"), O_RDONLY));
+    T("open root's 0644 file", open(path("pub"), O_RDONLY));
+    T("open root's 0644 file for writing", open(path("pub"), O_WRONLY));
+    T("open root's 0644 file O_RDWR", open(path("pub"), O_RDWR));
+    T("open root's 0644 file O_TRUNC", open(path("pub"), O_RDONLY | O_TRUNC));
+    T("O_CREAT of an existing file, read only", open(path("pub"), O_RDONLY | O_CREAT, 0644));
+    T("O_CREAT|O_EXCL of an existing file", open(path("pub"), O_RDONLY | O_CREAT | O_EXCL, 0644));
+    T("O_CREAT in root's 0755 directory", open(path("mine"), O_WRONLY | O_CREAT, 0644));
+    snprintf(p, sizeof p, "/tmp/surface-fs-nobody.%d", (int)getpid());
+    T("O_CREAT of a mode-0 file in /tmp", open(p, O_RDWR | O_CREAT | O_EXCL, 0));
+    T("reopening it", open(p, O_RDONLY));
+    unlink(p);
+    T("O_PATH of root's 0600 file", open(path("secret"), O_PATH));
+    T("open /dev/null O_RDWR", open("/dev/null", O_RDWR));
+}
+
+static void search_section(void)
+{
+    chmod(dir, 0755);
+    mkdir(path("locked"), 0700);
+    mkdir(path("xonly"), 0711);
+    int fd = open(path("locked/f"), O_CREAT | O_WRONLY, 0644);
+    close(fd);
+    fd = open(path("xonly/f"), O_CREAT | O_WRONLY, 0644);
+    close(fd);
+    symlink("locked/f", path("lnk"));
+    close(open(path("secret"), O_CREAT | O_WRONLY, 0600));
+    close(open(path("pub"), O_CREAT | O_WRONLY, 0644));
+    struct stat st;
+    T("root: stat locked/f", stat(path("locked/f"), &st));
+    pid_t pid = xfork();
+    if (pid == 0) {
+        search_nobody();
+        fflush(NULL);
+        _exit(0);
+    }
+    reap(pid, "nobody child");
+    static const char *made[] = {"locked/f", "locked/x", "locked", "xonly/f", "xonly", "lnk", "g", "secret", "pub", "mine", NULL};
+    for (int i = 0; made[i]; i++) {
+        unlink(path(made[i]));
+        rmdir(path(made[i]));
+    }
+    chmod(dir, 0700);
+}
+
 /* ---------------------------------------------------------------- openat2 -- */
 
 struct how_v0 {
@@ -1057,7 +1136,7 @@ int main(int argc, char **argv)
         {"fifo", fifo},       {"mknod", mknod_section},     {"xattr", xattr},       {"times", times},
         {"statx", statx_section}, {"tmpfile", tmpfile_section}, {"inotify", inotify}, {"link", link_section},
         {"openat2", openat2_section}, {"chmod2", chmod2_section},
-        {"chroot", chroot_section}, {NULL, NULL},
+        {"chroot", chroot_section}, {"search", search_section}, {NULL, NULL},
     };
     int r = run_sections(argc, argv, sections);
     clean();

@@ -146,6 +146,11 @@ pub trait Inode: Send + Sync {
     fn ino(&self) -> u64;
     /// Owner, rights, type and time.
     fn meta(&self) -> Meta;
+    /// The calling thread may access this node whatever its mode says (its own
+    /// process's /proc/PID/fd, as Linux's proc_fd_permission allows).
+    fn open_to_caller(&self) -> bool {
+        false
+    }
     /// The file type bits of the mode (S_IFMT): what path walks ask, without
     /// building the whole [`Meta`].
     fn file_type(&self) -> u32 {
@@ -390,6 +395,9 @@ pub struct Restrict {
     pub beneath: bool,
     /// The starting directory is the root (RESOLVE_IN_ROOT).
     pub in_root: bool,
+    /// Every directory looked into must be searchable by the calling thread
+    /// (EACCES): the walk of a path a program gave.
+    pub search: bool,
 }
 
 impl Restrict {
@@ -502,6 +510,9 @@ fn walk_restricted(
         if !is_dir(&*cur) {
             return Err(Errno::ENOTDIR);
         }
+        if r.search && !crate::task::may_search(&*cur) {
+            return Err(Errno::EACCES);
+        }
         match c {
             b"." => continue,
             // The caller's root directory is as high as `..` goes.
@@ -567,13 +578,18 @@ fn walk_restricted(
 /// Walks `path` relative to `base` (an absolute canonical directory path).
 /// With `follow_last`, a final symlink is followed.
 pub fn resolve(base: &[u8], path: &[u8], follow_last: bool) -> Result<Resolved, Errno> {
-    resolve_as(b"/", base, path, follow_last)
+    resolve_with(b"/", base, path, follow_last, Restrict::default())
 }
 
-/// [`resolve`] for a caller whose root directory (chroot) is `proc_root`: an
-/// absolute path starts there, and `..` goes no higher. Paths in and out are
-/// canonical paths from the real root.
+/// [`resolve`] for the calling thread, whose root directory (chroot) is
+/// `proc_root`: an absolute path starts there, and `..` goes no higher; each
+/// directory the path looks into must be searchable by the caller (EACCES).
+/// Paths in and out are canonical paths from the real root.
 pub fn resolve_as(proc_root: &[u8], base: &[u8], path: &[u8], follow_last: bool) -> Result<Resolved, Errno> {
+    resolve_with(proc_root, base, path, follow_last, Restrict { search: true, ..Restrict::default() })
+}
+
+fn resolve_with(proc_root: &[u8], base: &[u8], path: &[u8], follow_last: bool, r: Restrict) -> Result<Resolved, Errno> {
     if path.is_empty() {
         return Err(Errno::ENOENT);
     }
@@ -590,7 +606,7 @@ pub fn resolve_as(proc_root: &[u8], base: &[u8], path: &[u8], follow_last: bool)
     // A trailing slash makes the last component a directory to look into, so a
     // final symlink is followed even by lstat (Linux's LOOKUP_FOLLOW there).
     let follow_last = follow_last || path.last() == Some(&b'/');
-    walk(&root, &top, &mut stack, path, follow_last, &mut links)?;
+    walk_restricted(&root, &top, &mut stack, path, follow_last, &mut links, r, false)?;
     let node = stack.last().map(|(_, n)| n.clone()).unwrap_or(root);
     // A trailing slash requires a directory.
     if path.last() == Some(&b'/') && !is_dir(&*node) {
@@ -628,11 +644,20 @@ pub fn in_root(proc_root: &[u8], path: &[u8]) -> Option<Vec<u8>> {
 
 /// Resolves all but the last component: (parent directory, its path, last name).
 pub fn resolve_parent(base: &[u8], path: &[u8]) -> Result<(Resolved, Vec<u8>), Errno> {
-    resolve_parent_as(b"/", base, path)
+    parent_with(b"/", base, path, Restrict::default())
 }
 
-/// [`resolve_parent`] for a caller whose root directory is `proc_root`.
+/// [`resolve_parent`] for the calling thread, as [`resolve_as`] walks; the
+/// parent must be searchable too (the last name is looked up in it).
 pub fn resolve_parent_as(proc_root: &[u8], base: &[u8], path: &[u8]) -> Result<(Resolved, Vec<u8>), Errno> {
+    let (parent, name) = parent_with(proc_root, base, path, Restrict { search: true, ..Restrict::default() })?;
+    if !crate::task::may_search(&*parent.node) {
+        return Err(Errno::EACCES);
+    }
+    Ok((parent, name))
+}
+
+fn parent_with(proc_root: &[u8], base: &[u8], path: &[u8], r: Restrict) -> Result<(Resolved, Vec<u8>), Errno> {
     if path.is_empty() {
         return Err(Errno::ENOENT);
     }
@@ -648,7 +673,7 @@ pub fn resolve_parent_as(proc_root: &[u8], base: &[u8], path: &[u8]) -> Result<(
         None => (&b"."[..], trimmed),
     };
     let dir = if dir.is_empty() { &b"/"[..] } else { dir };
-    let parent = resolve_as(proc_root, base, dir, true)?;
+    let parent = resolve_with(proc_root, base, dir, true, r)?;
     if !is_dir(&*parent.node) {
         return Err(Errno::ENOTDIR);
     }

@@ -363,6 +363,20 @@ impl Node {
     }
 }
 
+impl Node {
+    /// Who owns the node: a process's entries belong to its effective user and
+    /// group while it is dumpable, else to root (Linux's task_dump_owner); the
+    /// rest to root.
+    fn owner(&self) -> (u32, u32) {
+        let Some(p) = (self.pid > 0).then(|| table::process(self.pid)).flatten() else { return (0, 0) };
+        if p.info.lock().dumpable != 1 {
+            return (0, 0);
+        }
+        let c = p.cred.lock();
+        (c.uid[1], c.gid[1])
+    }
+}
+
 /// A path as the reading process names it: relative to its root directory
 /// (chroot) when inside it; other link texts (`pipe:[N]`) as they are.
 fn seen_path(path: Vec<u8>) -> Vec<u8> {
@@ -399,7 +413,8 @@ impl Inode for Node {
     }
     fn meta(&self) -> Meta {
         let boot = elfin_shim::uapi::Timespec::from_nanos(crate::time::boot_realtime_ns());
-        Meta::at(self.mode(), 0, 0, boot)
+        let (uid, gid) = self.owner();
+        Meta::at(self.mode(), uid, gid, boot)
     }
     fn file_type(&self) -> u32 {
         // The boot time in `meta` may calibrate the clock; a path walk needs none.
@@ -426,6 +441,9 @@ impl Inode for Node {
     }
     fn lookup(&self, name: &[u8]) -> Result<Arc<dyn Inode>, Errno> {
         self.child(name)
+    }
+    fn open_to_caller(&self) -> bool {
+        matches!(self.kind, Kind::FdDir | Kind::FdinfoDir) && caller().is_some_and(|t| t.process.pid == self.pid)
     }
     fn entries(&self) -> Result<Vec<DirEntry>, Errno> {
         self.list()

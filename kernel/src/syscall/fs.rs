@@ -294,6 +294,7 @@ pub fn openat2(cx: &Ctx, dirfd: i32, path: UAddr, how: UAddr, size: usize) -> Sy
         no_symlinks: resolve & RESOLVE_NO_SYMLINKS != 0,
         beneath: resolve & RESOLVE_BENEATH != 0,
         in_root: resolve & RESOLVE_IN_ROOT != 0,
+        search: true,
     };
     if resolve & !RESOLVE_CACHED == 0 || path_bytes.is_empty() {
         return open_path(cx, dirfd, &path_bytes, flags, mode as u32);
@@ -302,7 +303,12 @@ pub fn openat2(cx: &Ctx, dirfd: i32, path: UAddr, how: UAddr, size: usize) -> Sy
     // A scoped walk starts at `dirfd` even for an absolute path.
     let start = if r.beneath || r.in_root { base_dir(cx, dirfd, b".")? } else { base_dir(cx, dirfd, &path_bytes)? };
     let follow = flags & arch_o::O_NOFOLLOW == 0 && flags & arch_o::__O_TMPFILE == 0;
-    let canonical = fs::resolve_restricted(&cx.root(), &start, &path_bytes, follow, r)?;
+    let root = cx.root();
+    let canonical = fs::resolve_restricted(&root, &start, &path_bytes, follow, r)?;
+    // The open below resolves from the caller's root directory: the path found
+    // is made relative to it (a path outside it, reached from a descriptor
+    // opened before chroot, is left as it is).
+    let canonical = fs::in_root(&root, &canonical).unwrap_or(canonical);
     // A trailing slash keeps its meaning (a directory is wanted).
     let canonical = if path_bytes.last() == Some(&b'/') && canonical.last() != Some(&b'/') {
         let mut c = canonical;
@@ -331,6 +337,7 @@ fn open_path(cx: &Ctx, dirfd: i32, path_bytes: &[u8], flags: u32, mode: u32) -> 
     let base = base_dir(cx, dirfd, &path_bytes)?;
     let follow = flags & arch_o::O_NOFOLLOW == 0;
     let umask = cx.fs().lock().umask;
+    let mut created = false;
     let r = match cx.resolve(&base, &path_bytes, follow) {
         Ok(r) => {
             if flags & O_CREAT != 0 && flags & O_EXCL != 0 {
@@ -343,9 +350,13 @@ fn open_path(cx: &Ctx, dirfd: i32, path_bytes: &[u8], flags: u32, mode: u32) -> 
             if name.is_empty() || path_bytes.last() == Some(&b'/') {
                 return Err(Errno::EISDIR);
             }
+            if !super::fsx::may_access(cx, &parent.node.meta(), 3) {
+                return Err(Errno::EACCES);
+            }
             let node = parent.node.create(&name, NewNode::File, mode & !umask & 0o7777)?;
             cx.own(&node);
             crate::fs::inotify::created(&parent.node, &name, &node);
+            created = true;
             Resolved { node, path: fs::child_path(&parent.path, &name) }
         }
         Err(e) => return Err(e),
@@ -360,6 +371,19 @@ fn open_path(cx: &Ctx, dirfd: i32, path_bytes: &[u8], flags: u32, mode: u32) -> 
     let acc = flags & O_ACCMODE;
     if ty == S_IFDIR && (acc != 0 || flags & O_CREAT != 0) && flags & O_PATH == 0 {
         return Err(Errno::EISDIR);
+    }
+    // The access the open asks for, as Linux's may_open: read, write or both
+    // (O_ACCMODE 3 too), write for O_TRUNC; none for O_PATH or a file this open
+    // created.
+    if flags & O_PATH == 0 && !created {
+        let mask = match acc {
+            0 => 4,
+            1 => 2,
+            _ => 6,
+        } | if flags & O_TRUNC != 0 { 2 } else { 0 };
+        if !r.node.open_to_caller() && !super::fsx::may_access(cx, &r.node.meta(), mask) {
+            return Err(Errno::EACCES);
+        }
     }
     let file: Arc<dyn FileLike> = if flags & O_PATH != 0 {
         InodeFile::path_only(r.node.clone())
@@ -590,6 +614,9 @@ pub fn chdir(cx: &Ctx, path: UAddr) -> SysResult {
     if !is_dir(&*r.node) {
         return Err(Errno::ENOTDIR);
     }
+    if !crate::task::may_search(&*r.node) {
+        return Err(Errno::EACCES);
+    }
     cx.fs().lock().cwd = r.path;
     Ok(0)
 }
@@ -602,7 +629,7 @@ pub fn chroot(cx: &Ctx, path: UAddr) -> SysResult {
     if !is_dir(&*r.node) {
         return Err(Errno::ENOTDIR);
     }
-    if !super::fsx::may_access(cx, &r.node.meta(), 1) {
+    if !crate::task::may_search(&*r.node) {
         return Err(Errno::EACCES);
     }
     if !cx.proc.cred.lock().capable(crate::task::caps::CAP_SYS_CHROOT) {
@@ -617,6 +644,9 @@ pub fn fchdir(cx: &Ctx, fd: i32) -> SysResult {
     let f = cx.fd(fd)?;
     match f.inode() {
         Some(n) if is_dir(&*n) => {
+            if !crate::task::may_search(&*n) {
+                return Err(Errno::EACCES);
+            }
             cx.fs().lock().cwd = f.path.clone();
             Ok(0)
         }

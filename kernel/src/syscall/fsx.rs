@@ -28,23 +28,7 @@ const AT_STATX_SYNC_TYPE: i32 = 0x6000;
 /// Whether the caller may access a node with `meta` for `mask` (4 read, 2 write,
 /// 1 execute), as Linux's generic_permission with its capabilities.
 pub fn may_access(cx: &Ctx, meta: &Meta, mask: u32) -> bool {
-    let c = cx.proc.cred.lock();
-    let bits = if c.uid[3] == meta.uid {
-        (meta.mode >> 6) & 7
-    } else if c.gid[3] == meta.gid || c.groups.contains(&meta.gid) {
-        (meta.mode >> 3) & 7
-    } else {
-        meta.mode & 7
-    };
-    if bits & mask == mask {
-        return true;
-    }
-    let dir = meta.mode & S_IFMT == S_IFDIR;
-    if c.capable(CAP_DAC_OVERRIDE) {
-        // Execution still needs some x bit on a file.
-        return mask & 1 == 0 || dir || meta.mode & 0o111 != 0;
-    }
-    c.capable(CAP_DAC_READ_SEARCH) && (mask == 4 || (dir && mask & 2 == 0))
+    cx.proc.cred.lock().may(meta, mask)
 }
 
 /// Whether the caller owns a node with `meta` or has CAP_FOWNER.

@@ -356,9 +356,27 @@ pub fn getres(cx: &Ctx, group: bool, r: UAddr, e: UAddr, s: UAddr) -> SysResult 
     Ok(0)
 }
 
+/// Runs a change of ids: a process whose effective or filesystem user or group
+/// changed is no longer dumpable (Linux's commit_creds, with suid_dumpable 0),
+/// so its /proc entries belong to root from then on.
+fn changing_ids(cx: &Ctx, change: impl FnOnce() -> SysResult) -> SysResult {
+    let key = |c: &crate::task::Cred| (c.uid[1], c.gid[1], c.uid[3], c.gid[3]);
+    let before = key(&cx.proc.cred.lock());
+    let r = change();
+    let after = key(&cx.proc.cred.lock());
+    if after != before {
+        cx.proc.info.lock().dumpable = 0;
+    }
+    r
+}
+
 /// setresuid/setresgid (u32::MAX leaves an id as it is): root may set anything,
 /// others only ids they already have.
 pub fn setres(cx: &Ctx, group: bool, r: u32, e: u32, s: u32) -> SysResult {
+    changing_ids(cx, || setres_ids(cx, group, r, e, s))
+}
+
+fn setres_ids(cx: &Ctx, group: bool, r: u32, e: u32, s: u32) -> SysResult {
     let mut c = cx.proc.cred.lock();
     let old = c.uid;
     let privileged = c.capable_setid(group);
@@ -383,6 +401,10 @@ pub fn setres(cx: &Ctx, group: bool, r: u32, e: u32, s: u32) -> SysResult {
 
 /// setreuid/setregid.
 pub fn setre(cx: &Ctx, group: bool, r: u32, e: u32) -> SysResult {
+    changing_ids(cx, || setre_ids(cx, group, r, e))
+}
+
+fn setre_ids(cx: &Ctx, group: bool, r: u32, e: u32) -> SysResult {
     let mut c = cx.proc.cred.lock();
     let old = c.uid;
     let privileged = c.capable_setid(group);
@@ -414,6 +436,10 @@ pub fn setre(cx: &Ctx, group: bool, r: u32, e: u32) -> SysResult {
 
 /// setuid/setgid: root sets every id, others the effective one to the real or saved.
 pub fn set_id(cx: &Ctx, group: bool, v: u32) -> SysResult {
+    changing_ids(cx, || set_id_ids(cx, group, v))
+}
+
+fn set_id_ids(cx: &Ctx, group: bool, v: u32) -> SysResult {
     let mut c = cx.proc.cred.lock();
     let old = c.uid;
     let privileged = c.capable_setid(group);
@@ -437,6 +463,10 @@ pub fn set_id(cx: &Ctx, group: bool, v: u32) -> SysResult {
 
 /// setfsuid/setfsgid: returns the previous id; changes it when allowed.
 pub fn setfs(cx: &Ctx, group: bool, v: u32) -> SysResult {
+    changing_ids(cx, || setfs_ids(cx, group, v))
+}
+
+fn setfs_ids(cx: &Ctx, group: bool, v: u32) -> SysResult {
     let mut c = cx.proc.cred.lock();
     let old_uids = c.uid;
     let privileged = c.capable_setid(group);

@@ -329,6 +329,27 @@ impl Cred {
     pub fn capable_setid(&self, group: bool) -> bool {
         self.capable(if group { caps::CAP_SETGID } else { caps::CAP_SETUID })
     }
+    /// Whether these credentials may access a node with `meta` for `mask` (4
+    /// read, 2 write, 1 execute), as Linux's generic_permission with its
+    /// capabilities.
+    pub fn may(&self, meta: &crate::fs::Meta, mask: u32) -> bool {
+        let bits = if self.uid[3] == meta.uid {
+            (meta.mode >> 6) & 7
+        } else if self.gid[3] == meta.gid || self.groups.contains(&meta.gid) {
+            (meta.mode >> 3) & 7
+        } else {
+            meta.mode & 7
+        };
+        if bits & mask == mask {
+            return true;
+        }
+        let dir = meta.mode & elfin_shim::uapi::stat_mode::S_IFMT == elfin_shim::uapi::stat_mode::S_IFDIR;
+        if self.capable(caps::CAP_DAC_OVERRIDE) {
+            // Execution still needs some x bit on a file.
+            return mask & 1 == 0 || dir || meta.mode & 0o111 != 0;
+        }
+        self.capable(caps::CAP_DAC_READ_SEARCH) && (mask == 4 || (dir && mask & 2 == 0))
+    }
     /// After a change of user ids from `old` ([real, effective, saved, fs]):
     /// capabilities follow as Linux's cap_emulate_setxuid/setfsuid say.
     pub fn uids_changed(&mut self, old: [u32; 4]) {
@@ -336,6 +357,26 @@ impl Cred {
         self.caps.after_setuid([old[0], old[1], old[2]], [new[0], new[1], new[2]]);
         self.caps.after_setfsuid(old[3], new[3]);
     }
+}
+
+/// Whether the calling thread may look into the directory `dir` (search, as
+/// Linux's may_lookup asks of every directory a path walk looks into). Kernel
+/// work with no calling thread may.
+pub fn may_search(dir: &dyn crate::fs::Inode) -> bool {
+    let Some((_, proc)) = sched::current_held() else { return true };
+    if dir.open_to_caller() {
+        return true;
+    }
+    {
+        let c = proc.cred.lock();
+        if c.capable(caps::CAP_DAC_OVERRIDE) || c.capable(caps::CAP_DAC_READ_SEARCH) {
+            return true;
+        }
+    }
+    // The node's metadata is read without the credentials' lock held.
+    let meta = dir.meta();
+    let ok = proc.cred.lock().may(&meta, 1);
+    ok
 }
 
 impl Process {
