@@ -979,6 +979,23 @@ static void search_nobody(void)
     unlink(p);
     T("O_PATH of root's 0600 file", open(path("secret"), O_PATH));
     T("open /dev/null O_RDWR", open("/dev/null", O_RDWR));
+    /* Names in a directory nobody may search but not write. */
+    T("unlink in root's 0711 directory", unlink(path("xonly/f")));
+    T("mkdir in it", mkdir(path("xonly/x"), 0755));
+    T("mkdir of an existing name in it", mkdir(path("xonly/f"), 0755));
+    T("rename in it", rename(path("xonly/f"), path("xonly/g")));
+    T("symlink in it", symlink("f", path("xonly/l")));
+    T("link to root's file in it", link(path("xonly/f"), path("xonly/h")));
+    T("mkfifo in it", mkfifo(path("xonly/p"), 0644));
+    /* The sticky /tmp: only a file's owner (or the directory's) removes it. */
+    snprintf(p, sizeof p, "/tmp/surface-fs-root.%d", (int)getppid());
+    T("unlink root's file in /tmp", unlink(p));
+    char mine[64];
+    snprintf(mine, sizeof mine, "/tmp/surface-fs-mine.%d", (int)getpid());
+    close(open(mine, O_CREAT | O_WRONLY, 0644));
+    T("rename over root's file in /tmp", rename(mine, p));
+    T("rename own file in /tmp", rename(mine, "/tmp/surface-fs-mine2"));
+    T("unlink own file in /tmp", unlink("/tmp/surface-fs-mine2"));
 }
 
 static void search_section(void)
@@ -993,6 +1010,9 @@ static void search_section(void)
     symlink("locked/f", path("lnk"));
     close(open(path("secret"), O_CREAT | O_WRONLY, 0600));
     close(open(path("pub"), O_CREAT | O_WRONLY, 0644));
+    char rootfile[64];
+    snprintf(rootfile, sizeof rootfile, "/tmp/surface-fs-root.%d", (int)getpid());
+    close(open(rootfile, O_CREAT | O_WRONLY, 0644));
     struct stat st;
     T("root: stat locked/f", stat(path("locked/f"), &st));
     pid_t pid = xfork();
@@ -1002,6 +1022,7 @@ static void search_section(void)
         _exit(0);
     }
     reap(pid, "nobody child");
+    unlink(rootfile);
     static const char *made[] = {"locked/f", "locked/x", "locked", "xonly/f", "xonly", "lnk", "g", "secret", "pub", "mine", NULL};
     for (int i = 0; made[i]; i++) {
         unlink(path(made[i]));

@@ -662,6 +662,7 @@ pub fn mkdirat(cx: &Ctx, dirfd: i32, path: UAddr, mode: u32) -> SysResult {
     if name.is_empty() || name == b"." || name == b".." {
         return Err(Errno::EEXIST);
     }
+    super::fsx::may_create(cx, &parent.node, &name)?;
     let umask = cx.fs().lock().umask;
     let d = parent.node.create(&name, NewNode::Dir, mode & !umask & 0o7777)?;
     cx.own(&d);
@@ -684,6 +685,7 @@ pub fn unlinkat(cx: &Ctx, dirfd: i32, path: UAddr, flags: i32) -> SysResult {
         return Err(Errno::ENOTEMPTY);
     }
     let child = parent.node.lookup(&name)?;
+    super::fsx::may_delete(cx, &parent.node, &child)?;
     if flags & AT_REMOVEDIR != 0 {
         if !is_dir(&*child) {
             return Err(Errno::ENOTDIR);
@@ -723,6 +725,11 @@ pub fn renameat(cx: &Ctx, olddirfd: i32, old: UAddr, newdirfd: i32, new: UAddr, 
     }
     let node = op.node.lookup(&oname)?;
     let existing = np.node.lookup(&nname).ok();
+    super::fsx::may_delete(cx, &op.node, &node)?;
+    match &existing {
+        Some(e) => super::fsx::may_delete(cx, &np.node, e)?,
+        None => super::fsx::may_create(cx, &np.node, &nname)?,
+    }
     let same = |a: &Arc<dyn Inode>, b: &Arc<dyn Inode>| crate::mem::vm::same_node(a, b);
     // Moving a directory into itself is invalid.
     let opath = fs::child_path(&op.path, &oname);
@@ -832,6 +839,8 @@ pub fn linkat(cx: &Ctx, olddirfd: i32, old: UAddr, newdirfd: i32, new: UAddr, fl
     if src.node.dev() != np.node.dev() {
         return Err(Errno::EXDEV);
     }
+    super::fsx::may_link(cx, &src.node)?;
+    super::fsx::may_create(cx, &np.node, &nname)?;
     np.node.insert(&nname, src.node.clone())?;
     src.node.adjust_links(1);
     crate::fs::inotify::created(&np.node, &nname, &src.node);
@@ -848,6 +857,7 @@ pub fn symlinkat(cx: &Ctx, target: UAddr, newdirfd: i32, linkpath: UAddr) -> Sys
     let raw = cx.read_path(linkpath)?;
     let base = base_dir(cx, newdirfd, &raw)?;
     let (parent, name) = cx.resolve_parent(&base, &raw)?;
+    super::fsx::may_create(cx, &parent.node, &name)?;
     let l = parent.node.create(&name, NewNode::Symlink(t), 0o777)?;
     cx.own(&l);
     crate::fs::inotify::created(&parent.node, &name, &l);

@@ -31,6 +31,55 @@ pub fn may_access(cx: &Ctx, meta: &Meta, mask: u32) -> bool {
     cx.proc.cred.lock().may(meta, mask)
 }
 
+/// Whether the caller may make the name `name` in `dir`, as Linux's may_create:
+/// EEXIST when it is taken, else write and search on the directory (EACCES).
+pub fn may_create(cx: &Ctx, dir: &Arc<dyn Inode>, name: &[u8]) -> Result<(), Errno> {
+    if dir.lookup(name).is_ok() {
+        return Err(Errno::EEXIST);
+    }
+    if !may_access(cx, &dir.meta(), 3) {
+        return Err(Errno::EACCES);
+    }
+    Ok(())
+}
+
+/// Whether the caller may remove (or rename away) `victim` from `dir`, as
+/// Linux's may_delete: write and search on the directory (EACCES), and in a
+/// sticky directory (/tmp) only the owner of the file or of the directory, or
+/// CAP_FOWNER (EPERM).
+pub fn may_delete(cx: &Ctx, dir: &Arc<dyn Inode>, victim: &Arc<dyn Inode>) -> Result<(), Errno> {
+    let dm = dir.meta();
+    if !may_access(cx, &dm, 3) {
+        return Err(Errno::EACCES);
+    }
+    if dm.mode & 0o1000 != 0 {
+        let owner = victim.meta().uid;
+        let c = cx.proc.cred.lock();
+        if c.uid[3] != owner && c.uid[3] != dm.uid && !c.capable(CAP_FOWNER) {
+            return Err(Errno::EPERM);
+        }
+    }
+    Ok(())
+}
+
+/// Whether the caller may make a hard link to `src` (fs.protected_hardlinks,
+/// on in Linux by default): its owner, CAP_FOWNER, or a plain regular file the
+/// caller may read and write; else EPERM.
+pub fn may_link(cx: &Ctx, src: &Arc<dyn Inode>) -> Result<(), Errno> {
+    let m = src.meta();
+    {
+        let c = cx.proc.cred.lock();
+        if c.uid[3] == m.uid || c.capable(CAP_FOWNER) {
+            return Ok(());
+        }
+    }
+    let plain = m.mode & S_IFMT == S_IFREG && m.mode & 0o4000 == 0 && m.mode & 0o2010 != 0o2010;
+    if plain && may_access(cx, &m, 6) {
+        return Ok(());
+    }
+    Err(Errno::EPERM)
+}
+
 /// Whether the caller owns a node with `meta` or has CAP_FOWNER.
 pub fn owns(cx: &Ctx, meta: &Meta) -> bool {
     let c = cx.proc.cred.lock();
