@@ -586,7 +586,8 @@ pub fn resolve(base: &[u8], path: &[u8], follow_last: bool) -> Result<Resolved, 
 /// directory the path looks into must be searchable by the caller (EACCES).
 /// Paths in and out are canonical paths from the real root.
 pub fn resolve_as(proc_root: &[u8], base: &[u8], path: &[u8], follow_last: bool) -> Result<Resolved, Errno> {
-    resolve_with(proc_root, base, path, follow_last, Restrict { search: true, ..Restrict::default() })
+    let search = !crate::task::searches_anywhere();
+    resolve_with(proc_root, base, path, follow_last, Restrict { search, ..Restrict::default() })
 }
 
 fn resolve_with(proc_root: &[u8], base: &[u8], path: &[u8], follow_last: bool, r: Restrict) -> Result<Resolved, Errno> {
@@ -650,8 +651,9 @@ pub fn resolve_parent(base: &[u8], path: &[u8]) -> Result<(Resolved, Vec<u8>), E
 /// [`resolve_parent`] for the calling thread, as [`resolve_as`] walks; the
 /// parent must be searchable too (the last name is looked up in it).
 pub fn resolve_parent_as(proc_root: &[u8], base: &[u8], path: &[u8]) -> Result<(Resolved, Vec<u8>), Errno> {
-    let (parent, name) = parent_with(proc_root, base, path, Restrict { search: true, ..Restrict::default() })?;
-    if !crate::task::may_search(&*parent.node) {
+    let search = !crate::task::searches_anywhere();
+    let (parent, name) = parent_with(proc_root, base, path, Restrict { search, ..Restrict::default() })?;
+    if search && !crate::task::may_search(&*parent.node) {
         return Err(Errno::EACCES);
     }
     Ok((parent, name))

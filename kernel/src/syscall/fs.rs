@@ -294,7 +294,7 @@ pub fn openat2(cx: &Ctx, dirfd: i32, path: UAddr, how: UAddr, size: usize) -> Sy
         no_symlinks: resolve & RESOLVE_NO_SYMLINKS != 0,
         beneath: resolve & RESOLVE_BENEATH != 0,
         in_root: resolve & RESOLVE_IN_ROOT != 0,
-        search: true,
+        search: !crate::task::searches_anywhere(),
     };
     if resolve & !RESOLVE_CACHED == 0 || path_bytes.is_empty() {
         return open_path(cx, dirfd, &path_bytes, flags, mode as u32);
