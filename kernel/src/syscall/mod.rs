@@ -74,14 +74,29 @@ pub fn unsupported(name: &'static str, nr: usize) -> SysResult {
 /// left to do on the way back (a signal, a restart, rseq, an exit), which
 /// [`entry_slow`] does with the completed frame.
 pub extern "C" fn entry(tf: &mut TrapFrame) -> u8 {
+    // A jump, not a call: the common path keeps no frame of its own.
     if task::seccomp::active() {
-        if let Some(r) = seccomp_check(tf) {
-            return r;
-        }
+        return entry_filtered(tf);
     }
+    entry_unfiltered(tf)
+}
+
+/// [`entry`] once the call may run.
+#[inline(always)]
+fn entry_unfiltered(tf: &mut TrapFrame) -> u8 {
     match fast::id_of(tf.syscall_nr()) {
         0 => entry_general(tf),
         id => fast::run(tf, id),
+    }
+}
+
+/// [`entry`] while some thread has a seccomp mode: the verdict first.
+#[cold]
+#[inline(never)]
+fn entry_filtered(tf: &mut TrapFrame) -> u8 {
+    match seccomp_check(tf) {
+        Some(r) => r,
+        None => entry_unfiltered(tf),
     }
 }
 
