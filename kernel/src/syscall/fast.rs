@@ -9,8 +9,8 @@ use elfin_shim::call::Nr;
 
 use crate::task::{sched, Thread};
 
-/// Sends every call through the general path from now on (strace, or the boot
-/// figures, which count calls).
+/// Sends every call through the general path from now on (strace, the boot
+/// figures, which count calls, or a seccomp mode, which sees every call).
 pub fn general_only() {
     for id in &IDS {
         id.store(0, Ordering::Relaxed);

@@ -74,29 +74,9 @@ pub fn unsupported(name: &'static str, nr: usize) -> SysResult {
 /// left to do on the way back (a signal, a restart, rseq, an exit), which
 /// [`entry_slow`] does with the completed frame.
 pub extern "C" fn entry(tf: &mut TrapFrame) -> u8 {
-    // A jump, not a call: the common path keeps no frame of its own.
-    if task::seccomp::active() {
-        return entry_filtered(tf);
-    }
-    entry_unfiltered(tf)
-}
-
-/// [`entry`] once the call may run.
-#[inline(always)]
-fn entry_unfiltered(tf: &mut TrapFrame) -> u8 {
     match fast::id_of(tf.syscall_nr()) {
         0 => entry_general(tf),
         id => fast::run(tf, id),
-    }
-}
-
-/// [`entry`] while some thread has a seccomp mode: the verdict first.
-#[cold]
-#[inline(never)]
-fn entry_filtered(tf: &mut TrapFrame) -> u8 {
-    match seccomp_check(tf) {
-        Some(r) => r,
-        None => entry_unfiltered(tf),
     }
 }
 
@@ -141,6 +121,13 @@ fn seccomp_check(tf: &mut TrapFrame) -> Option<u8> {
 /// [`entry`] for every call but the identity calls of [`fast`].
 #[inline(never)]
 fn entry_general(tf: &mut TrapFrame) -> u8 {
+    // Once a seccomp mode exists every call comes here (the identity calls'
+    // table is emptied then): the verdict first.
+    if task::seccomp::active() {
+        if let Some(r) = seccomp_check(tf) {
+            return r;
+        }
+    }
     let nr = tf.syscall_nr();
     let args = tf.syscall_args();
     let cx = Ctx::for_call(nr, args[0]);

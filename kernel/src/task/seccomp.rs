@@ -1,7 +1,8 @@
 //! seccomp: a thread's strict mode or stack of classic-BPF filters
 //! (`elfin_kcore::seccomp` checks and runs them), inherited by clone and fork
 //! and kept across execve, and the verdict on each system call. Until some
-//! thread installs a mode, a system call pays one load for all this.
+//! thread installs a mode, a system call pays nothing for all this (the
+//! general path tests a flag; the identity calls skip it until then).
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, Ordering};
@@ -13,6 +14,13 @@ use super::{Ctx, Thread};
 
 /// Some thread has a seccomp mode: every system call asks [`verdict`] first.
 static ACTIVE: AtomicBool = AtomicBool::new(false);
+
+/// Marks a mode installed: every call takes the general path, which asks.
+fn activate() {
+    if !ACTIVE.swap(true, Ordering::SeqCst) {
+        crate::syscall::general_only();
+    }
+}
 
 /// Whether system calls must be checked (one load).
 #[inline(always)]
@@ -125,7 +133,8 @@ pub fn set_strict(cx: &Ctx) -> Result<(), Errno> {
         return Err(Errno::EINVAL);
     }
     m.seccomp.mode = MODE_STRICT;
-    ACTIVE.store(true, Ordering::SeqCst);
+    drop(m);
+    activate();
     Ok(())
 }
 
@@ -182,6 +191,7 @@ pub fn install(cx: &Ctx, prog: Vec<Insn>, how: Install) -> Result<u64, Errno> {
     } else {
         set(me);
     }
-    ACTIVE.store(true, Ordering::SeqCst);
+    drop(threads);
+    activate();
     Ok(0)
 }
