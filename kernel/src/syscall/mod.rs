@@ -90,8 +90,10 @@ fn seccomp_check(tf: &mut TrapFrame) -> Option<u8> {
     let nr = tf.syscall_nr();
     let args = tf.syscall_args();
     let cx = Ctx::for_call(nr, args[0]);
-    let strict_ok =
-        matches!(decode(nr, args), Call::Read { .. } | Call::Write { .. } | Call::Exit { .. } | Call::RtSigreturn {});
+    // Strict mode's four calls; the decode runs in strict mode only.
+    let strict_ok = || {
+        matches!(decode(nr, args), Call::Read { .. } | Call::Write { .. } | Call::Exit { .. } | Call::RtSigreturn {})
+    };
     match task::seccomp::verdict(&cx.thread, nr, args, tf.ip(), strict_ok) {
         Verdict::Allow => return None,
         Verdict::Return(ret) => tf.set_syscall_ret(ret),

@@ -680,13 +680,22 @@ impl Ctx {
     pub fn root(&self) -> Vec<u8> {
         self.proc.fs().lock().root.clone()
     }
+    /// The root directory when it is not `/` (no copy in the common case). The
+    /// lock is not held during a walk: a /proc link's text takes it.
+    fn chroot_dir(&self) -> Option<Vec<u8>> {
+        let fs = self.proc.fs();
+        let c = fs.lock();
+        (c.root != b"/").then(|| c.root.clone())
+    }
     /// Resolves a path the caller gave, from its root directory and `base`.
     pub fn resolve(&self, base: &[u8], path: &[u8], follow_last: bool) -> Result<crate::fs::Resolved, Errno> {
-        crate::fs::resolve_as(&self.root(), base, path, follow_last)
+        let root = self.chroot_dir();
+        crate::fs::resolve_as(root.as_deref().unwrap_or(b"/"), base, path, follow_last)
     }
     /// Resolves all but the last component of a path the caller gave.
     pub fn resolve_parent(&self, base: &[u8], path: &[u8]) -> Result<(crate::fs::Resolved, Vec<u8>), Errno> {
-        crate::fs::resolve_parent_as(&self.root(), base, path)
+        let root = self.chroot_dir();
+        crate::fs::resolve_parent_as(root.as_deref().unwrap_or(b"/"), base, path)
     }
     /// Marks the call as interrupted by a signal and returns EINTR; `how` says
     /// whether it may be restarted instead.

@@ -101,11 +101,11 @@ const SIGKILL: u32 = 9;
 const MAX_ERRNO: u32 = 4095;
 
 /// The verdict on call `nr` with `args` at `ip` for thread `t`; `strict_ok`
-/// says whether strict mode allows the call.
-pub fn verdict(t: &Thread, nr: usize, args: [u64; 6], ip: u64, strict_ok: bool) -> Verdict {
+/// says whether strict mode allows the call (asked in strict mode only).
+pub fn verdict(t: &Thread, nr: usize, args: [u64; 6], ip: u64, strict_ok: impl FnOnce() -> bool) -> Verdict {
     let s = t.misc.lock().seccomp.clone();
     match s.mode {
-        MODE_STRICT if !strict_ok => Verdict::KillThread(SIGKILL),
+        MODE_STRICT if !strict_ok() => Verdict::KillThread(SIGKILL),
         MODE_FILTER => {
             let Some(f) = s.filter else { return Verdict::Allow };
             let d = Data { nr: nr as i32, arch: elfin_arch::AUDIT_ARCH, instruction_pointer: ip, args };
