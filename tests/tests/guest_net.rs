@@ -243,9 +243,22 @@ fn connect(port: u16) -> TcpStream {
 
 /// Sends `data`, shuts the sending side down and reads everything back.
 fn exchange(port: u16, data: &[u8]) -> Vec<u8> {
+    // QEMU's forwarding accepts before the guest does: a connection the guest
+    // refused (its server not listening yet, or its backlog full) shows as an
+    // immediate end of file. An empty answer to a non-empty request is tried
+    // again, for a few seconds.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let got = exchange_once(port, data);
+        if !got.is_empty() || data.is_empty() || Instant::now() > deadline {
+            return got;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn exchange_once(port: u16, data: &[u8]) -> Vec<u8> {
     let mut s = connect(port);
-    // QEMU's forwarding accepts before the guest does: a refused guest connection
-    // shows as an immediate end of file, so retry an empty answer once.
     let writer = {
         let mut w = s.try_clone().expect("clone");
         let d = data.to_vec();
