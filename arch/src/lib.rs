@@ -33,8 +33,9 @@ pub static VDSO_IMAGE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/vdso.so
 pub use self::aarch64::{
     context::{init_thread_stack, set_kernel_stack, switch_context, FpuState},
     cpu::{
-        halt_forever, has_1g_pages, hwcap, hwcap2, random_u64, read_cycles, read_cycles_unordered, wait_for_interrupt,
-        AUDIT_ARCH, ELF_MACHINE, MMAP_RND_BITS, PLATFORM, RESTART_SYSCALL_NR, STACK_RND_BITS, USER_END, USER_STACK_TOP,
+        halt_forever, has_1g_pages, hwcap, hwcap2, random_u64, random_u64_drbg, read_cycles, read_cycles_unordered,
+        wait_for_interrupt, AUDIT_ARCH, ELF_MACHINE, MMAP_RND_BITS, PLATFORM, RESTART_SYSCALL_NR, STACK_RND_BITS,
+        USER_END, USER_STACK_TOP,
     },
     init::{
         cpu_current, cpu_id, init_ap, init_bsp, init_fpu_bsp, kernel_va_to_pa, set_cpu_current, KERNEL_VIRT,
@@ -53,8 +54,9 @@ pub use self::aarch64::{
 pub use self::x86_64::{
     context::{init_thread_stack, switch_context, FpuState},
     cpu::{
-        halt_forever, has_1g_pages, hwcap, hwcap2, random_u64, read_cycles, read_cycles_unordered, wait_for_interrupt,
-        AUDIT_ARCH, ELF_MACHINE, MMAP_RND_BITS, PLATFORM, RESTART_SYSCALL_NR, STACK_RND_BITS, USER_END, USER_STACK_TOP,
+        halt_forever, has_1g_pages, hwcap, hwcap2, random_u64, random_u64_drbg, read_cycles, read_cycles_unordered,
+        wait_for_interrupt, AUDIT_ARCH, ELF_MACHINE, MMAP_RND_BITS, PLATFORM, RESTART_SYSCALL_NR, STACK_RND_BITS,
+        USER_END, USER_STACK_TOP,
     },
     init::{cpu_current, cpu_id, init_bsp, init_fpu_bsp, set_cpu_current, set_kernel_stack, KERNEL_VIRT, PHYS_OFFSET},
     paging::{flush_user_tlb, zero_page, LeafPerm, LeafSlot, PageTable, PAGE_SIZE},

@@ -192,7 +192,10 @@ impl<V: Segment> RangeMap<V> {
             return Err(RangeError::Overlap);
         }
         self.map.insert(start, Entry { end, val });
-        self.merge_span(start, end);
+        // A new range can only join its neighbours: the one starting at `end`,
+        // then the one ending at `start`.
+        self.merge_at(end);
+        self.merge_at(start);
         Ok(())
     }
 

@@ -3,13 +3,24 @@
 //! what Go's runtime uses for its own randomness: the best published attack
 //! reaches seven, and a refill costs a third less than ChaCha12's (the first
 //! refill is on the path to the program's entry: AT_RANDOM and ASLR).
+//!
+//! Draws of up to [`SMALL`] bytes (AT_RANDOM, ASLR offsets, port numbers, small
+//! getrandom calls) come straight from the CPU's DRBG (RDRAND, RNDR) where there
+//! is one: a 256-byte ChaCha refill for 16 bytes would cost more than the draw.
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 static RNG: crate::sync::Mutex<Option<ChaCha8Rng>> = crate::sync::Mutex::new(None);
+/// The CPU's features, when it has a random-number instruction.
+static HW: spin::Once<elfin_arch::Features> = spin::Once::new();
+/// Largest draw answered by the CPU's generator.
+const SMALL: usize = 16;
 
 /// Seeds the generator.
 pub fn init(f: &elfin_arch::Features) {
+    if elfin_arch::random_u64_drbg(f).is_some() {
+        HW.call_once(|| *f);
+    }
     let mut seed = [0u8; 32];
     for chunk in seed.chunks_mut(8) {
         let v = elfin_arch::random_u64(f).unwrap_or_else(jitter);
@@ -35,10 +46,24 @@ fn jitter() -> u64 {
 
 /// Fills `buf` with random bytes.
 pub fn fill(buf: &mut [u8]) {
+    if buf.len() <= SMALL && fill_from_cpu(buf) {
+        return;
+    }
     match RNG.lock().as_mut() {
         Some(r) => r.fill_bytes(buf),
         None => buf.iter_mut().for_each(|b| *b = jitter() as u8),
     }
+}
+
+/// Fills a small `buf` from the CPU's generator; false when there is none (or
+/// it kept failing).
+fn fill_from_cpu(buf: &mut [u8]) -> bool {
+    let Some(f) = HW.get() else { return false };
+    for chunk in buf.chunks_mut(8) {
+        let Some(v) = elfin_arch::random_u64_drbg(f) else { return false };
+        chunk.copy_from_slice(&v.to_le_bytes()[..chunk.len()]);
+    }
+    true
 }
 
 /// A random 64-bit number.

@@ -190,13 +190,22 @@ pub fn read_cycles() -> u64 {
 
 /// Returns 64 bits from RNDRRS (reseeded, like RDSEED) or RNDR.
 pub fn random_u64(f: &Features) -> Option<u64> {
+    random_from(f, f.rdseed)
+}
+
+/// Returns 64 bits from RNDR (the CPU's DRBG, cheaper than RNDRRS), if present.
+pub fn random_u64_drbg(f: &Features) -> Option<u64> {
+    random_from(f, false)
+}
+
+fn random_from(f: &Features, reseeded: bool) -> Option<u64> {
     if !f.rdrand {
         return None;
     }
     for _ in 0..32 {
         let v: u64;
         let ok: u64;
-        if f.rdseed {
+        if reseeded {
             // SAFETY: FEAT_RNG is implemented (ID_AA64ISAR0_EL1.RNDR); the read sets
             // NZCV (Z on failure) and the output register only.
             unsafe {

@@ -120,10 +120,19 @@ pub fn read_cycles() -> u64 {
 
 /// Returns 64 bits from the CPU's random-number instructions (RDSEED, else RDRAND).
 pub fn random_u64(f: &Features) -> Option<u64> {
+    random_from(f, f.rdseed)
+}
+
+/// Returns 64 bits from RDRAND (the CPU's DRBG, cheaper than RDSEED), if present.
+pub fn random_u64_drbg(f: &Features) -> Option<u64> {
+    random_from(f, false)
+}
+
+fn random_from(f: &Features, seed: bool) -> Option<u64> {
     for _ in 0..32 {
         let v: u64;
         let ok: u8;
-        if f.rdseed {
+        if seed {
             // SAFETY: RDSEED is supported (checked via CPUID); it only writes the output registers.
             unsafe { asm!("rdseed {}", "setc {}", out(reg) v, out(reg_byte) ok) };
         } else if f.rdrand {
