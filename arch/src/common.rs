@@ -221,6 +221,30 @@ pub(crate) fn write_entry(table_pa: u64, idx: usize, v: u64) {
     unsafe { core::ptr::write_volatile(p.add(idx), v) }
 }
 
+/// Fills the empty entries [from, to) of the table at `table_pa` with leaves for
+/// consecutive frames from `first_pa` with `bits`; false, with nothing written,
+/// when one of them is not empty. One pass to check and one to write: the
+/// kernel image's hundreds of pages are mapped this way at every boot.
+pub(crate) fn fill_leaves(table_pa: u64, from: usize, to: usize, first_pa: u64, bits: u64) -> bool {
+    let (from, to) = (from.min(512), to.min(512));
+    let p = (table_pa + crate::PHYS_OFFSET) as *mut u64;
+    let mut used = 0;
+    for i in from..to {
+        // SAFETY: as in `read_entry` (i < 512).
+        used |= unsafe { core::ptr::read_volatile(p.add(i)) };
+    }
+    if used != 0 {
+        return false;
+    }
+    let mut e = first_pa | bits;
+    for i in from..to {
+        // SAFETY: as in `write_entry` (i < 512).
+        unsafe { core::ptr::write_volatile(p.add(i), e) };
+        e += 4096;
+    }
+    true
+}
+
 /// The index of the first non-zero entry in [from, to) of the table at
 /// `table_pa`, or `to`. Runs of empty entries (zero, absent on both
 /// architectures) are skipped eight at a time: the walks of fork and exit read

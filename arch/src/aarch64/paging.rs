@@ -357,6 +357,15 @@ impl PageTable {
         while va < end {
             let t = self.walk_create(va, 0, fs)?;
             let stop = end.min((va | (M2 - 1)) + 1);
+            if !(perm.exec && perm.user) {
+                let (from, n) = (index(va, 0), (stop - va).div_ceil(PAGE_SIZE) as usize);
+                if !crate::common::fill_leaves(t, from, from + n, pa & ADDR_MASK, bits) {
+                    return Err(MapError::Exists);
+                }
+                va = stop;
+                pa += n as u64 * PAGE_SIZE;
+                continue;
+            }
             while va < stop {
                 let idx = index(va, 0);
                 if read_entry(t, idx) & VALID != 0 {
