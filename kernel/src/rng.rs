@@ -4,16 +4,19 @@
 //! reaches seven, and a refill costs a third less than ChaCha12's (the first
 //! refill is on the path to the program's entry: AT_RANDOM and ASLR).
 //!
-//! Draws of up to [`SMALL`] bytes (AT_RANDOM, ASLR offsets, port numbers, small
-//! getrandom calls) come straight from the CPU's DRBG (RDRAND, RNDR) where there
-//! is one: a 256-byte ChaCha refill for 16 bytes would cost more than the draw.
+//! The kernel's own few values per exec (ASLR offsets, AT_RANDOM; [`u64`] and
+//! [`fill_small`]) come straight from the CPU's DRBG (RDRAND, RNDR) where there
+//! is one: at boot a 256-byte ChaCha refill for them would cost more than the
+//! draws. What programs ask for (getrandom, /dev/urandom) comes from ChaCha,
+//! whose buffered bytes stay cheap where RDRAND is slow (microcode that
+//! serialises it across cores costs microseconds a draw).
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 static RNG: crate::sync::Mutex<Option<ChaCha8Rng>> = crate::sync::Mutex::new(None);
 /// The CPU's features, when it has a random-number instruction.
 static HW: spin::Once<elfin_arch::Features> = spin::Once::new();
-/// Largest draw answered by the CPU's generator.
+/// Largest draw [`fill_small`] answers from the CPU's generator.
 const SMALL: usize = 16;
 
 /// Seeds the generator.
@@ -46,9 +49,6 @@ fn jitter() -> u64 {
 
 /// Fills `buf` with random bytes.
 pub fn fill(buf: &mut [u8]) {
-    if buf.len() <= SMALL && fill_from_cpu(buf) {
-        return;
-    }
     match RNG.lock().as_mut() {
         Some(r) => r.fill_bytes(buf),
         None => buf.iter_mut().for_each(|b| *b = jitter() as u8),
@@ -66,9 +66,18 @@ fn fill_from_cpu(buf: &mut [u8]) -> bool {
     true
 }
 
-/// A random 64-bit number.
+/// Fills a buffer of the kernel's own (up to [`SMALL`] bytes) with random bytes,
+/// from the CPU's generator when there is one.
+pub fn fill_small(buf: &mut [u8]) {
+    if buf.len() > SMALL || !fill_from_cpu(buf) {
+        fill(buf);
+    }
+}
+
+/// A random 64-bit number for the kernel's own use (from the CPU's generator
+/// when there is one).
 pub fn u64() -> u64 {
     let mut b = [0u8; 8];
-    fill(&mut b);
+    fill_small(&mut b);
     u64::from_le_bytes(b)
 }

@@ -180,7 +180,7 @@ pub fn load(
     // Initial stack: sub-page randomisation of the top as arch_align_stack does.
     let sp_top = if aslr { stack_top - (crate::rng::u64() % 8192) } else { stack_top } & !15;
     let mut random = [0u8; 16];
-    crate::rng::fill(&mut random);
+    crate::rng::fill_small(&mut random);
     let mut aux: Vec<(u64, u64)> = alloc::vec![
         (AT_HWCAP, elfin_arch::hwcap()),
         (AT_PAGESZ, PAGE_SIZE),
