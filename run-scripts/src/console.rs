@@ -1,19 +1,16 @@
-//! The console pumps between our stdio and the guest.
+//! What passes between our stdio and the guest, as one relay loop uses it
+//! (`vm.rs`): no threads, so that a run starts and ends without creating any.
 //!
-//! - [`pump_output`] decodes the VMM's stdout, the serial console (see `frame.rs`),
-//!   onto our stdout and stderr, writing each chunk at once, and records the exit
-//!   report.
-//! - [`pump_input`] forwards our stdin to the serial console, escaping `FF`, then
-//!   sends end-of-file.
-//! - With virtio-console ports ([`Ports`]), the program's stdio bypasses the serial
-//!   line: [`pump_port_out`] copies a port to our stdout or stderr as it is, and
-//!   [`pump_port_in`] copies our stdin to its port, then closes it (end of file).
-
-use std::io::{self, Read, Write};
+//! - [`Serial`] decodes the VMM's stdout, the serial console (see `frame.rs`), onto
+//!   our stdout and stderr, writing each chunk at once, and records the exit report.
+//! - [`Input`] forwards our stdin to the guest: to the serial console (`FF`
+//!   escaped, then the end-of-file marker), or to the stdin port.
+//! - With virtio-console ports ([`Ports`]), the program's stdout and stderr bypass
+//!   the serial line: their data goes to ours as it is ([`Sinks::write`]).
+use std::io::{self, Write};
 use std::net::Shutdown;
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
-use std::sync::mpsc::Sender;
 
 use crate::frame::{self, Channel, Decoder, Event};
 use crate::qemu::StdioFds;
@@ -26,17 +23,6 @@ pub struct Report {
     pub status: Option<u8>,
     /// The kernel crashed (`FF 'p'`).
     pub crashed: bool,
-}
-
-/// Messages from the pump threads to the supervisor.
-#[derive(Debug)]
-pub enum Notice {
-    /// The guest wrote something on the console (for the idle timeout).
-    Output,
-    /// The guest sent an exit report (status or crash); it should power off now.
-    Reported,
-    /// QEMU has exited (not yet reaped).
-    Exited,
 }
 
 /// A callback that receives the console's data runs.
@@ -63,22 +49,12 @@ impl std::fmt::Debug for Output {
     }
 }
 
-/// Serialises writes to the guest's stdin stream: data and window-size frames
-/// must not interleave.
-static STDIN_WRITE: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-/// Writes `bytes` to the guest's stdin stream, whole, with no other writer between.
-fn write_stdin(to: &mut impl Write, bytes: &[u8]) -> io::Result<()> {
-    let _g = STDIN_WRITE.lock().unwrap_or_else(|e| e.into_inner());
-    to.write_all(bytes).and_then(|()| to.flush())
-}
-
-/// Tells the guest the terminal's new size (`FF 'w' ROWS ';' COLS '\n'` on the
-/// stdin stream, docs/protocol.md); errors are ignored (the guest may be gone).
-pub fn send_winsize(to: &mut impl Write, rows: u16, cols: u16) {
+/// The frame that tells the guest the terminal's new size (`FF 'w' ROWS ';' COLS
+/// '\n'` on the stdin stream, docs/protocol.md).
+fn winsize_frame(rows: u16, cols: u16) -> Vec<u8> {
     let mut f = vec![frame::ESC, b'w'];
     f.extend_from_slice(format!("{rows};{cols}\n").as_bytes());
-    let _ = write_stdin(to, &f);
+    f
 }
 
 /// Adds a carriage return before every newline (our terminal in raw mode).
@@ -98,14 +74,28 @@ const MAX_ERRORS_SHOWN: usize = 5;
 
 /// Our stdout and stderr, written unbuffered; a closed stdout (`| head`) is ignored
 /// from then on so that the guest's output keeps being drained.
-struct Sinks {
+pub struct Sinks {
     stdout_ok: bool,
     kernel_log: Option<std::fs::File>,
     capture: Option<CaptureFn>,
 }
 
 impl Sinks {
-    fn write(&mut self, channel: Channel, bytes: &[u8]) {
+    /// The sinks for `output`.
+    pub fn new(output: Output) -> Sinks {
+        match output {
+            Output::Terminal { kernel_log } => Sinks { stdout_ok: true, kernel_log, capture: None },
+            Output::Capture(f) => Sinks { stdout_ok: false, kernel_log: None, capture: Some(f) },
+        }
+    }
+
+    /// Whether our stdout still takes data (it has not been closed under us).
+    pub fn stdout_ok(&self) -> bool {
+        self.stdout_ok || self.capture.is_some()
+    }
+
+    /// Writes one run of `channel`'s data.
+    pub fn write(&mut self, channel: Channel, bytes: &[u8]) {
         if let Some(capture) = self.capture.as_mut() {
             capture(channel, bytes);
             return;
@@ -136,28 +126,25 @@ impl Sinks {
     }
 }
 
-/// Reads QEMU's stdout until end of file; returns what the guest reported.
-pub fn pump_output(mut from: std::fs::File, notices: Sender<Notice>, output: Output) -> Report {
-    let mut decoder = Decoder::new();
-    let mut sinks = match output {
-        Output::Terminal { kernel_log } => Sinks { stdout_ok: true, kernel_log, capture: None },
-        Output::Capture(f) => Sinks { stdout_ok: false, kernel_log: None, capture: Some(f) },
-    };
-    let mut report = Report::default();
-    let mut errors = 0usize;
-    let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        let n = match from.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => {
-                eprintln!("elfin: reading the guest console: {e}");
-                break;
-            }
-        };
+/// The serial console's decoder: the guest's framed output, and its report.
+pub struct Serial {
+    decoder: Decoder,
+    /// What the guest reported so far.
+    pub report: Report,
+    errors: usize,
+}
+
+impl Serial {
+    /// A decoder at the start of the stream.
+    pub fn new() -> Serial {
+        Serial { decoder: Decoder::new(), report: Report::default(), errors: 0 }
+    }
+
+    /// Decodes `bytes` onto `sinks`; true when they held an exit report.
+    pub fn feed(&mut self, bytes: &[u8], sinks: &mut Sinks) -> bool {
         let mut reported = false;
-        decoder.feed(buf.get(..n).unwrap_or_default(), |ev| match ev {
+        let (report, errors) = (&mut self.report, &mut self.errors);
+        self.decoder.feed(bytes, |ev| match ev {
             Event::Data(ch, bytes) => sinks.write(ch, bytes),
             Event::Status(s) => {
                 report.status.get_or_insert(s);
@@ -168,60 +155,158 @@ pub fn pump_output(mut from: std::fs::File, notices: Sender<Notice>, output: Out
                 reported = true;
             }
             Event::Error(e) => {
-                errors = errors.saturating_add(1);
-                if errors <= MAX_ERRORS_SHOWN {
+                *errors = errors.saturating_add(1);
+                if *errors <= MAX_ERRORS_SHOWN {
                     eprintln!("elfin: console protocol error: {e}");
                 }
             }
         });
-        let _ = notices.send(if reported { Notice::Reported } else { Notice::Output });
+        reported
     }
-    if decoder.is_mid_frame() && report == Report::default() {
-        eprintln!("elfin: console protocol error: the output ended inside a control sequence");
-    }
-    if errors > MAX_ERRORS_SHOWN {
-        eprintln!("elfin: {errors} console protocol errors in all");
-    }
-    report
-}
 
-/// Copies our stdin to QEMU's stdin, escaping `FF`; at end of file sends `FF 'e'` and
-/// then keeps QEMU's stdin open until elfin exits (this thread does not return): the
-/// end of file is the marker's job, the pipe's end is no part of the protocol.
-/// With `empty`, the program gets end of file at once instead.
-pub fn pump_input(to: std::fs::File, empty: bool) {
-    if empty || sys::stdin_is_background_tty() {
-        // `elfin run … &` from a shell: the program sees an empty stdin.
-        pump_input_from(io::empty(), to);
-    } else {
-        pump_input_from(io::stdin().lock(), to);
-    }
-}
-
-fn pump_input_from(mut from: impl Read, mut to: std::fs::File) {
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut escaped = Vec::with_capacity(2 * buf.len());
-    loop {
-        match from.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => {
-                escaped.clear();
-                frame::escape_into(buf.get(..n).unwrap_or_default(), &mut escaped);
-                if write_stdin(&mut to, &escaped).is_err() {
-                    return; // QEMU is gone
-                }
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(_) => break,
+    /// At the end of the stream: reports a cut-off frame and the errors not shown.
+    pub fn finish(&self) {
+        if self.decoder.is_mid_frame() && self.report == Report::default() {
+            eprintln!("elfin: console protocol error: the output ended inside a control sequence");
+        }
+        if self.errors > MAX_ERRORS_SHOWN {
+            eprintln!("elfin: {} console protocol errors in all", self.errors);
         }
     }
-    if write_stdin(&mut to, &frame::STDIN_EOF).is_err() {
-        return;
+}
+
+/// Where the guest's stdin goes.
+pub enum InputTo {
+    /// The serial console (QEMU's stdin pipe): data `FF`-escaped, end of file as
+    /// `FF 'e'`; the pipe stays open until elfin exits (its end is no part of the
+    /// protocol).
+    Serial(std::fs::File),
+    /// The stdin port: framed (escaped) only when our stdin is a terminal, so that
+    /// window sizes can travel in it; end of file shuts our sending side down.
+    /// QEMU reads end of file once it has passed every byte on and closes the
+    /// port, which the guest reads as end of file. The socket itself stays open:
+    /// QEMU drops a hung-up socket at once, with the bytes it has not read yet.
+    Port(UnixStream),
+}
+
+/// Our stdin on its way to the guest: what is read waits in `pending` until the
+/// guest's side takes it, and nothing more is read meanwhile.
+pub struct Input {
+    to: InputTo,
+    framed: bool,
+    /// Bytes not yet written.
+    pending: Vec<u8>,
+    /// Where the next write starts in `pending`.
+    done: usize,
+    /// Our stdin still has data to read (false: empty, or end of file seen).
+    reading: bool,
+    /// Our stdin reached end of file and the guest is still to be told.
+    eof_pending: bool,
+    /// The guest's side is gone (write error): nothing more is sent.
+    closed: bool,
+}
+
+impl Input {
+    /// Input to `to`; with `empty` (or when we run in the background of our
+    /// terminal) the program reads end of file at once.
+    pub fn new(to: InputTo, empty: bool) -> io::Result<Input> {
+        match &to {
+            InputTo::Serial(f) => sys::set_nonblocking(f)?,
+            InputTo::Port(s) => s.set_nonblocking(true)?,
+        }
+        let framed = matches!(to, InputTo::Serial(_)) || sys::stdin_is_tty();
+        // `elfin run … &` from a shell: the program sees an empty stdin.
+        let reading = !empty && !sys::stdin_is_background_tty();
+        Ok(Input { to, framed, pending: Vec::new(), done: 0, reading, eof_pending: !reading, closed: false })
     }
-    // Keep the pipe open until the process exits.
-    loop {
-        std::thread::park();
+
+    /// Whether our stdin should be polled for reading now.
+    pub fn wants_stdin(&self) -> bool {
+        self.reading && !self.closed && self.done == self.pending.len()
     }
+
+    /// The descriptor to poll for room to write, when something waits.
+    pub fn wants_write(&self) -> Option<i32> {
+        let waiting = self.done < self.pending.len() || self.eof_pending;
+        (waiting && !self.closed).then(|| self.fd())
+    }
+
+    fn fd(&self) -> i32 {
+        match &self.to {
+            InputTo::Serial(f) => f.as_raw_fd(),
+            InputTo::Port(s) => s.as_raw_fd(),
+        }
+    }
+
+    /// Reads what our stdin has (once polled readable) into `pending`.
+    pub fn read_stdin(&mut self, buf: &mut [u8]) {
+        match sys::read_stdin(buf) {
+            Err(e) if matches!(e.kind(), io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock) => {}
+            Ok(0) | Err(_) => {
+                self.reading = false;
+                self.eof_pending = true;
+            }
+            Ok(n) => self.queue(buf.get(..n).unwrap_or_default(), true),
+        }
+        self.flush();
+    }
+
+    /// Queues the terminal's new size (a framed stream only).
+    pub fn send_winsize(&mut self, rows: u16, cols: u16) {
+        if self.framed && !self.closed {
+            self.queue(&winsize_frame(rows, cols), false);
+            self.flush();
+        }
+    }
+
+    fn queue(&mut self, bytes: &[u8], data: bool) {
+        if self.done == self.pending.len() {
+            self.pending.clear();
+            self.done = 0;
+        }
+        if data && self.framed {
+            frame::escape_into(bytes, &mut self.pending);
+        } else {
+            self.pending.extend_from_slice(bytes);
+        }
+    }
+
+    /// Writes as much of what waits as the guest's side takes now.
+    pub fn flush(&mut self) {
+        while !self.closed && self.done < self.pending.len() {
+            let rest = self.pending.get(self.done..).unwrap_or_default();
+            let r = match &mut self.to {
+                InputTo::Serial(f) => f.write(rest),
+                InputTo::Port(s) => s.write(rest),
+            };
+            match r {
+                Ok(n) if n > 0 => self.done += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                _ => self.closed = true, // the VMM is gone
+            }
+        }
+        if self.eof_pending && !self.closed && self.done == self.pending.len() {
+            self.eof_pending = false;
+            match &mut self.to {
+                InputTo::Serial(_) => {
+                    self.queue(&frame::STDIN_EOF, false);
+                    self.flush();
+                }
+                InputTo::Port(s) => {
+                    let _ = s.shutdown(Shutdown::Write);
+                }
+            }
+        }
+    }
+}
+
+/// One output of the guest that the relay reads: the serial console or a port.
+pub struct Source {
+    /// QEMU's stdout pipe or our end of a port's socket.
+    pub file: std::fs::File,
+    /// For a port: the channel its data belongs to; None for the serial console.
+    pub port: Option<Channel>,
 }
 
 /// The sockets of the program's stdin, stdout and stderr ports: our ends, and the
@@ -253,85 +338,12 @@ impl Ports {
     }
 }
 
-/// Copies a guest output port to our stdout or stderr until the VMM closes it.
-/// When our stdout closes (`| head`), the port is hung up: the guest then sees its
-/// stdout closed, and the program gets EPIPE and SIGPIPE as it would on Linux.
-pub fn pump_port_out(mut from: UnixStream, channel: Channel) {
-    let mut sinks = Sinks { stdout_ok: true, kernel_log: None, capture: None };
-    let mut buf = vec![0u8; 256 * 1024];
-    loop {
-        match from.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => sinks.write(channel, buf.get(..n).unwrap_or_default()),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(_) => break,
-        }
-        if !sinks.stdout_ok {
-            let _ = from.shutdown(Shutdown::Both);
-            break;
-        }
-    }
-}
-
-/// Copies our stdin to the guest's stdin port, then shuts our sending side down:
-/// QEMU reads end of file once it has passed every byte on, and closes the port,
-/// which the guest reads as end of file. The socket itself stays open until elfin
-/// exits (this thread does not return): closing it would hang it up, and QEMU drops
-/// a hung-up socket at once, with the bytes it has not read yet. When our stdin is
-/// a terminal the stream is framed (`FF` escaped) so that window sizes can travel
-/// in it too.
-pub fn pump_port_in(to: UnixStream, empty: bool) {
-    let framed = sys::stdin_is_tty();
-    if empty || sys::stdin_is_background_tty() {
-        // `elfin run … &` from a shell: the program sees an empty stdin.
-        pump_port_in_from(io::empty(), &to, framed);
-    } else {
-        pump_port_in_from(io::stdin().lock(), &to, framed);
-    }
-    loop {
-        std::thread::park();
-    }
-}
-
-fn pump_port_in_from(mut from: impl Read, mut to: &UnixStream, framed: bool) {
-    let mut buf = vec![0u8; 256 * 1024];
-    let mut escaped = Vec::new();
-    loop {
-        match from.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => {
-                let data = buf.get(..n).unwrap_or_default();
-                let data = if framed {
-                    escaped.clear();
-                    frame::escape_into(data, &mut escaped);
-                    &escaped
-                } else {
-                    data
-                };
-                if write_stdin(&mut to, data).is_err() {
-                    return; // the VMM is gone
-                }
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(_) => break,
-        }
-    }
-    let _ = to.shutdown(Shutdown::Write);
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn port_input_is_copied_then_closed() {
-        let (host, mut guest) = UnixStream::pair().expect("pair");
-        let data: Vec<u8> = (0..=255u8).cycle().take(300_000).collect();
-        let copy = data.clone();
-        let t = std::thread::spawn(move || pump_port_in_from(&copy[..], &host, false));
-        let mut got = Vec::new();
-        guest.read_to_end(&mut got).expect("read to end of file");
-        t.join().expect("pump");
-        assert_eq!(got, data);
+    fn winsize_frames_are_whole() {
+        assert_eq!(winsize_frame(24, 80), b"\xffw24;80\n");
     }
 }

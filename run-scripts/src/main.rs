@@ -32,6 +32,11 @@ use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::fail::STATUS_ELFIN;
 
+/// The allocator of the static musl build (see Cargo.toml).
+#[cfg(target_env = "musl")]
+#[global_allocator]
+static ALLOC: dlmalloc::GlobalDlmalloc = dlmalloc::GlobalDlmalloc;
+
 /// Examples shown by `elfin --help`.
 const EXAMPLES: &str = "\
 Examples:

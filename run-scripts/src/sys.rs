@@ -7,8 +7,8 @@
 //! - QEMU is started by [`spawn`] (clone with CLONE_VM | CLONE_VFORK, as
 //!   `posix_spawn` does, so nothing of ours is copied) and gets `PR_SET_PDEATHSIG`
 //!   first, so it dies with elfin even if elfin is SIGKILLed.
-//! - [`wait_exit`] waits for QEMU to exit without reaping it, so that the main thread
-//!   can still `kill` it safely (the pid cannot be reused before the reap).
+//! - [`exit_watch`] tells when QEMU has exited without reaping it, so that elfin
+//!   can still `kill` it safely until then (the pid cannot be reused before the reap).
 
 use std::io;
 use std::sync::atomic::{AtomicI32, Ordering};
@@ -84,7 +84,7 @@ pub const SIGTERM: i32 = libc::SIGTERM;
 pub const SIGKILL: i32 = libc::SIGKILL;
 
 /// Blocks until the child `pid` has exited, without reaping it (`WNOWAIT`).
-pub fn wait_exit(pid: u32) -> io::Result<()> {
+fn wait_exit(pid: u32) -> io::Result<()> {
     let pid = libc::id_t::from(pid);
     loop {
         // SAFETY: an all-zero siginfo_t is a valid output buffer.
@@ -98,6 +98,86 @@ pub fn wait_exit(pid: u32) -> io::Result<()> {
         if err.kind() != io::ErrorKind::Interrupted {
             return Err(err);
         }
+    }
+}
+
+/// A descriptor that becomes readable when the child `pid` exits (it is not
+/// reaped): a pidfd, or on kernels before 5.3 a pipe that a thread of its own
+/// writes to once [`wait_exit`] returns.
+pub fn exit_watch(pid: u32) -> io::Result<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd;
+    let raw = libc::pid_t::try_from(pid).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    // SAFETY: pidfd_open(2) takes a pid and flags and returns a new descriptor.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, raw, 0) };
+    if let Ok(fd) = i32::try_from(fd) {
+        if fd >= 0 {
+            // SAFETY: the descriptor was just created and is owned by nobody else.
+            return Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) });
+        }
+    }
+    let (rx, tx) = pipe()?;
+    std::thread::Builder::new().name("vmm-wait".into()).spawn(move || {
+        let _ = wait_exit(pid);
+        let _ = std::io::Write::write_all(&mut std::fs::File::from(tx), &[0]);
+    })?;
+    Ok(rx)
+}
+
+/// Reads from our stdin, unbuffered (what poll(2) said is there).
+pub fn read_stdin(buf: &mut [u8]) -> io::Result<usize> {
+    // SAFETY: read(2) writes at most `buf.len()` bytes into `buf`.
+    let n = unsafe { libc::read(0, buf.as_mut_ptr().cast(), buf.len()) };
+    usize::try_from(n).map_err(|_| io::Error::last_os_error())
+}
+
+/// Shuts a socket down both ways (its peer sees it hung up); errors are ignored.
+pub fn shutdown(fd: &impl std::os::fd::AsRawFd) {
+    // SAFETY: shutdown(2) takes a descriptor number only.
+    unsafe {
+        libc::shutdown(fd.as_raw_fd(), libc::SHUT_RDWR);
+    }
+}
+
+/// Makes `fd` non-blocking (one of our own descriptors, not a shared one).
+pub fn set_nonblocking(fd: &impl std::os::fd::AsRawFd) -> io::Result<()> {
+    let fd = fd.as_raw_fd();
+    // SAFETY: fcntl(2) F_GETFL/F_SETFL on a descriptor we own; no memory is passed.
+    let ok = unsafe {
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        flags >= 0 && libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) == 0
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// Readiness wanted (or found) on one descriptor for [`poll`].
+pub type PollFd = libc::pollfd;
+/// Data to read, for [`PollFd::events`].
+pub const POLLIN: i16 = libc::POLLIN;
+/// Room to write, for [`PollFd::events`].
+pub const POLLOUT: i16 = libc::POLLOUT;
+
+/// Waits until one of `fds` is ready or `timeout` passes (None: no limit); an
+/// interrupting signal counts as a timeout. Returns how many are ready.
+pub fn poll(fds: &mut [PollFd], timeout: Option<std::time::Duration>) -> io::Result<usize> {
+    let ms = timeout.map_or(-1, |t| {
+        // Rounded up, so that a deadline is not polled for again just before it.
+        i32::try_from(t.as_micros().div_ceil(1000)).unwrap_or(i32::MAX)
+    });
+    let n = libc::nfds_t::try_from(fds.len()).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    // SAFETY: `fds` is a valid, writable array of `n` pollfd structures.
+    let rc = unsafe { libc::poll(fds.as_mut_ptr(), n, ms) };
+    if rc >= 0 {
+        return Ok(usize::try_from(rc).unwrap_or(0));
+    }
+    let e = io::Error::last_os_error();
+    if e.kind() == io::ErrorKind::Interrupted {
+        Ok(0)
+    } else {
+        Err(e)
     }
 }
 
@@ -279,38 +359,21 @@ pub fn stdin_winsize() -> Option<(u16, u16)> {
     (unsafe { libc::ioctl(0, libc::TIOCGWINSZ, &mut ws) } == 0).then_some((ws.ws_row, ws.ws_col))
 }
 
-/// Calls `changed` with the terminal's new size on a thread of its own after
-/// every SIGWINCH (and after elfin is continued from a stop).
-pub fn watch_winsize(mut changed: impl FnMut(u16, u16) + Send + 'static) -> io::Result<()> {
+/// Watches the terminal's size: SIGWINCH (and elfin's continuing after a stop)
+/// makes the returned pipe readable. The size the guest was given comes with it,
+/// not the size now: a resize before the handler was installed sent no signal,
+/// and is found by the watcher's first look.
+pub fn watch_winsize() -> io::Result<(std::fs::File, Option<(u16, u16)>)> {
     let mut fds = [0i32; 2];
     // SAFETY: pipe2(2) writes two descriptors into the array given.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) } != 0 {
         return Err(io::Error::last_os_error());
     }
     // SAFETY: `fds[0]` is the read end just created and owned by no one else.
-    let mut rx = unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(fds[0]) };
+    let rx = unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(fds[0]) };
     WINCH_PIPE.store(fds[1], Ordering::SeqCst);
     install(libc::SIGWINCH, on_winch)?;
-    // The size the guest was given, not the one now: a resize before the handler
-    // was installed sent no signal, and is forwarded by the first look below.
-    let given = *GIVEN_WINSIZE.lock().unwrap_or_else(|e| e.into_inner());
-    std::thread::Builder::new().name("winsize".into()).spawn(move || {
-        let mut b = [0u8; 64];
-        let mut last = given;
-        loop {
-            let now = stdin_winsize();
-            if now != last {
-                if let Some((r, c)) = now {
-                    changed(r, c);
-                }
-                last = now;
-            }
-            if !std::io::Read::read(&mut rx, &mut b).is_ok_and(|n| n > 0) {
-                break;
-            }
-        }
-    })?;
-    Ok(())
+    Ok((rx, *GIVEN_WINSIZE.lock().unwrap_or_else(|e| e.into_inner())))
 }
 
 /// Whether our terminal is in raw mode now (newlines of our own messages then

@@ -1,14 +1,13 @@
-//! Starting QEMU and supervising it: console pumps, timeout, signals, the final status.
+//! Starting QEMU and supervising it: the console relay, timeout, signals, the final status.
 
 use std::ffi::OsString;
 use std::io;
+use std::os::fd::AsRawFd;
 use std::os::unix::process::ExitStatusExt;
 use std::process::ExitStatus;
-use std::sync::mpsc;
-use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::console::{self, Notice, Output, Ports, Report};
+use crate::console::{Input, InputTo, Output, Ports, Report, Serial, Sinks, Source};
 use crate::fail::{Fail, STATUS_TIMEOUT};
 use crate::frame::Channel;
 use crate::sys;
@@ -53,7 +52,9 @@ pub struct Ending {
     pub signal: Option<i32>,
 }
 
-/// Runs the VMM to the end, with the console connected as `launch` says.
+/// Runs the VMM to the end, with the console connected as `launch` says: one
+/// loop polls the console, the ports, our stdin, the terminal's size and the
+/// VMM's exit, and keeps the deadlines.
 pub fn run(mut launch: Launch<'_>) -> Result<Ending, Fail> {
     // The guest's line discipline serves our terminal for the run; every way out
     // of this function (and a panic, and `kill -TSTP`) gives the terminal back.
@@ -70,121 +71,151 @@ pub fn run(mut launch: Launch<'_>) -> Result<Ending, Fail> {
     if sys::set_child(pid).is_some() {
         sys::kill(pid, sys::SIGTERM); // a signal came before the pid was known
     }
-    let mut port_readers = Vec::new();
-    let mut serial_stdin = None;
-    let mut vmm_stdin = Some(vmm_stdin);
-    if let Some(mut ports) = launch.ports.take() {
-        ports.close_guest_ends();
-        let [stdin, stdout, stderr] = ports.host;
-        for (sock, ch, name) in [(stdout, Channel::Stdout, "port-stdout"), (stderr, Channel::Stderr, "port-stderr")] {
-            let t = thread::Builder::new()
-                .name(name.into())
-                .spawn(move || console::pump_port_out(sock, ch))
-                .map_err(|e| Fail::new(format!("cannot start a thread: {e}")))?;
-            port_readers.push(t);
+    let fail = |what: &str, e: io::Error| Fail::new(format!("{what}: {e}"));
+    let exit_fd = sys::exit_watch(pid).map_err(|e| fail("cannot watch the VMM", e))?;
+    let mut sources = vec![Source { file: vmm_stdout, port: None }];
+    // With ports, the serial line carries no stdin; its pipe stays open, unused.
+    let mut _serial_stdin = None;
+    let input_to = match launch.ports.take() {
+        Some(mut ports) => {
+            ports.close_guest_ends();
+            let [stdin, stdout, stderr] = ports.host;
+            sources.push(Source { file: std::os::fd::OwnedFd::from(stdout).into(), port: Some(Channel::Stdout) });
+            sources.push(Source { file: std::os::fd::OwnedFd::from(stderr).into(), port: Some(Channel::Stderr) });
+            _serial_stdin = Some(vmm_stdin);
+            InputTo::Port(stdin)
         }
-        // Not joined: it may be blocked reading a terminal when the guest is done.
-        let empty = launch.empty_stdin;
-        if raw_terminal.is_some() {
-            let mut w = stdin.try_clone().map_err(|e| Fail::new(format!("cannot clone a console socket: {e}")))?;
-            watch_winsize(move |r, c| console::send_winsize(&mut w, r, c))?;
-        }
-        thread::Builder::new()
-            .name("port-stdin".into())
-            .spawn(move || console::pump_port_in(stdin, empty))
-            .map_err(|e| Fail::new(format!("cannot start a thread: {e}")))?;
-        // The serial line carries no stdin now; its pipe stays open, unused.
-        serial_stdin = vmm_stdin.take();
-    }
-
-    let (tx, rx) = mpsc::channel::<Notice>();
-    let stdout = Some(vmm_stdout);
-    let stdin = vmm_stdin.take();
-    let out_tx = tx.clone();
-    let output = launch.output;
-    let reader = thread::Builder::new()
-        .name("console-out".into())
-        .spawn(move || stdout.map(|s| console::pump_output(s, out_tx, output)).unwrap_or_default())
-        .map_err(|e| Fail::new(format!("cannot start a thread: {e}")))?;
-    if let (Some(stdin), Some(_)) = (&stdin, &raw_terminal) {
-        let fd = std::os::fd::AsFd::as_fd(stdin)
-            .try_clone_to_owned()
-            .map_err(|e| Fail::new(format!("cannot clone the console pipe: {e}")))?;
-        let mut w = std::fs::File::from(fd);
-        watch_winsize(move |r, c| console::send_winsize(&mut w, r, c))?;
-    }
-    if let Some(stdin) = stdin {
-        // Not joined: it may be blocked reading a terminal when the guest is done.
-        let empty = launch.empty_stdin;
-        thread::Builder::new()
-            .name("console-in".into())
-            .spawn(move || console::pump_input(stdin, empty))
-            .map_err(|e| Fail::new(format!("cannot start a thread: {e}")))?;
-    }
-    thread::Builder::new()
-        .name("vmm-wait".into())
-        .spawn(move || {
-            let _ = sys::wait_exit(pid);
-            let _ = tx.send(Notice::Exited);
-        })
-        .map_err(|e| Fail::new(format!("cannot start a thread: {e}")))?;
+        None => InputTo::Serial(vmm_stdin),
+    };
+    let mut input = Input::new(input_to, launch.empty_stdin).map_err(|e| fail("cannot set up the console", e))?;
+    let mut winch = match raw_terminal {
+        Some(_) => Some(sys::watch_winsize().map_err(|e| fail("cannot watch the terminal size", e))?),
+        None => None,
+    };
+    let mut sinks = Sinks::new(launch.output);
+    let mut serial = Serial::new();
+    let mut buf = vec![0u8; 64 * 1024];
 
     let mut deadline = launch.timeout.map(|t| Instant::now() + t);
     let idle_after = |now: Instant| launch.idle.map(|t| now + t);
     let mut idle_deadline = idle_after(Instant::now());
-    let mut reported = false;
-    let mut timed_out = false;
-    let mut idle = false;
-    let mut killed = false;
-    loop {
+    let (mut reported, mut timed_out, mut idle, mut killed) = (false, false, false, false);
+    let mut vmm = None;
+    let mut fds: Vec<sys::PollFd> = Vec::new();
+    // The first look at the terminal's size finds a resize that came before the
+    // SIGWINCH handler was there.
+    let mut look_at_size = winch.is_some();
+    input.flush();
+    // Until the VMM has exited and every output of it has reached end of file.
+    while vmm.is_none() || !sources.is_empty() {
+        if let Some((rx, last)) = winch.as_mut().filter(|_| look_at_size) {
+            look_at_size = false;
+            let mut b = [0u8; 64];
+            while io::Read::read(rx, &mut b).is_ok_and(|n| n > 0) {}
+            let now = sys::stdin_winsize();
+            if now != *last {
+                if let Some((r, c)) = now {
+                    input.send_winsize(r, c);
+                }
+                *last = now;
+            }
+        }
+        let pollfd = |fd: i32, events: i16| sys::PollFd { fd, events, revents: 0 };
+        fds.clear();
+        fds.extend(sources.iter().map(|s| pollfd(s.file.as_raw_fd(), sys::POLLIN)));
+        let ix_exit = vmm.is_none().then(|| push(&mut fds, pollfd(exit_fd.as_raw_fd(), sys::POLLIN)));
+        let ix_stdin = input.wants_stdin().then(|| push(&mut fds, pollfd(0, sys::POLLIN)));
+        let ix_out = input.wants_write().map(|fd| push(&mut fds, pollfd(fd, sys::POLLOUT)));
+        let ix_winch = winch.as_ref().map(|(rx, _)| push(&mut fds, pollfd(rx.as_raw_fd(), sys::POLLIN)));
+        // Once the VMM is gone, its outputs are only drained.
         let wake = match (deadline, idle_deadline) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
-        };
-        let notice = match wake {
-            Some(d) => rx.recv_timeout(d.saturating_duration_since(Instant::now())),
-            None => rx.recv().map_err(|_| mpsc::RecvTimeoutError::Disconnected),
-        };
-        match notice {
-            Ok(Notice::Exited) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
-            Ok(Notice::Output) => idle_deadline = idle_after(Instant::now()),
-            Ok(Notice::Reported) => {
-                reported = true;
-                idle_deadline = None;
-                let grace = Instant::now() + POWER_OFF_GRACE;
-                deadline = Some(deadline.map_or(grace, |d| d.min(grace)));
+        }
+        .filter(|_| vmm.is_none());
+        sys::poll(&mut fds, wake.map(|d| d.saturating_duration_since(Instant::now())))
+            .map_err(|e| fail("waiting for the console", e))?;
+        let ready = |ix: Option<usize>| ix.and_then(|i| fds.get(i)).is_some_and(|f| f.revents != 0);
+
+        // The outputs, each read once per round; one at end of file is dropped.
+        let mut done = Vec::new();
+        for (i, src) in sources.iter_mut().enumerate() {
+            if !ready(Some(i)) {
+                continue;
             }
-            Err(mpsc::RecvTimeoutError::Timeout) => {
-                // --timeout, a silent console, or a VMM that did not power off after
-                // the report.
-                let now = Instant::now();
-                if idle_deadline.is_some_and(|d| d <= now) && !reported {
-                    idle = true;
-                } else {
-                    timed_out = !reported;
+            let n = match io::Read::read(&mut src.file, &mut buf) {
+                Err(e) if matches!(e.kind(), io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock) => continue,
+                r => r.unwrap_or(0),
+            };
+            let data = buf.get(..n).unwrap_or_default();
+            if n == 0 {
+                done.push(i);
+                continue;
+            }
+            idle_deadline = idle_after(Instant::now());
+            match src.port {
+                None => {
+                    if serial.feed(data, &mut sinks) && !reported {
+                        reported = true;
+                        idle_deadline = None;
+                        let grace = Instant::now() + POWER_OFF_GRACE;
+                        deadline = Some(deadline.map_or(grace, |d| d.min(grace)));
+                    }
                 }
-                deadline = None;
-                idle_deadline = None;
-                if !killed {
-                    killed = true;
-                    sys::kill(pid, sys::SIGKILL); // not reaped yet, so the pid is still ours
+                Some(ch) => {
+                    sinks.write(ch, data);
+                    if !sinks.stdout_ok() {
+                        // Our stdout closed (`| head`): the port is hung up, so the
+                        // guest sees its stdout closed, and the program gets EPIPE
+                        // and SIGPIPE as it would on Linux.
+                        sys::shutdown(&src.file);
+                        done.push(i);
+                    }
                 }
             }
         }
+        for i in done.into_iter().rev() {
+            sources.remove(i);
+        }
+        if ready(ix_stdin) {
+            input.read_stdin(&mut buf);
+        }
+        if ready(ix_out) {
+            input.flush();
+        }
+        if ready(ix_winch) {
+            look_at_size = true;
+        }
+        if ready(ix_exit) {
+            // Reaped only now: until here a signal could still be passed on to it.
+            sys::set_child(0);
+            vmm = Some(sys::wait_status(pid).map_err(|e| fail("waiting for the VMM", e))?);
+        } else if wake.is_some_and(|d| d <= Instant::now()) {
+            // --timeout, a silent console, or a VMM that did not power off after
+            // the report.
+            let now = Instant::now();
+            if idle_deadline.is_some_and(|d| d <= now) && !reported {
+                idle = true;
+            } else {
+                timed_out = !reported;
+            }
+            deadline = None;
+            idle_deadline = None;
+            if !killed {
+                killed = true;
+                sys::kill(pid, sys::SIGKILL); // not reaped yet, so the pid is still ours
+            }
+        }
     }
-    sys::set_child(0);
-    let vmm = sys::wait_status(pid).map_err(|e| Fail::new(format!("waiting for the VMM: {e}")))?;
-    // QEMU has exited, so its stdout and the ports reach end of file once drained.
-    let report = reader.join().unwrap_or_default();
-    for t in port_readers {
-        let _ = t.join();
-    }
-    drop(serial_stdin);
-    Ok(Ending { report, vmm, timed_out, idle, signal: sys::signal_received() })
+    serial.finish();
+    let vmm = vmm.ok_or_else(|| Fail::new("the VMM was not reaped".into()))?;
+    Ok(Ending { report: serial.report, vmm, timed_out, idle, signal: sys::signal_received() })
 }
 
-fn watch_winsize(f: impl FnMut(u16, u16) + Send + 'static) -> Result<(), Fail> {
-    sys::watch_winsize(f).map_err(|e| Fail::new(format!("cannot watch the terminal size: {e}")))
+/// Appends `fd` to `fds` and returns its index.
+fn push(fds: &mut Vec<sys::PollFd>, fd: sys::PollFd) -> usize {
+    fds.push(fd);
+    fds.len() - 1
 }
 
 /// The exit status of `elfin run` for an ending, or the failure to report.
