@@ -364,8 +364,19 @@ pub fn load_idt() {
         let table = unsafe { &mut *IDT.0.get() };
         // Present interrupt gates (IF cleared on entry), then the exceptions:
         // `int3` reachable from ring 3, NMI (2) and double fault (8) on IST 1.
-        for (i, pair) in table.chunks_exact_mut(2).enumerate() {
-            pair.copy_from_slice(&gate(base + (i as u64) * 16, 0x8e, 0));
+        let [first_lo, hi] = gate(base, 0x8e, 0);
+        if (base & 0xffff) + 256 * 16 <= 0x1_0000 {
+            // The stubs share the upper 48 bits of their address: gate `i` is the
+            // first one with 16 * i added to its offset's low 16 bits.
+            let mut lo = first_lo;
+            for pair in table.chunks_exact_mut(2) {
+                pair.copy_from_slice(&[lo, hi]);
+                lo += 16;
+            }
+        } else {
+            for (i, pair) in table.chunks_exact_mut(2).enumerate() {
+                pair.copy_from_slice(&gate(base + (i as u64) * 16, 0x8e, 0));
+            }
         }
         for (v, attr, ist) in [(2usize, 0x8e, 1), (3, 0xee, 0), (8, 0x8e, 1)] {
             if let Some(pair) = table.get_mut(2 * v..2 * v + 2) {
