@@ -342,6 +342,16 @@ fn read_phdrs(file: &[u8], phoff: u64, phnum: u16) -> Result<Vec<ProgramHeader>,
         return Err(LoadError::PhdrTruncated { index: index.min(u64::from(phnum)) as usize });
     }
     let offset = usize::try_from(phoff).map_err(|_| LoadError::PhdrTruncated { index: 0 })?;
+    if cfg!(target_endian = "little") {
+        // The table as it lies in the file (one copy, in place of a field-by-field
+        // read of each header): its little-endian words are this machine's.
+        let end = offset.saturating_add(usize::try_from(table).unwrap_or(usize::MAX));
+        let bytes = file.get(offset..end).ok_or(LoadError::PhdrTruncated { index: 0 })?;
+        return Ok(goblin::elf64::program_header::ProgramHeader::from_bytes(bytes, usize::from(phnum))
+            .into_iter()
+            .map(ProgramHeader::from)
+            .collect());
+    }
     let ctx = Ctx::new(Container::Big, Endian::Little);
     ProgramHeader::parse(file, offset, usize::from(phnum), ctx).map_err(|_| LoadError::PhdrTruncated { index: 0 })
 }
