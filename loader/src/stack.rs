@@ -105,13 +105,13 @@ pub fn build_stack(stack_top: u64, args: &StackArgs<'_>, max_size: usize) -> Res
     let random_at = down.take(args.random.len() as u64)?;
 
     let extra_aux = if platform_at.is_some() { 4 } else { 3 }; // RANDOM, EXECFN, [PLATFORM], NULL
-    let aux_pairs = (args.auxv.len() as u64).checked_add(extra_aux).ok_or(too_big.clone())?;
+    let aux_pairs = (args.auxv.len() as u64).checked_add(extra_aux).ok_or_else(|| too_big.clone())?;
     let words = [argv.len() as u64, 1, envp.len() as u64, 1, 1]
         .iter()
         .try_fold(0u64, |acc, &n| acc.checked_add(n))
         .and_then(|n| n.checked_add(aux_pairs.checked_mul(2)?))
-        .ok_or(too_big.clone())?;
-    down.take(words.checked_mul(WORD).ok_or(too_big.clone())?)?;
+        .ok_or_else(|| too_big.clone())?;
+    down.take(words.checked_mul(WORD).ok_or_else(|| too_big.clone())?)?;
     down.align(STACK_ALIGN)?;
     let size = down.at;
 
@@ -178,20 +178,20 @@ struct Down {
 impl Down {
     /// Reserve `n` bytes; returns their distance below the top.
     fn take(&mut self, n: u64) -> Result<u64, LoadError> {
-        self.at = self.at.checked_add(n).ok_or(self.err.clone())?;
+        self.at = self.at.checked_add(n).ok_or_else(|| self.err.clone())?;
         Ok(self.at)
     }
 
     /// Reserve room for `s` and its NUL.
     fn string(&mut self, s: &[u8]) -> Result<u64, LoadError> {
-        let n = (s.len() as u64).checked_add(1).ok_or(self.err.clone())?;
+        let n = (s.len() as u64).checked_add(1).ok_or_else(|| self.err.clone())?;
         self.take(n)
     }
 
     /// Round the distance up so that the address is `align`-aligned (top is aligned).
     fn align(&mut self, align: u64) -> Result<(), LoadError> {
         let mask = align.wrapping_sub(1);
-        self.at = self.at.checked_add(mask).ok_or(self.err.clone())? & !mask;
+        self.at = self.at.checked_add(mask).ok_or_else(|| self.err.clone())? & !mask;
         Ok(())
     }
 }
