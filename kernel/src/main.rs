@@ -13,6 +13,7 @@ mod cpus;
 mod fs;
 mod ipc;
 mod mem;
+mod memcmp;
 mod net;
 mod rng;
 mod sync;
