@@ -106,13 +106,29 @@ pub fn hardware_kvm(arch: Arch) -> bool {
         return false;
     }
     match arch {
-        Arch::X86_64 => match std::fs::File::open("/proc/cpuinfo") {
+        Arch::X86_64 => cpu_has_virt().unwrap_or_else(|| match std::fs::File::open("/proc/cpuinfo") {
             Ok(f) => cpuinfo_has_virt(BufReader::new(f)),
             Err(_) => false,
-        },
+        }),
         // Arm has no cpuinfo flag for EL2; /dev/kvm on an arm64 host is hardware KVM.
         Arch::Aarch64 => true,
     }
+}
+
+/// Whether this x86_64 CPU has VT-x or AMD-V, from CPUID (the `vmx` and `svm`
+/// flags of /proc/cpuinfo, without formatting that file's text for every CPU);
+/// None on other hosts.
+fn cpu_has_virt() -> Option<bool> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::__cpuid;
+        let (vmx, max_ext) = (__cpuid(1).ecx & (1 << 5) != 0, __cpuid(0x8000_0000).eax);
+        // Leaf 0x8000_0001 exists when the maximum extended leaf reaches it.
+        let svm = max_ext >= 0x8000_0001 && __cpuid(0x8000_0001).ecx & (1 << 2) != 0;
+        Some(vmx || svm)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    None
 }
 
 /// True when the first `flags` line of a `/proc/cpuinfo` text lists `vmx` or `svm`.
