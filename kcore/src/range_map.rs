@@ -216,7 +216,9 @@ impl<V: Segment> RangeMap<V> {
     /// the removed pieces in address order.
     pub fn remove(&mut self, start: u64, end: u64) -> Vec<(u64, u64, V)> {
         self.version = fresh_version();
-        if start >= end {
+        // Nothing there (a fresh address space's exec, an munmap of a hole): no
+        // split, no list.
+        if start >= end || self.is_free(start, end) {
             return Vec::new();
         }
         self.split_at(start);

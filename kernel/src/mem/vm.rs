@@ -404,15 +404,12 @@ impl AddrSpace {
         }
     }
 
-    /// Sets up the main stack VMA's final extent once the initial stack is written:
-    /// Linux's setup_arg_pages leaves 128 KiB below the pages holding the arguments.
-    pub fn settle_stack(&mut self, sp: u64) {
-        let Some(r) = self.vmas.iter().find(|r| r.val.name == VmaName::Stack) else { return };
-        let (start, end) = (r.start, r.end);
-        let want = page_down(sp).saturating_sub(128 * 1024).max(end.saturating_sub(STACK_RLIMIT));
-        if want < start && self.vmas.grow_down(start, want).is_ok() {
-            self.total_vm += start - want;
-        }
+    /// Where the main stack VMA that ends at `top` starts once the initial stack
+    /// reaches down to `sp`: 128 KiB below the arguments (Linux's
+    /// setup_arg_pages), within the stack's rlimit, and at least `initial` long.
+    pub fn initial_stack_start(top: u64, sp: u64, initial: u64) -> u64 {
+        let want = page_down(sp).saturating_sub(128 * 1024).max(top.saturating_sub(STACK_RLIMIT));
+        want.min(top.saturating_sub(initial))
     }
 
     /// Gives back the frame of page `va` of a VMA with attributes `area` starting at

@@ -164,16 +164,6 @@ pub fn load(
     let image_end = (bias + plan.highest).next_multiple_of(PAGE_SIZE);
     asp.brk_start = image_end + if aslr { rnd_pages(true, 13) } else { 0 };
     asp.brk = asp.brk_start;
-    asp.insert(Vma {
-        start: stack_top - STACK_INITIAL,
-        end: stack_top,
-        prot: Prot { read: true, write: true, exec: plan.exec_stack },
-        shared: false,
-        growsdown: true,
-        backing: Backing::Anon,
-        name: VmaName::Stack,
-    });
-
     // The vDSO and its [vvar] page, placed like any mapping below the mmap base.
     let vdso = crate::vdso::map(&mut asp);
 
@@ -208,8 +198,17 @@ pub fn load(
         StackArgs { argv: &argv, envp: &envp, execfn, platform: elfin_arch::PLATFORM.as_bytes(), random, auxv: &aux };
     let img = elfin_loader::build_stack(sp_top, &args, (rlim_stack / 4) as usize)
         .map_err(|e| failure(loader_errno(&e), alloc::format!("cannot build the initial stack: {}", e)))?;
-    // The stack VMA must cover the arguments (they may exceed the initial size).
-    asp.settle_stack(img.sp);
+    // The stack VMA covers the arguments (they may exceed the initial size) and
+    // 128 KiB below them, as Linux's setup_arg_pages leaves.
+    asp.insert(Vma {
+        start: AddrSpace::initial_stack_start(stack_top, img.sp, STACK_INITIAL),
+        end: stack_top,
+        prot: Prot { read: true, write: true, exec: plan.exec_stack },
+        shared: false,
+        growsdown: true,
+        backing: Backing::Anon,
+        name: VmaName::Stack,
+    });
     crate::uaccess::write_bytes(&mut asp, UAddr(img.sp), &img.bytes)
         .map_err(|_| failure(Errno::ENOMEM, "out of memory for the initial stack"))?;
     // The vector follows argc, argv and envp (each NULL-terminated).
