@@ -59,17 +59,9 @@ elfin_primary_entry:
 
     // Boot page tables (6 pages): 0 L0 low, 1 L1 low (identity), 2 L0 high,
     // 3 L1 direct map, 4 L1 kernel, 5 L2 kernel.
+    // They are zeroes of the image file itself (.boot_tables is loaded data), so
+    // nothing clears them here.
     adrp x22, elfin_boot_tables
-    adrp x2, elfin_boot_tables_end
-    mov x1, x22
-    // 64 bytes a round (the MMU is off: memory is Device, so no DC ZVA).
-3:  stp xzr, xzr, [x1]
-    stp xzr, xzr, [x1, #16]
-    stp xzr, xzr, [x1, #32]
-    stp xzr, xzr, [x1, #48]
-    add x1, x1, #64
-    cmp x1, x2
-    b.lo 3b
 
     // Identity map: the image's GiB and the next one, 1 GiB blocks, EL1 RWX.
     add x3, x22, #0x1000
@@ -265,7 +257,9 @@ elfin_el2_to_el1:
     eret
 1:  ret
 
-    .section .boot_tables, "aw", %nobits
+    // Loaded from the image as zeroes (not .bss): the entry code need not clear
+    // them before the MMU is on.
+    .section .boot_tables, "aw", %progbits
     .p2align 12
     .global elfin_boot_tables
 elfin_boot_tables:
