@@ -220,6 +220,16 @@ impl Input {
         Ok(Input { to, framed, pending: Vec::new(), done: 0, reading, eof_pending: !reading, closed: false })
     }
 
+    /// Bytes read from our stdin that the guest's side has not taken yet: not
+    /// written, or in the socket unread by the VMM.
+    pub fn waiting(&self) -> usize {
+        let queued = match &self.to {
+            InputTo::Serial(f) => sys::unsent(f),
+            InputTo::Port(s) => sys::unsent(s),
+        };
+        self.pending.len() - self.done + queued
+    }
+
     /// Whether our stdin should be polled for reading now.
     pub fn wants_stdin(&self) -> bool {
         self.reading && !self.closed && self.done == self.pending.len()

@@ -138,6 +138,19 @@ pub fn shutdown(fd: &impl std::os::fd::AsRawFd) {
     }
 }
 
+/// Bytes written to the socket `fd` that its peer has not read yet (0 when the
+/// descriptor cannot tell, as a pipe).
+pub fn unsent(fd: &impl std::os::fd::AsRawFd) -> usize {
+    let mut n: libc::c_int = 0;
+    // SAFETY: SIOCOUTQ (TIOCOUTQ) writes one int to the pointer given.
+    let rc = unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCOUTQ, &mut n) };
+    if rc == 0 {
+        usize::try_from(n).unwrap_or(0)
+    } else {
+        0
+    }
+}
+
 /// Makes `fd` non-blocking (one of our own descriptors, not a shared one).
 pub fn set_nonblocking(fd: &impl std::os::fd::AsRawFd) -> io::Result<()> {
     let fd = fd.as_raw_fd();

@@ -46,6 +46,9 @@ pub struct Ending {
     pub vmm: ExitStatus,
     /// `--timeout` expired before the guest reported.
     pub timed_out: bool,
+    /// Bytes of our stdin the guest had not taken when the run was ended early
+    /// (a stalled stdin shows in the timeout's message).
+    pub stdin_waiting: usize,
     /// The console stayed silent for the idle time (see [`Launch::idle`]).
     pub idle: bool,
     /// A termination signal elfin received (and forwarded).
@@ -100,6 +103,7 @@ pub fn run(mut launch: Launch<'_>) -> Result<Ending, Fail> {
     let idle_after = |now: Instant| launch.idle.map(|t| now + t);
     let mut idle_deadline = idle_after(Instant::now());
     let (mut reported, mut timed_out, mut idle, mut killed) = (false, false, false, false);
+    let mut stdin_waiting = 0;
     let mut vmm = None;
     let mut fds: Vec<sys::PollFd> = Vec::new();
     // The first look at the terminal's size finds a resize that came before the
@@ -201,6 +205,7 @@ pub fn run(mut launch: Launch<'_>) -> Result<Ending, Fail> {
             }
             deadline = None;
             idle_deadline = None;
+            stdin_waiting = input.waiting();
             if !killed {
                 killed = true;
                 sys::kill(pid, sys::SIGKILL); // not reaped yet, so the pid is still ours
@@ -209,7 +214,7 @@ pub fn run(mut launch: Launch<'_>) -> Result<Ending, Fail> {
     }
     serial.finish();
     let vmm = vmm.ok_or_else(|| Fail::new("the VMM was not reaped".into()))?;
-    Ok(Ending { report: serial.report, vmm, timed_out, idle, signal: sys::signal_received() })
+    Ok(Ending { report: serial.report, vmm, timed_out, idle, stdin_waiting, signal: sys::signal_received() })
 }
 
 /// Appends `fd` to `fds` and returns its index.
@@ -231,7 +236,11 @@ pub fn status_of(ending: &Ending, timeout: Option<Duration>) -> Result<i32, Fail
     }
     if ending.timed_out {
         let secs = timeout.map_or(0, |t| t.as_secs());
-        return Err(Fail { message: format!("timed out after {secs} s"), status: STATUS_TIMEOUT });
+        let stdin = match ending.stdin_waiting {
+            0 => String::new(),
+            n => format!(" ({n} bytes of stdin not yet taken by the guest)"),
+        };
+        return Err(Fail { message: format!("timed out after {secs} s{stdin}"), status: STATUS_TIMEOUT });
     }
     if ending.idle {
         return Err(Fail { message: "the guest console fell silent".into(), status: STATUS_TIMEOUT });
@@ -249,7 +258,14 @@ mod tests {
     use super::*;
 
     fn ending(status: Option<u8>, crashed: bool, timed_out: bool, signal: Option<i32>, raw: i32) -> Ending {
-        Ending { report: Report { status, crashed }, vmm: ExitStatus::from_raw(raw), timed_out, idle: false, signal }
+        Ending {
+            report: Report { status, crashed },
+            vmm: ExitStatus::from_raw(raw),
+            timed_out,
+            idle: false,
+            stdin_waiting: 0,
+            signal,
+        }
     }
 
     #[test]
@@ -261,6 +277,9 @@ mod tests {
         assert_eq!((f.status, f.message.as_str()), (125, "the elfin kernel crashed (report above)"));
         let f = status_of(&ending(None, false, true, None, 9), t).expect_err("timeout");
         assert_eq!((f.status, f.message.as_str()), (124, "timed out after 5 s"));
+        let stalled = Ending { stdin_waiting: 4096, ..ending(None, false, true, None, 9) };
+        let f = status_of(&stalled, t).expect_err("timeout");
+        assert_eq!(f.message, "timed out after 5 s (4096 bytes of stdin not yet taken by the guest)");
         let f = status_of(&ending(None, false, false, None, 1 << 8), t).expect_err("no report");
         assert_eq!(f.status, 125);
         assert_eq!(f.message, "the guest ended without reporting a status (VMM exit status 1)");
