@@ -385,7 +385,9 @@ pub fn run_elfin(bin: &Path, args: &[&OsStr], opts: &ElfinOpts) -> Output {
     let what = format!("elfin: {}", describe_command(&cmd, None));
     let mut out = run_command(cmd, opts.stdin.as_deref(), what);
     out.kernel = std::fs::read(&log).unwrap_or_default();
-    let _ = std::fs::remove_file(&log);
+    if let Some(dir) = log.parent() {
+        let _ = std::fs::remove_dir_all(dir);
+    }
     out
 }
 
@@ -394,14 +396,44 @@ pub fn args<'a>(a: &'a [&'a str]) -> Vec<&'a OsStr> {
     a.iter().map(OsStr::new).collect()
 }
 
-/// A fresh, empty directory under cargo's scratch dir for integration tests.
+/// A fresh, empty directory for one test's files, under this test process's
+/// scratch directory (see [`scratch_base`]).
 pub fn scratch_dir(tag: &str) -> PathBuf {
     static N: AtomicU64 = AtomicU64::new(0);
-    let base = option_env!("CARGO_TARGET_TMPDIR").map(PathBuf::from).unwrap_or_else(std::env::temp_dir);
-    let dir = base.join(format!("elfin-{tag}-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
+    let dir = scratch_base().join(format!("elfin-{tag}-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
     dir
+}
+
+/// Where scratch directories go: cargo's `target/tmp` (found from the test
+/// binary's path, `target/<profile>/deps/<test>`), else the system's temporary
+/// directory. The first call removes the scratch directories of test processes
+/// that are gone, so that repeated runs do not pile them up.
+pub fn scratch_base() -> PathBuf {
+    static BASE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BASE.get_or_init(|| {
+        let from_exe = std::env::current_exe().ok().and_then(|e| Some(e.parent()?.parent()?.parent()?.join("tmp")));
+        let base = from_exe.filter(|d| std::fs::create_dir_all(d).is_ok()).unwrap_or_else(std::env::temp_dir);
+        remove_stale_scratch(&base);
+        base
+    })
+    .clone()
+}
+
+/// Removes `elfin-TAG-PID-N` directories in `base` whose process no longer runs.
+fn remove_stale_scratch(base: &Path) {
+    let Ok(entries) = std::fs::read_dir(base) else { return };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let mut parts = name.rsplitn(3, '-');
+        let (Some(_n), Some(pid), Some(head)) = (parts.next(), parts.next(), parts.next()) else { continue };
+        let Ok(pid) = pid.parse::<u32>() else { continue };
+        if head.starts_with("elfin-") && !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
 }
 
 /// Deterministic pseudo-random bytes (xorshift), for stdin and file contents.
