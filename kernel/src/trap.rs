@@ -21,7 +21,12 @@ fn on_trap(tf: &mut TrapFrame, trap: Trap) {
         let from_user = tf.came_from_user();
         interrupt(tf, v);
         if from_user {
-            after_user_trap(Ctx::current(), tf);
+            let cx = Ctx::current();
+            if exited(&cx) {
+                drop(cx);
+                return after_exit(tf);
+            }
+            crate::task::rseq::on_user_return(&cx, tf);
         }
         return;
     }
@@ -29,32 +34,30 @@ fn on_trap(tf: &mut TrapFrame, trap: Trap) {
         kernel_fault(tf, trap);
     }
     // One context for the whole trap: the fault path is short, and taking the
-    // current thread again costs as much as parts of it.
+    // current thread again costs as much as parts of it. It is never moved (a
+    // move copies it), only dropped before an exited thread leaves for good.
     let cx = Ctx::current();
     exception(&cx, tf, trap);
-    after_user_trap(cx, tf);
-}
-
-/// Before a trap from user mode returns: everything the trap held is released by
-/// now, so an exited thread may go; then the restartable sequence is checked. (Not
-/// after an interrupt of the kernel itself, such as the idle loop of a thread that
-/// is leaving the CPU.) `cx` is taken by value: an exiting thread never comes
-/// back from `finish_if_exited`, so it must hold no references by then. Inline,
-/// so that the context is not copied to be passed (a page fault's whole path is
-/// a few hundred instructions).
-#[inline(always)]
-fn after_user_trap(cx: Ctx, tf: &mut TrapFrame) {
-    if cx.thread.exited.load(core::sync::atomic::Ordering::SeqCst) {
-        return after_exit(cx, tf);
+    if exited(&cx) {
+        drop(cx);
+        return after_exit(tf);
     }
     crate::task::rseq::on_user_return(&cx, tf);
 }
 
-/// [`after_user_trap`] for a thread that has exited.
+/// Whether the thread has exited: before its trap returns to user mode it then
+/// leaves through [`after_exit`], holding no references (an exiting thread never
+/// comes back from `finish_if_exited`). (Not after an interrupt of the kernel
+/// itself, such as the idle loop of a thread that is leaving the CPU.)
+#[inline(always)]
+fn exited(cx: &Ctx) -> bool {
+    cx.thread.exited.load(core::sync::atomic::Ordering::SeqCst)
+}
+
+/// The end of a trap from user mode of a thread that has exited.
 #[cold]
 #[inline(never)]
-fn after_exit(cx: Ctx, tf: &mut TrapFrame) {
-    drop(cx);
+fn after_exit(tf: &mut TrapFrame) {
     crate::task::exit::finish_if_exited();
     crate::task::rseq::on_user_return(&Ctx::current(), tf);
 }

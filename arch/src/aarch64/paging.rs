@@ -668,7 +668,8 @@ impl LeafPerm {
 }
 
 /// Fills the 4 KiB page at kernel virtual address `va` with zeros: `DC ZVA` by the
-/// block size DCZID_EL0 gives, or pairs of stores where DC ZVA is prohibited.
+/// block size DCZID_EL0 gives (unrolled for 64-byte blocks), or pairs of stores
+/// where DC ZVA is prohibited.
 ///
 /// # Safety
 /// `va` is page-aligned and maps 4 KiB of writable normal memory that nothing else
@@ -678,7 +679,21 @@ pub unsafe fn zero_page(va: u64) {
     // SAFETY: reading DCZID_EL0 has no side effects.
     unsafe { asm!("mrs {}, dczid_el0", out(reg) dczid, options(nomem, nostack, preserves_flags)) };
     let block = 4u64 << (dczid & 0xf);
-    if dczid & 0x10 == 0 && (16..=512).contains(&block) {
+    if dczid & 0x1f == 4 {
+        // SAFETY: DC ZVA is permitted and zeroes 64-byte blocks (the common size):
+        // 64 of them, unrolled, cover exactly the caller's page.
+        unsafe {
+            asm!(
+                ".rept 63",
+                "dc zva, {p}",
+                "add {p}, {p}, #64",
+                ".endr",
+                "dc zva, {p}",
+                p = inout(reg) va => _,
+                options(nostack)
+            );
+        }
+    } else if dczid & 0x10 == 0 && (16..=512).contains(&block) {
         // SAFETY: DC ZVA is permitted (DZP clear); each one zeroes one aligned block of
         // `block` bytes, a power of two with 8 blocks dividing 4096, all inside the
         // caller's page.
