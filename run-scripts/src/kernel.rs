@@ -31,9 +31,9 @@ pub fn repo_root() -> PathBuf {
     manifest.parent().unwrap_or(manifest).to_path_buf()
 }
 
-/// The kernel ELF that `cargo build --release -p elfin-kernel` produces.
+/// The kernel ELF that `cargo build --profile kernel -p elfin-kernel` produces.
 pub fn kernel_elf(repo: &Path, arch: Arch) -> PathBuf {
-    repo.join("target").join(arch.kernel_triple()).join("release").join("elfin-kernel")
+    repo.join("target").join(arch.kernel_triple()).join("kernel").join("elfin-kernel")
 }
 
 /// Marks the last successful build through elfin (see [`needs_build`]).
@@ -130,10 +130,10 @@ pub fn build(repo: &Path, arch: Arch) -> Result<(), Fail> {
     check_tree(repo)?;
     let triple = arch.kernel_triple();
     let target_dir = repo.join("target");
-    let cmd_text = format!("cargo build --release -p elfin-kernel --target {triple}");
+    let cmd_text = format!("cargo build --profile kernel -p elfin-kernel --target {triple}");
     let stderr = io::stderr().as_fd().try_clone_to_owned().map_err(|e| Fail::new(format!("stderr: {e}")))?;
     let status = Command::new("cargo")
-        .args(["build", "--release", "-p", "elfin-kernel", "--target", triple, "--target-dir"])
+        .args(["build", "--profile", "kernel", "-p", "elfin-kernel", "--target", triple, "--target-dir"])
         .arg(&target_dir)
         .current_dir(repo)
         // The kernel's code model and relocation flags come from .cargo/config.toml;
