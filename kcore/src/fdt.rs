@@ -195,26 +195,14 @@ impl<'a> Fdt<'a> {
     }
 
     /// Walks the structure block once, in order, handing each node and property to `f`.
-    pub fn walk(&self, f: impl FnMut(Event<'a>)) -> Result<(), FdtError> {
-        match self.words {
-            Some(w) => {
-                self.walk_with(f, |off| w.get(off / 4).map(|&x| u32::from_be(x)), |b, off| nul_at_words(w, b, off))
-            }
-            None => self.walk_with(f, |off| be32_at(self.structs, off), |b, _| nul_at(b)),
-        }
-    }
-
-    /// [`Fdt::walk`] with `word(off)`, the big-endian word at (4-aligned) offset
-    /// `off` of the structure block, and `nul(rest, off)`, where the first NUL of
-    /// `rest` (the block from 4-aligned `off` on) is.
-    #[inline(always)]
-    fn walk_with(
-        &self,
-        mut f: impl FnMut(Event<'a>),
-        word: impl Fn(usize) -> Option<u32>,
-        nul: impl Fn(&[u8], usize) -> Option<usize>,
-    ) -> Result<(), FdtError> {
+    pub fn walk(&self, mut f: impl FnMut(Event<'a>)) -> Result<(), FdtError> {
         let s = self.structs;
+        let words = self.words;
+        // The big-endian word at (4-aligned) offset `off` of the structure block.
+        let word = |off: usize| match words {
+            Some(w) => w.get(off / 4).map(|&x| u32::from_be(x)),
+            None => be32_at(s, off),
+        };
         let mut off = 0usize;
         let mut depth = 0usize;
         loop {
@@ -222,7 +210,9 @@ impl<'a> Fdt<'a> {
             let tok = word(at).ok_or(FdtError::Overrun(at))?;
             // `at + 4` is within `s` (the token was read), so cannot wrap.
             off = at.wrapping_add(4);
-            match tok {
+            // One call of `f` for all events, below: a visitor called from one
+            // place is inlined into this loop, and its events never go to memory.
+            let event = match tok {
                 FDT_PROP => {
                     // Length and name offset (an offset past the end wraps to one
                     // the reads refuse).
@@ -234,30 +224,36 @@ impl<'a> Fdt<'a> {
                     if depth == 0 {
                         return Err(FdtError::Unbalanced(at));
                     }
-                    f(Event::Prop { depth: depth.wrapping_sub(1), name: Name { rest: name, off: nameoff }, value });
                     off = align4(vstart, len).ok_or(FdtError::Overrun(at))?;
+                    Event::Prop { depth: depth.wrapping_sub(1), name: Name { rest: name, off: nameoff }, value }
                 }
                 FDT_BEGIN_NODE => {
                     let rest = s.get(off..).ok_or(FdtError::Overrun(at))?;
-                    let len = nul(rest, off).ok_or(FdtError::Overrun(at))?;
+                    let len = match words {
+                        Some(w) => nul_at_words(w, rest, off),
+                        None => nul_at(rest),
+                    }
+                    .ok_or(FdtError::Overrun(at))?;
                     let name = rest.get(..len).ok_or(FdtError::Overrun(at))?;
                     if depth >= MAX_DEPTH {
                         return Err(FdtError::TooDeep(at));
                     }
-                    f(Event::Begin { depth, name });
+                    let d = depth;
                     depth = depth.wrapping_add(1);
                     off = align4(off, len.wrapping_add(1)).ok_or(FdtError::Overrun(at))?;
+                    Event::Begin { depth: d, name }
                 }
                 FDT_END_NODE => {
                     depth = depth.checked_sub(1).ok_or(FdtError::Unbalanced(at))?;
-                    f(Event::End { depth });
+                    Event::End { depth }
                 }
-                FDT_NOP => {}
+                FDT_NOP => continue,
                 FDT_END => {
                     return if depth == 0 { Ok(()) } else { Err(FdtError::Unbalanced(at)) };
                 }
                 t => return Err(FdtError::BadToken(t, at)),
-            }
+            };
+            f(event);
         }
     }
 }

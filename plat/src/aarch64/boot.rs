@@ -503,6 +503,7 @@ impl Found<'_> {
 }
 
 /// Handles node `n` (at `depth`, under `parent`) once all its properties are known.
+#[inline(never)]
 fn visit<'a>(found: &mut Found<'a>, stack: &[Node<'a>], depth: usize) {
     let (Some(n), Some(parent)) = (stack.get(depth), depth.checked_sub(1).and_then(|d| stack.get(d))) else {
         return;
