@@ -564,14 +564,18 @@ fn schedule() {
             drop(me);
             next = steal(c);
             me = cpu(c).lock();
-            if next.is_none() {
-                // A wake-up may have queued a thread here while the lock was free.
+            // A wake-up may have queued a thread here while the lock was free; it
+            // saw this CPU busy and sent no interrupt. So the queue is looked at
+            // again after every time the lock was let go, until this CPU either
+            // has a thread or goes idle without having let go of it since.
+            while next.is_none() {
                 next = pop_runnable(&mut me, c, &mut misplaced);
-                if !misplaced.is_empty() {
-                    drop(me);
-                    rehome(core::mem::take(&mut misplaced), c);
-                    me = cpu(c).lock();
+                if misplaced.is_empty() {
+                    break;
                 }
+                drop(me);
+                rehome(core::mem::take(&mut misplaced), c);
+                me = cpu(c).lock();
             }
         }
         let next = match (next, &cur) {
