@@ -98,6 +98,21 @@ fn cat_stdin_large(libc: &str) {
     assert_eq!(guest.stderr_str(), "cat_stdin: 102400 bytes\n");
 }
 
+/// stdio on the virtio console as another VMM would ask for it: `stdio=virtio`
+/// without the ports' numbers (every port then gets both its queues and the
+/// names alone decide). The kernel takes the first `stdio=` word, which here is
+/// this one, before the CLI's `stdio=virtio:1,2,3`.
+fn stdio_by_names_only(libc: &str) {
+    let bin = app(ARCH, libc, "cat_stdin");
+    let data = pseudo_random_bytes(64 * 1024, 0x1a70);
+    let native = run_native(&bin, None, &[], &[], Some(&data));
+    let mut opts = ElfinOpts::default().stdin(&data);
+    opts.extra.extend(["--kernel-arg".into(), "stdio=virtio".into()]);
+    let guest = run_elfin(&bin, &[], &opts);
+    assert_same(&native, &guest);
+    assert_eq!(guest.stdout, data);
+}
+
 fn cat_stdin_empty(libc: &str) {
     let bin = app(ARCH, libc, "cat_stdin");
     differential(&bin, &[], &[], Some(b""));
@@ -263,6 +278,7 @@ per_libc!(
     cat_stdin_bytes,
     cat_stdin_large,
     cat_stdin_empty,
+    stdio_by_names_only,
     files,
     no_aslr_is_stable,
     aslr_varies,

@@ -94,7 +94,8 @@ pub(crate) fn init_cpu_tables(cpu: usize, kstack_top: u64) -> u64 {
     let tss = Box::leak(Box::new(TaskStateSegment::new()));
     tss.privilege_stack_table[0] = VirtAddr::new(kstack_top);
     // A separate stack for double faults, so a kernel stack overflow is reported.
-    let df_stack = Box::leak(alloc::vec![0u8; 16384].into_boxed_slice());
+    // (Never zeroed: a stack needs no initial contents.)
+    let df_stack = Box::leak(Box::<[u8]>::new_uninit_slice(16384));
     tss.interrupt_stack_table[0] = VirtAddr::from_ptr(df_stack.as_ptr_range().end);
     let tss_ptr: *const TaskStateSegment = tss;
 

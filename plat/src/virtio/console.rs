@@ -58,7 +58,7 @@ fn buf_size(full: usize) -> usize {
 const CTRL_BUFS: usize = CTRL_QSIZE;
 const CTRL_BUF_BYTES: usize = 128;
 /// Ports used (ids 0..MAX_PORTS; 0 is the legacy console port, not used).
-const MAX_PORTS: usize = 4;
+pub const MAX_PORTS: usize = 4;
 
 const F_MULTIPORT: u64 = 1 << 1;
 const F_VERSION_1: u64 = 1 << 32;
@@ -86,6 +86,24 @@ type TxQueue = VirtQueue<PlatHal, TX_QSIZE>;
 type CtrlQueue = VirtQueue<PlatHal, CTRL_QSIZE>;
 /// A port's receive and transmit queues, until its role takes one of them.
 type PortQueues = (Option<Box<RxQueue>>, Option<Box<TxQueue>>);
+
+/// The role the host says each port has (`stdio=virtio:IN,OUT,ERR`), by port id:
+/// only the queue a role uses is then set up. The names still decide.
+pub type Layout = [Option<Role>; MAX_PORTS];
+
+/// Reads `IN,OUT,ERR`, the port numbers of stdin, stdout and stderr: three
+/// distinct ids from 1 to [`MAX_PORTS`] - 1. None for anything else.
+pub fn parse_layout(s: &[u8]) -> Option<Layout> {
+    let mut layout: Layout = [None; MAX_PORTS];
+    let mut parts = s.split(|&b| b == b',');
+    for role in [Role::Stdin, Role::Stdout, Role::Stderr] {
+        let part = parts.next()?;
+        let id = core::str::from_utf8(part).ok()?.parse::<usize>().ok()?;
+        let slot = layout.get_mut(id).filter(|slot| id > 0 && slot.is_none())?;
+        *slot = Some(role);
+    }
+    parts.next().is_none().then_some(layout)
+}
 
 /// What a port carries, from its name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -177,10 +195,11 @@ pub struct Console {
     ctrl_tx: Box<CtrlQueue>,
     ctrl_msg: Box<[u8]>,
     /// Port queues (receive, transmit), set up before the device is started (ids
-    /// 1..nports); a port's attachment takes the one its role uses. The other one
-    /// stays here: the device knows it and may look at it (QEMU checks a receive
-    /// queue whenever it polls the port's host side), so its memory must live as
-    /// long as the device.
+    /// 1..nports; without a [`Layout`], both for every port, since a port's role
+    /// is known only after the start); a port's attachment takes the one its role
+    /// uses. The other one stays here: the device knows it and may look at it
+    /// (QEMU checks a receive queue whenever it polls the port's host side), so its
+    /// memory must live as long as the device.
     queues: [PortQueues; MAX_PORTS],
     ports: [Port; MAX_PORTS],
     rx: [Option<Rx>; MAX_PORTS],
@@ -211,7 +230,9 @@ impl Console {
     /// Starts the device: negotiates multiport, sets up the control queues and the
     /// queues of ports 1.., and announces the driver. The ports are found later by
     /// [`Console::handshake`].
-    pub fn new(mut t: SomeTransport<'static>) -> Result<Box<Console>, InitError> {
+    /// Sets the device up; with a `layout`, each port gets only the queue its
+    /// role uses (and a port the layout leaves out gets none).
+    pub fn new(mut t: SomeTransport<'static>, layout: Option<&Layout>) -> Result<Box<Console>, InitError> {
         if t.device_type() != DeviceType::Console {
             return Err(InitError::NotConsole);
         }
@@ -260,19 +281,34 @@ impl Console {
         };
         let mut queues: [PortQueues; MAX_PORTS] = [(None, None), (None, None), (None, None), (None, None)];
         for (id, slot) in queues.iter_mut().enumerate().take(nports).skip(1) {
-            let rx = new_rx_queue(&mut t, rx_queue(id));
-            let tx = new_tx_queue(&mut t, tx_queue(id));
-            match (rx, tx) {
-                (Ok(mut rx), Ok(mut tx)) => {
-                    // Completed transmissions are collected when needed, not signalled.
-                    tx.set_dev_notify(false);
+            let role = layout.map(|l| l.get(id).copied().flatten());
+            let (want_rx, want_tx) = match role {
+                None => (true, true),
+                Some(None) => (false, false),
+                Some(Some(Role::Stdin)) => (true, false),
+                Some(Some(Role::Stdout | Role::Stderr)) => (false, true),
+            };
+            if want_rx {
+                match new_rx_queue(&mut t, rx_queue(id)) {
                     // Arrivals are signalled only while the CPU waits for them
                     // (`arm_input_interrupt`): an interrupt per 4 KiB costs more
                     // than it saves while the program is busy.
-                    rx.set_dev_notify(false);
-                    *slot = (Some(rx), Some(tx));
+                    Ok(mut rx) => {
+                        rx.set_dev_notify(false);
+                        slot.0 = Some(rx);
+                    }
+                    Err(e) => return Err(fail(&mut t, e)),
                 }
-                (Err(e), _) | (_, Err(e)) => return Err(fail(&mut t, e)),
+            }
+            if want_tx {
+                match new_tx_queue(&mut t, tx_queue(id)) {
+                    // Completed transmissions are collected when needed, not signalled.
+                    Ok(mut tx) => {
+                        tx.set_dev_notify(false);
+                        slot.1 = Some(tx);
+                    }
+                    Err(e) => return Err(fail(&mut t, e)),
+                }
             }
         }
         let (Some(ctrl_rx_bufs), Some(ctrl_msg)) = (DmaBuf::new_unzeroed(CTRL_BUFS * CTRL_BUF_BYTES), buffer(8)) else {
@@ -465,8 +501,13 @@ impl Console {
 
     /// Gives port `id` its buffers for `role`; false when memory is short.
     fn attach(&mut self, id: usize, role: Role) -> bool {
-        // A port is attached once: until then it holds both its queues.
-        let Some(pair) = self.queues.get_mut(id).filter(|(rx, tx)| rx.is_some() && tx.is_some()) else {
+        // A port is attached once, and only to a role whose queue it has.
+        let attached = self.rx.get(id).is_some_and(Option::is_some) || self.tx.get(id).is_some_and(Option::is_some);
+        let has_queue = self.queues.get(id).is_some_and(|(rx, tx)| match role {
+            Role::Stdin => rx.is_some(),
+            Role::Stdout | Role::Stderr => tx.is_some(),
+        });
+        let Some(pair) = self.queues.get_mut(id).filter(|_| !attached && has_queue) else {
             return false;
         };
         let buf_bytes = buf_size(if role == Role::Stdin { RX_BUF_BYTES } else { TX_BUF_BYTES });

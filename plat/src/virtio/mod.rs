@@ -93,13 +93,15 @@ pub fn init(info: &BootInfo) {
     if words(line).any(|w| w == b"virtio9p") {
         ninep::init(line, info);
     }
-    if !words(line).any(|w| w == b"stdio=virtio") {
+    // `stdio=virtio`, or `stdio=virtio:IN,OUT,ERR` with the ports' numbers.
+    let Some(word) = words(line).find(|w| *w == b"stdio=virtio" || w.starts_with(b"stdio=virtio:")) else {
         return;
-    }
+    };
+    let layout = word.strip_prefix(b"stdio=virtio:").and_then(console::parse_layout);
     console::set_small_memory(info.regions().iter().filter(|r| r.kind == crate::MemKind::Usable).map(|r| r.size).sum());
     let mut installed = false;
     crate::devices::for_each_transport(line, info, DeviceType::Console, &mut |found: Found| {
-        let Ok(mut dev) = Console::new(found.transport) else { return false };
+        let Ok(mut dev) = Console::new(found.transport, layout.as_ref()) else { return false };
         let roles = dev.handshake(HANDSHAKE_PATIENCE);
         if roles.iter().all(Option::is_none) {
             return false;

@@ -791,7 +791,9 @@ pub fn boot(
         if !cmdline.is_empty() {
             cmdline.push(' ');
         }
-        cmdline.push_str("stdio=virtio");
+        // The ports' numbers let the kernel set up only the queues each one uses.
+        let nrs: Vec<String> = crate::qemu::STDIO_PORTS.iter().map(|(_, nr)| nr.to_string()).collect();
+        cmdline.push_str(&format!("stdio=virtio:{}", nrs.join(",")));
     }
     let config_file = if args.vmm == Vmm::Firecracker {
         Some(TempFile::create(".json").map_err(|e| Fail::new(format!("cannot create the VMM configuration: {e}")))?)
