@@ -262,11 +262,19 @@ impl Console {
         };
         // Queues live in boxes from the start: each holds kilobytes of bookkeeping,
         // which moving by value copied again at every step of the set-up.
+        // Arrivals are signalled only while the CPU waits for them
+        // (`arm_input_interrupt`): an interrupt per 4 KiB costs more than it saves
+        // while the program is busy. Completed transmissions are collected when
+        // needed, not signalled.
         let new_rx_queue = |t: &mut SomeTransport<'static>, idx: u16| {
-            RxQueue::new(t, idx, false, false).map(Box::new).map_err(|_| InitError::Queue)
+            let mut q = RxQueue::new(t, idx, false, false).map(Box::new).map_err(|_| InitError::Queue)?;
+            q.set_dev_notify(false);
+            Ok(q)
         };
         let new_tx_queue = |t: &mut SomeTransport<'static>, idx: u16| {
-            TxQueue::new(t, idx, false, false).map(Box::new).map_err(|_| InitError::Queue)
+            let mut q = TxQueue::new(t, idx, false, false).map(Box::new).map_err(|_| InitError::Queue)?;
+            q.set_dev_notify(false);
+            Ok(q)
         };
         let new_ctrl_queue = |t: &mut SomeTransport<'static>, idx: u16| {
             CtrlQueue::new(t, idx, false, false).map(Box::new).map_err(|_| InitError::Queue)
@@ -289,26 +297,10 @@ impl Console {
                 Some(Some(Role::Stdout | Role::Stderr)) => (false, true),
             };
             if want_rx {
-                match new_rx_queue(&mut t, rx_queue(id)) {
-                    // Arrivals are signalled only while the CPU waits for them
-                    // (`arm_input_interrupt`): an interrupt per 4 KiB costs more
-                    // than it saves while the program is busy.
-                    Ok(mut rx) => {
-                        rx.set_dev_notify(false);
-                        slot.0 = Some(rx);
-                    }
-                    Err(e) => return Err(fail(&mut t, e)),
-                }
+                slot.0 = Some(new_rx_queue(&mut t, rx_queue(id)).map_err(|e| fail(&mut t, e))?);
             }
             if want_tx {
-                match new_tx_queue(&mut t, tx_queue(id)) {
-                    // Completed transmissions are collected when needed, not signalled.
-                    Ok(mut tx) => {
-                        tx.set_dev_notify(false);
-                        slot.1 = Some(tx);
-                    }
-                    Err(e) => return Err(fail(&mut t, e)),
-                }
+                slot.1 = Some(new_tx_queue(&mut t, tx_queue(id)).map_err(|e| fail(&mut t, e))?);
             }
         }
         let (Some(ctrl_rx_bufs), Some(ctrl_msg)) = (DmaBuf::new_unzeroed(CTRL_BUFS * CTRL_BUF_BYTES), buffer(8)) else {
