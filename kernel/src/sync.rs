@@ -178,6 +178,11 @@ impl<T> SleepLock<T> {
             sched::prepare_sleep();
             self.sleepers.fetch_add(1, Ordering::SeqCst);
             self.queue.add(&me);
+            // The count must be visible before `locked` is read again, as the
+            // unlock stores `locked` before it reads the count: a failed
+            // compare-exchange is only a relaxed read, which a weakly ordered CPU
+            // (arm64) may make before the count's store is seen.
+            core::sync::atomic::fence(Ordering::SeqCst);
             let got = self.try_lock();
             if got.is_none() {
                 sched::sleep(None);
