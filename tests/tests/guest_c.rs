@@ -113,6 +113,21 @@ fn stdio_by_names_only(libc: &str) {
     assert_eq!(guest.stdout, data);
 }
 
+/// Port numbers that disagree with the ports' names (stdin said to be on the
+/// stdout port) stop the boot with a message naming the problem, not a hang.
+fn stdio_layout_against_names(libc: &str) {
+    let bin = app(ARCH, libc, "cat_stdin");
+    let mut opts = ElfinOpts::default().stdin(b"abc\n");
+    opts.extra.extend(["--kernel-arg".into(), "stdio=virtio:2,1,3".into()]);
+    let guest = run_elfin(&bin, &[], &opts);
+    let said = [guest.stderr.as_slice(), guest.kernel.as_slice()].concat();
+    assert!(
+        guest.status != 0 && String::from_utf8_lossy(&said).contains("disagree with the names the host gave"),
+        "{}",
+        guest.describe()
+    );
+}
+
 fn cat_stdin_empty(libc: &str) {
     let bin = app(ARCH, libc, "cat_stdin");
     differential(&bin, &[], &[], Some(b""));
@@ -279,6 +294,7 @@ per_libc!(
     cat_stdin_large,
     cat_stdin_empty,
     stdio_by_names_only,
+    stdio_layout_against_names,
     files,
     no_aslr_is_stable,
     aslr_varies,

@@ -209,6 +209,8 @@ pub struct Console {
     /// The device broke the rules of a queue (or memory ran out): stdin then reads
     /// as ended and output is dropped, rather than waiting forever.
     failed: bool,
+    /// A port was named for a role whose queue the layout did not give it.
+    misplaced_role: bool,
 }
 
 /// Why the device could not be used.
@@ -228,10 +230,9 @@ pub enum InitError {
 
 impl Console {
     /// Starts the device: negotiates multiport, sets up the control queues and the
-    /// queues of ports 1.., and announces the driver. The ports are found later by
-    /// [`Console::handshake`].
-    /// Sets the device up; with a `layout`, each port gets only the queue its
-    /// role uses (and a port the layout leaves out gets none).
+    /// queues of ports 1.. (with a `layout`, only the queue each port's role uses,
+    /// none for a port it leaves out), and announces the driver. The ports are
+    /// found later by [`Console::handshake`].
     pub fn new(mut t: SomeTransport<'static>, layout: Option<&Layout>) -> Result<Box<Console>, InitError> {
         if t.device_type() != DeviceType::Console {
             return Err(InitError::NotConsole);
@@ -322,6 +323,7 @@ impl Console {
             tx: [None, None, None, None],
             generation: 0,
             failed: false,
+            misplaced_role: false,
         });
         for i in 0..CTRL_BUFS {
             c.post_ctrl(i);
@@ -358,6 +360,12 @@ impl Console {
             }
         }
         [self.port_of(Role::Stdin), self.port_of(Role::Stdout), self.port_of(Role::Stderr)]
+    }
+
+    /// True when the host named a port for a role whose queue the layout
+    /// (`stdio=virtio:IN,OUT,ERR`) did not give it: the numbers were wrong.
+    pub fn layout_disagrees(&self) -> bool {
+        self.misplaced_role
     }
 
     fn progress(&self) -> usize {
@@ -454,6 +462,9 @@ impl Console {
                 if let Some(p) = self.ports.get_mut(idx) {
                     p.named = true;
                 }
+                if role.is_some_and(|r| !self.attached(idx) && !self.has_queue(idx, r)) {
+                    self.misplaced_role = true;
+                }
                 if let Some(role) = role {
                     // One port per role: the first one named wins.
                     if self.ports.iter().all(|p| p.role != Some(role)) && self.attach(idx, role) {
@@ -491,17 +502,26 @@ impl Console {
         }
     }
 
+    /// Whether port `id` has its role's buffers.
+    fn attached(&self, id: usize) -> bool {
+        self.rx.get(id).is_some_and(Option::is_some) || self.tx.get(id).is_some_and(Option::is_some)
+    }
+
+    /// Whether port `id` still holds the queue that `role` uses.
+    fn has_queue(&self, id: usize, role: Role) -> bool {
+        self.queues.get(id).is_some_and(|(rx, tx)| match role {
+            Role::Stdin => rx.is_some(),
+            Role::Stdout | Role::Stderr => tx.is_some(),
+        })
+    }
+
     /// Gives port `id` its buffers for `role`; false when memory is short.
     fn attach(&mut self, id: usize, role: Role) -> bool {
         // A port is attached once, and only to a role whose queue it has.
-        let attached = self.rx.get(id).is_some_and(Option::is_some) || self.tx.get(id).is_some_and(Option::is_some);
-        let has_queue = self.queues.get(id).is_some_and(|(rx, tx)| match role {
-            Role::Stdin => rx.is_some(),
-            Role::Stdout | Role::Stderr => tx.is_some(),
-        });
-        let Some(pair) = self.queues.get_mut(id).filter(|_| !attached && has_queue) else {
+        if self.attached(id) || !self.has_queue(id, role) {
             return false;
-        };
+        }
+        let Some(pair) = self.queues.get_mut(id) else { return false };
         let buf_bytes = buf_size(if role == Role::Stdin { RX_BUF_BYTES } else { TX_BUF_BYTES });
         let bytes = buf_bytes * if role == Role::Stdin { RX_BUFS } else { TX_BUFS };
         let Some(mem) = DmaBuf::new_unzeroed(bytes) else {

@@ -103,6 +103,12 @@ pub fn init(info: &BootInfo) {
     crate::devices::for_each_transport(line, info, DeviceType::Console, &mut |found: Found| {
         let Ok(mut dev) = Console::new(found.transport, layout.as_ref()) else { return false };
         let roles = dev.handshake(HANDSHAKE_PATIENCE);
+        if dev.layout_disagrees() {
+            crate::console::early_panic(
+                "elfin: the port numbers of stdio=virtio:IN,OUT,ERR on the command line \
+                 disagree with the names the host gave the console ports",
+            );
+        }
         if roles.iter().all(Option::is_none) {
             return false;
         }
