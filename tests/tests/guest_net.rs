@@ -338,6 +338,56 @@ fn echo_tcp(arch: &str, libc: &str, machine: Option<&str>) {
     server_both(arch, &bin, &|p| vec![p.to_string(), "3".into()], 7, false, opts, &client);
 }
 
+/// The C server in `send` mode: two clients at once each get 1 MiB from a
+/// program that exits with both connections open. The clients wait before they
+/// read, so that the data fills every buffer on the way and some is still in the
+/// guest's when the program ends; all of it must arrive, as Linux goes on sending
+/// for a process that has ended.
+fn send_then_exit(arch: &str) {
+    const BYTES: usize = 1 << 20;
+    let bin = app(arch, "glibc", "net_echo");
+    let client = |port: u16| {
+        let handles: Vec<_> = (0..2)
+            .map(|_| {
+                std::thread::spawn(move || {
+                    // Retried while empty: the first connections may come before
+                    // QEMU's forwarding or the server is up.
+                    let deadline = Instant::now() + Duration::from_secs(10);
+                    loop {
+                        let mut s = connect(port);
+                        let _ = s.shutdown(Shutdown::Write);
+                        std::thread::sleep(Duration::from_millis(300));
+                        let mut got = Vec::new();
+                        let _ = s.read_to_end(&mut got);
+                        if !got.is_empty() || Instant::now() > deadline {
+                            return got;
+                        }
+                        std::thread::sleep(Duration::from_millis(200));
+                    }
+                })
+            })
+            .collect();
+        let want = pattern(BYTES, 0);
+        handles
+            .into_iter()
+            .enumerate()
+            .map(|(i, h)| {
+                let got = h.join().unwrap_or_default();
+                format!("client {i}: {} bytes, intact: {}\n", got.len(), got == want)
+            })
+            .collect::<String>()
+    };
+    server_both(
+        arch,
+        &bin,
+        &|p| vec![p.to_string(), "2".into(), "send".into(), BYTES.to_string()],
+        7,
+        false,
+        ElfinOpts::default().arch(arch),
+        &client,
+    );
+}
+
 /// The C echo server over UDP: three datagrams.
 fn echo_udp() {
     let bin = app("x86_64", "glibc", "net_echo");
@@ -454,6 +504,14 @@ mod servers {
     #[test]
     fn c_echo_udp() {
         super::echo_udp()
+    }
+    #[test]
+    fn c_send_then_exit() {
+        super::send_then_exit("x86_64")
+    }
+    #[test]
+    fn c_send_then_exit_aarch64() {
+        super::send_then_exit("aarch64")
     }
     #[test]
     fn rust_std_server() {

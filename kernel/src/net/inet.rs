@@ -58,6 +58,9 @@ const KEEPINTVL: u32 = 75;
 const KEEPCNT: u32 = 9;
 /// How long an orphaned connection may wait for its peer (tcp_fin_timeout).
 const ORPHAN_TIMEOUT_S: u64 = 60;
+/// How long the machine, powering off, waits for a closing connection whose
+/// peer acknowledges nothing more (its data or FIN still unacknowledged).
+const LINGER_IDLE_NS: u64 = 2_000_000_000;
 
 /// When smoltcp wants to be polled next (monotonic ns; u64::MAX: never).
 static NEXT_POLL: AtomicU64 = AtomicU64::new(u64::MAX);
@@ -927,6 +930,24 @@ impl Net {
         }
     }
 
+    /// Closing connections whose peer has not acknowledged all that was sent
+    /// (data, then the FIN): their count, bytes and states, to tell progress
+    /// by; None when there are none.
+    fn unacknowledged(&mut self) -> Option<(usize, usize, u32)> {
+        let mut left = (0usize, 0usize, 0u32);
+        for &(h, _) in &self.orphans {
+            let Some(st) = self.stacks.get_mut(h.0) else { continue };
+            let s = st.tcp(h.1);
+            let state = s.state();
+            if !matches!(state, tcp::State::Closed | tcp::State::TimeWait | tcp::State::FinWait2) {
+                left.0 += 1;
+                left.1 += s.send_queue();
+                left.2 = left.2.wrapping_mul(31).wrapping_add(state as u32);
+            }
+        }
+        (left.0 > 0).then_some(left)
+    }
+
     fn reap_orphans(&mut self) {
         let nowns = crate::time::monotonic_ns();
         let mut keep = Vec::new();
@@ -1162,6 +1183,54 @@ pub fn poll_due() {
     };
     for s in wakes {
         s.wq.wake_all();
+    }
+}
+
+/// The machine is about to power off: every connection still open is closed as
+/// the closing of its descriptors would (a FIN after the data, a reset when data
+/// is unread), and the machine waits until the peers have acknowledged what was
+/// sent, as Linux goes on sending for a process that has ended. A wait in which
+/// no connection moves for `LINGER_IDLE_NS` (a peer that stopped reading or
+/// went away) gives the rest up. Free when the program made no socket.
+pub fn finish_connections() {
+    // Dropped after the lock: a last reference must not release under it.
+    let _open: Vec<Arc<InetSocket>> = {
+        let mut g = NET.lock();
+        let Some(n) = g.as_mut() else { return };
+        let open: Vec<Arc<InetSocket>> = n.recs.values().filter_map(|r| r.owner.upgrade()).collect();
+        for s in &open {
+            s.release_in(n);
+        }
+        open
+    };
+    let mut seen = None;
+    let mut since = crate::time::monotonic_ns();
+    loop {
+        let (woken, left) = {
+            let mut g = NET.lock();
+            let Some(n) = g.as_mut() else { return };
+            POLL_WANTED.store(false, Ordering::Relaxed);
+            (n.poll(), n.unacknowledged())
+        };
+        drop(woken);
+        let Some(left) = left else { return };
+        let t = crate::time::monotonic_ns();
+        if seen != Some(left) {
+            seen = Some(left);
+            since = t;
+        } else if t.saturating_sub(since) > LINGER_IDLE_NS {
+            log::warn!(
+                "net: powering off with {} connection(s) whose peer acknowledged nothing for {} s",
+                left.0,
+                LINGER_IDLE_NS / 1_000_000_000
+            );
+            return;
+        }
+        // Other CPUs may be idle with their ticks off: this one looks at the
+        // device itself, every 50 microseconds.
+        for _ in 0..10 {
+            crate::timer::pause_briefly();
+        }
     }
 }
 
@@ -2301,8 +2370,20 @@ impl Socket for InetSocket {
     }
 
     fn release(&self) {
+        with_net(|n| self.release_in(n));
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+impl InetSocket {
+    /// Lets go of the socket's record: a connection closes (or resets, with
+    /// unread data or a zero linger time) and is kept as an orphan until done.
+    fn release_in(&self, n: &mut Net) {
         let (linger_on, linger_s) = *self.opts.linger.lock();
-        with_net(|n| {
+        {
             let Some(rec) = n.recs.remove(&self.id) else { return };
             if let Some(b) = rec.bound {
                 n.unindex(rec.tcp, b.port, self.id);
@@ -2340,15 +2421,9 @@ impl Socket for InetSocket {
                 Kind::TcpIdle => {}
             }
             n.dirty |= poll;
-        });
+        }
     }
 
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-}
-
-impl InetSocket {
     /// Applies TCP options to the connection (and to a listener's pool).
     fn reapply(&self) {
         with_net(|n| {

@@ -9,7 +9,7 @@ pub mod netlink;
 pub mod proc;
 pub mod unix;
 
-pub use inet::{deadline_pending, init, next_deadline, poll_due};
+pub use inet::{deadline_pending, finish_connections, init, next_deadline, poll_due};
 
 use alloc::collections::BTreeMap;
 use alloc::sync::{Arc, Weak};

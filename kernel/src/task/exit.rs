@@ -105,6 +105,7 @@ fn process_exit(cx: &Ctx, status: ExitStatus) {
         let shared_maps = p.try_mm().is_some_and(|mm| mm.lock().maps_shared_files());
         if !shared_maps {
             *SHUTDOWN.lock() = Some(status.shell_status());
+            crate::net::finish_connections();
             crate::time::phases::report();
             elfin_plat::console::report_exit(status.shell_status());
             elfin_plat::power_off(status.shell_status())
@@ -455,6 +456,7 @@ fn leak_report_wanted() -> bool {
 /// Ends the VM with pid 1's status, after the leak report when asked for.
 fn power_off() -> ! {
     let status = SHUTDOWN.lock().unwrap_or(0);
+    crate::net::finish_connections();
     crate::time::phases::report();
     sched::reap_dead();
     if leak_report_wanted() {
