@@ -930,6 +930,28 @@ impl AddrSpace {
         let initrd = (!area.shared && !cache::has_pages(node)).then(|| node.static_bytes()).flatten();
         // The window lies in one leaf table (that of the faulting page, mapped by now).
         let Ok(table) = self.pt.leaf_slot(page, true, &mut FrameAlloc) else { return };
+        if let Some(bytes) = initrd {
+            // The frames lie in the initrd in the file's order: the window's run of
+            // them is worked out once.
+            let Some((first_pa, whole_end)) = initrd_run(bytes, *offset, *len) else { return };
+            let leaf = elfin_arch::LeafPerm::new(area.prot.cow_perm());
+            let mut va = lo;
+            while va < hi {
+                let (rel, this) = (va - vstart, va);
+                va += PAGE_SIZE;
+                if rel.saturating_add(PAGE_SIZE) > whole_end {
+                    break;
+                }
+                if this == page || (!self.parked.is_empty() && self.parked.contains_key(&this)) {
+                    continue;
+                }
+                let Some(slot) = table.sibling(this) else { break };
+                if slot.get().is_none() {
+                    slot.set_leaf(first_pa + rel, leaf);
+                }
+            }
+            return;
+        }
         let mut va = lo;
         while va < hi {
             let (rel, this) = (va - vstart, va);
@@ -942,9 +964,7 @@ impl AddrSpace {
             if slot.get().is_some() {
                 continue;
             }
-            let got = if let Some(bytes) = initrd {
-                initrd_page(bytes, *offset, *len, rel).map(|pa| (pa, area.prot.cow_perm()))
-            } else if area.shared {
+            let got = if area.shared {
                 cache::get_resident(node, pos / PAGE_SIZE).map(|pa| (pa, area.prot.perm()))
             } else {
                 file_page(node, *offset, *len, rel).map(|pa| (pa, area.prot.cow_perm()))
@@ -1095,10 +1115,18 @@ fn file_page(node: &Arc<dyn Inode>, offset: u64, len: u64, rel: u64) -> Option<u
     node.share_page(pos / PAGE_SIZE).or_else(|| initrd_frame_at(node.static_bytes()?, pos))
 }
 
-/// [`file_page`] for a file whose bytes are `bytes` of the initrd and none of
-/// whose pages is cached.
-fn initrd_page(bytes: &'static [u8], offset: u64, len: u64, rel: u64) -> Option<u64> {
-    initrd_frame_at(bytes, whole_page_at(offset, len, rel)?)
+/// Where a private mapping of `len` bytes at file `offset` of a file whose bytes
+/// are `bytes` of the initrd finds its pages there: the frame of the mapping's
+/// first page, and the end (relative to the mapping) of the pages that lie there
+/// whole. None when they are not page-aligned there (they are then copied).
+fn initrd_run(bytes: &'static [u8], offset: u64, len: u64) -> Option<(u64, u64)> {
+    let start = usize::try_from(offset).ok()?;
+    let rest = bytes.get(start..)?;
+    let avail = (rest.len() as u64).min(len) & !(PAGE_SIZE - 1);
+    let first = (rest.as_ptr() as u64).checked_sub(elfin_arch::PHYS_OFFSET)?;
+    let last = first.checked_add(avail)?;
+    (avail > 0 && first % PAGE_SIZE == 0 && frames::is_initrd(first) && frames::is_initrd(last - 1))
+        .then_some((first, avail))
 }
 
 /// The file position of page `rel` of a mapping of `len` bytes at file `offset`,
