@@ -2383,45 +2383,43 @@ impl InetSocket {
     /// unread data or a zero linger time) and is kept as an orphan until done.
     fn release_in(&self, n: &mut Net) {
         let (linger_on, linger_s) = *self.opts.linger.lock();
-        {
-            let Some(rec) = n.recs.remove(&self.id) else { return };
-            if let Some(b) = rec.bound {
-                n.unindex(rec.tcp, b.port, self.id);
+        let Some(rec) = n.recs.remove(&self.id) else { return };
+        if let Some(b) = rec.bound {
+            n.unindex(rec.tcp, b.port, self.id);
+        }
+        let t = crate::time::monotonic_ns();
+        // Only a closing connection or listener has segments to send: the
+        // other kinds leave nothing to poll (a poll looks at every socket,
+        // which closing thousands of bound sockets must not cost each).
+        let poll = matches!(rec.kind, Kind::TcpConn { .. } | Kind::TcpListen { .. });
+        match rec.kind {
+            Kind::TcpConn { h, .. } => {
+                let s = n.stack(h.0).tcp(h.1);
+                // Unread data, or SO_LINGER with a zero timeout: reset.
+                if s.recv_queue() > 0 || (linger_on != 0 && linger_s == 0) {
+                    s.abort();
+                } else {
+                    s.close();
+                }
+                n.orphans.push((h, t));
             }
-            let t = crate::time::monotonic_ns();
-            // Only a closing connection or listener has segments to send: the
-            // other kinds leave nothing to poll (a poll looks at every socket,
-            // which closing thousands of bound sockets must not cost each).
-            let poll = matches!(rec.kind, Kind::TcpConn { .. } | Kind::TcpListen { .. });
-            match rec.kind {
-                Kind::TcpConn { h, .. } => {
-                    let s = n.stack(h.0).tcp(h.1);
-                    // Unread data, or SO_LINGER with a zero timeout: reset.
-                    if s.recv_queue() > 0 || (linger_on != 0 && linger_s == 0) {
-                        s.abort();
-                    } else {
-                        s.close();
-                    }
+            Kind::TcpListen { pool, half, queue, .. } => {
+                for h in pool {
+                    n.drop_handle(h);
+                }
+                for h in half.into_iter().chain(queue) {
+                    n.stack(h.0).tcp(h.1).abort();
                     n.orphans.push((h, t));
                 }
-                Kind::TcpListen { pool, half, queue, .. } => {
-                    for h in pool {
-                        n.drop_handle(h);
-                    }
-                    for h in half.into_iter().chain(queue) {
-                        n.stack(h.0).tcp(h.1).abort();
-                        n.orphans.push((h, t));
-                    }
-                }
-                Kind::Udp { hs, .. } => {
-                    for h in hs {
-                        n.drop_handle(h);
-                    }
-                }
-                Kind::TcpIdle => {}
             }
-            n.dirty |= poll;
+            Kind::Udp { hs, .. } => {
+                for h in hs {
+                    n.drop_handle(h);
+                }
+            }
+            Kind::TcpIdle => {}
         }
+        n.dirty |= poll;
     }
 
     /// Applies TCP options to the connection (and to a listener's pool).
