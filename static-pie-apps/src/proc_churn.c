@@ -132,9 +132,13 @@ static long churn_execs(long n)
             printf("fork failed at exec %ld: %s\n", i, errname(errno));
             return bad + 1;
         }
-        int st;
-        if (waitpid(c, &st, 0) != c || !WIFEXITED(st) || WEXITSTATUS(st) != (i & 0x7f))
-            bad++;
+        int st = 0;
+        pid_t w = waitpid(c, &st, 0);
+        if (w != c || !WIFEXITED(st) || WEXITSTATUS(st) != (i & 0x7f)) {
+            /* The first one says how it ended (255: the execve failed). */
+            if (bad++ == 0)
+                printf("exec %ld: waitpid %s, status %#x\n", i, w == c ? "ok" : errname(errno), (unsigned)st);
+        }
     }
     return bad;
 }
