@@ -979,8 +979,9 @@ impl AddrSpace {
     /// process's RLIMIT_STACK (read at the fault, as Linux's acct_stack_growth
     /// does, so that a limit set after exec applies) and clear of the guard gap
     /// to the accessible mapping below, as Linux's expand_downwards does. (No
-    /// fixed floor: with the stack's random offset the top of the mmap area may
-    /// lie above the stack, so only what is mapped below bounds it.)
+    /// fixed floor: the mmap area starts below the lowest stack top the layout
+    /// can have, but a larger RLIMIT_STACK or a mapping at a chosen address may
+    /// come closer, so only what is mapped below bounds it.)
     fn grow_stack(&mut self, addr: u64) -> Result<(u64, Area), FaultError> {
         let r = self.vmas.first_above(addr).ok_or(FaultError::MapErr)?;
         let (k, end) = (r.start, r.end);

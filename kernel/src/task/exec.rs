@@ -158,7 +158,14 @@ pub fn load(
     // brk after the image (up to 32 MiB on), with the architecture's entropy.
     let stack_top = STACK_TOP_MAX - rnd_pages(aslr, elfin_arch::STACK_RND_BITS);
     let rlim_stack = 8u64 << 20;
-    let gap = rlim_stack.max(128 << 20) + (1 << 30) / 4;
+    // Linux's mmap_base: the gap below the highest stack top holds the stack's
+    // limit, its guard gap and, with randomization, the most the top may move
+    // down, within [128 MiB, 5/6 of the address space]: the mmap area (where the
+    // vDSO goes first) then lies below any stack the layout can have. (A fixed
+    // 256 MiB pad was less than arm64's 1 GiB of stack entropy: about one exec in
+    // ten thousand put the vDSO where the stack then could not go.)
+    let stack_entropy = if aslr { (1u64 << elfin_arch::STACK_RND_BITS) * PAGE_SIZE } else { 0 };
+    let gap = (rlim_stack + crate::mem::vm::STACK_GUARD_GAP + stack_entropy).clamp(128 << 20, STACK_TOP_MAX / 6 * 5);
     asp.mmap_base = (STACK_TOP_MAX - gap - rnd_pages(aslr, elfin_arch::MMAP_RND_BITS)) & !(PAGE_SIZE - 1);
     asp.stack_limit = stack_top - rlim_stack;
     let image_end = (bias + plan.highest).next_multiple_of(PAGE_SIZE);
@@ -200,7 +207,7 @@ pub fn load(
         .map_err(|e| failure(loader_errno(&e), alloc::format!("cannot build the initial stack: {}", e)))?;
     // The stack VMA covers the arguments (they may exceed the initial size) and
     // 128 KiB below them, as Linux's setup_arg_pages leaves.
-    asp.insert(Vma {
+    let stack_free = asp.insert(Vma {
         start: AddrSpace::initial_stack_start(stack_top, img.sp, STACK_INITIAL),
         end: stack_top,
         prot: Prot { read: true, write: true, exec: plan.exec_stack },
@@ -209,6 +216,9 @@ pub fn load(
         backing: Backing::Anon,
         name: VmaName::Stack,
     });
+    if !stack_free {
+        return Err(failure(Errno::ENOMEM, "the layout left no room for the initial stack"));
+    }
     crate::uaccess::write_bytes(&mut asp, UAddr(img.sp), &img.bytes)
         .map_err(|_| failure(Errno::ENOMEM, "out of memory for the initial stack"))?;
     // The vector follows argc, argv and envp (each NULL-terminated).
