@@ -925,52 +925,41 @@ impl AddrSpace {
         let hi = (page & !(span - 1)).saturating_add(span).min(vend);
         let file_end = node.size().next_multiple_of(PAGE_SIZE);
         // A private mapping of initrd bytes (a program's segments) with no page of
-        // the file cached maps the initrd's frames straight: the file's bytes and
-        // the cache are looked up once, not for every page of the window.
+        // the file cached maps the initrd's frames straight: they lie there in the
+        // file's order, so the window's run of them is worked out once.
         let initrd = (!area.shared && !cache::has_pages(node)).then(|| node.static_bytes()).flatten();
         // The window lies in one leaf table (that of the faulting page, mapped by now).
         let Ok(table) = self.pt.leaf_slot(page, true, &mut FrameAlloc) else { return };
-        if let Some(bytes) = initrd {
-            // The frames lie in the initrd in the file's order: the window's run of
-            // them is worked out once.
-            let Some((first_pa, whole_end)) = initrd_run(bytes, *offset, *len) else { return };
-            let leaf = elfin_arch::LeafPerm::new(area.prot.cow_perm());
-            let mut va = lo;
-            while va < hi {
-                let (rel, this) = (va - vstart, va);
-                va += PAGE_SIZE;
-                if rel.saturating_add(PAGE_SIZE) > whole_end {
-                    break;
-                }
-                if this == page || (!self.parked.is_empty() && self.parked.contains_key(&this)) {
-                    continue;
-                }
-                let Some(slot) = table.sibling(this) else { break };
-                if slot.get().is_none() {
-                    slot.set_leaf(first_pa + rel, leaf);
-                }
-            }
-            return;
-        }
+        let run = match initrd {
+            Some(bytes) => match initrd_run(bytes, *offset, *len) {
+                Some(r) => Some(r),
+                None => return,
+            },
+            None => None,
+        };
+        let leaf = elfin_arch::LeafPerm::new(if area.shared { area.prot.perm() } else { area.prot.cow_perm() });
         let mut va = lo;
         while va < hi {
             let (rel, this) = (va - vstart, va);
             va += PAGE_SIZE;
+            let Some(pos) = offset.checked_add(rel).filter(|&p| p < file_end) else { break };
+            if run.is_some_and(|(_, whole_end)| rel.saturating_add(PAGE_SIZE) > whole_end) {
+                break;
+            }
             if this == page || (!self.parked.is_empty() && self.parked.contains_key(&this)) {
                 continue;
             }
-            let Some(pos) = offset.checked_add(rel).filter(|&p| p < file_end) else { break };
             let Some(slot) = table.sibling(this) else { break };
             if slot.get().is_some() {
                 continue;
             }
-            let got = if area.shared {
-                cache::get_resident(node, pos / PAGE_SIZE).map(|pa| (pa, area.prot.perm()))
-            } else {
-                file_page(node, *offset, *len, rel).map(|pa| (pa, area.prot.cow_perm()))
+            let pa = match run {
+                Some((first_pa, _)) => Some(first_pa + rel),
+                None if area.shared => cache::get_resident(node, pos / PAGE_SIZE),
+                None => file_page(node, *offset, *len, rel),
             };
-            if let Some((pa, perm)) = got {
-                slot.set(pa, perm);
+            if let Some(pa) = pa {
+                slot.set_leaf(pa, leaf);
             }
         }
     }
