@@ -57,6 +57,12 @@ fn buf_size(full: usize) -> usize {
 /// Receive buffers of the control queue, and their size (a message and a port name).
 const CTRL_BUFS: usize = CTRL_QSIZE;
 const CTRL_BUF_BYTES: usize = 128;
+/// Control messages the driver may have in flight, each in its own slot. They go
+/// out in batches with one notification and are not waited for one by one: under
+/// KVM the device handles a notification in QEMU's main loop, so a wait per message
+/// cost a round trip through it for each of the handshake's messages.
+const CTRL_TX_SLOTS: usize = CTRL_QSIZE;
+const CTRL_MSG_BYTES: usize = 8;
 /// Ports used (ids 0..MAX_PORTS; 0 is the legacy console port, not used).
 pub const MAX_PORTS: usize = 4;
 
@@ -193,7 +199,14 @@ pub struct Console {
     ctrl_rx_bufs: DmaBuf,
     ctrl_rx_token: [Option<u16>; CTRL_BUFS],
     ctrl_tx: Box<CtrlQueue>,
-    ctrl_msg: Box<[u8]>,
+    /// CTRL_TX_SLOTS messages of CTRL_MSG_BYTES, and the token of each in flight.
+    ctrl_tx_bufs: Box<[u8]>,
+    ctrl_tx_token: [Option<u16>; CTRL_TX_SLOTS],
+    /// Messages were queued since the device was last notified.
+    ctrl_tx_queued: bool,
+    /// The stdin port whose receive queue is to be kicked once the device has taken
+    /// the driver's PORT_OPEN for it (see [`Console::handle_ctrl`]).
+    kick_stdin: Option<usize>,
     /// Port queues (receive, transmit), set up before the device is started (ids
     /// 1..nports; without a [`Layout`], both for every port, since a port's role
     /// is known only after the start); a port's attachment takes the one its role
@@ -304,7 +317,9 @@ impl Console {
                 slot.1 = Some(new_tx_queue(&mut t, tx_queue(id)).map_err(|e| fail(&mut t, e))?);
             }
         }
-        let (Some(ctrl_rx_bufs), Some(ctrl_msg)) = (DmaBuf::new_unzeroed(CTRL_BUFS * CTRL_BUF_BYTES), buffer(8)) else {
+        let (Some(ctrl_rx_bufs), Some(ctrl_tx_bufs)) =
+            (DmaBuf::new_unzeroed(CTRL_BUFS * CTRL_BUF_BYTES), buffer(CTRL_TX_SLOTS * CTRL_MSG_BYTES))
+        else {
             return Err(fail(&mut t, InitError::NoMemory));
         };
         t.finish_init();
@@ -316,7 +331,10 @@ impl Console {
             ctrl_rx_bufs,
             ctrl_rx_token: [None; CTRL_BUFS],
             ctrl_tx,
-            ctrl_msg,
+            ctrl_tx_bufs,
+            ctrl_tx_token: [None; CTRL_TX_SLOTS],
+            ctrl_tx_queued: false,
+            kick_stdin: None,
             queues,
             ports: [unknown; MAX_PORTS],
             rx: [None, None, None, None],
@@ -330,6 +348,7 @@ impl Console {
         }
         c.t.notify(CTRL_RX_Q);
         c.send_ctrl(0, DEVICE_READY, 1);
+        c.flush_ctrl();
         Ok(c)
     }
 
@@ -395,13 +414,59 @@ impl Console {
         }
     }
 
+    /// Queues a control message; it goes out at the next [`Console::flush_ctrl`].
     fn send_ctrl(&mut self, id: u32, event: u16, value: u16) {
-        let Some(msg) = self.ctrl_msg.get_mut(..8) else { return };
+        let free = loop {
+            if self.failed {
+                return;
+            }
+            self.reap_ctrl();
+            if let Some(i) = self.ctrl_tx_token.iter().position(Option::is_none) {
+                break i;
+            }
+            // Every slot is in flight: the device is told about them and waited for.
+            self.flush_ctrl();
+            core::hint::spin_loop();
+        };
+        let at = free * CTRL_MSG_BYTES;
+        let Some(msg) = self.ctrl_tx_bufs.get_mut(at..at + CTRL_MSG_BYTES) else { return };
         msg[..4].copy_from_slice(&id.to_le_bytes());
         msg[4..6].copy_from_slice(&event.to_le_bytes());
         msg[6..8].copy_from_slice(&value.to_le_bytes());
-        if self.ctrl_tx.add_notify_wait_pop(&[&self.ctrl_msg[..8]], &mut [], &mut self.t).is_err() {
-            self.failed = true;
+        // SAFETY: the slot is owned by `self` and not written again until the device
+        // returns it (its token marks it busy).
+        match unsafe { self.ctrl_tx.add(&[&*msg], &mut []) } {
+            Ok(tok) => {
+                self.ctrl_tx_token[free] = Some(tok);
+                self.ctrl_tx_queued = true;
+            }
+            Err(_) => self.failed = true,
+        }
+    }
+
+    /// Tells the device about the control messages queued since the last call.
+    fn flush_ctrl(&mut self) {
+        if core::mem::take(&mut self.ctrl_tx_queued) && self.ctrl_tx.should_notify() {
+            self.t.notify(CTRL_TX_Q);
+        }
+    }
+
+    /// Takes back the control messages the device has handled.
+    fn reap_ctrl(&mut self) {
+        while let Some(tok) = self.ctrl_tx.peek_used() {
+            let Some(i) = self.ctrl_tx_token.iter().position(|t| *t == Some(tok)) else {
+                // The device returned a buffer it was never given.
+                self.failed = true;
+                return;
+            };
+            let at = i * CTRL_MSG_BYTES;
+            let Some(msg) = self.ctrl_tx_bufs.get(at..at + CTRL_MSG_BYTES) else { return };
+            // SAFETY: the slot added with this token, untouched since.
+            if unsafe { self.ctrl_tx.pop_used(tok, &[msg], &mut []) }.is_err() {
+                self.failed = true;
+                return;
+            }
+            self.ctrl_tx_token[i] = None;
         }
     }
 
@@ -434,6 +499,16 @@ impl Console {
         }
         if notify && self.ctrl_rx.should_notify() {
             self.t.notify(CTRL_RX_Q);
+        }
+        self.flush_ctrl();
+        if let Some(id) = self.kick_stdin.take() {
+            // The kick must follow the device's handling of PORT_OPEN, which under
+            // KVM happens in another thread: wait for the control queue to drain.
+            while !self.failed && self.ctrl_tx_token.iter().any(Option::is_some) {
+                self.reap_ctrl();
+                core::hint::spin_loop();
+            }
+            self.t.notify(rx_queue(id));
         }
     }
 
@@ -474,10 +549,11 @@ impl Console {
                         self.send_ctrl(id, PORT_OPEN, 1);
                         if role == Role::Stdin {
                             // QEMU ignores receive buffers offered before the port
-                            // was open; this notification makes it look at the host
-                            // side (its main loop polls the socket only when woken,
-                            // which nothing else may do on an idle `virt` machine).
-                            self.t.notify(rx_queue(idx));
+                            // was open; a notification after it took the PORT_OPEN
+                            // makes it look at the host side (its main loop polls
+                            // the socket only when woken, which nothing else may do
+                            // on an idle `virt` machine).
+                            self.kick_stdin = Some(idx);
                         }
                     }
                 }
