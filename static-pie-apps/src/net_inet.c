@@ -2,6 +2,7 @@
  *
  *   net_inet [SECTION]     sections: tcp refused nonblock udp v6 errors reset
  *                          epoll edge flags limits opts big ifaces procnet
+ *                          udpfamily linger
  *   net_inet churn N       N connections opened, used and closed in turn
  *
  * tcp       listen/connect/accept, data both ways, names of each end, shutdown
@@ -19,6 +20,9 @@
  *           EAFNOSUPPORT, EPROTONOSUPPORT, ESOCKTNOSUPPORT
  * reset     close with unread data and SO_LINGER 0 reset the peer
  *           (ECONNRESET); writing to a closed peer (EPIPE)
+ * linger    close with SO_LINGER and a timeout waits until the peer has
+ *           acknowledged everything, or the timeout passed; without, at once;
+ *           the peer gets every byte either way
  * epoll     edge-triggered epoll on TCP: one event per arrival, EPOLLRDHUP
  * edge      edge-triggered epoll reports changes, not states (partial reads,
  *           writes, UDP datagrams); one-shot re-arming; EPOLLHUP, EPOLLERR and
@@ -41,6 +45,7 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <stdint.h>
+#include <time.h>
 #include <sys/resource.h>
 #include <ifaddrs.h>
 #include <net/if.h>
@@ -620,6 +625,112 @@ static void reset(void)
     }
     reap(ch, "child writing to a closed connection");
     close(c);
+    close(ls);
+}
+
+/* ---------------------------------------------------------------- linger -- */
+
+/* Reports a failed call and ends the probe. */
+static void die(const char *what)
+{
+    printf("%s: %s\n", what, errname(errno));
+    exit(1);
+}
+
+static long ms_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1000L + t.tv_nsec / 1000000L;
+}
+
+/* A child that connects to `port` with a small receive buffer (so that what it
+ * has not read stays unacknowledged), waits `delay_ms`, reads to end of file and
+ * writes the byte count to `report`. */
+static pid_t slow_reader(uint16_t port, int delay_ms, int report)
+{
+    pid_t ch = xfork();
+    if (ch == 0) {
+        int c = socket(AF_INET, SOCK_STREAM, 0);
+        int small = 4096;
+        setsockopt(c, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+        struct sockaddr_in a = lo4(port);
+        if (connect(c, (struct sockaddr *)&a, sizeof a) < 0)
+            _exit(2);
+        usleep((useconds_t)delay_ms * 1000);
+        char buf[4096];
+        long got = 0;
+        ssize_t k;
+        while ((k = read(c, buf, sizeof buf)) > 0)
+            got += k;
+        if (write(report, &got, sizeof got) != sizeof got)
+            _exit(3);
+        _exit(k == 0 ? 0 : 1);
+    }
+    return ch;
+}
+
+/* Writes to `s` without blocking until its buffers are full; the bytes written. */
+static long fill(int s)
+{
+    int fl = fcntl(s, F_GETFL);
+    fcntl(s, F_SETFL, fl | O_NONBLOCK);
+    static char buf[4096];
+    memset(buf, 'x', sizeof buf);
+    long n = 0;
+    ssize_t k;
+    while ((k = write(s, buf, sizeof buf)) > 0)
+        n += k;
+    fcntl(s, F_SETFL, fl);
+    return n;
+}
+
+/* close(2) of a connection whose peer has not read what was sent: with SO_LINGER
+ * (`on`, `secs`), the reader starting after `delay_ms`. Prints how long close took
+ * against the reader's delay and the linger time, and whether the reader got
+ * every byte and the end of file. */
+static void linger_case(int ls, uint16_t port, int on, int secs, int delay_ms)
+{
+    int p[2];
+    if (pipe(p) < 0)
+        die("pipe");
+    pid_t ch = slow_reader(port, delay_ms, p[1]);
+    close(p[1]);
+    int s = accept(ls, NULL, NULL);
+    if (s < 0)
+        die("accept");
+    long sent = fill(s);
+    struct linger lg = {on, secs};
+    if (setsockopt(s, SOL_SOCKET, SO_LINGER, &lg, sizeof lg) < 0)
+        die("SO_LINGER");
+    long t0 = ms_now();
+    int r = close(s);
+    long took = ms_now() - t0;
+    long got = -1;
+    if (read(p[0], &got, sizeof got) != sizeof got)
+        got = -1;
+    close(p[0]);
+    const char *when;
+    if (on && secs * 1000L < delay_ms && took >= secs * 800L && took < delay_ms * 3 / 4)
+        when = "after the linger time";
+    else if (took < delay_ms / 2)
+        when = "at once";
+    else if (took >= delay_ms * 3 / 4)
+        when = "once the reader had read";
+    else
+        when = "too early";
+    printf("SO_LINGER {%d, %d}, reader after %d ms: close %d, returned %s; reader got every byte: %s\n", on, secs,
+           delay_ms, r, when, got == sent && sent > 0 ? "yes" : "no");
+    reap(ch, "reader");
+}
+
+static void linger(void)
+{
+    uint16_t port;
+    int ls = listener4(4, &port);
+    linger_case(ls, port, 0, 0, 800);
+    linger_case(ls, port, 1, 10, 800);
+    linger_case(ls, port, 1, 1, 3000);
     close(ls);
 }
 
@@ -1840,7 +1951,7 @@ int main(int argc, char **argv)
         {"tcp", tcp},       {"refused", refused}, {"nonblock", nonblock}, {"udp", udp},
         {"v6", v6},         {"errors", errors},   {"reset", reset},       {"epoll", epoll_section},
         {"edge", edge},     {"flags", flags},     {"limits", limits}, {"opts", opts},     {"big", big},         {"ifaces", ifaces}, {"procnet", procnet},
-        {"udpfamily", udpfamily}, {NULL, NULL},
+        {"udpfamily", udpfamily}, {"linger", linger}, {NULL, NULL},
     };
     int r = run_sections(argc, argv, sections);
     if (r == 0)

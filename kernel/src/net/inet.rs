@@ -985,11 +985,15 @@ impl Net {
             next = id.saturating_add(1);
             // Connections that ended: why.
             let mut ended = None;
+            // A connection whose state moved wakes its waiters (a lingering close
+            // waits for its FIN to be acknowledged, which changes nothing else).
+            let mut moved = false;
             if let Some(Rec { kind: Kind::TcpConn { h, connecting, seen_open, prev }, .. }) = self.recs.get(&id) {
                 let st = self.stacks.get_mut(h.0).map(|s| s.tcp(h.1).state()).unwrap_or(tcp::State::Closed);
                 ended = Some((*h, st, *prev, *connecting, *seen_open));
             }
             if let Some((_h, st, prev, _connecting, seen_open)) = ended {
+                moved = st != prev;
                 let Some(rec) = self.recs.get_mut(&id) else { continue };
                 if st == tcp::State::Closed && prev != tcp::State::Closed {
                     // Why it ended, as Linux's tcp_reset reports it.
@@ -1019,7 +1023,7 @@ impl Net {
             let Some(rec) = self.recs.get_mut(&id) else { continue };
             let (ev, rq, sq, aq) = r;
             let (lev, lrq, lsq, laq) = rec.last;
-            if ev & !lev != 0 || rq > lrq || sq < lsq || aq > laq {
+            if moved || ev & !lev != 0 || rq > lrq || sq < lsq || aq > laq {
                 if let Some(o) = rec.owner.upgrade() {
                     wakes.push(o);
                 }
@@ -2367,6 +2371,36 @@ impl Socket for InetSocket {
                 _ => 0,
             }
         })
+    }
+
+    fn linger_close(&self, cx: &Ctx) {
+        let (on, secs) = *self.opts.linger.lock();
+        if on == 0 || secs == 0 {
+            return;
+        }
+        // A negative time is, as an unsigned count, longer than any wait.
+        let timeo = u64::try_from(secs).map_or(u64::MAX, |s| s.saturating_mul(1_000_000_000));
+        let h = with_net(|n| {
+            let Ok(Rec { kind: Kind::TcpConn { h, .. }, .. }) = n.rec(self.id) else { return None };
+            let h = *h;
+            let s = n.stack(h.0).tcp(h.1);
+            // Unread data: the release resets the connection instead.
+            if s.recv_queue() > 0 {
+                return None;
+            }
+            s.close();
+            n.dirty = true;
+            Some(h)
+        });
+        let Some(h) = h else { return };
+        // The outcome does not matter: close returns 0 after a timeout or a
+        // signal too, and the connection goes on closing as an orphan.
+        let _ = block_on(cx, &[&self.wq], false, timeo, || {
+            with_net(|n| {
+                let st = n.stack(h.0).tcp(h.1).state();
+                (!matches!(st, tcp::State::FinWait1 | tcp::State::Closing | tcp::State::LastAck)).then_some(Ok(()))
+            })
+        });
     }
 
     fn release(&self) {

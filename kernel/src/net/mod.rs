@@ -233,6 +233,9 @@ pub trait Socket: Send + Sync + Any {
     fn net_state(&self) -> Option<NetState> {
         None
     }
+    /// close(2) is about to let go of the last descriptor: a connection with
+    /// SO_LINGER and a timeout waits here until its data is acknowledged.
+    fn linger_close(&self, _cx: &Ctx) {}
     /// The last descriptor is gone.
     fn release(&self);
     /// For downcasts.
@@ -378,6 +381,19 @@ pub fn sigpipe(cx: &Ctx) {
 pub fn own_cred(cx: &Ctx) -> Ucred {
     let c = cx.proc.cred.lock();
     Ucred { pid: cx.proc.pid, uid: c.uid[1], gid: c.gid[1] }
+}
+
+/// Called by the calls that close descriptors (close, dup2, close_range) for each
+/// file they let go of, before it goes: the last descriptor of a TCP connection
+/// with SO_LINGER and a non-zero timeout blocks until the peer has acknowledged
+/// the data and the FIN, or the timeout passed (socket(7); Linux's tcp_close).
+/// Ending processes do not wait, as on Linux.
+pub fn closing(cx: &Ctx, f: &Arc<OpenFile>) {
+    if Arc::strong_count(f) == 1 {
+        if let Ok(s) = SocketFile::of(f) {
+            s.linger_close(cx);
+        }
+    }
 }
 
 /// Runs `attempt` until it gives a result: at once when it does, EAGAIN when it

@@ -482,6 +482,7 @@ pub fn released(cx: &Ctx, files: &[&OpenFile]) {
 pub fn close(cx: &Ctx, fd: i32) -> SysResult {
     let slot = cx.files().lock().close(fd)?;
     released(cx, &[&slot.file]);
+    crate::net::closing(cx, &slot.file);
     // The file is released here, outside the table's lock (a pipe end wakes its peer).
     drop(slot);
     Ok(0)
@@ -1055,6 +1056,7 @@ pub fn dup3(cx: &Ctx, oldfd: i32, newfd: i32, flags: i32, is_dup2: bool) -> SysR
     let old = cx.files().lock().install_at(newfd, f, flags != 0, limit)?;
     if let Some(o) = &old {
         released(cx, &[&o.file]);
+        crate::net::closing(cx, &o.file);
     }
     drop(old);
     Ok(newfd as u64)
@@ -1540,6 +1542,9 @@ pub fn close_range(cx: &Ctx, first: u32, last: u32, flags: u32) -> SysResult {
     }
     drop(t);
     released(cx, &closed.iter().map(|s| &*s.file).collect::<Vec<_>>());
+    for s in &closed {
+        crate::net::closing(cx, &s.file);
+    }
     drop(closed);
     Ok(0)
 }
