@@ -317,6 +317,7 @@ impl PageTable {
         huge_1g: bool,
         fs: &mut dyn FrameSource,
     ) -> Result<(), MapError> {
+        const G512: u64 = 1 << 39;
         const G1: u64 = 1 << 30;
         const M2: u64 = 2 << 20;
         let bits = leaf_bits(perm);
@@ -324,9 +325,13 @@ impl PageTable {
         while va < end {
             if huge_1g && va % G1 == 0 && pa % G1 == 0 && end - va >= G1 {
                 let t = self.walk_create(va, 2, fs)?;
-                write_entry(t, index(va, 2), (pa & ADDR_MASK) | bits);
-                va += G1;
-                pa += G1;
+                // The whole GiBs of the range up to the end of this table.
+                let stop = (end & !(G1 - 1)).min((va | (G512 - 1)) + 1);
+                while va < stop {
+                    write_entry(t, index(va, 2), (pa & ADDR_MASK) | bits);
+                    va += G1;
+                    pa += G1;
+                }
                 continue;
             }
             let t = self.walk_create(va, 1, fs)?;

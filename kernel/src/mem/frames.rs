@@ -8,7 +8,8 @@
 //! allocation and free take only this CPU's uncontended lock. A CPU that finds
 //! nothing anywhere else takes from the other CPUs' caches, so that cached
 //! frames never make an allocation fail.
-use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use core::ptr;
+use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 use elfin_arch::{FrameSource, PAGE_SIZE};
 
@@ -313,48 +314,66 @@ pub fn total_count() -> usize {
 /// Frames per chunk of reference counts.
 const REF_CHUNK: usize = 1024;
 /// A chunk of reference counts, allocated on first use.
-type RefChunk = [core::sync::atomic::AtomicU32; REF_CHUNK];
+type RefChunk = [AtomicU32; REF_CHUNK];
+/// Chunks per leaf of the directory (2 GiB of RAM per leaf).
+const REF_LEAF: usize = 512;
+/// A leaf of the directory: where each of its chunks is, allocated on first use.
+type RefLeaf = [AtomicPtr<RefChunk>; REF_LEAF];
 
 /// Extra references to each frame (0: one owner), for frames shared between
 /// address spaces: copy-on-write pages after fork and shared anonymous memory.
-/// One slot per chunk of RAM up to its highest frame, made by [`init_refs`]
-/// (a 256 MiB VM needs 64, 512 bytes); chunks are allocated on first use, so
-/// that boot costs nothing more.
-static REFS: spin::Once<&'static [core::sync::atomic::AtomicPtr<RefChunk>]> = spin::Once::new();
+/// A directory with one slot per 2 GiB of RAM up to its highest frame, made by
+/// [`init_refs`]; its leaves and their chunks are allocated on first use, so that
+/// boot costs the same whatever the RAM (a flat table of chunk slots cost 6,400
+/// instructions of zeroing for 24 GiB, and grew with it).
+static REFS: spin::Once<&'static [AtomicPtr<RefLeaf>]> = spin::Once::new();
 
-/// Makes the slots of the reference counts for RAM below `end` (once, at boot,
-/// after the heap is up).
+/// Makes the directory of the reference counts for RAM below `end` (once, at
+/// boot, after the heap is up).
 pub fn init_refs(end: u64) {
     REFS.call_once(|| {
-        let chunks = ((end / PAGE_SIZE) as usize).div_ceil(REF_CHUNK);
-        let slots: alloc::vec::Vec<core::sync::atomic::AtomicPtr<RefChunk>> =
-            (0..chunks).map(|_| core::sync::atomic::AtomicPtr::new(core::ptr::null_mut())).collect();
+        let leaves = ((end / PAGE_SIZE) as usize).div_ceil(REF_CHUNK * REF_LEAF);
+        let slots: alloc::vec::Vec<AtomicPtr<RefLeaf>> = (0..leaves).map(|_| AtomicPtr::new(ptr::null_mut())).collect();
         slots.leak()
     });
 }
 
-fn refs(pa: u64, create: bool) -> Option<&'static core::sync::atomic::AtomicU32> {
-    let frame = (pa / PAGE_SIZE) as usize;
-    let slot = REFS.get()?.get(frame / REF_CHUNK)?;
+/// The object `slot` points to, made with `fresh` when the slot is empty and
+/// `create` is set (the first of two racing CPUs wins; the other's is dropped).
+fn get_or_make<T>(
+    slot: &AtomicPtr<T>,
+    create: bool,
+    fresh: impl FnOnce() -> alloc::boxed::Box<T>,
+) -> Option<&'static T> {
     let mut p = slot.load(Ordering::Acquire);
     if p.is_null() {
         if !create {
             return None;
         }
-        let fresh: *mut RefChunk = alloc::boxed::Box::into_raw(alloc::boxed::Box::new(
-            [const { core::sync::atomic::AtomicU32::new(0) }; REF_CHUNK],
-        ));
-        match slot.compare_exchange(core::ptr::null_mut(), fresh, Ordering::AcqRel, Ordering::Acquire) {
-            Ok(_) => p = fresh,
+        let made = alloc::boxed::Box::into_raw(fresh());
+        match slot.compare_exchange(ptr::null_mut(), made, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => p = made,
             Err(existing) => {
-                // SAFETY: `fresh` was just leaked above and never published.
-                drop(unsafe { alloc::boxed::Box::from_raw(fresh) });
+                // SAFETY: `made` was just leaked above and never published.
+                drop(unsafe { alloc::boxed::Box::from_raw(made) });
                 p = existing;
             }
         }
     }
-    // SAFETY: published chunks are never freed and live for the kernel's lifetime.
-    let chunk: &'static RefChunk = unsafe { &*p };
+    // SAFETY: published objects are never freed and live for the kernel's lifetime.
+    Some(unsafe { &*p })
+}
+
+fn refs(pa: u64, create: bool) -> Option<&'static AtomicU32> {
+    let frame = (pa / PAGE_SIZE) as usize;
+    let chunk_no = frame / REF_CHUNK;
+    let leaf_slot = REFS.get()?.get(chunk_no / REF_LEAF)?;
+    let leaf = get_or_make(leaf_slot, create, || {
+        alloc::boxed::Box::new([const { AtomicPtr::new(ptr::null_mut()) }; REF_LEAF])
+    })?;
+    let chunk = get_or_make(leaf.get(chunk_no % REF_LEAF)?, create, || {
+        alloc::boxed::Box::new([const { AtomicU32::new(0) }; REF_CHUNK])
+    })?;
     chunk.get(frame % REF_CHUNK)
 }
 

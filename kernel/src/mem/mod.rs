@@ -90,8 +90,12 @@ pub fn init(info: &BootInfo) {
     let listed = |pa: u64| info.regions().iter().any(|r| r.start < pa + (2 << 20) && pa < r.start + r.size);
     let mut pa = 0;
     while pa < max {
-        let g_end = (pa + GIB).min(max);
+        let mut g_end = (pa + GIB).min(max);
         if !touches_device(pa) {
+            // The GiBs clear of device windows from here on, in one call.
+            while g_end < max && !touches_device(g_end) {
+                g_end = (g_end + GIB).min(max);
+            }
             pt.map_blocks(elfin_arch::phys_to_virt(pa), pa, g_end - pa, rw, huge, &mut fa).expect("direct map");
         } else {
             // Runs of 2 MiB pages of one kind, each filled in one call, between the
