@@ -267,6 +267,31 @@ pub(crate) fn fill_leaves(table_pa: u64, from: usize, to: usize, first_pa: u64, 
     true
 }
 
+/// Writes entries [from, to) of the table at `table_pa` (a fresh one, whose
+/// entries there are empty) with `first`, `first + step`, ...: the direct map's
+/// blocks, four a step (a VM of 256 MiB has 128 of them).
+pub(crate) fn fill_run(table_pa: u64, from: usize, to: usize, first: u64, step: u64) {
+    let (from, to) = (from.min(512), to.min(512));
+    let p = (table_pa + crate::PHYS_OFFSET) as *mut u64;
+    let quads = from + (to.saturating_sub(from) & !3);
+    let mut e = first;
+    for i in (from..quads).step_by(4) {
+        // SAFETY: as in `write_entry` (i + 3 < quads <= 512).
+        unsafe {
+            core::ptr::write_volatile(p.add(i), e);
+            core::ptr::write_volatile(p.add(i + 1), e + step);
+            core::ptr::write_volatile(p.add(i + 2), e + 2 * step);
+            core::ptr::write_volatile(p.add(i + 3), e + 3 * step);
+        }
+        e += 4 * step;
+    }
+    for i in quads..to {
+        // SAFETY: as in `write_entry` (i < 512).
+        unsafe { core::ptr::write_volatile(p.add(i), e) };
+        e += step;
+    }
+}
+
 /// The index of the first non-zero entry in [from, to) of the table at
 /// `table_pa`, or `to`. Runs of empty entries (zero, absent on both
 /// architectures) are skipped eight at a time: the walks of fork and exit read

@@ -178,22 +178,20 @@ impl PageTable {
                 let t = self.walk_create(va, 2, perm.user, fs)?;
                 // The whole GiBs of the range up to the end of this table.
                 let stop = (end & !(G1 - 1)).min((va | (G512 - 1)) + 1);
-                while va < stop {
-                    write_entry(t, index(va, 2), (pa & ADDR_MASK) | bits);
-                    va += G1;
-                    pa += G1;
-                }
+                let (from, n) = (index(va, 2), ((stop - va) / G1) as usize);
+                crate::common::fill_run(t, from, from + n, (pa & ADDR_MASK) | bits, G1);
+                va = stop;
+                pa += n as u64 * G1;
                 continue;
             }
             let t = self.walk_create(va, 1, perm.user, fs)?;
             // The 2 MiB entries up to the end of this table, or of the range, or of
             // the GiB where a 1 GiB page may start again.
             let stop = end.min((va | (G1 - 1)) + 1);
-            while va < stop {
-                write_entry(t, index(va, 1), (pa & ADDR_MASK) | bits);
-                va += M2;
-                pa += M2;
-            }
+            let (from, n) = (index(va, 1), (stop - va).div_ceil(M2) as usize);
+            crate::common::fill_run(t, from, from + n, (pa & ADDR_MASK) | bits, M2);
+            va = stop;
+            pa += n as u64 * M2;
         }
         Ok(())
     }
