@@ -1,7 +1,8 @@
 /* surface_fs: file-system nodes and their attributes.
  *
  *   surface_fs [SECTION]   sections: fifo mknod xattr times statx tmpfile
- *                                    inotify link openat2
+ *                                    inotify link openat2 chmod2 chroot search
+ *                                    pseudo
  *
  * fifo      mkfifo: a reader waits for a writer and the other way round, data
  *           through the FIFO between processes, O_NONBLOCK (ENXIO for a
@@ -24,9 +25,14 @@
  * link      link/linkat counts and errors, unlinked files stay readable
  * openat2   struct open_how sizes and checks, and each RESOLVE_* flag:
  *           BENEATH and IN_ROOT with .., absolute paths and symlinks,
- *           NO_SYMLINKS, NO_MAGICLINKS (/proc/self/fd), NO_XDEV, CACHED */
+ *           NO_SYMLINKS, NO_MAGICLINKS (/proc/self/fd), NO_XDEV, CACHED
+ * pseudo    /proc and /sys refuse new names, removals and renames with
+ *           Linux's errors; root may open read-only /proc files for writing
+ *           (writes fail), not sysfs attributes; naming a thread through
+ *           /proc/PID/task/TID/comm (pthread_setname_np of another thread) */
 #include "surface_common.h"
 #include <sys/inotify.h>
+#include <sys/prctl.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -998,6 +1004,166 @@ static void search_nobody(void)
     T("unlink own file in /tmp", unlink("/tmp/surface-fs-mine2"));
 }
 
+/* ---------------------------------------------------------------- pseudo -- */
+
+/* Changes to /proc and /sys that Linux refuses, and what it lets root do. */
+static void pseudo_changes(void)
+{
+    T("mkdir /proc/x", mkdir("/proc/x", 0755));
+    T("mkdir /proc/uptime", mkdir("/proc/uptime", 0755));
+    T("mkdir /proc/self/x", mkdir("/proc/self/x", 0755));
+    T("mkdir /proc/sys/x", mkdir("/proc/sys/x", 0755));
+    T("mkdir /sys/x", mkdir("/sys/x", 0755));
+    T("mkdir /sys/devices", mkdir("/sys/devices", 0755));
+    T("creat /proc/x", open("/proc/x", O_CREAT | O_WRONLY, 0644));
+    T("creat /proc/self/x", open("/proc/self/x", O_CREAT | O_WRONLY, 0644));
+    T("creat /proc/sys/x", open("/proc/sys/x", O_CREAT | O_WRONLY, 0644));
+    T("creat excl /proc/uptime", open("/proc/uptime", O_CREAT | O_EXCL | O_WRONLY, 0644));
+    T("creat /sys/x", open("/sys/x", O_CREAT | O_WRONLY, 0644));
+    T("creat /sys/devices/x", open("/sys/devices/x", O_CREAT | O_WRONLY, 0644));
+    T("creat excl /sys/devices/system/cpu/online",
+      open("/sys/devices/system/cpu/online", O_CREAT | O_EXCL | O_WRONLY, 0644));
+    T("mknod /proc/x", mknod("/proc/x", S_IFREG | 0644, 0));
+    T("mknod /sys/x", mknod("/sys/x", S_IFREG | 0644, 0));
+    T("mknod fifo /sys/x", mknod("/sys/x", S_IFIFO | 0644, 0));
+    T("symlink /proc/x", symlink("a", "/proc/x"));
+    T("symlink /sys/x", symlink("a", "/sys/x"));
+    T("link /proc/uptime /proc/x", link("/proc/uptime", "/proc/x"));
+    T("unlink /proc/uptime", unlink("/proc/uptime"));
+    T("unlink /proc/self", unlink("/proc/self"));
+    T("unlink /proc/nope", unlink("/proc/nope"));
+    T("rmdir /proc/self/fd", rmdir("/proc/self/fd"));
+    T("rmdir /proc/uptime", rmdir("/proc/uptime"));
+    T("unlink /sys/devices/system/cpu/online", unlink("/sys/devices/system/cpu/online"));
+    T("rmdir /sys/devices/system", rmdir("/sys/devices/system"));
+    T("rmdir /sys/devices/system/cpu/cpu0", rmdir("/sys/devices/system/cpu/cpu0"));
+    T("rename /proc/uptime /proc/x", rename("/proc/uptime", "/proc/x"));
+    T("rename /proc/uptime /proc/loadavg", rename("/proc/uptime", "/proc/loadavg"));
+    T("rename /proc/uptime /tmp/x", rename("/proc/uptime", "/tmp/surface-fs-x"));
+    T("rename /sys/devices/system/cpu/online .../x",
+      rename("/sys/devices/system/cpu/online", "/sys/devices/system/cpu/x"));
+    T("rename /sys/devices/system/cpu/online /tmp/x", rename("/sys/devices/system/cpu/online", "/tmp/surface-fs-x"));
+    /* The files are all still there. */
+    struct stat st;
+    T("stat /proc/uptime", stat("/proc/uptime", &st));
+    T("stat /sys/devices/system/cpu/online", stat("/sys/devices/system/cpu/online", &st));
+    printf("online: size %lld\n", (long long)st.st_size);
+    T("access /proc/x", access("/proc/x", F_OK));
+    T("access /sys/x", access("/sys/x", F_OK));
+}
+
+/* Opening read-only files for writing. */
+static void pseudo_writes(void)
+{
+    int fd;
+    T("open wronly /sys/devices/system/cpu/online", fd = open("/sys/devices/system/cpu/online", O_WRONLY));
+    T("open rdwr /sys/devices/system/cpu/possible", fd = open("/sys/devices/system/cpu/possible", O_RDWR));
+    T("truncate /sys/devices/system/cpu/online", truncate("/sys/devices/system/cpu/online", 0));
+    T("open wronly /proc/sys/kernel/ostype", fd = open("/proc/sys/kernel/ostype", O_WRONLY));
+    T("open wronly /proc/uptime", fd = open("/proc/uptime", O_WRONLY));
+    if (fd >= 0) {
+        T("write /proc/uptime", write(fd, "1", 1));
+        close(fd);
+    }
+    T("open rdwr /proc/self/status", fd = open("/proc/self/status", O_RDWR));
+    if (fd >= 0) {
+        char buf[8];
+        T("read /proc/self/status opened rdwr", read(fd, buf, sizeof buf));
+        T("write /proc/self/status", write(fd, "1", 1));
+        close(fd);
+    }
+    T("truncate /proc/uptime", truncate("/proc/uptime", 0));
+    T("truncate /proc/self/maps", truncate("/proc/self/maps", 0));
+}
+
+static void *named_worker(void *arg)
+{
+    pthread_barrier_t *b = arg;
+    pthread_barrier_wait(b);
+    pthread_barrier_wait(b);
+    char n[32];
+    pthread_getname_np(pthread_self(), n, sizeof n);
+    printf("worker sees its name: %s\n", n);
+    return NULL;
+}
+
+static void show_comm(const char *path)
+{
+    char buf[64] = {0};
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) {
+        printf("%s: %s\n", path, errname(errno));
+        return;
+    }
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    for (ssize_t i = 0; i < n; i++)
+        if (buf[i] == '\n')
+            buf[i] = '|';
+    printf("%s: %s\n", path, buf);
+}
+
+/* Names through /proc: another thread's (pthread_setname_np), the process's. */
+static void pseudo_comm(void)
+{
+    pthread_barrier_t b;
+    pthread_t t;
+    pthread_barrier_init(&b, NULL, 2);
+    pthread_create(&t, NULL, named_worker, &b);
+    pthread_barrier_wait(&b);
+    int r = pthread_setname_np(t, "worker-one");
+    printf("pthread_setname_np of another thread: %s\n", r ? errname(r) : "OK");
+    char n[32] = "";
+    r = pthread_getname_np(t, n, sizeof n);
+    printf("pthread_getname_np of another thread: %s %s\n", r ? errname(r) : "OK", n);
+    r = pthread_setname_np(t, "this-name-is-far-too-long");
+    printf("pthread_setname_np too long: %s\n", r ? errname(r) : "OK");
+    pthread_barrier_wait(&b);
+    pthread_join(t, NULL);
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/task/%d/comm", (int)sys_gettid());
+    int fd = open("/proc/self/comm", O_WRONLY);
+    V("write 26 bytes to /proc/self/comm", write(fd, "abcdefghijklmnopqrstuvwxyz", 26));
+    close(fd);
+    show_comm("/proc/self/comm");
+    fd = open(path, O_WRONLY | O_TRUNC);
+    V("write name and newline to task/TID/comm", write(fd, "named\n", 6));
+    close(fd);
+    show_comm("/proc/self/comm");
+    pid_t parent = getpid();
+    pid_t c = xfork();
+    if (c == 0) {
+        char pp[64];
+        snprintf(pp, sizeof pp, "/proc/%d/comm", (int)parent);
+        int pfd = open(pp, O_WRONLY);
+        T("child: open parent's comm for writing", pfd);
+        T("child: write parent's comm", write(pfd, "x", 1));
+        fflush(NULL);
+        _exit(0);
+    }
+    reap(c, "child");
+    show_comm("/proc/self/comm");
+    prctl(PR_SET_NAME, "surface_fs");
+}
+
+static void pseudo_nobody(void)
+{
+    T("nobody: open wronly /proc/uptime", open("/proc/uptime", O_WRONLY));
+    T("nobody: mkdir /sys/x", mkdir("/sys/x", 0755));
+    T("nobody: creat /sys/x", open("/sys/x", O_CREAT | O_WRONLY, 0644));
+    T("nobody: mkdir /proc/x", mkdir("/proc/x", 0755));
+    T("nobody: unlink /proc/uptime", unlink("/proc/uptime"));
+    T("nobody: unlink /sys/devices/system/cpu/online", unlink("/sys/devices/system/cpu/online"));
+}
+
+static void pseudo_section(void)
+{
+    pseudo_changes();
+    pseudo_writes();
+    pseudo_comm();
+    as_nobody(pseudo_nobody);
+}
+
 static void search_section(void)
 {
     chmod(dir, 0755);
@@ -1157,7 +1323,7 @@ int main(int argc, char **argv)
         {"fifo", fifo},       {"mknod", mknod_section},     {"xattr", xattr},       {"times", times},
         {"statx", statx_section}, {"tmpfile", tmpfile_section}, {"inotify", inotify}, {"link", link_section},
         {"openat2", openat2_section}, {"chmod2", chmod2_section},
-        {"chroot", chroot_section}, {"search", search_section}, {NULL, NULL},
+        {"chroot", chroot_section}, {"search", search_section}, {"pseudo", pseudo_section}, {NULL, NULL},
     };
     int r = run_sections(argc, argv, sections);
     clean();

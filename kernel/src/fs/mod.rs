@@ -136,6 +136,17 @@ pub enum NewNode {
     Socket,
 }
 
+/// How a pseudo filesystem's directory refuses changes to its names, as Linux's do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fixed {
+    /// procfs: a new name fails its lookup (ENOENT); removing or renaming a name
+    /// there is EPERM (no such operations).
+    Proc,
+    /// sysfs: no operations that change names (EPERM; EACCES to create a regular
+    /// file).
+    Sys,
+}
+
 /// Extended attributes of an inode: name → value.
 pub type Xattrs = spin::Mutex<alloc::collections::BTreeMap<Vec<u8>, Vec<u8>>>;
 
@@ -155,6 +166,10 @@ pub trait Inode: Send + Sync {
     /// building the whole [`Meta`].
     fn file_type(&self) -> u32 {
         self.meta().mode & S_IFMT
+    }
+    /// A directory whose names programs cannot change (procfs, sysfs): which kind.
+    fn fixed_names(&self) -> Option<Fixed> {
+        None
     }
     /// Changes owner, rights or time.
     fn set_meta(&self, f: &mut dyn FnMut(&mut Meta)) -> Result<(), Errno> {

@@ -219,7 +219,7 @@ impl Node {
                 S_IFLNK | read | write
             }
             Kind::Environ | Kind::Auxv | Kind::FdinfoFile(_) => S_IFREG | 0o400,
-            Kind::OomScoreAdj => S_IFREG | 0o644,
+            Kind::OomScoreAdj | Kind::Comm => S_IFREG | 0o644,
             _ => S_IFREG | 0o444,
         }
     }
@@ -423,6 +423,9 @@ impl Inode for Node {
     fn dev(&self) -> u64 {
         PROC_DEV
     }
+    fn fixed_names(&self) -> Option<super::Fixed> {
+        (self.mode() & S_IFMT == S_IFDIR).then_some(super::Fixed::Proc)
+    }
     fn nlink(&self) -> u32 {
         if self.mode() & S_IFMT == S_IFDIR {
             2
@@ -452,12 +455,12 @@ impl Inode for Node {
         self.link()
     }
     fn truncate(&self, _size: u64) -> Result<(), Errno> {
-        // O_TRUNC on a writable file (`echo 1 > /proc/...`) changes nothing, as
-        // on Linux; the others cannot be opened for writing.
-        if self.mode() & 0o200 != 0 {
-            Ok(())
-        } else {
-            Err(Errno::EACCES)
+        // O_TRUNC (`echo 1 > /proc/...`) and truncate(2) change nothing, as on
+        // Linux (whose callers checked the rights); a read-only /proc/sys file
+        // refuses even root.
+        match self.kind {
+            Kind::Sys(_) if self.mode() & 0o200 == 0 => Err(Errno::EACCES),
+            _ => Ok(()),
         }
     }
     fn follow_magic(&self) -> Option<Arc<dyn Inode>> {
@@ -474,11 +477,12 @@ impl Inode for Node {
         if self.mode() & S_IFMT == S_IFDIR {
             return Ok(Arc::new(DirHandle { node: self }));
         }
-        if flags & 3 != 0 && self.kind == Kind::OomScoreAdj {
+        if flags & 3 != 0 && matches!(self.kind, Kind::OomScoreAdj | Kind::Comm) {
             process(self.pid)?;
-            return Ok(Arc::new(WritableFile { node: self, writer: Writer::OomScoreAdj }));
+            let writer = if self.kind == Kind::Comm { Writer::Comm } else { Writer::OomScoreAdj };
+            return Ok(Arc::new(WritableFile { node: self, writer }));
         }
-        if flags & 3 != 0 {
+        if flags & 3 != 0 && matches!(self.kind, Kind::Sys(_)) {
             // Only a writable /proc/sys file opens for writing, and only for
             // root (its mode is 0644, owned by root).
             let entry = match self.kind {
@@ -528,6 +532,8 @@ enum Writer {
     Sysctl(sysctl::Entry),
     /// /proc/PID/oom_score_adj.
     OomScoreAdj,
+    /// /proc/PID/comm and /proc/PID/task/TID/comm: the thread's name.
+    Comm,
 }
 
 /// A writable /proc file, open for writing; reads show the value at the time
@@ -562,6 +568,25 @@ impl WritableFile {
     }
 }
 
+impl WritableFile {
+    /// Names the thread from a write's first 15 bytes, as Linux's comm_write: only
+    /// a thread of the writer's own process (else EINVAL).
+    fn set_comm(&self, data: &[u8]) -> Result<(), Errno> {
+        let p = process(self.node.pid).map_err(|_| Errno::ESRCH)?;
+        if caller().is_some_and(|t| t.process.pid != p.pid) {
+            return Err(Errno::EINVAL);
+        }
+        let threads = p.threads.lock().clone();
+        let t = threads.iter().find(|t| t.tid() == self.node.tid).or(threads.first()).ok_or(Errno::ESRCH)?;
+        let mut comm = [0u8; 16];
+        for (d, s) in comm.iter_mut().zip(data.iter().take(15)) {
+            *d = *s;
+        }
+        t.misc.lock().comm = comm;
+        Ok(())
+    }
+}
+
 impl FileLike for WritableFile {
     fn read(&self, _cx: &Ctx, f: &OpenFile, buf: &mut [u8]) -> Result<usize, Errno> {
         read_on(self, f, buf)
@@ -582,6 +607,7 @@ impl FileLike for WritableFile {
                 *pos += data.len() as u64;
             }
             Writer::OomScoreAdj => self.set_oom_score_adj(data)?,
+            Writer::Comm => self.set_comm(data)?,
         }
         Ok(data.len())
     }
@@ -674,6 +700,12 @@ impl Snapshot {
 impl FileLike for Snapshot {
     fn read(&self, _cx: &Ctx, f: &OpenFile, buf: &mut [u8]) -> Result<usize, Errno> {
         read_on(self, f, buf)
+    }
+    /// A file without a writer, opened for writing by root: as Linux, EIO for the
+    /// system-wide ones (proc_reg_write), EINVAL for a process's (no write
+    /// operation at all).
+    fn write(&self, _cx: &Ctx, _f: &OpenFile, _data: &[u8]) -> Result<usize, Errno> {
+        Err(if self.node.pid == 0 { Errno::EIO } else { Errno::EINVAL })
     }
     fn pread(&self, buf: &mut [u8], off: u64) -> Result<usize, Errno> {
         Ok(copy_at(self.data(), buf, off))

@@ -12,7 +12,7 @@ use elfin_shim::uapi::stat_mode::*;
 
 use super::file::{FileLike, InodeFile};
 use super::pages::{Paged, PAGE};
-use super::{dtype_of, next_ino, DirEntry, Inode, Meta, NewNode, Xattrs};
+use super::{dtype_of, next_ino, DirEntry, Fixed, Inode, Meta, NewNode, Xattrs};
 
 /// File content: borrowed from the initrd until first written.
 pub enum Content {
@@ -207,6 +207,8 @@ pub struct Dir {
     fill: Mutex<Option<Filler>>,
     /// `fill` still holds a filler: the one flag every look checks.
     unfilled: AtomicBool,
+    /// A directory of sysfs: programs cannot change its names (the kernel can).
+    sealed: bool,
     xattrs: Xattrs,
 }
 
@@ -223,21 +225,26 @@ impl Dir {
     }
     /// An empty directory with this metadata.
     pub fn with_meta(meta: Meta) -> Arc<Dir> {
-        Dir::make(meta, None)
+        Dir::make(meta, None, false)
     }
     /// A directory whose entries `fill` makes when something first looks inside
     /// (a lookup, a listing, a change): /dev and /sys cost nothing at boot for a
     /// program that never opens them.
     pub fn lazy(meta: Meta, fill: Filler) -> Arc<Dir> {
-        Dir::make(meta, Some(fill))
+        Dir::make(meta, Some(fill), false)
     }
-    fn make(meta: Meta, fill: Option<Filler>) -> Arc<Dir> {
+    /// A directory of sysfs (see [`Fixed::Sys`]), lazy when `fill` is given.
+    pub fn sealed(meta: Meta, fill: Option<Filler>) -> Arc<Dir> {
+        Dir::make(meta, fill, true)
+    }
+    fn make(meta: Meta, fill: Option<Filler>, sealed: bool) -> Arc<Dir> {
         Arc::new(Dir {
             ino: next_ino(),
             meta: Mutex::new(meta),
             entries: Mutex::new(BTreeMap::new()),
             unfilled: AtomicBool::new(fill.is_some()),
             fill: Mutex::new(fill),
+            sealed,
             xattrs: Xattrs::default(),
         })
     }
@@ -258,6 +265,9 @@ impl Dir {
 impl Inode for Dir {
     fn ino(&self) -> u64 {
         self.ino
+    }
+    fn fixed_names(&self) -> Option<Fixed> {
+        self.sealed.then_some(Fixed::Sys)
     }
     fn meta(&self) -> Meta {
         *self.meta.lock()

@@ -6,20 +6,67 @@ use alloc::string::String;
 
 use elfin_shim::uapi::stat_mode::*;
 
-use super::{mkdir_p, ramfs, Inode, Meta};
+use elfin_shim::errno::Errno;
 
-/// A read-only file with `text`.
+use super::file::{FileLike, InodeFile, O_ACCMODE, O_PATH};
+use super::{mkdir_p, ramfs, Inode, Meta};
+use crate::sync::Mutex;
+
+/// A directory of sysfs (programs cannot change its names).
+fn sys_dir() -> alloc::sync::Arc<dyn Inode> {
+    ramfs::Dir::sealed(Meta::new(S_IFDIR | 0o755), None)
+}
+
+/// A read-only attribute with `text`.
 fn file(text: String) -> alloc::sync::Arc<dyn Inode> {
-    let data: &'static [u8] = alloc::boxed::Box::leak(text.into_bytes().into_boxed_slice());
-    ramfs::File::from_initrd(
-        data,
-        Meta::at(
-            S_IFREG | 0o444,
-            0,
-            0,
-            elfin_shim::uapi::Timespec { tv_sec: (crate::time::file_time_ns() / 1_000_000_000) as i64, tv_nsec: 0 },
-        ),
-    )
+    let time = elfin_shim::uapi::Timespec { tv_sec: (crate::time::file_time_ns() / 1_000_000_000) as i64, tv_nsec: 0 };
+    alloc::sync::Arc::new(Attr {
+        ino: super::next_ino(),
+        meta: Mutex::new(Meta::at(S_IFREG | 0o444, 0, 0, time)),
+        text: text.into_bytes(),
+    })
+}
+
+/// A sysfs attribute without a store: its text, and no way to write it.
+struct Attr {
+    ino: u64,
+    meta: Mutex<Meta>,
+    text: alloc::vec::Vec<u8>,
+}
+
+impl Inode for Attr {
+    fn ino(&self) -> u64 {
+        self.ino
+    }
+    fn meta(&self) -> Meta {
+        *self.meta.lock()
+    }
+    fn set_meta(&self, f: &mut dyn FnMut(&mut Meta)) -> Result<(), Errno> {
+        f(&mut self.meta.lock());
+        Ok(())
+    }
+    /// As Linux, a page whatever the text's length (a read ends at the text's end).
+    fn size(&self) -> u64 {
+        4096
+    }
+    fn read_at(&self, off: u64, buf: &mut [u8]) -> Result<usize, Errno> {
+        let rest = self.text.get(usize::try_from(off).unwrap_or(usize::MAX)..).unwrap_or(&[]);
+        let n = rest.len().min(buf.len());
+        buf.get_mut(..n).unwrap_or(&mut []).copy_from_slice(rest.get(..n).unwrap_or(&[]));
+        Ok(n)
+    }
+    /// truncate(2) by root changes nothing, as on Linux.
+    fn truncate(&self, _len: u64) -> Result<(), Errno> {
+        Ok(())
+    }
+    /// Opening it for writing is EACCES whatever the caller's rights (Linux's
+    /// kernfs refuses a write open of an attribute that has no store).
+    fn open(self: alloc::sync::Arc<Self>, flags: u32) -> Result<alloc::sync::Arc<dyn FileLike>, Errno> {
+        if flags & O_PATH == 0 && flags & O_ACCMODE != 0 {
+            return Err(Errno::EACCES);
+        }
+        Ok(InodeFile::with_access(self, flags))
+    }
 }
 
 /// Creates /sys/devices/system/cpu for `n` CPUs (numbered from 0): when the
@@ -28,16 +75,16 @@ pub fn populate_cpus(n: usize) {
     let n = n.max(1);
     let root = super::root();
     if root.lookup(b"sys").is_err() {
-        let sys: alloc::sync::Arc<dyn Inode> = ramfs::Dir::lazy(
+        let sys: alloc::sync::Arc<dyn Inode> = ramfs::Dir::sealed(
             Meta::new(S_IFDIR | 0o755),
-            alloc::boxed::Box::new(move |sys: &mut ramfs::Entries| {
-                let devices = ramfs::Dir::new(0o755);
-                let system = ramfs::Dir::new(0o755);
+            Some(alloc::boxed::Box::new(move |sys: &mut ramfs::Entries| {
+                let devices = sys_dir();
+                let system = sys_dir();
                 let _ = system.insert(b"cpu", cpu_dir(n));
                 let _ = devices.insert(b"system", system);
                 let devices: alloc::sync::Arc<dyn Inode> = devices;
                 sys.insert(b"devices".to_vec(), devices);
-            }),
+            })),
         );
         let _ = root.insert(b"sys", sys);
         return;
@@ -48,7 +95,7 @@ pub fn populate_cpus(n: usize) {
 
 /// A /sys/devices/system/cpu directory for `n` CPUs.
 fn cpu_dir(n: usize) -> alloc::sync::Arc<dyn Inode> {
-    let dir: alloc::sync::Arc<dyn Inode> = ramfs::Dir::new(0o755);
+    let dir = sys_dir();
     fill_cpu_dir(&dir, n);
     dir
 }
@@ -61,7 +108,7 @@ fn fill_cpu_dir(dir: &alloc::sync::Arc<dyn Inode>, n: usize) {
     let _ = dir.insert(b"kernel_max", file(String::from("63\n")));
     let _ = dir.insert(b"offline", file(String::from("\n")));
     for c in 0..n {
-        let cpu: alloc::sync::Arc<dyn Inode> = ramfs::Dir::new(0o755);
+        let cpu = sys_dir();
         if c > 0 {
             // The boot CPU cannot be taken offline, so Linux gives it no `online`.
             let _ = cpu.insert(b"online", file(String::from("1\n")));

@@ -16,7 +16,7 @@ use crate::fs::file::{
     FileLike, InodeFile, OpenFile, O_ACCMODE, O_APPEND, O_ASYNC, O_NONBLOCK, O_PATH, POLLERR, POLLHUP, POLLNVAL,
 };
 use crate::fs::pipe::{Pipe, PipeEnd};
-use crate::fs::{self, is_dir, ramfs, Inode, NewNode, Resolved};
+use crate::fs::{self, is_dir, ramfs, Fixed, Inode, NewNode, Resolved};
 use crate::task::{wait, Ctx, Restart, WaitQueue};
 
 /// `AT_FDCWD`.
@@ -350,9 +350,7 @@ fn open_path(cx: &Ctx, dirfd: i32, path_bytes: &[u8], flags: u32, mode: u32) -> 
             if name.is_empty() || path_bytes.last() == Some(&b'/') {
                 return Err(Errno::EISDIR);
             }
-            if !super::fsx::may_access(cx, &parent.node.meta(), 3) {
-                return Err(Errno::EACCES);
-            }
+            super::fsx::may_create_kind(cx, &parent.node, &name, S_IFREG)?;
             let node = parent.node.create(&name, NewNode::File, mode & !umask & 0o7777)?;
             cx.own(&node);
             crate::fs::inotify::created(&parent.node, &name, &node);
@@ -691,6 +689,7 @@ pub fn unlinkat(cx: &Ctx, dirfd: i32, path: UAddr, flags: i32) -> SysResult {
         if !is_dir(&*child) {
             return Err(Errno::ENOTDIR);
         }
+        super::fsx::may_change_names(&parent.node)?;
         if !child.entries()?.is_empty() {
             return Err(Errno::ENOTEMPTY);
         }
@@ -700,6 +699,7 @@ pub fn unlinkat(cx: &Ctx, dirfd: i32, path: UAddr, flags: i32) -> SysResult {
         // "name/" names a directory: not this file (or symlink).
         return Err(Errno::ENOTDIR);
     }
+    super::fsx::may_change_names(&parent.node)?;
     let gone = parent.node.remove(&name)?;
     gone.adjust_links(-1);
     crate::fs::inotify::deleted(&parent.node, &name, &gone);
@@ -724,6 +724,10 @@ pub fn renameat(cx: &Ctx, olddirfd: i32, old: UAddr, newdirfd: i32, new: UAddr, 
     if [&oname[..], &nname[..]].iter().any(|n| *n == b"." || *n == b"..") {
         return Err(Errno::EBUSY);
     }
+    // procfs and sysfs are filesystems of their own.
+    if op.node.fixed_names() != np.node.fixed_names() {
+        return Err(Errno::EXDEV);
+    }
     let node = op.node.lookup(&oname)?;
     let existing = np.node.lookup(&nname).ok();
     super::fsx::may_delete(cx, &op.node, &node)?;
@@ -731,6 +735,7 @@ pub fn renameat(cx: &Ctx, olddirfd: i32, old: UAddr, newdirfd: i32, new: UAddr, 
         Some(e) => super::fsx::may_delete(cx, &np.node, e)?,
         None => super::fsx::may_create(cx, &np.node, &nname)?,
     }
+    super::fsx::may_change_names(&op.node)?;
     let same = |a: &Arc<dyn Inode>, b: &Arc<dyn Inode>| crate::mem::vm::same_node(a, b);
     // Moving a directory into itself is invalid.
     let opath = fs::child_path(&op.path, &oname);
@@ -836,6 +841,10 @@ pub fn linkat(cx: &Ctx, olddirfd: i32, old: UAddr, newdirfd: i32, new: UAddr, fl
     let (np, nname) = cx.resolve_parent(&nbase, &nraw)?;
     if nname.is_empty() || nname == b"." || nname == b".." || np.node.lookup(&nname).is_ok() {
         return Err(Errno::EEXIST);
+    }
+    // procfs fails the lookup of the new name first.
+    if np.node.fixed_names() == Some(Fixed::Proc) {
+        return Err(Errno::ENOENT);
     }
     if src.node.dev() != np.node.dev() {
         return Err(Errno::EXDEV);

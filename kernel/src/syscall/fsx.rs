@@ -16,7 +16,7 @@ use elfin_shim::UAddr;
 
 use super::fs::{base_dir, lookup, AT_FDCWD};
 use super::SysResult;
-use crate::fs::{self, Inode, Meta, NewNode};
+use crate::fs::{self, Fixed, Inode, Meta, NewNode};
 use crate::task::caps::*;
 use crate::task::Ctx;
 
@@ -34,13 +34,38 @@ pub fn may_access(cx: &Ctx, meta: &Meta, mask: u32) -> bool {
 /// Whether the caller may make the name `name` in `dir`, as Linux's may_create:
 /// EEXIST when it is taken, else write and search on the directory (EACCES).
 pub fn may_create(cx: &Ctx, dir: &Arc<dyn Inode>, name: &[u8]) -> Result<(), Errno> {
+    may_create_kind(cx, dir, name, S_IFDIR)
+}
+
+/// [`may_create`] for a node of type `kind` (S_IFREG, S_IFDIR, ...), with what a
+/// pseudo filesystem answers (fs::Fixed): procfs fails the lookup of the new
+/// name (ENOENT, before any permission check), sysfs has no operation to make it
+/// (EACCES for a regular file, EPERM for the rest).
+pub fn may_create_kind(cx: &Ctx, dir: &Arc<dyn Inode>, name: &[u8], kind: u32) -> Result<(), Errno> {
     if dir.lookup(name).is_ok() {
         return Err(Errno::EEXIST);
+    }
+    let fixed = dir.fixed_names();
+    if fixed == Some(Fixed::Proc) {
+        return Err(Errno::ENOENT);
     }
     if !may_access(cx, &dir.meta(), 3) {
         return Err(Errno::EACCES);
     }
-    Ok(())
+    match fixed {
+        Some(_) if kind == S_IFREG => Err(Errno::EACCES),
+        Some(_) => Err(Errno::EPERM),
+        None => Ok(()),
+    }
+}
+
+/// Removing or renaming a name of a pseudo filesystem's directory: EPERM (Linux:
+/// its directories have no such operations). Checked after [`may_delete`].
+pub fn may_change_names(dir: &Arc<dyn Inode>) -> Result<(), Errno> {
+    match dir.fixed_names() {
+        Some(_) => Err(Errno::EPERM),
+        None => Ok(()),
+    }
 }
 
 /// Whether the caller may remove (or rename away) `victim` from `dir`, as
@@ -109,13 +134,14 @@ pub fn mknodat(cx: &Ctx, dirfd: i32, path: UAddr, mode: u32, dev: u32) -> SysRes
     if name.is_empty() || name == b"." || name == b".." || parent.node.lookup(&name).is_ok() {
         return Err(Errno::EEXIST);
     }
+    if parent.node.fixed_names() == Some(Fixed::Proc) {
+        return Err(Errno::ENOENT);
+    }
     let whiteout = ty == S_IFCHR && dev == 0;
     if matches!(ty, S_IFCHR | S_IFBLK) && !whiteout && !cx.proc.cred.lock().capable(CAP_MKNOD) {
         return Err(Errno::EPERM);
     }
-    if !may_access(cx, &parent.node.meta(), 3) {
-        return Err(Errno::EACCES);
-    }
+    may_create_kind(cx, &parent.node, &name, if ty == 0 { S_IFREG } else { ty })?;
     let umask = cx.fs().lock().umask;
     let node = parent.node.create(&name, what, mode & !umask & 0o7777)?;
     let (u, g) = {
