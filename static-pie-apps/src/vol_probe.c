@@ -233,6 +233,17 @@ static int tree(const char *dir)
     buf[n < 0 ? 0 : n] = 0;
     printf("readlink [%zd]: %s\n", n, buf);
     show_file(dir, "sub/link");
+    /* Blocks as the host counts them: none for a short symlink, one page for a
+     * sparse file with one byte written. */
+    check("lstat link", lstat(at(dir, "sub/link"), &st));
+    printf("symlink blocks %lld\n", (long long)st.st_blocks);
+    fd = open(at(dir, "sparse"), O_CREAT | O_WRONLY, 0644);
+    check("ftruncate sparse 1 MiB", ftruncate(fd, 1 << 20));
+    check("pwrite at 512 KiB", pwrite(fd, "x", 1, 512 << 10));
+    check("fsync sparse", fsync(fd));
+    close(fd);
+    check("stat sparse", stat(at(dir, "sparse"), &st));
+    printf("sparse: size %lld, blocks %lld\n", (long long)st.st_size, (long long)st.st_blocks);
     check("open dangling", open(at(dir, "dangling"), O_RDONLY));
     check("open O_NOFOLLOW link", open(at(dir, "sub/link"), O_RDONLY | O_NOFOLLOW));
 

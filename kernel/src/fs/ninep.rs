@@ -164,6 +164,9 @@ struct Attr {
     gid: u32,
     nlink: u64,
     size: u64,
+    /// 512-byte blocks the host's file uses (0 for a short symlink, fewer than
+    /// the size for a sparse file).
+    blocks: u64,
     mtime: i64,
 }
 
@@ -287,9 +290,11 @@ impl Client {
                 let nlink = r.u64()?;
                 r.u64()?; // rdev
                 let size = r.u64()?;
-                r.bytes(8 * 4)?; // blksize, blocks, atime
+                r.u64()?; // blksize
+                let blocks = r.u64()?;
+                r.bytes(8 * 2)?; // atime
                 let mtime = r.u64()? as i64;
-                Ok((qid, Attr { mode, uid, gid, nlink, size, mtime }))
+                Ok((qid, Attr { mode, uid, gid, nlink, size, blocks, mtime }))
             },
         )
     }
@@ -492,6 +497,10 @@ impl Inode for Node {
     }
     fn size(&self) -> u64 {
         self.fresh_attr().size
+    }
+    /// From the attributes `size` just fetched (stat asks for both in turn).
+    fn blocks(&self) -> u64 {
+        self.cached_attr().blocks
     }
     fn nlink(&self) -> u32 {
         u32::try_from(self.cached_attr().nlink).unwrap_or(u32::MAX)
