@@ -257,6 +257,8 @@ static int tree(const char *dir)
     struct statfs sf;
     check("statfs", statfs(dir, &sf));
     printf("statfs namelen %ld blocks>0 %d\n", (long)sf.f_namelen, sf.f_blocks > 0);
+    /* The host filesystem's type, as a Linux guest's 9p client reports it. */
+    printf("statfs type %#lx\n", (unsigned long)sf.f_type);
 
     /* chdir into the volume and use relative paths. */
     check("chdir sub", chdir(at(dir, "sub")));

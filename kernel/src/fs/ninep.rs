@@ -788,7 +788,8 @@ impl Inode for Node {
                 w.u32(self.fid);
             },
             |r| {
-                r.u32()?;
+                // The host filesystem's type, as Linux's v9fs_statfs reports it.
+                let ftype = r.u32()?;
                 let bsize = r.u32()?;
                 let blocks = r.u64()?;
                 let bfree = r.u64()?;
@@ -798,7 +799,7 @@ impl Inode for Node {
                 let fsid = r.u64()?;
                 let namelen = r.u32()?;
                 Ok(Statfs {
-                    f_type: V9FS_MAGIC,
+                    f_type: i64::from(ftype),
                     f_bsize: i64::from(bsize),
                     f_blocks: blocks,
                     f_bfree: bfree,
@@ -814,7 +815,8 @@ impl Inode for Node {
                 })
             },
         );
-        r.ok()
+        // When the host cannot say, what Linux's simple_statfs gives.
+        Some(r.unwrap_or(Statfs { f_type: V9FS_MAGIC, f_bsize: 4096, f_namelen: 255, ..Default::default() }))
     }
 
     fn fifo(&self) -> Option<&super::fifo::Fifo> {
