@@ -41,6 +41,16 @@ impl<T> PidTable<T> {
         None
     }
 
+    /// The bound new ids stay below (`pid_max`); ids above it already taken stay.
+    pub fn set_max(&mut self, max: i32) {
+        self.max = max.max(2);
+    }
+
+    /// The bound new ids stay below.
+    pub fn max(&self) -> i32 {
+        self.max
+    }
+
     /// The owner of `id`.
     pub fn get(&self, id: i32) -> Option<&T> {
         self.map.get(&id)
@@ -92,6 +102,24 @@ mod tests {
         assert_eq!(t.alloc(()), Some(302));
         assert_eq!(t.alloc(()), None);
         assert_eq!(t.len(), 308);
+    }
+
+    #[test]
+    fn lowered_max_wraps_below_it() {
+        let mut t = PidTable::new(PID_MAX);
+        for want in 1..=500 {
+            assert_eq!(t.alloc(()), Some(want));
+        }
+        t.set_max(400);
+        assert_eq!(t.max(), 400);
+        // 300..400 are all taken: nothing below the new maximum is free.
+        assert_eq!(t.alloc(()), None);
+        t.free(350);
+        t.free(450);
+        assert_eq!(t.alloc(()), Some(350), "the next id wraps below pid_max, not to 450");
+        // Raised again, ids above the old ones come back.
+        t.set_max(1000);
+        assert_eq!(t.alloc(()), Some(450));
     }
 
     #[test]

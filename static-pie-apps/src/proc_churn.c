@@ -11,6 +11,10 @@
  *          and joins a thread of its own, and its exit code is checked
  * execs    fork + execve of this program (`--exit N`) + waitpid, EXECS times
  *
+ *   proc_churn pidmax N    as pid 1 only: /proc/sys/kernel/pid_max's range
+ *                          checks, then N forks with pid_max 400 (ids wrap
+ *                          around below it, from 300 on)
+ *
  * Prints only counts and "ok"; exit status 0 when every check passed. */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -143,10 +147,83 @@ static long churn_execs(long n)
     return bad;
 }
 
+/* Writes `text` to /proc/sys/kernel/pid_max; the errno name or "OK". */
+static const char *set_pid_max(const char *text)
+{
+    int fd = open("/proc/sys/kernel/pid_max", O_WRONLY);
+    if (fd < 0)
+        return errname(errno);
+    errno = 0;
+    ssize_t n = write(fd, text, strlen(text));
+    const char *r = n < 0 ? errname(errno) : "OK";
+    close(fd);
+    return r;
+}
+
+static long get_pid_max(void)
+{
+    char buf[32] = {0};
+    int fd = open("/proc/sys/kernel/pid_max", O_RDONLY);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    return n > 0 ? atol(buf) : -1;
+}
+
+/* pid_max lowered to 400: N forks wrap around below it, past the 300 reserved
+ * ids (Linux's RESERVED_PIDS), with no failure. Only as the first process of a
+ * machine of its own (pid 1, as in elfin): elsewhere it would change the host. */
+static int pid_max_section(long n)
+{
+    if (getpid() != 1) {
+        printf("pidmax: not pid 1, refusing to change the system's pid_max\n");
+        return 1;
+    }
+    long old = get_pid_max();
+    printf("pid_max 300: %s\n", set_pid_max("300\n"));
+    printf("pid_max 4194305: %s\n", set_pid_max("4194305\n"));
+    printf("pid_max abc: %s\n", set_pid_max("abc\n"));
+    const char *r = set_pid_max("400\n");
+    printf("pid_max 400: %s, reads back %ld\n", r, get_pid_max());
+    long fails = 0, wraps = 0, above = 0, low = 0;
+    pid_t last = 0;
+    for (long i = 0; i < n; i++) {
+        pid_t p = fork();
+        if (p == 0)
+            _exit((int)(i & 0x7f));
+        if (p < 0) {
+            fails++;
+            continue;
+        }
+        int st;
+        if (waitpid(p, &st, 0) != p || !WIFEXITED(st) || WEXITSTATUS(st) != (i & 0x7f))
+            fails++;
+        if (p < last) {
+            wraps++;
+            if (p < 300)
+                low++;
+        }
+        if (p >= 400)
+            above++;
+        last = p;
+    }
+    printf("forks: %ld, failed %ld, wrapped around %s, ids at or above pid_max %ld, below 300 after a wrap %ld\n", n,
+           fails, wraps > 0 ? "yes" : "no", above, low);
+    char text[32];
+    snprintf(text, sizeof text, "%ld\n", old);
+    printf("pid_max back: %s\n", set_pid_max(text));
+    return fails || !wraps || above || low;
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "--exit") == 0)
         return atoi(argv[2]);
+    if (argc == 3 && strcmp(argv[1], "pidmax") == 0) {
+        probe_init();
+        return pid_max_section(atol(argv[2]));
+    }
     probe_init();
     long threads = argc > 1 ? atol(argv[1]) : 100000;
     long forks = argc > 2 ? atol(argv[2]) : 10000;

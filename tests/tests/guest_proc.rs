@@ -140,3 +140,28 @@ mod leaks {
         super::probes_no_leak("musl")
     }
 }
+
+/// /proc/sys/kernel/pid_max, which the host's must not be changed to compare
+/// with: Linux's range checks (RESERVED_PIDS + 1 to 4194304, EINVAL outside or
+/// for text that is no number), then ids wrapping around below a lowered
+/// pid_max, from 300 on, through 1000 forks without a failure.
+fn pid_max(arch: &str, libc: &str) {
+    let bin = app(arch, libc, "proc_churn");
+    let guest = run_elfin(&bin, &args(&["pidmax", "1000"]), &ElfinOpts::default().arch(arch));
+    let expected = "pid_max 300: EINVAL\npid_max 4194305: EINVAL\npid_max abc: EINVAL\n\
+                    pid_max 400: OK, reads back 400\n\
+                    forks: 1000, failed 0, wrapped around yes, ids at or above pid_max 0, below 300 after a wrap 0\n\
+                    pid_max back: OK\n";
+    Comparison::new().status(0, guest.status).text("stdout", expected, &guest.stdout_str()).finish(None, &guest);
+}
+
+mod pids {
+    #[test]
+    fn pid_max_glibc() {
+        super::pid_max("x86_64", "glibc")
+    }
+    #[test]
+    fn pid_max_musl_aarch64() {
+        super::pid_max("aarch64", "musl")
+    }
+}

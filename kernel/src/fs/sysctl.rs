@@ -55,7 +55,7 @@ pub static NODES: &[Node] = &[
     ("kernel/ostype", ro(|| text(b"Linux"))),
     ("kernel/overflowgid", ro(|| line(65534))),
     ("kernel/overflowuid", ro(|| line(65534))),
-    ("kernel/pid_max", ro(|| line(elfin_kcore::pid::PID_MAX))),
+    ("kernel/pid_max", rw(|| line(crate::task::table::pid_max()), write_pid_max)),
     ("kernel/random", None),
     ("kernel/random/boot_id", ro(boot_id)),
     ("kernel/random/entropy_avail", ro(|| line(256))),
@@ -167,6 +167,16 @@ fn write_pipe_max_size(b: &[u8]) -> Result<(), Errno> {
         return Err(Errno::EINVAL);
     }
     PIPE_MAX.store((v as usize).max(4096).next_power_of_two(), Ordering::Relaxed);
+    Ok(())
+}
+
+fn write_pid_max(b: &[u8]) -> Result<(), Errno> {
+    // Linux's proc_dointvec_minmax between RESERVED_PIDS + 1 and PID_MAX_LIMIT.
+    let [v] = ints(b)?[..] else { return Err(Errno::EINVAL) };
+    if !(i64::from(elfin_kcore::pid::RESERVED) + 1..=i64::from(elfin_kcore::pid::PID_MAX)).contains(&v) {
+        return Err(Errno::EINVAL);
+    }
+    crate::task::table::set_pid_max(v as i32);
     Ok(())
 }
 

@@ -30,6 +30,16 @@ fn with<R>(f: impl FnOnce(&mut PidTable<Slot>) -> R) -> R {
     f(t)
 }
 
+/// /proc/sys/kernel/pid_max: new ids stay below it.
+pub fn pid_max() -> i32 {
+    with(|t| t.max())
+}
+
+/// Sets pid_max (the caller checked the range).
+pub fn set_pid_max(max: i32) {
+    with(|t| t.set_max(max))
+}
+
 /// Reserves a new id (for a thread, and for a process when it is its first thread).
 pub fn alloc_id() -> Option<i32> {
     with(|t| t.alloc(Slot::default()))
