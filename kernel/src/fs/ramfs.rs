@@ -10,7 +10,7 @@ use crate::sync::Mutex;
 use elfin_shim::errno::Errno;
 use elfin_shim::uapi::stat_mode::*;
 
-use super::file::{FileLike, InodeFile};
+use super::file::{FileLike, InodeFile, O_ACCMODE, O_PATH};
 use super::pages::{Paged, PAGE};
 use super::{dtype_of, next_ino, DirEntry, Fixed, Inode, Meta, NewNode, Xattrs};
 
@@ -65,6 +65,8 @@ pub struct File {
     /// F_ADD_SEALS's seals; F_SEAL_SEAL (no sealing) unless made by
     /// memfd_create with MFD_ALLOW_SEALING, as on Linux's tmpfs.
     seals: AtomicU32,
+    /// A sysfs attribute without a store (see [`File::attribute`]).
+    attribute: bool,
 }
 
 impl File {
@@ -78,6 +80,7 @@ impl File {
             writers: core::sync::atomic::AtomicUsize::new(0),
             xattrs: Xattrs::default(),
             seals: AtomicU32::new(super::seals::F_SEAL_SEAL),
+            attribute: false,
         })
     }
 
@@ -90,7 +93,18 @@ impl File {
 
     /// A file whose content is a slice of the initrd.
     pub fn from_initrd(data: &'static [u8], meta: Meta) -> Arc<File> {
-        Arc::new(File {
+        Arc::new(File::borrowing(data, meta, false))
+    }
+
+    /// A sysfs attribute without a store, as Linux's kernfs makes one: a page
+    /// long to stat (a read ends at the text's end), no blocks, EACCES to open
+    /// for writing whatever the caller's rights, and truncate(2) changes nothing.
+    pub fn attribute(text: &'static [u8], meta: Meta) -> Arc<File> {
+        Arc::new(File::borrowing(text, meta, true))
+    }
+
+    fn borrowing(data: &'static [u8], meta: Meta, attribute: bool) -> File {
+        File {
             ino: next_ino(),
             meta: Mutex::new(meta),
             content: Mutex::new(Content::Borrowed(data)),
@@ -98,7 +112,8 @@ impl File {
             writers: core::sync::atomic::AtomicUsize::new(0),
             xattrs: Xattrs::default(),
             seals: AtomicU32::new(super::seals::F_SEAL_SEAL),
-        })
+            attribute,
+        }
     }
 }
 
@@ -114,9 +129,15 @@ impl Inode for File {
         Ok(())
     }
     fn size(&self) -> u64 {
+        if self.attribute {
+            return PAGE as u64;
+        }
         self.content.lock().len() as u64
     }
     fn blocks(&self) -> u64 {
+        if self.attribute {
+            return 0;
+        }
         // tmpfs counts the pages that hold memory; initrd bytes count whole.
         match &*self.content.lock() {
             Content::Borrowed(b) => b.len().div_ceil(PAGE) as u64 * 8,
@@ -163,6 +184,9 @@ impl Inode for File {
         Ok(data.len())
     }
     fn truncate(&self, len: u64) -> Result<(), Errno> {
+        if self.attribute {
+            return Ok(());
+        }
         let len = usize::try_from(len).map_err(|_| Errno::EFBIG)?;
         let mut c = self.content.lock();
         let old = c.len();
@@ -194,6 +218,9 @@ impl Inode for File {
         }
     }
     fn open(self: Arc<Self>, flags: u32) -> Result<Arc<dyn FileLike>, Errno> {
+        if self.attribute && flags & O_PATH == 0 && flags & O_ACCMODE != 0 {
+            return Err(Errno::EACCES);
+        }
         Ok(InodeFile::with_access(self, flags))
     }
 }

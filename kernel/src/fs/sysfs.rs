@@ -6,11 +6,7 @@ use alloc::string::String;
 
 use elfin_shim::uapi::stat_mode::*;
 
-use elfin_shim::errno::Errno;
-
-use super::file::{FileLike, InodeFile, O_ACCMODE, O_PATH};
 use super::{mkdir_p, ramfs, Inode, Meta};
-use crate::sync::Mutex;
 
 /// A directory of sysfs (programs cannot change its names).
 fn sys_dir() -> alloc::sync::Arc<dyn Inode> {
@@ -20,53 +16,10 @@ fn sys_dir() -> alloc::sync::Arc<dyn Inode> {
 /// A read-only attribute with `text`.
 fn file(text: String) -> alloc::sync::Arc<dyn Inode> {
     let time = elfin_shim::uapi::Timespec { tv_sec: (crate::time::file_time_ns() / 1_000_000_000) as i64, tv_nsec: 0 };
-    alloc::sync::Arc::new(Attr {
-        ino: super::next_ino(),
-        meta: Mutex::new(Meta::at(S_IFREG | 0o444, 0, 0, time)),
-        text: text.into_bytes(),
-    })
-}
-
-/// A sysfs attribute without a store: its text, and no way to write it.
-struct Attr {
-    ino: u64,
-    meta: Mutex<Meta>,
-    text: alloc::vec::Vec<u8>,
-}
-
-impl Inode for Attr {
-    fn ino(&self) -> u64 {
-        self.ino
-    }
-    fn meta(&self) -> Meta {
-        *self.meta.lock()
-    }
-    fn set_meta(&self, f: &mut dyn FnMut(&mut Meta)) -> Result<(), Errno> {
-        f(&mut self.meta.lock());
-        Ok(())
-    }
-    /// As Linux, a page whatever the text's length (a read ends at the text's end).
-    fn size(&self) -> u64 {
-        4096
-    }
-    fn read_at(&self, off: u64, buf: &mut [u8]) -> Result<usize, Errno> {
-        let rest = self.text.get(usize::try_from(off).unwrap_or(usize::MAX)..).unwrap_or(&[]);
-        let n = rest.len().min(buf.len());
-        buf.get_mut(..n).unwrap_or(&mut []).copy_from_slice(rest.get(..n).unwrap_or(&[]));
-        Ok(n)
-    }
-    /// truncate(2) by root changes nothing, as on Linux.
-    fn truncate(&self, _len: u64) -> Result<(), Errno> {
-        Ok(())
-    }
-    /// Opening it for writing is EACCES whatever the caller's rights (Linux's
-    /// kernfs refuses a write open of an attribute that has no store).
-    fn open(self: alloc::sync::Arc<Self>, flags: u32) -> Result<alloc::sync::Arc<dyn FileLike>, Errno> {
-        if flags & O_PATH == 0 && flags & O_ACCMODE != 0 {
-            return Err(Errno::EACCES);
-        }
-        Ok(InodeFile::with_access(self, flags))
-    }
+    ramfs::File::attribute(
+        alloc::boxed::Box::leak(text.into_bytes().into_boxed_slice()),
+        Meta::at(S_IFREG | 0o444, 0, 0, time),
+    )
 }
 
 /// Creates /sys/devices/system/cpu for `n` CPUs (numbered from 0): when the
