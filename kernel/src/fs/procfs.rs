@@ -566,9 +566,6 @@ impl WritableFile {
         }
         Ok(())
     }
-}
-
-impl WritableFile {
     /// Names the thread from a write's first 15 bytes, as Linux's comm_write: only
     /// a thread of the writer's own process (else EINVAL).
     fn set_comm(&self, data: &[u8]) -> Result<(), Errno> {
@@ -576,13 +573,7 @@ impl WritableFile {
         if caller().is_some_and(|t| t.process.pid != p.pid) {
             return Err(Errno::EINVAL);
         }
-        let threads = p.threads.lock().clone();
-        let t = threads.iter().find(|t| t.tid() == self.node.tid).or(threads.first()).ok_or(Errno::ESRCH)?;
-        let mut comm = [0u8; 16];
-        for (d, s) in comm.iter_mut().zip(data.iter().take(15)) {
-            *d = *s;
-        }
-        t.misc.lock().comm = comm;
+        thread_of(&p, self.node.tid).ok_or(Errno::ESRCH)?.set_comm(data);
         Ok(())
     }
 }
@@ -1123,9 +1114,15 @@ fn escape_path(path: &[u8]) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// Thread `tid` of `p`, or its first thread when that one is gone (/proc/PID
+/// of a process whose leader exited).
+fn thread_of(p: &Process, tid: i32) -> Option<Arc<task::Thread>> {
+    let threads = p.threads.lock();
+    threads.iter().find(|t| t.tid() == tid).or(threads.first()).cloned()
+}
+
 fn thread_comm(p: &Process, tid: i32) -> Vec<u8> {
-    let threads = p.threads.lock().clone();
-    match threads.iter().find(|t| t.tid() == tid).or(threads.first()) {
+    match thread_of(p, tid) {
         Some(t) => t.comm(),
         None => p.comm(),
     }

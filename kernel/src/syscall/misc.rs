@@ -305,11 +305,7 @@ pub fn prctl(cx: &Ctx, option: i32, args: [u64; 4]) -> SysResult {
         15 => {
             // PR_SET_NAME: up to 15 bytes, NUL-terminated.
             let name = cx.read_cstr(UAddr(arg2), 4096).map_err(|_| Errno::EFAULT)?;
-            let mut comm = [0u8; 16];
-            for (d, s) in comm.iter_mut().zip(name.iter().take(15)) {
-                *d = *s;
-            }
-            cx.thread.misc.lock().comm = comm;
+            cx.thread.set_comm(&name);
             Ok(0)
         }
         16 => {

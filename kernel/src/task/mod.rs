@@ -581,6 +581,15 @@ impl Thread {
         }
         self.process.comm()
     }
+    /// Names the thread (prctl PR_SET_NAME, a write to /proc/…/comm): the first
+    /// 15 bytes of `name`, up to a NUL.
+    pub fn set_comm(&self, name: &[u8]) {
+        let mut comm = [0u8; 16];
+        for (d, s) in comm.iter_mut().zip(name.iter().take(15)) {
+            *d = *s;
+        }
+        self.misc.lock().comm = comm;
+    }
 }
 
 /// Linux's default limits for a process started by root in a container.
