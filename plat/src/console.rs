@@ -93,6 +93,12 @@ pub fn write(ch: Channel, bytes: &[u8]) {
     }
 }
 
+/// Finishes setting up the program's stdio now (the virtio console's port
+/// handshake otherwise ends while the program starts).
+pub fn settle() {
+    virtio::ensure_settled();
+}
+
 /// Whether the host stopped reading a channel (its stdout went to a pipe that was
 /// closed, `| head`): writes there should fail with EPIPE, as on Linux. Only the
 /// virtio ports can tell; the serial line never says so.

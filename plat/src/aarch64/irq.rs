@@ -70,7 +70,7 @@ pub fn ack_irq(vector: u8) -> bool {
     if tick {
         arm_timer();
     } else if intid == gic::device_intid() {
-        crate::virtio::ack_interrupt();
+        crate::virtio::interrupt();
     } else if intid != 0 && intid == gic::net_intid() {
         crate::virtio::net::ack_interrupt();
     }

@@ -366,8 +366,7 @@ impl Console {
             } else {
                 idle += 1;
             }
-            let settled = self.ports.iter().all(|p| !p.added || (p.named && p.host != Host::Unknown));
-            if settled && self.ports.iter().any(|p| p.added) {
+            if self.ports_settled() {
                 break;
             }
             core::hint::spin_loop();
@@ -379,6 +378,14 @@ impl Console {
             }
         }
         [self.port_of(Role::Stdin), self.port_of(Role::Stdout), self.port_of(Role::Stderr)]
+    }
+
+    /// Whether the handshake is over: some port was added, every added port is
+    /// named and its host side known, and stdin's receive queue was kicked.
+    pub fn ports_settled(&self) -> bool {
+        self.ports.iter().any(|p| p.added)
+            && self.ports.iter().all(|p| !p.added || (p.named && p.host != Host::Unknown))
+            && (self.kick_stdin.is_none() || self.failed)
     }
 
     /// True when the host named a port for a role whose queue the layout
@@ -501,14 +508,15 @@ impl Console {
             self.t.notify(CTRL_RX_Q);
         }
         self.flush_ctrl();
-        if let Some(id) = self.kick_stdin.take() {
+        if let Some(id) = self.kick_stdin {
             // The kick must follow the device's handling of PORT_OPEN, which under
-            // KVM happens in another thread: wait for the control queue to drain.
-            while !self.failed && self.ctrl_tx_token.iter().any(Option::is_some) {
-                self.reap_ctrl();
-                core::hint::spin_loop();
+            // KVM happens in another thread: it waits for a poll that finds the
+            // control queue drained (the device signals the messages it took).
+            self.reap_ctrl();
+            if self.failed || self.ctrl_tx_token.iter().all(Option::is_none) {
+                self.kick_stdin = None;
+                self.t.notify(rx_queue(id));
             }
-            self.t.notify(rx_queue(id));
         }
     }
 

@@ -10,7 +10,7 @@ pub mod ninep;
 use alloc::boxed::Box;
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
-use virtio_drivers::transport::{DeviceType, SomeTransport};
+use virtio_drivers::transport::{DeviceType, SomeTransport, Transport};
 
 use self::console::Console;
 use crate::console::Channel;
@@ -88,6 +88,12 @@ pub fn words(cmdline: &[u8]) -> impl Iterator<Item = &[u8]> {
 /// Finds the console with the elfin ports when the command line asks for it
 /// (`stdio=virtio`) and moves stdin, stdout and stderr onto it. Must run once,
 /// after the kernel heap is up.
+///
+/// With the ports' numbers given (`stdio=virtio:IN,OUT,ERR`, as the CLI does) the
+/// device is taken at once and its port handshake finishes while the program
+/// starts: the device's interrupts move it along, and the first use of stdio
+/// waits for whatever is left. Under KVM each step of it is a round trip through
+/// QEMU's main loop, which then overlaps the program instead of delaying it.
 pub fn init(info: &BootInfo) {
     let line = crate::cmdline(info);
     if words(line).any(|w| w == b"virtio9p") {
@@ -101,46 +107,100 @@ pub fn init(info: &BootInfo) {
     console::set_small_memory(info.regions().iter().filter(|r| r.kind == crate::MemKind::Usable).map(|r| r.size).sum());
     let mut installed = false;
     crate::devices::for_each_transport(line, info, DeviceType::Console, &mut |found: Found| {
+        // The interrupt is routed before the device starts: the control messages
+        // it sends at once then raise it, edge- or level-triggered. The CPU takes
+        // it once the program runs.
+        let routed = match found.irq {
+            Some((irq, ack)) if found.transport.device_type() == DeviceType::Console => {
+                let tagged = match ack {
+                    Ack::Mmio(va) => va & !1,
+                    Ack::PciIsr(va) => va | 1,
+                };
+                IRQ_ACK.store(tagged, Ordering::Release);
+                crate::devices::route_irq(irq, IrqOwner::Console)
+            }
+            _ => false,
+        };
         let Ok(mut dev) = Console::new(found.transport, layout.as_ref()) else { return false };
-        let roles = dev.handshake(HANDSHAKE_PATIENCE);
-        if dev.layout_disagrees() {
-            crate::console::early_panic(
-                "elfin: the port numbers of stdio=virtio:IN,OUT,ERR on the command line \
-                 disagree with the names the host gave the console ports",
-            );
-        }
-        if roles.iter().all(Option::is_none) {
-            return false;
-        }
-        for (slot, id) in PORTS.iter().zip(roles) {
-            slot.store(id.unwrap_or(0), Ordering::Release);
+        if layout.is_none() {
+            // Without the numbers, a console is kept only once its ports are named.
+            if dev.handshake(HANDSHAKE_PATIENCE).iter().all(Option::is_none) {
+                return false;
+            }
+            settle(&mut dev);
         }
         *DEVICE.lock() = Some(dev);
-        if let Some((irq, ack)) = found.irq {
-            let tagged = match ack {
-                Ack::Mmio(va) => va & !1,
-                Ack::PciIsr(va) => va | 1,
-            };
-            IRQ_ACK.store(tagged, Ordering::Release);
-            // The handshake left the interrupt status set and the line raised; an
-            // edge-triggered line would never fire again.
-            ack_interrupt();
-            if crate::devices::route_irq(irq, IrqOwner::Console) {
-                IRQ_ROUTED.store(true, Ordering::Release);
-            }
-        }
+        IRQ_ROUTED.store(routed, Ordering::Release);
         installed = true;
         true
     });
     if !installed {
+        no_console();
+    }
+}
+
+fn no_console() -> ! {
+    crate::console::early_panic(
+        "elfin: the command line asks for stdio on virtio-console (stdio=virtio), \
+         but no virtio console with the elfin ports was found",
+    )
+}
+
+/// The port handshake is over and [`PORTS`] says where each channel is.
+static SETTLED: AtomicBool = AtomicBool::new(false);
+
+/// Finishes the port handshake (waiting for the device as long as it makes
+/// progress) and records which port carries which channel.
+fn settle(dev: &mut Console) {
+    if SETTLED.load(Ordering::Acquire) {
+        return;
+    }
+    let roles = dev.handshake(HANDSHAKE_PATIENCE);
+    if dev.layout_disagrees() {
         crate::console::early_panic(
-            "elfin: the command line asks for stdio on virtio-console (stdio=virtio), \
-             but no virtio console with the elfin ports was found",
+            "elfin: the port numbers of stdio=virtio:IN,OUT,ERR on the command line \
+             disagree with the names the host gave the console ports",
         );
+    }
+    if roles.iter().all(Option::is_none) {
+        no_console();
+    }
+    for (slot, id) in PORTS.iter().zip(roles) {
+        slot.store(id.unwrap_or(0), Ordering::Release);
+    }
+    SETTLED.store(true, Ordering::Release);
+}
+
+/// [`settle`] before the first use of stdio.
+pub fn ensure_settled() {
+    if SETTLED.load(Ordering::Acquire) {
+        return;
+    }
+    if let Some(dev) = DEVICE.lock().as_mut() {
+        settle(dev);
+    }
+}
+
+/// The device's interrupt: acknowledges it and, while the port handshake is not
+/// over, takes its next step.
+pub fn interrupt() {
+    ack_interrupt();
+    if SETTLED.load(Ordering::Acquire) {
+        return;
+    }
+    // Code this interrupt stopped may hold the device; it then finishes the
+    // handshake itself.
+    let Some(mut guard) = DEVICE.try_lock() else { return };
+    if let Some(dev) = guard.as_mut() {
+        dev.poll_control();
+        if dev.ports_settled() {
+            settle(dev);
+        }
     }
 }
 
 fn port(ch: usize) -> Option<usize> {
+    ensure_settled();
     match PORTS.get(ch)?.load(Ordering::Acquire) {
         0 => None,
         id => Some(id),

@@ -153,7 +153,7 @@ pub fn ack_irq(vector: u8) -> bool {
     if vector == DEVICE_VECTOR {
         // Lower the device's line before the end of interrupt, or a level-triggered
         // line fires again at once.
-        crate::virtio::ack_interrupt();
+        crate::virtio::interrupt();
     }
     if vector == NET_VECTOR {
         crate::virtio::net::ack_interrupt();
