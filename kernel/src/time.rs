@@ -98,17 +98,35 @@ pub fn cycles_to_ns(cycles: u64) -> u64 {
 pub fn realtime_ns() -> u64 {
     let mut w = WALL_AT_BOOT.load(Ordering::Relaxed);
     if w == 0 {
-        let now_mono = monotonic_ns();
-        let secs = elfin_plat::clock::wall_clock_seconds();
-        w = (secs * 1_000_000_000).saturating_sub(now_mono) + 1;
+        let (secs, at) = rtc();
+        let mono_at = cycles_to_ns(at.saturating_sub(BOOT_CYCLES.load(Ordering::Relaxed)));
+        w = (secs * 1_000_000_000).saturating_sub(mono_at) + 1;
         WALL_AT_BOOT.store(w, Ordering::Relaxed);
         crate::vdso::update();
     }
     (w - 1) + monotonic_ns()
 }
 
-/// The RTC's time when first read for [`file_time_ns`], in ns, plus one (0 = not yet).
-static RTC_AT_BOOT: AtomicU64 = AtomicU64::new(0);
+/// The RTC's one reading per boot, in seconds since the epoch plus one (0 = not
+/// yet), and the cycle counter just before it: it dates the files made before
+/// the counter is calibrated and sets the wall clock's base. (x86_64's CMOS RTC
+/// costs a VMM exit per port access.)
+static RTC_SECS: AtomicU64 = AtomicU64::new(0);
+static RTC_CYCLES: AtomicU64 = AtomicU64::new(0);
+
+/// The RTC's reading (whole seconds) and the cycle count it was taken at.
+fn rtc() -> (u64, u64) {
+    let s = RTC_SECS.load(Ordering::Acquire);
+    if s != 0 {
+        return (s - 1, RTC_CYCLES.load(Ordering::Relaxed));
+    }
+    let at = elfin_arch::read_cycles();
+    let secs = elfin_plat::clock::wall_clock_seconds();
+    RTC_CYCLES.store(at, Ordering::Relaxed);
+    RTC_SECS.store(secs.saturating_add(1), Ordering::Release);
+    (secs, at)
+}
+
 /// Set once the first program is about to run (see [`file_time_ns`]).
 static PROGRAM_STARTED: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
 
@@ -118,12 +136,7 @@ static PROGRAM_STARTED: core::sync::atomic::AtomicBool = core::sync::atomic::Ato
 /// for the time should not pay for the initrd's files.
 pub fn file_time_ns() -> u64 {
     if HZ.load(Ordering::Relaxed) == 0 && !PROGRAM_STARTED.load(Ordering::Relaxed) {
-        let mut w = RTC_AT_BOOT.load(Ordering::Relaxed);
-        if w == 0 {
-            w = elfin_plat::clock::wall_clock_seconds().saturating_mul(1_000_000_000) + 1;
-            RTC_AT_BOOT.store(w, Ordering::Relaxed);
-        }
-        return w - 1;
+        return rtc().0.saturating_mul(1_000_000_000);
     }
     realtime_ns()
 }

@@ -83,21 +83,20 @@ fn bcd(v: u8, is_bcd: bool) -> u64 {
 
 /// Seconds since the Unix epoch from the CMOS RTC (0 when it is absent).
 pub fn wall_clock_seconds() -> u64 {
-    // Wait for an update not to be in progress, then read twice until stable.
-    let read = || {
-        let mut spins = 0;
-        while cmos(0x0a) & 0x80 != 0 && spins < 1_000_000 {
-            spins += 1;
+    // Each register is two port accesses, under KVM two exits to the VMM, so the
+    // fields are read once, as Linux does (mc146818_avoid_UIP): no update in
+    // progress before them, none after, and the seconds unchanged meanwhile.
+    let mut a = [0u8; 7];
+    for _ in 0..1_000_000 {
+        let sec = cmos(0x00);
+        if cmos(0x0a) & 0x80 != 0 {
+            core::hint::spin_loop();
+            continue;
         }
-        [cmos(0x00), cmos(0x02), cmos(0x04), cmos(0x07), cmos(0x08), cmos(0x09), cmos(0x32)]
-    };
-    let mut a = read();
-    for _ in 0..4 {
-        let b = read();
-        if a == b {
+        a = [sec, cmos(0x02), cmos(0x04), cmos(0x07), cmos(0x08), cmos(0x09), cmos(0x32)];
+        if cmos(0x0a) & 0x80 == 0 && cmos(0x00) == sec {
             break;
         }
-        a = b;
     }
     let status_b = cmos(0x0b);
     let is_bcd = status_b & 0x04 == 0;
