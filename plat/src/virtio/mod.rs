@@ -122,7 +122,18 @@ pub fn init(info: &BootInfo) {
             _ => false,
         };
         let Ok(mut dev) = Console::new(found.transport, layout.as_ref()) else { return false };
-        if layout.is_none() {
+        if let Some(l) = &layout {
+            // Where the channels are until the handshake says otherwise.
+            for (id, role) in l.iter().enumerate() {
+                let ch = match role {
+                    Some(console::Role::Stdin) => STDIN,
+                    Some(console::Role::Stdout) => 1,
+                    Some(console::Role::Stderr) => 2,
+                    None => continue,
+                };
+                PORTS[ch].store(id, Ordering::Release);
+            }
+        } else {
             // Without the numbers, a console is kept only once its ports are named.
             if dev.handshake(HANDSHAKE_PATIENCE).iter().all(Option::is_none) {
                 return false;
@@ -199,8 +210,16 @@ pub fn interrupt() {
     }
 }
 
+/// The port of channel `ch` (0 stdin, 1 stdout, 2 stderr), once the handshake
+/// is over.
 fn port(ch: usize) -> Option<usize> {
     ensure_settled();
+    port_said(ch)
+}
+
+/// The port of channel `ch` as known so far (from the command line's numbers
+/// while the handshake goes on).
+fn port_said(ch: usize) -> Option<usize> {
     match PORTS.get(ch)?.load(Ordering::Acquire) {
         0 => None,
         id => Some(id),
@@ -235,9 +254,10 @@ pub fn output_closed(ch: Channel) -> bool {
     DEVICE.lock().as_mut().is_some_and(|d| d.output_closed(id))
 }
 
-/// Whether stdin comes from the virtio port.
+/// Whether stdin comes from the virtio port. It does not wait for the
+/// handshake: the scheduler asks on every pass.
 pub fn stdin_active() -> bool {
-    port(STDIN).is_some()
+    port_said(STDIN).is_some()
 }
 
 fn with_stdin<R>(default: R, f: impl FnOnce(&mut Console, usize) -> R) -> R {
@@ -268,8 +288,13 @@ pub fn input_eof() -> bool {
     with_stdin(true, |d, id| d.input_eof(id))
 }
 
-/// Changes whenever stdin data or end of file arrives.
+/// Changes whenever stdin data or end of file arrives. Nothing arrives before
+/// the handshake is over (the scheduler asks on every pass, and does not wait
+/// for it).
 pub fn generation() -> u64 {
+    if !SETTLED.load(Ordering::Acquire) {
+        return 0;
+    }
     with_stdin(0, |d, id| d.generation(id))
 }
 
