@@ -41,7 +41,7 @@ pub use self::aarch64::{
         cpu_current, cpu_id, init_ap, init_bsp, init_fpu_bsp, kernel_va_to_pa, set_cpu_current, KERNEL_VIRT,
         PHYS_OFFSET,
     },
-    paging::{flush_user_tlb, zero_page, LeafPerm, LeafSlot, PageTable, PAGE_SIZE},
+    paging::{flush_user_tlb, set_loaded_by_vmm, zero_page, LeafPerm, LeafSlot, PageTable, PAGE_SIZE},
     signal::{
         build_frame, restore_frame, sanitize_fpu, sigreturn_trampoline, sigreturn_ucontext, user_context_ok,
         UCONTEXT_SIZE,
@@ -59,7 +59,7 @@ pub use self::x86_64::{
         USER_END, USER_STACK_TOP,
     },
     init::{cpu_current, cpu_id, init_bsp, init_fpu_bsp, set_cpu_current, set_kernel_stack, KERNEL_VIRT, PHYS_OFFSET},
-    paging::{flush_user_tlb, zero_page, LeafPerm, LeafSlot, PageTable, PAGE_SIZE},
+    paging::{flush_user_tlb, set_loaded_by_vmm, zero_page, LeafPerm, LeafSlot, PageTable, PAGE_SIZE},
     signal::{build_frame, restore_frame, sanitize_fpu, sigreturn_ucontext, user_context_ok, UCONTEXT_SIZE},
     smp::init_ap,
     tls::{get_tls, set_tls},

@@ -119,10 +119,28 @@ fn flush_page(va: u64) {
     unsafe { asm!("dsb ishst", "tlbi vaae1is, {}", "dsb ish", "isb", in(reg) op, options(nostack)) };
 }
 
+/// Physical range [start, end) of frames the VMM filled before the guest ran and the
+/// guest never writes (the initrd); see [`set_loaded_by_vmm`].
+static LOADED_BY_VMM: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
+
+/// Says which frames the VMM filled before the guest ran and the guest never
+/// writes (the initrd). Their instructions need no cache maintenance before they
+/// run: the hypervisor makes what the VMM wrote visible to the guest's instruction
+/// fetches when it first maps a page to the guest (KVM cleans and invalidates at
+/// stage 2; TCG has no caches to keep), and the guest never changes them.
+pub fn set_loaded_by_vmm(start: u64, end: u64) {
+    LOADED_BY_VMM[0].store(start, Ordering::Relaxed);
+    LOADED_BY_VMM[1].store(end, Ordering::Relaxed);
+}
+
 /// Makes a freshly written frame safe to execute: cleans its data-cache lines to the
 /// point of unification and invalidates the instruction cache (skipped where
-/// CTR_EL0.IDC/DIC say the hardware keeps them coherent).
+/// CTR_EL0.IDC/DIC say the hardware keeps them coherent, and for frames the guest
+/// never wrote).
 fn sync_icache(pa: u64) {
+    if LOADED_BY_VMM[0].load(Ordering::Relaxed) <= pa && pa < LOADED_BY_VMM[1].load(Ordering::Relaxed) {
+        return;
+    }
     let ctr: u64;
     // SAFETY: reading CTR_EL0 has no side effects.
     unsafe { asm!("mrs {}, ctr_el0", out(reg) ctr, options(nomem, nostack)) };

@@ -370,6 +370,11 @@ pub(crate) fn choose_zeroing(avx_with_xinuse: bool) {
     ZERO_AVX.store(avx_with_xinuse, Ordering::Relaxed);
 }
 
+/// Says which frames the VMM filled before the guest ran and the guest never
+/// writes (the initrd). Nothing to do here: x86 keeps instruction fetches coherent
+/// with stores.
+pub fn set_loaded_by_vmm(_start: u64, _end: u64) {}
+
 /// Fills the 4 KiB page at kernel virtual address `va` with zeros: with 32-byte AVX
 /// stores where the CPU has them (128 stores; `rep stosq` is 512 iterations, each
 /// a separate instruction under QEMU's emulator), else `rep stosq`.

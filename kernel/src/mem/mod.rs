@@ -55,6 +55,9 @@ pub fn init(info: &BootInfo) {
     }
     if let Some(m) = info.initrd {
         frames::set_initrd(m.paddr, m.paddr.saturating_add(m.size));
+        // The kernel never writes the initrd's frames (programs map them read-only
+        // and copy on write), so running code from them needs no cache upkeep.
+        elfin_arch::set_loaded_by_vmm(m.paddr, m.paddr.saturating_add(m.size));
     }
     let mut max_ram = 0;
     for r in info.regions().iter().filter(|r| r.kind == MemKind::Usable) {
