@@ -1,10 +1,12 @@
-//! `memcpy` for the kernel. compiler_builtins' portable one assembles every 8
+//! `memcpy` and `memset` for the kernel. compiler_builtins' portable memcpy assembles every 8
 //! bytes from single-byte loads when source and destination are not equally
 //! aligned (the initrd's files start 4-aligned in their cpio archive), about 22
 //! instructions per 8 bytes; this one copies 64 bytes per round with unaligned
 //! `ldp`/`stp`, which the kernel may use: it runs with the MMU on, on Normal
-//! memory, with SCTLR_EL1.A clear (see [`super::cpu::SCTLR_EL1_VALUE`]). A strong
-//! symbol, it takes the place of compiler_builtins' weak one.
+//! memory, with SCTLR_EL1.A clear (see [`super::cpu::SCTLR_EL1_VALUE`]). Its memset
+//! stores 8 bytes per three instructions (1.5K instructions to clear 4 KiB, as in
+//! every zeroed allocation); this one stores 64 bytes per round with `stp`. Strong
+//! symbols, they take the place of compiler_builtins' weak ones.
 
 core::arch::global_asm!(
     r#"
@@ -49,5 +51,44 @@ memcpy:
     strb w4, [x3]
 7:  ret
     .size memcpy, . - memcpy
+"#
+);
+
+core::arch::global_asm!(
+    r#"
+    .section .text.memset, "ax"
+    .global memset
+    .type memset, %function
+    .p2align 4
+memset:
+    mov x3, x0
+    and x1, x1, #0xff
+    mov x4, #0x0101010101010101
+    mul x1, x1, x4
+    cmp x2, #64
+    b.lo 2f
+1:  stp x1, x1, [x3]
+    stp x1, x1, [x3, #16]
+    stp x1, x1, [x3, #32]
+    stp x1, x1, [x3, #48]
+    add x3, x3, #64
+    sub x2, x2, #64
+    cmp x2, #64
+    b.hs 1b
+2:  cmp x2, #16
+    b.lo 3f
+    stp x1, x1, [x3], #16
+    sub x2, x2, #16
+    b 2b
+3:  tbz x2, #3, 4f
+    str x1, [x3], #8
+4:  tbz x2, #2, 5f
+    str w1, [x3], #4
+5:  tbz x2, #1, 6f
+    strh w1, [x3], #2
+6:  tbz x2, #0, 7f
+    strb w1, [x3]
+7:  ret
+    .size memset, . - memset
 "#
 );
