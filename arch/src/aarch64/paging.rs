@@ -551,7 +551,28 @@ static DEV_L1: Table = Table(UnsafeCell::new([0; 512]));
 static DEV_L2: Table = Table(UnsafeCell::new([0; 512]));
 static DEV_L3: Table = Table(UnsafeCell::new([0; 512]));
 static DEV_NEXT: AtomicUsize = AtomicUsize::new(0);
-static DEV_LOCK: spin::Mutex<()> = spin::Mutex::new(());
+static DEV_LOCK: spin::Mutex<DevRuns> = spin::Mutex::new(DevRuns { runs: [(0, 0, 0); DEV_RUNS], n: 0 });
+
+/// Runs of MMIO pages mapped in the device window, as asked for: a repeated ask
+/// finds its run here instead of in a scan of every page mapped.
+const DEV_RUNS: usize = 64;
+struct DevRuns {
+    /// (first physical page, pages, first window page) of each run.
+    runs: [(u64, usize, usize); DEV_RUNS],
+    n: usize,
+}
+
+impl DevRuns {
+    /// The window page mapping physical page `first`, when `pages` pages from it
+    /// lie in one run mapped earlier.
+    fn find(&self, first: u64, pages: usize) -> Option<usize> {
+        let end = first + (pages as u64) * PAGE_SIZE;
+        self.runs.iter().take(self.n).find_map(|&(rfirst, rpages, rstart)| {
+            let rend = rfirst + (rpages as u64) * PAGE_SIZE;
+            (rfirst <= first && end <= rend).then(|| rstart + ((first - rfirst) / PAGE_SIZE) as usize)
+        })
+    }
+}
 
 fn table_pa(t: &Table) -> u64 {
     kernel_va_to_pa(t.0.get() as u64)
@@ -585,17 +606,12 @@ pub fn map_device(pa: u64, size: u64) -> Option<u64> {
     let first = pa & !(PAGE_SIZE - 1);
     let pages = ((pa + size.max(1) - first).div_ceil(PAGE_SIZE)) as usize;
     link_device_window(TTBR1_EL1.get() & ADDR_MASK);
-    let _g = DEV_LOCK.lock();
-    let next = DEV_NEXT.load(Ordering::Relaxed);
+    let mut runs = DEV_LOCK.lock();
     // Already mapped (e.g. the same UART asked twice)?
-    'outer: for start in 0..next {
-        for i in 0..pages {
-            if start + i >= next || get(&DEV_L3, start + i) & ADDR_MASK != first + (i as u64) * PAGE_SIZE {
-                continue 'outer;
-            }
-        }
+    if let Some(start) = runs.find(first, pages) {
         return Some(DEVICE_VIRT + (start as u64) * PAGE_SIZE + (pa - first));
     }
+    let next = DEV_NEXT.load(Ordering::Relaxed);
     if next + pages > DEVICE_PAGES {
         return None;
     }
@@ -604,6 +620,12 @@ pub fn map_device(pa: u64, size: u64) -> Option<u64> {
         set(&DEV_L3, next + i, (first + (i as u64) * PAGE_SIZE) | bits);
     }
     DEV_NEXT.store(next + pages, Ordering::Relaxed);
+    // With the list full, a later ask for the same pages maps them again.
+    let n = runs.n;
+    if let Some(slot) = runs.runs.get_mut(n) {
+        *slot = (first, pages, next);
+        runs.n = n + 1;
+    }
     publish();
     Some(DEVICE_VIRT + (next as u64) * PAGE_SIZE + (pa - first))
 }
