@@ -16,6 +16,9 @@ struct Slot {
     pa: u64,
     size: u64,
     irq: Option<Irq>,
+    /// Its device type once read (0: no device). Under KVM each register read is
+    /// an exit to the VMM, and QEMU `virt` has 32 slots, most of them empty.
+    id: Option<u32>,
 }
 
 static SLOTS: spin::Mutex<([Option<Slot>; MAX_SLOTS], usize)> = spin::Mutex::new(([None; MAX_SLOTS], 0));
@@ -25,7 +28,7 @@ pub(crate) fn record_mmio(pa: u64, size: u64, irq: Option<Irq>) {
     let mut s = SLOTS.lock();
     let n = s.1;
     if let Some(slot) = s.0.get_mut(n) {
-        *slot = Some(Slot { pa, size, irq });
+        *slot = Some(Slot { pa, size, irq, id: None });
         s.1 = n + 1;
     }
 }
@@ -36,16 +39,20 @@ pub(crate) fn mmio_virt(pa: u64, size: u64) -> Option<u64> {
 }
 
 /// Calls `f` with each virtio-mmio transport of type `ty` until it returns true.
+/// The slots are tried from the highest address down: QEMU `virt` gives its
+/// devices the top slots, in the order of the command line, so the few devices
+/// there are come first. A slot's device type is read once.
 pub(crate) fn for_each_transport(_cmdline: &[u8], _info: &BootInfo, ty: DeviceType, f: &mut dyn FnMut(Found) -> bool) {
     // Held while `f` runs: the slots are recorded at boot only, and a copy of the
     // table cost 2 KiB of moves a call.
-    let slots = SLOTS.lock();
-    let (table, n) = (&slots.0, slots.1);
+    let mut slots = SLOTS.lock();
+    let n = slots.1;
     // The last page mapped and its virtual address: QEMU `virt` packs its 32
     // transports into one page, which is then looked up once, not 32 times.
     let mut last: Option<(u64, u64)> = None;
-    for slot in table.iter().take(n).flatten().copied() {
-        if slot.size < 0x100 {
+    for entry in slots.0.iter_mut().take(n).rev() {
+        let Some(slot) = entry.as_mut() else { continue };
+        if slot.size < 0x100 || slot.id.is_some_and(|id| id != ty as u32) {
             continue;
         }
         let page = slot.pa & !0xfff;
@@ -60,7 +67,9 @@ pub(crate) fn for_each_transport(_cmdline: &[u8], _info: &BootInfo, ty: DeviceTy
                 va
             }
         };
-        if crate::virtio::mmio_device_id(va) != ty as u32 {
+        let id = crate::virtio::mmio_device_id(va);
+        slot.id = Some(id);
+        if id != ty as u32 {
             continue;
         }
         let Some(header) = NonNull::new(va as *mut VirtIOHeader) else { continue };
