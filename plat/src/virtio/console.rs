@@ -377,6 +377,11 @@ impl Console {
                 p.host = Host::Closed;
             }
         }
+        self.roles()
+    }
+
+    /// The ports of stdin, stdout and stderr found so far.
+    pub fn roles(&self) -> [Option<usize>; 3] {
         [self.port_of(Role::Stdin), self.port_of(Role::Stdout), self.port_of(Role::Stderr)]
     }
 

@@ -135,10 +135,11 @@ pub fn init(info: &BootInfo) {
             }
         } else {
             // Without the numbers, a console is kept only once its ports are named.
-            if dev.handshake(HANDSHAKE_PATIENCE).iter().all(Option::is_none) {
+            let roles = dev.handshake(HANDSHAKE_PATIENCE);
+            if roles.iter().all(Option::is_none) {
                 return false;
             }
-            settle(&mut dev);
+            record(&dev, roles);
         }
         *DEVICE.lock() = Some(dev);
         IRQ_ROUTED.store(routed, Ordering::Release);
@@ -167,6 +168,12 @@ fn settle(dev: &mut Console) {
         return;
     }
     let roles = dev.handshake(HANDSHAKE_PATIENCE);
+    record(dev, roles);
+}
+
+/// Records the ports of stdin, stdout and stderr (`roles`) the handshake found,
+/// which ends it.
+fn record(dev: &Console, roles: [Option<usize>; 3]) {
     if dev.layout_disagrees() {
         crate::console::early_panic(
             "elfin: the port numbers of stdio=virtio:IN,OUT,ERR on the command line \
@@ -205,7 +212,7 @@ pub fn interrupt() {
     if let Some(dev) = guard.as_mut() {
         dev.poll_control();
         if dev.ports_settled() {
-            settle(dev);
+            record(dev, dev.roles());
         }
     }
 }
