@@ -15,6 +15,7 @@ mod console;
 mod cpio;
 mod fail;
 mod frame;
+mod hang;
 mod kernel;
 mod memory;
 mod net;

@@ -30,6 +30,8 @@ pub struct VmSpec<'a> {
     /// Descriptors (in QEMU) of the sockets for the program's stdin, stdout and
     /// stderr, carried by virtio-console ports; None keeps stdio on the serial line.
     pub stdio_fds: Option<StdioFds>,
+    /// Descriptor (in QEMU) of the socket for its monitor (QMP), if any.
+    pub monitor_fd: Option<i32>,
     /// Arguments of the network device (`-netdev … -device …`), empty for none.
     pub net: Vec<String>,
     /// Host directories shared with the guest as volumes (virtio-9p).
@@ -196,6 +198,10 @@ pub fn command_line(spec: &VmSpec<'_>) -> (OsString, Vec<OsString>) {
             push(&["-chardev", &chardev, "-device", &port]);
         }
     }
+    if let Some(fd) = spec.monitor_fd {
+        let chardev = format!("socket,id=mon0,fd={fd}");
+        push(&["-chardev", &chardev, "-mon", "chardev=mon0,mode=control"]);
+    }
     let net: Vec<&str> = spec.net.iter().map(String::as_str).collect();
     push(&net);
     for share in spec.shares {
@@ -249,6 +255,7 @@ mod tests {
             cmdline: "strace noaslr",
             extra,
             stdio_fds: None,
+            monitor_fd: None,
             net: Vec::new(),
             shares: &[],
         };
@@ -302,6 +309,7 @@ mod tests {
                 cmdline: "",
                 extra,
                 stdio_fds: None,
+                monitor_fd: None,
                 net: Vec::new(),
                 shares: &[],
             };
@@ -328,6 +336,7 @@ mod tests {
             cmdline: "stdio=virtio",
             extra: &[],
             stdio_fds: Some(fds),
+            monitor_fd: None,
             net: Vec::new(),
             shares: &[],
         };
@@ -366,6 +375,7 @@ mod tests {
             cmdline: "virtio9p",
             extra: &[],
             stdio_fds: None,
+            monitor_fd: None,
             net: Vec::new(),
             shares: &shares,
         };

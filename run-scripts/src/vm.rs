@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use crate::console::{Input, InputTo, Output, Ports, Report, Serial, Sinks, Source};
 use crate::fail::{Fail, STATUS_TIMEOUT};
 use crate::frame::Channel;
+use crate::hang::Monitor;
 use crate::sys;
 
 /// After the guest reported its status, how long the VMM gets to power off before
@@ -35,6 +36,8 @@ pub struct Launch<'a> {
     /// The sockets of the virtio-console stdio ports, when the VMM has them (their
     /// VMM ends are kept across exec); None keeps stdio on the serial console.
     pub ports: Option<Ports>,
+    /// The VMM's monitor, asked where each vCPU was when the run times out.
+    pub monitor: Option<Monitor>,
 }
 
 /// How the run ended, before it is turned into a status and message.
@@ -62,8 +65,9 @@ pub fn run(mut launch: Launch<'_>) -> Result<Ending, Fail> {
     // The guest's line discipline serves our terminal for the run; every way out
     // of this function (and a panic, and `kill -TSTP`) gives the terminal back.
     let raw_terminal = if launch.empty_stdin { None } else { sys::RawTerminal::enter() };
-    let keep: Vec<i32> =
+    let mut keep: Vec<i32> =
         launch.ports.as_ref().and_then(Ports::guest_fds).map(|f| vec![f.stdin, f.stdout, f.stderr]).unwrap_or_default();
+    keep.extend(launch.monitor.as_ref().and_then(Monitor::vmm_fd));
     let child = sys::spawn(launch.program, launch.args, &keep).map_err(|e| match e.kind() {
         io::ErrorKind::NotFound => {
             Fail::new(format!("{} not found; {}", launch.program.to_string_lossy(), launch.missing_hint))
@@ -71,6 +75,9 @@ pub fn run(mut launch: Launch<'_>) -> Result<Ending, Fail> {
         _ => Fail::new(format!("cannot start {}: {e}", launch.program.to_string_lossy())),
     })?;
     let sys::Spawned { pid, stdin: vmm_stdin, stdout: vmm_stdout } = child;
+    if let Some(m) = launch.monitor.as_mut() {
+        m.close_vmm_end();
+    }
     if sys::set_child(pid).is_some() {
         sys::kill(pid, sys::SIGTERM); // a signal came before the pid was known
     }
@@ -208,6 +215,14 @@ pub fn run(mut launch: Launch<'_>) -> Result<Ending, Fail> {
             stdin_waiting = input.waiting();
             if !killed {
                 killed = true;
+                if timed_out || idle {
+                    if let Some(m) = launch.monitor.as_mut() {
+                        let text = format!("elfin: the run is stuck; {}", m.dump());
+                        // A terminal in raw mode needs its carriage returns.
+                        let text = if raw_terminal.is_some() { text.replace('\n', "\r\n") } else { text };
+                        eprint!("{text}");
+                    }
+                }
                 sys::kill(pid, sys::SIGKILL); // not reaped yet, so the pid is still ours
             }
         }

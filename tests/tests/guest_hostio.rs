@@ -471,3 +471,35 @@ fn volumes_are_in_proc_mounts() {
     }
     c.finish(None, &guest);
 }
+
+/// A run that times out says where each vCPU was: a kernel function, with the
+/// frames that led there (QEMU's monitor, the kernel ELF's symbols).
+fn stuck_run_says_where(arch: &str) {
+    let out = Command::new(elfin_bin())
+        .args(["run", "--timeout", "2", "--smp", "2", "--arch", arch])
+        .arg(app(arch, "debian", "busybox"))
+        .args(["sleep", "100"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("elfin run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(124), "{err}");
+    assert!(err.contains("elfin: the run is stuck; where each vCPU was"), "{err}");
+    for cpu in 0..2 {
+        // Both CPUs wait in the kernel: the sleeping program's and the idle one.
+        let line = err.lines().find(|l| l.trim_start().starts_with(&format!("cpu {cpu}: "))).unwrap_or_default();
+        assert!(line.contains(" at elfin_kernel::"), "cpu {cpu} not named in a kernel function:\n{err}");
+    }
+    assert!(err.lines().any(|l| l.trim_start().starts_with("<- elfin_kernel::")), "no backtrace:\n{err}");
+    assert!(err.contains("elfin: timed out after 2 s"), "{err}");
+}
+
+#[test]
+fn stuck_run_says_where_x86_64() {
+    stuck_run_says_where("x86_64");
+}
+
+#[test]
+fn stuck_run_says_where_aarch64() {
+    stuck_run_says_where("aarch64");
+}

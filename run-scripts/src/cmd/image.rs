@@ -56,7 +56,7 @@ pub fn run(args: &ImageArgs) -> Result<i32, Fail> {
     fs::copy(&p.kernel, &kernel).map_err(|e| Fail::new(format!("copying {}: {e}", p.kernel.display())))?;
     fs::copy(p.initrd.path(), &initrd).map_err(|e| Fail::new(format!("writing {}: {e}", initrd.display())))?;
     write(&cmdline_file, format!("{}\n", p.cmdline).as_bytes())?;
-    let cmd = vmm_command(&args.run, &p, (&kernel, &initrd, &config), &p.cmdline, None)?;
+    let cmd = vmm_command(&args.run, &p, (&kernel, &initrd, &config), &p.cmdline, (None, None))?;
     let mut written = vec![kernel, initrd, cmdline_file];
     if let Some((path, text)) = &cmd.config {
         write(path, text.as_bytes())?;

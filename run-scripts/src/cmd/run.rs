@@ -15,6 +15,7 @@ use clap::{Args, ValueEnum};
 use crate::arch::{Accel, AccelChoice, Arch, MachineType};
 use crate::console::{Output, Ports};
 use crate::fail::Fail;
+use crate::hang::Monitor;
 use crate::net::{self, NetMode, Publish};
 use crate::options::{self, Volume};
 use crate::qemu::{self, VmSpec};
@@ -169,7 +170,8 @@ pub struct RunArgs {
     #[arg(long = "net", value_name = "MODE", value_parser = net::parse_net)]
     pub net: Option<NetMode>,
 
-    /// Stop the VM after this many seconds; elfin then exits with 124. Example: --timeout 30
+    /// Stop the VM after this many seconds; elfin then says where each vCPU was (QEMU)
+    /// and exits with 124. Example: --timeout 30
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
     pub timeout: Option<u64>,
 
@@ -713,14 +715,16 @@ pub struct VmmCommand {
 
 /// The command line of `args.vmm` for `p`, with `kernel`, `initrd` and, for
 /// Firecracker, `config` as the files to use; `stdio_fds` are the virtio-console
-/// port sockets (QEMU only), `cmdline` the kernel command line.
+/// port sockets and `monitor_fd` the monitor's (QEMU only), `cmdline` the kernel
+/// command line.
 pub fn vmm_command(
     args: &RunArgs,
     p: &Prepared,
     files: (&Path, &Path, &Path),
     cmdline: &str,
-    stdio_fds: Option<qemu::StdioFds>,
+    fds: (Option<qemu::StdioFds>, Option<i32>),
 ) -> Result<VmmCommand, Fail> {
+    let (stdio_fds, monitor_fd) = fds;
     let (kernel, initrd, config) = files;
     let program = args.vmm_path.as_ref().map_or_else(|| args.vmm.default_binary(p.arch).into(), |p| p.into());
     let m = vmm::Machine { mem_mib: p.mem_mib, smp: args.smp, kernel, initrd, cmdline };
@@ -737,6 +741,7 @@ pub fn vmm_command(
                 cmdline,
                 extra: &args.qemu_args,
                 stdio_fds,
+                monitor_fd,
                 net: net::qemu_args(&p.net, &args.publish, p.machine),
                 shares: &p.shares,
             };
@@ -811,12 +816,18 @@ pub fn boot(
         None
     };
     let config_path = config_file.as_ref().map_or_else(PathBuf::new, |(f, _)| f.path.clone());
+    // A run that can time out gets QEMU's monitor, to say where each vCPU was.
+    let monitor = if args.vmm == Vmm::Qemu && (args.timeout.is_some() || idle.is_some()) {
+        Some(Monitor::new(p.arch, &p.kernel).map_err(|e| Fail::new(format!("cannot create the monitor socket: {e}")))?)
+    } else {
+        None
+    };
     let cmd = vmm_command(
         args,
         &p,
         (&p.kernel, p.initrd.path(), &config_path),
         &cmdline,
-        ports.as_ref().and_then(Ports::guest_fds),
+        (ports.as_ref().and_then(Ports::guest_fds), monitor.as_ref().and_then(Monitor::vmm_fd)),
     )?;
     if let (Some((path, text)), Some((_, file))) = (&cmd.config, config_file.as_ref()) {
         let mut f = file;
@@ -839,6 +850,7 @@ pub fn boot(
         output,
         empty_stdin,
         ports,
+        monitor,
     };
     let ending = vm::run(launch)?;
     drop(config_file);
