@@ -703,6 +703,15 @@ pub fn prepare(args: &RunArgs) -> Result<Result<Prepared, i32>, Fail> {
     Ok(Ok(Prepared { arch, machine, accel, kernel, initrd, mem_mib, cmdline, net: net_mode, shares }))
 }
 
+/// True when `--qemu-arg` words may give the VM a network device of their own
+/// (`-nic`, `-netdev`, a `virtio-net` device): the kernel must then look for it.
+fn may_add_nic(qemu_args: &[OsString]) -> bool {
+    qemu_args.iter().any(|a| {
+        let a = a.to_string_lossy();
+        a.contains("net") || a.contains("nic")
+    })
+}
+
 /// A VMM command for a prepared run.
 pub struct VmmCommand {
     /// The program.
@@ -792,7 +801,7 @@ pub fn boot(
         Some(Ports::new().map_err(|e| Fail::new(format!("cannot create the console sockets: {e}")))?)
     };
     let mut cmdline = p.cmdline.clone();
-    if p.net == NetMode::None {
+    if p.net == NetMode::None && !may_add_nic(&args.qemu_args) {
         // The VMM gets no network device from this run, so the kernel need not
         // look for one: on arm64 `virt` that reads each of 32 virtio-mmio slots,
         // under KVM an exit to the VMM each. (`elfin image` leaves the word out:
@@ -882,6 +891,15 @@ mod tests {
         assert_eq!(split("--bogus ./p x"), s("--bogus ./p", "x"));
         assert_eq!(split("--strace"), s("--strace", ""));
         assert_eq!(split("--"), s("--", ""));
+    }
+
+    #[test]
+    fn a_nic_of_the_users_own_is_looked_for() {
+        let w = |a: &[&str]| a.iter().map(OsString::from).collect::<Vec<_>>();
+        assert!(may_add_nic(&w(&["-nic", "user"])));
+        assert!(may_add_nic(&w(&["-device", "virtio-net-device,netdev=n0", "-netdev", "user,id=n0"])));
+        assert!(!may_add_nic(&w(&["-d", "int", "-D", "/tmp/log"])));
+        assert!(!may_add_nic(&w(&[])));
     }
 
     #[test]
