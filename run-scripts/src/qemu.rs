@@ -356,6 +356,11 @@ mod tests {
         let (p, a) = command_line(&spec(MachineType::Virt));
         let l = display_command(&p, &a);
         assert!(l.contains(&format!("-device virtio-serial-device,max_ports=4 {ports}")), "{l}");
+        assert!(!l.contains("-mon "), "no monitor unless asked: {l}");
+        // The monitor (a run with --timeout): QMP on the inherited socket.
+        let (p, a) = command_line(&VmSpec { monitor_fd: Some(11), ..spec(MachineType::Virt) });
+        let l = display_command(&p, &a);
+        assert!(l.contains(" -chardev socket,id=mon0,fd=11 -mon chardev=mon0,mode=control "), "{l}");
     }
 
     #[test]
