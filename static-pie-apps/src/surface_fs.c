@@ -2,7 +2,7 @@
  *
  *   surface_fs [SECTION]   sections: fifo mknod xattr times statx tmpfile
  *                                    inotify link openat2 chmod2 chroot search
- *                                    pseudo
+ *                                    pseudo listing
  *
  * fifo      mkfifo: a reader waits for a writer and the other way round, data
  *           through the FIFO between processes, O_NONBLOCK (ENXIO for a
@@ -29,8 +29,12 @@
  * pseudo    /proc and /sys refuse new names, removals and renames with
  *           Linux's errors; root may open read-only /proc files for writing
  *           (writes fail), not sysfs attributes; naming a thread through
- *           /proc/PID/task/TID/comm (pthread_setname_np of another thread) */
+ *           /proc/PID/task/TID/comm (pthread_setname_np of another thread)
+ * listing   getdents64 on /etc, /dev and /sys/devices/system/cpu before
+ *           anything looked inside them (no stat first, as musl's opendir):
+ *           the entries every Linux has are listed, with their types */
 #include "surface_common.h"
+#include <dirent.h>
 #include <sys/inotify.h>
 #include <sys/prctl.h>
 #include <sys/ioctl.h>
@@ -1164,6 +1168,54 @@ static void pseudo_section(void)
     as_nobody(pseudo_nobody);
 }
 
+/* Lists directory `d` with raw getdents64 (nothing else looks inside it first)
+ * and prints which of `want` it holds, each with its d_type. */
+static void list_dir(const char *d, const char *const *want)
+{
+    int fd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        printf("list %s: %s\n", d, errname(errno));
+        return;
+    }
+    static char found[16];
+    memset(found, 0, sizeof found);
+    char buf[4096];
+    long n;
+    while ((n = syscall(SYS_getdents64, fd, buf, sizeof buf)) > 0) {
+        for (long off = 0; off < n;) {
+            unsigned short reclen = *(unsigned short *)(buf + off + 16);
+            unsigned char type = *(unsigned char *)(buf + off + 18);
+            const char *name = buf + off + 19;
+            for (int i = 0; want[i]; i++)
+                if (strcmp(name, want[i]) == 0)
+                    found[i] = type == DT_REG ? 'f' : type == DT_DIR ? 'd' : type == DT_CHR ? 'c' : '?';
+            off += reclen;
+        }
+    }
+    if (n < 0)
+        printf("getdents64 %s: %s\n", d, errname(errno));
+    close(fd);
+    printf("list %s:", d);
+    for (int i = 0; want[i]; i++)
+        printf(" %s=%c", want[i], found[i] ? found[i] : '-');
+    printf("\n");
+}
+
+static void listing_section(void)
+{
+    static const char *const etc[] = {"passwd", "group", "hosts", NULL};
+    static const char *const dev[] = {"null", "zero", "urandom", "shm", "pts", NULL};
+    static const char *const cpu[] = {"cpu0", "online", "possible", NULL};
+    list_dir("/etc", etc);
+    list_dir("/dev", dev);
+    list_dir("/sys/devices/system/cpu", cpu);
+    /* The same again, now that the directories were looked at. */
+    list_dir("/etc", etc);
+    list_dir("/dev", dev);
+    struct stat st;
+    T("stat /etc/passwd after listing", stat("/etc/passwd", &st));
+}
+
 static void search_section(void)
 {
     chmod(dir, 0755);
@@ -1323,7 +1375,8 @@ int main(int argc, char **argv)
         {"fifo", fifo},       {"mknod", mknod_section},     {"xattr", xattr},       {"times", times},
         {"statx", statx_section}, {"tmpfile", tmpfile_section}, {"inotify", inotify}, {"link", link_section},
         {"openat2", openat2_section}, {"chmod2", chmod2_section},
-        {"chroot", chroot_section}, {"search", search_section}, {"pseudo", pseudo_section}, {NULL, NULL},
+        {"chroot", chroot_section}, {"search", search_section}, {"pseudo", pseudo_section},
+        {"listing", listing_section}, {NULL, NULL},
     };
     int r = run_sections(argc, argv, sections);
     clean();

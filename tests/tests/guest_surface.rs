@@ -63,7 +63,7 @@ surface_tests! {
     surface_time: [itimer, posix, overrun, timerfd, cpuclock, settime, libc],
     surface_signal: [signalfd, queue, masks, select, stopped],
     surface_xfer: [vec, pio, splice, tee, vmsplice, copy, sendfile, fsize],
-    surface_fs: [fifo, mknod, xattr, times, statx, tmpfile, inotify, link, openat2, chmod2, chroot, search, pseudo],
+    surface_fs: [fifo, mknod, xattr, times, statx, tmpfile, inotify, link, openat2, chmod2, chroot, search, pseudo, listing],
     surface_lock: [flock, posix, deadlock, ofd, errors],
     surface_sys: [caps, ids, sched, cpu, membarrier, mlock, names, personality, ioprio, sync, vm, random, prctl, sysctl, regs, procfs, klog],
     surface_ipc: [shm, sem, msg, mq, perms],

@@ -75,6 +75,7 @@ fn align4(x: usize) -> Option<usize> {
 }
 
 /// Iterates over the members of an archive up to `TRAILER!!!`.
+#[derive(Clone)]
 pub struct Reader<'a> {
     data: &'a [u8],
     off: usize,
@@ -85,6 +86,16 @@ impl<'a> Reader<'a> {
     /// A reader over `data`.
     pub fn new(data: &'a [u8]) -> Self {
         Reader { data, off: 0, done: false }
+    }
+
+    /// The whole archive.
+    pub fn data(&self) -> &'a [u8] {
+        self.data
+    }
+
+    /// Where the next member's header starts.
+    pub fn offset(&self) -> usize {
+        self.off
     }
 
     fn next_entry(&mut self) -> Result<Option<Entry<'a>>, CpioError> {

@@ -749,7 +749,10 @@ pub fn init(initrd: Option<Module>) -> RunConfig {
         // initramfs unpacker does): adding an entry to a directory touches it.
         let mut dir_times: Vec<(Arc<dyn Inode>, Timespec)> = Vec::new();
         let mut last_dir: Option<(&[u8], Arc<dyn Inode>)> = None;
-        for e in cpio::Reader::new(data) {
+        let mut members = cpio::Reader::new(data);
+        // A member read ahead (by `files_after`), handled next.
+        let mut ahead = None;
+        while let Some(e) = ahead.take().or_else(|| members.next()) {
             let e = match e {
                 Ok(e) => e,
                 Err(err) => {
@@ -757,8 +760,7 @@ pub fn init(initrd: Option<Module>) -> RunConfig {
                     break;
                 }
             };
-            let name = e.name.strip_prefix(b"./").unwrap_or(e.name);
-            let name = name.strip_prefix(b"/").unwrap_or(name);
+            let name = member_path(e.name);
             if name.is_empty() || name == b"." {
                 continue;
             }
@@ -811,15 +813,20 @@ pub fn init(initrd: Option<Module>) -> RunConfig {
                         let d: Arc<dyn Inode> = if dir.is_empty() && base == b"dev" {
                             lazy_dev = true;
                             ramfs::Dir::lazy(meta, dev::filler())
-                        } else {
+                        } else if name.starts_with(b".elfin") {
                             ramfs::Dir::with_meta(meta)
+                        } else {
+                            match files_after(&mut members, name, &mut ahead) {
+                                Some(fill) => ramfs::Dir::lazy(meta, fill),
+                                None => ramfs::Dir::with_meta(meta),
+                            }
                         };
                         dir_times.push((d.clone(), t));
                         d
                     }
                 },
                 S_IFLNK => ramfs::Symlink::with_meta(e.data.to_vec(), Meta { mode: S_IFLNK | 0o777, ..meta }),
-                S_IFREG => ramfs::File::from_initrd(e.data, Meta { mode: S_IFREG | perm, ..meta }),
+                S_IFREG => initrd_file(&e),
                 _ => continue,
             };
             let _ = parent.insert(base, node);
@@ -854,6 +861,63 @@ pub fn init(initrd: Option<Module>) -> RunConfig {
     let _ = root.insert(b"proc", procfs::root());
     ninep::mount_volumes(run);
     cfg
+}
+
+/// An initrd member's path in the tree (without a leading `./` or `/`).
+fn member_path(name: &[u8]) -> &[u8] {
+    let name = name.strip_prefix(b"./").unwrap_or(name);
+    name.strip_prefix(b"/").unwrap_or(name)
+}
+
+/// A regular file of the initrd, its content left in place.
+fn initrd_file(e: &cpio::Entry<'static>) -> Arc<dyn Inode> {
+    let t = Timespec { tv_sec: i64::from(e.mtime), tv_nsec: 0 };
+    ramfs::File::from_initrd(e.data, Meta { mode: S_IFREG | (e.mode & 0o7777), ..Meta::at(0, e.uid, e.gid, t) })
+}
+
+/// Takes the regular files that follow directory `dir` in the archive and lie
+/// directly inside it, and returns what makes them at the first look inside the
+/// directory: a program that never opens, say, `/etc` does not pay for its files
+/// at boot. None when no such member follows. The first member read that is not
+/// one of them is left in `ahead`.
+fn files_after(
+    members: &mut cpio::Reader<'static>,
+    dir: &[u8],
+    ahead: &mut Option<Result<cpio::Entry<'static>, cpio::CpioError>>,
+) -> Option<ramfs::Filler> {
+    let data = members.data();
+    let start = members.offset();
+    let mut end = start;
+    let mut count = 0usize;
+    while let Some(e) = members.next() {
+        let inside = e.as_ref().is_ok_and(|e| {
+            let name = member_path(e.name);
+            e.mode & S_IFMT == S_IFREG
+                && name.len() > dir.len() + 1
+                && name.starts_with(dir)
+                && name.get(dir.len()) == Some(&b'/')
+                && !name.get(dir.len() + 1..).unwrap_or(&[]).contains(&b'/')
+        });
+        if !inside {
+            *ahead = Some(e);
+            break;
+        }
+        count += 1;
+        end = members.offset();
+    }
+    if count == 0 {
+        return None;
+    }
+    let part = data.get(start..end)?;
+    Some(alloc::boxed::Box::new(move |entries: &mut ramfs::Entries| {
+        for e in cpio::Reader::new(part).take(count).flatten() {
+            let name = member_path(e.name);
+            let base = name.rsplit(|&b| b == b'/').next().unwrap_or(name);
+            // A later member of the same name replaces an earlier one, as a
+            // member added to a directory does.
+            entries.insert(base.to_vec(), initrd_file(&e));
+        }
+    }))
 }
 
 fn parse_run(data: &[u8], cfg: &mut RunConfig) {

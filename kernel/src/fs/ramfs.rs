@@ -315,8 +315,7 @@ impl Inode for Dir {
     }
     fn entries(&self) -> Result<Vec<DirEntry>, Errno> {
         Ok(self
-            .entries
-            .lock()
+            .map()
             .iter()
             .map(|(name, n)| DirEntry { name: name.clone(), ino: n.ino(), dtype: dtype_of(n.meta().mode) })
             .collect())
