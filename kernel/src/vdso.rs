@@ -67,8 +67,11 @@ fn pages() -> Option<&'static Pages> {
             let vvar = frames::alloc_zeroed()?;
             let mut text = Vec::new();
             for chunk in image.chunks(PAGE_SIZE as usize) {
-                let pa = frames::alloc_zeroed()?;
-                frames::frame_bytes(pa).get_mut(..chunk.len())?.copy_from_slice(chunk);
+                // Written whole: the image, then zeros to the page's end.
+                let pa = frames::alloc(1)?;
+                let (head, tail) = frames::frame_bytes(pa).split_at_mut_checked(chunk.len())?;
+                head.copy_from_slice(chunk);
+                tail.fill(0);
                 text.push(pa);
             }
             Some(Pages { vvar: Arc::from([vvar]), text: Arc::from(text) })

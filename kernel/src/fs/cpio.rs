@@ -47,6 +47,7 @@ const fn bytes(b: u8) -> u64 {
 /// An 8-digit hexadecimal header field (eight digits cannot overflow a u32),
 /// decoded eight digits at a time: a header has 13 fields, and a byte-by-byte loop
 /// took most of the time spent reading the initrd at boot.
+#[inline(always)]
 fn hex(field: &[u8]) -> Option<u32> {
     let digits: [u8; 8] = field.try_into().ok()?;
     // The first digit in the top byte.

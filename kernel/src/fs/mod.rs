@@ -769,7 +769,8 @@ pub fn init(initrd: Option<Module>) -> RunConfig {
                 run = e.data;
                 continue;
             }
-            if name.starts_with(b".elfin") {
+            // procfs takes /proc's place once the archive is read.
+            if name.starts_with(b".elfin") || name == b"proc" {
                 continue;
             }
             let (dir, base) = match name.iter().rposition(|&b| b == b'/') {
