@@ -133,7 +133,10 @@ pub fn build_stack(stack_top: u64, args: &StackArgs<'_>, max_size: usize) -> Res
     }
     img.put(random_at, &args.random)?;
 
-    let mut w = Writer { img: &mut img, down: size };
+    // The words start at `sp`, the image's first byte.
+    let word_bytes = usize::try_from(words.saturating_mul(WORD)).unwrap_or(usize::MAX);
+    let slots = img.bytes.get_mut(..word_bytes).ok_or(LoadError::BadStackTop { top: stack_top })?;
+    let mut w = Writer { slots: slots.chunks_exact_mut(WORD as usize), top: stack_top };
     w.word(argv.len() as u64)?;
     for &at in &arg_at {
         w.word(stack_top.wrapping_sub(at))?;
@@ -222,17 +225,17 @@ impl Image {
 
 /// Writes words upwards from `sp`.
 struct Writer<'a> {
-    /// The image.
-    img: &'a mut Image,
-    /// Distance below the top of the next word.
-    down: u64,
+    /// The word slots not written yet, lowest first.
+    slots: core::slice::ChunksExactMut<'a, u8>,
+    /// The stack's top (for the error).
+    top: u64,
 }
 
 impl Writer<'_> {
     /// Write one little-endian word and move up.
     fn word(&mut self, v: u64) -> Result<(), LoadError> {
-        self.img.put(self.down, &v.to_le_bytes())?;
-        self.down = self.down.checked_sub(WORD).ok_or(LoadError::BadStackTop { top: self.img.top })?;
+        let slot = self.slots.next().ok_or(LoadError::BadStackTop { top: self.top })?;
+        slot.copy_from_slice(&v.to_le_bytes());
         Ok(())
     }
 
