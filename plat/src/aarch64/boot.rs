@@ -60,25 +60,31 @@ elfin_primary_entry:
     // Boot page tables (6 pages): 0 L0 low, 1 L1 low (identity), 2 L0 high,
     // 3 L1 direct map, 4 L1 kernel, 5 L2 kernel.
     // They are zeroes of the image file itself (.boot_tables is loaded data), so
-    // nothing clears them here.
+    // nothing clears them here. x11 is scratch for the entries' addresses.
     adrp x22, elfin_boot_tables
 
     // Identity map: the image's GiB and the next one, 1 GiB blocks, EL1 RWX.
     add x3, x22, #0x1000
     orr x4, x3, #3
     ubfx x5, x21, #39, #9
-    str x4, [x22, x5, lsl #3]
+    add x11, x22, x5, lsl #3
+    str x4, [x11]
+    dc ivac, x11
     ldr x6, ={idmap_attrs}
     ubfx x5, x21, #30, #9
     and x4, x21, #0xffffffffc0000000
     orr x4, x4, x6
-    str x4, [x3, x5, lsl #3]
+    add x11, x3, x5, lsl #3
+    str x4, [x11]
+    dc ivac, x11
     add x5, x5, #1
     cmp x5, #512
     b.hs 4f
     mov x10, #0x40000000
     add x4, x4, x10
-    str x4, [x3, x5, lsl #3]
+    add x11, x3, x5, lsl #3
+    str x4, [x11]
+    dc ivac, x11
 4:
     // TTBR1 root.
     add x7, x22, #0x2000
@@ -86,21 +92,29 @@ elfin_primary_entry:
     add x3, x22, #0x3000
     orr x4, x3, #3
     mov x5, #{dm_l0}
-    str x4, [x7, x5, lsl #3]
+    add x11, x7, x5, lsl #3
+    str x4, [x11]
+    dc ivac, x11
     ldr x6, ={dm_attrs}
     ubfx x5, x21, #30, #9
     and x4, x21, #0xffffffffc0000000
     orr x4, x4, x6
-    str x4, [x3, x5, lsl #3]
+    add x11, x3, x5, lsl #3
+    str x4, [x11]
+    dc ivac, x11
     ubfx x5, x19, #30, #9
     and x4, x19, #0xffffffffc0000000
     orr x4, x4, x6
-    str x4, [x3, x5, lsl #3]
+    add x11, x3, x5, lsl #3
+    str x4, [x11]
+    dc ivac, x11
     add x8, x19, #0x200000
     ubfx x5, x8, #30, #9
     and x4, x8, #0xffffffffc0000000
     orr x4, x4, x6
-    str x4, [x3, x5, lsl #3]
+    add x11, x3, x5, lsl #3
+    str x4, [x11]
+    dc ivac, x11
 
     // Kernel window: KERNEL_VIRT - text_offset + n * 2 MiB -> 2 MiB base of the load
     // address + n * 2 MiB, EL1 RWX (KERNEL_VIRT and the load address are both
@@ -108,11 +122,15 @@ elfin_primary_entry:
     add x3, x22, #0x4000
     orr x4, x3, #3
     mov x5, #{k_l0}
-    str x4, [x7, x5, lsl #3]
+    add x11, x7, x5, lsl #3
+    str x4, [x11]
+    dc ivac, x11
     add x8, x22, #0x5000
     orr x4, x8, #3
     mov x5, #{k_l1}
-    str x4, [x3, x5, lsl #3]
+    add x11, x3, x5, lsl #3
+    str x4, [x11]
+    dc ivac, x11
     ldr x6, ={k_attrs}
     and x4, x21, #0xffffffffffe00000
     orr x4, x4, x6
@@ -122,23 +140,17 @@ elfin_primary_entry:
     ldr x10, =0x1fffff
     add x9, x9, x10
     lsr x9, x9, #21
-5:  str x4, [x8, x5, lsl #3]
+5:  add x11, x8, x5, lsl #3
+    str x4, [x11]
+    dc ivac, x11
     add x4, x4, #0x200000
     add x5, x5, #1
     subs x9, x9, #1
     b.ne 5b
 
-    // The tables were written with the MMU off: drop stale cache lines over them.
-    mrs x1, ctr_el0
-    ubfx x1, x1, #16, #4
-    mov x2, #4
-    lsl x2, x2, x1
-    mov x1, x22
-    adrp x3, elfin_boot_tables_end
-6:  dc ivac, x1
-    add x1, x1, x2
-    cmp x1, x3
-    b.lo 6b
+    // The tables were written with the MMU off: each store above dropped any
+    // stale cache line over the entry it wrote (the lines not written hold the
+    // image's zeroes, in memory and in any cached copy alike).
     dsb sy
 
     ldr x1, ={mair}
