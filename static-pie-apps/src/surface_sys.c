@@ -25,7 +25,7 @@
  * regs         every register but the result (and rcx, r11 on x86_64) is the
  *              same after a system call: a plain one, a failing one, a yield, a
  *              blocking read interrupted by a signal handler
- * procfs       /proc/PID: descriptor links (modes, sizes, fd 0), fdinfo,
+ * procfs       /proc/PID: descriptor links (modes, sizes, no blocks, fd 0), fdinfo,
  *              mountinfo against stat, mounts, cgroup, auxv against getauxval,
  *              oom_score_adj (limits, inherited by fork), /proc/filesystems
  *
@@ -1022,8 +1022,9 @@ static void procfs_section(void)
         buf[n < 0 ? 0 : n] = 0;
         int same = stat(path, &st) == 0 && fstat(fds[i], &ft) == 0 && st.st_ino == ft.st_ino;
         lstat(path, &st);
-        printf("fd link (%s): mode %o, size %lld, names the file: %s, leads to it: %s\n", opens[i].what,
-               (unsigned)st.st_mode, (long long)st.st_size, yes(strcmp(buf, name) == 0), yes(same));
+        printf("fd link (%s): mode %o, size %lld, blocks %lld, names the file: %s, leads to it: %s\n",
+               opens[i].what, (unsigned)st.st_mode, (long long)st.st_size, (long long)st.st_blocks,
+               yes(strcmp(buf, name) == 0), yes(same));
     }
 
     /* The fd directory's size is how many descriptors there are. */
@@ -1034,7 +1035,8 @@ static void procfs_section(void)
         while ((e = readdir(d)) != NULL)
             entries += e->d_name[0] != '.';
         fstat(dirfd(d), &st);
-        printf("fd directory: size is the number of descriptors: %s\n", yes(st.st_size == entries));
+        printf("fd directory: size is the number of descriptors: %s, blocks %lld\n", yes(st.st_size == entries),
+               (long long)st.st_blocks);
         closedir(d);
     }
     lstat("/proc/self/exe", &st);

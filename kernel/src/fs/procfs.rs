@@ -442,6 +442,10 @@ impl Inode for Node {
             _ => 0,
         }
     }
+    fn blocks(&self) -> u64 {
+        // procfs stores nothing: Linux reports no blocks, whatever the size.
+        0
+    }
     fn lookup(&self, name: &[u8]) -> Result<Arc<dyn Inode>, Errno> {
         self.child(name)
     }
