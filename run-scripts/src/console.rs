@@ -325,21 +325,32 @@ pub struct Ports {
     /// Our ends: stdin, stdout, stderr.
     pub host: [UnixStream; 3],
     guest: Option<[UnixStream; 3]>,
+    /// The program's stderr goes out on the stdout port: our stdout and stderr are
+    /// one file, where the order of the two streams' writes must be kept. The
+    /// stderr pair is then not given to the VMM.
+    pub stderr_on_stdout: bool,
 }
 
 impl Ports {
     /// Three socket pairs.
-    pub fn new() -> io::Result<Ports> {
+    pub fn new(stderr_on_stdout: bool) -> io::Result<Ports> {
         let (a, b) = UnixStream::pair()?;
         let (c, d) = UnixStream::pair()?;
         let (e, f) = UnixStream::pair()?;
-        Ok(Ports { host: [a, c, e], guest: Some([b, d, f]) })
+        Ok(Ports { host: [a, c, e], guest: Some([b, d, f]), stderr_on_stdout })
     }
 
     /// The descriptors of the VMM's ends (valid in the child when kept across exec).
     pub fn guest_fds(&self) -> Option<StdioFds> {
         let g = self.guest.as_ref()?;
-        Some(StdioFds { stdin: g[0].as_raw_fd(), stdout: g[1].as_raw_fd(), stderr: g[2].as_raw_fd() })
+        let stderr = (!self.stderr_on_stdout).then(|| g[2].as_raw_fd());
+        Some(StdioFds { stdin: g[0].as_raw_fd(), stdout: g[1].as_raw_fd(), stderr })
+    }
+
+    /// The ports' numbers for `stdio=virtio:IN,OUT,ERR`.
+    pub fn layout(&self) -> String {
+        let [(_, i), (_, o), (_, e)] = crate::qemu::STDIO_PORTS;
+        format!("{i},{o},{}", if self.stderr_on_stdout { o } else { e })
     }
 
     /// Closes our copy of the VMM's ends, so that its exit reaches us as end of file.
@@ -351,6 +362,25 @@ impl Ports {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn port_layouts() {
+        let apart = Ports::new(false).expect("socket pairs");
+        assert_eq!(apart.layout(), "1,2,3");
+        assert!(apart.guest_fds().is_some_and(|f| f.stderr.is_some()));
+        let shared = Ports::new(true).expect("socket pairs");
+        assert_eq!(shared.layout(), "1,2,2");
+        assert!(shared.guest_fds().is_some_and(|f| f.stderr.is_none()));
+    }
+
+    #[test]
+    fn same_file_is_the_same_inode() {
+        let (a, b) = UnixStream::pair().expect("socket pair");
+        let a2 = a.try_clone().expect("dup");
+        assert!(crate::sys::same_file(a.as_raw_fd(), a2.as_raw_fd()));
+        assert!(!crate::sys::same_file(a.as_raw_fd(), b.as_raw_fd()));
+        assert!(!crate::sys::same_file(a.as_raw_fd(), -1));
+    }
 
     #[test]
     fn winsize_frames_are_whole() {

@@ -76,8 +76,9 @@ pub struct StdioFds {
     pub stdin: i32,
     /// The program's stdout (guest to host).
     pub stdout: i32,
-    /// The program's stderr (guest to host).
-    pub stderr: i32,
+    /// The program's stderr (guest to host); None when it shares stdout's port
+    /// (`stdio=virtio:1,2,2`: the host's stdout and stderr are one file).
+    pub stderr: Option<i32>,
 }
 
 /// Names of the virtio-console ports (docs/protocol.md), with the port numbers
@@ -191,7 +192,8 @@ pub fn command_line(spec: &VmSpec<'_>) -> (OsString, Vec<OsString>) {
             MachineType::Microvm | MachineType::Virt => "virtio-serial-device,max_ports=4",
         };
         push(&["-device", bus]);
-        for ((name, nr), fd) in STDIO_PORTS.iter().zip([fds.stdin, fds.stdout, fds.stderr]) {
+        let ports = STDIO_PORTS.iter().zip([Some(fds.stdin), Some(fds.stdout), fds.stderr]);
+        for ((name, nr), fd) in ports.filter_map(|(p, fd)| Some((p, fd?))) {
             let id = name.trim_start_matches("org.elfin.");
             let chardev = format!("socket,id={id},fd={fd}");
             let port = format!("virtserialport,chardev={id},name={name},nr={nr}");
@@ -324,7 +326,7 @@ mod tests {
 
     #[test]
     fn stdio_ports() {
-        let fds = StdioFds { stdin: 4, stdout: 6, stderr: 8 };
+        let fds = StdioFds { stdin: 4, stdout: 6, stderr: Some(8) };
         let spec = |machine| VmSpec {
             arch: if machine == MachineType::Virt { Arch::Aarch64 } else { Arch::X86_64 },
             machine,
@@ -361,6 +363,12 @@ mod tests {
         let (p, a) = command_line(&VmSpec { monitor_fd: Some(11), ..spec(MachineType::Virt) });
         let l = display_command(&p, &a);
         assert!(l.contains(" -chardev socket,id=mon0,fd=11 -mon chardev=mon0,mode=control "), "{l}");
+        // stderr on stdout's port (the host's stdout and stderr are one file): no
+        // stderr port.
+        let shared = StdioFds { stderr: None, ..fds };
+        let (p, a) = command_line(&VmSpec { stdio_fds: Some(shared), ..spec(MachineType::Microvm) });
+        let l = display_command(&p, &a);
+        assert!(l.contains("name=org.elfin.stdout,nr=2") && !l.contains("org.elfin.stderr"), "{l}");
     }
 
     #[test]

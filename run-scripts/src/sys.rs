@@ -251,6 +251,19 @@ static RAW_ON: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::ne
 /// The write end of the pipe the SIGWINCH handler pokes (-1: none).
 static WINCH_PIPE: AtomicI32 = AtomicI32::new(-1);
 
+/// Whether descriptors `a` and `b` are open on one file (the same inode of the
+/// same device: one terminal, pipe or file), as with `2>&1`.
+pub fn same_file(a: i32, b: i32) -> bool {
+    let id = |fd: i32| {
+        // SAFETY: an all-zero `stat` is a valid value of the plain C struct.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        // SAFETY: fstat only writes the struct it is given; a closed descriptor
+        // makes it fail, which is checked.
+        (unsafe { libc::fstat(fd, &mut st) } == 0).then_some((st.st_dev, st.st_ino))
+    };
+    matches!((id(a), id(b)), (Some(x), Some(y)) if x == y)
+}
+
 /// Whether our stdin is a terminal (the guest's console is then one too).
 pub fn stdin_is_tty() -> bool {
     // SAFETY: isatty(3) only takes a descriptor number.

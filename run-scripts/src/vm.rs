@@ -65,8 +65,12 @@ pub fn run(mut launch: Launch<'_>) -> Result<Ending, Fail> {
     // The guest's line discipline serves our terminal for the run; every way out
     // of this function (and a panic, and `kill -TSTP`) gives the terminal back.
     let raw_terminal = if launch.empty_stdin { None } else { sys::RawTerminal::enter() };
-    let mut keep: Vec<i32> =
-        launch.ports.as_ref().and_then(Ports::guest_fds).map(|f| vec![f.stdin, f.stdout, f.stderr]).unwrap_or_default();
+    let mut keep: Vec<i32> = launch
+        .ports
+        .as_ref()
+        .and_then(Ports::guest_fds)
+        .map(|f| [Some(f.stdin), Some(f.stdout), f.stderr].into_iter().flatten().collect())
+        .unwrap_or_default();
     keep.extend(launch.monitor.as_ref().and_then(Monitor::vmm_fd));
     let child = sys::spawn(launch.program, launch.args, &keep).map_err(|e| match e.kind() {
         io::ErrorKind::NotFound => {
@@ -91,7 +95,9 @@ pub fn run(mut launch: Launch<'_>) -> Result<Ending, Fail> {
             ports.close_guest_ends();
             let [stdin, stdout, stderr] = ports.host;
             sources.push(Source { file: std::os::fd::OwnedFd::from(stdout).into(), port: Some(Channel::Stdout) });
-            sources.push(Source { file: std::os::fd::OwnedFd::from(stderr).into(), port: Some(Channel::Stderr) });
+            if !ports.stderr_on_stdout {
+                sources.push(Source { file: std::os::fd::OwnedFd::from(stderr).into(), port: Some(Channel::Stderr) });
+            }
             _serial_stdin = Some(vmm_stdin);
             InputTo::Port(stdin)
         }

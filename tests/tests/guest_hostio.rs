@@ -503,3 +503,40 @@ fn stuck_run_says_where_x86_64() {
 fn stuck_run_says_where_aarch64() {
     stuck_run_says_where("aarch64");
 }
+
+/// Runs `cmd` with its stdout and stderr on one file (as `> file 2>&1`) and
+/// returns what the file holds.
+fn one_file_output(mut cmd: Command, name: &str) -> String {
+    let path = scratch_dir("one-file").join(name);
+    let file = std::fs::File::create(&path).expect("output file");
+    let err = file.try_clone().expect("dup");
+    let status = cmd.stdin(Stdio::null()).stdout(file).stderr(err).status().expect("run");
+    let text = std::fs::read_to_string(&path).expect("read output");
+    assert!(status.success(), "{name} failed ({status}):\n{text}");
+    text
+}
+
+/// With the host's stdout and stderr on one file (`2>&1`, a terminal), the
+/// program's writes to the two reach it in the order they were made, as natively
+/// (the CLI then sends stderr through stdout's port: `stdio=virtio:1,2,2`).
+fn stdout_and_stderr_in_one_file(arch: &str) {
+    let script = "i=0; while [ $i -lt 300 ]; do echo out $i; echo err $i >&2; i=$((i+1)); done";
+    let mut native = Command::new(app("x86_64", "debian", "busybox"));
+    native.args(["sh", "-c", script]);
+    let native = one_file_output(native, &format!("native-{arch}"));
+    assert_eq!(native.lines().count(), 600, "the native reference is broken:\n{native}");
+    let mut guest = Command::new(elfin_bin());
+    guest.args(["run", "--arch", arch]).arg(app(arch, "debian", "busybox")).args(["sh", "-c", script]);
+    let guest = one_file_output(guest, &format!("guest-{arch}"));
+    assert!(native == guest, "stdout and stderr interleave differently from the native run:\n{guest}");
+}
+
+#[test]
+fn stdout_and_stderr_in_one_file_x86_64() {
+    stdout_and_stderr_in_one_file("x86_64");
+}
+
+#[test]
+fn stdout_and_stderr_in_one_file_aarch64() {
+    stdout_and_stderr_in_one_file("aarch64");
+}

@@ -97,18 +97,29 @@ type PortQueues = (Option<Box<RxQueue>>, Option<Box<TxQueue>>);
 /// only the queue a role uses is then set up. The names still decide.
 pub type Layout = [Option<Role>; MAX_PORTS];
 
-/// Reads `IN,OUT,ERR`, the port numbers of stdin, stdout and stderr: three
-/// distinct ids from 1 to [`MAX_PORTS`] - 1. None for anything else.
-pub fn parse_layout(s: &[u8]) -> Option<Layout> {
+/// Reads `IN,OUT,ERR`, the port numbers of stdin, stdout and stderr: ids from 1
+/// to [`MAX_PORTS`] - 1, distinct except that ERR may be OUT: stderr then shares
+/// stdout's port (the host does so when its stdout and stderr are one file, so
+/// that their order is kept), and the layout gives no port the stderr role.
+/// Returns the layout and whether stderr shares stdout's port; None for anything
+/// else.
+pub fn parse_layout(s: &[u8]) -> Option<(Layout, bool)> {
     let mut layout: Layout = [None; MAX_PORTS];
     let mut parts = s.split(|&b| b == b',');
-    for role in [Role::Stdin, Role::Stdout, Role::Stderr] {
+    let mut ids = [0usize; 3];
+    let mut shared = false;
+    for (i, role) in [Role::Stdin, Role::Stdout, Role::Stderr].into_iter().enumerate() {
         let part = parts.next()?;
         let id = core::str::from_utf8(part).ok()?.parse::<usize>().ok()?;
+        if role == Role::Stderr && ids.get(1) == Some(&id) {
+            shared = true;
+            continue;
+        }
         let slot = layout.get_mut(id).filter(|slot| id > 0 && slot.is_none())?;
         *slot = Some(role);
+        *ids.get_mut(i)? = id;
     }
-    parts.next().is_none().then_some(layout)
+    parts.next().is_none().then_some((layout, shared))
 }
 
 /// What a port carries, from its name.

@@ -57,6 +57,8 @@ pub struct Found {
 static DEVICE: spin::Mutex<Option<Box<Console>>> = spin::Mutex::new(None);
 /// Port ids of stdin, stdout and stderr on the device; 0 when the channel is not on it.
 static PORTS: [AtomicUsize; 3] = [AtomicUsize::new(0), AtomicUsize::new(0), AtomicUsize::new(0)];
+/// stderr goes out on stdout's port (`stdio=virtio:IN,OUT,OUT`).
+static STDERR_ON_STDOUT: AtomicBool = AtomicBool::new(false);
 /// Where the routed interrupt is acknowledged: the address, tagged in bit 0 for a
 /// PCI ISR byte (0: none, input is polled).
 static IRQ_ACK: AtomicU64 = AtomicU64::new(0);
@@ -103,7 +105,9 @@ pub fn init(info: &BootInfo) {
     let Some(word) = words(line).find(|w| *w == b"stdio=virtio" || w.starts_with(b"stdio=virtio:")) else {
         return;
     };
-    let layout = word.strip_prefix(b"stdio=virtio:").and_then(console::parse_layout);
+    let parsed = word.strip_prefix(b"stdio=virtio:").and_then(console::parse_layout);
+    let layout = parsed.map(|(l, _)| l);
+    STDERR_ON_STDOUT.store(parsed.is_some_and(|(_, shared)| shared), Ordering::Release);
     console::set_small_memory(info.regions().iter().filter(|r| r.kind == crate::MemKind::Usable).map(|r| r.size).sum());
     let mut installed = false;
     crate::devices::for_each_transport(line, info, DeviceType::Console, &mut |found: Found| {
@@ -132,6 +136,9 @@ pub fn init(info: &BootInfo) {
                     None => continue,
                 };
                 PORTS[ch].store(id, Ordering::Release);
+            }
+            if STDERR_ON_STDOUT.load(Ordering::Acquire) {
+                PORTS[2].store(PORTS[1].load(Ordering::Acquire), Ordering::Release);
             }
         } else {
             // Without the numbers, a console is kept only once its ports are named.
@@ -185,6 +192,9 @@ fn record(dev: &Console, roles: [Option<usize>; 3]) {
     }
     for (slot, id) in PORTS.iter().zip(roles) {
         slot.store(id.unwrap_or(0), Ordering::Release);
+    }
+    if STDERR_ON_STDOUT.load(Ordering::Acquire) {
+        PORTS[2].store(PORTS[1].load(Ordering::Acquire), Ordering::Release);
     }
     SETTLED.store(true, Ordering::Release);
 }

@@ -798,7 +798,8 @@ pub fn boot(
     let ports = if args.serial_stdio || capture || !args.vmm.has_stdio_ports() {
         None
     } else {
-        Some(Ports::new().map_err(|e| Fail::new(format!("cannot create the console sockets: {e}")))?)
+        let shared = crate::sys::same_file(1, 2);
+        Some(Ports::new(shared).map_err(|e| Fail::new(format!("cannot create the console sockets: {e}")))?)
     };
     let mut cmdline = p.cmdline.clone();
     if p.net == NetMode::None && !may_add_nic(&args.qemu_args) {
@@ -811,13 +812,12 @@ pub fn boot(
         }
         cmdline.push_str("net=none");
     }
-    if ports.is_some() {
+    if let Some(ports) = &ports {
         if !cmdline.is_empty() {
             cmdline.push(' ');
         }
         // The ports' numbers let the kernel set up only the queues each one uses.
-        let nrs: Vec<String> = crate::qemu::STDIO_PORTS.iter().map(|(_, nr)| nr.to_string()).collect();
-        cmdline.push_str(&format!("stdio=virtio:{}", nrs.join(",")));
+        cmdline.push_str(&format!("stdio=virtio:{}", ports.layout()));
     }
     let config_file = if args.vmm == Vmm::Firecracker {
         Some(TempFile::create(".json").map_err(|e| Fail::new(format!("cannot create the VMM configuration: {e}")))?)
