@@ -814,8 +814,6 @@ pub fn init(initrd: Option<Module>) -> RunConfig {
                         let d: Arc<dyn Inode> = if dir.is_empty() && base == b"dev" {
                             lazy_dev = true;
                             ramfs::Dir::lazy(meta, dev::filler())
-                        } else if name.starts_with(b".elfin") {
-                            ramfs::Dir::with_meta(meta)
                         } else {
                             match files_after(&mut members, name, &mut ahead) {
                                 Some(fill) => ramfs::Dir::lazy(meta, fill),
