@@ -26,6 +26,7 @@
  *              same after a system call: a plain one, a failing one, a yield, a
  *              blocking read interrupted by a signal handler
  * procfs       /proc/PID: descriptor links (modes, sizes, no blocks, fd 0), fdinfo,
+ *              statfs of /proc, /sys, /dev/pts and /dev/shm,
  *              mountinfo against stat, mounts, cgroup, auxv against getauxval,
  *              oom_score_adj (limits, inherited by fork), /proc/filesystems
  *
@@ -35,6 +36,7 @@
  *   surface_sys set-sysctl   (likewise for a guest only) writes /proc/sys files
  *                            and shows what then changes */
 #include "surface_common.h"
+#include <sys/statfs.h>
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <netinet/in.h>
@@ -1173,6 +1175,20 @@ static void procfs_section(void)
     read_text("/proc/filesystems", buf, sizeof buf);
     printf("/proc/filesystems: proc %s, tmpfs %s\n", yes(strstr(buf, "nodev\tproc\n") != NULL),
            yes(strstr(buf, "nodev\ttmpfs\n") != NULL));
+
+    /* statfs: each pseudo filesystem its magic and no blocks or inodes; the
+     * flags say they are valid and relatime. */
+    static const char *const fs_paths[] = {"/proc", "/proc/self/fd", "/sys/devices/system/cpu",
+                                           "/sys/devices/system/cpu/online", "/dev/pts", "/dev/shm", NULL};
+    for (int i = 0; fs_paths[i]; i++) {
+        struct statfs sf;
+        if (statfs(fs_paths[i], &sf) != 0) {
+            printf("statfs %s: %s\n", fs_paths[i], errname(errno));
+            continue;
+        }
+        printf("statfs %s: type %#lx, counts zero %s, valid+relatime %s\n", fs_paths[i], (unsigned long)sf.f_type,
+               yes(sf.f_blocks == 0 && sf.f_files == 0), yes((sf.f_flags & 0x1020) == 0x1020));
+    }
 
     for (int i = 0; i < 4; i++)
         close(fds[i]);

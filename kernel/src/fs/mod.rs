@@ -715,6 +715,33 @@ pub fn mkdir_p(path: &[u8]) -> Arc<dyn Inode> {
     cur
 }
 
+/// `statfs` flags (include/linux/statfs.h): the flags are valid, and the mount options.
+pub mod st {
+    /// f_flags is filled in.
+    pub const VALID: i64 = 0x20;
+    /// nosuid, nodev, noexec.
+    pub const NOSUID: i64 = 2;
+    /// nodev.
+    pub const NODEV: i64 = 4;
+    /// noexec.
+    pub const NOEXEC: i64 = 8;
+    /// relatime.
+    pub const RELATIME: i64 = 0x1000;
+}
+
+/// What statfs reports for a filesystem that stores nothing (procfs, sysfs,
+/// devpts): its magic, no blocks or inodes, and its mount flags.
+pub fn pseudo_statfs(magic: i64, flags: i64) -> elfin_shim::uapi::Statfs {
+    elfin_shim::uapi::Statfs {
+        f_type: magic,
+        f_bsize: 4096,
+        f_namelen: 255,
+        f_frsize: 4096,
+        f_flags: st::VALID | flags,
+        ..Default::default()
+    }
+}
+
 /// Run configuration found in the initrd's `/.elfin/run`.
 #[derive(Default, Debug)]
 pub struct RunConfig {

@@ -446,6 +446,11 @@ impl Inode for Node {
         // procfs stores nothing: Linux reports no blocks, whatever the size.
         0
     }
+    fn statfs(&self) -> Option<elfin_shim::uapi::Statfs> {
+        // PROC_SUPER_MAGIC, mounted rw,nosuid,nodev,noexec,relatime (/proc/mounts).
+        use super::st::*;
+        Some(super::pseudo_statfs(0x9fa0, NOSUID | NODEV | NOEXEC | RELATIME))
+    }
     fn lookup(&self, name: &[u8]) -> Result<Arc<dyn Inode>, Errno> {
         self.child(name)
     }

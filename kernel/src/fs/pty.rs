@@ -225,6 +225,12 @@ pub fn console_node() -> Arc<ConsoleNode> {
     .clone()
 }
 
+/// statfs of devpts: DEVPTS_SUPER_MAGIC, mounted rw,nosuid,noexec,relatime.
+fn devpts_statfs() -> Option<elfin_shim::uapi::Statfs> {
+    use super::st::*;
+    Some(super::pseudo_statfs(0x1cd1, NOSUID | NOEXEC | RELATIME))
+}
+
 impl Inode for ConsoleNode {
     fn ino(&self) -> u64 {
         self.ino
@@ -234,6 +240,9 @@ impl Inode for ConsoleNode {
     }
     fn dev(&self) -> u64 {
         DEVPTS_DEV
+    }
+    fn statfs(&self) -> Option<elfin_shim::uapi::Statfs> {
+        devpts_statfs()
     }
     fn rdev(&self) -> u64 {
         StatInfo::makedev(SLAVE_MAJOR, 0)
@@ -268,6 +277,9 @@ impl Inode for PtsDir {
     }
     fn dev(&self) -> u64 {
         DEVPTS_DEV
+    }
+    fn statfs(&self) -> Option<elfin_shim::uapi::Statfs> {
+        devpts_statfs()
     }
     fn nlink(&self) -> u32 {
         2
@@ -322,6 +334,9 @@ impl Inode for PtsNode {
     }
     fn dev(&self) -> u64 {
         DEVPTS_DEV
+    }
+    fn statfs(&self) -> Option<elfin_shim::uapi::Statfs> {
+        devpts_statfs()
     }
     fn rdev(&self) -> u64 {
         let index = self.pty.upgrade().map_or(0, |p| p.index);

@@ -164,6 +164,9 @@ impl Inode for File {
     fn xattrs(&self) -> Option<&Xattrs> {
         Some(&self.xattrs)
     }
+    fn statfs(&self) -> Option<elfin_shim::uapi::Statfs> {
+        self.attribute.then(sysfs_statfs)
+    }
     fn read_at(&self, off: u64, buf: &mut [u8]) -> Result<usize, Errno> {
         let start = usize::try_from(off).unwrap_or(usize::MAX);
         Ok(self.content.lock().read_at(start, buf))
@@ -237,6 +240,13 @@ pub struct Dir {
     /// A directory of sysfs: programs cannot change its names (the kernel can).
     sealed: bool,
     xattrs: Xattrs,
+}
+
+/// statfs of sysfs (its directories and attributes): SYSFS_MAGIC, mounted
+/// rw,nosuid,nodev,noexec,relatime as Linux distributions do.
+fn sysfs_statfs() -> elfin_shim::uapi::Statfs {
+    use super::st::*;
+    super::pseudo_statfs(0x6265_6572, NOSUID | NODEV | NOEXEC | RELATIME)
 }
 
 /// A directory's entries by name.
@@ -345,6 +355,9 @@ impl Inode for Dir {
     }
     fn xattrs(&self) -> Option<&Xattrs> {
         Some(&self.xattrs)
+    }
+    fn statfs(&self) -> Option<elfin_shim::uapi::Statfs> {
+        self.sealed.then(sysfs_statfs)
     }
     fn remove(&self, name: &[u8]) -> Result<Arc<dyn Inode>, Errno> {
         let n = self.map().remove(name).ok_or(Errno::ENOENT)?;

@@ -1581,7 +1581,8 @@ pub fn statfs(cx: &Ctx, path: Option<UAddr>, fd: i32, buf: UAddr) -> SysResult {
         f_ffree: free,
         f_namelen: 255,
         f_frsize: 4096,
-        f_flags: 0x20, // ST_RELATIME
+        // As /proc/mounts says: rw,relatime.
+        f_flags: crate::fs::st::VALID | crate::fs::st::RELATIME,
         ..Default::default()
     };
     cx.write_val(buf, &st)?;
