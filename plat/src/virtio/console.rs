@@ -106,18 +106,19 @@ pub type Layout = [Option<Role>; MAX_PORTS];
 pub fn parse_layout(s: &[u8]) -> Option<(Layout, bool)> {
     let mut layout: Layout = [None; MAX_PORTS];
     let mut parts = s.split(|&b| b == b',');
-    let mut ids = [0usize; 3];
-    let mut shared = false;
-    for (i, role) in [Role::Stdin, Role::Stdout, Role::Stderr].into_iter().enumerate() {
+    let (mut stdout, mut shared) = (0, false);
+    for role in [Role::Stdin, Role::Stdout, Role::Stderr] {
         let part = parts.next()?;
         let id = core::str::from_utf8(part).ok()?.parse::<usize>().ok()?;
-        if role == Role::Stderr && ids.get(1) == Some(&id) {
+        if role == Role::Stderr && id == stdout {
             shared = true;
             continue;
         }
         let slot = layout.get_mut(id).filter(|slot| id > 0 && slot.is_none())?;
         *slot = Some(role);
-        *ids.get_mut(i)? = id;
+        if role == Role::Stdout {
+            stdout = id;
+        }
     }
     parts.next().is_none().then_some((layout, shared))
 }

@@ -137,9 +137,6 @@ pub fn init(info: &BootInfo) {
                 };
                 PORTS[ch].store(id, Ordering::Release);
             }
-            if STDERR_ON_STDOUT.load(Ordering::Acquire) {
-                PORTS[2].store(PORTS[1].load(Ordering::Acquire), Ordering::Release);
-            }
         } else {
             // Without the numbers, a console is kept only once its ports are named.
             let roles = dev.handshake(HANDSHAKE_PATIENCE);
@@ -193,9 +190,6 @@ fn record(dev: &Console, roles: [Option<usize>; 3]) {
     for (slot, id) in PORTS.iter().zip(roles) {
         slot.store(id.unwrap_or(0), Ordering::Release);
     }
-    if STDERR_ON_STDOUT.load(Ordering::Acquire) {
-        PORTS[2].store(PORTS[1].load(Ordering::Acquire), Ordering::Release);
-    }
     SETTLED.store(true, Ordering::Release);
 }
 
@@ -237,6 +231,8 @@ fn port(ch: usize) -> Option<usize> {
 /// The port of channel `ch` as known so far (from the command line's numbers
 /// while the handshake goes on).
 fn port_said(ch: usize) -> Option<usize> {
+    // stderr sharing stdout's port has no port of its own.
+    let ch = if ch == 2 && STDERR_ON_STDOUT.load(Ordering::Acquire) { 1 } else { ch };
     match PORTS.get(ch)?.load(Ordering::Acquire) {
         0 => None,
         id => Some(id),
