@@ -107,7 +107,16 @@ impl Name<'_> {
     /// True when the name is exactly `want`.
     #[inline]
     pub fn is(&self, want: &[u8]) -> bool {
-        self.rest.get(..want.len()) == Some(want) && self.rest.get(want.len()) == Some(&0)
+        // The NUL first: most names that are not `want` differ from it in length.
+        // Then byte by byte, stopping at the first difference (a target with strict
+        // alignment compares a slice no faster).
+        self.rest.get(want.len()) == Some(&0) && self.rest.iter().zip(want).all(|(h, w)| h == w)
+    }
+    /// The name's first byte (0 for an empty name), to choose what to compare it
+    /// with before comparing.
+    #[inline]
+    pub fn first(&self) -> u8 {
+        self.rest.first().copied().unwrap_or(0)
     }
     /// The name's bytes (up to its NUL).
     pub fn bytes(&self) -> &[u8] {

@@ -317,64 +317,68 @@ pub fn cpu_count() -> usize {
 }
 
 /// The properties of one device-tree node that the kernel reads.
-#[derive(Clone, Copy, Default)]
+#[derive(Clone, Copy)]
 struct Node<'a> {
     name: &'a [u8],
-    device_type: &'a [u8],
-    compatible: &'a [u8],
-    reg: &'a [u8],
-    status: Option<&'a [u8]>,
-    enable_method: &'a [u8],
-    method: &'a [u8],
-    interrupts: &'a [u8],
-    reg_shift: Option<&'a [u8]>,
-    reg_io_width: Option<&'a [u8]>,
-    redist_regions: Option<&'a [u8]>,
-    bootargs: Option<&'a [u8]>,
-    initrd_start: Option<&'a [u8]>,
-    initrd_end: Option<&'a [u8]>,
-    stdout_path: Option<&'a [u8]>,
-    /// `#address-cells` and `#size-cells` for the node's children.
-    cells: (usize, usize),
+    /// Property values by [`Prop`]; only those whose bit is set in `seen` are this
+    /// node's (a stack slot keeps an earlier node's values, unread, so that opening
+    /// a node costs two stores instead of clearing every field).
+    vals: [&'a [u8]; NPROPS],
+    seen: u32,
 }
 
 impl<'a> Node<'a> {
-    fn new(name: &'a [u8]) -> Self {
-        // The devicetree specification's defaults.
-        Node { name, cells: (2, 1), ..Node::default() }
+    const EMPTY: Node<'static> = Node { name: &[], vals: [&[]; NPROPS], seen: 0 };
+
+    /// Starts node `name` in this slot.
+    #[inline(always)]
+    fn open(&mut self, name: &'a [u8]) {
+        self.name = name;
+        self.seen = 0;
     }
 
-    /// Keeps the property if it is one the kernel reads.
+    /// Keeps a property's value (those the kernel does not read all go to one slot).
+    #[inline(always)]
     fn set(&mut self, prop: Prop, v: &'a [u8]) {
-        let cell = |v: &[u8]| fdt::u32_at(v, 0).map(|c| c as usize);
-        match prop {
-            Prop::DeviceType => self.device_type = fdt::string(v).unwrap_or(&[]),
-            Prop::Compatible => self.compatible = v,
-            Prop::Reg => self.reg = v,
-            Prop::Status => self.status = Some(fdt::string(v).unwrap_or(&[])),
-            Prop::EnableMethod => self.enable_method = fdt::string(v).unwrap_or(&[]),
-            Prop::Method => self.method = fdt::string(v).unwrap_or(&[]),
-            Prop::Interrupts => self.interrupts = v,
-            Prop::RegShift => self.reg_shift = Some(v),
-            Prop::RegIoWidth => self.reg_io_width = Some(v),
-            Prop::RedistRegions => self.redist_regions = Some(v),
-            Prop::AddressCells => self.cells.0 = cell(v).unwrap_or(2),
-            Prop::SizeCells => self.cells.1 = cell(v).unwrap_or(1),
-            Prop::Bootargs => self.bootargs = Some(v),
-            Prop::InitrdStart => self.initrd_start = Some(v),
-            Prop::InitrdEnd => self.initrd_end = Some(v),
-            Prop::StdoutPath => self.stdout_path = Some(v),
-            Prop::Unknown | Prop::Other => {}
+        let i = prop as usize;
+        if let Some(slot) = self.vals.get_mut(i) {
+            *slot = v;
         }
+        self.seen |= 1 << i;
+    }
+
+    /// The value of `prop`, if the node has it.
+    #[inline(always)]
+    fn get(&self, prop: Prop) -> Option<&'a [u8]> {
+        let i = prop as usize;
+        if self.seen & (1 << i) == 0 {
+            return None;
+        }
+        self.vals.get(i).copied()
+    }
+
+    /// A string property without its NUL (empty when absent or malformed).
+    fn str(&self, prop: Prop) -> &'a [u8] {
+        self.get(prop).and_then(fdt::string).unwrap_or(&[])
+    }
+
+    /// `#address-cells` and `#size-cells` for the node's children (the devicetree
+    /// specification's defaults are 2 and 1).
+    fn cells(&self) -> (usize, usize) {
+        let num = |p, default| self.get(p).and_then(|v| cell(v, 0)).map_or(default, |c| c as usize);
+        (num(Prop::AddressCells, 2), num(Prop::SizeCells, 1))
     }
 
     /// What the node is, from the first of its `compatible` strings the kernel knows.
     fn kind(&self) -> Kind {
-        // Most nodes of QEMU's `virt` tree are its 32 virtio-mmio slots.
-        if self.compatible == b"virtio,mmio\0" {
+        let compatible = self.get(Prop::Compatible).unwrap_or(&[]);
+        // Most nodes of QEMU's `virt` tree are its 32 virtio-mmio slots: compared a
+        // word at a time.
+        let word = |i, w: &[u8; 4]| cell(compatible, i) == Some(u32::from_be_bytes(*w));
+        if compatible.len() == 12 && word(0, b"virt") && word(1, b"io,m") && word(2, b"mio\0") {
             return Kind::VirtioMmio;
         }
-        for c in self.compatible.split(|&b| b == 0) {
+        for c in compatible.split(|&b| b == 0) {
             let k = match c {
                 b"arm,psci-1.0" | b"arm,psci-0.2" | b"arm,psci" => Kind::Psci,
                 b"arm,pl031" => Kind::Rtc,
@@ -392,11 +396,54 @@ impl<'a> Node<'a> {
     }
 }
 
-/// The properties the kernel reads, by name.
+/// Big-endian cell `i` of a property value: one load when the value is 4-aligned,
+/// as values in the structure block of an aligned tree are (this target reads a
+/// `u32` of unknown alignment a byte at a time).
+#[inline(always)]
+fn cell(v: &[u8], i: usize) -> Option<u32> {
+    let at = i.checked_mul(4)?;
+    let b = v.get(at..at.checked_add(4)?)?;
+    if (b.as_ptr() as usize) & 3 != 0 {
+        return cell_unaligned(v, i);
+    }
+    // SAFETY: `b` is 4 readable bytes at a 4-aligned address, and any bits are a u32.
+    Some(u32::from_be(unsafe { b.as_ptr().cast::<u32>().read() }))
+}
+
+/// [`cell`] of a value that is not 4-aligned (only in a tree that is not); apart
+/// so that the compiler keeps the single load of the common case.
+#[cold]
+#[inline(never)]
+fn cell_unaligned(v: &[u8], i: usize) -> Option<u32> {
+    fdt::u32_at(v, i)
+}
+
+/// A number of `n` cells (0, 1 or 2) at cell `i` of `v`.
+#[inline(always)]
+fn cells_at(v: &[u8], i: usize, n: usize) -> Option<u64> {
+    match n {
+        0 => Some(0),
+        1 => cell(v, i).map(u64::from),
+        2 => Some((u64::from(cell(v, i)?) << 32) | u64::from(cell(v, i.checked_add(1)?)?)),
+        _ => None,
+    }
+}
+
+/// The first (address, size) entry of a `reg` value under `#address-cells` `ac`
+/// and `#size-cells` `sc`.
+#[inline(always)]
+fn first_reg(reg: &[u8], ac: usize, sc: usize) -> Option<(u64, u64)> {
+    if ac == 0 || ac > 2 || sc > 2 {
+        return fdt::reg_entries(reg, ac, sc).next();
+    }
+    Some((cells_at(reg, 0, ac)?, cells_at(reg, ac, sc)?))
+}
+
+/// The properties the kernel reads, by name; the value is the property's index in
+/// [`Node::vals`].
 #[derive(Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
 enum Prop {
-    /// Not looked at yet (in [`PropCache`]).
-    Unknown,
     /// A property the kernel does not read.
     Other,
     DeviceType,
@@ -415,29 +462,35 @@ enum Prop {
     InitrdStart,
     InitrdEnd,
     StdoutPath,
+    /// Not looked at yet (in [`PropCache`]; never stored in a node).
+    Unknown,
 }
 
+/// Slots of [`Node::vals`]: one per [`Prop`].
+const NPROPS: usize = Prop::Unknown as usize + 1;
+
 impl Prop {
-    fn of(name: &[u8]) -> Prop {
-        match name {
-            b"device_type" => Prop::DeviceType,
-            b"compatible" => Prop::Compatible,
-            b"reg" => Prop::Reg,
-            b"status" => Prop::Status,
-            b"enable-method" => Prop::EnableMethod,
-            b"method" => Prop::Method,
-            b"interrupts" => Prop::Interrupts,
-            b"reg-shift" => Prop::RegShift,
-            b"reg-io-width" => Prop::RegIoWidth,
-            b"#redistributor-regions" => Prop::RedistRegions,
-            b"#address-cells" => Prop::AddressCells,
-            b"#size-cells" => Prop::SizeCells,
-            b"bootargs" => Prop::Bootargs,
-            b"linux,initrd-start" => Prop::InitrdStart,
-            b"linux,initrd-end" => Prop::InitrdEnd,
-            b"stdout-path" => Prop::StdoutPath,
-            _ => Prop::Other,
-        }
+    /// The property called `name`: compared only with the names that start with
+    /// its first byte, in place in the strings block.
+    fn of(name: fdt::Name<'_>) -> Prop {
+        let candidates: &[(&[u8], Prop)] = match name.first() {
+            b'd' => &[(b"device_type", Prop::DeviceType)],
+            b'c' => &[(b"compatible", Prop::Compatible)],
+            b'r' => &[(b"reg", Prop::Reg), (b"reg-shift", Prop::RegShift), (b"reg-io-width", Prop::RegIoWidth)],
+            b's' => &[(b"status", Prop::Status), (b"stdout-path", Prop::StdoutPath)],
+            b'e' => &[(b"enable-method", Prop::EnableMethod)],
+            b'm' => &[(b"method", Prop::Method)],
+            b'i' => &[(b"interrupts", Prop::Interrupts)],
+            b'#' => &[
+                (b"#address-cells", Prop::AddressCells),
+                (b"#size-cells", Prop::SizeCells),
+                (b"#redistributor-regions", Prop::RedistRegions),
+            ],
+            b'b' => &[(b"bootargs", Prop::Bootargs)],
+            b'l' => &[(b"linux,initrd-start", Prop::InitrdStart), (b"linux,initrd-end", Prop::InitrdEnd)],
+            _ => &[],
+        };
+        candidates.iter().find(|(n, _)| name.is(n)).map_or(Prop::Other, |&(_, p)| p)
     }
 }
 
@@ -450,9 +503,9 @@ struct PropCache([Prop; PROP_CACHE]);
 
 impl PropCache {
     fn get(&mut self, name: fdt::Name<'_>) -> Prop {
-        let Some(slot) = self.0.get_mut(name.offset()) else { return Prop::of(name.bytes()) };
+        let Some(slot) = self.0.get_mut(name.offset()) else { return Prop::of(name) };
         if *slot == Prop::Unknown {
-            *slot = Prop::of(name.bytes());
+            *slot = Prop::of(name);
         }
         *slot
     }
@@ -520,14 +573,14 @@ fn visit<'a>(found: &mut Found<'a>, stack: &[Node<'a>], depth: usize) {
     let (Some(n), Some(parent)) = (stack.get(depth), depth.checked_sub(1).and_then(|d| stack.get(d))) else {
         return;
     };
-    let (ac, sc) = parent.cells;
-    let first_reg = || fdt::reg_entries(n.reg, ac, sc).next();
+    let reg = n.get(Prop::Reg).unwrap_or(&[]);
     if depth == 1 && n.name == b"chosen" {
         found.chosen = *n;
         return;
     }
     if depth == 2 && parent.name == b"reserved-memory" {
-        for (a, size) in fdt::reg_entries(n.reg, ac, sc) {
+        let (ac, sc) = parent.cells();
+        for (a, size) in fdt::reg_entries(reg, ac, sc) {
             found.reserve(a, size);
         }
         return;
@@ -535,8 +588,10 @@ fn visit<'a>(found: &mut Found<'a>, stack: &[Node<'a>], depth: usize) {
     if depth == 2 && parent.name == b"cpus" && n.name.split(|&b| b == b'@').next() == Some(b"cpu") {
         found.cpus += 1;
     }
-    if n.device_type == b"memory" {
-        for (a, size) in fdt::reg_entries(n.reg, ac, sc) {
+    let device_type = n.str(Prop::DeviceType);
+    let (ac, sc) = parent.cells();
+    if device_type == b"memory" {
+        for (a, size) in fdt::reg_entries(reg, ac, sc) {
             if let Some(slot) = found.ram.get_mut(found.nram) {
                 *slot = (a, a.saturating_add(size));
                 found.nram += 1;
@@ -544,23 +599,31 @@ fn visit<'a>(found: &mut Found<'a>, stack: &[Node<'a>], depth: usize) {
         }
         return;
     }
-    if n.device_type == b"cpu" {
+    if device_type == b"cpu" {
         // `reg` is the MPIDR affinity; the CPU must be started through PSCI (the
         // only enable method supported) and not be disabled.
-        let psci = n.enable_method == b"psci";
-        let usable = n.status.is_none_or(|s| s == b"okay" || s == b"ok");
-        if let Some((mpidr, _)) = first_reg() {
+        let psci = n.str(Prop::EnableMethod) == b"psci";
+        let usable = n.get(Prop::Status).is_none_or(|s| matches!(fdt::string(s), Some(b"okay" | b"ok")));
+        if let Some((mpidr, _)) = first_reg(reg, ac, sc) {
             super::smp::record_cpu(mpidr, psci && usable);
         }
         return;
     }
-    if n.compatible.is_empty() {
-        return;
+    if n.get(Prop::Compatible).is_some() {
+        device(found, stack, n, depth, (ac, sc));
     }
-    let be32 = |i| fdt::u32_at(n.interrupts, i);
+}
+
+/// Handles device node `n` (one with a `compatible` property) at `depth`, whose
+/// parent's `#address-cells` and `#size-cells` are `(ac, sc)`.
+fn device<'a>(found: &mut Found<'a>, stack: &[Node<'a>], n: &Node<'a>, depth: usize, (ac, sc): (usize, usize)) {
+    let reg = n.get(Prop::Reg).unwrap_or(&[]);
+    let first_reg = || first_reg(reg, ac, sc);
+    let interrupts = n.get(Prop::Interrupts).unwrap_or(&[]);
+    let be32 = |i| cell(interrupts, i);
     let kind = n.kind();
     if kind == Kind::Psci {
-        match n.method {
+        match n.str(Prop::Method) {
             b"hvc" => super::set_psci(Conduit::Hvc),
             b"smc" => super::set_psci(Conduit::Smc),
             _ => {}
@@ -572,8 +635,8 @@ fn visit<'a>(found: &mut Found<'a>, stack: &[Node<'a>], depth: usize) {
     } else if kind == Kind::GicV3 {
         // reg = distributor, then #redistributor-regions regions (then the
         // GICv2-compatible interfaces, unused).
-        let nr = n.redist_regions.and_then(|v| fdt::u32_at(v, 0)).unwrap_or(1) as usize;
-        let mut regs = fdt::reg_entries(n.reg, ac, sc);
+        let nr = n.get(Prop::RedistRegions).and_then(|v| cell(v, 0)).unwrap_or(1) as usize;
+        let mut regs = fdt::reg_entries(reg, ac, sc);
         if let Some((d, _)) = regs.next() {
             let mut redist = [(0u64, 0u64); super::gic::MAX_RD_REGIONS];
             for (slot, r) in redist.iter_mut().zip(regs.take(nr)) {
@@ -583,7 +646,7 @@ fn visit<'a>(found: &mut Found<'a>, stack: &[Node<'a>], depth: usize) {
         }
     } else if kind == Kind::GicV2 {
         // reg = distributor, CPU interface (then the virtualisation parts).
-        let mut regs = fdt::reg_entries(n.reg, ac, sc);
+        let mut regs = fdt::reg_entries(reg, ac, sc);
         if let (Some((d, _)), Some((c, _))) = (regs.next(), regs.next()) {
             super::gic::set_gicv2(d, c);
         }
@@ -617,15 +680,15 @@ fn visit<'a>(found: &mut Found<'a>, stack: &[Node<'a>], depth: usize) {
                 len += 1;
             }
         }
-        let num = |v: Option<&[u8]>| v.and_then(|v| fdt::u32_at(v, 0));
+        let num = |p| n.get(p).and_then(|v| cell(v, 0));
         *slot = Some(Uart {
             path,
             path_len: len,
             pa,
             size,
             pl011: kind == Kind::Pl011,
-            shift: num(n.reg_shift).unwrap_or(0).min(4) as u8,
-            width4: num(n.reg_io_width) == Some(4),
+            shift: num(Prop::RegShift).unwrap_or(0).min(4) as u8,
+            width4: num(Prop::RegIoWidth) == Some(4),
         });
     }
 }
@@ -633,7 +696,7 @@ fn visit<'a>(found: &mut Found<'a>, stack: &[Node<'a>], depth: usize) {
 /// Configures the console UART: `/chosen/stdout-path`, else the first PL011, else
 /// the first 16550.
 fn setup_console(found: &Found<'_>) {
-    let stdout = found.chosen.stdout_path.and_then(fdt::string).and_then(|s| s.split(|&b| b == b':').next());
+    let stdout = found.chosen.get(Prop::StdoutPath).and_then(fdt::string).and_then(|s| s.split(|&b| b == b':').next());
     let uarts = || found.uarts.iter().flatten();
     let chosen = stdout.and_then(|p| uarts().find(|u| u.path.get(..u.path_len) == Some(p)));
     let Some(u) = chosen.or_else(|| uarts().find(|u| u.pl011)).or_else(|| uarts().next()) else { return };
@@ -671,6 +734,10 @@ fn push_usable(info: &mut BootInfo, start: u64, end: u64, reserved: &[(u64, u64)
     }
 }
 
+/// Levels of nodes whose properties are kept (the walk accepts deeper trees; the
+/// kernel reads nothing below the fourth level, and real trees nest 4 or 5 deep).
+const KEPT_DEPTH: usize = 8;
+
 /// Largest device tree accepted: the boot page tables map the 2 MiB after its start.
 const MAX_DTB: usize = 2 << 20;
 
@@ -696,7 +763,7 @@ extern "C" fn boot_main(dtb_pa: u64, t0: u64, load_pa: u64) -> ! {
         ram: [(0, 0); MAX_RAM],
         nram: 0,
         uarts: [None; MAX_UARTS],
-        chosen: Node::default(),
+        chosen: Node::EMPTY,
         cpus: 0,
     };
     // SAFETY: any four bytes are a valid u32; align_to puts only whole, aligned
@@ -709,12 +776,12 @@ extern "C" fn boot_main(dtb_pa: u64, t0: u64, load_pa: u64) -> ! {
         for (a, s) in tree.reservations().take(MAX_RESERVED) {
             found.reserve(a, s);
         }
-        let mut stack = [Node::default(); fdt::MAX_DEPTH];
+        let mut stack = [Node::EMPTY; KEPT_DEPTH];
         let mut props = PropCache([Prop::Unknown; PROP_CACHE]);
         tree.walk(|e| match e {
             fdt::Event::Begin { depth, name } => {
                 if let Some(slot) = stack.get_mut(depth) {
-                    *slot = Node::new(name);
+                    slot.open(name);
                 }
             }
             fdt::Event::Prop { depth, name, value } => {
@@ -739,12 +806,14 @@ extern "C" fn boot_main(dtb_pa: u64, t0: u64, load_pa: u64) -> ! {
         elfin_arch::arm64::boot_map_ram(start, end);
     }
     let chosen = found.chosen;
-    if let Some(v) = chosen.bootargs {
+    if let Some(v) = chosen.get(Prop::Bootargs) {
         if v.last() == Some(&0) {
             info.cmdline_paddr = (v.as_ptr() as u64).wrapping_sub(PHYS_OFFSET);
         }
     }
-    if let (Some(s), Some(e)) = (chosen.initrd_start.and_then(fdt::number), chosen.initrd_end.and_then(fdt::number)) {
+    if let (Some(s), Some(e)) =
+        (chosen.get(Prop::InitrdStart).and_then(fdt::number), chosen.get(Prop::InitrdEnd).and_then(fdt::number))
+    {
         if e > s {
             info.initrd = Some(Module { paddr: s, size: e - s });
         }
