@@ -224,15 +224,16 @@ pub(crate) fn write_entry(table_pa: u64, idx: usize, v: u64) {
 /// Fills the empty entries [from, to) of the table at `table_pa` with leaves for
 /// consecutive frames from `first_pa` with `bits`; false, with nothing written,
 /// when one of them is not empty. One pass to check and one to write: the
-/// kernel image's hundreds of pages are mapped this way at every boot.
-pub(crate) fn fill_leaves(table_pa: u64, from: usize, to: usize, first_pa: u64, bits: u64) -> bool {
+/// kernel image's hundreds of pages are mapped this way at every boot. A table
+/// that is `fresh` (made by the walk that found it) has no entries to check.
+pub(crate) fn fill_leaves(table_pa: u64, from: usize, to: usize, first_pa: u64, bits: u64, fresh: bool) -> bool {
     let (from, to) = (from.min(512), to.min(512));
     let p = (table_pa + crate::PHYS_OFFSET) as *mut u64;
     // Four entries a step (the kernel image's 4 KiB pages are hundreds of them),
     // then the rest one by one.
     let quads = from + (to.saturating_sub(from) & !3);
     let mut used = 0;
-    for i in (from..quads).step_by(4) {
+    for i in (from..quads).step_by(4).filter(|_| !fresh) {
         // SAFETY: as in `read_entry` (i + 3 < quads <= 512).
         used |= unsafe {
             core::ptr::read_volatile(p.add(i))
@@ -241,7 +242,7 @@ pub(crate) fn fill_leaves(table_pa: u64, from: usize, to: usize, first_pa: u64, 
                 | core::ptr::read_volatile(p.add(i + 3))
         };
     }
-    for i in quads..to {
+    for i in (quads..to).filter(|_| !fresh) {
         // SAFETY: as in `read_entry` (i < 512).
         used |= unsafe { core::ptr::read_volatile(p.add(i)) };
     }

@@ -44,6 +44,9 @@ pub struct StackImage {
     pub bytes: Vec<u8>,
     /// Initial stack pointer: 16-byte aligned, pointing at `argc`.
     pub sp: u64,
+    /// The auxiliary vector as written, key and value pairs up to and with `AT_NULL`
+    /// (what `/proc/PID/auxv` shows).
+    pub auxv: Vec<u64>,
 }
 
 /// What goes on the initial stack.
@@ -133,30 +136,34 @@ pub fn build_stack(stack_top: u64, args: &StackArgs<'_>, max_size: usize) -> Res
     }
     img.put(random_at, &args.random)?;
 
-    // The words start at `sp`, the image's first byte.
-    let word_bytes = usize::try_from(words.saturating_mul(WORD)).unwrap_or(usize::MAX);
-    let slots = img.bytes.get_mut(..word_bytes).ok_or(LoadError::BadStackTop { top: stack_top })?;
-    let mut w = Writer { slots: slots.chunks_exact_mut(WORD as usize), top: stack_top };
-    w.word(argv.len() as u64)?;
-    for &at in &arg_at {
-        w.word(stack_top.wrapping_sub(at))?;
-    }
-    w.word(0)?;
-    for &at in &env_at {
-        w.word(stack_top.wrapping_sub(at))?;
-    }
-    w.word(0)?;
+    // The words start at `sp`, the image's first byte. They are gathered as numbers
+    // and copied in at once: stored one by one into bytes of unknown alignment, each
+    // took eight byte stores on strict-alignment CPUs.
+    let mut w: Vec<u64> = Vec::with_capacity(usize::try_from(words).unwrap_or(0));
+    w.push(argv.len() as u64);
+    w.extend(arg_at.iter().map(|&at| stack_top.wrapping_sub(at)));
+    w.push(0);
+    w.extend(env_at.iter().map(|&at| stack_top.wrapping_sub(at)));
+    w.push(0);
+    let auxv_at = w.len();
     for &(key, value) in args.auxv {
-        w.pair(key, value)?;
+        w.extend_from_slice(&[key, value]);
     }
-    w.pair(AT_RANDOM, stack_top.wrapping_sub(random_at))?;
-    w.pair(AT_EXECFN, stack_top.wrapping_sub(execfn_at))?;
+    w.extend_from_slice(&[AT_RANDOM, stack_top.wrapping_sub(random_at)]);
+    w.extend_from_slice(&[AT_EXECFN, stack_top.wrapping_sub(execfn_at)]);
     if let Some(at) = platform_at {
-        w.pair(AT_PLATFORM, stack_top.wrapping_sub(at))?;
+        w.extend_from_slice(&[AT_PLATFORM, stack_top.wrapping_sub(at)]);
     }
-    w.pair(AT_NULL, 0)?;
-
-    Ok(StackImage { bytes: img.bytes, sp })
+    w.extend_from_slice(&[AT_NULL, 0]);
+    // In the CPU's own byte order, which is the program's.
+    let word_bytes: &[u8] = bytemuck::cast_slice(&w);
+    let slots = img.bytes.get_mut(..word_bytes.len()).ok_or(LoadError::BadStackTop { top: stack_top })?;
+    if w.len() as u64 != words {
+        return Err(LoadError::BadStackTop { top: stack_top });
+    }
+    slots.copy_from_slice(word_bytes);
+    let auxv = w.split_off(auxv_at);
+    Ok(StackImage { bytes: img.bytes, sp, auxv })
 }
 
 /// Reject NUL bytes and strings Linux would refuse with `E2BIG`.
@@ -220,29 +227,6 @@ impl Image {
         };
         self.bytes.get_mut(start..end).ok_or(err)?.copy_from_slice(data);
         Ok(())
-    }
-}
-
-/// Writes words upwards from `sp`.
-struct Writer<'a> {
-    /// The word slots not written yet, lowest first.
-    slots: core::slice::ChunksExactMut<'a, u8>,
-    /// The stack's top (for the error).
-    top: u64,
-}
-
-impl Writer<'_> {
-    /// Write one little-endian word and move up.
-    fn word(&mut self, v: u64) -> Result<(), LoadError> {
-        let slot = self.slots.next().ok_or(LoadError::BadStackTop { top: self.top })?;
-        slot.copy_from_slice(&v.to_le_bytes());
-        Ok(())
-    }
-
-    /// Write an auxv pair.
-    fn pair(&mut self, key: u64, value: u64) -> Result<(), LoadError> {
-        self.word(key)?;
-        self.word(value)
     }
 }
 
@@ -341,6 +325,9 @@ mod tests {
         assert_eq!(keys, [AT_PHDR, AT_PAGESZ, AT_ENTRY, AT_RANDOM, AT_EXECFN, AT_PLATFORM, AT_NULL]);
         assert_eq!(&d.auxv[..3], &auxv);
         assert_eq!(*d.auxv.last().unwrap(), (AT_NULL, 0));
+        // The vector handed back is the one on the stack.
+        let flat: Vec<u64> = d.auxv.iter().flat_map(|&(k, v)| [k, v]).collect();
+        assert_eq!(img.auxv, flat);
 
         let random = aux(&d, AT_RANDOM);
         let off = (random - img.sp) as usize;

@@ -262,8 +262,15 @@ impl PageTable {
 
     /// Walks to the table at `level` (0 = L3) for `va`, creating tables as needed.
     fn walk_create(&mut self, va: u64, level: u32, fs: &mut dyn FrameSource) -> Result<u64, MapError> {
+        self.walk_new(va, level, fs).map(|(t, _)| t)
+    }
+
+    /// [`PageTable::walk_create`], also saying whether the table was made by this walk
+    /// (and so holds no entries).
+    fn walk_new(&mut self, va: u64, level: u32, fs: &mut dyn FrameSource) -> Result<(u64, bool), MapError> {
         let mut t = self.root;
         let mut l = 3;
+        let mut fresh = false;
         while l > level {
             let idx = index(va, l);
             let e = read_entry(t, idx);
@@ -271,6 +278,7 @@ impl PageTable {
                 let n = fs.alloc_zeroed().ok_or(MapError::NoMemory)?;
                 write_entry(t, idx, n | VALID | TABLE_OR_PAGE);
                 t = n;
+                fresh = true;
             } else if e & TABLE_OR_PAGE == 0 {
                 return Err(MapError::Exists);
             } else {
@@ -278,7 +286,7 @@ impl PageTable {
             }
             l -= 1;
         }
-        Ok(t)
+        Ok((t, fresh))
     }
 
     /// Maps the 4 KiB page at `va` to frame `pa`.
@@ -378,11 +386,11 @@ impl PageTable {
         let bits = leaf_bits(perm) | TABLE_OR_PAGE;
         let (mut va, mut pa, end) = (va, pa, va + len);
         while va < end {
-            let t = self.walk_create(va, 0, fs)?;
+            let (t, fresh) = self.walk_new(va, 0, fs)?;
             let stop = end.min((va | (M2 - 1)) + 1);
             if !(perm.exec && perm.user) {
                 let (from, n) = (index(va, 0), (stop - va).div_ceil(PAGE_SIZE) as usize);
-                if !crate::common::fill_leaves(t, from, from + n, pa & ADDR_MASK, bits) {
+                if !crate::common::fill_leaves(t, from, from + n, pa & ADDR_MASK, bits, fresh) {
                     return Err(MapError::Exists);
                 }
                 va = stop;

@@ -98,8 +98,15 @@ impl PageTable {
 
     /// Walks to the table at `level` (0 = PT) for `va`, creating tables as needed.
     fn walk_create(&mut self, va: u64, level: u32, user: bool, fs: &mut dyn FrameSource) -> Result<u64, MapError> {
+        self.walk_new(va, level, user, fs).map(|(t, _)| t)
+    }
+
+    /// [`PageTable::walk_create`], also saying whether the table was made by this walk
+    /// (and so holds no entries).
+    fn walk_new(&mut self, va: u64, level: u32, user: bool, fs: &mut dyn FrameSource) -> Result<(u64, bool), MapError> {
         let mut t = self.root;
         let mut l = 3;
+        let mut fresh = false;
         while l > level {
             let idx = index(va, l);
             let e = read_entry(t, idx);
@@ -107,6 +114,7 @@ impl PageTable {
                 let n = fs.alloc_zeroed().ok_or(MapError::NoMemory)?;
                 write_entry(t, idx, n | P | RW | if user { US } else { 0 });
                 t = n;
+                fresh = true;
             } else if e & PS != 0 {
                 return Err(MapError::Exists);
             } else {
@@ -117,7 +125,7 @@ impl PageTable {
             }
             l -= 1;
         }
-        Ok(t)
+        Ok((t, fresh))
     }
 
     /// Maps the 4 KiB page at `va` to frame `pa`.
@@ -210,10 +218,10 @@ impl PageTable {
         let bits = leaf_bits(perm);
         let (mut va, mut pa, end) = (va, pa, va + len);
         while va < end {
-            let t = self.walk_create(va, 0, perm.user, fs)?;
+            let (t, fresh) = self.walk_new(va, 0, perm.user, fs)?;
             let stop = end.min((va | (M2 - 1)) + 1);
             let (from, n) = (index(va, 0), (stop - va).div_ceil(PAGE_SIZE) as usize);
-            if !crate::common::fill_leaves(t, from, from + n, pa & ADDR_MASK, bits) {
+            if !crate::common::fill_leaves(t, from, from + n, pa & ADDR_MASK, bits, fresh) {
                 return Err(MapError::Exists);
             }
             va = stop;

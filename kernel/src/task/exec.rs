@@ -221,21 +221,7 @@ pub fn load(
     }
     crate::uaccess::write_bytes(&mut asp, UAddr(img.sp), &img.bytes)
         .map_err(|_| failure(Errno::ENOMEM, "out of memory for the initial stack"))?;
-    // The vector follows argc, argv and envp (each NULL-terminated).
-    let auxv_at = 8 * (1 + argv.len().max(1) + 1 + envp.len() + 1);
-    let words = img.bytes.get(auxv_at..).unwrap_or(&[]).chunks_exact(8).map(|c| {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(c);
-        u64::from_ne_bytes(w)
-    });
-    let mut auxv = Vec::with_capacity(2 * (aux.len() + 4));
-    for pair in words.collect::<Vec<u64>>().chunks_exact(2) {
-        auxv.extend_from_slice(pair);
-        if pair.first() == Some(&AT_NULL) {
-            break;
-        }
-    }
-    Ok(Image { mm: asp, entry: bias + plan.entry, sp: img.sp, auxv })
+    Ok(Image { mm: asp, entry: bias + plan.entry, sp: img.sp, auxv: img.auxv })
 }
 
 /// The program file's bytes: borrowed from the initrd when unchanged, else a copy.

@@ -325,16 +325,20 @@ struct Node<'a> {
     /// a node costs two stores instead of clearing every field).
     vals: [&'a [u8]; NPROPS],
     seen: u32,
+    /// [`Node::child_cells`], worked out when the first child opens (all of a
+    /// node's properties come before its children).
+    cells: Option<(usize, usize)>,
 }
 
 impl<'a> Node<'a> {
-    const EMPTY: Node<'static> = Node { name: &[], vals: [&[]; NPROPS], seen: 0 };
+    const EMPTY: Node<'static> = Node { name: &[], vals: [&[]; NPROPS], seen: 0, cells: None };
 
     /// Starts node `name` in this slot.
     #[inline(always)]
     fn open(&mut self, name: &'a [u8]) {
         self.name = name;
         self.seen = 0;
+        self.cells = None;
     }
 
     /// Keeps a property's value (those the kernel does not read all go to one slot).
@@ -362,9 +366,14 @@ impl<'a> Node<'a> {
         self.get(prop).and_then(fdt::string).unwrap_or(&[])
     }
 
-    /// `#address-cells` and `#size-cells` for the node's children (the devicetree
-    /// specification's defaults are 2 and 1).
+    /// `#address-cells` and `#size-cells` for the node's children.
     fn cells(&self) -> (usize, usize) {
+        self.cells.unwrap_or_else(|| self.child_cells())
+    }
+
+    /// `#address-cells` and `#size-cells` from the node's properties (the
+    /// devicetree specification's defaults are 2 and 1).
+    fn child_cells(&self) -> (usize, usize) {
         let num = |p, default| self.get(p).and_then(|v| cell(v, 0)).map_or(default, |c| c as usize);
         (num(Prop::AddressCells, 2), num(Prop::SizeCells, 1))
     }
@@ -780,6 +789,11 @@ extern "C" fn boot_main(dtb_pa: u64, t0: u64, load_pa: u64) -> ! {
         let mut props = PropCache([Prop::Unknown; PROP_CACHE]);
         tree.walk(|e| match e {
             fdt::Event::Begin { depth, name } => {
+                if let Some(parent) = depth.checked_sub(1).and_then(|d| stack.get_mut(d)) {
+                    if parent.cells.is_none() {
+                        parent.cells = Some(parent.child_cells());
+                    }
+                }
                 if let Some(slot) = stack.get_mut(depth) {
                     slot.open(name);
                 }
