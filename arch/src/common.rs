@@ -232,22 +232,24 @@ pub(crate) fn fill_leaves(table_pa: u64, from: usize, to: usize, first_pa: u64, 
     // Four entries a step (the kernel image's 4 KiB pages are hundreds of them),
     // then the rest one by one.
     let quads = from + (to.saturating_sub(from) & !3);
-    let mut used = 0;
-    for i in (from..quads).step_by(4).filter(|_| !fresh) {
-        // SAFETY: as in `read_entry` (i + 3 < quads <= 512).
-        used |= unsafe {
-            core::ptr::read_volatile(p.add(i))
-                | core::ptr::read_volatile(p.add(i + 1))
-                | core::ptr::read_volatile(p.add(i + 2))
-                | core::ptr::read_volatile(p.add(i + 3))
-        };
-    }
-    for i in (quads..to).filter(|_| !fresh) {
-        // SAFETY: as in `read_entry` (i < 512).
-        used |= unsafe { core::ptr::read_volatile(p.add(i)) };
-    }
-    if used != 0 {
-        return false;
+    if !fresh {
+        let mut used = 0;
+        for i in (from..quads).step_by(4) {
+            // SAFETY: as in `read_entry` (i + 3 < quads <= 512).
+            used |= unsafe {
+                core::ptr::read_volatile(p.add(i))
+                    | core::ptr::read_volatile(p.add(i + 1))
+                    | core::ptr::read_volatile(p.add(i + 2))
+                    | core::ptr::read_volatile(p.add(i + 3))
+            };
+        }
+        for i in quads..to {
+            // SAFETY: as in `read_entry` (i < 512).
+            used |= unsafe { core::ptr::read_volatile(p.add(i)) };
+        }
+        if used != 0 {
+            return false;
+        }
     }
     let mut e = first_pa | bits;
     for i in (from..quads).step_by(4) {
