@@ -323,34 +323,46 @@ pub struct Source {
 /// ends the VMM inherits (closed here once it started).
 pub struct Ports {
     /// Our ends: stdin, stdout, stderr.
-    pub host: [UnixStream; 3],
-    guest: Option<[UnixStream; 3]>,
-    /// The program's stderr goes out on the stdout port: our stdout and stderr are
-    /// one file, where the order of the two streams' writes must be kept. The
-    /// stderr pair is then not given to the VMM.
-    pub stderr_on_stdout: bool,
+    pub host: Stdio,
+    guest: Option<Stdio>,
+}
+
+/// One end of each port's socket pair. There is no stderr pair when the program's
+/// stderr goes out on the stdout port: our stdout and stderr are one file, where
+/// the order of the two streams' writes must be kept.
+pub struct Stdio {
+    /// The stdin port's socket.
+    pub stdin: UnixStream,
+    /// The stdout port's socket.
+    pub stdout: UnixStream,
+    /// The stderr port's socket, if stderr has a port of its own.
+    pub stderr: Option<UnixStream>,
 }
 
 impl Ports {
-    /// Three socket pairs.
+    /// A socket pair for each port (none for stderr when it shares stdout's).
     pub fn new(stderr_on_stdout: bool) -> io::Result<Ports> {
         let (a, b) = UnixStream::pair()?;
         let (c, d) = UnixStream::pair()?;
-        let (e, f) = UnixStream::pair()?;
-        Ok(Ports { host: [a, c, e], guest: Some([b, d, f]), stderr_on_stdout })
+        let (e, f) =
+            if stderr_on_stdout { (None, None) } else { UnixStream::pair().map(|(e, f)| (Some(e), Some(f)))? };
+        Ok(Ports {
+            host: Stdio { stdin: a, stdout: c, stderr: e },
+            guest: Some(Stdio { stdin: b, stdout: d, stderr: f }),
+        })
     }
 
     /// The descriptors of the VMM's ends (valid in the child when kept across exec).
     pub fn guest_fds(&self) -> Option<StdioFds> {
         let g = self.guest.as_ref()?;
-        let stderr = (!self.stderr_on_stdout).then(|| g[2].as_raw_fd());
-        Some(StdioFds { stdin: g[0].as_raw_fd(), stdout: g[1].as_raw_fd(), stderr })
+        let stderr = g.stderr.as_ref().map(|s| s.as_raw_fd());
+        Some(StdioFds { stdin: g.stdin.as_raw_fd(), stdout: g.stdout.as_raw_fd(), stderr })
     }
 
     /// The ports' numbers for `stdio=virtio:IN,OUT,ERR`.
     pub fn layout(&self) -> String {
         let [(_, i), (_, o), (_, e)] = crate::qemu::STDIO_PORTS;
-        format!("{i},{o},{}", if self.stderr_on_stdout { o } else { e })
+        format!("{i},{o},{}", if self.host.stderr.is_none() { o } else { e })
     }
 
     /// Closes our copy of the VMM's ends, so that its exit reaches us as end of file.

@@ -7,7 +7,7 @@ use std::os::unix::process::ExitStatusExt;
 use std::process::ExitStatus;
 use std::time::{Duration, Instant};
 
-use crate::console::{Input, InputTo, Output, Ports, Report, Serial, Sinks, Source};
+use crate::console::{Input, InputTo, Output, Ports, Report, Serial, Sinks, Source, Stdio};
 use crate::fail::{Fail, STATUS_TIMEOUT};
 use crate::frame::Channel;
 use crate::hang::Monitor;
@@ -93,9 +93,9 @@ pub fn run(mut launch: Launch<'_>) -> Result<Ending, Fail> {
     let input_to = match launch.ports.take() {
         Some(mut ports) => {
             ports.close_guest_ends();
-            let [stdin, stdout, stderr] = ports.host;
+            let Stdio { stdin, stdout, stderr } = ports.host;
             sources.push(Source { file: std::os::fd::OwnedFd::from(stdout).into(), port: Some(Channel::Stdout) });
-            if !ports.stderr_on_stdout {
+            if let Some(stderr) = stderr {
                 sources.push(Source { file: std::os::fd::OwnedFd::from(stderr).into(), port: Some(Channel::Stderr) });
             }
             _serial_stdin = Some(vmm_stdin);
