@@ -1047,6 +1047,15 @@ static void pseudo_changes(void)
     T("rename /sys/devices/system/cpu/online .../x",
       rename("/sys/devices/system/cpu/online", "/sys/devices/system/cpu/x"));
     T("rename /sys/devices/system/cpu/online /tmp/x", rename("/sys/devices/system/cpu/online", "/tmp/surface-fs-x"));
+    /* The root, `.`, `..` and mount points are never removed or moved. */
+    T("rmdir /", rmdir("/"));
+    T("unlink /", unlink("/"));
+    T("unlink .", unlink("."));
+    T("unlink /tmp/..", unlink("/tmp/.."));
+    T("rename / /x", rename("/", "/surface-fs-x"));
+    T("rename /tmp /", rename("/tmp", "/"));
+    T("rmdir /proc", rmdir("/proc"));
+    T("rename /proc /x", rename("/proc", "/surface-fs-x"));
     /* The files are all still there. */
     struct stat st;
     T("stat /proc/uptime", stat("/proc/uptime", &st));

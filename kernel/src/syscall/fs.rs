@@ -669,6 +669,12 @@ pub fn mkdirat(cx: &Ctx, dirfd: i32, path: UAddr, mode: u32) -> SysResult {
     Ok(0)
 }
 
+/// Whether `child`, an entry of `parent`, is where another filesystem is mounted
+/// (/proc, /dev/pts, a volume): its device is not its parent's.
+fn mount_point(parent: &Arc<dyn Inode>, child: &Arc<dyn Inode>) -> bool {
+    is_dir(&**child) && child.dev() != parent.dev()
+}
+
 /// unlinkat(2) (also unlink/rmdir).
 pub fn unlinkat(cx: &Ctx, dirfd: i32, path: UAddr, flags: i32) -> SysResult {
     if flags & !AT_REMOVEDIR != 0 {
@@ -677,17 +683,23 @@ pub fn unlinkat(cx: &Ctx, dirfd: i32, path: UAddr, flags: i32) -> SysResult {
     let raw = cx.read_path(path)?;
     let base = base_dir(cx, dirfd, &raw)?;
     let (parent, name) = cx.resolve_parent(&base, &raw)?;
-    if name == b"." {
-        return Err(Errno::EINVAL);
-    }
-    if name == b".." {
-        return Err(Errno::ENOTEMPTY);
+    // The last component is the root (an empty name), `.` or `..`: never removed.
+    let removedir = flags & AT_REMOVEDIR != 0;
+    match (&name[..], removedir) {
+        (b"" | b"." | b"..", false) => return Err(Errno::EISDIR),
+        (b"", true) => return Err(Errno::EBUSY),
+        (b".", true) => return Err(Errno::EINVAL),
+        (b"..", true) => return Err(Errno::ENOTEMPTY),
+        _ => {}
     }
     let child = parent.node.lookup(&name)?;
     super::fsx::may_delete(cx, &parent.node, &child)?;
-    if flags & AT_REMOVEDIR != 0 {
+    if removedir {
         if !is_dir(&*child) {
             return Err(Errno::ENOTDIR);
+        }
+        if mount_point(&parent.node, &child) {
+            return Err(Errno::EBUSY);
         }
         super::fsx::may_change_names(&parent.node)?;
         if !child.entries()?.is_empty() {
@@ -721,7 +733,8 @@ pub fn renameat(cx: &Ctx, olddirfd: i32, old: UAddr, newdirfd: i32, new: UAddr, 
     let nbase = base_dir(cx, newdirfd, &nraw)?;
     let (op, oname) = cx.resolve_parent(&obase, &oraw)?;
     let (np, nname) = cx.resolve_parent(&nbase, &nraw)?;
-    if [&oname[..], &nname[..]].iter().any(|n| *n == b"." || *n == b"..") {
+    // Neither end may be the root, `.` or `..`.
+    if [&oname[..], &nname[..]].iter().any(|n| n.is_empty() || *n == b"." || *n == b"..") {
         return Err(Errno::EBUSY);
     }
     // procfs and sysfs are filesystems of their own.
@@ -730,6 +743,9 @@ pub fn renameat(cx: &Ctx, olddirfd: i32, old: UAddr, newdirfd: i32, new: UAddr, 
     }
     let node = op.node.lookup(&oname)?;
     let existing = np.node.lookup(&nname).ok();
+    if mount_point(&op.node, &node) || existing.as_ref().is_some_and(|e| mount_point(&np.node, e)) {
+        return Err(Errno::EBUSY);
+    }
     super::fsx::may_delete(cx, &op.node, &node)?;
     match &existing {
         Some(e) => super::fsx::may_delete(cx, &np.node, e)?,
