@@ -1210,6 +1210,48 @@ static void list_dir(const char *d, const char *const *want)
     printf("\n");
 }
 
+/* A tmpfs directory (/dev/shm is tmpfs natively too): its size counts 20 bytes an
+ * entry, its position only moves from the start or from where it is, and `..` is
+ * the parent's inode. */
+static void tmpfs_dir(void)
+{
+    char t[] = "/dev/shm/surface-fs.XXXXXX", f[64], d[64];
+    if (!mkdtemp(t)) {
+        printf("mkdtemp in /dev/shm: %s\n", errname(errno));
+        return;
+    }
+    snprintf(f, sizeof f, "%s/f", t);
+    snprintf(d, sizeof d, "%s/d", t);
+    close(open(f, O_CREAT | O_WRONLY, 0600));
+    mkdir(d, 0700);
+    struct stat self, parent;
+    stat(t, &self);
+    stat("/dev/shm", &parent);
+    printf("tmpfs dir: size %lld, links %ld\n", (long long)self.st_size, (long)self.st_nlink);
+    int fd = open(t, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    T("lseek a directory SEEK_END", lseek(fd, 0, SEEK_END));
+    T("lseek a directory SEEK_DATA", lseek(fd, 0, SEEK_DATA));
+    V("lseek a directory SEEK_CUR", lseek(fd, 0, SEEK_CUR));
+    char buf[1024];
+    long n = syscall(SYS_getdents64, fd, buf, sizeof buf);
+    for (long off = 0; off < n;) {
+        uint64_t ino = *(uint64_t *)(buf + off);
+        unsigned short reclen = *(unsigned short *)(buf + off + 16);
+        const char *name = buf + off + 19;
+        if (strcmp(name, ".") == 0)
+            printf(". is the directory: %s\n", yesno(ino == self.st_ino));
+        else if (strcmp(name, "..") == 0)
+            printf(".. is /dev/shm: %s\n", yesno(ino == parent.st_ino));
+        off += reclen;
+    }
+    close(fd);
+    rmdir(d);
+    unlink(f);
+    stat(t, &self);
+    printf("emptied: size %lld, links %ld\n", (long long)self.st_size, (long)self.st_nlink);
+    rmdir(t);
+}
+
 static void listing_section(void)
 {
     static const char *const etc[] = {"passwd", "group", "hosts", NULL};
@@ -1223,6 +1265,7 @@ static void listing_section(void)
     list_dir("/dev", dev);
     struct stat st;
     T("stat /etc/passwd after listing", stat("/etc/passwd", &st));
+    tmpfs_dir();
 }
 
 static void search_section(void)

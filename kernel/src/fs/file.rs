@@ -390,6 +390,11 @@ impl FileLike for InodeFile {
         stat_of(&*self.node)
     }
     fn seek(&self, f: &OpenFile, offset: i64, whence: i32) -> Result<u64, Errno> {
+        // A tmpfs directory's position counts entries: only SEEK_SET and SEEK_CUR
+        // mean something (Linux's dcache_dir_lseek).
+        if whence > 1 && crate::fs::is_dir(&*self.node) && !crate::fs::ninep::on_volume(&*self.node) {
+            return Err(Errno::EINVAL);
+        }
         let size = self.node.size() as i64;
         let mut pos = f.offset.lock();
         let new = match whence {

@@ -314,7 +314,13 @@ impl Inode for Dir {
         Ok(())
     }
     fn size(&self) -> u64 {
-        4096
+        // tmpfs counts 20 bytes (BOGO_DIRENT_SIZE) for each entry, `.` and `..`
+        // included; sysfs directories have no size.
+        if self.sealed {
+            0
+        } else {
+            20 * (2 + self.map().len() as u64)
+        }
     }
     fn nlink(&self) -> u32 {
         // Its entry, its ".", and each subdirectory's "..".

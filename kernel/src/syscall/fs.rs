@@ -556,7 +556,15 @@ fn getdents_common(cx: &Ctx, fd: i32, dirp: UAddr, count: usize, v64: bool) -> S
     if !is_dir(&*n) {
         return Err(Errno::ENOTDIR);
     }
-    let mut entries: Vec<(u64, u8, Vec<u8>)> = alloc::vec![(n.ino(), 4, b".".to_vec()), (n.ino(), 4, b"..".to_vec())];
+    // `..` is the parent's inode (the root's is its own); looked up only while the
+    // listing has not gone past it.
+    let parent_ino = || {
+        let cut = f.path.iter().rposition(|&b| b == b'/')?;
+        let parent = f.path.get(..cut.max(1))?;
+        fs::resolve(b"/", parent, true).ok().map(|r| r.node.ino())
+    };
+    let dotdot = if *f.offset.lock() <= 1 { parent_ino().unwrap_or(n.ino()) } else { n.ino() };
+    let mut entries: Vec<(u64, u8, Vec<u8>)> = alloc::vec![(n.ino(), 4, b".".to_vec()), (dotdot, 4, b"..".to_vec())];
     for e in n.entries()? {
         entries.push((e.ino, e.dtype, e.name));
     }
