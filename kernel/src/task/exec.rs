@@ -565,7 +565,10 @@ pub fn execve(
     let img = match load(&prog.node, &prog.bytes, &prog.path, &execfn, &prog.argv, &envp, &cred) {
         Ok(i) => i,
         Err(f) => {
-            if f.errno == Errno::ENOEXEC {
+            // An ELF program that cannot run here (a dynamic one, another machine's)
+            // is explained on the console; a file that is no ELF at all is a
+            // script without `#!` to a shell, which runs it itself on ENOEXEC.
+            if f.errno == Errno::ENOEXEC && prog.bytes.starts_with(b"\x7fELF") {
                 kprintln!("elfin: {}: {}", String::from_utf8_lossy(&filename), f.why);
             }
             return Err(f.errno);
