@@ -1227,7 +1227,20 @@ static void tmpfs_dir(void)
     struct stat self, parent;
     stat(t, &self);
     stat("/dev/shm", &parent);
-    printf("tmpfs dir: size %lld, links %ld\n", (long long)self.st_size, (long)self.st_nlink);
+    printf("tmpfs dir: size %lld, links %ld, blocks %lld\n", (long long)self.st_size, (long)self.st_nlink,
+           (long long)self.st_blocks);
+    /* A short symlink's target lives in the inode, a long one's in a page. */
+    char l[64], target[200];
+    snprintf(l, sizeof l, "%s/l", t);
+    for (size_t len = 5; len < sizeof target; len += 150) {
+        memset(target, 'x', len);
+        target[len] = 0;
+        symlink(target, l);
+        struct stat ls;
+        lstat(l, &ls);
+        printf("symlink of %zu bytes: size %lld, blocks %lld\n", len, (long long)ls.st_size, (long long)ls.st_blocks);
+        unlink(l);
+    }
     int fd = open(t, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     T("lseek a directory SEEK_END", lseek(fd, 0, SEEK_END));
     T("lseek a directory SEEK_DATA", lseek(fd, 0, SEEK_DATA));

@@ -322,6 +322,10 @@ impl Inode for Dir {
             20 * (2 + self.map().len() as u64)
         }
     }
+    fn blocks(&self) -> u64 {
+        // Entries take no pages.
+        0
+    }
     fn nlink(&self) -> u32 {
         // Its entry, its ".", and each subdirectory's "..".
         2 + self.map().values().filter(|c| c.meta().mode & S_IFMT == S_IFDIR).count() as u32
@@ -403,6 +407,15 @@ impl Inode for Symlink {
     }
     fn size(&self) -> u64 {
         self.target.len() as u64
+    }
+    fn blocks(&self) -> u64 {
+        // tmpfs keeps a target shorter than 128 bytes in the inode, a longer one
+        // in a page.
+        if self.target.len() < 128 {
+            0
+        } else {
+            8
+        }
     }
     fn readlink(&self) -> Result<Vec<u8>, Errno> {
         Ok(self.target.clone())
