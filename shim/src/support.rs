@@ -73,7 +73,7 @@ pub fn support(nr: Nr) -> Support {
              (keepcaps, bounding, ambient), no_new_privs, timer slack and seccomp",
         ),
         ArchPrctl => Partial("ARCH_SET_GS/ARCH_GET_GS"),
-        Getrusage => Partial("ru_maxrss, ru_nvcsw and ru_nivcsw are not kept (0)"),
+        Getrusage => Partial("ru_maxrss is not kept (0)"),
         Times => Real,
         Syslog => Real,
         Seccomp => Partial("user notification (SECCOMP_FILTER_FLAG_NEW_LISTENER): EINVAL"),

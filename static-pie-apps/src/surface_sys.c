@@ -2,7 +2,7 @@
  *
  *   surface_sys [SECTION]   sections: caps ids sched cpu membarrier mlock
  *                                     names personality ioprio sync vm random
- *                                     prctl sysctl regs procfs
+ *                                     prctl sysctl regs procfs switches
  *
  * caps         capget/capset: versions, dropping and raising, the rules,
  *              what set*uid does to the sets, PR_SET_KEEPCAPS, other pids
@@ -29,6 +29,9 @@
  *              statfs of /proc, /sys, /dev/pts and /dev/shm,
  *              mountinfo against stat, mounts, cgroup, auxv against getauxval,
  *              oom_score_adj (limits, inherited by fork), /proc/filesystems
+ * switches     context switches: voluntary ones counted by getrusage (self,
+ *              thread, children, wait4) and /proc/self/status; Cpus_allowed_list
+ *              is the affinity
  *
  *   surface_sys set-names    (not a section: it changes the machine's names, for
  *                            a guest only) sets the host and domain names and
@@ -51,6 +54,7 @@
 #include <sys/auxv.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
+#include <sys/resource.h>
 
 #define MS 1000000ull
 
@@ -1267,6 +1271,73 @@ static void klog_section(void)
     T("OPEN", syscall(SYS_syslog, 1, NULL, 0));
 }
 
+/* ------------------------------------------------------------- switches -- */
+
+/* A number field of /proc/self/status, -1 when it is missing. */
+static long status_field(const char *key)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long v = -1;
+    size_t n = strlen(key);
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, key, n) == 0 && line[n] == ':')
+            v = atol(line + n + 1);
+    if (f)
+        fclose(f);
+    return v;
+}
+
+static void switches_section(void)
+{
+    long v0 = status_field("voluntary_ctxt_switches");
+    struct rusage r0, r1, rt, rc;
+    getrusage(RUSAGE_SELF, &r0);
+    for (int i = 0; i < 5; i++)
+        usleep(2000);
+    long v1 = status_field("voluntary_ctxt_switches");
+    getrusage(RUSAGE_SELF, &r1);
+    getrusage(RUSAGE_THREAD, &rt);
+    printf("status counts switches: %s\n", yesno(v0 >= 0 && status_field("nonvoluntary_ctxt_switches") >= 0));
+    printf("5 sleeps: status counts 5 more: %s\n", yesno(v1 - v0 >= 5));
+    printf("5 sleeps: ru_nvcsw counts 5 more: %s\n", yesno(r1.ru_nvcsw - r0.ru_nvcsw >= 5));
+    printf("one thread: RUSAGE_THREAD is RUSAGE_SELF: %s\n", yesno(rt.ru_nvcsw == r1.ru_nvcsw));
+    pid_t c = fork();
+    if (c == 0) {
+        for (int i = 0; i < 4; i++)
+            usleep(2000);
+        _exit(0);
+    }
+    int st;
+    wait4(c, &st, 0, &rc);
+    printf("a child's 4 sleeps in wait4: %s\n", yesno(rc.ru_nvcsw >= 4));
+    getrusage(RUSAGE_CHILDREN, &rc);
+    printf("and in RUSAGE_CHILDREN: %s\n", yesno(rc.ru_nvcsw >= 4));
+
+    cpu_set_t cs;
+    sched_getaffinity(0, sizeof cs, &cs);
+    char want[256] = {0}, got[256] = {0}, line[256];
+    int n = 0;
+    for (int i = 0; i < CPU_SETSIZE; i++) {
+        if (!CPU_ISSET(i, &cs))
+            continue;
+        int e = i;
+        while (e + 1 < CPU_SETSIZE && CPU_ISSET(e + 1, &cs))
+            e++;
+        n += sprintf(want + n, n ? ",%d" : "%d", i);
+        if (e > i)
+            n += sprintf(want + n, "-%d", e);
+        i = e;
+    }
+    FILE *f = fopen("/proc/self/status", "r");
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, "Cpus_allowed_list:", 18) == 0)
+            sscanf(line + 18, "%255s", got);
+    if (f)
+        fclose(f);
+    printf("Cpus_allowed_list is the affinity: %s\n", yesno(strcmp(want, got) == 0));
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "set-names") == 0) {
@@ -1303,6 +1374,7 @@ int main(int argc, char **argv)
         {"regs", regs_section},
         {"procfs", procfs_section},
         {"klog", klog_section},
+        {"switches", switches_section},
         {NULL, NULL},
     };
     int r = run_sections(argc, argv, sections);

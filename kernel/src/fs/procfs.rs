@@ -1349,6 +1349,8 @@ fn status(p: &Arc<Process>, tid: i32, s: &mut String) {
     let (letter, word) = state_letter(p, tid);
     let threads = p.threads.lock().clone();
     let t = threads.iter().find(|t| t.tid() == tid).or(threads.first()).cloned();
+    let switches = t.as_ref().map(|t| t.switches()).unwrap_or_default();
+    let cpus = t.as_ref().map_or(1, |t| crate::task::sched::allowed(t) & crate::task::sched::online_mask());
     let (blk, pnd, sc) = t
         .map(|t| {
             let sc = t.misc.lock().seccomp.clone();
@@ -1382,7 +1384,8 @@ fn status(p: &Arc<Process>, tid: i32, s: &mut String) {
          SigQ:\t0/63704\nSigPnd:\t{:016x}\nShdPnd:\t{:016x}\nSigBlk:\t{:016x}\nSigIgn:\t{:016x}\nSigCgt:\t{:016x}\n\
          CapInh:\t{:016x}\nCapPrm:\t{:016x}\nCapEff:\t{:016x}\nCapBnd:\t{:016x}\nCapAmb:\t{:016x}\n\
          NoNewPrivs:\t{}\nSeccomp:\t{}\nSeccomp_filters:\t{}\n\
-         Cpus_allowed:\t1\nCpus_allowed_list:\t0\n",
+         Cpus_allowed:\t{}\nCpus_allowed_list:\t{}\n\
+         voluntary_ctxt_switches:\t{}\nnonvoluntary_ctxt_switches:\t{}\n",
         name,
         umask,
         letter,
@@ -1414,11 +1417,52 @@ fn status(p: &Arc<Process>, tid: i32, s: &mut String) {
         u8::from(cred.caps.no_new_privs),
         sc.mode,
         sc.filters(),
+        cpu_mask(cpus, crate::task::sched::online()),
+        cpu_list(cpus),
+        switches.voluntary,
+        switches.involuntary,
         pid = p.pid,
         tid = tid,
         vm = vm,
         rss = rss
     );
+}
+
+/// A CPU mask as Linux's `%*pb` prints it for `ncpus` CPUs: hexadecimal, in
+/// groups of 32 bits separated by commas.
+fn cpu_mask(mask: u64, ncpus: usize) -> String {
+    let digits = ncpus.clamp(1, 64).div_ceil(4);
+    let hex = alloc::format!("{:0width$x}", mask, width = digits);
+    let hex = hex.get(hex.len().saturating_sub(digits)..).unwrap_or(&hex);
+    let mut out = String::new();
+    for (i, ch) in hex.chars().enumerate() {
+        if i > 0 && (digits - i).is_multiple_of(8) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+/// A CPU mask as a list of ranges ("0-3,6").
+fn cpu_list(mask: u64) -> String {
+    let mut out = String::new();
+    let mut cpu = 0u32;
+    while cpu < 64 {
+        if mask >> cpu & 1 == 0 {
+            cpu += 1;
+            continue;
+        }
+        let start = cpu;
+        while cpu < 64 && mask >> cpu & 1 != 0 {
+            cpu += 1;
+        }
+        if !out.is_empty() {
+            out.push(',');
+        }
+        let _ = if cpu - 1 > start { write!(out, "{}-{}", start, cpu - 1) } else { write!(out, "{}", start) };
+    }
+    out
 }
 
 fn stat(p: &Arc<Process>, tid: i32, s: &mut String) {

@@ -283,17 +283,30 @@ pub fn times(cx: &Ctx, buf: UAddr) -> SysResult {
     Ok(ticks(crate::time::monotonic_ns()) as u64)
 }
 
-/// getrusage(2): user and system time (time in system calls), page faults.
+/// getrusage(2): user and system time (time in system calls), page faults,
+/// context switches.
 pub fn getrusage(cx: &Ctx, who: i32, usage: UAddr) -> SysResult {
     let t = *cx.proc.times.lock();
-    let (ns, sys, flt) = match who {
-        0 => (cx.proc.cpu_ns(), cx.proc.sys_ns(), cx.proc.minflt.load(core::sync::atomic::Ordering::Relaxed)),
-        -1 => (t.children_ns, t.children_sys_ns, t.children_minflt),
-        1 => (cx.thread.cpu_ns(), cx.thread.sys_ns(), 0),
+    let (ns, sys, flt, sw) = match who {
+        0 => (
+            cx.proc.cpu_ns(),
+            cx.proc.sys_ns(),
+            cx.proc.minflt.load(core::sync::atomic::Ordering::Relaxed),
+            cx.proc.switches(),
+        ),
+        -1 => (t.children_ns, t.children_sys_ns, t.children_minflt, t.children_switches),
+        1 => (cx.thread.cpu_ns(), cx.thread.sys_ns(), 0, cx.thread.switches()),
         _ => return Err(Errno::EINVAL),
     };
     let sys = sys.min(ns);
-    let r = Rusage { ru_utime: tv(ns - sys), ru_stime: tv(sys), ru_minflt: flt as i64, ..Default::default() };
+    let r = Rusage {
+        ru_utime: tv(ns - sys),
+        ru_stime: tv(sys),
+        ru_minflt: flt as i64,
+        ru_nvcsw: sw.voluntary as i64,
+        ru_nivcsw: sw.involuntary as i64,
+        ..Default::default()
+    };
     cx.write_val(usage, &r)?;
     Ok(0)
 }

@@ -99,10 +99,13 @@ fn rusage_of(child: &Process) -> Rusage {
     let t = *child.times.lock();
     let ns = child.cpu_ns() + t.children_ns;
     let sys = (child.sys_ns() + t.children_sys_ns).min(ns);
+    let sw = child.switches() + t.children_switches;
     Rusage {
         ru_utime: Timeval::from_nanos(ns - sys),
         ru_stime: Timeval::from_nanos(sys),
         ru_minflt: (child.minflt.load(core::sync::atomic::Ordering::Relaxed) + t.children_minflt) as i64,
+        ru_nvcsw: sw.voluntary as i64,
+        ru_nivcsw: sw.involuntary as i64,
         ..Default::default()
     }
 }

@@ -58,10 +58,11 @@ pub fn exit_thread(cx: &Ctx, status: ExitStatus) {
     };
     table::release_thread(t.tid());
     {
-        let (cpu, sys) = (t.cpu_cycles(), t.sys_cycles());
+        let (cpu, sys, sw) = (t.cpu_cycles(), t.sys_cycles(), t.switches());
         let mut times = p.times.lock();
         times.dead_threads_cycles += cpu;
         times.dead_sys_cycles += sys;
+        times.dead_switches = times.dead_switches + sw;
     }
     {
         let mut s = p.state.lock();
@@ -342,16 +343,18 @@ fn reap(parent: &Process, c: &Arc<Process>) -> bool {
             return false;
         }
     }
-    let (ns, flt) = {
+    let (ns, flt, sw) = {
         let t = c.times.lock();
-        (t.children_ns, c.minflt.load(Ordering::Relaxed) + t.children_minflt)
+        (t.children_ns, c.minflt.load(Ordering::Relaxed) + t.children_minflt, t.children_switches)
     };
+    let sw = sw + c.switches();
     let sys = c.sys_ns() + c.times.lock().children_sys_ns;
     let ns = c.cpu_ns() + ns;
     let mut pt = parent.times.lock();
     pt.children_ns += ns;
     pt.children_sys_ns += sys;
     pt.children_minflt += flt;
+    pt.children_switches = pt.children_switches + sw;
     drop(pt);
     reap_detached(c);
     true

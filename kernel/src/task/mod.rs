@@ -140,6 +140,10 @@ pub struct Thread {
     pub cpu_cycles: AtomicU64,
     /// The part of `cpu_cycles` spent in system calls (system time).
     pub sys_cycles: AtomicU64,
+    /// Switches away from the thread after it blocked (voluntary).
+    pub nvcsw: AtomicU64,
+    /// Switches away from the thread while it could have gone on (involuntary).
+    pub nivcsw: AtomicU64,
     /// What a system call left for its slow path (the syscall module's
     /// encoding: number and restart kind; 0 when it left nothing), and the
     /// call's first argument: only the thread itself uses them.
@@ -255,6 +259,27 @@ pub struct CpuTimes {
     pub children_sys_ns: u64,
     /// Page faults of reaped children (and theirs).
     pub children_minflt: u64,
+    /// Context switches of the dead threads: voluntary (it blocked), involuntary
+    /// (it was preempted or yielded).
+    pub dead_switches: Switches,
+    /// Context switches of reaped children (and theirs).
+    pub children_switches: Switches,
+}
+
+/// Context switches away from a thread (getrusage's ru_nvcsw and ru_nivcsw).
+#[derive(Clone, Copy, Default, Debug)]
+pub struct Switches {
+    /// The thread blocked (waited, slept).
+    pub voluntary: u64,
+    /// The thread could have gone on (preempted, sched_yield).
+    pub involuntary: u64,
+}
+
+impl core::ops::Add for Switches {
+    type Output = Switches;
+    fn add(self, o: Switches) -> Switches {
+        Switches { voluntary: self.voluntary + o.voluntary, involuntary: self.involuntary + o.involuntary }
+    }
 }
 
 /// A process (thread group).
@@ -481,6 +506,11 @@ impl Process {
         let live: u64 = self.threads.lock().iter().map(|t| t.sys_cycles()).sum();
         crate::time::cycles_to_ns(live + self.times.lock().dead_sys_cycles)
     }
+    /// Context switches of the live and dead threads.
+    pub fn switches(&self) -> Switches {
+        let live = self.threads.lock().iter().fold(Switches::default(), |acc, t| acc + t.switches());
+        live + self.times.lock().dead_switches
+    }
 }
 
 impl Thread {
@@ -505,6 +535,8 @@ impl Thread {
             misc: Mutex::new(misc),
             cpu_cycles: AtomicU64::new(0),
             sys_cycles: AtomicU64::new(0),
+            nvcsw: AtomicU64::new(0),
+            nivcsw: AtomicU64::new(0),
             sys_left: [AtomicU64::new(0), AtomicU64::new(0)],
             sys_at: AtomicU64::new(0),
             sys_call: Mutex::new(None),
@@ -563,6 +595,10 @@ impl Thread {
     /// CPU time used so far (including the current time slice when running).
     pub fn cpu_ns(&self) -> u64 {
         crate::time::cycles_to_ns(self.cpu_cycles())
+    }
+    /// Context switches away from this thread so far.
+    pub fn switches(&self) -> Switches {
+        Switches { voluntary: self.nvcsw.load(Ordering::Relaxed), involuntary: self.nivcsw.load(Ordering::Relaxed) }
     }
     /// System time used so far (never more than the CPU time).
     pub fn sys_ns(&self) -> u64 {

@@ -536,6 +536,9 @@ fn rehome(threads: Vec<Arc<Thread>>, from: usize) {
 /// The caller may be a thread or the CPU's idle context (no current thread).
 fn schedule() {
     let c = this_cpu();
+    // The current thread's voluntary switch (it blocked) was counted when this
+    // CPU went idle for it.
+    let mut counted = false;
     loop {
         expire_timers();
         super::itimer::expire();
@@ -588,6 +591,10 @@ fn schedule() {
                 // Nothing to run: wait for an interrupt or console input, then look again.
                 // A sleeper is off the CPU meanwhile: idle time is nobody's CPU time.
                 if let Some(cur) = &cur {
+                    if !runnable && !counted {
+                        cur.nvcsw.fetch_add(1, Ordering::Relaxed);
+                        counted = true;
+                    }
                     let since = cur.sched.since.swap(0, Ordering::Relaxed);
                     if since != 0 {
                         let now = elfin_arch::read_cycles();
@@ -641,6 +648,12 @@ fn schedule() {
         };
         let mut prev_slot: *mut u64 = boot_slot.as_ptr();
         if let Some(cur) = &cur {
+            // A switch away: involuntary when the thread could have gone on.
+            if runnable {
+                cur.nivcsw.fetch_add(1, Ordering::Relaxed);
+            } else if cur_state != DEAD && !counted {
+                cur.nvcsw.fetch_add(1, Ordering::Relaxed);
+            }
             // Account the outgoing thread's time slice; save its user TLS and FPU state.
             let since = cur.sched.since.swap(0, Ordering::Relaxed);
             if since != 0 {
