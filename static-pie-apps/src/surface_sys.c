@@ -998,11 +998,72 @@ static const char *write_oom(const char *text)
     return write_file("/proc/self/oom_score_adj", O_WRONLY | O_TRUNC, text);
 }
 
+static long status_field(const char *key);
+
+/* /proc/self/status's sizes against /proc/self/maps: the program's code
+ * (VmExe), the stack (VmStk), the heap inside VmData, VmRSS as the sum of its
+ * parts, no swap. */
+static void status_sizes(void)
+{
+    char exe[256] = {0}, line[512];
+    if (readlink("/proc/self/exe", exe, sizeof exe - 1) < 0)
+        return;
+    long code_kb = 0, stack_kb = 0, heap_kb = 0;
+    FILE *f = fopen("/proc/self/maps", "r");
+    while (f && fgets(line, sizeof line, f)) {
+        unsigned long lo, hi;
+        char perms[8], path[256] = {0};
+        if (sscanf(line, "%lx-%lx %7s %*s %*s %*s %255s", &lo, &hi, perms, path) < 3)
+            continue;
+        long kb = (long)((hi - lo) / 1024);
+        if (strcmp(path, exe) == 0 && perms[2] == 'x' && perms[1] != 'w')
+            code_kb += kb;
+        if (strcmp(path, "[stack]") == 0)
+            stack_kb += kb;
+        if (strcmp(path, "[heap]") == 0)
+            heap_kb += kb;
+    }
+    if (f)
+        fclose(f);
+    long rss = status_field("VmRSS"), parts = status_field("RssAnon") + status_field("RssFile") + status_field("RssShmem");
+    printf("VmExe is the program's code in maps: %s\n", yesno(status_field("VmExe") == code_kb));
+    printf("VmStk is [stack]: %s\n", yesno(status_field("VmStk") == stack_kb));
+    printf("VmData holds [heap]: %s\n", yesno(status_field("VmData") >= heap_kb && heap_kb > 0));
+    printf("VmRSS is RssAnon + RssFile + RssShmem: %s\n", yesno(rss > 0 && rss == parts));
+    printf("VmSwap: %ld\n", status_field("VmSwap"));
+
+    /* A /proc file shows what holds at the read, not at the open. */
+    int fd = open("/proc/self/maps", O_RDONLY);
+    char *m = mmap(NULL, 7 * 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    char want[64], all[65536];
+    snprintf(want, sizeof want, "%lx-%lx ", (unsigned long)m, (unsigned long)m + 7 * 4096);
+    long n = 0, r;
+    while (fd >= 0 && n < (long)sizeof all - 1 && (r = read(fd, all + n, sizeof all - 1 - n)) > 0)
+        n += r;
+    all[n > 0 ? n : 0] = 0;
+    printf("maps read after an mmap shows it: %s\n", yesno(strstr(all, want) != NULL));
+    close(fd);
+    munmap(m, 7 * 4096);
+    /* A process reaped between the open and the read: ESRCH. */
+    pid_t c = fork();
+    if (c == 0)
+        _exit(0);
+    char p[64];
+    snprintf(p, sizeof p, "/proc/%d/status", (int)c);
+    fd = open(p, O_RDONLY);
+    waitpid(c, NULL, 0);
+    errno = 0;
+    r = read(fd, all, sizeof all);
+    printf("status of a child reaped after the open: %s\n", r < 0 ? errname(errno) : "read");
+    close(fd);
+}
+
 static void procfs_section(void)
 {
     struct stat st, ft;
     char path[80], buf[8192], name[] = "/tmp/procfs-probe-XXXXXX";
 
+    status_sizes();
     /* fd 0 has an entry like any other descriptor. */
     printf("/proc/self/fd/0: %s\n", lstat("/proc/self/fd/0", &st) == 0 ? "present" : strerror(errno));
 

@@ -506,15 +506,17 @@ impl Inode for Node {
                 _ => Err(Errno::EACCES),
             };
         }
-        if self.pid == 0 {
-            // System-wide files (uptime, stat, meminfo, ...) are generated at the
-            // first read, as Linux's seq_file does: a reader that opens first and
-            // looks at a clock before reading sees the file agree with the clock.
-            return Ok(Arc::new(Snapshot { node: self, data: spin::Once::new() }));
+        // Files are generated at the first read, as Linux's seq_file does: a
+        // reader that opens first and looks at a clock, or allocates (a stdio
+        // buffer), before reading sees the file agree with what it did. A process
+        // or thread gone by the open is ENOENT, by the read ESRCH.
+        if self.pid != 0 {
+            let p = process(self.pid)?;
+            if self.tid != 0 && self.tid != self.pid && thread_of(&p, self.tid).is_none() {
+                return Err(Errno::ENOENT);
+            }
         }
-        // A process's files are generated now: a process gone by then is ENOENT.
-        let data = generate(self.kind, self.pid, self.tid)?;
-        Ok(Arc::new(Snapshot { node: self, data: spin::Once::initialized(data) }))
+        Ok(Arc::new(Snapshot { node: self, data: spin::Once::new() }))
     }
 }
 
@@ -684,16 +686,24 @@ impl FileLike for DirHandle {
     }
 }
 
-/// A generated /proc file, open: the content as it was at open time (a
-/// process's files) or at the first read (the system-wide ones).
+/// A generated /proc file, open: the content as it was at the first read.
 struct Snapshot {
     node: Arc<Node>,
-    data: spin::Once<Vec<u8>>,
+    data: spin::Once<Result<Vec<u8>, Errno>>,
 }
 
 impl Snapshot {
-    fn data(&self) -> &[u8] {
-        self.data.call_once(|| generate(self.node.kind, self.node.pid, self.node.tid).unwrap_or_default())
+    fn data(&self) -> Result<&[u8], Errno> {
+        let data = self.data.call_once(|| {
+            generate(self.node.kind, self.node.pid, self.node.tid).map_err(|e| {
+                if e == Errno::ENOENT {
+                    Errno::ESRCH
+                } else {
+                    e
+                }
+            })
+        });
+        data.as_deref().map_err(|&e| e)
     }
 }
 
@@ -708,14 +718,14 @@ impl FileLike for Snapshot {
         Err(if self.node.pid == 0 { Errno::EIO } else { Errno::EINVAL })
     }
     fn pread(&self, buf: &mut [u8], off: u64) -> Result<usize, Errno> {
-        Ok(copy_at(self.data(), buf, off))
+        Ok(copy_at(self.data()?, buf, off))
     }
     fn seek(&self, f: &OpenFile, off: i64, whence: i32) -> Result<u64, Errno> {
         let mut pos = f.offset.lock();
         let new = match whence {
             0 => off,
             1 => (*pos as i64).checked_add(off).ok_or(Errno::EOVERFLOW)?,
-            2 => (self.data().len() as i64).checked_add(off).ok_or(Errno::EOVERFLOW)?,
+            2 => (self.data()?.len() as i64).checked_add(off).ok_or(Errno::EOVERFLOW)?,
             _ => return Err(Errno::EINVAL),
         };
         if new < 0 {
@@ -1338,14 +1348,15 @@ fn state_letter(p: &Process, tid: i32) -> (char, &'static str) {
 
 fn status(p: &Arc<Process>, tid: i32, s: &mut String) {
     let name = String::from_utf8_lossy(&thread_comm(p, tid)).into_owned();
-    let (vm, rss) = match p.try_mm() {
+    let exe = p.info.lock().exe.clone();
+    let (vm, (anon, file, shmem), seg) = match p.try_mm() {
         Some(mm) => {
             let m = mm.lock();
-            let (a, f, sh) = rss_kb(&m);
-            (m.total_vm / 1024, a + f + sh)
+            (m.total_vm / 1024, rss_kb(&m), segments_kb(&m, &exe))
         }
-        None => (0, 0),
+        None => (0, (0, 0, 0), Segments::default()),
     };
+    let rss = anon + file + shmem;
     let (letter, word) = state_letter(p, tid);
     let threads = p.threads.lock().clone();
     let t = threads.iter().find(|t| t.tid() == tid).or(threads.first()).cloned();
@@ -1380,7 +1391,10 @@ fn status(p: &Arc<Process>, tid: i32, s: &mut String) {
         s,
         "Name:\t{}\nUmask:\t{:04o}\nState:\t{} ({})\nTgid:\t{pid}\nNgid:\t0\nPid:\t{tid}\nPPid:\t{}\nTracerPid:\t0\n\
          Uid:\t{}\t{}\t{}\t{}\nGid:\t{}\t{}\t{}\t{}\nFDSize:\t{}\nGroups:\t{}\nNStgid:\t{pid}\nNSpid:\t{tid}\nNSpgid:\t{}\nNSsid:\t{}\n\
-         VmPeak:\t{vm:>8} kB\nVmSize:\t{vm:>8} kB\nVmRSS:\t{rss:>8} kB\nThreads:\t{}\n\
+         VmPeak:\t{vm:>8} kB\nVmSize:\t{vm:>8} kB\nVmRSS:\t{rss:>8} kB\n\
+         RssAnon:\t{anon:>8} kB\nRssFile:\t{file:>8} kB\nRssShmem:\t{shmem:>8} kB\n\
+         VmData:\t{:>8} kB\nVmStk:\t{:>8} kB\nVmExe:\t{:>8} kB\nVmLib:\t{:>8} kB\nVmSwap:\t       0 kB\n\
+         Threads:\t{}\n\
          SigQ:\t0/63704\nSigPnd:\t{:016x}\nShdPnd:\t{:016x}\nSigBlk:\t{:016x}\nSigIgn:\t{:016x}\nSigCgt:\t{:016x}\n\
          CapInh:\t{:016x}\nCapPrm:\t{:016x}\nCapEff:\t{:016x}\nCapBnd:\t{:016x}\nCapAmb:\t{:016x}\n\
          NoNewPrivs:\t{}\nSeccomp:\t{}\nSeccomp_filters:\t{}\n\
@@ -1403,6 +1417,10 @@ fn status(p: &Arc<Process>, tid: i32, s: &mut String) {
         cred.groups.iter().map(|g| alloc::format!("{} ", g)).collect::<String>(),
         p.pgid.load(Ordering::Relaxed),
         p.sid.load(Ordering::Relaxed),
+        seg.data,
+        seg.stack,
+        seg.exe,
+        seg.lib,
         threads.len(),
         pnd,
         shd,
@@ -1424,8 +1442,45 @@ fn status(p: &Arc<Process>, tid: i32, s: &mut String) {
         pid = p.pid,
         tid = tid,
         vm = vm,
-        rss = rss
+        rss = rss,
+        anon = anon,
+        file = file,
+        shmem = shmem,
     );
+}
+
+/// The kinds of mappings /proc/PID/status sizes, in kB (Linux's data_vm,
+/// stack_vm and exec_vm, the last split between the program and the rest).
+#[derive(Default)]
+struct Segments {
+    /// Private writable mappings other than stacks (VmData).
+    data: u64,
+    /// Stacks (VmStk).
+    stack: u64,
+    /// The program's executable mappings (VmExe).
+    exe: u64,
+    /// Other executable mappings: the vDSO, code mapped by the program (VmLib).
+    lib: u64,
+}
+
+fn segments_kb(m: &AddrSpace, exe: &[u8]) -> Segments {
+    let mut seg = Segments::default();
+    for r in m.vmas.iter() {
+        let kb = (r.end - r.start) / 1024;
+        let a = &r.val;
+        let stack = a.growsdown || matches!(a.name, VmaName::Stack);
+        if stack {
+            seg.stack += kb;
+        } else if a.prot.write && !a.shared {
+            seg.data += kb;
+        } else if a.prot.exec && !a.prot.write {
+            match &a.name {
+                VmaName::Path(path) if path.as_slice() == exe => seg.exe += kb,
+                _ => seg.lib += kb,
+            }
+        }
+    }
+    seg
 }
 
 /// A CPU mask as Linux's `%*pb` prints it for `ncpus` CPUs: hexadecimal, in
