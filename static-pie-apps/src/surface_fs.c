@@ -43,6 +43,9 @@
 #include <sys/time.h>
 #include <sys/xattr.h>
 #include <utime.h>
+#ifndef FALLOC_FL_ZERO_RANGE
+#define FALLOC_FL_ZERO_RANGE 0x10
+#endif
 
 #define MS 1000000ull
 
@@ -1210,6 +1213,48 @@ static void list_dir(const char *d, const char *const *want)
     printf("\n");
 }
 
+/* fallocate in /dev/shm (tmpfs natively too): allocation takes pages (counted in
+ * st_blocks, with or without KEEP_SIZE), punching gives whole pages back and zeroes
+ * the edges, and zeroing a range is not offered. */
+static void show_blocks(int fd, const char *what)
+{
+    struct stat st;
+    fstat(fd, &st);
+    printf("%s: size %lld, blocks %lld\n", what, (long long)st.st_size, (long long)st.st_blocks);
+}
+
+static void tmpfs_alloc(void)
+{
+    char t[] = "/dev/shm/surface-fs-alloc.XXXXXX";
+    int fd = mkstemp(t);
+    if (fd < 0) {
+        printf("mkstemp in /dev/shm: %s\n", errname(errno));
+        return;
+    }
+    T("fallocate 16 KiB", fallocate(fd, 0, 0, 16384));
+    show_blocks(fd, "allocated");
+    T("fallocate 8 KiB more, KEEP_SIZE", fallocate(fd, FALLOC_FL_KEEP_SIZE, 16384, 8192));
+    show_blocks(fd, "kept size");
+    T("pwrite", pwrite(fd, "abc", 3, 5000));
+    T("punch 4-12 KiB", fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 4096, 8192));
+    show_blocks(fd, "punched");
+    char c[3] = {1, 1, 1};
+    pread(fd, c, 3, 5000);
+    printf("punched bytes read zero: %s\n", yesno(c[0] == 0 && c[1] == 0 && c[2] == 0));
+    T("pwrite", pwrite(fd, "xyz", 3, 100));
+    T("punch 101-102", fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 101, 1));
+    pread(fd, c, 3, 100);
+    printf("edge punch: %c %d %c\n", c[0], c[1], c[2]);
+    show_blocks(fd, "edge punched");
+    T("FALLOC_FL_ZERO_RANGE", fallocate(fd, FALLOC_FL_ZERO_RANGE, 0, 4096));
+    T("ftruncate 2", ftruncate(fd, 2));
+    show_blocks(fd, "truncated");
+    lseek(fd, 0x7fffffffffffffffLL, SEEK_SET);
+    T("lseek one past the largest offset", lseek(fd, 1, SEEK_CUR));
+    close(fd);
+    unlink(t);
+}
+
 /* A tmpfs directory (/dev/shm is tmpfs natively too): its size counts 20 bytes an
  * entry, its position only moves from the start or from where it is, and `..` is
  * the parent's inode. */
@@ -1279,6 +1324,7 @@ static void listing_section(void)
     struct stat st;
     T("stat /etc/passwd after listing", stat("/etc/passwd", &st));
     tmpfs_dir();
+    tmpfs_alloc();
 }
 
 static void search_section(void)

@@ -407,7 +407,7 @@ impl FileLike for InodeFile {
             3 | 4 => return Err(Errno::ENXIO),
             _ => return Err(Errno::EINVAL),
         }
-        .ok_or(Errno::EOVERFLOW)?;
+        .ok_or(Errno::EINVAL)?;
         if new < 0 {
             return Err(Errno::EINVAL);
         }

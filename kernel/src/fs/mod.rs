@@ -256,6 +256,25 @@ pub trait Inode: Send + Sync {
         let _ = len;
         Err(Errno::EINVAL)
     }
+    /// fallocate's allocation: takes the storage of bytes [start, end) now, where
+    /// the filesystem keeps it apart from the bytes (a RAM file's pages); others
+    /// have nothing to do.
+    fn allocate(&self, start: u64, end: u64) -> Result<(), Errno> {
+        let _ = (start, end);
+        Ok(())
+    }
+    /// fallocate's hole punching within the size: bytes [start, end) read as
+    /// zeros after it; by writing zeros unless the filesystem frees the storage.
+    fn punch_hole(&self, start: u64, end: u64) -> Result<(), Errno> {
+        let zeros = alloc::vec![0u8; 64 * 1024];
+        let mut pos = start;
+        while pos < end {
+            let k = ((end - pos) as usize).min(zeros.len());
+            self.write_at(pos, zeros.get(..k).unwrap_or(&[]))?;
+            pos += k as u64;
+        }
+        Ok(())
+    }
     /// The whole content when it lies in the initrd unchanged (zero-copy exec).
     fn static_bytes(&self) -> Option<&'static [u8]> {
         None

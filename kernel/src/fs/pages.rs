@@ -164,6 +164,44 @@ impl Paged {
         Ok(())
     }
 
+    /// Takes the pages of bytes [start, end) now, zeroed where they were holes,
+    /// without changing the length (fallocate); ENOSPC, with nothing taken, when
+    /// they do not fit.
+    pub fn allocate(&mut self, start: usize, end: usize) -> Result<(), Errno> {
+        let mut fresh: Vec<(usize, Page)> = Vec::new();
+        for idx in start / PAGE..end.div_ceil(PAGE) {
+            if !self.pages.contains_key(&idx) {
+                fresh.push((idx, new_page()?));
+            }
+        }
+        self.pages.extend(fresh);
+        Ok(())
+    }
+
+    /// Makes bytes [start, end) a hole: the pages wholly inside go back, the
+    /// parts of pages at its edges are zeroed.
+    pub fn punch(&mut self, start: usize, end: usize) {
+        let (first_whole, past_whole) = (start.div_ceil(PAGE), end / PAGE);
+        if first_whole < past_whole {
+            let mut rest = self.pages.split_off(&first_whole);
+            let mut after = rest.split_off(&past_whole);
+            self.pages.append(&mut after);
+            // The punched pages go back to the frame allocator as `rest` drops.
+            drop(rest);
+        }
+        for idx in [start / PAGE, end.saturating_sub(1) / PAGE] {
+            let lo = start.max(idx * PAGE);
+            let hi = end.min((idx + 1) * PAGE);
+            if lo < hi && (lo % PAGE != 0 || hi - lo < PAGE) {
+                if let Some(b) =
+                    self.pages.get_mut(&idx).and_then(|p| p.bytes_mut().get_mut(lo % PAGE..(hi - 1) % PAGE + 1))
+                {
+                    b.fill(0);
+                }
+            }
+        }
+    }
+
     /// Sets the length: pages past the end are freed and the tail of the last
     /// page is zeroed, so that growing again reads zeros.
     pub fn truncate(&mut self, len: usize) {

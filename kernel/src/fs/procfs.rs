@@ -617,7 +617,7 @@ impl FileLike for WritableFile {
         // SEEK_SET and SEEK_CUR: the file has no end.
         let new = match whence {
             0 => off,
-            1 => (*f.offset.lock() as i64).checked_add(off).ok_or(Errno::EOVERFLOW)?,
+            1 => (*f.offset.lock() as i64).checked_add(off).ok_or(Errno::EINVAL)?,
             _ => return Err(Errno::EINVAL),
         };
         let new = u64::try_from(new).map_err(|_| Errno::EINVAL)?;
@@ -724,8 +724,8 @@ impl FileLike for Snapshot {
         let mut pos = f.offset.lock();
         let new = match whence {
             0 => off,
-            1 => (*pos as i64).checked_add(off).ok_or(Errno::EOVERFLOW)?,
-            2 => (self.data()?.len() as i64).checked_add(off).ok_or(Errno::EOVERFLOW)?,
+            1 => (*pos as i64).checked_add(off).ok_or(Errno::EINVAL)?,
+            2 => (self.data()?.len() as i64).checked_add(off).ok_or(Errno::EINVAL)?,
             _ => return Err(Errno::EINVAL),
         };
         if new < 0 {

@@ -205,6 +205,21 @@ impl Inode for File {
         self.meta.lock().touch_mtime();
         Ok(())
     }
+    fn allocate(&self, start: u64, end: u64) -> Result<(), Errno> {
+        if self.attribute {
+            return Ok(());
+        }
+        let (start, end) =
+            (usize::try_from(start).map_err(|_| Errno::EFBIG)?, usize::try_from(end).map_err(|_| Errno::EFBIG)?);
+        self.content.lock().make_mut()?.allocate(start, end)
+    }
+    fn punch_hole(&self, start: u64, end: u64) -> Result<(), Errno> {
+        let (start, end) =
+            (usize::try_from(start).map_err(|_| Errno::EFBIG)?, usize::try_from(end).map_err(|_| Errno::EFBIG)?);
+        self.content.lock().make_mut()?.punch(start, end);
+        self.meta.lock().touch_mtime();
+        Ok(())
+    }
     fn seals(&self) -> Option<&AtomicU32> {
         Some(&self.seals)
     }

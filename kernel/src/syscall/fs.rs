@@ -1613,8 +1613,9 @@ pub fn statfs(cx: &Ctx, path: Option<UAddr>, fd: i32, buf: UAddr) -> SysResult {
     Ok(0)
 }
 
-/// fallocate(2): allocation (mode 0, FALLOC_FL_KEEP_SIZE), hole punching and range
-/// zeroing; a RAM file has no holes, so punched ranges read back as zeros.
+/// fallocate(2): allocation (mode 0, FALLOC_FL_KEEP_SIZE: a RAM file takes its
+/// pages now), hole punching (a RAM file gives whole pages back), and on volumes
+/// range zeroing.
 pub fn fallocate(cx: &Ctx, fd: i32, mode: i32, offset: i64, len: i64) -> SysResult {
     const KEEP_SIZE: i32 = 1;
     const PUNCH_HOLE: i32 = 2;
@@ -1652,8 +1653,10 @@ pub fn fallocate(cx: &Ctx, fd: i32, mode: i32, offset: i64, len: i64) -> SysResu
         S_IFDIR => return Err(Errno::EISDIR),
         _ => return Err(Errno::ENODEV),
     }
-    // RAM files allocate, punch holes (kept size) and zero ranges.
-    if !matches!(mode, 0 | KEEP_SIZE | 3 | ZERO_RANGE | 0x11) {
+    // RAM files allocate and punch holes (kept size), as Linux's tmpfs; volumes
+    // also zero ranges.
+    let zero_ok = fs::ninep::on_volume(&*n);
+    if !matches!(mode, 0 | KEEP_SIZE | 3) && !(zero_ok && matches!(mode, ZERO_RANGE | 0x11)) {
         return Err(Errno::EOPNOTSUPP);
     }
     let end = u64::try_from(offset.checked_add(len).ok_or(Errno::EFBIG)?).map_err(|_| Errno::EFBIG)?;
@@ -1672,13 +1675,9 @@ pub fn fallocate(cx: &Ctx, fd: i32, mode: i32, offset: i64, len: i64) -> SysResu
     }
     if mode & (PUNCH_HOLE | ZERO_RANGE) != 0 {
         let e = end.min(n.size());
-        let mut pos = start.min(e);
-        let zeros = alloc::vec![0u8; CHUNK];
-        while pos < e {
-            let k = ((e - pos) as usize).min(CHUNK);
-            n.write_at(pos, zeros.get(..k).unwrap_or(&[]))?;
-            pos += k as u64;
-        }
+        n.punch_hole(start.min(e), e)?;
+    } else {
+        n.allocate(start, end)?;
     }
     crate::mem::vm::file_written(&n, start, end);
     Ok(0)
