@@ -1000,6 +1000,21 @@ static const char *write_oom(const char *text)
 
 static long status_field(const char *key);
 
+/* A kB field of /proc/meminfo, -1 when it is missing. */
+static long meminfo_field(const char *key)
+{
+    FILE *f = fopen("/proc/meminfo", "r");
+    char line[256];
+    long v = -1;
+    size_t n = strlen(key);
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, key, n) == 0 && line[n] == ':')
+            v = atol(line + n + 1);
+    if (f)
+        fclose(f);
+    return v;
+}
+
 /* /proc/self/status's sizes against /proc/self/maps: the program's code
  * (VmExe), the stack (VmStk), the heap inside VmData, VmRSS as the sum of its
  * parts, no swap. */
@@ -1044,6 +1059,22 @@ static void status_sizes(void)
     printf("maps read after an mmap shows it: %s\n", yesno(strstr(all, want) != NULL));
     close(fd);
     munmap(m, 7 * 4096);
+    /* A tmpfs file's pages show in Shmem, and in Cached. */
+    long shmem0 = meminfo_field("Shmem");
+    char shm[] = "/dev/shm/procfs-probe-XXXXXX";
+    int sfd = mkstemp(shm);
+    /* 4 MiB, checked for half of it: Linux folds its per-CPU counts in late. */
+    static char mib[4 << 20];
+    memset(mib, 'm', sizeof mib);
+    if (sfd >= 0 && write(sfd, mib, sizeof mib) == (long)sizeof mib) {
+        long shmem1 = meminfo_field("Shmem");
+        printf("a 4 MiB /dev/shm file adds to Shmem: %s\n", yesno(shmem1 - shmem0 >= 2048));
+        printf("Cached holds Shmem: %s\n", yesno(meminfo_field("Cached") >= shmem1));
+    }
+    if (sfd >= 0) {
+        close(sfd);
+        unlink(shm);
+    }
     /* A process reaped between the open and the read: ESRCH. */
     pid_t c = fork();
     if (c == 0)

@@ -1598,14 +1598,19 @@ fn limits(p: &Process, s: &mut String) {
 fn meminfo(s: &mut String) {
     let total = crate::mem::frames::total_count() as u64 * 4;
     let free = crate::mem::frames::free_count() as u64 * 4;
+    // The pages of RAM files are tmpfs's: Linux counts them as page cache that
+    // cannot be reclaimed (Cached and Shmem, not MemAvailable).
+    let shmem = super::pages::used() as u64 * 4;
     for (k, v) in [
         ("MemTotal", total),
         ("MemFree", free),
         ("MemAvailable", free),
         ("Buffers", 0),
-        ("Cached", 0),
+        ("Cached", shmem),
+        ("SwapCached", 0),
         ("SwapTotal", 0),
         ("SwapFree", 0),
+        ("Shmem", shmem),
     ] {
         let _ = writeln!(s, "{:<16}{:>8} kB", alloc::format!("{}:", k), v);
     }
