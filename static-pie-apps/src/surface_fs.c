@@ -35,6 +35,7 @@
  *           the entries every Linux has are listed, with their types */
 #include "surface_common.h"
 #include <dirent.h>
+#include <poll.h>
 #include <sys/inotify.h>
 #include <sys/prctl.h>
 #include <sys/ioctl.h>
@@ -152,6 +153,23 @@ static void fifo(void)
     close(w);
     reap(c, "reader got hello");
     T("unlink", unlink(path("fifo")));
+
+    /* poll of a pipe's ends once the other end is gone (Linux's pipe_poll). */
+    int p[2];
+    if (pipe(p) == 0) {
+        close(p[0]);
+        struct pollfd q = {p[1], POLLOUT, 0};
+        poll(&q, 1, 0);
+        printf("write end, reader gone: POLLOUT %s, POLLERR %s\n", yesno(q.revents & POLLOUT), yesno(q.revents & POLLERR));
+        close(p[1]);
+    }
+    if (pipe(p) == 0) {
+        close(p[1]);
+        struct pollfd q = {p[0], POLLIN, 0};
+        poll(&q, 1, 0);
+        printf("read end, writer gone: POLLIN %s, POLLHUP %s\n", yesno(q.revents & POLLIN), yesno(q.revents & POLLHUP));
+        close(p[0]);
+    }
 }
 
 /* ------------------------------------------------------------------ mknod -- */

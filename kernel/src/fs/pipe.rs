@@ -172,13 +172,14 @@ impl Pipe {
     fn readiness(&self, write_end: bool) -> u32 {
         let len = self.buf.lock().len();
         if write_end {
+            // As Linux's pipe_poll: room to write, and an error once no reader is
+            // left (both at once when the readers went with room left).
+            let room = self.capacity().saturating_sub(len) >= PIPE_BUF.min(self.capacity());
+            let mut w = if room { POLLOUT | POLLWRNORM } else { 0 };
             if self.readers.load(Ordering::SeqCst) == 0 {
-                POLLERR
-            } else if self.capacity().saturating_sub(len) >= PIPE_BUF.min(self.capacity()) {
-                POLLOUT | POLLWRNORM
-            } else {
-                0
+                w |= POLLERR;
             }
+            w
         } else {
             let mut r = if len > 0 { POLLIN | POLLRDNORM } else { 0 };
             if self.writers.load(Ordering::SeqCst) == 0 {
