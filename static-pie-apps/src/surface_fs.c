@@ -91,6 +91,23 @@ static void touch(const char *name, const char *content)
 
 /* ------------------------------------------------------------------- fifo -- */
 
+/* Polls the end of a pipe that stays open after the other one closed: the write
+ * end when `keep` is 1, the read end when 0. */
+static void poll_half_closed(int keep)
+{
+    int p[2];
+    if (pipe(p) != 0)
+        return;
+    close(p[1 - keep]);
+    struct pollfd q = {p[keep], keep ? POLLOUT : POLLIN, 0};
+    poll(&q, 1, 0);
+    if (keep)
+        printf("write end, reader gone: POLLOUT %s, POLLERR %s\n", yesno(q.revents & POLLOUT), yesno(q.revents & POLLERR));
+    else
+        printf("read end, writer gone: POLLIN %s, POLLHUP %s\n", yesno(q.revents & POLLIN), yesno(q.revents & POLLHUP));
+    close(p[keep]);
+}
+
 static void fifo(void)
 {
     T("mkfifo", mkfifo(path("fifo"), 0644));
@@ -155,21 +172,8 @@ static void fifo(void)
     T("unlink", unlink(path("fifo")));
 
     /* poll of a pipe's ends once the other end is gone (Linux's pipe_poll). */
-    int p[2];
-    if (pipe(p) == 0) {
-        close(p[0]);
-        struct pollfd q = {p[1], POLLOUT, 0};
-        poll(&q, 1, 0);
-        printf("write end, reader gone: POLLOUT %s, POLLERR %s\n", yesno(q.revents & POLLOUT), yesno(q.revents & POLLERR));
-        close(p[1]);
-    }
-    if (pipe(p) == 0) {
-        close(p[1]);
-        struct pollfd q = {p[0], POLLIN, 0};
-        poll(&q, 1, 0);
-        printf("read end, writer gone: POLLIN %s, POLLHUP %s\n", yesno(q.revents & POLLIN), yesno(q.revents & POLLHUP));
-        close(p[0]);
-    }
+    poll_half_closed(0);
+    poll_half_closed(1);
 }
 
 /* ------------------------------------------------------------------ mknod -- */

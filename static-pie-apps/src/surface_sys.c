@@ -998,12 +998,11 @@ static const char *write_oom(const char *text)
     return write_file("/proc/self/oom_score_adj", O_WRONLY | O_TRUNC, text);
 }
 
-static long status_field(const char *key);
 
-/* A kB field of /proc/meminfo, -1 when it is missing. */
-static long meminfo_field(const char *key)
+/* A number field ("Key: N ...") of a /proc file, -1 when it is missing. */
+static long proc_field(const char *file, const char *key)
 {
-    FILE *f = fopen("/proc/meminfo", "r");
+    FILE *f = fopen(file, "r");
     char line[256];
     long v = -1;
     size_t n = strlen(key);
@@ -1013,6 +1012,16 @@ static long meminfo_field(const char *key)
     if (f)
         fclose(f);
     return v;
+}
+
+static long status_field(const char *key)
+{
+    return proc_field("/proc/self/status", key);
+}
+
+static long meminfo_field(const char *key)
+{
+    return proc_field("/proc/meminfo", key);
 }
 
 /* /proc/self/status's sizes against /proc/self/maps: the program's code
@@ -1364,21 +1373,6 @@ static void klog_section(void)
 }
 
 /* ------------------------------------------------------------- switches -- */
-
-/* A number field of /proc/self/status, -1 when it is missing. */
-static long status_field(const char *key)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    long v = -1;
-    size_t n = strlen(key);
-    while (f && fgets(line, sizeof line, f))
-        if (strncmp(line, key, n) == 0 && line[n] == ':')
-            v = atol(line + n + 1);
-    if (f)
-        fclose(f);
-    return v;
-}
 
 static void switches_section(void)
 {
