@@ -192,7 +192,7 @@ impl Paged {
         for idx in [start / PAGE, end.saturating_sub(1) / PAGE] {
             let lo = start.max(idx * PAGE);
             let hi = end.min((idx + 1) * PAGE);
-            if lo < hi && (lo % PAGE != 0 || hi - lo < PAGE) {
+            if lo < hi && (!lo.is_multiple_of(PAGE) || hi - lo < PAGE) {
                 if let Some(b) =
                     self.pages.get_mut(&idx).and_then(|p| p.bytes_mut().get_mut(lo % PAGE..(hi - 1) % PAGE + 1))
                 {

@@ -1655,8 +1655,9 @@ pub fn fallocate(cx: &Ctx, fd: i32, mode: i32, offset: i64, len: i64) -> SysResu
     }
     // RAM files allocate and punch holes (kept size), as Linux's tmpfs; volumes
     // also zero ranges.
-    let zero_ok = fs::ninep::on_volume(&*n);
-    if !matches!(mode, 0 | KEEP_SIZE | 3) && !(zero_ok && matches!(mode, ZERO_RANGE | 0x11)) {
+    let supported =
+        matches!(mode, 0 | KEEP_SIZE | 3) || (fs::ninep::on_volume(&*n) && matches!(mode, ZERO_RANGE | 0x11));
+    if !supported {
         return Err(Errno::EOPNOTSUPP);
     }
     let end = u64::try_from(offset.checked_add(len).ok_or(Errno::EFBIG)?).map_err(|_| Errno::EFBIG)?;
