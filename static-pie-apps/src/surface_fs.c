@@ -1329,6 +1329,15 @@ static void tmpfs_dir(void)
     unlink(f);
     stat(t, &self);
     printf("emptied: size %lld, links %ld\n", (long long)self.st_size, (long)self.st_nlink);
+    /* The working directory removed under the process: getcwd is ENOENT. */
+    char here[256];
+    if (getcwd(here, sizeof here) && chdir(t) == 0) {
+        rmdir(t);
+        char buf[256];
+        T("getcwd in a removed directory", (long)getcwd(buf, sizeof buf) - 1);
+        T("create in it", open("x", O_CREAT | O_WRONLY, 0600));
+        chdir(here);
+    }
     rmdir(t);
 }
 

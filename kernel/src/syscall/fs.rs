@@ -604,6 +604,10 @@ pub fn getcwd(cx: &Ctx, buf: UAddr, size: usize) -> SysResult {
         let c = fs.lock();
         (c.cwd.clone(), c.root.clone())
     };
+    // A working directory removed since is ENOENT, as Linux's d_unlinked check.
+    if matches!(fs::resolve(b"/", &cwd, true), Err(Errno::ENOENT | Errno::ENOTDIR)) {
+        return Err(Errno::ENOENT);
+    }
     // A working directory outside the root directory (chroot without chdir) is
     // "(unreachable)" followed by its path, as Linux reports it.
     let mut s = fs::in_root(&root, &cwd).unwrap_or_else(|| [&b"(unreachable)"[..], &cwd].concat());
