@@ -177,6 +177,8 @@ pub const fn nr(n: usize) -> Option<Nr> {
         87 => Nr::TimerfdGettime,
         112 => Nr::ClockSettime,
         170 => Nr::Settimeofday,
+        171 => Nr::Adjtimex,
+        266 => Nr::ClockAdjtime,
         74 => Nr::Signalfd4,
         138 => Nr::RtSigqueueinfo,
         240 => Nr::RtTgsigqueueinfo,

@@ -342,6 +342,8 @@ calls! {
     timerfd_gettime = TimerfdGettime(fd: i32, value: UAddr);
     clock_settime = ClockSettime(clock: i32, tp: UAddr);
     settimeofday = Settimeofday(tv: UAddr, tz: UAddr);
+    adjtimex = Adjtimex(buf: UAddr);
+    clock_adjtime = ClockAdjtime(clock: i32, buf: UAddr);
     signalfd = Signalfd(fd: i32, mask: UAddr, sizemask: usize);
     signalfd4 = Signalfd4(fd: i32, mask: UAddr, sizemask: usize, flags: i32);
     rt_sigqueueinfo = RtSigqueueinfo(tgid: i32, sig: i32, info: UAddr);

@@ -86,6 +86,9 @@ pub fn support(nr: Nr) -> Support {
         Nanosleep | ClockNanosleep | ClockGettime | ClockGetres | Gettimeofday | Time | Alarm | Getitimer
         | Setitimer | ClockSettime | Settimeofday | TimerCreate | TimerSettime | TimerGettime | TimerGetoverrun
         | TimerDelete | TimerfdCreate | TimerfdSettime | TimerfdGettime => Real,
+        Adjtimex | ClockAdjtime => {
+            Partial("reads the NTP state (the clock is not synchronised); changes to it are refused with EOPNOTSUPP")
+        }
 
         // Identity and system.
         Getuid | Geteuid | Getgid | Getegid | Setuid | Setgid | Setreuid | Setregid | Setresuid | Setresgid

@@ -203,6 +203,8 @@ pub const fn nr(n: usize) -> Option<Nr> {
         287 => Nr::TimerfdGettime,
         227 => Nr::ClockSettime,
         164 => Nr::Settimeofday,
+        159 => Nr::Adjtimex,
+        305 => Nr::ClockAdjtime,
         282 => Nr::Signalfd,
         289 => Nr::Signalfd4,
         129 => Nr::RtSigqueueinfo,

@@ -23,6 +23,7 @@
 #include <sys/time.h>
 #include <sys/timerfd.h>
 #include <sys/times.h>
+#include <sys/timex.h>
 
 #define MS 1000000ull
 
@@ -558,6 +559,12 @@ static void settime_unprivileged(void)
     struct timeval tv = {now.tv_sec, 0};
     T("settimeofday without CAP_SYS_TIME", settimeofday(&tv, NULL));
     T("timerfd_create REALTIME_ALARM without CAP_WAKE_ALARM", timerfd_create(CLOCK_REALTIME_ALARM, 0));
+    struct timex tx;
+    memset(&tx, 0, sizeof tx);
+    tx.modes = ADJ_FREQUENCY;
+    T("adjtimex ADJ_FREQUENCY without CAP_SYS_TIME", adjtimex(&tx));
+    memset(&tx, 0, sizeof tx);
+    T("adjtimex read", adjtimex(&tx));
 }
 
 static void settime(void)
@@ -573,6 +580,20 @@ static void settime(void)
     struct timeval tv = {0, 1000000};
     T("settimeofday usec 1e6", settimeofday(&tv, NULL));
     T("settimeofday nothing", syscall(SYS_settimeofday, NULL, NULL));
+    /* The NTP state is read (whether the clock is synchronised is the host's). */
+    struct timex tx;
+    memset(&tx, 0, sizeof tx);
+    struct timespec wall;
+    clock_gettime(CLOCK_REALTIME, &wall);
+    int state = adjtimex(&tx);
+    printf("adjtimex: a clock state: %s, its time is the wall clock: %s, tick %ld\n", yesno(state >= 0 && state <= 5),
+           yesno(tx.time.tv_sec >= wall.tv_sec && tx.time.tv_sec <= wall.tv_sec + 1), (long)tx.tick);
+    memset(&tx, 0, sizeof tx);
+    T("clock_adjtime MONOTONIC", clock_adjtime(CLOCK_MONOTONIC, &tx));
+    T("clock_adjtime bad clock", clock_adjtime(99, &tx));
+    tx.modes = 0x8000; /* ADJ_ADJTIME */
+    T("adjtimex ADJ_ADJTIME without SINGLESHOT", adjtimex(&tx));
+    T("adjtimex bad pointer", syscall(SYS_adjtimex, KPTR));
     as_nobody(settime_unprivileged);
 }
 

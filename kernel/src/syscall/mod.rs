@@ -703,6 +703,8 @@ fn dispatch(cx: &Ctx, call: Call, tf: &mut TrapFrame) -> SysResult {
         Gettimeofday { tv, tz } => misc::gettimeofday(cx, tv, tz),
         Settimeofday { tv, tz } => timers::settimeofday(cx, tv, tz),
         ClockSettime { clock, tp } => timers::clock_settime(cx, clock, tp),
+        Adjtimex { buf } => timers::clock_adjtime(cx, elfin_shim::uapi::clock::CLOCK_REALTIME, buf),
+        ClockAdjtime { clock, buf } => timers::clock_adjtime(cx, clock, buf),
         TimerCreate { clock, sevp, timerid } => timers::timer_create(cx, clock, sevp, timerid),
         TimerSettime { timerid, flags, new, old } => timers::timer_settime(cx, timerid, flags, new, old),
         TimerGettime { timerid, value } => timers::timer_gettime(cx, timerid, value),
