@@ -184,10 +184,10 @@ static inline long write_full(int fd, const void *buf, size_t n)
 static inline void token_send(int fd) { char c = 't'; write_full(fd, &c, 1); }
 static inline int token_wait(int fd) { char c; return read_full(fd, &c, 1) == 1; }
 
-/* The value of "Key:" in /proc/self/status (-1 if missing). */
-static inline long proc_status_field(const char *key)
+/* The number after "Key:" in a /proc file such as /proc/meminfo (-1 if missing). */
+static inline long proc_file_field(const char *file, const char *key)
 {
-    FILE *f = fopen("/proc/self/status", "r");
+    FILE *f = fopen(file, "r");
     if (!f)
         return -1;
     char line[256];
@@ -200,6 +200,12 @@ static inline long proc_status_field(const char *key)
         }
     fclose(f);
     return v;
+}
+
+/* The value of "Key:" in /proc/self/status (-1 if missing). */
+static inline long proc_status_field(const char *key)
+{
+    return proc_file_field("/proc/self/status", key);
 }
 
 /* The state letter of /proc/PID/stat (R, S, T, Z, ...), '-' if there is no

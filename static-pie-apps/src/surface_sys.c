@@ -999,31 +999,6 @@ static const char *write_oom(const char *text)
 }
 
 
-/* A number field ("Key: N ...") of a /proc file, -1 when it is missing. */
-static long proc_field(const char *file, const char *key)
-{
-    FILE *f = fopen(file, "r");
-    char line[256];
-    long v = -1;
-    size_t n = strlen(key);
-    while (f && fgets(line, sizeof line, f))
-        if (strncmp(line, key, n) == 0 && line[n] == ':')
-            v = atol(line + n + 1);
-    if (f)
-        fclose(f);
-    return v;
-}
-
-static long status_field(const char *key)
-{
-    return proc_field("/proc/self/status", key);
-}
-
-static long meminfo_field(const char *key)
-{
-    return proc_field("/proc/meminfo", key);
-}
-
 /* /proc/self/status's sizes against /proc/self/maps: the program's code
  * (VmExe), the stack (VmStk), the heap inside VmData, VmRSS as the sum of its
  * parts, no swap. */
@@ -1049,12 +1024,13 @@ static void status_sizes(void)
     }
     if (f)
         fclose(f);
-    long rss = status_field("VmRSS"), parts = status_field("RssAnon") + status_field("RssFile") + status_field("RssShmem");
-    printf("VmExe is the program's code in maps: %s\n", yesno(status_field("VmExe") == code_kb));
-    printf("VmStk is [stack]: %s\n", yesno(status_field("VmStk") == stack_kb));
-    printf("VmData holds [heap]: %s\n", yesno(status_field("VmData") >= heap_kb && heap_kb > 0));
+    long rss = proc_status_field("VmRSS");
+    long parts = proc_status_field("RssAnon") + proc_status_field("RssFile") + proc_status_field("RssShmem");
+    printf("VmExe is the program's code in maps: %s\n", yesno(proc_status_field("VmExe") == code_kb));
+    printf("VmStk is [stack]: %s\n", yesno(proc_status_field("VmStk") == stack_kb));
+    printf("VmData holds [heap]: %s\n", yesno(proc_status_field("VmData") >= heap_kb && heap_kb > 0));
     printf("VmRSS is RssAnon + RssFile + RssShmem: %s\n", yesno(rss > 0 && rss == parts));
-    printf("VmSwap: %ld\n", status_field("VmSwap"));
+    printf("VmSwap: %ld\n", proc_status_field("VmSwap"));
 
     /* A /proc file shows what holds at the read, not at the open. */
     int fd = open("/proc/self/maps", O_RDONLY);
@@ -1069,16 +1045,16 @@ static void status_sizes(void)
     close(fd);
     munmap(m, 7 * 4096);
     /* A tmpfs file's pages show in Shmem, and in Cached. */
-    long shmem0 = meminfo_field("Shmem");
+    long shmem0 = proc_file_field("/proc/meminfo", "Shmem");
     char shm[] = "/dev/shm/procfs-probe-XXXXXX";
     int sfd = mkstemp(shm);
     /* 4 MiB, checked for half of it: Linux folds its per-CPU counts in late. */
     static char mib[4 << 20];
     memset(mib, 'm', sizeof mib);
     if (sfd >= 0 && write(sfd, mib, sizeof mib) == (long)sizeof mib) {
-        long shmem1 = meminfo_field("Shmem");
+        long shmem1 = proc_file_field("/proc/meminfo", "Shmem");
         printf("a 4 MiB /dev/shm file adds to Shmem: %s\n", yesno(shmem1 - shmem0 >= 2048));
-        printf("Cached holds Shmem: %s\n", yesno(meminfo_field("Cached") >= shmem1));
+        printf("Cached holds Shmem: %s\n", yesno(proc_file_field("/proc/meminfo", "Cached") >= shmem1));
     }
     if (sfd >= 0) {
         close(sfd);
@@ -1376,15 +1352,15 @@ static void klog_section(void)
 
 static void switches_section(void)
 {
-    long v0 = status_field("voluntary_ctxt_switches");
+    long v0 = proc_status_field("voluntary_ctxt_switches");
     struct rusage r0, r1, rt, rc;
     getrusage(RUSAGE_SELF, &r0);
     for (int i = 0; i < 5; i++)
         usleep(2000);
-    long v1 = status_field("voluntary_ctxt_switches");
+    long v1 = proc_status_field("voluntary_ctxt_switches");
     getrusage(RUSAGE_SELF, &r1);
     getrusage(RUSAGE_THREAD, &rt);
-    printf("status counts switches: %s\n", yesno(v0 >= 0 && status_field("nonvoluntary_ctxt_switches") >= 0));
+    printf("status counts switches: %s\n", yesno(v0 >= 0 && proc_status_field("nonvoluntary_ctxt_switches") >= 0));
     printf("5 sleeps: status counts 5 more: %s\n", yesno(v1 - v0 >= 5));
     printf("5 sleeps: ru_nvcsw counts 5 more: %s\n", yesno(r1.ru_nvcsw - r0.ru_nvcsw >= 5));
     printf("one thread: RUSAGE_THREAD is RUSAGE_SELF: %s\n", yesno(rt.ru_nvcsw == r1.ru_nvcsw));
