@@ -74,6 +74,7 @@ fn hz() -> u64 {
         }
     };
     set_hz(h);
+    log::debug!("cycle counter at {h} Hz");
     // The wall clock's base too, so that the vDSO answers every clock from now on
     // (reading the RTC costs little next to the calibration).
     let _ = realtime_ns();

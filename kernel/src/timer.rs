@@ -34,7 +34,11 @@ fn set_tick(c: usize, on: bool) {
     let Some(slot) = TICKING.get(c) else { return };
     if slot.swap(on, Ordering::SeqCst) != on {
         if on {
+            let first = elfin_plat::tick_period() == 0;
             elfin_plat::start_tick(HZ, crate::time::cycles_hz());
+            if first {
+                log::debug!("tick timer: {} counts a period", elfin_plat::tick_period());
+            }
         } else {
             elfin_plat::stop_tick();
         }

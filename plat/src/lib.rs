@@ -22,8 +22,8 @@ mod x86_64;
 use self::x86_64::devices;
 #[cfg(target_arch = "x86_64")]
 pub use self::x86_64::{
-    ack_irq, clock, delay_tick, first_cycles, init_machine, low_reserved, power_off, start_tick, stop_tick, uart,
-    DEVICE_WINDOWS,
+    ack_irq, clock, delay_tick, first_cycles, init_machine, low_reserved, power_off, start_tick, stop_tick,
+    tick_period, uart, DEVICE_WINDOWS,
 };
 
 #[cfg(target_arch = "aarch64")]
@@ -33,8 +33,8 @@ mod aarch64;
 use self::aarch64::devices;
 #[cfg(target_arch = "aarch64")]
 pub use self::aarch64::{
-    ack_irq, clock, delay_tick, first_cycles, init_machine, low_reserved, power_off, start_tick, stop_tick, uart,
-    DEVICE_WINDOWS,
+    ack_irq, clock, delay_tick, first_cycles, init_machine, low_reserved, power_off, start_tick, stop_tick,
+    tick_period, uart, DEVICE_WINDOWS,
 };
 
 /// What only arm64 machines have.

@@ -36,6 +36,11 @@ pub fn start_tick(hz: u32, cycles_hz: u64) {
     }
 }
 
+/// The tick timer's count per tick period (0 before the first [`start_tick`]).
+pub fn tick_period() -> u64 {
+    PERIOD.load(Ordering::Relaxed)
+}
+
 /// Makes the calling CPU's next tick come `periods` tick periods from now
 /// instead of one (an idle CPU that only waits for a deadline); the ticks after
 /// it come one period apart again. Nothing changes without a GIC (the event

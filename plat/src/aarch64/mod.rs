@@ -12,7 +12,7 @@ pub mod uart;
 use core::sync::atomic::{AtomicU8, Ordering};
 
 pub use boot::{cpu_count, first_cycles};
-pub use irq::{ack_irq, delay_tick, start_tick, stop_tick};
+pub use irq::{ack_irq, delay_tick, start_tick, stop_tick, tick_period};
 
 /// No low RAM to keep out of the frame allocator (RAM starts at 1 GiB on `virt`).
 pub fn low_reserved() -> u64 {

@@ -35,6 +35,58 @@ pub fn calibrate_cycles_hz() -> Option<u64> {
     calibrate_against_pit()
 }
 
+/// A reading of a counter with the cycle counter read just before and after it:
+/// the reading was taken somewhere between the two.
+#[derive(Clone, Copy)]
+pub(crate) struct Stamp<T> {
+    /// The counter's value.
+    pub value: T,
+    /// The cycle counter just before the reading.
+    pub before: u64,
+    /// The cycle counter just after it.
+    pub after: u64,
+}
+
+impl<T> Stamp<T> {
+    /// Reads the counter with `read`, bracketed by the cycle counter.
+    pub fn take(read: impl FnOnce() -> T) -> Self {
+        let before = elfin_arch::read_cycles();
+        let value = read();
+        let after = elfin_arch::read_cycles();
+        Stamp { value, before, after }
+    }
+
+    /// The cycles between this reading and a later one, from midpoint to midpoint,
+    /// and how far the truth may lie from that (half the two brackets' widths).
+    pub fn until(&self, later: &Stamp<T>) -> (u64, u64) {
+        let mid = |s: &Stamp<T>| s.before / 2 + s.after / 2;
+        let slack = (self.after - self.before + later.after - later.before) / 2;
+        (mid(later).saturating_sub(mid(self)), slack)
+    }
+}
+
+/// Picks the best of up to `tries` measurements made by `measure`, each giving
+/// `(frequency, cycles measured, slack cycles)` or None when it failed: the first
+/// whose slack is under 0.1% of its span (a host that paused the guest at a
+/// reading widens that reading's bracket), else the one with the least slack.
+pub(crate) fn best_measurement(tries: u32, mut measure: impl FnMut() -> Option<(u64, u64, u64)>) -> Option<u64> {
+    let mut best: Option<(u64, u64, u64)> = None;
+    for _ in 0..tries {
+        let Some(m) = measure() else { continue };
+        let (_, span, slack) = m;
+        if slack.saturating_mul(1000) <= span {
+            return Some(m.0);
+        }
+        // Compared as slack per cycle measured.
+        if best.is_none_or(|(_, bspan, bslack)| {
+            u128::from(slack) * u128::from(bspan) < u128::from(bslack) * u128::from(span)
+        }) {
+            best = Some(m);
+        }
+    }
+    best.map(|m| m.0)
+}
+
 fn calibrate_against_pit() -> Option<u64> {
     const PIT_HZ: u64 = 1_193_182;
     const WAIT_TICKS: u64 = PIT_HZ / 500;
@@ -42,30 +94,41 @@ fn calibrate_against_pit() -> Option<u64> {
     outb(0x43, 0x34);
     outb(0x40, 0);
     outb(0x40, 0);
-    let mut last = pit_count();
-    let t0 = crate_read_cycles();
-    let mut elapsed: u64 = 0;
-    let mut spins: u64 = 0;
-    while elapsed < WAIT_TICKS {
-        let now = pit_count();
-        // The counter counts down and wraps at 0x10000.
-        elapsed += u64::from(last.wrapping_sub(now));
-        last = now;
-        spins += 1;
-        // A missing PIT reads as a constant: give up quickly.
-        if (elapsed == 0 && spins > 100_000) || spins > 50_000_000 {
+    let mut missing = false;
+    let hz = best_measurement(8, || {
+        if missing {
             return None;
         }
-    }
-    let t1 = crate_read_cycles();
-    if elapsed == 0 || t1 <= t0 {
+        let first = Stamp::take(pit_count);
+        let mut last = first;
+        let mut elapsed: u64 = 0;
+        let mut longest_gap = 0;
+        let mut spins: u64 = 0;
+        while elapsed < WAIT_TICKS {
+            let now = Stamp::take(pit_count);
+            // The counter counts down and wraps at 0x10000.
+            elapsed += u64::from(last.value.wrapping_sub(now.value));
+            longest_gap = longest_gap.max(now.after - last.after);
+            last = now;
+            spins += 1;
+            // A missing PIT reads as a constant: give up quickly.
+            if (elapsed == 0 && spins > 100_000) || spins > 50_000_000 {
+                missing = true;
+                return None;
+            }
+        }
+        let (span, slack) = first.until(&last);
+        // A pause between two readings longer than half the measurement may have
+        // hidden a wrap of the counter (55 ms): measure again.
+        if span == 0 || longest_gap > span / 2 {
+            return None;
+        }
+        Some((span * PIT_HZ / elapsed, span, slack))
+    });
+    if missing {
         return None;
     }
-    Some((t1 - t0) * PIT_HZ / elapsed)
-}
-
-fn crate_read_cycles() -> u64 {
-    elfin_arch::read_cycles()
+    hz
 }
 
 fn cmos(reg: u8) -> u8 {

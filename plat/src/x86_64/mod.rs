@@ -94,27 +94,36 @@ pub fn start_tick(hz: u32, cycles_hz: u64) {
     // The timer counts its input clock divided by 16 (0x3e0 above): the clock's
     // rate from the hypervisor when it says, else counted down from the maximum
     // over 100 µs of cycles (thousands of counts at the tens of MHz such clocks
-    // run at; the tick needs no finer period).
+    // run at; the tick needs no finer period), each end read between two cycle
+    // counter readings so that a pause of the guest there is seen and measured
+    // again.
     let apic_hz = match clock::hypervisor_freqs().and_then(|(_, apic)| apic) {
         Some(bus_hz) => bus_hz / 16,
-        None => {
+        None => clock::best_measurement(8, || {
             lapic_write(0x320, 1 << 16);
             lapic_write(0x380, u32::MAX);
-            let t0 = elfin_arch::read_cycles();
+            let first = clock::Stamp::take(|| lapic_read(0x390));
             let wait = cycles_hz / 10_000;
-            while elfin_arch::read_cycles().wrapping_sub(t0) < wait {
+            while elfin_arch::read_cycles().wrapping_sub(first.after) < wait {
                 core::hint::spin_loop();
             }
-            let elapsed = elfin_arch::read_cycles().wrapping_sub(t0);
-            let counted = u64::from(u32::MAX - lapic_read(0x390));
-            counted.saturating_mul(cycles_hz) / elapsed.max(1)
-        }
+            let last = clock::Stamp::take(|| lapic_read(0x390));
+            let (span, slack) = first.until(&last);
+            let counted = u64::from(first.value.saturating_sub(last.value));
+            (span != 0 && counted != 0).then(|| (counted.saturating_mul(cycles_hz) / span, span, slack))
+        })
+        .unwrap_or(cycles_hz / 16),
     };
     let initial = (apic_hz / u64::from(hz.max(1))).clamp(1, u64::from(u32::MAX)) as u32;
     // Periodic mode on the tick vector.
     lapic_write(0x320, (1 << 17) | u32::from(TICK_VECTOR));
     lapic_write(0x380, initial);
     TICK_INITIAL.store(initial, core::sync::atomic::Ordering::Relaxed);
+}
+
+/// The tick timer's count per tick period (0 before the first [`start_tick`]).
+pub fn tick_period() -> u64 {
+    u64::from(TICK_INITIAL.load(core::sync::atomic::Ordering::Relaxed))
 }
 
 /// The local APIC timer's count per tick, once calibrated.
