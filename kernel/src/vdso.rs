@@ -151,6 +151,8 @@ pub fn map(asp: &mut AddrSpace) -> Option<u64> {
         maywrite: false,
         backing: Backing::Kernel { frames: p.vvar.clone(), first: 0 },
         name: VmaName::Special("[vvar]"),
+        dontfork: false,
+        wipeonfork: false,
     };
     let vdso = Area {
         prot: Prot { read: true, write: false, exec: true },
@@ -160,6 +162,8 @@ pub fn map(asp: &mut AddrSpace) -> Option<u64> {
         maywrite: true,
         backing: Backing::Kernel { frames: p.text.clone(), first: 0 },
         name: VmaName::Special("[vdso]"),
+        dontfork: false,
+        wipeonfork: false,
     };
     if !asp.insert_area(start, text, vvar) {
         return None;

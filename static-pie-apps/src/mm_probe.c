@@ -553,6 +553,92 @@ static void smaps_fields(const char *title, void *p, int sizes)
     printf(" blocks=maps:%s\n", headers == lines ? "yes" : "no");
 }
 
+/* The fork advice flags smaps shows for the area at `p`: wf (MADV_WIPEONFORK),
+   dc (MADV_DONTFORK). */
+static void fork_flags(const char *what, void *p)
+{
+    static char sm[1 << 18];
+    slurp("/proc/self/smaps", sm, sizeof sm);
+    char want[32];
+    snprintf(want, sizeof want, "%lx-", (unsigned long)p);
+    char *blk = strstr(sm, want);
+    char *vf = blk ? strstr(blk, "VmFlags:") : NULL;
+    char *end = vf ? strchr(vf, '\n') : NULL;
+    if (end)
+        *end = 0;
+    printf("%s: wf %d dc %d\n", what, vf && strstr(vf, " wf") != NULL, vf && strstr(vf, " dc") != NULL);
+}
+
+static const char *page_state(void *p)
+{
+    unsigned char v;
+    if (mincore(p, P, &v) != 0)
+        return errname(errno);
+    return ((char *)p)[0] == 0 ? "zero" : ((char *)p)[0] == 'x' ? "kept" : "other";
+}
+
+/* What fork gives a child of a range advised MADV_WIPEONFORK (the range, empty)
+   or MADV_DONTFORK (nothing: unmapped); a child keeps the wipe advice for its own
+   children; KEEPONFORK and DOFORK undo them. WIPEONFORK is refused on shared
+   memory, DONTFORK is not; the advice splits the area and shows in smaps. */
+static void fork_advice(void)
+{
+    printf("== fork advice\n");
+    /* Between two PROT_NONE pages, so that no neighbour merges with it. */
+    char *g = mmap(NULL, 6 * P, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    char *p = mmap(g + P, 4 * P, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    char *s = mmap(NULL, P, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED || s == MAP_FAILED) {
+        printf("mmap: %s\n", errname(errno));
+        return;
+    }
+    memset(p, 'x', 4 * P);
+    s[0] = 'x';
+    res("WIPEONFORK on page 0", madvise(p, P, MADV_WIPEONFORK));
+    res("DONTFORK on page 2", madvise(p + 2 * P, P, MADV_DONTFORK));
+    res("WIPEONFORK on shared memory", madvise(s, P, MADV_WIPEONFORK));
+    res("DONTFORK on shared memory", madvise(s, P, MADV_DONTFORK));
+    maps_between("after the advice", p, p + 4 * P, p);
+    fork_flags("page 0", p);
+    fork_flags("page 1", p + P);
+    fork_flags("page 2", p + 2 * P);
+    fflush(stdout);
+    pid_t c = fork();
+    if (c == 0) {
+        printf("child: page 0 %s, page 1 %s, page 2 %s, page 3 %s, shared page %s\n", page_state(p),
+               page_state(p + P), page_state(p + 2 * P), page_state(p + 3 * P), page_state(s));
+        fork_flags("child's page 0", p);
+        p[0] = 'c';
+        fflush(stdout);
+        pid_t g = fork();
+        if (g == 0) {
+            printf("grandchild: page 0 %s\n", page_state(p));
+            fflush(stdout);
+            _exit(0);
+        }
+        waitpid(g, NULL, 0);
+        printf("child after its child: page 0 %c\n", p[0]);
+        fflush(stdout);
+        _exit(0);
+    }
+    waitpid(c, NULL, 0);
+    printf("parent: page 0 %s, page 2 %s\n", page_state(p), page_state(p + 2 * P));
+    res("KEEPONFORK on page 0", madvise(p, P, MADV_KEEPONFORK));
+    res("DOFORK on page 2", madvise(p + 2 * P, P, MADV_DOFORK));
+    res("DOFORK on shared memory", madvise(s, P, MADV_DOFORK));
+    maps_between("after undoing it", p, p + 4 * P, p);
+    fflush(stdout);
+    c = fork();
+    if (c == 0) {
+        printf("child: page 0 %s, page 2 %s, shared page %s\n", page_state(p), page_state(p + 2 * P), page_state(s));
+        fflush(stdout);
+        _exit(0);
+    }
+    waitpid(c, NULL, 0);
+    munmap(g, 6 * P);
+    munmap(s, P);
+}
+
 static void smaps(const char *dir)
 {
     /* Between two PROT_NONE pages, so that no neighbour merges with it. */
@@ -702,6 +788,7 @@ int main(int argc, char **argv)
     stack();
     limits();
     smaps(dir);
+    fork_advice();
     vectors();
     return 0;
 }

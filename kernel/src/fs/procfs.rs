@@ -1254,7 +1254,9 @@ fn smaps_area(m: &AddrSpace, start: u64, end: u64, v: &Area, s: &mut String) {
         (true, "me"),
         (v.shared, "ms"),
         (v.growsdown, "gd"),
+        (v.dontfork, "dc"),
         (anon && p.write, "ac"),
+        (v.wipeonfork, "wf"),
     ] {
         if on {
             s.push_str(f);

@@ -278,6 +278,8 @@ pub fn shmat(cx: &Ctx, id: i32, addr: UAddr, flags: i32) -> SysResult {
         maywrite: !ro,
         backing: Backing::File { node: node_dyn(&seg), offset: 0, len: u64::MAX },
         name: VmaName::Path(name),
+        dontfork: false,
+        wipeonfork: false,
     };
     if !a.insert_area(start, start + len, area) {
         return Err(Errno::ENOMEM);

@@ -139,6 +139,10 @@ pub struct Area {
     pub backing: Backing,
     /// Name in /proc/self/maps.
     pub name: VmaName,
+    /// A child made by fork does not get this range (MADV_DONTFORK).
+    pub dontfork: bool,
+    /// A child made by fork gets this range empty, zero-filled (MADV_WIPEONFORK).
+    pub wipeonfork: bool,
 }
 
 impl Area {
@@ -175,6 +179,8 @@ impl Segment for Area {
             || self.growsdown != next.growsdown
             || self.maywrite != next.maywrite
             || self.name != next.name
+            || self.dontfork != next.dontfork
+            || self.wipeonfork != next.wipeonfork
         {
             return None;
         }
@@ -359,6 +365,8 @@ impl AddrSpace {
                 maywrite,
                 backing: vma.backing,
                 name: vma.name,
+                dontfork: false,
+                wipeonfork: false,
             },
         )
     }
@@ -606,6 +614,12 @@ impl AddrSpace {
         child.stack_limit = self.stack_limit;
         child.total_vm = self.total_vm;
         child.vdso = self.vdso;
+        // MADV_DONTFORK ranges are not the child's; MADV_WIPEONFORK ones are, empty.
+        let dontfork: Vec<(u64, u64)> = self.vmas.iter().filter(|r| r.val.dontfork).map(|r| (r.start, r.end)).collect();
+        for (s, e) in dontfork {
+            child.vmas.remove(s, e);
+            child.total_vm -= e - s;
+        }
         if self.maps_files {
             child.note_file_map();
         }
@@ -613,6 +627,9 @@ impl AddrSpace {
         let mut ok = true;
         let mut batch = [(0u64, 0u64, Perm::default()); PAGE_BATCH];
         'vmas: for (start, end, area) in &ranges {
+            if area.dontfork || area.wipeonfork {
+                continue;
+            }
             let private = area.shared_file().is_none() && !area.shared;
             // Linux's rule (vma_needs_copy): the pages of a file mapping that are
             // still the file's own are not copied; the child's fault maps them
@@ -654,6 +671,9 @@ impl AddrSpace {
                 break;
             }
             if let Some((vs, a)) = self.vmas.find(va).map(|r| (r.start, r.val.clone())) {
+                if a.dontfork || a.wipeonfork {
+                    continue;
+                }
                 match a.shared_file() {
                     Some((node, off)) => cache::dup(node, (off + (va - vs)) / PAGE_SIZE),
                     None => frames::share(pa),

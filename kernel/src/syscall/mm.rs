@@ -160,6 +160,8 @@ pub fn mmap(cx: &Ctx, addr: UAddr, len: usize, prot: i32, flags: i32, fd: i32, o
         maywrite: true,
         backing: Backing::Anon,
         name: VmaName::None,
+        dontfork: false,
+        wipeonfork: false,
     };
     if let Some(f) = &file {
         let n = f.inode().ok_or(Errno::ENODEV)?;
@@ -358,6 +360,8 @@ pub fn brk(cx: &Ctx, addr: UAddr) -> SysResult {
         maywrite: true,
         backing: Backing::Anon,
         name: VmaName::None,
+        dontfork: false,
+        wipeonfork: false,
     };
     if !a.insert_area(old_top, new_top, heap) {
         return Ok(a.brk);
@@ -374,7 +378,10 @@ pub fn madvise(cx: &Ctx, addr: UAddr, len: usize, advice: i32) -> SysResult {
     const DONTNEED: i32 = 4;
     const FREE: i32 = 8;
     const REMOVE: i32 = 9;
+    const DONTFORK: i32 = 10;
+    const DOFORK: i32 = 11;
     const WIPEONFORK: i32 = 18;
+    const KEEPONFORK: i32 = 19;
     const POPULATE_READ: i32 = 22;
     const POPULATE_WRITE: i32 = 23;
     const DONTNEED_LOCKED: i32 = 24;
@@ -406,7 +413,16 @@ pub fn madvise(cx: &Ctx, addr: UAddr, len: usize, advice: i32) -> SysResult {
                 }
                 if advice == FREE {
                     a.discard_pages(ps, pe);
+                } else {
+                    let _ = a.vmas.update(ps, pe, |v| v.wipeonfork = true);
                 }
+            }
+            KEEPONFORK => {
+                let _ = a.vmas.update(ps, pe, |v| v.wipeonfork = false);
+            }
+            // What fork gives the child of the range (mm/madvise.c, VM_DONTCOPY).
+            DONTFORK | DOFORK => {
+                let _ = a.vmas.update(ps, pe, |v| v.dontfork = advice == DONTFORK);
             }
             REMOVE => {
                 if !(area.shared && area.prot.write) {
