@@ -252,6 +252,8 @@ pub const fn nr(n: usize) -> Option<Nr> {
         434 => Nr::PidfdOpen,
         424 => Nr::PidfdSendSignal,
         438 => Nr::PidfdGetfd,
+        97 => Nr::Unshare,
+        268 => Nr::Setns,
         _ => return None,
     })
 }

@@ -424,4 +424,6 @@ calls! {
     pidfd_open = PidfdOpen(pid: i32, flags: u32);
     pidfd_send_signal = PidfdSendSignal(fd: i32, sig: i32, info: UAddr, flags: u32);
     pidfd_getfd = PidfdGetfd(fd: i32, target: i32, flags: u32);
+    unshare = Unshare(flags: u64);
+    setns = Setns(fd: i32, nstype: i32);
 }

@@ -66,6 +66,8 @@ pub fn support(nr: Nr) -> Support {
         | SchedGetparam | SchedGetscheduler | SchedGetaffinity | SchedSetaffinity | Getpriority | Setpriority
         | Prlimit64 | Getrlimit | Setrlimit | Rseq => Real,
         Waitid | PidfdOpen | PidfdSendSignal | PidfdGetfd => Real,
+        Unshare => Partial("namespaces (EINVAL, as Linux built without them); CLONE_FILES and CLONE_FS in a process with several threads (EINVAL)"),
+        Setns => Partial("only a pidfd names namespaces, which are the caller's own; joining them changes nothing"),
         Execve | Execveat => Partial("programs with an interpreter (PT_INTERP)"),
         Futex => Partial("priority-inheritance operations"),
         Prctl => Partial(

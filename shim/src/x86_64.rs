@@ -285,6 +285,8 @@ pub const fn nr(n: usize) -> Option<Nr> {
         434 => Nr::PidfdOpen,
         424 => Nr::PidfdSendSignal,
         438 => Nr::PidfdGetfd,
+        272 => Nr::Unshare,
+        308 => Nr::Setns,
         _ => return None,
     })
 }

@@ -28,6 +28,7 @@
 #include <sched.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <sys/sem.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include "proc_common.h"
@@ -594,12 +595,118 @@ static void vfork_section(void)
     reap(c, "second vfork child");
 }
 
+/* ------------------------------------------------------------- unshare -- */
+
+static void *token_thread(void *arg)
+{
+    token_wait(*(int *)arg);
+    return NULL;
+}
+
+/* A child made with clone(`flags` | SIGCHLD) on a copy of our stack that unshares
+   `unshare_flags` (0: none), then opens a file and changes directory and umask;
+   prints what of that the parent sees. */
+static void shared_with_child(const char *what, long flags, long unshare_flags)
+{
+    int rep[2], go[2];
+    pipe(rep);
+    pipe(go);
+    char cwd0[256], here[256];
+    getcwd(cwd0, sizeof cwd0);
+    /* Away from /, where the child goes. */
+    if (chdir("/dev") != 0)
+        printf("chdir /dev: %s\n", errname(errno));
+    getcwd(here, sizeof here);
+    mode_t um0 = umask(022);
+    umask(um0);
+    fflush(NULL);
+    long c = syscall(SYS_clone, flags | SIGCHLD, 0L, NULL, NULL, 0L);
+    if (c == 0) {
+        long r = unshare_flags ? syscall(SYS_unshare, unshare_flags) : 0;
+        int fd = open("/dev/null", O_RDONLY);
+        if (chdir("/") != 0)
+            _exit(3);
+        umask(077);
+        int msg[2] = {fd, r == 0 ? 0 : errno};
+        write_full(rep[1], msg, sizeof msg);
+        token_wait(go[0]);
+        _exit(0);
+    }
+    int msg[2] = {-1, -1};
+    read_full(rep[0], msg, sizeof msg);
+    char cwd[256];
+    getcwd(cwd, sizeof cwd);
+    mode_t um = umask(um0);
+    printf("%s: unshare %s; the child's descriptor is the parent's too: %s, its chdir too: %s, its umask too: %s\n",
+           what, msg[1] ? errname(msg[1]) : "ok", yesno(fcntl(msg[0], F_GETFD) >= 0), yesno(strcmp(cwd, here) != 0),
+           yesno(um == 077));
+    if (fcntl(msg[0], F_GETFD) >= 0)
+        close(msg[0]);
+    if (chdir(cwd0) != 0)
+        printf("chdir back: %s\n", errname(errno));
+    token_send(go[1]);
+    reap((pid_t)c, "clone child");
+    close(rep[0]);
+    close(rep[1]);
+    close(go[0]);
+    close(go[1]);
+}
+
+static void unshare_section(void)
+{
+    printf("unshare(0): %s\n", res(syscall(SYS_unshare, 0L)));
+    printf("unshare(unknown flag 0x1): %s\n", res(syscall(SYS_unshare, 0x1L)));
+    printf("unshare(CLONE_VM|CLONE_SIGHAND|CLONE_THREAD), one thread: %s\n",
+           res(syscall(SYS_unshare, (long)(CLONE_VM | CLONE_SIGHAND | CLONE_THREAD))));
+    printf("unshare(CLONE_FILES|CLONE_FS): %s\n", res(syscall(SYS_unshare, (long)(CLONE_FILES | CLONE_FS))));
+    shared_with_child("CLONE_FILES|CLONE_FS child", CLONE_FILES | CLONE_FS, 0);
+    shared_with_child("the same, unsharing CLONE_FILES", CLONE_FILES | CLONE_FS, CLONE_FILES);
+    shared_with_child("the same, unsharing CLONE_FS", CLONE_FILES | CLONE_FS, CLONE_FS);
+    shared_with_child("the same, unsharing both", CLONE_FILES | CLONE_FS, CLONE_FILES | CLONE_FS);
+
+    /* With a second thread, the thread group and the memory are shared for good. */
+    int go[2];
+    pipe(go);
+    pthread_t t;
+    pthread_create(&t, NULL, token_thread, &go[0]);
+    printf("two threads: unshare(CLONE_VM): %s\n", res(syscall(SYS_unshare, (long)CLONE_VM)));
+    printf("two threads: unshare(CLONE_THREAD): %s\n", res(syscall(SYS_unshare, (long)CLONE_THREAD)));
+    printf("two threads: unshare(CLONE_SIGHAND): %s\n", res(syscall(SYS_unshare, (long)CLONE_SIGHAND)));
+    token_send(go[1]);
+    pthread_join(t, NULL);
+    close(go[0]);
+    close(go[1]);
+
+    /* CLONE_SYSVSEM applies the semaphore adjustments, as exit does. */
+    int id = semget(IPC_PRIVATE, 1, 0600);
+    struct sembuf up = {0, 2, SEM_UNDO};
+    semop(id, &up, 1);
+    printf("semaphore after semop(+2, SEM_UNDO): %d\n", semctl(id, 0, GETVAL));
+    const char *r = res(syscall(SYS_unshare, (long)CLONE_SYSVSEM));
+    printf("unshare(CLONE_SYSVSEM): %s, semaphore now %d\n", r, semctl(id, 0, GETVAL));
+    semctl(id, 0, IPC_RMID);
+
+    /* setns: only a namespace's descriptor (or a pidfd) names namespaces. */
+    int null = open("/dev/null", O_RDONLY);
+    printf("setns(-1): %s\n", res(syscall(SYS_setns, -1, 0)));
+    printf("setns(/dev/null): %s\n", res(syscall(SYS_setns, null, 0)));
+    close(null);
+    int pfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+    printf("setns(own pidfd, 0): %s\n", res(syscall(SYS_setns, pfd, 0)));
+    printf("setns(own pidfd, CLONE_NEWUSER): %s\n", res(syscall(SYS_setns, pfd, (long)CLONE_NEWUSER)));
+    printf("setns(own pidfd, unknown flag): %s\n", res(syscall(SYS_setns, pfd, 0x1L)));
+    printf("setns(own pidfd, CLONE_NEWUTS|CLONE_NEWNET): %s\n",
+           res(syscall(SYS_setns, pfd, (long)(CLONE_NEWUTS | CLONE_NEWNET))));
+    close(pfd);
+}
+
 int main(int argc, char **argv)
 {
     probe_init();
     static const struct probe_section sections[] = {
         {"basics", basics},   {"statuses", statuses},    {"cow", cow},       {"threads", threads},
         {"inherit", inherit}, {"clone", clone_section}, {"clone3", clone3_section}, {"vfork", vfork_section},
+        {"unshare", unshare_section},
         {NULL, NULL},
     };
     int r = run_sections(argc, argv, sections);

@@ -55,7 +55,7 @@ macro_rules! probe_tests {
 }
 
 probe_tests! {
-    proc_fork: [basics, statuses, cow, threads, inherit, clone, clone3, vfork],
+    proc_fork: [basics, statuses, cow, threads, inherit, clone, clone3, vfork, unshare],
     proc_wait: [errors, wnohang, waitid, any, stop, zombies, orphans, sigchld, noclwait],
     proc_pgrp: [session, setpgid, kill, killall, tty, orphaned],
     proc_pipe: [transfer, eof, offsets, atomic, epipe, pipeline],

@@ -587,6 +587,8 @@ fn dispatch(cx: &Ctx, call: Call, tf: &mut TrapFrame) -> SysResult {
         PidfdOpen { pid, flags } => pidfd::pidfd_open(cx, pid, flags),
         PidfdSendSignal { fd, sig, info, flags } => pidfd::pidfd_send_signal(cx, fd, sig, info, flags),
         PidfdGetfd { fd, target, flags } => pidfd::pidfd_getfd(cx, fd, target, flags),
+        Unshare { flags } => proc::unshare(cx, flags),
+        Setns { fd, nstype } => pidfd::setns(cx, fd, nstype),
         Tkill { tid, sig } => proc::tgkill(cx, None, tid, sig),
         Tgkill { tgid, tid, sig } => proc::tgkill(cx, Some(tgid), tid, sig),
         Getpid {} => Ok(cx.proc.pid as u64),

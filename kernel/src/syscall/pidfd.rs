@@ -1,4 +1,4 @@
-//! pidfd_open, pidfd_send_signal, pidfd_getfd (and the pidfd side of waitid).
+//! pidfd_open, pidfd_send_signal, pidfd_getfd, setns (and the pidfd side of waitid).
 use alloc::sync::Arc;
 
 use elfin_shim::errno::Errno;
@@ -119,4 +119,36 @@ pub fn pidfd_getfd(cx: &Ctx, fd: i32, target: i32, flags: u32) -> SysResult {
     }
     let f = p.files().lock().get(target)?;
     Ok(cx.install(f, true)? as u64)
+}
+
+/// setns(2): elfin has one set of namespaces, so only a pidfd names any (those of
+/// its process, which are the caller's own): joining them changes nothing, though
+/// the checks are Linux's. No other descriptor is a namespace's (EINVAL).
+pub fn setns(cx: &Ctx, fd: i32, nstype: i32) -> SysResult {
+    use elfin_shim::uapi::clone_flags::*;
+    const ALL: u64 = CLONE_NEWNS
+        | CLONE_NEWCGROUP
+        | CLONE_NEWUTS
+        | CLONE_NEWIPC
+        | CLONE_NEWUSER
+        | CLONE_NEWPID
+        | CLONE_NEWNET
+        | CLONE_NEWTIME;
+    let (p, _) =
+        target_of(cx, fd).map_err(|e| if e == Errno::EBADF && cx.fd(fd).is_ok() { Errno::EINVAL } else { e })?;
+    let t = nstype as u32 as u64;
+    if t == 0 || t & !ALL != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if p.is_exiting() {
+        return Err(Errno::ESRCH);
+    }
+    // Reentering one's own user namespace is refused (userns_install).
+    if t & CLONE_NEWUSER != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if !cx.proc.cred.lock().capable(crate::task::caps::CAP_SYS_ADMIN) {
+        return Err(Errno::EPERM);
+    }
+    Ok(0)
 }

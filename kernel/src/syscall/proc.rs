@@ -110,6 +110,86 @@ fn rusage_of(child: &Process) -> Rusage {
     }
 }
 
+/// unshare(2): gives the process its own copy of what it shares with other
+/// processes (descriptor table, filesystem context), leaves its System V semaphore
+/// adjustments as at exit (CLONE_SYSVSEM). The calling thread's own copy needs
+/// its process to be single-threaded here, as descriptors and the filesystem
+/// context belong to the process. Namespaces are refused as by a Linux built
+/// without them.
+pub fn unshare(cx: &Ctx, flags: u64) -> SysResult {
+    const VALID: u64 = CLONE_THREAD
+        | CLONE_FS
+        | CLONE_NEWNS
+        | CLONE_SIGHAND
+        | CLONE_VM
+        | CLONE_FILES
+        | CLONE_SYSVSEM
+        | CLONE_NEWUTS
+        | CLONE_NEWIPC
+        | CLONE_NEWNET
+        | CLONE_NEWUSER
+        | CLONE_NEWPID
+        | CLONE_NEWCGROUP
+        | CLONE_NEWTIME;
+    const NAMESPACES: u64 = CLONE_NEWNS
+        | CLONE_NEWUTS
+        | CLONE_NEWIPC
+        | CLONE_NEWNET
+        | CLONE_NEWUSER
+        | CLONE_NEWPID
+        | CLONE_NEWCGROUP
+        | CLONE_NEWTIME;
+    // The implications of kernel/fork.c's ksys_unshare.
+    let mut f = flags;
+    if f & CLONE_NEWUSER != 0 {
+        f |= CLONE_THREAD | CLONE_FS;
+    }
+    if f & CLONE_VM != 0 {
+        f |= CLONE_SIGHAND;
+    }
+    if f & CLONE_SIGHAND != 0 {
+        f |= CLONE_THREAD;
+    }
+    if f & CLONE_NEWNS != 0 {
+        f |= CLONE_FS;
+    }
+    if f & !VALID != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let single = cx.proc.threads.lock().len() <= 1;
+    // Sharing a thread group, handlers or memory cannot be undone, only found absent.
+    if f & (CLONE_THREAD | CLONE_SIGHAND | CLONE_VM) != 0 && !single {
+        return Err(Errno::EINVAL);
+    }
+    if f & NAMESPACES != 0 {
+        if f & CLONE_NEWUSER == 0 && !cx.proc.cred.lock().capable(crate::task::caps::CAP_SYS_ADMIN) {
+            return Err(Errno::EPERM);
+        }
+        super::report_unsupported("unshare (namespaces)");
+        return Err(Errno::EINVAL);
+    }
+    if f & (CLONE_FILES | CLONE_FS) != 0 && !single {
+        super::report_unsupported("unshare (CLONE_FILES or CLONE_FS in a process with several threads)");
+        return Err(Errno::EINVAL);
+    }
+    if f & CLONE_FS != 0 {
+        let copy = cx.proc.fs().lock().clone();
+        cx.proc.set_fs(Arc::new(crate::sync::Mutex::new(copy)));
+    }
+    if f & CLONE_FILES != 0 {
+        let copy = cx.proc.files().lock().clone();
+        cx.proc.set_files(Arc::new(crate::sync::Mutex::new(copy)));
+    }
+    if f & CLONE_SYSVSEM != 0 {
+        // As at exit: the adjustments are applied and the list starts empty.
+        let undo = core::mem::take(&mut cx.proc.ext.lock().sem_undo);
+        if !undo.is_empty() {
+            crate::ipc::sem::apply_undo(cx.proc.pid, undo);
+        }
+    }
+    Ok(0)
+}
+
 /// wait4(2).
 pub fn wait4(cx: &Ctx, pid: i32, status: UAddr, options: i32, rusage: UAddr) -> SysResult {
     let options = options as u32;

@@ -456,6 +456,10 @@ impl Process {
     pub fn fs(&self) -> Arc<FsShared> {
         self.fs.lock().clone()
     }
+    /// Replaces the filesystem context (unshare(CLONE_FS)).
+    pub fn set_fs(&self, fs: Arc<FsShared>) {
+        *self.fs.lock() = fs;
+    }
     /// The signal handlers.
     pub fn sighand(&self) -> Arc<SigHand> {
         self.sighand.lock().clone()
