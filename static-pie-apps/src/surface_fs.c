@@ -526,7 +526,15 @@ static void statx_section(void)
     T("fstatat NULL path with AT_EMPTY_PATH", syscall(SYS_fstatat, fd, NULL, &st, AT_EMPTY_PATH));
 #endif
     T("statx empty path without AT_EMPTY_PATH", kstatx(fd, "", 0, K_STATX_BASIC_STATS, &sx));
+    /* No lease can be held on it yet: F_UNLCK (2). */
+    V("F_GETLEASE", fcntl(fd, F_GETLEASE));
     close(fd);
+    /* An empty path from AT_FDCWD is the working directory. */
+    T("statx AT_FDCWD, empty path, AT_EMPTY_PATH", kstatx(AT_FDCWD, "", AT_EMPTY_PATH, K_STATX_BASIC_STATS, &sx));
+    printf("it is a directory: %s\n", yesno(S_ISDIR(sx.stx_mode)));
+#ifdef SYS_faccessat2
+    T("faccessat2 AT_FDCWD, empty path, AT_EMPTY_PATH", syscall(SYS_faccessat2, AT_FDCWD, "", X_OK, AT_EMPTY_PATH));
+#endif
     T("statx K_AT_STATX_FORCE_SYNC", kstatx(AT_FDCWD, path("f"), K_AT_STATX_FORCE_SYNC, K_STATX_BASIC_STATS, &sx));
     T("statx both sync flags", kstatx(AT_FDCWD, path("f"), K_AT_STATX_FORCE_SYNC | K_AT_STATX_DONT_SYNC, 0, &sx));
     T("statx unknown flag", kstatx(AT_FDCWD, path("f"), 0x40000000, 0, &sx));

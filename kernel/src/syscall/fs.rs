@@ -75,6 +75,10 @@ pub(super) fn lookup(cx: &Ctx, dirfd: i32, path: UAddr, follow: bool, allow_empt
     let path = cx.read_path(path)?;
     if path.is_empty() {
         if allow_empty {
+            if dirfd == AT_FDCWD {
+                // The working directory itself.
+                return cx.resolve(&cx.cwd(), b".", follow);
+            }
             let f = cx.fd(dirfd)?;
             return match f.inode() {
                 Some(node) => Ok(Resolved { node, path: f.path.clone() }),
@@ -980,6 +984,14 @@ pub fn fcntl(cx: &Ctx, fd: i32, cmd: i32, arg: u64) -> SysResult {
         }
         F_GET_SEALS => crate::fs::seals::get(&*cx.fd(fd)?),
         F_SETOWN | F_GETOWN | F_SETSIG | F_GETSIG | F_SETOWN_EX | F_GETOWN_EX => owner(cx, fd, cmd, arg),
+        // F_GETLEASE: no lease can be taken, so none is held.
+        1025 => cx.fd(fd).map(|_| 2 /* F_UNLCK */),
+        // F_SETLEASE and F_NOTIFY: as a Linux without leases or dnotify.
+        1024 | 1026 => {
+            cx.fd(fd)?;
+            super::report_unsupported(if cmd == 1024 { "fcntl (F_SETLEASE)" } else { "fcntl (F_NOTIFY)" });
+            Err(Errno::EINVAL)
+        }
         _ => Err(Errno::EINVAL),
     }
 }
