@@ -72,7 +72,8 @@ pub fn support(nr: Nr) -> Support {
         Futex => Partial("priority-inheritance operations"),
         Prctl => Partial(
             "options other than names, parent-death signal, dumpable, child subreaper, capabilities \
-             (keepcaps, bounding, ambient), no_new_privs, timer slack and seccomp",
+             (keepcaps, bounding, ambient, reading the secure bits), no_new_privs, timer slack, seccomp, \
+             THP disable, MCE kill policy, the tid address and reading the speculation control",
         ),
         ArchPrctl => Partial("ARCH_SET_GS/ARCH_GET_GS"),
         Getrusage => Partial("ru_maxrss is not kept (0)"),

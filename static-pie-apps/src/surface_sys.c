@@ -674,8 +674,33 @@ static void prctl_section(void)
     T("PR_CAP_AMBIENT RAISE without it inheritable", prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, 0, 0, 0));
     T("PR_CAP_AMBIENT CLEAR_ALL", prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0));
     T("PR_CAP_AMBIENT bad op", prctl(PR_CAP_AMBIENT, 9, 0, 0, 0));
+    V("PR_GET_THP_DISABLE", prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0));
+    T("PR_SET_THP_DISABLE 1", prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0));
+    V("PR_GET_THP_DISABLE", prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0));
+    T("PR_GET_THP_DISABLE with an argument", prctl(PR_GET_THP_DISABLE, 1, 0, 0, 0));
+    T("PR_SET_THP_DISABLE with a third argument", prctl(PR_SET_THP_DISABLE, 1, 1, 0, 0));
+    V("PR_MCE_KILL_GET", prctl(PR_MCE_KILL_GET, 0, 0, 0, 0));
+    T("PR_MCE_KILL SET EARLY", prctl(PR_MCE_KILL, PR_MCE_KILL_SET, PR_MCE_KILL_EARLY, 0, 0));
+    V("PR_MCE_KILL_GET", prctl(PR_MCE_KILL_GET, 0, 0, 0, 0));
+    T("PR_MCE_KILL SET with a bad policy", prctl(PR_MCE_KILL, PR_MCE_KILL_SET, 7, 0, 0));
+    T("PR_MCE_KILL CLEAR", prctl(PR_MCE_KILL, PR_MCE_KILL_CLEAR, 0, 0, 0));
+    V("PR_MCE_KILL_GET", prctl(PR_MCE_KILL_GET, 0, 0, 0, 0));
+    V("PR_GET_SECUREBITS", prctl(PR_GET_SECUREBITS, 0, 0, 0, 0));
+    T("PR_SET_KEEPCAPS 1", prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0));
+    V("PR_GET_SECUREBITS (SECBIT_KEEP_CAPS)", prctl(PR_GET_SECUREBITS, 0, 0, 0, 0));
+    prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
+    /* PR_GET_TID_ADDRESS reads what set_tid_address set (then put back). */
+    static int tid_word;
+    int *orig = NULL, *now = NULL;
+    T("PR_GET_TID_ADDRESS", prctl(PR_GET_TID_ADDRESS, &orig, 0, 0, 0));
+    syscall(SYS_set_tid_address, &tid_word);
+    prctl(PR_GET_TID_ADDRESS, &now, 0, 0, 0);
+    printf("PR_GET_TID_ADDRESS after set_tid_address: %s\n", yesno(now == &tid_word));
+    syscall(SYS_set_tid_address, orig);
+    T("PR_GET_TID_ADDRESS to a bad address", prctl(PR_GET_TID_ADDRESS, KPTR, 0, 0, 0));
     pid_t c = xfork();
     if (c == 0) {
+        V("child: PR_GET_THP_DISABLE (inherited)", prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0));
         T("PR_SET_NO_NEW_PRIVS", prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0));
         V("PR_GET_NO_NEW_PRIVS", prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0));
         T("PR_CAPBSET_DROP CAP_CHOWN", prctl(PR_CAPBSET_DROP, 0, 0, 0, 0));

@@ -723,6 +723,14 @@ const PR_CAPBSET_DROP: i32 = 24;
 const PR_SET_NO_NEW_PRIVS: i32 = 38;
 const PR_GET_NO_NEW_PRIVS: i32 = 39;
 const PR_CAP_AMBIENT: i32 = 47;
+const PR_GET_SECUREBITS: i32 = 27;
+const PR_MCE_KILL: i32 = 33;
+const PR_MCE_KILL_GET: i32 = 34;
+const PR_GET_TID_ADDRESS: i32 = 40;
+const PR_SET_THP_DISABLE: i32 = 41;
+const PR_GET_THP_DISABLE: i32 = 42;
+const PR_GET_SPECULATION_CTRL: i32 = 52;
+const PR_SET_SPECULATION_CTRL: i32 = 53;
 /// The default timer slack (ns).
 const DEFAULT_SLACK: u64 = 50_000;
 
@@ -875,6 +883,61 @@ pub fn prctl_ext(cx: &Ctx, option: i32, args: [u64; 4]) -> SysResult {
             _ => Err(Errno::EINVAL),
         },
         PR_GET_TIMERSLACK => Ok(cx.thread.misc.lock().ext.timer_slack.unwrap_or(DEFAULT_SLACK)),
+        PR_GET_TID_ADDRESS => {
+            let a = cx.thread.misc.lock().clear_child_tid;
+            cx.write_val(UAddr(a2), &a)?;
+            Ok(0)
+        }
+        // Transparent huge pages: elfin maps none, so the flag only reads back.
+        PR_SET_THP_DISABLE | PR_GET_THP_DISABLE => {
+            if a3 != 0 || a4 != 0 || a5 != 0 || (option == PR_GET_THP_DISABLE && a2 != 0) {
+                return Err(Errno::EINVAL);
+            }
+            let mut e = cx.proc.ext.lock();
+            if option == PR_GET_THP_DISABLE {
+                return Ok(u64::from(e.thp_disable));
+            }
+            e.thp_disable = a2 != 0;
+            Ok(0)
+        }
+        // Only SECBIT_KEEP_CAPS is kept (as PR_SET_KEEPCAPS sets it).
+        PR_GET_SECUREBITS => Ok(if cx.proc.cred.lock().caps.keep_caps { 1 << 4 } else { 0 }),
+        // Memory-corruption kill policy (no machine check reaches a guest program).
+        PR_MCE_KILL => {
+            let mut m = cx.thread.misc.lock();
+            match (a2, a3) {
+                // PR_MCE_KILL_CLEAR
+                (0, 0) if a4 == 0 && a5 == 0 => m.ext.mce_kill = None,
+                // PR_MCE_KILL_SET with LATE, EARLY or DEFAULT
+                (1, 0 | 1) if a4 == 0 && a5 == 0 => m.ext.mce_kill = Some(a3 == 1),
+                (1, 2) if a4 == 0 && a5 == 0 => m.ext.mce_kill = None,
+                _ => return Err(Errno::EINVAL),
+            }
+            Ok(0)
+        }
+        PR_MCE_KILL_GET => {
+            if a2 != 0 || a3 != 0 || a4 != 0 || a5 != 0 {
+                return Err(Errno::EINVAL);
+            }
+            Ok(match cx.thread.misc.lock().ext.mce_kill {
+                None => 2,
+                Some(early) => u64::from(early),
+            })
+        }
+        // elfin does not mitigate speculation: enabled, and not controllable.
+        PR_GET_SPECULATION_CTRL => {
+            if a3 != 0 || a4 != 0 || a5 != 0 {
+                return Err(Errno::EINVAL);
+            }
+            match a2 {
+                0..=2 => Ok(2 /* PR_SPEC_ENABLE */),
+                _ => Err(Errno::ENODEV),
+            }
+        }
+        PR_SET_SPECULATION_CTRL => match a2 {
+            0..=2 => Err(Errno::ENXIO),
+            _ => Err(Errno::ENODEV),
+        },
         PR_SET_TIMERSLACK => {
             cx.thread.misc.lock().ext.timer_slack = (a2 != 0).then_some(a2);
             Ok(0)

@@ -48,6 +48,8 @@ pub struct ProcExt {
     /// The lowest oom_score_adj an unprivileged write may set (the last value a
     /// privileged writer set, as Linux's oom_score_adj_min).
     pub oom_score_adj_min: i16,
+    /// PR_SET_THP_DISABLE (inherited by children, kept across execve).
+    pub thp_disable: bool,
 }
 
 impl ProcExt {
@@ -61,6 +63,7 @@ impl ProcExt {
             membarrier: self.membarrier,
             oom_score_adj: self.oom_score_adj,
             oom_score_adj_min: self.oom_score_adj_min,
+            thp_disable: self.thp_disable,
             ..ProcExt::default()
         }
     }
@@ -93,6 +96,8 @@ pub struct ThreadExt {
     pub sched: SchedAttr,
     /// PR_SET_TIMERSLACK (None: the default).
     pub timer_slack: Option<u64>,
+    /// PR_MCE_KILL policy: None for the system default, else early (true) or late.
+    pub mce_kill: Option<bool>,
 }
 
 impl ThreadExt {
