@@ -758,12 +758,15 @@ static void sysctl_section(void)
         "kernel/ngroups_max", "kernel/overflowuid", "kernel/overflowgid", "kernel/msgmax", "kernel/msgmnb",
         "kernel/msgmni", "kernel/shmmni", "kernel/shmmax", "kernel/shmall", "kernel/sem", "kernel/ostype", "kernel/randomize_va_space",
         "kernel/random/poolsize", "net/core/somaxconn", "net/ipv4/ip_local_port_range", "vm/max_map_count",
-        "vm/overcommit_memory", NULL,
+        "vm/overcommit_memory", "fs/mqueue/msg_max", "fs/mqueue/msgsize_max", "fs/mqueue/msg_default",
+        "fs/mqueue/msgsize_default", "net/core/wmem_default", "net/core/rmem_default", NULL,
     };
     char buf[256], other[256];
     for (const char *const *n = fixed; *n; n++)
         printf("%s: %s\n", *n, sysctl_read(*n, buf, sizeof buf));
-    static const char *const numbers[] = {"fs/file-max", "kernel/pid_max", "kernel/random/entropy_avail", NULL};
+    static const char *const numbers[] = {"fs/file-max", "kernel/pid_max", "kernel/random/entropy_avail",
+                                          "kernel/threads-max", "net/core/rmem_max", "net/core/wmem_max",
+                                          "fs/inotify/max_user_watches", "vm/mmap_min_addr", NULL};
     for (const char *const *n = numbers; *n; n++)
         printf("%s is a number: %s\n", *n, yesno(is_number(sysctl_read(*n, buf, sizeof buf))));
     struct utsname u;
@@ -1105,6 +1108,21 @@ static void procfs_section(void)
     char path[80], buf[8192], name[] = "/tmp/procfs-probe-XXXXXX";
 
     status_sizes();
+    /* The initial user namespace's maps, read as programs that check for a
+       container do; personality after setting it. (loginuid and sessionid are
+       not compared: a host login session sets them.) */
+    personality(0x0020000 /* ADDR_NO_RANDOMIZE */);
+    static const char *const ids[] = {"uid_map", "gid_map", "setgroups", "coredump_filter", "personality"};
+    for (unsigned i = 0; i < sizeof ids / sizeof *ids; i++) {
+        snprintf(path, sizeof path, "/proc/self/%s", ids[i]);
+        int fd = open(path, O_RDONLY);
+        ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
+        buf[n < 0 ? 0 : n] = 0;
+        printf("/proc/self/%s: %s[%s]\n", ids[i], fd < 0 ? strerror(errno) : "", buf);
+        if (fd >= 0)
+            close(fd);
+    }
+    personality(0);
     /* fd 0 has an entry like any other descriptor. */
     printf("/proc/self/fd/0: %s\n", lstat("/proc/self/fd/0", &st) == 0 ? "present" : strerror(errno));
 

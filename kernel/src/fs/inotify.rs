@@ -67,9 +67,9 @@ pub const IN_ONESHOT: u32 = 0x8000_0000;
 /// Events kept queued at most (/proc/sys/fs/inotify/max_queued_events).
 /// Events an instance queues before IN_Q_OVERFLOW (fs.inotify.max_queued_events).
 pub const MAX_QUEUED: usize = 16384;
-/// Watches per instance at most (max_user_watches is far larger; this bounds
-/// the heap a runaway program can take).
-const MAX_WATCHES: usize = 65536;
+/// Watches per instance at most, shown as fs.inotify.max_user_watches (Linux's
+/// limit is per user; this one bounds the heap a runaway program can take).
+pub const MAX_WATCHES: usize = 65536;
 /// Bytes of `struct inotify_event` before the name.
 const HEADER: usize = 16;
 

@@ -61,6 +61,13 @@ enum Kind {
     Auxv,
     OomScore,
     OomScoreAdj,
+    UidMap,
+    GidMap,
+    Setgroups,
+    Loginuid,
+    Sessionid,
+    CoredumpFilter,
+    Personality,
     FdinfoDir,
     FdinfoFile(i32),
     Filesystems,
@@ -96,30 +103,37 @@ fn net_files() -> impl Iterator<Item = (&'static [u8], Kind)> {
     NET_FILES.iter().copied().chain(tables)
 }
 
-const PID_FILES: [(&[u8], Kind); 23] = [
+const PID_FILES: [(&[u8], Kind); 30] = [
     (b"auxv", Kind::Auxv),
     (b"cgroup", Kind::Cgroup),
     (b"cmdline", Kind::Cmdline),
     (b"comm", Kind::Comm),
+    (b"coredump_filter", Kind::CoredumpFilter),
     (b"cwd", Kind::Cwd),
     (b"environ", Kind::Environ),
     (b"exe", Kind::Exe),
     (b"fd", Kind::FdDir),
     (b"fdinfo", Kind::FdinfoDir),
+    (b"gid_map", Kind::GidMap),
     (b"limits", Kind::Limits),
+    (b"loginuid", Kind::Loginuid),
     (b"maps", Kind::Maps),
     (b"mountinfo", Kind::Mountinfo),
     (b"mounts", Kind::PidMounts),
     (b"net", Kind::NetDir),
     (b"oom_score", Kind::OomScore),
     (b"oom_score_adj", Kind::OomScoreAdj),
+    (b"personality", Kind::Personality),
     (b"root", Kind::RootLink),
+    (b"sessionid", Kind::Sessionid),
+    (b"setgroups", Kind::Setgroups),
     (b"smaps", Kind::Smaps),
     (b"smaps_rollup", Kind::SmapsRollup),
     (b"stat", Kind::PidStat),
     (b"statm", Kind::Statm),
     (b"status", Kind::Status),
     (b"task", Kind::TaskDir),
+    (b"uid_map", Kind::UidMap),
 ];
 
 /// A /proc node: its kind and the process (and thread) it is about.
@@ -184,6 +198,13 @@ fn kind_index(k: Kind) -> u64 {
                 Kind::NetDev,
                 Kind::NetIfInet6,
                 Kind::NetRoute,
+                Kind::UidMap,
+                Kind::GidMap,
+                Kind::Setgroups,
+                Kind::Loginuid,
+                Kind::Sessionid,
+                Kind::CoredumpFilter,
+                Kind::Personality,
             ];
             simple.iter().position(|x| *x == other).unwrap_or(0) as u64 + 1
         }
@@ -956,6 +977,16 @@ fn generate(kind: Kind, pid: i32, tid: i32) -> Result<Vec<u8>, Errno> {
                 }
                 Kind::OomScoreAdj => {
                     let _ = writeln!(s, "{}", p.ext.lock().oom_score_adj);
+                }
+                // The one user namespace, the initial one: every id maps to itself.
+                Kind::UidMap | Kind::GidMap => s.push_str("         0          0 4294967295\n"),
+                Kind::Setgroups => s.push_str("allow\n"),
+                // No audit session: the unset id, without a newline as on Linux.
+                Kind::Loginuid | Kind::Sessionid => s.push_str("4294967295"),
+                // Linux's default filter (no core dumps are written here).
+                Kind::CoredumpFilter => s.push_str("00000033\n"),
+                Kind::Personality => {
+                    let _ = writeln!(s, "{:08x}", p.ext.lock().personality);
                 }
                 Kind::FdinfoFile(fd) => {
                     let files = p.files();

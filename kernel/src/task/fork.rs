@@ -41,7 +41,7 @@ const NAMESPACES: u64 =
 
 /// The most threads the kernel runs at once (Linux's threads-max: a kernel stack
 /// may use at most an eighth of RAM).
-fn max_threads() -> usize {
+pub fn max_threads() -> usize {
     let frames = crate::mem::frames::total_count();
     (frames / (8 * crate::mem::KSTACK_FRAMES)).clamp(20, 1 << 22)
 }
