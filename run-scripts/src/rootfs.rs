@@ -205,6 +205,12 @@ impl RootFs {
     }
 }
 
+/// Host files the guest's /etc gets as they are, where the volumes bring none and
+/// the host has them: the service and protocol names getservbyname,
+/// getprotobyname and getaddrinfo look up (netbase's files). A host without them
+/// has no such names either.
+pub const HOST_ETC: [&str; 2] = ["etc/services", "etc/protocols"];
+
 /// Host name of the guest (the kernel's `uname` node name).
 pub const HOSTNAME: &str = "elfin";
 

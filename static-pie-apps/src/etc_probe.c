@@ -1,5 +1,6 @@
 /* etc_probe: the lookups that read /etc, as servers make them at start-up
- * (nginx: getpwnam("nobody") and getgrnam). One line per lookup on stdout;
+ * (nginx: getpwnam("nobody") and getgrnam; service and protocol names from
+ * netbase's /etc/services and /etc/protocols). One line per lookup on stdout;
  * status 0, or 1 when a lookup a container image answers failed. */
 #include <grp.h>
 #include <netdb.h>
@@ -61,6 +62,25 @@ int main(void)
     } else {
         printf("getaddrinfo(localhost): error %d\n", rc);
         failed = 1;
+    }
+
+    /* Names of services and protocols (what a host without netbase lacks: the
+       output is compared with the native run, not required). */
+    struct protoent *pe = getprotobyname("tcp");
+    printf("getprotobyname(tcp): %d\n", pe ? pe->p_proto : -1);
+    pe = getprotobynumber(17);
+    printf("getprotobynumber(17): %s\n", pe ? pe->p_name : "none");
+    struct servent *se = getservbyname("http", "tcp");
+    printf("getservbyname(http/tcp): %d\n", se ? ntohs((uint16_t)se->s_port) : -1);
+    se = getservbyport(htons(53), "udp");
+    printf("getservbyport(53/udp): %s\n", se ? se->s_name : "none");
+    res = NULL;
+    rc = getaddrinfo("localhost", "https", &hints, &res);
+    if (rc == 0 && res) {
+        printf("getaddrinfo(localhost, https): port %d\n", ntohs(((struct sockaddr_in *)res->ai_addr)->sin_port));
+        freeaddrinfo(res);
+    } else {
+        printf("getaddrinfo(localhost, https): error %d\n", rc);
     }
     return failed;
 }

@@ -58,7 +58,8 @@ The program is copied into the guest at /app/<name> with a fresh root filesystem
 holding /app, /tmp, /dev, /proc, /etc and the -v volumes; nothing else of the host is
 visible. Its environment is PATH=/usr/local/bin:/usr/bin:/bin and HOME=/ plus -e.
 The guest gets a container's default /etc (passwd, group, hosts, hostname,
-nsswitch.conf, resolv.conf) where the volumes bring none. Stdin, stdout and stderr
+nsswitch.conf, resolv.conf, and the host's services and protocols) where the
+volumes bring none. Stdin, stdout and stderr
 are the program's (virtio-console ports under QEMU, the serial console otherwise).
 Guest memory defaults to all the host lets elfin have; the VMM commits only what the
 guest touches. `elfin image -o DIR` writes what a run would boot.
@@ -428,6 +429,12 @@ fn initrd_key(
     }
     let workdir = args.workdir.as_ref().map_or(&b""[..], |w| w.as_bytes());
     key.bytes("workdir", workdir).bytes("control", control).bytes("resolv", resolv.as_bytes());
+    for name in rootfs::HOST_ETC {
+        match fs::metadata(Path::new("/").join(name)) {
+            Ok(m) => key.file(name, &m, now),
+            Err(_) => key.bytes(name, b"absent"),
+        };
+    }
     key
 }
 
@@ -552,6 +559,12 @@ fn layout(
         })?;
     }
     fs.add_defaults(now, resolv);
+    for name in rootfs::HOST_ETC {
+        let host = Path::new("/").join(name);
+        if fs.get(name.as_bytes()).is_none() && host.is_file() {
+            fs.add_host(&host, name.as_bytes()).map_err(Fail::new)?;
+        }
+    }
     if fs.get(workdir).is_none() {
         fs.put(workdir, Node::Dir { perm: 0o755, mtime: now }).map_err(|e| Fail::new(format!("--workdir: {e}")))?;
     }
@@ -926,29 +939,36 @@ mod tests {
         let fs = layout(prog, None, &[], &[], b"work/dir", control, "").expect("layout");
         let entries = parse(&fs.write_cpio(Vec::new()).expect("write"));
         let names: Vec<String> = entries.iter().map(|e| String::from_utf8_lossy(&e.name).into_owned()).collect();
-        assert_eq!(
-            names,
-            [
-                ".elfin",
-                ".elfin/run",
-                "app",
-                "app/hello",
-                "dev",
-                "etc",
-                "etc/group",
-                "etc/hostname",
-                "etc/hosts",
-                "etc/nsswitch.conf",
-                "etc/passwd",
-                "etc/resolv.conf",
-                "proc",
-                "root",
-                "tmp",
-                "work",
-                "work/dir"
-            ]
-        );
+        let mut want: Vec<String> = [
+            ".elfin",
+            ".elfin/run",
+            "app",
+            "app/hello",
+            "dev",
+            "etc",
+            "etc/group",
+            "etc/hostname",
+            "etc/hosts",
+            "etc/nsswitch.conf",
+            "etc/passwd",
+            "etc/resolv.conf",
+            "proc",
+            "root",
+            "tmp",
+            "work",
+            "work/dir",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        // The host's netbase files, where it has them.
+        want.extend(rootfs::HOST_ETC.iter().filter(|n| Path::new("/").join(n).is_file()).map(|n| n.to_string()));
+        want.sort();
+        assert_eq!(names, want);
         let find = |n: &str| entries.iter().find(|e| e.name == n.as_bytes()).expect("entry");
+        for name in rootfs::HOST_ETC.iter().filter(|n| Path::new("/").join(n).is_file()) {
+            assert_eq!(find(name).data, std::fs::read(Path::new("/").join(name)).expect("host file"), "{name}");
+        }
         assert_eq!(find(".elfin/run").data, b"exe=/app/hello\0cwd=/work/dir\0arg=/app/hello\0arg=x\0env=A=1\0");
         let hello = find("app/hello");
         assert_eq!(hello.mode, crate::cpio::S_IFREG | 0o755);
