@@ -919,7 +919,8 @@ pub fn prctl_ext(cx: &Ctx, option: i32, args: [u64; 4]) -> SysResult {
             if a2 != 0 || a3 != 0 || a4 != 0 || a5 != 0 {
                 return Err(Errno::EINVAL);
             }
-            Ok(match cx.thread.misc.lock().ext.mce_kill {
+            let policy = cx.thread.misc.lock().ext.mce_kill;
+            Ok(match policy {
                 None => 2,
                 Some(early) => u64::from(early),
             })
