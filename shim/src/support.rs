@@ -43,7 +43,10 @@ pub fn support(nr: Nr) -> Support {
         Open | Openat | Openat2 | Creat | Mknod | Mknodat | Setxattr | Lsetxattr | Fsetxattr | Getxattr | Lgetxattr
         | Fgetxattr | Listxattr | Llistxattr | Flistxattr | Removexattr | Lremovexattr | Fremovexattr | Utime
         | Utimes | Futimesat | Getdents | InotifyInit | InotifyInit1 | InotifyAddWatch | InotifyRmWatch => Real,
-        Ioctl => Partial("terminal, FIONREAD, FIONBIO, FIOASYNC, FIOCLEX/FIONCLEX and the SIOCGIF* interface queries only"),
+        Ioctl => Partial(
+            "terminal, FIONREAD, FIONBIO, FIOASYNC, FIOCLEX/FIONCLEX, the SIOCGIF* interface queries, FIGETBSZ and \
+             FS_IOC_GETFLAGS/SETFLAGS (no inode flag is kept: setting one is EOPNOTSUPP) only",
+        ),
         Fcntl => Partial("leases, F_NOTIFY"),
         Flock => Real,
         Utimensat => Real,

@@ -61,6 +61,12 @@
 #define FALLOC_FL_INSERT_RANGE 0x20
 #endif
 
+/* linux/fs.h's ioctls (the header clashes with the C libraries' sys/mount.h). */
+#define K_FS_IOC_GETFLAGS 0x80086601UL
+#define K_FS_IOC_SETFLAGS 0x40086602UL
+#define K_FIGETBSZ 2
+#define K_FICLONE 0x40049409UL
+
 static char dir[64];
 
 static const char *path(const char *name)
@@ -818,6 +824,30 @@ static void link_section(void)
     T("unlink fl/", unlink(path("fl/")));
     unlink(path("dl"));
     unlink(path("fl"));
+
+    /* O_CREAT through a dangling link creates what it names (through a chain of
+       them too), except with O_EXCL or O_NOFOLLOW; the named directory must exist. */
+    symlink("made", path("dangling"));
+    T("O_CREAT|O_EXCL on a dangling link", open(path("dangling"), O_WRONLY | O_CREAT | O_EXCL, 0600));
+    T("O_CREAT|O_NOFOLLOW on a dangling link", open(path("dangling"), O_WRONLY | O_CREAT | O_NOFOLLOW, 0600));
+    fd = open(path("dangling"), O_WRONLY | O_CREAT, 0600);
+    printf("O_CREAT on a dangling link: %s, made the target: %s\n", fd >= 0 ? "OK" : errname(errno),
+           yesno(lstat(path("made"), &st) == 0 && S_ISREG(st.st_mode)));
+    close(fd);
+    symlink("second", path("first"));
+    symlink("sub/third", path("second"));
+    fd = open(path("first"), O_WRONLY | O_CREAT, 0600);
+    printf("O_CREAT through two dangling links: %s, made sub/third: %s\n", fd >= 0 ? "OK" : errname(errno),
+           yesno(stat(path("sub/third"), &st) == 0));
+    close(fd);
+    symlink("nodir/x", path("nowhere"));
+    T("O_CREAT on a link into a missing directory", open(path("nowhere"), O_WRONLY | O_CREAT, 0600));
+    symlink("slash/", path("toslash"));
+    T("O_CREAT on a link ending in a slash", open(path("toslash"), O_WRONLY | O_CREAT, 0600));
+    unlink(path("sub/third"));
+    for (const char *const *n = (const char *const[]){"dangling", "made", "first", "second", "nowhere", "toslash", NULL};
+         *n; n++)
+        unlink(path(*n));
     clean();
 }
 
@@ -1298,6 +1328,17 @@ static void tmpfs_dir(void)
     snprintf(f, sizeof f, "%s/f", t);
     snprintf(d, sizeof d, "%s/d", t);
     close(open(f, O_CREAT | O_WRONLY, 0600));
+    /* Inode flags, block size and extent sharing, as tmpfs answers them. */
+    int rw = open(f, O_RDWR);
+    int v = -1;
+    T("FS_IOC_GETFLAGS", ioctl(rw, K_FS_IOC_GETFLAGS, &v));
+    printf("inode flags: %d\n", v);
+    v = 0;
+    T("FS_IOC_SETFLAGS none", ioctl(rw, K_FS_IOC_SETFLAGS, &v));
+    T("FIGETBSZ", ioctl(rw, K_FIGETBSZ, &v));
+    printf("block size: %d\n", v);
+    T("FICLONE", ioctl(rw, K_FICLONE, rw));
+    close(rw);
     mkdir(d, 0700);
     struct stat self, parent;
     stat(t, &self);

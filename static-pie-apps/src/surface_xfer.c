@@ -399,6 +399,13 @@ static void sendfile_section(void)
     T("sendfile negative offset", sendfile(out, in, &off, 1));
     T("sendfile bad offset pointer", sendfile(out, in, KPTR, 1));
     T("sendfile bad fd", sendfile(out, 999, NULL, 1));
+    /* Only a regular file feeds anything but a pipe; a pipe feeds nothing. */
+    T("sendfile from a pipe into a file", sendfile(out, pp[0], NULL, 1));
+    int p2[2];
+    pipe(p2);
+    T("sendfile from a pipe into a pipe", sendfile(p2[1], pp[0], NULL, 1));
+    close(p2[0]);
+    close(p2[1]);
     close(big);
     close(in);
     close(out);

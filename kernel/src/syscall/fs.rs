@@ -350,9 +350,31 @@ fn open_path(cx: &Ctx, dirfd: i32, path_bytes: &[u8], flags: u32, mode: u32) -> 
             r
         }
         Err(Errno::ENOENT) if flags & O_CREAT != 0 => {
-            let (parent, name) = cx.resolve_parent(&base, &path_bytes)?;
+            let (mut parent, mut name) = cx.resolve_parent(&base, &path_bytes)?;
             if name.is_empty() || path_bytes.last() == Some(&b'/') {
                 return Err(Errno::EISDIR);
+            }
+            // A dangling symbolic link as the last component is followed: the
+            // file it names is created (Linux's open_last_lookups); with O_EXCL
+            // the link itself is in the way (EEXIST).
+            let mut hops = 0;
+            while follow && flags & O_EXCL == 0 {
+                let Ok(link) = parent.node.lookup(&name) else { break };
+                if fs::ftype(&*link) != S_IFLNK {
+                    break;
+                }
+                hops += 1;
+                if hops > 40 {
+                    return Err(Errno::ELOOP);
+                }
+                let target = link.readlink()?;
+                if target.last() == Some(&b'/') {
+                    return Err(Errno::EISDIR);
+                }
+                (parent, name) = cx.resolve_parent(&parent.path, &target)?;
+                if name.is_empty() {
+                    return Err(Errno::EISDIR);
+                }
             }
             super::fsx::may_create_kind(cx, &parent.node, &name, S_IFREG)?;
             let node = parent.node.create(&name, NewNode::File, mode & !umask & 0o7777)?;
@@ -1136,6 +1158,39 @@ pub fn ioctl(cx: &Ctx, fd: i32, cmd: u32, arg: u64) -> SysResult {
             cx.files().lock().slot_mut(fd)?.cloexec = false;
             Ok(0)
         }
+        // FS_IOC_GETFLAGS and FS_IOC_SETFLAGS on a file or directory: no inode
+        // attribute flag (append-only, immutable, ...) is kept, so none is set,
+        // and setting one is EOPNOTSUPP as on a filesystem without them.
+        FS_IOC_GETFLAGS | FS_IOC_SETFLAGS if inode_backed(&f) => {
+            if cmd == FS_IOC_GETFLAGS {
+                cx.write_val(UAddr(arg), &0i32)?;
+                return Ok(0);
+            }
+            let v: i32 = cx.read_val(UAddr(arg))?;
+            let node = f.inode().ok_or(Errno::ENOTTY)?;
+            if !super::fsx::owns(cx, &node.meta()) {
+                return Err(Errno::EPERM);
+            }
+            if v != 0 {
+                return Err(Errno::EOPNOTSUPP);
+            }
+            Ok(0)
+        }
+        // FIGETBSZ: the block size.
+        0x2 if inode_backed(&f) => {
+            let bs = f.inode().map(|n| fs::stat_of(&*n).blksize).unwrap_or(4096) as i32;
+            cx.write_val(UAddr(arg), &bs)?;
+            Ok(0)
+        }
+        // FIBMAP: no block device lies under these files.
+        0x1 if inode_backed(&f) => {
+            if !cx.proc.cred.lock().capable(crate::task::caps::CAP_SYS_RAWIO) {
+                return Err(Errno::EPERM);
+            }
+            Err(Errno::EINVAL)
+        }
+        // FICLONE, FICLONERANGE, FIDEDUPERANGE: no filesystem here shares extents.
+        0x4004_9409 | 0x4020_940d | 0xc018_9436 if inode_backed(&f) => Err(Errno::EOPNOTSUPP),
         0x541b if regular(&f) => {
             // FIONREAD on a regular file: bytes after the position.
             let size = f.inode().map(|n| n.size()).unwrap_or(0) as i64;
@@ -1145,6 +1200,14 @@ pub fn ioctl(cx: &Ctx, fd: i32, cmd: u32, arg: u64) -> SysResult {
         }
         _ => f.file.ioctl(cx, &f, cmd, arg),
     }
+}
+
+const FS_IOC_GETFLAGS: u32 = 0x8008_6601;
+const FS_IOC_SETFLAGS: u32 = 0x4008_6602;
+
+/// A regular file or directory (what the inode-attribute ioctls apply to).
+fn inode_backed(f: &OpenFile) -> bool {
+    f.inode().is_some_and(|n| matches!(n.meta().mode & S_IFMT, S_IFREG | S_IFDIR))
 }
 
 /// Applies a temporary signal mask for the length of a call (ppoll, pselect,
@@ -1390,6 +1453,15 @@ pub fn sendfile(cx: &Ctx, out_fd: i32, in_fd: i32, offset: UAddr, count: usize) 
         return Err(Errno::EBADF);
     }
     if outf.flags() & O_APPEND != 0 {
+        return Err(Errno::EINVAL);
+    }
+    // Into anything but a pipe, only from a regular file (Linux's
+    // splice_direct_to_actor); into a pipe, from whatever reads but a pipe
+    // (which has no splice_read).
+    let is_pipe = |f: &OpenFile| {
+        f.downcast::<PipeEnd>().is_some() || f.downcast::<crate::fs::fifo::FifoFile>().and_then(|x| x.end()).is_some()
+    };
+    if (!is_pipe(&outf) && !regular(&inf)) || is_pipe(&inf) {
         return Err(Errno::EINVAL);
     }
     let seekable = regular(&inf);

@@ -30,6 +30,8 @@ pub const CAP_IPC_LOCK: u32 = 14;
 pub const CAP_NET_ADMIN: u32 = 12;
 /// Bypass permission checks on IPC objects.
 pub const CAP_IPC_OWNER: u32 = 15;
+/// Raw I/O (FIBMAP).
+pub const CAP_SYS_RAWIO: u32 = 17;
 /// Change the root directory (chroot).
 pub const CAP_SYS_CHROOT: u32 = 18;
 /// Trace and inspect any process.
