@@ -350,32 +350,13 @@ fn open_path(cx: &Ctx, dirfd: i32, path_bytes: &[u8], flags: u32, mode: u32) -> 
             r
         }
         Err(Errno::ENOENT) if flags & O_CREAT != 0 => {
-            let (mut parent, mut name) = cx.resolve_parent(&base, &path_bytes)?;
+            let (parent, name) = cx.resolve_parent(&base, &path_bytes)?;
             if name.is_empty() || path_bytes.last() == Some(&b'/') {
                 return Err(Errno::EISDIR);
             }
-            // A dangling symbolic link as the last component is followed: the
-            // file it names is created (Linux's open_last_lookups); with O_EXCL
-            // the link itself is in the way (EEXIST).
-            let mut hops = 0;
-            while follow && flags & O_EXCL == 0 {
-                let Ok(link) = parent.node.lookup(&name) else { break };
-                if fs::ftype(&*link) != S_IFLNK {
-                    break;
-                }
-                hops += 1;
-                if hops > 40 {
-                    return Err(Errno::ELOOP);
-                }
-                let target = link.readlink()?;
-                if target.last() == Some(&b'/') {
-                    return Err(Errno::EISDIR);
-                }
-                (parent, name) = cx.resolve_parent(&parent.path, &target)?;
-                if name.is_empty() {
-                    return Err(Errno::EISDIR);
-                }
-            }
+            // With O_EXCL the final link itself is in the way (EEXIST).
+            let (parent, name) =
+                if follow && flags & O_EXCL == 0 { through_dangling_links(cx, parent, name)? } else { (parent, name) };
             super::fsx::may_create_kind(cx, &parent.node, &name, S_IFREG)?;
             let node = parent.node.create(&name, NewNode::File, mode & !umask & 0o7777)?;
             cx.own(&node);
@@ -434,6 +415,28 @@ fn open_path(cx: &Ctx, dirfd: i32, path_bytes: &[u8], flags: u32, mode: u32) -> 
     }
     let of = OpenFile::new(file, flags & keep, r.path);
     Ok(cx.install(of, flags & O_CLOEXEC != 0)? as u64)
+}
+
+/// Where O_CREAT makes the file `name` of `parent` names: a dangling symbolic
+/// link there is followed, through a chain of them, to the name its target
+/// would have (Linux's open_last_lookups). ELOOP after 40 links, EISDIR for a
+/// target ending in a slash.
+fn through_dangling_links(cx: &Ctx, mut parent: Resolved, mut name: Vec<u8>) -> Result<(Resolved, Vec<u8>), Errno> {
+    for _ in 0..40 {
+        let Ok(link) = parent.node.lookup(&name) else { return Ok((parent, name)) };
+        if fs::ftype(&*link) != S_IFLNK {
+            return Ok((parent, name));
+        }
+        let target = link.readlink()?;
+        if target.last() == Some(&b'/') {
+            return Err(Errno::EISDIR);
+        }
+        (parent, name) = cx.resolve_parent(&parent.path, &target)?;
+        if name.is_empty() {
+            return Err(Errno::EISDIR);
+        }
+    }
+    Err(Errno::ELOOP)
 }
 
 /// The open(2) flags an open file keeps (F_GETFL shows them).
