@@ -8,7 +8,7 @@
  * read       read() into a bad buffer keeps the bytes; dup3(fd, fd);
  *            F_GETPIPE_SZ/F_SETPIPE_SZ; tgkill with a bad tgid
  * epoll      EPOLLET reports edges only; EPOLLONESHOT and EPOLLET survive an
- *            epoll_wait whose copy-out fails
+ *            epoll_wait whose copy-out fails; EPOLLEXCLUSIVE's rules
  * nofile     RLIMIT_NOFILE past 1024: descriptors up to the limit, EMFILE and
  *            EBADF beyond; raising the hard limit needs privilege
  * rlimit     RLIMIT_NPROC for a user, RLIMIT_DATA (mmap, brk, mprotect,
@@ -205,6 +205,25 @@ static void epoll_section(void)
     fcntl(p[0], F_SETFL, 0);
     close(ep2);
     epoll_ctl(ep, EPOLL_CTL_DEL, p[0], NULL);
+
+    /* EPOLLEXCLUSIVE: only at EPOLL_CTL_ADD, with the bits it allows, never on
+       an epoll instance; such an interest cannot be modified. */
+    int ev3 = eventfd(0, 0), epx = epoll_create1(0);
+    struct epoll_event ex = {.events = EPOLLIN | EPOLLEXCLUSIVE};
+    T("EPOLLEXCLUSIVE with EPOLLONESHOT", ({
+          struct epoll_event b = {.events = EPOLLIN | EPOLLEXCLUSIVE | EPOLLONESHOT};
+          epoll_ctl(epx, EPOLL_CTL_ADD, ev3, &b);
+      }));
+    T("EPOLLEXCLUSIVE on an epoll instance", epoll_ctl(epx, EPOLL_CTL_ADD, ep2 = epoll_create1(0), &ex));
+    close(ep2);
+    T("EPOLLEXCLUSIVE add", epoll_ctl(epx, EPOLL_CTL_ADD, ev3, &ex));
+    ex.events = EPOLLIN;
+    T("modify an exclusive interest", epoll_ctl(epx, EPOLL_CTL_MOD, ev3, &ex));
+    ex.events = EPOLLIN | EPOLLEXCLUSIVE;
+    T("modify with EPOLLEXCLUSIVE", epoll_ctl(epx, EPOLL_CTL_MOD, ev3, &ex));
+    T("delete an exclusive interest", epoll_ctl(epx, EPOLL_CTL_DEL, ev3, NULL));
+    close(ev3);
+    close(epx);
 
     /* EPOLLONESHOT: an event whose copy-out fails stays armed. */
     ev.events = EPOLLIN | EPOLLONESHOT;

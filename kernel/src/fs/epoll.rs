@@ -142,6 +142,15 @@ impl Epoll {
             // Regular files and directories cannot be polled with epoll.
             return Err(Errno::EPERM);
         }
+        // EPOLLEXCLUSIVE: only at ADD, with the bits it allows, not on an epoll
+        // instance (Linux's do_epoll_ctl).
+        const EXCLUSIVE_OK: u32 = 0x1 | 0x4 | 0x8 | 0x10 | EPOLLWAKEUP | EPOLLET | EPOLLEXCLUSIVE;
+        if op == 1
+            && events & EPOLLEXCLUSIVE != 0
+            && (events & !EXCLUSIVE_OK != 0 || file.downcast::<Epoll>().is_some())
+        {
+            return Err(Errno::EINVAL);
+        }
         let mut i = self.interests.lock();
         // Interests of closed files are dropped now and then (amortised: when the
         // set has doubled since the last time), not at every call.
@@ -196,6 +205,10 @@ impl Epoll {
                     return Err(Errno::EINVAL);
                 }
                 let it = i.get_mut(&k).ok_or(Errno::ENOENT)?;
+                // An exclusive interest cannot be changed.
+                if it.events & EPOLLEXCLUSIVE != 0 {
+                    return Err(Errno::EINVAL);
+                }
                 it.events = events;
                 it.data = data;
                 it.seen = None;
