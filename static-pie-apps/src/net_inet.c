@@ -34,7 +34,8 @@
  *           values; sendmmsg and recvmmsg on UDP
  * limits    floods end in Linux's errors: refused connects, more clients than
  *           the backlog, no descriptor left for a socket or an accept
- * opts      TCP_NODELAY, SO_KEEPALIVE, TCP_KEEPIDLE, IP_TOS, buffer sizes
+ * opts      TCP_NODELAY, SO_KEEPALIVE, TCP_KEEPIDLE, IP_TOS, buffer sizes; the
+ *           TCP, IP and socket options kept as set, with Linux's bounds
  * big       4 MiB each way between a parent and a forked child
  * ifaces    the loopback interface as getifaddrs, if_nameindex, the SIOCGIF*
  *           ioctls and raw NETLINK_ROUTE link, address and route dumps show
@@ -1277,6 +1278,55 @@ static void opts(void)
     printf("unknown TCP option: %s\n", res(setsockopt(s, IPPROTO_TCP, 999, &one, sizeof one)));
     r = setsockopt(s, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
     printf("SO_REUSEPORT: %s -> %d\n", res(r), sockopt_int(s, SOL_SOCKET, SO_REUSEPORT));
+    /* The TCP, IP and socket options kept as set, with Linux's bounds. */
+    static const struct { const char *what; int level, name, value; } kept[] = {
+        {"TCP_USER_TIMEOUT", IPPROTO_TCP, TCP_USER_TIMEOUT, 5000},
+        {"TCP_USER_TIMEOUT", IPPROTO_TCP, TCP_USER_TIMEOUT, -1},
+        {"TCP_CORK", IPPROTO_TCP, TCP_CORK, 1},
+        {"TCP_QUICKACK", IPPROTO_TCP, TCP_QUICKACK, 0},
+        {"TCP_DEFER_ACCEPT", IPPROTO_TCP, TCP_DEFER_ACCEPT, 5},
+        {"TCP_FASTOPEN", IPPROTO_TCP, TCP_FASTOPEN, 5},
+        {"TCP_SYNCNT", IPPROTO_TCP, TCP_SYNCNT, 0},
+        {"TCP_SYNCNT", IPPROTO_TCP, TCP_SYNCNT, 3},
+        {"TCP_LINGER2", IPPROTO_TCP, TCP_LINGER2, 500},
+        {"TCP_WINDOW_CLAMP", IPPROTO_TCP, TCP_WINDOW_CLAMP, 10},
+        {"TCP_NOTSENT_LOWAT", IPPROTO_TCP, TCP_NOTSENT_LOWAT, 100},
+        {"TCP_MAXSEG", IPPROTO_TCP, TCP_MAXSEG, 10},
+        {"TCP_MAXSEG", IPPROTO_TCP, TCP_MAXSEG, 1000},
+        {"IP_MTU_DISCOVER", IPPROTO_IP, IP_MTU_DISCOVER, 9},
+        {"IP_MTU_DISCOVER", IPPROTO_IP, IP_MTU_DISCOVER, 2},
+        {"IP_RECVERR", IPPROTO_IP, IP_RECVERR, 1},
+        {"SO_PRIORITY", SOL_SOCKET, SO_PRIORITY, 5},
+        {"SO_BUSY_POLL", SOL_SOCKET, SO_BUSY_POLL, -1},
+        {"SO_INCOMING_CPU", SOL_SOCKET, SO_INCOMING_CPU, 0},
+    };
+    int k = socket(AF_INET, SOCK_STREAM, 0);
+    for (unsigned i = 0; i < sizeof kept / sizeof *kept; i++) {
+        int before = sockopt_int(k, kept[i].level, kept[i].name);
+        r = setsockopt(k, kept[i].level, kept[i].name, &kept[i].value, sizeof kept[i].value);
+        printf("%s %d, set %d: %s -> %d\n", kept[i].what, before, kept[i].value, res(r),
+               sockopt_int(k, kept[i].level, kept[i].name));
+    }
+    /* (The default algorithm is the host's choice: not compared.) */
+    char cc[16] = {0};
+    socklen_t cl = sizeof cc;
+    printf("TCP_CONGESTION set reno: %s", res(setsockopt(k, IPPROTO_TCP, TCP_CONGESTION, "reno", 4)));
+    printf(", set bogus: %s", res(setsockopt(k, IPPROTO_TCP, TCP_CONGESTION, "bogus", 5)));
+    cl = sizeof cc;
+    memset(cc, 0, sizeof cc);
+    getsockopt(k, IPPROTO_TCP, TCP_CONGESTION, cc, &cl);
+    printf(" -> %s\n", cc);
+    uint64_t c1 = 0, c2 = 0;
+    cl = sizeof c1;
+    getsockopt(k, SOL_SOCKET, SO_COOKIE, &c1, &cl);
+    cl = sizeof c2;
+    getsockopt(u, SOL_SOCKET, SO_COOKIE, &c2, &cl);
+    printf("SO_COOKIE: 8 bytes, non-zero, one per socket: %s\n", cl == 8 && c1 && c2 && c1 != c2 ? "yes" : "no");
+    close(k);
+    int mu = socket(AF_INET, SOCK_DGRAM, 0);
+    printf("IP_MULTICAST_TTL %d IP_MULTICAST_LOOP %d\n", sockopt_int(mu, IPPROTO_IP, IP_MULTICAST_TTL),
+           sockopt_int(mu, IPPROTO_IP, IP_MULTICAST_LOOP));
+    close(mu);
     /* Options carry over to accepted connections. */
     uint16_t port;
     int ls = listener4(4, &port);

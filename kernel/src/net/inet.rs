@@ -1248,6 +1248,92 @@ fn ip_opt_int(val: &[u8]) -> i32 {
     }
 }
 
+/// The TCP and IP options a socket keeps as they were set, with Linux's defaults
+/// and rules. Some act (the user timeout, cork); the others have no knob in the
+/// stack and only read back.
+#[derive(Clone, Copy)]
+struct Extra {
+    /// TCP_USER_TIMEOUT in ms (0: the stack's own).
+    user_timeout: u32,
+    /// TCP_CORK: hold small segments (as Nagle does) until uncorked.
+    cork: bool,
+    /// TCP_QUICKACK.
+    quickack: bool,
+    /// TCP_DEFER_ACCEPT as Linux keeps it: SYN-ACK retransmissions.
+    defer_accept: u8,
+    /// TCP_FASTOPEN queue length.
+    fastopen: i32,
+    /// TCP_SYNCNT (0: the default, 6).
+    syncnt: u8,
+    /// TCP_LINGER2 in seconds (0: the default, -1: none).
+    linger2: i32,
+    /// TCP_WINDOW_CLAMP.
+    window_clamp: i32,
+    /// TCP_NOTSENT_LOWAT.
+    notsent_lowat: u32,
+    /// TCP_MAXSEG as set (0: not set).
+    user_mss: u16,
+    /// TCP_CONGESTION.
+    congestion: &'static str,
+    /// IP_MULTICAST_TTL.
+    mc_ttl: u8,
+    /// IP_MULTICAST_LOOP.
+    mc_loop: bool,
+    /// IP_RECVERR / IPV6_RECVERR.
+    recverr: bool,
+    /// IP_MTU_DISCOVER / IPV6_MTU_DISCOVER (1: IP_PMTUDISC_WANT).
+    pmtudisc: u8,
+}
+
+impl Default for Extra {
+    fn default() -> Extra {
+        Extra {
+            user_timeout: 0,
+            cork: false,
+            quickack: true,
+            defer_accept: 0,
+            fastopen: 0,
+            syncnt: 0,
+            linger2: 0,
+            window_clamp: 0,
+            notsent_lowat: 0,
+            user_mss: 0,
+            congestion: "cubic",
+            mc_ttl: 1,
+            mc_loop: true,
+            recverr: false,
+            pmtudisc: 1,
+        }
+    }
+}
+
+/// Linux's secs_to_retrans with a 1 s initial timeout and a 120 s maximum.
+fn secs_to_retrans(secs: i32) -> u8 {
+    if secs <= 0 {
+        return 0;
+    }
+    let (mut res, mut timeout, mut period) = (1u8, 1i32, 1i32);
+    while secs > period && res < 255 {
+        res += 1;
+        timeout = (timeout * 2).min(120);
+        period += timeout;
+    }
+    res
+}
+
+/// Linux's retrans_to_secs, the inverse.
+fn retrans_to_secs(retrans: u8) -> i32 {
+    if retrans == 0 {
+        return 0;
+    }
+    let (mut timeout, mut period) = (1i32, 1i32);
+    for _ in 1..retrans {
+        timeout = (timeout * 2).min(120);
+        period += timeout;
+    }
+    period
+}
+
 /// An AF_INET or AF_INET6 socket.
 pub struct InetSocket {
     id: u64,
@@ -1263,6 +1349,7 @@ pub struct InetSocket {
     tos: AtomicU32,
     ttl: AtomicU32,
     v6only: AtomicBool,
+    extra: Mutex<Extra>,
 }
 
 /// socket(AF_INET or AF_INET6, ty, protocol).
@@ -1294,6 +1381,7 @@ pub fn create(family: u16, ty: u32, protocol: i32) -> Result<Arc<dyn Socket>, Er
         tos: AtomicU32::new(0),
         ttl: AtomicU32::new(64),
         v6only: AtomicBool::new(false),
+        extra: Mutex::new(Extra::default()),
     });
     let rec = Rec {
         owner: Arc::downgrade(&s),
@@ -1409,7 +1497,12 @@ impl InetSocket {
         // Immediate ACKs: over loopback a delayed ACK stalls the sender for the
         // whole delay (Nagle waits for it; window updates wait for it).
         s.set_ack_delay(None);
-        s.set_nagle_enabled(!self.nodelay.load(Ordering::Relaxed));
+        let extra = *self.extra.lock();
+        // A corked socket sends only full segments while data is unacknowledged.
+        s.set_nagle_enabled(!self.nodelay.load(Ordering::Relaxed) || extra.cork);
+        // Unacknowledged data (or an unanswered connect) for this long ends the
+        // connection with ETIMEDOUT.
+        s.set_timeout((extra.user_timeout != 0).then(|| Duration::from_millis(u64::from(extra.user_timeout))));
         if self.opts.has(flag::KEEPALIVE) {
             let idle = self.keepidle.load(Ordering::Relaxed);
             s.set_keep_alive(Some(Duration::from_secs(u64::from(idle))));
@@ -2229,10 +2322,44 @@ impl Socket for InetSocket {
                 self.keepcnt.store(v as u32, Ordering::Relaxed);
                 Ok(())
             }
-            (so::IPPROTO_TCP, TCP_CORK) | (so::IPPROTO_TCP, TCP_QUICKACK) | (so::IPPROTO_TCP, TCP_USER_TIMEOUT) => {
-                v?;
-                crate::syscall::report_unsupported("setsockopt (TCP_CORK/TCP_QUICKACK/TCP_USER_TIMEOUT)");
-                Err(Errno::ENOPROTOOPT)
+            (so::IPPROTO_TCP, TCP_CORK | TCP_QUICKACK | TCP_USER_TIMEOUT | TCP_DEFER_ACCEPT | TCP_FASTOPEN)
+            | (so::IPPROTO_TCP, TCP_SYNCNT | TCP_LINGER2 | TCP_WINDOW_CLAMP | TCP_NOTSENT_LOWAT | TCP_MAXSEG) => {
+                let v = v?;
+                let listening_or_closed = with_net(|n| {
+                    matches!(n.rec(self.id).map(|r| &r.kind), Ok(Kind::TcpListen { .. }) | Ok(Kind::TcpIdle) | Err(_))
+                });
+                {
+                    let mut e = self.extra.lock();
+                    match name {
+                        TCP_CORK => e.cork = v != 0,
+                        TCP_QUICKACK => e.quickack = v != 0,
+                        TCP_USER_TIMEOUT if v < 0 => return Err(Errno::EINVAL),
+                        TCP_USER_TIMEOUT => e.user_timeout = v as u32,
+                        TCP_DEFER_ACCEPT => e.defer_accept = secs_to_retrans(v),
+                        TCP_FASTOPEN if v < 0 || !listening_or_closed => return Err(Errno::EINVAL),
+                        TCP_FASTOPEN => e.fastopen = v.min(crate::net::unix::SOMAXCONN as i32),
+                        TCP_SYNCNT if !(1..=127).contains(&v) => return Err(Errno::EINVAL),
+                        TCP_SYNCNT => e.syncnt = v as u8,
+                        TCP_LINGER2 => e.linger2 = if v < 0 { -1 } else { v.min(120) },
+                        TCP_WINDOW_CLAMP if v == 0 && !listening_or_closed => return Err(Errno::EINVAL),
+                        TCP_WINDOW_CLAMP => e.window_clamp = if v == 0 { 0 } else { v.max(2304 / 2) },
+                        TCP_NOTSENT_LOWAT => e.notsent_lowat = v as u32,
+                        TCP_MAXSEG if v != 0 && !(88..=32767).contains(&v) => return Err(Errno::EINVAL),
+                        _ => e.user_mss = v as u16,
+                    }
+                }
+                self.reapply();
+                Ok(())
+            }
+            (so::IPPROTO_TCP, TCP_CONGESTION) => {
+                let name = val.split(|&c| c == 0).next().unwrap_or(&[]);
+                let algo = match name.get(..name.len().min(15)) {
+                    Some(b"cubic") => "cubic",
+                    Some(b"reno") => "reno",
+                    _ => return Err(Errno::ENOENT),
+                };
+                self.extra.lock().congestion = algo;
+                Ok(())
             }
             (so::IPPROTO_TCP, _) => Err(Errno::ENOPROTOOPT),
             (so::IPPROTO_IP, IP_TOS) if self.family == so::AF_INET => {
@@ -2270,6 +2397,30 @@ impl Socket for InetSocket {
                 self.tos.store((v? & 0xff) as u32, Ordering::Relaxed);
                 Ok(())
             }
+            (so::IPPROTO_IP, IP_MULTICAST_TTL) if self.family == so::AF_INET && self.ty == so::SOCK_DGRAM => {
+                let v = ip_opt_int(val);
+                if !(-1..=255).contains(&v) {
+                    return Err(Errno::EINVAL);
+                }
+                self.extra.lock().mc_ttl = if v == -1 { 1 } else { v as u8 };
+                Ok(())
+            }
+            (so::IPPROTO_IP, IP_MULTICAST_LOOP) if self.family == so::AF_INET => {
+                self.extra.lock().mc_loop = ip_opt_int(val) != 0;
+                Ok(())
+            }
+            (so::IPPROTO_IP, IP_RECVERR) | (so::IPPROTO_IPV6, IPV6_RECVERR) => {
+                self.extra.lock().recverr = opt_int(val)? != 0;
+                Ok(())
+            }
+            (so::IPPROTO_IP, IP_MTU_DISCOVER) | (so::IPPROTO_IPV6, IPV6_MTU_DISCOVER) => {
+                let v = opt_int(val)?;
+                if !(0..=5).contains(&v) {
+                    return Err(Errno::EINVAL);
+                }
+                self.extra.lock().pmtudisc = v as u8;
+                Ok(())
+            }
             (so::IPPROTO_IP, _) | (so::IPPROTO_IPV6, _) => {
                 crate::syscall::report_unsupported("setsockopt (IP/IPv6 option)");
                 Err(Errno::ENOPROTOOPT)
@@ -2288,7 +2439,43 @@ impl Socket for InetSocket {
             (so::IPPROTO_TCP, TCP_KEEPIDLE) => Ok(int_val(self.keepidle.load(Ordering::Relaxed) as i32)),
             (so::IPPROTO_TCP, TCP_KEEPINTVL) => Ok(int_val(self.keepintvl.load(Ordering::Relaxed) as i32)),
             (so::IPPROTO_TCP, TCP_KEEPCNT) => Ok(int_val(self.keepcnt.load(Ordering::Relaxed) as i32)),
-            (so::IPPROTO_TCP, TCP_MAXSEG) => Ok(int_val(536)),
+            (so::IPPROTO_TCP, TCP_MAXSEG) => {
+                let user = self.extra.lock().user_mss;
+                let unconnected = with_net(|n| !matches!(n.rec(self.id).map(|r| &r.kind), Ok(Kind::TcpConn { .. })));
+                Ok(int_val(if user != 0 && unconnected { i32::from(user) } else { 536 }))
+            }
+            (so::IPPROTO_TCP, TCP_CORK | TCP_QUICKACK | TCP_USER_TIMEOUT | TCP_DEFER_ACCEPT | TCP_FASTOPEN)
+            | (so::IPPROTO_TCP, TCP_SYNCNT | TCP_LINGER2 | TCP_WINDOW_CLAMP | TCP_NOTSENT_LOWAT) => {
+                let e = *self.extra.lock();
+                Ok(int_val(match name {
+                    TCP_CORK => i32::from(e.cork),
+                    TCP_QUICKACK => i32::from(e.quickack),
+                    TCP_USER_TIMEOUT => e.user_timeout as i32,
+                    TCP_DEFER_ACCEPT => retrans_to_secs(e.defer_accept),
+                    TCP_FASTOPEN => e.fastopen,
+                    TCP_SYNCNT => {
+                        if e.syncnt == 0 {
+                            6
+                        } else {
+                            i32::from(e.syncnt)
+                        }
+                    }
+                    TCP_LINGER2 => {
+                        if e.linger2 == 0 {
+                            60
+                        } else {
+                            e.linger2
+                        }
+                    }
+                    TCP_WINDOW_CLAMP => e.window_clamp,
+                    _ => e.notsent_lowat as i32,
+                }))
+            }
+            (so::IPPROTO_TCP, TCP_CONGESTION) => {
+                let mut v = self.extra.lock().congestion.as_bytes().to_vec();
+                v.resize(16, 0);
+                Ok(v)
+            }
             (so::IPPROTO_TCP, _) => {
                 crate::syscall::report_unsupported("getsockopt (TCP option)");
                 Err(Errno::ENOPROTOOPT)
@@ -2307,6 +2494,14 @@ impl Socket for InetSocket {
             }
             (so::IPPROTO_IPV6, IPV6_TCLASS) if self.family == so::AF_INET6 => {
                 Ok(int_val(self.tos.load(Ordering::Relaxed) as i32))
+            }
+            (so::IPPROTO_IP, IP_MULTICAST_TTL) if self.family == so::AF_INET => {
+                Ok(int_val(i32::from(self.extra.lock().mc_ttl)))
+            }
+            (so::IPPROTO_IP, IP_MULTICAST_LOOP) if self.family == so::AF_INET => Ok(b(self.extra.lock().mc_loop)),
+            (so::IPPROTO_IP, IP_RECVERR) | (so::IPPROTO_IPV6, IPV6_RECVERR) => Ok(b(self.extra.lock().recverr)),
+            (so::IPPROTO_IP, IP_MTU_DISCOVER) | (so::IPPROTO_IPV6, IPV6_MTU_DISCOVER) => {
+                Ok(int_val(i32::from(self.extra.lock().pmtudisc)))
             }
             (so::IPPROTO_IP, _) | (so::IPPROTO_IPV6, _) => Err(Errno::ENOPROTOOPT),
             (so::SOL_SOCKET, _) => Err(Errno::EOPNOTSUPP),

@@ -96,7 +96,20 @@ pub struct Opts {
     pub linger: Mutex<(i32, i32)>,
     /// SO_RCVLOWAT.
     pub rcvlowat: AtomicI32,
+    /// SO_PRIORITY.
+    pub priority: AtomicI32,
+    /// SO_MARK.
+    pub mark: AtomicU32,
+    /// SO_BUSY_POLL (microseconds).
+    pub busy_poll: AtomicI32,
+    /// SO_INCOMING_CPU (-1: none yet).
+    pub incoming_cpu: AtomicI32,
+    /// SO_COOKIE: unique among the sockets of the machine's life.
+    pub cookie: u64,
 }
+
+/// The next SO_COOKIE.
+static NEXT_COOKIE: AtomicU64 = AtomicU64::new(1);
 
 impl Opts {
     /// Options with these buffer sizes.
@@ -109,6 +122,11 @@ impl Opts {
             flags: AtomicU32::new(0),
             linger: Mutex::new((0, 0)),
             rcvlowat: AtomicI32::new(1),
+            priority: AtomicI32::new(0),
+            mark: AtomicU32::new(0),
+            busy_poll: AtomicI32::new(0),
+            incoming_cpu: AtomicI32::new(-1),
+            cookie: NEXT_COOKIE.fetch_add(1, Ordering::Relaxed),
         }
     }
     /// Whether flag `f` is set.
@@ -124,6 +142,10 @@ impl Opts {
             a.store(b.load(Ordering::Relaxed), Ordering::Relaxed);
         }
         *self.linger.lock() = *from.linger.lock();
+        for (a, b) in [(&self.priority, &from.priority), (&self.busy_poll, &from.busy_poll)] {
+            a.store(b.load(Ordering::Relaxed), Ordering::Relaxed);
+        }
+        self.mark.store(from.mark.load(Ordering::Relaxed), Ordering::Relaxed);
     }
 }
 
@@ -536,7 +558,44 @@ pub fn setsockopt(s: &dyn Socket, privileged: bool, level: i32, name: i32, val: 
             Ok(())
         }
         SO_SNDLOWAT => Err(Errno::ENOPROTOOPT),
-        SO_TYPE | SO_ERROR | SO_PROTOCOL | SO_DOMAIN | SO_ACCEPTCONN | SO_PEERCRED => Err(Errno::ENOPROTOOPT),
+        // Queueing priority: 0 to 6 for anyone, others with CAP_NET_ADMIN (one
+        // queue here: it orders nothing).
+        SO_PRIORITY => {
+            let v = opt_int(val)?;
+            if !(0..=6).contains(&v) && !privileged {
+                return Err(Errno::EPERM);
+            }
+            o.priority.store(v, Ordering::Relaxed);
+            Ok(())
+        }
+        // A packet mark for policy routing, which needs CAP_NET_ADMIN.
+        SO_MARK => {
+            let v = opt_int(val)?;
+            if !privileged {
+                return Err(Errno::EPERM);
+            }
+            o.mark.store(v as u32, Ordering::Relaxed);
+            Ok(())
+        }
+        // Busy polling: raising it needs CAP_NET_ADMIN (elfin does not spin).
+        SO_BUSY_POLL => {
+            let v = opt_int(val)?;
+            if v < 0 {
+                return Err(Errno::EINVAL);
+            }
+            if v > o.busy_poll.load(Ordering::Relaxed) && !privileged {
+                return Err(Errno::EPERM);
+            }
+            o.busy_poll.store(v, Ordering::Relaxed);
+            Ok(())
+        }
+        SO_INCOMING_CPU => {
+            o.incoming_cpu.store(opt_int(val)?, Ordering::Relaxed);
+            Ok(())
+        }
+        SO_TYPE | SO_ERROR | SO_PROTOCOL | SO_DOMAIN | SO_ACCEPTCONN | SO_PEERCRED | SO_COOKIE => {
+            Err(Errno::ENOPROTOOPT)
+        }
         _ => match s.setsockopt(level, name, val) {
             Err(Errno::EOPNOTSUPP) => Err(Errno::ENOPROTOOPT),
             r => r,
@@ -570,6 +629,11 @@ pub fn getsockopt(s: &dyn Socket, level: i32, name: i32) -> Result<Vec<u8>, Errn
         SO_RCVBUF => int_val(o.rcvbuf.load(Ordering::Relaxed) as i32),
         SO_RCVLOWAT => int_val(o.rcvlowat.load(Ordering::Relaxed)),
         SO_SNDLOWAT => int_val(1),
+        SO_PRIORITY => int_val(o.priority.load(Ordering::Relaxed)),
+        SO_MARK => int_val(o.mark.load(Ordering::Relaxed) as i32),
+        SO_BUSY_POLL => int_val(o.busy_poll.load(Ordering::Relaxed)),
+        SO_INCOMING_CPU => int_val(o.incoming_cpu.load(Ordering::Relaxed)),
+        SO_COOKIE => o.cookie.to_ne_bytes().to_vec(),
         SO_LINGER => {
             let (on, secs) = *o.linger.lock();
             let mut v = int_val(on);

@@ -266,6 +266,34 @@ pub mod sockopt {
     pub const SO_PROTOCOL: i32 = 38;
     /// Domain.
     pub const SO_DOMAIN: i32 = 39;
+    /// Queueing priority.
+    pub const SO_PRIORITY: i32 = 12;
+    /// Packet mark (routing policy).
+    pub const SO_MARK: i32 = 36;
+    /// Busy-poll time in microseconds.
+    pub const SO_BUSY_POLL: i32 = 46;
+    /// The CPU the socket's packets arrive on.
+    pub const SO_INCOMING_CPU: i32 = 49;
+    /// The socket's unique 64-bit cookie.
+    pub const SO_COOKIE: i32 = 57;
+    /// TCP: seconds a connection may lie in FIN_WAIT2.
+    pub const TCP_LINGER2: i32 = 8;
+    /// TCP: SYN retransmissions before connect gives up.
+    pub const TCP_SYNCNT: i32 = 7;
+    /// TCP: wake accept only once data arrived (seconds).
+    pub const TCP_DEFER_ACCEPT: i32 = 9;
+    /// TCP: bound on the advertised window.
+    pub const TCP_WINDOW_CLAMP: i32 = 10;
+    /// TCP: unsent bytes below which the socket is writable.
+    pub const TCP_NOTSENT_LOWAT: i32 = 25;
+    /// IPv4: multicast time to live.
+    pub const IP_MULTICAST_TTL: i32 = 33;
+    /// IPv4: multicast loopback.
+    pub const IP_MULTICAST_LOOP: i32 = 34;
+    /// IPv6: path MTU discovery.
+    pub const IPV6_MTU_DISCOVER: i32 = 23;
+    /// IPv6: receive errors.
+    pub const IPV6_RECVERR: i32 = 25;
     /// TCP: no Nagle delay.
     pub const TCP_NODELAY: i32 = 1;
     /// TCP: maximum segment size.
