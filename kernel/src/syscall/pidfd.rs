@@ -125,15 +125,8 @@ pub fn pidfd_getfd(cx: &Ctx, fd: i32, target: i32, flags: u32) -> SysResult {
 /// its process, which are the caller's own): joining them changes nothing, though
 /// the checks are Linux's. No other descriptor is a namespace's (EINVAL).
 pub fn setns(cx: &Ctx, fd: i32, nstype: i32) -> SysResult {
-    use elfin_shim::uapi::clone_flags::*;
-    const ALL: u64 = CLONE_NEWNS
-        | CLONE_NEWCGROUP
-        | CLONE_NEWUTS
-        | CLONE_NEWIPC
-        | CLONE_NEWUSER
-        | CLONE_NEWPID
-        | CLONE_NEWNET
-        | CLONE_NEWTIME;
+    use elfin_shim::uapi::clone_flags::CLONE_NEWUSER;
+    const ALL: u64 = super::proc::NAMESPACES;
     let (p, _) =
         target_of(cx, fd).map_err(|e| if e == Errno::EBADF && cx.fd(fd).is_ok() { Errno::EINVAL } else { e })?;
     let t = nstype as u32 as u64;

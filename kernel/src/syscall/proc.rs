@@ -110,6 +110,16 @@ fn rusage_of(child: &Process) -> Rusage {
     }
 }
 
+/// Every namespace flag of unshare and setns.
+pub(super) const NAMESPACES: u64 = CLONE_NEWNS
+    | CLONE_NEWUTS
+    | CLONE_NEWIPC
+    | CLONE_NEWNET
+    | CLONE_NEWUSER
+    | CLONE_NEWPID
+    | CLONE_NEWCGROUP
+    | CLONE_NEWTIME;
+
 /// unshare(2): gives the process its own copy of what it shares with other
 /// processes (descriptor table, filesystem context), leaves its System V semaphore
 /// adjustments as at exit (CLONE_SYSVSEM). The calling thread's own copy needs
@@ -117,28 +127,7 @@ fn rusage_of(child: &Process) -> Rusage {
 /// context belong to the process. Namespaces are refused as by a Linux built
 /// without them.
 pub fn unshare(cx: &Ctx, flags: u64) -> SysResult {
-    const VALID: u64 = CLONE_THREAD
-        | CLONE_FS
-        | CLONE_NEWNS
-        | CLONE_SIGHAND
-        | CLONE_VM
-        | CLONE_FILES
-        | CLONE_SYSVSEM
-        | CLONE_NEWUTS
-        | CLONE_NEWIPC
-        | CLONE_NEWNET
-        | CLONE_NEWUSER
-        | CLONE_NEWPID
-        | CLONE_NEWCGROUP
-        | CLONE_NEWTIME;
-    const NAMESPACES: u64 = CLONE_NEWNS
-        | CLONE_NEWUTS
-        | CLONE_NEWIPC
-        | CLONE_NEWNET
-        | CLONE_NEWUSER
-        | CLONE_NEWPID
-        | CLONE_NEWCGROUP
-        | CLONE_NEWTIME;
+    const VALID: u64 = CLONE_THREAD | CLONE_FS | CLONE_SIGHAND | CLONE_VM | CLONE_FILES | CLONE_SYSVSEM | NAMESPACES;
     // The implications of kernel/fork.c's ksys_unshare.
     let mut f = flags;
     if f & CLONE_NEWUSER != 0 {
