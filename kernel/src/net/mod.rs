@@ -597,7 +597,10 @@ pub fn setsockopt(s: &dyn Socket, privileged: bool, level: i32, name: i32, val: 
             Err(Errno::ENOPROTOOPT)
         }
         _ => match s.setsockopt(level, name, val) {
-            Err(Errno::EOPNOTSUPP) => Err(Errno::ENOPROTOOPT),
+            Err(Errno::EOPNOTSUPP) => {
+                crate::syscall::report_unsupported("setsockopt (SOL_SOCKET option)");
+                Err(Errno::ENOPROTOOPT)
+            }
             r => r,
         },
     }
