@@ -110,15 +110,8 @@ fn rusage_of(child: &Process) -> Rusage {
     }
 }
 
-/// Every namespace flag of unshare and setns.
-pub(super) const NAMESPACES: u64 = CLONE_NEWNS
-    | CLONE_NEWUTS
-    | CLONE_NEWIPC
-    | CLONE_NEWNET
-    | CLONE_NEWUSER
-    | CLONE_NEWPID
-    | CLONE_NEWCGROUP
-    | CLONE_NEWTIME;
+/// Every namespace flag of unshare and setns: clone's and the time namespace.
+pub(super) const NAMESPACES: u64 = fork::NAMESPACES | CLONE_NEWTIME;
 
 /// unshare(2): gives the process its own copy of what it shares with other
 /// processes (descriptor table, filesystem context), leaves its System V semaphore

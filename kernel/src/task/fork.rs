@@ -36,7 +36,7 @@ pub struct CloneArgs {
 }
 
 /// Namespaces elfin does not have: refused with EINVAL as by a Linux built without them.
-const NAMESPACES: u64 =
+pub const NAMESPACES: u64 =
     CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET;
 
 /// The most threads the kernel runs at once (Linux's threads-max: a kernel stack
