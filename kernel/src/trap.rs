@@ -22,11 +22,14 @@ fn on_trap(tf: &mut TrapFrame, trap: Trap) {
         interrupt(tf, v);
         if from_user {
             let cx = Ctx::current();
+            if !exited(&cx) {
+                crate::task::rseq::on_user_return(&cx, tf);
+            }
+            // (The rseq work may have killed the process: a bad area or descriptor.)
             if exited(&cx) {
                 drop(cx);
-                return after_exit(tf);
+                after_exit();
             }
-            crate::task::rseq::on_user_return(&cx, tf);
         }
         return;
     }
@@ -38,11 +41,13 @@ fn on_trap(tf: &mut TrapFrame, trap: Trap) {
     // move copies it), only dropped before an exited thread leaves for good.
     let cx = Ctx::current();
     exception(&cx, tf, trap);
+    if !exited(&cx) {
+        crate::task::rseq::on_user_return(&cx, tf);
+    }
     if exited(&cx) {
         drop(cx);
-        return after_exit(tf);
+        after_exit();
     }
-    crate::task::rseq::on_user_return(&cx, tf);
 }
 
 /// Whether the thread has exited: before its trap returns to user mode it then
@@ -54,12 +59,12 @@ fn exited(cx: &Ctx) -> bool {
     cx.thread.exited.load(core::sync::atomic::Ordering::SeqCst)
 }
 
-/// The end of a trap from user mode of a thread that has exited.
+/// The end of a trap from user mode of a thread that has exited: it never
+/// returns to user mode (its address space may be gone).
 #[cold]
 #[inline(never)]
-fn after_exit(tf: &mut TrapFrame) {
+fn after_exit() {
     crate::task::exit::finish_if_exited();
-    crate::task::rseq::on_user_return(&Ctx::current(), tf);
 }
 
 fn interrupt(tf: &mut TrapFrame, v: u8) {

@@ -18,7 +18,8 @@
  * robust     robust mutexes of a dead thread and of a dead process
  *            (EOWNERDEAD), and of a process that execs
  * rseq       registration rules (EBUSY, EPERM, EINVAL), inheritance across
- *            fork, a critical section aborted by a signal, a bad signature
+ *            fork, a critical section aborted by a signal, a bad signature,
+ *            a bad descriptor met after a sleep and after a preemption
  * sigreturn  a signal handler that returns to a non-canonical address: SIGSEGV
  * flags      F_GETFL/F_SETFL and pipe2 flag values, O_DIRECTORY, O_NOFOLLOW
  * clone      clone3 with a 64-byte struct at the end of memory, sizes;
@@ -697,6 +698,23 @@ static int critical_section(struct k_rseq *r, struct k_rseq_cs *cs, volatile sig
     return aborted;
 }
 
+/* A child on CPU set `cpus` with a kernel address as its rseq descriptor, spinning
+   without system calls (for a bounded time, should no switch come). */
+static pid_t spin_with_bad_descriptor(cpu_set_t *cpus)
+{
+    pid_t c = xfork();
+    if (c == 0) {
+        no_core_dump();
+        sched_setaffinity(0, sizeof *cpus, cpus);
+        *(volatile uint64_t *)&area.rseq_cs = 0xffff800000000000ull;
+        for (volatile unsigned long k = 0; k < 4000000000ul; k++)
+            ;
+        *(volatile uint64_t *)&area.rseq_cs = 0;
+        _exit(0);
+    }
+    return c;
+}
+
 static struct k_rseq thread_area __attribute__((aligned(32)));
 static void *rseq_thread(void *a)
 {
@@ -766,6 +784,35 @@ static void rseq_section(void)
         _exit(0);
     }
     reap(c, "child with a kernel address as descriptor");
+    /* The same, met when the thread comes back from a sleep (it was switched
+       out): the kernel checks the descriptor on the way to user mode. */
+    c = xfork();
+    if (c == 0) {
+        no_core_dump();
+        area.rseq_cs = 0xffff800000000000ull;
+        usleep(2000);
+        area.rseq_cs = 0;
+        _exit(0);
+    }
+    reap(c, "child with a kernel address as descriptor, after a sleep");
+    /* And after a preemption: the child shares one CPU with a busy sibling and
+       never enters the kernel itself. A few times: whether the kernel's exit
+       path then meets a pending interrupt is chance. */
+    {
+        cpu_set_t one;
+        CPU_ZERO(&one);
+        CPU_SET(0, &one);
+        pid_t hog = xfork();
+        if (hog == 0) {
+            sched_setaffinity(0, sizeof one, &one);
+            for (;;)
+                ;
+        }
+        for (int i = 0; i < 4; i++)
+            reap(spin_with_bad_descriptor(&one), "child with a kernel address as descriptor, preempted");
+        kill(hog, SIGKILL);
+        waitpid(hog, NULL, 0);
+    }
 
     T("unregister, another signature", k_rseq(&area, 32, 1, RSEQ_SIG + 1));
     T("unregister, another length", k_rseq(&area, 64, 1, RSEQ_SIG));

@@ -243,9 +243,11 @@ fn handle_slow(tf: &mut TrapFrame) -> (bool, bool) {
         false
     };
     cx.thread.sys_clock_end();
-    let exited = cx.thread.exited.load(Ordering::Relaxed);
-    let changed = if exited { changed } else { task::rseq::on_user_return(&cx, tf) | changed };
-    (exited, changed)
+    let changed =
+        if cx.thread.exited.load(Ordering::Relaxed) { changed } else { task::rseq::on_user_return(&cx, tf) | changed };
+    // The rseq work may have ended the thread too (a bad area or descriptor kills
+    // the process): then it must not return to user mode.
+    (cx.thread.exited.load(Ordering::Relaxed), changed)
 }
 
 /// Runs a call that reads or replaces the whole frame (clone, fork, exit, execve, rt_sigreturn); true when the frame changed beyond the return value.

@@ -616,9 +616,11 @@ fn schedule() {
         if let (Some(n), Some(cur)) = (&next, &cur) {
             if Arc::ptr_eq(n, cur) {
                 cur.sched.state.store(RUNNING, Ordering::SeqCst);
-                // Back on the CPU after idling (its clock stopped there).
+                // Back on the CPU after idling (its clock stopped there): as after
+                // a switch, rseq has work to do (Linux switched to its idle task).
                 if cur.sched.since.load(Ordering::Relaxed) == 0 {
                     cur.sched.since.store(elfin_arch::read_cycles().max(1), Ordering::Relaxed);
+                    cur.sched.rseq_notify.store(true, Ordering::Relaxed);
                 }
                 drop(me);
                 // The CPU may have left the address space while it idled.
