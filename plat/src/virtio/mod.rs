@@ -92,10 +92,8 @@ pub fn words(cmdline: &[u8]) -> impl Iterator<Item = &[u8]> {
 /// after the kernel heap is up.
 ///
 /// With the ports' numbers given (`stdio=virtio:IN,OUT,ERR`, as the CLI does) the
-/// device is taken at once and its port handshake finishes while the program
-/// starts: the device's interrupts move it along, and the first use of stdio
-/// waits for whatever is left. Under KVM each step of it is a round trip through
-/// QEMU's main loop, which then overlaps the program instead of delaying it.
+/// device is started at the first use of stdio, which also waits for its port
+/// handshake: a program that never uses stdio does not pay for it.
 pub fn init(info: &BootInfo) {
     let line = crate::cmdline(info);
     if words(line).any(|w| w == b"virtio9p") {
@@ -125,8 +123,10 @@ pub fn init(info: &BootInfo) {
             }
             _ => false,
         };
-        let Ok(mut dev) = Console::new(found.transport, layout.as_ref()) else { return false };
         if let Some(l) = &layout {
+            if found.transport.device_type() != DeviceType::Console {
+                return false;
+            }
             // Where the channels are until the handshake says otherwise.
             for (id, role) in l.iter().enumerate() {
                 let ch = match role {
@@ -137,22 +137,48 @@ pub fn init(info: &BootInfo) {
                 };
                 PORTS[ch].store(id, Ordering::Release);
             }
+            // The device starts at the first use of stdio: a program that never
+            // uses it does not wait for its queues at boot.
+            *UNSTARTED.lock() = Some(Box::new(Unstarted { transport: found.transport, layout: *l, routed }));
         } else {
             // Without the numbers, a console is kept only once its ports are named.
+            let Ok(mut dev) = Console::new(found.transport, None) else { return false };
             let roles = dev.handshake(HANDSHAKE_PATIENCE);
             if roles.iter().all(Option::is_none) {
                 return false;
             }
             record(&dev, roles);
+            *DEVICE.lock() = Some(dev);
+            IRQ_ROUTED.store(routed, Ordering::Release);
         }
-        *DEVICE.lock() = Some(dev);
-        IRQ_ROUTED.store(routed, Ordering::Release);
         installed = true;
         true
     });
     if !installed {
         no_console();
     }
+}
+
+/// The console the command line gave port numbers for, until its first use.
+struct Unstarted {
+    transport: SomeTransport<'static>,
+    layout: console::Layout,
+    /// Its interrupt was routed.
+    routed: bool,
+}
+
+static UNSTARTED: spin::Mutex<Option<Box<Unstarted>>> = spin::Mutex::new(None);
+
+/// Starts the console found at boot, unless it runs already. The caller holds
+/// the device's lock, so that only one CPU starts it and the others wait.
+fn start(slot: &mut Option<Box<Console>>) {
+    if slot.is_some() {
+        return;
+    }
+    let Some(u) = UNSTARTED.lock().take() else { return };
+    let Ok(dev) = Console::new(u.transport, Some(&u.layout)) else { no_console() };
+    *slot = Some(dev);
+    IRQ_ROUTED.store(u.routed, Ordering::Release);
 }
 
 fn no_console() -> ! {
@@ -198,7 +224,9 @@ pub fn ensure_settled() {
     if SETTLED.load(Ordering::Acquire) {
         return;
     }
-    if let Some(dev) = DEVICE.lock().as_mut() {
+    let mut slot = DEVICE.lock();
+    start(&mut slot);
+    if let Some(dev) = slot.as_mut() {
         settle(dev);
     }
 }
