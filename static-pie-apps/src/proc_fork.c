@@ -677,14 +677,24 @@ static void unshare_section(void)
     close(go[0]);
     close(go[1]);
 
-    /* CLONE_SYSVSEM applies the semaphore adjustments, as exit does. */
-    int id = semget(IPC_PRIVATE, 1, 0600);
-    struct sembuf up = {0, 2, SEM_UNDO};
-    semop(id, &up, 1);
-    printf("semaphore after semop(+2, SEM_UNDO): %d\n", semctl(id, 0, GETVAL));
-    const char *r = res(syscall(SYS_unshare, (long)CLONE_SYSVSEM));
-    printf("unshare(CLONE_SYSVSEM): %s, semaphore now %d\n", r, semctl(id, 0, GETVAL));
-    semctl(id, 0, IPC_RMID);
+    /* CLONE_SYSVSEM applies the semaphore adjustments, as exit does, when no
+       other task shares them. In a child that never had threads: glibc's
+       threads share them (CLONE_SYSVSEM), and one that was just joined may not
+       have let go of them yet. */
+    fflush(stdout);
+    pid_t c = xfork();
+    if (c == 0) {
+        int id = semget(IPC_PRIVATE, 1, 0600);
+        struct sembuf up = {0, 2, SEM_UNDO};
+        semop(id, &up, 1);
+        printf("semaphore after semop(+2, SEM_UNDO): %d\n", semctl(id, 0, GETVAL));
+        const char *r = res(syscall(SYS_unshare, (long)CLONE_SYSVSEM));
+        printf("unshare(CLONE_SYSVSEM): %s, semaphore now %d\n", r, semctl(id, 0, GETVAL));
+        semctl(id, 0, IPC_RMID);
+        fflush(stdout);
+        _exit(0);
+    }
+    reap(c, "semaphore child");
 
     /* setns: only a namespace's descriptor (or a pidfd) names namespaces. */
     int null = open("/dev/null", O_RDONLY);
