@@ -2,7 +2,7 @@
  *
  *   net_inet [SECTION]     sections: tcp refused nonblock udp v6 errors reset
  *                          epoll edge flags limits opts big ifaces procnet
- *                          udpfamily linger
+ *                          udpfamily linger pktinfo
  *   net_inet churn N       N connections opened, used and closed in turn
  *
  * tcp       listen/connect/accept, data both ways, names of each end, shutdown
@@ -42,7 +42,10 @@
  *           it, and their errors
  * procnet   /proc/net/tcp, tcp6, udp, udp6 and unix: each socket's line (found
  *           by its inode) with addresses, state and queues, line widths;
- *           /proc/self/net; the protocols sockstat and sockstat6 count */
+ *           /proc/self/net; the protocols sockstat and sockstat6 count
+ * pktinfo   IP_PKTINFO and IPV6_RECVPKTINFO: each datagram's interface and
+ *           destination as control messages, on IPv4 and dual-stack sockets,
+ *           and a control buffer too small for them (MSG_CTRUNC) */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <stdint.h>
@@ -1984,6 +1987,112 @@ static void procnet(void)
     rmdir(dir);
 }
 
+/* Prints the control messages of a received datagram. */
+static void show_cmsgs(struct msghdr *m)
+{
+    unsigned lo = if_nametoindex("lo");
+    printf("  msg_flags CTRUNC %s, controllen %zu\n", (m->msg_flags & MSG_CTRUNC) ? "yes" : "no",
+           (size_t)m->msg_controllen);
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c)) {
+        char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
+        if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+            struct in_pktinfo pi;
+            memcpy(&pi, CMSG_DATA(c), sizeof pi);
+            inet_ntop(AF_INET, &pi.ipi_spec_dst, a, sizeof a);
+            inet_ntop(AF_INET, &pi.ipi_addr, b, sizeof b);
+            printf("  IP_PKTINFO len %zu: ifindex is lo %s, spec_dst %s, addr %s\n", (size_t)c->cmsg_len,
+                   (unsigned)pi.ipi_ifindex == lo ? "yes" : "no", a, b);
+        } else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+            struct in6_pktinfo pi;
+            memcpy(&pi, CMSG_DATA(c), sizeof pi);
+            inet_ntop(AF_INET6, &pi.ipi6_addr, a, sizeof a);
+            printf("  IPV6_PKTINFO len %zu: ifindex is lo %s, addr %s\n", (size_t)c->cmsg_len,
+                   pi.ipi6_ifindex == lo ? "yes" : "no", a);
+        } else {
+            printf("  cmsg level %d type %d len %zu\n", c->cmsg_level, c->cmsg_type, (size_t)c->cmsg_len);
+        }
+    }
+}
+
+/* Sends a datagram to `to` from a new socket of its family, and receives it on
+   `r` with a control buffer of `room` bytes. */
+static void pkt_roundtrip(int r, const struct sockaddr *to, socklen_t tolen, size_t room)
+{
+    int s = socket(to->sa_family, SOCK_DGRAM, 0);
+    if (sendto(s, "ping", 4, 0, to, tolen) != 4)
+        printf("  sendto: %s\n", strerror(errno));
+    close(s);
+    char buf[16];
+    union {
+        char b[256];
+        struct cmsghdr align;
+    } ctl;
+    memset(&ctl, 0, sizeof ctl);
+    struct iovec v = {buf, sizeof buf};
+    struct msghdr m = {0};
+    m.msg_iov = &v;
+    m.msg_iovlen = 1;
+    m.msg_control = room ? ctl.b : NULL;
+    m.msg_controllen = room;
+    ssize_t n = recvmsg(r, &m, 0);
+    if (n < 0) {
+        printf("  recvmsg: %s\n", strerror(errno));
+        return;
+    }
+    printf("  recvmsg %zd bytes\n", n);
+    show_cmsgs(&m);
+}
+
+static void pktinfo_section(void)
+{
+    int one = 1, zero = 0;
+    /* IPv4: a socket bound to every address learns where each datagram went. */
+    int u = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    bind(u, (struct sockaddr *)&a, sizeof a);
+    socklen_t al = sizeof a;
+    getsockname(u, (struct sockaddr *)&a, &al);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    printf("IP_PKTINFO %d", sockopt_int(u, IPPROTO_IP, IP_PKTINFO));
+    setsockopt(u, IPPROTO_IP, IP_PKTINFO, &one, sizeof one);
+    printf(" -> %d\n", sockopt_int(u, IPPROTO_IP, IP_PKTINFO));
+    printf("to 127.0.0.1, room for it:\n");
+    pkt_roundtrip(u, (struct sockaddr *)&a, sizeof a, 256);
+    printf("to 127.0.0.1, a 20-byte control buffer:\n");
+    pkt_roundtrip(u, (struct sockaddr *)&a, sizeof a, 20);
+    printf("to 127.0.0.1, no control buffer:\n");
+    pkt_roundtrip(u, (struct sockaddr *)&a, sizeof a, 0);
+    setsockopt(u, IPPROTO_IP, IP_PKTINFO, &zero, sizeof zero);
+    printf("IP_PKTINFO off -> %d:\n", sockopt_int(u, IPPROTO_IP, IP_PKTINFO));
+    pkt_roundtrip(u, (struct sockaddr *)&a, sizeof a, 256);
+    close(u);
+
+    /* Dual stack: IPV6_RECVPKTINFO, and IP_PKTINFO for IPv4 datagrams. */
+    int d = socket(AF_INET6, SOCK_DGRAM, 0);
+    setsockopt(d, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
+    struct sockaddr_in6 b6 = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_ANY_INIT};
+    bind(d, (struct sockaddr *)&b6, sizeof b6);
+    al = sizeof b6;
+    getsockname(d, (struct sockaddr *)&b6, &al);
+    printf("IPV6_RECVPKTINFO %d", sockopt_int(d, IPPROTO_IPV6, IPV6_RECVPKTINFO));
+    setsockopt(d, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof one);
+    printf(" -> %d\n", sockopt_int(d, IPPROTO_IPV6, IPV6_RECVPKTINFO));
+    struct sockaddr_in6 l6 = b6;
+    l6.sin6_addr = in6addr_loopback;
+    printf("to ::1:\n");
+    pkt_roundtrip(d, (struct sockaddr *)&l6, sizeof l6, 256);
+    struct sockaddr_in l4 = {.sin_family = AF_INET, .sin_port = b6.sin6_port};
+    l4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    printf("to 127.0.0.1:\n");
+    pkt_roundtrip(d, (struct sockaddr *)&l4, sizeof l4, 256);
+    setsockopt(d, IPPROTO_IP, IP_PKTINFO, &one, sizeof one);
+    printf("with IP_PKTINFO too, to 127.0.0.1:\n");
+    pkt_roundtrip(d, (struct sockaddr *)&l4, sizeof l4, 256);
+    printf("and to ::1:\n");
+    pkt_roundtrip(d, (struct sockaddr *)&l6, sizeof l6, 256);
+    close(d);
+}
+
 int main(int argc, char **argv)
 {
     probe_init();
@@ -2001,7 +2110,7 @@ int main(int argc, char **argv)
         {"tcp", tcp},       {"refused", refused}, {"nonblock", nonblock}, {"udp", udp},
         {"v6", v6},         {"errors", errors},   {"reset", reset},       {"epoll", epoll_section},
         {"edge", edge},     {"flags", flags},     {"limits", limits}, {"opts", opts},     {"big", big},         {"ifaces", ifaces}, {"procnet", procnet},
-        {"udpfamily", udpfamily}, {"linger", linger}, {NULL, NULL},
+        {"udpfamily", udpfamily}, {"linger", linger}, {"pktinfo", pktinfo_section}, {NULL, NULL},
     };
     int r = run_sections(argc, argv, sections);
     if (r == 0)

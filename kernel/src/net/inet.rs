@@ -448,7 +448,7 @@ enum Kind {
     TcpConn { h: H, connecting: bool, seen_open: bool, prev: tcp::State },
     /// UDP (the smoltcp socket once bound); `inbox` holds datagrams a socket of
     /// the other family on the same port took for this one (see `Net::sort_udp`).
-    Udp { hs: Vec<H>, remote: Option<IpEndpoint>, inbox: VecDeque<(Vec<u8>, udp::UdpMetadata)> },
+    Udp { hs: Vec<H>, remote: Option<IpEndpoint>, inbox: VecDeque<(Vec<u8>, udp::UdpMetadata, usize)> },
 }
 
 struct Rec {
@@ -922,7 +922,7 @@ impl Net {
                 });
                 if let Some(Rec { kind: Kind::Udp { inbox, .. }, .. }) = home {
                     if inbox.len() < UDP_PACKETS {
-                        inbox.push_back((data, meta));
+                        inbox.push_back((data, meta, h.0));
                     }
                 }
                 self.dirty = true;
@@ -1075,7 +1075,7 @@ impl Net {
             }
             Kind::Udp { hs, inbox, .. } => {
                 let mut m = err | POLLOUT | POLLWRNORM;
-                let (mut rq, mut sq) = (inbox.iter().map(|(d, _)| d.len()).sum::<usize>(), 0);
+                let (mut rq, mut sq) = (inbox.iter().map(|(d, _, _)| d.len()).sum::<usize>(), 0);
                 if !inbox.is_empty() {
                     m |= POLLIN | POLLRDNORM;
                 }
@@ -1283,6 +1283,10 @@ struct Extra {
     recverr: bool,
     /// IP_MTU_DISCOVER / IPV6_MTU_DISCOVER (1: IP_PMTUDISC_WANT).
     pmtudisc: u8,
+    /// IP_PKTINFO: each datagram comes with its destination and interface.
+    pktinfo4: bool,
+    /// IPV6_RECVPKTINFO: the same, as an IPv6 control message.
+    pktinfo6: bool,
 }
 
 impl Default for Extra {
@@ -1303,6 +1307,8 @@ impl Default for Extra {
             mc_loop: true,
             recverr: false,
             pmtudisc: 1,
+            pktinfo4: false,
+            pktinfo6: false,
         }
     }
 }
@@ -1927,6 +1933,10 @@ impl InetSocket {
         let scope = self.scope();
         let timeo = self.timeo_rcv();
         let family = self.family;
+        let want = {
+            let e = self.extra.lock();
+            (e.pktinfo4, e.pktinfo6)
+        };
         block_on(cx, &[&self.wq], nonblock, timeo, || {
             with_net(|n| -> Option<Result<Recvd, Errno>> {
                 let rec = n.rec(self.id).ok()?;
@@ -1938,15 +1948,17 @@ impl InetSocket {
                 let (hs, remote) = match &mut rec.kind {
                     Kind::Udp { hs, remote, inbox } => {
                         // A datagram a socket of the other family took for this one.
-                        while let Some((d, meta)) = inbox.front() {
+                        while let Some((d, meta, idx)) = inbox.front() {
                             if remote.is_some_and(|rm| meta.endpoint != rm) {
                                 inbox.pop_front();
                                 continue;
                             }
-                            let out = datagram(buf, d, family, meta.endpoint);
+                            let mut out = datagram(buf, d, family, meta.endpoint);
+                            let (meta, idx) = (*meta, *idx);
                             if !peek {
                                 inbox.pop_front();
                             }
+                            out.cmsgs = pktinfo(n, idx, &meta, family, want);
                             return Some(Ok(out));
                         }
                         (hs.clone(), *remote)
@@ -1972,7 +1984,8 @@ impl InetSocket {
                         }
                         continue;
                     }
-                    let out = datagram(buf, d, family, meta.endpoint);
+                    let mut out = datagram(buf, d, family, meta.endpoint);
+                    out.cmsgs = pktinfo(n, h.0, &meta, family, want);
                     // What is next must be settled before readiness is looked at.
                     n.settle_udp(self.id);
                     return Some(Ok(out));
@@ -1980,6 +1993,66 @@ impl InetSocket {
             })
         })
     }
+}
+
+/// The packet-info control messages a datagram that came in on stack `idx`
+/// carries, as the socket asked (`want`: IP_PKTINFO, IPV6_RECVPKTINFO): its
+/// interface, the local address it came to and its destination address
+/// (Linux's ip_cmsg_recv_pktinfo and ip6_datagram_recv_common_ctl).
+fn pktinfo(
+    n: &mut Net,
+    idx: usize,
+    meta: &udp::UdpMetadata,
+    family: u16,
+    want: (bool, bool),
+) -> Vec<(i32, i32, Vec<u8>)> {
+    let mut out = Vec::new();
+    if !want.0 && !want.1 {
+        return out;
+    }
+    let ifindex = idx as i32 + 1;
+    // The interface's IPv4 addresses: a datagram to another address (broadcast,
+    // multicast) is answered from the first.
+    let own_v4: Vec<[u8; 4]> = n.stacks.get(idx).map_or(Vec::new(), |st| {
+        st.iface
+            .ip_addrs()
+            .iter()
+            .filter_map(|c| match c.address() {
+                IpAddress::Ipv4(a) => Some(a.octets()),
+                _ => None,
+            })
+            .collect()
+    });
+    match meta.local_address {
+        Some(IpAddress::Ipv4(dst)) => {
+            let d = dst.octets();
+            // As Linux: the IPv6 message first (ip6_datagram_recv_common_ctl).
+            if want.1 && family == so::AF_INET6 {
+                let mut v = Vec::with_capacity(20);
+                v.extend_from_slice(&[0u8; 10]);
+                v.extend_from_slice(&[0xff, 0xff]);
+                v.extend_from_slice(&d);
+                v.extend_from_slice(&ifindex.to_ne_bytes());
+                out.push((so::IPPROTO_IPV6 as i32, IPV6_PKTINFO, v));
+            }
+            if want.0 {
+                let spec = if own_v4.contains(&d) { d } else { own_v4.first().copied().unwrap_or(d) };
+                let mut v = Vec::with_capacity(12);
+                v.extend_from_slice(&ifindex.to_ne_bytes());
+                v.extend_from_slice(&spec);
+                v.extend_from_slice(&d);
+                out.push((so::IPPROTO_IP as i32, IP_PKTINFO, v));
+            }
+        }
+        Some(IpAddress::Ipv6(dst)) if want.1 => {
+            let mut v = Vec::with_capacity(20);
+            v.extend_from_slice(&dst.octets());
+            v.extend_from_slice(&ifindex.to_ne_bytes());
+            out.push((so::IPPROTO_IPV6 as i32, IPV6_PKTINFO, v));
+        }
+        _ => {}
+    }
+    out
 }
 
 /// A datagram from `from` as recvfrom returns it into `buf` (cut to its size,
@@ -2413,6 +2486,14 @@ impl Socket for InetSocket {
                 self.extra.lock().recverr = opt_int(val)? != 0;
                 Ok(())
             }
+            (so::IPPROTO_IP, IP_PKTINFO) => {
+                self.extra.lock().pktinfo4 = ip_opt_int(val) != 0;
+                Ok(())
+            }
+            (so::IPPROTO_IPV6, IPV6_RECVPKTINFO) if self.family == so::AF_INET6 => {
+                self.extra.lock().pktinfo6 = opt_int(val)? != 0;
+                Ok(())
+            }
             (so::IPPROTO_IP, IP_MTU_DISCOVER) | (so::IPPROTO_IPV6, IPV6_MTU_DISCOVER) => {
                 let v = opt_int(val)?;
                 if !(0..=5).contains(&v) {
@@ -2500,6 +2581,8 @@ impl Socket for InetSocket {
             }
             (so::IPPROTO_IP, IP_MULTICAST_LOOP) if self.family == so::AF_INET => Ok(b(self.extra.lock().mc_loop)),
             (so::IPPROTO_IP, IP_RECVERR) | (so::IPPROTO_IPV6, IPV6_RECVERR) => Ok(b(self.extra.lock().recverr)),
+            (so::IPPROTO_IP, IP_PKTINFO) => Ok(b(self.extra.lock().pktinfo4)),
+            (so::IPPROTO_IPV6, IPV6_RECVPKTINFO) if self.family == so::AF_INET6 => Ok(b(self.extra.lock().pktinfo6)),
             (so::IPPROTO_IP, IP_MTU_DISCOVER) | (so::IPPROTO_IPV6, IPV6_MTU_DISCOVER) => {
                 Ok(int_val(i32::from(self.extra.lock().pmtudisc)))
             }

@@ -178,6 +178,8 @@ pub struct Recvd {
     pub creds: Option<Ucred>,
     /// MSG_* flags for msg_flags (MSG_TRUNC, MSG_EOR, …).
     pub flags: u32,
+    /// Protocol-level control messages (level, type, data), such as IP_PKTINFO.
+    pub cmsgs: Vec<(i32, i32, Vec<u8>)>,
 }
 
 /// A socket of some family.

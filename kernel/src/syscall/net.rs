@@ -561,15 +561,16 @@ fn put_control(cx: &Ctx, r: &mut Recvd, ctl: UAddr, ctl_len: u64, flags: u32) ->
             out_flags |= so::MSG_CTRUNC;
         } else {
             let cmlen = 16 + data.len() as u64;
-            let h = Cmsghdr { cmsg_len: cmlen, cmsg_level: so::SOL_SOCKET as i32, cmsg_type: so::SCM_CREDENTIALS };
-            let mut bytes = bytemuck::bytes_of(&h).to_vec();
-            bytes.extend_from_slice(data);
+            // Cut to the room left, the header saying so (put_cmsg).
             let n = if room < cmlen {
                 out_flags |= so::MSG_CTRUNC;
                 room
             } else {
                 cmlen
             };
+            let h = Cmsghdr { cmsg_len: n, cmsg_level: so::SOL_SOCKET as i32, cmsg_type: so::SCM_CREDENTIALS };
+            let mut bytes = bytemuck::bytes_of(&h).to_vec();
+            bytes.extend_from_slice(data);
             cx.write_bytes(UAddr(ctl.0 + used), bytes.get(..n as usize).unwrap_or(&[]))?;
             let adv = ((cmlen + 7) & !7).min(room);
             used += adv;
@@ -601,8 +602,30 @@ fn put_control(cx: &Ctx, r: &mut Recvd, ctl: UAddr, ctl_len: u64, flags: u32) ->
             cx.write_bytes(UAddr(ctl.0 + used), &bytes)?;
             let adv = ((cmlen + 7) & !7).min(room);
             used += adv;
+            room -= adv;
         }
         drop(files);
+    }
+    // Protocol-level messages (IP_PKTINFO, …), cut as put_cmsg cuts them.
+    for (level, ty, data) in core::mem::take(&mut r.cmsgs) {
+        if room < 16 {
+            out_flags |= so::MSG_CTRUNC;
+            break;
+        }
+        let cmlen = 16 + data.len() as u64;
+        let n = if room < cmlen {
+            out_flags |= so::MSG_CTRUNC;
+            room
+        } else {
+            cmlen
+        };
+        let h = Cmsghdr { cmsg_len: n, cmsg_level: level, cmsg_type: ty };
+        let mut bytes = bytemuck::bytes_of(&h).to_vec();
+        bytes.extend_from_slice(&data);
+        cx.write_bytes(UAddr(ctl.0 + used), bytes.get(..n as usize).unwrap_or(&[]))?;
+        let adv = ((cmlen + 7) & !7).min(room);
+        used += adv;
+        room -= adv;
     }
     Ok((used, out_flags))
 }
@@ -624,7 +647,7 @@ fn recv_one(cx: &Ctx, f: &OpenFile, s: &Arc<dyn Socket>, msg: UAddr, flags: u32)
             namelen = a.len() as u32;
         }
     }
-    let (used, cflags) = if m.msg_control != 0 || r.creds.is_some() || !r.rights.is_empty() {
+    let (used, cflags) = if m.msg_control != 0 || r.creds.is_some() || !r.rights.is_empty() || !r.cmsgs.is_empty() {
         put_control(cx, &mut r, UAddr(m.msg_control), if m.msg_control == 0 { 0 } else { m.msg_controllen }, flags)?
     } else {
         (0, 0)

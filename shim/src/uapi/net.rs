@@ -294,6 +294,10 @@ pub mod sockopt {
     pub const IPV6_MTU_DISCOVER: i32 = 23;
     /// IPv6: receive errors.
     pub const IPV6_RECVERR: i32 = 25;
+    /// IPv6: packet info control messages on receive.
+    pub const IPV6_RECVPKTINFO: i32 = 49;
+    /// IPv6: the packet info control message.
+    pub const IPV6_PKTINFO: i32 = 50;
     /// TCP: no Nagle delay.
     pub const TCP_NODELAY: i32 = 1;
     /// TCP: maximum segment size.
