@@ -211,6 +211,19 @@ impl RootFs {
 /// has no such names either.
 pub const HOST_ETC: [&str; 2] = ["etc/services", "etc/protocols"];
 
+/// Host files the guest also gets when it has a network device: the CA
+/// certificates TLS clients verify servers with (Go's crypto/x509 and OpenSSL
+/// look for Debian's bundle at this path). Without a network the bundle would
+/// only add to every initrd.
+pub const HOST_NET_ETC: [&str; 1] = ["etc/ssl/certs/ca-certificates.crt"];
+
+/// The host files the guest's root gets ([`HOST_ETC`], and [`HOST_NET_ETC`]
+/// with a network device), where the host has them.
+pub fn host_etc(network: bool) -> Vec<&'static str> {
+    let net: &[&'static str] = if network { &HOST_NET_ETC } else { &[] };
+    HOST_ETC.iter().chain(net).copied().collect()
+}
+
 /// Host name of the guest (the kernel's `uname` node name).
 pub const HOSTNAME: &str = "elfin";
 

@@ -4,6 +4,7 @@
 //! bind mounts (virtio-9p). Guest runs are
 //! compared with native runs of the same binary where the host can run it.
 
+use std::ffi::OsStr;
 use std::io::{Read, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -177,6 +178,24 @@ fn etc_lookups_musl() {
 #[test]
 fn etc_lookups_aarch64() {
     etc_lookups("aarch64", "glibc");
+}
+
+/// With a network device the guest has the host's CA bundle, byte for byte
+/// (TLS clients verify servers with it); without one it has none.
+#[test]
+fn ca_bundle_with_network() {
+    let bin = app("x86_64", "glibc", "etc_probe");
+    let certs = [OsStr::new("certs")];
+    let native = run_native(&bin, None, &certs, &[], None);
+    let mut opts = ElfinOpts::default();
+    opts.extra.extend(["--net".into(), "user".into()]);
+    let guest = run_elfin(&bin, &certs, &opts);
+    assert_same(&native, &guest);
+    let offline = run_elfin(&bin, &certs, &ElfinOpts::default());
+    Comparison::new()
+        .status(0, offline.status)
+        .check(offline.stdout_str() == "ca bundle: absent\n", "a guest without a network has a CA bundle")
+        .finish(None, &offline);
 }
 
 /// busybox sees the default files; a volume's own /etc/passwd replaces the default

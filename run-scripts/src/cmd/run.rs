@@ -58,8 +58,8 @@ The program is copied into the guest at /app/<name> with a fresh root filesystem
 holding /app, /tmp, /dev, /proc, /etc and the -v volumes; nothing else of the host is
 visible. Its environment is PATH=/usr/local/bin:/usr/bin:/bin and HOME=/ plus -e.
 The guest gets a container's default /etc (passwd, group, hosts, hostname,
-nsswitch.conf, resolv.conf, and the host's services and protocols) where the
-volumes bring none. Stdin, stdout and stderr
+nsswitch.conf, resolv.conf, and the host's services and protocols, and with --net
+or -p its CA certificates) where the volumes bring none. Stdin, stdout and stderr
 are the program's (virtio-console ports under QEMU, the serial console otherwise).
 Guest memory defaults to all the host lets elfin have; the VMM commits only what the
 guest touches. `elfin image -o DIR` writes what a run would boot.
@@ -390,7 +390,7 @@ fn initrd_key(
     copies: &[Volume],
     mounts: &[Mount],
     control: &[u8],
-    resolv: &str,
+    etc: &HostEtc,
 ) -> cache::Key {
     let now = SystemTime::now();
     let mut key = cache::Key::new();
@@ -428,8 +428,8 @@ fn initrd_key(
         key.bytes("mount", &m.guest);
     }
     let workdir = args.workdir.as_ref().map_or(&b""[..], |w| w.as_bytes());
-    key.bytes("workdir", workdir).bytes("control", control).bytes("resolv", resolv.as_bytes());
-    for name in rootfs::HOST_ETC {
+    key.bytes("workdir", workdir).bytes("control", control).bytes("resolv", etc.resolv.as_bytes());
+    for name in &etc.files {
         match fs::metadata(Path::new("/").join(name)) {
             Ok(m) => key.file(name, &m, now),
             Err(_) => key.bytes(name, b"absent"),
@@ -503,6 +503,14 @@ fn volume_records(mounts: &[Mount]) -> Vec<u8> {
     out
 }
 
+/// What the guest's /etc takes from the host.
+struct HostEtc {
+    /// The resolver configuration (see [`resolv_conf`]).
+    resolv: String,
+    /// Host files copied as they are, where the host has them.
+    files: Vec<&'static str>,
+}
+
 /// The guest's `/etc/resolv.conf`: under user networking the guest's resolver is
 /// QEMU's DNS forwarder, else the host's file.
 fn resolv_conf(net_mode: &NetMode) -> String {
@@ -527,7 +535,7 @@ fn control_file(basename: &[u8], workdir: &[u8], argv: &[Vec<u8>], env: &[Vec<u8
 }
 
 /// Builds the root filesystem: skeleton, program, volumes (copies, and mount
-/// points for the mounts), workdir, `/etc` defaults (with `resolv`), control file.
+/// points for the mounts), workdir, `/etc` defaults and host files (`etc`), control file.
 fn layout(
     prog: program::Program,
     busybox: Option<&Path>,
@@ -535,7 +543,7 @@ fn layout(
     mounts: &[Mount],
     workdir: &[u8],
     control: Vec<u8>,
-    resolv: &str,
+    etc: &HostEtc,
 ) -> Result<RootFs, Fail> {
     let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let now = u32::try_from(now).unwrap_or(u32::MAX);
@@ -558,8 +566,8 @@ fn layout(
             Fail::new(format!("{e} (in -v {}:/{})", m.share.host.display(), String::from_utf8_lossy(&m.guest)))
         })?;
     }
-    fs.add_defaults(now, resolv);
-    for name in rootfs::HOST_ETC {
+    fs.add_defaults(now, &etc.resolv);
+    for name in &etc.files {
         let host = Path::new("/").join(name);
         if fs.get(name.as_bytes()).is_none() && host.is_file() {
             fs.add_host(&host, name.as_bytes()).map_err(Fail::new)?;
@@ -672,8 +680,8 @@ pub fn prepare(args: &RunArgs) -> Result<Result<Prepared, i32>, Fail> {
     let mut argv: Vec<Vec<u8>> = vec![args.argv0.as_ref().map_or(exe, |a| a.as_bytes().to_vec())];
     argv.extend(args.args.iter().map(|a| a.as_bytes().to_vec()));
     let control = control_file(&basename, &workdir, &argv, &env, &mounts);
-    let resolv = resolv_conf(&net_mode);
-    let key = initrd_key(args, arch, &prog_meta, &volumes, &mounts, &control, &resolv);
+    let etc = HostEtc { resolv: resolv_conf(&net_mode), files: rootfs::host_etc(net_mode != NetMode::None) };
+    let key = initrd_key(args, arch, &prog_meta, &volumes, &mounts, &control, &etc);
     let cache = cache::Cache::from_env().filter(|_| key.usable());
     let hit = cache.as_ref().and_then(|c| c.lookup(&key));
 
@@ -682,7 +690,7 @@ pub fn prepare(args: &RunArgs) -> Result<Result<Prepared, i32>, Fail> {
         Some(_) => None,
         None => {
             let prog = program::load(&args.program, arch, !args.no_host_check)?;
-            Some(layout(prog, args.busybox.as_deref(), &volumes, &mounts, &workdir, control, &resolv)?)
+            Some(layout(prog, args.busybox.as_deref(), &volumes, &mounts, &workdir, control, &etc)?)
         }
     };
 
@@ -936,7 +944,8 @@ mod tests {
         let argv = vec![b"/app/hello".to_vec(), b"x".to_vec()];
         let env = vec![b"A=1".to_vec()];
         let control = rootfs::control_file(b"/app/hello", b"/work/dir", &argv, &env);
-        let fs = layout(prog, None, &[], &[], b"work/dir", control, "").expect("layout");
+        let etc = HostEtc { resolv: String::new(), files: rootfs::host_etc(false) };
+        let fs = layout(prog, None, &[], &[], b"work/dir", control, &etc).expect("layout");
         let entries = parse(&fs.write_cpio(Vec::new()).expect("write"));
         let names: Vec<String> = entries.iter().map(|e| String::from_utf8_lossy(&e.name).into_owned()).collect();
         let mut want: Vec<String> = [
