@@ -549,85 +549,75 @@ fn scatter_at(cx: &Ctx, vecs: &[Iovec], mut skip: usize, data: &[u8]) -> Result<
     Ok(())
 }
 
-/// Writes control messages for what was received (Linux's scm_recv: the
-/// credentials first, then the descriptors); returns (bytes used, MSG_CTRUNC).
-fn put_control(cx: &Ctx, r: &mut Recvd, ctl: UAddr, ctl_len: u64, flags: u32) -> Result<(u64, u32), Errno> {
-    let mut used = 0u64;
-    let mut out_flags = 0u32;
-    let mut room = ctl_len;
-    if let Some(c) = r.creds {
-        let data = bytemuck::bytes_of(&c);
-        if room < 16 {
-            out_flags |= so::MSG_CTRUNC;
-        } else {
-            let cmlen = 16 + data.len() as u64;
-            // Cut to the room left, the header saying so (put_cmsg).
-            let n = if room < cmlen {
-                out_flags |= so::MSG_CTRUNC;
-                room
-            } else {
-                cmlen
-            };
-            let h = Cmsghdr { cmsg_len: n, cmsg_level: so::SOL_SOCKET as i32, cmsg_type: so::SCM_CREDENTIALS };
-            let mut bytes = bytemuck::bytes_of(&h).to_vec();
-            bytes.extend_from_slice(data);
-            cx.write_bytes(UAddr(ctl.0 + used), bytes.get(..n as usize).unwrap_or(&[]))?;
-            let adv = ((cmlen + 7) & !7).min(room);
-            used += adv;
-            room -= adv;
-        }
-    }
-    if !r.rights.is_empty() {
-        let max = if room > 16 { ((room - 16) / 4) as usize } else { 0 };
-        let files = core::mem::take(&mut r.rights);
-        let cloexec = flags & so::MSG_CMSG_CLOEXEC != 0;
-        let mut fds: Vec<i32> = Vec::new();
-        for f in files.iter().take(max) {
-            // Out of descriptors: the rest are closed and the message is cut.
-            match cx.install(f.clone(), cloexec) {
-                Ok(fd) => fds.push(fd),
-                Err(_) => break,
-            }
-        }
-        if fds.len() < files.len() {
-            out_flags |= so::MSG_CTRUNC;
-        }
-        if !fds.is_empty() {
-            let cmlen = 16 + 4 * fds.len() as u64;
-            let h = Cmsghdr { cmsg_len: cmlen, cmsg_level: so::SOL_SOCKET as i32, cmsg_type: so::SCM_RIGHTS };
-            let mut bytes = bytemuck::bytes_of(&h).to_vec();
-            for fd in &fds {
-                bytes.extend_from_slice(&fd.to_ne_bytes());
-            }
-            cx.write_bytes(UAddr(ctl.0 + used), &bytes)?;
-            let adv = ((cmlen + 7) & !7).min(room);
-            used += adv;
-            room -= adv;
-        }
-        drop(files);
-    }
-    // Protocol-level messages (IP_PKTINFO, …), cut as put_cmsg cuts them.
-    for (level, ty, data) in core::mem::take(&mut r.cmsgs) {
-        if room < 16 {
-            out_flags |= so::MSG_CTRUNC;
-            break;
+/// A control buffer being filled, as Linux's put_cmsg fills it.
+struct CmsgOut {
+    /// Its user address.
+    ctl: u64,
+    /// Bytes used, and left.
+    used: u64,
+    room: u64,
+    /// MSG_CTRUNC once a message did not fit.
+    flags: u32,
+}
+
+impl CmsgOut {
+    /// Appends one message, cut to the room left (its header then says so).
+    fn put(&mut self, cx: &Ctx, level: i32, ty: i32, data: &[u8]) -> Result<(), Errno> {
+        if self.room < 16 {
+            self.flags |= so::MSG_CTRUNC;
+            return Ok(());
         }
         let cmlen = 16 + data.len() as u64;
-        let n = if room < cmlen {
-            out_flags |= so::MSG_CTRUNC;
-            room
+        let n = if self.room < cmlen {
+            self.flags |= so::MSG_CTRUNC;
+            self.room
         } else {
             cmlen
         };
         let h = Cmsghdr { cmsg_len: n, cmsg_level: level, cmsg_type: ty };
         let mut bytes = bytemuck::bytes_of(&h).to_vec();
-        bytes.extend_from_slice(&data);
-        cx.write_bytes(UAddr(ctl.0 + used), bytes.get(..n as usize).unwrap_or(&[]))?;
-        let adv = ((cmlen + 7) & !7).min(room);
-        used += adv;
-        room -= adv;
+        bytes.extend_from_slice(data);
+        cx.write_bytes(UAddr(self.ctl + self.used), bytes.get(..n as usize).unwrap_or(&[]))?;
+        let adv = ((cmlen + 7) & !7).min(self.room);
+        self.used += adv;
+        self.room -= adv;
+        Ok(())
     }
-    Ok((used, out_flags))
+}
+
+/// Writes control messages for what was received (Linux's scm_recv: the
+/// credentials first, then the descriptors, then the protocol's own); returns
+/// (bytes used, MSG_CTRUNC).
+fn put_control(cx: &Ctx, r: &mut Recvd, ctl: UAddr, ctl_len: u64, flags: u32) -> Result<(u64, u32), Errno> {
+    let mut out = CmsgOut { ctl: ctl.0, used: 0, room: ctl_len, flags: 0 };
+    if let Some(c) = r.creds {
+        out.put(cx, so::SOL_SOCKET as i32, so::SCM_CREDENTIALS, bytemuck::bytes_of(&c))?;
+    }
+    if !r.rights.is_empty() {
+        let max = if out.room > 16 { ((out.room - 16) / 4) as usize } else { 0 };
+        let files = core::mem::take(&mut r.rights);
+        let cloexec = flags & so::MSG_CMSG_CLOEXEC != 0;
+        let mut fds: Vec<u8> = Vec::new();
+        for f in files.iter().take(max) {
+            // Out of descriptors: the rest are closed and the message is cut.
+            match cx.install(f.clone(), cloexec) {
+                Ok(fd) => fds.extend_from_slice(&fd.to_ne_bytes()),
+                Err(_) => break,
+            }
+        }
+        if fds.len() / 4 < files.len() {
+            out.flags |= so::MSG_CTRUNC;
+        }
+        if !fds.is_empty() {
+            out.put(cx, so::SOL_SOCKET as i32, so::SCM_RIGHTS, &fds)?;
+        }
+        drop(files);
+    }
+    // Protocol-level messages (IP_PKTINFO, …).
+    for (level, ty, data) in core::mem::take(&mut r.cmsgs) {
+        out.put(cx, level, ty, &data)?;
+    }
+    Ok((out.used, out.flags))
 }
 
 fn recv_one(cx: &Ctx, f: &OpenFile, s: &Arc<dyn Socket>, msg: UAddr, flags: u32) -> Result<usize, Errno> {
