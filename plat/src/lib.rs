@@ -138,32 +138,19 @@ pub fn cmdline(info: &BootInfo) -> &'static [u8] {
         if info.cmdline_paddr == 0 {
             return 0;
         }
-        // Aligned words, eight bytes a step: a word holding a byte of the string
-        // lies in the same page, so nothing past the page of its NUL is read.
-        const ONES: u64 = 0x0101_0101_0101_0101;
-        let skip = (info.cmdline_paddr % 8) as usize;
-        let words = elfin_arch::phys_to_virt(info.cmdline_paddr - skip as u64) as *const u64;
         let dst = CMDLINE.0.get().cast::<u8>();
-        let (mut n, mut w) = (0, 0);
-        while n + 8 <= CMDLINE_MAX {
+        let mut n = 0;
+        while n < CMDLINE_MAX {
+            let va = elfin_arch::phys_to_virt(info.cmdline_paddr + n as u64);
             // SAFETY: the boot protocol gives a NUL-terminated string in RAM, which the
-            // direct map covers; word `w` holds bytes of it up to its NUL (the loop
-            // ends at the NUL), and is aligned.
-            let word = unsafe { core::ptr::read_volatile(words.add(w)) };
-            let from = if w == 0 { skip } else { 0 };
-            // The bytes before the string, made non-zero; then its first NUL.
-            let word = word | ((1u64 << (8 * from)) - 1);
-            let zero = word.wrapping_sub(ONES) & !word & (ONES << 7);
-            let end = if zero == 0 { 8 } else { (zero.trailing_zeros() / 8) as usize };
-            // SAFETY: n + 8 <= CMDLINE_MAX: the eight bytes written are in the buffer,
-            // which only this closure writes, once (bytes past the string's are
-            // written over by the next word, or lie past its end).
-            unsafe { dst.add(n).cast::<u64>().write_unaligned(word >> (8 * from)) };
-            n += end.saturating_sub(from);
-            if zero != 0 {
+            // direct map covers; reading stops at the NUL or after 4 KiB.
+            let b = unsafe { core::ptr::read_volatile(va as *const u8) };
+            if b == 0 {
                 break;
             }
-            w += 1;
+            // SAFETY: `n` < CMDLINE_MAX; only this closure writes the buffer, once.
+            unsafe { dst.add(n).write(b) };
+            n += 1;
         }
         n
     });
