@@ -2007,50 +2007,31 @@ fn pktinfo(
     want: (bool, bool),
 ) -> Vec<(i32, i32, Vec<u8>)> {
     let mut out = Vec::new();
-    if !want.0 && !want.1 {
-        return out;
+    let (v4, v6) = match meta.local_address {
+        Some(IpAddress::Ipv4(a)) => (Some(a), a.to_ipv6_mapped()),
+        Some(IpAddress::Ipv6(a)) => (None, a),
+        None => return out,
+    };
+    let ifindex = (idx as i32 + 1).to_ne_bytes();
+    // As Linux: the IPv6 message first (ip6_datagram_recv_common_ctl).
+    if want.1 && family == so::AF_INET6 {
+        out.push((so::IPPROTO_IPV6 as i32, IPV6_PKTINFO, [&v6.octets()[..], &ifindex].concat()));
     }
-    let ifindex = idx as i32 + 1;
-    // The interface's IPv4 addresses: a datagram to another address (broadcast,
-    // multicast) is answered from the first.
-    let own_v4: Vec<[u8; 4]> = n.stacks.get(idx).map_or(Vec::new(), |st| {
-        st.iface
-            .ip_addrs()
-            .iter()
-            .filter_map(|c| match c.address() {
-                IpAddress::Ipv4(a) => Some(a.octets()),
-                _ => None,
-            })
-            .collect()
-    });
-    match meta.local_address {
-        Some(IpAddress::Ipv4(dst)) => {
-            let d = dst.octets();
-            // As Linux: the IPv6 message first (ip6_datagram_recv_common_ctl).
-            if want.1 && family == so::AF_INET6 {
-                let mut v = Vec::with_capacity(20);
-                v.extend_from_slice(&[0u8; 10]);
-                v.extend_from_slice(&[0xff, 0xff]);
-                v.extend_from_slice(&d);
-                v.extend_from_slice(&ifindex.to_ne_bytes());
-                out.push((so::IPPROTO_IPV6 as i32, IPV6_PKTINFO, v));
-            }
-            if want.0 {
-                let spec = if own_v4.contains(&d) { d } else { own_v4.first().copied().unwrap_or(d) };
-                let mut v = Vec::with_capacity(12);
-                v.extend_from_slice(&ifindex.to_ne_bytes());
-                v.extend_from_slice(&spec);
-                v.extend_from_slice(&d);
-                out.push((so::IPPROTO_IP as i32, IP_PKTINFO, v));
-            }
-        }
-        Some(IpAddress::Ipv6(dst)) if want.1 => {
-            let mut v = Vec::with_capacity(20);
-            v.extend_from_slice(&dst.octets());
-            v.extend_from_slice(&ifindex.to_ne_bytes());
-            out.push((so::IPPROTO_IPV6 as i32, IPV6_PKTINFO, v));
-        }
-        _ => {}
+    if let Some(dst) = v4.filter(|_| want.0) {
+        // A datagram to an address not the interface's own (broadcast, multicast)
+        // is answered from the interface's first IPv4 address.
+        let own: Vec<_> = n.stacks.get(idx).map_or(Vec::new(), |st| {
+            st.iface
+                .ip_addrs()
+                .iter()
+                .filter_map(|c| match c.address() {
+                    IpAddress::Ipv4(a) => Some(a),
+                    _ => None,
+                })
+                .collect()
+        });
+        let spec = if own.contains(&dst) { dst } else { own.first().copied().unwrap_or(dst) };
+        out.push((so::IPPROTO_IP as i32, IP_PKTINFO, [&ifindex[..], &spec.octets(), &dst.octets()].concat()));
     }
     out
 }
