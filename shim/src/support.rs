@@ -79,8 +79,7 @@ pub fn support(nr: Nr) -> Support {
              THP disable, MCE kill policy, the tid address and reading the speculation control",
         ),
         ArchPrctl => Partial("ARCH_SET_GS/ARCH_GET_GS"),
-        Getrusage => Partial("ru_maxrss is not kept (0)"),
-        Times => Real,
+        Getrusage | Times => Real,
         Syslog => Real,
         Seccomp => Partial("user notification (SECCOMP_FILTER_FLAG_NEW_LISTENER): EINVAL"),
 

@@ -3,6 +3,7 @@
  *   surface_sys [SECTION]   sections: caps ids sched cpu membarrier mlock
  *                                     names personality ioprio sync vm random
  *                                     prctl sysctl regs procfs switches
+ *                                     maxrss
  *
  * caps         capget/capset: versions, dropping and raising, the rules,
  *              what set*uid does to the sets, PR_SET_KEEPCAPS, other pids
@@ -32,6 +33,9 @@
  * switches     context switches: voluntary ones counted by getrusage (self,
  *              thread, children, wait4) and /proc/self/status; Cpus_allowed_list
  *              is the affinity
+ * maxrss       the resident set: VmRSS through touch, PROT_NONE, mremap,
+ *              MADV_DONTNEED and munmap; the peak in ru_maxrss (self, thread,
+ *              children, wait4, grandchildren, across exec), VmHWM and VmPeak
  *
  *   surface_sys set-names    (not a section: it changes the machine's names, for
  *                            a guest only) sets the host and domain names and
@@ -1443,6 +1447,134 @@ static void switches_section(void)
     printf("Cpus_allowed_list is the affinity: %s\n", yesno(strcmp(want, got) == 0));
 }
 
+
+/* --------------------------------------------------------------- maxrss -- */
+
+#define MIB_KB 1024L
+/* Some Linux versions fold a thread's page counts into the process's only
+ * every 64 faults: their figures may lag by that much. */
+#define LAG_KB 1024L
+
+static void touch_pages(char *p, size_t len)
+{
+    for (size_t i = 0; i < len; i += 4096)
+        p[i] = 1;
+}
+
+/* VmRSS is RssAnon + RssFile + RssShmem, as Linux computes it. */
+static int rss_adds_up(void)
+{
+    long rss = proc_status_field("VmRSS"), a = proc_status_field("RssAnon"), f = proc_status_field("RssFile"),
+         sh = proc_status_field("RssShmem");
+    return rss > 0 && rss == a + f + sh;
+}
+
+static void maxrss_section(void)
+{
+    struct rusage r0, r1, rt, rc;
+    getrusage(RUSAGE_SELF, &r0);
+    long hwm0 = proc_status_field("VmHWM"), rss0 = proc_status_field("VmRSS");
+    long size0 = proc_status_field("VmSize");
+    printf("ru_maxrss, VmHWM and VmRSS are there: %s\n", yesno(r0.ru_maxrss > 0 && hwm0 > 0 && rss0 > 0));
+    /* ru_maxrss also keeps the peaks of the address spaces left by exec: the
+     * parent's, in the child of a fork or vfork that ran this program. */
+    printf("ru_maxrss is at least VmHWM: %s\n", yesno(r0.ru_maxrss + LAG_KB >= hwm0));
+    printf("VmHWM >= VmRSS, VmPeak >= VmSize: %s\n",
+           yesno(hwm0 + LAG_KB >= rss0 && proc_status_field("VmPeak") >= size0));
+    printf("VmRSS adds up: %s\n", yesno(rss_adds_up()));
+
+    size_t len = 32 << 20;
+    char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    touch_pages(p, len);
+    long rss_in = proc_status_field("VmRSS");
+    printf("32 MiB touched: VmRSS grew by 32 MiB: %s\n", yesno(rss_in - rss0 >= 32 * MIB_KB - LAG_KB));
+    printf("VmRSS adds up: %s\n", yesno(rss_adds_up()));
+    /* Pages moved by mremap stay resident; so do pages made PROT_NONE. */
+    char *dst = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    char *q = mremap(p, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, dst);
+    printf("moved by mremap: VmRSS the same: %s\n",
+           yesno(q != MAP_FAILED && labs(proc_status_field("VmRSS") - rss_in) <= LAG_KB));
+    printf("VmRSS adds up: %s\n", yesno(rss_adds_up()));
+    mprotect(q, len / 2, PROT_NONE);
+    printf("half PROT_NONE: VmRSS the same: %s\n", yesno(labs(proc_status_field("VmRSS") - rss_in) <= LAG_KB));
+    printf("VmRSS adds up: %s\n", yesno(rss_adds_up()));
+    mprotect(q, len / 2, PROT_READ | PROT_WRITE);
+    madvise(q, len / 2, MADV_DONTNEED);
+    long rss_half = proc_status_field("VmRSS");
+    printf("16 MiB dropped with MADV_DONTNEED: VmRSS fell by 16 MiB: %s\n",
+           yesno(rss_in - rss_half >= 16 * MIB_KB - LAG_KB));
+    printf("VmRSS adds up: %s\n", yesno(rss_adds_up()));
+    munmap(q, len);
+    getrusage(RUSAGE_SELF, &r1);
+    getrusage(RUSAGE_THREAD, &rt);
+    long rss1 = proc_status_field("VmRSS"), hwm1 = proc_status_field("VmHWM");
+    printf("unmapped: VmRSS back down: %s\n", yesno(rss1 < rss_in - 16 * MIB_KB));
+    printf("VmRSS adds up: %s\n", yesno(rss_adds_up()));
+    printf("the peak is kept: ru_maxrss %s, VmHWM %s\n", yesno(r1.ru_maxrss + LAG_KB >= rss_in),
+           yesno(hwm1 + LAG_KB >= rss_in));
+    printf("VmPeak kept 32 MiB more than VmSize had: %s\n",
+           yesno(proc_status_field("VmPeak") >= size0 + 32 * MIB_KB && proc_status_field("VmSize") < size0 + 32 * MIB_KB));
+    printf("RUSAGE_THREAD has the process's ru_maxrss: %s\n", yesno(rt.ru_maxrss == r1.ru_maxrss));
+
+    /* A file mapping read counts its pages too (fault-around maps several). */
+    int fd = open("/proc/self/exe", O_RDONLY);
+    struct stat st;
+    fstat(fd, &st);
+    char *m = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    volatile char sink = 0;
+    for (off_t i = 0; i < st.st_size; i += 4096)
+        sink += m[i];
+    (void)sink;
+    printf("a file mapping read: VmRSS adds up: %s\n", yesno(rss_adds_up()));
+    munmap(m, st.st_size);
+    close(fd);
+
+    /* A child's peak reaches wait4 and RUSAGE_CHILDREN, not the parent. */
+    fflush(stdout);
+    pid_t c = fork();
+    if (c == 0) {
+        printf("a child starts at the parent's VmRSS, not its peak: %s\n",
+               yesno(proc_status_field("VmHWM") < hwm1 - 16 * MIB_KB));
+        fflush(stdout);
+        char *b = mmap(NULL, 48 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        touch_pages(b, 48 << 20);
+        _exit(0);
+    }
+    int status;
+    wait4(c, &status, 0, &rc);
+    printf("a child's 48 MiB in wait4's ru_maxrss: %s\n", yesno(rc.ru_maxrss >= 48 * MIB_KB));
+    getrusage(RUSAGE_CHILDREN, &rc);
+    printf("and in RUSAGE_CHILDREN: %s\n", yesno(rc.ru_maxrss >= 48 * MIB_KB));
+    getrusage(RUSAGE_SELF, &r0);
+    printf("not in RUSAGE_SELF: %s\n", yesno(r0.ru_maxrss == r1.ru_maxrss));
+
+    /* The peak outlives exec: the new program's ru_maxrss starts at the old one's. */
+    fflush(stdout);
+    c = fork();
+    if (c == 0) {
+        char *b = mmap(NULL, 40 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        touch_pages(b, 40 << 20);
+        execl("/proc/self/exe", "surface_sys", "maxrss-after-exec", (char *)NULL);
+        _exit(127);
+    }
+    waitpid(c, &status, 0);
+    /* A grandchild's peak reaches the grandparent through the child's wait. */
+    fflush(stdout);
+    c = fork();
+    if (c == 0) {
+        pid_t g = fork();
+        if (g == 0) {
+            char *b = mmap(NULL, 56 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            touch_pages(b, 56 << 20);
+            _exit(0);
+        }
+        waitpid(g, NULL, 0);
+        _exit(0);
+    }
+    wait4(c, &status, 0, &rc);
+    printf("a grandchild's 56 MiB in wait4 of its parent: %s\n", yesno(rc.ru_maxrss >= 56 * MIB_KB));
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "set-names") == 0) {
@@ -1464,6 +1596,13 @@ int main(int argc, char **argv)
         set_sysctl();
         return 0;
     }
+    if (argc > 1 && strcmp(argv[1], "maxrss-after-exec") == 0) {
+        struct rusage r;
+        getrusage(RUSAGE_SELF, &r);
+        printf("after exec: ru_maxrss kept the 40 MiB: %s, VmHWM starts again: %s\n",
+               yesno(r.ru_maxrss >= 40 * MIB_KB), yesno(proc_status_field("VmHWM") < 40 * MIB_KB));
+        return 0;
+    }
     if (argc > 1 && strcmp(argv[1], "stack-address") == 0) {
         int x;
         printf("%p", (void *)&x);
@@ -1480,6 +1619,7 @@ int main(int argc, char **argv)
         {"procfs", procfs_section},
         {"klog", klog_section},
         {"switches", switches_section},
+        {"maxrss", maxrss_section},
         {NULL, NULL},
     };
     int r = run_sections(argc, argv, sections);

@@ -8,6 +8,7 @@ use core::any::Any;
 use core::fmt::Write;
 use core::sync::atomic::Ordering;
 
+use elfin_arch::PAGE_SIZE;
 use elfin_shim::errno::Errno;
 use elfin_shim::uapi::stat_mode::*;
 use elfin_shim::uapi::StatInfo;
@@ -954,8 +955,7 @@ fn generate(kind: Kind, pid: i32, tid: i32) -> Result<Vec<u8>, Errno> {
                     let (vm, rss) = match p.try_mm() {
                         Some(mm) => {
                             let m = mm.lock();
-                            let (a, f, sh) = rss_kb(&m);
-                            (m.total_vm / 4096, (a + f + sh) / 4)
+                            (m.total_vm / PAGE_SIZE, m.rss_pages())
                         }
                         None => (0, 0),
                     };
@@ -1382,14 +1382,21 @@ fn state_letter(p: &Process, tid: i32) -> (char, &'static str) {
 fn status(p: &Arc<Process>, tid: i32, s: &mut String) {
     let name = String::from_utf8_lossy(&thread_comm(p, tid)).into_owned();
     let exe = p.info.lock().exe.clone();
-    let (vm, (anon, file, shmem), seg) = match p.try_mm() {
+    let (vm, peak, hwm, rss, (anon, file, shmem), seg) = match p.try_mm() {
         Some(mm) => {
             let m = mm.lock();
-            (m.total_vm / 1024, rss_kb(&m), segments_kb(&m, &exe))
+            let kb = |pages: u64| pages * (PAGE_SIZE / 1024);
+            (
+                m.total_vm / 1024,
+                m.peak_vm() / 1024,
+                kb(m.peak_rss_pages()),
+                kb(m.rss_pages()),
+                rss_kb(&m),
+                segments_kb(&m, &exe),
+            )
         }
-        None => (0, (0, 0, 0), Segments::default()),
+        None => (0, 0, 0, 0, (0, 0, 0), Segments::default()),
     };
-    let rss = anon + file + shmem;
     let (letter, word) = state_letter(p, tid);
     let threads = p.threads.lock().clone();
     let t = threads.iter().find(|t| t.tid() == tid).or(threads.first()).cloned();
@@ -1424,7 +1431,7 @@ fn status(p: &Arc<Process>, tid: i32, s: &mut String) {
         s,
         "Name:\t{}\nUmask:\t{:04o}\nState:\t{} ({})\nTgid:\t{pid}\nNgid:\t0\nPid:\t{tid}\nPPid:\t{}\nTracerPid:\t0\n\
          Uid:\t{}\t{}\t{}\t{}\nGid:\t{}\t{}\t{}\t{}\nFDSize:\t{}\nGroups:\t{}\nNStgid:\t{pid}\nNSpid:\t{tid}\nNSpgid:\t{}\nNSsid:\t{}\n\
-         VmPeak:\t{vm:>8} kB\nVmSize:\t{vm:>8} kB\nVmRSS:\t{rss:>8} kB\n\
+         VmPeak:\t{peak:>8} kB\nVmSize:\t{vm:>8} kB\nVmHWM:\t{hwm:>8} kB\nVmRSS:\t{rss:>8} kB\n\
          RssAnon:\t{anon:>8} kB\nRssFile:\t{file:>8} kB\nRssShmem:\t{shmem:>8} kB\n\
          VmData:\t{:>8} kB\nVmStk:\t{:>8} kB\nVmExe:\t{:>8} kB\nVmLib:\t{:>8} kB\nVmSwap:\t       0 kB\n\
          Threads:\t{}\n\
@@ -1563,8 +1570,7 @@ fn stat(p: &Arc<Process>, tid: i32, s: &mut String) {
     let (vsize, rss, start_stack, brk_start, brk) = match p.try_mm() {
         Some(mm) => {
             let m = mm.lock();
-            let (a, f, sh) = rss_kb(&m);
-            (m.total_vm, (a + f + sh) / 4, m.stack_limit, m.brk_start, m.brk)
+            (m.total_vm, m.rss_pages(), m.stack_limit, m.brk_start, m.brk)
         }
         None => (0, 0, 0, 0, 0),
     };

@@ -292,6 +292,13 @@ pub struct AddrSpace {
     pub stack_limit: u64,
     /// Bytes reserved by all VMAs (VmSize).
     pub total_vm: u64,
+    /// The most `total_vm` has been, as of its last decrease (VmPeak).
+    hiwater_vm: u64,
+    /// Committed pages, mapped or parked: the resident set.
+    rss: u64,
+    /// The most `rss` has been, as of its last decrease (Linux's hiwater_rss): a
+    /// peak only needs keeping when the count goes down.
+    hiwater_rss: u64,
     /// Address of the vDSO (0: none), for the arm64 signal return.
     pub vdso: u64,
     /// The anonymous VMA the last fault found, while the VMAs stay as they were.
@@ -335,6 +342,9 @@ impl AddrSpace {
             mmap_base: 0,
             stack_limit: 0,
             total_vm: 0,
+            hiwater_vm: 0,
+            rss: 0,
+            hiwater_rss: 0,
             vdso: 0,
             last_anon: None,
             maps_files: false,
@@ -455,9 +465,11 @@ impl AddrSpace {
             if n == 0 {
                 break;
             }
+            let mut gone = 0;
             for &(va, _, _) in batch.iter().take(n) {
-                let _ = self.pt.unmap(va);
+                gone += u64::from(self.pt.unmap(va).is_some());
             }
+            self.released(gone);
             self.flush_others();
             for &(va, pa, _) in batch.iter().take(n) {
                 Self::release(pa, va, vstart, area);
@@ -470,8 +482,35 @@ impl AddrSpace {
         }
         while let Some((&va, &pa)) = self.parked.range(start..end).next() {
             self.parked.remove(&va);
+            self.released(1);
             Self::release(pa, va, vstart, area);
         }
+    }
+
+    /// Counts `n` pages newly committed.
+    fn committed(&mut self, n: u64) {
+        self.rss += n;
+    }
+
+    /// Counts `n` committed pages given back, keeping the peak first.
+    fn released(&mut self, n: u64) {
+        self.hiwater_rss = self.hiwater_rss.max(self.rss);
+        self.rss = self.rss.saturating_sub(n);
+    }
+
+    /// Committed pages now (mapped or parked): the resident set (VmRSS).
+    pub fn rss_pages(&self) -> u64 {
+        self.rss
+    }
+
+    /// The largest resident set so far, in pages (VmHWM, ru_maxrss).
+    pub fn peak_rss_pages(&self) -> u64 {
+        self.hiwater_rss.max(self.rss)
+    }
+
+    /// The largest size so far, in bytes (VmPeak).
+    pub fn peak_vm(&self) -> u64 {
+        self.hiwater_vm.max(self.total_vm)
     }
 
     /// Fills `out` with the mapped pages (va, pa, rights) of [start, end), in order;
@@ -492,6 +531,7 @@ impl AddrSpace {
     /// Unmaps [start, end): removes the VMAs' parts and gives back their pages.
     pub fn unmap_range(&mut self, start: u64, end: u64) {
         for (s, e, area) in self.vmas.remove(start, end) {
+            self.hiwater_vm = self.hiwater_vm.max(self.total_vm);
             self.total_vm -= e - s;
             self.drop_pages(s, e, s, &area);
         }
@@ -613,6 +653,7 @@ impl AddrSpace {
         child.mmap_base = self.mmap_base;
         child.stack_limit = self.stack_limit;
         child.total_vm = self.total_vm;
+        child.hiwater_vm = self.total_vm;
         child.vdso = self.vdso;
         // MADV_DONTFORK ranges are not the child's; MADV_WIPEONFORK ones are, empty.
         let dontfork: Vec<(u64, u64)> = self.vmas.iter().filter(|r| r.val.dontfork).map(|r| (r.start, r.end)).collect();
@@ -655,6 +696,7 @@ impl AddrSpace {
                         ok = false;
                         break 'vmas;
                     }
+                    child.rss += 1;
                     match area.shared_file() {
                         Some((node, off)) => cache::dup(node, (off + (va - start)) / PAGE_SIZE),
                         None => frames::share(pa),
@@ -679,6 +721,7 @@ impl AddrSpace {
                     None => frames::share(pa),
                 }
                 child.parked.insert(va, pa);
+                child.rss += 1;
             }
         }
         // The parent's private pages became read-only: its other threads' CPUs must
@@ -823,6 +866,7 @@ impl AddrSpace {
         }
         let Some(pa) = alloc_user_zeroed() else { return Some(Err(FaultError::OutOfMemory)) };
         slot.set_leaf(pa, leaf);
+        self.committed(1);
         Some(Ok(()))
     }
 
@@ -924,6 +968,7 @@ impl AddrSpace {
             Self::release(pa, page, vstart, &area);
             return Err(FaultError::OutOfMemory);
         }
+        self.committed(1);
         if read {
             self.fault_around(page, vstart, vend, &area);
         }
@@ -958,6 +1003,7 @@ impl AddrSpace {
             None => None,
         };
         let leaf = elfin_arch::LeafPerm::new(if area.shared { area.prot.perm() } else { area.prot.cow_perm() });
+        let mut mapped = 0;
         let mut va = lo;
         while va < hi {
             let (rel, this) = (va - vstart, va);
@@ -980,8 +1026,10 @@ impl AddrSpace {
             };
             if let Some(pa) = pa {
                 slot.set_leaf(pa, leaf);
+                mapped += 1;
             }
         }
+        self.committed(mapped);
     }
 
     /// Extends the growsdown VMA above `addr` down to cover it, within the faulting
@@ -1050,6 +1098,7 @@ impl AddrSpace {
                 if self.pt.map(dst + (va - old), pa, perm, &mut FrameAlloc).is_err() {
                     // No memory for a page table: the page's content is lost, like a
                     // discarded page (it reads back as zeros or file data).
+                    self.released(1);
                     Self::release(pa, va, old, &area);
                 }
             }
@@ -1089,6 +1138,13 @@ impl Drop for AddrSpace {
         let all: Vec<(u64, u64)> = self.vmas.iter().map(|r| (r.start, r.end)).collect();
         for (s, e) in all {
             self.unmap_range(s, e);
+        }
+        if self.rss != self.parked.len() as u64 {
+            log::warn!(
+                "elfin: an address space ended counting {} resident pages with {} left",
+                self.rss,
+                self.parked.len()
+            );
         }
         // Anything parked outside a VMA would be a bookkeeping bug; free it anyway.
         for (_, pa) in core::mem::take(&mut self.parked) {

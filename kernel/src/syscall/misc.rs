@@ -283,25 +283,33 @@ pub fn times(cx: &Ctx, buf: UAddr) -> SysResult {
     Ok(ticks(crate::time::monotonic_ns()) as u64)
 }
 
+/// KiB in `pages` pages (ru_maxrss's unit).
+pub(super) fn pages_kib(pages: u64) -> i64 {
+    (pages * (elfin_arch::PAGE_SIZE / 1024)) as i64
+}
+
 /// getrusage(2): user and system time (time in system calls), page faults,
-/// context switches.
+/// context switches, the peak resident set.
 pub fn getrusage(cx: &Ctx, who: i32, usage: UAddr) -> SysResult {
     let t = *cx.proc.times.lock();
-    let (ns, sys, flt, sw) = match who {
+    // ru_maxrss of a thread is its process's, as on Linux.
+    let (ns, sys, flt, sw, maxrss) = match who {
         0 => (
             cx.proc.cpu_ns(),
             cx.proc.sys_ns(),
             cx.proc.minflt.load(core::sync::atomic::Ordering::Relaxed),
             cx.proc.switches(),
+            cx.proc.peak_rss_pages(),
         ),
-        -1 => (t.children_ns, t.children_sys_ns, t.children_minflt, t.children_switches),
-        1 => (cx.thread.cpu_ns(), cx.thread.sys_ns(), 0, cx.thread.switches()),
+        -1 => (t.children_ns, t.children_sys_ns, t.children_minflt, t.children_switches, t.children_maxrss),
+        1 => (cx.thread.cpu_ns(), cx.thread.sys_ns(), 0, cx.thread.switches(), cx.proc.peak_rss_pages()),
         _ => return Err(Errno::EINVAL),
     };
     let sys = sys.min(ns);
     let r = Rusage {
         ru_utime: tv(ns - sys),
         ru_stime: tv(sys),
+        ru_maxrss: pages_kib(maxrss),
         ru_minflt: flt as i64,
         ru_nvcsw: sw.voluntary as i64,
         ru_nivcsw: sw.involuntary as i64,

@@ -103,6 +103,7 @@ fn rusage_of(child: &Process) -> Rusage {
     Rusage {
         ru_utime: Timeval::from_nanos(ns - sys),
         ru_stime: Timeval::from_nanos(sys),
+        ru_maxrss: super::misc::pages_kib(child.peak_rss_pages().max(t.children_maxrss)),
         ru_minflt: (child.minflt.load(core::sync::atomic::Ordering::Relaxed) + t.children_minflt) as i64,
         ru_nvcsw: sw.voluntary as i64,
         ru_nivcsw: sw.involuntary as i64,

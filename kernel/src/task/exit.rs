@@ -343,9 +343,14 @@ fn reap(parent: &Process, c: &Arc<Process>) -> bool {
             return false;
         }
     }
-    let (ns, flt, sw) = {
+    let (ns, flt, sw, maxrss) = {
         let t = c.times.lock();
-        (t.children_ns, c.minflt.load(Ordering::Relaxed) + t.children_minflt, t.children_switches)
+        (
+            t.children_ns,
+            c.minflt.load(Ordering::Relaxed) + t.children_minflt,
+            t.children_switches,
+            t.maxrss.max(t.children_maxrss),
+        )
     };
     let sw = sw + c.switches();
     let sys = c.sys_ns() + c.times.lock().children_sys_ns;
@@ -355,6 +360,7 @@ fn reap(parent: &Process, c: &Arc<Process>) -> bool {
     pt.children_sys_ns += sys;
     pt.children_minflt += flt;
     pt.children_switches = pt.children_switches + sw;
+    pt.children_maxrss = pt.children_maxrss.max(maxrss);
     drop(pt);
     reap_detached(c);
     true

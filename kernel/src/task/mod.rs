@@ -245,7 +245,8 @@ pub struct ProcInfo {
     pub strace: bool,
 }
 
-/// CPU time of a process's dead threads and of its reaped children.
+/// CPU time and peak memory of a process's dead threads, old address spaces and
+/// reaped children.
 #[derive(Clone, Copy, Default, Debug)]
 pub struct CpuTimes {
     /// Threads of this process that have exited, in CPU cycles (converted when
@@ -264,6 +265,11 @@ pub struct CpuTimes {
     pub dead_switches: Switches,
     /// Context switches of reaped children (and theirs).
     pub children_switches: Switches,
+    /// The largest resident set of the address spaces this process has left
+    /// (exec, exit), in pages (Linux's signal->maxrss).
+    pub maxrss: u64,
+    /// The largest resident set of a reaped child (or theirs), in pages.
+    pub children_maxrss: u64,
 }
 
 /// Context switches away from a thread (getrusage's ru_nvcsw and ru_nivcsw).
@@ -425,9 +431,25 @@ impl Process {
     pub fn try_mm(&self) -> Option<Arc<Mm>> {
         self.mm.lock().clone()
     }
-    /// Gives up the address space (at exit).
+    /// Gives up the address space (at exit), keeping its peak resident set.
     pub fn take_mm(&self) -> Option<Arc<Mm>> {
-        self.mm.lock().take()
+        let old = self.mm.lock().take();
+        if let Some(m) = &old {
+            self.keep_peak_rss(m);
+        }
+        old
+    }
+    /// Folds the peak resident set of `mm`, which this process leaves, into ru_maxrss.
+    fn keep_peak_rss(&self, mm: &Mm) {
+        let peak = mm.lock().peak_rss_pages();
+        let mut t = self.times.lock();
+        t.maxrss = t.maxrss.max(peak);
+    }
+    /// The largest resident set so far, in pages: the current address space's and
+    /// those left (ru_maxrss of RUSAGE_SELF).
+    pub fn peak_rss_pages(&self) -> u64 {
+        let now = self.try_mm().map_or(0, |m| m.lock().peak_rss_pages());
+        self.times.lock().maxrss.max(now)
     }
     /// Page-table root of the address space (for context switches).
     pub fn mm_root(&self) -> u64 {
@@ -438,6 +460,9 @@ impl Process {
         let root = mm.lock().pt.root();
         let old = self.mm.lock().replace(mm);
         self.mm_root.store(root, Ordering::Release);
+        if let Some(m) = &old {
+            self.keep_peak_rss(m);
+        }
         old
     }
     /// The descriptor table (empty once the process has ended).
