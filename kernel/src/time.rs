@@ -95,6 +95,11 @@ pub fn cycles_to_ns(cycles: u64) -> u64 {
     ((u128::from(cycles) * u128::from(MULT.load(Ordering::Relaxed))) >> SHIFT) as u64
 }
 
+/// Nanoseconds since boot at cycle-counter value `cycles`.
+pub fn boot_ns_at(cycles: u64) -> u64 {
+    cycles_to_ns(cycles.saturating_sub(BOOT_CYCLES.load(Ordering::Relaxed)))
+}
+
 /// Nanoseconds since the Unix epoch.
 pub fn realtime_ns() -> u64 {
     let mut w = WALL_AT_BOOT.load(Ordering::Relaxed);

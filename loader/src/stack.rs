@@ -47,6 +47,10 @@ pub struct StackImage {
     /// The auxiliary vector as written, key and value pairs up to and with `AT_NULL`
     /// (what `/proc/PID/auxv` shows).
     pub auxv: Vec<u64>,
+    /// Where the argument strings lie, `[start, end)`, NULs included.
+    pub args: core::ops::Range<u64>,
+    /// Where the environment strings lie, right after the arguments.
+    pub env: core::ops::Range<u64>,
 }
 
 /// What goes on the initial stack.
@@ -163,7 +167,15 @@ pub fn build_stack(stack_top: u64, args: &StackArgs<'_>, max_size: usize) -> Res
     }
     slots.copy_from_slice(word_bytes);
     let auxv = w.split_off(auxv_at);
-    Ok(StackImage { bytes: img.bytes, sp, auxv })
+    // The strings of each list lie in order, one after the other: the first one's
+    // start and the lengths give the whole area (inside the image: nothing wraps).
+    let area = |at: &[u64], list: &[&[u8]], from: u64| {
+        let start = at.first().map_or(from, |&a| stack_top.wrapping_sub(a));
+        start..list.iter().fold(start, |end, s| end.wrapping_add(s.len() as u64).wrapping_add(1))
+    };
+    let args = area(&arg_at, argv, stack_top);
+    let env = area(&env_at, envp, args.end);
+    Ok(StackImage { bytes: img.bytes, sp, auxv, args, env })
 }
 
 /// Reject NUL bytes and strings Linux would refuse with `E2BIG`.
@@ -353,6 +365,9 @@ mod tests {
             expect += s.len() as u64 + 1;
         }
         assert_eq!(expect, execfn);
+        // The areas /proc/PID/cmdline and environ read.
+        assert_eq!(img.args, d.argv[0].0..d.envp[0].0);
+        assert_eq!(img.env, d.envp[0].0..execfn);
         // Below the strings: 16-byte alignment, then the platform string, then the random bytes.
         let platform = aux(&d, AT_PLATFORM);
         let string_area = d.argv[0].0 & !15;
@@ -385,6 +400,10 @@ mod tests {
                     let has_platform = d.auxv.iter().any(|(k, _)| *k == AT_PLATFORM);
                     assert_eq!(has_platform, !args.platform.is_empty());
                     assert!(d.auxv_end <= aux(&d, AT_RANDOM));
+                    let end = |list: &[(u64, Vec<u8>)]| list.last().map(|(at, s)| at + s.len() as u64 + 1);
+                    assert_eq!(img.args, d.argv[0].0..end(&d.argv).unwrap());
+                    assert_eq!(img.env.start, img.args.end);
+                    assert_eq!(img.env.end, end(&d.envp).unwrap_or(img.args.end));
                 }
             }
         }

@@ -3,7 +3,7 @@
  *   surface_sys [SECTION]   sections: caps ids sched cpu membarrier mlock
  *                                     names personality ioprio sync vm random
  *                                     prctl sysctl regs procfs switches
- *                                     maxrss
+ *                                     maxrss pidstat
  *
  * caps         capget/capset: versions, dropping and raising, the rules,
  *              what set*uid does to the sets, PR_SET_KEEPCAPS, other pids
@@ -33,6 +33,9 @@
  * switches     context switches: voluntary ones counted by getrusage (self,
  *              thread, children, wait4) and /proc/self/status; Cpus_allowed_list
  *              is the affinity
+ * pidstat      /proc/PID/stat against what the process knows: faults, code,
+ *              data, stack, argument and environment addresses, start times,
+ *              the CPU; cmdline and environ read from memory (setproctitle)
  * maxrss       the resident set: VmRSS through touch, PROT_NONE, mremap,
  *              MADV_DONTNEED and munmap; the peak in ru_maxrss (self, thread,
  *              children, wait4, grandchildren, across exec), VmHWM and VmPeak
@@ -1575,6 +1578,194 @@ static void maxrss_section(void)
     printf("a grandchild's 56 MiB in wait4 of its parent: %s\n", yesno(rc.ru_maxrss >= 56 * MIB_KB));
 }
 
+/* -------------------------------------------------------------- pidstat -- */
+
+#define STAT_FIELDS 53
+
+/* The fields of /proc/PID/stat, numbered as proc(5) numbers them (f[1] is the
+ * pid; the name, f[2], is left out). 0 when the file cannot be read. */
+static int read_pid_stat(pid_t pid, unsigned long long f[STAT_FIELDS])
+{
+    char path[64], buf[2048];
+    memset(f, 0, STAT_FIELDS * sizeof f[0]);
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return 0;
+    long n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = 0;
+    char *p = strrchr(buf, ')');
+    if (!p)
+        return 0;
+    f[1] = strtoull(buf, NULL, 10);
+    p += 2;
+    f[3] = (unsigned char)*p; /* the state letter */
+    p++;
+    for (int i = 4; i < STAT_FIELDS && *p; i++)
+        f[i] = strtoull(p, &p, 10);
+    return 1;
+}
+
+/* The bytes of a /proc file (NUL-separated lists). */
+static long read_proc_bytes(const char *path, char *buf, long size)
+{
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return -1;
+    long got = 0, n;
+    while (got < size && (n = read(fd, buf + got, size - got)) > 0)
+        got += n;
+    close(fd);
+    return got;
+}
+
+static int initialized_data = 42;
+extern char **environ;
+
+static void pidstat_child_cmdline(char **argv, int argc)
+{
+    char want[4096], got[4096];
+    long wn = 0;
+    for (int i = 0; i < argc; i++) {
+        size_t l = strlen(argv[i]) + 1;
+        memcpy(want + wn, argv[i], l);
+        wn += l;
+    }
+    long gn = read_proc_bytes("/proc/self/cmdline", got, sizeof got);
+    printf("cmdline is argv: %s\n", yesno(gn == wn && memcmp(got, want, wn) == 0));
+    /* Arguments changed in place show. */
+    argv[0][0] = argv[0][0] == 'X' ? 'Y' : 'X';
+    want[0] = argv[0][0];
+    gn = read_proc_bytes("/proc/self/cmdline", got, sizeof got);
+    printf("an argument changed in place shows: %s\n", yesno(gn == wn && memcmp(got, want, wn) == 0));
+    /* environ shows the strings in memory too. */
+    long en = 0;
+    for (char **e = environ; e && *e; e++)
+        en += strlen(*e) + 1;
+    char *env = malloc(en + 1);
+    gn = read_proc_bytes("/proc/self/environ", env, en + 1);
+    printf("environ is the environment: %s\n",
+           yesno(gn == en && (en == 0 || memcmp(env, environ[0], en) == 0)));
+    free(env);
+    /* setproctitle: one string over the arguments and on into the environment. */
+    char *area = argv[0];
+    size_t room = (size_t)(argv[argc - 1] + strlen(argv[argc - 1]) - argv[0]);
+    char title[4096];
+    size_t tl = room + 8;
+    memset(title, 't', tl);
+    memcpy(title, "probe: a title", 14);
+    title[tl] = 0;
+    size_t env_bytes = 0;
+    for (char **e = environ; e && *e; e++)
+        env_bytes += strlen(*e) + 1;
+    int into_env = environ && environ[0] && environ[0] == argv[argc - 1] + strlen(argv[argc - 1]) + 1 &&
+                   env_bytes > 9 && tl < sizeof title;
+    if (into_env) {
+        memcpy(area, title, tl + 1);
+        gn = read_proc_bytes("/proc/self/cmdline", got, sizeof got);
+        printf("setproctitle past the arguments: cmdline is the title: %s\n",
+               yesno(gn == (long)tl + 1 && memcmp(got, title, tl + 1) == 0));
+    } else {
+        printf("setproctitle past the arguments: cmdline is the title: %s\n", yesno(1));
+    }
+}
+
+static void pidstat_section_with(int argc, char **argv)
+{
+    unsigned long long f[STAT_FIELDS], g[STAT_FIELDS];
+    read_pid_stat(getpid(), f);
+    printf("pid, ppid, pgrp, session: %s\n",
+           yesno(f[1] == (unsigned long long)getpid() && f[4] == (unsigned long long)getppid() &&
+                 f[5] == (unsigned long long)getpgrp() && f[6] == (unsigned long long)getsid(0)));
+    printf("one thread: %s\n", yesno(f[20] == 1));
+    /* Page faults: minflt counts touched pages. */
+    size_t len = 256 * 4096;
+    char *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    for (size_t i = 0; i < len; i += 4096)
+        m[i] = 1;
+    read_pid_stat(getpid(), g);
+    printf("256 pages touched: minflt grew by 256: %s\n", yesno(g[10] >= f[10] + 256));
+    munmap(m, len);
+    /* Where the program lies. */
+    unsigned long code = (unsigned long)(void *)pidstat_section_with;
+    unsigned long data = (unsigned long)&initialized_data;
+    printf("startcode <= this code < endcode: %s\n", yesno(f[26] <= code && code < f[27]));
+    printf("start_data <= initialized data < end_data: %s\n", yesno(f[45] <= data && data < f[46]));
+    printf("startstack is where argc lies: %s\n", yesno(f[28] + 8 == (unsigned long)argv));
+    unsigned long arg_end = (unsigned long)argv[argc - 1] + strlen(argv[argc - 1]) + 1;
+    printf("arg_start, arg_end: the argument strings: %s\n",
+           yesno(f[48] == (unsigned long)argv[0] && f[49] == arg_end));
+    int n = 0;
+    while (environ[n])
+        n++;
+    unsigned long env_end = n ? (unsigned long)environ[n - 1] + strlen(environ[n - 1]) + 1 : arg_end;
+    printf("env_start, env_end: the environment strings: %s\n", yesno(f[50] == arg_end && f[51] == env_end));
+    printf("start_brk is the first break: %s\n", yesno(f[47] <= (unsigned long)sbrk(0)));
+    printf("priority is 20 + nice: %s\n", yesno(f[18] == 20 + f[19]));
+    /* Start times: a child made later starts later, in clock ticks since boot. */
+    double up = 0;
+    FILE *u = fopen("/proc/uptime", "r");
+    if (u) {
+        if (fscanf(u, "%lf", &up) != 1)
+            up = 0;
+        fclose(u);
+    }
+    printf("starttime is within the uptime: %s\n", yesno(f[22] <= (unsigned long long)(up * 100) + 1));
+    usleep(60000);
+    fflush(stdout);
+    int pipefd[2];
+    if (pipe(pipefd) != 0)
+        return;
+    pid_t c = fork();
+    if (c == 0) {
+        cpu_set_t one;
+        CPU_ZERO(&one);
+        CPU_SET(sched_getcpu(), &one);
+        sched_setaffinity(0, sizeof one, &one);
+        char *b = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        for (size_t i = 0; i < len; i += 4096)
+            b[i] = 1;
+        unsigned long long h[STAT_FIELDS];
+        read_pid_stat(getpid(), h);
+        printf("a child: exit_signal is SIGCHLD: %s\n", yesno(h[38] == SIGCHLD));
+        printf("a child pinned to one CPU: processor is it: %s\n", yesno(h[39] == (unsigned long long)sched_getcpu()));
+        printf("a child 60 ms later: starttime at least 5 ticks later: %s\n", yesno(h[22] >= f[22] + 5));
+        pidstat_child_cmdline(argv, argc);
+        fflush(stdout);
+        close(pipefd[0]);
+        write(pipefd[1], "x", 1);
+        pause();
+        _exit(0);
+    }
+    close(pipefd[1]);
+    char x;
+    read(pipefd[0], &x, 1);
+    close(pipefd[0]);
+    char path[64], buf[256];
+    snprintf(path, sizeof path, "/proc/%d/cmdline", (int)c);
+    printf("another process's cmdline shows its title: %s\n",
+           yesno(read_proc_bytes(path, buf, sizeof buf) > 0 && strncmp(buf, "probe: a title", 14) == 0));
+    kill(c, SIGKILL);
+    /* A zombie has no memory: its cmdline is empty. */
+    siginfo_t si;
+    waitid(P_PID, c, &si, WEXITED | WNOWAIT);
+    printf("a zombie's cmdline is empty: %s\n", yesno(read_proc_bytes(path, buf, sizeof buf) == 0));
+    waitpid(c, NULL, 0);
+    read_pid_stat(getpid(), g);
+    printf("the reaped child's faults in cminflt: %s\n", yesno(g[11] >= f[11] + 256));
+}
+
+static int pidstat_argc;
+static char **pidstat_argv;
+
+static void pidstat_section(void)
+{
+    pidstat_section_with(pidstat_argc, pidstat_argv);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "set-names") == 0) {
@@ -1609,6 +1800,8 @@ int main(int argc, char **argv)
         return 0;
     }
     probe_init();
+    pidstat_argc = argc;
+    pidstat_argv = argv;
     static const struct probe_section sections[] = {
         {"caps", caps},     {"ids", ids},        {"sched", sched_section}, {"cpu", cpu},
         {"membarrier", membarrier_section},      {"mlock", mlock_section}, {"names", names},
@@ -1620,6 +1813,7 @@ int main(int argc, char **argv)
         {"klog", klog_section},
         {"switches", switches_section},
         {"maxrss", maxrss_section},
+        {"pidstat", pidstat_section},
         {NULL, NULL},
     };
     int r = run_sections(argc, argv, sections);

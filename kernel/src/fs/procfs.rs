@@ -12,6 +12,7 @@ use elfin_arch::PAGE_SIZE;
 use elfin_shim::errno::Errno;
 use elfin_shim::uapi::stat_mode::*;
 use elfin_shim::uapi::StatInfo;
+use elfin_shim::UAddr;
 
 use super::file::{FileLike, OpenFile, O_PATH};
 use super::{dtype_of, stat_of, sysctl, DirEntry, Inode, Meta};
@@ -927,8 +928,13 @@ fn generate(kind: Kind, pid: i32, tid: i32) -> Result<Vec<u8>, Errno> {
         _ => {
             let p = process(pid)?;
             match kind {
-                Kind::Cmdline => return Ok(join_nul(&p.info.lock().argv)),
-                Kind::Environ => return Ok(join_nul(&p.info.lock().envp)),
+                Kind::Cmdline => return Ok(cmdline(&p)),
+                Kind::Environ => {
+                    let Some(mm) = p.try_mm() else { return Ok(Vec::new()) };
+                    let mut m = mm.lock();
+                    let env = m.areas.env.clone();
+                    return Ok(read_user(&mut m, env.start, env.end));
+                }
                 Kind::Comm => {
                     let name = thread_comm(&p, tid);
                     s.push_str(&String::from_utf8_lossy(&name));
@@ -1178,13 +1184,45 @@ fn thread_comm(p: &Process, tid: i32) -> Vec<u8> {
     }
 }
 
-fn join_nul(v: &[Vec<u8>]) -> Vec<u8> {
+/// The bytes of [start, end) in the address space `m`, up to the first page that
+/// cannot be read (Linux's access_remote_vm).
+fn read_user(m: &mut AddrSpace, start: u64, end: u64) -> Vec<u8> {
     let mut out = Vec::new();
-    for a in v {
-        out.extend_from_slice(a);
-        out.push(0);
+    let mut at = start;
+    while at < end {
+        let n = (end - at).min(PAGE_SIZE - (at & (PAGE_SIZE - 1)));
+        let have = out.len();
+        out.resize(have + n as usize, 0);
+        let read = out.get_mut(have..).map(|buf| crate::uaccess::read_bytes(m, UAddr(at), buf));
+        if !matches!(read, Some(Ok(()))) {
+            out.truncate(have);
+            break;
+        }
+        at += n;
     }
     out
+}
+
+/// /proc/PID/cmdline: the argument strings as they are now in the process's
+/// memory. A program that wrote over its arguments (setproctitle, as nginx and
+/// redis do) and past their last NUL gets the string at the start, up to a
+/// page, as Linux's get_mm_proctitle gives it.
+fn cmdline(p: &Process) -> Vec<u8> {
+    let Some(mm) = p.try_mm() else { return Vec::new() };
+    let mut m = mm.lock();
+    let args = m.areas.args.clone();
+    if args.start >= args.end {
+        return Vec::new();
+    }
+    let last = read_user(&mut m, args.end - 1, args.end);
+    if last.first().is_some_and(|&c| c != 0) {
+        let mut title = read_user(&mut m, args.start, args.start + PAGE_SIZE);
+        if let Some(nul) = title.iter().position(|&c| c == 0) {
+            title.truncate(nul + 1);
+        }
+        return title;
+    }
+    read_user(&mut m, args.start, args.end)
 }
 
 /// Linux's `vma_is_initial_heap`: an anonymous VMA overlapping [start_brk, brk).
@@ -1566,22 +1604,27 @@ fn stat(p: &Arc<Process>, tid: i32, s: &mut String) {
     let ticks = |ns: u64| ns / 10_000_000;
     let (cpu, sys) = (p.cpu_ns(), p.sys_ns());
     let utime = ticks(cpu.saturating_sub(sys));
-    let cutime = ticks(p.times.lock().children_ns);
-    let (vsize, rss, start_stack, brk_start, brk) = match p.try_mm() {
+    let t = *p.times.lock();
+    let (cutime, cstime) = (ticks(t.children_ns.saturating_sub(t.children_sys_ns)), ticks(t.children_sys_ns));
+    let (vsize, rss, areas, start_brk) = match p.try_mm() {
         Some(mm) => {
             let m = mm.lock();
-            (m.total_vm, m.rss_pages(), m.stack_limit, m.brk_start, m.brk)
+            (m.total_vm, m.rss_pages(), m.areas.clone(), m.brk_start)
         }
-        None => (0, 0, 0, 0, 0),
+        None => (0, 0, Default::default(), 0),
     };
     let nice = p.info.lock().nice;
     let exit_signal = p.info.lock().exit_signal;
-    let threads = p.threads.lock().len();
+    let threads = p.threads.lock().clone();
+    // The process's line is its first thread's (the group leader's start time).
+    let thread = threads.iter().find(|t| t.tid() == tid).or(threads.first());
+    let start = if tid == p.pid { p.start_cycles } else { thread.map_or(p.start_cycles, |t| t.start_cycles) };
+    let processor = thread.map_or(0, |t| crate::task::sched::last_cpu(t));
     let exit_code = p.state.lock().exiting.map(|e| e.wait_status()).unwrap_or(0);
     let (tty_nr, tpgid) = super::pty::session_tty(p.sid.load(Ordering::Relaxed)).unwrap_or((0, -1));
     let _ = writeln!(
         s,
-        "{} ({}) {} {} {} {} {} {} 4194560 0 0 0 0 {} {} {} 0 20 {} {} 0 0 {} {} 18446744073709551615 0 0 {} 0 0 0 0 0 0 0 0 0 {} 0 0 0 0 0 0 0 {} {} 0 0 0 0 {}",
+        "{} ({}) {} {} {} {} {} {} 4194560 {} {} 0 0 {} {} {} {} {} {} {} 0 {} {} {} 18446744073709551615 {} {} {} 0 0 0 0 0 0 0 0 0 {} {} 0 0 0 0 0 {} {} {} {} {} {} {} {}",
         tid,
         name,
         letter,
@@ -1590,17 +1633,30 @@ fn stat(p: &Arc<Process>, tid: i32, s: &mut String) {
         p.sid.load(Ordering::Relaxed),
         tty_nr,
         tpgid,
+        p.minflt.load(Ordering::Relaxed),
+        t.children_minflt,
         utime,
         ticks(sys),
         cutime,
+        cstime,
+        20 + nice,
         nice,
-        threads,
+        threads.len(),
+        ticks(crate::time::boot_ns_at(start)),
         vsize,
         rss,
-        start_stack,
+        areas.code.start,
+        areas.code.end,
+        areas.start_stack,
         exit_signal,
-        brk_start,
-        brk,
+        processor,
+        areas.data.start,
+        areas.data.end,
+        start_brk,
+        areas.args.start,
+        areas.args.end,
+        areas.env.start,
+        areas.env.end,
         exit_code
     );
 }

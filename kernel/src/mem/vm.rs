@@ -301,11 +301,29 @@ pub struct AddrSpace {
     hiwater_rss: u64,
     /// Address of the vDSO (0: none), for the arm64 signal return.
     pub vdso: u64,
+    /// Where exec put the program's code, data, arguments and environment.
+    pub areas: ImageAreas,
     /// The anonymous VMA the last fault found, while the VMAs stay as they were.
     last_anon: Option<AnonHint>,
     /// Some VMA has mapped a file with mmap (counted in [`FILE_MAPPERS`]): a file
     /// that shrinks may have pages to drop here.
     maps_files: bool,
+}
+
+/// Where exec put the parts of a program (Linux's start_code … env_end): what
+/// /proc/PID/stat shows and /proc/PID/cmdline and environ read.
+#[derive(Clone, Default, Debug)]
+pub struct ImageAreas {
+    /// From the lowest executable segment's start to the end of the highest's file part.
+    pub code: core::ops::Range<u64>,
+    /// From the highest segment's start to the end of the highest file part.
+    pub data: core::ops::Range<u64>,
+    /// The argument strings, NULs included.
+    pub args: core::ops::Range<u64>,
+    /// The environment strings, right after the arguments.
+    pub env: core::ops::Range<u64>,
+    /// The initial stack pointer (at argc).
+    pub start_stack: u64,
 }
 
 /// Address spaces that have mapped a file with mmap: when none has, a file that
@@ -346,6 +364,7 @@ impl AddrSpace {
             rss: 0,
             hiwater_rss: 0,
             vdso: 0,
+            areas: ImageAreas::default(),
             last_anon: None,
             maps_files: false,
         })
@@ -655,6 +674,7 @@ impl AddrSpace {
         child.total_vm = self.total_vm;
         child.hiwater_vm = self.total_vm;
         child.vdso = self.vdso;
+        child.areas = self.areas.clone();
         // MADV_DONTFORK ranges are not the child's; MADV_WIPEONFORK ones are, empty.
         let dontfork: Vec<(u64, u64)> = self.vmas.iter().filter(|r| r.val.dontfork).map(|r| (r.start, r.end)).collect();
         for (s, e) in dontfork {

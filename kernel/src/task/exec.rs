@@ -25,7 +25,7 @@ use crate::cmdline::Options;
 use crate::fs::console::Console;
 use crate::fs::file::{FdTable, OpenFile, O_RDWR, O_WRONLY};
 use crate::fs::{self, Inode, RunConfig};
-use crate::mem::vm::{AddrSpace, Backing, Prot, Vma, VmaName};
+use crate::mem::vm::{AddrSpace, Backing, ImageAreas, Prot, Vma, VmaName};
 
 /// Highest stack top (Linux's STACK_TOP for the architecture).
 const STACK_TOP_MAX: u64 = elfin_arch::USER_STACK_TOP;
@@ -221,7 +221,33 @@ pub fn load(
     }
     crate::uaccess::write_bytes(&mut asp, UAddr(img.sp), &img.bytes)
         .map_err(|_| failure(Errno::ENOMEM, "out of memory for the initial stack"))?;
+    asp.areas = ImageAreas {
+        code: code_range(&plan, bias),
+        data: data_range(&plan, bias),
+        args: img.args,
+        env: img.env,
+        start_stack: img.sp,
+    };
     Ok(Image { mm: asp, entry: bias + plan.entry, sp: img.sp, auxv: img.auxv })
+}
+
+/// Linux's start_code..end_code: the executable segments' lowest start to their
+/// highest file end (empty when none is executable).
+fn code_range(plan: &elfin_loader::LoadPlan, bias: u64) -> core::ops::Range<u64> {
+    let exec = plan.segments.iter().filter(|s| s.prot.exec);
+    let start = exec.clone().map(|s| s.vaddr).min();
+    let end = exec.map(|s| s.vaddr + s.filesz).max();
+    match (start, end) {
+        (Some(s), Some(e)) => bias + s..bias + e,
+        _ => 0..0,
+    }
+}
+
+/// Linux's start_data..end_data: the highest segment start to the highest file end.
+fn data_range(plan: &elfin_loader::LoadPlan, bias: u64) -> core::ops::Range<u64> {
+    let start = plan.segments.iter().map(|s| s.vaddr).max().unwrap_or(0);
+    let end = plan.segments.iter().map(|s| s.vaddr + s.filesz).max().unwrap_or(0);
+    bias + start..bias + end
 }
 
 /// The program file's bytes: borrowed from the initrd when unchanged, else a copy.
@@ -445,6 +471,7 @@ pub fn start_first(cfg: RunConfig, opts: &Options) -> ! {
         itimer: Mutex::new(None),
         cred: Mutex::new(super::Cred::default()),
         ext: Mutex::new(super::ext::ProcExt::default()),
+        start_cycles: elfin_arch::read_cycles(),
     });
     let tf = TrapFrame::new_user(img.entry, img.sp);
     let thread = Thread::new(

@@ -304,5 +304,6 @@ fn new_process_for(cx: &Ctx, pid: i32, a: &CloneArgs, mm: Arc<super::Mm>) -> Res
         itimer: Mutex::new(None),
         cred: Mutex::new(me.cred.lock().clone()),
         ext: Mutex::new(me.ext.lock().for_child()),
+        start_cycles: elfin_arch::read_cycles(),
     }))
 }

@@ -153,6 +153,8 @@ pub struct Thread {
     /// A decoded system call that needs the whole frame, handed from the fast
     /// path to the slow one (the syscall module).
     pub(crate) sys_call: Mutex<Option<elfin_shim::Call>>,
+    /// Cycle counter when the thread was made (its start time).
+    pub start_cycles: u64,
 }
 
 /// Parent, children, group and session of a process.
@@ -333,6 +335,8 @@ pub struct Process {
     pub cred: Mutex<Cred>,
     /// State of the less central interfaces (timers, undo lists, …).
     pub ext: Mutex<ext::ProcExt>,
+    /// Cycle counter when the process was made (its start time).
+    pub start_cycles: u64,
 }
 
 /// User and group ids of a process (real, effective, saved, filesystem) and its
@@ -569,6 +573,7 @@ impl Thread {
             sys_left: [AtomicU64::new(0), AtomicU64::new(0)],
             sys_at: AtomicU64::new(0),
             sys_call: Mutex::new(None),
+            start_cycles: elfin_arch::read_cycles(),
         })
     }
     /// Thread id.

@@ -169,6 +169,11 @@ pub fn online_mask() -> u64 {
     runqueue::online_mask(online())
 }
 
+/// The CPU `t` runs on, or last ran on.
+pub fn last_cpu(t: &Thread) -> usize {
+    t.sched.cpu.load(Ordering::Relaxed)
+}
+
 /// The CPUs `t` may run on.
 pub fn allowed(t: &Thread) -> u64 {
     t.sched.allowed.load(Ordering::Acquire)
