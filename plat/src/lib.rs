@@ -130,6 +130,14 @@ unsafe impl Sync for CmdLine {}
 static CMDLINE: CmdLine = CmdLine(core::cell::UnsafeCell::new([0; CMDLINE_MAX]));
 static CMDLINE_LEN: spin::Once<usize> = spin::Once::new();
 
+/// The kernel command line kept by [`cmdline`] (empty before its first call).
+pub fn saved_cmdline() -> &'static [u8] {
+    let n = CMDLINE_LEN.get().copied().unwrap_or(0);
+    // SAFETY: as in `cmdline`: the first `n` bytes were written before `call_once`
+    // returned and are never written again.
+    unsafe { core::slice::from_raw_parts(CMDLINE.0.get().cast::<u8>(), n) }
+}
+
 /// The kernel command line (without its NUL). The first call, which must come
 /// before the frame allocator runs, copies it out of the boot protocol's memory;
 /// every caller then shares that one copy.

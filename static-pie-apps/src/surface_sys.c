@@ -1306,6 +1306,21 @@ static void procfs_section(void)
     read_text("/proc/filesystems", buf, sizeof buf);
     printf("/proc/filesystems: proc %s, tmpfs %s\n", yes(strstr(buf, "nodev\tproc\n") != NULL),
            yes(strstr(buf, "nodev\ttmpfs\n") != NULL));
+    /* System files that tools read (swapon, iostat, vmstat, ps): there, in
+     * Linux's format, whatever they hold on this machine. */
+    long cl = read_text("/proc/cmdline", buf, sizeof buf);
+    printf("/proc/cmdline: one line %s\n", yes(cl > 0 && buf[cl - 1] == '\n' && strchr(buf, '\n') == buf + cl - 1));
+    read_text("/proc/swaps", buf, sizeof buf);
+    printf("/proc/swaps: header %s\n", yes(strncmp(buf, "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n", 41) == 0));
+    read_text("/proc/partitions", buf, sizeof buf);
+    printf("/proc/partitions: header %s\n", yes(strncmp(buf, "major minor  #blocks  name\n\n", 28) == 0));
+    read_text("/proc/devices", buf, sizeof buf);
+    printf("/proc/devices: mem %s, pts %s, block list %s\n", yes(strncmp(buf, "Character devices:\n  1 mem\n", 27) == 0),
+           yes(strstr(buf, "\n136 pts\n") != NULL), yes(strstr(buf, "\n\nBlock devices:\n") != NULL));
+    read_text("/proc/vmstat", buf, sizeof buf);
+    printf("/proc/vmstat: free pages %s, swap-ins %s\n", yes(strncmp(buf, "nr_free_pages ", 14) == 0),
+           yes(strstr(buf, "\npswpin ") != NULL));
+    printf("/proc/diskstats: readable %s\n", yes(access("/proc/diskstats", R_OK) == 0));
 
     /* statfs: each pseudo filesystem its magic and no blocks or inodes; the
      * flags say they are valid and relatime. */

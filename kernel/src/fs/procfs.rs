@@ -79,9 +79,21 @@ enum Kind {
     NetRoute,
     /// A socket table (index in `net::proc::TABLES`).
     NetSock(u8),
+    KernelCmdline,
+    Devices,
+    Diskstats,
+    Partitions,
+    Swaps,
+    Vmstat,
 }
 
-const ROOT_FILES: [(&[u8], Kind); 12] = [
+const ROOT_FILES: [(&[u8], Kind); 18] = [
+    (b"cmdline", Kind::KernelCmdline),
+    (b"devices", Kind::Devices),
+    (b"diskstats", Kind::Diskstats),
+    (b"partitions", Kind::Partitions),
+    (b"swaps", Kind::Swaps),
+    (b"vmstat", Kind::Vmstat),
     (b"self", Kind::SelfLink),
     (b"net", Kind::NetDir),
     (b"filesystems", Kind::Filesystems),
@@ -207,6 +219,12 @@ fn kind_index(k: Kind) -> u64 {
                 Kind::Sessionid,
                 Kind::CoredumpFilter,
                 Kind::Personality,
+                Kind::KernelCmdline,
+                Kind::Devices,
+                Kind::Diskstats,
+                Kind::Partitions,
+                Kind::Swaps,
+                Kind::Vmstat,
             ];
             simple.iter().position(|x| *x == other).unwrap_or(0) as u64 + 1
         }
@@ -825,6 +843,33 @@ fn generate(kind: Kind, pid: i32, tid: i32) -> Result<Vec<u8>, Errno> {
                 idle_ns / 1_000_000_000,
                 (idle_ns / 10_000_000) % 100
             );
+        }
+        Kind::KernelCmdline => {
+            s.push_str(&String::from_utf8_lossy(elfin_plat::saved_cmdline()));
+            s.push('\n');
+        }
+        // The character devices /dev holds; no block devices (volumes are 9p).
+        Kind::Devices => s.push_str(
+            "Character devices:\n  1 mem\n  5 /dev/tty\n  5 /dev/console\n  5 /dev/ptmx\n136 pts\n\nBlock devices:\n",
+        ),
+        Kind::Diskstats => {}
+        Kind::Partitions => s.push_str("major minor  #blocks  name\n\n"),
+        Kind::Swaps => s.push_str("Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n"),
+        Kind::Vmstat => {
+            // No swap and no block device: nothing is paged in or out.
+            let free = crate::mem::frames::free_count() as u64;
+            let shmem = super::pages::used() as u64;
+            for (k, v) in [
+                ("nr_free_pages", free),
+                ("nr_shmem", shmem),
+                ("pgpgin", 0),
+                ("pgpgout", 0),
+                ("pswpin", 0),
+                ("pswpout", 0),
+                ("pgmajfault", 0),
+            ] {
+                let _ = writeln!(s, "{k} {v}");
+            }
         }
         Kind::Version => {
             let _ = writeln!(s, "Linux version {} (elfin) #1 SMP PREEMPT_DYNAMIC elfin", crate::syscall::RELEASE);
