@@ -41,6 +41,11 @@ impl<T> PidTable<T> {
         None
     }
 
+    /// The id handed out last (0: none yet).
+    pub fn last(&self) -> i32 {
+        self.next.saturating_sub(1)
+    }
+
     /// The bound new ids stay below (`pid_max`); ids above it already taken stay.
     pub fn set_max(&mut self, max: i32) {
         self.max = max.max(2);

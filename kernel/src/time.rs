@@ -56,6 +56,16 @@ pub fn vdso_params() -> VdsoParams {
     }
 }
 
+/// Frequency of the cycle counter, if it is known without calibrating.
+pub fn known_hz() -> Option<u64> {
+    Some(HZ.load(Ordering::Acquire)).filter(|&h| h != 0)
+}
+
+/// Cycle count at boot (monotonic time 0).
+pub fn boot_cycles() -> u64 {
+    BOOT_CYCLES.load(Ordering::Relaxed)
+}
+
 /// Frequency of the cycle counter (calibrated on first use).
 pub fn cycles_hz() -> u64 {
     hz()

@@ -62,6 +62,7 @@
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <sys/resource.h>
+#include <sys/sysinfo.h>
 
 #define MS 1000000ull
 
@@ -1321,6 +1322,24 @@ static void procfs_section(void)
     printf("/proc/vmstat: free pages %s, swap-ins %s\n", yes(strncmp(buf, "nr_free_pages ", 14) == 0),
            yes(strstr(buf, "\npswpin ") != NULL));
     printf("/proc/diskstats: readable %s\n", yes(access("/proc/diskstats", R_OK) == 0));
+    read_text("/proc/loadavg", buf, sizeof buf);
+    double l1, l5, l15;
+    int running, threads, last;
+    int k = sscanf(buf, "%lf %lf %lf %d/%d %d", &l1, &l5, &l15, &running, &threads, &last);
+    printf("/proc/loadavg: six fields %s, 1 <= running <= threads %s, last id >= ours %s\n", yes(k == 6),
+           yes(k == 6 && running >= 1 && running <= threads), yes(k == 6 && last >= getpid()));
+    long processes = -1, procs_running = -1;
+    FILE *stat_file = fopen("/proc/stat", "r");
+    while (stat_file && fgets(buf, sizeof buf, stat_file)) {
+        if (strncmp(buf, "processes ", 10) == 0)
+            processes = atol(buf + 10);
+        if (strncmp(buf, "procs_running ", 14) == 0)
+            procs_running = atol(buf + 14);
+    }
+    if (stat_file)
+        fclose(stat_file);
+    printf("/proc/stat: processes >= our pid %s, procs_running >= 1 %s\n", yes(processes >= getpid()),
+           yes(procs_running >= 1));
 
     /* statfs: each pseudo filesystem its magic and no blocks or inodes; the
      * flags say they are valid and relatime. */
@@ -1807,6 +1826,24 @@ int main(int argc, char **argv)
         getrusage(RUSAGE_SELF, &r);
         printf("after exec: ru_maxrss kept the 40 MiB: %s, VmHWM starts again: %s\n",
                yesno(r.ru_maxrss >= 40 * MIB_KB), yesno(proc_status_field("VmHWM") < 40 * MIB_KB));
+        return 0;
+    }
+    if (argc > 1 && strcmp(argv[1], "loadavg-busy") == 0) {
+        /* For a guest only (the host's load is its own): a thread busy past
+         * the first 5-second sample after boot raises the 1-minute average. */
+        struct timespec t;
+        do
+            clock_gettime(CLOCK_BOOTTIME, &t);
+        while (t.tv_sec < 6);
+        char buf[256];
+        read_text("/proc/loadavg", buf, sizeof buf);
+        double l1 = 0;
+        sscanf(buf, "%lf", &l1);
+        struct sysinfo si;
+        sysinfo(&si);
+        double s1 = si.loads[0] / 65536.0;
+        printf("busy for 6 s: 1-minute load above 0: %s, sysinfo agrees: %s\n", yesno(l1 > 0),
+               yesno(s1 > l1 - 0.01 && s1 < l1 + 0.01));
         return 0;
     }
     if (argc > 1 && strcmp(argv[1], "stack-address") == 0) {

@@ -122,6 +122,23 @@ fn names_can_be_set_in_the_guest() {
     }
 }
 
+/// The load average follows the runnable threads: a thread busy past the first
+/// 5-second sample raises the 1-minute average in /proc/loadavg and sysinfo
+/// alike. Natively it is the host's load, so this runs in the guest alone.
+#[test]
+fn load_average_rises_with_a_busy_thread() {
+    for arch in ["x86_64", "aarch64"] {
+        let g =
+            run_elfin(&app(arch, "glibc", "surface_sys"), &args(&["loadavg-busy"]), &ElfinOpts::default().arch(arch));
+        assert_eq!(
+            g.stdout_str(),
+            "busy for 6 s: 1-minute load above 0: yes, sysinfo agrees: yes\n",
+            "{}",
+            g.describe()
+        );
+    }
+}
+
 /// The writable /proc/sys files change what the kernel does: pipe-max-size
 /// bounds an unprivileged F_SETPIPE_SZ, ip_local_port_range the ports bind(0)
 /// picks, kernel/hostname what uname says. Natively these files are the

@@ -875,7 +875,20 @@ fn generate(kind: Kind, pid: i32, tid: i32) -> Result<Vec<u8>, Errno> {
             let _ = writeln!(s, "Linux version {} (elfin) #1 SMP PREEMPT_DYNAMIC elfin", crate::syscall::RELEASE);
         }
         Kind::Loadavg => {
-            let _ = writeln!(s, "0.00 0.00 0.00 {}/{} {}", 1, table::thread_count(), table::processes().len());
+            let avg = task::loadavg::averages().map(elfin_kcore::loadavg::two_decimals);
+            let _ = writeln!(
+                s,
+                "{}.{:02} {}.{:02} {}.{:02} {}/{} {}",
+                avg[0].0,
+                avg[0].1,
+                avg[1].0,
+                avg[1].1,
+                avg[2].0,
+                avg[2].1,
+                task::loadavg::runnable(),
+                table::thread_count(),
+                table::last_id()
+            );
         }
         Kind::Mounts | Kind::PidMounts => {
             for m in mount_table() {
@@ -948,10 +961,11 @@ fn generate(kind: Kind, pid: i32, tid: i32) -> Result<Vec<u8>, Errno> {
             }
             let _ = write!(
                 s,
-                "intr 0\nctxt {}\nbtime {}\nprocesses {}\nprocs_running 1\nprocs_blocked 0\n",
+                "intr 0\nctxt {}\nbtime {}\nprocesses {}\nprocs_running {}\nprocs_blocked 0\n",
                 crate::time::phases::SWITCHES.load(Ordering::Relaxed),
                 crate::time::boot_realtime_ns() / 1_000_000_000,
-                table::processes().len()
+                table::created(),
+                task::loadavg::runnable()
             );
         }
         Kind::Cpuinfo => {

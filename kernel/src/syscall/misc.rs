@@ -258,6 +258,9 @@ pub fn sysinfo(cx: &Ctx, info: UAddr) -> SysResult {
         uptime: (crate::time::monotonic_ns() / 1_000_000_000) as i64,
         totalram: (crate::mem::frames::total_count() as u64) * 4096,
         freeram: (crate::mem::frames::free_count() as u64) * 4096,
+        // In 16-bit fixed point (SI_LOAD_SHIFT).
+        loads: crate::task::loadavg::averages().map(|a| a << (16 - elfin_kcore::loadavg::FSHIFT)),
+        sharedram: crate::fs::pages::used() as u64 * 4096,
         procs: table::thread_count().min(u16::MAX as usize) as u16,
         mem_unit: 1,
         ..Default::default()

@@ -33,6 +33,7 @@ pub mod ext;
 pub mod fork;
 pub mod futex;
 pub mod itimer;
+pub mod loadavg;
 pub mod ptimer;
 pub mod rlimit;
 pub mod rseq;

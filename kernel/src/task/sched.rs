@@ -303,6 +303,7 @@ pub(crate) fn running_cycles(t: &Thread) -> u64 {
 
 /// Runs the first thread on the boot CPU; never returns.
 pub fn run_first(t: Arc<Thread>) -> ! {
+    super::loadavg::changed(1);
     cpu(this_cpu()).lock().queue.push(t);
     cpu_loop()
 }
@@ -322,6 +323,7 @@ pub fn start(t: Arc<Thread>) {
     let me = this_cpu();
     let c = home_for(&t, me);
     t.sched.cpu.store(c, Ordering::Relaxed);
+    super::loadavg::changed(1);
     let idle = {
         let mut q = cpu(c).lock();
         q.queue.push(t);
@@ -376,6 +378,7 @@ pub fn sleep(deadline: Option<u64>) {
             }
             return;
         }
+        super::loadavg::changed(-1);
         t.sched.state.store(BLOCKED, Ordering::SeqCst);
     }
     schedule();
@@ -392,6 +395,7 @@ pub fn wake(t: &Arc<Thread>) {
         let mut q = cpu(target).lock();
         t.sched.woken.store(true, Ordering::SeqCst);
         if t.sched.state.compare_exchange(BLOCKED, RUNNABLE, Ordering::SeqCst, Ordering::SeqCst).is_ok() {
+            super::loadavg::changed(1);
             q.queue.push(t.clone());
             (true, q.idle)
         } else {
@@ -453,6 +457,7 @@ pub fn preempt() {
 /// CPU is off it.
 pub fn exit_current() -> ! {
     if let Some(t) = try_current() {
+        super::loadavg::changed(-1);
         t.sched.state.store(DEAD, Ordering::SeqCst);
     }
     schedule();

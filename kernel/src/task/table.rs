@@ -40,18 +40,27 @@ pub fn set_pid_max(max: i32) {
     with(|t| t.set_max(max))
 }
 
+/// Threads and processes made since boot (/proc/stat's `processes`).
+static CREATED: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+
+/// Threads and processes made since boot.
+pub fn created() -> u64 {
+    CREATED.load(core::sync::atomic::Ordering::Relaxed)
+}
+
 /// Reserves a new id (for a thread, and for a process when it is its first thread).
 pub fn alloc_id() -> Option<i32> {
-    with(|t| t.alloc(Slot::default()))
+    let id = with(|t| t.alloc(Slot::default()))?;
+    CREATED.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
+    Some(id)
 }
 
 /// Gives back an id reserved by [`alloc_id`] and never used.
 pub fn free_unused(id: i32) {
-    with(|t| {
-        if t.get(id).map(|s| s.unused()).unwrap_or(false) {
-            t.free(id);
-        }
-    })
+    let freed = with(|t| t.get(id).map(|s| s.unused()).unwrap_or(false) && t.free(id).is_some());
+    if freed {
+        CREATED.fetch_sub(1, core::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 /// Records the thread and (for a new process) the process behind `id`.
@@ -118,6 +127,11 @@ pub fn process(pid: i32) -> Option<Arc<Process>> {
 /// Every process not yet reaped, by increasing pid.
 pub fn processes() -> Vec<Arc<Process>> {
     with(|t| t.iter().filter_map(|(_, s)| s.process.clone()).collect())
+}
+
+/// The process or thread id handed out last (/proc/loadavg's last field).
+pub fn last_id() -> i32 {
+    with(|t| t.last())
 }
 
 /// Number of live threads (Linux's `nr_threads`).
