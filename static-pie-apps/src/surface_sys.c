@@ -3,7 +3,7 @@
  *   surface_sys [SECTION]   sections: caps ids sched cpu membarrier mlock
  *                                     names personality ioprio sync vm random
  *                                     prctl sysctl regs procfs switches
- *                                     maxrss pidstat
+ *                                     maxrss pidstat pidio
  *
  * caps         capget/capset: versions, dropping and raising, the rules,
  *              what set*uid does to the sets, PR_SET_KEEPCAPS, other pids
@@ -36,6 +36,8 @@
  * pidstat      /proc/PID/stat against what the process knows: faults, code,
  *              data, stack, argument and environment addresses, start times,
  *              the CPU; cmdline and environ read from memory (setproctitle)
+ * pidio        /proc/PID/io: read and write calls and bytes (read, write,
+ *              readv, pwrite, sendfile, errors, a reaped child's)
  * maxrss       the resident set: VmRSS through touch, PROT_NONE, mremap,
  *              MADV_DONTNEED and munmap; the peak in ru_maxrss (self, thread,
  *              children, wait4, grandchildren, across exec), VmHWM and VmPeak
@@ -63,6 +65,7 @@
 #include <sys/wait.h>
 #include <sys/resource.h>
 #include <sys/sysinfo.h>
+#include <sys/sendfile.h>
 
 #define MS 1000000ull
 
@@ -1792,6 +1795,90 @@ static void pidstat_section_with(int argc, char **argv)
     printf("the reaped child's faults in cminflt: %s\n", yesno(g[11] >= f[11] + 256));
 }
 
+/* ---------------------------------------------------------------- pidio -- */
+
+struct io_counts {
+    long long rchar, wchar, syscr, syscw, read_bytes, write_bytes;
+    long len; /* bytes the snapshot's own read gave */
+};
+
+/* /proc/self/io in one read call (which the next snapshot counts). */
+static int read_io(struct io_counts *c)
+{
+    char buf[512];
+    int fd = open("/proc/self/io", O_RDONLY);
+    if (fd < 0)
+        return 0;
+    long n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = 0;
+    c->len = n;
+    return sscanf(buf, "rchar: %lld\nwchar: %lld\nsyscr: %lld\nsyscw: %lld\nread_bytes: %lld\nwrite_bytes: %lld",
+                  &c->rchar, &c->wchar, &c->syscr, &c->syscw, &c->read_bytes, &c->write_bytes) == 6;
+}
+
+static void pidio_section(void)
+{
+    struct stat st;
+    printf("/proc/self/io: mode %o\n", stat("/proc/self/io", &st) == 0 ? (unsigned)(st.st_mode & 07777) : 0u);
+    int zero = open("/dev/zero", O_RDONLY), null = open("/dev/null", O_WRONLY);
+    char name[] = "/tmp/pidio-probe-XXXXXX";
+    int tmp = mkstemp(name);
+    unlink(name);
+    int pfd[2];
+    if (pipe2(pfd, O_NONBLOCK) != 0)
+        return;
+    char buf[4096];
+    struct io_counts c[8];
+    int ok = 1;
+    fflush(stdout);
+    /* Nothing is printed between the snapshots: stdout's writes would count. */
+    ok &= read_io(&c[0]);
+    for (int i = 0; i < 10; i++)
+        read(zero, buf, 1000);
+    ok &= read_io(&c[1]);
+    for (int i = 0; i < 10; i++)
+        write(null, buf, 100);
+    ok &= read_io(&c[2]);
+    struct iovec iov[3] = {{buf, 1000}, {buf + 1000, 1000}, {buf + 2000, 1000}};
+    readv(zero, iov, 3);
+    pwrite(tmp, buf, 500, 0);
+    ok &= read_io(&c[3]);
+    off_t off = 0;
+    sendfile(null, tmp, &off, 500);
+    ok &= read_io(&c[4]);
+    read(-1, buf, 10);        /* no file: not counted */
+    read(zero, buf, 0);       /* counted, nothing read */
+    read(pfd[0], buf, 10);    /* EAGAIN: counted */
+    ok &= read_io(&c[5]);
+    pid_t child = fork();
+    if (child == 0) {
+        for (int i = 0; i < 5; i++)
+            write(null, buf, 10);
+        _exit(0);
+    }
+    waitpid(child, NULL, 0);
+    ok &= read_io(&c[6]);
+    printf("six numbers in each snapshot: %s\n", yesno(ok));
+#define D(k, a, b) (c[b].k - c[a].k)
+    printf("10 reads of 1000: syscr +%lld, rchar +%lld\n", D(syscr, 0, 1) - 1, D(rchar, 0, 1) - c[0].len);
+    printf("10 writes of 100: syscw +%lld, wchar +%lld\n", D(syscw, 1, 2), D(wchar, 1, 2));
+    printf("readv of 3000 and pwrite of 500: syscr +%lld, rchar +%lld, syscw +%lld, wchar +%lld\n",
+           D(syscr, 2, 3) - 1, D(rchar, 2, 3) - c[2].len, D(syscw, 2, 3), D(wchar, 2, 3));
+    printf("sendfile of 500: syscr +%lld, rchar +%lld, syscw +%lld, wchar +%lld\n", D(syscr, 3, 4) - 1,
+           D(rchar, 3, 4) - c[3].len, D(syscw, 3, 4), D(wchar, 3, 4));
+    printf("bad fd, empty read, EAGAIN: syscr +%lld, rchar +%lld\n", D(syscr, 4, 5) - 1, D(rchar, 4, 5) - c[4].len);
+    printf("a reaped child's 5 writes of 10: syscw +%lld, wchar +%lld\n", D(syscw, 5, 6), D(wchar, 5, 6));
+#undef D
+    close(zero);
+    close(null);
+    close(tmp);
+    close(pfd[0]);
+    close(pfd[1]);
+}
+
 static int pidstat_argc;
 static char **pidstat_argv;
 
@@ -1866,6 +1953,7 @@ int main(int argc, char **argv)
         {"switches", switches_section},
         {"maxrss", maxrss_section},
         {"pidstat", pidstat_section},
+        {"pidio", pidio_section},
         {NULL, NULL},
     };
     int r = run_sections(argc, argv, sections);

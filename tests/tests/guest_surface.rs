@@ -65,7 +65,7 @@ surface_tests! {
     surface_xfer: [vec, pio, splice, tee, vmsplice, copy, sendfile, fsize],
     surface_fs: [fifo, mknod, xattr, times, statx, tmpfile, inotify, link, openat2, chmod2, chroot, search, pseudo, listing],
     surface_lock: [flock, posix, deadlock, ofd, errors],
-    surface_sys: [caps, ids, sched, cpu, membarrier, mlock, names, personality, ioprio, sync, vm, random, prctl, sysctl, regs, procfs, klog, switches, maxrss, pidstat],
+    surface_sys: [caps, ids, sched, cpu, membarrier, mlock, names, personality, ioprio, sync, vm, random, prctl, sysctl, regs, procfs, klog, switches, maxrss, pidstat, pidio],
     surface_ipc: [shm, sem, msg, mq, perms],
     surface_pidfd: [open, signal, getfd, clone, wait],
     surface_defects: [read, epoll, flags, clone, nofile, rlimit, cpulimit, robust, rseq, sigreturn, rename, bigfile, sigio, seals],

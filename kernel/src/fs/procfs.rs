@@ -85,6 +85,7 @@ enum Kind {
     Partitions,
     Swaps,
     Vmstat,
+    Io,
 }
 
 const ROOT_FILES: [(&[u8], Kind); 18] = [
@@ -117,7 +118,7 @@ fn net_files() -> impl Iterator<Item = (&'static [u8], Kind)> {
     NET_FILES.iter().copied().chain(tables)
 }
 
-const PID_FILES: [(&[u8], Kind); 30] = [
+const PID_FILES: [(&[u8], Kind); 31] = [
     (b"auxv", Kind::Auxv),
     (b"cgroup", Kind::Cgroup),
     (b"cmdline", Kind::Cmdline),
@@ -129,6 +130,7 @@ const PID_FILES: [(&[u8], Kind); 30] = [
     (b"fd", Kind::FdDir),
     (b"fdinfo", Kind::FdinfoDir),
     (b"gid_map", Kind::GidMap),
+    (b"io", Kind::Io),
     (b"limits", Kind::Limits),
     (b"loginuid", Kind::Loginuid),
     (b"maps", Kind::Maps),
@@ -225,6 +227,7 @@ fn kind_index(k: Kind) -> u64 {
                 Kind::Partitions,
                 Kind::Swaps,
                 Kind::Vmstat,
+                Kind::Io,
             ];
             simple.iter().position(|x| *x == other).unwrap_or(0) as u64 + 1
         }
@@ -259,7 +262,7 @@ impl Node {
                 let write = if acc == 1 || acc == 2 { 0o300 } else { 0 };
                 S_IFLNK | read | write
             }
-            Kind::Environ | Kind::Auxv | Kind::FdinfoFile(_) => S_IFREG | 0o400,
+            Kind::Environ | Kind::Auxv | Kind::Io | Kind::FdinfoFile(_) => S_IFREG | 0o400,
             Kind::OomScoreAdj | Kind::Comm => S_IFREG | 0o644,
             _ => S_IFREG | 0o444,
         }
@@ -1015,6 +1018,16 @@ fn generate(kind: Kind, pid: i32, tid: i32) -> Result<Vec<u8>, Errno> {
                     }
                 }
                 Kind::Status => status(&p, tid, &mut s),
+                Kind::Io => {
+                    // Nothing here reads or writes storage through a page cache
+                    // (tmpfs, 9p): read_bytes and write_bytes stay 0.
+                    let [rchar, wchar, syscr, syscw] = p.io.get();
+                    let _ = write!(
+                        s,
+                        "rchar: {rchar}\nwchar: {wchar}\nsyscr: {syscr}\nsyscw: {syscw}\nread_bytes: 0\n\
+                         write_bytes: 0\ncancelled_write_bytes: 0\n"
+                    );
+                }
                 Kind::PidStat => stat(&p, tid, &mut s),
                 Kind::Statm => {
                     let (vm, rss) = match p.try_mm() {

@@ -366,30 +366,49 @@ fn trace_call(cx: &Ctx, call: &Call, r: Option<SysResult>) {
     }
 }
 
+/// Counts a read-family call for /proc/PID/io: every call that found its file,
+/// and the bytes it read.
+#[inline(always)]
+fn io_read(cx: &Ctx, r: SysResult) -> SysResult {
+    if r != Err(Errno::EBADF) {
+        cx.proc.io.read(r.unwrap_or(0));
+    }
+    r
+}
+
+/// Counts a write-family call for /proc/PID/io, as [`io_read`].
+#[inline(always)]
+fn io_write(cx: &Ctx, r: SysResult) -> SysResult {
+    if r != Err(Errno::EBADF) {
+        cx.proc.io.write(r.unwrap_or(0));
+    }
+    r
+}
+
 #[inline(always)]
 fn dispatch(cx: &Ctx, call: Call, tf: &mut TrapFrame) -> SysResult {
     use Call::*;
     match call {
         // Files.
-        Read { fd, buf, count } => fs::read(cx, fd, buf, count, None),
-        Write { fd, buf, count } => fs::write(cx, fd, buf, count, None),
-        Pread64 { fd, buf, count, offset } => fs::pread(cx, fd, buf, count, offset, false),
-        Pwrite64 { fd, buf, count, offset } => fs::pread(cx, fd, buf, count, offset, true),
-        Readv { fd, iov, iovcnt } => xfer::rw_vec(cx, fd, iov, iovcnt, false, None, 0),
-        Writev { fd, iov, iovcnt } => xfer::rw_vec(cx, fd, iov, iovcnt, true, None, 0),
+        Read { fd, buf, count } => io_read(cx, fs::read(cx, fd, buf, count, None)),
+        Write { fd, buf, count } => io_write(cx, fs::write(cx, fd, buf, count, None)),
+        Pread64 { fd, buf, count, offset } => io_read(cx, fs::pread(cx, fd, buf, count, offset, false)),
+        Pwrite64 { fd, buf, count, offset } => io_write(cx, fs::pread(cx, fd, buf, count, offset, true)),
+        Readv { fd, iov, iovcnt } => io_read(cx, xfer::rw_vec(cx, fd, iov, iovcnt, false, None, 0)),
+        Writev { fd, iov, iovcnt } => io_write(cx, xfer::rw_vec(cx, fd, iov, iovcnt, true, None, 0)),
         Preadv { fd, iov, iovcnt, pos_l, pos_h } => {
-            xfer::rw_vec(cx, fd, iov, iovcnt, false, Some(xfer::pos_of(pos_l, pos_h)), 0)
+            io_read(cx, xfer::rw_vec(cx, fd, iov, iovcnt, false, Some(xfer::pos_of(pos_l, pos_h)), 0))
         }
         Pwritev { fd, iov, iovcnt, pos_l, pos_h } => {
-            xfer::rw_vec(cx, fd, iov, iovcnt, true, Some(xfer::pos_of(pos_l, pos_h)), 0)
+            io_write(cx, xfer::rw_vec(cx, fd, iov, iovcnt, true, Some(xfer::pos_of(pos_l, pos_h)), 0))
         }
         Preadv2 { fd, iov, iovcnt, pos_l, pos_h, flags } => {
             let pos = xfer::pos_of(pos_l, pos_h);
-            xfer::rw_vec(cx, fd, iov, iovcnt, false, (pos != -1).then_some(pos), flags)
+            io_read(cx, xfer::rw_vec(cx, fd, iov, iovcnt, false, (pos != -1).then_some(pos), flags))
         }
         Pwritev2 { fd, iov, iovcnt, pos_l, pos_h, flags } => {
             let pos = xfer::pos_of(pos_l, pos_h);
-            xfer::rw_vec(cx, fd, iov, iovcnt, true, (pos != -1).then_some(pos), flags)
+            io_write(cx, xfer::rw_vec(cx, fd, iov, iovcnt, true, (pos != -1).then_some(pos), flags))
         }
         Splice { fd_in, off_in, fd_out, off_out, len, flags } => {
             xfer::splice(cx, fd_in, off_in, fd_out, off_out, len, flags)
@@ -397,7 +416,7 @@ fn dispatch(cx: &Ctx, call: Call, tf: &mut TrapFrame) -> SysResult {
         Tee { fd_in, fd_out, len, flags } => xfer::tee(cx, fd_in, fd_out, len, flags),
         Vmsplice { fd, iov, nr, flags } => xfer::vmsplice(cx, fd, iov, nr, flags),
         CopyFileRange { fd_in, off_in, fd_out, off_out, len, flags } => {
-            xfer::copy_file_range(cx, fd_in, off_in, fd_out, off_out, len, flags)
+            io_write(cx, io_read(cx, xfer::copy_file_range(cx, fd_in, off_in, fd_out, off_out, len, flags)))
         }
         Open { path, flags, mode } => fs::openat(cx, fs::AT_FDCWD, path, flags, mode),
         Openat { dirfd, path, flags, mode } => fs::openat(cx, dirfd, path, flags, mode),
@@ -547,7 +566,9 @@ fn dispatch(cx: &Ctx, call: Call, tf: &mut TrapFrame) -> SysResult {
         Fchownat { dirfd, path, uid, gid, flags } => fs::fchownat(cx, dirfd, path, uid, gid, flags),
         Fchown { fd, uid, gid } => fs::fchown(cx, fd, uid, gid),
         Fadvise64 { fd, len, advice, .. } => fs::fadvise(cx, fd, len, advice),
-        Sendfile { out_fd, in_fd, offset, count } => fs::sendfile(cx, out_fd, in_fd, offset, count),
+        Sendfile { out_fd, in_fd, offset, count } => {
+            io_write(cx, io_read(cx, fs::sendfile(cx, out_fd, in_fd, offset, count)))
+        }
 
         // Sockets.
         Socket { domain, ty, protocol } => net::socket(cx, domain, ty, protocol),

@@ -472,6 +472,7 @@ pub fn start_first(cfg: RunConfig, opts: &Options) -> ! {
         cred: Mutex::new(super::Cred::default()),
         ext: Mutex::new(super::ext::ProcExt::default()),
         start_cycles: elfin_arch::read_cycles(),
+        io: Default::default(),
     });
     let tf = TrapFrame::new_user(img.entry, img.sp);
     let thread = Thread::new(

@@ -362,6 +362,7 @@ fn reap(parent: &Process, c: &Arc<Process>) -> bool {
     pt.children_switches = pt.children_switches + sw;
     pt.children_maxrss = pt.children_maxrss.max(maxrss);
     drop(pt);
+    parent.io.add(c.io.get());
     reap_detached(c);
     true
 }

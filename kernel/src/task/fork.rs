@@ -305,5 +305,6 @@ fn new_process_for(cx: &Ctx, pid: i32, a: &CloneArgs, mm: Arc<super::Mm>) -> Res
         cred: Mutex::new(me.cred.lock().clone()),
         ext: Mutex::new(me.ext.lock().for_child()),
         start_cycles: elfin_arch::read_cycles(),
+        io: Default::default(),
     }))
 }

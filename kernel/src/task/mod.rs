@@ -275,6 +275,43 @@ pub struct CpuTimes {
     pub children_maxrss: u64,
 }
 
+/// What a process read and wrote through read- and write-family system calls
+/// (/proc/PID/io): its own and its reaped children's, as Linux counts them.
+#[derive(Default, Debug)]
+pub struct IoAcct {
+    /// Bytes read (rchar).
+    pub rchar: AtomicU64,
+    /// Bytes written (wchar).
+    pub wchar: AtomicU64,
+    /// Read calls (syscr).
+    pub syscr: AtomicU64,
+    /// Write calls (syscw).
+    pub syscw: AtomicU64,
+}
+
+impl IoAcct {
+    /// Counts a read call that moved `bytes`.
+    pub fn read(&self, bytes: u64) {
+        self.syscr.fetch_add(1, Ordering::Relaxed);
+        self.rchar.fetch_add(bytes, Ordering::Relaxed);
+    }
+    /// Counts a write call that moved `bytes`.
+    pub fn write(&self, bytes: u64) {
+        self.syscw.fetch_add(1, Ordering::Relaxed);
+        self.wchar.fetch_add(bytes, Ordering::Relaxed);
+    }
+    /// The four counts: rchar, wchar, syscr, syscw.
+    pub fn get(&self) -> [u64; 4] {
+        [&self.rchar, &self.wchar, &self.syscr, &self.syscw].map(|a| a.load(Ordering::Relaxed))
+    }
+    /// Adds a reaped child's counts.
+    pub fn add(&self, c: [u64; 4]) {
+        for (a, v) in [&self.rchar, &self.wchar, &self.syscr, &self.syscw].into_iter().zip(c) {
+            a.fetch_add(v, Ordering::Relaxed);
+        }
+    }
+}
+
 /// Context switches away from a thread (getrusage's ru_nvcsw and ru_nivcsw).
 #[derive(Clone, Copy, Default, Debug)]
 pub struct Switches {
@@ -338,6 +375,8 @@ pub struct Process {
     pub ext: Mutex<ext::ProcExt>,
     /// Cycle counter when the process was made (its start time).
     pub start_cycles: u64,
+    /// Read and write accounting.
+    pub io: IoAcct,
 }
 
 /// User and group ids of a process (real, effective, saved, filesystem) and its
