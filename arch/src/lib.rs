@@ -23,10 +23,29 @@ mod aarch64;
 #[cfg(target_arch = "aarch64")]
 use self::aarch64::trap::set_syscall_handler;
 
-/// The vDSO image (an ELF shared object built from `arch/vdso/<arch>/` by
-/// build.rs), which the kernel maps into every program with its [vvar] page one
-/// page below it. Empty in host builds.
-pub static VDSO_IMAGE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/vdso.so"));
+/// The vDSO's bytes (an ELF shared object built from `arch/vdso/<arch>/` by
+/// build.rs); empty in host builds.
+const VDSO_BYTES: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/vdso.so"));
+
+/// The vDSO padded with zeros to whole pages.
+const VDSO_SIZE: usize = VDSO_BYTES.len().next_multiple_of(4096);
+
+/// Page-aligned bytes: pages of the kernel image that programs map themselves.
+#[repr(C, align(4096))]
+pub struct Pages<const N: usize>(pub [u8; N]);
+
+/// The vDSO as whole pages of the kernel image, which the kernel maps into every
+/// program (read-only, shared by all) with its [vvar] page one page below.
+pub static VDSO_PAGES: Pages<VDSO_SIZE> = Pages(vdso_padded());
+
+const fn vdso_padded() -> [u8; VDSO_SIZE] {
+    let mut out = [0u8; VDSO_SIZE];
+    out.split_at_mut(VDSO_BYTES.len()).0.copy_from_slice(VDSO_BYTES);
+    out
+}
+
+/// The vDSO image itself, without the padding.
+pub static VDSO_IMAGE: &[u8] = VDSO_PAGES.0.split_at(VDSO_BYTES.len()).0;
 
 // The common interface: the same names for every architecture.
 #[cfg(target_arch = "aarch64")]

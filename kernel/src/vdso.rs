@@ -65,15 +65,13 @@ fn pages() -> Option<&'static Pages> {
                 return None;
             }
             let vvar = frames::alloc_zeroed()?;
-            let mut text = Vec::new();
-            for chunk in image.chunks(PAGE_SIZE as usize) {
-                // Written whole: the image, then zeros to the page's end.
-                let pa = frames::alloc(1)?;
-                let (head, tail) = frames::frame_bytes(pa).split_at_mut_checked(chunk.len())?;
-                head.copy_from_slice(chunk);
-                tail.fill(0);
-                text.push(pa);
-            }
+            // The image's own pages in the kernel image, padded with zeros: nothing
+            // is copied, and they are never freed.
+            let pages = &elfin_arch::VDSO_PAGES.0;
+            let first = elfin_arch::kernel_va_to_pa(pages.as_ptr() as u64);
+            let end = first + pages.len() as u64;
+            frames::set_kernel_shared(first, end);
+            let text: Vec<u64> = (first..end).step_by(PAGE_SIZE as usize).collect();
             Some(Pages { vvar: Arc::from([vvar]), text: Arc::from(text) })
         })
         .as_ref()

@@ -399,6 +399,22 @@ pub fn initrd_frame(va: u64) -> Option<u64> {
     (pa % PAGE_SIZE == 0 && is_initrd(pa) && is_initrd(pa + PAGE_SIZE - 1)).then_some(pa)
 }
 
+/// Physical range [start, end) of kernel-image pages that user mappings map (the
+/// vDSO): like the initrd's, shared by nature and never freed.
+static KERNEL_SHARED: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
+
+/// Records the kernel-image pages user space maps (once, at boot).
+pub fn set_kernel_shared(start: u64, end: u64) {
+    KERNEL_SHARED[0].store(start, Ordering::Relaxed);
+    KERNEL_SHARED[1].store(end, Ordering::Relaxed);
+}
+
+/// Whether `pa` is a frame no owner count applies to: the initrd's, or a page of
+/// the kernel image that user space maps.
+fn never_freed(pa: u64) -> bool {
+    is_initrd(pa) || (KERNEL_SHARED[0].load(Ordering::Relaxed) <= pa && pa < KERNEL_SHARED[1].load(Ordering::Relaxed))
+}
+
 /// Bit of a frame's reference word set while the frame is a page of a file's own
 /// content (a RAM file's page), as opposed to a private copy; the other bits count
 /// the extra owners.
@@ -408,7 +424,7 @@ const OWNERS: u32 = FILE_PAGE - 1;
 
 /// Adds an owner to a frame (a second address space maps it).
 pub fn share(pa: u64) {
-    if is_initrd(pa) {
+    if never_freed(pa) {
         return;
     }
     if let Some(r) = refs(pa, true) {
@@ -418,13 +434,13 @@ pub fn share(pa: u64) {
 
 /// Whether a frame has more than one owner.
 pub fn is_shared(pa: u64) -> bool {
-    is_initrd(pa) || refs(pa, false).map(|r| r.load(Ordering::Relaxed) & OWNERS > 0).unwrap_or(false)
+    never_freed(pa) || refs(pa, false).map(|r| r.load(Ordering::Relaxed) & OWNERS > 0).unwrap_or(false)
 }
 
 /// Drops one owner of a frame; the last one frees it.
 pub fn put(pa: u64) {
     let pa = pa & !(PAGE_SIZE - 1);
-    if is_initrd(pa) {
+    if never_freed(pa) {
         return;
     }
     if let Some(r) = refs(pa, false) {
