@@ -2,7 +2,7 @@
  *
  *   net_inet [SECTION]     sections: tcp refused nonblock udp v6 errors reset
  *                          epoll edge flags limits opts big ifaces procnet
- *                          udpfamily linger pktinfo
+ *                          udpfamily linger pktinfo bindopts
  *   net_inet churn N       N connections opened, used and closed in turn
  *
  * tcp       listen/connect/accept, data both ways, names of each end, shutdown
@@ -45,7 +45,10 @@
  *           /proc/self/net; the protocols sockstat and sockstat6 count
  * pktinfo   IP_PKTINFO and IPV6_RECVPKTINFO: each datagram's interface and
  *           destination as control messages, on IPv4 and dual-stack sockets,
- *           and a control buffer too small for them (MSG_CTRUNC) */
+ *           and a control buffer too small for them (MSG_CTRUNC)
+ * bindopts  IP_FREEBIND and IPV6_FREEBIND (bind to an address that is not
+ *           local), IP_BIND_ADDRESS_NO_PORT (the port picked at connect or
+ *           the first datagram; such a bind may be made again) */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <stdint.h>
@@ -2093,6 +2096,86 @@ static void pktinfo_section(void)
     close(d);
 }
 
+/* IP_FREEBIND, IPV6_FREEBIND and IP_BIND_ADDRESS_NO_PORT. */
+static void bindopts_section(void)
+{
+    int one = 1;
+    /* 192.0.2.1 (TEST-NET-1) is no local address. */
+    struct sockaddr_in far = {.sin_family = AF_INET, .sin_port = htons(0)};
+    inet_pton(AF_INET, "192.0.2.1", &far.sin_addr);
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    printf("bind to 192.0.2.1: %s\n", res(bind(s, (struct sockaddr *)&far, sizeof far)));
+    printf("IP_FREEBIND %d", sockopt_int(s, IPPROTO_IP, IP_FREEBIND));
+    setsockopt(s, IPPROTO_IP, IP_FREEBIND, &one, sizeof one);
+    printf(" -> %d\n", sockopt_int(s, IPPROTO_IP, IP_FREEBIND));
+    const char *fbound = res(bind(s, (struct sockaddr *)&far, sizeof far));
+    printf("with IP_FREEBIND: %s", fbound);
+    struct sockaddr_in got;
+    socklen_t gl = sizeof got;
+    getsockname(s, (struct sockaddr *)&got, &gl);
+    char txt[64];
+    inet_ntop(AF_INET, &got.sin_addr, txt, sizeof txt);
+    printf(", named %s, a port %s\n", txt, yesno(got.sin_port != 0));
+    close(s);
+    int s6 = socket(AF_INET6, SOCK_DGRAM, 0);
+    struct sockaddr_in6 far6 = {.sin6_family = AF_INET6};
+    inet_pton(AF_INET6, "2001:db8::1", &far6.sin6_addr);
+    printf("bind to 2001:db8::1: %s", res(bind(s6, (struct sockaddr *)&far6, sizeof far6)));
+    setsockopt(s6, IPPROTO_IPV6, IPV6_FREEBIND, &one, sizeof one);
+    int flag6 = sockopt_int(s6, IPPROTO_IPV6, IPV6_FREEBIND);
+    printf("; with IPV6_FREEBIND (%d): %s\n", flag6, res(bind(s6, (struct sockaddr *)&far6, sizeof far6)));
+    close(s6);
+
+    /* IP_BIND_ADDRESS_NO_PORT: the address now, the port at connect. */
+    int l = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in la = lo4(0);
+    bind(l, (struct sockaddr *)&la, sizeof la);
+    listen(l, 8);
+    la = lo4(port_of(l));
+    int c[2];
+    for (int i = 0; i < 2; i++) {
+        c[i] = socket(AF_INET, SOCK_STREAM, 0);
+        setsockopt(c[i], IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+        struct sockaddr_in me = lo4(0);
+        int flag = sockopt_int(c[i], IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT);
+        const char *bound = res(bind(c[i], (struct sockaddr *)&me, sizeof me));
+        printf("client %d: IP_BIND_ADDRESS_NO_PORT %d, bind 127.0.0.1:0 %s, port %u", i, flag, bound, port_of(c[i]));
+        printf(", bind again %s\n", res(bind(c[i], (struct sockaddr *)&me, sizeof me)));
+    }
+    for (int i = 0; i < 2; i++) {
+        printf("client %d: connect %s", i, res(connect(c[i], (struct sockaddr *)&la, sizeof la)));
+        struct sockaddr_in peer;
+        socklen_t pl = sizeof peer;
+        int a = accept(l, (struct sockaddr *)&peer, &pl);
+        printf(", a port now %s, the one the server sees %s\n", yesno(port_of(c[i]) != 0),
+               yesno(a >= 0 && ntohs(peer.sin_port) == port_of(c[i])));
+        close(a);
+    }
+    printf("two clients, two ports: %s\n", yesno(port_of(c[0]) != port_of(c[1])));
+    close(c[0]);
+    close(c[1]);
+    close(l);
+    /* UDP: the first datagram picks it. */
+    int r = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in ra = lo4(0);
+    bind(r, (struct sockaddr *)&ra, sizeof ra);
+    ra = lo4(port_of(r));
+    int u = socket(AF_INET, SOCK_DGRAM, 0);
+    setsockopt(u, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+    struct sockaddr_in ua = lo4(0);
+    const char *ubound = res(bind(u, (struct sockaddr *)&ua, sizeof ua));
+    printf("udp: bind %s, port %u", ubound, port_of(u));
+    printf(", sendto %s", res(sendto(u, "x", 1, 0, (struct sockaddr *)&ra, sizeof ra)));
+    struct sockaddr_in from;
+    socklen_t fl = sizeof from;
+    char ch;
+    recvfrom(r, &ch, 1, 0, (struct sockaddr *)&from, &fl);
+    printf(", a port now %s, the one the receiver sees %s\n", yesno(port_of(u) != 0),
+           yesno(ntohs(from.sin_port) == port_of(u)));
+    close(u);
+    close(r);
+}
+
 int main(int argc, char **argv)
 {
     probe_init();
@@ -2110,7 +2193,8 @@ int main(int argc, char **argv)
         {"tcp", tcp},       {"refused", refused}, {"nonblock", nonblock}, {"udp", udp},
         {"v6", v6},         {"errors", errors},   {"reset", reset},       {"epoll", epoll_section},
         {"edge", edge},     {"flags", flags},     {"limits", limits}, {"opts", opts},     {"big", big},         {"ifaces", ifaces}, {"procnet", procnet},
-        {"udpfamily", udpfamily}, {"linger", linger}, {"pktinfo", pktinfo_section}, {NULL, NULL},
+        {"udpfamily", udpfamily}, {"linger", linger}, {"pktinfo", pktinfo_section},
+        {"bindopts", bindopts_section}, {NULL, NULL},
     };
     int r = run_sections(argc, argv, sections);
     if (r == 0)

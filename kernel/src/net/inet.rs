@@ -1287,6 +1287,10 @@ struct Extra {
     pktinfo4: bool,
     /// IPV6_RECVPKTINFO: the same, as an IPv6 control message.
     pktinfo6: bool,
+    /// IP_FREEBIND / IPV6_FREEBIND: bind accepts an address that is not local.
+    freebind: bool,
+    /// IP_BIND_ADDRESS_NO_PORT: bind to port 0 leaves the port to connect.
+    bind_no_port: bool,
 }
 
 impl Default for Extra {
@@ -1309,6 +1313,8 @@ impl Default for Extra {
             pmtudisc: 1,
             pktinfo4: false,
             pktinfo6: false,
+            freebind: false,
+            bind_no_port: false,
         }
     }
 }
@@ -1539,16 +1545,35 @@ impl InetSocket {
 
     /// Binds `ep` (port 0: an ephemeral port) in `n`.
     fn do_bind(&self, n: &mut Net, ep: IpEndpoint) -> Result<Bind, Errno> {
+        self.bind_as(n, ep, false)
+    }
+
+    /// [`Self::do_bind`] for bind(2) itself (`explicit`): with IP_BIND_ADDRESS_NO_PORT
+    /// a port 0 is left for connect to pick, as Linux does.
+    fn bind_as(&self, n: &mut Net, ep: IpEndpoint, explicit: bool) -> Result<Bind, Errno> {
         let tcp = self.ty == so::SOCK_STREAM;
         let (reuseaddr, reuseport) = (self.opts.has(flag::REUSEADDR), self.opts.has(flag::REUSEPORT));
         let addr = if ep.addr.is_unspecified() { None } else { Some(ep.addr) };
+        let (freebind, no_port) = {
+            let e = self.extra.lock();
+            (e.freebind, e.bind_no_port)
+        };
         if let Some(a) = addr {
-            if !n.is_local(a) {
+            if !n.is_local(a) && !freebind {
                 return Err(Errno::EADDRNOTAVAIL);
             }
             if self.family == so::AF_INET6 && matches!(a, IpAddress::Ipv4(_)) && self.v6only.load(Ordering::Relaxed) {
                 return Err(Errno::EADDRNOTAVAIL);
             }
+        }
+        if explicit && ep.port == 0 && no_port {
+            // Only the address is taken; the port waits for connect.
+            let b = Bind { addr, port: 0, scope: self.scope() };
+            n.set_bound(self.id, Some(b));
+            let rec = n.rec(self.id)?;
+            rec.reuseaddr = reuseaddr;
+            rec.reuseport = reuseport;
+            return Ok(b);
         }
         let port = if ep.port == 0 { n.ephemeral(tcp, self.id, addr, self.scope())? } else { ep.port };
         let b = Bind { addr, port, scope: self.scope() };
@@ -1571,12 +1596,16 @@ impl InetSocket {
             }
         }
         let b = match n.rec(self.id)?.bound {
-            Some(b) => b,
-            // No ephemeral port left: EAGAIN, as Linux's inet_autobind.
-            None => self.do_bind(n, IpEndpoint { addr: unspecified(self.family), port: 0 }).map_err(|e| match e {
-                Errno::EADDRINUSE => Errno::EAGAIN,
-                e => e,
-            })?,
+            Some(b) if b.port != 0 => b,
+            // No ephemeral port left: EAGAIN, as Linux's inet_autobind. A bind
+            // with IP_BIND_ADDRESS_NO_PORT keeps its address.
+            b => {
+                let addr = b.and_then(|b| b.addr).unwrap_or_else(|| unspecified(self.family));
+                self.do_bind(n, IpEndpoint { addr, port: 0 }).map_err(|e| match e {
+                    Errno::EADDRINUSE => Errno::EAGAIN,
+                    e => e,
+                })?
+            }
         };
         let mut hs = Vec::new();
         for si in 0..n.stacks.len() {
@@ -1663,9 +1692,10 @@ impl InetSocket {
                 None => n.stack(si).iface.get_source_address(&ep.addr).ok_or(Errno::ENETUNREACH)?,
             };
             let b = match n.rec(self.id)?.bound {
-                Some(b) => b,
+                Some(b) if b.port != 0 => b,
                 // No ephemeral port left: EADDRNOTAVAIL from connect, as Linux.
-                None => self.do_bind(n, IpEndpoint { addr: src, port: 0 }).map_err(|e| match e {
+                // A bind with IP_BIND_ADDRESS_NO_PORT gets its port now.
+                _ => self.do_bind(n, IpEndpoint { addr: src, port: 0 }).map_err(|e| match e {
                     Errno::EADDRINUSE => Errno::EADDRNOTAVAIL,
                     e => e,
                 })?,
@@ -2091,11 +2121,14 @@ impl Socket for InetSocket {
                 Kind::Udp { hs, .. } => hs.is_empty(),
                 _ => false,
             };
-            if rec.bound.is_some() || !fresh {
+            // A bind that left its port to connect (IP_BIND_ADDRESS_NO_PORT) may be
+            // made again, as on Linux.
+            if rec.bound.is_some_and(|b| b.port != 0) || !fresh {
                 return Err(Errno::EINVAL);
             }
-            self.do_bind(n, ep)?;
-            if self.ty == so::SOCK_DGRAM {
+            let b = self.bind_as(n, ep, true)?;
+            // Without a port yet, the first datagram makes the handles.
+            if self.ty == so::SOCK_DGRAM && b.port != 0 {
                 self.udp_handles(n)?;
             }
             Ok(())
@@ -2118,8 +2151,15 @@ impl Socket for InetSocket {
                 Kind::TcpIdle => {}
                 _ => return Err(Errno::EINVAL),
             }
-            if rec.bound.is_none() {
-                self.do_bind(n, IpEndpoint { addr: unspecified(self.family), port: 0 })?;
+            match rec.bound {
+                None => {
+                    self.do_bind(n, IpEndpoint { addr: unspecified(self.family), port: 0 })?;
+                }
+                // Bound with IP_BIND_ADDRESS_NO_PORT: the port is picked now.
+                Some(b) if b.port == 0 => {
+                    self.do_bind(n, IpEndpoint { addr: b.addr.unwrap_or_else(|| unspecified(self.family)), port: 0 })?;
+                }
+                Some(_) => {}
             }
             // A listener's port must not be shared with another listener unless
             // both asked for SO_REUSEPORT.
@@ -2471,6 +2511,18 @@ impl Socket for InetSocket {
                 self.extra.lock().pktinfo4 = ip_opt_int(val) != 0;
                 Ok(())
             }
+            (so::IPPROTO_IP, IP_FREEBIND) => {
+                self.extra.lock().freebind = ip_opt_int(val) != 0;
+                Ok(())
+            }
+            (so::IPPROTO_IPV6, IPV6_FREEBIND) if self.family == so::AF_INET6 => {
+                self.extra.lock().freebind = opt_int(val)? != 0;
+                Ok(())
+            }
+            (so::IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT) => {
+                self.extra.lock().bind_no_port = ip_opt_int(val) != 0;
+                Ok(())
+            }
             (so::IPPROTO_IPV6, IPV6_RECVPKTINFO) if self.family == so::AF_INET6 => {
                 self.extra.lock().pktinfo6 = opt_int(val)? != 0;
                 Ok(())
@@ -2563,6 +2615,9 @@ impl Socket for InetSocket {
             (so::IPPROTO_IP, IP_MULTICAST_LOOP) if self.family == so::AF_INET => Ok(b(self.extra.lock().mc_loop)),
             (so::IPPROTO_IP, IP_RECVERR) | (so::IPPROTO_IPV6, IPV6_RECVERR) => Ok(b(self.extra.lock().recverr)),
             (so::IPPROTO_IP, IP_PKTINFO) => Ok(b(self.extra.lock().pktinfo4)),
+            (so::IPPROTO_IP, IP_FREEBIND) => Ok(b(self.extra.lock().freebind)),
+            (so::IPPROTO_IPV6, IPV6_FREEBIND) if self.family == so::AF_INET6 => Ok(b(self.extra.lock().freebind)),
+            (so::IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT) => Ok(b(self.extra.lock().bind_no_port)),
             (so::IPPROTO_IPV6, IPV6_RECVPKTINFO) if self.family == so::AF_INET6 => Ok(b(self.extra.lock().pktinfo6)),
             (so::IPPROTO_IP, IP_MTU_DISCOVER) | (so::IPPROTO_IPV6, IPV6_MTU_DISCOVER) => {
                 Ok(int_val(i32::from(self.extra.lock().pmtudisc)))

@@ -328,6 +328,12 @@ pub mod sockopt {
     pub const IP_PKTINFO: i32 = 8;
     /// IPv4: path MTU discovery.
     pub const IP_MTU_DISCOVER: i32 = 10;
+    /// IPv4 (and IPv6 sockets): bind to an address that is not (yet) local.
+    pub const IP_FREEBIND: i32 = 15;
+    /// IPv4 (and IPv6 sockets): bind records the address; the port is picked at connect.
+    pub const IP_BIND_ADDRESS_NO_PORT: i32 = 24;
+    /// IPv6: IP_FREEBIND.
+    pub const IPV6_FREEBIND: i32 = 78;
     /// IPv4: receive errors.
     pub const IP_RECVERR: i32 = 11;
     /// IPv6: only IPv6 on an AF_INET6 socket.
