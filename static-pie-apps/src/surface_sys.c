@@ -1619,6 +1619,19 @@ static void maxrss_section(void)
 
 #define STAT_FIELDS 53
 
+/* A file's first bytes, from one read call, NUL-terminated: how many (-1: no
+ * such file). */
+static long read_once(const char *path, char *buf, long size)
+{
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return -1;
+    long n = read(fd, buf, size - 1);
+    close(fd);
+    buf[n > 0 ? n : 0] = 0;
+    return n;
+}
+
 /* The fields of /proc/PID/stat, numbered as proc(5) numbers them (f[1] is the
  * pid; the name, f[2], is left out). 0 when the file cannot be read. */
 static int read_pid_stat(pid_t pid, unsigned long long f[STAT_FIELDS])
@@ -1626,14 +1639,8 @@ static int read_pid_stat(pid_t pid, unsigned long long f[STAT_FIELDS])
     char path[64], buf[2048];
     memset(f, 0, STAT_FIELDS * sizeof f[0]);
     snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    int fd = open(path, O_RDONLY);
-    if (fd < 0)
+    if (read_once(path, buf, sizeof buf) <= 0)
         return 0;
-    long n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return 0;
-    buf[n] = 0;
     char *p = strrchr(buf, ')');
     if (!p)
         return 0;
@@ -1806,14 +1813,9 @@ struct io_counts {
 static int read_io(struct io_counts *c)
 {
     char buf[512];
-    int fd = open("/proc/self/io", O_RDONLY);
-    if (fd < 0)
-        return 0;
-    long n = read(fd, buf, sizeof buf - 1);
-    close(fd);
+    long n = read_once("/proc/self/io", buf, sizeof buf);
     if (n <= 0)
         return 0;
-    buf[n] = 0;
     c->len = n;
     return sscanf(buf, "rchar: %lld\nwchar: %lld\nsyscr: %lld\nsyscw: %lld\nread_bytes: %lld\nwrite_bytes: %lld",
                   &c->rchar, &c->wchar, &c->syscr, &c->syscw, &c->read_bytes, &c->write_bytes) == 6;
