@@ -35,7 +35,8 @@
  *              is the affinity
  * pidstat      /proc/PID/stat against what the process knows: faults, code,
  *              data, stack, argument and environment addresses, start times,
- *              the CPU; cmdline and environ read from memory (setproctitle)
+ *              the CPU; cmdline and environ read from memory (setproctitle);
+ *              timerslack_ns against prctl
  * pidio        /proc/PID/io: read and write calls and bytes (read, write,
  *              readv, pwrite, sendfile, errors, a reaped child's)
  * maxrss       the resident set: VmRSS through touch, PROT_NONE, mremap,
@@ -1800,6 +1801,19 @@ static void pidstat_section_with(int argc, char **argv)
     waitpid(c, NULL, 0);
     read_pid_stat(getpid(), g);
     printf("the reaped child's faults in cminflt: %s\n", yesno(g[11] >= f[11] + 256));
+
+    /* timerslack_ns is the thread's timer slack, as prctl sees it. */
+    char text[64];
+    long initial = prctl(PR_GET_TIMERSLACK);
+    read_once("/proc/self/timerslack_ns", text, sizeof text);
+    printf("timerslack_ns is PR_GET_TIMERSLACK: %s\n", yesno(atol(text) == initial));
+    int fd = open("/proc/self/timerslack_ns", O_WRONLY);
+    printf("write 123456: %s", res(write(fd, "123456\n", 7)));
+    printf(", prctl reads %s", prctl(PR_GET_TIMERSLACK) == 123456 ? "it" : "something else");
+    printf("; write 0: %s", res(write(fd, "0", 1)));
+    printf(", back to the default %s", yesno(prctl(PR_GET_TIMERSLACK) == initial));
+    printf("; write abc: %s\n", res(write(fd, "abc", 3)));
+    close(fd);
 }
 
 /* ---------------------------------------------------------------- pidio -- */

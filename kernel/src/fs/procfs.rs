@@ -86,6 +86,7 @@ enum Kind {
     Swaps,
     Vmstat,
     Io,
+    TimerslackNs,
 }
 
 const ROOT_FILES: [(&[u8], Kind); 18] = [
@@ -118,7 +119,7 @@ fn net_files() -> impl Iterator<Item = (&'static [u8], Kind)> {
     NET_FILES.iter().copied().chain(tables)
 }
 
-const PID_FILES: [(&[u8], Kind); 31] = [
+const PID_FILES: [(&[u8], Kind); 32] = [
     (b"auxv", Kind::Auxv),
     (b"cgroup", Kind::Cgroup),
     (b"cmdline", Kind::Cmdline),
@@ -149,6 +150,7 @@ const PID_FILES: [(&[u8], Kind); 31] = [
     (b"statm", Kind::Statm),
     (b"status", Kind::Status),
     (b"task", Kind::TaskDir),
+    (b"timerslack_ns", Kind::TimerslackNs),
     (b"uid_map", Kind::UidMap),
 ];
 
@@ -228,6 +230,7 @@ fn kind_index(k: Kind) -> u64 {
                 Kind::Swaps,
                 Kind::Vmstat,
                 Kind::Io,
+                Kind::TimerslackNs,
             ];
             simple.iter().position(|x| *x == other).unwrap_or(0) as u64 + 1
         }
@@ -264,6 +267,7 @@ impl Node {
             }
             Kind::Environ | Kind::Auxv | Kind::Io | Kind::FdinfoFile(_) => S_IFREG | 0o400,
             Kind::OomScoreAdj | Kind::Comm => S_IFREG | 0o644,
+            Kind::TimerslackNs => S_IFREG | 0o666,
             _ => S_IFREG | 0o444,
         }
     }
@@ -530,9 +534,13 @@ impl Inode for Node {
         if self.mode() & S_IFMT == S_IFDIR {
             return Ok(Arc::new(DirHandle { node: self }));
         }
-        if flags & 3 != 0 && matches!(self.kind, Kind::OomScoreAdj | Kind::Comm) {
+        if flags & 3 != 0 && matches!(self.kind, Kind::OomScoreAdj | Kind::Comm | Kind::TimerslackNs) {
             process(self.pid)?;
-            let writer = if self.kind == Kind::Comm { Writer::Comm } else { Writer::OomScoreAdj };
+            let writer = match self.kind {
+                Kind::Comm => Writer::Comm,
+                Kind::TimerslackNs => Writer::TimerSlack,
+                _ => Writer::OomScoreAdj,
+            };
             return Ok(Arc::new(WritableFile { node: self, writer }));
         }
         if flags & 3 != 0 && matches!(self.kind, Kind::Sys(_)) {
@@ -589,6 +597,8 @@ enum Writer {
     OomScoreAdj,
     /// /proc/PID/comm and /proc/PID/task/TID/comm: the thread's name.
     Comm,
+    /// /proc/PID/timerslack_ns: the thread's timer slack.
+    TimerSlack,
 }
 
 /// A writable /proc file, open for writing; reads show the value at the time
@@ -619,6 +629,26 @@ impl WritableFile {
         if privileged {
             ext.oom_score_adj_min = value as i16;
         }
+        Ok(())
+    }
+    /// Sets the thread's timer slack from a decimal number (0: back to the
+    /// default), as Linux's timerslack_ns_write: another process's needs
+    /// CAP_SYS_NICE.
+    fn set_timer_slack(&self, data: &[u8]) -> Result<(), Errno> {
+        let text = core::str::from_utf8(data).map_err(|_| Errno::EINVAL)?;
+        let text = text.strip_suffix('\n').unwrap_or(text);
+        if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(Errno::EINVAL);
+        }
+        let ns: u64 = text.parse().map_err(|_| Errno::ERANGE)?;
+        let p = process(self.node.pid).map_err(|_| Errno::ESRCH)?;
+        let t = thread_of(&p, self.node.tid).ok_or(Errno::ESRCH)?;
+        let me = caller();
+        let nice = me.as_ref().is_none_or(|c| c.process.cred.lock().capable(task::caps::CAP_SYS_NICE));
+        if me.as_ref().is_some_and(|c| !Arc::ptr_eq(c, &t)) && !nice {
+            return Err(Errno::EPERM);
+        }
+        t.misc.lock().ext.timer_slack = (ns != 0).then_some(ns);
         Ok(())
     }
     /// Names the thread from a write's first 15 bytes, as Linux's comm_write: only
@@ -654,6 +684,7 @@ impl FileLike for WritableFile {
             }
             Writer::OomScoreAdj => self.set_oom_score_adj(data)?,
             Writer::Comm => self.set_comm(data)?,
+            Writer::TimerSlack => self.set_timer_slack(data)?,
         }
         Ok(data.len())
     }
@@ -1055,6 +1086,11 @@ fn generate(kind: Kind, pid: i32, tid: i32) -> Result<Vec<u8>, Errno> {
                 }
                 Kind::OomScoreAdj => {
                     let _ = writeln!(s, "{}", p.ext.lock().oom_score_adj);
+                }
+                Kind::TimerslackNs => {
+                    let t = thread_of(&p, tid).ok_or(Errno::ESRCH)?;
+                    let slack = t.misc.lock().ext.timer_slack.unwrap_or(crate::syscall::sys::DEFAULT_SLACK);
+                    let _ = writeln!(s, "{slack}");
                 }
                 // The one user namespace, the initial one: every id maps to itself.
                 Kind::UidMap | Kind::GidMap => s.push_str("         0          0 4294967295\n"),

@@ -732,7 +732,7 @@ const PR_GET_THP_DISABLE: i32 = 42;
 const PR_GET_SPECULATION_CTRL: i32 = 52;
 const PR_SET_SPECULATION_CTRL: i32 = 53;
 /// The default timer slack (ns).
-const DEFAULT_SLACK: u64 = 50_000;
+pub const DEFAULT_SLACK: u64 = 50_000;
 
 const PR_GET_SECCOMP: i32 = 21;
 const PR_SET_SECCOMP: i32 = 22;
