@@ -1777,6 +1777,8 @@ static void pidstat_section_with(int argc, char **argv)
         unsigned long long h[STAT_FIELDS];
         read_pid_stat(getpid(), h);
         printf("a child: exit_signal is SIGCHLD: %s\n", yesno(h[38] == SIGCHLD));
+        printf("a child: flags PF_FORKNOEXEC %s, PF_RANDOMIZE %s; the parent's PF_FORKNOEXEC %s\n",
+               yesno(h[9] & 0x40), yesno(h[9] & 0x400000), yesno(f[9] & 0x40));
         printf("a child pinned to one CPU: processor is it: %s\n", yesno(h[39] == (unsigned long long)sched_getcpu()));
         printf("a child 60 ms later: starttime at least 5 ticks later: %s\n", yesno(h[22] >= f[22] + 5));
         pidstat_child_cmdline(argv, argc);

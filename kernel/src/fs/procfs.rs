@@ -1728,11 +1728,18 @@ fn stat(p: &Arc<Process>, tid: i32, s: &mut String) {
     let thread = threads.iter().find(|t| t.tid() == tid).or(threads.first());
     let start = if tid == p.pid { p.start_cycles } else { thread.map_or(p.start_cycles, |t| t.start_cycles) };
     let processor = thread.map_or(0, |t| crate::task::sched::last_cpu(t));
-    let exit_code = p.state.lock().exiting.map(|e| e.wait_status()).unwrap_or(0);
+    let (exit_code, execed) = {
+        let st = p.state.lock();
+        (st.exiting.map(|e| e.wait_status()).unwrap_or(0), st.execed)
+    };
+    // PF_RANDOMIZE (the layout is randomized) and PF_FORKNOEXEC (forked, no exec
+    // since); personality's ADDR_NO_RANDOMIZE turns the first off.
+    let randomize = task::exec::ASLR.load(Ordering::Relaxed) && p.ext.lock().personality & 0x0004_0000 == 0;
+    let flags = if randomize { 0x0040_0000u32 } else { 0 } | if p.ppid() != 0 && !execed { 0x40 } else { 0 };
     let (tty_nr, tpgid) = super::pty::session_tty(p.sid.load(Ordering::Relaxed)).unwrap_or((0, -1));
     let _ = writeln!(
         s,
-        "{} ({}) {} {} {} {} {} {} 4194560 {} {} 0 0 {} {} {} {} {} {} {} 0 {} {} {} 18446744073709551615 {} {} {} 0 0 0 0 0 0 0 0 0 {} {} 0 0 0 0 0 {} {} {} {} {} {} {} {}",
+        "{} ({}) {} {} {} {} {} {} {} {} {} 0 0 {} {} {} {} {} {} {} 0 {} {} {} 18446744073709551615 {} {} {} 0 0 0 0 0 0 0 0 0 {} {} 0 0 0 0 0 {} {} {} {} {} {} {} {}",
         tid,
         name,
         letter,
@@ -1741,6 +1748,7 @@ fn stat(p: &Arc<Process>, tid: i32, s: &mut String) {
         p.sid.load(Ordering::Relaxed),
         tty_nr,
         tpgid,
+        flags,
         p.minflt.load(Ordering::Relaxed),
         t.children_minflt,
         utime,
