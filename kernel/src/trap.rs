@@ -100,6 +100,7 @@ fn exception(cx: &Ctx, tf: &mut TrapFrame, trap: Trap) {
                 Ok(()) => {
                     crate::time::phases::count_fault();
                     cx.proc.minflt.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
+                    cx.thread.minflt.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
                     return;
                 }
                 Err(FaultError::OutOfMemory) => {

@@ -32,7 +32,7 @@
  *              oom_score_adj (limits, inherited by fork), /proc/filesystems
  * switches     context switches: voluntary ones counted by getrusage (self,
  *              thread, children, wait4) and /proc/self/status; Cpus_allowed_list
- *              is the affinity
+ *              is the affinity; a thread's page faults in RUSAGE_THREAD
  * pidstat      /proc/PID/stat against what the process knows: faults, code,
  *              data, stack, argument and environment addresses, start times,
  *              the CPU; cmdline and environ read from memory (setproctitle);
@@ -1438,6 +1438,21 @@ static void klog_section(void)
 
 /* ------------------------------------------------------------- switches -- */
 
+/* A thread that touches 64 fresh pages. */
+static void *touch_64_pages(void *arg)
+{
+    struct rusage *r = arg;
+    char *m = mmap(NULL, 64 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    struct rusage before;
+    getrusage(RUSAGE_THREAD, &before);
+    for (int i = 0; i < 64; i++)
+        m[i * 4096] = 1;
+    getrusage(RUSAGE_THREAD, r);
+    r->ru_minflt -= before.ru_minflt;
+    munmap(m, 64 * 4096);
+    return NULL;
+}
+
 static void switches_section(void)
 {
     long v0 = proc_status_field("voluntary_ctxt_switches");
@@ -1452,6 +1467,18 @@ static void switches_section(void)
     printf("5 sleeps: status counts 5 more: %s\n", yesno(v1 - v0 >= 5));
     printf("5 sleeps: ru_nvcsw counts 5 more: %s\n", yesno(r1.ru_nvcsw - r0.ru_nvcsw >= 5));
     printf("one thread: RUSAGE_THREAD is RUSAGE_SELF: %s\n", yesno(rt.ru_nvcsw == r1.ru_nvcsw));
+    /* Page faults: a thread's own in RUSAGE_THREAD, everyone's in RUSAGE_SELF. */
+    struct rusage mine0, mine1, self0, self1, theirs;
+    getrusage(RUSAGE_SELF, &self0);
+    getrusage(RUSAGE_THREAD, &mine0);
+    pthread_t th;
+    pthread_create(&th, NULL, touch_64_pages, &theirs);
+    pthread_join(th, NULL);
+    getrusage(RUSAGE_THREAD, &mine1);
+    getrusage(RUSAGE_SELF, &self1);
+    printf("a thread's 64 faults: in its RUSAGE_THREAD %s, in RUSAGE_SELF %s, not in ours %s\n",
+           yesno(theirs.ru_minflt >= 64), yesno(self1.ru_minflt - self0.ru_minflt >= 64),
+           yesno(mine1.ru_minflt - mine0.ru_minflt < 64));
     pid_t c = fork();
     if (c == 0) {
         for (int i = 0; i < 4; i++)

@@ -305,7 +305,13 @@ pub fn getrusage(cx: &Ctx, who: i32, usage: UAddr) -> SysResult {
             cx.proc.peak_rss_pages(),
         ),
         -1 => (t.children_ns, t.children_sys_ns, t.children_minflt, t.children_switches, t.children_maxrss),
-        1 => (cx.thread.cpu_ns(), cx.thread.sys_ns(), 0, cx.thread.switches(), cx.proc.peak_rss_pages()),
+        1 => (
+            cx.thread.cpu_ns(),
+            cx.thread.sys_ns(),
+            cx.thread.minflt.load(core::sync::atomic::Ordering::Relaxed),
+            cx.thread.switches(),
+            cx.proc.peak_rss_pages(),
+        ),
         _ => return Err(Errno::EINVAL),
     };
     let sys = sys.min(ns);

@@ -156,6 +156,8 @@ pub struct Thread {
     pub(crate) sys_call: Mutex<Option<elfin_shim::Call>>,
     /// Cycle counter when the thread was made (its start time).
     pub start_cycles: u64,
+    /// Page faults this thread took (RUSAGE_THREAD's ru_minflt).
+    pub minflt: AtomicU64,
 }
 
 /// Parent, children, group and session of a process.
@@ -614,6 +616,7 @@ impl Thread {
             sys_at: AtomicU64::new(0),
             sys_call: Mutex::new(None),
             start_cycles: elfin_arch::read_cycles(),
+            minflt: AtomicU64::new(0),
         })
     }
     /// Thread id.
