@@ -1566,18 +1566,14 @@ impl InetSocket {
                 return Err(Errno::EADDRNOTAVAIL);
             }
         }
-        if explicit && ep.port == 0 && no_port {
+        let port = match ep.port {
             // Only the address is taken; the port waits for connect.
-            let b = Bind { addr, port: 0, scope: self.scope() };
-            n.set_bound(self.id, Some(b));
-            let rec = n.rec(self.id)?;
-            rec.reuseaddr = reuseaddr;
-            rec.reuseport = reuseport;
-            return Ok(b);
-        }
-        let port = if ep.port == 0 { n.ephemeral(tcp, self.id, addr, self.scope())? } else { ep.port };
+            0 if explicit && no_port => 0,
+            0 => n.ephemeral(tcp, self.id, addr, self.scope())?,
+            p => p,
+        };
         let b = Bind { addr, port, scope: self.scope() };
-        if !n.port_free(tcp, self.id, &b, reuseaddr, reuseport) {
+        if port != 0 && !n.port_free(tcp, self.id, &b, reuseaddr, reuseport) {
             return Err(Errno::EADDRINUSE);
         }
         n.set_bound(self.id, Some(b));
