@@ -9,6 +9,15 @@
  *   vol_probe big DIR MIB     write DIR/big (MIB MiB, a pattern), fsync, read it back;
  *                             prints the size and an FNV-1a hash of the content
  *   vol_probe ro DIR          every kind of write in DIR fails; reading works
+ *   vol_probe special DIR     FIFOs and unix sockets made in DIR: data through
+ *                             them, stat, list, link, rename (also over and by
+ *                             regular files), chmod, rmdir of a directory holding
+ *                             one, unlink; DIR is left empty
+ *   vol_probe mapped DIR      a file in DIR mapped MAP_PRIVATE: every byte read
+ *                             through the mapping (hashed), pages written there
+ *                             leave the file alone, the page past its end is
+ *                             SIGBUS; then a copy of this program in DIR is
+ *                             executed; DIR is left empty
  *
  * Output is deterministic (no inode numbers, times or sizes of directories), so a
  * native run in a temporary directory and a guest run print the same lines. */
@@ -20,7 +29,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/statfs.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -336,8 +350,211 @@ static int ro(const char *dir)
     return 0;
 }
 
+/* The type letter (as ls -l shows it), mode and link count of DIR/name. */
+static void kind(const char *dir, const char *name)
+{
+    struct stat st;
+    if (lstat(at(dir, name), &st) < 0) {
+        printf("stat %s: %s\n", name, errname(errno));
+        return;
+    }
+    char t = S_ISFIFO(st.st_mode) ? 'p' : S_ISSOCK(st.st_mode) ? 's' : S_ISDIR(st.st_mode) ? 'd' : '-';
+    printf("%s: %c %o nlink %ld size %lld\n", name, t, st.st_mode & 07777, (long)st.st_nlink,
+           S_ISDIR(st.st_mode) ? 0LL : (long long)st.st_size);
+}
+
+/* The names in DIR, sorted, with d_type and what lstat says of the type. */
+static void names(const char *dir)
+{
+    DIR *d = opendir(dir);
+    char *n[64];
+    int k = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d)) && k < 64) {
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+            char b[300];
+            snprintf(b, sizeof b, "%s:%d", e->d_name, e->d_type);
+            n[k++] = strdup(b);
+        }
+    }
+    if (d)
+        closedir(d);
+    qsort(n, k, sizeof *n, by_name);
+    printf("names:");
+    for (int i = 0; i < k; i++) {
+        printf(" %s", n[i]);
+        free(n[i]);
+    }
+    printf("\n");
+}
+
+static int special(const char *dir)
+{
+    char buf[64] = {0};
+    umask(022);
+    check("mkfifo", mkfifo(at(dir, "fifo"), 0640));
+    check("mkfifo again", mkfifo(at(dir, "fifo"), 0640));
+    check("mknod S_IFIFO", mknod(at(dir, "fifo2"), S_IFIFO | 0600, 0));
+    kind(dir, "fifo");
+    pid_t p = fork();
+    if (p == 0) {
+        int fd = open(at(dir, "fifo"), O_WRONLY);
+        _exit(fd < 0 || write(fd, "through the fifo\n", 17) != 17);
+    }
+    int fd = open(at(dir, "fifo"), O_RDONLY);
+    check("open fifo", fd);
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    printf("fifo read %zd: %s", n, n > 0 ? buf : "\n");
+    close(fd);
+    int st = 0;
+    waitpid(p, &st, 0);
+    printf("writer status %d\n", st);
+    check("open fifo O_RDWR|O_NONBLOCK", fd = open(at(dir, "fifo"), O_RDWR | O_NONBLOCK));
+    close(fd);
+
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    snprintf(a.sun_path, sizeof a.sun_path, "%s/sock", dir);
+    int s = socket(AF_UNIX, SOCK_STREAM, 0);
+    check("bind", bind(s, (struct sockaddr *)&a, sizeof a));
+    check("listen", listen(s, 4));
+    int s2 = socket(AF_UNIX, SOCK_STREAM, 0);
+    check("bind taken name", bind(s2, (struct sockaddr *)&a, sizeof a));
+    close(s2);
+    kind(dir, "sock");
+    p = fork();
+    if (p == 0) {
+        int c = socket(AF_UNIX, SOCK_STREAM, 0);
+        if (connect(c, (struct sockaddr *)&a, sizeof a) < 0)
+            _exit(1);
+        _exit(write(c, "through the socket\n", 19) != 19);
+    }
+    int c = accept(s, NULL, NULL);
+    check("accept", c);
+    memset(buf, 0, sizeof buf);
+    n = read(c, buf, sizeof buf - 1);
+    printf("socket read %zd: %s", n, n > 0 ? buf : "\n");
+    waitpid(p, &st, 0);
+    printf("client status %d\n", st);
+    close(c);
+    close(s);
+    check("connect after close", ({
+              int k = socket(AF_UNIX, SOCK_STREAM, 0);
+              int r = connect(k, (struct sockaddr *)&a, sizeof a);
+              close(k);
+              r;
+          }));
+    names(dir);
+
+    check("link fifo2 fifo3", link(at(dir, "fifo2"), at(dir, "fifo3")));
+    kind(dir, "fifo3");
+    check("chmod fifo3", chmod(at(dir, "fifo3"), 0604));
+    kind(dir, "fifo2");
+    check("rename fifo3 fifo4", rename(at(dir, "fifo3"), at(dir, "fifo4")));
+    kind(dir, "fifo2");
+    write_file(at(dir, "plain"), "plain\n", 0);
+    check("rename fifo4 over plain", rename(at(dir, "fifo4"), at(dir, "plain")));
+    kind(dir, "plain");
+    kind(dir, "fifo2");
+    write_file(at(dir, "plain2"), "plain2\n", 0);
+    check("rename plain2 over fifo2", rename(at(dir, "plain2"), at(dir, "fifo2")));
+    kind(dir, "fifo2");
+    show_file(dir, "fifo2");
+    kind(dir, "plain");
+    check("mkdir sub", mkdir(at(dir, "sub"), 0755));
+    check("mkfifo sub/f", mkfifo(at(dir, "sub/f"), 0600));
+    check("rename fifo sub/g", rename(at(dir, "fifo"), at(dir, "sub/g")));
+    names(dir);
+    check("rmdir sub (not empty)", rmdir(at(dir, "sub")));
+    check("open sub/g O_WRONLY|O_NONBLOCK", open(at(dir, "sub/g"), O_WRONLY | O_NONBLOCK));
+    check("unlink sub/f", unlink(at(dir, "sub/f")));
+    check("unlink sub/g", unlink(at(dir, "sub/g")));
+    check("rmdir sub", rmdir(at(dir, "sub")));
+    check("unlink sock", unlink(at(dir, "sock")));
+    check("unlink plain", unlink(at(dir, "plain")));
+    check("unlink fifo2", unlink(at(dir, "fifo2")));
+    check("unlink fifo2 again", unlink(at(dir, "fifo2")));
+    names(dir);
+    return 0;
+}
+
+static sigjmp_buf bus_jump;
+
+static void on_bus(int sig)
+{
+    siglongjmp(bus_jump, sig);
+}
+
+static int mapped(const char *dir, const char *self)
+{
+    /* 75 pages and a bit: windows of the file read around a fault end inside it. */
+    const size_t size = 75 * 4096 + 123;
+    unsigned char *buf = malloc(size);
+    pattern(buf, size, 5);
+    uint64_t want = fnv(0xcbf29ce484222325ULL, buf, size);
+    int fd = open(at(dir, "data"), O_CREAT | O_RDWR | O_TRUNC, 0644);
+    check("write data", write(fd, buf, size) == (ssize_t)size ? 0 : -1);
+    size_t len = (size + 4095) / 4096 * 4096 + 4096;
+    unsigned char *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+    check("mmap", m == MAP_FAILED ? -1 : 0);
+    if (m == MAP_FAILED)
+        return 1;
+    /* Read from the middle first, then everything. */
+    volatile unsigned char sink = m[40 * 4096 + 5];
+    (void)sink;
+    printf("mapping hash %s\n", fnv(0xcbf29ce484222325ULL, m, size) == want ? "matches" : "differs");
+    int zeros = 1;
+    for (size_t i = size; i < (size + 4095) / 4096 * 4096; i++)
+        zeros &= m[i] == 0;
+    printf("tail of the last page zero: %d\n", zeros);
+    for (size_t pg = 0; pg < 76; pg += 7)
+        m[pg * 4096 + 1] ^= 0xff;
+    int same = 1;
+    for (size_t pg = 0; pg < 76; pg += 7)
+        same &= (unsigned char)(m[pg * 4096 + 1] ^ 0xff) == buf[pg * 4096 + 1];
+    printf("private writes read back: %d\n", same);
+    unsigned char *back = malloc(size);
+    ssize_t n = pread(fd, back, size, 0);
+    printf("file after private writes: %zd bytes, %s\n", n,
+           n == (ssize_t)size && !memcmp(back, buf, size) ? "unchanged" : "changed");
+    signal(SIGBUS, on_bus);
+    int sig = sigsetjmp(bus_jump, 1);
+    if (sig == 0) {
+        volatile unsigned char past = m[len - 4096];
+        (void)past;
+        printf("page past the end: read\n");
+    } else {
+        printf("page past the end: signal %d\n", sig);
+    }
+    munmap(m, len);
+    close(fd);
+    check("unlink data", unlink(at(dir, "data")));
+
+    /* This program, copied into DIR and run from there. */
+    int in = open(self, O_RDONLY), out = open(at(dir, "copy"), O_CREAT | O_WRONLY | O_TRUNC, 0755);
+    char chunk[65536];
+    while ((n = read(in, chunk, sizeof chunk)) > 0)
+        if (write(out, chunk, n) != n)
+            break;
+    close(in);
+    close(out);
+    pid_t p = fork();
+    if (p == 0) {
+        execl(at(dir, "copy"), "copy", "hello", (char *)NULL);
+        _exit(127);
+    }
+    int st = 0;
+    waitpid(p, &st, 0);
+    printf("copy ran, status %d\n", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+    check("unlink copy", unlink(at(dir, "copy")));
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 2 && !strcmp(argv[1], "hello")) {
+        printf("hello from a copy\n");
+        return 7;
+    }
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (argc == 3 && !strcmp(argv[1], "tree"))
         return tree(argv[2]);
@@ -345,6 +562,10 @@ int main(int argc, char **argv)
         return big(argv[2], atol(argv[3]));
     if (argc == 3 && !strcmp(argv[1], "ro"))
         return ro(argv[2]);
-    fprintf(stderr, "usage: vol_probe tree DIR | big DIR MIB | ro DIR\n");
+    if (argc == 3 && !strcmp(argv[1], "special"))
+        return special(argv[2]);
+    if (argc == 3 && !strcmp(argv[1], "mapped"))
+        return mapped(argv[2], "/proc/self/exe");
+    fprintf(stderr, "usage: vol_probe tree DIR | big DIR MIB | ro DIR | special DIR | mapped DIR\n");
     return 2;
 }

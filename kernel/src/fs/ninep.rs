@@ -44,7 +44,6 @@ const NOFID: u32 = u32::MAX;
 // Message types (9P2000.L; R-messages are T + 1).
 const RLERROR: u8 = 7;
 const TSTATFS: u8 = 8;
-const TMKNOD: u8 = 18;
 const TLOPEN: u8 = 12;
 const TLCREATE: u8 = 14;
 const TSYMLINK: u8 = 16;
@@ -180,7 +179,13 @@ pub struct Client {
     free_fids: Mutex<Vec<u32>>,
     /// Live nodes by qid path.
     nodes: Mutex<BTreeMap<u64, Weak<Node>>>,
+    /// FIFOs and sockets named on the volume but kept in the guest, by directory
+    /// (qid path) and name: see [`local_ino`].
+    local: Mutex<LocalNodes>,
 }
+
+/// Guest-only nodes by directory (qid path) and name.
+type LocalNodes = BTreeMap<(u64, Vec<u8>), Arc<dyn Inode>>;
 
 impl Client {
     /// Sends a T-message of type `ty` whose body `body` writes; `parse` reads the
@@ -359,6 +364,15 @@ impl Client {
     }
 }
 
+/// Inode numbers of the FIFOs and sockets a volume keeps in the guest, apart from
+/// the host's. Such nodes are never made on the host: QEMU refuses to make special
+/// files (Tmknod fails with ENXIO since its fix of CVE-2023-2861, and it warns of a
+/// "compromised client"), and a FIFO's pipe or a socket lives in the guest anyway,
+/// as Linux's v9fs keeps them in the client. The host does not see their names.
+pub fn local_ino() -> u64 {
+    super::next_ino() | 1 << 62
+}
+
 /// A file, directory or symlink of a volume.
 pub struct Node {
     c: Arc<Client>,
@@ -390,6 +404,54 @@ impl Drop for Node {
 }
 
 impl Node {
+    /// The guest-only node called `name` in this directory.
+    fn local(&self, name: &[u8]) -> Option<Arc<dyn Inode>> {
+        let l = self.c.local.lock();
+        if l.is_empty() {
+            return None;
+        }
+        l.get(&(self.qid, name.to_vec())).cloned()
+    }
+
+    /// Names `node` in this directory in the guest only (EEXIST when the name is
+    /// taken, in the guest or on the host).
+    fn add_local(&self, name: &[u8], node: Arc<dyn Inode>) -> Result<(), Errno> {
+        if self.child(name).is_ok() {
+            return Err(Errno::EEXIST);
+        }
+        let mut l = self.c.local.lock();
+        let key = (self.qid, name.to_vec());
+        if l.contains_key(&key) {
+            return Err(Errno::EEXIST);
+        }
+        l.insert(key, node);
+        drop(l);
+        self.touch();
+        Ok(())
+    }
+
+    /// Renames guest-only `node` from `old` here to `new` in `to`, replacing what
+    /// `new` names (the caller has checked that it may).
+    fn rename_local(&self, node: Arc<dyn Inode>, old: &[u8], to: &Node, new: &[u8]) -> Result<(), Errno> {
+        if to.local(new).is_none() && to.child(new).is_ok() {
+            to.c.rpc(
+                TUNLINKAT,
+                |w| {
+                    w.u32(to.fid).str(new).u32(0);
+                },
+                |_| Ok(()),
+            )?;
+        }
+        let mut l = self.c.local.lock();
+        l.remove(&(self.qid, old.to_vec()));
+        let replaced = l.insert((to.qid, new.to_vec()), node);
+        drop(l);
+        if let Some(r) = replaced {
+            r.adjust_links(-1);
+        }
+        Ok(())
+    }
+
     fn store_attr(&self, a: Attr) {
         *self.attr.lock() = (a, crate::time::monotonic_ns());
     }
@@ -523,6 +585,9 @@ impl Inode for Node {
         if name == b"." || name == b".." || name.is_empty() {
             return Err(Errno::ENOENT);
         }
+        if let Some(n) = self.local(name) {
+            return Ok(n);
+        }
         Ok(self.child(name)?)
     }
     fn entries(&self) -> Result<Vec<DirEntry>, Errno> {
@@ -562,7 +627,15 @@ impl Inode for Node {
             }
         };
         self.c.clunk(fid);
-        r.map(|_| out)
+        r?;
+        // The guest-only names, in place of any the host has taken since.
+        let l = self.c.local.lock();
+        let mine = l.range((self.qid, Vec::new())..).take_while(|((d, _), _)| *d == self.qid);
+        for ((_, name), node) in mine {
+            out.retain(|e| e.name != *name);
+            out.push(DirEntry { name: name.clone(), ino: node.ino(), dtype: super::dtype_of(node.file_type()) });
+        }
+        Ok(out)
     }
     fn create(&self, name: &[u8], what: NewNode, mode: u32) -> Result<Arc<dyn Inode>, Errno> {
         self.writable_fs()?;
@@ -622,18 +695,13 @@ impl Inode for Node {
                 )?;
                 self.child(name)?
             }
-            // FIFOs and socket nodes are made on the host (Tmknod); device nodes
-            // are not made on volumes.
+            // FIFOs and socket nodes are named in the guest only (see
+            // `local_ino`); device nodes are not made on volumes.
             NewNode::Fifo | NewNode::Socket => {
                 let ty = if matches!(what, NewNode::Fifo) { S_IFIFO } else { S_IFSOCK };
-                c.rpc(
-                    TMKNOD,
-                    |w| {
-                        w.u32(self.fid).str(name).u32(ty | (mode & 0o7777)).u32(0).u32(0).u32(0);
-                    },
-                    |r| r.qid(),
-                )?;
-                self.child(name)?
+                let node: Arc<dyn Inode> = super::ramfs::Special::on_dev(ty | (mode & 0o7777), 0, local_ino(), c.devno);
+                self.add_local(name, node.clone())?;
+                return Ok(node);
             }
             NewNode::Device(..) => return Err(Errno::EPERM),
         };
@@ -641,10 +709,16 @@ impl Inode for Node {
         Ok(node)
     }
     fn insert(&self, name: &[u8], node: Arc<dyn Inode>) -> Result<(), Errno> {
-        // A hard link (linkat); renames take `rename_within`.
+        // A hard link (linkat), or a socket bound here; renames take
+        // `rename_within`.
         self.writable_fs()?;
-        let Some(n) = (node.dev() == self.c.devno).then(|| self.c.find(node.ino())).flatten() else {
+        if node.dev() != self.c.devno {
             return Err(Errno::EXDEV);
+        }
+        let host = self.c.find(node.ino()).filter(|n| core::ptr::addr_eq(Arc::as_ptr(n), Arc::as_ptr(&node)));
+        let Some(n) = host else {
+            // A guest-only FIFO or socket.
+            return self.add_local(name, node);
         };
         self.c.rpc(
             TLINK,
@@ -658,6 +732,11 @@ impl Inode for Node {
     }
     fn remove(&self, name: &[u8]) -> Result<Arc<dyn Inode>, Errno> {
         self.writable_fs()?;
+        let local = self.c.local.lock().remove(&(self.qid, name.to_vec()));
+        if let Some(n) = local {
+            self.touch();
+            return Ok(n);
+        }
         let child = self.child(name)?;
         let flags = if child.cached_attr().mode & S_IFMT == S_IFDIR { AT_REMOVEDIR } else { 0 };
         self.c.rpc(
@@ -678,13 +757,25 @@ impl Inode for Node {
             return Some(Err(e));
         }
         let Some(to) = self.c.find(new_dir.ino()) else { return Some(Err(Errno::ENOENT)) };
-        let r = self.c.rpc(
-            TRENAMEAT,
-            |w| {
-                w.u32(self.fid).str(old).u32(to.fid).str(new);
-            },
-            |_| Ok(()),
-        );
+        let r = match self.local(old) {
+            Some(node) => self.rename_local(node, old, &to, new),
+            None => self
+                .c
+                .rpc(
+                    TRENAMEAT,
+                    |w| {
+                        w.u32(self.fid).str(old).u32(to.fid).str(new);
+                    },
+                    |_| Ok(()),
+                )
+                .map(|()| {
+                    // A guest-only node of the name the host file now takes goes.
+                    let gone = self.c.local.lock().remove(&(to.qid, new.to_vec()));
+                    if let Some(gone) = gone {
+                        gone.adjust_links(-1);
+                    }
+                }),
+        };
         self.touch();
         to.touch();
         Some(r)
@@ -877,6 +968,7 @@ fn attach(tag: &[u8], ro: bool) -> Result<Arc<Node>, &'static str> {
         next_fid: AtomicU32::new(1),
         free_fids: Mutex::new(Vec::new()),
         nodes: Mutex::new(BTreeMap::new()),
+        local: Mutex::new(BTreeMap::new()),
     });
     let msize = c
         .rpc(
@@ -974,5 +1066,10 @@ pub fn mounted() -> Vec<Mounted> {
 
 /// Whether `n` lies on a volume.
 pub fn on_volume(n: &dyn Inode) -> bool {
-    n.dev() >= VOLUME_DEV_BASE && n.dev() < VOLUME_DEV_BASE + VOLUMES.load(Ordering::Relaxed)
+    is_volume_dev(n.dev())
+}
+
+/// Whether `dev` is a volume's device number.
+pub fn is_volume_dev(dev: u64) -> bool {
+    (VOLUME_DEV_BASE..VOLUME_DEV_BASE + VOLUMES.load(Ordering::Relaxed)).contains(&dev)
 }

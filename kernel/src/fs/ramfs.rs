@@ -451,18 +451,26 @@ pub struct Special {
     links: AtomicU32,
     xattrs: Xattrs,
     fifo: super::fifo::Fifo,
+    /// The filesystem it is named in (st_dev).
+    dev: u64,
 }
 
 impl Special {
     /// A node of type and mode `mode` (device number `rdev` for devices).
     pub fn new(mode: u32, rdev: u64) -> Arc<Special> {
+        Self::on_dev(mode, rdev, next_ino(), super::RAMFS_DEV)
+    }
+
+    /// A node named in another filesystem, with its inode and device numbers.
+    pub fn on_dev(mode: u32, rdev: u64, ino: u64, dev: u64) -> Arc<Special> {
         Arc::new(Special {
-            ino: next_ino(),
+            ino,
             meta: Mutex::new(Meta::new(mode)),
             rdev,
             links: AtomicU32::new(1),
             xattrs: Xattrs::default(),
             fifo: super::fifo::Fifo::default(),
+            dev,
         })
     }
 }
@@ -487,6 +495,9 @@ impl Inode for Special {
     }
     fn rdev(&self) -> u64 {
         self.rdev
+    }
+    fn dev(&self) -> u64 {
+        self.dev
     }
     fn xattrs(&self) -> Option<&Xattrs> {
         Some(&self.xattrs)

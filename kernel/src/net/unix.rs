@@ -653,7 +653,7 @@ impl Socket for UnixSocket {
                     let c = cx.proc.cred.lock();
                     (c.uid[3], c.gid[3])
                 };
-                let node = SockNode::new(S_IFSOCK | (0o777 & !umask), uid, gid);
+                let node = SockNode::new(S_IFSOCK | (0o777 & !umask), uid, gid, parent.node.dev());
                 let ino = node.ino();
                 parent.node.insert(&name, node)?;
                 BY_INODE.lock().insert(ino, self.me.clone());
@@ -980,20 +980,28 @@ pub struct SockNode {
     ino: u64,
     meta: Mutex<Meta>,
     links: core::sync::atomic::AtomicU32,
+    /// The filesystem it is named in (st_dev).
+    dev: u64,
 }
 
 impl SockNode {
-    fn new(mode: u32, uid: u32, gid: u32) -> Arc<SockNode> {
+    /// The node of a socket about to be named in a directory of filesystem `dev`
+    /// (a volume keeps it in the guest: see `ninep::local_ino`).
+    fn new(mode: u32, uid: u32, gid: u32, dev: u64) -> Arc<SockNode> {
         let mut meta = Meta::new(mode);
         meta.uid = uid;
         meta.gid = gid;
-        Arc::new(SockNode { ino: fs_next_ino(), meta: Mutex::new(meta), links: core::sync::atomic::AtomicU32::new(1) })
+        let ino = if crate::fs::ninep::is_volume_dev(dev) { crate::fs::ninep::local_ino() } else { fs_next_ino() };
+        Arc::new(SockNode { ino, meta: Mutex::new(meta), links: core::sync::atomic::AtomicU32::new(1), dev })
     }
 }
 
 impl Inode for SockNode {
     fn ino(&self) -> u64 {
         self.ino
+    }
+    fn dev(&self) -> u64 {
+        self.dev
     }
     fn meta(&self) -> Meta {
         *self.meta.lock()
