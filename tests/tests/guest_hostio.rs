@@ -396,9 +396,10 @@ fn volume_fifos_and_sockets_aarch64() {
     volume_section("aarch64", "aarch64", "special", "through the socket");
 }
 
-/// A volume's file mapped MAP_PRIVATE reads right through windows read around a
-/// fault, private writes stay private, the page past the end is SIGBUS, and a
-/// program copied onto the volume runs from there.
+/// A volume's file mapped MAP_PRIVATE reads right through its page cache, private
+/// writes stay private, the page past the end is SIGBUS, and a program copied onto
+/// the volume runs from there, again from the cache, and after it is rewritten in
+/// place, as the new bytes.
 #[test]
 fn volume_private_mapping_and_exec() {
     volume_section("x86_64", "x86_64", "mapped", "hello from a copy");

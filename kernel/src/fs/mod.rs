@@ -307,6 +307,10 @@ pub trait Inode: Send + Sync {
     fn fifo(&self) -> Option<&fifo::Fifo> {
         None
     }
+    /// Before the file is mapped or executed: forgets what the node keeps of a
+    /// file that changed underneath it (a volume's page cache, when the host
+    /// file changed).
+    fn refresh(&self) {}
     /// Renames the entry `old` of this directory to `new` in `new_dir`, for
     /// filesystems that rename in one step (volumes); None lets the caller move
     /// the entry itself (`remove`, then `insert`).

@@ -40,6 +40,7 @@ const VOLUME_DEV_BASE: u64 = 0x30;
 /// Statfs magic of a 9P filesystem (V9FS_MAGIC).
 const V9FS_MAGIC: i64 = 0x0102_1997;
 const NOFID: u32 = u32::MAX;
+use elfin_arch::PAGE_SIZE as PAGE;
 
 // Message types (9P2000.L; R-messages are T + 1).
 const RLERROR: u8 = 7;
@@ -167,7 +168,12 @@ struct Attr {
     /// the size for a sparse file).
     blocks: u64,
     mtime: i64,
+    /// What says the host file changed: size, mtime and ctime to the nanosecond.
+    stamp: Stamp,
 }
+
+/// A host file's size, modification and change times (seconds, nanoseconds).
+type Stamp = (u64, u64, u64, u64, u64);
 
 /// One mounted volume: the device and the fids in use.
 pub struct Client {
@@ -182,6 +188,40 @@ pub struct Client {
     /// FIFOs and sockets named on the volume but kept in the guest, by directory
     /// (qid path) and name: see [`local_ino`].
     local: Mutex<LocalNodes>,
+}
+
+/// The files of all volumes whose pages were read last (see [`PageCache`]), kept
+/// when no mapping holds them, so that the next exec of a program finds its pages.
+static RECENT: Mutex<alloc::collections::VecDeque<Arc<Node>>> = Mutex::new(alloc::collections::VecDeque::new());
+/// Files kept in [`RECENT`].
+const RECENT_FILES: usize = 4;
+/// Pages all volumes' page caches hold together at most: a sixteenth of memory.
+fn cache_limit() -> usize {
+    crate::mem::frames::total_count() / 16
+}
+/// Pages the volumes' page caches hold.
+static CACHED_PAGES: AtomicUsize = AtomicUsize::new(0);
+
+/// The pages of a volume's file that private mappings map (copy on write), read
+/// from the host a fault-around window at a time: a program run from a volume maps
+/// the same pages at every exec. They are the host file's as long as its stamp is
+/// the one they were read under; each open compares, and a write from the guest
+/// drops them.
+#[derive(Default)]
+struct PageCache {
+    stamp: Option<Stamp>,
+    pages: BTreeMap<u64, u64>,
+}
+
+impl PageCache {
+    /// Gives every page back (a mapping that holds one keeps it).
+    fn clear(&mut self) {
+        for (_, pa) in core::mem::take(&mut self.pages) {
+            crate::mem::frames::put_file_page(pa);
+            CACHED_PAGES.fetch_sub(1, Ordering::Relaxed);
+        }
+        self.stamp = None;
+    }
 }
 
 /// Guest-only nodes by directory (qid path) and name.
@@ -298,8 +338,9 @@ impl Client {
                 r.u64()?; // blksize
                 let blocks = r.u64()?;
                 r.bytes(8 * 2)?; // atime
-                let mtime = r.u64()? as i64;
-                Ok((qid, Attr { mode, uid, gid, nlink, size, blocks, mtime }))
+                let mtime = r.u64()?;
+                let stamp = (size, mtime, r.u64()?, r.u64()?, r.u64()?);
+                Ok((qid, Attr { mode, uid, gid, nlink, size, blocks, mtime: mtime as i64, stamp }))
             },
         )
     }
@@ -353,6 +394,7 @@ impl Client {
             io: Mutex::new([None; 3]),
             writers: AtomicUsize::new(0),
             fifo: super::fifo::Fifo::default(),
+            cache: Mutex::new(PageCache::default()),
         });
         self.nodes.lock().insert(qid, Arc::downgrade(&n));
         Ok(n)
@@ -362,6 +404,7 @@ impl Client {
     fn find(&self, ino: u64) -> Option<Arc<Node>> {
         self.nodes.lock().get(&ino).and_then(Weak::upgrade)
     }
+
 }
 
 /// Inode numbers of the FIFOs and sockets a volume keeps in the guest, apart from
@@ -387,10 +430,12 @@ pub struct Node {
     /// The pipe of a FIFO: its data stays in the guest, as Linux's v9fs keeps a
     /// FIFO's pipe in the client (the host file only names it).
     fifo: super::fifo::Fifo,
+    cache: Mutex<PageCache>,
 }
 
 impl Drop for Node {
     fn drop(&mut self) {
+        self.cache.lock().clear();
         let io = *self.io.lock();
         for fid in io.into_iter().flatten() {
             self.c.clunk(fid);
@@ -450,6 +495,60 @@ impl Node {
             r.adjust_links(-1);
         }
         Ok(())
+    }
+
+    /// Page `pgoff` from the page cache, with an owner taken for the mapping.
+    fn cached_page(&self, pgoff: u64) -> Option<u64> {
+        let c = self.cache.lock();
+        let pa = *c.pages.get(&pgoff)?;
+        crate::mem::frames::share(pa);
+        Some(pa)
+    }
+
+    /// Reads the pages of the fault-around window around `pgoff` that the cache
+    /// lacks, in one request, into the cache.
+    fn fill_cache(&self, pgoff: u64) {
+        use crate::mem::frames;
+        let a = self.cached_attr();
+        let window = crate::mem::vm::FAULT_AROUND_PAGES;
+        let first = pgoff & !(window - 1);
+        let end = first.saturating_add(window).min(a.size.div_ceil(PAGE));
+        if a.mode & S_IFMT != S_IFREG || pgoff >= end {
+            return;
+        }
+        let want = (end - first) as usize;
+        if CACHED_PAGES.load(Ordering::Relaxed) + want > cache_limit() {
+            shrink_caches(cache_limit() / 2);
+            if CACHED_PAGES.load(Ordering::Relaxed) + want > cache_limit() {
+                return;
+            }
+        }
+        let mut buf = alloc::vec![0u8; want * PAGE as usize];
+        let Ok(got) = self.read_at(first * PAGE, &mut buf) else { return };
+        let mut c = self.cache.lock();
+        if c.stamp != Some(a.stamp) {
+            c.clear();
+            c.stamp = Some(a.stamp);
+        }
+        for (i, bytes) in buf.chunks(PAGE as usize).enumerate().take(got.div_ceil(PAGE as usize)) {
+            let idx = first + i as u64;
+            if c.pages.contains_key(&idx) || frames::free_count() < frames::total_count() / 32 {
+                continue;
+            }
+            let Some(pa) = frames::alloc(1) else { break };
+            let dst = frames::frame_bytes(pa);
+            let n = bytes.len().min(got - i * PAGE as usize).min(dst.len());
+            let (head, tail) = dst.split_at_mut(n);
+            head.copy_from_slice(bytes.get(..n).unwrap_or(&[]));
+            tail.fill(0);
+            frames::mark_file_page(pa);
+            c.pages.insert(idx, pa);
+            CACHED_PAGES.fetch_add(1, Ordering::Relaxed);
+        }
+        drop(c);
+        if let Some(me) = self.c.find(self.qid) {
+            keep(me);
+        }
     }
 
     fn store_attr(&self, a: Attr) {
@@ -842,6 +941,7 @@ impl Inode for Node {
                 Err(_) => break,
             }
         }
+        self.cache.lock().clear();
         let mut a = self.attr.lock();
         a.0.size = a.0.size.max(off + done as u64);
         a.0.mtime = super::now().tv_sec;
@@ -849,6 +949,7 @@ impl Inode for Node {
     }
     fn truncate(&self, len: u64) -> Result<(), Errno> {
         self.writable_fs()?;
+        self.cache.lock().clear();
         setattr(&self.c, self.fid, SETATTR_SIZE | SETATTR_MTIME, 0, 0, 0, len, 0)?;
         let mut a = self.attr.lock();
         a.0.size = len;
@@ -913,6 +1014,24 @@ impl Inode for Node {
     fn fifo(&self) -> Option<&super::fifo::Fifo> {
         (self.cached_attr().mode & S_IFMT == S_IFIFO).then_some(&self.fifo)
     }
+    /// Drops the cached pages when the host file changed since they were read.
+    fn refresh(&self) {
+        if self.cache.lock().pages.is_empty() {
+            return;
+        }
+        let now = self.fresh_attr().stamp;
+        let mut c = self.cache.lock();
+        if c.stamp != Some(now) {
+            c.clear();
+        }
+    }
+    fn share_page(&self, pgoff: u64) -> Option<u64> {
+        if let Some(pa) = self.cached_page(pgoff) {
+            return Some(pa);
+        }
+        self.fill_cache(pgoff);
+        self.cached_page(pgoff)
+    }
     fn open(self: Arc<Self>, flags: u32) -> Result<Arc<dyn FileLike>, Errno> {
         match self.cached_attr().mode & S_IFMT {
             S_IFDIR => Ok(InodeFile::path_only(self)),
@@ -928,6 +1047,7 @@ impl Inode for Node {
                 }
                 // Opening here checks the access the host grants.
                 self.io_fid(acc)?;
+                self.refresh();
                 Ok(InodeFile::with_access(self, flags))
             }
         }
@@ -1067,6 +1187,31 @@ pub fn mounted() -> Vec<Mounted> {
 /// Whether `n` lies on a volume.
 pub fn on_volume(n: &dyn Inode) -> bool {
     is_volume_dev(n.dev())
+}
+
+/// Keeps `n`, whose pages were just read, among the recent files.
+fn keep(n: Arc<Node>) {
+    let mut r = RECENT.lock();
+    r.retain(|o| !Arc::ptr_eq(o, &n));
+    r.push_back(n);
+    let old = (r.len() > RECENT_FILES).then(|| r.pop_front()).flatten();
+    drop(r);
+    drop(old);
+}
+
+/// Lets go of the recent files' pages, oldest first, until the caches hold at
+/// most `keep` pages (a file a mapping holds keeps its node, not its pages).
+fn shrink_caches(keep: usize) {
+    while CACHED_PAGES.load(Ordering::Relaxed) > keep {
+        let old = RECENT.lock().pop_front();
+        let Some(old) = old else { return };
+        old.cache.lock().clear();
+    }
+}
+
+/// Gives back the pages the volumes' page caches hold (before a leak report).
+pub fn drop_caches() {
+    shrink_caches(0);
 }
 
 /// Whether `dev` is a volume's device number.

@@ -951,14 +951,6 @@ impl AddrSpace {
         }
         let rel = page - vstart;
         let read = matches!(access, Access::Read | Access::Exec);
-        if let Backing::File { node, offset, len } = &area.backing {
-            if read && !area.shared && crate::fs::ninep::on_volume(&**node) && !cache::has_pages(node) {
-                if *len == u64::MAX && offset + rel >= node.size().next_multiple_of(PAGE_SIZE) {
-                    return Err(FaultError::Bus);
-                }
-                return self.read_around(page, vstart, vend, &area);
-            }
-        }
         let mut perm = area.prot.perm();
         let pa = match &area.backing {
             Backing::Anon => alloc_user_zeroed().ok_or(FaultError::OutOfMemory)?,
@@ -979,6 +971,9 @@ impl AddrSpace {
                     // The file's own frame, read-only until written (copy on write).
                     perm = area.prot.cow_perm();
                     pa
+                } else if read && crate::fs::ninep::on_volume(&**node) && !cache::has_pages(node) {
+                    // A volume's page cache is full, or the page is a partial one.
+                    return self.read_around(page, vstart, vend, &area);
                 } else {
                     let pa = alloc_user_uninit().ok_or(FaultError::OutOfMemory)?;
                     let n = len.saturating_sub(rel).min(PAGE_SIZE) as usize;
@@ -1004,7 +999,7 @@ impl AddrSpace {
     }
 
     /// A read fault on page `page` of a private mapping [vstart, vend) of a volume's
-    /// file, which has no frames to share: the page and the unmapped ones around it
+    /// file whose page cache has no frame for it: the page and the unmapped ones around it
     /// (the aligned [`FAULT_AROUND_PAGES`] window, up to the end of the file) are
     /// read in one request to the host and mapped as the mapping's own copies. A
     /// request per page made exec of a program on a volume several times slower.
@@ -1084,7 +1079,13 @@ impl AddrSpace {
         let span = FAULT_AROUND_PAGES * PAGE_SIZE;
         let lo = (page & !(span - 1)).max(vstart);
         let hi = (page & !(span - 1)).saturating_add(span).min(vend);
-        let file_end = node.size().next_multiple_of(PAGE_SIZE);
+        // A volume's file is not asked its size at every fault: its page cache
+        // holds only pages that were in the file.
+        let file_end = if !area.shared && crate::fs::ninep::on_volume(&**node) {
+            u64::MAX
+        } else {
+            node.size().next_multiple_of(PAGE_SIZE)
+        };
         // A private mapping of initrd bytes (a program's segments) with no page of
         // the file cached maps the initrd's frames straight: they lie there in the
         // file's order, so the window's run of them is worked out once.

@@ -182,6 +182,7 @@ pub fn mmap(cx: &Ctx, addr: UAddr, len: usize, prot: i32, flags: i32, fd: i32, o
                 if shared {
                     area.maywrite &= crate::fs::seals::check_shared_map(&*n, prot & PROT_WRITE != 0)?;
                 }
+                n.refresh();
                 area.backing = Backing::File { node: n.clone(), offset, len: u64::MAX };
                 area.name = VmaName::Path(f.path.clone());
             }

@@ -255,6 +255,7 @@ fn file_bytes(node: &Arc<dyn Inode>) -> Result<alloc::borrow::Cow<'static, [u8]>
     if let Some(b) = node.static_bytes() {
         return Ok(alloc::borrow::Cow::Borrowed(b));
     }
+    node.refresh();
     let size = usize::try_from(node.size()).map_err(|_| failure(Errno::ENOMEM, "file too large"))?;
     let mut v = Vec::new();
     v.try_reserve_exact(size).map_err(|_| failure(Errno::ENOMEM, "out of memory reading the program"))?;

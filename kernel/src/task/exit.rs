@@ -477,6 +477,7 @@ fn power_off() -> ! {
     if leak_report_wanted() {
         crate::syscall::drain_bounce_buffers();
         super::futex::shrink_buckets();
+        crate::fs::ninep::drop_caches();
         // Frames the kernel heap took since the start stay with it for reuse; they
         // are counted as free here, and the heap's own use is reported beside.
         let heap_growth = crate::mem::heap::frames().saturating_sub(HEAP_FRAMES_AT_START.load(Ordering::Relaxed));
