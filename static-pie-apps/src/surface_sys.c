@@ -28,7 +28,7 @@
  *              blocking read interrupted by a signal handler
  * procfs       /proc/PID: descriptor links (modes, sizes, no blocks, fd 0), fdinfo,
  *              statfs of /proc, /sys, /dev/pts and /dev/shm,
- *              mountinfo against stat, mounts, cgroup, auxv against getauxval,
+ *              mountinfo against stat (/, /proc, /sys, /dev/pts), mounts, cgroup, auxv against getauxval,
  *              oom_score_adj (limits, inherited by fork), /proc/filesystems
  * switches     context switches: voluntary ones counted by getrusage (self,
  *              thread, children, wait4) and /proc/self/status; Cpus_allowed_list
@@ -1199,13 +1199,16 @@ static void procfs_section(void)
     }
     printf("fdinfo of a closed descriptor: %s\n", read_text("/proc/self/fdinfo/999", buf, sizeof buf) < 0 ? strerror(errno) : "readable");
 
-    /* mountinfo: well-formed; / and /proc are there with the devices stat shows;
-     * fdinfo's mnt_id is one of its mounts; /proc/self/mounts has as many lines. */
-    int lines = 0, well_formed = 1, root_ok = 0, proc_ok = 0, mnt_listed = 0;
+    /* mountinfo: well-formed; /, /proc, /sys and /dev/pts are there with the
+     * devices stat shows; fdinfo's mnt_id is one of its mounts; /proc/self/mounts
+     * has as many lines. */
+    int lines = 0, well_formed = 1, root_ok = 0, proc_ok = 0, sys_ok = 0, pts_ok = 0, mnt_listed = 0;
     if (read_text("/proc/self/mountinfo", buf, sizeof buf) > 0) {
-        struct stat root_st, proc_st;
+        struct stat root_st, proc_st, sys_st, pts_st;
         stat("/", &root_st);
         stat("/proc", &proc_st);
+        stat("/sys", &sys_st);
+        stat("/dev/pts", &pts_st);
         for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
             int id, parent;
             unsigned major, minor;
@@ -1223,10 +1226,15 @@ static void procfs_section(void)
                 root_ok = dev == root_st.st_dev;
             if (strcmp(point, "/proc") == 0)
                 proc_ok = dev == proc_st.st_dev && strstr(line, " - proc ") != NULL;
+            if (strcmp(point, "/sys") == 0)
+                sys_ok = dev == sys_st.st_dev && strstr(line, " - sysfs ") != NULL;
+            if (strcmp(point, "/dev/pts") == 0)
+                pts_ok = dev == pts_st.st_dev && strstr(line, " - devpts ") != NULL;
         }
     }
     printf("mountinfo: well-formed %s, / as stat shows %s, /proc as stat shows %s, fdinfo's mount listed %s\n",
            yes(well_formed && lines > 0), yes(root_ok), yes(proc_ok), yes(mnt_listed));
+    printf("mountinfo: /sys as stat shows %s, /dev/pts as stat shows %s\n", yes(sys_ok), yes(pts_ok));
     int mounts = 0;
     if (read_text("/proc/self/mounts", buf, sizeof buf) > 0)
         for (char *c = buf; *c; c++)

@@ -43,6 +43,8 @@ const MAX_SYMLINKS: usize = 40;
 pub const PATH_MAX: usize = 4096;
 /// Device number of the ramfs (st_dev, "00:10" in /proc/self/maps).
 pub const RAMFS_DEV: u64 = 0x10;
+/// Device number of sysfs (its sealed directories and attributes).
+pub const SYSFS_DEV: u64 = 0x15;
 
 static NEXT_INO: AtomicU64 = AtomicU64::new(1);
 

@@ -404,7 +404,6 @@ impl Client {
     fn find(&self, ino: u64) -> Option<Arc<Node>> {
         self.nodes.lock().get(&ino).and_then(Weak::upgrade)
     }
-
 }
 
 /// Inode numbers of the FIFOs and sockets a volume keeps in the guest, apart from

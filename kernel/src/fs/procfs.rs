@@ -1216,7 +1216,7 @@ impl MountRow {
     }
 }
 
-/// The mounts: the RAM root, /proc, then each volume.
+/// The mounts: the RAM root, /proc, each volume, then /sys and /dev/pts.
 fn mount_table() -> Vec<MountRow> {
     let mut rows = alloc::vec![
         MountRow {
@@ -1250,6 +1250,36 @@ fn mount_table() -> Vec<MountRow> {
             fstype: "9p",
             opts: if v.read_only { "ro,relatime" } else { "rw,relatime" },
             fs_opts: "access=client,trans=virtio",
+        });
+    }
+    // sysfs and devpts where /sys and /dev/pts are elfin's own (an initrd may
+    // bring directories of its own there).
+    let root = super::root();
+    let sys = root.lookup(b"sys").is_ok_and(|d| d.dev() == super::SYSFS_DEV);
+    let pts = root.lookup(b"dev").and_then(|d| d.lookup(b"pts")).ok().map(|p| p.dev());
+    let next = |rows: &Vec<MountRow>| ROOT_MOUNT_ID + rows.len() as u32;
+    if sys {
+        rows.push(MountRow {
+            id: next(&rows),
+            parent: ROOT_MOUNT_ID,
+            dev: super::SYSFS_DEV,
+            point: b"/sys".to_vec(),
+            source: String::from("sysfs"),
+            fstype: "sysfs",
+            opts: "rw,nosuid,nodev,noexec,relatime",
+            fs_opts: "",
+        });
+    }
+    if let Some(dev) = pts.filter(|&d| d != super::RAMFS_DEV) {
+        rows.push(MountRow {
+            id: next(&rows),
+            parent: ROOT_MOUNT_ID,
+            dev,
+            point: b"/dev/pts".to_vec(),
+            source: String::from("devpts"),
+            fstype: "devpts",
+            opts: "rw,nosuid,noexec,relatime",
+            fs_opts: "gid=5,mode=620,ptmxmode=666",
         });
     }
     rows

@@ -121,6 +121,13 @@ impl Inode for File {
     fn ino(&self) -> u64 {
         self.ino
     }
+    fn dev(&self) -> u64 {
+        if self.attribute {
+            super::SYSFS_DEV
+        } else {
+            super::RAMFS_DEV
+        }
+    }
     fn meta(&self) -> Meta {
         *self.meta.lock()
     }
@@ -317,6 +324,13 @@ impl Dir {
 impl Inode for Dir {
     fn ino(&self) -> u64 {
         self.ino
+    }
+    fn dev(&self) -> u64 {
+        if self.sealed {
+            super::SYSFS_DEV
+        } else {
+            super::RAMFS_DEV
+        }
     }
     fn fixed_names(&self) -> Option<Fixed> {
         self.sealed.then_some(Fixed::Sys)
