@@ -26,6 +26,7 @@ mod stack;
 pub use bias::{aslr_bits, choose_bias, AARCH64_ASLR_BITS, AARCH64_ET_DYN_BASE, X86_64_ASLR_BITS, X86_64_ET_DYN_BASE};
 pub use error::{LoadError, StackString};
 pub use plan::{
-    plan, ElfKind, LoadPlan, Machine, Prot, Segment, Tls, MAX_ALIGN, MAX_PHNUM, MAX_SPAN, MIN_EXEC_ADDR, PAGE_SIZE,
+    plan, plan_from, ElfKind, LoadPlan, Machine, Prot, Segment, Source, Tls, MAX_ALIGN, MAX_PHNUM, MAX_SPAN,
+    MIN_EXEC_ADDR, PAGE_SIZE,
 };
 pub use stack::{build_stack, StackArgs, StackImage, MAX_ARG_STRLEN};

@@ -3,6 +3,7 @@
 //! The header fields are checked by hand before goblin is asked to read anything
 //! variable-sized, so that absurd counts or offsets never reach an allocation.
 
+use alloc::borrow::Cow;
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -155,13 +156,44 @@ pub struct LoadPlan {
     pub exec_stack: bool,
 }
 
+/// A program file as [`plan_from`] reads it: its size and the bytes of a range.
+/// A file in memory is a `[u8]`; a file elsewhere is read a piece at a time, so
+/// that a program larger than memory can still be planned.
+pub trait Source {
+    /// The file's size in bytes.
+    fn size(&self) -> u64;
+    /// The `len` bytes at `offset`; None when they run past the end of the file or
+    /// cannot be read.
+    fn read(&self, offset: u64, len: usize) -> Option<Cow<'_, [u8]>>;
+}
+
+impl Source for [u8] {
+    fn size(&self) -> u64 {
+        self.len() as u64
+    }
+    fn read(&self, offset: u64, len: usize) -> Option<Cow<'_, [u8]>> {
+        let start = usize::try_from(offset).ok()?;
+        self.get(start..start.checked_add(len)?).map(Cow::Borrowed)
+    }
+}
+
 /// Validate `file` as a static Linux program for `expect` and describe how to load it.
 ///
 /// Never panics and never allocates more than a small multiple of `e_phnum` (at most
 /// 512) program headers, whatever `file` holds.
 pub fn plan(file: &[u8], expect: Machine) -> Result<LoadPlan, LoadError> {
-    check_ident(file)?;
-    let hdr = Header::parse(file).map_err(|_| LoadError::TooShort { len: file.len() })?;
+    plan_from(file, expect)
+}
+
+/// [`plan`] of a file read through `src`: it reads the ELF header, the program
+/// headers, and the dynamic section and `PT_INTERP` name when there are any.
+pub fn plan_from<S: Source + ?Sized>(src: &S, expect: Machine) -> Result<LoadPlan, LoadError> {
+    let size = src.size();
+    let len = usize::try_from(size).unwrap_or(usize::MAX);
+    let head_len = len.min(EHDR_SIZE);
+    let head = src.read(0, head_len).ok_or(LoadError::TooShort { len })?;
+    check_ident(&head, len)?;
+    let hdr = Header::parse(&head).map_err(|_| LoadError::TooShort { len })?;
 
     if hdr.e_machine != expect.e_machine() {
         return Err(LoadError::WrongMachine { found: hdr.e_machine, expected: expect });
@@ -182,15 +214,15 @@ pub fn plan(file: &[u8], expect: Machine) -> Result<LoadPlan, LoadError> {
     if hdr.e_phnum > MAX_PHNUM {
         return Err(LoadError::TooManyProgramHeaders(hdr.e_phnum));
     }
-    let phdrs = read_phdrs(file, hdr.e_phoff, hdr.e_phnum)?;
+    let phdrs = read_phdrs(src, hdr.e_phoff, hdr.e_phnum)?;
 
     // The most useful message for a dynamically linked program comes first, even if
     // something else about the file is odd too.
     if let Some(ph) = phdrs.iter().find(|ph| ph.p_type == PT_INTERP) {
-        let interp = read_name(file, ph.p_offset, ph.p_filesz).unwrap_or_else(|| String::from("<unreadable>"));
+        let interp = read_name(src, ph.p_offset, ph.p_filesz).unwrap_or_else(|| String::from("<unreadable>"));
         return Err(LoadError::Dynamic { interp });
     }
-    if let Some((needed, count)) = needed_libraries(file, &phdrs) {
+    if let Some((needed, count)) = needed_libraries(src, &phdrs) {
         return Err(LoadError::NeedsLibraries { needed, count, no_entry: hdr.e_type == ET_DYN && hdr.e_entry == 0 });
     }
 
@@ -204,8 +236,8 @@ pub fn plan(file: &[u8], expect: Machine) -> Result<LoadPlan, LoadError> {
             continue;
         }
         let file_end = ph.p_offset.checked_add(ph.p_filesz);
-        if file_end.is_none_or(|end| end > file.len() as u64) {
-            return Err(LoadError::SegmentPastEof { index, offset: ph.p_offset, filesz: ph.p_filesz, len: file.len() });
+        if file_end.is_none_or(|end| end > size) {
+            return Err(LoadError::SegmentPastEof { index, offset: ph.p_offset, filesz: ph.p_filesz, len });
         }
         if ph.p_filesz > ph.p_memsz {
             return Err(LoadError::FileszExceedsMemsz { index });
@@ -297,17 +329,18 @@ pub fn plan(file: &[u8], expect: Machine) -> Result<LoadPlan, LoadError> {
     })
 }
 
-/// Check `e_ident`: magic, class, data encoding, version.
-fn check_ident(file: &[u8]) -> Result<(), LoadError> {
-    let magic_len = file.len().min(SELFMAG);
-    if file.get(..magic_len) != ELFMAG.get(..magic_len) {
-        if file.starts_with(b"#!") {
+/// Check `e_ident` in `head`, the first bytes of a file of `len` bytes: magic,
+/// class, data encoding, version.
+fn check_ident(head: &[u8], len: usize) -> Result<(), LoadError> {
+    let magic_len = head.len().min(SELFMAG);
+    if head.get(..magic_len) != ELFMAG.get(..magic_len) {
+        if head.starts_with(b"#!") {
             return Err(LoadError::Script);
         }
         return Err(LoadError::BadMagic);
     }
-    let Some(ident) = file.get(..IDENT_SIZE) else {
-        return Err(LoadError::TooShort { len: file.len() });
+    let Some(ident) = head.get(..IDENT_SIZE) else {
+        return Err(LoadError::TooShort { len });
     };
     match ident.get(4).copied().unwrap_or(0) {
         ELFCLASS64 => {}
@@ -323,15 +356,15 @@ fn check_ident(file: &[u8]) -> Result<(), LoadError> {
     if version != EV_CURRENT {
         return Err(LoadError::BadVersion(version));
     }
-    if file.len() < EHDR_SIZE {
-        return Err(LoadError::TooShort { len: file.len() });
+    if len < EHDR_SIZE {
+        return Err(LoadError::TooShort { len });
     }
     Ok(())
 }
 
 /// Read `phnum` program headers at `phoff`, after checking they lie inside the file.
-fn read_phdrs(file: &[u8], phoff: u64, phnum: u16) -> Result<Vec<ProgramHeader>, LoadError> {
-    let len = file.len() as u64;
+fn read_phdrs<S: Source + ?Sized>(src: &S, phoff: u64, phnum: u16) -> Result<Vec<ProgramHeader>, LoadError> {
+    let len = src.size();
     let size = u64::from(PHDR_SIZE);
     // phnum <= 512, so this product cannot overflow.
     let table = u64::from(phnum).saturating_mul(size);
@@ -341,19 +374,18 @@ fn read_phdrs(file: &[u8], phoff: u64, phnum: u16) -> Result<Vec<ProgramHeader>,
         let index = len.checked_sub(phoff).map_or(0, |room| room.checked_div(size).unwrap_or(0));
         return Err(LoadError::PhdrTruncated { index: index.min(u64::from(phnum)) as usize });
     }
-    let offset = usize::try_from(phoff).map_err(|_| LoadError::PhdrTruncated { index: 0 })?;
+    let table_len = usize::try_from(table).map_err(|_| LoadError::PhdrTruncated { index: 0 })?;
+    let bytes = src.read(phoff, table_len).ok_or(LoadError::PhdrTruncated { index: 0 })?;
     if cfg!(target_endian = "little") {
         // The table as it lies in the file (one copy, in place of a field-by-field
         // read of each header): its little-endian words are this machine's.
-        let end = offset.saturating_add(usize::try_from(table).unwrap_or(usize::MAX));
-        let bytes = file.get(offset..end).ok_or(LoadError::PhdrTruncated { index: 0 })?;
-        return Ok(goblin::elf64::program_header::ProgramHeader::from_bytes(bytes, usize::from(phnum))
+        return Ok(goblin::elf64::program_header::ProgramHeader::from_bytes(&bytes, usize::from(phnum))
             .into_iter()
             .map(ProgramHeader::from)
             .collect());
     }
     let ctx = Ctx::new(Container::Big, Endian::Little);
-    ProgramHeader::parse(file, offset, usize::from(phnum), ctx).map_err(|_| LoadError::PhdrTruncated { index: 0 })
+    ProgramHeader::parse(&bytes, 0, usize::from(phnum), ctx).map_err(|_| LoadError::PhdrTruncated { index: 0 })
 }
 
 /// The `DT_NEEDED` names of the first `PT_DYNAMIC` (up to [`MAX_NAMES_SHOWN`]) and their
@@ -361,16 +393,19 @@ fn read_phdrs(file: &[u8], phoff: u64, phnum: u16) -> Result<Vec<ProgramHeader>,
 ///
 /// An unreadable dynamic section is not an error here: a static program never reads its
 /// own from the file, and the other checks still apply.
-fn needed_libraries(file: &[u8], phdrs: &[ProgramHeader]) -> Option<(Vec<String>, usize)> {
+fn needed_libraries<S: Source + ?Sized>(src: &S, phdrs: &[ProgramHeader]) -> Option<(Vec<String>, usize)> {
     // goblin reserves room for `p_filesz / 16` entries up front, so hand it only the
     // first PT_DYNAMIC, clamped: a real one is a few hundred bytes.
     let mut dynamic_ph = phdrs.iter().find(|ph| ph.p_type == PT_DYNAMIC)?.clone();
     dynamic_ph.p_filesz = dynamic_ph.p_filesz.min(MAX_DYNAMIC_SIZE);
-    if !may_need(file, &dynamic_ph) {
+    // The section read on its own, and parsed where it now lies.
+    let bytes = src.read(dynamic_ph.p_offset, usize::try_from(dynamic_ph.p_filesz).ok()?)?;
+    dynamic_ph.p_offset = 0;
+    if !may_need(&bytes) {
         return None;
     }
     let ctx = Ctx::new(Container::Big, Endian::Little);
-    let dynamic = Dynamic::parse(file, core::slice::from_ref(&dynamic_ph), ctx).ok().flatten()?;
+    let dynamic = Dynamic::parse(&bytes, core::slice::from_ref(&dynamic_ph), ctx).ok().flatten()?;
     let count = dynamic.dyns.iter().filter(|d| d.d_tag == DT_NEEDED).count();
     if count == 0 {
         return None;
@@ -387,23 +422,18 @@ fn needed_libraries(file: &[u8], phdrs: &[ProgramHeader]) -> Option<(Vec<String>
             strtab
                 .filter(|_| d.d_val < strsz)
                 .and_then(|base| base.checked_add(d.d_val))
-                .and_then(|at| read_name(file, at, strsz.saturating_sub(d.d_val)))
+                .and_then(|at| read_name(src, at, strsz.saturating_sub(d.d_val)))
                 .unwrap_or_else(|| String::from("?"))
         })
         .collect();
     Some((names, count))
 }
 
-/// Whether the dynamic section has a `DT_NEEDED` entry before its `DT_NULL` (or
-/// cannot be read here, which goblin then decides): a static program's section
-/// is scanned in place, without goblin decoding every entry.
-fn may_need(file: &[u8], ph: &ProgramHeader) -> bool {
+/// Whether the dynamic section `bytes` has a `DT_NEEDED` entry before its
+/// `DT_NULL`: a static program's section is scanned in place, without goblin
+/// decoding every entry.
+fn may_need(bytes: &[u8]) -> bool {
     const DT_NULL: u64 = 0;
-    let range = usize::try_from(ph.p_offset)
-        .ok()
-        .zip(usize::try_from(ph.p_filesz).ok())
-        .and_then(|(start, len)| Some(start..start.checked_add(len)?));
-    let Some(bytes) = range.and_then(|r| file.get(r)) else { return true };
     for entry in bytes.chunks_exact(16) {
         let tag = entry.get(..8).and_then(|b| <[u8; 8]>::try_from(b).ok()).map(u64::from_le_bytes);
         match tag {
@@ -425,11 +455,10 @@ fn file_offset(phdrs: &[ProgramHeader], vaddr: u64) -> Option<u64> {
 }
 
 /// A printable copy of the NUL-terminated string at `offset` (at most `max` bytes).
-fn read_name(file: &[u8], offset: u64, max: u64) -> Option<String> {
-    let start = usize::try_from(offset).ok()?;
-    let max = usize::try_from(max).unwrap_or(usize::MAX).min(MAX_NAME_LEN);
-    let rest = file.get(start..)?;
-    let bytes = rest.get(..max.min(rest.len()))?;
+fn read_name<S: Source + ?Sized>(src: &S, offset: u64, max: u64) -> Option<String> {
+    let rest = src.size().checked_sub(offset)?;
+    let n = usize::try_from(max.min(rest)).unwrap_or(usize::MAX).min(MAX_NAME_LEN);
+    let bytes = src.read(offset, n)?;
     let name = bytes.split(|&b| b == 0).next().unwrap_or(&[]);
     Some(alloc::format!("{}", name.escape_ascii()))
 }

@@ -18,7 +18,8 @@
  *                             leave the file alone, the page past its end is
  *                             SIGBUS; then a copy of this program in DIR is
  *                             executed twice, rewritten in place (a string
- *                             changed) and executed again; DIR is left empty
+ *                             changed, 96 MiB long) and executed again; DIR is
+ *                             left empty
  *
  * Output is deterministic (no inode numbers, times or sizes of directories), so a
  * native run in a temporary directory and a guest run print the same lines. */
@@ -565,7 +566,12 @@ static int mapped(const char *dir, const char *self)
             unsigned char *hit = got > 0 ? memmem(img, got, lower, 11) : NULL;
             if (hit)
                 memcpy(hit, words, 11);
-            check("rewrite copy", hit && ftruncate(fd2, 0) == 0 && pwrite(fd2, img, got, 0) == got ? 0 : -1);
+            /* Then 96 MiB long (zeros after the program): larger than the
+             * guest the test gives it. */
+            check("rewrite copy", hit && ftruncate(fd2, 0) == 0 && pwrite(fd2, img, got, 0) == got &&
+                                          ftruncate(fd2, 96 << 20) == 0
+                                      ? 0
+                                      : -1);
             close(fd2);
             free(img);
         }

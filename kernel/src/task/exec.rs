@@ -95,9 +95,9 @@ fn loader_errno(e: &LoadError) -> Errno {
 /// Builds the address space of the ELF program `node` (whose bytes are `file`):
 /// segments at a random base, stack, heap start and mmap base laid out as Linux
 /// does, and the initial stack with `argv`, `envp` and the auxiliary vector.
-pub fn load(
+fn load(
     node: &Arc<dyn Inode>,
-    file: &[u8],
+    file: &Program,
     exe: &[u8],
     execfn: &[u8],
     argv: &[Vec<u8>],
@@ -109,7 +109,7 @@ pub fn load(
     let persona_fixed =
         super::sched::try_current().is_some_and(|t| t.process.ext.lock().personality & 0x0004_0000 != 0);
     let aslr = ASLR.load(Ordering::Relaxed) && !persona_fixed;
-    let plan = match elfin_loader::plan(file, machine()) {
+    let plan = match elfin_loader::plan_from(file, machine()) {
         Ok(p) => p,
         Err(e @ LoadError::Dynamic { .. }) => {
             return Err(failure(Errno::ENOEXEC, alloc::format!("{}; build it with -static-pie", e)))
@@ -250,19 +250,60 @@ fn data_range(plan: &elfin_loader::LoadPlan, bias: u64) -> core::ops::Range<u64>
     bias + start..bias + end
 }
 
-/// The program file's bytes: borrowed from the initrd when unchanged, else a copy.
-fn file_bytes(node: &Arc<dyn Inode>) -> Result<alloc::borrow::Cow<'static, [u8]>, LoadFailure> {
-    if let Some(b) = node.static_bytes() {
-        return Ok(alloc::borrow::Cow::Borrowed(b));
+/// A program file as the loader reads it: the initrd's bytes, borrowed, or a file
+/// read a piece at a time (its first page kept), so that a program larger than
+/// memory can be executed from a volume or tmpfs.
+enum Program {
+    Initrd(&'static [u8]),
+    File { node: Arc<dyn Inode>, size: u64, head: Vec<u8> },
+}
+
+/// Bytes of a program file read up front: the `#!` line (BINPRM_BUF_SIZE) and,
+/// usually, the ELF and program headers.
+const HEAD_BYTES: u64 = 4096;
+
+impl Program {
+    fn open(node: &Arc<dyn Inode>) -> Result<Program, LoadFailure> {
+        if let Some(b) = node.static_bytes() {
+            return Ok(Program::Initrd(b));
+        }
+        node.refresh();
+        let size = node.size();
+        let mut head = alloc::vec![0u8; size.min(HEAD_BYTES) as usize];
+        let n = node.read_at(0, &mut head).map_err(|e| failure(e, "cannot read the program"))?;
+        head.truncate(n);
+        Ok(Program::File { node: node.clone(), size, head })
     }
-    node.refresh();
-    let size = usize::try_from(node.size()).map_err(|_| failure(Errno::ENOMEM, "file too large"))?;
-    let mut v = Vec::new();
-    v.try_reserve_exact(size).map_err(|_| failure(Errno::ENOMEM, "out of memory reading the program"))?;
-    v.resize(size, 0);
-    let n = node.read_at(0, &mut v).map_err(|e| failure(e, "cannot read the program"))?;
-    v.truncate(n);
-    Ok(alloc::borrow::Cow::Owned(v))
+
+    /// The first bytes of the file (up to a page).
+    fn head(&self) -> &[u8] {
+        match self {
+            Program::Initrd(b) => b,
+            Program::File { head, .. } => head,
+        }
+    }
+}
+
+impl elfin_loader::Source for Program {
+    fn size(&self) -> u64 {
+        match self {
+            Program::Initrd(b) => b.len() as u64,
+            Program::File { size, .. } => *size,
+        }
+    }
+    fn read(&self, offset: u64, len: usize) -> Option<alloc::borrow::Cow<'_, [u8]>> {
+        let (node, head) = match self {
+            Program::Initrd(b) => return b.read(offset, len),
+            Program::File { node, head, .. } => (node, head),
+        };
+        if let Some(b) = head.read(offset, len) {
+            return Some(b);
+        }
+        let mut v = Vec::new();
+        v.try_reserve_exact(len).ok()?;
+        v.resize(len, 0);
+        (node.read_at(offset, &mut v).ok()? == len).then_some(alloc::borrow::Cow::Owned(v))
+    }
 }
 
 /// Whether `node` may be executed (a regular file with an execute bit; root needs
@@ -282,7 +323,7 @@ fn check_exec(node: &Arc<dyn Inode>) -> Result<(), Errno> {
 struct Resolved {
     node: Arc<dyn Inode>,
     path: Vec<u8>,
-    bytes: alloc::borrow::Cow<'static, [u8]>,
+    bytes: Program,
     argv: Vec<Vec<u8>>,
 }
 
@@ -302,8 +343,8 @@ fn resolve_program(
     let mut filename = filename.to_vec();
     for depth in 0..=MAX_INTERP_DEPTH {
         check_exec(&cur.node).map_err(|e| failure(e, "Permission denied"))?;
-        let bytes = file_bytes(&cur.node)?;
-        if bytes.get(..2) != Some(b"#!") {
+        let bytes = Program::open(&cur.node)?;
+        if bytes.head().get(..2) != Some(b"#!") {
             return Ok(Resolved { node: cur.node, path: cur.path, bytes, argv });
         }
         if depth == 0 && path_inaccessible {
@@ -314,7 +355,7 @@ fn resolve_program(
         if depth == MAX_INTERP_DEPTH {
             return Err(failure(Errno::ELOOP, "too many levels of #! interpreters"));
         }
-        let head = bytes.get(2..BINPRM_BUF_SIZE.min(bytes.len())).unwrap_or(&[]);
+        let head = bytes.head().get(2..BINPRM_BUF_SIZE.min(bytes.head().len())).unwrap_or(&[]);
         let line = match head.iter().position(|&b| b == b'\n') {
             Some(i) => head.get(..i).unwrap_or(&[]),
             None => head,
@@ -597,7 +638,7 @@ pub fn execve(
             // An ELF program that cannot run here (a dynamic one, another machine's)
             // is explained on the console; a file that is no ELF at all is a
             // script without `#!` to a shell, which runs it itself on ENOEXEC.
-            if f.errno == Errno::ENOEXEC && prog.bytes.starts_with(b"\x7fELF") {
+            if f.errno == Errno::ENOEXEC && prog.bytes.head().starts_with(b"\x7fELF") {
                 kprintln!("elfin: {}: {}", String::from_utf8_lossy(&filename), f.why);
             }
             return Err(f.errno);
