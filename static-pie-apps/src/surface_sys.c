@@ -35,7 +35,8 @@
  *              is the affinity; a thread's page faults in RUSAGE_THREAD
  * pidstat      /proc/PID/stat against what the process knows: faults, code,
  *              data, stack, argument and environment addresses, start times,
- *              the CPU; cmdline and environ read from memory (setproctitle);
+ *              the CPU; a second thread's own task/TID/stat line against the
+ *              process's; cmdline and environ read from memory (setproctitle);
  *              timerslack_ns against prctl
  * pidio        /proc/PID/io: read and write calls and bytes (read, write,
  *              readv, pwrite, sendfile, errors, a reaped child's)
@@ -1669,13 +1670,12 @@ static long read_once(const char *path, char *buf, long size)
     return n;
 }
 
-/* The fields of /proc/PID/stat, numbered as proc(5) numbers them (f[1] is the
- * pid; the name, f[2], is left out). 0 when the file cannot be read. */
-static int read_pid_stat(pid_t pid, unsigned long long f[STAT_FIELDS])
+/* The fields of a stat file of /proc, numbered as proc(5) numbers them (f[1] is
+ * the pid; the name, f[2], is left out). 0 when the file cannot be read. */
+static int read_stat_file(const char *path, unsigned long long f[STAT_FIELDS])
 {
-    char path[64], buf[2048];
+    char buf[2048];
     memset(f, 0, STAT_FIELDS * sizeof f[0]);
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
     if (read_once(path, buf, sizeof buf) <= 0)
         return 0;
     char *p = strrchr(buf, ')');
@@ -1688,6 +1688,71 @@ static int read_pid_stat(pid_t pid, unsigned long long f[STAT_FIELDS])
     for (int i = 4; i < STAT_FIELDS && *p; i++)
         f[i] = strtoull(p, &p, 10);
     return 1;
+}
+
+/* /proc/PID/stat. */
+static int read_pid_stat(pid_t pid, unsigned long long f[STAT_FIELDS])
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    return read_stat_file(path, f);
+}
+
+static volatile int spin_stop;
+static volatile pid_t spinner_tid;
+
+/* Touches 64 pages, then spins until told to stop. */
+static void *spinner(void *arg)
+{
+    (void)arg;
+    char *m = mmap(NULL, 64 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    for (int i = 0; i < 64; i++)
+        m[i * 4096] = 1;
+    spinner_tid = (pid_t)syscall(SYS_gettid);
+    while (!spin_stop)
+        ;
+    munmap(m, 64 * 4096);
+    return NULL;
+}
+
+/* /proc/PID/task/TID/stat is the thread's own line, /proc/PID/stat the
+ * process's: a spinning second thread against the sleeping main one. */
+static void pidstat_threads(void)
+{
+    pthread_t th;
+    spin_stop = 0;
+    pthread_create(&th, NULL, spinner, NULL);
+    while (!spinner_tid)
+        usleep(1000);
+    usleep(150000);
+    unsigned long long s[STAT_FIELDS], m[STAT_FIELDS], w[STAT_FIELDS];
+    char path[96];
+    snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)spinner_tid);
+    read_stat_file(path, s);
+    snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)getpid());
+    read_stat_file(path, m);
+    read_stat_file("/proc/self/stat", w);
+    spin_stop = 1;
+    pthread_join(th, NULL);
+    printf("threads: pid field is the tid %s, the main thread's %s\n", yesno(s[1] == (unsigned long long)spinner_tid),
+           yesno(m[1] == (unsigned long long)getpid()));
+    printf("threads: the spinning one is R %s, 2 threads in each line %s\n", yesno(s[3] == 'R'),
+           yesno(s[20] == 2 && m[20] == 2 && w[20] == 2));
+    printf("threads: exit_signal -1 for the second %s, the leader's is the process's %s\n",
+           yesno(s[38] == (unsigned long long)-1), yesno(m[38] == w[38]));
+    printf("threads: the second has PF_FORKNOEXEC %s, the leader as the process %s\n", yesno(s[9] & 0x40),
+           yesno((m[9] & 0x40) == (w[9] & 0x40)));
+    printf("threads: its 64 faults its own %s, the process's faults all of them %s\n", yesno(s[10] >= 64),
+           yesno(w[10] >= s[10] + m[10] && m[10] < w[10]));
+    printf("threads: its CPU time its own %s, less for the sleeping one %s, the process's the sum %s\n",
+           yesno(s[14] >= 5), yesno(m[14] + m[15] < s[14]), yesno(w[14] + w[15] + 1 >= s[14] + s[15] + m[14] + m[15]));
+    printf("threads: started no earlier than the leader %s\n", yesno(s[22] >= m[22]));
+    struct stat a, b;
+    snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)getpid());
+    int distinct = stat(path, &a) == 0 && stat("/proc/self/stat", &b) == 0 && a.st_ino != b.st_ino;
+    snprintf(path, sizeof path, "/proc/self/task/%d/task", (int)getpid());
+    printf("threads: task/PID/stat is a file apart %s; task/PID/task: %s\n", yesno(distinct),
+           access(path, F_OK) == 0 ? "exists" : errname(errno));
 }
 
 /* The bytes of a /proc file (NUL-separated lists). */
@@ -1786,6 +1851,7 @@ static void pidstat_section_with(int argc, char **argv)
     printf("env_start, env_end: the environment strings: %s\n", yesno(f[50] == arg_end && f[51] == env_end));
     printf("start_brk is the first break: %s\n", yesno(f[47] <= (unsigned long)sbrk(0)));
     printf("priority is 20 + nice: %s\n", yesno(f[18] == 20 + f[19]));
+    pidstat_threads();
     /* Start times: a child made later starts later, in clock ticks since boot. */
     double up = 0;
     FILE *u = fopen("/proc/uptime", "r");

@@ -159,15 +159,23 @@ struct Node {
     kind: Kind,
     pid: i32,
     tid: i32,
+    /// Below /proc/PID/task/TID: about thread `tid` alone (its stat line), where
+    /// /proc/PID is about the whole process.
+    task: bool,
 }
 
 /// The /proc root directory.
 pub fn root() -> Arc<dyn Inode> {
-    Arc::new(Node { kind: Kind::Root, pid: 0, tid: 0 })
+    Arc::new(Node { kind: Kind::Root, pid: 0, tid: 0, task: false })
 }
 
 fn node(kind: Kind, pid: i32, tid: i32) -> Arc<dyn Inode> {
-    Arc::new(Node { kind, pid, tid })
+    Arc::new(Node { kind, pid, tid, task: false })
+}
+
+/// A node below /proc/PID/task/TID.
+fn task_node(kind: Kind, pid: i32, tid: i32) -> Arc<dyn Inode> {
+    Arc::new(Node { kind, pid, tid, task: true })
 }
 
 fn kind_index(k: Kind) -> u64 {
@@ -296,8 +304,8 @@ impl Node {
                 process(self.pid)?;
                 match PID_FILES.iter().find(|(n, _)| *n == name) {
                     // Inside task/<tid>, "task" itself does not exist.
-                    Some((_, Kind::TaskDir)) if self.tid != self.pid => Err(Errno::ENOENT),
-                    Some((_, k)) => Ok(node(*k, self.pid, self.tid)),
+                    Some((_, Kind::TaskDir)) if self.task => Err(Errno::ENOENT),
+                    Some((_, k)) => Ok(self.below(*k)),
                     None => Err(Errno::ENOENT),
                 }
             }
@@ -307,13 +315,13 @@ impl Node {
                 if !p.threads.lock().iter().any(|t| t.tid() == tid) {
                     return Err(Errno::ENOENT);
                 }
-                Ok(node(Kind::PidDir, self.pid, tid))
+                Ok(task_node(Kind::PidDir, self.pid, tid))
             }
             Kind::FdDir | Kind::FdinfoDir => {
                 let fd = parse_fd(name)?;
                 self.open_file(fd)?;
                 let k = if self.kind == Kind::FdDir { Kind::FdLink(fd) } else { Kind::FdinfoFile(fd) };
-                Ok(node(k, self.pid, self.tid))
+                Ok(self.below(k))
             }
             _ => Err(Errno::ENOTDIR),
         }
@@ -321,8 +329,9 @@ impl Node {
 
     fn list(&self) -> Result<Vec<DirEntry>, Errno> {
         let mut out = Vec::new();
+        let (task, tid) = (self.task, self.tid);
         let mut push = |name: Vec<u8>, k: Kind, pid: i32| {
-            let n = Node { kind: k, pid, tid: pid };
+            let n = Node { kind: k, pid, tid: if task { tid } else { pid }, task };
             out.push(DirEntry { ino: n.ino_value(), dtype: dtype_of(n.mode()), name });
         };
         match self.kind {
@@ -346,15 +355,21 @@ impl Node {
             }
             Kind::PidDir => {
                 for (n, k) in PID_FILES {
-                    if k == Kind::TaskDir && self.tid != self.pid {
+                    if k == Kind::TaskDir && self.task {
                         continue;
                     }
                     push(n.to_vec(), k, self.pid);
                 }
             }
             Kind::TaskDir => {
-                for t in process(self.pid)?.threads.lock().iter() {
-                    push(alloc::format!("{}", t.tid()).into_bytes(), Kind::PidDir, self.pid);
+                let tids: Vec<i32> = process(self.pid)?.threads.lock().iter().map(|t| t.tid()).collect();
+                for t in tids {
+                    let n = Node { kind: Kind::PidDir, pid: self.pid, tid: t, task: true };
+                    out.push(DirEntry {
+                        ino: n.ino_value(),
+                        dtype: dtype_of(n.mode()),
+                        name: alloc::format!("{t}").into_bytes(),
+                    });
                 }
             }
             Kind::FdDir | Kind::FdinfoDir => {
@@ -372,7 +387,15 @@ impl Node {
     }
 
     fn ino_value(&self) -> u64 {
-        INO_BASE + ((self.pid as u64) << 20) + kind_index(self.kind)
+        match self.task {
+            true => INO_BASE + (1 << 62) + ((self.tid as u64) << 20) + kind_index(self.kind),
+            false => INO_BASE + ((self.pid as u64) << 20) + kind_index(self.kind),
+        }
+    }
+
+    /// The node of kind `k` inside this directory of a process or thread.
+    fn below(&self, k: Kind) -> Arc<dyn Inode> {
+        Arc::new(Node { kind: k, pid: self.pid, tid: self.tid, task: self.task })
     }
 
     /// The open file behind descriptor `fd` of the node's process.
@@ -668,7 +691,7 @@ impl FileLike for WritableFile {
         read_on(self, f, buf)
     }
     fn pread(&self, buf: &mut [u8], off: u64) -> Result<usize, Errno> {
-        Ok(copy_at(&generate(self.node.kind, self.node.pid, self.node.tid)?, buf, off))
+        Ok(copy_at(&generate(&self.node)?, buf, off))
     }
     fn write(&self, _cx: &Ctx, f: &OpenFile, data: &[u8]) -> Result<usize, Errno> {
         let mut pos = f.offset.lock();
@@ -769,15 +792,8 @@ struct Snapshot {
 
 impl Snapshot {
     fn data(&self) -> Result<&[u8], Errno> {
-        let data = self.data.call_once(|| {
-            generate(self.node.kind, self.node.pid, self.node.tid).map_err(|e| {
-                if e == Errno::ENOENT {
-                    Errno::ESRCH
-                } else {
-                    e
-                }
-            })
-        });
+        let data =
+            self.data.call_once(|| generate(&self.node).map_err(|e| if e == Errno::ENOENT { Errno::ESRCH } else { e }));
         data.as_deref().map_err(|&e| e)
     }
 }
@@ -861,7 +877,8 @@ impl Inode for FdTarget {
 }
 
 /// Generates the content of a /proc file.
-fn generate(kind: Kind, pid: i32, tid: i32) -> Result<Vec<u8>, Errno> {
+fn generate(n: &Node) -> Result<Vec<u8>, Errno> {
+    let (kind, pid, tid) = (n.kind, n.pid, n.tid);
     let mut s = String::new();
     match kind {
         Kind::Meminfo => meminfo(&mut s),
@@ -1059,7 +1076,7 @@ fn generate(kind: Kind, pid: i32, tid: i32) -> Result<Vec<u8>, Errno> {
                          write_bytes: 0\ncancelled_write_bytes: 0\n"
                     );
                 }
-                Kind::PidStat => stat(&p, tid, &mut s),
+                Kind::PidStat => stat(&p, tid, !n.task, &mut s),
                 Kind::Statm => {
                     let (vm, rss) = match p.try_mm() {
                         Some(mm) => {
@@ -1547,11 +1564,12 @@ fn state_letter(p: &Process, tid: i32) -> (char, &'static str) {
         return ('T', "stopped");
     }
     drop(st);
-    let me = caller().map(|t| t.tid() == tid).unwrap_or(false);
-    if me {
-        ('R', "running")
-    } else {
+    // The thread's own state (the process's is its leader's, as on Linux).
+    let asleep = thread_of(p, tid).is_none_or(|t| crate::task::sched::asleep(&t));
+    if asleep {
         ('S', "sleeping")
+    } else {
+        ('R', "running")
     }
 }
 
@@ -1736,11 +1754,17 @@ fn cpu_list(mask: u64) -> String {
     out
 }
 
-fn stat(p: &Arc<Process>, tid: i32, s: &mut String) {
+/// /proc/PID/stat (`whole`: the process's times and faults) or
+/// /proc/PID/task/TID/stat (thread `tid`'s own).
+fn stat(p: &Arc<Process>, tid: i32, whole: bool, s: &mut String) {
     let name = String::from_utf8_lossy(&thread_comm(p, tid)).into_owned();
     let (letter, _) = state_letter(p, tid);
     let ticks = |ns: u64| ns / 10_000_000;
-    let (cpu, sys) = (p.cpu_ns(), p.sys_ns());
+    let this = thread_of(p, tid);
+    let (cpu, sys, minflt) = match (&this, whole) {
+        (Some(t), false) => (t.cpu_ns(), t.sys_ns(), t.minflt.load(Ordering::Relaxed)),
+        _ => (p.cpu_ns(), p.sys_ns(), p.minflt.load(Ordering::Relaxed)),
+    };
     let utime = ticks(cpu.saturating_sub(sys));
     let t = *p.times.lock();
     let (cutime, cstime) = (ticks(t.children_ns.saturating_sub(t.children_sys_ns)), ticks(t.children_sys_ns));
@@ -1752,7 +1776,8 @@ fn stat(p: &Arc<Process>, tid: i32, s: &mut String) {
         None => (0, 0, Default::default(), 0),
     };
     let nice = p.info.lock().nice;
-    let exit_signal = p.info.lock().exit_signal;
+    // A thread other than the leader has none (CLONE_THREAD's exit_signal -1).
+    let exit_signal = if whole || tid == p.pid { i64::from(p.info.lock().exit_signal) } else { -1 };
     let threads = p.threads.lock().clone();
     // The process's line is its first thread's (the group leader's start time).
     let thread = threads.iter().find(|t| t.tid() == tid).or(threads.first());
@@ -1765,7 +1790,9 @@ fn stat(p: &Arc<Process>, tid: i32, s: &mut String) {
     // PF_RANDOMIZE (the layout is randomized) and PF_FORKNOEXEC (forked, no exec
     // since); personality's ADDR_NO_RANDOMIZE turns the first off.
     let randomize = task::exec::ASLR.load(Ordering::Relaxed) && p.ext.lock().personality & 0x0004_0000 == 0;
-    let flags = if randomize { 0x0040_0000u32 } else { 0 } | if p.ppid() != 0 && !execed { 0x40 } else { 0 };
+    // A thread that is not the leader was cloned and has not exec'd.
+    let forked = if whole || tid == p.pid { p.ppid() != 0 && !execed } else { true };
+    let flags = if randomize { 0x0040_0000u32 } else { 0 } | if forked { 0x40 } else { 0 };
     let (tty_nr, tpgid) = super::pty::session_tty(p.sid.load(Ordering::Relaxed)).unwrap_or((0, -1));
     let _ = writeln!(
         s,
@@ -1779,7 +1806,7 @@ fn stat(p: &Arc<Process>, tid: i32, s: &mut String) {
         tty_nr,
         tpgid,
         flags,
-        p.minflt.load(Ordering::Relaxed),
+        minflt,
         t.children_minflt,
         utime,
         ticks(sys),

@@ -174,6 +174,12 @@ pub fn last_cpu(t: &Thread) -> usize {
     t.sched.cpu.load(Ordering::Relaxed)
 }
 
+/// Whether `t` is asleep (waiting for a wake-up) rather than running or waiting
+/// for a CPU.
+pub fn asleep(t: &Thread) -> bool {
+    t.sched.state.load(Ordering::Relaxed) == BLOCKED
+}
+
 /// The CPUs `t` may run on.
 pub fn allowed(t: &Thread) -> u64 {
     t.sched.allowed.load(Ordering::Acquire)
