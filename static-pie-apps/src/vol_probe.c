@@ -518,6 +518,16 @@ static int mapped(const char *dir, const char *self)
     ssize_t n = pread(fd, back, size, 0);
     printf("file after private writes: %zd bytes, %s\n", n,
            n == (ssize_t)size && !memcmp(back, buf, size) ? "unchanged" : "changed");
+    /* A write through the descriptor: a page the mapping only read shows it, one
+     * it wrote (its own copy) does not. */
+    check("pwrite", pwrite(fd, "NEW", 3, 3 * 4096 + 9) == 3 && pwrite(fd, "NEW", 3, 7 * 4096 + 9) == 3 ? 0 : -1);
+    printf("read page shows the write: %s; written page keeps its copy: %s\n",
+           !memcmp(m + 3 * 4096 + 9, "NEW", 3) ? "yes" : "no", memcmp(m + 7 * 4096 + 9, "NEW", 3) ? "yes" : "no");
+    check("ftruncate to 10 pages and a bit", ftruncate(fd, 10 * 4096 + 100));
+    int zero = 1;
+    for (int i = 100; i < 4096; i++)
+        zero &= m[10 * 4096 + i] == 0;
+    printf("the last page's bytes past the new end read as zeros: %s\n", zero ? "yes" : "no");
     signal(SIGBUS, on_bus);
     int sig = sigsetjmp(bus_jump, 1);
     if (sig == 0) {

@@ -550,6 +550,61 @@ impl Node {
         }
     }
 
+    /// After the guest wrote `data` at `off`: the cached pages take the new bytes
+    /// (mappings that share them see them, as Linux's page cache shows a write
+    /// to every mapping of the page), and the cache the host file's new stamp.
+    fn cache_written(&self, off: u64, data: &[u8]) {
+        let c = self.cache.lock();
+        if c.pages.is_empty() || data.is_empty() {
+            return;
+        }
+        let end = off.saturating_add(data.len() as u64);
+        let mut pos = off;
+        while pos < end {
+            let (pgoff, within) = (pos / PAGE, (pos % PAGE) as usize);
+            let n = ((PAGE - within as u64).min(end - pos)) as usize;
+            let from = (pos - off) as usize;
+            if let Some(&pa) = c.pages.get(&pgoff) {
+                let dst = crate::mem::frames::frame_bytes(pa);
+                if let (Some(d), Some(s)) = (dst.get_mut(within..within + n), data.get(from..from + n)) {
+                    d.copy_from_slice(s);
+                }
+            }
+            pos += n as u64;
+        }
+        drop(c);
+        self.restamp();
+    }
+
+    /// After the guest truncated the file to `len` bytes: cached pages past the
+    /// end go, and the last one's bytes past it read as zeros.
+    fn cache_truncated(&self, len: u64) {
+        let mut c = self.cache.lock();
+        if c.pages.is_empty() {
+            return;
+        }
+        for (_, pa) in c.pages.split_off(&len.div_ceil(PAGE)) {
+            crate::mem::frames::put_file_page(pa);
+            CACHED_PAGES.fetch_sub(1, Ordering::Relaxed);
+        }
+        if let Some(&pa) = c.pages.get(&(len / PAGE)) {
+            if let Some(tail) = crate::mem::frames::frame_bytes(pa).get_mut((len % PAGE) as usize..) {
+                tail.fill(0);
+            }
+        }
+        drop(c);
+        self.restamp();
+    }
+
+    /// Takes the host file's stamp after a change the cache followed.
+    fn restamp(&self) {
+        let stamp = self.fresh_attr().stamp;
+        let mut c = self.cache.lock();
+        if !c.pages.is_empty() {
+            c.stamp = Some(stamp);
+        }
+    }
+
     fn store_attr(&self, a: Attr) {
         *self.attr.lock() = (a, crate::time::monotonic_ns());
     }
@@ -940,19 +995,23 @@ impl Inode for Node {
                 Err(_) => break,
             }
         }
-        self.cache.lock().clear();
-        let mut a = self.attr.lock();
-        a.0.size = a.0.size.max(off + done as u64);
-        a.0.mtime = super::now().tv_sec;
+        {
+            let mut a = self.attr.lock();
+            a.0.size = a.0.size.max(off + done as u64);
+            a.0.mtime = super::now().tv_sec;
+        }
+        self.cache_written(off, data.get(..done).unwrap_or(&[]));
         Ok(done)
     }
     fn truncate(&self, len: u64) -> Result<(), Errno> {
         self.writable_fs()?;
-        self.cache.lock().clear();
         setattr(&self.c, self.fid, SETATTR_SIZE | SETATTR_MTIME, 0, 0, 0, len, 0)?;
-        let mut a = self.attr.lock();
-        a.0.size = len;
-        a.0.mtime = super::now().tv_sec;
+        {
+            let mut a = self.attr.lock();
+            a.0.size = len;
+            a.0.mtime = super::now().tv_sec;
+        }
+        self.cache_truncated(len);
         Ok(())
     }
     fn sync(&self) -> Result<(), Errno> {
