@@ -1,10 +1,12 @@
 //! Volumes: a 9P2000.L client over the virtio-9p devices the host adds for
 //! `elfin run -v HOST:GUEST[:ro]` (docs/protocol.md, "Volumes").
 //!
-//! Every operation goes to the host at once (no page cache, no write-back): a
-//! write(2) has reached the host file when it returns, so what a program wrote is
-//! there even when the VM is killed, and fsync(2) asks the host to sync it. Files
-//! need no guest memory, whatever their size.
+//! Every operation goes to the host at once (no write-back): a write(2) has
+//! reached the host file when it returns, so what a program wrote is there even
+//! when the VM is killed, and fsync(2) asks the host to sync it. Reads go to the
+//! host too; only the pages that private mappings map (a program's segments) are
+//! kept, in a bounded page cache checked against the host file at each open, mmap
+//! and exec (see [`PageCache`]). Files need no guest memory, whatever their size.
 //!
 //! Each [`Node`] holds a fid walked to its file (never opened), and opens further
 //! fids for I/O on first use, one per access mode, kept until the node goes. Nodes
