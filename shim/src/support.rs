@@ -54,7 +54,7 @@ pub fn support(nr: Nr) -> Support {
         EpollCreate | EpollCreate1 | EpollCtl | EpollWait | EpollPwait | EpollPwait2 | Eventfd | Eventfd2 => Real,
 
         // Sockets.
-        Socket | Socketpair => Partial("AF_UNIX, AF_INET, AF_INET6 and AF_NETLINK (NETLINK_ROUTE link and address dumps; others EAFNOSUPPORT); no raw sockets"),
+        Socket | Socketpair => Partial("AF_UNIX, AF_INET, AF_INET6 and AF_NETLINK (NETLINK_ROUTE link and address dumps; others EAFNOSUPPORT); raw sockets: IPv4 ICMP only (ping), others EPERM"),
         Bind | Listen | Accept | Accept4 | Connect | Getsockname | Getpeername | Shutdown | Sendto | Recvfrom
         | Sendmsg | Recvmsg | Sendmmsg | Recvmmsg => Real,
         Setsockopt | Getsockopt => Partial("the SOL_SOCKET, TCP, IP and IPv6 options elfin keeps; others ENOPROTOOPT"),

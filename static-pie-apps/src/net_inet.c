@@ -2,7 +2,7 @@
  *
  *   net_inet [SECTION]     sections: tcp refused nonblock udp v6 errors reset
  *                          epoll edge flags limits opts big ifaces procnet
- *                          udpfamily linger pktinfo bindopts
+ *                          udpfamily linger pktinfo bindopts raw
  *   net_inet churn N       N connections opened, used and closed in turn
  *
  * tcp       listen/connect/accept, data both ways, names of each end, shutdown
@@ -48,7 +48,11 @@
  *           and a control buffer too small for them (MSG_CTRUNC)
  * bindopts  IP_FREEBIND and IPV6_FREEBIND (bind to an address that is not
  *           local), IP_BIND_ADDRESS_NO_PORT (the port picked at connect or
- *           the first datagram; such a bind may be made again) */
+ *           the first datagram; such a bind may be made again)
+ * raw       a raw ICMP socket (what ping uses as root): echo requests to
+ *           127.0.0.1 come back with their IP header (the request itself and
+ *           the reply), names, options, ICMP_FILTER, connect, bind, MSG_TRUNC,
+ *           FIONREAD, EPERM without CAP_NET_RAW */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <stdint.h>
@@ -2096,6 +2100,157 @@ static void pktinfo_section(void)
     close(d);
 }
 
+/* An ICMP echo request with identifier `id`, sequence `seq` and an 8-byte
+ * payload, checksummed, in `p` (16 bytes). */
+static void echo_request(unsigned char *p, unsigned id, unsigned seq)
+{
+    memset(p, 0, 16);
+    p[0] = 8;
+    p[4] = id >> 8, p[5] = id & 0xff, p[6] = seq >> 8, p[7] = seq & 0xff;
+    memcpy(p + 8, "elfin-pg", 8);
+    unsigned sum = 0;
+    for (int i = 0; i < 16; i += 2)
+        sum += (p[i] << 8) | p[i + 1];
+    sum = (sum >> 16) + (sum & 0xffff);
+    sum += sum >> 16;
+    sum = ~sum & 0xffff;
+    p[2] = sum >> 8, p[3] = sum & 0xff;
+}
+
+/* The ICMP identifier of this process's echo requests: a raw socket sees every
+ * ICMP packet of the machine, those of other pings too. */
+static unsigned raw_id(void)
+{
+    return (unsigned)getpid() & 0xffff;
+}
+
+/* The next packet of raw socket `s` that carries this process's identifier
+ * (waiting up to `ms` ms for each packet): its length, or -1. */
+static ssize_t recv_ours(int s, unsigned char *b, size_t size, int ms, struct sockaddr_in *from, int *inq)
+{
+    for (;;) {
+        struct pollfd p = {s, POLLIN, 0};
+        if (poll(&p, 1, ms) != 1)
+            return -1;
+        ioctl(s, FIONREAD, inq);
+        socklen_t fl = sizeof *from;
+        ssize_t n = recvfrom(s, b, size, 0, (struct sockaddr *)from, &fl);
+        int ihl = n > 0 ? (b[0] & 15) * 4 : 0;
+        if (n >= ihl + 8 && (unsigned)((b[ihl + 4] << 8) | b[ihl + 5]) == raw_id())
+            return n;
+    }
+}
+
+/* The next packet of raw socket `s` for this process (waiting up to a second):
+ * its IP and ICMP fields, or "none". */
+static void show_raw_packet(const char *what, int s)
+{
+    int inq = -1;
+    unsigned char b[256];
+    struct sockaddr_in from;
+    ssize_t n = recv_ours(s, b, sizeof b, 1000, &from, &inq);
+    if (n < 28) {
+        printf("%s: none\n", what);
+        return;
+    }
+    int ihl = (b[0] & 15) * 4;
+    char src[32], dst[32], fromtxt[32];
+    inet_ntop(AF_INET, b + 12, src, sizeof src);
+    inet_ntop(AF_INET, b + 16, dst, sizeof dst);
+    inet_ntop(AF_INET, &from.sin_addr, fromtxt, sizeof fromtxt);
+    printf("%s: %zd bytes (FIONREAD %d), version %d, header %d, length %d, ttl %d, protocol %d, %s -> %s; "
+           "from %s port %d; ICMP type %d code %d seq %d payload %.8s\n",
+           what, n, inq, b[0] >> 4, ihl, (b[2] << 8) | b[3], b[8], b[9], src, dst, fromtxt, ntohs(from.sin_port),
+           b[ihl], b[ihl + 1], (b[ihl + 6] << 8) | b[ihl + 7], (char *)b + ihl + 8);
+}
+
+/* A raw ICMP socket, as ping uses one. */
+static void raw_section(void)
+{
+    int s = socket(AF_INET, SOCK_RAW, IPPROTO_ICMP);
+    printf("socket(SOCK_RAW, IPPROTO_ICMP): %s\n", s >= 0 ? "OK" : errname(errno));
+    if (s < 0)
+        return;
+    struct sockaddr_in me;
+    socklen_t ml = sizeof me;
+    getsockname(s, (struct sockaddr *)&me, &ml);
+    char txt[32];
+    inet_ntop(AF_INET, &me.sin_addr, txt, sizeof txt);
+    printf("name %s port %d; SO_TYPE raw %s, SO_PROTOCOL %d, IP_HDRINCL %d, ICMP_FILTER %d\n", txt,
+           ntohs(me.sin_port), yesno(sockopt_int(s, SOL_SOCKET, SO_TYPE) == SOCK_RAW),
+           sockopt_int(s, SOL_SOCKET, SO_PROTOCOL), sockopt_int(s, IPPROTO_IP, IP_HDRINCL),
+           sockopt_int(s, SOL_RAW, 1));
+    unsigned char req[16];
+    echo_request(req, raw_id(), 1);
+    printf("send without an address: %s\n", res(send(s, req, 16, 0)));
+    struct sockaddr_in lo = {.sin_family = AF_INET};
+    inet_pton(AF_INET, "127.0.0.1", &lo.sin_addr);
+    printf("sendto 127.0.0.1: %zd\n", sendto(s, req, 16, 0, (struct sockaddr *)&lo, sizeof lo));
+    show_raw_packet("first", s);
+    show_raw_packet("second", s);
+    unsigned char b[64];
+    struct sockaddr_in from;
+    int inq;
+    printf("then: %s\n", recv_ours(s, b, sizeof b, 200, &from, &inq) < 0 ? "nothing" : "a packet");
+    /* Only echo replies. */
+    unsigned mask = ~1u;
+    printf("ICMP_FILTER: %s", res(setsockopt(s, SOL_RAW, 1, &mask, sizeof mask)));
+    printf(", reads back %s\n", yesno((unsigned)sockopt_int(s, SOL_RAW, 1) == mask));
+    echo_request(req, raw_id(), 2);
+    sendto(s, req, 16, 0, (struct sockaddr *)&lo, sizeof lo);
+    show_raw_packet("filtered", s);
+    show_raw_packet("filtered, then", s);
+    /* A short buffer: the packet is cut, MSG_TRUNC says so. */
+    echo_request(req, raw_id(), 3);
+    sendto(s, req, 16, 0, (struct sockaddr *)&lo, sizeof lo);
+    /* Seen with MSG_PEEK first, to know it is ours. */
+    ssize_t n = -1;
+    struct msghdr m;
+    for (int tries = 0; tries < 50; tries++) {
+        struct pollfd p = {s, POLLIN, 0};
+        if (poll(&p, 1, 1000) != 1)
+            break;
+        unsigned char head[28];
+        int ours = recv(s, head, sizeof head, MSG_PEEK) == 28 && (unsigned)((head[24] << 8) | head[25]) == raw_id();
+        struct iovec iov = {b, ours ? 10 : sizeof b};
+        m = (struct msghdr){.msg_iov = &iov, .msg_iovlen = 1};
+        n = recvmsg(s, &m, 0);
+        if (ours)
+            break;
+        n = -1;
+    }
+    printf("recvmsg into 10 bytes: %zd, MSG_TRUNC %s\n", n, yesno(n > 0 && (m.msg_flags & MSG_TRUNC)));
+    /* Connected: send needs no address; the peer's name has port 0. */
+    printf("connect 127.0.0.1: %s", res(connect(s, (struct sockaddr *)&lo, sizeof lo)));
+    struct sockaddr_in peer;
+    socklen_t pl = sizeof peer;
+    /* No port: Linux's inet_getname says ENOTCONN. */
+    printf(", getpeername %s\n", res(getpeername(s, (struct sockaddr *)&peer, &pl)));
+    echo_request(req, raw_id(), 4);
+    printf("send: %s\n", res(send(s, req, 16, 0) == 16 ? 0 : -1));
+    show_raw_packet("connected", s);
+    close(s);
+    /* bind: a local address, or EADDRNOTAVAIL. */
+    s = socket(AF_INET, SOCK_RAW, IPPROTO_ICMP);
+    struct sockaddr_in far = {.sin_family = AF_INET};
+    inet_pton(AF_INET, "192.0.2.1", &far.sin_addr);
+    printf("bind 192.0.2.1: %s; ", res(bind(s, (struct sockaddr *)&far, sizeof far)));
+    printf("bind 127.0.0.1: %s\n", res(bind(s, (struct sockaddr *)&lo, sizeof lo)));
+    close(s);
+    /* Without CAP_NET_RAW. */
+    fflush(stdout);
+    pid_t c = fork();
+    if (c == 0) {
+        if (setuid(65534) != 0)
+            _exit(2);
+        int t = socket(AF_INET, SOCK_RAW, IPPROTO_ICMP);
+        printf("as nobody: %s\n", t >= 0 ? "OK" : errname(errno));
+        fflush(stdout);
+        _exit(0);
+    }
+    waitpid(c, NULL, 0);
+}
+
 /* IP_FREEBIND, IPV6_FREEBIND and IP_BIND_ADDRESS_NO_PORT. */
 static void bindopts_section(void)
 {
@@ -2194,7 +2349,7 @@ int main(int argc, char **argv)
         {"v6", v6},         {"errors", errors},   {"reset", reset},       {"epoll", epoll_section},
         {"edge", edge},     {"flags", flags},     {"limits", limits}, {"opts", opts},     {"big", big},         {"ifaces", ifaces}, {"procnet", procnet},
         {"udpfamily", udpfamily}, {"linger", linger}, {"pktinfo", pktinfo_section},
-        {"bindopts", bindopts_section}, {NULL, NULL},
+        {"bindopts", bindopts_section}, {"raw", raw_section}, {NULL, NULL},
     };
     int r = run_sections(argc, argv, sections);
     if (r == 0)

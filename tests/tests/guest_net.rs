@@ -46,7 +46,7 @@ macro_rules! probe_tests {
 
 probe_tests! {
     net_unix: [pair, stream, dgram, seqpacket, path, abstract_names, rights, creds, mmsg, epoll, select, opts, errors],
-    net_inet: [tcp, refused, nonblock, udp, v6, errors, reset, epoll, edge, flags, limits, opts, big, ifaces, procnet, udpfamily, linger, pktinfo, bindopts],
+    net_inet: [tcp, refused, nonblock, udp, v6, errors, reset, epoll, edge, flags, limits, opts, big, ifaces, procnet, udpfamily, linger, pktinfo, bindopts, raw],
 }
 
 /// The whole probe in an arm64 guest against the native x86_64 run.

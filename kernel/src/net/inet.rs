@@ -1,5 +1,6 @@
-//! AF_INET and AF_INET6 sockets over smoltcp: TCP (SOCK_STREAM) and UDP
-//! (SOCK_DGRAM) with Linux's semantics on top of smoltcp's sockets.
+//! AF_INET and AF_INET6 sockets over smoltcp: TCP (SOCK_STREAM), UDP
+//! (SOCK_DGRAM) and raw ICMP over IPv4 (SOCK_RAW, IPPROTO_ICMP: ping) with
+//! Linux's semantics on top of smoltcp's sockets.
 //!
 //! All state lives in one [`Net`] behind one lock: the interfaces ("stacks":
 //! the loopback interface with 127.0.0.1 and ::1, and network devices when there
@@ -30,9 +31,11 @@ use elfin_shim::uapi::socket as so;
 use elfin_shim::uapi::sockopt::*;
 use smoltcp::iface::{Config, Interface, PollIngressSingleResult, PollResult, SocketHandle, SocketSet};
 use smoltcp::phy::{Device, DeviceCapabilities, Loopback, Medium, RxToken, TxToken};
-use smoltcp::socket::{dhcpv4, tcp, udp};
+use smoltcp::socket::{dhcpv4, raw, tcp, udp};
 use smoltcp::time::{Duration, Instant};
-use smoltcp::wire::{EthernetAddress, HardwareAddress, IpAddress, IpCidr, IpEndpoint, IpListenEndpoint, Ipv4Cidr};
+use smoltcp::wire::{
+    EthernetAddress, HardwareAddress, IpAddress, IpCidr, IpEndpoint, IpListenEndpoint, IpProtocol, IpVersion, Ipv4Cidr,
+};
 
 use super::*;
 use crate::task::{Ctx, WaitQueue};
@@ -46,6 +49,11 @@ const LISTEN_POOL: usize = 1;
 /// UDP buffers: payload bytes and datagrams.
 const UDP_BYTES: usize = 256 * 1024;
 const UDP_PACKETS: usize = 256;
+/// Raw socket buffers: bytes and packets, each way.
+const RAW_BYTES: usize = 64 * 1024;
+const RAW_PACKETS: usize = 64;
+/// IPPROTO_ICMP.
+const IPPROTO_ICMP: i32 = 1;
 /// Largest UDP payload over IPv4 / IPv6 (no fragmentation).
 const UDP_MAX_V4: usize = 65507;
 const UDP_MAX_V6: usize = 65527;
@@ -397,6 +405,10 @@ impl Stack {
         self.set.get_mut::<udp::Socket>(h)
     }
 
+    fn raw(&mut self, h: SocketHandle) -> &mut raw::Socket<'static> {
+        self.set.get_mut::<raw::Socket>(h)
+    }
+
     fn has_addr(&self, a: IpAddress) -> bool {
         self.iface.has_ip_addr(a)
     }
@@ -449,6 +461,28 @@ enum Kind {
     /// UDP (the smoltcp socket once bound); `inbox` holds datagrams a socket of
     /// the other family on the same port took for this one (see `Net::sort_udp`).
     Udp { hs: Vec<H>, remote: Option<IpEndpoint>, inbox: VecDeque<(Vec<u8>, udp::UdpMetadata, usize)> },
+    /// Raw ICMP over IPv4: a smoltcp raw socket per interface (each gets every
+    /// ICMP packet with its IP header); the address bound and connected to, and
+    /// ICMP_FILTER's mask.
+    Raw { hs: Vec<H>, local: Option<IpAddress>, remote: Option<IpEndpoint>, filter: u32 },
+}
+
+/// Whether a raw socket bound to `local` and connected to `remote` with ICMP
+/// filter `filter` takes the IPv4 packet `p` (Linux's raw_v4_match and
+/// icmp_filter).
+fn raw_admits(p: &[u8], local: Option<IpAddress>, remote: Option<IpEndpoint>, filter: u32) -> bool {
+    let addr = |at: usize| p.get(at..at + 4).map(|b| IpAddress::Ipv4(Ipv4Addr::new(b[0], b[1], b[2], b[3])));
+    if remote.is_some_and(|r| !r.addr.is_unspecified() && addr(12) != Some(r.addr)) {
+        return false;
+    }
+    if local.is_some_and(|l| !l.is_unspecified() && addr(16) != Some(l)) {
+        return false;
+    }
+    let ihl = usize::from(p.first().map_or(0, |b| b & 0xf)) * 4;
+    match p.get(ihl) {
+        Some(&ty) if ty < 32 => filter & (1 << ty) == 0,
+        _ => true,
+    }
 }
 
 struct Rec {
@@ -1073,6 +1107,31 @@ impl Net {
                 }
                 (m, rq, sq, 0)
             }
+            &Kind::Raw { ref hs, local, remote, filter } => {
+                let mut m = err | POLLOUT | POLLWRNORM;
+                let (mut rq, mut sq) = (0, 0);
+                for h in hs.clone() {
+                    let Some(st) = self.stacks.get_mut(h.0) else { continue };
+                    let s = st.raw(h.1);
+                    // Packets the socket does not take go now, so that POLLIN
+                    // means a packet recv returns.
+                    while s.peek().is_ok_and(|p| !raw_admits(p, local, remote, filter)) {
+                        let _ = s.recv();
+                    }
+                    if s.can_recv() {
+                        m |= POLLIN | POLLRDNORM;
+                    }
+                    if !s.can_send() {
+                        m &= !(POLLOUT | POLLWRNORM);
+                    }
+                    rq += s.recv_queue();
+                    sq += s.send_queue();
+                }
+                if rd_shut {
+                    m |= POLLIN | POLLRDNORM | POLLRDHUP;
+                }
+                (m, rq, sq, 0)
+            }
             Kind::Udp { hs, inbox, .. } => {
                 let mut m = err | POLLOUT | POLLWRNORM;
                 let (mut rq, mut sq) = (inbox.iter().map(|(d, _, _)| d.len()).sum::<usize>(), 0);
@@ -1364,26 +1423,13 @@ pub struct InetSocket {
     extra: Mutex<Extra>,
 }
 
-/// socket(AF_INET or AF_INET6, ty, protocol).
-pub fn create(family: u16, ty: u32, protocol: i32) -> Result<Arc<dyn Socket>, Errno> {
-    let tcp = match (ty, protocol) {
-        (so::SOCK_STREAM, 0) | (so::SOCK_STREAM, 6) => true,
-        (so::SOCK_DGRAM, 0) | (so::SOCK_DGRAM, 17) => false,
-        (so::SOCK_STREAM, _) | (so::SOCK_DGRAM, _) => return Err(Errno::EPROTONOSUPPORT),
-        (so::SOCK_RAW, _) => {
-            crate::syscall::report_unsupported("socket (SOCK_RAW)");
-            return Err(Errno::EPERM);
-        }
-        (so::SOCK_SEQPACKET, _) => return Err(Errno::ESOCKTNOSUPPORT),
-        _ => return Err(Errno::ESOCKTNOSUPPORT),
-    };
-    let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-    let (snd, rcv) = if tcp { (TCP_SNDBUF, TCP_RCVBUF) } else { (WMEM_DEFAULT, WMEM_DEFAULT) };
-    let s = Arc::new(InetSocket {
-        id,
+/// A socket record's owner, before its record is made.
+fn new_socket(family: u16, ty: u32, protocol: i32, snd: u32, rcv: u32) -> Arc<InetSocket> {
+    Arc::new(InetSocket {
+        id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
         family,
         ty,
-        protocol: if tcp { 6 } else { 17 },
+        protocol,
         opts: Opts::new(snd, rcv),
         wq: WaitQueue::new(),
         nodelay: AtomicBool::new(false),
@@ -1394,7 +1440,70 @@ pub fn create(family: u16, ty: u32, protocol: i32) -> Result<Arc<dyn Socket>, Er
         ttl: AtomicU32::new(64),
         v6only: AtomicBool::new(false),
         extra: Mutex::new(Extra::default()),
-    });
+    })
+}
+
+/// socket(AF_INET, SOCK_RAW, IPPROTO_ICMP): what ping uses as root.
+fn create_raw() -> Result<Arc<dyn Socket>, Errno> {
+    if !crate::task::sched::current().process.cred.lock().capable(crate::task::caps::CAP_NET_RAW) {
+        return Err(Errno::EPERM);
+    }
+    let s = new_socket(so::AF_INET, so::SOCK_RAW, IPPROTO_ICMP, WMEM_DEFAULT, WMEM_DEFAULT);
+    let id = s.id;
+    let rec = Rec {
+        owner: Arc::downgrade(&s),
+        tcp: false,
+        bound: None,
+        conn_local: None,
+        kind: Kind::Raw { hs: Vec::new(), local: None, remote: None, filter: 0 },
+        err: 0,
+        rd_shut: false,
+        wr_shut: false,
+        reuseaddr: false,
+        reuseport: false,
+        last: (0, 0, 0, 0),
+    };
+    with_net(|n| -> Result<(), Errno> {
+        let mut hs = Vec::new();
+        for si in 0..n.stacks.len() {
+            let buf = || -> Result<raw::PacketBuffer<'static>, Errno> {
+                let mut bytes = Vec::new();
+                bytes.try_reserve_exact(RAW_BYTES).map_err(|_| Errno::ENOBUFS)?;
+                bytes.resize(RAW_BYTES, 0);
+                Ok(raw::PacketBuffer::new(vec![raw::PacketMetadata::EMPTY; RAW_PACKETS], bytes))
+            };
+            let sock = raw::Socket::new(Some(IpVersion::Ipv4), Some(IpProtocol::Icmp), buf()?, buf()?);
+            hs.push((si, n.stack(si).set.add(sock)));
+        }
+        let mut rec = rec;
+        rec.kind = Kind::Raw { hs, local: None, remote: None, filter: 0 };
+        n.recs.insert(id, rec);
+        let r = n.readiness(id);
+        if let Some(rec) = n.recs.get_mut(&id) {
+            rec.last = r;
+        }
+        Ok(())
+    })?;
+    Ok(s)
+}
+
+/// socket(AF_INET or AF_INET6, ty, protocol).
+pub fn create(family: u16, ty: u32, protocol: i32) -> Result<Arc<dyn Socket>, Errno> {
+    let tcp = match (ty, protocol) {
+        (so::SOCK_STREAM, 0) | (so::SOCK_STREAM, 6) => true,
+        (so::SOCK_DGRAM, 0) | (so::SOCK_DGRAM, 17) => false,
+        (so::SOCK_STREAM, _) | (so::SOCK_DGRAM, _) => return Err(Errno::EPROTONOSUPPORT),
+        (so::SOCK_RAW, IPPROTO_ICMP) if family == so::AF_INET => return create_raw(),
+        (so::SOCK_RAW, _) => {
+            crate::syscall::report_unsupported("socket (SOCK_RAW other than IPv4 ICMP)");
+            return Err(Errno::EPERM);
+        }
+        (so::SOCK_SEQPACKET, _) => return Err(Errno::ESOCKTNOSUPPORT),
+        _ => return Err(Errno::ESOCKTNOSUPPORT),
+    };
+    let (snd, rcv) = if tcp { (TCP_SNDBUF, TCP_RCVBUF) } else { (WMEM_DEFAULT, WMEM_DEFAULT) };
+    let s = new_socket(family, ty, if tcp { 6 } else { 17 }, snd, rcv);
+    let id = s.id;
     let rec = Rec {
         owner: Arc::downgrade(&s),
         tcp,
@@ -1675,7 +1784,7 @@ impl InetSocket {
                     };
                 }
                 Kind::TcpConn { .. } => return Err(Errno::EISCONN),
-                Kind::Udp { .. } => return Err(Errno::EINVAL),
+                Kind::Udp { .. } | Kind::Raw { .. } => return Err(Errno::EINVAL),
                 Kind::TcpIdle => {}
             }
             if ep.port == 0 {
@@ -1885,6 +1994,116 @@ impl InetSocket {
             }
         }
         Ok(Recvd { len: got, full: got, ..Default::default() })
+    }
+
+    /// sendto on a raw ICMP socket: the ICMP message the program wrote, behind an
+    /// IPv4 header made here (no IP_HDRINCL), from the address bound or the one
+    /// the route gives.
+    fn raw_send(&self, cx: &Ctx, msg: SendMsg, nonblock: bool) -> Result<usize, Errno> {
+        let dest = match &msg.addr {
+            Some(raw) => Some(parse(self.family, raw)?.addr),
+            None => None,
+        };
+        const HDR: usize = 20;
+        if msg.data.len() > usize::from(u16::MAX) - HDR {
+            return Err(Errno::EMSGSIZE);
+        }
+        let (tos, ttl) = (self.tos.load(Ordering::Relaxed) as u8, self.ttl.load(Ordering::Relaxed).clamp(1, 255) as u8);
+        let timeo = self.timeo_snd();
+        let data = msg.data;
+        block_on(cx, &[&self.wq], nonblock, timeo, || {
+            with_net(|n| -> Option<Result<usize, Errno>> {
+                let r = (|| -> Result<Option<usize>, Errno> {
+                    let rec = n.rec(self.id)?;
+                    if rec.wr_shut {
+                        return Err(Errno::EPIPE);
+                    }
+                    let Kind::Raw { hs, local, remote, .. } = &rec.kind else { return Err(Errno::EINVAL) };
+                    let (hs, local) = (hs.clone(), *local);
+                    let mut dst = dest.or(remote.map(|r| r.addr)).ok_or(Errno::EDESTADDRREQ)?;
+                    if dst.is_unspecified() {
+                        dst = IpAddress::Ipv4(Ipv4Addr::LOCALHOST);
+                    }
+                    let si = n.route(dst)?;
+                    let h = *hs.iter().find(|h| h.0 == si).ok_or(Errno::ENETUNREACH)?;
+                    let src = match local.filter(|l| !l.is_unspecified()) {
+                        Some(l) => l,
+                        None => n.stack(si).iface.get_source_address(&dst).ok_or(Errno::ENETUNREACH)?,
+                    };
+                    let (IpAddress::Ipv4(src), IpAddress::Ipv4(dst)) = (src, dst) else { return Err(Errno::EINVAL) };
+                    let s = n.stack(h.0).raw(h.1);
+                    if !s.can_send() {
+                        return Ok(None);
+                    }
+                    let total = (HDR + data.len()) as u16;
+                    let mut p = Vec::new();
+                    p.try_reserve_exact(HDR + data.len()).map_err(|_| Errno::ENOBUFS)?;
+                    // Version 4, 5 words; TOS; length; no id; DF; TTL; ICMP; the
+                    // checksum smoltcp fills; source; destination.
+                    p.extend_from_slice(&[0x45, tos]);
+                    p.extend_from_slice(&total.to_be_bytes());
+                    p.extend_from_slice(&[0, 0, 0x40, 0, ttl, IPPROTO_ICMP as u8, 0, 0]);
+                    p.extend_from_slice(&src.octets());
+                    p.extend_from_slice(&dst.octets());
+                    p.extend_from_slice(&data);
+                    match s.send_slice(&p) {
+                        Ok(()) => {
+                            n.dirty = true;
+                            Ok(Some(data.len()))
+                        }
+                        Err(raw::SendError::BufferFull) => Ok(None),
+                    }
+                })();
+                match r {
+                    Ok(Some(k)) => Some(Ok(k)),
+                    Ok(None) => None,
+                    Err(e) => Some(Err(e)),
+                }
+            })
+        })
+    }
+
+    /// recvfrom on a raw ICMP socket: the next packet it takes, IPv4 header
+    /// included, from the first interface that has one.
+    fn raw_recv(&self, cx: &Ctx, buf: &mut [u8], flags: u32, nonblock: bool) -> Result<Recvd, Errno> {
+        let peek = flags & so::MSG_PEEK != 0;
+        let timeo = self.timeo_rcv();
+        block_on(cx, &[&self.wq], nonblock, timeo, || {
+            with_net(|n| -> Option<Result<Recvd, Errno>> {
+                let rec = n.rec(self.id).ok()?;
+                if rec.err != 0 {
+                    let e = core::mem::take(&mut rec.err);
+                    return Some(Err(Errno::from_i32(e).unwrap_or(Errno::EHOSTUNREACH)));
+                }
+                let rd_shut = rec.rd_shut;
+                let (hs, local, remote, filter) = match &rec.kind {
+                    Kind::Raw { hs, local, remote, filter } => (hs.clone(), *local, *remote, *filter),
+                    _ => return Some(Err(Errno::EINVAL)),
+                };
+                for h in hs {
+                    let s = n.stack(h.0).raw(h.1);
+                    while let Ok(p) = s.peek() {
+                        if !raw_admits(p, local, remote, filter) {
+                            let _ = s.recv();
+                            continue;
+                        }
+                        let from =
+                            p.get(12..16).map_or(Ipv4Addr::UNSPECIFIED, |b| Ipv4Addr::new(b[0], b[1], b[2], b[3]));
+                        let out = datagram(buf, p, so::AF_INET, IpEndpoint::new(IpAddress::Ipv4(from), 0));
+                        if !peek {
+                            let _ = s.recv();
+                            n.dirty = true;
+                        }
+                        return Some(Ok(out));
+                    }
+                }
+                if rd_shut {
+                    Some(Ok(Recvd::default()))
+                } else {
+                    None
+                }
+            })
+        })
     }
 
     fn udp_send(&self, cx: &Ctx, msg: SendMsg, nonblock: bool) -> Result<usize, Errno> {
@@ -2110,6 +2329,19 @@ impl Socket for InetSocket {
             }
             r => r?,
         };
+        if self.ty == so::SOCK_RAW {
+            // Only the address: a raw socket has no port (Linux's raw_bind).
+            return with_net(|n| {
+                let ok = ep.addr.is_unspecified() || n.stacks.iter().any(|s| s.has_addr(ep.addr));
+                let Kind::Raw { local, .. } = &mut n.rec(self.id)?.kind else { return Err(Errno::EINVAL) };
+                if !ok {
+                    return Err(Errno::EADDRNOTAVAIL);
+                }
+                *local = Some(ep.addr);
+                n.dirty = true;
+                Ok(())
+            });
+        }
         with_net(|n| {
             let rec = n.rec(self.id)?;
             let fresh = match &rec.kind {
@@ -2243,9 +2475,20 @@ impl Socket for InetSocket {
             return with_net(|n| {
                 let rec = n.rec(self.id)?;
                 rec.conn_local = None;
-                if let Kind::Udp { remote, .. } = &mut rec.kind {
+                if let Kind::Udp { remote, .. } | Kind::Raw { remote, .. } = &mut rec.kind {
                     *remote = None;
                 }
+                Ok(())
+            });
+        }
+        if self.ty == so::SOCK_RAW {
+            let ep = parse(self.family, raw)?;
+            return with_net(|n| {
+                n.route(if ep.addr.is_unspecified() { IpAddress::Ipv4(Ipv4Addr::LOCALHOST) } else { ep.addr })?;
+                if let Kind::Raw { remote, .. } = &mut n.rec(self.id)?.kind {
+                    *remote = Some(ep);
+                }
+                n.dirty = true;
                 Ok(())
             });
         }
@@ -2272,6 +2515,9 @@ impl Socket for InetSocket {
     }
 
     fn send(&self, cx: &Ctx, msg: SendMsg, nonblock: bool) -> Result<usize, Errno> {
+        if self.ty == so::SOCK_RAW {
+            return self.raw_send(cx, msg, nonblock);
+        }
         if self.ty == so::SOCK_STREAM {
             // Linux ignores the address of a sendto on a TCP socket.
             self.tcp_send(cx, msg, nonblock)
@@ -2281,6 +2527,9 @@ impl Socket for InetSocket {
     }
 
     fn recv(&self, cx: &Ctx, buf: &mut [u8], flags: u32, nonblock: bool) -> Result<Recvd, Errno> {
+        if self.ty == so::SOCK_RAW {
+            return self.raw_recv(cx, buf, flags, nonblock);
+        }
         if self.ty == so::SOCK_STREAM {
             self.tcp_recv(cx, buf, flags, nonblock)
         } else {
@@ -2313,7 +2562,7 @@ impl Socket for InetSocket {
                         }
                     }
                 }
-                Kind::Udp { remote: Some(_), .. } => {
+                Kind::Udp { remote: Some(_), .. } | Kind::Raw { remote: Some(_), .. } => {
                     rec.rd_shut |= rd;
                     rec.wr_shut |= wr;
                 }
@@ -2333,6 +2582,13 @@ impl Socket for InetSocket {
             let Ok(rec) = n.rec(self.id) else {
                 return encode(self.family, IpEndpoint::new(unspecified(self.family), 0));
             };
+            if let Kind::Raw { local, .. } = rec.kind {
+                // The protocol in the port field, as Linux's inet_create sets it.
+                return encode(
+                    self.family,
+                    IpEndpoint::new(local.unwrap_or(unspecified(self.family)), IPPROTO_ICMP as u16),
+                );
+            }
             let b = rec.bound;
             let cl = rec.conn_local;
             let kind_h = match rec.kind {
@@ -2364,6 +2620,9 @@ impl Socket for InetSocket {
                     s.remote_endpoint().map(|e| encode(self.family, e)).ok_or(Errno::ENOTCONN)
                 }
                 Kind::Udp { remote: Some(r), .. } => Ok(encode(self.family, r)),
+                // Connected to port 0, as raw sockets are: Linux's inet_getname
+                // has no peer to name.
+                Kind::Raw { remote: Some(r), .. } if r.port != 0 => Ok(encode(self.family, r)),
                 _ => Err(Errno::ENOTCONN),
             }
         })
@@ -2452,6 +2711,26 @@ impl Socket for InetSocket {
                 Ok(())
             }
             (so::IPPROTO_TCP, _) => Err(Errno::ENOPROTOOPT),
+            (lvl, ICMP_FILTER) if lvl == SOL_RAW as u32 && self.ty == so::SOCK_RAW => {
+                // Linux takes up to four bytes, fewer too.
+                let mut m = [0u8; 4];
+                let k = val.len().min(4);
+                m[..k].copy_from_slice(&val[..k]);
+                with_net(|n| {
+                    if let Kind::Raw { filter, .. } = &mut n.rec(self.id)?.kind {
+                        *filter = u32::from_ne_bytes(m);
+                    }
+                    n.dirty = true;
+                    Ok(())
+                })
+            }
+            (so::IPPROTO_IP, IP_HDRINCL) if self.ty == so::SOCK_RAW => {
+                if v? != 0 {
+                    crate::syscall::report_unsupported("setsockopt (IP_HDRINCL)");
+                    return Err(Errno::ENOPROTOOPT);
+                }
+                Ok(())
+            }
             (so::IPPROTO_IP, IP_TOS) if self.family == so::AF_INET => {
                 self.tos.store((ip_opt_int(val) & 0xff) as u32 & !3, Ordering::Relaxed);
                 Ok(())
@@ -2544,6 +2823,13 @@ impl Socket for InetSocket {
         let lvl = level as u32;
         let b = |x: bool| int_val(i32::from(x));
         match (lvl, name) {
+            (lvl, ICMP_FILTER) if lvl == SOL_RAW as u32 && self.ty == so::SOCK_RAW => {
+                with_net(|n| match n.rec(self.id)?.kind {
+                    Kind::Raw { filter, .. } => Ok(filter.to_ne_bytes().to_vec()),
+                    _ => Err(Errno::ENOPROTOOPT),
+                })
+            }
+            (so::IPPROTO_IP, IP_HDRINCL) if self.ty == so::SOCK_RAW => Ok(b(false)),
             (so::IPPROTO_TCP, _) if self.ty != so::SOCK_STREAM => Err(Errno::EOPNOTSUPP),
             (so::IPPROTO_TCP, TCP_NODELAY) => Ok(b(self.nodelay.load(Ordering::Relaxed))),
             (so::IPPROTO_TCP, TCP_KEEPIDLE) => Ok(int_val(self.keepidle.load(Ordering::Relaxed) as i32)),
@@ -2643,7 +2929,7 @@ impl Socket for InetSocket {
                 Kind::TcpIdle => TCP_CLOSE,
                 Kind::TcpListen { .. } => TCP_LISTEN,
                 Kind::TcpConn { h, .. } => linux_tcp_state(n.stack(h.0).tcp(h.1).state()),
-                Kind::Udp { remote, .. } => {
+                Kind::Udp { remote, .. } | Kind::Raw { remote, .. } => {
                     if remote.is_some() {
                         TCP_ESTABLISHED
                     } else {
@@ -2664,6 +2950,10 @@ impl Socket for InetSocket {
                     let hs = hs.clone();
                     hs.iter().find_map(|h| n.stack(h.0).udp(h.1).peek().map(|(d, _)| d.len()).ok()).unwrap_or(0)
                 }
+                Kind::Raw { ref hs, .. } => {
+                    let hs = hs.clone();
+                    hs.iter().find_map(|h| n.stack(h.0).raw(h.1).peek().map(|p| p.len()).ok()).unwrap_or(0)
+                }
                 _ => 0,
             }
         })
@@ -2677,6 +2967,10 @@ impl Socket for InetSocket {
                 Kind::Udp { ref hs, .. } => {
                     let hs = hs.clone();
                     hs.iter().map(|h| n.stack(h.0).udp(h.1).send_queue()).sum()
+                }
+                Kind::Raw { ref hs, .. } => {
+                    let hs = hs.clone();
+                    hs.iter().map(|h| n.stack(h.0).raw(h.1).send_queue()).sum()
                 }
                 _ => 0,
             }
@@ -2756,7 +3050,7 @@ impl InetSocket {
                     n.orphans.push((h, t));
                 }
             }
-            Kind::Udp { hs, .. } => {
+            Kind::Udp { hs, .. } | Kind::Raw { hs, .. } => {
                 for h in hs {
                     n.drop_handle(h);
                 }

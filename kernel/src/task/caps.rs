@@ -28,6 +28,8 @@ pub const CAP_LINUX_IMMUTABLE: u32 = 9;
 pub const CAP_IPC_LOCK: u32 = 14;
 /// CAP_NET_ADMIN: network administration (buffer sizes past the limits, SO_PRIORITY above 6).
 pub const CAP_NET_ADMIN: u32 = 12;
+/// CAP_NET_RAW: raw sockets (ping).
+pub const CAP_NET_RAW: u32 = 13;
 /// Bypass permission checks on IPC objects.
 pub const CAP_IPC_OWNER: u32 = 15;
 /// Raw I/O (FIBMAP).

@@ -320,6 +320,12 @@ pub mod sockopt {
     pub const TCP_FASTOPEN: i32 = 23;
     /// TCP: user timeout.
     pub const TCP_USER_TIMEOUT: i32 = 18;
+    /// Option level of raw sockets.
+    pub const SOL_RAW: i32 = 255;
+    /// Raw ICMP sockets: a mask of the ICMP types not to deliver (types below 32).
+    pub const ICMP_FILTER: i32 = 1;
+    /// IPv4: the program writes the IP header (raw sockets).
+    pub const IP_HDRINCL: i32 = 3;
     /// IPv4: type of service.
     pub const IP_TOS: i32 = 1;
     /// IPv4: time to live.
