@@ -551,6 +551,32 @@ fn busybox_server_and_client_in_one_guest() {
     assert_same_explained(&native, &guest);
 }
 
+/// The machine reaches itself by its network address (Linux routes it through
+/// lo): ping, as root with a raw ICMP socket, and httpd and wget, with QEMU's
+/// user networking, against the same script run natively on the host's address.
+#[test]
+fn own_address_by_ping_and_tcp() {
+    let port = free_port();
+    let script = format!(
+        "i=0; until a=$(ip -4 -o addr show scope global | awk '{{print $4}}' | cut -d/ -f1 | head -n 1) && [ -n \"$a\" ]; do \
+         i=$((i+1)); [ $i -gt 50 ] && break; sleep 0.1; done; \
+         ping -c 2 -W 2 \"$a\" | grep -o '2 packets received'; ping -c 1 -W 2 127.0.0.1 | grep -o '1 packets received'; \
+         mkdir -p /tmp/www.$$ && echo 'served to itself' > /tmp/www.$$/index.html; \
+         httpd -f -p {port} -h /tmp/www.$$ & pid=$!; \
+         i=0; until wget -q -O - http://$a:{port}/index.html 2>/dev/null; do i=$((i+1)); [ $i -gt 50 ] && break; sleep 0.1; done; \
+         kill $pid; wait $pid 2>/dev/null; rm -rf /tmp/www.$$"
+    );
+    let dir = busybox_bin("x86_64");
+    let path = dir.to_string_lossy().into_owned();
+    let bb = app("x86_64", "debian", "busybox");
+    let native = run_native(&bb, None, &args(&["sh", "-c", &script]), &[("PATH", &path)], None);
+    assert!(native.stdout_str().contains("served to itself"), "native run:\n{}", native.describe());
+    let mut opts = ElfinOpts::default().volume(&dir, "/bin").env("PATH", "/bin");
+    opts.extra.extend(["--net".into(), "user".into()]);
+    let guest = run_elfin(&bb, &args(&["sh", "-c", &script]), &opts);
+    assert_same_explained(&native, &guest);
+}
+
 /// Go's net.Interfaces, InterfaceByName and Addrs (netlink link and address
 /// dumps underneath) see the loopback interface as they do natively, on both
 /// architectures (against the x86_64 build run natively).
