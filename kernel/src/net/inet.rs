@@ -467,6 +467,35 @@ enum Kind {
     Raw { hs: Vec<H>, local: Option<IpAddress>, remote: Option<IpEndpoint>, filter: u32 },
 }
 
+/// Folds one smoltcp datagram socket into readiness `acc` (events, bytes to
+/// read, bytes queued to send): POLLIN when it holds a datagram, POLLOUT only
+/// while it has room.
+fn fold_datagram(acc: &mut (u32, usize, usize), can_recv: bool, can_send: bool, rq: usize, sq: usize) {
+    if can_recv {
+        acc.0 |= POLLIN | POLLRDNORM;
+    }
+    if !can_send {
+        acc.0 &= !(POLLOUT | POLLWRNORM);
+    }
+    acc.1 += rq;
+    acc.2 += sq;
+}
+
+/// A datagram socket's readiness after its shutdowns (Linux's datagram_poll).
+fn datagram_readiness(
+    (mut m, rq, sq): (u32, usize, usize),
+    rd_shut: bool,
+    wr_shut: bool,
+) -> (u32, usize, usize, usize) {
+    if rd_shut {
+        m |= POLLIN | POLLRDNORM | POLLRDHUP;
+    }
+    if rd_shut && wr_shut {
+        m |= POLLHUP;
+    }
+    (m, rq, sq, 0)
+}
+
 /// Whether a raw socket bound to `local` and connected to `remote` with ICMP
 /// filter `filter` takes the IPv4 packet `p` (Linux's raw_v4_match and
 /// icmp_filter).
@@ -499,6 +528,14 @@ struct Rec {
     reuseport: bool,
     /// Readiness last seen: (events, bytes to read, bytes queued to send, accept queue).
     last: (u32, usize, usize, usize),
+}
+
+impl Rec {
+    /// The pending error (SO_ERROR), cleared; `other` when it is no errno.
+    fn take_err(&mut self, other: Errno) -> Option<Errno> {
+        let e = core::mem::take(&mut self.err);
+        (e != 0).then(|| Errno::from_i32(e).unwrap_or(other))
+    }
 }
 
 /// The network: stacks and socket records.
@@ -1108,8 +1145,7 @@ impl Net {
                 (m, rq, sq, 0)
             }
             &Kind::Raw { ref hs, local, remote, filter } => {
-                let mut m = err | POLLOUT | POLLWRNORM;
-                let (mut rq, mut sq) = (0, 0);
+                let mut acc = (err | POLLOUT | POLLWRNORM, 0, 0);
                 for h in hs.clone() {
                     let Some(st) = self.stacks.get_mut(h.0) else { continue };
                     let s = st.raw(h.1);
@@ -1118,46 +1154,22 @@ impl Net {
                     while s.peek().is_ok_and(|p| !raw_admits(p, local, remote, filter)) {
                         let _ = s.recv();
                     }
-                    if s.can_recv() {
-                        m |= POLLIN | POLLRDNORM;
-                    }
-                    if !s.can_send() {
-                        m &= !(POLLOUT | POLLWRNORM);
-                    }
-                    rq += s.recv_queue();
-                    sq += s.send_queue();
+                    fold_datagram(&mut acc, s.can_recv(), s.can_send(), s.recv_queue(), s.send_queue());
                 }
-                if rd_shut {
-                    m |= POLLIN | POLLRDNORM | POLLRDHUP;
-                }
-                (m, rq, sq, 0)
+                datagram_readiness(acc, rd_shut, wr_shut)
             }
             Kind::Udp { hs, inbox, .. } => {
-                let mut m = err | POLLOUT | POLLWRNORM;
-                let (mut rq, mut sq) = (inbox.iter().map(|(d, _, _)| d.len()).sum::<usize>(), 0);
+                let mut acc = (err | POLLOUT | POLLWRNORM, inbox.iter().map(|(d, _, _)| d.len()).sum::<usize>(), 0);
                 if !inbox.is_empty() {
-                    m |= POLLIN | POLLRDNORM;
+                    acc.0 |= POLLIN | POLLRDNORM;
                 }
                 for h in hs.clone() {
                     if let Some(st) = self.stacks.get_mut(h.0) {
                         let s = st.udp(h.1);
-                        if s.can_recv() {
-                            m |= POLLIN | POLLRDNORM;
-                        }
-                        if !s.can_send() {
-                            m &= !(POLLOUT | POLLWRNORM);
-                        }
-                        rq += s.recv_queue();
-                        sq += s.send_queue();
+                        fold_datagram(&mut acc, s.can_recv(), s.can_send(), s.recv_queue(), s.send_queue());
                     }
                 }
-                if rd_shut {
-                    m |= POLLIN | POLLRDNORM | POLLRDHUP;
-                }
-                if rd_shut && wr_shut {
-                    m |= POLLHUP;
-                }
-                (m, rq, sq, 0)
+                datagram_readiness(acc, rd_shut, wr_shut)
             }
         }
     }
@@ -2009,57 +2021,43 @@ impl InetSocket {
             return Err(Errno::EMSGSIZE);
         }
         let (tos, ttl) = (self.tos.load(Ordering::Relaxed) as u8, self.ttl.load(Ordering::Relaxed).clamp(1, 255) as u8);
-        let timeo = self.timeo_snd();
         let data = msg.data;
-        block_on(cx, &[&self.wq], nonblock, timeo, || {
-            with_net(|n| -> Option<Result<usize, Errno>> {
-                let r = (|| -> Result<Option<usize>, Errno> {
-                    let rec = n.rec(self.id)?;
-                    if rec.wr_shut {
-                        return Err(Errno::EPIPE);
-                    }
-                    let Kind::Raw { hs, local, remote, .. } = &rec.kind else { return Err(Errno::EINVAL) };
-                    let (hs, local) = (hs.clone(), *local);
-                    let mut dst = dest.or(remote.map(|r| r.addr)).ok_or(Errno::EDESTADDRREQ)?;
-                    if dst.is_unspecified() {
-                        dst = IpAddress::Ipv4(Ipv4Addr::LOCALHOST);
-                    }
-                    let si = n.route(dst)?;
-                    let h = *hs.iter().find(|h| h.0 == si).ok_or(Errno::ENETUNREACH)?;
-                    let src = match local.filter(|l| !l.is_unspecified()) {
-                        Some(l) => l,
-                        None => n.stack(si).iface.get_source_address(&dst).ok_or(Errno::ENETUNREACH)?,
-                    };
-                    let (IpAddress::Ipv4(src), IpAddress::Ipv4(dst)) = (src, dst) else { return Err(Errno::EINVAL) };
-                    let s = n.stack(h.0).raw(h.1);
-                    if !s.can_send() {
-                        return Ok(None);
-                    }
-                    let total = (HDR + data.len()) as u16;
-                    let mut p = Vec::new();
-                    p.try_reserve_exact(HDR + data.len()).map_err(|_| Errno::ENOBUFS)?;
-                    // Version 4, 5 words; TOS; length; no id; DF; TTL; ICMP; the
-                    // checksum smoltcp fills; source; destination.
-                    p.extend_from_slice(&[0x45, tos]);
-                    p.extend_from_slice(&total.to_be_bytes());
-                    p.extend_from_slice(&[0, 0, 0x40, 0, ttl, IPPROTO_ICMP as u8, 0, 0]);
-                    p.extend_from_slice(&src.octets());
-                    p.extend_from_slice(&dst.octets());
-                    p.extend_from_slice(&data);
-                    match s.send_slice(&p) {
-                        Ok(()) => {
-                            n.dirty = true;
-                            Ok(Some(data.len()))
-                        }
-                        Err(raw::SendError::BufferFull) => Ok(None),
-                    }
-                })();
-                match r {
-                    Ok(Some(k)) => Some(Ok(k)),
-                    Ok(None) => None,
-                    Err(e) => Some(Err(e)),
+        self.send_loop(cx, nonblock, |n| {
+            let Kind::Raw { hs, local, remote, .. } = &n.rec(self.id)?.kind else { return Err(Errno::EINVAL) };
+            let (hs, local) = (hs.clone(), *local);
+            let mut dst = dest.or(remote.map(|r| r.addr)).ok_or(Errno::EDESTADDRREQ)?;
+            if dst.is_unspecified() {
+                dst = IpAddress::Ipv4(Ipv4Addr::LOCALHOST);
+            }
+            let si = n.route(dst)?;
+            let h = *hs.iter().find(|h| h.0 == si).ok_or(Errno::ENETUNREACH)?;
+            let src = match local.filter(|l| !l.is_unspecified()) {
+                Some(l) => l,
+                None => n.stack(si).iface.get_source_address(&dst).ok_or(Errno::ENETUNREACH)?,
+            };
+            let (IpAddress::Ipv4(src), IpAddress::Ipv4(dst)) = (src, dst) else { return Err(Errno::EINVAL) };
+            let s = n.stack(h.0).raw(h.1);
+            if !s.can_send() {
+                return Ok(None);
+            }
+            let total = (HDR + data.len()) as u16;
+            let mut p = Vec::new();
+            p.try_reserve_exact(HDR + data.len()).map_err(|_| Errno::ENOBUFS)?;
+            // Version 4, 5 words; TOS; length; no id; DF; TTL; ICMP; the
+            // checksum smoltcp fills; source; destination.
+            p.extend_from_slice(&[0x45, tos]);
+            p.extend_from_slice(&total.to_be_bytes());
+            p.extend_from_slice(&[0, 0, 0x40, 0, ttl, IPPROTO_ICMP as u8, 0, 0]);
+            p.extend_from_slice(&src.octets());
+            p.extend_from_slice(&dst.octets());
+            p.extend_from_slice(&data);
+            match s.send_slice(&p) {
+                Ok(()) => {
+                    n.dirty = true;
+                    Ok(Some(data.len()))
                 }
-            })
+                Err(raw::SendError::BufferFull) => Ok(None),
+            }
         })
     }
 
@@ -2071,9 +2069,8 @@ impl InetSocket {
         block_on(cx, &[&self.wq], nonblock, timeo, || {
             with_net(|n| -> Option<Result<Recvd, Errno>> {
                 let rec = n.rec(self.id).ok()?;
-                if rec.err != 0 {
-                    let e = core::mem::take(&mut rec.err);
-                    return Some(Err(Errno::from_i32(e).unwrap_or(Errno::EHOSTUNREACH)));
+                if let Some(e) = rec.take_err(Errno::EHOSTUNREACH) {
+                    return Some(Err(e));
                 }
                 let rd_shut = rec.rd_shut;
                 let (hs, local, remote, filter) = match &rec.kind {
@@ -2122,53 +2119,55 @@ impl InetSocket {
         if msg.data.len() > max {
             return Err(Errno::EMSGSIZE);
         }
-        let timeo = self.timeo_snd();
         let data = msg.data;
-        block_on(cx, &[&self.wq], nonblock, timeo, || {
-            with_net(|n| -> Option<Result<usize, Errno>> {
-                let r = (|| -> Result<Option<usize>, Errno> {
-                    let rec = n.rec(self.id)?;
-                    if rec.wr_shut {
-                        return Err(Errno::EPIPE);
-                    }
-                    let remote = match rec.kind {
-                        Kind::Udp { remote, .. } => remote,
-                        _ => None,
-                    };
-                    let mut ep = match dest.or(remote) {
-                        Some(e) => e,
-                        None => return Err(Errno::EDESTADDRREQ),
-                    };
-                    if ep.port == 0 {
-                        return Err(Errno::EINVAL);
-                    }
-                    if ep.addr.is_unspecified() {
-                        ep.addr = match ep.addr {
-                            IpAddress::Ipv4(_) => IpAddress::Ipv4(Ipv4Addr::LOCALHOST),
-                            IpAddress::Ipv6(_) => IpAddress::Ipv6(Ipv6Addr::LOCALHOST),
-                        };
-                    }
-                    let si = n.route(ep.addr)?;
-                    let hs = self.udp_handles(n)?;
-                    let h = *hs.iter().find(|h| h.0 == si).ok_or(Errno::ENETUNREACH)?;
-                    let s = n.stack(h.0).udp(h.1);
-                    if s.payload_send_capacity() < data.len() {
-                        return Err(Errno::EMSGSIZE);
-                    }
-                    match s.send_slice(&data, ep) {
-                        Ok(()) => {
-                            n.dirty = true;
-                            Ok(Some(data.len()))
-                        }
-                        Err(udp::SendError::BufferFull) => Ok(None),
-                        Err(udp::SendError::Unaddressable) => Err(Errno::ENETUNREACH),
-                    }
-                })();
-                match r {
-                    Ok(Some(k)) => Some(Ok(k)),
-                    Ok(None) => None,
-                    Err(e) => Some(Err(e)),
+        self.send_loop(cx, nonblock, |n| {
+            let remote = match n.rec(self.id)?.kind {
+                Kind::Udp { remote, .. } => remote,
+                _ => None,
+            };
+            let mut ep = match dest.or(remote) {
+                Some(e) => e,
+                None => return Err(Errno::EDESTADDRREQ),
+            };
+            if ep.port == 0 {
+                return Err(Errno::EINVAL);
+            }
+            if ep.addr.is_unspecified() {
+                ep.addr = match ep.addr {
+                    IpAddress::Ipv4(_) => IpAddress::Ipv4(Ipv4Addr::LOCALHOST),
+                    IpAddress::Ipv6(_) => IpAddress::Ipv6(Ipv6Addr::LOCALHOST),
+                };
+            }
+            let si = n.route(ep.addr)?;
+            let hs = self.udp_handles(n)?;
+            let h = *hs.iter().find(|h| h.0 == si).ok_or(Errno::ENETUNREACH)?;
+            let s = n.stack(h.0).udp(h.1);
+            if s.payload_send_capacity() < data.len() {
+                return Err(Errno::EMSGSIZE);
+            }
+            match s.send_slice(&data, ep) {
+                Ok(()) => {
+                    n.dirty = true;
+                    Ok(Some(data.len()))
                 }
+                Err(udp::SendError::BufferFull) => Ok(None),
+                Err(udp::SendError::Unaddressable) => Err(Errno::ENETUNREACH),
+            }
+        })
+    }
+
+    /// A datagram send: `attempt` under the network's lock until it has sent
+    /// (Some), fails, or the wait ends; EPIPE once shut for writing.
+    fn send_loop(
+        &self,
+        cx: &Ctx,
+        nonblock: bool,
+        mut attempt: impl FnMut(&mut Net) -> Result<Option<usize>, Errno>,
+    ) -> Result<usize, Errno> {
+        block_on(cx, &[&self.wq], nonblock, self.timeo_snd(), || {
+            with_net(|n| {
+                let shut = n.rec(self.id).is_ok_and(|r| r.wr_shut);
+                if shut { Err(Errno::EPIPE) } else { attempt(n) }.transpose()
             })
         })
     }
@@ -2185,9 +2184,8 @@ impl InetSocket {
         block_on(cx, &[&self.wq], nonblock, timeo, || {
             with_net(|n| -> Option<Result<Recvd, Errno>> {
                 let rec = n.rec(self.id).ok()?;
-                if rec.err != 0 {
-                    let e = core::mem::take(&mut rec.err);
-                    return Some(Err(Errno::from_i32(e).unwrap_or(Errno::ECONNREFUSED)));
+                if let Some(e) = rec.take_err(Errno::ECONNREFUSED) {
+                    return Some(Err(e));
                 }
                 let rd_shut = rec.rd_shut;
                 let (hs, remote) = match &mut rec.kind {
