@@ -109,7 +109,12 @@ fn load(
     let persona_fixed =
         super::sched::try_current().is_some_and(|t| t.process.ext.lock().personality & 0x0004_0000 != 0);
     let aslr = ASLR.load(Ordering::Relaxed) && !persona_fixed;
-    let plan = match elfin_loader::plan_from(file, machine()) {
+    let planned = match file {
+        // The initrd's bytes as a slice: no per-read dispatch at boot.
+        Program::Initrd(b) => elfin_loader::plan(b, machine()),
+        f => elfin_loader::plan_from(f, machine()),
+    };
+    let plan = match planned {
         Ok(p) => p,
         Err(e @ LoadError::Dynamic { .. }) => {
             return Err(failure(Errno::ENOEXEC, alloc::format!("{}; build it with -static-pie", e)))
