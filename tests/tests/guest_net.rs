@@ -570,11 +570,19 @@ fn own_address_by_ping_and_tcp() {
     let path = dir.to_string_lossy().into_owned();
     let bb = app("x86_64", "debian", "busybox");
     let native = run_native(&bb, None, &args(&["sh", "-c", &script]), &[("PATH", &path)], None);
-    assert!(native.stdout_str().contains("served to itself"), "native run:\n{}", native.describe());
     let mut opts = ElfinOpts::default().volume(&dir, "/bin").env("PATH", "/bin");
     opts.extra.extend(["--net".into(), "user".into()]);
     let guest = run_elfin(&bb, &args(&["sh", "-c", &script]), &opts);
-    assert_same_explained(&native, &guest);
+    if native.stdout_str().contains("served to itself") {
+        assert_same_explained(&native, &guest);
+    } else {
+        // A host without a global IPv4 address cannot run the reference: the
+        // guest (10.0.2.15) must print what the script prints on one that can.
+        Comparison::new()
+            .status(0, guest.status)
+            .text("stdout", "2 packets received\n1 packets received\nserved to itself\n", &guest.stdout_str())
+            .finish(None, &guest);
+    }
 }
 
 /// Go's net.Interfaces, InterfaceByName and Addrs (netlink link and address
