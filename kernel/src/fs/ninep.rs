@@ -207,8 +207,8 @@ static CACHED_PAGES: AtomicUsize = AtomicUsize::new(0);
 /// The pages of a volume's file that private mappings map (copy on write), read
 /// from the host a fault-around window at a time: a program run from a volume maps
 /// the same pages at every exec. They are the host file's as long as its stamp is
-/// the one they were read under; each open compares, and a write from the guest
-/// drops them.
+/// the one they were read under (each open, mmap and exec compares); a write from
+/// the guest updates them in place.
 #[derive(Default)]
 struct PageCache {
     stamp: Option<Stamp>,

@@ -971,9 +971,6 @@ impl AddrSpace {
                     // The file's own frame, read-only until written (copy on write).
                     perm = area.prot.cow_perm();
                     pa
-                } else if read && crate::fs::ninep::on_volume(&**node) && !cache::has_pages(node) {
-                    // A volume's page cache is full, or the page is a partial one.
-                    return self.read_around(page, vstart, vend, &area);
                 } else {
                     let pa = alloc_user_uninit().ok_or(FaultError::OutOfMemory)?;
                     let n = len.saturating_sub(rel).min(PAGE_SIZE) as usize;
@@ -995,74 +992,6 @@ impl AddrSpace {
         if read {
             self.fault_around(page, vstart, vend, &area);
         }
-        Ok(())
-    }
-
-    /// A read fault on page `page` of a private mapping [vstart, vend) of a volume's
-    /// file whose page cache has no frame for it: the page and the unmapped ones around it
-    /// (the aligned [`FAULT_AROUND_PAGES`] window, up to the end of the file) are
-    /// read in one request to the host and mapped as the mapping's own copies. A
-    /// request per page made exec of a program on a volume several times slower.
-    fn read_around(&mut self, page: u64, vstart: u64, vend: u64, area: &Area) -> Result<(), FaultError> {
-        let Backing::File { node, offset, len } = &area.backing else { return Err(FaultError::Bus) };
-        let span = FAULT_AROUND_PAGES * PAGE_SIZE;
-        let lo = (page & !(span - 1)).max(vstart);
-        let hi = (page & !(span - 1)).saturating_add(span).min(vend);
-        let table = self.pt.leaf_slot(page, true, &mut FrameAlloc).map_err(|_| FaultError::OutOfMemory)?;
-        // The window's unmapped pages, the faulting one among them.
-        let mut want = [0u64; FAULT_AROUND_PAGES as usize];
-        let mut n = 0;
-        let mut va = lo;
-        while va < hi {
-            let this = va;
-            va += PAGE_SIZE;
-            let free = this == page
-                || (table.sibling(this).is_some_and(|s| s.get().is_none()) && !self.parked.contains_key(&this));
-            if let (true, Some(w)) = (free, want.get_mut(n)) {
-                *w = this - vstart;
-                n += 1;
-            }
-        }
-        let (Some(&first), Some(&last)) = (want.first(), want.get(n.saturating_sub(1))) else {
-            return Err(FaultError::Bus);
-        };
-        let mut buf = alloc::vec![0u8; (last - first + PAGE_SIZE) as usize];
-        let got = node.read_at(offset + first, &mut buf).unwrap_or(0) as u64;
-        let own = elfin_arch::LeafPerm::new(area.prot.perm());
-        let mut mapped = 0;
-        for &rel in want.get(..n).unwrap_or(&[]) {
-            let this = vstart + rel;
-            // Past the end of the file only the faulting page (its tail is zeros).
-            if this != page && rel - first >= got {
-                break;
-            }
-            let Some(pa) = alloc_user_uninit() else {
-                if this == page {
-                    self.committed(mapped);
-                    return Err(FaultError::OutOfMemory);
-                }
-                break;
-            };
-            let from = (rel - first) as usize;
-            // The mapping's bytes, then zeros past its length.
-            let keep = len.saturating_sub(rel).min(PAGE_SIZE) as usize;
-            let bytes = frames::frame_bytes(pa);
-            let (head, tail) = bytes.split_at_mut(keep.min(bytes.len()));
-            match buf.get(from..from + head.len()) {
-                Some(src) => head.copy_from_slice(src),
-                None => head.fill(0),
-            }
-            tail.fill(0);
-            match table.sibling(this) {
-                Some(slot) => slot.set_leaf(pa, own),
-                None => {
-                    Self::release(pa, this, vstart, area);
-                    continue;
-                }
-            }
-            mapped += 1;
-        }
-        self.committed(mapped);
         Ok(())
     }
 
