@@ -220,7 +220,7 @@ fn two_words(text: &str) -> Option<(u64, u64)> {
 struct Symbols(Vec<(u64, u64, String)>);
 
 impl Symbols {
-    /// Reads the symbols of `kernel`, or of the ELF next to an arm64 `Image`;
+    /// Reads the symbols of `kernel`, or of the ELF next to a boot image made from it;
     /// none when neither is an ELF with symbols.
     fn load(kernel: &Path) -> Symbols {
         let candidates = [kernel.to_path_buf(), kernel.with_extension("")];

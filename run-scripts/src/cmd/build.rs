@@ -13,7 +13,7 @@ Examples:
   elfin build --arch aarch64   build the aarch64 kernel
   K=$(elfin build) && qemu-system-x86_64 -M microvm -kernel \"$K\" ...
 
-The image is target/<triple>/kernel/elfin-kernel in the elfin source tree (set
+The image is made from target/<triple>/kernel/elfin-kernel in the elfin source tree (set
 ELFIN_REPO to use another tree). `elfin run` builds it by itself when its sources
 changed, so this is only needed to build ahead of time.";
 
