@@ -114,6 +114,14 @@ static void poll_half_closed(int keep)
     close(p[keep]);
 }
 
+/* poll of a FIFO's read end: POLLIN and POLLHUP. */
+static void poll_fifo_reader(int fd, const char *when)
+{
+    struct pollfd q = {fd, POLLIN, 0};
+    poll(&q, 1, 0);
+    printf("poll of the read end, %s: POLLIN %s, POLLHUP %s\n", when, yesno(q.revents & POLLIN), yesno(q.revents & POLLHUP));
+}
+
 static void fifo(void)
 {
     T("mkfifo", mkfifo(path("fifo"), 0644));
@@ -126,6 +134,7 @@ static void fifo(void)
     printf("open O_RDONLY|O_NONBLOCK without a writer: %s\n", res(r));
     char buf[64];
     V("read with no writer ever: end of file", read(r, buf, sizeof buf));
+    poll_fifo_reader(r, "no writer yet");
     int w = open(path("fifo"), O_WRONLY | O_NONBLOCK);
     printf("open O_WRONLY|O_NONBLOCK with a reader: %s\n", res(w));
     V("write", write(w, "through", 7));
@@ -138,12 +147,21 @@ static void fifo(void)
     printf("F_GETPIPE_SZ: %s\n", res(fcntl(r, F_GETPIPE_SZ)));
     write(w, "lost", 4);
     close(w);
+    poll_fifo_reader(r, "its writer came and went");
     close(r);
     int rw = open(path("fifo"), O_RDWR | O_NONBLOCK);
     T("read after every end closed: the data went with them", read(rw, buf, sizeof buf));
     V("O_RDWR: write", write(rw, "self", 4));
     V("O_RDWR: read back", read(rw, buf, sizeof buf));
     close(rw);
+    r = open(path("fifo"), O_RDONLY | O_NONBLOCK);
+    w = open(path("fifo"), O_WRONLY | O_NONBLOCK);
+    int r2 = open(path("fifo"), O_RDONLY | O_NONBLOCK);
+    poll_fifo_reader(r2, "opened O_NONBLOCK beside a writer");
+    close(w);
+    poll_fifo_reader(r2, "opened O_NONBLOCK beside a writer, writer gone");
+    close(r2);
+    close(r);
 
     /* Blocking opens meet: the child opens for writing, the parent for reading. */
     pid_t c = xfork();
@@ -160,6 +178,7 @@ static void fifo(void)
     long n = read_full(r, buf, 14);
     printf("read %ld: \"%s\"\n", n, buf);
     V("then end of file", read(r, buf, sizeof buf));
+    poll_fifo_reader(r, "opened blocking, writer gone");
     close(r);
     reap(c, "writer");
     c = xfork();

@@ -70,7 +70,10 @@ pub fn open(cx: &Ctx, node: Arc<dyn Inode>, fifo: &Fifo, flags: u32) -> Result<A
             let seen = fifo.w_counter.load(Ordering::SeqCst);
             fifo.r_counter.fetch_add(1, Ordering::SeqCst);
             fifo.wq.wake_all();
-            if pipe.writers() == 0 && !nonblock {
+            if pipe.writers() == 0 {
+                if nonblock {
+                    return Ok(Arc::new(FifoFile { node, r: Some(end), w: None, hup_after: Some(seen) }));
+                }
                 wait::wait_for(cx, &[&fifo.wq], None, Restart::Sys, || {
                     (fifo.w_counter.load(Ordering::SeqCst) != seen).then_some(())
                 })?;
@@ -78,8 +81,7 @@ pub fn open(cx: &Ctx, node: Arc<dyn Inode>, fifo: &Fifo, flags: u32) -> Result<A
             (Some(end), None)
         }
     };
-    let opened_writers = fifo.w_counter.load(Ordering::SeqCst);
-    Ok(Arc::new(FifoFile { node, r, w, opened_writers }))
+    Ok(Arc::new(FifoFile { node, r, w, hup_after: None }))
 }
 
 /// An open FIFO: a read end, a write end, or both (O_RDWR).
@@ -87,9 +89,10 @@ pub struct FifoFile {
     node: Arc<dyn Inode>,
     r: Option<PipeEnd>,
     w: Option<PipeEnd>,
-    /// Writers opened so far when this file was opened: a reader sees POLLHUP only
-    /// once a writer came and went since (Linux's f_version check).
-    opened_writers: u64,
+    /// For a reader opened with O_NONBLOCK and no writer: the writers opened so far
+    /// then. It sees POLLHUP only once a writer came and went since (Linux's
+    /// f_version check); any other reader sees it whenever no writer is left.
+    hup_after: Option<u64>,
 }
 
 impl FileLike for FifoFile {
@@ -101,9 +104,11 @@ impl FileLike for FifoFile {
     }
     fn poll(&self) -> u32 {
         let mut m = self.r.as_ref().map(|e| e.poll()).unwrap_or(0) | self.w.as_ref().map(|e| e.poll()).unwrap_or(0);
-        let writers_came = self.node.fifo().map(|f| f.w_counter.load(Ordering::SeqCst)).unwrap_or(0);
-        if self.w.is_none() && writers_came == self.opened_writers {
-            m &= !POLLHUP;
+        if let Some(opened) = self.hup_after {
+            let writers_came = self.node.fifo().map(|f| f.w_counter.load(Ordering::SeqCst)).unwrap_or(0);
+            if writers_came == opened {
+                m &= !POLLHUP;
+            }
         }
         m
     }
