@@ -574,8 +574,8 @@ static int recv_fds(int sock, int *fds, int room, int flags, const char *what)
             memcpy(fds + got, CMSG_DATA(c), sizeof(int) * (size_t)k);
             got += k;
         }
-    printf("%s: recvmsg %zd '%.*s', %d descriptors%s\n", what, n, (int)(n > 0 ? n : 0), data, got,
-           mh.msg_flags & MSG_CTRUNC ? ", MSG_CTRUNC" : "");
+    printf("%s: recvmsg %zd '%.*s', %d descriptors%s%s\n", what, n, (int)(n > 0 ? n : 0), data, got,
+           mh.msg_flags & MSG_CTRUNC ? ", MSG_CTRUNC" : "", mh.msg_flags & MSG_CMSG_CLOEXEC ? ", MSG_CMSG_CLOEXEC" : "");
     return got;
 }
 

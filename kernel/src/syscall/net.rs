@@ -628,7 +628,8 @@ fn recv_one(cx: &Ctx, f: &OpenFile, s: &Arc<dyn Socket>, msg: UAddr, flags: u32)
     let (vecs, total) = iovecs(cx, UAddr(m.msg_iov), m.msg_iovlen)?;
     let (mut r, data) = recv_data(cx, f, s, &vecs, total, flags)?;
     scatter(cx, &vecs, &data)?;
-    let mut out_flags = r.flags;
+    // As in Linux's ____sys_recvmsg, the caller's MSG_CMSG_CLOEXEC comes back.
+    let mut out_flags = r.flags | (flags & so::MSG_CMSG_CLOEXEC);
     let mut namelen = 0u32;
     if m.msg_name != 0 {
         if let Some(a) = &r.from {
