@@ -1,8 +1,8 @@
 /* net_inet: TCP and UDP over loopback (127.0.0.1 and ::1) as Linux does them.
  *
  *   net_inet [SECTION]     sections: tcp refused nonblock udp v6 errors reset
- *                          epoll edge flags limits opts big ifaces procnet
- *                          udpfamily linger pktinfo bindopts raw
+ *                          epoll edge flags limits opts big relay ifaces
+ *                          procnet udpfamily linger pktinfo bindopts raw
  *   net_inet churn N       N connections opened, used and closed in turn
  *
  * tcp       listen/connect/accept, data both ways, names of each end, shutdown
@@ -37,6 +37,8 @@
  * opts      TCP_NODELAY, SO_KEEPALIVE, TCP_KEEPIDLE, IP_TOS, buffer sizes; the
  *           TCP, IP and socket options kept as set, with Linux's bounds
  * big       4 MiB each way between a parent and a forked child
+ * relay     16 MiB from a writer through a non-blocking relay (64 KiB reads
+ *           and writes) to a reader, over two connections
  * ifaces    the loopback interface as getifaddrs, if_nameindex, the SIOCGIF*
  *           ioctls and raw NETLINK_ROUTE link, address and route dumps show
  *           it, and their errors
@@ -1394,6 +1396,99 @@ static void big(void)
     close(ls);
 }
 
+/* Moves what it reads from `in` to `out` through a 64 KiB buffer, both
+ * non-blocking, waiting with poll, until `in` ends; returns the bytes moved. */
+static long relay_all(int in, int out)
+{
+    static unsigned char buf[64 << 10];
+    int one = 1;
+    setsockopt(in, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    setsockopt(out, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    fcntl(in, F_SETFL, O_NONBLOCK);
+    fcntl(out, F_SETFL, O_NONBLOCK);
+    long moved = 0;
+    size_t have = 0, off = 0;
+    int eof = 0;
+    while (!eof || have > off) {
+        if (have == off && !eof) {
+            ssize_t n = read(in, buf, sizeof buf);
+            if (n > 0) {
+                have = (size_t)n;
+                off = 0;
+            } else if (n == 0) {
+                eof = 1;
+            } else if (errno == EAGAIN) {
+                struct pollfd p = {in, POLLIN, 0};
+                poll(&p, 1, -1);
+            } else {
+                return -errno;
+            }
+            continue;
+        }
+        ssize_t w = write(out, buf + off, have - off);
+        if (w > 0) {
+            off += (size_t)w;
+            moved += w;
+        } else if (w < 0 && errno == EAGAIN) {
+            struct pollfd p = {out, POLLOUT, 0};
+            poll(&p, 1, -1);
+        } else {
+            return -errno;
+        }
+    }
+    return moved;
+}
+
+/* 16 MiB from a writer (4 KiB writes) through a relay (64 KiB reads and
+ * writes, non-blocking, poll) to a reader (4 KiB reads), over two loopback
+ * connections with TCP_NODELAY, as a Go program copies between connections. */
+static void relay(void)
+{
+    enum { N = 16 << 20, CHUNK = 4096 };
+    uint16_t pa, pb;
+    int la = listener4(1, &pa), lb = listener4(1, &pb);
+    pid_t writer = xfork();
+    if (writer == 0) {
+        int c = connect4(pa), one = 1;
+        setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        static unsigned char chunk[CHUNK];
+        for (size_t i = 0; i < N; i += CHUNK) {
+            for (size_t k = 0; k < CHUNK; k++)
+                chunk[k] = (unsigned char)((i + k) * 131 + ((i + k) >> 9));
+            write_full(c, chunk, CHUNK);
+        }
+        close(c);
+        _exit(0);
+    }
+    pid_t reader = xfork();
+    if (reader == 0) {
+        int c = connect4(pb), one = 1;
+        setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        static unsigned char got[4096];
+        long total = 0;
+        uint32_t h = 2166136261u;
+        for (;;) {
+            ssize_t n = read(c, got, sizeof got);
+            if (n <= 0)
+                break;
+            h = fnv(h, got, (size_t)n);
+            total += n;
+        }
+        printf("reader: %ld bytes, checksum %08x\n", total, h);
+        fflush(stdout);
+        _exit(0);
+    }
+    int a = accept(la, NULL, NULL), b = accept(lb, NULL, NULL);
+    long moved = relay_all(a, b);
+    close(b);
+    close(a);
+    reap(reader, "reader");
+    reap(writer, "writer");
+    printf("relay: moved %ld bytes\n", moved);
+    close(la);
+    close(lb);
+}
+
 /* ----------------------------------------------------------------- ports -- */
 
 /* Binds `type` sockets to 127.0.0.1 port 0 until that fails, in children of
@@ -2347,7 +2442,7 @@ int main(int argc, char **argv)
     static const struct probe_section sections[] = {
         {"tcp", tcp},       {"refused", refused}, {"nonblock", nonblock}, {"udp", udp},
         {"v6", v6},         {"errors", errors},   {"reset", reset},       {"epoll", epoll_section},
-        {"edge", edge},     {"flags", flags},     {"limits", limits}, {"opts", opts},     {"big", big},         {"ifaces", ifaces}, {"procnet", procnet},
+        {"edge", edge},     {"flags", flags},     {"limits", limits}, {"opts", opts},     {"big", big},         {"relay", relay},         {"ifaces", ifaces}, {"procnet", procnet},
         {"udpfamily", udpfamily}, {"linger", linger}, {"pktinfo", pktinfo_section},
         {"bindopts", bindopts_section}, {"raw", raw_section}, {NULL, NULL},
     };

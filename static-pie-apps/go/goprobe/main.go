@@ -7,10 +7,15 @@
 //	                 WaitGroup, Mutex, RWMutex, Cond, atomics, timers
 //	goprobe cpus     what the runtime sees: NumCPU and GOMAXPROCS
 //	goprobe ifaces   the loopback interface as net.Interfaces (netlink) shows it
+//	goprobe relay    16 MiB from a writer goroutine (4 KiB writes) through
+//	                 io.Copy (splice) and io.CopyBuffer (64 KiB) between two
+//	                 loopback TCP connections to a reader goroutine
 package main
 
 import (
 	"fmt"
+	"hash/fnv"
+	"io"
 	"net"
 	"os"
 	"runtime"
@@ -24,6 +29,14 @@ import (
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "sync" {
 		syncMode()
+		return
+	}
+	if len(os.Args) > 1 && os.Args[1] == "relay" {
+		relay("splice", func(dst, src net.Conn) (int64, error) { return io.Copy(dst, src) })
+		relay("copy", func(dst, src net.Conn) (int64, error) {
+			// Hidden behind plain interfaces, io.CopyBuffer cannot splice.
+			return io.CopyBuffer(struct{ io.Writer }{dst}, struct{ io.Reader }{src}, make([]byte, 64<<10))
+		})
 		return
 	}
 	if len(os.Args) > 1 && os.Args[1] == "ifaces" {
@@ -274,4 +287,61 @@ func ifaces() {
 	}
 	_, err = net.InterfaceByName("nosuch0")
 	fmt.Println("InterfaceByName(nosuch0):", err)
+}
+
+// connPair is a connected loopback TCP pair: the dialled end and the accepted one.
+func connPair() (net.Conn, net.Conn) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Println("listen:", err)
+		os.Exit(1)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			fmt.Println("accept:", err)
+			os.Exit(1)
+		}
+		accepted <- c
+	}()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		fmt.Println("dial:", err)
+		os.Exit(1)
+	}
+	return c, <-accepted
+}
+
+// relay moves 16 MiB writer -> up -> copy -> down -> reader and prints what
+// arrived (a stall of the connections shows as the guest's timeout).
+func relay(name string, copyConn func(dst, src net.Conn) (int64, error)) {
+	const total, chunk = 16 << 20, 4096
+	upW, upR := connPair()
+	downW, downR := connPair()
+	go func() {
+		buf := make([]byte, chunk)
+		for off := 0; off < total; off += chunk {
+			for i := range buf {
+				buf[i] = byte((off + i) * 131)
+			}
+			if _, err := upW.Write(buf); err != nil {
+				fmt.Println("write:", err)
+				break
+			}
+		}
+		upW.Close()
+	}()
+	got := make(chan string)
+	go func() {
+		h := fnv.New32a()
+		n, err := io.CopyBuffer(h, struct{ io.Reader }{downR}, make([]byte, chunk))
+		got <- fmt.Sprintf("%d bytes, fnv %08x, err %v", n, h.Sum32(), err)
+	}()
+	n, err := copyConn(downW, upR)
+	downW.Close()
+	upR.Close()
+	fmt.Printf("%s: relayed %d bytes (err %v); reader got %s\n", name, n, err, <-got)
+	downR.Close()
 }
