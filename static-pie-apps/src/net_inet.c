@@ -2260,6 +2260,58 @@ static void show_raw_packet(const char *what, int s)
 }
 
 /* A raw ICMP socket, as ping uses one. */
+/* Waits up to a second for a packet of this process on the raw socket `s`
+ * (its payload starts with `tag`: other probes on the host may send too);
+ * prints its length, the protocol and source of its IPv4 header, and the rest
+ * of its payload. */
+static void show_proto_packet(const char *what, int s, const char *tag)
+{
+    unsigned char b[128];
+    size_t tl = strlen(tag);
+    for (int tries = 0; tries < 50; tries++) {
+        struct pollfd p = {s, POLLIN, 0};
+        if (poll(&p, 1, 1000) != 1)
+            break;
+        ssize_t n = recv(s, b, sizeof b, 0);
+        if (n < 20 + (ssize_t)tl || memcmp(b + 20, tag, tl) != 0)
+            continue;
+        char src[32];
+        inet_ntop(AF_INET, b + 12, src, sizeof src);
+        printf("%s: %zd bytes less the tag, protocol %d, from %s, payload \"%.*s\"\n", what, n - (ssize_t)tl, b[9], src,
+               (int)(n - 20 - (ssize_t)tl), b + 20 + tl);
+        return;
+    }
+    printf("%s: nothing\n", what);
+}
+
+/* A raw socket of another protocol than ICMP: 253 (RFC 3692 experimentation). */
+static void raw_other_protocol(void)
+{
+    printf("SOCK_RAW with protocol 0: %s\n", errname(socket(AF_INET, SOCK_RAW, 0) < 0 ? errno : 0));
+    int a = socket(AF_INET, SOCK_RAW, 253), b = socket(AF_INET, SOCK_RAW, 253);
+    printf("two SOCK_RAW sockets of protocol 253: %s\n", a >= 0 && b >= 0 ? "OK" : errname(errno));
+    if (a < 0 || b < 0)
+        return;
+    struct sockaddr_in me;
+    socklen_t ml = sizeof me;
+    getsockname(a, (struct sockaddr *)&me, &ml);
+    int filt;
+    socklen_t fl = sizeof filt;
+    printf("name port %d, SO_PROTOCOL %d, ICMP_FILTER %s\n", ntohs(me.sin_port), sockopt_int(a, SOL_SOCKET, SO_PROTOCOL),
+           res(getsockopt(a, SOL_RAW, 1, &filt, &fl)));
+    struct sockaddr_in lo = {.sin_family = AF_INET};
+    inet_pton(AF_INET, "127.0.0.1", &lo.sin_addr);
+    char tag[16], msg[32];
+    snprintf(tag, sizeof tag, "%u:", raw_id());
+    int len = snprintf(msg, sizeof msg, "%sexperiment", tag);
+    printf("sendto 127.0.0.1: %s\n", res(sendto(a, msg, (size_t)len, 0, (struct sockaddr *)&lo, sizeof lo) == len ? 0 : -1));
+    show_proto_packet("the other socket", b, tag);
+    show_proto_packet("the sender itself", a, tag);
+    show_proto_packet("the other socket, then", b, tag);
+    close(a);
+    close(b);
+}
+
 static void raw_section(void)
 {
     int s = socket(AF_INET, SOCK_RAW, IPPROTO_ICMP);
@@ -2344,6 +2396,7 @@ static void raw_section(void)
         _exit(0);
     }
     waitpid(c, NULL, 0);
+    raw_other_protocol();
 }
 
 /* IP_FREEBIND, IPV6_FREEBIND and IP_BIND_ADDRESS_NO_PORT. */

@@ -1,5 +1,5 @@
 //! AF_INET and AF_INET6 sockets over smoltcp: TCP (SOCK_STREAM), UDP
-//! (SOCK_DGRAM) and raw ICMP over IPv4 (SOCK_RAW, IPPROTO_ICMP: ping) with
+//! (SOCK_DGRAM) and raw IPv4 sockets (SOCK_RAW, e.g. IPPROTO_ICMP for ping) with
 //! Linux's semantics on top of smoltcp's sockets.
 //!
 //! All state lives in one [`Net`] behind one lock: the interfaces ("stacks":
@@ -1459,12 +1459,13 @@ fn new_socket(family: u16, ty: u32, protocol: i32, snd: u32, rcv: u32) -> Arc<In
     })
 }
 
-/// socket(AF_INET, SOCK_RAW, IPPROTO_ICMP): what ping uses as root.
-fn create_raw() -> Result<Arc<dyn Socket>, Errno> {
+/// socket(AF_INET, SOCK_RAW, protocol): IPPROTO_ICMP is what ping uses as root;
+/// any other protocol but IPPROTO_RAW sends and takes that protocol's packets.
+fn create_raw(protocol: u8) -> Result<Arc<dyn Socket>, Errno> {
     if !crate::task::sched::current().process.cred.lock().capable(crate::task::caps::CAP_NET_RAW) {
         return Err(Errno::EPERM);
     }
-    let s = new_socket(so::AF_INET, so::SOCK_RAW, IPPROTO_ICMP, WMEM_DEFAULT, WMEM_DEFAULT);
+    let s = new_socket(so::AF_INET, so::SOCK_RAW, i32::from(protocol), WMEM_DEFAULT, WMEM_DEFAULT);
     let id = s.id;
     let rec = Rec {
         owner: Arc::downgrade(&s),
@@ -1488,7 +1489,7 @@ fn create_raw() -> Result<Arc<dyn Socket>, Errno> {
                 bytes.resize(RAW_BYTES, 0);
                 Ok(raw::PacketBuffer::new(vec![raw::PacketMetadata::EMPTY; RAW_PACKETS], bytes))
             };
-            let sock = raw::Socket::new(Some(IpVersion::Ipv4), Some(IpProtocol::Icmp), buf()?, buf()?);
+            let sock = raw::Socket::new(Some(IpVersion::Ipv4), Some(IpProtocol::from(protocol)), buf()?, buf()?);
             hs.push((si, n.stack(si).set.add(sock)));
         }
         let mut rec = rec;
@@ -1509,9 +1510,11 @@ pub fn create(family: u16, ty: u32, protocol: i32) -> Result<Arc<dyn Socket>, Er
         (so::SOCK_STREAM, 0) | (so::SOCK_STREAM, 6) => true,
         (so::SOCK_DGRAM, 0) | (so::SOCK_DGRAM, 17) => false,
         (so::SOCK_STREAM, _) | (so::SOCK_DGRAM, _) => return Err(Errno::EPROTONOSUPPORT),
-        (so::SOCK_RAW, IPPROTO_ICMP) if family == so::AF_INET => return create_raw(),
+        (so::SOCK_RAW, p @ 1..=254) if family == so::AF_INET => return create_raw(p as u8),
+        // Linux's inet_create: no protocol is EPROTONOSUPPORT.
+        (so::SOCK_RAW, 0) => return Err(Errno::EPROTONOSUPPORT),
         (so::SOCK_RAW, _) => {
-            crate::syscall::report_unsupported("socket (SOCK_RAW other than IPv4 ICMP)");
+            crate::syscall::report_unsupported("socket (SOCK_RAW of IPv6 or IPPROTO_RAW)");
             return Err(Errno::EPERM);
         }
         (so::SOCK_SEQPACKET, _) => return Err(Errno::ESOCKTNOSUPPORT),
@@ -2012,9 +2015,9 @@ impl InetSocket {
         Ok(Recvd { len: got, full: got, ..Default::default() })
     }
 
-    /// sendto on a raw ICMP socket: the ICMP message the program wrote, behind an
-    /// IPv4 header made here (no IP_HDRINCL), from the address bound or the one
-    /// the route gives.
+    /// sendto on a raw socket: the message the program wrote (an ICMP message for
+    /// IPPROTO_ICMP), behind an IPv4 header made here (no IP_HDRINCL) with the
+    /// socket's protocol, from the address bound or the one the route gives.
     fn raw_send(&self, cx: &Ctx, msg: SendMsg, nonblock: bool) -> Result<usize, Errno> {
         let dest = match &msg.addr {
             Some(raw) => Some(parse(self.family, raw)?.addr),
@@ -2051,7 +2054,7 @@ impl InetSocket {
             // checksum smoltcp fills; source; destination.
             p.extend_from_slice(&[0x45, tos]);
             p.extend_from_slice(&total.to_be_bytes());
-            p.extend_from_slice(&[0, 0, 0x40, 0, ttl, IPPROTO_ICMP as u8, 0, 0]);
+            p.extend_from_slice(&[0, 0, 0x40, 0, ttl, self.protocol as u8, 0, 0]);
             p.extend_from_slice(&src.octets());
             p.extend_from_slice(&dst.octets());
             p.extend_from_slice(&data);
@@ -2065,7 +2068,7 @@ impl InetSocket {
         })
     }
 
-    /// recvfrom on a raw ICMP socket: the next packet it takes, IPv4 header
+    /// recvfrom on a raw socket: the next packet of its protocol, IPv4 header
     /// included, from the first interface that has one.
     fn raw_recv(&self, cx: &Ctx, buf: &mut [u8], flags: u32, nonblock: bool) -> Result<Recvd, Errno> {
         let peek = flags & so::MSG_PEEK != 0;
@@ -2588,7 +2591,7 @@ impl Socket for InetSocket {
                 // The protocol in the port field, as Linux's inet_create sets it.
                 return encode(
                     self.family,
-                    IpEndpoint::new(local.unwrap_or(unspecified(self.family)), IPPROTO_ICMP as u16),
+                    IpEndpoint::new(local.unwrap_or(unspecified(self.family)), self.protocol as u16),
                 );
             }
             let b = rec.bound;
@@ -2713,6 +2716,10 @@ impl Socket for InetSocket {
                 Ok(())
             }
             (so::IPPROTO_TCP, _) => Err(Errno::ENOPROTOOPT),
+            // Linux's raw_seticmpfilter: only on an ICMP socket.
+            (lvl, ICMP_FILTER) if lvl == SOL_RAW as u32 && self.ty == so::SOCK_RAW && self.protocol != IPPROTO_ICMP => {
+                Err(Errno::EOPNOTSUPP)
+            }
             (lvl, ICMP_FILTER) if lvl == SOL_RAW as u32 && self.ty == so::SOCK_RAW => {
                 // Linux takes up to four bytes, fewer too.
                 let mut m = [0u8; 4];
@@ -2825,6 +2832,9 @@ impl Socket for InetSocket {
         let lvl = level as u32;
         let b = |x: bool| int_val(i32::from(x));
         match (lvl, name) {
+            (lvl, ICMP_FILTER) if lvl == SOL_RAW as u32 && self.ty == so::SOCK_RAW && self.protocol != IPPROTO_ICMP => {
+                Err(Errno::EOPNOTSUPP)
+            }
             (lvl, ICMP_FILTER) if lvl == SOL_RAW as u32 && self.ty == so::SOCK_RAW => {
                 with_net(|n| match n.rec(self.id)?.kind {
                     Kind::Raw { filter, .. } => Ok(filter.to_ne_bytes().to_vec()),
