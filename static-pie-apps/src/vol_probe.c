@@ -13,6 +13,11 @@
  *                             them, stat, list, link, rename (also over and by
  *                             regular files), chmod, rmdir of a directory holding
  *                             one, unlink; DIR is left empty
+ *   vol_probe times DIR       a file's times in DIR: utimensat and futimens to the
+ *                             nanosecond, UTIME_OMIT and UTIME_NOW, the change
+ *                             time moved by link, chmod, a write and unlink, the
+ *                             link count seen through stat and fstat; DIR is
+ *                             left empty
  *   vol_probe mapped DIR      a file in DIR mapped MAP_PRIVATE: every byte read
  *                             through the mapping (hashed), pages written there
  *                             leave the file alone, the page past its end is
@@ -390,6 +395,58 @@ static void names(const char *dir)
     printf("\n");
 }
 
+/* Whether `a` and `b` are the same time, to the nanosecond. */
+static const char *yesno(int b) { return b ? "yes" : "no"; }
+
+static const char *same_ts(struct timespec a, struct timespec b)
+{
+    return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec ? "same" : "moved";
+}
+
+static int times_section(const char *dir)
+{
+    const char *f = at(dir, "timed");
+    int fd = open(f, O_CREAT | O_RDWR, 0644);
+    check("create", fd);
+    struct timespec set[2] = {{1000000000, 123456789}, {1200000000, 987654321}};
+    check("utimensat", utimensat(AT_FDCWD, f, set, 0));
+    struct stat st;
+    stat(f, &st);
+    printf("atime as set: %s, mtime as set: %s\n", yesno(st.st_atim.tv_sec == 1000000000 && st.st_atim.tv_nsec == 123456789),
+           yesno(st.st_mtim.tv_sec == 1200000000 && st.st_mtim.tv_nsec == 987654321));
+    struct timespec omit[2] = {{0, UTIME_OMIT}, {1300000000, 5}};
+    check("futimens, atime omitted", futimens(fd, omit));
+    fstat(fd, &st);
+    printf("atime kept: %s, mtime as set: %s\n", yesno(st.st_atim.tv_sec == 1000000000 && st.st_atim.tv_nsec == 123456789),
+           yesno(st.st_mtim.tv_sec == 1300000000 && st.st_mtim.tv_nsec == 5));
+    struct timespec now[2] = {{0, UTIME_NOW}, {0, UTIME_OMIT}};
+    check("utimensat, atime now", utimensat(AT_FDCWD, f, now, 0));
+    stat(f, &st);
+    printf("atime now is recent: %s\n", yesno(st.st_atim.tv_sec > 1700000000));
+    struct timespec c0 = st.st_ctim;
+    check("link", link(f, at(dir, "timed2")));
+    stat(f, &st);
+    printf("after link: ctime %s, %ld links\n", same_ts(c0, st.st_ctim), (long)st.st_nlink);
+    c0 = st.st_ctim;
+    check("chmod", chmod(f, 0600));
+    stat(f, &st);
+    printf("after chmod: ctime %s, mode %o\n", same_ts(c0, st.st_ctim), st.st_mode & 07777);
+    c0 = st.st_ctim;
+    struct timespec m0 = st.st_mtim;
+    check("write", (int)write(fd, "data", 4) - 4);
+    fstat(fd, &st);
+    printf("after a write: mtime %s, ctime %s, size %ld\n", same_ts(m0, st.st_mtim), same_ts(c0, st.st_ctim), (long)st.st_size);
+    c0 = st.st_ctim;
+    check("unlink the link", unlink(at(dir, "timed2")));
+    fstat(fd, &st);
+    printf("after unlink: ctime %s, %ld links\n", same_ts(c0, st.st_ctim), (long)st.st_nlink);
+    check("unlink", unlink(f));
+    fstat(fd, &st);
+    printf("unlinked, still open: %ld links\n", (long)st.st_nlink);
+    close(fd);
+    return 0;
+}
+
 static int special(const char *dir)
 {
     char buf[64] = {0};
@@ -606,8 +663,10 @@ int main(int argc, char **argv)
         return ro(argv[2]);
     if (argc == 3 && !strcmp(argv[1], "special"))
         return special(argv[2]);
+    if (argc == 3 && !strcmp(argv[1], "times"))
+        return times_section(argv[2]);
     if (argc == 3 && !strcmp(argv[1], "mapped"))
         return mapped(argv[2], "/proc/self/exe");
-    fprintf(stderr, "usage: vol_probe tree DIR | big DIR MIB | ro DIR | special DIR | mapped DIR\n");
+    fprintf(stderr, "usage: vol_probe tree DIR | big DIR MIB | ro DIR | special DIR | times DIR | mapped DIR\n");
     return 2;
 }

@@ -401,6 +401,19 @@ fn volume_fifos_and_sockets_aarch64() {
     volume_section("aarch64", "aarch64", "special", "through the socket");
 }
 
+/// A volume file's times come from the host to the nanosecond: utimensat and
+/// futimens set them (UTIME_OMIT, UTIME_NOW), link, chmod, writes and unlink move
+/// the change time, and a file unlinked while open has no links left.
+#[test]
+fn volume_file_times() {
+    volume_section("x86_64", "x86_64", "times", "unlinked, still open");
+}
+
+#[test]
+fn volume_file_times_aarch64() {
+    volume_section("aarch64", "aarch64", "times", "unlinked, still open");
+}
+
 /// A volume's file mapped MAP_PRIVATE reads right through its page cache, private
 /// writes stay private, the page past the end is SIGBUS, and a program copied onto
 /// the volume runs from there, again from the cache, and after it is rewritten in

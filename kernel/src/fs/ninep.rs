@@ -16,9 +16,11 @@
 //! guest's own tree, as a bind mount's symlinks resolve, so none leads to a host
 //! file outside the volume.
 //!
-//! Metadata is asked of the host when a node is looked up and then kept for
-//! [`ATTR_TTL_NS`]; sizes are always asked afresh (stat, O_APPEND, SEEK_END),
-//! and the node's own writes update what is kept.
+//! Metadata (mode, owner, link count, and the three times to the nanosecond) is
+//! asked of the host when a node is looked up and then kept for [`ATTR_TTL_NS`];
+//! sizes are always asked afresh (stat, O_APPEND, SEEK_END), and a change made
+//! through the node (a write, truncate, link, unlink, setattr) has it asked
+//! afresh next time, since the host moved the times.
 use alloc::collections::BTreeMap;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
@@ -27,14 +29,16 @@ use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use elfin_plat::ninep::{self as dev, Device};
 use elfin_shim::errno::Errno;
 use elfin_shim::uapi::stat_mode::*;
-use elfin_shim::uapi::Statfs;
+use elfin_shim::uapi::{Statfs, Timespec};
 
 use super::file::{FileLike, InodeFile, O_ACCMODE, O_PATH};
 use super::{DirEntry, Inode, Meta, NewNode};
 use crate::sync::{Mutex, SleepLock};
 
-/// How long looked-up metadata (mode, owner, mtime) is trusted.
+/// How long looked-up metadata (mode, owner, times) is trusted.
 const ATTR_TTL_NS: u64 = 100_000_000;
+/// In place of when metadata was fetched: it is stale.
+const STALE: u64 = u64::MAX;
 /// The msize asked for at Tversion.
 const MSIZE: usize = dev::MAX_MSG;
 /// Device numbers of volumes (st_dev): this, plus the volume's index.
@@ -73,7 +77,9 @@ const SETATTR_MODE: u32 = 0x1;
 const SETATTR_UID: u32 = 0x2;
 const SETATTR_GID: u32 = 0x4;
 const SETATTR_SIZE: u32 = 0x8;
+const SETATTR_ATIME: u32 = 0x10;
 const SETATTR_MTIME: u32 = 0x20;
+const SETATTR_ATIME_SET: u32 = 0x80;
 const SETATTR_MTIME_SET: u32 = 0x100;
 /// Linux open flags as 9P2000.L carries them.
 const L_O_WRONLY: u32 = 1;
@@ -169,7 +175,9 @@ struct Attr {
     /// 512-byte blocks the host's file uses (0 for a short symlink, fewer than
     /// the size for a sparse file).
     blocks: u64,
-    mtime: i64,
+    atime: Timespec,
+    mtime: Timespec,
+    ctime: Timespec,
     /// What says the host file changed: size, mtime and ctime to the nanosecond.
     stamp: Stamp,
 }
@@ -339,10 +347,12 @@ impl Client {
                 let size = r.u64()?;
                 r.u64()?; // blksize
                 let blocks = r.u64()?;
-                r.bytes(8 * 2)?; // atime
-                let mtime = r.u64()?;
-                let stamp = (size, mtime, r.u64()?, r.u64()?, r.u64()?);
-                Ok((qid, Attr { mode, uid, gid, nlink, size, blocks, mtime: mtime as i64, stamp }))
+                let mut time = || -> Result<(u64, u64), Errno> { Ok((r.u64()?, r.u64()?)) };
+                let (at, mt, ct) = (time()?, time()?, time()?);
+                let ts = |(sec, nsec): (u64, u64)| Timespec { tv_sec: sec as i64, tv_nsec: nsec as i64 };
+                let stamp = (size, mt.0, mt.1, ct.0, ct.1);
+                let (atime, mtime, ctime) = (ts(at), ts(mt), ts(ct));
+                Ok((qid, Attr { mode, uid, gid, nlink, size, blocks, atime, mtime, ctime, stamp }))
             },
         )
     }
@@ -612,7 +622,13 @@ impl Node {
     }
 
     fn fresh_attr(&self) -> Attr {
-        match self.c.getattr(self.fid) {
+        // A file unlinked while open is reached through an opened fid only (QEMU
+        // then asks the host's open file).
+        let opened = || {
+            let io = *self.io.lock();
+            io.into_iter().flatten().find_map(|fid| self.c.getattr(fid).ok())
+        };
+        match self.c.getattr(self.fid).or_else(|e| opened().ok_or(e)) {
             Ok((_, a)) => {
                 self.store_attr(a);
                 a
@@ -623,7 +639,7 @@ impl Node {
 
     fn cached_attr(&self) -> Attr {
         let (a, at) = *self.attr.lock();
-        if crate::time::monotonic_ns().saturating_sub(at) < ATTR_TTL_NS {
+        if at != STALE && crate::time::monotonic_ns().saturating_sub(at) < ATTR_TTL_NS {
             a
         } else {
             self.fresh_attr()
@@ -672,8 +688,10 @@ impl Node {
         self.c.node(fid, qid)
     }
 
+    /// The host changed the file's times (or link count): they are asked afresh
+    /// when next wanted.
     fn touch(&self) {
-        self.attr.lock().0.mtime = super::now().tv_sec;
+        self.attr.lock().1 = STALE;
     }
 }
 
@@ -683,9 +701,8 @@ impl Inode for Node {
     }
     fn meta(&self) -> Meta {
         let a = self.cached_attr();
-        // 9P2000.L's getattr as asked here carries the modification time only.
-        let t = elfin_shim::uapi::Timespec { tv_sec: a.mtime, tv_nsec: 0 };
-        Meta { mode: a.mode, uid: a.uid, gid: a.gid, atime: t, mtime: t, ctime: t, btime: t }
+        // 9P2000.L's basic attributes carry no birth time (Linux's v9fs reports none).
+        Meta { mode: a.mode, uid: a.uid, gid: a.gid, atime: a.atime, mtime: a.mtime, ctime: a.ctime, btime: a.mtime }
     }
     fn set_meta(&self, f: &mut dyn FnMut(&mut Meta)) -> Result<(), Errno> {
         self.writable_fs()?;
@@ -702,13 +719,17 @@ impl Inode for Node {
         if m.gid != old.gid {
             valid |= SETATTR_GID;
         }
-        if m.mtime.tv_sec != old.mtime.tv_sec {
+        if (m.atime.tv_sec, m.atime.tv_nsec) != (old.atime.tv_sec, old.atime.tv_nsec) {
+            valid |= SETATTR_ATIME | SETATTR_ATIME_SET;
+        }
+        if (m.mtime.tv_sec, m.mtime.tv_nsec) != (old.mtime.tv_sec, old.mtime.tv_nsec) {
             valid |= SETATTR_MTIME | SETATTR_MTIME_SET;
         }
         if valid == 0 {
             return Ok(());
         }
-        setattr(&self.c, self.fid, valid, m.mode & 0o7777, m.uid, m.gid, 0, m.mtime.tv_sec)?;
+        let times = [m.atime, m.mtime];
+        setattr(&self.c, self.fid, valid, m.mode & 0o7777, m.uid, m.gid, 0, times)?;
         self.fresh_attr();
         Ok(())
     }
@@ -883,6 +904,7 @@ impl Inode for Node {
             |_| Ok(()),
         )?;
         self.touch();
+        n.touch();
         Ok(())
     }
     fn remove(&self, name: &[u8]) -> Result<Arc<dyn Inode>, Errno> {
@@ -902,6 +924,7 @@ impl Inode for Node {
             |_| Ok(()),
         )?;
         self.touch();
+        child.touch();
         Ok(child)
     }
     fn rename_within(&self, old: &[u8], new_dir: &Arc<dyn Inode>, new: &[u8]) -> Option<Result<(), Errno>> {
@@ -1000,18 +1023,18 @@ impl Inode for Node {
         {
             let mut a = self.attr.lock();
             a.0.size = a.0.size.max(off + done as u64);
-            a.0.mtime = super::now().tv_sec;
+            a.1 = STALE;
         }
         self.cache_written(off, data.get(..done).unwrap_or(&[]));
         Ok(done)
     }
     fn truncate(&self, len: u64) -> Result<(), Errno> {
         self.writable_fs()?;
-        setattr(&self.c, self.fid, SETATTR_SIZE | SETATTR_MTIME, 0, 0, 0, len, 0)?;
+        setattr(&self.c, self.fid, SETATTR_SIZE | SETATTR_MTIME, 0, 0, 0, len, [Timespec::default(); 2])?;
         {
             let mut a = self.attr.lock();
             a.0.size = len;
-            a.0.mtime = super::now().tv_sec;
+            a.1 = STALE;
         }
         self.cache_truncated(len);
         Ok(())
@@ -1123,12 +1146,13 @@ fn setattr(
     uid: u32,
     gid: u32,
     size: u64,
-    mtime: i64,
+    [atime, mtime]: [Timespec; 2],
 ) -> Result<(), Errno> {
     c.rpc(
         TSETATTR,
         |w| {
-            w.u32(fid).u32(valid).u32(mode).u32(uid).u32(gid).u64(size).u64(0).u64(0).u64(mtime as u64).u64(0);
+            w.u32(fid).u32(valid).u32(mode).u32(uid).u32(gid).u64(size);
+            w.u64(atime.tv_sec as u64).u64(atime.tv_nsec as u64).u64(mtime.tv_sec as u64).u64(mtime.tv_nsec as u64);
         },
         |_| Ok(()),
     )
