@@ -14,10 +14,11 @@
  *                             regular files), chmod, rmdir of a directory holding
  *                             one, unlink; DIR is left empty
  *   vol_probe times DIR       a file's times in DIR: utimensat and futimens to the
- *                             nanosecond, UTIME_OMIT and UTIME_NOW, the change
- *                             time moved by link, chmod, a write and unlink, the
- *                             link count seen through stat and fstat; DIR is
- *                             left empty
+ *                             nanosecond, UTIME_OMIT and UTIME_NOW; the change
+ *                             time moved by link, chmod, a write and unlink; an
+ *                             O_TRUNC open setting mtime and ctime alike; the
+ *                             link count through stat and fstat; DIR is left
+ *                             empty
  *   vol_probe mapped DIR      a file in DIR mapped MAP_PRIVATE: every byte read
  *                             through the mapping (hashed), pages written there
  *                             leave the file alone, the page past its end is
@@ -440,6 +441,11 @@ static int times_section(const char *dir)
     check("unlink the link", unlink(at(dir, "timed2")));
     fstat(fd, &st);
     printf("after unlink: ctime %s, %ld links\n", same_ts(c0, st.st_ctim), (long)st.st_nlink);
+    int t = open(f, O_WRONLY | O_TRUNC);
+    check("open O_TRUNC", t);
+    fstat(t, &st);
+    printf("after O_TRUNC: size %ld, mtime and ctime %s\n", (long)st.st_size, same_ts(st.st_mtim, st.st_ctim));
+    close(t);
     check("unlink", unlink(f));
     fstat(fd, &st);
     printf("unlinked, still open: %ld links\n", (long)st.st_nlink);

@@ -178,6 +178,12 @@ pub trait Inode: Send + Sync {
         let _ = f;
         Err(Errno::EPERM)
     }
+    /// Whether the file's times are kept by another machine that moves them
+    /// itself on reads, writes and truncates (a volume's host), so that the
+    /// kernel's own stamps with its clock would only be wrong.
+    fn host_times(&self) -> bool {
+        false
+    }
     /// Size in bytes as `stat` reports it.
     fn size(&self) -> u64 {
         0

@@ -733,6 +733,9 @@ impl Inode for Node {
         self.fresh_attr();
         Ok(())
     }
+    fn host_times(&self) -> bool {
+        true
+    }
     fn size(&self) -> u64 {
         self.fresh_attr().size
     }

@@ -144,7 +144,7 @@ pub fn read(cx: &Ctx, fd: i32, buf: UAddr, count: usize, off: Option<u64>) -> Sy
 /// A read of `f` happened: the access time (relatime) and IN_ACCESS.
 pub(super) fn accessed(f: &OpenFile) {
     if let Some(n) = f.inode() {
-        if fs::ftype(&*n) == S_IFREG {
+        if fs::ftype(&*n) == S_IFREG && !n.host_times() {
             let _ = n.set_meta(&mut |m| m.touch_atime());
         }
         crate::fs::inotify::event(&n, Some(&f.path), crate::fs::inotify::IN_ACCESS);
@@ -403,7 +403,9 @@ fn open_path(cx: &Ctx, dirfd: i32, path_bytes: &[u8], flags: u32, mode: u32) -> 
         let n = file.inode().unwrap_or_else(|| r.node.clone());
         crate::fs::seals::check_resize(&*n, 0)?;
         n.truncate(0)?;
-        let _ = n.set_meta(&mut |m| m.touch_mtime());
+        if !n.host_times() {
+            let _ = n.set_meta(&mut |m| m.touch_mtime());
+        }
         crate::mem::vm::file_written(&n, 0, u64::MAX / 2);
     }
     // What F_GETFL reports: the open flags but for the ones that only acted at
@@ -1321,7 +1323,9 @@ fn truncate_node(n: &Arc<dyn Inode>, length: i64) -> SysResult {
             crate::fs::seals::check_resize(&**n, length as u64)?;
             crate::mem::vm::sync_file(n);
             n.truncate(length as u64)?;
-            let _ = n.set_meta(&mut |m| m.touch_mtime());
+            if !n.host_times() {
+                let _ = n.set_meta(&mut |m| m.touch_mtime());
+            }
             crate::mem::vm::file_written(n, 0, u64::MAX / 2);
             Ok(0)
         }
