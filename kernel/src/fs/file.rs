@@ -362,7 +362,7 @@ impl FileLike for InodeFile {
         Ok(n)
     }
     fn pread(&self, buf: &mut [u8], off: u64) -> Result<usize, Errno> {
-        match self.node.meta().mode & S_IFMT {
+        match self.node.file_type() {
             S_IFREG => {
                 crate::mem::vm::sync_file(&self.node);
                 self.node.read_at(off, buf)
@@ -372,7 +372,7 @@ impl FileLike for InodeFile {
         }
     }
     fn pwrite(&self, f: &OpenFile, data: &[u8], off: u64) -> Result<usize, Errno> {
-        match self.node.meta().mode & S_IFMT {
+        match self.node.file_type() {
             S_IFREG => {
                 // Linux: with O_APPEND, pwrite appends whatever the offset says.
                 let start = if f.flags() & O_APPEND != 0 { self.node.size() } else { off };
@@ -427,7 +427,7 @@ impl FileLike for InodeFile {
 
 /// The part of a write to a regular file at `start` that RLIMIT_FSIZE allows.
 fn fsize_clip<'a>(node: &dyn Inode, start: u64, data: &'a [u8]) -> Result<&'a [u8], Errno> {
-    if node.meta().mode & S_IFMT != S_IFREG {
+    if node.file_type() != S_IFREG {
         return Ok(data);
     }
     let n = crate::task::rlimit::fsize_check(start, data.len() as u64)? as usize;

@@ -736,6 +736,11 @@ impl Inode for Node {
     fn host_times(&self) -> bool {
         true
     }
+    /// A host file keeps its type: what was fetched last says it, however old
+    /// (path walks and every read and write ask).
+    fn file_type(&self) -> u32 {
+        self.attr.lock().0.mode & S_IFMT
+    }
     fn size(&self) -> u64 {
         self.fresh_attr().size
     }
