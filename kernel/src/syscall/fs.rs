@@ -165,9 +165,10 @@ pub fn write(cx: &Ctx, fd: i32, buf: UAddr, count: usize, off: Option<u64>) -> S
         return Err(Errno::EBADF);
     }
     // RLIMIT_FSIZE cuts the whole write at once (a write that only reaches the
-    // limit is short, without SIGXFSZ).
+    // limit is short, without SIGXFSZ). Without a limit the file's size is not
+    // asked (a round trip to the host for a volume's file).
     let mut count = count.min(super::xfer::MAX_RW_COUNT as usize);
-    if regular(&f) && count > 0 {
+    if count > 0 && crate::task::rlimit::fsize_limited() && regular(&f) {
         let size = f.inode().map(|n| n.size()).unwrap_or(0);
         let start = if f.flags() & O_APPEND != 0 { size } else { off.unwrap_or_else(|| *f.offset.lock()) };
         count = crate::task::rlimit::fsize_check(start, count as u64)? as usize;

@@ -44,6 +44,11 @@ fn fsize_limit() -> u64 {
     sched::try_current().map(|t| t.process.rlimit(RLIMIT_FSIZE)).unwrap_or(u64::MAX)
 }
 
+/// Whether the running thread's writes have a file-size limit (RLIMIT_FSIZE).
+pub fn fsize_limited() -> bool {
+    fsize_limit() != u64::MAX
+}
+
 /// A write of `count` bytes at `pos` of a regular file by the running thread:
 /// the count cut to the file-size limit, or EFBIG (with SIGXFSZ) when `pos` is
 /// at or past it (Linux's generic_write_check_limits).
