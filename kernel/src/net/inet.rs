@@ -2072,41 +2072,32 @@ impl InetSocket {
     /// included, from the first interface that has one.
     fn raw_recv(&self, cx: &Ctx, buf: &mut [u8], flags: u32, nonblock: bool) -> Result<Recvd, Errno> {
         let peek = flags & so::MSG_PEEK != 0;
-        let timeo = self.timeo_rcv();
-        block_on(cx, &[&self.wq], nonblock, timeo, || {
-            with_net(|n| -> Option<Result<Recvd, Errno>> {
-                let rec = n.rec(self.id).ok()?;
-                if let Some(e) = rec.take_err(Errno::EHOSTUNREACH) {
-                    return Some(Err(e));
-                }
-                let rd_shut = rec.rd_shut;
-                let (hs, local, remote, filter) = match &rec.kind {
-                    Kind::Raw { hs, local, remote, filter } => (hs.clone(), *local, *remote, *filter),
-                    _ => return Some(Err(Errno::EINVAL)),
-                };
-                for h in hs {
-                    let s = n.stack(h.0).raw(h.1);
-                    while let Ok(p) = s.peek() {
-                        if !raw_admits(p, local, remote, filter) {
-                            let _ = s.recv();
-                            continue;
-                        }
-                        let from =
-                            p.get(12..16).map_or(Ipv4Addr::UNSPECIFIED, |b| Ipv4Addr::new(b[0], b[1], b[2], b[3]));
-                        let out = datagram(buf, p, so::AF_INET, IpEndpoint::new(IpAddress::Ipv4(from), 0));
-                        if !peek {
-                            let _ = s.recv();
-                            n.dirty = true;
-                        }
-                        return Some(Ok(out));
+        self.recv_loop(cx, nonblock, Errno::EHOSTUNREACH, |n, rd_shut| {
+            let (hs, local, remote, filter) = match &n.rec(self.id).ok()?.kind {
+                Kind::Raw { hs, local, remote, filter } => (hs.clone(), *local, *remote, *filter),
+                _ => return Some(Err(Errno::EINVAL)),
+            };
+            for h in hs {
+                let s = n.stack(h.0).raw(h.1);
+                while let Ok(p) = s.peek() {
+                    if !raw_admits(p, local, remote, filter) {
+                        let _ = s.recv();
+                        continue;
                     }
+                    let from = p.get(12..16).map_or(Ipv4Addr::UNSPECIFIED, |b| Ipv4Addr::new(b[0], b[1], b[2], b[3]));
+                    let out = datagram(buf, p, so::AF_INET, IpEndpoint::new(IpAddress::Ipv4(from), 0));
+                    if !peek {
+                        let _ = s.recv();
+                        n.dirty = true;
+                    }
+                    return Some(Ok(out));
                 }
-                if rd_shut {
-                    Some(Ok(Recvd::default()))
-                } else {
-                    None
-                }
-            })
+            }
+            if rd_shut {
+                Some(Ok(Recvd::default()))
+            } else {
+                None
+            }
         })
     }
 
@@ -2179,68 +2170,82 @@ impl InetSocket {
         })
     }
 
+    /// A datagram receive: `attempt` (given whether the socket is shut for
+    /// reading) under the network's lock until it gives a result or the wait
+    /// ends; a pending error (`unreachable` for an ICMP error) comes first.
+    fn recv_loop(
+        &self,
+        cx: &Ctx,
+        nonblock: bool,
+        unreachable: Errno,
+        mut attempt: impl FnMut(&mut Net, bool) -> Option<Result<Recvd, Errno>>,
+    ) -> Result<Recvd, Errno> {
+        block_on(cx, &[&self.wq], nonblock, self.timeo_rcv(), || {
+            with_net(|n| {
+                let rec = n.rec(self.id).ok()?;
+                if let Some(e) = rec.take_err(unreachable) {
+                    return Some(Err(e));
+                }
+                let rd_shut = rec.rd_shut;
+                attempt(n, rd_shut)
+            })
+        })
+    }
+
     fn udp_recv(&self, cx: &Ctx, buf: &mut [u8], flags: u32, nonblock: bool) -> Result<Recvd, Errno> {
         let peek = flags & so::MSG_PEEK != 0;
         let scope = self.scope();
-        let timeo = self.timeo_rcv();
         let family = self.family;
         let want = {
             let e = self.extra.lock();
             (e.pktinfo4, e.pktinfo6)
         };
-        block_on(cx, &[&self.wq], nonblock, timeo, || {
-            with_net(|n| -> Option<Result<Recvd, Errno>> {
-                let rec = n.rec(self.id).ok()?;
-                if let Some(e) = rec.take_err(Errno::ECONNREFUSED) {
-                    return Some(Err(e));
-                }
-                let rd_shut = rec.rd_shut;
-                let (hs, remote) = match &mut rec.kind {
-                    Kind::Udp { hs, remote, inbox } => {
-                        // A datagram a socket of the other family took for this one.
-                        while let Some((d, meta, idx)) = inbox.front() {
-                            if remote.is_some_and(|rm| meta.endpoint != rm) {
-                                inbox.pop_front();
-                                continue;
-                            }
-                            let mut out = datagram(buf, d, family, meta.endpoint);
-                            let (meta, idx) = (*meta, *idx);
-                            if !peek {
-                                inbox.pop_front();
-                            }
-                            out.cmsgs = pktinfo(n, idx, &meta, family, want);
-                            return Some(Ok(out));
+        self.recv_loop(cx, nonblock, Errno::ECONNREFUSED, |n, rd_shut| {
+            let (hs, remote) = match &mut n.rec(self.id).ok()?.kind {
+                Kind::Udp { hs, remote, inbox } => {
+                    // A datagram a socket of the other family took for this one.
+                    while let Some((d, meta, idx)) = inbox.front() {
+                        if remote.is_some_and(|rm| meta.endpoint != rm) {
+                            inbox.pop_front();
+                            continue;
                         }
-                        (hs.clone(), *remote)
+                        let mut out = datagram(buf, d, family, meta.endpoint);
+                        let (meta, idx) = (*meta, *idx);
+                        if !peek {
+                            inbox.pop_front();
+                        }
+                        out.cmsgs = pktinfo(n, idx, &meta, family, want);
+                        return Some(Ok(out));
                     }
-                    _ => return Some(Err(Errno::EINVAL)),
-                };
-                // The first interface with a datagram waiting.
-                let ready = hs.iter().copied().find(|h| n.stack(h.0).udp(h.1).can_recv());
-                let Some(h) = ready else {
+                    (hs.clone(), *remote)
+                }
+                _ => return Some(Err(Errno::EINVAL)),
+            };
+            // The first interface with a datagram waiting.
+            let ready = hs.iter().copied().find(|h| n.stack(h.0).udp(h.1).can_recv());
+            let Some(h) = ready else {
+                return if rd_shut { Some(Ok(Recvd::default())) } else { None };
+            };
+            let s = n.stack(h.0).udp(h.1);
+            loop {
+                let r = if peek { s.peek().map(|(d, m)| (d, *m)) } else { s.recv() };
+                let Ok((d, meta)) = r else {
                     return if rd_shut { Some(Ok(Recvd::default())) } else { None };
                 };
-                let s = n.stack(h.0).udp(h.1);
-                loop {
-                    let r = if peek { s.peek().map(|(d, m)| (d, *m)) } else { s.recv() };
-                    let Ok((d, meta)) = r else {
-                        return if rd_shut { Some(Ok(Recvd::default())) } else { None };
-                    };
-                    // Not from the connected peer, or of a family this socket does
-                    // not serve (one that came between the sorting passes).
-                    if remote.is_some_and(|rm| meta.endpoint != rm) || !scope.admits(meta.endpoint.addr) {
-                        if peek {
-                            let _ = s.recv();
-                        }
-                        continue;
+                // Not from the connected peer, or of a family this socket does
+                // not serve (one that came between the sorting passes).
+                if remote.is_some_and(|rm| meta.endpoint != rm) || !scope.admits(meta.endpoint.addr) {
+                    if peek {
+                        let _ = s.recv();
                     }
-                    let mut out = datagram(buf, d, family, meta.endpoint);
-                    out.cmsgs = pktinfo(n, h.0, &meta, family, want);
-                    // What is next must be settled before readiness is looked at.
-                    n.settle_udp(self.id);
-                    return Some(Ok(out));
+                    continue;
                 }
-            })
+                let mut out = datagram(buf, d, family, meta.endpoint);
+                out.cmsgs = pktinfo(n, h.0, &meta, family, want);
+                // What is next must be settled before readiness is looked at.
+                n.settle_udp(self.id);
+                return Some(Ok(out));
+            }
         })
     }
 }
