@@ -5,7 +5,7 @@ use crate::common::{
     next_nonzero, read_entry, table_index as index, walk_pages, write_entry, FrameSource, MapError, Perm,
 };
 use core::arch::asm;
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// Size of a base page.
 pub const PAGE_SIZE: u64 = 4096;
@@ -18,6 +18,20 @@ const PS: u64 = 128;
 const G: u64 = 256;
 const NX: u64 = 1 << 63;
 const ADDR_MASK: u64 = 0x000f_ffff_ffff_f000;
+
+/// The kernel-half root entries (256..512, a bit each from 256) a walk has made:
+/// the ones a user hierarchy shares. The kernel page table is complete before the
+/// first user hierarchy is made, and user walks never reach the kernel half.
+static KERNEL_ROOTS: [AtomicU64; 4] = [const { AtomicU64::new(0) }; 4];
+
+/// Records that kernel-half root entry `idx` is in use.
+#[cold]
+#[inline(never)]
+fn note_kernel_root(idx: usize) {
+    if let Some(w) = KERNEL_ROOTS.get(idx.wrapping_sub(256) / 64) {
+        w.fetch_or(1 << (idx % 64), Ordering::Relaxed);
+    }
+}
 
 /// A page-table hierarchy identified by its root frame.
 #[derive(Debug)]
@@ -75,8 +89,15 @@ impl PageTable {
     /// A user hierarchy sharing the kernel half of `kernel`.
     pub fn new_user(kernel: &PageTable, fs: &mut dyn FrameSource) -> Option<PageTable> {
         let root = fs.alloc_zeroed()?;
-        for i in 256..512 {
-            write_entry(root, i, read_entry(kernel.root, i));
+        // Only the kernel half's root entries that were ever made are copied
+        // (the direct map's and the image's), not all 256 of them.
+        for (w, bits) in KERNEL_ROOTS.iter().enumerate() {
+            let mut bits = bits.load(Ordering::Relaxed);
+            while bits != 0 {
+                let i = 256 + w * 64 + bits.trailing_zeros() as usize;
+                write_entry(root, i, read_entry(kernel.root, i));
+                bits &= bits - 1;
+            }
         }
         Some(PageTable { root })
     }
@@ -113,6 +134,9 @@ impl PageTable {
             if e & P == 0 {
                 let n = fs.alloc_zeroed().ok_or(MapError::NoMemory)?;
                 write_entry(t, idx, n | P | RW | if user { US } else { 0 });
+                if l == 3 && idx >= 256 {
+                    note_kernel_root(idx);
+                }
                 t = n;
                 fresh = true;
             } else if e & PS != 0 {
