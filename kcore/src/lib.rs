@@ -2,7 +2,7 @@
 //! behind every address space's VMAs ([`RangeMap`]), the queue of pending signals
 //! ([`SigQueue`]), the table of process and thread ids ([`PidTable`]), the futex
 //! buckets ([`FutexBucket`]), the per-CPU run queues with their placement rules
-//! ([`RunQueue`]), a device-tree reader ([`fdt`]), seccomp's classic-BPF filters ([`seccomp`]), a terminal's line discipline ([`tty::Ldisc`]) and the load average's arithmetic ([`loadavg`]). `no_std + alloc`, no unsafe,
+//! ([`RunQueue`]), a device-tree reader ([`fdt`]), seccomp's classic-BPF filters ([`seccomp`]), a terminal's line discipline ([`tty::Ldisc`]) and the load average's arithmetic ([`loadavg`]) and the words of a command line ([`cmdline`]). `no_std + alloc`, no unsafe,
 //! no dependencies, host-testable with plain `cargo test -p elfin-kcore`.
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
@@ -10,6 +10,7 @@
 
 extern crate alloc;
 
+pub mod cmdline;
 pub mod fdt;
 pub mod futex_table;
 pub mod loadavg;

@@ -39,7 +39,7 @@ pub fn parse_str(s: &[u8]) -> Options {
         ip: None,
         cpus: usize::MAX,
     };
-    for w in s.split(|&b| b == b' ' || b == b'\t' || b == b'\n') {
+    for w in elfin_plat::cmdline_words(s) {
         match w {
             b"strace" => o.strace = true,
             b"noaslr" => o.aslr = false,

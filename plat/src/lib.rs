@@ -188,6 +188,8 @@ extern "Rust" {
     fn elfin_kernel_main(info: &BootInfo) -> !;
 }
 
+pub use elfin_kcore::cmdline::words as cmdline_words;
+
 /// Hands control to the kernel.
 fn enter_kernel(info: &BootInfo) -> ! {
     // SAFETY: `elfin_kernel_main` is defined exactly once by the kernel binary with

@@ -82,10 +82,7 @@ pub(crate) fn mmio_device_id(va: u64) -> u32 {
     }
 }
 
-/// The words of a command line.
-pub fn words(cmdline: &[u8]) -> impl Iterator<Item = &[u8]> {
-    cmdline.split(|&b| b == b' ' || b == b'\t' || b == b'\n').filter(|w| !w.is_empty())
-}
+pub use crate::cmdline_words as words;
 
 /// Finds the console with the elfin ports when the command line asks for it
 /// (`stdio=virtio`) and moves stdin, stdout and stderr onto it. Must run once,
@@ -96,11 +93,20 @@ pub fn words(cmdline: &[u8]) -> impl Iterator<Item = &[u8]> {
 /// handshake: a program that never uses stdio does not pay for it.
 pub fn init(info: &BootInfo) {
     let line = crate::cmdline(info);
-    if words(line).any(|w| w == b"virtio9p") {
+    // One pass over the words: `virtio9p`, and `stdio=virtio` or
+    // `stdio=virtio:IN,OUT,ERR` with the ports' numbers.
+    let (mut nine_p, mut stdio) = (false, None);
+    for w in words(line) {
+        if w == b"virtio9p" {
+            nine_p = true;
+        } else if stdio.is_none() && (w == b"stdio=virtio" || w.starts_with(b"stdio=virtio:")) {
+            stdio = Some(w);
+        }
+    }
+    if nine_p {
         ninep::init(line, info);
     }
-    // `stdio=virtio`, or `stdio=virtio:IN,OUT,ERR` with the ports' numbers.
-    let Some(word) = words(line).find(|w| *w == b"stdio=virtio" || w.starts_with(b"stdio=virtio:")) else {
+    let Some(word) = stdio else {
         return;
     };
     let parsed = word.strip_prefix(b"stdio=virtio:").and_then(console::parse_layout);
