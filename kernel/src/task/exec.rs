@@ -406,7 +406,7 @@ fn comm_of(p: &[u8]) -> [u8; 16] {
 }
 
 /// Loads and starts pid 1, the program named in the run configuration.
-pub fn start_first(cfg: RunConfig, opts: &Options) -> ! {
+pub fn start_first(mut cfg: RunConfig, opts: &Options) -> ! {
     ASLR.store(opts.aslr, Ordering::Relaxed);
     *INITIAL_FPU.lock() = FpuState::from_current();
     crate::syscall::STRACE.store(opts.strace, Ordering::Relaxed);
@@ -417,14 +417,19 @@ pub fn start_first(cfg: RunConfig, opts: &Options) -> ! {
         kprintln!("elfin: {}: {}", String::from_utf8_lossy(exe), why);
         exit::fail_boot(status)
     };
-    let exe = cfg.exe.clone();
+    let exe = core::mem::take(&mut cfg.exe);
     if exe.is_empty() {
         kprintln!("elfin: no program given (the initrd has no /.elfin/run with exe=)");
         exit::fail_boot(127)
     }
-    let cwd = match fs::resolve(b"/", &cfg.cwd, true) {
-        Ok(r) if fs::is_dir(&*r.node) => r.path,
-        _ => b"/".to_vec(),
+    // The root needs no walk.
+    let cwd = if cfg.cwd == b"/" {
+        core::mem::take(&mut cfg.cwd)
+    } else {
+        match fs::resolve(b"/", &cfg.cwd, true) {
+            Ok(r) if fs::is_dir(&*r.node) => r.path,
+            _ => b"/".to_vec(),
+        }
     };
     let first = match fs::resolve(&cwd, &exe, true) {
         Ok(r) => r,
@@ -433,7 +438,8 @@ pub fn start_first(cfg: RunConfig, opts: &Options) -> ! {
     if fs::is_dir(&*first.node) {
         fail(126, &exe, "Is a directory");
     }
-    let argv: Vec<Vec<u8>> = if cfg.argv.is_empty() { alloc::vec![exe.clone()] } else { cfg.argv.clone() };
+    let argv: Vec<Vec<u8>> =
+        if cfg.argv.is_empty() { alloc::vec![exe.clone()] } else { core::mem::take(&mut cfg.argv) };
     let kstack = crate::mem::alloc_kernel_stack();
     // The vDSO's pages are the kernel's for good: made before the figures the leak
     // report compares with.
@@ -443,7 +449,8 @@ pub fn start_first(cfg: RunConfig, opts: &Options) -> ! {
         Ok(p) => p,
         Err(f) => fail(126, &exe, &f.why),
     };
-    let img = match load(&prog.node, &prog.bytes, &prog.path, &exe, &prog.argv, &cfg.envp, &super::Cred::default()) {
+    let mut img = match load(&prog.node, &prog.bytes, &prog.path, &exe, &prog.argv, &cfg.envp, &super::Cred::default())
+    {
         Ok(i) => i,
         Err(f) => fail(126, &exe, &f.why),
     };
@@ -471,10 +478,10 @@ pub fn start_first(cfg: RunConfig, opts: &Options) -> ! {
     }
     crate::fs::console::set_tty(!cfg.ttys.is_empty());
     let mut info = ProcInfo {
-        exe: prog.path.clone(),
-        argv: prog.argv.clone(),
-        envp: cfg.envp.clone(),
-        auxv: img.auxv.clone(),
+        exe: prog.path,
+        argv: prog.argv,
+        envp: core::mem::take(&mut cfg.envp),
+        auxv: core::mem::take(&mut img.auxv),
         rlimits: default_rlimits(),
         pdeathsig: 0,
         dumpable: 1,
