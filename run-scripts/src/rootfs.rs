@@ -183,10 +183,32 @@ impl RootFs {
         Ok(())
     }
 
+    /// Whether the directory at `path` is left out of the archive because the
+    /// kernel makes it the same way or does not read it: `/.elfin` and `/proc`
+    /// (procfs takes its place), and an empty `/dev` (0755) or `/tmp` (1777).
+    /// Every member costs the boot a header to read.
+    fn left_to_kernel(&self, path: &[u8], node: &Node) -> bool {
+        let Node::Dir { perm, .. } = node else { return false };
+        let empty = || {
+            let mut inside = path.to_vec();
+            inside.push(b'/');
+            self.nodes.range(inside.clone()..).next().is_none_or(|(p, _)| !p.starts_with(&inside))
+        };
+        match path {
+            b".elfin" | b"proc" => true,
+            b"dev" => *perm == 0o755 && empty(),
+            b"tmp" => *perm == 0o1777 && empty(),
+            _ => false,
+        }
+    }
+
     /// Writes the whole tree as a cpio newc archive.
     pub fn write_cpio<W: Write>(&self, out: W) -> io::Result<W> {
         let mut w = cpio::Writer::new(out);
         for (path, node) in &self.nodes {
+            if self.left_to_kernel(path, node) {
+                continue;
+            }
             match node {
                 Node::Dir { perm, mtime } => w.dir(path, *perm, *mtime)?,
                 Node::Symlink { target, mtime } => w.symlink(path, target, *mtime)?,
@@ -362,9 +384,10 @@ mod tests {
 
         let entries = parse(&fs.write_cpio(Vec::new()).expect("write"));
         let names: Vec<&[u8]> = entries.iter().map(|e| &e.name[..]).collect();
-        assert_eq!(names, [&b"app"[..], b"dev", b"etc", b"proc", b"srv", b"srv/data", b"srv/data/x", b"tmp"]);
-        assert_eq!(entries[7].mode, S_IFDIR | 0o700);
-        assert_eq!(entries[6].data, b"2");
+        // The kernel makes /dev and /proc itself; a /tmp of another mode is kept.
+        assert_eq!(names, [&b"app"[..], b"etc", b"srv", b"srv/data", b"srv/data/x", b"tmp"]);
+        assert_eq!(entries[5].mode, S_IFDIR | 0o700);
+        assert_eq!(entries[4].data, b"2");
     }
 
     #[test]
