@@ -535,6 +535,23 @@ struct Rec {
 }
 
 impl Rec {
+    /// The record of a new socket `owner` of `kind`: unbound, unconnected, no error.
+    fn new(owner: &Arc<InetSocket>, tcp: bool, kind: Kind) -> Rec {
+        Rec {
+            owner: Arc::downgrade(owner),
+            tcp,
+            bound: None,
+            conn_local: None,
+            kind,
+            err: 0,
+            rd_shut: false,
+            wr_shut: false,
+            reuseaddr: false,
+            reuseport: false,
+            last: (0, 0, 0, 0),
+        }
+    }
+
     /// The pending error (SO_ERROR), cleared; `other` when it is no errno.
     fn take_err(&mut self, other: Errno) -> Option<Errno> {
         let e = core::mem::take(&mut self.err);
@@ -1108,6 +1125,15 @@ impl Net {
         wakes
     }
 
+    /// Adds the record of socket `id`, with its readiness as it is now.
+    fn register(&mut self, id: u64, rec: Rec) {
+        self.recs.insert(id, rec);
+        let r = self.readiness(id);
+        if let Some(rec) = self.recs.get_mut(&id) {
+            rec.last = r;
+        }
+    }
+
     /// (poll events, bytes readable, bytes queued to send, connections waiting).
     fn readiness(&mut self, id: u64) -> (u32, usize, usize, usize) {
         let Some(rec) = self.recs.get(&id) else { return (0, 0, 0, 0) };
@@ -1467,19 +1493,6 @@ fn create_raw(protocol: u8) -> Result<Arc<dyn Socket>, Errno> {
     }
     let s = new_socket(so::AF_INET, so::SOCK_RAW, i32::from(protocol), WMEM_DEFAULT, WMEM_DEFAULT);
     let id = s.id;
-    let rec = Rec {
-        owner: Arc::downgrade(&s),
-        tcp: false,
-        bound: None,
-        conn_local: None,
-        kind: Kind::Raw { hs: Vec::new(), local: None, remote: None, filter: 0 },
-        err: 0,
-        rd_shut: false,
-        wr_shut: false,
-        reuseaddr: false,
-        reuseport: false,
-        last: (0, 0, 0, 0),
-    };
     with_net(|n| -> Result<(), Errno> {
         let mut hs = Vec::new();
         for si in 0..n.stacks.len() {
@@ -1492,13 +1505,7 @@ fn create_raw(protocol: u8) -> Result<Arc<dyn Socket>, Errno> {
             let sock = raw::Socket::new(Some(IpVersion::Ipv4), Some(IpProtocol::from(protocol)), buf()?, buf()?);
             hs.push((si, n.stack(si).set.add(sock)));
         }
-        let mut rec = rec;
-        rec.kind = Kind::Raw { hs, local: None, remote: None, filter: 0 };
-        n.recs.insert(id, rec);
-        let r = n.readiness(id);
-        if let Some(rec) = n.recs.get_mut(&id) {
-            rec.last = r;
-        }
+        n.register(id, Rec::new(&s, false, Kind::Raw { hs, local: None, remote: None, filter: 0 }));
         Ok(())
     })?;
     Ok(s)
@@ -1523,26 +1530,9 @@ pub fn create(family: u16, ty: u32, protocol: i32) -> Result<Arc<dyn Socket>, Er
     let (snd, rcv) = if tcp { (TCP_SNDBUF, TCP_RCVBUF) } else { (WMEM_DEFAULT, WMEM_DEFAULT) };
     let s = new_socket(family, ty, if tcp { 6 } else { 17 }, snd, rcv);
     let id = s.id;
-    let rec = Rec {
-        owner: Arc::downgrade(&s),
-        tcp,
-        bound: None,
-        conn_local: None,
-        kind: if tcp { Kind::TcpIdle } else { Kind::Udp { hs: Vec::new(), remote: None, inbox: VecDeque::new() } },
-        err: 0,
-        rd_shut: false,
-        wr_shut: false,
-        reuseaddr: false,
-        reuseport: false,
-        last: (0, 0, 0, 0),
-    };
-    with_net(|n| {
-        n.recs.insert(id, rec);
-        let r = n.readiness(id);
-        if let Some(rec) = n.recs.get_mut(&id) {
-            rec.last = r;
-        }
-    });
+    let kind = if tcp { Kind::TcpIdle } else { Kind::Udp { hs: Vec::new(), remote: None, inbox: VecDeque::new() } };
+    let rec = Rec::new(&s, tcp, kind);
+    with_net(|n| n.register(id, rec));
     Ok(s)
 }
 
