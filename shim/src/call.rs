@@ -421,6 +421,12 @@ calls! {
     mq_timedreceive = MqTimedreceive(fd: i32, msg: UAddr, len: usize, prio: UAddr, timeout: UAddr);
     mq_notify = MqNotify(fd: i32, sevp: UAddr);
     mq_getsetattr = MqGetsetattr(fd: i32, new: UAddr, old: UAddr);
+    io_setup = IoSetup(nr_events: u32, ctxp: UAddr);
+    io_destroy = IoDestroy(ctx: u64);
+    io_submit = IoSubmit(ctx: u64, nr: i64, iocbpp: UAddr);
+    io_cancel = IoCancel(ctx: u64, iocb: UAddr, result: UAddr);
+    io_getevents = IoGetevents(ctx: u64, min_nr: i64, nr: i64, events: UAddr, timeout: UAddr);
+    io_pgetevents = IoPgetevents(ctx: u64, min_nr: i64, nr: i64, events: UAddr, timeout: UAddr, usig: UAddr);
     pidfd_open = PidfdOpen(pid: i32, flags: u32);
     pidfd_send_signal = PidfdSendSignal(fd: i32, sig: i32, info: UAddr, flags: u32);
     pidfd_getfd = PidfdGetfd(fd: i32, target: i32, flags: u32);

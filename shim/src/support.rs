@@ -54,7 +54,7 @@ pub fn support(nr: Nr) -> Support {
         EpollCreate | EpollCreate1 | EpollCtl | EpollWait | EpollPwait | EpollPwait2 | Eventfd | Eventfd2 => Real,
 
         // Sockets.
-        Socket | Socketpair => Partial("AF_UNIX, AF_INET, AF_INET6 and AF_NETLINK (NETLINK_ROUTE link and address dumps; others EAFNOSUPPORT); raw sockets: IPv4 ICMP only (ping), others EPERM"),
+        Socket | Socketpair => Partial("AF_UNIX, AF_INET, AF_INET6 and AF_NETLINK (NETLINK_ROUTE link and address dumps; others EAFNOSUPPORT); raw sockets: IPv4 of any protocol but IPPROTO_RAW; IPPROTO_RAW and raw IPv6 EPERM"),
         Bind | Listen | Accept | Accept4 | Connect | Getsockname | Getpeername | Shutdown | Sendto | Recvfrom
         | Sendmsg | Recvmsg | Sendmmsg | Recvmmsg => Real,
         Setsockopt | Getsockopt => Partial("the SOL_SOCKET, TCP, IP and IPv6 options elfin keeps; others ENOPROTOOPT"),
@@ -109,6 +109,10 @@ pub fn support(nr: Nr) -> Support {
         }
         MqOpen | MqUnlink | MqTimedsend | MqTimedreceive | MqGetsetattr => Real,
         MqNotify => Partial("SIGEV_THREAD (it needs a netlink socket)"),
+        // Linux AIO: requests run when submitted; IOCB_CMD_POLL is EINVAL (as
+        // before Linux 4.18).
+        IoSetup | IoDestroy | IoGetevents | IoPgetevents | IoCancel => Real,
+        IoSubmit => Partial("IOCB_CMD_POLL (EINVAL, as before Linux 4.18)"),
     }
 }
 

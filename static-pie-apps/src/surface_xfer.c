@@ -2,7 +2,7 @@
  * vmsplice, copy_file_range, sendfile, and RLIMIT_FSIZE.
  *
  *   surface_xfer [SECTION]   sections: vec pio splice tee vmsplice copy
- *                                      sendfile fsize
+ *                                      sendfile fsize aio
  *
  * vec       readv/writev, preadv/pwritev (the file position stays), preadv2/
  *           pwritev2 (offset -1, RWF_APPEND, RWF_NOWAIT on a pipe, bad flags)
@@ -17,12 +17,18 @@
  * sendfile  to a pipe and a file, offsets, short writes to a full pipe,
  *           EBADF for a read-only output, EINVAL for O_APPEND
  * fsize     RLIMIT_FSIZE: a write reaching the limit is short, one past it is
- *           EFBIG with SIGXFSZ; truncate and fallocate past it */
+ *           EFBIG with SIGXFSZ; truncate and fallocate past it
+ * aio       Linux AIO (io_setup, io_submit, io_getevents, io_cancel,
+ *           io_destroy): reads and writes, vectored, on files and pipes, fsync,
+ *           eventfd notification, the ring as libaio reads it, a waiter woken
+ *           by another thread's submission, a full ring, a forked child, and
+ *           the errors */
 #include "surface_common.h"
 #include <sys/resource.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <sys/eventfd.h>
 
 #ifndef RWF_NOWAIT
 #define RWF_NOWAIT 0x8
@@ -85,7 +91,7 @@ static void show_file(const char *what, const char *name)
 /* Removes the files a section made. */
 static void clean_files(void)
 {
-    static const char *names[] = {"a", "b", "c", "d", "big", NULL};
+    static const char *names[] = {"a", "b", "c", "d", "big", "aio", NULL};
     for (int i = 0; names[i]; i++)
         unlink(path(names[i]));
 }
@@ -116,6 +122,10 @@ static void vec(void)
     struct iovec p2[1] = {{"!", 1}};
     V("pwritev2 RWF_APPEND at 0", k_pwritev2(fd, p2, 1, 0, RWF_APPEND));
     show_file("file", "a");
+    memset(y, 0, sizeof y);
+    struct iovec r3[1] = {{y, 3}};
+    V("preadv2 RWF_APPEND at 1 (a read ignores it)", k_preadv2(fd, r3, 1, 1, RWF_APPEND));
+    printf("read \"%.3s\"\n", y);
     V("preadv2 RWF_NOWAIT on a file", k_preadv2(fd, r1, 1, 0, RWF_NOWAIT));
     T("preadv2 unknown flag", k_preadv2(fd, r1, 1, 0, 0x40000000));
     T("preadv offset -1", preadv(fd, r1, 1, -1));
@@ -493,6 +503,334 @@ static void fsize(void)
     reap(c, "limited child");
 }
 
+/* Linux AIO's user-space ABI (include/uapi/linux/aio_abi.h), little-endian. */
+struct k_iocb {
+    uint64_t data;
+    uint32_t key, rw_flags;
+    uint16_t opcode;
+    int16_t reqprio;
+    uint32_t fildes;
+    uint64_t buf, nbytes;
+    int64_t offset;
+    uint64_t reserved2;
+    uint32_t flags, resfd;
+};
+struct k_event {
+    uint64_t data, obj;
+    int64_t res, res2;
+};
+struct k_ring {
+    unsigned id, nr, head, tail, magic, compat_features, incompat_features, header_length;
+    struct k_event events[];
+};
+enum { K_PREAD = 0, K_PWRITE = 1, K_FSYNC = 2, K_FDSYNC = 3, K_PREADV = 7, K_PWRITEV = 8 };
+
+static long k_io_setup(unsigned n, uint64_t *ctx) { return syscall(SYS_io_setup, n, ctx); }
+static long k_io_destroy(uint64_t ctx) { return syscall(SYS_io_destroy, ctx); }
+static long k_io_submit(uint64_t ctx, long n, struct k_iocb **v) { return syscall(SYS_io_submit, ctx, n, v); }
+static long k_io_getevents(uint64_t ctx, long min, long n, struct k_event *e, struct timespec *t)
+{
+    return syscall(SYS_io_getevents, ctx, min, n, e, t);
+}
+
+static struct k_iocb cb_of(int opcode, int fd, const void *buf, uint64_t n, int64_t off, uint64_t data)
+{
+    struct k_iocb cb;
+    memset(&cb, 0, sizeof cb);
+    cb.opcode = (uint16_t)opcode;
+    cb.fildes = (uint32_t)fd;
+    cb.buf = (uint64_t)(uintptr_t)buf;
+    cb.nbytes = n;
+    cb.offset = off;
+    cb.data = data;
+    return cb;
+}
+
+/* Submits one request; prints io_submit's answer and, when it took the request,
+ * the event it completed with. */
+static void one(uint64_t ctx, const char *what, struct k_iocb *cb)
+{
+    struct k_iocb *v[1] = {cb};
+    errno = 0;
+    long r = k_io_submit(ctx, 1, v);
+    if (r < 0) {
+        printf("%s: submit %s\n", what, errname(errno));
+        return;
+    }
+    struct k_event ev;
+    struct timespec ts = {5, 0};
+    long n = k_io_getevents(ctx, 1, 1, &ev, &ts);
+    if (n != 1) {
+        printf("%s: submitted %ld, reaped %ld\n", what, r, n);
+        return;
+    }
+    const char *res = ev.res < 0 ? errname((int)-ev.res) : "";
+    printf("%s: submitted %ld, data %llu, obj %s, res %lld%s%s\n", what, r, (unsigned long long)ev.data,
+           ev.obj == (uint64_t)(uintptr_t)cb ? "same" : "other", (long long)ev.res, ev.res < 0 ? " " : "", res);
+}
+
+static uint64_t aio_waiter_ctx;
+static void *aio_waiter(void *arg)
+{
+    (void)arg;
+    struct k_event ev;
+    long n = k_io_getevents(aio_waiter_ctx, 1, 1, &ev, NULL);
+    return (void *)n;
+}
+
+static long read_sysctl(const char *p)
+{
+    FILE *f = fopen(p, "r");
+    long v = -1;
+    if (f) {
+        if (fscanf(f, "%ld", &v) != 1)
+            v = -1;
+        fclose(f);
+    }
+    return v;
+}
+
+static void aio(void)
+{
+    uint64_t ctx = 0;
+    T("io_setup ctxp NULL", k_io_setup(8, NULL));
+    ctx = 1;
+    T("io_setup ctx not 0", k_io_setup(8, &ctx));
+    ctx = 0;
+    T("io_setup 0 events", k_io_setup(0, &ctx));
+    T("io_setup -1 events", k_io_setup(~0u, &ctx));
+    T("io_setup 65537 events", k_io_setup(65537, &ctx));
+    printf("aio-max-nr: %ld\n", read_sysctl("/proc/sys/fs/aio-max-nr"));
+    long nr_before = read_sysctl("/proc/sys/fs/aio-nr");
+    T("io_setup 8", k_io_setup(8, &ctx));
+    printf("aio-nr up by 8: %s\n", read_sysctl("/proc/sys/fs/aio-nr") - nr_before == 8 ? "yes" : "no");
+    struct k_ring *ring = (struct k_ring *)(uintptr_t)ctx;
+    printf("ring: magic %s, header %u, nr >= 8 %s, head %u tail %u, incompat %u\n",
+           ring->magic == 0xa10a10a1 ? "yes" : "no", ring->header_length, ring->nr >= 8 ? "yes" : "no", ring->head,
+           ring->tail, ring->incompat_features);
+
+    /* Files: positional writes and reads; the file position stays. */
+    int fd = open(path("aio"), O_RDWR | O_CREAT | O_TRUNC, 0600);
+    struct k_iocb cb = cb_of(K_PWRITE, fd, "hello aio", 9, 4, 42);
+    one(ctx, "pwrite", &cb);
+    char buf[64] = {0};
+    cb = cb_of(K_PREAD, fd, buf, sizeof buf, 4, 43);
+    one(ctx, "pread", &cb);
+    long position = (long)lseek(fd, 0, SEEK_CUR);
+    printf("read back: %s; position %ld; size %ld\n", buf, position, (long)lseek(fd, 0, SEEK_END));
+    char a[4] = "abc", b[4] = "defg";
+    struct iovec wv[2] = {{a, 3}, {b, 4}};
+    cb = cb_of(K_PWRITEV, fd, wv, 2, 0, 44);
+    one(ctx, "pwritev", &cb);
+    char x[2], y[8];
+    memset(y, 0, sizeof y);
+    struct iovec rv[2] = {{x, 2}, {y, 7}};
+    cb = cb_of(K_PREADV, fd, rv, 2, 0, 45);
+    one(ctx, "preadv", &cb);
+    printf("preadv: %.2s|%s\n", x, y);
+    cb = cb_of(K_PREAD, fd, buf, sizeof buf, 1000, 46);
+    one(ctx, "pread past the end", &cb);
+    cb = cb_of(K_FSYNC, fd, NULL, 0, 0, 47);
+    one(ctx, "fsync", &cb);
+    cb = cb_of(K_FDSYNC, fd, NULL, 0, 0, 48);
+    one(ctx, "fdatasync", &cb);
+    cb = cb_of(K_FSYNC, fd, NULL, 0, 8, 0);
+    one(ctx, "fsync with an offset", &cb);
+
+    /* Pipes: the offset is ignored; an empty non-blocking pipe gives EAGAIN
+     * in the event. */
+    int p[2];
+    pipe(p);
+    cb = cb_of(K_PWRITE, p[1], "piped", 5, 12345, 50);
+    one(ctx, "pipe write", &cb);
+    memset(buf, 0, sizeof buf);
+    cb = cb_of(K_PREAD, p[0], buf, sizeof buf, 777, 51);
+    one(ctx, "pipe read", &cb);
+    printf("pipe read: %s\n", buf);
+    fcntl(p[0], F_SETFL, O_NONBLOCK);
+    cb = cb_of(K_PREAD, p[0], buf, sizeof buf, 0, 52);
+    one(ctx, "empty non-blocking pipe", &cb);
+    cb = cb_of(K_FSYNC, p[0], NULL, 0, 0, 0);
+    one(ctx, "fsync of a pipe", &cb);
+
+    /* eventfd notification. */
+    int efd = eventfd(0, EFD_NONBLOCK);
+    cb = cb_of(K_PWRITE, fd, "e", 1, 0, 53);
+    cb.flags = 1;
+    cb.resfd = (uint32_t)efd;
+    one(ctx, "with eventfd", &cb);
+    uint64_t count = 0;
+    V("eventfd read", read(efd, &count, 8));
+    printf("eventfd count: %llu\n", (unsigned long long)count);
+    cb.resfd = (uint32_t)p[0];
+    one(ctx, "resfd not an eventfd", &cb);
+    cb.resfd = 999;
+    one(ctx, "resfd closed", &cb);
+
+    /* Errors at submission. */
+    cb = cb_of(K_PREAD, 999, buf, 1, 0, 0);
+    one(ctx, "bad fd", &cb);
+    int ro = open(path("aio"), O_RDONLY);
+    cb = cb_of(K_PWRITE, ro, "z", 1, 0, 0);
+    one(ctx, "write to a read-only fd", &cb);
+    cb = cb_of(99, fd, buf, 1, 0, 0);
+    one(ctx, "unknown opcode", &cb);
+    cb = cb_of(K_PREAD, fd, buf, 1, 0, 0);
+    cb.reserved2 = 1;
+    one(ctx, "reserved field", &cb);
+    cb = cb_of(K_PREAD, fd, buf, 1, -1, 0);
+    one(ctx, "negative offset", &cb);
+    cb = cb_of(K_PREAD, fd, buf, (uint64_t)-1, 0, 0);
+    one(ctx, "negative length", &cb);
+    cb = cb_of(K_PREAD, fd, buf, 1, 0, 0);
+    cb.rw_flags = 0x10;
+    one(ctx, "RWF_APPEND on a read", &cb);
+    cb.rw_flags = 0x40000000;
+    one(ctx, "unknown rw flag", &cb);
+    cb = cb_of(K_PREAD, fd, KPTR, 8, 0, 0);
+    one(ctx, "kernel buffer", &cb);
+    struct k_iocb *v2[2];
+    struct k_iocb good = cb_of(K_PREAD, fd, buf, 1, 0, 60), bad = cb_of(K_PREAD, 999, buf, 1, 0, 61);
+    v2[0] = &good;
+    v2[1] = &bad;
+    V("batch with a bad second", k_io_submit(ctx, 2, v2));
+    struct k_event evs[4];
+    V("its event", k_io_getevents(ctx, 1, 4, evs, NULL));
+    V("io_submit nr -1", k_io_submit(ctx, -1, v2));
+    V("io_submit nr 0", k_io_submit(ctx, 0, v2));
+    V("io_submit iocbpp NULL", k_io_submit(ctx, 1, NULL));
+    struct k_iocb *vk[1] = {KPTR};
+    V("io_submit iocb in the kernel", k_io_submit(ctx, 1, vk));
+    v2[0] = &good;
+    V("io_submit ctx 0", k_io_submit(0, 1, v2));
+    V("io_submit ctx a stack address", k_io_submit((uint64_t)(uintptr_t)&good, 1, v2));
+
+    /* io_getevents. */
+    struct timespec zero = {0, 0}, short_wait = {0, 50000000};
+    V("getevents min > nr", k_io_getevents(ctx, 2, 1, evs, &zero));
+    V("getevents min < 0", k_io_getevents(ctx, -1, 1, evs, &zero));
+    V("getevents none, no wait", k_io_getevents(ctx, 1, 4, evs, &zero));
+    uint64_t t0 = mono_ns();
+    V("getevents none, 50 ms", k_io_getevents(ctx, 1, 4, evs, &short_wait));
+    printf("waited 40 ms or more: %s\n", mono_ns() - t0 >= 40000000 ? "yes" : "no");
+    V("getevents bad ctx", k_io_getevents(0, 0, 1, evs, &zero));
+
+    /* The ring as libaio reads it: the event is there without a system call,
+     * and moving the head past it reaps it. */
+    good = cb_of(K_PREAD, fd, buf, 2, 0, 70);
+    v2[0] = &good;
+    V("submit for the ring", k_io_submit(ctx, 1, v2));
+    unsigned head = ring->head % ring->nr, tail = ring->tail % ring->nr;
+    printf("ring holds 1: %s\n", (tail + ring->nr - head) % ring->nr == 1 ? "yes" : "no");
+    struct k_event *e = &ring->events[head];
+    printf("ring event: data %llu, res %lld, obj %s\n", (unsigned long long)e->data, (long long)e->res,
+           e->obj == (uint64_t)(uintptr_t)&good ? "same" : "other");
+    ring->head = (head + 1) % ring->nr;
+    V("getevents after reaping in user space", k_io_getevents(ctx, 0, 4, evs, &zero));
+
+    /* io_cancel: the request completed; a key other than 0 is EINVAL. */
+    struct k_event res;
+    T("io_cancel completed", syscall(SYS_io_cancel, ctx, &good, &res));
+    good.key = 5;
+    T("io_cancel bad key", syscall(SYS_io_cancel, ctx, &good, &res));
+    T("io_cancel iocb NULL", syscall(SYS_io_cancel, ctx, NULL, &res));
+
+    /* A waiter wakes at another thread's completion. */
+    aio_waiter_ctx = ctx;
+    pthread_t th;
+    pthread_create(&th, NULL, aio_waiter, NULL);
+    sleep_ns(100000000);
+    good = cb_of(K_PWRITE, fd, "w", 1, 0, 80);
+    v2[0] = &good;
+    V("submit for the waiter", k_io_submit(ctx, 1, v2));
+    void *got = NULL;
+    pthread_join(th, &got);
+    printf("waiter got: %ld\n", (long)got);
+
+    /* A forked child has no contexts. */
+    pid_t c = xfork();
+    if (c == 0) {
+        v2[0] = &good;
+        T("child io_submit", k_io_submit(ctx, 1, v2));
+        fflush(NULL);
+        _exit(0);
+    }
+    reap(c, "aio child");
+
+    /* A full ring: submissions are refused with EAGAIN until events are reaped. */
+    uint64_t small = 0;
+    T("io_setup 1", k_io_setup(1, &small));
+    long taken = 0, r = 0;
+    for (int i = 0; i < 100000; i++) {
+        good = cb_of(K_PREAD, fd, buf, 1, 0, (uint64_t)i);
+        v2[0] = &good;
+        r = k_io_submit(small, 1, v2);
+        if (r != 1)
+            break;
+        taken++;
+    }
+    printf("full ring: %s after some: %s\n", r < 0 ? errname(errno) : "no refusal", taken > 0 ? "yes" : "no");
+    long reaped = 0, n;
+    while ((n = k_io_getevents(small, 0, 4, evs, &zero)) > 0)
+        reaped += n;
+    printf("reaped all taken: %s\n", reaped == taken ? "yes" : "no");
+    V("submit after reaping", k_io_submit(small, 1, v2));
+    T("io_destroy small", k_io_destroy(small));
+
+    T("io_destroy", k_io_destroy(ctx));
+    T("io_destroy again", k_io_destroy(ctx));
+    V("io_submit after destroy", k_io_submit(ctx, 1, v2));
+    printf("aio-nr back: %s\n", read_sysctl("/proc/sys/fs/aio-nr") == nr_before ? "yes" : "no");
+    close(fd);
+    close(ro);
+    close(p[0]);
+    close(p[1]);
+    close(efd);
+}
+
+/* Contexts made and ended many times (AIO_CHURN of them, 5000 unless set), by
+ * this process and by children that exit with theirs still open: nothing is
+ * left behind (the guest test compares the free frames before and after). The
+ * native reference runs fewer: Linux's io_destroy waits for an RCU grace
+ * period, tens of milliseconds. */
+static void aio_churn(void)
+{
+    int fd = open(path("aio"), O_RDWR | O_CREAT | O_TRUNC, 0600);
+    char buf[16];
+    long bad = 0;
+    const char *n_env = getenv("AIO_CHURN");
+    int n = n_env ? atoi(n_env) : 5000;
+    for (int i = 0; i < n; i++) {
+        uint64_t ctx = 0;
+        if (k_io_setup(8, &ctx) < 0) {
+            bad++;
+            continue;
+        }
+        struct k_iocb cb = cb_of(K_PWRITE, fd, "churn", 5, i % 64, (uint64_t)i), *v[1] = {&cb};
+        struct k_event ev;
+        if (k_io_submit(ctx, 1, v) != 1 || k_io_getevents(ctx, 1, 1, &ev, NULL) != 1 || ev.res != 5)
+            bad++;
+        cb = cb_of(K_PREAD, fd, buf, 5, 0, 0);
+        if (k_io_submit(ctx, 1, v) != 1)
+            bad++;
+        if (k_io_destroy(ctx) < 0)
+            bad++;
+    }
+    for (int i = 0; i < 20; i++) {
+        pid_t c = fork();
+        if (c == 0) {
+            uint64_t ctx = 0;
+            struct k_iocb cb = cb_of(K_PWRITE, fd, "child", 5, 0, 0), *v[1] = {&cb};
+            _exit(k_io_setup(32, &ctx) == 0 && k_io_submit(ctx, 1, v) == 1 ? 0 : 1);
+        }
+        int st = 0;
+        if (c < 0 || waitpid(c, &st, 0) != c || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+            bad++;
+    }
+    close(fd);
+    printf("aio churn: %ld failures\n", bad);
+}
+
 int main(int argc, char **argv)
 {
     probe_init();
@@ -500,6 +838,7 @@ int main(int argc, char **argv)
     static const struct probe_section sections[] = {
         {"vec", vec}, {"pio", pio}, {"splice", splice_section}, {"tee", tee_section},
         {"vmsplice", vmsplice_section}, {"copy", copy}, {"sendfile", sendfile_section}, {"fsize", fsize},
+        {"aio", aio}, {"aio-churn", aio_churn},
         {NULL, NULL},
     };
     int r = run_sections(argc, argv, sections);

@@ -38,6 +38,8 @@ const fn rw(read: fn() -> String, write: Setter) -> Option<Entry> {
 pub static NODES: &[Node] = &[
     ("", None),
     ("fs", None),
+    ("fs/aio-max-nr", ro(|| line(crate::syscall::aio::AIO_MAX_NR))),
+    ("fs/aio-nr", ro(|| line(crate::syscall::aio::aio_nr()))),
     ("fs/file-max", ro(|| line(i64::MAX))),
     ("fs/inotify", None),
     ("fs/inotify/max_queued_events", ro(|| line(crate::fs::inotify::MAX_QUEUED))),

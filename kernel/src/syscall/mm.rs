@@ -16,18 +16,18 @@ use crate::mem::vm::{AddrSpace, Area, Backing, Prot, VmaName, MAX_MAP_COUNT, MMA
 use crate::task::Ctx;
 use elfin_shim::uapi::rlimit::{RLIMIT_AS, RLIMIT_DATA, RLIM_INFINITY};
 
-const PROT_READ: i32 = 1;
-const PROT_WRITE: i32 = 2;
+pub(super) const PROT_READ: i32 = 1;
+pub(super) const PROT_WRITE: i32 = 2;
 const PROT_EXEC: i32 = 4;
 const PROT_GROWSDOWN: i32 = 0x0100_0000;
 const PROT_GROWSUP: i32 = 0x0200_0000;
 
-const MAP_SHARED: i32 = 0x01;
+pub(super) const MAP_SHARED: i32 = 0x01;
 const MAP_PRIVATE: i32 = 0x02;
 const MAP_SHARED_VALIDATE: i32 = 0x03;
 const MAP_TYPE: i32 = 0x0f;
 const MAP_FIXED: i32 = 0x10;
-const MAP_ANONYMOUS: i32 = 0x20;
+pub(super) const MAP_ANONYMOUS: i32 = 0x20;
 const MAP_32BIT: i32 = 0x40;
 const MAP_GROWSDOWN: i32 = 0x100;
 const MAP_LOCKED: i32 = 0x2000;

@@ -1,6 +1,7 @@
 //! System-call dispatch: decode (elfin-shim) → handler with the caller's context
 //! → `-errno`, then signal delivery (which restarts interrupted calls as Linux
 //! does); strace logging and the one-time report of unsupported calls.
+pub mod aio;
 mod bounce;
 mod fast;
 mod fs;
@@ -554,6 +555,14 @@ fn dispatch(cx: &Ctx, call: Call, tf: &mut TrapFrame) -> SysResult {
         MqTimedreceive { fd, msg, len, prio, timeout } => mq::mq_timedreceive(cx, fd, msg, len, prio, timeout),
         MqNotify { fd, sevp } => mq::mq_notify(cx, fd, sevp),
         MqGetsetattr { fd, new, old } => mq::mq_getsetattr(cx, fd, new, old),
+        IoSetup { nr_events, ctxp } => aio::io_setup(cx, nr_events, ctxp),
+        IoDestroy { ctx } => aio::io_destroy(cx, ctx),
+        IoSubmit { ctx, nr, iocbpp } => aio::io_submit(cx, ctx, nr, iocbpp),
+        IoCancel { ctx, iocb, result } => aio::io_cancel(cx, ctx, iocb, result),
+        IoGetevents { ctx, min_nr, nr, events, timeout } => aio::io_getevents(cx, ctx, min_nr, nr, events, timeout),
+        IoPgetevents { ctx, min_nr, nr, events, timeout, usig } => {
+            aio::io_pgetevents(cx, ctx, min_nr, nr, events, timeout, usig)
+        }
         Fallocate { fd, mode, offset, len } => fs::fallocate(cx, fd, mode, offset, len),
         MemfdCreate { name, flags } => fs::memfd_create(cx, name, flags),
         Flock { fd, op } => locks::flock(cx, fd, op),

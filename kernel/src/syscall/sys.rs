@@ -517,8 +517,9 @@ fn ioprio_targets(cx: &Ctx, which: i32, who: i32) -> Result<Vec<Arc<Process>>, E
     Ok(v)
 }
 
-/// ioprio_set(2).
-pub fn ioprio_set(cx: &Ctx, which: i32, who: i32, ioprio: i32) -> SysResult {
+/// Checks an I/O priority as Linux's ioprio_check_cap: EINVAL for a bad class or
+/// level, EPERM for the real-time class without CAP_SYS_NICE or CAP_SYS_ADMIN.
+pub(super) fn check_ioprio(cx: &Ctx, ioprio: i32) -> Result<(), Errno> {
     // Linux 6.5+: the data is a level (3 bits) and a hint (the bits above it),
     // which only the block layer looks at.
     let class = (ioprio >> 13) & 7;
@@ -531,6 +532,12 @@ pub fn ioprio_set(cx: &Ctx, which: i32, who: i32, ioprio: i32) -> SysResult {
     if class == 1 && !cx.proc.cred.lock().capable(CAP_SYS_NICE) && !cx.proc.cred.lock().capable(CAP_SYS_ADMIN) {
         return Err(Errno::EPERM);
     }
+    Ok(())
+}
+
+/// ioprio_set(2).
+pub fn ioprio_set(cx: &Ctx, which: i32, who: i32, ioprio: i32) -> SysResult {
+    check_ioprio(cx, ioprio)?;
     for p in ioprio_targets(cx, which, who)? {
         if !super::proc::may_change(cx, &p) {
             return Err(Errno::EPERM);

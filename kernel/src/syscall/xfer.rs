@@ -31,6 +31,15 @@ const RWF_APPEND: u32 = 0x10;
 /// What preadv2/pwritev2 accept.
 const RWF_SUPPORTED: u32 = RWF_HIPRI | RWF_DSYNC | RWF_SYNC | RWF_NOWAIT | RWF_APPEND;
 
+/// Checks RWF_* `flags` as Linux's kiocb_set_rw_flags does: EOPNOTSUPP for an
+/// unknown flag. RWF_APPEND is taken by a read too, which ignores it.
+pub(super) fn check_rw_flags(flags: u32) -> Result<(), Errno> {
+    if flags & !RWF_SUPPORTED != 0 {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    Ok(())
+}
+
 /// splice flags.
 const SPLICE_F_MOVE: u32 = 1;
 const SPLICE_F_NONBLOCK: u32 = 2;
@@ -54,9 +63,15 @@ pub(super) fn read_iovecs(cx: &Ctx, iov: UAddr, iovcnt: i32) -> Result<(Vec<Iove
         }
         vecs.push(v);
     }
-    // __import_iovec: each range must lie in user space (access_ok), and the
-    // total is cut to MAX_RW_COUNT. A single vector is cut before the check
-    // (import_ubuf), several after it.
+    checked_iovecs(vecs)
+}
+
+/// `vecs` as Linux's __import_iovec takes them: EFAULT for a range outside user
+/// space, the lengths cut to MAX_RW_COUNT in all. Returns them and their total.
+pub(super) fn checked_iovecs(mut vecs: Vec<Iovec>) -> Result<(Vec<Iovec>, u64), Errno> {
+    // Each range must lie in user space (access_ok), and the total is cut to
+    // MAX_RW_COUNT. A single vector is cut before the check (import_ubuf),
+    // several after it.
     let single = vecs.len() == 1;
     let mut total: u64 = 0;
     for v in vecs.iter_mut() {
@@ -108,29 +123,43 @@ fn transfer(cx: &Ctx, f: &OpenFile, buf: &mut [u8], is_write: bool, pos: Option<
 /// gathered into one transfer (up to 1 MiB at a time), so that a pipe sees one
 /// atomic write and a read takes what one read gives.
 pub fn rw_vec(cx: &Ctx, fd: i32, iov: UAddr, iovcnt: i32, is_write: bool, pos: Option<i64>, flags: u32) -> SysResult {
-    if flags & !RWF_SUPPORTED != 0 {
-        return Err(Errno::EOPNOTSUPP);
-    }
-    if flags & RWF_APPEND != 0 && !is_write {
-        return Err(Errno::EOPNOTSUPP);
-    }
+    check_rw_flags(flags)?;
     let f = cx.fd(fd)?;
     if (is_write && !f.writable()) || (!is_write && !f.readable()) {
         return Err(Errno::EBADF);
     }
     let (vecs, total) = read_iovecs(cx, iov, iovcnt)?;
     // A positional call needs a file that has positions.
-    let mut pos = match pos {
+    let pos = match pos {
         Some(p) if p < 0 => return Err(Errno::EINVAL),
         Some(p) => {
-            if f.inode().is_none() || !f.file.seekable() {
+            if !positional(&f) {
                 return Err(Errno::ESPIPE);
             }
             Some(p as u64)
         }
         None => None,
     };
-    if flags & RWF_APPEND != 0 {
+    rw_at(cx, &f, &vecs, total, is_write, pos, flags)
+}
+
+/// Whether `f` has positions (pread and pwrite work on it).
+pub(super) fn positional(f: &OpenFile) -> bool {
+    f.inode().is_some() && f.file.seekable()
+}
+
+/// The transfer of [`rw_vec`] once its arguments are checked: `vecs` (of `total`
+/// bytes) to or from `f`, at `pos` or at the file position, with RWF_* `flags`.
+pub(super) fn rw_at(
+    cx: &Ctx,
+    f: &OpenFile,
+    vecs: &[Iovec],
+    total: u64,
+    is_write: bool,
+    mut pos: Option<u64>,
+    flags: u32,
+) -> SysResult {
+    if flags & RWF_APPEND != 0 && is_write {
         if let Some(n) = f.inode() {
             pos = Some(n.size());
         }
@@ -141,7 +170,7 @@ pub fn rw_vec(cx: &Ctx, fd: i32, iov: UAddr, iovcnt: i32, is_write: bool, pos: O
         nowait_file = OpenFile::new(f.file.clone(), f.flags() | O_NONBLOCK, f.path.clone());
         &nowait_file
     } else {
-        &f
+        f
     };
     let mut done: u64 = 0;
     let mut vi = 0usize;
@@ -186,7 +215,7 @@ pub fn rw_vec(cx: &Ctx, fd: i32, iov: UAddr, iovcnt: i32, is_write: bool, pos: O
             if n < want || short {
                 break;
             }
-            (vi, voff) = advance(&vecs, vi, voff, n as u64);
+            (vi, voff) = advance(vecs, vi, voff, n as u64);
         } else {
             // Check the buffers first: data taken from a pipe must not be lost.
             if done == 0

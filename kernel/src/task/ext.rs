@@ -7,6 +7,7 @@
 //! (never the reverse) and before a timer's own state and the timer map.
 use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
+use alloc::vec::Vec;
 
 use super::ptimer::PosixTimer;
 use super::Process;
@@ -50,6 +51,9 @@ pub struct ProcExt {
     pub oom_score_adj_min: i16,
     /// PR_SET_THP_DISABLE (inherited by children, kept across execve).
     pub thp_disable: bool,
+    /// Linux AIO contexts (io_setup), by id: they belong to the address space,
+    /// so a child does not inherit them and execve ends them.
+    pub aio: Vec<Option<Arc<crate::syscall::aio::AioCtx>>>,
 }
 
 impl ProcExt {
@@ -135,6 +139,7 @@ pub fn on_exec(p: &Process) {
         // A new address space has no membarrier registrations; MCL_FUTURE ends.
         e.membarrier = 0;
         e.mlockall = 0;
+        crate::syscall::aio::drop_all(core::mem::take(&mut e.aio));
         core::mem::take(&mut e.timers)
     };
     for t in timers.values() {
@@ -147,6 +152,7 @@ pub fn on_exit(p: &Process) {
     let (timers, undo) = {
         let mut e = p.ext.lock();
         e.cpu_itimer = [None, None];
+        crate::syscall::aio::drop_all(core::mem::take(&mut e.aio));
         (core::mem::take(&mut e.timers), core::mem::take(&mut e.sem_undo))
     };
     for t in timers.values() {
