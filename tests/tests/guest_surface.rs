@@ -78,17 +78,24 @@ surface_tests! {
 /// it), and every frame free again after exit.
 #[test]
 fn pty_churn_no_leak() {
-    let bin = app("x86_64", "glibc", "pty_probe");
-    let native = run_native(&bin, None, &args(&["churn"]), &[], None);
+    churn_no_leak("pty_probe", "churn", &[], "pty churn");
+}
+
+/// Runs section `section` of the x86_64 glibc build of `probe` natively (with
+/// `native_env`) and in a guest: the same output, and as many free frames after
+/// the program's exit as before its load.
+fn churn_no_leak(probe: &str, section: &str, native_env: &[(&str, &str)], what: &str) {
+    let bin = app("x86_64", "glibc", probe);
+    let native = run_native(&bin, None, &args(&[section]), native_env, None);
     check_native(&native);
     let opts = ElfinOpts { extra: vec!["--log-level".into(), "info".into()], ..ElfinOpts::default() };
-    let guest = run_elfin(&bin, &args(&["churn"]), &opts);
+    let guest = run_elfin(&bin, &args(&[section]), &opts);
     assert_same_explained(&native, &guest);
     let (after, before) = frames_report(&guest);
     assert_eq!(
         after,
         before,
-        "frames leaked by pty churn: {} ({after} free after exit, {before} before load)",
+        "frames leaked by {what}: {} ({after} free after exit, {before} before load)",
         before as i64 - after as i64
     );
 }
@@ -99,19 +106,7 @@ fn pty_churn_no_leak() {
 /// native reference makes 200: Linux's io_destroy waits for an RCU grace period.
 #[test]
 fn aio_churn_no_leak() {
-    let bin = app("x86_64", "glibc", "surface_xfer");
-    let native = run_native(&bin, None, &args(&["aio-churn"]), &[("AIO_CHURN", "200")], None);
-    check_native(&native);
-    let opts = ElfinOpts { extra: vec!["--log-level".into(), "info".into()], ..ElfinOpts::default() };
-    let guest = run_elfin(&bin, &args(&["aio-churn"]), &opts);
-    assert_same_explained(&native, &guest);
-    let (after, before) = frames_report(&guest);
-    assert_eq!(
-        after,
-        before,
-        "frames leaked by AIO churn: {} ({after} free after exit, {before} before load)",
-        before as i64 - after as i64
-    );
+    churn_no_leak("surface_xfer", "aio-churn", &[("AIO_CHURN", "200")], "AIO churn");
 }
 
 /// The claim behind the x86_64 reference on arm64: where qemu-user runs a section
