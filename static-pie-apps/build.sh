@@ -384,6 +384,20 @@ nginx_build() { # OUT ARCH SRC
     cp objs/nginx "$out"
 }
 
+fio_build() { # OUT ARCH SRC
+    local out=$1 src=$3
+    # The host's build (the libaio engine links Debian's static libaio): every
+    # optional engine that needs another library off, no -march=native.
+    # configure writes into the source tree: build in a copy.
+    cp -r "$src" fio-src && cd fio-src
+    ./configure --disable-numa --disable-rdma --disable-rados --disable-rbd --disable-http --disable-gfapi \
+        --disable-libnfs --disable-pmem --disable-native --disable-xnvme --disable-libzbc --disable-tcmalloc \
+        --disable-dfs --extra-cflags=-fPIE >configure.log 2>&1 || { tail -n 40 configure.log >&2; return 1; }
+    grep -q '^Linux AIO support *yes' configure.log || { log "fio: configure found no libaio"; return 1; }
+    make -j"$JOBS" fio LDFLAGS=-static-pie >build.log 2>&1 || { tail -n 40 build.log >&2; return 1; }
+    cp fio "$out"
+}
+
 redis_build() { # OUT ARCH SRC PROGRAM (redis-server, redis-cli or redis-benchmark)
     local out=$1 arch=$2 src=$3 prog=$4 cc
     cc=$(cross_gcc "$arch")
@@ -488,6 +502,13 @@ build_arch() {
     sq=$(fetch_deb_src sqlite3)
     produce "$arch" debian sqlite3 "$(recipe_hash fn:sqlite_build "$arch" "$ccv" "$sq")" \
         sqlite_build "$arch" "$sq"
+    # fio with its libaio engine (Linux AIO), for the host's arch.
+    if [[ $arch == "$(uname -m)" ]]; then
+        local fio
+        ensure_pkgs libaio-dev
+        fio=$(fetch_deb_src fio)
+        produce "$arch" debian fio "$(recipe_hash fn:fio_build "$arch" "$ccv" "$fio")" fio_build "$arch" "$fio"
+    fi
     # Servers (issue 13): nginx and redis.
     local ngx rds prog
     ngx=$(fetch_deb_src nginx)

@@ -1,6 +1,6 @@
 //! Third-party programs in the guest, each compared with the same binary run
-//! natively: busybox and lua5.4 built from Debian source packages, and a Rust
-//! std program (static-pie-apps/rust).
+//! natively: busybox, lua5.4 and fio built from Debian source packages, and a
+//! Rust std program (static-pie-apps/rust).
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -148,6 +148,52 @@ fn lua_inline() {
     assert_eq!(g.stdout_str(), "2147483648 xxx 3.14\n");
     // A script on stdin, with an error: status 1 and a message on stderr.
     differential(&lua, &["-"], &[], Some(b"print(1 + 1)\nerror('boom')\n"));
+}
+
+/// What a fio run reports that does not depend on timing: each job's error
+/// status and the I/O it issued (the random offsets repeat from run to run).
+fn fio_summary(out: &Output) -> Vec<String> {
+    out.stdout_str()
+        .lines()
+        .filter_map(|l| {
+            if let Some(i) = l.find("err=") {
+                let rest = &l[i..];
+                Some(rest.split(':').next().unwrap_or(rest).to_string())
+            } else {
+                l.contains("issued rwts:").then(|| l.trim().to_string())
+            }
+        })
+        .collect()
+}
+
+/// fio's libaio engine (Linux AIO: io_setup, io_submit, io_getevents, completions
+/// reaped from the ring in user space) writes and reads back a file with
+/// checksums, natively and in the guest: no error, the same I/O issued.
+#[test]
+fn fio_libaio_verify() {
+    let fio = app(ARCH, "debian", "fio");
+    let dir = scratch_dir("fio");
+    for job in [
+        &["--rw=randrw", "--iodepth=32", "--userspace_reap=1"][..],
+        &["--rw=write", "--iodepth=16", "--iodepth_batch_submit=8", "--iodepth_batch_complete_min=4"][..],
+    ] {
+        let mut a = vec![
+            "--name=t",
+            "--ioengine=libaio",
+            "--bs=4k",
+            "--size=8m",
+            "--verify=crc32c",
+            "--do_verify=1",
+            "--group_reporting",
+        ];
+        a.extend_from_slice(job);
+        let host_file = format!("--filename={}", dir.join("data").display());
+        let native = run_native(&fio, None, &args(&[a.as_slice(), &[host_file.as_str()]].concat()), &[], None);
+        let guest = run_elfin(&fio, &args(&[a.as_slice(), &["--filename=/tmp/data"]].concat()), &ElfinOpts::default());
+        let (n, g) = (fio_summary(&native), fio_summary(&guest));
+        assert!(native.status == 0 && n.len() == 2 && n[0] == "err= 0", "native fio {job:?}:\n{}", native.describe());
+        assert!(guest.status == 0 && g == n, "fio {job:?}: {g:?} in the guest, {n:?} natively\n{}", guest.describe());
+    }
 }
 
 #[test]
