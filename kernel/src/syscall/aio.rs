@@ -19,7 +19,7 @@ use elfin_shim::UAddr;
 use super::xfer::{check_rw_flags, checked_iovecs, positional, read_iovecs, rw_at};
 use super::SysResult;
 use crate::fs::eventfd::EventFd;
-use crate::sync::Mutex;
+use crate::sync::SleepLock;
 use crate::task::{wait, Ctx, Restart, WaitQueue, Wake};
 
 /// `struct aio_ring`'s magic (AIO_RING_MAGIC).
@@ -64,12 +64,15 @@ pub struct AioCtx {
     nr: u32,
     /// Events io_setup asked for (counted against aio-max-nr).
     max_reqs: u32,
-    /// The ring's tail as the kernel last wrote it; serialises completions.
-    tail: Mutex<u32>,
+    /// The ring's tail as the kernel last wrote it; serialises completions and
+    /// reaping. A sleeping lock: its holder touches user memory, which may fault.
+    tail: SleepLock<u32>,
     /// io_getevents waiters.
     wq: WaitQueue,
     /// Completions so far (what a waiter watches).
     completions: AtomicU64,
+    /// Requests submitted and not yet completed, each holding a ring slot.
+    running: AtomicU32,
     dead: AtomicBool,
 }
 
@@ -90,16 +93,25 @@ impl AioCtx {
         Ok((head % self.nr, tail % self.nr))
     }
 
-    /// Completed events not reaped yet (the head as the program left it).
-    fn in_ring(&self, cx: &Ctx) -> Result<u32, Errno> {
+    /// Reserves the ring slot of a request about to run (aio_get_req): EAGAIN
+    /// when the completed events not reaped yet and the requests running fill
+    /// the ring but one slot.
+    fn reserve(&self, cx: &Ctx) -> Result<Slot<'_>, Errno> {
+        let tail = self.tail.lock();
         let (head, _) = self.head_tail(cx)?;
-        let tail = *self.tail.lock();
-        Ok(if head <= tail { tail - head } else { self.nr - (head - tail) })
+        let in_ring = if head <= *tail { *tail - head } else { self.nr - (head - *tail) };
+        if in_ring + self.running.load(Ordering::Acquire) >= self.nr - 1 {
+            return Err(Errno::EAGAIN);
+        }
+        self.running.fetch_add(1, Ordering::AcqRel);
+        Ok(Slot { ctx: self, taken: false })
     }
 
-    /// Puts an event in the ring and wakes the waiters.
-    fn complete(&self, cx: &Ctx, data: u64, obj: u64, res: i64) -> Result<(), Errno> {
+    /// Puts the event of the request holding `slot` in the ring and wakes the waiters.
+    fn complete(&self, cx: &Ctx, mut slot: Slot<'_>, data: u64, obj: u64, res: i64) -> Result<(), Errno> {
         let mut tail = self.tail.lock();
+        slot.taken = true;
+        self.running.fetch_sub(1, Ordering::AcqRel);
         let slot = self.ring + RING_HEADER + u64::from(*tail) * EVENT_BYTES;
         let mut ev = [0u8; EVENT_BYTES as usize];
         ev[..8].copy_from_slice(&data.to_ne_bytes());
@@ -136,6 +148,21 @@ impl AioCtx {
             cx.write_bytes(UAddr(self.ring + 8), &head.to_ne_bytes())?;
         }
         Ok(n)
+    }
+}
+
+/// A ring slot reserved for a running request; given back unless its event
+/// was put in the ring.
+struct Slot<'a> {
+    ctx: &'a AioCtx,
+    taken: bool,
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        if !self.taken {
+            self.ctx.running.fetch_sub(1, Ordering::AcqRel);
+        }
     }
 }
 
@@ -200,9 +227,10 @@ pub fn io_setup(cx: &Ctx, nr_events: u32, ctxp: UAddr) -> SysResult {
             ring_len,
             nr,
             max_reqs: nr_events,
-            tail: Mutex::new(0),
+            tail: SleepLock::new(0),
             wq: WaitQueue::new(),
             completions: AtomicU64::new(0),
+            running: AtomicU32::new(0),
             dead: AtomicBool::new(false),
         });
         match e.aio.get_mut(id) {
@@ -317,9 +345,7 @@ fn submit_one(cx: &Ctx, c: &AioCtx, user_iocb: UAddr) -> Result<(), Errno> {
         return Err(Errno::EINVAL);
     }
     // A free slot in the ring (aio_get_req): one is always left empty.
-    if c.in_ring(cx)? >= c.nr - 1 {
-        return Err(Errno::EAGAIN);
-    }
+    let slot = c.reserve(cx)?;
     let f = cx.fd(cb.fd as i32)?;
     let eventfd = if cb.flags & FLAG_RESFD != 0 {
         let e = cx.fd(cb.resfd as i32)?;
@@ -371,7 +397,7 @@ fn submit_one(cx: &Ctx, c: &AioCtx, user_iocb: UAddr) -> Result<(), Errno> {
         }
         _ => return Err(Errno::EINVAL),
     };
-    c.complete(cx, cb.data, user_iocb.0, res)?;
+    c.complete(cx, slot, cb.data, user_iocb.0, res)?;
     if let Some(e) = eventfd.as_ref().and_then(|e| e.downcast::<EventFd>()) {
         e.signal();
     }
