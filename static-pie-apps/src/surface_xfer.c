@@ -22,7 +22,8 @@
  *           io_destroy): reads and writes, vectored, on files and pipes, fsync,
  *           eventfd notification, the ring as libaio reads it, a waiter woken
  *           by another thread's submission, a full ring, a forked child, and
- *           the errors */
+ *           the errors
+ * aio_threads  four threads submitting to one context while one reaps */
 #include "surface_common.h"
 #include <sys/resource.h>
 #include <sys/sendfile.h>
@@ -797,6 +798,69 @@ static void aio(void)
     close(efd);
 }
 
+/* aio_threads: four threads submit 2000 writes each to one 64-event context
+ * (waiting a little when it is full) while the main thread reaps: every event
+ * arrives once, with its result. */
+#define AIO_PER_THREAD 2000
+static uint64_t aio_shared_ctx;
+static int aio_shared_fd;
+
+static void *aio_submitter(void *arg)
+{
+    long id = (long)arg;
+    for (int i = 0; i < AIO_PER_THREAD;) {
+        struct k_iocb cb = cb_of(K_PWRITE, aio_shared_fd, "x", 1, id * AIO_PER_THREAD + i,
+                                 (uint64_t)(id * AIO_PER_THREAD + i)),
+                      *v[1] = {&cb};
+        long r = k_io_submit(aio_shared_ctx, 1, v);
+        if (r == 1)
+            i++;
+        else if (errno == EAGAIN)
+            sleep_ns(100000);
+        else
+            return (void *)(long)errno;
+    }
+    return NULL;
+}
+
+static void aio_threads(void)
+{
+    aio_shared_fd = open(path("aio"), O_RDWR | O_CREAT | O_TRUNC, 0600);
+    T("io_setup 64", k_io_setup(64, &aio_shared_ctx));
+    pthread_t t[4];
+    for (long i = 0; i < 4; i++)
+        pthread_create(&t[i], NULL, aio_submitter, (void *)i);
+    long got = 0, bad = 0;
+    uint64_t sum = 0;
+    struct k_event ev[16];
+    while (got < 4 * AIO_PER_THREAD) {
+        struct timespec ts = {10, 0};
+        long n = k_io_getevents(aio_shared_ctx, 1, 16, ev, &ts);
+        if (n <= 0) {
+            printf("getevents: %ld (%s) after %ld events\n", n, n < 0 ? errname(errno) : "timeout", got);
+            break;
+        }
+        for (long i = 0; i < n; i++) {
+            sum += ev[i].data;
+            bad += ev[i].res != 1;
+        }
+        got += n;
+    }
+    for (int i = 0; i < 4; i++) {
+        void *r = NULL;
+        pthread_join(t[i], &r);
+        if (r)
+            printf("submitter %d: %s\n", i, errname((int)(long)r));
+    }
+    uint64_t want = 0;
+    for (uint64_t i = 0; i < 4 * AIO_PER_THREAD; i++)
+        want += i;
+    printf("events: %ld, each once: %s, failed: %ld, file size %ld\n", got, sum == want ? "yes" : "no", bad,
+           (long)lseek(aio_shared_fd, 0, SEEK_END));
+    T("io_destroy", k_io_destroy(aio_shared_ctx));
+    close(aio_shared_fd);
+}
+
 /* Contexts made and ended many times (AIO_CHURN of them, 5000 unless set), by
  * this process and by children that exit with theirs still open: nothing is
  * left behind (the guest test compares the free frames before and after). The
@@ -847,7 +911,7 @@ int main(int argc, char **argv)
     static const struct probe_section sections[] = {
         {"vec", vec}, {"pio", pio}, {"splice", splice_section}, {"tee", tee_section},
         {"vmsplice", vmsplice_section}, {"copy", copy}, {"sendfile", sendfile_section}, {"fsize", fsize},
-        {"aio", aio}, {"aio-churn", aio_churn},
+        {"aio", aio}, {"aio_threads", aio_threads}, {"aio_churn", aio_churn},
         {NULL, NULL},
     };
     int r = run_sections(argc, argv, sections);

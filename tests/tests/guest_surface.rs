@@ -62,7 +62,7 @@ macro_rules! surface_tests {
 surface_tests! {
     surface_time: [itimer, posix, overrun, timerfd, cpuclock, settime, libc],
     surface_signal: [signalfd, queue, masks, select, stopped],
-    surface_xfer: [vec, pio, splice, tee, vmsplice, copy, sendfile, fsize, aio],
+    surface_xfer: [vec, pio, splice, tee, vmsplice, copy, sendfile, fsize, aio, aio_threads],
     surface_fs: [fifo, mknod, xattr, times, statx, tmpfile, inotify, link, openat2, chmod2, chroot, search, pseudo, listing],
     surface_lock: [flock, posix, deadlock, ofd, errors],
     surface_sys: [caps, ids, sched, cpu, membarrier, mlock, names, personality, ioprio, sync, vm, random, prctl, sysctl, regs, procfs, klog, switches, maxrss, pidstat, pidio],
@@ -106,7 +106,7 @@ fn churn_no_leak(probe: &str, section: &str, native_env: &[(&str, &str)], what: 
 /// native reference makes 200: Linux's io_destroy waits for an RCU grace period.
 #[test]
 fn aio_churn_no_leak() {
-    churn_no_leak("surface_xfer", "aio-churn", &[("AIO_CHURN", "200")], "AIO churn");
+    churn_no_leak("surface_xfer", "aio_churn", &[("AIO_CHURN", "200")], "AIO churn");
 }
 
 /// The claim behind the x86_64 reference on arm64: where qemu-user runs a section
