@@ -22,9 +22,7 @@ impl EventFd {
     pub fn new(initval: u32, semaphore: bool) -> Arc<EventFd> {
         Arc::new(EventFd { count: Mutex::new(u64::from(initval)), semaphore, wq: WaitQueue::new() })
     }
-}
 
-impl EventFd {
     /// Adds one to the counter without waiting, as Linux's eventfd_signal (an
     /// AIO completion): the count stops short of its maximum instead of blocking.
     pub fn signal(&self) {

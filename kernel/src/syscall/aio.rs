@@ -112,12 +112,12 @@ impl AioCtx {
         let mut tail = self.tail.lock();
         slot.taken = true;
         self.running.fetch_sub(1, Ordering::AcqRel);
-        let slot = self.ring + RING_HEADER + u64::from(*tail) * EVENT_BYTES;
+        let at = self.ring + RING_HEADER + u64::from(*tail) * EVENT_BYTES;
         let mut ev = [0u8; EVENT_BYTES as usize];
         ev[..8].copy_from_slice(&data.to_ne_bytes());
         ev[8..16].copy_from_slice(&obj.to_ne_bytes());
         ev[16..24].copy_from_slice(&res.to_ne_bytes());
-        cx.write_bytes(UAddr(slot), &ev)?;
+        cx.write_bytes(UAddr(at), &ev)?;
         let next = (*tail + 1) % self.nr;
         cx.write_bytes(UAddr(self.ring + 12), &next.to_ne_bytes())?;
         *tail = next;
@@ -213,9 +213,10 @@ pub fn io_setup(cx: &Ctx, nr_events: u32, ctxp: UAddr) -> SysResult {
     );
     let ring = match mapped {
         Ok(a) => a,
-        Err(e) => {
+        Err(_) => {
             AIO_NR.fetch_sub(nr_events, Ordering::Relaxed);
-            return Err(if e == Errno::ENOMEM { Errno::ENOMEM } else { Errno::EAGAIN });
+            // aio_setup_ring: a ring that cannot be mapped is ENOMEM.
+            return Err(Errno::ENOMEM);
         }
     };
     let id = {
@@ -280,7 +281,6 @@ pub fn drop_all(contexts: Vec<Option<Arc<AioCtx>>>) {
 /// `struct iocb`, as read from user memory.
 struct Iocb {
     data: u64,
-    key: u32,
     rw_flags: u32,
     opcode: u16,
     reqprio: i16,
@@ -300,8 +300,8 @@ impl Iocb {
         let u16_at = |o: usize| u16::from_ne_bytes(b[o..o + 2].try_into().unwrap_or([0; 2]));
         Iocb {
             data: u64_at(0),
-            // aio_key and aio_rw_flags: in this order on little-endian machines.
-            key: u32_at(8),
+            // aio_key (offset 8, unused here) and aio_rw_flags: in this order
+            // on little-endian machines.
             rw_flags: u32_at(12),
             opcode: u16_at(16),
             reqprio: u16_at(18) as i16,
@@ -357,7 +357,6 @@ fn submit_one(cx: &Ctx, c: &AioCtx, user_iocb: UAddr) -> Result<(), Errno> {
         None
     };
     cx.write_val(UAddr(user_iocb.0 + 8), &0u32)?;
-    let _ = cb.key;
     let res = match cb.opcode {
         CMD_PREAD | CMD_PWRITE | CMD_PREADV | CMD_PWRITEV => {
             let is_write = matches!(cb.opcode, CMD_PWRITE | CMD_PWRITEV);
@@ -418,16 +417,20 @@ fn event_result(cx: &Ctx, r: SysResult) -> i64 {
     }
 }
 
-/// io_getevents(2) and io_pgetevents(2) without the signal mask.
-fn getevents(cx: &Ctx, ctx_id: u64, min_nr: i64, nr: i64, events: UAddr, timeout: UAddr) -> SysResult {
-    // The relative timeout: none waits for ever, zero (or less) not at all.
-    let wait_ns = if timeout.is_null() {
-        None
-    } else {
-        let ts: Timespec = cx.read_val(timeout)?;
-        let ns = i128::from(ts.tv_sec) * 1_000_000_000 + i128::from(ts.tv_nsec);
-        Some(u64::try_from(ns.max(0)).unwrap_or(u64::MAX))
-    };
+/// The relative timeout at `timeout` in nanoseconds: none waits for ever, zero
+/// (or less) not at all.
+fn read_timeout(cx: &Ctx, timeout: UAddr) -> Result<Option<u64>, Errno> {
+    if timeout.is_null() {
+        return Ok(None);
+    }
+    let ts: Timespec = cx.read_val(timeout)?;
+    let ns = i128::from(ts.tv_sec) * 1_000_000_000 + i128::from(ts.tv_nsec);
+    Ok(Some(u64::try_from(ns.max(0)).unwrap_or(u64::MAX)))
+}
+
+/// io_getevents(2) and io_pgetevents(2) once the timeout is read, without the
+/// signal mask.
+fn getevents(cx: &Ctx, ctx_id: u64, min_nr: i64, nr: i64, events: UAddr, wait_ns: Option<u64>) -> SysResult {
     let c = lookup(cx, ctx_id)?;
     if !(0..=nr).contains(&min_nr) {
         return Err(Errno::EINVAL);
@@ -458,7 +461,8 @@ fn getevents(cx: &Ctx, ctx_id: u64, min_nr: i64, nr: i64, events: UAddr, timeout
 
 /// io_getevents(2).
 pub fn io_getevents(cx: &Ctx, ctx_id: u64, min_nr: i64, nr: i64, events: UAddr, timeout: UAddr) -> SysResult {
-    getevents(cx, ctx_id, min_nr, nr, events, timeout)
+    let wait_ns = read_timeout(cx, timeout)?;
+    getevents(cx, ctx_id, min_nr, nr, events, wait_ns)
 }
 
 /// io_pgetevents(2): io_getevents with a signal mask for its length.
@@ -471,9 +475,7 @@ pub fn io_pgetevents(
     timeout: UAddr,
     usig: UAddr,
 ) -> SysResult {
-    if !timeout.is_null() {
-        let _: Timespec = cx.read_val(timeout)?;
-    }
+    let wait_ns = read_timeout(cx, timeout)?;
     // struct __aio_sigset: the mask's address and size.
     let (mask, size) = if usig.is_null() {
         (UAddr(0), 0)
@@ -482,7 +484,7 @@ pub fn io_pgetevents(
         (UAddr(v[0]), v[1] as usize)
     };
     super::fs::set_temp_mask(cx, mask, size)?;
-    let r = getevents(cx, ctx_id, min_nr, nr, events, timeout);
+    let r = getevents(cx, ctx_id, min_nr, nr, events, wait_ns);
     // Interrupted with nothing read: ERESTARTNOHAND.
     let r = match r {
         Err(Errno::EINTR) => Err(cx.interrupted(Restart::NoHand)),

@@ -82,7 +82,7 @@ pub(crate) fn mmio_device_id(va: u64) -> u32 {
     }
 }
 
-pub use crate::cmdline_words as words;
+use elfin_kcore::cmdline::words;
 
 /// Finds the console with the elfin ports when the command line asks for it
 /// (`stdio=virtio`) and moves stdin, stdout and stderr onto it. Must run once,

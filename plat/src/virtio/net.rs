@@ -138,7 +138,7 @@ static MAC: spin::Once<[u8; 6]> = spin::Once::new();
 /// says `net=none`. Must run once, after the kernel heap is up.
 pub(crate) fn init(info: &BootInfo) {
     let line = crate::cmdline(info);
-    if super::words(line).any(|w| w == b"net=none") {
+    if elfin_kcore::cmdline::words(line).any(|w| w == b"net=none") {
         return;
     }
     crate::devices::for_each_transport(line, info, DeviceType::Network, &mut |found: Found| {

@@ -12,8 +12,9 @@ use virtio_drivers::transport::pci::{virtio_device_type, PciTransport};
 use virtio_drivers::transport::{DeviceType, Transport};
 
 use crate::virtio::hal::PlatHal;
-use crate::virtio::{words, Ack, Found, Irq, IrqOwner};
+use crate::virtio::{Ack, Found, Irq, IrqOwner};
 use crate::{BootInfo, MemKind};
+use elfin_kcore::cmdline::words;
 
 /// End of RAM covered by the kernel's direct map (rounded up to 2 MiB, as it maps).
 static RAM_END: AtomicU64 = AtomicU64::new(0);
